@@ -1,0 +1,91 @@
+# geoblock: build, test, demo. `make help` lists the targets.
+CC	?= gcc
+CLANG	?= clang
+BPFTOOL	?= bpftool
+PKGS	:= libbpf libmaxminddb json-c zlib
+BUILD	:= build
+
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+ARCH_INC   := /usr/include/$(shell $(CC) -dumpmachine 2>/dev/null)
+
+CFLAGS	?= -O2 -g
+CFLAGS	+= -Wall -Wextra -Werror -std=gnu11 -D_GNU_SOURCE -MMD -MP \
+	   -Ibpf -Iuser -I$(BUILD) $(PKG_CFLAGS)
+LDLIBS	+= $(PKG_LIBS) -lelf
+BPF_CFLAGS := -target bpf -O2 -g -Wall -Werror -Ibpf -I$(ARCH_INC)
+
+ifeq ($(V),1)
+Q :=
+else
+Q := @
+endif
+
+USER_SRCS := $(wildcard user/*.c)
+LIB_OBJS  := $(patsubst user/%.c,$(BUILD)/user/%.o,$(filter-out user/main.c,$(USER_SRCS)))
+TEST_BINS := $(BUILD)/tests/unit_country $(BUILD)/tests/unit_prefix $(BUILD)/tests/bpf_packets \
+	     $(BUILD)/tests/mmdb_ref $(BUILD)/tests/udp_send $(BUILD)/tests/udp_recv
+
+.PHONY: all test demo bench deps format format-check clean help
+all: $(BUILD)/geoblock
+
+help:
+	@echo "make            build build/geoblock"
+	@echo "make test       install missing packages, build, run every test"
+	@echo "make demo       install missing packages, build, run the namespace demo on real data"
+	@echo "make deps       install the Debian packages the build and tests need"
+	@echo "make format     clang-format the C sources; make format-check only checks"
+	@echo "make clean      remove build/"
+	@echo "V=1 shows the commands"
+
+$(BUILD)/geoblock.bpf.o: bpf/geoblock.bpf.c bpf/geoblock.h bpf/parse.h
+	@mkdir -p $(@D)
+	@echo "  CLANG   $@"
+	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+$(BUILD)/geoblock.skel.h: $(BUILD)/geoblock.bpf.o
+	@echo "  SKEL    $@"
+	$(Q)$(BPFTOOL) gen skeleton $< name geoblock > $@.tmp && mv $@.tmp $@
+
+$(BUILD)/user/%.o: user/%.c $(BUILD)/geoblock.skel.h
+	@mkdir -p $(@D)
+	@echo "  CC      $@"
+	$(Q)$(CC) $(CFLAGS) -c $< -o $@
+
+$(BUILD)/libgeoblock.a: $(LIB_OBJS)
+	$(Q)$(AR) rcs $@ $^
+
+$(BUILD)/geoblock: $(BUILD)/user/main.o $(BUILD)/libgeoblock.a
+	@echo "  LINK    $@"
+	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/tests/%.o: tests/*/%.c $(BUILD)/geoblock.skel.h
+	@mkdir -p $(@D)
+	@echo "  CC      $@"
+	$(Q)$(CC) $(CFLAGS) -Itests/lib -c $(firstword $(wildcard tests/*/$*.c)) -o $@
+
+$(BUILD)/tests/%: $(BUILD)/tests/%.o $(BUILD)/libgeoblock.a
+	@echo "  LINK    $@"
+	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+
+deps:
+	$(Q)bash scripts/install-deps.sh
+
+test: deps
+	$(Q)$(MAKE) --no-print-directory all $(TEST_BINS)
+	$(Q)bash tests/run.sh
+
+demo: deps
+	$(Q)$(MAKE) --no-print-directory all $(BUILD)/tests/udp_send $(BUILD)/tests/udp_recv
+	$(Q)bash scripts/demo.sh
+
+format:
+	clang-format -i bpf/*.c bpf/*.h user/*.c user/*.h tests/*/*.c
+
+format-check:
+	clang-format --dry-run -Werror bpf/*.c bpf/*.h user/*.c user/*.h tests/*/*.c
+
+clean:
+	rm -rf $(BUILD)
+
+-include $(wildcard $(BUILD)/user/*.d $(BUILD)/tests/*.d)

@@ -1,0 +1,218 @@
+// SPDX-License-Identifier: GPL-2.0
+/* The XDP filter: drops UDP packets to a meeting's ports from the countries that meeting blocks. */
+#include "parse.h"
+
+struct lpm_v4 {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, GB_V4_PREFIXES_MAX);
+	/* sizes rather than types: the structs are not otherwise complete in this object's BTF */
+	__uint(key_size, sizeof(struct lpm_v4_key));
+	__uint(value_size, sizeof(struct country_entry));
+};
+
+struct lpm_v6 {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, GB_V6_PREFIXES_MAX);
+	/* sizes rather than types: the structs are not otherwise complete in this object's BTF */
+	__uint(key_size, sizeof(struct lpm_v6_key));
+	__uint(value_size, sizeof(struct country_entry));
+};
+
+/* One slot each, holding the live table; the controller swaps in a new inner map in one update. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+	__array(values, struct lpm_v4);
+} country_v4 SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+	__array(values, struct lpm_v6);
+} country_v6 SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, GB_PORT_COUNT);
+	__type(key, __u32);
+	__type(value, struct port_owner);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} meeting_by_port SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, GB_MAX_MEETINGS);
+	__type(key, __u32);
+	__type(value, struct meeting_policy);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} meeting_policy SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
+	__uint(max_entries, GB_DROP_STATS_MAX);
+	__type(key, struct drop_key);
+	__type(value, struct drop_counter);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} drop_stats SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, GB_REASON_COUNT);
+	__type(key, __u32);
+	__type(value, struct verdict_counter);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} verdict_stats SEC(".maps");
+
+/* Read by the controller only; declared here so that it is created and pinned with the rest. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct geoip_info);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} geoip_info SEC(".maps");
+
+static __always_inline __u16 lookup_v4(__u32 addr_be)
+{
+	struct lpm_v4_key key = { .prefixlen = 32 };
+	struct country_entry *entry;
+	__u32 zero = 0;
+	void *table;
+
+	table = bpf_map_lookup_elem(&country_v4, &zero);
+	if (!table)
+		return GB_COUNTRY_NONE;
+	__builtin_memcpy(key.addr, &addr_be, 4);
+	entry = bpf_map_lookup_elem(table, &key);
+	return entry ? entry->country : GB_COUNTRY_NONE;
+}
+
+static __always_inline __u16 lookup_v6(const __u8 *addr)
+{
+	struct lpm_v6_key key = { .prefixlen = 128 };
+	struct country_entry *entry;
+	__u64 hi, lo, v4;
+	__u32 zero = 0, shift;
+	void *table;
+
+	table = bpf_map_lookup_elem(&country_v6, &zero);
+	if (!table)
+		return GB_COUNTRY_NONE;
+	__builtin_memcpy(key.addr, addr, 16);
+	entry = bpf_map_lookup_elem(table, &key);
+	if (!entry)
+		return GB_COUNTRY_NONE;
+	if (entry->country != GB_COUNTRY_V4_ALIAS)
+		return entry->country;
+
+	/* The IPv4 address is the 32 bits after the alias prefix (the controller keeps it <= 96). */
+	__builtin_memcpy(&hi, addr, 8);
+	__builtin_memcpy(&lo, addr + 8, 8);
+	hi = bpf_be64_to_cpu(hi);
+	lo = bpf_be64_to_cpu(lo);
+	if (entry->prefixlen > 96)
+		return GB_COUNTRY_NONE;
+	shift = 96 - entry->prefixlen;
+	if (shift >= 64)
+		v4 = hi >> (shift - 64);
+	else if (shift == 0)
+		v4 = lo;
+	else
+		v4 = (lo >> shift) | (hi << (64 - shift));
+	return lookup_v4(bpf_htonl((__u32)v4));
+}
+
+static __always_inline void count_verdict(__u32 reason, __u64 bytes)
+{
+	struct verdict_counter *vc = bpf_map_lookup_elem(&verdict_stats, &reason);
+
+	if (vc) {
+		vc->packets++;
+		vc->bytes += bytes;
+	}
+}
+
+static __always_inline void count_drop(__u32 meeting_id, __u16 country, __u64 bytes, bool monitor)
+{
+	struct drop_key key = { .meeting_id = meeting_id, .country = country };
+	struct drop_counter *dc;
+
+	dc = bpf_map_lookup_elem(&drop_stats, &key);
+	if (!dc) {
+		struct drop_counter zero = {};
+
+		bpf_map_update_elem(&drop_stats, &key, &zero, BPF_NOEXIST);
+		dc = bpf_map_lookup_elem(&drop_stats, &key);
+		if (!dc)
+			return;
+	}
+	if (monitor) {
+		dc->monitor_packets++;
+		dc->monitor_bytes += bytes;
+	} else {
+		dc->packets++;
+		dc->bytes += bytes;
+	}
+}
+
+static __always_inline int decide(struct xdp_md *ctx, __u64 bytes)
+{
+	struct cursor c = { .pos = (void *)(long)ctx->data, .end = (void *)(long)ctx->data_end };
+	struct meeting_policy *policy;
+	struct packet pkt = {};
+	struct port_owner *owner;
+	__u32 port, meeting_id;
+	__u16 country;
+	int ret;
+
+	ret = parse_packet(&c, &pkt);
+	if (ret < 0)
+		return -1 - ret;
+
+	port = pkt.dport;
+	owner = bpf_map_lookup_elem(&meeting_by_port, &port);
+	if (!owner || !owner->meeting_id)
+		return GB_PASS_NO_MEETING;
+	meeting_id = owner->meeting_id;
+	policy = bpf_map_lookup_elem(&meeting_policy, &meeting_id);
+	if (!policy || !(policy->flags & GB_MEETING_ACTIVE))
+		return GB_PASS_NO_MEETING;
+
+	if (pkt.family == 4) {
+		__u32 addr;
+
+		__builtin_memcpy(&addr, pkt.saddr, 4);
+		country = lookup_v4(addr);
+	} else {
+		country = lookup_v6(pkt.saddr);
+	}
+	if (country == GB_COUNTRY_NONE || country >= GB_COUNTRY_COUNT)
+		return GB_PASS_NO_COUNTRY;
+	if (!(policy->blocked[country / 64] & (1ULL << (country % 64))))
+		return GB_PASS_NOT_BLOCKED;
+
+	if (policy->flags & GB_MEETING_MONITOR) {
+		count_drop(meeting_id, country, bytes, true);
+		return GB_PASS_MONITOR;
+	}
+	count_drop(meeting_id, country, bytes, false);
+	return GB_DROP;
+}
+
+SEC("xdp")
+int geoblock_xdp(struct xdp_md *ctx)
+{
+	__u64 bytes = ctx->data_end - ctx->data;
+	__u32 reason = decide(ctx, bytes);
+
+	count_verdict(reason, bytes);
+	return reason == GB_DROP ? XDP_DROP : XDP_PASS;
+}
+
+char LICENSE[] SEC("license") = "GPL";

@@ -1,0 +1,121 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* The ABI shared by the XDP program and the controller: limits, map keys and values, counters. */
+#ifndef GEOBLOCK_H
+#define GEOBLOCK_H
+
+#include <linux/types.h>
+
+#define GB_MAX_MEETINGS		4096	/* meeting ids are 1..GB_MAX_MEETINGS-1; 0 means "none" */
+#define GB_MEETING_NAME_LEN	48
+#define GB_PORT_COUNT		65536
+#define GB_DROP_STATS_MAX	65536	/* (meeting, country) pairs with a drop counter */
+#define GB_V4_PREFIXES_MAX	(4U << 20)
+#define GB_V6_PREFIXES_MAX	(4U << 20)
+#define GB_VLAN_MAX		2	/* 802.1Q/802.1ad tags parsed before the network header */
+#define GB_IPV6_EXT_MAX		8	/* IPv6 extension headers walked before giving up */
+
+/*
+ * Countries are ISO 3166-1 alpha-2 codes packed as 1 + (c0 - 'A') * 26 + (c1 - 'A'), so every code
+ * fits in a bit of struct meeting_policy's block set; 0 means "no country known".
+ */
+#define GB_COUNTRY_NONE		0
+#define GB_COUNTRY_COUNT	(1 + 26 * 26)
+#define GB_COUNTRY_WORDS	((GB_COUNTRY_COUNT + 63) / 64)
+/*
+ * Value of an IPv6 table entry whose prefix is an alias of the IPv4 table (as ::ffff:0:0/96 and
+ * 2002::/16 are in MaxMind databases): the IPv4 address is the 32 bits that follow the prefix.
+ */
+#define GB_COUNTRY_V4_ALIAS	0xffff
+
+/* Value of meeting_by_port, indexed by UDP destination port. */
+struct port_owner {
+	__u32 meeting_id;	/* 0: port not owned by any meeting */
+};
+
+enum meeting_flags {
+	GB_MEETING_ACTIVE	= 1 << 0,	/* set last when adding, cleared first when deleting */
+	GB_MEETING_MONITOR	= 1 << 1,	/* count what would be dropped, drop nothing */
+};
+
+/* Value of meeting_policy, indexed by meeting id. */
+struct meeting_policy {
+	__u32 flags;				/* enum meeting_flags */
+	__u32 pad;
+	__u64 created;				/* unix seconds */
+	__u64 blocked[GB_COUNTRY_WORDS];	/* bit per country id */
+	char name[GB_MEETING_NAME_LEN];		/* NUL-terminated; empty for a free slot */
+};
+
+/* Key and value of the GeoIP LPM tries (inner maps of country_v4 / country_v6). */
+struct lpm_v4_key {
+	__u32 prefixlen;
+	__u8 addr[4];
+};
+
+struct lpm_v6_key {
+	__u32 prefixlen;
+	__u8 addr[16];
+};
+
+struct country_entry {
+	__u16 country;		/* country id, or GB_COUNTRY_V4_ALIAS in the IPv6 table */
+	__u8 prefixlen;		/* prefix length of the network, so lookups can name the match */
+	__u8 pad;
+};
+
+/* Key and value of drop_stats: what was dropped (or would be, in monitor mode) per (meeting, country). */
+struct drop_key {
+	__u32 meeting_id;
+	__u16 country;
+	__u16 pad;
+};
+
+struct drop_counter {
+	__u64 packets;
+	__u64 bytes;
+	__u64 monitor_packets;
+	__u64 monitor_bytes;
+};
+
+/* Why a packet got its verdict; every packet is counted under exactly one reason in verdict_stats. */
+enum verdict_reason {
+	GB_PASS_NOT_IP,		/* not IPv4/IPv6 (ARP, LLDP, ...) */
+	GB_PASS_NOT_UDP,	/* IP, but not UDP (TCP, ICMP, unknown extension header, ...) */
+	GB_PASS_FRAGMENT,	/* a non-first fragment: no ports to read */
+	GB_PASS_PARSE_ERROR,	/* truncated or malformed headers */
+	GB_PASS_NO_MEETING,	/* destination port belongs to no meeting */
+	GB_PASS_NO_COUNTRY,	/* source address has no country in the GeoIP table */
+	GB_PASS_NOT_BLOCKED,	/* country not on the meeting's block list */
+	GB_PASS_MONITOR,	/* would be dropped, but the meeting is in monitor mode */
+	GB_DROP,		/* dropped: meeting port, blocked country, enforce mode */
+	GB_REASON_COUNT,
+};
+
+/* Value of verdict_stats (per-CPU array indexed by enum verdict_reason). */
+struct verdict_counter {
+	__u64 packets;
+	__u64 bytes;
+};
+
+/* Value of geoip_info[0]: what the loaded GeoIP table is; written by the controller only. */
+struct geoip_info {
+	__u64 loaded_at;	/* unix seconds of the last successful load; 0: nothing loaded */
+	__u64 build_epoch;	/* the database's own build time */
+	__u32 v4_prefixes;
+	__u32 v6_prefixes;
+	__u32 v4_networks;	/* networks read from the source, before merging */
+	__u32 v6_networks;
+	char source[256];
+	char database_type[64];
+};
+
+_Static_assert(sizeof(struct port_owner) == 4, "port_owner layout");
+_Static_assert(sizeof(struct meeting_policy) == 16 + 8 * GB_COUNTRY_WORDS + GB_MEETING_NAME_LEN,
+	       "meeting_policy layout");
+_Static_assert(sizeof(struct lpm_v4_key) == 8, "lpm_v4_key layout");
+_Static_assert(sizeof(struct lpm_v6_key) == 20, "lpm_v6_key layout");
+_Static_assert(sizeof(struct country_entry) == 4, "country_entry layout");
+_Static_assert(sizeof(struct drop_key) == 8, "drop_key layout");
+_Static_assert(sizeof(struct geoip_info) == 8 * 2 + 4 * 4 + 256 + 64, "geoip_info layout");
+
+#endif /* GEOBLOCK_H */

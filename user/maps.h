@@ -1,0 +1,14 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* Reading whole maps: arrays in batches, per-CPU values summed. */
+#ifndef GEOBLOCK_MAPS_H
+#define GEOBLOCK_MAPS_H
+
+#include <stddef.h>
+#include <linux/types.h>
+
+/* Reads elements 0..n-1 of an array map into out. */
+int read_array(int fd, __u32 n, size_t value_size, void *out);
+/* Sums a per-CPU value made of `words` __u64 counters. */
+int percpu_sum(int fd, const void *key, __u64 *sum, size_t words);
+
+#endif
