@@ -27,6 +27,7 @@ TEST_BINS := $(BUILD)/tests/unit_country $(BUILD)/tests/unit_prefix $(BUILD)/tes
 	     $(BUILD)/tests/mmdb_ref $(BUILD)/tests/udp_send $(BUILD)/tests/udp_recv
 
 .PHONY: all test demo bench deps format format-check clean help
+.SECONDARY:
 all: $(BUILD)/geoblock
 
 help:

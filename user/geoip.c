@@ -322,7 +322,16 @@ static int gunzip_to_memfd(int fd, char *err, size_t errlen)
 			break;
 		}
 	}
-	if (n < 0 && !*err) {
+	if (n >= 0) {
+		int zerr;
+
+		/* A stream cut short ends reads without an error from gzread itself. */
+		gzerror(gz, &zerr);
+		if (zerr != Z_OK) {
+			snprintf(err, errlen, "truncated gzip data");
+			n = -1;
+		}
+	} else if (!*err) {
 		int zerr;
 		const char *msg = gzerror(gz, &zerr);
 
