@@ -69,6 +69,33 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } verdict_stats SEC(".maps");
 
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
+	__uint(max_entries, GB_IFACE_STATS_MAX);
+	__type(key, __u32);			/* ifindex */
+	__type(value, struct verdict_counter);	/* dropped packets and bytes */
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} iface_stats SEC(".maps");
+
+/* Allow exceptions, per meeting; only consulted for a packet that would otherwise be dropped. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, GB_ALLOW_MAX);
+	__type(key, struct allow_v4_key);
+	__type(value, __u32);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} allow_v4 SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, GB_ALLOW_MAX);
+	__type(key, struct allow_v6_key);
+	__type(value, __u32);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} allow_v6 SEC(".maps");
+
 /* Read by the controller only; declared here so that it is created and pinned with the rest. */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
@@ -138,6 +165,37 @@ static __always_inline void count_verdict(__u32 reason, __u64 bytes)
 	}
 }
 
+static __always_inline bool allowed(__u32 meeting_id, const struct packet *pkt)
+{
+	if (pkt->family == 4) {
+		struct allow_v4_key key = { .prefixlen = 64, .meeting_id = bpf_htonl(meeting_id) };
+
+		__builtin_memcpy(key.addr, pkt->saddr, 4);
+		return bpf_map_lookup_elem(&allow_v4, &key) != NULL;
+	} else {
+		struct allow_v6_key key = { .prefixlen = 160, .meeting_id = bpf_htonl(meeting_id) };
+
+		__builtin_memcpy(key.addr, pkt->saddr, 16);
+		return bpf_map_lookup_elem(&allow_v6, &key) != NULL;
+	}
+}
+
+static __always_inline void count_iface_drop(__u32 ifindex, __u64 bytes)
+{
+	struct verdict_counter *vc = bpf_map_lookup_elem(&iface_stats, &ifindex);
+
+	if (!vc) {
+		struct verdict_counter zero = {};
+
+		bpf_map_update_elem(&iface_stats, &ifindex, &zero, BPF_NOEXIST);
+		vc = bpf_map_lookup_elem(&iface_stats, &ifindex);
+		if (!vc)
+			return;
+	}
+	vc->packets++;
+	vc->bytes += bytes;
+}
+
 static __always_inline void count_drop(__u32 meeting_id, __u16 country, __u64 bytes, bool monitor)
 {
 	struct drop_key key = { .meeting_id = meeting_id, .country = country };
@@ -183,6 +241,11 @@ static __always_inline int decide(struct xdp_md *ctx, __u64 bytes)
 	policy = bpf_map_lookup_elem(&meeting_policy, &meeting_id);
 	if (!policy || !(policy->flags & GB_MEETING_ACTIVE))
 		return GB_PASS_NO_MEETING;
+	if (!(policy->flags & (pkt.proto == IPPROTO_TCP ? GB_MEETING_TCP : GB_MEETING_UDP)))
+		return GB_PASS_NOT_COVERED;
+	/* Enforced here, so a rule stops when it should even if no controller runs. */
+	if (policy->expires_tai_ns && bpf_ktime_get_tai_ns() >= policy->expires_tai_ns)
+		return GB_PASS_EXPIRED;
 
 	if (pkt.family == 4) {
 		__u32 addr;
@@ -196,12 +259,15 @@ static __always_inline int decide(struct xdp_md *ctx, __u64 bytes)
 		return GB_PASS_NO_COUNTRY;
 	if (!(policy->blocked[country / 64] & (1ULL << (country % 64))))
 		return GB_PASS_NOT_BLOCKED;
+	if ((policy->flags & GB_MEETING_ALLOWS) && allowed(meeting_id, &pkt))
+		return GB_PASS_ALLOWED;
 
 	if (policy->flags & GB_MEETING_MONITOR) {
 		count_drop(meeting_id, country, bytes, true);
 		return GB_PASS_MONITOR;
 	}
 	count_drop(meeting_id, country, bytes, false);
+	count_iface_drop(ctx->ingress_ifindex, bytes);
 	return GB_DROP;
 }
 

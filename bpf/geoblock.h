@@ -9,6 +9,8 @@
 #define GB_MEETING_NAME_LEN	48
 #define GB_PORT_COUNT		65536
 #define GB_DROP_STATS_MAX	65536	/* (meeting, country) pairs with a drop counter */
+#define GB_IFACE_STATS_MAX	1024	/* interfaces with a drop counter */
+#define GB_ALLOW_MAX		65536	/* allow exceptions (CIDRs) over all meetings */
 #define GB_V4_PREFIXES_MAX	(4U << 20)
 #define GB_V6_PREFIXES_MAX	(4U << 20)
 #define GB_VLAN_MAX		2	/* 802.1Q/802.1ad tags parsed before the network header */
@@ -35,6 +37,9 @@ struct port_owner {
 enum meeting_flags {
 	GB_MEETING_ACTIVE	= 1 << 0,	/* set last when adding, cleared first when deleting */
 	GB_MEETING_MONITOR	= 1 << 1,	/* count what would be dropped, drop nothing */
+	GB_MEETING_UDP		= 1 << 2,	/* the meeting covers UDP to its ports */
+	GB_MEETING_TCP		= 1 << 3,	/* ... and TCP (ICE-TCP, TLS fallback) */
+	GB_MEETING_ALLOWS	= 1 << 4,	/* has allow exceptions: consult allow_v4/allow_v6 */
 };
 
 /* Value of meeting_policy, indexed by meeting id. */
@@ -42,8 +47,25 @@ struct meeting_policy {
 	__u32 flags;				/* enum meeting_flags */
 	__u32 pad;
 	__u64 created;				/* unix seconds */
+	__u64 expires_tai_ns;			/* CLOCK_TAI; 0: never. Checked in the data path */
 	__u64 blocked[GB_COUNTRY_WORDS];	/* bit per country id */
 	char name[GB_MEETING_NAME_LEN];		/* NUL-terminated; empty for a free slot */
+};
+
+/*
+ * Keys of the allow-exception LPM tries: the meeting id (big-endian, so that it is part of the
+ * matched prefix) then the address; prefixlen counts the 32 meeting bits too.
+ */
+struct allow_v4_key {
+	__u32 prefixlen;
+	__be32 meeting_id;
+	__u8 addr[4];
+};
+
+struct allow_v6_key {
+	__u32 prefixlen;
+	__be32 meeting_id;
+	__u8 addr[16];
 };
 
 /* Key and value of the GeoIP LPM tries (inner maps of country_v4 / country_v6). */
@@ -80,12 +102,15 @@ struct drop_counter {
 /* Why a packet got its verdict; every packet is counted under exactly one reason in verdict_stats. */
 enum verdict_reason {
 	GB_PASS_NOT_IP,		/* not IPv4/IPv6 (ARP, LLDP, ...) */
-	GB_PASS_NOT_UDP,	/* IP, but not UDP (TCP, ICMP, unknown extension header, ...) */
+	GB_PASS_OTHER_PROTO,	/* IP, but neither UDP nor TCP (ICMP, ESP, unknown header, ...) */
 	GB_PASS_FRAGMENT,	/* a non-first fragment: no ports to read */
 	GB_PASS_PARSE_ERROR,	/* truncated or malformed headers */
 	GB_PASS_NO_MEETING,	/* destination port belongs to no meeting */
+	GB_PASS_NOT_COVERED,	/* TCP (UDP) to a meeting that covers only UDP (TCP) */
+	GB_PASS_EXPIRED,	/* the meeting's rule has expired */
 	GB_PASS_NO_COUNTRY,	/* source address has no country in the GeoIP table */
 	GB_PASS_NOT_BLOCKED,	/* country not on the meeting's block list */
+	GB_PASS_ALLOWED,	/* blocked country, but inside one of the meeting's allow exceptions */
 	GB_PASS_MONITOR,	/* would be dropped, but the meeting is in monitor mode */
 	GB_DROP,		/* dropped: meeting port, blocked country, enforce mode */
 	GB_REASON_COUNT,
@@ -105,17 +130,21 @@ struct geoip_info {
 	__u32 v6_prefixes;
 	__u32 v4_networks;	/* networks read from the source, before merging */
 	__u32 v6_networks;
+	__u64 failed_reloads;	/* loads refused since the pins were created (kept across loads) */
+	__u64 last_failure_at;	/* unix seconds of the last refused load */
 	char source[256];
 	char database_type[64];
 };
 
 _Static_assert(sizeof(struct port_owner) == 4, "port_owner layout");
-_Static_assert(sizeof(struct meeting_policy) == 16 + 8 * GB_COUNTRY_WORDS + GB_MEETING_NAME_LEN,
+_Static_assert(sizeof(struct meeting_policy) == 24 + 8 * GB_COUNTRY_WORDS + GB_MEETING_NAME_LEN,
 	       "meeting_policy layout");
 _Static_assert(sizeof(struct lpm_v4_key) == 8, "lpm_v4_key layout");
 _Static_assert(sizeof(struct lpm_v6_key) == 20, "lpm_v6_key layout");
 _Static_assert(sizeof(struct country_entry) == 4, "country_entry layout");
 _Static_assert(sizeof(struct drop_key) == 8, "drop_key layout");
-_Static_assert(sizeof(struct geoip_info) == 8 * 2 + 4 * 4 + 256 + 64, "geoip_info layout");
+_Static_assert(sizeof(struct geoip_info) == 8 * 4 + 4 * 4 + 256 + 64, "geoip_info layout");
+_Static_assert(sizeof(struct allow_v4_key) == 12, "allow_v4_key layout");
+_Static_assert(sizeof(struct allow_v6_key) == 24, "allow_v6_key layout");
 
 #endif /* GEOBLOCK_H */

@@ -10,6 +10,7 @@
 #include <linux/ipv6.h>
 #include <linux/in.h>
 #include <linux/udp.h>
+#include <linux/tcp.h>
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_endian.h>
 #include "geoblock.h"
@@ -44,9 +45,10 @@ struct ipv6_frag {
 	__be32 id;
 };
 
-/* What the decision needs from a packet that reached a UDP header. */
+/* What the decision needs from a packet that reached a UDP or TCP header. */
 struct packet {
 	__u8 family;		/* 4 or 6 */
+	__u8 proto;		/* IPPROTO_UDP or IPPROTO_TCP */
 	__u16 dport;		/* host order */
 	__u8 saddr[16];		/* IPv4 in the first 4 bytes */
 };
@@ -146,10 +148,9 @@ static __always_inline int parse_ipv6(struct cursor *c, struct packet *pkt)
 	return -1 - GB_PASS_PARSE_ERROR;
 }
 
-/* Parses a frame down to the UDP destination port; returns -1 - reason when there is none to use. */
+/* Parses a frame down to the UDP or TCP destination port; returns -1 - reason when there is none. */
 static __always_inline int parse_packet(struct cursor *c, struct packet *pkt)
 {
-	struct udphdr *udp;
 	int proto;
 
 	proto = parse_ethhdr(c);
@@ -163,13 +164,23 @@ static __always_inline int parse_packet(struct cursor *c, struct packet *pkt)
 		return -1 - GB_PASS_NOT_IP;
 	if (proto < 0)
 		return proto;
-	if (proto != IPPROTO_UDP)
-		return -1 - GB_PASS_NOT_UDP;
 
-	udp = c->pos;
-	if ((void *)(udp + 1) > c->end)
-		return -1 - GB_PASS_PARSE_ERROR;
-	pkt->dport = bpf_ntohs(udp->dest);
+	if (proto == IPPROTO_UDP) {
+		struct udphdr *udp = c->pos;
+
+		if ((void *)(udp + 1) > c->end)
+			return -1 - GB_PASS_PARSE_ERROR;
+		pkt->dport = bpf_ntohs(udp->dest);
+	} else if (proto == IPPROTO_TCP) {
+		struct tcphdr *tcp = c->pos;
+
+		if ((void *)(tcp + 1) > c->end)
+			return -1 - GB_PASS_PARSE_ERROR;
+		pkt->dport = bpf_ntohs(tcp->dest);
+	} else {
+		return -1 - GB_PASS_OTHER_PROTO;
+	}
+	pkt->proto = proto;
 	return 0;
 }
 

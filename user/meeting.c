@@ -335,7 +335,7 @@ static int meeting_add(int argc, char **argv)
 		done++;
 	}
 	if (!err) {
-		policy.flags = GB_MEETING_ACTIVE | (monitor ? GB_MEETING_MONITOR : 0);
+		policy.flags = GB_MEETING_ACTIVE | GB_MEETING_UDP | (monitor ? GB_MEETING_MONITOR : 0);
 		err = set_policy(&ctx, &r, id, &policy);
 	}
 	if (err) {

@@ -101,6 +101,8 @@ int table_install(const struct gb_ctx *ctx, const struct geoip_table *t, const c
 			goto out;
 		}
 	}
+	/* The failure count belongs to the pins, not to one table: carry it over. */
+	bpf_map_lookup_elem(bpf_map__fd(ctx->skel->maps.geoip_info), &zero, &info);
 	info.loaded_at = time(NULL);
 	info.build_epoch = t->build_epoch;
 	info.v4_prefixes = t->v4.n;
