@@ -37,6 +37,78 @@ struct {
 	__array(values, struct lpm_v6);
 } country_v6 SEC(".maps");
 
+/*
+ * The compiled tables: inner arrays sized per table (BPF_F_INNER_MAP), filled through mmap. Value
+ * sizes rather than types in inner maps: their structs are not otherwise complete in the BTF.
+ */
+struct table_v4 {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(map_flags, BPF_F_MMAPABLE | BPF_F_INNER_MAP);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__uint(value_size, sizeof(struct table_v4_elem));
+};
+
+struct table_v6 {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(map_flags, BPF_F_MMAPABLE | BPF_F_INNER_MAP);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__uint(value_size, sizeof(struct table_v6_elem));
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+	__array(values, struct table_v4);
+} lookup_v4 SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+	__array(values, struct table_v6);
+} lookup_v6 SEC(".maps");
+
+/* The networks of the loaded table, for `geoip lookup` and `explain`; the data path never reads them. */
+struct prefixes_v4 {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(map_flags, BPF_F_MMAPABLE | BPF_F_INNER_MAP);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__uint(value_size, sizeof(struct prefix_v4_elem));
+};
+
+struct prefixes_v6 {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(map_flags, BPF_F_MMAPABLE | BPF_F_INNER_MAP);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__uint(value_size, sizeof(struct prefix_v6_elem));
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+	__array(values, struct prefixes_v4);
+} networks_v4 SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+	__array(values, struct prefixes_v6);
+} networks_v6 SEC(".maps");
+
+/* Set before load by `attach --lookup lpm`: use the LPM tries instead of the compiled tables. */
+const volatile bool use_lpm = false;
+
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, GB_PORT_COUNT);
@@ -105,7 +177,26 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } geoip_info SEC(".maps");
 
-static __always_inline __u16 lookup_v4(__u32 addr_be)
+/* The IPv4 address that follows an alias prefix of len bits (len <= 96) in an IPv6 address. */
+static __always_inline __u32 alias_v4(const __u8 *addr, __u32 len)
+{
+	__u64 hi, lo, v4;
+	__u32 shift = 96 - len;
+
+	__builtin_memcpy(&hi, addr, 8);
+	__builtin_memcpy(&lo, addr + 8, 8);
+	hi = bpf_be64_to_cpu(hi);
+	lo = bpf_be64_to_cpu(lo);
+	if (shift >= 64)
+		v4 = hi >> (shift - 64);
+	else if (shift == 0)
+		v4 = lo;
+	else
+		v4 = (lo >> shift) | (hi << (64 - shift));
+	return (__u32)v4;
+}
+
+static __always_inline __u16 lpm_lookup_v4(__u32 addr_be)
 {
 	struct lpm_v4_key key = { .prefixlen = 32 };
 	struct country_entry *entry;
@@ -120,12 +211,11 @@ static __always_inline __u16 lookup_v4(__u32 addr_be)
 	return entry ? entry->country : GB_COUNTRY_NONE;
 }
 
-static __always_inline __u16 lookup_v6(const __u8 *addr)
+static __always_inline __u16 lpm_lookup_v6(const __u8 *addr)
 {
 	struct lpm_v6_key key = { .prefixlen = 128 };
 	struct country_entry *entry;
-	__u64 hi, lo, v4;
-	__u32 zero = 0, shift;
+	__u32 zero = 0;
 	void *table;
 
 	table = bpf_map_lookup_elem(&country_v6, &zero);
@@ -138,21 +228,62 @@ static __always_inline __u16 lookup_v6(const __u8 *addr)
 	if (entry->country != GB_COUNTRY_V4_ALIAS)
 		return entry->country;
 
-	/* The IPv4 address is the 32 bits after the alias prefix (the controller keeps it <= 96). */
-	__builtin_memcpy(&hi, addr, 8);
-	__builtin_memcpy(&lo, addr + 8, 8);
-	hi = bpf_be64_to_cpu(hi);
-	lo = bpf_be64_to_cpu(lo);
 	if (entry->prefixlen > 96)
 		return GB_COUNTRY_NONE;
-	shift = 96 - entry->prefixlen;
-	if (shift >= 64)
-		v4 = hi >> (shift - 64);
-	else if (shift == 0)
-		v4 = lo;
-	else
-		v4 = (lo >> shift) | (hi << (64 - shift));
-	return lookup_v4(bpf_htonl((__u32)v4));
+	/* The IPv4 address is the 32 bits after the alias prefix (the controller keeps it <= 96). */
+	return lpm_lookup_v4(bpf_htonl(alias_v4(addr, entry->prefixlen)));
+}
+
+static __always_inline __u32 table_entry_v4(void *table, __u32 i)
+{
+	__u32 k = i / 4;
+	struct table_v4_elem *el = bpf_map_lookup_elem(table, &k);
+
+	return el ? el->e[i % 4] : GB_COUNTRY_NONE;
+}
+
+static __always_inline __u32 table_entry_v6(void *table, __u32 i)
+{
+	__u32 k = i / 2;
+	struct table_v6_elem *el = bpf_map_lookup_elem(table, &k);
+
+	return el ? el->e[i % 2] : GB_COUNTRY_NONE;
+}
+
+/* addr in host order. */
+static __always_inline __u16 table_lookup_v4(__u32 addr)
+{
+	__u32 zero = 0, e;
+	void *table;
+
+	table = bpf_map_lookup_elem(&lookup_v4, &zero);
+	if (!table)
+		return GB_COUNTRY_NONE;
+	e = table_entry_v4(table, addr >> 8);
+	if (e >= GB_T4_CHUNK_BASE)
+		e = table_entry_v4(table, (1U << GB_T4_FIRST_BITS) +
+					   (e - GB_T4_CHUNK_BASE) * GB_CHUNK_ENTRIES + (addr & 0xff));
+	return e < GB_T4_CHUNK_BASE ? e : GB_COUNTRY_NONE;
+}
+
+static __always_inline __u16 table_lookup_v6(const __u8 *addr)
+{
+	__u32 zero = 0, e;
+	void *table;
+
+	table = bpf_map_lookup_elem(&lookup_v6, &zero);
+	if (!table)
+		return GB_COUNTRY_NONE;
+	e = table_entry_v6(table, ((__u32)addr[0] << 8) | addr[1]);
+	for (int level = 0; level < GB_T6_MAX_LEVELS; level++) {
+		if (e < GB_T6_CHUNK_BASE)
+			break;
+		e = table_entry_v6(table, (1U << GB_T6_FIRST_BITS) +
+					   (e - GB_T6_CHUNK_BASE) * GB_CHUNK_ENTRIES + addr[2 + level]);
+	}
+	if (e >= GB_T6_ALIAS_BASE && e <= GB_T6_ALIAS_BASE + 96)
+		return table_lookup_v4(alias_v4(addr, e - GB_T6_ALIAS_BASE));
+	return e < GB_COUNTRY_COUNT ? e : GB_COUNTRY_NONE;
 }
 
 static __always_inline void count_verdict(__u32 reason, __u64 bytes)
@@ -251,9 +382,9 @@ static __always_inline int decide(struct xdp_md *ctx, __u64 bytes)
 		__u32 addr;
 
 		__builtin_memcpy(&addr, pkt.saddr, 4);
-		country = lookup_v4(addr);
+		country = use_lpm ? lpm_lookup_v4(addr) : table_lookup_v4(bpf_ntohl(addr));
 	} else {
-		country = lookup_v6(pkt.saddr);
+		country = use_lpm ? lpm_lookup_v6(pkt.saddr) : table_lookup_v6(pkt.saddr);
 	}
 	if (country == GB_COUNTRY_NONE || country >= GB_COUNTRY_COUNT)
 		return GB_PASS_NO_COUNTRY;

@@ -46,10 +46,12 @@ static int try_attach(int prog_fd, int ifindex, __u32 flags)
 
 static int attach_usage(void)
 {
-	printf("Usage: geoblock attach IFACE [--mode native|generic|auto]\n"
+	printf("Usage: geoblock attach IFACE [--mode native|generic|auto] [--lookup table|lpm]\n"
 	       "  native   in the driver (default; fails if the driver has no XDP support)\n"
 	       "  generic  in the kernel's network stack: works everywhere, slower\n"
-	       "  auto     native, falling back to generic with a warning\n");
+	       "  auto     native, falling back to generic with a warning\n"
+	       "  --lookup table (default): the compiled GeoIP table, constant time per packet;\n"
+	       "           lpm: the kernel LPM tries, the reference (needs geoip load --with-lpm)\n");
 	return GB_EXIT_OK;
 }
 
@@ -57,10 +59,11 @@ int cmd_attach(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "mode", required_argument, NULL, 'm' },
+		{ "lookup", required_argument, NULL, 'l' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *mode = "native", *ifname;
+	const char *mode = "native", *lookup = "table", *ifname;
 	char path[512];
 	struct gb_ctx ctx;
 	int opt, ifindex, fd, prog_fd, ret = GB_EXIT_FAIL;
@@ -71,6 +74,9 @@ int cmd_attach(int argc, char **argv)
 		case 'm':
 			mode = optarg;
 			break;
+		case 'l':
+			lookup = optarg;
+			break;
 		case 'h':
 			return attach_usage();
 		default:
@@ -79,6 +85,10 @@ int cmd_attach(int argc, char **argv)
 	}
 	if (strcmp(mode, "native") && strcmp(mode, "generic") && strcmp(mode, "auto")) {
 		gb_err("unknown --mode \"%.32s\": use native, generic or auto", mode);
+		return GB_EXIT_USAGE;
+	}
+	if (strcmp(lookup, "table") && strcmp(lookup, "lpm")) {
+		gb_err("unknown --lookup \"%.32s\": use table or lpm", lookup);
 		return GB_EXIT_USAGE;
 	}
 	if (optind != argc - 1) {
@@ -91,8 +101,19 @@ int cmd_attach(int argc, char **argv)
 		gb_err("no interface \"%.32s\"", ifname);
 		return GB_EXIT_USAGE;
 	}
-	if (gb_open(&ctx, GB_OPEN_LOCKED | GB_OPEN_PROGRAM))
+	if (gb_open(&ctx, GB_OPEN_LOCKED | GB_OPEN_PROGRAM |
+			      (!strcmp(lookup, "lpm") ? GB_OPEN_LPM : 0)))
 		return GB_EXIT_FAIL;
+	if (!strcmp(lookup, "lpm")) {
+		__u32 zero = 0, id;
+
+		if (bpf_map_lookup_elem(bpf_map__fd(ctx.skel->maps.country_v4), &zero, &id) &&
+		    bpf_map_lookup_elem(bpf_map__fd(ctx.skel->maps.country_v6), &zero, &id)) {
+			gb_err("no LPM tries loaded; run 'geoblock geoip load --with-lpm PATH' first");
+			ret = GB_EXIT_USAGE;
+			goto out;
+		}
+	}
 	link_path(&ctx, ifname, path, sizeof(path));
 	fd = bpf_obj_get(path);
 	if (fd >= 0) {
@@ -136,7 +157,8 @@ int cmd_attach(int argc, char **argv)
 		goto out;
 	}
 	close(fd);
-	printf("attached to %s (%s mode)\n", ifname, !strcmp(mode, "generic") ? "generic" : "native");
+	printf("attached to %s (%s mode, %s lookup)\n", ifname,
+	       !strcmp(mode, "generic") ? "generic" : "native", lookup);
 	ret = GB_EXIT_OK;
 out:
 	gb_close(&ctx);
@@ -201,6 +223,39 @@ static const char *attach_mode(int ifindex, __u32 prog_id)
 	return "unknown";
 }
 
+/* "lpm" or "table": read back from the program's read-only data (use_lpm). */
+static const char *lookup_kind(__u32 prog_id)
+{
+	struct bpf_prog_info info = {};
+	__u32 len = sizeof(info), map_ids[16], zero = 0;
+	const char *kind = "unknown";
+	int fd;
+
+	fd = bpf_prog_get_fd_by_id(prog_id);
+	if (fd < 0)
+		return kind;
+	info.nr_map_ids = 16;
+	info.map_ids = (__u64)(unsigned long)map_ids;
+	if (bpf_obj_get_info_by_fd(fd, &info, &len))
+		goto out;
+	for (__u32 i = 0; i < info.nr_map_ids && i < 16; i++) {
+		struct bpf_map_info minfo = {};
+		__u32 mlen = sizeof(minfo);
+		int mfd = bpf_map_get_fd_by_id(map_ids[i]);
+		char value[64] = {};
+
+		if (mfd < 0)
+			continue;
+		if (!bpf_obj_get_info_by_fd(mfd, &minfo, &mlen) && strstr(minfo.name, ".rodata") &&
+		    minfo.value_size <= sizeof(value) && !bpf_map_lookup_elem(mfd, &zero, value))
+			kind = value[0] ? "lpm" : "table";
+		close(mfd);
+	}
+out:
+	close(fd);
+	return kind;
+}
+
 /* Every pinned link: interface, mode, program. */
 static struct json_object *attachments(const struct gb_ctx *ctx)
 {
@@ -230,6 +285,7 @@ static struct json_object *attachments(const struct gb_ctx *ctx)
 		json_object_object_add(o, "attached", json_object_new_boolean(ifindex > 0));
 		json_object_object_add(o, "mode", json_object_new_string(
 					   attach_mode(ifindex, prog_id)));
+		json_object_object_add(o, "lookup", json_object_new_string(lookup_kind(prog_id)));
 		json_object_object_add(o, "prog_id", json_object_new_int64(prog_id));
 		json_object_array_add(arr, o);
 	}
@@ -316,7 +372,8 @@ int cmd_status(int argc, char **argv)
 		for (size_t i = 0; i < n; i++) {
 			struct json_object *l = json_object_array_get_idx(links, i);
 
-			printf("  %-16s %s\n", get_str(l, "interface"), get_str(l, "mode"));
+			printf("  %-16s %s, %s lookup\n", get_str(l, "interface"), get_str(l, "mode"),
+			       get_str(l, "lookup"));
 		}
 		if (get_int(geoip, "loaded_at"))
 			printf("geoip:     %s (%s), %lld IPv4 + %lld IPv6 prefixes, built %lld, "

@@ -27,6 +27,7 @@ struct gb_ctx {
 enum gb_open_flags {
 	GB_OPEN_PROGRAM	= 1 << 0,	/* load the XDP program too (attach) */
 	GB_OPEN_LOCKED	= 1 << 1,	/* take the state lock first (every change) */
+	GB_OPEN_LPM	= 1 << 2,	/* with GB_OPEN_PROGRAM: a program that looks up the LPM tries */
 };
 
 /* errors.c */
@@ -81,15 +82,25 @@ int geoip_read(const char *path, const char *field, struct geoip_table *t, char 
 void geoip_table_free(struct geoip_table *t);
 
 /* table.c: the kernel side of the GeoIP table */
-int table_install(const struct gb_ctx *ctx, const struct geoip_table *t, const char *source);
+int table_install(const struct gb_ctx *ctx, const struct geoip_table *t, const char *source,
+		  bool with_lpm);
 struct table_match {
 	__u16 country;
-	__u8 prefixlen;
+	__u8 prefixlen;		/* of the network that answered (0 with family 0: not known) */
 	__u8 family;		/* of the table that answered: an IPv6 alias answers from IPv4 */
 	__u8 addr[16];		/* the address that table was asked for */
 };
-int table_open(const struct gb_ctx *ctx, int fds[2]);
-int table_lookup(const int fds[2], int family, const __u8 *addr, struct table_match *m);
+/* The live tables, mapped read-only: compiled tables, network lists, LPM tries if loaded. */
+struct table_view {
+	const void *tab[2], *net[2];
+	size_t tab_len[2], net_len[2], tab_entries[2], net_n[2];
+	int lpm[2];
+};
+int table_open(const struct gb_ctx *ctx, struct table_view *v);
+void table_close(struct table_view *v);
+/* Country of addr (IPv4 in the first 4 bytes) from the compiled table, or the LPM tries. */
+int table_lookup(const struct table_view *v, bool lpm, int family, const __u8 *addr,
+		 struct table_match *m);
 
 /* command entry points */
 int cmd_attach(int argc, char **argv);

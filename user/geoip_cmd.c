@@ -16,6 +16,8 @@ static void load_usage(void)
 	       "  PATH     a MaxMind DB file (.mmdb), gzipped or not; GeoIP2/GeoLite2 layout\n"
 	       "           (country.iso_code) or flat (country_code, as DB-IP lite); detected from content\n"
 	       "  --field  which MaxMind country field to use (default country)\n"
+	       "  --with-lpm  also build the kernel LPM tries (the reference structure, for\n"
+	       "           'attach --lookup lpm'); once built they are kept up to date by every load\n"
 	       "The new table is built beside the loaded one and switched in atomically; on any error\n"
 	       "the loaded table stays.\n");
 }
@@ -24,10 +26,12 @@ static int geoip_load(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "field", required_argument, NULL, 'f' },
+		{ "with-lpm", no_argument, NULL, 'l' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *field = "country";
+	bool with_lpm = false;
 	struct geoip_table t;
 	struct gb_ctx ctx;
 	char err[320];
@@ -38,6 +42,9 @@ static int geoip_load(int argc, char **argv)
 		switch (opt) {
 		case 'f':
 			field = optarg;
+			break;
+		case 'l':
+			with_lpm = true;
 			break;
 		case 'h':
 			load_usage();
@@ -68,7 +75,7 @@ static int geoip_load(int argc, char **argv)
 	}
 	if (gb_open(&ctx, GB_OPEN_LOCKED))
 		goto out_free;
-	if (!table_install(&ctx, &t, argv[optind])) {
+	if (!table_install(&ctx, &t, argv[optind], with_lpm)) {
 		printf("loaded %s: %zu IPv4 prefixes (%zu networks), %zu IPv6 prefixes (%zu networks)\n",
 		       argv[optind], t.v4.n, t.v4.added, t.v6.n, t.v6.added);
 		ret = GB_EXIT_OK;
@@ -102,7 +109,7 @@ static void print_match(const char *addr_str, const struct table_match *m, bool 
 		printf("%s %s\n", addr_str, cc);
 		return;
 	}
-	if (found) {
+	if (found && m->family) {
 		/* The matched network, in the family of the table that answered (IPv4 for an alias). */
 		int bits = m->family == 4 ? 32 : 128;
 		char buf[INET6_ADDRSTRLEN];
@@ -117,14 +124,14 @@ static void print_match(const char *addr_str, const struct table_match *m, bool 
 	o = json_object_new_object();
 	json_object_object_add(o, "address", json_object_new_string(addr_str));
 	json_object_object_add(o, "country", found ? json_object_new_string(cc) : NULL);
-	json_object_object_add(o, "prefix", found ? json_object_new_string(net) : NULL);
+	json_object_object_add(o, "prefix", *net ? json_object_new_string(net) : NULL);
 	printf("%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
 							 JSON_C_TO_STRING_NOSLASHESCAPE));
 	json_object_put(o);
 }
 
 /* Answers one address; returns 0, or -EINVAL when s is not an address. */
-static int lookup_one(const int fds[2], const char *s, bool json)
+static int lookup_one(const struct table_view *v, bool lpm, const char *s, bool json)
 {
 	struct table_match m;
 	__u8 addr[16] = {};
@@ -132,7 +139,7 @@ static int lookup_one(const int fds[2], const char *s, bool json)
 
 	if (parse_addr(s, addr, &family))
 		return -EINVAL;
-	print_match(s, &m, table_lookup(fds, family, addr, &m) == 0, json);
+	print_match(s, &m, table_lookup(v, lpm, family, addr, &m) == 0, json);
 	return 0;
 }
 
@@ -140,11 +147,13 @@ static int geoip_lookup(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "json", no_argument, NULL, 'j' },
+		{ "from", required_argument, NULL, 'f' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	int opt, fds[2], err, ret = GB_EXIT_OK;
-	bool json = false;
+	int opt, err, ret = GB_EXIT_OK;
+	bool json = false, lpm = false;
+	struct table_view view;
 	struct gb_ctx ctx;
 
 	optind = 0;
@@ -153,10 +162,19 @@ static int geoip_lookup(int argc, char **argv)
 		case 'j':
 			json = true;
 			break;
+		case 'f':
+			if (strcmp(optarg, "table") && strcmp(optarg, "lpm")) {
+				gb_err("unknown --from \"%.32s\": use table or lpm", optarg);
+				return GB_EXIT_USAGE;
+			}
+			lpm = !strcmp(optarg, "lpm");
+			break;
 		case 'h':
-			printf("Usage: geoblock geoip lookup ADDR|- [--json]\n"
+			printf("Usage: geoblock geoip lookup ADDR|- [--json] [--from table|lpm]\n"
 			       "  prints \"ADDR CC\" from the table loaded in the kernel ('--': no country);\n"
-			       "  '-' reads one address per line from stdin; --json adds the matched prefix\n");
+			       "  '-' reads one address per line from stdin; --json adds the matched prefix;\n"
+			       "  --from lpm asks the LPM tries (geoip load --with-lpm) instead of the\n"
+			       "  compiled table the filter uses by default\n");
 			return GB_EXIT_OK;
 		default:
 			return GB_EXIT_USAGE;
@@ -177,14 +195,20 @@ static int geoip_lookup(int argc, char **argv)
 	}
 	if (gb_open(&ctx, 0))
 		return GB_EXIT_FAIL;
-	err = table_open(&ctx, fds);
+	err = table_open(&ctx, &view);
+	if (!err && lpm && view.lpm[0] < 0 && view.lpm[1] < 0) {
+		gb_err("no LPM tries loaded; load the database with 'geoip load --with-lpm'");
+		table_close(&view);
+		gb_close(&ctx);
+		return GB_EXIT_FAIL;
+	}
 	if (err) {
 		gb_err("cannot open the loaded GeoIP table: %s", strerror(-err));
 		gb_close(&ctx);
 		return GB_EXIT_FAIL;
 	}
 	if (strcmp(argv[optind], "-")) {
-		lookup_one(fds, argv[optind], json);
+		lookup_one(&view, lpm, argv[optind], json);
 	} else {
 		char line[256];
 		unsigned long lineno = 0;
@@ -196,15 +220,13 @@ static int geoip_lookup(int argc, char **argv)
 			line[len] = '\0';
 			if (!len)
 				continue;
-			if (lookup_one(fds, line, json)) {
+			if (lookup_one(&view, lpm, line, json)) {
 				gb_err("line %lu: \"%.64s\" is not an IPv4 or IPv6 address", lineno, line);
 				ret = GB_EXIT_USAGE;
 			}
 		}
 	}
-	for (int i = 0; i < 2; i++)
-		if (fds[i] >= 0)
-			close(fds[i]);
+	table_close(&view);
 	gb_close(&ctx);
 	return ret;
 }

@@ -133,6 +133,7 @@ int gb_open(struct gb_ctx *ctx, unsigned int flags)
 	}
 	if (!(flags & GB_OPEN_PROGRAM))
 		bpf_program__set_autoload(ctx->skel->progs.geoblock_xdp, false);
+	ctx->skel->rodata->use_lpm = !!(flags & GB_OPEN_LPM);
 	/* Creates and pins the maps that are missing, reuses those already pinned. */
 	err = geoblock__load(ctx->skel);
 	if (err) {

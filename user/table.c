@@ -1,21 +1,112 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * The kernel side of the GeoIP table: builds new LPM tries beside the live ones, swaps them in with
- * one map-in-map update per family, and answers lookups from whatever is live.
+ * The kernel side of the GeoIP table: builds the compiled tables (and the LPM tries when they are
+ * in use) beside the live ones, swaps each in with one map-in-map update, and answers lookups from
+ * whatever is live.
  */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <time.h>
 #include <unistd.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "common.h"
+#include "mbt.h"
 #include "geoblock.skel.h"
 
 #define BATCH 8192
 #define ENOTSUPP 524	/* the kernel's own "not supported", seen by callers of bpf() */
+
+static size_t elem_stride(size_t value_size)
+{
+	return (value_size + 7) & ~(size_t)7;	/* array maps store values 8-byte aligned */
+}
+
+static size_t mapped_len(__u32 max_entries, size_t value_size)
+{
+	size_t page = sysconf(_SC_PAGESIZE), len = max_entries * elem_stride(value_size);
+
+	return (len + page - 1) / page * page;
+}
+
+/*
+ * A new mmapable array of n elements; *mem points at its (zeroed) values for the caller to fill.
+ * Returns the map fd or a negative errno.
+ */
+static int create_mapped(const char *name, size_t value_size, size_t n, void **mem, size_t *len)
+{
+	LIBBPF_OPTS(bpf_map_create_opts, opts, .map_flags = BPF_F_MMAPABLE | BPF_F_INNER_MAP);
+	int fd, err;
+
+	if (n == 0)
+		n = 1;
+	if (n > UINT32_MAX / elem_stride(value_size))
+		return -E2BIG;
+	fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, name, 4, value_size, n, &opts);
+	if (fd < 0)
+		return -errno;
+	*len = mapped_len(n, value_size);
+	*mem = mmap(NULL, *len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (*mem == MAP_FAILED) {
+		err = -errno;
+		close(fd);
+		return err;
+	}
+	return fd;
+}
+
+static int build_table(int family, const struct prefix_list *l)
+{
+	size_t elems, len;
+	struct mbt m;
+	void *mem;
+	int fd, err;
+
+	err = mbt_build(family, l, &m);
+	if (err)
+		return err;
+	elems = (mbt_entries(&m) * m.entry_size + 7) / 8;
+	fd = create_mapped(family == 4 ? "gb_lookup_v4" : "gb_lookup_v6", 8, elems, &mem, &len);
+	if (fd >= 0) {
+		memcpy(mem, m.e, mbt_entries(&m) * m.entry_size);
+		munmap(mem, len);
+	}
+	mbt_free(&m);
+	return fd;
+}
+
+static int build_networks(int family, const struct prefix_list *l)
+{
+	size_t vsz = family == 4 ? sizeof(struct prefix_v4_elem) : sizeof(struct prefix_v6_elem);
+	size_t len, stride = elem_stride(vsz);
+	void *mem;
+	int fd;
+
+	fd = create_mapped(family == 4 ? "gb_networks_v4" : "gb_networks_v6", vsz, l->n, &mem, &len);
+	if (fd < 0)
+		return fd;
+	for (size_t i = 0; i < l->n; i++) {
+		const struct prefix *p = &l->v[i];
+		__u8 *el = (__u8 *)mem + i * stride;
+
+		if (family == 4) {
+			struct prefix_v4_elem e = { .len = p->len, .country = p->country };
+
+			memcpy(e.addr, p->addr, 4);
+			memcpy(el, &e, sizeof(e));
+		} else {
+			struct prefix_v6_elem e = { .len = p->len, .country = p->country };
+
+			memcpy(e.addr, p->addr, 16);
+			memcpy(el, &e, sizeof(e));
+		}
+	}
+	munmap(mem, len);
+	return fd;
+}
 
 static size_t key_size(int family)
 {
@@ -74,31 +165,60 @@ out:
 	return fd;
 }
 
-int table_install(const struct gb_ctx *ctx, const struct geoip_table *t, const char *source)
+static bool slot_filled(int outer_fd)
 {
-	int outer[2] = { bpf_map__fd(ctx->skel->maps.country_v4),
-			 bpf_map__fd(ctx->skel->maps.country_v6) };
+	__u32 zero = 0, id;
+
+	return !bpf_map_lookup_elem(outer_fd, &zero, &id);
+}
+
+enum { KIND_TABLE, KIND_LPM, KIND_NETWORKS, KIND_COUNT };
+static const char *const kind_names[KIND_COUNT] = { "lookup table", "LPM trie", "network list" };
+
+int table_install(const struct gb_ctx *ctx, const struct geoip_table *t, const char *source,
+		  bool with_lpm)
+{
 	const struct prefix_list *lists[2] = { &t->v4, &t->v6 };
+	int outer[KIND_COUNT][2] = {
+		{ bpf_map__fd(ctx->skel->maps.lookup_v4), bpf_map__fd(ctx->skel->maps.lookup_v6) },
+		{ bpf_map__fd(ctx->skel->maps.country_v4), bpf_map__fd(ctx->skel->maps.country_v6) },
+		{ bpf_map__fd(ctx->skel->maps.networks_v4), bpf_map__fd(ctx->skel->maps.networks_v6) },
+	};
+	int fds[KIND_COUNT][2], err = 0;
 	struct geoip_info info = {};
-	int fds[2] = { -1, -1 }, err = 0;
 	__u32 zero = 0;
 
-	/* Both tables are complete before either goes live. */
-	for (int i = 0; i < 2; i++) {
-		fds[i] = build_trie(i == 0 ? 4 : 6, lists[i]);
-		if (fds[i] < 0) {
-			err = fds[i];
-			gb_err("cannot build the IPv%d table (%zu prefixes): %s", i == 0 ? 4 : 6,
-			       lists[i]->n, strerror(-err));
-			goto out;
+	memset(fds, -1, sizeof(fds));
+	/* The LPM tries are the reference: kept up to date once in use, built on request. */
+	with_lpm = with_lpm || slot_filled(outer[KIND_LPM][0]) || slot_filled(outer[KIND_LPM][1]);
+
+	/* Everything is complete before anything goes live. */
+	for (int k = 0; k < KIND_COUNT; k++) {
+		for (int i = 0; i < 2; i++) {
+			if (k == KIND_LPM && !with_lpm)
+				continue;
+			fds[k][i] = k == KIND_TABLE ? build_table(i ? 6 : 4, lists[i]) :
+				    k == KIND_LPM   ? build_trie(i ? 6 : 4, lists[i]) :
+						      build_networks(i ? 6 : 4, lists[i]);
+			if (fds[k][i] < 0) {
+				err = fds[k][i];
+				gb_err("cannot build the IPv%d %s (%zu prefixes): %s", i ? 6 : 4,
+				       kind_names[k], lists[i]->n, strerror(-err));
+				goto out;
+			}
 		}
 	}
+	/* One update per map: each program sees the old table or the new one, never a mix. */
 	for (int i = 0; i < 2; i++) {
-		if (bpf_map_update_elem(outer[i], &zero, &fds[i], BPF_ANY)) {
-			err = -errno;
-			gb_err("cannot switch to the new IPv%d table: %s", i == 0 ? 4 : 6,
-			       strerror(errno));
-			goto out;
+		for (int k = 0; k < KIND_COUNT; k++) {
+			if (fds[k][i] < 0)
+				continue;
+			if (bpf_map_update_elem(outer[k][i], &zero, &fds[k][i], BPF_ANY)) {
+				err = -errno;
+				gb_err("cannot switch to the new IPv%d %s: %s", i ? 6 : 4, kind_names[k],
+				       strerror(errno));
+				goto out;
+			}
 		}
 	}
 	/* The failure count belongs to the pins, not to one table: carry it over. */
@@ -116,36 +236,126 @@ int table_install(const struct gb_ctx *ctx, const struct geoip_table *t, const c
 		gb_err("table loaded, but cannot record its description: %s", strerror(errno));
 	}
 out:
-	for (int i = 0; i < 2; i++)
-		if (fds[i] >= 0)
-			close(fds[i]);
+	for (int k = 0; k < KIND_COUNT; k++)
+		for (int i = 0; i < 2; i++)
+			if (fds[k][i] >= 0)
+				close(fds[k][i]);
 	return err;
 }
 
-/* Opens the live inner maps; an fd of -1 means no table of that family is loaded. */
-int table_open(const struct gb_ctx *ctx, int fds[2])
+/* Maps the live inner map of outer read-only; *mem stays NULL when the slot is empty. */
+static int map_inner(int outer, const void **mem, size_t *len, size_t *n)
 {
-	int outer[2] = { bpf_map__fd(ctx->skel->maps.country_v4),
-			 bpf_map__fd(ctx->skel->maps.country_v6) };
-	__u32 zero = 0, id;
+	struct bpf_map_info info = {};
+	__u32 zero = 0, id, ilen = sizeof(info);
+	void *p;
+	int fd, err = 0;
 
-	for (int i = 0; i < 2; i++) {
-		fds[i] = -1;
-		if (bpf_map_lookup_elem(outer[i], &zero, &id))
-			continue;
-		fds[i] = bpf_map_get_fd_by_id(id);
-		if (fds[i] < 0) {
-			int err = -errno;
-
-			if (i == 1 && fds[0] >= 0)
-				close(fds[0]);
-			return err;
-		}
+	*mem = NULL;
+	*len = *n = 0;
+	if (bpf_map_lookup_elem(outer, &zero, &id))
+		return 0;
+	fd = bpf_map_get_fd_by_id(id);
+	if (fd < 0)
+		return -errno;
+	if (bpf_obj_get_info_by_fd(fd, &info, &ilen)) {
+		err = -errno;
+		goto out;
 	}
-	return 0;
+	*len = mapped_len(info.max_entries, info.value_size);
+	p = mmap(NULL, *len, PROT_READ, MAP_SHARED, fd, 0);
+	if (p == MAP_FAILED) {
+		err = -errno;
+		goto out;
+	}
+	*mem = p;
+	*n = info.max_entries;
+out:
+	close(fd);
+	return err;
 }
 
-static int lookup_trie(int fd, int family, const __u8 *addr, struct table_match *m)
+int table_open(const struct gb_ctx *ctx, struct table_view *v)
+{
+	int lpm[2] = { bpf_map__fd(ctx->skel->maps.country_v4),
+		       bpf_map__fd(ctx->skel->maps.country_v6) };
+	int tab[2] = { bpf_map__fd(ctx->skel->maps.lookup_v4), bpf_map__fd(ctx->skel->maps.lookup_v6) };
+	int net[2] = { bpf_map__fd(ctx->skel->maps.networks_v4),
+		       bpf_map__fd(ctx->skel->maps.networks_v6) };
+	__u32 zero = 0, id;
+	int err = 0;
+
+	memset(v, 0, sizeof(*v));
+	v->lpm[0] = v->lpm[1] = -1;
+	for (int i = 0; i < 2 && !err; i++) {
+		size_t elems;
+
+		err = map_inner(tab[i], &v->tab[i], &v->tab_len[i], &elems);
+		v->tab_entries[i] = elems * (i ? 2 : 4);
+		if (!err)
+			err = map_inner(net[i], &v->net[i], &v->net_len[i], &v->net_n[i]);
+		if (!err && !bpf_map_lookup_elem(lpm[i], &zero, &id)) {
+			v->lpm[i] = bpf_map_get_fd_by_id(id);
+			if (v->lpm[i] < 0)
+				err = -errno;
+		}
+	}
+	if (err)
+		table_close(v);
+	return err;
+}
+
+void table_close(struct table_view *v)
+{
+	for (int i = 0; i < 2; i++) {
+		if (v->tab[i])
+			munmap((void *)v->tab[i], v->tab_len[i]);
+		if (v->net[i])
+			munmap((void *)v->net[i], v->net_len[i]);
+		if (v->lpm[i] >= 0)
+			close(v->lpm[i]);
+	}
+	memset(v, 0, sizeof(*v));
+	v->lpm[0] = v->lpm[1] = -1;
+}
+
+static bool contains(const __u8 *net, unsigned int len, const __u8 *addr)
+{
+	unsigned int full = len / 8, rest = len % 8;
+
+	if (memcmp(net, addr, full))
+		return false;
+	return !rest || !((net[full] ^ addr[full]) & (__u8)(0xff00 >> rest));
+}
+
+/* The network of the list holding addr (the list is sorted and its networks disjoint). */
+static const __u8 *find_network(const struct table_view *v, int family, const __u8 *addr,
+				unsigned int *len, __u16 *country)
+{
+	size_t alen = family == 4 ? 4 : 16, stride = elem_stride(family == 4 ?
+				sizeof(struct prefix_v4_elem) : sizeof(struct prefix_v6_elem));
+	const __u8 *base = v->net[family == 6];
+	size_t lo = 0, hi = v->net_n[family == 6];
+
+	if (!base)
+		return NULL;
+	while (lo < hi) {	/* first element with an address above addr */
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (memcmp(base + mid * stride, addr, alen) <= 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (!lo)
+		return NULL;
+	base += (lo - 1) * stride;
+	*len = base[alen];
+	memcpy(country, base + alen + 2, 2);
+	return contains(base, *len, addr) ? base : NULL;
+}
+
+static int lookup_lpm(int fd, int family, const __u8 *addr, struct table_match *m)
 {
 	__u8 key[sizeof(struct lpm_v6_key)];
 	struct country_entry e;
@@ -162,26 +372,36 @@ static int lookup_trie(int fd, int family, const __u8 *addr, struct table_match 
 	return 0;
 }
 
-/* The answer the XDP program gets for a source address (IPv4 in the first 4 bytes of addr). */
-int table_lookup(const int fds[2], int family, const __u8 *addr, struct table_match *m)
+int table_lookup(const struct table_view *v, bool lpm, int family, const __u8 *addr,
+		 struct table_match *m)
 {
+	struct mbt_view t = { { v->tab[0], v->tab[1] }, { v->tab_entries[0], v->tab_entries[1] } };
+	const __u8 *net;
+	unsigned int len;
+	__u16 country;
 	__u8 v4[4];
-	int err;
+	int fam;
 
 	memset(m, 0, sizeof(*m));
-	err = lookup_trie(fds[family == 4 ? 0 : 1], family, addr, m);
-	if (err || m->country != GB_COUNTRY_V4_ALIAS)
-		return err;
-	if (m->prefixlen > 96)
-		return -ENOENT;
-	/* The 32 bits after the alias prefix, which need not start on a byte. */
-	for (int i = 0; i < 32; i++) {
-		unsigned int bit = m->prefixlen + i;
-
-		if (i % 8 == 0)
-			v4[i / 8] = 0;
-		if (addr[bit / 8] & (0x80 >> (bit % 8)))
-			v4[i / 8] |= 0x80 >> (i % 8);
+	if (lpm) {
+		if (lookup_lpm(v->lpm[family == 6], family, addr, m))
+			return -ENOENT;
+		if (m->country != GB_COUNTRY_V4_ALIAS)
+			return 0;
+		if (m->prefixlen > 96)
+			return -ENOENT;
+		alias_v4_addr(addr, m->prefixlen, v4);
+		return lookup_lpm(v->lpm[0], 4, v4, m);
 	}
-	return lookup_trie(fds[0], 4, v4, m);
+	m->country = mbt_lookup(&t, family, addr, &fam, v4);
+	if (m->country == GB_COUNTRY_NONE)
+		return -ENOENT;
+	/* The network that answered, from the list loaded with the table. */
+	net = find_network(v, fam, fam == 4 ? v4 : addr, &len, &country);
+	if (net) {
+		m->prefixlen = len;
+		m->family = fam;
+		memcpy(m->addr, fam == 4 ? v4 : addr, fam == 4 ? 4 : 16);
+	}
+	return 0;
 }

@@ -1,0 +1,35 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* The multibit-trie compiler of the fast path and its userspace lookup. */
+#ifndef GEOBLOCK_MBT_H
+#define GEOBLOCK_MBT_H
+
+#include "common.h"
+
+struct mbt {
+	int family;
+	unsigned int entry_size;	/* bytes: 2 (IPv4) or 4 (IPv6) */
+	unsigned int first_bits;
+	__u32 chunk_base, max_chunks;
+	void *e;			/* the root block, then the chunks */
+	size_t chunks, cap;		/* chunks used; entries allocated */
+};
+
+int mbt_build(int family, const struct prefix_list *l, struct mbt *m);
+size_t mbt_entries(const struct mbt *m);
+void mbt_free(struct mbt *m);
+/* Compiled tables as mapped from the kernel: entries and entry counts, [0] IPv4, [1] IPv6. */
+struct mbt_view {
+	const void *e[2];	/* NULL: no table of that family */
+	size_t n[2];
+};
+
+/*
+ * The country of addr, found as the XDP program finds it. *answer_family tells which table
+ * answered (4 for an IPv6 address in an alias range) and v4addr the IPv4 address it was asked.
+ */
+__u32 mbt_lookup(const struct mbt_view *t, int family, const __u8 *addr, int *answer_family,
+		 __u8 v4addr[4]);
+/* The 32 bits after the first len bits of an IPv6 address. */
+void alias_v4_addr(const __u8 *addr6, unsigned int len, __u8 out[4]);
+
+#endif
