@@ -13,6 +13,7 @@ tests=(
 	"$BUILD/tests/bpf_packets"
 	"bash $ROOT/tests/cli/bad_input_changes_nothing.sh"
 	"bash $ROOT/tests/geoip/lookup_matches_libmaxminddb.sh"
+	"bash $ROOT/tests/geoip/table_matches_lpm.sh"
 	"bash $ROOT/tests/e2e/drops_exactly_named_pairs.sh"
 )
 
