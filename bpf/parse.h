@@ -144,8 +144,11 @@ static __always_inline int parse_ipv6(struct cursor *c, struct packet *pkt)
 			return nexthdr;
 		}
 	}
-	/* Still an extension header after the bound: do not guess, let it pass as unparsed. */
-	return -1 - GB_PASS_PARSE_ERROR;
+	/* GB_IPV6_EXT_MAX headers walked; still an extension header next: let it pass as unparsed. */
+	if (nexthdr == IPPROTO_HOPOPTS || nexthdr == IPPROTO_ROUTING || nexthdr == IPPROTO_DSTOPTS ||
+	    nexthdr == IPPROTO_FRAGMENT)
+		return -1 - GB_PASS_PARSE_ERROR;
+	return nexthdr;
 }
 
 /* Parses a frame down to the UDP or TCP destination port; returns -1 - reason when there is none. */
