@@ -34,6 +34,7 @@ help:
 	@echo "make            build build/geoblock"
 	@echo "make test       install missing packages, build, run every test"
 	@echo "make demo       install missing packages, build, run the namespace demo on real data"
+	@echo "make bench      data-path benchmark (Mpps vs bare XDP_DROP, LPM, nftables; ns/packet)"
 	@echo "make deps       install the Debian packages the build and tests need"
 	@echo "make format     clang-format the C sources; make format-check only checks"
 	@echo "make clean      remove build/"
@@ -47,6 +48,19 @@ $(BUILD)/geoblock.bpf.o: bpf/geoblock.bpf.c bpf/geoblock.h bpf/parse.h
 $(BUILD)/geoblock.skel.h: $(BUILD)/geoblock.bpf.o
 	@echo "  SKEL    $@"
 	$(Q)$(BPFTOOL) gen skeleton $< name geoblock > $@.tmp && mv $@.tmp $@
+
+$(BUILD)/bench/%.bpf.o: tests/bench/%.bpf.c
+	@mkdir -p $(@D)
+	@echo "  CLANG   $@"
+	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+$(BUILD)/bench/%.skel.h: $(BUILD)/bench/%.bpf.o
+	@echo "  SKEL    $@"
+	$(Q)$(BPFTOOL) gen skeleton $< name $* > $@.tmp && mv $@.tmp $@
+
+$(BUILD)/bench/xdp_bench: tests/bench/xdp_bench.c $(BUILD)/bench/xdpgen.skel.h
+	@echo "  CC      $@"
+	$(Q)$(CC) $(CFLAGS) -I$(BUILD)/bench -o $@ $< $(LDLIBS)
 
 $(BUILD)/user/%.o: user/%.c $(BUILD)/geoblock.skel.h
 	@mkdir -p $(@D)
@@ -75,6 +89,10 @@ deps:
 test: deps
 	$(Q)$(MAKE) --no-print-directory all $(TEST_BINS)
 	$(Q)bash tests/run.sh
+
+bench: deps
+	$(Q)$(MAKE) --no-print-directory all $(BUILD)/bench/xdp_bench $(BUILD)/tests/mmdb_ref
+	$(Q)bash scripts/bench.sh
 
 demo: deps
 	$(Q)$(MAKE) --no-print-directory all $(BUILD)/tests/udp_send $(BUILD)/tests/udp_recv

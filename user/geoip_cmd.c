@@ -231,10 +231,55 @@ static int geoip_lookup(int argc, char **argv)
 	return ret;
 }
 
+/* Prints the networks of the loaded table, "PREFIX CC" per line, IPv4 then IPv6. */
+static int geoip_dump(int argc, char **argv)
+{
+	struct table_view v;
+	struct gb_ctx ctx;
+	int err;
+
+	if (argc > 1) {
+		if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
+			printf("Usage: geoblock geoip dump\n"
+			       "  the networks of the loaded table, \"PREFIX CC\" per line ('--' marks an\n"
+			       "  IPv6 range that is looked up in the IPv4 table)\n");
+			return GB_EXIT_OK;
+		}
+		gb_err("unexpected argument \"%.64s\"", argv[1]);
+		return GB_EXIT_USAGE;
+	}
+	if (gb_open(&ctx, 0))
+		return GB_EXIT_FAIL;
+	err = table_open(&ctx, &v);
+	if (err) {
+		gb_err("cannot open the loaded GeoIP table: %s", strerror(-err));
+		gb_close(&ctx);
+		return GB_EXIT_FAIL;
+	}
+	for (int fam = 0; fam < 2; fam++) {
+		size_t stride = fam ? 24 : 8, alen = fam ? 16 : 4;
+
+		for (size_t i = 0; v.net[fam] && i < v.net_n[fam]; i++) {
+			const __u8 *e = (const __u8 *)v.net[fam] + i * stride;
+			char buf[INET6_ADDRSTRLEN], cc[3];
+			__u16 country;
+
+			memcpy(&country, e + alen + 2, 2);
+			country_code(country, cc);
+			inet_ntop(fam ? AF_INET6 : AF_INET, e, buf, sizeof(buf));
+			printf("%s/%u %s\n", buf, e[alen], cc);
+		}
+	}
+	table_close(&v);
+	gb_close(&ctx);
+	return GB_EXIT_OK;
+}
+
 static void geoip_usage(void)
 {
-	printf("Usage: geoblock geoip load PATH [--field FIELD]\n"
-	       "       geoblock geoip lookup ADDR|- [--json]\n");
+	printf("Usage: geoblock geoip load PATH [--field FIELD] [--with-lpm]\n"
+	       "       geoblock geoip lookup ADDR|- [--json] [--from table|lpm]\n"
+	       "       geoblock geoip dump\n");
 }
 
 int cmd_geoip(int argc, char **argv)
@@ -242,6 +287,7 @@ int cmd_geoip(int argc, char **argv)
 	static const struct cmd cmds[] = {
 		{ "load", geoip_load },
 		{ "lookup", geoip_lookup },
+		{ "dump", geoip_dump },
 		{ NULL, NULL },
 	};
 

@@ -765,7 +765,7 @@ static int install_table(struct geoblock *skel)
 	err = err ?: add_prefix(&t.v6, AF_INET6, "2001:db8:1::", 48, country_id("CN"));
 	err = err ?: add_prefix(&t.v6, AF_INET6, "2001:db8:2::", 48, country_id("US"));
 	err = err ?: add_prefix(&t.v6, AF_INET6, "2002::", 16, GB_COUNTRY_V4_ALIAS);
-	err = err ?: table_install(&ctx, &t, "test");
+	err = err ?: table_install(&ctx, &t, "test", true);
 	prefix_list_free(&t.v4);
 	prefix_list_free(&t.v6);
 	return err;
@@ -817,7 +817,8 @@ static int install_allows(struct geoblock *skel)
  * Loads the skeleton with no pin paths, so that these maps are private to the test: pinned by
  * name under the default root they would be shared with (and reused from) anything else.
  */
-static int setup(struct env *env)
+/* Loads a program that looks countries up in the compiled table, or in the LPM tries. */
+static int setup(struct env *env, bool use_lpm)
 {
 	struct bpf_map *map;
 	int err;
@@ -832,6 +833,7 @@ static int setup(struct env *env)
 	env->skel = geoblock__open();
 	if (!env->skel)
 		return -errno;
+	env->skel->rodata->use_lpm = use_lpm;
 	bpf_object__for_each_map(map, env->skel->obj) {
 		err = bpf_map__set_pin_path(map, NULL);
 		if (err)
@@ -854,20 +856,24 @@ static int setup(struct env *env)
 
 int main(void)
 {
-	struct env env = {};
-	int err;
+	/* Every case twice: with the compiled table (the default) and with the LPM tries. */
+	for (int lpm = 0; lpm < 2; lpm++) {
+		struct env env = {};
+		int err;
 
-	err = setup(&env);
-	if (err) {
-		fprintf(stderr, "FAIL: setup: %s\n", strerror(-err));
-		checks_failed++;
-	} else {
-		test_ipv4(&env);
-		test_ipv6(&env);
-		test_vlan(&env);
-		test_truncation(&env);
+		fprintf(stderr, "== country lookup: %s\n", lpm ? "LPM tries" : "compiled table");
+		err = setup(&env, lpm);
+		if (err) {
+			fprintf(stderr, "FAIL: setup: %s\n", strerror(-err));
+			checks_failed++;
+		} else {
+			test_ipv4(&env);
+			test_ipv6(&env);
+			test_vlan(&env);
+			test_truncation(&env);
+		}
+		geoblock__destroy(env.skel);
+		free(env.percpu);
 	}
-	geoblock__destroy(env.skel);
-	free(env.percpu);
 	return check_summary();
 }

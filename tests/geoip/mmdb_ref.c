@@ -5,9 +5,11 @@
  *   mmdb_ref find DB CC 4|6 SEED        one random address whose country is CC (for IPv6, a
  *                                       native one: not in ::/16, 2001::/32 or 2002::/16,
  *                                       where databases alias the IPv4 tree)
+ *   mmdb_ref sources DB COUNT SEED 4|6  COUNT random addresses that have a country, one per line
  * DB must be an uncompressed .mmdb.
  */
 #include <arpa/inet.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -135,8 +137,9 @@ int main(int argc, char **argv)
 	MMDB_s db;
 	int st;
 
-	if (argc != 6 || (strcmp(argv[1], "sample") && strcmp(argv[1], "find"))) {
-		fprintf(stderr, "usage: mmdb_ref sample DB COUNT SEED 4|6 | find DB CC 4|6 SEED\n");
+	if (argc != 6 || (strcmp(argv[1], "sample") && strcmp(argv[1], "find") &&
+			  strcmp(argv[1], "sources"))) {
+		fprintf(stderr, "usage: mmdb_ref sample|sources DB COUNT SEED 4|6 | find DB CC 4|6 SEED\n");
 		return 1;
 	}
 	st = MMDB_open(argv[2], MMDB_MODE_MMAP, &db);
@@ -144,15 +147,22 @@ int main(int argc, char **argv)
 		fprintf(stderr, "mmdb_ref: %s: %s\n", argv[2], MMDB_strerror(st));
 		return 2;
 	}
-	if (!strcmp(argv[1], "sample")) {
+	if (!strcmp(argv[1], "sample") || !strcmp(argv[1], "sources")) {
+		bool sources = !strcmp(argv[1], "sources");
 		long count = atol(argv[3]);
 		int family = atoi(argv[5]);
 
 		rng_state = strtoull(argv[4], NULL, 0);
-		for (long i = 0; i < count; i++) {
+		for (long i = 0; i < count;) {
 			if (lookup(&db, family, text, sizeof(text), cc))
 				return 2;
-			printf("%s %s\n", text, cc);
+			if (!sources) {
+				printf("%s %s\n", text, cc);
+				i++;
+			} else if (strcmp(cc, "--")) {
+				printf("%s\n", text);
+				i++;
+			}
 		}
 		return 0;
 	}

