@@ -2,7 +2,7 @@
 CC	?= gcc
 CLANG	?= clang
 BPFTOOL	?= bpftool
-PKGS	:= libbpf libmaxminddb json-c zlib
+PKGS	:= libbpf libmaxminddb json-c zlib libmicrohttpd
 BUILD	:= build
 
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)

@@ -256,41 +256,85 @@ out:
 	return kind;
 }
 
-/* Every pinned link: interface, mode, program. */
-static struct json_object *attachments(const struct gb_ctx *ctx)
+static int link_cmp(const void *a, const void *b)
 {
-	struct json_object *arr = json_object_new_array();
-	struct dirent *de;
-	DIR *d = opendir(ctx->pin_dir);
+	return strcmp(((const struct link_state *)a)->name, ((const struct link_state *)b)->name);
+}
 
-	while (d && (de = readdir(d))) {
-		struct json_object *o;
+int links_read(const struct gb_ctx *ctx, struct link_state **links, size_t *n)
+{
+	struct link_state *v = NULL;
+	size_t cap = 0;
+	struct dirent *de;
+	DIR *d;
+
+	_Static_assert(sizeof(v->name) == IF_NAMESIZE, "link_state name is an interface name");
+	*links = NULL;
+	*n = 0;
+	d = opendir(ctx->pin_dir);
+	if (!d)
+		return -errno;
+	while ((de = readdir(d))) {
+		const char *name = de->d_name + strlen(LINK_PREFIX);
 		char path[512];
 		__u32 prog_id = 0;
 		int fd, ifindex;
 
-		if (strncmp(de->d_name, LINK_PREFIX, strlen(LINK_PREFIX)))
+		if (strncmp(de->d_name, LINK_PREFIX, strlen(LINK_PREFIX)) || strlen(name) >= IF_NAMESIZE)
 			continue;
 		snprintf(path, sizeof(path), "%s/%s", ctx->pin_dir, de->d_name);
 		fd = bpf_obj_get(path);
 		if (fd < 0)
-			continue;
+			continue;	/* removed since readdir */
 		ifindex = link_ifindex(fd, &prog_id);
 		close(fd);
-		o = json_object_new_object();
-		json_object_object_add(o, "interface",
-				       json_object_new_string(de->d_name + strlen(LINK_PREFIX)));
-		json_object_object_add(o, "ifindex", json_object_new_int(ifindex > 0 ? ifindex : 0));
+		if (*n == cap) {
+			struct link_state *nv = realloc(v, (cap = cap ? cap * 2 : 8) * sizeof(*v));
+
+			if (!nv) {
+				free(v);
+				closedir(d);
+				return -ENOMEM;
+			}
+			v = nv;
+		}
+		memset(&v[*n], 0, sizeof(v[*n]));
+		snprintf(v[*n].name, sizeof(v[*n].name), "%s", name);
+		v[*n].ifindex = ifindex > 0 ? ifindex : 0;
+		v[*n].prog_id = prog_id;
+		(*n)++;
+	}
+	closedir(d);
+	if (*n)
+		qsort(v, *n, sizeof(*v), link_cmp);
+	*links = v;
+	return 0;
+}
+
+/* Every pinned link: interface, mode, program. */
+static struct json_object *attachments(const struct gb_ctx *ctx)
+{
+	struct json_object *arr = json_object_new_array();
+	struct link_state *links;
+	size_t n;
+
+	if (links_read(ctx, &links, &n))
+		return arr;
+	for (size_t i = 0; i < n; i++) {
+		struct json_object *o = json_object_new_object();
+		const struct link_state *l = &links[i];
+
+		json_object_object_add(o, "interface", json_object_new_string(l->name));
+		json_object_object_add(o, "ifindex", json_object_new_int(l->ifindex));
 		/* The name resolves only in the interface's own network namespace. */
-		json_object_object_add(o, "attached", json_object_new_boolean(ifindex > 0));
+		json_object_object_add(o, "attached", json_object_new_boolean(l->ifindex > 0));
 		json_object_object_add(o, "mode", json_object_new_string(
-					   attach_mode(ifindex, prog_id)));
-		json_object_object_add(o, "lookup", json_object_new_string(lookup_kind(prog_id)));
-		json_object_object_add(o, "prog_id", json_object_new_int64(prog_id));
+					   attach_mode(l->ifindex, l->prog_id)));
+		json_object_object_add(o, "lookup", json_object_new_string(lookup_kind(l->prog_id)));
+		json_object_object_add(o, "prog_id", json_object_new_int64(l->prog_id));
 		json_object_array_add(arr, o);
 	}
-	if (d)
-		closedir(d);
+	free(links);
 	return arr;
 }
 

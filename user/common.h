@@ -102,6 +102,15 @@ void table_close(struct table_view *v);
 int table_lookup(const struct table_view *v, bool lpm, int family, const __u8 *addr,
 		 struct table_match *m);
 
+/* attach.c: the pinned links, one per interface the filter is attached to */
+struct link_state {
+	char name[16];		/* the interface's name when it was attached (IF_NAMESIZE) */
+	__u32 ifindex;		/* 0 once that interface is gone */
+	__u32 prog_id;
+};
+/* Every pinned link, sorted by name; *links is NULL when there are none. */
+int links_read(const struct gb_ctx *ctx, struct link_state **links, size_t *n);
+
 /* command entry points */
 int cmd_attach(int argc, char **argv);
 int cmd_detach(int argc, char **argv);
@@ -109,6 +118,7 @@ int cmd_status(int argc, char **argv);
 int cmd_geoip(int argc, char **argv);
 int cmd_meeting(int argc, char **argv);
 int cmd_stats(int argc, char **argv);
+int cmd_daemon(int argc, char **argv);
 
 /* shared by the commands: a bpftool-style dispatch table */
 struct cmd {
