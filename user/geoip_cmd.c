@@ -6,9 +6,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
 #include <json-c/json.h>
 #include "common.h"
+#include "geoblock.skel.h"
 
 static void load_usage(void)
 {
@@ -20,6 +24,33 @@ static void load_usage(void)
 	       "           'attach --lookup lpm'); once built they are kept up to date by every load\n"
 	       "The new table is built beside the loaded one and switched in atomically; on any error\n"
 	       "the loaded table stays.\n");
+}
+
+/*
+ * Counts a refused load in geoip_info, where the metrics exporter reads it (failed reloads, last
+ * failure time). Best effort: the load has already failed and said why. ctx: an open, locked
+ * context, or NULL to open one.
+ */
+static void count_failure(struct gb_ctx *ctx)
+{
+	struct geoip_info info;
+	struct gb_ctx own;
+	__u32 zero = 0;
+	int fd;
+
+	if (!ctx) {
+		if (gb_open(&own, GB_OPEN_LOCKED))
+			return;
+		ctx = &own;
+	}
+	fd = bpf_map__fd(ctx->skel->maps.geoip_info);
+	if (!bpf_map_lookup_elem(fd, &zero, &info)) {
+		info.failed_reloads++;
+		info.last_failure_at = time(NULL);
+		bpf_map_update_elem(fd, &zero, &info, BPF_ANY);
+	}
+	if (ctx == &own)
+		gb_close(&own);
 }
 
 static int geoip_load(int argc, char **argv)
@@ -66,11 +97,13 @@ static int geoip_load(int argc, char **argv)
 	/* Read and compile before taking the lock: the live table is untouched until the swap. */
 	if (geoip_read(argv[optind], field, &t, err, sizeof(err))) {
 		gb_err("%s; the loaded table is unchanged", err);
+		count_failure(NULL);
 		return GB_EXIT_FAIL;
 	}
 	if (t.v4.n + t.v6.n == 0) {
 		gb_err("%s has no network with a %s code; the loaded table is unchanged",
 		       argv[optind], field);
+		count_failure(NULL);
 		goto out_free;
 	}
 	if (gb_open(&ctx, GB_OPEN_LOCKED))
@@ -79,6 +112,8 @@ static int geoip_load(int argc, char **argv)
 		printf("loaded %s: %zu IPv4 prefixes (%zu networks), %zu IPv6 prefixes (%zu networks)\n",
 		       argv[optind], t.v4.n, t.v4.added, t.v6.n, t.v6.added);
 		ret = GB_EXIT_OK;
+	} else {
+		count_failure(&ctx);
 	}
 	gb_close(&ctx);
 out_free:

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Every bad input gets one line on stderr naming the problem, a non-zero exit, and changes nothing:
-# the rule set, the GeoIP table and the counters read the same before and after.
+# the rule set, the GeoIP table and the counters read the same before and after. The one figure a
+# refused GeoIP load does change is the failed-reload count, which exists to record it.
 set -uo pipefail
 source "$(dirname "$0")/../lib/common.sh"
 
@@ -16,7 +17,7 @@ snapshot() {
 	{
 		"$GEOBLOCK" meeting list --json
 		"$GEOBLOCK" status --json
-		"$GEOBLOCK" stats --json
+		"$GEOBLOCK" stats --json | jq 'del(.geoip.failed_reloads, .geoip.last_failure_at)'
 		printf '1.1.1.1\n8.8.8.8\n2001:4860::1\n' | "$GEOBLOCK" geoip lookup -
 		cat "$GEOBLOCK_STATE_DIR/rules"
 	} 2>&1
@@ -93,6 +94,9 @@ refused 1 "not an IPv4 or IPv6 address" geoip lookup nonsense
 refused 1 "no interface" attach nosuchif0
 refused 1 "unknown --mode" attach lo --mode turbo
 refused 1 "not attached" detach lo
+
+# Refused loads (not usage errors) are counted for the metrics: the seven unreadable files above.
+check_eq "refused GeoIP loads counted" 7 "$("$GEOBLOCK" stats --json | jq .geoip.failed_reloads)"
 
 # And a good change does change things (the snapshot can tell).
 "$GEOBLOCK" meeting add other --ports 7000 --block DE >/dev/null
