@@ -102,7 +102,9 @@ void table_close(struct table_view *v);
 int table_lookup(const struct table_view *v, bool lpm, int family, const __u8 *addr,
 		 struct table_match *m);
 
-/* attach.c: the pinned links, one per interface the filter is attached to */
+/* links.c: the pinned links (link_IFNAME in the pin dir), one per interface attached to */
+#define GB_LINK_PREFIX "link_"
+
 struct link_state {
 	char name[16];		/* the interface's name when it was attached (IF_NAMESIZE) */
 	__u32 ifindex;		/* 0 once that interface is gone */
@@ -110,6 +112,8 @@ struct link_state {
 };
 /* Every pinned link, sorted by name; *links is NULL when there are none. */
 int links_read(const struct gb_ctx *ctx, struct link_state **links, size_t *n);
+/* The ifindex a pinned link's fd is attached to: 0 once its interface is gone, <0 if unreadable. */
+int link_ifindex(int fd, __u32 *prog_id);
 
 /* command entry points */
 int cmd_attach(int argc, char **argv);
