@@ -88,8 +88,8 @@ static int read_pairs(const struct gb_ctx *ctx, struct counters *c)
 			continue;
 		for (__u16 cc = 1; cc < GB_COUNTRY_COUNT; cc++)
 			if (p->blocked[cc / 64] & (1ULL << (cc % 64)))
-				c->pairs[n++] = (struct pair_counter){ .meeting_id = id, .country = cc,
-								       .blocked = 1 };
+				c->pairs[n++] = (struct pair_counter){
+					.meeting_id = id, .country = cc, .blocked = 1 };
 	}
 	c->n_pairs = n;
 	for (size_t i = 0; i < n_keys; i++) {
@@ -135,7 +135,8 @@ static int read_ifaces(const struct gb_ctx *ctx, struct counters *c)
 	if (err)
 		return err;
 	err = percpu_hash_read(bpf_map__fd(ctx->skel->maps.iface_stats), sizeof(*keys),
-			       sizeof(struct verdict_counter) / sizeof(__u64), (void **)&keys, &sums, &n);
+			       sizeof(struct verdict_counter) / sizeof(__u64), (void **)&keys,
+			       &sums, &n);
 	if (err)
 		return err;
 	c->ifaces = calloc(n + 1, sizeof(*c->ifaces));

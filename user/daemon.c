@@ -18,7 +18,8 @@ static void daemon_usage(void)
 {
 	printf("Usage: geoblock daemon [--metrics ADDR:PORT]\n"
 	       "  --metrics  where to serve Prometheus metrics at /metrics (default %s);\n"
-	       "             ADDR is an IPv4 address, [IPv6 address] or host name; PORT 0 picks one\n"
+	       "             ADDR is an IPv4 address, [IPv6 address] or host name;\n"
+	       "             PORT 0 picks a free port\n"
 	       "Prints the URL it serves on, then runs until SIGTERM or SIGINT (exit 0).\n",
 	       EXPORTER_DEFAULT_ADDR);
 }

@@ -24,7 +24,7 @@
 #include "metrics.h"
 #include "geoblock.skel.h"
 
-#define CONNECTION_LIMIT	16	/* Prometheus servers and curious people; not a web server */
+#define CONNECTION_LIMIT	16	/* Prometheus servers and a few people: not a web server */
 #define CONNECTION_TIMEOUT	10	/* seconds an idle connection is kept */
 
 struct exporter {
@@ -62,8 +62,8 @@ int exporter_parse_addr(const char *s, struct sockaddr_storage *ss, socklen_t *l
 	hlen = colon - s;
 	if (s[0] == '[') {
 		if (hlen < 3 || s[hlen - 1] != ']' || hlen - 2 >= sizeof(host)) {
-			snprintf(err, errlen, "\"%.64s\": an IPv6 address goes in brackets, [ADDR]:PORT",
-				 s);
+			snprintf(err, errlen, "\"%.64s\": an IPv6 address goes in brackets, "
+				 "[ADDR]:PORT", s);
 			return -EINVAL;
 		}
 		memcpy(host, s + 1, hlen - 2);
@@ -78,7 +78,8 @@ int exporter_parse_addr(const char *s, struct sockaddr_storage *ss, socklen_t *l
 		return 0;
 	}
 	if (hlen >= sizeof(host) || memchr(s, ':', hlen)) {
-		snprintf(err, errlen, "\"%.64s\": an IPv6 address goes in brackets, [ADDR]:PORT", s);
+		snprintf(err, errlen, "\"%.64s\": an IPv6 address goes in brackets, [ADDR]:PORT",
+			 s);
 		return -EINVAL;
 	}
 	memcpy(host, s, hlen);
@@ -94,7 +95,8 @@ int exporter_parse_addr(const char *s, struct sockaddr_storage *ss, socklen_t *l
 		int rc = getaddrinfo(host, NULL, &hints, &ai);
 
 		if (rc) {
-			snprintf(err, errlen, "cannot resolve \"%.64s\": %s", host, gai_strerror(rc));
+			snprintf(err, errlen, "cannot resolve \"%.64s\": %s", host,
+				 gai_strerror(rc));
 			return -EINVAL;
 		}
 		memcpy(ss, ai->ai_addr, ai->ai_addrlen);
@@ -255,7 +257,8 @@ static int listen_on(const struct sockaddr *addr, socklen_t len, char *url, size
 	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
 	if (addr->sa_family == AF_INET6)
 		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
-	if (bind(fd, addr, len) || listen(fd, 64) || getsockname(fd, (struct sockaddr *)&bound, &blen)) {
+	if (bind(fd, addr, len) || listen(fd, 64) ||
+	    getsockname(fd, (struct sockaddr *)&bound, &blen)) {
 		err = -errno;
 		close(fd);
 		return err;
@@ -295,7 +298,8 @@ int exporter_start(const struct gb_ctx *ctx, const struct sockaddr *addr, sockle
 	 * One internal thread: scrapes are served one at a time, so reads of the maps never run
 	 * concurrently and need no lock. MHD closes the socket when it stops.
 	 */
-	e->mhd = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO | MHD_USE_ERROR_LOG |
+	e->mhd = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO |
+				  MHD_USE_ERROR_LOG |
 				  (addr->sa_family == AF_INET6 ? MHD_USE_IPv6 : 0),
 				  0, NULL, NULL, handle, e,
 				  /* first, so that MHD logs nothing through its own logger */

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0 */
-/* The Prometheus exporter: /metrics over HTTP (libmicrohttpd), read from the pinned maps per scrape. */
+/* The Prometheus exporter: /metrics over HTTP (libmicrohttpd), read from the pins per scrape. */
 #ifndef GEOBLOCK_EXPORTER_H
 #define GEOBLOCK_EXPORTER_H
 

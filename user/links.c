@@ -48,7 +48,8 @@ int links_read(const struct gb_ctx *ctx, struct link_state **links, size_t *n)
 		__u32 prog_id = 0;
 		int fd, ifindex;
 
-		if (strncmp(de->d_name, GB_LINK_PREFIX, strlen(GB_LINK_PREFIX)) || strlen(name) >= IF_NAMESIZE)
+		if (strncmp(de->d_name, GB_LINK_PREFIX, strlen(GB_LINK_PREFIX)) ||
+		    strlen(name) >= IF_NAMESIZE)
 			continue;
 		snprintf(path, sizeof(path), "%s/%s", ctx->pin_dir, de->d_name);
 		fd = bpf_obj_get(path);

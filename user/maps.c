@@ -159,7 +159,8 @@ int percpu_hash_read(int fd, size_t key_size, size_t words, void **keys, __u64 *
 				break;
 			}
 		}
-		err = bpf_map_lookup_batch(fd, first ? NULL : &cursor, &cursor, kbuf, vbuf, &got, &opts);
+		err = bpf_map_lookup_batch(fd, first ? NULL : &cursor, &cursor, kbuf, vbuf, &got,
+					   &opts);
 		err = err ? -errno : 0;
 		if (err == -ENOSPC && chunk < (1U << 20)) {
 			/* A hash bucket holds more than chunk elements: retry with more room. */

@@ -88,7 +88,8 @@ void textbuf_label_value(struct textbuf *b, const char *s)
 	const unsigned char *u = (const unsigned char *)s, *run = u;
 
 	for (; *u; u++) {
-		const char *esc = *u == '\\' ? "\\\\" : *u == '"' ? "\\\"" : *u == '\n' ? "\\n" : NULL;
+		const char *esc = *u == '\\' ? "\\\\" : *u == '"' ? "\\\"" :
+				  *u == '\n' ? "\\n" : NULL;
 		int n = esc ? 1 : utf8_len(u);
 
 		if (n > 1) {
@@ -245,7 +246,8 @@ static void meetings(struct textbuf *b, const struct counters *c)
 	sample(b, "geoblock_meetings", "mode", "monitor", NULL, NULL, c->meetings[1]);
 	if (!c->meetings[0] && !c->meetings[1])
 		return;
-	family(b, "geoblock_meeting_info", "gauge", "1 for each meeting configured, with its mode.");
+	family(b, "geoblock_meeting_info", "gauge",
+	       "1 for each meeting configured, with its mode.");
 	for (__u32 id = 1; id < GB_MAX_MEETINGS; id++) {
 		const struct meeting_policy *p = &c->policies[id];
 
@@ -276,11 +278,13 @@ static void geoip(struct textbuf *b, const struct counters *c)
 	sample(b, "geoblock_geoip_last_load_failure_timestamp_seconds", NULL, NULL, NULL, NULL,
 	       g->last_failure_at);
 	family(b, "geoblock_geoip_reload_failures_total", "counter",
-	       "GeoIP loads refused (the loaded table stayed), since the pinned maps were created.");
-	sample(b, "geoblock_geoip_reload_failures_total", NULL, NULL, NULL, NULL, g->failed_reloads);
+	       "GeoIP loads refused (the loaded table stayed) since the pinned maps were created.");
+	sample(b, "geoblock_geoip_reload_failures_total", NULL, NULL, NULL, NULL,
+	       g->failed_reloads);
 	if (!g->loaded_at)
 		return;
-	family(b, "geoblock_geoip_info", "gauge", "1, with the loaded GeoIP database's type and path.");
+	family(b, "geoblock_geoip_info", "gauge",
+	       "1, with the loaded GeoIP database's type and path.");
 	sample(b, "geoblock_geoip_info", "database_type", g->database_type, "source", g->source, 1);
 }
 
@@ -308,10 +312,11 @@ int metrics_render(const struct counters *c, const struct timespec *start, struc
 	pairs(out, c, "geoblock_dropped_packets_total",
 	      "Packets dropped, per meeting and source country.", false, 0);
 	pairs(out, c, "geoblock_dropped_bytes_total",
-	      "Bytes of the packets dropped (whole frames), per meeting and source country.", false, 1);
+	      "Bytes of the packets dropped (whole frames), per meeting and source country.",
+	      false, 1);
 	pairs(out, c, "geoblock_monitor_packets_total",
-	      "Packets a meeting in monitor mode would have dropped, per meeting and source country.",
-	      true, 2);
+	      "Packets a meeting in monitor mode would have dropped, per meeting and source "
+	      "country.", true, 2);
 	pairs(out, c, "geoblock_monitor_bytes_total",
 	      "Bytes of the packets a meeting in monitor mode would have dropped, per meeting and "
 	      "source country.", true, 3);

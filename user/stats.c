@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0
-/* `stats`: the figures of counters.c (the same the metrics exporter serves), for people and programs. */
+/* `stats`: the figures of counters.c, the ones the exporter serves, for people and programs. */
 #include <getopt.h>
 #include <stdio.h>
 #include <string.h>
@@ -45,8 +45,10 @@ static struct json_object *drops_json(const struct counters *c)
 		json_object_object_add(o, "country", json_object_new_string(cc));
 		json_object_object_add(o, "packets", json_object_new_uint64(p->c.packets));
 		json_object_object_add(o, "bytes", json_object_new_uint64(p->c.bytes));
-		json_object_object_add(o, "monitor_packets", json_object_new_uint64(p->c.monitor_packets));
-		json_object_object_add(o, "monitor_bytes", json_object_new_uint64(p->c.monitor_bytes));
+		json_object_object_add(o, "monitor_packets",
+				       json_object_new_uint64(p->c.monitor_packets));
+		json_object_object_add(o, "monitor_bytes",
+				       json_object_new_uint64(p->c.monitor_bytes));
 		json_object_array_add(arr, o);
 	}
 	return arr;
@@ -141,8 +143,8 @@ static void print_human(const struct counters *c)
 		if (!p->counted)
 			continue;
 		country_code(p->country, cc);
-		printf("%-24s %-7s %14llu %16llu %14llu %16llu\n", c->policies[p->meeting_id].name, cc,
-		       (unsigned long long)p->c.packets, (unsigned long long)p->c.bytes,
+		printf("%-24s %-7s %14llu %16llu %14llu %16llu\n", c->policies[p->meeting_id].name,
+		       cc, (unsigned long long)p->c.packets, (unsigned long long)p->c.bytes,
 		       (unsigned long long)p->c.monitor_packets,
 		       (unsigned long long)p->c.monitor_bytes);
 	}

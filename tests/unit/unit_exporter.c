@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0
-/* Unit tests of user/exporter.c: --metrics ADDR:PORT accepts IPv4, [IPv6] and names, refuses the rest. */
+/* Unit tests of user/exporter.c: --metrics takes IPv4, [IPv6] or a name, with a port; nothing else. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
@@ -52,8 +52,9 @@ int main(void)
 	CHECK_STR("ipv6 in brackets", "::1 10066", parsed("[::1]:10066"));
 	CHECK_STR("ipv6 any", ":: 65535", parsed("[::]:65535"));
 	CHECK_STR("port 0 picks one", "127.0.0.1 0", parsed("127.0.0.1:0"));
-	CHECK("host name resolves to loopback", !strcmp(parsed("localhost:10066"), "127.0.0.1 10066") ||
-						!strcmp(parsed("localhost:10066"), "::1 10066"));
+	CHECK("host name resolves to loopback",
+	      !strcmp(parsed("localhost:10066"), "127.0.0.1 10066") ||
+		      !strcmp(parsed("localhost:10066"), "::1 10066"));
 	CHECK("no port", refused("127.0.0.1", "not ADDR:PORT"));
 	CHECK("empty host", refused(":10066", "not ADDR:PORT"));
 	CHECK("empty port", refused("127.0.0.1:", "not a port"));

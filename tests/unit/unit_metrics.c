@@ -58,7 +58,8 @@ static void add_meeting(struct counters *c, __u32 id, const char *name, bool mon
 	struct meeting_policy *p = &c->policies[id];
 
 	snprintf(p->name, sizeof(p->name), "%s", name);
-	p->flags = (active ? GB_MEETING_ACTIVE : 0) | GB_MEETING_UDP | (monitor ? GB_MEETING_MONITOR : 0);
+	p->flags = (active ? GB_MEETING_ACTIVE : 0) | GB_MEETING_UDP |
+		   (monitor ? GB_MEETING_MONITOR : 0);
 }
 
 static char *render(const struct counters *c)
@@ -79,7 +80,8 @@ int main(void)
 
 	CHECK_STR("plain value unchanged", "standup-1.a_b", escaped("standup-1.a_b"));
 	CHECK_STR("backslash, quote, newline escaped", "a\\\\b\\\"c\\nd", escaped("a\\b\"c\nd"));
-	CHECK_STR("UTF-8 kept", "M\xc3\xbcnchen \xe2\x82\xac", escaped("M\xc3\xbcnchen \xe2\x82\xac"));
+	CHECK_STR("UTF-8 kept", "M\xc3\xbcnchen \xe2\x82\xac",
+		  escaped("M\xc3\xbcnchen \xe2\x82\xac"));
 	CHECK_STR("invalid UTF-8 replaced, not dropped", "a\xef\xbf\xbd" "b\xef\xbf\xbd",
 		  escaped("a\xff" "b\xc3"));
 	CHECK_STR("overlong encoding replaced", "\xef\xbf\xbd\xef\xbf\xbd", escaped("\xc0\xaf"));
@@ -94,17 +96,20 @@ int main(void)
 	c.meetings[0] = 1;
 	c.meetings[1] = 1;
 	/* standup blocks DE (dropped 5) and JP (nothing yet); town-hall (monitor) blocks US. */
-	c.pairs[0] = (struct pair_counter){ .meeting_id = 1, .country = country_id("DE"), .blocked = 1,
-					    .counted = 1, .c = { .packets = 5, .bytes = 500 } };
-	c.pairs[1] = (struct pair_counter){ .meeting_id = 1, .country = country_id("JP"), .blocked = 1 };
-	c.pairs[2] = (struct pair_counter){ .meeting_id = 2, .country = country_id("US"), .blocked = 1,
-					    .counted = 1,
+	c.pairs[0] = (struct pair_counter){ .meeting_id = 1, .country = country_id("DE"),
+					    .blocked = 1, .counted = 1,
+					    .c = { .packets = 5, .bytes = 500 } };
+	c.pairs[1] = (struct pair_counter){ .meeting_id = 1, .country = country_id("JP"),
+					    .blocked = 1 };
+	c.pairs[2] = (struct pair_counter){ .meeting_id = 2, .country = country_id("US"),
+					    .blocked = 1, .counted = 1,
 					    .c = { .monitor_packets = 7, .monitor_bytes = 700 } };
 	c.n_pairs = 3;
 	c.links[0] = (struct link_state){ .name = "eth0", .ifindex = 2 };
 	c.links[1] = (struct link_state){ .name = "gone0", .ifindex = 0 };
 	c.n_links = 2;
-	c.ifaces[0] = (struct iface_counter){ .ifindex = 2, .name = "eth0", .packets = 5, .bytes = 500 };
+	c.ifaces[0] = (struct iface_counter){ .ifindex = 2, .name = "eth0", .packets = 5,
+					      .bytes = 500 };
 	c.ifaces[1] = (struct iface_counter){ .ifindex = 9, .packets = 1, .bytes = 60 };
 	c.n_ifaces = 2;
 	c.verdicts[GB_DROP] = (struct verdict_counter){ 5, 500 };
@@ -128,7 +133,8 @@ int main(void)
 	CHECK_STR("monitor hits: the monitor-mode meeting's pairs",
 		  "geoblock_monitor_packets_total{meeting=\"town-hall\",country=\"US\"} 7",
 		  lines(page, "geoblock_monitor_packets_total{"));
-	CHECK_STR("monitor bytes", "geoblock_monitor_bytes_total{meeting=\"town-hall\",country=\"US\"} 700",
+	CHECK_STR("monitor bytes",
+		  "geoblock_monitor_bytes_total{meeting=\"town-hall\",country=\"US\"} 700",
 		  lines(page, "geoblock_monitor_bytes_total{"));
 	CHECK_INT("a meeting being deleted has no series", 0, count(page, "leaving"));
 	CHECK_STR("per-interface drops, an unnamed ifindex by number",
@@ -141,7 +147,8 @@ int main(void)
 		  lines(page, "geoblock_filter_attached{"));
 	CHECK_STR("verdicts by name", "geoblock_verdict_packets_total{verdict=\"fragment\"} 3",
 		  lines(page, "geoblock_verdict_packets_total{verdict=\"fragment\""));
-	CHECK_STR("passed", "geoblock_passed_packets_total 3", lines(page, "geoblock_passed_packets_total "));
+	CHECK_STR("passed", "geoblock_passed_packets_total 3",
+		  lines(page, "geoblock_passed_packets_total "));
 	CHECK_STR("meetings by mode",
 		  "geoblock_meetings{mode=\"enforce\"} 1|geoblock_meetings{mode=\"monitor\"} 1",
 		  lines(page, "geoblock_meetings{"));
@@ -150,7 +157,8 @@ int main(void)
 		  "geoblock_meeting_info{meeting=\"town-hall\",mode=\"monitor\"} 1",
 		  lines(page, "geoblock_meeting_info{"));
 	CHECK_STR("prefixes per family",
-		  "geoblock_geoip_prefixes{family=\"ipv4\"} 10|geoblock_geoip_prefixes{family=\"ipv6\"} 20",
+		  "geoblock_geoip_prefixes{family=\"ipv4\"} 10|"
+		  "geoblock_geoip_prefixes{family=\"ipv6\"} 20",
 		  lines(page, "geoblock_geoip_prefixes{"));
 	CHECK_STR("build time", "geoblock_geoip_build_timestamp_seconds 1690000000",
 		  lines(page, "geoblock_geoip_build_timestamp_seconds "));
@@ -160,8 +168,10 @@ int main(void)
 		  "geoblock_geoip_info{database_type=\"GeoLite2-Country\","
 		  "source=\"/data/a \\\"b\\\"\\\\c\\nd.mmdb\"} 1",
 		  lines(page, "geoblock_geoip_info{"));
-	CHECK_INT("each family has one HELP", 1, count(page, "# HELP geoblock_dropped_packets_total "));
-	CHECK_INT("and one TYPE", 1, count(page, "# TYPE geoblock_dropped_packets_total counter\n"));
+	CHECK_INT("each family has one HELP", 1,
+		  count(page, "# HELP geoblock_dropped_packets_total "));
+	CHECK_INT("and one TYPE", 1,
+		  count(page, "# TYPE geoblock_dropped_packets_total counter\n"));
 	CHECK_INT("no duration without a start time", 0, count(page, "scrape_duration"));
 	CHECK_INT("no line is a raw newline inside a value", 0, count(page, "\nd.mmdb"));
 	free(page);
