@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0
-/* Unit tests of user/exporter.c: --metrics takes IPv4, [IPv6] or a name, with a port; nothing else. */
+/* Unit tests of user/exporter.c: --metrics takes IPv4, [IPv6] or a name with a port, no more. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
