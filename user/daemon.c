@@ -106,6 +106,12 @@ int cmd_daemon(int argc, char **argv)
 		gb_err("cannot block signals: %s", strerror(errno));
 		return GB_EXIT_FAIL;
 	}
+	/*
+	 * Started in the background by a shell, SIGINT comes ignored, and an ignored signal never
+	 * reaches the signalfd: take the default back (they stay blocked, so nothing else changes).
+	 */
+	signal(SIGTERM, SIG_DFL);
+	signal(SIGINT, SIG_DFL);
 	/* A scraper that hangs up mid-response must not kill the daemon. */
 	signal(SIGPIPE, SIG_IGN);
 	sfd = signalfd(-1, &mask, SFD_CLOEXEC);
