@@ -77,7 +77,8 @@ int cmd_daemon(int argc, char **argv)
 	int opt, sfd, err, ret = GB_EXIT_FAIL;
 
 	optind = 0;
-	while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+	opterr = 0;	/* our own one-line messages */
+	while ((opt = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
 		switch (opt) {
 		case 'm':
 			metrics = optarg;
@@ -85,7 +86,11 @@ int cmd_daemon(int argc, char **argv)
 		case 'h':
 			daemon_usage();
 			return GB_EXIT_OK;
+		case ':':
+			gb_err("%s needs a value; see -h", argv[optind - 1]);
+			return GB_EXIT_USAGE;
 		default:
+			gb_err("unknown option \"%.64s\"; see -h", argv[optind - 1]);
 			return GB_EXIT_USAGE;
 		}
 	}

@@ -25,6 +25,13 @@ trap 'exit 130' INT TERM
 
 on_exit() { CLEANUP+=("$*"); }
 
+# kill_child PID [SIGNAL]: signals PID only while it is still a child of this shell (a process the
+# test started, not a later process that got the same number).
+kill_child() {
+	[[ -r /proc/$1/stat ]] && [[ $(awk '{ print $4 }' "/proc/$1/stat") == "$$" ]] &&
+		kill -"${2:-TERM}" "$1"
+}
+
 pass() { PASSED=$((PASSED + 1)); }
 fail() {
 	FAILED=$((FAILED + 1))
