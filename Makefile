@@ -27,7 +27,7 @@ TEST_BINS := $(BUILD)/tests/unit_country $(BUILD)/tests/unit_prefix $(BUILD)/tes
 	     $(BUILD)/tests/unit_exporter $(BUILD)/tests/bpf_packets \
 	     $(BUILD)/tests/mmdb_ref $(BUILD)/tests/udp_send $(BUILD)/tests/udp_recv
 
-.PHONY: all test demo bench deps format format-check clean help
+.PHONY: all test demo bench bench-metrics deps format format-check clean help
 .SECONDARY:
 all: $(BUILD)/geoblock
 
@@ -35,7 +35,9 @@ help:
 	@echo "make            build build/geoblock"
 	@echo "make test       install missing packages, build, run every test"
 	@echo "make demo       install missing packages, build, run the namespace demo on real data"
-	@echo "make bench      data-path benchmark (Mpps vs bare XDP_DROP, LPM, nftables; ns/packet)"
+	@echo "make bench      scrape benchmark (below), then the data-path benchmark (Mpps vs bare"
+	@echo "                XDP_DROP, LPM, nftables; ns/packet)"
+	@echo "make bench-metrics  /metrics scrape time with 1,000 meetings x 20 countries"
 	@echo "make deps       install the Debian packages the build and tests need"
 	@echo "make format     clang-format the C sources; make format-check only checks"
 	@echo "make clean      remove build/"
@@ -92,8 +94,14 @@ test: deps
 	$(Q)bash tests/run.sh
 
 bench: deps
-	$(Q)$(MAKE) --no-print-directory all $(BUILD)/bench/xdp_bench $(BUILD)/tests/mmdb_ref
+	$(Q)$(MAKE) --no-print-directory all $(BUILD)/bench/xdp_bench $(BUILD)/tests/mmdb_ref \
+		$(BUILD)/tests/metrics_fill
+	$(Q)bash scripts/bench-metrics.sh
 	$(Q)bash scripts/bench.sh
+
+bench-metrics: deps
+	$(Q)$(MAKE) --no-print-directory all $(BUILD)/tests/metrics_fill
+	$(Q)bash scripts/bench-metrics.sh
 
 demo: deps
 	$(Q)$(MAKE) --no-print-directory all $(BUILD)/tests/udp_send $(BUILD)/tests/udp_recv

@@ -46,6 +46,16 @@ static int read_verdicts(const struct gb_ctx *ctx, struct counters *c)
 	return 0;
 }
 
+/* Index of country cc among the countries a meeting blocks (which must include cc). */
+static size_t blocked_rank(const struct meeting_policy *p, __u16 cc)
+{
+	size_t rank = __builtin_popcountll(p->blocked[cc / 64] & ((1ULL << (cc % 64)) - 1));
+
+	for (int w = 0; w < cc / 64; w++)
+		rank += __builtin_popcountll(p->blocked[w]);
+	return rank;
+}
+
 static int pair_cmp(const void *a, const void *b)
 {
 	const struct pair_counter *x = a, *y = b;
@@ -64,6 +74,7 @@ static int read_pairs(const struct gb_ctx *ctx, struct counters *c)
 {
 	struct drop_key *keys = NULL;
 	__u64 *sums = NULL;
+	__u32 *first = NULL;	/* meeting id -> index of its first configured pair */
 	size_t n_keys = 0, n_blocked = 0, n = 0;
 	int err;
 
@@ -77,7 +88,8 @@ static int read_pairs(const struct gb_ctx *ctx, struct counters *c)
 			for (int w = 0; w < GB_COUNTRY_WORDS; w++)
 				n_blocked += __builtin_popcountll(c->policies[id].blocked[w]);
 	c->pairs = calloc(n_blocked + n_keys + 1, sizeof(*c->pairs));
-	if (!c->pairs) {
+	first = calloc(GB_MAX_MEETINGS, sizeof(*first));
+	if (!c->pairs || !first) {
 		err = -ENOMEM;
 		goto out;
 	}
@@ -86,32 +98,42 @@ static int read_pairs(const struct gb_ctx *ctx, struct counters *c)
 
 		if (!meeting_live(p))
 			continue;
-		for (__u16 cc = 1; cc < GB_COUNTRY_COUNT; cc++)
-			if (p->blocked[cc / 64] & (1ULL << (cc % 64)))
+		first[id] = n;
+		/* Set bits only: a scrape visits thousands of meetings. */
+		for (int w = 0; w < GB_COUNTRY_WORDS; w++)
+			for (__u64 bits = p->blocked[w]; bits; bits &= bits - 1) {
+				__u16 cc = w * 64 + __builtin_ctzll(bits);
+
+				if (cc >= GB_COUNTRY_COUNT)
+					break;
 				c->pairs[n++] = (struct pair_counter){
 					.meeting_id = id, .country = cc, .blocked = 1 };
+			}
 	}
 	c->n_pairs = n;
 	for (size_t i = 0; i < n_keys; i++) {
-		struct pair_counter key = { .meeting_id = keys[i].meeting_id,
-					    .country = keys[i].country };
+		__u32 id = keys[i].meeting_id;
+		__u16 cc = keys[i].country;
+		const struct meeting_policy *mp;
 		struct pair_counter *p;
 
-		if (!key.meeting_id || key.meeting_id >= GB_MAX_MEETINGS ||
-		    !meeting_live(&c->policies[key.meeting_id]))
+		if (!id || id >= GB_MAX_MEETINGS || !meeting_live(&c->policies[id]))
 			continue;
-		/* Configured pairs are in order; counted ones outside them are appended. */
-		p = bsearch(&key, c->pairs, n_blocked, sizeof(key), pair_cmp);
-		if (!p)
+		mp = &c->policies[id];
+		/* A configured pair is found by its rank; one outside them is appended. */
+		if (cc < GB_COUNTRY_COUNT && (mp->blocked[cc / 64] & (1ULL << (cc % 64))))
+			p = &c->pairs[first[id] + blocked_rank(mp, cc)];
+		else
 			p = &c->pairs[c->n_pairs++];
-		p->meeting_id = key.meeting_id;
-		p->country = key.country;
+		p->meeting_id = id;
+		p->country = cc;
 		p->counted = 1;
 		memcpy(&p->c, sums + i * 4, sizeof(p->c));
 	}
 	if (c->n_pairs > n_blocked)
 		qsort(c->pairs, c->n_pairs, sizeof(*c->pairs), pair_cmp);
 out:
+	free(first);
 	free(keys);
 	free(sums);
 	return err;
