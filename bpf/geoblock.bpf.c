@@ -46,7 +46,7 @@ struct table_v4 {
 	__uint(map_flags, BPF_F_MMAPABLE | BPF_F_INNER_MAP);
 	__uint(max_entries, 1);
 	__uint(key_size, sizeof(__u32));
-	__uint(value_size, sizeof(struct table_v4_elem));
+	__uint(value_size, GB_DXR_ELEM_BYTES);
 };
 
 struct table_v6 {
@@ -234,14 +234,6 @@ static __always_inline __u16 lpm_lookup_v6(const __u8 *addr)
 	return lpm_lookup_v4(bpf_htonl(alias_v4(addr, entry->prefixlen)));
 }
 
-static __always_inline __u32 table_entry_v4(void *table, __u32 i)
-{
-	__u32 k = i / 4;
-	struct table_v4_elem *el = bpf_map_lookup_elem(table, &k);
-
-	return el ? el->e[i % 4] : GB_COUNTRY_NONE;
-}
-
 static __always_inline __u32 table_entry_v6(void *table, __u32 i)
 {
 	__u32 k = i / 2;
@@ -253,17 +245,35 @@ static __always_inline __u32 table_entry_v6(void *table, __u32 i)
 /* addr in host order. */
 static __always_inline __u16 table_lookup_v4(__u32 addr)
 {
-	__u32 zero = 0, e;
+	__u32 zero = 0, key = addr & 0xffff, lo = 0, len, elem, off;
+	__u64 *dir, d;
 	void *table;
+	__u32 *r;
 
 	table = bpf_map_lookup_elem(&lookup_v4, &zero);
 	if (!table)
 		return GB_COUNTRY_NONE;
-	e = table_entry_v4(table, addr >> 8);
-	if (e >= GB_T4_CHUNK_BASE)
-		e = table_entry_v4(table, (1U << GB_T4_FIRST_BITS) +
-					   (e - GB_T4_CHUNK_BASE) * GB_CHUNK_ENTRIES + (addr & 0xff));
-	return e < GB_T4_CHUNK_BASE ? e : GB_COUNTRY_NONE;
+	dir = bpf_map_lookup_elem(table, &zero);
+	if (!dir)
+		return GB_COUNTRY_NONE;
+	d = dir[addr >> 16];
+	if (d & GB_DXR_LEAF)
+		return (__u16)d;
+	len = (__u32)d;
+	elem = 1 + (__u32)(d >> 32) / GB_DXR_ELEM_RANGES;
+	off = (__u32)(d >> 32) % GB_DXR_ELEM_RANGES;
+	r = bpf_map_lookup_elem(table, &elem);
+	if (!r || !len)
+		return GB_COUNTRY_NONE;
+	/* The last range that starts at or below the address. */
+	for (int step = 0; step < GB_DXR_MAX_STEPS && len > 1; step++) {
+		__u32 half = len / 2;
+
+		if ((r[(off + lo + half) & (GB_DXR_ELEM_RANGES - 1)] >> 16) <= key)
+			lo += half;
+		len -= half;
+	}
+	return r[(off + lo) & (GB_DXR_ELEM_RANGES - 1)] & 0xffff;
 }
 
 static __always_inline __u16 table_lookup_v6(const __u8 *addr)

@@ -206,12 +206,5 @@ __u32 mbt_lookup(const struct mbt_view *t, int family, const __u8 *addr, int *an
 	}
 	if (!t->e[0])
 		return GB_COUNTRY_NONE;
-	i = ((size_t)v4addr[0] << 16) | (v4addr[1] << 8) | v4addr[2];
-	e = i < t->n[0] ? entry_at(t->e[0], 2, i) : GB_COUNTRY_NONE;
-	if (e >= GB_T4_CHUNK_BASE) {
-		i = ((size_t)1 << GB_T4_FIRST_BITS) + (size_t)(e - GB_T4_CHUNK_BASE) * GB_CHUNK_ENTRIES +
-		    v4addr[3];
-		e = i < t->n[0] ? entry_at(t->e[0], 2, i) : GB_COUNTRY_NONE;
-	}
-	return e < GB_COUNTRY_COUNT ? e : GB_COUNTRY_NONE;
+	return dxr_lookup(t->e[0], t->n[0], v4addr);
 }
