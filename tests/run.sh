@@ -10,6 +10,7 @@ mkdir -p "$LOGS"
 tests=(
 	"$BUILD/tests/unit_country"
 	"$BUILD/tests/unit_prefix"
+	"$BUILD/tests/unit_table"
 	"$BUILD/tests/bpf_packets"
 	"bash $ROOT/tests/cli/bad_input_changes_nothing.sh"
 	"bash $ROOT/tests/geoip/lookup_matches_libmaxminddb.sh"

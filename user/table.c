@@ -58,38 +58,28 @@ static int create_mapped(const char *name, size_t value_size, size_t n, void **m
 	return fd;
 }
 
+/* The range table of a family: prefixes -> trie (longest-prefix-match) -> ranges -> map. */
 static int build_table(int family, const struct prefix_list *l)
 {
-	size_t elems, len, bytes;
-	void *mem, *dxr = NULL;
+	size_t len, bytes;
+	void *mem, *dxr;
 	struct mbt m;
 	int fd, err;
 
 	err = mbt_build(family, l, &m);
 	if (err)
 		return err;
-	if (family == 4) {
-		err = dxr_build(&m, &dxr, &bytes);
-		if (err) {
-			mbt_free(&m);
-			return err;
-		}
-		fd = create_mapped("gb_lookup_v4", GB_DXR_ELEM_BYTES, bytes / GB_DXR_ELEM_BYTES, &mem,
-				   &len);
-		if (fd >= 0) {
-			memcpy(mem, dxr, bytes);
-			munmap(mem, len);
-		}
-		free(dxr);
-	} else {
-		elems = (mbt_entries(&m) * m.entry_size + 7) / 8;
-		fd = create_mapped("gb_lookup_v6", 8, elems, &mem, &len);
-		if (fd >= 0) {
-			memcpy(mem, m.e, mbt_entries(&m) * m.entry_size);
-			munmap(mem, len);
-		}
-	}
+	err = family == 4 ? dxr_build(&m, &dxr, &bytes) : dxr6_build(&m, &dxr, &bytes);
 	mbt_free(&m);
+	if (err)
+		return err;
+	fd = create_mapped(family == 4 ? "gb_lookup_v4" : "gb_lookup_v6", GB_DXR_ELEM_BYTES,
+			   bytes / GB_DXR_ELEM_BYTES, &mem, &len);
+	if (fd >= 0) {
+		memcpy(mem, dxr, bytes);
+		munmap(mem, len);
+	}
+	free(dxr);
 	return fd;
 }
 
@@ -306,8 +296,7 @@ int table_open(const struct gb_ctx *ctx, struct table_view *v)
 		size_t elems;
 
 		err = map_inner(tab[i], &v->tab[i], &v->tab_len[i], &elems);
-		/* IPv4: the range table's bytes; IPv6: the trie's entries, 2 per element */
-		v->tab_entries[i] = i ? elems * 2 : elems * (size_t)GB_DXR_ELEM_BYTES;
+		v->tab_entries[i] = elems * (size_t)GB_DXR_ELEM_BYTES;	/* bytes */
 		if (!err)
 			err = map_inner(net[i], &v->net[i], &v->net_len[i], &v->net_n[i]);
 		if (!err && !bpf_map_lookup_elem(lpm[i], &zero, &id)) {
