@@ -177,7 +177,8 @@ static bool slot_filled(int outer_fd)
 	return !bpf_map_lookup_elem(outer_fd, &zero, &id);
 }
 
-enum { KIND_TABLE, KIND_LPM, KIND_NETWORKS, KIND_COUNT };
+enum { KIND_TABLE = TABLE_COMPILED, KIND_LPM = TABLE_LPM, KIND_NETWORKS = TABLE_NETWORKS,
+       KIND_COUNT = TABLE_KINDS };
 static const char *const kind_names[KIND_COUNT] = { "lookup table", "LPM trie", "network list" };
 
 int table_install(const struct gb_ctx *ctx, const struct geoip_table *t, const char *source,
@@ -409,4 +410,47 @@ int table_lookup(const struct table_view *v, bool lpm, int family, const __u8 *a
 		memcpy(m->addr, fam == 4 ? v4 : addr, fam == 4 ? 4 : 16);
 	}
 	return 0;
+}
+
+/* What the kernel charges for a map (its fdinfo "memlock:"); 0 when unknown. */
+static __u64 map_memlock(int fd)
+{
+	char path[64], line[128];
+	__u64 bytes = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", fd);
+	f = fopen(path, "r");
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "memlock: %llu", (unsigned long long *)&bytes) == 1)
+			break;
+	fclose(f);
+	return bytes;
+}
+
+void table_memory(const struct gb_ctx *ctx, __u64 bytes[TABLE_KINDS][2])
+{
+	int outer[TABLE_KINDS][2] = {
+		{ bpf_map__fd(ctx->skel->maps.lookup_v4), bpf_map__fd(ctx->skel->maps.lookup_v6) },
+		{ bpf_map__fd(ctx->skel->maps.country_v4), bpf_map__fd(ctx->skel->maps.country_v6) },
+		{ bpf_map__fd(ctx->skel->maps.networks_v4), bpf_map__fd(ctx->skel->maps.networks_v6) },
+	};
+	__u32 zero = 0, id;
+
+	for (int k = 0; k < TABLE_KINDS; k++) {
+		for (int i = 0; i < 2; i++) {
+			int fd;
+
+			bytes[k][i] = 0;
+			if (bpf_map_lookup_elem(outer[k][i], &zero, &id))
+				continue;
+			fd = bpf_map_get_fd_by_id(id);
+			if (fd < 0)
+				continue;
+			bytes[k][i] = map_memlock(fd);
+			close(fd);
+		}
+	}
 }
