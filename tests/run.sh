@@ -16,6 +16,7 @@ tests=(
 	"bash $ROOT/tests/geoip/lookup_matches_libmaxminddb.sh"
 	"bash $ROOT/tests/geoip/table_matches_lpm.sh"
 	"bash $ROOT/tests/e2e/drops_exactly_named_pairs.sh"
+	"bash $ROOT/tests/e2e/reload_keeps_verdicts.sh"
 )
 
 if [[ $(id -u) != 0 ]]; then
