@@ -23,9 +23,10 @@ endif
 
 USER_SRCS := $(wildcard user/*.c)
 LIB_OBJS  := $(patsubst user/%.c,$(BUILD)/user/%.o,$(filter-out user/main.c,$(USER_SRCS)))
-TEST_BINS := $(BUILD)/tests/unit_country $(BUILD)/tests/unit_prefix $(BUILD)/tests/unit_metrics \
-	     $(BUILD)/tests/unit_exporter $(BUILD)/tests/bpf_packets \
-	     $(BUILD)/tests/mmdb_ref $(BUILD)/tests/udp_send $(BUILD)/tests/udp_recv
+TEST_BINS := $(BUILD)/tests/unit_country $(BUILD)/tests/unit_prefix $(BUILD)/tests/unit_table \
+	     $(BUILD)/tests/unit_metrics $(BUILD)/tests/unit_exporter $(BUILD)/tests/bpf_packets \
+	     $(BUILD)/tests/mmdb_ref $(BUILD)/tests/udp_send $(BUILD)/tests/udp_recv \
+	     $(BUILD)/bench/xdp_bench
 
 .PHONY: all test demo bench bench-metrics deps format format-check clean help
 .SECONDARY:
