@@ -13,7 +13,7 @@ pkgs=(
 	jq				# reading --json output in tests
 	nftables bc			# the benchmark compares with an nftables interval set
 	npm				# fetches GeoIP databases from the npm registry
-	prometheus			# promtool and a private server for the exporter tests
+	prometheus curl			# promtool, a private server and scrapes in the exporter tests
 )
 missing=()
 for p in "${pkgs[@]}"; do
