@@ -28,6 +28,11 @@ static const char *const reason_names[GB_REASON_COUNT] = {
 	[GB_DROP] = "dropped",
 };
 
+const char *verdict_name(unsigned int reason)
+{
+	return reason < GB_REASON_COUNT ? reason_names[reason] : "unknown";
+}
+
 static struct json_object *counter(__u64 packets, __u64 bytes)
 {
 	struct json_object *o = json_object_new_object();
