@@ -125,17 +125,17 @@ int attach_iface(const char *ifname, const char *mode, const char *lookup, bool 
 	if (fd == -EBUSY || fd == -EEXIST) {
 		gb_err("%s already has an XDP program attached; remove it first (ip link show %s)",
 		       ifname, ifname);
-		goto out;
+		goto out_failed;
 	}
 	if (fd < 0) {
 		gb_err("cannot attach to %s in %s mode: %s%s", ifname, mode, strerror(-fd),
 		       strcmp(mode, "generic") ? "; try --mode generic or --mode auto" : "");
-		goto out;
+		goto out_failed;
 	}
 	if (bpf_obj_pin(fd, path)) {
 		gb_err("cannot pin the link at %s: %s; not attached", path, strerror(errno));
 		close(fd);	/* the last reference: detaches */
-		goto out;
+		goto out_failed;
 	}
 	close(fd);
 	/* What was asked ("auto" stays auto), so that restore decides again on its machine. */
@@ -149,6 +149,11 @@ int attach_iface(const char *ifname, const char *mode, const char *lookup, bool 
 	printf("attached to %s (%s mode, %s lookup)\n", ifname,
 	       !strcmp(mode, "generic") ? "generic" : "native", lookup);
 	ret = GB_EXIT_OK;
+	goto out;
+out_failed:
+	/* A failure while changing things is audited; refused input (exit 1) changed nothing. */
+	if (!locked)
+		audit_result(&ctx, NULL, -EIO, NULL);
 out:
 	gb_close(&ctx);
 	return ret;
