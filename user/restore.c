@@ -258,21 +258,39 @@ static int restore_geoip(const struct gb_ctx *ctx)
 
 static int restore_rules(const struct gb_ctx *ctx, struct json_object *changes)
 {
+	char path[512];
 	struct rules r;
-	int err, n = 0;
+	int err, expired, n = 0;
 
+	/* No rules file: no change was ever made here; the maps are not this state dir's to empty. */
+	snprintf(path, sizeof(path), "%s/rules", ctx->state_dir);
+	if (access(path, F_OK)) {
+		printf("rules: none recorded\n");
+		return 0;
+	}
 	err = rules_begin(ctx, &r);
 	if (err)
 		return err;
 	err = rules_recover(ctx, &r, changes);
-	for (__u32 id = 1; id < GB_MAX_MEETINGS && !err; id++)
-		n += !!(r.policies[id].flags & GB_MEETING_ACTIVE);
-	if (!err)
-		printf("rules: %d meeting%s (%zu change%s)\n", n, n == 1 ? "" : "s",
-		       json_object_array_length(changes),
-		       json_object_array_length(changes) == 1 ? "" : "s");
 	rules_free(&r);
-	return err;
+	if (err)
+		return err;
+	/* Meetings whose time passed while the machine was down: deleted, audited. */
+	expired = rules_expire(ctx);
+	if (expired < 0)
+		return expired;
+	err = rules_read(ctx, &r);
+	if (err)
+		return err;
+	for (__u32 id = 1; id < GB_MAX_MEETINGS; id++)
+		n += !!(r.policies[id].flags & GB_MEETING_ACTIVE);
+	rules_free(&r);
+	printf("rules: %d meeting%s (%zu change%s", n, n == 1 ? "" : "s",
+	       json_object_array_length(changes), json_object_array_length(changes) == 1 ? "" : "s");
+	if (expired)
+		printf(", %d expired meeting%s deleted", expired, expired == 1 ? "" : "s");
+	printf(")\n");
+	return 0;
 }
 
 static int restore_attachments(const struct gb_ctx *ctx)

@@ -125,4 +125,24 @@ rm -rf "$GEOBLOCK_PIN_DIR"
 check "links gone again" wait_until 10 no_xdp
 check "restore again" G restore >/dev/null
 check_eq "only the first link is attached" "$TB_DST_IF native table" "$(attachments)"
+
+# A meeting whose expiry passes while the machine is down is deleted by restore, audited.
+brief=$(date -u -d "@$(($(date +%s) + 2))" +%Y-%m-%dT%H:%M:%SZ)
+check "add brief" "$GEOBLOCK" meeting add brief --ports 9500 --block DE --expires "$brief" >/dev/null
+rm -rf "$GEOBLOCK_PIN_DIR"
+past() { (($(date +%s) > $(date -d "$brief" +%s))); }
+check "brief's time passes while down" wait_until 10 past
+G restore >"$tmp/restore3.out" 2>&1
+check_eq "restore after the expiry succeeds" 0 $?
+check_eq "restore deletes the expired meeting" "rules: 3 meetings (4 changes, 1 expired meeting deleted)" \
+	"$(grep '^rules:' "$tmp/restore3.out")"
+check_eq "brief is gone" "allhands standup town" "$("$GEOBLOCK" meeting list --json | jq -r '[.[].name] | sort | join(" ")')"
+check "its expiry is audited" grep -q '"command":"expire".*meeting add brief' "$GEOBLOCK_STATE_DIR/audit.log"
+
+# A state dir that recorded no rules leaves the live ones alone.
+mkdir "$tmp/other-state"
+GEOBLOCK_STATE_DIR=$tmp/other-state G restore >"$tmp/restore4.out" 2>&1
+check_eq "restore from an empty state dir succeeds" 0 $?
+check "it says no rules are recorded" grep -qx "rules: none recorded" "$tmp/restore4.out"
+check_eq "and keeps the live meetings" 3 "$("$GEOBLOCK" meeting list --json | jq length)"
 summary
