@@ -643,8 +643,13 @@ static int roll_back(const struct gb_ctx *ctx, struct rules *r, const struct spe
 	return err;
 }
 
-int rules_converge(const struct gb_ctx *ctx, struct rules *r, const struct spec_list *want,
-		   struct json_object *changes)
+/*
+ * from_file: want is the rules file, which stays the authority. A failure then leaves the journal
+ * (the next change tries again) instead of rolling back to the maps and saving them over the file:
+ * after a reboot those hold nothing.
+ */
+static int converge(const struct gb_ctx *ctx, struct rules *r, const struct spec_list *want,
+		    struct json_object *changes, bool from_file)
 {
 	struct spec_list prev;
 	struct rules_plan p;
@@ -669,7 +674,10 @@ int rules_converge(const struct gb_ctx *ctx, struct rules *r, const struct spec_
 		err = rules_save(ctx, r);
 	if (!err)
 		err = journal_remove(ctx);
-	if (err) {
+	if (err && from_file) {
+		gb_err("cannot make the maps match %s/%s: %s; the next change tries again",
+		       ctx->state_dir, RULES_FILE, strerror(-err));
+	} else if (err) {
 		int rb = roll_back(ctx, r, &prev);
 
 		if (err == -ENOSPC && !rb)
@@ -687,6 +695,12 @@ out_prev:
 	return err;
 }
 
+int rules_converge(const struct gb_ctx *ctx, struct rules *r, const struct spec_list *want,
+		   struct json_object *changes)
+{
+	return converge(ctx, r, want, changes, false);
+}
+
 int rules_recover(const struct gb_ctx *ctx, struct rules *r, struct json_object *changes)
 {
 	struct spec_list want = {};
@@ -702,7 +716,7 @@ int rules_recover(const struct gb_ctx *ctx, struct rules *r, struct json_object 
 			return err;
 		}
 	}
-	err = rules_converge(ctx, r, &want, changes);
+	err = converge(ctx, r, &want, changes, true);
 	spec_list_free(&want);
 	return err;
 }
