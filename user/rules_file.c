@@ -80,6 +80,7 @@ int spec_parse(int argc, char **argv, __s64 now, unsigned int flags, struct meet
 
 	memset(s, 0, sizeof(*s));
 	optind = 0;
+	/* Errors become err, so that a file can name the line: getopt_long prints nothing. */
 	opterr = 0;
 	while ((opt = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
 		switch (opt) {
