@@ -35,9 +35,10 @@ INSTALLED := $(SBINDIR)/geoblock $(MANDIR)/man8/geoblock.8 $(addprefix $(UNITDIR
 
 USER_SRCS := $(wildcard user/*.c)
 LIB_OBJS  := $(patsubst user/%.c,$(BUILD)/user/%.o,$(filter-out user/main.c,$(USER_SRCS)))
-TEST_BINS := $(BUILD)/tests/unit_country $(BUILD)/tests/unit_prefix $(BUILD)/tests/unit_parse \
-	     $(BUILD)/tests/bpf_packets $(BUILD)/tests/mmdb_ref $(BUILD)/tests/udp_send \
-	     $(BUILD)/tests/udp_recv $(BUILD)/tests/tcp_probe $(BUILD)/tests/expire_pass
+TEST_BINS := $(BUILD)/tests/unit_country $(BUILD)/tests/unit_prefix $(BUILD)/tests/unit_table \
+	     $(BUILD)/tests/unit_parse $(BUILD)/tests/bpf_packets $(BUILD)/tests/mmdb_ref \
+	     $(BUILD)/tests/udp_send $(BUILD)/tests/udp_recv $(BUILD)/tests/tcp_probe \
+	     $(BUILD)/tests/expire_pass $(BUILD)/bench/xdp_bench
 
 .PHONY: all test demo bench deps format format-check clean help install uninstall
 .SECONDARY:

@@ -350,7 +350,8 @@ static struct json_object *attachments(const struct gb_ctx *ctx)
 
 static struct json_object *geoip_json(const struct gb_ctx *ctx)
 {
-	struct json_object *o = json_object_new_object();
+	struct json_object *o = json_object_new_object(), *mo = json_object_new_object();
+	__u64 mem[TABLE_KINDS][2];
 	struct geoip_info info = {};
 	__u32 zero = 0;
 
@@ -364,6 +365,14 @@ static struct json_object *geoip_json(const struct gb_ctx *ctx)
 	json_object_object_add(o, "v6_prefixes", json_object_new_int64(info.v6_prefixes));
 	json_object_object_add(o, "v4_networks", json_object_new_int64(info.v4_networks));
 	json_object_object_add(o, "v6_networks", json_object_new_int64(info.v6_networks));
+	table_memory(ctx, mem);
+	json_object_object_add(mo, "table_v4", json_object_new_int64(mem[TABLE_COMPILED][0]));
+	json_object_object_add(mo, "table_v6", json_object_new_int64(mem[TABLE_COMPILED][1]));
+	json_object_object_add(mo, "networks_v4", json_object_new_int64(mem[TABLE_NETWORKS][0]));
+	json_object_object_add(mo, "networks_v6", json_object_new_int64(mem[TABLE_NETWORKS][1]));
+	json_object_object_add(mo, "lpm_v4", json_object_new_int64(mem[TABLE_LPM][0]));
+	json_object_object_add(mo, "lpm_v6", json_object_new_int64(mem[TABLE_LPM][1]));
+	json_object_object_add(o, "kernel_memory_bytes", mo);
 	return o;
 }
 
@@ -384,7 +393,7 @@ static long long get_int(struct json_object *o, const char *key)
 int cmd_status(int argc, char **argv)
 {
 	bool json = argc == 2 && !strcmp(argv[1], "--json");
-	struct json_object *top, *links, *geoip;
+	struct json_object *top, *links, *geoip, *mem;
 	struct gb_ctx ctx;
 	struct rules r;
 	int meetings = 0;
@@ -437,6 +446,11 @@ int cmd_status(int argc, char **argv)
 			       get_int(geoip, "loaded_at"));
 		else
 			printf("geoip:     no table loaded (geoblock geoip load PATH)\n");
+		if (json_object_object_get_ex(geoip, "kernel_memory_bytes", &mem))
+			printf("memory:    %.1f MiB compiled tables, %.1f MiB network lists, %.1f MiB LPM "
+			       "tries\n", (get_int(mem, "table_v4") + get_int(mem, "table_v6")) / 1048576.0,
+			       (get_int(mem, "networks_v4") + get_int(mem, "networks_v6")) / 1048576.0,
+			       (get_int(mem, "lpm_v4") + get_int(mem, "lpm_v6")) / 1048576.0);
 		printf("meetings:  %d\n", meetings);
 	}
 	json_object_put(top);

@@ -125,6 +125,9 @@ struct table_view {
 };
 int table_open(const struct gb_ctx *ctx, struct table_view *v);
 void table_close(struct table_view *v);
+/* The structures of a loaded table, and the kernel memory of each per family ([0] IPv4). */
+enum { TABLE_COMPILED, TABLE_LPM, TABLE_NETWORKS, TABLE_KINDS };
+void table_memory(const struct gb_ctx *ctx, __u64 bytes[TABLE_KINDS][2]);
 /* Country of addr (IPv4 in the first 4 bytes) from the compiled table, or the LPM tries. */
 int table_lookup(const struct table_view *v, bool lpm, int family, const __u8 *addr,
 		 struct table_match *m);
