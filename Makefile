@@ -21,14 +21,27 @@ else
 Q := @
 endif
 
+# make install: PREFIX (default /usr/local) and DESTDIR, as usual.
+PREFIX	?= /usr/local
+SBINDIR	?= $(PREFIX)/sbin
+MANDIR	?= $(PREFIX)/share/man
+UNITDIR	?= $(PREFIX)/lib/systemd/system
+COMPDIR	?= $(PREFIX)/share/bash-completion/completions
+DOCDIR	?= $(PREFIX)/share/doc/geoblock
+INSTALL	?= install
+UNITS	:= geoblock-restore.service geoblock-daemon.service
+INSTALLED := $(SBINDIR)/geoblock $(MANDIR)/man8/geoblock.8 $(addprefix $(UNITDIR)/,$(UNITS)) \
+	     $(COMPDIR)/geoblock $(DOCDIR)/rules.example
+
 USER_SRCS := $(wildcard user/*.c)
 LIB_OBJS  := $(patsubst user/%.c,$(BUILD)/user/%.o,$(filter-out user/main.c,$(USER_SRCS)))
 TEST_BINS := $(BUILD)/tests/unit_country $(BUILD)/tests/unit_prefix $(BUILD)/tests/unit_table \
-	     $(BUILD)/tests/unit_metrics $(BUILD)/tests/unit_exporter $(BUILD)/tests/bpf_packets \
-	     $(BUILD)/tests/mmdb_ref $(BUILD)/tests/udp_send $(BUILD)/tests/udp_recv \
+	     $(BUILD)/tests/unit_metrics $(BUILD)/tests/unit_exporter $(BUILD)/tests/unit_parse \
+	     $(BUILD)/tests/bpf_packets $(BUILD)/tests/mmdb_ref $(BUILD)/tests/udp_send \
+	     $(BUILD)/tests/udp_recv $(BUILD)/tests/tcp_probe $(BUILD)/tests/expire_pass \
 	     $(BUILD)/bench/xdp_bench
 
-.PHONY: all test demo bench bench-metrics deps format format-check clean help
+.PHONY: all test demo bench bench-metrics deps format format-check clean help install uninstall
 .SECONDARY:
 all: $(BUILD)/geoblock
 
@@ -40,6 +53,8 @@ help:
 	@echo "                XDP_DROP, LPM, nftables; ns/packet)"
 	@echo "make bench-metrics  /metrics scrape time with 1,000 meetings x 20 countries"
 	@echo "make deps       install the Debian packages the build and tests need"
+	@echo "make install    install binary, man page, systemd units, bash completion, example"
+	@echo "                rules (PREFIX=/usr/local, DESTDIR=); make uninstall removes them"
 	@echo "make format     clang-format the C sources; make format-check only checks"
 	@echo "make clean      remove build/"
 	@echo "V=1 shows the commands"
@@ -107,6 +122,21 @@ bench-metrics: deps
 demo: deps
 	$(Q)$(MAKE) --no-print-directory all $(BUILD)/tests/udp_send $(BUILD)/tests/udp_recv
 	$(Q)bash scripts/demo.sh
+
+install: $(BUILD)/geoblock
+	$(INSTALL) -D -m 0755 $(BUILD)/geoblock $(DESTDIR)$(SBINDIR)/geoblock
+	$(INSTALL) -D -m 0644 scripts/dist/geoblock.8 $(DESTDIR)$(MANDIR)/man8/geoblock.8
+	$(INSTALL) -d $(DESTDIR)$(UNITDIR)
+	for u in $(UNITS); do \
+		sed 's|@SBINDIR@|$(SBINDIR)|g' scripts/dist/$$u.in >$(DESTDIR)$(UNITDIR)/$$u && \
+		chmod 0644 $(DESTDIR)$(UNITDIR)/$$u || exit 1; \
+	done
+	$(INSTALL) -D -m 0644 scripts/dist/geoblock.bash-completion $(DESTDIR)$(COMPDIR)/geoblock
+	$(INSTALL) -D -m 0644 scripts/dist/rules.example $(DESTDIR)$(DOCDIR)/rules.example
+
+uninstall:
+	rm -f $(addprefix $(DESTDIR),$(INSTALLED))
+	-rmdir $(DESTDIR)$(DOCDIR) 2>/dev/null
 
 format:
 	clang-format -i bpf/*.c bpf/*.h user/*.c user/*.h tests/*/*.c

@@ -11,6 +11,7 @@ pkgs=(
 	bpftool				# BPF skeletons
 	iproute2			# namespaces and veth for tests and the demo
 	jq				# reading --json output in tests
+	groff-base man-db		# checking that the man page renders without warnings
 	nftables bc			# the benchmark compares with an nftables interval set
 	npm				# fetches GeoIP databases from the npm registry
 	prometheus curl			# promtool, a private server and scrapes in the exporter tests

@@ -7,6 +7,7 @@ TB_DST_V6=2001:db8::1
 
 # testbed_up NAME: NAME is short (<= 10 characters) and unique to the caller.
 testbed_up() {
+	TB_NAME=$1
 	TB_SRC=$1-src
 	TB_DST=$1-dst
 	TB_SRC_IF=${1}s
@@ -23,6 +24,23 @@ testbed_up() {
 	ip -n "$TB_DST" addr add "$TB_DST_V6/128" dev "$TB_DST_IF" nodad
 	ip -n "$TB_SRC" route add "$TB_DST_V4/32" dev "$TB_SRC_IF"
 	ip -n "$TB_SRC" -6 route add "$TB_DST_V6/128" dev "$TB_SRC_IF"
+}
+
+# testbed_add_link: a second veth between the namespaces, $TB_SRC_IF2 -- $TB_DST_IF2 (a server with
+# two NICs). The server has $TB_DST2_V4 and $TB_DST2_V6 on it; clients reach those over it only
+# (replies to clients go back over the first link).
+TB_DST2_V4=192.0.2.2
+TB_DST2_V6=2001:db8::2
+testbed_add_link() {
+	TB_SRC_IF2=${TB_NAME}s2
+	TB_DST_IF2=${TB_NAME}d2
+	ip link add "$TB_SRC_IF2" netns "$TB_SRC" type veth peer name "$TB_DST_IF2" netns "$TB_DST" || return 1
+	ip -n "$TB_SRC" link set "$TB_SRC_IF2" up
+	ip -n "$TB_DST" link set "$TB_DST_IF2" up
+	ip -n "$TB_DST" addr add "$TB_DST2_V4/32" dev "$TB_DST_IF2"
+	ip -n "$TB_DST" addr add "$TB_DST2_V6/128" dev "$TB_DST_IF2" nodad
+	ip -n "$TB_SRC" route add "$TB_DST2_V4/32" dev "$TB_SRC_IF2"
+	ip -n "$TB_SRC" -6 route add "$TB_DST2_V6/128" dev "$TB_SRC_IF2"
 }
 
 # testbed_add_client ADDR: a client address in $TB_SRC, routed both ways over the veth only.
@@ -71,4 +89,28 @@ send_and_count() {
 	local rc=$?
 	exec {TB_FD}<&-
 	return $rc
+}
+
+# tcp_listen PORTS: a TCP listener on PORTS in $TB_DST (tcp_probe), until tcp_listen_stop or the
+# caller exits (its stdin is a pipe from the caller).
+tcp_listen() {
+	local ready
+	coproc TB_TCP { in_ns "$TB_DST" "$TB_BIN/tcp_probe" listen "$1"; }
+	read -r -t 10 ready <&"${TB_TCP[0]}"
+	[[ $ready == ready ]] || { echo "testbed: TCP listener did not start" >&2; return 1; }
+}
+
+tcp_listen_stop() {
+	[[ -n ${TB_TCP_PID:-} ]] || return 0
+	local pid=$TB_TCP_PID fd=${TB_TCP[1]}
+	exec {fd}>&-
+	wait "$pid"
+}
+
+# tcp_count CLIENT PORT [TRIES]: how many of TRIES (default 3) connections from CLIENT to the
+# server's PORT complete, each given 300 ms; a filter that drops the SYNs gives 0.
+tcp_count() {
+	local dst=$TB_DST_V4
+	[[ $1 == *:* ]] && dst=$TB_DST_V6
+	in_ns "$TB_SRC" "$TB_BIN/tcp_probe" connect "$1" "$dst" "$2" "${3:-3}" 300
 }

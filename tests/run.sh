@@ -17,11 +17,19 @@ tests=(
 	"bash $ROOT/tests/cli/bad_input_changes_nothing.sh"
 	"bash $ROOT/tests/cli/metrics_show_what_is_configured.sh"
 	"bash $ROOT/tests/monitoring/alerts_and_dashboard_check.sh"
+	"$BUILD/tests/unit_parse"
+	"bash $ROOT/tests/cli/concurrent_changes_serialise.sh"
+	"bash $ROOT/tests/cli/audit_log_records_every_change.sh"
 	"bash $ROOT/tests/geoip/lookup_matches_libmaxminddb.sh"
 	"bash $ROOT/tests/geoip/table_matches_lpm.sh"
 	"bash $ROOT/tests/e2e/drops_exactly_named_pairs.sh"
 	"bash $ROOT/tests/e2e/reload_keeps_verdicts.sh"
 	"bash $ROOT/tests/e2e/prometheus_counts_exact_drops.sh"
+	"bash $ROOT/tests/e2e/rule_options_act_on_real_traffic.sh"
+	"bash $ROOT/tests/e2e/expiry_stops_dropping_without_daemon.sh"
+	"bash $ROOT/tests/e2e/apply_makes_file_the_rule_set.sh"
+	"bash $ROOT/tests/e2e/restore_after_reboot_filters_as_before.sh"
+	"bash $ROOT/tests/dist/install_puts_and_uninstall_removes_exact_files.sh"
 )
 
 if [[ $(id -u) != 0 ]]; then

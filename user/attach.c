@@ -39,53 +39,34 @@ static int attach_usage(void)
 	return GB_EXIT_OK;
 }
 
-int cmd_attach(int argc, char **argv)
+bool attach_live(const struct gb_ctx *ctx, const char *ifname)
 {
-	static const struct option opts[] = {
-		{ "mode", required_argument, NULL, 'm' },
-		{ "lookup", required_argument, NULL, 'l' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
-	const char *mode = "native", *lookup = "table", *ifname;
+	char path[512];
+	int fd, idx;
+
+	link_path(ctx, ifname, path, sizeof(path));
+	fd = bpf_obj_get(path);
+	if (fd < 0)
+		return false;
+	idx = link_ifindex(fd, NULL);
+	close(fd);
+	return idx > 0;
+}
+
+int attach_iface(const char *ifname, const char *mode, const char *lookup, bool locked)
+{
+	const char *requested = mode;
 	char path[512];
 	struct gb_ctx ctx;
-	int opt, ifindex, fd, prog_fd, ret = GB_EXIT_FAIL;
+	int ifindex, fd, prog_fd, err, ret = GB_EXIT_FAIL;
 
-	optind = 0;
-	while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		switch (opt) {
-		case 'm':
-			mode = optarg;
-			break;
-		case 'l':
-			lookup = optarg;
-			break;
-		case 'h':
-			return attach_usage();
-		default:
-			return GB_EXIT_USAGE;
-		}
-	}
-	if (strcmp(mode, "native") && strcmp(mode, "generic") && strcmp(mode, "auto")) {
-		gb_err("unknown --mode \"%.32s\": use native, generic or auto", mode);
-		return GB_EXIT_USAGE;
-	}
-	if (strcmp(lookup, "table") && strcmp(lookup, "lpm")) {
-		gb_err("unknown --lookup \"%.32s\": use table or lpm", lookup);
-		return GB_EXIT_USAGE;
-	}
-	if (optind != argc - 1) {
-		gb_err("expected one IFACE; see -h");
-		return GB_EXIT_USAGE;
-	}
-	ifname = argv[optind];
 	ifindex = strlen(ifname) < IF_NAMESIZE ? (int)if_nametoindex(ifname) : 0;
 	if (!ifindex) {
 		gb_err("no interface \"%.32s\"", ifname);
 		return GB_EXIT_USAGE;
 	}
-	if (gb_open(&ctx, GB_OPEN_LOCKED | GB_OPEN_PROGRAM |
+	/* restore holds the lock already: a second flock on it would wait for ever. */
+	if (gb_open(&ctx, (locked ? 0 : GB_OPEN_LOCKED) | GB_OPEN_PROGRAM |
 			      (!strcmp(lookup, "lpm") ? GB_OPEN_LPM : 0)))
 		return GB_EXIT_FAIL;
 	if (!strcmp(lookup, "lpm")) {
@@ -128,32 +109,86 @@ int cmd_attach(int argc, char **argv)
 	if (fd == -EBUSY || fd == -EEXIST) {
 		gb_err("%s already has an XDP program attached; remove it first (ip link show %s)",
 		       ifname, ifname);
-		goto out;
+		goto out_failed;
 	}
 	if (fd < 0) {
 		gb_err("cannot attach to %s in %s mode: %s%s", ifname, mode, strerror(-fd),
 		       strcmp(mode, "generic") ? "; try --mode generic or --mode auto" : "");
-		goto out;
+		goto out_failed;
 	}
 	if (bpf_obj_pin(fd, path)) {
 		gb_err("cannot pin the link at %s: %s; not attached", path, strerror(errno));
 		close(fd);	/* the last reference: detaches */
-		goto out;
+		goto out_failed;
 	}
 	close(fd);
+	/* What was asked ("auto" stays auto), so that restore decides again on its machine. */
+	err = locked ? 0 : state_attachment_set(&ctx, ifname, requested, lookup);
+	if (err > 0)
+		err = 0;
+	if (!locked && audit_result(&ctx, NULL, err, NULL) && !err)
+		err = -EIO;
+	if (err)
+		goto out;
 	printf("attached to %s (%s mode, %s lookup)\n", ifname,
 	       !strcmp(mode, "generic") ? "generic" : "native", lookup);
 	ret = GB_EXIT_OK;
+	goto out;
+out_failed:
+	/* A failure while changing things is audited; refused input (exit 1) changed nothing. */
+	if (!locked)
+		audit_result(&ctx, NULL, -EIO, NULL);
 out:
 	gb_close(&ctx);
 	return ret;
+}
+
+int cmd_attach(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "mode", required_argument, NULL, 'm' },
+		{ "lookup", required_argument, NULL, 'l' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *mode = "native", *lookup = "table";
+	int opt;
+
+	optind = 0;
+	while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (opt) {
+		case 'm':
+			mode = optarg;
+			break;
+		case 'l':
+			lookup = optarg;
+			break;
+		case 'h':
+			return attach_usage();
+		default:
+			return GB_EXIT_USAGE;
+		}
+	}
+	if (strcmp(mode, "native") && strcmp(mode, "generic") && strcmp(mode, "auto")) {
+		gb_err("unknown --mode \"%.32s\": use native, generic or auto", mode);
+		return GB_EXIT_USAGE;
+	}
+	if (strcmp(lookup, "table") && strcmp(lookup, "lpm")) {
+		gb_err("unknown --lookup \"%.32s\": use table or lpm", lookup);
+		return GB_EXIT_USAGE;
+	}
+	if (optind != argc - 1) {
+		gb_err("expected one IFACE; see -h");
+		return GB_EXIT_USAGE;
+	}
+	return attach_iface(argv[optind], mode, lookup, false);
 }
 
 int cmd_detach(int argc, char **argv)
 {
 	struct gb_ctx ctx;
 	char path[512];
-	int fd, ret = GB_EXIT_FAIL;
+	int fd, err = 0, ret = GB_EXIT_FAIL;
 
 	if (argc == 2 && (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help"))) {
 		printf("Usage: geoblock detach IFACE\n");
@@ -168,23 +203,42 @@ int cmd_detach(int argc, char **argv)
 	link_path(&ctx, argv[1], path, sizeof(path));
 	fd = bpf_obj_get(path);
 	if (fd < 0) {
-		gb_err("not attached to \"%.32s\"; see 'geoblock status'", argv[1]);
-		ret = GB_EXIT_USAGE;
+		/* Not attached (a reboot?) but recorded: restore must not attach it again. */
+		err = state_attachment_set(&ctx, argv[1], NULL, NULL);
+		if (err == 0) {
+			gb_err("not attached to \"%.32s\"; see 'geoblock status'", argv[1]);
+			ret = GB_EXIT_USAGE;
+			goto out;
+		}
+		if (err > 0) {
+			printf("not attached to %s; restore will no longer attach it\n", argv[1]);
+			ret = audit_result(&ctx, NULL, 0, NULL) ? GB_EXIT_FAIL : GB_EXIT_OK;
+		}
 		goto out;
 	}
 	/* Detach even if something else holds a reference to the link, then drop the pin. */
 	if (bpf_link_detach(fd) && errno != ENOLINK && errno != EINVAL) {
+		err = -errno;
 		gb_err("cannot detach from %s: %s", argv[1], strerror(errno));
 		close(fd);
-		goto out;
+		goto out_audit;
 	}
 	close(fd);
 	if (unlink(path)) {
+		err = -errno;
 		gb_err("detached, but cannot remove %s: %s", path, strerror(errno));
-		goto out;
+		goto out_audit;
 	}
-	printf("detached from %s\n", argv[1]);
-	ret = GB_EXIT_OK;
+	err = state_attachment_set(&ctx, argv[1], NULL, NULL);
+	if (err > 0)
+		err = 0;
+out_audit:
+	if (audit_result(&ctx, NULL, err, NULL) && !err)
+		err = -EIO;
+	if (!err) {
+		printf("detached from %s\n", argv[1]);
+		ret = GB_EXIT_OK;
+	}
 out:
 	gb_close(&ctx);
 	return ret;

@@ -34,11 +34,15 @@ enum gb_open_flags {
 void gb_set_command(const char *name);
 void gb_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void gb_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+const char *gb_last_error(void);	/* the last gb_err message, "" if none */
 
 /* pins.c */
 int gb_open(struct gb_ctx *ctx, unsigned int flags);
 void gb_close(struct gb_ctx *ctx);
 int gb_write_file_atomic(const char *dir, const char *name, const char *data, size_t len);
+/* Takes the state lock on a new fd (returned; close it to release), waiting for other holders. */
+int gb_lock(const char *state_dir);
+int gb_sync_dir(const char *dir);
 
 /* country.c */
 __u16 country_id(const char *code);		/* GB_COUNTRY_NONE unless two letters */
@@ -48,6 +52,29 @@ int parse_ports(const char *list, __u8 ports[GB_PORT_COUNT / 8], char *err, size
 int format_ports(const __u8 ports[GB_PORT_COUNT / 8], char *out, size_t outlen);
 int format_countries(const __u64 blocked[GB_COUNTRY_WORDS], char *out, size_t outlen);
 bool meeting_name_valid(const char *name);
+/* Splits LIST at commas and calls fn on each item; an empty list or item is an error ("what" names it). */
+int parse_items(const char *list, const char *what,
+		int (*fn)(const char *item, size_t len, void *arg, char *err, size_t errlen),
+		void *arg, char *err, size_t errlen);
+
+/* parse.c: the rest of what operators type: address lists, expiry times, protocols */
+struct cidr {
+	__u8 family;		/* 4 or 6 */
+	__u8 len;
+	__u8 addr[16];		/* IPv4 in the first 4 bytes; bits past len are zero */
+};
+
+/* Parses "CIDR[,CIDR...]" (a bare address is a host); sorted, duplicates dropped, *out malloc'd. */
+int parse_cidrs(const char *list, struct cidr **out, size_t *n, char *err, size_t errlen);
+int format_cidr(const struct cidr *c, char *out, size_t outlen);
+int cidr_cmp(const struct cidr *a, const struct cidr *b);
+bool cidr_contains(const struct cidr *c, int family, const __u8 *addr);
+/* "2h", "90m", "1h30m", "1d" from now, or an RFC 3339 time; *out in unix seconds. */
+int parse_expiry(const char *s, __s64 now, __s64 *out, char *err, size_t errlen);
+int format_rfc3339(__s64 t, char *out, size_t outlen);	/* UTC, "2026-01-02T15:04:05Z" */
+/* "udp", "tcp", "udp,tcp" into GB_MEETING_UDP | GB_MEETING_TCP. */
+int parse_protos(const char *list, __u32 *flags, char *err, size_t errlen);
+const char *format_protos(__u32 flags);
 
 static inline bool port_isset(const __u8 *ports, unsigned int p)
 {
@@ -117,6 +144,8 @@ struct link_state {
 int links_read(const struct gb_ctx *ctx, struct link_state **links, size_t *n);
 /* The ifindex a pinned link's fd is attached to: 0 once its interface is gone, <0 if unreadable. */
 int link_ifindex(int fd, __u32 *prog_id);
+/* stats.c: the stable name of an enum verdict_reason, as in `stats --json` */
+const char *verdict_name(unsigned int reason);
 
 /* command entry points */
 int cmd_attach(int argc, char **argv);
@@ -126,6 +155,9 @@ int cmd_geoip(int argc, char **argv);
 int cmd_meeting(int argc, char **argv);
 int cmd_stats(int argc, char **argv);
 int cmd_daemon(int argc, char **argv);
+int cmd_explain(int argc, char **argv);
+int cmd_apply(int argc, char **argv);
+int cmd_restore(int argc, char **argv);
 
 /* shared by the commands: a bpftool-style dispatch table */
 struct cmd {

@@ -26,6 +26,11 @@ const char *const verdict_names[GB_REASON_COUNT] = {
 	[GB_DROP] = "dropped",
 };
 
+const char *verdict_name(unsigned int reason)
+{
+	return reason < GB_REASON_COUNT ? verdict_names[reason] : "unknown";
+}
+
 static int read_verdicts(const struct gb_ctx *ctx, struct counters *c)
 {
 	int fd = bpf_map__fd(ctx->skel->maps.verdict_stats);

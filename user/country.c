@@ -30,10 +30,9 @@ void country_code(__u16 id, char out[3])
 	out[2] = '\0';
 }
 
-/* Splits LIST at commas; calls fn on each item. Empty items are an error. */
-static int for_each_item(const char *list, const char *what,
-			 int (*fn)(const char *item, size_t len, void *arg, char *err, size_t errlen),
-			 void *arg, char *err, size_t errlen)
+int parse_items(const char *list, const char *what,
+		int (*fn)(const char *item, size_t len, void *arg, char *err, size_t errlen),
+		void *arg, char *err, size_t errlen)
 {
 	const char *p = list;
 	int ret;
@@ -76,7 +75,7 @@ static int add_country(const char *item, size_t len, void *arg, char *err, size_
 int parse_countries(const char *list, __u64 blocked[GB_COUNTRY_WORDS], char *err, size_t errlen)
 {
 	memset(blocked, 0, sizeof(__u64) * GB_COUNTRY_WORDS);
-	return for_each_item(list, "country", add_country, blocked, err, errlen);
+	return parse_items(list, "country", add_country, blocked, err, errlen);
 }
 
 /* A port: 1 to 65535, decimal digits only. */
@@ -132,7 +131,7 @@ static int add_ports(const char *item, size_t len, void *arg, char *err, size_t 
 int parse_ports(const char *list, __u8 ports[GB_PORT_COUNT / 8], char *err, size_t errlen)
 {
 	memset(ports, 0, GB_PORT_COUNT / 8);
-	return for_each_item(list, "port", add_ports, ports, err, errlen);
+	return parse_items(list, "port", add_ports, ports, err, errlen);
 }
 
 /* Appends to out[*pos]; returns -ENOSPC once out is full. */

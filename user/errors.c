@@ -6,6 +6,8 @@
 
 /* Set once by the dispatcher before a command runs; read only to prefix messages. */
 static const char *command_name = "";
+/* The last error message, for the audit log's record of a failed change. */
+static char last_error[1024];
 
 void gb_set_command(const char *name)
 {
@@ -14,9 +16,17 @@ void gb_set_command(const char *name)
 
 static void vmessage(const char *kind, const char *fmt, va_list ap)
 {
-	fprintf(stderr, "geoblock: %s%s%s", command_name, *command_name ? ": " : "", kind);
-	vfprintf(stderr, fmt, ap);
-	fputc('\n', stderr);
+	char msg[sizeof(last_error)];
+
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	fprintf(stderr, "geoblock: %s%s%s%s\n", command_name, *command_name ? ": " : "", kind, msg);
+	if (!*kind)
+		snprintf(last_error, sizeof(last_error), "%s", msg);
+}
+
+const char *gb_last_error(void)
+{
+	return last_error;
 }
 
 void gb_err(const char *fmt, ...)

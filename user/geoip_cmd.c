@@ -13,6 +13,7 @@
 #include <json-c/json.h>
 #include "common.h"
 #include "geoblock.skel.h"
+#include "meeting.h"
 
 static void load_usage(void)
 {
@@ -108,7 +109,8 @@ static int geoip_load(int argc, char **argv)
 	}
 	if (gb_open(&ctx, GB_OPEN_LOCKED))
 		goto out_free;
-	if (!table_install(&ctx, &t, argv[optind], with_lpm)) {
+	if (!table_install(&ctx, &t, argv[optind], with_lpm) &&
+	    !state_geoip_loaded(&ctx, argv[optind], field, with_lpm)) {
 		printf("loaded %s: %zu IPv4 prefixes (%zu networks), %zu IPv6 prefixes (%zu networks)\n",
 		       argv[optind], t.v4.n, t.v4.added, t.v6.n, t.v6.added);
 		ret = GB_EXIT_OK;

@@ -12,19 +12,26 @@ static void usage(void)
 {
 	printf("Usage: geoblock [--pin-dir DIR] [--state-dir DIR] COMMAND [ARGS]\n"
 	       "\n"
-	       "Drops UDP packets of one meeting's ports that come from the countries it blocks (XDP).\n"
+	       "Drops the packets of one meeting's ports that come from the countries it blocks (XDP).\n"
 	       "\n"
 	       "Commands:\n"
-	       "  attach IFACE [--mode native|generic|auto]   attach the filter to an interface\n"
-	       "  detach IFACE                                detach it\n"
-	       "  status [--json]                             attachments, GeoIP table, meetings\n"
-	       "  geoip load PATH [--field FIELD]             compile a GeoIP database into the filter\n"
-	       "  geoip lookup ADDR|- [--json]                country of addresses, as the filter sees them\n"
-	       "  meeting add NAME --ports LIST --block CC[,CC...] [--monitor]\n"
-	       "  meeting del NAME\n"
+	       "  attach IFACE [--mode native|generic|auto] [--lookup table|lpm]\n"
+	       "  detach IFACE\n"
+	       "  status [--json]                   attachments, GeoIP table, meetings\n"
+	       "  geoip load PATH [--field FIELD] [--with-lpm]\n"
+	       "  geoip lookup ADDR|- [--json] [--from table|lpm]   country, as the filter sees it\n"
+	       "  geoip dump                        the networks of the loaded table\n"
+	       "  meeting add NAME --ports LIST --block CC[,CC...] [--allow CIDR[,...]]\n"
+	       "              [--proto udp,tcp] [--expires DURATION|TIME] [--monitor] [--reason TEXT]\n"
+	       "  meeting set NAME --enforce|--monitor [--reason TEXT]\n"
+	       "  meeting del NAME [--reason TEXT]\n"
 	       "  meeting list [--json]\n"
 	       "  stats [--json]                              verdict and drop counters\n"
 	       "  daemon [--metrics ADDR:PORT]                serve Prometheus metrics\n"
+	       "  explain ADDR PORT [--proto udp|tcp] [--json]   what decides a packet, and the verdict\n"
+	       "  apply FILE [--check] [--reason TEXT]           make FILE's meetings the rule set\n"
+	       "  restore                           re-create pins, table, rules, attachments\n"
+	       "  stats [--json]                    verdict and drop counters\n"
 	       "\n"
 	       "Environment: GEOBLOCK_PIN_DIR (default " GB_DEFAULT_PIN_DIR "),\n"
 	       "             GEOBLOCK_STATE_DIR (default " GB_DEFAULT_STATE_DIR ").\n"
@@ -62,6 +69,9 @@ static const struct cmd top_cmds[] = {
 	{ "meeting", cmd_meeting },
 	{ "stats", cmd_stats },
 	{ "daemon", cmd_daemon },
+	{ "explain", cmd_explain },
+	{ "apply", cmd_apply },
+	{ "restore", cmd_restore },
 	{ NULL, NULL },
 };
 

@@ -70,28 +70,39 @@ static int prepare_pin_dir(const char *dir)
 	return 0;
 }
 
-static int take_lock(struct gb_ctx *ctx)
+int gb_lock(const char *state_dir)
 {
 	char path[PATH_MAX];
-	int err;
+	int fd, err;
 
-	err = mkdir_p(ctx->state_dir, 0700);
+	err = mkdir_p(state_dir, 0700);
 	if (err) {
-		gb_err("cannot create state dir %s: %s", ctx->state_dir, strerror(-err));
+		gb_err("cannot create state dir %s: %s", state_dir, strerror(-err));
 		return err;
 	}
-	snprintf(path, sizeof(path), "%s/lock", ctx->state_dir);
-	ctx->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-	if (ctx->lock_fd < 0) {
+	snprintf(path, sizeof(path), "%s/lock", state_dir);
+	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (fd < 0) {
 		err = -errno;
 		gb_err("cannot open lock %s: %s", path, strerror(errno));
 		return err;
 	}
-	if (flock(ctx->lock_fd, LOCK_EX)) {
+	if (flock(fd, LOCK_EX)) {
 		err = -errno;
 		gb_err("cannot lock %s: %s", path, strerror(errno));
+		close(fd);
 		return err;
 	}
+	return fd;
+}
+
+static int take_lock(struct gb_ctx *ctx)
+{
+	int fd = gb_lock(ctx->state_dir);
+
+	if (fd < 0)
+		return fd;
+	ctx->lock_fd = fd;
 	return 0;
 }
 
@@ -182,7 +193,22 @@ int gb_write_file_atomic(const char *dir, const char *name, const char *data, si
 		err = -errno;
 	if (!err && rename(tmp, path))
 		err = -errno;
-	if (err)
+	if (err) {
 		unlink(tmp);
+		return err;
+	}
+	return gb_sync_dir(dir);
+}
+
+int gb_sync_dir(const char *dir)
+{
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC), err = 0;
+
+	/* Makes a rename or unlink in dir survive a crash. */
+	if (fd < 0)
+		return -errno;
+	if (fsync(fd))
+		err = -errno;
+	close(fd);
 	return err;
 }

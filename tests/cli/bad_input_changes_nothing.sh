@@ -19,7 +19,10 @@ snapshot() {
 		"$GEOBLOCK" status --json
 		"$GEOBLOCK" stats --json | jq 'del(.geoip.failed_reloads, .geoip.last_failure_at)'
 		printf '1.1.1.1\n8.8.8.8\n2001:4860::1\n' | "$GEOBLOCK" geoip lookup -
-		cat "$GEOBLOCK_STATE_DIR/rules"
+		"$GEOBLOCK" explain 1.1.1.1 8801 --json
+		cat "$GEOBLOCK_STATE_DIR/rules" "$GEOBLOCK_STATE_DIR/audit.log"
+		cat "$GEOBLOCK_STATE_DIR/geoip.conf" "$GEOBLOCK_STATE_DIR/attachments" 2>/dev/null
+		ls -a "$GEOBLOCK_STATE_DIR"
 	} 2>&1
 }
 before=$(snapshot)
@@ -74,6 +77,65 @@ refused 1 "expected one meeting NAME" meeting add --ports 7000 --block DE
 refused 1 "no meeting" meeting del nosuch
 refused 1 "unknown command" meeting rename standup
 refused 1 "unknown command" frobnicate
+# allow exceptions
+refused 1 "not an address or CIDR" meeting add x --ports 7000 --block DE --allow 10.0.0/8
+refused 1 "not an address or CIDR" meeting add x --ports 7000 --block DE --allow example.com
+refused 1 "did you mean 10.0.0.0/8" meeting add x --ports 7000 --block DE --allow 10.0.0.1/8
+refused 1 "more than 32" meeting add x --ports 7000 --block DE --allow 10.0.0.0/33
+refused 1 "more than 128" meeting add x --ports 7000 --block DE --allow 2001:db8::/129
+refused 1 "empty item" meeting add x --ports 7000 --block DE --allow 10.0.0.0/8,
+refused 1 "empty address list" meeting add x --ports 7000 --block DE --allow ""
+# expiry
+refused 1 "neither a duration" meeting add x --ports 7000 --block DE --expires soon
+refused 1 "neither a duration" meeting add x --ports 7000 --block DE --expires 30
+refused 1 "not in the future" meeting add x --ports 7000 --block DE --expires 0m
+refused 1 "already passed" meeting add x --ports 7000 --block DE --expires 2020-01-01T00:00:00Z
+refused 1 "not an RFC 3339 time" meeting add x --ports 7000 --block DE --expires 2030-02-30T00:00:00Z
+refused 1 "more than ten years" meeting add x --ports 7000 --block DE --expires 4000d
+# protocols, reasons, options
+refused 1 "unknown protocol \"sctp\"" meeting add x --ports 7000 --block DE --proto sctp
+refused 1 "empty protocol list" meeting add x --ports 7000 --block DE --proto ""
+refused 1 "empty item" meeting add x --ports 7000 --block DE --proto udp,
+refused 1 "--reason must be" meeting add x --ports 7000 --block DE --reason ""
+refused 1 "--reason must be" meeting add x --ports 7000 --block DE --reason $'two\nlines'
+refused 1 'unknown option "--frob"' meeting add x --ports 7000 --block DE --frob
+refused 1 "needs a value" meeting add x --block DE --ports
+refused 1 "--block given twice" meeting add x --ports 7000 --block DE --block FR
+# meeting set
+refused 1 "no meeting" meeting set nosuch --monitor
+refused 1 "say --enforce or --monitor" meeting set standup
+refused 1 "exclude each other" meeting set standup --enforce --monitor
+refused 1 "expected one meeting NAME" meeting set standup other --monitor
+refused 1 "expected one meeting NAME" meeting del standup other
+# explain
+refused 1 "not an IPv4 or IPv6 address" explain 1.2.3 8801
+refused 1 "not a port" explain 1.2.3.4 0
+refused 1 "not a port" explain 1.2.3.4 65536
+refused 1 "not a port" explain 1.2.3.4 88x1
+refused 1 "unknown --proto" explain 1.2.3.4 8801 --proto sctp
+refused 1 "expected ADDR and PORT" explain 1.2.3.4
+# apply: the whole file is checked first, errors name their line
+bad_file() { printf "$1" >"$tmp/bad.rules"; }
+bad_file 'meeting add a --ports 7000 --block DE\n\n# comment\nmeeting add b --ports 7001 --block XYZ\n'
+refused 1 "bad.rules line 4: \"XYZ\" is not a two-letter country code" apply "$tmp/bad.rules"
+bad_file 'meeting add a --ports 7000-7010 --block DE\nmeeting add b --ports 7005 --block DE\n'
+refused 1 'line 2: port 7005 already belongs to meeting "a" (line 1)' apply "$tmp/bad.rules"
+bad_file 'meeting add a --ports 7000 --block DE\nmeeting add a --ports 7001 --block DE\n'
+refused 1 'line 2: meeting "a" is already defined on line 1' apply "$tmp/bad.rules"
+bad_file 'meeting add a --ports 7000 --block DE\nmeeting del standup\n'
+refused 1 'line 2: expected "meeting add' apply "$tmp/bad.rules"
+bad_file 'meeting add a --ports 7000 --block DE --reason "open\n'
+refused 1 "line 1: a quote is not closed" apply "$tmp/bad.rules"
+bad_file 'meeting add a --ports 7000 --block DE --allow 10.1.0.0/8\n'
+refused 1 "line 1: \"10.1.0.0/8\" has bits set" apply "$tmp/bad.rules"
+bad_file 'meeting add a --ports 7000 --block DE --expires 2021-06-01T00:00:00+02:00\n'
+refused 1 "line 1: expiry" apply "$tmp/bad.rules"
+bad_file 'meeting add a --ports 7000 --block DE --proto udp,quic\n'
+refused 1 "line 1: unknown protocol" apply "$tmp/bad.rules"
+refused 1 "cannot open" apply "$tmp/missing.rules"
+refused 1 "Is a directory" apply "$tmp"
+refused 1 "expected one FILE" apply
+refused 1 "unexpected argument" restore now
 # GeoIP files: missing, unreadable, corrupt, truncated, not what they claim
 refused 2 "No such file" geoip load "$tmp/missing.mmdb"
 refused 2 "not a readable MaxMind DB" geoip load "$tmp"

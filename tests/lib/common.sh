@@ -54,6 +54,16 @@ check_eq() {
 	fi
 }
 
+# wait_until SECONDS CMD...: polls CMD every 0.1 s until it succeeds; fails once SECONDS have passed.
+wait_until() {
+	local end=$((SECONDS + $1))
+	shift
+	until "$@"; do
+		((SECONDS < end)) || return 1
+		sleep 0.1
+	done
+}
+
 summary() {
 	echo "$PASSED passed, $FAILED failed"
 	((FAILED == 0))

@@ -1,0 +1,95 @@
+#!/usr/bin/env bash
+# Every change appends exactly one JSON line to $GEOBLOCK_STATE_DIR/audit.log before the command
+# returns: time, uid, SUDO_USER, the command, --reason, the result (and the rule changes). A change
+# that fails while under way is recorded as failed; refused input changes nothing, the log included.
+# Earlier lines are never rewritten.
+set -uo pipefail
+source "$(dirname "$0")/../lib/common.sh"
+geoip_data || { fail "fetch databases"; summary; exit; }
+D=$GEOBLOCK_DATA_DIR
+LOG=$GEOBLOCK_STATE_DIR/audit.log
+tmp=$(mktemp -d)
+on_exit rm -rf "$tmp"
+NS=gbaudit$$
+ip netns add "$NS" || { fail "netns"; summary; exit; }
+on_exit ip netns del "$NS"
+# A veth (takes XDP) and lo (has no native XDP: attaching natively fails).
+ip -n "$NS" link add gbv0 type veth peer name gbv1 && ip -n "$NS" link set gbv0 up &&
+	ip -n "$NS" link set gbv1 up && ip -n "$NS" link set lo up || fail "interfaces"
+G() { nsenter --net="/run/netns/$NS" "$GEOBLOCK" "$@"; }
+
+touch "$LOG"
+# logged EXIT RESULT REASON CHANGES CMD...: CMD exits EXIT and appends one line recording exactly
+# CMD, RESULT (a prefix), REASON ("null" for none) and CHANGES (count), leaving earlier lines.
+logged() {
+	local code=$1 result=$2 reason=$3 changes=$4 rc line
+	shift 4
+	cp "$LOG" "$tmp/log.before"
+	"$@" >/dev/null 2>"$tmp/err"
+	rc=$?
+	line=$(tail -n +"$(($(wc -l <"$tmp/log.before") + 1))" "$LOG")
+	local name="${*:2}"
+	if [[ $rc != "$code" ]]; then
+		fail "$name: exit $rc, expected $code ($(cat "$tmp/err"))"
+	elif [[ $(wc -l <<<"$line") != 1 || -z $line ]]; then
+		fail "$name: $(grep -c . <<<"$line") new audit lines, expected 1"
+	elif ! cmp -s "$tmp/log.before" <(head -c "$(stat -c %s "$tmp/log.before")" "$LOG"); then
+		fail "$name: earlier audit lines changed"
+	elif ! jq -e . >/dev/null 2>&1 <<<"$line"; then
+		fail "$name: not JSON: $line"
+	else
+		pass
+		check_eq "$name: command" "${LAST_CMD:-${*:2}}" "$(jq -r .command <<<"$line")"
+		check "$name: time" grep -Eq '^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{3}Z$' \
+			<<<"$(jq -r .time <<<"$line")"
+		check_eq "$name: uid" "$(id -u)" "$(jq -r .uid <<<"$line")"
+		check_eq "$name: sudo_user" "${SUDO_USER:-null}" "$(jq -r .sudo_user <<<"$line")"
+		check_eq "$name: reason" "$reason" "$(jq -r .reason <<<"$line")"
+		check_eq "$name: result" "$result" "$(jq -r .result <<<"$line" | cut -c1-${#result})"
+		check_eq "$name: changes" "$changes" "$(jq -r '.changes // [] | length' <<<"$line")"
+	fi
+	unset LAST_CMD
+}
+# unlogged EXIT CMD...: CMD exits EXIT (refused) and the log is untouched.
+unlogged() {
+	local code=$1 rc
+	shift
+	cp "$LOG" "$tmp/log.before"
+	"$@" >/dev/null 2>&1
+	rc=$?
+	check_eq "refused, exit: $*" "$code" "$rc"
+	check "refused, not logged: $*" cmp -s "$tmp/log.before" "$LOG"
+}
+unset SUDO_USER
+
+logged 0 ok null 0 "$GEOBLOCK" geoip load "$D/dbip-country-ipv4.mmdb"
+LAST_CMD="meeting add standup --ports 8801-8803 --block CN --reason 'board decision 7'" \
+	logged 0 ok "board decision 7" 1 "$GEOBLOCK" meeting add standup --ports 8801-8803 --block CN \
+	--reason "board decision 7"
+SUDO_USER=alice logged 0 ok null 1 "$GEOBLOCK" meeting add retro --ports 9001 --block RU --monitor
+SUDO_USER=alice
+check_eq "SUDO_USER recorded" alice "$(tail -1 "$LOG" | jq -r .sudo_user)"
+unset SUDO_USER
+LAST_CMD="meeting set retro --enforce --reason 'go live'" \
+	logged 0 ok "go live" 2 "$GEOBLOCK" meeting set retro --enforce --reason "go live"
+logged 0 ok "done" 1 "$GEOBLOCK" meeting del retro --reason done
+printf 'meeting add standup --ports 8801-8803 --block CN\nmeeting add new --ports 7000 --block IR\n' >"$tmp/r"
+logged 0 ok "quarterly" 1 "$GEOBLOCK" apply "$tmp/r" --reason quarterly
+LAST_CMD="attach gbv0 --mode generic" logged 0 ok null 0 G attach gbv0 --mode generic
+LAST_CMD="attach lo --mode native" logged 2 "failed: cannot attach to lo in native mode" null 0 \
+	G attach lo --mode native
+LAST_CMD="detach gbv0" logged 0 ok null 0 G detach gbv0
+LAST_CMD="restore" logged 0 ok null 0 G restore
+check "a meeting add line records the meeting" grep -q '"changes":\["+ meeting add standup --ports 8801-8803 --block CN"\]' "$LOG"
+check "reasons with quotes stay JSON" jq -e . "$LOG" >/dev/null
+
+unlogged 1 "$GEOBLOCK" meeting add x --ports 0 --block DE
+unlogged 1 "$GEOBLOCK" meeting add x --ports 8802 --block DE
+unlogged 1 "$GEOBLOCK" meeting del nosuch
+unlogged 1 "$GEOBLOCK" meeting set nosuch --monitor
+unlogged 1 "$GEOBLOCK" apply /nonexistent
+unlogged 0 "$GEOBLOCK" apply "$tmp/r" --check	# checks change nothing
+unlogged 1 G detach gbv0
+unlogged 0 "$GEOBLOCK" meeting set standup --enforce	# already: no change, no record
+check "the log is only appended to" test "$(wc -l <"$LOG")" -eq 10
+summary

@@ -1,0 +1,88 @@
+#!/usr/bin/env bash
+# --expires is enforced by the data path itself: with no process running, real traffic from a
+# blocked country is dropped until the expiry time and passes after it (explain says "expired").
+# Afterwards rules_expire() (the daemon's pass) or the next change deletes the expired meeting,
+# audited, and frees its ports.
+set -uo pipefail
+source "$(dirname "$0")/../lib/common.sh"
+source "$ROOT/scripts/testbed.sh"
+TB_BIN=$BUILD/tests
+COUNT=20
+
+geoip_data || { fail "fetch databases"; summary; exit; }
+DB=$GEOBLOCK_DATA_DIR/GeoLite2-Country.mmdb
+check "geoip load" "$GEOBLOCK" geoip load "$DB.gz" >/dev/null
+declare -A CC
+for spec in "DE 4 21" "DE 6 21" "FR 4 21"; do
+	read -r cc fam seed <<<"$spec"
+	CC[$("$TB_BIN/mmdb_ref" find "$DB" "$cc" "$fam" "$seed")]=$cc
+done
+CLIENTS=("${!CC[@]}")
+
+testbed_up "gb$$" || { fail "testbed"; summary; exit; }
+on_exit testbed_down
+for a in "${CLIENTS[@]}"; do
+	testbed_add_client "$a" || fail "add client $a"
+done
+check "attach" in_ns "$TB_DST" "$GEOBLOCK" attach "$TB_DST_IF" >/dev/null
+tmp=$(mktemp -d)
+on_exit rm -rf "$tmp"
+
+# An RFC 3339 time a few seconds ahead, and a duration.
+soon=$(date -u -d "@$(($(date +%s) + 5))" +%Y-%m-%dT%H:%M:%SZ)
+check "add soon (RFC 3339)" "$GEOBLOCK" meeting add soon --ports 8801 --block DE --expires "$soon" >/dev/null
+check "add later (duration)" "$GEOBLOCK" meeting add later --ports 8802 --block DE --expires 2h >/dev/null
+exp_later=$(date -d "$("$GEOBLOCK" meeting list --json | jq -r '.[] | select(.name == "later") | .expires')" +%s)
+check "later expires in 2h" test $((exp_later - $(date +%s))) -ge 7190 -a $((exp_later - $(date +%s))) -le 7200
+check_eq "list shows the RFC 3339 expiry" "$soon" \
+	"$("$GEOBLOCK" meeting list --json | jq -r '.[] | select(.name == "soon") | .expires')"
+
+# round LABEL SOON_DROPS: DE is dropped on 8802 always, on 8801 only while SOON_DROPS is "yes".
+round() {
+	check "$1: traffic" send_and_count 8801,8802 9999 "$COUNT" "$tmp/recv" "${CLIENTS[@]}"
+	for a in "${CLIENTS[@]}"; do
+		for p in 8801 8802; do
+			got=$(awk -v s="$a" -v p="$p" '$1 == s && $2 == p { print $3 }' "$tmp/recv")
+			if [[ ${CC[$a]} == DE && ($p == 8802 || $2 == yes) ]]; then
+				check_eq "$1: ${CC[$a]} $a -> $p dropped" "" "$got"
+			else
+				check_eq "$1: ${CC[$a]} $a -> $p arrived" "$COUNT" "$got"
+			fi
+		done
+	done
+}
+DE=$(for a in "${CLIENTS[@]}"; do [[ ${CC[$a]} == DE ]] && echo "$a"; done | head -1)
+check_eq "before expiry: explain says dropped" dropped "$("$GEOBLOCK" explain "$DE" 8801 --json | jq -r .verdict)"
+round "before expiry" yes
+expired() { [[ $("$GEOBLOCK" explain "$DE" 8801 --json | jq -r .verdict) == expired ]]; }
+check "explain says expired within 15 s" wait_until 15 expired
+check "the expiry time has passed" test "$(date +%s)" -ge "$(date -d "$soon" +%s)"
+round "after expiry" no
+check_eq "every packet to the expired meeting counted as expired" $((3 * COUNT)) "$("$GEOBLOCK" stats --json | jq .verdicts.expired.packets)"
+check_eq "still listed, marked expired (no daemon ran)" true \
+	"$("$GEOBLOCK" meeting list --json | jq '.[] | select(.name == "soon") | .expired')"
+
+# The daemon's pass: deletes it, audited, once.
+before=$(wc -l <"$GEOBLOCK_STATE_DIR/audit.log")
+check_eq "rules_expire deletes one meeting" 1 "$("$TB_BIN/expire_pass")"
+check_eq "rules_expire again: none" 0 "$("$TB_BIN/expire_pass")"
+check_eq "soon is gone" "later" "$("$GEOBLOCK" meeting list --json | jq -r '.[].name')"
+check "soon is gone from the rules file" bash -c "! grep -q 'meeting add soon' '$GEOBLOCK_STATE_DIR/rules'"
+check_eq "one audit line" $((before + 1)) "$(wc -l <"$GEOBLOCK_STATE_DIR/audit.log")"
+last=$(tail -1 "$GEOBLOCK_STATE_DIR/audit.log")
+check_eq "audit: command" expire "$(jq -r .command <<<"$last")"
+check_eq "audit: reason" "expired at $soon" "$(jq -r .reason <<<"$last")"
+check_eq "audit: change" "- meeting add soon --ports 8801 --block DE --expires $soon" \
+	"$(jq -r '.changes[0]' <<<"$last")"
+
+# Without a daemon, the next change deletes expired meetings first: their ports are free again.
+soon2=$(date -u -d "@$(($(date +%s) + 2))" +%Y-%m-%dT%H:%M:%SZ)
+check "add soon2" "$GEOBLOCK" meeting add soon2 --ports 8803 --block DE --expires "$soon2" >/dev/null
+check "port taken while soon2 runs" bash -c "! '$GEOBLOCK' meeting add taker --ports 8803 --block FR 2>/dev/null"
+expired2() { [[ $("$GEOBLOCK" explain "$DE" 8803 --json | jq -r .verdict) == expired ]]; }
+check "soon2 expires" wait_until 15 expired2
+check "its port is free for the next meeting" "$GEOBLOCK" meeting add taker --ports 8803 --block FR >/dev/null
+check_eq "the expiry was audited" "expire" \
+	"$(grep -c '"command":"expire".*soon2' "$GEOBLOCK_STATE_DIR/audit.log" | sed 's/^1$/expire/')"
+check_eq "rule set: later, taker" "later taker" "$("$GEOBLOCK" meeting list --json | jq -r '[.[].name] | sort | join(" ")')"
+summary

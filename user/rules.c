@@ -1,0 +1,854 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The rule set in the maps: read it, change it in an order the data path can follow at every step
+ * (a meeting becomes visible only when complete), finish or roll back interrupted changes, expire
+ * meetings, and keep the state dir's rules file in step.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <json-c/json.h>
+#include "common.h"
+#include "maps.h"
+#include "meeting.h"
+#include "geoblock.skel.h"
+
+#define NSEC		1000000000LL
+#define RULES_FILE	"rules"
+#define JOURNAL_FILE	"rules.journal"
+
+/* Seconds CLOCK_TAI is ahead of CLOCK_REALTIME (the kernel's TAI offset; 0 until NTP sets it). */
+static __s64 tai_offset(void)
+{
+	struct timespec real, tai;
+	__s64 d;
+
+	clock_gettime(CLOCK_REALTIME, &real);
+	clock_gettime(CLOCK_TAI, &tai);
+	d = (tai.tv_sec - real.tv_sec) * NSEC + (tai.tv_nsec - real.tv_nsec);
+	return (d + (d >= 0 ? NSEC / 2 : -NSEC / 2)) / NSEC;
+}
+
+/* The data path compares expiry with bpf_ktime_get_tai_ns(), which reads CLOCK_TAI. */
+static __u64 expires_to_tai(__s64 unix_s)
+{
+	return unix_s ? (__u64)(unix_s + tai_offset()) * NSEC : 0;
+}
+
+__s64 rules_expires_unix(const struct meeting_policy *p)
+{
+	return p->expires_tai_ns ? (__s64)(p->expires_tai_ns / NSEC) - tai_offset() : 0;
+}
+
+bool rules_expired(const struct meeting_policy *p)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_TAI, &now);
+	return p->expires_tai_ns && (__u64)now.tv_sec * NSEC + now.tv_nsec >= p->expires_tai_ns;
+}
+
+/* Every key of an allow-exception trie. */
+static int read_keys(int fd, size_t ksz, void **out, size_t *n)
+{
+	__u8 key[sizeof(struct allow_v6_key)], next[sizeof(struct allow_v6_key)];
+	size_t cap = 0;
+	void *prev = NULL;
+	int err;
+
+	*out = NULL;
+	*n = 0;
+	while (!(err = bpf_map_get_next_key(fd, prev, next))) {
+		if (*n == cap) {
+			void *v = realloc(*out, (cap = cap ? cap * 2 : 64) * ksz);
+
+			if (!v)
+				return -ENOMEM;
+			*out = v;
+		}
+		memcpy((__u8 *)*out + *n * ksz, next, ksz);
+		(*n)++;
+		memcpy(key, next, ksz);
+		prev = key;
+	}
+	return err == -ENOENT ? 0 : err;
+}
+
+int rules_read(const struct gb_ctx *ctx, struct rules *r)
+{
+	int err;
+
+	memset(r, 0, sizeof(*r));
+	r->policies = calloc(GB_MAX_MEETINGS, sizeof(*r->policies));
+	r->owners = calloc(GB_PORT_COUNT, sizeof(*r->owners));
+	if (!r->policies || !r->owners) {
+		err = -ENOMEM;
+		goto err_out;
+	}
+	err = read_array(bpf_map__fd(ctx->skel->maps.meeting_policy), GB_MAX_MEETINGS,
+			 sizeof(*r->policies), r->policies);
+	if (!err)
+		err = read_array(bpf_map__fd(ctx->skel->maps.meeting_by_port), GB_PORT_COUNT,
+				 sizeof(*r->owners), r->owners);
+	if (!err)
+		err = read_keys(bpf_map__fd(ctx->skel->maps.allow_v4), sizeof(*r->allow4),
+				(void **)&r->allow4, &r->n_allow4);
+	if (!err)
+		err = read_keys(bpf_map__fd(ctx->skel->maps.allow_v6), sizeof(*r->allow6),
+				(void **)&r->allow6, &r->n_allow6);
+	if (!err)
+		return 0;
+err_out:
+	gb_err("cannot read the rule maps: %s", strerror(-err));
+	rules_free(r);
+	return err;
+}
+
+void rules_free(struct rules *r)
+{
+	free(r->policies);
+	free(r->owners);
+	free(r->allow4);
+	free(r->allow6);
+	memset(r, 0, sizeof(*r));
+}
+
+__u32 rules_find(const struct rules *r, const char *name)
+{
+	for (__u32 id = 1; id < GB_MAX_MEETINGS; id++)
+		if (r->policies[id].name[0] && !strcmp(r->policies[id].name, name))
+			return id;
+	return 0;
+}
+
+void rules_ports_of(const struct rules *r, __u32 id, __u8 ports[GB_PORT_COUNT / 8])
+{
+	memset(ports, 0, GB_PORT_COUNT / 8);
+	for (__u32 p = 1; p < GB_PORT_COUNT; p++)
+		if (r->owners[p].meeting_id == id)
+			ports[p / 8] |= 1u << (p % 8);
+}
+
+static int cidr_sort_cmp(const void *a, const void *b)
+{
+	return cidr_cmp(a, b);
+}
+
+int rules_spec(const struct rules *r, __u32 id, struct meeting_spec *s)
+{
+	const struct meeting_policy *p = &r->policies[id];
+	size_t n = 0;
+
+	memset(s, 0, sizeof(*s));
+	snprintf(s->name, sizeof(s->name), "%s", p->name);
+	rules_ports_of(r, id, s->ports);
+	memcpy(s->blocked, p->blocked, sizeof(s->blocked));
+	s->flags = p->flags & GB_SPEC_MODE_FLAGS;
+	s->expires = rules_expires_unix(p);
+	for (size_t i = 0; i < r->n_allow4; i++)
+		n += ntohl(r->allow4[i].meeting_id) == id;
+	for (size_t i = 0; i < r->n_allow6; i++)
+		n += ntohl(r->allow6[i].meeting_id) == id;
+	if (!n)
+		return 0;
+	s->allow = calloc(n, sizeof(*s->allow));
+	if (!s->allow)
+		return -ENOMEM;
+	for (size_t i = 0; i < r->n_allow4; i++) {
+		if (ntohl(r->allow4[i].meeting_id) != id)
+			continue;
+		s->allow[s->n_allow] = (struct cidr){ .family = 4, .len = r->allow4[i].prefixlen - 32 };
+		memcpy(s->allow[s->n_allow++].addr, r->allow4[i].addr, 4);
+	}
+	for (size_t i = 0; i < r->n_allow6; i++) {
+		if (ntohl(r->allow6[i].meeting_id) != id)
+			continue;
+		s->allow[s->n_allow] = (struct cidr){ .family = 6, .len = r->allow6[i].prefixlen - 32 };
+		memcpy(s->allow[s->n_allow++].addr, r->allow6[i].addr, 16);
+	}
+	qsort(s->allow, s->n_allow, sizeof(*s->allow), cidr_sort_cmp);
+	return 0;
+}
+
+int rules_specs(const struct rules *r, struct spec_list *l)
+{
+	int err;
+
+	memset(l, 0, sizeof(*l));
+	for (__u32 id = 1; id < GB_MAX_MEETINGS; id++) {
+		struct meeting_spec s;
+
+		if (!(r->policies[id].flags & GB_MEETING_ACTIVE))
+			continue;
+		err = rules_spec(r, id, &s);
+		if (!err)
+			err = spec_list_push(l, &s);
+		if (err) {
+			spec_free(&s);
+			spec_list_free(l);
+			return err;
+		}
+	}
+	return 0;
+}
+
+static int set_policy(const struct gb_ctx *ctx, struct rules *r, __u32 id,
+		      const struct meeting_policy *p)
+{
+	if (bpf_map_update_elem(bpf_map__fd(ctx->skel->maps.meeting_policy), &id, p, BPF_ANY))
+		return -errno;
+	r->policies[id] = *p;
+	return 0;
+}
+
+static int set_owner(const struct gb_ctx *ctx, struct rules *r, __u32 port, __u32 id)
+{
+	struct port_owner o = { .meeting_id = id };
+
+	if (bpf_map_update_elem(bpf_map__fd(ctx->skel->maps.meeting_by_port), &port, &o, BPF_ANY))
+		return -errno;
+	r->owners[port] = o;
+	return 0;
+}
+
+/* Adds one allow exception of meeting id to the trie, and to r. */
+static int add_allow(const struct gb_ctx *ctx, struct rules *r, __u32 id, const struct cidr *c)
+{
+	__u32 one = 1;
+
+	if (c->family == 4) {
+		struct allow_v4_key k = { .prefixlen = 32 + c->len, .meeting_id = htonl(id) };
+		struct allow_v4_key *v = realloc(r->allow4, (r->n_allow4 + 1) * sizeof(*v));
+
+		if (!v)
+			return -ENOMEM;
+		r->allow4 = v;
+		memcpy(k.addr, c->addr, 4);
+		if (bpf_map_update_elem(bpf_map__fd(ctx->skel->maps.allow_v4), &k, &one, BPF_ANY))
+			return -errno;
+		r->allow4[r->n_allow4++] = k;
+	} else {
+		struct allow_v6_key k = { .prefixlen = 32 + c->len, .meeting_id = htonl(id) };
+		struct allow_v6_key *v = realloc(r->allow6, (r->n_allow6 + 1) * sizeof(*v));
+
+		if (!v)
+			return -ENOMEM;
+		r->allow6 = v;
+		memcpy(k.addr, c->addr, 16);
+		if (bpf_map_update_elem(bpf_map__fd(ctx->skel->maps.allow_v6), &k, &one, BPF_ANY))
+			return -errno;
+		r->allow6[r->n_allow6++] = k;
+	}
+	return 0;
+}
+
+/* Deletes the allow exceptions of meeting id (every id whose slot is free, if id is 0). */
+static int clear_allows(const struct gb_ctx *ctx, struct rules *r, __u32 id)
+{
+	int fd4 = bpf_map__fd(ctx->skel->maps.allow_v4), fd6 = bpf_map__fd(ctx->skel->maps.allow_v6);
+	size_t kept = 0;
+
+#define DOOMED(key) (id ? ntohl((key).meeting_id) == id :				\
+		      ntohl((key).meeting_id) >= GB_MAX_MEETINGS ||			\
+		      !r->policies[ntohl((key).meeting_id)].name[0])
+	for (size_t i = 0; i < r->n_allow4; i++) {
+		if (!DOOMED(r->allow4[i])) {
+			r->allow4[kept++] = r->allow4[i];
+			continue;
+		}
+		if (bpf_map_delete_elem(fd4, &r->allow4[i]) && errno != ENOENT)
+			return -errno;
+	}
+	r->n_allow4 = kept;
+	kept = 0;
+	for (size_t i = 0; i < r->n_allow6; i++) {
+		if (!DOOMED(r->allow6[i])) {
+			r->allow6[kept++] = r->allow6[i];
+			continue;
+		}
+		if (bpf_map_delete_elem(fd6, &r->allow6[i]) && errno != ENOENT)
+			return -errno;
+	}
+	r->n_allow6 = kept;
+#undef DOOMED
+	return 0;
+}
+
+/* Deletes every drop counter of meeting id, so a later meeting with that id starts at zero. */
+static int clear_counters(const struct gb_ctx *ctx, __u32 id)
+{
+	int fd = bpf_map__fd(ctx->skel->maps.drop_stats);
+	struct drop_key key, next, *doomed = NULL;
+	size_t n = 0, cap = 0;
+	void *prev = NULL;
+	int err = 0;
+
+	while (!bpf_map_get_next_key(fd, prev, &next)) {
+		if (next.meeting_id == id) {
+			if (n == cap) {
+				struct drop_key *d = realloc(doomed, (cap = cap ? cap * 2 : 64) * sizeof(*d));
+
+				if (!d) {
+					free(doomed);
+					return -ENOMEM;
+				}
+				doomed = d;
+			}
+			doomed[n++] = next;
+		}
+		key = next;
+		prev = &key;
+	}
+	for (size_t i = 0; i < n; i++)
+		if (bpf_map_delete_elem(fd, &doomed[i]) && errno != ENOENT)
+			err = -errno;
+	free(doomed);
+	return err;
+}
+
+/*
+ * Removes meeting id in the order that keeps the data path consistent: stop enforcing first, then
+ * release ports, exceptions and counters, then free the slot. Also finishes a removal or an
+ * addition that a killed process left half done.
+ */
+int rules_remove(const struct gb_ctx *ctx, struct rules *r, __u32 id)
+{
+	struct meeting_policy p = r->policies[id];
+	int err;
+
+	if (p.flags & GB_MEETING_ACTIVE) {
+		p.flags &= ~GB_MEETING_ACTIVE;
+		err = set_policy(ctx, r, id, &p);
+		if (err)
+			return err;
+	}
+	for (__u32 port = 1; port < GB_PORT_COUNT; port++) {
+		if (r->owners[port].meeting_id != id)
+			continue;
+		err = set_owner(ctx, r, port, 0);
+		if (err)
+			return err;
+	}
+	err = clear_allows(ctx, r, id);
+	if (!err)
+		err = clear_counters(ctx, id);
+	if (err)
+		return err;
+	memset(&p, 0, sizeof(p));
+	return set_policy(ctx, r, id, &p);
+}
+
+int rules_repair(const struct gb_ctx *ctx, struct rules *r)
+{
+	int err;
+
+	for (__u32 id = 1; id < GB_MAX_MEETINGS; id++) {
+		const struct meeting_policy *p = &r->policies[id];
+
+		if (!(p->flags & GB_MEETING_ACTIVE) && (p->name[0] || p->flags)) {
+			err = rules_remove(ctx, r, id);
+			if (err)
+				return err;
+		}
+	}
+	for (__u32 port = 0; port < GB_PORT_COUNT; port++) {
+		__u32 id = r->owners[port].meeting_id;
+
+		if (!id)
+			continue;
+		if (port == 0 || id >= GB_MAX_MEETINGS || !r->policies[id].name[0]) {
+			err = set_owner(ctx, r, port, 0);
+			if (err)
+				return err;
+		}
+	}
+	return clear_allows(ctx, r, 0);
+}
+
+static __u32 free_slot(const struct rules *r)
+{
+	for (__u32 id = 1; id < GB_MAX_MEETINGS; id++)
+		if (!r->policies[id].name[0] && !r->policies[id].flags)
+			return id;
+	return 0;
+}
+
+/*
+ * Writes meeting s into slot id: inactive first, then its exceptions (and its ports, if
+ * with_ports), then the ACTIVE flag, so the data path never sees it incomplete.
+ */
+static int write_meeting(const struct gb_ctx *ctx, struct rules *r, const struct meeting_spec *s,
+			 __u32 id, bool with_ports)
+{
+	struct meeting_policy p = {};
+	int err;
+
+	snprintf(p.name, sizeof(p.name), "%s", s->name);
+	p.created = time(NULL);
+	p.expires_tai_ns = expires_to_tai(s->expires);
+	memcpy(p.blocked, s->blocked, sizeof(p.blocked));
+	err = set_policy(ctx, r, id, &p);
+	for (__u32 port = 1; port < GB_PORT_COUNT && with_ports && !err; port++)
+		if (port_isset(s->ports, port))
+			err = set_owner(ctx, r, port, id);
+	for (size_t i = 0; i < s->n_allow && !err; i++)
+		err = add_allow(ctx, r, id, &s->allow[i]);
+	if (err)
+		return err;
+	p.flags = GB_MEETING_ACTIVE | (s->flags & GB_SPEC_MODE_FLAGS) |
+		  (s->n_allow ? GB_MEETING_ALLOWS : 0);
+	return set_policy(ctx, r, id, &p);
+}
+
+int rules_add(const struct gb_ctx *ctx, struct rules *r, const struct meeting_spec *s, __u32 *id)
+{
+	int err;
+
+	*id = free_slot(r);
+	if (!*id)
+		return -ENOSPC;
+	err = write_meeting(ctx, r, s, *id, true);
+	if (err && rules_remove(ctx, r, *id))
+		gb_warn("rollback incomplete; the next change finishes it");
+	return err;
+}
+
+int rules_set_monitor(const struct gb_ctx *ctx, struct rules *r, __u32 id, bool monitor)
+{
+	struct meeting_policy p = r->policies[id];
+
+	if (monitor)
+		p.flags |= GB_MEETING_MONITOR;
+	else
+		p.flags &= ~GB_MEETING_MONITOR;
+	return set_policy(ctx, r, id, &p);
+}
+
+void rules_plan_free(struct rules_plan *p)
+{
+	free(p->action);
+	free(p->old_id);
+	free(p->doomed);
+	memset(p, 0, sizeof(*p));
+}
+
+int rules_plan(const struct rules *r, const struct spec_list *want, struct rules_plan *p)
+{
+	bool *wanted = calloc(GB_MAX_MEETINGS, sizeof(*wanted));
+	int err = 0;
+
+	memset(p, 0, sizeof(*p));
+	p->want = want;
+	p->action = calloc(want->n + 1, sizeof(*p->action));
+	p->old_id = calloc(want->n + 1, sizeof(*p->old_id));
+	p->doomed = calloc(GB_MAX_MEETINGS, sizeof(*p->doomed));
+	if (!wanted || !p->action || !p->old_id || !p->doomed) {
+		err = -ENOMEM;
+		goto out;
+	}
+	for (size_t i = 0; i < want->n; i++) {
+		__u32 id = rules_find(r, want->v[i].name);
+		struct meeting_spec cur;
+
+		if (!id || !(r->policies[id].flags & GB_MEETING_ACTIVE)) {
+			p->action[i] = PLAN_ADD;
+			p->n_add++;
+			continue;
+		}
+		err = rules_spec(r, id, &cur);
+		if (err)
+			goto out;
+		p->old_id[i] = id;
+		wanted[id] = true;
+		if (spec_equal(&cur, &want->v[i], false)) {
+			p->action[i] = PLAN_KEEP;
+			p->n_keep++;
+		} else if (spec_equal(&cur, &want->v[i], true)) {
+			p->action[i] = PLAN_MODE;
+			p->n_mode++;
+		} else {
+			p->action[i] = PLAN_REPLACE;
+			p->n_replace++;
+		}
+		spec_free(&cur);
+	}
+	for (__u32 id = 1; id < GB_MAX_MEETINGS; id++)
+		if ((r->policies[id].flags & GB_MEETING_ACTIVE) && !wanted[id])
+			p->doomed[p->n_doomed++] = id;
+out:
+	free(wanted);
+	if (err)
+		rules_plan_free(p);
+	return err;
+}
+
+static void print_change(FILE *out, struct json_object *changes, char sign, const char *line)
+{
+	char *full;
+
+	if (!line)
+		return;
+	if (out)
+		fprintf(out, "%c %s\n", sign, line);
+	if (changes && asprintf(&full, "%c %s", sign, line) >= 0) {
+		json_object_array_add(changes, json_object_new_string(full));
+		free(full);
+	}
+}
+
+static void print_live(const struct rules *r, __u32 id, FILE *out, struct json_object *changes)
+{
+	struct meeting_spec s;
+	char *line;
+
+	if (rules_spec(r, id, &s))
+		return;
+	line = spec_format(&s, false);
+	print_change(out, changes, '-', line);
+	free(line);
+	spec_free(&s);
+}
+
+void rules_plan_print(const struct rules *r, const struct rules_plan *p, FILE *out,
+		      struct json_object *changes)
+{
+	for (size_t i = 0; i < p->want->n; i++) {
+		char *line;
+
+		if (p->action[i] == PLAN_KEEP)
+			continue;
+		if (p->action[i] != PLAN_ADD)
+			print_live(r, p->old_id[i], out, changes);
+		line = spec_format(&p->want->v[i], true);
+		print_change(out, changes, '+', line);
+		free(line);
+	}
+	for (size_t i = 0; i < p->n_doomed; i++)
+		print_live(r, p->doomed[i], out, changes);
+}
+
+/*
+ * Carries out a plan, make-before-break: mode switches in place (counters kept); new versions
+ * written complete and active but owning no port yet; then each port moved to its new owner in
+ * one update (a packet sees the old meeting or the new one, never none); then what is left of
+ * old versions and deleted meetings removed.
+ */
+static int plan_execute(const struct gb_ctx *ctx, struct rules *r, const struct rules_plan *p)
+{
+	const struct spec_list *want = p->want;
+	__u32 *new_id = calloc(want->n + 1, sizeof(*new_id));
+	__u32 *owner = calloc(GB_PORT_COUNT, sizeof(*owner));
+	size_t free_slots = 0, need4 = r->n_allow4, need6 = r->n_allow6;
+	int err = 0;
+
+	if (!new_id || !owner) {
+		err = -ENOMEM;
+		goto out;
+	}
+	for (__u32 id = 1; id < GB_MAX_MEETINGS; id++)
+		free_slots += !r->policies[id].name[0] && !r->policies[id].flags;
+	for (size_t i = 0; i < want->n; i++)
+		for (size_t k = 0; k < want->v[i].n_allow && p->action[i] >= PLAN_ADD; k++)
+			*(want->v[i].allow[k].family == 4 ? &need4 : &need6) += 1;
+	if (free_slots < p->n_add + p->n_replace || need4 > GB_ALLOW_MAX || need6 > GB_ALLOW_MAX) {
+		err = -ENOSPC;
+		goto out;
+	}
+
+	for (size_t i = 0; i < want->n && !err; i++)
+		if (p->action[i] == PLAN_MODE)
+			err = rules_set_monitor(ctx, r, p->old_id[i],
+						want->v[i].flags & GB_MEETING_MONITOR);
+	for (size_t i = 0; i < want->n && !err; i++) {
+		if (p->action[i] < PLAN_ADD)
+			continue;
+		new_id[i] = free_slot(r);
+		err = write_meeting(ctx, r, &want->v[i], new_id[i], false);
+	}
+	for (size_t i = 0; i < want->n && !err; i++) {
+		__u32 id = p->action[i] < PLAN_ADD ? p->old_id[i] : new_id[i];
+
+		for (__u32 port = 1; port < GB_PORT_COUNT; port++)
+			if (port_isset(want->v[i].ports, port))
+				owner[port] = id;
+	}
+	for (__u32 port = 1; port < GB_PORT_COUNT && !err; port++)
+		if (owner[port] && r->owners[port].meeting_id != owner[port])
+			err = set_owner(ctx, r, port, owner[port]);
+	for (size_t i = 0; i < want->n && !err; i++)
+		if (p->action[i] == PLAN_REPLACE)
+			err = rules_remove(ctx, r, p->old_id[i]);
+	for (size_t i = 0; i < p->n_doomed && !err; i++)
+		err = rules_remove(ctx, r, p->doomed[i]);
+out:
+	free(new_id);
+	free(owner);
+	return err;
+}
+
+static int journal_write(const struct gb_ctx *ctx)
+{
+	static const char text[] = "# geoblock: a change of the whole rule set is under way; if this "
+				   "file outlives it, the next change makes the maps match the "
+				   "rules file again\n";
+
+	return gb_write_file_atomic(ctx->state_dir, JOURNAL_FILE, text, sizeof(text) - 1);
+}
+
+static int journal_remove(const struct gb_ctx *ctx)
+{
+	char path[512];
+
+	snprintf(path, sizeof(path), "%s/%s", ctx->state_dir, JOURNAL_FILE);
+	if (unlink(path) && errno != ENOENT)
+		return -errno;
+	return gb_sync_dir(ctx->state_dir);
+}
+
+static bool journal_exists(const struct gb_ctx *ctx)
+{
+	char path[512];
+
+	snprintf(path, sizeof(path), "%s/%s", ctx->state_dir, JOURNAL_FILE);
+	return !access(path, F_OK);
+}
+
+/* Re-reads the maps and brings them back to prev; 0 if that worked. */
+static int roll_back(const struct gb_ctx *ctx, struct rules *r, const struct spec_list *prev)
+{
+	struct rules_plan p;
+	int err;
+
+	rules_free(r);
+	err = rules_read(ctx, r);
+	if (err)
+		return err;
+	err = rules_repair(ctx, r);
+	if (!err)
+		err = rules_plan(r, prev, &p);
+	if (err)
+		return err;
+	err = plan_execute(ctx, r, &p);
+	rules_plan_free(&p);
+	if (!err)
+		err = rules_save(ctx, r);
+	if (!err)
+		err = journal_remove(ctx);
+	return err;
+}
+
+/*
+ * from_file: want is the rules file, which stays the authority. A failure then leaves the journal
+ * (the next change tries again) instead of rolling back to the maps and saving them over the file:
+ * after a reboot those hold nothing.
+ */
+static int converge(const struct gb_ctx *ctx, struct rules *r, const struct spec_list *want,
+		    struct json_object *changes, bool from_file)
+{
+	struct spec_list prev;
+	struct rules_plan p;
+	int err;
+
+	err = rules_specs(r, &prev);
+	if (err)
+		return err;
+	err = rules_plan(r, want, &p);
+	if (err)
+		goto out_prev;
+	if (changes)
+		rules_plan_print(r, &p, NULL, changes);
+	err = journal_write(ctx);
+	if (err) {
+		gb_err("cannot write %s/%s: %s; nothing changed", ctx->state_dir, JOURNAL_FILE,
+		       strerror(-err));
+		goto out;
+	}
+	err = plan_execute(ctx, r, &p);
+	if (!err)
+		err = rules_save(ctx, r);
+	if (!err)
+		err = journal_remove(ctx);
+	if (err && from_file) {
+		gb_err("cannot make the maps match %s/%s: %s; the next change tries again",
+		       ctx->state_dir, RULES_FILE, strerror(-err));
+	} else if (err) {
+		int rb = roll_back(ctx, r, &prev);
+
+		if (err == -ENOSPC && !rb)
+			gb_err("not enough free meeting slots or exception entries to switch every "
+			       "meeting without a gap; nothing changed (apply in two steps)");
+		else
+			gb_err("cannot change the rule set: %s; %s", strerror(-err), rb ?
+			       "rollback incomplete, the next change finishes it" :
+			       "rolled back to the previous rule set");
+	}
+out:
+	rules_plan_free(&p);
+out_prev:
+	spec_list_free(&prev);
+	return err;
+}
+
+int rules_converge(const struct gb_ctx *ctx, struct rules *r, const struct spec_list *want,
+		   struct json_object *changes)
+{
+	return converge(ctx, r, want, changes, false);
+}
+
+int rules_recover(const struct gb_ctx *ctx, struct rules *r, struct json_object *changes)
+{
+	struct spec_list want = {};
+	char path[512], err_msg[512];
+	int err;
+
+	snprintf(path, sizeof(path), "%s/%s", ctx->state_dir, RULES_FILE);
+	if (access(path, F_OK) == 0) {
+		err = rules_file_read(path, time(NULL), SPEC_PAST_OK, &want, err_msg,
+				      sizeof(err_msg));
+		if (err) {
+			gb_err("%s", err_msg);
+			return err;
+		}
+	}
+	err = converge(ctx, r, &want, changes, true);
+	spec_list_free(&want);
+	return err;
+}
+
+int rules_save(const struct gb_ctx *ctx, const struct rules *r)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	int err = 0;
+
+	if (!f)
+		return -ENOMEM;
+	fprintf(f, "# geoblock rules, written by geoblock after every change (restore reads it)\n");
+	for (__u32 id = 1; id < GB_MAX_MEETINGS && !err; id++) {
+		struct meeting_spec s;
+		char *line;
+
+		if (!(r->policies[id].flags & GB_MEETING_ACTIVE))
+			continue;
+		err = rules_spec(r, id, &s);
+		if (err)
+			break;
+		line = spec_format(&s, false);
+		if (line)
+			fprintf(f, "%s\n", line);
+		else
+			err = -ENOMEM;
+		free(line);
+		spec_free(&s);
+	}
+	if (fclose(f) && !err)
+		err = -ENOMEM;
+	if (!err)
+		err = gb_write_file_atomic(ctx->state_dir, RULES_FILE, buf, len);
+	free(buf);
+	if (err)
+		gb_err("cannot write %s/%s: %s", ctx->state_dir, RULES_FILE, strerror(-err));
+	return err;
+}
+
+/* Deletes expired meetings, one audit record each; returns how many or -errno. */
+static int expire_meetings(const struct gb_ctx *ctx, struct rules *r)
+{
+	int n = 0, err = 0;
+
+	for (__u32 id = 1; id < GB_MAX_MEETINGS && !err; id++) {
+		const struct meeting_policy *p = &r->policies[id];
+		struct json_object *changes;
+		char when[32], reason[64];
+
+		if (!(p->flags & GB_MEETING_ACTIVE) || !rules_expired(p))
+			continue;
+		changes = json_object_new_array();
+		print_live(r, id, NULL, changes);
+		format_rfc3339(rules_expires_unix(p), when, sizeof(when));
+		snprintf(reason, sizeof(reason), "expired at %s", when);
+		err = rules_remove(ctx, r, id);
+		if (err)
+			gb_err("cannot remove an expired meeting: %s", strerror(-err));
+		if (audit_log(ctx, "expire", reason, err ? "failed" : "ok", changes) && !err)
+			err = -EIO;
+		n++;
+	}
+	if (n && !err)
+		err = rules_save(ctx, r);
+	return err ? err : n;
+}
+
+/* Rolls back a change of the whole rule set that died midway, audited. */
+static int recover_journal(const struct gb_ctx *ctx, struct rules *r)
+{
+	struct json_object *changes;
+	int err;
+
+	if (!journal_exists(ctx))
+		return 0;
+	changes = json_object_new_array();
+	err = rules_recover(ctx, r, changes);
+	if (audit_log(ctx, "recover", "a change of the whole rule set died midway; back to the "
+		      "rules file", err ? "failed" : "ok", changes) && !err)
+		err = -EIO;
+	if (!err)
+		gb_warn("an interrupted change was rolled back to %s/%s", ctx->state_dir,
+			RULES_FILE);
+	return err;
+}
+
+int rules_begin(const struct gb_ctx *ctx, struct rules *r)
+{
+	int err;
+
+	err = rules_read(ctx, r);
+	if (err)
+		return err;
+	err = rules_repair(ctx, r);
+	if (err) {
+		gb_err("cannot repair an interrupted change: %s", strerror(-err));
+		goto err_out;
+	}
+	err = recover_journal(ctx, r);
+	if (!err)
+		err = expire_meetings(ctx, r);
+	if (err < 0)
+		goto err_out;
+	return 0;
+err_out:
+	rules_free(r);
+	return err;
+}
+
+int rules_expire(const struct gb_ctx *ctx)
+{
+	struct rules r;
+	int lock_fd = -1, n;
+
+	/* A daemon holds its context for long; it takes the lock only for each pass. */
+	if (ctx->lock_fd < 0) {
+		lock_fd = gb_lock(ctx->state_dir);
+		if (lock_fd < 0)
+			return lock_fd;
+	}
+	n = rules_read(ctx, &r);
+	if (!n) {
+		n = rules_repair(ctx, &r);
+		if (!n)
+			n = recover_journal(ctx, &r);
+		if (!n)
+			n = expire_meetings(ctx, &r);
+		rules_free(&r);
+	}
+	if (lock_fd >= 0)
+		close(lock_fd);
+	return n;
+}
