@@ -144,7 +144,7 @@ struct link_state {
 int links_read(const struct gb_ctx *ctx, struct link_state **links, size_t *n);
 /* The ifindex a pinned link's fd is attached to: 0 once its interface is gone, <0 if unreadable. */
 int link_ifindex(int fd, __u32 *prog_id);
-/* stats.c: the stable name of an enum verdict_reason, as in `stats --json` */
+/* counters.c: the stable name of an enum verdict_reason, as in `stats --json` */
 const char *verdict_name(unsigned int reason);
 
 /* command entry points */

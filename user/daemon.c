@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * `daemon`: the long-running side of geoblock. Serves the Prometheus exporter and waits for
- * SIGTERM/SIGINT; enforcement never depends on it (everything it reads is pinned).
+ * `daemon`: the long-running side of geoblock. Serves the Prometheus exporter, deletes expired
+ * meetings, reloads a watched GeoIP file, and waits for SIGTERM/SIGINT; enforcement never depends
+ * on it (everything it reads is pinned; expiry is enforced by the data path itself).
  */
 #include <errno.h>
 #include <getopt.h>
@@ -10,9 +11,14 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/signalfd.h>
+#include <sys/timerfd.h>
 #include <unistd.h>
 #include "common.h"
 #include "exporter.h"
+#include "meeting.h"
+
+/* How often expired meetings are looked for; the data path stops them on time by itself. */
+#define EXPIRE_INTERVAL_S 5
 
 static void daemon_usage(void)
 {
@@ -20,29 +26,41 @@ static void daemon_usage(void)
 	       "  --metrics  where to serve Prometheus metrics at /metrics (default %s);\n"
 	       "             ADDR is an IPv4 address, [IPv6 address] or host name;\n"
 	       "             PORT 0 picks a free port\n"
+	       "Every %d s, deletes the meetings whose --expires time has passed (audited).\n"
 	       "Prints the URL it serves on, then runs until SIGTERM or SIGINT (exit 0).\n",
-	       EXPORTER_DEFAULT_ADDR);
+	       EXPORTER_DEFAULT_ADDR, EXPIRE_INTERVAL_S);
 }
 
 /* What the main loop waits on. */
 enum {
 	POLL_SIGNAL,
+	POLL_EXPIRE,
 	/* POLL_WATCH: the --watch PATH GeoIP file watch (inotify) will go here. */
 	POLL_COUNT,
 };
 
-static int run(int sfd)
+static void expire(const struct gb_ctx *ctx)
+{
+	int n = rules_expire(ctx);
+
+	if (n < 0)
+		gb_warn("cannot delete expired meetings: %s; trying again in %d s", strerror(-n),
+			EXPIRE_INTERVAL_S);
+	else if (n > 0)
+		fprintf(stderr, "geoblock: daemon: deleted %d expired meeting%s\n", n,
+			n == 1 ? "" : "s");
+}
+
+static int run(const struct gb_ctx *ctx, int sfd, int tfd)
 {
 	struct pollfd pfd[POLL_COUNT] = {
 		[POLL_SIGNAL] = { .fd = sfd, .events = POLLIN },
+		[POLL_EXPIRE] = { .fd = tfd, .events = POLLIN },
 	};
 
+	expire(ctx);
 	for (;;) {
-		/*
-		 * Periodic work (rule expiry) will give poll a timeout, or a timerfd in pfd[];
-		 * until then nothing runs here between signals: scrapes are served by the
-		 * exporter's own thread.
-		 */
+		/* Scrapes are served by the exporter's own thread, not here. */
 		int n = poll(pfd, POLL_COUNT, -1);
 
 		if (n < 0 && errno == EINTR)
@@ -56,7 +74,13 @@ static int run(int sfd)
 				return -EIO;
 			return 0;	/* SIGTERM or SIGINT: stop cleanly */
 		}
-		/* ---- periodic work and the --watch PATH handler go here ---- */
+		if (pfd[POLL_EXPIRE].revents) {
+			__u64 ticks;
+
+			if (read(tfd, &ticks, sizeof(ticks)) != sizeof(ticks))
+				return -EIO;
+			expire(ctx);
+		}
 	}
 }
 
@@ -74,7 +98,9 @@ int cmd_daemon(int argc, char **argv)
 	socklen_t addr_len;
 	sigset_t mask;
 	char err_msg[160];
-	int opt, sfd, err, ret = GB_EXIT_FAIL;
+	struct itimerspec every = { .it_interval = { .tv_sec = EXPIRE_INTERVAL_S },
+				    .it_value = { .tv_sec = EXPIRE_INTERVAL_S } };
+	int opt, sfd, tfd = -1, err, ret = GB_EXIT_FAIL;
 
 	optind = 0;
 	opterr = 0;	/* our own one-line messages */
@@ -124,6 +150,11 @@ int cmd_daemon(int argc, char **argv)
 		gb_err("cannot create a signalfd: %s", strerror(errno));
 		return GB_EXIT_FAIL;
 	}
+	tfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC);
+	if (tfd < 0 || timerfd_settime(tfd, 0, &every, NULL)) {
+		gb_err("cannot create the expiry timer: %s", strerror(errno));
+		goto out_sfd;
+	}
 	if (gb_open(&ctx, 0))
 		goto out_sfd;
 	err = exporter_start(&ctx, (struct sockaddr *)&addr, addr_len, &exp);
@@ -134,7 +165,7 @@ int cmd_daemon(int argc, char **argv)
 	printf("serving metrics on %s\n", exporter_url(exp));
 	fflush(stdout);
 
-	err = run(sfd);
+	err = run(&ctx, sfd, tfd);
 	if (err)
 		gb_err("main loop failed: %s", strerror(-err));
 	else
@@ -143,6 +174,8 @@ int cmd_daemon(int argc, char **argv)
 out_close:
 	gb_close(&ctx);
 out_sfd:
+	if (tfd >= 0)
+		close(tfd);
 	close(sfd);
 	return ret;
 }

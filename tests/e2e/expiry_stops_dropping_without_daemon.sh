@@ -85,4 +85,17 @@ check "its port is free for the next meeting" "$GEOBLOCK" meeting add taker --po
 check_eq "the expiry was audited" "expire" \
 	"$(grep -c '"command":"expire".*soon2' "$GEOBLOCK_STATE_DIR/audit.log" | sed 's/^1$/expire/')"
 check_eq "rule set: later, taker" "later taker" "$("$GEOBLOCK" meeting list --json | jq -r '[.[].name] | sort | join(" ")')"
+
+# The daemon deletes an expired meeting on its own, with no other command run.
+soon3=$(date -u -d "@$(($(date +%s) + 2))" +%Y-%m-%dT%H:%M:%SZ)
+check "add soon3" "$GEOBLOCK" meeting add soon3 --ports 8804 --block DE --expires "$soon3" >/dev/null
+"$GEOBLOCK" daemon --metrics 127.0.0.1:0 >"$GEOBLOCK_STATE_DIR/../daemon.$$.out" 2>&1 &
+daemon=$!
+on_exit "kill_child $daemon; rm -f '$GEOBLOCK_STATE_DIR/../daemon.$$.out'"
+gone3() { ! "$GEOBLOCK" meeting list --json | jq -e '.[] | select(.name == "soon3")' >/dev/null; }
+check "the daemon deletes soon3 within 20 s" wait_until 20 gone3
+check "after its expiry time" test "$(date +%s)" -ge "$(date -d "$soon3" +%s)"
+check "audited as expire" grep -q '"command":"expire".*soon3' "$GEOBLOCK_STATE_DIR/audit.log"
+kill_child $daemon
+check "the daemon said so" grep -q "deleted 1 expired meeting" "$GEOBLOCK_STATE_DIR/../daemon.$$.out"
 summary
