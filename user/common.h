@@ -69,6 +69,15 @@ struct prefix_list {
 };
 
 int prefix_list_add(struct prefix_list *l, const __u8 *addr, unsigned int len, __u16 country);
+int prefix_list_add_range(struct prefix_list *l, int family, const __u8 *start, const __u8 *end,
+			  __u16 country);
+/* Two networks of different lists that overlap with different countries. */
+struct prefix_conflict {
+	size_t list_a, list_b;
+	struct prefix a, b;
+};
+int prefix_list_union(struct prefix_list *out, const struct prefix_list *in, size_t n,
+		      struct prefix_conflict *c);
 void prefix_list_free(struct prefix_list *l);
 
 /* geoip.c: reading GeoIP databases into prefix lists */
@@ -79,6 +88,9 @@ struct geoip_table {
 };
 
 int geoip_read(const char *path, const char *field, struct geoip_table *t, char *err, size_t errlen);
+/* Several files (any mix of formats) into one table; overlapping networks must agree. */
+int geoip_read_files(char *const *paths, int n, const char *field, struct geoip_table *t,
+		     char *err, size_t errlen);
 void geoip_table_free(struct geoip_table *t);
 
 /* table.c: the kernel side of the GeoIP table */
@@ -101,6 +113,11 @@ void table_close(struct table_view *v);
 /* Country of addr (IPv4 in the first 4 bytes) from the compiled table, or the LPM tries. */
 int table_lookup(const struct table_view *v, bool lpm, int family, const __u8 *addr,
 		 struct table_match *m);
+
+/* geoip_sanity.c: whether a compiled table may replace the loaded one */
+bool geoip_table_empty(const struct geoip_table *t);
+int geoip_check_shrink(const struct gb_ctx *ctx, const struct geoip_table *t, double max_shrink,
+		       char *err, size_t errlen);
 
 /* command entry points */
 int cmd_attach(int argc, char **argv);

@@ -18,7 +18,7 @@ static void usage(void)
 	       "  attach IFACE [--mode native|generic|auto]   attach the filter to an interface\n"
 	       "  detach IFACE                                detach it\n"
 	       "  status [--json]                             attachments, GeoIP table, meetings\n"
-	       "  geoip load PATH [--field FIELD]             compile a GeoIP database into the filter\n"
+	       "  geoip load PATH... [--field FIELD]          compile GeoIP databases into the filter\n"
 	       "  geoip lookup ADDR|- [--json]                country of addresses, as the filter sees them\n"
 	       "  meeting add NAME --ports LIST --block CC[,CC...] [--monitor]\n"
 	       "  meeting del NAME\n"
