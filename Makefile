@@ -24,9 +24,10 @@ endif
 USER_SRCS := $(wildcard user/*.c)
 LIB_OBJS  := $(patsubst user/%.c,$(BUILD)/user/%.o,$(filter-out user/main.c,$(USER_SRCS)))
 TEST_BINS := $(BUILD)/tests/unit_country $(BUILD)/tests/unit_prefix $(BUILD)/tests/bpf_packets \
-	     $(BUILD)/tests/mmdb_ref $(BUILD)/tests/udp_send $(BUILD)/tests/udp_recv
+	     $(BUILD)/tests/mmdb_ref $(BUILD)/tests/udp_send $(BUILD)/tests/udp_recv \
+	     $(BUILD)/tests/unit_csv $(BUILD)/tests/csv_ref $(BUILD)/tests/mmdb_resize
 
-.PHONY: all test demo bench deps format format-check clean help
+.PHONY: all test demo bench bench-geoip deps format format-check clean help
 .SECONDARY:
 all: $(BUILD)/geoblock
 
@@ -34,7 +35,8 @@ help:
 	@echo "make            build build/geoblock"
 	@echo "make test       install missing packages, build, run every test"
 	@echo "make demo       install missing packages, build, run the namespace demo on real data"
-	@echo "make bench      data-path benchmark (Mpps vs bare XDP_DROP, LPM, nftables; ns/packet)"
+	@echo "make bench      data-path benchmark (Mpps vs bare XDP_DROP, LPM, nftables; ns/packet),"
+	@echo "                then the GeoIP load benchmark (make bench-geoip runs only that)"
 	@echo "make deps       install the Debian packages the build and tests need"
 	@echo "make format     clang-format the C sources; make format-check only checks"
 	@echo "make clean      remove build/"
@@ -93,6 +95,11 @@ test: deps
 bench: deps
 	$(Q)$(MAKE) --no-print-directory all $(BUILD)/bench/xdp_bench $(BUILD)/tests/mmdb_ref
 	$(Q)bash scripts/bench.sh
+	$(Q)bash scripts/bench-geoip.sh
+
+bench-geoip: deps
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)bash scripts/bench-geoip.sh
 
 demo: deps
 	$(Q)$(MAKE) --no-print-directory all $(BUILD)/tests/udp_send $(BUILD)/tests/udp_recv

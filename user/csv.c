@@ -196,7 +196,10 @@ static int read_rows(struct input *in, struct rows *r)
 		buf[len] = '\0';
 		if (!lineno && len >= 3 && !memcmp(buf, "\xEF\xBB\xBF", 3))
 			p += 3;	/* a UTF-8 byte order mark */
-		while (!err && ((nl = memchr(p, '\n', buf + len - p)) || (eof && p < buf + len))) {
+		while (!err && p < buf + len) {
+			nl = memchr(p, '\n', buf + len - p);
+			if (!nl && !eof)
+				break;
 			if (!nl)
 				nl = buf + len;
 			*nl = '\0';

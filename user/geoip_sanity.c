@@ -45,7 +45,14 @@ static long double table_covered(const struct geoip_table *t, int fam)
 
 bool geoip_table_empty(const struct geoip_table *t)
 {
-	return table_covered(t, 4) == 0 && table_covered(t, 6) == 0;
+	const struct prefix_list *lists[2] = { &t->v4, &t->v6 };
+
+	for (int i = 0; i < 2; i++)
+		for (size_t j = 0; j < lists[i]->n; j++)
+			if (lists[i]->v[j].country != GB_COUNTRY_NONE &&
+			    lists[i]->v[j].country != GB_COUNTRY_V4_ALIAS)
+				return false;
+	return true;
 }
 
 /*
