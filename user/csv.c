@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * Reads CSV ranges, "start,end,CC" with inclusive IPv4 or IPv6 bounds as ip-location-db publishes
- * them, into prefix lists: rows sorted by start, overlaps checked, each range split into networks.
+ * them, into prefix lists: rows taken in order of their start, overlaps checked, each range split
+ * into networks.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -23,10 +24,18 @@ struct range {
 	__u8 family;
 };
 
+/*
+ * Sorted files (as published) stream straight into the prefix lists; the first row out of order
+ * makes the reader start again, keeping every row, and sort them.
+ */
 struct rows {
+	struct geoip_table *t;
+	bool collect;		/* keeping rows to sort, rather than streaming them */
 	struct range *v;
 	size_t n, cap;
-	bool sorted;
+	struct range run[2];	/* per family: the range being built from overlapping rows */
+	bool have_run[2];
+	u128 last_start[2];
 	bool header_allowed;	/* only before the first row */
 	char *err;
 	size_t errlen;
@@ -95,6 +104,71 @@ static int bad_addr(struct rows *r, __u32 line, const char *s)
 	return -EINVAL;
 }
 
+static int add_range(struct geoip_table *t, const struct range *r)
+{
+	int bytes = r->family == 4 ? 4 : 16;
+	__u8 s[16], e[16];
+
+	bytes_of(r->start, bytes, s);
+	bytes_of(r->end, bytes, e);
+	return prefix_list_add_range(r->family == 4 ? &t->v4 : &t->v6, r->family, s, e, r->country);
+}
+
+/*
+ * Takes the rows of a family in order of their start. Overlapping rows with the same country are
+ * one range (their union); with different countries the file contradicts itself: refused.
+ */
+static int accept_row(struct rows *r, const struct range *row)
+{
+	int f = row->family == 6;
+	struct range *run = &r->run[f];
+	int err;
+
+	if (r->have_run[f] && row->start <= run->end) {
+		if (row->country != run->country) {
+			char a[3], b[3];
+
+			country_code(run->country, a);
+			country_code(row->country, b);
+			snprintf(r->err, r->errlen, "lines %u and %u overlap with different countries "
+				 "(%s, %s)", run->line, row->line, a, b);
+			return -EINVAL;
+		}
+		if (row->end > run->end)
+			run->end = row->end;
+		return 0;
+	}
+	if (r->have_run[f]) {
+		err = add_range(r->t, run);
+		if (err)
+			return err;
+	}
+	*run = *row;
+	r->have_run[f] = true;
+	return 0;
+}
+
+static int finish(struct rows *r)
+{
+	int err = 0;
+
+	for (int f = 0; f < 2 && !err; f++)
+		if (r->have_run[f])
+			err = add_range(r->t, &r->run[f]);
+	return err;
+}
+
+/* Streaming: -EAGAIN when row comes before an earlier row of its family. */
+static int take_row(struct rows *r, const struct range *row)
+{
+	int f = row->family == 6;
+
+	if (r->have_run[f] && row->start < r->last_start[f])
+		return -EAGAIN;
+	r->last_start[f] = row->start;
+	return accept_row(r, row);
+}
+
 static int parse_line(struct rows *r, char *line, __u32 lineno)
 {
 	char *f[3] = {}, *p = line;
@@ -150,6 +224,8 @@ static int parse_line(struct rows *r, char *line, __u32 lineno)
 			 lineno, f[2]);
 		return -EINVAL;
 	}
+	if (!r->collect)
+		return take_row(r, &row);
 	if (r->n == r->cap) {
 		size_t cap = r->cap ? r->cap * 2 : 65536;
 		struct range *v;
@@ -166,9 +242,6 @@ static int parse_line(struct rows *r, char *line, __u32 lineno)
 		r->v = v;
 		r->cap = cap;
 	}
-	if (r->n && (r->v[r->n - 1].family > row.family ||
-		     (r->v[r->n - 1].family == row.family && r->v[r->n - 1].start > row.start)))
-		r->sorted = false;
 	r->v[r->n++] = row;
 	return 0;
 }
@@ -235,66 +308,33 @@ static int range_cmp(const void *a, const void *b)
 	return x->line < y->line ? -1 : x->line > y->line;
 }
 
-static int add_range(struct geoip_table *t, const struct range *r)
-{
-	int bytes = r->family == 4 ? 4 : 16;
-	__u8 s[16], e[16];
-
-	bytes_of(r->start, bytes, s);
-	bytes_of(r->end, bytes, e);
-	return prefix_list_add_range(r->family == 4 ? &t->v4 : &t->v6, r->family, s, e, r->country);
-}
-
-/*
- * Rows need not be sorted. Overlapping rows with the same country are one range (their union);
- * overlapping rows with different countries are refused: the file contradicts itself.
- */
+/* Rows in any order; a file sorted by start (as published) is read in one pass, without a copy. */
 int csv_read(struct input *in, struct geoip_table *t)
 {
-	struct rows r = { .sorted = true, .header_allowed = true, .err = in->err,
-			  .errlen = in->errlen };
-	struct range cur;
+	struct rows r = { .t = t, .header_allowed = true, .err = in->err, .errlen = in->errlen };
 	int err;
 
 	memset(t, 0, sizeof(*t));
-	snprintf(t->database_type, sizeof(t->database_type), "CSV ranges");
 	err = read_rows(in, &r);
-	if (err)
-		goto out;
-	if (!r.sorted)
-		qsort(r.v, r.n, sizeof(*r.v), range_cmp);
-	for (size_t i = 0; i < r.n; i++) {
-		const struct range *x = &r.v[i];
-
-		if (i && x->family == cur.family && x->start <= cur.end) {
-			if (x->country != cur.country) {
-				char a[3], b[3];
-
-				country_code(cur.country, a);
-				country_code(x->country, b);
-				snprintf(in->err, in->errlen, "lines %u and %u overlap with different "
-					 "countries (%s, %s)", cur.line, x->line, a, b);
-				err = -EINVAL;
-				goto out;
-			}
-			if (x->end > cur.end)
-				cur.end = x->end;
-			continue;
-		}
-		if (i) {
-			err = add_range(t, &cur);
-			if (err)
-				goto out;
-		}
-		cur = *x;
+	if (err == -EAGAIN) {
+		geoip_table_free(t);
+		r = (struct rows){ .t = t, .collect = true, .header_allowed = true, .err = in->err,
+				   .errlen = in->errlen };
+		err = input_rewind(in);
+		if (!err)
+			err = read_rows(in, &r);
+		if (!err)
+			qsort(r.v, r.n, sizeof(*r.v), range_cmp);
+		for (size_t i = 0; i < r.n && !err; i++)
+			err = accept_row(&r, &r.v[i]);
 	}
-	if (r.n)
-		err = add_range(t, &cur);
+	if (!err)
+		err = finish(&r);
 	if (err == -ENOMEM)
 		snprintf(in->err, in->errlen, "out of memory");
-out:
 	free(r.v);
 	if (err)
 		geoip_table_free(t);
+	snprintf(t->database_type, sizeof(t->database_type), "CSV ranges");
 	return err;
 }

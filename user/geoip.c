@@ -95,6 +95,18 @@ int input_read_full(struct input *in, void *buf, size_t len, const char *what)
 	return 0;
 }
 
+int input_rewind(struct input *in)
+{
+	/* zlib rewinds plain files too; the head is read from memory again, then the rest */
+	if (gzrewind(in->gz) || gzseek(in->gz, in->head_len, SEEK_SET) != (z_off_t)in->head_len) {
+		snprintf(in->err, in->errlen, "cannot read the file again");
+		return -EIO;
+	}
+	in->head_pos = 0;
+	in->total = in->head_len;
+	return 0;
+}
+
 int input_to_memfd(struct input *in, unsigned long long len)
 {
 	static char buf[1 << 16];

@@ -24,6 +24,8 @@ struct input {
 ssize_t input_read(struct input *in, void *buf, size_t len);
 /* Exactly len bytes, or -EINVAL ("truncated") when the data ends first. */
 int input_read_full(struct input *in, void *buf, size_t len, const char *what);
+/* Back to the first byte, to read everything again. */
+int input_rewind(struct input *in);
 /* Copies len bytes (INPUT_ALL: what remains) into a new memory file; returns its fd. */
 #define INPUT_ALL	(~0ULL)
 int input_to_memfd(struct input *in, unsigned long long len);
