@@ -9,6 +9,8 @@
  *   csv_ref equal FILE... < DUMP           DUMP is `geoip dump`: its networks must cover exactly
  *                                          the addresses of the ranges, with the same countries
  *   csv_ref ends < LINES                   the first and the last address of each "PREFIX ..." line
+ *   csv_ref holds < LINES                  LINES are "PREFIX ADDR": prints those where ADDR is not
+ *                                          in PREFIX
  * Exits 1 when a check finds a difference (printed, at most 10), 2 on bad input.
  */
 #include <arpa/inet.h>
@@ -333,12 +335,33 @@ static int ends(void)
 	return 0;
 }
 
+static int holds(void)
+{
+	char line[256], pfx[128], addr[64];
+	int bad = 0;
+
+	while (fgets(line, sizeof(line), stdin)) {
+		struct range x = {};
+		u128 a;
+
+		if (sscanf(line, "%127s %63s", pfx, addr) != 2 || parse_prefix(pfx, &x)) {
+			fprintf(stderr, "csv_ref: bad input line: %s", line);
+			return 2;
+		}
+		if ((parse(addr, &a) != x.fam || a < x.s || a > x.e) && bad++ < 10)
+			printf("the prefix does not hold the address: %s", line);
+	}
+	return bad ? 1 : 0;
+}
+
 int main(int argc, char **argv)
 {
 	struct ranges r = {};
 
 	if (argc == 2 && !strcmp(argv[1], "ends"))
 		return ends();
+	if (argc == 2 && !strcmp(argv[1], "holds"))
+		return holds();
 	if (argc >= 6 && !strcmp(argv[1], "sample")) {
 		rng_state = strtoull(argv[3], NULL, 0);
 		load(&r, argc - 5, argv + 5);
@@ -353,6 +376,6 @@ int main(int argc, char **argv)
 		return check_equal(&r);
 	}
 	fprintf(stderr, "usage: csv_ref sample COUNT SEED 4|6 FILE... | within FILE... | "
-		"equal FILE... | ends\n");
+		"equal FILE... | ends | holds\n");
 	return 2;
 }

@@ -8,8 +8,9 @@ set -uo pipefail
 source "$(dirname "$0")/../lib/common.sh"
 
 SAMPLES=${GEOIP_SAMPLES:-100000}
+JSON_SAMPLES=${GEOIP_JSON_SAMPLES:-2000}
 SEED=${GEOIP_SEED:-$RANDOM$RANDOM}
-echo "geoip: $SAMPLES addresses per family and case, seed $SEED"
+echo "geoip: $SAMPLES addresses per family and case, $JSON_SAMPLES --json prefixes, seed $SEED"
 geoip_data || { fail "fetch databases"; summary; exit; }
 D=$GEOBLOCK_DATA_DIR
 tmp=$(mktemp -d)
@@ -80,6 +81,19 @@ for c in "${cases[@]}"; do
 		fi
 		without=$(awk '$2 == "--"' "$tmp/ref" | wc -l)
 		echo "$what: $diffs disagreements; $with_country with a country, $without without"
+
+		# The prefix --json names holds the address and has the country at both ends (for an
+		# address in an IPv4-alias range, it is the IPv4 network that answered).
+		awk '$2 != "--" { print $1 }' "$tmp/ref" | head -n "$JSON_SAMPLES" |
+			"$GEOBLOCK" geoip lookup --json - |
+			jq -r '"\(.prefix) \(.country) \(.address)"' >"$tmp/json"
+		awk '$3 !~ /:/ || $1 ~ /:/ { print $1, $3 }' "$tmp/json" | "$BUILD/tests/csv_ref" holds >"$tmp/bad"
+		check_eq "$what: --json prefixes not holding their address" 0 "$(wc -l <"$tmp/bad")"
+		"$BUILD/tests/csv_ref" ends <"$tmp/json" | "$BUILD/tests/mmdb_ref" lookup "$db" "$field" |
+			awk '{ print $2 }' | paste -d' ' - - >"$tmp/endcc"
+		bad=$(awk '{ print $2 }' "$tmp/json" | paste -d' ' - "$tmp/endcc" |
+			awk '$1 != $2 || $1 != $3' | wc -l)
+		check_eq "$what: --json prefixes with another country at an end" 0 "$bad"
 	done
 	[[ -n $ends ]] || continue
 	# Both ends of every network the table holds, IPv4 aliases in IPv6 included.
