@@ -229,7 +229,8 @@ static int read_one(const char *path, const char *field, struct geoip_table *t, 
 			close(mfd);
 		}
 	} else if (!compressed && has_mmdb_marker(fd)) {
-		ret = mmdb_read(path, path, field, t, err, errlen);
+		/* Through our fd: the file read is the file whose content was checked. */
+		ret = read_mmdb_fd(fd, path, field, t, err, errlen);
 	} else if (looks_like_text(in.head, in.head_len)) {
 		if (strcmp(field, "country")) {
 			snprintf(err, errlen, "%s holds CSV ranges: --field %s applies to MaxMind DB files "

@@ -63,19 +63,21 @@ static int parse_number(const char *f, size_t len, unsigned long long *out)
 	return 0;
 }
 
+/* The sum of the header's bytes with the checksum field as spaces; some old tars sum signed chars. */
 static bool checksum_ok(const struct tar_header *h)
 {
+	const size_t from = offsetof(struct tar_header, chksum), to = from + sizeof(h->chksum);
 	const unsigned char *b = (const unsigned char *)h;
 	unsigned long long want;
-	unsigned long sum = 0;
+	long sum = 0, ssum = 0;
 
 	if (parse_number(h->chksum, sizeof(h->chksum), &want))
 		return false;
-	for (size_t i = 0; i < TAR_BLOCK; i++)
-		sum += i >= offsetof(struct tar_header, chksum) &&
-			       i < offsetof(struct tar_header, chksum) + sizeof(h->chksum) ?
-			       ' ' : b[i];
-	return sum == want;
+	for (size_t i = 0; i < TAR_BLOCK; i++) {
+		sum += i >= from && i < to ? ' ' : b[i];
+		ssum += i >= from && i < to ? ' ' : (signed char)b[i];
+	}
+	return (unsigned long long)sum == want || (unsigned long long)ssum == want;
 }
 
 static int skip(struct input *in, unsigned long long len)
