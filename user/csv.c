@@ -41,7 +41,8 @@ struct rows {
 	size_t errlen;
 };
 
-static void trim(char **s)
+/* Without surrounding blanks (and, for a field, its quotes). */
+static void trim(char **s, bool unquote)
 {
 	char *p = *s, *e = p + strlen(p);
 
@@ -49,7 +50,7 @@ static void trim(char **s)
 		p++;
 	while (e > p && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\r'))
 		e--;
-	if (e - p >= 2 && *p == '"' && e[-1] == '"') {
+	if (unquote && e - p >= 2 && *p == '"' && e[-1] == '"') {
 		p++;
 		e--;
 	}
@@ -176,7 +177,7 @@ static int parse_line(struct rows *r, char *line, __u32 lineno)
 	int nf = 0, fam_end;
 	size_t cclen;
 
-	trim(&p);
+	trim(&p, false);
 	if (!*p || *p == '#')
 		return 0;
 	/* Columns after the country are ignored. */
@@ -188,7 +189,7 @@ static int parse_line(struct rows *r, char *line, __u32 lineno)
 		*p++ = '\0';
 	}
 	for (int i = 0; i < nf; i++)
-		trim(&f[i]);
+		trim(&f[i], true);
 	row.family = parse_addr(f[0], &row.start);
 	if (!row.family && r->header_allowed && is_header(f[0])) {
 		r->header_allowed = false;

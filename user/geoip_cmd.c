@@ -14,8 +14,9 @@
 
 static void load_usage(void)
 {
-	printf("Usage: geoblock geoip load PATH... [--field country|registered_country|represented_country]\n"
-	       "                          [--max-shrink PERCENT] [--force] [--with-lpm]\n"
+	printf("Usage: geoblock geoip load PATH...\n"
+	       "         [--field country|registered_country|represented_country]\n"
+	       "         [--max-shrink PERCENT] [--force] [--with-lpm]\n"
 	       "  PATH     a MaxMind DB file (.mmdb: GeoIP2/GeoLite2 layout, country.iso_code, or flat,\n"
 	       "           country_code, as DB-IP lite), gzipped or not; MaxMind's .tar.gz download;\n"
 	       "           or CSV ranges \"start,end,CC\" (IPv4 or IPv6), gzipped or not. The format is\n"

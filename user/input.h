@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0 */
-/* The readers behind geoip_read: one byte stream over plain or gzipped files, one reader per format. */
+/* The readers behind geoip_read: a byte stream over plain or gzipped files, a reader per format. */
 #ifndef GEOBLOCK_INPUT_H
 #define GEOBLOCK_INPUT_H
 

@@ -63,7 +63,7 @@ static int parse_number(const char *f, size_t len, unsigned long long *out)
 	return 0;
 }
 
-/* The sum of the header's bytes with the checksum field as spaces; some old tars sum signed chars. */
+/* The sum of the header's bytes, the checksum field as spaces; some old tars sum signed chars. */
 static bool checksum_ok(const struct tar_header *h)
 {
 	const size_t from = offsetof(struct tar_header, chksum), to = from + sizeof(h->chksum);

@@ -94,6 +94,10 @@ int main(void)
 	CHECK_STR("forms_type", "CSV ranges", t.database_type);
 	geoip_table_free(&t);
 
+	CHECK_INT("all_quoted_ok", 0, read_text("\"10.0.0.0\",\"10.0.0.255\",\"DE\"\n", false));
+	CHECK_STR("all_quoted", "10.0.0.0/24 DE", net(&t.v4, 0, 4));
+	geoip_table_free(&t);
+
 	/* Rows in any order; overlapping rows of one country are their union. */
 	CHECK_INT("unsorted_ok", 0,
 		  read_text("10.0.2.0,10.0.2.255,DE\n2001:db8::,2001:db8::ff,FR\n"
