@@ -2,7 +2,7 @@
 CC	?= gcc
 CLANG	?= clang
 BPFTOOL	?= bpftool
-PKGS	:= libbpf libmaxminddb json-c zlib
+PKGS	:= libbpf libmaxminddb json-c zlib libmicrohttpd
 BUILD	:= build
 
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
@@ -23,11 +23,13 @@ endif
 
 USER_SRCS := $(wildcard user/*.c)
 LIB_OBJS  := $(patsubst user/%.c,$(BUILD)/user/%.o,$(filter-out user/main.c,$(USER_SRCS)))
-TEST_BINS := $(BUILD)/tests/unit_country $(BUILD)/tests/unit_prefix $(BUILD)/tests/bpf_packets \
+TEST_BINS := $(BUILD)/tests/unit_country $(BUILD)/tests/unit_prefix $(BUILD)/tests/unit_table \
+	     $(BUILD)/tests/unit_metrics $(BUILD)/tests/unit_exporter $(BUILD)/tests/bpf_packets \
 	     $(BUILD)/tests/mmdb_ref $(BUILD)/tests/udp_send $(BUILD)/tests/udp_recv \
-	     $(BUILD)/tests/unit_csv $(BUILD)/tests/csv_ref $(BUILD)/tests/mmdb_resize
+	     $(BUILD)/bench/xdp_bench $(BUILD)/tests/unit_csv $(BUILD)/tests/csv_ref \
+	     $(BUILD)/tests/mmdb_resize
 
-.PHONY: all test demo bench bench-geoip deps format format-check clean help
+.PHONY: all test demo bench bench-metrics bench-geoip deps format format-check clean help
 .SECONDARY:
 all: $(BUILD)/geoblock
 
@@ -35,8 +37,10 @@ help:
 	@echo "make            build build/geoblock"
 	@echo "make test       install missing packages, build, run every test"
 	@echo "make demo       install missing packages, build, run the namespace demo on real data"
-	@echo "make bench      data-path benchmark (Mpps vs bare XDP_DROP, LPM, nftables; ns/packet),"
-	@echo "                then the GeoIP load benchmark (make bench-geoip runs only that)"
+	@echo "make bench      scrape benchmark (below), then the data-path benchmark (Mpps vs bare"
+	@echo "                XDP_DROP, LPM, nftables; ns/packet), then the GeoIP load benchmark"
+	@echo "make bench-metrics  /metrics scrape time with 1,000 meetings x 20 countries"
+	@echo "make bench-geoip    geoip load time and peak memory on full world databases"
 	@echo "make deps       install the Debian packages the build and tests need"
 	@echo "make format     clang-format the C sources; make format-check only checks"
 	@echo "make clean      remove build/"
@@ -93,13 +97,19 @@ test: deps
 	$(Q)bash tests/run.sh
 
 bench: deps
-	$(Q)$(MAKE) --no-print-directory all $(BUILD)/bench/xdp_bench $(BUILD)/tests/mmdb_ref
+	$(Q)$(MAKE) --no-print-directory all $(BUILD)/bench/xdp_bench $(BUILD)/tests/mmdb_ref \
+		$(BUILD)/tests/metrics_fill
+	$(Q)bash scripts/bench-metrics.sh
 	$(Q)bash scripts/bench.sh
 	$(Q)bash scripts/bench-geoip.sh
 
 bench-geoip: deps
 	$(Q)$(MAKE) --no-print-directory all
 	$(Q)bash scripts/bench-geoip.sh
+
+bench-metrics: deps
+	$(Q)$(MAKE) --no-print-directory all $(BUILD)/tests/metrics_fill
+	$(Q)bash scripts/bench-metrics.sh
 
 demo: deps
 	$(Q)$(MAKE) --no-print-directory all $(BUILD)/tests/udp_send $(BUILD)/tests/udp_recv

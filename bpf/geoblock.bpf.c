@@ -46,7 +46,7 @@ struct table_v4 {
 	__uint(map_flags, BPF_F_MMAPABLE | BPF_F_INNER_MAP);
 	__uint(max_entries, 1);
 	__uint(key_size, sizeof(__u32));
-	__uint(value_size, sizeof(struct table_v4_elem));
+	__uint(value_size, GB_DXR_ELEM_BYTES);
 };
 
 struct table_v6 {
@@ -54,7 +54,7 @@ struct table_v6 {
 	__uint(map_flags, BPF_F_MMAPABLE | BPF_F_INNER_MAP);
 	__uint(max_entries, 1);
 	__uint(key_size, sizeof(__u32));
-	__uint(value_size, sizeof(struct table_v6_elem));
+	__uint(value_size, GB_DXR_ELEM_BYTES);
 };
 
 struct {
@@ -234,56 +234,95 @@ static __always_inline __u16 lpm_lookup_v6(const __u8 *addr)
 	return lpm_lookup_v4(bpf_htonl(alias_v4(addr, entry->prefixlen)));
 }
 
-static __always_inline __u32 table_entry_v4(void *table, __u32 i)
-{
-	__u32 k = i / 4;
-	struct table_v4_elem *el = bpf_map_lookup_elem(table, &k);
-
-	return el ? el->e[i % 4] : GB_COUNTRY_NONE;
-}
-
-static __always_inline __u32 table_entry_v6(void *table, __u32 i)
-{
-	__u32 k = i / 2;
-	struct table_v6_elem *el = bpf_map_lookup_elem(table, &k);
-
-	return el ? el->e[i % 2] : GB_COUNTRY_NONE;
-}
-
 /* addr in host order. */
 static __always_inline __u16 table_lookup_v4(__u32 addr)
 {
-	__u32 zero = 0, e;
+	__u32 zero = 0, key = addr & 0xffff, lo = 0, len, elem, off;
+	__u64 *dir, d;
 	void *table;
+	__u32 *r;
 
 	table = bpf_map_lookup_elem(&lookup_v4, &zero);
 	if (!table)
 		return GB_COUNTRY_NONE;
-	e = table_entry_v4(table, addr >> 8);
-	if (e >= GB_T4_CHUNK_BASE)
-		e = table_entry_v4(table, (1U << GB_T4_FIRST_BITS) +
-					   (e - GB_T4_CHUNK_BASE) * GB_CHUNK_ENTRIES + (addr & 0xff));
-	return e < GB_T4_CHUNK_BASE ? e : GB_COUNTRY_NONE;
+	dir = bpf_map_lookup_elem(table, &zero);
+	if (!dir)
+		return GB_COUNTRY_NONE;
+	d = dir[addr >> 16];
+	if (d & GB_DXR_LEAF)
+		return (__u16)d;
+	len = (__u32)d;
+	elem = 1 + (__u32)(d >> 32) / GB_DXR_ELEM_RANGES;
+	off = (__u32)(d >> 32) % GB_DXR_ELEM_RANGES;
+	r = bpf_map_lookup_elem(table, &elem);
+	if (!r || !len)
+		return GB_COUNTRY_NONE;
+	/* The last range that starts at or below the address. */
+	for (int step = 0; step < GB_DXR_MAX_STEPS && len > 1; step++) {
+		__u32 half = len / 2;
+
+		if ((r[(off + lo + half) & (GB_DXR_ELEM_RANGES - 1)] >> 16) <= key)
+			lo += half;
+		len -= half;
+	}
+	return r[(off + lo) & (GB_DXR_ELEM_RANGES - 1)] & 0xffff;
+}
+
+/* The value of the range of a group (directory entry d) that holds key. */
+static __always_inline __u32 dxr6_group(void *table, __u64 d, __u64 key)
+{
+	__u32 len = (__u32)d, elem, off, lo = 0;
+	__u64 *r;
+
+	if (d & GB_DXR_LEAF)
+		return (__u16)d;
+	elem = 1 + (__u32)(d >> 32) / GB_DXR6_ELEM_RANGES;
+	off = (__u32)(d >> 32) % GB_DXR6_ELEM_RANGES;
+	r = bpf_map_lookup_elem(table, &elem);
+	if (!r || !len)
+		return GB_COUNTRY_NONE;
+	for (int step = 0; step < GB_DXR6_MAX_STEPS && len > 1; step++) {
+		__u32 half = len / 2;
+
+		if ((r[(off + lo + half) & (GB_DXR6_ELEM_RANGES - 1)] >> 16) <= key)
+			lo += half;
+		len -= half;
+	}
+	return r[(off + lo) & (GB_DXR6_ELEM_RANGES - 1)] & 0xffff;
 }
 
 static __always_inline __u16 table_lookup_v6(const __u8 *addr)
 {
-	__u32 zero = 0, e;
+	__u32 zero = 0, v;
+	__u64 hi, lo, *dir, d;
 	void *table;
 
 	table = bpf_map_lookup_elem(&lookup_v6, &zero);
 	if (!table)
 		return GB_COUNTRY_NONE;
-	e = table_entry_v6(table, ((__u32)addr[0] << 8) | addr[1]);
-	for (int level = 0; level < GB_T6_MAX_LEVELS; level++) {
-		if (e < GB_T6_CHUNK_BASE)
-			break;
-		e = table_entry_v6(table, (1U << GB_T6_FIRST_BITS) +
-					   (e - GB_T6_CHUNK_BASE) * GB_CHUNK_ENTRIES + addr[2 + level]);
+	dir = bpf_map_lookup_elem(table, &zero);
+	if (!dir)
+		return GB_COUNTRY_NONE;
+	__builtin_memcpy(&hi, addr, 8);
+	__builtin_memcpy(&lo, addr + 8, 8);
+	hi = bpf_be64_to_cpu(hi);
+	lo = bpf_be64_to_cpu(lo);
+
+	d = dir[hi >> 48];
+	if (d & GB_DXR6_SUBDIR)
+		d = dir[GB_DXR6_SUBDIR_OFF + (d & (GB_DXR6_MAX_SUBDIRS - 1)) * 256 + ((hi >> 40) & 0xff)];
+	v = dxr6_group(table, d, hi & 0xffffffffffffULL);
+	if (v >= GB_DXR6_REFINE) {
+		d = dir[GB_DXR6_REFINE_OFF + ((v - GB_DXR6_REFINE) & (GB_DXR6_MAX_REFINES - 1))];
+		v = dxr6_group(table, d, lo >> 16);
 	}
-	if (e >= GB_T6_ALIAS_BASE && e <= GB_T6_ALIAS_BASE + 96)
-		return table_lookup_v4(alias_v4(addr, e - GB_T6_ALIAS_BASE));
-	return e < GB_COUNTRY_COUNT ? e : GB_COUNTRY_NONE;
+	if (v >= GB_DXR6_REFINE) {
+		d = dir[GB_DXR6_REFINE_OFF + ((v - GB_DXR6_REFINE) & (GB_DXR6_MAX_REFINES - 1))];
+		v = dxr6_group(table, d, (lo & 0xffff) << 32);
+	}
+	if (v >= GB_T6_ALIAS_BASE && v <= GB_T6_ALIAS_BASE + 96)
+		return table_lookup_v4(alias_v4(addr, v - GB_T6_ALIAS_BASE));
+	return v < GB_COUNTRY_COUNT ? v : GB_COUNTRY_NONE;
 }
 
 static __always_inline void count_verdict(__u32 reason, __u64 bytes)

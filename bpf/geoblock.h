@@ -87,33 +87,40 @@ struct country_entry {
 
 /*
  * The compiled lookup tables, the fast path (the LPM tries stay as the reference): one array map
- * per family holding a multibit trie with leaves pushed down, so a lookup costs one array access
- * per level whatever the number of prefixes.
- *   IPv4 (DIR-24-8): 2^24 16-bit entries indexed by the top 24 bits, then chunks of 256 entries
- *   indexed by the last 8 bits.
- *   IPv6: 2^16 32-bit entries indexed by the top 16 bits, then chunks of 256 entries per 8 bits.
- * An entry is a country id (GB_COUNTRY_NONE for none), a chunk (>= CHUNK_BASE: chunk number
- * entry - CHUNK_BASE, whose entries start at 2^FIRST_BITS + chunk * 256), or in IPv6 an alias of
- * the IPv4 table (GB_T6_ALIAS_BASE + prefix length). Map elements are 8 bytes: 4 IPv4 entries or 2
- * IPv6 entries, entry i in element i / 4 (i / 2).
+ * per family, swapped as a whole; the cost of a lookup does not grow with the number of prefixes.
+ *
+ * IPv4 is a range table (after DXR): elements of GB_DXR_ELEM_BYTES. Element 0 is the directory,
+ * 2^16 __u64 entries indexed by the top 16 bits of the address: either GB_DXR_LEAF | country, for
+ * a /16 of one country, or (base << 32) | count: the /16 is cut into count ranges, __u32 entries
+ * base .. base + count - 1 of the range space (range i is entry i % GB_DXR_ELEM_RANGES of element
+ * 1 + i / GB_DXR_ELEM_RANGES; a /16's ranges never straddle two elements), sorted, the first
+ * starting at 0. A range entry is (first address of the range, low 16 bits) << 16 | country. A
+ * lookup is a directory read and a binary search of at most 16 steps in 3-4 MiB that stay in cache.
+ *
+ * IPv6 is a range table over three slices of the address: bits 16..63, 64..111 and 112..127.
+ * Element 0 holds the directory (2^16 __u64 by the top 16 bits), from GB_DXR6_SUBDIR_OFF the
+ * sub-directories (256 __u64 each, by bits 16..23, for /16s with many ranges), and from
+ * GB_DXR6_REFINE_OFF one __u64 per refined block. Each of these is GB_DXR_LEAF | value, or
+ * GB_DXR6_SUBDIR | sub-directory number (directory only), or (base << 32) | count: __u64 ranges
+ * base .. base + count - 1, stored as for IPv4 with GB_DXR6_ELEM_RANGES per element. A range is
+ * key << 16 | value, key the slice's 48 bits where it starts (bits 112..127 are shifted left by
+ * 32). A value is a country id, GB_T6_ALIAS_BASE + prefix length (an alias of the IPv4 table: the
+ * 32 bits after the prefix are the IPv4 address), or GB_DXR6_REFINE + n: the /64 (or /112) that
+ * starts there is cut further by the next slice, in refined block n.
  */
-#define GB_T4_FIRST_BITS	24
-#define GB_T4_CHUNK_BASE	1024
-#define GB_T4_MAX_CHUNKS	(65536 - GB_T4_CHUNK_BASE)
-#define GB_T6_FIRST_BITS	16
+#define GB_DXR_ELEM_BYTES	(1U << 22)	/* the largest array value the kernel accepts */
+#define GB_DXR_ELEM_RANGES	(GB_DXR_ELEM_BYTES / 4)
+#define GB_DXR_LEAF		(1ULL << 63)
+#define GB_DXR_MAX_STEPS	17		/* binary search over at most 2^16 ranges */
 #define GB_T6_ALIAS_BASE	1024
-#define GB_T6_CHUNK_BASE	4096
-#define GB_T6_MAX_CHUNKS	(1U << 19)
-#define GB_T6_MAX_LEVELS	((128 - GB_T6_FIRST_BITS) / 8)	/* chunk levels below the first */
-#define GB_CHUNK_ENTRIES	256
-
-struct table_v4_elem {
-	__u16 e[4];
-};
-
-struct table_v6_elem {
-	__u32 e[2];
-};
+#define GB_DXR6_ELEM_RANGES	(GB_DXR_ELEM_BYTES / 8)
+#define GB_DXR6_SUBDIR		(1ULL << 62)
+#define GB_DXR6_SUBDIR_OFF	65536
+#define GB_DXR6_MAX_SUBDIRS	1024
+#define GB_DXR6_REFINE_OFF	(GB_DXR6_SUBDIR_OFF + GB_DXR6_MAX_SUBDIRS * 256)
+#define GB_DXR6_MAX_REFINES	32768
+#define GB_DXR6_REFINE		0x8000
+#define GB_DXR6_MAX_STEPS	20		/* binary search over at most 2^20 ranges */
 
 /* Elements of the prefix lists (read by the controller only): the networks of the loaded table. */
 struct prefix_v4_elem {
@@ -188,12 +195,13 @@ _Static_assert(sizeof(struct lpm_v4_key) == 8, "lpm_v4_key layout");
 _Static_assert(sizeof(struct lpm_v6_key) == 20, "lpm_v6_key layout");
 _Static_assert(sizeof(struct country_entry) == 4, "country_entry layout");
 _Static_assert(sizeof(struct drop_key) == 8, "drop_key layout");
-_Static_assert(sizeof(struct table_v4_elem) == 8 && sizeof(struct table_v6_elem) == 8,
-	       "table elements are 8 bytes, as array maps store them");
+_Static_assert((GB_DXR6_REFINE_OFF + GB_DXR6_MAX_REFINES) * 8 <= GB_DXR_ELEM_BYTES,
+	       "the IPv6 directory area fits one element");
+_Static_assert((1U << 16) * 8 <= GB_DXR_ELEM_BYTES, "the IPv4 directory fits one element");
 _Static_assert(sizeof(struct prefix_v4_elem) == 8 && sizeof(struct prefix_v6_elem) == 20,
 	       "prefix element layout");
-_Static_assert(GB_T6_ALIAS_BASE + 128 < GB_T6_CHUNK_BASE && GB_COUNTRY_COUNT < GB_T4_CHUNK_BASE,
-	       "entry ranges must not overlap");
+_Static_assert(GB_T6_ALIAS_BASE + 128 < GB_DXR6_REFINE && GB_COUNTRY_COUNT < GB_T6_ALIAS_BASE,
+	       "value ranges must not overlap");
 _Static_assert(sizeof(struct geoip_info) == 8 * 4 + 4 * 4 + 256 + 64, "geoip_info layout");
 _Static_assert(sizeof(struct allow_v4_key) == 12, "allow_v4_key layout");
 _Static_assert(sizeof(struct allow_v6_key) == 24, "allow_v6_key layout");

@@ -133,7 +133,6 @@ done
 "$GEOBLOCK" detach "$TB_DST_IF" >/dev/null
 
 echo
-echo "kernel memory of the loaded tables (bpftool map show, memlock):"
-for m in gb_lookup_v4 gb_lookup_v6 gb_networks_v4 gb_networks_v6 gb_table_v4 gb_table_v6; do
-	bpftool -j map show | jq -r --arg n "$m" '.[] | select(.name == $n) | "  \(.name) \(.bytes_memlock / 1048576 | floor) MiB"' | tail -1
-done
+echo "kernel memory of the loaded tables (memlock of each map, from geoblock status --json):"
+"$GEOBLOCK" status --json | jq -r '.geoip.kernel_memory_bytes | to_entries[] |
+	"  \(.key) \(.value / 1048576 * 10 | floor / 10) MiB"'

@@ -7,12 +7,14 @@ pkgs=(
 	libbpf-dev libelf-dev zlib1g-dev	# libbpf, libelf, zlib
 	libmaxminddb-dev mmdb-bin	# MaxMind DB reader (mmdblookup for spot checks)
 	libjson-c-dev			# JSON output
+	libmicrohttpd-dev		# the daemon's /metrics HTTP server
 	bpftool				# BPF skeletons
 	iproute2			# namespaces and veth for tests and the demo
 	jq				# reading --json output in tests
 	nftables bc			# the benchmark compares with an nftables interval set
 	time				# wall time and peak memory of geoip load (bench-geoip)
 	npm				# fetches GeoIP databases from the npm registry
+	prometheus curl			# promtool, a private server and scrapes in the exporter tests
 )
 missing=()
 for p in "${pkgs[@]}"; do
@@ -27,6 +29,14 @@ missing=($(printf '%s\n' "${missing[@]}" | grep -v '^$' || true))
 if ((${#missing[@]})); then
 	echo "installing: ${missing[*]}"
 	export DEBIAN_FRONTEND=noninteractive
+	# The prometheus package would start a system server on :9090; the tests run their own on a
+	# free loopback port, so keep the package's service from starting (policy-rc.d, for this
+	# install only, unless the host already has one).
+	if [[ ! -e /usr/sbin/policy-rc.d ]]; then
+		printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d
+		chmod 755 /usr/sbin/policy-rc.d
+		trap 'rm -f /usr/sbin/policy-rc.d' EXIT
+	fi
 	apt-get update -qq
 	apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi

@@ -11,14 +11,21 @@ tests=(
 	"$BUILD/tests/unit_country"
 	"$BUILD/tests/unit_prefix"
 	"$BUILD/tests/unit_csv"
+	"$BUILD/tests/unit_table"
+	"$BUILD/tests/unit_metrics"
+	"$BUILD/tests/unit_exporter"
 	"$BUILD/tests/bpf_packets"
 	"bash $ROOT/tests/cli/bad_input_changes_nothing.sh"
+	"bash $ROOT/tests/cli/metrics_show_what_is_configured.sh"
+	"bash $ROOT/tests/monitoring/alerts_and_dashboard_check.sh"
 	"bash $ROOT/tests/geoip/lookup_matches_libmaxminddb.sh"
 	"bash $ROOT/tests/geoip/csv_matches_ranges.sh"
 	"bash $ROOT/tests/geoip/every_form_loads_the_same_table.sh"
 	"bash $ROOT/tests/geoip/refuses_empty_or_shrinking_table.sh"
 	"bash $ROOT/tests/geoip/table_matches_lpm.sh"
 	"bash $ROOT/tests/e2e/drops_exactly_named_pairs.sh"
+	"bash $ROOT/tests/e2e/reload_keeps_verdicts.sh"
+	"bash $ROOT/tests/e2e/prometheus_counts_exact_drops.sh"
 )
 
 if [[ $(id -u) != 0 ]]; then

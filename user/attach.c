@@ -1,6 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0
 /* Attaching the filter to interfaces through pinned bpf_links, detaching it, and `status`. */
-#include <dirent.h>
 #include <errno.h>
 #include <getopt.h>
 #include <net/if.h>
@@ -16,24 +15,9 @@
 #include "meeting.h"
 #include "geoblock.skel.h"
 
-#define LINK_PREFIX "link_"
-
 static void link_path(const struct gb_ctx *ctx, const char *ifname, char *out, size_t len)
 {
-	snprintf(out, len, "%s/" LINK_PREFIX "%s", ctx->pin_dir, ifname);
-}
-
-/* The ifindex a pinned link is attached to: 0 once its interface is gone, <0 if unreadable. */
-static int link_ifindex(int fd, __u32 *prog_id)
-{
-	struct bpf_link_info info = {};
-	__u32 len = sizeof(info);
-
-	if (bpf_obj_get_info_by_fd(fd, &info, &len))
-		return -errno;
-	if (prog_id)
-		*prog_id = info.prog_id;
-	return info.xdp.ifindex;
+	snprintf(out, len, "%s/" GB_LINK_PREFIX "%s", ctx->pin_dir, ifname);
 }
 
 static int try_attach(int prog_fd, int ifindex, __u32 flags)
@@ -260,43 +244,33 @@ out:
 static struct json_object *attachments(const struct gb_ctx *ctx)
 {
 	struct json_object *arr = json_object_new_array();
-	struct dirent *de;
-	DIR *d = opendir(ctx->pin_dir);
+	struct link_state *links;
+	size_t n;
 
-	while (d && (de = readdir(d))) {
-		struct json_object *o;
-		char path[512];
-		__u32 prog_id = 0;
-		int fd, ifindex;
+	if (links_read(ctx, &links, &n))
+		return arr;
+	for (size_t i = 0; i < n; i++) {
+		struct json_object *o = json_object_new_object();
+		const struct link_state *l = &links[i];
 
-		if (strncmp(de->d_name, LINK_PREFIX, strlen(LINK_PREFIX)))
-			continue;
-		snprintf(path, sizeof(path), "%s/%s", ctx->pin_dir, de->d_name);
-		fd = bpf_obj_get(path);
-		if (fd < 0)
-			continue;
-		ifindex = link_ifindex(fd, &prog_id);
-		close(fd);
-		o = json_object_new_object();
-		json_object_object_add(o, "interface",
-				       json_object_new_string(de->d_name + strlen(LINK_PREFIX)));
-		json_object_object_add(o, "ifindex", json_object_new_int(ifindex > 0 ? ifindex : 0));
+		json_object_object_add(o, "interface", json_object_new_string(l->name));
+		json_object_object_add(o, "ifindex", json_object_new_int(l->ifindex));
 		/* The name resolves only in the interface's own network namespace. */
-		json_object_object_add(o, "attached", json_object_new_boolean(ifindex > 0));
+		json_object_object_add(o, "attached", json_object_new_boolean(l->ifindex > 0));
 		json_object_object_add(o, "mode", json_object_new_string(
-					   attach_mode(ifindex, prog_id)));
-		json_object_object_add(o, "lookup", json_object_new_string(lookup_kind(prog_id)));
-		json_object_object_add(o, "prog_id", json_object_new_int64(prog_id));
+					   attach_mode(l->ifindex, l->prog_id)));
+		json_object_object_add(o, "lookup", json_object_new_string(lookup_kind(l->prog_id)));
+		json_object_object_add(o, "prog_id", json_object_new_int64(l->prog_id));
 		json_object_array_add(arr, o);
 	}
-	if (d)
-		closedir(d);
+	free(links);
 	return arr;
 }
 
 static struct json_object *geoip_json(const struct gb_ctx *ctx)
 {
-	struct json_object *o = json_object_new_object();
+	struct json_object *o = json_object_new_object(), *mo = json_object_new_object();
+	__u64 mem[TABLE_KINDS][2];
 	struct geoip_info info = {};
 	__u32 zero = 0;
 
@@ -310,6 +284,14 @@ static struct json_object *geoip_json(const struct gb_ctx *ctx)
 	json_object_object_add(o, "v6_prefixes", json_object_new_int64(info.v6_prefixes));
 	json_object_object_add(o, "v4_networks", json_object_new_int64(info.v4_networks));
 	json_object_object_add(o, "v6_networks", json_object_new_int64(info.v6_networks));
+	table_memory(ctx, mem);
+	json_object_object_add(mo, "table_v4", json_object_new_int64(mem[TABLE_COMPILED][0]));
+	json_object_object_add(mo, "table_v6", json_object_new_int64(mem[TABLE_COMPILED][1]));
+	json_object_object_add(mo, "networks_v4", json_object_new_int64(mem[TABLE_NETWORKS][0]));
+	json_object_object_add(mo, "networks_v6", json_object_new_int64(mem[TABLE_NETWORKS][1]));
+	json_object_object_add(mo, "lpm_v4", json_object_new_int64(mem[TABLE_LPM][0]));
+	json_object_object_add(mo, "lpm_v6", json_object_new_int64(mem[TABLE_LPM][1]));
+	json_object_object_add(o, "kernel_memory_bytes", mo);
 	return o;
 }
 
@@ -330,7 +312,7 @@ static long long get_int(struct json_object *o, const char *key)
 int cmd_status(int argc, char **argv)
 {
 	bool json = argc == 2 && !strcmp(argv[1], "--json");
-	struct json_object *top, *links, *geoip;
+	struct json_object *top, *links, *geoip, *mem;
 	struct gb_ctx ctx;
 	struct rules r;
 	int meetings = 0;
@@ -383,6 +365,11 @@ int cmd_status(int argc, char **argv)
 			       get_int(geoip, "loaded_at"));
 		else
 			printf("geoip:     no table loaded (geoblock geoip load PATH)\n");
+		if (json_object_object_get_ex(geoip, "kernel_memory_bytes", &mem))
+			printf("memory:    %.1f MiB compiled tables, %.1f MiB network lists, %.1f MiB LPM "
+			       "tries\n", (get_int(mem, "table_v4") + get_int(mem, "table_v6")) / 1048576.0,
+			       (get_int(mem, "networks_v4") + get_int(mem, "networks_v6")) / 1048576.0,
+			       (get_int(mem, "lpm_v4") + get_int(mem, "lpm_v6")) / 1048576.0);
 		printf("meetings:  %d\n", meetings);
 	}
 	json_object_put(top);

@@ -110,9 +110,25 @@ struct table_view {
 };
 int table_open(const struct gb_ctx *ctx, struct table_view *v);
 void table_close(struct table_view *v);
+/* The structures of a loaded table, and the kernel memory of each per family ([0] IPv4). */
+enum { TABLE_COMPILED, TABLE_LPM, TABLE_NETWORKS, TABLE_KINDS };
+void table_memory(const struct gb_ctx *ctx, __u64 bytes[TABLE_KINDS][2]);
 /* Country of addr (IPv4 in the first 4 bytes) from the compiled table, or the LPM tries. */
 int table_lookup(const struct table_view *v, bool lpm, int family, const __u8 *addr,
 		 struct table_match *m);
+
+/* links.c: the pinned links (link_IFNAME in the pin dir), one per interface attached to */
+#define GB_LINK_PREFIX "link_"
+
+struct link_state {
+	char name[16];		/* the interface's name when it was attached (IF_NAMESIZE) */
+	__u32 ifindex;		/* 0 once that interface is gone */
+	__u32 prog_id;
+};
+/* Every pinned link, sorted by name; *links is NULL when there are none. */
+int links_read(const struct gb_ctx *ctx, struct link_state **links, size_t *n);
+/* The ifindex a pinned link's fd is attached to: 0 once its interface is gone, <0 if unreadable. */
+int link_ifindex(int fd, __u32 *prog_id);
 
 /* geoip_sanity.c: whether a compiled table may replace the loaded one */
 bool geoip_table_empty(const struct geoip_table *t);
@@ -126,6 +142,7 @@ int cmd_status(int argc, char **argv);
 int cmd_geoip(int argc, char **argv);
 int cmd_meeting(int argc, char **argv);
 int cmd_stats(int argc, char **argv);
+int cmd_daemon(int argc, char **argv);
 
 /* shared by the commands: a bpftool-style dispatch table */
 struct cmd {

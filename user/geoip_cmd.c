@@ -6,9 +6,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
 #include <json-c/json.h>
 #include "common.h"
+#include "geoblock.skel.h"
 
 #define MAX_SHRINK_DEFAULT 10.0
 
@@ -53,6 +57,33 @@ static void join_paths(char *const *paths, int n, char *out, size_t outlen)
 	out[0] = '\0';
 	for (int i = 0; i < n && len < outlen; i++)
 		len += snprintf(out + len, outlen - len, "%s%s", i ? " " : "", paths[i]);
+}
+
+/*
+ * Counts a refused load in geoip_info, where the metrics exporter reads it (failed reloads, last
+ * failure time). Best effort: the load has already failed and said why. ctx: an open, locked
+ * context, or NULL to open one.
+ */
+static void count_failure(struct gb_ctx *ctx)
+{
+	struct geoip_info info;
+	struct gb_ctx own;
+	__u32 zero = 0;
+	int fd;
+
+	if (!ctx) {
+		if (gb_open(&own, GB_OPEN_LOCKED))
+			return;
+		ctx = &own;
+	}
+	fd = bpf_map__fd(ctx->skel->maps.geoip_info);
+	if (!bpf_map_lookup_elem(fd, &zero, &info)) {
+		info.failed_reloads++;
+		info.last_failure_at = time(NULL);
+		bpf_map_update_elem(fd, &zero, &info, BPF_ANY);
+	}
+	if (ctx == &own)
+		gb_close(&own);
 }
 
 static int geoip_load(int argc, char **argv)
@@ -112,11 +143,13 @@ static int geoip_load(int argc, char **argv)
 	/* Read and compile before taking the lock: the live table is untouched until the swap. */
 	if (geoip_read_files(argv + optind, argc - optind, field, &t, err, sizeof(err))) {
 		gb_err("%s; the loaded table is unchanged", err);
+		count_failure(NULL);
 		return GB_EXIT_FAIL;
 	}
 	if (geoip_table_empty(&t)) {
 		gb_err("%s has no network with a %s code; the loaded table is unchanged", source,
 		       field);
+		count_failure(NULL);
 		goto out_free;
 	}
 	if (gb_open(&ctx, GB_OPEN_LOCKED))
@@ -125,10 +158,13 @@ static int geoip_load(int argc, char **argv)
 	if (!force && geoip_check_shrink(&ctx, &t, max_shrink, err, sizeof(err))) {
 		gb_err("%s: %s; pass --force to load it anyway; the loaded table is unchanged", source,
 		       err);
+		count_failure(&ctx);
 	} else if (!table_install(&ctx, &t, source, with_lpm)) {
 		printf("loaded %s: %zu IPv4 prefixes (%zu networks), %zu IPv6 prefixes (%zu networks)\n",
 		       source, t.v4.n, t.v4.added, t.v6.n, t.v6.added);
 		ret = GB_EXIT_OK;
+	} else {
+		count_failure(&ctx);
 	}
 	gb_close(&ctx);
 out_free:

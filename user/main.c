@@ -24,6 +24,7 @@ static void usage(void)
 	       "  meeting del NAME\n"
 	       "  meeting list [--json]\n"
 	       "  stats [--json]                              verdict and drop counters\n"
+	       "  daemon [--metrics ADDR:PORT]                serve Prometheus metrics\n"
 	       "\n"
 	       "Environment: GEOBLOCK_PIN_DIR (default " GB_DEFAULT_PIN_DIR "),\n"
 	       "             GEOBLOCK_STATE_DIR (default " GB_DEFAULT_STATE_DIR ").\n"
@@ -60,6 +61,7 @@ static const struct cmd top_cmds[] = {
 	{ "geoip", cmd_geoip },
 	{ "meeting", cmd_meeting },
 	{ "stats", cmd_stats },
+	{ "daemon", cmd_daemon },
 	{ NULL, NULL },
 };
 

@@ -163,11 +163,6 @@ void mbt_free(struct mbt *m)
 	m->chunks = m->cap = 0;
 }
 
-static __u32 entry_at(const void *e, int entry_size, size_t i)
-{
-	return entry_size == 2 ? ((const __u16 *)e)[i] : ((const __u32 *)e)[i];
-}
-
 void alias_v4_addr(const __u8 *addr6, unsigned int len, __u8 out[4])
 {
 	memset(out, 0, 4);
@@ -183,19 +178,12 @@ __u32 mbt_lookup(const struct mbt_view *t, int family, const __u8 *addr, int *an
 		 __u8 v4addr[4])
 {
 	__u32 e;
-	size_t i;
 
 	*answer_family = family;
 	if (family == 6) {
 		if (!t->e[1])
 			return GB_COUNTRY_NONE;
-		i = ((size_t)addr[0] << 8) | addr[1];
-		e = i < t->n[1] ? entry_at(t->e[1], 4, i) : GB_COUNTRY_NONE;
-		for (int level = 0; level < GB_T6_MAX_LEVELS && e >= GB_T6_CHUNK_BASE; level++) {
-			i = ((size_t)1 << GB_T6_FIRST_BITS) +
-			    (size_t)(e - GB_T6_CHUNK_BASE) * GB_CHUNK_ENTRIES + addr[2 + level];
-			e = i < t->n[1] ? entry_at(t->e[1], 4, i) : GB_COUNTRY_NONE;
-		}
+		e = dxr6_lookup(t->e[1], t->n[1], addr);
 		if (e < GB_T6_ALIAS_BASE || e > GB_T6_ALIAS_BASE + 96)
 			return e < GB_COUNTRY_COUNT ? e : GB_COUNTRY_NONE;
 		/* An alias: the IPv4 address that follows the alias prefix decides. */
@@ -206,12 +194,5 @@ __u32 mbt_lookup(const struct mbt_view *t, int family, const __u8 *addr, int *an
 	}
 	if (!t->e[0])
 		return GB_COUNTRY_NONE;
-	i = ((size_t)v4addr[0] << 16) | (v4addr[1] << 8) | v4addr[2];
-	e = i < t->n[0] ? entry_at(t->e[0], 2, i) : GB_COUNTRY_NONE;
-	if (e >= GB_T4_CHUNK_BASE) {
-		i = ((size_t)1 << GB_T4_FIRST_BITS) + (size_t)(e - GB_T4_CHUNK_BASE) * GB_CHUNK_ENTRIES +
-		    v4addr[3];
-		e = i < t->n[0] ? entry_at(t->e[0], 2, i) : GB_COUNTRY_NONE;
-	}
-	return e < GB_COUNTRY_COUNT ? e : GB_COUNTRY_NONE;
+	return dxr_lookup(t->e[0], t->n[0], v4addr);
 }

@@ -1,32 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0
-/* `stats`: the per-CPU verdict and drop counters, summed, for people and for programs. */
-#include <errno.h>
+/* `stats`: the figures of counters.c, the ones the exporter serves, for people and programs. */
+#include <getopt.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-#include <bpf/bpf.h>
-#include <bpf/libbpf.h>
 #include <json-c/json.h>
 #include "common.h"
-#include "maps.h"
-#include "meeting.h"
-#include "geoblock.skel.h"
-
-/* Stable names of enum verdict_reason, used in JSON and metrics. */
-static const char *const reason_names[GB_REASON_COUNT] = {
-	[GB_PASS_NOT_IP] = "not_ip",
-	[GB_PASS_OTHER_PROTO] = "other_proto",
-	[GB_PASS_FRAGMENT] = "fragment",
-	[GB_PASS_PARSE_ERROR] = "parse_error",
-	[GB_PASS_NO_MEETING] = "no_meeting",
-	[GB_PASS_NOT_COVERED] = "not_covered",
-	[GB_PASS_EXPIRED] = "expired",
-	[GB_PASS_NO_COUNTRY] = "no_country",
-	[GB_PASS_NOT_BLOCKED] = "not_blocked",
-	[GB_PASS_ALLOWED] = "allowed",
-	[GB_PASS_MONITOR] = "monitor",
-	[GB_DROP] = "dropped",
-};
+#include "counters.h"
 
 static struct json_object *counter(__u64 packets, __u64 bytes)
 {
@@ -37,138 +16,220 @@ static struct json_object *counter(__u64 packets, __u64 bytes)
 	return o;
 }
 
-static int verdicts_json(const struct gb_ctx *ctx, struct json_object *top)
+static struct json_object *verdicts_json(const struct counters *c)
 {
-	int fd = bpf_map__fd(ctx->skel->maps.verdict_stats);
 	struct json_object *v = json_object_new_object();
-	__u64 passed[2] = {};
 
-	json_object_object_add(top, "verdicts", v);
-	for (__u32 r = 0; r < GB_REASON_COUNT; r++) {
-		__u64 sum[2];
-		int err = percpu_sum(fd, &r, sum, 2);
-
-		if (err)
-			return err;
-		json_object_object_add(v, reason_names[r], counter(sum[0], sum[1]));
-		if (r != GB_DROP) {
-			passed[0] += sum[0];
-			passed[1] += sum[1];
-		}
-	}
-	json_object_object_add(top, "passed", counter(passed[0], passed[1]));
-	return 0;
+	for (int r = 0; r < GB_REASON_COUNT; r++)
+		json_object_object_add(v, verdict_names[r],
+				       counter(c->verdicts[r].packets, c->verdicts[r].bytes));
+	return v;
 }
 
-static int drops_json(const struct gb_ctx *ctx, const struct rules *r, struct json_object *top)
+/* The pairs that have seen a drop or a monitor hit (configured pairs with no entry are zero). */
+static struct json_object *drops_json(const struct counters *c)
 {
-	int fd = bpf_map__fd(ctx->skel->maps.drop_stats);
 	struct json_object *arr = json_object_new_array();
-	struct drop_key key, *prev = NULL;
 
-	json_object_object_add(top, "drops", arr);
-	while (!bpf_map_get_next_key(fd, prev, &key)) {
-		__u64 sum[4];
+	for (size_t i = 0; i < c->n_pairs; i++) {
+		const struct pair_counter *p = &c->pairs[i];
 		struct json_object *o;
 		char cc[3];
-		int err;
 
-		prev = &key;
-		err = percpu_sum(fd, &key, sum, 4);
-		if (err == -ENOENT)
-			continue;	/* deleted since get_next_key */
-		if (err)
-			return err;
-		if (!key.meeting_id || key.meeting_id >= GB_MAX_MEETINGS ||
-		    !r->policies[key.meeting_id].name[0])
-			continue;	/* a meeting being deleted */
-		country_code(key.country, cc);
+		if (!p->counted)
+			continue;
+		country_code(p->country, cc);
 		o = json_object_new_object();
 		json_object_object_add(o, "meeting",
-				       json_object_new_string(r->policies[key.meeting_id].name));
+				       json_object_new_string(c->policies[p->meeting_id].name));
 		json_object_object_add(o, "country", json_object_new_string(cc));
-		json_object_object_add(o, "packets", json_object_new_uint64(sum[0]));
-		json_object_object_add(o, "bytes", json_object_new_uint64(sum[1]));
-		json_object_object_add(o, "monitor_packets", json_object_new_uint64(sum[2]));
-		json_object_object_add(o, "monitor_bytes", json_object_new_uint64(sum[3]));
+		json_object_object_add(o, "packets", json_object_new_uint64(p->c.packets));
+		json_object_object_add(o, "bytes", json_object_new_uint64(p->c.bytes));
+		json_object_object_add(o, "monitor_packets",
+				       json_object_new_uint64(p->c.monitor_packets));
+		json_object_object_add(o, "monitor_bytes",
+				       json_object_new_uint64(p->c.monitor_bytes));
 		json_object_array_add(arr, o);
 	}
-	return 0;
+	return arr;
 }
 
-static unsigned long long field(struct json_object *o, const char *key)
+/* Every interface with a pinned link or a drop counter. */
+static struct json_object *interfaces_json(const struct counters *c)
 {
-	struct json_object *v;
+	struct json_object *arr = json_object_new_array();
 
-	return json_object_object_get_ex(o, key, &v) ? json_object_get_uint64(v) : 0;
+	for (size_t i = 0; i < c->n_links; i++) {
+		const struct link_state *l = &c->links[i];
+		const struct iface_counter *ic = counters_link_drops(c, l);
+		struct json_object *o = json_object_new_object();
+		__u64 packets = ic ? ic->packets : 0, bytes = ic ? ic->bytes : 0;
+
+		json_object_object_add(o, "interface", json_object_new_string(l->name));
+		json_object_object_add(o, "ifindex", json_object_new_int64(l->ifindex));
+		json_object_object_add(o, "attached", json_object_new_boolean(l->ifindex > 0));
+		json_object_object_add(o, "dropped_packets", json_object_new_uint64(packets));
+		json_object_object_add(o, "dropped_bytes", json_object_new_uint64(bytes));
+		json_object_array_add(arr, o);
+	}
+	/* Counters of interfaces no pinned link names any more (detached, or gone). */
+	for (size_t j = 0; j < c->n_ifaces; j++) {
+		const struct iface_counter *ic = &c->ifaces[j];
+		struct json_object *o;
+		char label[32];
+
+		if (ic->name[0])
+			continue;
+		iface_label(ic, label, sizeof(label));
+		o = json_object_new_object();
+		json_object_object_add(o, "interface", json_object_new_string(label));
+		json_object_object_add(o, "ifindex", json_object_new_int64(ic->ifindex));
+		json_object_object_add(o, "attached", json_object_new_boolean(false));
+		json_object_object_add(o, "dropped_packets", json_object_new_uint64(ic->packets));
+		json_object_object_add(o, "dropped_bytes", json_object_new_uint64(ic->bytes));
+		json_object_array_add(arr, o);
+	}
+	return arr;
 }
 
-static void print_human(struct json_object *top)
+static struct json_object *geoip_json(const struct geoip_info *g)
 {
-	struct json_object *v, *drops, *passed, *c;
+	struct json_object *o = json_object_new_object();
 
-	json_object_object_get_ex(top, "verdicts", &v);
-	json_object_object_get_ex(top, "passed", &passed);
-	json_object_object_get_ex(top, "drops", &drops);
+	json_object_object_add(o, "source", json_object_new_string(g->source));
+	json_object_object_add(o, "database_type", json_object_new_string(g->database_type));
+	json_object_object_add(o, "v4_prefixes", json_object_new_uint64(g->v4_prefixes));
+	json_object_object_add(o, "v6_prefixes", json_object_new_uint64(g->v6_prefixes));
+	json_object_object_add(o, "build_epoch", json_object_new_uint64(g->build_epoch));
+	json_object_object_add(o, "loaded_at", json_object_new_uint64(g->loaded_at));
+	json_object_object_add(o, "failed_reloads", json_object_new_uint64(g->failed_reloads));
+	json_object_object_add(o, "last_failure_at", json_object_new_uint64(g->last_failure_at));
+	return o;
+}
+
+static struct json_object *stats_json(const struct counters *c)
+{
+	struct json_object *top = json_object_new_object(), *m = json_object_new_object();
+
+	json_object_object_add(top, "verdicts", verdicts_json(c));
+	json_object_object_add(top, "passed", counter(c->passed.packets, c->passed.bytes));
+	json_object_object_add(top, "drops", drops_json(c));
+	json_object_object_add(top, "interfaces", interfaces_json(c));
+	json_object_object_add(top, "geoip", geoip_json(&c->geoip));
+	json_object_object_add(m, "enforce", json_object_new_int64(c->meetings[0]));
+	json_object_object_add(m, "monitor", json_object_new_int64(c->meetings[1]));
+	json_object_object_add(top, "meetings", m);
+	return top;
+}
+
+static void print_human(const struct counters *c)
+{
+	const struct geoip_info *g = &c->geoip;
+
 	printf("%-20s %14s %16s\n", "VERDICT", "PACKETS", "BYTES");
-	for (int r = 0; r < GB_REASON_COUNT; r++) {
-		json_object_object_get_ex(v, reason_names[r], &c);
-		printf("%-20s %14llu %16llu\n", reason_names[r], field(c, "packets"), field(c, "bytes"));
-	}
-	printf("%-20s %14llu %16llu\n", "passed (all)", field(passed, "packets"),
-	       field(passed, "bytes"));
-	printf("\n%-24s %-7s %14s %16s %14s\n", "MEETING", "COUNTRY", "DROPPED", "BYTES",
-	       "MONITOR HITS");
-	for (size_t i = 0; i < json_object_array_length(drops); i++) {
-		struct json_object *d = json_object_array_get_idx(drops, i), *m, *cc;
+	for (int r = 0; r < GB_REASON_COUNT; r++)
+		printf("%-20s %14llu %16llu\n", verdict_names[r],
+		       (unsigned long long)c->verdicts[r].packets,
+		       (unsigned long long)c->verdicts[r].bytes);
+	printf("%-20s %14llu %16llu\n", "passed (all)", (unsigned long long)c->passed.packets,
+	       (unsigned long long)c->passed.bytes);
 
-		json_object_object_get_ex(d, "meeting", &m);
-		json_object_object_get_ex(d, "country", &cc);
-		printf("%-24s %-7s %14llu %16llu %14llu\n", json_object_get_string(m),
-		       json_object_get_string(cc), field(d, "packets"), field(d, "bytes"),
-		       field(d, "monitor_packets"));
+	printf("\n%-24s %-7s %14s %16s %14s %16s\n", "MEETING", "COUNTRY", "DROPPED", "BYTES",
+	       "MONITOR HITS", "MONITOR BYTES");
+	for (size_t i = 0; i < c->n_pairs; i++) {
+		const struct pair_counter *p = &c->pairs[i];
+		char cc[3];
+
+		if (!p->counted)
+			continue;
+		country_code(p->country, cc);
+		printf("%-24s %-7s %14llu %16llu %14llu %16llu\n", c->policies[p->meeting_id].name,
+		       cc, (unsigned long long)p->c.packets, (unsigned long long)p->c.bytes,
+		       (unsigned long long)p->c.monitor_packets,
+		       (unsigned long long)p->c.monitor_bytes);
 	}
+
+	printf("\n%-24s %-9s %14s %16s\n", "INTERFACE", "ATTACHED", "DROPPED", "BYTES");
+	for (size_t i = 0; i < c->n_links; i++) {
+		const struct link_state *l = &c->links[i];
+		const struct iface_counter *ic = counters_link_drops(c, l);
+		unsigned long long packets = ic ? ic->packets : 0, bytes = ic ? ic->bytes : 0;
+
+		printf("%-24s %-9s %14llu %16llu\n", l->name, l->ifindex ? "yes" : "no", packets,
+		       bytes);
+	}
+	for (size_t j = 0; j < c->n_ifaces; j++) {
+		char label[32];
+
+		if (c->ifaces[j].name[0])
+			continue;
+		iface_label(&c->ifaces[j], label, sizeof(label));
+		printf("%-24s %-9s %14llu %16llu\n", label, "no",
+		       (unsigned long long)c->ifaces[j].packets,
+		       (unsigned long long)c->ifaces[j].bytes);
+	}
+
+	printf("\nmeetings:  %u enforcing, %u monitoring\n", c->meetings[0], c->meetings[1]);
+	printf("geoip:     %u IPv4 + %u IPv6 prefixes, built %llu, loaded %llu, %llu failed "
+	       "reloads (last %llu)\n", g->v4_prefixes, g->v6_prefixes,
+	       (unsigned long long)g->build_epoch, (unsigned long long)g->loaded_at,
+	       (unsigned long long)g->failed_reloads, (unsigned long long)g->last_failure_at);
+}
+
+static void stats_usage(void)
+{
+	printf("Usage: geoblock stats [--json]\n"
+	       "  verdict totals (every packet counted under one reason), drops per (meeting,\n"
+	       "  country) and per interface, attachments, GeoIP table and meetings: the figures\n"
+	       "  'geoblock daemon' serves as Prometheus metrics, summed over CPUs\n");
 }
 
 int cmd_stats(int argc, char **argv)
 {
-	bool json = argc == 2 && !strcmp(argv[1], "--json");
-	struct json_object *top;
+	static const struct option opts[] = {
+		{ "json", no_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct counters c;
 	struct gb_ctx ctx;
-	struct rules r;
-	int err, ret = GB_EXIT_FAIL;
+	bool json = false;
+	int opt, err;
 
-	if (argc == 2 && (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help"))) {
-		printf("Usage: geoblock stats [--json]\n"
-		       "  verdict totals (every packet counted under one reason) and drops per\n"
-		       "  (meeting, country), summed over CPUs\n");
-		return GB_EXIT_OK;
+	optind = 0;
+	while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (opt) {
+		case 'j':
+			json = true;
+			break;
+		case 'h':
+			stats_usage();
+			return GB_EXIT_OK;
+		default:
+			return GB_EXIT_USAGE;
+		}
 	}
-	if (argc > 2 || (argc == 2 && !json)) {
-		gb_err("unexpected argument \"%.64s\"; usage: stats [--json]", argv[argc - 1]);
+	if (optind != argc) {
+		gb_err("unexpected argument \"%.64s\"; usage: stats [--json]", argv[optind]);
 		return GB_EXIT_USAGE;
 	}
 	if (gb_open(&ctx, 0))
 		return GB_EXIT_FAIL;
-	if (rules_read(&ctx, &r))
-		goto out_close;
-	top = json_object_new_object();
-	err = verdicts_json(&ctx, top);
-	if (!err)
-		err = drops_json(&ctx, &r, top);
+	err = counters_read(&ctx, &c);
+	gb_close(&ctx);
 	if (err) {
 		gb_err("cannot read counters: %s", strerror(-err));
-	} else {
-		if (json)
-			printf("%s\n", json_object_to_json_string_ext(
-					       top, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
-		else
-			print_human(top);
-		ret = GB_EXIT_OK;
+		return GB_EXIT_FAIL;
 	}
-	json_object_put(top);
-	rules_free(&r);
-out_close:
-	gb_close(&ctx);
-	return ret;
+	if (json) {
+		struct json_object *top = stats_json(&c);
+
+		printf("%s\n", json_object_to_json_string_ext(top, JSON_C_TO_STRING_PRETTY |
+								   JSON_C_TO_STRING_NOSLASHESCAPE));
+		json_object_put(top);
+	} else {
+		print_human(&c);
+	}
+	counters_free(&c);
+	return GB_EXIT_OK;
 }

@@ -58,23 +58,28 @@ static int create_mapped(const char *name, size_t value_size, size_t n, void **m
 	return fd;
 }
 
+/* The range table of a family: prefixes -> trie (longest-prefix-match) -> ranges -> map. */
 static int build_table(int family, const struct prefix_list *l)
 {
-	size_t elems, len;
+	size_t len, bytes;
+	void *mem, *dxr;
 	struct mbt m;
-	void *mem;
 	int fd, err;
 
 	err = mbt_build(family, l, &m);
 	if (err)
 		return err;
-	elems = (mbt_entries(&m) * m.entry_size + 7) / 8;
-	fd = create_mapped(family == 4 ? "gb_lookup_v4" : "gb_lookup_v6", 8, elems, &mem, &len);
+	err = family == 4 ? dxr_build(&m, &dxr, &bytes) : dxr6_build(&m, &dxr, &bytes);
+	mbt_free(&m);
+	if (err)
+		return err;
+	fd = create_mapped(family == 4 ? "gb_lookup_v4" : "gb_lookup_v6", GB_DXR_ELEM_BYTES,
+			   bytes / GB_DXR_ELEM_BYTES, &mem, &len);
 	if (fd >= 0) {
-		memcpy(mem, m.e, mbt_entries(&m) * m.entry_size);
+		memcpy(mem, dxr, bytes);
 		munmap(mem, len);
 	}
-	mbt_free(&m);
+	free(dxr);
 	return fd;
 }
 
@@ -172,7 +177,8 @@ static bool slot_filled(int outer_fd)
 	return !bpf_map_lookup_elem(outer_fd, &zero, &id);
 }
 
-enum { KIND_TABLE, KIND_LPM, KIND_NETWORKS, KIND_COUNT };
+enum { KIND_TABLE = TABLE_COMPILED, KIND_LPM = TABLE_LPM, KIND_NETWORKS = TABLE_NETWORKS,
+       KIND_COUNT = TABLE_KINDS };
 static const char *const kind_names[KIND_COUNT] = { "lookup table", "LPM trie", "network list" };
 
 int table_install(const struct gb_ctx *ctx, const struct geoip_table *t, const char *source,
@@ -291,7 +297,7 @@ int table_open(const struct gb_ctx *ctx, struct table_view *v)
 		size_t elems;
 
 		err = map_inner(tab[i], &v->tab[i], &v->tab_len[i], &elems);
-		v->tab_entries[i] = elems * (i ? 2 : 4);
+		v->tab_entries[i] = elems * (size_t)GB_DXR_ELEM_BYTES;	/* bytes */
 		if (!err)
 			err = map_inner(net[i], &v->net[i], &v->net_len[i], &v->net_n[i]);
 		if (!err && !bpf_map_lookup_elem(lpm[i], &zero, &id)) {
@@ -404,4 +410,47 @@ int table_lookup(const struct table_view *v, bool lpm, int family, const __u8 *a
 		memcpy(m->addr, fam == 4 ? v4 : addr, fam == 4 ? 4 : 16);
 	}
 	return 0;
+}
+
+/* What the kernel charges for a map (its fdinfo "memlock:"); 0 when unknown. */
+static __u64 map_memlock(int fd)
+{
+	char path[64], line[128];
+	__u64 bytes = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", fd);
+	f = fopen(path, "r");
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "memlock: %llu", (unsigned long long *)&bytes) == 1)
+			break;
+	fclose(f);
+	return bytes;
+}
+
+void table_memory(const struct gb_ctx *ctx, __u64 bytes[TABLE_KINDS][2])
+{
+	int outer[TABLE_KINDS][2] = {
+		{ bpf_map__fd(ctx->skel->maps.lookup_v4), bpf_map__fd(ctx->skel->maps.lookup_v6) },
+		{ bpf_map__fd(ctx->skel->maps.country_v4), bpf_map__fd(ctx->skel->maps.country_v6) },
+		{ bpf_map__fd(ctx->skel->maps.networks_v4), bpf_map__fd(ctx->skel->maps.networks_v6) },
+	};
+	__u32 zero = 0, id;
+
+	for (int k = 0; k < TABLE_KINDS; k++) {
+		for (int i = 0; i < 2; i++) {
+			int fd;
+
+			bytes[k][i] = 0;
+			if (bpf_map_lookup_elem(outer[k][i], &zero, &id))
+				continue;
+			fd = bpf_map_get_fd_by_id(id);
+			if (fd < 0)
+				continue;
+			bytes[k][i] = map_memlock(fd);
+			close(fd);
+		}
+	}
 }

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Every bad input gets one line on stderr naming the problem, a non-zero exit, and changes nothing:
-# the rule set, the GeoIP table and the counters read the same before and after.
+# the rule set, the GeoIP table and the counters read the same before and after. The one figure a
+# refused GeoIP load does change is the failed-reload count, which exists to record it.
 set -uo pipefail
 source "$(dirname "$0")/../lib/common.sh"
 
@@ -16,7 +17,7 @@ snapshot() {
 	{
 		"$GEOBLOCK" meeting list --json
 		"$GEOBLOCK" status --json
-		"$GEOBLOCK" stats --json
+		"$GEOBLOCK" stats --json | jq 'del(.geoip.failed_reloads, .geoip.last_failure_at)'
 		printf '1.1.1.1\n8.8.8.8\n2001:4860::1\n' | "$GEOBLOCK" geoip lookup -
 		cat "$GEOBLOCK_STATE_DIR/rules"
 	} 2>&1
@@ -24,11 +25,13 @@ snapshot() {
 before=$(snapshot)
 
 # refused EXIT_CODE MESSAGE_PART ARGS...: fails with that code, one stderr line, nothing changed.
+refused_loads=0
 refused() {
 	local code=$1 part=$2 rc lines
 	shift 2
 	"$GEOBLOCK" "$@" >"$tmp/out" 2>"$tmp/err"
 	rc=$?
+	[[ "$1 $2 $rc" == "geoip load 2" ]] && refused_loads=$((refused_loads + 1))
 	lines=$(wc -l <"$tmp/err")
 	if [[ $rc != "$code" ]]; then
 		fail "geoblock $*: exit $rc, expected $code ($(head -1 "$tmp/err"))"
@@ -140,6 +143,12 @@ refused 1 "not an IPv4 or IPv6 address" geoip lookup nonsense
 refused 1 "no interface" attach nosuchif0
 refused 1 "unknown --mode" attach lo --mode turbo
 refused 1 "not attached" detach lo
+
+# Refused loads (not usage errors) are counted for the metrics: every `geoip load` above that
+# failed with exit 2.
+check "refused GeoIP loads: $refused_loads (need >= 20)" test "$refused_loads" -ge 20
+check_eq "refused GeoIP loads counted" "$refused_loads" \
+	"$("$GEOBLOCK" stats --json | jq .geoip.failed_reloads)"
 
 # And a good change does change things (the snapshot can tell).
 "$GEOBLOCK" meeting add other --ports 7000 --block DE >/dev/null

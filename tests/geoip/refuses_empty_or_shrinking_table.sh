@@ -2,7 +2,8 @@
 # `geoip load` refuses, with one line and exit 2, a table without any network with a country (even
 # with --force) and one that covers more than --max-shrink percent (default 10) less IPv4 or IPv6
 # address space than the loaded one (unless --force); after a refusal the loaded table is the
-# same. A smaller shrink, a larger --max-shrink and --force do load.
+# same, and the refusal is counted (failed_reloads). A smaller shrink, a larger --max-shrink and
+# --force do load.
 set -uo pipefail
 source "$(dirname "$0")/../lib/common.sh"
 
@@ -16,7 +17,7 @@ V6=$D/dbip-country-ipv6.csv
 # A table as the filter sees it: the description, the networks, answers for a few addresses.
 snapshot() {
 	{
-		"$GEOBLOCK" status --json | jq -c '.geoip'
+		"$GEOBLOCK" status --json | jq -c '.geoip | del(.failed_reloads, .last_failure_at)'
 		"$GEOBLOCK" geoip dump | md5sum
 		printf '1.0.0.1\n8.8.8.8\n81.2.69.160\n2001:4860::1\n2a00:1450::1\n' | "$GEOBLOCK" geoip lookup -
 	} 2>&1
@@ -24,9 +25,10 @@ snapshot() {
 
 # refused MESSAGE_PART ARGS...: geoip load fails with exit 2, one stderr line, the table unchanged.
 refused() {
-	local part=$1 rc lines before
+	local part=$1 rc lines before failed
 	shift
 	before=$(snapshot)
+	failed=$(failed_reloads)
 	"$GEOBLOCK" geoip load "$@" >"$tmp/out" 2>"$tmp/err"
 	rc=$?
 	lines=$(wc -l <"$tmp/err")
@@ -38,10 +40,14 @@ refused() {
 		fail "geoip load $*: message '$(cat "$tmp/err")' does not say '$part'"
 	elif [[ "$(snapshot)" != "$before" ]]; then
 		fail "geoip load $*: the loaded table changed"
+	elif [[ $(failed_reloads) != $((failed + 1)) ]]; then
+		fail "geoip load $*: failed_reloads went from $failed to $(failed_reloads), not up by one"
 	else
 		pass
 	fi
 }
+
+failed_reloads() { "$GEOBLOCK" status --json | jq '.geoip.failed_reloads'; }
 
 # loaded ARGS...: geoip load succeeds and the table is the new one.
 loaded() {

@@ -25,6 +25,13 @@ trap 'exit 130' INT TERM
 
 on_exit() { CLEANUP+=("$*"); }
 
+# kill_child PID: stops PID only while it is still a child of this shell (a process the test
+# started, not a later process that got the same number), and waits up to 10 s for it to go.
+kill_child() {
+	[[ -r /proc/$1/stat ]] && [[ $(awk '{ print $4 }' "/proc/$1/stat") == "$$" ]] || return 0
+	kill -TERM "$1" && timeout 10 tail --pid="$1" -f /dev/null
+}
+
 pass() { PASSED=$((PASSED + 1)); }
 fail() {
 	FAILED=$((FAILED + 1))

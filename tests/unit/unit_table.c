@@ -1,0 +1,161 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Unit tests of the table compiler (user/mbt.c, user/dxr.c): random prefix sets, nested and long
+ * ones included, compiled into range tables, give for every probed address the answer of a naive
+ * longest-prefix match over the same prefixes. UNIT_TABLE_SEED reproduces a run.
+ */
+#include <stdlib.h>
+#include <time.h>
+#include "check.h"
+#include "common.h"
+#include "mbt.h"
+
+static unsigned long long rng;
+
+static unsigned long long rnd(void)
+{
+	unsigned long long z = (rng += 0x9e3779b97f4a7c15ULL);
+
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+	return z ^ (z >> 31);
+}
+
+static bool covers(const struct prefix *p, const __u8 *a)
+{
+	unsigned int full = p->len / 8, rest = p->len % 8;
+
+	if (memcmp(p->addr, a, full))
+		return false;
+	return !rest || !((p->addr[full] ^ a[full]) & (__u8)(0xff00 >> rest));
+}
+
+/* The reference: the longest prefix that covers a, by brute force. */
+static __u32 naive(const struct prefix_list *l, int family, const __u8 *a)
+{
+	int best = -1;
+	__u32 v = GB_COUNTRY_NONE;
+
+	for (size_t i = 0; i < l->n; i++) {
+		const struct prefix *p = &l->v[i];
+
+		/* ">=": of two equal prefixes the later wins, in the compiler as here */
+		if ((int)p->len >= best && covers(p, a)) {
+			best = p->len;
+			v = family == 6 && p->country == GB_COUNTRY_V4_ALIAS ? GB_T6_ALIAS_BASE + p->len :
+									   p->country;
+		}
+	}
+	return v;
+}
+
+static int cmp_prefix(const void *a, const void *b)
+{
+	return memcmp(a, b, 16);
+}
+
+/*
+ * n random prefixes around a few base addresses, so that they nest, touch and overlap; lengths
+ * spread over the whole range, long ones (past /64 and /112 in IPv6) included.
+ */
+static void random_list(struct prefix_list *l, int family, int n)
+{
+	int bits = family == 4 ? 32 : 128;
+	struct prefix *tmp = calloc(n, sizeof(*tmp));
+	__u8 bases[4][16];
+
+	for (int b = 0; b < 4; b++)
+		for (int i = 0; i < 16; i++)
+			bases[b][i] = rnd();
+	for (int i = 0; i < n; i++) {
+		struct prefix *p = &tmp[i];
+		unsigned int len = rnd() % (bits + 1);
+
+		memcpy(p->addr, bases[rnd() % 4], 16);
+		for (int k = 0; k < 3; k++) {	/* flip a few bits deep down */
+			unsigned int bit = rnd() % bits;
+
+			p->addr[bit / 8] ^= 0x80 >> (bit % 8);
+		}
+		p->len = len;
+		p->country = 1 + rnd() % 5;
+		if (family == 6 && len <= 96 && rnd() % 8 == 0)
+			p->country = GB_COUNTRY_V4_ALIAS;
+	}
+	/* prefix_list_add keeps host bits clear; order does not matter to the compiler. */
+	qsort(tmp, n, sizeof(*tmp), cmp_prefix);
+	for (int i = 0; i < n; i++)
+		prefix_list_add(l, tmp[i].addr, tmp[i].len, tmp[i].country);
+	free(tmp);
+}
+
+/* Addresses at and around every prefix boundary, and random ones. */
+static void probe(const struct prefix_list *l, int family, const void *tab, size_t len,
+		  const char *name)
+{
+	int bytes = family == 4 ? 4 : 16, bad = 0, probes = 0;
+
+	for (size_t i = 0; i < l->n * 4 + 2000; i++) {
+		__u8 a[16] = {};
+		__u32 want, got;
+
+		if (i < l->n * 4) {
+			const struct prefix *p = &l->v[i / 4];
+
+			memcpy(a, p->addr, 16);
+			for (int b = p->len; b < bytes * 8; b++)	/* first, last, and next */
+				if (i % 4 == 1 || (i % 4 == 2 && rnd() & 1))
+					a[b / 8] |= 0x80 >> (b % 8);
+			if (i % 4 == 3) {
+				for (int b = p->len; b < bytes * 8; b++)
+					a[b / 8] |= 0x80 >> (b % 8);
+				for (int k = bytes - 1; k >= 0 && ++a[k] == 0; k--)
+					;
+			}
+		} else {
+			for (int k = 0; k < bytes; k++)
+				a[k] = rnd();
+		}
+		want = naive(l, family, a);
+		got = family == 4 ? dxr_lookup(tab, len, a) : dxr6_lookup(tab, len, a);
+		probes++;
+		if (want != got && bad++ < 5)
+			fprintf(stderr, "  %s: probe %zu: expected %u, got %u\n", name, i, want, got);
+	}
+	CHECK_INT(name, 0, bad);
+	(void)probes;
+}
+
+int main(void)
+{
+	const char *seed = getenv("UNIT_TABLE_SEED");
+
+	rng = seed ? strtoull(seed, NULL, 0) : (unsigned long long)time(NULL);
+	printf("unit_table: seed %llu\n", rng);
+	for (int round = 0; round < 20; round++) {
+		for (int family = 4; family <= 6; family += 2) {
+			struct prefix_list l = {};
+			char name[96];
+			size_t len;
+			struct mbt m;
+			void *tab;
+			int err;
+
+			random_list(&l, family, 1 + rnd() % 300);
+			snprintf(name, sizeof(name), "compiled_table_matches_naive_lpm[IPv%d,round %d]",
+				 family, round);
+			err = mbt_build(family, &l, &m);
+			if (!err) {
+				err = family == 4 ? dxr_build(&m, &tab, &len) : dxr6_build(&m, &tab, &len);
+				mbt_free(&m);
+			}
+			CHECK_INT(name, 0, err);
+			if (!err) {
+				probe(&l, family, tab, len, name);
+				free(tab);
+			}
+			prefix_list_free(&l);
+		}
+	}
+	return check_summary();
+}

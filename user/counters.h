@@ -1,0 +1,57 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* Every figure `stats` and the metrics exporter show, read from the pinned maps in one pass. */
+#ifndef GEOBLOCK_COUNTERS_H
+#define GEOBLOCK_COUNTERS_H
+
+#include <net/if.h>
+#include "common.h"
+
+/* Stable names of enum verdict_reason, used in JSON and metrics. */
+extern const char *const verdict_names[GB_REASON_COUNT];
+
+/* One (meeting, country) pair: configured (the meeting blocks the country) and/or counted. */
+struct pair_counter {
+	__u32 meeting_id;
+	__u16 country;
+	__u8 blocked;		/* the country is on the meeting's block list */
+	__u8 counted;		/* drop_stats has an entry for the pair */
+	struct drop_counter c;
+};
+
+/* Drops on one interface (iface_stats), named after the link attached to it if there is one. */
+struct iface_counter {
+	__u32 ifindex;
+	char name[IF_NAMESIZE];	/* empty when no pinned link names the ifindex */
+	__u64 packets;
+	__u64 bytes;
+};
+
+struct counters {
+	struct verdict_counter verdicts[GB_REASON_COUNT];
+	struct verdict_counter passed;		/* every verdict but GB_DROP */
+	struct meeting_policy *policies;	/* GB_MAX_MEETINGS slots, index = meeting id */
+	__u32 meetings[2];			/* active meetings: [0] enforce, [1] monitor */
+	struct pair_counter *pairs;		/* live meetings only, by meeting id then country */
+	size_t n_pairs;
+	struct iface_counter *ifaces;		/* by ifindex */
+	size_t n_ifaces;
+	struct link_state *links;		/* by name */
+	size_t n_links;
+	struct geoip_info geoip;
+};
+
+static inline bool meeting_live(const struct meeting_policy *p)
+{
+	return (p->flags & GB_MEETING_ACTIVE) && p->name[0];
+}
+
+/* Reads every counter and what names them; 0 or a negative errno (c is then empty). */
+int counters_read(const struct gb_ctx *ctx, struct counters *c);
+void counters_free(struct counters *c);
+/* The drop counter of the interface a link is attached to; NULL if it has none. */
+const struct iface_counter *counters_link_drops(const struct counters *c,
+						const struct link_state *l);
+/* The name to show for an ifindex in iface_stats: the link's name, or "ifindex:N". */
+void iface_label(const struct iface_counter *ic, char *out, size_t len);
+
+#endif
