@@ -31,7 +31,7 @@ refused() {
 	shift 2
 	"$GEOBLOCK" "$@" >"$tmp/out" 2>"$tmp/err"
 	rc=$?
-	[[ "$1 $2 $rc" == "geoip load 2" ]] && refused_loads=$((refused_loads + 1))
+	[[ "${1:-} ${2:-} $rc" == "geoip load 2" ]] && refused_loads=$((refused_loads + 1))
 	lines=$(wc -l <"$tmp/err")
 	if [[ $rc != "$code" ]]; then
 		fail "geoblock $*: exit $rc, expected $code ($(head -1 "$tmp/err"))"

@@ -47,7 +47,7 @@ refused() {
 	fi
 }
 
-failed_reloads() { "$GEOBLOCK" status --json | jq '.geoip.failed_reloads'; }
+failed_reloads() { "$GEOBLOCK" stats --json | jq '.geoip.failed_reloads'; }
 
 # loaded ARGS...: geoip load succeeds and the table is the new one.
 loaded() {
