@@ -39,9 +39,11 @@ TEST_BINS := $(BUILD)/tests/unit_country $(BUILD)/tests/unit_prefix $(BUILD)/tes
 	     $(BUILD)/tests/unit_metrics $(BUILD)/tests/unit_exporter $(BUILD)/tests/unit_parse \
 	     $(BUILD)/tests/bpf_packets $(BUILD)/tests/mmdb_ref $(BUILD)/tests/udp_send \
 	     $(BUILD)/tests/udp_recv $(BUILD)/tests/tcp_probe $(BUILD)/tests/expire_pass \
-	     $(BUILD)/bench/xdp_bench
+	     $(BUILD)/bench/xdp_bench $(BUILD)/tests/unit_csv $(BUILD)/tests/csv_ref \
+	     $(BUILD)/tests/mmdb_resize
 
-.PHONY: all test demo bench bench-metrics deps format format-check clean help install uninstall
+.PHONY: all test demo bench bench-metrics bench-geoip deps format format-check clean help \
+	install uninstall
 .SECONDARY:
 all: $(BUILD)/geoblock
 
@@ -50,8 +52,9 @@ help:
 	@echo "make test       install missing packages, build, run every test"
 	@echo "make demo       install missing packages, build, run the namespace demo on real data"
 	@echo "make bench      scrape benchmark (below), then the data-path benchmark (Mpps vs bare"
-	@echo "                XDP_DROP, LPM, nftables; ns/packet)"
+	@echo "                XDP_DROP, LPM, nftables; ns/packet), then the GeoIP load benchmark"
 	@echo "make bench-metrics  /metrics scrape time with 1,000 meetings x 20 countries"
+	@echo "make bench-geoip    geoip load time and peak memory on full world databases"
 	@echo "make deps       install the Debian packages the build and tests need"
 	@echo "make install    install binary, man page, systemd units, bash completion, example"
 	@echo "                rules (PREFIX=/usr/local, DESTDIR=); make uninstall removes them"
@@ -114,6 +117,11 @@ bench: deps
 		$(BUILD)/tests/metrics_fill
 	$(Q)bash scripts/bench-metrics.sh
 	$(Q)bash scripts/bench.sh
+	$(Q)bash scripts/bench-geoip.sh
+
+bench-geoip: deps
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)bash scripts/bench-geoip.sh
 
 bench-metrics: deps
 	$(Q)$(MAKE) --no-print-directory all $(BUILD)/tests/metrics_fill

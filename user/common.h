@@ -96,6 +96,15 @@ struct prefix_list {
 };
 
 int prefix_list_add(struct prefix_list *l, const __u8 *addr, unsigned int len, __u16 country);
+int prefix_list_add_range(struct prefix_list *l, int family, const __u8 *start, const __u8 *end,
+			  __u16 country);
+/* Two networks of different lists that overlap with different countries. */
+struct prefix_conflict {
+	size_t list_a, list_b;
+	struct prefix a, b;
+};
+int prefix_list_union(struct prefix_list *out, const struct prefix_list *in, size_t n,
+		      struct prefix_conflict *c);
 void prefix_list_free(struct prefix_list *l);
 
 /* geoip.c: reading GeoIP databases into prefix lists */
@@ -106,6 +115,9 @@ struct geoip_table {
 };
 
 int geoip_read(const char *path, const char *field, struct geoip_table *t, char *err, size_t errlen);
+/* Several files (any mix of formats) into one table; overlapping networks must agree. */
+int geoip_read_files(char *const *paths, int n, const char *field, struct geoip_table *t,
+		     char *err, size_t errlen);
 void geoip_table_free(struct geoip_table *t);
 
 /* table.c: the kernel side of the GeoIP table */
@@ -146,6 +158,11 @@ int links_read(const struct gb_ctx *ctx, struct link_state **links, size_t *n);
 int link_ifindex(int fd, __u32 *prog_id);
 /* counters.c: the stable name of an enum verdict_reason, as in `stats --json` */
 const char *verdict_name(unsigned int reason);
+
+/* geoip_sanity.c: whether a compiled table may replace the loaded one */
+bool geoip_table_empty(const struct geoip_table *t);
+int geoip_check_shrink(const struct gb_ctx *ctx, const struct geoip_table *t, double max_shrink,
+		       char *err, size_t errlen);
 
 /* command entry points */
 int cmd_attach(int argc, char **argv);

@@ -1,434 +1,379 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Reads GeoIP databases into country-tagged prefix lists: MaxMind DB files (.mmdb, also gzipped),
- * walked node by node so that every network is emitted once with its country.
+ * Reads GeoIP inputs into one table: tells each file's format from its content (gzip or not; a tar
+ * archive, a MaxMind DB or CSV ranges inside), hands it to its reader, and combines several files.
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
-#include <maxminddb.h>
-#include <zlib.h>
-#include "common.h"
+#include "input.h"
 
-#define GZIP_MAX_SIZE	(2ULL << 30)	/* a country database is tens of MiB; refuse a gzip bomb */
+/* libmaxminddb looks for its metadata marker in the last 128 KiB of a file, and so do we. */
+#define MMDB_MARKER		"\xAB\xCD\xEFMaxMind.com"
+#define MMDB_MARKER_WINDOW	(128 * 1024)
 
-/* Data-section offset -> country id, so each distinct record is decoded once. */
-struct country_cache {
-	__u32 *keys;		/* offset + 1; 0 marks a free slot */
-	__u16 *vals;
-	size_t cap, n;
-};
-
-struct walker {
-	MMDB_s *mmdb;
-	const char *field;
-	struct geoip_table *t;
-	struct country_cache cache;
-	__u32 ipv4_start;	/* node of ::/96 in an IPv6 tree; UINT32_MAX when there is none */
-	__u64 descents, max_descents;
-	char *err;
-	size_t errlen;
-};
-
-/* A pending piece of the walk: a search node to descend, or a data record to emit. */
-struct frame {
-	__u32 node;		/* search node number, or data-section offset when is_data */
-	__u8 depth;		/* bits of addr that are the path to here */
-	__u8 in_v4;		/* below the canonical ::/96, i.e. in the IPv4 tree */
-	__u8 is_data;
-	__u8 addr[16];
-};
-
-static int cache_grow(struct country_cache *c)
+/* Straight from zlib: bytes after the head. */
+static ssize_t gz_read(struct input *in, void *buf, size_t len)
 {
-	size_t cap = c->cap ? c->cap * 2 : 1024;
-	__u32 *keys = calloc(cap, sizeof(*keys));
-	__u16 *vals = calloc(cap, sizeof(*vals));
+	int got, zerr;
 
-	if (!keys || !vals) {
-		free(keys);
-		free(vals);
-		return -ENOMEM;
-	}
-	for (size_t i = 0; i < c->cap; i++) {
-		size_t j;
+	if (len > 1U << 30)
+		len = 1U << 30;
+	got = gzread(in->gz, buf, len);
+	if (got < 0) {
+		const char *msg = gzerror(in->gz, &zerr);
 
-		if (!c->keys[i])
-			continue;
-		for (j = (c->keys[i] * 2654435761u) & (cap - 1); keys[j]; j = (j + 1) & (cap - 1))
-			;
-		keys[j] = c->keys[i];
-		vals[j] = c->vals[i];
-	}
-	free(c->keys);
-	free(c->vals);
-	c->keys = keys;
-	c->vals = vals;
-	c->cap = cap;
-	return 0;
-}
-
-/* Returns the slot for offset: found (keys[slot] set) or where to insert it. */
-static size_t cache_slot(const struct country_cache *c, __u32 offset)
-{
-	size_t j = ((offset + 1) * 2654435761u) & (c->cap - 1);
-
-	while (c->keys[j] && c->keys[j] != offset + 1)
-		j = (j + 1) & (c->cap - 1);
-	return j;
-}
-
-static void cache_free(struct country_cache *c)
-{
-	free(c->keys);
-	free(c->vals);
-	memset(c, 0, sizeof(*c));
-}
-
-/* A two-letter code from a record, or GB_COUNTRY_NONE; negative errno for a corrupt record. */
-static int decode_country(struct walker *w, MMDB_entry_s *entry, __u16 *out)
-{
-	MMDB_entry_data_s data;
-	int status;
-
-	status = MMDB_get_value(entry, &data, w->field, "iso_code", NULL);
-	if ((status == MMDB_LOOKUP_PATH_DOES_NOT_MATCH_DATA_ERROR ||
-	     (status == MMDB_SUCCESS && !data.has_data)) && !strcmp(w->field, "country"))
-		/* The flat layout of DB-IP / ip-location-db databases. */
-		status = MMDB_get_value(entry, &data, "country_code", NULL);
-	if (status == MMDB_LOOKUP_PATH_DOES_NOT_MATCH_DATA_ERROR) {
-		*out = GB_COUNTRY_NONE;
-		return 0;
-	}
-	if (status != MMDB_SUCCESS) {
-		snprintf(w->err, w->errlen, "corrupt data record at offset %u: %s", entry->offset,
-			 MMDB_strerror(status));
+		snprintf(in->err, in->errlen, "corrupt gzip data: %s",
+			 zerr == Z_ERRNO ? strerror(errno) : msg);
 		return -EINVAL;
 	}
-	if (!data.has_data || data.type != MMDB_DATA_TYPE_UTF8_STRING || data.data_size != 2) {
-		*out = GB_COUNTRY_NONE;
-		return 0;
-	}
-	*out = country_id(data.utf8_string);
-	return 0;
-}
-
-static int entry_country(struct walker *w, MMDB_entry_s *entry, __u16 *out)
-{
-	struct country_cache *c = &w->cache;
-	size_t slot;
-	int err;
-
-	if (c->n * 2 >= c->cap) {
-		err = cache_grow(c);
-		if (err)
-			return err;
-	}
-	slot = cache_slot(c, entry->offset);
-	if (c->keys[slot]) {
-		*out = c->vals[slot];
-		return 0;
-	}
-	err = decode_country(w, entry, out);
-	if (err)
-		return err;
-	c->keys[slot] = entry->offset + 1;
-	c->vals[slot] = *out;
-	c->n++;
-	return 0;
-}
-
-static void set_bit(__u8 *addr, unsigned int bit)
-{
-	addr[bit / 8] |= 0x80 >> (bit % 8);
-}
-
-/* Emits the data record of the network of f->depth bits at f->addr. */
-static int emit(struct walker *w, const struct frame *f)
-{
-	MMDB_entry_s entry = { .mmdb = w->mmdb, .offset = f->node };
-	__u16 country;
-	int err;
-
-	err = entry_country(w, &entry, &country);
-	if (err || country == GB_COUNTRY_NONE)
-		return err;
-	if (w->mmdb->metadata.ip_version == 4)
-		return prefix_list_add(&w->t->v4, f->addr, f->depth, country);
-	if (f->in_v4)
-		return prefix_list_add(&w->t->v4, f->addr + 12, f->depth - 96, country);
-	return prefix_list_add(&w->t->v6, f->addr, f->depth, country);
-}
-
-/*
- * The IPv4 tree of an IPv6 database hangs at ::/96 and is reachable through aliases too
- * (::ffff:0:0/96, 2002::/16 in MaxMind's files). It is walked once, from ::/96; every path that
- * reaches it, ::/96 included, becomes one IPv6 entry meaning "the next 32 bits are an IPv4 address".
- * Returns 1 when the walk should descend (the canonical path), 0 when not.
- */
-static int visit_ipv4_start(struct walker *w, struct frame *f)
-{
-	bool canonical = f->depth == 96;
-	int err;
-
-	if (f->depth > 96) {
-		snprintf(w->err, w->errlen, "IPv4 tree reached at depth %u (corrupt search tree)",
-			 f->depth);
-		return -EINVAL;
-	}
-	for (int i = 0; canonical && i < 12; i++)
-		canonical = !f->addr[i];
-	err = prefix_list_add(&w->t->v6, f->addr, f->depth, GB_COUNTRY_V4_ALIAS);
-	if (err)
-		return err;
-	f->in_v4 = canonical;
-	return canonical;
-}
-
-/* Follows ::/96 from the root; when a record ends the path early, *end holds it. */
-static __u32 find_ipv4_start(MMDB_s *mmdb, struct frame *end)
-{
-	MMDB_search_node_s node;
-	__u32 n = 0;
-
-	memset(end, 0, sizeof(*end));
-	for (int depth = 0; depth < 96; depth++) {
-		if (MMDB_read_node(mmdb, n, &node) != MMDB_SUCCESS)
-			return UINT32_MAX;
-		if (node.left_record_type != MMDB_RECORD_TYPE_SEARCH_NODE) {
-			end->is_data = node.left_record_type == MMDB_RECORD_TYPE_DATA;
-			end->node = node.left_record_entry.offset;
-			return UINT32_MAX;
+	if (got == 0) {
+		/* A stream cut short ends reads without an error from gzread itself. */
+		gzerror(in->gz, &zerr);
+		if (zerr != Z_OK) {
+			snprintf(in->err, in->errlen, "truncated gzip data");
+			return -EINVAL;
 		}
-		n = node.left_record;
+		return 0;
 	}
+	in->total += got;
+	if (in->total > INPUT_MAX_SIZE) {
+		snprintf(in->err, in->errlen, "more than %llu bytes of data", INPUT_MAX_SIZE);
+		return -EFBIG;
+	}
+	return got;
+}
+
+ssize_t input_read(struct input *in, void *buf, size_t len)
+{
+	size_t n;
+
+	if (in->head_pos == in->head_len)
+		return gz_read(in, buf, len);
+	n = in->head_len - in->head_pos;
+	if (n > len)
+		n = len;
+	memcpy(buf, in->head + in->head_pos, n);
+	in->head_pos += n;
 	return n;
 }
 
-static int push_child(struct walker *w, struct frame *stack, size_t *sp, const struct frame *parent,
-		      int side, __u8 type, __u64 record, __u32 offset)
+/* Reads the first bytes, which tell the formats apart, ahead. */
+static int input_fill_head(struct input *in)
 {
-	struct frame child = *parent;
+	while (in->head_len < sizeof(in->head)) {
+		ssize_t n = gz_read(in, in->head + in->head_len, sizeof(in->head) - in->head_len);
 
-	if (side)
-		set_bit(child.addr, parent->depth);
-	child.depth = parent->depth + 1;
-	switch (type) {
-	case MMDB_RECORD_TYPE_EMPTY:
-		return 0;
-	case MMDB_RECORD_TYPE_SEARCH_NODE:
-		child.node = (__u32)record;
-		child.is_data = 0;
-		break;
-	case MMDB_RECORD_TYPE_DATA:
-		child.node = offset;
-		child.is_data = 1;
-		break;
-	default:
-		snprintf(w->err, w->errlen, "invalid record in search node %u (corrupt file)",
-			 parent->node);
-		return -EINVAL;
-	}
-	stack[(*sp)++] = child;
-	return 0;
-}
-
-/* Depth-first, left before right: networks come out in address order, each once. */
-static int walk(struct walker *w)
-{
-	unsigned int bits = w->mmdb->metadata.ip_version == 4 ? 32 : 128;
-	struct frame stack[2 * 128 + 2];
-	size_t sp = 1;
-	int err;
-
-	memset(&stack[0], 0, sizeof(stack[0]));
-	while (sp) {
-		struct frame f = stack[--sp];
-		MMDB_search_node_s node;
-
-		if (f.is_data) {
-			err = emit(w, &f);
-			if (err)
-				return err;
-			continue;
-		}
-		if (bits == 128 && !f.in_v4 && f.node == w->ipv4_start) {
-			err = visit_ipv4_start(w, &f);
-			if (err < 0)
-				return err;
-			if (!err)
-				continue;
-		}
-		if (++w->descents > w->max_descents) {
-			snprintf(w->err, w->errlen, "search tree revisits nodes (corrupt file)");
-			return -EINVAL;
-		}
-		if (f.depth >= bits) {
-			snprintf(w->err, w->errlen, "search tree deeper than %u bits (corrupt file)", bits);
-			return -EINVAL;
-		}
-		err = MMDB_read_node(w->mmdb, f.node, &node);
-		if (err != MMDB_SUCCESS) {
-			snprintf(w->err, w->errlen, "cannot read search node %u: %s", f.node,
-				 MMDB_strerror(err));
-			return -EINVAL;
-		}
-		/* Right first onto the stack, so that the left half comes out first. */
-		err = push_child(w, stack, &sp, &f, 1, node.right_record_type, node.right_record,
-				 node.right_record_entry.offset);
-		if (!err)
-			err = push_child(w, stack, &sp, &f, 0, node.left_record_type, node.left_record,
-					 node.left_record_entry.offset);
-		if (err)
-			return err;
+		if (n <= 0)
+			return n;
+		in->head_len += n;
 	}
 	return 0;
 }
 
-/* Decompresses a gzip file into an anonymous memory file, so nothing is written to disk. */
-static int gunzip_to_memfd(int fd, char *err, size_t errlen)
+int input_read_full(struct input *in, void *buf, size_t len, const char *what)
+{
+	size_t done = 0;
+
+	while (done < len) {
+		ssize_t n = input_read(in, (char *)buf + done, len - done);
+
+		if (n < 0)
+			return n;
+		if (n == 0) {
+			snprintf(in->err, in->errlen, "truncated %s", what);
+			return -EINVAL;
+		}
+		done += n;
+	}
+	return 0;
+}
+
+int input_rewind(struct input *in)
+{
+	/* zlib rewinds plain files too; the head is read from memory again, then the rest */
+	if (gzrewind(in->gz) || gzseek(in->gz, in->head_len, SEEK_SET) != (z_off_t)in->head_len) {
+		snprintf(in->err, in->errlen, "cannot read the file again");
+		return -EIO;
+	}
+	in->head_pos = 0;
+	in->total = in->head_len;
+	return 0;
+}
+
+int input_to_memfd(struct input *in, unsigned long long len)
 {
 	static char buf[1 << 16];
-	__u64 total = 0;
-	gzFile gz;
-	int out, n;
+	unsigned long long done = 0;
+	int fd, err = 0;
 
-	out = memfd_create("geoblock-geoip", MFD_CLOEXEC);
-	if (out < 0) {
-		snprintf(err, errlen, "memfd_create: %s", strerror(errno));
+	fd = memfd_create("geoblock-geoip", MFD_CLOEXEC);
+	if (fd < 0) {
+		snprintf(in->err, in->errlen, "memfd_create: %s", strerror(errno));
 		return -errno;
 	}
-	gz = gzdopen(fd, "rb");
-	if (!gz) {
-		close(out);
-		snprintf(err, errlen, "cannot start gzip decoder");
-		return -ENOMEM;
-	}
-	while ((n = gzread(gz, buf, sizeof(buf))) > 0) {
-		total += n;
-		if (total > GZIP_MAX_SIZE) {
-			snprintf(err, errlen, "decompresses to more than %llu bytes",
-				 (unsigned long long)GZIP_MAX_SIZE);
-			n = -1;
+	while (done < len) {
+		size_t want = len - done > sizeof(buf) ? sizeof(buf) : len - done;
+		ssize_t n = input_read(in, buf, want);
+
+		if (n <= 0) {
+			err = n;
+			if (!n && len != INPUT_ALL) {
+				snprintf(in->err, in->errlen, "truncated data");
+				err = -EINVAL;
+			}
 			break;
 		}
-		if (write(out, buf, n) != n) {
-			snprintf(err, errlen, "cannot write decompressed data: %s", strerror(errno));
-			n = -1;
+		if (write(fd, buf, n) != n) {
+			err = -errno;
+			snprintf(in->err, in->errlen, "cannot write to a memory file: %s", strerror(errno));
 			break;
 		}
+		done += n;
 	}
-	if (n >= 0) {
-		int zerr;
-
-		/* A stream cut short ends reads without an error from gzread itself. */
-		gzerror(gz, &zerr);
-		if (zerr != Z_OK) {
-			snprintf(err, errlen, "truncated gzip data");
-			n = -1;
-		}
-	} else if (!*err) {
-		int zerr;
-		const char *msg = gzerror(gz, &zerr);
-
-		snprintf(err, errlen, "corrupt gzip data: %s", zerr == Z_ERRNO ? strerror(errno) : msg);
+	if (err) {
+		close(fd);
+		return err;
 	}
-	gzclose(gz);	/* closes fd too */
-	if (n < 0) {
-		close(out);
-		return -EINVAL;
-	}
-	return out;
+	return fd;
 }
 
-/*
- * Opens path as a MaxMind DB, decompressing it first when it starts with the gzip magic.
- * The name does not matter: the content decides.
- */
-static int open_mmdb(const char *path, MMDB_s *mmdb, char *err, size_t errlen)
+static bool has_mmdb_marker(int fd)
 {
-	unsigned char magic[2] = { 0 };
-	char procpath[64];
-	int fd, status;
+	static char buf[MMDB_MARKER_WINDOW];
+	struct stat st;
+	off_t off;
+	ssize_t n;
 
+	if (fstat(fd, &st) || st.st_size < (off_t)sizeof(MMDB_MARKER) - 1)
+		return false;
+	off = st.st_size > MMDB_MARKER_WINDOW ? st.st_size - MMDB_MARKER_WINDOW : 0;
+	n = pread(fd, buf, sizeof(buf), off);
+	return n > 0 && memmem(buf, n, MMDB_MARKER, sizeof(MMDB_MARKER) - 1);
+}
+
+/* CSV is text: no control characters but tabs and line ends (UTF-8 passes). */
+static bool looks_like_text(const unsigned char *p, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if ((p[i] < 0x20 && p[i] != '\t' && p[i] != '\n' && p[i] != '\r') || p[i] == 0x7f)
+			return false;
+	return true;
+}
+
+static int read_mmdb_fd(int fd, const char *name, const char *field, struct geoip_table *t,
+			char *err, size_t errlen)
+{
+	char path[64];
+
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+	return mmdb_read(path, name, field, t, err, errlen);
+}
+
+/* One file, whatever its format; messages name it. */
+static int read_one(const char *path, const char *field, struct geoip_table *t, char *err,
+		    size_t errlen)
+{
+	struct input in = { .err = err, .errlen = errlen };
+	char member[256], name[512], inner[256] = "";
+	int fd, gzfd, mfd, ret;
+	bool compressed;
+	struct stat st;
+
+	memset(t, 0, sizeof(*t));
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0) {
 		snprintf(err, errlen, "cannot open %s: %s", path, strerror(errno));
 		return -errno;
 	}
-	if (pread(fd, magic, 2, 0) == 2 && magic[0] == 0x1f && magic[1] == 0x8b) {
-		err[0] = '\0';
-		fd = gunzip_to_memfd(fd, err, errlen);
-		if (fd < 0) {
-			char inner[200];
-
-			snprintf(inner, sizeof(inner), "%s", err);
-			snprintf(err, errlen, "%s: %s", path, inner);
-			return fd;
-		}
+	if (fstat(fd, &st) == 0 && S_ISDIR(st.st_mode)) {
+		snprintf(err, errlen, "%s is not a readable MaxMind DB, tar.gz or CSV file: it is a "
+			 "directory", path);
+		close(fd);
+		return -EISDIR;
 	}
-	snprintf(procpath, sizeof(procpath), "/proc/self/fd/%d", fd);
-	status = MMDB_open(procpath, MMDB_MODE_MMAP, mmdb);
-	close(fd);	/* the mapping keeps the data */
-	if (status != MMDB_SUCCESS) {
-		snprintf(err, errlen, "%s is not a readable MaxMind DB file: %s", path,
-			 MMDB_strerror(status));
-		return -EINVAL;
+	gzfd = dup(fd);
+	in.gz = gzfd < 0 ? NULL : gzdopen(gzfd, "rb");
+	if (!in.gz) {
+		if (gzfd >= 0)
+			close(gzfd);
+		close(fd);
+		snprintf(err, errlen, "cannot start the gzip decoder");
+		return -ENOMEM;
+	}
+	gzbuffer(in.gz, 1 << 17);
+	in.err = inner;
+	in.errlen = sizeof(inner);
+	ret = input_fill_head(&in);
+	compressed = !gzdirect(in.gz);
+	if (ret) {
+		snprintf(err, errlen, "%s: %s", path, inner);
+	} else if (in.head_len == 0) {
+		snprintf(err, errlen, "%s is not a readable MaxMind DB, tar.gz or CSV file: it is empty",
+			 path);
+		ret = -EINVAL;
+	} else if (in.head_len >= 263 && !memcmp(in.head + 257, "ustar", 5)) {
+		mfd = tar_extract_mmdb(&in, member, sizeof(member));
+		if (mfd < 0) {
+			snprintf(err, errlen, "%s: %s", path, inner);
+			ret = mfd;
+		} else {
+			snprintf(name, sizeof(name), "%s (%s)", path, member);
+			ret = read_mmdb_fd(mfd, name, field, t, err, errlen);
+			close(mfd);
+		}
+	} else if (!compressed && has_mmdb_marker(fd)) {
+		/* Through our fd: the file read is the file whose content was checked. */
+		ret = read_mmdb_fd(fd, path, field, t, err, errlen);
+	} else if (looks_like_text(in.head, in.head_len)) {
+		if (strcmp(field, "country")) {
+			snprintf(err, errlen, "%s holds CSV ranges: --field %s applies to MaxMind DB files "
+				 "only", path, field);
+			ret = -EINVAL;
+		} else {
+			ret = csv_read(&in, t);
+			if (ret)
+				snprintf(err, errlen, "%s: %s", path, inner);
+		}
+	} else if (compressed) {
+		mfd = input_to_memfd(&in, INPUT_ALL);
+		if (mfd < 0) {
+			snprintf(err, errlen, "%s: %s", path, inner);
+			ret = mfd;
+		} else {
+			if (has_mmdb_marker(mfd)) {
+				ret = read_mmdb_fd(mfd, path, field, t, err, errlen);
+			} else {
+				snprintf(err, errlen, "%s is not a readable MaxMind DB, tar.gz or CSV file: "
+					 "gzip of binary data without MaxMind DB metadata", path);
+				ret = -EINVAL;
+			}
+			close(mfd);
+		}
+	} else {
+		snprintf(err, errlen, "%s is not a readable MaxMind DB, tar.gz or CSV file: binary data "
+			 "without MaxMind DB metadata", path);
+		ret = -EINVAL;
+	}
+	gzclose(in.gz);
+	close(fd);
+	if (ret)
+		geoip_table_free(t);
+	return ret;
+}
+
+static void format_prefix(const struct prefix *p, int family, char *out, size_t outlen)
+{
+	char buf[INET6_ADDRSTRLEN];
+
+	inet_ntop(family == 4 ? AF_INET : AF_INET6, p->addr, buf, sizeof(buf));
+	snprintf(out, outlen, "%s/%u", buf, p->len);
+}
+
+static void format_country(__u16 country, char out[16])
+{
+	if (country == GB_COUNTRY_V4_ALIAS)
+		snprintf(out, 16, "IPv4 alias");
+	else
+		country_code(country, out);
+}
+
+/* Combines the tables read from several files into t; overlaps must agree on the country. */
+static int combine(char *const *paths, struct geoip_table *in, int n, struct geoip_table *t,
+		   char *err, size_t errlen)
+{
+	for (int fam = 0; fam < 2; fam++) {
+		struct prefix_list *lists = calloc(n, sizeof(*lists)), *out = fam ? &t->v6 : &t->v4;
+		struct prefix_conflict c;
+		int filled = 0, last = 0, ret;
+
+		if (!lists) {
+			snprintf(err, errlen, "out of memory");
+			return -ENOMEM;
+		}
+		for (int i = 0; i < n; i++) {
+			lists[i] = fam ? in[i].v6 : in[i].v4;
+			if (lists[i].n) {
+				filled++;
+				last = i;
+			}
+		}
+		if (filled <= 1) {
+			/* Nothing to merge: take the one list as it is. */
+			*out = lists[last];
+			memset(fam ? &in[last].v6 : &in[last].v4, 0, sizeof(*out));
+			for (int i = 0; i < n; i++)
+				if (i != last)
+					out->added += lists[i].added;
+			free(lists);
+			continue;
+		}
+		ret = prefix_list_union(out, lists, n, &c);
+		free(lists);
+		if (ret == -EEXIST) {
+			char a[64], b[64], ca[16], cb[16];
+
+			format_prefix(&c.a, fam ? 6 : 4, a, sizeof(a));
+			format_prefix(&c.b, fam ? 6 : 4, b, sizeof(b));
+			format_country(c.a.country, ca);
+			format_country(c.b.country, cb);
+			snprintf(err, errlen, "%s and %s disagree: %s is %s in the first, %s is %s in the "
+				 "second", paths[c.list_a], paths[c.list_b], a, ca, b, cb);
+		} else if (ret) {
+			snprintf(err, errlen, "cannot combine the files: %s", strerror(-ret));
+		}
+		if (ret)
+			return ret;
+		for (int i = 0; i < n; i++)
+			prefix_list_free(fam ? &in[i].v6 : &in[i].v4);
+	}
+	for (int i = 0; i < n; i++) {
+		size_t len = strlen(t->database_type);
+
+		if (in[i].build_epoch > t->build_epoch)
+			t->build_epoch = in[i].build_epoch;
+		if (!strstr(t->database_type, in[i].database_type))
+			snprintf(t->database_type + len, sizeof(t->database_type) - len, "%s%s",
+				 len ? "+" : "", in[i].database_type);
 	}
 	return 0;
 }
 
-int geoip_read(const char *path, const char *field, struct geoip_table *t, char *err, size_t errlen)
+int geoip_read_files(char *const *paths, int n, const char *field, struct geoip_table *t,
+		     char *err, size_t errlen)
 {
-	struct walker w = { .field = field, .t = t, .err = err, .errlen = errlen };
-	struct frame end;
-	MMDB_s mmdb;
-	int ret;
+	struct geoip_table *in;
+	int ret = 0, i;
 
 	memset(t, 0, sizeof(*t));
-	ret = open_mmdb(path, &mmdb, err, errlen);
-	if (ret)
-		return ret;
-	w.mmdb = &mmdb;
-	t->build_epoch = mmdb.metadata.build_epoch;
-	snprintf(t->database_type, sizeof(t->database_type), "%s",
-		 mmdb.metadata.database_type ? mmdb.metadata.database_type : "");
-	if (mmdb.metadata.ip_version != 4 && mmdb.metadata.ip_version != 6) {
-		snprintf(err, errlen, "%s: unsupported ip_version %u", path, mmdb.metadata.ip_version);
-		ret = -EINVAL;
-		goto out;
-	}
-	/* A valid tree visits each node once; the alias paths add a handful. */
-	w.max_descents = (__u64)mmdb.metadata.node_count + 1024;
-	w.ipv4_start = UINT32_MAX;
-	if (mmdb.metadata.ip_version == 6) {
-		w.ipv4_start = find_ipv4_start(&mmdb, &end);
-		/* ::/k with k < 96 a single record: every IPv4 address gets that record. */
-		if (w.ipv4_start == UINT32_MAX && end.is_data) {
-			end.in_v4 = 1;
-			end.depth = 96;
-			ret = emit(&w, &end);
-			if (ret)
-				goto out;
-		}
-	}
-	ret = walk(&w);
-	if (ret) {
-		char inner[200];
-
-		snprintf(inner, sizeof(inner), "%s", err);
-		snprintf(err, errlen, "%s: %s", path, ret == -ENOMEM ? "out of memory" : inner);
-	}
-out:
-	cache_free(&w.cache);
-	MMDB_close(&mmdb);
+	if (n == 1)
+		return read_one(paths[0], field, t, err, errlen);
+	in = calloc(n, sizeof(*in));
+	if (!in)
+		return -ENOMEM;
+	for (i = 0; i < n && !ret; i++)
+		ret = read_one(paths[i], field, &in[i], err, errlen);
+	if (!ret)
+		ret = combine(paths, in, n, t, err, errlen);
+	for (i = 0; i < n; i++)
+		geoip_table_free(&in[i]);
+	free(in);
 	if (ret)
 		geoip_table_free(t);
 	return ret;
+}
+
+int geoip_read(const char *path, const char *field, struct geoip_table *t, char *err, size_t errlen)
+{
+	char *const paths[1] = { (char *)path };
+
+	return geoip_read_files(paths, 1, field, t, err, errlen);
 }
 
 void geoip_table_free(struct geoip_table *t)

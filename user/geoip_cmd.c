@@ -15,16 +15,49 @@
 #include "geoblock.skel.h"
 #include "meeting.h"
 
+#define MAX_SHRINK_DEFAULT 10.0
+
 static void load_usage(void)
 {
-	printf("Usage: geoblock geoip load PATH [--field country|registered_country|represented_country]\n"
-	       "  PATH     a MaxMind DB file (.mmdb), gzipped or not; GeoIP2/GeoLite2 layout\n"
-	       "           (country.iso_code) or flat (country_code, as DB-IP lite); detected from content\n"
+	printf("Usage: geoblock geoip load PATH...\n"
+	       "         [--field country|registered_country|represented_country]\n"
+	       "         [--max-shrink PERCENT] [--force] [--with-lpm]\n"
+	       "  PATH     a MaxMind DB file (.mmdb: GeoIP2/GeoLite2 layout, country.iso_code, or flat,\n"
+	       "           country_code, as DB-IP lite), gzipped or not; MaxMind's .tar.gz download;\n"
+	       "           or CSV ranges \"start,end,CC\" (IPv4 or IPv6), gzipped or not. The format is\n"
+	       "           told from the content. Several PATHs make one table; where their networks\n"
+	       "           overlap they must name the same country\n"
 	       "  --field  which MaxMind country field to use (default country)\n"
+	       "  --max-shrink  refuse a table that covers more than PERCENT less IPv4 or IPv6 address\n"
+	       "           space than the loaded one (default %g)\n"
+	       "  --force  load it anyway (an empty table is always refused)\n"
 	       "  --with-lpm  also build the kernel LPM tries (the reference structure, for\n"
 	       "           'attach --lookup lpm'); once built they are kept up to date by every load\n"
 	       "The new table is built beside the loaded one and switched in atomically; on any error\n"
-	       "the loaded table stays.\n");
+	       "the loaded table stays.\n", MAX_SHRINK_DEFAULT);
+}
+
+static int parse_percent(const char *s, double *out)
+{
+	char *end;
+	double v;
+
+	errno = 0;
+	v = strtod(s, &end);
+	if (errno || end == s || *end || !(v >= 0 && v <= 100))
+		return -EINVAL;
+	*out = v;
+	return 0;
+}
+
+/* "A B C" for messages and the table's description, cut short to fit. */
+static void join_paths(char *const *paths, int n, char *out, size_t outlen)
+{
+	size_t len = 0;
+
+	out[0] = '\0';
+	for (int i = 0; i < n && len < outlen; i++)
+		len += snprintf(out + len, outlen - len, "%s%s", i ? " " : "", paths[i]);
 }
 
 /*
@@ -58,15 +91,18 @@ static int geoip_load(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "field", required_argument, NULL, 'f' },
+		{ "max-shrink", required_argument, NULL, 'm' },
+		{ "force", no_argument, NULL, 'F' },
 		{ "with-lpm", no_argument, NULL, 'l' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
+	double max_shrink = MAX_SHRINK_DEFAULT;
 	const char *field = "country";
-	bool with_lpm = false;
+	bool with_lpm = false, force = false;
+	char err[1024], source[256];
 	struct geoip_table t;
 	struct gb_ctx ctx;
-	char err[320];
 	int opt, ret = GB_EXIT_FAIL;
 
 	optind = 0;
@@ -74,6 +110,15 @@ static int geoip_load(int argc, char **argv)
 		switch (opt) {
 		case 'f':
 			field = optarg;
+			break;
+		case 'm':
+			if (parse_percent(optarg, &max_shrink)) {
+				gb_err("--max-shrink \"%.32s\" is not a percentage from 0 to 100", optarg);
+				return GB_EXIT_USAGE;
+			}
+			break;
+		case 'F':
+			force = true;
 			break;
 		case 'l':
 			with_lpm = true;
@@ -91,28 +136,34 @@ static int geoip_load(int argc, char **argv)
 		       "represented_country", field);
 		return GB_EXIT_USAGE;
 	}
-	if (optind != argc - 1) {
-		gb_err("expected one database PATH; see -h");
+	if (optind >= argc) {
+		gb_err("expected a database PATH; see -h");
 		return GB_EXIT_USAGE;
 	}
+	join_paths(argv + optind, argc - optind, source, sizeof(source));
 	/* Read and compile before taking the lock: the live table is untouched until the swap. */
-	if (geoip_read(argv[optind], field, &t, err, sizeof(err))) {
+	if (geoip_read_files(argv + optind, argc - optind, field, &t, err, sizeof(err))) {
 		gb_err("%s; the loaded table is unchanged", err);
 		count_failure(NULL);
 		return GB_EXIT_FAIL;
 	}
-	if (t.v4.n + t.v6.n == 0) {
-		gb_err("%s has no network with a %s code; the loaded table is unchanged",
-		       argv[optind], field);
+	if (geoip_table_empty(&t)) {
+		gb_err("%s has no network with a %s code; the loaded table is unchanged", source,
+		       field);
 		count_failure(NULL);
 		goto out_free;
 	}
 	if (gb_open(&ctx, GB_OPEN_LOCKED))
 		goto out_free;
-	if (!table_install(&ctx, &t, argv[optind], with_lpm) &&
-	    !state_geoip_loaded(&ctx, argv[optind], field, with_lpm)) {
+	/* Compared under the lock, against the table this load would replace. */
+	if (!force && geoip_check_shrink(&ctx, &t, max_shrink, err, sizeof(err))) {
+		gb_err("%s: %s; pass --force to load it anyway; the loaded table is unchanged", source,
+		       err);
+		count_failure(&ctx);
+	} else if (!table_install(&ctx, &t, source, with_lpm) &&
+		   !state_geoip_loaded(&ctx, argv + optind, argc - optind, source, field, with_lpm)) {
 		printf("loaded %s: %zu IPv4 prefixes (%zu networks), %zu IPv6 prefixes (%zu networks)\n",
-		       argv[optind], t.v4.n, t.v4.added, t.v6.n, t.v6.added);
+		       source, t.v4.n, t.v4.added, t.v6.n, t.v6.added);
 		ret = GB_EXIT_OK;
 	} else {
 		count_failure(&ctx);
@@ -314,7 +365,8 @@ static int geoip_dump(int argc, char **argv)
 
 static void geoip_usage(void)
 {
-	printf("Usage: geoblock geoip load PATH [--field FIELD] [--with-lpm]\n"
+	printf("Usage: geoblock geoip load PATH... [--field FIELD] [--max-shrink PERCENT] [--force]\n"
+	       "                          [--with-lpm]\n"
 	       "       geoblock geoip lookup ADDR|- [--json] [--from table|lpm]\n"
 	       "       geoblock geoip dump\n");
 }

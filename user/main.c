@@ -18,7 +18,7 @@ static void usage(void)
 	       "  attach IFACE [--mode native|generic|auto] [--lookup table|lpm]\n"
 	       "  detach IFACE\n"
 	       "  status [--json]                   attachments, GeoIP table, meetings\n"
-	       "  geoip load PATH [--field FIELD] [--with-lpm]\n"
+	       "  geoip load PATH... [--field FIELD] [--with-lpm] [--max-shrink PCT] [--force]\n"
 	       "  geoip lookup ADDR|- [--json] [--from table|lpm]   country, as the filter sees it\n"
 	       "  geoip dump                        the networks of the loaded table\n"
 	       "  meeting add NAME --ports LIST --block CC[,CC...] [--allow CIDR[,...]]\n"

@@ -122,8 +122,9 @@ int audit_result(const struct gb_ctx *ctx, const char *reason, int ret, struct j
 /* Records ifname's attachment (mode NULL: forgets it); 1 if it was recorded before, 0 if not. */
 int state_attachment_set(const struct gb_ctx *ctx, const char *ifname, const char *mode,
 			 const char *lookup);
-int state_geoip_loaded(const struct gb_ctx *ctx, const char *path, const char *field,
-		       bool with_lpm);
+/* Keeps copies of the n files of a table just loaded, and how to load them again. */
+int state_geoip_loaded(const struct gb_ctx *ctx, char *const *paths, int n, const char *source,
+		       const char *field, bool with_lpm);
 
 /* attach.c, for restore */
 bool attach_live(const struct gb_ctx *ctx, const char *ifname);

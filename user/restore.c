@@ -150,25 +150,38 @@ static int copy_file_atomic(const char *src, const char *dir, const char *name)
 	return gb_sync_dir(dir);
 }
 
-int state_geoip_loaded(const struct gb_ctx *ctx, const char *path, const char *field,
-		       bool with_lpm)
+/* Name of the kept copy of file i of the loaded table: geoip.db, geoip.db.1, ... */
+static void copy_name(char *out, size_t len, int i)
+{
+	if (i)
+		snprintf(out, len, "%s.%d", GEOIP_COPY, i);
+	else
+		snprintf(out, len, "%s", GEOIP_COPY);
+}
+
+int state_geoip_loaded(const struct gb_ctx *ctx, char *const *paths, int n, const char *source,
+		       const char *field, bool with_lpm)
 {
 	__u32 zero = 0, id;
-	char *conf = NULL;
-	int err, len;
+	char *conf = NULL, name[64];
+	int err = 0, len;
 
 	/* Once the LPM tries exist, every load keeps them (table_install): so must restore. */
 	with_lpm = with_lpm ||
 		   !bpf_map_lookup_elem(bpf_map__fd(ctx->skel->maps.country_v4), &zero, &id) ||
 		   !bpf_map_lookup_elem(bpf_map__fd(ctx->skel->maps.country_v6), &zero, &id);
-	err = copy_file_atomic(path, ctx->state_dir, GEOIP_COPY);
-	if (err) {
-		gb_err("table loaded, but cannot keep a copy in %s/%s for restore: %s",
-		       ctx->state_dir, GEOIP_COPY, strerror(-err));
-		goto out;
+	for (int i = 0; i < n && !err; i++) {
+		copy_name(name, sizeof(name), i);
+		err = copy_file_atomic(paths[i], ctx->state_dir, name);
+		if (err)
+			gb_err("table loaded, but cannot keep a copy in %s/%s for restore: %s",
+			       ctx->state_dir, name, strerror(-err));
 	}
-	len = asprintf(&conf, "# geoblock: the GeoIP table restore loads (from the copy in %s)\n"
-		       "field %s\nwith_lpm %d\nsource %s\n", GEOIP_COPY, field, with_lpm, path);
+	if (err)
+		goto out;
+	len = asprintf(&conf, "# geoblock: the GeoIP table restore loads (from the copies %s...)\n"
+		       "field %s\nwith_lpm %d\nfiles %d\nsource %s\n", GEOIP_COPY, field, with_lpm,
+		       n, source);
 	if (len < 0) {
 		conf = NULL;
 		err = -ENOMEM;
@@ -189,7 +202,10 @@ struct geoip_conf {
 	char field[32];
 	char source[256];
 	bool with_lpm;
+	int files;
 };
+
+#define GEOIP_MAX_FILES 16
 
 static int read_geoip_conf(const struct gb_ctx *ctx, struct geoip_conf *c)
 {
@@ -200,6 +216,7 @@ static int read_geoip_conf(const struct gb_ctx *ctx, struct geoip_conf *c)
 
 	memset(c, 0, sizeof(*c));
 	snprintf(c->field, sizeof(c->field), "country");
+	c->files = 1;
 	snprintf(path, sizeof(path), "%s/%s", ctx->state_dir, GEOIP_CONF);
 	f = fopen(path, "re");
 	if (!f)
@@ -212,6 +229,8 @@ static int read_geoip_conf(const struct gb_ctx *ctx, struct geoip_conf *c)
 			continue;
 		else if (sscanf(line, "with_lpm %d", &v) == 1)
 			c->with_lpm = v;
+		else if (sscanf(line, "files %d", &v) == 1 && v >= 1 && v <= GEOIP_MAX_FILES)
+			c->files = v;
 	}
 	free(line);
 	fclose(f);
@@ -224,7 +243,7 @@ static int restore_geoip(const struct gb_ctx *ctx)
 	struct geoip_info info = {};
 	struct geoip_conf conf;
 	struct geoip_table t;
-	char path[512], err_msg[320];
+	char paths[GEOIP_MAX_FILES][512], *argv[GEOIP_MAX_FILES], err_msg[1024];
 	__u32 zero = 0;
 	int err;
 
@@ -242,16 +261,22 @@ static int restore_geoip(const struct gb_ctx *ctx)
 		gb_err("cannot read %s/%s: %s", ctx->state_dir, GEOIP_CONF, strerror(-err));
 		return err;
 	}
-	snprintf(path, sizeof(path), "%s/%s", ctx->state_dir, GEOIP_COPY);
-	err = geoip_read(path, conf.field, &t, err_msg, sizeof(err_msg));
+	for (int i = 0; i < conf.files; i++) {
+		char name[64];
+
+		copy_name(name, sizeof(name), i);
+		snprintf(paths[i], sizeof(paths[i]), "%s/%s", ctx->state_dir, name);
+		argv[i] = paths[i];
+	}
+	err = geoip_read_files(argv, conf.files, conf.field, &t, err_msg, sizeof(err_msg));
 	if (err) {
 		gb_err("cannot reload the GeoIP table: %s", err_msg);
 		return err;
 	}
 	err = table_install(ctx, &t, conf.source, conf.with_lpm);
 	if (!err)
-		printf("geoip: loaded %s (kept copy of %s): %zu IPv4 and %zu IPv6 prefixes\n", path,
-		       conf.source, t.v4.n, t.v6.n);
+		printf("geoip: loaded %s (kept cop%s of %s): %zu IPv4 and %zu IPv6 prefixes\n",
+		       paths[0], conf.files > 1 ? "ies" : "y", conf.source, t.v4.n, t.v6.n);
 	geoip_table_free(&t);
 	return err;
 }

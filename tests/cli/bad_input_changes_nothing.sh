@@ -28,11 +28,13 @@ snapshot() {
 before=$(snapshot)
 
 # refused EXIT_CODE MESSAGE_PART ARGS...: fails with that code, one stderr line, nothing changed.
+refused_loads=0
 refused() {
 	local code=$1 part=$2 rc lines
 	shift 2
 	"$GEOBLOCK" "$@" >"$tmp/out" 2>"$tmp/err"
 	rc=$?
+	[[ "${1:-} ${2:-} $rc" == "geoip load 2" ]] && refused_loads=$((refused_loads + 1))
 	lines=$(wc -l <"$tmp/err")
 	if [[ $rc != "$code" ]]; then
 		fail "geoblock $*: exit $rc, expected $code ($(head -1 "$tmp/err"))"
@@ -150,6 +152,53 @@ refused 2 "gzip" geoip load "$tmp/truncated.mmdb.gz"
 gzip -c "$tmp/random.mmdb" >"$tmp/random.mmdb.gz"
 refused 2 "not a readable MaxMind DB" geoip load "$tmp/random.mmdb.gz"
 refused 1 "unknown --field" geoip load --field city "$D/dbip-country.mmdb"
+refused 1 "expected a database PATH" geoip load
+refused 1 "is not a percentage" geoip load --max-shrink 150 "$D/dbip-country.mmdb"
+# CSV ranges: each malformed row named by its line
+printf '1.0.0.0,1.0.0.255,AU\n1.0.0.128,1.0.1.255,CN\n' >"$tmp/overlap.csv"
+refused 2 "overlap.csv: lines 1 and 2 overlap with different countries (AU, CN)" geoip load "$tmp/overlap.csv"
+printf '1.0.0.0,1.0.0.255,AU\n1.0.2.0,1.0.1.0,CN\n' >"$tmp/backwards.csv"
+refused 2 "line 2: the range 1.0.2.0-1.0.1.0 ends before it starts" geoip load "$tmp/backwards.csv"
+printf '1.0.0.0,1.0.0.999,AU\n' >"$tmp/badaddr.csv"
+refused 2 'line 1: "1.0.0.999" is not an IPv4 or IPv6 address' geoip load "$tmp/badaddr.csv"
+head -3 "$D/dbip-country-ipv4.csv" | awk -F, '{ split($1, a, "."); split($2, b, ".");
+	printf "%d,%d,%s\n", a[1]*16777216+a[2]*65536+a[3]*256+a[4], b[1]*16777216+b[2]*65536+b[3]*256+b[4], $3 }' \
+	>"$tmp/num.csv"
+refused 2 "is a number, not an address" geoip load "$tmp/num.csv"
+printf '1.0.0.0,1.0.0.255,AUS\n' >"$tmp/badcc.csv"
+refused 2 'line 1: "AUS" is not a two-letter country code' geoip load "$tmp/badcc.csv"
+printf '1.0.0.0,2001:db8::,AU\n' >"$tmp/mixed.csv"
+refused 2 "line 1: 1.0.0.0 and 2001:db8:: are not of the same address family" geoip load "$tmp/mixed.csv"
+printf '1.0.0.0,1.0.0.255,AU\n1.0.1.0\n' >"$tmp/short.csv"
+refused 2 "line 2: expected start,end,country" geoip load "$tmp/short.csv"
+gzip -c "$tmp/overlap.csv" >"$tmp/overlap.csv.gz"
+refused 2 "lines 1 and 2 overlap" geoip load "$tmp/overlap.csv.gz"
+refused 2 "applies to MaxMind DB files only" geoip load --field registered_country "$D/dbip-country-ipv4.csv"
+printf 'ip_range_start,ip_range_end,country_code\n' >"$tmp/header.csv"
+refused 2 "has no network with a country code" geoip load "$tmp/header.csv"
+# several files: overlapping networks must agree
+printf '1.0.0.0,1.0.0.255,FR\n' >"$tmp/fr.csv"
+refused 2 "dbip-country-ipv4.mmdb and $tmp/fr.csv disagree: 1.0.0.0/24 is AU in the first, 1.0.0.0/24 is FR in the second" \
+	geoip load "$D/dbip-country-ipv4.mmdb" "$tmp/fr.csv"
+refused 2 "disagree" geoip load "$D/dbip-country-ipv4.csv" "$D/geolite2-country-ipv4.csv"
+refused 2 "No such file" geoip load "$D/dbip-country-ipv4.csv" "$tmp/missing.csv"
+# tar archives: exactly one .mmdb inside, whole
+mkdir -p "$tmp/t1/GeoLite2-Country_20260130" "$tmp/t2/d"
+echo "license" >"$tmp/t1/GeoLite2-Country_20260130/LICENSE.txt"
+tar -C "$tmp/t1" -czf "$tmp/nommdb.tar.gz" GeoLite2-Country_20260130
+refused 2 "nommdb.tar.gz: the tar archive holds no .mmdb file" geoip load "$tmp/nommdb.tar.gz"
+cp "$D/dbip-country-ipv4.mmdb" "$tmp/t2/d/a.mmdb"
+cp "$D/dbip-country-ipv4.mmdb" "$tmp/t2/d/b.mmdb"
+tar -C "$tmp/t2" -czf "$tmp/two.tar.gz" d
+refused 2 "holds more than one .mmdb file (d/a.mmdb and d/b.mmdb)" geoip load "$tmp/two.tar.gz"
+tar -C "$tmp/t2" -cf - d 2>/dev/null | head -c 2000000 | gzip -c >"$tmp/cut.tar.gz"
+refused 2 "cut.tar.gz: truncated" geoip load "$tmp/cut.tar.gz"
+tar -C "$tmp/t2" -czf - d 2>/dev/null | head -c 1000000 >"$tmp/cutgz.tar.gz"
+refused 2 "truncated gzip data" geoip load "$tmp/cutgz.tar.gz"
+echo "random" >"$tmp/t1/GeoLite2-Country_20260130/GeoLite2-Country.mmdb"
+tar -C "$tmp/t1" -czf "$tmp/badmmdb.tar.gz" GeoLite2-Country_20260130
+refused 2 "badmmdb.tar.gz (GeoLite2-Country_20260130/GeoLite2-Country.mmdb) is not a readable MaxMind DB" \
+	geoip load "$tmp/badmmdb.tar.gz"
 refused 1 "not an IPv4 or IPv6 address" geoip lookup 1.2.3.400
 refused 1 "not an IPv4 or IPv6 address" geoip lookup nonsense
 # interfaces
@@ -157,8 +206,11 @@ refused 1 "no interface" attach nosuchif0
 refused 1 "unknown --mode" attach lo --mode turbo
 refused 1 "not attached" detach lo
 
-# Refused loads (not usage errors) are counted for the metrics: the seven unreadable files above.
-check_eq "refused GeoIP loads counted" 7 "$("$GEOBLOCK" stats --json | jq .geoip.failed_reloads)"
+# Refused loads (not usage errors) are counted for the metrics: every `geoip load` above that
+# failed with exit 2.
+check "refused GeoIP loads: $refused_loads (need >= 20)" test "$refused_loads" -ge 20
+check_eq "refused GeoIP loads counted" "$refused_loads" \
+	"$("$GEOBLOCK" stats --json | jq .geoip.failed_reloads)"
 
 # And a good change does change things (the snapshot can tell).
 "$GEOBLOCK" meeting add other --ports 7000 --block DE >/dev/null

@@ -1,11 +1,14 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * The reference answers for GeoIP tests, straight from libmaxminddb's own lookup:
- *   mmdb_ref sample DB COUNT SEED 4|6   random addresses, one "ADDR CC" line each ('--': none)
+ *   mmdb_ref sample DB COUNT SEED 4|6 [FIELD]
+ *                                       random addresses, one "ADDR CC" line each ('--': none);
+ *                                       FIELD is the MaxMind country field (default country)
  *   mmdb_ref find DB CC 4|6 SEED        one random address whose country is CC (for IPv6, a
  *                                       native one: not in ::/16, 2001::/32 or 2002::/16,
  *                                       where databases alias the IPv4 tree)
  *   mmdb_ref sources DB COUNT SEED 4|6  COUNT random addresses that have a country, one per line
+ *   mmdb_ref lookup DB [FIELD]          "ADDR CC" for each address read from stdin
  * DB must be an uncompressed .mmdb.
  */
 #include <arpa/inet.h>
@@ -17,6 +20,8 @@
 #include <maxminddb.h>
 
 static unsigned long long rng_state;
+static const char *field = "country";
+static bool alias_samples;	/* sample: also addresses in the IPv4-alias ranges */
 
 /* splitmix64: small, seedable, the same sequence everywhere */
 static unsigned long long rnd(void)
@@ -28,7 +33,11 @@ static unsigned long long rnd(void)
 	return z ^ (z >> 31);
 }
 
-/* Random IPv6: a quarter anywhere, the rest in the /12s where most allocations are. */
+/*
+ * Random IPv6: (with alias_samples) one in eight in a range that MaxMind's files alias to the IPv4 tree (::/96,
+ * ::ffff:0:0/96, 2001::/32, 2002::/16), a quarter of the rest anywhere, the others in the /12s
+ * where most allocations are.
+ */
 static void random_v6(unsigned char a[16])
 {
 	static const unsigned short blocks[] = { 0x2001, 0x2400, 0x2600, 0x2800, 0x2a00, 0x2c00 };
@@ -37,6 +46,27 @@ static void random_v6(unsigned char a[16])
 	for (int i = 0; i < 8; i++) {
 		a[i] = hi >> (56 - 8 * i);
 		a[8 + i] = lo >> (56 - 8 * i);
+	}
+	if (alias_samples && rnd() % 8 == 0) {
+		switch (rnd() % 4) {
+		case 0:		/* ::/96 */
+			memset(a, 0, 12);
+			break;
+		case 1:		/* ::ffff:0:0/96 */
+			memset(a, 0, 10);
+			a[10] = a[11] = 0xff;
+			break;
+		case 2:		/* 2001::/32 */
+			a[0] = 0x20;
+			a[1] = 0x01;
+			a[2] = a[3] = 0;
+			break;
+		default:	/* 2002::/16 */
+			a[0] = 0x20;
+			a[1] = 0x02;
+			break;
+		}
+		return;
 	}
 	if (rnd() % 4) {
 		unsigned short b = blocks[rnd() % (sizeof(blocks) / sizeof(blocks[0]))];
@@ -88,8 +118,9 @@ static void country_of(MMDB_lookup_result_s *res, char out[3])
 	strcpy(out, "--");
 	if (!res->found_entry)
 		return;
-	st = MMDB_get_value(&res->entry, &d, "country", "iso_code", NULL);
-	if (st != MMDB_SUCCESS || !d.has_data)
+	st = MMDB_get_value(&res->entry, &d, field, "iso_code", NULL);
+	/* The flat layout (DB-IP lite, ip-location-db) has only a country_code. */
+	if ((st != MMDB_SUCCESS || !d.has_data) && !strcmp(field, "country"))
 		st = MMDB_get_value(&res->entry, &d, "country_code", NULL);
 	if (st == MMDB_SUCCESS && d.has_data && d.type == MMDB_DATA_TYPE_UTF8_STRING &&
 	    d.data_size == 2) {
@@ -131,15 +162,51 @@ static int lookup(MMDB_s *db, int family, char *text, size_t textlen, char cc[3]
 	return 0;
 }
 
+/* One "ADDR CC" line per address read from stdin. */
+static int lookup_stdin(MMDB_s *db)
+{
+	char line[256], cc[3];
+
+	while (fgets(line, sizeof(line), stdin)) {
+		MMDB_lookup_result_s res;
+		int gai, err;
+
+		line[strcspn(line, " \t\r\n")] = '\0';
+		if (!*line)
+			continue;
+		res = MMDB_lookup_string(db, line, &gai, &err);
+		if (gai || (err != MMDB_SUCCESS && err != MMDB_IPV6_LOOKUP_IN_IPV4_DATABASE_ERROR)) {
+			fprintf(stderr, "mmdb_ref: lookup of %s failed\n", line);
+			return 2;
+		}
+		country_of(&res, cc);
+		printf("%s %s\n", line, cc);
+	}
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	char text[INET6_ADDRSTRLEN], cc[3];
 	MMDB_s db;
 	int st;
 
-	if (argc != 6 || (strcmp(argv[1], "sample") && strcmp(argv[1], "find") &&
-			  strcmp(argv[1], "sources"))) {
-		fprintf(stderr, "usage: mmdb_ref sample|sources DB COUNT SEED 4|6 | find DB CC 4|6 SEED\n");
+	if (argc >= 3 && argc <= 4 && !strcmp(argv[1], "lookup")) {
+		if (argc == 4)
+			field = argv[3];
+		st = MMDB_open(argv[2], MMDB_MODE_MMAP, &db);
+		if (st != MMDB_SUCCESS) {
+			fprintf(stderr, "mmdb_ref: %s: %s\n", argv[2], MMDB_strerror(st));
+			return 2;
+		}
+		return lookup_stdin(&db);
+	}
+	if (argc == 7 && !strcmp(argv[1], "sample"))
+		field = argv[6];
+	else if (argc != 6 || (strcmp(argv[1], "sample") && strcmp(argv[1], "find") &&
+			       strcmp(argv[1], "sources"))) {
+		fprintf(stderr, "usage: mmdb_ref sample|sources DB COUNT SEED 4|6 [FIELD] | "
+			"find DB CC 4|6 SEED | lookup DB [FIELD]\n");
 		return 1;
 	}
 	st = MMDB_open(argv[2], MMDB_MODE_MMAP, &db);
@@ -152,6 +219,7 @@ int main(int argc, char **argv)
 		long count = atol(argv[3]);
 		int family = atoi(argv[5]);
 
+		alias_samples = !sources;
 		rng_state = strtoull(argv[4], NULL, 0);
 		for (long i = 0; i < count;) {
 			if (lookup(&db, family, text, sizeof(text), cc))
