@@ -164,6 +164,9 @@ bool geoip_table_empty(const struct geoip_table *t);
 int geoip_check_shrink(const struct gb_ctx *ctx, const struct geoip_table *t, double max_shrink,
 		       char *err, size_t errlen);
 
+/* geoip_cmd.c: `geoip load PATH...` with its defaults, for the daemon's --watch; 0 when loaded */
+int geoip_reload(char *const *paths, int n);
+
 /* command entry points */
 int cmd_attach(int argc, char **argv);
 int cmd_detach(int argc, char **argv);

@@ -11,7 +11,11 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/signalfd.h>
+#include <sys/inotify.h>
 #include <sys/timerfd.h>
+#include <libgen.h>
+#include <limits.h>
+#include <stdlib.h>
 #include <unistd.h>
 #include "common.h"
 #include "exporter.h"
@@ -19,13 +23,28 @@
 
 /* How often expired meetings are looked for; the data path stops them on time by itself. */
 #define EXPIRE_INTERVAL_S 5
+#define WATCH_MAX 8
+
+/* --watch: the files of one GeoIP table, reloaded together when any of them is replaced. */
+struct watch {
+	int fd;				/* inotify, -1 without --watch */
+	int n;
+	char *paths[WATCH_MAX];
+	int wd[WATCH_MAX];		/* watch of each file's directory */
+	char *names[WATCH_MAX];		/* each file's name in it */
+};
 
 static void daemon_usage(void)
 {
-	printf("Usage: geoblock daemon [--metrics ADDR:PORT]\n"
+	printf("Usage: geoblock daemon [--metrics ADDR:PORT] [--watch PATH]...\n"
 	       "  --metrics  where to serve Prometheus metrics at /metrics (default %s);\n"
 	       "             ADDR is an IPv4 address, [IPv6 address] or host name;\n"
 	       "             PORT 0 picks a free port\n"
+	       "  --watch    reload the GeoIP table from PATH when it is replaced (renamed over, as\n"
+	       "             geoipupdate does) or rewritten in place (once closed); several --watch\n"
+	       "             make one table. A file that does not load (corrupt, truncated,\n"
+	       "             shrunken) leaves the loaded table, logs one line and counts a failed\n"
+	       "             reload (geoblock_geoip_failed_reloads_total)\n"
 	       "Every %d s, deletes the meetings whose --expires time has passed (audited).\n"
 	       "Prints the URL it serves on, then runs until SIGTERM or SIGINT (exit 0).\n",
 	       EXPORTER_DEFAULT_ADDR, EXPIRE_INTERVAL_S);
@@ -35,9 +54,63 @@ static void daemon_usage(void)
 enum {
 	POLL_SIGNAL,
 	POLL_EXPIRE,
-	/* POLL_WATCH: the --watch PATH GeoIP file watch (inotify) will go here. */
+	POLL_WATCH,
 	POLL_COUNT,
 };
+
+static int watch_add(struct watch *w, const char *path)
+{
+	char dir[PATH_MAX], base[PATH_MAX];
+
+	if (w->n == WATCH_MAX) {
+		gb_err("at most %d --watch files", WATCH_MAX);
+		return -E2BIG;
+	}
+	snprintf(dir, sizeof(dir), "%s", path);
+	snprintf(base, sizeof(base), "%s", path);
+	w->paths[w->n] = strdup(path);
+	w->names[w->n] = strdup(basename(base));
+	if (!w->paths[w->n] || !w->names[w->n])
+		return -ENOMEM;
+	/* The directory, not the file: a file renamed over the path is a new inode. */
+	w->wd[w->n] = inotify_add_watch(w->fd, dirname(dir), IN_CLOSE_WRITE | IN_MOVED_TO);
+	if (w->wd[w->n] < 0) {
+		gb_err("--watch %s: cannot watch its directory: %s", path, strerror(errno));
+		return -errno;
+	}
+	w->n++;
+	return 0;
+}
+
+static void watch_free(struct watch *w)
+{
+	for (int i = 0; i < w->n; i++) {
+		free(w->paths[i]);
+		free(w->names[i]);
+	}
+	if (w->fd >= 0)
+		close(w->fd);
+}
+
+/* Reads the pending events; returns true when one of the watched files was replaced. */
+static bool watch_changed(struct watch *w)
+{
+	char buf[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
+	bool changed = false;
+	ssize_t len;
+
+	while ((len = read(w->fd, buf, sizeof(buf))) > 0) {
+		for (char *p = buf; p < buf + len;) {
+			struct inotify_event *ev = (struct inotify_event *)p;
+
+			for (int i = 0; i < w->n; i++)
+				if (ev->len && ev->wd == w->wd[i] && !strcmp(ev->name, w->names[i]))
+					changed = true;
+			p += sizeof(*ev) + ev->len;
+		}
+	}
+	return changed;
+}
 
 static void expire(const struct gb_ctx *ctx)
 {
@@ -51,11 +124,12 @@ static void expire(const struct gb_ctx *ctx)
 			n == 1 ? "" : "s");
 }
 
-static int run(const struct gb_ctx *ctx, int sfd, int tfd)
+static int run(const struct gb_ctx *ctx, int sfd, int tfd, struct watch *w)
 {
 	struct pollfd pfd[POLL_COUNT] = {
 		[POLL_SIGNAL] = { .fd = sfd, .events = POLLIN },
 		[POLL_EXPIRE] = { .fd = tfd, .events = POLLIN },
+		[POLL_WATCH] = { .fd = w->fd, .events = POLLIN },
 	};
 
 	expire(ctx);
@@ -81,6 +155,11 @@ static int run(const struct gb_ctx *ctx, int sfd, int tfd)
 				return -EIO;
 			expire(ctx);
 		}
+		if (pfd[POLL_WATCH].revents && watch_changed(w)) {
+			/* One line either way; a refused file is counted by the load itself. */
+			if (!geoip_reload(w->paths, w->n))
+				fprintf(stderr, "geoblock: daemon: reloaded the GeoIP table\n");
+		}
 	}
 }
 
@@ -88,6 +167,7 @@ int cmd_daemon(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "metrics", required_argument, NULL, 'm' },
+		{ "watch", required_argument, NULL, 'w' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -100,7 +180,9 @@ int cmd_daemon(int argc, char **argv)
 	char err_msg[160];
 	struct itimerspec every = { .it_interval = { .tv_sec = EXPIRE_INTERVAL_S },
 				    .it_value = { .tv_sec = EXPIRE_INTERVAL_S } };
-	int opt, sfd, tfd = -1, err, ret = GB_EXIT_FAIL;
+	struct watch w = { .fd = -1 };
+	char *watch_paths[WATCH_MAX];
+	int opt, sfd, tfd = -1, err, ret = GB_EXIT_FAIL, nwatch = 0;
 
 	optind = 0;
 	opterr = 0;	/* our own one-line messages */
@@ -108,6 +190,13 @@ int cmd_daemon(int argc, char **argv)
 		switch (opt) {
 		case 'm':
 			metrics = optarg;
+			break;
+		case 'w':
+			if (nwatch == WATCH_MAX) {
+				gb_err("at most %d --watch files", WATCH_MAX);
+				return GB_EXIT_USAGE;
+			}
+			watch_paths[nwatch++] = optarg;
 			break;
 		case 'h':
 			daemon_usage();
@@ -155,6 +244,16 @@ int cmd_daemon(int argc, char **argv)
 		gb_err("cannot create the expiry timer: %s", strerror(errno));
 		goto out_sfd;
 	}
+	if (nwatch) {
+		w.fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+		if (w.fd < 0) {
+			gb_err("cannot start watching files: %s", strerror(errno));
+			goto out_sfd;
+		}
+		for (int i = 0; i < nwatch; i++)
+			if (watch_add(&w, watch_paths[i]))
+				goto out_sfd;
+	}
 	if (gb_open(&ctx, 0))
 		goto out_sfd;
 	err = exporter_start(&ctx, (struct sockaddr *)&addr, addr_len, &exp);
@@ -165,7 +264,7 @@ int cmd_daemon(int argc, char **argv)
 	printf("serving metrics on %s\n", exporter_url(exp));
 	fflush(stdout);
 
-	err = run(&ctx, sfd, tfd);
+	err = run(&ctx, sfd, tfd, &w);
 	if (err)
 		gb_err("main loop failed: %s", strerror(-err));
 	else
@@ -174,6 +273,7 @@ int cmd_daemon(int argc, char **argv)
 out_close:
 	gb_close(&ctx);
 out_sfd:
+	watch_free(&w);
 	if (tfd >= 0)
 		close(tfd);
 	close(sfd);

@@ -87,6 +87,55 @@ static void count_failure(struct gb_ctx *ctx)
 		gb_close(&own);
 }
 
+/* The whole of `geoip load` once its options are read; returns an exit status. */
+static int load_files(char *const *paths, int n, const char *field, double max_shrink, bool force,
+		      bool with_lpm)
+{
+	char err[1024], source[256];
+	struct geoip_table t;
+	struct gb_ctx ctx;
+	int ret = GB_EXIT_FAIL;
+
+	join_paths(paths, n, source, sizeof(source));
+	/* Read and compile before taking the lock: the live table is untouched until the swap. */
+	if (geoip_read_files(paths, n, field, &t, err, sizeof(err))) {
+		gb_err("%s; the loaded table is unchanged", err);
+		count_failure(NULL);
+		return GB_EXIT_FAIL;
+	}
+	if (geoip_table_empty(&t)) {
+		gb_err("%s has no network with a %s code; the loaded table is unchanged", source,
+		       field);
+		count_failure(NULL);
+		goto out_free;
+	}
+	if (gb_open(&ctx, GB_OPEN_LOCKED))
+		goto out_free;
+	/* Compared under the lock, against the table this load would replace. */
+	if (!force && geoip_check_shrink(&ctx, &t, max_shrink, err, sizeof(err))) {
+		gb_err("%s: %s; pass --force to load it anyway; the loaded table is unchanged", source,
+		       err);
+		count_failure(&ctx);
+	} else if (!table_install(&ctx, &t, source, with_lpm) &&
+		   !state_geoip_loaded(&ctx, paths, n, source, field, with_lpm)) {
+		printf("loaded %s: %zu IPv4 prefixes (%zu networks), %zu IPv6 prefixes (%zu networks)\n",
+		       source, t.v4.n, t.v4.added, t.v6.n, t.v6.added);
+		fflush(stdout);
+		ret = GB_EXIT_OK;
+	} else {
+		count_failure(&ctx);
+	}
+	gb_close(&ctx);
+out_free:
+	geoip_table_free(&t);
+	return ret;
+}
+
+int geoip_reload(char *const *paths, int n)
+{
+	return load_files(paths, n, "country", MAX_SHRINK_DEFAULT, false, false) ? -EINVAL : 0;
+}
+
 static int geoip_load(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -100,10 +149,7 @@ static int geoip_load(int argc, char **argv)
 	double max_shrink = MAX_SHRINK_DEFAULT;
 	const char *field = "country";
 	bool with_lpm = false, force = false;
-	char err[1024], source[256];
-	struct geoip_table t;
-	struct gb_ctx ctx;
-	int opt, ret = GB_EXIT_FAIL;
+	int opt;
 
 	optind = 0;
 	while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
@@ -140,38 +186,7 @@ static int geoip_load(int argc, char **argv)
 		gb_err("expected a database PATH; see -h");
 		return GB_EXIT_USAGE;
 	}
-	join_paths(argv + optind, argc - optind, source, sizeof(source));
-	/* Read and compile before taking the lock: the live table is untouched until the swap. */
-	if (geoip_read_files(argv + optind, argc - optind, field, &t, err, sizeof(err))) {
-		gb_err("%s; the loaded table is unchanged", err);
-		count_failure(NULL);
-		return GB_EXIT_FAIL;
-	}
-	if (geoip_table_empty(&t)) {
-		gb_err("%s has no network with a %s code; the loaded table is unchanged", source,
-		       field);
-		count_failure(NULL);
-		goto out_free;
-	}
-	if (gb_open(&ctx, GB_OPEN_LOCKED))
-		goto out_free;
-	/* Compared under the lock, against the table this load would replace. */
-	if (!force && geoip_check_shrink(&ctx, &t, max_shrink, err, sizeof(err))) {
-		gb_err("%s: %s; pass --force to load it anyway; the loaded table is unchanged", source,
-		       err);
-		count_failure(&ctx);
-	} else if (!table_install(&ctx, &t, source, with_lpm) &&
-		   !state_geoip_loaded(&ctx, argv + optind, argc - optind, source, field, with_lpm)) {
-		printf("loaded %s: %zu IPv4 prefixes (%zu networks), %zu IPv6 prefixes (%zu networks)\n",
-		       source, t.v4.n, t.v4.added, t.v6.n, t.v6.added);
-		ret = GB_EXIT_OK;
-	} else {
-		count_failure(&ctx);
-	}
-	gb_close(&ctx);
-out_free:
-	geoip_table_free(&t);
-	return ret;
+	return load_files(argv + optind, argc - optind, field, max_shrink, force, with_lpm);
 }
 
 static int parse_addr(const char *s, __u8 addr[16], int *family)

@@ -27,7 +27,7 @@ static void usage(void)
 	       "  meeting del NAME [--reason TEXT]\n"
 	       "  meeting list [--json]\n"
 	       "  stats [--json]                              verdict and drop counters\n"
-	       "  daemon [--metrics ADDR:PORT]                serve Prometheus metrics\n"
+	       "  daemon [--metrics ADDR:PORT] [--watch PATH]  metrics, expiry, GeoIP file reloads\n"
 	       "  explain ADDR PORT [--proto udp|tcp] [--json]   what decides a packet, and the verdict\n"
 	       "  apply FILE [--check] [--reason TEXT]           make FILE's meetings the rule set\n"
 	       "  restore                           re-create pins, table, rules, attachments\n"
