@@ -115,8 +115,9 @@ int input_to_memfd(struct input *in, unsigned long long len)
 
 	fd = memfd_create("geoblock-geoip", MFD_CLOEXEC);
 	if (fd < 0) {
-		snprintf(in->err, in->errlen, "memfd_create: %s", strerror(errno));
-		return -errno;
+		err = -errno;
+		snprintf(in->err, in->errlen, "memfd_create: %s", strerror(-err));
+		return err;
 	}
 	while (done < len) {
 		size_t want = len - done > sizeof(buf) ? sizeof(buf) : len - done;
@@ -189,8 +190,9 @@ static int read_one(const char *path, const char *field, struct geoip_table *t, 
 	memset(t, 0, sizeof(*t));
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0) {
-		snprintf(err, errlen, "cannot open %s: %s", path, strerror(errno));
-		return -errno;
+		ret = -errno;
+		snprintf(err, errlen, "cannot open %s: %s", path, strerror(-ret));
+		return ret;
 	}
 	if (fstat(fd, &st) == 0 && S_ISDIR(st.st_mode)) {
 		snprintf(err, errlen, "%s is not a readable MaxMind DB, tar.gz or CSV file: it is a "
