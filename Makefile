@@ -7,7 +7,7 @@ BUILD	:= build
 
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
-ARCH_INC   := /usr/include/$(shell $(CC) -dumpmachine 2>/dev/null)
+ARCH_INC   := /usr/include/$(shell $(CLANG) -print-multiarch 2>/dev/null)
 
 CFLAGS	?= -O2 -g
 CFLAGS	+= -Wall -Wextra -Werror -std=gnu11 -D_GNU_SOURCE -MMD -MP \
