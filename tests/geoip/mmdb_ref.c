@@ -131,11 +131,53 @@ static int lookup(MMDB_s *db, int family, char *text, size_t textlen, char cc[3]
 	return 0;
 }
 
-int main(int argc, char **argv)
+/* sample, sources: COUNT random addresses (with a country, for sources). */
+static int sample(MMDB_s *db, char **argv)
+{
+	bool sources = !strcmp(argv[1], "sources");
+	long count = atol(argv[3]);
+	int family = atoi(argv[5]);
+	char text[INET6_ADDRSTRLEN], cc[3];
+
+	rng_state = strtoull(argv[4], NULL, 0);
+	for (long i = 0; i < count;) {
+		if (lookup(db, family, text, sizeof(text), cc))
+			return 2;
+		if (!sources) {
+			printf("%s %s\n", text, cc);
+			i++;
+		} else if (strcmp(cc, "--")) {
+			printf("%s\n", text);
+			i++;
+		}
+	}
+	return 0;
+}
+
+/* find: one random address of country argv[3]. */
+static int find(MMDB_s *db, char **argv)
 {
 	char text[INET6_ADDRSTRLEN], cc[3];
+
+	rng_state = strtoull(argv[5], NULL, 0);
+	for (long i = 0; i < 50000000; i++) {
+		if (lookup(db, atoi(argv[4]), text, sizeof(text), cc))
+			return 2;
+		if (!strcasecmp(cc, argv[3]) &&
+		    (atoi(argv[4]) == 4 || (strncmp(text, "::", 2) && strncmp(text, "2002:", 5) &&
+					    strncmp(text, "2001::", 6) && strncmp(text, "2001:0:", 7)))) {
+			printf("%s\n", text);
+			return 0;
+		}
+	}
+	fprintf(stderr, "mmdb_ref: no address found in %s\n", argv[3]);
+	return 2;
+}
+
+int main(int argc, char **argv)
+{
 	MMDB_s db;
-	int st;
+	int st, ret;
 
 	if (argc != 6 || (strcmp(argv[1], "sample") && strcmp(argv[1], "find") &&
 			  strcmp(argv[1], "sources"))) {
@@ -147,36 +189,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "mmdb_ref: %s: %s\n", argv[2], MMDB_strerror(st));
 		return 2;
 	}
-	if (!strcmp(argv[1], "sample") || !strcmp(argv[1], "sources")) {
-		bool sources = !strcmp(argv[1], "sources");
-		long count = atol(argv[3]);
-		int family = atoi(argv[5]);
-
-		rng_state = strtoull(argv[4], NULL, 0);
-		for (long i = 0; i < count;) {
-			if (lookup(&db, family, text, sizeof(text), cc))
-				return 2;
-			if (!sources) {
-				printf("%s %s\n", text, cc);
-				i++;
-			} else if (strcmp(cc, "--")) {
-				printf("%s\n", text);
-				i++;
-			}
-		}
-		return 0;
-	}
-	rng_state = strtoull(argv[5], NULL, 0);
-	for (long i = 0; i < 50000000; i++) {
-		if (lookup(&db, atoi(argv[4]), text, sizeof(text), cc))
-			return 2;
-		if (!strcasecmp(cc, argv[3]) &&
-		    (atoi(argv[4]) == 4 || (strncmp(text, "::", 2) && strncmp(text, "2002:", 5) &&
-					    strncmp(text, "2001::", 6) && strncmp(text, "2001:0:", 7)))) {
-			printf("%s\n", text);
-			return 0;
-		}
-	}
-	fprintf(stderr, "mmdb_ref: no address found in %s\n", argv[3]);
-	return 2;
+	ret = !strcmp(argv[1], "find") ? find(&db, argv) : sample(&db, argv);
+	MMDB_close(&db);
+	return ret;
 }
