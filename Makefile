@@ -31,7 +31,9 @@ endif
 USER_SRCS := $(wildcard user/*.c)
 LIB_OBJS  := $(patsubst user/%.c,$(BUILD)/user/%.o,$(filter-out user/main.c,$(USER_SRCS)))
 TEST_BINS := $(BUILD)/tests/unit_country $(BUILD)/tests/unit_prefix $(BUILD)/tests/bpf_packets \
-	     $(BUILD)/tests/mmdb_ref $(BUILD)/tests/udp_send $(BUILD)/tests/udp_recv
+	     $(BUILD)/tests/mmdb_ref $(BUILD)/tests/udp_send $(BUILD)/tests/udp_recv \
+	     $(BUILD)/tests/diff_packets
+DIFF_OBJS := $(patsubst tests/diff/%.c,$(BUILD)/tests/%.o,$(wildcard tests/diff/*.c))
 
 .PHONY: all test demo bench deps format format-check clean help
 .SECONDARY:
@@ -88,6 +90,10 @@ $(BUILD)/tests/%.o: tests/*/%.c $(BUILD)/geoblock.skel.h
 	$(Q)$(CC) $(CFLAGS) -Itests/lib -c $(firstword $(wildcard tests/*/$*.c)) -o $@
 
 $(BUILD)/tests/%: $(BUILD)/tests/%.o $(BUILD)/libgeoblock.a
+	@echo "  LINK    $@"
+	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/tests/diff_packets: $(DIFF_OBJS) $(BUILD)/libgeoblock.a
 	@echo "  LINK    $@"
 	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
 

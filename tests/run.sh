@@ -24,6 +24,7 @@ tests=(
 	"$BUILD/tests/unit_country"
 	"$BUILD/tests/unit_prefix"
 	"$BUILD/tests/bpf_packets"
+	"bash $ROOT/tests/diff/diff_packets.sh"
 	"bash $ROOT/tests/cli/bad_input_changes_nothing.sh"
 	"bash $ROOT/tests/geoip/lookup_matches_libmaxminddb.sh"
 	"bash $ROOT/tests/geoip/table_matches_lpm.sh"
