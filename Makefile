@@ -22,6 +22,16 @@ CFLAGS	+= -Wall -Wextra -Werror -std=gnu11 -D_GNU_SOURCE -MMD -MP \
 LDLIBS	+= $(PKG_LIBS) -lelf
 BPF_CFLAGS := -target bpf -O2 -g -Wall -Werror -Ibpf -I$(ARCH_INC)
 
+# make fuzz: libFuzzer targets (clang), each run for FUZZ_SECONDS; built apart, in build-fuzz/.
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS := $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
+ifeq ($(FUZZ),1)
+BUILD	:= build-fuzz
+CC	:= $(CLANG)
+SAN_CFLAGS := -fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer \
+	      -fno-sanitize-recover=all
+endif
+
 ifeq ($(V),1)
 Q :=
 else
@@ -32,10 +42,11 @@ USER_SRCS := $(wildcard user/*.c)
 LIB_OBJS  := $(patsubst user/%.c,$(BUILD)/user/%.o,$(filter-out user/main.c,$(USER_SRCS)))
 TEST_BINS := $(BUILD)/tests/unit_country $(BUILD)/tests/unit_prefix $(BUILD)/tests/bpf_packets \
 	     $(BUILD)/tests/mmdb_ref $(BUILD)/tests/udp_send $(BUILD)/tests/udp_recv \
-	     $(BUILD)/tests/diff_packets
+	     $(BUILD)/tests/diff_packets $(BUILD)/tests/unit_geoip \
+	     $(patsubst %,$(BUILD)/tests/fuzz_%,$(FUZZ_TARGETS)) $(BUILD)/tests/mkmmdb
 DIFF_OBJS := $(patsubst tests/diff/%.c,$(BUILD)/tests/%.o,$(wildcard tests/diff/*.c))
 
-.PHONY: all test demo bench deps format format-check clean help
+.PHONY: all test demo bench fuzz fuzz-build deps format format-check clean help
 .SECONDARY:
 all: $(BUILD)/geoblock
 
@@ -44,6 +55,7 @@ help:
 	@echo "make test       install missing packages, build, run every test"
 	@echo "make test SANITIZE=1  the same, built with ASan+UBSan+LeakSanitizer (in build-san/)"
 	@echo "make demo       install missing packages, build, run the namespace demo on real data"
+	@echo "make fuzz       run each fuzz target for FUZZ_SECONDS (default 60) (in build-fuzz/)"
 	@echo "make bench      data-path benchmark (Mpps vs bare XDP_DROP, LPM, nftables; ns/packet)"
 	@echo "make deps       install the Debian packages the build and tests need"
 	@echo "make format     clang-format the C sources; make format-check only checks"
@@ -97,12 +109,29 @@ $(BUILD)/tests/diff_packets: $(DIFF_OBJS) $(BUILD)/libgeoblock.a
 	@echo "  LINK    $@"
 	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
 
+# A fuzz target without libFuzzer, replaying saved inputs (its corpus, its regressions) in make test.
+$(BUILD)/tests/fuzz_%: $(BUILD)/tests/fuzz_%.o $(BUILD)/tests/replay.o $(BUILD)/libgeoblock.a
+	@echo "  LINK    $@"
+	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+
+# The libFuzzer build of a target (make fuzz, FUZZ=1).
+$(BUILD)/fuzz/%: tests/fuzz/fuzz_%.c $(BUILD)/libgeoblock.a
+	@mkdir -p $(@D)
+	@echo "  FUZZER  $@"
+	$(Q)$(CC) $(CFLAGS) -fsanitize=fuzzer -Itests/lib -o $@ $< $(BUILD)/libgeoblock.a $(LDLIBS)
+
+fuzz-build: $(patsubst %,$(BUILD)/fuzz/%,$(FUZZ_TARGETS))
+
 deps:
 	$(Q)bash scripts/install-deps.sh
 
 test: deps
 	$(Q)$(MAKE) --no-print-directory all $(TEST_BINS)
 	$(Q)GB_BUILD=$(abspath $(BUILD)) GB_SANITIZE=$(SANITIZE) bash tests/run.sh
+
+fuzz: deps
+	$(Q)$(MAKE) --no-print-directory FUZZ=1 fuzz-build
+	$(Q)bash scripts/fuzz.sh build-fuzz $(FUZZ_SECONDS) $(FUZZ_TARGETS)
 
 bench: deps
 	$(Q)$(MAKE) --no-print-directory all $(BUILD)/bench/xdp_bench $(BUILD)/tests/mmdb_ref
@@ -119,6 +148,6 @@ format-check:
 	clang-format --dry-run -Werror bpf/*.c bpf/*.h user/*.c user/*.h tests/*/*.c
 
 clean:
-	rm -rf build build-san
+	rm -rf build build-san build-fuzz
 
--include $(wildcard $(BUILD)/user/*.d $(BUILD)/tests/*.d)
+-include $(wildcard $(BUILD)/user/*.d $(BUILD)/tests/*.d $(BUILD)/fuzz/*.d)

@@ -17,14 +17,17 @@ if [[ ${GB_SANITIZE:-} == 1 ]]; then
 	mkdir -p "$SAN_LOGS"
 	export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:log_path=$SAN_LOGS/report
 	export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1:log_path=$SAN_LOGS/report
+	export LSAN_OPTIONS=suppressions=$ROOT/tests/lib/lsan.supp
 fi
 SAN_REPORT='ERROR: (Address|Leak|UndefinedBehavior)Sanitizer|runtime error:'
 
 tests=(
 	"$BUILD/tests/unit_country"
 	"$BUILD/tests/unit_prefix"
+	"$BUILD/tests/unit_geoip"
 	"$BUILD/tests/bpf_packets"
 	"bash $ROOT/tests/diff/diff_packets.sh"
+	"bash $ROOT/tests/fuzz/replay_corpora.sh"
 	"bash $ROOT/tests/cli/bad_input_changes_nothing.sh"
 	"bash $ROOT/tests/geoip/lookup_matches_libmaxminddb.sh"
 	"bash $ROOT/tests/geoip/table_matches_lpm.sh"
