@@ -112,8 +112,9 @@ static int insert(struct mbt *m, const __u8 *addr, unsigned int len, __u32 v)
 
 static __u32 leaf_value(int family, const struct prefix *p)
 {
+	/* An alias longer than /96 cannot carry an IPv4 address: no answer, as in the LPM. */
 	if (family == 6 && p->country == GB_COUNTRY_V4_ALIAS)
-		return GB_T6_ALIAS_BASE + p->len;
+		return p->len <= 96 ? GB_T6_ALIAS_BASE + p->len : GB_COUNTRY_NONE;
 	return p->country;
 }
 
@@ -145,8 +146,6 @@ int mbt_build(int family, const struct prefix_list *l, struct mbt *m)
 	for (size_t i = 0; i < l->n && !err; i++) {
 		const struct prefix *p = &l->v[order[i]];
 
-		if (family == 6 && p->country == GB_COUNTRY_V4_ALIAS && p->len > 96)
-			continue;	/* cannot carry an IPv4 address: no answer, as in the LPM */
 		err = insert(m, p->addr, p->len, leaf_value(family, p));
 	}
 out:
