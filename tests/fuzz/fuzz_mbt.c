@@ -8,8 +8,10 @@
  *   2. mbt_build compiles the merged lists; mbt_lookup must answer as the naive match does, IPv6
  *      aliases sending the 32 bits after their prefix to the IPv4 list.
  *   3. The rest of the input is a list of arbitrary, overlapping networks, compiled as they are:
- *      the longest prefix wins, the later of two equal ones.
+ *      the longest prefix wins, the later of two equal ones. A list holding a value no reader
+ *      makes (a country id beyond the table, an IPv4 alias, an IPv4 /33) must be refused.
  */
+#include <errno.h>
 #include "common.h"
 #include "fuzz.h"
 #include "mbt.h"
@@ -174,19 +176,28 @@ static void show(char *out, size_t len, int family, const __u8 *addr)
 
 /* The compiled tables answer every probe of every network of both lists as the naive match. */
 static void check_tables(const struct prefix *v4, size_t n4, const struct prefix *v6, size_t n6,
-			 struct input *in, const char *what)
+			 struct input *in, const char *what, bool valid)
 {
 	struct prefix_list l4 = { .v = (struct prefix *)v4, .n = n4 };
 	struct prefix_list l6 = { .v = (struct prefix *)v6, .n = n6 };
 	struct mbt m4 = {}, m6 = {};
 	struct mbt_view view = {};
-	int err;
+	int err4, err6;
 
 	/* The IPv4 root is 32 MiB: only when there is something in it. */
-	err = n4 ? mbt_build(4, &l4, &m4) : 0;
-	FUZZ_ASSERT(!err, "%s: mbt_build(4) of %zu networks: %d", what, n4, err);
-	err = mbt_build(6, &l6, &m6);
-	FUZZ_ASSERT(!err, "%s: mbt_build(6) of %zu networks: %d", what, n6, err);
+	err4 = n4 ? mbt_build(4, &l4, &m4) : 0;
+	err6 = mbt_build(6, &l6, &m6);
+	if (!valid) {
+		FUZZ_ASSERT(err4 == -EINVAL || err6 == -EINVAL,
+			    "%s: a list with an invalid network compiled (%d, %d)", what, err4, err6);
+		if (!err4)
+			mbt_free(&m4);
+		if (!err6)
+			mbt_free(&m6);
+		return;
+	}
+	FUZZ_ASSERT(!err4, "%s: mbt_build(4) of %zu networks: %d", what, n4, err4);
+	FUZZ_ASSERT(!err6, "%s: mbt_build(6) of %zu networks: %d", what, n6, err6);
 	view.e[0] = n4 ? m4.e : NULL;
 	view.n[0] = n4 ? mbt_entries(&m4) : 0;
 	view.e[1] = m6.e;
@@ -265,11 +276,26 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	static struct prefix raw[2][MAX_NETS], any[2][MAX_NETS];
 	struct input in = { data, size };
 	struct prefix_list l[2] = {};
-	size_t nraw[2] = {}, nany[2] = {}, short4 = 0;
+	size_t nraw[2] = {}, nany[2] = {}, short6 = 0;
 	__u8 addr[16] = {};
+	bool v4, valid = true;
 
-	for (int f = 0; f < 2; f++) {
-		draw_tree(&in, f ? 128 : 32, addr, 0, raw[f], &nraw[f]);
+	/*
+	 * A quarter of the inputs have IPv4 networks: the IPv4 root block is 32 MiB, which the
+	 * sanitizers allocate, clear and copy at about 10 inputs a second, against hundreds without.
+	 */
+	v4 = next(&in) % 4 == 0;
+	for (int f = !v4; f < 2; f++) {
+		/*
+		 * The IPv4 tree hangs below one /8 from the input: the compiled table writes 2^(24 - len)
+		 * root entries for a network of len <= 24 bits, and shorter networks would cost each
+		 * input seconds without reaching other code.
+		 */
+		unsigned int top = f ? 0 : 8;
+
+		memset(addr, 0, sizeof(addr));
+		addr[0] = f ? 0 : next(&in);
+		draw_tree(&in, f ? 128 : 32, addr, top, raw[f], &nraw[f]);
 		for (size_t i = 0; i < nraw[f]; i++) {
 			int err = prefix_list_add(&l[f], raw[f][i].addr, raw[f][i].len,
 						  raw[f][i].country);
@@ -278,22 +304,30 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		}
 		check_merged(&l[f], raw[f], nraw[f], f ? 128 : 32, &in);
 	}
-	check_tables(l[0].v, l[0].n, l[1].v, l[1].n, &in, "merged lists");
+	check_tables(l[0].v, l[0].n, l[1].v, l[1].n, &in, "merged lists", true);
 
 	/*
-	 * Arbitrary networks, overlapping, in any order: 20 bytes each. IPv4 networks shorter than /8
-	 * fill 2^17 to 2^24 root entries each: a few of them, or each input would take seconds.
+	 * Arbitrary networks, overlapping, in any order: 20 bytes each. IPv4 networks of /8 or longer
+	 * and one IPv6 network shorter than /8 (see above: each fills up to a whole root block).
 	 */
 	while (in.n >= 20 && nany[0] + nany[1] < MAX_NETS) {
-		int f = next(&in) & 1;
+		int f = (next(&in) & 1) || !v4;
 		struct prefix *p = &any[f][nany[f]++];
 		unsigned int b = next(&in);
 
 		memset(p, 0, sizeof(*p));
-		p->len = next(&in) % (f ? 129 : 33);
-		if (!f && p->len < 8 && short4++ >= 2)
+		p->len = f ? next(&in) % 129 : 8 + next(&in) % 25;
+		if (f && p->len < 8 && short6++)
 			p->len += 8;
 		p->country = country_of(b, f);
+		/* Now and then a value no reader makes: mbt_build must refuse the list, not use it. */
+		if ((b & 0xf8) == 0xf8) {
+			p->country = b & 1 ? GB_COUNTRY_COUNT + (b >> 1) % 4 : GB_COUNTRY_V4_ALIAS;
+			if (b & 2 && !f)
+				p->len = 33 + b % 8;
+			valid &= p->len <= (f ? 128 : 32) && (p->country < GB_COUNTRY_COUNT ||
+							      (f && p->country == GB_COUNTRY_V4_ALIAS));
+		}
 		for (int i = 0; i < (f ? 16 : 4); i++)
 			p->addr[i] = next(&in);
 		for (unsigned int bit = p->len; bit < 128; bit++)
@@ -303,7 +337,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				next(&in);
 	}
 	if (nany[0] + nany[1])
-		check_tables(any[0], nany[0], any[1], nany[1], &in, "overlapping lists");
+		check_tables(any[0], nany[0], any[1], nany[1], &in, "overlapping lists", valid);
 	prefix_list_free(&l[0]);
 	prefix_list_free(&l[1]);
 	return 0;
