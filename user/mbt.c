@@ -118,6 +118,14 @@ static __u32 leaf_value(int family, const struct prefix *p)
 	return p->country;
 }
 
+/* A value the table cannot hold would read as a chunk number, a length beyond it as bits: refuse. */
+static bool storable(int family, const struct prefix *p)
+{
+	if (p->len > (family == 4 ? 32 : 128))
+		return false;
+	return p->country < GB_COUNTRY_COUNT || (family == 6 && p->country == GB_COUNTRY_V4_ALIAS);
+}
+
 int mbt_build(int family, const struct prefix_list *l, struct mbt *m)
 {
 	size_t count[129] = {}, start[130] = {}, *order;
@@ -137,8 +145,13 @@ int mbt_build(int family, const struct prefix_list *l, struct mbt *m)
 		goto out;
 	}
 	/* Shortest prefixes first, so that longer ones overwrite them: longest-prefix-match. */
-	for (size_t i = 0; i < l->n; i++)
+	for (size_t i = 0; i < l->n; i++) {
+		if (!storable(family, &l->v[i])) {
+			err = -EINVAL;
+			goto out;
+		}
 		count[l->v[i].len]++;
+	}
 	for (int len = 0; len <= 128; len++)
 		start[len + 1] = start[len] + count[len];
 	for (size_t i = 0; i < l->n; i++)
