@@ -10,7 +10,7 @@ B=$1
 SECONDS_EACH=$2
 shift 2
 
-export LSAN_OPTIONS=suppressions=$ROOT/tests/lib/lsan.supp
+export LSAN_OPTIONS=suppressions=$ROOT/tests/lib/lsan.supp:print_suppressions=0
 failed=0
 printf '%-8s %12s %9s %8s %7s  %s\n' target executions exec/s cpu-s corpus result
 for t in "$@"; do

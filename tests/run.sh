@@ -17,7 +17,7 @@ if [[ ${GB_SANITIZE:-} == 1 ]]; then
 	mkdir -p "$SAN_LOGS"
 	export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:log_path=$SAN_LOGS/report
 	export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1:log_path=$SAN_LOGS/report
-	export LSAN_OPTIONS=suppressions=$ROOT/tests/lib/lsan.supp
+	export LSAN_OPTIONS=suppressions=$ROOT/tests/lib/lsan.supp:print_suppressions=0
 fi
 SAN_REPORT='ERROR: (Address|Leak|UndefinedBehavior)Sanitizer|runtime error:'
 
@@ -49,17 +49,17 @@ for t in "${tests[@]}"; do
 	rc=$?
 	line=$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$LOGS/$name.log" | tail -1)
 	if [[ ${GB_SANITIZE:-} == 1 ]]; then
-		# Reports on stderr too, should a runtime ignore log_path.
-		grep -E -A3 "$SAN_REPORT" "$LOGS/$name.log" >"$SAN_LOGS/report.stderr" ||
-			rm -f "$SAN_LOGS/report.stderr"
-	fi
-	if [[ ${GB_SANITIZE:-} == 1 ]] && compgen -G "$SAN_LOGS/report.*" >/dev/null; then
 		mkdir -p "$SAN_LOGS/$name"
-		mv "$SAN_LOGS"/report.* "$SAN_LOGS/$name/"
-		echo "FAIL  $name: sanitizer reports in $SAN_LOGS/$name:"
-		grep -h -m3 -E "$SAN_REPORT|SUMMARY" "$SAN_LOGS/$name"/report.* | head -12 |
-			sed 's/^/    /'
-		total_fail=$((total_fail + 1))
+		compgen -G "$SAN_LOGS/report.*" >/dev/null && mv "$SAN_LOGS"/report.* "$SAN_LOGS/$name/"
+		# Reports on stderr too, should a runtime ignore log_path.
+		grep -E -A3 "$SAN_REPORT" "$LOGS/$name.log" >"$SAN_LOGS/$name/report.stderr" ||
+			rm -f "$SAN_LOGS/$name/report.stderr"
+		if grep -q -E "$SAN_REPORT" "$SAN_LOGS/$name"/report.* 2>/dev/null; then
+			echo "FAIL  $name: sanitizer reports in $SAN_LOGS/$name:"
+			grep -h -m3 -E "$SAN_REPORT|SUMMARY" "$SAN_LOGS/$name"/report.* | head -12 |
+				sed 's/^/    /'
+			total_fail=$((total_fail + 1))
+		fi
 	fi
 	if [[ -z $line ]]; then
 		echo "BROKEN  $name (exit $rc, no summary; see $LOGS/$name.log)"
