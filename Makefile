@@ -4,16 +4,33 @@ CLANG	?= clang
 BPFTOOL	?= bpftool
 PKGS	:= libbpf libmaxminddb json-c zlib libmicrohttpd
 BUILD	:= build
+# SANITIZE=1: controller and C tests with ASan, UBSan and LeakSanitizer, built apart from the rest.
+# clang, because gcc 12's runtime prints UBSan reports on stderr whatever log_path says.
+ifeq ($(SANITIZE),1)
+BUILD	:= build-san
+CC	:= $(CLANG)
+SAN_CFLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+endif
 
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
-ARCH_INC   := /usr/include/$(shell $(CC) -dumpmachine 2>/dev/null)
+ARCH_INC   := /usr/include/$(shell $(CLANG) -print-multiarch 2>/dev/null)
 
 CFLAGS	?= -O2 -g
 CFLAGS	+= -Wall -Wextra -Werror -std=gnu11 -D_GNU_SOURCE -MMD -MP \
-	   -Ibpf -Iuser -I$(BUILD) $(PKG_CFLAGS)
+	   -Ibpf -Iuser -I$(BUILD) $(PKG_CFLAGS) $(SAN_CFLAGS)
 LDLIBS	+= $(PKG_LIBS) -lelf
 BPF_CFLAGS := -target bpf -O2 -g -Wall -Werror -Ibpf -I$(ARCH_INC)
+
+# make fuzz: libFuzzer targets (clang), each run for FUZZ_SECONDS; built apart, in build-fuzz/.
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS := $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
+ifeq ($(FUZZ),1)
+BUILD	:= build-fuzz
+CC	:= $(CLANG)
+SAN_CFLAGS := -fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer \
+	      -fno-sanitize-recover=all
+endif
 
 ifeq ($(V),1)
 Q :=
@@ -40,18 +57,22 @@ TEST_BINS := $(BUILD)/tests/unit_country $(BUILD)/tests/unit_prefix $(BUILD)/tes
 	     $(BUILD)/tests/bpf_packets $(BUILD)/tests/mmdb_ref $(BUILD)/tests/udp_send \
 	     $(BUILD)/tests/udp_recv $(BUILD)/tests/tcp_probe $(BUILD)/tests/expire_pass \
 	     $(BUILD)/bench/xdp_bench $(BUILD)/tests/unit_csv $(BUILD)/tests/csv_ref \
-	     $(BUILD)/tests/mmdb_resize
+	     $(BUILD)/tests/mmdb_resize $(BUILD)/tests/diff_packets $(BUILD)/tests/unit_geoip \
+	     $(patsubst %,$(BUILD)/tests/fuzz_%,$(FUZZ_TARGETS)) $(BUILD)/tests/mkmmdb
+DIFF_OBJS := $(patsubst tests/diff/%.c,$(BUILD)/tests/%.o,$(wildcard tests/diff/*.c))
 
-.PHONY: all test demo bench bench-metrics bench-geoip deps format format-check clean help \
-	install uninstall
+.PHONY: all test demo bench bench-metrics bench-geoip fuzz fuzz-build deps format format-check \
+	clean help install uninstall
 .SECONDARY:
 all: $(BUILD)/geoblock
 
 help:
 	@echo "make            build build/geoblock"
 	@echo "make test       install missing packages, build, run every test"
+	@echo "make test SANITIZE=1  the same, built with ASan+UBSan+LeakSanitizer (in build-san/)"
 	@echo "make demo       install missing packages, build, run the namespace demo on real data"
-	@echo "make bench      scrape benchmark (below), then the data-path benchmark (Mpps vs bare"
+	@echo "make fuzz       run each fuzz target for FUZZ_SECONDS (default 60) (in build-fuzz/)"
+		@echo "make bench      scrape benchmark (below), then the data-path benchmark (Mpps vs bare"
 	@echo "                XDP_DROP, LPM, nftables; ns/packet), then the GeoIP load benchmark"
 	@echo "make bench-metrics  /metrics scrape time with 1,000 meetings x 20 countries"
 	@echo "make bench-geoip    geoip load time and peak memory on full world databases"
@@ -105,12 +126,33 @@ $(BUILD)/tests/%: $(BUILD)/tests/%.o $(BUILD)/libgeoblock.a
 	@echo "  LINK    $@"
 	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
 
+$(BUILD)/tests/diff_packets: $(DIFF_OBJS) $(BUILD)/libgeoblock.a
+	@echo "  LINK    $@"
+	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+
+# A fuzz target without libFuzzer, replaying saved inputs (its corpus, its regressions) in make test.
+$(BUILD)/tests/fuzz_%: $(BUILD)/tests/fuzz_%.o $(BUILD)/tests/replay.o $(BUILD)/libgeoblock.a
+	@echo "  LINK    $@"
+	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+
+# The libFuzzer build of a target (make fuzz, FUZZ=1).
+$(BUILD)/fuzz/%: tests/fuzz/fuzz_%.c $(BUILD)/libgeoblock.a
+	@mkdir -p $(@D)
+	@echo "  FUZZER  $@"
+	$(Q)$(CC) $(CFLAGS) -fsanitize=fuzzer -Itests/lib -o $@ $< $(BUILD)/libgeoblock.a $(LDLIBS)
+
+fuzz-build: $(patsubst %,$(BUILD)/fuzz/%,$(FUZZ_TARGETS))
+
 deps:
 	$(Q)bash scripts/install-deps.sh
 
 test: deps
 	$(Q)$(MAKE) --no-print-directory all $(TEST_BINS)
-	$(Q)bash tests/run.sh
+	$(Q)GB_BUILD=$(abspath $(BUILD)) GB_SANITIZE=$(SANITIZE) bash tests/run.sh
+
+fuzz: deps
+	$(Q)$(MAKE) --no-print-directory FUZZ=1 fuzz-build
+	$(Q)bash scripts/fuzz.sh build-fuzz $(FUZZ_SECONDS) $(FUZZ_TARGETS)
 
 bench: deps
 	$(Q)$(MAKE) --no-print-directory all $(BUILD)/bench/xdp_bench $(BUILD)/tests/mmdb_ref \
@@ -153,6 +195,6 @@ format-check:
 	clang-format --dry-run -Werror bpf/*.c bpf/*.h user/*.c user/*.h tests/*/*.c
 
 clean:
-	rm -rf $(BUILD)
+	rm -rf build build-san build-fuzz
 
--include $(wildcard $(BUILD)/user/*.d $(BUILD)/tests/*.d)
+-include $(wildcard $(BUILD)/user/*.d $(BUILD)/tests/*.d $(BUILD)/fuzz/*.d)

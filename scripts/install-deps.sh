@@ -4,6 +4,7 @@ set -euo pipefail
 
 pkgs=(
 	clang llvm make gcc pkg-config	# clang for the BPF target
+	libclang-rt-14-dev		# clang's sanitizer and libFuzzer runtimes (SANITIZE=1, make fuzz)
 	libbpf-dev libelf-dev zlib1g-dev	# libbpf, libelf, zlib
 	libmaxminddb-dev mmdb-bin	# MaxMind DB reader (mmdblookup for spot checks)
 	libjson-c-dev			# JSON output

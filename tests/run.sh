@@ -3,9 +3,23 @@
 # Prints one line per test and the total; exits non-zero if anything failed or did not finish.
 set -uo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
-BUILD=$ROOT/build
+# GB_BUILD: the build to test (`make test SANITIZE=1` passes build-san).
+export GB_BUILD=${GB_BUILD:-$ROOT/build}
+BUILD=$GB_BUILD
 LOGS=$BUILD/test-logs
 mkdir -p "$LOGS"
+
+# Sanitizer reports go to files, one per process, so that none is lost when a test captures or
+# discards a command's stderr; a test with a report fails whatever it printed.
+SAN_LOGS=$LOGS/sanitizer
+if [[ ${GB_SANITIZE:-} == 1 ]]; then
+	rm -rf "$SAN_LOGS"
+	mkdir -p "$SAN_LOGS"
+	export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:log_path=$SAN_LOGS/report
+	export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1:log_path=$SAN_LOGS/report
+	export LSAN_OPTIONS=suppressions=$ROOT/tests/lib/lsan.supp:print_suppressions=0
+fi
+SAN_REPORT='ERROR: (Address|Leak|UndefinedBehavior)Sanitizer|runtime error:'
 
 tests=(
 	"$BUILD/tests/unit_country"
@@ -14,7 +28,10 @@ tests=(
 	"$BUILD/tests/unit_table"
 	"$BUILD/tests/unit_metrics"
 	"$BUILD/tests/unit_exporter"
+	"$BUILD/tests/unit_geoip"
 	"$BUILD/tests/bpf_packets"
+	"bash $ROOT/tests/diff/diff_packets.sh"
+	"bash $ROOT/tests/fuzz/replay_corpora.sh"
 	"bash $ROOT/tests/cli/bad_input_changes_nothing.sh"
 	"bash $ROOT/tests/cli/metrics_show_what_is_configured.sh"
 	"bash $ROOT/tests/monitoring/alerts_and_dashboard_check.sh"
@@ -51,6 +68,19 @@ for t in "${tests[@]}"; do
 	$t >"$LOGS/$name.log" 2>&1
 	rc=$?
 	line=$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$LOGS/$name.log" | tail -1)
+	if [[ ${GB_SANITIZE:-} == 1 ]]; then
+		mkdir -p "$SAN_LOGS/$name"
+		compgen -G "$SAN_LOGS/report.*" >/dev/null && mv "$SAN_LOGS"/report.* "$SAN_LOGS/$name/"
+		# Reports on stderr too, should a runtime ignore log_path.
+		grep -E -A3 "$SAN_REPORT" "$LOGS/$name.log" >"$SAN_LOGS/$name/report.stderr" ||
+			rm -f "$SAN_LOGS/$name/report.stderr"
+		if grep -q -E "$SAN_REPORT" "$SAN_LOGS/$name"/report.* 2>/dev/null; then
+			echo "FAIL  $name: sanitizer reports in $SAN_LOGS/$name:"
+			grep -h -m3 -E "$SAN_REPORT|SUMMARY" "$SAN_LOGS/$name"/report.* | head -12 |
+				sed 's/^/    /'
+			total_fail=$((total_fail + 1))
+		fi
+	fi
 	if [[ -z $line ]]; then
 		echo "BROKEN  $name (exit $rc, no summary; see $LOGS/$name.log)"
 		tail -5 "$LOGS/$name.log" | sed 's/^/    /'

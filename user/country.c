@@ -30,6 +30,27 @@ void country_code(__u16 id, char out[3])
 	out[2] = '\0';
 }
 
+/*
+ * An item for an error message, as printable text: an argument may hold any byte, and the message
+ * must stay one line on a terminal. At most max bytes of it are shown.
+ */
+static const char *printable(const char *item, size_t len, size_t max, char *buf, size_t buflen)
+{
+	size_t pos = 0;
+
+	for (size_t i = 0; i < len && i < max && pos + 5 <= buflen; i++) {
+		unsigned char c = item[i];
+
+		if (c >= 0x20 && c < 0x7f)
+			buf[pos++] = c;
+		else
+			pos += snprintf(buf + pos, buflen - pos, "\\x%02x", c);
+	}
+	buf[pos] = '\0';
+	return buf;
+}
+
+/* Splits LIST at commas; calls fn on each item. Empty items are an error. */
 int parse_items(const char *list, const char *what,
 		int (*fn)(const char *item, size_t len, void *arg, char *err, size_t errlen),
 		void *arg, char *err, size_t errlen)
@@ -46,7 +67,10 @@ int parse_items(const char *list, const char *what,
 		size_t len = comma ? (size_t)(comma - p) : strlen(p);
 
 		if (len == 0) {
-			snprintf(err, errlen, "empty item in %s list \"%s\"", what, list);
+			char shown[64 * 4 + 1];
+
+			snprintf(err, errlen, "empty item in %s list \"%s\"", what,
+				 printable(list, strlen(list), 64, shown, sizeof(shown)));
 			return -EINVAL;
 		}
 		ret = fn(p, len, arg, err, errlen);
@@ -64,8 +88,10 @@ static int add_country(const char *item, size_t len, void *arg, char *err, size_
 	__u16 id = len == 2 ? country_id(item) : GB_COUNTRY_NONE;
 
 	if (id == GB_COUNTRY_NONE) {
-		snprintf(err, errlen, "\"%.*s\" is not a two-letter country code (ISO 3166-1 alpha-2)",
-			 (int)(len > 16 ? 16 : len), item);
+		char shown[16 * 4 + 1];
+
+		snprintf(err, errlen, "\"%s\" is not a two-letter country code (ISO 3166-1 alpha-2)",
+			 printable(item, len, 16, shown, sizeof(shown)));
 		return -EINVAL;
 	}
 	blocked[id / 64] |= 1ULL << (id % 64);
@@ -99,6 +125,7 @@ static int parse_port(const char *s, size_t len, long *out)
 static int add_ports(const char *item, size_t len, void *arg, char *err, size_t errlen)
 {
 	const char *dash = memchr(item, '-', len);
+	char shown[32 * 4 + 1];
 	__u8 *ports = arg;
 	long lo, hi;
 	int r1, r2;
@@ -111,16 +138,18 @@ static int add_ports(const char *item, size_t len, void *arg, char *err, size_t 
 		hi = lo;
 	}
 	if (r1 == -ERANGE || r2 == -ERANGE) {
-		snprintf(err, errlen, "port \"%.*s\" is out of range 1-65535", (int)len, item);
+		snprintf(err, errlen, "port \"%s\" is out of range 1-65535",
+			 printable(item, len, 32, shown, sizeof(shown)));
 		return -ERANGE;
 	}
 	if (r1 || r2) {
-		snprintf(err, errlen, "\"%.*s\" is not a port or port range (e.g. 8801,8802-8810)",
-			 (int)(len > 32 ? 32 : len), item);
+		snprintf(err, errlen, "\"%s\" is not a port or port range (e.g. 8801,8802-8810)",
+			 printable(item, len, 32, shown, sizeof(shown)));
 		return -EINVAL;
 	}
 	if (lo > hi) {
-		snprintf(err, errlen, "port range \"%.*s\" runs backwards", (int)len, item);
+		snprintf(err, errlen, "port range \"%s\" runs backwards",
+			 printable(item, len, 32, shown, sizeof(shown)));
 		return -EINVAL;
 	}
 	for (long p = lo; p <= hi; p++)

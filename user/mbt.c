@@ -112,9 +112,18 @@ static int insert(struct mbt *m, const __u8 *addr, unsigned int len, __u32 v)
 
 static __u32 leaf_value(int family, const struct prefix *p)
 {
+	/* An alias longer than /96 cannot carry an IPv4 address: no answer, as in the LPM. */
 	if (family == 6 && p->country == GB_COUNTRY_V4_ALIAS)
-		return GB_T6_ALIAS_BASE + p->len;
+		return p->len <= 96 ? GB_T6_ALIAS_BASE + p->len : GB_COUNTRY_NONE;
 	return p->country;
+}
+
+/* A value the table cannot hold would read as a chunk number, a length beyond it as bits: refuse. */
+static bool storable(int family, const struct prefix *p)
+{
+	if (p->len > (family == 4 ? 32 : 128))
+		return false;
+	return p->country < GB_COUNTRY_COUNT || (family == 6 && p->country == GB_COUNTRY_V4_ALIAS);
 }
 
 int mbt_build(int family, const struct prefix_list *l, struct mbt *m)
@@ -136,8 +145,13 @@ int mbt_build(int family, const struct prefix_list *l, struct mbt *m)
 		goto out;
 	}
 	/* Shortest prefixes first, so that longer ones overwrite them: longest-prefix-match. */
-	for (size_t i = 0; i < l->n; i++)
+	for (size_t i = 0; i < l->n; i++) {
+		if (!storable(family, &l->v[i])) {
+			err = -EINVAL;
+			goto out;
+		}
 		count[l->v[i].len]++;
+	}
 	for (int len = 0; len <= 128; len++)
 		start[len + 1] = start[len] + count[len];
 	for (size_t i = 0; i < l->n; i++)
@@ -145,8 +159,6 @@ int mbt_build(int family, const struct prefix_list *l, struct mbt *m)
 	for (size_t i = 0; i < l->n && !err; i++) {
 		const struct prefix *p = &l->v[order[i]];
 
-		if (family == 6 && p->country == GB_COUNTRY_V4_ALIAS && p->len > 96)
-			continue;	/* cannot carry an IPv4 address: no answer, as in the LPM */
 		err = insert(m, p->addr, p->len, leaf_value(family, p));
 	}
 out:

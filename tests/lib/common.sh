@@ -2,8 +2,9 @@
 # Source it; then call check/check_eq and end with `summary`.
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
-GEOBLOCK=${GEOBLOCK:-$ROOT/build/geoblock}
-BUILD=$ROOT/build
+# GB_BUILD: the build under test (build-san for `make test SANITIZE=1`).
+BUILD=${GB_BUILD:-$ROOT/build}
+GEOBLOCK=${GEOBLOCK:-$BUILD/geoblock}
 PASSED=0
 FAILED=0
 
@@ -69,9 +70,9 @@ summary() {
 	((FAILED == 0))
 }
 
-# Fetched databases (npm registry), cached under build/geoip.
+# Fetched databases (npm registry), cached under build/geoip whatever the build under test.
 geoip_data() {
-	export GEOBLOCK_DATA_DIR=${GEOBLOCK_DATA_DIR:-$BUILD/geoip}
+	export GEOBLOCK_DATA_DIR=${GEOBLOCK_DATA_DIR:-$ROOT/build/geoip}
 	bash "$ROOT/scripts/fetch-geoip.sh" "$GEOBLOCK_DATA_DIR" || return 1
 	# libmaxminddb opens plain files only: the reference reads a decompressed copy.
 	if [[ ! -s $GEOBLOCK_DATA_DIR/GeoLite2-Country.mmdb ]]; then

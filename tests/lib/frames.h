@@ -28,11 +28,12 @@
  * returns it, so a test can still break a field; frame_finish() fills in the length fields.
  */
 struct frame {
+	__u8 headroom[2];	/* with the 14-byte Ethernet header, aligns IP headers to 8 bytes */
 	__u8 data[FRAME_MAX];
 	size_t len;
 	int l3;		/* offset of the IPv4/IPv6 header, -1 if none */
 	int udp;	/* offset of the UDP header, -1 if none */
-};
+} __attribute__((aligned(8)));
 
 static inline void *frame_put(struct frame *f, size_t n)
 {

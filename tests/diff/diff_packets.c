@@ -1,0 +1,680 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Differential test of the data path: the XDP program under BPF_PROG_TEST_RUN, with the compiled
+ * table and with the LPM tries, against the reference classifier, frame by frame, on generated
+ * frames, a random rule set and a real GeoIP table. Verdict, reason, bytes and drop_stats pair are
+ * compared for every frame; drop_stats and iface_stats as a whole after every batch.
+ *
+ *   diff_packets DB        DB: a MaxMind DB file (gzipped or not), read with geoip_read
+ * Environment: DIFF_SEED (random if unset; printed), DIFF_PACKETS (default 1050000: over 1,000,000
+ * compared), DIFF_FIRST (default 0): frame i depends on the seed and i alone, so one frame can be
+ * run again on its own. DIFF_STRICT=1: known differences fail too.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <sys/random.h>
+#include <arpa/inet.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include "check.h"
+#include "common.h"
+#include "geoblock.skel.h"
+#include "packet_gen.h"
+#include "ref_classifier.h"
+#include "rule_gen.h"
+
+#define BATCH		8192	/* frames between whole-map comparisons */
+#define SHOW_MAX	10	/* disagreements printed in full */
+#define ETH_HLEN	14
+
+static const char *const reason_names[GB_REASON_COUNT] = {
+	[GB_PASS_NOT_IP] = "not_ip",
+	[GB_PASS_OTHER_PROTO] = "other_proto",
+	[GB_PASS_FRAGMENT] = "fragment",
+	[GB_PASS_PARSE_ERROR] = "parse_error",
+	[GB_PASS_NO_MEETING] = "no_meeting",
+	[GB_PASS_NOT_COVERED] = "not_covered",
+	[GB_PASS_EXPIRED] = "expired",
+	[GB_PASS_NO_COUNTRY] = "no_country",
+	[GB_PASS_NOT_BLOCKED] = "not_blocked",
+	[GB_PASS_ALLOWED] = "allowed",
+	[GB_PASS_MONITOR] = "monitor",
+	[GB_DROP] = "drop",
+};
+
+/*
+ * Known differences: the program is believed wrong here and the fix waits for a decision. Each is
+ * matched exactly (the reference's verdict, the program's, and what in the frame causes it), is
+ * counted and shown, and fails the run only with DIFF_STRICT=1 or once it is no longer seen (then
+ * delete it here).
+ */
+struct known_difference {
+	const char *name;
+	const char *what;
+	bool (*matches)(const struct ref_verdict *v, int got);
+};
+
+/*
+ * bpf/parse.h checks that the first two bytes of a hop-by-hop, routing or destination options
+ * header are in the frame, then moves past the length the header claims without checking it.
+ * If the next header is UDP, TCP or another extension header, reading it fails: parse_error. Any
+ * other protocol is returned unread: other_proto, for a header cut short.
+ */
+static bool ext_header_past_end(const struct ref_verdict *v, int got)
+{
+	int next = v->cut_ext_next;
+
+	return v->reason == GB_PASS_PARSE_ERROR && got == GB_PASS_OTHER_PROTO && next >= 0 &&
+	       next != 6 && next != 17 && next != 0 && next != 43 && next != 44 && next != 60;
+}
+
+static const struct known_difference known[] = {
+	{ "ipv6_ext_header_past_frame_end",
+	  "an IPv6 extension header longer than the rest of the frame, followed by a protocol "
+	  "other than UDP, TCP or an extension header, counts as other_proto, not parse_error "
+	  "(the verdict, XDP_PASS, is the same)",
+	  ext_header_past_end },
+};
+
+#define KNOWN_COUNT	(sizeof(known) / sizeof(known[0]))
+
+/* One program under test: its maps, and the counters it should have. */
+struct mode {
+	const char *name;
+	bool lpm;
+	struct geoblock *skel;
+	int prog, verdict_fd, drop_fd, iface_fd;
+	struct verdict_counter seen[GB_REASON_COUNT];	/* verdict_stats as last read */
+	struct drop_counter *pairs;	/* drop_stats as it should be: [meeting slot][country] */
+	struct verdict_counter iface;	/* iface_stats, all interfaces, as it should be */
+	__u64 refused, disagreements, batch_disagreements;
+	__u64 confusion[GB_REASON_COUNT][GB_REASON_COUNT + 1];	/* [expected][got; last: none] */
+	__u64 known_seen[KNOWN_COUNT];
+	__u64 batches, bad_batches;
+};
+
+struct run {
+	__u64 seed, first, packets;
+	int ncpus;
+	void *percpu;		/* room for a per-CPU value, or for all verdicts */
+	struct rule_set rules;
+	int slot[GB_MAX_MEETINGS];		/* meeting id -> row of mode.pairs; -1: none */
+	__u64 by_class[GEN_CLASS_COUNT], by_reason[GB_REASON_COUNT];
+	__u64 shown, known_shown[KNOWN_COUNT];
+	bool strict;
+};
+
+static int print_warnings(enum libbpf_print_level level, const char *fmt, va_list args)
+{
+	return level == LIBBPF_WARN ? vfprintf(stderr, fmt, args) : 0;
+}
+
+static __u64 env_u64(const char *name, __u64 dflt)
+{
+	const char *v = getenv(name);
+
+	return v && *v ? strtoull(v, NULL, 0) : dflt;
+}
+
+static const char *country_name(__u16 id, char buf[3])
+{
+	country_code(id, buf);
+	return buf;
+}
+
+/* The drop_stats row and column of a pair, or NULL for a pair no rule can produce. */
+static struct drop_counter *pair_of(const struct run *run, const struct mode *m, __u32 meeting,
+				    __u16 country)
+{
+	if (meeting >= GB_MAX_MEETINGS || run->slot[meeting] < 0 || country >= GB_COUNTRY_COUNT)
+		return NULL;
+	return &m->pairs[(size_t)run->slot[meeting] * GB_COUNTRY_COUNT + country];
+}
+
+/* verdict_stats, summed over CPUs, in one batch lookup. */
+static int read_verdicts(const struct run *run, const struct mode *m,
+			 struct verdict_counter out[GB_REASON_COUNT])
+{
+	LIBBPF_OPTS(bpf_map_batch_opts, opts);
+	__u32 keys[GB_REASON_COUNT], count = GB_REASON_COUNT, next;
+	const struct verdict_counter *v = run->percpu;
+
+	if (bpf_map_lookup_batch(m->verdict_fd, NULL, &next, keys, run->percpu, &count, &opts) &&
+	    errno != ENOENT)
+		return -errno;
+	if (count != GB_REASON_COUNT)
+		return -EIO;
+	memset(out, 0, sizeof(*out) * GB_REASON_COUNT);
+	for (__u32 i = 0; i < count; i++) {
+		for (int cpu = 0; cpu < run->ncpus; cpu++) {
+			out[keys[i]].packets += v[i * run->ncpus + cpu].packets;
+			out[keys[i]].bytes += v[i * run->ncpus + cpu].bytes;
+		}
+	}
+	return 0;
+}
+
+/* Sums the n __u64 of a per-CPU value; a missing key reads as zeros. */
+static int read_percpu(const struct run *run, int fd, const void *key, __u64 *out, size_t n)
+{
+	const __u64 *v = run->percpu;
+
+	memset(out, 0, n * sizeof(*out));
+	if (bpf_map_lookup_elem(fd, key, run->percpu))
+		return errno == ENOENT ? 0 : -errno;
+	for (int cpu = 0; cpu < run->ncpus; cpu++)
+		for (size_t i = 0; i < n; i++)
+			out[i] += v[cpu * n + i];
+	return 0;
+}
+
+static void show_frame(const __u8 *f, size_t len)
+{
+	fprintf(stderr, "    frame (%zu bytes):", len);
+	for (size_t i = 0; i < len; i++)
+		fprintf(stderr, "%s%02x", i % 32 ? " " : "\n      ", f[i]);
+	fprintf(stderr, "\n");
+}
+
+static void describe(char *out, size_t len, int reason, __u32 meeting, __u16 country)
+{
+	char cc[3];
+
+	if ((reason == GB_DROP || reason == GB_PASS_MONITOR) && meeting)
+		snprintf(out, len, "%s (meeting %u, %s)", reason_names[reason], meeting,
+			 country_name(country, cc));
+	else
+		snprintf(out, len, "%s", reason >= 0 ? reason_names[reason] : "no single reason");
+}
+
+static void disagree(struct run *run, struct mode *m, __u64 i, enum gen_class cls,
+		     const __u8 *f, size_t len, const char *fmt, ...)
+{
+	va_list ap;
+
+	m->disagreements++;
+	m->batch_disagreements++;
+	if (run->shown++ >= SHOW_MAX)
+		return;
+	fprintf(stderr, "FAIL: frame %llu (%s, %s): ", (unsigned long long)i, gen_class_names[cls],
+		m->name);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "\n");
+	show_frame(f, len);
+	fprintf(stderr, "    again: DIFF_SEED=%llu DIFF_FIRST=%llu DIFF_PACKETS=1 "
+		"bash tests/diff/diff_packets.sh\n",
+		(unsigned long long)run->seed, (unsigned long long)i);
+}
+
+/* Runs one frame through one program and compares everything it changed with the reference. */
+static int compare_frame(struct run *run, struct mode *m, __u64 i, enum gen_class cls,
+			 const __u8 *f, size_t len, const struct ref_verdict *v)
+{
+	LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = f, .data_size_in = len, .repeat = 1);
+	bool pair = v->reason == GB_DROP || v->reason == GB_PASS_MONITOR;
+	struct verdict_counter now[GB_REASON_COUNT];
+	__u32 expect_action = v->reason == GB_DROP ? XDP_DROP : XDP_PASS;
+	int err, reason = -1, hits = 0;
+	char want[96], got[96];
+
+	if (bpf_prog_test_run_opts(m->prog, &opts)) {
+		err = -errno;
+		/* Below an Ethernet header the kernel runs nothing: no verdict, nothing counted. */
+		if (len < ETH_HLEN && err == -EINVAL) {
+			m->refused++;
+			err = read_verdicts(run, m, now);
+			if (!err && memcmp(now, m->seen, sizeof(now)))
+				disagree(run, m, i, cls, f, len, "refused, yet counted");
+			memcpy(m->seen, now, sizeof(now));
+			return err;
+		}
+		disagree(run, m, i, cls, f, len, "test run failed: %s", strerror(-err));
+		return 0;
+	}
+	err = read_verdicts(run, m, now);
+	if (err)
+		return err;
+	for (int r = 0; r < GB_REASON_COUNT; r++) {
+		__u64 d = now[r].packets - m->seen[r].packets;
+
+		hits += d;
+		if (d)
+			reason = r;
+	}
+	if (hits != 1)
+		reason = -1;
+	describe(want, sizeof(want), v->reason, v->meeting, v->country);
+	for (size_t k = 0; k < KNOWN_COUNT && reason != v->reason && !run->strict; k++) {
+		if (!known[k].matches(v, reason) || opts.retval != expect_action ||
+		    now[reason].bytes - m->seen[reason].bytes != len)
+			continue;
+		m->known_seen[k]++;
+		if (!run->known_shown[k]++) {
+			printf("known difference %s, first seen at frame %llu (%s): expected %s, "
+			       "got %s\n", known[k].name, (unsigned long long)i, m->name, want,
+			       reason_names[reason]);
+			fflush(stdout);
+			show_frame(f, len);
+		}
+		memcpy(m->seen, now, sizeof(now));
+		return 0;
+	}
+	if (reason != v->reason || opts.retval != expect_action) {
+		m->confusion[v->reason][reason >= 0 ? reason : GB_REASON_COUNT]++;
+		describe(got, sizeof(got), reason, 0, 0);	/* its pair: see drop_stats below */
+		disagree(run, m, i, cls, f, len, "expected %s, %s; got %s, %s", want,
+			 expect_action == XDP_DROP ? "XDP_DROP" : "XDP_PASS", got,
+			 opts.retval == XDP_DROP ? "XDP_DROP" : opts.retval == XDP_PASS ?
+			 "XDP_PASS" : "another action");
+	} else if (now[reason].bytes - m->seen[reason].bytes != len) {
+		disagree(run, m, i, cls, f, len, "%s counted %llu bytes, expected %zu",
+			 reason_names[reason],
+			 (unsigned long long)(now[reason].bytes - m->seen[reason].bytes), len);
+	}
+	memcpy(m->seen, now, sizeof(now));
+
+	if (pair) {
+		struct drop_key key = { .meeting_id = v->meeting, .country = v->country };
+		struct drop_counter *exp = pair_of(run, m, v->meeting, v->country), act;
+		bool mon = v->reason == GB_PASS_MONITOR;
+
+		err = read_percpu(run, m->drop_fd, &key, (__u64 *)&act, 4);
+		if (err)
+			return err;
+		if (!exp)
+			return -EINVAL;	/* the reference named a meeting the rules do not have */
+		exp->packets += !mon;
+		exp->bytes += mon ? 0 : len;
+		exp->monitor_packets += mon;
+		exp->monitor_bytes += mon ? len : 0;
+		if (memcmp(exp, &act, sizeof(act))) {
+			disagree(run, m, i, cls, f, len,
+				 "%s: drop_stats(%u,%s) reads %llu/%llu packets/bytes, monitor "
+				 "%llu/%llu; expected %llu/%llu, monitor %llu/%llu", want,
+				 v->meeting, country_name(v->country, got),
+				 (unsigned long long)act.packets,
+				 (unsigned long long)act.bytes,
+				 (unsigned long long)act.monitor_packets,
+				 (unsigned long long)act.monitor_bytes,
+				 (unsigned long long)exp->packets, (unsigned long long)exp->bytes,
+				 (unsigned long long)exp->monitor_packets,
+				 (unsigned long long)exp->monitor_bytes);
+			*exp = act;	/* one disagreement, not one per later frame */
+		}
+	}
+	if (v->reason == GB_DROP) {
+		m->iface.packets++;
+		m->iface.bytes += len;
+	}
+	return 0;
+}
+
+/*
+ * After a batch: the whole of drop_stats and iface_stats against what they should be, which catches
+ * a count under a pair that no frame of the batch should have touched.
+ */
+static int compare_maps(struct run *run, struct mode *m, __u64 first, __u64 last)
+{
+	size_t rows = run->rules.nids, n = rows * GB_COUNTRY_COUNT;
+	struct drop_counter *act = calloc(n, sizeof(*act));
+	struct drop_key key, next;
+	struct verdict_counter iface = {};
+	__u32 ikey, inext;
+	void *prev = NULL;
+	int err = 0;
+
+	if (!act)
+		return -ENOMEM;
+	while (!bpf_map_get_next_key(m->drop_fd, prev, &next)) {
+		struct drop_counter *slot = pair_of(run, m, next.meeting_id, next.country), c;
+		char cc[3];
+
+		err = read_percpu(run, m->drop_fd, &next, (__u64 *)&c, 4);
+		if (err)
+			goto out;
+		if (slot) {
+			act[slot - m->pairs] = c;
+		} else {
+			m->batch_disagreements++;
+			fprintf(stderr, "FAIL: frames %llu-%llu (%s): drop_stats has pair (%u,%s), "
+				"which no rule can produce\n", (unsigned long long)first,
+				(unsigned long long)last, m->name, next.meeting_id,
+				country_name(next.country, cc));
+		}
+		key = next;
+		prev = &key;
+	}
+	for (size_t i = 0; i < n; i++) {
+		char cc[3];
+
+		if (!memcmp(&act[i], &m->pairs[i], sizeof(act[i])))
+			continue;
+		m->batch_disagreements++;
+		fprintf(stderr, "FAIL: frames %llu-%llu (%s): drop_stats(%u,%s) reads %llu "
+			"packets, %llu monitor; expected %llu, %llu\n", (unsigned long long)first,
+			(unsigned long long)last, m->name, run->rules.ids[i / GB_COUNTRY_COUNT],
+			country_name(i % GB_COUNTRY_COUNT, cc), (unsigned long long)act[i].packets,
+			(unsigned long long)act[i].monitor_packets,
+			(unsigned long long)m->pairs[i].packets,
+			(unsigned long long)m->pairs[i].monitor_packets);
+		m->pairs[i] = act[i];
+	}
+
+	prev = NULL;
+	while (!bpf_map_get_next_key(m->iface_fd, prev, &inext)) {
+		struct verdict_counter c;
+
+		err = read_percpu(run, m->iface_fd, &inext, (__u64 *)&c, 2);
+		if (err)
+			goto out;
+		iface.packets += c.packets;
+		iface.bytes += c.bytes;
+		ikey = inext;
+		prev = &ikey;
+	}
+	if (memcmp(&iface, &m->iface, sizeof(iface))) {
+		m->batch_disagreements++;
+		fprintf(stderr, "FAIL: frames %llu-%llu (%s): iface_stats reads %llu packets "
+			"%llu bytes, expected %llu %llu\n", (unsigned long long)first,
+			(unsigned long long)last, m->name, (unsigned long long)iface.packets,
+			(unsigned long long)iface.bytes,
+			(unsigned long long)m->iface.packets, (unsigned long long)m->iface.bytes);
+		m->iface = iface;
+	}
+	m->batches++;
+	m->bad_batches += m->batch_disagreements > 0;
+	m->batch_disagreements = 0;
+out:
+	free(act);
+	return err;
+}
+
+static int install_rules(const struct run *run, struct geoblock *skel)
+{
+	const struct ref_rules *ref = run->rules.ref;
+	int policy_fd = bpf_map__fd(skel->maps.meeting_policy);
+	int ports_fd = bpf_map__fd(skel->maps.meeting_by_port);
+	int allow4_fd = bpf_map__fd(skel->maps.allow_v4);
+	int allow6_fd = bpf_map__fd(skel->maps.allow_v6);
+
+	for (size_t i = 0; i < run->rules.nids; i++) {
+		__u32 id = run->rules.ids[i];
+		const struct ref_meeting *rm = &ref->meeting[id];
+		struct meeting_policy p = { .flags = rm->flags, .created = time(NULL),
+					    .expires_tai_ns = rm->expires_tai_ns };
+
+		if (!rm->flags && !run->rules.blocked[id])
+			continue;	/* a port whose meeting is gone: no policy */
+		memcpy(p.blocked, rm->blocked, sizeof(p.blocked));
+		snprintf(p.name, sizeof(p.name), "m%u", id);
+		if (bpf_map_update_elem(policy_fd, &id, &p, BPF_ANY))
+			return -errno;
+		for (size_t a = 0; a < rm->nallow; a++) {
+			const struct ref_cidr *c = &rm->allow[a];
+			struct allow_v4_key k4 = { .prefixlen = 32 + c->len };
+			struct allow_v6_key k6 = { .prefixlen = 32 + c->len };
+			int err;
+
+			k4.meeting_id = k6.meeting_id = htonl(id);
+			memcpy(k4.addr, c->addr, 4);
+			memcpy(k6.addr, c->addr, 16);
+			err = c->family == 4 ? bpf_map_update_elem(allow4_fd, &k4, &id, BPF_ANY) :
+					       bpf_map_update_elem(allow6_fd, &k6, &id, BPF_ANY);
+			if (err)
+				return -errno;
+		}
+	}
+	for (size_t i = 0; i < run->rules.nports; i++) {
+		__u32 port = run->rules.ports[i];
+		struct port_owner o = { .meeting_id = ref->owner[port] };
+
+		if (bpf_map_update_elem(ports_fd, &port, &o, BPF_ANY))
+			return -errno;
+	}
+	return 0;
+}
+
+/* A private program (no pinning) of one lookup mode, with the table and the rules installed. */
+static int setup_mode(struct run *run, struct mode *m, const struct geoip_table *t)
+{
+	struct gb_ctx ctx = {};
+	struct bpf_map *map;
+	int err;
+
+	m->skel = geoblock__open();
+	if (!m->skel)
+		return -errno;
+	m->skel->rodata->use_lpm = m->lpm;
+	bpf_object__for_each_map(map, m->skel->obj) {
+		err = bpf_map__set_pin_path(map, NULL);
+		if (err)
+			return err;
+	}
+	err = geoblock__load(m->skel);
+	if (err)
+		return err;
+	ctx.skel = m->skel;
+	err = table_install(&ctx, t, "diff_packets", m->lpm);
+	if (err)
+		return err;
+	err = install_rules(run, m->skel);
+	if (err)
+		return err;
+	m->prog = bpf_program__fd(m->skel->progs.geoblock_xdp);
+	m->verdict_fd = bpf_map__fd(m->skel->maps.verdict_stats);
+	m->drop_fd = bpf_map__fd(m->skel->maps.drop_stats);
+	m->iface_fd = bpf_map__fd(m->skel->maps.iface_stats);
+	m->pairs = calloc(run->rules.nids * GB_COUNTRY_COUNT, sizeof(*m->pairs));
+	if (!m->pairs)
+		return -ENOMEM;
+	return read_verdicts(run, m, m->seen);
+}
+
+static int load_reference(const struct geoip_table *t, struct ref_lpm *v4, struct ref_lpm *v6)
+{
+	int err = ref_lpm_init(v4, 32) ?: ref_lpm_init(v6, 128);
+
+	for (size_t i = 0; i < t->v4.n && !err; i++)
+		err = ref_lpm_add(v4, t->v4.v[i].addr, t->v4.v[i].len, t->v4.v[i].country);
+	for (size_t i = 0; i < t->v6.n && !err; i++)
+		err = ref_lpm_add(v6, t->v6.v[i].addr, t->v6.v[i].len, t->v6.v[i].country);
+	return err;
+}
+
+static void print_rules(const struct run *run)
+{
+	size_t active = 0, monitor = 0, expired = 0, allows = 0, tcp = 0, countries = 0;
+	const struct ref_rules *ref = run->rules.ref;
+
+	for (size_t i = 0; i < run->rules.nids; i++) {
+		const struct ref_meeting *m = &ref->meeting[run->rules.ids[i]];
+
+		active += !!(m->flags & GB_MEETING_ACTIVE);
+		monitor += !!(m->flags & GB_MEETING_MONITOR);
+		expired += m->expires_tai_ns && m->expires_tai_ns <= ref->now_tai_ns;
+		tcp += !!(m->flags & GB_MEETING_TCP);
+		allows += m->nallow;
+		countries += run->rules.nblocked[run->rules.ids[i]];
+	}
+	printf("rules: %zu meeting ids (%zu active, %zu monitor, %zu expired, %zu cover TCP), "
+	       "%zu ports, %zu blocked countries, %zu allow exceptions\n", run->rules.nids, active,
+	       monitor, expired, tcp, run->rules.nports, countries, allows);
+}
+
+/* The generator must have made what the comparison is meant to cover. */
+static void check_coverage(const struct run *run)
+{
+	__u64 n = run->packets;
+	char name[96];
+
+	if (n < 100000)
+		return;		/* a short run (e.g. one frame again) proves no mix */
+	for (int r = 0; r < GB_REASON_COUNT; r++) {
+		snprintf(name, sizeof(name), "frames_cover_reason_%s (%llu)", reason_names[r],
+			 (unsigned long long)run->by_reason[r]);
+		CHECK(name, run->by_reason[r] >= n / 5000);
+	}
+	snprintf(name, sizeof(name), "at_least_5%%_of_frames_dropped_or_monitored (%llu)",
+		 (unsigned long long)(run->by_reason[GB_DROP] + run->by_reason[GB_PASS_MONITOR]));
+	CHECK(name, run->by_reason[GB_DROP] + run->by_reason[GB_PASS_MONITOR] >= n / 20);
+	snprintf(name, sizeof(name), "at_least_2%%_of_frames_dropped (%llu)",
+		 (unsigned long long)run->by_reason[GB_DROP]);
+	CHECK(name, run->by_reason[GB_DROP] >= n / 50);
+	for (int c = 0; c < GEN_CLASS_COUNT; c++) {
+		snprintf(name, sizeof(name), "frames_of_class_%s (%llu)", gen_class_names[c],
+			 (unsigned long long)run->by_class[c]);
+		CHECK(name, run->by_class[c] >= n / 100);
+	}
+}
+
+int main(int argc, char **argv)
+{
+	static struct run run;
+	struct mode modes[2] = {
+		{ .name = "compiled table" },
+		{ .name = "LPM tries", .lpm = true },
+	};
+	struct ref_lpm v4 = {}, v6 = {};
+	struct geoip_table t;
+	struct timespec tai, t0, t1;
+	__u8 frame[GEN_FRAME_MAX];
+	char err[256];
+	int ret;
+
+	if (argc != 2) {
+		fprintf(stderr, "usage: diff_packets DB\n");
+		return 2;
+	}
+	libbpf_set_print(print_warnings);
+	if (getrandom(&run.seed, sizeof(run.seed), 0) != sizeof(run.seed))
+		run.seed = time(NULL);
+	run.seed = env_u64("DIFF_SEED", run.seed);
+	run.first = env_u64("DIFF_FIRST", 0);
+	/* About 3% of the frames are shorter than an Ethernet header: the kernel runs none. */
+	run.packets = env_u64("DIFF_PACKETS", 1050000);
+	run.strict = env_u64("DIFF_STRICT", 0);
+	printf("diff_packets: seed %llu, frames %llu-%llu, database %s\n",
+	       (unsigned long long)run.seed, (unsigned long long)run.first,
+	       (unsigned long long)(run.first + run.packets - 1), argv[1]);
+	printf("again: DIFF_SEED=%llu bash tests/diff/diff_packets.sh\n",
+	       (unsigned long long)run.seed);
+
+	ret = geoip_read(argv[1], "country", &t, err, sizeof(err));
+	if (ret) {
+		fprintf(stderr, "FAIL: read %s\n", err);
+		return 2;
+	}
+	printf("table: %zu IPv4 and %zu IPv6 prefixes\n", t.v4.n, t.v6.n);
+	clock_gettime(CLOCK_TAI, &tai);
+	run.ncpus = libbpf_num_possible_cpus();
+	run.percpu = calloc((size_t)(run.ncpus > 0 ? run.ncpus : 1) * GB_REASON_COUNT,
+			    sizeof(struct drop_counter));
+	ret = run.ncpus > 0 && run.percpu ? 0 : -ENOMEM;
+	ret = ret ?: load_reference(&t, &v4, &v6);
+	ret = ret ?: rule_set_generate(&run.rules, &t, run.seed,
+				       tai.tv_sec * 1000000000ULL + tai.tv_nsec);
+	if (!ret) {
+		run.rules.ref->country_v4 = &v4;
+		run.rules.ref->country_v6 = &v6;
+		memset(run.slot, -1, sizeof(run.slot));
+		for (size_t i = 0; i < run.rules.nids; i++)
+			run.slot[run.rules.ids[i]] = i;
+		print_rules(&run);
+	}
+	for (int k = 0; k < 2 && !ret; k++)
+		ret = setup_mode(&run, &modes[k], &t);
+	if (ret) {
+		fprintf(stderr, "FAIL: setup: %s\n", strerror(-ret));
+		checks_failed++;
+		goto out;
+	}
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (__u64 i = run.first; i < run.first + run.packets && !ret; i++) {
+		struct ref_verdict v;
+		enum gen_class cls;
+		size_t len;
+
+		cls = gen_packet(&run.rules, run.seed, i, frame, &len);
+		ref_classify(run.rules.ref, frame, len, &v);
+		run.by_class[cls]++;
+		run.by_reason[v.reason]++;
+		for (int k = 0; k < 2 && !ret; k++)
+			ret = compare_frame(&run, &modes[k], i, cls, frame, len, &v);
+		if ((i - run.first + 1) % BATCH && i + 1 != run.first + run.packets)
+			continue;
+		for (int k = 0; k < 2 && !ret; k++) {
+			__u64 from = i - (i - run.first) % BATCH;
+
+			ret = compare_maps(&run, &modes[k], from, i);
+			CHECK("batch agrees", !modes[k].batch_disagreements && !ret);
+		}
+	}
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	if (ret) {
+		fprintf(stderr, "FAIL: reading the maps: %s\n", strerror(-ret));
+		checks_failed++;
+	}
+
+	printf("frames by class:");
+	for (int c = 0; c < GEN_CLASS_COUNT; c++)
+		printf(" %s %llu", gen_class_names[c], (unsigned long long)run.by_class[c]);
+	printf("\nreference verdicts:");
+	for (int r = 0; r < GB_REASON_COUNT; r++)
+		printf(" %s %llu", reason_names[r], (unsigned long long)run.by_reason[r]);
+	printf("\n");
+	for (int k = 0; k < 2; k++)
+		printf("%s: %llu frames compared, %llu disagreements, %llu batches of which %llu "
+		       "bad, %llu refused by the kernel (shorter than an Ethernet header)\n",
+		       modes[k].name, (unsigned long long)(run.packets - modes[k].refused),
+		       (unsigned long long)modes[k].disagreements,
+		       (unsigned long long)modes[k].batches,
+		       (unsigned long long)modes[k].bad_batches,
+		       (unsigned long long)modes[k].refused);
+	printf("%.1f s, %.0f frames/s per lookup mode\n",
+	       (t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9,
+	       run.packets / ((t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9));
+	for (int k = 0; k < 2; k++) {
+		for (int e = 0; e < GB_REASON_COUNT; e++) {
+			for (int g = 0; g <= GB_REASON_COUNT; g++) {
+				if (!modes[k].confusion[e][g])
+					continue;
+				printf("%s: expected %s, got %s: %llu frames\n", modes[k].name,
+				       reason_names[e],
+				       g < GB_REASON_COUNT ? reason_names[g] : "no single reason",
+				       (unsigned long long)modes[k].confusion[e][g]);
+			}
+		}
+		CHECK("no frame disagrees", !modes[k].disagreements);
+	}
+	for (size_t k = 0; k < KNOWN_COUNT; k++) {
+		char name[160];
+
+		printf("known difference %s: %llu frames (%s), %llu (%s): %s%s\n", known[k].name,
+		       (unsigned long long)modes[0].known_seen[k], modes[0].name,
+		       (unsigned long long)modes[1].known_seen[k], modes[1].name, known[k].what,
+		       run.strict ? "" : "; DIFF_STRICT=1 counts them as failures");
+		snprintf(name, sizeof(name), "known difference %s is still seen (else delete it)",
+			 known[k].name);
+		if (run.packets >= 100000 && !run.strict)
+			CHECK(name, modes[0].known_seen[k] && modes[1].known_seen[k]);
+	}
+	check_coverage(&run);
+out:
+	for (int k = 0; k < 2; k++) {
+		geoblock__destroy(modes[k].skel);
+		free(modes[k].pairs);
+	}
+	rule_set_free(&run.rules);
+	ref_lpm_free(&v4);
+	ref_lpm_free(&v6);
+	geoip_table_free(&t);
+	free(run.percpu);
+	return check_summary();
+}

@@ -1,0 +1,49 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* Random rule sets for the differential test, with what the packet generator draws from them. */
+#ifndef GEOBLOCK_RULE_GEN_H
+#define GEOBLOCK_RULE_GEN_H
+
+#include "common.h"
+#include "ref_classifier.h"
+
+#define RULES_MAX_MEETINGS	64
+
+struct rule_set {
+	struct ref_rules *ref;			/* owners, meetings, allow exceptions... */
+	__u32 ids[RULES_MAX_MEETINGS];		/* ids of the meetings (and of orphaned ports) */
+	size_t nids;
+	__u16 *ports;				/* every port with an owner */
+	size_t nports;
+	__u16 *ports_of[RULES_MAX_MEETINGS];	/* the ports of ids[i] */
+	size_t nports_of[RULES_MAX_MEETINGS];
+	__u16 *blocked[GB_MAX_MEETINGS];	/* each meeting's blocked countries, as a list */
+	size_t nblocked[GB_MAX_MEETINGS];
+	/* The GeoIP table, and its prefixes by family (0: IPv4, 1: IPv6) and country. */
+	const struct geoip_table *table;
+	__u32 *by_country[2][GB_COUNTRY_COUNT];
+	size_t nby_country[2][GB_COUNTRY_COUNT];
+	__u32 *aliases;				/* indexes of the IPv6 alias entries */
+	size_t naliases;
+};
+
+/*
+ * A random rule set over table t: meetings with random ids, ports (colliding with each other's and
+ * with random ports), blocked countries drawn by prefix count so that many sources are blocked,
+ * allow exceptions around blocked sources, monitor mode, UDP/TCP coverage, expiry, inactive
+ * meetings and ports whose meeting is gone. ref is filled in, with country_v4/v6 from the caller.
+ */
+int rule_set_generate(struct rule_set *rs, const struct geoip_table *t, __u64 seed,
+		      __u64 now_tai_ns);
+void rule_set_free(struct rule_set *rs);
+
+struct rng;
+/*
+ * Some address (random bits after the prefix) in a network of country c, and the network's length
+ * in *plen if plen is not NULL; false if c has no network of that family.
+ */
+bool rule_set_address(const struct rule_set *rs, struct rng *r, int family, __u16 c, __u8 addr[16],
+		      unsigned int *plen);
+/* addr: the first len bits of prefix, random bits after them. */
+void rule_set_fill(struct rng *r, const __u8 *prefix, unsigned int len, __u8 addr[16]);
+
+#endif /* GEOBLOCK_RULE_GEN_H */
