@@ -182,6 +182,8 @@ static void check_tables(const struct prefix *v4, size_t n4, const struct prefix
 	struct prefix_list l6 = { .v = (struct prefix *)v6, .n = n6 };
 	struct mbt m4 = {}, m6 = {};
 	struct mbt_view view = {};
+	void *t4 = NULL, *t6 = NULL;
+	size_t len4 = 0, len6 = 0;
 	int err4, err6;
 
 	/* The IPv4 root is 32 MiB: only when there is something in it. */
@@ -198,10 +200,13 @@ static void check_tables(const struct prefix *v4, size_t n4, const struct prefix
 	}
 	FUZZ_ASSERT(!err4, "%s: mbt_build(4) of %zu networks: %d", what, n4, err4);
 	FUZZ_ASSERT(!err6, "%s: mbt_build(6) of %zu networks: %d", what, n6, err6);
-	view.e[0] = n4 ? m4.e : NULL;
-	view.n[0] = n4 ? mbt_entries(&m4) : 0;
-	view.e[1] = m6.e;
-	view.n[1] = mbt_entries(&m6);
+	/* The range tables the kernel gets, built from the tries. */
+	FUZZ_ASSERT(!n4 || !dxr_build(&m4, &t4, &len4), "%s: dxr_build", what);
+	FUZZ_ASSERT(!dxr6_build(&m6, &t6, &len6), "%s: dxr6_build", what);
+	view.e[0] = t4;
+	view.n[0] = len4;
+	view.e[1] = t6;
+	view.n[1] = len6;
 
 	for (int fam = 4; fam <= 6; fam += 2) {
 		const struct prefix *v = fam == 4 ? v4 : v6;
@@ -223,6 +228,8 @@ static void check_tables(const struct prefix *v4, size_t n4, const struct prefix
 			}
 		}
 	}
+	free(t4);
+	free(t6);
 	mbt_free(&m4);
 	mbt_free(&m6);
 }
