@@ -59,7 +59,7 @@ help:
 	@echo "make bench      data-path benchmark (Mpps vs bare XDP_DROP, LPM, nftables; ns/packet)"
 	@echo "make deps       install the Debian packages the build and tests need"
 	@echo "make format     clang-format the C sources; make format-check only checks"
-	@echo "make clean      remove build/"
+	@echo "make clean      remove build/, build-san/, build-fuzz/"
 	@echo "V=1 shows the commands"
 
 $(BUILD)/geoblock.bpf.o: bpf/geoblock.bpf.c bpf/geoblock.h bpf/parse.h
