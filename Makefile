@@ -80,7 +80,7 @@ help:
 	@echo "make install    install binary, man page, systemd units, bash completion, example"
 	@echo "                rules (PREFIX=/usr/local, DESTDIR=); make uninstall removes them"
 	@echo "make format     clang-format the C sources; make format-check only checks"
-	@echo "make clean      remove build/"
+	@echo "make clean      remove build/, build-san/, build-fuzz/"
 	@echo "V=1 shows the commands"
 
 $(BUILD)/geoblock.bpf.o: bpf/geoblock.bpf.c bpf/geoblock.h bpf/parse.h
