@@ -129,6 +129,9 @@ static __always_inline int parse_ipv6(struct cursor *c, struct packet *pkt)
 		case IPPROTO_DSTOPTS:
 			if ((void *)(ext + 1) > c->end)
 				return -1 - GB_PASS_PARSE_ERROR;
+			/* The whole header must be there: one cut short is a parse error. */
+			if (c->pos + (ext->hdrlen + 1) * 8 > c->end)
+				return -1 - GB_PASS_PARSE_ERROR;
 			nexthdr = ext->nexthdr;
 			c->pos += (ext->hdrlen + 1) * 8;
 			break;
