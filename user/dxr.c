@@ -324,7 +324,8 @@ int dxr6_build(const struct mbt *m, void **out, size_t *len)
 		err = -ENOMEM;
 	if (!err) {
 		memcpy(t, b.elem0, GB_DXR_ELEM_BYTES);
-		memcpy(t + GB_DXR_ELEM_BYTES, b.ranges, b.used * sizeof(__u64));
+		if (b.used)	/* none when every /16 is one value (an empty family) */
+			memcpy(t + GB_DXR_ELEM_BYTES, b.ranges, b.used * sizeof(__u64));
 		*out = t;
 		*len = elems * (size_t)GB_DXR_ELEM_BYTES;
 	}
