@@ -40,7 +40,7 @@ static bool reserve(struct textbuf *b, size_t more)
 
 static void put(struct textbuf *b, const char *s, size_t n)
 {
-	if (!reserve(b, n))
+	if (!n || !reserve(b, n))	/* nothing to add: b->p may still be NULL */
 		return;
 	memcpy(b->p + b->len, s, n);
 	b->len += n;

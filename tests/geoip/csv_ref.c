@@ -362,19 +362,24 @@ int main(int argc, char **argv)
 		return ends();
 	if (argc == 2 && !strcmp(argv[1], "holds"))
 		return holds();
+	int ret;
+
 	if (argc >= 6 && !strcmp(argv[1], "sample")) {
 		rng_state = strtoull(argv[3], NULL, 0);
 		load(&r, argc - 5, argv + 5);
-		return sample(&r, atol(argv[2]), atoi(argv[4]));
-	}
-	if (argc >= 3 && !strcmp(argv[1], "within")) {
+		ret = sample(&r, atol(argv[2]), atoi(argv[4]));
+	} else if (argc >= 3 && !strcmp(argv[1], "within")) {
 		load(&r, argc - 2, argv + 2);
-		return check_within(&r);
-	}
-	if (argc >= 3 && !strcmp(argv[1], "equal")) {
+		ret = check_within(&r);
+	} else if (argc >= 3 && !strcmp(argv[1], "equal")) {
 		load(&r, argc - 2, argv + 2);
-		return check_equal(&r);
+		ret = check_equal(&r);
+	} else {
+		goto usage;
 	}
+	free(r.v);
+	return ret;
+usage:
 	fprintf(stderr, "usage: csv_ref sample COUNT SEED 4|6 FILE... | within FILE... | "
 		"equal FILE... | ends | holds\n");
 	return 2;

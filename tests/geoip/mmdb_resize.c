@@ -100,6 +100,8 @@ int main(int argc, char **argv)
 		fprintf(stderr, "mmdb_resize: cannot write %s\n", argv[2]);
 		return 2;
 	}
+	free(tree);
+	free(patch);
 	MMDB_close(&db);
 	return 0;
 }
