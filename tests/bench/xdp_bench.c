@@ -90,7 +90,8 @@ static int cmd_gen(char **argv)
 {
 	int ifindex = atoi(argv[0]), family = atoi(argv[1]), dport = atoi(argv[4]);
 	unsigned long frames = strtoul(argv[5], NULL, 0);
-	__u8 mac[6], frame[128], addr[16] = {};
+	/* +2: the IP header after the 14-byte Ethernet header lands 4-byte aligned */
+	__u8 mac[6], storage[130] __attribute__((aligned(4))), *frame = storage + 2, addr[16] = {};
 	struct xdpgen *skel;
 	char line[128];
 	__u32 n = 0;
@@ -206,7 +207,8 @@ static int cmd_nspp(char **argv)
 	int family = atoi(argv[1]), rounds = atoi(argv[6]), link_fd, prog_fd, bare_fd, len;
 	struct bpf_link_info info = {};
 	__u32 ilen = sizeof(info);
-	__u8 allowed[16] = {}, dropped[16] = {}, frame[128], mac[6] = { 2, 0, 0, 0, 0, 2 };
+	__u8 allowed[16] = {}, dropped[16] = {}, mac[6] = { 2, 0, 0, 0, 0, 2 };
+	__u8 storage[130] __attribute__((aligned(4))), *frame = storage + 2;	/* as in cmd_gen */
 	struct xdpgen *skel;
 	struct {
 		const char *name;
