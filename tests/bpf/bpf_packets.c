@@ -62,21 +62,6 @@ static const struct meeting meetings[] = {
 	{ M_US, "us", GB_MEETING_ACTIVE | GB_MEETING_UDP, "US", 9500, 9500, 0 },
 };
 
-static const char *const reason_names[GB_REASON_COUNT] = {
-	[GB_PASS_NOT_IP] = "not_ip",
-	[GB_PASS_OTHER_PROTO] = "other_proto",
-	[GB_PASS_FRAGMENT] = "fragment",
-	[GB_PASS_PARSE_ERROR] = "parse_error",
-	[GB_PASS_NO_MEETING] = "no_meeting",
-	[GB_PASS_NOT_COVERED] = "not_covered",
-	[GB_PASS_EXPIRED] = "expired",
-	[GB_PASS_NO_COUNTRY] = "no_country",
-	[GB_PASS_NOT_BLOCKED] = "not_blocked",
-	[GB_PASS_ALLOWED] = "allowed",
-	[GB_PASS_MONITOR] = "monitor",
-	[GB_DROP] = "drop",
-};
-
 /* What a frame should do; meeting and cc name the drop_stats pair of a drop or monitor hit. */
 struct expect {
 	__u32 action;
@@ -225,8 +210,8 @@ static void check_frame(const struct env *env, const char *name, const void *dat
 		if (d)
 			reason = r;
 	}
-	check_str(name, "reason", reason_names[exp.reason],
-		  hits == 1 ? reason_names[reason] : hits ? "several" : "none");
+	check_str(name, "reason", verdict_name(exp.reason),
+		  hits == 1 ? verdict_name(reason) : hits ? "several" : "none");
 	snprintf(e, sizeof(e), "%zu bytes", len);
 	snprintf(got, sizeof(got), "%llu bytes",
 		 (unsigned long long)(a.verdict[exp.reason].bytes - b.verdict[exp.reason].bytes));
