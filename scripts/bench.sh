@@ -17,6 +17,10 @@ ROUNDS=${BENCH_ROUNDS:-5}
 FRAMES=${BENCH_FRAMES:-4000000}
 SOURCES=${BENCH_SOURCES:-1000000}
 NFT=${BENCH_NFT:-1}
+if [[ -n ${BENCH_VARIANTS:-} ]]; then
+	NFT=0
+	if [[ $BENCH_VARIANTS == *nft* ]]; then NFT=1; fi
+fi
 export GEOBLOCK_PIN_DIR=/sys/fs/bpf/geoblock-bench-$$
 export GEOBLOCK_STATE_DIR=$(mktemp -d /tmp/geoblock-bench-state.XXXXXX)
 DATA=${GEOBLOCK_DATA_DIR:-$BUILD/geoip}
@@ -91,8 +95,9 @@ detach() {
 	esac
 }
 
-variants=(bare table lpm)
-((NFT)) && variants+=(nft)
+# BENCH_VARIANTS: a subset to run, e.g. "bare table" (bare is needed for the ratios)
+read -r -a variants <<<"${BENCH_VARIANTS:-bare table lpm}"
+((NFT)) && [[ -z ${BENCH_VARIANTS:-} ]] && variants+=(nft)
 for ((r = 1; r <= ROUNDS; r++)); do
 	for v in "${variants[@]}"; do
 		attach "$v"
