@@ -234,6 +234,20 @@ static __always_inline __u16 lpm_lookup_v6(const __u8 *addr)
 	return lpm_lookup_v4(bpf_htonl(alias_v4(addr, entry->prefixlen)));
 }
 
+/*
+ * All ones if start <= key, else zero; both below 2^63. Arithmetic, not a branch: the binary
+ * searches below go left or right at random for random sources, and a mispredicted branch per
+ * step would cost more than the memory reads. The barrier keeps the compiler from turning the
+ * mask back into a conditional jump (BPF has no conditional move).
+ */
+static __always_inline __u32 not_below(__u64 key, __u64 start)
+{
+	__u64 diff = key - start;
+
+	asm volatile("" : "+r"(diff));
+	return (__u32)(diff >> 63) - 1;
+}
+
 /* addr in host order. */
 static __always_inline __u16 table_lookup_v4(__u32 addr)
 {
@@ -261,8 +275,7 @@ static __always_inline __u16 table_lookup_v4(__u32 addr)
 	for (int step = 0; step < GB_DXR_MAX_STEPS && len > 1; step++) {
 		__u32 half = len / 2;
 
-		if ((r[(off + lo + half) & (GB_DXR_ELEM_RANGES - 1)] >> 16) <= key)
-			lo += half;
+		lo += half & not_below(key, r[(off + lo + half) & (GB_DXR_ELEM_RANGES - 1)] >> 16);
 		len -= half;
 	}
 	return r[(off + lo) & (GB_DXR_ELEM_RANGES - 1)] & 0xffff;
@@ -284,8 +297,7 @@ static __always_inline __u32 dxr6_group(void *table, __u64 d, __u64 key)
 	for (int step = 0; step < GB_DXR6_MAX_STEPS && len > 1; step++) {
 		__u32 half = len / 2;
 
-		if ((r[(off + lo + half) & (GB_DXR6_ELEM_RANGES - 1)] >> 16) <= key)
-			lo += half;
+		lo += half & not_below(key, r[(off + lo + half) & (GB_DXR6_ELEM_RANGES - 1)] >> 16);
 		len -= half;
 	}
 	return r[(off + lo) & (GB_DXR6_ELEM_RANGES - 1)] & 0xffff;

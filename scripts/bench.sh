@@ -102,24 +102,27 @@ for ((r = 1; r <= ROUNDS; r++)); do
 	for v in "${variants[@]}"; do
 		attach "$v"
 		for fam in 4 6; do
-			mpps=$(in_ns "$TB_SRC" taskset -c 0 "$BENCH" gen "$SRC_IFINDEX" $fam \
+			mpps=$(in_ns "$TB_SRC" taskset -c 0 chrt -f 50 "$BENCH" gen "$SRC_IFINDEX" $fam \
 				"$tmp/sources$fam" "$DST_MAC" 5004 "$FRAMES" | cut -d' ' -f3)
-			echo "$v $fam $mpps" >>"$tmp/results"
+			echo "$v $fam $mpps $r" >>"$tmp/results"
 		done
 		detach "$v"
 	done
-	echo "round $r: $(awk -v r=$r 'NR > (r - 1) * n' n=$((${#variants[@]} * 2)) "$tmp/results" | tr '\n' ' ')"
+	echo "round $r: $(awk -v r=$r '$4 == r { printf "%s %s %s  ", $1, $2, $3 }' "$tmp/results")"
 done
 
 median() { sort -n | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 echo
-echo "Median of $ROUNDS rounds, $FRAMES frames each, sources cycling through $SOURCES addresses:"
+echo "Median of $ROUNDS rounds, $FRAMES frames each, sources cycling through $SOURCES addresses"
+echo "(the ratio is the median of each round's ratio to the bare XDP_DROP run next to it):"
 printf '%-28s %10s %10s %12s\n' variant family Mpps "vs XDP_DROP"
 for fam in 4 6; do
-	base=$(awk -v f=$fam '$1 == "bare" && $2 == f { print $3 }' "$tmp/results" | median)
 	for v in "${variants[@]}"; do
 		m=$(awk -v v=$v -v f=$fam '$1 == v && $2 == f { print $3 }' "$tmp/results" | median)
-		printf '%-28s %10s %10.2f %11.2fx\n' "$v" "IPv$fam" "$m" "$(echo "$m / $base" | bc -l)"
+		ratio=$(awk -v v=$v -v f=$fam '$2 == f && $1 == "bare" { b[$4] = $3 }
+			$2 == f && $1 == v { m[$4] = $3 } END { for (r in m) print m[r] / b[r] }' \
+			"$tmp/results" | median)
+		printf '%-28s %10s %10.2f %11.2fx\n' "$v" "IPv$fam" "$m" "$ratio"
 	done
 done
 
