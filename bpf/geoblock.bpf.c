@@ -126,12 +126,21 @@ struct {
 } meeting_policy SEC(".maps");
 
 struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
-	__uint(max_entries, GB_DROP_STATS_MAX);
-	__type(key, struct drop_key);
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, GB_MAX_MEETINGS);
+	__type(key, __u32);
+	__type(value, struct drop_slots);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} drop_slot SEC(".maps");
+
+/* Arrays, not hashes, for every counter the drop path touches: a hash update costs it ~10 ns. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, GB_DROP_COUNTERS);
+	__type(key, __u32);
 	__type(value, struct drop_counter);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
-} drop_stats SEC(".maps");
+} drop_counts SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -141,13 +150,16 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } verdict_stats SEC(".maps");
 
+/*
+ * The drops of this attachment, so of its interface: not pinned, each attached program has its
+ * own (one per interface), read through the link. It starts at zero when the filter is attached.
+ */
 struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
-	__uint(max_entries, GB_IFACE_STATS_MAX);
-	__type(key, __u32);			/* ifindex */
-	__type(value, struct verdict_counter);	/* dropped packets and bytes */
-	__uint(pinning, LIBBPF_PIN_BY_NAME);
-} iface_stats SEC(".maps");
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct verdict_counter);
+} link_drops SEC(".maps");
 
 /* Allow exceptions, per meeting; only consulted for a packet that would otherwise be dropped. */
 struct {
@@ -362,36 +374,30 @@ static __always_inline bool allowed(__u32 meeting_id, const struct packet *pkt)
 	}
 }
 
-static __always_inline void count_iface_drop(__u32 ifindex, __u64 bytes)
+static __always_inline void count_link_drop(__u64 bytes)
 {
-	struct verdict_counter *vc = bpf_map_lookup_elem(&iface_stats, &ifindex);
+	__u32 zero = 0;
+	struct verdict_counter *vc = bpf_map_lookup_elem(&link_drops, &zero);
 
-	if (!vc) {
-		struct verdict_counter zero = {};
-
-		bpf_map_update_elem(&iface_stats, &ifindex, &zero, BPF_NOEXIST);
-		vc = bpf_map_lookup_elem(&iface_stats, &ifindex);
-		if (!vc)
-			return;
+	if (vc) {
+		vc->packets++;
+		vc->bytes += bytes;
 	}
-	vc->packets++;
-	vc->bytes += bytes;
 }
 
+/* country < GB_COUNTRY_COUNT, blocked by the meeting. */
 static __always_inline void count_drop(__u32 meeting_id, __u16 country, __u64 bytes, bool monitor)
 {
-	struct drop_key key = { .meeting_id = meeting_id, .country = country };
+	struct drop_slots *slots = bpf_map_lookup_elem(&drop_slot, &meeting_id);
 	struct drop_counter *dc;
+	__u32 slot;
 
-	dc = bpf_map_lookup_elem(&drop_stats, &key);
-	if (!dc) {
-		struct drop_counter zero = {};
-
-		bpf_map_update_elem(&drop_stats, &key, &zero, BPF_NOEXIST);
-		dc = bpf_map_lookup_elem(&drop_stats, &key);
-		if (!dc)
-			return;
-	}
+	if (!slots)
+		return;
+	slot = slots->slot[country];
+	dc = bpf_map_lookup_elem(&drop_counts, &slot);
+	if (!dc)
+		return;
 	if (monitor) {
 		dc->monitor_packets++;
 		dc->monitor_bytes += bytes;
@@ -449,7 +455,7 @@ static __always_inline int decide(struct xdp_md *ctx, __u64 bytes)
 		return GB_PASS_MONITOR;
 	}
 	count_drop(meeting_id, country, bytes, false);
-	count_iface_drop(ctx->ingress_ifindex, bytes);
+	count_link_drop(bytes);
 	return GB_DROP;
 }
 

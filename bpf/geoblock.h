@@ -8,8 +8,7 @@
 #define GB_MAX_MEETINGS		4096	/* meeting ids are 1..GB_MAX_MEETINGS-1; 0 means "none" */
 #define GB_MEETING_NAME_LEN	48
 #define GB_PORT_COUNT		65536
-#define GB_DROP_STATS_MAX	65536	/* (meeting, country) pairs with a drop counter */
-#define GB_IFACE_STATS_MAX	1024	/* interfaces with a drop counter */
+#define GB_DROP_COUNTERS	65536	/* counters of (meeting, country) pairs; 0 is none */
 #define GB_ALLOW_MAX		65536	/* allow exceptions (CIDRs) over all meetings */
 #define GB_V4_PREFIXES_MAX	(4U << 20)
 #define GB_V6_PREFIXES_MAX	(4U << 20)
@@ -137,13 +136,18 @@ struct prefix_v6_elem {
 	__u16 country;
 };
 
-/* Key and value of drop_stats: what was dropped (or would be, in monitor mode) per (meeting, country). */
-struct drop_key {
-	__u32 meeting_id;
-	__u16 country;
+/*
+ * Value of drop_slot, indexed by meeting id: for each country the meeting blocks, the index of its
+ * counter in drop_counts (0, a counter nobody reads, for the others). The controller assigns the
+ * counters when it writes the meeting and frees them with it; a meeting's block list never
+ * changes under its id (a change makes a new meeting), so neither does this.
+ */
+struct drop_slots {
+	__u16 slot[GB_COUNTRY_COUNT];
 	__u16 pad;
 };
 
+/* Value of drop_counts (per-CPU array): what was dropped (or would be, in monitor mode). */
 struct drop_counter {
 	__u64 packets;
 	__u64 bytes;
@@ -194,7 +198,8 @@ _Static_assert(sizeof(struct meeting_policy) == 24 + 8 * GB_COUNTRY_WORDS + GB_M
 _Static_assert(sizeof(struct lpm_v4_key) == 8, "lpm_v4_key layout");
 _Static_assert(sizeof(struct lpm_v6_key) == 20, "lpm_v6_key layout");
 _Static_assert(sizeof(struct country_entry) == 4, "country_entry layout");
-_Static_assert(sizeof(struct drop_key) == 8, "drop_key layout");
+_Static_assert(sizeof(struct drop_slots) == 2 * GB_COUNTRY_COUNT + 2 && GB_DROP_COUNTERS <= 65536,
+	       "drop_slots layout");
 _Static_assert((GB_DXR6_REFINE_OFF + GB_DXR6_MAX_REFINES) * 8 <= GB_DXR_ELEM_BYTES,
 	       "the IPv6 directory area fits one element");
 _Static_assert((1U << 16) * 8 <= GB_DXR_ELEM_BYTES, "the IPv4 directory fits one element");

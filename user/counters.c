@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "common.h"
@@ -51,95 +52,71 @@ static int read_verdicts(const struct gb_ctx *ctx, struct counters *c)
 	return 0;
 }
 
-/* Index of country cc among the countries a meeting blocks (which must include cc). */
-static size_t blocked_rank(const struct meeting_policy *p, __u16 cc)
-{
-	size_t rank = __builtin_popcountll(p->blocked[cc / 64] & ((1ULL << (cc % 64)) - 1));
-
-	for (int w = 0; w < cc / 64; w++)
-		rank += __builtin_popcountll(p->blocked[w]);
-	return rank;
-}
-
-static int pair_cmp(const void *a, const void *b)
-{
-	const struct pair_counter *x = a, *y = b;
-
-	if (x->meeting_id != y->meeting_id)
-		return x->meeting_id < y->meeting_id ? -1 : 1;
-	return (int)x->country - (int)y->country;
-}
-
 /*
- * The pairs: every (live meeting, blocked country), counted or not, so that a series exists from
- * the moment a meeting is added; then every counted pair of a live meeting, blocked or not.
- * Counters of a meeting being deleted (no longer active) are left out.
+ * The pairs: every (live meeting, blocked country), with its drop counter, so that a series exists
+ * from the moment a meeting is added. Counters of a meeting being deleted (no longer active) are
+ * left out.
  */
 static int read_pairs(const struct gb_ctx *ctx, struct counters *c)
 {
-	struct drop_key *keys = NULL;
+	int slot_fd = bpf_map__fd(ctx->skel->maps.drop_slot);
+	struct drop_slots *slots = NULL;
 	__u64 *sums = NULL;
-	__u32 *first = NULL;	/* meeting id -> index of its first configured pair */
-	size_t n_keys = 0, n_blocked = 0, n = 0;
-	int err;
+	size_t n_blocked = 0, n = 0;
+	__u32 hi = 0;
+	int err = 0;
 
-	err = percpu_hash_read(bpf_map__fd(ctx->skel->maps.drop_stats), sizeof(*keys),
-			       sizeof(struct drop_counter) / sizeof(__u64), (void **)&keys, &sums,
-			       &n_keys);
+	slots = calloc(GB_MAX_MEETINGS, sizeof(*slots));
+	if (!slots)
+		return -ENOMEM;
+	for (__u32 id = 1; id < GB_MAX_MEETINGS && !err; id++) {
+		if (!meeting_live(&c->policies[id]))
+			continue;
+		if (bpf_map_lookup_elem(slot_fd, &id, &slots[id]))
+			err = -errno;
+		for (int cc = 0; cc < GB_COUNTRY_COUNT; cc++)
+			if (slots[id].slot[cc] >= hi)
+				hi = slots[id].slot[cc] + 1;
+		for (int w = 0; w < GB_COUNTRY_WORDS; w++)
+			n_blocked += __builtin_popcountll(c->policies[id].blocked[w]);
+	}
 	if (err)
-		return err;
-	for (__u32 id = 1; id < GB_MAX_MEETINGS; id++)
-		if (meeting_live(&c->policies[id]))
-			for (int w = 0; w < GB_COUNTRY_WORDS; w++)
-				n_blocked += __builtin_popcountll(c->policies[id].blocked[w]);
-	c->pairs = calloc(n_blocked + n_keys + 1, sizeof(*c->pairs));
-	first = calloc(GB_MAX_MEETINGS, sizeof(*first));
-	if (!c->pairs || !first) {
+		goto out;
+	c->pairs = calloc(n_blocked + 1, sizeof(*c->pairs));
+	sums = calloc((size_t)hi * 4 + 1, sizeof(*sums));
+	if (!c->pairs || !sums) {
 		err = -ENOMEM;
 		goto out;
 	}
+	err = percpu_array_sums(bpf_map__fd(ctx->skel->maps.drop_counts), hi,
+				sizeof(struct drop_counter) / sizeof(__u64), sums);
+	if (err)
+		goto out;
 	for (__u32 id = 1; id < GB_MAX_MEETINGS; id++) {
 		const struct meeting_policy *p = &c->policies[id];
 
 		if (!meeting_live(p))
 			continue;
-		first[id] = n;
 		/* Set bits only: a scrape visits thousands of meetings. */
 		for (int w = 0; w < GB_COUNTRY_WORDS; w++)
 			for (__u64 bits = p->blocked[w]; bits; bits &= bits - 1) {
-				__u16 cc = w * 64 + __builtin_ctzll(bits);
+				__u16 cc = w * 64 + __builtin_ctzll(bits), i;
+				struct pair_counter *pc;
 
 				if (cc >= GB_COUNTRY_COUNT)
 					break;
-				c->pairs[n++] = (struct pair_counter){
-					.meeting_id = id, .country = cc, .blocked = 1 };
+				pc = &c->pairs[n++];
+				*pc = (struct pair_counter){ .meeting_id = id, .country = cc,
+							     .blocked = 1 };
+				i = slots[id].slot[cc];
+				if (i)
+					memcpy(&pc->c, sums + (size_t)i * 4, sizeof(pc->c));
+				pc->counted = pc->c.packets || pc->c.monitor_packets;
 			}
 	}
 	c->n_pairs = n;
-	for (size_t i = 0; i < n_keys; i++) {
-		__u32 id = keys[i].meeting_id;
-		__u16 cc = keys[i].country;
-		const struct meeting_policy *mp;
-		struct pair_counter *p;
-
-		if (!id || id >= GB_MAX_MEETINGS || !meeting_live(&c->policies[id]))
-			continue;
-		mp = &c->policies[id];
-		/* A configured pair is found by its rank; one outside them is appended. */
-		if (cc < GB_COUNTRY_COUNT && (mp->blocked[cc / 64] & (1ULL << (cc % 64))))
-			p = &c->pairs[first[id] + blocked_rank(mp, cc)];
-		else
-			p = &c->pairs[c->n_pairs++];
-		p->meeting_id = id;
-		p->country = cc;
-		p->counted = 1;
-		memcpy(&p->c, sums + i * 4, sizeof(p->c));
-	}
-	if (c->n_pairs > n_blocked)
-		qsort(c->pairs, c->n_pairs, sizeof(*c->pairs), pair_cmp);
 out:
-	free(first);
-	free(keys);
+	free(slots);
 	free(sums);
 	return err;
 }
@@ -151,48 +128,68 @@ static int iface_cmp(const void *a, const void *b)
 	return x->ifindex < y->ifindex ? -1 : x->ifindex > y->ifindex;
 }
 
+/* The link_drops map of the program behind a link: the drops on that link's interface. */
+static int link_counter(__u32 prog_id, __u64 sum[2])
+{
+	struct bpf_prog_info info = {};
+	__u32 len = sizeof(info), ids[16], n;
+	int prog_fd, err = -ENOENT;
+
+	prog_fd = bpf_prog_get_fd_by_id(prog_id);
+	if (prog_fd < 0)
+		return -errno;
+	info.nr_map_ids = sizeof(ids) / sizeof(ids[0]);
+	info.map_ids = (__u64)(unsigned long)ids;
+	if (bpf_obj_get_info_by_fd(prog_fd, &info, &len)) {
+		err = -errno;
+		goto out;
+	}
+	n = info.nr_map_ids < 16 ? info.nr_map_ids : 16;
+	for (__u32 i = 0; i < n && err == -ENOENT; i++) {
+		struct bpf_map_info mi = {};
+		__u32 mlen = sizeof(mi), zero = 0;
+		int fd = bpf_map_get_fd_by_id(ids[i]);
+
+		if (fd < 0)
+			continue;
+		if (!bpf_obj_get_info_by_fd(fd, &mi, &mlen) && !strcmp(mi.name, "link_drops"))
+			err = percpu_sum(fd, &zero, sum, 2);
+		close(fd);
+	}
+out:
+	close(prog_fd);
+	return err;
+}
+
+/* One counter per pinned link still attached to an interface. */
 static int read_ifaces(const struct gb_ctx *ctx, struct counters *c)
 {
-	__u32 *keys = NULL;
-	__u64 *sums = NULL;
-	size_t n = 0;
 	int err;
 
 	err = links_read(ctx, &c->links, &c->n_links);
 	if (err)
 		return err;
-	err = percpu_hash_read(bpf_map__fd(ctx->skel->maps.iface_stats), sizeof(*keys),
-			       sizeof(struct verdict_counter) / sizeof(__u64), (void **)&keys,
-			       &sums, &n);
-	if (err)
-		return err;
-	c->ifaces = calloc(n + 1, sizeof(*c->ifaces));
-	if (!c->ifaces) {
-		err = -ENOMEM;
-		goto out;
-	}
-	for (size_t i = 0; i < n; i++) {
-		struct iface_counter *ic = &c->ifaces[i];
+	c->ifaces = calloc(c->n_links + 1, sizeof(*c->ifaces));
+	if (!c->ifaces)
+		return -ENOMEM;
+	for (size_t l = 0; l < c->n_links; l++) {
+		struct iface_counter *ic = &c->ifaces[c->n_ifaces];
+		__u64 sum[2];
 
-		ic->ifindex = keys[i];
-		ic->packets = sums[i * 2];
-		ic->bytes = sums[i * 2 + 1];
+		if (!c->links[l].ifindex || link_counter(c->links[l].prog_id, sum))
+			continue;	/* interface gone, or detached since links_read */
+		ic->ifindex = c->links[l].ifindex;
 		/*
-		 * Named after the link attached to that ifindex: the name resolves only in the
-		 * interface's own network namespace, which need not be the reader's.
+		 * Named after the link: the ifindex resolves only in the interface's own network
+		 * namespace, which need not be the reader's.
 		 */
-		for (size_t l = 0; l < c->n_links; l++)
-			if (c->links[l].ifindex == ic->ifindex) {
-				snprintf(ic->name, sizeof(ic->name), "%s", c->links[l].name);
-				break;
-			}
+		snprintf(ic->name, sizeof(ic->name), "%s", c->links[l].name);
+		ic->packets = sum[0];
+		ic->bytes = sum[1];
+		c->n_ifaces++;
 	}
-	c->n_ifaces = n;
-	qsort(c->ifaces, n, sizeof(*c->ifaces), iface_cmp);
-out:
-	free(keys);
-	free(sums);
-	return err;
+	qsort(c->ifaces, c->n_ifaces, sizeof(*c->ifaces), iface_cmp);
+	return 0;
 }
 
 int counters_read(const struct gb_ctx *ctx, struct counters *c)
@@ -238,14 +235,6 @@ void counters_free(struct counters *c)
 	free(c->ifaces);
 	free(c->links);
 	memset(c, 0, sizeof(*c));
-}
-
-void iface_label(const struct iface_counter *ic, char *out, size_t len)
-{
-	if (ic->name[0])
-		snprintf(out, len, "%s", ic->name);
-	else
-		snprintf(out, len, "ifindex:%u", ic->ifindex);
 }
 
 const struct iface_counter *counters_link_drops(const struct counters *c,

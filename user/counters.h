@@ -14,14 +14,14 @@ struct pair_counter {
 	__u32 meeting_id;
 	__u16 country;
 	__u8 blocked;		/* the country is on the meeting's block list */
-	__u8 counted;		/* drop_stats has an entry for the pair */
+	__u8 counted;		/* the pair has seen a drop or a monitor hit */
 	struct drop_counter c;
 };
 
-/* Drops on one interface (iface_stats), named after the link attached to it if there is one. */
+/* Drops on one interface (link_drops of the program attached to it), named after its link. */
 struct iface_counter {
 	__u32 ifindex;
-	char name[IF_NAMESIZE];	/* empty when no pinned link names the ifindex */
+	char name[IF_NAMESIZE];	/* the pinned link's name */
 	__u64 packets;
 	__u64 bytes;
 };
@@ -51,7 +51,5 @@ void counters_free(struct counters *c);
 /* The drop counter of the interface a link is attached to; NULL if it has none. */
 const struct iface_counter *counters_link_drops(const struct counters *c,
 						const struct link_state *l);
-/* The name to show for an ifindex in iface_stats: the link's name, or "ifindex:N". */
-void iface_label(const struct iface_counter *ic, char *out, size_t len);
 
 #endif

@@ -30,7 +30,7 @@
 struct exporter {
 	struct MHD_Daemon *mhd;
 	const struct gb_ctx *ctx;
-	__u32 drop_stats_id;	/* the map opened at start, to notice pins re-created under us */
+	__u32 drop_counts_id;	/* the map opened at start: notices pins re-created under us */
 	bool failing;		/* the last scrape failed: say so when they work again */
 	char url[96];
 };
@@ -168,13 +168,13 @@ static int pins_current(const struct exporter *e)
 	__u32 id;
 	int fd;
 
-	snprintf(path, sizeof(path), "%s/drop_stats", e->ctx->pin_dir);
+	snprintf(path, sizeof(path), "%s/drop_counts", e->ctx->pin_dir);
 	fd = bpf_obj_get(path);
 	if (fd < 0)
 		return -ENOENT;
 	id = map_id(fd);
 	close(fd);
-	return id == e->drop_stats_id ? 0 : -ESTALE;
+	return id == e->drop_counts_id ? 0 : -ESTALE;
 }
 
 static enum MHD_Result serve_metrics(struct exporter *e, struct MHD_Connection *conn)
@@ -288,7 +288,7 @@ int exporter_start(const struct gb_ctx *ctx, const struct sockaddr *addr, sockle
 	if (!e)
 		return -ENOMEM;
 	e->ctx = ctx;
-	e->drop_stats_id = map_id(bpf_map__fd(ctx->skel->maps.drop_stats));
+	e->drop_counts_id = map_id(bpf_map__fd(ctx->skel->maps.drop_counts));
 	fd = listen_on(addr, len, e->url, sizeof(e->url));
 	if (fd < 0) {
 		err = fd;

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0
-/* Reading whole maps: arrays and per-CPU hashes in batches, per-CPU values summed. */
+/* Reading whole maps: arrays and per-CPU arrays in batches, per-CPU values summed. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -63,140 +63,44 @@ int percpu_sum(int fd, const void *key, __u64 *sum, size_t words)
 	return 0;
 }
 
-/* Growing output of percpu_hash_read: keys and their summed values. */
-struct hash_out {
-	__u8 *keys;
-	__u64 *sums;
-	size_t n, cap, key_size, words;
-};
-
-static int out_reserve(struct hash_out *o, size_t more)
+int percpu_array_sums(int fd, __u32 n, size_t words, __u64 *sums)
 {
-	size_t cap = o->cap ? o->cap : 256;
-	__u8 *k;
-	__u64 *s;
-
-	if (o->n + more <= o->cap)
-		return 0;
-	while (cap < o->n + more)
-		cap *= 2;
-	k = realloc(o->keys, cap * o->key_size);
-	if (!k)
-		return -ENOMEM;
-	o->keys = k;
-	s = realloc(o->sums, cap * o->words * sizeof(__u64));
-	if (!s)
-		return -ENOMEM;
-	o->sums = s;
-	o->cap = cap;
-	return 0;
-}
-
-/* Appends n batch-read elements, summing each value over the CPUs. */
-static void out_add(struct hash_out *o, const __u8 *kbuf, const __u64 *vbuf, __u32 n, int ncpu)
-{
-	for (__u32 i = 0; i < n; i++) {
-		const __u64 *v = vbuf + (size_t)i * ncpu * o->words;
-		__u64 *sum = o->sums + o->n * o->words;
-
-		memcpy(o->keys + o->n * o->key_size, kbuf + (size_t)i * o->key_size, o->key_size);
-		memset(sum, 0, o->words * sizeof(__u64));
-		for (int c = 0; c < ncpu; c++)
-			for (size_t w = 0; w < o->words; w++)
-				sum[w] += v[(size_t)c * o->words + w];
-		o->n++;
-	}
-}
-
-/* One element at a time, for kernels without batch lookups of hash maps. */
-static int read_slow(int fd, struct hash_out *o)
-{
-	__u8 prev[64], next[64];
-	void *pk = NULL;
-	int err;
-
-	if (o->key_size > sizeof(prev))
-		return -E2BIG;
-	while (!bpf_map_get_next_key(fd, pk, next)) {
-		memcpy(prev, next, o->key_size);
-		pk = prev;
-		err = out_reserve(o, 1);
-		if (err)
-			return err;
-		err = percpu_sum(fd, next, o->sums + o->n * o->words, o->words);
-		if (err == -ENOENT)
-			continue;	/* deleted since get_next_key */
-		if (err)
-			return err;
-		memcpy(o->keys + o->n * o->key_size, next, o->key_size);
-		o->n++;
-	}
-	return 0;
-}
-
-int percpu_hash_read(int fd, size_t key_size, size_t words, void **keys, __u64 **sums, size_t *n)
-{
+	enum { CHUNK = 1024 };
 	LIBBPF_OPTS(bpf_map_batch_opts, opts);
-	struct hash_out o = { .key_size = key_size, .words = words };
 	int ncpu = libbpf_num_possible_cpus();
-	__u32 chunk = 4096;
-	__u8 *kbuf = NULL;
-	__u64 *vbuf = NULL;
-	__u64 cursor = 0;	/* hash maps page with a 4-byte bucket cursor */
-	bool first = true;
+	__u32 keys[CHUNK], batch, done = 0;
+	size_t per_elem;
+	__u64 *vals;
 	int err = 0;
 
 	if (ncpu < 0)
 		return ncpu;
-	for (;;) {
-		__u32 got = chunk;
+	per_elem = (size_t)ncpu * words;
+	vals = calloc((size_t)CHUNK * per_elem, sizeof(*vals));
+	if (!vals)
+		return -ENOMEM;
+	memset(sums, 0, (size_t)n * words * sizeof(*sums));
+	while (done < n && !err) {
+		__u32 count = n - done < CHUNK ? n - done : CHUNK;
 
-		if (!kbuf) {
-			kbuf = malloc((size_t)chunk * key_size);
-			vbuf = malloc((size_t)chunk * ncpu * words * sizeof(__u64));
-			if (!kbuf || !vbuf) {
-				err = -ENOMEM;
-				break;
-			}
-		}
-		err = bpf_map_lookup_batch(fd, first ? NULL : &cursor, &cursor, kbuf, vbuf, &got,
-					   &opts);
-		err = err ? -errno : 0;
-		if (err == -ENOSPC && chunk < (1U << 20)) {
-			/* A hash bucket holds more than chunk elements: retry with more room. */
-			chunk *= 2;
-			free(kbuf);
-			free(vbuf);
-			kbuf = NULL;
-			vbuf = NULL;
-			continue;
-		}
-		if (err && err != -ENOENT)
+		if (bpf_map_lookup_batch(fd, done ? &batch : NULL, &batch, keys, vals, &count,
+					 &opts) && errno != ENOENT)
+			err = -errno;
+		for (__u32 i = 0; i < count && !err; i++)
+			for (int c = 0; c < ncpu; c++)
+				for (size_t w = 0; w < words; w++)
+					sums[(size_t)(done + i) * words + w] +=
+						vals[i * per_elem + (size_t)c * words + w];
+		if (!err && !count)
 			break;
-		if (out_reserve(&o, got)) {
-			err = -ENOMEM;
-			break;
-		}
-		out_add(&o, kbuf, vbuf, got, ncpu);
-		if (err == -ENOENT) {
-			err = 0;	/* the end of the map */
-			break;
-		}
-		first = false;
+		done += count;
 	}
-	free(kbuf);
-	free(vbuf);
-	if (err == -EINVAL || err == -EOPNOTSUPP || err == -524 /* the kernel's ENOTSUPP */) {
-		o.n = 0;
-		err = read_slow(fd, &o);
+	/* Without batch lookups (old kernels): one element at a time. */
+	if (err == -EINVAL || err == -EOPNOTSUPP) {
+		err = 0;
+		for (__u32 k = 0; k < n && !err; k++)
+			err = percpu_sum(fd, &k, sums + (size_t)k * words, words);
 	}
-	if (err) {
-		free(o.keys);
-		free(o.sums);
-		return err;
-	}
-	*keys = o.keys;
-	*sums = o.sums;
-	*n = o.n;
-	return 0;
+	free(vals);
+	return err;
 }

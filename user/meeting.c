@@ -123,6 +123,10 @@ static int meeting_add(int argc, char **argv)
 		if (err == -ENOSPC)
 			gb_err("all %d meeting slots are in use; delete a meeting first",
 			       GB_MAX_MEETINGS - 1);
+		else if (err == -ENOBUFS)
+			gb_err("not enough free drop counters for meeting \"%s\" (%zu of %d "
+			       "free, one per blocked country); delete a meeting first", s.name,
+			       r.counters_free, GB_DROP_COUNTERS - 1);
 		else if (err)
 			gb_err("cannot write meeting \"%s\" to the maps: %s", s.name, strerror(-err));
 	}

@@ -57,6 +57,9 @@ struct rules {
 	struct allow_v4_key *allow4;		/* every allow exception, all meetings */
 	struct allow_v6_key *allow6;
 	size_t n_allow4, n_allow6;
+	struct drop_slots *slots;		/* drop_slot: GB_MAX_MEETINGS, index = id */
+	__u64 *counter_used;			/* bit per drop counter a meeting holds */
+	size_t counters_free;			/* drop counters no meeting holds */
 };
 
 /* What apply (or a rollback, or restore) changes to make the maps hold a given set. */

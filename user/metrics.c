@@ -198,14 +198,12 @@ static void interfaces(struct textbuf *b, const struct counters *c)
 		"Packets dropped by the filter, per interface.",
 		"Bytes of the packets dropped by the filter (whole frames), per interface.",
 	};
-	char label[32];
 
 	if (c->n_ifaces)
 		for (int k = 0; k < 2; k++) {
 			family(b, names[k], "counter", helps[k]);
 			for (size_t i = 0; i < c->n_ifaces; i++) {
-				iface_label(&c->ifaces[i], label, sizeof(label));
-				sample(b, names[k], "interface", label, NULL, NULL,
+				sample(b, names[k], "interface", c->ifaces[i].name, NULL, NULL,
 				       k ? c->ifaces[i].bytes : c->ifaces[i].packets);
 			}
 		}

@@ -80,6 +80,39 @@ static int read_keys(int fd, size_t ksz, void **out, size_t *n)
 	return err == -ENOENT ? 0 : err;
 }
 
+static bool slot_occupied(const struct meeting_policy *p)
+{
+	return p->name[0] || p->flags;
+}
+
+/* The drop counters of every occupied meeting id (a half-written one too), and which are free. */
+static int read_slots(const struct gb_ctx *ctx, struct rules *r)
+{
+	int fd = bpf_map__fd(ctx->skel->maps.drop_slot);
+
+	r->slots = calloc(GB_MAX_MEETINGS, sizeof(*r->slots));
+	r->counter_used = calloc(GB_DROP_COUNTERS / 64, sizeof(__u64));
+	if (!r->slots || !r->counter_used)
+		return -ENOMEM;
+	r->counter_used[0] = 1;		/* counter 0 is nobody's */
+	r->counters_free = GB_DROP_COUNTERS - 1;
+	for (__u32 id = 1; id < GB_MAX_MEETINGS; id++) {
+		if (!slot_occupied(&r->policies[id]))
+			continue;
+		if (bpf_map_lookup_elem(fd, &id, &r->slots[id]))
+			return -errno;
+		for (int cc = 0; cc < GB_COUNTRY_COUNT; cc++) {
+			__u16 i = r->slots[id].slot[cc];
+
+			if (i && !(r->counter_used[i / 64] & (1ULL << (i % 64)))) {
+				r->counter_used[i / 64] |= 1ULL << (i % 64);
+				r->counters_free--;
+			}
+		}
+	}
+	return 0;
+}
+
 int rules_read(const struct gb_ctx *ctx, struct rules *r)
 {
 	int err;
@@ -96,6 +129,8 @@ int rules_read(const struct gb_ctx *ctx, struct rules *r)
 	if (!err)
 		err = read_array(bpf_map__fd(ctx->skel->maps.meeting_by_port), GB_PORT_COUNT,
 				 sizeof(*r->owners), r->owners);
+	if (!err)
+		err = read_slots(ctx, r);
 	if (!err)
 		err = read_keys(bpf_map__fd(ctx->skel->maps.allow_v4), sizeof(*r->allow4),
 				(void **)&r->allow4, &r->n_allow4);
@@ -116,6 +151,8 @@ void rules_free(struct rules *r)
 	free(r->owners);
 	free(r->allow4);
 	free(r->allow6);
+	free(r->slots);
+	free(r->counter_used);
 	memset(r, 0, sizeof(*r));
 }
 
@@ -280,36 +317,68 @@ static int clear_allows(const struct gb_ctx *ctx, struct rules *r, __u32 id)
 	return 0;
 }
 
-/* Deletes every drop counter of meeting id, so a later meeting with that id starts at zero. */
-static int clear_counters(const struct gb_ctx *ctx, __u32 id)
+/* Gives meeting id's drop counters back; their values stay until a meeting takes them again. */
+static int release_counters(const struct gb_ctx *ctx, struct rules *r, __u32 id)
 {
-	int fd = bpf_map__fd(ctx->skel->maps.drop_stats);
-	struct drop_key key, next, *doomed = NULL;
-	size_t n = 0, cap = 0;
-	void *prev = NULL;
+	struct drop_slots none = {};
+
+	if (bpf_map_update_elem(bpf_map__fd(ctx->skel->maps.drop_slot), &id, &none, BPF_ANY))
+		return -errno;
+	for (int cc = 0; cc < GB_COUNTRY_COUNT; cc++) {
+		__u16 i = r->slots[id].slot[cc];
+
+		if (i && (r->counter_used[i / 64] & (1ULL << (i % 64)))) {
+			r->counter_used[i / 64] &= ~(1ULL << (i % 64));
+			r->counters_free++;
+		}
+	}
+	r->slots[id] = none;
+	return 0;
+}
+
+/*
+ * A zeroed drop counter for each country meeting id blocks, written to drop_slot before the meeting
+ * becomes active; -ENOBUFS when not enough are free.
+ */
+static int assign_counters(const struct gb_ctx *ctx, struct rules *r, __u32 id,
+			   const __u64 blocked[GB_COUNTRY_WORDS])
+{
+	int fd = bpf_map__fd(ctx->skel->maps.drop_counts), ncpu = libbpf_num_possible_cpus();
+	struct drop_slots s = {};
+	struct drop_counter *zero;
+	size_t need = 0;
+	__u32 next = 1;
 	int err = 0;
 
-	while (!bpf_map_get_next_key(fd, prev, &next)) {
-		if (next.meeting_id == id) {
-			if (n == cap) {
-				struct drop_key *d = realloc(doomed, (cap = cap ? cap * 2 : 64) * sizeof(*d));
-
-				if (!d) {
-					free(doomed);
-					return -ENOMEM;
-				}
-				doomed = d;
-			}
-			doomed[n++] = next;
-		}
-		key = next;
-		prev = &key;
-	}
-	for (size_t i = 0; i < n; i++)
-		if (bpf_map_delete_elem(fd, &doomed[i]) && errno != ENOENT)
+	for (int cc = 0; cc < GB_COUNTRY_COUNT; cc++)
+		need += !!(blocked[cc / 64] & (1ULL << (cc % 64)));
+	if (need > r->counters_free)
+		return -ENOBUFS;
+	if (ncpu < 0)
+		return ncpu;
+	zero = calloc(ncpu, sizeof(*zero));
+	if (!zero)
+		return -ENOMEM;
+	for (int cc = 0; cc < GB_COUNTRY_COUNT && !err; cc++) {
+		if (!(blocked[cc / 64] & (1ULL << (cc % 64))))
+			continue;
+		while (r->counter_used[next / 64] & (1ULL << (next % 64)))
+			next++;
+		if (bpf_map_update_elem(fd, &next, zero, BPF_ANY))
 			err = -errno;
-	free(doomed);
-	return err;
+		s.slot[cc] = next++;
+	}
+	free(zero);
+	if (!err && bpf_map_update_elem(bpf_map__fd(ctx->skel->maps.drop_slot), &id, &s, BPF_ANY))
+		err = -errno;
+	if (err)
+		return err;
+	r->slots[id] = s;
+	for (int cc = 0; cc < GB_COUNTRY_COUNT; cc++)
+		if (s.slot[cc])
+			r->counter_used[s.slot[cc] / 64] |= 1ULL << (s.slot[cc] % 64);
+	r->counters_free -= need;
+	return 0;
 }
 
 /*
@@ -337,7 +406,7 @@ int rules_remove(const struct gb_ctx *ctx, struct rules *r, __u32 id)
 	}
 	err = clear_allows(ctx, r, id);
 	if (!err)
-		err = clear_counters(ctx, id);
+		err = release_counters(ctx, r, id);
 	if (err)
 		return err;
 	memset(&p, 0, sizeof(p));
@@ -374,7 +443,7 @@ int rules_repair(const struct gb_ctx *ctx, struct rules *r)
 static __u32 free_slot(const struct rules *r)
 {
 	for (__u32 id = 1; id < GB_MAX_MEETINGS; id++)
-		if (!r->policies[id].name[0] && !r->policies[id].flags)
+		if (!slot_occupied(&r->policies[id]))
 			return id;
 	return 0;
 }
@@ -394,6 +463,8 @@ static int write_meeting(const struct gb_ctx *ctx, struct rules *r, const struct
 	p.expires_tai_ns = expires_to_tai(s->expires);
 	memcpy(p.blocked, s->blocked, sizeof(p.blocked));
 	err = set_policy(ctx, r, id, &p);
+	if (!err)
+		err = assign_counters(ctx, r, id, p.blocked);
 	for (__u32 port = 1; port < GB_PORT_COUNT && with_ports && !err; port++)
 		if (port_isset(s->ports, port))
 			err = set_owner(ctx, r, port, id);
@@ -544,7 +615,7 @@ static int plan_execute(const struct gb_ctx *ctx, struct rules *r, const struct 
 	const struct spec_list *want = p->want;
 	__u32 *new_id = calloc(want->n + 1, sizeof(*new_id));
 	__u32 *owner = calloc(GB_PORT_COUNT, sizeof(*owner));
-	size_t free_slots = 0, need4 = r->n_allow4, need6 = r->n_allow6;
+	size_t free_slots = 0, need4 = r->n_allow4, need6 = r->n_allow6, counters = 0;
 	int err = 0;
 
 	if (!new_id || !owner) {
@@ -552,11 +623,17 @@ static int plan_execute(const struct gb_ctx *ctx, struct rules *r, const struct 
 		goto out;
 	}
 	for (__u32 id = 1; id < GB_MAX_MEETINGS; id++)
-		free_slots += !r->policies[id].name[0] && !r->policies[id].flags;
-	for (size_t i = 0; i < want->n; i++)
-		for (size_t k = 0; k < want->v[i].n_allow && p->action[i] >= PLAN_ADD; k++)
+		free_slots += !slot_occupied(&r->policies[id]);
+	for (size_t i = 0; i < want->n; i++) {
+		if (p->action[i] < PLAN_ADD)
+			continue;
+		for (size_t k = 0; k < want->v[i].n_allow; k++)
 			*(want->v[i].allow[k].family == 4 ? &need4 : &need6) += 1;
-	if (free_slots < p->n_add + p->n_replace || need4 > GB_ALLOW_MAX || need6 > GB_ALLOW_MAX) {
+		for (int w = 0; w < GB_COUNTRY_WORDS; w++)
+			counters += __builtin_popcountll(want->v[i].blocked[w]);
+	}
+	if (free_slots < p->n_add + p->n_replace || need4 > GB_ALLOW_MAX || need6 > GB_ALLOW_MAX ||
+	    counters > r->counters_free) {
 		err = -ENOSPC;
 		goto out;
 	}
@@ -681,8 +758,9 @@ static int converge(const struct gb_ctx *ctx, struct rules *r, const struct spec
 		int rb = roll_back(ctx, r, &prev);
 
 		if (err == -ENOSPC && !rb)
-			gb_err("not enough free meeting slots or exception entries to switch every "
-			       "meeting without a gap; nothing changed (apply in two steps)");
+			gb_err("not enough free meeting slots, drop counters or exception "
+			       "entries to switch every meeting without a gap; nothing changed "
+			       "(apply in two steps)");
 		else
 			gb_err("cannot change the rule set: %s; %s", strerror(-err), rb ?
 			       "rollback incomplete, the next change finishes it" :

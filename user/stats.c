@@ -54,7 +54,7 @@ static struct json_object *drops_json(const struct counters *c)
 	return arr;
 }
 
-/* Every interface with a pinned link or a drop counter. */
+/* Every interface with a pinned link. */
 static struct json_object *interfaces_json(const struct counters *c)
 {
 	struct json_object *arr = json_object_new_array();
@@ -70,23 +70,6 @@ static struct json_object *interfaces_json(const struct counters *c)
 		json_object_object_add(o, "attached", json_object_new_boolean(l->ifindex > 0));
 		json_object_object_add(o, "dropped_packets", json_object_new_uint64(packets));
 		json_object_object_add(o, "dropped_bytes", json_object_new_uint64(bytes));
-		json_object_array_add(arr, o);
-	}
-	/* Counters of interfaces no pinned link names any more (detached, or gone). */
-	for (size_t j = 0; j < c->n_ifaces; j++) {
-		const struct iface_counter *ic = &c->ifaces[j];
-		struct json_object *o;
-		char label[32];
-
-		if (ic->name[0])
-			continue;
-		iface_label(ic, label, sizeof(label));
-		o = json_object_new_object();
-		json_object_object_add(o, "interface", json_object_new_string(label));
-		json_object_object_add(o, "ifindex", json_object_new_int64(ic->ifindex));
-		json_object_object_add(o, "attached", json_object_new_boolean(false));
-		json_object_object_add(o, "dropped_packets", json_object_new_uint64(ic->packets));
-		json_object_object_add(o, "dropped_bytes", json_object_new_uint64(ic->bytes));
 		json_object_array_add(arr, o);
 	}
 	return arr;
@@ -157,16 +140,6 @@ static void print_human(const struct counters *c)
 
 		printf("%-24s %-9s %14llu %16llu\n", l->name, l->ifindex ? "yes" : "no", packets,
 		       bytes);
-	}
-	for (size_t j = 0; j < c->n_ifaces; j++) {
-		char label[32];
-
-		if (c->ifaces[j].name[0])
-			continue;
-		iface_label(&c->ifaces[j], label, sizeof(label));
-		printf("%-24s %-9s %14llu %16llu\n", label, "no",
-		       (unsigned long long)c->ifaces[j].packets,
-		       (unsigned long long)c->ifaces[j].bytes);
 	}
 
 	printf("\nmeetings:  %u enforcing, %u monitoring\n", c->meetings[0], c->meetings[1]);

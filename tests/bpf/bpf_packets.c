@@ -62,7 +62,7 @@ static const struct meeting meetings[] = {
 	{ M_US, "us", GB_MEETING_ACTIVE | GB_MEETING_UDP, "US", 9500, 9500, 0 },
 };
 
-/* What a frame should do; meeting and cc name the drop_stats pair of a drop or monitor hit. */
+/* What a frame should do; meeting and cc name the drop counter of a drop or monitor hit. */
 struct expect {
 	__u32 action;
 	int reason;
@@ -79,9 +79,17 @@ struct env {
 	int prog_fd;
 	int ncpus;
 	__u64 *percpu;		/* one per-CPU value of every possible CPU */
+	__u64 *range;		/* the per-CPU values of drop_counts 0..SLOTS-1 */
 };
 
-/* Counters summed over CPUs (and, for "all" and "iface", over every key of the map). */
+/*
+ * The drop counter of (meeting id, country), as the test assigns them in drop_slot: every
+ * counter a meeting here can use lies below SLOTS, and counter 0 (nobody's) is read too.
+ */
+#define SLOT(id, cc)	(1 + ((id) - 1) * GB_COUNTRY_COUNT + (cc))
+#define SLOTS		SLOT(M_US + 1, 0)
+
+/* Counters summed over CPUs (and, for "all", over every counter of drop_counts below SLOTS). */
 struct counters {
 	struct verdict_counter verdict[GB_REASON_COUNT];
 	struct drop_counter pair;
@@ -106,43 +114,41 @@ static int read_percpu(const struct env *env, int fd, const void *key, __u64 *ou
 	return 0;
 }
 
-static int sum_percpu_hash(const struct env *env, int fd, size_t key_size, __u64 *out, size_t n)
+static int sum_drop_counts(const struct env *env, struct drop_counter *out)
 {
-	__u8 key[16], next[16];
-	void *prev = NULL;
-	__u64 v[4];
-	int err;
+	LIBBPF_OPTS(bpf_map_batch_opts, opts);
+	__u32 keys[SLOTS], count = SLOTS, next;
+	__u64 *o = (__u64 *)out;
 
-	memset(out, 0, n * sizeof(*out));
-	while (!bpf_map_get_next_key(fd, prev, next)) {
-		err = read_percpu(env, fd, next, v, n);
-		if (err)
-			return err;
-		for (size_t i = 0; i < n; i++)
-			out[i] += v[i];
-		memcpy(key, next, key_size);
-		prev = key;
-	}
-	return errno == ENOENT ? 0 : -errno;
+	memset(out, 0, sizeof(*out));
+	if (bpf_map_lookup_batch(bpf_map__fd(env->skel->maps.drop_counts), NULL, &next, keys,
+				 env->range, &count, &opts) && errno != ENOENT)
+		return -errno;
+	if (count != SLOTS)
+		return -EIO;
+	for (size_t i = 0; i < (size_t)SLOTS * env->ncpus; i++)
+		for (int w = 0; w < 4; w++)
+			o[w] += env->range[i * 4 + w];
+	return 0;
 }
 
-static int read_counters(const struct env *env, const struct drop_key *key, struct counters *c)
+static int read_counters(const struct env *env, __u32 slot, struct counters *c)
 {
 	const struct geoblock *skel = env->skel;
+	__u32 zero = 0;
 	int err = 0;
 
 	for (__u32 r = 0; r < GB_REASON_COUNT && !err; r++)
 		err = read_percpu(env, bpf_map__fd(skel->maps.verdict_stats), &r,
 				  (__u64 *)&c->verdict[r], 2);
 	if (!err)
-		err = read_percpu(env, bpf_map__fd(skel->maps.drop_stats), key,
+		err = read_percpu(env, bpf_map__fd(skel->maps.drop_counts), &slot,
 				  (__u64 *)&c->pair, 4);
 	if (!err)
-		err = sum_percpu_hash(env, bpf_map__fd(skel->maps.drop_stats), sizeof(*key),
-				      (__u64 *)&c->all, 4);
+		err = sum_drop_counts(env, &c->all);
 	if (!err)
-		err = sum_percpu_hash(env, bpf_map__fd(skel->maps.iface_stats), sizeof(__u32),
-				      (__u64 *)&c->iface, 2);
+		err = read_percpu(env, bpf_map__fd(skel->maps.link_drops), &zero,
+				  (__u64 *)&c->iface, 2);
 	return err;
 }
 
@@ -178,13 +184,12 @@ static void format_drops(char *out, size_t len, __u64 pk, __u64 b, __u64 mpk, __
 
 /*
  * Runs one frame and checks its verdict, that exactly one reason counted it (with its length),
- * that drop_stats moved for the expected pair only, and that iface_stats counted drops only.
+ * that drop_counts moved for the expected pair only, and that link_drops counted drops only.
  */
 static void check_frame(const struct env *env, const char *name, const void *data, size_t len,
 			struct expect exp)
 {
-	struct drop_key key = { .meeting_id = exp.meeting,
-				.country = exp.cc ? country_id(exp.cc) : 0 };
+	__u32 slot = exp.meeting ? SLOT(exp.meeting, country_id(exp.cc)) : 0;
 	bool pair = exp.reason == GB_DROP || exp.reason == GB_PASS_MONITOR;
 	bool mon = exp.reason == GB_PASS_MONITOR;
 	struct counters b, a;
@@ -192,11 +197,11 @@ static void check_frame(const struct env *env, const char *name, const void *dat
 	int err, reason = -1, hits = 0;
 	__u32 retval = 0;
 
-	err = read_counters(env, &key, &b);
+	err = read_counters(env, slot, &b);
 	if (!err)
 		err = run(env, data, len, &retval);
 	if (!err)
-		err = read_counters(env, &key, &a);
+		err = read_counters(env, slot, &a);
 	check_str(name, "test run", "ok", err ? strerror(-err) : "ok");
 	if (err)
 		return;
@@ -220,7 +225,7 @@ static void check_frame(const struct env *env, const char *name, const void *dat
 	if (pair) {
 		char what[64];
 
-		snprintf(what, sizeof(what), "drop_stats(%u,%s)", exp.meeting, exp.cc);
+		snprintf(what, sizeof(what), "drop_counts(%u,%s)", exp.meeting, exp.cc);
 		format_drops(e, sizeof(e), !mon, mon ? 0 : len, mon, mon ? len : 0);
 		format_drops(got, sizeof(got), a.pair.packets - b.pair.packets,
 			     a.pair.bytes - b.pair.bytes,
@@ -237,14 +242,14 @@ static void check_frame(const struct env *env, const char *name, const void *dat
 			     (a.pair.monitor_packets - b.pair.monitor_packets),
 		     (a.all.monitor_bytes - b.all.monitor_bytes) -
 			     (a.pair.monitor_bytes - b.pair.monitor_bytes));
-	check_str(name, pair ? "drop_stats of other pairs" : "drop_stats", e, got);
+	check_str(name, pair ? "drop_counts of other pairs" : "drop_counts", e, got);
 
 	snprintf(e, sizeof(e), "%d packets %zu bytes", exp.reason == GB_DROP,
 		 exp.reason == GB_DROP ? len : 0);
 	snprintf(got, sizeof(got), "%llu packets %llu bytes",
 		 (unsigned long long)(a.iface.packets - b.iface.packets),
 		 (unsigned long long)(a.iface.bytes - b.iface.bytes));
-	check_str(name, "iface_stats", e, got);
+	check_str(name, "link_drops", e, got);
 }
 
 static void check(const struct env *env, const char *name, const struct frame *f, struct expect exp)
@@ -760,6 +765,7 @@ static int install_meetings(struct geoblock *skel)
 {
 	int ports_fd = bpf_map__fd(skel->maps.meeting_by_port);
 	int policy_fd = bpf_map__fd(skel->maps.meeting_policy);
+	int slot_fd = bpf_map__fd(skel->maps.drop_slot);
 	struct timespec now;
 	char err[128];
 
@@ -769,9 +775,15 @@ static int install_meetings(struct geoblock *skel)
 		const struct meeting *m = &meetings[i];
 		struct meeting_policy p = { .flags = m->flags, .created = time(NULL) };
 		struct port_owner owner = { .meeting_id = m->id };
+		struct drop_slots slots = {};
 
 		if (parse_countries(m->block, p.blocked, err, sizeof(err)))
 			return -EINVAL;
+		for (int cc = 0; cc < GB_COUNTRY_COUNT; cc++)
+			if (p.blocked[cc / 64] & (1ULL << (cc % 64)))
+				slots.slot[cc] = SLOT(m->id, cc);
+		if (bpf_map_update_elem(slot_fd, &m->id, &slots, BPF_ANY))
+			return -errno;
 		if (m->expires_in)
 			p.expires_tai_ns = (now.tv_sec + m->expires_in) * 1000000000ULL;
 		snprintf(p.name, sizeof(p.name), "%s", m->name);
@@ -813,7 +825,8 @@ static int setup(struct env *env, bool use_lpm)
 	if (env->ncpus <= 0)
 		return env->ncpus ? env->ncpus : -EINVAL;
 	env->percpu = calloc(env->ncpus, sizeof(struct drop_counter));
-	if (!env->percpu)
+	env->range = calloc((size_t)SLOTS * env->ncpus, sizeof(struct drop_counter));
+	if (!env->percpu || !env->range)
 		return -ENOMEM;
 	env->skel = geoblock__open();
 	if (!env->skel)
@@ -859,6 +872,7 @@ int main(void)
 		}
 		geoblock__destroy(env.skel);
 		free(env.percpu);
+		free(env.range);
 	}
 	return check_summary();
 }

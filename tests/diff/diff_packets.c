@@ -2,8 +2,8 @@
 /*
  * Differential test of the data path: the XDP program under BPF_PROG_TEST_RUN, with the compiled
  * table and with the LPM tries, against the reference classifier, frame by frame, on generated
- * frames, a random rule set and a real GeoIP table. Verdict, reason, bytes and drop_stats pair are
- * compared for every frame; drop_stats and iface_stats as a whole after every batch.
+ * frames, a random rule set and a real GeoIP table. Verdict, reason, bytes and drop counter are
+ * compared for every frame; drop_counts and link_drops as a whole after every batch.
  *
  *   diff_packets DB        DB: a MaxMind DB file (gzipped or not), read with geoip_read
  * Environment: DIFF_SEED (random if unset; printed), DIFF_PACKETS (default 1050000: over 1,000,000
@@ -22,6 +22,7 @@
 #include <bpf/libbpf.h>
 #include "check.h"
 #include "common.h"
+#include "maps.h"
 #include "geoblock.skel.h"
 #include "packet_gen.h"
 #include "ref_classifier.h"
@@ -68,10 +69,10 @@ struct mode {
 	const char *name;
 	bool lpm;
 	struct geoblock *skel;
-	int prog, verdict_fd, drop_fd, iface_fd;
+	int prog, verdict_fd, drop_fd, link_fd;
 	struct verdict_counter seen[GB_REASON_COUNT];	/* verdict_stats as last read */
-	struct drop_counter *pairs;	/* drop_stats as it should be: [meeting slot][country] */
-	struct verdict_counter iface;	/* iface_stats, all interfaces, as it should be */
+	struct drop_counter *pairs;	/* drop_counts from 1 as it should be: [slot][country] */
+	struct verdict_counter iface;	/* link_drops as it should be */
 	__u64 refused, disagreements, batch_disagreements;
 	__u64 confusion[GB_REASON_COUNT][GB_REASON_COUNT + 1];	/* [expected][got; last: none] */
 	__u64 known_seen[KNOWN_COUNT];
@@ -107,7 +108,17 @@ static const char *country_name(__u16 id, char buf[3])
 	return buf;
 }
 
-/* The drop_stats row and column of a pair, or NULL for a pair no rule can produce. */
+/*
+ * The drop counter the test gives a pair in drop_slot: counter 1 + row * GB_COUNTRY_COUNT +
+ * country, row the meeting's slot (counter 0 is nobody's). The expected value is at the same
+ * index less one in mode.pairs.
+ */
+static __u32 counter_of(const struct run *run, __u32 meeting, __u16 country)
+{
+	return 1 + run->slot[meeting] * GB_COUNTRY_COUNT + country;
+}
+
+/* The expected drop counter of a pair, or NULL for a pair no rule can produce. */
 static struct drop_counter *pair_of(const struct run *run, const struct mode *m, __u32 meeting,
 				    __u16 country)
 {
@@ -248,7 +259,7 @@ static int compare_frame(struct run *run, struct mode *m, __u64 i, enum gen_clas
 	}
 	if (reason != v->reason || opts.retval != expect_action) {
 		m->confusion[v->reason][reason >= 0 ? reason : GB_REASON_COUNT]++;
-		describe(got, sizeof(got), reason, 0, 0);	/* its pair: see drop_stats below */
+		describe(got, sizeof(got), reason, 0, 0);	/* its pair: see below */
 		disagree(run, m, i, cls, f, len, "expected %s, %s; got %s, %s", want,
 			 expect_action == XDP_DROP ? "XDP_DROP" : "XDP_PASS", got,
 			 opts.retval == XDP_DROP ? "XDP_DROP" : opts.retval == XDP_PASS ?
@@ -261,22 +272,23 @@ static int compare_frame(struct run *run, struct mode *m, __u64 i, enum gen_clas
 	memcpy(m->seen, now, sizeof(now));
 
 	if (pair) {
-		struct drop_key key = { .meeting_id = v->meeting, .country = v->country };
 		struct drop_counter *exp = pair_of(run, m, v->meeting, v->country), act;
 		bool mon = v->reason == GB_PASS_MONITOR;
+		__u32 key;
 
+		if (!exp)
+			return -EINVAL;	/* a meeting the rules do not have */
+		key = counter_of(run, v->meeting, v->country);
 		err = read_percpu(run, m->drop_fd, &key, (__u64 *)&act, 4);
 		if (err)
 			return err;
-		if (!exp)
-			return -EINVAL;	/* the reference named a meeting the rules do not have */
 		exp->packets += !mon;
 		exp->bytes += mon ? 0 : len;
 		exp->monitor_packets += mon;
 		exp->monitor_bytes += mon ? len : 0;
 		if (memcmp(exp, &act, sizeof(act))) {
 			disagree(run, m, i, cls, f, len,
-				 "%s: drop_stats(%u,%s) reads %llu/%llu packets/bytes, monitor "
+				 "%s: drop_counts(%u,%s) reads %llu/%llu packets/bytes, monitor "
 				 "%llu/%llu; expected %llu/%llu, monitor %llu/%llu", want,
 				 v->meeting, country_name(v->country, got),
 				 (unsigned long long)act.packets,
@@ -297,71 +309,52 @@ static int compare_frame(struct run *run, struct mode *m, __u64 i, enum gen_clas
 }
 
 /*
- * After a batch: the whole of drop_stats and iface_stats against what they should be, which catches
- * a count under a pair that no frame of the batch should have touched.
+ * After a batch: drop_counts (every counter the rules can name, and counter 0) and link_drops
+ * against what they should be, which catches a count under a pair no frame of the batch touched.
  */
 static int compare_maps(struct run *run, struct mode *m, __u64 first, __u64 last)
 {
-	size_t rows = run->rules.nids, n = rows * GB_COUNTRY_COUNT;
-	struct drop_counter *act = calloc(n, sizeof(*act));
-	struct drop_key key, next;
-	struct verdict_counter iface = {};
-	__u32 ikey, inext;
-	void *prev = NULL;
-	int err = 0;
+	size_t n = run->rules.nids * GB_COUNTRY_COUNT;
+	__u64 *act = calloc((n + 1) * 4, sizeof(*act));
+	struct verdict_counter iface;
+	__u32 zero = 0;
+	int err;
 
 	if (!act)
 		return -ENOMEM;
-	while (!bpf_map_get_next_key(m->drop_fd, prev, &next)) {
-		struct drop_counter *slot = pair_of(run, m, next.meeting_id, next.country), c;
-		char cc[3];
-
-		err = read_percpu(run, m->drop_fd, &next, (__u64 *)&c, 4);
-		if (err)
-			goto out;
-		if (slot) {
-			act[slot - m->pairs] = c;
-		} else {
-			m->batch_disagreements++;
-			fprintf(stderr, "FAIL: frames %llu-%llu (%s): drop_stats has pair (%u,%s), "
-				"which no rule can produce\n", (unsigned long long)first,
-				(unsigned long long)last, m->name, next.meeting_id,
-				country_name(next.country, cc));
-		}
-		key = next;
-		prev = &key;
+	err = percpu_array_sums(m->drop_fd, n + 1, 4, act);
+	if (err)
+		goto out;
+	if (act[0] || act[1] || act[2] || act[3]) {
+		m->batch_disagreements++;
+		fprintf(stderr, "FAIL: frames %llu-%llu (%s): counter 0, which no pair has, reads "
+			"%llu packets, %llu monitor\n", (unsigned long long)first,
+			(unsigned long long)last, m->name, (unsigned long long)act[0],
+			(unsigned long long)act[2]);
 	}
 	for (size_t i = 0; i < n; i++) {
+		struct drop_counter *a = (struct drop_counter *)(act + (i + 1) * 4);
 		char cc[3];
 
-		if (!memcmp(&act[i], &m->pairs[i], sizeof(act[i])))
+		if (!memcmp(a, &m->pairs[i], sizeof(*a)))
 			continue;
 		m->batch_disagreements++;
-		fprintf(stderr, "FAIL: frames %llu-%llu (%s): drop_stats(%u,%s) reads %llu "
+		fprintf(stderr, "FAIL: frames %llu-%llu (%s): drop_counts(%u,%s) reads %llu "
 			"packets, %llu monitor; expected %llu, %llu\n", (unsigned long long)first,
 			(unsigned long long)last, m->name, run->rules.ids[i / GB_COUNTRY_COUNT],
-			country_name(i % GB_COUNTRY_COUNT, cc), (unsigned long long)act[i].packets,
-			(unsigned long long)act[i].monitor_packets,
+			country_name(i % GB_COUNTRY_COUNT, cc), (unsigned long long)a->packets,
+			(unsigned long long)a->monitor_packets,
 			(unsigned long long)m->pairs[i].packets,
 			(unsigned long long)m->pairs[i].monitor_packets);
-		m->pairs[i] = act[i];
+		m->pairs[i] = *a;
 	}
 
-	prev = NULL;
-	while (!bpf_map_get_next_key(m->iface_fd, prev, &inext)) {
-		struct verdict_counter c;
-
-		err = read_percpu(run, m->iface_fd, &inext, (__u64 *)&c, 2);
-		if (err)
-			goto out;
-		iface.packets += c.packets;
-		iface.bytes += c.bytes;
-		ikey = inext;
-		prev = &ikey;
-	}
+	err = read_percpu(run, m->link_fd, &zero, (__u64 *)&iface, 2);
+	if (err)
+		goto out;
 	if (memcmp(&iface, &m->iface, sizeof(iface))) {
 		m->batch_disagreements++;
-		fprintf(stderr, "FAIL: frames %llu-%llu (%s): iface_stats reads %llu packets "
+		fprintf(stderr, "FAIL: frames %llu-%llu (%s): link_drops reads %llu packets "
 			"%llu bytes, expected %llu %llu\n", (unsigned long long)first,
 			(unsigned long long)last, m->name, (unsigned long long)iface.packets,
 			(unsigned long long)iface.bytes,
@@ -380,6 +373,7 @@ static int install_rules(const struct run *run, struct geoblock *skel)
 {
 	const struct ref_rules *ref = run->rules.ref;
 	int policy_fd = bpf_map__fd(skel->maps.meeting_policy);
+	int slot_fd = bpf_map__fd(skel->maps.drop_slot);
 	int ports_fd = bpf_map__fd(skel->maps.meeting_by_port);
 	int allow4_fd = bpf_map__fd(skel->maps.allow_v4);
 	int allow6_fd = bpf_map__fd(skel->maps.allow_v6);
@@ -389,12 +383,18 @@ static int install_rules(const struct run *run, struct geoblock *skel)
 		const struct ref_meeting *rm = &ref->meeting[id];
 		struct meeting_policy p = { .flags = rm->flags, .created = time(NULL),
 					    .expires_tai_ns = rm->expires_tai_ns };
+		struct drop_slots slots;
 
 		if (!rm->flags && !run->rules.blocked[id])
 			continue;	/* a port whose meeting is gone: no policy */
 		memcpy(p.blocked, rm->blocked, sizeof(p.blocked));
 		snprintf(p.name, sizeof(p.name), "m%u", id);
 		if (bpf_map_update_elem(policy_fd, &id, &p, BPF_ANY))
+			return -errno;
+		for (int cc = 0; cc < GB_COUNTRY_COUNT; cc++)
+			slots.slot[cc] = (p.blocked[cc / 64] & (1ULL << (cc % 64))) ?
+				counter_of(run, id, cc) : 0;
+		if (bpf_map_update_elem(slot_fd, &id, &slots, BPF_ANY))
 			return -errno;
 		for (size_t a = 0; a < rm->nallow; a++) {
 			const struct ref_cidr *c = &rm->allow[a];
@@ -449,8 +449,8 @@ static int setup_mode(struct run *run, struct mode *m, const struct geoip_table 
 		return err;
 	m->prog = bpf_program__fd(m->skel->progs.geoblock_xdp);
 	m->verdict_fd = bpf_map__fd(m->skel->maps.verdict_stats);
-	m->drop_fd = bpf_map__fd(m->skel->maps.drop_stats);
-	m->iface_fd = bpf_map__fd(m->skel->maps.iface_stats);
+	m->drop_fd = bpf_map__fd(m->skel->maps.drop_counts);
+	m->link_fd = bpf_map__fd(m->skel->maps.link_drops);
 	m->pairs = calloc(run->rules.nids * GB_COUNTRY_COUNT, sizeof(*m->pairs));
 	if (!m->pairs)
 		return -ENOMEM;

@@ -31,7 +31,7 @@ struct ref_rules {
 	__u64 now_tai_ns;
 };
 
-/* A verdict: the reason it is counted under, and the drop_stats pair of a drop or monitor hit. */
+/* A verdict: the reason it is counted under, and the pair of a drop or monitor hit. */
 struct ref_verdict {
 	int reason;		/* enum verdict_reason */
 	__u32 meeting;

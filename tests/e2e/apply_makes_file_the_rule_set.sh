@@ -159,7 +159,7 @@ check_eq "40000 exceptions listed" 40000 "$("$GEOBLOCK" meeting list --json | jq
 before=$(snapshot | grep -v '^{"time"')
 "$GEOBLOCK" apply "$tmp/big2.rules" >/dev/null 2>"$tmp/err"
 check_eq "too big a switch fails" 2 $?
-check "it says why" grep -q "not enough free meeting slots or exception entries" "$tmp/err"
+check "it says why" grep -q "not enough free meeting slots, drop counters or exception entries" "$tmp/err"
 check_eq "and changed nothing" "$before" "$(snapshot | grep -v '^{"time"')"
 check_eq "the failure is audited" "failed" "$(tail -1 "$S/audit.log" | jq -r '.result | split(":")[0]')"
 

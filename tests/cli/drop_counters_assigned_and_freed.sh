@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# Drop counters (one per blocked country of a meeting, in drop_counts): a meeting that needs more
+# than are free is refused in one line and changes nothing; deleting a meeting frees its counters;
+# a counter taken again starts at zero, whatever it held; apply counts them before changing anything.
+set -uo pipefail
+source "$(dirname "$0")/../lib/common.sh"
+tmp=$(mktemp -d)
+on_exit rm -rf "$tmp"
+
+all=$(for a in {A..Z}; do for b in {A..Z}; do printf '%s%s,' $a $b; done; done)
+all=${all%,}
+quiet() { "$@" >/dev/null; }
+stats_pair() { # MEETING CC: packets of the pair in stats --json (0 when not listed)
+	"$GEOBLOCK" stats --json | jq -r --arg m "$1" --arg c "$2" \
+		'[.drops[] | select(.meeting == $m and .country == $c) | .packets] | add // 0'
+}
+
+# 65,535 counters: 96 meetings blocking all 676 codes take 64,896, leaving 639.
+for i in $(seq 1 96); do
+	"$GEOBLOCK" meeting add "all$i" --ports $((10000 + i)) --block "$all" >/dev/null ||
+		fail "meeting add all$i"
+done
+check_eq "96 meetings of 676 countries" 96 "$("$GEOBLOCK" meeting list --json | jq length)"
+out=$("$GEOBLOCK" meeting add one-too-many --ports 11000 --block "$all" 2>&1)
+check_eq "a meeting needing more counters than are free: refused" 2 "$?"
+check_eq "in one line naming what is free" \
+	'geoblock: meeting add: not enough free drop counters for meeting "one-too-many" (639 of 65535 free, one per blocked country); delete a meeting first' \
+	"$out"
+check_eq "and nothing of it is left" 96 "$("$GEOBLOCK" meeting list --json | jq length)"
+check "a meeting of 600 countries still fits" \
+	quiet "$GEOBLOCK" meeting add six-hundred --ports 11001 --block "$(echo "$all" | cut -d, -f1-600)"
+out=$("$GEOBLOCK" meeting add two --ports 11002 --block "$(echo "$all" | cut -d, -f1-40)" 2>&1)
+check_eq "then 39 are free, not 40" 2 "$?"
+check "deleting a meeting frees its counters" quiet "$GEOBLOCK" meeting del all1
+check "so the large meeting fits now" \
+	quiet "$GEOBLOCK" meeting add one-too-many --ports 11000 --block "$all"
+
+# apply refuses a rule set that needs more counters than it frees, before changing anything.
+"$GEOBLOCK" meeting list --json | jq -S . >"$tmp/before"
+for i in $(seq 1 97); do echo "meeting add big$i --ports $((30000 + i)) --block $all"; done >"$tmp/rules"
+"$GEOBLOCK" apply "$tmp/rules" >"$tmp/out" 2>&1
+check_eq "apply of more counters than exist: refused" 2 "$?"
+check "saying why" grep -q "not enough free meeting slots, drop counters" "$tmp/out"
+check_eq "with nothing changed" "$(cat "$tmp/before")" "$("$GEOBLOCK" meeting list --json | jq -S .)"
+
+# Counter reuse: write a count into the counter a meeting holds, delete it, add another meeting
+# blocking the same country; it gets a counter back, which must read zero.
+for n in $("$GEOBLOCK" meeting list --json | jq -r '.[].name'); do "$GEOBLOCK" meeting del "$n" >/dev/null; done
+"$GEOBLOCK" meeting add first --ports 5000 --block DE >/dev/null || fail "meeting add first"
+dc=$(bpftool -j map dump pinned "$GEOBLOCK_PIN_DIR/drop_slot" | jq '[.[] | .formatted.value.slot |
+	select(. != null) | map(select(. != 0))[]] | first')
+check "the meeting holds one counter" test "$dc" -gt 0
+bpftool map update pinned "$GEOBLOCK_PIN_DIR/drop_counts" key $(printf '0x%02x 0x%02x 0 0' $((dc & 255)) $((dc >> 8))) \
+	value 7 0 0 0 0 0 0 0 100 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 || fail "bpftool update"
+ncpu=$(bpftool -j map lookup pinned "$GEOBLOCK_PIN_DIR/drop_counts" key $(printf '0x%02x 0x%02x 0 0' $((dc & 255)) $((dc >> 8))) | jq '.values | length')
+check_eq "stats shows what the counter holds" $((7 * ncpu)) "$(stats_pair first DE)"
+"$GEOBLOCK" meeting del first >/dev/null || fail "meeting del first"
+"$GEOBLOCK" meeting add second --ports 5000 --block DE >/dev/null || fail "meeting add second"
+dc2=$(bpftool -j map dump pinned "$GEOBLOCK_PIN_DIR/drop_slot" | jq '[.[] | .formatted.value.slot |
+	select(. != null) | map(select(. != 0))[]] | first')
+check_eq "the freed counter is taken again" "$dc" "$dc2"
+check_eq "and starts at zero" 0 "$(stats_pair second DE)"
+summary
