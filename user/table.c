@@ -14,7 +14,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "common.h"
-#include "mbt.h"
+#include "dxr.h"
 #include "geoblock.skel.h"
 
 #define BATCH 8192
@@ -58,29 +58,41 @@ static int create_mapped(const char *name, size_t value_size, size_t n, void **m
 	return fd;
 }
 
-/* The range table of a family: prefixes -> trie (longest-prefix-match) -> ranges -> map. */
+/* The new map of a range table, created when its size is known; the compiler writes into it. */
+struct mapped_table {
+	const char *name;
+	int fd;
+	void *mem;
+	size_t len;
+};
+
+static void *alloc_mapped(size_t bytes, void *arg)
+{
+	struct mapped_table *m = arg;
+
+	m->fd = create_mapped(m->name, GB_DXR_ELEM_BYTES, bytes / GB_DXR_ELEM_BYTES, &m->mem, &m->len);
+	return m->fd < 0 ? NULL : m->mem;	/* a new array map is zeroed */
+}
+
+/* The range table of a family, compiled straight into a new map; returns its fd. */
 static int build_table(int family, const struct prefix_list *l)
 {
-	size_t len, bytes;
-	void *mem, *dxr;
-	struct mbt m;
-	int fd, err;
+	struct mapped_table m = { .name = family == 4 ? "gb_lookup_v4" : "gb_lookup_v6",
+				  .fd = -ENOMEM };
+	struct dxr_sink sink = { alloc_mapped, &m };
+	size_t bytes;
+	void *tab;
+	int err;
 
-	err = mbt_build(family, l, &m);
-	if (err)
-		return err;
-	err = family == 4 ? dxr_build(&m, &dxr, &bytes) : dxr6_build(&m, &dxr, &bytes);
-	mbt_free(&m);
-	if (err)
-		return err;
-	fd = create_mapped(family == 4 ? "gb_lookup_v4" : "gb_lookup_v6", GB_DXR_ELEM_BYTES,
-			   bytes / GB_DXR_ELEM_BYTES, &mem, &len);
-	if (fd >= 0) {
-		memcpy(mem, dxr, bytes);
-		munmap(mem, len);
+	err = dxr_build(family, l, &sink, &tab, &bytes);
+	if (m.fd >= 0)
+		munmap(m.mem, m.len);
+	if (err) {
+		if (m.fd >= 0)
+			close(m.fd);
+		return err == -ENOMEM && m.fd < 0 ? m.fd : err;	/* the map's own error */
 	}
-	free(dxr);
-	return fd;
+	return m.fd;
 }
 
 static int build_networks(int family, const struct prefix_list *l)
@@ -381,7 +393,7 @@ static int lookup_lpm(int fd, int family, const __u8 *addr, struct table_match *
 int table_lookup(const struct table_view *v, bool lpm, int family, const __u8 *addr,
 		 struct table_match *m)
 {
-	struct mbt_view t = { { v->tab[0], v->tab[1] }, { v->tab_entries[0], v->tab_entries[1] } };
+	struct dxr_view t = { { v->tab[0], v->tab[1] }, { v->tab_entries[0], v->tab_entries[1] } };
 	const __u8 *net;
 	unsigned int len;
 	__u16 country;
@@ -399,7 +411,7 @@ int table_lookup(const struct table_view *v, bool lpm, int family, const __u8 *a
 		alias_v4_addr(addr, m->prefixlen, v4);
 		return lookup_lpm(v->lpm[0], 4, v4, m);
 	}
-	m->country = mbt_lookup(&t, family, addr, &fam, v4);
+	m->country = dxr_find(&t, family, addr, &fam, v4);
 	if (m->country == GB_COUNTRY_NONE)
 		return -ENOENT;
 	/* The network that answered, from the list loaded with the table. */
