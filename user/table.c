@@ -5,6 +5,7 @@
  * whatever is live.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -193,8 +194,39 @@ enum { KIND_TABLE = TABLE_COMPILED, KIND_LPM = TABLE_LPM, KIND_NETWORKS = TABLE_
        KIND_COUNT = TABLE_KINDS };
 static const char *const kind_names[KIND_COUNT] = { "lookup table", "LPM trie", "network list" };
 
-int table_install(const struct gb_ctx *ctx, const struct geoip_table *t, const char *source,
-		  bool with_lpm)
+/* The new maps of one family, built in a thread of their own: the families share nothing. */
+struct family_build {
+	int family;
+	const struct prefix_list *l;
+	bool with_lpm;
+	int fds[KIND_COUNT];
+	int err, failed_kind;
+};
+
+static void *build_family(void *arg)
+{
+	struct family_build *b = arg;
+
+	for (int k = 0; k < KIND_COUNT; k++) {
+		int fd;
+
+		if (k == KIND_LPM && !b->with_lpm)
+			continue;
+		fd = k == KIND_TABLE ? build_table(b->family, b->l) :
+		     k == KIND_LPM   ? build_trie(b->family, b->l) :
+				       build_networks(b->family, b->l);
+		if (fd < 0) {
+			b->err = fd;
+			b->failed_kind = k;
+			break;
+		}
+		b->fds[k] = fd;
+	}
+	return NULL;
+}
+
+int table_install_checked(const struct gb_ctx *ctx, const struct geoip_table *t,
+			  const char *source, bool with_lpm, table_check_fn check, void *arg)
 {
 	const struct prefix_list *lists[2] = { &t->v4, &t->v6 };
 	int outer[KIND_COUNT][2] = {
@@ -202,28 +234,43 @@ int table_install(const struct gb_ctx *ctx, const struct geoip_table *t, const c
 		{ bpf_map__fd(ctx->skel->maps.country_v4), bpf_map__fd(ctx->skel->maps.country_v6) },
 		{ bpf_map__fd(ctx->skel->maps.networks_v4), bpf_map__fd(ctx->skel->maps.networks_v6) },
 	};
+	struct family_build b[2];
 	int fds[KIND_COUNT][2], err = 0;
 	struct geoip_info info = {};
+	pthread_t threads[2];
+	bool started[2];
 	__u32 zero = 0;
 
-	memset(fds, -1, sizeof(fds));
 	/* The LPM tries are the reference: kept up to date once in use, built on request. */
 	with_lpm = with_lpm || slot_filled(outer[KIND_LPM][0]) || slot_filled(outer[KIND_LPM][1]);
 
-	/* Everything is complete before anything goes live. */
-	for (int k = 0; k < KIND_COUNT; k++) {
-		for (int i = 0; i < 2; i++) {
-			if (k == KIND_LPM && !with_lpm)
-				continue;
-			fds[k][i] = k == KIND_TABLE ? build_table(i ? 6 : 4, lists[i]) :
-				    k == KIND_LPM   ? build_trie(i ? 6 : 4, lists[i]) :
-						      build_networks(i ? 6 : 4, lists[i]);
-			if (fds[k][i] < 0) {
-				err = fds[k][i];
-				gb_err("cannot build the IPv%d %s (%zu prefixes): %s", i ? 6 : 4,
-				       kind_names[k], lists[i]->n, strerror(-err));
-				goto out;
-			}
+	/*
+	 * Everything is complete before anything goes live. The two families are built at once, on
+	 * two CPUs where there are, while this thread runs the check; without a thread, in turn.
+	 */
+	for (int i = 0; i < 2; i++) {
+		b[i] = (struct family_build){ .family = i ? 6 : 4, .l = lists[i], .with_lpm = with_lpm };
+		memset(b[i].fds, -1, sizeof(b[i].fds));
+		started[i] = !pthread_create(&threads[i], NULL, build_family, &b[i]);
+	}
+	if (check)
+		err = check(arg);
+	for (int i = 0; i < 2; i++) {
+		if (started[i])
+			pthread_join(threads[i], NULL);
+		else
+			build_family(&b[i]);
+		for (int k = 0; k < KIND_COUNT; k++)
+			fds[k][i] = b[i].fds[k];
+	}
+	if (err)
+		goto out;
+	for (int i = 0; i < 2; i++) {
+		if (b[i].err) {
+			err = b[i].err;
+			gb_err("cannot build the IPv%d %s (%zu prefixes): %s", b[i].family,
+			       kind_names[b[i].failed_kind], lists[i]->n, strerror(-err));
+			goto out;
 		}
 	}
 	/* One update per map: each program sees the old table or the new one, never a mix. */
@@ -259,6 +306,12 @@ out:
 			if (fds[k][i] >= 0)
 				close(fds[k][i]);
 	return err;
+}
+
+int table_install(const struct gb_ctx *ctx, const struct geoip_table *t, const char *source,
+		  bool with_lpm)
+{
+	return table_install_checked(ctx, t, source, with_lpm, NULL, NULL);
 }
 
 /* Maps the live inner map of outer read-only; *mem stays NULL when the slot is empty. */
