@@ -16,9 +16,13 @@
 /* Addresses as integers: an IPv4 address in the low 32 bits. */
 typedef unsigned __int128 u128;
 
-/* The address space as intervals: interval i runs from start[i] to start[i + 1] - 1. */
+/*
+ * The address space as intervals: interval i runs from its start to the next one's start - 1.
+ * IPv4 starts are kept in 32 bits: on a VM, every page written first costs tens of microseconds.
+ */
 struct intervals {
-	u128 *start;
+	u128 *start;		/* IPv6 */
+	__u32 *start4;		/* IPv4 */
 	__u16 *value;
 	size_t n;
 };
@@ -76,12 +80,23 @@ static u128 first_addr(int family, const struct prefix *p, u128 max)
 /* From start on the value is v: replaces an interval that started there, joins an equal one. */
 static void iv_set(struct intervals *iv, u128 start, __u16 v)
 {
-	if (iv->n && iv->start[iv->n - 1] == start)
+	if (iv->n && (iv->start4 ? iv->start4[iv->n - 1] : iv->start[iv->n - 1]) == start)
 		iv->n--;
 	if (iv->n && iv->value[iv->n - 1] == v)
 		return;
-	iv->start[iv->n] = start;
+	if (iv->start4)
+		iv->start4[iv->n] = start;
+	else
+		iv->start[iv->n] = start;
 	iv->value[iv->n++] = v;
+}
+
+static void iv_free(struct intervals *iv)
+{
+	free(iv->start);
+	free(iv->start4);
+	free(iv->value);
+	memset(iv, 0, sizeof(*iv));
 }
 
 /* Prefixes by first address, then the shorter first, then in list order. */
@@ -141,10 +156,13 @@ static int sweep(int family, const struct prefix_list *l, struct intervals *iv)
 		qsort(order, l->n, sizeof(*order), sorted_cmp);
 	}
 	/* Every prefix starts at most one interval and ends at most one. */
-	iv->n = 0;
-	iv->start = malloc((2 * l->n + 1) * sizeof(*iv->start));
+	memset(iv, 0, sizeof(*iv));
+	if (family == 4)
+		iv->start4 = malloc((2 * l->n + 1) * sizeof(*iv->start4));
+	else
+		iv->start = malloc((2 * l->n + 1) * sizeof(*iv->start));
 	iv->value = malloc((2 * l->n + 1) * sizeof(*iv->value));
-	if (!iv->start || !iv->value) {
+	if (!(iv->start || iv->start4) || !iv->value) {
 		err = -ENOMEM;
 		goto out;
 	}
@@ -175,11 +193,8 @@ static int sweep(int family, const struct prefix_list *l, struct intervals *iv)
 	}
 out:
 	free(order);
-	if (err) {
-		free(iv->start);
-		free(iv->value);
-		memset(iv, 0, sizeof(*iv));
-	}
+	if (err)
+		iv_free(iv);
 	return err;
 }
 
@@ -202,13 +217,13 @@ static int build4(const struct intervals *iv, const struct dxr_sink *sink, void 
 		__u64 *dir = (__u64 *)t;
 
 		for (__u32 hi = 0; hi < 65536; hi++) {
-			u128 lo = (u128)hi << 16, end = lo | 0xffff;
+			__u32 lo = hi << 16, end = lo | 0xffff;
 			size_t j, n;
 			__u32 *r;
 
-			while (k + 1 < iv->n && iv->start[k + 1] <= lo)
+			while (k + 1 < iv->n && iv->start4[k + 1] <= lo)
 				k++;
-			for (j = k + 1; j < iv->n && iv->start[j] <= end; j++)
+			for (j = k + 1; j < iv->n && iv->start4[j] <= end; j++)
 				;
 			n = j - k;
 			if (n == 1) {
@@ -224,7 +239,7 @@ static int build4(const struct intervals *iv, const struct dxr_sink *sink, void 
 				r = (__u32 *)(t + GB_DXR_ELEM_BYTES) + used;
 				r[0] = iv->value[k];	/* the first range starts at the /16 */
 				for (size_t i = 1; i < n; i++)
-					r[i] = (__u32)(iv->start[k + i] & 0xffff) << 16 | iv->value[k + i];
+					r[i] = (iv->start4[k + i] & 0xffff) << 16 | iv->value[k + i];
 			}
 			used += n;
 			k = j - 1;
@@ -398,7 +413,10 @@ static int build6(const struct intervals *iv, const struct dxr_sink *sink, void 
 		err = t ? 0 : -ENOMEM;
 	}
 	if (!err) {
-		memcpy(t, b.elem0, GB_DXR_ELEM_BYTES);
+		/* The sink's memory is zeroed: copy what was written, not the whole element. */
+		memcpy(t, b.elem0, GB_DXR6_SUBDIR_OFF * sizeof(__u64) + b.subdirs * 256 * sizeof(__u64));
+		memcpy(t + GB_DXR6_REFINE_OFF * sizeof(__u64), b.elem0 + GB_DXR6_REFINE_OFF,
+		       b.refines * sizeof(__u64));
 		if (b.used)	/* none when every /16 is one value (an empty family) */
 			memcpy(t + GB_DXR_ELEM_BYTES, b.ranges, b.used * sizeof(__u64));
 		*out = t;
@@ -418,8 +436,7 @@ int dxr_build(int family, const struct prefix_list *l, const struct dxr_sink *si
 	if (err)
 		return err;
 	err = family == 4 ? build4(&iv, sink, out, len) : build6(&iv, sink, out, len);
-	free(iv.start);
-	free(iv.value);
+	iv_free(&iv);
 	return err;
 }
 
