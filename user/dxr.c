@@ -30,8 +30,8 @@ struct intervals {
 struct dxr6 {
 	const struct intervals *iv;
 	__u64 *elem0;			/* directory, sub-directories, refined blocks */
-	__u64 *ranges;			/* the range space */
-	size_t used, cap;		/* ranges */
+	__u64 *ranges;			/* the range space; NULL while only sizing the table */
+	size_t used, high;		/* ranges used, and the most ever written */
 	__u32 subdirs, refines;
 };
 
@@ -322,19 +322,12 @@ static int store(struct dxr6 *b, const struct entries *e, __u64 *desc)
 		return -E2BIG;
 	if (b->used % GB_DXR6_ELEM_RANGES + e->n > GB_DXR6_ELEM_RANGES)
 		b->used = (b->used / GB_DXR6_ELEM_RANGES + 1) * GB_DXR6_ELEM_RANGES;
-	if (b->used + e->n > b->cap) {
-		size_t cap = (b->used + e->n) * 2;
-		__u64 *r = realloc(b->ranges, cap * sizeof(*r));
-
-		if (!r)
-			return -ENOMEM;
-		memset(r + b->cap, 0, (cap - b->cap) * sizeof(*r));
-		b->ranges = r;
-		b->cap = cap;
-	}
-	memcpy(b->ranges + b->used, e->v, e->n * sizeof(*e->v));
+	if (b->ranges)
+		memcpy(b->ranges + b->used, e->v, e->n * sizeof(*e->v));
 	*desc = (__u64)b->used << 32 | e->n;
 	b->used += e->n;
+	if (b->used > b->high)
+		b->high = b->used;
 	return 0;
 }
 
@@ -378,52 +371,60 @@ static int group(struct dxr6 *b, u128 a0, unsigned int bits, int level, __u64 *d
 	return err;
 }
 
-static int build6(const struct intervals *iv, const struct dxr_sink *sink, void **out, size_t *len)
+/* The groups of every /16 (of every /24 where a /16 has many ranges): the whole table. */
+static int layout6(struct dxr6 *b)
 {
-	struct dxr6 b = { .iv = iv };
-	__u8 *t = NULL;
-	int err;
+	int err = 0;
 
-	b.elem0 = calloc(1, GB_DXR_ELEM_BYTES);
-	err = b.elem0 ? 0 : -ENOMEM;
 	for (__u32 hi = 0; hi < 65536 && !err; hi++) {
 		u128 a0 = (u128)hi << 112;
 		__u64 desc;
 
-		err = group(&b, a0, 112, 1, &desc);
+		err = group(b, a0, 112, 1, &desc);
 		if (err || (desc & GB_DXR_LEAF) || (__u32)desc <= 256) {
-			b.elem0[hi] = desc;
+			b->elem0[hi] = desc;
 			continue;
 		}
 		/* Many ranges in this /16: one group per /24 keeps the searches short. */
-		if (b.subdirs == GB_DXR6_MAX_SUBDIRS) {
-			err = -E2BIG;
-			break;
-		}
-		b.used = desc >> 32;	/* drop the /16 group just stored */
+		if (b->subdirs == GB_DXR6_MAX_SUBDIRS)
+			return -E2BIG;
+		b->used = desc >> 32;	/* drop the /16 group just stored */
 		for (__u32 mid = 0; mid < 256 && !err; mid++)
-			err = group(&b, a0 | (u128)mid << 104, 104, 1,
-				    &b.elem0[GB_DXR6_SUBDIR_OFF + b.subdirs * 256 + mid]);
-		b.elem0[hi] = GB_DXR6_SUBDIR | b.subdirs++;
+			err = group(b, a0 | (u128)mid << 104, 104, 1,
+				    &b->elem0[GB_DXR6_SUBDIR_OFF + b->subdirs * 256 + mid]);
+		b->elem0[hi] = GB_DXR6_SUBDIR | b->subdirs++;
 	}
-	if (!err) {
-		*len = (1 + (b.used + GB_DXR6_ELEM_RANGES - 1) / GB_DXR6_ELEM_RANGES) *
-		       (size_t)GB_DXR_ELEM_BYTES;
-		t = sink_alloc(sink, *len);
-		err = t ? 0 : -ENOMEM;
-	}
-	if (!err) {
-		/* The sink's memory is zeroed: copy what was written, not the whole element. */
-		memcpy(t, b.elem0, GB_DXR6_SUBDIR_OFF * sizeof(__u64) + b.subdirs * 256 * sizeof(__u64));
-		memcpy(t + GB_DXR6_REFINE_OFF * sizeof(__u64), b.elem0 + GB_DXR6_REFINE_OFF,
-		       b.refines * sizeof(__u64));
-		if (b.used)	/* none when every /16 is one value (an empty family) */
-			memcpy(t + GB_DXR_ELEM_BYTES, b.ranges, b.used * sizeof(__u64));
-		*out = t;
-	}
-	free(b.elem0);
-	free(b.ranges);
 	return err;
+}
+
+/*
+ * The IPv6 table, laid out twice: once to size it (the directory in scratch memory, no ranges
+ * kept), then into the table itself, where it stays.
+ */
+static int build6(const struct intervals *iv, const struct dxr_sink *sink, void **out, size_t *len)
+{
+	struct dxr6 b = { .iv = iv };
+	__u8 *t;
+	int err;
+
+	b.elem0 = calloc(1, GB_DXR_ELEM_BYTES);
+	err = b.elem0 ? layout6(&b) : -ENOMEM;
+	free(b.elem0);
+	if (err)
+		return err;
+	*len = (1 + (b.used + GB_DXR6_ELEM_RANGES - 1) / GB_DXR6_ELEM_RANGES) *
+	       (size_t)GB_DXR_ELEM_BYTES;
+	t = sink_alloc(sink, *len);
+	if (!t)
+		return -ENOMEM;
+	b = (struct dxr6){ .iv = iv, .elem0 = (__u64 *)t, .ranges = (__u64 *)(t + GB_DXR_ELEM_BYTES) };
+	err = layout6(&b);
+	if (err)	/* the same layout again: cannot fail where the first did not */
+		return err;
+	/* A dropped /16 group at the end leaves ranges past the last used one: clear them. */
+	memset(b.ranges + b.used, 0, (b.high - b.used) * sizeof(*b.ranges));
+	*out = t;
+	return 0;
 }
 
 int dxr_build(int family, const struct prefix_list *l, const struct dxr_sink *sink, void **out,
