@@ -19,7 +19,7 @@ ARCH_INC   := /usr/include/$(shell $(CLANG) -print-multiarch 2>/dev/null)
 CFLAGS	?= -O2 -g
 CFLAGS	+= -Wall -Wextra -Werror -std=gnu11 -D_GNU_SOURCE -MMD -MP \
 	   -Ibpf -Iuser -I$(BUILD) $(PKG_CFLAGS) $(SAN_CFLAGS)
-LDLIBS	+= $(PKG_LIBS) -lelf
+LDLIBS	+= $(PKG_LIBS) -lelf -pthread
 BPF_CFLAGS := -target bpf -O2 -g -Wall -Werror -Ibpf -I$(ARCH_INC)
 
 # make fuzz: libFuzzer targets (clang), each run for FUZZ_SECONDS; built apart, in build-fuzz/.

@@ -123,6 +123,13 @@ void geoip_table_free(struct geoip_table *t);
 /* table.c: the kernel side of the GeoIP table */
 int table_install(const struct gb_ctx *ctx, const struct geoip_table *t, const char *source,
 		  bool with_lpm);
+/*
+ * table_install with a check that runs while the new maps are built, under the caller's lock:
+ * nonzero refuses the table (nothing is swapped, nothing printed here) and is returned.
+ */
+typedef int (*table_check_fn)(void *arg);
+int table_install_checked(const struct gb_ctx *ctx, const struct geoip_table *t,
+			  const char *source, bool with_lpm, table_check_fn check, void *arg);
 struct table_match {
 	__u16 country;
 	__u8 prefixlen;		/* of the network that answered (0 with family 0: not known) */

@@ -6,6 +6,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -347,25 +348,66 @@ static int combine(char *const *paths, struct geoip_table *in, int n, struct geo
 	return 0;
 }
 
+/* One file of several, read in a thread of its own. */
+struct read_job {
+	const char *path, *field;
+	struct geoip_table t;
+	char err[1024];
+	int ret;
+	pthread_t thread;
+	bool started;
+};
+
+static void *read_job(void *arg)
+{
+	struct read_job *j = arg;
+
+	j->ret = read_one(j->path, j->field, &j->t, j->err, sizeof(j->err));
+	return NULL;
+}
+
 int geoip_read_files(char *const *paths, int n, const char *field, struct geoip_table *t,
 		     char *err, size_t errlen)
 {
 	struct geoip_table *in;
+	struct read_job *jobs;
 	int ret = 0, i;
 
 	memset(t, 0, sizeof(*t));
 	if (n == 1)
 		return read_one(paths[0], field, t, err, errlen);
 	in = calloc(n, sizeof(*in));
-	if (!in)
+	jobs = calloc(n, sizeof(*jobs));
+	if (!in || !jobs) {
+		free(in);
+		free(jobs);
 		return -ENOMEM;
-	for (i = 0; i < n && !ret; i++)
-		ret = read_one(paths[i], field, &in[i], err, errlen);
+	}
+	/* The files are independent until combined: each in a thread (the first in this one). */
+	for (i = 0; i < n; i++) {
+		jobs[i].path = paths[i];
+		jobs[i].field = field;
+		if (i)
+			jobs[i].started = !pthread_create(&jobs[i].thread, NULL, read_job, &jobs[i]);
+	}
+	for (i = 0; i < n; i++) {
+		if (jobs[i].started)
+			pthread_join(jobs[i].thread, NULL);
+		else
+			read_job(&jobs[i]);
+		in[i] = jobs[i].t;
+		/* The first file that failed, in the order given, is the one reported. */
+		if (jobs[i].ret && !ret) {
+			ret = jobs[i].ret;
+			snprintf(err, errlen, "%s", jobs[i].err);
+		}
+	}
 	if (!ret)
 		ret = combine(paths, in, n, t, err, errlen);
 	for (i = 0; i < n; i++)
 		geoip_table_free(&in[i]);
 	free(in);
+	free(jobs);
 	if (ret)
 		geoip_table_free(t);
 	return ret;

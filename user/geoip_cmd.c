@@ -87,10 +87,28 @@ static void count_failure(struct gb_ctx *ctx)
 		gb_close(&own);
 }
 
+/* The shrink check of a load, run while the new table is built. */
+struct shrink_check {
+	struct gb_ctx *ctx;
+	const struct geoip_table *t;
+	double max_shrink;
+	char err[1024];
+	bool refused;
+};
+
+static int check_shrink(void *arg)
+{
+	struct shrink_check *c = arg;
+
+	c->refused = geoip_check_shrink(c->ctx, c->t, c->max_shrink, c->err, sizeof(c->err)) != 0;
+	return c->refused ? -EINVAL : 0;
+}
+
 /* The whole of `geoip load` once its options are read; returns an exit status. */
 static int load_files(char *const *paths, int n, const char *field, double max_shrink, bool force,
 		      bool with_lpm)
 {
+	struct shrink_check check = { .max_shrink = max_shrink };
 	char err[1024], source[256];
 	struct geoip_table t;
 	struct gb_ctx ctx;
@@ -111,18 +129,19 @@ static int load_files(char *const *paths, int n, const char *field, double max_s
 	}
 	if (gb_open(&ctx, GB_OPEN_LOCKED))
 		goto out_free;
+	check.ctx = &ctx;
+	check.t = &t;
 	/* Compared under the lock, against the table this load would replace. */
-	if (!force && geoip_check_shrink(&ctx, &t, max_shrink, err, sizeof(err))) {
-		gb_err("%s: %s; pass --force to load it anyway; the loaded table is unchanged", source,
-		       err);
-		count_failure(&ctx);
-	} else if (!table_install(&ctx, &t, source, with_lpm) &&
-		   !state_geoip_loaded(&ctx, paths, n, source, field, with_lpm)) {
+	if (!table_install_checked(&ctx, &t, source, with_lpm, force ? NULL : check_shrink, &check) &&
+	    !state_geoip_loaded(&ctx, paths, n, source, field, with_lpm)) {
 		printf("loaded %s: %zu IPv4 prefixes (%zu networks), %zu IPv6 prefixes (%zu networks)\n",
 		       source, t.v4.n, t.v4.added, t.v6.n, t.v6.added);
 		fflush(stdout);
 		ret = GB_EXIT_OK;
 	} else {
+		if (check.refused)
+			gb_err("%s: %s; pass --force to load it anyway; the loaded table is unchanged",
+			       source, check.err);
 		count_failure(&ctx);
 	}
 	gb_close(&ctx);

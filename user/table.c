@@ -5,6 +5,7 @@
  * whatever is live.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,7 +15,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "common.h"
-#include "mbt.h"
+#include "dxr.h"
 #include "geoblock.skel.h"
 
 #define BATCH 8192
@@ -58,29 +59,41 @@ static int create_mapped(const char *name, size_t value_size, size_t n, void **m
 	return fd;
 }
 
-/* The range table of a family: prefixes -> trie (longest-prefix-match) -> ranges -> map. */
+/* The new map of a range table, created when its size is known; the compiler writes into it. */
+struct mapped_table {
+	const char *name;
+	int fd;
+	void *mem;
+	size_t len;
+};
+
+static void *alloc_mapped(size_t bytes, void *arg)
+{
+	struct mapped_table *m = arg;
+
+	m->fd = create_mapped(m->name, GB_DXR_ELEM_BYTES, bytes / GB_DXR_ELEM_BYTES, &m->mem, &m->len);
+	return m->fd < 0 ? NULL : m->mem;	/* a new array map is zeroed */
+}
+
+/* The range table of a family, compiled straight into a new map; returns its fd. */
 static int build_table(int family, const struct prefix_list *l)
 {
-	size_t len, bytes;
-	void *mem, *dxr;
-	struct mbt m;
-	int fd, err;
+	struct mapped_table m = { .name = family == 4 ? "gb_lookup_v4" : "gb_lookup_v6",
+				  .fd = -ENOMEM };
+	struct dxr_sink sink = { alloc_mapped, &m };
+	size_t bytes;
+	void *tab;
+	int err;
 
-	err = mbt_build(family, l, &m);
-	if (err)
-		return err;
-	err = family == 4 ? dxr_build(&m, &dxr, &bytes) : dxr6_build(&m, &dxr, &bytes);
-	mbt_free(&m);
-	if (err)
-		return err;
-	fd = create_mapped(family == 4 ? "gb_lookup_v4" : "gb_lookup_v6", GB_DXR_ELEM_BYTES,
-			   bytes / GB_DXR_ELEM_BYTES, &mem, &len);
-	if (fd >= 0) {
-		memcpy(mem, dxr, bytes);
-		munmap(mem, len);
+	err = dxr_build(family, l, &sink, &tab, &bytes);
+	if (m.fd >= 0)
+		munmap(m.mem, m.len);
+	if (err) {
+		if (m.fd >= 0)
+			close(m.fd);
+		return err == -ENOMEM && m.fd < 0 ? m.fd : err;	/* the map's own error */
 	}
-	free(dxr);
-	return fd;
+	return m.fd;
 }
 
 static int build_networks(int family, const struct prefix_list *l)
@@ -181,8 +194,39 @@ enum { KIND_TABLE = TABLE_COMPILED, KIND_LPM = TABLE_LPM, KIND_NETWORKS = TABLE_
        KIND_COUNT = TABLE_KINDS };
 static const char *const kind_names[KIND_COUNT] = { "lookup table", "LPM trie", "network list" };
 
-int table_install(const struct gb_ctx *ctx, const struct geoip_table *t, const char *source,
-		  bool with_lpm)
+/* The new maps of one family, built in a thread of their own: the families share nothing. */
+struct family_build {
+	int family;
+	const struct prefix_list *l;
+	bool with_lpm;
+	int fds[KIND_COUNT];
+	int err, failed_kind;
+};
+
+static void *build_family(void *arg)
+{
+	struct family_build *b = arg;
+
+	for (int k = 0; k < KIND_COUNT; k++) {
+		int fd;
+
+		if (k == KIND_LPM && !b->with_lpm)
+			continue;
+		fd = k == KIND_TABLE ? build_table(b->family, b->l) :
+		     k == KIND_LPM   ? build_trie(b->family, b->l) :
+				       build_networks(b->family, b->l);
+		if (fd < 0) {
+			b->err = fd;
+			b->failed_kind = k;
+			break;
+		}
+		b->fds[k] = fd;
+	}
+	return NULL;
+}
+
+int table_install_checked(const struct gb_ctx *ctx, const struct geoip_table *t,
+			  const char *source, bool with_lpm, table_check_fn check, void *arg)
 {
 	const struct prefix_list *lists[2] = { &t->v4, &t->v6 };
 	int outer[KIND_COUNT][2] = {
@@ -190,28 +234,43 @@ int table_install(const struct gb_ctx *ctx, const struct geoip_table *t, const c
 		{ bpf_map__fd(ctx->skel->maps.country_v4), bpf_map__fd(ctx->skel->maps.country_v6) },
 		{ bpf_map__fd(ctx->skel->maps.networks_v4), bpf_map__fd(ctx->skel->maps.networks_v6) },
 	};
+	struct family_build b[2];
 	int fds[KIND_COUNT][2], err = 0;
 	struct geoip_info info = {};
+	pthread_t threads[2];
+	bool started[2];
 	__u32 zero = 0;
 
-	memset(fds, -1, sizeof(fds));
 	/* The LPM tries are the reference: kept up to date once in use, built on request. */
 	with_lpm = with_lpm || slot_filled(outer[KIND_LPM][0]) || slot_filled(outer[KIND_LPM][1]);
 
-	/* Everything is complete before anything goes live. */
-	for (int k = 0; k < KIND_COUNT; k++) {
-		for (int i = 0; i < 2; i++) {
-			if (k == KIND_LPM && !with_lpm)
-				continue;
-			fds[k][i] = k == KIND_TABLE ? build_table(i ? 6 : 4, lists[i]) :
-				    k == KIND_LPM   ? build_trie(i ? 6 : 4, lists[i]) :
-						      build_networks(i ? 6 : 4, lists[i]);
-			if (fds[k][i] < 0) {
-				err = fds[k][i];
-				gb_err("cannot build the IPv%d %s (%zu prefixes): %s", i ? 6 : 4,
-				       kind_names[k], lists[i]->n, strerror(-err));
-				goto out;
-			}
+	/*
+	 * Everything is complete before anything goes live. The two families are built at once, on
+	 * two CPUs where there are, while this thread runs the check; without a thread, in turn.
+	 */
+	for (int i = 0; i < 2; i++) {
+		b[i] = (struct family_build){ .family = i ? 6 : 4, .l = lists[i], .with_lpm = with_lpm };
+		memset(b[i].fds, -1, sizeof(b[i].fds));
+		started[i] = !pthread_create(&threads[i], NULL, build_family, &b[i]);
+	}
+	if (check)
+		err = check(arg);
+	for (int i = 0; i < 2; i++) {
+		if (started[i])
+			pthread_join(threads[i], NULL);
+		else
+			build_family(&b[i]);
+		for (int k = 0; k < KIND_COUNT; k++)
+			fds[k][i] = b[i].fds[k];
+	}
+	if (err)
+		goto out;
+	for (int i = 0; i < 2; i++) {
+		if (b[i].err) {
+			err = b[i].err;
+			gb_err("cannot build the IPv%d %s (%zu prefixes): %s", b[i].family,
+			       kind_names[b[i].failed_kind], lists[i]->n, strerror(-err));
+			goto out;
 		}
 	}
 	/* One update per map: each program sees the old table or the new one, never a mix. */
@@ -247,6 +306,12 @@ out:
 			if (fds[k][i] >= 0)
 				close(fds[k][i]);
 	return err;
+}
+
+int table_install(const struct gb_ctx *ctx, const struct geoip_table *t, const char *source,
+		  bool with_lpm)
+{
+	return table_install_checked(ctx, t, source, with_lpm, NULL, NULL);
 }
 
 /* Maps the live inner map of outer read-only; *mem stays NULL when the slot is empty. */
@@ -381,7 +446,7 @@ static int lookup_lpm(int fd, int family, const __u8 *addr, struct table_match *
 int table_lookup(const struct table_view *v, bool lpm, int family, const __u8 *addr,
 		 struct table_match *m)
 {
-	struct mbt_view t = { { v->tab[0], v->tab[1] }, { v->tab_entries[0], v->tab_entries[1] } };
+	struct dxr_view t = { { v->tab[0], v->tab[1] }, { v->tab_entries[0], v->tab_entries[1] } };
 	const __u8 *net;
 	unsigned int len;
 	__u16 country;
@@ -399,7 +464,7 @@ int table_lookup(const struct table_view *v, bool lpm, int family, const __u8 *a
 		alias_v4_addr(addr, m->prefixlen, v4);
 		return lookup_lpm(v->lpm[0], 4, v4, m);
 	}
-	m->country = mbt_lookup(&t, family, addr, &fam, v4);
+	m->country = dxr_find(&t, family, addr, &fam, v4);
 	if (m->country == GB_COUNTRY_NONE)
 		return -ENOENT;
 	/* The network that answered, from the list loaded with the table. */

@@ -1,11 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Fuzz target: the prefix-list merger (user/prefix.c) and the table compiler (user/mbt.c) against a
- * naive longest-prefix match over the same networks.
+ * Fuzz target: the prefix-list merger (user/prefix.c) and the table compiler (user/dxr.c) against a
+ * naive longest-prefix match over the same networks. (Named for the multibit trie the compiler
+ * once went through; the name keeps its corpus and regressions.)
  *   1. The input draws two search trees (IPv4, IPv6 with alias entries): their leaves, in address
  *      order, go through prefix_list_add. The merged list must be sorted, disjoint, fully merged,
  *      and answer every probe address as the unmerged networks do.
- *   2. mbt_build compiles the merged lists; mbt_lookup must answer as the naive match does, IPv6
+ *   2. dxr_build compiles the merged lists; dxr_find must answer as the naive match does, IPv6
  *      aliases sending the 32 bits after their prefix to the IPv4 list.
  *   3. The rest of the input is a list of arbitrary, overlapping networks, compiled as they are:
  *      the longest prefix wins, the later of two equal ones. A list holding a value no reader
@@ -14,7 +15,7 @@
 #include <errno.h>
 #include "common.h"
 #include "fuzz.h"
-#include "mbt.h"
+#include "dxr.h"
 
 #define MAX_NETS	256
 
@@ -180,29 +181,22 @@ static void check_tables(const struct prefix *v4, size_t n4, const struct prefix
 {
 	struct prefix_list l4 = { .v = (struct prefix *)v4, .n = n4 };
 	struct prefix_list l6 = { .v = (struct prefix *)v6, .n = n6 };
-	struct mbt m4 = {}, m6 = {};
-	struct mbt_view view = {};
+	struct dxr_view view = {};
 	void *t4 = NULL, *t6 = NULL;
 	size_t len4 = 0, len6 = 0;
 	int err4, err6;
 
-	/* The IPv4 root is 32 MiB: only when there is something in it. */
-	err4 = n4 ? mbt_build(4, &l4, &m4) : 0;
-	err6 = mbt_build(6, &l6, &m6);
+	err4 = n4 ? dxr_build(4, &l4, NULL, &t4, &len4) : 0;
+	err6 = dxr_build(6, &l6, NULL, &t6, &len6);
 	if (!valid) {
 		FUZZ_ASSERT(err4 == -EINVAL || err6 == -EINVAL,
 			    "%s: a list with an invalid network compiled (%d, %d)", what, err4, err6);
-		if (!err4)
-			mbt_free(&m4);
-		if (!err6)
-			mbt_free(&m6);
+		free(t4);
+		free(t6);
 		return;
 	}
-	FUZZ_ASSERT(!err4, "%s: mbt_build(4) of %zu networks: %d", what, n4, err4);
-	FUZZ_ASSERT(!err6, "%s: mbt_build(6) of %zu networks: %d", what, n6, err6);
-	/* The range tables the kernel gets, built from the tries. */
-	FUZZ_ASSERT(!n4 || !dxr_build(&m4, &t4, &len4), "%s: dxr_build", what);
-	FUZZ_ASSERT(!dxr6_build(&m6, &t6, &len6), "%s: dxr6_build", what);
+	FUZZ_ASSERT(!err4, "%s: dxr_build(4) of %zu networks: %d", what, n4, err4);
+	FUZZ_ASSERT(!err6, "%s: dxr_build(6) of %zu networks: %d", what, n6, err6);
 	view.e[0] = t4;
 	view.n[0] = len4;
 	view.e[1] = t6;
@@ -219,7 +213,7 @@ static void check_tables(const struct prefix *v4, size_t n4, const struct prefix
 			for (size_t k = 0; k < np; k++) {
 				__u16 want = expect(v4, n4, v6, n6, fam, probe[k]);
 				int answer_family;
-				__u32 got = mbt_lookup(&view, fam, probe[k], &answer_family, v4addr);
+				__u32 got = dxr_find(&view, fam, probe[k], &answer_family, v4addr);
 				char a[40];
 
 				show(a, sizeof(a), fam, probe[k]);
@@ -230,8 +224,6 @@ static void check_tables(const struct prefix *v4, size_t n4, const struct prefix
 	}
 	free(t4);
 	free(t6);
-	mbt_free(&m4);
-	mbt_free(&m6);
 }
 
 /* p and q are the two halves of one network, of one country: the merger should have joined them. */
@@ -327,7 +319,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (f && p->len < 8 && short6++)
 			p->len += 8;
 		p->country = country_of(b, f);
-		/* Now and then a value no reader makes: mbt_build must refuse the list, not use it. */
+		/* Now and then a value no reader makes: dxr_build must refuse the list, not use it. */
 		if ((b & 0xf8) == 0xf8) {
 			p->country = b & 1 ? GB_COUNTRY_COUNT + (b >> 1) % 4 : GB_COUNTRY_V4_ALIAS;
 			if (b & 2 && !f)

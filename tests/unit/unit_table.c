@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Unit tests of the table compiler (user/mbt.c, user/dxr.c): random prefix sets, nested and long
+ * Unit tests of the table compiler (user/dxr.c): random prefix sets, nested and long
  * ones included, compiled into range tables, give for every probed address the answer of a naive
  * longest-prefix match over the same prefixes. UNIT_TABLE_SEED reproduces a run.
  */
@@ -8,7 +8,7 @@
 #include <time.h>
 #include "check.h"
 #include "common.h"
-#include "mbt.h"
+#include "dxr.h"
 
 static unsigned long long rng;
 
@@ -137,18 +137,13 @@ int main(void)
 			struct prefix_list l = {};
 			char name[96];
 			size_t len;
-			struct mbt m;
 			void *tab;
 			int err;
 
 			random_list(&l, family, 1 + rnd() % 300);
 			snprintf(name, sizeof(name), "compiled_table_matches_naive_lpm[IPv%d,round %d]",
 				 family, round);
-			err = mbt_build(family, &l, &m);
-			if (!err) {
-				err = family == 4 ? dxr_build(&m, &tab, &len) : dxr6_build(&m, &tab, &len);
-				mbt_free(&m);
-			}
+			err = dxr_build(family, &l, NULL, &tab, &len);
 			CHECK_INT(name, 0, err);
 			if (!err) {
 				probe(&l, family, tab, len, name);
