@@ -110,7 +110,7 @@ int input_rewind(struct input *in)
 
 int input_to_memfd(struct input *in, unsigned long long len)
 {
-	static char buf[1 << 16];
+	static _Thread_local char buf[1 << 16];	/* files are read in threads of their own */
 	unsigned long long done = 0;
 	int fd, err = 0;
 
@@ -148,7 +148,7 @@ int input_to_memfd(struct input *in, unsigned long long len)
 
 static bool has_mmdb_marker(int fd)
 {
-	static char buf[MMDB_MARKER_WINDOW];
+	static _Thread_local char buf[MMDB_MARKER_WINDOW];
 	struct stat st;
 	off_t off;
 	ssize_t n;

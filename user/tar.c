@@ -82,7 +82,7 @@ static bool checksum_ok(const struct tar_header *h)
 
 static int skip(struct input *in, unsigned long long len)
 {
-	static char buf[1 << 16];
+	static _Thread_local char buf[1 << 16];	/* files are read in threads of their own */
 
 	while (len) {
 		size_t n = len > sizeof(buf) ? sizeof(buf) : len;
