@@ -293,8 +293,14 @@ static __always_inline __u16 table_lookup_v4(__u32 addr)
 	return r[(off + lo) & (GB_DXR_ELEM_RANGES - 1)] & 0xffff;
 }
 
+/* The range element a lookup last read: the groups of one address are mostly in the same one. */
+struct elem_cache {
+	__u32 elem;
+	__u64 *r;
+};
+
 /* The value of the range of a group (directory entry d) that holds key. */
-static __always_inline __u32 dxr6_group(void *table, __u64 d, __u64 key)
+static __always_inline __u32 dxr6_group(void *table, __u64 d, __u64 key, struct elem_cache *c)
 {
 	__u32 len = (__u32)d, elem, off, lo = 0;
 	__u64 *r;
@@ -303,7 +309,11 @@ static __always_inline __u32 dxr6_group(void *table, __u64 d, __u64 key)
 		return (__u16)d;
 	elem = 1 + (__u32)(d >> 32) / GB_DXR6_ELEM_RANGES;
 	off = (__u32)(d >> 32) % GB_DXR6_ELEM_RANGES;
-	r = bpf_map_lookup_elem(table, &elem);
+	if (elem != c->elem || !c->r) {
+		c->r = bpf_map_lookup_elem(table, &elem);
+		c->elem = elem;
+	}
+	r = c->r;
 	if (!r || !len)
 		return GB_COUNTRY_NONE;
 	for (int step = 0; step < GB_DXR6_MAX_STEPS && len > 1; step++) {
@@ -317,6 +327,7 @@ static __always_inline __u32 dxr6_group(void *table, __u64 d, __u64 key)
 
 static __always_inline __u16 table_lookup_v6(const __u8 *addr)
 {
+	struct elem_cache cache = {};
 	__u32 zero = 0, v;
 	__u64 hi, lo, *dir, d;
 	void *table;
@@ -335,14 +346,14 @@ static __always_inline __u16 table_lookup_v6(const __u8 *addr)
 	d = dir[hi >> 48];
 	if (d & GB_DXR6_SUBDIR)
 		d = dir[GB_DXR6_SUBDIR_OFF + (d & (GB_DXR6_MAX_SUBDIRS - 1)) * 256 + ((hi >> 40) & 0xff)];
-	v = dxr6_group(table, d, hi & 0xffffffffffffULL);
+	v = dxr6_group(table, d, hi & 0xffffffffffffULL, &cache);
 	if (v >= GB_DXR6_REFINE) {
 		d = dir[GB_DXR6_REFINE_OFF + ((v - GB_DXR6_REFINE) & (GB_DXR6_MAX_REFINES - 1))];
-		v = dxr6_group(table, d, lo >> 16);
+		v = dxr6_group(table, d, lo >> 16, &cache);
 	}
 	if (v >= GB_DXR6_REFINE) {
 		d = dir[GB_DXR6_REFINE_OFF + ((v - GB_DXR6_REFINE) & (GB_DXR6_MAX_REFINES - 1))];
-		v = dxr6_group(table, d, (lo & 0xffff) << 32);
+		v = dxr6_group(table, d, (lo & 0xffff) << 32, &cache);
 	}
 	if (v >= GB_T6_ALIAS_BASE && v <= GB_T6_ALIAS_BASE + 96)
 		return table_lookup_v4(alias_v4(addr, v - GB_T6_ALIAS_BASE));
