@@ -20,7 +20,7 @@ static int add_cidr(const char *item, size_t len, void *arg, char *err, size_t e
 {
 	struct cidr_list *l = arg;
 	struct cidr c = {};
-	char buf[INET6_ADDRSTRLEN + 8], *slash;
+	char buf[INET6_ADDRSTRLEN + 8], shown[64 * 4 + 1], *slash;
 	unsigned int bits, plen;
 
 	if (len >= sizeof(buf))
@@ -83,8 +83,8 @@ static int add_cidr(const char *item, size_t len, void *arg, char *err, size_t e
 	l->v[l->n++] = c;
 	return 0;
 bad:
-	snprintf(err, errlen, "\"%.*s\" is not an address or CIDR (e.g. 203.0.113.0/24, "
-		 "2001:db8::/32)", (int)(len > 64 ? 64 : len), item);
+	snprintf(err, errlen, "\"%s\" is not an address or CIDR (e.g. 203.0.113.0/24, "
+		 "2001:db8::/32)", printable(item, len, 64, shown, sizeof(shown)));
 	return -EINVAL;
 }
 
