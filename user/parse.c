@@ -250,36 +250,39 @@ static int parse_duration(const char *s, __s64 *out)
 	return 0;
 }
 
-int parse_expiry(const char *s, __s64 now, __s64 *out, char *err, size_t errlen)
+int parse_expiry(const char *arg, __s64 now, __s64 *out, char *err, size_t errlen)
 {
+	char shown[40 * 4 + 1];
 	__s64 v;
 	int ret;
 
-	if (strlen(s) > 10 && s[4] == '-') {
-		if (parse_rfc3339(s, &v)) {
-			snprintf(err, errlen, "\"%.40s\" is not an RFC 3339 time (e.g. "
-				 "2026-03-01T18:00:00Z or 2026-03-01T19:00:00+01:00)", s);
+	printable(arg, strlen(arg), 40, shown, sizeof(shown));
+
+	if (strlen(arg) > 10 && arg[4] == '-') {
+		if (parse_rfc3339(arg, &v)) {
+			snprintf(err, errlen, "\"%s\" is not an RFC 3339 time (e.g. "
+				 "2026-03-01T18:00:00Z or 2026-03-01T19:00:00+01:00)", shown);
 			return -EINVAL;
 		}
 		if (v > now + EXPIRY_MAX_SECONDS) {
-			snprintf(err, errlen, "expiry \"%.40s\" is more than ten years away", s);
+			snprintf(err, errlen, "expiry \"%s\" is more than ten years away", shown);
 			return -ERANGE;
 		}
 		*out = v;
 		return 0;
 	}
-	ret = parse_duration(s, &v);
+	ret = parse_duration(arg, &v);
 	if (ret == -ERANGE) {
-		snprintf(err, errlen, "expiry \"%.40s\" is more than ten years away", s);
+		snprintf(err, errlen, "expiry \"%s\" is more than ten years away", shown);
 		return ret;
 	}
 	if (ret) {
-		snprintf(err, errlen, "\"%.40s\" is neither a duration (e.g. 2h, 1h30m, 45m, 1d) nor "
-			 "an RFC 3339 time", s);
+		snprintf(err, errlen, "\"%s\" is neither a duration (e.g. 2h, 1h30m, 45m, 1d) nor "
+			 "an RFC 3339 time", shown);
 		return ret;
 	}
 	if (v == 0) {
-		snprintf(err, errlen, "expiry \"%.40s\" is not in the future", s);
+		snprintf(err, errlen, "expiry \"%s\" is not in the future", shown);
 		return -EINVAL;
 	}
 	*out = now + v;
