@@ -302,14 +302,15 @@ int format_rfc3339(__s64 t, char *out, size_t outlen)
 static int add_proto(const char *item, size_t len, void *arg, char *err, size_t errlen)
 {
 	__u32 *flags = arg;
+	char shown[16 * 4 + 1];
 
 	if (len == 3 && !strncasecmp(item, "udp", 3)) {
 		*flags |= GB_MEETING_UDP;
 	} else if (len == 3 && !strncasecmp(item, "tcp", 3)) {
 		*flags |= GB_MEETING_TCP;
 	} else {
-		snprintf(err, errlen, "unknown protocol \"%.*s\": use udp, tcp or udp,tcp",
-			 (int)(len > 16 ? 16 : len), item);
+		snprintf(err, errlen, "unknown protocol \"%s\": use udp, tcp or udp,tcp",
+			 printable(item, len, 16, shown, sizeof(shown)));
 		return -EINVAL;
 	}
 	return 0;
