@@ -53,6 +53,13 @@ tests=(
 	"bash $ROOT/tests/e2e/apply_makes_file_the_rule_set.sh"
 	"bash $ROOT/tests/e2e/restore_after_reboot_filters_as_before.sh"
 	"bash $ROOT/tests/dist/install_puts_and_uninstall_removes_exact_files.sh"
+	"bash $ROOT/tests/faults/kill9_geoip_load_leaves_old_or_new_table.sh"
+	"bash $ROOT/tests/faults/kill9_apply_leaves_old_or_new_rule_set.sh"
+	"bash $ROOT/tests/faults/kill9_daemon_then_next_start_works.sh"
+	"bash $ROOT/tests/faults/bpffs_missing_mounts_or_says_so.sh"
+	"bash $ROOT/tests/faults/pin_dir_removed_under_daemon.sh"
+	"bash $ROOT/tests/faults/interface_deleted_while_attached.sh"
+	"bash $ROOT/tests/faults/disk_full_keeps_state_and_enforcement.sh"
 )
 
 if [[ $(id -u) != 0 ]]; then

@@ -52,6 +52,8 @@ int parse_ports(const char *list, __u8 ports[GB_PORT_COUNT / 8], char *err, size
 int format_ports(const __u8 ports[GB_PORT_COUNT / 8], char *out, size_t outlen);
 int format_countries(const __u64 blocked[GB_COUNTRY_WORDS], char *out, size_t outlen);
 bool meeting_name_valid(const char *name);
+/* At most max bytes of item for a message, other bytes than printable ASCII as \xNN. */
+const char *printable(const char *item, size_t len, size_t max, char *buf, size_t buflen);
 /* Splits LIST at commas and calls fn on each item; an empty list or item is an error ("what" names it). */
 int parse_items(const char *list, const char *what,
 		int (*fn)(const char *item, size_t len, void *arg, char *err, size_t errlen),

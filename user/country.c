@@ -34,7 +34,7 @@ void country_code(__u16 id, char out[3])
  * An item for an error message, as printable text: an argument may hold any byte, and the message
  * must stay one line on a terminal. At most max bytes of it are shown.
  */
-static const char *printable(const char *item, size_t len, size_t max, char *buf, size_t buflen)
+const char *printable(const char *item, size_t len, size_t max, char *buf, size_t buflen)
 {
 	size_t pos = 0;
 

@@ -158,6 +158,7 @@ static int meeting_set(int argc, char **argv)
 	};
 	struct meeting_spec old = {}, new = {};
 	const char *reason = NULL, *name;
+	char shown[64 * 4 + 1];
 	int opt, mode = -1, err, ret = GB_EXIT_FAIL;
 	struct gb_ctx ctx;
 	struct rules r;
@@ -201,7 +202,8 @@ static int meeting_set(int argc, char **argv)
 		goto out_close;
 	id = rules_find(&r, name);
 	if (!id) {
-		gb_err("no meeting \"%.64s\"; see 'geoblock meeting list'", name);
+		gb_err("no meeting \"%s\"; see 'geoblock meeting list'",
+		       printable(name, strlen(name), 64, shown, sizeof(shown)));
 		ret = GB_EXIT_USAGE;
 		goto out;
 	}
@@ -244,6 +246,7 @@ static int meeting_del(int argc, char **argv)
 	};
 	const char *reason = NULL, *name;
 	struct meeting_spec old = {};
+	char shown[64 * 4 + 1];
 	int opt, err, ret = GB_EXIT_FAIL;
 	struct gb_ctx ctx;
 	struct rules r;
@@ -273,7 +276,8 @@ static int meeting_del(int argc, char **argv)
 		goto out_close;
 	id = rules_find(&r, name);
 	if (!id) {
-		gb_err("no meeting \"%.64s\"; see 'geoblock meeting list'", name);
+		gb_err("no meeting \"%s\"; see 'geoblock meeting list'",
+		       printable(name, strlen(name), 64, shown, sizeof(shown)));
 		ret = GB_EXIT_USAGE;
 		goto out;
 	}
@@ -367,6 +371,7 @@ static int meeting_list(int argc, char **argv)
 {
 	bool json = argc == 2 && !strcmp(argv[1], "--json");
 	struct json_object *arr = NULL;
+	char shown[64 * 4 + 1];
 	struct gb_ctx ctx;
 	struct rules r;
 	int ret = GB_EXIT_FAIL;
@@ -376,7 +381,8 @@ static int meeting_list(int argc, char **argv)
 		return GB_EXIT_OK;
 	}
 	if (argc > 2 || (argc == 2 && !json)) {
-		gb_err("unexpected argument \"%.64s\"; usage: meeting list [--json]", argv[argc - 1]);
+		gb_err("unexpected argument \"%s\"; usage: meeting list [--json]",
+		       printable(argv[argc - 1], strlen(argv[argc - 1]), 64, shown, sizeof(shown)));
 		return GB_EXIT_USAGE;
 	}
 	if (gb_open(&ctx, 0))

@@ -20,7 +20,7 @@ static int add_cidr(const char *item, size_t len, void *arg, char *err, size_t e
 {
 	struct cidr_list *l = arg;
 	struct cidr c = {};
-	char buf[INET6_ADDRSTRLEN + 8], *slash;
+	char buf[INET6_ADDRSTRLEN + 8], shown[64 * 4 + 1], *slash;
 	unsigned int bits, plen;
 
 	if (len >= sizeof(buf))
@@ -83,8 +83,8 @@ static int add_cidr(const char *item, size_t len, void *arg, char *err, size_t e
 	l->v[l->n++] = c;
 	return 0;
 bad:
-	snprintf(err, errlen, "\"%.*s\" is not an address or CIDR (e.g. 203.0.113.0/24, "
-		 "2001:db8::/32)", (int)(len > 64 ? 64 : len), item);
+	snprintf(err, errlen, "\"%s\" is not an address or CIDR (e.g. 203.0.113.0/24, "
+		 "2001:db8::/32)", printable(item, len, 64, shown, sizeof(shown)));
 	return -EINVAL;
 }
 
@@ -250,36 +250,39 @@ static int parse_duration(const char *s, __s64 *out)
 	return 0;
 }
 
-int parse_expiry(const char *s, __s64 now, __s64 *out, char *err, size_t errlen)
+int parse_expiry(const char *arg, __s64 now, __s64 *out, char *err, size_t errlen)
 {
+	char shown[40 * 4 + 1];
 	__s64 v;
 	int ret;
 
-	if (strlen(s) > 10 && s[4] == '-') {
-		if (parse_rfc3339(s, &v)) {
-			snprintf(err, errlen, "\"%.40s\" is not an RFC 3339 time (e.g. "
-				 "2026-03-01T18:00:00Z or 2026-03-01T19:00:00+01:00)", s);
+	printable(arg, strlen(arg), 40, shown, sizeof(shown));
+
+	if (strlen(arg) > 10 && arg[4] == '-') {
+		if (parse_rfc3339(arg, &v)) {
+			snprintf(err, errlen, "\"%s\" is not an RFC 3339 time (e.g. "
+				 "2026-03-01T18:00:00Z or 2026-03-01T19:00:00+01:00)", shown);
 			return -EINVAL;
 		}
 		if (v > now + EXPIRY_MAX_SECONDS) {
-			snprintf(err, errlen, "expiry \"%.40s\" is more than ten years away", s);
+			snprintf(err, errlen, "expiry \"%s\" is more than ten years away", shown);
 			return -ERANGE;
 		}
 		*out = v;
 		return 0;
 	}
-	ret = parse_duration(s, &v);
+	ret = parse_duration(arg, &v);
 	if (ret == -ERANGE) {
-		snprintf(err, errlen, "expiry \"%.40s\" is more than ten years away", s);
+		snprintf(err, errlen, "expiry \"%s\" is more than ten years away", shown);
 		return ret;
 	}
 	if (ret) {
-		snprintf(err, errlen, "\"%.40s\" is neither a duration (e.g. 2h, 1h30m, 45m, 1d) nor "
-			 "an RFC 3339 time", s);
+		snprintf(err, errlen, "\"%s\" is neither a duration (e.g. 2h, 1h30m, 45m, 1d) nor "
+			 "an RFC 3339 time", shown);
 		return ret;
 	}
 	if (v == 0) {
-		snprintf(err, errlen, "expiry \"%.40s\" is not in the future", s);
+		snprintf(err, errlen, "expiry \"%s\" is not in the future", shown);
 		return -EINVAL;
 	}
 	*out = now + v;
@@ -299,14 +302,15 @@ int format_rfc3339(__s64 t, char *out, size_t outlen)
 static int add_proto(const char *item, size_t len, void *arg, char *err, size_t errlen)
 {
 	__u32 *flags = arg;
+	char shown[16 * 4 + 1];
 
 	if (len == 3 && !strncasecmp(item, "udp", 3)) {
 		*flags |= GB_MEETING_UDP;
 	} else if (len == 3 && !strncasecmp(item, "tcp", 3)) {
 		*flags |= GB_MEETING_TCP;
 	} else {
-		snprintf(err, errlen, "unknown protocol \"%.*s\": use udp, tcp or udp,tcp",
-			 (int)(len > 16 ? 16 : len), item);
+		snprintf(err, errlen, "unknown protocol \"%s\": use udp, tcp or udp,tcp",
+			 printable(item, len, 16, shown, sizeof(shown)));
 		return -EINVAL;
 	}
 	return 0;

@@ -52,13 +52,16 @@ static bool reason_valid(const char *s)
 static void bad_option(int opt, char **argv, char *err, size_t errlen)
 {
 	const char *arg = argv[optind - 1];
+	char shown[32 * 4 + 1];
 
+	printable(arg, strlen(arg), 32, shown, sizeof(shown));
 	if (opt == ':')
-		snprintf(err, errlen, "option \"%.32s\" needs a value; see -h", arg);
+		snprintf(err, errlen, "option \"%s\" needs a value; see -h", shown);
 	else if (optopt && strncmp(arg, "--", 2))
-		snprintf(err, errlen, "unknown option \"-%c\"; see -h", optopt);
+		snprintf(err, errlen, "unknown option \"-%s\"; see -h",
+			 printable(arg + 1, 1, 1, shown, sizeof(shown)));
 	else
-		snprintf(err, errlen, "unknown option \"%.32s\"; see -h", arg);
+		snprintf(err, errlen, "unknown option \"%s\"; see -h", shown);
 }
 
 int spec_parse(int argc, char **argv, __s64 now, unsigned int flags, struct meeting_spec *s,
@@ -76,6 +79,7 @@ int spec_parse(int argc, char **argv, __s64 now, unsigned int flags, struct meet
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *val[128] = {}, *name;
+	char shown[64 * 4 + 1];
 	int opt, ret;
 
 	memset(s, 0, sizeof(*s));
@@ -112,8 +116,9 @@ int spec_parse(int argc, char **argv, __s64 now, unsigned int flags, struct meet
 	}
 	name = argv[optind];
 	if (!meeting_name_valid(name)) {
-		snprintf(err, errlen, "invalid meeting name \"%.64s\": use 1-%d letters, digits, '.', "
-			 "'_', '-'", name, GB_MEETING_NAME_LEN - 1);
+		snprintf(err, errlen, "invalid meeting name \"%s\": use 1-%d letters, digits, '.', "
+			 "'_', '-'", printable(name, strlen(name), 64, shown, sizeof(shown)),
+			 GB_MEETING_NAME_LEN - 1);
 		return -EINVAL;
 	}
 	snprintf(s->name, sizeof(s->name), "%s", name);
@@ -133,7 +138,8 @@ int spec_parse(int argc, char **argv, __s64 now, unsigned int flags, struct meet
 	if (!ret && val['e']) {
 		ret = parse_expiry(val['e'], now, &s->expires, err, errlen);
 		if (!ret && s->expires <= now && !(flags & SPEC_PAST_OK)) {
-			snprintf(err, errlen, "expiry \"%.40s\" has already passed", val['e']);
+			snprintf(err, errlen, "expiry \"%s\" has already passed",
+				 printable(val['e'], strlen(val['e']), 40, shown, sizeof(shown)));
 			ret = -EINVAL;
 		}
 	}

@@ -1,0 +1,86 @@
+# Shared by the fault tests (source after tests/lib/common.sh): a seeded random source, kill -9 at a
+# random moment, and a traffic check through a namespace testbed.
+source "$ROOT/scripts/testbed.sh"
+TB_BIN=$BUILD/tests
+
+# The seed is printed; FAULT_SEED=N repeats a run's random choices.
+FAULT_SEED=${FAULT_SEED:-$(((RANDOM << 15) | RANDOM))}
+RANDOM=$FAULT_SEED
+echo "seed $FAULT_SEED (FAULT_SEED=$FAULT_SEED repeats these choices)"
+
+# rand_below N: a number in 0..N-1.
+rand_below() { echo $((((RANDOM << 15) | RANDOM) % $1)); }
+
+# elapsed_ms CMD...: runs CMD (output discarded) and prints how long it took, in ms.
+elapsed_ms() {
+	local t0=$EPOCHREALTIME
+	"$@" >/dev/null 2>&1
+	echo $(((${EPOCHREALTIME/./} - ${t0/./}) / 1000))
+}
+
+# kill_at_random MAX_MS OUT CMD...: starts CMD (stdout and stderr to OUT), sends it SIGKILL after a
+# delay drawn from 0..MAX_MS-1 ms, and sets KILL_RC to its exit status: 137 when the kill landed
+# while it ran, its own status when it finished first. The delay is the fault, not a wait.
+kill_at_random() {
+	local max=$1 out=$2 pid ms
+	shift 2
+	ms=$(rand_below "$max")
+	"$@" >"$out" 2>&1 &
+	pid=$!
+	sleep "$(printf '%d.%03d' $((ms / 1000)) $((ms % 1000)))"
+	kill -KILL "$pid" 2>/dev/null
+	{ wait "$pid"; } 2>/dev/null
+	KILL_RC=$?
+}
+
+# faults_testbed NAME: namespaces with a blocked client ($FT_BLOCKED, in DE) and a passed one
+# ($FT_PASSED, in FR), geoblock attached on the server side. The test's GeoIP tables map
+# 198.51.100.0/24 to DE and 203.0.113.0/24 to FR (documentation ranges, in no real database).
+FT_BLOCKED=198.51.100.7
+FT_PASSED=203.0.113.7
+faults_testbed() {
+	testbed_up "$1" || return 1
+	on_exit testbed_down
+	testbed_add_client "$FT_BLOCKED" && testbed_add_client "$FT_PASSED" &&
+		in_ns "$TB_DST" "$GEOBLOCK" attach "$TB_DST_IF" >/dev/null
+}
+
+# filtered PORT [WHAT]: 3 datagrams from each client to PORT: none from the blocked client may
+# arrive and all from the passed one must (so a dead link cannot pass for a drop).
+filtered() {
+	local out got_b got_p
+	out=$(mktemp)
+	if ! send_and_count "$1" 9999 3 "$out" "$FT_BLOCKED" "$FT_PASSED"; then
+		rm -f "$out"
+		echo "filtered ${2:-}: traffic could not be sent" >&2
+		return 1
+	fi
+	got_b=$(awk -v s="$FT_BLOCKED" -v p="$1" '$1 == s && $2 == p { print $3 }' "$out")
+	got_p=$(awk -v s="$FT_PASSED" -v p="$1" '$1 == s && $2 == p { print $3 }' "$out")
+	rm -f "$out"
+	[[ -z $got_b && $got_p == 3 ]] && return 0
+	echo "filtered ${2:-}: to port $1 arrived ${got_b:-0} of 3 from DE (want 0), ${got_p:-0} of 3 from FR (want 3)" >&2
+	return 1
+}
+
+# faults_geoip DIR: two GeoIP tables, DIR/a.csv (DB-IP lite) and DIR/b.csv (GeoLite2), the first
+# 50,000 IPv4 ranges of each real database plus the test clients' ranges; prints nothing.
+faults_geoip() {
+	geoip_data >/dev/null || return 1
+	local src
+	for src in "dbip a" "geolite2 b"; do
+		{
+			head -n 50000 "$GEOBLOCK_DATA_DIR/${src% *}-country-ipv4.csv"
+			echo "198.51.100.0,198.51.100.255,DE"
+			echo "203.0.113.0,203.0.113.255,FR"
+		} >"$1/${src#* }.csv" || return 1
+	done
+}
+
+# audit_whole: every line of the audit log is one whole JSON object.
+audit_whole() {
+	[[ ! -e $GEOBLOCK_STATE_DIR/audit.log ]] && return 0
+	local bad
+	bad=$(jq -R 'fromjson? // "BAD"' "$GEOBLOCK_STATE_DIR/audit.log" | grep -c '^"BAD"$')
+	((bad == 0)) || { echo "audit log: $bad broken lines" >&2; return 1; }
+}
