@@ -89,6 +89,32 @@ static void random_list(struct prefix_list *l, int family, int n)
 	free(tmp);
 }
 
+/*
+ * n random IPv4 prefixes of /17 to /32 inside two /16s, of many countries: /16s cut into hundreds
+ * or thousands of ranges, as the busiest /16s of a world database are.
+ */
+static void dense_list(struct prefix_list *l, int n)
+{
+	struct prefix *tmp = calloc(n, sizeof(*tmp));
+	__u32 base[2] = { (__u32)rnd() & 0xffff0000, (__u32)rnd() & 0xffff0000 };
+
+	for (int i = 0; i < n; i++) {
+		__u32 a = base[rnd() % 2] | ((__u32)rnd() & 0xffff);
+
+		tmp[i].len = 17 + rnd() % 16;
+		a &= ~0U << (32 - tmp[i].len);
+		tmp[i].addr[0] = a >> 24;
+		tmp[i].addr[1] = a >> 16;
+		tmp[i].addr[2] = a >> 8;
+		tmp[i].addr[3] = a;
+		tmp[i].country = 1 + rnd() % 200;
+	}
+	qsort(tmp, n, sizeof(*tmp), cmp_prefix);
+	for (int i = 0; i < n; i++)
+		prefix_list_add(l, tmp[i].addr, tmp[i].len, tmp[i].country);
+	free(tmp);
+}
+
 /* Addresses at and around every prefix boundary, and random ones. */
 static void probe(const struct prefix_list *l, int family, const void *tab, size_t len,
 		  const char *name)
@@ -140,9 +166,14 @@ int main(void)
 			void *tab;
 			int err;
 
-			random_list(&l, family, 1 + rnd() % 300);
-			snprintf(name, sizeof(name), "compiled_table_matches_naive_lpm[IPv%d,round %d]",
-				 family, round);
+			bool dense = family == 4 && round % 2;
+
+			if (dense)
+				dense_list(&l, 1 + rnd() % 3000);
+			else
+				random_list(&l, family, 1 + rnd() % 300);
+			snprintf(name, sizeof(name), "compiled_table_matches_naive_lpm[IPv%d%s,round %d]",
+				 family, dense ? ",dense /16s" : "", round);
 			err = dxr_build(family, &l, NULL, &tab, &len);
 			CHECK_INT(name, 0, err);
 			if (!err) {
