@@ -38,9 +38,13 @@ bash "$ROOT/scripts/fetch-geoip.sh" "$DATA"
 DB=$DATA/GeoLite2-Country.mmdb
 
 echo "preparing: $SOURCES sources per family, GeoLite2-Country, $ROUNDS rounds of $FRAMES frames"
+# IPv6 sources: not the IPv4 tree inside the IPv6 one (::/96 and ::ffff:0:0/96, about a third of
+# the database's IPv6 networks), which no packet carries as its source address; 6to4 and Teredo
+# addresses stay (they go through the IPv4 table as well).
 for fam in 4 6; do
-	"$BUILD/tests/mmdb_ref" sources "$DB" $((SOURCES + SOURCES / 10)) 42 $fam | sort -u |
-		shuf --random-source=<(yes) | awk -v n="$SOURCES" 'NR <= n' >"$tmp/sources$fam"
+	"$BUILD/tests/mmdb_ref" sources "$DB" $((SOURCES * (fam == 4 ? 11 : 17) / 10)) 42 $fam |
+		awk '!/^::/' | sort -u | shuf --random-source=<(yes) |
+		awk -v n="$SOURCES" 'NR <= n' >"$tmp/sources$fam"
 	got=$(wc -l <"$tmp/sources$fam")
 	((got == SOURCES)) || { echo "bench: only $got distinct IPv$fam sources" >&2; exit 2; }
 done
