@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Data-path benchmark (`make bench`): UDP frames generated with BPF_PROG_TEST_RUN live frames are sent
 # over a veth between two namespaces to the receiving side, which runs in turn: a bare XDP_DROP,
-# geoblock with the compiled table, geoblock with the LPM tries, and an nftables netdev ingress
+# geoblock with the compiled table, geoblock reading no table (every source one blocked country:
+# the ceiling of any lookup), geoblock with the LPM tries, and an nftables netdev ingress
 # interval set with the same prefixes (BENCH_NFT=0 skips it: loading it takes minutes). Sources
 # cycle through 1,000,000 distinct addresses of the real GeoLite2 database; one meeting blocks every
 # country, so every packet is looked up. Rounds alternate the variants; medians are printed.
@@ -78,6 +79,7 @@ fi
 attach() {
 	case $1 in
 	bare) in_ns "$TB_DST" "$BENCH" attach "$DST_IFINDEX" drop "$PIN" ;;
+	nolookup) in_ns "$TB_DST" "$BENCH" attach "$DST_IFINDEX" nolookup "$PIN" ;;
 	table | lpm) in_ns "$TB_DST" "$GEOBLOCK" attach "$TB_DST_IF" --lookup "$1" >/dev/null ;;
 	nft)
 		in_ns "$TB_DST" "$BENCH" attach "$DST_IFINDEX" pass "$PIN"
@@ -90,7 +92,7 @@ attach() {
 }
 detach() {
 	case $1 in
-	bare) "$BENCH" detach "$PIN" ;;
+	bare | nolookup) "$BENCH" detach "$PIN" ;;
 	table | lpm) "$GEOBLOCK" detach "$TB_DST_IF" >/dev/null ;;
 	nft)
 		ip netns exec "$TB_DST" nft delete chain netdev gbbench in
@@ -100,7 +102,7 @@ detach() {
 }
 
 # BENCH_VARIANTS: a subset to run, e.g. "bare table" (bare is needed for the ratios)
-read -r -a variants <<<"${BENCH_VARIANTS:-bare table lpm}"
+read -r -a variants <<<"${BENCH_VARIANTS:-bare table nolookup lpm}"
 ((NFT)) && [[ -z ${BENCH_VARIANTS:-} ]] && variants+=(nft)
 for ((r = 1; r <= ROUNDS; r++)); do
 	for v in "${variants[@]}"; do

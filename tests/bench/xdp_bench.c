@@ -5,6 +5,8 @@
  *       with BPF_PROG_TEST_RUN live frames, sources cycling through the addresses in file SOURCES;
  *       prints "FRAMES SECONDS MPPS"
  *   xdp_bench attach IFINDEX drop|pass PIN                  attach a baseline program (bpf_link)
+ *   xdp_bench attach IFINDEX nolookup PIN  attach geoblock (its maps pinned in GEOBLOCK_PIN_DIR)
+ *       with every source of country AA, read from no table: the filter without its lookup
  *   xdp_bench detach PIN
  *   xdp_bench nspp LINK_PIN 4|6 SRC_ALLOWED SRC_DROPPED PORT_MEETING PORT_OTHER ROUNDS
  *       ns per packet (BPF_PROG_TEST_RUN) of the program behind LINK_PIN and of a bare XDP_PASS,
@@ -24,6 +26,7 @@
 #include <linux/udp.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
+#include "geoblock.skel.h"
 #include "xdpgen.skel.h"
 
 #ifndef BPF_F_TEST_XDP_LIVE_FRAMES
@@ -148,13 +151,38 @@ static int cmd_gen(char **argv)
 	return 0;
 }
 
+/* The geoblock program, sharing the pinned maps, with bench_country set: see geoblock.bpf.c. */
+static int attach_nolookup(int ifindex, const char *pin)
+{
+	LIBBPF_OPTS(bpf_link_create_opts, opts, .flags = XDP_FLAGS_DRV_MODE);
+	LIBBPF_OPTS(bpf_object_open_opts, oopts, .pin_root_path = getenv("GEOBLOCK_PIN_DIR"));
+	struct geoblock *skel;
+	int fd;
+
+	if (!oopts.pin_root_path)
+		return fprintf(stderr, "xdp_bench: attach nolookup: GEOBLOCK_PIN_DIR not set\n"), 2;
+	skel = geoblock__open_opts(&oopts);
+	if (!skel)
+		return 2;
+	skel->rodata->bench_country = 1;	/* AA: the bench meeting blocks every code */
+	if (geoblock__load(skel))
+		return fprintf(stderr, "xdp_bench: attach nolookup: cannot load geoblock\n"), 2;
+	fd = bpf_link_create(bpf_program__fd(skel->progs.geoblock_xdp), ifindex, BPF_XDP, &opts);
+	if (fd < 0 || bpf_obj_pin(fd, pin))
+		return fprintf(stderr, "xdp_bench: attach: %s\n", strerror(errno)), 2;
+	return 0;
+}
+
 static int cmd_attach(char **argv)
 {
 	LIBBPF_OPTS(bpf_link_create_opts, opts, .flags = XDP_FLAGS_DRV_MODE);
-	struct xdpgen *skel = xdpgen__open();
+	struct xdpgen *skel;
 	struct bpf_program *prog;
 	int fd;
 
+	if (!strcmp(argv[1], "nolookup"))
+		return attach_nolookup(atoi(argv[0]), argv[2]);
+	skel = xdpgen__open();
 	if (!skel)
 		return 2;
 	bpf_program__set_autoload(skel->progs.gen, false);
