@@ -100,6 +100,7 @@ static void repin(struct link_keeper *k, const struct gb_ctx *ctx)
 		return;
 	err = repin_maps(ctx);
 	if (err == -ESTALE) {
+		k->repin_failed = 0;
 		/* Someone made a new instance there: ours must not keep filtering beside it. */
 		gb_err("the pins under %s were re-created; releasing %d link%s of the old ones",
 		       ctx->pin_dir, lost, lost == 1 ? "" : "s");
@@ -118,11 +119,13 @@ static void repin(struct link_keeper *k, const struct gb_ctx *ctx)
 		else
 			done++;
 	}
-	if (err)
+	if (err && !k->repin_failed)
 		gb_err("the pins under %s were removed; %d link%s still filter%s (held by the "
-		       "daemon), but pinning them again failed: %s", ctx->pin_dir, lost,
-		       lost == 1 ? "" : "s", lost == 1 ? "s" : "", strerror(-err));
-	else
+		       "daemon), but pinning them again failed: %s; trying again every pass",
+		       ctx->pin_dir, lost, lost == 1 ? "" : "s", lost == 1 ? "s" : "",
+		       strerror(-err));
+	k->repin_failed = err;	/* one line, not one per pass */
+	if (!err)
 		gb_err("the pins under %s were removed while %d link%s still filtered; pinned the "
 		       "maps and link%s again", ctx->pin_dir, done, done == 1 ? "" : "s",
 		       done == 1 ? "" : "s");

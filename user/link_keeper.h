@@ -17,6 +17,7 @@ struct link_keeper {
 	int n;
 	int inotify_fd;		/* events on the pin dir; poll it, then call keeper_pass */
 	int wd;
+	int repin_failed;	/* the last re-pin's error, so that it is logged once */
 };
 
 int keeper_init(struct link_keeper *k);
