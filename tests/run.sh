@@ -37,6 +37,7 @@ tests=(
 	"bash $ROOT/tests/monitoring/alerts_and_dashboard_check.sh"
 	"$BUILD/tests/unit_parse"
 	"bash $ROOT/tests/cli/concurrent_changes_serialise.sh"
+	"bash $ROOT/tests/cli/concurrent_mixed_commands_equal_a_serial_order.sh"
 	"bash $ROOT/tests/cli/drop_counters_assigned_and_freed.sh"
 	"bash $ROOT/tests/cli/audit_log_records_every_change.sh"
 	"bash $ROOT/tests/geoip/lookup_matches_libmaxminddb.sh"

@@ -19,6 +19,7 @@
 #include <unistd.h>
 #include "common.h"
 #include "exporter.h"
+#include "link_keeper.h"
 #include "meeting.h"
 
 /* How often expired meetings are looked for; the data path stops them on time by itself. */
@@ -46,6 +47,8 @@ static void daemon_usage(void)
 	       "             shrunken) leaves the loaded table, logs one line and counts a failed\n"
 	       "             reload (geoblock_geoip_failed_reloads_total)\n"
 	       "Every %d s, deletes the meetings whose --expires time has passed (audited).\n"
+	       "Holds the pinned links it sees: if the pins are removed, the filter stays attached\n"
+	       "and the daemon pins the maps and links again.\n"
 	       "Prints the URL it serves on, then runs until SIGTERM or SIGINT (exit 0).\n",
 	       EXPORTER_DEFAULT_ADDR, EXPIRE_INTERVAL_S);
 }
@@ -55,6 +58,7 @@ enum {
 	POLL_SIGNAL,
 	POLL_EXPIRE,
 	POLL_WATCH,
+	POLL_PINS,
 	POLL_COUNT,
 };
 
@@ -124,14 +128,17 @@ static void expire(const struct gb_ctx *ctx)
 			n == 1 ? "" : "s");
 }
 
-static int run(const struct gb_ctx *ctx, int sfd, int tfd, struct watch *w)
+static int run(const struct gb_ctx *ctx, int sfd, int tfd, struct watch *w,
+	       struct link_keeper *k)
 {
 	struct pollfd pfd[POLL_COUNT] = {
 		[POLL_SIGNAL] = { .fd = sfd, .events = POLLIN },
 		[POLL_EXPIRE] = { .fd = tfd, .events = POLLIN },
 		[POLL_WATCH] = { .fd = w->fd, .events = POLLIN },
+		[POLL_PINS] = { .fd = k->inotify_fd, .events = POLLIN },
 	};
 
+	keeper_pass(k, ctx);
 	expire(ctx);
 	for (;;) {
 		/* Scrapes are served by the exporter's own thread, not here. */
@@ -153,8 +160,11 @@ static int run(const struct gb_ctx *ctx, int sfd, int tfd, struct watch *w)
 
 			if (read(tfd, &ticks, sizeof(ticks)) != sizeof(ticks))
 				return -EIO;
+			keeper_pass(k, ctx);
 			expire(ctx);
 		}
+		if (pfd[POLL_PINS].revents)
+			keeper_pass(k, ctx);
 		if (pfd[POLL_WATCH].revents && watch_changed(w)) {
 			/* One line either way; a refused file is counted by the load itself. */
 			if (!geoip_reload(w->paths, w->n))
@@ -181,6 +191,7 @@ int cmd_daemon(int argc, char **argv)
 	struct itimerspec every = { .it_interval = { .tv_sec = EXPIRE_INTERVAL_S },
 				    .it_value = { .tv_sec = EXPIRE_INTERVAL_S } };
 	struct watch w = { .fd = -1 };
+	struct link_keeper keeper = { .inotify_fd = -1 };
 	char *watch_paths[WATCH_MAX];
 	int opt, sfd, tfd = -1, err, ret = GB_EXIT_FAIL, nwatch = 0;
 
@@ -254,6 +265,10 @@ int cmd_daemon(int argc, char **argv)
 			if (watch_add(&w, watch_paths[i]))
 				goto out_sfd;
 	}
+	if (keeper_init(&keeper)) {
+		gb_err("cannot watch the pin dir: %s", strerror(errno));
+		goto out_sfd;
+	}
 	if (gb_open(&ctx, 0))
 		goto out_sfd;
 	err = exporter_start(&ctx, (struct sockaddr *)&addr, addr_len, &exp);
@@ -264,7 +279,7 @@ int cmd_daemon(int argc, char **argv)
 	printf("serving metrics on %s\n", exporter_url(exp));
 	fflush(stdout);
 
-	err = run(&ctx, sfd, tfd, &w);
+	err = run(&ctx, sfd, tfd, &w, &keeper);
 	if (err)
 		gb_err("main loop failed: %s", strerror(-err));
 	else
@@ -273,6 +288,7 @@ int cmd_daemon(int argc, char **argv)
 out_close:
 	gb_close(&ctx);
 out_sfd:
+	keeper_free(&keeper);
 	watch_free(&w);
 	if (tfd >= 0)
 		close(tfd);

@@ -131,7 +131,7 @@ static int meeting_add(int argc, char **argv)
 			gb_err("cannot write meeting \"%s\" to the maps: %s", s.name, strerror(-err));
 	}
 	if (!err)
-		err = rules_save(&ctx, &r);
+		err = rules_save_added(&ctx, &r, id);
 	if (audit_result(&ctx, s.reason, err, change_lines(NULL, &s)) && !err)
 		err = -EIO;
 	if (!err) {
@@ -218,7 +218,7 @@ static int meeting_set(int argc, char **argv)
 	if (err)
 		gb_err("cannot switch meeting \"%s\": %s", name, strerror(-err));
 	if (!err)
-		err = rules_save(&ctx, &r);
+		err = rules_save_switched(&ctx, &r, id);
 	if (!err)
 		err = rules_spec(&r, id, &new);
 	if (audit_result(&ctx, reason, err, change_lines(&old, err ? NULL : &new)) && !err)
@@ -282,12 +282,10 @@ static int meeting_del(int argc, char **argv)
 		goto out;
 	}
 	err = rules_spec(&r, id, &old);
-	if (!err)
-		err = rules_remove(&ctx, &r, id);
 	if (err)
-		gb_err("cannot remove meeting \"%s\": %s", name, strerror(-err));
+		gb_err("out of memory");
 	if (!err)
-		err = rules_save(&ctx, &r);
+		err = rules_remove_saved(&ctx, &r, id);
 	if (audit_result(&ctx, reason, err, change_lines(&old, NULL)) && !err)
 		err = -EIO;
 	if (!err) {

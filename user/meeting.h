@@ -110,6 +110,14 @@ int rules_converge(const struct gb_ctx *ctx, struct rules *r, const struct spec_
 int rules_recover(const struct gb_ctx *ctx, struct rules *r, struct json_object *changes);
 /* Writes the state dir's rules file from the maps. */
 int rules_save(const struct gb_ctx *ctx, const struct rules *r);
+/*
+ * The rules file after meeting id was added or switched (rules_set_monitor); if it cannot be
+ * written, the change is undone in the maps and one error line says so.
+ */
+int rules_save_added(const struct gb_ctx *ctx, struct rules *r, __u32 id);
+int rules_save_switched(const struct gb_ctx *ctx, struct rules *r, __u32 id);
+/* Removes meeting id, rules file first: if it cannot be written, the maps are left as they were. */
+int rules_remove_saved(const struct gb_ctx *ctx, struct rules *r, __u32 id);
 
 /* audit.c: the append-only audit log in the state dir */
 /*

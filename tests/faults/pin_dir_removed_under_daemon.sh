@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# The pin dir removed under a running daemon: the daemon keeps running, answers scrapes with 503
-# and logs one line saying so, stops cleanly on SIGTERM; status says nothing is attached (the
-# pinned bpf_link was the only holder of the attachment, so the kernel detached the filter: see
-# the report), and `restore` brings the filter back from the state dir.
+# The pin dir removed under a running daemon: the daemon holds the pinned links it sees, so the
+# filter stays attached and keeps dropping; it pins the maps and links again and logs one line
+# saying so; status, scrapes and changes work on the same maps again, and `restore` finds all of
+# it there. `detach` still detaches while the daemon runs (bpf_link_detach: the daemon's fd does
+# not keep it filtering), and the daemon lets go of the link and does not pin it again.
 set -uo pipefail
 source "$(dirname "$0")/../lib/common.sh"
 source "$(dirname "$0")/lib.sh"
@@ -15,23 +16,49 @@ check "geoip load" "$GEOBLOCK" geoip load "$tmp/a.csv" >/dev/null
 check "meeting add" "$GEOBLOCK" meeting add board --ports 8801 --block DE >/dev/null
 faults_testbed "fp$$" || { fail "testbed"; summary; exit; }
 check "filtered before" filtered 8801 "before"
+LINK_PIN=$GEOBLOCK_PIN_DIR/link_$TB_DST_IF
+LINK_ID=$(bpftool -j link show pinned "$LINK_PIN" | jq -r .id)
 "$GEOBLOCK" daemon --metrics 127.0.0.1:0 >"$LOG" 2>&1 &
 DAEMON=$!
 on_exit kill -KILL $DAEMON
 check "daemon started" wait_until 10 grep -q "serving metrics" "$LOG"
 URL=$(sed -n 's/^serving metrics on //p' "$LOG")
 
+# daemon_holds: the daemon has an fd of the link (its fdinfo names the link's id).
+daemon_holds() { grep -qs "^link_id:[[:space:]]*$LINK_ID\$" /proc/$DAEMON/fdinfo/*; }
+check "the daemon holds the link (id $LINK_ID)" wait_until 10 daemon_holds
+
 check "pin dir removed" rm -rf "$GEOBLOCK_PIN_DIR"
-check_eq "a scrape gets 503" 503 "$(curl -s -o /dev/null -w '%{http_code}' "$URL")"
-check "the daemon logs why, once" test "$(grep -c "pinned maps under $GEOBLOCK_PIN_DIR were removed since the daemon started; restart it" "$LOG")" = 1
+check "German packets still dropped with the pin dir gone" filtered 8801 "after the pin dir went"
+MSG="the pins under $GEOBLOCK_PIN_DIR were removed while 1 link still filtered; pinned the maps and link again"
+check "the daemon pins them again and says so" wait_until 10 grep -qF "$MSG" "$LOG"
+check_eq "in one line" 1 "$(grep -c "pins under" "$LOG")"
+check_eq "the same link is pinned again" "$LINK_ID" \
+	"$(bpftool -j link show pinned "$LINK_PIN" 2>/dev/null | jq -r .id)"
 check "daemon still runs" kill -0 "$DAEMON"
 "$GEOBLOCK" status >"$tmp/status" 2>&1
 check_eq "status works" 0 $?
-check "status says nothing is attached" grep -q '^attached: *nowhere' "$tmp/status"
-# Without the link's pin the kernel dropped the attachment: packets pass (fail open).
-filtered 8801 "after the pin dir went" 2>/dev/null && echo "note: the filter still drops"
-check "restore brings it back" in_ns "$TB_DST" "$GEOBLOCK" restore >/dev/null
-check "the filter drops again" filtered 8801 "after restore"
+check "status shows the attachment" grep -q "$TB_DST_IF" "$tmp/status"
+check_eq "a scrape answers 200 (the same maps)" 200 "$(curl -s -o /dev/null -w '%{http_code}' "$URL")"
+check "a change reaches the data path" "$GEOBLOCK" meeting add other --ports 8802 --block DE >/dev/null
+check "the new meeting drops" filtered 8802 "the meeting added after the re-pin"
+check "filtered still" filtered 8801 "after the re-pin"
+# restore finds everything in place and keeps it.
+check "restore" in_ns "$TB_DST" "$GEOBLOCK" restore >/dev/null
+check "filtered after restore" filtered 8801 "after restore"
+check_eq "restore kept the link" "$LINK_ID" \
+	"$(bpftool -j link show pinned "$LINK_PIN" 2>/dev/null | jq -r .id)"
+
+# detach while the daemon runs: the daemon's fd does not keep the filter, nor the pin.
+check "detach while the daemon runs" in_ns "$TB_DST" "$GEOBLOCK" detach "$TB_DST_IF" >/dev/null
+out=$tmp/after-detach
+send_and_count 8801 9999 3 "$out" "$FT_BLOCKED" "$FT_PASSED"
+check_eq "after detach German packets arrive" 3 \
+	"$(awk -v s="$FT_BLOCKED" '$1 == s && $2 == 8801 { print $3 }' "$out")"
+check "the daemon lets go of the detached link" wait_until 10 bash -c "! grep -qs '^link_id:[[:space:]]*$LINK_ID\$' /proc/$DAEMON/fdinfo/*"
+check "and does not pin it again" test ! -e "$LINK_PIN"
+check "the link is gone from the kernel" bash -c "! bpftool link show id $LINK_ID >/dev/null 2>&1"
+check_eq "still one line about pins" 1 "$(grep -c "pins under" "$LOG")"
 kill -TERM "$DAEMON"
 wait "$DAEMON"
 check_eq "daemon exits 0 on SIGTERM" 0 $?
