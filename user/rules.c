@@ -413,6 +413,35 @@ int rules_remove(const struct gb_ctx *ctx, struct rules *r, __u32 id)
 	return set_policy(ctx, r, id, &p);
 }
 
+/*
+ * Live meetings that block countries but hold no drop counter (written by a geoblock that counted
+ * drops in a hash: pins kept across an upgrade) get theirs; until then their drops go uncounted.
+ */
+static int give_counters(const struct gb_ctx *ctx, struct rules *r)
+{
+	for (__u32 id = 1; id < GB_MAX_MEETINGS; id++) {
+		const struct meeting_policy *p = &r->policies[id];
+		bool blocks = false, holds = false;
+		int err;
+
+		if (!(p->flags & GB_MEETING_ACTIVE) || !p->name[0])
+			continue;
+		for (int cc = 0; cc < GB_COUNTRY_COUNT; cc++) {
+			blocks |= !!(p->blocked[cc / 64] & (1ULL << (cc % 64)));
+			holds |= r->slots[id].slot[cc] != 0;
+		}
+		if (!blocks || holds)
+			continue;
+		err = assign_counters(ctx, r, id, p->blocked);
+		if (err == -ENOBUFS)
+			gb_warn("meeting \"%s\" holds no drop counters and not enough are free: its "
+				"drops are not counted", p->name);
+		else if (err)
+			return err;
+	}
+	return 0;
+}
+
 int rules_repair(const struct gb_ctx *ctx, struct rules *r)
 {
 	int err;
@@ -437,7 +466,8 @@ int rules_repair(const struct gb_ctx *ctx, struct rules *r)
 				return err;
 		}
 	}
-	return clear_allows(ctx, r, 0);
+	err = give_counters(ctx, r);
+	return err ?: clear_allows(ctx, r, 0);
 }
 
 static __u32 free_slot(const struct rules *r)

@@ -60,4 +60,16 @@ dc2=$(bpftool -j map dump pinned "$GEOBLOCK_PIN_DIR/drop_slot" | jq '[.[] | .for
 	select(. != null) | map(select(. != 0))[]] | first')
 check_eq "the freed counter is taken again" "$dc" "$dc2"
 check_eq "and starts at zero" 0 "$(stats_pair second DE)"
+
+# A meeting holding no counter (pins kept from a geoblock that counted drops in a hash) gets its
+# counters with the next change.
+id=$(bpftool -j map dump pinned "$GEOBLOCK_PIN_DIR/meeting_policy" |
+	jq '[.[] | select(.formatted.value.name == "second") | .formatted.key] | first')
+bpftool map update pinned "$GEOBLOCK_PIN_DIR/drop_slot" key $(printf '0x%02x 0 0 0' "$id") \
+	value $(printf '0 %.0s' $(seq 1 1356)) || fail "bpftool update drop_slot"
+held() { bpftool -j map lookup pinned "$GEOBLOCK_PIN_DIR/drop_slot" key $(printf '0x%02x 0 0 0' "$id") |
+	jq '[.formatted.value.slot[] | select(. != 0)] | length'; }
+check_eq "simulated: the meeting holds no counter" 0 "$(held)"
+"$GEOBLOCK" meeting add third --ports 5002 --block FR >/dev/null || fail "meeting add third"
+check_eq "the next change gives it one per blocked country" 1 "$(held)"
 summary
