@@ -163,8 +163,10 @@ static int run(const struct gb_ctx *ctx, int sfd, int tfd, struct watch *w,
 			keeper_pass(k, ctx);
 			expire(ctx);
 		}
-		if (pfd[POLL_PINS].revents)
+		if (pfd[POLL_PINS].revents) {
+			keeper_settle(k);
 			keeper_pass(k, ctx);
+		}
 		if (pfd[POLL_WATCH].revents && watch_changed(w)) {
 			/* One line either way; a refused file is counted by the load itself. */
 			if (!geoip_reload(w->paths, w->n))

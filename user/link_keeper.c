@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <dirent.h>
+#include <poll.h>
 #include <sys/inotify.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -185,13 +186,15 @@ int keeper_init(struct link_keeper *k)
 	return k->inotify_fd < 0 ? -errno : 0;
 }
 
-void keeper_pass(struct link_keeper *k, const struct gb_ctx *ctx)
+/* Reads the pin dir's pending events; false if there were none. */
+static bool drain(struct link_keeper *k)
 {
 	char buf[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
+	bool any = false;
 	ssize_t len;
-	int lock_fd;
 
 	while ((len = read(k->inotify_fd, buf, sizeof(buf))) > 0) {
+		any = true;
 		for (char *p = buf; p < buf + len;) {
 			struct inotify_event *ev = (struct inotify_event *)p;
 
@@ -200,6 +203,24 @@ void keeper_pass(struct link_keeper *k, const struct gb_ctx *ctx)
 			p += sizeof(*ev) + ev->len;
 		}
 	}
+	return any;
+}
+
+void keeper_settle(struct link_keeper *k)
+{
+	struct pollfd pfd = { .fd = k->inotify_fd, .events = POLLIN };
+
+	/* Until the pin dir has been quiet for 200 ms (5 s at most): an `rm -rf` runs to its end. */
+	for (int i = 0; i < 25 && drain(k); i++)
+		if (poll(&pfd, 1, 200) <= 0)
+			break;
+}
+
+void keeper_pass(struct link_keeper *k, const struct gb_ctx *ctx)
+{
+	int lock_fd;
+
+	drain(k);
 	/* attach, detach and restore change pins under the lock: never see them half done. */
 	lock_fd = gb_lock(ctx->state_dir);
 	if (lock_fd < 0)

@@ -27,6 +27,11 @@ int keeper_init(struct link_keeper *k);
  * attached link newly pinned. Call at start, on every tick and when inotify_fd is readable.
  */
 void keeper_pass(struct link_keeper *k, const struct gb_ctx *ctx);
+/*
+ * When inotify_fd is readable, before keeper_pass: returns once the pin dir has had no event for
+ * 200 ms (5 s at most), so that pins being removed (`rm -rf`) are not pinned again halfway.
+ */
+void keeper_settle(struct link_keeper *k);
 void keeper_free(struct link_keeper *k);
 
 #endif
