@@ -97,11 +97,14 @@ static bool is_header(const char *field)
 
 static int bad_addr(struct rows *r, __u32 line, const char *s)
 {
+	char shown[40 * 4 + 1];
+
 	if (*s && strspn(s, "0123456789") == strlen(s))
 		snprintf(r->err, r->errlen, "line %u: \"%.40s\" is a number, not an address (the numeric "
 			 "-num.csv files are not supported: use the files with addresses)", line, s);
 	else
-		snprintf(r->err, r->errlen, "line %u: \"%.40s\" is not an IPv4 or IPv6 address", line, s);
+		snprintf(r->err, r->errlen, "line %u: \"%s\" is not an IPv4 or IPv6 address", line,
+			 printable(s, strlen(s), 40, shown, sizeof(shown)));
 	return -EINVAL;
 }
 
@@ -221,8 +224,10 @@ static int parse_line(struct rows *r, char *line, __u32 lineno)
 		return 0;
 	row.country = cclen == 2 ? country_id(f[2]) : GB_COUNTRY_NONE;
 	if (row.country == GB_COUNTRY_NONE) {
-		snprintf(r->err, r->errlen, "line %u: \"%.16s\" is not a two-letter country code",
-			 lineno, f[2]);
+		char shown[16 * 4 + 1];
+
+		snprintf(r->err, r->errlen, "line %u: \"%s\" is not a two-letter country code",
+			 lineno, printable(f[2], cclen, 16, shown, sizeof(shown)));
 		return -EINVAL;
 	}
 	if (!r->collect)

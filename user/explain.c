@@ -190,7 +190,10 @@ int cmd_explain(int argc, char **argv)
 	} else if (inet_pton(AF_INET6, argv[optind], addr) == 1) {
 		family = 6;
 	} else {
-		gb_err("\"%.64s\" is not an IPv4 or IPv6 address", argv[optind]);
+		char shown[64 * 4 + 1];
+
+		gb_err("\"%s\" is not an IPv4 or IPv6 address",
+		       printable(argv[optind], strlen(argv[optind]), 64, shown, sizeof(shown)));
 		return GB_EXIT_USAGE;
 	}
 	port = parse_port(argv[optind + 1]);

@@ -311,7 +311,10 @@ static int geoip_lookup(int argc, char **argv)
 		int family;
 
 		if (parse_addr(argv[optind], probe, &family)) {
-			gb_err("\"%.64s\" is not an IPv4 or IPv6 address", argv[optind]);
+			char shown[64 * 4 + 1];
+
+			gb_err("\"%s\" is not an IPv4 or IPv6 address",
+			       printable(argv[optind], strlen(argv[optind]), 64, shown, sizeof(shown)));
 			return GB_EXIT_USAGE;
 		}
 	}
@@ -343,7 +346,10 @@ static int geoip_lookup(int argc, char **argv)
 			if (!len)
 				continue;
 			if (lookup_one(&view, lpm, line, json)) {
-				gb_err("line %lu: \"%.64s\" is not an IPv4 or IPv6 address", lineno, line);
+				char shown[64 * 4 + 1];
+
+				gb_err("line %lu: \"%s\" is not an IPv4 or IPv6 address", lineno,
+				       printable(line, len, 64, shown, sizeof(shown)));
 				ret = GB_EXIT_USAGE;
 			}
 		}
