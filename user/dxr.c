@@ -336,13 +336,14 @@ static int group(struct dxr6 *b, u128 a0, unsigned int bits, int level, __u64 *d
 {
 	const struct intervals *iv = b->iv;
 	unsigned int ub = unit_bits(level);
-	u128 end = bits == 128 ? 0 : a0 + ((u128)1 << bits), unit = (u128)1 << ub;
+	/* The block's last address, not its end: the block at the top of the space ends at 2^128. */
+	u128 last = bits == 128 ? ~(u128)0 : a0 + (((u128)1 << bits) - 1), unit = (u128)1 << ub;
 	struct entries e = {};
 	size_t k = iv_find(iv, a0);
 	int err;
 
 	err = ent_push(&e, slice_key(a0, level), iv->value[k]);
-	for (k++; !err && k < iv->n && (bits == 128 || iv->start[k] < end);) {
+	for (k++; !err && k < iv->n && iv->start[k] <= last;) {
 		u128 x = iv->start[k], u = x & ~(unit - 1);
 		__u64 sub;
 
@@ -360,9 +361,9 @@ static int group(struct dxr6 *b, u128 a0, unsigned int bits, int level, __u64 *d
 			break;
 		b->elem0[GB_DXR6_REFINE_OFF + b->refines] = sub;
 		err = ent_push(&e, slice_key(u, level), GB_DXR6_REFINE + b->refines++);
-		while (k < iv->n && iv->start[k] < u + unit && iv->start[k] > u)
+		while (k < iv->n && iv->start[k] <= u + (unit - 1) && iv->start[k] > u)
 			k++;
-		if (!err && u + unit != end && (k == iv->n || iv->start[k] != u + unit))
+		if (!err && u + (unit - 1) != last && (k == iv->n || iv->start[k] != u + unit))
 			err = ent_push(&e, slice_key(u + unit, level), iv->value[iv_find(iv, u + unit)]);
 	}
 	if (!err)
