@@ -83,6 +83,12 @@ static inline bool port_isset(const __u8 *ports, unsigned int p)
 	return ports[p / 8] & (1u << (p % 8));
 }
 
+/* Country id cc is on a block list (meeting_policy.blocked). */
+static inline bool country_isset(const __u64 *blocked, unsigned int cc)
+{
+	return blocked[cc / 64] & (1ULL << (cc % 64));
+}
+
 /* prefix.c: country-tagged prefix lists, kept in address order and merged as they grow */
 struct prefix {
 	__u8 addr[16];		/* IPv4 in the first 4 bytes */

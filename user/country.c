@@ -207,7 +207,7 @@ int format_countries(const __u64 blocked[GB_COUNTRY_WORDS], char *out, size_t ou
 	for (__u16 id = 1; id < GB_COUNTRY_COUNT; id++) {
 		char cc[3];
 
-		if (!(blocked[id / 64] & (1ULL << (id % 64))))
+		if (!country_isset(blocked, id))
 			continue;
 		if (pos + 4 > outlen)
 			return -ENOSPC;

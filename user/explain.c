@@ -98,7 +98,7 @@ static int explain(const struct rules *r, const struct table_view *v, int family
 	} else if (country == GB_COUNTRY_NONE) {
 		e->verdict = verdict_name(GB_PASS_NO_COUNTRY);
 		snprintf(e->why, sizeof(e->why), "the address has no country in the GeoIP table");
-	} else if (!(p->blocked[country / 64] & (1ULL << (country % 64)))) {
+	} else if (!country_isset(p->blocked, country)) {
 		e->verdict = verdict_name(GB_PASS_NOT_BLOCKED);
 		snprintf(e->why, sizeof(e->why), "%s is not on the block list of meeting %s (%s)",
 			 e->country, p->name, countries);

@@ -313,7 +313,7 @@ static struct json_object *meeting_json(const struct rules *r, __u32 id,
 	for (__u16 c = 1; c < GB_COUNTRY_COUNT; c++) {
 		char cc[3];
 
-		if (!(p->blocked[c / 64] & (1ULL << (c % 64))))
+		if (!country_isset(p->blocked, c))
 			continue;
 		country_code(c, cc);
 		json_object_array_add(block, json_object_new_string(cc));

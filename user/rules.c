@@ -85,6 +85,20 @@ static bool slot_occupied(const struct meeting_policy *p)
 	return p->name[0] || p->flags;
 }
 
+/* Marks drop counter i held or free, keeping counters_free in step; counter 0 is nobody's. */
+static void mark_counter(struct rules *r, __u16 i, bool held)
+{
+	__u64 bit = 1ULL << (i % 64);
+
+	if (!i || !(r->counter_used[i / 64] & bit) == !held)
+		return;
+	r->counter_used[i / 64] ^= bit;
+	if (held)
+		r->counters_free--;
+	else
+		r->counters_free++;
+}
+
 /* The drop counters of every occupied meeting id (a half-written one too), and which are free. */
 static int read_slots(const struct gb_ctx *ctx, struct rules *r)
 {
@@ -101,14 +115,8 @@ static int read_slots(const struct gb_ctx *ctx, struct rules *r)
 			continue;
 		if (bpf_map_lookup_elem(fd, &id, &r->slots[id]))
 			return -errno;
-		for (int cc = 0; cc < GB_COUNTRY_COUNT; cc++) {
-			__u16 i = r->slots[id].slot[cc];
-
-			if (i && !(r->counter_used[i / 64] & (1ULL << (i % 64)))) {
-				r->counter_used[i / 64] |= 1ULL << (i % 64);
-				r->counters_free--;
-			}
-		}
+		for (int cc = 0; cc < GB_COUNTRY_COUNT; cc++)
+			mark_counter(r, r->slots[id].slot[cc], true);
 	}
 	return 0;
 }
@@ -324,14 +332,8 @@ static int release_counters(const struct gb_ctx *ctx, struct rules *r, __u32 id)
 
 	if (bpf_map_update_elem(bpf_map__fd(ctx->skel->maps.drop_slot), &id, &none, BPF_ANY))
 		return -errno;
-	for (int cc = 0; cc < GB_COUNTRY_COUNT; cc++) {
-		__u16 i = r->slots[id].slot[cc];
-
-		if (i && (r->counter_used[i / 64] & (1ULL << (i % 64)))) {
-			r->counter_used[i / 64] &= ~(1ULL << (i % 64));
-			r->counters_free++;
-		}
-	}
+	for (int cc = 0; cc < GB_COUNTRY_COUNT; cc++)
+		mark_counter(r, r->slots[id].slot[cc], false);
 	r->slots[id] = none;
 	return 0;
 }
@@ -351,7 +353,7 @@ static int assign_counters(const struct gb_ctx *ctx, struct rules *r, __u32 id,
 	int err = 0;
 
 	for (int cc = 0; cc < GB_COUNTRY_COUNT; cc++)
-		need += !!(blocked[cc / 64] & (1ULL << (cc % 64)));
+		need += country_isset(blocked, cc);
 	if (need > r->counters_free)
 		return -ENOBUFS;
 	if (ncpu < 0)
@@ -360,7 +362,7 @@ static int assign_counters(const struct gb_ctx *ctx, struct rules *r, __u32 id,
 	if (!zero)
 		return -ENOMEM;
 	for (int cc = 0; cc < GB_COUNTRY_COUNT && !err; cc++) {
-		if (!(blocked[cc / 64] & (1ULL << (cc % 64))))
+		if (!country_isset(blocked, cc))
 			continue;
 		while (r->counter_used[next / 64] & (1ULL << (next % 64)))
 			next++;
@@ -375,9 +377,7 @@ static int assign_counters(const struct gb_ctx *ctx, struct rules *r, __u32 id,
 		return err;
 	r->slots[id] = s;
 	for (int cc = 0; cc < GB_COUNTRY_COUNT; cc++)
-		if (s.slot[cc])
-			r->counter_used[s.slot[cc] / 64] |= 1ULL << (s.slot[cc] % 64);
-	r->counters_free -= need;
+		mark_counter(r, s.slot[cc], true);
 	return 0;
 }
 
@@ -427,7 +427,7 @@ static int give_counters(const struct gb_ctx *ctx, struct rules *r)
 		if (!(p->flags & GB_MEETING_ACTIVE) || !p->name[0])
 			continue;
 		for (int cc = 0; cc < GB_COUNTRY_COUNT; cc++) {
-			blocks |= !!(p->blocked[cc / 64] & (1ULL << (cc % 64)));
+			blocks |= country_isset(p->blocked, cc);
 			holds |= r->slots[id].slot[cc] != 0;
 		}
 		if (!blocks || holds)
