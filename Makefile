@@ -170,7 +170,8 @@ bench-metrics: deps
 	$(Q)bash scripts/bench-metrics.sh
 
 demo: deps
-	$(Q)$(MAKE) --no-print-directory all $(BUILD)/tests/udp_send $(BUILD)/tests/udp_recv
+	$(Q)$(MAKE) --no-print-directory all $(BUILD)/tests/udp_send $(BUILD)/tests/udp_recv \
+		$(BUILD)/tests/mmdb_ref
 	$(Q)bash scripts/demo.sh
 
 install: $(BUILD)/geoblock
