@@ -118,8 +118,12 @@ static int meeting_add(int argc, char **argv)
 		ret = GB_EXIT_USAGE;
 		goto out;
 	}
+	if (!err)
+		err = rules_change_begin(&ctx);
 	if (!err) {
 		err = rules_add(&ctx, &r, &s, &id);
+		if (err)
+			rules_change_end(&ctx);
 		if (err == -ENOSPC)
 			gb_err("all %d meeting slots are in use; delete a meeting first",
 			       GB_MAX_MEETINGS - 1);
@@ -213,12 +217,17 @@ static int meeting_set(int argc, char **argv)
 		goto out;
 	}
 	err = rules_spec(&r, id, &old);
-	if (!err)
+	if (err) {
+		gb_err("out of memory");
+	} else if (!(err = rules_change_begin(&ctx))) {
 		err = rules_set_monitor(&ctx, &r, id, mode);
-	if (err)
-		gb_err("cannot switch meeting \"%s\": %s", name, strerror(-err));
-	if (!err)
-		err = rules_save_switched(&ctx, &r, id);
+		if (err) {
+			rules_change_end(&ctx);
+			gb_err("cannot switch meeting \"%s\": %s", name, strerror(-err));
+		} else {
+			err = rules_save_switched(&ctx, &r, id);
+		}
+	}
 	if (!err)
 		err = rules_spec(&r, id, &new);
 	if (audit_result(&ctx, reason, err, change_lines(&old, err ? NULL : &new)) && !err)
@@ -284,6 +293,8 @@ static int meeting_del(int argc, char **argv)
 	err = rules_spec(&r, id, &old);
 	if (err)
 		gb_err("out of memory");
+	if (!err)
+		err = rules_change_begin(&ctx);
 	if (!err)
 		err = rules_remove_saved(&ctx, &r, id);
 	if (audit_result(&ctx, reason, err, change_lines(&old, NULL)) && !err)

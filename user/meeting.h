@@ -111,6 +111,14 @@ int rules_recover(const struct gb_ctx *ctx, struct rules *r, struct json_object 
 /* Writes the state dir's rules file from the maps. */
 int rules_save(const struct gb_ctx *ctx, const struct rules *r);
 /*
+ * A single change runs under the journal (as rules_converge does): rules_change_begin writes it
+ * before the maps change (one error line if it cannot: nothing changed); the three functions
+ * below remove it once the maps and the rules file agree again, rules_change_end where the change
+ * failed before it reached the rules file.
+ */
+int rules_change_begin(const struct gb_ctx *ctx);
+void rules_change_end(const struct gb_ctx *ctx);
+/*
  * The rules file after meeting id was added or switched (rules_set_monitor); if it cannot be
  * written, the change is undone in the maps and one error line says so.
  */

@@ -701,9 +701,9 @@ out:
 
 static int journal_write(const struct gb_ctx *ctx)
 {
-	static const char text[] = "# geoblock: a change of the whole rule set is under way; if this "
-				   "file outlives it, the next change makes the maps match the "
-				   "rules file again\n";
+	static const char text[] = "# geoblock: a change of the rule set is under way; if this file "
+				   "outlives it, the next change makes the maps match the rules "
+				   "file again\n";
 
 	return gb_write_file_atomic(ctx->state_dir, JOURNAL_FILE, text, sizeof(text) - 1);
 }
@@ -892,17 +892,36 @@ int rules_save(const struct gb_ctx *ctx, const struct rules *r)
  * nothing: an add or a mode switch that cannot be written to the file (a full disk) is undone in
  * the maps; a deletion is written to the file first and only then made in the maps, so the
  * meeting and its counters stay if the file cannot be written. One error line, saying what was
- * left.
+ * left. Each runs under the journal, which goes once the maps and the file agree again: a command
+ * killed between the two, or whose undo failed, leaves it for the next change to put right.
  */
+int rules_change_begin(const struct gb_ctx *ctx)
+{
+	int err = journal_write(ctx);
+
+	if (err)
+		gb_err("cannot write %s/%s: %s; nothing changed", ctx->state_dir, JOURNAL_FILE,
+		       strerror(-err));
+	return err;
+}
+
+/* A journal that cannot be removed only makes the next change check the maps against the file. */
+void rules_change_end(const struct gb_ctx *ctx)
+{
+	journal_remove(ctx);
+}
+
 static void save_failed(const struct gb_ctx *ctx, int err, int undo)
 {
-	if (!undo)
+	if (!undo) {
 		gb_err("cannot write %s/%s: %s; nothing changed", ctx->state_dir, RULES_FILE,
 		       strerror(-err));
-	else
+		rules_change_end(ctx);
+	} else {
 		gb_err("cannot write %s/%s: %s; undoing the change in the maps failed too (%s), "
 		       "so they differ from the file until the next change", ctx->state_dir,
 		       RULES_FILE, strerror(-err), strerror(-undo));
+	}
 }
 
 int rules_save_added(const struct gb_ctx *ctx, struct rules *r, __u32 id)
@@ -911,6 +930,8 @@ int rules_save_added(const struct gb_ctx *ctx, struct rules *r, __u32 id)
 
 	if (err)
 		save_failed(ctx, err, rules_remove(ctx, r, id));
+	else
+		rules_change_end(ctx);
 	return err;
 }
 
@@ -921,6 +942,8 @@ int rules_save_switched(const struct gb_ctx *ctx, struct rules *r, __u32 id)
 	if (err)
 		save_failed(ctx, err, rules_set_monitor(ctx, r, id, !(r->policies[id].flags &
 								      GB_MEETING_MONITOR)));
+	else
+		rules_change_end(ctx);
 	return err;
 }
 
@@ -936,15 +959,19 @@ int rules_remove_saved(const struct gb_ctx *ctx, struct rules *r, __u32 id)
 		return err;
 	}
 	err = rules_remove(ctx, r, id);
-	if (!err)
+	if (!err) {
+		rules_change_end(ctx);
 		return 0;
+	}
 	/* Still active: the kernel refused the first step, so the file is put back as it was. */
 	if (r->policies[id].flags & GB_MEETING_ACTIVE) {
 		int undo = write_rules(ctx, r, 0);
 
 		gb_err("cannot remove meeting \"%s\": %s; %s", name, strerror(-err), undo ?
-		       "and the rules file could not be put back: it no longer lists it" :
-		       "nothing changed");
+		       "and the rules file could not be put back: it no longer lists it, so the "
+		       "next change finishes removing it" : "nothing changed");
+		if (!undo)
+			rules_change_end(ctx);
 	} else {
 		gb_err("cannot remove meeting \"%s\": %s; it no longer filters, and the next "
 		       "change finishes removing it", name, strerror(-err));
@@ -980,7 +1007,7 @@ static int expire_meetings(const struct gb_ctx *ctx, struct rules *r)
 	return err ? err : n;
 }
 
-/* Rolls back a change of the whole rule set that died midway, audited. */
+/* Rolls back a change of the rule set (apply, meeting add/set/del) that died midway, audited. */
 static int recover_journal(const struct gb_ctx *ctx, struct rules *r)
 {
 	struct json_object *changes;
@@ -990,8 +1017,8 @@ static int recover_journal(const struct gb_ctx *ctx, struct rules *r)
 		return 0;
 	changes = json_object_new_array();
 	err = rules_recover(ctx, r, changes);
-	if (audit_log(ctx, "recover", "a change of the whole rule set died midway; back to the "
-		      "rules file", err ? "failed" : "ok", changes) && !err)
+	if (audit_log(ctx, "recover", "a change of the rule set died midway; back to the rules "
+		      "file", err ? "failed" : "ok", changes) && !err)
 		err = -EIO;
 	if (!err)
 		gb_warn("an interrupted change was rolled back to %s/%s", ctx->state_dir,

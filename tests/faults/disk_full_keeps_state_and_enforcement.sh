@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Disk full for the state dir and audit log (tiny tmpfs, in a private mount namespace so the host
-# is untouched): meeting add, set and del fail with a clear error and no crash and change nothing
+# is untouched): meeting add, set and del fail with a clear error and no crash and change nothing,
+# whether the rules file cannot be written or not even the journal written before the change
 # (the maps hold the rule set as before, the rules file stays whole and as it was), a failed
 # change is audited as failed while the audit log has room, every audit line stays whole JSON,
 # and the filter keeps dropping.
@@ -32,7 +33,10 @@ step load "$GEOBLOCK" geoip load "$TMP/a.csv"
 step add1 "$GEOBLOCK" meeting add board --ports 8801 --block DE
 cp "$GEOBLOCK_STATE_DIR/rules" "$TMP/rules.before"
 echo "list-before $(list)"
+# One page left: the journal of a change fits, the rules file does not (phases a and b).
+head -c 4096 /dev/zero >"$GEOBLOCK_STATE_DIR/spare"
 head -c 10M /dev/zero >"$GEOBLOCK_STATE_DIR/filler" 2>/dev/null
+rm "$GEOBLOCK_STATE_DIR/spare"
 for phase in a b; do
 	if [[ $phase == b ]]; then
 		# Emptied, the audit log has no page with room left: the next line needs a new one.
@@ -46,10 +50,18 @@ for phase in a b; do
 	step del$phase "$GEOBLOCK" meeting del board --reason "del$phase"
 	echo "list-del$phase $(list)"
 done
+# Not even the journal fits (phase j).
+head -c 10M /dev/zero >"$GEOBLOCK_STATE_DIR/filler2" 2>/dev/null
+step addj "$GEOBLOCK" meeting add other --ports 8802 --block FR
+echo "list-addj $(list)"
+step setj "$GEOBLOCK" meeting set board --monitor
+echo "list-setj $(list)"
+step delj "$GEOBLOCK" meeting del board
+echo "list-delj $(list)"
 cp "$GEOBLOCK_STATE_DIR/rules" "$TMP/rules.after"
 cp "$GEOBLOCK_STATE_DIR/audit.log" "$TMP/audit.b.log"
 ls -a "$GEOBLOCK_STATE_DIR" >"$TMP/ls"
-rm -f "$GEOBLOCK_STATE_DIR/filler" "$TMP/auditfs/filler"
+rm -f "$GEOBLOCK_STATE_DIR/filler" "$GEOBLOCK_STATE_DIR/filler2" "$TMP/auditfs/filler"
 step add3 "$GEOBLOCK" meeting add third --ports 8803 --block FR
 umount "$GEOBLOCK_STATE_DIR/audit.log"
 umount "$TMP/auditfs"
@@ -74,6 +86,16 @@ for s in add2a seta dela add2b setb delb; do
 	fi
 	check "$s: the error names the full disk ($msg)" grep -q 'No space left on device' <<<"$msg"
 	check "$s: the error says nothing changed ($msg)" grep -q 'nothing changed$' <<<"$msg"
+	check_eq "$s: the maps hold the rule set as before" "${before#list-before }" \
+		"$(row list-$s | cut -d' ' -f2-)"
+done
+# Phase j: the journal, written before the maps change, cannot be written: nothing changes.
+for s in addj setj delj; do
+	read -r _ rc lines msg <<<"$(row $s)"
+	check "$s on a disk with no page left fails (exit $rc)" test "${rc:-0}" -ne 0 -a "${rc:-0}" -lt 128
+	check_eq "$s: the error names the journal" \
+		"cannot write $GEOBLOCK_STATE_DIR/rules.journal: No space left on device; nothing changed" \
+		"${msg#geoblock: meeting [a-z][a-z][a-z]: }"
 	check_eq "$s: the maps hold the rule set as before" "${before#list-before }" \
 		"$(row list-$s | cut -d' ' -f2-)"
 done
