@@ -132,6 +132,64 @@ for fam in 4 6; do
 	done
 done
 
+# Where geoblock's time goes (BENCH_PROFILE=0 skips it; needs perf): CPU 0 is sampled while the
+# generator sends to geoblock with the compiled table; the program's samples are counted per
+# source line through its line information. Its ns per packet are its share of the samples times
+# the time per packet of that run; a load that misses the cache shows on the line that waits.
+profile() {
+	local fam=$1 mpps
+	"$BENCH" lines "$GEOBLOCK_PIN_DIR/link_$TB_DST_IF" >"$tmp/lines" || return 1
+	rm -f "$tmp/ctl" "$tmp/ack" && mkfifo "$tmp/ctl" "$tmp/ack" || return 1
+	# Events start disabled; the generator enables them for its sending only.
+	mpps=$(BENCH_PERF_CTL=$tmp/ctl BENCH_PERF_ACK=$tmp/ack perf record -q -D -1 \
+		--control "fifo:$tmp/ctl,$tmp/ack" -C 0 -o "$tmp/perf.data" -- \
+		nsenter --net="/run/netns/$TB_SRC" taskset -c 0 chrt -f 50 "$BENCH" gen "$SRC_IFINDEX" \
+		"$fam" "$tmp/sources$fam" "$DST_MAC" 5004 "$FRAMES" 2>/dev/null | cut -d' ' -f3)
+	[[ -n $mpps ]] || return 1
+	perf script -i "$tmp/perf.data" -F ip,sym,symoff 2>/dev/null |
+		awk -v mpps="$mpps" -v fam="$fam" -v top="${BENCH_PROFILE_LINES:-14}" '
+		function hex(s,   i, v) {
+			v = 0
+			for (i = 1; i <= length(s); i++)
+				v = v * 16 + index("0123456789abcdef", substr(s, i, 1)) - 1
+			return v
+		}
+		NR == FNR { off[n] = $1; where[n] = $2; $1 = $2 = ""; text[n++] = substr($0, 3); next }
+		NF { all++ }
+		/_geoblock_xdp\+0x/ {
+			o = hex(substr($NF, index($NF, "+0x") + 3))
+			lo = 0; hi = n - 1
+			while (lo < hi) { mid = int((lo + hi + 1) / 2); if (off[mid] <= o) lo = mid; else hi = mid - 1 }
+			k = where[lo] " " text[lo]
+			cnt[k]++; prog++
+		}
+		END {
+			if (!prog) { print "  no samples in the program"; exit }
+			pns = prog / all * 1000 / mpps
+			printf "IPv%s, %.2f Mpps: geoblock_xdp has %.0f%% of the CPU samples, %.1f ns of the %.1f ns per packet\n", fam, mpps, 100 * prog / all, pns, 1000 / mpps
+			m = 0
+			for (k in cnt) { keys[m++] = k }
+			for (i = 0; i < m; i++)
+				for (j = i + 1; j < m; j++)
+					if (cnt[keys[j]] > cnt[keys[i]]) { t = keys[i]; keys[i] = keys[j]; keys[j] = t }
+			for (i = 0; i < m && i < top; i++)
+				printf "  %5.1f%% %5.1f ns  %s\n", 100 * cnt[keys[i]] / prog, pns * cnt[keys[i]] / prog, substr(keys[i], 1, 110)
+		}' "$tmp/lines" -
+}
+if [[ ${BENCH_PROFILE:-1} != 0 ]]; then
+	echo
+	if command -v perf >/dev/null; then
+		echo "where geoblock's time goes (perf samples of the sending CPU, per source line of the program):"
+		in_ns "$TB_DST" "$GEOBLOCK" attach "$TB_DST_IF" --lookup table >/dev/null
+		for fam in 4 6; do
+			profile $fam || echo "  IPv$fam: no profile (perf record failed)"
+		done
+		"$GEOBLOCK" detach "$TB_DST_IF" >/dev/null
+	else
+		echo "no profile: perf is not installed (BENCH_PROFILE=0 skips this part)"
+	fi
+fi
+
 echo
 echo "ns per packet (BPF_PROG_TEST_RUN, median of 9 rounds of 1,000,000 runs):"
 in_ns "$TB_DST" "$GEOBLOCK" attach "$TB_DST_IF" --lookup table >/dev/null

@@ -3,7 +3,8 @@
  * Benchmark driver (scripts/bench.sh runs it):
  *   xdp_bench gen IFINDEX 4|6 SOURCES DST_MAC DPORT FRAMES  send FRAMES UDP frames out of IFINDEX
  *       with BPF_PROG_TEST_RUN live frames, sources cycling through the addresses in file SOURCES;
- *       prints "FRAMES SECONDS MPPS"
+ *       prints "FRAMES SECONDS MPPS". With BENCH_PERF_CTL and BENCH_PERF_ACK (the fifos of
+ *       `perf record -D -1 --control fifo:CTL,ACK`), perf samples only while frames are sent.
  *   xdp_bench attach IFINDEX drop|pass PIN                  attach a baseline program (bpf_link)
  *   xdp_bench attach IFINDEX nolookup PIN  attach geoblock (its maps pinned in GEOBLOCK_PIN_DIR)
  *       with every source of country AA, read from no table: the filter without its lookup
@@ -11,6 +12,10 @@
  *   xdp_bench nspp LINK_PIN 4|6 SRC_ALLOWED SRC_DROPPED PORT_MEETING PORT_OTHER ROUNDS
  *       ns per packet (BPF_PROG_TEST_RUN) of the program behind LINK_PIN and of a bare XDP_PASS,
  *       for a non-meeting port, a meeting port with an allowed source, and a dropped source
+ *   xdp_bench lines LINK_PIN
+ *       the source lines of the program behind LINK_PIN and where their machine code starts:
+ *       "OFFSET FILE:LINE TEXT" per line-info record, OFFSET in bytes from the program's symbol, so
+ *       that perf samples (symbol+offset) can be counted per source line
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -25,6 +30,7 @@
 #include <linux/ipv6.h>
 #include <linux/udp.h>
 #include <bpf/bpf.h>
+#include <bpf/btf.h>
 #include <bpf/libbpf.h>
 #include "geoblock.skel.h"
 #include "xdpgen.skel.h"
@@ -83,6 +89,29 @@ static double now(void)
 	return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
+/* Tells a `perf record --control` to enable or disable its events, and waits for its ack. */
+static int perf_ctl(const char *cmd)
+{
+	const char *ctl = getenv("BENCH_PERF_CTL"), *ack = getenv("BENCH_PERF_ACK");
+	char reply[8] = "";
+	FILE *f;
+
+	if (!ctl || !ack)
+		return 0;
+	f = fopen(ctl, "w");
+	if (!f || fprintf(f, "%s\n", cmd) < 0 || fclose(f))
+		return fprintf(stderr, "xdp_bench: %s: %s\n", ctl, strerror(errno)), -1;
+	f = fopen(ack, "r");
+	if (!f || !fgets(reply, sizeof(reply), f) || strncmp(reply, "ack", 3)) {
+		fprintf(stderr, "xdp_bench: no ack from perf on %s\n", ack);
+		if (f)
+			fclose(f);
+		return -1;
+	}
+	fclose(f);
+	return 0;
+}
+
 static int parse_mac(const char *s, __u8 mac[6])
 {
 	return sscanf(s, "%hhx:%hhx:%hhx:%hhx:%hhx:%hhx", &mac[0], &mac[1], &mac[2], &mac[3],
@@ -135,6 +164,8 @@ static int cmd_gen(char **argv)
 
 	LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = frame, .data_size_in = len,
 		    .flags = BPF_F_TEST_XDP_LIVE_FRAMES, .batch_size = 64);
+	if (perf_ctl("enable"))
+		return 2;
 	t0 = now();
 	for (unsigned long sent = 0; sent < frames;) {
 		unsigned long chunk = frames - sent > 1000000 ? 1000000 : frames - sent;
@@ -146,6 +177,8 @@ static int cmd_gen(char **argv)
 		sent += chunk;
 	}
 	t1 = now();
+	if (perf_ctl("disable"))
+		return 2;
 	printf("%lu %.3f %.3f\n", frames, t1 - t0, frames / (t1 - t0) / 1e6);
 	xdpgen__destroy(skel);
 	return 0;
@@ -272,6 +305,71 @@ static int cmd_nspp(char **argv)
 	return 0;
 }
 
+static int cmd_lines(char **argv)
+{
+	struct bpf_link_info link = {};
+	struct bpf_prog_info info = {};
+	__u32 len = sizeof(link), nli, njli, nksyms;
+	struct bpf_line_info *li = NULL;
+	__u64 *jli = NULL, *ksyms = NULL;
+	struct btf *btf = NULL;
+	int link_fd, fd, ret = 2;
+
+	link_fd = bpf_obj_get(argv[0]);
+	if (link_fd < 0 || bpf_obj_get_info_by_fd(link_fd, &link, &len))
+		return fprintf(stderr, "xdp_bench: %s: %s\n", argv[0], strerror(errno)), 2;
+	fd = bpf_prog_get_fd_by_id(link.prog_id);
+	len = sizeof(info);
+	if (fd < 0 || bpf_obj_get_info_by_fd(fd, &info, &len))
+		return fprintf(stderr, "xdp_bench: program %u: %s\n", link.prog_id, strerror(errno)), 2;
+	nli = info.nr_line_info;
+	njli = info.nr_jited_line_info;
+	nksyms = info.nr_jited_ksyms;
+	li = calloc(nli, sizeof(*li));
+	jli = calloc(njli, sizeof(*jli));
+	ksyms = calloc(nksyms, sizeof(*ksyms));
+	if (!li || !jli || !ksyms || !nli || nli != njli || !nksyms)
+		goto out;
+	memset(&info, 0, sizeof(info));
+	info.nr_line_info = nli;
+	info.line_info_rec_size = sizeof(*li);
+	info.line_info = (__u64)(unsigned long)li;
+	info.nr_jited_line_info = njli;
+	info.jited_line_info_rec_size = sizeof(*jli);
+	info.jited_line_info = (__u64)(unsigned long)jli;
+	info.nr_jited_ksyms = nksyms;
+	info.jited_ksyms = (__u64)(unsigned long)ksyms;
+	len = sizeof(info);
+	if (bpf_obj_get_info_by_fd(fd, &info, &len))
+		goto out;
+	btf = btf__load_from_kernel_by_id(info.btf_id);
+	if (!btf)
+		goto out;
+	/* Every function of the program is inlined: offsets are from its one symbol. */
+	for (__u32 i = 0; i < nli; i++) {
+		const char *text = btf__name_by_offset(btf, li[i].line_off);
+		const char *file = btf__name_by_offset(btf, li[i].file_name_off);
+
+		if (jli[i] < ksyms[0])
+			continue;
+		file = file && strrchr(file, '/') ? strrchr(file, '/') + 1 : file;
+		printf("%llu %s:%u ", (unsigned long long)(jli[i] - ksyms[0]), file ? file : "?",
+		       BPF_LINE_INFO_LINE_NUM(li[i].line_col));
+		for (; text && *text == '\t'; text++)
+			;
+		printf("%s\n", text && *text ? text : "-");
+	}
+	ret = 0;
+out:
+	if (ret)
+		fprintf(stderr, "xdp_bench: no line information for program %u\n", link.prog_id);
+	btf__free(btf);
+	free(li);
+	free(jli);
+	free(ksyms);
+	return ret;
+}
+
 int main(int argc, char **argv)
 {
 	libbpf_set_print(NULL);
@@ -283,6 +381,8 @@ int main(int argc, char **argv)
 		return cmd_detach(argv + 2);
 	if (argc == 9 && !strcmp(argv[1], "nspp"))
 		return cmd_nspp(argv + 2);
+	if (argc == 3 && !strcmp(argv[1], "lines"))
+		return cmd_lines(argv + 2);
 	fprintf(stderr, "usage: see the comment at the top of tests/bench/xdp_bench.c\n");
 	return 1;
 }
