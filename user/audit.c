@@ -56,8 +56,9 @@ static char *command_line(void)
 	return out;
 }
 
-int audit_log(const struct gb_ctx *ctx, const char *command, const char *reason, const char *result,
-	      struct json_object *changes)
+/* audit_log without its error message. */
+static int append_record(const struct gb_ctx *ctx, const char *command, const char *reason,
+			 const char *result, struct json_object *changes)
 {
 	struct json_object *o = json_object_new_object();
 	const char *sudo_user = getenv("SUDO_USER");
@@ -103,21 +104,34 @@ int audit_log(const struct gb_ctx *ctx, const char *command, const char *reason,
 		err = -errno;
 	close(fd);
 out:
-	if (err)
-		gb_err("cannot append to the audit log %s/%s: %s", ctx->state_dir, AUDIT_FILE,
-		       strerror(-err));
 	json_object_put(o);
 	free(cmdline);
 	free(rec);
 	return err;
 }
 
+int audit_log(const struct gb_ctx *ctx, const char *command, const char *reason, const char *result,
+	      struct json_object *changes)
+{
+	int err = append_record(ctx, command, reason, result, changes);
+
+	if (err)
+		gb_err("cannot append to the audit log %s/%s: %s", ctx->state_dir, AUDIT_FILE,
+		       strerror(-err));
+	return err;
+}
+
 int audit_result(const struct gb_ctx *ctx, const char *reason, int ret, struct json_object *changes)
 {
 	char result[400];
+	int err;
 
-	if (ret == 0)
-		return audit_log(ctx, NULL, reason, "ok", changes);
-	snprintf(result, sizeof(result), "failed: %s", gb_last_error());
-	return audit_log(ctx, NULL, reason, result, changes);
+	if (ret)
+		snprintf(result, sizeof(result), "failed: %s", gb_last_error());
+	err = append_record(ctx, NULL, reason, ret ? result : "ok", changes);
+	/* After a change that was made, say so: only its record is missing. */
+	if (err)
+		gb_err("%scannot append to the audit log %s/%s: %s", ret ? "" :
+		       "done, but not audited: ", ctx->state_dir, AUDIT_FILE, strerror(-err));
+	return err;
 }

@@ -134,7 +134,11 @@ int rules_remove_saved(const struct gb_ctx *ctx, struct rules *r, __u32 id);
  */
 int audit_log(const struct gb_ctx *ctx, const char *command, const char *reason, const char *result,
 	      struct json_object *changes);
-/* Appends the record of a finished command: result "ok" if ret is 0, else the last error. */
+/*
+ * Appends the record of a finished command: result "ok" if ret is 0, else the last error. If the
+ * record cannot be written after a change that was made (ret 0), the error line begins "done,
+ * but not audited:" (the command still fails: nothing may change unrecorded without a word).
+ */
 int audit_result(const struct gb_ctx *ctx, const char *reason, int ret, struct json_object *changes);
 
 /* restore.c: what `restore` needs besides the rules file */

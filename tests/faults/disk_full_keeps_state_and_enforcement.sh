@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Disk full for the state dir and audit log (tiny tmpfs, in a private mount namespace so the host
 # is untouched): meeting add, set and del fail with a clear error and no crash and change nothing,
-# whether the rules file cannot be written or not even the journal written before the change
+# whether the rules file cannot be written or not even the journal written before the change; a
+# change made while only the audit log is full fails saying it was made but not audited
 # (the maps hold the rule set as before, the rules file stays whole and as it was), a failed
 # change is audited as failed while the audit log has room, every audit line stays whole JSON,
 # and the filter keeps dropping.
@@ -61,7 +62,12 @@ echo "list-delj $(list)"
 cp "$GEOBLOCK_STATE_DIR/rules" "$TMP/rules.after"
 cp "$GEOBLOCK_STATE_DIR/audit.log" "$TMP/audit.b.log"
 ls -a "$GEOBLOCK_STATE_DIR" >"$TMP/ls"
-rm -f "$GEOBLOCK_STATE_DIR/filler" "$GEOBLOCK_STATE_DIR/filler2" "$TMP/auditfs/filler"
+rm -f "$GEOBLOCK_STATE_DIR/filler" "$GEOBLOCK_STATE_DIR/filler2"
+# Room for the rules again, none for the audit log (phase k): the change is made, and said so.
+step addk "$GEOBLOCK" meeting add fourth --ports 8804 --block FR
+echo "list-addk $(list)"
+echo "rules-addk $(grep -c '^meeting add fourth ' "$GEOBLOCK_STATE_DIR/rules")"
+rm -f "$TMP/auditfs/filler"
 step add3 "$GEOBLOCK" meeting add third --ports 8803 --block FR
 umount "$GEOBLOCK_STATE_DIR/audit.log"
 umount "$TMP/auditfs"
@@ -111,6 +117,13 @@ for s in add2a seta dela; do
 done
 check_eq "no failed change audited as ok" 0 \
 	"$(jq -r 'select(.reason != null and .result == "ok")' "$tmp/audit.log" | wc -l)"
+read -r _ rc lines msg <<<"$(row addk)"
+check_eq "addk with a full audit log only: exit 2, one line" "2 1" "$rc $lines"
+check_eq "addk: the error says the change was made" \
+	"done, but not audited: cannot append to the audit log $GEOBLOCK_STATE_DIR/audit.log: No space left on device" \
+	"${msg#geoblock: meeting add: }"
+check "addk: the meeting is in the maps" grep -q '"name":"fourth"' <<<"$(row list-addk)"
+check_eq "addk: and in the rules file" "rules-addk 1" "$(row rules-addk)"
 check "filtered on a full disk" filtered 8801 "on a full disk"
 check_eq "with room again, the next change works" "add3 0 0 " "$(row add3)"
 check "the host's state dir is untouched by the tmpfs" test ! -e "$GEOBLOCK_STATE_DIR/filler"
