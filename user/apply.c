@@ -82,7 +82,7 @@ int cmd_apply(int argc, char **argv)
 
 	if (gb_open(&ctx, check ? 0 : GB_OPEN_LOCKED))
 		goto out_want;
-	err = check ? rules_read(&ctx, &r) : rules_begin(&ctx, &r);
+	err = check ? rules_read(&ctx, &r) : rules_begin(&ctx, &r, true);
 	if (err)
 		goto out_close;
 	err = rules_plan(&r, &want, &plan);

@@ -111,7 +111,7 @@ static int meeting_add(int argc, char **argv)
 	}
 	if (gb_open(&ctx, GB_OPEN_LOCKED))
 		goto out_spec;
-	if (rules_begin(&ctx, &r))
+	if (rules_begin(&ctx, &r, true))
 		goto out_close;
 	err = check_conflicts(&r, &s);
 	if (err == -EEXIST) {
@@ -202,7 +202,7 @@ static int meeting_set(int argc, char **argv)
 	}
 	if (gb_open(&ctx, GB_OPEN_LOCKED))
 		return GB_EXIT_FAIL;
-	if (rules_begin(&ctx, &r))
+	if (rules_begin(&ctx, &r, true))
 		goto out_close;
 	id = rules_find(&r, name);
 	if (!id) {
@@ -281,7 +281,7 @@ static int meeting_del(int argc, char **argv)
 	name = argv[optind];
 	if (gb_open(&ctx, GB_OPEN_LOCKED))
 		return GB_EXIT_FAIL;
-	if (rules_begin(&ctx, &r))
+	if (rules_begin(&ctx, &r, true))
 		goto out_close;
 	id = rules_find(&r, name);
 	if (!id) {

@@ -81,9 +81,11 @@ void rules_ports_of(const struct rules *r, __u32 id, __u8 ports[GB_PORT_COUNT / 
 int rules_repair(const struct gb_ctx *ctx, struct rules *r);
 /*
  * Takes the rule set for a change (the caller holds the lock): reads it, repairs it, rolls back
- * an interrupted apply, and removes expired meetings (audited).
+ * an interrupted change, with lost_back puts the rules file back into maps that were made anew
+ * (they hold no meeting while the file lists some: audited), and removes expired meetings
+ * (audited).
  */
-int rules_begin(const struct gb_ctx *ctx, struct rules *r);
+int rules_begin(const struct gb_ctx *ctx, struct rules *r, bool lost_back);
 /* Deletes the meetings whose expiry has passed, audited; returns how many, or -errno. Locks. */
 int rules_expire(const struct gb_ctx *ctx);
 bool rules_expired(const struct meeting_policy *p);

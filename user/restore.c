@@ -293,7 +293,7 @@ static int restore_rules(const struct gb_ctx *ctx, struct json_object *changes)
 		printf("rules: none recorded\n");
 		return 0;
 	}
-	err = rules_begin(ctx, &r);
+	err = rules_begin(ctx, &r, false);
 	if (err)
 		return err;
 	err = rules_recover(ctx, &r, changes);

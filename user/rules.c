@@ -1026,7 +1026,46 @@ static int recover_journal(const struct gb_ctx *ctx, struct rules *r)
 	return err;
 }
 
-int rules_begin(const struct gb_ctx *ctx, struct rules *r)
+/*
+ * Maps without a meeting beside a rules file that lists some: the pins were lost (a reboot
+ * before `restore`, or removed) and the maps made anew. A change made on them would write the
+ * rules file from them and drop every meeting it lists, so the file is put back first, audited.
+ */
+static int recover_lost_maps(const struct gb_ctx *ctx, struct rules *r)
+{
+	struct json_object *changes;
+	struct spec_list listed = {};
+	char path[512], err_msg[512];
+	size_t n;
+	int err;
+
+	for (__u32 id = 1; id < GB_MAX_MEETINGS; id++)
+		if (slot_occupied(&r->policies[id]))
+			return 0;
+	snprintf(path, sizeof(path), "%s/%s", ctx->state_dir, RULES_FILE);
+	if (access(path, F_OK))
+		return 0;
+	err = rules_file_read(path, time(NULL), SPEC_PAST_OK, &listed, err_msg, sizeof(err_msg));
+	n = listed.n;
+	spec_list_free(&listed);
+	if (err) {
+		gb_err("%s", err_msg);
+		return err;
+	}
+	if (!n)
+		return 0;
+	changes = json_object_new_array();
+	err = rules_recover(ctx, r, changes);
+	if (audit_log(ctx, "recover", "the maps held no meeting (their pins were made anew); back "
+		      "to the rules file", err ? "failed" : "ok", changes) && !err)
+		err = -EIO;
+	if (!err)
+		gb_warn("the maps held no meeting while %s/%s lists %zu (pins lost: after a reboot, "
+			"run 'geoblock restore'); put them back first", ctx->state_dir, RULES_FILE, n);
+	return err;
+}
+
+int rules_begin(const struct gb_ctx *ctx, struct rules *r, bool lost_back)
 {
 	int err;
 
@@ -1039,6 +1078,8 @@ int rules_begin(const struct gb_ctx *ctx, struct rules *r)
 		goto err_out;
 	}
 	err = recover_journal(ctx, r);
+	if (!err && lost_back)
+		err = recover_lost_maps(ctx, r);
 	if (!err)
 		err = expire_meetings(ctx, r);
 	if (err < 0)
