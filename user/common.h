@@ -179,8 +179,11 @@ bool geoip_table_empty(const struct geoip_table *t);
 int geoip_check_shrink(const struct gb_ctx *ctx, const struct geoip_table *t, double max_shrink,
 		       char *err, size_t errlen);
 
-/* geoip_cmd.c: `geoip load PATH...` with its defaults, for the daemon's --watch; 0 when loaded */
-int geoip_reload(char *const *paths, int n);
+/*
+ * geoip_cmd.c: `geoip load PATH...` as the last load was made (--field, --with-lpm), for the
+ * daemon's --watch; 0 when loaded
+ */
+int geoip_reload(const struct gb_ctx *ctx, char *const *paths, int n);
 
 /* command entry points */
 int cmd_attach(int argc, char **argv);

@@ -169,7 +169,7 @@ static int run(const struct gb_ctx *ctx, int sfd, int tfd, struct watch *w,
 		}
 		if (pfd[POLL_WATCH].revents && watch_changed(w)) {
 			/* One line either way; a refused file is counted by the load itself. */
-			if (!geoip_reload(w->paths, w->n))
+			if (!geoip_reload(ctx, w->paths, w->n))
 				fprintf(stderr, "geoblock: daemon: reloaded the GeoIP table\n");
 		}
 	}

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <sys/stat.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <json-c/json.h>
@@ -110,11 +111,28 @@ static int load_files(char *const *paths, int n, const char *field, double max_s
 {
 	struct shrink_check check = { .max_shrink = max_shrink };
 	char err[1024], source[256];
+	struct stat ids[n];
 	struct geoip_table t;
 	struct gb_ctx ctx;
 	int ret = GB_EXIT_FAIL;
 
 	join_paths(paths, n, source, sizeof(source));
+	/* What is loaded is kept (restore loads the copy): a pipe could not be read twice. */
+	for (int i = 0; i < n; i++) {
+		if (stat(paths[i], &ids[i])) {
+			gb_err("cannot open %s: %s; the loaded table is unchanged", paths[i],
+			       strerror(errno));
+			count_failure(NULL);
+			return GB_EXIT_FAIL;
+		}
+		if (!S_ISREG(ids[i].st_mode) && !S_ISDIR(ids[i].st_mode)) {	/* a dir: the reader says */
+			gb_err("%s is not a regular file (a copy of what is loaded is kept for "
+			       "restore): save it to a file first; the loaded table is unchanged",
+			       paths[i]);
+			count_failure(NULL);
+			return GB_EXIT_FAIL;
+		}
+	}
 	/* Read and compile before taking the lock: the live table is untouched until the swap. */
 	if (geoip_read_files(paths, n, field, &t, err, sizeof(err))) {
 		gb_err("%s; the loaded table is unchanged", err);
@@ -133,7 +151,7 @@ static int load_files(char *const *paths, int n, const char *field, double max_s
 	check.t = &t;
 	/* Compared under the lock, against the table this load would replace. */
 	if (!table_install_checked(&ctx, &t, source, with_lpm, force ? NULL : check_shrink, &check) &&
-	    !state_geoip_loaded(&ctx, paths, n, source, field, with_lpm)) {
+	    !state_geoip_loaded(&ctx, paths, ids, n, source, field, with_lpm)) {
 		printf("loaded %s: %zu IPv4 prefixes (%zu networks), %zu IPv6 prefixes (%zu networks)\n",
 		       source, t.v4.n, t.v4.added, t.v6.n, t.v6.added);
 		fflush(stdout);
@@ -150,9 +168,14 @@ out_free:
 	return ret;
 }
 
-int geoip_reload(char *const *paths, int n)
+int geoip_reload(const struct gb_ctx *ctx, char *const *paths, int n)
 {
-	return load_files(paths, n, "country", MAX_SHRINK_DEFAULT, false, false) ? -EINVAL : 0;
+	char field[32];
+	bool with_lpm;
+
+	/* As the table was loaded last: --field and --with-lpm carry over. */
+	state_geoip_how(ctx, field, sizeof(field), &with_lpm);
+	return load_files(paths, n, field, MAX_SHRINK_DEFAULT, false, with_lpm) ? -EINVAL : 0;
 }
 
 static int geoip_load(int argc, char **argv)

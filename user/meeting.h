@@ -4,6 +4,7 @@
 #define GEOBLOCK_MEETING_H
 
 #include <stdio.h>
+#include <sys/stat.h>
 #include "common.h"
 
 struct json_object;
@@ -147,9 +148,14 @@ int audit_result(const struct gb_ctx *ctx, const char *reason, int ret, struct j
 /* Records ifname's attachment (mode NULL: forgets it); 1 if it was recorded before, 0 if not. */
 int state_attachment_set(const struct gb_ctx *ctx, const char *ifname, const char *mode,
 			 const char *lookup);
-/* Keeps copies of the n files of a table just loaded, and how to load them again. */
-int state_geoip_loaded(const struct gb_ctx *ctx, char *const *paths, int n, const char *source,
-		       const char *field, bool with_lpm);
+/*
+ * Keeps copies of the n files of a table just loaded, and how to load them again; ids: each
+ * file's stat when the load began (a file changed since is not copied: an error line says so).
+ */
+int state_geoip_loaded(const struct gb_ctx *ctx, char *const *paths, const struct stat *ids, int n,
+		       const char *source, const char *field, bool with_lpm);
+/* How the kept table was loaded (its --field, --with-lpm); "country" and false if unrecorded. */
+int state_geoip_how(const struct gb_ctx *ctx, char *field, size_t len, bool *with_lpm);
 
 /* attach.c, for restore */
 bool attach_live(const struct gb_ctx *ctx, const char *ifname);

