@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # `daemon --watch PATH` reloads the GeoIP table when PATH is renamed over (as geoipupdate does) or
 # rewritten in place; a truncated or shrunken file leaves the loaded table, logs one line and
-# counts a failed reload.
+# counts a failed reload; a reload keeps the --field of the last load.
 set -uo pipefail
 source "$(dirname "$0")/../lib/common.sh"
 
@@ -53,10 +53,19 @@ check "in place: reloaded" wait_until 30 reloads_are 2
 check_eq "in place: the table is live" "$v6_b" "$(geoip v6_prefixes)"
 check_eq "failures counted: 2" $((failed0 + 2)) "$(geoip failed_reloads)"
 
+# 5. Loaded by hand with --field registered_country: a reload keeps that field.
+check "load with --field registered_country" "$GEOBLOCK" geoip load --force --field registered_country "$A" >/dev/null
+v4_reg=$(geoip v4_prefixes)
+cp "$A" "$dir/.new" && mv "$dir/.new" "$P"
+check "field kept: reloaded" wait_until 30 reloads_are 3
+check_eq "field kept: the same table as by hand" "$v4_reg" "$(geoip v4_prefixes)"
+check_eq "field kept: recorded for restore" "field registered_country" \
+	"$(grep '^field ' "$GEOBLOCK_STATE_DIR/geoip.conf")"
+
 # Other files in the directory are not watched.
 cp "$A" "$dir/other.mmdb.gz"
 check "daemon still running" kill -0 $daemon
 kill_child $daemon
-check_eq "no reload for other files" 2 "$(reloads)"
+check_eq "no reload for other files" 3 "$(reloads)"
 [[ -n $KEEP_LOG ]] && cp "$LOG" "$KEEP_LOG"
 summary
