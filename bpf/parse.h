@@ -46,6 +46,12 @@ struct ipv6_frag {
 };
 
 /* What the decision needs from a packet that reached a UDP or TCP header. */
+/* The start of a UDP or TCP header. */
+struct l4_ports {
+	__be16 source;
+	__be16 dest;
+};
+
 struct packet {
 	__u8 family;		/* 4 or 6 */
 	__u8 proto;		/* IPPROTO_UDP or IPPROTO_TCP */
@@ -157,6 +163,7 @@ static __always_inline int parse_ipv6(struct cursor *c, struct packet *pkt)
 /* Parses a frame down to the UDP or TCP destination port; returns -1 - reason when there is none. */
 static __always_inline int parse_packet(struct cursor *c, struct packet *pkt)
 {
+	struct l4_ports *ports;
 	int proto;
 
 	proto = parse_ethhdr(c);
@@ -171,21 +178,17 @@ static __always_inline int parse_packet(struct cursor *c, struct packet *pkt)
 	if (proto < 0)
 		return proto;
 
-	if (proto == IPPROTO_UDP) {
-		struct udphdr *udp = c->pos;
-
-		if ((void *)(udp + 1) > c->end)
-			return -1 - GB_PASS_PARSE_ERROR;
-		pkt->dport = bpf_ntohs(udp->dest);
-	} else if (proto == IPPROTO_TCP) {
-		struct tcphdr *tcp = c->pos;
-
-		if ((void *)(tcp + 1) > c->end)
-			return -1 - GB_PASS_PARSE_ERROR;
-		pkt->dport = bpf_ntohs(tcp->dest);
-	} else {
+	if (proto != IPPROTO_UDP && proto != IPPROTO_TCP)
 		return -1 - GB_PASS_OTHER_PROTO;
-	}
+	/*
+	 * The two ports, which UDP and TCP both begin with, are all the decision needs. Asking for
+	 * more (a whole TCP header) would pass a first fragment cut inside the TCP header, which
+	 * the kernel reassembles: the whole segment would get past the filter.
+	 */
+	ports = c->pos;
+	if ((void *)(ports + 1) > c->end)
+		return -1 - GB_PASS_PARSE_ERROR;
+	pkt->dport = bpf_ntohs(ports->dest);
 	pkt->proto = proto;
 	return 0;
 }

@@ -9,8 +9,9 @@
  *    fragment, in any order; a 9th is "more than 8": parse error. A non-first fragment: "fragment".
  *  - UDP or TCP: the destination port. Anything else is "another protocol".
  *  - Every header the walk goes through must be in the frame whole, or the frame is truncated:
- *    parse error. Fields the decision does not need (lengths, checksums, TCP data offset) are not
- *    checked: the frame's own length is what counts.
+ *    parse error; of the UDP or TCP header, its two ports (4 bytes) are enough. Fields the
+ *    decision does not need (lengths, checksums, TCP data offset) are not checked: the frame's
+ *    own length is what counts.
  *  - Then, in the order of enum verdict_reason: a port of no meeting (or of a meeting that is not
  *    active), a protocol the meeting does not cover, an expired meeting, a source without a country
  *    (longest-prefix match; an IPv6 alias entry sends the 32 bits after its prefix to the IPv4
@@ -142,7 +143,7 @@ static int read_headers(const __u8 *f, size_t len, struct headers *h)
 
 	if (h->proto != PROTO_UDP && h->proto != PROTO_TCP)
 		return GB_PASS_OTHER_PROTO;
-	if (len - off < (h->proto == PROTO_UDP ? 8u : 20u))
+	if (len - off < 4u)
 		return GB_PASS_PARSE_ERROR;
 	h->dport = be16(f + off + 2);
 	return -1;
