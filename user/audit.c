@@ -7,6 +7,7 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <sys/stat.h>
 #include <json-c/json.h>
 #include "common.h"
 #include "meeting.h"
@@ -63,7 +64,9 @@ static int append_record(const struct gb_ctx *ctx, const char *command, const ch
 	struct json_object *o = json_object_new_object();
 	const char *sudo_user = getenv("SUDO_USER");
 	char when[64], path[512], *cmdline = NULL, *rec = NULL;
+	struct stat before, after;
 	struct timespec now;
+	ssize_t w;
 	struct tm tm;
 	int fd, err = 0;
 	size_t len;
@@ -98,8 +101,19 @@ static int append_record(const struct gb_ctx *ctx, const char *command, const ch
 		goto out;
 	}
 	/* One write of the whole line: O_APPEND keeps records whole even without the lock. */
-	if (write(fd, rec, len) != (ssize_t)len)
-		err = errno ? -errno : -EIO;
+	if (fstat(fd, &before)) {
+		err = -errno;
+	} else if ((w = write(fd, rec, len)) < 0) {
+		err = -errno;
+	} else if ((size_t)w != len) {
+		/*
+		 * A part of the line (a full disk): cut it off, so that the log stays one JSON
+		 * object per line, unless another record was appended behind it meanwhile.
+		 */
+		if (!fstat(fd, &after) && after.st_size == before.st_size + w)
+			(void)!ftruncate(fd, before.st_size);
+		err = -ENOSPC;
+	}
 	if (!err && fsync(fd))
 		err = -errno;
 	close(fd);

@@ -32,7 +32,7 @@ struct spec_list {
 
 /* rules_file.c: the one grammar of `meeting add`, for the command line, apply and restore */
 enum spec_parse_flags {
-	SPEC_PAST_OK	= 1 << 0,	/* an expiry in the past is accepted (restore), not refused */
+	SPEC_PAST_OK	= 1 << 0,	/* any expiry time is taken (restore: the clock moved) */
 };
 #define SPEC_HELP 1			/* spec_parse: -h was given */
 int spec_parse(int argc, char **argv, __s64 now, unsigned int flags, struct meeting_spec *s,

@@ -250,7 +250,7 @@ static int parse_duration(const char *s, __s64 *out)
 	return 0;
 }
 
-int parse_expiry(const char *arg, __s64 now, __s64 *out, char *err, size_t errlen)
+int parse_expiry(const char *arg, __s64 now, bool any_time, __s64 *out, char *err, size_t errlen)
 {
 	char shown[40 * 4 + 1];
 	__s64 v;
@@ -264,7 +264,7 @@ int parse_expiry(const char *arg, __s64 now, __s64 *out, char *err, size_t errle
 				 "2026-03-01T18:00:00Z or 2026-03-01T19:00:00+01:00)", shown);
 			return -EINVAL;
 		}
-		if (v > now + EXPIRY_MAX_SECONDS) {
+		if (v > now + EXPIRY_MAX_SECONDS && !any_time) {
 			snprintf(err, errlen, "expiry \"%s\" is more than ten years away", shown);
 			return -ERANGE;
 		}

@@ -136,7 +136,7 @@ int spec_parse(int argc, char **argv, __s64 now, unsigned int flags, struct meet
 	else if (!ret)
 		s->flags = GB_MEETING_UDP;
 	if (!ret && val['e']) {
-		ret = parse_expiry(val['e'], now, &s->expires, err, errlen);
+		ret = parse_expiry(val['e'], now, flags & SPEC_PAST_OK, &s->expires, err, errlen);
 		if (!ret && s->expires <= now && !(flags & SPEC_PAST_OK)) {
 			snprintf(err, errlen, "expiry \"%s\" has already passed",
 				 printable(val['e'], strlen(val['e']), 40, shown, sizeof(shown)));

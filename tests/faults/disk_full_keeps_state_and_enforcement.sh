@@ -40,8 +40,10 @@ head -c 10M /dev/zero >"$GEOBLOCK_STATE_DIR/filler" 2>/dev/null
 rm "$GEOBLOCK_STATE_DIR/spare"
 for phase in a b; do
 	if [[ $phase == b ]]; then
-		# Emptied, the audit log has no page with room left: the next line needs a new one.
-		cp "$GEOBLOCK_STATE_DIR/audit.log" "$TMP/audit.log" && : >"$GEOBLOCK_STATE_DIR/audit.log"
+		# Refilled with one record of 3,996 bytes: 100 left in its page, so the next record
+		# is written in part before the disk is full.
+		cp "$GEOBLOCK_STATE_DIR/audit.log" "$TMP/audit.log" &&
+			printf '{"pad":"%s"}\n' "$(head -c 3985 /dev/zero | tr '\0' x)" >"$GEOBLOCK_STATE_DIR/audit.log"
 		head -c 10M /dev/zero >"$TMP/auditfs/filler" 2>/dev/null
 	fi
 	step add2$phase "$GEOBLOCK" meeting add other --ports 8802 --block FR --reason "add2$phase"
@@ -108,7 +110,9 @@ done
 check "the rules file stays as it was" cmp "$tmp/rules.before" "$tmp/rules.after"
 check "no temporary file left" test -z "$(grep '\.tmp$' "$tmp/ls")"
 check "audit lines whole" bash -c "! jq -R 'fromjson? // \"BAD\"' '$tmp/audit.log' | grep -q BAD"
-check_eq "with the audit log full too, nothing more in it" 0 "$(wc -c <"$tmp/audit.b.log")"
+check_eq "with the audit log full too, nothing more in it (no part of a record)" 3996 \
+	"$(wc -c <"$tmp/audit.b.log")"
+check "and its lines whole" bash -c "! jq -R 'fromjson? // \"BAD\"' '$tmp/audit.b.log' | grep -q BAD"
 # Phase a: the audit log had room, so each failed change is there, as failed, with the error.
 for s in add2a seta dela; do
 	check_eq "$s audited once, as failed with the error" \

@@ -50,14 +50,14 @@ static long long expiry(const char *s)
 {
 	__s64 t;
 
-	return parse_expiry(s, NOW, &t, err, sizeof(err)) ? -1 : t;
+	return parse_expiry(s, NOW, false, &t, err, sizeof(err)) ? -1 : t;
 }
 
 static int expiry_bad(const char *s, const char *msg)
 {
 	__s64 t;
 
-	return parse_expiry(s, NOW, &t, err, sizeof(err)) < 0 && strstr(err, msg);
+	return parse_expiry(s, NOW, false, &t, err, sizeof(err)) < 0 && strstr(err, msg);
 }
 
 /* Parses a `meeting add` command line (words separated by single spaces). */
@@ -181,6 +181,14 @@ static void test_expiry(void)
 	CHECK("expiry_refuse_empty", expiry_bad("", "neither a duration"));
 	CHECK("expiry_refuse_ten_years", expiry_bad("3651d", "more than ten years"));
 	CHECK("expiry_refuse_far_date", expiry_bad("2099-01-01T00:00:00Z", "more than ten years"));
+	{
+		__s64 t = 0;
+
+		/* A rules file read back after the clock went back: the time stands. */
+		CHECK("expiry_far_date_any_time",
+		      !parse_expiry("2099-01-01T00:00:00Z", NOW, true, &t, err, sizeof(err)) &&
+		      t == 4070908800LL);
+	}
 	CHECK("expiry_refuse_no_leap_day", expiry_bad("2026-02-29T00:00:00Z", "not an RFC 3339"));
 	CHECK("expiry_refuse_month_13", expiry_bad("2026-13-01T00:00:00Z", "not an RFC 3339"));
 	CHECK("expiry_refuse_hour_24", expiry_bad("2026-03-01T24:00:00Z", "not an RFC 3339"));
