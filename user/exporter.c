@@ -25,6 +25,7 @@
 #include "geoblock.skel.h"
 
 #define CONNECTION_LIMIT	16	/* Prometheus servers and a few people: not a web server */
+#define PER_ADDRESS_LIMIT	4	/* so that one address cannot lock the scraper out */
 #define CONNECTION_TIMEOUT	10	/* seconds an idle connection is kept */
 
 struct exporter {
@@ -306,6 +307,8 @@ int exporter_start(const struct gb_ctx *ctx, const struct sockaddr *addr, sockle
 				  MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
 				  MHD_OPTION_LISTEN_SOCKET, fd,
 				  MHD_OPTION_CONNECTION_LIMIT, (unsigned int)CONNECTION_LIMIT,
+				  MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+				  (unsigned int)PER_ADDRESS_LIMIT,
 				  MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)CONNECTION_TIMEOUT,
 				  MHD_OPTION_END);
 	if (!e->mhd) {

@@ -149,5 +149,21 @@ check_eq "logged once" 1 "$(curl -s -o /dev/null "$URL"; grep -c 're-created' "$
 stop_daemon INT
 start_daemon || { summary; exit; }
 check_eq "after a restart: 200" 200 "$(curl -s -o /dev/null -w '%{http_code}' "$URL")"
+
+# Idle connections from one address: the 5th is closed at once, and a scraper on another address
+# still gets its page (it did too when one address could hold all 16 connections).
+hostport=${URL#http://}
+hostport=${hostport%%/*}
+held=0 closed=0
+for i in 1 2 3 4 5 6; do
+	exec {c}<>"/dev/tcp/${hostport%:*}/${hostport##*:}" || continue
+	# A held connection sends nothing for a while; a refused one reads end of file at once.
+	if timeout 1 cat <&"$c" >/dev/null; then closed=$((closed + 1)); else held=$((held + 1)); fi
+	idle+=("$c")
+done
+check_eq "idle connections from one address: 4 held, 2 closed" "4 2" "$held $closed"
+check_eq "a scrape from another address still works" 200 \
+	"$(curl -s --interface 127.0.0.2 -o /dev/null -w '%{http_code}' "$URL")"
+for c in "${idle[@]}"; do exec {c}<&-; done
 stop_daemon TERM
 summary
