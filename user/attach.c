@@ -3,10 +3,13 @@
 #include <errno.h>
 #include <getopt.h>
 #include <net/if.h>
+#include <net/if_arp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
 #include <linux/if_link.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -53,6 +56,21 @@ bool attach_live(const struct gb_ctx *ctx, const char *ifname)
 	return idx > 0;
 }
 
+/* The ARPHRD_* link type of ifname, or -errno. */
+static int link_type(const char *ifname)
+{
+	struct ifreq ifr = {};
+	int fd, ret;
+
+	fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", ifname);
+	ret = ioctl(fd, SIOCGIFHWADDR, &ifr) ? -errno : ifr.ifr_hwaddr.sa_family;
+	close(fd);
+	return ret;
+}
+
 int attach_iface(const char *ifname, const char *mode, const char *lookup, bool locked)
 {
 	const char *requested = mode;
@@ -63,6 +81,21 @@ int attach_iface(const char *ifname, const char *mode, const char *lookup, bool 
 	ifindex = strlen(ifname) < IF_NAMESIZE ? (int)if_nametoindex(ifname) : 0;
 	if (!ifindex) {
 		gb_err("no interface \"%.32s\"", ifname);
+		return GB_EXIT_USAGE;
+	}
+	/*
+	 * The program reads Ethernet frames. On an interface without link headers (WireGuard, tun,
+	 * IP tunnels, loopback) it would take bytes of the IP header for an EtherType and pass
+	 * nearly everything as "not IP": filtering nothing, silently.
+	 */
+	err = link_type(ifname);
+	if (err != ARPHRD_ETHER) {
+		if (err < 0)
+			gb_err("cannot read the link type of %s: %s", ifname, strerror(-err));
+		else
+			gb_err("%s is not an Ethernet interface (link type %d): the filter reads "
+			       "Ethernet frames; attach it where the traffic arrives with Ethernet "
+			       "headers", ifname, err);
 		return GB_EXIT_USAGE;
 	}
 	/* restore holds the lock already: a second flock on it would wait for ever. */

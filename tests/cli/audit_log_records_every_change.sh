@@ -13,9 +13,10 @@ on_exit rm -rf "$tmp"
 NS=gbaudit$$
 ip netns add "$NS" || { fail "netns"; summary; exit; }
 on_exit ip netns del "$NS"
-# A veth (takes XDP) and lo (has no native XDP: attaching natively fails).
+# A veth (takes XDP) and a bridge (Ethernet, but no native XDP: attaching natively fails).
 ip -n "$NS" link add gbv0 type veth peer name gbv1 && ip -n "$NS" link set gbv0 up &&
-	ip -n "$NS" link set gbv1 up && ip -n "$NS" link set lo up || fail "interfaces"
+	ip -n "$NS" link set gbv1 up && ip -n "$NS" link add gbd0 type bridge &&
+	ip -n "$NS" link set gbd0 up && ip -n "$NS" link set lo up || fail "interfaces"
 G() { nsenter --net="/run/netns/$NS" "$GEOBLOCK" "$@"; }
 
 touch "$LOG"
@@ -76,8 +77,8 @@ logged 0 ok "done" 1 "$GEOBLOCK" meeting del retro --reason done
 printf 'meeting add standup --ports 8801-8803 --block CN\nmeeting add new --ports 7000 --block IR\n' >"$tmp/r"
 logged 0 ok "quarterly" 1 "$GEOBLOCK" apply "$tmp/r" --reason quarterly
 LAST_CMD="attach gbv0 --mode generic" logged 0 ok null 0 G attach gbv0 --mode generic
-LAST_CMD="attach lo --mode native" logged 2 "failed: cannot attach to lo in native mode" null 0 \
-	G attach lo --mode native
+LAST_CMD="attach gbd0 --mode native" logged 2 "failed: cannot attach to gbd0 in native mode" null 0 \
+	G attach gbd0 --mode native
 LAST_CMD="detach gbv0" logged 0 ok null 0 G detach gbv0
 LAST_CMD="restore" logged 0 ok null 0 G restore
 check "a meeting add line records the meeting" grep -q '"changes":\["+ meeting add standup --ports 8801-8803 --block CN"\]' "$LOG"
@@ -90,6 +91,7 @@ unlogged 1 "$GEOBLOCK" meeting set nosuch --monitor
 unlogged 1 "$GEOBLOCK" apply /nonexistent
 unlogged 0 "$GEOBLOCK" apply "$tmp/r" --check	# checks change nothing
 unlogged 1 G detach gbv0
+unlogged 1 G attach lo	# not Ethernet: refused
 unlogged 0 "$GEOBLOCK" meeting set standup --enforce	# already: no change, no record
 check "the log is only appended to" test "$(wc -l <"$LOG")" -eq 10
 summary
