@@ -379,17 +379,26 @@ static int layout6(struct dxr6 *b)
 
 	for (__u32 hi = 0; hi < 65536 && !err; hi++) {
 		u128 a0 = (u128)hi << 112;
+		size_t used = b->used;
+		__u32 refines = b->refines;
 		__u64 desc;
 
 		err = group(b, a0, 112, 1, &desc);
-		if (err || (desc & GB_DXR_LEAF) || (__u32)desc <= 256) {
+		if (err && err != -E2BIG)
+			break;
+		if (!err && ((desc & GB_DXR_LEAF) || (__u32)desc <= 256)) {
 			b->elem0[hi] = desc;
 			continue;
 		}
-		/* Many ranges in this /16: one group per /24 keeps the searches short. */
+		/*
+		 * Many ranges in this /16 (or more than one group holds): one group per /24 keeps
+		 * the searches short. The /16 group is dropped with the refined blocks it made.
+		 */
 		if (b->subdirs == GB_DXR6_MAX_SUBDIRS)
 			return -E2BIG;
-		b->used = desc >> 32;	/* drop the /16 group just stored */
+		b->used = used;
+		b->refines = refines;
+		err = 0;
 		for (__u32 mid = 0; mid < 256 && !err; mid++)
 			err = group(b, a0 | (u128)mid << 104, 104, 1,
 				    &b->elem0[GB_DXR6_SUBDIR_OFF + b->subdirs * 256 + mid]);

@@ -152,6 +152,49 @@ static void probe(const struct prefix_list *l, int family, const void *tab, size
 	(void)probes;
 }
 
+/*
+ * One /16 with more ranges than one group can hold (2^19), spread over its /24s: the compiler
+ * must cut it into /24 groups rather than give up; and /16s whose refined /64s are dropped with
+ * their /16 group must not use up the refined blocks.
+ */
+static void crowded_v6(void)
+{
+	struct prefix_list l = {};
+	const int n = 600000;
+	size_t len;
+	void *tab;
+	int err;
+
+	for (int i = 0; i < n; i++) {
+		/* 2001:MMxx:xx00::/40 by i: 256 /24s of 2,344 networks, neighbours of two countries */
+		__u8 a[16] = { 0x20, 0x01, (__u8)(i % 256), (__u8)(i / 256 >> 8), (__u8)(i / 256) };
+
+		prefix_list_add(&l, a, 40, 1 + i / 256 % 2);
+	}
+	qsort(l.v, l.n, sizeof(*l.v), cmp_prefix);
+	err = dxr_build(6, &l, NULL, &tab, &len);
+	CHECK_INT("crowded_ipv6_16_cut_into_24s", 0, err);
+	if (!err) {
+		int bad = 0;
+
+		/* The networks are disjoint: each one's country is known without a naive search. */
+		for (int k = 0; k < 20000; k++) {
+			int i = rnd() % (n + 256 * 8);	/* past n: after the last network of a /24 */
+			__u8 a[16] = { 0x20, 0x01, (__u8)(i % 256), (__u8)(i / 256 >> 8),
+				       (__u8)(i / 256) };
+			__u32 want = i < n ? 1 + i / 256 % 2 : GB_COUNTRY_NONE;
+
+			for (int b = 5; b < 16 && rnd() % 2; b++)
+				a[b] = rnd();	/* anywhere inside the /40 */
+			if (dxr6_lookup(tab, len, a) != want && bad++ < 5)
+				fprintf(stderr, "  crowded: network %d: expected %u\n", i, want);
+		}
+		CHECK_INT("crowded_ipv6_16_answers_every_network", 0, bad);
+		free(tab);
+	}
+	prefix_list_free(&l);
+}
+
 int main(void)
 {
 	const char *seed = getenv("UNIT_TABLE_SEED");
@@ -183,5 +226,6 @@ int main(void)
 			prefix_list_free(&l);
 		}
 	}
+	crowded_v6();
 	return check_summary();
 }
