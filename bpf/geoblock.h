@@ -44,9 +44,9 @@ enum meeting_flags {
 /* Value of meeting_policy, indexed by meeting id. */
 struct meeting_policy {
 	__u32 flags;				/* enum meeting_flags */
-	__u32 pad;
+	__u32 expires_unix;			/* the expiry as given, unix seconds; 0: never */
 	__u64 created;				/* unix seconds */
-	__u64 expires_tai_ns;			/* CLOCK_TAI; 0: never. Checked in the data path */
+	__u64 expires_tai_ns;			/* the same in CLOCK_TAI, checked in the data path */
 	__u64 blocked[GB_COUNTRY_WORDS];	/* bit per country id */
 	char name[GB_MEETING_NAME_LEN];		/* NUL-terminated; empty for a free slot */
 };

@@ -78,7 +78,10 @@ int rules_read(const struct gb_ctx *ctx, struct rules *r);
 void rules_free(struct rules *r);
 __u32 rules_find(const struct rules *r, const char *name);
 void rules_ports_of(const struct rules *r, __u32 id, __u8 ports[GB_PORT_COUNT / 8]);
-/* Finishes what an interrupted change left: inactive slots, ports and exceptions of no meeting. */
+/*
+ * Finishes what an interrupted change left: inactive slots, ports and exceptions of no meeting;
+ * and converts expiries for the data path again when the TAI offset has changed since.
+ */
 int rules_repair(const struct gb_ctx *ctx, struct rules *r);
 /*
  * Takes the rule set for a change (the caller holds the lock): reads it, repairs it, rolls back

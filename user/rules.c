@@ -5,6 +5,7 @@
  * meetings, and keep the state dir's rules file in step.
  */
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,8 +42,15 @@ static __u64 expires_to_tai(__s64 unix_s)
 	return unix_s ? (__u64)(unix_s + tai_offset()) * NSEC : 0;
 }
 
+/*
+ * The expiry is kept as given (expires_unix) beside its CLOCK_TAI form: the TAI offset changes
+ * when NTP sets it after boot, and an expiry converted back with the new offset moved by it
+ * (37 s earlier at each restore). Policies written by an older version have only the TAI form.
+ */
 __s64 rules_expires_unix(const struct meeting_policy *p)
 {
+	if (p->expires_unix)
+		return p->expires_unix;
 	return p->expires_tai_ns ? (__s64)(p->expires_tai_ns / NSEC) - tai_offset() : 0;
 }
 
@@ -50,6 +58,8 @@ bool rules_expired(const struct meeting_policy *p)
 {
 	struct timespec now;
 
+	if (p->expires_unix)
+		return time(NULL) >= (time_t)p->expires_unix;
 	clock_gettime(CLOCK_TAI, &now);
 	return p->expires_tai_ns && (__u64)now.tv_sec * NSEC + now.tv_nsec >= p->expires_tai_ns;
 }
@@ -466,6 +476,18 @@ int rules_repair(const struct gb_ctx *ctx, struct rules *r)
 				return err;
 		}
 	}
+	/* The TAI offset changed since an expiry was written (NTP set it): the data path's copy. */
+	for (__u32 id = 1; id < GB_MAX_MEETINGS; id++) {
+		struct meeting_policy p = r->policies[id];
+
+		if (!(p.flags & GB_MEETING_ACTIVE) || !p.expires_unix ||
+		    p.expires_tai_ns == expires_to_tai(p.expires_unix))
+			continue;
+		p.expires_tai_ns = expires_to_tai(p.expires_unix);
+		err = set_policy(ctx, r, id, &p);
+		if (err)
+			return err;
+	}
 	err = give_counters(ctx, r);
 	return err ?: clear_allows(ctx, r, 0);
 }
@@ -490,6 +512,8 @@ static int write_meeting(const struct gb_ctx *ctx, struct rules *r, const struct
 
 	snprintf(p.name, sizeof(p.name), "%s", s->name);
 	p.created = time(NULL);
+	/* After 2106 only the TAI form is kept (u32): an own rules file may name such a time. */
+	p.expires_unix = s->expires > 0 && s->expires <= UINT32_MAX ? (__u32)s->expires : 0;
 	p.expires_tai_ns = expires_to_tai(s->expires);
 	memcpy(p.blocked, s->blocked, sizeof(p.blocked));
 	err = set_policy(ctx, r, id, &p);
