@@ -317,7 +317,7 @@ static int combine(char *const *paths, struct geoip_table *in, int n, struct geo
 			free(lists);
 			continue;
 		}
-		ret = prefix_list_union(out, lists, n, &c);
+		ret = prefix_list_union(out, fam ? 6 : 4, lists, n, &c);
 		free(lists);
 		if (ret == -EEXIST) {
 			char a[64], b[64], ca[16], cb[16];
@@ -328,6 +328,16 @@ static int combine(char *const *paths, struct geoip_table *in, int n, struct geo
 			format_country(c.b.country, cb);
 			snprintf(err, errlen, "%s and %s disagree: %s is %s in the first, %s is %s in the "
 				 "second", paths[c.list_a], paths[c.list_b], a, ca, b, cb);
+		} else if (ret == -E2BIG) {
+			size_t len = 0;
+
+			for (int i = 0; i < n && len < errlen; i++)
+				len += snprintf(err + len, errlen - len, "%s%s", i ? ", " : "",
+						paths[i]);
+			if (len < errlen)
+				snprintf(err + len, errlen - len, ": together more than %zu IPv%d "
+					 "networks, the most a table holds",
+					 prefix_list_max(fam ? 6 : 4), fam ? 6 : 4);
 		} else if (ret) {
 			snprintf(err, errlen, "cannot combine the files: %s", strerror(-ret));
 		}
