@@ -293,7 +293,11 @@ static int walk(struct walker *w)
 	return 0;
 }
 
-/* path is what libmaxminddb opens (it maps plain files only); name is the file the user gave. */
+/*
+ * path is what libmaxminddb opens and maps: a sealed memory file (geoip.c copies every input into
+ * one), since a file that shrinks under the mapping faults the reader (SIGBUS); name is the file
+ * the user gave.
+ */
 int mmdb_read(const char *path, const char *name, const char *field, struct geoip_table *t,
 	      char *err, size_t errlen)
 {
