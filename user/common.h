@@ -107,7 +107,10 @@ struct prefix_list {
 	size_t added;		/* networks added, before merging */
 };
 
-int prefix_list_add(struct prefix_list *l, const __u8 *addr, unsigned int len, __u16 country);
+/* The most networks a list of family (4 or 6) holds; adding past it fails with -E2BIG. */
+size_t prefix_list_max(int family);
+int prefix_list_add(struct prefix_list *l, int family, const __u8 *addr, unsigned int len,
+		    __u16 country);
 int prefix_list_add_range(struct prefix_list *l, int family, const __u8 *start, const __u8 *end,
 			  __u16 country);
 /* Two networks of different lists that overlap with different countries. */
@@ -115,7 +118,7 @@ struct prefix_conflict {
 	size_t list_a, list_b;
 	struct prefix a, b;
 };
-int prefix_list_union(struct prefix_list *out, const struct prefix_list *in, size_t n,
+int prefix_list_union(struct prefix_list *out, int family, const struct prefix_list *in, size_t n,
 		      struct prefix_conflict *c);
 void prefix_list_free(struct prefix_list *l);
 

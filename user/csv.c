@@ -108,14 +108,19 @@ static int bad_addr(struct rows *r, __u32 line, const char *s)
 	return -EINVAL;
 }
 
-static int add_range(struct geoip_table *t, const struct range *r)
+static int add_range(struct rows *r, const struct range *run)
 {
-	int bytes = r->family == 4 ? 4 : 16;
+	int bytes = run->family == 4 ? 4 : 16, err;
 	__u8 s[16], e[16];
 
-	bytes_of(r->start, bytes, s);
-	bytes_of(r->end, bytes, e);
-	return prefix_list_add_range(r->family == 4 ? &t->v4 : &t->v6, r->family, s, e, r->country);
+	bytes_of(run->start, bytes, s);
+	bytes_of(run->end, bytes, e);
+	err = prefix_list_add_range(run->family == 4 ? &r->t->v4 : &r->t->v6, run->family, s, e,
+				    run->country);
+	if (err == -E2BIG)
+		snprintf(r->err, r->errlen, "line %u: more than %zu IPv%d networks, the most a "
+			 "table holds", run->line, prefix_list_max(run->family), run->family);
+	return err;
 }
 
 /*
@@ -143,7 +148,7 @@ static int accept_row(struct rows *r, const struct range *row)
 		return 0;
 	}
 	if (r->have_run[f]) {
-		err = add_range(r->t, run);
+		err = add_range(r, run);
 		if (err)
 			return err;
 	}
@@ -158,7 +163,7 @@ static int finish(struct rows *r)
 
 	for (int f = 0; f < 2 && !err; f++)
 		if (r->have_run[f])
-			err = add_range(r->t, &r->run[f]);
+			err = add_range(r, &r->run[f]);
 	return err;
 }
 

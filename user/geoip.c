@@ -114,7 +114,7 @@ int input_to_memfd(struct input *in, unsigned long long len)
 	unsigned long long done = 0;
 	int fd, err = 0;
 
-	fd = memfd_create("geoblock-geoip", MFD_CLOEXEC);
+	fd = memfd_create("geoblock-geoip", MFD_CLOEXEC | MFD_ALLOW_SEALING);
 	if (fd < 0) {
 		err = -errno;
 		snprintf(in->err, in->errlen, "memfd_create: %s", strerror(-err));
@@ -138,6 +138,12 @@ int input_to_memfd(struct input *in, unsigned long long len)
 			break;
 		}
 		done += n;
+	}
+	/* The copy is what is read: nobody, through /proc either, changes it under the mapping. */
+	if (!err &&
+	    fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL)) {
+		err = -errno;
+		snprintf(in->err, in->errlen, "cannot seal a memory file: %s", strerror(errno));
 	}
 	if (err) {
 		close(fd);
@@ -232,8 +238,20 @@ static int read_one(const char *path, const char *field, struct geoip_table *t, 
 			close(mfd);
 		}
 	} else if (!compressed && has_mmdb_marker(fd)) {
-		/* Through our fd: the file read is the file whose content was checked. */
-		ret = read_mmdb_fd(fd, path, field, t, err, errlen);
+		/*
+		 * A copy, not the file: libmaxminddb maps what it opens, and touching a mapping
+		 * of a file truncated meanwhile (rewritten in place while --watch reloads it) is
+		 * SIGBUS. Read through our fd: the file copied is the one whose content was
+		 * checked.
+		 */
+		mfd = input_to_memfd(&in, INPUT_ALL);
+		if (mfd < 0) {
+			snprintf(err, errlen, "%s: %s", path, inner);
+			ret = mfd;
+		} else {
+			ret = read_mmdb_fd(mfd, path, field, t, err, errlen);
+			close(mfd);
+		}
 	} else if (looks_like_text(in.head, in.head_len)) {
 		if (strcmp(field, "country")) {
 			snprintf(err, errlen, "%s holds CSV ranges: --field %s applies to MaxMind DB files "
@@ -317,7 +335,7 @@ static int combine(char *const *paths, struct geoip_table *in, int n, struct geo
 			free(lists);
 			continue;
 		}
-		ret = prefix_list_union(out, lists, n, &c);
+		ret = prefix_list_union(out, fam ? 6 : 4, lists, n, &c);
 		free(lists);
 		if (ret == -EEXIST) {
 			char a[64], b[64], ca[16], cb[16];
@@ -328,6 +346,16 @@ static int combine(char *const *paths, struct geoip_table *in, int n, struct geo
 			format_country(c.b.country, cb);
 			snprintf(err, errlen, "%s and %s disagree: %s is %s in the first, %s is %s in the "
 				 "second", paths[c.list_a], paths[c.list_b], a, ca, b, cb);
+		} else if (ret == -E2BIG) {
+			size_t len = 0;
+
+			for (int i = 0; i < n && len < errlen; i++)
+				len += snprintf(err + len, errlen - len, "%s%s", i ? ", " : "",
+						paths[i]);
+			if (len < errlen)
+				snprintf(err + len, errlen - len, ": together more than %zu IPv%d "
+					 "networks, the most a table holds",
+					 prefix_list_max(fam ? 6 : 4), fam ? 6 : 4);
 		} else if (ret) {
 			snprintf(err, errlen, "cannot combine the files: %s", strerror(-ret));
 		}

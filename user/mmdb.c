@@ -141,6 +141,14 @@ static void set_bit(__u8 *addr, unsigned int bit)
 	addr[bit / 8] |= 0x80 >> (bit % 8);
 }
 
+static int too_many(struct walker *w, int err, int family)
+{
+	if (err == -E2BIG)
+		snprintf(w->err, w->errlen, "more than %zu IPv%d networks, the most a table holds",
+			 prefix_list_max(family), family);
+	return err;
+}
+
 /* Emits the data record of the network of f->depth bits at f->addr. */
 static int emit(struct walker *w, const struct frame *f)
 {
@@ -152,10 +160,12 @@ static int emit(struct walker *w, const struct frame *f)
 	if (err || country == GB_COUNTRY_NONE)
 		return err;
 	if (w->mmdb->metadata.ip_version == 4)
-		return prefix_list_add(&w->t->v4, f->addr, f->depth, country);
-	if (f->in_v4)
-		return prefix_list_add(&w->t->v4, f->addr + 12, f->depth - 96, country);
-	return prefix_list_add(&w->t->v6, f->addr, f->depth, country);
+		err = prefix_list_add(&w->t->v4, 4, f->addr, f->depth, country);
+	else if (f->in_v4)
+		err = prefix_list_add(&w->t->v4, 4, f->addr + 12, f->depth - 96, country);
+	else
+		err = prefix_list_add(&w->t->v6, 6, f->addr, f->depth, country);
+	return too_many(w, err, w->mmdb->metadata.ip_version == 4 || f->in_v4 ? 4 : 6);
 }
 
 /*
@@ -176,9 +186,9 @@ static int visit_ipv4_start(struct walker *w, struct frame *f)
 	}
 	for (int i = 0; canonical && i < 12; i++)
 		canonical = !f->addr[i];
-	err = prefix_list_add(&w->t->v6, f->addr, f->depth, GB_COUNTRY_V4_ALIAS);
+	err = prefix_list_add(&w->t->v6, 6, f->addr, f->depth, GB_COUNTRY_V4_ALIAS);
 	if (err)
-		return err;
+		return too_many(w, err, 6);
 	f->in_v4 = canonical;
 	return canonical;
 }
@@ -283,7 +293,11 @@ static int walk(struct walker *w)
 	return 0;
 }
 
-/* path is what libmaxminddb opens (it maps plain files only); name is the file the user gave. */
+/*
+ * path is what libmaxminddb opens and maps: a sealed memory file (geoip.c copies every input into
+ * one), since a file that shrinks under the mapping faults the reader (SIGBUS); name is the file
+ * the user gave.
+ */
 int mmdb_read(const char *path, const char *name, const char *field, struct geoip_table *t,
 	      char *err, size_t errlen)
 {

@@ -30,32 +30,49 @@ static bool siblings(const struct prefix *a, const struct prefix *b)
 	return (a->addr[bit / 8] & mask) == (b->addr[bit / 8] & mask);
 }
 
+size_t prefix_list_max(int family)
+{
+	return family == 4 ? GB_V4_PREFIXES_MAX : GB_V6_PREFIXES_MAX;
+}
+
 /*
  * Adds a network; callers add in address order without overlaps (as a search-tree walk yields
  * them), so merging the last two entries while they are siblings gives the aggregated list.
+ * The list holds at most prefix_list_max(family) networks after merging: a small crafted input
+ * (ranges that each split into a hundred networks) could otherwise ask for any amount of memory.
  */
-int prefix_list_add(struct prefix_list *l, const __u8 *addr, unsigned int len, __u16 country)
+int prefix_list_add(struct prefix_list *l, int family, const __u8 *addr, unsigned int len,
+		    __u16 country)
 {
-	struct prefix *p;
+	size_t max = prefix_list_max(family);
+	struct prefix p = { .len = len, .country = country };
 
 	if (len > 128)
 		return -EINVAL;
-	if (l->n == l->cap) {
-		size_t cap = l->cap ? l->cap * 2 : 4096;
-		struct prefix *v = realloc(l->v, cap * sizeof(*v));
-
-		if (!v)
-			return -ENOMEM;
-		l->v = v;
-		l->cap = cap;
-	}
-	p = &l->v[l->n++];
-	memset(p, 0, sizeof(*p));
-	memcpy(p->addr, addr, (len + 7) / 8);
+	memcpy(p.addr, addr, (len + 7) / 8);
 	if (len % 8)
-		p->addr[len / 8] &= (__u8)(0xff00 >> (len % 8));
-	p->len = len;
-	p->country = country;
+		p.addr[len / 8] &= (__u8)(0xff00 >> (len % 8));
+
+	if (l->n && siblings(&l->v[l->n - 1], &p)) {
+		/* p completes the parent of the last network: it takes no slot of its own. */
+		l->v[l->n - 1].len--;
+	} else {
+		if (l->n >= max)
+			return -E2BIG;
+		if (l->n == l->cap) {
+			size_t cap = l->cap ? l->cap * 2 : 4096;
+			struct prefix *v;
+
+			if (cap > max)
+				cap = max;
+			v = realloc(l->v, cap * sizeof(*v));
+			if (!v)
+				return -ENOMEM;
+			l->v = v;
+			l->cap = cap;
+		}
+		l->v[l->n++] = p;
+	}
 	l->added++;
 
 	while (l->n >= 2 && siblings(&l->v[l->n - 2], &l->v[l->n - 1])) {
@@ -125,7 +142,7 @@ int prefix_list_add_range(struct prefix_list *l, int family, const __u8 *start, 
 				break;
 		}
 		addr_bytes(s, bytes, addr);
-		err = prefix_list_add(l, addr, bits - k, country);
+		err = prefix_list_add(l, family, addr, bits - k, country);
 		if (err)
 			return err;
 		if (e - s == span)
@@ -157,7 +174,7 @@ static bool prefix_contains(const struct prefix *outer, const struct prefix *inn
  * another list is dropped when both name the same country (the union is the same) and refused
  * otherwise, with *c saying which two collided; an IPv4-alias range only matches itself.
  */
-int prefix_list_union(struct prefix_list *out, const struct prefix_list *in, size_t n,
+int prefix_list_union(struct prefix_list *out, int family, const struct prefix_list *in, size_t n,
 		      struct prefix_conflict *c)
 {
 	size_t *pos = calloc(n ? n : 1, sizeof(*pos));
@@ -191,7 +208,7 @@ int prefix_list_union(struct prefix_list *out, const struct prefix_list *in, siz
 			err = -EEXIST;
 			break;
 		}
-		err = prefix_list_add(out, p->addr, p->len, p->country);
+		err = prefix_list_add(out, family, p->addr, p->len, p->country);
 		if (err)
 			break;
 		cur = *p;

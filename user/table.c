@@ -212,6 +212,12 @@ static void *build_family(void *arg)
 
 		if (k == KIND_LPM && !b->with_lpm)
 			continue;
+		/*
+		 * A map holds at least one element, and readers take the count from its size: an
+		 * empty family gets no list at all, not one zeroed ::/0 network.
+		 */
+		if (k == KIND_NETWORKS && !b->l->n)
+			continue;
 		fd = k == KIND_TABLE ? build_table(b->family, b->l) :
 		     k == KIND_LPM   ? build_trie(b->family, b->l) :
 				       build_networks(b->family, b->l);
@@ -276,6 +282,15 @@ int table_install_checked(const struct gb_ctx *ctx, const struct geoip_table *t,
 	/* One update per map: each program sees the old table or the new one, never a mix. */
 	for (int i = 0; i < 2; i++) {
 		for (int k = 0; k < KIND_COUNT; k++) {
+			if (k == KIND_NETWORKS && !lists[i]->n) {
+				if (bpf_map_delete_elem(outer[k][i], &zero) && errno != ENOENT) {
+					err = -errno;
+					gb_err("cannot empty the IPv%d %s: %s", i ? 6 : 4,
+					       kind_names[k], strerror(errno));
+					goto out;
+				}
+				continue;
+			}
 			if (fds[k][i] < 0)
 				continue;
 			if (bpf_map_update_elem(outer[k][i], &zero, &fds[k][i], BPF_ANY)) {

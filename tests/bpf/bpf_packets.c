@@ -742,7 +742,7 @@ static int add_prefix(struct prefix_list *l, int family, const char *addr, unsig
 
 	if (inet_pton(family, addr, a) != 1)
 		return -EINVAL;
-	return prefix_list_add(l, a, len, country);
+	return prefix_list_add(l, family == AF_INET ? 4 : 6, a, len, country);
 }
 
 /* The GeoIP table, installed by the controller's own code; each list in address order. */

@@ -176,6 +176,12 @@ printf '1.0.0.0,1.0.0.255,AU\n1.0.1.0\n' >"$tmp/short.csv"
 refused 2 "line 2: expected start,end,country" geoip load "$tmp/short.csv"
 gzip -c "$tmp/overlap.csv" >"$tmp/overlap.csv.gz"
 refused 2 "lines 1 and 2 overlap" geoip load "$tmp/overlap.csv.gz"
+# Sorted rows that each split into 222 IPv6 networks: 1 MB (100 KB gzipped) that would make 4.4
+# million networks; refused at the limit, not after taking the memory
+awk 'BEGIN { for (i = 8192; i < 28192; i++)
+	printf "%x::1,%x:ffff:ffff:ffff:ffff:ffff:ffff:fffe,DE\n", i, i }' >"$tmp/split.csv"
+refused 2 "split.csv: line 18894: more than 4194304 IPv6 networks, the most a table holds; the loaded table is unchanged" \
+	geoip load "$tmp/split.csv"
 refused 2 "applies to MaxMind DB files only" geoip load --field registered_country "$D/dbip-country-ipv4.csv"
 printf 'ip_range_start,ip_range_end,country_code\n' >"$tmp/header.csv"
 refused 2 "has no network with a country code" geoip load "$tmp/header.csv"

@@ -296,8 +296,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		addr[0] = f ? 0 : next(&in);
 		draw_tree(&in, f ? 128 : 32, addr, top, raw[f], &nraw[f]);
 		for (size_t i = 0; i < nraw[f]; i++) {
-			int err = prefix_list_add(&l[f], raw[f][i].addr, raw[f][i].len,
-						  raw[f][i].country);
+			int err = prefix_list_add(&l[f], f ? 6 : 4, raw[f][i].addr,
+						  raw[f][i].len, raw[f][i].country);
 
 			FUZZ_ASSERT(!err, "prefix_list_add: %d", err);
 		}

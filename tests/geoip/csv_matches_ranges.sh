@@ -4,7 +4,8 @@
 # a range's bounds), the whole loaded table covers exactly the ranges' addresses with their
 # countries, and every prefix `geoip lookup --json` names lies wholly in ranges of its country.
 # Cases: an IPv4 and an IPv6 file loaded together (DB-IP lite and GeoLite2), gzipped files, and
-# one file with both families' rows shuffled (unsorted input, CRLF line ends).
+# one file with both families' rows shuffled (unsorted input, CRLF line ends). A file of one family
+# dumps as that family's networks and nothing of the other.
 set -uo pipefail
 source "$(dirname "$0")/../lib/common.sh"
 
@@ -22,6 +23,21 @@ gzip -c "$D/geolite2-country-ipv4.csv" >"$tmp/geolite2-country-ipv4.csv.gz"
 gzip -c "$D/geolite2-country-ipv6.csv" >"$tmp/geolite2-country-ipv6.csv.gz"
 cat "$D/dbip-country-ipv4.csv" "$D/dbip-country-ipv6.csv" | shuf --random-source=<(yes "$SEED") |
 	sed 's/$/\r/' >"$tmp/dbip-shuffled.csv"
+
+# One family: as many dump lines as prefixes loaded, none of the other family (whose empty map
+# dumped as a "::/0 --" or "0.0.0.0/0 --" network).
+for fam in 4 6; do
+	what="csv_matches_ranges[dbip-ipv$fam-only,dump]"
+	if ! "$GEOBLOCK" geoip load --force "$D/dbip-country-ipv$fam.csv" >"$tmp/load.out"; then
+		fail "$what: geoip load"
+		continue
+	fi
+	prefixes=$(sed -n "s/.* \([0-9]*\) IPv$fam prefixes.*/\1/p" "$tmp/load.out")
+	"$GEOBLOCK" geoip dump >"$tmp/dump" || fail "$what: geoip dump"
+	if ((fam == 4)); then grep : "$tmp/dump"; else grep -v : "$tmp/dump"; fi >"$tmp/other"
+	check_eq "$what: lines of the other family" "" "$(head -3 "$tmp/other")"
+	check_eq "$what: lines" "$prefixes" "$(wc -l <"$tmp/dump")"
+done
 
 # name|files to load|reference files (plain)
 cases=(

@@ -98,8 +98,7 @@ for c in "${cases[@]}"; do
 	[[ -n $ends ]] || continue
 	# Both ends of every network the table holds, IPv4 aliases in IPv6 included.
 	what="lookup_matches_libmaxminddb[$name,every network's ends]"
-	# (a family without networks dumps as one empty "0.0.0.0/0 --" or "::/0 --" placeholder)
-	"$GEOBLOCK" geoip dump | awk '$0 != "::/0 --" && $0 != "0.0.0.0/0 --"' >"$tmp/dump"
+	"$GEOBLOCK" geoip dump >"$tmp/dump"
 	networks=$(wc -l <"$tmp/dump")
 	"$BUILD/tests/csv_ref" ends <"$tmp/dump" >"$tmp/ends" || { fail "$what: ends"; continue; }
 	ref4=${refs%% *}

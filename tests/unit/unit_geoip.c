@@ -2,9 +2,13 @@
 /*
  * Unit tests of user/geoip.c on small databases written here (tests/lib/mmdb_samples.h): both
  * record layouts, 24/28/32-bit records, IPv4 aliases, gzip, records without a country, and
- * cut-short files; libmaxminddb reads the same files as a check on the writer.
+ * cut-short files, a file truncated while it is read; libmaxminddb reads the same files as a check
+ * on the writer.
  */
 #include <arpa/inet.h>
+#include <dlfcn.h>
+#include <setjmp.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -107,6 +111,71 @@ static void check_sample(const struct mmdb_sample *s)
 	free(db);
 }
 
+/*
+ * MMDB_open as libmaxminddb has it, but when armed it first truncates the given file: the daemon's
+ * --watch reload reading a file that another process rewrites in place, at the worst moment (the
+ * mapping made, the search tree not yet walked). Defined here, it is the one geoip.c calls.
+ */
+static int truncate_on_open = -1;
+
+int MMDB_open(const char *filename, uint32_t flags, MMDB_s *mmdb)
+{
+	static int (*real)(const char *, uint32_t, MMDB_s *);
+	int status;
+
+	if (!real)
+		real = (int (*)(const char *, uint32_t, MMDB_s *))dlsym(RTLD_NEXT, "MMDB_open");
+	status = real(filename, flags, mmdb);
+	if (truncate_on_open >= 0 && ftruncate(truncate_on_open, 0))
+		perror("ftruncate");
+	return status;
+}
+
+static sigjmp_buf on_sigbus;
+
+static void sigbus(int sig)
+{
+	(void)sig;
+	siglongjmp(on_sigbus, 1);
+}
+
+/* A plain file truncated once the reader has opened it: read as it was, or refused; no SIGBUS. */
+static void check_truncated_while_read(const struct mmdb_sample *s)
+{
+	struct sigaction sa = { .sa_handler = sigbus }, old;
+	char path[64], err[256] = "", got[1024];
+	volatile int ret = 0, faulted = 0;
+	struct geoip_table t = {};
+	uint8_t *db;
+	size_t len;
+	int fd;
+
+	if (mmdb_write(&s->spec, &db, &len) || (fd = memfile(db, len, false, path)) < 0) {
+		CHECK("writes_file_to_truncate", 0);
+		return;
+	}
+	sigaction(SIGBUS, &sa, &old);
+	truncate_on_open = fd;
+	if (sigsetjmp(on_sigbus, 1))
+		faulted = 1;
+	else
+		ret = geoip_read(path, "country", &t, err, sizeof(err));
+	truncate_on_open = -1;
+	sigaction(SIGBUS, &old, NULL);
+	CHECK("file_truncated_while_read_no_sigbus", !faulted);
+	CHECK_STR("file_truncated_while_read_is_read_as_opened", "", ret ? err : "");
+	if (!faulted && !ret) {
+		show(&t.v4, AF_INET, got, sizeof(got));
+		CHECK_STR("file_truncated_while_read_ipv4_networks", s->v4, got);
+		show(&t.v6, AF_INET6, got, sizeof(got));
+		CHECK_STR("file_truncated_while_read_ipv6_networks", s->v6, got);
+	}
+	if (!faulted)
+		geoip_table_free(&t);
+	close(fd);
+	free(db);
+}
+
 /* libmaxminddb's own answer for addr in a database written from spec (the writer's check). */
 static void check_libmaxminddb(const struct mmdb_spec *spec, const char *addr, const char *cc)
 {
@@ -143,6 +212,7 @@ int main(void)
 {
 	for (size_t i = 0; i < MMDB_SAMPLES; i++)
 		check_sample(&mmdb_samples[i]);
+	check_truncated_while_read(&mmdb_samples[0]);
 
 	check_libmaxminddb(&mmdb_samples[0].spec, "10.0.0.200", "de");
 	check_libmaxminddb(&mmdb_samples[0].spec, "10.0.0.20", "DE");

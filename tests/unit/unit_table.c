@@ -85,7 +85,7 @@ static void random_list(struct prefix_list *l, int family, int n)
 	/* prefix_list_add keeps host bits clear; order does not matter to the compiler. */
 	qsort(tmp, n, sizeof(*tmp), cmp_prefix);
 	for (int i = 0; i < n; i++)
-		prefix_list_add(l, tmp[i].addr, tmp[i].len, tmp[i].country);
+		prefix_list_add(l, family, tmp[i].addr, tmp[i].len, tmp[i].country);
 	free(tmp);
 }
 
@@ -111,7 +111,7 @@ static void dense_list(struct prefix_list *l, int n)
 	}
 	qsort(tmp, n, sizeof(*tmp), cmp_prefix);
 	for (int i = 0; i < n; i++)
-		prefix_list_add(l, tmp[i].addr, tmp[i].len, tmp[i].country);
+		prefix_list_add(l, 4, tmp[i].addr, tmp[i].len, tmp[i].country);
 	free(tmp);
 }
 
