@@ -169,7 +169,7 @@ static void crowded_v6(void)
 		/* 2001:MMxx:xx00::/40 by i: 256 /24s of 2,344 networks, neighbours of two countries */
 		__u8 a[16] = { 0x20, 0x01, (__u8)(i % 256), (__u8)(i / 256 >> 8), (__u8)(i / 256) };
 
-		prefix_list_add(&l, a, 40, 1 + i / 256 % 2);
+		prefix_list_add(&l, 6, a, 40, 1 + i / 256 % 2);
 	}
 	qsort(l.v, l.n, sizeof(*l.v), cmp_prefix);
 	err = dxr_build(6, &l, NULL, &tab, &len);
