@@ -50,6 +50,7 @@ tests=(
 	"bash $ROOT/tests/e2e/drops_exactly_named_pairs.sh"
 	"bash $ROOT/tests/e2e/reload_keeps_verdicts.sh"
 	"bash $ROOT/tests/e2e/daemon_watch_reloads.sh"
+	"bash $ROOT/tests/e2e/daemon_leaves_recreated_pins_alone.sh"
 	"bash $ROOT/tests/e2e/prometheus_counts_exact_drops.sh"
 	"bash $ROOT/tests/e2e/rule_options_act_on_real_traffic.sh"
 	"bash $ROOT/tests/e2e/expiry_stops_dropping_without_daemon.sh"

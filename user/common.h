@@ -43,6 +43,11 @@ int gb_write_file_atomic(const char *dir, const char *name, const char *data, si
 /* Takes the state lock on a new fd (returned; close it to release), waiting for other holders. */
 int gb_lock(const char *state_dir);
 int gb_sync_dir(const char *dir);
+/*
+ * 0 if the maps pinned in the pin dir are the ones ctx opened; -ENOENT if they were removed,
+ * -ESTALE if made anew since (a long-running process then holds maps nothing else sees).
+ */
+int gb_pins_current(const struct gb_ctx *ctx);
 
 /* country.c */
 __u16 country_id(const char *code);		/* GB_COUNTRY_NONE unless two letters */

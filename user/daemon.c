@@ -118,7 +118,22 @@ static bool watch_changed(struct watch *w)
 
 static void expire(const struct gb_ctx *ctx)
 {
-	int n = rules_expire(ctx);
+	static bool said;
+	int n;
+
+	/*
+	 * Pins made anew since the daemon started (removed, then re-created by a command before the
+	 * daemon pinned its maps again): expiring meetings in its own maps would write the rules
+	 * file from maps nothing uses any more. Removed pins are pinned again by the link keeper.
+	 */
+	n = gb_pins_current(ctx);
+	if (n == -ESTALE && !said)
+		gb_warn("the pinned maps under %s were re-created since the daemon started: it no "
+			"longer deletes expired meetings; restart it", ctx->pin_dir);
+	said = n == -ESTALE;
+	if (n)
+		return;
+	n = rules_expire(ctx);
 
 	if (n < 0)
 		gb_warn("cannot delete expired meetings: %s; trying again in %d s", strerror(-n),

@@ -31,7 +31,6 @@
 struct exporter {
 	struct MHD_Daemon *mhd;
 	const struct gb_ctx *ctx;
-	__u32 drop_counts_id;	/* the map opened at start: notices pins re-created under us */
 	bool failing;		/* the last scrape failed: say so when they work again */
 	char url[96];
 };
@@ -111,14 +110,6 @@ int exporter_parse_addr(const char *s, struct sockaddr_storage *ss, socklen_t *l
 	return 0;
 }
 
-static __u32 map_id(int fd)
-{
-	struct bpf_map_info info = {};
-	__u32 len = sizeof(info);
-
-	return bpf_obj_get_info_by_fd(fd, &info, &len) ? 0 : info.id;
-}
-
 static enum MHD_Result reply(struct MHD_Connection *conn, unsigned int status, const char *type,
 			     char *body, size_t len, enum MHD_ResponseMemoryMode mode)
 {
@@ -162,22 +153,6 @@ static enum MHD_Result scrape_failed(struct exporter *e, struct MHD_Connection *
 	return reply_text(conn, status, msg);
 }
 
-/* The pinned maps must still be the ones opened at start (not removed, not re-created). */
-static int pins_current(const struct exporter *e)
-{
-	char path[512];
-	__u32 id;
-	int fd;
-
-	snprintf(path, sizeof(path), "%s/drop_counts", e->ctx->pin_dir);
-	fd = bpf_obj_get(path);
-	if (fd < 0)
-		return -ENOENT;
-	id = map_id(fd);
-	close(fd);
-	return id == e->drop_counts_id ? 0 : -ESTALE;
-}
-
 static enum MHD_Result serve_metrics(struct exporter *e, struct MHD_Connection *conn)
 {
 	struct textbuf page = {};
@@ -186,7 +161,7 @@ static enum MHD_Result serve_metrics(struct exporter *e, struct MHD_Connection *
 	int err;
 
 	clock_gettime(CLOCK_MONOTONIC, &start);
-	err = pins_current(e);
+	err = gb_pins_current(e->ctx);
 	if (err)
 		return scrape_failed(e, conn, MHD_HTTP_SERVICE_UNAVAILABLE,
 				     "the pinned maps under %s were %s since the daemon started; "
@@ -289,7 +264,6 @@ int exporter_start(const struct gb_ctx *ctx, const struct sockaddr *addr, sockle
 	if (!e)
 		return -ENOMEM;
 	e->ctx = ctx;
-	e->drop_counts_id = map_id(bpf_map__fd(ctx->skel->maps.drop_counts));
 	fd = listen_on(addr, len, e->url, sizeof(e->url));
 	if (fd < 0) {
 		err = fd;

@@ -212,3 +212,26 @@ int gb_sync_dir(const char *dir)
 	close(fd);
 	return err;
 }
+
+static __u32 map_id(int fd)
+{
+	struct bpf_map_info info = {};
+	__u32 len = sizeof(info);
+
+	return bpf_obj_get_info_by_fd(fd, &info, &len) ? 0 : info.id;
+}
+
+int gb_pins_current(const struct gb_ctx *ctx)
+{
+	char path[512];
+	__u32 id;
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/drop_counts", ctx->pin_dir);
+	fd = bpf_obj_get(path);
+	if (fd < 0)
+		return -ENOENT;
+	id = map_id(fd);
+	close(fd);
+	return id && id == map_id(bpf_map__fd(ctx->skel->maps.drop_counts)) ? 0 : -ESTALE;
+}

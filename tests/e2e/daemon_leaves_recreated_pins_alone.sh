@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# The pins removed and made anew by a command under a running daemon (nothing attached, so the
+# daemon had no link to pin them again with): the daemon's own maps are then used by nothing, and
+# its expiry pass must not write the rules file from them (it dropped the meetings added since).
+# It says once that it should be restarted, and the rules file keeps what the live maps hold.
+set -uo pipefail
+source "$(dirname "$0")/../lib/common.sh"
+S=$GEOBLOCK_STATE_DIR
+LOG=$S/daemon.log
+listed() { grep -o '^meeting add [^ ]*' "$S/rules" | cut -d' ' -f3 | sort | paste -sd' '; }
+
+soon=$(date -u -d '+4 seconds' +%Y-%m-%dT%H:%M:%SZ)
+check "a meeting expiring in 4 s" "$GEOBLOCK" meeting add old --ports 9001 --block DE --expires "$soon" >/dev/null
+"$GEOBLOCK" daemon --metrics 127.0.0.1:0 >"$LOG" 2>&1 &
+daemon=$!
+on_exit "kill_child $daemon"
+check "daemon started" wait_until 10 grep -q "serving metrics" "$LOG"
+
+rm -rf "$GEOBLOCK_PIN_DIR"
+check "a command makes the pins anew and adds a meeting" \
+	"$GEOBLOCK" meeting add fresh --ports 9002 --block FR >/dev/null 2>&1
+check "the daemon says once it should be restarted" \
+	wait_until 20 grep -q "re-created since the daemon started.*restart it" "$LOG"
+# A pass of the daemon (every 5 s) after the expiry: before, it deleted the expired meeting in
+# its own maps and wrote the rules file from them, dropping "fresh". Nothing to await: a bound.
+past() { (($(date +%s) >= $1)); }
+check "a daemon pass after the expiry" wait_until 20 past $(($(date -d "$soon" +%s) + 6))
+check_eq "the rules file keeps what the live maps hold" "fresh old" "$(listed)"
+check_eq "said once" 1 "$(grep -c "re-created since the daemon started" "$LOG")"
+check "daemon still running" kill -0 "$daemon"
+summary
