@@ -246,21 +246,33 @@ static int cmp_double(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-/* Median over rounds of the kernel-measured average run time per packet. */
-static double ns_per_packet(int prog_fd, __u8 *frame, int len, int rounds)
+/* The kernel-measured average run time per packet of 1,000,000 runs, or -1. */
+static double run_ns(int prog_fd, __u8 *frame, int len)
 {
-	double v[64];
+	LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = frame, .data_size_in = len,
+		    .repeat = 1000000);
 
-	for (int r = 0; r < rounds && r < 64; r++) {
-		LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = frame, .data_size_in = len,
-			    .repeat = 1000000);
+	return bpf_prog_test_run_opts(prog_fd, &opts) ? -1.0 : (double)opts.duration;
+}
 
-		if (bpf_prog_test_run_opts(prog_fd, &opts))
-			return -1;
-		v[r] = opts.duration;
+/*
+ * Medians over rounds of both programs' time per packet, run in turn within each round, so that
+ * a busy spell of the shared VM weighs on both alike.
+ */
+static void ns_per_packet(int prog_fd, int bare_fd, __u8 *frame, int len, int rounds, double *g,
+			  double *b)
+{
+	double vg[64], vb[64];
+
+	rounds = rounds < 1 ? 1 : rounds > 64 ? 64 : rounds;
+	for (int r = 0; r < rounds; r++) {
+		vg[r] = run_ns(prog_fd, frame, len);
+		vb[r] = run_ns(bare_fd, frame, len);
 	}
-	qsort(v, rounds, sizeof(v[0]), cmp_double);
-	return v[rounds / 2];
+	qsort(vg, rounds, sizeof(vg[0]), cmp_double);
+	qsort(vb, rounds, sizeof(vb[0]), cmp_double);
+	*g = vg[rounds / 2];
+	*b = vb[rounds / 2];
 }
 
 static int cmd_nspp(char **argv)
@@ -296,8 +308,7 @@ static int cmd_nspp(char **argv)
 		double g, b;
 
 		len = craft(frame, family, kinds[k].src, mac, kinds[k].port);
-		g = ns_per_packet(prog_fd, frame, len, rounds);
-		b = ns_per_packet(bare_fd, frame, len, rounds);
+		ns_per_packet(prog_fd, bare_fd, frame, len, rounds, &g, &b);
 		printf("IPv%d %-24s geoblock %6.1f ns  bare XDP_PASS %6.1f ns  difference %6.1f ns\n",
 		       family, kinds[k].name, g, b, g - b);
 	}
