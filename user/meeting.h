@@ -151,6 +151,8 @@ int audit_result(const struct gb_ctx *ctx, const char *reason, int ret, struct j
 /* Records ifname's attachment (mode NULL: forgets it); 1 if it was recorded before, 0 if not. */
 int state_attachment_set(const struct gb_ctx *ctx, const char *ifname, const char *mode,
 			 const char *lookup);
+/* The most files one table is loaded from (and restore loads again). */
+#define GEOIP_MAX_FILES 16
 /*
  * Keeps copies of the n files of a table just loaded, and how to load them again; ids: each
  * file's stat when the load began (a file changed since is not copied: an error line says so).

@@ -230,8 +230,6 @@ struct geoip_conf {
 	int files;
 };
 
-#define GEOIP_MAX_FILES 16
-
 static int read_geoip_conf(const struct gb_ctx *ctx, struct geoip_conf *c)
 {
 	char path[512], *line = NULL;

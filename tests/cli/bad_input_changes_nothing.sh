@@ -156,6 +156,7 @@ refused 2 "is not a regular file (a copy of what is loaded is kept for restore):
 	geoip load <(cat "$D/dbip-country.mmdb")
 refused 1 "unknown --field" geoip load --field city "$D/dbip-country.mmdb"
 refused 1 "expected a database PATH" geoip load
+refused 1 "at most 16 files make one table" geoip load $(for i in {0..16}; do echo "$D/dbip-country.mmdb"; done)
 refused 1 "is not a percentage" geoip load --max-shrink 150 "$D/dbip-country.mmdb"
 # CSV ranges: each malformed row named by its line
 printf '1.0.0.0,1.0.0.255,AU\n1.0.0.128,1.0.1.255,CN\n' >"$tmp/overlap.csv"
