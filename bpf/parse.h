@@ -45,13 +45,13 @@ struct ipv6_frag {
 	__be32 id;
 };
 
-/* What the decision needs from a packet that reached a UDP or TCP header. */
 /* The start of a UDP or TCP header. */
 struct l4_ports {
 	__be16 source;
 	__be16 dest;
 };
 
+/* What the decision needs from a packet that reached a UDP or TCP header. */
 struct packet {
 	__u8 family;		/* 4 or 6 */
 	__u8 proto;		/* IPPROTO_UDP or IPPROTO_TCP */
