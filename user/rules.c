@@ -833,22 +833,30 @@ int rules_converge(const struct gb_ctx *ctx, struct rules *r, const struct spec_
 	return converge(ctx, r, want, changes, false);
 }
 
-int rules_recover(const struct gb_ctx *ctx, struct rules *r, struct json_object *changes)
+/* The state dir's rules file (none: no meeting); one error line if it cannot be read. */
+static int read_rules_file(const struct gb_ctx *ctx, struct spec_list *want)
 {
-	struct spec_list want = {};
 	char path[512], err_msg[512];
 	int err;
 
+	memset(want, 0, sizeof(*want));
 	snprintf(path, sizeof(path), "%s/%s", ctx->state_dir, RULES_FILE);
-	if (access(path, F_OK) == 0) {
-		err = rules_file_read(path, time(NULL), SPEC_PAST_OK, &want, err_msg,
-				      sizeof(err_msg));
-		if (err) {
-			gb_err("%s", err_msg);
-			return err;
-		}
-	}
-	err = converge(ctx, r, &want, changes, true);
+	if (access(path, F_OK))
+		return 0;
+	err = rules_file_read(path, time(NULL), SPEC_PAST_OK, want, err_msg, sizeof(err_msg));
+	if (err)
+		gb_err("%s", err_msg);
+	return err;
+}
+
+int rules_recover(const struct gb_ctx *ctx, struct rules *r, struct json_object *changes)
+{
+	struct spec_list want;
+	int err;
+
+	err = read_rules_file(ctx, &want);
+	if (!err)
+		err = converge(ctx, r, &want, changes, true);
 	spec_list_free(&want);
 	return err;
 }
@@ -1031,19 +1039,34 @@ static int expire_meetings(const struct gb_ctx *ctx, struct rules *r)
 	return err ? err : n;
 }
 
+/*
+ * Makes the maps hold want, the rules file, audited as a recovery for reason; err: reading the
+ * file failed (audited as failed too).
+ */
+static int recover_audited(const struct gb_ctx *ctx, struct rules *r, const struct spec_list *want,
+			   int err, const char *reason)
+{
+	struct json_object *changes = json_object_new_array();
+
+	if (!err)
+		err = converge(ctx, r, want, changes, true);
+	if (audit_log(ctx, "recover", reason, err ? "failed" : "ok", changes) && !err)
+		err = -EIO;
+	return err;
+}
+
 /* Rolls back a change of the rule set (apply, meeting add/set/del) that died midway, audited. */
 static int recover_journal(const struct gb_ctx *ctx, struct rules *r)
 {
-	struct json_object *changes;
+	struct spec_list want;
 	int err;
 
 	if (!journal_exists(ctx))
 		return 0;
-	changes = json_object_new_array();
-	err = rules_recover(ctx, r, changes);
-	if (audit_log(ctx, "recover", "a change of the rule set died midway; back to the rules "
-		      "file", err ? "failed" : "ok", changes) && !err)
-		err = -EIO;
+	err = read_rules_file(ctx, &want);
+	err = recover_audited(ctx, r, &want, err, "a change of the rule set died midway; back to "
+			      "the rules file");
+	spec_list_free(&want);
 	if (!err)
 		gb_warn("an interrupted change was rolled back to %s/%s", ctx->state_dir,
 			RULES_FILE);
@@ -1057,35 +1080,22 @@ static int recover_journal(const struct gb_ctx *ctx, struct rules *r)
  */
 static int recover_lost_maps(const struct gb_ctx *ctx, struct rules *r)
 {
-	struct json_object *changes;
-	struct spec_list listed = {};
-	char path[512], err_msg[512];
-	size_t n;
+	struct spec_list want;
 	int err;
 
 	for (__u32 id = 1; id < GB_MAX_MEETINGS; id++)
 		if (slot_occupied(&r->policies[id]))
 			return 0;
-	snprintf(path, sizeof(path), "%s/%s", ctx->state_dir, RULES_FILE);
-	if (access(path, F_OK))
-		return 0;
-	err = rules_file_read(path, time(NULL), SPEC_PAST_OK, &listed, err_msg, sizeof(err_msg));
-	n = listed.n;
-	spec_list_free(&listed);
-	if (err) {
-		gb_err("%s", err_msg);
-		return err;
+	err = read_rules_file(ctx, &want);
+	if (!err && want.n) {
+		err = recover_audited(ctx, r, &want, 0, "the maps held no meeting (their pins were "
+				      "made anew); back to the rules file");
+		if (!err)
+			gb_warn("the maps held no meeting while %s/%s lists %zu (pins lost: after a "
+				"reboot, run 'geoblock restore'); put them back first",
+				ctx->state_dir, RULES_FILE, want.n);
 	}
-	if (!n)
-		return 0;
-	changes = json_object_new_array();
-	err = rules_recover(ctx, r, changes);
-	if (audit_log(ctx, "recover", "the maps held no meeting (their pins were made anew); back "
-		      "to the rules file", err ? "failed" : "ok", changes) && !err)
-		err = -EIO;
-	if (!err)
-		gb_warn("the maps held no meeting while %s/%s lists %zu (pins lost: after a reboot, "
-			"run 'geoblock restore'); put them back first", ctx->state_dir, RULES_FILE, n);
+	spec_list_free(&want);
 	return err;
 }
 
