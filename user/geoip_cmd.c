@@ -116,8 +116,10 @@ static int load_files(char *const *paths, int n, const char *field, double max_s
 	struct gb_ctx ctx;
 	int ret = GB_EXIT_FAIL;
 
-	if (n < 1 || n > GEOIP_MAX_FILES)
+	if (n > GEOIP_MAX_FILES) {
+		gb_err("at most %d files make one table", GEOIP_MAX_FILES);
 		return GB_EXIT_USAGE;
+	}
 	join_paths(paths, n, source, sizeof(source));
 	/* What is loaded is kept (restore loads the copy): a pipe could not be read twice. */
 	for (int i = 0; i < n; i++) {
@@ -228,10 +230,6 @@ static int geoip_load(int argc, char **argv)
 	}
 	if (optind >= argc) {
 		gb_err("expected a database PATH; see -h");
-		return GB_EXIT_USAGE;
-	}
-	if (argc - optind > GEOIP_MAX_FILES) {
-		gb_err("at most %d files make one table", GEOIP_MAX_FILES);
 		return GB_EXIT_USAGE;
 	}
 	return load_files(argv + optind, argc - optind, field, max_shrink, force, with_lpm);
