@@ -57,6 +57,9 @@ all=$(for a in {A..Z}; do for b in {A..Z}; do printf '%s%s,' $a $b; done; done)
 testbed_up gbbench
 DST_MAC=$(ip -n "$TB_DST" -j link show "$TB_DST_IF" | jq -r '.[0].address')
 SRC_IFINDEX=$(ip -n "$TB_SRC" -j link show "$TB_SRC_IF" | jq -r '.[0].ifindex')
+# The generator, FAMILY appended: pinned to CPU 0 at SCHED_FIFO in the sending namespace (a
+# command, not the in_ns function, so that perf can run it too).
+GEN=(nsenter --net="/run/netns/$TB_SRC" taskset -c 0 chrt -f 50 "$BENCH" gen "$SRC_IFINDEX")
 DST_IFINDEX=$(ip -n "$TB_DST" -j link show "$TB_DST_IF" | jq -r '.[0].ifindex')
 
 if ((NFT)); then
@@ -112,8 +115,8 @@ for ((r = 1; r <= ROUNDS; r++)); do
 		attach "$v"
 		for fam in 4 6; do
 			rx=$(rx_packets)
-			mpps=$(in_ns "$TB_SRC" taskset -c 0 chrt -f 50 "$BENCH" gen "$SRC_IFINDEX" $fam \
-				"$tmp/sources$fam" "$DST_MAC" 5004 "$FRAMES" | cut -d' ' -f3)
+			mpps=$("${GEN[@]}" $fam "$tmp/sources$fam" "$DST_MAC" 5004 "$FRAMES" |
+				cut -d' ' -f3)
 			# The rate is the generator's: it counts only if every frame reached the receiver
 			# (the namespaces add a few packets of their own).
 			rx=$(($(rx_packets) - rx))
@@ -151,8 +154,7 @@ profile() {
 	# Events start disabled; the generator enables them for its sending only.
 	mpps=$(BENCH_PERF_CTL=$tmp/ctl BENCH_PERF_ACK=$tmp/ack perf record -q -D -1 \
 		--control "fifo:$tmp/ctl,$tmp/ack" -C 0 -o "$tmp/perf.data" -- \
-		nsenter --net="/run/netns/$TB_SRC" taskset -c 0 chrt -f 50 "$BENCH" gen "$SRC_IFINDEX" \
-		"$fam" "$tmp/sources$fam" "$DST_MAC" 5004 "$FRAMES" 2>/dev/null | cut -d' ' -f3)
+		"${GEN[@]}" "$fam" "$tmp/sources$fam" "$DST_MAC" 5004 "$FRAMES" 2>/dev/null | cut -d' ' -f3)
 	[[ -n $mpps ]] || return 1
 	perf script -i "$tmp/perf.data" -F ip,sym,symoff 2>/dev/null |
 		awk -v mpps="$mpps" -v fam="$fam" -v top="${BENCH_PROFILE_LINES:-14}" '
