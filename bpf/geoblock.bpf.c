@@ -305,30 +305,59 @@ struct elem_cache {
 	__u64 *r;
 };
 
-/* The value of the range of a group (directory entry d) that holds key. */
+/* 1 if start <= key, else 0; both below 2^63. Arithmetic, as not_below. */
+static __always_inline __u32 at_or_below(__u64 start, __u64 key)
+{
+	__u64 diff = key - start;
+
+	asm volatile("" : "+r"(diff));
+	return 1 - (__u32)(diff >> 63);
+}
+
+/* How many of the GB_DXR6_FANOUT entries of a block, shifted right by shift, are <= key. */
+static __always_inline __u32 count_at_or_below(const __u64 *blk, __u64 key, int shift)
+{
+	__u32 c = 0;
+
+#pragma unroll
+	for (int i = 0; i < GB_DXR6_FANOUT; i++)
+		c += at_or_below(blk[i] >> shift, key);
+	return c;
+}
+
+/*
+ * The value of the range of a group (directory entry d) that holds key: one block per level of
+ * the group's B+ tree (see bpf/geoblock.h). Every block's first entry is at or below key (the
+ * level above chose the block by it; the top block starts the group), so counts are >= 1.
+ */
 static __always_inline __u32 dxr6_group(void *table, __u64 d, __u64 key, struct elem_cache *c)
 {
-	__u32 len = (__u32)d, elem, off, lo = 0;
-	__u64 *r;
+	__u32 n = d & GB_DXR6_COUNT_MASK, levels = (__u32)d >> GB_DXR6_LEVELS_SHIFT;
+	__u32 elem, pos, idx = 0, k;
+	__u64 *r, *blk;
 
 	if (d & GB_DXR_LEAF)
 		return (__u16)d;
 	elem = 1 + (__u32)(d >> 32) / GB_DXR6_ELEM_RANGES;
-	off = (__u32)(d >> 32) % GB_DXR6_ELEM_RANGES;
+	pos = (__u32)(d >> 32) % GB_DXR6_ELEM_RANGES;
 	if (elem != c->elem || !c->r) {
 		c->r = bpf_map_lookup_elem(table, &elem);
 		c->elem = elem;
 	}
 	r = c->r;
-	if (!r || !len)
+	if (!r || n < 2)
 		return GB_COUNTRY_NONE;
-	for (int step = 0; step < GB_DXR6_MAX_STEPS && len > 1; step++) {
-		__u32 half = len / 2;
+	for (int i = 1; i < GB_DXR6_MAX_LEVELS && i < levels; i++) {
+		__u32 level = levels - i;
 
-		lo += half & not_below(key, r[(off + lo + half) & (GB_DXR6_ELEM_RANGES - 1)] >> 16);
-		len -= half;
+		blk = &r[(pos + idx * GB_DXR6_FANOUT) & (GB_DXR6_ELEM_RANGES - GB_DXR6_FANOUT)];
+		k = count_at_or_below(blk, key, 0);
+		pos += gb_dxr6_level_size(n, level);
+		idx = idx * GB_DXR6_FANOUT + k - 1;
 	}
-	return r[(off + lo) & (GB_DXR6_ELEM_RANGES - 1)] & 0xffff;
+	blk = &r[(pos + idx * GB_DXR6_FANOUT) & (GB_DXR6_ELEM_RANGES - GB_DXR6_FANOUT)];
+	k = count_at_or_below(blk, key, 16);
+	return blk[(k - 1) & (GB_DXR6_FANOUT - 1)] & 0xffff;
 }
 
 static __always_inline __u16 table_lookup_v6(const __u8 *addr)

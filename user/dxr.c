@@ -311,21 +311,59 @@ static unsigned int unit_bits(int level)
 	return level == 1 ? 64 : level == 2 ? 16 : 0;
 }
 
+/* The levels of the B+ tree of a group of n ranges (n >= 2), and the entries they take. */
+static __u32 tree_levels(size_t n, size_t *size)
+{
+	__u32 levels = 0;
+
+	*size = 0;
+	do
+		*size += gb_dxr6_level_size(n, levels++);
+	while (gb_dxr6_level_size(n, levels - 1) > GB_DXR6_FANOUT);
+	return levels;
+}
+
+/* Writes the B+ tree of the ranges of e at r (see bpf/geoblock.h), the top level first. */
+static void write_tree(const struct entries *e, __u32 levels, __u64 *r)
+{
+	for (int level = levels - 1; level >= 0; level--) {
+		__u32 size = gb_dxr6_level_size(e->n, level);
+		size_t stride = (size_t)1 << (3 * level);
+
+		for (__u32 j = 0; j < size; j++) {
+			size_t i = j * stride;
+
+			if (!level)
+				r[j] = e->v[i < e->n ? i : e->n - 1];
+			else
+				r[j] = i < e->n ? e->v[i] >> 16 : GB_DXR6_KEY_PAD;
+		}
+		r += size;
+	}
+}
+
 /* Stores entries in the range space (never across an element) and returns their descriptor. */
 static int store(struct dxr6 *b, const struct entries *e, __u64 *desc)
 {
+	__u32 levels;
+	size_t size;
+
 	if (e->n == 1) {
 		*desc = GB_DXR_LEAF | (e->v[0] & 0xffff);
 		return 0;
 	}
-	if (e->n > GB_DXR6_ELEM_RANGES || e->n >= 1U << GB_DXR6_MAX_STEPS)
+	if (e->n >= GB_DXR6_MAX_RANGES)
 		return -E2BIG;
-	if (b->used % GB_DXR6_ELEM_RANGES + e->n > GB_DXR6_ELEM_RANGES)
+	levels = tree_levels(e->n, &size);
+	if (size > GB_DXR6_ELEM_RANGES)
+		return -E2BIG;
+	/* Every group takes whole blocks, so base stays a multiple of GB_DXR6_FANOUT. */
+	if (b->used % GB_DXR6_ELEM_RANGES + size > GB_DXR6_ELEM_RANGES)
 		b->used = (b->used / GB_DXR6_ELEM_RANGES + 1) * GB_DXR6_ELEM_RANGES;
 	if (b->ranges)
-		memcpy(b->ranges + b->used, e->v, e->n * sizeof(*e->v));
-	*desc = (__u64)b->used << 32 | e->n;
-	b->used += e->n;
+		write_tree(e, levels, b->ranges + b->used);
+	*desc = (__u64)b->used << 32 | levels << GB_DXR6_LEVELS_SHIFT | e->n;
+	b->used += size;
 	if (b->used > b->high)
 		b->high = b->used;
 	return 0;
@@ -477,24 +515,34 @@ __u32 dxr_lookup(const void *table, size_t len, const __u8 addr[4])
 	return r[lo] & 0xffff;
 }
 
+/* The value of the range of a group (directory entry d) that holds key: the XDP program's search. */
 static __u32 group_value(const void *table, size_t len, __u64 d, __u64 key)
 {
+	__u32 n = d & GB_DXR6_COUNT_MASK, levels = (__u32)d >> GB_DXR6_LEVELS_SHIFT, idx = 0, c;
+	size_t pos = d >> 32, size = 0;
 	const __u64 *r;
-	__u32 n = (__u32)d, lo = 0;
 
 	if (d & GB_DXR_LEAF)
 		return d & 0xffff;
-	if (!n || GB_DXR_ELEM_BYTES + ((d >> 32) + n) * 8 > len)
+	if (n < 2 || levels < 1 || levels > GB_DXR6_MAX_LEVELS)
 		return GB_COUNTRY_NONE;
-	r = (const __u64 *)((const __u8 *)table + GB_DXR_ELEM_BYTES) + (d >> 32);
-	while (n > 1) {
-		__u32 half = n / 2;
-
-		if (r[lo + half] >> 16 <= key)
-			lo += half;
-		n -= half;
+	for (__u32 level = 0; level < levels; level++)
+		size += gb_dxr6_level_size(n, level);
+	if (GB_DXR_ELEM_BYTES + (pos + size) * 8 > len)
+		return GB_COUNTRY_NONE;
+	r = (const __u64 *)((const __u8 *)table + GB_DXR_ELEM_BYTES);
+	for (int level = levels - 1; level > 0; level--) {
+		for (c = 0; c < GB_DXR6_FANOUT && r[pos + idx * GB_DXR6_FANOUT + c] <= key; c++)
+			;
+		if (!c)
+			return GB_COUNTRY_NONE;
+		pos += gb_dxr6_level_size(n, level);
+		idx = idx * GB_DXR6_FANOUT + c - 1;
 	}
-	return r[lo] & 0xffff;
+	r += pos + idx * GB_DXR6_FANOUT;
+	for (c = 0; c < GB_DXR6_FANOUT && r[c] >> 16 <= key; c++)
+		;
+	return c ? r[c - 1] & 0xffff : GB_COUNTRY_NONE;
 }
 
 __u32 dxr6_lookup(const void *table, size_t len, const __u8 addr[16])
