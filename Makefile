@@ -61,7 +61,7 @@ TEST_BINS := $(BUILD)/tests/unit_country $(BUILD)/tests/unit_prefix $(BUILD)/tes
 	     $(patsubst %,$(BUILD)/tests/fuzz_%,$(FUZZ_TARGETS)) $(BUILD)/tests/mkmmdb
 DIFF_OBJS := $(patsubst tests/diff/%.c,$(BUILD)/tests/%.o,$(wildcard tests/diff/*.c))
 
-.PHONY: all test demo bench bench-metrics bench-geoip fuzz fuzz-build deps format format-check \
+.PHONY: all test demo bench bench-ab bench-metrics bench-geoip fuzz fuzz-build deps format format-check \
 	clean help install uninstall
 .SECONDARY:
 all: $(BUILD)/geoblock
@@ -74,6 +74,8 @@ help:
 	@echo "make fuzz       run each fuzz target for FUZZ_SECONDS (default 60) (in build-fuzz/)"
 		@echo "make bench      scrape benchmark (below), then the data-path benchmark (Mpps vs bare"
 	@echo "                XDP_DROP, LPM, nftables; ns/packet), then the GeoIP load benchmark"
+	@echo "make bench-ab BENCH_AB_OLD=PATH  drop path of this build against another build's"
+	@echo "                geoblock binary (PATH), attached in turn"
 	@echo "make bench-metrics  /metrics scrape time with 1,000 meetings x 20 countries"
 	@echo "make bench-geoip    geoip load time and peak memory on full world databases"
 	@echo "make deps       install the Debian packages the build and tests need"
@@ -160,6 +162,10 @@ bench: deps
 	$(Q)bash scripts/bench-metrics.sh
 	$(Q)bash scripts/bench.sh
 	$(Q)bash scripts/bench-geoip.sh
+
+bench-ab: deps
+	$(Q)$(MAKE) --no-print-directory all $(BUILD)/bench/xdp_bench $(BUILD)/tests/mmdb_ref
+	$(Q)bash scripts/bench-ab.sh
 
 bench-geoip: deps
 	$(Q)$(MAKE) --no-print-directory all

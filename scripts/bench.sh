@@ -13,6 +13,7 @@ BUILD=$ROOT/build
 GEOBLOCK=$BUILD/geoblock
 BENCH=$BUILD/bench/xdp_bench
 source "$ROOT/scripts/testbed.sh"
+source "$ROOT/scripts/bench-lib.sh"
 
 ROUNDS=${BENCH_ROUNDS:-5}
 FRAMES=${BENCH_FRAMES:-4000000}
@@ -24,7 +25,6 @@ if [[ -n ${BENCH_VARIANTS:-} ]]; then
 fi
 export GEOBLOCK_PIN_DIR=/sys/fs/bpf/geoblock-bench-$$
 export GEOBLOCK_STATE_DIR=$(mktemp -d /tmp/geoblock-bench-state.XXXXXX)
-DATA=${GEOBLOCK_DATA_DIR:-$BUILD/geoip}
 tmp=$(mktemp -d)
 PIN=$GEOBLOCK_PIN_DIR/bench_link
 cleanup() {
@@ -34,33 +34,15 @@ cleanup() {
 }
 trap cleanup EXIT
 
-bash "$ROOT/scripts/fetch-geoip.sh" "$DATA"
-[[ -s $DATA/GeoLite2-Country.mmdb ]] || zcat "$DATA/GeoLite2-Country.mmdb.gz" >"$DATA/GeoLite2-Country.mmdb"
-DB=$DATA/GeoLite2-Country.mmdb
-
+bench_database
 echo "preparing: $SOURCES sources per family, GeoLite2-Country, $ROUNDS rounds of $FRAMES frames"
-# IPv6 sources: not the IPv4 tree inside the IPv6 one (::/96 and ::ffff:0:0/96, about a third of
-# the database's IPv6 networks), which no packet carries as its source address; 6to4 and Teredo
-# addresses stay (they go through the IPv4 table as well).
-for fam in 4 6; do
-	"$BUILD/tests/mmdb_ref" sources "$DB" $((SOURCES * (fam == 4 ? 11 : 17) / 10)) 42 $fam |
-		awk '!/^::/' | sort -u | shuf --random-source=<(yes) |
-		awk -v n="$SOURCES" 'NR <= n' >"$tmp/sources$fam"
-	got=$(wc -l <"$tmp/sources$fam")
-	((got == SOURCES)) || { echo "bench: only $got distinct IPv$fam sources" >&2; exit 2; }
-done
+bench_sources "$tmp" "$SOURCES"
 "$GEOBLOCK" geoip load --with-lpm "$DB" >/dev/null
-all=$(for a in {A..Z}; do for b in {A..Z}; do printf '%s%s,' $a $b; done; done)
-"$GEOBLOCK" meeting add bench --ports 5004 --block "${all%,}" >/dev/null
+bench_meeting "$GEOBLOCK"
 "$GEOBLOCK" meeting add other --ports 5006 --block ZZ >/dev/null
 
 testbed_up gbbench
-DST_MAC=$(ip -n "$TB_DST" -j link show "$TB_DST_IF" | jq -r '.[0].address')
-SRC_IFINDEX=$(ip -n "$TB_SRC" -j link show "$TB_SRC_IF" | jq -r '.[0].ifindex')
-# The generator, FAMILY appended: pinned to CPU 0 at SCHED_FIFO in the sending namespace (a
-# command, not the in_ns function, so that perf can run it too).
-GEN=(nsenter --net="/run/netns/$TB_SRC" taskset -c 0 chrt -f 50 "$BENCH" gen "$SRC_IFINDEX")
-DST_IFINDEX=$(ip -n "$TB_DST" -j link show "$TB_DST_IF" | jq -r '.[0].ifindex')
+bench_generator
 
 if ((NFT)); then
 	echo "loading the nftables interval sets (this is the slow part)"
@@ -128,7 +110,6 @@ for ((r = 1; r <= ROUNDS; r++)); do
 	echo "round $r: $(awk -v r=$r '$4 == r { printf "%s %s %s  ", $1, $2, $3 }' "$tmp/results")"
 done
 
-median() { sort -n | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 echo
 echo "Median of $ROUNDS rounds, $FRAMES frames each, sources cycling through $SOURCES addresses"
 echo "(the ratio is the median of each round's ratio to the bare XDP_DROP run next to it):"

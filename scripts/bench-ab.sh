@@ -1,0 +1,99 @@
+#!/usr/bin/env bash
+# Two builds side by side (`make bench-ab BENCH_AB_OLD=PATH`): the drop path of this build's
+# geoblock against another build's (PATH: its geoblock binary, which carries its own XDP program),
+# e.g. of an earlier commit:
+#   git worktree add ../geoblock-old REV && make -C ../geoblock-old
+#   make bench-ab BENCH_AB_OLD=../geoblock-old/build/geoblock
+# Each build has its own pins, state and table (compiled by its own controller from the same
+# database) and the meeting that blocks every country. Every round sends the same frames as
+# `make bench` (sources cycling through 1,000,000 addresses) to a bare XDP_DROP, then to the two
+# builds attached in turn, the order swapped every round; it prints each round and the median of
+# the per-round ratios new/old and of each build to the bare program, per family.
+set -euo pipefail
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+BUILD=$ROOT/build
+GEOBLOCK=$BUILD/geoblock
+BENCH=$BUILD/bench/xdp_bench
+source "$ROOT/scripts/testbed.sh"
+source "$ROOT/scripts/bench-lib.sh"
+
+OLD=${BENCH_AB_OLD:-}
+ROUNDS=${BENCH_ROUNDS:-8}
+FRAMES=${BENCH_FRAMES:-2000000}
+SOURCES=${BENCH_SOURCES:-1000000}
+if [[ -z $OLD || ! -x $OLD ]]; then
+	echo "bench-ab: BENCH_AB_OLD must name the other build's geoblock binary" >&2
+	exit 2
+fi
+OLD=$(realpath "$OLD")
+tmp=$(mktemp -d)
+PIN_BARE=/sys/fs/bpf/geoblock-ab-$$-bare
+declare -A PINS=([old]=/sys/fs/bpf/geoblock-ab-$$-old [new]=/sys/fs/bpf/geoblock-ab-$$-new)
+declare -A BINS=([old]=$OLD [new]=$GEOBLOCK)
+cleanup() {
+	testbed_down
+	rm -rf "${PINS[old]}" "${PINS[new]}" "$PIN_BARE" "$tmp"
+}
+trap cleanup EXIT
+
+# as BUILD CMD...: a geoblock command of build BUILD (old or new), with its own pins and state.
+as() {
+	local b=$1
+	shift
+	GEOBLOCK_PIN_DIR=${PINS[$b]} GEOBLOCK_STATE_DIR=$tmp/state-$b "$@"
+}
+
+bench_database
+echo "preparing: $SOURCES sources per family, GeoLite2-Country, $ROUNDS rounds of $FRAMES frames"
+echo "old: $OLD"
+echo "new: $GEOBLOCK"
+bench_sources "$tmp" "$SOURCES"
+for b in old new; do
+	mkdir -p "$tmp/state-$b"
+	as $b "${BINS[$b]}" geoip load "$DB" >/dev/null
+	as $b bench_meeting "${BINS[$b]}"
+done
+testbed_up gbab
+bench_generator
+
+# run WHAT FAMILY: Mpps of the generator with WHAT (bare, old, new) on the receiving veth.
+run() {
+	local what=$1 fam=$2 mpps
+	if [[ $what == bare ]]; then
+		in_ns "$TB_DST" "$BENCH" attach "$DST_IFINDEX" drop "$PIN_BARE"
+	else
+		as $what in_ns "$TB_DST" "${BINS[$what]}" attach "$TB_DST_IF" >/dev/null
+	fi
+	mpps=$("${GEN[@]}" "$fam" "$tmp/sources$fam" "$DST_MAC" 5004 "$FRAMES" | cut -d' ' -f3)
+	if [[ $what == bare ]]; then
+		"$BENCH" detach "$PIN_BARE"
+	else
+		as $what "${BINS[$what]}" detach "$TB_DST_IF" >/dev/null
+	fi
+	echo "$mpps"
+}
+
+for ((r = 1; r <= ROUNDS; r++)); do
+	line="round $r:"
+	for fam in 4 6; do
+		bare=$(run bare $fam)
+		if ((r % 2)); then order="old new"; else order="new old"; fi
+		declare -A m=()
+		for b in $order; do
+			m[$b]=$(run $b $fam)
+		done
+		echo "$fam $bare ${m[old]} ${m[new]}" >>"$tmp/results"
+		line+="  IPv$fam bare $bare old ${m[old]} new ${m[new]}"
+	done
+	echo "$line"
+done
+
+echo
+echo "Median of $ROUNDS rounds (of each round's ratios):"
+printf '%-8s %12s %12s %10s\n' family "old vs bare" "new vs bare" "new/old"
+for fam in 4 6; do
+	old=$(awk -v f=$fam '$1 == f { print $3 / $2 }' "$tmp/results" | median)
+	new=$(awk -v f=$fam '$1 == f { print $4 / $2 }' "$tmp/results" | median)
+	ratio=$(awk -v f=$fam '$1 == f { print $4 / $3 }' "$tmp/results" | median)
+	printf '%-8s %12.3f %12.3f %10.3f\n' "IPv$fam" "$old" "$new" "$ratio"
+done
