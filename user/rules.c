@@ -563,9 +563,58 @@ void rules_plan_free(struct rules_plan *p)
 	memset(p, 0, sizeof(*p));
 }
 
+/* A live meeting by name: rules_plan sorts them so that a name's copies sit together. */
+struct live_name {
+	const char *name;
+	__u32 id;
+};
+
+static int live_name_cmp(const void *a, const void *b)
+{
+	const struct live_name *x = a, *y = b;
+	int c = strcmp(x->name, y->name);
+
+	return c ? c : (x->id > y->id) - (x->id < y->id);
+}
+
+/*
+ * The live meeting that wanted meeting s is matched with, among the n copies of its name at live,
+ * and what to do with it. A change that died midway can leave two copies of a name, the new one
+ * written and the old one not yet removed: a copy equal to s is kept as it is (with its drop
+ * counters), else the copy that owns ports (the one enforced) is changed. Matching another would
+ * replace an intact meeting, and need room for a third copy where the maps may have none.
+ */
+static int match_live(const struct rules *r, const struct live_name *live, size_t n,
+		      const bool *owns_port, const struct meeting_spec *s, __u32 *id,
+		      enum plan_action *action)
+{
+	*id = 0;
+	for (size_t k = 0; k < n; k++) {
+		struct meeting_spec cur;
+		enum plan_action a;
+		int err = rules_spec(r, live[k].id, &cur);
+
+		if (err)
+			return err;
+		a = spec_equal(&cur, s, false) ? PLAN_KEEP :
+		    spec_equal(&cur, s, true) ? PLAN_MODE : PLAN_REPLACE;
+		spec_free(&cur);
+		if (a == PLAN_KEEP || !*id || (owns_port[live[k].id] && !owns_port[*id])) {
+			*id = live[k].id;
+			*action = a;
+		}
+		if (a == PLAN_KEEP)
+			break;
+	}
+	return 0;
+}
+
 int rules_plan(const struct rules *r, const struct spec_list *want, struct rules_plan *p)
 {
 	bool *wanted = calloc(GB_MAX_MEETINGS, sizeof(*wanted));
+	bool *owns_port = calloc(GB_MAX_MEETINGS, sizeof(*owns_port));
+	struct live_name *live = calloc(GB_MAX_MEETINGS, sizeof(*live));
+	size_t n_live = 0;
 	int err = 0;
 
 	memset(p, 0, sizeof(*p));
@@ -573,41 +622,54 @@ int rules_plan(const struct rules *r, const struct spec_list *want, struct rules
 	p->action = calloc(want->n + 1, sizeof(*p->action));
 	p->old_id = calloc(want->n + 1, sizeof(*p->old_id));
 	p->doomed = calloc(GB_MAX_MEETINGS, sizeof(*p->doomed));
-	if (!wanted || !p->action || !p->old_id || !p->doomed) {
+	if (!wanted || !owns_port || !live || !p->action || !p->old_id || !p->doomed) {
 		err = -ENOMEM;
 		goto out;
 	}
+	for (__u32 id = 1; id < GB_MAX_MEETINGS; id++)
+		if ((r->policies[id].flags & GB_MEETING_ACTIVE) && r->policies[id].name[0])
+			live[n_live++] = (struct live_name){ r->policies[id].name, id };
+	qsort(live, n_live, sizeof(*live), live_name_cmp);
+	for (__u32 port = 1; port < GB_PORT_COUNT; port++)
+		if (r->owners[port].meeting_id < GB_MAX_MEETINGS)
+			owns_port[r->owners[port].meeting_id] = true;
 	for (size_t i = 0; i < want->n; i++) {
-		__u32 id = rules_find(r, want->v[i].name);
-		struct meeting_spec cur;
+		struct live_name key = { want->v[i].name, 0 };
+		size_t lo = 0, hi = n_live, n = 0;
+		__u32 id;
 
-		if (!id || !(r->policies[id].flags & GB_MEETING_ACTIVE)) {
+		/* The first copy of the name (ids sort after 0), then how many there are. */
+		while (lo < hi) {
+			size_t mid = lo + (hi - lo) / 2;
+
+			if (live_name_cmp(&live[mid], &key) < 0)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		while (lo + n < n_live && !strcmp(live[lo + n].name, key.name))
+			n++;
+		if (!n) {
 			p->action[i] = PLAN_ADD;
 			p->n_add++;
 			continue;
 		}
-		err = rules_spec(r, id, &cur);
+		err = match_live(r, live + lo, n, owns_port, &want->v[i], &id, &p->action[i]);
 		if (err)
 			goto out;
 		p->old_id[i] = id;
 		wanted[id] = true;
-		if (spec_equal(&cur, &want->v[i], false)) {
-			p->action[i] = PLAN_KEEP;
-			p->n_keep++;
-		} else if (spec_equal(&cur, &want->v[i], true)) {
-			p->action[i] = PLAN_MODE;
-			p->n_mode++;
-		} else {
-			p->action[i] = PLAN_REPLACE;
-			p->n_replace++;
-		}
-		spec_free(&cur);
+		p->n_keep += p->action[i] == PLAN_KEEP;
+		p->n_mode += p->action[i] == PLAN_MODE;
+		p->n_replace += p->action[i] == PLAN_REPLACE;
 	}
 	for (__u32 id = 1; id < GB_MAX_MEETINGS; id++)
 		if ((r->policies[id].flags & GB_MEETING_ACTIVE) && !wanted[id])
 			p->doomed[p->n_doomed++] = id;
 out:
 	free(wanted);
+	free(owns_port);
+	free(live);
 	if (err)
 		rules_plan_free(p);
 	return err;
@@ -775,6 +837,28 @@ static int roll_back(const struct gb_ctx *ctx, struct rules *r, const struct spe
 }
 
 /*
+ * A recovery without the room to switch every meeting without a gap (a change that died midway
+ * leaves two copies of many meetings, and the copy that owns the ports may not be the one the
+ * file names): the meetings the file does not name are removed first, then the rest is planned
+ * again. A port that one of those owned and the file gives to another meeting passes unfiltered
+ * until that one is written; the copies a dead change left own none.
+ */
+static int execute_doomed_first(const struct gb_ctx *ctx, struct rules *r,
+				const struct spec_list *want, struct rules_plan *p)
+{
+	int err = 0;
+
+	for (size_t i = 0; i < p->n_doomed && !err; i++)
+		err = rules_remove(ctx, r, p->doomed[i]);
+	rules_plan_free(p);
+	if (!err)
+		err = rules_plan(r, want, p);
+	if (!err)
+		err = plan_execute(ctx, r, p);
+	return err;
+}
+
+/*
  * from_file: want is the rules file, which stays the authority. A failure then leaves the journal
  * (the next change tries again) instead of rolling back to the maps and saving them over the file:
  * after a reboot those hold nothing.
@@ -801,6 +885,8 @@ static int converge(const struct gb_ctx *ctx, struct rules *r, const struct spec
 		goto out;
 	}
 	err = plan_execute(ctx, r, &p);
+	if (err == -ENOSPC && from_file)
+		err = execute_doomed_first(ctx, r, want, &p);
 	if (!err)
 		err = rules_save(ctx, r);
 	if (!err)

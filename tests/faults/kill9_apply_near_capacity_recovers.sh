@@ -1,0 +1,99 @@
+#!/usr/bin/env bash
+# kill -9 of `apply` at random moments when the two rule sets together fill the meeting slots
+# (2,000 meetings, every one replaced, 4,095 slots): a killed apply leaves new copies of names
+# beside their old copies, in lower slots, some owning the ports already. The next command must
+# still bring back the rule set of the rules file: keep the copies equal to it, and where there is
+# no room to replace the rest without a gap, remove the copies it does not name first. (Before,
+# recovery matched the new copies, replaced intact meetings with third copies there was no room
+# for, and failed every later command until the journal was removed by hand.)
+set -uo pipefail
+source "$(dirname "$0")/../lib/common.sh"
+source "$(dirname "$0")/lib.sh"
+TRIALS=${TRIALS:-8}
+N=2000
+tmp=$(mktemp -d)
+on_exit rm -rf "$tmp"
+S=$GEOBLOCK_STATE_DIR
+
+faults_geoip "$tmp" || { fail "GeoIP data"; summary; exit; }
+check "geoip load" "$GEOBLOCK" geoip load "$tmp/a.csv" >/dev/null
+for t in a b; do
+	[[ $t == a ]] && cc=FR || cc=DE
+	for ((i = 1; i <= N; i++)); do echo "meeting add m$i --ports $((10000 + i)) --block $cc"; done \
+		>"$tmp/$t.rules"
+done
+rule_set() {
+	"$GEOBLOCK" meeting list --json | jq -c 'map(del(.id, .created)) | sort_by(.name)'
+	grep '^meeting add' "$S/rules" | sort
+}
+declare -A WANT
+for t in a b; do
+	check "apply $t" "$GEOBLOCK" apply "$tmp/$t.rules" >/dev/null
+	WANT[$t]=$(rule_set)
+done
+# The change itself starts when the journal appears (before that the apply reads and plans), so
+# kills are timed from then: an apply in the background, watched until its journal is there.
+journal_then_ms() {
+	local pid t0
+	"$GEOBLOCK" apply "$1" >"$tmp/apply.out" 2>&1 &
+	pid=$!
+	until [[ -e $S/rules.journal ]] || ! kill -0 "$pid" 2>/dev/null; do :; done
+	t0=$EPOCHREALTIME
+	wait "$pid"
+	echo $(((${EPOCHREALTIME/./} - ${t0/./}) / 1000))
+}
+# Each apply writes its copies below the live ones (the lowest free slots), then removes those.
+journal_then_ms "$tmp/a.rules" >/dev/null
+dur=$(journal_then_ms "$tmp/b.rules")
+# The copies are written and the old ones removed in about the first half of that; the rest is
+# writing the rules file and the audit log.
+echo "an apply's change takes $dur ms after its journal appears; kills drawn from 0..$((dur / 2)) ms after"
+# kill_in_change OUT CMD...: as kill_at_random, the delay counted from the journal's appearance.
+kill_in_change() {
+	local out=$1 pid ms
+	shift
+	ms=$(rand_below $((dur / 2 + 1)))
+	"$@" >"$out" 2>&1 &
+	pid=$!
+	until [[ -e $S/rules.journal ]] || ! kill -0 "$pid" 2>/dev/null; do :; done
+	sleep "$(printf '%d.%03d' $((ms / 1000)) $((ms % 1000)))"
+	kill -KILL "$pid" 2>/dev/null
+	{ wait "$pid"; } 2>/dev/null
+	KILL_RC=$?
+}
+cur=b killed=0 doubled=0
+for ((i = 1; i <= TRIALS; i++)); do
+	[[ $cur == a ]] && next=b || next=a
+	kill_in_change "$tmp/apply.out" "$GEOBLOCK" apply "$tmp/$next.rules"
+	if ((KILL_RC == 137)); then
+		killed=$((killed + 1))
+	elif ((KILL_RC != 0)); then
+		fail "trial $i: an unkilled apply failed (exit $KILL_RC): $(head -1 "$tmp/apply.out")"
+	fi
+	copies=$("$GEOBLOCK" meeting list --json | jq length)
+	((copies > N)) && doubled=$((doubled + 1))
+	"$GEOBLOCK" meeting del no-such-meeting >"$tmp/next.out" 2>&1
+	rc=$?
+	if ((rc != 1)) || ! grep -q 'no meeting "no-such-meeting"' "$tmp/next.out"; then
+		fail "trial $i ($copies meetings live after the kill): the next command (exit $rc): $(grep -v 'rolled back' "$tmp/next.out" | head -1)"
+	fi
+	got=$(rule_set)
+	if [[ $got == "${WANT[$cur]}" ]]; then
+		now=$cur
+		pass
+	elif [[ $got == "${WANT[$next]}" ]]; then
+		now=$next
+		pass
+	else
+		fail "trial $i (exit $KILL_RC): the rule set is neither file"
+		now=$next
+	fi
+	[[ -e $S/rules.journal ]] && fail "trial $i: the journal outlived the next command"
+	echo "trial $i: exit $KILL_RC, $copies meetings live after it, then the rule set of file $now"
+	cur=$now
+done
+echo "$TRIALS trials, $killed killed mid-apply, $doubled leaving two copies of some meetings"
+check "half of the kills or more landed mid-apply" test "$killed" -ge $((TRIALS / 2))
+check "a kill left two copies of some meetings" test "$doubled" -ge 1
+check "audit log lines whole" audit_whole
+summary
