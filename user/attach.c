@@ -71,6 +71,35 @@ static int link_type(const char *ifname)
 	return ret;
 }
 
+static const char *attach_mode(int ifindex, __u32 prog_id);
+static const char *lookup_kind(__u32 prog_id);
+
+/*
+ * A link of ours is live on ifname but not recorded: an attach died between pinning the link and
+ * recording it. Recorded now as it runs (restore attaches it again after a reboot), audited.
+ */
+static int record_live(const struct gb_ctx *ctx, const char *ifname, int ifindex, __u32 prog_id,
+		       const char *lookup)
+{
+	const char *mode = attach_mode(ifindex, prog_id), *kind = lookup_kind(prog_id);
+	int err;
+
+	if (strcmp(mode, "native") && strcmp(mode, "generic"))
+		mode = "auto";
+	if (strcmp(kind, "table") && strcmp(kind, "lpm"))
+		kind = lookup;
+	err = state_attachment_set(ctx, ifname, mode, kind);
+	if (err > 0)
+		err = 0;
+	if (audit_result(ctx, NULL, err, NULL) && !err)
+		err = -EIO;
+	if (err)
+		return GB_EXIT_FAIL;
+	printf("already attached to %s (%s mode, %s lookup), but not recorded (an attach stopped "
+	       "midway): recorded now, for restore\n", ifname, mode, kind);
+	return GB_EXIT_OK;
+}
+
 int attach_iface(const char *ifname, const char *mode, const char *lookup, bool locked)
 {
 	const char *requested = mode;
@@ -115,9 +144,14 @@ int attach_iface(const char *ifname, const char *mode, const char *lookup, bool 
 	link_path(&ctx, ifname, path, sizeof(path));
 	fd = bpf_obj_get(path);
 	if (fd >= 0) {
-		int idx = link_ifindex(fd, NULL);
+		__u32 prog_id = 0;
+		int idx = link_ifindex(fd, &prog_id);
 
 		close(fd);
+		if (idx > 0 && !locked && !state_attachment_recorded(&ctx, ifname)) {
+			ret = record_live(&ctx, ifname, idx, prog_id, lookup);
+			goto out;
+		}
 		if (idx > 0) {
 			gb_err("already attached to %s; 'geoblock detach %s' first", ifname, ifname);
 			ret = GB_EXIT_USAGE;

@@ -151,6 +151,8 @@ int audit_result(const struct gb_ctx *ctx, const char *reason, int ret, struct j
 /* Records ifname's attachment (mode NULL: forgets it); 1 if it was recorded before, 0 if not. */
 int state_attachment_set(const struct gb_ctx *ctx, const char *ifname, const char *mode,
 			 const char *lookup);
+/* 1 if ifname's attachment is recorded, 0 if not, or a negative errno. */
+int state_attachment_recorded(const struct gb_ctx *ctx, const char *ifname);
 /* The most files one table is loaded from (and restore loads again). */
 #define GEOIP_MAX_FILES 16
 /*

@@ -65,6 +65,19 @@ static int read_attachments(const struct gb_ctx *ctx, struct attachment **out, s
 	return err;
 }
 
+int state_attachment_recorded(const struct gb_ctx *ctx, const char *ifname)
+{
+	struct attachment *v;
+	size_t n;
+	int err, found = 0;
+
+	err = read_attachments(ctx, &v, &n);
+	for (size_t i = 0; !err && i < n; i++)
+		found |= !strcmp(v[i].ifname, ifname);
+	free(v);
+	return err ? err : found;
+}
+
 int state_attachment_set(const struct gb_ctx *ctx, const char *ifname, const char *mode,
 			 const char *lookup)
 {
