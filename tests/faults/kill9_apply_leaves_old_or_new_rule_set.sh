@@ -52,26 +52,9 @@ for ((i = 1; i <= TRIALS; i++)); do
 	fi
 	# No command has run since the kill: the maps are as it left them.
 	filtered 8801 "right after kill $i" && pass || fail "trial $i: traffic not filtered right after the kill"
-	# The next change puts an interrupted apply right; this one changes nothing else.
-	"$GEOBLOCK" meeting del no-such-meeting >"$tmp/next.out" 2>&1
-	rc=$?
-	if ((rc != 1)) || ! grep -q 'no meeting "no-such-meeting"' "$tmp/next.out"; then
-		fail "trial $i: the next command (exit $rc): $(grep -v 'rolled back' "$tmp/next.out" | head -1)"
-	fi
-	got=$(rule_set)
-	if [[ $got == "${WANT[$cur]}" ]]; then
-		now=$cur
-		pass
-	elif [[ $got == "${WANT[$next]}" ]]; then
-		now=$next
-		pass
-	else
-		fail "trial $i (exit $KILL_RC): the rule set is neither file: $(diff <(echo "${WANT[$cur]}") <(echo "$got") | head -4 | paste -sd' ')"
-		now=$next
-	fi
-	((KILL_RC == 0)) && [[ $now != "$next" ]] && fail "trial $i: a finished apply left the old rule set"
-	[[ -e $S/rules.journal ]] && fail "trial $i: the journal outlived the next command"
-	cur=$now
+	next_command_recovers "$i" "$cur" "$next"
+	((KILL_RC == 0)) && [[ $NOW != "$next" ]] && fail "trial $i: a finished apply left the old rule set"
+	cur=$NOW
 done
 echo "$TRIALS trials, $killed killed mid-apply, $((TRIALS - killed)) finished first"
 check "a third of the kills or more landed mid-apply" test "$killed" -ge $((TRIALS / 3))

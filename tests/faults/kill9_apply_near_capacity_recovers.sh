@@ -72,25 +72,9 @@ for ((i = 1; i <= TRIALS; i++)); do
 	fi
 	copies=$("$GEOBLOCK" meeting list --json | jq length)
 	((copies > N)) && doubled=$((doubled + 1))
-	"$GEOBLOCK" meeting del no-such-meeting >"$tmp/next.out" 2>&1
-	rc=$?
-	if ((rc != 1)) || ! grep -q 'no meeting "no-such-meeting"' "$tmp/next.out"; then
-		fail "trial $i ($copies meetings live after the kill): the next command (exit $rc): $(grep -v 'rolled back' "$tmp/next.out" | head -1)"
-	fi
-	got=$(rule_set)
-	if [[ $got == "${WANT[$cur]}" ]]; then
-		now=$cur
-		pass
-	elif [[ $got == "${WANT[$next]}" ]]; then
-		now=$next
-		pass
-	else
-		fail "trial $i (exit $KILL_RC): the rule set is neither file"
-		now=$next
-	fi
-	[[ -e $S/rules.journal ]] && fail "trial $i: the journal outlived the next command"
-	echo "trial $i: exit $KILL_RC, $copies meetings live after it, then the rule set of file $now"
-	cur=$now
+	EXTRA=" ($copies meetings live after the kill)" next_command_recovers "$i" "$cur" "$next"
+	echo "trial $i: exit $KILL_RC, $copies meetings live after it, then the rule set of file $NOW"
+	cur=$NOW
 done
 echo "$TRIALS trials, $killed killed mid-apply, $doubled leaving two copies of some meetings"
 check "half of the kills or more landed mid-apply" test "$killed" -ge $((TRIALS / 2))
