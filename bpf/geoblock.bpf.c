@@ -65,13 +65,18 @@ struct {
 	__array(values, struct table_v4);
 } lookup_v4 SEC(".maps");
 
+/*
+ * Named for the layout of its table (groups as B+ trees): a program of an earlier geoblock,
+ * attached before an upgrade, keeps reading its own map (lookup_v6, binary-searched groups; no
+ * longer updated) instead of misreading tables of this layout. Re-attaching moves it over.
+ */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
 	__uint(max_entries, 1);
 	__type(key, __u32);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 	__array(values, struct table_v6);
-} lookup_v6 SEC(".maps");
+} lookup_v6_tree SEC(".maps");
 
 /* The networks of the loaded table, for `geoip lookup` and `explain`; the data path never reads them. */
 struct prefixes_v4 {
@@ -367,7 +372,7 @@ static __always_inline __u16 table_lookup_v6(const __u8 *addr)
 	__u64 hi, lo, *dir, d;
 	void *table;
 
-	table = bpf_map_lookup_elem(&lookup_v6, &zero);
+	table = bpf_map_lookup_elem(&lookup_v6_tree, &zero);
 	if (!table)
 		return GB_COUNTRY_NONE;
 	dir = bpf_map_lookup_elem(table, &zero);

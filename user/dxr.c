@@ -515,7 +515,7 @@ __u32 dxr_lookup(const void *table, size_t len, const __u8 addr[4])
 	return r[lo] & 0xffff;
 }
 
-/* The value of the range of a group (directory entry d) that holds key: the XDP program's search. */
+/* The value of the range of group d (a directory entry) that holds key, searched as in XDP. */
 static __u32 group_value(const void *table, size_t len, __u64 d, __u64 key)
 {
 	__u32 n = d & GB_DXR6_COUNT_MASK, levels = (__u32)d >> GB_DXR6_LEVELS_SHIFT, idx = 0, c;

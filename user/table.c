@@ -236,7 +236,7 @@ int table_install_checked(const struct gb_ctx *ctx, const struct geoip_table *t,
 {
 	const struct prefix_list *lists[2] = { &t->v4, &t->v6 };
 	int outer[KIND_COUNT][2] = {
-		{ bpf_map__fd(ctx->skel->maps.lookup_v4), bpf_map__fd(ctx->skel->maps.lookup_v6) },
+		{ bpf_map__fd(ctx->skel->maps.lookup_v4), bpf_map__fd(ctx->skel->maps.lookup_v6_tree) },
 		{ bpf_map__fd(ctx->skel->maps.country_v4), bpf_map__fd(ctx->skel->maps.country_v6) },
 		{ bpf_map__fd(ctx->skel->maps.networks_v4), bpf_map__fd(ctx->skel->maps.networks_v6) },
 	};
@@ -365,7 +365,8 @@ int table_open(const struct gb_ctx *ctx, struct table_view *v)
 {
 	int lpm[2] = { bpf_map__fd(ctx->skel->maps.country_v4),
 		       bpf_map__fd(ctx->skel->maps.country_v6) };
-	int tab[2] = { bpf_map__fd(ctx->skel->maps.lookup_v4), bpf_map__fd(ctx->skel->maps.lookup_v6) };
+	int tab[2] = { bpf_map__fd(ctx->skel->maps.lookup_v4),
+			bpf_map__fd(ctx->skel->maps.lookup_v6_tree) };
 	int net[2] = { bpf_map__fd(ctx->skel->maps.networks_v4),
 		       bpf_map__fd(ctx->skel->maps.networks_v6) };
 	__u32 zero = 0, id;
@@ -513,7 +514,7 @@ static __u64 map_memlock(int fd)
 void table_memory(const struct gb_ctx *ctx, __u64 bytes[TABLE_KINDS][2])
 {
 	int outer[TABLE_KINDS][2] = {
-		{ bpf_map__fd(ctx->skel->maps.lookup_v4), bpf_map__fd(ctx->skel->maps.lookup_v6) },
+		{ bpf_map__fd(ctx->skel->maps.lookup_v4), bpf_map__fd(ctx->skel->maps.lookup_v6_tree) },
 		{ bpf_map__fd(ctx->skel->maps.country_v4), bpf_map__fd(ctx->skel->maps.country_v6) },
 		{ bpf_map__fd(ctx->skel->maps.networks_v4), bpf_map__fd(ctx->skel->maps.networks_v6) },
 	};
