@@ -840,8 +840,8 @@ static int roll_back(const struct gb_ctx *ctx, struct rules *r, const struct spe
  * A recovery without the room to switch every meeting without a gap (a change that died midway
  * leaves two copies of many meetings, and the copy that owns the ports may not be the one the
  * file names): the meetings the file does not name are removed first, then the rest is planned
- * again. A port that one of those owned and the file gives to another meeting passes unfiltered
- * until that one is written; the copies a dead change left own none.
+ * again. A port one of those owned passes unfiltered until the meeting the file gives it to owns
+ * it, a moment later; the maps are out of step with the file until then anyway.
  */
 static int execute_doomed_first(const struct gb_ctx *ctx, struct rules *r,
 				const struct spec_list *want, struct rules_plan *p)
