@@ -519,16 +519,13 @@ __u32 dxr_lookup(const void *table, size_t len, const __u8 addr[4])
 static __u32 group_value(const void *table, size_t len, __u64 d, __u64 key)
 {
 	__u32 n = d & GB_DXR6_COUNT_MASK, levels = (__u32)d >> GB_DXR6_LEVELS_SHIFT, idx = 0, c;
-	size_t pos = d >> 32, size = 0;
+	size_t pos = d >> 32, size;
 	const __u64 *r;
 
 	if (d & GB_DXR_LEAF)
 		return d & 0xffff;
-	if (n < 2 || levels < 1 || levels > GB_DXR6_MAX_LEVELS)
-		return GB_COUNTRY_NONE;
-	for (__u32 level = 0; level < levels; level++)
-		size += gb_dxr6_level_size(n, level);
-	if (GB_DXR_ELEM_BYTES + (pos + size) * 8 > len)
+	if (n < 2 || n >= GB_DXR6_MAX_RANGES || levels != tree_levels(n, &size) ||
+	    GB_DXR_ELEM_BYTES + (pos + size) * 8 > len)
 		return GB_COUNTRY_NONE;
 	r = (const __u64 *)((const __u8 *)table + GB_DXR_ELEM_BYTES);
 	for (int level = levels - 1; level > 0; level--) {

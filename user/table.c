@@ -194,6 +194,17 @@ enum { KIND_TABLE = TABLE_COMPILED, KIND_LPM = TABLE_LPM, KIND_NETWORKS = TABLE_
        KIND_COUNT = TABLE_KINDS };
 static const char *const kind_names[KIND_COUNT] = { "lookup table", "LPM trie", "network list" };
 
+/* The outer maps (map-in-map slots) of every kind and family: [kind][0 for IPv4, 1 for IPv6]. */
+static void outer_maps(const struct gb_ctx *ctx, int outer[KIND_COUNT][2])
+{
+	outer[KIND_TABLE][0] = bpf_map__fd(ctx->skel->maps.lookup_v4);
+	outer[KIND_TABLE][1] = bpf_map__fd(ctx->skel->maps.lookup_v6_tree);
+	outer[KIND_LPM][0] = bpf_map__fd(ctx->skel->maps.country_v4);
+	outer[KIND_LPM][1] = bpf_map__fd(ctx->skel->maps.country_v6);
+	outer[KIND_NETWORKS][0] = bpf_map__fd(ctx->skel->maps.networks_v4);
+	outer[KIND_NETWORKS][1] = bpf_map__fd(ctx->skel->maps.networks_v6);
+}
+
 /* The new maps of one family, built in a thread of their own: the families share nothing. */
 struct family_build {
 	int family;
@@ -235,11 +246,7 @@ int table_install_checked(const struct gb_ctx *ctx, const struct geoip_table *t,
 			  const char *source, bool with_lpm, table_check_fn check, void *arg)
 {
 	const struct prefix_list *lists[2] = { &t->v4, &t->v6 };
-	int outer[KIND_COUNT][2] = {
-		{ bpf_map__fd(ctx->skel->maps.lookup_v4), bpf_map__fd(ctx->skel->maps.lookup_v6_tree) },
-		{ bpf_map__fd(ctx->skel->maps.country_v4), bpf_map__fd(ctx->skel->maps.country_v6) },
-		{ bpf_map__fd(ctx->skel->maps.networks_v4), bpf_map__fd(ctx->skel->maps.networks_v6) },
-	};
+	int outer[KIND_COUNT][2];
 	struct family_build b[2];
 	int fds[KIND_COUNT][2], err = 0;
 	struct geoip_info info = {};
@@ -247,6 +254,7 @@ int table_install_checked(const struct gb_ctx *ctx, const struct geoip_table *t,
 	bool started[2];
 	__u32 zero = 0;
 
+	outer_maps(ctx, outer);
 	/* The LPM tries are the reference: kept up to date once in use, built on request. */
 	with_lpm = with_lpm || slot_filled(outer[KIND_LPM][0]) || slot_filled(outer[KIND_LPM][1]);
 
@@ -363,15 +371,12 @@ out:
 
 int table_open(const struct gb_ctx *ctx, struct table_view *v)
 {
-	int lpm[2] = { bpf_map__fd(ctx->skel->maps.country_v4),
-		       bpf_map__fd(ctx->skel->maps.country_v6) };
-	int tab[2] = { bpf_map__fd(ctx->skel->maps.lookup_v4),
-			bpf_map__fd(ctx->skel->maps.lookup_v6_tree) };
-	int net[2] = { bpf_map__fd(ctx->skel->maps.networks_v4),
-		       bpf_map__fd(ctx->skel->maps.networks_v6) };
+	int outer[KIND_COUNT][2], *tab = outer[KIND_TABLE], *lpm = outer[KIND_LPM];
+	int *net = outer[KIND_NETWORKS];
 	__u32 zero = 0, id;
 	int err = 0;
 
+	outer_maps(ctx, outer);
 	memset(v, 0, sizeof(*v));
 	v->lpm[0] = v->lpm[1] = -1;
 	for (int i = 0; i < 2 && !err; i++) {
@@ -513,14 +518,11 @@ static __u64 map_memlock(int fd)
 
 void table_memory(const struct gb_ctx *ctx, __u64 bytes[TABLE_KINDS][2])
 {
-	int outer[TABLE_KINDS][2] = {
-		{ bpf_map__fd(ctx->skel->maps.lookup_v4), bpf_map__fd(ctx->skel->maps.lookup_v6_tree) },
-		{ bpf_map__fd(ctx->skel->maps.country_v4), bpf_map__fd(ctx->skel->maps.country_v6) },
-		{ bpf_map__fd(ctx->skel->maps.networks_v4), bpf_map__fd(ctx->skel->maps.networks_v6) },
-	};
+	int outer[KIND_COUNT][2];
 	__u32 zero = 0, id;
 
-	for (int k = 0; k < TABLE_KINDS; k++) {
+	outer_maps(ctx, outer);
+	for (int k = 0; k < KIND_COUNT; k++) {
 		for (int i = 0; i < 2; i++) {
 			int fd;
 
