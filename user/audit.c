@@ -57,26 +57,19 @@ static char *command_line(void)
 	return out;
 }
 
-/* audit_log without its error message. */
-static int append_record(const struct gb_ctx *ctx, const char *command, const char *reason,
-			 const char *result, struct json_object *changes)
+/* A record's common fields, time first. */
+static struct json_object *new_record(const char *command, const char *reason, const char *result)
 {
 	struct json_object *o = json_object_new_object();
 	const char *sudo_user = getenv("SUDO_USER");
-	char when[64], path[512], *cmdline = NULL, *rec = NULL;
-	struct stat before, after;
 	struct timespec now;
-	ssize_t w;
+	char when[64];
 	struct tm tm;
-	int fd, err = 0;
-	size_t len;
 
 	clock_gettime(CLOCK_REALTIME, &now);
 	gmtime_r(&now.tv_sec, &tm);
 	strftime(when, 32, "%Y-%m-%dT%H:%M:%S", &tm);
 	snprintf(when + strlen(when), sizeof(when) - strlen(when), ".%03ldZ", now.tv_nsec / 1000000);
-	if (!command)
-		command = cmdline = command_line();
 	json_object_object_add(o, "time", json_object_new_string(when));
 	json_object_object_add(o, "uid", json_object_new_int64(getuid()));
 	json_object_object_add(o, "sudo_user", sudo_user && *sudo_user ?
@@ -84,36 +77,153 @@ static int append_record(const struct gb_ctx *ctx, const char *command, const ch
 	json_object_object_add(o, "command", json_object_new_string(command ? command : ""));
 	json_object_object_add(o, "reason", reason && *reason ? json_object_new_string(reason) : NULL);
 	json_object_object_add(o, "result", json_object_new_string(result));
-	if (changes)
-		json_object_object_add(o, "changes", changes);
-	if (asprintf(&rec, "%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
-					JSON_C_TO_STRING_NOSLASHESCAPE)) < 0) {
-		rec = NULL;
+	return o;
+}
+
+/* o as one line of text (malloc'd), or NULL. */
+static char *record_line(struct json_object *o)
+{
+	char *line;
+
+	if (asprintf(&line, "%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
+					JSON_C_TO_STRING_NOSLASHESCAPE)) < 0)
+		return NULL;
+	return line;
+}
+
+/* Appends buf in one write; a part written (a full disk) is cut off again: -ENOSPC. */
+static int append_whole(int fd, const char *buf, size_t len)
+{
+	struct stat before, after;
+	ssize_t w;
+
+	if (fstat(fd, &before))
+		return -errno;
+	w = write(fd, buf, len);
+	if (w < 0)
+		return -errno;
+	if ((size_t)w != len) {
+		/* Unless another record was appended behind it meanwhile. */
+		if (!fstat(fd, &after) && after.st_size == before.st_size + w)
+			(void)!ftruncate(fd, before.st_size);
+		return -ENOSPC;
+	}
+	return 0;
+}
+
+/* The length of buf[0..len) without a UTF-8 sequence cut off at its end. */
+static size_t utf8_whole(const unsigned char *buf, size_t len)
+{
+	size_t i = len, need;
+
+	/* Back over up to 3 continuation bytes to the byte that starts the last sequence. */
+	while (i > 0 && len - i < 3 && (buf[i - 1] & 0xc0) == 0x80)
+		i--;
+	if (i == 0 || buf[i - 1] < 0xc0)
+		return len;	/* ends in ASCII, or no lead byte: nothing to cut */
+	need = buf[i - 1] >= 0xf0 ? 4 : buf[i - 1] >= 0xe0 ? 3 : 2;
+	return len - (i - 1) >= need ? len : i - 1;
+}
+
+/*
+ * A record cut short: its writer was killed inside the write (the kernel stops a write of more
+ * than a page at SIGKILL), and the log ends in a part of a line. Every writer holds the state
+ * dir's lock, so nobody is writing that part now. It is replaced by a whole record that carries
+ * its text in "torn", so that the log stays one JSON object per line and keeps what was written.
+ * If that record does not fit (a full disk), the part is put back as it was: -ENOSPC.
+ */
+static int repair_tail(int fd)
+{
+	char last, chunk[4096], *part = NULL, *rec = NULL;
+	off_t size, start;
+	struct json_object *o;
+	struct stat st;
+	ssize_t n;
+	int err;
+
+	if (fstat(fd, &st))
+		return -errno;
+	size = st.st_size;
+	if (!size)
+		return 0;
+	if (pread(fd, &last, 1, size - 1) != 1)
+		return -EIO;
+	if (last == '\n')
+		return 0;
+	/* The part starts behind the last newline, or at the start of the file. */
+	for (start = size - 1; start > 0;) {
+		off_t from = start > (off_t)sizeof(chunk) ? start - (off_t)sizeof(chunk) : 0;
+		const char *nl;
+
+		n = pread(fd, chunk, start - from, from);
+		if (n != start - from)
+			return n < 0 ? -errno : -EIO;
+		nl = memrchr(chunk, '\n', n);
+		if (nl) {
+			start = from + (nl - chunk) + 1;
+			break;
+		}
+		start = from;
+	}
+	part = malloc(size - start);
+	if (!part)
+		return -ENOMEM;
+	n = pread(fd, part, size - start, start);
+	if (n != size - start) {
+		err = n < 0 ? -errno : -EIO;
+		goto out;
+	}
+	o = new_record("torn-record", "a record cut short (its writer was killed in mid-write); "
+		       "\"torn\" holds the part that was written", "ok");
+	json_object_object_add(o, "torn", json_object_new_string_len(part,
+			       utf8_whole((unsigned char *)part, n)));
+	rec = record_line(o);
+	json_object_put(o);
+	if (!rec) {
 		err = -ENOMEM;
 		goto out;
 	}
-	len = strlen(rec);
+	if (ftruncate(fd, start)) {
+		err = -errno;
+		goto out;
+	}
+	err = append_whole(fd, rec, strlen(rec));
+	if (err)
+		(void)!write(fd, part, n);
+out:
+	free(part);
+	free(rec);
+	return err;
+}
 
+/* audit_log without its error message. */
+static int append_record(const struct gb_ctx *ctx, const char *command, const char *reason,
+			 const char *result, struct json_object *changes)
+{
+	char path[512], *cmdline = NULL, *rec = NULL;
+	struct json_object *o;
+	int fd, err = 0;
+
+	if (!command)
+		command = cmdline = command_line();
+	o = new_record(command, reason, result);
+	if (changes)
+		json_object_object_add(o, "changes", changes);
+	rec = record_line(o);
+	if (!rec) {
+		err = -ENOMEM;
+		goto out;
+	}
 	snprintf(path, sizeof(path), "%s/%s", ctx->state_dir, AUDIT_FILE);
-	fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+	fd = open(path, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
 	if (fd < 0) {
 		err = -errno;
 		goto out;
 	}
-	/* One write of the whole line: O_APPEND keeps records whole even without the lock. */
-	if (fstat(fd, &before)) {
-		err = -errno;
-	} else if ((w = write(fd, rec, len)) < 0) {
-		err = -errno;
-	} else if ((size_t)w != len) {
-		/*
-		 * A part of the line (a full disk): cut it off, so that the log stays one JSON
-		 * object per line, unless another record was appended behind it meanwhile.
-		 */
-		if (!fstat(fd, &after) && after.st_size == before.st_size + w)
-			(void)!ftruncate(fd, before.st_size);
-		err = -ENOSPC;
-	}
+	/* One write of the whole line. */
+	err = repair_tail(fd);
+	if (!err)
+		err = append_whole(fd, rec, strlen(rec));
 	if (!err && fsync(fd))
 		err = -errno;
 	close(fd);

@@ -60,6 +60,7 @@ echo "$TRIALS trials, $killed killed mid-apply, $((TRIALS - killed)) finished fi
 check "a third of the kills or more landed mid-apply" test "$killed" -ge $((TRIALS / 3))
 recovers=$(grep -c '"command":"recover"' "$S/audit.log")
 echo "$recovers interrupted applies rolled back"
+echo "$(grep -c '"command":"torn-record"' "$S/audit.log") records cut short by a kill kept whole"
 check "audit log lines whole" audit_whole
 [[ $cur == a ]] && next=b || next=a
 check "the next apply works" "$GEOBLOCK" apply "$tmp/$next.rules" >/dev/null

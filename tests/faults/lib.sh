@@ -77,11 +77,11 @@ faults_geoip() {
 	done
 }
 
-# audit_whole: every line of the audit log is one whole JSON object.
+# audit_whole [LOG]: every line of the audit log (or LOG) is one whole JSON object.
 audit_whole() {
-	[[ ! -e $GEOBLOCK_STATE_DIR/audit.log ]] && return 0
-	local bad
-	bad=$(jq -R 'fromjson? // "BAD"' "$GEOBLOCK_STATE_DIR/audit.log" | grep -c '^"BAD"$')
+	local log=${1:-$GEOBLOCK_STATE_DIR/audit.log} bad
+	[[ ! -e $log ]] && return 0
+	bad=$(jq -R 'fromjson? // "BAD"' "$log" | grep -c '^"BAD"$')
 	((bad == 0)) || { echo "audit log: $bad broken lines" >&2; return 1; }
 }
 
