@@ -130,7 +130,8 @@ static size_t utf8_whole(const unsigned char *buf, size_t len)
  * than a page at SIGKILL), and the log ends in a part of a line. Every writer holds the state
  * dir's lock, so nobody is writing that part now. It is replaced by a whole record that carries
  * its text in "torn", so that the log stays one JSON object per line and keeps what was written.
- * If that record does not fit (a full disk), the part is put back as it was: -ENOSPC.
+ * 1 if it did, 0 if the log ends in a whole line. If that record does not fit (a full disk),
+ * the part is put back as it was: -ENOSPC.
  */
 static int repair_tail(int fd)
 {
@@ -190,10 +191,28 @@ static int repair_tail(int fd)
 	err = append_whole(fd, rec, strlen(rec));
 	if (err)
 		(void)!write(fd, part, n);
+	else
+		err = 1;
 out:
 	free(part);
 	free(rec);
 	return err;
+}
+
+int audit_repair(const struct gb_ctx *ctx)
+{
+	char path[512];
+	int fd, err;
+
+	snprintf(path, sizeof(path), "%s/%s", ctx->state_dir, AUDIT_FILE);
+	fd = open(path, O_RDWR | O_APPEND | O_CLOEXEC);
+	if (fd < 0)
+		return errno == ENOENT ? 0 : -errno;
+	err = repair_tail(fd);
+	if (err > 0 && fsync(fd))
+		err = -errno;
+	close(fd);
+	return err < 0 ? err : 0;
 }
 
 /* audit_log without its error message. */
@@ -222,7 +241,7 @@ static int append_record(const struct gb_ctx *ctx, const char *command, const ch
 	}
 	/* One write of the whole line. */
 	err = repair_tail(fd);
-	if (!err)
+	if (err >= 0)
 		err = append_whole(fd, rec, strlen(rec));
 	if (!err && fsync(fd))
 		err = -errno;

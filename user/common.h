@@ -49,6 +49,13 @@ int gb_sync_dir(const char *dir);
  */
 int gb_pins_current(const struct gb_ctx *ctx);
 
+/* audit.c */
+/*
+ * Puts right a record cut short at the end of the audit log (its writer killed in mid-write), if
+ * there is one; the caller holds the state lock. gb_open does it for every locked command.
+ */
+int audit_repair(const struct gb_ctx *ctx);
+
 /* country.c */
 __u16 country_id(const char *code);		/* GB_COUNTRY_NONE unless two letters */
 void country_code(__u16 id, char out[3]);	/* "--" for none */

@@ -130,6 +130,8 @@ int gb_open(struct gb_ctx *ctx, unsigned int flags)
 		err = take_lock(ctx);
 		if (err)
 			goto err_out;
+		/* Best effort: an audit record that cannot be written says why itself. */
+		audit_repair(ctx);
 	}
 	err = prepare_pin_dir(ctx->pin_dir);
 	if (err)

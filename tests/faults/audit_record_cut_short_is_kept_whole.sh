@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # A record cut short at the end of the audit log (its writer killed inside the write: the kernel
 # stops a write of more than a page at SIGKILL and keeps the part written, with no newline) is
-# kept whole: the next change replaces the part with one "torn-record" line whose "torn" field is
-# the part's text (less a UTF-8 character cut in two), then appends its own record. Earlier lines
-# stay byte for byte, every line is whole JSON. When that line does not fit (a full disk) the part
-# stays as it was, and the change says it was done but not audited.
+# kept whole: the next command that takes the state lock, even one refused, replaces the part with
+# one "torn-record" line whose "torn" field is the part's text (less a UTF-8 character cut in two);
+# a change then appends its own record. Earlier lines stay byte for byte, every line is whole
+# JSON. When that line does not fit (a full disk) the part stays as it was, and a change says it
+# was done but not audited.
 set -uo pipefail
 source "$(dirname "$0")/../lib/common.sh"
 source "$(dirname "$0")/lib.sh"
@@ -25,20 +26,21 @@ cut_last() {
 	head -c "$BEFORE" "$LOG" >"$tmp/before"
 }
 
-# repaired WHAT TORN COMMAND: the log is the earlier lines unchanged, then a torn-record line whose
-# "torn" is TORN, then the record of COMMAND, and nothing else.
+# repaired WHAT TORN [COMMAND]: the log is the earlier lines unchanged, then a torn-record line
+# whose "torn" is TORN, then the record of COMMAND (if given), and nothing else.
 repaired() {
-	local what=$1 command=$3
+	local what=$1 command=${3:-}
 	printf '%s' "$2" >"$tmp/torn.want"
 	check "$what: every line whole JSON" audit_whole "$LOG"
 	check "$what: earlier lines unchanged" cmp -s "$tmp/before" <(head -c "$BEFORE" "$LOG")
 	tail -c +$((BEFORE + 1)) "$LOG" >"$tmp/new"
-	check_eq "$what: new lines" 2 "$(wc -l <"$tmp/new")"
+	check_eq "$what: new lines" $((${#command} ? 2 : 1)) "$(wc -l <"$tmp/new")"
 	check_eq "$what: the first is a torn-record" torn-record "$(head -1 "$tmp/new" | jq -r .command)"
 	head -1 "$tmp/new" | jq -j .torn >"$tmp/torn.got" 2>/dev/null
 	check_eq "$what: holding the part ($(wc -c <"$tmp/torn.want") bytes)" \
 		"$(sha1sum <"$tmp/torn.want")" "$(sha1sum <"$tmp/torn.got")"
-	check_eq "$what: then the change's own record" "$command" "$(sed -n 2p "$tmp/new" | jq -r .command)"
+	[[ -z $command ]] ||
+		check_eq "$what: then the change's own record" "$command" "$(sed -n 2p "$tmp/new" | jq -r .command)"
 }
 
 check "add m1" "$GEOBLOCK" meeting add m1 --ports 9001 --block FR --reason "première réunion" >/dev/null
@@ -52,8 +54,12 @@ repaired "UTF-8 cut" "${PART:0:${#PART}-1}" "meeting add m2 --ports 9002 --block
 
 check "del m1" "$GEOBLOCK" meeting del m1 >/dev/null
 cut_last 40
+"$GEOBLOCK" meeting del no-such-meeting >/dev/null 2>&1
+check_eq "a refused command" 1 $?
+repaired "plain cut, then a refused command" "$PART"
 check "del m2" "$GEOBLOCK" meeting del m2 >/dev/null
-repaired "plain cut" "$PART" "meeting del m2"
+check_eq "then a change adds its line" 1 "$(($(wc -l <"$LOG") - $(wc -l <"$tmp/before") - 1))"
+check "every line whole JSON" audit_whole "$LOG"
 
 # A log that is nothing but a part.
 printf '{"time":"2026-11-29T' >"$LOG"
