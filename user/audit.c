@@ -103,7 +103,7 @@ static int append_whole(int fd, const char *buf, size_t len)
 	if (w < 0)
 		return -errno;
 	if ((size_t)w != len) {
-		/* Unless another record was appended behind it meanwhile. */
+		/* The part is cut off, unless another record was appended behind it meanwhile. */
 		if (!fstat(fd, &after) && after.st_size == before.st_size + w)
 			(void)!ftruncate(fd, before.st_size);
 		return -ENOSPC;
@@ -239,7 +239,7 @@ static int append_record(const struct gb_ctx *ctx, const char *command, const ch
 		err = -errno;
 		goto out;
 	}
-	/* One write of the whole line. */
+	/* A record cut short before this one is put right first; then this one in one write. */
 	err = repair_tail(fd);
 	if (err >= 0)
 		err = append_whole(fd, rec, strlen(rec));
