@@ -65,6 +65,14 @@ static int read_attachments(const struct gb_ctx *ctx, struct attachment **out, s
 	return err;
 }
 
+static bool has_attachment(const struct attachment *v, size_t n, const char *ifname)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!strcmp(v[i].ifname, ifname))
+			return true;
+	return false;
+}
+
 int state_attachment_recorded(const struct gb_ctx *ctx, const char *ifname)
 {
 	struct attachment *v;
@@ -72,8 +80,8 @@ int state_attachment_recorded(const struct gb_ctx *ctx, const char *ifname)
 	int err, found = 0;
 
 	err = read_attachments(ctx, &v, &n);
-	for (size_t i = 0; !err && i < n; i++)
-		found |= !strcmp(v[i].ifname, ifname);
+	if (!err)
+		found = has_attachment(v, n, ifname);
 	free(v);
 	return err ? err : found;
 }
@@ -90,8 +98,7 @@ int state_attachment_set(const struct gb_ctx *ctx, const char *ifname, const cha
 	err = read_attachments(ctx, &v, &n);
 	if (err)
 		goto out;
-	for (size_t i = 0; i < n; i++)
-		found |= !strcmp(v[i].ifname, ifname);
+	found = has_attachment(v, n, ifname);
 	if (!found && !mode)
 		goto out;
 	f = open_memstream(&buf, &len);

@@ -720,6 +720,16 @@ void rules_plan_print(const struct rules *r, const struct rules_plan *p, FILE *o
 		print_live(r, p->doomed[i], out, changes);
 }
 
+/* Removes the live meetings the plan keeps no version of. */
+static int remove_doomed(const struct gb_ctx *ctx, struct rules *r, const struct rules_plan *p)
+{
+	int err = 0;
+
+	for (size_t i = 0; i < p->n_doomed && !err; i++)
+		err = rules_remove(ctx, r, p->doomed[i]);
+	return err;
+}
+
 /*
  * Carries out a plan, make-before-break: mode switches in place (counters kept); new versions
  * written complete and active but owning no port yet; then each port moved to its new owner in
@@ -777,8 +787,8 @@ static int plan_execute(const struct gb_ctx *ctx, struct rules *r, const struct 
 	for (size_t i = 0; i < want->n && !err; i++)
 		if (p->action[i] == PLAN_REPLACE)
 			err = rules_remove(ctx, r, p->old_id[i]);
-	for (size_t i = 0; i < p->n_doomed && !err; i++)
-		err = rules_remove(ctx, r, p->doomed[i]);
+	if (!err)
+		err = remove_doomed(ctx, r, p);
 out:
 	free(new_id);
 	free(owner);
@@ -846,10 +856,8 @@ static int roll_back(const struct gb_ctx *ctx, struct rules *r, const struct spe
 static int execute_doomed_first(const struct gb_ctx *ctx, struct rules *r,
 				const struct spec_list *want, struct rules_plan *p)
 {
-	int err = 0;
+	int err = remove_doomed(ctx, r, p);
 
-	for (size_t i = 0; i < p->n_doomed && !err; i++)
-		err = rules_remove(ctx, r, p->doomed[i]);
 	rules_plan_free(p);
 	if (!err)
 		err = rules_plan(r, want, p);
