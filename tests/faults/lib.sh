@@ -104,9 +104,9 @@ next_command_recovers() {
 		NOW=$next
 		pass
 	else
-		fail "trial $i (exit $KILL_RC): the rule set is neither file: $(diff <(echo "${WANT[$cur]}") <(echo "$got") | head -4 | paste -sd' ')"
+		fail "trial $i (exit $KILL_RC)${EXTRA:-}: the rule set is neither file: $(diff <(echo "${WANT[$cur]}") <(echo "$got") | head -4 | paste -sd' ')"
 		NOW=$next
 	fi
-	[[ -e $GEOBLOCK_STATE_DIR/rules.journal ]] && fail "trial $i: the journal outlived the next command"
+	[[ -e $GEOBLOCK_STATE_DIR/rules.journal ]] && fail "trial $i${EXTRA:-}: the journal outlived the next command"
 	return 0
 }
