@@ -460,7 +460,11 @@ static int build6(const struct intervals *iv, const struct dxr_sink *sink, void 
 	free(b.elem0);
 	if (err)
 		return err;
-	*len = (1 + (b.used + GB_DXR6_ELEM_RANGES - 1) / GB_DXR6_ELEM_RANGES) *
+	/*
+	 * Sized for the most ranges ever written, not the ranges kept: writing, the second layout
+	 * writes a /16 group past the kept ranges before it drops it for /24 groups.
+	 */
+	*len = (1 + (b.high + GB_DXR6_ELEM_RANGES - 1) / GB_DXR6_ELEM_RANGES) *
 	       (size_t)GB_DXR_ELEM_BYTES;
 	t = sink_alloc(sink, *len);
 	if (!t)
