@@ -1,20 +1,21 @@
 #!/usr/bin/env bash
 # The alerting rules pass `promtool check rules` and their unit tests (`promtool test rules`); the
 # Grafana dashboard is valid JSON whose every query is valid PromQL; and every geoblock metric the
-# rules and the dashboard use is one the README documents. (That each is served for real is
+# rules and the dashboard use is one docs/metrics.md documents. (That each is served for real is
 # checked by tests/e2e/prometheus_counts_exact_drops.sh on a live scrape.)
 set -uo pipefail
 source "$(dirname "$0")/../lib/common.sh"
 MON=$ROOT/scripts/monitoring
 RULES=$MON/geoblock-alerts.yml
 DASH=$MON/grafana-dashboard.json
+DOC=$ROOT/docs/metrics.md
 tmp=$(mktemp -d)
 on_exit rm -rf "$tmp"
 
 check "promtool check rules" promtool check rules "$RULES"
 check "promtool test rules" promtool test rules "$ROOT"/tests/monitoring/*.test.yml
-check_eq "rules: one per alert the README names" \
-	"$(grep -o '^| `Geoblock[A-Za-z]*`' "$ROOT/README.md" | tr -d '|` ' | sort | tr '\n' ' ')" \
+check_eq "rules: one per alert docs/metrics.md names" \
+	"$(grep -o '^| `Geoblock[A-Za-z]*`' "$DOC" | tr -d '|` ' | sort | tr '\n' ' ')" \
 	"$(grep -o 'alert: Geoblock[A-Za-z]*' "$RULES" | cut -d' ' -f2 | sort | tr '\n' ' ')"
 
 check "dashboard is JSON" jq -e . "$DASH" >/dev/null
@@ -49,8 +50,8 @@ else
 	pass
 fi
 
-# Every metric the rules and the dashboard use is documented in the README's metric table.
+# Every metric the rules and the dashboard use is documented in docs/metrics.md's metric table.
 for m in $(grep -oh 'geoblock_[a-z0-9_]*' "$RULES" "$DASH" | sort -u); do
-	check "README documents $m" grep -q "^| \`$m" "$ROOT/README.md"
+	check "docs/metrics.md documents $m" grep -q "^| \`$m" "$DOC"
 done
 summary
