@@ -1,4 +1,7 @@
 # geoblock: build, test, demo. `make help` lists the targets.
+# Sources: bpf/ (the XDP program and the ABI header shared with userspace), user/ (the controller,
+# by layer: lib < geoip < kern < state < metrics < cli; a layer includes only those below it and
+# its own; see user/README.md), tests/ (unit, bpf, e2e, faults, fuzz, diff, bench).
 CC	?= gcc
 CLANG	?= clang
 BPFTOOL	?= bpftool
@@ -50,8 +53,8 @@ UNITS	:= geoblock-restore.service geoblock-daemon.service
 INSTALLED := $(SBINDIR)/geoblock $(MANDIR)/man8/geoblock.8 $(addprefix $(UNITDIR)/,$(UNITS)) \
 	     $(COMPDIR)/geoblock $(DOCDIR)/rules.example
 
-USER_SRCS := $(wildcard user/*.c)
-LIB_OBJS  := $(patsubst user/%.c,$(BUILD)/user/%.o,$(filter-out user/main.c,$(USER_SRCS)))
+USER_SRCS := $(wildcard user/*/*.c)
+LIB_OBJS  := $(patsubst user/%.c,$(BUILD)/user/%.o,$(filter-out user/cli/main.c,$(USER_SRCS)))
 TEST_BINS := $(BUILD)/tests/unit_country $(BUILD)/tests/unit_prefix $(BUILD)/tests/unit_table \
 	     $(BUILD)/tests/unit_metrics $(BUILD)/tests/unit_exporter $(BUILD)/tests/unit_parse \
 	     $(BUILD)/tests/bpf_packets $(BUILD)/tests/mmdb_ref $(BUILD)/tests/udp_send \
@@ -61,7 +64,7 @@ TEST_BINS := $(BUILD)/tests/unit_country $(BUILD)/tests/unit_prefix $(BUILD)/tes
 	     $(patsubst %,$(BUILD)/tests/fuzz_%,$(FUZZ_TARGETS)) $(BUILD)/tests/mkmmdb
 DIFF_OBJS := $(patsubst tests/diff/%.c,$(BUILD)/tests/%.o,$(wildcard tests/diff/*.c))
 
-.PHONY: all test demo bench bench-ab bench-metrics bench-geoip fuzz fuzz-build deps format format-check \
+.PHONY: all test demo bench bench-ab bench-metrics bench-geoip fuzz fuzz-build deps \
 	clean help install uninstall
 .SECONDARY:
 all: $(BUILD)/geoblock
@@ -72,7 +75,7 @@ help:
 	@echo "make test SANITIZE=1  the same, built with ASan+UBSan+LeakSanitizer (in build-san/)"
 	@echo "make demo       install missing packages, build, run the namespace demo on real data"
 	@echo "make fuzz       run each fuzz target for FUZZ_SECONDS (default 60) (in build-fuzz/)"
-		@echo "make bench      scrape benchmark (below), then the data-path benchmark (Mpps vs bare"
+	@echo "make bench      scrape benchmark (below), then the data-path benchmark (Mpps vs bare"
 	@echo "                XDP_DROP, LPM, nftables; ns/packet), then the GeoIP load benchmark"
 	@echo "make bench-ab BENCH_AB_OLD=PATH  drop path of this build against another build's"
 	@echo "                geoblock binary (PATH), attached in turn"
@@ -81,7 +84,6 @@ help:
 	@echo "make deps       install the Debian packages the build and tests need"
 	@echo "make install    install binary, man page, systemd units, bash completion, example"
 	@echo "                rules (PREFIX=/usr/local, DESTDIR=); make uninstall removes them"
-	@echo "make format     clang-format the C sources; make format-check only checks"
 	@echo "make clean      remove build/, build-san/, build-fuzz/"
 	@echo "V=1 shows the commands"
 
@@ -112,10 +114,11 @@ $(BUILD)/user/%.o: user/%.c $(BUILD)/geoblock.skel.h
 	@echo "  CC      $@"
 	$(Q)$(CC) $(CFLAGS) -c $< -o $@
 
+# A thin archive: members keep their paths, so user/cli/geoip.o and user/geoip/geoip.o are two.
 $(BUILD)/libgeoblock.a: $(LIB_OBJS)
-	$(Q)$(AR) rcs $@ $^
+	$(Q)rm -f $@ && $(AR) rcsT $@ $^
 
-$(BUILD)/geoblock: $(BUILD)/user/main.o $(BUILD)/libgeoblock.a
+$(BUILD)/geoblock: $(BUILD)/user/cli/main.o $(BUILD)/libgeoblock.a
 	@echo "  LINK    $@"
 	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
 
@@ -195,13 +198,7 @@ uninstall:
 	rm -f $(addprefix $(DESTDIR),$(INSTALLED))
 	-rmdir $(DESTDIR)$(DOCDIR) 2>/dev/null
 
-format:
-	clang-format -i bpf/*.c bpf/*.h user/*.c user/*.h tests/*/*.c
-
-format-check:
-	clang-format --dry-run -Werror bpf/*.c bpf/*.h user/*.c user/*.h tests/*/*.c
-
 clean:
 	rm -rf build build-san build-fuzz
 
--include $(wildcard $(BUILD)/user/*.d $(BUILD)/tests/*.d $(BUILD)/fuzz/*.d)
+-include $(wildcard $(BUILD)/user/*/*.d $(BUILD)/tests/*.d $(BUILD)/fuzz/*.d)

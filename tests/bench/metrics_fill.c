@@ -14,7 +14,9 @@
 #include <time.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
-#include "common.h"
+#include "lib/country.h"
+#include "kern/pins.h"
+#include "state/context.h"
 #include "geoblock.skel.h"
 
 static const char *const codes[] = {

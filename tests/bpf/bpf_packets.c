@@ -8,9 +8,14 @@
 #include <time.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
+#include "lib/country.h"
+#include "geoip/geoip.h"
+#include "geoip/prefix.h"
+#include "kern/pins.h"
+#include "kern/table.h"
+#include "kern/verdicts.h"
 #include "frames.h"
 #include "check.h"
-#include "common.h"
 #include "geoblock.skel.h"
 
 #define SERVER4		"192.0.2.10"

@@ -20,9 +20,12 @@
 #include <arpa/inet.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
+#include "lib/country.h"
+#include "geoip/geoip.h"
+#include "kern/maps.h"
+#include "kern/pins.h"
+#include "kern/table.h"
 #include "check.h"
-#include "common.h"
-#include "maps.h"
 #include "geoblock.skel.h"
 #include "packet_gen.h"
 #include "ref_classifier.h"

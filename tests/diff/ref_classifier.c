@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * The reference classifier of the differential test, written from DESIGN.md (decisions 3 and 4) and
- * the README's "What it decides", not from bpf/parse.h:
+ * docs/design.md, "What it decides", not from bpf/parse.h:
  *  - Ethernet, then at most two VLAN tags (802.1Q 0x8100, 802.1ad 0x88a8); a third tag means the
  *    frame is not parsed further: not IP.
  *  - IPv4 with its options (IHL); a non-first fragment has no ports: "fragment".
@@ -21,7 +21,7 @@
 #include <string.h>
 #include "ref_classifier.h"
 
-/* As the README states them, not as bpf/geoblock.h defines them: a change shows as a difference. */
+/* As docs/design.md states them, not as bpf/geoblock.h defines them: a change shows as a difference. */
 #define REF_VLAN_TAGS_MAX	2
 #define REF_IPV6_EXT_MAX	8
 

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0 */
-/* The reference classifier: what DESIGN.md and the README say the XDP program decides. */
+/* The reference classifier: what DESIGN.md and docs/design.md say the XDP program decides. */
 #ifndef GEOBLOCK_REF_CLASSIFIER_H
 #define GEOBLOCK_REF_CLASSIFIER_H
 

@@ -3,7 +3,7 @@
 #ifndef GEOBLOCK_RULE_GEN_H
 #define GEOBLOCK_RULE_GEN_H
 
-#include "common.h"
+#include "geoip/geoip.h"
 #include "ref_classifier.h"
 
 #define RULES_MAX_MEETINGS	64

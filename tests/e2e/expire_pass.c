@@ -4,8 +4,10 @@
  * function takes it), and prints how many expired meetings it deleted.
  */
 #include <stdio.h>
-#include "common.h"
-#include "meeting.h"
+#include "lib/errors.h"
+#include "kern/pins.h"
+#include "state/context.h"
+#include "state/converge.h"
 
 int main(void)
 {

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Fuzz target: the address lists of `meeting add --allow`, through parse_cidrs (user/parse.c).
+ * Fuzz target: the address lists of `meeting add --allow`, through parse_cidrs (user/lib/parse.c).
  * The input is the argument. Each item is also read by a plain reference (inet_pton, a decimal
  * prefix length of 1-3 digits, no bits past it): the list is accepted exactly when every item is,
  * and then holds exactly the reference's networks, sorted, without duplicates. A refused list gets
@@ -9,7 +9,7 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
-#include "common.h"
+#include "lib/parse.h"
 #include "fuzz.h"
 
 #define MAX_ITEMS 256

@@ -7,7 +7,8 @@
  * outlive the call: no file descriptor, no mapping of the database (MMDB_close on every path).
  */
 #include <fcntl.h>
-#include "common.h"
+#include "geoip/geoip.h"
+#include "geoip/prefix.h"
 #include "fuzz.h"
 
 /* The lowest free descriptor: it moves if a descriptor is left open (cheaper than /proc/self/fd). */

@@ -1,13 +1,13 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Fuzz target: what operators type, through user/country.c. The first byte picks the parser
+ * Fuzz target: what operators type, through user/lib/country.c. The first byte picks the parser
  * ('0' ports, '1' countries, '2' meeting names); the rest is the argument. A refused argument gets
  * a one-line message; an accepted list prints back (format_ports, format_countries) to text that
- * parses to the same set; a name is accepted exactly when the README's rule says so.
+ * parses to the same set; a name is accepted exactly when geoblock(8)'s rule says so.
  */
 #include <ctype.h>
 #include <errno.h>
-#include "common.h"
+#include "lib/country.h"
 #include "fuzz.h"
 
 static void check_ports(const char *s)
@@ -65,7 +65,7 @@ static void check_countries(const char *s)
 	FUZZ_ASSERT(!memcmp(blocked, again, sizeof(blocked)), "\"%s\" printed as \"%s\"", s, text);
 }
 
-/* README: letters, digits, '.', '_', '-'; not starting with '-'; at most 47 characters. */
+/* geoblock(8): letters, digits, '.', '_', '-'; not starting with '-'; at most 47 characters. */
 static void check_name(const char *s)
 {
 	size_t len = strlen(s);

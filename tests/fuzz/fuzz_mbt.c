@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Fuzz target: the prefix-list merger (user/prefix.c) and the table compiler (user/dxr.c) against a
+ * Fuzz target: the prefix-list merger (user/geoip/prefix.c) and the table compiler (user/geoip/dxr.c) against a
  * naive longest-prefix match over the same networks. (Named for the multibit trie the compiler
  * once went through; the name keeps its corpus and regressions.)
  *   1. The input draws two search trees (IPv4, IPv6 with alias entries): their leaves, in address
@@ -13,9 +13,9 @@
  *      makes (a country id beyond the table, an IPv4 alias, an IPv4 /33) must be refused.
  */
 #include <errno.h>
-#include "common.h"
+#include "geoip/dxr.h"
+#include "geoip/prefix.h"
 #include "fuzz.h"
-#include "dxr.h"
 
 #define MAX_NETS	256
 

@@ -1,15 +1,16 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * Fuzz target: the rules files of `apply` (and the state dir's rules file that restore reads),
- * through rules_file_read (user/rules_file.c). The first byte picks the flags (odd: an expiry in
+ * through rules_file_read (user/state/rules_file.c). The first byte picks the flags (odd: an expiry in
  * the past is accepted, as restore reads); the rest is the file. A refused file gets a one-line
  * message naming the file; an accepted one is a valid rule set (names unique, no shared port, line
  * numbers rising) whose meetings, printed back with spec_format as the rules file holds them, read
  * back to the same meetings, reasons included.
  */
 #include <errno.h>
+#include "lib/country.h"
+#include "state/rules_file.h"
 #include "fuzz.h"
-#include "meeting.h"
 
 #define NOW 1767225600	/* 2026-01-01T00:00:00Z: fixed, so that inputs replay alike */
 

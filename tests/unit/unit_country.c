@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
-/* Unit tests of user/country.c: what operators type (ports, countries, names) and its printing. */
+/* Unit tests of user/lib/country.c: what operators type (ports, countries, names) and its printing. */
 #include <errno.h>
+#include "lib/country.h"
 #include "check.h"
-#include "common.h"
 
 static __u8 ports[GB_PORT_COUNT / 8];
 

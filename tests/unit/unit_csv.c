@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Unit tests of user/csv.c through geoip_read: the CSV forms real files take, unsorted and
+ * Unit tests of user/geoip/csv.c through geoip_read: the CSV forms real files take, unsorted and
  * overlapping rows, and every malformed row refused with its line number.
  */
 #include <arpa/inet.h>
@@ -9,8 +9,10 @@
 #include <sys/mman.h>
 #include <unistd.h>
 #include <zlib.h>
+#include "lib/country.h"
+#include "geoip/geoip.h"
+#include "geoip/prefix.h"
 #include "check.h"
-#include "common.h"
 
 static char path[64], err[512];
 static struct geoip_table t;

@@ -1,11 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0
-/* Unit tests of user/exporter.c: --metrics takes IPv4, [IPv6] or a name with a port, no more. */
+/* Unit tests of user/metrics/exporter.c: --metrics takes IPv4, [IPv6] or a name with a port, no more. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include "metrics/exporter.h"
 #include "check.h"
-#include "common.h"
-#include "exporter.h"
 
 /* "ADDR PORT" of a parsed address, or "error: ..." */
 static const char *parsed(const char *s)

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Unit tests of user/geoip.c on small databases written here (tests/lib/mmdb_samples.h): both
+ * Unit tests of user/geoip/geoip.c on small databases written here (tests/lib/mmdb_samples.h): both
  * record layouts, 24/28/32-bit records, IPv4 aliases, gzip, records without a country, and
  * cut-short files, a file truncated while it is read; libmaxminddb reads the same files as a check
  * on the writer.
@@ -16,8 +16,10 @@
 #include <unistd.h>
 #include <maxminddb.h>
 #include <zlib.h>
+#include "lib/country.h"
+#include "geoip/geoip.h"
+#include "geoip/prefix.h"
 #include "check.h"
-#include "common.h"
 #include "mmdb_samples.h"
 
 /* A memory file holding data (gzipped if asked), named by its /proc path. */

@@ -1,14 +1,15 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Unit tests of user/metrics.c: label values escaped per the text format, series only for pairs
+ * Unit tests of user/metrics/metrics.c: label values escaped per the text format, series only for pairs
  * of live meetings, each family announced once, nothing rendered for what is not there.
  */
 #include <stdlib.h>
 #include <string.h>
+#include "lib/country.h"
+#include "kern/counters.h"
+#include "kern/links.h"
+#include "metrics/metrics.h"
 #include "check.h"
-#include "common.h"
-#include "counters.h"
-#include "metrics.h"
 
 static const char *escaped(const char *in)
 {

@@ -1,14 +1,14 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Unit tests of user/parse.c and user/rules_file.c: allow lists, expiry times, protocols, and the
+ * Unit tests of user/lib/parse.c and user/state/rules_file.c: allow lists, expiry times, protocols, and the
  * `meeting add` grammar shared by the command line, apply files and the rules file.
  */
 #include <errno.h>
 #include <stdlib.h>
 #include <unistd.h>
+#include "lib/parse.h"
+#include "state/rules_file.h"
 #include "check.h"
-#include "common.h"
-#include "meeting.h"
 
 #define NOW 1772380000LL	/* 2026-03-01T15:46:40Z */
 

@@ -1,14 +1,15 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Unit tests of user/prefix.c: networks added in address order merge only into exact parents;
+ * Unit tests of user/geoip/prefix.c: networks added in address order merge only into exact parents;
  * ranges split into their minimal cover; lists combine, refusing disagreeing overlaps; no list
  * grows past its family's limit.
  */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <string.h>
+#include "lib/country.h"
+#include "geoip/prefix.h"
 #include "check.h"
-#include "common.h"
 
 static void add4(struct prefix_list *l, const char *addr, int len, const char *cc)
 {

@@ -1,14 +1,14 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Unit tests of the table compiler (user/dxr.c): random prefix sets, nested and long
+ * Unit tests of the table compiler (user/geoip/dxr.c): random prefix sets, nested and long
  * ones included, compiled into range tables, give for every probed address the answer of a naive
  * longest-prefix match over the same prefixes. UNIT_TABLE_SEED reproduces a run.
  */
 #include <stdlib.h>
 #include <time.h>
+#include "geoip/dxr.h"
+#include "geoip/prefix.h"
 #include "check.h"
-#include "common.h"
-#include "dxr.h"
 
 static unsigned long long rng;
 

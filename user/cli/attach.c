@@ -1,0 +1,315 @@
+// SPDX-License-Identifier: GPL-2.0
+/* Attaching the filter to interfaces through pinned bpf_links, and detaching it. */
+#include <errno.h>
+#include <getopt.h>
+#include <net/if.h>
+#include <net/if_arp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <linux/if_link.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <json-c/json.h>
+#include "lib/errors.h"
+#include "kern/links.h"
+#include "kern/pins.h"
+#include "state/audit.h"
+#include "state/context.h"
+#include "state/records.h"
+#include "cli/attach.h"
+#include "cli/cmd.h"
+#include "geoblock.skel.h"
+
+static void link_path(const struct gb_ctx *ctx, const char *ifname, char *out, size_t len)
+{
+	snprintf(out, len, "%s/" GB_LINK_PREFIX "%s", ctx->pin_dir, ifname);
+}
+
+static int try_attach(int prog_fd, int ifindex, __u32 flags)
+{
+	LIBBPF_OPTS(bpf_link_create_opts, opts, .flags = flags);
+	int fd = bpf_link_create(prog_fd, ifindex, BPF_XDP, &opts);
+
+	return fd < 0 ? -errno : fd;
+}
+
+static int attach_usage(void)
+{
+	printf("Usage: geoblock attach IFACE [--mode native|generic|auto] [--lookup table|lpm]\n"
+	       "  native   in the driver (default; fails if the driver has no XDP support)\n"
+	       "  generic  in the kernel's network stack: works everywhere, slower\n"
+	       "  auto     native, falling back to generic with a warning\n"
+	       "  --lookup table (default): the compiled GeoIP table, constant time per packet;\n"
+	       "           lpm: the kernel LPM tries, the reference (needs geoip load --with-lpm)\n");
+	return GB_EXIT_OK;
+}
+
+bool attach_live(const struct gb_ctx *ctx, const char *ifname)
+{
+	char path[512];
+	int fd, idx;
+
+	link_path(ctx, ifname, path, sizeof(path));
+	fd = bpf_obj_get(path);
+	if (fd < 0)
+		return false;
+	idx = link_ifindex(fd, NULL);
+	close(fd);
+	return idx > 0;
+}
+
+/* The ARPHRD_* link type of ifname, or -errno. */
+static int link_type(const char *ifname)
+{
+	struct ifreq ifr = {};
+	int fd, ret;
+
+	fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", ifname);
+	ret = ioctl(fd, SIOCGIFHWADDR, &ifr) ? -errno : ifr.ifr_hwaddr.sa_family;
+	close(fd);
+	return ret;
+}
+
+/*
+ * A link of ours is live on ifname but not recorded: an attach died between pinning the link and
+ * recording it. Recorded now as it runs (restore attaches it again after a reboot), audited.
+ */
+static int record_live(const struct gb_ctx *ctx, const char *ifname, int ifindex, __u32 prog_id,
+		       const char *lookup)
+{
+	const char *mode = link_attach_mode(ifindex, prog_id), *kind = link_lookup_kind(prog_id);
+	int err;
+
+	if (strcmp(mode, "native") && strcmp(mode, "generic"))
+		mode = "auto";
+	if (strcmp(kind, "table") && strcmp(kind, "lpm"))
+		kind = lookup;
+	err = state_attachment_set(ctx, ifname, mode, kind);
+	if (err > 0)
+		err = 0;
+	if (audit_result(ctx, NULL, err, NULL) && !err)
+		err = -EIO;
+	if (err)
+		return GB_EXIT_FAIL;
+	printf("already attached to %s (%s mode, %s lookup), but not recorded (an attach stopped "
+	       "midway): recorded now, for restore\n", ifname, mode, kind);
+	return GB_EXIT_OK;
+}
+
+int attach_iface(const char *ifname, const char *mode, const char *lookup, bool locked)
+{
+	const char *requested = mode;
+	char path[512];
+	struct gb_ctx ctx;
+	int ifindex, fd, prog_fd, err, ret = GB_EXIT_FAIL;
+
+	ifindex = strlen(ifname) < IF_NAMESIZE ? (int)if_nametoindex(ifname) : 0;
+	if (!ifindex) {
+		gb_err("no interface \"%.32s\"", ifname);
+		return GB_EXIT_USAGE;
+	}
+	/*
+	 * The program reads Ethernet frames. On an interface without link headers (WireGuard, tun,
+	 * IP tunnels, loopback) it would take bytes of the IP header for an EtherType and pass
+	 * nearly everything as "not IP": filtering nothing, silently.
+	 */
+	err = link_type(ifname);
+	if (err != ARPHRD_ETHER) {
+		if (err < 0)
+			gb_err("cannot read the link type of %s: %s", ifname, strerror(-err));
+		else
+			gb_err("%s is not an Ethernet interface (link type %d): the filter reads "
+			       "Ethernet frames; attach it where the traffic arrives with Ethernet "
+			       "headers", ifname, err);
+		return GB_EXIT_USAGE;
+	}
+	/* restore holds the lock already: a second flock on it would wait for ever. */
+	if (gb_open(&ctx, (locked ? 0 : GB_OPEN_LOCKED) | GB_OPEN_PROGRAM |
+			      (!strcmp(lookup, "lpm") ? GB_OPEN_LPM : 0)))
+		return GB_EXIT_FAIL;
+	if (!strcmp(lookup, "lpm")) {
+		__u32 zero = 0, id;
+
+		if (bpf_map_lookup_elem(bpf_map__fd(ctx.skel->maps.country_v4), &zero, &id) &&
+		    bpf_map_lookup_elem(bpf_map__fd(ctx.skel->maps.country_v6), &zero, &id)) {
+			gb_err("no LPM tries loaded; run 'geoblock geoip load --with-lpm PATH' first");
+			ret = GB_EXIT_USAGE;
+			goto out;
+		}
+	}
+	link_path(&ctx, ifname, path, sizeof(path));
+	fd = bpf_obj_get(path);
+	if (fd >= 0) {
+		__u32 prog_id = 0;
+		int idx = link_ifindex(fd, &prog_id);
+
+		close(fd);
+		if (idx > 0 && !locked && !state_attachment_recorded(&ctx, ifname)) {
+			ret = record_live(&ctx, ifname, idx, prog_id, lookup);
+			goto out;
+		}
+		if (idx > 0) {
+			gb_err("already attached to %s; 'geoblock detach %s' first", ifname, ifname);
+			ret = GB_EXIT_USAGE;
+			goto out;
+		}
+		/* The interface it was attached to is gone: a stale pin, replace it. */
+		unlink(path);
+	}
+
+	prog_fd = bpf_program__fd(ctx.skel->progs.geoblock_xdp);
+	if (!strcmp(mode, "generic")) {
+		fd = try_attach(prog_fd, ifindex, XDP_FLAGS_SKB_MODE);
+	} else {
+		fd = try_attach(prog_fd, ifindex, XDP_FLAGS_DRV_MODE);
+		if (fd < 0 && !strcmp(mode, "auto") && fd != -EBUSY && fd != -EEXIST) {
+			gb_warn("native XDP on %s failed (%s); attaching in generic mode", ifname,
+				strerror(-fd));
+			mode = "generic";
+			fd = try_attach(prog_fd, ifindex, XDP_FLAGS_SKB_MODE);
+		}
+	}
+	if (fd == -EBUSY || fd == -EEXIST) {
+		gb_err("%s already has an XDP program attached; remove it first (ip link show %s)",
+		       ifname, ifname);
+		goto out_failed;
+	}
+	if (fd < 0) {
+		gb_err("cannot attach to %s in %s mode: %s%s", ifname, mode, strerror(-fd),
+		       strcmp(mode, "generic") ? "; try --mode generic or --mode auto" : "");
+		goto out_failed;
+	}
+	if (bpf_obj_pin(fd, path)) {
+		gb_err("cannot pin the link at %s: %s; not attached", path, strerror(errno));
+		close(fd);	/* the last reference: detaches */
+		goto out_failed;
+	}
+	close(fd);
+	/* What was asked ("auto" stays auto), so that restore decides again on its machine. */
+	err = locked ? 0 : state_attachment_set(&ctx, ifname, requested, lookup);
+	if (err > 0)
+		err = 0;
+	if (!locked && audit_result(&ctx, NULL, err, NULL) && !err)
+		err = -EIO;
+	if (err)
+		goto out;
+	printf("attached to %s (%s mode, %s lookup)\n", ifname,
+	       !strcmp(mode, "generic") ? "generic" : "native", lookup);
+	ret = GB_EXIT_OK;
+	goto out;
+out_failed:
+	/* A failure while changing things is audited; refused input (exit 1) changed nothing. */
+	if (!locked)
+		audit_result(&ctx, NULL, -EIO, NULL);
+out:
+	gb_close(&ctx);
+	return ret;
+}
+
+int cmd_attach(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "mode", required_argument, NULL, 'm' },
+		{ "lookup", required_argument, NULL, 'l' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *mode = "native", *lookup = "table";
+	int opt;
+
+	optind = 0;
+	while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (opt) {
+		case 'm':
+			mode = optarg;
+			break;
+		case 'l':
+			lookup = optarg;
+			break;
+		case 'h':
+			return attach_usage();
+		default:
+			return GB_EXIT_USAGE;
+		}
+	}
+	if (strcmp(mode, "native") && strcmp(mode, "generic") && strcmp(mode, "auto")) {
+		gb_err("unknown --mode \"%.32s\": use native, generic or auto", mode);
+		return GB_EXIT_USAGE;
+	}
+	if (strcmp(lookup, "table") && strcmp(lookup, "lpm")) {
+		gb_err("unknown --lookup \"%.32s\": use table or lpm", lookup);
+		return GB_EXIT_USAGE;
+	}
+	if (optind != argc - 1) {
+		gb_err("expected one IFACE; see -h");
+		return GB_EXIT_USAGE;
+	}
+	return attach_iface(argv[optind], mode, lookup, false);
+}
+
+int cmd_detach(int argc, char **argv)
+{
+	struct gb_ctx ctx;
+	char path[512];
+	int fd, err = 0, ret = GB_EXIT_FAIL;
+
+	if (argc == 2 && (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help"))) {
+		printf("Usage: geoblock detach IFACE\n");
+		return GB_EXIT_OK;
+	}
+	if (argc != 2) {
+		gb_err("expected one IFACE");
+		return GB_EXIT_USAGE;
+	}
+	if (gb_open(&ctx, GB_OPEN_LOCKED))
+		return GB_EXIT_FAIL;
+	link_path(&ctx, argv[1], path, sizeof(path));
+	fd = bpf_obj_get(path);
+	if (fd < 0) {
+		/* Not attached (a reboot?) but recorded: restore must not attach it again. */
+		err = state_attachment_set(&ctx, argv[1], NULL, NULL);
+		if (err == 0) {
+			gb_err("not attached to \"%.32s\"; see 'geoblock status'", argv[1]);
+			ret = GB_EXIT_USAGE;
+			goto out;
+		}
+		if (err > 0) {
+			printf("not attached to %s; restore will no longer attach it\n", argv[1]);
+			ret = audit_result(&ctx, NULL, 0, NULL) ? GB_EXIT_FAIL : GB_EXIT_OK;
+		}
+		goto out;
+	}
+	/* Detach even if something else holds a reference to the link, then drop the pin. */
+	if (bpf_link_detach(fd) && errno != ENOLINK && errno != EINVAL) {
+		err = -errno;
+		gb_err("cannot detach from %s: %s", argv[1], strerror(errno));
+		close(fd);
+		goto out_audit;
+	}
+	close(fd);
+	if (unlink(path)) {
+		err = -errno;
+		gb_err("detached, but cannot remove %s: %s", path, strerror(errno));
+		goto out_audit;
+	}
+	err = state_attachment_set(&ctx, argv[1], NULL, NULL);
+	if (err > 0)
+		err = 0;
+out_audit:
+	if (audit_result(&ctx, NULL, err, NULL) && !err)
+		err = -EIO;
+	if (!err) {
+		printf("detached from %s\n", argv[1]);
+		ret = GB_EXIT_OK;
+	}
+out:
+	gb_close(&ctx);
+	return ret;
+}

@@ -1,0 +1,318 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * `daemon`: the long-running side of geoblock. Serves the Prometheus exporter, deletes expired
+ * meetings, reloads a watched GeoIP file, and waits for SIGTERM/SIGINT; enforcement never depends
+ * on it (everything it reads is pinned; expiry is enforced by the data path itself).
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <sys/inotify.h>
+#include <sys/timerfd.h>
+#include <libgen.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <unistd.h>
+#include "lib/errors.h"
+#include "kern/link_keeper.h"
+#include "kern/pins.h"
+#include "state/context.h"
+#include "state/converge.h"
+#include "metrics/exporter.h"
+#include "cli/cmd.h"
+#include "cli/geoip.h"
+
+/* How often expired meetings are looked for; the data path stops them on time by itself. */
+#define EXPIRE_INTERVAL_S 5
+#define WATCH_MAX 8
+
+/* --watch: the files of one GeoIP table, reloaded together when any of them is replaced. */
+struct watch {
+	int fd;				/* inotify, -1 without --watch */
+	int n;
+	char *paths[WATCH_MAX];
+	int wd[WATCH_MAX];		/* watch of each file's directory */
+	char *names[WATCH_MAX];		/* each file's name in it */
+};
+
+static void daemon_usage(void)
+{
+	printf("Usage: geoblock daemon [--metrics ADDR:PORT] [--watch PATH]...\n"
+	       "  --metrics  where to serve Prometheus metrics at /metrics (default %s);\n"
+	       "             ADDR is an IPv4 address, [IPv6 address] or host name;\n"
+	       "             PORT 0 picks a free port\n"
+	       "  --watch    reload the GeoIP table from PATH when it is replaced (renamed over, as\n"
+	       "             geoipupdate does) or rewritten in place (once closed); several --watch\n"
+	       "             make one table. A file that does not load (corrupt, truncated,\n"
+	       "             shrunken) leaves the loaded table, logs one line and counts a failed\n"
+	       "             reload (geoblock_geoip_failed_reloads_total)\n"
+	       "Every %d s, deletes the meetings whose --expires time has passed (audited).\n"
+	       "Holds the pinned links it sees: if the pins are removed, the filter stays attached\n"
+	       "and the daemon pins the maps and links again.\n"
+	       "Prints the URL it serves on, then runs until SIGTERM or SIGINT (exit 0).\n",
+	       EXPORTER_DEFAULT_ADDR, EXPIRE_INTERVAL_S);
+}
+
+/* What the main loop waits on. */
+enum {
+	POLL_SIGNAL,
+	POLL_EXPIRE,
+	POLL_WATCH,
+	POLL_PINS,
+	POLL_COUNT,
+};
+
+static int watch_add(struct watch *w, const char *path)
+{
+	char dir[PATH_MAX], base[PATH_MAX];
+
+	if (w->n == WATCH_MAX) {
+		gb_err("at most %d --watch files", WATCH_MAX);
+		return -E2BIG;
+	}
+	snprintf(dir, sizeof(dir), "%s", path);
+	snprintf(base, sizeof(base), "%s", path);
+	w->paths[w->n] = strdup(path);
+	w->names[w->n] = strdup(basename(base));
+	if (!w->paths[w->n] || !w->names[w->n])
+		return -ENOMEM;
+	/* The directory, not the file: a file renamed over the path is a new inode. */
+	w->wd[w->n] = inotify_add_watch(w->fd, dirname(dir), IN_CLOSE_WRITE | IN_MOVED_TO);
+	if (w->wd[w->n] < 0) {
+		gb_err("--watch %s: cannot watch its directory: %s", path, strerror(errno));
+		return -errno;
+	}
+	w->n++;
+	return 0;
+}
+
+static void watch_free(struct watch *w)
+{
+	for (int i = 0; i < w->n; i++) {
+		free(w->paths[i]);
+		free(w->names[i]);
+	}
+	if (w->fd >= 0)
+		close(w->fd);
+}
+
+/* Reads the pending events; returns true when one of the watched files was replaced. */
+static bool watch_changed(struct watch *w)
+{
+	char buf[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
+	bool changed = false;
+	ssize_t len;
+
+	while ((len = read(w->fd, buf, sizeof(buf))) > 0) {
+		for (char *p = buf; p < buf + len;) {
+			struct inotify_event *ev = (struct inotify_event *)p;
+
+			for (int i = 0; i < w->n; i++)
+				if (ev->len && ev->wd == w->wd[i] && !strcmp(ev->name, w->names[i]))
+					changed = true;
+			p += sizeof(*ev) + ev->len;
+		}
+	}
+	return changed;
+}
+
+static void expire(const struct gb_ctx *ctx)
+{
+	static bool said;
+	int n;
+
+	/*
+	 * Pins made anew since the daemon started (removed, then re-created by a command before the
+	 * daemon pinned its maps again): expiring meetings in its own maps would write the rules
+	 * file from maps nothing uses any more. Removed pins are pinned again by the link keeper.
+	 */
+	n = gb_pins_current(ctx);
+	if (n == -ESTALE && !said)
+		gb_warn("the pinned maps under %s were re-created since the daemon started: it no "
+			"longer deletes expired meetings; restart it", ctx->pin_dir);
+	said = n == -ESTALE;
+	if (n)
+		return;
+	n = rules_expire(ctx);
+
+	if (n < 0)
+		gb_warn("cannot delete expired meetings: %s; trying again in %d s", strerror(-n),
+			EXPIRE_INTERVAL_S);
+	else if (n > 0)
+		fprintf(stderr, "geoblock: daemon: deleted %d expired meeting%s\n", n,
+			n == 1 ? "" : "s");
+}
+
+static int run(const struct gb_ctx *ctx, int sfd, int tfd, struct watch *w,
+	       struct link_keeper *k)
+{
+	struct pollfd pfd[POLL_COUNT] = {
+		[POLL_SIGNAL] = { .fd = sfd, .events = POLLIN },
+		[POLL_EXPIRE] = { .fd = tfd, .events = POLLIN },
+		[POLL_WATCH] = { .fd = w->fd, .events = POLLIN },
+		[POLL_PINS] = { .fd = k->inotify_fd, .events = POLLIN },
+	};
+
+	keeper_pass(k, ctx);
+	expire(ctx);
+	for (;;) {
+		/* Scrapes are served by the exporter's own thread, not here. */
+		int n = poll(pfd, POLL_COUNT, -1);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		if (pfd[POLL_SIGNAL].revents) {
+			struct signalfd_siginfo si;
+
+			if (read(sfd, &si, sizeof(si)) != sizeof(si))
+				return -EIO;
+			return 0;	/* SIGTERM or SIGINT: stop cleanly */
+		}
+		if (pfd[POLL_EXPIRE].revents) {
+			__u64 ticks;
+
+			if (read(tfd, &ticks, sizeof(ticks)) != sizeof(ticks))
+				return -EIO;
+			keeper_pass(k, ctx);
+			expire(ctx);
+		}
+		if (pfd[POLL_PINS].revents) {
+			keeper_settle(k);
+			keeper_pass(k, ctx);
+		}
+		if (pfd[POLL_WATCH].revents && watch_changed(w)) {
+			/* One line either way; a refused file is counted by the load itself. */
+			if (!geoip_reload(ctx, w->paths, w->n))
+				fprintf(stderr, "geoblock: daemon: reloaded the GeoIP table\n");
+		}
+	}
+}
+
+int cmd_daemon(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "metrics", required_argument, NULL, 'm' },
+		{ "watch", required_argument, NULL, 'w' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *metrics = EXPORTER_DEFAULT_ADDR;
+	struct exporter *exp = NULL;
+	struct sockaddr_storage addr;
+	struct gb_ctx ctx;
+	socklen_t addr_len;
+	sigset_t mask;
+	char err_msg[160];
+	struct itimerspec every = { .it_interval = { .tv_sec = EXPIRE_INTERVAL_S },
+				    .it_value = { .tv_sec = EXPIRE_INTERVAL_S } };
+	struct watch w = { .fd = -1 };
+	struct link_keeper keeper = { .inotify_fd = -1 };
+	char *watch_paths[WATCH_MAX];
+	int opt, sfd, tfd = -1, err, ret = GB_EXIT_FAIL, nwatch = 0;
+
+	optind = 0;
+	opterr = 0;	/* our own one-line messages */
+	while ((opt = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
+		switch (opt) {
+		case 'm':
+			metrics = optarg;
+			break;
+		case 'w':
+			if (nwatch == WATCH_MAX) {
+				gb_err("at most %d --watch files", WATCH_MAX);
+				return GB_EXIT_USAGE;
+			}
+			watch_paths[nwatch++] = optarg;
+			break;
+		case 'h':
+			daemon_usage();
+			return GB_EXIT_OK;
+		case ':':
+			gb_err("%s needs a value; see -h", argv[optind - 1]);
+			return GB_EXIT_USAGE;
+		default:
+			gb_err("unknown option \"%.64s\"; see -h", argv[optind - 1]);
+			return GB_EXIT_USAGE;
+		}
+	}
+	if (optind != argc) {
+		gb_err("unexpected argument \"%.64s\"; see -h", argv[optind]);
+		return GB_EXIT_USAGE;
+	}
+	if (exporter_parse_addr(metrics, &addr, &addr_len, err_msg, sizeof(err_msg))) {
+		gb_err("--metrics: %s", err_msg);
+		return GB_EXIT_USAGE;
+	}
+
+	/* Blocked before any thread starts, so that only the signalfd ever sees them. */
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	if (sigprocmask(SIG_BLOCK, &mask, NULL)) {
+		gb_err("cannot block signals: %s", strerror(errno));
+		return GB_EXIT_FAIL;
+	}
+	/*
+	 * Started in the background by a shell, SIGINT comes ignored, and an ignored signal never
+	 * reaches the signalfd: take the default back (they stay blocked, so nothing else changes).
+	 */
+	signal(SIGTERM, SIG_DFL);
+	signal(SIGINT, SIG_DFL);
+	/* A scraper that hangs up mid-response must not kill the daemon. */
+	signal(SIGPIPE, SIG_IGN);
+	sfd = signalfd(-1, &mask, SFD_CLOEXEC);
+	if (sfd < 0) {
+		gb_err("cannot create a signalfd: %s", strerror(errno));
+		return GB_EXIT_FAIL;
+	}
+	tfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC);
+	if (tfd < 0 || timerfd_settime(tfd, 0, &every, NULL)) {
+		gb_err("cannot create the expiry timer: %s", strerror(errno));
+		goto out_sfd;
+	}
+	if (nwatch) {
+		w.fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+		if (w.fd < 0) {
+			gb_err("cannot start watching files: %s", strerror(errno));
+			goto out_sfd;
+		}
+		for (int i = 0; i < nwatch; i++)
+			if (watch_add(&w, watch_paths[i]))
+				goto out_sfd;
+	}
+	if (keeper_init(&keeper)) {
+		gb_err("cannot watch the pin dir: %s", strerror(errno));
+		goto out_sfd;
+	}
+	if (gb_open(&ctx, 0))
+		goto out_sfd;
+	err = exporter_start(&ctx, (struct sockaddr *)&addr, addr_len, &exp);
+	if (err) {
+		gb_err("cannot serve metrics on %s: %s", metrics, strerror(-err));
+		goto out_close;
+	}
+	printf("serving metrics on %s\n", exporter_url(exp));
+	fflush(stdout);
+
+	err = run(&ctx, sfd, tfd, &w, &keeper);
+	if (err)
+		gb_err("main loop failed: %s", strerror(-err));
+	else
+		ret = GB_EXIT_OK;
+	exporter_stop(exp);
+out_close:
+	gb_close(&ctx);
+out_sfd:
+	keeper_free(&keeper);
+	watch_free(&w);
+	if (tfd >= 0)
+		close(tfd);
+	close(sfd);
+	return ret;
+}

@@ -1,0 +1,459 @@
+// SPDX-License-Identifier: GPL-2.0
+/* `geoip load` and `geoip lookup`: compile a database into the kernel table, ask the table. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <sys/stat.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <json-c/json.h>
+#include "lib/country.h"
+#include "lib/errors.h"
+#include "geoip/geoip.h"
+#include "kern/geoip_sanity.h"
+#include "kern/pins.h"
+#include "kern/table.h"
+#include "state/context.h"
+#include "state/records.h"
+#include "cli/cmd.h"
+#include "cli/geoip.h"
+#include "geoblock.skel.h"
+
+#define MAX_SHRINK_DEFAULT 10.0
+
+static void load_usage(void)
+{
+	printf("Usage: geoblock geoip load PATH...\n"
+	       "         [--field country|registered_country|represented_country]\n"
+	       "         [--max-shrink PERCENT] [--force] [--with-lpm]\n"
+	       "  PATH     a MaxMind DB file (.mmdb: GeoIP2/GeoLite2 layout, country.iso_code, or flat,\n"
+	       "           country_code, as DB-IP lite), gzipped or not; MaxMind's .tar.gz download;\n"
+	       "           or CSV ranges \"start,end,CC\" (IPv4 or IPv6), gzipped or not. The format is\n"
+	       "           told from the content. Several PATHs make one table; where their networks\n"
+	       "           overlap they must name the same country\n"
+	       "  --field  which MaxMind country field to use (default country)\n"
+	       "  --max-shrink  refuse a table that covers more than PERCENT less IPv4 or IPv6 address\n"
+	       "           space than the loaded one (default %g)\n"
+	       "  --force  load it anyway (an empty table is always refused)\n"
+	       "  --with-lpm  also build the kernel LPM tries (the reference structure, for\n"
+	       "           'attach --lookup lpm'); once built they are kept up to date by every load\n"
+	       "The new table is built beside the loaded one and switched in atomically; on any error\n"
+	       "the loaded table stays.\n", MAX_SHRINK_DEFAULT);
+}
+
+static int parse_percent(const char *s, double *out)
+{
+	char *end;
+	double v;
+
+	errno = 0;
+	v = strtod(s, &end);
+	if (errno || end == s || *end || !(v >= 0 && v <= 100))
+		return -EINVAL;
+	*out = v;
+	return 0;
+}
+
+/* "A B C" for messages and the table's description, cut short to fit. */
+static void join_paths(char *const *paths, int n, char *out, size_t outlen)
+{
+	size_t len = 0;
+
+	out[0] = '\0';
+	for (int i = 0; i < n && len < outlen; i++)
+		len += snprintf(out + len, outlen - len, "%s%s", i ? " " : "", paths[i]);
+}
+
+/*
+ * Counts a refused load in geoip_info, where the metrics exporter reads it (failed reloads, last
+ * failure time). Best effort: the load has already failed and said why. ctx: an open, locked
+ * context, or NULL to open one.
+ */
+static void count_failure(struct gb_ctx *ctx)
+{
+	struct geoip_info info;
+	struct gb_ctx own;
+	__u32 zero = 0;
+	int fd;
+
+	if (!ctx) {
+		if (gb_open(&own, GB_OPEN_LOCKED))
+			return;
+		ctx = &own;
+	}
+	fd = bpf_map__fd(ctx->skel->maps.geoip_info);
+	if (!bpf_map_lookup_elem(fd, &zero, &info)) {
+		info.failed_reloads++;
+		info.last_failure_at = time(NULL);
+		bpf_map_update_elem(fd, &zero, &info, BPF_ANY);
+	}
+	if (ctx == &own)
+		gb_close(&own);
+}
+
+/* The shrink check of a load, run while the new table is built. */
+struct shrink_check {
+	struct gb_ctx *ctx;
+	const struct geoip_table *t;
+	double max_shrink;
+	char err[1024];
+	bool refused;
+};
+
+static int check_shrink(void *arg)
+{
+	struct shrink_check *c = arg;
+
+	c->refused = geoip_check_shrink(c->ctx, c->t, c->max_shrink, c->err, sizeof(c->err)) != 0;
+	return c->refused ? -EINVAL : 0;
+}
+
+/* The whole of `geoip load` once its options are read; returns an exit status. */
+static int load_files(char *const *paths, int n, const char *field, double max_shrink, bool force,
+		      bool with_lpm)
+{
+	struct shrink_check check = { .max_shrink = max_shrink };
+	char err[1024], source[256];
+	struct stat ids[GEOIP_MAX_FILES];
+	struct geoip_table t;
+	struct gb_ctx ctx;
+	int ret = GB_EXIT_FAIL;
+
+	if (n > GEOIP_MAX_FILES) {
+		gb_err("at most %d files make one table", GEOIP_MAX_FILES);
+		return GB_EXIT_USAGE;
+	}
+	join_paths(paths, n, source, sizeof(source));
+	/* What is loaded is kept (restore loads the copy): a pipe could not be read twice. */
+	for (int i = 0; i < n; i++) {
+		if (stat(paths[i], &ids[i])) {
+			gb_err("cannot open %s: %s; the loaded table is unchanged", paths[i],
+			       strerror(errno));
+			count_failure(NULL);
+			return GB_EXIT_FAIL;
+		}
+		if (!S_ISREG(ids[i].st_mode) && !S_ISDIR(ids[i].st_mode)) {	/* a dir: the reader says */
+			gb_err("%s is not a regular file (a copy of what is loaded is kept for "
+			       "restore): save it to a file first; the loaded table is unchanged",
+			       paths[i]);
+			count_failure(NULL);
+			return GB_EXIT_FAIL;
+		}
+	}
+	/* Read and compile before taking the lock: the live table is untouched until the swap. */
+	if (geoip_read_files(paths, n, field, &t, err, sizeof(err))) {
+		gb_err("%s; the loaded table is unchanged", err);
+		count_failure(NULL);
+		return GB_EXIT_FAIL;
+	}
+	if (geoip_table_empty(&t)) {
+		gb_err("%s has no network with a %s code; the loaded table is unchanged", source,
+		       field);
+		count_failure(NULL);
+		goto out_free;
+	}
+	if (gb_open(&ctx, GB_OPEN_LOCKED))
+		goto out_free;
+	check.ctx = &ctx;
+	check.t = &t;
+	/* Compared under the lock, against the table this load would replace. */
+	if (!table_install_checked(&ctx, &t, source, with_lpm, force ? NULL : check_shrink, &check) &&
+	    !state_geoip_loaded(&ctx, paths, ids, n, source, field, with_lpm)) {
+		printf("loaded %s: %zu IPv4 prefixes (%zu networks), %zu IPv6 prefixes (%zu networks)\n",
+		       source, t.v4.n, t.v4.added, t.v6.n, t.v6.added);
+		fflush(stdout);
+		ret = GB_EXIT_OK;
+	} else {
+		if (check.refused)
+			gb_err("%s: %s; pass --force to load it anyway; the loaded table is unchanged",
+			       source, check.err);
+		count_failure(&ctx);
+	}
+	gb_close(&ctx);
+out_free:
+	geoip_table_free(&t);
+	return ret;
+}
+
+int geoip_reload(const struct gb_ctx *ctx, char *const *paths, int n)
+{
+	char field[32];
+	bool with_lpm;
+
+	/* As the table was loaded last: --field and --with-lpm carry over. */
+	state_geoip_how(ctx, field, sizeof(field), &with_lpm);
+	return load_files(paths, n, field, MAX_SHRINK_DEFAULT, false, with_lpm) ? -EINVAL : 0;
+}
+
+static int geoip_load(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "field", required_argument, NULL, 'f' },
+		{ "max-shrink", required_argument, NULL, 'm' },
+		{ "force", no_argument, NULL, 'F' },
+		{ "with-lpm", no_argument, NULL, 'l' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	double max_shrink = MAX_SHRINK_DEFAULT;
+	const char *field = "country";
+	bool with_lpm = false, force = false;
+	int opt;
+
+	optind = 0;
+	while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (opt) {
+		case 'f':
+			field = optarg;
+			break;
+		case 'm':
+			if (parse_percent(optarg, &max_shrink)) {
+				gb_err("--max-shrink \"%.32s\" is not a percentage from 0 to 100", optarg);
+				return GB_EXIT_USAGE;
+			}
+			break;
+		case 'F':
+			force = true;
+			break;
+		case 'l':
+			with_lpm = true;
+			break;
+		case 'h':
+			load_usage();
+			return GB_EXIT_OK;
+		default:
+			return GB_EXIT_USAGE;
+		}
+	}
+	if (strcmp(field, "country") && strcmp(field, "registered_country") &&
+	    strcmp(field, "represented_country")) {
+		gb_err("unknown --field \"%.32s\": use country, registered_country or "
+		       "represented_country", field);
+		return GB_EXIT_USAGE;
+	}
+	if (optind >= argc) {
+		gb_err("expected a database PATH; see -h");
+		return GB_EXIT_USAGE;
+	}
+	return load_files(argv + optind, argc - optind, field, max_shrink, force, with_lpm);
+}
+
+static int parse_addr(const char *s, __u8 addr[16], int *family)
+{
+	if (inet_pton(AF_INET, s, addr) == 1) {
+		*family = 4;
+		return 0;
+	}
+	if (inet_pton(AF_INET6, s, addr) == 1) {
+		*family = 6;
+		return 0;
+	}
+	return -EINVAL;
+}
+
+static void print_match(const char *addr_str, const struct table_match *m, bool found, bool json)
+{
+	char cc[3], net[INET6_ADDRSTRLEN + 8] = "";
+	struct json_object *o;
+
+	country_code(found ? m->country : GB_COUNTRY_NONE, cc);
+	if (!json) {
+		printf("%s %s\n", addr_str, cc);
+		return;
+	}
+	if (found && m->family) {
+		/* The matched network, in the family of the table that answered (IPv4 for an alias). */
+		int bits = m->family == 4 ? 32 : 128;
+		char buf[INET6_ADDRSTRLEN];
+		__u8 a[16];
+
+		memcpy(a, m->addr, sizeof(a));
+		for (int b = m->prefixlen; b < bits; b++)
+			a[b / 8] &= ~(0x80 >> (b % 8));
+		inet_ntop(m->family == 4 ? AF_INET : AF_INET6, a, buf, sizeof(buf));
+		snprintf(net, sizeof(net), "%s/%d", buf, m->prefixlen);
+	}
+	o = json_object_new_object();
+	json_object_object_add(o, "address", json_object_new_string(addr_str));
+	json_object_object_add(o, "country", found ? json_object_new_string(cc) : NULL);
+	json_object_object_add(o, "prefix", *net ? json_object_new_string(net) : NULL);
+	printf("%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
+							 JSON_C_TO_STRING_NOSLASHESCAPE));
+	json_object_put(o);
+}
+
+/* Answers one address; returns 0, or -EINVAL when s is not an address. */
+static int lookup_one(const struct table_view *v, bool lpm, const char *s, bool json)
+{
+	struct table_match m;
+	__u8 addr[16] = {};
+	int family;
+
+	if (parse_addr(s, addr, &family))
+		return -EINVAL;
+	print_match(s, &m, table_lookup(v, lpm, family, addr, &m) == 0, json);
+	return 0;
+}
+
+static int geoip_lookup(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "json", no_argument, NULL, 'j' },
+		{ "from", required_argument, NULL, 'f' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int opt, err, ret = GB_EXIT_OK;
+	bool json = false, lpm = false;
+	struct table_view view;
+	struct gb_ctx ctx;
+
+	optind = 0;
+	while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (opt) {
+		case 'j':
+			json = true;
+			break;
+		case 'f':
+			if (strcmp(optarg, "table") && strcmp(optarg, "lpm")) {
+				gb_err("unknown --from \"%.32s\": use table or lpm", optarg);
+				return GB_EXIT_USAGE;
+			}
+			lpm = !strcmp(optarg, "lpm");
+			break;
+		case 'h':
+			printf("Usage: geoblock geoip lookup ADDR|- [--json] [--from table|lpm]\n"
+			       "  prints \"ADDR CC\" from the table loaded in the kernel ('--': no country);\n"
+			       "  '-' reads one address per line from stdin; --json adds the matched prefix;\n"
+			       "  --from lpm asks the LPM tries (geoip load --with-lpm) instead of the\n"
+			       "  compiled table the filter uses by default\n");
+			return GB_EXIT_OK;
+		default:
+			return GB_EXIT_USAGE;
+		}
+	}
+	if (optind != argc - 1) {
+		gb_err("expected one ADDR or '-'; see -h");
+		return GB_EXIT_USAGE;
+	}
+	if (strcmp(argv[optind], "-")) {
+		__u8 probe[16];
+		int family;
+
+		if (parse_addr(argv[optind], probe, &family)) {
+			char shown[64 * 4 + 1];
+
+			gb_err("\"%s\" is not an IPv4 or IPv6 address",
+			       printable(argv[optind], strlen(argv[optind]), 64, shown, sizeof(shown)));
+			return GB_EXIT_USAGE;
+		}
+	}
+	if (gb_open(&ctx, 0))
+		return GB_EXIT_FAIL;
+	err = table_open(&ctx, &view);
+	if (!err && lpm && view.lpm[0] < 0 && view.lpm[1] < 0) {
+		gb_err("no LPM tries loaded; load the database with 'geoip load --with-lpm'");
+		table_close(&view);
+		gb_close(&ctx);
+		return GB_EXIT_FAIL;
+	}
+	if (err) {
+		gb_err("cannot open the loaded GeoIP table: %s", strerror(-err));
+		gb_close(&ctx);
+		return GB_EXIT_FAIL;
+	}
+	if (strcmp(argv[optind], "-")) {
+		lookup_one(&view, lpm, argv[optind], json);
+	} else {
+		char line[256];
+		unsigned long lineno = 0;
+
+		while (fgets(line, sizeof(line), stdin)) {
+			size_t len = strcspn(line, " \t\r\n");
+
+			lineno++;
+			line[len] = '\0';
+			if (!len)
+				continue;
+			if (lookup_one(&view, lpm, line, json)) {
+				char shown[64 * 4 + 1];
+
+				gb_err("line %lu: \"%s\" is not an IPv4 or IPv6 address", lineno,
+				       printable(line, len, 64, shown, sizeof(shown)));
+				ret = GB_EXIT_USAGE;
+			}
+		}
+	}
+	table_close(&view);
+	gb_close(&ctx);
+	return ret;
+}
+
+/* Prints the networks of the loaded table, "PREFIX CC" per line, IPv4 then IPv6. */
+static int geoip_dump(int argc, char **argv)
+{
+	struct table_view v;
+	struct gb_ctx ctx;
+	int err;
+
+	if (argc > 1) {
+		if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
+			printf("Usage: geoblock geoip dump\n"
+			       "  the networks of the loaded table, \"PREFIX CC\" per line ('--' marks an\n"
+			       "  IPv6 range that is looked up in the IPv4 table)\n");
+			return GB_EXIT_OK;
+		}
+		gb_err("unexpected argument \"%.64s\"", argv[1]);
+		return GB_EXIT_USAGE;
+	}
+	if (gb_open(&ctx, 0))
+		return GB_EXIT_FAIL;
+	err = table_open(&ctx, &v);
+	if (err) {
+		gb_err("cannot open the loaded GeoIP table: %s", strerror(-err));
+		gb_close(&ctx);
+		return GB_EXIT_FAIL;
+	}
+	for (int fam = 0; fam < 2; fam++) {
+		size_t stride = fam ? 24 : 8, alen = fam ? 16 : 4;
+
+		for (size_t i = 0; v.net[fam] && i < v.net_n[fam]; i++) {
+			const __u8 *e = (const __u8 *)v.net[fam] + i * stride;
+			char buf[INET6_ADDRSTRLEN], cc[3];
+			__u16 country;
+
+			memcpy(&country, e + alen + 2, 2);
+			country_code(country, cc);
+			inet_ntop(fam ? AF_INET6 : AF_INET, e, buf, sizeof(buf));
+			printf("%s/%u %s\n", buf, e[alen], cc);
+		}
+	}
+	table_close(&v);
+	gb_close(&ctx);
+	return GB_EXIT_OK;
+}
+
+static void geoip_usage(void)
+{
+	printf("Usage: geoblock geoip load PATH... [--field FIELD] [--max-shrink PERCENT] [--force]\n"
+	       "                          [--with-lpm]\n"
+	       "       geoblock geoip lookup ADDR|- [--json] [--from table|lpm]\n"
+	       "       geoblock geoip dump\n");
+}
+
+int cmd_geoip(int argc, char **argv)
+{
+	static const struct cmd cmds[] = {
+		{ "load", geoip_load },
+		{ "lookup", geoip_lookup },
+		{ "dump", geoip_dump },
+		{ NULL, NULL },
+	};
+
+	return cmd_select(cmds, argc - 1, argv + 1, geoip_usage, "geoip");
+}

@@ -1,0 +1,464 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The `meeting` commands: add, set, del, list. Every change runs under the state lock, goes through
+ * rules.c (which keeps the data path consistent at every step) and is audited before returning.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <json-c/json.h>
+#include "lib/country.h"
+#include "lib/errors.h"
+#include "lib/parse.h"
+#include "kern/pins.h"
+#include "state/audit.h"
+#include "state/context.h"
+#include "state/converge.h"
+#include "state/journal.h"
+#include "state/rules.h"
+#include "state/rules_file.h"
+#include "state/save.h"
+#include "cli/cmd.h"
+
+static void add_usage(void)
+{
+	printf("Usage: geoblock meeting add NAME --ports LIST --block CC[,CC...] [--allow CIDR[,...]]\n"
+	       "                            [--proto udp|tcp|udp,tcp] [--expires DURATION|TIME]\n"
+	       "                            [--monitor] [--reason TEXT]\n"
+	       "  NAME       letters, digits, '.', '_', '-'; at most %d characters\n"
+	       "  --ports    ports and ranges, e.g. 8801,8802-8810 (1-65535, owned by no other meeting)\n"
+	       "  --block    ISO 3166-1 alpha-2 country codes, case-insensitive\n"
+	       "  --allow    addresses or networks (IPv4, IPv6) that pass even from a blocked country\n"
+	       "  --proto    what the meeting covers: udp (default), tcp, or udp,tcp (ICE-TCP, TLS)\n"
+	       "  --expires  stop dropping after a duration (2h, 1h30m, 45m, 1d) or at an RFC 3339\n"
+	       "             time (2026-03-01T18:00:00Z); enforced in the data path\n"
+	       "  --monitor  count what would be dropped, drop nothing\n"
+	       "  --reason   recorded in the audit log\n",
+	       GB_MEETING_NAME_LEN - 1);
+}
+
+/* Refuses a name or port another meeting has, or exceptions past the tries' size. */
+static int check_conflicts(const struct rules *r, const struct meeting_spec *s)
+{
+	size_t n4 = r->n_allow4, n6 = r->n_allow6;
+
+	if (rules_find(r, s->name)) {
+		gb_err("meeting \"%s\" already exists; delete it first or pick another name", s->name);
+		return -EEXIST;
+	}
+	for (__u32 p = 1; p < GB_PORT_COUNT; p++) {
+		__u32 owner = r->owners[p].meeting_id;
+
+		if (port_isset(s->ports, p) && owner) {
+			gb_err("port %u already belongs to meeting \"%s\"", p, r->policies[owner].name);
+			return -EEXIST;
+		}
+	}
+	for (size_t i = 0; i < s->n_allow; i++)
+		*(s->allow[i].family == 4 ? &n4 : &n6) += 1;
+	if (n4 > GB_ALLOW_MAX || n6 > GB_ALLOW_MAX) {
+		gb_err("more than %d IPv4 or IPv6 allow exceptions over all meetings", GB_ALLOW_MAX);
+		return -ENOSPC;
+	}
+	return 0;
+}
+
+static struct json_object *change_lines(const struct meeting_spec *old,
+					const struct meeting_spec *new)
+{
+	struct json_object *changes = json_object_new_array();
+	const struct meeting_spec *specs[2] = { old, new };
+
+	for (int i = 0; i < 2; i++) {
+		char *line = specs[i] ? spec_format(specs[i], false) : NULL, *full;
+
+		if (line && asprintf(&full, "%c %s", i ? '+' : '-', line) >= 0) {
+			json_object_array_add(changes, json_object_new_string(full));
+			free(full);
+		}
+		free(line);
+	}
+	return changes;
+}
+
+static void print_added(const struct meeting_spec *s)
+{
+	char countries[GB_COUNTRY_COUNT * 3 + 1], when[32];
+	unsigned int ports = 0;
+
+	for (__u32 p = 1; p < GB_PORT_COUNT; p++)
+		ports += port_isset(s->ports, p);
+	format_countries(s->blocked, countries, sizeof(countries));
+	printf("meeting %s added: %u port%s (%s), blocking %s", s->name, ports, ports == 1 ? "" : "s",
+	       format_protos(s->flags), countries);
+	if (s->n_allow)
+		printf(", %zu exception%s", s->n_allow, s->n_allow == 1 ? "" : "s");
+	if (s->expires && !format_rfc3339(s->expires, when, sizeof(when)))
+		printf(", until %s", when);
+	printf("%s\n", s->flags & GB_MEETING_MONITOR ? " (monitor mode: counting only)" : "");
+}
+
+static int meeting_add(int argc, char **argv)
+{
+	struct meeting_spec s;
+	struct gb_ctx ctx;
+	struct rules r;
+	char err_msg[512];
+	int err, ret = GB_EXIT_FAIL;
+	__u32 id;
+
+	err = spec_parse(argc, argv, time(NULL), 0, &s, err_msg, sizeof(err_msg));
+	if (err == SPEC_HELP) {
+		add_usage();
+		return GB_EXIT_OK;
+	}
+	if (err) {
+		gb_err("%s", err_msg);
+		return GB_EXIT_USAGE;
+	}
+	if (gb_open(&ctx, GB_OPEN_LOCKED))
+		goto out_spec;
+	if (rules_begin(&ctx, &r, true))
+		goto out_close;
+	err = check_conflicts(&r, &s);
+	if (err == -EEXIST) {
+		ret = GB_EXIT_USAGE;
+		goto out;
+	}
+	if (!err)
+		err = rules_change_begin(&ctx);
+	if (!err) {
+		err = rules_add(&ctx, &r, &s, &id);
+		if (err)
+			rules_change_end(&ctx);
+		if (err == -ENOSPC)
+			gb_err("all %d meeting slots are in use; delete a meeting first",
+			       GB_MAX_MEETINGS - 1);
+		else if (err == -ENOBUFS)
+			gb_err("not enough free drop counters for meeting \"%s\" (%zu of %d "
+			       "free, one per blocked country); delete a meeting first", s.name,
+			       r.counters_free, GB_DROP_COUNTERS - 1);
+		else if (err)
+			gb_err("cannot write meeting \"%s\" to the maps: %s", s.name, strerror(-err));
+	}
+	if (!err)
+		err = rules_save_added(&ctx, &r, id);
+	if (audit_result(&ctx, s.reason, err, change_lines(NULL, &s)) && !err)
+		err = -EIO;
+	if (!err) {
+		print_added(&s);
+		ret = GB_EXIT_OK;
+	}
+out:
+	rules_free(&r);
+out_close:
+	gb_close(&ctx);
+out_spec:
+	spec_free(&s);
+	return ret;
+}
+
+static int meeting_set(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "enforce", no_argument, NULL, 'e' },
+		{ "monitor", no_argument, NULL, 'm' },
+		{ "reason", required_argument, NULL, 'r' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct meeting_spec old = {}, new = {};
+	const char *reason = NULL, *name;
+	char shown[64 * 4 + 1];
+	int opt, mode = -1, err, ret = GB_EXIT_FAIL;
+	struct gb_ctx ctx;
+	struct rules r;
+	__u32 id;
+
+	optind = 0;
+	while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (opt) {
+		case 'e':
+		case 'm':
+			if (mode >= 0 && mode != (opt == 'm')) {
+				gb_err("--enforce and --monitor exclude each other");
+				return GB_EXIT_USAGE;
+			}
+			mode = opt == 'm';
+			break;
+		case 'r':
+			reason = optarg;
+			break;
+		case 'h':
+			printf("Usage: geoblock meeting set NAME --enforce|--monitor [--reason TEXT]\n"
+			       "  switches a meeting between dropping and counting only; its counters "
+			       "stay\n");
+			return GB_EXIT_OK;
+		default:
+			return GB_EXIT_USAGE;
+		}
+	}
+	if (optind != argc - 1) {
+		gb_err("expected one meeting NAME; see -h");
+		return GB_EXIT_USAGE;
+	}
+	name = argv[optind];
+	if (mode < 0) {
+		gb_err("say --enforce or --monitor");
+		return GB_EXIT_USAGE;
+	}
+	if (gb_open(&ctx, GB_OPEN_LOCKED))
+		return GB_EXIT_FAIL;
+	if (rules_begin(&ctx, &r, true))
+		goto out_close;
+	id = rules_find(&r, name);
+	if (!id) {
+		gb_err("no meeting \"%s\"; see 'geoblock meeting list'",
+		       printable(name, strlen(name), 64, shown, sizeof(shown)));
+		ret = GB_EXIT_USAGE;
+		goto out;
+	}
+	if (!!(r.policies[id].flags & GB_MEETING_MONITOR) == mode) {
+		printf("meeting %s is already in %s mode\n", name, mode ? "monitor" : "enforce");
+		ret = GB_EXIT_OK;
+		goto out;
+	}
+	err = rules_spec(&r, id, &old);
+	if (err) {
+		gb_err("out of memory");
+	} else if (!(err = rules_change_begin(&ctx))) {
+		err = rules_set_monitor(&ctx, &r, id, mode);
+		if (err) {
+			rules_change_end(&ctx);
+			gb_err("cannot switch meeting \"%s\": %s", name, strerror(-err));
+		} else {
+			err = rules_save_switched(&ctx, &r, id);
+		}
+	}
+	if (!err)
+		err = rules_spec(&r, id, &new);
+	if (audit_result(&ctx, reason, err, change_lines(&old, err ? NULL : &new)) && !err)
+		err = -EIO;
+	if (!err) {
+		printf("meeting %s: %s mode%s\n", name, mode ? "monitor" : "enforce",
+		       mode ? " (counting only)" : "");
+		ret = GB_EXIT_OK;
+	}
+	spec_free(&old);
+	spec_free(&new);
+out:
+	rules_free(&r);
+out_close:
+	gb_close(&ctx);
+	return ret;
+}
+
+static int meeting_del(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "reason", required_argument, NULL, 'r' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *reason = NULL, *name;
+	struct meeting_spec old = {};
+	char shown[64 * 4 + 1];
+	int opt, err, ret = GB_EXIT_FAIL;
+	struct gb_ctx ctx;
+	struct rules r;
+	__u32 id;
+
+	optind = 0;
+	while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (opt) {
+		case 'r':
+			reason = optarg;
+			break;
+		case 'h':
+			printf("Usage: geoblock meeting del NAME [--reason TEXT]\n");
+			return GB_EXIT_OK;
+		default:
+			return GB_EXIT_USAGE;
+		}
+	}
+	if (optind != argc - 1) {
+		gb_err("expected one meeting NAME");
+		return GB_EXIT_USAGE;
+	}
+	name = argv[optind];
+	if (gb_open(&ctx, GB_OPEN_LOCKED))
+		return GB_EXIT_FAIL;
+	if (rules_begin(&ctx, &r, true))
+		goto out_close;
+	id = rules_find(&r, name);
+	if (!id) {
+		gb_err("no meeting \"%s\"; see 'geoblock meeting list'",
+		       printable(name, strlen(name), 64, shown, sizeof(shown)));
+		ret = GB_EXIT_USAGE;
+		goto out;
+	}
+	err = rules_spec(&r, id, &old);
+	if (err)
+		gb_err("out of memory");
+	if (!err)
+		err = rules_change_begin(&ctx);
+	if (!err)
+		err = rules_remove_saved(&ctx, &r, id);
+	if (audit_result(&ctx, reason, err, change_lines(&old, NULL)) && !err)
+		err = -EIO;
+	if (!err) {
+		printf("meeting %s deleted\n", name);
+		ret = GB_EXIT_OK;
+	}
+	spec_free(&old);
+out:
+	rules_free(&r);
+out_close:
+	gb_close(&ctx);
+	return ret;
+}
+
+static struct json_object *meeting_json(const struct rules *r, __u32 id,
+					const struct meeting_spec *s)
+{
+	const struct meeting_policy *p = &r->policies[id];
+	struct json_object *o = json_object_new_object(), *block = json_object_new_array();
+	struct json_object *allow = json_object_new_array(), *proto = json_object_new_array();
+	static char ports[GB_PORT_COUNT * 7];
+	char when[32];
+
+	format_ports(s->ports, ports, sizeof(ports));
+	for (__u16 c = 1; c < GB_COUNTRY_COUNT; c++) {
+		char cc[3];
+
+		if (!country_isset(p->blocked, c))
+			continue;
+		country_code(c, cc);
+		json_object_array_add(block, json_object_new_string(cc));
+	}
+	for (size_t i = 0; i < s->n_allow; i++) {
+		char net[64];
+
+		format_cidr(&s->allow[i], net, sizeof(net));
+		json_object_array_add(allow, json_object_new_string(net));
+	}
+	if (p->flags & GB_MEETING_UDP)
+		json_object_array_add(proto, json_object_new_string("udp"));
+	if (p->flags & GB_MEETING_TCP)
+		json_object_array_add(proto, json_object_new_string("tcp"));
+	json_object_object_add(o, "name", json_object_new_string(p->name));
+	json_object_object_add(o, "id", json_object_new_int64(id));
+	json_object_object_add(o, "ports", json_object_new_string(ports));
+	json_object_object_add(o, "block", block);
+	json_object_object_add(o, "allow", allow);
+	json_object_object_add(o, "proto", proto);
+	json_object_object_add(o, "mode", json_object_new_string(
+				   p->flags & GB_MEETING_MONITOR ? "monitor" : "enforce"));
+	json_object_object_add(o, "expires", s->expires && !format_rfc3339(s->expires, when,
+				sizeof(when)) ? json_object_new_string(when) : NULL);
+	json_object_object_add(o, "expired", json_object_new_boolean(rules_expired(p)));
+	json_object_object_add(o, "created", json_object_new_int64(p->created));
+	return o;
+}
+
+static void meeting_line(const struct rules *r, __u32 id, const struct meeting_spec *s)
+{
+	const struct meeting_policy *p = &r->policies[id];
+	static char ports[GB_PORT_COUNT * 7];
+	char countries[GB_COUNTRY_COUNT * 3 + 1], when[40] = "-";
+
+	format_ports(s->ports, ports, sizeof(ports));
+	format_countries(p->blocked, countries, sizeof(countries));
+	if (s->expires && !format_rfc3339(s->expires, when, sizeof(when)) && rules_expired(p))
+		strcat(when, "(expired)");
+	printf("%-24s %-8s %-8s %-24s %-12s %-30s", p->name,
+	       p->flags & GB_MEETING_MONITOR ? "monitor" : "enforce", format_protos(p->flags), ports,
+	       countries, when);
+	for (size_t i = 0; i < s->n_allow; i++) {
+		char net[64];
+
+		format_cidr(&s->allow[i], net, sizeof(net));
+		printf("%s%s", i ? "," : "", net);
+	}
+	printf("%s\n", s->n_allow ? "" : "-");
+}
+
+static int meeting_list(int argc, char **argv)
+{
+	bool json = argc == 2 && !strcmp(argv[1], "--json");
+	struct json_object *arr = NULL;
+	char shown[64 * 4 + 1];
+	struct gb_ctx ctx;
+	struct rules r;
+	int ret = GB_EXIT_FAIL;
+
+	if (argc == 2 && (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help"))) {
+		printf("Usage: geoblock meeting list [--json]\n");
+		return GB_EXIT_OK;
+	}
+	if (argc > 2 || (argc == 2 && !json)) {
+		gb_err("unexpected argument \"%s\"; usage: meeting list [--json]",
+		       printable(argv[argc - 1], strlen(argv[argc - 1]), 64, shown, sizeof(shown)));
+		return GB_EXIT_USAGE;
+	}
+	if (gb_open(&ctx, 0))
+		return GB_EXIT_FAIL;
+	if (rules_read(&ctx, &r))
+		goto out_close;
+	if (json)
+		arr = json_object_new_array();
+	else
+		printf("%-24s %-8s %-8s %-24s %-12s %-30s %s\n", "MEETING", "MODE", "PROTO", "PORTS",
+		       "BLOCKED", "EXPIRES", "ALLOWED");
+	for (__u32 id = 1; id < GB_MAX_MEETINGS; id++) {
+		struct meeting_spec s;
+
+		if (!(r.policies[id].flags & GB_MEETING_ACTIVE))
+			continue;
+		if (rules_spec(&r, id, &s)) {
+			gb_err("out of memory");
+			goto out;
+		}
+		if (json)
+			json_object_array_add(arr, meeting_json(&r, id, &s));
+		else
+			meeting_line(&r, id, &s);
+		spec_free(&s);
+	}
+	if (json)
+		printf("%s\n", json_object_to_json_string_ext(arr, JSON_C_TO_STRING_PRETTY |
+								   JSON_C_TO_STRING_NOSLASHESCAPE));
+	ret = GB_EXIT_OK;
+out:
+	json_object_put(arr);
+	rules_free(&r);
+out_close:
+	gb_close(&ctx);
+	return ret;
+}
+
+static void meeting_usage(void)
+{
+	printf("Usage: geoblock meeting add NAME --ports LIST --block CC[,CC...] [--allow CIDR[,...]]\n"
+	       "                            [--proto udp,tcp] [--expires DURATION|TIME] [--monitor]\n"
+	       "                            [--reason TEXT]\n"
+	       "       geoblock meeting set NAME --enforce|--monitor [--reason TEXT]\n"
+	       "       geoblock meeting del NAME [--reason TEXT]\n"
+	       "       geoblock meeting list [--json]\n");
+}
+
+int cmd_meeting(int argc, char **argv)
+{
+	static const struct cmd cmds[] = {
+		{ "add", meeting_add },
+		{ "set", meeting_set },
+		{ "del", meeting_del },
+		{ "list", meeting_list },
+		{ NULL, NULL },
+	};
+
+	return cmd_select(cmds, argc - 1, argv + 1, meeting_usage, "meeting");
+}

@@ -1,0 +1,166 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * `restore`: after a reboot (pins gone, state dir kept) re-creates the maps, reloads the GeoIP
+ * table from the copy kept in the state dir, the rules from the rules file, and the attachments.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <json-c/json.h>
+#include "lib/errors.h"
+#include "geoip/geoip.h"
+#include "kern/pins.h"
+#include "kern/table.h"
+#include "state/audit.h"
+#include "state/context.h"
+#include "state/converge.h"
+#include "state/records.h"
+#include "state/rules.h"
+#include "cli/attach.h"
+#include "cli/cmd.h"
+#include "geoblock.skel.h"
+/* Loads the kept copy of the GeoIP database unless a table is loaded already. */
+static int restore_geoip(const struct gb_ctx *ctx)
+{
+	struct geoip_info info = {};
+	struct state_geoip_conf conf;
+	struct geoip_table t;
+	char paths[GEOIP_MAX_FILES][512], *argv[GEOIP_MAX_FILES], err_msg[1024];
+	__u32 zero = 0;
+	int err;
+
+	bpf_map_lookup_elem(bpf_map__fd(ctx->skel->maps.geoip_info), &zero, &info);
+	if (info.loaded_at) {
+		printf("geoip: a table is loaded already (%s)\n", info.source);
+		return 0;
+	}
+	err = state_geoip_conf_read(ctx, &conf);
+	if (err == -ENOENT) {
+		printf("geoip: none recorded (no 'geoip load' yet); traffic passes until one\n");
+		return 0;
+	}
+	if (err) {
+		gb_err("cannot read %s/%s: %s", ctx->state_dir, STATE_GEOIP_CONF, strerror(-err));
+		return err;
+	}
+	for (int i = 0; i < conf.files; i++) {
+		char name[64];
+
+		state_geoip_copy_name(name, sizeof(name), i);
+		snprintf(paths[i], sizeof(paths[i]), "%s/%s", ctx->state_dir, name);
+		argv[i] = paths[i];
+	}
+	err = geoip_read_files(argv, conf.files, conf.field, &t, err_msg, sizeof(err_msg));
+	if (err) {
+		gb_err("cannot reload the GeoIP table: %s", err_msg);
+		return err;
+	}
+	err = table_install(ctx, &t, conf.source, conf.with_lpm);
+	if (!err)
+		printf("geoip: loaded %s (kept cop%s of %s): %zu IPv4 and %zu IPv6 prefixes\n",
+		       paths[0], conf.files > 1 ? "ies" : "y", conf.source, t.v4.n, t.v6.n);
+	geoip_table_free(&t);
+	return err;
+}
+
+static int restore_rules(const struct gb_ctx *ctx, struct json_object *changes)
+{
+	char path[512];
+	struct rules r;
+	int err, expired, n = 0;
+
+	/* No rules file: no change was ever made here; the maps are not this state dir's to empty. */
+	snprintf(path, sizeof(path), "%s/rules", ctx->state_dir);
+	if (access(path, F_OK)) {
+		printf("rules: none recorded\n");
+		return 0;
+	}
+	err = rules_begin(ctx, &r, false);
+	if (err)
+		return err;
+	err = rules_recover(ctx, &r, changes);
+	rules_free(&r);
+	if (err)
+		return err;
+	/* Meetings whose time passed while the machine was down: deleted, audited. */
+	expired = rules_expire(ctx);
+	if (expired < 0)
+		return expired;
+	err = rules_read(ctx, &r);
+	if (err)
+		return err;
+	for (__u32 id = 1; id < GB_MAX_MEETINGS; id++)
+		n += !!(r.policies[id].flags & GB_MEETING_ACTIVE);
+	rules_free(&r);
+	printf("rules: %d meeting%s (%zu change%s", n, n == 1 ? "" : "s",
+	       json_object_array_length(changes), json_object_array_length(changes) == 1 ? "" : "s");
+	if (expired)
+		printf(", %d expired meeting%s deleted", expired, expired == 1 ? "" : "s");
+	printf(")\n");
+	return 0;
+}
+
+static int restore_attachments(const struct gb_ctx *ctx)
+{
+	struct state_attachment *v;
+	size_t n;
+	int err, failed = 0;
+
+	err = state_attachments_read(ctx, &v, &n);
+	if (err) {
+		gb_err("cannot read %s/%s: %s", ctx->state_dir, STATE_ATTACH_FILE, strerror(-err));
+		return err;
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (attach_live(ctx, v[i].ifname)) {
+			printf("attached to %s already\n", v[i].ifname);
+			continue;
+		}
+		if (attach_iface(v[i].ifname, v[i].mode, v[i].lookup, true))
+			failed++;
+	}
+	free(v);
+	return failed ? -EAGAIN : 0;
+}
+
+int cmd_restore(int argc, char **argv)
+{
+	struct json_object *changes = json_object_new_array();
+	struct gb_ctx ctx;
+	int err, ret = GB_EXIT_FAIL;
+
+	if (argc == 2 && (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help"))) {
+		printf("Usage: geoblock restore\n"
+		       "  re-creates what the state dir records, after a reboot or a lost pin dir: the\n"
+		       "  maps, the GeoIP table (from the copy kept at 'geoip load'), the rules (from\n"
+		       "  the rules file) and the attachments. What exists already is kept.\n");
+		json_object_put(changes);
+		return GB_EXIT_OK;
+	}
+	if (argc != 1) {
+		gb_err("unexpected argument \"%.64s\"; usage: restore", argv[1]);
+		json_object_put(changes);
+		return GB_EXIT_USAGE;
+	}
+	if (gb_open(&ctx, GB_OPEN_LOCKED)) {
+		json_object_put(changes);
+		return GB_EXIT_FAIL;
+	}
+	/* Table and rules first: an interface is filtered from its first packet. */
+	err = restore_geoip(&ctx);
+	if (restore_rules(&ctx, changes))
+		err = -EAGAIN;
+	if (restore_attachments(&ctx))
+		err = -EAGAIN;
+	if (err && !*gb_last_error())
+		gb_err("restore incomplete");
+	if (!audit_result(&ctx, NULL, err, changes) && !err) {
+		printf("restored from %s\n", ctx.state_dir);
+		ret = GB_EXIT_OK;
+	}
+	gb_close(&ctx);
+	return ret;
+}

@@ -1,0 +1,213 @@
+// SPDX-License-Identifier: GPL-2.0
+/* `stats`: the figures of counters.c, the ones the exporter serves, for people and programs. */
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+#include <json-c/json.h>
+#include "lib/country.h"
+#include "lib/errors.h"
+#include "kern/counters.h"
+#include "kern/links.h"
+#include "kern/pins.h"
+#include "state/context.h"
+#include "cli/cmd.h"
+
+static struct json_object *counter(__u64 packets, __u64 bytes)
+{
+	struct json_object *o = json_object_new_object();
+
+	json_object_object_add(o, "packets", json_object_new_uint64(packets));
+	json_object_object_add(o, "bytes", json_object_new_uint64(bytes));
+	return o;
+}
+
+static struct json_object *verdicts_json(const struct counters *c)
+{
+	struct json_object *v = json_object_new_object();
+
+	for (int r = 0; r < GB_REASON_COUNT; r++)
+		json_object_object_add(v, verdict_names[r],
+				       counter(c->verdicts[r].packets, c->verdicts[r].bytes));
+	return v;
+}
+
+/* The pairs that have seen a drop or a monitor hit (configured pairs with no entry are zero). */
+static struct json_object *drops_json(const struct counters *c)
+{
+	struct json_object *arr = json_object_new_array();
+
+	for (size_t i = 0; i < c->n_pairs; i++) {
+		const struct pair_counter *p = &c->pairs[i];
+		struct json_object *o;
+		char cc[3];
+
+		if (!p->counted)
+			continue;
+		country_code(p->country, cc);
+		o = json_object_new_object();
+		json_object_object_add(o, "meeting",
+				       json_object_new_string(c->policies[p->meeting_id].name));
+		json_object_object_add(o, "country", json_object_new_string(cc));
+		json_object_object_add(o, "packets", json_object_new_uint64(p->c.packets));
+		json_object_object_add(o, "bytes", json_object_new_uint64(p->c.bytes));
+		json_object_object_add(o, "monitor_packets",
+				       json_object_new_uint64(p->c.monitor_packets));
+		json_object_object_add(o, "monitor_bytes",
+				       json_object_new_uint64(p->c.monitor_bytes));
+		json_object_array_add(arr, o);
+	}
+	return arr;
+}
+
+/* Every interface with a pinned link. */
+static struct json_object *interfaces_json(const struct counters *c)
+{
+	struct json_object *arr = json_object_new_array();
+
+	for (size_t i = 0; i < c->n_links; i++) {
+		const struct link_state *l = &c->links[i];
+		const struct iface_counter *ic = counters_link_drops(c, l);
+		struct json_object *o = json_object_new_object();
+		__u64 packets = ic ? ic->packets : 0, bytes = ic ? ic->bytes : 0;
+
+		json_object_object_add(o, "interface", json_object_new_string(l->name));
+		json_object_object_add(o, "ifindex", json_object_new_int64(l->ifindex));
+		json_object_object_add(o, "attached", json_object_new_boolean(l->ifindex > 0));
+		json_object_object_add(o, "dropped_packets", json_object_new_uint64(packets));
+		json_object_object_add(o, "dropped_bytes", json_object_new_uint64(bytes));
+		json_object_array_add(arr, o);
+	}
+	return arr;
+}
+
+static struct json_object *geoip_json(const struct geoip_info *g)
+{
+	struct json_object *o = json_object_new_object();
+
+	json_object_object_add(o, "source", json_object_new_string(g->source));
+	json_object_object_add(o, "database_type", json_object_new_string(g->database_type));
+	json_object_object_add(o, "v4_prefixes", json_object_new_uint64(g->v4_prefixes));
+	json_object_object_add(o, "v6_prefixes", json_object_new_uint64(g->v6_prefixes));
+	json_object_object_add(o, "build_epoch", json_object_new_uint64(g->build_epoch));
+	json_object_object_add(o, "loaded_at", json_object_new_uint64(g->loaded_at));
+	json_object_object_add(o, "failed_reloads", json_object_new_uint64(g->failed_reloads));
+	json_object_object_add(o, "last_failure_at", json_object_new_uint64(g->last_failure_at));
+	return o;
+}
+
+static struct json_object *stats_json(const struct counters *c)
+{
+	struct json_object *top = json_object_new_object(), *m = json_object_new_object();
+
+	json_object_object_add(top, "verdicts", verdicts_json(c));
+	json_object_object_add(top, "passed", counter(c->passed.packets, c->passed.bytes));
+	json_object_object_add(top, "drops", drops_json(c));
+	json_object_object_add(top, "interfaces", interfaces_json(c));
+	json_object_object_add(top, "geoip", geoip_json(&c->geoip));
+	json_object_object_add(m, "enforce", json_object_new_int64(c->meetings[0]));
+	json_object_object_add(m, "monitor", json_object_new_int64(c->meetings[1]));
+	json_object_object_add(top, "meetings", m);
+	return top;
+}
+
+static void print_human(const struct counters *c)
+{
+	const struct geoip_info *g = &c->geoip;
+
+	printf("%-20s %14s %16s\n", "VERDICT", "PACKETS", "BYTES");
+	for (int r = 0; r < GB_REASON_COUNT; r++)
+		printf("%-20s %14llu %16llu\n", verdict_names[r],
+		       (unsigned long long)c->verdicts[r].packets,
+		       (unsigned long long)c->verdicts[r].bytes);
+	printf("%-20s %14llu %16llu\n", "passed (all)", (unsigned long long)c->passed.packets,
+	       (unsigned long long)c->passed.bytes);
+
+	printf("\n%-24s %-7s %14s %16s %14s %16s\n", "MEETING", "COUNTRY", "DROPPED", "BYTES",
+	       "MONITOR HITS", "MONITOR BYTES");
+	for (size_t i = 0; i < c->n_pairs; i++) {
+		const struct pair_counter *p = &c->pairs[i];
+		char cc[3];
+
+		if (!p->counted)
+			continue;
+		country_code(p->country, cc);
+		printf("%-24s %-7s %14llu %16llu %14llu %16llu\n", c->policies[p->meeting_id].name,
+		       cc, (unsigned long long)p->c.packets, (unsigned long long)p->c.bytes,
+		       (unsigned long long)p->c.monitor_packets,
+		       (unsigned long long)p->c.monitor_bytes);
+	}
+
+	printf("\n%-24s %-9s %14s %16s\n", "INTERFACE", "ATTACHED", "DROPPED", "BYTES");
+	for (size_t i = 0; i < c->n_links; i++) {
+		const struct link_state *l = &c->links[i];
+		const struct iface_counter *ic = counters_link_drops(c, l);
+		unsigned long long packets = ic ? ic->packets : 0, bytes = ic ? ic->bytes : 0;
+
+		printf("%-24s %-9s %14llu %16llu\n", l->name, l->ifindex ? "yes" : "no", packets,
+		       bytes);
+	}
+
+	printf("\nmeetings:  %u enforcing, %u monitoring\n", c->meetings[0], c->meetings[1]);
+	printf("geoip:     %u IPv4 + %u IPv6 prefixes, built %llu, loaded %llu, %llu failed "
+	       "reloads (last %llu)\n", g->v4_prefixes, g->v6_prefixes,
+	       (unsigned long long)g->build_epoch, (unsigned long long)g->loaded_at,
+	       (unsigned long long)g->failed_reloads, (unsigned long long)g->last_failure_at);
+}
+
+static void stats_usage(void)
+{
+	printf("Usage: geoblock stats [--json]\n"
+	       "  verdict totals (every packet counted under one reason), drops per (meeting,\n"
+	       "  country) and per interface, attachments, GeoIP table and meetings: the figures\n"
+	       "  'geoblock daemon' serves as Prometheus metrics, summed over CPUs\n");
+}
+
+int cmd_stats(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "json", no_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct counters c;
+	struct gb_ctx ctx;
+	bool json = false;
+	int opt, err;
+
+	optind = 0;
+	while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (opt) {
+		case 'j':
+			json = true;
+			break;
+		case 'h':
+			stats_usage();
+			return GB_EXIT_OK;
+		default:
+			return GB_EXIT_USAGE;
+		}
+	}
+	if (optind != argc) {
+		gb_err("unexpected argument \"%.64s\"; usage: stats [--json]", argv[optind]);
+		return GB_EXIT_USAGE;
+	}
+	if (gb_open(&ctx, 0))
+		return GB_EXIT_FAIL;
+	err = counters_read(&ctx, &c);
+	gb_close(&ctx);
+	if (err) {
+		gb_err("cannot read counters: %s", strerror(-err));
+		return GB_EXIT_FAIL;
+	}
+	if (json) {
+		struct json_object *top = stats_json(&c);
+
+		printf("%s\n", json_object_to_json_string_ext(top, JSON_C_TO_STRING_PRETTY |
+								   JSON_C_TO_STRING_NOSLASHESCAPE));
+		json_object_put(top);
+	} else {
+		print_human(&c);
+	}
+	counters_free(&c);
+	return GB_EXIT_OK;
+}

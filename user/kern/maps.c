@@ -1,0 +1,105 @@
+// SPDX-License-Identifier: GPL-2.0
+/* Reading whole maps: arrays and per-CPU arrays in batches, per-CPU values summed. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include "kern/maps.h"
+
+int read_array(int fd, __u32 n, size_t value_size, void *out)
+{
+	LIBBPF_OPTS(bpf_map_batch_opts, opts);
+	__u32 *keys, batch = 0, done = 0;
+	int err = 0;
+
+	keys = calloc(n, sizeof(*keys));
+	if (!keys)
+		return -ENOMEM;
+	while (done < n) {
+		__u32 count = n - done;
+
+		err = bpf_map_lookup_batch(fd, done ? &batch : NULL, &batch, keys + done,
+					   (char *)out + (size_t)done * value_size, &count, &opts);
+		done += count;
+		if (err) {
+			err = errno == ENOENT ? 0 : -errno;
+			break;
+		}
+	}
+	/* Without batch lookups (old kernels): one element at a time. */
+	if (err == -EINVAL || err == -EOPNOTSUPP) {
+		err = 0;
+		for (__u32 k = 0; k < n && !err; k++)
+			if (bpf_map_lookup_elem(fd, &k, (char *)out + (size_t)k * value_size))
+				err = -errno;
+	}
+	free(keys);
+	return err;
+}
+
+int percpu_sum(int fd, const void *key, __u64 *sum, size_t words)
+{
+	int ncpu = libbpf_num_possible_cpus();
+	__u64 *vals;
+
+	if (ncpu < 0)
+		return ncpu;
+	vals = calloc((size_t)ncpu * words, sizeof(__u64));
+	if (!vals)
+		return -ENOMEM;
+	memset(sum, 0, words * sizeof(__u64));
+	if (bpf_map_lookup_elem(fd, key, vals)) {
+		int err = -errno;
+
+		free(vals);
+		return err;
+	}
+	for (int c = 0; c < ncpu; c++)
+		for (size_t w = 0; w < words; w++)
+			sum[w] += vals[(size_t)c * words + w];
+	free(vals);
+	return 0;
+}
+
+int percpu_array_sums(int fd, __u32 n, size_t words, __u64 *sums)
+{
+	enum { CHUNK = 1024 };
+	LIBBPF_OPTS(bpf_map_batch_opts, opts);
+	int ncpu = libbpf_num_possible_cpus();
+	__u32 keys[CHUNK], batch, done = 0;
+	size_t per_elem;
+	__u64 *vals;
+	int err = 0;
+
+	if (ncpu < 0)
+		return ncpu;
+	per_elem = (size_t)ncpu * words;
+	vals = calloc((size_t)CHUNK * per_elem, sizeof(*vals));
+	if (!vals)
+		return -ENOMEM;
+	memset(sums, 0, (size_t)n * words * sizeof(*sums));
+	while (done < n && !err) {
+		__u32 count = n - done < CHUNK ? n - done : CHUNK;
+
+		if (bpf_map_lookup_batch(fd, done ? &batch : NULL, &batch, keys, vals, &count,
+					 &opts) && errno != ENOENT)
+			err = -errno;
+		for (__u32 i = 0; i < count && !err; i++)
+			for (int c = 0; c < ncpu; c++)
+				for (size_t w = 0; w < words; w++)
+					sums[(size_t)(done + i) * words + w] +=
+						vals[i * per_elem + (size_t)c * words + w];
+		if (!err && !count)
+			break;
+		done += count;
+	}
+	/* Without batch lookups (old kernels): one element at a time. */
+	if (err == -EINVAL || err == -EOPNOTSUPP) {
+		err = 0;
+		for (__u32 k = 0; k < n && !err; k++)
+			err = percpu_sum(fd, &k, sums + (size_t)k * words, words);
+	}
+	free(vals);
+	return err;
+}

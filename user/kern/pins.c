@@ -1,0 +1,129 @@
+// SPDX-License-Identifier: GPL-2.0
+/* The pinned objects: bpffs checks, opening or creating the maps under the pin dir. */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <unistd.h>
+#include <linux/magic.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include "lib/errors.h"
+#include "lib/files.h"
+#include "kern/pins.h"
+#include "geoblock.skel.h"
+
+#define BPFFS_ROOT "/sys/fs/bpf"
+
+static bool on_bpffs(const char *path)
+{
+	struct statfs st;
+
+	return !statfs(path, &st) && st.f_type == BPF_FS_MAGIC;
+}
+
+/* The pin dir must be on bpffs; mount it at its usual place if that is where the dir belongs. */
+static int prepare_pin_dir(const char *dir)
+{
+	int err;
+
+	if (!strncmp(dir, BPFFS_ROOT "/", strlen(BPFFS_ROOT) + 1) && !on_bpffs(BPFFS_ROOT)) {
+		if (mount("bpf", BPFFS_ROOT, "bpf", 0, "mode=0700")) {
+			gb_err("cannot mount bpffs on %s: %s", BPFFS_ROOT, strerror(errno));
+			return -errno;
+		}
+	}
+	err = mkdir_p(dir, 0700);
+	if (err) {
+		gb_err("cannot create pin dir %s: %s", dir, strerror(-err));
+		return err;
+	}
+	if (!on_bpffs(dir)) {
+		gb_err("pin dir %s is not on a bpf filesystem; mount one with 'mount -t bpf bpf DIR'", dir);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static void copy_env(char *dst, size_t len, const char *var, const char *def)
+{
+	const char *v = getenv(var);
+
+	snprintf(dst, len, "%s", v && *v ? v : def);
+	/* "a/b/" and "a/b" name the same pins. */
+	for (size_t n = strlen(dst); n > 1 && dst[n - 1] == '/'; n--)
+		dst[n - 1] = '\0';
+}
+
+void pins_init(struct gb_ctx *ctx)
+{
+	memset(ctx, 0, sizeof(*ctx));
+	ctx->lock_fd = -1;
+	copy_env(ctx->pin_dir, sizeof(ctx->pin_dir), "GEOBLOCK_PIN_DIR", GB_DEFAULT_PIN_DIR);
+	copy_env(ctx->state_dir, sizeof(ctx->state_dir), "GEOBLOCK_STATE_DIR", GB_DEFAULT_STATE_DIR);
+}
+
+int pins_load(struct gb_ctx *ctx, unsigned int flags)
+{
+	LIBBPF_OPTS(bpf_object_open_opts, opts, .pin_root_path = ctx->pin_dir);
+	int err;
+
+	err = prepare_pin_dir(ctx->pin_dir);
+	if (err)
+		return err;
+
+	libbpf_set_print(NULL);
+	ctx->skel = geoblock__open_opts(&opts);
+	if (!ctx->skel) {
+		err = -errno;
+		gb_err("cannot open the embedded BPF object: %s", strerror(errno));
+		return err;
+	}
+	if (!(flags & GB_OPEN_PROGRAM))
+		bpf_program__set_autoload(ctx->skel->progs.geoblock_xdp, false);
+	ctx->skel->rodata->use_lpm = !!(flags & GB_OPEN_LPM);
+	/* Creates and pins the maps that are missing, reuses those already pinned. */
+	err = geoblock__load(ctx->skel);
+	if (err) {
+		gb_err("cannot load BPF objects under %s: %s (pinned maps from another version? "
+		       "detach and remove the pin dir)", ctx->pin_dir, strerror(-err));
+		pins_unload(ctx);
+		return err < 0 ? err : -EINVAL;
+	}
+	return 0;
+}
+
+void pins_unload(struct gb_ctx *ctx)
+{
+	geoblock__destroy(ctx->skel);
+	ctx->skel = NULL;
+}
+
+static __u32 map_id(int fd)
+{
+	struct bpf_map_info info = {};
+	__u32 len = sizeof(info);
+
+	return bpf_obj_get_info_by_fd(fd, &info, &len) ? 0 : info.id;
+}
+
+int gb_pins_current(const struct gb_ctx *ctx)
+{
+	char path[512];
+	__u32 id;
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/drop_counts", ctx->pin_dir);
+	fd = bpf_obj_get(path);
+	if (fd < 0)
+		return -ENOENT;
+	id = map_id(fd);
+	close(fd);
+	return id && id == map_id(bpf_map__fd(ctx->skel->maps.drop_counts)) ? 0 : -ESTALE;
+}

@@ -1,0 +1,48 @@
+// SPDX-License-Identifier: GPL-2.0
+/* One-line error and warning messages, prefixed with the command that failed. */
+#include <stdarg.h>
+#include <stdio.h>
+#include "lib/errors.h"
+
+/* Set once by the dispatcher before a command runs; read only to prefix messages. */
+static const char *command_name = "";
+/* The last error message, for the audit log's record of a failed change. */
+static char last_error[1024];
+
+void gb_set_command(const char *name)
+{
+	command_name = name;
+}
+
+static void vmessage(const char *kind, const char *fmt, va_list ap)
+{
+	char msg[sizeof(last_error)];
+
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	fprintf(stderr, "geoblock: %s%s%s%s\n", command_name, *command_name ? ": " : "", kind, msg);
+	if (!*kind)
+		snprintf(last_error, sizeof(last_error), "%s", msg);
+}
+
+const char *gb_last_error(void)
+{
+	return last_error;
+}
+
+void gb_err(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vmessage("", fmt, ap);
+	va_end(ap);
+}
+
+void gb_warn(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vmessage("warning: ", fmt, ap);
+	va_end(ap);
+}

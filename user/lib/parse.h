@@ -1,0 +1,32 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* The rest of what operators type: address lists, expiry times, protocols. */
+#ifndef GEOBLOCK_LIB_PARSE_H
+#define GEOBLOCK_LIB_PARSE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <linux/types.h>
+
+struct cidr {
+	__u8 family;		/* 4 or 6 */
+	__u8 len;
+	__u8 addr[16];		/* IPv4 in the first 4 bytes; bits past len are zero */
+};
+
+/* Parses "CIDR[,CIDR...]" (a bare address is a host); sorted, duplicates dropped, *out malloc'd. */
+int parse_cidrs(const char *list, struct cidr **out, size_t *n, char *err, size_t errlen);
+int format_cidr(const struct cidr *c, char *out, size_t outlen);
+int cidr_cmp(const struct cidr *a, const struct cidr *b);
+bool cidr_contains(const struct cidr *c, int family, const __u8 *addr);
+/*
+ * "2h", "90m", "1h30m", "1d" from now, or an RFC 3339 time; *out in unix seconds. A time more
+ * than ten years from now is refused unless any_time (geoblock's own rules file: the clock may
+ * have gone back since it was written).
+ */
+int parse_expiry(const char *s, __s64 now, bool any_time, __s64 *out, char *err, size_t errlen);
+int format_rfc3339(__s64 t, char *out, size_t outlen);	/* UTC, "2026-01-02T15:04:05Z" */
+/* "udp", "tcp", "udp,tcp" into GB_MEETING_UDP | GB_MEETING_TCP. */
+int parse_protos(const char *list, __u32 *flags, char *err, size_t errlen);
+const char *format_protos(__u32 flags);
+
+#endif

@@ -1,0 +1,28 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* The /metrics page: counters rendered in the Prometheus text exposition format (version 0.0.4). */
+#ifndef GEOBLOCK_METRICS_H
+#define GEOBLOCK_METRICS_H
+
+#include <time.h>
+#include "kern/counters.h"
+
+#define METRICS_CONTENT_TYPE "text/plain; version=0.0.4; charset=utf-8"
+
+/* A growing text buffer; after a failed allocation it stops growing and remembers it. */
+struct textbuf {
+	char *p;
+	size_t len, cap;
+	bool oom;
+};
+
+void textbuf_free(struct textbuf *b);
+/* Appends s as a label value: backslash, double quote and newline escaped. */
+void textbuf_label_value(struct textbuf *b, const char *s);
+
+/*
+ * Renders every metric of c into out (appended). start is when the scrape began, for
+ * geoblock_scrape_duration_seconds; NULL leaves that metric out. 0 or -ENOMEM.
+ */
+int metrics_render(const struct counters *c, const struct timespec *start, struct textbuf *out);
+
+#endif

@@ -1,0 +1,28 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* The append-only audit log in the state dir: one JSON line per change. */
+#ifndef GEOBLOCK_STATE_AUDIT_H
+#define GEOBLOCK_STATE_AUDIT_H
+
+#include "kern/pins.h"
+
+struct json_object;
+
+/*
+ * Puts right a record cut short at the end of the audit log (its writer killed in mid-write), if
+ * there is one; the caller holds the state lock. gb_open does it for every locked command.
+ */
+int audit_repair(const struct gb_ctx *ctx);
+/*
+ * Appends one JSON line: time, uid, SUDO_USER, command (NULL: this process's command line),
+ * reason, result, and the changes (a JSON array of lines, taken over; may be NULL).
+ */
+int audit_log(const struct gb_ctx *ctx, const char *command, const char *reason, const char *result,
+	      struct json_object *changes);
+/*
+ * Appends the record of a finished command: result "ok" if ret is 0, else the last error. If the
+ * record cannot be written after a change that was made (ret 0), the error line begins "done,
+ * but not audited:" (the command still fails: nothing may change unrecorded without a word).
+ */
+int audit_result(const struct gb_ctx *ctx, const char *reason, int ret, struct json_object *changes);
+
+#endif

@@ -1,0 +1,34 @@
+// SPDX-License-Identifier: GPL-2.0
+/* What every command opens: the pinned objects, and for a change the state lock first. */
+#include <unistd.h>
+#include "lib/files.h"
+#include "kern/pins.h"
+#include "state/audit.h"
+#include "state/context.h"
+
+int gb_open(struct gb_ctx *ctx, unsigned int flags)
+{
+	int err;
+
+	pins_init(ctx);
+	if (flags & GB_OPEN_LOCKED) {
+		err = gb_lock(ctx->state_dir);
+		if (err < 0)
+			return err;
+		ctx->lock_fd = err;
+		/* Best effort: an audit record that cannot be written says why itself. */
+		audit_repair(ctx);
+	}
+	err = pins_load(ctx, flags);
+	if (err)
+		gb_close(ctx);
+	return err;
+}
+
+void gb_close(struct gb_ctx *ctx)
+{
+	pins_unload(ctx);
+	if (ctx->lock_fd >= 0)
+		close(ctx->lock_fd);
+	ctx->lock_fd = -1;
+}

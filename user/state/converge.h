@@ -1,0 +1,31 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* Making the maps hold a whole rule set, and what every change of it runs first. */
+#ifndef GEOBLOCK_STATE_CONVERGE_H
+#define GEOBLOCK_STATE_CONVERGE_H
+
+#include <stdbool.h>
+#include "kern/pins.h"
+#include "state/rules.h"
+
+struct json_object;
+
+/*
+ * Takes the rule set for a change (the caller holds the lock): reads it, repairs it, rolls back
+ * an interrupted change, with lost_back puts the rules file back into maps that were made anew
+ * (they hold no meeting while the file lists some: audited), and removes expired meetings
+ * (audited).
+ */
+int rules_begin(const struct gb_ctx *ctx, struct rules *r, bool lost_back);
+/* Deletes the meetings whose expiry has passed, audited; returns how many, or -errno. Locks. */
+int rules_expire(const struct gb_ctx *ctx);
+/*
+ * Makes the maps hold exactly want, all or nothing: a journal in the state dir makes the next
+ * change roll back a run that died midway; a failed step rolls back at once. The planned changes
+ * are appended to changes (a JSON array) if not NULL.
+ */
+int rules_converge(const struct gb_ctx *ctx, struct rules *r, const struct spec_list *want,
+		   struct json_object *changes);
+/* Makes the maps hold the state dir's rules file (restore); changes as in rules_plan_print. */
+int rules_recover(const struct gb_ctx *ctx, struct rules *r, struct json_object *changes);
+
+#endif

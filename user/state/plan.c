@@ -1,0 +1,277 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * What a change of the whole rule set (apply, a rollback, restore) does to the maps: the plan
+ * (keep, switch mode, add, replace, remove, per meeting), printed as "- old" / "+ new" lines, and
+ * carried out make-before-break.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <json-c/json.h>
+#include "lib/country.h"
+#include "kern/pins.h"
+#include "state/plan.h"
+#include "state/rules.h"
+#include "state/rules_file.h"
+
+void rules_plan_free(struct rules_plan *p)
+{
+	free(p->action);
+	free(p->old_id);
+	free(p->doomed);
+	memset(p, 0, sizeof(*p));
+}
+
+/* A live meeting by name: rules_plan sorts them so that a name's copies sit together. */
+struct live_name {
+	const char *name;
+	__u32 id;
+};
+
+static int live_name_cmp(const void *a, const void *b)
+{
+	const struct live_name *x = a, *y = b;
+	int c = strcmp(x->name, y->name);
+
+	return c ? c : (x->id > y->id) - (x->id < y->id);
+}
+
+/*
+ * The live meeting that wanted meeting s is matched with, among the n copies of its name at live,
+ * and what to do with it. A change that died midway can leave two copies of a name, the new one
+ * written and the old one not yet removed: a copy equal to s is kept as it is (with its drop
+ * counters), else the copy that owns ports (the one enforced) is changed. Matching another would
+ * replace an intact meeting, and need room for a third copy where the maps may have none.
+ */
+static int match_live(const struct rules *r, const struct live_name *live, size_t n,
+		      const bool *owns_port, const struct meeting_spec *s, __u32 *id,
+		      enum plan_action *action)
+{
+	*id = 0;
+	for (size_t k = 0; k < n; k++) {
+		struct meeting_spec cur;
+		enum plan_action a;
+		int err = rules_spec(r, live[k].id, &cur);
+
+		if (err)
+			return err;
+		a = spec_equal(&cur, s, false) ? PLAN_KEEP :
+		    spec_equal(&cur, s, true) ? PLAN_MODE : PLAN_REPLACE;
+		spec_free(&cur);
+		if (a == PLAN_KEEP || !*id || (owns_port[live[k].id] && !owns_port[*id])) {
+			*id = live[k].id;
+			*action = a;
+		}
+		if (a == PLAN_KEEP)
+			break;
+	}
+	return 0;
+}
+
+int rules_plan(const struct rules *r, const struct spec_list *want, struct rules_plan *p)
+{
+	bool *wanted = calloc(GB_MAX_MEETINGS, sizeof(*wanted));
+	bool *owns_port = calloc(GB_MAX_MEETINGS, sizeof(*owns_port));
+	struct live_name *live = calloc(GB_MAX_MEETINGS, sizeof(*live));
+	size_t n_live = 0;
+	int err = 0;
+
+	memset(p, 0, sizeof(*p));
+	p->want = want;
+	p->action = calloc(want->n + 1, sizeof(*p->action));
+	p->old_id = calloc(want->n + 1, sizeof(*p->old_id));
+	p->doomed = calloc(GB_MAX_MEETINGS, sizeof(*p->doomed));
+	if (!wanted || !owns_port || !live || !p->action || !p->old_id || !p->doomed) {
+		err = -ENOMEM;
+		goto out;
+	}
+	for (__u32 id = 1; id < GB_MAX_MEETINGS; id++)
+		if ((r->policies[id].flags & GB_MEETING_ACTIVE) && r->policies[id].name[0])
+			live[n_live++] = (struct live_name){ r->policies[id].name, id };
+	qsort(live, n_live, sizeof(*live), live_name_cmp);
+	for (__u32 port = 1; port < GB_PORT_COUNT; port++)
+		if (r->owners[port].meeting_id < GB_MAX_MEETINGS)
+			owns_port[r->owners[port].meeting_id] = true;
+	for (size_t i = 0; i < want->n; i++) {
+		struct live_name key = { want->v[i].name, 0 };
+		size_t lo = 0, hi = n_live, n = 0;
+		__u32 id;
+
+		/* The first copy of the name (ids sort after 0), then how many there are. */
+		while (lo < hi) {
+			size_t mid = lo + (hi - lo) / 2;
+
+			if (live_name_cmp(&live[mid], &key) < 0)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		while (lo + n < n_live && !strcmp(live[lo + n].name, key.name))
+			n++;
+		if (!n) {
+			p->action[i] = PLAN_ADD;
+			p->n_add++;
+			continue;
+		}
+		err = match_live(r, live + lo, n, owns_port, &want->v[i], &id, &p->action[i]);
+		if (err)
+			goto out;
+		p->old_id[i] = id;
+		wanted[id] = true;
+		p->n_keep += p->action[i] == PLAN_KEEP;
+		p->n_mode += p->action[i] == PLAN_MODE;
+		p->n_replace += p->action[i] == PLAN_REPLACE;
+	}
+	for (__u32 id = 1; id < GB_MAX_MEETINGS; id++)
+		if ((r->policies[id].flags & GB_MEETING_ACTIVE) && !wanted[id])
+			p->doomed[p->n_doomed++] = id;
+out:
+	free(wanted);
+	free(owns_port);
+	free(live);
+	if (err)
+		rules_plan_free(p);
+	return err;
+}
+
+static void print_change(FILE *out, struct json_object *changes, char sign, const char *line)
+{
+	char *full;
+
+	if (!line)
+		return;
+	if (out)
+		fprintf(out, "%c %s\n", sign, line);
+	if (changes && asprintf(&full, "%c %s", sign, line) >= 0) {
+		json_object_array_add(changes, json_object_new_string(full));
+		free(full);
+	}
+}
+
+void rules_print_live(const struct rules *r, __u32 id, FILE *out, struct json_object *changes)
+{
+	struct meeting_spec s;
+	char *line;
+
+	if (rules_spec(r, id, &s))
+		return;
+	line = spec_format(&s, false);
+	print_change(out, changes, '-', line);
+	free(line);
+	spec_free(&s);
+}
+
+void rules_plan_print(const struct rules *r, const struct rules_plan *p, FILE *out,
+		      struct json_object *changes)
+{
+	for (size_t i = 0; i < p->want->n; i++) {
+		char *line;
+
+		if (p->action[i] == PLAN_KEEP)
+			continue;
+		if (p->action[i] != PLAN_ADD)
+			rules_print_live(r, p->old_id[i], out, changes);
+		line = spec_format(&p->want->v[i], true);
+		print_change(out, changes, '+', line);
+		free(line);
+	}
+	for (size_t i = 0; i < p->n_doomed; i++)
+		rules_print_live(r, p->doomed[i], out, changes);
+}
+
+/* Removes the live meetings the plan keeps no version of. */
+static int remove_doomed(const struct gb_ctx *ctx, struct rules *r, const struct rules_plan *p)
+{
+	int err = 0;
+
+	for (size_t i = 0; i < p->n_doomed && !err; i++)
+		err = rules_remove(ctx, r, p->doomed[i]);
+	return err;
+}
+
+/*
+ * Carries out a plan, make-before-break: mode switches in place (counters kept); new versions
+ * written complete and active but owning no port yet; then each port moved to its new owner in
+ * one update (a packet sees the old meeting or the new one, never none); then what is left of
+ * old versions and deleted meetings removed.
+ */
+int rules_plan_execute(const struct gb_ctx *ctx, struct rules *r, const struct rules_plan *p)
+{
+	const struct spec_list *want = p->want;
+	__u32 *new_id = calloc(want->n + 1, sizeof(*new_id));
+	__u32 *owner = calloc(GB_PORT_COUNT, sizeof(*owner));
+	size_t free_slots = 0, need4 = r->n_allow4, need6 = r->n_allow6, counters = 0;
+	int err = 0;
+
+	if (!new_id || !owner) {
+		err = -ENOMEM;
+		goto out;
+	}
+	for (__u32 id = 1; id < GB_MAX_MEETINGS; id++)
+		free_slots += !rules_slot_occupied(&r->policies[id]);
+	for (size_t i = 0; i < want->n; i++) {
+		if (p->action[i] < PLAN_ADD)
+			continue;
+		for (size_t k = 0; k < want->v[i].n_allow; k++)
+			*(want->v[i].allow[k].family == 4 ? &need4 : &need6) += 1;
+		for (int w = 0; w < GB_COUNTRY_WORDS; w++)
+			counters += __builtin_popcountll(want->v[i].blocked[w]);
+	}
+	if (free_slots < p->n_add + p->n_replace || need4 > GB_ALLOW_MAX || need6 > GB_ALLOW_MAX ||
+	    counters > r->counters_free) {
+		err = -ENOSPC;
+		goto out;
+	}
+
+	for (size_t i = 0; i < want->n && !err; i++)
+		if (p->action[i] == PLAN_MODE)
+			err = rules_set_monitor(ctx, r, p->old_id[i],
+						want->v[i].flags & GB_MEETING_MONITOR);
+	for (size_t i = 0; i < want->n && !err; i++) {
+		if (p->action[i] < PLAN_ADD)
+			continue;
+		new_id[i] = rules_free_slot(r);
+		err = rules_write_meeting(ctx, r, &want->v[i], new_id[i], false);
+	}
+	for (size_t i = 0; i < want->n && !err; i++) {
+		__u32 id = p->action[i] < PLAN_ADD ? p->old_id[i] : new_id[i];
+
+		for (__u32 port = 1; port < GB_PORT_COUNT; port++)
+			if (port_isset(want->v[i].ports, port))
+				owner[port] = id;
+	}
+	for (__u32 port = 1; port < GB_PORT_COUNT && !err; port++)
+		if (owner[port] && r->owners[port].meeting_id != owner[port])
+			err = rules_set_owner(ctx, r, port, owner[port]);
+	for (size_t i = 0; i < want->n && !err; i++)
+		if (p->action[i] == PLAN_REPLACE)
+			err = rules_remove(ctx, r, p->old_id[i]);
+	if (!err)
+		err = remove_doomed(ctx, r, p);
+out:
+	free(new_id);
+	free(owner);
+	return err;
+}
+
+
+/*
+ * A recovery without the room to switch every meeting without a gap (a change that died midway
+ * leaves two copies of many meetings, and the copy that owns the ports may not be the one the
+ * file names): the meetings the file does not name are removed first, then the rest is planned
+ * again. A port one of those owned passes unfiltered until the meeting the file gives it to owns
+ * it, a moment later; the maps are out of step with the file until then anyway.
+ */
+int rules_plan_execute_doomed_first(const struct gb_ctx *ctx, struct rules *r,
+				const struct spec_list *want, struct rules_plan *p)
+{
+	int err = remove_doomed(ctx, r, p);
+
+	rules_plan_free(p);
+	if (!err)
+		err = rules_plan(r, want, p);
+	if (!err)
+		err = rules_plan_execute(ctx, r, p);
+	return err;
+}

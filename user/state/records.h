@@ -1,0 +1,51 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* The state dir's records besides the rules file: attachments, the GeoIP files last loaded. */
+#ifndef GEOBLOCK_STATE_RECORDS_H
+#define GEOBLOCK_STATE_RECORDS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <net/if.h>
+#include <sys/stat.h>
+#include "kern/pins.h"
+
+#define STATE_ATTACH_FILE	"attachments"
+#define STATE_GEOIP_COPY	"geoip.db"
+#define STATE_GEOIP_CONF	"geoip.conf"
+
+struct state_attachment {
+	char ifname[IF_NAMESIZE];
+	char mode[16];
+	char lookup[16];
+};
+
+/* The attachments file ("IFACE MODE LOOKUP" lines); *out malloc'd, NULL and 0 when none. */
+int state_attachments_read(const struct gb_ctx *ctx, struct state_attachment **out, size_t *n);
+/* Records ifname's attachment (mode NULL: forgets it); 1 if it was recorded before, 0 if not. */
+int state_attachment_set(const struct gb_ctx *ctx, const char *ifname, const char *mode,
+			 const char *lookup);
+/* 1 if ifname's attachment is recorded, 0 if not, or a negative errno. */
+int state_attachment_recorded(const struct gb_ctx *ctx, const char *ifname);
+
+/* How the kept GeoIP table was loaded. */
+struct state_geoip_conf {
+	char field[32];
+	char source[256];
+	bool with_lpm;
+	int files;
+};
+
+/*
+ * Keeps copies of the n files of a table just loaded, and how to load them again; ids: each
+ * file's stat when the load began (a file changed since is not copied: an error line says so).
+ */
+int state_geoip_loaded(const struct gb_ctx *ctx, char *const *paths, const struct stat *ids, int n,
+		       const char *source, const char *field, bool with_lpm);
+/* The record of the kept table; -ENOENT if there is none. */
+int state_geoip_conf_read(const struct gb_ctx *ctx, struct state_geoip_conf *c);
+/* How the kept table was loaded (its --field, --with-lpm); "country" and false if unrecorded. */
+int state_geoip_how(const struct gb_ctx *ctx, char *field, size_t len, bool *with_lpm);
+/* Name of the kept copy of file i of the loaded table: geoip.db, geoip.db.1, ... */
+void state_geoip_copy_name(char *out, size_t len, int i);
+
+#endif

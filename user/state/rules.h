@@ -1,0 +1,55 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* The rule set in the maps (struct rules), read whole and changed one meeting at a time. */
+#ifndef GEOBLOCK_STATE_RULES_H
+#define GEOBLOCK_STATE_RULES_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <linux/types.h>
+#include "kern/pins.h"
+#include "state/rules_file.h"
+
+struct rules {
+	struct meeting_policy *policies;	/* GB_MAX_MEETINGS slots, index = meeting id */
+	struct port_owner *owners;		/* GB_PORT_COUNT entries, index = port */
+	struct allow_v4_key *allow4;		/* every allow exception, all meetings */
+	struct allow_v6_key *allow6;
+	size_t n_allow4, n_allow6;
+	struct drop_slots *slots;		/* drop_slot: GB_MAX_MEETINGS, index = id */
+	__u64 *counter_used;			/* bit per drop counter a meeting holds */
+	size_t counters_free;			/* drop counters no meeting holds */
+};
+
+int rules_read(const struct gb_ctx *ctx, struct rules *r);
+void rules_free(struct rules *r);
+__u32 rules_find(const struct rules *r, const char *name);
+void rules_ports_of(const struct rules *r, __u32 id, __u8 ports[GB_PORT_COUNT / 8]);
+/*
+ * Finishes what an interrupted change left: inactive slots, ports and exceptions of no meeting;
+ * and converts expiries for the data path again when the TAI offset has changed since.
+ */
+int rules_repair(const struct gb_ctx *ctx, struct rules *r);
+bool rules_expired(const struct meeting_policy *p);
+__s64 rules_expires_unix(const struct meeting_policy *p);
+int rules_spec(const struct rules *r, __u32 id, struct meeting_spec *s);
+int rules_specs(const struct rules *r, struct spec_list *l);	/* every active meeting */
+/* Adds one meeting; the data path sees it only once it is complete. */
+int rules_add(const struct gb_ctx *ctx, struct rules *r, const struct meeting_spec *s, __u32 *id);
+int rules_remove(const struct gb_ctx *ctx, struct rules *r, __u32 id);
+int rules_set_monitor(const struct gb_ctx *ctx, struct rules *r, __u32 id, bool monitor);
+
+/* The steps a plan is carried out with (plan.c). */
+/* A slot in use, by a meeting or by one half written (not yet active). */
+bool rules_slot_occupied(const struct meeting_policy *p);
+/* The first free meeting slot, 0 if none. */
+__u32 rules_free_slot(const struct rules *r);
+/* Gives port to meeting id (0: to nobody) in one update. */
+int rules_set_owner(const struct gb_ctx *ctx, struct rules *r, __u32 port, __u32 id);
+/*
+ * Writes meeting s into slot id: inactive first, then its exceptions (and its ports, if
+ * with_ports), then active.
+ */
+int rules_write_meeting(const struct gb_ctx *ctx, struct rules *r, const struct meeting_spec *s,
+			__u32 id, bool with_ports);
+
+#endif

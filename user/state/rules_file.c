@@ -1,0 +1,438 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The one grammar of `meeting add`: the command line, the lines of an `apply` file and the state
+ * dir's rules file are all parsed here into meeting specs, and specs are printed back as lines.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "lib/country.h"
+#include "lib/parse.h"
+#include "state/rules_file.h"
+
+#define MAX_WORDS 64
+
+void spec_free(struct meeting_spec *s)
+{
+	free(s->allow);
+	s->allow = NULL;
+	s->n_allow = 0;
+}
+
+int spec_copy(struct meeting_spec *dst, const struct meeting_spec *src)
+{
+	*dst = *src;
+	dst->allow = NULL;
+	if (!src->n_allow)
+		return 0;
+	dst->allow = malloc(src->n_allow * sizeof(*dst->allow));
+	if (!dst->allow) {
+		dst->n_allow = 0;
+		return -ENOMEM;
+	}
+	memcpy(dst->allow, src->allow, src->n_allow * sizeof(*dst->allow));
+	return 0;
+}
+
+static bool reason_valid(const char *s)
+{
+	size_t len = strlen(s);
+
+	if (len == 0 || len >= GB_REASON_LEN)
+		return false;
+	for (size_t i = 0; i < len; i++)
+		if (iscntrl((unsigned char)s[i]))
+			return false;
+	return true;
+}
+
+/* The option getopt_long could not take, for the message. */
+static void bad_option(int opt, char **argv, char *err, size_t errlen)
+{
+	const char *arg = argv[optind - 1];
+	char shown[32 * 4 + 1];
+
+	printable(arg, strlen(arg), 32, shown, sizeof(shown));
+	if (opt == ':')
+		snprintf(err, errlen, "option \"%s\" needs a value; see -h", shown);
+	else if (optopt && strncmp(arg, "--", 2))
+		snprintf(err, errlen, "unknown option \"-%s\"; see -h",
+			 printable(arg + 1, 1, 1, shown, sizeof(shown)));
+	else
+		snprintf(err, errlen, "unknown option \"%s\"; see -h", shown);
+}
+
+int spec_parse(int argc, char **argv, __s64 now, unsigned int flags, struct meeting_spec *s,
+	       char *err, size_t errlen)
+{
+	static const struct option opts[] = {
+		{ "ports", required_argument, NULL, 'p' },
+		{ "block", required_argument, NULL, 'b' },
+		{ "allow", required_argument, NULL, 'a' },
+		{ "proto", required_argument, NULL, 'P' },
+		{ "expires", required_argument, NULL, 'e' },
+		{ "monitor", no_argument, NULL, 'm' },
+		{ "reason", required_argument, NULL, 'r' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *val[128] = {}, *name;
+	char shown[64 * 4 + 1];
+	int opt, ret;
+
+	memset(s, 0, sizeof(*s));
+	optind = 0;
+	/* Errors become err, so that a file can name the line: getopt_long prints nothing. */
+	opterr = 0;
+	while ((opt = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
+		switch (opt) {
+		case 'h':
+			return SPEC_HELP;
+		case 'p':
+		case 'b':
+		case 'a':
+		case 'P':
+		case 'e':
+		case 'm':
+		case 'r':
+			if (val[opt]) {
+				for (const struct option *o = opts; o->name; o++)
+					if (o->val == opt)
+						snprintf(err, errlen, "--%s given twice", o->name);
+				return -EINVAL;
+			}
+			val[opt] = optarg ? optarg : "";
+			break;
+		default:
+			bad_option(opt, argv, err, errlen);
+			return -EINVAL;
+		}
+	}
+	if (optind != argc - 1) {
+		snprintf(err, errlen, "expected one meeting NAME; see -h");
+		return -EINVAL;
+	}
+	name = argv[optind];
+	if (!meeting_name_valid(name)) {
+		snprintf(err, errlen, "invalid meeting name \"%s\": use 1-%d letters, digits, '.', "
+			 "'_', '-'", printable(name, strlen(name), 64, shown, sizeof(shown)),
+			 GB_MEETING_NAME_LEN - 1);
+		return -EINVAL;
+	}
+	snprintf(s->name, sizeof(s->name), "%s", name);
+	if (!val['p'] || !val['b']) {
+		snprintf(err, errlen, "--ports and --block are required; see -h");
+		return -EINVAL;
+	}
+	ret = parse_ports(val['p'], s->ports, err, errlen);
+	if (!ret)
+		ret = parse_countries(val['b'], s->blocked, err, errlen);
+	if (!ret && val['a'])
+		ret = parse_cidrs(val['a'], &s->allow, &s->n_allow, err, errlen);
+	if (!ret && val['P'])
+		ret = parse_protos(val['P'], &s->flags, err, errlen);
+	else if (!ret)
+		s->flags = GB_MEETING_UDP;
+	if (!ret && val['e']) {
+		ret = parse_expiry(val['e'], now, flags & SPEC_PAST_OK, &s->expires, err, errlen);
+		if (!ret && s->expires <= now && !(flags & SPEC_PAST_OK)) {
+			snprintf(err, errlen, "expiry \"%s\" has already passed",
+				 printable(val['e'], strlen(val['e']), 40, shown, sizeof(shown)));
+			ret = -EINVAL;
+		}
+	}
+	if (!ret && val['r'] && !reason_valid(val['r'])) {
+		snprintf(err, errlen, "--reason must be 1-%d characters of text, without control "
+			 "characters", GB_REASON_LEN - 1);
+		ret = -EINVAL;
+	}
+	if (ret) {
+		spec_free(s);
+		return ret < 0 ? ret : -EINVAL;
+	}
+	if (val['r'])
+		snprintf(s->reason, sizeof(s->reason), "%s", val['r']);
+	if (val['m'])
+		s->flags |= GB_MEETING_MONITOR;
+	return 0;
+}
+
+bool spec_equal(const struct meeting_spec *a, const struct meeting_spec *b, bool ignore_mode)
+{
+	__u32 mask = GB_SPEC_MODE_FLAGS & ~(ignore_mode ? GB_MEETING_MONITOR : 0);
+
+	return !strcmp(a->name, b->name) && !memcmp(a->ports, b->ports, sizeof(a->ports)) &&
+	       !memcmp(a->blocked, b->blocked, sizeof(a->blocked)) &&
+	       (a->flags & mask) == (b->flags & mask) && a->expires == b->expires &&
+	       a->n_allow == b->n_allow &&
+	       (!a->n_allow || !memcmp(a->allow, b->allow, a->n_allow * sizeof(*a->allow)));
+}
+
+/* Quotes a reason so that split_words reads it back. */
+static void print_quoted(FILE *f, const char *s)
+{
+	if (!strchr(s, '\'')) {
+		fprintf(f, "'%s'", s);
+		return;
+	}
+	fputc('"', f);
+	for (; *s; s++) {
+		if (*s == '"' || *s == '\\')
+			fputc('\\', f);
+		fputc(*s, f);
+	}
+	fputc('"', f);
+}
+
+char *spec_format(const struct meeting_spec *s, bool with_reason)
+{
+	char countries[GB_COUNTRY_COUNT * 3 + 1], *ports, *buf = NULL;
+	size_t len;
+	FILE *f;
+
+	ports = malloc(GB_PORT_COUNT * 7);
+	if (!ports)
+		return NULL;
+	if (format_ports(s->ports, ports, GB_PORT_COUNT * 7) ||
+	    format_countries(s->blocked, countries, sizeof(countries))) {
+		free(ports);
+		return NULL;
+	}
+	f = open_memstream(&buf, &len);
+	if (!f) {
+		free(ports);
+		return NULL;
+	}
+	fprintf(f, "meeting add %s --ports %s --block %s", s->name, ports, countries);
+	if ((s->flags & (GB_MEETING_UDP | GB_MEETING_TCP)) != GB_MEETING_UDP)
+		fprintf(f, " --proto %s", format_protos(s->flags));
+	for (size_t i = 0; i < s->n_allow; i++) {
+		char net[64];
+
+		format_cidr(&s->allow[i], net, sizeof(net));
+		fprintf(f, "%s%s", i ? "," : " --allow ", net);
+	}
+	if (s->expires) {
+		char t[32];
+
+		format_rfc3339(s->expires, t, sizeof(t));
+		fprintf(f, " --expires %s", t);
+	}
+	if (s->flags & GB_MEETING_MONITOR)
+		fprintf(f, " --monitor");
+	if (with_reason && s->reason[0]) {
+		fprintf(f, " --reason ");
+		print_quoted(f, s->reason);
+	}
+	free(ports);
+	if (fclose(f)) {
+		free(buf);
+		return NULL;
+	}
+	return buf;
+}
+
+int spec_list_push(struct spec_list *l, struct meeting_spec *s)
+{
+	if (l->n == l->cap) {
+		size_t cap = l->cap ? l->cap * 2 : 16;
+		struct meeting_spec *v = realloc(l->v, cap * sizeof(*v));
+
+		if (!v)
+			return -ENOMEM;
+		l->v = v;
+		l->cap = cap;
+	}
+	l->v[l->n++] = *s;
+	memset(s, 0, sizeof(*s));
+	return 0;
+}
+
+void spec_list_free(struct spec_list *l)
+{
+	for (size_t i = 0; i < l->n; i++)
+		spec_free(&l->v[i]);
+	free(l->v);
+	memset(l, 0, sizeof(*l));
+}
+
+/* "line N: " for a spec from a file, "" otherwise. */
+static const char *where(const struct meeting_spec *s, char *buf, size_t len)
+{
+	if (!s->line)
+		return "";
+	snprintf(buf, len, "line %u: ", s->line);
+	return buf;
+}
+
+int spec_list_check(const struct spec_list *l, char *err, size_t errlen)
+{
+	size_t allow4 = 0, allow6 = 0;
+	__u32 *owner;
+	char at[32];
+	int ret = 0;
+
+	if (l->n > GB_MAX_MEETINGS - 1) {
+		snprintf(err, errlen, "%zu meetings; at most %d fit", l->n, GB_MAX_MEETINGS - 1);
+		return -E2BIG;
+	}
+	owner = calloc(GB_PORT_COUNT, sizeof(*owner));	/* index into l, plus one */
+	if (!owner) {
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < l->n && !ret; i++) {
+		const struct meeting_spec *s = &l->v[i];
+
+		for (size_t j = 0; j < i; j++) {
+			if (strcmp(l->v[j].name, s->name))
+				continue;
+			if (l->v[j].line)
+				snprintf(err, errlen, "%smeeting \"%s\" is already defined on line %u",
+					 where(s, at, sizeof(at)), s->name, l->v[j].line);
+			else
+				snprintf(err, errlen, "meeting \"%s\" is given twice", s->name);
+			ret = -EINVAL;
+			break;
+		}
+		for (__u32 p = 1; p < GB_PORT_COUNT && !ret; p++) {
+			if (!port_isset(s->ports, p))
+				continue;
+			if (owner[p]) {
+				const struct meeting_spec *o = &l->v[owner[p] - 1];
+
+				snprintf(err, errlen, "%sport %u already belongs to meeting \"%s\"",
+					 where(s, at, sizeof(at)), p, o->name);
+				if (o->line)
+					snprintf(err + strlen(err), errlen - strlen(err), " (line %u)",
+						 o->line);
+				ret = -EINVAL;
+			}
+			owner[p] = i + 1;
+		}
+		for (size_t k = 0; k < s->n_allow; k++)
+			*(s->allow[k].family == 4 ? &allow4 : &allow6) += 1;
+	}
+	free(owner);
+	if (!ret && (allow4 > GB_ALLOW_MAX || allow6 > GB_ALLOW_MAX)) {
+		snprintf(err, errlen, "%zu IPv4 and %zu IPv6 allow exceptions; at most %d of each fit",
+			 allow4, allow6, GB_ALLOW_MAX);
+		ret = -E2BIG;
+	}
+	return ret;
+}
+
+/*
+ * Splits line into words in place: blanks separate them, '...' and "..." quote (a backslash
+ * escapes the next character inside "..."), and # at the start of a word begins a comment.
+ * Returns the number of words, -EINVAL for an unterminated quote, -E2BIG for too many words.
+ */
+static int split_words(char *line, char **words, int max)
+{
+	char *r = line, *w;
+	int n = 0;
+
+	for (;;) {
+		char c;
+
+		while (*r && isspace((unsigned char)*r))
+			r++;
+		if (!*r || *r == '#')
+			return n;
+		if (n == max)
+			return -E2BIG;
+		words[n++] = w = r;
+		while (*r && !isspace((unsigned char)*r)) {
+			char q = *r;
+
+			if (q != '\'' && q != '"') {
+				*w++ = *r++;
+				continue;
+			}
+			for (r++; *r && *r != q; r++) {
+				if (q == '"' && *r == '\\' && r[1])
+					r++;
+				*w++ = *r;
+			}
+			if (!*r)
+				return -EINVAL;
+			r++;
+		}
+		c = *r;
+		*w = '\0';
+		if (c)
+			r++;
+	}
+}
+
+int rules_file_read(const char *path, __s64 now, unsigned int flags, struct spec_list *l,
+		    char *err, size_t errlen)
+{
+	char *line = NULL, *words[MAX_WORDS], msg[320];
+	unsigned int lineno = 0;
+	size_t cap = 0;
+	FILE *f;
+	int ret = 0;
+
+	memset(l, 0, sizeof(*l));
+	f = fopen(path, "re");
+	if (!f) {
+		ret = -errno;
+		snprintf(err, errlen, "cannot open %s: %s", path, strerror(errno));
+		return ret;
+	}
+	while (getline(&line, &cap, f) >= 0) {
+		struct meeting_spec s;
+		int n;
+
+		lineno++;
+		n = split_words(line, words, MAX_WORDS);
+		if (n == 0)
+			continue;
+		if (n < 0) {
+			snprintf(err, errlen, "%s line %u: %s", path, lineno, n == -E2BIG ?
+				 "too many words" : "a quote is not closed");
+			ret = -EINVAL;
+			break;
+		}
+		if (n < 2 || strcmp(words[0], "meeting") || strcmp(words[1], "add")) {
+			snprintf(err, errlen, "%s line %u: expected \"meeting add NAME --ports LIST "
+				 "--block CC[,CC...] ...\"", path, lineno);
+			ret = -EINVAL;
+			break;
+		}
+		ret = spec_parse(n - 1, words + 1, now, flags, &s, msg, sizeof(msg));
+		if (ret == SPEC_HELP) {
+			snprintf(msg, sizeof(msg), "-h has no place in a rules file");
+			ret = -EINVAL;
+		}
+		if (ret) {
+			snprintf(err, errlen, "%s line %u: %s", path, lineno, msg);
+			break;
+		}
+		s.line = lineno;
+		ret = spec_list_push(l, &s);
+		if (ret) {
+			spec_free(&s);
+			snprintf(err, errlen, "out of memory");
+			break;
+		}
+	}
+	if (!ret && ferror(f)) {
+		ret = -errno;
+		snprintf(err, errlen, "cannot read %s: %s", path, strerror(errno));
+	}
+	if (!ret) {
+		ret = spec_list_check(l, msg, sizeof(msg));
+		if (ret)
+			snprintf(err, errlen, "%s %s", path, msg);
+	}
+	free(line);
+	fclose(f);
+	if (ret)
+		spec_list_free(l);
+	return ret;
+}

@@ -1,0 +1,56 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Meetings as operators write them: the one grammar of `meeting add`, for the command line, apply
+ * files and the rules file.
+ */
+#ifndef GEOBLOCK_STATE_RULES_FILE_H
+#define GEOBLOCK_STATE_RULES_FILE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <linux/types.h>
+#include "lib/parse.h"
+#include "geoblock.h"
+
+#define GB_REASON_LEN		256
+#define GB_SPEC_MODE_FLAGS	(GB_MEETING_MONITOR | GB_MEETING_UDP | GB_MEETING_TCP)
+
+/* One meeting as `meeting add` arguments describe it (rules_file.c parses and prints them). */
+struct meeting_spec {
+	char name[GB_MEETING_NAME_LEN];
+	__u8 ports[GB_PORT_COUNT / 8];
+	__u64 blocked[GB_COUNTRY_WORDS];
+	__u32 flags;			/* GB_MEETING_MONITOR, GB_MEETING_UDP, GB_MEETING_TCP */
+	__s64 expires;			/* unix seconds; 0: never */
+	struct cidr *allow;		/* sorted, no duplicates */
+	size_t n_allow;
+	char reason[GB_REASON_LEN];	/* --reason: for the audit log, not kept in the maps */
+	unsigned int line;		/* line of the file it came from; 0 for the command line */
+};
+
+struct spec_list {
+	struct meeting_spec *v;
+	size_t n, cap;
+};
+
+enum spec_parse_flags {
+	SPEC_PAST_OK	= 1 << 0,	/* any expiry time is taken (restore: the clock moved) */
+};
+#define SPEC_HELP 1			/* spec_parse: -h was given */
+int spec_parse(int argc, char **argv, __s64 now, unsigned int flags, struct meeting_spec *s,
+	       char *err, size_t errlen);
+void spec_free(struct meeting_spec *s);
+int spec_copy(struct meeting_spec *dst, const struct meeting_spec *src);
+/* Same meeting? ignore_mode: a difference in --monitor alone does not count. */
+bool spec_equal(const struct meeting_spec *a, const struct meeting_spec *b, bool ignore_mode);
+/* The `meeting add ...` line (no newline) that spec_parse reads back as s; malloc'd. */
+char *spec_format(const struct meeting_spec *s, bool with_reason);
+int spec_list_push(struct spec_list *l, struct meeting_spec *s);	/* takes s's allocations */
+void spec_list_free(struct spec_list *l);
+/* Refuses two meetings of one name, shared ports, more meetings or exceptions than fit. */
+int spec_list_check(const struct spec_list *l, char *err, size_t errlen);
+/* Reads a file of `meeting add` lines (# comments, blank lines); err names the line. */
+int rules_file_read(const char *path, __s64 now, unsigned int flags, struct spec_list *l,
+		    char *err, size_t errlen);
+
+#endif
