@@ -87,7 +87,7 @@ int cmd_apply(int argc, char **argv)
 		return GB_EXIT_USAGE;
 	}
 
-	if (gb_open(&ctx, check ? 0 : GB_OPEN_LOCKED))
+	if (gb_open(&ctx, check ? GB_OPEN_READ | GB_OPEN_EMPTY_OK : GB_OPEN_LOCKED))
 		goto out_want;
 	err = check ? rules_read(&ctx, &r) : rules_begin(&ctx, &r, true);
 	if (err)

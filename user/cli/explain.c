@@ -210,7 +210,7 @@ int cmd_explain(int argc, char **argv)
 		return GB_EXIT_USAGE;
 	}
 
-	if (gb_open(&ctx, 0))
+	if (gb_open(&ctx, GB_OPEN_READ))
 		return GB_EXIT_FAIL;
 	if (rules_read(&ctx, &r))
 		goto out_close;

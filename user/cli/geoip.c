@@ -353,7 +353,7 @@ static int geoip_lookup(int argc, char **argv)
 			return GB_EXIT_USAGE;
 		}
 	}
-	if (gb_open(&ctx, 0))
+	if (gb_open(&ctx, GB_OPEN_READ))
 		return GB_EXIT_FAIL;
 	err = table_open(&ctx, &view);
 	if (!err && lpm && view.lpm[0] < 0 && view.lpm[1] < 0) {
@@ -411,7 +411,7 @@ static int geoip_dump(int argc, char **argv)
 		gb_err("unexpected argument \"%.64s\"", argv[1]);
 		return GB_EXIT_USAGE;
 	}
-	if (gb_open(&ctx, 0))
+	if (gb_open(&ctx, GB_OPEN_READ))
 		return GB_EXIT_FAIL;
 	err = table_open(&ctx, &v);
 	if (err) {

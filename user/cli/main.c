@@ -12,7 +12,7 @@
 
 static void usage(void)
 {
-	printf("Usage: geoblock [--pin-dir DIR] [--state-dir DIR] COMMAND [ARGS]\n"
+	printf("Usage: geoblock [-v] [--pin-dir DIR] [--state-dir DIR] COMMAND [ARGS]\n"
 	       "\n"
 	       "Drops the packets of one meeting's ports that come from the countries it blocks (XDP).\n"
 	       "\n"
@@ -33,8 +33,8 @@ static void usage(void)
 	       "  explain ADDR PORT [--proto udp|tcp] [--json]   what decides a packet, and the verdict\n"
 	       "  apply FILE [--check] [--reason TEXT]           make FILE's meetings the rule set\n"
 	       "  restore                           re-create pins, table, rules, attachments\n"
-	       "  stats [--json]                    verdict and drop counters\n"
 	       "\n"
+	       "  -v, --verbose   show libbpf's log (-vv: its debug messages too)\n"
 	       "Environment: GEOBLOCK_PIN_DIR (default " GB_DEFAULT_PIN_DIR "),\n"
 	       "             GEOBLOCK_STATE_DIR (default " GB_DEFAULT_STATE_DIR ").\n"
 	       "Exit status: 0 success, 1 usage error, 2 failure. Run 'geoblock COMMAND -h' for details.\n");
@@ -61,12 +61,13 @@ int main(int argc, char **argv)
 		{ "state-dir", required_argument, NULL, 's' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
+		{ "verbose", no_argument, NULL, 'v' },
 		{ NULL, 0, NULL, 0 },
 	};
 	int opt;
 
 	/* '+': stop at the command name; each command parses its own options. */
-	while ((opt = getopt_long(argc, argv, "+hV", opts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "+hVv", opts, NULL)) != -1) {
 		switch (opt) {
 		case 'p':
 			setenv("GEOBLOCK_PIN_DIR", optarg, 1);
@@ -77,6 +78,9 @@ int main(int argc, char **argv)
 		case 'h':
 			usage();
 			return GB_EXIT_OK;
+		case 'v':
+			gb_set_verbosity(gb_verbosity() + 1);
+			break;
 		case 'V':
 			printf("geoblock " GB_VERSION "\n");
 			return GB_EXIT_OK;

@@ -404,7 +404,7 @@ static int meeting_list(int argc, char **argv)
 		       printable(argv[argc - 1], strlen(argv[argc - 1]), 64, shown, sizeof(shown)));
 		return GB_EXIT_USAGE;
 	}
-	if (gb_open(&ctx, 0))
+	if (gb_open(&ctx, GB_OPEN_READ))
 		return GB_EXIT_FAIL;
 	if (rules_read(&ctx, &r))
 		goto out_close;

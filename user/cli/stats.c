@@ -191,7 +191,7 @@ int cmd_stats(int argc, char **argv)
 		gb_err("unexpected argument \"%.64s\"; usage: stats [--json]", argv[optind]);
 		return GB_EXIT_USAGE;
 	}
-	if (gb_open(&ctx, 0))
+	if (gb_open(&ctx, GB_OPEN_READ))
 		return GB_EXIT_FAIL;
 	err = counters_read(&ctx, &c);
 	gb_close(&ctx);

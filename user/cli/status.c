@@ -108,7 +108,7 @@ int cmd_status(int argc, char **argv)
 		gb_err("unexpected argument \"%.64s\"; usage: status [--json]", argv[argc - 1]);
 		return GB_EXIT_USAGE;
 	}
-	if (gb_open(&ctx, 0))
+	if (gb_open(&ctx, GB_OPEN_READ))
 		return GB_EXIT_FAIL;
 	if (rules_read(&ctx, &r)) {
 		gb_close(&ctx);

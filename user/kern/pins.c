@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /* The pinned objects: bpffs checks, opening or creating the maps under the pin dir. */
 #include <errno.h>
+#include <stdarg.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
@@ -69,26 +70,69 @@ void pins_init(struct gb_ctx *ctx)
 	copy_env(ctx->state_dir, sizeof(ctx->state_dir), "GEOBLOCK_STATE_DIR", GB_DEFAULT_STATE_DIR);
 }
 
+static int print_libbpf(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	if (level == LIBBPF_DEBUG && gb_verbosity() < 2)
+		return 0;
+	return vfprintf(stderr, fmt, ap);
+}
+
+/*
+ * Leaves unpinned the maps whose pins do not exist (they live in this process only, empty), so
+ * that opening creates nothing; returns how many maps are pinned.
+ */
+static int keep_existing_pins(struct gb_ctx *ctx)
+{
+	struct bpf_map *map;
+	int pinned = 0;
+
+	bpf_object__for_each_map(map, ctx->skel->obj) {
+		const char *path = bpf_map__pin_path(map);
+
+		if (!path)
+			continue;
+		if (!access(path, F_OK))
+			pinned++;
+		else if (bpf_map__set_pin_path(map, NULL))
+			return -EINVAL;
+	}
+	return pinned;
+}
+
 int pins_load(struct gb_ctx *ctx, unsigned int flags)
 {
 	LIBBPF_OPTS(bpf_object_open_opts, opts, .pin_root_path = ctx->pin_dir);
+	bool read_only = flags & GB_OPEN_READ;
 	int err;
 
-	err = prepare_pin_dir(ctx->pin_dir);
-	if (err)
-		return err;
-
-	libbpf_set_print(NULL);
+	if (!read_only) {
+		err = prepare_pin_dir(ctx->pin_dir);
+		if (err)
+			return err;
+	}
+	libbpf_set_print(gb_verbosity() ? print_libbpf : NULL);
 	ctx->skel = geoblock__open_opts(&opts);
 	if (!ctx->skel) {
 		err = -errno;
 		gb_err("cannot open the embedded BPF object: %s", strerror(errno));
 		return err;
 	}
+	if (read_only) {
+		err = keep_existing_pins(ctx);
+		if (err == 0 && !(flags & GB_OPEN_EMPTY_OK)) {
+			gb_err("nothing pinned under %s: run 'geoblock attach' or 'geoblock geoip load' "
+			       "first", ctx->pin_dir);
+			err = -ENOENT;
+		}
+		if (err < 0) {
+			pins_unload(ctx);
+			return err;
+		}
+	}
 	if (!(flags & GB_OPEN_PROGRAM))
 		bpf_program__set_autoload(ctx->skel->progs.geoblock_xdp, false);
 	ctx->skel->rodata->use_lpm = !!(flags & GB_OPEN_LPM);
-	/* Creates and pins the maps that are missing, reuses those already pinned. */
+	/* Reuses the maps already pinned; creates and pins those missing (but with GB_OPEN_READ). */
 	err = geoblock__load(ctx->skel);
 	if (err) {
 		gb_err("cannot load BPF objects under %s: %s (pinned maps from another version? "

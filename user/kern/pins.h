@@ -24,11 +24,16 @@ enum gb_open_flags {
 	GB_OPEN_PROGRAM	= 1 << 0,	/* load the XDP program too (attach) */
 	GB_OPEN_LOCKED	= 1 << 1,	/* take the state lock first (every change) */
 	GB_OPEN_LPM	= 1 << 2,	/* with GB_OPEN_PROGRAM: a program that looks up the LPM tries */
+	GB_OPEN_READ	= 1 << 3,	/* create nothing: a read-only command; fails if nothing is pinned */
+	GB_OPEN_EMPTY_OK = 1 << 4,	/* with GB_OPEN_READ: nothing pinned reads as empty maps */
 };
 
 /* Empty ctx, its directories from GEOBLOCK_PIN_DIR and GEOBLOCK_STATE_DIR (or the defaults). */
 void pins_init(struct gb_ctx *ctx);
-/* Opens the pinned maps, creating and pinning those missing; one error line if it cannot. */
+/*
+ * Opens the pinned maps, creating and pinning those missing (none with GB_OPEN_READ: those stand
+ * in empty, unpinned); one error line if it cannot.
+ */
 int pins_load(struct gb_ctx *ctx, unsigned int flags);
 void pins_unload(struct gb_ctx *ctx);
 /*

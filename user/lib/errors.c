@@ -9,6 +9,19 @@ static const char *command_name = "";
 /* The last error message, for the audit log's record of a failed change. */
 static char last_error[1024];
 
+/* -v: how much of libbpf's log to show (0: none). */
+static int verbosity;
+
+void gb_set_verbosity(int level)
+{
+	verbosity = level;
+}
+
+int gb_verbosity(void)
+{
+	return verbosity;
+}
+
 void gb_set_command(const char *name)
 {
 	command_name = name;

@@ -10,5 +10,8 @@ void gb_set_command(const char *name);
 void gb_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void gb_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 const char *gb_last_error(void);	/* the last gb_err message, "" if none */
+/* -v (1): libbpf's warnings and information (a verifier rejection readable); -vv (2): debug too. */
+void gb_set_verbosity(int level);
+int gb_verbosity(void);
 
 #endif
