@@ -87,7 +87,7 @@ help:
 	@echo "make clean      remove build/, build-san/, build-fuzz/"
 	@echo "V=1 shows the commands"
 
-$(BUILD)/geoblock.bpf.o: bpf/geoblock.bpf.c bpf/geoblock.h bpf/parse.h
+$(BUILD)/geoblock.bpf.o: bpf/geoblock.bpf.c bpf/geoblock.h bpf/table_layout.h bpf/parse.h
 	@mkdir -p $(@D)
 	@echo "  CLANG   $@"
 	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@

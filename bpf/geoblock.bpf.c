@@ -191,6 +191,19 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } allow_v6 SEC(".maps");
 
+/*
+ * abi_version[0]: GB_ABI_VERSION of the geoblock that created the pins. Read by the controller
+ * only, which refuses pins of another version (kern/pins.c); declared here to be pinned with the
+ * rest.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u32);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} abi_version SEC(".maps");
+
 /* Read by the controller only; declared here so that it is created and pinned with the rest. */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);

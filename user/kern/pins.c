@@ -99,6 +99,50 @@ static int keep_existing_pins(struct gb_ctx *ctx)
 	return pinned;
 }
 
+/*
+ * Refuses pins of another ABI version. Pins without abi_version were made by a geoblock from
+ * before the version was recorded; their layout is version 1's, and they are taken as such.
+ */
+static int check_abi(const struct gb_ctx *ctx)
+{
+	char path[512];
+	__u32 zero = 0, version = 0;
+	int fd, err = 0;
+
+	snprintf(path, sizeof(path), "%s/abi_version", ctx->pin_dir);
+	fd = bpf_obj_get(path);
+	if (fd < 0)
+		return errno == ENOENT ? 0 : -errno;
+	if (bpf_map_lookup_elem(fd, &zero, &version))
+		err = -errno;
+	close(fd);
+	if (err) {
+		gb_err("cannot read %s: %s", path, strerror(-err));
+		return err;
+	}
+	/* 0: created by a process that died before it wrote the version. */
+	if (version && version != GB_ABI_VERSION) {
+		gb_err("the pins under %s are of ABI version %u, this geoblock is of version %u: remove "
+		       "%s (filtering stops) and run 'geoblock restore' to make them anew from the state "
+		       "dir", ctx->pin_dir, version, GB_ABI_VERSION, ctx->pin_dir);
+		return -EPROTO;
+	}
+	return 0;
+}
+
+static int record_abi(const struct gb_ctx *ctx)
+{
+	__u32 zero = 0, version = GB_ABI_VERSION;
+	int err = 0;
+
+	if (bpf_map_update_elem(bpf_map__fd(ctx->skel->maps.abi_version), &zero, &version, 0)) {
+		err = -errno;
+		gb_err("cannot record the ABI version in %s/abi_version: %s", ctx->pin_dir,
+		       strerror(errno));
+	}
+	return err;
+}
+
 int pins_load(struct gb_ctx *ctx, unsigned int flags)
 {
 	LIBBPF_OPTS(bpf_object_open_opts, opts, .pin_root_path = ctx->pin_dir);
@@ -115,6 +159,11 @@ int pins_load(struct gb_ctx *ctx, unsigned int flags)
 	if (!ctx->skel) {
 		err = -errno;
 		gb_err("cannot open the embedded BPF object: %s", strerror(errno));
+		return err;
+	}
+	err = check_abi(ctx);
+	if (err) {
+		pins_unload(ctx);
 		return err;
 	}
 	if (read_only) {
@@ -139,6 +188,13 @@ int pins_load(struct gb_ctx *ctx, unsigned int flags)
 		       "detach and remove the pin dir)", ctx->pin_dir, strerror(-err));
 		pins_unload(ctx);
 		return err < 0 ? err : -EINVAL;
+	}
+	if (!read_only) {
+		err = record_abi(ctx);
+		if (err) {
+			pins_unload(ctx);
+			return err;
+		}
 	}
 	return 0;
 }
