@@ -2,6 +2,8 @@
 # Sources: bpf/ (the XDP program and the ABI header shared with userspace), user/ (the controller,
 # by layer: lib < geoip < kern < state < metrics < cli; a layer includes only those below it and
 # its own; see user/README.md), tests/ (unit, bpf, e2e, faults, fuzz, diff, bench).
+# The version --version prints (debian/changelog's top entry says the same).
+VERSION	:= 0.1.0
 CC	?= gcc
 CLANG	?= clang
 BPFTOOL	?= bpftool
@@ -20,7 +22,7 @@ PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 ARCH_INC   := /usr/include/$(shell $(CLANG) -print-multiarch 2>/dev/null)
 
 CFLAGS	?= -O2 -g
-CFLAGS	+= -Wall -Wextra -Werror -std=gnu11 -D_GNU_SOURCE -MMD -MP \
+CFLAGS	+= -Wall -Wextra -Werror -std=gnu11 -D_GNU_SOURCE -DGB_VERSION='"$(VERSION)"' -MMD -MP \
 	   -Ibpf -Iuser -I$(BUILD) $(PKG_CFLAGS) $(SAN_CFLAGS)
 LDLIBS	+= $(PKG_LIBS) -lelf -pthread
 BPF_CFLAGS := -target bpf -O2 -g -Wall -Werror -Ibpf -I$(ARCH_INC)

@@ -79,8 +79,8 @@ else
 	for h in */*.h; do
 		[[ $h == cli/cmd.h ]] && continue
 		o=$BUILD/user/${h%.h}.o
-		[[ -f $o ]] || { strays+=("$h (no ${h%.h}.c)"); continue; }
-		defined=$(nm --defined-only "$o" | awk '{print $3}')
+		# A header without a .c (lib/version.h) may declare no function.
+		defined=$([[ -f $o ]] && nm --defined-only "$o" | awk '{print $3}')
 		for f in $(grep -v '^\s*\(static\|#\|\*\|/\*\|typedef\)' "$h" |
 			   grep -o '^[a-z_][a-z0-9_ *]*[ *]\([a-z_][a-z0-9_]*\)(' |
 			   sed 's/.*[ *]\([a-z_][a-z0-9_]*\)($/\1/'); do

@@ -66,6 +66,21 @@ int main(void)
 	CHECK_INT("countries_refuse_empty_item", -EINVAL, parse_countries("CN,,DE", blocked, err, 160));
 	CHECK_INT("countries_refuse_empty", -EINVAL, parse_countries("", blocked, err, 160));
 
+	CHECK_STR("country_name_of_cn", "China", country_name(country_id("CN")));
+	CHECK_STR("country_name_of_ch", "Switzerland", country_name(country_id("ch")));
+	CHECK_STR("country_name_common_form", "South Korea", country_name(country_id("KR")));
+	CHECK_STR("country_name_of_gb", "United Kingdom", country_name(country_id("GB")));
+	CHECK("country_name_none_for_uk", country_name(country_id("UK")) == NULL);
+	CHECK("country_name_none_for_xk", country_name(country_id("XK")) == NULL);
+	CHECK("country_name_none_for_eu", country_name(country_id("EU")) == NULL);
+	CHECK("country_name_first_code", country_name(country_id("AD")) != NULL);
+	CHECK("country_name_last_code", country_name(country_id("ZW")) != NULL);
+	CHECK("country_name_none_for_none", country_name(GB_COUNTRY_NONE) == NULL);
+	CHECK_STR("country_hint_uk", "UK is not a country code; the United Kingdom is GB",
+		  country_hint(country_id("UK")));
+	CHECK("country_hint_eu_continent", strstr(country_hint(country_id("EU")), "continent"));
+	CHECK("country_hint_none_for_cn", country_hint(country_id("CN")) == NULL);
+
 	CHECK("name_plain", meeting_name_valid("standup-2026.q4_team"));
 	CHECK("name_refuse_empty", !meeting_name_valid(""));
 	CHECK("name_refuse_space", !meeting_name_valid("stand up"));

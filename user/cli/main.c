@@ -5,10 +5,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include "lib/errors.h"
+#include "lib/version.h"
 #include "kern/pins.h"
 #include "cli/cmd.h"
-
-#define GB_VERSION "0.1.0"
 
 static void usage(void)
 {

@@ -451,6 +451,24 @@ static const __u8 *find_network(const struct table_view *v, int family, const __
 	return contains(base, *len, addr) ? base : NULL;
 }
 
+void table_country_networks(const struct table_view *v, __u32 counts[2][GB_COUNTRY_COUNT])
+{
+	memset(counts, 0, 2 * sizeof(counts[0]));
+	for (int fam = 0; fam < 2; fam++) {
+		size_t alen = fam ? 16 : 4, stride = elem_stride(fam ? sizeof(struct prefix_v6_elem) :
+							    sizeof(struct prefix_v4_elem));
+
+		for (size_t i = 0; v->net[fam] && i < v->net_n[fam]; i++) {
+			__u16 country;
+
+			memcpy(&country, (const __u8 *)v->net[fam] + i * stride + alen + 2, 2);
+			/* An IPv6 alias of the IPv4 table is no network of a country of its own. */
+			if (country < GB_COUNTRY_COUNT)
+				counts[fam][country]++;
+		}
+	}
+}
+
 static int lookup_lpm(int fd, int family, const __u8 *addr, struct table_match *m)
 {
 	__u8 key[sizeof(struct lpm_v6_key)];

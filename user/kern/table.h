@@ -32,6 +32,8 @@ struct table_view {
 };
 int table_open(const struct gb_ctx *ctx, struct table_view *v);
 void table_close(struct table_view *v);
+/* Networks of the loaded table per country id, [0] IPv4 and [1] IPv6 (IPv6 aliases not counted). */
+void table_country_networks(const struct table_view *v, __u32 counts[2][GB_COUNTRY_COUNT]);
 /* The structures of a loaded table, and the kernel memory of each per family ([0] IPv4). */
 enum { TABLE_COMPILED, TABLE_LPM, TABLE_NETWORKS, TABLE_KINDS };
 void table_memory(const struct gb_ctx *ctx, __u64 bytes[TABLE_KINDS][2]);

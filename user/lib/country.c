@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "lib/country.h"
+#include "lib/iso3166.h"
 
 __u16 country_id(const char *code)
 {
@@ -28,6 +29,49 @@ void country_code(__u16 id, char out[3])
 	out[0] = 'A' + (id - 1) / 26;
 	out[1] = 'A' + (id - 1) % 26;
 	out[2] = '\0';
+}
+
+const char *country_name(__u16 id)
+{
+	char code[3];
+	unsigned int lo = 0, hi = iso3166_count;
+
+	country_code(id, code);
+	while (lo < hi) {
+		unsigned int mid = (lo + hi) / 2;
+		int cmp = strcmp(iso3166_countries[mid].code, code);
+
+		if (!cmp)
+			return iso3166_countries[mid].name;
+		if (cmp < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return NULL;
+}
+
+/* Codes operators type for a country that are not one, with what they meant. */
+static const struct {
+	char code[3];
+	const char *hint;
+} not_countries[] = {
+	{ "UK", "UK is not a country code; the United Kingdom is GB" },
+	{ "EL", "EL is not a country code; Greece is GR" },
+	{ "EU", "EU is a continent (Europe), not a country code" },
+	{ "AP", "AP is a region (Asia/Pacific), not a country code" },
+	{ "ZZ", "ZZ is not a country code (it stands for an unknown country)" },
+};
+
+const char *country_hint(__u16 id)
+{
+	char code[3];
+
+	country_code(id, code);
+	for (size_t i = 0; i < sizeof(not_countries) / sizeof(not_countries[0]); i++)
+		if (!strcmp(not_countries[i].code, code))
+			return not_countries[i].hint;
+	return NULL;
 }
 
 /*

@@ -10,6 +10,10 @@
 
 __u16 country_id(const char *code);		/* GB_COUNTRY_NONE unless two letters */
 void country_code(__u16 id, char out[3]);	/* "--" for none */
+/* The name of an officially assigned ISO 3166-1 code ("China"), NULL for any other id. */
+const char *country_name(__u16 id);
+/* What an operator meant by a code that is no country (UK, EU, AP, EL, ZZ): one line, or NULL. */
+const char *country_hint(__u16 id);
 int parse_countries(const char *list, __u64 blocked[GB_COUNTRY_WORDS], char *err, size_t errlen);
 int parse_ports(const char *list, __u8 ports[GB_PORT_COUNT / 8], char *err, size_t errlen);
 int format_ports(const __u8 ports[GB_PORT_COUNT / 8], char *out, size_t outlen);

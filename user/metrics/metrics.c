@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "lib/country.h"
+#include "lib/version.h"
 #include "kern/counters.h"
 #include "metrics/metrics.h"
 
@@ -322,6 +323,9 @@ int metrics_render(const struct counters *c, const struct timespec *start, struc
 	verdicts(out, c);
 	meetings(out, c);
 	geoip(out, c);
+	family(out, "geoblock_build_info", "gauge", "1, with the version of the geoblock serving "
+	       "this page.");
+	sample(out, "geoblock_build_info", "version", GB_VERSION, NULL, NULL, 1);
 	if (start)
 		duration(out, start);
 	return out->oom ? -ENOMEM : 0;

@@ -1,0 +1,38 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* Which country codes a meeting may block, and what the loaded GeoIP table gives each of them. */
+#ifndef GEOBLOCK_STATE_COUNTRIES_H
+#define GEOBLOCK_STATE_COUNTRIES_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <linux/types.h>
+#include "kern/pins.h"
+#include "geoblock.h"
+
+struct json_object;
+
+/* The networks per country of the loaded table ([0] IPv4, [1] IPv6); none if not loaded. */
+struct country_census {
+	bool loaded;
+	__u32 networks[2][GB_COUNTRY_COUNT];
+};
+
+/* Counts the loaded table's networks per country; 0 with loaded false when no table is loaded. */
+int countries_census(const struct gb_ctx *ctx, struct country_census *c);
+/*
+ * Accepts a block list when each code is officially assigned (ISO 3166-1) or used by the loaded
+ * table (XK); else -EINVAL and err, one line naming the first code refused and, where there is
+ * one, what was meant ("UK is not a country code; the United Kingdom is GB").
+ */
+int countries_check(const struct country_census *c, const __u64 *blocked, char *err,
+		    size_t errlen);
+/* The codes of blocked that the loaded table has no network for, "XA,XB" ("" if none or no table). */
+void countries_without_networks(const struct country_census *c, const __u64 *blocked, char *out,
+				size_t outlen);
+/* One line per blocked country: "  CN China: 8,231 IPv4 + 3,904 IPv6 networks". */
+void countries_describe(const struct country_census *c, const __u64 *blocked, FILE *out);
+/* The same as a JSON array of {"code","name","ipv4_networks","ipv6_networks"}. */
+struct json_object *countries_json(const struct country_census *c, const __u64 *blocked);
+
+#endif
