@@ -8,8 +8,8 @@ tmp=$(mktemp -d)
 on_exit rm -rf "$tmp"
 S=$GEOBLOCK_STATE_DIR
 
-# Creates the pins first: the race under test is between changes, not first-time setup.
-"$GEOBLOCK" meeting list >/dev/null || fail "create pins"
+# The pins are made by the first change, under the state lock like the rest of it (read-only
+# commands such as `meeting list` create nothing), so first-time setup does not race either.
 
 # run_parallel N CMD_TEMPLATE: N processes, {} replaced by 1..N; exit codes in $tmp/rc.N
 run_parallel() {

@@ -45,7 +45,7 @@ CMDS=(
 	"apply $tmp/fileBad"
 )
 N=${#CMDS[@]}
-on "$MAIN_PIN" "$MAIN_STATE" meeting list >/dev/null || fail "create pins"
+# No pins yet: the first change makes them under the state lock (read-only commands make none).
 
 # All at once; each command's reason is its index.
 pids=()

@@ -142,7 +142,7 @@ stop_daemon TERM
 start_daemon || { summary; exit; }
 check_eq "scrape works" 200 "$(curl -s -o /dev/null -w '%{http_code}' "$URL")"
 rm -rf "$GEOBLOCK_PIN_DIR"
-"$GEOBLOCK" stats >/dev/null || fail "re-create pins"
+"$GEOBLOCK" meeting add repinned --ports 30999 --block CN >/dev/null || fail "re-create pins"
 check_eq "re-created pins: 503" 503 "$(curl -s -o "$tmp/body" -w '%{http_code}' "$URL")"
 check "503 says why" grep -q "re-created" "$tmp/body"
 check_eq "logged once" 1 "$(curl -s -o /dev/null "$URL"; grep -c 're-created' "$tmp/daemon.err")"
