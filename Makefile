@@ -2,7 +2,9 @@
 # Sources: bpf/ (the XDP program and the ABI header shared with userspace), user/ (the controller,
 # by layer: lib < geoip < kern < state < metrics < cli; a layer includes only those below it and
 # its own; see user/README.md), tests/ (unit, bpf, e2e, faults, fuzz, diff, bench).
-# The version --version prints (debian/changelog's top entry says the same).
+# The release: what `geoblock --version` prints and the Debian package's version (debian/changelog's
+# top entry must carry the same; `make deb` and tests/dist/deb_installs_runs_and_purges_clean.sh
+# check it).
 VERSION	:= 0.1.0
 CC	?= gcc
 CLANG	?= clang
@@ -67,7 +69,7 @@ TEST_BINS := $(BUILD)/tests/unit_country $(BUILD)/tests/unit_prefix $(BUILD)/tes
 DIFF_OBJS := $(patsubst tests/diff/%.c,$(BUILD)/tests/%.o,$(wildcard tests/diff/*.c))
 
 .PHONY: all test demo bench bench-ab bench-metrics bench-geoip fuzz fuzz-build deps \
-	clean help install uninstall
+	clean help install uninstall deb
 .SECONDARY:
 all: $(BUILD)/geoblock
 
@@ -86,6 +88,8 @@ help:
 	@echo "make deps       install the Debian packages the build and tests need"
 	@echo "make install    install binary, man page, systemd units, bash completion, example"
 	@echo "                rules (PREFIX=/usr/local, DESTDIR=); make uninstall removes them"
+	@echo "make deb        install missing packages, build build/geoblock_$(VERSION)_ARCH.deb from"
+	@echo "                debian/ (dpkg-buildpackage), fail on lintian errors or warnings"
 	@echo "make clean      remove build/, build-san/, build-fuzz/"
 	@echo "V=1 shows the commands"
 
@@ -114,7 +118,7 @@ $(BUILD)/bench/xdp_bench: tests/bench/xdp_bench.c $(BUILD)/bench/xdpgen.skel.h $
 $(BUILD)/user/%.o: user/%.c $(BUILD)/geoblock.skel.h
 	@mkdir -p $(@D)
 	@echo "  CC      $@"
-	$(Q)$(CC) $(CFLAGS) -c $< -o $@
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -c $< -o $@
 
 # A thin archive: members keep their paths, so user/cli/geoip.o and user/geoip/geoip.o are two.
 $(BUILD)/libgeoblock.a: $(LIB_OBJS)
@@ -122,7 +126,7 @@ $(BUILD)/libgeoblock.a: $(LIB_OBJS)
 
 $(BUILD)/geoblock: $(BUILD)/user/cli/main.o $(BUILD)/libgeoblock.a
 	@echo "  LINK    $@"
-	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(BUILD)/tests/%.o: tests/*/%.c $(BUILD)/geoblock.skel.h
 	@mkdir -p $(@D)
@@ -195,6 +199,11 @@ install: $(BUILD)/geoblock
 	done
 	$(INSTALL) -D -m 0644 scripts/dist/geoblock.bash-completion $(DESTDIR)$(COMPDIR)/geoblock
 	$(INSTALL) -D -m 0644 scripts/dist/rules.example $(DESTDIR)$(DOCDIR)/rules.example
+
+# The Debian package, built by dpkg-buildpackage in a copy of the tree under build/deb/ (so that
+# its output, written beside the tree it builds, lands there too), checked by lintian.
+deb: deps
+	$(Q)bash scripts/deb.sh $(VERSION)
 
 uninstall:
 	rm -f $(addprefix $(DESTDIR),$(INSTALLED))

