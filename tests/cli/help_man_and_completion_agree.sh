@@ -28,7 +28,10 @@ options_of() {
 }
 long_options_of() { options_of "$1" | cut -d' ' -f1; }
 # choices_of HELP OPTION: "a b c" when the option takes one of a|b|c.
-choices_of() { options_of "$1" | sed -nE "s/^$2 ([a-z_,]+(\|[a-z_,]+)+)$/\1/p" | tr '|' '\n' | sort | paste -sd' '; }
+choices_of() {
+	options_of "$1" | sed -nE "s/^$2 ([a-z_,]+(\|[a-z_,]+)+)$/\1/p" | tr '|' '\n' | sort |
+		paste -sd' '
+}
 
 # The page's source with its escapes undone ("\-" is "-"), fonts and quotes dropped.
 man=$(sed -e 's/\\-/-/g' -e 's/\\f[BIRP]//g' -e 's/\\~/ /g' -e 's/\\ / /g' -e 's/\\&//g' "$MAN")
@@ -38,8 +41,8 @@ synopsis=$(man_section SYNOPSIS)
 described=$(awk '/^\.SH SYNOPSIS$/ { on = 1; next } /^\.SH / { on = 0 } !on' <<<"$man")
 # man_synopsis CMD: the synopsis of "geoblock CMD", from its .B line to the next .br or .PP.
 man_synopsis() {
-	awk -v s=".B geoblock${1:+ $1}" '$0 == s { on = 1; print; next } /^\.(br|PP)$/ { on = 0 } on' \
-		<<<"$synopsis"
+	awk -v s=".B geoblock${1:+ $1}" '$0 == s { on = 1; print; next }
+		/^\.(br|PP)$/ { on = 0 } on' <<<"$synopsis"
 }
 # The words of each entry of COMMANDS (the line after .TP), quotes and macro dropped.
 man_entries=$(man_section COMMANDS | awk 'tp { gsub(/"/, ""); sub(/^\.[A-Z]+ +/, ""); print }
@@ -68,7 +71,8 @@ check_eq "completion offers the commands --help lists" \
 	"$(completions "" | tr ' ' '\n' | grep -v '^-' | paste -sd' ')"
 for group in $(printf '%s\n' "${cmds[@]}" | awk 'NF == 2 { print $1 }' | sort -u); do
 	check_eq "completion offers the $group commands --help lists" \
-		"$(printf '%s\n' "${cmds[@]}" | awk -v g="$group" '$1 == g { print $2 }' | sort | paste -sd' ')" \
+		"$(printf '%s\n' "${cmds[@]}" | awk -v g="$group" '$1 == g { print $2 }' | sort |
+			paste -sd' ')" \
 		"$(completions "$group" "")"
 done
 
@@ -88,8 +92,8 @@ for c in "${cmds[@]}"; do
 		check "geoblock(8) synopsis of $c has $o" has_option "$entry" "$o"
 		check "geoblock(8) describes $o" has_option "$described" "$o"
 		choices=$(choices_of "$h" "$o")
-		[[ -n $choices ]] &&
-			check_eq "completion of $c $o values" "$choices" "$(completions "${words[@]}" "$o" "")"
+		[[ -n $choices ]] && check_eq "completion of $c $o values" "$choices" \
+			"$(completions "${words[@]}" "$o" "")"
 	done
 	for o in $offered; do
 		check "completion offers $o after $c, which $c takes" has_word "$opts" "$o"
@@ -125,5 +129,6 @@ check "meeting add --frobnicate: named unknown" grep -q 'unknown option "--frobn
 check_eq "meeting add: the table's options are spec_parse()'s" \
 	"$(sed -nE 's/^\s*\{ "([a-z-]+)", (required|no)_argument.*/--\1 \2/p' \
 		"$ROOT/user/state/rules_file.c" | sort | paste -sd,)" \
-	"$(options_of "$add_help" | awk '{ print $1, (NF > 1 ? "required" : "no") }' | sort | paste -sd,)"
+	"$(options_of "$add_help" | awk '{ print $1, (NF > 1 ? "required" : "no") }' | sort |
+		paste -sd,)"
 summary

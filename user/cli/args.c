@@ -67,7 +67,7 @@ static void bad_option(int opt, char **argv, const struct option *lopts, char *e
 			snprintf(err, len, "unknown option \"-%s\"; see -h", shown);
 		return;
 	}
-	/* getopt_long takes any unambiguous start of a long name; an ambiguous one is not unknown. */
+	/* getopt_long takes an unambiguous start of a name: an ambiguous one is not unknown. */
 	n = strcspn(arg, "=");
 	for (const struct option *o = lopts; o->name; o++)
 		matches += n > 2 && !strncmp(o->name, arg + 2, n - 2);
@@ -104,7 +104,8 @@ static void bad_choice(const struct cmd_opt *o, const char *v, char *err, size_t
 		if (*p != '|')
 			list[pos++] = *p;
 		else
-			pos += snprintf(list + pos, sizeof(list) - pos, "%s", p == last ? " or " : ", ");
+			pos += snprintf(list + pos, sizeof(list) - pos, "%s",
+					p == last ? " or " : ", ");
 	}
 	list[pos] = '\0';
 	snprintf(err, len, "unknown --%s \"%s\": use %s", o->name,

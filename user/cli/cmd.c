@@ -39,8 +39,8 @@ static const struct cmd_opt attach_opts[] = {
 };
 
 static const struct cmd_opt load_opts[] = {
-	{ .id = OPT_FIELD, .name = "field", .value = "country|registered_country|represented_country",
-	  .def = "country", .flags = CMD_OPT_CHOICE,
+	{ .id = OPT_FIELD, .name = "field", .def = "country", .flags = CMD_OPT_CHOICE,
+	  .value = "country|registered_country|represented_country",
 	  .help = "which MaxMind country field to use" },
 	{ .id = OPT_MAX_SHRINK, .name = "max-shrink", .value = "PERCENT",
 	  .def = GEOIP_MAX_SHRINK_DEFAULT,
@@ -130,21 +130,25 @@ static const struct cmd geoip_cmds[] = {
 	{ .name = "load", .func = cmd_geoip_load, .opts = load_opts,
 	  .summary = "compile GeoIP databases into one table, switched in atomically",
 	  .args = "PATH...", .min_args = 1, .max_args = -1, .expected = "a database PATH",
-	  .details = "PATH: a MaxMind DB file (.mmdb: GeoIP2/GeoLite2 layout, country.iso_code, or\n"
-		     "flat, country_code, as DB-IP lite), gzipped or not; MaxMind's .tar.gz download;\n"
-		     "or CSV ranges \"start,end,CC\" (IPv4 or IPv6), gzipped or not. The format is told\n"
-		     "from the content. Several PATHs make one table; where their networks overlap\n"
-		     "they must name the same country. The new table is built beside the loaded one\n"
-		     "and switched in atomically; on any error the loaded table stays." },
+	  .details =
+		"PATH: a MaxMind DB file (.mmdb: GeoIP2/GeoLite2 layout, country.iso_code, or\n"
+		"flat, country_code, as DB-IP lite), gzipped or not; MaxMind's .tar.gz\n"
+		"download; or CSV ranges \"start,end,CC\" (IPv4 or IPv6), gzipped or not. The\n"
+		"format is told from the content. Several PATHs make one table; where their\n"
+		"networks overlap they must name the same country. The new table is built\n"
+		"beside the loaded one and switched in atomically; on any error the loaded\n"
+		"table stays." },
 	{ .name = "lookup", .func = cmd_geoip_lookup, .opts = lookup_opts,
 	  .summary = "the country of addresses, as the filter finds it",
 	  .args = "ADDR|-", .min_args = 1, .max_args = 1, .expected = "one ADDR or '-'",
-	  .details = "Prints \"ADDR CC\" from the table loaded in the kernel ('--': no country);\n"
-		     "'-' reads one address per line from stdin." },
+	  .details =
+		"Prints \"ADDR CC\" from the table loaded in the kernel ('--': no country);\n"
+		"'-' reads one address per line from stdin." },
 	{ .name = "dump", .func = cmd_geoip_dump, .opts = no_opts,
 	  .summary = "the networks of the loaded table",
-	  .details = "Prints \"PREFIX CC\" per line, IPv4 then IPv6 ('--' marks an IPv6 range that is\n"
-		     "looked up in the IPv4 table)." },
+	  .details =
+		"Prints \"PREFIX CC\" per line, IPv4 then IPv6 ('--' marks an IPv6 range that\n"
+		"is looked up in the IPv4 table)." },
 	{}
 };
 
@@ -152,8 +156,9 @@ static const struct cmd meeting_cmds[] = {
 	{ .name = "add", .func = cmd_meeting_add, .opts = add_opts, .own_parser = true,
 	  .summary = "add a meeting: the countries it blocks on its ports",
 	  .args = "NAME", .min_args = 1, .max_args = 1, .expected = "one meeting NAME",
-	  .details = "NAME: letters, digits, '.', '_', '-', not starting with '-'; at most 47\n"
-		     "characters." },
+	  .details =
+		"NAME: letters, digits, '.', '_', '-', not starting with '-'; at most 47\n"
+		"characters." },
 	{ .name = "set", .func = cmd_meeting_set, .opts = set_opts,
 	  .summary = "switch a meeting between dropping and counting only; its counters stay",
 	  .args = "NAME", .min_args = 1, .max_args = 1, .expected = "one meeting NAME" },
@@ -182,34 +187,39 @@ static const struct cmd commands[] = {
 	  .args = "COMMAND [ARGS]" },
 	{ .name = "stats", .func = cmd_stats, .opts = json_opts,
 	  .summary = "verdict and drop counters",
-	  .details = "Verdict totals (every packet counted under one reason), drops per (meeting,\n"
-		     "country) and per interface, attachments, GeoIP table and meetings: the figures\n"
-		     "'geoblock daemon' serves as Prometheus metrics, summed over CPUs." },
+	  .details =
+		"Verdict totals (every packet counted under one reason), drops per (meeting,\n"
+		"country) and per interface, attachments, GeoIP table and meetings: the\n"
+		"figures 'geoblock daemon' serves as Prometheus metrics, summed over CPUs." },
 	{ .name = "daemon", .func = cmd_daemon, .opts = daemon_opts,
 	  .summary = "metrics, expiry, GeoIP file reloads",
 	  /* EXPIRE_INTERVAL_S in daemon.c */
-	  .details = "Every 5 s, deletes the meetings whose --expires time has passed (audited).\n"
-		     "Holds the pinned links it sees: if the pins are removed, the filter stays\n"
-		     "attached and the daemon pins the maps and links again.\n"
-		     "Prints the URL it serves on, then runs until SIGTERM or SIGINT (exit 0)." },
+	  .details =
+		"Every 5 s, deletes the meetings whose --expires time has passed (audited).\n"
+		"Holds the pinned links it sees: if the pins are removed, the filter stays\n"
+		"attached and the daemon pins the maps and links again.\n"
+		"Prints the URL it serves on, then runs until SIGTERM or SIGINT (exit 0)." },
 	{ .name = "explain", .func = cmd_explain, .opts = explain_opts,
 	  .summary = "what decides a packet, and the verdict",
 	  .args = "ADDR PORT", .min_args = 2, .max_args = 2, .expected = "ADDR and PORT",
-	  .details = "What the filter decides for a packet from ADDR to PORT, and why: the meeting\n"
-		     "that owns PORT, the country and GeoIP network of ADDR, the rule or exception\n"
-		     "that decides, and the verdict (named as in 'geoblock stats')." },
+	  .details =
+		"What the filter decides for a packet from ADDR to PORT, and why: the\n"
+		"meeting that owns PORT, the country and GeoIP network of ADDR, the rule or\n"
+		"exception that decides, and the verdict (named as in 'geoblock stats')." },
 	{ .name = "apply", .func = cmd_apply, .opts = apply_opts,
 	  .summary = "make FILE's meetings the rule set, all or nothing",
 	  .args = "FILE", .min_args = 1, .max_args = 1, .expected = "one FILE",
-	  .details = "FILE holds 'meeting add ...' lines (as 'geoblock meeting add' takes them; '#'\n"
-		     "comments and blank lines allowed); afterwards the rule set is exactly the file.\n"
-		     "Every line is checked before anything changes; meetings that stay the same keep\n"
-		     "their counters, a change of --monitor alone switches in place." },
+	  .details =
+		"FILE holds 'meeting add ...' lines (as 'geoblock meeting add' takes them;\n"
+		"'#' comments and blank lines allowed); afterwards the rule set is exactly\n"
+		"the file. Every line is checked before anything changes; meetings that stay\n"
+		"the same keep their counters, a change of --monitor alone switches in place." },
 	{ .name = "restore", .func = cmd_restore, .opts = no_opts,
 	  .summary = "re-create pins, table, rules, attachments",
-	  .details = "Re-creates what the state dir records, after a reboot or a lost pin dir: the\n"
-		     "maps, the GeoIP table (from the copy kept at 'geoip load'), the rules (from the\n"
-		     "rules file) and the attachments. What exists already is kept." },
+	  .details =
+		"Re-creates what the state dir records, after a reboot or a lost pin dir:\n"
+		"the maps, the GeoIP table (from the copy kept at 'geoip load'), the rules\n"
+		"(from the rules file) and the attachments. What exists already is kept." },
 	{}
 };
 
@@ -232,8 +242,9 @@ const struct cmd cmd_geoblock = {
 	.args = "COMMAND [ARGS]",
 	.opts = global_opts,
 	.subs = commands,
-	.details = "Environment: GEOBLOCK_PIN_DIR (default " GB_DEFAULT_PIN_DIR "),\n"
-		   "             GEOBLOCK_STATE_DIR (default " GB_DEFAULT_STATE_DIR ").\n"
-		   "Exit status: 0 success, 1 usage error, 2 failure. Run 'geoblock COMMAND -h' for "
-		   "details.",
+	.details =
+		"Environment: GEOBLOCK_PIN_DIR (default " GB_DEFAULT_PIN_DIR "),\n"
+		"             GEOBLOCK_STATE_DIR (default " GB_DEFAULT_STATE_DIR ").\n"
+		"Exit status: 0 success, 1 usage error, 2 failure. Run 'geoblock COMMAND -h' for "
+		"details.",
 };

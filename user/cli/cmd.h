@@ -39,11 +39,11 @@ enum cmd_opt_id {
 };
 
 enum cmd_opt_flags {
-	CMD_OPT_REQUIRED	= 1 << 0,	/* usage shows it unbracketed; missing: a usage error */
-	CMD_OPT_OR_NEXT		= 1 << 1,	/* this or the next option, not both: --enforce|--monitor */
-	CMD_OPT_REPEAT		= 1 << 2,	/* may be given again (else "given twice" is refused) */
-	CMD_OPT_CHOICE		= 1 << 3,	/* value is "a|b|c", the only values taken */
-	CMD_OPT_ANYCASE		= 1 << 4,	/* a choice matched whatever its case */
+	CMD_OPT_REQUIRED = 1 << 0,	/* usage shows it unbracketed; missing: a usage error */
+	CMD_OPT_OR_NEXT	= 1 << 1,	/* this or the next, not both: --enforce|--monitor */
+	CMD_OPT_REPEAT	= 1 << 2,	/* may be given again, else "given twice" */
+	CMD_OPT_CHOICE	= 1 << 3,	/* value is "a|b|c", the only values taken */
+	CMD_OPT_ANYCASE	= 1 << 4,	/* a choice matched whatever its case */
 };
 
 struct cmd_opt {
@@ -87,7 +87,7 @@ struct cmd {
 	const char *args;		/* the positional arguments as usage shows them, "IFACE" */
 	int min_args, max_args;		/* how many; max_args -1: no limit */
 	const char *expected;		/* for a wrong count, after "expected": "one IFACE" */
-	const struct cmd_opt *opts;	/* ends with a zeroed entry; -h, --help is every command's */
+	const struct cmd_opt *opts;	/* ends zeroed; -h, --help: every command's, not here */
 	const char *details;		/* printed below the options by -h; NULL: none */
 	int (*func)(const struct cmd_args *a);	/* NULL for a group */
 	const struct cmd *subs;		/* a group's commands, ending with a zeroed entry */
