@@ -33,6 +33,7 @@ tests=(
 	"bash $ROOT/tests/diff/diff_packets.sh"
 	"bash $ROOT/tests/fuzz/replay_corpora.sh"
 	"bash $ROOT/tests/cli/source_layers_hold.sh"
+	"bash $ROOT/tests/cli/help_man_and_completion_agree.sh"
 	"bash $ROOT/tests/cli/bad_input_changes_nothing.sh"
 	"bash $ROOT/tests/cli/metrics_show_what_is_configured.sh"
 	"bash $ROOT/tests/monitoring/alerts_and_dashboard_check.sh"

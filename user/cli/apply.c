@@ -4,7 +4,6 @@
  * that stay the same keep their counters. `--check` validates and shows the difference only.
  */
 #include <errno.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,17 +19,6 @@
 #include "state/rules_file.h"
 #include "cli/cmd.h"
 
-static void apply_usage(void)
-{
-	printf("Usage: geoblock apply FILE [--check] [--reason TEXT]\n"
-	       "  FILE holds 'meeting add ...' lines (as 'geoblock meeting add' takes them; '#'\n"
-	       "  comments and blank lines allowed); afterwards the rule set is exactly the file.\n"
-	       "  Every line is checked before anything changes; meetings that stay the same keep\n"
-	       "  their counters, a change of --monitor alone switches in place.\n"
-	       "  --check   validate and print the difference (- removed, + added), change nothing\n"
-	       "  --reason  recorded in the audit log\n");
-}
-
 static void print_summary(bool done, const struct rules_plan *p)
 {
 	if (done)
@@ -41,45 +29,18 @@ static void print_summary(bool done, const struct rules_plan *p)
 		       "%zu unchanged\n", p->n_add, p->n_replace, p->n_mode, p->n_doomed, p->n_keep);
 }
 
-int cmd_apply(int argc, char **argv)
+int cmd_apply(const struct cmd_args *a)
 {
-	static const struct option opts[] = {
-		{ "check", no_argument, NULL, 'c' },
-		{ "reason", required_argument, NULL, 'r' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
-	const char *reason = NULL, *path;
+	const char *reason = a->opt[OPT_REASON], *path = a->pos[0];
 	struct json_object *changes = NULL;
+	bool check = a->opt[OPT_CHECK];
 	struct spec_list want;
 	struct rules_plan plan;
 	struct gb_ctx ctx;
 	struct rules r;
 	char err_msg[1024];
-	int opt, err, ret = GB_EXIT_FAIL;
-	bool check = false;
+	int err, ret = GB_EXIT_FAIL;
 
-	optind = 0;
-	while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		switch (opt) {
-		case 'c':
-			check = true;
-			break;
-		case 'r':
-			reason = optarg;
-			break;
-		case 'h':
-			apply_usage();
-			return GB_EXIT_OK;
-		default:
-			return GB_EXIT_USAGE;
-		}
-	}
-	if (optind != argc - 1) {
-		gb_err("expected one FILE; see -h");
-		return GB_EXIT_USAGE;
-	}
-	path = argv[optind];
 	/* The whole file is valid, or nothing happens. */
 	err = rules_file_read(path, time(NULL), 0, &want, err_msg, sizeof(err_msg));
 	if (err) {

@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /* Attaching the filter to interfaces through pinned bpf_links, and detaching it. */
 #include <errno.h>
-#include <getopt.h>
 #include <net/if.h>
 #include <net/if_arp.h>
 #include <stdio.h>
@@ -35,17 +34,6 @@ static int try_attach(int prog_fd, int ifindex, __u32 flags)
 	int fd = bpf_link_create(prog_fd, ifindex, BPF_XDP, &opts);
 
 	return fd < 0 ? -errno : fd;
-}
-
-static int attach_usage(void)
-{
-	printf("Usage: geoblock attach IFACE [--mode native|generic|auto] [--lookup table|lpm]\n"
-	       "  native   in the driver (default; fails if the driver has no XDP support)\n"
-	       "  generic  in the kernel's network stack: works everywhere, slower\n"
-	       "  auto     native, falling back to generic with a warning\n"
-	       "  --lookup table (default): the compiled GeoIP table, constant time per packet;\n"
-	       "           lpm: the kernel LPM tries, the reference (needs geoip load --with-lpm)\n");
-	return GB_EXIT_OK;
 }
 
 bool attach_live(const struct gb_ctx *ctx, const char *ifname)
@@ -213,75 +201,32 @@ out:
 	return ret;
 }
 
-int cmd_attach(int argc, char **argv)
+int cmd_attach(const struct cmd_args *a)
 {
-	static const struct option opts[] = {
-		{ "mode", required_argument, NULL, 'm' },
-		{ "lookup", required_argument, NULL, 'l' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
-	const char *mode = "native", *lookup = "table";
-	int opt;
-
-	optind = 0;
-	while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		switch (opt) {
-		case 'm':
-			mode = optarg;
-			break;
-		case 'l':
-			lookup = optarg;
-			break;
-		case 'h':
-			return attach_usage();
-		default:
-			return GB_EXIT_USAGE;
-		}
-	}
-	if (strcmp(mode, "native") && strcmp(mode, "generic") && strcmp(mode, "auto")) {
-		gb_err("unknown --mode \"%.32s\": use native, generic or auto", mode);
-		return GB_EXIT_USAGE;
-	}
-	if (strcmp(lookup, "table") && strcmp(lookup, "lpm")) {
-		gb_err("unknown --lookup \"%.32s\": use table or lpm", lookup);
-		return GB_EXIT_USAGE;
-	}
-	if (optind != argc - 1) {
-		gb_err("expected one IFACE; see -h");
-		return GB_EXIT_USAGE;
-	}
-	return attach_iface(argv[optind], mode, lookup, false);
+	return attach_iface(a->pos[0], a->opt[OPT_MODE], a->opt[OPT_LOOKUP], false);
 }
 
-int cmd_detach(int argc, char **argv)
+int cmd_detach(const struct cmd_args *a)
 {
+	const char *ifname = a->pos[0];
 	struct gb_ctx ctx;
 	char path[512];
 	int fd, err = 0, ret = GB_EXIT_FAIL;
 
-	if (argc == 2 && (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help"))) {
-		printf("Usage: geoblock detach IFACE\n");
-		return GB_EXIT_OK;
-	}
-	if (argc != 2) {
-		gb_err("expected one IFACE");
-		return GB_EXIT_USAGE;
-	}
 	if (gb_open(&ctx, GB_OPEN_LOCKED))
 		return GB_EXIT_FAIL;
-	link_path(&ctx, argv[1], path, sizeof(path));
+	link_path(&ctx, ifname, path, sizeof(path));
 	fd = bpf_obj_get(path);
 	if (fd < 0) {
 		/* Not attached (a reboot?) but recorded: restore must not attach it again. */
-		err = state_attachment_set(&ctx, argv[1], NULL, NULL);
+		err = state_attachment_set(&ctx, ifname, NULL, NULL);
 		if (err == 0) {
-			gb_err("not attached to \"%.32s\"; see 'geoblock status'", argv[1]);
+			gb_err("not attached to \"%.32s\"; see 'geoblock status'", ifname);
 			ret = GB_EXIT_USAGE;
 			goto out;
 		}
 		if (err > 0) {
-			printf("not attached to %s; restore will no longer attach it\n", argv[1]);
+			printf("not attached to %s; restore will no longer attach it\n", ifname);
 			ret = audit_result(&ctx, NULL, 0, NULL) ? GB_EXIT_FAIL : GB_EXIT_OK;
 		}
 		goto out;
@@ -289,7 +234,7 @@ int cmd_detach(int argc, char **argv)
 	/* Detach even if something else holds a reference to the link, then drop the pin. */
 	if (bpf_link_detach(fd) && errno != ENOLINK && errno != EINVAL) {
 		err = -errno;
-		gb_err("cannot detach from %s: %s", argv[1], strerror(errno));
+		gb_err("cannot detach from %s: %s", ifname, strerror(errno));
 		close(fd);
 		goto out_audit;
 	}
@@ -299,14 +244,14 @@ int cmd_detach(int argc, char **argv)
 		gb_err("detached, but cannot remove %s: %s", path, strerror(errno));
 		goto out_audit;
 	}
-	err = state_attachment_set(&ctx, argv[1], NULL, NULL);
+	err = state_attachment_set(&ctx, ifname, NULL, NULL);
 	if (err > 0)
 		err = 0;
 out_audit:
 	if (audit_result(&ctx, NULL, err, NULL) && !err)
 		err = -EIO;
 	if (!err) {
-		printf("detached from %s\n", argv[1]);
+		printf("detached from %s\n", ifname);
 		ret = GB_EXIT_OK;
 	}
 out:

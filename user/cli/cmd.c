@@ -1,29 +1,250 @@
 // SPDX-License-Identifier: GPL-2.0
-/* Dispatch from a table of commands to one function per OBJECT VERB (as bpftool's cmd_select). */
-#include <stdio.h>
-#include <string.h>
-#include "lib/errors.h"
+/*
+ * The one command table: every command and sub-command with its summary, arguments, options and
+ * help. `geoblock --help`, every `-h` and the parsing of every command line come from it (args.c);
+ * the man page and the bash completion are checked against it (tests/cli/).
+ */
+#include "kern/pins.h"
+#include "metrics/exporter.h"
 #include "cli/cmd.h"
+#include "geoblock.h"
 
-int cmd_select(const struct cmd *cmds, int argc, char **argv, void (*help)(void),
-	       const char *object)
-{
-	/* Error messages name the full command ("meeting add"); set once per invocation. */
-	static char name[64];
+/* The help of `meeting add` spells the longest name out. */
+_Static_assert(GB_MEETING_NAME_LEN - 1 == 47, "meeting add's help says 47 characters");
 
-	if (argc < 1 || !strcmp(argv[0], "-h") || !strcmp(argv[0], "--help") ||
-	    !strcmp(argv[0], "help")) {
-		help();
-		return argc < 1 ? GB_EXIT_USAGE : GB_EXIT_OK;
-	}
-	for (const struct cmd *c = cmds; c->name; c++) {
-		if (!strcmp(argv[0], c->name)) {
-			snprintf(name, sizeof(name), "%s%s%s", object ? object : "", object ? " " : "",
-				 c->name);
-			gb_set_command(name);
-			return c->func(argc, argv);
-		}
-	}
-	gb_err("unknown command \"%s\"; see -h", argv[0]);
-	return GB_EXIT_USAGE;
-}
+#define OPT_JSON_ENTRY { .id = OPT_JSON, .name = "json", .help = "machine-readable output" }
+#define OPT_REASON_ENTRY { .id = OPT_REASON, .name = "reason", .value = "TEXT", \
+			   .help = "recorded in the audit log" }
+
+static const struct cmd_opt no_opts[] = {
+	{}
+};
+
+static const struct cmd_opt json_opts[] = {
+	OPT_JSON_ENTRY,
+	{}
+};
+
+static const struct cmd_opt attach_opts[] = {
+	{ .id = OPT_MODE, .name = "mode", .value = "native|generic|auto", .def = "native",
+	  .flags = CMD_OPT_CHOICE,
+	  .help = "native: in the driver (fails if the driver has no XDP support);\n"
+		  "generic: in the kernel's network stack, works everywhere, slower;\n"
+		  "auto: native, falling back to generic with a warning" },
+	{ .id = OPT_LOOKUP, .name = "lookup", .value = "table|lpm", .def = "table",
+	  .flags = CMD_OPT_CHOICE,
+	  .help = "table: the compiled GeoIP table, constant time per packet;\n"
+		  "lpm: the kernel LPM tries, the reference (needs geoip load --with-lpm)" },
+	{}
+};
+
+static const struct cmd_opt load_opts[] = {
+	{ .id = OPT_FIELD, .name = "field", .def = "country", .flags = CMD_OPT_CHOICE,
+	  .value = "country|registered_country|represented_country",
+	  .help = "which MaxMind country field to use" },
+	{ .id = OPT_MAX_SHRINK, .name = "max-shrink", .value = "PERCENT",
+	  .def = GEOIP_MAX_SHRINK_DEFAULT,
+	  .help = "refuse a table that covers more than PERCENT less IPv4 or IPv6\n"
+		  "address space than the loaded one" },
+	{ .id = OPT_FORCE, .name = "force",
+	  .help = "load it anyway (an empty table is always refused)" },
+	{ .id = OPT_WITH_LPM, .name = "with-lpm",
+	  .help = "also build the kernel LPM tries (the reference structure, for\n"
+		  "'attach --lookup lpm'); once built they are kept up to date by every load" },
+	{}
+};
+
+static const struct cmd_opt lookup_opts[] = {
+	{ .id = OPT_JSON, .name = "json",
+	  .help = "one JSON object per address, with the matched prefix" },
+	{ .id = OPT_FROM, .name = "from", .value = "table|lpm", .def = "table",
+	  .flags = CMD_OPT_CHOICE,
+	  .help = "table: the compiled table the filter uses;\n"
+		  "lpm: the LPM tries (geoip load --with-lpm)" },
+	{}
+};
+
+/* Read by spec_parse() in state/rules_file.c, which apply files and the rules file share. */
+static const struct cmd_opt add_opts[] = {
+	{ .id = OPT_PORTS, .name = "ports", .value = "LIST", .flags = CMD_OPT_REQUIRED,
+	  .help = "ports and ranges, e.g. 8801,8802-8810 (1-65535, owned by no other\n"
+		  "meeting)" },
+	{ .id = OPT_BLOCK, .name = "block", .value = "CC[,CC...]", .flags = CMD_OPT_REQUIRED,
+	  .help = "ISO 3166-1 alpha-2 country codes, case-insensitive" },
+	{ .id = OPT_ALLOW, .name = "allow", .value = "CIDR[,...]",
+	  .help = "addresses or networks (IPv4, IPv6) that pass even from a blocked\n"
+		  "country" },
+	{ .id = OPT_PROTO, .name = "proto", .value = "udp|tcp|udp,tcp",
+	  .help = "what the meeting covers: udp (default), tcp, or udp,tcp (ICE-TCP, TLS)" },
+	{ .id = OPT_EXPIRES, .name = "expires", .value = "DURATION|TIME",
+	  .help = "stop dropping after a duration (2h, 1h30m, 45m, 1d) or at an RFC 3339\n"
+		  "time (2026-03-01T18:00:00Z); enforced in the data path" },
+	{ .id = OPT_MONITOR, .name = "monitor",
+	  .help = "count what would be dropped, drop nothing" },
+	OPT_REASON_ENTRY,
+	{}
+};
+
+static const struct cmd_opt set_opts[] = {
+	{ .id = OPT_ENFORCE, .name = "enforce", .flags = CMD_OPT_REQUIRED | CMD_OPT_OR_NEXT,
+	  .help = "drop what the meeting blocks" },
+	{ .id = OPT_MONITOR, .name = "monitor",
+	  .help = "count what it would drop, drop nothing" },
+	OPT_REASON_ENTRY,
+	{}
+};
+
+static const struct cmd_opt reason_opts[] = {
+	OPT_REASON_ENTRY,
+	{}
+};
+
+static const struct cmd_opt daemon_opts[] = {
+	{ .id = OPT_METRICS, .name = "metrics", .value = "ADDR:PORT", .def = EXPORTER_DEFAULT_ADDR,
+	  .help = "where to serve Prometheus metrics at /metrics; ADDR is an IPv4\n"
+		  "address, [IPv6 address] or host name; PORT 0 picks a free port" },
+	{ .id = OPT_WATCH, .name = "watch", .value = "PATH", .flags = CMD_OPT_REPEAT,
+	  .help = "reload the GeoIP table from PATH when it is replaced (renamed over,\n"
+		  "as geoipupdate does) or rewritten in place (once closed); several\n"
+		  "--watch make one table. A file that does not load (corrupt, truncated,\n"
+		  "shrunken) leaves the loaded table, logs one line and counts a failed\n"
+		  "reload (geoblock_geoip_reload_failures_total)" },
+	{}
+};
+
+static const struct cmd_opt explain_opts[] = {
+	{ .id = OPT_PROTO, .name = "proto", .value = "udp|tcp", .def = "udp",
+	  .flags = CMD_OPT_CHOICE | CMD_OPT_ANYCASE, .help = "the packet's protocol" },
+	OPT_JSON_ENTRY,
+	{}
+};
+
+static const struct cmd_opt apply_opts[] = {
+	{ .id = OPT_CHECK, .name = "check",
+	  .help = "validate and print the difference (- removed, + added), change nothing" },
+	OPT_REASON_ENTRY,
+	{}
+};
+
+static const struct cmd geoip_cmds[] = {
+	{ .name = "load", .func = cmd_geoip_load, .opts = load_opts,
+	  .summary = "compile GeoIP databases into one table, switched in atomically",
+	  .args = "PATH...", .min_args = 1, .max_args = -1, .expected = "a database PATH",
+	  .details =
+		"PATH: a MaxMind DB file (.mmdb: GeoIP2/GeoLite2 layout, country.iso_code, or\n"
+		"flat, country_code, as DB-IP lite), gzipped or not; MaxMind's .tar.gz\n"
+		"download; or CSV ranges \"start,end,CC\" (IPv4 or IPv6), gzipped or not. The\n"
+		"format is told from the content. Several PATHs make one table; where their\n"
+		"networks overlap they must name the same country. The new table is built\n"
+		"beside the loaded one and switched in atomically; on any error the loaded\n"
+		"table stays." },
+	{ .name = "lookup", .func = cmd_geoip_lookup, .opts = lookup_opts,
+	  .summary = "the country of addresses, as the filter finds it",
+	  .args = "ADDR|-", .min_args = 1, .max_args = 1, .expected = "one ADDR or '-'",
+	  .details =
+		"Prints \"ADDR CC\" from the table loaded in the kernel ('--': no country);\n"
+		"'-' reads one address per line from stdin." },
+	{ .name = "dump", .func = cmd_geoip_dump, .opts = no_opts,
+	  .summary = "the networks of the loaded table",
+	  .details =
+		"Prints \"PREFIX CC\" per line, IPv4 then IPv6 ('--' marks an IPv6 range that\n"
+		"is looked up in the IPv4 table)." },
+	{}
+};
+
+static const struct cmd meeting_cmds[] = {
+	{ .name = "add", .func = cmd_meeting_add, .opts = add_opts, .own_parser = true,
+	  .summary = "add a meeting: the countries it blocks on its ports",
+	  .args = "NAME", .min_args = 1, .max_args = 1, .expected = "one meeting NAME",
+	  .details =
+		"NAME: letters, digits, '.', '_', '-', not starting with '-'; at most 47\n"
+		"characters." },
+	{ .name = "set", .func = cmd_meeting_set, .opts = set_opts,
+	  .summary = "switch a meeting between dropping and counting only; its counters stay",
+	  .args = "NAME", .min_args = 1, .max_args = 1, .expected = "one meeting NAME" },
+	{ .name = "del", .func = cmd_meeting_del, .opts = reason_opts,
+	  .summary = "delete a meeting and its counters",
+	  .args = "NAME", .min_args = 1, .max_args = 1, .expected = "one meeting NAME" },
+	{ .name = "list", .func = cmd_meeting_list, .opts = json_opts,
+	  .summary = "the meetings: mode, protocols, ports, countries, expiry, exceptions" },
+	{}
+};
+
+static const struct cmd commands[] = {
+	{ .name = "attach", .func = cmd_attach, .opts = attach_opts,
+	  .summary = "attach the filter to an interface, through a pinned bpf_link",
+	  .args = "IFACE", .min_args = 1, .max_args = 1, .expected = "one IFACE" },
+	{ .name = "detach", .func = cmd_detach, .opts = no_opts,
+	  .summary = "detach the filter from an interface, and forget it for restore",
+	  .args = "IFACE", .min_args = 1, .max_args = 1, .expected = "one IFACE" },
+	{ .name = "status", .func = cmd_status, .opts = json_opts,
+	  .summary = "attachments, GeoIP table, kernel memory, meetings" },
+	{ .name = "geoip", .subs = geoip_cmds, .opts = no_opts,
+	  .summary = "GeoIP tables: load, look up, dump",
+	  .args = "COMMAND [ARGS]" },
+	{ .name = "meeting", .subs = meeting_cmds, .opts = no_opts,
+	  .summary = "meetings, the rule set: add, set, del, list",
+	  .args = "COMMAND [ARGS]" },
+	{ .name = "stats", .func = cmd_stats, .opts = json_opts,
+	  .summary = "verdict and drop counters",
+	  .details =
+		"Verdict totals (every packet counted under one reason), drops per (meeting,\n"
+		"country) and per interface, attachments, GeoIP table and meetings: the\n"
+		"figures 'geoblock daemon' serves as Prometheus metrics, summed over CPUs." },
+	{ .name = "daemon", .func = cmd_daemon, .opts = daemon_opts,
+	  .summary = "metrics, expiry, GeoIP file reloads",
+	  /* EXPIRE_INTERVAL_S in daemon.c */
+	  .details =
+		"Every 5 s, deletes the meetings whose --expires time has passed (audited).\n"
+		"Holds the pinned links it sees: if the pins are removed, the filter stays\n"
+		"attached and the daemon pins the maps and links again.\n"
+		"Prints the URL it serves on, then runs until SIGTERM or SIGINT (exit 0)." },
+	{ .name = "explain", .func = cmd_explain, .opts = explain_opts,
+	  .summary = "what decides a packet, and the verdict",
+	  .args = "ADDR PORT", .min_args = 2, .max_args = 2, .expected = "ADDR and PORT",
+	  .details =
+		"What the filter decides for a packet from ADDR to PORT, and why: the\n"
+		"meeting that owns PORT, the country and GeoIP network of ADDR, the rule or\n"
+		"exception that decides, and the verdict (named as in 'geoblock stats')." },
+	{ .name = "apply", .func = cmd_apply, .opts = apply_opts,
+	  .summary = "make FILE's meetings the rule set, all or nothing",
+	  .args = "FILE", .min_args = 1, .max_args = 1, .expected = "one FILE",
+	  .details =
+		"FILE holds 'meeting add ...' lines (as 'geoblock meeting add' takes them;\n"
+		"'#' comments and blank lines allowed); afterwards the rule set is exactly\n"
+		"the file. Every line is checked before anything changes; meetings that stay\n"
+		"the same keep their counters, a change of --monitor alone switches in place." },
+	{ .name = "restore", .func = cmd_restore, .opts = no_opts,
+	  .summary = "re-create pins, table, rules, attachments",
+	  .details =
+		"Re-creates what the state dir records, after a reboot or a lost pin dir:\n"
+		"the maps, the GeoIP table (from the copy kept at 'geoip load'), the rules\n"
+		"(from the rules file) and the attachments. What exists already is kept." },
+	{}
+};
+
+static const struct cmd_opt global_opts[] = {
+	{ .id = OPT_VERBOSE, .name = "verbose", .short_name = 'v', .flags = CMD_OPT_REPEAT,
+	  .help = "show libbpf's log (-vv: its debug messages too)" },
+	{ .id = OPT_PIN_DIR, .name = "pin-dir", .value = "DIR",
+	  .help = "where the BPF objects are pinned" },
+	{ .id = OPT_STATE_DIR, .name = "state-dir", .value = "DIR",
+	  .help = "where the rules, the audit log and the records are kept" },
+	{ .id = OPT_VERSION, .name = "version", .short_name = 'V',
+	  .help = "print the version" },
+	{}
+};
+
+const struct cmd cmd_geoblock = {
+	.name = "geoblock",
+	.summary = "drops the packets of one meeting's ports that come from the countries it "
+		   "blocks (XDP)",
+	.args = "COMMAND [ARGS]",
+	.opts = global_opts,
+	.subs = commands,
+	.details =
+		"Environment: GEOBLOCK_PIN_DIR (default " GB_DEFAULT_PIN_DIR "),\n"
+		"             GEOBLOCK_STATE_DIR (default " GB_DEFAULT_STATE_DIR ").\n"
+		"Exit status: 0 success, 1 usage error, 2 failure. Run 'geoblock COMMAND -h' for "
+		"details.",
+};

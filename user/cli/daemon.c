@@ -5,7 +5,6 @@
  * on it (everything it reads is pinned; expiry is enforced by the data path itself).
  */
 #include <errno.h>
-#include <getopt.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -26,7 +25,10 @@
 #include "cli/cmd.h"
 #include "cli/geoip.h"
 
-/* How often expired meetings are looked for; the data path stops them on time by itself. */
+/*
+ * How often expired meetings are looked for; the data path stops them on time by itself. The
+ * daemon's help in cmd.c says it.
+ */
 #define EXPIRE_INTERVAL_S 5
 #define WATCH_MAX 8
 
@@ -38,24 +40,6 @@ struct watch {
 	int wd[WATCH_MAX];		/* watch of each file's directory */
 	char *names[WATCH_MAX];		/* each file's name in it */
 };
-
-static void daemon_usage(void)
-{
-	printf("Usage: geoblock daemon [--metrics ADDR:PORT] [--watch PATH]...\n"
-	       "  --metrics  where to serve Prometheus metrics at /metrics (default %s);\n"
-	       "             ADDR is an IPv4 address, [IPv6 address] or host name;\n"
-	       "             PORT 0 picks a free port\n"
-	       "  --watch    reload the GeoIP table from PATH when it is replaced (renamed over, as\n"
-	       "             geoipupdate does) or rewritten in place (once closed); several --watch\n"
-	       "             make one table. A file that does not load (corrupt, truncated,\n"
-	       "             shrunken) leaves the loaded table, logs one line and counts a failed\n"
-	       "             reload (geoblock_geoip_failed_reloads_total)\n"
-	       "Every %d s, deletes the meetings whose --expires time has passed (audited).\n"
-	       "Holds the pinned links it sees: if the pins are removed, the filter stays attached\n"
-	       "and the daemon pins the maps and links again.\n"
-	       "Prints the URL it serves on, then runs until SIGTERM or SIGINT (exit 0).\n",
-	       EXPORTER_DEFAULT_ADDR, EXPIRE_INTERVAL_S);
-}
 
 /* What the main loop waits on. */
 enum {
@@ -194,15 +178,9 @@ static int run(const struct gb_ctx *ctx, int sfd, int tfd, struct watch *w,
 	}
 }
 
-int cmd_daemon(int argc, char **argv)
+int cmd_daemon(const struct cmd_args *a)
 {
-	static const struct option opts[] = {
-		{ "metrics", required_argument, NULL, 'm' },
-		{ "watch", required_argument, NULL, 'w' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
-	const char *metrics = EXPORTER_DEFAULT_ADDR;
+	const char *metrics = a->opt[OPT_METRICS];
 	struct exporter *exp = NULL;
 	struct sockaddr_storage addr;
 	struct gb_ctx ctx;
@@ -213,36 +191,10 @@ int cmd_daemon(int argc, char **argv)
 				    .it_value = { .tv_sec = EXPIRE_INTERVAL_S } };
 	struct watch w = { .fd = -1 };
 	struct link_keeper keeper = { .inotify_fd = -1 };
-	char *watch_paths[WATCH_MAX];
-	int opt, sfd, tfd = -1, err, ret = GB_EXIT_FAIL, nwatch = 0;
+	int sfd, tfd = -1, err, ret = GB_EXIT_FAIL;
 
-	optind = 0;
-	opterr = 0;	/* our own one-line messages */
-	while ((opt = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
-		switch (opt) {
-		case 'm':
-			metrics = optarg;
-			break;
-		case 'w':
-			if (nwatch == WATCH_MAX) {
-				gb_err("at most %d --watch files", WATCH_MAX);
-				return GB_EXIT_USAGE;
-			}
-			watch_paths[nwatch++] = optarg;
-			break;
-		case 'h':
-			daemon_usage();
-			return GB_EXIT_OK;
-		case ':':
-			gb_err("%s needs a value; see -h", argv[optind - 1]);
-			return GB_EXIT_USAGE;
-		default:
-			gb_err("unknown option \"%.64s\"; see -h", argv[optind - 1]);
-			return GB_EXIT_USAGE;
-		}
-	}
-	if (optind != argc) {
-		gb_err("unexpected argument \"%.64s\"; see -h", argv[optind]);
+	if (a->count[OPT_WATCH] > WATCH_MAX) {
+		gb_err("at most %d --watch files", WATCH_MAX);
 		return GB_EXIT_USAGE;
 	}
 	if (exporter_parse_addr(metrics, &addr, &addr_len, err_msg, sizeof(err_msg))) {
@@ -276,14 +228,14 @@ int cmd_daemon(int argc, char **argv)
 		gb_err("cannot create the expiry timer: %s", strerror(errno));
 		goto out_sfd;
 	}
-	if (nwatch) {
+	if (a->count[OPT_WATCH]) {
 		w.fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
 		if (w.fd < 0) {
 			gb_err("cannot start watching files: %s", strerror(errno));
 			goto out_sfd;
 		}
-		for (int i = 0; i < nwatch; i++)
-			if (watch_add(&w, watch_paths[i]))
+		for (int i = 0; i < a->ngiven; i++)
+			if (a->given[i].id == OPT_WATCH && watch_add(&w, a->given[i].value))
 				goto out_sfd;
 	}
 	if (keeper_init(&keeper)) {

@@ -6,7 +6,6 @@
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -144,69 +143,31 @@ static struct json_object *str_or_null(const char *s)
 	return *s ? json_object_new_string(s) : NULL;
 }
 
-static void explain_usage(void)
+int cmd_explain(const struct cmd_args *a)
 {
-	printf("Usage: geoblock explain ADDR PORT [--proto udp|tcp] [--json]\n"
-	       "  what the filter decides for a packet from ADDR to PORT, and why: the meeting that\n"
-	       "  owns PORT, the country and GeoIP network of ADDR, the rule or exception that\n"
-	       "  decides, and the verdict (named as in 'geoblock stats')\n");
-}
-
-int cmd_explain(int argc, char **argv)
-{
-	static const struct option opts[] = {
-		{ "proto", required_argument, NULL, 'p' },
-		{ "json", no_argument, NULL, 'j' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
-	const char *proto = "udp";
+	const char *proto = a->opt[OPT_PROTO], *address = a->pos[0];
+	bool json = a->opt[OPT_JSON];
 	struct table_view v;
 	struct explanation e;
 	struct gb_ctx ctx;
 	struct rules r;
 	__u8 addr[16] = {};
-	int opt, port, family, err, ret = GB_EXIT_FAIL;
-	bool json = false;
+	int port, family, err, ret = GB_EXIT_FAIL;
 
-	optind = 0;
-	while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		switch (opt) {
-		case 'p':
-			proto = optarg;
-			break;
-		case 'j':
-			json = true;
-			break;
-		case 'h':
-			explain_usage();
-			return GB_EXIT_OK;
-		default:
-			return GB_EXIT_USAGE;
-		}
-	}
-	if (strcasecmp(proto, "udp") && strcasecmp(proto, "tcp")) {
-		gb_err("unknown --proto \"%.16s\": use udp or tcp", proto);
-		return GB_EXIT_USAGE;
-	}
-	if (optind != argc - 2) {
-		gb_err("expected ADDR and PORT; see -h");
-		return GB_EXIT_USAGE;
-	}
-	if (inet_pton(AF_INET, argv[optind], addr) == 1) {
+	if (inet_pton(AF_INET, address, addr) == 1) {
 		family = 4;
-	} else if (inet_pton(AF_INET6, argv[optind], addr) == 1) {
+	} else if (inet_pton(AF_INET6, address, addr) == 1) {
 		family = 6;
 	} else {
 		char shown[64 * 4 + 1];
 
 		gb_err("\"%s\" is not an IPv4 or IPv6 address",
-		       printable(argv[optind], strlen(argv[optind]), 64, shown, sizeof(shown)));
+		       printable(address, strlen(address), 64, shown, sizeof(shown)));
 		return GB_EXIT_USAGE;
 	}
-	port = parse_port(argv[optind + 1]);
+	port = parse_port(a->pos[1]);
 	if (port < 0) {
-		gb_err("\"%.16s\" is not a port (1-65535)", argv[optind + 1]);
+		gb_err("\"%.16s\" is not a port (1-65535)", a->pos[1]);
 		return GB_EXIT_USAGE;
 	}
 
@@ -227,7 +188,7 @@ int cmd_explain(int argc, char **argv)
 	if (json) {
 		struct json_object *o = json_object_new_object();
 
-		json_object_object_add(o, "address", json_object_new_string(argv[optind]));
+		json_object_object_add(o, "address", json_object_new_string(address));
 		json_object_object_add(o, "port", json_object_new_int(port));
 		json_object_object_add(o, "proto", json_object_new_string(
 					   !strcasecmp(proto, "tcp") ? "tcp" : "udp"));
@@ -241,7 +202,7 @@ int cmd_explain(int argc, char **argv)
 								 JSON_C_TO_STRING_NOSLASHESCAPE));
 		json_object_put(o);
 	} else {
-		printf("packet:   from %s to port %d/%s\n", argv[optind], port,
+		printf("packet:   from %s to port %d/%s\n", address, port,
 		       !strcasecmp(proto, "tcp") ? "tcp" : "udp");
 		printf("meeting:  %s\n", *e.meeting ? e.meeting : "none");
 		printf("country:  %s%s%s%s\n", *e.country ? e.country : "none",

@@ -2,7 +2,6 @@
 /* `geoip load` and `geoip lookup`: compile a database into the kernel table, ask the table. */
 #include <arpa/inet.h>
 #include <errno.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,28 +22,6 @@
 #include "cli/cmd.h"
 #include "cli/geoip.h"
 #include "geoblock.skel.h"
-
-#define MAX_SHRINK_DEFAULT 10.0
-
-static void load_usage(void)
-{
-	printf("Usage: geoblock geoip load PATH...\n"
-	       "         [--field country|registered_country|represented_country]\n"
-	       "         [--max-shrink PERCENT] [--force] [--with-lpm]\n"
-	       "  PATH     a MaxMind DB file (.mmdb: GeoIP2/GeoLite2 layout, country.iso_code, or flat,\n"
-	       "           country_code, as DB-IP lite), gzipped or not; MaxMind's .tar.gz download;\n"
-	       "           or CSV ranges \"start,end,CC\" (IPv4 or IPv6), gzipped or not. The format is\n"
-	       "           told from the content. Several PATHs make one table; where their networks\n"
-	       "           overlap they must name the same country\n"
-	       "  --field  which MaxMind country field to use (default country)\n"
-	       "  --max-shrink  refuse a table that covers more than PERCENT less IPv4 or IPv6 address\n"
-	       "           space than the loaded one (default %g)\n"
-	       "  --force  load it anyway (an empty table is always refused)\n"
-	       "  --with-lpm  also build the kernel LPM tries (the reference structure, for\n"
-	       "           'attach --lookup lpm'); once built they are kept up to date by every load\n"
-	       "The new table is built beside the loaded one and switched in atomically; on any error\n"
-	       "the loaded table stays.\n", MAX_SHRINK_DEFAULT);
-}
 
 static int parse_percent(const char *s, double *out)
 {
@@ -187,60 +164,21 @@ int geoip_reload(const struct gb_ctx *ctx, char *const *paths, int n)
 
 	/* As the table was loaded last: --field and --with-lpm carry over. */
 	state_geoip_how(ctx, field, sizeof(field), &with_lpm);
-	return load_files(paths, n, field, MAX_SHRINK_DEFAULT, false, with_lpm) ? -EINVAL : 0;
+	return load_files(paths, n, field, strtod(GEOIP_MAX_SHRINK_DEFAULT, NULL), false,
+			  with_lpm) ? -EINVAL : 0;
 }
 
-static int geoip_load(int argc, char **argv)
+int cmd_geoip_load(const struct cmd_args *a)
 {
-	static const struct option opts[] = {
-		{ "field", required_argument, NULL, 'f' },
-		{ "max-shrink", required_argument, NULL, 'm' },
-		{ "force", no_argument, NULL, 'F' },
-		{ "with-lpm", no_argument, NULL, 'l' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
-	double max_shrink = MAX_SHRINK_DEFAULT;
-	const char *field = "country";
-	bool with_lpm = false, force = false;
-	int opt;
+	double max_shrink;
 
-	optind = 0;
-	while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		switch (opt) {
-		case 'f':
-			field = optarg;
-			break;
-		case 'm':
-			if (parse_percent(optarg, &max_shrink)) {
-				gb_err("--max-shrink \"%.32s\" is not a percentage from 0 to 100", optarg);
-				return GB_EXIT_USAGE;
-			}
-			break;
-		case 'F':
-			force = true;
-			break;
-		case 'l':
-			with_lpm = true;
-			break;
-		case 'h':
-			load_usage();
-			return GB_EXIT_OK;
-		default:
-			return GB_EXIT_USAGE;
-		}
-	}
-	if (strcmp(field, "country") && strcmp(field, "registered_country") &&
-	    strcmp(field, "represented_country")) {
-		gb_err("unknown --field \"%.32s\": use country, registered_country or "
-		       "represented_country", field);
+	if (parse_percent(a->opt[OPT_MAX_SHRINK], &max_shrink)) {
+		gb_err("--max-shrink \"%.32s\" is not a percentage from 0 to 100",
+		       a->opt[OPT_MAX_SHRINK]);
 		return GB_EXIT_USAGE;
 	}
-	if (optind >= argc) {
-		gb_err("expected a database PATH; see -h");
-		return GB_EXIT_USAGE;
-	}
-	return load_files(argv + optind, argc - optind, field, max_shrink, force, with_lpm);
+	return load_files(a->pos, a->npos, a->opt[OPT_FIELD], max_shrink, a->opt[OPT_FORCE],
+			  a->opt[OPT_WITH_LPM]);
 }
 
 static int parse_addr(const char *s, __u8 addr[16], int *family)
@@ -300,56 +238,23 @@ static int lookup_one(const struct table_view *v, bool lpm, const char *s, bool 
 	return 0;
 }
 
-static int geoip_lookup(int argc, char **argv)
+int cmd_geoip_lookup(const struct cmd_args *a)
 {
-	static const struct option opts[] = {
-		{ "json", no_argument, NULL, 'j' },
-		{ "from", required_argument, NULL, 'f' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
-	int opt, err, ret = GB_EXIT_OK;
-	bool json = false, lpm = false;
+	bool json = a->opt[OPT_JSON], lpm = !strcmp(a->opt[OPT_FROM], "lpm");
+	const char *what = a->pos[0];
+	int err, ret = GB_EXIT_OK;
 	struct table_view view;
 	struct gb_ctx ctx;
 
-	optind = 0;
-	while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		switch (opt) {
-		case 'j':
-			json = true;
-			break;
-		case 'f':
-			if (strcmp(optarg, "table") && strcmp(optarg, "lpm")) {
-				gb_err("unknown --from \"%.32s\": use table or lpm", optarg);
-				return GB_EXIT_USAGE;
-			}
-			lpm = !strcmp(optarg, "lpm");
-			break;
-		case 'h':
-			printf("Usage: geoblock geoip lookup ADDR|- [--json] [--from table|lpm]\n"
-			       "  prints \"ADDR CC\" from the table loaded in the kernel ('--': no country);\n"
-			       "  '-' reads one address per line from stdin; --json adds the matched prefix;\n"
-			       "  --from lpm asks the LPM tries (geoip load --with-lpm) instead of the\n"
-			       "  compiled table the filter uses by default\n");
-			return GB_EXIT_OK;
-		default:
-			return GB_EXIT_USAGE;
-		}
-	}
-	if (optind != argc - 1) {
-		gb_err("expected one ADDR or '-'; see -h");
-		return GB_EXIT_USAGE;
-	}
-	if (strcmp(argv[optind], "-")) {
+	if (strcmp(what, "-")) {
 		__u8 probe[16];
 		int family;
 
-		if (parse_addr(argv[optind], probe, &family)) {
+		if (parse_addr(what, probe, &family)) {
 			char shown[64 * 4 + 1];
 
 			gb_err("\"%s\" is not an IPv4 or IPv6 address",
-			       printable(argv[optind], strlen(argv[optind]), 64, shown, sizeof(shown)));
+			       printable(what, strlen(what), 64, shown, sizeof(shown)));
 			return GB_EXIT_USAGE;
 		}
 	}
@@ -367,8 +272,8 @@ static int geoip_lookup(int argc, char **argv)
 		gb_close(&ctx);
 		return GB_EXIT_FAIL;
 	}
-	if (strcmp(argv[optind], "-")) {
-		lookup_one(&view, lpm, argv[optind], json);
+	if (strcmp(what, "-")) {
+		lookup_one(&view, lpm, what, json);
 	} else {
 		char line[256];
 		unsigned long lineno = 0;
@@ -395,22 +300,13 @@ static int geoip_lookup(int argc, char **argv)
 }
 
 /* Prints the networks of the loaded table, "PREFIX CC" per line, IPv4 then IPv6. */
-static int geoip_dump(int argc, char **argv)
+int cmd_geoip_dump(const struct cmd_args *a)
 {
 	struct table_view v;
 	struct gb_ctx ctx;
 	int err;
 
-	if (argc > 1) {
-		if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
-			printf("Usage: geoblock geoip dump\n"
-			       "  the networks of the loaded table, \"PREFIX CC\" per line ('--' marks an\n"
-			       "  IPv6 range that is looked up in the IPv4 table)\n");
-			return GB_EXIT_OK;
-		}
-		gb_err("unexpected argument \"%.64s\"", argv[1]);
-		return GB_EXIT_USAGE;
-	}
+	(void)a;	/* nothing to read: no arguments, no options */
 	if (gb_open(&ctx, GB_OPEN_READ))
 		return GB_EXIT_FAIL;
 	err = table_open(&ctx, &v);
@@ -436,24 +332,4 @@ static int geoip_dump(int argc, char **argv)
 	table_close(&v);
 	gb_close(&ctx);
 	return GB_EXIT_OK;
-}
-
-static void geoip_usage(void)
-{
-	printf("Usage: geoblock geoip load PATH... [--field FIELD] [--max-shrink PERCENT] [--force]\n"
-	       "                          [--with-lpm]\n"
-	       "       geoblock geoip lookup ADDR|- [--json] [--from table|lpm]\n"
-	       "       geoblock geoip dump\n");
-}
-
-int cmd_geoip(int argc, char **argv)
-{
-	static const struct cmd cmds[] = {
-		{ "load", geoip_load },
-		{ "lookup", geoip_lookup },
-		{ "dump", geoip_dump },
-		{ NULL, NULL },
-	};
-
-	return cmd_select(cmds, argc - 1, argv + 1, geoip_usage, "geoip");
 }

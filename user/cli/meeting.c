@@ -4,7 +4,6 @@
  * rules.c (which keeps the data path consistent at every step) and is audited before returning.
  */
 #include <errno.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,23 +21,6 @@
 #include "state/rules_file.h"
 #include "state/save.h"
 #include "cli/cmd.h"
-
-static void add_usage(void)
-{
-	printf("Usage: geoblock meeting add NAME --ports LIST --block CC[,CC...] [--allow CIDR[,...]]\n"
-	       "                            [--proto udp|tcp|udp,tcp] [--expires DURATION|TIME]\n"
-	       "                            [--monitor] [--reason TEXT]\n"
-	       "  NAME       letters, digits, '.', '_', '-'; at most %d characters\n"
-	       "  --ports    ports and ranges, e.g. 8801,8802-8810 (1-65535, owned by no other meeting)\n"
-	       "  --block    ISO 3166-1 alpha-2 country codes, case-insensitive\n"
-	       "  --allow    addresses or networks (IPv4, IPv6) that pass even from a blocked country\n"
-	       "  --proto    what the meeting covers: udp (default), tcp, or udp,tcp (ICE-TCP, TLS)\n"
-	       "  --expires  stop dropping after a duration (2h, 1h30m, 45m, 1d) or at an RFC 3339\n"
-	       "             time (2026-03-01T18:00:00Z); enforced in the data path\n"
-	       "  --monitor  count what would be dropped, drop nothing\n"
-	       "  --reason   recorded in the audit log\n",
-	       GB_MEETING_NAME_LEN - 1);
-}
 
 /* Refuses a name or port another meeting has, or exceptions past the tries' size. */
 static int check_conflicts(const struct rules *r, const struct meeting_spec *s)
@@ -101,7 +83,7 @@ static void print_added(const struct meeting_spec *s)
 	printf("%s\n", s->flags & GB_MEETING_MONITOR ? " (monitor mode: counting only)" : "");
 }
 
-static int meeting_add(int argc, char **argv)
+int cmd_meeting_add(const struct cmd_args *a)
 {
 	struct meeting_spec s;
 	struct gb_ctx ctx;
@@ -110,11 +92,10 @@ static int meeting_add(int argc, char **argv)
 	int err, ret = GB_EXIT_FAIL;
 	__u32 id;
 
-	err = spec_parse(argc, argv, time(NULL), 0, &s, err_msg, sizeof(err_msg));
-	if (err == SPEC_HELP) {
-		add_usage();
-		return GB_EXIT_OK;
-	}
+	/* The grammar of apply files and the rules file too, hence not the table's parser. */
+	err = spec_parse(a->argc, a->argv, time(NULL), 0, &s, err_msg, sizeof(err_msg));
+	if (err == SPEC_HELP)
+		return CMD_HELP;
 	if (err) {
 		gb_err("%s", err_msg);
 		return GB_EXIT_USAGE;
@@ -161,55 +142,16 @@ out_spec:
 	return ret;
 }
 
-static int meeting_set(int argc, char **argv)
+int cmd_meeting_set(const struct cmd_args *a)
 {
-	static const struct option opts[] = {
-		{ "enforce", no_argument, NULL, 'e' },
-		{ "monitor", no_argument, NULL, 'm' },
-		{ "reason", required_argument, NULL, 'r' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
 	struct meeting_spec old = {}, new = {};
-	const char *reason = NULL, *name;
+	const char *reason = a->opt[OPT_REASON], *name = a->pos[0];
+	int mode = !!a->opt[OPT_MONITOR], err, ret = GB_EXIT_FAIL;
 	char shown[64 * 4 + 1];
-	int opt, mode = -1, err, ret = GB_EXIT_FAIL;
 	struct gb_ctx ctx;
 	struct rules r;
 	__u32 id;
 
-	optind = 0;
-	while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		switch (opt) {
-		case 'e':
-		case 'm':
-			if (mode >= 0 && mode != (opt == 'm')) {
-				gb_err("--enforce and --monitor exclude each other");
-				return GB_EXIT_USAGE;
-			}
-			mode = opt == 'm';
-			break;
-		case 'r':
-			reason = optarg;
-			break;
-		case 'h':
-			printf("Usage: geoblock meeting set NAME --enforce|--monitor [--reason TEXT]\n"
-			       "  switches a meeting between dropping and counting only; its counters "
-			       "stay\n");
-			return GB_EXIT_OK;
-		default:
-			return GB_EXIT_USAGE;
-		}
-	}
-	if (optind != argc - 1) {
-		gb_err("expected one meeting NAME; see -h");
-		return GB_EXIT_USAGE;
-	}
-	name = argv[optind];
-	if (mode < 0) {
-		gb_err("say --enforce or --monitor");
-		return GB_EXIT_USAGE;
-	}
 	if (gb_open(&ctx, GB_OPEN_LOCKED))
 		return GB_EXIT_FAIL;
 	if (rules_begin(&ctx, &r, true))
@@ -256,39 +198,16 @@ out_close:
 	return ret;
 }
 
-static int meeting_del(int argc, char **argv)
+int cmd_meeting_del(const struct cmd_args *a)
 {
-	static const struct option opts[] = {
-		{ "reason", required_argument, NULL, 'r' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
-	const char *reason = NULL, *name;
+	const char *reason = a->opt[OPT_REASON], *name = a->pos[0];
 	struct meeting_spec old = {};
 	char shown[64 * 4 + 1];
-	int opt, err, ret = GB_EXIT_FAIL;
+	int err, ret = GB_EXIT_FAIL;
 	struct gb_ctx ctx;
 	struct rules r;
 	__u32 id;
 
-	optind = 0;
-	while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		switch (opt) {
-		case 'r':
-			reason = optarg;
-			break;
-		case 'h':
-			printf("Usage: geoblock meeting del NAME [--reason TEXT]\n");
-			return GB_EXIT_OK;
-		default:
-			return GB_EXIT_USAGE;
-		}
-	}
-	if (optind != argc - 1) {
-		gb_err("expected one meeting NAME");
-		return GB_EXIT_USAGE;
-	}
-	name = argv[optind];
 	if (gb_open(&ctx, GB_OPEN_LOCKED))
 		return GB_EXIT_FAIL;
 	if (rules_begin(&ctx, &r, true))
@@ -386,24 +305,14 @@ static void meeting_line(const struct rules *r, __u32 id, const struct meeting_s
 	printf("%s\n", s->n_allow ? "" : "-");
 }
 
-static int meeting_list(int argc, char **argv)
+int cmd_meeting_list(const struct cmd_args *a)
 {
-	bool json = argc == 2 && !strcmp(argv[1], "--json");
+	bool json = a->opt[OPT_JSON];
 	struct json_object *arr = NULL;
-	char shown[64 * 4 + 1];
 	struct gb_ctx ctx;
 	struct rules r;
 	int ret = GB_EXIT_FAIL;
 
-	if (argc == 2 && (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help"))) {
-		printf("Usage: geoblock meeting list [--json]\n");
-		return GB_EXIT_OK;
-	}
-	if (argc > 2 || (argc == 2 && !json)) {
-		gb_err("unexpected argument \"%s\"; usage: meeting list [--json]",
-		       printable(argv[argc - 1], strlen(argv[argc - 1]), 64, shown, sizeof(shown)));
-		return GB_EXIT_USAGE;
-	}
 	if (gb_open(&ctx, GB_OPEN_READ))
 		return GB_EXIT_FAIL;
 	if (rules_read(&ctx, &r))
@@ -438,27 +347,4 @@ out:
 out_close:
 	gb_close(&ctx);
 	return ret;
-}
-
-static void meeting_usage(void)
-{
-	printf("Usage: geoblock meeting add NAME --ports LIST --block CC[,CC...] [--allow CIDR[,...]]\n"
-	       "                            [--proto udp,tcp] [--expires DURATION|TIME] [--monitor]\n"
-	       "                            [--reason TEXT]\n"
-	       "       geoblock meeting set NAME --enforce|--monitor [--reason TEXT]\n"
-	       "       geoblock meeting del NAME [--reason TEXT]\n"
-	       "       geoblock meeting list [--json]\n");
-}
-
-int cmd_meeting(int argc, char **argv)
-{
-	static const struct cmd cmds[] = {
-		{ "add", meeting_add },
-		{ "set", meeting_set },
-		{ "del", meeting_del },
-		{ "list", meeting_list },
-		{ NULL, NULL },
-	};
-
-	return cmd_select(cmds, argc - 1, argv + 1, meeting_usage, "meeting");
 }

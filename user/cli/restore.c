@@ -126,25 +126,14 @@ static int restore_attachments(const struct gb_ctx *ctx)
 	return failed ? -EAGAIN : 0;
 }
 
-int cmd_restore(int argc, char **argv)
+int cmd_restore(const struct cmd_args *a)
 {
-	struct json_object *changes = json_object_new_array();
+	struct json_object *changes;
 	struct gb_ctx ctx;
 	int err, ret = GB_EXIT_FAIL;
 
-	if (argc == 2 && (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help"))) {
-		printf("Usage: geoblock restore\n"
-		       "  re-creates what the state dir records, after a reboot or a lost pin dir: the\n"
-		       "  maps, the GeoIP table (from the copy kept at 'geoip load'), the rules (from\n"
-		       "  the rules file) and the attachments. What exists already is kept.\n");
-		json_object_put(changes);
-		return GB_EXIT_OK;
-	}
-	if (argc != 1) {
-		gb_err("unexpected argument \"%.64s\"; usage: restore", argv[1]);
-		json_object_put(changes);
-		return GB_EXIT_USAGE;
-	}
+	(void)a;	/* nothing to read: no arguments, no options */
+	changes = json_object_new_array();
 	if (gb_open(&ctx, GB_OPEN_LOCKED)) {
 		json_object_put(changes);
 		return GB_EXIT_FAIL;

@@ -1,6 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0
 /* `stats`: the figures of counters.c, the ones the exporter serves, for people and programs. */
-#include <getopt.h>
 #include <stdio.h>
 #include <string.h>
 #include <json-c/json.h>
@@ -154,43 +153,13 @@ static void print_human(const struct counters *c)
 	       (unsigned long long)g->failed_reloads, (unsigned long long)g->last_failure_at);
 }
 
-static void stats_usage(void)
+int cmd_stats(const struct cmd_args *a)
 {
-	printf("Usage: geoblock stats [--json]\n"
-	       "  verdict totals (every packet counted under one reason), drops per (meeting,\n"
-	       "  country) and per interface, attachments, GeoIP table and meetings: the figures\n"
-	       "  'geoblock daemon' serves as Prometheus metrics, summed over CPUs\n");
-}
-
-int cmd_stats(int argc, char **argv)
-{
-	static const struct option opts[] = {
-		{ "json", no_argument, NULL, 'j' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
+	bool json = a->opt[OPT_JSON];
 	struct counters c;
 	struct gb_ctx ctx;
-	bool json = false;
-	int opt, err;
+	int err;
 
-	optind = 0;
-	while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		switch (opt) {
-		case 'j':
-			json = true;
-			break;
-		case 'h':
-			stats_usage();
-			return GB_EXIT_OK;
-		default:
-			return GB_EXIT_USAGE;
-		}
-	}
-	if (optind != argc) {
-		gb_err("unexpected argument \"%.64s\"; usage: stats [--json]", argv[optind]);
-		return GB_EXIT_USAGE;
-	}
 	if (gb_open(&ctx, GB_OPEN_READ))
 		return GB_EXIT_FAIL;
 	err = counters_read(&ctx, &c);

@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /* `status`: the attachments, the GeoIP table and the meetings, for people and programs. */
 #include <errno.h>
-#include <getopt.h>
 #include <net/if.h>
 #include <net/if_arp.h>
 #include <stdio.h>
@@ -92,22 +91,14 @@ static long long get_int(struct json_object *o, const char *key)
 	return json_object_object_get_ex(o, key, &v) ? json_object_get_int64(v) : 0;
 }
 
-int cmd_status(int argc, char **argv)
+int cmd_status(const struct cmd_args *a)
 {
-	bool json = argc == 2 && !strcmp(argv[1], "--json");
+	bool json = a->opt[OPT_JSON];
 	struct json_object *top, *links, *geoip, *mem;
 	struct gb_ctx ctx;
 	struct rules r;
 	int meetings = 0;
 
-	if (argc == 2 && (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help"))) {
-		printf("Usage: geoblock status [--json]\n");
-		return GB_EXIT_OK;
-	}
-	if (argc > 2 || (argc == 2 && !json)) {
-		gb_err("unexpected argument \"%.64s\"; usage: status [--json]", argv[argc - 1]);
-		return GB_EXIT_USAGE;
-	}
 	if (gb_open(&ctx, GB_OPEN_READ))
 		return GB_EXIT_FAIL;
 	if (rules_read(&ctx, &r)) {
