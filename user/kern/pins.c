@@ -29,6 +29,23 @@ static bool on_bpffs(const char *path)
 	return !statfs(path, &st) && st.f_type == BPF_FS_MAGIC;
 }
 
+/*
+ * Whether dir is on bpffs, or would be once made: under its usual place (a change mounts bpffs
+ * there), or below a directory on bpffs. For a read-only command, which makes nothing.
+ */
+static bool could_be_bpffs(const char *dir)
+{
+	char buf[PATH_MAX];
+	char *slash;
+
+	if (!strncmp(dir, BPFFS_ROOT "/", strlen(BPFFS_ROOT) + 1) || strlen(dir) >= sizeof(buf))
+		return true;
+	strcpy(buf, dir);
+	while (access(buf, F_OK) && (slash = strrchr(buf, '/')) && slash != buf)
+		*slash = '\0';
+	return on_bpffs(buf);
+}
+
 /* The pin dir must be on bpffs; mount it at its usual place if that is where the dir belongs. */
 static int prepare_pin_dir(const char *dir)
 {
@@ -153,6 +170,10 @@ int pins_load(struct gb_ctx *ctx, unsigned int flags)
 		err = prepare_pin_dir(ctx->pin_dir);
 		if (err)
 			return err;
+	} else if (!could_be_bpffs(ctx->pin_dir)) {
+		gb_err("pin dir %s is not on a bpf filesystem; mount one with 'mount -t bpf bpf DIR'",
+		       ctx->pin_dir);
+		return -EINVAL;
 	}
 	libbpf_set_print(gb_verbosity() ? print_libbpf : NULL);
 	ctx->skel = geoblock__open_opts(&opts);
