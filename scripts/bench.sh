@@ -39,7 +39,7 @@ echo "preparing: $SOURCES sources per family, GeoLite2-Country, $ROUNDS rounds o
 bench_sources "$tmp" "$SOURCES"
 "$GEOBLOCK" geoip load --with-lpm "$DB" >/dev/null
 bench_meeting "$GEOBLOCK"
-"$GEOBLOCK" meeting add other --ports 5006 --block ZZ >/dev/null
+"$GEOBLOCK" meeting add other --ports 5006 --block AQ >/dev/null
 
 testbed_up gbbench
 bench_generator

@@ -12,6 +12,7 @@ pkgs=(
 	bpftool				# BPF skeletons
 	iproute2			# namespaces and veth for tests and the demo
 	jq				# reading --json output in tests
+	iso-codes			# ISO 3166-1, checked against user/lib/iso3166.c (scripts/gen-iso3166.sh)
 	groff-base man-db		# checking that the man page renders without warnings
 	nftables bc			# the benchmark compares with an nftables interval set
 	time				# wall time and peak memory of geoip load (bench-geoip)

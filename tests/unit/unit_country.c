@@ -71,7 +71,10 @@ int main(void)
 	CHECK_STR("country_name_common_form", "South Korea", country_name(country_id("KR")));
 	CHECK_STR("country_name_of_gb", "United Kingdom", country_name(country_id("GB")));
 	CHECK("country_name_none_for_uk", country_name(country_id("UK")) == NULL);
-	CHECK("country_name_none_for_xk", country_name(country_id("XK")) == NULL);
+	CHECK_STR("country_name_xk_in_use", "Kosovo", country_name(country_id("XK")));
+	CHECK("country_xk_not_assigned", !country_assigned(country_id("XK")));
+	CHECK("country_cn_assigned", country_assigned(country_id("cn")));
+	CHECK("country_uk_not_assigned", !country_assigned(country_id("UK")));
 	CHECK("country_name_none_for_eu", country_name(country_id("EU")) == NULL);
 	CHECK("country_name_first_code", country_name(country_id("AD")) != NULL);
 	CHECK("country_name_last_code", country_name(country_id("ZW")) != NULL);

@@ -163,6 +163,8 @@ int main(void)
 		  lines(page, "geoblock_geoip_build_timestamp_seconds "));
 	CHECK_STR("failed reloads", "geoblock_geoip_reload_failures_total 2",
 		  lines(page, "geoblock_geoip_reload_failures_total "));
+	CHECK_STR("build info", "geoblock_build_info{version=\"" GB_VERSION "\"} 1",
+		  lines(page, "geoblock_build_info{"));
 	CHECK_STR("a source path with quote, backslash and newline is escaped",
 		  "geoblock_geoip_info{database_type=\"GeoLite2-Country\","
 		  "source=\"/data/a \\\"b\\\"\\\\c\\nd.mmdb\"} 1",

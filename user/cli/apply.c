@@ -13,6 +13,7 @@
 #include "kern/pins.h"
 #include "state/audit.h"
 #include "state/context.h"
+#include "state/countries.h"
 #include "state/converge.h"
 #include "state/plan.h"
 #include "state/rules.h"
@@ -29,8 +30,16 @@ static void print_summary(bool done, const struct rules_plan *p)
 		       "%zu unchanged\n", p->n_add, p->n_replace, p->n_mode, p->n_doomed, p->n_keep);
 }
 
+/* One warning line per meeting that blocks a country the loaded table gives no network. */
+static void warn_without_networks(const struct country_census *c, const struct spec_list *want)
+{
+	for (size_t i = 0; i < want->n; i++)
+		countries_warn(c, want->v[i].blocked, want->v[i].name);
+}
+
 int cmd_apply(const struct cmd_args *a)
 {
+	static struct country_census census;
 	const char *reason = a->opt[OPT_REASON], *path = a->pos[0];
 	struct json_object *changes = NULL;
 	bool check = a->opt[OPT_CHECK];
@@ -50,6 +59,15 @@ int cmd_apply(const struct cmd_args *a)
 
 	if (gb_open(&ctx, check ? GB_OPEN_READ | GB_OPEN_EMPTY_OK : GB_OPEN_LOCKED))
 		goto out_want;
+	if (countries_census(&ctx, &census))
+		goto out_close;
+	for (size_t i = 0; i < want.n; i++) {
+		if (!countries_check(&census, want.v[i].blocked, err_msg, sizeof(err_msg)))
+			continue;
+		gb_err("%s line %u: %s", path, want.v[i].line, err_msg);
+		ret = GB_EXIT_USAGE;
+		goto out_close;
+	}
 	err = check ? rules_read(&ctx, &r) : rules_begin(&ctx, &r, true);
 	if (err)
 		goto out_close;
@@ -61,6 +79,7 @@ int cmd_apply(const struct cmd_args *a)
 	rules_plan_print(&r, &plan, stdout, NULL);
 	if (check) {
 		print_summary(false, &plan);
+		warn_without_networks(&census, &want);
 		ret = GB_EXIT_OK;
 		goto out_plan;
 	}
@@ -72,6 +91,7 @@ int cmd_apply(const struct cmd_args *a)
 		print_summary(true, &plan);
 		ret = GB_EXIT_OK;
 	}
+	warn_without_networks(&census, &want);
 out_plan:
 	rules_plan_free(&plan);
 out_rules:

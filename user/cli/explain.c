@@ -17,6 +17,7 @@
 #include "kern/table.h"
 #include "kern/verdicts.h"
 #include "state/context.h"
+#include "state/countries.h"
 #include "state/rules.h"
 #include "state/rules_file.h"
 #include "cli/cmd.h"
@@ -147,8 +148,10 @@ int cmd_explain(const struct cmd_args *a)
 {
 	const char *proto = a->opt[OPT_PROTO], *address = a->pos[0];
 	bool json = a->opt[OPT_JSON];
+	static struct country_census census;
 	struct table_view v;
 	struct explanation e;
+	__u32 id;
 	struct gb_ctx ctx;
 	struct rules r;
 	__u8 addr[16] = {};
@@ -185,6 +188,8 @@ int cmd_explain(const struct cmd_args *a)
 		gb_err("cannot read meeting %s: %s", e.meeting, strerror(-err));
 		goto out_table;
 	}
+	countries_census_of(&v, &census);
+	id = *e.meeting ? r.owners[port].meeting_id : 0;
 	if (json) {
 		struct json_object *o = json_object_new_object();
 
@@ -196,6 +201,8 @@ int cmd_explain(const struct cmd_args *a)
 		json_object_object_add(o, "country", str_or_null(e.country));
 		json_object_object_add(o, "network", str_or_null(e.network));
 		json_object_object_add(o, "rule", str_or_null(e.rule));
+		json_object_object_add(o, "blocks", id ? countries_json(&census,
+					r.policies[id].blocked) : NULL);
 		json_object_object_add(o, "verdict", json_object_new_string(e.verdict));
 		json_object_object_add(o, "why", json_object_new_string(e.why));
 		printf("%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY |
@@ -205,6 +212,9 @@ int cmd_explain(const struct cmd_args *a)
 		printf("packet:   from %s to port %d/%s\n", address, port,
 		       !strcasecmp(proto, "tcp") ? "tcp" : "udp");
 		printf("meeting:  %s\n", *e.meeting ? e.meeting : "none");
+		if (id)
+			countries_describe(&census, r.policies[id].blocked, "blocks:   ",
+					   "          ", stdout);
 		printf("country:  %s%s%s%s\n", *e.country ? e.country : "none",
 		       *e.network ? " (GeoIP network " : "", e.network, *e.network ? ")" : "");
 		printf("rule:     %s\n", *e.rule ? e.rule : "none");

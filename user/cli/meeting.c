@@ -15,12 +15,16 @@
 #include "kern/pins.h"
 #include "state/audit.h"
 #include "state/context.h"
+#include "state/countries.h"
 #include "state/converge.h"
 #include "state/journal.h"
 #include "state/rules.h"
 #include "state/rules_file.h"
 #include "state/save.h"
 #include "cli/cmd.h"
+
+/* The loaded table's networks per country: what meeting add checks and says, list marks. */
+static struct country_census census;
 
 /* Refuses a name or port another meeting has, or exceptions past the tries' size. */
 static int check_conflicts(const struct rules *r, const struct meeting_spec *s)
@@ -102,6 +106,13 @@ int cmd_meeting_add(const struct cmd_args *a)
 	}
 	if (gb_open(&ctx, GB_OPEN_LOCKED))
 		goto out_spec;
+	if (countries_census(&ctx, &census))
+		goto out_close;
+	if (countries_check(&census, s.blocked, err_msg, sizeof(err_msg))) {
+		gb_err("%s", err_msg);
+		ret = GB_EXIT_USAGE;
+		goto out_close;
+	}
 	if (rules_begin(&ctx, &r, true))
 		goto out_close;
 	err = check_conflicts(&r, &s);
@@ -131,6 +142,8 @@ int cmd_meeting_add(const struct cmd_args *a)
 		err = -EIO;
 	if (!err) {
 		print_added(&s);
+		countries_describe(&census, s.blocked, "  ", "  ", stdout);
+		countries_warn(&census, s.blocked, s.name);
 		ret = GB_EXIT_OK;
 	}
 out:
@@ -243,6 +256,8 @@ out_close:
 static struct json_object *meeting_json(const struct rules *r, __u32 id,
 					const struct meeting_spec *s)
 {
+	struct json_object *warnings = json_object_new_array();
+	char none[GB_COUNTRY_COUNT * 3 + 1], line[GB_COUNTRY_COUNT * 3 + 64];
 	const struct meeting_policy *p = &r->policies[id];
 	struct json_object *o = json_object_new_object(), *block = json_object_new_array();
 	struct json_object *allow = json_object_new_array(), *proto = json_object_new_array();
@@ -280,17 +295,27 @@ static struct json_object *meeting_json(const struct rules *r, __u32 id,
 				sizeof(when)) ? json_object_new_string(when) : NULL);
 	json_object_object_add(o, "expired", json_object_new_boolean(rules_expired(p)));
 	json_object_object_add(o, "created", json_object_new_int64(p->created));
+	countries_without_networks(&census, p->blocked, none, sizeof(none));
+	if (*none) {
+		snprintf(line, sizeof(line), "the loaded GeoIP table has no network in %s", none);
+		json_object_array_add(warnings, json_object_new_string(line));
+	}
+	json_object_object_add(o, "warnings", warnings);
 	return o;
 }
 
-static void meeting_line(const struct rules *r, __u32 id, const struct meeting_spec *s)
+/* A line of the table; returns 1 when its countries get a mark (one the table has no network in). */
+static int meeting_line(const struct rules *r, __u32 id, const struct meeting_spec *s)
 {
 	const struct meeting_policy *p = &r->policies[id];
 	static char ports[GB_PORT_COUNT * 7];
-	char countries[GB_COUNTRY_COUNT * 3 + 1], when[40] = "-";
+	char countries[GB_COUNTRY_COUNT * 3 + 2], when[40] = "-", none[GB_COUNTRY_COUNT * 3 + 1];
 
 	format_ports(s->ports, ports, sizeof(ports));
 	format_countries(p->blocked, countries, sizeof(countries));
+	countries_without_networks(&census, p->blocked, none, sizeof(none));
+	if (*none)
+		strcat(countries, "!");
 	if (s->expires && !format_rfc3339(s->expires, when, sizeof(when)) && rules_expired(p))
 		strcat(when, "(expired)");
 	printf("%-24s %-8s %-8s %-24s %-12s %-30s", p->name,
@@ -303,6 +328,7 @@ static void meeting_line(const struct rules *r, __u32 id, const struct meeting_s
 		printf("%s%s", i ? "," : "", net);
 	}
 	printf("%s\n", s->n_allow ? "" : "-");
+	return !!*none;
 }
 
 int cmd_meeting_list(const struct cmd_args *a)
@@ -311,11 +337,11 @@ int cmd_meeting_list(const struct cmd_args *a)
 	struct json_object *arr = NULL;
 	struct gb_ctx ctx;
 	struct rules r;
-	int ret = GB_EXIT_FAIL;
+	int ret = GB_EXIT_FAIL, marked = 0;
 
 	if (gb_open(&ctx, GB_OPEN_READ))
 		return GB_EXIT_FAIL;
-	if (rules_read(&ctx, &r))
+	if (countries_census(&ctx, &census) || rules_read(&ctx, &r))
 		goto out_close;
 	if (json)
 		arr = json_object_new_array();
@@ -334,9 +360,12 @@ int cmd_meeting_list(const struct cmd_args *a)
 		if (json)
 			json_object_array_add(arr, meeting_json(&r, id, &s));
 		else
-			meeting_line(&r, id, &s);
+			marked += meeting_line(&r, id, &s);
 		spec_free(&s);
 	}
+	if (marked)
+		printf("! blocks a country the loaded GeoIP table has no network in: nothing is "
+		       "blocked from it\n");
 	if (json)
 		printf("%s\n", json_object_to_json_string_ext(arr, JSON_C_TO_STRING_PRETTY |
 								   JSON_C_TO_STRING_NOSLASHESCAPE));

@@ -1,10 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0
 /* `stats`: the figures of counters.c, the ones the exporter serves, for people and programs. */
 #include <stdio.h>
+#include <time.h>
 #include <string.h>
 #include <json-c/json.h>
 #include "lib/country.h"
 #include "lib/errors.h"
+#include "lib/parse.h"
 #include "kern/counters.h"
 #include "kern/links.h"
 #include "kern/pins.h"
@@ -112,6 +114,8 @@ static struct json_object *stats_json(const struct counters *c)
 static void print_human(const struct counters *c)
 {
 	const struct geoip_info *g = &c->geoip;
+	char built[64], loaded[64], failed[64];
+	__s64 now = time(NULL);
 
 	printf("%-20s %14s %16s\n", "VERDICT", "PACKETS", "BYTES");
 	for (int r = 0; r < GB_REASON_COUNT; r++)
@@ -147,10 +151,12 @@ static void print_human(const struct counters *c)
 	}
 
 	printf("\nmeetings:  %u enforcing, %u monitoring\n", c->meetings[0], c->meetings[1]);
-	printf("geoip:     %u IPv4 + %u IPv6 prefixes, built %llu, loaded %llu, %llu failed "
-	       "reloads (last %llu)\n", g->v4_prefixes, g->v6_prefixes,
-	       (unsigned long long)g->build_epoch, (unsigned long long)g->loaded_at,
-	       (unsigned long long)g->failed_reloads, (unsigned long long)g->last_failure_at);
+	format_time_age(g->build_epoch, now, built, sizeof(built));
+	format_time_age(g->loaded_at, now, loaded, sizeof(loaded));
+	format_time_age(g->last_failure_at, now, failed, sizeof(failed));
+	printf("geoip:     %u IPv4 + %u IPv6 prefixes, built %s, loaded %s, %llu failed reloads "
+	       "(last %s)\n", g->v4_prefixes, g->v6_prefixes, built, loaded,
+	       (unsigned long long)g->failed_reloads, failed);
 }
 
 int cmd_stats(const struct cmd_args *a)

@@ -4,6 +4,7 @@
 #include <net/if.h>
 #include <net/if_arp.h>
 #include <stdio.h>
+#include <time.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -14,10 +15,13 @@
 #include <bpf/libbpf.h>
 #include <json-c/json.h>
 #include "lib/errors.h"
+#include "lib/parse.h"
+#include "lib/version.h"
 #include "kern/links.h"
 #include "kern/pins.h"
 #include "kern/table.h"
 #include "state/context.h"
+#include "state/countries.h"
 #include "state/rules.h"
 #include "cli/cmd.h"
 #include "geoblock.skel.h"
@@ -94,7 +98,8 @@ static long long get_int(struct json_object *o, const char *key)
 int cmd_status(const struct cmd_args *a)
 {
 	bool json = a->opt[OPT_JSON];
-	struct json_object *top, *links, *geoip, *mem;
+	struct json_object *top, *links, *geoip, *mem, *short_of;
+	static struct country_census census;
 	struct gb_ctx ctx;
 	struct rules r;
 	int meetings = 0;
@@ -105,18 +110,36 @@ int cmd_status(const struct cmd_args *a)
 		gb_close(&ctx);
 		return GB_EXIT_FAIL;
 	}
-	for (__u32 id = 1; id < GB_MAX_MEETINGS; id++)
-		meetings += !!(r.policies[id].flags & GB_MEETING_ACTIVE);
+	if (countries_census(&ctx, &census)) {
+		rules_free(&r);
+		gb_close(&ctx);
+		return GB_EXIT_FAIL;
+	}
+	/* Meetings blocking a country the loaded table has no network for: they block nothing there. */
+	short_of = json_object_new_array();
+	for (__u32 id = 1; id < GB_MAX_MEETINGS; id++) {
+		const struct meeting_policy *p = &r.policies[id];
+		char none[GB_COUNTRY_COUNT * 3 + 1];
+
+		if (!(p->flags & GB_MEETING_ACTIVE))
+			continue;
+		meetings++;
+		countries_without_networks(&census, p->blocked, none, sizeof(none));
+		if (*none)
+			json_object_array_add(short_of, json_object_new_string(p->name));
+	}
 	rules_free(&r);
 
 	links = attachments(&ctx);
 	geoip = geoip_json(&ctx);
 	top = json_object_new_object();
+	json_object_object_add(top, "version", json_object_new_string(GB_VERSION));
 	json_object_object_add(top, "pin_dir", json_object_new_string(ctx.pin_dir));
 	json_object_object_add(top, "state_dir", json_object_new_string(ctx.state_dir));
 	json_object_object_add(top, "attachments", links);
 	json_object_object_add(top, "geoip", geoip);
 	json_object_object_add(top, "meetings", json_object_new_int(meetings));
+	json_object_object_add(top, "meetings_blocking_countries_without_networks", short_of);
 	if (json) {
 		printf("%s\n", json_object_to_json_string_ext(top, JSON_C_TO_STRING_PRETTY |
 								   JSON_C_TO_STRING_NOSLASHESCAPE));
@@ -131,20 +154,29 @@ int cmd_status(const struct cmd_args *a)
 			printf("  %-16s %s, %s lookup\n", get_str(l, "interface"), get_str(l, "mode"),
 			       get_str(l, "lookup"));
 		}
-		if (get_int(geoip, "loaded_at"))
-			printf("geoip:     %s (%s), %lld IPv4 + %lld IPv6 prefixes, built %lld, "
-			       "loaded %lld\n", get_str(geoip, "source"),
-			       get_str(geoip, "database_type"), get_int(geoip, "v4_prefixes"),
-			       get_int(geoip, "v6_prefixes"), get_int(geoip, "build_epoch"),
-			       get_int(geoip, "loaded_at"));
-		else
+		if (get_int(geoip, "loaded_at")) {
+			__s64 now = time(NULL);
+			char built[64], loaded[64];
+
+			format_time_age(get_int(geoip, "build_epoch"), now, built, sizeof(built));
+			format_time_age(get_int(geoip, "loaded_at"), now, loaded, sizeof(loaded));
+			printf("geoip:     %s, %lld IPv4 + %lld IPv6 prefixes\n"
+			       "           built %s, loaded %s\n", get_str(geoip, "source"),
+			       get_int(geoip, "v4_prefixes"), get_int(geoip, "v6_prefixes"), built,
+			       loaded);
+		} else {
 			printf("geoip:     no table loaded (geoblock geoip load PATH)\n");
+		}
 		if (json_object_object_get_ex(geoip, "kernel_memory_bytes", &mem))
 			printf("memory:    %.1f MiB compiled tables, %.1f MiB network lists, %.1f MiB LPM "
 			       "tries\n", (get_int(mem, "table_v4") + get_int(mem, "table_v6")) / 1048576.0,
 			       (get_int(mem, "networks_v4") + get_int(mem, "networks_v6")) / 1048576.0,
 			       (get_int(mem, "lpm_v4") + get_int(mem, "lpm_v6")) / 1048576.0);
-		printf("meetings:  %d\n", meetings);
+		printf("meetings:  %d", meetings);
+		for (size_t i = 0; i < json_object_array_length(short_of); i++)
+			printf("%s%s", i ? ", " : " (blocking a country without a network in the GeoIP "
+			       "table: ", json_object_get_string(json_object_array_get_idx(short_of, i)));
+		printf("%s\n", json_object_array_length(short_of) ? ")" : "");
 	}
 	json_object_put(top);
 	gb_close(&ctx);

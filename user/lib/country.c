@@ -31,12 +31,40 @@ void country_code(__u16 id, char out[3])
 	out[2] = '\0';
 }
 
+/* Codes no standard assigns that GeoIP databases use (GeoLite2, DB-IP), with their names. */
+static const struct iso3166_country in_use[] = {
+	{ "XK", "Kosovo" },
+};
+
+bool country_assigned(__u16 id)
+{
+	char code[3];
+	unsigned int lo = 0, hi = iso3166_count;
+
+	country_code(id, code);
+	while (lo < hi) {
+		unsigned int mid = (lo + hi) / 2;
+		int cmp = strcmp(iso3166_countries[mid].code, code);
+
+		if (!cmp)
+			return true;
+		if (cmp < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return false;
+}
+
 const char *country_name(__u16 id)
 {
 	char code[3];
 	unsigned int lo = 0, hi = iso3166_count;
 
 	country_code(id, code);
+	for (size_t i = 0; i < sizeof(in_use) / sizeof(in_use[0]); i++)
+		if (!strcmp(in_use[i].code, code))
+			return in_use[i].name;
 	while (lo < hi) {
 		unsigned int mid = (lo + hi) / 2;
 		int cmp = strcmp(iso3166_countries[mid].code, code);

@@ -10,7 +10,9 @@
 
 __u16 country_id(const char *code);		/* GB_COUNTRY_NONE unless two letters */
 void country_code(__u16 id, char out[3]);	/* "--" for none */
-/* The name of an officially assigned ISO 3166-1 code ("China"), NULL for any other id. */
+/* Whether id is an officially assigned ISO 3166-1 alpha-2 code. */
+bool country_assigned(__u16 id);
+/* The name of an assigned code ("China") or of one GeoIP databases use (XK), else NULL. */
 const char *country_name(__u16 id);
 /* What an operator meant by a code that is no country (UK, EU, AP, EL, ZZ): one line, or NULL. */
 const char *country_hint(__u16 id);

@@ -300,6 +300,37 @@ int format_rfc3339(__s64 t, char *out, size_t outlen)
 	return 0;
 }
 
+int format_time_age(__s64 t, __s64 now, char *out, size_t outlen)
+{
+	static const struct {
+		__s64 seconds;
+		const char *unit;
+	} units[] = {
+		{ 365 * 86400, "year" }, { 30 * 86400, "month" }, { 7 * 86400, "week" },
+		{ 86400, "day" }, { 3600, "hour" }, { 60, "minute" }, { 1, "second" },
+	};
+	char when[32];
+	__s64 d = now - t, a = d < 0 ? -d : d;
+	size_t i = 0;
+
+	if (!t) {
+		snprintf(out, outlen, "never");
+		return 0;
+	}
+	if (format_rfc3339(t, when, sizeof(when)))
+		return -EINVAL;
+	if (a < 1) {
+		snprintf(out, outlen, "%s (now)", when);
+		return 0;
+	}
+	while (a < units[i].seconds)
+		i++;
+	a /= units[i].seconds;
+	snprintf(out, outlen, "%s (%s%lld %s%s%s)", when, d < 0 ? "in " : "", (long long)a,
+		 units[i].unit, a == 1 ? "" : "s", d < 0 ? "" : " ago");
+	return 0;
+}
+
 static int add_proto(const char *item, size_t len, void *arg, char *err, size_t errlen)
 {
 	__u32 *flags = arg;

@@ -25,6 +25,8 @@ bool cidr_contains(const struct cidr *c, int family, const __u8 *addr);
  */
 int parse_expiry(const char *s, __s64 now, bool any_time, __s64 *out, char *err, size_t errlen);
 int format_rfc3339(__s64 t, char *out, size_t outlen);	/* UTC, "2026-01-02T15:04:05Z" */
+/* "2026-01-30T00:00:00Z (10 months ago)" seen from now ("in 2 hours" ahead); "never" for 0. */
+int format_time_age(__s64 t, __s64 now, char *out, size_t outlen);
 /* "udp", "tcp", "udp,tcp" into GB_MEETING_UDP | GB_MEETING_TCP. */
 int parse_protos(const char *list, __u32 *flags, char *err, size_t errlen);
 const char *format_protos(__u32 flags);

@@ -9,9 +9,16 @@
 #include <string.h>
 #include <json-c/json.h>
 #include "lib/country.h"
+#include "lib/errors.h"
 #include "kern/pins.h"
 #include "kern/table.h"
 #include "state/countries.h"
+
+void countries_census_of(const struct table_view *v, struct country_census *c)
+{
+	c->loaded = v->net_n[0] || v->net_n[1];
+	table_country_networks(v, c->networks);
+}
 
 int countries_census(const struct gb_ctx *ctx, struct country_census *c)
 {
@@ -20,10 +27,11 @@ int countries_census(const struct gb_ctx *ctx, struct country_census *c)
 
 	memset(c, 0, sizeof(*c));
 	err = table_open(ctx, &v);
-	if (err)
+	if (err) {
+		gb_err("cannot open the loaded GeoIP table: %s", strerror(-err));
 		return err;
-	c->loaded = v.net_n[0] || v.net_n[1];
-	table_country_networks(&v, c->networks);
+	}
+	countries_census_of(&v, c);
 	table_close(&v);
 	return 0;
 }
@@ -40,7 +48,7 @@ int countries_check(const struct country_census *c, const __u64 *blocked, char *
 		const char *hint;
 		char code[3];
 
-		if (!country_isset(blocked, cc) || country_name(cc) || in_table(c, cc))
+		if (!country_isset(blocked, cc) || country_assigned(cc) || in_table(c, cc))
 			continue;
 		country_code(cc, code);
 		hint = country_hint(cc);
@@ -48,7 +56,8 @@ int countries_check(const struct country_census *c, const __u64 *blocked, char *
 			snprintf(err, errlen, "%s", hint);
 		else
 			snprintf(err, errlen, "%s is not an ISO 3166-1 country code%s", code,
-				 c && c->loaded ? ", nor one the loaded GeoIP table uses" : "");
+				 c && c->loaded ? ", nor one the loaded GeoIP table uses" :
+				 " (and no GeoIP table is loaded that could use it)");
 		return -EINVAL;
 	}
 	return 0;
@@ -72,6 +81,18 @@ void countries_without_networks(const struct country_census *c, const __u64 *blo
 	}
 }
 
+int countries_warn(const struct country_census *c, const __u64 *blocked, const char *meeting)
+{
+	char none[GB_COUNTRY_COUNT * 3 + 1];
+
+	countries_without_networks(c, blocked, none, sizeof(none));
+	if (!*none)
+		return 0;
+	gb_warn("the loaded GeoIP table has no network in %s: meeting \"%s\" blocks nothing "
+		"from %s", none, meeting, strchr(none, ',') ? "them" : "it");
+	return 1;
+}
+
 /* 8231 as "8,231". */
 static const char *thousands(__u32 n, char buf[16])
 {
@@ -87,21 +108,25 @@ static const char *thousands(__u32 n, char buf[16])
 	return buf;
 }
 
-void countries_describe(const struct country_census *c, const __u64 *blocked, FILE *out)
+void countries_describe(const struct country_census *c, const __u64 *blocked, const char *first,
+			const char *rest, FILE *out)
 {
-	for (unsigned int cc = 1; cc < GB_COUNTRY_COUNT; cc++) {
-		const char *name = country_name(cc);
+	for (unsigned int cc = 1, n = 0; cc < GB_COUNTRY_COUNT; cc++) {
+		const char *name = country_name(cc), *lead;
 		char code[3], v4[16], v6[16];
 
 		if (!country_isset(blocked, cc))
 			continue;
 		country_code(cc, code);
+		lead = n++ ? rest : first;
+		if (!name)
+			name = "(a code of the loaded table)";
 		if (!c->loaded)
-			fprintf(out, "  %s %s: no GeoIP table loaded\n", code, name ? name : "");
+			fprintf(out, "%s%s %s: no GeoIP table loaded\n", lead, code, name);
 		else
-			fprintf(out, "  %s %s: %s IPv4 + %s IPv6 networks\n", code,
-				name ? name : "(used by the loaded table)",
-				thousands(c->networks[0][cc], v4), thousands(c->networks[1][cc], v6));
+			fprintf(out, "%s%s %s: %s IPv4 + %s IPv6 networks\n", lead, code, name,
+				thousands(c->networks[0][cc], v4),
+				thousands(c->networks[1][cc], v6));
 	}
 }
 

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <linux/types.h>
 #include "kern/pins.h"
+#include "kern/table.h"
 #include "geoblock.h"
 
 struct json_object;
@@ -18,8 +19,10 @@ struct country_census {
 	__u32 networks[2][GB_COUNTRY_COUNT];
 };
 
-/* Counts the loaded table's networks per country; 0 with loaded false when no table is loaded. */
+/* Counts the loaded table's networks per country (loaded false: no table); one line on error. */
 int countries_census(const struct gb_ctx *ctx, struct country_census *c);
+/* The same from a table already open. */
+void countries_census_of(const struct table_view *v, struct country_census *c);
 /*
  * Accepts a block list when each code is officially assigned (ISO 3166-1) or used by the loaded
  * table (XK); else -EINVAL and err, one line naming the first code refused and, where there is
@@ -27,11 +30,14 @@ int countries_census(const struct gb_ctx *ctx, struct country_census *c);
  */
 int countries_check(const struct country_census *c, const __u64 *blocked, char *err,
 		    size_t errlen);
-/* The codes of blocked that the loaded table has no network for, "XA,XB" ("" if none or no table). */
+/* The codes of blocked the loaded table has no network for, "XA,XB" ("": none, or no table). */
 void countries_without_networks(const struct country_census *c, const __u64 *blocked, char *out,
 				size_t outlen);
-/* One line per blocked country: "  CN China: 8,231 IPv4 + 3,904 IPv6 networks". */
-void countries_describe(const struct country_census *c, const __u64 *blocked, FILE *out);
+/* One warning line if countries_without_networks finds any; returns 1 then, else 0. */
+int countries_warn(const struct country_census *c, const __u64 *blocked, const char *meeting);
+/* A line per blocked country, first after first then after rest: "CN China: 8,231 IPv4 + ..." */
+void countries_describe(const struct country_census *c, const __u64 *blocked, const char *first,
+			const char *rest, FILE *out);
 /* The same as a JSON array of {"code","name","ipv4_networks","ipv6_networks"}. */
 struct json_object *countries_json(const struct country_census *c, const __u64 *blocked);
 
