@@ -105,7 +105,7 @@ static __u64 env_u64(const char *name, __u64 dflt)
 	return v && *v ? strtoull(v, NULL, 0) : dflt;
 }
 
-static const char *country_name(__u16 id, char buf[3])
+static const char *cc_text(__u16 id, char buf[3])
 {
 	country_code(id, buf);
 	return buf;
@@ -181,7 +181,7 @@ static void describe(char *out, size_t len, int reason, __u32 meeting, __u16 cou
 
 	if ((reason == GB_DROP || reason == GB_PASS_MONITOR) && meeting)
 		snprintf(out, len, "%s (meeting %u, %s)", reason_names[reason], meeting,
-			 country_name(country, cc));
+			 cc_text(country, cc));
 	else
 		snprintf(out, len, "%s", reason >= 0 ? reason_names[reason] : "no single reason");
 }
@@ -293,7 +293,7 @@ static int compare_frame(struct run *run, struct mode *m, __u64 i, enum gen_clas
 			disagree(run, m, i, cls, f, len,
 				 "%s: drop_counts(%u,%s) reads %llu/%llu packets/bytes, monitor "
 				 "%llu/%llu; expected %llu/%llu, monitor %llu/%llu", want,
-				 v->meeting, country_name(v->country, got),
+				 v->meeting, cc_text(v->country, got),
 				 (unsigned long long)act.packets,
 				 (unsigned long long)act.bytes,
 				 (unsigned long long)act.monitor_packets,
@@ -345,7 +345,7 @@ static int compare_maps(struct run *run, struct mode *m, __u64 first, __u64 last
 		fprintf(stderr, "FAIL: frames %llu-%llu (%s): drop_counts(%u,%s) reads %llu "
 			"packets, %llu monitor; expected %llu, %llu\n", (unsigned long long)first,
 			(unsigned long long)last, m->name, run->rules.ids[i / GB_COUNTRY_COUNT],
-			country_name(i % GB_COUNTRY_COUNT, cc), (unsigned long long)a->packets,
+			cc_text(i % GB_COUNTRY_COUNT, cc), (unsigned long long)a->packets,
 			(unsigned long long)a->monitor_packets,
 			(unsigned long long)m->pairs[i].packets,
 			(unsigned long long)m->pairs[i].monitor_packets);
