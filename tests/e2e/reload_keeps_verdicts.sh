@@ -42,15 +42,20 @@ for fam in 4 6; do
 	done
 done
 
-all=$(for a in {A..Z}; do for b in {A..Z}; do printf '%s%s,' $a $b; done; done)
+# Every country either database gives a source (a code must name a country or be one the loaded
+# table uses to be blocked, so not simply all 676 two-letter codes).
+all=$(awk '$2 != "--" { print $2 }' "$tmp/in_a" "$tmp/in_b" | sort -u | paste -sd, -),
 # stable-blocked: DE in both databases, blocked: every packet dropped.
-"$GEOBLOCK" meeting add stable-blocked --ports 6001 --block $BLOCK >/dev/null
+"$GEOBLOCK" meeting add stable-blocked --ports 6001 --block $BLOCK >/dev/null ||
+	fail "meeting add stable-blocked"
 # stable-allowed: not DE in either; the meeting monitors every country but DE: every packet a
 # monitor hit, and a DE answer (wrong) would be not_blocked.
 "$GEOBLOCK" meeting add stable-allowed --ports 6002 --monitor \
-	--block "$(tr ',' '\n' <<<"${all%,}" | grep -vx $BLOCK | paste -sd,)" >/dev/null
+	--block "$(tr ',' '\n' <<<"${all%,}" | grep -vx $BLOCK | paste -sd,)" >/dev/null ||
+	fail "meeting add stable-allowed"
 # changing: DE in one database only; every country monitored: either answer is a monitor hit.
-"$GEOBLOCK" meeting add changing --ports 6003 --monitor --block "${all%,}" >/dev/null
+"$GEOBLOCK" meeting add changing --ports 6003 --monitor --block "${all%,}" >/dev/null ||
+	fail "meeting add changing"
 testbed_up "gr$$" || { fail "testbed"; summary; exit; }
 on_exit testbed_down
 DST_MAC=$(ip -n "$TB_DST" -j link show "$TB_DST_IF" | jq -r '.[0].address')
