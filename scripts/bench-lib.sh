@@ -32,8 +32,10 @@ bench_sources() {
 bench_meeting() {
 	local all
 
-	all=$(for a in {A..Z}; do for b in {A..Z}; do printf '%s%s,' $a $b; done; done)
-	"$1" meeting add bench --ports 5004 --block "${all%,}" >/dev/null
+	# Every code the loaded table uses: the codes a meeting may block are the assigned ones and
+	# those the table uses, and any other blocks nothing.
+	all=$("$1" geoip dump | awk '$2 != "--" { print $2 }' | sort -u | paste -sd, -)
+	"$1" meeting add bench --ports 5004 --block "$all" >/dev/null
 }
 
 # bench_generator: GEN, the generator command (FAMILY SOURCES DST_MAC PORT FRAMES appended),
