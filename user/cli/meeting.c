@@ -70,6 +70,18 @@ static struct json_object *change_lines(const struct meeting_spec *old,
 	return changes;
 }
 
+/* The live meeting called name, or 0 after one error line. */
+static __u32 find_meeting(const struct rules *r, const char *name)
+{
+	__u32 id = rules_find(r, name);
+	char shown[64 * 4 + 1];
+
+	if (!id)
+		gb_err("no meeting \"%s\"; see 'geoblock meeting list'",
+		       printable(name, strlen(name), 64, shown, sizeof(shown)));
+	return id;
+}
+
 static void print_added(const struct meeting_spec *s)
 {
 	char countries[GB_COUNTRY_COUNT * 3 + 1], when[32];
@@ -160,7 +172,6 @@ int cmd_meeting_set(const struct cmd_args *a)
 	struct meeting_spec old = {}, new = {};
 	const char *reason = a->opt[OPT_REASON], *name = a->pos[0];
 	int mode = !!a->opt[OPT_MONITOR], err, ret = GB_EXIT_FAIL;
-	char shown[64 * 4 + 1];
 	struct gb_ctx ctx;
 	struct rules r;
 	__u32 id;
@@ -169,10 +180,8 @@ int cmd_meeting_set(const struct cmd_args *a)
 		return GB_EXIT_FAIL;
 	if (rules_begin(&ctx, &r, true))
 		goto out_close;
-	id = rules_find(&r, name);
+	id = find_meeting(&r, name);
 	if (!id) {
-		gb_err("no meeting \"%s\"; see 'geoblock meeting list'",
-		       printable(name, strlen(name), 64, shown, sizeof(shown)));
 		ret = GB_EXIT_USAGE;
 		goto out;
 	}
@@ -215,7 +224,6 @@ int cmd_meeting_del(const struct cmd_args *a)
 {
 	const char *reason = a->opt[OPT_REASON], *name = a->pos[0];
 	struct meeting_spec old = {};
-	char shown[64 * 4 + 1];
 	int err, ret = GB_EXIT_FAIL;
 	struct gb_ctx ctx;
 	struct rules r;
@@ -225,10 +233,8 @@ int cmd_meeting_del(const struct cmd_args *a)
 		return GB_EXIT_FAIL;
 	if (rules_begin(&ctx, &r, true))
 		goto out_close;
-	id = rules_find(&r, name);
+	id = find_meeting(&r, name);
 	if (!id) {
-		gb_err("no meeting \"%s\"; see 'geoblock meeting list'",
-		       printable(name, strlen(name), 64, shown, sizeof(shown)));
 		ret = GB_EXIT_USAGE;
 		goto out;
 	}
