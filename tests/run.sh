@@ -46,6 +46,7 @@ tests=(
 	"bash $ROOT/tests/cli/audit_log_records_every_change.sh"
 	"bash $ROOT/tests/cli/pinned_abi_checked_and_readers_create_nothing.sh"
 	"bash $ROOT/tests/cli/country_codes_checked_and_named.sh"
+	"bash $ROOT/tests/cli/meeting_ports_change_incrementally.sh"
 	"bash $ROOT/tests/geoip/lookup_matches_libmaxminddb.sh"
 	"bash $ROOT/tests/geoip/csv_matches_ranges.sh"
 	"bash $ROOT/tests/geoip/every_form_loads_the_same_table.sh"

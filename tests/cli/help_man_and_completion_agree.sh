@@ -69,11 +69,16 @@ check_eq "geoblock --help lists each command once" "" \
 check_eq "completion offers the commands --help lists" \
 	"$(printf '%s\n' "${cmds[@]}" | cut -d' ' -f1 | sort -u | paste -sd' ')" \
 	"$(completions "" | tr ' ' '\n' | grep -v '^-' | paste -sd' ')"
-for group in $(printf '%s\n' "${cmds[@]}" | awk 'NF == 2 { print $1 }' | sort -u); do
+# Every group, nested ones too ("meeting ports"): the words --help lists after it.
+mapfile -t groups < <(printf '%s\n' "${cmds[@]}" |
+	awk '{ g = $1; for (i = 2; i <= NF; i++) { print g; g = g " " $i } }' | sort -u)
+for group in "${groups[@]}"; do
+	read -ra gwords <<<"$group"
 	check_eq "completion offers the $group commands --help lists" \
-		"$(printf '%s\n' "${cmds[@]}" | awk -v g="$group" '$1 == g { print $2 }' | sort |
-			paste -sd' ')" \
-		"$(completions "$group" "")"
+		"$(printf '%s\n' "${cmds[@]}" | awk -v n="${#gwords[@]}" -v g="$group" '{
+			c = $1; for (i = 2; i <= n; i++) c = c " " $i } c == g { print $(n + 1) }' |
+			sort -u | paste -sd' ')" \
+		"$(completions "${gwords[@]}" "")"
 done
 
 for c in "${cmds[@]}"; do

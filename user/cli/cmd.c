@@ -152,6 +152,25 @@ static const struct cmd geoip_cmds[] = {
 	{}
 };
 
+static const struct cmd meeting_ports_cmds[] = {
+	{ .name = "add", .func = cmd_meeting_ports_add, .opts = reason_opts,
+	  .summary = "give a meeting more ports; its other ports, policy and counters stay",
+	  .args = "NAME LIST", .min_args = 2, .max_args = 2,
+	  .expected = "a meeting NAME and a port LIST",
+	  .details =
+		"LIST: ports and ranges, e.g. 8801,8802-8810, each free or the meeting's already\n"
+		"(those change nothing). A port of another meeting refuses the whole command.\n"
+		"Each port is given in one map update: packets to the others never see a gap." },
+	{ .name = "del", .func = cmd_meeting_ports_del, .opts = reason_opts,
+	  .summary = "take ports from a meeting; its other ports, policy and counters stay",
+	  .args = "NAME LIST", .min_args = 2, .max_args = 2,
+	  .expected = "a meeting NAME and a port LIST",
+	  .details =
+		"LIST: ports and ranges, e.g. 8801,8802-8810, each the meeting's. A meeting\n"
+		"keeps at least one port: to remove its last, delete the meeting." },
+	{}
+};
+
 static const struct cmd meeting_cmds[] = {
 	{ .name = "add", .func = cmd_meeting_add, .opts = add_opts, .own_parser = true,
 	  .summary = "add a meeting: the countries it blocks on its ports",
@@ -167,6 +186,9 @@ static const struct cmd meeting_cmds[] = {
 	  .args = "NAME", .min_args = 1, .max_args = 1, .expected = "one meeting NAME" },
 	{ .name = "list", .func = cmd_meeting_list, .opts = json_opts,
 	  .summary = "the meetings: mode, protocols, ports, countries, expiry, exceptions" },
+	{ .name = "ports", .subs = meeting_ports_cmds, .opts = no_opts,
+	  .summary = "a meeting's ports, changed in place: add, del",
+	  .args = "COMMAND [ARGS]" },
 	{}
 };
 
@@ -183,7 +205,7 @@ static const struct cmd commands[] = {
 	  .summary = "GeoIP tables: load, look up, dump",
 	  .args = "COMMAND [ARGS]" },
 	{ .name = "meeting", .subs = meeting_cmds, .opts = no_opts,
-	  .summary = "meetings, the rule set: add, set, del, list",
+	  .summary = "meetings, the rule set: add, set, del, list, ports",
 	  .args = "COMMAND [ARGS]" },
 	{ .name = "stats", .func = cmd_stats, .opts = json_opts,
 	  .summary = "verdict and drop counters",

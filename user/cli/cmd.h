@@ -107,6 +107,8 @@ int cmd_meeting_add(const struct cmd_args *a);
 int cmd_meeting_set(const struct cmd_args *a);
 int cmd_meeting_del(const struct cmd_args *a);
 int cmd_meeting_list(const struct cmd_args *a);
+int cmd_meeting_ports_add(const struct cmd_args *a);
+int cmd_meeting_ports_del(const struct cmd_args *a);
 int cmd_stats(const struct cmd_args *a);
 int cmd_daemon(const struct cmd_args *a);
 int cmd_explain(const struct cmd_args *a);

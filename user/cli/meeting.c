@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * The `meeting` commands: add, set, del, list. Every change runs under the state lock, goes through
- * rules.c (which keeps the data path consistent at every step) and is audited before returning.
+ * The `meeting` commands: add, set, del, list, ports add|del. Every change runs under the state
+ * lock, goes through state/ (which keeps the data path consistent at every step) and is audited
+ * before returning.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -18,6 +19,7 @@
 #include "state/countries.h"
 #include "state/converge.h"
 #include "state/journal.h"
+#include "state/ports.h"
 #include "state/rules.h"
 #include "state/rules_file.h"
 #include "state/save.h"
@@ -68,6 +70,18 @@ static struct json_object *change_lines(const struct meeting_spec *old,
 		free(line);
 	}
 	return changes;
+}
+
+/* The live meeting called name, or 0 after one error line. */
+static __u32 find_meeting(const struct rules *r, const char *name)
+{
+	__u32 id = rules_find(r, name);
+	char shown[64 * 4 + 1];
+
+	if (!id)
+		gb_err("no meeting \"%s\"; see 'geoblock meeting list'",
+		       printable(name, strlen(name), 64, shown, sizeof(shown)));
+	return id;
 }
 
 static void print_added(const struct meeting_spec *s)
@@ -160,7 +174,6 @@ int cmd_meeting_set(const struct cmd_args *a)
 	struct meeting_spec old = {}, new = {};
 	const char *reason = a->opt[OPT_REASON], *name = a->pos[0];
 	int mode = !!a->opt[OPT_MONITOR], err, ret = GB_EXIT_FAIL;
-	char shown[64 * 4 + 1];
 	struct gb_ctx ctx;
 	struct rules r;
 	__u32 id;
@@ -169,10 +182,8 @@ int cmd_meeting_set(const struct cmd_args *a)
 		return GB_EXIT_FAIL;
 	if (rules_begin(&ctx, &r, true))
 		goto out_close;
-	id = rules_find(&r, name);
+	id = find_meeting(&r, name);
 	if (!id) {
-		gb_err("no meeting \"%s\"; see 'geoblock meeting list'",
-		       printable(name, strlen(name), 64, shown, sizeof(shown)));
 		ret = GB_EXIT_USAGE;
 		goto out;
 	}
@@ -215,7 +226,6 @@ int cmd_meeting_del(const struct cmd_args *a)
 {
 	const char *reason = a->opt[OPT_REASON], *name = a->pos[0];
 	struct meeting_spec old = {};
-	char shown[64 * 4 + 1];
 	int err, ret = GB_EXIT_FAIL;
 	struct gb_ctx ctx;
 	struct rules r;
@@ -225,10 +235,8 @@ int cmd_meeting_del(const struct cmd_args *a)
 		return GB_EXIT_FAIL;
 	if (rules_begin(&ctx, &r, true))
 		goto out_close;
-	id = rules_find(&r, name);
+	id = find_meeting(&r, name);
 	if (!id) {
-		gb_err("no meeting \"%s\"; see 'geoblock meeting list'",
-		       printable(name, strlen(name), 64, shown, sizeof(shown)));
 		ret = GB_EXIT_USAGE;
 		goto out;
 	}
@@ -251,6 +259,77 @@ out:
 out_close:
 	gb_close(&ctx);
 	return ret;
+}
+
+/* meeting ports add|del NAME LIST: only the meeting's ports change (state/ports.c). */
+static int meeting_ports(const struct cmd_args *a, bool add)
+{
+	const char *reason = a->opt[OPT_REASON], *name = a->pos[0];
+	static char ports[GB_PORT_COUNT * 7], owned[GB_PORT_COUNT * 7];
+	__u8 list[GB_PORT_COUNT / 8], want[GB_PORT_COUNT / 8];
+	struct meeting_spec old = {}, new;
+	int err, ret = GB_EXIT_FAIL;
+	unsigned int changed;
+	char err_msg[512];
+	struct gb_ctx ctx;
+	struct rules r;
+	__u32 id;
+
+	if (parse_ports(a->pos[1], list, err_msg, sizeof(err_msg))) {
+		gb_err("%s", err_msg);
+		return GB_EXIT_USAGE;
+	}
+	if (gb_open(&ctx, GB_OPEN_LOCKED))
+		return GB_EXIT_FAIL;
+	if (rules_begin(&ctx, &r, true))
+		goto out_close;
+	id = find_meeting(&r, name);
+	if (!id) {
+		ret = GB_EXIT_USAGE;
+		goto out;
+	}
+	if (rules_ports_plan(&r, id, list, add, want, &changed, err_msg, sizeof(err_msg))) {
+		gb_err("%s", err_msg);
+		ret = GB_EXIT_USAGE;
+		goto out;
+	}
+	err = rules_spec(&r, id, &old);
+	if (err)
+		gb_err("out of memory");
+	if (!err && changed && !(err = rules_change_begin(&ctx)))
+		err = rules_set_ports_saved(&ctx, &r, id, want);
+	/* The meeting with its new ports: a shallow copy, sharing old's exceptions (freed once). */
+	new = old;
+	memcpy(new.ports, want, sizeof(new.ports));
+	/* Adding ports it owns already changes nothing: said, not refused, not audited. */
+	if (changed && audit_result(&ctx, reason, err, change_lines(&old, err ? NULL : &new)) &&
+	    !err)
+		err = -EIO;
+	if (!err) {
+		for (size_t i = 0; i < sizeof(list); i++)
+			list[i] &= add ? old.ports[i] : 0;
+		format_ports(want, ports, sizeof(ports));
+		format_ports(list, owned, sizeof(owned));
+		printf("meeting %s: ports %s (%u %s%s%s)\n", name, ports, changed,
+		       add ? "added" : "removed", *owned ? "; already its own: " : "", owned);
+		ret = GB_EXIT_OK;
+	}
+	spec_free(&old);
+out:
+	rules_free(&r);
+out_close:
+	gb_close(&ctx);
+	return ret;
+}
+
+int cmd_meeting_ports_add(const struct cmd_args *a)
+{
+	return meeting_ports(a, true);
+}
+
+int cmd_meeting_ports_del(const struct cmd_args *a)
+{
+	return meeting_ports(a, false);
 }
 
 static struct json_object *meeting_json(const struct rules *r, __u32 id,

@@ -40,9 +40,9 @@ bool rules_journal_exists(const struct gb_ctx *ctx)
 }
 
 /*
- * meeting add/set/del, kept in step with the rules file so that a command which fails has changed
- * nothing: an add or a mode switch that cannot be written to the file (a full disk) is undone in
- * the maps; a deletion is written to the file first and only then made in the maps, so the
+ * meeting add/set/del and ports add/del, kept in step with the rules file so that a command which
+ * fails has changed nothing: an add, a mode switch or a port change that cannot be written to the
+ * file (a full disk) is undone in the maps; a deletion is written to the file first and only then made in the maps, so the
  * meeting and its counters stay if the file cannot be written. One error line, saying what was
  * left. Each runs under the journal, which goes once the maps and the file agree again: a command
  * killed between the two, or whose undo failed, leaves it for the next change to put right.

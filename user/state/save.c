@@ -11,6 +11,7 @@
 #include "lib/files.h"
 #include "kern/pins.h"
 #include "state/journal.h"
+#include "state/ports.h"
 #include "state/rules.h"
 #include "state/rules_file.h"
 #include "state/save.h"
@@ -139,5 +140,30 @@ int rules_remove_saved(const struct gb_ctx *ctx, struct rules *r, __u32 id)
 		gb_err("cannot remove meeting \"%s\": %s; it no longer filters, and the next "
 		       "change finishes removing it", name, strerror(-err));
 	}
+	return err;
+}
+
+int rules_set_ports_saved(const struct gb_ctx *ctx, struct rules *r, __u32 id,
+			  const __u8 want[GB_PORT_COUNT / 8])
+{
+	__u8 old[GB_PORT_COUNT / 8];
+	int err, undo;
+
+	rules_ports_of(r, id, old);
+	err = rules_set_ports(ctx, r, id, want);
+	if (err) {
+		undo = rules_set_ports(ctx, r, id, old);
+		gb_err("cannot change the ports of meeting \"%s\": %s; %s", r->policies[id].name,
+		       strerror(-err), undo ? "giving them back failed too, so the maps differ "
+		       "from the rules file until the next change" : "nothing changed");
+		if (!undo)
+			rules_change_end(ctx);
+		return err;
+	}
+	err = write_rules(ctx, r, 0);
+	if (err)
+		save_failed(ctx, err, rules_set_ports(ctx, r, id, old));
+	else
+		rules_change_end(ctx);
 	return err;
 }

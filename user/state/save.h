@@ -20,5 +20,11 @@ int rules_save_added(const struct gb_ctx *ctx, struct rules *r, __u32 id);
 int rules_save_switched(const struct gb_ctx *ctx, struct rules *r, __u32 id);
 /* Removes meeting id, rules file first: if it cannot be written, the maps are left as they were. */
 int rules_remove_saved(const struct gb_ctx *ctx, struct rules *r, __u32 id);
+/*
+ * Gives meeting id the ports of want (rules_set_ports), then writes the rules file; if either
+ * fails, the meeting gets its ports back and one error line says so. The journal as above.
+ */
+int rules_set_ports_saved(const struct gb_ctx *ctx, struct rules *r, __u32 id,
+			  const __u8 want[GB_PORT_COUNT / 8]);
 
 #endif

@@ -1,0 +1,77 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * A live meeting's ports changed in place (meeting ports add|del): only meeting_by_port changes,
+ * one update per port, so packets to the meeting's other ports, its policy and its counters never
+ * see the change.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include "lib/country.h"
+#include "kern/pins.h"
+#include "state/ports.h"
+#include "state/rules.h"
+
+int rules_ports_plan(const struct rules *r, __u32 id, const __u8 list[GB_PORT_COUNT / 8], bool add,
+		     __u8 want[GB_PORT_COUNT / 8], unsigned int *changed, char *err, size_t errlen)
+{
+	const char *name = r->policies[id].name;
+	bool left = false;
+
+	rules_ports_of(r, id, want);
+	*changed = 0;
+	for (__u32 p = 1; p < GB_PORT_COUNT; p++) {
+		__u32 owner = r->owners[p].meeting_id;
+
+		if (!port_isset(list, p))
+			continue;
+		if (add && owner && owner != id) {
+			snprintf(err, errlen, "port %u already belongs to meeting \"%s\"", p,
+				 r->policies[owner].name);
+			return -EEXIST;
+		}
+		if (!add && owner != id) {
+			snprintf(err, errlen, "port %u does not belong to meeting \"%s\"", p, name);
+			return -ENOENT;
+		}
+		*changed += owner != (add ? id : 0);
+		if (add)
+			want[p / 8] |= 1u << (p % 8);
+		else
+			want[p / 8] &= ~(1u << (p % 8));
+	}
+	for (__u32 i = 0; i < GB_PORT_COUNT / 8 && !left; i++)
+		left = want[i];
+	if (!left) {
+		snprintf(err, errlen, "meeting \"%s\" would have no port left; delete the meeting "
+			 "instead", name);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+int rules_set_ports(const struct gb_ctx *ctx, struct rules *r, __u32 id,
+		    const __u8 want[GB_PORT_COUNT / 8])
+{
+	int err;
+
+	for (__u32 p = 1; p < GB_PORT_COUNT; p++) {
+		__u32 owner = r->owners[p].meeting_id;
+
+		if (port_isset(want, p) && owner && owner != id)
+			return -EEXIST;
+	}
+	/* Gained ports first, then lost ones: at no moment fewer than the ports both sets share. */
+	for (int gain = 1; gain >= 0; gain--) {
+		for (__u32 p = 1; p < GB_PORT_COUNT; p++) {
+			bool owned = r->owners[p].meeting_id == id;
+
+			if (port_isset(want, p) == owned || port_isset(want, p) != gain)
+				continue;
+			err = rules_set_owner(ctx, r, p, gain ? id : 0);
+			if (err)
+				return err;
+		}
+	}
+	return 0;
+}
