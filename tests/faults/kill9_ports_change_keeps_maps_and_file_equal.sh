@@ -1,0 +1,74 @@
+#!/usr/bin/env bash
+# kill -9 of `meeting ports add|del` at random moments (60 trials): the next command leaves the maps
+# and the rules file the same rule set, the meeting with its old ports or its new ones (never a
+# mix, never gone), the other meetings and the meeting's drop counters as they were, no journal
+# left and the audit log whole; a command that finished says what the ports are.
+set -uo pipefail
+source "$(dirname "$0")/../lib/common.sh"
+source "$(dirname "$0")/lib.sh"
+TRIALS=${TRIALS:-60}
+tmp=$(mktemp -d)
+on_exit rm -rf "$tmp"
+S=$GEOBLOCK_STATE_DIR
+
+check "meeting add board" "$GEOBLOCK" meeting add board --ports 8801 --block DE >/dev/null
+check "meeting add m" "$GEOBLOCK" meeting add m --ports 9001 --block DE,FR >/dev/null
+
+differs() { "$GEOBLOCK" apply "$S/rules" --check 2>&1 | grep -E '^[-+]'; }
+ports_of() {
+	"$GEOBLOCK" meeting list --json | jq -r '.[] | select(.name == "m") | .ports'
+}
+# The drop counters meeting m holds (its slots in drop_slot), which a port change never touches.
+slots_of() {
+	local id
+	id=$("$GEOBLOCK" meeting list --json | jq '.[] | select(.name == "m") | .id')
+	bpftool -j map lookup pinned "$GEOBLOCK_PIN_DIR/drop_slot" key $(printf '0x%02x 0x%02x 0 0' \
+		$((id & 255)) $((id >> 8))) | jq -c '[.formatted.value.slot[] | select(. != 0)]'
+}
+FEW=9001 MANY=9001-9040
+slots=$(slots_of)
+check "meeting m holds two counters" test "$(jq length <<<"$slots")" = 2
+
+dur_add=$(elapsed_ms "$GEOBLOCK" meeting ports add m 9002-9040)
+dur_del=$(elapsed_ms "$GEOBLOCK" meeting ports del m 9002-9040)
+echo "ports add takes $dur_add ms, del $dur_del ms"
+
+killed=0
+for ((i = 1; i <= TRIALS; i++)); do
+	before=$(ports_of)
+	if [[ $before == "$FEW" ]]; then
+		cmd=("$GEOBLOCK" meeting ports add m 9002-9040) dur=$dur_add after=$MANY
+	else
+		cmd=("$GEOBLOCK" meeting ports del m 9002-9040) dur=$dur_del after=$FEW
+	fi
+	kill_at_random $((dur + 1)) "$tmp/cmd.out" "${cmd[@]}"
+	if ((KILL_RC == 137)); then
+		killed=$((killed + 1))
+	elif ((KILL_RC != 0)); then
+		fail "trial $i: an unkilled '${cmd[*]:1}' failed (exit $KILL_RC): $(head -1 "$tmp/cmd.out")"
+	fi
+	"$GEOBLOCK" meeting del no-such-meeting >"$tmp/next.out" 2>&1
+	rc=$?
+	if ((rc != 1)) || ! grep -q 'no meeting "no-such-meeting"' "$tmp/next.out"; then
+		fail "trial $i: the next command (exit $rc): $(grep -v 'rolled back' "$tmp/next.out" | head -1)"
+	fi
+	d=$(differs)
+	[[ -z $d ]] && pass || fail "trial $i ('${cmd[*]:1}', exit $KILL_RC): maps and rules file differ: $(echo "$d" | head -2 | paste -sd' ')"
+	now=$(ports_of)
+	if [[ $now != "$before" && $now != "$after" ]]; then
+		fail "trial $i ('${cmd[*]:1}', exit $KILL_RC): meeting m has ports '$now', neither $before nor $after"
+	elif ((KILL_RC == 0)) && [[ $now != "$after" ]]; then
+		fail "trial $i: a finished '${cmd[*]:1}' left ports '$now'"
+	else
+		pass
+	fi
+	[[ -e $S/rules.journal ]] && fail "trial $i: the journal outlived the next command"
+done
+echo "$TRIALS trials, $killed killed mid-command, $((TRIALS - killed)) finished first"
+check "a third of the kills or more landed mid-command" test "$killed" -ge $((TRIALS / 3))
+echo "$(grep -c '"command":"recover"' "$S/audit.log") interrupted changes rolled back"
+check "audit log lines whole" audit_whole
+check_eq "the meeting's drop counters stay" "$slots" "$(slots_of)"
+check_eq "the other meeting stays" "board 8801" \
+	"$("$GEOBLOCK" meeting list --json | jq -r '.[] | select(.name == "board") | "\(.name) \(.ports)"')"
+summary
