@@ -128,8 +128,13 @@ static int check_abi(const struct gb_ctx *ctx)
 
 	snprintf(path, sizeof(path), "%s/abi_version", ctx->pin_dir);
 	fd = bpf_obj_get(path);
-	if (fd < 0)
-		return errno == ENOENT ? 0 : -errno;
+	if (fd < 0 && errno == ENOENT)
+		return 0;
+	if (fd < 0) {
+		err = -errno;
+		gb_err("cannot open %s: %s", path, strerror(-err));
+		return err;
+	}
 	if (bpf_map_lookup_elem(fd, &zero, &version))
 		err = -errno;
 	close(fd);
