@@ -45,5 +45,6 @@ while read -r method path; do
 	fi
 done <<<"$documented"
 body=$(curl -s --unix-socket "$SOCK" -w '%{http_code}' http://geoblock/v1/nothing-here)
-check_eq "an undocumented path is no route" '{"error":"no such route; see docs/api.yaml"}404' "$body"
+check_eq "an undocumented path is no route" \
+	'{"error":"no such route; see docs/api.yaml"}404' "$body"
 summary
