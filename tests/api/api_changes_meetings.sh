@@ -93,6 +93,21 @@ check_eq "audit: ports request" "POST /v1/meetings/board/ports join" \
 	"$(audit_last '"\(.command) \(.reason)"')"
 agree "after ports"
 
+# The reports: the same JSON as the CLI's --json.
+same_json() { jq -S . <<<"$1"; }
+check_eq "GET /v1/explain is explain --json" \
+	"$(same_json "$("$GEOBLOCK" explain 192.0.2.1 20001 --json)")" \
+	"$(same_json "$(api GET '/v1/explain?addr=192.0.2.1&port=20001' | head -n1)")"
+check_eq "GET /v1/explain, tcp" \
+	"$(same_json "$("$GEOBLOCK" explain 192.0.2.1 20001 --proto tcp --json)")" \
+	"$(same_json "$(api GET '/v1/explain?addr=192.0.2.1&port=20001&proto=tcp' | head -n1)")"
+check_eq "GET /v1/stats is stats --json" "$(same_json "$("$GEOBLOCK" stats --json)")" \
+	"$(same_json "$(api GET /v1/stats | head -n1)")"
+check_eq "GET /v1/status is status --json" "$(same_json "$("$GEOBLOCK" status --json)")" \
+	"$(same_json "$(api GET /v1/status | head -n1)")"
+check_eq "explain: a bad address is 400" 400 "$(status GET '/v1/explain?addr=1.2.3&port=1')"
+check_eq "explain: no port is 400" 400 "$(status GET '/v1/explain?addr=192.0.2.1')"
+
 # CLI and API interleaved.
 "$GEOBLOCK" meeting set board --enforce >/dev/null || fail "CLI meeting set between API calls"
 check_eq "API sees the CLI's change" enforce \

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * The control API's server: a unix socket bound here (its directory 0750, itself 0660, both of
- * --api-group if given), libmicrohttpd serving HTTP/1.1 on it in one thread, requests routed by
- * one table (docs/api.yaml is its contract) to the same state/ops functions the CLI calls.
+ * --api-group if given), libmicrohttpd serving HTTP/1.1 on it in one thread; bodies gathered and
+ * parsed here, requests handed to their route (routes.c).
  */
 #include <errno.h>
 #include <grp.h>
@@ -19,10 +19,7 @@
 #include "lib/errors.h"
 #include "lib/files.h"
 #include "state/audit.h"
-#include "state/countries.h"
-#include "state/ops.h"
-#include "state/rules.h"
-#include "api/spec_json.h"
+#include "api/routes.h"
 #include "api/server.h"
 
 #define CONNECTION_LIMIT	64
@@ -42,332 +39,6 @@ struct request {
 	bool too_big;
 };
 
-/* What a handler hands back: a status and a JSON body (owned). */
-struct reply {
-	unsigned int status;
-	struct json_object *body;
-};
-
-struct call {
-	struct api_server *api;
-	struct MHD_Connection *conn;
-	const char *name;		/* the {name} of the path, or NULL */
-	struct json_object *in;		/* the parsed body, or NULL */
-	struct audit_caller who;
-	char command[300];
-};
-
-typedef struct reply (*handler_fn)(struct call *c);
-
-static struct reply error_reply(unsigned int status, const char *msg)
-{
-	struct json_object *o = json_object_new_object();
-
-	json_object_object_add(o, "error", json_object_new_string(msg));
-	return (struct reply){ status, o };
-}
-
-/* An ops result as HTTP: its one error line, the status its errno means. */
-static struct reply ops_reply(int err, struct json_object *ok)
-{
-	const char *msg = gb_last_error();
-
-	if (!err)
-		return (struct reply){ MHD_HTTP_OK, ok };
-	json_object_put(ok);
-	return error_reply(err == -EINVAL ? MHD_HTTP_BAD_REQUEST : err == -ENOENT ?
-			   MHD_HTTP_NOT_FOUND : err == -EEXIST ? MHD_HTTP_CONFLICT :
-			   MHD_HTTP_INTERNAL_SERVER_ERROR, *msg ? msg : strerror(-err));
-}
-
-/* Fields of a change body other than the ones named: refused, as in a spec. */
-static int only_fields(struct json_object *in, const char *const *names, char *err, size_t len)
-{
-	if (!in)
-		return 0;
-	if (!json_object_is_type(in, json_type_object)) {
-		snprintf(err, len, "the body must be a JSON object");
-		return -EINVAL;
-	}
-	json_object_object_foreach(in, key, val) {
-		bool ok = false;
-
-		(void)val;
-		for (int i = 0; names[i] && !ok; i++)
-			ok = !strcmp(key, names[i]);
-		if (!ok) {
-			snprintf(err, len, "unknown field \"%.64s\"", key);
-			return -EINVAL;
-		}
-	}
-	return 0;
-}
-
-/* The optional "reason" of a change body; -EINVAL when it is not a string. */
-static int reason_of(struct json_object *in, const char **reason)
-{
-	struct json_object *v;
-
-	*reason = NULL;
-	if (!in || !json_object_object_get_ex(in, "reason", &v))
-		return 0;
-	if (!json_object_is_type(v, json_type_string))
-		return -EINVAL;
-	*reason = json_object_get_string(v);
-	return 0;
-}
-
-static struct json_object *warnings_of(const struct country_census *census, const __u64 *blocked)
-{
-	struct json_object *arr = json_object_new_array();
-	char none[GB_COUNTRY_COUNT * 3 + 1], line[GB_COUNTRY_COUNT * 3 + 64];
-
-	countries_without_networks(census, blocked, none, sizeof(none));
-	if (*none) {
-		snprintf(line, sizeof(line), "the loaded GeoIP table has no network in %s", none);
-		json_object_array_add(arr, json_object_new_string(line));
-	}
-	return arr;
-}
-
-/* The maps the daemon holds are still the pinned ones: else a change would go nowhere. */
-static bool pins_stale(struct call *c, struct reply *out)
-{
-	if (gb_pins_current(c->api->ctx) != -ESTALE)
-		return false;
-	*out = error_reply(MHD_HTTP_SERVICE_UNAVAILABLE, "the pinned maps were re-created since "
-			   "the daemon started; restart it");
-	return true;
-}
-
-/* GET /v1/meetings, or one meeting when c->name is set. */
-static struct reply get_meetings(struct call *c)
-{
-	struct json_object *arr = json_object_new_array(), *o = NULL;
-	struct rules r;
-	int err;
-
-	err = rules_read(c->api->ctx, &r);
-	if (err) {
-		json_object_put(arr);
-		return error_reply(MHD_HTTP_INTERNAL_SERVER_ERROR, "cannot read the rules");
-	}
-	for (__u32 id = 1; id < GB_MAX_MEETINGS && !err; id++) {
-		struct meeting_spec s;
-
-		if (!(r.policies[id].flags & GB_MEETING_ACTIVE))
-			continue;
-		if (c->name && strcmp(r.policies[id].name, c->name))
-			continue;
-		err = rules_spec(&r, id, &s);
-		if (!err) {
-			json_object_array_add(arr, spec_to_json(&s));
-			spec_free(&s);
-		}
-	}
-	rules_free(&r);
-	if (err) {
-		json_object_put(arr);
-		return error_reply(MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory");
-	}
-	if (!c->name) {
-		o = json_object_new_object();
-		json_object_object_add(o, "meetings", arr);
-		return (struct reply){ MHD_HTTP_OK, o };
-	}
-	if (json_object_array_length(arr))
-		o = json_object_get(json_object_array_get_idx(arr, 0));
-	json_object_put(arr);
-	return o ? (struct reply){ MHD_HTTP_OK, o } :
-		   error_reply(MHD_HTTP_NOT_FOUND, "no such meeting");
-}
-
-static struct reply get_meeting(struct call *c)
-{
-	return get_meetings(c);
-}
-
-static struct reply put_meeting(struct call *c)
-{
-	static struct country_census census;
-	struct meeting_spec s;
-	struct json_object *o;
-	struct reply rep;
-	char err_msg[512];
-	bool created;
-	int err;
-
-	if (!c->in)
-		return error_reply(MHD_HTTP_BAD_REQUEST, "a meeting spec is required as the body");
-	err = spec_from_json(c->in, c->name, true, &s, err_msg, sizeof(err_msg));
-	if (err)
-		return error_reply(MHD_HTTP_BAD_REQUEST, err_msg);
-	if (pins_stale(c, &rep))
-		goto out;
-	err = ops_meeting_put(c->api->ctx, &c->who, &s, &census, &created);
-	o = json_object_new_object();
-	json_object_object_add(o, "meeting", spec_to_json(&s));
-	json_object_object_add(o, "created", json_object_new_boolean(created));
-	if (!err)
-		json_object_object_add(o, "warnings", warnings_of(&census, s.blocked));
-	rep = ops_reply(err, o);
-out:
-	spec_free(&s);
-	return rep;
-}
-
-static struct reply delete_meeting(struct call *c)
-{
-	static const char *const fields[] = { "reason", NULL };
-	struct json_object *o;
-	const char *reason;
-	struct reply rep;
-	char err_msg[128];
-
-	if (only_fields(c->in, fields, err_msg, sizeof(err_msg)))
-		return error_reply(MHD_HTTP_BAD_REQUEST, err_msg);
-	if (reason_of(c->in, &reason))
-		return error_reply(MHD_HTTP_BAD_REQUEST, "\"reason\" must be a string");
-	if (pins_stale(c, &rep))
-		return rep;
-	o = json_object_new_object();
-	json_object_object_add(o, "deleted", json_object_new_string(c->name));
-	return ops_reply(ops_meeting_del(c->api->ctx, &c->who, c->name, reason), o);
-}
-
-static struct reply post_ports(struct call *c)
-{
-	static const char *const fields[] = { "add", "remove", "reason", NULL };
-	static __u8 add[GB_PORT_COUNT / 8], remove[GB_PORT_COUNT / 8];
-	static struct ops_ports done;
-	bool has_add, has_remove;
-	struct json_object *o;
-	const char *reason;
-	struct reply rep;
-	char err_msg[512];
-
-	if (!c->in)
-		return error_reply(MHD_HTTP_BAD_REQUEST, "{\"add\":[...],\"remove\":[...]} is "
-				   "required as the body");
-	if (only_fields(c->in, fields, err_msg, sizeof(err_msg)) ||
-	    ports_from_json(c->in, "add", add, &has_add, err_msg, sizeof(err_msg)) ||
-	    ports_from_json(c->in, "remove", remove, &has_remove, err_msg, sizeof(err_msg)))
-		return error_reply(MHD_HTTP_BAD_REQUEST, err_msg);
-	if (reason_of(c->in, &reason))
-		return error_reply(MHD_HTTP_BAD_REQUEST, "\"reason\" must be a string");
-	if (!has_add && !has_remove)
-		return error_reply(MHD_HTTP_BAD_REQUEST, "give ports to \"add\" or \"remove\"");
-	if (pins_stale(c, &rep))
-		return rep;
-	rep = ops_reply(ops_meeting_ports(c->api->ctx, &c->who, c->name, has_add ? add : NULL,
-					  has_remove ? remove : NULL, reason, &done),
-			json_object_new_object());
-	if (rep.status == MHD_HTTP_OK) {
-		o = rep.body;
-		json_object_object_add(o, "name", json_object_new_string(c->name));
-		json_object_object_add(o, "ports", ports_to_json(done.after));
-		json_object_object_add(o, "changed", json_object_new_int64(done.changed));
-	}
-	return rep;
-}
-
-static struct reply post_apply(struct call *c)
-{
-	static const char *const fields[] = { "meetings", "check", "reason", NULL };
-	static struct country_census census;
-	struct json_object *meetings, *check_v, *o, *warnings;
-	struct ops_counts n = {};
-	struct spec_list want;
-	const char *reason;
-	struct reply rep;
-	char err_msg[512];
-	bool check = false;
-	int err;
-
-	if (!c->in)
-		return error_reply(MHD_HTTP_BAD_REQUEST, "{\"meetings\":[...]} is required as the "
-				   "body");
-	if (only_fields(c->in, fields, err_msg, sizeof(err_msg)))
-		return error_reply(MHD_HTTP_BAD_REQUEST, err_msg);
-	if (reason_of(c->in, &reason))
-		return error_reply(MHD_HTTP_BAD_REQUEST, "\"reason\" must be a string");
-	if (json_object_object_get_ex(c->in, "check", &check_v)) {
-		if (!json_object_is_type(check_v, json_type_boolean))
-			return error_reply(MHD_HTTP_BAD_REQUEST, "\"check\" must be true or false");
-		check = json_object_get_boolean(check_v);
-	}
-	if (!json_object_object_get_ex(c->in, "meetings", &meetings))
-		return error_reply(MHD_HTTP_BAD_REQUEST, "\"meetings\" is required");
-	if (specs_from_json(meetings, &want, err_msg, sizeof(err_msg)))
-		return error_reply(MHD_HTTP_BAD_REQUEST, err_msg);
-	if (pins_stale(c, &rep))
-		goto out;
-	err = ops_apply(c->api->ctx, &c->who, NULL, &want, check, reason, NULL, &census, &n);
-	o = json_object_new_object();
-	json_object_object_add(o, "check", json_object_new_boolean(check));
-	json_object_object_add(o, "added", json_object_new_int64(n.add));
-	json_object_object_add(o, "changed", json_object_new_int64(n.change));
-	json_object_object_add(o, "switched_mode", json_object_new_int64(n.mode));
-	json_object_object_add(o, "deleted", json_object_new_int64(n.deleted));
-	json_object_object_add(o, "unchanged", json_object_new_int64(n.keep));
-	warnings = json_object_new_array();
-	for (size_t i = 0; i < want.n && !err; i++) {
-		struct json_object *w = warnings_of(&census, want.v[i].blocked);
-
-		for (size_t j = 0; j < json_object_array_length(w); j++)
-			json_object_array_add(warnings, json_object_get(
-						      json_object_array_get_idx(w, j)));
-		json_object_put(w);
-	}
-	json_object_object_add(o, "warnings", warnings);
-	rep = ops_reply(err, o);
-out:
-	spec_list_free(&want);
-	return rep;
-}
-
-/* Every route served: docs/api.yaml describes exactly these (tests/api/ checks it). */
-static const struct route {
-	const char *method;
-	const char *path;	/* "{name}": one path segment, the meeting's name */
-	handler_fn fn;
-} routes[] = {
-	{ "GET", "/v1/meetings", get_meetings },
-	{ "GET", "/v1/meetings/{name}", get_meeting },
-	{ "PUT", "/v1/meetings/{name}", put_meeting },
-	{ "DELETE", "/v1/meetings/{name}", delete_meeting },
-	{ "POST", "/v1/meetings/{name}/ports", post_ports },
-	{ "POST", "/v1/apply", post_apply },
-	{}
-};
-
-void api_print_routes(FILE *out)
-{
-	for (const struct route *r = routes; r->method; r++)
-		fprintf(out, "%s %s\n", r->method, r->path);
-}
-
-/* Whether url matches pattern; the {name} segment (at most one) copied into name. */
-static bool path_matches(const char *pattern, const char *url, char *name, size_t len)
-{
-	while (*pattern && *url) {
-		if (!strncmp(pattern, "{name}", 6)) {
-			size_t n = strcspn(url, "/");
-
-			if (!n || n >= len)
-				return false;
-			memcpy(name, url, n);
-			name[n] = '\0';
-			pattern += 6;
-			url += n;
-			continue;
-		}
-		if (*pattern++ != *url++)
-			return false;
-	}
-	return !*pattern && !*url;
-}
-
 /* The caller's uid and pid, read off the connection's socket. */
 static void peer_of(struct MHD_Connection *conn, struct audit_caller *who)
 {
@@ -384,56 +55,62 @@ static void peer_of(struct MHD_Connection *conn, struct audit_caller *who)
 	}
 }
 
-static struct reply dispatch(struct api_server *api, struct MHD_Connection *conn,
-			     const char *method, const char *url, struct request *req)
+/* The body as JSON into *out (NULL if empty); 0, or -EINVAL with the reply to send. */
+static int parse_body(const struct request *req, struct json_object **out, struct api_reply *rep)
 {
-	char name[GB_MEETING_NAME_LEN * 4 + 1];
-	bool path_known = false;
-	struct call c = { .api = api, .conn = conn };
 	enum json_tokener_error jerr;
 	struct json_tokener *tok;
-	struct reply rep;
+	char msg[128];
 
-	for (const struct route *r = routes; r->method; r++) {
-		if (!path_matches(r->path, url, name, sizeof(name)))
-			continue;
-		path_known = true;
-		if (strcmp(r->method, method))
-			continue;
-		if (req->too_big)
-			return error_reply(MHD_HTTP_CONTENT_TOO_LARGE, "the body is over 1 MiB");
-		if (req->len) {
-			tok = json_tokener_new();
-			if (!tok)
-				return error_reply(MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory");
-			c.in = json_tokener_parse_ex(tok, req->body, req->len);
-			jerr = json_tokener_get_error(tok);
-			/* Trailing bytes after the value are as bad as a value cut short. */
-			if (jerr == json_tokener_success &&
-			    json_tokener_get_parse_end(tok) != req->len)
-				jerr = json_tokener_error_parse_unexpected;
-			json_tokener_free(tok);
-			if (jerr != json_tokener_success) {
-				char msg[128];
-
-				json_object_put(c.in);
-				snprintf(msg, sizeof(msg), "the body is not JSON: %s",
-					 jerr == json_tokener_continue ? "it ends too early" :
-					 json_tokener_error_desc(jerr));
-				return error_reply(MHD_HTTP_BAD_REQUEST, msg);
-			}
-		}
-		c.name = strchr(r->path, '{') ? name : NULL;
-		snprintf(c.command, sizeof(c.command), "%s %.250s", method, url);
-		c.who.command = c.command;
-		peer_of(conn, &c.who);
-		rep = r->fn(&c);
-		json_object_put(c.in);
-		return rep;
+	*out = NULL;
+	if (!req->len)
+		return 0;
+	tok = json_tokener_new();
+	if (!tok) {
+		*rep = api_error(MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory");
+		return -ENOMEM;
 	}
-	if (path_known)
-		return error_reply(MHD_HTTP_METHOD_NOT_ALLOWED, "method not allowed on this path");
-	return error_reply(MHD_HTTP_NOT_FOUND, "no such route; see docs/api.yaml");
+	*out = json_tokener_parse_ex(tok, req->body, req->len);
+	jerr = json_tokener_get_error(tok);
+	/* Trailing bytes after the value are as bad as a value cut short. */
+	if (jerr == json_tokener_success && json_tokener_get_parse_end(tok) != req->len)
+		jerr = json_tokener_error_parse_unexpected;
+	json_tokener_free(tok);
+	if (jerr == json_tokener_success)
+		return 0;
+	json_object_put(*out);
+	*out = NULL;
+	snprintf(msg, sizeof(msg), "the body is not JSON: %s", jerr == json_tokener_continue ?
+		 "it ends too early" : json_tokener_error_desc(jerr));
+	*rep = api_error(MHD_HTTP_BAD_REQUEST, msg);
+	return -EINVAL;
+}
+
+static struct api_reply dispatch(struct api_server *api, struct MHD_Connection *conn,
+				 const char *method, const char *url, const struct request *req)
+{
+	struct api_call c = { .ctx = api->ctx, .conn = conn };
+	char name[GB_MEETING_NAME_LEN * 4 + 1];
+	const struct api_route *r;
+	struct api_reply rep;
+	bool path_known;
+
+	r = api_route_find(method, url, name, sizeof(name), &path_known);
+	if (!r && path_known)
+		return api_error(MHD_HTTP_METHOD_NOT_ALLOWED, "method not allowed on this path");
+	if (!r)
+		return api_error(MHD_HTTP_NOT_FOUND, "no such route; see docs/api.yaml");
+	if (req->too_big)
+		return api_error(MHD_HTTP_CONTENT_TOO_LARGE, "the body is over 1 MiB");
+	if (parse_body(req, &c.in, &rep))
+		return rep;
+	c.name = strchr(r->path, '{') ? name : NULL;
+	snprintf(c.command, sizeof(c.command), "%s %.250s", method, url);
+	c.who.command = c.command;
+	peer_of(conn, &c.who);
+	rep = r->fn(&c);
+	json_object_put(c.in);
+	return rep;
 }
 
 static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char *url,
@@ -444,7 +121,7 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
 	struct request *req = *state;
 	struct MHD_Response *resp;
 	enum MHD_Result ret;
-	struct reply rep;
+	struct api_reply rep;
 	const char *text;
 
 	(void)version;
@@ -610,3 +287,4 @@ void api_stop(struct api_server *a)
 	unlink(a->path);
 	free(a);
 }
+

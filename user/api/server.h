@@ -14,6 +14,5 @@ struct api_server;
 int api_start(const struct gb_ctx *ctx, const char *path, const char *group,
 	      struct api_server **out);
 void api_stop(struct api_server *a);
-void api_print_routes(FILE *out);
 
 #endif

@@ -22,6 +22,7 @@
 #include "state/context.h"
 #include "state/converge.h"
 #include "metrics/exporter.h"
+#include "api/routes.h"
 #include "api/server.h"
 #include "cli/cmd.h"
 #include "cli/geoip.h"
