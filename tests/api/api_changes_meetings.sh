@@ -6,7 +6,8 @@
 # caller's uid, pid and request. Malformed, truncated, mistyped and unknown input is 400, an
 # unknown meeting 404, a port of another meeting 409, a 2 MiB body 413, each with nothing changed.
 # CLI and API changes interleave. A caller outside root and --api-group is refused by the socket's
-# permissions, and the daemon is still up after all of it.
+# permissions, a member of --api-group is served and audited as itself, and the daemon is still
+# up after all of it.
 set -uo pipefail
 source "$(dirname "$0")/../lib/common.sh"
 [[ -x $GEOBLOCK ]] || { fail "no $GEOBLOCK (build it first)"; summary; exit; }
@@ -178,13 +179,36 @@ check_eq "GET after DELETE: 404" 404 "$(status GET /v1/meetings/fresh)"
 check_eq "audit: delete" "DELETE /v1/meetings/fresh over" "$(audit_last '"\(.command) \(.reason)"')"
 agree "after delete"
 
-# A caller neither root nor in the group: refused by the socket's permissions.
-if id nobody >/dev/null 2>&1; then
+# A caller neither root nor in the group: refused by the socket's permissions. With
+# --api-group, a member may connect and change, and is audited as itself.
+if id nobody >/dev/null 2>&1 && getent group nogroup >/dev/null; then
 	chmod 755 "$tmp"
-	out=$(setpriv --reuid=nobody --regid=nogroup --clear-groups \
-		curl -s --unix-socket "$SOCK" -w '%{http_code}' http://geoblock/v1/meetings 2>&1)
+	as() { setpriv --reuid=nobody --regid="$1" --clear-groups "${@:2}"; }
+	out=$(as nogroup curl -s --unix-socket "$SOCK" -w '%{http_code}' \
+		http://geoblock/v1/meetings 2>&1)
 	check_eq "nobody is refused by the socket" 000 "$out"
+	GSOCK=$tmp/grp/api.sock
+	"$GEOBLOCK" daemon --metrics 127.0.0.1:0 --api "$GSOCK" --api-group nogroup \
+		>"$tmp/daemon2.out" 2>&1 &
+	pid2=$!
+	on_exit kill_child "$pid2"
+	wait_until 10 test -S "$GSOCK" || fail "daemon --api-group did not listen"
+	check_eq "--api-group: socket and directory are the group's" "nogroup nogroup" \
+		"$(stat -c %G "$GSOCK" "$tmp/grp" | xargs)"
+	out=$(as nogroup curl -s --unix-socket "$GSOCK" -X PUT -w '%{http_code}' \
+		--data-binary '{"ports":["6100"],"block":["DE"],"reason":"as nobody"}' \
+		http://geoblock/v1/meetings/grp 2>&1)
+	check_eq "a member of --api-group may change" 200 "${out: -3}"
+	check_eq "audited as the caller" "$(id -u nobody) PUT /v1/meetings/grp" \
+		"$(audit_last '"\(.uid) \(.command)"')"
+	out=$(as 12345 curl -s --unix-socket "$GSOCK" -w '%{http_code}' \
+		http://geoblock/v1/meetings 2>&1)
+	check_eq "a caller outside --api-group is refused" 000 "$out"
+	kill_child "$pid2"
+	check "the second daemon removed its socket" test ! -e "$GSOCK"
 	chmod 700 "$tmp"
+else
+	fail "no user nobody or group nogroup to test the socket's permissions with"
 fi
 check "the daemon is still up" kill -0 "$pid"
 check_eq "and still answers" 200 "$(status GET /v1/meetings)"
