@@ -118,6 +118,23 @@ check_eq "PUT after the CLI" 200 "$(status PUT /v1/meetings/api2 '{"ports":[7100
 check_eq "drop from the CLI's port" dropped "$(verdict 198.51.100.7 7101)"
 agree "interleaved"
 
+# At the same time: 10 API PUTs and 10 CLI adds in parallel all land, serialised on the lock.
+for i in $(seq 10); do
+	api PUT "/v1/meetings/par-api$i" "{\"ports\":[$((7200 + i))],\"block\":[\"DE\"]}" \
+		>"$tmp/par-api$i" &
+	"$GEOBLOCK" meeting add "par-cli$i" --ports $((7300 + i)) --block FR >/dev/null 2>&1 &
+done
+wait_jobs() { local j; for j in $(jobs -p); do [[ $j == "$pid" ]] || wait "$j"; done; }
+wait_jobs
+check_eq "parallel: every API PUT answered 200" "$(printf '200 %.0s' $(seq 10))" \
+	"$(for i in $(seq 10); do printf '%s ' "$(tail -n1 "$tmp/par-api$i")"; done)"
+check_eq "parallel: all 20 meetings are there" 20 "$(from_api | grep -c '^par-')"
+agree "after parallel changes"
+for i in $(seq 10); do
+	"$GEOBLOCK" meeting del "par-cli$i" >/dev/null 2>&1 || fail "del par-cli$i"
+	[[ $(status DELETE "/v1/meetings/par-api$i") == 200 ]] || fail "DELETE par-api$i"
+done
+
 # Errors: nothing changed by any of them.
 before=$(snapshot)
 expect() {

@@ -108,6 +108,7 @@ static struct api_reply dispatch(struct api_server *api, struct MHD_Connection *
 	snprintf(c.command, sizeof(c.command), "%s %.250s", method, url);
 	c.who.command = c.command;
 	peer_of(conn, &c.who);
+	gb_clear_error();
 	rep = r->fn(&c);
 	json_object_put(c.in);
 	return rep;
