@@ -1,7 +1,7 @@
 # geoblock: build, test, demo. `make help` lists the targets.
 # Sources: bpf/ (the XDP program and the ABI header shared with userspace), user/ (the controller,
-# by layer: lib < geoip < kern < state < metrics < cli; a layer includes only those below it and
-# its own; see user/README.md), tests/ (unit, bpf, e2e, faults, fuzz, diff, bench).
+# by layer: lib < geoip < kern < state < metrics < api < cli; a layer includes only those below
+# it and its own; see user/README.md), tests/ (unit, bpf, e2e, faults, fuzz, diff, bench).
 # The release: what `geoblock --version` prints and the Debian package's version (debian/changelog's
 # top entry must carry the same; `make deb` and tests/dist/deb_installs_runs_and_purges_clean.sh
 # check it).

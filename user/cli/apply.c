@@ -8,26 +8,21 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <json-c/json.h>
 #include "lib/errors.h"
-#include "kern/pins.h"
-#include "state/audit.h"
 #include "state/context.h"
 #include "state/countries.h"
-#include "state/converge.h"
-#include "state/plan.h"
-#include "state/rules.h"
+#include "state/ops.h"
 #include "state/rules_file.h"
 #include "cli/cmd.h"
 
-static void print_summary(bool done, const struct rules_plan *p)
+static void print_summary(bool done, const struct ops_counts *c)
 {
 	if (done)
 		printf("applied: %zu added, %zu changed, %zu switched mode, %zu deleted, %zu "
-		       "unchanged\n", p->n_add, p->n_replace, p->n_mode, p->n_doomed, p->n_keep);
+		       "unchanged\n", c->add, c->change, c->mode, c->deleted, c->keep);
 	else
 		printf("check: valid; %zu to add, %zu to change, %zu to switch mode, %zu to delete, "
-		       "%zu unchanged\n", p->n_add, p->n_replace, p->n_mode, p->n_doomed, p->n_keep);
+		       "%zu unchanged\n", c->add, c->change, c->mode, c->deleted, c->keep);
 }
 
 /* One warning line per meeting that blocks a country the loaded table gives no network. */
@@ -40,15 +35,13 @@ static void warn_without_networks(const struct country_census *c, const struct s
 int cmd_apply(const struct cmd_args *a)
 {
 	static struct country_census census;
-	const char *reason = a->opt[OPT_REASON], *path = a->pos[0];
-	struct json_object *changes = NULL;
+	const char *path = a->pos[0];
 	bool check = a->opt[OPT_CHECK];
+	struct ops_counts counts;
 	struct spec_list want;
-	struct rules_plan plan;
 	struct gb_ctx ctx;
-	struct rules r;
 	char err_msg[1024];
-	int err, ret = GB_EXIT_FAIL;
+	int err;
 
 	/* The whole file is valid, or nothing happens. */
 	err = rules_file_read(path, time(NULL), 0, &want, err_msg, sizeof(err_msg));
@@ -56,49 +49,20 @@ int cmd_apply(const struct cmd_args *a)
 		gb_err("%s", err_msg);
 		return GB_EXIT_USAGE;
 	}
-
-	if (gb_open(&ctx, check ? GB_OPEN_READ | GB_OPEN_EMPTY_OK : GB_OPEN_LOCKED))
-		goto out_want;
-	if (countries_census(&ctx, &census))
-		goto out_close;
-	for (size_t i = 0; i < want.n; i++) {
-		if (!countries_check(&census, want.v[i].blocked, err_msg, sizeof(err_msg)))
-			continue;
-		gb_err("%s line %u: %s", path, want.v[i].line, err_msg);
-		ret = GB_EXIT_USAGE;
-		goto out_close;
+	if (gb_open(&ctx, check ? GB_OPEN_READ | GB_OPEN_EMPTY_OK : GB_OPEN_LOCKED)) {
+		spec_list_free(&want);
+		return GB_EXIT_FAIL;
 	}
-	err = check ? rules_read(&ctx, &r) : rules_begin(&ctx, &r, true);
-	if (err)
-		goto out_close;
-	err = rules_plan(&r, &want, &plan);
-	if (err) {
-		gb_err("cannot plan the change: %s", strerror(-err));
-		goto out_rules;
-	}
-	rules_plan_print(&r, &plan, stdout, NULL);
-	if (check) {
-		print_summary(false, &plan);
+	err = ops_apply(&ctx, NULL, path, &want, check, a->opt[OPT_REASON], stdout, &census,
+			&counts);
+	if (!err)
+		print_summary(!check, &counts);
+	/* Said after a failed change too: what the file asks for that the table cannot give. */
+	if (!err || (err != -EINVAL && census.loaded))
 		warn_without_networks(&census, &want);
-		ret = GB_EXIT_OK;
-		goto out_plan;
-	}
-	changes = json_object_new_array();
-	err = rules_converge(&ctx, &r, &want, changes);
-	if (audit_result(&ctx, reason, err, changes) && !err)
-		err = -EIO;
-	if (!err) {
-		print_summary(true, &plan);
-		ret = GB_EXIT_OK;
-	}
-	warn_without_networks(&census, &want);
-out_plan:
-	rules_plan_free(&plan);
-out_rules:
-	rules_free(&r);
-out_close:
 	gb_close(&ctx);
-out_want:
 	spec_list_free(&want);
-	return ret;
+	if (!err)
+		return GB_EXIT_OK;
+	return err == -EINVAL ? GB_EXIT_USAGE : GB_EXIT_FAIL;
 }

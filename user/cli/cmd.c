@@ -6,6 +6,7 @@
  */
 #include "kern/pins.h"
 #include "metrics/exporter.h"
+#include "api/server.h"
 #include "cli/cmd.h"
 #include "geoblock.h"
 
@@ -109,6 +110,16 @@ static const struct cmd_opt daemon_opts[] = {
 		  "--watch make one table. A file that does not load (corrupt, truncated,\n"
 		  "shrunken) leaves the loaded table, logs one line and counts a failed\n"
 		  "reload (geoblock_geoip_reload_failures_total)" },
+	{ .id = OPT_API, .name = "api", .value = "PATH",
+	  .help = "serve the control API (HTTP/1.1 + JSON, docs/api.md) on a unix socket\n"
+		  "at PATH, e.g. " API_DEFAULT_PATH "; its directory is made 0750,\n"
+		  "the socket 0660: root and --api-group only" },
+	{ .id = OPT_API_GROUP, .name = "api-group", .value = "GROUP",
+	  .help = "give the API socket and its directory to GROUP, so that a service\n"
+		  "running in it may connect" },
+	{ .id = OPT_API_ROUTES, .name = "api-routes",
+	  .help = "print the routes the control API serves, one \"METHOD PATH\" a line,\n"
+		  "and exit" },
 	{}
 };
 
@@ -214,12 +225,14 @@ static const struct cmd commands[] = {
 		"country) and per interface, attachments, GeoIP table and meetings: the\n"
 		"figures 'geoblock daemon' serves as Prometheus metrics, summed over CPUs." },
 	{ .name = "daemon", .func = cmd_daemon, .opts = daemon_opts,
-	  .summary = "metrics, expiry, GeoIP file reloads",
+	  .summary = "metrics, expiry, GeoIP file reloads, the control API",
 	  /* EXPIRE_INTERVAL_S in daemon.c */
 	  .details =
 		"Every 5 s, deletes the meetings whose --expires time has passed (audited).\n"
 		"Holds the pinned links it sees: if the pins are removed, the filter stays\n"
 		"attached and the daemon pins the maps and links again.\n"
+		"With --api, serves the control API; its changes are the CLI's, audited with\n"
+		"the caller's uid and pid, and serialise with the CLI's.\n"
 		"Prints the URL it serves on, then runs until SIGTERM or SIGINT (exit 0)." },
 	{ .name = "explain", .func = cmd_explain, .opts = explain_opts,
 	  .summary = "what decides a packet, and the verdict",

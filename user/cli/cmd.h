@@ -35,6 +35,9 @@ enum cmd_opt_id {
 	OPT_CHECK,
 	OPT_METRICS,
 	OPT_WATCH,
+	OPT_API,
+	OPT_API_GROUP,
+	OPT_API_ROUTES,
 	OPT_COUNT,
 };
 

@@ -22,6 +22,8 @@
 #include "state/context.h"
 #include "state/converge.h"
 #include "metrics/exporter.h"
+#include "api/routes.h"
+#include "api/server.h"
 #include "cli/cmd.h"
 #include "cli/geoip.h"
 
@@ -181,6 +183,8 @@ static int run(const struct gb_ctx *ctx, int sfd, int tfd, struct watch *w,
 int cmd_daemon(const struct cmd_args *a)
 {
 	const char *metrics = a->opt[OPT_METRICS];
+	const char *api_path = a->opt[OPT_API];
+	struct api_server *api = NULL;
 	struct exporter *exp = NULL;
 	struct sockaddr_storage addr;
 	struct gb_ctx ctx;
@@ -193,6 +197,14 @@ int cmd_daemon(const struct cmd_args *a)
 	struct link_keeper keeper = { .inotify_fd = -1 };
 	int sfd, tfd = -1, err, ret = GB_EXIT_FAIL;
 
+	if (a->opt[OPT_API_ROUTES]) {
+		api_print_routes(stdout);
+		return GB_EXIT_OK;
+	}
+	if (a->opt[OPT_API_GROUP] && !api_path) {
+		gb_err("--api-group needs --api PATH");
+		return GB_EXIT_USAGE;
+	}
 	if (a->count[OPT_WATCH] > WATCH_MAX) {
 		gb_err("at most %d --watch files", WATCH_MAX);
 		return GB_EXIT_USAGE;
@@ -250,6 +262,12 @@ int cmd_daemon(const struct cmd_args *a)
 		goto out_close;
 	}
 	printf("serving metrics on %s\n", exporter_url(exp));
+	if (api_path) {
+		err = api_start(&ctx, api_path, a->opt[OPT_API_GROUP], &api);
+		if (err)
+			goto out_exp;
+		printf("serving the API on unix:%s\n", api_path);
+	}
 	fflush(stdout);
 
 	err = run(&ctx, sfd, tfd, &w, &keeper);
@@ -257,6 +275,8 @@ int cmd_daemon(const struct cmd_args *a)
 		gb_err("main loop failed: %s", strerror(-err));
 	else
 		ret = GB_EXIT_OK;
+	api_stop(api);
+out_exp:
 	exporter_stop(exp);
 out_close:
 	gb_close(&ctx);

@@ -14,74 +14,22 @@
 #include "lib/errors.h"
 #include "lib/parse.h"
 #include "kern/pins.h"
-#include "state/audit.h"
 #include "state/context.h"
 #include "state/countries.h"
-#include "state/converge.h"
-#include "state/journal.h"
-#include "state/ports.h"
 #include "state/rules.h"
 #include "state/rules_file.h"
-#include "state/save.h"
+#include "state/ops.h"
 #include "cli/cmd.h"
 
 /* The loaded table's networks per country: what meeting add checks and says, list marks. */
 static struct country_census census;
 
-/* Refuses a name or port another meeting has, or exceptions past the tries' size. */
-static int check_conflicts(const struct rules *r, const struct meeting_spec *s)
+/* A change's result as the command's exit code: bad input, a name or port taken: usage. */
+static int exit_code(int err)
 {
-	size_t n4 = r->n_allow4, n6 = r->n_allow6;
-
-	if (rules_find(r, s->name)) {
-		gb_err("meeting \"%s\" already exists; delete it first or pick another name", s->name);
-		return -EEXIST;
-	}
-	for (__u32 p = 1; p < GB_PORT_COUNT; p++) {
-		__u32 owner = r->owners[p].meeting_id;
-
-		if (port_isset(s->ports, p) && owner) {
-			gb_err("port %u already belongs to meeting \"%s\"", p, r->policies[owner].name);
-			return -EEXIST;
-		}
-	}
-	for (size_t i = 0; i < s->n_allow; i++)
-		*(s->allow[i].family == 4 ? &n4 : &n6) += 1;
-	if (n4 > GB_ALLOW_MAX || n6 > GB_ALLOW_MAX) {
-		gb_err("more than %d IPv4 or IPv6 allow exceptions over all meetings", GB_ALLOW_MAX);
-		return -ENOSPC;
-	}
-	return 0;
-}
-
-static struct json_object *change_lines(const struct meeting_spec *old,
-					const struct meeting_spec *new)
-{
-	struct json_object *changes = json_object_new_array();
-	const struct meeting_spec *specs[2] = { old, new };
-
-	for (int i = 0; i < 2; i++) {
-		char *line = specs[i] ? spec_format(specs[i], false) : NULL, *full;
-
-		if (line && asprintf(&full, "%c %s", i ? '+' : '-', line) >= 0) {
-			json_object_array_add(changes, json_object_new_string(full));
-			free(full);
-		}
-		free(line);
-	}
-	return changes;
-}
-
-/* The live meeting called name, or 0 after one error line. */
-static __u32 find_meeting(const struct rules *r, const char *name)
-{
-	__u32 id = rules_find(r, name);
-	char shown[64 * 4 + 1];
-
-	if (!id)
-		gb_err("no meeting \"%s\"; see 'geoblock meeting list'",
-		       printable(name, strlen(name), 64, shown, sizeof(shown)));
-	return id;
+	if (!err)
+		return GB_EXIT_OK;
+	return err == -EINVAL || err == -ENOENT || err == -EEXIST ? GB_EXIT_USAGE : GB_EXIT_FAIL;
 }
 
 static void print_added(const struct meeting_spec *s)
@@ -105,10 +53,8 @@ int cmd_meeting_add(const struct cmd_args *a)
 {
 	struct meeting_spec s;
 	struct gb_ctx ctx;
-	struct rules r;
 	char err_msg[512];
-	int err, ret = GB_EXIT_FAIL;
-	__u32 id;
+	int err;
 
 	/* The grammar of apply files and the rules file too, hence not the table's parser. */
 	err = spec_parse(a->argc, a->argv, time(NULL), 0, &s, err_msg, sizeof(err_msg));
@@ -118,162 +64,64 @@ int cmd_meeting_add(const struct cmd_args *a)
 		gb_err("%s", err_msg);
 		return GB_EXIT_USAGE;
 	}
-	if (gb_open(&ctx, GB_OPEN_LOCKED))
-		goto out_spec;
-	if (countries_census(&ctx, &census))
-		goto out_close;
-	if (countries_check(&census, s.blocked, err_msg, sizeof(err_msg))) {
-		gb_err("%s", err_msg);
-		ret = GB_EXIT_USAGE;
-		goto out_close;
+	if (gb_open(&ctx, GB_OPEN_LOCKED)) {
+		spec_free(&s);
+		return GB_EXIT_FAIL;
 	}
-	if (rules_begin(&ctx, &r, true))
-		goto out_close;
-	err = check_conflicts(&r, &s);
-	if (err == -EEXIST) {
-		ret = GB_EXIT_USAGE;
-		goto out;
-	}
-	if (!err)
-		err = rules_change_begin(&ctx);
-	if (!err) {
-		err = rules_add(&ctx, &r, &s, &id);
-		if (err)
-			rules_change_end(&ctx);
-		if (err == -ENOSPC)
-			gb_err("all %d meeting slots are in use; delete a meeting first",
-			       GB_MAX_MEETINGS - 1);
-		else if (err == -ENOBUFS)
-			gb_err("not enough free drop counters for meeting \"%s\" (%zu of %d "
-			       "free, one per blocked country); delete a meeting first", s.name,
-			       r.counters_free, GB_DROP_COUNTERS - 1);
-		else if (err)
-			gb_err("cannot write meeting \"%s\" to the maps: %s", s.name, strerror(-err));
-	}
-	if (!err)
-		err = rules_save_added(&ctx, &r, id);
-	if (audit_result(&ctx, s.reason, err, change_lines(NULL, &s)) && !err)
-		err = -EIO;
+	err = ops_meeting_add(&ctx, NULL, &s, &census);
 	if (!err) {
 		print_added(&s);
 		countries_describe(&census, s.blocked, "  ", "  ", stdout);
 		countries_warn(&census, s.blocked, s.name);
-		ret = GB_EXIT_OK;
 	}
-out:
-	rules_free(&r);
-out_close:
 	gb_close(&ctx);
-out_spec:
 	spec_free(&s);
-	return ret;
+	return exit_code(err);
 }
 
 int cmd_meeting_set(const struct cmd_args *a)
 {
-	struct meeting_spec old = {}, new = {};
-	const char *reason = a->opt[OPT_REASON], *name = a->pos[0];
-	int mode = !!a->opt[OPT_MONITOR], err, ret = GB_EXIT_FAIL;
+	const char *name = a->pos[0];
+	bool mode = a->opt[OPT_MONITOR], already;
 	struct gb_ctx ctx;
-	struct rules r;
-	__u32 id;
+	int err;
 
 	if (gb_open(&ctx, GB_OPEN_LOCKED))
 		return GB_EXIT_FAIL;
-	if (rules_begin(&ctx, &r, true))
-		goto out_close;
-	id = find_meeting(&r, name);
-	if (!id) {
-		ret = GB_EXIT_USAGE;
-		goto out;
-	}
-	if (!!(r.policies[id].flags & GB_MEETING_MONITOR) == mode) {
+	err = ops_meeting_set(&ctx, NULL, name, mode, a->opt[OPT_REASON], &already);
+	if (!err && already)
 		printf("meeting %s is already in %s mode\n", name, mode ? "monitor" : "enforce");
-		ret = GB_EXIT_OK;
-		goto out;
-	}
-	err = rules_spec(&r, id, &old);
-	if (err) {
-		gb_err("out of memory");
-	} else if (!(err = rules_change_begin(&ctx))) {
-		err = rules_set_monitor(&ctx, &r, id, mode);
-		if (err) {
-			rules_change_end(&ctx);
-			gb_err("cannot switch meeting \"%s\": %s", name, strerror(-err));
-		} else {
-			err = rules_save_switched(&ctx, &r, id);
-		}
-	}
-	if (!err)
-		err = rules_spec(&r, id, &new);
-	if (audit_result(&ctx, reason, err, change_lines(&old, err ? NULL : &new)) && !err)
-		err = -EIO;
-	if (!err) {
+	else if (!err)
 		printf("meeting %s: %s mode%s\n", name, mode ? "monitor" : "enforce",
 		       mode ? " (counting only)" : "");
-		ret = GB_EXIT_OK;
-	}
-	spec_free(&old);
-	spec_free(&new);
-out:
-	rules_free(&r);
-out_close:
 	gb_close(&ctx);
-	return ret;
+	return exit_code(err);
 }
 
 int cmd_meeting_del(const struct cmd_args *a)
 {
-	const char *reason = a->opt[OPT_REASON], *name = a->pos[0];
-	struct meeting_spec old = {};
-	int err, ret = GB_EXIT_FAIL;
 	struct gb_ctx ctx;
-	struct rules r;
-	__u32 id;
+	int err;
 
 	if (gb_open(&ctx, GB_OPEN_LOCKED))
 		return GB_EXIT_FAIL;
-	if (rules_begin(&ctx, &r, true))
-		goto out_close;
-	id = find_meeting(&r, name);
-	if (!id) {
-		ret = GB_EXIT_USAGE;
-		goto out;
-	}
-	err = rules_spec(&r, id, &old);
-	if (err)
-		gb_err("out of memory");
+	err = ops_meeting_del(&ctx, NULL, a->pos[0], a->opt[OPT_REASON]);
 	if (!err)
-		err = rules_change_begin(&ctx);
-	if (!err)
-		err = rules_remove_saved(&ctx, &r, id);
-	if (audit_result(&ctx, reason, err, change_lines(&old, NULL)) && !err)
-		err = -EIO;
-	if (!err) {
-		printf("meeting %s deleted\n", name);
-		ret = GB_EXIT_OK;
-	}
-	spec_free(&old);
-out:
-	rules_free(&r);
-out_close:
+		printf("meeting %s deleted\n", a->pos[0]);
 	gb_close(&ctx);
-	return ret;
+	return exit_code(err);
 }
 
 /* meeting ports add|del NAME LIST: only the meeting's ports change (state/ports.c). */
 static int meeting_ports(const struct cmd_args *a, bool add)
 {
-	const char *reason = a->opt[OPT_REASON], *name = a->pos[0];
 	static char ports[GB_PORT_COUNT * 7], owned[GB_PORT_COUNT * 7];
-	__u8 list[GB_PORT_COUNT / 8], want[GB_PORT_COUNT / 8];
-	struct meeting_spec old = {}, new;
-	int err, ret = GB_EXIT_FAIL;
-	unsigned int changed;
+	__u8 list[GB_PORT_COUNT / 8];
+	static struct ops_ports done;
+	const char *name = a->pos[0];
 	char err_msg[512];
 	struct gb_ctx ctx;
-	struct rules r;
-	__u32 id;
+	int err;
 
 	if (parse_ports(a->pos[1], list, err_msg, sizeof(err_msg))) {
 		gb_err("%s", err_msg);
@@ -281,45 +129,18 @@ static int meeting_ports(const struct cmd_args *a, bool add)
 	}
 	if (gb_open(&ctx, GB_OPEN_LOCKED))
 		return GB_EXIT_FAIL;
-	if (rules_begin(&ctx, &r, true))
-		goto out_close;
-	id = find_meeting(&r, name);
-	if (!id) {
-		ret = GB_EXIT_USAGE;
-		goto out;
-	}
-	if (rules_ports_plan(&r, id, list, add, want, &changed, err_msg, sizeof(err_msg))) {
-		gb_err("%s", err_msg);
-		ret = GB_EXIT_USAGE;
-		goto out;
-	}
-	err = rules_spec(&r, id, &old);
-	if (err)
-		gb_err("out of memory");
-	if (!err && changed && !(err = rules_change_begin(&ctx)))
-		err = rules_set_ports_saved(&ctx, &r, id, want);
-	/* The meeting with its new ports: a shallow copy, sharing old's exceptions (freed once). */
-	new = old;
-	memcpy(new.ports, want, sizeof(new.ports));
-	/* Adding ports it owns already changes nothing: said, not refused, not audited. */
-	if (changed && audit_result(&ctx, reason, err, change_lines(&old, err ? NULL : &new)) &&
-	    !err)
-		err = -EIO;
+	err = ops_meeting_ports(&ctx, NULL, name, add ? list : NULL, add ? NULL : list,
+				a->opt[OPT_REASON], &done);
 	if (!err) {
 		for (size_t i = 0; i < sizeof(list); i++)
-			list[i] &= add ? old.ports[i] : 0;
-		format_ports(want, ports, sizeof(ports));
+			list[i] &= add ? done.before[i] : 0;
+		format_ports(done.after, ports, sizeof(ports));
 		format_ports(list, owned, sizeof(owned));
-		printf("meeting %s: ports %s (%u %s%s%s)\n", name, ports, changed,
+		printf("meeting %s: ports %s (%u %s%s%s)\n", name, ports, done.changed,
 		       add ? "added" : "removed", *owned ? "; already its own: " : "", owned);
-		ret = GB_EXIT_OK;
 	}
-	spec_free(&old);
-out:
-	rules_free(&r);
-out_close:
 	gb_close(&ctx);
-	return ret;
+	return exit_code(err);
 }
 
 int cmd_meeting_ports_add(const struct cmd_args *a)

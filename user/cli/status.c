@@ -1,85 +1,14 @@
 // SPDX-License-Identifier: GPL-2.0
 /* `status`: the attachments, the GeoIP table and the meetings, for people and programs. */
-#include <errno.h>
-#include <net/if.h>
-#include <net/if_arp.h>
 #include <stdio.h>
 #include <time.h>
-#include <stdlib.h>
-#include <string.h>
-#include <unistd.h>
-#include <sys/ioctl.h>
-#include <sys/socket.h>
-#include <linux/if_link.h>
-#include <bpf/bpf.h>
-#include <bpf/libbpf.h>
 #include <json-c/json.h>
-#include "lib/errors.h"
 #include "lib/parse.h"
-#include "lib/version.h"
-#include "kern/links.h"
 #include "kern/pins.h"
-#include "kern/table.h"
+#include "lib/errors.h"
 #include "state/context.h"
-#include "state/countries.h"
-#include "state/rules.h"
+#include "state/report.h"
 #include "cli/cmd.h"
-#include "geoblock.skel.h"
-
-/* Every pinned link: interface, mode, program. */
-static struct json_object *attachments(const struct gb_ctx *ctx)
-{
-	struct json_object *arr = json_object_new_array();
-	struct link_state *links;
-	size_t n;
-
-	if (links_read(ctx, &links, &n))
-		return arr;
-	for (size_t i = 0; i < n; i++) {
-		struct json_object *o = json_object_new_object();
-		const struct link_state *l = &links[i];
-
-		json_object_object_add(o, "interface", json_object_new_string(l->name));
-		json_object_object_add(o, "ifindex", json_object_new_int(l->ifindex));
-		/* The name resolves only in the interface's own network namespace. */
-		json_object_object_add(o, "attached", json_object_new_boolean(l->ifindex > 0));
-		json_object_object_add(o, "mode", json_object_new_string(
-					   link_attach_mode(l->ifindex, l->prog_id)));
-		json_object_object_add(o, "lookup", json_object_new_string(link_lookup_kind(l->prog_id)));
-		json_object_object_add(o, "prog_id", json_object_new_int64(l->prog_id));
-		json_object_array_add(arr, o);
-	}
-	free(links);
-	return arr;
-}
-
-static struct json_object *geoip_json(const struct gb_ctx *ctx)
-{
-	struct json_object *o = json_object_new_object(), *mo = json_object_new_object();
-	__u64 mem[TABLE_KINDS][2];
-	struct geoip_info info = {};
-	__u32 zero = 0;
-
-	bpf_map_lookup_elem(bpf_map__fd(ctx->skel->maps.geoip_info), &zero, &info);
-	json_object_object_add(o, "loaded", json_object_new_boolean(info.loaded_at != 0));
-	json_object_object_add(o, "source", json_object_new_string(info.source));
-	json_object_object_add(o, "database_type", json_object_new_string(info.database_type));
-	json_object_object_add(o, "build_epoch", json_object_new_int64(info.build_epoch));
-	json_object_object_add(o, "loaded_at", json_object_new_int64(info.loaded_at));
-	json_object_object_add(o, "v4_prefixes", json_object_new_int64(info.v4_prefixes));
-	json_object_object_add(o, "v6_prefixes", json_object_new_int64(info.v6_prefixes));
-	json_object_object_add(o, "v4_networks", json_object_new_int64(info.v4_networks));
-	json_object_object_add(o, "v6_networks", json_object_new_int64(info.v6_networks));
-	table_memory(ctx, mem);
-	json_object_object_add(mo, "table_v4", json_object_new_int64(mem[TABLE_COMPILED][0]));
-	json_object_object_add(mo, "table_v6", json_object_new_int64(mem[TABLE_COMPILED][1]));
-	json_object_object_add(mo, "networks_v4", json_object_new_int64(mem[TABLE_NETWORKS][0]));
-	json_object_object_add(mo, "networks_v6", json_object_new_int64(mem[TABLE_NETWORKS][1]));
-	json_object_object_add(mo, "lpm_v4", json_object_new_int64(mem[TABLE_LPM][0]));
-	json_object_object_add(mo, "lpm_v6", json_object_new_int64(mem[TABLE_LPM][1]));
-	json_object_object_add(o, "kernel_memory_bytes", mo);
-	return o;
-}
 
 static const char *get_str(struct json_object *o, const char *key)
 {
@@ -99,47 +28,19 @@ int cmd_status(const struct cmd_args *a)
 {
 	bool json = a->opt[OPT_JSON];
 	struct json_object *top, *links, *geoip, *mem, *short_of;
-	static struct country_census census;
 	struct gb_ctx ctx;
-	struct rules r;
-	int meetings = 0;
+	int meetings;
 
 	if (gb_open(&ctx, GB_OPEN_READ))
 		return GB_EXIT_FAIL;
-	if (rules_read(&ctx, &r)) {
+	if (status_json(&ctx, &top)) {
 		gb_close(&ctx);
 		return GB_EXIT_FAIL;
 	}
-	if (countries_census(&ctx, &census)) {
-		rules_free(&r);
-		gb_close(&ctx);
-		return GB_EXIT_FAIL;
-	}
-	/* Meetings blocking a country the loaded table has no network for: they block nothing there. */
-	short_of = json_object_new_array();
-	for (__u32 id = 1; id < GB_MAX_MEETINGS; id++) {
-		const struct meeting_policy *p = &r.policies[id];
-		char none[GB_COUNTRY_COUNT * 3 + 1];
-
-		if (!(p->flags & GB_MEETING_ACTIVE))
-			continue;
-		meetings++;
-		countries_without_networks(&census, p->blocked, none, sizeof(none));
-		if (*none)
-			json_object_array_add(short_of, json_object_new_string(p->name));
-	}
-	rules_free(&r);
-
-	links = attachments(&ctx);
-	geoip = geoip_json(&ctx);
-	top = json_object_new_object();
-	json_object_object_add(top, "version", json_object_new_string(GB_VERSION));
-	json_object_object_add(top, "pin_dir", json_object_new_string(ctx.pin_dir));
-	json_object_object_add(top, "state_dir", json_object_new_string(ctx.state_dir));
-	json_object_object_add(top, "attachments", links);
-	json_object_object_add(top, "geoip", geoip);
-	json_object_object_add(top, "meetings", json_object_new_int(meetings));
-	json_object_object_add(top, "meetings_blocking_countries_without_networks", short_of);
+	json_object_object_get_ex(top, "attachments", &links);
+	json_object_object_get_ex(top, "geoip", &geoip);
+	json_object_object_get_ex(top, "meetings_blocking_countries_without_networks", &short_of);
+	meetings = get_int(top, "meetings");
 	if (json) {
 		printf("%s\n", json_object_to_json_string_ext(top, JSON_C_TO_STRING_PRETTY |
 								   JSON_C_TO_STRING_NOSLASHESCAPE));

@@ -42,6 +42,11 @@ const char *gb_last_error(void)
 	return last_error;
 }
 
+void gb_clear_error(void)
+{
+	*last_error = '\0';
+}
+
 void gb_err(const char *fmt, ...)
 {
 	va_list ap;

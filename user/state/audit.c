@@ -59,7 +59,8 @@ static char *command_line(void)
 }
 
 /* A record's common fields, time first. */
-static struct json_object *new_record(const char *command, const char *reason, const char *result)
+static struct json_object *new_record(const struct audit_caller *who, const char *command,
+				      const char *reason, const char *result)
 {
 	struct json_object *o = json_object_new_object();
 	const char *sudo_user = getenv("SUDO_USER");
@@ -72,9 +73,14 @@ static struct json_object *new_record(const char *command, const char *reason, c
 	strftime(when, 32, "%Y-%m-%dT%H:%M:%S", &tm);
 	snprintf(when + strlen(when), sizeof(when) - strlen(when), ".%03ldZ", now.tv_nsec / 1000000);
 	json_object_object_add(o, "time", json_object_new_string(when));
-	json_object_object_add(o, "uid", json_object_new_int64(getuid()));
-	json_object_object_add(o, "sudo_user", sudo_user && *sudo_user ?
+	json_object_object_add(o, "uid", json_object_new_int64(who ? who->uid : (long)getuid()));
+	if (who)
+		json_object_object_add(o, "pid", json_object_new_int64(who->pid));
+	/* The daemon's own environment says nothing about an API caller. */
+	json_object_object_add(o, "sudo_user", !who && sudo_user && *sudo_user ?
 				json_object_new_string(sudo_user) : NULL);
+	if (who)
+		command = who->command;
 	json_object_object_add(o, "command", json_object_new_string(command ? command : ""));
 	json_object_object_add(o, "reason", reason && *reason ? json_object_new_string(reason) : NULL);
 	json_object_object_add(o, "result", json_object_new_string(result));
@@ -175,7 +181,7 @@ static int repair_tail(int fd)
 		err = n < 0 ? -errno : -EIO;
 		goto out;
 	}
-	o = new_record("torn-record", "a record cut short (its writer was killed in mid-write); "
+	o = new_record(NULL, "torn-record", "a record cut short (its writer was killed in mid-write); "
 		       "\"torn\" holds the part that was written", "ok");
 	json_object_object_add(o, "torn", json_object_new_string_len(part,
 			       utf8_whole((unsigned char *)part, n)));
@@ -217,16 +223,17 @@ int audit_repair(const struct gb_ctx *ctx)
 }
 
 /* audit_log without its error message. */
-static int append_record(const struct gb_ctx *ctx, const char *command, const char *reason,
-			 const char *result, struct json_object *changes)
+static int append_record(const struct gb_ctx *ctx, const struct audit_caller *who,
+			 const char *command, const char *reason, const char *result,
+			 struct json_object *changes)
 {
 	char path[512], *cmdline = NULL, *rec = NULL;
 	struct json_object *o;
 	int fd, err = 0;
 
-	if (!command)
+	if (!command && !who)
 		command = cmdline = command_line();
-	o = new_record(command, reason, result);
+	o = new_record(who, command, reason, result);
 	if (changes)
 		json_object_object_add(o, "changes", changes);
 	rec = record_line(o);
@@ -257,7 +264,7 @@ out:
 int audit_log(const struct gb_ctx *ctx, const char *command, const char *reason, const char *result,
 	      struct json_object *changes)
 {
-	int err = append_record(ctx, command, reason, result, changes);
+	int err = append_record(ctx, NULL, command, reason, result, changes);
 
 	if (err)
 		gb_err("cannot append to the audit log %s/%s: %s", ctx->state_dir, AUDIT_FILE,
@@ -267,12 +274,18 @@ int audit_log(const struct gb_ctx *ctx, const char *command, const char *reason,
 
 int audit_result(const struct gb_ctx *ctx, const char *reason, int ret, struct json_object *changes)
 {
+	return audit_result_by(ctx, NULL, reason, ret, changes);
+}
+
+int audit_result_by(const struct gb_ctx *ctx, const struct audit_caller *who, const char *reason,
+		    int ret, struct json_object *changes)
+{
 	char result[400];
 	int err;
 
 	if (ret)
 		snprintf(result, sizeof(result), "failed: %s", gb_last_error());
-	err = append_record(ctx, NULL, reason, ret ? result : "ok", changes);
+	err = append_record(ctx, who, NULL, reason, ret ? result : "ok", changes);
 	/* After a change that was made, say so: only its record is missing. */
 	if (err)
 		gb_err("%scannot append to the audit log %s/%s: %s", ret ? "" :

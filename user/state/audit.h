@@ -25,4 +25,13 @@ int audit_log(const struct gb_ctx *ctx, const char *command, const char *reason,
  */
 int audit_result(const struct gb_ctx *ctx, const char *reason, int ret, struct json_object *changes);
 
+/* Who asked for a change made on another's behalf (the control API): its record says so. */
+struct audit_caller {
+	const char *command;	/* the request, e.g. "PUT /v1/meetings/board" */
+	long uid, pid;		/* the peer's, from SO_PEERCRED */
+};
+
+int audit_result_by(const struct gb_ctx *ctx, const struct audit_caller *who, const char *reason,
+		    int ret, struct json_object *changes);
+
 #endif

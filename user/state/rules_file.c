@@ -6,6 +6,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -65,8 +66,8 @@ static void bad_option(int opt, char **argv, char *err, size_t errlen)
 		snprintf(err, errlen, "unknown option \"%s\"; see -h", shown);
 }
 
-int spec_parse(int argc, char **argv, __s64 now, unsigned int flags, struct meeting_spec *s,
-	       char *err, size_t errlen)
+static int parse_words(int argc, char **argv, __s64 now, unsigned int flags,
+		       struct meeting_spec *s, char *err, size_t errlen)
 {
 	static const struct option opts[] = {
 		{ "ports", required_argument, NULL, 'p' },
@@ -158,6 +159,23 @@ int spec_parse(int argc, char **argv, __s64 now, unsigned int flags, struct meet
 	if (val['m'])
 		s->flags |= GB_MEETING_MONITOR;
 	return 0;
+}
+
+/*
+ * getopt keeps its state in globals: the daemon parses specs in its API thread and, when it
+ * recovers a journal, in its main thread, so one parse at a time.
+ */
+static pthread_mutex_t getopt_lock = PTHREAD_MUTEX_INITIALIZER;
+
+int spec_parse(int argc, char **argv, __s64 now, unsigned int flags, struct meeting_spec *s,
+	       char *err, size_t errlen)
+{
+	int ret;
+
+	pthread_mutex_lock(&getopt_lock);
+	ret = parse_words(argc, argv, now, flags, s, err, errlen);
+	pthread_mutex_unlock(&getopt_lock);
+	return ret;
 }
 
 bool spec_equal(const struct meeting_spec *a, const struct meeting_spec *b, bool ignore_mode)

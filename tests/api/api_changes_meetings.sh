@@ -1,0 +1,232 @@
+#!/usr/bin/env bash
+# The control API (`geoblock daemon --api PATH`), driven with curl on its unix socket: PUT creates
+# and replaces a meeting, GET reads it back, ports change in place, apply makes the whole set,
+# DELETE removes one; after each the rules file and `meeting list --json` agree with the API, and
+# a packet explained right after a 200 gets the new verdict. Every change is audited with the
+# caller's uid, pid and request. Malformed, truncated, mistyped and unknown input is 400, an
+# unknown meeting 404, a port of another meeting 409, a 2 MiB body 413, each with nothing changed.
+# CLI and API changes interleave. A caller outside root and --api-group is refused by the socket's
+# permissions, a member of --api-group is served and audited as itself, and the daemon is still
+# up after all of it.
+set -uo pipefail
+source "$(dirname "$0")/../lib/common.sh"
+[[ -x $GEOBLOCK ]] || { fail "no $GEOBLOCK (build it first)"; summary; exit; }
+S=$GEOBLOCK_STATE_DIR
+# A short path: a unix socket's path is under 108 bytes.
+tmp=$(mktemp -d /tmp/gbapi.XXXXXX)
+on_exit rm -rf "$tmp"
+SOCK=$tmp/run/api.sock
+
+# 192.0.2.0/24 is German, 198.51.100.0/24 French.
+printf '192.0.2.0,192.0.2.255,DE\n198.51.100.0,198.51.100.255,FR\n' >"$tmp/table.csv"
+"$GEOBLOCK" geoip load --force "$tmp/table.csv" >/dev/null || fail "geoip load"
+"$GEOBLOCK" meeting add cli1 --ports 7000 --block FR >/dev/null || fail "meeting add cli1"
+
+"$GEOBLOCK" daemon --metrics 127.0.0.1:0 --api "$SOCK" >"$tmp/daemon.out" 2>&1 &
+pid=$!
+on_exit kill_child "$pid"
+if ! wait_until 10 test -S "$SOCK"; then
+	fail "daemon did not listen: $(cat "$tmp/daemon.out")"
+	summary
+	exit
+fi
+check "it says where it serves" grep -qx "serving the API on unix:$SOCK" "$tmp/daemon.out"
+check_eq "socket is 0660" 660 "$(stat -c %a "$SOCK")"
+check_eq "its directory is 0750" 750 "$(stat -c %a "$tmp/run")"
+
+# api METHOD PATH [BODY]: prints the body, then the status on its own line.
+api() {
+	local args=(-s --unix-socket "$SOCK" -X "$1" -w '\n%{http_code}')
+	[[ $# -gt 2 ]] && args+=(-H 'Content-Type: application/json' --data-binary "$3")
+	curl "${args[@]}" "http://geoblock$2"
+}
+status() { api "$@" | tail -n1; }
+verdict() { "$GEOBLOCK" explain "$1" "$2" --json | jq -r .verdict; }
+# The set as each side sees it, one compact line per meeting: name ports block mode.
+from_api() { api GET /v1/meetings | head -n -1 |
+	jq -r '.meetings[] | "\(.name) \(.ports | join(",")) \(.block | join(",")) \(.mode)"' | sort; }
+from_cli() { "$GEOBLOCK" meeting list --json |
+	jq -r '.[] | "\(.name) \(.ports) \(.block | join(",")) \(.mode)"' | sort; }
+from_file() { grep '^meeting add' "$S/rules" | awk '{ n = $3; p = ""; b = ""; m = "enforce"
+	for (i = 4; i <= NF; i++) { if ($i == "--ports") p = $(i + 1); if ($i == "--block") b = $(i + 1)
+	if ($i == "--monitor") m = "monitor" } print n, p, b, m }' | sort; }
+agree() {
+	local a
+	a=$(from_api)
+	check_eq "$1: meeting list --json agrees with the API" "$a" "$(from_cli)"
+	check_eq "$1: the rules file agrees with the API" "$a" "$(from_file)"
+}
+audit_last() { tail -n1 "$S/audit.log" | jq -r "$1"; }
+snapshot() { echo "$(cat "$S/rules")|$(wc -l <"$S/audit.log")|$(from_api)"; }
+
+# Create, then read back.
+out=$(api PUT /v1/meetings/board \
+	'{"ports":["8801-8810","9000"],"block":["de"],"allow":["198.51.100.0/24"],"reason":"kickoff"}')
+check_eq "PUT creates: 200" 200 "$(tail -n1 <<<"$out")"
+check_eq "PUT says created" true "$(head -n1 <<<"$out" | jq .created)"
+check_eq "drop right after the 200" dropped "$(verdict 192.0.2.1 8805)"
+check_eq "GET reads it back" \
+	'["8801-8810","9000"] ["DE"] ["198.51.100.0/24"] ["udp"] "enforce" null' \
+	"$(api GET /v1/meetings/board | head -n1 |
+	   jq -c '[.ports, .block, .allow, .proto, .mode, .expires] | map(tojson) | join(" ")' -r)"
+check_eq "audit: the request is the command" "PUT /v1/meetings/board" "$(audit_last .command)"
+check_eq "audit: the caller's uid" "$(id -u)" "$(audit_last .uid)"
+check "audit: the caller's pid" test "$(audit_last .pid)" -gt 0
+check_eq "audit: the reason" kickoff "$(audit_last .reason)"
+agree "after create"
+
+# Replace, make-before-break: new ports and mode; the old ports pass at once.
+check_eq "PUT replaces: 200" 200 "$(status PUT /v1/meetings/board \
+	'{"name":"board","ports":["8801-8805"],"block":["DE","FR"],"mode":"monitor"}')"
+check_eq "replaced: monitor verdict" monitor "$(verdict 192.0.2.1 8801)"
+check_eq "replaced: a dropped port passes" no_meeting "$(verdict 192.0.2.1 8809)"
+agree "after replace"
+
+# Ports in place.
+out=$(api POST /v1/meetings/board/ports \
+	'{"add":["20000-20001",20002],"remove":["8805"],"reason":"join"}')
+check_eq "ports: 200" 200 "$(tail -n1 <<<"$out")"
+check_eq "ports: the meeting's ports now" '["8801-8804","20000-20002"] 4' \
+	"$(head -n1 <<<"$out" | jq -rc '"\(.ports | tojson) \(.changed)"')"
+check_eq "ports: an added port is the meeting's at once" monitor "$(verdict 192.0.2.1 20001)"
+check_eq "ports: a removed one passes" no_meeting "$(verdict 192.0.2.1 8805)"
+check_eq "audit: ports request" "POST /v1/meetings/board/ports join" \
+	"$(audit_last '"\(.command) \(.reason)"')"
+agree "after ports"
+
+# The reports: the same JSON as the CLI's --json.
+same_json() { jq -S . <<<"$1"; }
+check_eq "GET /v1/explain is explain --json" \
+	"$(same_json "$("$GEOBLOCK" explain 192.0.2.1 20001 --json)")" \
+	"$(same_json "$(api GET '/v1/explain?addr=192.0.2.1&port=20001' | head -n1)")"
+check_eq "GET /v1/explain, tcp" \
+	"$(same_json "$("$GEOBLOCK" explain 192.0.2.1 20001 --proto tcp --json)")" \
+	"$(same_json "$(api GET '/v1/explain?addr=192.0.2.1&port=20001&proto=tcp' | head -n1)")"
+check_eq "GET /v1/stats is stats --json" "$(same_json "$("$GEOBLOCK" stats --json)")" \
+	"$(same_json "$(api GET /v1/stats | head -n1)")"
+check_eq "GET /v1/status is status --json" "$(same_json "$("$GEOBLOCK" status --json)")" \
+	"$(same_json "$(api GET /v1/status | head -n1)")"
+check_eq "explain: a bad address is 400" 400 "$(status GET '/v1/explain?addr=1.2.3&port=1')"
+check_eq "explain: no port is 400" 400 "$(status GET '/v1/explain?addr=192.0.2.1')"
+
+# CLI and API interleaved.
+"$GEOBLOCK" meeting set board --enforce >/dev/null || fail "CLI meeting set between API calls"
+check_eq "API sees the CLI's change" enforce \
+	"$(api GET /v1/meetings/board | head -n1 | jq -r .mode)"
+check_eq "PUT after the CLI" 200 "$(status PUT /v1/meetings/api2 '{"ports":[7100],"block":["FR"]}')"
+"$GEOBLOCK" meeting ports add api2 7101 >/dev/null || fail "CLI ports add on an API meeting"
+check_eq "drop from the CLI's port" dropped "$(verdict 198.51.100.7 7101)"
+agree "interleaved"
+
+# At the same time: 10 API PUTs and 10 CLI adds in parallel all land, serialised on the lock.
+for i in $(seq 10); do
+	api PUT "/v1/meetings/par-api$i" "{\"ports\":[$((7200 + i))],\"block\":[\"DE\"]}" \
+		>"$tmp/par-api$i" &
+	"$GEOBLOCK" meeting add "par-cli$i" --ports $((7300 + i)) --block FR >/dev/null 2>&1 &
+done
+wait_jobs() { local j; for j in $(jobs -p); do [[ $j == "$pid" ]] || wait "$j"; done; }
+wait_jobs
+check_eq "parallel: every API PUT answered 200" "$(printf '200 %.0s' $(seq 10))" \
+	"$(for i in $(seq 10); do printf '%s ' "$(tail -n1 "$tmp/par-api$i")"; done)"
+check_eq "parallel: all 20 meetings are there" 20 "$(from_api | grep -c '^par-')"
+agree "after parallel changes"
+for i in $(seq 10); do
+	"$GEOBLOCK" meeting del "par-cli$i" >/dev/null 2>&1 || fail "del par-cli$i"
+	[[ $(status DELETE "/v1/meetings/par-api$i") == 200 ]] || fail "DELETE par-api$i"
+done
+
+# Errors: nothing changed by any of them.
+before=$(snapshot)
+expect() {
+	local want=$1 what=$2 out
+	shift 2
+	out=$(api "$@")
+	check_eq "$what: status" "$want" "$(tail -n1 <<<"$out")"
+	check "$what: one-line JSON error" jq -e '.error | type == "string"' <<<"$(head -n1 <<<"$out")" \
+		>/dev/null
+}
+expect 400 "malformed JSON" PUT /v1/meetings/bad '{"ports":["1"],'
+expect 400 "truncated JSON" PUT /v1/meetings/bad '{"ports":["8901"],"block":["DE"'
+expect 400 "trailing bytes" PUT /v1/meetings/bad '{"ports":["8901"],"block":["DE"]} x'
+expect 400 "unknown field" PUT /v1/meetings/bad '{"ports":["8901"],"block":["DE"],"colour":1}'
+expect 400 "wrong type" PUT /v1/meetings/bad '{"ports":"8901","block":["DE"]}'
+expect 400 "wrong item type" PUT /v1/meetings/bad '{"ports":["8901"],"block":[49]}'
+expect 400 "an item with a comma" PUT /v1/meetings/bad '{"ports":["8901,8902"],"block":["DE"]}'
+expect 400 "bad country" PUT /v1/meetings/bad '{"ports":["8901"],"block":["XX"]}'
+expect 400 "not a country (EU)" PUT /v1/meetings/bad '{"ports":["8901"],"block":["EU"]}'
+expect 400 "bad mode" PUT /v1/meetings/bad '{"ports":["8901"],"block":["DE"],"mode":"loud"}'
+expect 400 "name differs from the path" PUT /v1/meetings/bad \
+	'{"name":"x","ports":["8901"],"block":["DE"]}'
+expect 400 "bad name" PUT /v1/meetings/-bad '{"ports":["8901"],"block":["DE"]}'
+expect 400 "no body" PUT /v1/meetings/bad
+expect 400 "ports: unknown field" POST /v1/meetings/board/ports '{"add":["9100"],"x":[]}'
+expect 400 "ports: not its port" POST /v1/meetings/board/ports '{"remove":["7100"]}'
+expect 400 "apply: bad meeting" POST /v1/apply '{"meetings":[{"name":"a","ports":["1"]}]}'
+expect 400 "apply: check not a boolean" POST /v1/apply '{"meetings":[],"check":"yes"}'
+expect 404 "GET an unknown meeting" GET /v1/meetings/nope
+expect 404 "DELETE an unknown meeting" DELETE /v1/meetings/nope
+expect 404 "ports of an unknown meeting" POST /v1/meetings/nope/ports '{"add":["9100"]}'
+expect 409 "a port of another meeting" PUT /v1/meetings/bad '{"ports":["7000"],"block":["DE"]}'
+expect 409 "ports: a port of another meeting" POST /v1/meetings/board/ports '{"add":["7000"]}'
+expect 409 "replace onto another's port" PUT /v1/meetings/board '{"ports":["7000"],"block":["DE"]}'
+head -c $((2 << 20)) /dev/zero | tr '\0' ' ' >"$tmp/big"
+expect 413 "a 2 MiB body" PUT /v1/meetings/bad "@$tmp/big"
+expect 404 "no such route" GET /v1/nothing
+expect 405 "a method the path does not take" PATCH /v1/meetings/board '{}'
+check_eq "errors changed nothing (rules, audit, set)" "$before" "$(snapshot)"
+
+# apply: check changes nothing; then the whole set, all or nothing.
+body='{"meetings":[{"name":"board","ports":["8801-8804","20000-20002"],"block":["DE","FR"]},
+	{"name":"fresh","ports":["6000"],"block":["DE"],"expires":"2030-01-01T00:00:00Z"}],'
+out=$(api POST /v1/apply "$body\"check\":true}")
+check_eq "apply check: 200, counts (board unchanged)" '200 1 0 2' \
+	"$(tail -n1 <<<"$out") $(head -n1 <<<"$out" | jq -r '"\(.added) \(.changed) \(.deleted)"')"
+check_eq "apply check changed nothing" "$before" "$(snapshot)"
+check_eq "apply: 200" 200 "$(status POST /v1/apply "$body\"reason\":\"reset\"}")"
+check_eq "apply: the set is the body's" "board fresh" "$(from_api | awk '{ print $1 }' | xargs)"
+check_eq "apply: drop on the new meeting" dropped "$(verdict 192.0.2.9 6000)"
+check_eq "apply: a removed meeting's port passes" no_meeting "$(verdict 198.51.100.7 7000)"
+check_eq "audit: apply request" "POST /v1/apply reset" "$(audit_last '"\(.command) \(.reason)"')"
+agree "after apply"
+
+# DELETE.
+check_eq "DELETE: 200" 200 "$(status DELETE /v1/meetings/fresh '{"reason":"over"}')"
+check_eq "deleted: passes" no_meeting "$(verdict 192.0.2.9 6000)"
+check_eq "GET after DELETE: 404" 404 "$(status GET /v1/meetings/fresh)"
+check_eq "audit: delete" "DELETE /v1/meetings/fresh over" "$(audit_last '"\(.command) \(.reason)"')"
+agree "after delete"
+
+# A caller neither root nor in the group: refused by the socket's permissions. With
+# --api-group, a member may connect and change, and is audited as itself.
+if id nobody >/dev/null 2>&1 && getent group nogroup >/dev/null; then
+	chmod 755 "$tmp"
+	as() { setpriv --reuid=nobody --regid="$1" --clear-groups "${@:2}"; }
+	out=$(as nogroup curl -s --unix-socket "$SOCK" -w '%{http_code}' \
+		http://geoblock/v1/meetings 2>&1)
+	check_eq "nobody is refused by the socket" 000 "$out"
+	GSOCK=$tmp/grp/api.sock
+	"$GEOBLOCK" daemon --metrics 127.0.0.1:0 --api "$GSOCK" --api-group nogroup \
+		>"$tmp/daemon2.out" 2>&1 &
+	pid2=$!
+	on_exit kill_child "$pid2"
+	wait_until 10 test -S "$GSOCK" || fail "daemon --api-group did not listen"
+	check_eq "--api-group: socket and directory are the group's" "nogroup nogroup" \
+		"$(stat -c %G "$GSOCK" "$tmp/grp" | xargs)"
+	out=$(as nogroup curl -s --unix-socket "$GSOCK" -X PUT -w '%{http_code}' \
+		--data-binary '{"ports":["6100"],"block":["DE"],"reason":"as nobody"}' \
+		http://geoblock/v1/meetings/grp 2>&1)
+	check_eq "a member of --api-group may change" 200 "${out: -3}"
+	check_eq "audited as the caller" "$(id -u nobody) PUT /v1/meetings/grp" \
+		"$(audit_last '"\(.uid) \(.command)"')"
+	out=$(as 12345 curl -s --unix-socket "$GSOCK" -w '%{http_code}' \
+		http://geoblock/v1/meetings 2>&1)
+	check_eq "a caller outside --api-group is refused" 000 "$out"
+	kill_child "$pid2"
+	check "the second daemon removed its socket" test ! -e "$GSOCK"
+	chmod 700 "$tmp"
+else
+	fail "no user nobody or group nogroup to test the socket's permissions with"
+fi
+check "the daemon is still up" kill -0 "$pid"
+check_eq "and still answers" 200 "$(status GET /v1/meetings)"
+summary

@@ -1,0 +1,383 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The control API's routes: one table (docs/api.yaml is its contract) and a handler per route,
+ * each calling the same state/ functions as the CLI's command.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <json-c/json.h>
+#include <microhttpd.h>
+#include "lib/errors.h"
+#include "kern/counters.h"
+#include "state/audit.h"
+#include "state/countries.h"
+#include "state/explain.h"
+#include "state/ops.h"
+#include "state/report.h"
+#include "state/rules.h"
+#include "api/spec_json.h"
+#include "api/routes.h"
+
+struct api_reply api_error(unsigned int status, const char *msg)
+{
+	struct json_object *o = json_object_new_object();
+
+	json_object_object_add(o, "error", json_object_new_string(msg));
+	return (struct api_reply){ status, o };
+}
+
+/* An ops result as HTTP: its one error line, the status its errno means. */
+static struct api_reply ops_reply(int err, struct json_object *ok)
+{
+	const char *msg = gb_last_error();
+
+	if (!err)
+		return (struct api_reply){ MHD_HTTP_OK, ok };
+	json_object_put(ok);
+	return api_error(err == -EINVAL ? MHD_HTTP_BAD_REQUEST : err == -ENOENT ?
+			   MHD_HTTP_NOT_FOUND : err == -EEXIST ? MHD_HTTP_CONFLICT :
+			   MHD_HTTP_INTERNAL_SERVER_ERROR, *msg ? msg : strerror(-err));
+}
+
+/* Fields of a change body other than the ones named: refused, as in a spec. */
+static int only_fields(struct json_object *in, const char *const *names, char *err, size_t len)
+{
+	if (!in)
+		return 0;
+	if (!json_object_is_type(in, json_type_object)) {
+		snprintf(err, len, "the body must be a JSON object");
+		return -EINVAL;
+	}
+	json_object_object_foreach(in, key, val) {
+		bool ok = false;
+
+		(void)val;
+		for (int i = 0; names[i] && !ok; i++)
+			ok = !strcmp(key, names[i]);
+		if (!ok) {
+			snprintf(err, len, "unknown field \"%.64s\"", key);
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
+/* The optional "reason" of a change body; -EINVAL when it is not a string. */
+static int reason_of(struct json_object *in, const char **reason)
+{
+	struct json_object *v;
+
+	*reason = NULL;
+	if (!in || !json_object_object_get_ex(in, "reason", &v))
+		return 0;
+	if (!json_object_is_type(v, json_type_string))
+		return -EINVAL;
+	*reason = json_object_get_string(v);
+	return 0;
+}
+
+static struct json_object *warnings_of(const struct country_census *census, const __u64 *blocked)
+{
+	struct json_object *arr = json_object_new_array();
+	char none[GB_COUNTRY_COUNT * 3 + 1], line[GB_COUNTRY_COUNT * 3 + 64];
+
+	countries_without_networks(census, blocked, none, sizeof(none));
+	if (*none) {
+		snprintf(line, sizeof(line), "the loaded GeoIP table has no network in %s", none);
+		json_object_array_add(arr, json_object_new_string(line));
+	}
+	return arr;
+}
+
+/* The maps the daemon holds are still the pinned ones: else a change would go nowhere. */
+static bool pins_stale(struct api_call *c, struct api_reply *out)
+{
+	if (gb_pins_current(c->ctx) != -ESTALE)
+		return false;
+	*out = api_error(MHD_HTTP_SERVICE_UNAVAILABLE, "the pinned maps were re-created since "
+			   "the daemon started; restart it");
+	return true;
+}
+
+/* GET /v1/meetings, or one meeting when c->name is set. */
+static struct api_reply get_meetings(struct api_call *c)
+{
+	struct json_object *arr = json_object_new_array(), *o = NULL;
+	struct rules r;
+	int err;
+
+	err = rules_read(c->ctx, &r);
+	if (err) {
+		json_object_put(arr);
+		return api_error(MHD_HTTP_INTERNAL_SERVER_ERROR, "cannot read the rules");
+	}
+	for (__u32 id = 1; id < GB_MAX_MEETINGS && !err; id++) {
+		struct meeting_spec s;
+
+		if (!(r.policies[id].flags & GB_MEETING_ACTIVE))
+			continue;
+		if (c->name && strcmp(r.policies[id].name, c->name))
+			continue;
+		err = rules_spec(&r, id, &s);
+		if (!err) {
+			json_object_array_add(arr, spec_to_json(&s));
+			spec_free(&s);
+		}
+	}
+	rules_free(&r);
+	if (err) {
+		json_object_put(arr);
+		return api_error(MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory");
+	}
+	if (!c->name) {
+		o = json_object_new_object();
+		json_object_object_add(o, "meetings", arr);
+		return (struct api_reply){ MHD_HTTP_OK, o };
+	}
+	if (json_object_array_length(arr))
+		o = json_object_get(json_object_array_get_idx(arr, 0));
+	json_object_put(arr);
+	return o ? (struct api_reply){ MHD_HTTP_OK, o } :
+		   api_error(MHD_HTTP_NOT_FOUND, "no such meeting");
+}
+
+static struct api_reply get_meeting(struct api_call *c)
+{
+	return get_meetings(c);
+}
+
+static struct api_reply put_meeting(struct api_call *c)
+{
+	static struct country_census census;
+	struct meeting_spec s;
+	struct json_object *o;
+	struct api_reply rep;
+	char err_msg[512];
+	bool created;
+	int err;
+
+	if (!c->in)
+		return api_error(MHD_HTTP_BAD_REQUEST, "a meeting spec is required as the body");
+	err = spec_from_json(c->in, c->name, true, &s, err_msg, sizeof(err_msg));
+	if (err)
+		return api_error(MHD_HTTP_BAD_REQUEST, err_msg);
+	if (pins_stale(c, &rep))
+		goto out;
+	err = ops_meeting_put(c->ctx, &c->who, &s, &census, &created);
+	o = json_object_new_object();
+	json_object_object_add(o, "meeting", spec_to_json(&s));
+	json_object_object_add(o, "created", json_object_new_boolean(created));
+	if (!err)
+		json_object_object_add(o, "warnings", warnings_of(&census, s.blocked));
+	rep = ops_reply(err, o);
+out:
+	spec_free(&s);
+	return rep;
+}
+
+static struct api_reply delete_meeting(struct api_call *c)
+{
+	static const char *const fields[] = { "reason", NULL };
+	struct json_object *o;
+	const char *reason;
+	struct api_reply rep;
+	char err_msg[128];
+
+	if (only_fields(c->in, fields, err_msg, sizeof(err_msg)))
+		return api_error(MHD_HTTP_BAD_REQUEST, err_msg);
+	if (reason_of(c->in, &reason))
+		return api_error(MHD_HTTP_BAD_REQUEST, "\"reason\" must be a string");
+	if (pins_stale(c, &rep))
+		return rep;
+	o = json_object_new_object();
+	json_object_object_add(o, "deleted", json_object_new_string(c->name));
+	return ops_reply(ops_meeting_del(c->ctx, &c->who, c->name, reason), o);
+}
+
+static struct api_reply post_ports(struct api_call *c)
+{
+	static const char *const fields[] = { "add", "remove", "reason", NULL };
+	static __u8 add[GB_PORT_COUNT / 8], remove[GB_PORT_COUNT / 8];
+	static struct ops_ports done;
+	bool has_add, has_remove;
+	struct json_object *o;
+	const char *reason;
+	struct api_reply rep;
+	char err_msg[512];
+
+	if (!c->in)
+		return api_error(MHD_HTTP_BAD_REQUEST, "{\"add\":[...],\"remove\":[...]} is "
+				   "required as the body");
+	if (only_fields(c->in, fields, err_msg, sizeof(err_msg)) ||
+	    ports_from_json(c->in, "add", add, &has_add, err_msg, sizeof(err_msg)) ||
+	    ports_from_json(c->in, "remove", remove, &has_remove, err_msg, sizeof(err_msg)))
+		return api_error(MHD_HTTP_BAD_REQUEST, err_msg);
+	if (reason_of(c->in, &reason))
+		return api_error(MHD_HTTP_BAD_REQUEST, "\"reason\" must be a string");
+	if (!has_add && !has_remove)
+		return api_error(MHD_HTTP_BAD_REQUEST, "give ports to \"add\" or \"remove\"");
+	if (pins_stale(c, &rep))
+		return rep;
+	rep = ops_reply(ops_meeting_ports(c->ctx, &c->who, c->name, has_add ? add : NULL,
+					  has_remove ? remove : NULL, reason, &done),
+			json_object_new_object());
+	if (rep.status == MHD_HTTP_OK) {
+		o = rep.body;
+		json_object_object_add(o, "name", json_object_new_string(c->name));
+		json_object_object_add(o, "ports", ports_to_json(done.after));
+		json_object_object_add(o, "changed", json_object_new_int64(done.changed));
+	}
+	return rep;
+}
+
+static struct api_reply post_apply(struct api_call *c)
+{
+	static const char *const fields[] = { "meetings", "check", "reason", NULL };
+	static struct country_census census;
+	struct json_object *meetings, *check_v, *o, *warnings;
+	struct ops_counts n = {};
+	struct spec_list want;
+	const char *reason;
+	struct api_reply rep;
+	char err_msg[512];
+	bool check = false;
+	int err;
+
+	if (!c->in)
+		return api_error(MHD_HTTP_BAD_REQUEST, "{\"meetings\":[...]} is required as the "
+				   "body");
+	if (only_fields(c->in, fields, err_msg, sizeof(err_msg)))
+		return api_error(MHD_HTTP_BAD_REQUEST, err_msg);
+	if (reason_of(c->in, &reason))
+		return api_error(MHD_HTTP_BAD_REQUEST, "\"reason\" must be a string");
+	if (json_object_object_get_ex(c->in, "check", &check_v)) {
+		if (!json_object_is_type(check_v, json_type_boolean))
+			return api_error(MHD_HTTP_BAD_REQUEST, "\"check\" must be true or false");
+		check = json_object_get_boolean(check_v);
+	}
+	if (!json_object_object_get_ex(c->in, "meetings", &meetings))
+		return api_error(MHD_HTTP_BAD_REQUEST, "\"meetings\" is required");
+	if (specs_from_json(meetings, &want, err_msg, sizeof(err_msg)))
+		return api_error(MHD_HTTP_BAD_REQUEST, err_msg);
+	if (pins_stale(c, &rep))
+		goto out;
+	err = ops_apply(c->ctx, &c->who, NULL, &want, check, reason, NULL, &census, &n);
+	o = json_object_new_object();
+	json_object_object_add(o, "check", json_object_new_boolean(check));
+	json_object_object_add(o, "added", json_object_new_int64(n.add));
+	json_object_object_add(o, "changed", json_object_new_int64(n.change));
+	json_object_object_add(o, "switched_mode", json_object_new_int64(n.mode));
+	json_object_object_add(o, "deleted", json_object_new_int64(n.deleted));
+	json_object_object_add(o, "unchanged", json_object_new_int64(n.keep));
+	warnings = json_object_new_array();
+	for (size_t i = 0; i < want.n && !err; i++) {
+		struct json_object *w = warnings_of(&census, want.v[i].blocked);
+
+		for (size_t j = 0; j < json_object_array_length(w); j++)
+			json_object_array_add(warnings, json_object_get(
+						      json_object_array_get_idx(w, j)));
+		json_object_put(w);
+	}
+	json_object_object_add(o, "warnings", warnings);
+	rep = ops_reply(err, o);
+out:
+	spec_list_free(&want);
+	return rep;
+}
+
+static struct api_reply get_explain(struct api_call *c)
+{
+	const char *addr, *port, *proto;
+	static struct explanation e;
+	int err;
+
+	addr = MHD_lookup_connection_value(c->conn, MHD_GET_ARGUMENT_KIND, "addr");
+	port = MHD_lookup_connection_value(c->conn, MHD_GET_ARGUMENT_KIND, "port");
+	proto = MHD_lookup_connection_value(c->conn, MHD_GET_ARGUMENT_KIND, "proto");
+	if (!addr || !port)
+		return api_error(MHD_HTTP_BAD_REQUEST, "addr and port are required: "
+				   "/v1/explain?addr=ADDR&port=PORT[&proto=udp|tcp]");
+	err = explain_packet(c->ctx, addr, port, proto ? proto : "udp", &e);
+	return ops_reply(err, err ? NULL : explanation_json(&e));
+}
+
+static struct api_reply get_stats(struct api_call *c)
+{
+	struct json_object *o;
+	struct counters cnt;
+	int err;
+
+	err = counters_read(c->ctx, &cnt);
+	if (err)
+		return api_error(MHD_HTTP_INTERNAL_SERVER_ERROR, "cannot read counters");
+	o = stats_json(&cnt);
+	counters_free(&cnt);
+	return (struct api_reply){ MHD_HTTP_OK, o };
+}
+
+static struct api_reply get_status(struct api_call *c)
+{
+	struct json_object *o;
+
+	if (status_json(c->ctx, &o))
+		return api_error(MHD_HTTP_INTERNAL_SERVER_ERROR, "cannot read the status");
+	return (struct api_reply){ MHD_HTTP_OK, o };
+}
+
+/* Every route served: docs/api.yaml describes exactly these (tests/api/ checks it). */
+static const struct api_route routes[] = {
+	{ "GET", "/v1/meetings", get_meetings },
+	{ "GET", "/v1/meetings/{name}", get_meeting },
+	{ "PUT", "/v1/meetings/{name}", put_meeting },
+	{ "DELETE", "/v1/meetings/{name}", delete_meeting },
+	{ "POST", "/v1/meetings/{name}/ports", post_ports },
+	{ "POST", "/v1/apply", post_apply },
+	{ "GET", "/v1/explain", get_explain },
+	{ "GET", "/v1/stats", get_stats },
+	{ "GET", "/v1/status", get_status },
+	{}
+};
+
+void api_print_routes(FILE *out)
+{
+	for (const struct api_route *r = routes; r->method; r++)
+		fprintf(out, "%s %s\n", r->method, r->path);
+}
+
+/* Whether url matches pattern; the {name} segment (at most one) copied into name. */
+static bool path_matches(const char *pattern, const char *url, char *name, size_t len)
+{
+	while (*pattern && *url) {
+		if (!strncmp(pattern, "{name}", 6)) {
+			size_t n = strcspn(url, "/");
+
+			if (!n || n >= len)
+				return false;
+			memcpy(name, url, n);
+			name[n] = '\0';
+			pattern += 6;
+			url += n;
+			continue;
+		}
+		if (*pattern++ != *url++)
+			return false;
+	}
+	return !*pattern && !*url;
+}
+
+
+const struct api_route *api_route_find(const char *method, const char *url, char *name,
+				       size_t len, bool *path_known)
+{
+	*path_known = false;
+	for (const struct api_route *r = routes; r->method; r++) {
+		if (!path_matches(r->path, url, name, len))
+			continue;
+		*path_known = true;
+		if (!strcmp(r->method, method))
+			return r;
+	}
+	return NULL;
+}

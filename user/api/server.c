@@ -1,0 +1,291 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The control API's server: a unix socket bound here (its directory 0750, itself 0660, both of
+ * --api-group if given), libmicrohttpd serving HTTP/1.1 on it in one thread; bodies gathered and
+ * parsed here, requests handed to their route (routes.c).
+ */
+#include <errno.h>
+#include <grp.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <json-c/json.h>
+#include <microhttpd.h>
+#include "lib/errors.h"
+#include "lib/files.h"
+#include "state/audit.h"
+#include "api/routes.h"
+#include "api/server.h"
+
+#define CONNECTION_LIMIT	64
+/* A client that sends nothing for this long is dropped: slow clients cannot hold the server. */
+#define CONNECTION_TIMEOUT	10
+
+struct api_server {
+	const struct gb_ctx *ctx;
+	struct MHD_Daemon *mhd;
+	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
+};
+
+/* One request's body, gathered as it comes; past API_BODY_MAX only counted. */
+struct request {
+	char *body;
+	size_t len;
+	bool too_big;
+};
+
+/* The caller's uid and pid, read off the connection's socket. */
+static void peer_of(struct MHD_Connection *conn, struct audit_caller *who)
+{
+	const union MHD_ConnectionInfo *info;
+	struct ucred cred;
+	socklen_t len = sizeof(cred);
+
+	who->uid = -1;
+	who->pid = -1;
+	info = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+	if (info && !getsockopt(info->connect_fd, SOL_SOCKET, SO_PEERCRED, &cred, &len)) {
+		who->uid = cred.uid;
+		who->pid = cred.pid;
+	}
+}
+
+/* The body as JSON into *out (NULL if empty); 0, or -EINVAL with the reply to send. */
+static int parse_body(const struct request *req, struct json_object **out, struct api_reply *rep)
+{
+	enum json_tokener_error jerr;
+	struct json_tokener *tok;
+	char msg[128];
+
+	*out = NULL;
+	if (!req->len)
+		return 0;
+	tok = json_tokener_new();
+	if (!tok) {
+		*rep = api_error(MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory");
+		return -ENOMEM;
+	}
+	*out = json_tokener_parse_ex(tok, req->body, req->len);
+	jerr = json_tokener_get_error(tok);
+	/* Trailing bytes after the value are as bad as a value cut short. */
+	if (jerr == json_tokener_success && json_tokener_get_parse_end(tok) != req->len)
+		jerr = json_tokener_error_parse_unexpected;
+	json_tokener_free(tok);
+	if (jerr == json_tokener_success)
+		return 0;
+	json_object_put(*out);
+	*out = NULL;
+	snprintf(msg, sizeof(msg), "the body is not JSON: %s", jerr == json_tokener_continue ?
+		 "it ends too early" : json_tokener_error_desc(jerr));
+	*rep = api_error(MHD_HTTP_BAD_REQUEST, msg);
+	return -EINVAL;
+}
+
+static struct api_reply dispatch(struct api_server *api, struct MHD_Connection *conn,
+				 const char *method, const char *url, const struct request *req)
+{
+	struct api_call c = { .ctx = api->ctx, .conn = conn };
+	char name[GB_MEETING_NAME_LEN * 4 + 1];
+	const struct api_route *r;
+	struct api_reply rep;
+	bool path_known;
+
+	r = api_route_find(method, url, name, sizeof(name), &path_known);
+	if (!r && path_known)
+		return api_error(MHD_HTTP_METHOD_NOT_ALLOWED, "method not allowed on this path");
+	if (!r)
+		return api_error(MHD_HTTP_NOT_FOUND, "no such route; see docs/api.yaml");
+	if (req->too_big)
+		return api_error(MHD_HTTP_CONTENT_TOO_LARGE, "the body is over 1 MiB");
+	if (parse_body(req, &c.in, &rep))
+		return rep;
+	c.name = strchr(r->path, '{') ? name : NULL;
+	snprintf(c.command, sizeof(c.command), "%s %.250s", method, url);
+	c.who.command = c.command;
+	peer_of(conn, &c.who);
+	gb_clear_error();
+	rep = r->fn(&c);
+	json_object_put(c.in);
+	return rep;
+}
+
+static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char *url,
+			      const char *method, const char *version, const char *upload,
+			      size_t *upload_len, void **state)
+{
+	struct api_server *api = cls;
+	struct request *req = *state;
+	struct MHD_Response *resp;
+	enum MHD_Result ret;
+	struct api_reply rep;
+	const char *text;
+
+	(void)version;
+	if (!req) {
+		req = calloc(1, sizeof(*req));
+		*state = req;
+		return req ? MHD_YES : MHD_NO;
+	}
+	if (*upload_len) {
+		if (!req->too_big && req->len + *upload_len > API_BODY_MAX) {
+			req->too_big = true;
+			free(req->body);
+			req->body = NULL;
+		}
+		if (!req->too_big) {
+			char *grown = realloc(req->body, req->len + *upload_len + 1);
+
+			if (!grown)
+				return MHD_NO;
+			memcpy(grown + req->len, upload, *upload_len);
+			req->body = grown;
+			req->len += *upload_len;
+		}
+		*upload_len = 0;
+		return MHD_YES;
+	}
+	rep = dispatch(api, conn, method, url, req);
+	text = json_object_to_json_string_ext(rep.body, JSON_C_TO_STRING_PLAIN |
+					      JSON_C_TO_STRING_NOSLASHESCAPE);
+	resp = MHD_create_response_from_buffer(strlen(text), (void *)text, MHD_RESPMEM_MUST_COPY);
+	json_object_put(rep.body);
+	if (!resp)
+		return MHD_NO;
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
+	ret = MHD_queue_response(conn, rep.status, resp);
+	MHD_destroy_response(resp);
+	return ret;
+}
+
+static void request_done(void *cls, struct MHD_Connection *conn, void **state,
+			 enum MHD_RequestTerminationCode code)
+{
+	struct request *req = *state;
+
+	(void)cls;
+	(void)conn;
+	(void)code;
+	if (req)
+		free(req->body);
+	free(req);
+	*state = NULL;
+}
+
+static void mhd_log(void *cls, const char *fmt, va_list ap)
+{
+	char msg[256];
+
+	(void)cls;
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	msg[strcspn(msg, "\n")] = '\0';
+	gb_warn("api: %s", msg);
+}
+
+/* The socket at path, its directory made 0750 and both given to gid (-1: left). */
+static int listen_on(const char *path, gid_t gid)
+{
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	char dir[PATH_MAX], *slash;
+	struct stat st;
+	int fd, err;
+
+	if (strlen(path) >= sizeof(sun.sun_path)) {
+		gb_err("--api %s: a socket path must be under %zu bytes", path,
+		       sizeof(sun.sun_path));
+		return -ENAMETOOLONG;
+	}
+	snprintf(dir, sizeof(dir), "%s", path);
+	slash = strrchr(dir, '/');
+	if (slash && slash != dir) {
+		*slash = '\0';
+		err = mkdir_p(dir, 0750);
+		if (!err && gid != (gid_t)-1 && chown(dir, -1, gid))
+			err = -errno;
+		if (err) {
+			gb_err("--api: cannot make directory %s: %s", dir, strerror(-err));
+			return err;
+		}
+	}
+	/* A socket left by a daemon that died is replaced; any other file is not. */
+	if (!lstat(path, &st)) {
+		if (!S_ISSOCK(st.st_mode)) {
+			gb_err("--api %s: exists and is not a socket", path);
+			return -EEXIST;
+		}
+		unlink(path);
+	}
+	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", path);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	if (bind(fd, (struct sockaddr *)&sun, sizeof(sun)) ||
+	    chmod(path, 0660) || (gid != (gid_t)-1 && chown(path, -1, gid)) || listen(fd, 64)) {
+		err = -errno;
+		gb_err("--api %s: cannot listen: %s", path, strerror(errno));
+		close(fd);
+		unlink(path);
+		return err;
+	}
+	return fd;
+}
+
+int api_start(const struct gb_ctx *ctx, const char *path, const char *group,
+	      struct api_server **out)
+{
+	struct api_server *api;
+	gid_t gid = -1;
+	int fd;
+
+	if (group) {
+		struct group *g = getgrnam(group);
+
+		if (!g) {
+			gb_err("--api-group: no group \"%s\"", group);
+			return -EINVAL;
+		}
+		gid = g->gr_gid;
+	}
+	api = calloc(1, sizeof(*api));
+	if (!api)
+		return -ENOMEM;
+	api->ctx = ctx;
+	snprintf(api->path, sizeof(api->path), "%s", path);
+	fd = listen_on(path, gid);
+	if (fd < 0) {
+		free(api);
+		return fd;
+	}
+	/* One thread: changes run one at a time, and gb_last_error is this request's. */
+	api->mhd = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO |
+				    MHD_USE_ERROR_LOG, 0, NULL, NULL, handle, api,
+				    MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
+				    MHD_OPTION_LISTEN_SOCKET, fd,
+				    MHD_OPTION_NOTIFY_COMPLETED, request_done, NULL,
+				    MHD_OPTION_CONNECTION_LIMIT, (unsigned int)CONNECTION_LIMIT,
+				    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)CONNECTION_TIMEOUT,
+				    MHD_OPTION_END);
+	if (!api->mhd) {
+		gb_err("--api %s: cannot start the HTTP server", path);
+		close(fd);
+		unlink(path);
+		free(api);
+		return -EIO;
+	}
+	*out = api;
+	return 0;
+}
+
+void api_stop(struct api_server *a)
+{
+	if (!a)
+		return;
+	MHD_stop_daemon(a->mhd);
+	unlink(a->path);
+	free(a);
+}
+

@@ -1,0 +1,18 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* The control API: HTTP/1.1 and JSON on a unix socket, served by libmicrohttpd's own thread. */
+#ifndef GEOBLOCK_API_SERVER_H
+#define GEOBLOCK_API_SERVER_H
+
+#include <stdio.h>
+#include "kern/pins.h"
+
+#define API_DEFAULT_PATH	"/run/geoblock/api.sock"
+#define API_BODY_MAX		(1 << 20)	/* bigger bodies: 413 */
+
+struct api_server;
+
+int api_start(const struct gb_ctx *ctx, const char *path, const char *group,
+	      struct api_server **out);
+void api_stop(struct api_server *a);
+
+#endif

@@ -1,0 +1,284 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * A meeting spec in JSON, both ways. Read: the fields become the words of `meeting add` and go
+ * through spec_parse, so that the API, the CLI, apply files and the rules file share one grammar
+ * and one set of error lines.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <json-c/json.h>
+#include "lib/country.h"
+#include "lib/parse.h"
+#include "state/rules_file.h"
+#include "api/spec_json.h"
+
+/* The longest list the words may carry: every port as its own item, with its comma. */
+#define LIST_MAX	(GB_PORT_COUNT * 7)
+
+static const char *const spec_fields[] = {
+	"name", "ports", "block", "allow", "proto", "mode", "expires", NULL
+};
+
+static bool known(const char *key, bool with_reason)
+{
+	for (int i = 0; spec_fields[i]; i++)
+		if (!strcmp(key, spec_fields[i]))
+			return true;
+	return with_reason && !strcmp(key, "reason");
+}
+
+/*
+ * The array at key joined with commas into out (malloc'd); NULL when absent. Items are strings
+ * (or, for ports, integers too); a comma inside an item would smuggle in a second one.
+ */
+static int join_list(struct json_object *o, const char *key, bool ints, char **out, char *err,
+		     size_t errlen)
+{
+	struct json_object *arr, *item;
+	size_t len = 0, n;
+	char *buf;
+
+	*out = NULL;
+	if (!json_object_object_get_ex(o, key, &arr))
+		return 0;
+	if (!json_object_is_type(arr, json_type_array)) {
+		snprintf(err, errlen, "\"%s\" must be an array of strings", key);
+		return -EINVAL;
+	}
+	n = json_object_array_length(arr);
+	if (n > GB_PORT_COUNT) {
+		snprintf(err, errlen, "\"%s\" has %zu items; at most %d", key, n, GB_PORT_COUNT);
+		return -EINVAL;
+	}
+	buf = malloc(LIST_MAX + 1);
+	if (!buf) {
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	*buf = '\0';
+	for (size_t i = 0; i < n; i++) {
+		const char *v;
+		char num[16];
+
+		item = json_object_array_get_idx(arr, i);
+		if (ints && json_object_is_type(item, json_type_int)) {
+			snprintf(num, sizeof(num), "%lld", (long long)json_object_get_int64(item));
+			v = num;
+		} else if (json_object_is_type(item, json_type_string)) {
+			v = json_object_get_string(item);
+		} else {
+			snprintf(err, errlen, "\"%s\" item %zu must be a string", key, i + 1);
+			goto bad;
+		}
+		/* A NUL inside a string would cut it short unseen. */
+		if (!*v || strchr(v, ',') ||
+		    (v != num && strlen(v) != (size_t)json_object_get_string_len(item))) {
+			snprintf(err, errlen, "\"%s\" item %zu must be one non-empty item, without ','",
+				 key, i + 1);
+			goto bad;
+		}
+		if (len + strlen(v) + 1 > LIST_MAX) {
+			snprintf(err, errlen, "\"%s\" is too long", key);
+			goto bad;
+		}
+		len += snprintf(buf + len, LIST_MAX + 1 - len, "%s%s", i ? "," : "", v);
+	}
+	*out = buf;
+	return 0;
+bad:
+	free(buf);
+	return -EINVAL;
+}
+
+static int get_string(struct json_object *o, const char *key, const char **out, bool null_ok,
+		      char *err, size_t errlen)
+{
+	struct json_object *v;
+
+	*out = NULL;
+	if (!json_object_object_get_ex(o, key, &v) || (null_ok && !v))
+		return 0;
+	if (!json_object_is_type(v, json_type_string) ||
+	    strlen(json_object_get_string(v)) != (size_t)json_object_get_string_len(v)) {
+		snprintf(err, errlen, "\"%s\" must be a string%s", key, null_ok ? " or null" : "");
+		return -EINVAL;
+	}
+	*out = json_object_get_string(v);
+	return 0;
+}
+
+int spec_from_json(struct json_object *o, const char *name, bool with_reason,
+		   struct meeting_spec *s, char *err, size_t errlen)
+{
+	const char *given, *mode, *expires, *reason;
+	char *lists[4] = {}, *argv[16];
+	static const char *const list_keys[4] = { "ports", "block", "allow", "proto" };
+	static const char *const list_opts[4] = { "--ports", "--block", "--allow", "--proto" };
+	int argc = 0, err_ret;
+
+	memset(s, 0, sizeof(*s));
+	if (!json_object_is_type(o, json_type_object)) {
+		snprintf(err, errlen, "a meeting must be a JSON object");
+		return -EINVAL;
+	}
+	json_object_object_foreach(o, key, val) {
+		(void)val;
+		if (!known(key, with_reason)) {
+			char shown[64 * 4 + 1];
+
+			snprintf(err, errlen, "unknown field \"%s\"",
+				 printable(key, strlen(key), 64, shown, sizeof(shown)));
+			return -EINVAL;
+		}
+	}
+	err_ret = get_string(o, "name", &given, false, err, errlen);
+	if (!err_ret && !given && !name) {
+		snprintf(err, errlen, "\"name\" is required");
+		err_ret = -EINVAL;
+	}
+	if (!err_ret && given && name && strcmp(given, name)) {
+		snprintf(err, errlen, "\"name\" differs from the meeting named in the path");
+		err_ret = -EINVAL;
+	}
+	if (!err_ret)
+		err_ret = get_string(o, "mode", &mode, false, err, errlen);
+	if (!err_ret && mode && strcmp(mode, "enforce") && strcmp(mode, "monitor")) {
+		snprintf(err, errlen, "\"mode\" must be \"enforce\" or \"monitor\"");
+		err_ret = -EINVAL;
+	}
+	if (!err_ret)
+		err_ret = get_string(o, "expires", &expires, true, err, errlen);
+	if (!err_ret)
+		err_ret = get_string(o, "reason", &reason, false, err, errlen);
+	for (int i = 0; i < 4 && !err_ret; i++)
+		err_ret = join_list(o, list_keys[i], !i, &lists[i], err, errlen);
+	if (err_ret)
+		goto out;
+
+	argv[argc++] = "add";
+	for (int i = 0; i < 4; i++) {
+		/* An empty list of exceptions is none at all; the others say what is wrong. */
+		if (!lists[i] || (i == 2 && !*lists[i]))
+			continue;
+		argv[argc++] = (char *)list_opts[i];
+		argv[argc++] = lists[i];
+	}
+	if (mode && !strcmp(mode, "monitor"))
+		argv[argc++] = "--monitor";
+	if (expires) {
+		argv[argc++] = "--expires";
+		argv[argc++] = (char *)expires;
+	}
+	if (reason) {
+		argv[argc++] = "--reason";
+		argv[argc++] = (char *)reason;
+	}
+	argv[argc++] = "--";
+	argv[argc++] = (char *)(given ? given : name);
+	argv[argc] = NULL;
+	err_ret = spec_parse(argc, argv, time(NULL), 0, s, err, errlen);
+	if (err_ret == SPEC_HELP)
+		err_ret = -EINVAL;
+out:
+	for (int i = 0; i < 4; i++)
+		free(lists[i]);
+	return err_ret;
+}
+
+int specs_from_json(struct json_object *arr, struct spec_list *l, char *err, size_t errlen)
+{
+	char msg[512];
+	int ret = 0;
+
+	memset(l, 0, sizeof(*l));
+	if (!json_object_is_type(arr, json_type_array)) {
+		snprintf(err, errlen, "\"meetings\" must be an array of meetings");
+		return -EINVAL;
+	}
+	for (size_t i = 0; i < json_object_array_length(arr) && !ret; i++) {
+		struct meeting_spec s;
+
+		ret = spec_from_json(json_object_array_get_idx(arr, i), NULL, false, &s, msg,
+				     sizeof(msg));
+		if (ret) {
+			snprintf(err, errlen, "meeting %zu: %s", i + 1, msg);
+			break;
+		}
+		ret = spec_list_push(l, &s);
+		if (ret)
+			snprintf(err, errlen, "out of memory");
+	}
+	if (!ret)
+		ret = spec_list_check(l, err, errlen);
+	if (ret)
+		spec_list_free(l);
+	return ret;
+}
+
+int ports_from_json(struct json_object *o, const char *key, __u8 ports[GB_PORT_COUNT / 8],
+		    bool *given, char *err, size_t errlen)
+{
+	char *list, msg[512];
+	int ret;
+
+	*given = false;
+	ret = join_list(o, key, true, &list, msg, sizeof(msg));
+	if (!ret && list && *list) {
+		*given = true;
+		ret = parse_ports(list, ports, msg, sizeof(msg));
+	}
+	if (ret)
+		snprintf(err, errlen, "%s", msg);
+	free(list);
+	return ret;
+}
+
+struct json_object *ports_to_json(const __u8 ports[GB_PORT_COUNT / 8])
+{
+	static char list[LIST_MAX + 1];
+	struct json_object *arr = json_object_new_array();
+
+	format_ports(ports, list, sizeof(list));
+	for (char *save, *item = strtok_r(list, ",", &save); item; item = strtok_r(NULL, ",", &save))
+		json_object_array_add(arr, json_object_new_string(item));
+	return arr;
+}
+
+struct json_object *spec_to_json(const struct meeting_spec *s)
+{
+	struct json_object *o = json_object_new_object(), *block = json_object_new_array();
+	struct json_object *allow = json_object_new_array(), *proto = json_object_new_array();
+	char when[32];
+
+	for (__u16 c = 1; c < GB_COUNTRY_COUNT; c++) {
+		char cc[3];
+
+		if (!country_isset(s->blocked, c))
+			continue;
+		country_code(c, cc);
+		json_object_array_add(block, json_object_new_string(cc));
+	}
+	for (size_t i = 0; i < s->n_allow; i++) {
+		char net[64];
+
+		format_cidr(&s->allow[i], net, sizeof(net));
+		json_object_array_add(allow, json_object_new_string(net));
+	}
+	if (s->flags & GB_MEETING_UDP)
+		json_object_array_add(proto, json_object_new_string("udp"));
+	if (s->flags & GB_MEETING_TCP)
+		json_object_array_add(proto, json_object_new_string("tcp"));
+	json_object_object_add(o, "name", json_object_new_string(s->name));
+	json_object_object_add(o, "ports", ports_to_json(s->ports));
+	json_object_object_add(o, "block", block);
+	json_object_object_add(o, "allow", allow);
+	json_object_object_add(o, "proto", proto);
+	json_object_object_add(o, "mode", json_object_new_string(
+				   s->flags & GB_MEETING_MONITOR ? "monitor" : "enforce"));
+	json_object_object_add(o, "expires", s->expires && !format_rfc3339(s->expires, when,
+				sizeof(when)) ? json_object_new_string(when) : NULL);
+	return o;
+}

@@ -1,0 +1,464 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The rule set's changes, made the same way for the CLI and the control API: under the state
+ * lock, checked, journaled, saved and audited before returning.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <json-c/json.h>
+#include "lib/country.h"
+#include "lib/errors.h"
+#include "lib/files.h"
+#include "lib/parse.h"
+#include "state/audit.h"
+#include "state/converge.h"
+#include "state/countries.h"
+#include "state/journal.h"
+#include "state/plan.h"
+#include "state/ports.h"
+#include "state/rules.h"
+#include "state/save.h"
+#include "state/ops.h"
+
+/* An error that is not the caller's input (a map that cannot be read): never taken for one. */
+static int failure(int err)
+{
+	return err == -EINVAL || err == -ENOENT || err == -EEXIST ? -EIO : err;
+}
+
+/*
+ * A daemon holds its context for long, unlocked: each change takes the state lock for itself
+ * (as rules_expire does), so that changes from the CLI and from the API serialise.
+ */
+static int lock_for(const struct gb_ctx *ctx, int *fd)
+{
+	*fd = -1;
+	if (ctx->lock_fd >= 0)
+		return 0;
+	*fd = gb_lock(ctx->state_dir);
+	return *fd < 0 ? failure(*fd) : 0;
+}
+
+static void unlock(int fd)
+{
+	if (fd >= 0)
+		close(fd);
+}
+
+/* Refuses a name or port another meeting has, or exceptions past the tries' size. */
+static int check_conflicts(const struct rules *r, const struct meeting_spec *s)
+{
+	size_t n4 = r->n_allow4, n6 = r->n_allow6;
+
+	if (rules_find(r, s->name)) {
+		gb_err("meeting \"%s\" already exists; delete it first or pick another name", s->name);
+		return -EEXIST;
+	}
+	for (__u32 p = 1; p < GB_PORT_COUNT; p++) {
+		__u32 owner = r->owners[p].meeting_id;
+
+		if (port_isset(s->ports, p) && owner) {
+			gb_err("port %u already belongs to meeting \"%s\"", p, r->policies[owner].name);
+			return -EEXIST;
+		}
+	}
+	for (size_t i = 0; i < s->n_allow; i++)
+		*(s->allow[i].family == 4 ? &n4 : &n6) += 1;
+	if (n4 > GB_ALLOW_MAX || n6 > GB_ALLOW_MAX) {
+		gb_err("more than %d IPv4 or IPv6 allow exceptions over all meetings", GB_ALLOW_MAX);
+		return -ENOSPC;
+	}
+	return 0;
+}
+
+static struct json_object *change_lines(const struct meeting_spec *old,
+					const struct meeting_spec *new)
+{
+	struct json_object *changes = json_object_new_array();
+	const struct meeting_spec *specs[2] = { old, new };
+
+	for (int i = 0; i < 2; i++) {
+		char *line = specs[i] ? spec_format(specs[i], false) : NULL, *full;
+
+		if (line && asprintf(&full, "%c %s", i ? '+' : '-', line) >= 0) {
+			json_object_array_add(changes, json_object_new_string(full));
+			free(full);
+		}
+		free(line);
+	}
+	return changes;
+}
+
+/* The live meeting called name, or 0 after one error line. */
+static __u32 find_meeting(const struct rules *r, const char *name)
+{
+	__u32 id = rules_find(r, name);
+	char shown[64 * 4 + 1];
+
+	if (!id)
+		gb_err("no meeting \"%s\"; see 'geoblock meeting list'",
+		       printable(name, strlen(name), 64, shown, sizeof(shown)));
+	return id;
+}
+
+/* The blocked countries checked against the loaded table: -EINVAL after one error line. */
+static int check_countries(const struct country_census *census, const __u64 *blocked,
+			   const char *prefix)
+{
+	char err_msg[512];
+
+	if (!countries_check(census, blocked, err_msg, sizeof(err_msg)))
+		return 0;
+	gb_err("%s%s", prefix, err_msg);
+	return -EINVAL;
+}
+
+/* Adds s, known to be new, to r (locked and begun). */
+static int add_locked(const struct gb_ctx *ctx, const struct audit_caller *who, struct rules *r,
+		      const struct meeting_spec *s)
+{
+	__u32 id;
+	int err;
+
+	err = check_conflicts(r, s);
+	if (err == -EEXIST)
+		return err;
+	if (!err)
+		err = rules_change_begin(ctx);
+	if (!err) {
+		err = rules_add(ctx, r, s, &id);
+		if (err)
+			rules_change_end(ctx);
+		if (err == -ENOSPC)
+			gb_err("all %d meeting slots are in use; delete a meeting first",
+			       GB_MAX_MEETINGS - 1);
+		else if (err == -ENOBUFS)
+			gb_err("not enough free drop counters for meeting \"%s\" (%zu of %d "
+			       "free, one per blocked country); delete a meeting first", s->name,
+			       r->counters_free, GB_DROP_COUNTERS - 1);
+		else if (err)
+			gb_err("cannot write meeting \"%s\" to the maps: %s", s->name, strerror(-err));
+	}
+	if (!err)
+		err = rules_save_added(ctx, r, id);
+	if (audit_result_by(ctx, who, s->reason, err, change_lines(NULL, s)) && !err)
+		err = -EIO;
+	return failure(err);
+}
+
+int ops_meeting_add(const struct gb_ctx *ctx, const struct audit_caller *who,
+		    const struct meeting_spec *s, struct country_census *census)
+{
+	struct rules r;
+	int fd, err;
+
+	err = lock_for(ctx, &fd);
+	if (err)
+		return err;
+	err = failure(countries_census(ctx, census));
+	if (!err)
+		err = check_countries(census, s->blocked, "");
+	if (err)
+		goto out;
+	err = failure(rules_begin(ctx, &r, true));
+	if (err)
+		goto out;
+	err = add_locked(ctx, who, &r, s);
+	rules_free(&r);
+out:
+	unlock(fd);
+	return err;
+}
+
+/* Replaces the live meeting id by s, make-before-break: the whole set converged to the new one. */
+static int replace_locked(const struct gb_ctx *ctx, const struct audit_caller *who,
+			  struct rules *r, __u32 id, const struct meeting_spec *s)
+{
+	struct json_object *changes = NULL;
+	struct spec_list want = {};
+	char err_msg[512];
+	int err;
+
+	err = rules_specs(r, &want);
+	if (err) {
+		gb_err("out of memory");
+		return err;
+	}
+	for (size_t i = 0; i < want.n; i++) {
+		if (strcmp(want.v[i].name, r->policies[id].name))
+			continue;
+		spec_free(&want.v[i]);
+		err = spec_copy(&want.v[i], s);
+		break;
+	}
+	if (err) {
+		gb_err("out of memory");
+		goto out;
+	}
+	err = spec_list_check(&want, err_msg, sizeof(err_msg));
+	if (err) {
+		gb_err("%s", err_msg);
+		err = err == -EINVAL ? -EEXIST : err;
+		goto out;
+	}
+	changes = json_object_new_array();
+	err = rules_converge(ctx, r, &want, changes);
+	if (audit_result_by(ctx, who, s->reason, err, changes) && !err)
+		err = -EIO;
+	err = failure(err);
+out:
+	spec_list_free(&want);
+	return err;
+}
+
+int ops_meeting_put(const struct gb_ctx *ctx, const struct audit_caller *who,
+		    const struct meeting_spec *s, struct country_census *census, bool *created)
+{
+	struct rules r;
+	int fd, err;
+	__u32 id;
+
+	err = lock_for(ctx, &fd);
+	if (err)
+		return err;
+	err = failure(countries_census(ctx, census));
+	if (!err)
+		err = check_countries(census, s->blocked, "");
+	if (err)
+		goto out;
+	err = failure(rules_begin(ctx, &r, true));
+	if (err)
+		goto out;
+	id = rules_find(&r, s->name);
+	*created = !id;
+	err = id ? replace_locked(ctx, who, &r, id, s) : add_locked(ctx, who, &r, s);
+	rules_free(&r);
+out:
+	unlock(fd);
+	return err;
+}
+
+int ops_meeting_set(const struct gb_ctx *ctx, const struct audit_caller *who, const char *name,
+		    bool monitor, const char *reason, bool *already)
+{
+	struct meeting_spec old = {}, new = {};
+	struct rules r;
+	int fd, err;
+	__u32 id;
+
+	*already = false;
+	err = lock_for(ctx, &fd);
+	if (err)
+		return err;
+	err = failure(rules_begin(ctx, &r, true));
+	if (err)
+		goto out_unlock;
+	id = find_meeting(&r, name);
+	if (!id) {
+		err = -ENOENT;
+		goto out;
+	}
+	if (!!(r.policies[id].flags & GB_MEETING_MONITOR) == monitor) {
+		*already = true;
+		goto out;
+	}
+	err = rules_spec(&r, id, &old);
+	if (err) {
+		gb_err("out of memory");
+	} else if (!(err = rules_change_begin(ctx))) {
+		err = rules_set_monitor(ctx, &r, id, monitor);
+		if (err) {
+			rules_change_end(ctx);
+			gb_err("cannot switch meeting \"%s\": %s", name, strerror(-err));
+		} else {
+			err = rules_save_switched(ctx, &r, id);
+		}
+	}
+	if (!err)
+		err = rules_spec(&r, id, &new);
+	if (audit_result_by(ctx, who, reason, err, change_lines(&old, err ? NULL : &new)) && !err)
+		err = -EIO;
+	spec_free(&old);
+	spec_free(&new);
+	err = failure(err);
+out:
+	rules_free(&r);
+out_unlock:
+	unlock(fd);
+	return err;
+}
+
+int ops_meeting_del(const struct gb_ctx *ctx, const struct audit_caller *who, const char *name,
+		    const char *reason)
+{
+	struct meeting_spec old = {};
+	struct rules r;
+	int fd, err;
+	__u32 id;
+
+	err = lock_for(ctx, &fd);
+	if (err)
+		return err;
+	err = failure(rules_begin(ctx, &r, true));
+	if (err)
+		goto out_unlock;
+	id = find_meeting(&r, name);
+	if (!id) {
+		err = -ENOENT;
+		goto out;
+	}
+	err = rules_spec(&r, id, &old);
+	if (err)
+		gb_err("out of memory");
+	if (!err)
+		err = rules_change_begin(ctx);
+	if (!err)
+		err = rules_remove_saved(ctx, &r, id);
+	if (audit_result_by(ctx, who, reason, err, change_lines(&old, NULL)) && !err)
+		err = -EIO;
+	spec_free(&old);
+	err = failure(err);
+out:
+	rules_free(&r);
+out_unlock:
+	unlock(fd);
+	return err;
+}
+
+/* The ports id has after adding add and removing remove (either NULL): 0, or -errno and a line. */
+static int plan_ports(const struct rules *r, __u32 id, const __u8 *add, const __u8 *remove,
+		      struct ops_ports *out)
+{
+	static __u8 gone[GB_PORT_COUNT / 8];
+	unsigned int changed;
+	char err_msg[512];
+	bool left = false;
+	int err = 0;
+
+	rules_ports_of(r, id, out->before);
+	memcpy(out->after, out->before, sizeof(out->after));
+	out->changed = 0;
+	if (add)
+		err = rules_ports_plan(r, id, add, true, out->after, &out->changed, err_msg,
+				       sizeof(err_msg));
+	/* Removing every port it had is fine when it gains others: checked below, as a whole. */
+	if (!err && remove) {
+		err = rules_ports_plan(r, id, remove, false, gone, &changed, err_msg,
+				       sizeof(err_msg));
+		if (err == -EINVAL)
+			err = 0;
+		for (size_t i = 0; i < sizeof(gone) && !err; i++)
+			out->after[i] &= ~remove[i];
+		out->changed += changed;
+	}
+	for (size_t i = 0; i < sizeof(out->after) && !err && !left; i++)
+		left = out->after[i];
+	if (!err && !left) {
+		snprintf(err_msg, sizeof(err_msg), "meeting \"%s\" would have no port left; delete "
+			 "the meeting instead", r->policies[id].name);
+		err = -EINVAL;
+	}
+	if (err)
+		gb_err("%s", err_msg);
+	/* A port of another meeting is a conflict; one not the meeting's, bad input. */
+	return err == -EEXIST ? err : err ? -EINVAL : 0;
+}
+
+int ops_meeting_ports(const struct gb_ctx *ctx, const struct audit_caller *who, const char *name,
+		      const __u8 *add, const __u8 *remove, const char *reason, struct ops_ports *out)
+{
+	struct meeting_spec old = {}, new;
+	struct rules r;
+	int fd, err;
+	__u32 id;
+
+	err = lock_for(ctx, &fd);
+	if (err)
+		return err;
+	err = failure(rules_begin(ctx, &r, true));
+	if (err)
+		goto out_unlock;
+	id = find_meeting(&r, name);
+	if (!id) {
+		err = -ENOENT;
+		goto out;
+	}
+	err = plan_ports(&r, id, add, remove, out);
+	if (err)
+		goto out;
+	err = rules_spec(&r, id, &old);
+	if (err)
+		gb_err("out of memory");
+	if (!err && out->changed && !(err = rules_change_begin(ctx)))
+		err = rules_set_ports_saved(ctx, &r, id, out->after);
+	/* The meeting with its new ports: a shallow copy, sharing old's exceptions (freed once). */
+	new = old;
+	memcpy(new.ports, out->after, sizeof(new.ports));
+	/* Adding ports it owns already changes nothing: said, not refused, not audited. */
+	if (out->changed && audit_result_by(ctx, who, reason, err,
+					    change_lines(&old, err ? NULL : &new)) && !err)
+		err = -EIO;
+	spec_free(&old);
+	err = failure(err);
+out:
+	rules_free(&r);
+out_unlock:
+	unlock(fd);
+	return err;
+}
+
+int ops_apply(const struct gb_ctx *ctx, const struct audit_caller *who, const char *where,
+	      const struct spec_list *want, bool check, const char *reason, FILE *plan_out,
+	      struct country_census *census, struct ops_counts *counts)
+{
+	struct json_object *changes;
+	struct rules_plan plan;
+	char prefix[PATH_MAX + 32];
+	struct rules r;
+	int fd = -1, err;
+
+	if (!check) {
+		err = lock_for(ctx, &fd);
+		if (err)
+			return err;
+	}
+	err = failure(countries_census(ctx, census));
+	for (size_t i = 0; i < want->n && !err; i++) {
+		if (where && want->v[i].line)
+			snprintf(prefix, sizeof(prefix), "%s line %u: ", where, want->v[i].line);
+		else
+			snprintf(prefix, sizeof(prefix), "meeting \"%s\": ", want->v[i].name);
+		err = check_countries(census, want->v[i].blocked, prefix);
+	}
+	if (err)
+		goto out_unlock;
+	err = failure(check ? rules_read(ctx, &r) : rules_begin(ctx, &r, true));
+	if (err)
+		goto out_unlock;
+	err = rules_plan(&r, want, &plan);
+	if (err) {
+		gb_err("cannot plan the change: %s", strerror(-err));
+		goto out_rules;
+	}
+	rules_plan_print(&r, &plan, plan_out, NULL);
+	*counts = (struct ops_counts){ .add = plan.n_add, .change = plan.n_replace,
+				       .mode = plan.n_mode, .deleted = plan.n_doomed,
+				       .keep = plan.n_keep };
+	if (!check) {
+		changes = json_object_new_array();
+		err = rules_converge(ctx, &r, want, changes);
+		if (audit_result_by(ctx, who, reason, err, changes) && !err)
+			err = -EIO;
+		err = failure(err);
+	}
+	rules_plan_free(&plan);
+out_rules:
+	rules_free(&r);
+out_unlock:
+	unlock(fd);
+	return err;
+}

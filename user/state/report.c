@@ -1,0 +1,218 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The read-only reports as JSON, one builder each for the CLI's `stats --json` and `status
+ * --json` and the control API's /v1/stats and /v1/status, so that the two never drift.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <json-c/json.h>
+#include "lib/country.h"
+#include "lib/version.h"
+#include "kern/counters.h"
+#include "kern/links.h"
+#include "kern/pins.h"
+#include "kern/table.h"
+#include "kern/verdicts.h"
+#include "state/countries.h"
+#include "state/rules.h"
+#include "state/report.h"
+#include "geoblock.skel.h"
+
+static struct json_object *counter(__u64 packets, __u64 bytes)
+{
+	struct json_object *o = json_object_new_object();
+
+	json_object_object_add(o, "packets", json_object_new_uint64(packets));
+	json_object_object_add(o, "bytes", json_object_new_uint64(bytes));
+	return o;
+}
+
+static struct json_object *verdicts_json(const struct counters *c)
+{
+	struct json_object *v = json_object_new_object();
+
+	for (int r = 0; r < GB_REASON_COUNT; r++)
+		json_object_object_add(v, verdict_names[r],
+				       counter(c->verdicts[r].packets, c->verdicts[r].bytes));
+	return v;
+}
+
+/* The pairs that have seen a drop or a monitor hit (configured pairs with no entry are zero). */
+static struct json_object *drops_json(const struct counters *c)
+{
+	struct json_object *arr = json_object_new_array();
+
+	for (size_t i = 0; i < c->n_pairs; i++) {
+		const struct pair_counter *p = &c->pairs[i];
+		struct json_object *o;
+		char cc[3];
+
+		if (!p->counted)
+			continue;
+		country_code(p->country, cc);
+		o = json_object_new_object();
+		json_object_object_add(o, "meeting",
+				       json_object_new_string(c->policies[p->meeting_id].name));
+		json_object_object_add(o, "country", json_object_new_string(cc));
+		json_object_object_add(o, "packets", json_object_new_uint64(p->c.packets));
+		json_object_object_add(o, "bytes", json_object_new_uint64(p->c.bytes));
+		json_object_object_add(o, "monitor_packets",
+				       json_object_new_uint64(p->c.monitor_packets));
+		json_object_object_add(o, "monitor_bytes",
+				       json_object_new_uint64(p->c.monitor_bytes));
+		json_object_array_add(arr, o);
+	}
+	return arr;
+}
+
+/* Every interface with a pinned link. */
+static struct json_object *interfaces_json(const struct counters *c)
+{
+	struct json_object *arr = json_object_new_array();
+
+	for (size_t i = 0; i < c->n_links; i++) {
+		const struct link_state *l = &c->links[i];
+		const struct iface_counter *ic = counters_link_drops(c, l);
+		struct json_object *o = json_object_new_object();
+		__u64 packets = ic ? ic->packets : 0, bytes = ic ? ic->bytes : 0;
+
+		json_object_object_add(o, "interface", json_object_new_string(l->name));
+		json_object_object_add(o, "ifindex", json_object_new_int64(l->ifindex));
+		json_object_object_add(o, "attached", json_object_new_boolean(l->ifindex > 0));
+		json_object_object_add(o, "dropped_packets", json_object_new_uint64(packets));
+		json_object_object_add(o, "dropped_bytes", json_object_new_uint64(bytes));
+		json_object_array_add(arr, o);
+	}
+	return arr;
+}
+
+static struct json_object *geoip_json(const struct geoip_info *g)
+{
+	struct json_object *o = json_object_new_object();
+
+	json_object_object_add(o, "source", json_object_new_string(g->source));
+	json_object_object_add(o, "database_type", json_object_new_string(g->database_type));
+	json_object_object_add(o, "v4_prefixes", json_object_new_uint64(g->v4_prefixes));
+	json_object_object_add(o, "v6_prefixes", json_object_new_uint64(g->v6_prefixes));
+	json_object_object_add(o, "build_epoch", json_object_new_uint64(g->build_epoch));
+	json_object_object_add(o, "loaded_at", json_object_new_uint64(g->loaded_at));
+	json_object_object_add(o, "failed_reloads", json_object_new_uint64(g->failed_reloads));
+	json_object_object_add(o, "last_failure_at", json_object_new_uint64(g->last_failure_at));
+	return o;
+}
+
+struct json_object *stats_json(const struct counters *c)
+{
+	struct json_object *top = json_object_new_object(), *m = json_object_new_object();
+
+	json_object_object_add(top, "verdicts", verdicts_json(c));
+	json_object_object_add(top, "passed", counter(c->passed.packets, c->passed.bytes));
+	json_object_object_add(top, "drops", drops_json(c));
+	json_object_object_add(top, "interfaces", interfaces_json(c));
+	json_object_object_add(top, "geoip", geoip_json(&c->geoip));
+	json_object_object_add(m, "enforce", json_object_new_int64(c->meetings[0]));
+	json_object_object_add(m, "monitor", json_object_new_int64(c->meetings[1]));
+	json_object_object_add(top, "meetings", m);
+	return top;
+}
+
+/* Every pinned link: interface, mode, program. */
+static struct json_object *attachments(const struct gb_ctx *ctx)
+{
+	struct json_object *arr = json_object_new_array();
+	struct link_state *links;
+	size_t n;
+
+	if (links_read(ctx, &links, &n))
+		return arr;
+	for (size_t i = 0; i < n; i++) {
+		struct json_object *o = json_object_new_object();
+		const struct link_state *l = &links[i];
+
+		json_object_object_add(o, "interface", json_object_new_string(l->name));
+		json_object_object_add(o, "ifindex", json_object_new_int(l->ifindex));
+		/* The name resolves only in the interface's own network namespace. */
+		json_object_object_add(o, "attached", json_object_new_boolean(l->ifindex > 0));
+		json_object_object_add(o, "mode", json_object_new_string(
+					   link_attach_mode(l->ifindex, l->prog_id)));
+		json_object_object_add(o, "lookup", json_object_new_string(link_lookup_kind(l->prog_id)));
+		json_object_object_add(o, "prog_id", json_object_new_int64(l->prog_id));
+		json_object_array_add(arr, o);
+	}
+	free(links);
+	return arr;
+}
+
+static struct json_object *table_json(const struct gb_ctx *ctx)
+{
+	struct json_object *o = json_object_new_object(), *mo = json_object_new_object();
+	__u64 mem[TABLE_KINDS][2];
+	struct geoip_info info = {};
+	__u32 zero = 0;
+
+	bpf_map_lookup_elem(bpf_map__fd(ctx->skel->maps.geoip_info), &zero, &info);
+	json_object_object_add(o, "loaded", json_object_new_boolean(info.loaded_at != 0));
+	json_object_object_add(o, "source", json_object_new_string(info.source));
+	json_object_object_add(o, "database_type", json_object_new_string(info.database_type));
+	json_object_object_add(o, "build_epoch", json_object_new_int64(info.build_epoch));
+	json_object_object_add(o, "loaded_at", json_object_new_int64(info.loaded_at));
+	json_object_object_add(o, "v4_prefixes", json_object_new_int64(info.v4_prefixes));
+	json_object_object_add(o, "v6_prefixes", json_object_new_int64(info.v6_prefixes));
+	json_object_object_add(o, "v4_networks", json_object_new_int64(info.v4_networks));
+	json_object_object_add(o, "v6_networks", json_object_new_int64(info.v6_networks));
+	table_memory(ctx, mem);
+	json_object_object_add(mo, "table_v4", json_object_new_int64(mem[TABLE_COMPILED][0]));
+	json_object_object_add(mo, "table_v6", json_object_new_int64(mem[TABLE_COMPILED][1]));
+	json_object_object_add(mo, "networks_v4", json_object_new_int64(mem[TABLE_NETWORKS][0]));
+	json_object_object_add(mo, "networks_v6", json_object_new_int64(mem[TABLE_NETWORKS][1]));
+	json_object_object_add(mo, "lpm_v4", json_object_new_int64(mem[TABLE_LPM][0]));
+	json_object_object_add(mo, "lpm_v6", json_object_new_int64(mem[TABLE_LPM][1]));
+	json_object_object_add(o, "kernel_memory_bytes", mo);
+	return o;
+}
+
+int status_json(const struct gb_ctx *ctx, struct json_object **out)
+{
+	static struct country_census census;
+	struct json_object *top, *short_of;
+	struct rules r;
+	int meetings = 0, err;
+
+	err = rules_read(ctx, &r);
+	if (err)
+		return err;
+	err = countries_census(ctx, &census);
+	if (err) {
+		rules_free(&r);
+		return err;
+	}
+	/* Meetings blocking a country the loaded table has no network for: they block nothing there. */
+	short_of = json_object_new_array();
+	for (__u32 id = 1; id < GB_MAX_MEETINGS; id++) {
+		const struct meeting_policy *p = &r.policies[id];
+		char none[GB_COUNTRY_COUNT * 3 + 1];
+
+		if (!(p->flags & GB_MEETING_ACTIVE))
+			continue;
+		meetings++;
+		countries_without_networks(&census, p->blocked, none, sizeof(none));
+		if (*none)
+			json_object_array_add(short_of, json_object_new_string(p->name));
+	}
+	rules_free(&r);
+
+	top = json_object_new_object();
+	json_object_object_add(top, "version", json_object_new_string(GB_VERSION));
+	json_object_object_add(top, "pin_dir", json_object_new_string(ctx->pin_dir));
+	json_object_object_add(top, "state_dir", json_object_new_string(ctx->state_dir));
+	json_object_object_add(top, "attachments", attachments(ctx));
+	json_object_object_add(top, "geoip", table_json(ctx));
+	json_object_object_add(top, "meetings", json_object_new_int(meetings));
+	json_object_object_add(top, "meetings_blocking_countries_without_networks", short_of);
+	*out = top;
+	return 0;
+}

@@ -1,0 +1,14 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* The read-only reports as JSON, shared by the CLI's --json and the control API. */
+#ifndef GEOBLOCK_STATE_REPORT_H
+#define GEOBLOCK_STATE_REPORT_H
+
+#include "kern/counters.h"
+#include "kern/pins.h"
+
+struct json_object;
+
+struct json_object *stats_json(const struct counters *c);
+int status_json(const struct gb_ctx *ctx, struct json_object **out);
+
+#endif
