@@ -155,7 +155,7 @@ static struct api_reply put_meeting(struct api_call *c)
 	struct json_object *o;
 	struct api_reply rep;
 	char err_msg[512];
-	bool created;
+	bool created = false;
 	int err;
 
 	if (!c->in)

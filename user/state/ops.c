@@ -222,6 +222,7 @@ int ops_meeting_put(const struct gb_ctx *ctx, const struct audit_caller *who,
 	int fd, err;
 	__u32 id;
 
+	*created = false;
 	err = lock_for(ctx, &fd);
 	if (err)
 		return err;
