@@ -19,6 +19,7 @@
 #include "state/rules.h"
 #include "state/rules_file.h"
 #include "state/ops.h"
+#include "api/spec_json.h"
 #include "cli/cmd.h"
 
 /* The loaded table's networks per country: what meeting add checks and says, list marks. */
@@ -153,46 +154,22 @@ int cmd_meeting_ports_del(const struct cmd_args *a)
 	return meeting_ports(a, false);
 }
 
+/*
+ * A meeting as `meeting list --json` shows it: the spec as the API gives it (spec_to_json), but its
+ * ports as one list string, as this output always had them, and what the maps add: id, expiry
+ * passed, creation time, and warnings.
+ */
 static struct json_object *meeting_json(const struct rules *r, __u32 id,
 					const struct meeting_spec *s)
 {
-	struct json_object *warnings = json_object_new_array();
+	struct json_object *o = spec_to_json(s), *warnings = json_object_new_array();
 	char none[GB_COUNTRY_COUNT * 3 + 1], line[GB_COUNTRY_COUNT * 3 + 64];
 	const struct meeting_policy *p = &r->policies[id];
-	struct json_object *o = json_object_new_object(), *block = json_object_new_array();
-	struct json_object *allow = json_object_new_array(), *proto = json_object_new_array();
 	static char ports[GB_PORT_COUNT * 7];
-	char when[32];
 
 	format_ports(s->ports, ports, sizeof(ports));
-	for (__u16 c = 1; c < GB_COUNTRY_COUNT; c++) {
-		char cc[3];
-
-		if (!country_isset(p->blocked, c))
-			continue;
-		country_code(c, cc);
-		json_object_array_add(block, json_object_new_string(cc));
-	}
-	for (size_t i = 0; i < s->n_allow; i++) {
-		char net[64];
-
-		format_cidr(&s->allow[i], net, sizeof(net));
-		json_object_array_add(allow, json_object_new_string(net));
-	}
-	if (p->flags & GB_MEETING_UDP)
-		json_object_array_add(proto, json_object_new_string("udp"));
-	if (p->flags & GB_MEETING_TCP)
-		json_object_array_add(proto, json_object_new_string("tcp"));
-	json_object_object_add(o, "name", json_object_new_string(p->name));
 	json_object_object_add(o, "id", json_object_new_int64(id));
 	json_object_object_add(o, "ports", json_object_new_string(ports));
-	json_object_object_add(o, "block", block);
-	json_object_object_add(o, "allow", allow);
-	json_object_object_add(o, "proto", proto);
-	json_object_object_add(o, "mode", json_object_new_string(
-				   p->flags & GB_MEETING_MONITOR ? "monitor" : "enforce"));
-	json_object_object_add(o, "expires", s->expires && !format_rfc3339(s->expires, when,
-				sizeof(when)) ? json_object_new_string(when) : NULL);
 	json_object_object_add(o, "expired", json_object_new_boolean(rules_expired(p)));
 	json_object_object_add(o, "created", json_object_new_int64(p->created));
 	countries_without_networks(&census, p->blocked, none, sizeof(none));
