@@ -105,6 +105,36 @@ static __u32 find_meeting(const struct rules *r, const char *name)
 	return id;
 }
 
+/*
+ * Takes the state lock and the rule set, and finds meeting name in it: 0 with r, *fd and *id held
+ * (end_meeting gives them back), or -errno (-ENOENT after one line: no such meeting), none held.
+ */
+static int begin_meeting(const struct gb_ctx *ctx, const char *name, struct rules *r, int *fd,
+			 __u32 *id)
+{
+	int err = lock_for(ctx, fd);
+
+	if (err)
+		return err;
+	err = failure(rules_begin(ctx, r, true));
+	if (err) {
+		unlock(*fd);
+		return err;
+	}
+	*id = find_meeting(r, name);
+	if (*id)
+		return 0;
+	rules_free(r);
+	unlock(*fd);
+	return -ENOENT;
+}
+
+static void end_meeting(struct rules *r, int fd)
+{
+	rules_free(r);
+	unlock(fd);
+}
+
 /* The blocked countries checked against the loaded table: -EINVAL after one error line. */
 static int check_countries(const struct country_census *census, const __u64 *blocked,
 			   const char *prefix)
@@ -252,17 +282,9 @@ int ops_meeting_set(const struct gb_ctx *ctx, const struct audit_caller *who, co
 	__u32 id;
 
 	*already = false;
-	err = lock_for(ctx, &fd);
+	err = begin_meeting(ctx, name, &r, &fd, &id);
 	if (err)
 		return err;
-	err = failure(rules_begin(ctx, &r, true));
-	if (err)
-		goto out_unlock;
-	id = find_meeting(&r, name);
-	if (!id) {
-		err = -ENOENT;
-		goto out;
-	}
 	if (!!(r.policies[id].flags & GB_MEETING_MONITOR) == monitor) {
 		*already = true;
 		goto out;
@@ -287,9 +309,7 @@ int ops_meeting_set(const struct gb_ctx *ctx, const struct audit_caller *who, co
 	spec_free(&new);
 	err = failure(err);
 out:
-	rules_free(&r);
-out_unlock:
-	unlock(fd);
+	end_meeting(&r, fd);
 	return err;
 }
 
@@ -301,17 +321,9 @@ int ops_meeting_del(const struct gb_ctx *ctx, const struct audit_caller *who, co
 	int fd, err;
 	__u32 id;
 
-	err = lock_for(ctx, &fd);
+	err = begin_meeting(ctx, name, &r, &fd, &id);
 	if (err)
 		return err;
-	err = failure(rules_begin(ctx, &r, true));
-	if (err)
-		goto out_unlock;
-	id = find_meeting(&r, name);
-	if (!id) {
-		err = -ENOENT;
-		goto out;
-	}
 	err = rules_spec(&r, id, &old);
 	if (err)
 		gb_err("out of memory");
@@ -323,10 +335,7 @@ int ops_meeting_del(const struct gb_ctx *ctx, const struct audit_caller *who, co
 		err = -EIO;
 	spec_free(&old);
 	err = failure(err);
-out:
-	rules_free(&r);
-out_unlock:
-	unlock(fd);
+	end_meeting(&r, fd);
 	return err;
 }
 
@@ -377,17 +386,9 @@ int ops_meeting_ports(const struct gb_ctx *ctx, const struct audit_caller *who, 
 	int fd, err;
 	__u32 id;
 
-	err = lock_for(ctx, &fd);
+	err = begin_meeting(ctx, name, &r, &fd, &id);
 	if (err)
 		return err;
-	err = failure(rules_begin(ctx, &r, true));
-	if (err)
-		goto out_unlock;
-	id = find_meeting(&r, name);
-	if (!id) {
-		err = -ENOENT;
-		goto out;
-	}
 	err = plan_ports(&r, id, add, remove, out);
 	if (err)
 		goto out;
@@ -406,9 +407,7 @@ int ops_meeting_ports(const struct gb_ctx *ctx, const struct audit_caller *who, 
 	spec_free(&old);
 	err = failure(err);
 out:
-	rules_free(&r);
-out_unlock:
-	unlock(fd);
+	end_meeting(&r, fd);
 	return err;
 }
 
