@@ -58,36 +58,51 @@ int gb_lock(const char *state_dir)
 	return fd;
 }
 
-int gb_write_file_atomic(const char *dir, const char *name, const char *data, size_t len)
+int gb_write_all(int fd, const void *data, size_t len)
 {
-	char tmp[PATH_MAX], path[PATH_MAX];
-	int fd, err = 0;
-
-	snprintf(path, sizeof(path), "%s/%s", dir, name);
-	snprintf(tmp, sizeof(tmp), "%s/.%s.tmp", dir, name);
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (fd < 0)
-		return -errno;
 	for (size_t off = 0; off < len;) {
-		ssize_t n = write(fd, data + off, len - off);
+		ssize_t n = write(fd, (const char *)data + off, len - off);
 
-		if (n < 0) {
-			err = -errno;
-			break;
-		}
+		if (n < 0)
+			return -errno;
 		off += n;
 	}
-	if (!err && fsync(fd))
+	return 0;
+}
+
+int atomic_file_open(struct atomic_file *f, const char *dir, const char *name)
+{
+	f->dir = dir;
+	snprintf(f->path, sizeof(f->path), "%s/%s", dir, name);
+	snprintf(f->tmp, sizeof(f->tmp), "%s/.%s.tmp", dir, name);
+	f->fd = open(f->tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	return f->fd < 0 ? -errno : 0;
+}
+
+int atomic_file_commit(struct atomic_file *f, int err)
+{
+	if (!err && fsync(f->fd))
 		err = -errno;
-	if (close(fd) && !err)
+	if (close(f->fd) && !err)
 		err = -errno;
-	if (!err && rename(tmp, path))
+	f->fd = -1;
+	if (!err && rename(f->tmp, f->path))
 		err = -errno;
 	if (err) {
-		unlink(tmp);
+		unlink(f->tmp);
 		return err;
 	}
-	return gb_sync_dir(dir);
+	return gb_sync_dir(f->dir);
+}
+
+int gb_write_file_atomic(const char *dir, const char *name, const char *data, size_t len)
+{
+	struct atomic_file f;
+	int err = atomic_file_open(&f, dir, name);
+
+	if (err)
+		return err;
+	return atomic_file_commit(&f, gb_write_all(f.fd, data, len));
 }
 
 int gb_sync_dir(const char *dir)

@@ -3,11 +3,28 @@
 #ifndef GEOBLOCK_LIB_FILES_H
 #define GEOBLOCK_LIB_FILES_H
 
+#include <limits.h>
 #include <stddef.h>
 #include <sys/types.h>
 
 /* mkdir -p: every missing directory of path, with mode; 0 or a negative errno. */
 int mkdir_p(const char *path, mode_t mode);
+/* A file replaced whole: written to a temporary beside it (dir/.name.tmp), then renamed over it. */
+struct atomic_file {
+	int fd;			/* of the temporary, to write to */
+	const char *dir;
+	char tmp[PATH_MAX], path[PATH_MAX];
+};
+
+/* Creates the temporary for dir/name; 0 or a negative errno. */
+int atomic_file_open(struct atomic_file *f, const char *dir, const char *name);
+/*
+ * With err 0: fsync, rename over dir/name, fsync of dir; otherwise (or if any of those fails) the
+ * temporary is removed and dir/name left as it was. Closes f->fd; returns err or the first failure.
+ */
+int atomic_file_commit(struct atomic_file *f, int err);
+/* Writes all of data, past short writes; 0 or a negative errno. */
+int gb_write_all(int fd, const void *data, size_t len);
 /* Replaces dir/name with data (temporary file, fsync, rename, fsync of dir); no message. */
 int gb_write_file_atomic(const char *dir, const char *name, const char *data, size_t len);
 /* Takes the state lock on a new fd (returned; close it to release), waiting for other holders. */

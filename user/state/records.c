@@ -132,14 +132,13 @@ static bool same_file(const struct stat *a, const struct stat *b)
 static int copy_file_atomic(const char *src, const struct stat *want, const char *dir,
 			    const char *name)
 {
-	char tmp[512], path[512], buf[1 << 16];
-	int in, out, err = 0;
+	char buf[1 << 16];
+	struct atomic_file f;
+	int in, err = 0;
 	off_t copied = 0;
 	struct stat st;
 	ssize_t n;
 
-	snprintf(path, sizeof(path), "%s/%s", dir, name);
-	snprintf(tmp, sizeof(tmp), "%s/.%s.tmp", dir, name);
 	in = open(src, O_RDONLY | O_CLOEXEC);
 	if (in < 0)
 		return -errno;
@@ -147,23 +146,13 @@ static int copy_file_atomic(const char *src, const struct stat *want, const char
 		close(in);
 		return -ESTALE;
 	}
-	out = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (out < 0) {
-		err = -errno;
+	err = atomic_file_open(&f, dir, name);
+	if (err) {
 		close(in);
 		return err;
 	}
-	while ((n = read(in, buf, sizeof(buf))) > 0) {
-		for (ssize_t off = 0; off < n && !err;) {
-			ssize_t w = write(out, buf + off, n - off);
-
-			if (w < 0)
-				err = -errno;
-			else
-				off += w;
-		}
-		if (err)
-			break;
+	while (!err && (n = read(in, buf, sizeof(buf))) > 0) {
+		err = gb_write_all(f.fd, buf, n);
 		copied += n;
 	}
 	if (n < 0 && !err)
@@ -171,18 +160,8 @@ static int copy_file_atomic(const char *src, const struct stat *want, const char
 	/* Written to while copied: not the bytes that were loaded. */
 	if (!err && (copied != want->st_size || fstat(in, &st) || !same_file(&st, want)))
 		err = -ESTALE;
-	if (!err && fsync(out))
-		err = -errno;
-	if (close(out) && !err)
-		err = -errno;
 	close(in);
-	if (!err && rename(tmp, path))
-		err = -errno;
-	if (err) {
-		unlink(tmp);
-		return err;
-	}
-	return gb_sync_dir(dir);
+	return atomic_file_commit(&f, err);
 }
 
 /* Name of the kept copy of file i of the loaded table: geoip.db, geoip.db.1, ... */
