@@ -51,11 +51,7 @@ for ((i = 1; i <= TRIALS; i++)); do
 	elif ((KILL_RC != 0)); then
 		fail "trial $i: an unkilled '${cmd[*]:1}' failed (exit $KILL_RC): $(head -1 "$tmp/cmd.out")"
 	fi
-	"$GEOBLOCK" meeting del no-such-meeting >"$tmp/next.out" 2>&1
-	rc=$?
-	if ((rc != 1)) || ! grep -q 'no meeting "no-such-meeting"' "$tmp/next.out"; then
-		fail "trial $i: the next command (exit $rc): $(grep -v 'rolled back' "$tmp/next.out" | head -1)"
-	fi
+	next_command "$i"
 	d=$(differs)
 	[[ -z $d ]] && pass || fail "trial $i ('${cmd[*]:1}', exit $KILL_RC): maps and rules file differ: $(echo "$d" | head -2 | paste -sd' ')"
 	now=$(ports_of)

@@ -85,17 +85,24 @@ audit_whole() {
 	((bad == 0)) || { echo "audit log: $bad broken lines" >&2; return 1; }
 }
 
-# next_command_recovers I CUR NEXT: after trial I, an apply from rules file CUR to NEXT that may have
-# been killed, the next command (one that changes nothing itself) must put an interrupted apply
-# right: the rule set (the test's rule_set function) is then exactly WANT[CUR] or WANT[NEXT], and
-# no journal is left. Sets NOW to the file it equals; EXTRA is added to the failure lines.
-next_command_recovers() {
-	local i=$1 cur=$2 next=$3 rc got
+# next_command I: after trial I, a command that changes nothing itself (and so puts right what an
+# interrupted change left) runs and refuses as it should; EXTRA is added to the failure line.
+next_command() {
+	local i=$1 rc
 	"$GEOBLOCK" meeting del no-such-meeting >"$tmp/next.out" 2>&1
 	rc=$?
 	if ((rc != 1)) || ! grep -q 'no meeting "no-such-meeting"' "$tmp/next.out"; then
 		fail "trial $i${EXTRA:-}: the next command (exit $rc): $(grep -v 'rolled back' "$tmp/next.out" | head -1)"
 	fi
+}
+
+# next_command_recovers I CUR NEXT: after trial I, an apply from rules file CUR to NEXT that may have
+# been killed, the next command (one that changes nothing itself) must put an interrupted apply
+# right: the rule set (the test's rule_set function) is then exactly WANT[CUR] or WANT[NEXT], and
+# no journal is left. Sets NOW to the file it equals; EXTRA is added to the failure lines.
+next_command_recovers() {
+	local i=$1 cur=$2 next=$3 got
+	next_command "$i"
 	got=$(rule_set)
 	if [[ $got == "${WANT[$cur]}" ]]; then
 		NOW=$cur
