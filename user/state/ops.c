@@ -180,30 +180,6 @@ static int add_locked(const struct gb_ctx *ctx, const struct audit_caller *who, 
 	return failure(err);
 }
 
-int ops_meeting_add(const struct gb_ctx *ctx, const struct audit_caller *who,
-		    const struct meeting_spec *s, struct country_census *census)
-{
-	struct rules r;
-	int fd, err;
-
-	err = lock_for(ctx, &fd);
-	if (err)
-		return err;
-	err = failure(countries_census(ctx, census));
-	if (!err)
-		err = check_countries(census, s->blocked, "");
-	if (err)
-		goto out;
-	err = failure(rules_begin(ctx, &r, true));
-	if (err)
-		goto out;
-	err = add_locked(ctx, who, &r, s);
-	rules_free(&r);
-out:
-	unlock(fd);
-	return err;
-}
-
 /* Replaces the live meeting id by s, make-before-break: the whole set converged to the new one. */
 static int replace_locked(const struct gb_ctx *ctx, const struct audit_caller *who,
 			  struct rules *r, __u32 id, const struct meeting_spec *s)
@@ -245,8 +221,13 @@ out:
 	return err;
 }
 
-int ops_meeting_put(const struct gb_ctx *ctx, const struct audit_caller *who,
-		    const struct meeting_spec *s, struct country_census *census, bool *created)
+/*
+ * Adds s, or with replace puts it in the place of the live meeting of its name (*created: it was
+ * new); the countries checked first.
+ */
+static int put_spec(const struct gb_ctx *ctx, const struct audit_caller *who,
+		    const struct meeting_spec *s, struct country_census *census, bool replace,
+		    bool *created)
 {
 	struct rules r;
 	int fd, err;
@@ -264,13 +245,27 @@ int ops_meeting_put(const struct gb_ctx *ctx, const struct audit_caller *who,
 	err = failure(rules_begin(ctx, &r, true));
 	if (err)
 		goto out;
-	id = rules_find(&r, s->name);
+	id = replace ? rules_find(&r, s->name) : 0;
 	*created = !id;
 	err = id ? replace_locked(ctx, who, &r, id, s) : add_locked(ctx, who, &r, s);
 	rules_free(&r);
 out:
 	unlock(fd);
 	return err;
+}
+
+int ops_meeting_add(const struct gb_ctx *ctx, const struct audit_caller *who,
+		    const struct meeting_spec *s, struct country_census *census)
+{
+	bool created;
+
+	return put_spec(ctx, who, s, census, false, &created);
+}
+
+int ops_meeting_put(const struct gb_ctx *ctx, const struct audit_caller *who,
+		    const struct meeting_spec *s, struct country_census *census, bool *created)
+{
+	return put_spec(ctx, who, s, census, true, created);
 }
 
 int ops_meeting_set(const struct gb_ctx *ctx, const struct audit_caller *who, const char *name,
