@@ -125,6 +125,7 @@ struct {
 	__uint(max_entries, GB_PORT_COUNT);
 	__type(key, __u32);
 	__type(value, struct port_owner);
+	__uint(map_flags, BPF_F_MMAPABLE);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } meeting_by_port SEC(".maps");
 
@@ -133,6 +134,7 @@ struct {
 	__uint(max_entries, GB_MAX_MEETINGS);
 	__type(key, __u32);
 	__type(value, struct meeting_policy);
+	__uint(map_flags, BPF_F_MMAPABLE);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } meeting_policy SEC(".maps");
 
@@ -141,6 +143,7 @@ struct {
 	__uint(max_entries, GB_MAX_MEETINGS);
 	__type(key, __u32);
 	__type(value, struct drop_slots);
+	__uint(map_flags, BPF_F_MMAPABLE);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } drop_slot SEC(".maps");
 

@@ -13,9 +13,13 @@
  * change an older geoblock or an attached older program would misread; docs/design.md, "Pinned
  * ABI and upgrades", says what an upgrade across versions takes.
  */
-#define GB_ABI_VERSION		1
+#define GB_ABI_VERSION		2
 
-#define GB_MAX_MEETINGS		4096	/* meeting ids are 1..GB_MAX_MEETINGS-1; 0 means "none" */
+/*
+ * Meeting ids are 1..GB_MAX_MEETINGS-1 (0 means "none"): 16,384 meetings and 63 slots more, so
+ * that a full rule set can still replace a meeting make-before-break.
+ */
+#define GB_MAX_MEETINGS		16448
 #define GB_MEETING_NAME_LEN	48
 #define GB_PORT_COUNT		65536
 #define GB_DROP_COUNTERS	65536	/* counters of (meeting, country) pairs; 0 is none */
@@ -41,6 +45,7 @@
 /* Value of meeting_by_port, indexed by UDP destination port. */
 struct port_owner {
 	__u32 meeting_id;	/* 0: port not owned by any meeting */
+	__u32 pad;		/* an array element is 8 bytes anyway: the controller maps it as is */
 };
 
 /* Bits of meeting_policy.flags (pinned): fixed values, as the verdict reasons. */
@@ -118,7 +123,7 @@ struct prefix_v6_elem {
  */
 struct drop_slots {
 	__u16 slot[GB_COUNTRY_COUNT];
-	__u16 pad;
+	__u16 pad[3];		/* to a multiple of 8, an array element's size: mapped as is */
 };
 
 /* Value of drop_counts (per-CPU array): what was dropped (or would be, in monitor mode). */
@@ -171,13 +176,14 @@ struct geoip_info {
 	char database_type[64];
 };
 
-_Static_assert(sizeof(struct port_owner) == 4, "port_owner layout");
+_Static_assert(sizeof(struct port_owner) == 8, "port_owner layout");
 _Static_assert(sizeof(struct meeting_policy) == 24 + 8 * GB_COUNTRY_WORDS + GB_MEETING_NAME_LEN,
 	       "meeting_policy layout");
 _Static_assert(sizeof(struct lpm_v4_key) == 8, "lpm_v4_key layout");
 _Static_assert(sizeof(struct lpm_v6_key) == 20, "lpm_v6_key layout");
 _Static_assert(sizeof(struct country_entry) == 4, "country_entry layout");
-_Static_assert(sizeof(struct drop_slots) == 2 * GB_COUNTRY_COUNT + 2 && GB_DROP_COUNTERS <= 65536,
+_Static_assert(sizeof(struct drop_slots) == 2 * GB_COUNTRY_COUNT + 6 &&
+	       sizeof(struct drop_slots) % 8 == 0 && GB_DROP_COUNTERS <= 65536,
 	       "drop_slots layout");
 _Static_assert(sizeof(struct prefix_v4_elem) == 8 && sizeof(struct prefix_v6_elem) == 20,
 	       "prefix element layout");

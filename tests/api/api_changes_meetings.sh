@@ -47,7 +47,7 @@ from_api() { api GET /v1/meetings | head -n -1 |
 	jq -r '.meetings[] | "\(.name) \(.ports | join(",")) \(.block | join(",")) \(.mode)"' | sort; }
 from_cli() { "$GEOBLOCK" meeting list --json |
 	jq -r '.[] | "\(.name) \(.ports) \(.block | join(",")) \(.mode)"' | sort; }
-from_file() { grep '^meeting add' "$S/rules" | awk '{ n = $3; p = ""; b = ""; m = "enforce"
+from_file() { saved_rules | awk '{ n = $3; p = ""; b = ""; m = "enforce"
 	for (i = 4; i <= NF; i++) { if ($i == "--ports") p = $(i + 1); if ($i == "--block") b = $(i + 1)
 	if ($i == "--monitor") m = "monitor" } print n, p, b, m }' | sort; }
 agree() {
@@ -57,7 +57,7 @@ agree() {
 	check_eq "$1: the rules file agrees with the API" "$a" "$(from_file)"
 }
 audit_last() { tail -n1 "$S/audit.log" | jq -r "$1"; }
-snapshot() { echo "$(cat "$S/rules")|$(wc -l <"$S/audit.log")|$(from_api)"; }
+snapshot() { echo "$(saved_files)|$(wc -l <"$S/audit.log")|$(from_api)"; }
 
 # Create, then read back.
 out=$(api PUT /v1/meetings/board \

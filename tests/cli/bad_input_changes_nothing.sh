@@ -20,7 +20,8 @@ snapshot() {
 		"$GEOBLOCK" stats --json | jq 'del(.geoip.failed_reloads, .geoip.last_failure_at)'
 		printf '1.1.1.1\n8.8.8.8\n2001:4860::1\n' | "$GEOBLOCK" geoip lookup -
 		"$GEOBLOCK" explain 1.1.1.1 8801 --json
-		cat "$GEOBLOCK_STATE_DIR/rules" "$GEOBLOCK_STATE_DIR/audit.log"
+		saved_files
+		cat "$GEOBLOCK_STATE_DIR/audit.log"
 		cat "$GEOBLOCK_STATE_DIR/geoip.conf" "$GEOBLOCK_STATE_DIR/attachments" 2>/dev/null
 		ls -a "$GEOBLOCK_STATE_DIR"
 	} 2>&1

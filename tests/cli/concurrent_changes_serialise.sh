@@ -31,7 +31,7 @@ check_eq "20 parallel adds all succeed" "0:20 " "$(codes)"
 check_eq "20 meetings in the maps" 20 "$("$GEOBLOCK" meeting list --json | jq length)"
 check_eq "each with its own ports" "$(for i in $(seq 1 20); do echo "m$i 2${i}00-2${i}05"; done | sort)" \
 	"$("$GEOBLOCK" meeting list --json | jq -r '.[] | "\(.name) \(.ports)"' | sort)"
-check_eq "20 meetings in the rules file" 20 "$(grep -c '^meeting add m' "$S/rules")"
+check_eq "20 meetings in the saved rule set" 20 "$(saved_rules | grep -c '^meeting add m')"
 check_eq "20 audit records" 20 "$(grep -c '"result":"ok"' "$S/audit.log")"
 check_eq "each with its reason" "$(seq 1 20 | sed 's/^/r/' | sort)" "$(jq -r .reason "$S/audit.log" | sort)"
 check "every audit line is whole JSON" jq -e . "$S/audit.log" >/dev/null
@@ -58,5 +58,5 @@ run_parallel 6 "$GEOBLOCK" apply "$tmp/f{}.rules"
 check_eq "6 parallel applies all succeed" "0:6 " "$(codes)"
 names=$("$GEOBLOCK" meeting list --json | jq -r '[.[].name] | sort | join(" ")')
 check "the rule set is one whole file" grep -qx "$names" <(for i in 1 2 3 4 5 6; do echo "f${i}m1 f${i}m2 f${i}m3"; done)
-check_eq "the rules file agrees" "$names" "$(grep '^meeting add' "$S/rules" | awk '{ print $3 }' | sort | paste -sd' ')"
+check_eq "the saved rule set agrees" "$names" "$(saved_rules | awk '{ print $3 }' | sort | paste -sd' ')"
 summary

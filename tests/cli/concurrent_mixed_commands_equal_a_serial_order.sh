@@ -85,14 +85,14 @@ check "some commands were refused (the mix conflicts)" test "${#refused[@]}" -gt
 
 # Replay the successful commands in that order; keep the rule set after each step.
 on "$REPLAY_PIN" "$REPLAY_STATE" apply /dev/null >/dev/null 2>&1
-cp "$REPLAY_STATE/rules" "$tmp/snap.0" 2>/dev/null || : >"$tmp/snap.0"
+on "$REPLAY_PIN" "$REPLAY_STATE" restore --print >"$tmp/snap.0"
 k=0
 for i in $order; do
 	k=$((k + 1))
 	# shellcheck disable=SC2086
 	on "$REPLAY_PIN" "$REPLAY_STATE" ${CMDS[i]} --reason "replay c$i" >/dev/null 2>"$tmp/rerr"
 	check_eq "replayed step $k, c$i (${CMDS[i]}), succeeds: $(head -1 "$tmp/rerr")" 0 $?
-	cp "$REPLAY_STATE/rules" "$tmp/snap.$k"
+	on "$REPLAY_PIN" "$REPLAY_STATE" restore --print >"$tmp/snap.$k"
 done
 check_eq "the serial replay gives the concurrent result" "$result" \
 	"$(rules_of "$REPLAY_PIN" "$REPLAY_STATE")"

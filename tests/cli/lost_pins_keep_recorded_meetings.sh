@@ -6,7 +6,7 @@ set -uo pipefail
 source "$(dirname "$0")/../lib/common.sh"
 S=$GEOBLOCK_STATE_DIR
 names() { "$GEOBLOCK" meeting list --json | jq -r 'map(.name) | sort | join(" ")'; }
-listed() { grep -o '^meeting add [^ ]*' "$S/rules" | cut -d' ' -f3 | sort | paste -sd' '; }
+listed() { saved_rules | grep -o '^meeting add [^ ]*' | cut -d' ' -f3 | sort | paste -sd' '; }
 
 check "meeting add board" "$GEOBLOCK" meeting add board --ports 8801 --block DE >/dev/null
 check "meeting add team" "$GEOBLOCK" meeting add team --ports 8802 --block FR --monitor >/dev/null
@@ -17,7 +17,7 @@ check_eq "the maps made anew hold none" "" "$(names)"
 "$GEOBLOCK" meeting add third --ports 8803 --block US >/dev/null 2>"$GEOBLOCK_STATE_DIR/err"
 check_eq "the change works" 0 $?
 check "one warning says the meetings were put back" grep -q \
-	"the maps held no meeting while $S/rules lists 2 (pins lost: after a reboot, run 'geoblock restore'); put them back first" \
+	"the maps held no meeting while the saved rule set in $S lists 2 (pins lost: after a reboot, run 'geoblock restore'); put them back first" \
 	"$S/err"
 check_eq "the maps hold the recorded meetings and the new one" "board team third" "$(names)"
 check_eq "and so does the rules file" "board team third" "$(listed)"

@@ -61,7 +61,7 @@ check_eq "refused: nothing audited" "$audit_lines" "$(wc -l <"$GEOBLOCK_STATE_DI
 rm -rf "$GEOBLOCK_PIN_DIR"
 check "restore after removing the pin dir" "$GEOBLOCK" restore
 check_eq "restore: version recorded" "$version" "$(pinned_version)"
-check "restore: the meeting is back" grep -q '^meeting add m ' "$GEOBLOCK_STATE_DIR/rules"
+check "restore: the meeting is back" grep -q '^meeting add m ' <(saved_rules)
 check_eq "restore: meeting list shows it" m "$("$GEOBLOCK" meeting list --json | jq -r '.[0].name // .meetings[0].name')"
 
 # Pins from before the version was recorded: read as they are, the version added at a change.

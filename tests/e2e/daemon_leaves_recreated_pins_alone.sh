@@ -7,7 +7,7 @@ set -uo pipefail
 source "$(dirname "$0")/../lib/common.sh"
 S=$GEOBLOCK_STATE_DIR
 LOG=$S/daemon.log
-listed() { grep -o '^meeting add [^ ]*' "$S/rules" | cut -d' ' -f3 | sort | paste -sd' '; }
+listed() { saved_rules | grep -o '^meeting add [^ ]*' | cut -d' ' -f3 | sort | paste -sd' '; }
 
 soon=$(date -u -d '+4 seconds' +%Y-%m-%dT%H:%M:%SZ)
 check "a meeting expiring in 4 s" "$GEOBLOCK" meeting add old --ports 9001 --block DE --expires "$soon" >/dev/null

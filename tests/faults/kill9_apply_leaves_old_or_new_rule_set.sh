@@ -28,7 +28,7 @@ check "geoip load" "$GEOBLOCK" geoip load "$tmp/a.csv" >/dev/null
 # The rule set as meeting list and the rules file show it, ids and creation times aside.
 rule_set() {
 	"$GEOBLOCK" meeting list --json | jq -c 'map(del(.id, .created)) | sort_by(.name)'
-	grep '^meeting add' "$S/rules" | sort
+	saved_rules | sort
 }
 declare -A WANT
 for t in b a; do

@@ -24,38 +24,38 @@ for t in a b; do
 done
 rule_set() {
 	"$GEOBLOCK" meeting list --json | jq -c 'map(del(.id, .created)) | sort_by(.name)'
-	grep '^meeting add' "$S/rules" | sort
+	saved_rules | sort
 }
 declare -A WANT
 for t in a b; do
 	check "apply $t" "$GEOBLOCK" apply "$tmp/$t.rules" >/dev/null
 	WANT[$t]=$(rule_set)
 done
-# The change itself starts when the journal appears (before that the apply reads and plans), so
-# kills are timed from then: an apply in the background, watched until its journal is there.
-journal_then_ms() {
+# The change itself starts when its intent is logged (before that the apply reads and plans), so
+# kills are timed from then: an apply in the background, watched until its intent is in the change log.
+intent_then_ms() {
 	local pid t0
 	"$GEOBLOCK" apply "$1" >"$tmp/apply.out" 2>&1 &
 	pid=$!
-	until [[ -e $S/rules.journal ]] || ! kill -0 "$pid" 2>/dev/null; do :; done
+	until change_under_way || ! kill -0 "$pid" 2>/dev/null; do :; done
 	t0=$EPOCHREALTIME
 	wait "$pid"
 	echo $(((${EPOCHREALTIME/./} - ${t0/./}) / 1000))
 }
 # Each apply writes its copies below the live ones (the lowest free slots), then removes those.
-journal_then_ms "$tmp/a.rules" >/dev/null
-dur=$(journal_then_ms "$tmp/b.rules")
+intent_then_ms "$tmp/a.rules" >/dev/null
+dur=$(intent_then_ms "$tmp/b.rules")
 # The copies are written and the old ones removed in about the first half of that; the rest is
 # writing the rules file and the audit log.
-echo "an apply's change takes $dur ms after its journal appears; kills drawn from 0..$((dur / 2)) ms after"
-# kill_in_change OUT CMD...: as kill_at_random, the delay counted from the journal's appearance.
+echo "an apply's change takes $dur ms after its intent is logged; kills drawn from 0..$((dur / 2)) ms after"
+# kill_in_change OUT CMD...: as kill_at_random, the delay counted from the logged intent.
 kill_in_change() {
 	local out=$1 pid ms
 	shift
 	ms=$(rand_below $((dur / 2 + 1)))
 	"$@" >"$out" 2>&1 &
 	pid=$!
-	until [[ -e $S/rules.journal ]] || ! kill -0 "$pid" 2>/dev/null; do :; done
+	until change_under_way || ! kill -0 "$pid" 2>/dev/null; do :; done
 	sleep "$(printf '%d.%03d' $((ms / 1000)) $((ms % 1000)))"
 	kill -KILL "$pid" 2>/dev/null
 	{ wait "$pid"; } 2>/dev/null

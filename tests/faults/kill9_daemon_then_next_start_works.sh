@@ -104,7 +104,7 @@ for ((i = 1; i <= TRIALS; i++)); do
 		check_eq "trial $i: meetings after the next change" board \
 			"$("$GEOBLOCK" meeting list --json | jq -r '.[].name' | paste -sd' ')"
 		check_eq "trial $i: the rules file agrees" "meeting add board --ports 8801 --block DE" \
-			"$(grep '^meeting add' "$S/rules")"
+			"$(saved_rules)"
 	fi
 	((KILL_RC == 137)) && killed=$((killed + 1))
 	[[ $(ls "$GEOBLOCK_PIN_DIR" | sort) == "$pins" ]] || fail "trial $i: pins changed"

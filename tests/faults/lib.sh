@@ -114,6 +114,6 @@ next_command_recovers() {
 		fail "trial $i (exit $KILL_RC)${EXTRA:-}: the rule set is neither file: $(diff <(echo "${WANT[$cur]}") <(echo "$got") | head -4 | paste -sd' ')"
 		NOW=$next
 	fi
-	[[ -e $GEOBLOCK_STATE_DIR/rules.journal ]] && fail "trial $i${EXTRA:-}: the journal outlived the next command"
+	change_under_way && fail "trial $i${EXTRA:-}: the change under way outlived the next command"
 	return 0
 }

@@ -80,3 +80,15 @@ geoip_data() {
 			mv "$GEOBLOCK_DATA_DIR/GeoLite2-Country.mmdb.tmp" "$GEOBLOCK_DATA_DIR/GeoLite2-Country.mmdb"
 	fi
 }
+
+# The saved rule set as `meeting add` lines: the rules file and the change log after it, as
+# `restore` reads them (an empty output for none).
+saved_rules() { "$GEOBLOCK" restore --print; }
+# The state dir's files that hold the saved rule set, raw: equal before and after a refused change.
+saved_files() { cat "$GEOBLOCK_STATE_DIR/rules" "$GEOBLOCK_STATE_DIR/rules.log" 2>/dev/null; }
+# A change of the rule set died midway: the change log ends in a change without its "done".
+change_under_way() {
+	[[ -s $GEOBLOCK_STATE_DIR/rules.log ]] || return 1
+	[[ $(tail -n1 "$GEOBLOCK_STATE_DIR/rules.log") != *" done" ]]
+}
+change_under_way_not() { ! change_under_way; }

@@ -130,6 +130,13 @@ static const struct cmd_opt explain_opts[] = {
 	{}
 };
 
+static const struct cmd_opt restore_opts[] = {
+	{ .id = OPT_PRINT, .name = "print",
+	  .help = "print the saved rule set as 'meeting add' lines (the rules file\n"
+		  "and the changes logged since), change nothing" },
+	{}
+};
+
 static const struct cmd_opt apply_opts[] = {
 	{ .id = OPT_CHECK, .name = "check",
 	  .help = "validate and print the difference (- removed, + added), change nothing" },
@@ -249,12 +256,13 @@ static const struct cmd commands[] = {
 		"'#' comments and blank lines allowed); afterwards the rule set is exactly\n"
 		"the file. Every line is checked before anything changes; meetings that stay\n"
 		"the same keep their counters, a change of --monitor alone switches in place." },
-	{ .name = "restore", .func = cmd_restore, .opts = no_opts,
+	{ .name = "restore", .func = cmd_restore, .opts = restore_opts,
 	  .summary = "re-create pins, table, rules, attachments",
 	  .details =
 		"Re-creates what the state dir records, after a reboot or a lost pin dir:\n"
 		"the maps, the GeoIP table (from the copy kept at 'geoip load'), the rules\n"
-		"(from the rules file) and the attachments. What exists already is kept." },
+		"(the saved rule set: the rules file and the change log after it) and the\n"
+		"attachments. What exists already is kept." },
 	{}
 };
 

@@ -33,6 +33,7 @@ enum cmd_opt_id {
 	OPT_ENFORCE,
 	OPT_REASON,
 	OPT_CHECK,
+	OPT_PRINT,
 	OPT_METRICS,
 	OPT_WATCH,
 	OPT_API,

@@ -5,6 +5,7 @@
  */
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include <bpf/bpf.h>
@@ -18,6 +19,7 @@
 #include "state/context.h"
 #include "state/converge.h"
 #include "state/records.h"
+#include "state/changelog.h"
 #include "state/rules.h"
 #include "cli/attach.h"
 #include "cli/cmd.h"
@@ -68,13 +70,11 @@ static int restore_geoip(const struct gb_ctx *ctx)
 
 static int restore_rules(const struct gb_ctx *ctx, struct json_object *changes)
 {
-	char path[512];
 	struct rules r;
 	int err, expired, n = 0;
 
-	/* No rules file: no change was ever made here; the maps are not this state dir's to empty. */
-	snprintf(path, sizeof(path), "%s/rules", ctx->state_dir);
-	if (access(path, F_OK)) {
+	/* Nothing saved: no change was ever made here; the maps are not this state dir's to empty. */
+	if (!changelog_saved_any(ctx)) {
 		printf("rules: none recorded\n");
 		return 0;
 	}
@@ -126,13 +126,37 @@ static int restore_attachments(const struct gb_ctx *ctx)
 	return failed ? -EAGAIN : 0;
 }
 
+/* restore --print: the saved rule set, read without the pins or the lock. */
+static int print_saved(void)
+{
+	struct spec_list want;
+	struct gb_ctx ctx;
+	char err_msg[512];
+
+	pins_init(&ctx);
+	if (changelog_read(&ctx, &want, err_msg, sizeof(err_msg))) {
+		gb_err("%s", err_msg);
+		return GB_EXIT_FAIL;
+	}
+	for (size_t i = 0; i < want.n; i++) {
+		char *line = spec_format(&want.v[i], false);
+
+		if (line)
+			printf("%s\n", line);
+		free(line);
+	}
+	spec_list_free(&want);
+	return GB_EXIT_OK;
+}
+
 int cmd_restore(const struct cmd_args *a)
 {
 	struct json_object *changes;
 	struct gb_ctx ctx;
 	int err, ret = GB_EXIT_FAIL;
 
-	(void)a;	/* nothing to read: no arguments, no options */
+	if (a->opt[OPT_PRINT])
+		return print_saved();
 	changes = json_object_new_array();
 	if (gb_open(&ctx, GB_OPEN_LOCKED)) {
 		json_object_put(changes);

@@ -1,12 +1,24 @@
 /* SPDX-License-Identifier: GPL-2.0 */
-/* Reading whole maps: arrays and per-CPU arrays in batches, per-CPU values summed. */
+/* Reading whole maps: arrays through mmap or in batches, per-CPU arrays, per-CPU values summed. */
 #ifndef GEOBLOCK_MAPS_H
 #define GEOBLOCK_MAPS_H
 
 #include <stddef.h>
 #include <linux/types.h>
 
-/* Reads elements 0..n-1 of an array map into out. */
+/*
+ * A read-only view of the n elements of a BPF_F_MMAPABLE array (the kernel's own memory, so always
+ * current): element k at view->base + k * view->stride. -errno if the map cannot be mapped.
+ */
+struct map_view {
+	const void *base;
+	size_t stride, len;
+};
+int map_view_open(int fd, __u32 n, size_t value_size, struct map_view *view);
+void map_view_close(struct map_view *view);
+#define MAP_VIEW_ELEM(view, k) ((const void *)((const char *)(view)->base + (size_t)(k) * (view)->stride))
+
+/* Reads elements 0..n-1 of an array map into out (through a view where the map allows one). */
 int read_array(int fd, __u32 n, size_t value_size, void *out);
 /* Sums a per-CPU value made of `words` __u64 counters. */
 int percpu_sum(int fd, const void *key, __u64 *sum, size_t words);

@@ -252,11 +252,9 @@ int format_ports(const __u8 ports[GB_PORT_COUNT / 8], char *out, size_t outlen)
 	int err = 0;
 
 	out[0] = '\0';
-	for (long p = 1; p < GB_PORT_COUNT; p++) {
+	for (long p = port_next(ports, 1); p < GB_PORT_COUNT; p = port_next(ports, p + 1)) {
 		long q = p;
 
-		if (!port_isset(ports, p))
-			continue;
 		while (q + 1 < GB_PORT_COUNT && port_isset(ports, q + 1))
 			q++;
 		if (pos)

@@ -4,6 +4,7 @@
 #define GEOBLOCK_LIB_COUNTRY_H
 
 #include <stdbool.h>
+#include <string.h>
 #include <stddef.h>
 #include <linux/types.h>
 #include "geoblock.h"
@@ -32,6 +33,23 @@ int parse_items(const char *list, const char *what,
 static inline bool port_isset(const __u8 *ports, unsigned int p)
 {
 	return ports[p / 8] & (1u << (p % 8));
+}
+
+/* The first port at or after p set in ports, GB_PORT_COUNT if none: empty words skipped whole. */
+static inline unsigned int port_next(const __u8 *ports, unsigned int p)
+{
+	for (; p < GB_PORT_COUNT; p++) {
+		__u64 word;
+
+		memcpy(&word, ports + p / 64 * 8, sizeof(word));
+		if (!word) {
+			p |= 63;
+			continue;
+		}
+		if (port_isset(ports, p))
+			return p;
+	}
+	return GB_PORT_COUNT;
 }
 
 /* Country id cc is on a block list (meeting_policy.blocked). */

@@ -2,6 +2,7 @@
 /* The audit log: one JSON line per change, appended to the state dir's audit.log before returning. */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -222,10 +223,25 @@ int audit_repair(const struct gb_ctx *ctx)
 	return err < 0 ? err : 0;
 }
 
-/* audit_log without its error message. */
+int audit_sync(const struct gb_ctx *ctx)
+{
+	char path[512];
+	int fd, err = 0;
+
+	snprintf(path, sizeof(path), "%s/%s", ctx->state_dir, AUDIT_FILE);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return errno == ENOENT ? 0 : -errno;
+	if (fdatasync(fd))
+		err = -errno;
+	close(fd);
+	return err;
+}
+
+/* audit_log without its error message; sync: the record made durable before returning. */
 static int append_record(const struct gb_ctx *ctx, const struct audit_caller *who,
 			 const char *command, const char *reason, const char *result,
-			 struct json_object *changes)
+			 struct json_object *changes, bool sync)
 {
 	char path[512], *cmdline = NULL, *rec = NULL;
 	struct json_object *o;
@@ -251,7 +267,7 @@ static int append_record(const struct gb_ctx *ctx, const struct audit_caller *wh
 	err = repair_tail(fd);
 	if (err >= 0)
 		err = append_whole(fd, rec, strlen(rec));
-	if (!err && fsync(fd))
+	if (!err && sync && fsync(fd))
 		err = -errno;
 	close(fd);
 out:
@@ -264,7 +280,7 @@ out:
 int audit_log(const struct gb_ctx *ctx, const char *command, const char *reason, const char *result,
 	      struct json_object *changes)
 {
-	int err = append_record(ctx, NULL, command, reason, result, changes);
+	int err = append_record(ctx, NULL, command, reason, result, changes, true);
 
 	if (err)
 		gb_err("cannot append to the audit log %s/%s: %s", ctx->state_dir, AUDIT_FILE,
@@ -272,23 +288,30 @@ int audit_log(const struct gb_ctx *ctx, const char *command, const char *reason,
 	return err;
 }
 
-int audit_result(const struct gb_ctx *ctx, const char *reason, int ret, struct json_object *changes)
-{
-	return audit_result_by(ctx, NULL, reason, ret, changes);
-}
-
-int audit_result_by(const struct gb_ctx *ctx, const struct audit_caller *who, const char *reason,
-		    int ret, struct json_object *changes)
+/* The record of a finished command (see audit_result), synced or not. */
+static int result_record(const struct gb_ctx *ctx, const struct audit_caller *who,
+			 const char *reason, int ret, struct json_object *changes, bool sync)
 {
 	char result[400];
 	int err;
 
 	if (ret)
 		snprintf(result, sizeof(result), "failed: %s", gb_last_error());
-	err = append_record(ctx, who, NULL, reason, ret ? result : "ok", changes);
+	err = append_record(ctx, who, NULL, reason, ret ? result : "ok", changes, sync);
 	/* After a change that was made, say so: only its record is missing. */
 	if (err)
 		gb_err("%scannot append to the audit log %s/%s: %s", ret ? "" :
 		       "done, but not audited: ", ctx->state_dir, AUDIT_FILE, strerror(-err));
 	return err;
+}
+
+int audit_result(const struct gb_ctx *ctx, const char *reason, int ret, struct json_object *changes)
+{
+	return result_record(ctx, NULL, reason, ret, changes, true);
+}
+
+int audit_result_by(const struct gb_ctx *ctx, const struct audit_caller *who, const char *reason,
+		    int ret, struct json_object *changes)
+{
+	return result_record(ctx, who, reason, ret, changes, false);
 }

@@ -31,7 +31,13 @@ struct audit_caller {
 	long uid, pid;		/* the peer's, from SO_PEERCRED */
 };
 
+/*
+ * audit_result for a change of the rule set (CLI or API): the record is written but not synced;
+ * the change's changelog_sync makes it durable with the change (one fdatasync for many).
+ */
 int audit_result_by(const struct gb_ctx *ctx, const struct audit_caller *who, const char *reason,
 		    int ret, struct json_object *changes);
+/* Makes every record appended so far durable. */
+int audit_sync(const struct gb_ctx *ctx);
 
 #endif

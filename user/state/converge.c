@@ -17,7 +17,7 @@
 #include "kern/pins.h"
 #include "state/audit.h"
 #include "state/converge.h"
-#include "state/journal.h"
+#include "state/changelog.h"
 #include "state/plan.h"
 #include "state/rules.h"
 #include "state/rules_file.h"
@@ -40,19 +40,21 @@ static int roll_back(const struct gb_ctx *ctx, struct rules *r, const struct spe
 		return err;
 	err = rules_plan_execute(ctx, r, &p);
 	rules_plan_free(&p);
+	/* The maps hold the saved set again: the change is taken out of the log. */
 	if (!err)
-		err = rules_save(ctx, r);
-	if (!err)
-		err = rules_journal_remove(ctx);
+		err = changelog_abort(ctx);
 	return err;
 }
 
 
 
 /*
- * from_file: want is the rules file, which stays the authority. A failure then leaves the journal
- * (the next change tries again) instead of rolling back to the maps and saving them over the file:
- * after a reboot those hold nothing.
+ * A change of the whole set is logged as such ("set") before the maps change, and ends with the
+ * rules file written anew from the maps, which empties the log; if it fails midway, the maps are
+ * rolled back and the intent taken out of the log. from_file: want is the saved rule set, which
+ * stays the authority: nothing is logged, and a failure leaves the change under way (the next
+ * change tries again) instead of rolling back to the maps and saving them over the file: after a
+ * reboot those hold nothing.
  */
 static int converge(const struct gb_ctx *ctx, struct rules *r, const struct spec_list *want,
 		    struct json_object *changes, bool from_file)
@@ -69,22 +71,21 @@ static int converge(const struct gb_ctx *ctx, struct rules *r, const struct spec
 		goto out_prev;
 	if (changes)
 		rules_plan_print(r, &p, NULL, changes);
-	err = rules_journal_write(ctx);
+	err = from_file ? 0 : changelog_intent(ctx, NULL, NULL);
 	if (err) {
-		gb_err("cannot write %s/%s: %s; nothing changed", ctx->state_dir, GB_JOURNAL_FILE,
+		gb_err("cannot write %s/%s: %s; nothing changed", ctx->state_dir, GB_LOG_FILE,
 		       strerror(-err));
 		goto out;
 	}
 	err = rules_plan_execute(ctx, r, &p);
 	if (err == -ENOSPC && from_file)
 		err = rules_plan_execute_doomed_first(ctx, r, want, &p);
+	/* A recovery: the maps hold the saved set again, and what the log had after it goes. */
 	if (!err)
-		err = rules_save(ctx, r);
-	if (!err)
-		err = rules_journal_remove(ctx);
+		err = from_file ? changelog_recovered(ctx) : rules_save(ctx, r);
 	if (err && from_file) {
-		gb_err("cannot make the maps match %s/%s: %s; the next change tries again",
-		       ctx->state_dir, GB_RULES_FILE, strerror(-err));
+		gb_err("cannot make the maps match the saved rule set in %s: %s; the next change "
+		       "tries again", ctx->state_dir, strerror(-err));
 	} else if (err) {
 		int rb = roll_back(ctx, r, &prev);
 
@@ -110,17 +111,13 @@ int rules_converge(const struct gb_ctx *ctx, struct rules *r, const struct spec_
 	return converge(ctx, r, want, changes, false);
 }
 
-/* The state dir's rules file (none: no meeting); one error line if it cannot be read. */
+/* The saved rule set (none: no meeting); one error line if it cannot be read. */
 static int read_rules_file(const struct gb_ctx *ctx, struct spec_list *want)
 {
-	char path[512], err_msg[512];
+	char err_msg[512];
 	int err;
 
-	memset(want, 0, sizeof(*want));
-	snprintf(path, sizeof(path), "%s/%s", ctx->state_dir, GB_RULES_FILE);
-	if (access(path, F_OK))
-		return 0;
-	err = rules_file_read(path, time(NULL), SPEC_PAST_OK, want, err_msg, sizeof(err_msg));
+	err = changelog_read(ctx, want, err_msg, sizeof(err_msg));
 	if (err)
 		gb_err("%s", err_msg);
 	return err;
@@ -151,6 +148,12 @@ static int expire_meetings(const struct gb_ctx *ctx, struct rules *r)
 
 		if (!(p->flags & GB_MEETING_ACTIVE) || !rules_expired(p))
 			continue;
+		/* Logged as a change of the set: the rules file is written anew after. */
+		if (!n && (err = changelog_intent(ctx, NULL, NULL))) {
+			gb_err("cannot write %s/%s: %s", ctx->state_dir, GB_LOG_FILE,
+			       strerror(-err));
+			break;
+		}
 		changes = json_object_new_array();
 		rules_print_live(r, id, NULL, changes);
 		format_rfc3339(rules_expires_unix(p), when, sizeof(when));
@@ -189,15 +192,22 @@ static int recover_journal(const struct gb_ctx *ctx, struct rules *r)
 	struct spec_list want;
 	int err;
 
-	if (!rules_journal_exists(ctx))
+	bool under_way;
+
+	err = changelog_under_way(ctx, &under_way);
+	if (err) {
+		gb_err("cannot read %s/%s: %s", ctx->state_dir, GB_LOG_FILE, strerror(-err));
+		return err;
+	}
+	if (!under_way)
 		return 0;
 	err = read_rules_file(ctx, &want);
 	err = recover_audited(ctx, r, &want, err, "a change of the rule set died midway; back to "
-			      "the rules file");
+			      "the saved rule set");
 	spec_list_free(&want);
 	if (!err)
-		gb_warn("an interrupted change was rolled back to %s/%s", ctx->state_dir,
-			GB_RULES_FILE);
+		gb_warn("an interrupted change was rolled back to the saved rule set in %s",
+			ctx->state_dir);
 	return err;
 }
 
@@ -219,9 +229,9 @@ static int recover_lost_maps(const struct gb_ctx *ctx, struct rules *r)
 		err = recover_audited(ctx, r, &want, 0, "the maps held no meeting (their pins were "
 				      "made anew); back to the rules file");
 		if (!err)
-			gb_warn("the maps held no meeting while %s/%s lists %zu (pins lost: after a "
-				"reboot, run 'geoblock restore'); put them back first",
-				ctx->state_dir, GB_RULES_FILE, want.n);
+			gb_warn("the maps held no meeting while the saved rule set in %s lists %zu "
+				"(pins lost: after a reboot, run 'geoblock restore'); put them back "
+				"first", ctx->state_dir, want.n);
 	}
 	spec_list_free(&want);
 	return err;

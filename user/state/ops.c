@@ -17,7 +17,7 @@
 #include "state/audit.h"
 #include "state/converge.h"
 #include "state/countries.h"
-#include "state/journal.h"
+#include "state/changelog.h"
 #include "state/plan.h"
 #include "state/ports.h"
 #include "state/rules.h"
@@ -47,6 +47,22 @@ static void unlock(int fd)
 {
 	if (fd >= 0)
 		close(fd);
+}
+
+/*
+ * After the lock is given back: the change, and its audit record, made durable before the caller
+ * hears of it; concurrent changes share the fdatasync.
+ */
+static int durable(const struct gb_ctx *ctx, int err)
+{
+	int sync = changelog_sync(ctx);
+
+	if (sync && !err) {
+		gb_err("the change is made, but %s cannot be synced to disk: %s", ctx->state_dir,
+		       strerror(-sync));
+		return -EIO;
+	}
+	return err;
 }
 
 /* Refuses a name or port another meeting has, or exceptions past the tries' size. */
@@ -129,10 +145,11 @@ static int begin_meeting(const struct gb_ctx *ctx, const char *name, struct rule
 	return -ENOENT;
 }
 
-static void end_meeting(struct rules *r, int fd)
+static int end_meeting(const struct gb_ctx *ctx, struct rules *r, int fd, int err)
 {
 	rules_free(r);
 	unlock(fd);
+	return durable(ctx, err);
 }
 
 /* The blocked countries checked against the loaded table: -EINVAL after one error line. */
@@ -158,11 +175,11 @@ static int add_locked(const struct gb_ctx *ctx, const struct audit_caller *who, 
 	if (err == -EEXIST)
 		return err;
 	if (!err)
-		err = rules_change_begin(ctx);
+		err = rules_log_intent(ctx, s, NULL);
 	if (!err) {
 		err = rules_add(ctx, r, s, &id);
 		if (err)
-			rules_change_end(ctx);
+			rules_log_abort(ctx);
 		if (err == -ENOSPC)
 			gb_err("all %d meeting slots are in use; delete a meeting first",
 			       GB_MAX_MEETINGS - 1);
@@ -175,49 +192,91 @@ static int add_locked(const struct gb_ctx *ctx, const struct audit_caller *who, 
 	}
 	if (!err)
 		err = rules_save_added(ctx, r, id);
+	if (!err)
+		rules_save_maybe(ctx, r);
 	if (audit_result_by(ctx, who, s->reason, err, change_lines(NULL, s)) && !err)
 		err = -EIO;
 	return failure(err);
 }
 
-/* Replaces the live meeting id by s, make-before-break: the whole set converged to the new one. */
+/* Refuses a port of s that a meeting other than id owns, after one error line. */
+static int check_ports_free(const struct rules *r, __u32 id, const struct meeting_spec *s)
+{
+	for (__u32 p = port_next(s->ports, 1); p < GB_PORT_COUNT; p = port_next(s->ports, p + 1)) {
+		__u32 owner = r->owners[p].meeting_id;
+
+		if (owner && owner != id) {
+			gb_err("port %u already belongs to meeting \"%s\"", p,
+			       owner < GB_MAX_MEETINGS ? r->policies[owner].name : "?");
+			return -EEXIST;
+		}
+	}
+	return 0;
+}
+
+/*
+ * Replaces the live meeting id by s, make-before-break (the new version complete before the ports
+ * move to it); the other meetings untouched. A failure midway puts the maps back to the saved set.
+ */
 static int replace_locked(const struct gb_ctx *ctx, const struct audit_caller *who,
 			  struct rules *r, __u32 id, const struct meeting_spec *s)
 {
 	struct json_object *changes = NULL;
-	struct spec_list want = {};
-	char err_msg[512];
+	struct spec_list one = {};
+	struct meeting_spec copy;
+	struct rules_plan p = {};
 	int err;
 
-	err = rules_specs(r, &want);
-	if (err) {
-		gb_err("out of memory");
+	err = check_ports_free(r, id, s);
+	if (err)
 		return err;
+	err = spec_copy(&copy, s);
+	if (!err) {
+		err = spec_list_push(&one, &copy);
+		if (err)
+			spec_free(&copy);
 	}
-	for (size_t i = 0; i < want.n; i++) {
-		if (strcmp(want.v[i].name, r->policies[id].name))
-			continue;
-		spec_free(&want.v[i]);
-		err = spec_copy(&want.v[i], s);
-		break;
-	}
+	if (!err)
+		err = rules_plan_one(r, &one, id, &p);
 	if (err) {
 		gb_err("out of memory");
-		goto out;
-	}
-	err = spec_list_check(&want, err_msg, sizeof(err_msg));
-	if (err) {
-		gb_err("%s", err_msg);
-		err = err == -EINVAL ? -EEXIST : err;
 		goto out;
 	}
 	changes = json_object_new_array();
-	err = rules_converge(ctx, r, &want, changes);
+	rules_plan_print(r, &p, NULL, changes);
+	if (p.action[0] == PLAN_KEEP)
+		goto audit;
+	err = rules_log_intent(ctx, s, NULL);
+	if (err)
+		goto audit;
+	err = rules_plan_execute(ctx, r, &p);
+	if (err == -ENOSPC)
+		gb_err("not enough free meeting slots, drop counters or exception entries to "
+		       "replace meeting \"%s\" without a gap; nothing changed", s->name);
+	else if (err)
+		gb_err("cannot replace meeting \"%s\": %s", s->name, strerror(-err));
+	if (!err) {
+		err = changelog_done(ctx);
+		if (err)
+			gb_err("cannot write %s/%s: %s", ctx->state_dir, GB_LOG_FILE,
+			       strerror(-err));
+	}
+	if (err) {
+		/* Out of the log, and the maps back to the saved set, the old version in them. */
+		rules_log_abort(ctx);
+		if (err != -ENOSPC && rules_recover(ctx, r, NULL))
+			gb_warn("putting meeting \"%s\" back failed; the next change tries again",
+				s->name);
+	} else {
+		rules_save_maybe(ctx, r);
+	}
+audit:
 	if (audit_result_by(ctx, who, s->reason, err, changes) && !err)
 		err = -EIO;
 	err = failure(err);
 out:
-	spec_list_free(&want);
+	rules_plan_free(&p);
+	spec_list_free(&one);
 	return err;
 }
 
@@ -251,7 +310,7 @@ static int put_spec(const struct gb_ctx *ctx, const struct audit_caller *who,
 	rules_free(&r);
 out:
 	unlock(fd);
-	return err;
+	return durable(ctx, err);
 }
 
 int ops_meeting_add(const struct gb_ctx *ctx, const struct audit_caller *who,
@@ -285,27 +344,33 @@ int ops_meeting_set(const struct gb_ctx *ctx, const struct audit_caller *who, co
 		goto out;
 	}
 	err = rules_spec(&r, id, &old);
+	if (!err)
+		err = spec_copy(&new, &old);
 	if (err) {
 		gb_err("out of memory");
-	} else if (!(err = rules_change_begin(ctx))) {
+	} else {
+		new.flags = monitor ? new.flags | GB_MEETING_MONITOR :
+				      new.flags & ~GB_MEETING_MONITOR;
+		err = rules_log_intent(ctx, &new, NULL);
+	}
+	if (!err) {
 		err = rules_set_monitor(ctx, &r, id, monitor);
 		if (err) {
-			rules_change_end(ctx);
+			rules_log_abort(ctx);
 			gb_err("cannot switch meeting \"%s\": %s", name, strerror(-err));
 		} else {
 			err = rules_save_switched(ctx, &r, id);
 		}
 	}
 	if (!err)
-		err = rules_spec(&r, id, &new);
+		rules_save_maybe(ctx, &r);
 	if (audit_result_by(ctx, who, reason, err, change_lines(&old, err ? NULL : &new)) && !err)
 		err = -EIO;
 	spec_free(&old);
 	spec_free(&new);
 	err = failure(err);
 out:
-	end_meeting(&r, fd);
-	return err;
+	return end_meeting(ctx, &r, fd, err);
 }
 
 int ops_meeting_del(const struct gb_ctx *ctx, const struct audit_caller *who, const char *name,
@@ -323,15 +388,15 @@ int ops_meeting_del(const struct gb_ctx *ctx, const struct audit_caller *who, co
 	if (err)
 		gb_err("out of memory");
 	if (!err)
-		err = rules_change_begin(ctx);
+		err = rules_log_intent(ctx, NULL, name);
 	if (!err)
 		err = rules_remove_saved(ctx, &r, id);
+	if (!err)
+		rules_save_maybe(ctx, &r);
 	if (audit_result_by(ctx, who, reason, err, change_lines(&old, NULL)) && !err)
 		err = -EIO;
 	spec_free(&old);
-	err = failure(err);
-	end_meeting(&r, fd);
-	return err;
+	return end_meeting(ctx, &r, fd, failure(err));
 }
 
 /* The ports id has after adding add and removing remove (either NULL): 0, or -errno and a line. */
@@ -390,11 +455,13 @@ int ops_meeting_ports(const struct gb_ctx *ctx, const struct audit_caller *who, 
 	err = rules_spec(&r, id, &old);
 	if (err)
 		gb_err("out of memory");
-	if (!err && out->changed && !(err = rules_change_begin(ctx)))
-		err = rules_set_ports_saved(ctx, &r, id, out->after);
 	/* The meeting with its new ports: a shallow copy, sharing old's exceptions (freed once). */
 	new = old;
 	memcpy(new.ports, out->after, sizeof(new.ports));
+	if (!err && out->changed && !(err = rules_log_intent(ctx, &new, NULL)))
+		err = rules_set_ports_saved(ctx, &r, id, out->after);
+	if (!err && out->changed)
+		rules_save_maybe(ctx, &r);
 	/* Adding ports it owns already changes nothing: said, not refused, not audited. */
 	if (out->changed && audit_result_by(ctx, who, reason, err,
 					    change_lines(&old, err ? NULL : &new)) && !err)
@@ -402,8 +469,7 @@ int ops_meeting_ports(const struct gb_ctx *ctx, const struct audit_caller *who, 
 	spec_free(&old);
 	err = failure(err);
 out:
-	end_meeting(&r, fd);
-	return err;
+	return end_meeting(ctx, &r, fd, err);
 }
 
 int ops_apply(const struct gb_ctx *ctx, const struct audit_caller *who, const char *where,
@@ -455,5 +521,5 @@ out_rules:
 	rules_free(&r);
 out_unlock:
 	unlock(fd);
-	return err;
+	return check ? err : durable(ctx, err);
 }

@@ -135,6 +135,41 @@ out:
 	return err;
 }
 
+int rules_plan_one(const struct rules *r, const struct spec_list *one, __u32 old_id,
+		   struct rules_plan *p)
+{
+	struct meeting_spec cur;
+	int err;
+
+	memset(p, 0, sizeof(*p));
+	p->want = one;
+	p->action = calloc(2, sizeof(*p->action));
+	p->old_id = calloc(2, sizeof(*p->old_id));
+	p->doomed = calloc(1, sizeof(*p->doomed));
+	if (!p->action || !p->old_id || !p->doomed) {
+		rules_plan_free(p);
+		return -ENOMEM;
+	}
+	if (!old_id) {
+		p->action[0] = PLAN_ADD;
+		p->n_add = 1;
+		return 0;
+	}
+	err = rules_spec(r, old_id, &cur);
+	if (err) {
+		rules_plan_free(p);
+		return err;
+	}
+	p->old_id[0] = old_id;
+	p->action[0] = spec_equal(&cur, &one->v[0], false) ? PLAN_KEEP :
+		       spec_equal(&cur, &one->v[0], true) ? PLAN_MODE : PLAN_REPLACE;
+	spec_free(&cur);
+	p->n_keep = p->action[0] == PLAN_KEEP;
+	p->n_mode = p->action[0] == PLAN_MODE;
+	p->n_replace = p->action[0] == PLAN_REPLACE;
+	return 0;
+}
+
 static void print_change(FILE *out, struct json_object *changes, char sign, const char *line)
 {
 	char *full;
@@ -237,9 +272,9 @@ int rules_plan_execute(const struct gb_ctx *ctx, struct rules *r, const struct r
 	for (size_t i = 0; i < want->n && !err; i++) {
 		__u32 id = p->action[i] < PLAN_ADD ? p->old_id[i] : new_id[i];
 
-		for (__u32 port = 1; port < GB_PORT_COUNT; port++)
-			if (port_isset(want->v[i].ports, port))
-				owner[port] = id;
+		for (__u32 port = port_next(want->v[i].ports, 1); port < GB_PORT_COUNT;
+		     port = port_next(want->v[i].ports, port + 1))
+			owner[port] = id;
 	}
 	for (__u32 port = 1; port < GB_PORT_COUNT && !err; port++)
 		if (owner[port] && r->owners[port].meeting_id != owner[port])

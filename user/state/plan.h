@@ -23,6 +23,12 @@ struct rules_plan {
 };
 
 int rules_plan(const struct rules *r, const struct spec_list *want, struct rules_plan *p);
+/*
+ * The plan for one meeting (one->v[0]) in the place of live meeting old_id (0: added), the others
+ * left as they are.
+ */
+int rules_plan_one(const struct rules *r, const struct spec_list *one, __u32 old_id,
+		   struct rules_plan *p);
 void rules_plan_free(struct rules_plan *p);
 /* Prints the plan as "- old" / "+ new" lines; appends the same lines to changes if not NULL. */
 void rules_plan_print(const struct rules *r, const struct rules_plan *p, FILE *out,

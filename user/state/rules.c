@@ -110,26 +110,75 @@ static void mark_counter(struct rules *r, __u16 i, bool held)
 		r->counters_free++;
 }
 
-/* The drop counters of every occupied meeting id (a half-written one too), and which are free. */
-static int read_slots(const struct gb_ctx *ctx, struct rules *r)
+/* Marks every counter of s held or free; most countries have none, skipped four at a time. */
+static void mark_slots(struct rules *r, const struct drop_slots *s, bool held)
 {
-	int fd = bpf_map__fd(ctx->skel->maps.drop_slot);
+	for (int cc = 0; cc < GB_COUNTRY_COUNT; cc += 4) {
+		__u64 four = 0;
 
-	r->slots = calloc(GB_MAX_MEETINGS, sizeof(*r->slots));
+		memcpy(&four, &s->slot[cc], sizeof(four));
+		if (!four)
+			continue;
+		for (int k = cc; k < cc + 4 && k < GB_COUNTRY_COUNT; k++)
+			mark_counter(r, s->slot[k], held);
+	}
+}
+
+/* Whether s holds any drop counter. */
+static bool holds_slots(const struct drop_slots *s)
+{
+	for (int cc = 0; cc < GB_COUNTRY_COUNT; cc += 4) {
+		__u64 four = 0;
+
+		memcpy(&four, &s->slot[cc], sizeof(four));
+		if (four)
+			return true;
+	}
+	return false;
+}
+
+/* The drop counters of every occupied meeting id (a half-written one too), and which are free. */
+static int read_slots(struct rules *r)
+{
 	r->counter_used = calloc(GB_DROP_COUNTERS / 64, sizeof(__u64));
-	if (!r->slots || !r->counter_used)
+	if (!r->counter_used)
 		return -ENOMEM;
 	r->counter_used[0] = 1;		/* counter 0 is nobody's */
 	r->counters_free = GB_DROP_COUNTERS - 1;
-	for (__u32 id = 1; id < GB_MAX_MEETINGS; id++) {
-		if (!rules_slot_occupied(&r->policies[id]))
-			continue;
-		if (bpf_map_lookup_elem(fd, &id, &r->slots[id]))
-			return -errno;
-		for (int cc = 0; cc < GB_COUNTRY_COUNT; cc++)
-			mark_counter(r, r->slots[id].slot[cc], true);
-	}
+	for (__u32 id = 1; id < GB_MAX_MEETINGS; id++)
+		if (rules_slot_occupied(&r->policies[id]))
+			mark_slots(r, &r->slots[id], true);
 	return 0;
+}
+
+/* Takes port out of the list of id, its owner until now (if it was in one). */
+static void unlink_port(struct rules *r, __u32 port, __u32 id)
+{
+	__u32 prev = r->prev_port[port], next = r->next_port[port];
+
+	if (!port || !id || id >= GB_MAX_MEETINGS)
+		return;
+	if (prev)
+		r->next_port[prev] = next;
+	else
+		r->first_port[id] = next;
+	if (next)
+		r->prev_port[next] = prev;
+	r->prev_port[port] = r->next_port[port] = 0;
+}
+
+/* Puts port, owned by owners[port], at the head of its owner's list. */
+static void link_port(struct rules *r, __u32 port)
+{
+	__u32 id = r->owners[port].meeting_id;
+
+	if (!port || !id || id >= GB_MAX_MEETINGS)
+		return;
+	r->prev_port[port] = 0;
+	r->next_port[port] = r->first_port[id];
+	if (r->first_port[id])
+		r->prev_port[r->first_port[id]] = port;
+	r->first_port[id] = port;
 }
 
 int rules_read(const struct gb_ctx *ctx, struct rules *r)
@@ -137,19 +186,29 @@ int rules_read(const struct gb_ctx *ctx, struct rules *r)
 	int err;
 
 	memset(r, 0, sizeof(*r));
-	r->policies = calloc(GB_MAX_MEETINGS, sizeof(*r->policies));
-	r->owners = calloc(GB_PORT_COUNT, sizeof(*r->owners));
-	if (!r->policies || !r->owners) {
+	err = map_view_open(bpf_map__fd(ctx->skel->maps.meeting_policy), GB_MAX_MEETINGS,
+			    sizeof(*r->policies), &r->views[0]);
+	if (!err)
+		err = map_view_open(bpf_map__fd(ctx->skel->maps.meeting_by_port), GB_PORT_COUNT,
+				    sizeof(*r->owners), &r->views[1]);
+	if (!err)
+		err = map_view_open(bpf_map__fd(ctx->skel->maps.drop_slot), GB_MAX_MEETINGS,
+				    sizeof(*r->slots), &r->views[2]);
+	if (err)
+		goto err_out;
+	r->policies = r->views[0].base;
+	r->owners = r->views[1].base;
+	r->slots = r->views[2].base;
+	r->first_port = calloc(GB_MAX_MEETINGS, sizeof(*r->first_port));
+	r->next_port = calloc(GB_PORT_COUNT, sizeof(*r->next_port));
+	r->prev_port = calloc(GB_PORT_COUNT, sizeof(*r->prev_port));
+	if (!r->first_port || !r->next_port || !r->prev_port) {
 		err = -ENOMEM;
 		goto err_out;
 	}
-	err = read_array(bpf_map__fd(ctx->skel->maps.meeting_policy), GB_MAX_MEETINGS,
-			 sizeof(*r->policies), r->policies);
-	if (!err)
-		err = read_array(bpf_map__fd(ctx->skel->maps.meeting_by_port), GB_PORT_COUNT,
-				 sizeof(*r->owners), r->owners);
-	if (!err)
-		err = read_slots(ctx, r);
+	for (__u32 port = GB_PORT_COUNT - 1; port > 0; port--)
+		link_port(r, port);
+	err = read_slots(r);
 	if (!err)
 		err = read_keys(bpf_map__fd(ctx->skel->maps.allow_v4), sizeof(*r->allow4),
 				(void **)&r->allow4, &r->n_allow4);
@@ -166,11 +225,13 @@ err_out:
 
 void rules_free(struct rules *r)
 {
-	free(r->policies);
-	free(r->owners);
+	for (size_t i = 0; i < sizeof(r->views) / sizeof(r->views[0]); i++)
+		map_view_close(&r->views[i]);
+	free(r->first_port);
+	free(r->next_port);
+	free(r->prev_port);
 	free(r->allow4);
 	free(r->allow6);
-	free(r->slots);
 	free(r->counter_used);
 	memset(r, 0, sizeof(*r));
 }
@@ -186,9 +247,10 @@ __u32 rules_find(const struct rules *r, const char *name)
 void rules_ports_of(const struct rules *r, __u32 id, __u8 ports[GB_PORT_COUNT / 8])
 {
 	memset(ports, 0, GB_PORT_COUNT / 8);
-	for (__u32 p = 1; p < GB_PORT_COUNT; p++)
-		if (r->owners[p].meeting_id == id)
-			ports[p / 8] |= 1u << (p % 8);
+	if (!id || id >= GB_MAX_MEETINGS)
+		return;
+	for (__u32 p = r->first_port[id]; p; p = r->next_port[p])
+		ports[p / 8] |= 1u << (p % 8);
 }
 
 static int cidr_sort_cmp(const void *a, const void *b)
@@ -257,19 +319,21 @@ int rules_specs(const struct rules *r, struct spec_list *l)
 static int set_policy(const struct gb_ctx *ctx, struct rules *r, __u32 id,
 		      const struct meeting_policy *p)
 {
+	(void)r;	/* r->policies is the map's memory: it holds p now */
 	if (bpf_map_update_elem(bpf_map__fd(ctx->skel->maps.meeting_policy), &id, p, BPF_ANY))
 		return -errno;
-	r->policies[id] = *p;
 	return 0;
 }
 
 int rules_set_owner(const struct gb_ctx *ctx, struct rules *r, __u32 port, __u32 id)
 {
 	struct port_owner o = { .meeting_id = id };
+	__u32 was = r->owners[port].meeting_id;
 
 	if (bpf_map_update_elem(bpf_map__fd(ctx->skel->maps.meeting_by_port), &port, &o, BPF_ANY))
 		return -errno;
-	r->owners[port] = o;
+	unlink_port(r, port, was);
+	link_port(r, port);
 	return 0;
 }
 
@@ -339,13 +403,11 @@ static int clear_allows(const struct gb_ctx *ctx, struct rules *r, __u32 id)
 /* Gives meeting id's drop counters back; their values stay until a meeting takes them again. */
 static int release_counters(const struct gb_ctx *ctx, struct rules *r, __u32 id)
 {
-	struct drop_slots none = {};
+	struct drop_slots none = {}, held = r->slots[id];
 
 	if (bpf_map_update_elem(bpf_map__fd(ctx->skel->maps.drop_slot), &id, &none, BPF_ANY))
 		return -errno;
-	for (int cc = 0; cc < GB_COUNTRY_COUNT; cc++)
-		mark_counter(r, r->slots[id].slot[cc], false);
-	r->slots[id] = none;
+	mark_slots(r, &held, false);
 	return 0;
 }
 
@@ -386,9 +448,7 @@ static int assign_counters(const struct gb_ctx *ctx, struct rules *r, __u32 id,
 		err = -errno;
 	if (err)
 		return err;
-	r->slots[id] = s;
-	for (int cc = 0; cc < GB_COUNTRY_COUNT; cc++)
-		mark_counter(r, s.slot[cc], true);
+	mark_slots(r, &s, true);
 	return 0;
 }
 
@@ -408,10 +468,8 @@ int rules_remove(const struct gb_ctx *ctx, struct rules *r, __u32 id)
 		if (err)
 			return err;
 	}
-	for (__u32 port = 1; port < GB_PORT_COUNT; port++) {
-		if (r->owners[port].meeting_id != id)
-			continue;
-		err = rules_set_owner(ctx, r, port, 0);
+	while (r->first_port[id]) {
+		err = rules_set_owner(ctx, r, r->first_port[id], 0);
 		if (err)
 			return err;
 	}
@@ -432,16 +490,14 @@ static int give_counters(const struct gb_ctx *ctx, struct rules *r)
 {
 	for (__u32 id = 1; id < GB_MAX_MEETINGS; id++) {
 		const struct meeting_policy *p = &r->policies[id];
-		bool blocks = false, holds = false;
+		bool blocks = false;
 		int err;
 
 		if (!(p->flags & GB_MEETING_ACTIVE) || !p->name[0])
 			continue;
-		for (int cc = 0; cc < GB_COUNTRY_COUNT; cc++) {
-			blocks |= country_isset(p->blocked, cc);
-			holds |= r->slots[id].slot[cc] != 0;
-		}
-		if (!blocks || holds)
+		for (int w = 0; w < GB_COUNTRY_WORDS; w++)
+			blocks |= p->blocked[w] != 0;
+		if (!blocks || holds_slots(&r->slots[id]))
 			continue;
 		err = assign_counters(ctx, r, id, p->blocked);
 		if (err == -ENOBUFS)
@@ -520,9 +576,9 @@ int rules_write_meeting(const struct gb_ctx *ctx, struct rules *r, const struct 
 	err = set_policy(ctx, r, id, &p);
 	if (!err)
 		err = assign_counters(ctx, r, id, p.blocked);
-	for (__u32 port = 1; port < GB_PORT_COUNT && with_ports && !err; port++)
-		if (port_isset(s->ports, port))
-			err = rules_set_owner(ctx, r, port, id);
+	for (__u32 port = port_next(s->ports, 1); port < GB_PORT_COUNT && with_ports && !err;
+	     port = port_next(s->ports, port + 1))
+		err = rules_set_owner(ctx, r, port, id);
 	for (size_t i = 0; i < s->n_allow && !err; i++)
 		err = add_allow(ctx, r, id, &s->allow[i]);
 	if (err)

@@ -6,18 +6,26 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <linux/types.h>
+#include "kern/maps.h"
 #include "kern/pins.h"
 #include "state/rules_file.h"
 
+/*
+ * policies, owners and slots are the maps' own memory (mapped read-only), so always what the data
+ * path sees; the rest is kept in step with them by the functions below.
+ */
 struct rules {
-	struct meeting_policy *policies;	/* GB_MAX_MEETINGS slots, index = meeting id */
-	struct port_owner *owners;		/* GB_PORT_COUNT entries, index = port */
+	const struct meeting_policy *policies;	/* GB_MAX_MEETINGS slots, index = meeting id */
+	const struct port_owner *owners;	/* GB_PORT_COUNT entries, index = port */
+	/* Each meeting's ports as a list, kept with owners: first[id], then next[port] (0 ends). */
+	__u32 *first_port, *next_port, *prev_port;
 	struct allow_v4_key *allow4;		/* every allow exception, all meetings */
 	struct allow_v6_key *allow6;
 	size_t n_allow4, n_allow6;
-	struct drop_slots *slots;		/* drop_slot: GB_MAX_MEETINGS, index = id */
+	const struct drop_slots *slots;		/* drop_slot: GB_MAX_MEETINGS, index = id */
 	__u64 *counter_used;			/* bit per drop counter a meeting holds */
 	size_t counters_free;			/* drop counters no meeting holds */
+	struct map_view views[3];
 };
 
 int rules_read(const struct gb_ctx *ctx, struct rules *r);

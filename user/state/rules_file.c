@@ -286,9 +286,40 @@ static const char *where(const struct meeting_spec *s, char *buf, size_t len)
 	return buf;
 }
 
+/* Orders indexes into list l by name, then by position. */
+static int by_name_cmp(const void *a, const void *b, void *l)
+{
+	const struct spec_list *list = l;
+	size_t x = *(const size_t *)a, y = *(const size_t *)b;
+	int c = strcmp(list->v[x].name, list->v[y].name);
+
+	return c ? c : (x > y) - (x < y);
+}
+
+/* For each meeting, 1 + the index of the first earlier one of its name (0: none); sorted once. */
+static size_t *first_of_names(const struct spec_list *l)
+{
+	size_t *order = calloc(l->n + 1, sizeof(*order)), *first = calloc(l->n + 1, sizeof(*first));
+
+	if (!order || !first) {
+		free(order);
+		free(first);
+		return NULL;
+	}
+	for (size_t i = 0; i < l->n; i++)
+		order[i] = i;
+	qsort_r(order, l->n, sizeof(*order), by_name_cmp, (void *)l);
+	for (size_t k = 1; k < l->n; k++)
+		if (!strcmp(l->v[order[k]].name, l->v[order[k - 1]].name))
+			first[order[k]] = first[order[k - 1]] ? first[order[k - 1]] :
+								order[k - 1] + 1;
+	free(order);
+	return first;
+}
+
 int spec_list_check(const struct spec_list *l, char *err, size_t errlen)
 {
-	size_t allow4 = 0, allow6 = 0;
+	size_t allow4 = 0, allow6 = 0, *first;
 	__u32 *owner;
 	char at[32];
 	int ret = 0;
@@ -298,27 +329,28 @@ int spec_list_check(const struct spec_list *l, char *err, size_t errlen)
 		return -E2BIG;
 	}
 	owner = calloc(GB_PORT_COUNT, sizeof(*owner));	/* index into l, plus one */
-	if (!owner) {
+	first = first_of_names(l);
+	if (!owner || !first) {
+		free(owner);
+		free(first);
 		snprintf(err, errlen, "out of memory");
 		return -ENOMEM;
 	}
 	for (size_t i = 0; i < l->n && !ret; i++) {
 		const struct meeting_spec *s = &l->v[i];
 
-		for (size_t j = 0; j < i; j++) {
-			if (strcmp(l->v[j].name, s->name))
-				continue;
-			if (l->v[j].line)
+		if (first[i]) {
+			const struct meeting_spec *o = &l->v[first[i] - 1];
+
+			if (o->line)
 				snprintf(err, errlen, "%smeeting \"%s\" is already defined on line %u",
-					 where(s, at, sizeof(at)), s->name, l->v[j].line);
+					 where(s, at, sizeof(at)), s->name, o->line);
 			else
 				snprintf(err, errlen, "meeting \"%s\" is given twice", s->name);
 			ret = -EINVAL;
-			break;
 		}
-		for (__u32 p = 1; p < GB_PORT_COUNT && !ret; p++) {
-			if (!port_isset(s->ports, p))
-				continue;
+		for (__u32 p = port_next(s->ports, 1); p < GB_PORT_COUNT && !ret;
+		     p = port_next(s->ports, p + 1)) {
 			if (owner[p]) {
 				const struct meeting_spec *o = &l->v[owner[p] - 1];
 
@@ -335,6 +367,7 @@ int spec_list_check(const struct spec_list *l, char *err, size_t errlen)
 			*(s->allow[k].family == 4 ? &allow4 : &allow6) += 1;
 	}
 	free(owner);
+	free(first);
 	if (!ret && (allow4 > GB_ALLOW_MAX || allow6 > GB_ALLOW_MAX)) {
 		snprintf(err, errlen, "%zu IPv4 and %zu IPv6 allow exceptions; at most %d of each fit",
 			 allow4, allow6, GB_ALLOW_MAX);
@@ -386,10 +419,37 @@ static int split_words(char *line, char **words, int max)
 	}
 }
 
+int spec_parse_line(char *line, __s64 now, unsigned int flags, struct meeting_spec *s, char *err,
+		    size_t errlen)
+{
+	char *words[MAX_WORDS];
+	int n, ret;
+
+	n = split_words(line, words, MAX_WORDS);
+	if (n == 0)
+		return 1;
+	if (n < 0) {
+		snprintf(err, errlen, "%s", n == -E2BIG ? "too many words" : "a quote is not closed");
+		return -EINVAL;
+	}
+	if (n < 2 || strcmp(words[0], "meeting") || strcmp(words[1], "add")) {
+		snprintf(err, errlen, "expected \"meeting add NAME --ports LIST --block "
+			 "CC[,CC...] ...\"");
+		return -EINVAL;
+	}
+	ret = spec_parse(n - 1, words + 1, now, flags, s, err, errlen);
+	if (ret == SPEC_HELP) {
+		spec_free(s);
+		snprintf(err, errlen, "-h has no place in a rules file");
+		ret = -EINVAL;
+	}
+	return ret;
+}
+
 int rules_file_read(const char *path, __s64 now, unsigned int flags, struct spec_list *l,
 		    char *err, size_t errlen)
 {
-	char *line = NULL, *words[MAX_WORDS], msg[320];
+	char *line = NULL, msg[320];
 	unsigned int lineno = 0;
 	size_t cap = 0;
 	FILE *f;
@@ -404,28 +464,12 @@ int rules_file_read(const char *path, __s64 now, unsigned int flags, struct spec
 	}
 	while (getline(&line, &cap, f) >= 0) {
 		struct meeting_spec s;
-		int n;
 
 		lineno++;
-		n = split_words(line, words, MAX_WORDS);
-		if (n == 0)
+		ret = spec_parse_line(line, now, flags, &s, msg, sizeof(msg));
+		if (ret == 1) {
+			ret = 0;
 			continue;
-		if (n < 0) {
-			snprintf(err, errlen, "%s line %u: %s", path, lineno, n == -E2BIG ?
-				 "too many words" : "a quote is not closed");
-			ret = -EINVAL;
-			break;
-		}
-		if (n < 2 || strcmp(words[0], "meeting") || strcmp(words[1], "add")) {
-			snprintf(err, errlen, "%s line %u: expected \"meeting add NAME --ports LIST "
-				 "--block CC[,CC...] ...\"", path, lineno);
-			ret = -EINVAL;
-			break;
-		}
-		ret = spec_parse(n - 1, words + 1, now, flags, &s, msg, sizeof(msg));
-		if (ret == SPEC_HELP) {
-			snprintf(msg, sizeof(msg), "-h has no place in a rules file");
-			ret = -EINVAL;
 		}
 		if (ret) {
 			snprintf(err, errlen, "%s line %u: %s", path, lineno, msg);

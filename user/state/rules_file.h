@@ -49,6 +49,12 @@ int spec_list_push(struct spec_list *l, struct meeting_spec *s);	/* takes s's al
 void spec_list_free(struct spec_list *l);
 /* Refuses two meetings of one name, shared ports, more meetings or exceptions than fit. */
 int spec_list_check(const struct spec_list *l, char *err, size_t errlen);
+/*
+ * Parses one line of a rules file in place: 0 and s, 1 for a blank or comment line, or -EINVAL
+ * with the reason in err.
+ */
+int spec_parse_line(char *line, __s64 now, unsigned int flags, struct meeting_spec *s, char *err,
+		    size_t errlen);
 /* Reads a file of `meeting add` lines (# comments, blank lines); err names the line. */
 int rules_file_read(const char *path, __s64 now, unsigned int flags, struct spec_list *l,
 		    char *err, size_t errlen);

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * The state dir's rules file, written from the maps after every change; a single meeting's change
- * kept in step with it, so that a command which fails has changed nothing.
+ * The saved rule set kept in step with the maps: a single meeting's change logged before the maps
+ * change and marked done after (undone in the maps if that cannot be written, so that a command
+ * which fails has changed nothing), and the rules file written anew from the maps.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -10,26 +11,26 @@
 #include "lib/errors.h"
 #include "lib/files.h"
 #include "kern/pins.h"
-#include "state/journal.h"
+#include "state/changelog.h"
 #include "state/ports.h"
 #include "state/rules.h"
 #include "state/rules_file.h"
 #include "state/save.h"
 
-/* The rules file's text: the active meetings of r but skip (0: none), as `meeting add` lines. */
-static int rules_text(const struct rules *r, __u32 skip, char **buf, size_t *len)
+/* The rules file's text: the active meetings of r as `meeting add` lines, through change seq. */
+static int rules_text(const struct rules *r, __u64 seq, char **buf, size_t *len)
 {
 	FILE *f = open_memstream(buf, len);
 	int err = 0;
 
 	if (!f)
 		return -ENOMEM;
-	fprintf(f, "# geoblock rules, written by geoblock after every change (restore reads it)\n");
+	fprintf(f, GB_RULES_HEADER, GB_LOG_FILE, (unsigned long long)seq);
 	for (__u32 id = 1; id < GB_MAX_MEETINGS && !err; id++) {
 		struct meeting_spec s;
 		char *line;
 
-		if (!(r->policies[id].flags & GB_MEETING_ACTIVE) || id == skip)
+		if (!(r->policies[id].flags & GB_MEETING_ACTIVE))
 			continue;
 		err = rules_spec(r, id, &s);
 		if (err)
@@ -51,119 +52,138 @@ static int rules_text(const struct rules *r, __u32 skip, char **buf, size_t *len
 	return err;
 }
 
-/* Writes the rules file without meeting skip; no message. */
-static int write_rules(const struct gb_ctx *ctx, const struct rules *r, __u32 skip)
+int rules_save(const struct gb_ctx *ctx, const struct rules *r)
 {
 	char *buf = NULL;
 	size_t len = 0;
+	__u64 seq;
 	int err;
 
-	err = rules_text(r, skip, &buf, &len);
+	err = changelog_last_seq(ctx, &seq);
+	if (!err)
+		err = rules_text(r, seq, &buf, &len);
 	if (!err)
 		err = gb_write_file_atomic(ctx->state_dir, GB_RULES_FILE, buf, len);
 	free(buf);
+	if (err) {
+		gb_err("cannot write %s/%s: %s", ctx->state_dir, GB_RULES_FILE, strerror(-err));
+		return err;
+	}
+	err = changelog_compacted(ctx, seq, len);
+	if (err)
+		gb_err("cannot empty %s/%s: %s", ctx->state_dir, GB_LOG_FILE, strerror(-err));
 	return err;
 }
 
-int rules_save(const struct gb_ctx *ctx, const struct rules *r)
+void rules_save_maybe(const struct gb_ctx *ctx, const struct rules *r)
 {
-	int err = write_rules(ctx, r, 0);
+	if (changelog_wants_compaction(ctx) && rules_save(ctx, r))
+		gb_warn("the change is saved in %s/%s; the rules file is written anew at a later "
+			"change", ctx->state_dir, GB_LOG_FILE);
+}
+
+int rules_log_intent(const struct gb_ctx *ctx, const struct meeting_spec *s, const char *name)
+{
+	int err = changelog_intent(ctx, s, name);
 
 	if (err)
-		gb_err("cannot write %s/%s: %s", ctx->state_dir, GB_RULES_FILE, strerror(-err));
+		gb_err("cannot write %s/%s: %s; nothing changed", ctx->state_dir, GB_LOG_FILE,
+		       strerror(-err));
 	return err;
 }
 
-
-static void save_failed(const struct gb_ctx *ctx, int err, int undo)
+void rules_log_abort(const struct gb_ctx *ctx)
 {
-	if (!undo) {
-		gb_err("cannot write %s/%s: %s; nothing changed", ctx->state_dir, GB_RULES_FILE,
+	/* A log that cannot be cut leaves the change under way: the next one puts the maps right. */
+	changelog_abort(ctx);
+}
+
+/* The change is in the maps: "done" logged, or the change undone in the maps (undo). */
+static int log_done(const struct gb_ctx *ctx, struct rules *r, __u32 id,
+		    int (*undo)(const struct gb_ctx *ctx, struct rules *r, __u32 id))
+{
+	int err = changelog_done(ctx), back;
+
+	if (!err)
+		return 0;
+	back = undo(ctx, r, id);
+	if (!back) {
+		changelog_abort(ctx);
+		gb_err("cannot write %s/%s: %s; nothing changed", ctx->state_dir, GB_LOG_FILE,
 		       strerror(-err));
-		rules_change_end(ctx);
 	} else {
 		gb_err("cannot write %s/%s: %s; undoing the change in the maps failed too (%s), "
-		       "so they differ from the file until the next change", ctx->state_dir,
-		       GB_RULES_FILE, strerror(-err), strerror(-undo));
+		       "so the next change puts them back to the saved rule set", ctx->state_dir,
+		       GB_LOG_FILE, strerror(-err), strerror(-back));
 	}
+	return err;
+}
+
+static int undo_add(const struct gb_ctx *ctx, struct rules *r, __u32 id)
+{
+	return rules_remove(ctx, r, id);
+}
+
+static int undo_switch(const struct gb_ctx *ctx, struct rules *r, __u32 id)
+{
+	return rules_set_monitor(ctx, r, id, !(r->policies[id].flags & GB_MEETING_MONITOR));
 }
 
 int rules_save_added(const struct gb_ctx *ctx, struct rules *r, __u32 id)
 {
-	int err = write_rules(ctx, r, 0);
-
-	if (err)
-		save_failed(ctx, err, rules_remove(ctx, r, id));
-	else
-		rules_change_end(ctx);
-	return err;
+	return log_done(ctx, r, id, undo_add);
 }
 
 int rules_save_switched(const struct gb_ctx *ctx, struct rules *r, __u32 id)
 {
-	int err = write_rules(ctx, r, 0);
-
-	if (err)
-		save_failed(ctx, err, rules_set_monitor(ctx, r, id, !(r->policies[id].flags &
-								      GB_MEETING_MONITOR)));
-	else
-		rules_change_end(ctx);
-	return err;
+	return log_done(ctx, r, id, undo_switch);
 }
 
 int rules_remove_saved(const struct gb_ctx *ctx, struct rules *r, __u32 id)
 {
 	char name[GB_MEETING_NAME_LEN];
-	int err;
+	int err, done;
 
 	snprintf(name, sizeof(name), "%s", r->policies[id].name);
-	err = write_rules(ctx, r, id);
-	if (err) {
-		save_failed(ctx, err, 0);
+	err = rules_remove(ctx, r, id);
+	/* Still active: the kernel refused the first step, so the deletion is taken back. */
+	if (err && (r->policies[id].flags & GB_MEETING_ACTIVE)) {
+		changelog_abort(ctx);
+		gb_err("cannot remove meeting \"%s\": %s; nothing changed", name, strerror(-err));
 		return err;
 	}
-	err = rules_remove(ctx, r, id);
-	if (!err) {
-		rules_change_end(ctx);
-		return 0;
-	}
-	/* Still active: the kernel refused the first step, so the file is put back as it was. */
-	if (r->policies[id].flags & GB_MEETING_ACTIVE) {
-		int undo = write_rules(ctx, r, 0);
-
-		gb_err("cannot remove meeting \"%s\": %s; %s", name, strerror(-err), undo ?
-		       "and the rules file could not be put back: it no longer lists it, so the "
-		       "next change finishes removing it" : "nothing changed");
-		if (!undo)
-			rules_change_end(ctx);
-	} else {
+	done = changelog_done(ctx);
+	if (err)
 		gb_err("cannot remove meeting \"%s\": %s; it no longer filters, and the next "
 		       "change finishes removing it", name, strerror(-err));
-	}
-	return err;
+	else if (done)
+		gb_err("cannot write %s/%s: %s; meeting \"%s\" is out of the maps, and the next "
+		       "change puts it back as the saved rule set still has it", ctx->state_dir,
+		       GB_LOG_FILE, strerror(-done), name);
+	return err ? err : done;
 }
 
 int rules_set_ports_saved(const struct gb_ctx *ctx, struct rules *r, __u32 id,
 			  const __u8 want[GB_PORT_COUNT / 8])
 {
+	char what[320];
 	__u8 old[GB_PORT_COUNT / 8];
 	int err, undo;
 
 	rules_ports_of(r, id, old);
 	err = rules_set_ports(ctx, r, id, want);
-	if (err) {
-		undo = rules_set_ports(ctx, r, id, old);
-		gb_err("cannot change the ports of meeting \"%s\": %s; %s", r->policies[id].name,
-		       strerror(-err), undo ? "giving them back failed too, so the maps differ "
-		       "from the rules file until the next change" : "nothing changed");
-		if (!undo)
-			rules_change_end(ctx);
-		return err;
-	}
-	err = write_rules(ctx, r, 0);
 	if (err)
-		save_failed(ctx, err, rules_set_ports(ctx, r, id, old));
-	else
-		rules_change_end(ctx);
+		snprintf(what, sizeof(what), "cannot change the ports of meeting \"%s\": %s",
+			 r->policies[id].name, strerror(-err));
+	else if ((err = changelog_done(ctx)))
+		snprintf(what, sizeof(what), "cannot write %s/%s: %s", ctx->state_dir, GB_LOG_FILE,
+			 strerror(-err));
+	if (!err)
+		return 0;
+	undo = rules_set_ports(ctx, r, id, old);
+	if (!undo)
+		changelog_abort(ctx);
+	gb_err("%s; %s", what, undo ? "giving the ports back failed too, so the next change "
+	       "puts the maps back to the saved rule set" : "nothing changed");
 	return err;
 }

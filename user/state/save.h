@@ -5,25 +5,31 @@
 
 #include <linux/types.h>
 #include "kern/pins.h"
+#include "state/changelog.h"
 #include "state/rules.h"
 
-#define GB_RULES_FILE	"rules"
-
-/* Writes the state dir's rules file from the maps. */
-int rules_save(const struct gb_ctx *ctx, const struct rules *r);
 /*
- * The rules file after meeting id was added or switched (rules_set_monitor); if it cannot be
- * written, the change is undone in the maps and one error line says so. The journal goes once
- * the maps and the file agree.
+ * Writes the state dir's rules file anew from the maps, holding every change logged so far, and
+ * empties the log (one error line if it cannot).
  */
+int rules_save(const struct gb_ctx *ctx, const struct rules *r);
+/* The same, when the log has outgrown the rules file; a failure only warns (the log holds all). */
+void rules_save_maybe(const struct gb_ctx *ctx, const struct rules *r);
+/*
+ * A single meeting's change: rules_log_intent logs it before the maps change (meeting s put, or
+ * meeting name deleted; one error line if it cannot: nothing changed); then one of the functions
+ * below makes the change or marks it done, and if that fails, undoes it in the maps and takes the
+ * intent back, one error line saying what was left; rules_log_abort takes the intent back when
+ * the change failed before reaching them.
+ */
+int rules_log_intent(const struct gb_ctx *ctx, const struct meeting_spec *s, const char *name);
+void rules_log_abort(const struct gb_ctx *ctx);
+/* After meeting id was added (rules_add) or switched (rules_set_monitor). */
 int rules_save_added(const struct gb_ctx *ctx, struct rules *r, __u32 id);
 int rules_save_switched(const struct gb_ctx *ctx, struct rules *r, __u32 id);
-/* Removes meeting id, rules file first: if it cannot be written, the maps are left as they were. */
+/* Removes meeting id. */
 int rules_remove_saved(const struct gb_ctx *ctx, struct rules *r, __u32 id);
-/*
- * Gives meeting id the ports of want (rules_set_ports), then writes the rules file; if either
- * fails, the meeting gets its ports back and one error line says so. The journal as above.
- */
+/* Gives meeting id the ports of want (rules_set_ports). */
 int rules_set_ports_saved(const struct gb_ctx *ctx, struct rules *r, __u32 id,
 			  const __u8 want[GB_PORT_COUNT / 8]);
 

@@ -1,0 +1,566 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The change log: each change of the rule set appended to the state dir's rules.log before the
+ * maps change, and "done" after, so that a change costs one short append whatever the number of
+ * meetings; the rules file is written anew only once the log outgrows it. Concurrent changes of
+ * one process share one fdatasync (group commit).
+ *
+ * A record is one line: "SEQ CRC BODY", CRC the CRC-32 of "SEQ BODY" in hex, BODY one of
+ * "put <meeting add line>", "del NAME", "set" (a change of the whole set) or "done". Numbers grow
+ * across compactions: the rules file says the last one it holds ("# through change N").
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <sys/stat.h>
+#include <zlib.h>
+#include "lib/errors.h"
+#include "lib/files.h"
+#include "lib/parse.h"
+#include "state/audit.h"
+#include "state/changelog.h"
+
+/* The log as this process last saw it: valid while the file ends where and as it left it. */
+struct log_state {
+	char dir[512];
+	int fd;
+	off_t end;		/* end of the last whole record */
+	off_t committed;	/* end of the last "done" (or of a record the rules file holds) */
+	off_t intent;		/* where the change under way began (changelog_abort cuts there) */
+	__u64 seq;		/* the last number given */
+	size_t rules_bytes;	/* size of the rules file, for changelog_wants_compaction */
+	char tail[64];		/* the end of the last record this process wrote */
+	size_t tail_len;
+	/* Group commit: appends counted, and how many of them a fdatasync has covered. */
+	__u64 written, synced;
+	bool syncing;
+};
+
+static struct log_state L = { .fd = -1 };
+static pthread_mutex_t sync_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t sync_done = PTHREAD_COND_INITIALIZER;
+static __thread __u64 my_written;	/* appends of this thread: what changelog_sync waits for */
+
+static void path_of(const struct gb_ctx *ctx, const char *file, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s/%s", ctx->state_dir, file);
+}
+
+/* The number of the last change the rules file holds (0: none, or no rules file), and its size. */
+static int rules_through(const struct gb_ctx *ctx, __u64 *through, size_t *bytes)
+{
+	char path[512], line[128];
+	unsigned long long n;
+	struct stat st;
+	FILE *f;
+
+	*through = 0;
+	*bytes = 0;
+	path_of(ctx, GB_RULES_FILE, path, sizeof(path));
+	f = fopen(path, "re");
+	if (!f)
+		return errno == ENOENT ? 0 : -errno;
+	if (!fstat(fileno(f), &st))
+		*bytes = st.st_size;
+	for (int i = 0; i < 4 && fgets(line, sizeof(line), f) && line[0] == '#'; i++)
+		if (sscanf(line, "# through change %llu", &n) == 1)
+			*through = n;
+	fclose(f);
+	return 0;
+}
+
+/*
+ * Splits record line (len bytes, without its newline) into number and body: 0, or -EINVAL for a
+ * line cut short or damaged.
+ */
+static int parse_record(const char *line, size_t len, __u64 *seq, const char **body,
+			size_t *body_len)
+{
+	unsigned long long n;
+	unsigned int crc;
+	char head[64];
+	int used = 0;
+	uLong c;
+
+	snprintf(head, sizeof(head), "%.*s", (int)(len < sizeof(head) - 1 ? len : sizeof(head) - 1),
+		 line);
+	if (sscanf(head, "%llu %8x %n", &n, &crc, &used) != 2 || !used)
+		return -EINVAL;
+	*seq = n;
+	*body = line + used;
+	*body_len = len - used;
+	snprintf(head, sizeof(head), "%llu ", n);
+	c = crc32(0L, (const Bytef *)head, strlen(head));
+	c = crc32(c, (const Bytef *)*body, *body_len);
+	return c == crc ? 0 : -EINVAL;
+}
+
+static bool body_is(const char *body, size_t len, const char *word)
+{
+	size_t n = strlen(word);
+
+	return len >= n && !memcmp(body, word, n) && (len == n || body[n] == ' ');
+}
+
+/* The whole log file, malloc'd (NUL-terminated), or NULL and *len 0 if there is none. */
+static int read_log(int fd, char **buf, size_t *len)
+{
+	struct stat st;
+	size_t got = 0;
+
+	*buf = NULL;
+	*len = 0;
+	if (fstat(fd, &st))
+		return -errno;
+	*buf = malloc(st.st_size + 1);
+	if (!*buf)
+		return -ENOMEM;
+	while (got < (size_t)st.st_size) {
+		ssize_t n = pread(fd, *buf + got, st.st_size - got, got);
+
+		if (n < 0) {
+			free(*buf);
+			*buf = NULL;
+			return -errno;
+		}
+		if (!n)
+			break;
+		got += n;
+	}
+	(*buf)[got] = '\0';
+	*len = got;
+	return 0;
+}
+
+/*
+ * Calls fn on each whole, intact record after the rules file's last change, in order; returns the
+ * end of the last one (stops at a damaged or unfinished line).
+ */
+static off_t walk(const char *buf, size_t len, __u64 through,
+		  void (*fn)(void *arg, __u64 seq, const char *body, size_t body_len, off_t end),
+		  void *arg)
+{
+	size_t pos = 0;
+
+	while (pos < len) {
+		const char *nl = memchr(buf + pos, '\n', len - pos), *body;
+		size_t body_len;
+		__u64 seq;
+
+		if (!nl || parse_record(buf + pos, nl - (buf + pos), &seq, &body, &body_len))
+			break;
+		pos = nl - buf + 1;
+		if (seq > through)
+			fn(arg, seq, body, body_len, pos);
+	}
+	return pos;
+}
+
+struct scan {
+	__u64 seq, through;
+	off_t committed;
+};
+
+static void scan_record(void *arg, __u64 seq, const char *body, size_t body_len, off_t end)
+{
+	struct scan *s = arg;
+
+	if (seq > s->seq)
+		s->seq = seq;
+	/* Records the rules file holds count as done. */
+	if (seq <= s->through || body_is(body, body_len, "done"))
+		s->committed = end;
+}
+
+/* Whether the log still ends where, and as, this process left it. */
+static bool still_mine(const struct gb_ctx *ctx)
+{
+	char tail[sizeof(L.tail)];
+	struct stat st;
+
+	if (L.fd < 0 || strcmp(L.dir, ctx->state_dir) || fstat(L.fd, &st) || st.st_size != L.end ||
+	    !st.st_nlink)
+		return false;
+	if (!L.end)
+		return true;
+	return L.tail_len && L.tail_len <= (size_t)L.end &&
+	       pread(L.fd, tail, L.tail_len, L.end - L.tail_len) == (ssize_t)L.tail_len &&
+	       !memcmp(tail, L.tail, L.tail_len);
+}
+
+/* Opens and reads the log again unless this process wrote its end (under the lock). */
+static int load(const struct gb_ctx *ctx)
+{
+	char path[512], *buf;
+	struct scan sc = {};
+	__u64 through;
+	size_t len;
+	int err;
+
+	struct stat st;
+
+	if (still_mine(ctx))
+		return 0;
+	/* Another state dir, or the log was removed: opened anew. */
+	if (L.fd >= 0 && (strcmp(L.dir, ctx->state_dir) || fstat(L.fd, &st) || !st.st_nlink)) {
+		close(L.fd);
+		L.fd = -1;
+	}
+	if (L.fd < 0) {
+		path_of(ctx, GB_LOG_FILE, path, sizeof(path));
+		L.fd = open(path, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+		if (L.fd < 0)
+			return -errno;
+		snprintf(L.dir, sizeof(L.dir), "%s", ctx->state_dir);
+	}
+	err = rules_through(ctx, &through, &L.rules_bytes);
+	if (!err)
+		err = read_log(L.fd, &buf, &len);
+	if (err)
+		return err;
+	sc.seq = sc.through = through;
+	L.end = walk(buf, len, 0, scan_record, &sc);
+	free(buf);
+	L.committed = sc.committed;
+	/* Never a number again, even one cut from the log (a waiter may count on it). */
+	if (sc.seq > L.seq)
+		L.seq = sc.seq;
+	L.intent = L.end;
+	L.tail_len = 0;
+	return len == (size_t)L.end ? 0 : 1;
+}
+
+int changelog_under_way(const struct gb_ctx *ctx, bool *under_way)
+{
+	int err = load(ctx);
+
+	*under_way = err == 1 || (!err && L.end > L.committed);
+	return err < 0 ? err : 0;
+}
+
+/* The record line of body with the next number, malloc'd; its length in *n. */
+static char *record_line(const char *body, int *n)
+{
+	char head[48], *line;
+	uLong c;
+
+	snprintf(head, sizeof(head), "%llu ", (unsigned long long)L.seq + 1);
+	c = crc32(0L, (const Bytef *)head, strlen(head));
+	c = crc32(c, (const Bytef *)body, strlen(body));
+	*n = asprintf(&line, "%llu %08lx %s\n", (unsigned long long)L.seq + 1, c, body);
+	return *n < 0 ? NULL : line;
+}
+
+/*
+ * Appends one record (and, for an intent, reserves the room of its "done" with it, so that a full
+ * disk refuses a change before it starts, not halfway); its end recorded. A write cut short is
+ * cut from the file again.
+ */
+static int append(const char *body, bool intent)
+{
+	struct stat st;
+	char *line;
+	int n, err = 0;
+	ssize_t w;
+
+	line = record_line(body, &n);
+	if (!line)
+		return -ENOMEM;
+	/* Whatever follows the last whole record (a writer killed mid-line) goes first. */
+	if (fstat(L.fd, &st))
+		err = -errno;
+	else if (st.st_size > L.end && ftruncate(L.fd, L.end))
+		err = -errno;
+	if (!err && intent && fallocate(L.fd, FALLOC_FL_KEEP_SIZE, L.end, n + 64) &&
+	    errno != EOPNOTSUPP)
+		err = -errno;
+	w = err ? 0 : write(L.fd, line, n);
+	if (!err && w != n) {
+		err = w < 0 ? -errno : -ENOSPC;
+		if (ftruncate(L.fd, L.end))
+			err = -EIO;
+	}
+	if (!err) {
+		L.seq++;
+		L.end += n;
+		L.tail_len = (size_t)n < sizeof(L.tail) ? (size_t)n : sizeof(L.tail);
+		memcpy(L.tail, line + n - L.tail_len, L.tail_len);
+		pthread_mutex_lock(&sync_lock);
+		my_written = ++L.written;
+		pthread_mutex_unlock(&sync_lock);
+	}
+	free(line);
+	return err;
+}
+
+int changelog_intent(const struct gb_ctx *ctx, const struct meeting_spec *s, const char *name)
+{
+	char *body = NULL, *line = NULL;
+	int err = load(ctx);
+
+	if (err < 0)
+		return err;
+	L.intent = L.end;
+	if (s) {
+		line = spec_format(s, false);
+		/* spec_format writes "meeting add ...": the log keeps the line as is. */
+		if (!line || asprintf(&body, "put %s", line) < 0)
+			body = NULL;
+	} else if (name) {
+		if (asprintf(&body, "del %s", name) < 0)
+			body = NULL;
+	} else {
+		body = strdup("set");
+	}
+	err = body ? append(body, true) : -ENOMEM;
+	free(line);
+	free(body);
+	return err;
+}
+
+int changelog_done(const struct gb_ctx *ctx)
+{
+	int err = load(ctx);
+
+	if (err < 0)
+		return err;
+	err = append("done", false);
+	if (!err)
+		L.committed = L.end;
+	return err;
+}
+
+/* Cuts the log back to off (no space needed); the change under way is gone. */
+static int cut(off_t off)
+{
+	if (ftruncate(L.fd, off))
+		return -errno;
+	L.end = off;
+	L.committed = off;
+	L.intent = off;
+	L.tail_len = 0;
+	return 0;
+}
+
+int changelog_abort(const struct gb_ctx *ctx)
+{
+	if (L.fd < 0 || strcmp(L.dir, ctx->state_dir))
+		return -EBADF;
+	return cut(L.intent);
+}
+
+int changelog_recovered(const struct gb_ctx *ctx)
+{
+	int err = load(ctx);
+
+	return err < 0 ? err : cut(L.committed);
+}
+
+int changelog_sync(const struct gb_ctx *ctx)
+{
+	__u64 want = my_written, target;
+	int err = 0, fd;
+
+	pthread_mutex_lock(&sync_lock);
+	while (L.synced < want && !err) {
+		if (L.syncing) {
+			pthread_cond_wait(&sync_done, &sync_lock);
+			continue;
+		}
+		L.syncing = true;
+		target = L.written;
+		fd = dup(L.fd);
+		pthread_mutex_unlock(&sync_lock);
+		/* Every append so far, this thread's and the others', in one go; then the audit log. */
+		if (fd < 0 || fdatasync(fd))
+			err = -errno;
+		if (fd >= 0)
+			close(fd);
+		if (!err)
+			err = audit_sync(ctx);
+		pthread_mutex_lock(&sync_lock);
+		L.syncing = false;
+		if (!err && target > L.synced)
+			L.synced = target;
+		pthread_cond_broadcast(&sync_done);
+	}
+	pthread_mutex_unlock(&sync_lock);
+	return err;
+}
+
+bool changelog_wants_compaction(const struct gb_ctx *ctx)
+{
+	(void)ctx;
+	/* Rewriting the rules file costs its size: done once the log is as big, it costs each
+	 * change a bounded share, whatever the number of meetings. */
+	return L.fd >= 0 && (size_t)L.end > (L.rules_bytes > 65536 ? L.rules_bytes : 65536);
+}
+
+int changelog_last_seq(const struct gb_ctx *ctx, __u64 *seq)
+{
+	int err = load(ctx);
+
+	*seq = L.seq;
+	return err < 0 ? err : 0;
+}
+
+int changelog_compacted(const struct gb_ctx *ctx, __u64 seq, size_t rules_bytes)
+{
+	int err = load(ctx);
+
+	if (err < 0)
+		return err;
+	(void)seq;
+	L.rules_bytes = rules_bytes;
+	return cut(0);
+}
+
+bool changelog_saved_any(const struct gb_ctx *ctx)
+{
+	char path[512];
+	struct stat st;
+
+	path_of(ctx, GB_RULES_FILE, path, sizeof(path));
+	if (!access(path, F_OK))
+		return true;
+	path_of(ctx, GB_LOG_FILE, path, sizeof(path));
+	return !stat(path, &st) && st.st_size > 0;
+}
+
+/* Replaying the log onto the rules file's set. */
+struct replay {
+	struct spec_list *l;
+	struct meeting_spec pending;	/* the last put, until its "done" */
+	char pending_del[GB_MEETING_NAME_LEN];
+	enum { NONE, PUT, DEL } kind;
+	__s64 now;
+	int err;
+	char *msg;
+	size_t msglen;
+};
+
+static ssize_t find_name(const struct spec_list *l, const char *name)
+{
+	for (size_t i = 0; i < l->n; i++)
+		if (!strcmp(l->v[i].name, name))
+			return i;
+	return -1;
+}
+
+static void forget_pending(struct replay *rp)
+{
+	if (rp->kind == PUT)
+		spec_free(&rp->pending);
+	rp->kind = NONE;
+}
+
+/* Makes the pending change part of the set. */
+static int commit(struct replay *rp)
+{
+	ssize_t i;
+
+	if (rp->kind == DEL) {
+		i = find_name(rp->l, rp->pending_del);
+		if (i >= 0) {
+			spec_free(&rp->l->v[i]);
+			rp->l->v[i] = rp->l->v[--rp->l->n];
+		}
+	} else if (rp->kind == PUT) {
+		i = find_name(rp->l, rp->pending.name);
+		if (i >= 0) {
+			spec_free(&rp->l->v[i]);
+			rp->l->v[i] = rp->pending;
+		} else if (spec_list_push(rp->l, &rp->pending)) {
+			spec_free(&rp->pending);
+			return -ENOMEM;
+		}
+	}
+	rp->kind = NONE;
+	return 0;
+}
+
+static void replay_record(void *arg, __u64 seq, const char *body, size_t body_len, off_t end)
+{
+	struct replay *rp = arg;
+	char *text, msg[320];
+	int err = 0;
+
+	(void)end;
+	if (rp->err)
+		return;
+	text = strndup(body, body_len);
+	if (!text) {
+		rp->err = -ENOMEM;
+		return;
+	}
+	if (body_is(text, body_len, "done")) {
+		err = commit(rp);
+	} else if (body_is(text, body_len, "put")) {
+		forget_pending(rp);
+		err = spec_parse_line(text + 4, rp->now, SPEC_PAST_OK, &rp->pending, msg,
+				      sizeof(msg));
+		if (!err)
+			rp->kind = PUT;
+		else
+			snprintf(rp->msg, rp->msglen, "change %llu: %s", (unsigned long long)seq,
+				 err == 1 ? "no meeting" : msg);
+		err = err ? -EINVAL : 0;
+	} else if (body_is(text, body_len, "del") && body_len > 4 &&
+		   body_len - 4 < GB_MEETING_NAME_LEN) {
+		forget_pending(rp);
+		snprintf(rp->pending_del, sizeof(rp->pending_del), "%s", text + 4);
+		rp->kind = DEL;
+	} else if (body_is(text, body_len, "set")) {
+		forget_pending(rp);
+	} else {
+		snprintf(rp->msg, rp->msglen, "change %llu: unknown record", (unsigned long long)seq);
+		err = -EINVAL;
+	}
+	rp->err = err;
+	free(text);
+}
+
+int changelog_read(const struct gb_ctx *ctx, struct spec_list *want, char *err, size_t errlen)
+{
+	char path[512], *buf = NULL;
+	struct replay rp = { .l = want, .now = time(NULL), .msg = err, .msglen = errlen };
+	__u64 through;
+	size_t len = 0, bytes;
+	int ret, fd;
+
+	memset(want, 0, sizeof(*want));
+	ret = rules_through(ctx, &through, &bytes);
+	path_of(ctx, GB_RULES_FILE, path, sizeof(path));
+	if (!ret && !access(path, F_OK))
+		ret = rules_file_read(path, rp.now, SPEC_PAST_OK, want, err, errlen);
+	else if (ret)
+		snprintf(err, errlen, "cannot read %s: %s", path, strerror(-ret));
+	if (ret)
+		return ret;
+	path_of(ctx, GB_LOG_FILE, path, sizeof(path));
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0 && errno != ENOENT)
+		ret = -errno;
+	if (fd >= 0) {
+		ret = read_log(fd, &buf, &len);
+		close(fd);
+	}
+	if (!ret && buf)
+		walk(buf, len, through, replay_record, &rp);
+	free(buf);
+	forget_pending(&rp);
+	if (ret)
+		snprintf(err, errlen, "cannot read %s: %s", path, strerror(-ret));
+	else if (rp.err == -EINVAL)
+		snprintf(err + strlen(err), errlen - strlen(err), " (in %s)", path);
+	ret = ret ? ret : rp.err;
+	if (ret)
+		spec_list_free(want);
+	return ret;
+}
