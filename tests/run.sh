@@ -39,6 +39,7 @@ tests=(
 	"bash $ROOT/tests/monitoring/alerts_and_dashboard_check.sh"
 	"$BUILD/tests/unit_parse"
 	"bash $ROOT/tests/cli/concurrent_changes_serialise.sh"
+	"bash $ROOT/tests/cli/capacity_16384_meetings_all_ports.sh"
 	"bash $ROOT/tests/cli/concurrent_mixed_commands_equal_a_serial_order.sh"
 	"bash $ROOT/tests/cli/drop_counters_assigned_and_freed.sh"
 	"bash $ROOT/tests/cli/lost_pins_keep_recorded_meetings.sh"

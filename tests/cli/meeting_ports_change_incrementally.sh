@@ -29,7 +29,7 @@ pinned() {
 	bpftool -j map lookup pinned "$GEOBLOCK_PIN_DIR/$1" key \
 		$(printf '0x%02x 0x%02x 0 0' $(($2 & 255)) $(($2 >> 8)))
 }
-rules_line() { grep "^meeting add $1 " "$S/rules"; }
+rules_line() { saved_rules | grep "^meeting add $1 "; }
 # What must not change for board: its id, its policy, the drop counters it holds.
 board_id=$(id_of board)
 identity() {
@@ -114,13 +114,13 @@ changed "ports add, one already its own" \
 	meeting ports add board 8801,9002
 check_eq "ports add, one already its own: 9002 drops" dropped "$(verdict 9002)"
 lines=$(wc -l <"$S/audit.log")
-cp "$S/rules" "$tmp/rules.before"
+saved_files >"$tmp/rules.before"
 out=$("$GEOBLOCK" meeting ports add board 8801,9001-9002 2>&1)
 check_eq "ports add, all its own: exit" 0 $?
 check_eq "ports add, all its own: said" \
 	"meeting board: ports 8801-8812,9001-9002 (0 added; already its own: 8801,9001-9002)" "$out"
 check_eq "ports add, all its own: nothing audited" "$lines" "$(wc -l <"$S/audit.log")"
-check "ports add, all its own: rules file as it was" cmp -s "$tmp/rules.before" "$S/rules"
+check "ports add, all its own: saved rule set as it was" cmp -s "$tmp/rules.before" <(saved_files)
 check "ports add, all its own: no change under way" change_under_way_not
 
 # refusals
@@ -178,35 +178,35 @@ changed "ports add after" "meeting board: ports 8801-8810 (9 added)" \
 	meeting ports add board 8802-8810
 check_eq "the other meeting is untouched" "9000 dropped" "$(ports_of other) $(verdict 9000)"
 
-# The rules file cannot be written (immutable: the rename over it fails): undone in the maps.
-if chattr +i "$S/rules" 2>/dev/null; then
-	on_exit chattr -i "$S/rules"
+# The change log cannot be written (immutable): nothing changes, in the maps either.
+if chattr +i "$S/rules.log" 2>/dev/null; then
+	on_exit chattr -i "$S/rules.log"
 	for cmd in "add board 8820" "del board 8810"; do
 		before=$("$GEOBLOCK" meeting list --json)
 		lines=$(wc -l <"$S/audit.log")
 		# shellcheck disable=SC2086
 		"$GEOBLOCK" meeting ports $cmd >"$tmp/out" 2>"$tmp/err"
-		check_eq "unwritable rules file, ports $cmd: exit" 2 $?
-		check_eq "unwritable rules file, ports $cmd: one line" "geoblock: meeting ports \
-${cmd%% *}: cannot write $S/rules: Operation not permitted; nothing changed" "$(cat "$tmp/err")"
-		check_eq "unwritable rules file, ports $cmd: maps as before" "$before" \
+		check_eq "unwritable change log, ports $cmd: exit" 2 $?
+		check_eq "unwritable change log, ports $cmd: one line" "geoblock: meeting ports \
+${cmd%% *}: cannot write $S/rules.log: Operation not permitted; nothing changed" "$(cat "$tmp/err")"
+		check_eq "unwritable change log, ports $cmd: maps as before" "$before" \
 			"$("$GEOBLOCK" meeting list --json)"
-		check "unwritable rules file, ports $cmd: no journal" test ! -e "$S/rules.journal"
-		check_eq "unwritable rules file, ports $cmd: audited as failed" \
-			"failed: cannot write $S/rules" \
+		check "unwritable change log, ports $cmd: no change under way" change_under_way_not
+		check_eq "unwritable change log, ports $cmd: audited as failed" \
+			"failed: cannot write $S/rules.log" \
 			"$(new_audit "$lines" | jq -r .result | cut -d: -f1-2)"
 	done
-	check_eq "unwritable rules file: 8820 still passes" no_meeting "$(verdict 8820)"
-	check_eq "unwritable rules file: 8810 still drops" dropped "$(verdict 8810)"
-	chattr -i "$S/rules"
-	check_eq "unwritable rules file: maps and rules file agree" "" "$(differs)"
-	check_eq "unwritable rules file: board keeps its id, policy and counters" \
+	check_eq "unwritable change log: 8820 still passes" no_meeting "$(verdict 8820)"
+	check_eq "unwritable change log: 8810 still drops" dropped "$(verdict 8810)"
+	chattr -i "$S/rules.log"
+	check_eq "unwritable change log: maps and rules file agree" "" "$(differs)"
+	check_eq "unwritable change log: board keeps its id, policy and counters" \
 		"$before_identity" "$(identity)"
 else
-	echo "SKIP: chattr +i does not work in $S: the undo after an unwritable rules file"
+	echo "SKIP: chattr +i does not work in $S: the undo after an unwritable change log"
 fi
 
-# After all of it, restore from the rules file alone gives the same meetings.
+# After all of it, restore from the saved rule set alone gives the same meetings.
 "$GEOBLOCK" meeting list --json | jq -S 'map(del(.created))' >"$tmp/list.before"
 rm -rf "$GEOBLOCK_PIN_DIR"
 "$GEOBLOCK" restore >/dev/null 2>&1 || fail "restore"

@@ -36,7 +36,8 @@ check "apply --check: pin dir not created" test ! -e "$GEOBLOCK_PIN_DIR"
 # A change pins the maps and records the version.
 check "meeting add" "$GEOBLOCK" meeting add m --ports 30001 --block CN
 check_eq "abi_version recorded" "$version" "$(pinned_version)"
-cp "$GEOBLOCK_STATE_DIR/rules" "$GEOBLOCK_STATE_DIR/rules.before"
+saved_files >"$GEOBLOCK_STATE_DIR/../saved.before.$$"
+on_exit rm -f "$GEOBLOCK_STATE_DIR/../saved.before.$$"
 audit_lines=$(wc -l <"$GEOBLOCK_STATE_DIR/audit.log")
 
 # Pins of another version: refused by readers and writers alike.
@@ -53,8 +54,8 @@ for c in "${readers[@]}" "meeting add n --ports 30002 --block RU" "meeting del m
 		"$(sed 's/^geoblock: [a-z ]*: //' "$GEOBLOCK_STATE_DIR/err")"
 done
 check_eq "refused: version left as it was" "$other" "$(pinned_version)"
-check "refused: rules file unchanged" cmp -s "$GEOBLOCK_STATE_DIR/rules" \
-	"$GEOBLOCK_STATE_DIR/rules.before"
+check "refused: saved rule set unchanged" cmp -s <(saved_files) \
+	"$GEOBLOCK_STATE_DIR/../saved.before.$$"
 check_eq "refused: nothing audited" "$audit_lines" "$(wc -l <"$GEOBLOCK_STATE_DIR/audit.log")"
 
 # What the line says to do works.

@@ -86,9 +86,13 @@ geoip_data() {
 saved_rules() { "$GEOBLOCK" restore --print; }
 # The state dir's files that hold the saved rule set, raw: equal before and after a refused change.
 saved_files() { cat "$GEOBLOCK_STATE_DIR/rules" "$GEOBLOCK_STATE_DIR/rules.log" 2>/dev/null; }
-# A change of the rule set died midway: the change log ends in a change without its "done".
+# A change of the rule set died midway: the change log ends in a change without its "done", one
+# the rules file does not hold yet (its "# through change N" line).
 change_under_way() {
+	local last through
 	[[ -s $GEOBLOCK_STATE_DIR/rules.log ]] || return 1
-	[[ $(tail -n1 "$GEOBLOCK_STATE_DIR/rules.log") != *" done" ]]
+	last=$(tail -n1 "$GEOBLOCK_STATE_DIR/rules.log")
+	through=$(sed -n 's/^# through change \([0-9]*\)$/\1/p' "$GEOBLOCK_STATE_DIR/rules" 2>/dev/null)
+	[[ $last != *" done" ]] && ((${last%% *} > ${through:-0}))
 }
 change_under_way_not() { ! change_under_way; }

@@ -150,7 +150,7 @@ static struct api_reply get_meeting(struct api_call *c)
 
 static struct api_reply put_meeting(struct api_call *c)
 {
-	static struct country_census census;
+	static __thread struct country_census census;
 	struct meeting_spec s;
 	struct json_object *o;
 	struct api_reply rep;
@@ -199,8 +199,9 @@ static struct api_reply delete_meeting(struct api_call *c)
 static struct api_reply post_ports(struct api_call *c)
 {
 	static const char *const fields[] = { "add", "remove", "reason", NULL };
-	static __u8 add[GB_PORT_COUNT / 8], remove[GB_PORT_COUNT / 8];
-	static struct ops_ports done;
+	/* Per thread: the API serves requests in several. */
+	static __thread __u8 add[GB_PORT_COUNT / 8], remove[GB_PORT_COUNT / 8];
+	static __thread struct ops_ports done;
 	bool has_add, has_remove;
 	struct json_object *o;
 	const char *reason;
@@ -235,7 +236,7 @@ static struct api_reply post_ports(struct api_call *c)
 static struct api_reply post_apply(struct api_call *c)
 {
 	static const char *const fields[] = { "meetings", "check", "reason", NULL };
-	static struct country_census census;
+	static __thread struct country_census census;
 	struct json_object *meetings, *check_v, *o, *warnings;
 	struct ops_counts n = {};
 	struct spec_list want;
@@ -290,7 +291,7 @@ out:
 static struct api_reply get_explain(struct api_call *c)
 {
 	const char *addr, *port, *proto;
-	static struct explanation e;
+	static __thread struct explanation e;
 	int err;
 
 	addr = MHD_lookup_connection_value(c->conn, MHD_GET_ARGUMENT_KIND, "addr");

@@ -23,6 +23,11 @@
 #include "api/server.h"
 
 #define CONNECTION_LIMIT	64
+/*
+ * Threads serving requests: changes wait for the state lock one after another, but what follows
+ * it (the fdatasync that makes a change durable) is shared by those that wait meanwhile.
+ */
+#define API_THREADS		8
 /* A client that sends nothing for this long is dropped: slow clients cannot hold the server. */
 #define CONNECTION_TIMEOUT	10
 
@@ -260,11 +265,12 @@ int api_start(const struct gb_ctx *ctx, const char *path, const char *group,
 		free(api);
 		return fd;
 	}
-	/* One thread: changes run one at a time, and gb_last_error is this request's. */
+	/* gb_last_error is per thread, so each request's own. */
 	api->mhd = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO |
 				    MHD_USE_ERROR_LOG, 0, NULL, NULL, handle, api,
 				    MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
 				    MHD_OPTION_LISTEN_SOCKET, fd,
+				    MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)API_THREADS,
 				    MHD_OPTION_NOTIFY_COMPLETED, request_done, NULL,
 				    MHD_OPTION_CONNECTION_LIMIT, (unsigned int)CONNECTION_LIMIT,
 				    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)CONNECTION_TIMEOUT,

@@ -238,7 +238,7 @@ int ports_from_json(struct json_object *o, const char *key, __u8 ports[GB_PORT_C
 
 struct json_object *ports_to_json(const __u8 ports[GB_PORT_COUNT / 8])
 {
-	static char list[LIST_MAX + 1];
+	static __thread char list[LIST_MAX + 1];
 	struct json_object *arr = json_object_new_array();
 
 	format_ports(ports, list, sizeof(list));

@@ -7,7 +7,8 @@
 /* Set once by the dispatcher before a command runs; read only to prefix messages. */
 static const char *command_name = "";
 /* The last error message, for the audit log's record of a failed change. */
-static char last_error[1024];
+/* Per thread: the daemon serves API requests in several threads besides its expiry pass. */
+static __thread char last_error[1024];
 
 /* -v: how much of libbpf's log to show (0: none). */
 static int verbosity;

@@ -37,6 +37,8 @@ struct log_state {
 	size_t rules_bytes;	/* size of the rules file, for changelog_wants_compaction */
 	char tail[64];		/* the end of the last record this process wrote */
 	size_t tail_len;
+	__u64 gen;		/* changes of the file by this process: appends and cuts */
+	int write_err;		/* the log could be opened only to read (immutable, read-only fs) */
 	/* Group commit: appends counted, and how many of them a fdatasync has covered. */
 	__u64 written, synced;
 	bool syncing;
@@ -207,14 +209,21 @@ static int load(const struct gb_ctx *ctx)
 
 	if (still_mine(ctx))
 		return 0;
-	/* Another state dir, or the log was removed: opened anew. */
-	if (L.fd >= 0 && (strcmp(L.dir, ctx->state_dir) || fstat(L.fd, &st) || !st.st_nlink)) {
+	/* Another state dir, the log removed, or only readable last time: opened anew. */
+	if (L.fd >= 0 && (strcmp(L.dir, ctx->state_dir) || fstat(L.fd, &st) || !st.st_nlink ||
+			  L.write_err)) {
 		close(L.fd);
 		L.fd = -1;
 	}
 	if (L.fd < 0) {
 		path_of(ctx, GB_LOG_FILE, path, sizeof(path));
+		L.write_err = 0;
 		L.fd = open(path, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+		/* Readable still: what is under way can be told, and the first write says why not. */
+		if (L.fd < 0 && (errno == EPERM || errno == EACCES || errno == EROFS)) {
+			L.write_err = -errno;
+			L.fd = open(path, O_RDONLY | O_CLOEXEC);
+		}
 		if (L.fd < 0)
 			return -errno;
 		snprintf(L.dir, sizeof(L.dir), "%s", ctx->state_dir);
@@ -233,7 +242,18 @@ static int load(const struct gb_ctx *ctx)
 		L.seq = sc.seq;
 	L.intent = L.end;
 	L.tail_len = 0;
+	L.gen++;
 	return len == (size_t)L.end ? 0 : 1;
+}
+
+bool changelog_unchanged(const struct gb_ctx *ctx, __u64 gen)
+{
+	return gen == L.gen && still_mine(ctx);
+}
+
+__u64 changelog_generation(void)
+{
+	return L.gen;
 }
 
 int changelog_under_way(const struct gb_ctx *ctx, bool *under_way)
@@ -269,6 +289,8 @@ static int append(const char *body, bool intent)
 	int n, err = 0;
 	ssize_t w;
 
+	if (L.write_err)
+		return L.write_err;
 	line = record_line(body, &n);
 	if (!line)
 		return -ENOMEM;
@@ -288,6 +310,7 @@ static int append(const char *body, bool intent)
 	}
 	if (!err) {
 		L.seq++;
+		L.gen++;
 		L.end += n;
 		L.tail_len = (size_t)n < sizeof(L.tail) ? (size_t)n : sizeof(L.tail);
 		memcpy(L.tail, line + n - L.tail_len, L.tail_len);
@@ -339,8 +362,11 @@ int changelog_done(const struct gb_ctx *ctx)
 /* Cuts the log back to off (no space needed); the change under way is gone. */
 static int cut(off_t off)
 {
+	if (L.write_err)
+		return L.write_err;
 	if (ftruncate(L.fd, off))
 		return -errno;
+	L.gen++;
 	L.end = off;
 	L.committed = off;
 	L.intent = off;

@@ -19,6 +19,12 @@
  * returns 0 or -errno; none prints, but changelog_read names the line it cannot read in err.
  */
 
+/*
+ * Whether the log is as this process left it at generation gen (changelog_generation): no other
+ * process and no other change of this one touched it since.
+ */
+bool changelog_unchanged(const struct gb_ctx *ctx, __u64 gen);
+__u64 changelog_generation(void);
 /* A change of the rule set died midway: the log ends in a change without its "done". */
 int changelog_under_way(const struct gb_ctx *ctx, bool *under_way);
 /*

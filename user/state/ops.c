@@ -122,32 +122,101 @@ static __u32 find_meeting(const struct rules *r, const char *name)
 }
 
 /*
+ * The daemon's rule set, kept from one of its changes to the next (each under the state lock), so
+ * that a change costs what it changes, not a reading of every map: valid while the change log is
+ * as its last change left it (no other process, and no other path of this one, changed the rules
+ * since) and no meeting has expired meanwhile.
+ */
+static struct rules kept;
+static const struct gb_ctx *kept_ctx;
+static __u64 kept_gen;
+static bool kept_ok;
+
+static bool any_expired(const struct rules *r)
+{
+	for (__u32 id = 1; id < GB_MAX_MEETINGS; id++)
+		if ((r->policies[id].flags & GB_MEETING_ACTIVE) && rules_expired(&r->policies[id]))
+			return true;
+	return false;
+}
+
+/*
+ * The rule set for a change, under the lock: read anew (repaired, recovered, expired meetings
+ * deleted) for a command, the kept one in a daemon while it is valid. rules_give gives it back.
+ */
+static int rules_take(const struct gb_ctx *ctx, struct rules **r)
+{
+	int err;
+
+	if (ctx->lock_fd >= 0) {
+		*r = malloc(sizeof(**r));
+		if (!*r)
+			return -ENOMEM;
+		err = rules_begin(ctx, *r, true);
+		if (err) {
+			free(*r);
+			*r = NULL;
+		}
+		return err;
+	}
+	*r = &kept;
+	if (kept_ok && kept_ctx == ctx && changelog_unchanged(ctx, kept_gen) && !any_expired(&kept))
+		return 0;
+	if (kept_ok)
+		rules_free(&kept);
+	kept_ok = false;
+	err = rules_begin(ctx, &kept, true);
+	if (err)
+		return err;
+	kept_ok = true;
+	kept_ctx = ctx;
+	kept_gen = changelog_generation();
+	return 0;
+}
+
+/* After a change that failed midway the kept rule set is read anew at the next. */
+static void rules_give(struct rules *r, int err)
+{
+	if (r != &kept) {
+		if (r)
+			rules_free(r);
+		free(r);
+		return;
+	}
+	if (err && err != -EINVAL && err != -ENOENT && err != -EEXIST) {
+		rules_free(&kept);
+		kept_ok = false;
+	}
+	kept_gen = changelog_generation();
+}
+
+/*
  * Takes the state lock and the rule set, and finds meeting name in it: 0 with r, *fd and *id held
  * (end_meeting gives them back), or -errno (-ENOENT after one line: no such meeting), none held.
  */
-static int begin_meeting(const struct gb_ctx *ctx, const char *name, struct rules *r, int *fd,
+static int begin_meeting(const struct gb_ctx *ctx, const char *name, struct rules **r, int *fd,
 			 __u32 *id)
 {
 	int err = lock_for(ctx, fd);
 
 	if (err)
 		return err;
-	err = failure(rules_begin(ctx, r, true));
+	err = failure(rules_take(ctx, r));
 	if (err) {
 		unlock(*fd);
 		return err;
 	}
-	*id = find_meeting(r, name);
+	*id = find_meeting(*r, name);
 	if (*id)
 		return 0;
-	rules_free(r);
+	rules_give(*r, 0);
 	unlock(*fd);
 	return -ENOENT;
 }
 
 static int end_meeting(const struct gb_ctx *ctx, struct rules *r, int fd, int err)
 {
-	rules_free(r);
+	rules_give(r, err);
 	unlock(fd);
 	return durable(ctx, err);
 }
@@ -288,7 +357,7 @@ static int put_spec(const struct gb_ctx *ctx, const struct audit_caller *who,
 		    const struct meeting_spec *s, struct country_census *census, bool replace,
 		    bool *created)
 {
-	struct rules r;
+	struct rules *r;
 	int fd, err;
 	__u32 id;
 
@@ -301,13 +370,13 @@ static int put_spec(const struct gb_ctx *ctx, const struct audit_caller *who,
 		err = check_countries(census, s->blocked, "");
 	if (err)
 		goto out;
-	err = failure(rules_begin(ctx, &r, true));
+	err = failure(rules_take(ctx, &r));
 	if (err)
 		goto out;
-	id = replace ? rules_find(&r, s->name) : 0;
+	id = replace ? rules_find(r, s->name) : 0;
 	*created = !id;
-	err = id ? replace_locked(ctx, who, &r, id, s) : add_locked(ctx, who, &r, s);
-	rules_free(&r);
+	err = id ? replace_locked(ctx, who, r, id, s) : add_locked(ctx, who, r, s);
+	rules_give(r, err);
 out:
 	unlock(fd);
 	return durable(ctx, err);
@@ -331,7 +400,7 @@ int ops_meeting_set(const struct gb_ctx *ctx, const struct audit_caller *who, co
 		    bool monitor, const char *reason, bool *already)
 {
 	struct meeting_spec old = {}, new = {};
-	struct rules r;
+	struct rules *r;
 	int fd, err;
 	__u32 id;
 
@@ -339,11 +408,11 @@ int ops_meeting_set(const struct gb_ctx *ctx, const struct audit_caller *who, co
 	err = begin_meeting(ctx, name, &r, &fd, &id);
 	if (err)
 		return err;
-	if (!!(r.policies[id].flags & GB_MEETING_MONITOR) == monitor) {
+	if (!!(r->policies[id].flags & GB_MEETING_MONITOR) == monitor) {
 		*already = true;
 		goto out;
 	}
-	err = rules_spec(&r, id, &old);
+	err = rules_spec(r, id, &old);
 	if (!err)
 		err = spec_copy(&new, &old);
 	if (err) {
@@ -354,49 +423,49 @@ int ops_meeting_set(const struct gb_ctx *ctx, const struct audit_caller *who, co
 		err = rules_log_intent(ctx, &new, NULL);
 	}
 	if (!err) {
-		err = rules_set_monitor(ctx, &r, id, monitor);
+		err = rules_set_monitor(ctx, r, id, monitor);
 		if (err) {
 			rules_log_abort(ctx);
 			gb_err("cannot switch meeting \"%s\": %s", name, strerror(-err));
 		} else {
-			err = rules_save_switched(ctx, &r, id);
+			err = rules_save_switched(ctx, r, id);
 		}
 	}
 	if (!err)
-		rules_save_maybe(ctx, &r);
+		rules_save_maybe(ctx, r);
 	if (audit_result_by(ctx, who, reason, err, change_lines(&old, err ? NULL : &new)) && !err)
 		err = -EIO;
 	spec_free(&old);
 	spec_free(&new);
 	err = failure(err);
 out:
-	return end_meeting(ctx, &r, fd, err);
+	return end_meeting(ctx, r, fd, err);
 }
 
 int ops_meeting_del(const struct gb_ctx *ctx, const struct audit_caller *who, const char *name,
 		    const char *reason)
 {
 	struct meeting_spec old = {};
-	struct rules r;
+	struct rules *r;
 	int fd, err;
 	__u32 id;
 
 	err = begin_meeting(ctx, name, &r, &fd, &id);
 	if (err)
 		return err;
-	err = rules_spec(&r, id, &old);
+	err = rules_spec(r, id, &old);
 	if (err)
 		gb_err("out of memory");
 	if (!err)
 		err = rules_log_intent(ctx, NULL, name);
 	if (!err)
-		err = rules_remove_saved(ctx, &r, id);
+		err = rules_remove_saved(ctx, r, id);
 	if (!err)
-		rules_save_maybe(ctx, &r);
+		rules_save_maybe(ctx, r);
 	if (audit_result_by(ctx, who, reason, err, change_lines(&old, NULL)) && !err)
 		err = -EIO;
 	spec_free(&old);
-	return end_meeting(ctx, &r, fd, failure(err));
+	return end_meeting(ctx, r, fd, failure(err));
 }
 
 /* The ports id has after adding add and removing remove (either NULL): 0, or -errno and a line. */
@@ -442,26 +511,26 @@ int ops_meeting_ports(const struct gb_ctx *ctx, const struct audit_caller *who, 
 		      const __u8 *add, const __u8 *remove, const char *reason, struct ops_ports *out)
 {
 	struct meeting_spec old = {}, new;
-	struct rules r;
+	struct rules *r;
 	int fd, err;
 	__u32 id;
 
 	err = begin_meeting(ctx, name, &r, &fd, &id);
 	if (err)
 		return err;
-	err = plan_ports(&r, id, add, remove, out);
+	err = plan_ports(r, id, add, remove, out);
 	if (err)
 		goto out;
-	err = rules_spec(&r, id, &old);
+	err = rules_spec(r, id, &old);
 	if (err)
 		gb_err("out of memory");
 	/* The meeting with its new ports: a shallow copy, sharing old's exceptions (freed once). */
 	new = old;
 	memcpy(new.ports, out->after, sizeof(new.ports));
 	if (!err && out->changed && !(err = rules_log_intent(ctx, &new, NULL)))
-		err = rules_set_ports_saved(ctx, &r, id, out->after);
+		err = rules_set_ports_saved(ctx, r, id, out->after);
 	if (!err && out->changed)
-		rules_save_maybe(ctx, &r);
+		rules_save_maybe(ctx, r);
 	/* Adding ports it owns already changes nothing: said, not refused, not audited. */
 	if (out->changed && audit_result_by(ctx, who, reason, err,
 					    change_lines(&old, err ? NULL : &new)) && !err)
@@ -469,7 +538,7 @@ int ops_meeting_ports(const struct gb_ctx *ctx, const struct audit_caller *who, 
 	spec_free(&old);
 	err = failure(err);
 out:
-	return end_meeting(ctx, &r, fd, err);
+	return end_meeting(ctx, r, fd, err);
 }
 
 int ops_apply(const struct gb_ctx *ctx, const struct audit_caller *who, const char *where,
