@@ -588,7 +588,8 @@ static int report(struct client *cs, double secs)
 		return -ENOMEM;
 	n = 0;
 	for (unsigned int i = 0; i < o.clients; i++) {
-		memcpy(lat + n, cs[i].lat_us, cs[i].n_lat * sizeof(*lat));
+		if (cs[i].n_lat)
+			memcpy(lat + n, cs[i].lat_us, cs[i].n_lat * sizeof(*lat));
 		n += cs[i].n_lat;
 		for (int k = 0; k < K_COUNT; k++)
 			acked[k] += cs[i].acked[k];
