@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Control API benchmark (`make bench-api`): acknowledged changes per second and their latency with
 # 4,000 meetings holding 50,000 ports, 8 clients on the API's unix socket each changing meetings of
-# its own (tests/bench/api_load.c), then the time of a CLI `meeting add` beside `geoblock --version`.
+# its own (tests/bench/api_load.c); then the time of a CLI `meeting add`, beside `geoblock
+# --version`.
 # Goals: 2,000 changes/s or more, p99 20 ms or less, `meeting add` 30 ms or less. A private pin dir,
 # state dir and daemon, all removed at the end, also on failure or interrupt.
 set -euo pipefail
@@ -38,8 +39,13 @@ mean_median() {
 	sort -g | awk '{ v[NR] = $1; s += $1 } END { printf "median %.1f ms, mean %.1f ms",
 		(NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2, s / NR }'
 }
-median_of() { sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
-verdict() { awk -v v="$1" -v g="$2" -v op="$3" 'BEGIN { print ((op == ">=") ? v >= g : v <= g) ? "met" : "MISSED" }'; }
+median_of() {
+	sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+}
+# verdict VALUE GOAL >=|<=: met or MISSED.
+verdict() {
+	awk -v v="$1" -v g="$2" -v op="$3" 'BEGIN { print ((op == ">=") ? v >= g : v <= g) ? "met" : "MISSED" }'
+}
 
 # 192.0.2.0/24 is German, 198.51.100.0/24 French.
 printf '192.0.2.0,192.0.2.255,DE\n198.51.100.0,198.51.100.255,FR\n' >"$tmp/table.csv"
@@ -73,7 +79,10 @@ for ((i = 0; i < 100; i++)); do
 	kill -0 "$DPID" 2>/dev/null || break
 	sleep 0.1
 done
-[[ -S $SOCK ]] || { echo "bench-api: the daemon did not listen: $(head -2 "$tmp/daemon.log")" >&2; exit 2; }
+if [[ ! -S $SOCK ]]; then
+	echo "bench-api: the daemon did not listen: $(head -2 "$tmp/daemon.log")" >&2
+	exit 2
+fi
 
 rc=0
 "$LOAD" --socket "$SOCK" "${load_args[@]}" --seconds "$SECS" --expect "$tmp/expect" --json \
@@ -84,21 +93,22 @@ acked=$(field .acknowledged) rate=$(field .changes_per_second) p99=$(field .late
 errors=$(field '.errors | to_entries | map(if .key == "no_answer" then "\(.value) without an answer"
 	else "\(.value) of status \(.key)" end) | join(", ") | if . == "" then "none" else . end')
 first=$(field '.first_error // ""')
-printf '  acknowledged changes/s    %8.1f  goal >= %d: %s  (%d changes: %s)\n' "$rate" "$GOAL_RATE" \
-	"$(verdict "$rate" "$GOAL_RATE" ">=")" "$acked" \
-	"$(jq -r '"ports \(.acknowledged_ports), put \(.acknowledged_put), delete \(.acknowledged_delete)"' "$tmp/load.json")"
+kinds=$(field '"ports \(.acknowledged_ports), put \(.acknowledged_put), delete \(.acknowledged_delete)"')
+printf '  acknowledged changes/s    %8.1f  goal >= %d: %s  (%d changes: %s)\n' "$rate" \
+	"$GOAL_RATE" "$(verdict "$rate" "$GOAL_RATE" ">=")" "$acked" "$kinds"
 printf '  latency p50               %8.2f ms\n' "$(field .latency_p50_ms)"
 printf '  latency p99               %8.2f ms  goal <= %d ms: %s\n' "$p99" "$GOAL_P99" \
 	"$(verdict "$p99" "$GOAL_P99" "<=")"
 printf '  latency max               %8.2f ms\n' "$(field .latency_max_ms)"
 printf '  errors                    %s%s\n' "$errors" "${first:+ (the first: $first)}"
 # Every acknowledged change is in the rule set (nothing was killed: no change is in doubt).
-if diff <(grep -v ' absent$' "$tmp/expect" | sort) \
-	<("$GEOBLOCK" meeting list --json | jq -r --arg prefix load- -f "$ROOT/tests/bench/api_state.jq" | sort) \
-	>"$tmp/diff"; then
+"$GEOBLOCK" meeting list --json | jq -r --arg prefix load- -f "$ROOT/tests/bench/api_state.jq" |
+	sort >"$tmp/got"
+if diff <(grep -v ' absent$' "$tmp/expect" | sort) "$tmp/got" >"$tmp/diff"; then
 	echo "  the rule set holds every acknowledged change"
 else
-	echo "bench-api: the rule set differs from the acknowledged changes: $(head -4 "$tmp/diff" | paste -sd' ')" >&2
+	echo "bench-api: the rule set differs from the acknowledged changes:" \
+		"$(head -4 "$tmp/diff" | paste -sd' ')" >&2
 	rc=2
 fi
 kill "$DPID"
@@ -118,7 +128,8 @@ add_median=$(median_of <"$tmp/add")
 printf '  CLI meeting add           %s  goal <= %d ms: %s  (%d adds, %d meetings present)\n' \
 	"$(mean_median <"$tmp/add")" "$GOAL_ADD" "$(verdict "$add_median" "$GOAL_ADD" "<=")" "$ADDS" \
 	"$MEETINGS"
-printf '  geoblock --version        %s  (process start, for scale)\n' "$(mean_median <"$tmp/version")"
+printf '  geoblock --version        %s  (process start, for scale)\n' \
+	"$(mean_median <"$tmp/version")"
 
 ((rc == 0)) || exit "$rc"
 [[ $(verdict "$rate" "$GOAL_RATE" ">=") == met && $(verdict "$p99" "$GOAL_P99" "<=") == met &&

@@ -18,7 +18,8 @@
  * "MODE BLOCK PORTS" (PORTS one by one, ascending, comma-separated). --log FILE: one line per
  * acknowledged change, "MS CLIENT METHOD NAME STATE". Prints the figures (--json: as JSON); a line
  * "api_load: running" on stderr when the setup is done and the changes start.
- * Exit: 0, 1 usage, 2 a change or the setup failed (in --until-gone mode, only the setup).
+ * Exit: 0, 1 usage, 2 the setup or a change failed, or a reply disagreed (in --until-gone mode,
+ * failed changes are what is expected).
  */
 #include <errno.h>
 #include <getopt.h>
@@ -369,7 +370,7 @@ static enum kind plan_change(struct client *c, struct meeting *m, struct json_ob
 			}
 		}
 		if (!json_object_array_length(a) && !json_object_array_length(d)) {
-			/* Nothing free and nothing to remove: a one-port meeting with a full slice. */
+			/* Nothing to add (the slice is full) and nothing removed: a PUT instead. */
 			json_object_put(a);
 			json_object_put(d);
 			json_object_put(*body);
@@ -447,13 +448,14 @@ static void *run_client(void *arg)
 		struct meeting *m = &c->m[rnd(c, o.meetings)];
 		struct json_object *body;
 		enum kind k = plan_change(c, m, &body);
+		const char *text;
 		double ms;
 		long status;
 
 		c->sent++;
-		status = request(c, methods[k], m->name, k == K_PORTS ? "/ports" : "",
-				 body ? json_object_to_json_string_ext(body, JSON_C_TO_STRING_PLAIN) :
-				 NULL, &ms, err, sizeof(err));
+		text = body ? json_object_to_json_string_ext(body, JSON_C_TO_STRING_PLAIN) : NULL;
+		status = request(c, methods[k], m->name, k == K_PORTS ? "/ports" : "", text, &ms,
+				 err, sizeof(err));
 		json_object_put(body);
 		c->by_status[status < STATUS_MAX ? status : 0]++;
 		if (status == 200) {
@@ -618,11 +620,14 @@ static int report(struct client *cs, double secs)
 		snprintf(key, sizeof(key), "acknowledged_%s", kind_names[k]);
 		json_object_object_add(j, key, json_object_new_int64(acked[k]));
 	}
-	json_object_object_add(j, "changes_per_second", json_object_new_double(secs > 0 ?
-										total / secs : 0));
-	json_object_object_add(j, "latency_p50_ms", json_object_new_double(quantile_ms(lat, n, .5)));
-	json_object_object_add(j, "latency_p99_ms", json_object_new_double(quantile_ms(lat, n, .99)));
-	json_object_object_add(j, "latency_max_ms", json_object_new_double(quantile_ms(lat, n, 1)));
+	json_object_object_add(j, "changes_per_second",
+			       json_object_new_double(secs > 0 ? total / secs : 0));
+	json_object_object_add(j, "latency_p50_ms",
+			       json_object_new_double(quantile_ms(lat, n, .5)));
+	json_object_object_add(j, "latency_p99_ms",
+			       json_object_new_double(quantile_ms(lat, n, .99)));
+	json_object_object_add(j, "latency_max_ms",
+			       json_object_new_double(quantile_ms(lat, n, 1)));
 	errs = json_object_new_object();
 	for (int s = 0; s < STATUS_MAX; s++) {
 		char key[16];

@@ -12,7 +12,7 @@ source "$(dirname "$0")/lib.sh"
 TRIALS=${TRIALS:-20}
 LOAD=$BUILD/bench/api_load
 JQ_STATE=$ROOT/tests/bench/api_state.jq
-[[ -x $GEOBLOCK && -x $LOAD ]] || { fail "no $GEOBLOCK or $LOAD (build them first)"; summary; exit; }
+[[ -x $GEOBLOCK && -x $LOAD ]] || { fail "no $GEOBLOCK or $LOAD (build first)"; summary; exit; }
 # A short path: a unix socket's path is under 108 bytes.
 tmp=$(mktemp -d /tmp/gbk9w.XXXXXX)
 on_exit rm -rf "$tmp"
@@ -25,7 +25,9 @@ printf '192.0.2.0,192.0.2.255,DE\n198.51.100.0,198.51.100.255,FR\n' >"$tmp/table
 check "geoip load" "$GEOBLOCK" geoip load --force "$tmp/table.csv" >/dev/null
 {
 	"$LOAD" --layout "${args[@]}"
-	for k in $(seq 0 19); do echo "meeting add m$k --ports $((10000 + k * 3))-$((10002 + k * 3)) --block DE"; done
+	for k in $(seq 0 19); do
+		echo "meeting add m$k --ports $((10000 + k * 3))-$((10002 + k * 3)) --block DE"
+	done
 } >"$tmp/rules"
 check "apply the writers' and 20 other meetings" "$GEOBLOCK" apply "$tmp/rules" >/dev/null
 # Each writer meeting's own ports, its whole slice: "NAME FIRST-LAST".
@@ -74,7 +76,8 @@ acked_equal() {
 			print "COUNT", taken + 0, untaken + 0
 		}' "$tmp/got" "$tmp/expect")
 	if grep -q '^BAD' <<<"$out"; then
-		fail "$what: the writers' meetings are not as acknowledged: $(grep '^BAD' <<<"$out" | head -3 | cut -c5- | paste -sd';')"
+		fail "$what: the writers' meetings are not as acknowledged:" \
+			"$(grep '^BAD' <<<"$out" | head -3 | cut -c5- | paste -sd';')"
 	else
 		pass
 	fi
@@ -88,7 +91,7 @@ acked_equal() {
 # monitor mode), a port of its slice it does not hold belongs to no meeting.
 probes() {
 	local name lo hi mode ports held span p j arr
-	shuf -n "$1" --random-source=<(yes "$RANDOM") "$tmp/slices" | while read -r name lo; do
+	while read -r name lo; do
 		hi=${lo#*-} lo=${lo%-*}
 		read -r _ mode _ ports < <(grep "^$name " "$tmp/got") || mode= ports=
 		held=,$ports,
@@ -103,7 +106,7 @@ probes() {
 			p=$((p == hi ? lo : p + 1))
 		done
 		((j < span)) && echo "$p null no_meeting"
-	done
+	done < <(shuf -n "$1" --random-source=<(yes "$RANDOM") "$tmp/slices")
 }
 
 # enforced WHAT N cli|api: what the maps decide for the probes of N meetings, through `explain`
@@ -116,14 +119,15 @@ enforced() {
 			"$GEOBLOCK" explain 192.0.2.1 "$p" --json
 		done <"$tmp/probes" >"$tmp/explained"
 	else
-		curl -s --unix-socket "$SOCK" $(awk '{ printf "http://geoblock/v1/explain?addr=192.0.2.1&port=%d\n", $1 }' \
-			"$tmp/probes") >"$tmp/explained"
+		curl -s --unix-socket "$SOCK" $(awk '{ printf "http://geoblock/v1/explain?addr=%s&port=%d\n",
+			"192.0.2.1", $1 }' "$tmp/probes") >"$tmp/explained"
 	fi
 	jq -r '"\(.port) \(.meeting) \(.verdict)"' "$tmp/explained" >"$tmp/decided"
 	if diff "$tmp/probes" "$tmp/decided" >"$tmp/diff"; then
 		pass
 	else
-		fail "$1: the maps do not decide as the list says: $(grep '^[<>]' "$tmp/diff" | head -4 | paste -sd' ')"
+		fail "$1: the maps do not decide as the list says:" \
+			"$(grep '^[<>]' "$tmp/diff" | head -4 | paste -sd' ')"
 	fi
 }
 
@@ -147,13 +151,15 @@ for ((i = 1; i <= TRIALS; i++)); do
 	rc=$? LPID=
 	if ((rc != 0)) || ! jq -e '(.errors | keys) - ["no_answer"] == [] and .reply_mismatches == 0' \
 		"$tmp/load.json" >/dev/null; then
-		fail "trial $i: the writers (exit $rc): $(head -c 300 "$tmp/load.json") $(head -2 "$tmp/load.err")"
+		fail "trial $i: the writers (exit $rc): $(head -c 300 "$tmp/load.json")" \
+			"$(head -2 "$tmp/load.err")"
 	fi
 	read -r n d < <(jq -r '"\(.acknowledged) \(.in_doubt)"' "$tmp/load.json")
 	ACKED=$((ACKED + n)) DOUBT=$((DOUBT + d))
 
 	next_command "$i"
-	acked_equal "trial $i, after the next command ($n acknowledged, $d in doubt, killed at $ms ms)" count
+	what="trial $i, after the next command ($n acknowledged, $d in doubt, killed at $ms ms)"
+	acked_equal "$what" count
 	enforced "trial $i, after the next command" 2 cli
 	before=$(cat "$tmp/got")
 	# A reboot: the pins are gone, restore puts back what the state dir holds.
@@ -166,7 +172,8 @@ for ((i = 1; i <= TRIALS; i++)); do
 		"$(curl -s --unix-socket "$SOCK" http://geoblock/v1/meetings | jq .meetings | states w-)"
 	enforced "trial $i, after a reboot, the next daemon" 8 api
 done
-echo "$TRIALS trials: $ACKED changes acknowledged; $DOUBT in doubt at the kill, $TAKEN of them found made, $UNTAKEN not"
+echo "$TRIALS trials: $ACKED changes acknowledged; $DOUBT in doubt at the kill, $TAKEN of them" \
+	"found made, $UNTAKEN not"
 check "changes were acknowledged in every trial on average" test "$ACKED" -ge "$TRIALS"
 check "kills landed with changes in doubt" test "$DOUBT" -gt 0
 summary
