@@ -22,8 +22,9 @@ export GEOBLOCK_STATE_DIR=$(mktemp -d /tmp/geoblock-bench-api-state.XXXXXX)
 # A short path: a unix socket's path is under 108 bytes.
 tmp=$(mktemp -d /tmp/gbbapi.XXXXXX)
 SOCK=$tmp/run/api.sock
-DPID=
+DPID= LPID=
 cleanup() {
+	[[ -n $LPID ]] && kill "$LPID" 2>/dev/null
 	if [[ -n $DPID ]] && kill "$DPID" 2>/dev/null; then
 		timeout 10 tail --pid="$DPID" -f /dev/null || kill -KILL "$DPID" 2>/dev/null || true
 	fi
@@ -84,9 +85,13 @@ if [[ ! -S $SOCK ]]; then
 	exit 2
 fi
 
-rc=0
+# In the background: a signal's trap runs at once, not once the load is over.
 "$LOAD" --socket "$SOCK" "${load_args[@]}" --seconds "$SECS" --expect "$tmp/expect" --json \
-	>"$tmp/load.json" 2>"$tmp/load.err" || rc=$?
+	>"$tmp/load.json" 2>"$tmp/load.err" &
+LPID=$!
+rc=0
+wait "$LPID" || rc=$?
+LPID=
 ((rc == 0 || rc == 2)) || { echo "bench-api: api_load failed: $(cat "$tmp/load.err")" >&2; exit 2; }
 field() { jq -r "$1" "$tmp/load.json"; }
 acked=$(field .acknowledged) rate=$(field .changes_per_second) p99=$(field .latency_p99_ms)
