@@ -39,8 +39,8 @@ others=$("$GEOBLOCK" meeting list --json | states m)	# no writer's name starts w
 DAEMON= LPID=
 on_exit '[[ -n $DAEMON ]] && kill -KILL $DAEMON'
 on_exit '[[ -n $LPID ]] && kill -KILL $LPID'
+# start_daemon: up once it says it serves (it replaces the socket a killed daemon left).
 start_daemon() {
-	rm -f "$SOCK"
 	"$GEOBLOCK" daemon --metrics 127.0.0.1:0 --api "$SOCK" >"$tmp/daemon.log" 2>&1 &
 	DAEMON=$!
 	wait_until 10 grep -q "serving the API" "$tmp/daemon.log"
