@@ -65,10 +65,11 @@ TEST_BINS := $(BUILD)/tests/unit_country $(BUILD)/tests/unit_prefix $(BUILD)/tes
 	     $(BUILD)/tests/udp_recv $(BUILD)/tests/tcp_probe $(BUILD)/tests/expire_pass \
 	     $(BUILD)/bench/xdp_bench $(BUILD)/tests/unit_csv $(BUILD)/tests/csv_ref \
 	     $(BUILD)/tests/mmdb_resize $(BUILD)/tests/diff_packets $(BUILD)/tests/unit_geoip \
-	     $(patsubst %,$(BUILD)/tests/fuzz_%,$(FUZZ_TARGETS)) $(BUILD)/tests/mkmmdb
+	     $(patsubst %,$(BUILD)/tests/fuzz_%,$(FUZZ_TARGETS)) $(BUILD)/tests/mkmmdb \
+	     $(BUILD)/bench/api_load
 DIFF_OBJS := $(patsubst tests/diff/%.c,$(BUILD)/tests/%.o,$(wildcard tests/diff/*.c))
 
-.PHONY: all test demo bench bench-ab bench-metrics bench-geoip fuzz fuzz-build deps \
+.PHONY: all test demo bench bench-ab bench-metrics bench-geoip bench-api fuzz fuzz-build deps \
 	clean help install uninstall deb
 .SECONDARY:
 all: $(BUILD)/geoblock
@@ -85,6 +86,8 @@ help:
 	@echo "                geoblock binary (PATH), attached in turn"
 	@echo "make bench-metrics  /metrics scrape time with 1,000 meetings x 20 countries"
 	@echo "make bench-geoip    geoip load time and peak memory on full world databases"
+	@echo "make bench-api      control API changes/s and latency, 8 clients, 4,000 meetings;"
+	@echo "                then CLI meeting add time"
 	@echo "make deps       install the Debian packages the build and tests need"
 	@echo "make install    install binary, man page, systemd units, bash completion, example"
 	@echo "                rules (PREFIX=/usr/local, DESTDIR=); make uninstall removes them"
@@ -114,6 +117,13 @@ $(BUILD)/bench/%.skel.h: $(BUILD)/bench/%.bpf.o
 $(BUILD)/bench/xdp_bench: tests/bench/xdp_bench.c $(BUILD)/bench/xdpgen.skel.h $(BUILD)/geoblock.skel.h
 	@echo "  CC      $@"
 	$(Q)$(CC) $(CFLAGS) -I$(BUILD)/bench -I$(BUILD) -o $@ $< $(LDLIBS)
+
+# The control API's load generator (bench-api, and the daemon kill -9 fault test): libcurl.
+$(BUILD)/bench/api_load: tests/bench/api_load.c
+	@mkdir -p $(@D)
+	@echo "  CC      $@"
+	$(Q)$(CC) $(CFLAGS) $(shell pkg-config --cflags libcurl) -o $@ $< \
+		$(shell pkg-config --libs libcurl json-c) -pthread
 
 $(BUILD)/user/%.o: user/%.c $(BUILD)/geoblock.skel.h
 	@mkdir -p $(@D)
@@ -179,6 +189,10 @@ bench-ab: deps
 bench-geoip: deps
 	$(Q)$(MAKE) --no-print-directory all
 	$(Q)bash scripts/bench-geoip.sh
+
+bench-api: deps
+	$(Q)$(MAKE) --no-print-directory all $(BUILD)/bench/api_load
+	$(Q)bash scripts/bench-api.sh
 
 bench-metrics: deps
 	$(Q)$(MAKE) --no-print-directory all $(BUILD)/tests/metrics_fill

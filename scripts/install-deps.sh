@@ -9,6 +9,7 @@ pkgs=(
 	libmaxminddb-dev mmdb-bin	# MaxMind DB reader (mmdblookup for spot checks)
 	libjson-c-dev			# JSON output
 	libmicrohttpd-dev		# the daemon's /metrics HTTP server
+	libcurl4-openssl-dev		# the control API's load generator (bench-api, a fault test)
 	bpftool				# BPF skeletons
 	iproute2			# namespaces and veth for tests and the demo
 	jq				# reading --json output in tests

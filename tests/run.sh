@@ -73,6 +73,7 @@ tests=(
 	"bash $ROOT/tests/faults/kill9_meeting_change_keeps_maps_and_file_equal.sh"
 	"bash $ROOT/tests/faults/kill9_ports_change_keeps_maps_and_file_equal.sh"
 	"bash $ROOT/tests/faults/kill9_daemon_then_next_start_works.sh"
+	"bash $ROOT/tests/faults/kill9_daemon_under_writers_keeps_acknowledged.sh"
 	"bash $ROOT/tests/faults/bpffs_missing_mounts_or_says_so.sh"
 	"bash $ROOT/tests/faults/pin_dir_removed_under_daemon.sh"
 	"bash $ROOT/tests/faults/interface_deleted_while_attached.sh"
