@@ -124,21 +124,13 @@ static __u32 find_meeting(const struct rules *r, const char *name)
 /*
  * The daemon's rule set, kept from one of its changes to the next (each under the state lock), so
  * that a change costs what it changes, not a reading of every map: valid while the change log is
- * as its last change left it (no other process, and no other path of this one, changed the rules
- * since) and no meeting has expired meanwhile.
+ * as its last change left it: no other process, and no other path of this one (its expiry pass,
+ * which deletes expired meetings, included), changed the rules since.
  */
 static struct rules kept;
 static const struct gb_ctx *kept_ctx;
 static __u64 kept_gen;
 static bool kept_ok;
-
-static bool any_expired(const struct rules *r)
-{
-	for (__u32 id = 1; id < GB_MAX_MEETINGS; id++)
-		if ((r->policies[id].flags & GB_MEETING_ACTIVE) && rules_expired(&r->policies[id]))
-			return true;
-	return false;
-}
 
 /*
  * The rule set for a change, under the lock: read anew (repaired, recovered, expired meetings
@@ -160,7 +152,7 @@ static int rules_take(const struct gb_ctx *ctx, struct rules **r)
 		return err;
 	}
 	*r = &kept;
-	if (kept_ok && kept_ctx == ctx && changelog_unchanged(ctx, kept_gen) && !any_expired(&kept))
+	if (kept_ok && kept_ctx == ctx && changelog_unchanged(ctx, kept_gen))
 		return 0;
 	if (kept_ok)
 		rules_free(&kept);

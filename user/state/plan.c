@@ -235,11 +235,10 @@ int rules_plan_execute(const struct gb_ctx *ctx, struct rules *r, const struct r
 {
 	const struct spec_list *want = p->want;
 	__u32 *new_id = calloc(want->n + 1, sizeof(*new_id));
-	__u32 *owner = calloc(GB_PORT_COUNT, sizeof(*owner));
 	size_t free_slots = 0, need4 = r->n_allow4, need6 = r->n_allow6, counters = 0;
 	int err = 0;
 
-	if (!new_id || !owner) {
+	if (!new_id) {
 		err = -ENOMEM;
 		goto out;
 	}
@@ -269,16 +268,16 @@ int rules_plan_execute(const struct gb_ctx *ctx, struct rules *r, const struct r
 		new_id[i] = rules_free_slot(r);
 		err = rules_write_meeting(ctx, r, &want->v[i], new_id[i], false);
 	}
+	/* No port is in two wanted meetings (spec_list_check): each moves once, in one update. */
 	for (size_t i = 0; i < want->n && !err; i++) {
 		__u32 id = p->action[i] < PLAN_ADD ? p->old_id[i] : new_id[i];
+		const __u8 *ports = want->v[i].ports;
 
-		for (__u32 port = port_next(want->v[i].ports, 1); port < GB_PORT_COUNT;
-		     port = port_next(want->v[i].ports, port + 1))
-			owner[port] = id;
+		for (__u32 port = port_next(ports, 1); port < GB_PORT_COUNT && !err;
+		     port = port_next(ports, port + 1))
+			if (r->owners[port].meeting_id != id)
+				err = rules_set_owner(ctx, r, port, id);
 	}
-	for (__u32 port = 1; port < GB_PORT_COUNT && !err; port++)
-		if (owner[port] && r->owners[port].meeting_id != owner[port])
-			err = rules_set_owner(ctx, r, port, owner[port]);
 	for (size_t i = 0; i < want->n && !err; i++)
 		if (p->action[i] == PLAN_REPLACE)
 			err = rules_remove(ctx, r, p->old_id[i]);
@@ -286,7 +285,6 @@ int rules_plan_execute(const struct gb_ctx *ctx, struct rules *r, const struct r
 		err = remove_doomed(ctx, r, p);
 out:
 	free(new_id);
-	free(owner);
 	return err;
 }
 

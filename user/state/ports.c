@@ -20,11 +20,9 @@ int rules_ports_plan(const struct rules *r, __u32 id, const __u8 list[GB_PORT_CO
 
 	rules_ports_of(r, id, want);
 	*changed = 0;
-	for (__u32 p = 1; p < GB_PORT_COUNT; p++) {
+	for (__u32 p = port_next(list, 1); p < GB_PORT_COUNT; p = port_next(list, p + 1)) {
 		__u32 owner = r->owners[p].meeting_id;
 
-		if (!port_isset(list, p))
-			continue;
 		if (add && owner && owner != id) {
 			snprintf(err, errlen, "port %u already belongs to meeting \"%s\"", p,
 				 r->policies[owner].name);
@@ -55,23 +53,27 @@ int rules_set_ports(const struct gb_ctx *ctx, struct rules *r, __u32 id,
 {
 	int err;
 
-	for (__u32 p = 1; p < GB_PORT_COUNT; p++) {
+	for (__u32 p = port_next(want, 1); p < GB_PORT_COUNT; p = port_next(want, p + 1)) {
 		__u32 owner = r->owners[p].meeting_id;
 
-		if (port_isset(want, p) && owner && owner != id)
+		if (owner && owner != id)
 			return -EEXIST;
 	}
 	/* Gained ports first, then lost ones: at no moment fewer than the ports both sets share. */
-	for (int gain = 1; gain >= 0; gain--) {
-		for (__u32 p = 1; p < GB_PORT_COUNT; p++) {
-			bool owned = r->owners[p].meeting_id == id;
-
-			if (port_isset(want, p) == owned || port_isset(want, p) != gain)
-				continue;
-			err = rules_set_owner(ctx, r, p, gain ? id : 0);
-			if (err)
-				return err;
-		}
+	for (__u32 p = port_next(want, 1); p < GB_PORT_COUNT; p = port_next(want, p + 1)) {
+		if (r->owners[p].meeting_id == id)
+			continue;
+		err = rules_set_owner(ctx, r, p, id);
+		if (err)
+			return err;
+	}
+	for (__u32 p = r->first_port[id], next; p; p = next) {
+		next = r->next_port[p];
+		if (port_isset(want, p))
+			continue;
+		err = rules_set_owner(ctx, r, p, 0);
+		if (err)
+			return err;
 	}
 	return 0;
 }
