@@ -33,7 +33,8 @@ check "apply the writers' and 20 other meetings" "$GEOBLOCK" apply "$tmp/rules" 
 # Each writer meeting's own ports, its whole slice: "NAME FIRST-LAST".
 "$LOAD" --layout "${args[@]}" --layout-ports 50 | awk '{ print $3, $5 }' >"$tmp/slices"
 
-states() { jq -r --arg prefix "$1" -f "$JQ_STATE"; }
+# Sorted by name: meeting ids (the order of `meeting list`) are not kept across a reboot.
+states() { jq -r --arg prefix "$1" -f "$JQ_STATE" | sort; }
 others=$("$GEOBLOCK" meeting list --json | states m)	# no writer's name starts with m
 
 DAEMON= LPID=
