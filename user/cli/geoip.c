@@ -18,6 +18,7 @@
 #include "kern/pins.h"
 #include "kern/table.h"
 #include "state/context.h"
+#include "state/countries.h"
 #include "state/records.h"
 #include "cli/cmd.h"
 #include "cli/geoip.h"
@@ -100,6 +101,7 @@ static int load_files(char *const *paths, int n, const char *field, double max_s
 	struct geoip_table t;
 	struct gb_ctx ctx;
 	int ret = GB_EXIT_FAIL;
+	bool installed;
 
 	if (n > GEOIP_MAX_FILES) {
 		gb_err("at most %d files make one table", GEOIP_MAX_FILES);
@@ -139,8 +141,12 @@ static int load_files(char *const *paths, int n, const char *field, double max_s
 	check.ctx = &ctx;
 	check.t = &t;
 	/* Compared under the lock, against the table this load would replace. */
-	if (!table_install_checked(&ctx, &t, source, with_lpm, force ? NULL : check_shrink, &check) &&
-	    !state_geoip_loaded(&ctx, paths, ids, n, source, field, with_lpm)) {
+	installed = !table_install_checked(&ctx, &t, source, with_lpm,
+					   force ? NULL : check_shrink, &check);
+	/* Its networks per country, counted once for every later change (best effort). */
+	if (installed)
+		countries_census_record(&ctx);
+	if (installed && !state_geoip_loaded(&ctx, paths, ids, n, source, field, with_lpm)) {
 		printf("loaded %s: %zu IPv4 prefixes (%zu networks), %zu IPv6 prefixes (%zu networks)\n",
 		       source, t.v4.n, t.v4.added, t.v6.n, t.v6.added);
 		fflush(stdout);

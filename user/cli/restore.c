@@ -18,6 +18,7 @@
 #include "state/audit.h"
 #include "state/context.h"
 #include "state/converge.h"
+#include "state/countries.h"
 #include "state/records.h"
 #include "state/changelog.h"
 #include "state/rules.h"
@@ -61,6 +62,8 @@ static int restore_geoip(const struct gb_ctx *ctx)
 		return err;
 	}
 	err = table_install(ctx, &t, conf.source, conf.with_lpm);
+	if (!err)
+		countries_census_record(ctx);	/* best effort: each change counts without it */
 	if (!err)
 		printf("geoip: loaded %s (kept cop%s of %s): %zu IPv4 and %zu IPv6 prefixes\n",
 		       paths[0], conf.files > 1 ? "ies" : "y", conf.source, t.v4.n, t.v6.n);

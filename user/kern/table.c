@@ -341,19 +341,22 @@ int table_install(const struct gb_ctx *ctx, const struct geoip_table *t, const c
 	return table_install_checked(ctx, t, source, with_lpm, NULL, NULL);
 }
 
-/* Maps the live inner map of outer read-only; *mem stays NULL when the slot is empty. */
-static int map_inner(int outer, const void **mem, size_t *len, size_t *n)
+/*
+ * Maps the live inner map of outer read-only; *mem stays NULL (and *id 0) when the slot is empty.
+ */
+static int map_inner(int outer, const void **mem, size_t *len, size_t *n, __u32 *id)
 {
 	struct bpf_map_info info = {};
-	__u32 zero = 0, id, ilen = sizeof(info);
+	__u32 zero = 0, ilen = sizeof(info);
 	void *p;
 	int fd, err = 0;
 
 	*mem = NULL;
 	*len = *n = 0;
-	if (bpf_map_lookup_elem(outer, &zero, &id))
+	*id = 0;
+	if (bpf_map_lookup_elem(outer, &zero, id))
 		return 0;
-	fd = bpf_map_get_fd_by_id(id);
+	fd = bpf_map_get_fd_by_id(*id);
 	if (fd < 0)
 		return -errno;
 	if (bpf_obj_get_info_by_fd(fd, &info, &ilen)) {
@@ -386,10 +389,11 @@ int table_open(const struct gb_ctx *ctx, struct table_view *v)
 	for (int i = 0; i < 2 && !err; i++) {
 		size_t elems;
 
-		err = map_inner(tab[i], &v->tab[i], &v->tab_len[i], &elems);
+		err = map_inner(tab[i], &v->tab[i], &v->tab_len[i], &elems, &id);
 		v->tab_entries[i] = elems * (size_t)GB_DXR_ELEM_BYTES;	/* bytes */
 		if (!err)
-			err = map_inner(net[i], &v->net[i], &v->net_len[i], &v->net_n[i]);
+			err = map_inner(net[i], &v->net[i], &v->net_len[i], &v->net_n[i],
+					&v->net_id[i]);
 		if (!err && !bpf_map_lookup_elem(lpm[i], &zero, &id)) {
 			v->lpm[i] = bpf_map_get_fd_by_id(id);
 			if (v->lpm[i] < 0)
@@ -399,6 +403,17 @@ int table_open(const struct gb_ctx *ctx, struct table_view *v)
 	if (err)
 		table_close(v);
 	return err;
+}
+
+void table_networks_ids(const struct gb_ctx *ctx, __u32 ids[2])
+{
+	int outer[KIND_COUNT][2];
+	__u32 zero = 0;
+
+	outer_maps(ctx, outer);
+	for (int i = 0; i < 2; i++)
+		if (bpf_map_lookup_elem(outer[KIND_NETWORKS][i], &zero, &ids[i]))
+			ids[i] = 0;
 }
 
 void table_close(struct table_view *v)

@@ -28,9 +28,16 @@ struct table_match {
 struct table_view {
 	const void *tab[2], *net[2];
 	size_t tab_len[2], net_len[2], tab_entries[2], net_n[2];
+	__u32 net_id[2];	/* map id of each network list, 0 for none: see table_networks_ids */
 	int lpm[2];
 };
 int table_open(const struct gb_ctx *ctx, struct table_view *v);
+/*
+ * The map ids of the live network lists ([0] IPv4), 0 where a family has none. Every load makes
+ * new maps and the kernel hands map ids out in turn (2^31 of them before one comes back), so
+ * within a boot they name the loaded table.
+ */
+void table_networks_ids(const struct gb_ctx *ctx, __u32 ids[2]);
 void table_close(struct table_view *v);
 /* Networks of the loaded table per country id, [0] IPv4 and [1] IPv6 (IPv6 aliases not counted). */
 void table_country_networks(const struct table_view *v, __u32 counts[2][GB_COUNTRY_COUNT]);

@@ -19,8 +19,20 @@ struct country_census {
 	__u32 networks[2][GB_COUNTRY_COUNT];
 };
 
-/* Counts the loaded table's networks per country (loaded false: no table); one line on error. */
+/* The state dir's file keeping the census of the loaded table (countries_census_record). */
+#define STATE_CENSUS_FILE	"census"
+
+/*
+ * The loaded table's networks per country (loaded false: no table): from the census kept when it
+ * was loaded, or else counted from its network lists (and kept, when ctx holds the lock); one line
+ * on error.
+ */
 int countries_census(const struct gb_ctx *ctx, struct country_census *c);
+/*
+ * Counts the networks of the table just loaded and keeps them for countries_census, tied to that
+ * table; under the state lock. A warning line if they cannot be kept: each change counts then.
+ */
+int countries_census_record(const struct gb_ctx *ctx);
 /* The same from a table already open. */
 void countries_census_of(const struct table_view *v, struct country_census *c);
 /*
