@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * The control API's server: a unix socket bound here (its directory 0750, itself 0660, both of
- * --api-group if given), libmicrohttpd serving HTTP/1.1 on it in one thread; bodies gathered and
- * parsed here, requests handed to their route (routes.c).
+ * --api-group if given), libmicrohttpd serving HTTP/1.1 on it in one thread; bodies gathered
+ * here and read as JSON (body.c), requests handed to their route (routes.c).
  */
 #include <errno.h>
 #include <grp.h>
@@ -19,6 +19,7 @@
 #include "lib/errors.h"
 #include "lib/files.h"
 #include "state/audit.h"
+#include "api/body.h"
 #include "api/routes.h"
 #include "api/server.h"
 
@@ -55,37 +56,6 @@ static void peer_of(struct MHD_Connection *conn, struct audit_caller *who)
 	}
 }
 
-/* The body as JSON into *out (NULL if empty); 0, or -EINVAL with the reply to send. */
-static int parse_body(const struct request *req, struct json_object **out, struct api_reply *rep)
-{
-	enum json_tokener_error jerr;
-	struct json_tokener *tok;
-	char msg[128];
-
-	*out = NULL;
-	if (!req->len)
-		return 0;
-	tok = json_tokener_new();
-	if (!tok) {
-		*rep = api_error(MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory");
-		return -ENOMEM;
-	}
-	*out = json_tokener_parse_ex(tok, req->body, req->len);
-	jerr = json_tokener_get_error(tok);
-	/* Trailing bytes after the value are as bad as a value cut short. */
-	if (jerr == json_tokener_success && json_tokener_get_parse_end(tok) != req->len)
-		jerr = json_tokener_error_parse_unexpected;
-	json_tokener_free(tok);
-	if (jerr == json_tokener_success)
-		return 0;
-	json_object_put(*out);
-	*out = NULL;
-	snprintf(msg, sizeof(msg), "the body is not JSON: %s", jerr == json_tokener_continue ?
-		 "it ends too early" : json_tokener_error_desc(jerr));
-	*rep = api_error(MHD_HTTP_BAD_REQUEST, msg);
-	return -EINVAL;
-}
-
 static struct api_reply dispatch(struct api_server *api, struct MHD_Connection *conn,
 				 const char *method, const char *url, const struct request *req)
 {
@@ -93,7 +63,9 @@ static struct api_reply dispatch(struct api_server *api, struct MHD_Connection *
 	char name[GB_MEETING_NAME_LEN * 4 + 1];
 	const struct api_route *r;
 	struct api_reply rep;
+	char err_msg[128];
 	bool path_known;
+	int err;
 
 	r = api_route_find(method, url, name, sizeof(name), &path_known);
 	if (!r && path_known)
@@ -102,8 +74,10 @@ static struct api_reply dispatch(struct api_server *api, struct MHD_Connection *
 		return api_error(MHD_HTTP_NOT_FOUND, "no such route; see docs/api.yaml");
 	if (req->too_big)
 		return api_error(MHD_HTTP_CONTENT_TOO_LARGE, "the body is over 1 MiB");
-	if (parse_body(req, &c.in, &rep))
-		return rep;
+	err = body_json(req->body, req->len, &c.in, err_msg, sizeof(err_msg));
+	if (err)
+		return api_error(err == -ENOMEM ? MHD_HTTP_INTERNAL_SERVER_ERROR :
+				 MHD_HTTP_BAD_REQUEST, err_msg);
 	c.name = strchr(r->path, '{') ? name : NULL;
 	snprintf(c.command, sizeof(c.command), "%s %.250s", method, url);
 	c.who.command = c.command;
