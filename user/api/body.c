@@ -82,6 +82,12 @@ static int reason_of(struct json_object *in, const char **reason, char *err, siz
 	return 0;
 }
 
+/* What the body got wrong, whatever errno the grammar gave (-ERANGE: a time or port too big). */
+static int refused(int ret)
+{
+	return ret == -ENOMEM || !ret ? ret : -EINVAL;
+}
+
 int body_meeting(struct json_object *in, const char *name, __s64 now, struct meeting_spec *s,
 		 char *err, size_t errlen)
 {
@@ -90,7 +96,7 @@ int body_meeting(struct json_object *in, const char *name, __s64 now, struct mee
 		snprintf(err, errlen, "a meeting spec is required as the body");
 		return -EINVAL;
 	}
-	return spec_from_json(in, name, true, now, s, err, errlen);
+	return refused(spec_from_json(in, name, true, now, s, err, errlen));
 }
 
 int body_delete(struct json_object *in, const char **reason, char *err, size_t errlen)
@@ -126,7 +132,7 @@ int body_ports(struct json_object *in, struct ports_body *b, char *err, size_t e
 		snprintf(err, errlen, "give ports to \"add\" or \"remove\"");
 		ret = -EINVAL;
 	}
-	return ret;
+	return refused(ret);
 }
 
 int body_apply(struct json_object *in, __s64 now, struct apply_body *b, char *err, size_t errlen)
@@ -156,5 +162,5 @@ int body_apply(struct json_object *in, __s64 now, struct apply_body *b, char *er
 		snprintf(err, errlen, "\"meetings\" is required");
 		return -EINVAL;
 	}
-	return specs_from_json(meetings, now, &b->want, err, errlen);
+	return refused(specs_from_json(meetings, now, &b->want, err, errlen));
 }

@@ -26,7 +26,7 @@ struct apply_body {
 };
 
 /*
- * Each returns 0, or -EINVAL (-ENOMEM) with one printable line in err and nothing to free.
+ * Each returns 0, or -EINVAL (-ENOMEM) with one printable line in err and nothing left to free.
  * body_json: the bytes as one JSON value into *out (NULL when empty), nothing after it.
  */
 int body_json(const char *buf, size_t len, struct json_object **out, char *err, size_t errlen);
