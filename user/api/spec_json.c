@@ -113,7 +113,11 @@ int spec_from_json(struct json_object *o, const char *name, bool with_reason, __
 		   struct meeting_spec *s, char *err, size_t errlen)
 {
 	const char *given, *mode, *expires, *reason;
-	char *lists[4] = {}, *argv[16];
+	/*
+	 * At most 16 words and the NULL: "add", 4 options with their lists, --monitor, --expires
+	 * and --reason with theirs, "--", the name.
+	 */
+	char *lists[4] = {}, *argv[17];
 	static const char *const list_keys[4] = { "ports", "block", "allow", "proto" };
 	static const char *const list_opts[4] = { "--ports", "--block", "--allow", "--proto" };
 	int argc = 0, err_ret;
