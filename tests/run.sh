@@ -49,6 +49,7 @@ tests=(
 	"bash $ROOT/tests/cli/meeting_ports_change_incrementally.sh"
 	"bash $ROOT/tests/api/api_routes_match_openapi.sh"
 	"bash $ROOT/tests/api/api_changes_meetings.sh"
+	"bash $ROOT/tests/api/api_survives_bad_clients.sh"
 	"bash $ROOT/tests/geoip/lookup_matches_libmaxminddb.sh"
 	"bash $ROOT/tests/geoip/csv_matches_ranges.sh"
 	"bash $ROOT/tests/geoip/every_form_loads_the_same_table.sh"
