@@ -123,8 +123,10 @@ static struct api_reply put_meeting(struct api_call *c)
 	bool created = false;
 	int err;
 
-	if (body_meeting(c->in, c->name, time(NULL), &s, err_msg, sizeof(err_msg)))
-		return api_error(MHD_HTTP_BAD_REQUEST, err_msg);
+	err = body_meeting(c->in, c->name, time(NULL), &s, err_msg, sizeof(err_msg));
+	if (err)
+		return api_error(err == -ENOMEM ? MHD_HTTP_INTERNAL_SERVER_ERROR :
+				 MHD_HTTP_BAD_REQUEST, err_msg);
 	if (pins_stale(c, &rep))
 		goto out;
 	err = ops_meeting_put(c->ctx, &c->who, &s, &census, &created);

@@ -4,8 +4,8 @@
  * --api-group if given), libmicrohttpd serving HTTP/1.1 on it in one thread; bodies gathered
  * here and read as JSON (body.c), requests handed to their route (routes.c).
  */
-#include <errno.h>
 #include <ctype.h>
+#include <errno.h>
 #include <grp.h>
 #include <limits.h>
 #include <stdio.h>
