@@ -46,7 +46,7 @@ verdict() { "$GEOBLOCK" explain "$1" "$2" --json | jq -r .verdict; }
 from_api() { api GET /v1/meetings | head -n -1 |
 	jq -r '.meetings[] | "\(.name) \(.ports | join(",")) \(.block | join(",")) \(.mode)"' | sort; }
 from_cli() { "$GEOBLOCK" meeting list --json |
-	jq -r '.[] | "\(.name) \(.ports) \(.block | join(",")) \(.mode)"' | sort; }
+	jq -r '.[] | "\(.name) \(.ports | join(",")) \(.block | join(",")) \(.mode)"' | sort; }
 from_file() { saved_rules | awk '{ n = $3; p = ""; b = ""; m = "enforce"
 	for (i = 4; i <= NF; i++) { if ($i == "--ports") p = $(i + 1); if ($i == "--block") b = $(i + 1)
 	if ($i == "--monitor") m = "monitor" } print n, p, b, m }' | sort; }

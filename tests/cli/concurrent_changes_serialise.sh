@@ -30,7 +30,7 @@ run_parallel 20 "$GEOBLOCK" meeting add "m{}" --ports "2{}00-2{}05" --block DE -
 check_eq "20 parallel adds all succeed" "0:20 " "$(codes)"
 check_eq "20 meetings in the maps" 20 "$("$GEOBLOCK" meeting list --json | jq length)"
 check_eq "each with its own ports" "$(for i in $(seq 1 20); do echo "m$i 2${i}00-2${i}05"; done | sort)" \
-	"$("$GEOBLOCK" meeting list --json | jq -r '.[] | "\(.name) \(.ports)"' | sort)"
+	"$("$GEOBLOCK" meeting list --json | jq -r '.[] | "\(.name) \(.ports | join(","))"' | sort)"
 check_eq "20 meetings in the saved rule set" 20 "$(saved_rules | grep -c '^meeting add m')"
 check_eq "20 audit records" 20 "$(grep -c '"result":"ok"' "$S/audit.log")"
 check_eq "each with its reason" "$(seq 1 20 | sed 's/^/r/' | sort)" "$(jq -r .reason "$S/audit.log" | sort)"
@@ -40,7 +40,7 @@ rm -f "$tmp"/rc.*
 run_parallel 10 "$GEOBLOCK" meeting add "c{}" --ports 9000 --block FR
 check_eq "one of 10 conflicting adds wins" "0:1 1:9 " "$(codes)"
 check_eq "the losers say why" 9 "$(cat "$tmp"/err.* | grep -c 'port 9000 already belongs to meeting "c[0-9]*"')"
-check_eq "one meeting owns port 9000" 1 "$("$GEOBLOCK" meeting list --json | jq '[.[] | select(.ports == "9000")] | length')"
+check_eq "one meeting owns port 9000" 1 "$("$GEOBLOCK" meeting list --json | jq '[.[] | select(.ports == ["9000"])] | length')"
 
 rm -f "$tmp"/rc.*
 run_parallel 20 "$GEOBLOCK" meeting del "m{}"

@@ -22,7 +22,7 @@ printf '192.0.2.0,192.0.2.255,DE\n198.51.100.0,198.51.100.255,FR\n' >"$tmp/table
 verdict() { "$GEOBLOCK" explain 192.0.2.1 "$1" --json | jq -r .verdict; }
 # of NAME FIELD: the field of meeting NAME in meeting list --json.
 of() { "$GEOBLOCK" meeting list --json | jq -r --arg n "$1" ".[] | select(.name == \$n) | .$2"; }
-ports_of() { of "$1" ports; }
+ports_of() { of "$1" 'ports | join(",")'; }
 id_of() { of "$1" id; }
 # pinned MAP ID: the map's entry for a meeting id (drop_slot: which drop counters it holds).
 pinned() {

@@ -108,7 +108,7 @@ check_eq "geoblock --version" "geoblock $version" "$(/usr/sbin/geoblock --versio
 check_eq "restore unit runs the installed binary" "ExecStart=/usr/sbin/geoblock restore" \
 	"$(grep ^ExecStart= /lib/systemd/system/geoblock-restore.service)"
 check_eq "daemon unit runs the installed binary" \
-	"ExecStart=/usr/sbin/geoblock daemon \$GEOBLOCK_DAEMON_ARGS" \
+	"ExecStart=/usr/sbin/geoblock daemon --api /run/geoblock/api.sock \$GEOBLOCK_DAEMON_ARGS" \
 	"$(grep ^ExecStart= /lib/systemd/system/geoblock-daemon.service)"
 check_eq "both units read /etc/default/geoblock" \
 	"EnvironmentFile=-/etc/default/geoblock EnvironmentFile=-/etc/default/geoblock" \

@@ -36,7 +36,7 @@ for prefix in /usr/local /usr; do
 	check_eq "restore unit runs the installed binary ($prefix)" "ExecStart=$prefix/sbin/geoblock restore" \
 		"$(grep ^ExecStart= "$d/$p/lib/systemd/system/geoblock-restore.service")"
 	check_eq "daemon unit runs the installed binary ($prefix)" \
-		"ExecStart=$prefix/sbin/geoblock daemon \$GEOBLOCK_DAEMON_ARGS" \
+		"ExecStart=$prefix/sbin/geoblock daemon --api /run/geoblock/api.sock \$GEOBLOCK_DAEMON_ARGS" \
 		"$(grep ^ExecStart= "$d/$p/lib/systemd/system/geoblock-daemon.service")"
 	check "no placeholder left ($prefix)" bash -c "! grep -rq @SBINDIR@ '$d'"
 	check "make uninstall ($prefix)" make -s -C "$ROOT" uninstall "${args[@]}" >/dev/null

@@ -18,7 +18,7 @@ check "meeting add m" "$GEOBLOCK" meeting add m --ports 9001 --block DE,FR >/dev
 
 differs() { "$GEOBLOCK" apply <(saved_rules) --check 2>&1 | grep -E '^[-+]'; }
 ports_of() {
-	"$GEOBLOCK" meeting list --json | jq -r '.[] | select(.name == "m") | .ports'
+	"$GEOBLOCK" meeting list --json | jq -r '.[] | select(.name == "m") | .ports | join(",")'
 }
 # The drop counters meeting m holds (its slots in drop_slot), which a port change never touches.
 slots_of() {
@@ -75,5 +75,5 @@ echo "$(grep -c '"command":"recover"' "$S/audit.log") interrupted changes rolled
 check "audit log lines whole" audit_whole
 check "trials without a recovery, where the counters must stay: $kept" test "$kept" -gt 0
 check_eq "the other meeting stays" "board 8801" \
-	"$("$GEOBLOCK" meeting list --json | jq -r '.[] | select(.name == "board") | "\(.name) \(.ports)"')"
+	"$("$GEOBLOCK" meeting list --json | jq -r '.[] | select(.name == "board") | "\(.name) \(.ports | join(","))"')"
 summary

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <json-c/json.h>
 #include <microhttpd.h>
 #include "lib/errors.h"
@@ -17,6 +18,7 @@
 #include "state/ops.h"
 #include "state/report.h"
 #include "state/rules.h"
+#include "api/body.h"
 #include "api/spec_json.h"
 #include "api/routes.h"
 
@@ -39,43 +41,6 @@ static struct api_reply ops_reply(int err, struct json_object *ok)
 	return api_error(err == -EINVAL ? MHD_HTTP_BAD_REQUEST : err == -ENOENT ?
 			   MHD_HTTP_NOT_FOUND : err == -EEXIST ? MHD_HTTP_CONFLICT :
 			   MHD_HTTP_INTERNAL_SERVER_ERROR, *msg ? msg : strerror(-err));
-}
-
-/* Fields of a change body other than the ones named: refused, as in a spec. */
-static int only_fields(struct json_object *in, const char *const *names, char *err, size_t len)
-{
-	if (!in)
-		return 0;
-	if (!json_object_is_type(in, json_type_object)) {
-		snprintf(err, len, "the body must be a JSON object");
-		return -EINVAL;
-	}
-	json_object_object_foreach(in, key, val) {
-		bool ok = false;
-
-		(void)val;
-		for (int i = 0; names[i] && !ok; i++)
-			ok = !strcmp(key, names[i]);
-		if (!ok) {
-			snprintf(err, len, "unknown field \"%.64s\"", key);
-			return -EINVAL;
-		}
-	}
-	return 0;
-}
-
-/* The optional "reason" of a change body; -EINVAL when it is not a string. */
-static int reason_of(struct json_object *in, const char **reason)
-{
-	struct json_object *v;
-
-	*reason = NULL;
-	if (!in || !json_object_object_get_ex(in, "reason", &v))
-		return 0;
-	if (!json_object_is_type(v, json_type_string))
-		return -EINVAL;
-	*reason = json_object_get_string(v);
-	return 0;
 }
 
 static struct json_object *warnings_of(const struct country_census *census, const __u64 *blocked)
@@ -158,11 +123,10 @@ static struct api_reply put_meeting(struct api_call *c)
 	bool created = false;
 	int err;
 
-	if (!c->in)
-		return api_error(MHD_HTTP_BAD_REQUEST, "a meeting spec is required as the body");
-	err = spec_from_json(c->in, c->name, true, &s, err_msg, sizeof(err_msg));
+	err = body_meeting(c->in, c->name, time(NULL), &s, err_msg, sizeof(err_msg));
 	if (err)
-		return api_error(MHD_HTTP_BAD_REQUEST, err_msg);
+		return api_error(err == -ENOMEM ? MHD_HTTP_INTERNAL_SERVER_ERROR :
+				 MHD_HTTP_BAD_REQUEST, err_msg);
 	if (pins_stale(c, &rep))
 		goto out;
 	err = ops_meeting_put(c->ctx, &c->who, &s, &census, &created);
@@ -179,16 +143,13 @@ out:
 
 static struct api_reply delete_meeting(struct api_call *c)
 {
-	static const char *const fields[] = { "reason", NULL };
 	struct json_object *o;
 	const char *reason;
 	struct api_reply rep;
-	char err_msg[128];
+	char err_msg[512];
 
-	if (only_fields(c->in, fields, err_msg, sizeof(err_msg)))
+	if (body_delete(c->in, &reason, err_msg, sizeof(err_msg)))
 		return api_error(MHD_HTTP_BAD_REQUEST, err_msg);
-	if (reason_of(c->in, &reason))
-		return api_error(MHD_HTTP_BAD_REQUEST, "\"reason\" must be a string");
 	if (pins_stale(c, &rep))
 		return rep;
 	o = json_object_new_object();
@@ -198,31 +159,19 @@ static struct api_reply delete_meeting(struct api_call *c)
 
 static struct api_reply post_ports(struct api_call *c)
 {
-	static const char *const fields[] = { "add", "remove", "reason", NULL };
 	/* Per thread: the API serves requests in several. */
-	static __thread __u8 add[GB_PORT_COUNT / 8], remove[GB_PORT_COUNT / 8];
+	static __thread struct ports_body b;
 	static __thread struct ops_ports done;
-	bool has_add, has_remove;
 	struct json_object *o;
-	const char *reason;
 	struct api_reply rep;
 	char err_msg[512];
 
-	if (!c->in)
-		return api_error(MHD_HTTP_BAD_REQUEST, "{\"add\":[...],\"remove\":[...]} is "
-				   "required as the body");
-	if (only_fields(c->in, fields, err_msg, sizeof(err_msg)) ||
-	    ports_from_json(c->in, "add", add, &has_add, err_msg, sizeof(err_msg)) ||
-	    ports_from_json(c->in, "remove", remove, &has_remove, err_msg, sizeof(err_msg)))
+	if (body_ports(c->in, &b, err_msg, sizeof(err_msg)))
 		return api_error(MHD_HTTP_BAD_REQUEST, err_msg);
-	if (reason_of(c->in, &reason))
-		return api_error(MHD_HTTP_BAD_REQUEST, "\"reason\" must be a string");
-	if (!has_add && !has_remove)
-		return api_error(MHD_HTTP_BAD_REQUEST, "give ports to \"add\" or \"remove\"");
 	if (pins_stale(c, &rep))
 		return rep;
-	rep = ops_reply(ops_meeting_ports(c->ctx, &c->who, c->name, has_add ? add : NULL,
-					  has_remove ? remove : NULL, reason, &done),
+	rep = ops_reply(ops_meeting_ports(c->ctx, &c->who, c->name, b.has_add ? b.add : NULL,
+					  b.has_remove ? b.remove : NULL, b.reason, &done),
 			json_object_new_object());
 	if (rep.status == MHD_HTTP_OK) {
 		o = rep.body;
@@ -235,46 +184,31 @@ static struct api_reply post_ports(struct api_call *c)
 
 static struct api_reply post_apply(struct api_call *c)
 {
-	static const char *const fields[] = { "meetings", "check", "reason", NULL };
 	static __thread struct country_census census;
-	struct json_object *meetings, *check_v, *o, *warnings;
+	struct json_object *o, *warnings;
 	struct ops_counts n = {};
-	struct spec_list want;
-	const char *reason;
+	struct apply_body b;
 	struct api_reply rep;
 	char err_msg[512];
-	bool check = false;
 	int err;
 
-	if (!c->in)
-		return api_error(MHD_HTTP_BAD_REQUEST, "{\"meetings\":[...]} is required as the "
-				   "body");
-	if (only_fields(c->in, fields, err_msg, sizeof(err_msg)))
-		return api_error(MHD_HTTP_BAD_REQUEST, err_msg);
-	if (reason_of(c->in, &reason))
-		return api_error(MHD_HTTP_BAD_REQUEST, "\"reason\" must be a string");
-	if (json_object_object_get_ex(c->in, "check", &check_v)) {
-		if (!json_object_is_type(check_v, json_type_boolean))
-			return api_error(MHD_HTTP_BAD_REQUEST, "\"check\" must be true or false");
-		check = json_object_get_boolean(check_v);
-	}
-	if (!json_object_object_get_ex(c->in, "meetings", &meetings))
-		return api_error(MHD_HTTP_BAD_REQUEST, "\"meetings\" is required");
-	if (specs_from_json(meetings, &want, err_msg, sizeof(err_msg)))
-		return api_error(MHD_HTTP_BAD_REQUEST, err_msg);
+	err = body_apply(c->in, time(NULL), &b, err_msg, sizeof(err_msg));
+	if (err)
+		return api_error(err == -ENOMEM ? MHD_HTTP_INTERNAL_SERVER_ERROR :
+				 MHD_HTTP_BAD_REQUEST, err_msg);
 	if (pins_stale(c, &rep))
 		goto out;
-	err = ops_apply(c->ctx, &c->who, NULL, &want, check, reason, NULL, &census, &n);
+	err = ops_apply(c->ctx, &c->who, NULL, &b.want, b.check, b.reason, NULL, &census, &n);
 	o = json_object_new_object();
-	json_object_object_add(o, "check", json_object_new_boolean(check));
+	json_object_object_add(o, "check", json_object_new_boolean(b.check));
 	json_object_object_add(o, "added", json_object_new_int64(n.add));
 	json_object_object_add(o, "changed", json_object_new_int64(n.change));
 	json_object_object_add(o, "switched_mode", json_object_new_int64(n.mode));
 	json_object_object_add(o, "deleted", json_object_new_int64(n.deleted));
 	json_object_object_add(o, "unchanged", json_object_new_int64(n.keep));
 	warnings = json_object_new_array();
-	for (size_t i = 0; i < want.n && !err; i++) {
-		struct json_object *w = warnings_of(&census, want.v[i].blocked);
+	for (size_t i = 0; i < b.want.n && !err; i++) {
+		struct json_object *w = warnings_of(&census, b.want.v[i].blocked);
 
 		for (size_t j = 0; j < json_object_array_length(w); j++)
 			json_object_array_add(warnings, json_object_get(
@@ -284,7 +218,7 @@ static struct api_reply post_apply(struct api_call *c)
 	json_object_object_add(o, "warnings", warnings);
 	rep = ops_reply(err, o);
 out:
-	spec_list_free(&want);
+	spec_list_free(&b.want);
 	return rep;
 }
 

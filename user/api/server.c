@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * The control API's server: a unix socket bound here (its directory 0750, itself 0660, both of
- * --api-group if given), libmicrohttpd serving HTTP/1.1 on it in one thread; bodies gathered and
- * parsed here, requests handed to their route (routes.c).
+ * --api-group if given), libmicrohttpd serving HTTP/1.1 on it in one thread; bodies gathered
+ * here and read as JSON (body.c), requests handed to their route (routes.c).
  */
+#include <ctype.h>
 #include <errno.h>
 #include <grp.h>
 #include <limits.h>
@@ -11,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -19,10 +21,17 @@
 #include "lib/errors.h"
 #include "lib/files.h"
 #include "state/audit.h"
+#include "api/body.h"
 #include "api/routes.h"
 #include "api/server.h"
 
-#define CONNECTION_LIMIT	64
+/*
+ * Connections served at once: enough that a platform's idle keep-alive connections (hundreds) do
+ * not shut out a new request; more wait in the listen queue until one ends. Each takes a
+ * descriptor, so the limit of open files is raised to fit, or the limit lowered to it.
+ */
+#define CONNECTION_LIMIT	1024
+#define FDS_KEPT		256	/* descriptors left for the rest of the daemon */
 /*
  * Threads serving requests: changes wait for the state lock one after another, but what follows
  * it (the fdatasync that makes a change durable) is shared by those that wait meanwhile.
@@ -60,37 +69,6 @@ static void peer_of(struct MHD_Connection *conn, struct audit_caller *who)
 	}
 }
 
-/* The body as JSON into *out (NULL if empty); 0, or -EINVAL with the reply to send. */
-static int parse_body(const struct request *req, struct json_object **out, struct api_reply *rep)
-{
-	enum json_tokener_error jerr;
-	struct json_tokener *tok;
-	char msg[128];
-
-	*out = NULL;
-	if (!req->len)
-		return 0;
-	tok = json_tokener_new();
-	if (!tok) {
-		*rep = api_error(MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory");
-		return -ENOMEM;
-	}
-	*out = json_tokener_parse_ex(tok, req->body, req->len);
-	jerr = json_tokener_get_error(tok);
-	/* Trailing bytes after the value are as bad as a value cut short. */
-	if (jerr == json_tokener_success && json_tokener_get_parse_end(tok) != req->len)
-		jerr = json_tokener_error_parse_unexpected;
-	json_tokener_free(tok);
-	if (jerr == json_tokener_success)
-		return 0;
-	json_object_put(*out);
-	*out = NULL;
-	snprintf(msg, sizeof(msg), "the body is not JSON: %s", jerr == json_tokener_continue ?
-		 "it ends too early" : json_tokener_error_desc(jerr));
-	*rep = api_error(MHD_HTTP_BAD_REQUEST, msg);
-	return -EINVAL;
-}
-
 static struct api_reply dispatch(struct api_server *api, struct MHD_Connection *conn,
 				 const char *method, const char *url, const struct request *req)
 {
@@ -98,7 +76,9 @@ static struct api_reply dispatch(struct api_server *api, struct MHD_Connection *
 	char name[GB_MEETING_NAME_LEN * 4 + 1];
 	const struct api_route *r;
 	struct api_reply rep;
+	char err_msg[128];
 	bool path_known;
+	int err;
 
 	r = api_route_find(method, url, name, sizeof(name), &path_known);
 	if (!r && path_known)
@@ -107,8 +87,10 @@ static struct api_reply dispatch(struct api_server *api, struct MHD_Connection *
 		return api_error(MHD_HTTP_NOT_FOUND, "no such route; see docs/api.yaml");
 	if (req->too_big)
 		return api_error(MHD_HTTP_CONTENT_TOO_LARGE, "the body is over 1 MiB");
-	if (parse_body(req, &c.in, &rep))
-		return rep;
+	err = body_json(req->body, req->len, &c.in, err_msg, sizeof(err_msg));
+	if (err)
+		return api_error(err == -ENOMEM ? MHD_HTTP_INTERNAL_SERVER_ERROR :
+				 MHD_HTTP_BAD_REQUEST, err_msg);
 	c.name = strchr(r->path, '{') ? name : NULL;
 	snprintf(c.command, sizeof(c.command), "%s %.250s", method, url);
 	c.who.command = c.command;
@@ -181,6 +163,51 @@ static void request_done(void *cls, struct MHD_Connection *conn, void **state,
 	*state = NULL;
 }
 
+/*
+ * The URL's %XX decoded in place, as libmicrohttpd does, except %00: a NUL would end the path
+ * there unseen (PUT /v1/meetings/a%00b would make "a"); left as written, a name check refuses it.
+ */
+static size_t unescape(void *cls, struct MHD_Connection *conn, char *s)
+{
+	char *out = s;
+
+	(void)cls;
+	(void)conn;
+	for (const char *in = s; *in;) {
+		if (in[0] == '%' && isxdigit((unsigned char)in[1]) &&
+		    isxdigit((unsigned char)in[2]) && (in[1] != '0' || in[2] != '0')) {
+			char hex[3] = { in[1], in[2], '\0' };
+
+			*out++ = (char)strtoul(hex, NULL, 16);
+			in += 3;
+		} else {
+			*out++ = *in++;
+		}
+	}
+	*out = '\0';
+	return out - s;
+}
+
+/* How many connections the limit of open files leaves room for, raising it if allowed. */
+static unsigned int connection_limit(void)
+{
+	rlim_t want = CONNECTION_LIMIT + FDS_KEPT;
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl))
+		return CONNECTION_LIMIT / 16;
+	if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < want) {
+		rl.rlim_cur = rl.rlim_max == RLIM_INFINITY || rl.rlim_max > want ? want : rl.rlim_max;
+		if (setrlimit(RLIMIT_NOFILE, &rl))
+			getrlimit(RLIMIT_NOFILE, &rl);
+	}
+	if (rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur >= want)
+		return CONNECTION_LIMIT;
+	if (rl.rlim_cur < FDS_KEPT + CONNECTION_LIMIT / 16)
+		return CONNECTION_LIMIT / 16;
+	return rl.rlim_cur - FDS_KEPT;
+}
+
 static void mhd_log(void *cls, const char *fmt, va_list ap)
 {
 	char msg[256];
@@ -229,7 +256,8 @@ static int listen_on(const char *path, gid_t gid)
 	if (fd < 0)
 		return -errno;
 	if (bind(fd, (struct sockaddr *)&sun, sizeof(sun)) ||
-	    chmod(path, 0660) || (gid != (gid_t)-1 && chown(path, -1, gid)) || listen(fd, 64)) {
+	    chmod(path, 0660) || (gid != (gid_t)-1 && chown(path, -1, gid)) ||
+	    listen(fd, SOMAXCONN)) {
 		err = -errno;
 		gb_err("--api %s: cannot listen: %s", path, strerror(errno));
 		close(fd);
@@ -243,6 +271,7 @@ int api_start(const struct gb_ctx *ctx, const char *path, const char *group,
 	      struct api_server **out)
 {
 	struct api_server *api;
+	unsigned int limit;
 	gid_t gid = -1;
 	int fd;
 
@@ -265,6 +294,10 @@ int api_start(const struct gb_ctx *ctx, const char *path, const char *group,
 		free(api);
 		return fd;
 	}
+	limit = connection_limit();
+	if (limit < CONNECTION_LIMIT)
+		gb_warn("api: the limit of open files leaves room for %u connections at once, not %u",
+			limit, CONNECTION_LIMIT);
 	/* gb_last_error is per thread, so each request's own. */
 	api->mhd = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO |
 				    MHD_USE_ERROR_LOG, 0, NULL, NULL, handle, api,
@@ -272,7 +305,8 @@ int api_start(const struct gb_ctx *ctx, const char *path, const char *group,
 				    MHD_OPTION_LISTEN_SOCKET, fd,
 				    MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)API_THREADS,
 				    MHD_OPTION_NOTIFY_COMPLETED, request_done, NULL,
-				    MHD_OPTION_CONNECTION_LIMIT, (unsigned int)CONNECTION_LIMIT,
+				    MHD_OPTION_UNESCAPE_CALLBACK, unescape, NULL,
+				    MHD_OPTION_CONNECTION_LIMIT, limit,
 				    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)CONNECTION_TIMEOUT,
 				    MHD_OPTION_END);
 	if (!api->mhd) {

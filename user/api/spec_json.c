@@ -8,7 +8,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <json-c/json.h>
 #include "lib/country.h"
 #include "lib/parse.h"
@@ -110,11 +109,15 @@ static int get_string(struct json_object *o, const char *key, const char **out, 
 	return 0;
 }
 
-int spec_from_json(struct json_object *o, const char *name, bool with_reason,
+int spec_from_json(struct json_object *o, const char *name, bool with_reason, __s64 now,
 		   struct meeting_spec *s, char *err, size_t errlen)
 {
 	const char *given, *mode, *expires, *reason;
-	char *lists[4] = {}, *argv[16];
+	/*
+	 * At most 16 words and the NULL: "add", 4 options with their lists, --monitor, --expires
+	 * and --reason with theirs, "--", the name.
+	 */
+	char *lists[4] = {}, *argv[17];
 	static const char *const list_keys[4] = { "ports", "block", "allow", "proto" };
 	static const char *const list_opts[4] = { "--ports", "--block", "--allow", "--proto" };
 	int argc = 0, err_ret;
@@ -179,7 +182,7 @@ int spec_from_json(struct json_object *o, const char *name, bool with_reason,
 	argv[argc++] = "--";
 	argv[argc++] = (char *)(given ? given : name);
 	argv[argc] = NULL;
-	err_ret = spec_parse(argc, argv, time(NULL), 0, s, err, errlen);
+	err_ret = spec_parse(argc, argv, now, 0, s, err, errlen);
 	if (err_ret == SPEC_HELP)
 		err_ret = -EINVAL;
 out:
@@ -188,7 +191,8 @@ out:
 	return err_ret;
 }
 
-int specs_from_json(struct json_object *arr, struct spec_list *l, char *err, size_t errlen)
+int specs_from_json(struct json_object *arr, __s64 now, struct spec_list *l, char *err,
+		    size_t errlen)
 {
 	char msg[512];
 	int ret = 0;
@@ -201,7 +205,7 @@ int specs_from_json(struct json_object *arr, struct spec_list *l, char *err, siz
 	for (size_t i = 0; i < json_object_array_length(arr) && !ret; i++) {
 		struct meeting_spec s;
 
-		ret = spec_from_json(json_object_array_get_idx(arr, i), NULL, false, &s, msg,
+		ret = spec_from_json(json_object_array_get_idx(arr, i), NULL, false, now, &s, msg,
 				     sizeof(msg));
 		if (ret) {
 			snprintf(err, errlen, "meeting %zu: %s", i + 1, msg);

@@ -10,9 +10,11 @@
 
 struct json_object;
 
-int spec_from_json(struct json_object *o, const char *name, bool with_reason,
+/* now: the time an expiry must be after (a duration counts from it). */
+int spec_from_json(struct json_object *o, const char *name, bool with_reason, __s64 now,
 		   struct meeting_spec *s, char *err, size_t errlen);
-int specs_from_json(struct json_object *arr, struct spec_list *l, char *err, size_t errlen);
+int specs_from_json(struct json_object *arr, __s64 now, struct spec_list *l, char *err,
+		    size_t errlen);
 int ports_from_json(struct json_object *o, const char *key, __u8 ports[GB_PORT_COUNT / 8],
 		    bool *given, char *err, size_t errlen);
 struct json_object *spec_to_json(const struct meeting_spec *s);

@@ -155,9 +155,9 @@ int cmd_meeting_ports_del(const struct cmd_args *a)
 }
 
 /*
- * A meeting as `meeting list --json` shows it: the spec as the API gives it (spec_to_json), but its
- * ports as one list string, as this output always had them, and what the maps add: id, expiry
- * passed, creation time, and warnings.
+ * A meeting as `meeting list --json` shows it: the spec as the API gives it (spec_to_json), ports
+ * as its array of strings too, and what the maps add: id, expiry passed, creation time, and
+ * warnings.
  */
 static struct json_object *meeting_json(const struct rules *r, __u32 id,
 					const struct meeting_spec *s)
@@ -165,11 +165,8 @@ static struct json_object *meeting_json(const struct rules *r, __u32 id,
 	struct json_object *o = spec_to_json(s), *warnings = json_object_new_array();
 	char none[GB_COUNTRY_COUNT * 3 + 1], line[GB_COUNTRY_COUNT * 3 + 64];
 	const struct meeting_policy *p = &r->policies[id];
-	static char ports[GB_PORT_COUNT * 7];
 
-	format_ports(s->ports, ports, sizeof(ports));
 	json_object_object_add(o, "id", json_object_new_int64(id));
-	json_object_object_add(o, "ports", json_object_new_string(ports));
 	json_object_object_add(o, "expired", json_object_new_boolean(rules_expired(p)));
 	json_object_object_add(o, "created", json_object_new_int64(p->created));
 	countries_without_networks(&census, p->blocked, none, sizeof(none));
