@@ -67,7 +67,7 @@ awk -v n=$((MEETINGS - CLIENTS * OWN)) -v ports=$((PORTS - own_ports)) 'BEGIN {
 t0=$EPOCHREALTIME
 "$GEOBLOCK" apply "$tmp/rules" >/dev/null
 apply_ms=$(((${EPOCHREALTIME/./} - ${t0/./}) / 1000))
-held=$("$GEOBLOCK" meeting list --json | jq '[.[].ports | split(",")[] |
+held=$("$GEOBLOCK" meeting list --json | jq '[.[].ports[] |
 	if test("-") then (split("-") | map(tonumber) | .[1] - .[0] + 1) else 1 end] | add')
 echo "control API benchmark: $("$GEOBLOCK" meeting list --json | jq length) meetings holding" \
 	"$held ports (applied in $apply_ms ms), $CLIENTS clients for $SECS s, $(nproc) CPUs," \

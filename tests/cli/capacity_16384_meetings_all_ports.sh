@@ -23,7 +23,7 @@ check_eq "16,384 meetings live" 16384 "$("$GEOBLOCK" meeting list --json | jq le
 check_eq "port 1 is c1's" "c1 dropped" "$(verdict 192.0.2.1 1)"
 check_eq "port 65535 is c16384's" "c16384 dropped" "$(verdict 192.0.2.1 65535)"
 check_eq "every port is owned" 65535 "$("$GEOBLOCK" meeting list --json |
-	jq '[.[].ports | tostring | split(",")[] | split("-") | map(tonumber) |
+	jq '[.[].ports[] | split("-") | map(tonumber) |
 	     if length == 2 then .[1] - .[0] + 1 else 1 end] | add')"
 
 # Make-before-break at full size: c5 blocks FR instead, in one apply.

@@ -74,7 +74,7 @@ check_eq "and starts at zero" 0 "$(stats_pair second DE)"
 id=$(bpftool -j map dump pinned "$GEOBLOCK_PIN_DIR/meeting_policy" |
 	jq '[.[] | select(.formatted.value.name == "second") | .formatted.key] | first')
 bpftool map update pinned "$GEOBLOCK_PIN_DIR/drop_slot" key $(printf '0x%02x 0 0 0' "$id") \
-	value $(printf '0 %.0s' $(seq 1 1356)) || fail "bpftool update drop_slot"
+	value $(printf '0 %.0s' $(seq 1 1360)) || fail "bpftool update drop_slot"
 held() { bpftool -j map lookup pinned "$GEOBLOCK_PIN_DIR/drop_slot" key $(printf '0x%02x 0 0 0' "$id") |
 	jq '[.formatted.value.slot[] | select(. != 0)] | length'; }
 check_eq "simulated: the meeting holds no counter" 0 "$(held)"

@@ -115,7 +115,7 @@ static struct api_reply get_meeting(struct api_call *c)
 
 static struct api_reply put_meeting(struct api_call *c)
 {
-	static __thread struct country_census census;
+	struct country_census census;
 	struct meeting_spec s;
 	struct json_object *o;
 	struct api_reply rep;
@@ -159,32 +159,38 @@ static struct api_reply delete_meeting(struct api_call *c)
 
 static struct api_reply post_ports(struct api_call *c)
 {
-	/* Per thread: the API serves requests in several. */
-	static __thread struct ports_body b;
-	static __thread struct ops_ports done;
+	/* Two port sets of each kind: on the heap, as the API serves requests in several threads. */
+	struct { struct ports_body b; struct ops_ports done; } *w = calloc(1, sizeof(*w));
 	struct json_object *o;
 	struct api_reply rep;
 	char err_msg[512];
 
-	if (body_ports(c->in, &b, err_msg, sizeof(err_msg)))
-		return api_error(MHD_HTTP_BAD_REQUEST, err_msg);
+	if (!w)
+		return api_error(MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory");
+	if (body_ports(c->in, &w->b, err_msg, sizeof(err_msg))) {
+		rep = api_error(MHD_HTTP_BAD_REQUEST, err_msg);
+		goto out;
+	}
 	if (pins_stale(c, &rep))
-		return rep;
-	rep = ops_reply(ops_meeting_ports(c->ctx, &c->who, c->name, b.has_add ? b.add : NULL,
-					  b.has_remove ? b.remove : NULL, b.reason, &done),
+		goto out;
+	rep = ops_reply(ops_meeting_ports(c->ctx, &c->who, c->name,
+					  w->b.has_add ? w->b.add : NULL,
+					  w->b.has_remove ? w->b.remove : NULL, w->b.reason, &w->done),
 			json_object_new_object());
 	if (rep.status == MHD_HTTP_OK) {
 		o = rep.body;
 		json_object_object_add(o, "name", json_object_new_string(c->name));
-		json_object_object_add(o, "ports", ports_to_json(done.after));
-		json_object_object_add(o, "changed", json_object_new_int64(done.changed));
+		json_object_object_add(o, "ports", ports_to_json(w->done.after));
+		json_object_object_add(o, "changed", json_object_new_int64(w->done.changed));
 	}
+out:
+	free(w);
 	return rep;
 }
 
 static struct api_reply post_apply(struct api_call *c)
 {
-	static __thread struct country_census census;
+	struct country_census census;
 	struct json_object *o, *warnings;
 	struct ops_counts n = {};
 	struct apply_body b;
@@ -225,7 +231,7 @@ out:
 static struct api_reply get_explain(struct api_call *c)
 {
 	const char *addr, *port, *proto;
-	static __thread struct explanation e;
+	struct explanation e;
 	int err;
 
 	addr = MHD_lookup_connection_value(c->conn, MHD_GET_ARGUMENT_KIND, "addr");

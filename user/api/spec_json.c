@@ -242,12 +242,17 @@ int ports_from_json(struct json_object *o, const char *key, __u8 ports[GB_PORT_C
 
 struct json_object *ports_to_json(const __u8 ports[GB_PORT_COUNT / 8])
 {
-	static __thread char list[LIST_MAX + 1];
 	struct json_object *arr = json_object_new_array();
+	char *list = malloc(LIST_MAX + 1);
 
-	format_ports(ports, list, sizeof(list));
+	if (!list || format_ports(ports, list, LIST_MAX + 1)) {
+		free(list);
+		json_object_put(arr);
+		return NULL;
+	}
 	for (char *save, *item = strtok_r(list, ",", &save); item; item = strtok_r(NULL, ",", &save))
 		json_object_array_add(arr, json_object_new_string(item));
+	free(list);
 	return arr;
 }
 

@@ -11,14 +11,26 @@
 
 int map_view_open(int fd, __u32 n, size_t value_size, struct map_view *view)
 {
+	return map_view_open_part(fd, n, value_size, 0, n, view);
+}
+
+int map_view_open_part(int fd, __u32 n, size_t value_size, __u32 first, __u32 count,
+		       struct map_view *view)
+{
 	long page = sysconf(_SC_PAGESIZE);
+	size_t off;
 	void *p;
 
 	memset(view, 0, sizeof(*view));
 	/* An array's elements sit 8-byte aligned, and the mapping is whole pages. */
 	view->stride = (value_size + 7) & ~(size_t)7;
-	view->len = (view->stride * n + page - 1) / page * page;
-	p = mmap(NULL, view->len, PROT_READ, MAP_SHARED, fd, 0);
+	off = view->stride * first;
+	if (first >= n || off % page)
+		return -EINVAL;
+	if (count > n - first)
+		count = n - first;
+	view->len = (view->stride * count + page - 1) / page * page;
+	p = mmap(NULL, view->len, PROT_READ, MAP_SHARED, fd, off);
 	if (p == MAP_FAILED) {
 		int err = -errno;
 

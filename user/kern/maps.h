@@ -15,6 +15,12 @@ struct map_view {
 	size_t stride, len;
 };
 int map_view_open(int fd, __u32 n, size_t value_size, struct map_view *view);
+/*
+ * Elements first..first+count-1 of the n (past n: up to n) only; first * the element stride must
+ * be a multiple of the page size. view->base is element first.
+ */
+int map_view_open_part(int fd, __u32 n, size_t value_size, __u32 first, __u32 count,
+		       struct map_view *view);
 void map_view_close(struct map_view *view);
 #define MAP_VIEW_ELEM(view, k) ((const void *)((const char *)(view)->base + (size_t)(k) * (view)->stride))
 

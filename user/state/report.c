@@ -177,7 +177,7 @@ static struct json_object *table_json(const struct gb_ctx *ctx)
 
 int status_json(const struct gb_ctx *ctx, struct json_object **out)
 {
-	static __thread struct country_census census;
+	struct country_census census;
 	struct json_object *top, *short_of;
 	struct rules r;
 	int meetings = 0, err;

@@ -137,17 +137,55 @@ static bool holds_slots(const struct drop_slots *s)
 	return false;
 }
 
-/* The drop counters of every occupied meeting id (a half-written one too), and which are free. */
+_Static_assert(RULES_SLOT_CHUNK * sizeof(struct drop_slots) % 4096 == 0,
+	       "a chunk of drop_slot entries fills whole pages");
+
+/* Meeting id's drop counters (drop_slot), its chunk of the map mapped at first use; NULL: -errno. */
+static const struct drop_slots *slots_of(struct rules *r, __u32 id, int *err)
+{
+	struct map_view *v = &r->slot_views[id / RULES_SLOT_CHUNK];
+	__u32 first = id / RULES_SLOT_CHUNK * RULES_SLOT_CHUNK;
+
+	if (!v->base) {
+		*err = map_view_open_part(r->slot_fd, GB_MAX_MEETINGS, sizeof(struct drop_slots),
+					  first, RULES_SLOT_CHUNK, v);
+		if (*err)
+			return NULL;
+	}
+	return (const struct drop_slots *)v->base + (id - first);
+}
+
+/*
+ * The drop counters of every occupied meeting id (a half-written one too), and which are free. A
+ * meeting holds counters only for countries its policy blocks: its policy is written before its
+ * counters are assigned, and cleared after they are given back; so only those are looked at.
+ */
 static int read_slots(struct rules *r)
 {
+	int err = 0;
+
 	r->counter_used = calloc(GB_DROP_COUNTERS / 64, sizeof(__u64));
 	if (!r->counter_used)
 		return -ENOMEM;
 	r->counter_used[0] = 1;		/* counter 0 is nobody's */
 	r->counters_free = GB_DROP_COUNTERS - 1;
-	for (__u32 id = 1; id < GB_MAX_MEETINGS; id++)
-		if (rules_slot_occupied(&r->policies[id]))
-			mark_slots(r, &r->slots[id], true);
+	for (__u32 id = 1; id < GB_MAX_MEETINGS; id++) {
+		const struct meeting_policy *p = &r->policies[id];
+		const struct drop_slots *held;
+
+		if (!rules_slot_occupied(p))
+			continue;
+		held = slots_of(r, id, &err);
+		if (!held)
+			return err;
+		for (int w = 0; w < GB_COUNTRY_WORDS; w++)
+			for (__u64 bits = p->blocked[w]; bits; bits &= bits - 1) {
+				int cc = w * 64 + __builtin_ctzll(bits);
+
+				if (cc < GB_COUNTRY_COUNT)
+					mark_counter(r, held->slot[cc], true);
+			}
+	}
 	return 0;
 }
 
@@ -191,14 +229,11 @@ int rules_read(const struct gb_ctx *ctx, struct rules *r)
 	if (!err)
 		err = map_view_open(bpf_map__fd(ctx->skel->maps.meeting_by_port), GB_PORT_COUNT,
 				    sizeof(*r->owners), &r->views[1]);
-	if (!err)
-		err = map_view_open(bpf_map__fd(ctx->skel->maps.drop_slot), GB_MAX_MEETINGS,
-				    sizeof(*r->slots), &r->views[2]);
 	if (err)
 		goto err_out;
 	r->policies = r->views[0].base;
 	r->owners = r->views[1].base;
-	r->slots = r->views[2].base;
+	r->slot_fd = bpf_map__fd(ctx->skel->maps.drop_slot);
 	r->first_port = calloc(GB_MAX_MEETINGS, sizeof(*r->first_port));
 	r->next_port = calloc(GB_PORT_COUNT, sizeof(*r->next_port));
 	r->prev_port = calloc(GB_PORT_COUNT, sizeof(*r->prev_port));
@@ -227,6 +262,8 @@ void rules_free(struct rules *r)
 {
 	for (size_t i = 0; i < sizeof(r->views) / sizeof(r->views[0]); i++)
 		map_view_close(&r->views[i]);
+	for (size_t i = 0; i < sizeof(r->slot_views) / sizeof(r->slot_views[0]); i++)
+		map_view_close(&r->slot_views[i]);
 	free(r->first_port);
 	free(r->next_port);
 	free(r->prev_port);
@@ -403,8 +440,14 @@ static int clear_allows(const struct gb_ctx *ctx, struct rules *r, __u32 id)
 /* Gives meeting id's drop counters back; their values stay until a meeting takes them again. */
 static int release_counters(const struct gb_ctx *ctx, struct rules *r, __u32 id)
 {
-	struct drop_slots none = {}, held = r->slots[id];
+	struct drop_slots none = {}, held;
+	const struct drop_slots *now;
+	int err;
 
+	now = slots_of(r, id, &err);
+	if (!now)
+		return err;
+	held = *now;
 	if (bpf_map_update_elem(bpf_map__fd(ctx->skel->maps.drop_slot), &id, &none, BPF_ANY))
 		return -errno;
 	mark_slots(r, &held, false);
@@ -490,14 +533,20 @@ static int give_counters(const struct gb_ctx *ctx, struct rules *r)
 {
 	for (__u32 id = 1; id < GB_MAX_MEETINGS; id++) {
 		const struct meeting_policy *p = &r->policies[id];
+		const struct drop_slots *held;
 		bool blocks = false;
-		int err;
+		int err = 0;
 
 		if (!(p->flags & GB_MEETING_ACTIVE) || !p->name[0])
 			continue;
 		for (int w = 0; w < GB_COUNTRY_WORDS; w++)
 			blocks |= p->blocked[w] != 0;
-		if (!blocks || holds_slots(&r->slots[id]))
+		if (!blocks)
+			continue;
+		held = slots_of(r, id, &err);
+		if (!held)
+			return err;
+		if (holds_slots(held))
 			continue;
 		err = assign_counters(ctx, r, id, p->blocked);
 		if (err == -ENOBUFS)

@@ -22,11 +22,14 @@ struct rules {
 	struct allow_v4_key *allow4;		/* every allow exception, all meetings */
 	struct allow_v6_key *allow6;
 	size_t n_allow4, n_allow6;
-	const struct drop_slots *slots;		/* drop_slot: GB_MAX_MEETINGS, index = id */
 	__u64 *counter_used;			/* bit per drop counter a meeting holds */
 	size_t counters_free;			/* drop counters no meeting holds */
-	struct map_view views[3];
+	struct map_view views[2];
+	/* drop_slot (per meeting id) mapped in chunks of RULES_SLOT_CHUNK ids, each when needed. */
+	int slot_fd;
+	struct map_view slot_views[(GB_MAX_MEETINGS + 255) / 256];
 };
+#define RULES_SLOT_CHUNK	256	/* ids whose drop_slot entries fill whole pages */
 
 int rules_read(const struct gb_ctx *ctx, struct rules *r);
 void rules_free(struct rules *r);
