@@ -28,7 +28,7 @@ check_eq "XK before a table uses it: refused" 1 \
 	"$("$GEOBLOCK" meeting add x --ports 30101 --block XK >/dev/null 2>&1; echo $?)"
 "$GEOBLOCK" geoip load --force "$tmp/small.csv" >/dev/null || fail "geoip load"
 
-cp "$S/rules" "$tmp/rules.before"
+saved_files >"$tmp/rules.before"
 audit_before=$(wc -l <"$S/audit.log")
 # refused CODE LINE: meeting add with --block CODE exits 1 with exactly LINE, nothing changed.
 refused() {
@@ -52,7 +52,7 @@ check_eq "apply: a file with EU refused, its line named" \
 	"$? $(cat "$tmp/err")"
 "$GEOBLOCK" apply --check "$tmp/bad.rules" >/dev/null 2>&1
 check_eq "apply --check refuses it too" 1 $?
-check "refused: rules file unchanged" cmp -s "$S/rules" "$tmp/rules.before"
+check "refused: saved rule set unchanged" cmp -s <(saved_files) "$tmp/rules.before"
 check_eq "refused: nothing audited" "$audit_before" "$(wc -l <"$S/audit.log")"
 
 # Accepted: what the table uses, and what it names; with the countries shown.

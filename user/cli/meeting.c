@@ -14,6 +14,7 @@
 #include "lib/errors.h"
 #include "lib/parse.h"
 #include "kern/pins.h"
+#include "state/expiry.h"
 #include "state/context.h"
 #include "state/countries.h"
 #include "state/rules.h"
@@ -167,7 +168,7 @@ static struct json_object *meeting_json(const struct rules *r, __u32 id,
 	const struct meeting_policy *p = &r->policies[id];
 
 	json_object_object_add(o, "id", json_object_new_int64(id));
-	json_object_object_add(o, "expired", json_object_new_boolean(rules_expired(p)));
+	json_object_object_add(o, "expired", json_object_new_boolean(expiry_passed(p)));
 	json_object_object_add(o, "created", json_object_new_int64(p->created));
 	countries_without_networks(&census, p->blocked, none, sizeof(none));
 	if (*none) {
@@ -190,7 +191,7 @@ static int meeting_line(const struct rules *r, __u32 id, const struct meeting_sp
 	countries_without_networks(&census, p->blocked, none, sizeof(none));
 	if (*none)
 		strcat(countries, "!");
-	if (s->expires && !format_rfc3339(s->expires, when, sizeof(when)) && rules_expired(p))
+	if (s->expires && !format_rfc3339(s->expires, when, sizeof(when)) && expiry_passed(p))
 		strcat(when, "(expired)");
 	printf("%-24s %-8s %-8s %-24s %-12s %-30s", p->name,
 	       p->flags & GB_MEETING_MONITOR ? "monitor" : "enforce", format_protos(p->flags), ports,

@@ -155,3 +155,30 @@ int percpu_array_sums(int fd, __u32 n, size_t words, __u64 *sums)
 	free(vals);
 	return err;
 }
+
+int map_keys(int fd, size_t ksz, void **out, size_t *n)
+{
+	__u8 key[MAP_KEY_MAX], next[MAP_KEY_MAX];
+	size_t cap = 0;
+	void *prev = NULL;
+	int err;
+
+	*out = NULL;
+	*n = 0;
+	if (ksz > MAP_KEY_MAX)
+		return -EINVAL;
+	while (!(err = bpf_map_get_next_key(fd, prev, next))) {
+		if (*n == cap) {
+			void *v = realloc(*out, (cap = cap ? cap * 2 : 64) * ksz);
+
+			if (!v)
+				return -ENOMEM;
+			*out = v;
+		}
+		memcpy((__u8 *)*out + *n * ksz, next, ksz);
+		(*n)++;
+		memcpy(key, next, ksz);
+		prev = key;
+	}
+	return err == -ENOENT ? 0 : err;
+}

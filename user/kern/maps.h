@@ -26,6 +26,9 @@ void map_view_close(struct map_view *view);
 
 /* Reads elements 0..n-1 of an array map into out (through a view where the map allows one). */
 int read_array(int fd, __u32 n, size_t value_size, void *out);
+/* Every key of a hash or trie map (keys of up to MAP_KEY_MAX bytes), malloc'd into *out. */
+#define MAP_KEY_MAX	64
+int map_keys(int fd, size_t ksz, void **out, size_t *n);
 /* Sums a per-CPU value made of `words` __u64 counters. */
 int percpu_sum(int fd, const void *key, __u64 *sum, size_t words);
 /* Elements 0..n-1 of a per-CPU array of `words` __u64 counters, each summed over CPUs. */

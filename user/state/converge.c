@@ -15,6 +15,7 @@
 #include "lib/files.h"
 #include "lib/parse.h"
 #include "kern/pins.h"
+#include "state/expiry.h"
 #include "state/audit.h"
 #include "state/converge.h"
 #include "state/changelog.h"
@@ -146,7 +147,7 @@ static int expire_meetings(const struct gb_ctx *ctx, struct rules *r)
 		struct json_object *changes;
 		char when[32], reason[64];
 
-		if (!(p->flags & GB_MEETING_ACTIVE) || !rules_expired(p))
+		if (!(p->flags & GB_MEETING_ACTIVE) || !expiry_passed(p))
 			continue;
 		/* Logged as a change of the set: the rules file is written anew after. */
 		if (!n && (err = changelog_intent(ctx, NULL, NULL))) {
@@ -156,7 +157,7 @@ static int expire_meetings(const struct gb_ctx *ctx, struct rules *r)
 		}
 		changes = json_object_new_array();
 		rules_print_live(r, id, NULL, changes);
-		format_rfc3339(rules_expires_unix(p), when, sizeof(when));
+		format_rfc3339(expiry_unix(p), when, sizeof(when));
 		snprintf(reason, sizeof(reason), "expired at %s", when);
 		err = rules_remove(ctx, r, id);
 		if (err)

@@ -18,6 +18,7 @@
 #include "kern/pins.h"
 #include "kern/table.h"
 #include "kern/verdicts.h"
+#include "state/expiry.h"
 #include "state/countries.h"
 #include "state/rules.h"
 #include "state/rules_file.h"
@@ -89,7 +90,7 @@ static int explain(const struct rules *r, const struct table_view *v, int family
 		e->verdict = verdict_name(GB_PASS_NOT_COVERED);
 		snprintf(e->why, sizeof(e->why), "meeting %s covers %s only, not %s", p->name,
 			 format_protos(p->flags), tcp ? "tcp" : "udp");
-	} else if (rules_expired(p)) {
+	} else if (expiry_passed(p)) {
 		format_rfc3339(s.expires, when, sizeof(when));
 		e->verdict = verdict_name(GB_PASS_EXPIRED);
 		snprintf(e->why, sizeof(e->why), "the rule of meeting %s expired at %s", p->name,

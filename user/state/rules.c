@@ -19,77 +19,10 @@
 #include "lib/parse.h"
 #include "kern/maps.h"
 #include "kern/pins.h"
+#include "state/expiry.h"
 #include "state/rules.h"
 #include "state/rules_file.h"
 #include "geoblock.skel.h"
-
-#define NSEC		1000000000LL
-
-/* Seconds CLOCK_TAI is ahead of CLOCK_REALTIME (the kernel's TAI offset; 0 until NTP sets it). */
-static __s64 tai_offset(void)
-{
-	struct timespec real, tai;
-	__s64 d;
-
-	clock_gettime(CLOCK_REALTIME, &real);
-	clock_gettime(CLOCK_TAI, &tai);
-	d = (tai.tv_sec - real.tv_sec) * NSEC + (tai.tv_nsec - real.tv_nsec);
-	return (d + (d >= 0 ? NSEC / 2 : -NSEC / 2)) / NSEC;
-}
-
-/* The data path compares expiry with bpf_ktime_get_tai_ns(), which reads CLOCK_TAI. */
-static __u64 expires_to_tai(__s64 unix_s)
-{
-	return unix_s ? (__u64)(unix_s + tai_offset()) * NSEC : 0;
-}
-
-/*
- * The expiry is kept as given (expires_unix) beside its CLOCK_TAI form: the TAI offset changes
- * when NTP sets it after boot, and an expiry converted back with the new offset moved by it
- * (37 s earlier at each restore). Policies written by an older version have only the TAI form.
- */
-__s64 rules_expires_unix(const struct meeting_policy *p)
-{
-	if (p->expires_unix)
-		return p->expires_unix;
-	return p->expires_tai_ns ? (__s64)(p->expires_tai_ns / NSEC) - tai_offset() : 0;
-}
-
-bool rules_expired(const struct meeting_policy *p)
-{
-	struct timespec now;
-
-	if (p->expires_unix)
-		return time(NULL) >= (time_t)p->expires_unix;
-	clock_gettime(CLOCK_TAI, &now);
-	return p->expires_tai_ns && (__u64)now.tv_sec * NSEC + now.tv_nsec >= p->expires_tai_ns;
-}
-
-/* Every key of an allow-exception trie. */
-static int read_keys(int fd, size_t ksz, void **out, size_t *n)
-{
-	__u8 key[sizeof(struct allow_v6_key)], next[sizeof(struct allow_v6_key)];
-	size_t cap = 0;
-	void *prev = NULL;
-	int err;
-
-	*out = NULL;
-	*n = 0;
-	while (!(err = bpf_map_get_next_key(fd, prev, next))) {
-		if (*n == cap) {
-			void *v = realloc(*out, (cap = cap ? cap * 2 : 64) * ksz);
-
-			if (!v)
-				return -ENOMEM;
-			*out = v;
-		}
-		memcpy((__u8 *)*out + *n * ksz, next, ksz);
-		(*n)++;
-		memcpy(key, next, ksz);
-		prev = key;
-	}
-	return err == -ENOENT ? 0 : err;
-}
 
 bool rules_slot_occupied(const struct meeting_policy *p)
 {
@@ -245,10 +178,10 @@ int rules_read(const struct gb_ctx *ctx, struct rules *r)
 		link_port(r, port);
 	err = read_slots(r);
 	if (!err)
-		err = read_keys(bpf_map__fd(ctx->skel->maps.allow_v4), sizeof(*r->allow4),
+		err = map_keys(bpf_map__fd(ctx->skel->maps.allow_v4), sizeof(*r->allow4),
 				(void **)&r->allow4, &r->n_allow4);
 	if (!err)
-		err = read_keys(bpf_map__fd(ctx->skel->maps.allow_v6), sizeof(*r->allow6),
+		err = map_keys(bpf_map__fd(ctx->skel->maps.allow_v6), sizeof(*r->allow6),
 				(void **)&r->allow6, &r->n_allow6);
 	if (!err)
 		return 0;
@@ -305,7 +238,7 @@ int rules_spec(const struct rules *r, __u32 id, struct meeting_spec *s)
 	rules_ports_of(r, id, s->ports);
 	memcpy(s->blocked, p->blocked, sizeof(s->blocked));
 	s->flags = p->flags & GB_SPEC_MODE_FLAGS;
-	s->expires = rules_expires_unix(p);
+	s->expires = expiry_unix(p);
 	for (size_t i = 0; i < r->n_allow4; i++)
 		n += ntohl(r->allow4[i].meeting_id) == id;
 	for (size_t i = 0; i < r->n_allow6; i++)
@@ -587,9 +520,9 @@ int rules_repair(const struct gb_ctx *ctx, struct rules *r)
 		struct meeting_policy p = r->policies[id];
 
 		if (!(p.flags & GB_MEETING_ACTIVE) || !p.expires_unix ||
-		    p.expires_tai_ns == expires_to_tai(p.expires_unix))
+		    p.expires_tai_ns == expiry_tai(p.expires_unix))
 			continue;
-		p.expires_tai_ns = expires_to_tai(p.expires_unix);
+		p.expires_tai_ns = expiry_tai(p.expires_unix);
 		err = set_policy(ctx, r, id, &p);
 		if (err)
 			return err;
@@ -620,7 +553,7 @@ int rules_write_meeting(const struct gb_ctx *ctx, struct rules *r, const struct 
 	p.created = time(NULL);
 	/* After 2106 only the TAI form is kept (u32): an own rules file may name such a time. */
 	p.expires_unix = s->expires > 0 && s->expires <= UINT32_MAX ? (__u32)s->expires : 0;
-	p.expires_tai_ns = expires_to_tai(s->expires);
+	p.expires_tai_ns = expiry_tai(s->expires);
 	memcpy(p.blocked, s->blocked, sizeof(p.blocked));
 	err = set_policy(ctx, r, id, &p);
 	if (!err)

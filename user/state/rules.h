@@ -40,8 +40,6 @@ void rules_ports_of(const struct rules *r, __u32 id, __u8 ports[GB_PORT_COUNT / 
  * and converts expiries for the data path again when the TAI offset has changed since.
  */
 int rules_repair(const struct gb_ctx *ctx, struct rules *r);
-bool rules_expired(const struct meeting_policy *p);
-__s64 rules_expires_unix(const struct meeting_policy *p);
 int rules_spec(const struct rules *r, __u32 id, struct meeting_spec *s);
 int rules_specs(const struct rules *r, struct spec_list *l);	/* every active meeting */
 /* Adds one meeting; the data path sees it only once it is complete. */
