@@ -13,6 +13,7 @@ pkgs=(
 	bpftool				# BPF skeletons
 	iproute2			# namespaces and veth for tests and the demo
 	jq				# reading --json output in tests
+	python3				# Debian's /usr/bin/python3: raw connections in the API tests
 	iso-codes			# ISO 3166-1, checked against user/lib/iso3166.c (scripts/gen-iso3166.sh)
 	groff-base man-db		# checking that the man page renders without warnings
 	nftables bc			# the benchmark compares with an nftables interval set

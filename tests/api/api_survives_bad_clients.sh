@@ -11,7 +11,7 @@
 set -uo pipefail
 source "$(dirname "$0")/../lib/common.sh"
 [[ -x $GEOBLOCK ]] || { fail "no $GEOBLOCK (build it first)"; summary; exit; }
-command -v python3 >/dev/null || { fail "no python3 (it holds raw connections)"; summary; exit; }
+[[ -x /usr/bin/python3 ]] || { fail "no /usr/bin/python3 (it holds raw connections)"; summary; exit; }
 S=$GEOBLOCK_STATE_DIR
 tmp=$(mktemp -d /tmp/gbbad.XXXXXX)
 on_exit rm -rf "$tmp"
@@ -115,7 +115,7 @@ EOF
 
 # Two clients stall from now on; everything below is served meanwhile.
 for kind in headers body; do
-	python3 "$tmp/raw.py" "$SOCK" stall $kind >"$tmp/stall-$kind" 2>&1 &
+	/usr/bin/python3 "$tmp/raw.py" "$SOCK" stall $kind >"$tmp/stall-$kind" 2>&1 &
 done
 wait_until 10 grep -q sent "$tmp/stall-headers" || fail "the stalling client did not send"
 wait_until 10 grep -q sent "$tmp/stall-body" || fail "the stalling client did not send"
@@ -128,7 +128,7 @@ check "served at once, not after the stalls' timeout" test $((SECONDS - start)) 
 # Bad bodies: nothing changed by any of them.
 before=$(snapshot)
 body='{"ports":["8901","8902-8903"],"block":["DE"],"mode":"monitor","reason":"r"}'
-python3 "$tmp/raw.py" "$SOCK" cuts /v1/meetings/cut "$body" >"$tmp/cuts"
+/usr/bin/python3 "$tmp/raw.py" "$SOCK" cuts /v1/meetings/cut "$body" >"$tmp/cuts"
 check_eq "every cut of a valid body is answered" $((${#body} - 1)) "$(wc -l <"$tmp/cuts")"
 check_eq "every cut of a valid body is 400 with one printable line" "" \
 	"$(jq -r "$JUDGE"' judge(.status; .body; "400") | select(. != "ok")' "$tmp/cuts")"
@@ -158,10 +158,10 @@ expect 400 "apply: an unknown field" POST /v1/apply '{"meetings":[],"force":true
 expect 400 "apply: no meetings" POST /v1/apply '{"check":true}'
 expect 400 "delete: reason a number" DELETE /v1/meetings/board '{"reason":5}'
 expect 400 "delete: an unknown field" DELETE /v1/meetings/board '{"why":"x"}'
-python3 -c 'import json; print(json.dumps({"ports": ["8901"], "block": ["DE"] * 70000}))' \
+/usr/bin/python3 -c 'import json; print(json.dumps({"ports": ["8901"], "block": ["DE"] * 70000}))' \
 	>"$tmp/huge"
 expect 400 "a 70,000-item array" PUT /v1/meetings/q "@$tmp/huge"
-python3 -c 'import json; print(json.dumps({"add": [str(p) for p in range(1, 65536)] * 3}))' \
+/usr/bin/python3 -c 'import json; print(json.dumps({"add": [str(p) for p in range(1, 65536)] * 3}))' \
 	>"$tmp/toobig"
 expect 413 "a 1.2 MiB ports body" POST /v1/meetings/board/ports "@$tmp/toobig"
 
@@ -203,7 +203,7 @@ check_eq "a port of the refused ones passes" no_meeting "$(verdict 192.0.2.1 500
 # open from its first one).
 check_eq "a change before counting" 200 "$(status PUT /v1/meetings/idle '{"ports":["6501"],"block":["DE"]}')"
 base=$(fds)
-coproc IDLE { python3 "$tmp/raw.py" "$SOCK" idle 500 2>&1; }
+coproc IDLE { /usr/bin/python3 "$tmp/raw.py" "$SOCK" idle 500 2>&1; }
 read -r -t 30 -u "${IDLE[0]}" line
 check_eq "500 connections open" "open 500" "$line"
 check "the daemon holds all 500" wait_until 10 fds_at_least $((base + 500))
