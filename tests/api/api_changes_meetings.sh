@@ -22,14 +22,7 @@ printf '192.0.2.0,192.0.2.255,DE\n198.51.100.0,198.51.100.255,FR\n' >"$tmp/table
 "$GEOBLOCK" geoip load --force "$tmp/table.csv" >/dev/null || fail "geoip load"
 "$GEOBLOCK" meeting add cli1 --ports 7000 --block FR >/dev/null || fail "meeting add cli1"
 
-"$GEOBLOCK" daemon --metrics 127.0.0.1:0 --api "$SOCK" >"$tmp/daemon.out" 2>&1 &
-pid=$!
-on_exit kill_child "$pid"
-if ! wait_until 10 test -S "$SOCK"; then
-	fail "daemon did not listen: $(cat "$tmp/daemon.out")"
-	summary
-	exit
-fi
+api_daemon "$SOCK"
 check "it says where it serves" grep -qx "serving the API on unix:$SOCK" "$tmp/daemon.out"
 check_eq "socket is 0660" 660 "$(stat -c %a "$SOCK")"
 check_eq "its directory is 0750" 750 "$(stat -c %a "$tmp/run")"

@@ -21,14 +21,7 @@ SOCK=$tmp/api.sock
 printf '192.0.2.0,192.0.2.255,DE\n198.51.100.0,198.51.100.255,FR\n' >"$tmp/table.csv"
 "$GEOBLOCK" geoip load --force "$tmp/table.csv" >/dev/null || fail "geoip load"
 "$GEOBLOCK" meeting add other --ports 7000 --block FR >/dev/null || fail "meeting add other"
-"$GEOBLOCK" daemon --metrics 127.0.0.1:0 --api "$SOCK" >"$tmp/daemon.out" 2>&1 &
-pid=$!
-on_exit kill_child "$pid"
-if ! wait_until 10 test -S "$SOCK"; then
-	fail "daemon did not listen: $(cat "$tmp/daemon.out")"
-	summary
-	exit
-fi
+api_daemon "$SOCK"
 
 # api METHOD PATH [BODY|@FILE]: prints the body, then the status on its own line.
 api() {

@@ -28,14 +28,7 @@ testbed_add_client "$FR" || fail "add client $FR"
 testbed_add_client "$DE" || fail "add client $DE"
 check "attach native" in_ns "$TB_DST" "$GEOBLOCK" attach "$TB_DST_IF" --mode native >/dev/null
 
-in_ns "$TB_DST" "$GEOBLOCK" daemon --metrics 127.0.0.1:0 --api "$SOCK" >"$tmp/daemon.out" 2>&1 &
-pid=$!
-on_exit kill_child "$pid"
-if ! wait_until 10 test -S "$SOCK"; then
-	fail "daemon did not listen: $(cat "$tmp/daemon.out")"
-	summary
-	exit
-fi
+api_daemon "$SOCK" in_ns "$TB_DST"
 
 # api METHOD PATH [BODY]: the status alone.
 api() {

@@ -96,3 +96,19 @@ change_under_way() {
 	[[ $last != *" done" ]] && ((${last%% *} > ${through:-0}))
 }
 change_under_way_not() { ! change_under_way; }
+
+# api_daemon SOCK [WRAPPER...]: starts `geoblock daemon --metrics 127.0.0.1:0 --api SOCK` in the
+# background (under WRAPPER, e.g. a namespace's nsenter), stopped when the test ends; its output in
+# $tmp/daemon.out, its PID in pid. Ends the test if it does not listen within 10 s.
+api_daemon() {
+	local sock=$1
+	shift
+	"$@" "$GEOBLOCK" daemon --metrics 127.0.0.1:0 --api "$sock" >"$tmp/daemon.out" 2>&1 &
+	pid=$!
+	on_exit kill_child "$pid"
+	if ! wait_until 10 test -S "$sock"; then
+		fail "daemon did not listen: $(cat "$tmp/daemon.out")"
+		summary
+		exit
+	fi
+}
