@@ -201,11 +201,10 @@ static int load(const struct gb_ctx *ctx)
 {
 	char path[512], *buf;
 	struct scan sc = {};
+	struct stat st;
 	__u64 through;
 	size_t len;
 	int err;
-
-	struct stat st;
 
 	if (still_mine(ctx))
 		return 0;
@@ -235,13 +234,15 @@ static int load(const struct gb_ctx *ctx)
 		return err;
 	sc.seq = sc.through = through;
 	L.end = walk(buf, len, 0, scan_record, &sc);
+	/* Its end as read, so that the next command of this process need not read it again. */
+	L.tail_len = (size_t)L.end < sizeof(L.tail) ? (size_t)L.end : sizeof(L.tail);
+	memcpy(L.tail, buf + L.end - L.tail_len, L.tail_len);
 	free(buf);
 	L.committed = sc.committed;
 	/* Never a number again, even one cut from the log (a waiter may count on it). */
 	if (sc.seq > L.seq)
 		L.seq = sc.seq;
 	L.intent = L.end;
-	L.tail_len = 0;
 	L.gen++;
 	return len == (size_t)L.end ? 0 : 1;
 }

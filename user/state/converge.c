@@ -191,9 +191,8 @@ static int recover_audited(const struct gb_ctx *ctx, struct rules *r, const stru
 static int recover_journal(const struct gb_ctx *ctx, struct rules *r)
 {
 	struct spec_list want;
-	int err;
-
 	bool under_way;
+	int err;
 
 	err = changelog_under_way(ctx, &under_way);
 	if (err) {
