@@ -55,7 +55,8 @@ static void unlock(int fd)
  */
 static int durable(const struct gb_ctx *ctx, int err)
 {
-	int sync = changelog_sync(ctx);
+	/* A failed change logged nothing, but its audit record is kept as surely. */
+	int sync = err ? audit_sync(ctx) : changelog_sync(ctx);
 
 	if (sync && !err) {
 		gb_err("the change is made, but %s cannot be synced to disk: %s", ctx->state_dir,
