@@ -243,16 +243,18 @@ int ports_from_json(struct json_object *o, const char *key, __u8 ports[GB_PORT_C
 struct json_object *ports_to_json(const __u8 ports[GB_PORT_COUNT / 8])
 {
 	struct json_object *arr = json_object_new_array();
-	char *list = malloc(LIST_MAX + 1);
+	char item[16];
 
-	if (!list || format_ports(ports, list, LIST_MAX + 1)) {
-		free(list);
-		json_object_put(arr);
-		return NULL;
-	}
-	for (char *save, *item = strtok_r(list, ",", &save); item; item = strtok_r(NULL, ",", &save))
+	/* The ranges format_ports writes, one string each. */
+	for (unsigned int p = port_next(ports, 1), q; p < GB_PORT_COUNT; p = port_next(ports, q + 1)) {
+		for (q = p; q + 1 < GB_PORT_COUNT && port_isset(ports, q + 1); q++)
+			;
+		if (q > p)
+			snprintf(item, sizeof(item), "%u-%u", p, q);
+		else
+			snprintf(item, sizeof(item), "%u", p);
 		json_object_array_add(arr, json_object_new_string(item));
-	free(list);
+	}
 	return arr;
 }
 
