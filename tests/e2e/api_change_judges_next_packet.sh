@@ -28,7 +28,9 @@ testbed_add_client "$FR" || fail "add client $FR"
 testbed_add_client "$DE" || fail "add client $DE"
 check "attach native" in_ns "$TB_DST" "$GEOBLOCK" attach "$TB_DST_IF" --mode native >/dev/null
 
-api_daemon "$SOCK" in_ns "$TB_DST"
+# nsenter, not the in_ns function: a function in the background is a subshell, and stopping it
+# would leave the daemon running.
+api_daemon "$SOCK" nsenter --net="/run/netns/$TB_DST"
 
 # api METHOD PATH [BODY]: the status alone.
 api() {
