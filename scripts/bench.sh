@@ -246,7 +246,8 @@ profile() {
 		cut -d' ' -f3)
 	[[ -n $mpps ]] || return 1
 	perf script -i "$tmp/perf.data" -F ip,sym,symoff 2>/dev/null |
-		awk -v mpps="$mpps" -v fam="$fam" -v top="${BENCH_PROFILE_LINES:-14}" '
+		awk -v mpps="$mpps" -v fam="$fam" -v top="${BENCH_PROFILE_LINES:-14}" \
+			-v walk_from="$walk_from" -v walk_to="$walk_to" '
 		function hex(s,   i, v) {
 			v = 0
 			for (i = 1; i <= length(s); i++)
@@ -261,11 +262,15 @@ profile() {
 			while (lo < hi) { mid = int((lo + hi + 1) / 2); if (off[mid] <= o) lo = mid; else hi = mid - 1 }
 			k = where[lo] " " text[lo]
 			cnt[k]++; prog++
+			split(where[lo], fl, ":")
+			if (fl[1] == "geoblock.bpf.c" && fl[2] >= walk_from && fl[2] < walk_to)
+				walk++
 		}
 		END {
 			if (!prog) { print "  no samples in the program"; exit }
 			pns = prog / all * 1000 / mpps
 			printf "IPv%s, %.2f Mpps: geoblock_xdp has %.0f%% of the CPU samples, %.1f ns of the %.1f ns per packet\n", fam, mpps, 100 * prog / all, pns, 1000 / mpps
+			printf "  the table walk (geoblock.bpf.c:%d-%d): %.1f%% of its samples, %.1f ns\n", walk_from, walk_to - 1, 100 * walk / prog, pns * walk / prog
 			m = 0
 			for (k in cnt) { keys[m++] = k }
 			for (i = 0; i < m; i++)
@@ -275,6 +280,9 @@ profile() {
 				printf "  %5.1f%% %5.1f ns  %s\n", 100 * cnt[keys[i]] / prog, pns * cnt[keys[i]] / prog, substr(keys[i], 1, 110)
 		}' "$tmp/lines" -
 }
+# The compiled table's walk: the source lines from not_below to the end of table_lookup_v6.
+walk_from=$(grep -n '^static __always_inline __u32 not_below' "$ROOT/bpf/geoblock.bpf.c" | cut -d: -f1)
+walk_to=$(grep -n '^static __always_inline void count_verdict' "$ROOT/bpf/geoblock.bpf.c" | cut -d: -f1)
 if [[ ${BENCH_PROFILE:-1} != 0 ]]; then
 	echo
 	if command -v perf >/dev/null; then
