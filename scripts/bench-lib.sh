@@ -11,19 +11,27 @@ bench_database() {
 	DB=$data/GeoLite2-Country.mmdb
 }
 
-# bench_sources DIR N: DIR/sources4 and DIR/sources6, N distinct addresses each, drawn from DB.
+# bench_sources DIR N [NAME CC,CC...]: DIR/sources4 and DIR/sources6, N distinct addresses each,
+# drawn from DB; with NAME, DIR/NAME4 and DIR/NAME6, N distinct addresses each of the countries
+# CC only (see mmdb_ref sources).
 # IPv6 sources: not the IPv4 tree inside the IPv6 one (::/96 and ::ffff:0:0/96, about a third of
 # the database's IPv6 networks), which no packet carries as its source address; 6to4 and Teredo
 # addresses stay (they go through the IPv4 table as well).
 bench_sources() {
-	local dir=$1 n=$2 fam got
+	local dir=$1 n=$2 name=${3:-sources} ccs=${4:-} fam got over
 
 	for fam in 4 6; do
-		"$BUILD/tests/mmdb_ref" sources "$DB" $((n * (fam == 4 ? 11 : 17) / 10)) 42 $fam |
+		# Enough for N distinct ones once duplicates (and the world mix's ::/16) are gone.
+		over=$((fam == 4 ? 11 : 17))
+		[[ -n $ccs ]] && over=13
+		"$BUILD/tests/mmdb_ref" sources "$DB" $((n * over / 10)) 42 $fam ${ccs:+"$ccs"} |
 			awk '!/^::/' | sort -u | shuf --random-source=<(yes) |
-			awk -v n="$n" 'NR <= n' >"$dir/sources$fam"
-		got=$(wc -l <"$dir/sources$fam")
-		((got == n)) || { echo "bench: only $got distinct IPv$fam sources" >&2; return 2; }
+			awk -v n="$n" 'NR <= n' >"$dir/$name$fam"
+		got=$(wc -l <"$dir/$name$fam")
+		((got == n)) || {
+			echo "bench: only $got distinct IPv$fam sources${ccs:+ of $ccs}" >&2
+			return 2
+		}
 	done
 }
 

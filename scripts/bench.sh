@@ -6,7 +6,10 @@
 # interval set with the same prefixes (BENCH_NFT=0 skips it: loading it takes minutes). Sources
 # cycle through 1,000,000 distinct addresses of the real GeoLite2 database; one meeting blocks every
 # country, so every packet is looked up. Rounds alternate the variants; medians are printed.
-# Then ns per packet from BPF_PROG_TEST_RUN against a bare XDP_PASS.
+# Then the typical policies (BENCH_POLICIES, default "CN ten"): a meeting blocking CN only, one
+# blocking ten countries, each sent sources of its countries only (every packet dropped) and the
+# world mix, against the no-table ceiling of the same rounds. Then ns per packet from
+# BPF_PROG_TEST_RUN against a bare XDP_PASS.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BUILD=$ROOT/build
@@ -34,12 +37,42 @@ cleanup() {
 }
 trap cleanup EXIT
 
+# BENCH_POLICIES: the typical policies, each a word: "ten" for the ten countries below, any other
+# a list CC[,CC...] with CN in it (the ceiling's country); each is meeting policyI on port 5010+I.
+TEN=CN,RU,IR,KP,SY,CU,BY,VE,MM,AF
+read -r -a policies <<<"${BENCH_POLICIES-CN ten}"
+declare -A policy_index
+for i in "${!policies[@]}"; do
+	policy_index[${policies[i]}]=$i
+done
+policy_ccs() { if [[ $1 == ten ]]; then echo "$TEN"; else echo "${1^^}"; fi; }
+
 bench_database
 echo "preparing: $SOURCES sources per family, GeoLite2-Country, $ROUNDS rounds of $FRAMES frames"
 bench_sources "$tmp" "$SOURCES"
+for i in "${!policies[@]}"; do
+	bench_sources "$tmp" "$SOURCES" "blocked$i." "$(policy_ccs "${policies[i]}")"
+done
 "$GEOBLOCK" geoip load --with-lpm "$DB" >/dev/null
 bench_meeting "$GEOBLOCK"
 "$GEOBLOCK" meeting add other --ports 5006 --block AQ >/dev/null
+for i in "${!policies[@]}"; do
+	ccs=$(policy_ccs "${policies[i]}")
+	"$GEOBLOCK" meeting add "policy$i" --ports $((5010 + i)) --block "$ccs" >/dev/null
+	# What the loaded table says of the sources: the share of the world mix the policy drops
+	# (for its ceiling), and that every one of its own sources is dropped.
+	for fam in 4 6; do
+		for mix in sources blocked$i.; do
+			"$GEOBLOCK" geoip lookup - <"$tmp/$mix$fam" | awk -v l="$ccs" '
+				BEGIN { n = split(l, a, ","); for (k = 1; k <= n; k++) w[a[k]] = 1 }
+				w[$2] { in_policy++ }
+				END { print in_policy / NR }' >"$tmp/share-$i-$mix$fam"
+		done
+		share=$(cat "$tmp/share-$i-blocked$i.$fam")
+		[[ $share == 1 ]] || echo "warning: policy ${policies[i]}:" \
+			"the table puts $share of its IPv$fam sources in $ccs"
+	done
+done
 
 testbed_up gbbench
 bench_generator
@@ -60,6 +93,24 @@ if ((NFT)); then
 	ip netns exec "$TB_DST" nft -f "$tmp/nft"
 	echo "nft: sets loaded in $(echo "$(date +%s.%N) - $start" | bc) s"
 fi
+
+# A run: the program (variant) attached, the port it is sent to, the sources. The typical policies'
+# runs are POLICY-blocked and POLICY-world, geoblock with the compiled table; nolookup-pass is the
+# no-table program sent to meeting "other", which does not block its country: every packet passes
+# as the world mix's packets that a policy does not block.
+run_of() {
+	local i
+
+	case $1 in
+	nolookup-pass) variant=nolookup port=5006 src=sources ;;
+	*-blocked | *-world)
+		i=${policy_index[${1%-*}]}
+		variant=table port=$((5010 + i)) src=sources
+		[[ $1 == *-world ]] || src=blocked$i.
+		;;
+	*) variant=$1 port=5004 src=sources ;;
+	esac
+}
 
 attach() {
 	case $1 in
@@ -92,12 +143,27 @@ rx_packets() { ip -n "$TB_DST" -j -s link show "$TB_DST_IF" | jq '.[0].stats64.r
 # BENCH_VARIANTS: a subset to run, e.g. "bare table" (bare is needed for the ratios)
 read -r -a variants <<<"${BENCH_VARIANTS:-bare table nolookup lpm}"
 ((NFT)) && [[ -z ${BENCH_VARIANTS:-} ]] && variants+=(nft)
+# Every run of a round: the typical policies' right after nolookup, their ceiling.
+policy_runs=()
+for p in "${policies[@]}"; do
+	policy_runs+=("$p-blocked" "$p-world")
+done
+((${#policies[@]})) && policy_runs+=(nolookup-pass)
+runs=()
+for v in "${variants[@]}"; do
+	runs+=("$v")
+	[[ $v == nolookup ]] && runs+=("${policy_runs[@]}")
+done
+if ((${#policies[@]})) && [[ " ${variants[*]} " != *" nolookup "* ]]; then
+	runs+=(nolookup "${policy_runs[@]}")
+fi
 for ((r = 1; r <= ROUNDS; r++)); do
-	for v in "${variants[@]}"; do
-		attach "$v"
+	for v in "${runs[@]}"; do
+		run_of "$v"
+		attach "$variant"
 		for fam in 4 6; do
 			rx=$(rx_packets)
-			mpps=$("${GEN[@]}" $fam "$tmp/sources$fam" "$DST_MAC" 5004 "$FRAMES" |
+			mpps=$("${GEN[@]}" $fam "$tmp/$src$fam" "$DST_MAC" $port "$FRAMES" |
 				cut -d' ' -f3)
 			# The rate is the generator's: it counts only if every frame reached the receiver
 			# (the namespaces add a few packets of their own).
@@ -105,7 +171,7 @@ for ((r = 1; r <= ROUNDS; r++)); do
 			((rx >= FRAMES)) || echo "warning: $v IPv$fam: the receiving veth counted $rx of $FRAMES frames"
 			echo "$v $fam $mpps $r" >>"$tmp/results"
 		done
-		detach "$v"
+		detach "$variant"
 	done
 	echo "round $r: $(awk -v r=$r '$4 == r { printf "%s %s %s  ", $1, $2, $3 }' "$tmp/results")"
 done
@@ -124,21 +190,64 @@ for fam in 4 6; do
 	done
 done
 
+# The typical policies against their ceiling, round by round: ns per packet are 1000 / Mpps (the
+# generator and the receiver share one CPU, so a packet's costs add up). A world mix whose share S
+# the policy drops has for ceiling S nolookup packets (dropped) and 1 - S nolookup-pass ones.
+# policy_row RUN FAMILY LABEL S
+policy_row() {
+	local m
+
+	m=$(awk -v v="$1" -v f="$2" '$1 == v && $2 == f { print $3 }' "$tmp/results" | median)
+	awk -v v="$1" -v f="$2" -v s="$4" '$2 != f { next }
+		$1 == "nolookup" { d[$4] = 1000 / $3 }
+		$1 == "nolookup-pass" { p[$4] = 1000 / $3 }
+		$1 == v { t[$4] = 1000 / $3 }
+		END { for (r in t) { c = s * d[r] + (1 - s) * p[r]; print c / t[r], t[r] - c } }' \
+		"$tmp/results" >"$tmp/vs"
+	printf '%-34s %10s %10.2f %11.2fx %10.1f\n' "$3" "IPv$2" "$m" \
+		"$(cut -d' ' -f1 "$tmp/vs" | median)" "$(cut -d' ' -f2 "$tmp/vs" | median)"
+}
+if ((${#policies[@]})); then
+	echo
+	echo "Typical policies (BENCH_POLICIES): median Mpps, and the medians of each round's ratio"
+	echo "to the no-table ceiling of the same round and of the ns per packet added over it; the"
+	echo "ceiling of a world mix is nolookup (dropped) and nolookup-pass (passed) in the shares"
+	echo "the policy gives it:"
+	printf '%-34s %10s %10s %12s %10s\n' run family Mpps "vs nolookup" "ns added"
+	for fam in 4 6; do
+		for v in nolookup nolookup-pass; do
+			m=$(awk -v v=$v -v f=$fam '$1 == v && $2 == f { print $3 }' "$tmp/results" |
+				median)
+			printf '%-34s %10s %10.2f %12s %10s\n' "$v" "IPv$fam" "$m" - -
+		done
+		for p in "${policies[@]}"; do
+			share=$(cat "$tmp/share-${policy_index[$p]}-sources$fam")
+			pct=$(awk -v s="$share" 'BEGIN { printf "%.1f", 100 * s }')
+			policy_row "$p-blocked" $fam "$p, its countries (all dropped)" 1
+			policy_row "$p-world" $fam "$p, world ($pct% dropped)" "$share"
+		done
+	done
+fi
+
 # Where geoblock's time goes (BENCH_PROFILE=0 skips it; needs perf): CPU 0 is sampled while the
 # generator sends to geoblock with the compiled table; the program's samples are counted per
 # source line through its line information. Its ns per packet are its share of the samples times
 # the time per packet of that run; a load that misses the cache shows on the line that waits.
+# profile FAMILY [SOURCES PORT]: the world mix to the meeting that blocks every country, or
+# SOURCES (a file of $tmp, the family appended) to PORT.
 profile() {
-	local fam=$1 mpps
+	local fam=$1 src=${2:-sources} port=${3:-5004} mpps
 	"$BENCH" lines "$GEOBLOCK_PIN_DIR/link_$TB_DST_IF" >"$tmp/lines" || return 1
 	rm -f "$tmp/ctl" "$tmp/ack" && mkfifo "$tmp/ctl" "$tmp/ack" || return 1
 	# Events start disabled; the generator enables them for its sending only.
 	mpps=$(BENCH_PERF_CTL=$tmp/ctl BENCH_PERF_ACK=$tmp/ack perf record -q -D -1 \
 		--control "fifo:$tmp/ctl,$tmp/ack" -C 0 -o "$tmp/perf.data" -- \
-		"${GEN[@]}" "$fam" "$tmp/sources$fam" "$DST_MAC" 5004 "$FRAMES" 2>/dev/null | cut -d' ' -f3)
+		"${GEN[@]}" "$fam" "$tmp/$src$fam" "$DST_MAC" "$port" "$FRAMES" 2>/dev/null |
+		cut -d' ' -f3)
 	[[ -n $mpps ]] || return 1
 	perf script -i "$tmp/perf.data" -F ip,sym,symoff 2>/dev/null |
-		awk -v mpps="$mpps" -v fam="$fam" -v top="${BENCH_PROFILE_LINES:-14}" '
+		awk -v mpps="$mpps" -v fam="$fam" -v top="${BENCH_PROFILE_LINES:-14}" \
+			-v walk_from="$walk_from" -v walk_to="$walk_to" '
 		function hex(s,   i, v) {
 			v = 0
 			for (i = 1; i <= length(s); i++)
@@ -153,11 +262,15 @@ profile() {
 			while (lo < hi) { mid = int((lo + hi + 1) / 2); if (off[mid] <= o) lo = mid; else hi = mid - 1 }
 			k = where[lo] " " text[lo]
 			cnt[k]++; prog++
+			split(where[lo], fl, ":")
+			if (fl[1] == "geoblock.bpf.c" && fl[2] >= walk_from && fl[2] < walk_to)
+				walk++
 		}
 		END {
 			if (!prog) { print "  no samples in the program"; exit }
 			pns = prog / all * 1000 / mpps
 			printf "IPv%s, %.2f Mpps: geoblock_xdp has %.0f%% of the CPU samples, %.1f ns of the %.1f ns per packet\n", fam, mpps, 100 * prog / all, pns, 1000 / mpps
+			printf "  the table walk (geoblock.bpf.c:%d-%d): %.1f%% of its samples, %.1f ns\n", walk_from, walk_to - 1, 100 * walk / prog, pns * walk / prog
 			m = 0
 			for (k in cnt) { keys[m++] = k }
 			for (i = 0; i < m; i++)
@@ -167,13 +280,28 @@ profile() {
 				printf "  %5.1f%% %5.1f ns  %s\n", 100 * cnt[keys[i]] / prog, pns * cnt[keys[i]] / prog, substr(keys[i], 1, 110)
 		}' "$tmp/lines" -
 }
+# The compiled table's walk: the source lines from not_below to the end of table_lookup_v6.
+walk_from=$(grep -n '^static __always_inline __u32 not_below' "$ROOT/bpf/geoblock.bpf.c" | cut -d: -f1)
+walk_to=$(grep -n '^static __always_inline void count_verdict' "$ROOT/bpf/geoblock.bpf.c" | cut -d: -f1)
 if [[ ${BENCH_PROFILE:-1} != 0 ]]; then
 	echo
 	if command -v perf >/dev/null; then
 		echo "where geoblock's time goes (perf samples of the sending CPU, per source line of the program):"
 		in_ns "$TB_DST" "$GEOBLOCK" attach "$TB_DST_IF" --lookup table >/dev/null
+		((${#policies[@]})) && echo "every country blocked, world sources:"
 		for fam in 4 6; do
 			profile $fam || echo "  IPv$fam: no profile (perf record failed)"
+		done
+		for i in "${!policies[@]}"; do
+			for mix in blocked world; do
+				echo "policy ${policies[i]}, $mix sources:"
+				src=sources
+				[[ $mix == world ]] || src=blocked$i.
+				for fam in 4 6; do
+					profile $fam "$src" $((5010 + i)) ||
+						echo "  IPv$fam: no profile (perf record failed)"
+				done
+			done
 		done
 		"$GEOBLOCK" detach "$TB_DST_IF" >/dev/null
 	else

@@ -7,7 +7,7 @@
  *       `perf record -D -1 --control fifo:CTL,ACK`), perf samples only while frames are sent.
  *   xdp_bench attach IFINDEX drop|pass PIN                  attach a baseline program (bpf_link)
  *   xdp_bench attach IFINDEX nolookup PIN  attach geoblock (its maps pinned in GEOBLOCK_PIN_DIR)
- *       with every source of country AA, read from no table: the filter without its lookup
+ *       with every source of country CN, read from no table: the filter without its lookup
  *   xdp_bench detach PIN
  *   xdp_bench nspp LINK_PIN 4|6 SRC_ALLOWED SRC_DROPPED PORT_MEETING PORT_OTHER ROUNDS
  *       ns per packet (BPF_PROG_TEST_RUN) of the program behind LINK_PIN and of a bare XDP_PASS,
@@ -197,7 +197,12 @@ static int attach_nolookup(int ifindex, const char *pin)
 	skel = geoblock__open_opts(&oopts);
 	if (!skel)
 		return 2;
-	skel->rodata->bench_country = 1;	/* AA: the bench meeting blocks every code */
+	/*
+	 * CN, which the bench meeting (every code of the table) and both typical policies block, so
+	 * that the packets take the drop path; meeting "other" (AQ) passes them. Not AA (1): no
+	 * table holds it, so no meeting can block it, and every packet would pass.
+	 */
+	skel->rodata->bench_country = 1 + ('C' - 'A') * 26 + ('N' - 'A');
 	if (geoblock__load(skel))
 		return fprintf(stderr, "xdp_bench: attach nolookup: cannot load geoblock\n"), 2;
 	fd = bpf_link_create(bpf_program__fd(skel->progs.geoblock_xdp), ifindex, BPF_XDP, &opts);

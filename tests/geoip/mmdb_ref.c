@@ -8,6 +8,12 @@
  *                                       native one: not in ::/16, 2001::/32 or 2002::/16,
  *                                       where databases alias the IPv4 tree)
  *   mmdb_ref sources DB COUNT SEED 4|6  COUNT random addresses that have a country, one per line
+ *   mmdb_ref sources DB COUNT SEED 4|6 CC[,CC...]
+ *                                       COUNT random addresses of the countries CC, one per line:
+ *                                       half of them drawn by address space, half from a network
+ *                                       chosen as likely as any other of those countries' (for
+ *                                       IPv6, none in ::/16, where the database keeps the IPv4
+ *                                       tree; the 6to4 and Teredo aliases stay)
  *   mmdb_ref lookup DB [FIELD]          "ADDR CC" for each address read from stdin
  * DB must be an uncompressed .mmdb.
  */
@@ -16,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <maxminddb.h>
 
@@ -162,6 +169,146 @@ static int lookup(MMDB_s *db, int family, char *text, size_t textlen, char cc[3]
 	return 0;
 }
 
+/* A network of the countries `sources` was asked for: its first address and its prefix length. */
+struct network {
+	unsigned char addr[16];
+	int len;
+};
+
+static struct network *nets;
+static size_t nnets, nets_cap;
+
+/* Whether cc is one of the codes of list, "CC,CC,...". */
+static bool listed(const char *list, const char cc[3])
+{
+	for (const char *p = list; strlen(p) >= 2; p += 3) {
+		if (!strncasecmp(p, cc, 2))
+			return true;
+		if (p[2] != ',')
+			break;
+	}
+	return false;
+}
+
+/* 2^e as a double, e < 128. */
+static double pow2(int e)
+{
+	return e >= 64 ? (double)(1ULL << (e - 64)) * 0x1p64 : (double)(1ULL << e);
+}
+
+/*
+ * Every network of a country in list below node, whose prefix is the first depth bits of a, into
+ * nets. The IPv6 aliases of the IPv4 tree lead to the same nodes: their networks are found once
+ * under each alias.
+ */
+static int walk(MMDB_s *db, unsigned int node, unsigned char *a, int depth, int bits,
+		const char *list)
+{
+	MMDB_search_node_s n;
+	char cc[3];
+
+	if (MMDB_read_node(db, node, &n))
+		return -1;
+	for (int right = 0; right < 2; right++) {
+		int type = right ? n.right_record_type : n.left_record_type;
+		MMDB_lookup_result_s res = { .found_entry = true };
+
+		if (right)
+			a[depth / 8] |= 0x80 >> (depth % 8);
+		if (bits == 128 && depth == 15 && !a[0] && !a[1])
+			continue;	/* ::/16, the IPv4 tree: no packet has it as its source */
+		if (type == MMDB_RECORD_TYPE_SEARCH_NODE && depth + 1 < bits) {
+			unsigned int child = right ? n.right_record : n.left_record;
+
+			if (walk(db, child, a, depth + 1, bits, list))
+				return -1;
+		} else if (type == MMDB_RECORD_TYPE_DATA) {
+			res.entry = right ? n.right_record_entry : n.left_record_entry;
+			country_of(&res, cc);
+			if (!listed(list, cc))
+				continue;
+			if (nnets == nets_cap) {
+				struct network *p;
+
+				nets_cap = nets_cap ? 2 * nets_cap : 4096;
+				p = realloc(nets, nets_cap * sizeof(*nets));
+				if (!p)
+					return -1;
+				nets = p;
+			}
+			memcpy(nets[nnets].addr, a, 16);
+			nets[nnets++].len = depth + 1;
+		}
+	}
+	a[depth / 8] &= ~(0x80 >> (depth % 8));
+	return 0;
+}
+
+/*
+ * COUNT addresses of the countries in list: even ones from a network chosen by its share of the
+ * address space, odd ones from a network chosen as likely as any other (many small networks, as
+ * the world mix's random descent finds them), the bits after its prefix random.
+ */
+static int country_sources(MMDB_s *db, long count, int family, const char *list)
+{
+	int bits = family == 4 ? 32 : 128;
+	unsigned char a[16] = {};
+	unsigned int node = 0;
+	char text[INET6_ADDRSTRLEN];
+	MMDB_search_node_s n;
+	double *cum, total = 0;
+
+	if (family == 4 && db->metadata.ip_version == 6) {
+		for (int i = 0; i < 96; i++) {
+			if (MMDB_read_node(db, node, &n) ||
+			    n.left_record_type != MMDB_RECORD_TYPE_SEARCH_NODE)
+				return fprintf(stderr, "mmdb_ref: no IPv4 tree\n"), 2;
+			node = n.left_record;
+		}
+	}
+	if (walk(db, node, a, 0, bits, list))
+		return fprintf(stderr, "mmdb_ref: cannot walk the database\n"), 2;
+	if (!nnets)
+		return fprintf(stderr, "mmdb_ref: no IPv%d network of %s\n", family, list), 2;
+	cum = malloc(nnets * sizeof(*cum));
+	if (!cum)
+		return 2;
+	for (size_t i = 0; i < nnets; i++) {
+		total += pow2(bits - nets[i].len);
+		cum[i] = total;
+	}
+	for (long i = 0; i < count; i++) {
+		size_t k = 0, hi = nnets - 1;
+		int len;
+
+		if (i & 1) {
+			k = rnd() % nnets;
+		} else {
+			double x = (rnd() >> 11) * 0x1p-53 * total;
+
+			while (k < hi) {
+				size_t mid = k + (hi - k) / 2;
+
+				if (cum[mid] > x)
+					hi = mid;
+				else
+					k = mid + 1;
+			}
+		}
+		memcpy(a, nets[k].addr, 16);
+		len = nets[k].len;
+		for (int j = len / 8; j < bits / 8; j++) {
+			unsigned char mask = j == len / 8 ? 0xff >> (len % 8) : 0xff;
+
+			a[j] = (a[j] & ~mask) | (rnd() & mask);
+		}
+		inet_ntop(family == 4 ? AF_INET : AF_INET6, a, text, sizeof(text));
+		printf("%s\n", text);
+	}
+	free(cum);
+	return 0;
+}
+
 /* One "ADDR CC" line per address read from stdin. */
 static int lookup_stdin(MMDB_s *db)
 {
@@ -201,12 +348,13 @@ int main(int argc, char **argv)
 		}
 		return lookup_stdin(&db);
 	}
-	if (argc == 7 && !strcmp(argv[1], "sample"))
+	if (argc == 7 && (!strcmp(argv[1], "sample") || !strcmp(argv[1], "sources")))
 		field = argv[6];
 	else if (argc != 6 || (strcmp(argv[1], "sample") && strcmp(argv[1], "find") &&
 			       strcmp(argv[1], "sources"))) {
-		fprintf(stderr, "usage: mmdb_ref sample|sources DB COUNT SEED 4|6 [FIELD] | "
-			"find DB CC 4|6 SEED | lookup DB [FIELD]\n");
+		fprintf(stderr, "usage: mmdb_ref sample DB COUNT SEED 4|6 [FIELD] | "
+			"sources DB COUNT SEED 4|6 [CC[,CC...]] | find DB CC 4|6 SEED | "
+			"lookup DB [FIELD]\n");
 		return 1;
 	}
 	st = MMDB_open(argv[2], MMDB_MODE_MMAP, &db);
@@ -221,6 +369,10 @@ int main(int argc, char **argv)
 
 		alias_samples = !sources;
 		rng_state = strtoull(argv[4], NULL, 0);
+		if (sources && argc == 7) {
+			field = "country";
+			return country_sources(&db, count, family, argv[6]);
+		}
 		for (long i = 0; i < count;) {
 			if (lookup(&db, family, text, sizeof(text), cc))
 				return 2;
