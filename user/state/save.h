@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0 */
-/* The state dir's rules file, kept in step with the maps. */
+/* The saved rule set (the rules file and the change log) kept in step with the maps. */
 #ifndef GEOBLOCK_STATE_SAVE_H
 #define GEOBLOCK_STATE_SAVE_H
 
