@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * The control API's server: a unix socket bound here (its directory 0750, itself 0660, both of
- * --api-group if given), libmicrohttpd serving HTTP/1.1 on it in one thread; bodies gathered
- * here and read as JSON (body.c), requests handed to their route (routes.c).
+ * --api-group if given), libmicrohttpd serving HTTP/1.1 on it in a pool of threads; bodies
+ * gathered here and read as JSON (body.c), requests handed to their route (routes.c).
  */
 #include <ctype.h>
 #include <errno.h>
