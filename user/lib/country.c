@@ -246,6 +246,19 @@ static int append(char *out, size_t outlen, size_t *pos, const char *fmt, long a
 	return 0;
 }
 
+void print_ports(FILE *f, const __u8 ports[GB_PORT_COUNT / 8])
+{
+	for (long p = port_next(ports, 1), q, n = 0; p < GB_PORT_COUNT;
+	     p = port_next(ports, q + 1), n++) {
+		for (q = p; q + 1 < GB_PORT_COUNT && port_isset(ports, q + 1); q++)
+			;
+		if (q > p)
+			fprintf(f, "%s%ld-%ld", n ? "," : "", p, q);
+		else
+			fprintf(f, "%s%ld", n ? "," : "", p);
+	}
+}
+
 int format_ports(const __u8 ports[GB_PORT_COUNT / 8], char *out, size_t outlen)
 {
 	size_t pos = 0;

@@ -4,6 +4,7 @@
 #define GEOBLOCK_LIB_COUNTRY_H
 
 #include <stdbool.h>
+#include <stdio.h>
 #include <string.h>
 #include <stddef.h>
 #include <linux/types.h>
@@ -20,6 +21,8 @@ const char *country_hint(__u16 id);
 int parse_countries(const char *list, __u64 blocked[GB_COUNTRY_WORDS], char *err, size_t errlen);
 int parse_ports(const char *list, __u8 ports[GB_PORT_COUNT / 8], char *err, size_t errlen);
 int format_ports(const __u8 ports[GB_PORT_COUNT / 8], char *out, size_t outlen);
+/* The same list ("8801-8810,9000") written to f, whatever its length. */
+void print_ports(FILE *f, const __u8 ports[GB_PORT_COUNT / 8]);
 int format_countries(const __u64 blocked[GB_COUNTRY_WORDS], char *out, size_t outlen);
 bool meeting_name_valid(const char *name);
 /* At most max bytes of item for a message, other bytes than printable ASCII as \xNN. */

@@ -207,24 +207,19 @@ static void print_quoted(FILE *f, const char *s)
 
 char *spec_format(const struct meeting_spec *s, bool with_reason)
 {
-	char countries[GB_COUNTRY_COUNT * 3 + 1], *ports, *buf = NULL;
+	char countries[GB_COUNTRY_COUNT * 3 + 1], *buf = NULL;
 	size_t len;
 	FILE *f;
 
-	ports = malloc(GB_PORT_COUNT * 7);
-	if (!ports)
+	if (format_countries(s->blocked, countries, sizeof(countries)))
 		return NULL;
-	if (format_ports(s->ports, ports, GB_PORT_COUNT * 7) ||
-	    format_countries(s->blocked, countries, sizeof(countries))) {
-		free(ports);
-		return NULL;
-	}
 	f = open_memstream(&buf, &len);
-	if (!f) {
-		free(ports);
+	if (!f)
 		return NULL;
-	}
-	fprintf(f, "meeting add %s --ports %s --block %s", s->name, ports, countries);
+	/* Ports straight into the line: a buffer for the longest list would be 458 KiB a line. */
+	fprintf(f, "meeting add %s --ports ", s->name);
+	print_ports(f, s->ports);
+	fprintf(f, " --block %s", countries);
 	if ((s->flags & (GB_MEETING_UDP | GB_MEETING_TCP)) != GB_MEETING_UDP)
 		fprintf(f, " --proto %s", format_protos(s->flags));
 	for (size_t i = 0; i < s->n_allow; i++) {
@@ -245,7 +240,6 @@ char *spec_format(const struct meeting_spec *s, bool with_reason)
 		fprintf(f, " --reason ");
 		print_quoted(f, s->reason);
 	}
-	free(ports);
 	if (fclose(f)) {
 		free(buf);
 		return NULL;
