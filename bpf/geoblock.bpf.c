@@ -175,6 +175,42 @@ struct {
 	__type(value, struct verdict_counter);
 } link_drops SEC(".maps");
 
+/* Shared ports: a server ufrag's slot in ufrag_owner (keys as long as the longest ufrag allowed). */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, GB_UFRAGS_MAX);
+	__type(key, struct ufrag_key);
+	__type(value, __u32);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} meeting_by_ufrag SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, GB_UFRAGS_MAX);
+	__type(key, __u32);
+	__type(value, struct ufrag_slot);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} ufrag_owner SEC(".maps");
+
+/* Senders to shared ports, learned from their Binding Requests; the least recently used go first. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, GB_ICE_TUPLES_MAX);
+	__type(key, struct ice_tuple);
+	__type(value, struct ice_sender);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} ice_senders SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, GB_ICE_STAT_COUNT);
+	__type(key, __u32);
+	__type(value, __u64);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} ice_stats SEC(".maps");
+
 /* Allow exceptions, per meeting; only consulted for a packet that would otherwise be dropped. */
 struct {
 	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
@@ -474,29 +510,16 @@ static __always_inline void count_drop(__u32 meeting_id, __u16 country, __u64 by
 	}
 }
 
-static __always_inline int decide(struct xdp_md *ctx, __u64 bytes)
+/* The verdict of meeting_id's policy on pkt: the same for a port's meeting and a shared port's. */
+static __always_inline int judge(__u32 meeting_id, const struct packet *pkt, __u64 bytes)
 {
-	struct cursor c = { .pos = (void *)(long)ctx->data, .end = (void *)(long)ctx->data_end };
 	struct meeting_policy *policy;
-	struct packet pkt = {};
-	struct port_owner *owner;
-	__u32 port, meeting_id;
 	__u16 country;
-	int ret;
 
-	ret = parse_packet(&c, &pkt);
-	if (ret < 0)
-		return -1 - ret;
-
-	port = pkt.dport;
-	owner = bpf_map_lookup_elem(&meeting_by_port, &port);
-	if (!owner || !owner->meeting_id)
-		return GB_PASS_NO_MEETING;
-	meeting_id = owner->meeting_id;
 	policy = bpf_map_lookup_elem(&meeting_policy, &meeting_id);
 	if (!policy || !(policy->flags & GB_MEETING_ACTIVE))
 		return GB_PASS_NO_MEETING;
-	if (!(policy->flags & (pkt.proto == IPPROTO_TCP ? GB_MEETING_TCP : GB_MEETING_UDP)))
+	if (!(policy->flags & (pkt->proto == IPPROTO_TCP ? GB_MEETING_TCP : GB_MEETING_UDP)))
 		return GB_PASS_NOT_COVERED;
 	/* Enforced here, so a rule stops when it should even if no controller runs. */
 	if (policy->expires_tai_ns && bpf_ktime_get_tai_ns() >= policy->expires_tai_ns)
@@ -504,19 +527,19 @@ static __always_inline int decide(struct xdp_md *ctx, __u64 bytes)
 
 	if (bench_country) {
 		country = bench_country;
-	} else if (pkt.family == 4) {
+	} else if (pkt->family == 4) {
 		__u32 addr;
 
-		__builtin_memcpy(&addr, pkt.saddr, 4);
+		__builtin_memcpy(&addr, pkt->saddr, 4);
 		country = use_lpm ? lpm_lookup_v4(addr) : table_lookup_v4(bpf_ntohl(addr));
 	} else {
-		country = use_lpm ? lpm_lookup_v6(pkt.saddr) : table_lookup_v6(pkt.saddr);
+		country = use_lpm ? lpm_lookup_v6(pkt->saddr) : table_lookup_v6(pkt->saddr);
 	}
 	if (country == GB_COUNTRY_NONE || country >= GB_COUNTRY_COUNT)
 		return GB_PASS_NO_COUNTRY;
 	if (!(policy->blocked[country / 64] & (1ULL << (country % 64))))
 		return GB_PASS_NOT_BLOCKED;
-	if ((policy->flags & GB_MEETING_ALLOWS) && allowed(meeting_id, &pkt))
+	if ((policy->flags & GB_MEETING_ALLOWS) && allowed(meeting_id, pkt))
 		return GB_PASS_ALLOWED;
 
 	if (policy->flags & GB_MEETING_MONITOR) {
@@ -526,6 +549,212 @@ static __always_inline int decide(struct xdp_md *ctx, __u64 bytes)
 	count_drop(meeting_id, country, bytes, false);
 	count_link_drop(bytes);
 	return GB_DROP;
+}
+
+static __always_inline void count_ice(__u32 stat)
+{
+	__u64 *n = bpf_map_lookup_elem(&ice_stats, &stat);
+
+	if (n)
+		(*n)++;
+}
+
+/* The meeting of a learned sender's ufrag, 0 if the sender or its ufrag is gone. */
+static __always_inline __u32 sender_meeting(const struct ice_sender *s)
+{
+	__u32 slot = s->slot;
+	struct ufrag_slot *u = bpf_map_lookup_elem(&ufrag_owner, &slot);
+
+	return u && u->gen == s->gen ? u->meeting_id : 0;
+}
+
+/*
+ * Binds the sender t to ufrag (slot, u): a new sender, or one silent past GB_ICE_STICKY_NS, or one
+ * whose ufrag is gone or was of the same meeting. A sender bound to another meeting stays bound
+ * while its checks keep coming, so that a Binding Request forged from its address cannot move
+ * its media to a meeting that does not block it.
+ */
+static __always_inline void learn_sender(const struct ice_tuple *t, __u32 slot,
+					 const struct ufrag_slot *u)
+{
+	struct ice_sender *s = bpf_map_lookup_elem(&ice_senders, t);
+	struct ice_sender fresh = { .slot = slot, .gen = u->gen, .seen_ns = bpf_ktime_get_ns() };
+	__u32 bound;
+
+	if (!s) {
+		bpf_map_update_elem(&ice_senders, t, &fresh, BPF_ANY);
+		count_ice(GB_ICE_LEARNED);
+		return;
+	}
+	if (s->slot == slot && s->gen == u->gen) {
+		s->seen_ns = fresh.seen_ns;
+		count_ice(GB_ICE_REFRESHED);
+		return;
+	}
+	bound = sender_meeting(s);
+	if (bound && bound != u->meeting_id && fresh.seen_ns - s->seen_ns < GB_ICE_STICKY_NS) {
+		count_ice(GB_ICE_KEPT);
+		return;
+	}
+	/* A new element, not the fields of this one rewritten: readers see the old or the new. */
+	bpf_map_update_elem(&ice_senders, t, &fresh, BPF_ANY);
+	count_ice(bound && bound != u->meeting_id ? GB_ICE_MOVED : GB_ICE_LEARNED);
+}
+
+struct stun_attr {
+	__be16 type;
+	__be16 len;
+};
+
+#define STUN_HDR_LEN		20
+#define STUN_COOKIE		0x2112A442
+#define STUN_BINDING_REQUEST	0x0001
+#define STUN_USERNAME		0x0006
+#define STUN_MESSAGE_INTEGRITY	0x0008
+#define STUN_MESSAGE_INTEGRITY_SHA256 0x001C
+#define STUN_FINGERPRINT	0x8028
+
+/*
+ * The ufrag slot a Binding Request names, at off (from the frame's start) to end: returns the
+ * slot << 8, or a verdict reason. The server's ufrag is USERNAME's part before ':' (RFC 8445
+ * 7.2.2). A function of its own, verified once: inlined, each way its loops end would be a state
+ * the verifier walks the rest of the program with.
+ */
+__noinline int stun_ufrag(struct xdp_md *ctx, __u32 off, __u32 end)
+{
+	struct ufrag_key key;
+	struct stun_attr a;
+	__u32 pos, alen, n, colon;
+	__u32 *found;
+	int i;
+
+	pos = off + STUN_HDR_LEN;
+	for (i = 0; i < GB_STUN_ATTRS_MAX; i++) {
+		if (pos + sizeof(a) > end)
+			return GB_PASS_ICE_NO_USERNAME;
+		if (bpf_xdp_load_bytes(ctx, pos, &a, sizeof(a)))
+			return GB_PASS_ICE_MALFORMED;
+		alen = bpf_ntohs(a.len);
+		if (pos + sizeof(a) + alen > end)
+			return GB_PASS_ICE_MALFORMED;
+		if (a.type == bpf_htons(STUN_USERNAME))
+			break;
+		/* What follows an integrity check is ignored by STUN itself (RFC 8489 14.5). */
+		if (a.type == bpf_htons(STUN_MESSAGE_INTEGRITY) ||
+		    a.type == bpf_htons(STUN_MESSAGE_INTEGRITY_SHA256) ||
+		    a.type == bpf_htons(STUN_FINGERPRINT))
+			return GB_PASS_ICE_NO_USERNAME;
+		pos += sizeof(a) + ((alen + 3) & ~3U);
+	}
+	if (i == GB_STUN_ATTRS_MAX)
+		return GB_PASS_ICE_NO_USERNAME;
+
+	pos += sizeof(a);
+	__builtin_memset(&key, 0, sizeof(key));
+	n = alen < GB_UFRAG_MAX ? alen : GB_UFRAG_MAX;
+	if (n == 0)
+		return GB_PASS_ICE_MALFORMED;
+	if (bpf_xdp_load_bytes(ctx, pos, key.text, n))
+		return GB_PASS_ICE_MALFORMED;
+	for (colon = 0; colon < GB_UFRAG_MAX; colon++)
+		if (colon >= n || key.text[colon] == ':')
+			break;
+	if (colon == n && n < alen) {
+		/* No ':' in the first GB_UFRAG_MAX bytes: a ufrag of exactly that length, or too long. */
+		__u8 next;
+
+		if (bpf_xdp_load_bytes(ctx, pos + n, &next, 1) || next != ':')
+			return GB_PASS_ICE_UNKNOWN_UFRAG;
+	} else if (colon == n) {
+		return GB_PASS_ICE_MALFORMED;
+	}
+	if (colon < GB_UFRAG_MIN)
+		return GB_PASS_ICE_UNKNOWN_UFRAG;
+	/* The key is the ufrag alone, zero after it: read again, as long as it is. */
+	__builtin_memset(&key, 0, sizeof(key));
+	if (bpf_xdp_load_bytes(ctx, pos, key.text, colon))
+		return GB_PASS_ICE_MALFORMED;
+	key.len = colon;
+	found = bpf_map_lookup_elem(&meeting_by_ufrag, &key);
+	if (!found)
+		return GB_PASS_ICE_UNKNOWN_UFRAG;
+	return *found << 8;
+}
+
+/*
+ * A UDP packet to a shared port: its meeting is the one of the server ufrag its Binding Request
+ * names, or, for anything but STUN (DTLS, SRTP, TURN channel data: RFC 7983), the one its sender
+ * was learned for. Returns the meeting's verdict, or a reason to pass before one is found.
+ */
+static __always_inline int decide_shared(struct xdp_md *ctx, const struct cursor *c,
+					 const struct packet *pkt, __u64 bytes)
+{
+	void *data = (void *)(long)ctx->data;
+	__u8 *payload = c->pos + sizeof(struct udphdr);
+	struct ice_tuple t = { .dport = pkt->dport, .family = pkt->family };
+	struct l4_ports *ports = c->pos;
+	struct ice_sender *s;
+	struct ufrag_slot *u;
+	__u32 slot, meeting_id, off, end;
+	int ret;
+
+	if ((void *)(payload + 1) > c->end || *payload > 3) {
+		__builtin_memcpy(t.saddr, pkt->saddr, 16);
+		t.sport = ports->source;
+		s = bpf_map_lookup_elem(&ice_senders, &t);
+		meeting_id = s ? sender_meeting(s) : 0;
+		if (!meeting_id)
+			return GB_PASS_ICE_UNKNOWN_SENDER;
+		return judge(meeting_id, pkt, bytes);
+	}
+
+	/* STUN (RFC 8489): a 20-byte header, then attributes, as long as its length says. */
+	if ((void *)(payload + STUN_HDR_LEN) > c->end)
+		return GB_PASS_ICE_MALFORMED;
+	if (*(__be32 *)(payload + 4) != bpf_htonl(STUN_COOKIE) ||
+	    (*(__be16 *)(payload + 2) & bpf_htons(3)))
+		return GB_PASS_ICE_MALFORMED;
+	if (*(__be16 *)payload != bpf_htons(STUN_BINDING_REQUEST))
+		return GB_PASS_ICE_NOT_REQUEST;
+	off = (void *)payload - data;
+	end = off + STUN_HDR_LEN + bpf_ntohs(*(__be16 *)(payload + 2));
+	if (end > (__u32)((void *)c->end - data))
+		return GB_PASS_ICE_MALFORMED;
+
+	ret = stun_ufrag(ctx, off, end);
+	if (ret & 0xff)
+		return ret & 0xff;
+	slot = (__u32)ret >> 8;
+	u = bpf_map_lookup_elem(&ufrag_owner, &slot);
+	if (!u || !u->meeting_id)
+		return GB_PASS_ICE_UNKNOWN_UFRAG;
+	__builtin_memcpy(t.saddr, pkt->saddr, 16);
+	t.sport = ports->source;
+	learn_sender(&t, slot, u);
+	return judge(u->meeting_id, pkt, bytes);
+}
+
+static __always_inline int decide(struct xdp_md *ctx, __u64 bytes)
+{
+	struct cursor c = { .pos = (void *)(long)ctx->data, .end = (void *)(long)ctx->data_end };
+	struct packet pkt = {};
+	struct port_owner *owner;
+	__u32 port;
+	int ret;
+
+	ret = parse_packet(&c, &pkt);
+	if (ret < 0)
+		return -1 - ret;
+
+	port = pkt.dport;
+	owner = bpf_map_lookup_elem(&meeting_by_port, &port);
+	if (!owner)
+		return GB_PASS_NO_MEETING;
+	if (owner->meeting_id)
+		return judge(owner->meeting_id, &pkt, bytes);
+	if ((owner->flags & GB_PORT_SHARED) && pkt.proto == IPPROTO_UDP)
+		return decide_shared(ctx, &c, &pkt, bytes);
+	return GB_PASS_NO_MEETING;
 }
 
 SEC("xdp")

@@ -13,7 +13,7 @@
  * change an older geoblock or an attached older program would misread; docs/design.md, "Pinned
  * ABI and upgrades", says what an upgrade across versions takes.
  */
-#define GB_ABI_VERSION		2
+#define GB_ABI_VERSION		3
 
 /*
  * Meeting ids are 1..GB_MAX_MEETINGS-1 (0 means "none"): 16,384 meetings and 63 slots more, so
@@ -30,6 +30,22 @@
 #define GB_IPV6_EXT_MAX		8	/* IPv6 extension headers walked before giving up */
 
 /*
+ * Shared ports (meetings told apart by ICE): a server's ufrag is 4..256 ice-chars (RFC 8839);
+ * ufrags over all meetings; learned senders (5-tuples) kept, least recently used evicted first.
+ */
+#define GB_UFRAG_MIN		4
+#define GB_UFRAG_MAX		256
+#define GB_UFRAGS_MAX		262144
+#define GB_ICE_TUPLES_MAX	1048576
+#define GB_STUN_ATTRS_MAX	16	/* attributes walked before USERNAME is given up for */
+/*
+ * A sender's binding to a meeting holds while its Binding Requests keep coming (consent checks,
+ * RFC 7675, come every ~5 s, and a sender stops after 30 s without): one naming another meeting
+ * moves it only after that long a silence.
+ */
+#define GB_ICE_STICKY_NS	(30ULL * 1000000000ULL)
+
+/*
  * Countries are ISO 3166-1 alpha-2 codes packed as 1 + (c0 - 'A') * 26 + (c1 - 'A'), so every code
  * fits in a bit of struct meeting_policy's block set; 0 means "no country known".
  */
@@ -42,10 +58,47 @@
  */
 #define GB_COUNTRY_V4_ALIAS	0xffff
 
+/* Bits of port_owner.flags (pinned). */
+enum port_flags {
+	GB_PORT_SHARED		= 1 << 0,	/* UDP to it is demultiplexed by ICE ufrag */
+};
+
 /* Value of meeting_by_port, indexed by UDP destination port. */
 struct port_owner {
 	__u32 meeting_id;	/* 0: port not owned by any meeting */
-	__u32 pad;		/* an array element is 8 bytes anyway: the controller maps it as is */
+	__u32 flags;		/* enum port_flags; only with meeting_id 0 */
+};
+
+/*
+ * Key of meeting_by_ufrag: a server ufrag, zero past len. The value is its slot in ufrag_owner,
+ * where the meeting is: a ufrag moves to another meeting (a meeting replaced) in one update of its
+ * slot, and a learned sender dies with its ufrag (the slot's gen changes when it is freed).
+ */
+struct ufrag_key {
+	__u32 len;
+	__u8 text[GB_UFRAG_MAX];
+};
+
+/* Value of ufrag_owner, indexed by ufrag slot (0 is never used). */
+struct ufrag_slot {
+	__u32 meeting_id;	/* 0: free */
+	__u32 gen;		/* raised each time the slot is freed */
+};
+
+/* Key of ice_senders: a sender to a shared port. */
+struct ice_tuple {
+	__u8 saddr[16];		/* IPv4 in the first 4 bytes */
+	__be16 sport;
+	__u16 dport;		/* host order */
+	__u8 family;
+	__u8 pad[3];
+};
+
+/* Value of ice_senders: the ufrag (slot, gen) the sender's Binding Requests named. */
+struct ice_sender {
+	__u32 slot;
+	__u32 gen;
+	__u64 seen_ns;		/* its last Binding Request naming that ufrag (CLOCK_MONOTONIC) */
 };
 
 /* Bits of meeting_policy.flags (pinned): fixed values, as the verdict reasons. */
@@ -153,13 +206,31 @@ enum verdict_reason {
 	GB_PASS_ALLOWED		= 9,	/* blocked country, but inside an allow exception */
 	GB_PASS_MONITOR		= 10,	/* would be dropped, but the meeting is in monitor mode */
 	GB_DROP			= 11,	/* dropped: meeting port, blocked country, enforce mode */
-	GB_REASON_COUNT		= 12,
+	/* On a shared port, before a meeting is found (after, the reasons above apply): */
+	GB_PASS_ICE_NOT_REQUEST	= 12,	/* STUN, but not a Binding Request (responses, indications) */
+	GB_PASS_ICE_MALFORMED	= 13,	/* STUN cut short or malformed; USERNAME without ':' */
+	GB_PASS_ICE_NO_USERNAME	= 14,	/* a Binding Request without USERNAME in its first attributes */
+	GB_PASS_ICE_UNKNOWN_UFRAG = 15,	/* a Binding Request to a ufrag no meeting has */
+	GB_PASS_ICE_UNKNOWN_SENDER = 16,	/* not STUN, from a sender no Binding Request named */
+	GB_REASON_COUNT		= 17,
 };
 
 /* Value of verdict_stats (per-CPU array indexed by enum verdict_reason). */
 struct verdict_counter {
 	__u64 packets;
 	__u64 bytes;
+};
+
+/*
+ * Indexes of ice_stats (per-CPU array of __u64): how senders on shared ports are learned. Numbered
+ * by hand, as the verdict reasons.
+ */
+enum ice_stat {
+	GB_ICE_LEARNED		= 0,	/* a sender new to ice_senders (or evicted from it before) */
+	GB_ICE_REFRESHED	= 1,	/* a learned sender's Binding Request naming the same ufrag */
+	GB_ICE_MOVED		= 2,	/* a sender silent past GB_ICE_STICKY_NS, now naming another */
+	GB_ICE_KEPT		= 3,	/* a sender naming another ufrag while its binding holds */
+	GB_ICE_STAT_COUNT	= 4,
 };
 
 /* Value of geoip_info[0]: what the loaded GeoIP table is; written by the controller only. */
@@ -190,6 +261,10 @@ _Static_assert(sizeof(struct prefix_v4_elem) == 8 && sizeof(struct prefix_v6_ele
 _Static_assert(GB_T6_ALIAS_BASE + 128 < GB_DXR6_REFINE && GB_COUNTRY_COUNT < GB_T6_ALIAS_BASE,
 	       "value ranges must not overlap");
 _Static_assert(sizeof(struct geoip_info) == 8 * 4 + 4 * 4 + 256 + 64, "geoip_info layout");
+_Static_assert(sizeof(struct ufrag_key) == 4 + GB_UFRAG_MAX, "ufrag_key layout");
+_Static_assert(sizeof(struct ufrag_slot) == 8, "ufrag_slot layout");
+_Static_assert(sizeof(struct ice_tuple) == 24, "ice_tuple layout");
+_Static_assert(sizeof(struct ice_sender) == 16, "ice_sender layout");
 _Static_assert(sizeof(struct allow_v4_key) == 12, "allow_v4_key layout");
 _Static_assert(sizeof(struct allow_v6_key) == 24, "allow_v6_key layout");
 

@@ -15,6 +15,11 @@ const char *const verdict_names[GB_REASON_COUNT] = {
 	[GB_PASS_ALLOWED] = "allowed",
 	[GB_PASS_MONITOR] = "monitor",
 	[GB_DROP] = "dropped",
+	[GB_PASS_ICE_NOT_REQUEST] = "ice_not_request",
+	[GB_PASS_ICE_MALFORMED] = "ice_malformed",
+	[GB_PASS_ICE_NO_USERNAME] = "ice_no_username",
+	[GB_PASS_ICE_UNKNOWN_UFRAG] = "ice_unknown_ufrag",
+	[GB_PASS_ICE_UNKNOWN_SENDER] = "ice_unknown_sender",
 };
 
 const char *verdict_name(unsigned int reason)
