@@ -135,6 +135,41 @@ int body_ports(struct json_object *in, struct ports_body *b, char *err, size_t e
 	return refused(ret);
 }
 
+int body_ufrags(struct json_object *in, struct ufrags_body *b, char *err, size_t errlen)
+{
+	static const char *const fields[] = { "add", "remove", "reason", NULL };
+	bool has_add = false, has_remove = false;
+	int ret;
+
+	memset(b, 0, sizeof(*b));
+	if (!in) {
+		snprintf(err, errlen, "{\"add\":[...],\"remove\":[...]} is required as the body");
+		return -EINVAL;
+	}
+	ret = only_fields(in, fields, err, errlen);
+	if (!ret)
+		ret = ufrags_from_json(in, "add", &b->add, &b->n_add, &has_add, err, errlen);
+	if (!ret)
+		ret = ufrags_from_json(in, "remove", &b->remove, &b->n_remove, &has_remove, err,
+				       errlen);
+	if (!ret)
+		ret = reason_of(in, &b->reason, err, errlen);
+	if (!ret && !has_add && !has_remove) {
+		snprintf(err, errlen, "give ufrags to \"add\" or \"remove\"");
+		ret = -EINVAL;
+	}
+	if (ret)
+		body_ufrags_free(b);
+	return refused(ret);
+}
+
+void body_ufrags_free(struct ufrags_body *b)
+{
+	ufrags_free(b->add, b->n_add);
+	ufrags_free(b->remove, b->n_remove);
+	memset(b, 0, sizeof(*b));
+}
+
 int body_apply(struct json_object *in, __s64 now, struct apply_body *b, char *err, size_t errlen)
 {
 	static const char *const fields[] = { "meetings", "check", "reason", NULL };

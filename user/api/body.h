@@ -18,6 +18,13 @@ struct ports_body {
 	const char *reason;		/* inside the JSON object; NULL: none */
 };
 
+/* POST /v1/meetings/{name}/ufrags: {"add":[...],"remove":[...],"reason":"..."}. */
+struct ufrags_body {
+	char **add, **remove;		/* sorted (parse_ufrags); body_ufrags_free */
+	size_t n_add, n_remove;
+	const char *reason;		/* inside the JSON object; NULL: none */
+};
+
 /* POST /v1/apply: {"meetings":[spec,...],"check":false,"reason":"..."}. */
 struct apply_body {
 	struct spec_list want;		/* spec_list_free once done */
@@ -36,6 +43,8 @@ int body_meeting(struct json_object *in, const char *name, __s64 now, struct mee
 /* DELETE /v1/meetings/{name}: no body, or {"reason":"..."}. */
 int body_delete(struct json_object *in, const char **reason, char *err, size_t errlen);
 int body_ports(struct json_object *in, struct ports_body *b, char *err, size_t errlen);
+int body_ufrags(struct json_object *in, struct ufrags_body *b, char *err, size_t errlen);
+void body_ufrags_free(struct ufrags_body *b);
 int body_apply(struct json_object *in, __s64 now, struct apply_body *b, char *err, size_t errlen);
 
 #endif

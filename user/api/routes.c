@@ -188,6 +188,34 @@ out:
 	return rep;
 }
 
+static struct api_reply post_ufrags(struct api_call *c)
+{
+	struct ufrags_body b;
+	struct ops_ufrags done = {};
+	struct json_object *o;
+	struct api_reply rep;
+	char err_msg[512];
+
+	if (body_ufrags(c->in, &b, err_msg, sizeof(err_msg)))
+		return api_error(MHD_HTTP_BAD_REQUEST, err_msg);
+	if (pins_stale(c, &rep))
+		goto out;
+	rep = ops_reply(ops_meeting_ufrags(c->ctx, &c->who, c->name, b.add, b.n_add, b.remove,
+					   b.n_remove, b.reason, &done),
+			json_object_new_object());
+	if (rep.status == MHD_HTTP_OK) {
+		o = rep.body;
+		json_object_object_add(o, "name", json_object_new_string(c->name));
+		json_object_object_add(o, "ufrags", ufrags_to_json(done.after, done.n_after));
+		json_object_object_add(o, "added", json_object_new_int64(done.added));
+		json_object_object_add(o, "removed", json_object_new_int64(done.removed));
+	}
+	ufrags_free(done.after, done.n_after);
+out:
+	body_ufrags_free(&b);
+	return rep;
+}
+
 static struct api_reply post_apply(struct api_call *c)
 {
 	struct country_census census;
@@ -274,6 +302,7 @@ static const struct api_route routes[] = {
 	{ "PUT", "/v1/meetings/{name}", put_meeting },
 	{ "DELETE", "/v1/meetings/{name}", delete_meeting },
 	{ "POST", "/v1/meetings/{name}/ports", post_ports },
+	{ "POST", "/v1/meetings/{name}/ufrags", post_ufrags },
 	{ "POST", "/v1/apply", post_apply },
 	{ "GET", "/v1/explain", get_explain },
 	{ "GET", "/v1/stats", get_stats },

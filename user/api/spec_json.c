@@ -18,7 +18,7 @@
 #define LIST_MAX	(GB_PORT_COUNT * 7)
 
 static const char *const spec_fields[] = {
-	"name", "ports", "block", "allow", "proto", "mode", "expires", NULL
+	"name", "ports", "ufrags", "block", "allow", "proto", "mode", "expires", NULL
 };
 
 static bool known(const char *key, bool with_reason)
@@ -114,12 +114,13 @@ int spec_from_json(struct json_object *o, const char *name, bool with_reason, __
 {
 	const char *given, *mode, *expires, *reason;
 	/*
-	 * At most 16 words and the NULL: "add", 4 options with their lists, --monitor, --expires
+	 * At most 18 words and the NULL: "add", 5 options with their lists, --monitor, --expires
 	 * and --reason with theirs, "--", the name.
 	 */
-	char *lists[4] = {}, *argv[17];
-	static const char *const list_keys[4] = { "ports", "block", "allow", "proto" };
-	static const char *const list_opts[4] = { "--ports", "--block", "--allow", "--proto" };
+	char *lists[5] = {}, *argv[19];
+	static const char *const list_keys[5] = { "ports", "block", "allow", "proto", "ufrags" };
+	static const char *const list_opts[5] = { "--ports", "--block", "--allow", "--proto",
+						  "--ufrag" };
 	int argc = 0, err_ret;
 
 	memset(s, 0, sizeof(*s));
@@ -156,15 +157,21 @@ int spec_from_json(struct json_object *o, const char *name, bool with_reason, __
 		err_ret = get_string(o, "expires", &expires, true, err, errlen);
 	if (!err_ret)
 		err_ret = get_string(o, "reason", &reason, false, err, errlen);
-	for (int i = 0; i < 4 && !err_ret; i++)
+	for (int i = 0; i < 5 && !err_ret; i++)
 		err_ret = join_list(o, list_keys[i], !i, &lists[i], err, errlen);
 	if (err_ret)
 		goto out;
 
 	argv[argc++] = "add";
-	for (int i = 0; i < 4; i++) {
-		/* An empty list of exceptions is none at all; the others say what is wrong. */
-		if (!lists[i] || (i == 2 && !*lists[i]))
+	for (int i = 0; i < 5; i++) {
+		/*
+		 * An empty list of exceptions or ufrags is none at all, so are empty ports beside
+		 * ufrags (as meeting list gives them); the others say what is wrong.
+		 */
+		bool none = lists[i] && !*lists[i] &&
+			    (i == 2 || i == 4 || (i == 0 && lists[4] && *lists[4]));
+
+		if (!lists[i] || none)
 			continue;
 		argv[argc++] = (char *)list_opts[i];
 		argv[argc++] = lists[i];
@@ -186,7 +193,7 @@ int spec_from_json(struct json_object *o, const char *name, bool with_reason, __
 	if (err_ret == SPEC_HELP)
 		err_ret = -EINVAL;
 out:
-	for (int i = 0; i < 4; i++)
+	for (int i = 0; i < 5; i++)
 		free(lists[i]);
 	return err_ret;
 }
@@ -240,6 +247,35 @@ int ports_from_json(struct json_object *o, const char *key, __u8 ports[GB_PORT_C
 	return ret;
 }
 
+int ufrags_from_json(struct json_object *o, const char *key, char ***out, size_t *n,
+		     bool *given, char *err, size_t errlen)
+{
+	char *list, msg[512];
+	int ret;
+
+	*out = NULL;
+	*n = 0;
+	*given = false;
+	ret = join_list(o, key, false, &list, msg, sizeof(msg));
+	if (!ret && list && *list) {
+		*given = true;
+		ret = parse_ufrags(list, out, n, msg, sizeof(msg));
+	}
+	if (ret)
+		snprintf(err, errlen, "%s", msg);
+	free(list);
+	return ret;
+}
+
+struct json_object *ufrags_to_json(char *const *ufrags, size_t n)
+{
+	struct json_object *arr = json_object_new_array();
+
+	for (size_t i = 0; i < n; i++)
+		json_object_array_add(arr, json_object_new_string(ufrags[i]));
+	return arr;
+}
+
 struct json_object *ports_to_json(const __u8 ports[GB_PORT_COUNT / 8])
 {
 	struct json_object *arr = json_object_new_array();
@@ -262,6 +298,7 @@ struct json_object *spec_to_json(const struct meeting_spec *s)
 {
 	struct json_object *o = json_object_new_object(), *block = json_object_new_array();
 	struct json_object *allow = json_object_new_array(), *proto = json_object_new_array();
+	struct json_object *ufrags = ufrags_to_json(s->ufrags, s->n_ufrags);
 	char when[32];
 
 	for (__u16 c = 1; c < GB_COUNTRY_COUNT; c++) {
@@ -284,6 +321,7 @@ struct json_object *spec_to_json(const struct meeting_spec *s)
 		json_object_array_add(proto, json_object_new_string("tcp"));
 	json_object_object_add(o, "name", json_object_new_string(s->name));
 	json_object_object_add(o, "ports", ports_to_json(s->ports));
+	json_object_object_add(o, "ufrags", ufrags);
 	json_object_object_add(o, "block", block);
 	json_object_object_add(o, "allow", allow);
 	json_object_object_add(o, "proto", proto);

@@ -17,6 +17,10 @@ int specs_from_json(struct json_object *arr, __s64 now, struct spec_list *l, cha
 		    size_t errlen);
 int ports_from_json(struct json_object *o, const char *key, __u8 ports[GB_PORT_COUNT / 8],
 		    bool *given, char *err, size_t errlen);
+/* The ufrag array at key (absent: *given false), parsed as --ufrag is; *out as parse_ufrags. */
+int ufrags_from_json(struct json_object *o, const char *key, char ***out, size_t *n,
+		     bool *given, char *err, size_t errlen);
+struct json_object *ufrags_to_json(char *const *ufrags, size_t n);
 struct json_object *spec_to_json(const struct meeting_spec *s);
 struct json_object *ports_to_json(const __u8 ports[GB_PORT_COUNT / 8]);
 

@@ -67,9 +67,13 @@ static const struct cmd_opt lookup_opts[] = {
 
 /* Read by spec_parse() in state/rules_file.c, which apply files and the rules file share. */
 static const struct cmd_opt add_opts[] = {
-	{ .id = OPT_PORTS, .name = "ports", .value = "LIST", .flags = CMD_OPT_REQUIRED,
+	{ .id = OPT_PORTS, .name = "ports", .value = "LIST",
 	  .help = "ports and ranges, e.g. 8801,8802-8810 (1-65535, owned by no other\n"
-		  "meeting)" },
+		  "meeting, not shared); --ports, --ufrag or both" },
+	{ .id = OPT_UFRAG, .name = "ufrag", .value = "U[,U...]",
+	  .help = "the server's ICE ufrags of the meeting's transports (4-256 letters,\n"
+		  "digits, '+', '/'): on shared ports, the Binding Requests naming them\n"
+		  "and their senders' later packets are the meeting's" },
 	{ .id = OPT_BLOCK, .name = "block", .value = "CC[,CC...]", .flags = CMD_OPT_REQUIRED,
 	  .help = "ISO 3166-1 alpha-2 country codes, case-insensitive" },
 	{ .id = OPT_ALLOW, .name = "allow", .value = "CIDR[,...]",
@@ -96,6 +100,14 @@ static const struct cmd_opt set_opts[] = {
 };
 
 static const struct cmd_opt reason_opts[] = {
+	OPT_REASON_ENTRY,
+	{}
+};
+
+static const struct cmd_opt shared_opts[] = {
+	{ .id = OPT_PROTO, .name = "proto", .value = "udp", .def = "udp",
+	  .flags = CMD_OPT_CHOICE | CMD_OPT_ANYCASE,
+	  .help = "the protocol shared (ICE over UDP; ICE-TCP is not demultiplexed)" },
 	OPT_REASON_ENTRY,
 	{}
 };
@@ -189,6 +201,46 @@ static const struct cmd meeting_ports_cmds[] = {
 	{}
 };
 
+static const struct cmd meeting_ufrag_cmds[] = {
+	{ .name = "add", .func = cmd_meeting_ufrag_add, .opts = reason_opts,
+	  .summary = "give a meeting more ufrags; its ports, policy and counters stay",
+	  .args = "NAME LIST", .min_args = 2, .max_args = 2,
+	  .expected = "a meeting NAME and a ufrag LIST",
+	  .details =
+		"LIST: the server's ICE ufrags, comma-separated, each free or the meeting's\n"
+		"already (those change nothing). A ufrag of another meeting refuses the whole\n"
+		"command. On shared ports, a Binding Request naming one is the meeting's from\n"
+		"the moment the command returns." },
+	{ .name = "del", .func = cmd_meeting_ufrag_del, .opts = reason_opts,
+	  .summary = "take ufrags from a meeting; senders learned through them are let go",
+	  .args = "NAME LIST", .min_args = 2, .max_args = 2,
+	  .expected = "a meeting NAME and a ufrag LIST",
+	  .details =
+		"LIST: ufrags of the meeting. Senders learned through them no longer get the\n"
+		"meeting's policy, from their next packet. A meeting keeps a port or a ufrag:\n"
+		"to remove its last, delete the meeting." },
+	{}
+};
+
+static const struct cmd shared_port_cmds[] = {
+	{ .name = "add", .func = cmd_shared_port_add, .opts = shared_opts,
+	  .summary = "share ports: their packets' meetings are found by ICE ufrag",
+	  .args = "LIST", .min_args = 1, .max_args = 1, .expected = "a port LIST",
+	  .details =
+		"LIST: ports and ranges, e.g. 10000 or 8801-8803, each no meeting's. On a\n"
+		"shared port a STUN Binding Request's meeting is the one whose ufrag its\n"
+		"USERNAME names (the part before ':'); the sender is remembered, and its\n"
+		"later packets (DTLS, SRTP, TURN channel data) get that meeting's policy.\n"
+		"Senders no Binding Request named pass (counted as ice_unknown_sender)." },
+	{ .name = "del", .func = cmd_shared_port_del, .opts = shared_opts,
+	  .summary = "stop sharing ports: their packets pass as no meeting's",
+	  .args = "LIST", .min_args = 1, .max_args = 1, .expected = "a port LIST",
+	  .details = "LIST: shared ports and ranges." },
+	{ .name = "list", .func = cmd_shared_port_list, .opts = json_opts,
+	  .summary = "the shared ports, and the ufrags and senders the filter knows" },
+	{}
+};
+
 static const struct cmd meeting_cmds[] = {
 	{ .name = "add", .func = cmd_meeting_add, .opts = add_opts, .own_parser = true,
 	  .summary = "add a meeting: the countries it blocks on its ports",
@@ -207,6 +259,9 @@ static const struct cmd meeting_cmds[] = {
 	{ .name = "ports", .subs = meeting_ports_cmds, .opts = no_opts,
 	  .summary = "a meeting's ports, changed in place: add, del",
 	  .args = "COMMAND [ARGS]" },
+	{ .name = "ufrag", .subs = meeting_ufrag_cmds, .opts = no_opts,
+	  .summary = "a meeting's ICE ufrags (shared ports), changed in place: add, del",
+	  .args = "COMMAND [ARGS]" },
 	{}
 };
 
@@ -223,7 +278,10 @@ static const struct cmd commands[] = {
 	  .summary = "GeoIP tables: load, look up, dump",
 	  .args = "COMMAND [ARGS]" },
 	{ .name = "meeting", .subs = meeting_cmds, .opts = no_opts,
-	  .summary = "meetings, the rule set: add, set, del, list, ports",
+	  .summary = "meetings, the rule set: add, set, del, list, ports, ufrag",
+	  .args = "COMMAND [ARGS]" },
+	{ .name = "shared-port", .subs = shared_port_cmds, .opts = no_opts,
+	  .summary = "ports many meetings share, told apart by ICE ufrag: add, del, list",
 	  .args = "COMMAND [ARGS]" },
 	{ .name = "stats", .func = cmd_stats, .opts = json_opts,
 	  .summary = "verdict and drop counters",

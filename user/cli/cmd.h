@@ -25,6 +25,7 @@ enum cmd_opt_id {
 	OPT_WITH_LPM,
 	OPT_FROM,
 	OPT_PORTS,
+	OPT_UFRAG,
 	OPT_BLOCK,
 	OPT_ALLOW,
 	OPT_PROTO,
@@ -113,6 +114,11 @@ int cmd_meeting_del(const struct cmd_args *a);
 int cmd_meeting_list(const struct cmd_args *a);
 int cmd_meeting_ports_add(const struct cmd_args *a);
 int cmd_meeting_ports_del(const struct cmd_args *a);
+int cmd_meeting_ufrag_add(const struct cmd_args *a);
+int cmd_meeting_ufrag_del(const struct cmd_args *a);
+int cmd_shared_port_add(const struct cmd_args *a);
+int cmd_shared_port_del(const struct cmd_args *a);
+int cmd_shared_port_list(const struct cmd_args *a);
 int cmd_stats(const struct cmd_args *a);
 int cmd_daemon(const struct cmd_args *a);
 int cmd_explain(const struct cmd_args *a);

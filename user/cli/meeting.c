@@ -42,8 +42,11 @@ static void print_added(const struct meeting_spec *s)
 	for (__u32 p = 1; p < GB_PORT_COUNT; p++)
 		ports += port_isset(s->ports, p);
 	format_countries(s->blocked, countries, sizeof(countries));
-	printf("meeting %s added: %u port%s (%s), blocking %s", s->name, ports, ports == 1 ? "" : "s",
-	       format_protos(s->flags), countries);
+	printf("meeting %s added: %u port%s (%s)", s->name, ports, ports == 1 ? "" : "s",
+	       format_protos(s->flags));
+	if (s->n_ufrags)
+		printf(", %zu ufrag%s", s->n_ufrags, s->n_ufrags == 1 ? "" : "s");
+	printf(", blocking %s", countries);
 	if (s->n_allow)
 		printf(", %zu exception%s", s->n_allow, s->n_allow == 1 ? "" : "s");
 	if (s->expires && !format_rfc3339(s->expires, when, sizeof(when)))
@@ -155,6 +158,48 @@ int cmd_meeting_ports_del(const struct cmd_args *a)
 	return meeting_ports(a, false);
 }
 
+/* meeting ufrag add|del NAME LIST: only the meeting's ufrags change. */
+static int meeting_ufrags(const struct cmd_args *a, bool add)
+{
+	const char *name = a->pos[0];
+	struct ops_ufrags done;
+	char err_msg[512], **list;
+	struct gb_ctx ctx;
+	size_t n;
+	int err;
+
+	if (parse_ufrags(a->pos[1], &list, &n, err_msg, sizeof(err_msg))) {
+		gb_err("%s", err_msg);
+		return GB_EXIT_USAGE;
+	}
+	if (gb_open(&ctx, GB_OPEN_LOCKED)) {
+		ufrags_free(list, n);
+		return GB_EXIT_FAIL;
+	}
+	err = ops_meeting_ufrags(&ctx, NULL, name, add ? list : NULL, add ? n : 0,
+				 add ? NULL : list, add ? 0 : n, a->opt[OPT_REASON], &done);
+	if (!err && add)
+		printf("meeting %s: %u ufrag%s added%s\n", name, done.added,
+		       done.added == 1 ? "" : "s", done.added < n ? " (the others were its own)" : "");
+	else if (!err)
+		printf("meeting %s: %u ufrag%s removed\n", name, done.removed,
+		       done.removed == 1 ? "" : "s");
+	gb_close(&ctx);
+	ufrags_free(list, n);
+	ufrags_free(done.after, done.n_after);
+	return exit_code(err);
+}
+
+int cmd_meeting_ufrag_add(const struct cmd_args *a)
+{
+	return meeting_ufrags(a, true);
+}
+
+int cmd_meeting_ufrag_del(const struct cmd_args *a)
+{
+	return meeting_ufrags(a, false);
+}
+
 /*
  * A meeting as `meeting list --json` shows it: the spec as the API gives it (spec_to_json), ports
  * as its array of strings too, and what the maps add: id, expiry passed, creation time, and
@@ -187,6 +232,8 @@ static int meeting_line(const struct rules *r, __u32 id, const struct meeting_sp
 	char countries[GB_COUNTRY_COUNT * 3 + 2], when[40] = "-", none[GB_COUNTRY_COUNT * 3 + 1];
 
 	format_ports(s->ports, ports, sizeof(ports));
+	if (!*ports)
+		strcpy(ports, "-");
 	format_countries(p->blocked, countries, sizeof(countries));
 	countries_without_networks(&census, p->blocked, none, sizeof(none));
 	if (*none)
@@ -202,7 +249,13 @@ static int meeting_line(const struct rules *r, __u32 id, const struct meeting_sp
 		format_cidr(&s->allow[i], net, sizeof(net));
 		printf("%s%s", i ? "," : "", net);
 	}
-	printf("%s\n", s->n_allow ? "" : "-");
+	printf("%s", s->n_allow ? "" : "-");
+	/* A meeting of a busy shared port may have thousands: the first few, then how many. */
+	for (size_t i = 0; i < s->n_ufrags && i < 4; i++)
+		printf("%s%s", i ? "," : " ", s->ufrags[i]);
+	if (s->n_ufrags > 4)
+		printf(" (+%zu more)", s->n_ufrags - 4);
+	printf("%s\n", s->n_ufrags ? "" : " -");
 	return !!*none;
 }
 
@@ -221,8 +274,8 @@ int cmd_meeting_list(const struct cmd_args *a)
 	if (json)
 		arr = json_object_new_array();
 	else
-		printf("%-24s %-8s %-8s %-24s %-12s %-30s %s\n", "MEETING", "MODE", "PROTO", "PORTS",
-		       "BLOCKED", "EXPIRES", "ALLOWED");
+		printf("%-24s %-8s %-8s %-24s %-12s %-30s %s %s\n", "MEETING", "MODE", "PROTO", "PORTS",
+		       "BLOCKED", "EXPIRES", "ALLOWED", "UFRAGS");
 	for (__u32 id = 1; id < GB_MAX_MEETINGS; id++) {
 		struct meeting_spec s;
 

@@ -11,6 +11,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <json-c/json.h>
+#include "lib/country.h"
 #include "lib/errors.h"
 #include "geoip/geoip.h"
 #include "kern/pins.h"
@@ -22,6 +23,7 @@
 #include "state/records.h"
 #include "state/changelog.h"
 #include "state/rules.h"
+#include "state/shared_ports.h"
 #include "cli/attach.h"
 #include "cli/cmd.h"
 #include "geoblock.skel.h"
@@ -106,6 +108,34 @@ static int restore_rules(const struct gb_ctx *ctx, struct json_object *changes)
 	return 0;
 }
 
+/* The saved shared ports, before the rules: a port is either shared or a meeting's. */
+static int restore_shared(const struct gb_ctx *ctx)
+{
+	static char text[GB_PORT_COUNT * 7];
+	__u8 want[GB_PORT_COUNT / 8];
+	struct rules r;
+	int err;
+
+	err = shared_ports_read(ctx, want);
+	if (err)
+		return err;
+	err = rules_read(ctx, &r);
+	if (err)
+		return err;
+	err = shared_ports_set(ctx, &r, want);
+	rules_free(&r);
+	if (err == -EEXIST)
+		gb_err("a port of %s/%s belongs to a meeting: 'geoblock shared-port del' it or "
+		       "move the meeting", ctx->state_dir, STATE_SHARED_FILE);
+	else if (err)
+		gb_err("cannot set the shared ports: %s", strerror(-err));
+	if (!err && port_next(want, 1) < GB_PORT_COUNT) {
+		format_ports(want, text, sizeof(text));
+		printf("shared ports: %s\n", text);
+	}
+	return err;
+}
+
 static int restore_attachments(const struct gb_ctx *ctx)
 {
 	struct state_attachment *v;
@@ -167,6 +197,8 @@ int cmd_restore(const struct cmd_args *a)
 	}
 	/* Table and rules first: an interface is filtered from its first packet. */
 	err = restore_geoip(&ctx);
+	if (restore_shared(&ctx))
+		err = -EAGAIN;
 	if (restore_rules(&ctx, changes))
 		err = -EAGAIN;
 	if (restore_attachments(&ctx))

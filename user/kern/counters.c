@@ -13,6 +13,13 @@
 #include "kern/pins.h"
 #include "geoblock.skel.h"
 
+const char *const ice_stat_names[GB_ICE_STAT_COUNT] = {
+	[GB_ICE_LEARNED] = "learned",
+	[GB_ICE_REFRESHED] = "refreshed",
+	[GB_ICE_MOVED] = "moved",
+	[GB_ICE_KEPT] = "kept",
+};
+
 static int read_verdicts(const struct gb_ctx *ctx, struct counters *c)
 {
 	int fd = bpf_map__fd(ctx->skel->maps.verdict_stats);
@@ -196,6 +203,9 @@ int counters_read(const struct gb_ctx *ctx, struct counters *c)
 	c->geoip.source[sizeof(c->geoip.source) - 1] = '\0';
 	c->geoip.database_type[sizeof(c->geoip.database_type) - 1] = '\0';
 	err = read_verdicts(ctx, c);
+	if (!err)
+		err = percpu_array_sums(bpf_map__fd(ctx->skel->maps.ice_stats), GB_ICE_STAT_COUNT, 1,
+					c->ice);
 	if (!err)
 		err = read_pairs(ctx, c);
 	if (!err)

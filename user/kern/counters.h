@@ -37,7 +37,11 @@ struct counters {
 	struct link_state *links;		/* by name */
 	size_t n_links;
 	struct geoip_info geoip;
+	__u64 ice[GB_ICE_STAT_COUNT];		/* senders to shared ports: enum ice_stat */
 };
+
+/* The stable names of enum ice_stat, in `stats --json` and the metrics. */
+extern const char *const ice_stat_names[GB_ICE_STAT_COUNT];
 
 static inline bool meeting_live(const struct meeting_policy *p)
 {

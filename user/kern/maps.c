@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /* Reading whole maps: arrays through mmap or in batches, per-CPU arrays, per-CPU values summed. */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -181,4 +182,54 @@ int map_keys(int fd, size_t ksz, void **out, size_t *n)
 		prev = key;
 	}
 	return err == -ENOENT ? 0 : err;
+}
+
+int map_entries(int fd, size_t ksz, size_t vsz, void **keys, void **vals, size_t *n)
+{
+	enum { CHUNK = 4096 };
+	LIBBPF_OPTS(bpf_map_batch_opts, opts);
+	size_t cap = 0;
+	__u64 batch;	/* a hash map's batch token is a bucket index (4 bytes) */
+	bool first = true;
+	int err = 0;
+
+	*keys = *vals = NULL;
+	*n = 0;
+	for (;;) {
+		__u32 count = CHUNK;
+
+		if (*n + CHUNK > cap) {
+			void *k = realloc(*keys, (cap + CHUNK) * ksz);
+			void *v = k ? realloc(*vals, (cap + CHUNK) * vsz) : NULL;
+
+			if (k)
+				*keys = k;
+			if (v)
+				*vals = v;
+			if (!k || !v) {
+				err = -ENOMEM;
+				break;
+			}
+			cap += CHUNK;
+		}
+		if (bpf_map_lookup_batch(fd, first ? NULL : &batch, &batch,
+					 (__u8 *)*keys + *n * ksz, (__u8 *)*vals + *n * vsz, &count,
+					 &opts)) {
+			if (errno != ENOENT) {
+				err = -errno;
+				break;
+			}
+			*n += count;
+			break;
+		}
+		first = false;
+		*n += count;
+	}
+	if (err) {
+		free(*keys);
+		free(*vals);
+		*keys = *vals = NULL;
+		*n = 0;
+	}
+	return err;
 }

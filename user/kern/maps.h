@@ -29,6 +29,11 @@ int read_array(int fd, __u32 n, size_t value_size, void *out);
 /* Every key of a hash or trie map (keys of up to MAP_KEY_MAX bytes), malloc'd into *out. */
 #define MAP_KEY_MAX	64
 int map_keys(int fd, size_t ksz, void **out, size_t *n);
+/*
+ * Every key and value of a hash map, malloc'd into *keys and *vals (ksz and vsz bytes each), read
+ * in batches; *n of them.
+ */
+int map_entries(int fd, size_t ksz, size_t vsz, void **keys, void **vals, size_t *n);
 /* Sums a per-CPU value made of `words` __u64 counters. */
 int percpu_sum(int fd, const void *key, __u64 *sum, size_t words);
 /* Elements 0..n-1 of a per-CPU array of `words` __u64 counters, each summed over CPUs. */

@@ -106,6 +106,112 @@ static int cidr_qsort_cmp(const void *a, const void *b)
 	return cidr_cmp(a, b);
 }
 
+bool ufrag_valid(const char *s, size_t len)
+{
+	if (len < GB_UFRAG_MIN || len > GB_UFRAG_MAX)
+		return false;
+	for (size_t i = 0; i < len; i++)
+		if (!isalnum((unsigned char)s[i]) && s[i] != '+' && s[i] != '/')
+			return false;
+	return true;
+}
+
+struct ufrag_list {
+	char **v;
+	size_t n, cap;
+};
+
+static int add_ufrag(const char *item, size_t len, void *arg, char *err, size_t errlen)
+{
+	struct ufrag_list *l = arg;
+	char shown[64 * 4 + 1];
+
+	if (!ufrag_valid(item, len)) {
+		snprintf(err, errlen, "\"%s\" is not an ICE ufrag: use %d-%d letters, digits, '+', "
+			 "'/' (the server's ice-ufrag of the SDP)",
+			 printable(item, len, 64, shown, sizeof(shown)), GB_UFRAG_MIN, GB_UFRAG_MAX);
+		return -EINVAL;
+	}
+	if (l->n == l->cap) {
+		size_t cap = l->cap ? l->cap * 2 : 8;
+		char **v = realloc(l->v, cap * sizeof(*v));
+
+		if (!v)
+			goto nomem;
+		l->v = v;
+		l->cap = cap;
+	}
+	l->v[l->n] = strndup(item, len);
+	if (!l->v[l->n])
+		goto nomem;
+	l->n++;
+	return 0;
+nomem:
+	snprintf(err, errlen, "out of memory");
+	return -ENOMEM;
+}
+
+static int str_qsort_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+void ufrags_free(char **v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(v[i]);
+	free(v);
+}
+
+int parse_ufrags(const char *list, char ***out, size_t *n, char *err, size_t errlen)
+{
+	struct ufrag_list l = {};
+	size_t kept = 0;
+	int ret;
+
+	*out = NULL;
+	*n = 0;
+	ret = parse_items(list, "ufrag", add_ufrag, &l, err, errlen);
+	if (ret) {
+		ufrags_free(l.v, l.n);
+		return ret;
+	}
+	qsort(l.v, l.n, sizeof(*l.v), str_qsort_cmp);
+	for (size_t i = 0; i < l.n; i++) {
+		if (kept && !strcmp(l.v[kept - 1], l.v[i]))
+			free(l.v[i]);
+		else
+			l.v[kept++] = l.v[i];
+	}
+	*out = l.v;
+	*n = kept;
+	return 0;
+}
+
+char **ufrags_copy(char *const *v, size_t n)
+{
+	char **c = n ? calloc(n, sizeof(*c)) : NULL;
+
+	for (size_t i = 0; c && i < n; i++) {
+		c[i] = strdup(v[i]);
+		if (!c[i]) {
+			ufrags_free(c, i);
+			return NULL;
+		}
+	}
+	return c;
+}
+
+bool ufrags_equal(char *const *a, size_t na, char *const *b, size_t nb)
+{
+	if (na != nb)
+		return false;
+	for (size_t i = 0; i < na; i++)
+		if (strcmp(a[i], b[i]))
+			return false;
+	return true;
+}
+
 int parse_cidrs(const char *list, struct cidr **out, size_t *n, char *err, size_t errlen)
 {
 	struct cidr_list l = {};

@@ -18,6 +18,16 @@ int parse_cidrs(const char *list, struct cidr **out, size_t *n, char *err, size_
 int format_cidr(const struct cidr *c, char *out, size_t outlen);
 int cidr_cmp(const struct cidr *a, const struct cidr *b);
 bool cidr_contains(const struct cidr *c, int family, const __u8 *addr);
+/* An ICE ufrag as a server's SDP gives it: GB_UFRAG_MIN..GB_UFRAG_MAX ice-chars (RFC 8839). */
+bool ufrag_valid(const char *s, size_t len);
+/* Parses "UFRAG[,UFRAG...]": sorted, duplicates dropped; *out and each string malloc'd. */
+int parse_ufrags(const char *list, char ***out, size_t *n, char *err, size_t errlen);
+void ufrags_free(char **v, size_t n);
+/* A copy of v[0..n-1], or NULL (n 0: NULL too, no error). */
+char **ufrags_copy(char *const *v, size_t n);
+/* Whether sorted lists a and b hold the same ufrags. */
+bool ufrags_equal(char *const *a, size_t na, char *const *b, size_t nb);
+
 /*
  * "2h", "90m", "1h30m", "1d" from now, or an RFC 3339 time; *out in unix seconds. A time more
  * than ten years from now is refused unless any_time (geoblock's own rules file: the clock may

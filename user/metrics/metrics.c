@@ -230,6 +230,13 @@ static void verdicts(struct textbuf *b, const struct counters *c)
 	for (int r = 0; r < GB_REASON_COUNT; r++)
 		sample(b, "geoblock_verdict_bytes_total", "verdict", verdict_names[r], NULL, NULL,
 		       c->verdicts[r].bytes);
+	family(b, "geoblock_ice_senders_total", "counter",
+	       "Binding Requests to shared ports by what they did to their sender's binding: "
+	       "learned (new, or evicted before), refreshed, moved (silent 30 s, now another "
+	       "meeting's), kept (another meeting's ufrag while bound).");
+	for (int i = 0; i < GB_ICE_STAT_COUNT; i++)
+		sample(b, "geoblock_ice_senders_total", "event", ice_stat_names[i], NULL, NULL,
+		       c->ice[i]);
 	family(b, "geoblock_passed_packets_total", "counter",
 	       "Packets the filter passed (every verdict but dropped).");
 	sample(b, "geoblock_passed_packets_total", NULL, NULL, NULL, NULL, c->passed.packets);

@@ -22,6 +22,7 @@
 #include "state/ports.h"
 #include "state/rules.h"
 #include "state/save.h"
+#include "state/shared_ports.h"
 #include "state/ops.h"
 
 /* An error that is not the caller's input (a map that cannot be read): never taken for one. */
@@ -66,27 +67,60 @@ static int durable(const struct gb_ctx *ctx, int err)
 	return err;
 }
 
-/* Refuses a name or port another meeting has, or exceptions past the tries' size. */
+/*
+ * Refuses a port or ufrag of s that a meeting other than id (0: any meeting) has, or a shared port,
+ * after one error line.
+ */
+static int check_claims(const struct rules *r, __u32 id, const struct meeting_spec *s)
+{
+	for (__u32 p = port_next(s->ports, 1); p < GB_PORT_COUNT; p = port_next(s->ports, p + 1)) {
+		__u32 owner = r->owners[p].meeting_id;
+
+		if (owner && owner != id) {
+			gb_err("port %u already belongs to meeting \"%s\"", p,
+			       owner < GB_MAX_MEETINGS ? r->policies[owner].name : "?");
+			return -EEXIST;
+		}
+		if (rules_port_shared(r, p)) {
+			gb_err("port %u is a shared port (its meetings are told apart by ufrag); give "
+			       "meeting \"%s\" --ufrag instead, or 'shared-port del %u'", p, s->name,
+			       p);
+			return -EEXIST;
+		}
+	}
+	for (size_t i = 0; i < s->n_ufrags; i++) {
+		__u32 owner = rules_ufrag_owner(r, s->ufrags[i]);
+
+		if (owner && owner != id) {
+			gb_err("ufrag %s already belongs to meeting \"%s\"", s->ufrags[i],
+			       owner < GB_MAX_MEETINGS ? r->policies[owner].name : "?");
+			return -EEXIST;
+		}
+	}
+	return 0;
+}
+
+/* Refuses a name, port or ufrag another meeting has, or exceptions past the tries' size. */
 static int check_conflicts(const struct rules *r, const struct meeting_spec *s)
 {
 	size_t n4 = r->n_allow4, n6 = r->n_allow6;
+	int err;
 
 	if (rules_find(r, s->name)) {
 		gb_err("meeting \"%s\" already exists; delete it first or pick another name", s->name);
 		return -EEXIST;
 	}
-	for (__u32 p = 1; p < GB_PORT_COUNT; p++) {
-		__u32 owner = r->owners[p].meeting_id;
-
-		if (port_isset(s->ports, p) && owner) {
-			gb_err("port %u already belongs to meeting \"%s\"", p, r->policies[owner].name);
-			return -EEXIST;
-		}
-	}
+	err = check_claims(r, 0, s);
+	if (err)
+		return err;
 	for (size_t i = 0; i < s->n_allow; i++)
 		*(s->allow[i].family == 4 ? &n4 : &n6) += 1;
 	if (n4 > GB_ALLOW_MAX || n6 > GB_ALLOW_MAX) {
 		gb_err("more than %d IPv4 or IPv6 allow exceptions over all meetings", GB_ALLOW_MAX);
+		return -ENOSPC;
+	}
+	if (s->n_ufrags > rules_ufrags_free(r)) {
+		gb_err("more than %d ufrags over all meetings", GB_UFRAGS_MAX - 1);
 		return -ENOSPC;
 	}
 	return 0;
@@ -261,21 +295,6 @@ static int add_locked(const struct gb_ctx *ctx, const struct audit_caller *who, 
 	return failure(err);
 }
 
-/* Refuses a port of s that a meeting other than id owns, after one error line. */
-static int check_ports_free(const struct rules *r, __u32 id, const struct meeting_spec *s)
-{
-	for (__u32 p = port_next(s->ports, 1); p < GB_PORT_COUNT; p = port_next(s->ports, p + 1)) {
-		__u32 owner = r->owners[p].meeting_id;
-
-		if (owner && owner != id) {
-			gb_err("port %u already belongs to meeting \"%s\"", p,
-			       owner < GB_MAX_MEETINGS ? r->policies[owner].name : "?");
-			return -EEXIST;
-		}
-	}
-	return 0;
-}
-
 /*
  * Replaces the live meeting id by s, make-before-break (the new version complete before the ports
  * move to it); the other meetings untouched. A failure midway puts the maps back to the saved set.
@@ -289,7 +308,7 @@ static int replace_locked(const struct gb_ctx *ctx, const struct audit_caller *w
 	struct rules_plan p = {};
 	int err;
 
-	err = check_ports_free(r, id, s);
+	err = check_claims(r, id, s);
 	if (err)
 		return err;
 	err = spec_copy(&copy, s);
@@ -489,7 +508,7 @@ static int plan_ports(const struct rules *r, __u32 id, const __u8 *add, const __
 	}
 	for (size_t i = 0; i < sizeof(out->after) && !err && !left; i++)
 		left = out->after[i];
-	if (!err && !left) {
+	if (!err && !left && !r->first_ufrag[id]) {
 		snprintf(err_msg, sizeof(err_msg), "meeting \"%s\" would have no port left; delete "
 			 "the meeting instead", r->policies[id].name);
 		err = -EINVAL;
@@ -534,6 +553,217 @@ out:
 	return end_meeting(ctx, r, fd, err);
 }
 
+static bool in_sorted(char *const *list, size_t n, const char *s)
+{
+	size_t lo = 0, hi = n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int c = strcmp(list[mid], s);
+
+		if (!c)
+			return true;
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return false;
+}
+
+static int str_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/*
+ * The ufrags of meeting id (spec old) after adding add and removing remove, into new (which shares
+ * old's strings): 0, or -errno after one line.
+ */
+static int plan_ufrags(const struct rules *r, __u32 id, const struct meeting_spec *old,
+		       char *const *add, size_t n_add, char *const *remove, size_t n_remove,
+		       struct meeting_spec *new, struct ops_ufrags *out)
+{
+	char **list = malloc((old->n_ufrags + n_add + 1) * sizeof(*list));
+	size_t n = 0;
+
+	if (!list) {
+		gb_err("out of memory");
+		return -ENOMEM;
+	}
+	out->added = out->removed = 0;
+	for (size_t i = 0; i < n_remove; i++) {
+		if (!in_sorted(old->ufrags, old->n_ufrags, remove[i])) {
+			gb_err("ufrag %s does not belong to meeting \"%s\"", remove[i], old->name);
+			free(list);
+			return -ENOENT;
+		}
+	}
+	for (size_t i = 0; i < old->n_ufrags; i++) {
+		if (in_sorted(remove, n_remove, old->ufrags[i]))
+			out->removed++;
+		else
+			list[n++] = old->ufrags[i];
+	}
+	for (size_t i = 0; i < n_add; i++) {
+		__u32 owner = rules_ufrag_owner(r, add[i]);
+
+		if (owner && owner != id) {
+			gb_err("ufrag %s already belongs to meeting \"%s\"", add[i],
+			       owner < GB_MAX_MEETINGS ? r->policies[owner].name : "?");
+			free(list);
+			return -EEXIST;
+		}
+		if (in_sorted(old->ufrags, old->n_ufrags, add[i]) &&
+		    !in_sorted(remove, n_remove, add[i]))
+			continue;
+		list[n++] = add[i];
+		out->added++;
+	}
+	if (out->added > rules_ufrags_free(r)) {
+		gb_err("more than %d ufrags over all meetings", GB_UFRAGS_MAX - 1);
+		free(list);
+		return -ENOSPC;
+	}
+	if (!n && port_next(old->ports, 1) >= GB_PORT_COUNT) {
+		gb_err("meeting \"%s\" would have no port or ufrag left; delete the meeting instead",
+		       old->name);
+		free(list);
+		return -EINVAL;
+	}
+	qsort(list, n, sizeof(*list), str_cmp);
+	*new = *old;
+	new->allow = old->allow;
+	new->ufrags = list;
+	new->n_ufrags = n;
+	return 0;
+}
+
+int ops_meeting_ufrags(const struct gb_ctx *ctx, const struct audit_caller *who, const char *name,
+		       char *const *add, size_t n_add, char *const *remove, size_t n_remove,
+		       const char *reason, struct ops_ufrags *out)
+{
+	struct meeting_spec old = {}, new = {};
+	struct rules *r;
+	int fd, err;
+	__u32 id;
+
+	memset(out, 0, sizeof(*out));
+	err = begin_meeting(ctx, name, &r, &fd, &id);
+	if (err)
+		return err;
+	err = rules_spec(r, id, &old);
+	if (err) {
+		gb_err("out of memory");
+		err = failure(err);
+		goto out;
+	}
+	err = plan_ufrags(r, id, &old, add, n_add, remove, n_remove, &new, out);
+	if (err)
+		goto out;
+	if (out->added + out->removed && !(err = rules_log_intent(ctx, &new, NULL)))
+		err = rules_set_ufrags_saved(ctx, r, id, &new);
+	if (!err && out->added + out->removed)
+		rules_save_maybe(ctx, r);
+	/* Adding ufrags it has already changes nothing: said, not refused, not audited. */
+	if (out->added + out->removed &&
+	    audit_result_by(ctx, who, reason, err, change_lines(&old, err ? NULL : &new)) && !err)
+		err = -EIO;
+	if (!err) {
+		out->after = ufrags_copy(new.ufrags, new.n_ufrags);
+		out->n_after = out->after ? new.n_ufrags : 0;
+	}
+	/* new shares old's strings and exceptions: only its own list is freed. */
+	free(new.ufrags);
+	err = failure(err);
+out:
+	spec_free(&old);
+	return end_meeting(ctx, r, fd, err);
+}
+
+/* "+ shared ports LIST" or "- ..." ("none") for the audit record. */
+static void shared_line(struct json_object *changes, char sign, const __u8 *ports)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+
+	if (!f)
+		return;
+	fprintf(f, "%c shared ports ", sign);
+	if (port_next(ports, 1) < GB_PORT_COUNT)
+		print_ports(f, ports);
+	else
+		fprintf(f, "none");
+	if (!fclose(f))
+		json_object_array_add(changes, json_object_new_string(buf));
+	free(buf);
+}
+
+int ops_shared_ports(const struct gb_ctx *ctx, const struct audit_caller *who, const __u8 *add,
+		     const __u8 *remove, const char *reason, struct ops_shared *out)
+{
+	const __u8 *list = add ? add : remove;
+	struct json_object *changes;
+	struct rules *r;
+	int fd, err;
+
+	memset(out, 0, sizeof(*out));
+	err = lock_for(ctx, &fd);
+	if (err)
+		return err;
+	err = failure(rules_take(ctx, &r));
+	if (err) {
+		unlock(fd);
+		return err;
+	}
+	shared_ports_live(r, out->before);
+	memcpy(out->after, out->before, sizeof(out->after));
+	for (__u32 p = port_next(list, 1); p < GB_PORT_COUNT && !err; p = port_next(list, p + 1)) {
+		__u32 owner = r->owners[p].meeting_id;
+
+		if (add && owner) {
+			gb_err("port %u belongs to meeting \"%s\"; a port is either a meeting's or "
+			       "shared", p, owner < GB_MAX_MEETINGS ? r->policies[owner].name : "?");
+			err = -EEXIST;
+		} else if (!add && !port_isset(out->before, p)) {
+			gb_err("port %u is not a shared port; see 'geoblock shared-port list'", p);
+			err = -ENOENT;
+		} else if (port_isset(out->before, p) != !!add) {
+			out->changed++;
+			out->after[p / 8] ^= 1u << (p % 8);
+		}
+	}
+	if (err || !out->changed)
+		goto out;
+	/* Saved first: what the maps get is never more than restore puts back. */
+	err = shared_ports_write(ctx, out->after);
+	if (err) {
+		gb_err("cannot write %s/%s: %s", ctx->state_dir, STATE_SHARED_FILE, strerror(-err));
+	} else {
+		err = shared_ports_set(ctx, r, out->after);
+		if (err) {
+			gb_err("cannot change the shared ports: %s", strerror(-err));
+			if (shared_ports_set(ctx, r, out->before) ||
+			    shared_ports_write(ctx, out->before))
+				gb_warn("putting the shared ports back failed; 'geoblock restore' "
+					"puts back what %s/%s holds", ctx->state_dir,
+					STATE_SHARED_FILE);
+		}
+	}
+	changes = json_object_new_array();
+	shared_line(changes, '-', out->before);
+	if (!err)
+		shared_line(changes, '+', out->after);
+	if (audit_result_by(ctx, who, reason, err, changes) && !err)
+		err = -EIO;
+	err = failure(err);
+out:
+	rules_give(r, err);
+	unlock(fd);
+	return durable(ctx, err);
+}
+
 int ops_apply(const struct gb_ctx *ctx, const struct audit_caller *who, const char *where,
 	      const struct spec_list *want, bool check, const char *reason, FILE *plan_out,
 	      struct country_census *census, struct ops_counts *counts)
@@ -562,6 +792,24 @@ int ops_apply(const struct gb_ctx *ctx, const struct audit_caller *who, const ch
 	err = failure(check ? rules_read(ctx, &r) : rules_begin(ctx, &r, true));
 	if (err)
 		goto out_unlock;
+	for (size_t i = 0; i < want->n && !err; i++) {
+		const struct meeting_spec *s = &want->v[i];
+
+		for (__u32 p = port_next(s->ports, 1); p < GB_PORT_COUNT && !err;
+		     p = port_next(s->ports, p + 1)) {
+			if (!rules_port_shared(&r, p))
+				continue;
+			if (where && s->line)
+				snprintf(prefix, sizeof(prefix), "%s line %u: ", where, s->line);
+			else
+				snprintf(prefix, sizeof(prefix), "meeting \"%s\": ", s->name);
+			gb_err("%sport %u is a shared port (its meetings are told apart by ufrag); use "
+			       "--ufrag, or 'shared-port del %u' first", prefix, p, p);
+			err = -EINVAL;
+		}
+	}
+	if (err)
+		goto out_rules;
 	err = rules_plan(&r, want, &plan);
 	if (err) {
 		gb_err("cannot plan the change: %s", strerror(-err));

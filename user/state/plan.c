@@ -93,6 +93,9 @@ int rules_plan(const struct rules *r, const struct spec_list *want, struct rules
 	for (__u32 port = 1; port < GB_PORT_COUNT; port++)
 		if (r->owners[port].meeting_id < GB_MAX_MEETINGS)
 			owns_port[r->owners[port].meeting_id] = true;
+	/* A meeting on shared ports alone is enforced through its ufrags. */
+	for (__u32 id = 1; id < GB_MAX_MEETINGS; id++)
+		owns_port[id] |= r->first_ufrag[id] != 0;
 	for (size_t i = 0; i < want->n; i++) {
 		struct live_name key = { want->v[i].name, 0 };
 		size_t lo = 0, hi = n_live, n = 0;
@@ -227,15 +230,15 @@ static int remove_doomed(const struct gb_ctx *ctx, struct rules *r, const struct
 
 /*
  * Carries out a plan, make-before-break: mode switches in place (counters kept); new versions
- * written complete and active but owning no port yet; then each port moved to its new owner in
- * one update (a packet sees the old meeting or the new one, never none); then what is left of
+ * written complete and active but owning no port yet; then each port (and ufrag) moved to its new
+ * owner in one update (a packet sees the old meeting or the new one, never none); then what is left of
  * old versions and deleted meetings removed.
  */
 int rules_plan_execute(const struct gb_ctx *ctx, struct rules *r, const struct rules_plan *p)
 {
 	const struct spec_list *want = p->want;
 	__u32 *new_id = calloc(want->n + 1, sizeof(*new_id));
-	size_t free_slots = 0, need4 = r->n_allow4, need6 = r->n_allow6, counters = 0;
+	size_t free_slots = 0, need4 = r->n_allow4, need6 = r->n_allow6, counters = 0, ufrags = 0;
 	int err = 0;
 
 	if (!new_id) {
@@ -252,8 +255,12 @@ int rules_plan_execute(const struct gb_ctx *ctx, struct rules *r, const struct r
 		for (int w = 0; w < GB_COUNTRY_WORDS; w++)
 			counters += __builtin_popcountll(want->v[i].blocked[w]);
 	}
+	/* Ufrags new to the maps: one moved from another meeting keeps its slot. */
+	for (size_t i = 0; i < want->n; i++)
+		for (size_t k = 0; k < want->v[i].n_ufrags; k++)
+			ufrags += !rules_ufrag_owner(r, want->v[i].ufrags[k]);
 	if (free_slots < p->n_add + p->n_replace || need4 > GB_ALLOW_MAX || need6 > GB_ALLOW_MAX ||
-	    counters > r->counters_free) {
+	    counters > r->counters_free || ufrags > rules_ufrags_free(r)) {
 		err = -ENOSPC;
 		goto out;
 	}
@@ -277,6 +284,9 @@ int rules_plan_execute(const struct gb_ctx *ctx, struct rules *r, const struct r
 		     port = port_next(ports, port + 1))
 			if (r->owners[port].meeting_id != id)
 				err = rules_set_owner(ctx, r, port, id);
+		/* Ufrags too (nor is a ufrag in two): a sender learned for one follows it. */
+		for (size_t k = 0; k < want->v[i].n_ufrags && !err; k++)
+			err = rules_set_ufrag(ctx, r, want->v[i].ufrags[k], id);
 	}
 	for (size_t i = 0; i < want->n && !err; i++)
 		if (p->action[i] == PLAN_REPLACE)

@@ -28,6 +28,12 @@ int rules_ports_plan(const struct rules *r, __u32 id, const __u8 list[GB_PORT_CO
 				 r->policies[owner].name);
 			return -EEXIST;
 		}
+		if (add && rules_port_shared(r, p)) {
+			snprintf(err, errlen, "port %u is a shared port (its meetings are told apart "
+				 "by ufrag); give the meeting a ufrag instead, or 'shared-port del' it",
+				 p);
+			return -EEXIST;
+		}
 		if (!add && owner != id) {
 			snprintf(err, errlen, "port %u does not belong to meeting \"%s\"", p, name);
 			return -ENOENT;
@@ -40,7 +46,7 @@ int rules_ports_plan(const struct rules *r, __u32 id, const __u8 list[GB_PORT_CO
 	}
 	for (__u32 i = 0; i < GB_PORT_COUNT / 8 && !left; i++)
 		left = want[i];
-	if (!left) {
+	if (!left && !r->first_ufrag[id]) {
 		snprintf(err, errlen, "meeting \"%s\" would have no port left; delete the meeting "
 			 "instead", name);
 		return -EINVAL;
@@ -56,7 +62,7 @@ int rules_set_ports(const struct gb_ctx *ctx, struct rules *r, __u32 id,
 	for (__u32 p = port_next(want, 1); p < GB_PORT_COUNT; p = port_next(want, p + 1)) {
 		__u32 owner = r->owners[p].meeting_id;
 
-		if (owner && owner != id)
+		if ((owner && owner != id) || rules_port_shared(r, p))
 			return -EEXIST;
 	}
 	/* Gained ports first, then lost ones: at no moment fewer than the ports both sets share. */

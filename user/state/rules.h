@@ -24,7 +24,19 @@ struct rules {
 	size_t n_allow4, n_allow6;
 	__u64 *counter_used;			/* bit per drop counter a meeting holds */
 	size_t counters_free;			/* drop counters no meeting holds */
-	struct map_view views[2];
+	/*
+	 * Shared ports' ufrags: ufrag_slots is ufrag_owner (mapped); each slot's text (NULL: none)
+	 * and the list of each meeting's slots, first_ufrag[id] then next_ufrag[slot] (0 ends).
+	 */
+	const struct ufrag_slot *ufrag_slots;
+	char **ufrag_text;
+	__u32 *first_ufrag, *next_ufrag, *prev_ufrag;
+	size_t ufrags_used;
+	int ufrag_fd;				/* meeting_by_ufrag */
+	/* Left by an interrupted change: keys of no slot (or a taken one), slots of no key. */
+	struct ufrag_key *stray_keys;
+	size_t n_stray_keys;
+	struct map_view views[3];
 	/* drop_slot (per meeting id) mapped in chunks of RULES_SLOT_CHUNK ids, each when needed. */
 	int slot_fd;
 	struct map_view slot_views[(GB_MAX_MEETINGS + 255) / 256];
@@ -42,6 +54,21 @@ void rules_ports_of(const struct rules *r, __u32 id, __u8 ports[GB_PORT_COUNT / 
 int rules_repair(const struct gb_ctx *ctx, struct rules *r);
 int rules_spec(const struct rules *r, __u32 id, struct meeting_spec *s);
 int rules_specs(const struct rules *r, struct spec_list *l);	/* every active meeting */
+/* The meeting ufrag belongs to (0: none). */
+__u32 rules_ufrag_owner(const struct rules *r, const char *ufrag);
+/* Gives ufrag to meeting id (0: to nobody) in one update of the data path's view. */
+int rules_set_ufrag(const struct gb_ctx *ctx, struct rules *r, const char *ufrag, __u32 id);
+/* Gives meeting id exactly the ufrags of list (sorted): gained ones first, then lost ones. */
+int rules_set_ufrags(const struct gb_ctx *ctx, struct rules *r, __u32 id, char *const *list,
+		     size_t n);
+/* Free ufrag slots. */
+size_t rules_ufrags_free(const struct rules *r);
+/* Makes port shared (demultiplexed by ufrag) or not; it must be no meeting's. */
+int rules_set_shared(const struct gb_ctx *ctx, struct rules *r, __u32 port, bool shared);
+static inline bool rules_port_shared(const struct rules *r, __u32 port)
+{
+	return !r->owners[port].meeting_id && (r->owners[port].flags & GB_PORT_SHARED);
+}
 /* Adds one meeting; the data path sees it only once it is complete. */
 int rules_add(const struct gb_ctx *ctx, struct rules *r, const struct meeting_spec *s, __u32 *id);
 int rules_remove(const struct gb_ctx *ctx, struct rules *r, __u32 id);
@@ -55,7 +82,7 @@ __u32 rules_free_slot(const struct rules *r);
 /* Gives port to meeting id (0: to nobody) in one update. */
 int rules_set_owner(const struct gb_ctx *ctx, struct rules *r, __u32 port, __u32 id);
 /*
- * Writes meeting s into slot id: inactive first, then its exceptions (and its ports, if
+ * Writes meeting s into slot id: inactive first, then its exceptions (and its ports and ufrags, if
  * with_ports), then active.
  */
 int rules_write_meeting(const struct gb_ctx *ctx, struct rules *r, const struct meeting_spec *s,

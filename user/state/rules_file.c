@@ -21,20 +21,27 @@ void spec_free(struct meeting_spec *s)
 	free(s->allow);
 	s->allow = NULL;
 	s->n_allow = 0;
+	ufrags_free(s->ufrags, s->n_ufrags);
+	s->ufrags = NULL;
+	s->n_ufrags = 0;
 }
 
 int spec_copy(struct meeting_spec *dst, const struct meeting_spec *src)
 {
 	*dst = *src;
 	dst->allow = NULL;
-	if (!src->n_allow)
-		return 0;
-	dst->allow = malloc(src->n_allow * sizeof(*dst->allow));
-	if (!dst->allow) {
-		dst->n_allow = 0;
+	dst->ufrags = NULL;
+	if (src->n_allow) {
+		dst->allow = malloc(src->n_allow * sizeof(*dst->allow));
+		if (dst->allow)
+			memcpy(dst->allow, src->allow, src->n_allow * sizeof(*dst->allow));
+	}
+	if (src->n_ufrags)
+		dst->ufrags = ufrags_copy(src->ufrags, src->n_ufrags);
+	if ((src->n_allow && !dst->allow) || (src->n_ufrags && !dst->ufrags)) {
+		spec_free(dst);
 		return -ENOMEM;
 	}
-	memcpy(dst->allow, src->allow, src->n_allow * sizeof(*dst->allow));
 	return 0;
 }
 
@@ -71,6 +78,7 @@ static int parse_words(int argc, char **argv, __s64 now, unsigned int flags,
 {
 	static const struct option opts[] = {
 		{ "ports", required_argument, NULL, 'p' },
+		{ "ufrag", required_argument, NULL, 'u' },
 		{ "block", required_argument, NULL, 'b' },
 		{ "allow", required_argument, NULL, 'a' },
 		{ "proto", required_argument, NULL, 'P' },
@@ -93,6 +101,7 @@ static int parse_words(int argc, char **argv, __s64 now, unsigned int flags,
 		case 'h':
 			return SPEC_HELP;
 		case 'p':
+		case 'u':
 		case 'b':
 		case 'a':
 		case 'P':
@@ -124,11 +133,13 @@ static int parse_words(int argc, char **argv, __s64 now, unsigned int flags,
 		return -EINVAL;
 	}
 	snprintf(s->name, sizeof(s->name), "%s", name);
-	if (!val['p'] || !val['b']) {
-		snprintf(err, errlen, "--ports and --block are required; see -h");
+	if ((!val['p'] && !val['u']) || !val['b']) {
+		snprintf(err, errlen, "--block and --ports or --ufrag (or both) are required; see -h");
 		return -EINVAL;
 	}
-	ret = parse_ports(val['p'], s->ports, err, errlen);
+	ret = val['p'] ? parse_ports(val['p'], s->ports, err, errlen) : 0;
+	if (!ret && val['u'])
+		ret = parse_ufrags(val['u'], &s->ufrags, &s->n_ufrags, err, errlen);
 	if (!ret)
 		ret = parse_countries(val['b'], s->blocked, err, errlen);
 	if (!ret && val['a'])
@@ -186,7 +197,8 @@ bool spec_equal(const struct meeting_spec *a, const struct meeting_spec *b, bool
 	       !memcmp(a->blocked, b->blocked, sizeof(a->blocked)) &&
 	       (a->flags & mask) == (b->flags & mask) && a->expires == b->expires &&
 	       a->n_allow == b->n_allow &&
-	       (!a->n_allow || !memcmp(a->allow, b->allow, a->n_allow * sizeof(*a->allow)));
+	       (!a->n_allow || !memcmp(a->allow, b->allow, a->n_allow * sizeof(*a->allow))) &&
+	       ufrags_equal(a->ufrags, a->n_ufrags, b->ufrags, b->n_ufrags);
 }
 
 /* Quotes a reason so that split_words reads it back. */
@@ -217,8 +229,13 @@ char *spec_format(const struct meeting_spec *s, bool with_reason)
 	if (!f)
 		return NULL;
 	/* Ports straight into the line: a buffer for the longest list would be 458 KiB a line. */
-	fprintf(f, "meeting add %s --ports ", s->name);
-	print_ports(f, s->ports);
+	fprintf(f, "meeting add %s", s->name);
+	if (port_next(s->ports, 1) < GB_PORT_COUNT || !s->n_ufrags) {
+		fprintf(f, " --ports ");
+		print_ports(f, s->ports);
+	}
+	for (size_t i = 0; i < s->n_ufrags; i++)
+		fprintf(f, "%s%s", i ? "," : " --ufrag ", s->ufrags[i]);
 	fprintf(f, " --block %s", countries);
 	if ((s->flags & (GB_MEETING_UDP | GB_MEETING_TCP)) != GB_MEETING_UDP)
 		fprintf(f, " --proto %s", format_protos(s->flags));
@@ -311,6 +328,61 @@ static size_t *first_of_names(const struct spec_list *l)
 	return first;
 }
 
+/* A ufrag of meeting `of` in a list: spec_list_check sorts them to find one given twice. */
+struct ufrag_ref {
+	const char *ufrag;
+	size_t of;
+};
+
+static int ufrag_ref_cmp(const void *a, const void *b)
+{
+	const struct ufrag_ref *x = a, *y = b;
+	int c = strcmp(x->ufrag, y->ufrag);
+
+	return c ? c : (x->of > y->of) - (x->of < y->of);
+}
+
+/* Refuses a ufrag in two meetings of l, and more ufrags than fit. */
+static int check_ufrags(const struct spec_list *l, char *err, size_t errlen)
+{
+	struct ufrag_ref *refs;
+	size_t n = 0, k = 0;
+	char at[32];
+	int ret = 0;
+
+	for (size_t i = 0; i < l->n; i++)
+		n += l->v[i].n_ufrags;
+	if (!n)
+		return 0;
+	if (n > GB_UFRAGS_MAX - 1) {
+		snprintf(err, errlen, "%zu ufrags; at most %d fit", n, GB_UFRAGS_MAX - 1);
+		return -E2BIG;
+	}
+	refs = malloc(n * sizeof(*refs));
+	if (!refs) {
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < l->n; i++)
+		for (size_t u = 0; u < l->v[i].n_ufrags; u++)
+			refs[k++] = (struct ufrag_ref){ l->v[i].ufrags[u], i };
+	qsort(refs, n, sizeof(*refs), ufrag_ref_cmp);
+	for (k = 1; k < n && !ret; k++) {
+		const struct meeting_spec *o = &l->v[refs[k - 1].of], *s = &l->v[refs[k].of];
+
+		if (strcmp(refs[k].ufrag, refs[k - 1].ufrag))
+			continue;
+		/* The later one named, as for ports. */
+		snprintf(err, errlen, "%sufrag %s already belongs to meeting \"%s\"",
+			 where(s, at, sizeof(at)), refs[k].ufrag, o->name);
+		if (o->line)
+			snprintf(err + strlen(err), errlen - strlen(err), " (line %u)", o->line);
+		ret = -EINVAL;
+	}
+	free(refs);
+	return ret;
+}
+
 int spec_list_check(const struct spec_list *l, char *err, size_t errlen)
 {
 	size_t allow4 = 0, allow6 = 0, *first;
@@ -362,6 +434,8 @@ int spec_list_check(const struct spec_list *l, char *err, size_t errlen)
 	}
 	free(owner);
 	free(first);
+	if (!ret)
+		ret = check_ufrags(l, err, errlen);
 	if (!ret && (allow4 > GB_ALLOW_MAX || allow6 > GB_ALLOW_MAX)) {
 		snprintf(err, errlen, "%zu IPv4 and %zu IPv6 allow exceptions; at most %d of each fit",
 			 allow4, allow6, GB_ALLOW_MAX);

@@ -24,6 +24,8 @@ struct meeting_spec {
 	__s64 expires;			/* unix seconds; 0: never */
 	struct cidr *allow;		/* sorted, no duplicates */
 	size_t n_allow;
+	char **ufrags;			/* server ICE ufrags on shared ports; sorted, no duplicates */
+	size_t n_ufrags;
 	char reason[GB_REASON_LEN];	/* --reason: for the audit log, not kept in the maps */
 	unsigned int line;		/* line of the file it came from; 0 for the command line */
 };
@@ -47,7 +49,10 @@ bool spec_equal(const struct meeting_spec *a, const struct meeting_spec *b, bool
 char *spec_format(const struct meeting_spec *s, bool with_reason);
 int spec_list_push(struct spec_list *l, struct meeting_spec *s);	/* takes s's allocations */
 void spec_list_free(struct spec_list *l);
-/* Refuses two meetings of one name, shared ports, more meetings or exceptions than fit. */
+/*
+ * Refuses two meetings of one name, a port or ufrag in two meetings, more meetings, exceptions or
+ * ufrags than fit.
+ */
 int spec_list_check(const struct spec_list *l, char *err, size_t errlen);
 /*
  * Parses one line of a rules file in place: 0 and s, 1 for a blank or comment line, or -EINVAL

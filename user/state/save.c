@@ -187,3 +187,35 @@ int rules_set_ports_saved(const struct gb_ctx *ctx, struct rules *r, __u32 id,
 	       "puts the maps back to the saved rule set" : "nothing changed");
 	return err;
 }
+
+int rules_set_ufrags_saved(const struct gb_ctx *ctx, struct rules *r, __u32 id,
+			   const struct meeting_spec *want)
+{
+	struct meeting_spec old;
+	char what[320];
+	int err, undo;
+
+	err = rules_spec(r, id, &old);
+	if (err) {
+		gb_err("out of memory");
+		return err;
+	}
+	err = rules_set_ufrags(ctx, r, id, want->ufrags, want->n_ufrags);
+	if (err)
+		snprintf(what, sizeof(what), "cannot change the ufrags of meeting \"%s\": %s",
+			 r->policies[id].name, strerror(-err));
+	else if ((err = changelog_done(ctx)))
+		snprintf(what, sizeof(what), "cannot write %s/%s: %s", ctx->state_dir, GB_LOG_FILE,
+			 strerror(-err));
+	if (!err) {
+		spec_free(&old);
+		return 0;
+	}
+	undo = rules_set_ufrags(ctx, r, id, old.ufrags, old.n_ufrags);
+	if (!undo)
+		changelog_abort(ctx);
+	gb_err("%s; %s", what, undo ? "giving the ufrags back failed too, so the next change "
+	       "puts the maps back to the saved rule set" : "nothing changed");
+	spec_free(&old);
+	return err;
+}

@@ -1,0 +1,119 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The `shared-port` commands: add, del, list. A shared port's packets find their meeting by the
+ * ICE ufrag their sender's Binding Request named (meeting ... --ufrag), not by the port.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <json-c/json.h>
+#include "lib/country.h"
+#include "lib/errors.h"
+#include "kern/counters.h"
+#include "kern/pins.h"
+#include "state/context.h"
+#include "state/ops.h"
+#include "state/rules.h"
+#include "state/shared_ports.h"
+#include "cli/cmd.h"
+
+static int shared_change(const struct cmd_args *a, bool add)
+{
+	static char now[GB_PORT_COUNT * 7];
+	__u8 list[GB_PORT_COUNT / 8];
+	struct ops_shared done;
+	char err_msg[512];
+	struct gb_ctx ctx;
+	int err;
+
+	if (parse_ports(a->pos[0], list, err_msg, sizeof(err_msg))) {
+		gb_err("%s", err_msg);
+		return GB_EXIT_USAGE;
+	}
+	if (gb_open(&ctx, GB_OPEN_LOCKED))
+		return GB_EXIT_FAIL;
+	err = ops_shared_ports(&ctx, NULL, add ? list : NULL, add ? NULL : list,
+			       a->opt[OPT_REASON], &done);
+	if (!err) {
+		format_ports(done.after, now, sizeof(now));
+		printf("shared ports: %s (%u %s)\n", *now ? now : "none", done.changed,
+		       add ? "added" : "removed");
+	}
+	gb_close(&ctx);
+	if (!err)
+		return GB_EXIT_OK;
+	return err == -EINVAL || err == -ENOENT || err == -EEXIST ? GB_EXIT_USAGE : GB_EXIT_FAIL;
+}
+
+int cmd_shared_port_add(const struct cmd_args *a)
+{
+	return shared_change(a, true);
+}
+
+int cmd_shared_port_del(const struct cmd_args *a)
+{
+	return shared_change(a, false);
+}
+
+int cmd_shared_port_list(const struct cmd_args *a)
+{
+	static char text[GB_PORT_COUNT * 7];
+	__u8 ports[GB_PORT_COUNT / 8];
+	struct counters c;
+	struct gb_ctx ctx;
+	struct rules r;
+	int ret = GB_EXIT_FAIL;
+
+	if (gb_open(&ctx, GB_OPEN_READ))
+		return GB_EXIT_FAIL;
+	if (rules_read(&ctx, &r))
+		goto out_close;
+	if (counters_read(&ctx, &c)) {
+		gb_err("cannot read the counters");
+		goto out_rules;
+	}
+	shared_ports_live(&r, ports);
+	if (a->opt[OPT_JSON]) {
+		struct json_object *o = json_object_new_object(), *arr = json_object_new_array();
+		struct json_object *ice = json_object_new_object();
+
+		for (__u32 p = port_next(ports, 1), q; p < GB_PORT_COUNT;
+		     p = port_next(ports, q + 1)) {
+			for (q = p; q + 1 < GB_PORT_COUNT && port_isset(ports, q + 1); q++)
+				;
+			if (q > p)
+				snprintf(text, sizeof(text), "%u-%u", p, q);
+			else
+				snprintf(text, sizeof(text), "%u", p);
+			json_object_array_add(arr, json_object_new_string(text));
+		}
+		json_object_object_add(o, "ports", arr);
+		json_object_object_add(o, "ufrags", json_object_new_uint64(r.ufrags_used));
+		json_object_object_add(o, "ufrags_max", json_object_new_uint64(GB_UFRAGS_MAX - 1));
+		json_object_object_add(o, "senders_max", json_object_new_uint64(GB_ICE_TUPLES_MAX));
+		for (int i = 0; i < GB_ICE_STAT_COUNT; i++)
+			json_object_object_add(ice, ice_stat_names[i],
+					       json_object_new_uint64(c.ice[i]));
+		json_object_object_add(o, "ice_senders", ice);
+		printf("%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY |
+								 JSON_C_TO_STRING_NOSLASHESCAPE));
+		json_object_put(o);
+	} else {
+		format_ports(ports, text, sizeof(text));
+		printf("shared ports: %s\n", *text ? text : "none");
+		printf("ufrags:       %zu of %d\n", r.ufrags_used, GB_UFRAGS_MAX - 1);
+		printf("senders:      %llu learned, %llu refreshed, %llu moved, %llu kept (up to %d "
+		       "remembered)\n", (unsigned long long)c.ice[GB_ICE_LEARNED],
+		       (unsigned long long)c.ice[GB_ICE_REFRESHED],
+		       (unsigned long long)c.ice[GB_ICE_MOVED],
+		       (unsigned long long)c.ice[GB_ICE_KEPT], GB_ICE_TUPLES_MAX);
+	}
+	ret = GB_EXIT_OK;
+	counters_free(&c);
+out_rules:
+	rules_free(&r);
+out_close:
+	gb_close(&ctx);
+	return ret;
+}

@@ -1,0 +1,108 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Shared ports: the ports on which a packet's meeting is found by the ICE ufrag of its sender's
+ * Binding Request instead of by the port. The set is saved in the state dir (one line of ports
+ * and ranges) before the maps change, and put back by restore.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "lib/country.h"
+#include "lib/errors.h"
+#include "lib/files.h"
+#include "state/shared_ports.h"
+
+int shared_ports_read(const struct gb_ctx *ctx, __u8 ports[GB_PORT_COUNT / 8])
+{
+	char path[4096], *line = NULL, err_msg[256];
+	size_t cap = 0;
+	int err = 0;
+	FILE *f;
+
+	memset(ports, 0, GB_PORT_COUNT / 8);
+	snprintf(path, sizeof(path), "%s/%s", ctx->state_dir, STATE_SHARED_FILE);
+	f = fopen(path, "re");
+	if (!f) {
+		if (errno == ENOENT)
+			return 0;
+		err = -errno;
+		gb_err("cannot open %s: %s", path, strerror(errno));
+		return err;
+	}
+	while (!err && getline(&line, &cap, f) >= 0) {
+		__u8 more[GB_PORT_COUNT / 8];
+
+		line[strcspn(line, "\n")] = '\0';
+		if (!*line || *line == '#')
+			continue;
+		err = parse_ports(line, more, err_msg, sizeof(err_msg));
+		if (err) {
+			gb_err("%s: %s", path, err_msg);
+			err = -EINVAL;
+		}
+		for (size_t i = 0; i < sizeof(more) && !err; i++)
+			ports[i] |= more[i];
+	}
+	free(line);
+	fclose(f);
+	return err;
+}
+
+int shared_ports_write(const struct gb_ctx *ctx, const __u8 ports[GB_PORT_COUNT / 8])
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	int err;
+
+	if (!f)
+		return -ENOMEM;
+	fprintf(f, "# shared ports (geoblock shared-port): meetings on them are told apart by ICE "
+		"ufrag\n");
+	if (port_next(ports, 1) < GB_PORT_COUNT) {
+		print_ports(f, ports);
+		fputc('\n', f);
+	}
+	if (fclose(f)) {
+		free(buf);
+		return -ENOMEM;
+	}
+	/* The state dir exists: the state lock is a file in it. */
+	err = gb_write_file_atomic(ctx->state_dir, STATE_SHARED_FILE, buf, len);
+	free(buf);
+	return err;
+}
+
+void shared_ports_live(const struct rules *r, __u8 ports[GB_PORT_COUNT / 8])
+{
+	memset(ports, 0, GB_PORT_COUNT / 8);
+	for (__u32 p = 1; p < GB_PORT_COUNT; p++)
+		if (rules_port_shared(r, p))
+			ports[p / 8] |= 1u << (p % 8);
+}
+
+int shared_ports_set(const struct gb_ctx *ctx, struct rules *r,
+		     const __u8 want[GB_PORT_COUNT / 8])
+{
+	int err;
+
+	for (__u32 p = port_next(want, 1); p < GB_PORT_COUNT; p = port_next(want, p + 1))
+		if (r->owners[p].meeting_id)
+			return -EEXIST;
+	for (__u32 p = port_next(want, 1); p < GB_PORT_COUNT; p = port_next(want, p + 1)) {
+		if (rules_port_shared(r, p))
+			continue;
+		err = rules_set_shared(ctx, r, p, true);
+		if (err)
+			return err;
+	}
+	for (__u32 p = 1; p < GB_PORT_COUNT; p++) {
+		if (!rules_port_shared(r, p) || port_isset(want, p))
+			continue;
+		err = rules_set_shared(ctx, r, p, false);
+		if (err)
+			return err;
+	}
+	return 0;
+}
