@@ -175,7 +175,7 @@ struct {
 	__type(value, struct verdict_counter);
 } link_drops SEC(".maps");
 
-/* Shared ports: a server ufrag's slot in ufrag_owner (keys as long as the longest ufrag allowed). */
+/* Shared ports: a server ufrag's slot in ufrag_owner, by the ufrag's length (bpf/geoblock.h). */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(map_flags, BPF_F_NO_PREALLOC);
@@ -184,6 +184,23 @@ struct {
 	__type(value, __u32);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } meeting_by_ufrag SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, GB_UFRAGS_MAX);
+	__type(key, struct ufrag_long_key);
+	__type(value, __u32);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} meeting_by_long_ufrag SEC(".maps");
+
+/* Where a long ufrag's key is built: 260 bytes do not fit beside the rest on the BPF stack. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct ufrag_long_key);
+} long_ufrag_scratch SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
@@ -578,7 +595,9 @@ static __always_inline void learn_sender(const struct ice_tuple *t, __u32 slot,
 					 const struct ufrag_slot *u)
 {
 	struct ice_sender *s = bpf_map_lookup_elem(&ice_senders, t);
-	struct ice_sender fresh = { .slot = slot, .gen = u->gen, .seen_ns = bpf_ktime_get_ns() };
+	/* The coarse clock: a tick's precision is plenty for 30 s, and it costs no clock read. */
+	struct ice_sender fresh = { .slot = slot, .gen = u->gen,
+				    .seen_ns = bpf_ktime_get_coarse_ns() };
 	__u32 bound;
 
 	if (!s) {
@@ -587,7 +606,9 @@ static __always_inline void learn_sender(const struct ice_tuple *t, __u32 slot,
 		return;
 	}
 	if (s->slot == slot && s->gen == u->gen) {
-		s->seen_ns = fresh.seen_ns;
+		/* Written once a second at most: a line other CPUs read stays clean meanwhile. */
+		if (fresh.seen_ns - s->seen_ns >= 1000000000ULL)
+			s->seen_ns = fresh.seen_ns;
 		count_ice(GB_ICE_REFRESHED);
 		return;
 	}
@@ -622,42 +643,77 @@ struct stun_attr {
  */
 __noinline int stun_ufrag(struct xdp_md *ctx, __u32 off, __u32 end)
 {
+	void *data = (void *)(long)ctx->data, *data_end = (void *)(long)ctx->data_end;
+	struct ufrag_long_key *long_key;
 	struct ufrag_key key;
-	struct stun_attr a;
+	__u32 zero = 0;
+	__u8 head[GB_UFRAG_SHORT + 1];
+	struct stun_attr *a;
 	__u32 pos, alen, n, colon;
 	__u32 *found;
 	int i;
 
 	pos = off + STUN_HDR_LEN;
 	for (i = 0; i < GB_STUN_ATTRS_MAX; i++) {
-		if (pos + sizeof(a) > end)
+		if (pos + sizeof(*a) > end)
 			return GB_PASS_ICE_NO_USERNAME;
-		if (bpf_xdp_load_bytes(ctx, pos, &a, sizeof(a)))
+		/*
+		 * The message is in the frame's linear part (checked by the caller): well under
+		 * 16 KiB, the bound under which the verifier follows a variable packet offset.
+		 */
+		if (pos > 0x3fff)
 			return GB_PASS_ICE_MALFORMED;
-		alen = bpf_ntohs(a.len);
-		if (pos + sizeof(a) + alen > end)
+		a = data + (pos & 0x3fff);
+		if ((void *)(a + 1) > data_end)
 			return GB_PASS_ICE_MALFORMED;
-		if (a.type == bpf_htons(STUN_USERNAME))
+		alen = bpf_ntohs(a->len);
+		if (pos + sizeof(*a) + alen > end)
+			return GB_PASS_ICE_MALFORMED;
+		if (a->type == bpf_htons(STUN_USERNAME))
 			break;
 		/* What follows an integrity check is ignored by STUN itself (RFC 8489 14.5). */
-		if (a.type == bpf_htons(STUN_MESSAGE_INTEGRITY) ||
-		    a.type == bpf_htons(STUN_MESSAGE_INTEGRITY_SHA256) ||
-		    a.type == bpf_htons(STUN_FINGERPRINT))
+		if (a->type == bpf_htons(STUN_MESSAGE_INTEGRITY) ||
+		    a->type == bpf_htons(STUN_MESSAGE_INTEGRITY_SHA256) ||
+		    a->type == bpf_htons(STUN_FINGERPRINT))
 			return GB_PASS_ICE_NO_USERNAME;
-		pos += sizeof(a) + ((alen + 3) & ~3U);
+		pos += sizeof(*a) + ((alen + 3) & ~3U);
 	}
 	if (i == GB_STUN_ATTRS_MAX)
 		return GB_PASS_ICE_NO_USERNAME;
+	pos += sizeof(*a);
 
-	pos += sizeof(a);
-	__builtin_memset(&key, 0, sizeof(key));
-	n = alen < GB_UFRAG_MAX ? alen : GB_UFRAG_MAX;
+	/* Most ufrags are short: their ':' is within the first GB_UFRAG_SHORT + 1 bytes. */
+	n = alen < sizeof(head) ? alen : sizeof(head);
 	if (n == 0)
 		return GB_PASS_ICE_MALFORMED;
-	if (bpf_xdp_load_bytes(ctx, pos, key.text, n))
+	if (bpf_xdp_load_bytes(ctx, pos, head, n))
 		return GB_PASS_ICE_MALFORMED;
-	for (colon = 0; colon < GB_UFRAG_MAX; colon++)
-		if (colon >= n || key.text[colon] == ':')
+	for (colon = 0; colon < sizeof(head); colon++)
+		if (colon >= n || head[colon] == ':')
+			break;
+	if (colon < n) {
+		if (colon < GB_UFRAG_MIN || colon > GB_UFRAG_SHORT)
+			return GB_PASS_ICE_UNKNOWN_UFRAG;
+		__builtin_memset(&key, 0, sizeof(key));
+		key.len = colon;
+		if (bpf_xdp_load_bytes(ctx, pos, key.text, colon))
+			return GB_PASS_ICE_MALFORMED;
+		found = bpf_map_lookup_elem(&meeting_by_ufrag, &key);
+		return found ? *found << 8 : GB_PASS_ICE_UNKNOWN_UFRAG;
+	}
+	if (n == alen)
+		return GB_PASS_ICE_MALFORMED;
+
+	/* A longer ufrag (or none): the ':' within the first GB_UFRAG_MAX + 1 bytes. */
+	long_key = bpf_map_lookup_elem(&long_ufrag_scratch, &zero);
+	if (!long_key)
+		return GB_PASS_ICE_MALFORMED;
+	__builtin_memset(long_key, 0, sizeof(*long_key));
+	n = alen < GB_UFRAG_MAX ? alen : GB_UFRAG_MAX;
+	if (bpf_xdp_load_bytes(ctx, pos, long_key->text, n))
+		return GB_PASS_ICE_MALFORMED;
+	for (colon = GB_UFRAG_SHORT; colon < GB_UFRAG_MAX; colon++)
+		if (colon >= n || long_key->text[colon] == ':')
 			break;
 	if (colon == n && n < alen) {
 		/* No ':' in the first GB_UFRAG_MAX bytes: a ufrag of exactly that length, or too long. */
@@ -668,17 +724,13 @@ __noinline int stun_ufrag(struct xdp_md *ctx, __u32 off, __u32 end)
 	} else if (colon == n) {
 		return GB_PASS_ICE_MALFORMED;
 	}
-	if (colon < GB_UFRAG_MIN)
-		return GB_PASS_ICE_UNKNOWN_UFRAG;
 	/* The key is the ufrag alone, zero after it: read again, as long as it is. */
-	__builtin_memset(&key, 0, sizeof(key));
-	if (bpf_xdp_load_bytes(ctx, pos, key.text, colon))
+	__builtin_memset(long_key, 0, sizeof(*long_key));
+	long_key->len = colon;
+	if (bpf_xdp_load_bytes(ctx, pos, long_key->text, colon))
 		return GB_PASS_ICE_MALFORMED;
-	key.len = colon;
-	found = bpf_map_lookup_elem(&meeting_by_ufrag, &key);
-	if (!found)
-		return GB_PASS_ICE_UNKNOWN_UFRAG;
-	return *found << 8;
+	found = bpf_map_lookup_elem(&meeting_by_long_ufrag, long_key);
+	return found ? *found << 8 : GB_PASS_ICE_UNKNOWN_UFRAG;
 }
 
 /*

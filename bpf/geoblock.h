@@ -35,6 +35,7 @@
  */
 #define GB_UFRAG_MIN		4
 #define GB_UFRAG_MAX		256
+#define GB_UFRAG_SHORT		32	/* ufrags up to this long are keyed in meeting_by_ufrag */
 #define GB_UFRAGS_MAX		262144
 #define GB_ICE_TUPLES_MAX	1048576
 #define GB_STUN_ATTRS_MAX	16	/* attributes walked before USERNAME is given up for */
@@ -70,11 +71,19 @@ struct port_owner {
 };
 
 /*
- * Key of meeting_by_ufrag: a server ufrag, zero past len. The value is its slot in ufrag_owner,
- * where the meeting is: a ufrag moves to another meeting (a meeting replaced) in one update of its
- * slot, and a learned sender dies with its ufrag (the slot's gen changes when it is freed).
+ * Key of meeting_by_ufrag: a server ufrag of at most GB_UFRAG_SHORT characters (every ICE stack
+ * seen: aiortc and Janus 4, Chrome 4, pion 16, webrtcbin 32), zero past len, so that a Binding
+ * Request hashes 36 bytes, not 260; longer ones are keys of meeting_by_long_ufrag. The value is
+ * the ufrag's slot in ufrag_owner, where the meeting is: a ufrag moves to another meeting (a
+ * meeting replaced) in one update of its slot, and a learned sender dies with its ufrag (the
+ * slot's gen changes when it is freed).
  */
 struct ufrag_key {
+	__u32 len;
+	__u8 text[GB_UFRAG_SHORT];
+};
+
+struct ufrag_long_key {
 	__u32 len;
 	__u8 text[GB_UFRAG_MAX];
 };
@@ -98,7 +107,7 @@ struct ice_tuple {
 struct ice_sender {
 	__u32 slot;
 	__u32 gen;
-	__u64 seen_ns;		/* its last Binding Request naming that ufrag (CLOCK_MONOTONIC) */
+	__u64 seen_ns;		/* its last Binding Request naming that ufrag (coarse monotonic) */
 };
 
 /* Bits of meeting_policy.flags (pinned): fixed values, as the verdict reasons. */
@@ -261,7 +270,8 @@ _Static_assert(sizeof(struct prefix_v4_elem) == 8 && sizeof(struct prefix_v6_ele
 _Static_assert(GB_T6_ALIAS_BASE + 128 < GB_DXR6_REFINE && GB_COUNTRY_COUNT < GB_T6_ALIAS_BASE,
 	       "value ranges must not overlap");
 _Static_assert(sizeof(struct geoip_info) == 8 * 4 + 4 * 4 + 256 + 64, "geoip_info layout");
-_Static_assert(sizeof(struct ufrag_key) == 4 + GB_UFRAG_MAX, "ufrag_key layout");
+_Static_assert(sizeof(struct ufrag_key) == 4 + GB_UFRAG_SHORT, "ufrag_key layout");
+_Static_assert(sizeof(struct ufrag_long_key) == 4 + GB_UFRAG_MAX, "ufrag_long_key layout");
 _Static_assert(sizeof(struct ufrag_slot) == 8, "ufrag_slot layout");
 _Static_assert(sizeof(struct ice_tuple) == 24, "ice_tuple layout");
 _Static_assert(sizeof(struct ice_sender) == 16, "ice_sender layout");

@@ -165,8 +165,8 @@ int body_ufrags(struct json_object *in, struct ufrags_body *b, char *err, size_t
 
 void body_ufrags_free(struct ufrags_body *b)
 {
-	ufrags_free(b->add, b->n_add);
-	ufrags_free(b->remove, b->n_remove);
+	ufrag_list_free(b->add, b->n_add);
+	ufrag_list_free(b->remove, b->n_remove);
 	memset(b, 0, sizeof(*b));
 }
 

@@ -16,6 +16,7 @@
 #include "state/countries.h"
 #include "state/explain.h"
 #include "state/ops.h"
+#include "state/ops_ice.h"
 #include "state/report.h"
 #include "state/rules.h"
 #include "api/body.h"
@@ -210,7 +211,7 @@ static struct api_reply post_ufrags(struct api_call *c)
 		json_object_object_add(o, "added", json_object_new_int64(done.added));
 		json_object_object_add(o, "removed", json_object_new_int64(done.removed));
 	}
-	ufrags_free(done.after, done.n_after);
+	ufrag_list_free(done.after, done.n_after);
 out:
 	body_ufrags_free(&b);
 	return rep;

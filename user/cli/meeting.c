@@ -20,6 +20,7 @@
 #include "state/rules.h"
 #include "state/rules_file.h"
 #include "state/ops.h"
+#include "state/ops_ice.h"
 #include "api/spec_json.h"
 #include "cli/cmd.h"
 
@@ -173,7 +174,7 @@ static int meeting_ufrags(const struct cmd_args *a, bool add)
 		return GB_EXIT_USAGE;
 	}
 	if (gb_open(&ctx, GB_OPEN_LOCKED)) {
-		ufrags_free(list, n);
+		ufrag_list_free(list, n);
 		return GB_EXIT_FAIL;
 	}
 	err = ops_meeting_ufrags(&ctx, NULL, name, add ? list : NULL, add ? n : 0,
@@ -185,8 +186,8 @@ static int meeting_ufrags(const struct cmd_args *a, bool add)
 		printf("meeting %s: %u ufrag%s removed\n", name, done.removed,
 		       done.removed == 1 ? "" : "s");
 	gb_close(&ctx);
-	ufrags_free(list, n);
-	ufrags_free(done.after, done.n_after);
+	ufrag_list_free(list, n);
+	ufrag_list_free(done.after, done.n_after);
 	return exit_code(err);
 }
 

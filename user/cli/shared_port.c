@@ -13,7 +13,7 @@
 #include "kern/counters.h"
 #include "kern/pins.h"
 #include "state/context.h"
-#include "state/ops.h"
+#include "state/ops_ice.h"
 #include "state/rules.h"
 #include "state/shared_ports.h"
 #include "cli/cmd.h"
@@ -89,7 +89,7 @@ int cmd_shared_port_list(const struct cmd_args *a)
 			json_object_array_add(arr, json_object_new_string(text));
 		}
 		json_object_object_add(o, "ports", arr);
-		json_object_object_add(o, "ufrags", json_object_new_uint64(r.ufrags_used));
+		json_object_object_add(o, "ufrags", json_object_new_uint64(r.uf.used));
 		json_object_object_add(o, "ufrags_max", json_object_new_uint64(GB_UFRAGS_MAX - 1));
 		json_object_object_add(o, "senders_max", json_object_new_uint64(GB_ICE_TUPLES_MAX));
 		for (int i = 0; i < GB_ICE_STAT_COUNT; i++)
@@ -102,9 +102,9 @@ int cmd_shared_port_list(const struct cmd_args *a)
 	} else {
 		format_ports(ports, text, sizeof(text));
 		printf("shared ports: %s\n", *text ? text : "none");
-		printf("ufrags:       %zu of %d\n", r.ufrags_used, GB_UFRAGS_MAX - 1);
-		printf("senders:      %llu learned, %llu refreshed, %llu moved, %llu kept (up to %d "
-		       "remembered)\n", (unsigned long long)c.ice[GB_ICE_LEARNED],
+		printf("ufrags:       %zu of %d\n", r.uf.used, GB_UFRAGS_MAX - 1);
+		printf("senders:      %llu learned, %llu refreshed, %llu moved, %llu kept (up to "
+		       "%d remembered)\n", (unsigned long long)c.ice[GB_ICE_LEARNED],
 		       (unsigned long long)c.ice[GB_ICE_REFRESHED],
 		       (unsigned long long)c.ice[GB_ICE_MOVED],
 		       (unsigned long long)c.ice[GB_ICE_KEPT], GB_ICE_TUPLES_MAX);

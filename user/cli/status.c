@@ -27,7 +27,7 @@ static long long get_int(struct json_object *o, const char *key)
 int cmd_status(const struct cmd_args *a)
 {
 	bool json = a->opt[OPT_JSON];
-	struct json_object *top, *links, *geoip, *mem, *short_of;
+	struct json_object *top, *links, *geoip, *mem, *short_of, *ice;
 	struct gb_ctx ctx;
 	int meetings;
 
@@ -73,6 +73,12 @@ int cmd_status(const struct cmd_args *a)
 			       "tries\n", (get_int(mem, "table_v4") + get_int(mem, "table_v6")) / 1048576.0,
 			       (get_int(mem, "networks_v4") + get_int(mem, "networks_v6")) / 1048576.0,
 			       (get_int(mem, "lpm_v4") + get_int(mem, "lpm_v6")) / 1048576.0);
+		if (json_object_object_get_ex(top, "ice", &ice) &&
+		    json_object_object_get_ex(ice, "kernel_memory_bytes", &mem))
+			printf("ice:       %lld shared ports, %lld ufrags; %.1f MiB senders "
+			       "(preallocated), %.1f MiB ufrags\n", get_int(ice, "shared_ports"),
+			       get_int(ice, "ufrags"), get_int(mem, "senders") / 1048576.0,
+			       (get_int(mem, "ufrags") + get_int(mem, "ufrag_slots")) / 1048576.0);
 		printf("meetings:  %d", meetings);
 		for (size_t i = 0; i < json_object_array_length(short_of); i++)
 			printf("%s%s", i ? ", " : " (blocking a country without a network in the GeoIP "

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /* Reading whole maps: arrays through mmap or in batches, per-CPU arrays, per-CPU values summed. */
 #include <errno.h>
+#include <stdio.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -232,4 +233,21 @@ int map_entries(int fd, size_t ksz, size_t vsz, void **keys, void **vals, size_t
 		*n = 0;
 	}
 	return err;
+}
+
+__u64 map_memlock(int fd)
+{
+	char path[64], line[128];
+	__u64 bytes = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", fd);
+	f = fopen(path, "re");
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "memlock: %llu", (unsigned long long *)&bytes) == 1)
+			break;
+	fclose(f);
+	return bytes;
 }

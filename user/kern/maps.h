@@ -34,6 +34,8 @@ int map_keys(int fd, size_t ksz, void **out, size_t *n);
  * in batches; *n of them.
  */
 int map_entries(int fd, size_t ksz, size_t vsz, void **keys, void **vals, size_t *n);
+/* What the kernel charges for a map (its fdinfo "memlock:"); 0 when unknown. */
+__u64 map_memlock(int fd);
 /* Sums a per-CPU value made of `words` __u64 counters. */
 int percpu_sum(int fd, const void *key, __u64 *sum, size_t words);
 /* Elements 0..n-1 of a per-CPU array of `words` __u64 counters, each summed over CPUs. */

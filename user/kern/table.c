@@ -19,6 +19,7 @@
 #include "geoip/geoip.h"
 #include "geoip/prefix.h"
 #include "kern/pins.h"
+#include "kern/maps.h"
 #include "kern/table.h"
 #include "geoblock.skel.h"
 
@@ -533,24 +534,6 @@ int table_lookup(const struct table_view *v, bool lpm, int family, const __u8 *a
 		memcpy(m->addr, fam == 4 ? v4 : addr, fam == 4 ? 4 : 16);
 	}
 	return 0;
-}
-
-/* What the kernel charges for a map (its fdinfo "memlock:"); 0 when unknown. */
-static __u64 map_memlock(int fd)
-{
-	char path[64], line[128];
-	__u64 bytes = 0;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", fd);
-	f = fopen(path, "r");
-	if (!f)
-		return 0;
-	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "memlock: %llu", (unsigned long long *)&bytes) == 1)
-			break;
-	fclose(f);
-	return bytes;
 }
 
 void table_memory(const struct gb_ctx *ctx, __u64 bytes[TABLE_KINDS][2])

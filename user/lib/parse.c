@@ -156,7 +156,7 @@ static int str_qsort_cmp(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-void ufrags_free(char **v, size_t n)
+void ufrag_list_free(char **v, size_t n)
 {
 	for (size_t i = 0; i < n; i++)
 		free(v[i]);
@@ -173,7 +173,7 @@ int parse_ufrags(const char *list, char ***out, size_t *n, char *err, size_t err
 	*n = 0;
 	ret = parse_items(list, "ufrag", add_ufrag, &l, err, errlen);
 	if (ret) {
-		ufrags_free(l.v, l.n);
+		ufrag_list_free(l.v, l.n);
 		return ret;
 	}
 	qsort(l.v, l.n, sizeof(*l.v), str_qsort_cmp);
@@ -188,21 +188,21 @@ int parse_ufrags(const char *list, char ***out, size_t *n, char *err, size_t err
 	return 0;
 }
 
-char **ufrags_copy(char *const *v, size_t n)
+char **ufrag_list_copy(char *const *v, size_t n)
 {
 	char **c = n ? calloc(n, sizeof(*c)) : NULL;
 
 	for (size_t i = 0; c && i < n; i++) {
 		c[i] = strdup(v[i]);
 		if (!c[i]) {
-			ufrags_free(c, i);
+			ufrag_list_free(c, i);
 			return NULL;
 		}
 	}
 	return c;
 }
 
-bool ufrags_equal(char *const *a, size_t na, char *const *b, size_t nb)
+bool ufrag_lists_equal(char *const *a, size_t na, char *const *b, size_t nb)
 {
 	if (na != nb)
 		return false;

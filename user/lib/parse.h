@@ -22,11 +22,11 @@ bool cidr_contains(const struct cidr *c, int family, const __u8 *addr);
 bool ufrag_valid(const char *s, size_t len);
 /* Parses "UFRAG[,UFRAG...]": sorted, duplicates dropped; *out and each string malloc'd. */
 int parse_ufrags(const char *list, char ***out, size_t *n, char *err, size_t errlen);
-void ufrags_free(char **v, size_t n);
+void ufrag_list_free(char **v, size_t n);
 /* A copy of v[0..n-1], or NULL (n 0: NULL too, no error). */
-char **ufrags_copy(char *const *v, size_t n);
+char **ufrag_list_copy(char *const *v, size_t n);
 /* Whether sorted lists a and b hold the same ufrags. */
-bool ufrags_equal(char *const *a, size_t na, char *const *b, size_t nb);
+bool ufrag_lists_equal(char *const *a, size_t na, char *const *b, size_t nb);
 
 /*
  * "2h", "90m", "1h30m", "1d" from now, or an RFC 3339 time; *out in unix seconds. A time more

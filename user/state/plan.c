@@ -95,7 +95,7 @@ int rules_plan(const struct rules *r, const struct spec_list *want, struct rules
 			owns_port[r->owners[port].meeting_id] = true;
 	/* A meeting on shared ports alone is enforced through its ufrags. */
 	for (__u32 id = 1; id < GB_MAX_MEETINGS; id++)
-		owns_port[id] |= r->first_ufrag[id] != 0;
+		owns_port[id] |= r->uf.first[id] != 0;
 	for (size_t i = 0; i < want->n; i++) {
 		struct live_name key = { want->v[i].name, 0 };
 		size_t lo = 0, hi = n_live, n = 0;
@@ -258,9 +258,9 @@ int rules_plan_execute(const struct gb_ctx *ctx, struct rules *r, const struct r
 	/* Ufrags new to the maps: one moved from another meeting keeps its slot. */
 	for (size_t i = 0; i < want->n; i++)
 		for (size_t k = 0; k < want->v[i].n_ufrags; k++)
-			ufrags += !rules_ufrag_owner(r, want->v[i].ufrags[k]);
+			ufrags += !ufrag_owner(&r->uf, want->v[i].ufrags[k]);
 	if (free_slots < p->n_add + p->n_replace || need4 > GB_ALLOW_MAX || need6 > GB_ALLOW_MAX ||
-	    counters > r->counters_free || ufrags > rules_ufrags_free(r)) {
+	    counters > r->counters_free || ufrags > ufrags_room(&r->uf)) {
 		err = -ENOSPC;
 		goto out;
 	}
@@ -286,7 +286,7 @@ int rules_plan_execute(const struct gb_ctx *ctx, struct rules *r, const struct r
 				err = rules_set_owner(ctx, r, port, id);
 		/* Ufrags too (nor is a ufrag in two): a sender learned for one follows it. */
 		for (size_t k = 0; k < want->v[i].n_ufrags && !err; k++)
-			err = rules_set_ufrag(ctx, r, want->v[i].ufrags[k], id);
+			err = ufrag_give(&r->uf, want->v[i].ufrags[k], id);
 	}
 	for (size_t i = 0; i < want->n && !err; i++)
 		if (p->action[i] == PLAN_REPLACE)

@@ -46,7 +46,7 @@ int rules_ports_plan(const struct rules *r, __u32 id, const __u8 list[GB_PORT_CO
 	}
 	for (__u32 i = 0; i < GB_PORT_COUNT / 8 && !left; i++)
 		left = want[i];
-	if (!left && !r->first_ufrag[id]) {
+	if (!left && !r->uf.first[id]) {
 		snprintf(err, errlen, "meeting \"%s\" would have no port left; delete the meeting "
 			 "instead", name);
 		return -EINVAL;

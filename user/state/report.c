@@ -14,6 +14,7 @@
 #include "lib/version.h"
 #include "kern/counters.h"
 #include "kern/links.h"
+#include "kern/maps.h"
 #include "kern/pins.h"
 #include "kern/table.h"
 #include "kern/verdicts.h"
@@ -179,8 +180,30 @@ static struct json_object *table_json(const struct gb_ctx *ctx)
 	return o;
 }
 
+/* Shared ports: how many, the ufrags, and what the ICE maps cost the kernel. */
+static struct json_object *ice_json(const struct gb_ctx *ctx, const struct rules *r)
+{
+	struct json_object *o = json_object_new_object(), *mo = json_object_new_object();
+	unsigned int shared = 0;
+
+	for (__u32 p = 1; p < GB_PORT_COUNT; p++)
+		shared += rules_port_shared(r, p);
+	json_object_object_add(o, "shared_ports", json_object_new_int(shared));
+	json_object_object_add(o, "ufrags", json_object_new_uint64(r->uf.used));
+	json_object_object_add(mo, "senders", json_object_new_uint64(
+				       map_memlock(bpf_map__fd(ctx->skel->maps.ice_senders))));
+	json_object_object_add(mo, "ufrags", json_object_new_uint64(
+				       map_memlock(bpf_map__fd(ctx->skel->maps.meeting_by_ufrag)) +
+				       map_memlock(bpf_map__fd(ctx->skel->maps.meeting_by_long_ufrag))));
+	json_object_object_add(mo, "ufrag_slots", json_object_new_uint64(
+				       map_memlock(bpf_map__fd(ctx->skel->maps.ufrag_owner))));
+	json_object_object_add(o, "kernel_memory_bytes", mo);
+	return o;
+}
+
 int status_json(const struct gb_ctx *ctx, struct json_object **out)
 {
+	struct json_object *ice;
 	struct country_census census;
 	struct json_object *top, *short_of;
 	struct rules r;
@@ -207,6 +230,7 @@ int status_json(const struct gb_ctx *ctx, struct json_object **out)
 		if (*none)
 			json_object_array_add(short_of, json_object_new_string(p->name));
 	}
+	ice = ice_json(ctx, &r);
 	rules_free(&r);
 
 	top = json_object_new_object();
@@ -216,6 +240,7 @@ int status_json(const struct gb_ctx *ctx, struct json_object **out)
 	json_object_object_add(top, "attachments", attachments(ctx));
 	json_object_object_add(top, "geoip", table_json(ctx));
 	json_object_object_add(top, "meetings", json_object_new_int(meetings));
+	json_object_object_add(top, "ice", ice);
 	json_object_object_add(top, "meetings_blocking_countries_without_networks", short_of);
 	*out = top;
 	return 0;

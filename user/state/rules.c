@@ -152,92 +152,6 @@ static void link_port(struct rules *r, __u32 port)
 	r->first_port[id] = port;
 }
 
-/* Takes ufrag slot out of the list of meeting id, its owner until now. */
-static void unlink_ufrag(struct rules *r, __u32 slot, __u32 id)
-{
-	__u32 prev = r->prev_ufrag[slot], next = r->next_ufrag[slot];
-
-	if (!slot || !id || id >= GB_MAX_MEETINGS)
-		return;
-	if (prev)
-		r->next_ufrag[prev] = next;
-	else if (r->first_ufrag[id] == slot)
-		r->first_ufrag[id] = next;
-	if (next)
-		r->prev_ufrag[next] = prev;
-	r->prev_ufrag[slot] = r->next_ufrag[slot] = 0;
-}
-
-/* Puts ufrag slot at the head of the list of meeting id. */
-static void link_ufrag(struct rules *r, __u32 slot, __u32 id)
-{
-	if (!slot || !id || id >= GB_MAX_MEETINGS)
-		return;
-	r->prev_ufrag[slot] = 0;
-	r->next_ufrag[slot] = r->first_ufrag[id];
-	if (r->first_ufrag[id])
-		r->prev_ufrag[r->first_ufrag[id]] = slot;
-	r->first_ufrag[id] = slot;
-}
-
-static void ufrag_key_of(const char *ufrag, struct ufrag_key *k)
-{
-	size_t len = strnlen(ufrag, GB_UFRAG_MAX);
-
-	memset(k, 0, sizeof(*k));
-	k->len = len;
-	memcpy(k->text, ufrag, len);
-}
-
-/*
- * The ufrags: meeting_by_ufrag read whole, each key's text kept at its slot and the slot put in
- * its meeting's list. A key of no slot, or of a slot another key has, is stray (rules_repair
- * deletes it); so is a slot with a meeting but no key.
- */
-static int read_ufrags(struct rules *r)
-{
-	struct ufrag_key *keys;
-	size_t n;
-	__u32 *slots;
-	int err;
-
-	r->ufrag_text = calloc(GB_UFRAGS_MAX, sizeof(*r->ufrag_text));
-	r->first_ufrag = calloc(GB_MAX_MEETINGS, sizeof(*r->first_ufrag));
-	r->next_ufrag = calloc(GB_UFRAGS_MAX, sizeof(*r->next_ufrag));
-	r->prev_ufrag = calloc(GB_UFRAGS_MAX, sizeof(*r->prev_ufrag));
-	if (!r->ufrag_text || !r->first_ufrag || !r->next_ufrag || !r->prev_ufrag)
-		return -ENOMEM;
-	err = map_entries(r->ufrag_fd, sizeof(*keys), sizeof(*slots), (void **)&keys,
-			  (void **)&slots, &n);
-	if (err)
-		return err;
-	for (size_t i = 0; i < n && !err; i++) {
-		__u32 slot = slots[i];
-
-		if (!slot || slot >= GB_UFRAGS_MAX || r->ufrag_text[slot] ||
-		    !r->ufrag_slots[slot].meeting_id || keys[i].len > GB_UFRAG_MAX) {
-			struct ufrag_key *v = realloc(r->stray_keys,
-						      (r->n_stray_keys + 1) * sizeof(*v));
-
-			if (!v) {
-				err = -ENOMEM;
-				break;
-			}
-			r->stray_keys = v;
-			r->stray_keys[r->n_stray_keys++] = keys[i];
-			continue;
-		}
-		r->ufrag_text[slot] = strndup((const char *)keys[i].text, keys[i].len);
-		if (!r->ufrag_text[slot])
-			err = -ENOMEM;
-		r->ufrags_used++;
-		link_ufrag(r, slot, r->ufrag_slots[slot].meeting_id);
-	}
-	free(keys);
-	free(slots);
-	return err;
-}
-
 int rules_read(const struct gb_ctx *ctx, struct rules *r)
 {
 	int err;
@@ -248,15 +162,10 @@ int rules_read(const struct gb_ctx *ctx, struct rules *r)
 	if (!err)
 		err = map_view_open(bpf_map__fd(ctx->skel->maps.meeting_by_port), GB_PORT_COUNT,
 				    sizeof(*r->owners), &r->views[1]);
-	if (!err)
-		err = map_view_open(bpf_map__fd(ctx->skel->maps.ufrag_owner), GB_UFRAGS_MAX,
-				    sizeof(*r->ufrag_slots), &r->views[2]);
 	if (err)
 		goto err_out;
 	r->policies = r->views[0].base;
 	r->owners = r->views[1].base;
-	r->ufrag_slots = r->views[2].base;
-	r->ufrag_fd = bpf_map__fd(ctx->skel->maps.meeting_by_ufrag);
 	r->slot_fd = bpf_map__fd(ctx->skel->maps.drop_slot);
 	r->first_port = calloc(GB_MAX_MEETINGS, sizeof(*r->first_port));
 	r->next_port = calloc(GB_PORT_COUNT, sizeof(*r->next_port));
@@ -269,7 +178,9 @@ int rules_read(const struct gb_ctx *ctx, struct rules *r)
 		link_port(r, port);
 	err = read_slots(r);
 	if (!err)
-		err = read_ufrags(r);
+		err = ufrags_read(&r->uf, bpf_map__fd(ctx->skel->maps.meeting_by_ufrag),
+				  bpf_map__fd(ctx->skel->maps.meeting_by_long_ufrag),
+				  bpf_map__fd(ctx->skel->maps.ufrag_owner));
 	if (!err)
 		err = map_keys(bpf_map__fd(ctx->skel->maps.allow_v4), sizeof(*r->allow4),
 				(void **)&r->allow4, &r->n_allow4);
@@ -296,13 +207,7 @@ void rules_free(struct rules *r)
 	free(r->allow4);
 	free(r->allow6);
 	free(r->counter_used);
-	for (size_t i = 0; r->ufrag_text && i < GB_UFRAGS_MAX; i++)
-		free(r->ufrag_text[i]);
-	free(r->ufrag_text);
-	free(r->first_ufrag);
-	free(r->next_ufrag);
-	free(r->prev_ufrag);
-	free(r->stray_keys);
+	ufrag_set_free(&r->uf);
 	memset(r, 0, sizeof(*r));
 }
 
@@ -328,11 +233,6 @@ static int cidr_sort_cmp(const void *a, const void *b)
 	return cidr_cmp(a, b);
 }
 
-static int str_sort_cmp(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
 int rules_spec(const struct rules *r, __u32 id, struct meeting_spec *s)
 {
 	const struct meeting_policy *p = &r->policies[id];
@@ -344,25 +244,8 @@ int rules_spec(const struct rules *r, __u32 id, struct meeting_spec *s)
 	memcpy(s->blocked, p->blocked, sizeof(s->blocked));
 	s->flags = p->flags & GB_SPEC_MODE_FLAGS;
 	s->expires = expiry_unix(p);
-	for (__u32 u = r->first_ufrag[id]; u; u = r->next_ufrag[u])
-		s->n_ufrags++;
-	if (s->n_ufrags) {
-		size_t k = 0;
-
-		s->ufrags = calloc(s->n_ufrags, sizeof(*s->ufrags));
-		for (__u32 u = r->first_ufrag[id]; u && s->ufrags; u = r->next_ufrag[u]) {
-			s->ufrags[k] = strdup(r->ufrag_text[u]);
-			if (!s->ufrags[k++]) {
-				spec_free(s);
-				return -ENOMEM;
-			}
-		}
-		if (!s->ufrags) {
-			s->n_ufrags = 0;
-			return -ENOMEM;
-		}
-		qsort(s->ufrags, s->n_ufrags, sizeof(*s->ufrags), str_sort_cmp);
-	}
+	if (ufrags_of(&r->uf, id, &s->ufrags, &s->n_ufrags))
+		return -ENOMEM;
 	for (size_t i = 0; i < r->n_allow4; i++)
 		n += ntohl(r->allow4[i].meeting_id) == id;
 	for (size_t i = 0; i < r->n_allow6; i++)
@@ -430,162 +313,6 @@ int rules_set_owner(const struct gb_ctx *ctx, struct rules *r, __u32 port, __u32
 		return -errno;
 	unlink_port(r, port, was);
 	link_port(r, port);
-	return 0;
-}
-
-__u32 rules_ufrag_owner(const struct rules *r, const char *ufrag)
-{
-	struct ufrag_key k;
-	__u32 slot;
-
-	ufrag_key_of(ufrag, &k);
-	if (bpf_map_lookup_elem(r->ufrag_fd, &k, &slot) || !slot || slot >= GB_UFRAGS_MAX)
-		return 0;
-	return r->ufrag_slots[slot].meeting_id;
-}
-
-size_t rules_ufrags_free(const struct rules *r)
-{
-	return GB_UFRAGS_MAX - 1 - r->ufrags_used;
-}
-
-static int set_ufrag_slot(const struct gb_ctx *ctx, __u32 slot, const struct ufrag_slot *u)
-{
-	if (bpf_map_update_elem(bpf_map__fd(ctx->skel->maps.ufrag_owner), &slot, u, BPF_ANY))
-		return -errno;
-	return 0;
-}
-
-/* Frees ufrag slot: its meeting gone, its gen raised, so that senders learned for it are not. */
-static int free_ufrag_slot(const struct gb_ctx *ctx, struct rules *r, __u32 slot)
-{
-	struct ufrag_slot u = r->ufrag_slots[slot];
-	int err;
-
-	unlink_ufrag(r, slot, u.meeting_id);
-	u.meeting_id = 0;
-	u.gen++;
-	err = set_ufrag_slot(ctx, slot, &u);
-	if (err)
-		return err;
-	if (r->ufrag_text[slot]) {
-		free(r->ufrag_text[slot]);
-		r->ufrag_text[slot] = NULL;
-		r->ufrags_used--;
-	}
-	return 0;
-}
-
-/* A slot with no meeting and no key, from where the last one was found; 0 if none. */
-static __u32 free_ufrag_slot_find(struct rules *r)
-{
-	static __thread __u32 hint;
-
-	for (__u32 k = 0; k < GB_UFRAGS_MAX; k++) {
-		__u32 slot = (hint + k) % GB_UFRAGS_MAX;
-
-		if (slot && !r->ufrag_slots[slot].meeting_id && !r->ufrag_text[slot]) {
-			hint = slot + 1;
-			return slot;
-		}
-	}
-	return 0;
-}
-
-/*
- * A ufrag new to the data path gets its slot (meeting set) before its key, so a Binding Request
- * never finds a key of no meeting; one taken away loses its key first, then its slot.
- */
-int rules_set_ufrag(const struct gb_ctx *ctx, struct rules *r, const char *ufrag, __u32 id)
-{
-	struct ufrag_key k;
-	struct ufrag_slot u;
-	__u32 slot = 0;
-	int err;
-
-	ufrag_key_of(ufrag, &k);
-	if (bpf_map_lookup_elem(r->ufrag_fd, &k, &slot)) {
-		if (errno != ENOENT)
-			return -errno;
-		slot = 0;
-	}
-	if (slot >= GB_UFRAGS_MAX)
-		return -EIO;
-	if (slot) {
-		u = r->ufrag_slots[slot];
-		if (u.meeting_id == id)
-			return 0;
-		if (!id) {
-			if (bpf_map_delete_elem(r->ufrag_fd, &k) && errno != ENOENT)
-				return -errno;
-			return free_ufrag_slot(ctx, r, slot);
-		}
-		/* Moved in one update: senders learned for it follow it to the new meeting. */
-		unlink_ufrag(r, slot, u.meeting_id);
-		u.meeting_id = id;
-		err = set_ufrag_slot(ctx, slot, &u);
-		if (!err)
-			link_ufrag(r, slot, id);
-		return err;
-	}
-	if (!id)
-		return 0;
-	slot = free_ufrag_slot_find(r);
-	if (!slot)
-		return -ENOSPC;
-	r->ufrag_text[slot] = strdup(ufrag);
-	if (!r->ufrag_text[slot])
-		return -ENOMEM;
-	r->ufrags_used++;
-	u = r->ufrag_slots[slot];
-	u.meeting_id = id;
-	err = set_ufrag_slot(ctx, slot, &u);
-	if (!err && bpf_map_update_elem(r->ufrag_fd, &k, &slot, BPF_NOEXIST))
-		err = -errno;
-	if (err) {
-		free_ufrag_slot(ctx, r, slot);
-		return err;
-	}
-	link_ufrag(r, slot, id);
-	return 0;
-}
-
-int rules_set_ufrags(const struct gb_ctx *ctx, struct rules *r, __u32 id, char *const *list,
-		     size_t n)
-{
-	int err;
-
-	for (size_t i = 0; i < n; i++) {
-		__u32 owner = rules_ufrag_owner(r, list[i]);
-
-		if (owner && owner != id)
-			return -EEXIST;
-	}
-	for (size_t i = 0; i < n; i++) {
-		err = rules_set_ufrag(ctx, r, list[i], id);
-		if (err)
-			return err;
-	}
-	for (__u32 slot = r->first_ufrag[id], next; slot; slot = next) {
-		next = r->next_ufrag[slot];
-		if (bsearch(&r->ufrag_text[slot], list, n, sizeof(*list), str_sort_cmp))
-			continue;
-		err = rules_set_ufrag(ctx, r, r->ufrag_text[slot], 0);
-		if (err)
-			return err;
-	}
-	return 0;
-}
-
-int rules_set_shared(const struct gb_ctx *ctx, struct rules *r, __u32 port, bool shared)
-{
-	struct port_owner o = { .flags = shared ? GB_PORT_SHARED : 0 };
-
-	/* r->owners is the map's memory: it holds o after the update. */
-	if (r->owners[port].meeting_id)
-		return -EEXIST;
-	if (bpf_map_update_elem(bpf_map__fd(ctx->skel->maps.meeting_by_port), &port, &o, BPF_ANY))
-		return -errno;
 	return 0;
 }
 
@@ -731,14 +458,9 @@ int rules_remove(const struct gb_ctx *ctx, struct rules *r, __u32 id)
 		if (err)
 			return err;
 	}
-	while (r->first_ufrag[id]) {
-		__u32 slot = r->first_ufrag[id];
-
-		err = rules_set_ufrag(ctx, r, r->ufrag_text[slot], 0);
-		if (err)
-			return err;
-	}
-	err = clear_allows(ctx, r, id);
+	err = ufrags_release(&r->uf, id);
+	if (!err)
+		err = clear_allows(ctx, r, id);
 	if (!err)
 		err = release_counters(ctx, r, id);
 	if (err)
@@ -780,32 +502,6 @@ static int give_counters(const struct gb_ctx *ctx, struct rules *r)
 	return 0;
 }
 
-/* Stray keys deleted; slots of no key, or of no meeting, freed. */
-static int repair_ufrags(const struct gb_ctx *ctx, struct rules *r)
-{
-	int err;
-
-	for (size_t i = 0; i < r->n_stray_keys; i++)
-		if (bpf_map_delete_elem(r->ufrag_fd, &r->stray_keys[i]) && errno != ENOENT)
-			return -errno;
-	r->n_stray_keys = 0;
-	for (__u32 slot = 1; slot < GB_UFRAGS_MAX; slot++) {
-		__u32 id = r->ufrag_slots[slot].meeting_id;
-
-		if (!id)
-			continue;
-		if (!r->ufrag_text[slot])
-			err = free_ufrag_slot(ctx, r, slot);
-		else if (id >= GB_MAX_MEETINGS || !r->policies[id].name[0])
-			err = rules_set_ufrag(ctx, r, r->ufrag_text[slot], 0);
-		else
-			continue;
-		if (err)
-			return err;
-	}
-	return 0;
-}
-
 int rules_repair(const struct gb_ctx *ctx, struct rules *r)
 {
 	int err;
@@ -842,7 +538,7 @@ int rules_repair(const struct gb_ctx *ctx, struct rules *r)
 		if (err)
 			return err;
 	}
-	err = repair_ufrags(ctx, r);
+	err = ufrags_repair(&r->uf, r->policies);
 	if (!err)
 		err = give_counters(ctx, r);
 	return err ?: clear_allows(ctx, r, 0);
@@ -879,7 +575,7 @@ int rules_write_meeting(const struct gb_ctx *ctx, struct rules *r, const struct 
 	     port = port_next(s->ports, port + 1))
 		err = rules_set_owner(ctx, r, port, id);
 	for (size_t i = 0; i < s->n_ufrags && with_ports && !err; i++)
-		err = rules_set_ufrag(ctx, r, s->ufrags[i], id);
+		err = ufrag_give(&r->uf, s->ufrags[i], id);
 	for (size_t i = 0; i < s->n_allow && !err; i++)
 		err = add_allow(ctx, r, id, &s->allow[i]);
 	if (err)

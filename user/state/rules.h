@@ -9,6 +9,7 @@
 #include "kern/maps.h"
 #include "kern/pins.h"
 #include "state/rules_file.h"
+#include "state/ufrags.h"
 
 /*
  * policies, owners and slots are the maps' own memory (mapped read-only), so always what the data
@@ -24,19 +25,8 @@ struct rules {
 	size_t n_allow4, n_allow6;
 	__u64 *counter_used;			/* bit per drop counter a meeting holds */
 	size_t counters_free;			/* drop counters no meeting holds */
-	/*
-	 * Shared ports' ufrags: ufrag_slots is ufrag_owner (mapped); each slot's text (NULL: none)
-	 * and the list of each meeting's slots, first_ufrag[id] then next_ufrag[slot] (0 ends).
-	 */
-	const struct ufrag_slot *ufrag_slots;
-	char **ufrag_text;
-	__u32 *first_ufrag, *next_ufrag, *prev_ufrag;
-	size_t ufrags_used;
-	int ufrag_fd;				/* meeting_by_ufrag */
-	/* Left by an interrupted change: keys of no slot (or a taken one), slots of no key. */
-	struct ufrag_key *stray_keys;
-	size_t n_stray_keys;
-	struct map_view views[3];
+	struct ufrag_set uf;			/* shared ports' ufrags (state/ufrags.c) */
+	struct map_view views[2];
 	/* drop_slot (per meeting id) mapped in chunks of RULES_SLOT_CHUNK ids, each when needed. */
 	int slot_fd;
 	struct map_view slot_views[(GB_MAX_MEETINGS + 255) / 256];
@@ -54,17 +44,6 @@ void rules_ports_of(const struct rules *r, __u32 id, __u8 ports[GB_PORT_COUNT / 
 int rules_repair(const struct gb_ctx *ctx, struct rules *r);
 int rules_spec(const struct rules *r, __u32 id, struct meeting_spec *s);
 int rules_specs(const struct rules *r, struct spec_list *l);	/* every active meeting */
-/* The meeting ufrag belongs to (0: none). */
-__u32 rules_ufrag_owner(const struct rules *r, const char *ufrag);
-/* Gives ufrag to meeting id (0: to nobody) in one update of the data path's view. */
-int rules_set_ufrag(const struct gb_ctx *ctx, struct rules *r, const char *ufrag, __u32 id);
-/* Gives meeting id exactly the ufrags of list (sorted): gained ones first, then lost ones. */
-int rules_set_ufrags(const struct gb_ctx *ctx, struct rules *r, __u32 id, char *const *list,
-		     size_t n);
-/* Free ufrag slots. */
-size_t rules_ufrags_free(const struct rules *r);
-/* Makes port shared (demultiplexed by ufrag) or not; it must be no meeting's. */
-int rules_set_shared(const struct gb_ctx *ctx, struct rules *r, __u32 port, bool shared);
 static inline bool rules_port_shared(const struct rules *r, __u32 port)
 {
 	return !r->owners[port].meeting_id && (r->owners[port].flags & GB_PORT_SHARED);

@@ -21,7 +21,7 @@ void spec_free(struct meeting_spec *s)
 	free(s->allow);
 	s->allow = NULL;
 	s->n_allow = 0;
-	ufrags_free(s->ufrags, s->n_ufrags);
+	ufrag_list_free(s->ufrags, s->n_ufrags);
 	s->ufrags = NULL;
 	s->n_ufrags = 0;
 }
@@ -37,7 +37,7 @@ int spec_copy(struct meeting_spec *dst, const struct meeting_spec *src)
 			memcpy(dst->allow, src->allow, src->n_allow * sizeof(*dst->allow));
 	}
 	if (src->n_ufrags)
-		dst->ufrags = ufrags_copy(src->ufrags, src->n_ufrags);
+		dst->ufrags = ufrag_list_copy(src->ufrags, src->n_ufrags);
 	if ((src->n_allow && !dst->allow) || (src->n_ufrags && !dst->ufrags)) {
 		spec_free(dst);
 		return -ENOMEM;
@@ -198,7 +198,7 @@ bool spec_equal(const struct meeting_spec *a, const struct meeting_spec *b, bool
 	       (a->flags & mask) == (b->flags & mask) && a->expires == b->expires &&
 	       a->n_allow == b->n_allow &&
 	       (!a->n_allow || !memcmp(a->allow, b->allow, a->n_allow * sizeof(*a->allow))) &&
-	       ufrags_equal(a->ufrags, a->n_ufrags, b->ufrags, b->n_ufrags);
+	       ufrag_lists_equal(a->ufrags, a->n_ufrags, b->ufrags, b->n_ufrags);
 }
 
 /* Quotes a reason so that split_words reads it back. */

@@ -200,7 +200,7 @@ int rules_set_ufrags_saved(const struct gb_ctx *ctx, struct rules *r, __u32 id,
 		gb_err("out of memory");
 		return err;
 	}
-	err = rules_set_ufrags(ctx, r, id, want->ufrags, want->n_ufrags);
+	err = ufrags_give(&r->uf, id, want->ufrags, want->n_ufrags);
 	if (err)
 		snprintf(what, sizeof(what), "cannot change the ufrags of meeting \"%s\": %s",
 			 r->policies[id].name, strerror(-err));
@@ -211,7 +211,7 @@ int rules_set_ufrags_saved(const struct gb_ctx *ctx, struct rules *r, __u32 id,
 		spec_free(&old);
 		return 0;
 	}
-	undo = rules_set_ufrags(ctx, r, id, old.ufrags, old.n_ufrags);
+	undo = ufrags_give(&r->uf, id, old.ufrags, old.n_ufrags);
 	if (!undo)
 		changelog_abort(ctx);
 	gb_err("%s; %s", what, undo ? "giving the ufrags back failed too, so the next change "

@@ -8,10 +8,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
 #include "lib/country.h"
 #include "lib/errors.h"
 #include "lib/files.h"
 #include "state/shared_ports.h"
+#include "geoblock.skel.h"
 
 int shared_ports_read(const struct gb_ctx *ctx, __u8 ports[GB_PORT_COUNT / 8])
 {
@@ -82,6 +85,19 @@ void shared_ports_live(const struct rules *r, __u8 ports[GB_PORT_COUNT / 8])
 			ports[p / 8] |= 1u << (p % 8);
 }
 
+/* Makes port shared (demultiplexed by ufrag) or not; it must be no meeting's. */
+static int set_shared(const struct gb_ctx *ctx, struct rules *r, __u32 port, bool shared)
+{
+	struct port_owner o = { .flags = shared ? GB_PORT_SHARED : 0 };
+
+	/* r->owners is the map's memory: it holds o after the update. */
+	if (r->owners[port].meeting_id)
+		return -EEXIST;
+	if (bpf_map_update_elem(bpf_map__fd(ctx->skel->maps.meeting_by_port), &port, &o, BPF_ANY))
+		return -errno;
+	return 0;
+}
+
 int shared_ports_set(const struct gb_ctx *ctx, struct rules *r,
 		     const __u8 want[GB_PORT_COUNT / 8])
 {
@@ -93,14 +109,14 @@ int shared_ports_set(const struct gb_ctx *ctx, struct rules *r,
 	for (__u32 p = port_next(want, 1); p < GB_PORT_COUNT; p = port_next(want, p + 1)) {
 		if (rules_port_shared(r, p))
 			continue;
-		err = rules_set_shared(ctx, r, p, true);
+		err = set_shared(ctx, r, p, true);
 		if (err)
 			return err;
 	}
 	for (__u32 p = 1; p < GB_PORT_COUNT; p++) {
 		if (!rules_port_shared(r, p) || port_isset(want, p))
 			continue;
-		err = rules_set_shared(ctx, r, p, false);
+		err = set_shared(ctx, r, p, false);
 		if (err)
 			return err;
 	}

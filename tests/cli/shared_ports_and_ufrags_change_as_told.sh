@@ -1,0 +1,239 @@
+#!/usr/bin/env bash
+# Shared ports and ICE ufrags, as the CLI, apply, restore and the API change them: each change is
+# in the maps the data path reads (meeting_by_port's shared flag; meeting_by_ufrag's key -> slot,
+# ufrag_owner's slot -> meeting), in the saved rule set and the audit log. A port is a meeting's or
+# shared, never both; a ufrag is one meeting's; refused input is one line, exit 1, nothing changed.
+# A ufrag moved by apply keeps its slot (senders learned for it follow it); one removed frees its
+# slot with a new generation (its senders are forgotten). restore after lost pins puts back the
+# shared ports and every ufrag. 200,000 ufrags fit in one apply.
+set -uo pipefail
+source "$(dirname "$0")/../lib/common.sh"
+[[ -x $GEOBLOCK ]] || { fail "no $GEOBLOCK (build it first)"; summary; exit; }
+S=$GEOBLOCK_STATE_DIR
+tmp=$(mktemp -d)
+on_exit rm -rf "$tmp"
+
+printf '192.0.2.0,192.0.2.255,DE\n198.51.100.0,198.51.100.255,FR\n' >"$tmp/table.csv"
+"$GEOBLOCK" geoip load --force "$tmp/table.csv" >/dev/null || fail "geoip load"
+
+# The maps as the data path reads them.
+port_flags() {
+	bpftool -j map lookup pinned "$GEOBLOCK_PIN_DIR/meeting_by_port" key \
+		$(printf '0x%02x 0x%02x 0 0' $(($1 & 255)) $(($1 >> 8))) | jq -r .formatted.value.flags
+}
+# ufrag_key UFRAG: the bytes of its key (length, then the text zero-padded to 32 or 256 bytes).
+ufrag_key() {
+	local u=$1 i bytes size=32
+	((${#u} > 32)) && size=256
+	bytes=$(printf '0x%02x 0x%02x 0 0' $((${#u} & 255)) $((${#u} >> 8)))
+	for ((i = 0; i < size; i++)); do
+		if ((i < ${#u})); then
+			bytes+=$(printf ' 0x%02x' "'${u:i:1}")
+		else
+			bytes+=" 0"
+		fi
+	done
+	echo "$bytes"
+}
+# slot_of UFRAG: its slot, from meeting_by_ufrag (up to 32 characters) or meeting_by_long_ufrag.
+slot_of() {
+	local map=meeting_by_ufrag
+	((${#1} > 32)) && map=meeting_by_long_ufrag
+	bpftool -j map lookup pinned "$GEOBLOCK_PIN_DIR/$map" key $(ufrag_key "$1") \
+		2>/dev/null | jq -r '.formatted.value // empty'
+}
+# slot_field SLOT meeting_id|gen
+slot_field() {
+	bpftool -j map lookup pinned "$GEOBLOCK_PIN_DIR/ufrag_owner" key \
+		$(printf '0x%02x 0x%02x 0x%02x 0' $(($1 & 255)) $((($1 >> 8) & 255)) $(($1 >> 16))) |
+		jq -r ".formatted.value.$2"
+}
+id_of() { "$GEOBLOCK" meeting list --json | jq -r --arg n "$1" '.[] | select(.name == $n) | .id'; }
+# owner_of UFRAG: the meeting name the data path finds for it ("" for none).
+owner_of() {
+	local slot id
+	slot=$(slot_of "$1")
+	[[ -n $slot ]] || return 0
+	id=$(slot_field "$slot" meeting_id)
+	"$GEOBLOCK" meeting list --json | jq -r --argjson id "$id" '.[] | select(.id == $id) | .name'
+}
+ufrags_of() {
+	"$GEOBLOCK" meeting list --json | jq -r --arg n "$1" '.[] | select(.name == $n) | .ufrags | join(",")'
+}
+differs() { "$GEOBLOCK" apply <(saved_rules) --check 2>&1 | grep -E '^[-+]'; }
+snapshot() {
+	saved_files
+	cat "$S/audit.log" "$S/shared-ports" 2>/dev/null
+	"$GEOBLOCK" meeting list --json
+	"$GEOBLOCK" shared-port list --json | jq -c .ports
+	ls -a "$S"
+}
+# refused LINE CMD...: exit 1, exactly LINE on stderr, nothing on stdout, nothing changed.
+refused() {
+	local line=$1 before rc
+	shift
+	before=$(snapshot)
+	"$GEOBLOCK" "$@" >"$tmp/out" 2>"$tmp/err"
+	rc=$?
+	check_eq "$*: exit" 1 "$rc"
+	check_eq "$*: one line" "$line" "$(cat "$tmp/err")"
+	check_eq "$*: nothing on stdout" "" "$(cat "$tmp/out")"
+	check_eq "$*: nothing changed" "$before" "$(snapshot)"
+}
+last_audit() { tail -n1 "$S/audit.log"; }
+
+# Shared ports.
+out=$("$GEOBLOCK" shared-port add 10000,8801-8803 --reason "jvb and mmr" 2>&1)
+check_eq "shared-port add: exit" 0 $?
+check_eq "shared-port add: said" "shared ports: 8801-8803,10000 (4 added)" "$out"
+for p in 8801 8803 10000; do
+	check_eq "shared-port add: $p flagged shared in meeting_by_port" 1 "$(port_flags $p)"
+done
+check_eq "shared-port add: 8804 not shared" 0 "$(port_flags 8804)"
+check_eq "shared-port add: saved" "8801-8803,10000" "$(grep -v '^#' "$S/shared-ports")"
+check_eq "shared-port add: audited" "jvb and mmr|- shared ports none|+ shared ports 8801-8803,10000" \
+	"$(last_audit | jq -r '[.reason, .changes[]] | join("|")')"
+check_eq "shared-port list --json" '["8801-8803","10000"]' \
+	"$("$GEOBLOCK" shared-port list --json | jq -c .ports)"
+out=$("$GEOBLOCK" shared-port del 8802-8803 2>&1)
+check_eq "shared-port del: said" "shared ports: 8801,10000 (2 removed)" "$out"
+check_eq "shared-port del: 8802 no longer shared" 0 "$(port_flags 8802)"
+
+# Meetings with ufrags.
+"$GEOBLOCK" meeting add jvb-a --ufrag x7Qp,A1b2c3d4e5f6g7h8 --block DE >"$tmp/out" 2>&1
+check_eq "meeting add --ufrag, no ports: exit" 0 $?
+check_eq "meeting add --ufrag: said" "meeting jvb-a added: 0 ports (udp), 2 ufrags, blocking DE" \
+	"$(head -n1 "$tmp/out")"
+"$GEOBLOCK" meeting add jvb-b --ufrag Zz9+/abc --ports 9000 --block FR >/dev/null 2>&1
+check_eq "meeting add --ufrag --ports: exit" 0 $?
+check_eq "ufrag x7Qp is jvb-a's in the maps" jvb-a "$(owner_of x7Qp)"
+check_eq "ufrag Zz9+/abc is jvb-b's in the maps" jvb-b "$(owner_of Zz9+/abc)"
+check_eq "meeting list --json ufrags" "A1b2c3d4e5f6g7h8,x7Qp" "$(ufrags_of jvb-a)"
+check_eq "saved lines" "meeting add jvb-a --ufrag A1b2c3d4e5f6g7h8,x7Qp --block DE
+meeting add jvb-b --ports 9000 --ufrag Zz9+/abc --block FR" "$(saved_rules)"
+check_eq "meeting list shows the ufrags" "A1b2c3d4e5f6g7h8,x7Qp" \
+	"$("$GEOBLOCK" meeting list | awk '$1 == "jvb-a" { print $NF }')"
+long=$(printf 'u%.0s' {1..256})
+"$GEOBLOCK" meeting add longest --ufrag "$long" --block DE >/dev/null 2>&1
+check_eq "a 256-character ufrag is taken" longest "$(owner_of "$long")"
+u32=$(printf 'v%.0s' {1..32})
+u33=$(printf 'w%.0s' {1..33})
+"$GEOBLOCK" meeting ufrag add longest "$u32,$u33" >/dev/null 2>&1
+check_eq "a 32-character ufrag, keyed short" longest "$(owner_of "$u32")"
+check_eq "a 33-character ufrag, keyed long" longest "$(owner_of "$u33")"
+
+refused "geoblock: meeting add: \"x7Q\" is not an ICE ufrag: use 4-256 letters, digits, '+', '/' (the server's ice-ufrag of the SDP)" \
+	meeting add short --ufrag x7Q --block DE
+refused "geoblock: meeting add: \"${long:0:64}\" is not an ICE ufrag: use 4-256 letters, digits, '+', '/' (the server's ice-ufrag of the SDP)" \
+	meeting add toolong --ufrag "${long}u" --block DE
+refused "geoblock: meeting add: \"ab:cd\" is not an ICE ufrag: use 4-256 letters, digits, '+', '/' (the server's ice-ufrag of the SDP)" \
+	meeting add colon --ufrag ab:cd --block DE
+refused 'geoblock: meeting add: ufrag x7Qp already belongs to meeting "jvb-a"' \
+	meeting add other --ufrag x7Qp --block FR
+refused "geoblock: meeting add: port 10000 is a shared port (its meetings are told apart by ufrag); give meeting \"other\" --ufrag instead, or 'shared-port del 10000'" \
+	meeting add other --ports 10000 --block FR
+refused 'geoblock: meeting add: --block and --ports or --ufrag (or both) are required; see -h' \
+	meeting add other --block FR
+refused 'geoblock: shared-port add: port 9000 belongs to meeting "jvb-b"; a port is either a meeting'"'"'s or shared' \
+	shared-port add 9000
+refused "geoblock: shared-port del: port 9000 is not a shared port; see 'geoblock shared-port list'" \
+	shared-port del 9000
+refused 'geoblock: meeting ports add: port 10000 is a shared port (its meetings are told apart by ufrag); give the meeting a ufrag instead, or '"'"'shared-port del'"'"' it' \
+	meeting ports add jvb-b 10000
+refused 'geoblock: meeting ufrag add: ufrag Zz9+/abc already belongs to meeting "jvb-b"' \
+	meeting ufrag add jvb-a Zz9+/abc
+refused 'geoblock: meeting ufrag del: ufrag Zz9+/abc does not belong to meeting "jvb-a"' \
+	meeting ufrag del jvb-a Zz9+/abc
+refused 'geoblock: meeting ufrag del: meeting "longest" would have no port or ufrag left; delete the meeting instead' \
+	meeting ufrag del longest "$long,$u32,$u33"
+refused "geoblock: meeting ufrag add: no meeting \"nope\"; see 'geoblock meeting list'" \
+	meeting ufrag add nope abcd
+
+# ufrag add and del change the meeting in place.
+id_a=$(id_of jvb-a)
+slot_x7=$(slot_of x7Qp)
+gen_x7=$(slot_field "$slot_x7" gen)
+out=$("$GEOBLOCK" meeting ufrag add jvb-a new1,x7Qp --reason more 2>&1)
+check_eq "ufrag add: said" "meeting jvb-a: 1 ufrag added (the others were its own)" "$out"
+check_eq "ufrag add: new1 is jvb-a's" jvb-a "$(owner_of new1)"
+check_eq "ufrag add: same meeting id" "$id_a" "$(id_of jvb-a)"
+check_eq "ufrag add: x7Qp kept its slot" "$slot_x7" "$(slot_of x7Qp)"
+check_eq "ufrag add: audited" "- meeting add jvb-a --ufrag A1b2c3d4e5f6g7h8,x7Qp --block DE|+ meeting add jvb-a --ufrag A1b2c3d4e5f6g7h8,new1,x7Qp --block DE" \
+	"$(last_audit | jq -r '.changes | join("|")')"
+out=$("$GEOBLOCK" meeting ufrag del jvb-a x7Qp 2>&1)
+check_eq "ufrag del: said" "meeting jvb-a: 1 ufrag removed" "$out"
+check_eq "ufrag del: x7Qp has no key" "" "$(slot_of x7Qp)"
+check_eq "ufrag del: its slot is free" 0 "$(slot_field "$slot_x7" meeting_id)"
+check_eq "ufrag del: its slot's generation moved on" $((gen_x7 + 1)) "$(slot_field "$slot_x7" gen)"
+check_eq "ufrag changes: maps and saved set agree" "" "$(differs)"
+
+# apply: a ufrag moves from one meeting to a new one in place (its slot kept).
+slot_new1=$(slot_of new1)
+cat >"$tmp/set" <<'EOF'
+meeting add jvb-a --ufrag A1b2c3d4e5f6g7h8 --block DE
+meeting add jvb-c --ufrag new1,fresh --block DE,FR
+meeting add jvb-b --ports 9000 --ufrag Zz9+/abc --block FR
+EOF
+"$GEOBLOCK" apply "$tmp/set" >/dev/null 2>&1
+check_eq "apply: exit" 0 $?
+check_eq "apply: new1 moved to jvb-c" jvb-c "$(owner_of new1)"
+check_eq "apply: new1 kept its slot" "$slot_new1" "$(slot_of new1)"
+check_eq "apply: fresh is jvb-c's" jvb-c "$(owner_of fresh)"
+check_eq "apply: longest's ufrag gone with it" "" "$(slot_of "$long")"
+check_eq "apply: the file is the rule set" "" "$(differs)"
+printf 'meeting add x --ports 10000 --block DE\n' >"$tmp/bad"
+refused "geoblock: apply: $tmp/bad line 1: port 10000 is a shared port (its meetings are told apart by ufrag); use --ufrag, or 'shared-port del 10000' first" \
+	apply "$tmp/bad"
+printf 'meeting add x --ufrag dupl --block DE\nmeeting add y --ufrag dupl --block FR\n' >"$tmp/bad"
+refused "geoblock: apply: $tmp/bad line 2: ufrag dupl already belongs to meeting \"x\" (line 1)" \
+	apply "$tmp/bad"
+
+# The API: a spec with ufrags, and POST .../ufrags.
+api_daemon "$tmp/api.sock"
+api() { curl -s --unix-socket "$tmp/api.sock" -X "$1" "http://geoblock$2" ${3:+-d "$3"}; }
+out=$(api PUT /v1/meetings/lk '{"ufrags":["RMroom1","RMroom2"],"block":["FR"]}')
+check_eq "API PUT with ufrags" '["RMroom1","RMroom2"]' "$(jq -c .meeting.ufrags <<<"$out")"
+check_eq "API PUT: lk's in the maps" lk "$(owner_of RMroom2)"
+out=$(api POST /v1/meetings/lk/ufrags '{"add":["RMroom3"],"remove":["RMroom1"]}')
+check_eq "API POST ufrags" '{"name":"lk","ufrags":["RMroom2","RMroom3"],"added":1,"removed":1}' \
+	"$(jq -c '{name, ufrags, added, removed}' <<<"$out")"
+check_eq "API POST ufrags: RMroom1 gone" "" "$(slot_of RMroom1)"
+check_eq "API GET shows ufrags" '["RMroom2","RMroom3"]' "$(api GET /v1/meetings/lk | jq -c .ufrags)"
+out=$(api POST /v1/meetings/lk/ufrags '{"add":["Zz9+/abc"]}')
+check_eq "API POST ufrags of another meeting: refused" 'ufrag Zz9+/abc already belongs to meeting "jvb-b"' \
+	"$(jq -r .error <<<"$out")"
+# The round trip of a ufrag-only meeting: its "ports":[] beside ufrags is none.
+spec=$(api GET /v1/meetings/lk)
+out=$(api PUT /v1/meetings/lk "$spec")
+check_eq "API PUT of its own GET: unchanged" '["RMroom2","RMroom3"]' "$(jq -c .meeting.ufrags <<<"$out")"
+kill_child "$pid"
+
+# Lost pins: restore puts back the shared ports and every ufrag.
+before=$("$GEOBLOCK" meeting list --json | jq -c 'map({name, ports, ufrags}) | sort_by(.name)')
+rm -rf "$GEOBLOCK_PIN_DIR"
+"$GEOBLOCK" restore >"$tmp/out" 2>&1
+check_eq "restore: exit" 0 $?
+check_eq "restore: says the shared ports" "shared ports: 8801,10000" \
+	"$(grep '^shared ports' "$tmp/out")"
+check_eq "restore: 10000 shared again" 1 "$(port_flags 10000)"
+check_eq "restore: meetings and ufrags" "$before" \
+	"$("$GEOBLOCK" meeting list --json | jq -c 'map({name, ports, ufrags}) | sort_by(.name)')"
+check_eq "restore: fresh is jvb-c's in the maps" jvb-c "$(owner_of fresh)"
+
+# 200,000 ufrags in one apply (1,000 meetings of 200), and the data path's keys for them.
+/usr/bin/python3 - "$tmp/many" <<'EOF'
+import sys
+with open(sys.argv[1], "w") as f:
+    for m in range(1000):
+        us = ",".join("m%04du%03d" % (m, k) for k in range(200))
+        f.write("meeting add many%04d --ufrag %s --block DE\n" % (m, us))
+EOF
+"$GEOBLOCK" apply "$tmp/many" >/dev/null 2>"$tmp/err"
+check_eq "200,000 ufrags: apply exit" 0 $?
+check_eq "200,000 ufrags: counted" 200000 "$("$GEOBLOCK" shared-port list --json | jq .ufrags)"
+check_eq "200,000 ufrags: keys in meeting_by_ufrag" 200000 \
+	"$(bpftool -j map dump pinned "$GEOBLOCK_PIN_DIR/meeting_by_ufrag" | jq length)"
+check_eq "200,000 ufrags: the last one's meeting" many0999 "$(owner_of m0999u199)"
+check_eq "200,000 ufrags: the earlier set's ufrags are gone" "" "$(slot_of fresh)"
+check_eq "200,000 ufrags: saved" "" "$(differs)"
+summary

@@ -1,0 +1,185 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The steps every change of the rule set takes (state/ops.c, state/ops_ice.c): the state lock,
+ * the rule set (a daemon's kept from one change to the next), the meeting named, and the change
+ * made durable before the caller hears of it.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <json-c/json.h>
+#include "lib/country.h"
+#include "lib/errors.h"
+#include "lib/files.h"
+#include "lib/parse.h"
+#include "state/audit.h"
+#include "state/changelog.h"
+#include "state/converge.h"
+#include "state/rules.h"
+#include "state/ops_steps.h"
+
+/* An error that is not the caller's input (a map that cannot be read): never taken for one. */
+int ops_failure(int err)
+{
+	return err == -EINVAL || err == -ENOENT || err == -EEXIST ? -EIO : err;
+}
+
+/*
+ * A daemon holds its context for long, unlocked: each change takes the state lock for itself
+ * (as rules_expire does), so that changes from the CLI and from the API serialise.
+ */
+int ops_lock(const struct gb_ctx *ctx, int *fd)
+{
+	*fd = -1;
+	if (ctx->lock_fd >= 0)
+		return 0;
+	*fd = gb_lock(ctx->state_dir);
+	return *fd < 0 ? ops_failure(*fd) : 0;
+}
+
+void ops_unlock(int fd)
+{
+	if (fd >= 0)
+		close(fd);
+}
+
+/*
+ * After the lock is given back: the change, and its audit record, made durable before the caller
+ * hears of it; concurrent changes share the fdatasync.
+ */
+int ops_durable(const struct gb_ctx *ctx, int err)
+{
+	/* A failed change logged nothing, but its audit record is kept as surely. */
+	int sync = err ? audit_sync(ctx) : changelog_sync(ctx);
+
+	if (sync && !err) {
+		gb_err("the change is made, but %s cannot be synced to disk: %s", ctx->state_dir,
+		       strerror(-sync));
+		return -EIO;
+	}
+	return err;
+}
+
+struct json_object *ops_change_lines(const struct meeting_spec *old,
+				     const struct meeting_spec *new)
+{
+	struct json_object *changes = json_object_new_array();
+	const struct meeting_spec *specs[2] = { old, new };
+
+	for (int i = 0; i < 2; i++) {
+		char *line = specs[i] ? spec_format(specs[i], false) : NULL, *full;
+
+		if (line && asprintf(&full, "%c %s", i ? '+' : '-', line) >= 0) {
+			json_object_array_add(changes, json_object_new_string(full));
+			free(full);
+		}
+		free(line);
+	}
+	return changes;
+}
+
+/* The live meeting called name, or 0 after one error line. */
+static __u32 find_meeting(const struct rules *r, const char *name)
+{
+	__u32 id = rules_find(r, name);
+	char shown[64 * 4 + 1];
+
+	if (!id)
+		gb_err("no meeting \"%s\"; see 'geoblock meeting list'",
+		       printable(name, strlen(name), 64, shown, sizeof(shown)));
+	return id;
+}
+
+/*
+ * The daemon's rule set, kept from one of its changes to the next (each under the state lock), so
+ * that a change costs what it changes, not a reading of every map: valid while the change log is
+ * as its last change left it: no other process, and no other path of this one (its expiry pass,
+ * which deletes expired meetings, included), changed the rules since.
+ */
+static struct rules kept;
+static const struct gb_ctx *kept_ctx;
+static __u64 kept_gen;
+static bool kept_ok;
+
+/*
+ * The rule set for a change, under the lock: read anew (repaired, recovered, expired meetings
+ * deleted) for a command, the kept one in a daemon while it is valid. rules_give gives it back.
+ */
+int ops_rules_take(const struct gb_ctx *ctx, struct rules **r)
+{
+	int err;
+
+	if (ctx->lock_fd >= 0) {
+		*r = malloc(sizeof(**r));
+		if (!*r)
+			return -ENOMEM;
+		err = rules_begin(ctx, *r, true);
+		if (err) {
+			free(*r);
+			*r = NULL;
+		}
+		return err;
+	}
+	*r = &kept;
+	if (kept_ok && kept_ctx == ctx && changelog_unchanged(ctx, kept_gen))
+		return 0;
+	if (kept_ok)
+		rules_free(&kept);
+	kept_ok = false;
+	err = rules_begin(ctx, &kept, true);
+	if (err)
+		return err;
+	kept_ok = true;
+	kept_ctx = ctx;
+	kept_gen = changelog_generation();
+	return 0;
+}
+
+/* After a change that failed midway the kept rule set is read anew at the next. */
+void ops_rules_give(struct rules *r, int err)
+{
+	if (r != &kept) {
+		if (r)
+			rules_free(r);
+		free(r);
+		return;
+	}
+	if (err && err != -EINVAL && err != -ENOENT && err != -EEXIST) {
+		rules_free(&kept);
+		kept_ok = false;
+	}
+	kept_gen = changelog_generation();
+}
+
+/*
+ * Takes the state lock and the rule set, and finds meeting name in it: 0 with r, *fd and *id held
+ * (end_meeting gives them back), or -errno (-ENOENT after one line: no such meeting), none held.
+ */
+int ops_begin_meeting(const struct gb_ctx *ctx, const char *name, struct rules **r, int *fd,
+		      __u32 *id)
+{
+	int err = ops_lock(ctx, fd);
+
+	if (err)
+		return err;
+	err = ops_failure(ops_rules_take(ctx, r));
+	if (err) {
+		ops_unlock(*fd);
+		return err;
+	}
+	*id = find_meeting(*r, name);
+	if (*id)
+		return 0;
+	ops_rules_give(*r, 0);
+	ops_unlock(*fd);
+	return -ENOENT;
+}
+
+int ops_end_meeting(const struct gb_ctx *ctx, struct rules *r, int fd, int err)
+{
+	ops_rules_give(r, err);
+	ops_unlock(fd);
+	return ops_durable(ctx, err);
+}

@@ -1,0 +1,44 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* The steps every change of the rule set takes: lock, rule set, meeting, durability. */
+#ifndef GEOBLOCK_STATE_OPS_STEPS_H
+#define GEOBLOCK_STATE_OPS_STEPS_H
+
+#include <linux/types.h>
+#include "kern/pins.h"
+#include "state/rules.h"
+#include "state/rules_file.h"
+
+struct json_object;
+
+/* An error that is not the caller's input (a map that cannot be read): never taken for one. */
+int ops_failure(int err);
+/*
+ * The state lock, unless ctx holds it (a command): *fd to give to ops_unlock (-1 for none).
+ * A daemon holds its context for long, unlocked: each change takes the lock for itself.
+ */
+int ops_lock(const struct gb_ctx *ctx, int *fd);
+void ops_unlock(int fd);
+/*
+ * After the lock is given back: the change, and its audit record, made durable before the caller
+ * hears of it; concurrent changes share the fdatasync.
+ */
+int ops_durable(const struct gb_ctx *ctx, int err);
+/* The "- old" and "+ new" lines of a change (either NULL) for the audit record. */
+struct json_object *ops_change_lines(const struct meeting_spec *old,
+				     const struct meeting_spec *new);
+/*
+ * The rule set for a change, under the lock: read anew (repaired, recovered, expired meetings
+ * deleted) for a command, the one a daemon kept while it is valid. ops_rules_give gives it back
+ * (err: the change's result; one failed midway makes the next read it anew).
+ */
+int ops_rules_take(const struct gb_ctx *ctx, struct rules **r);
+void ops_rules_give(struct rules *r, int err);
+/*
+ * Takes the state lock and the rule set, and finds meeting name in it: 0 with r, *fd and *id held
+ * (ops_end_meeting gives them back), or -errno (-ENOENT after one line: no such meeting).
+ */
+int ops_begin_meeting(const struct gb_ctx *ctx, const char *name, struct rules **r, int *fd,
+		      __u32 *id);
+int ops_end_meeting(const struct gb_ctx *ctx, struct rules *r, int fd, int err);
+
+#endif

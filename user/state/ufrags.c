@@ -1,0 +1,342 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The rule set's ufrags (meetings on shared ports, told apart by ICE) in the maps: read whole with
+ * the rest of the rules, and changed one update at a time in an order the data path can follow.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <bpf/bpf.h>
+#include "lib/parse.h"
+#include "kern/maps.h"
+#include "state/ufrags.h"
+
+static int str_sort_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Takes slot out of the list of meeting id, its owner until now. */
+static void unlink_slot(struct ufrag_set *u, __u32 slot, __u32 id)
+{
+	__u32 prev = u->prev[slot], next = u->next[slot];
+
+	if (!slot || !id || id >= GB_MAX_MEETINGS)
+		return;
+	if (prev)
+		u->next[prev] = next;
+	else if (u->first[id] == slot)
+		u->first[id] = next;
+	if (next)
+		u->prev[next] = prev;
+	u->prev[slot] = u->next[slot] = 0;
+}
+
+/* Puts slot at the head of the list of meeting id. */
+static void link_slot(struct ufrag_set *u, __u32 slot, __u32 id)
+{
+	if (!slot || !id || id >= GB_MAX_MEETINGS)
+		return;
+	u->prev[slot] = 0;
+	u->next[slot] = u->first[id];
+	if (u->first[id])
+		u->prev[u->first[id]] = slot;
+	u->first[id] = slot;
+}
+
+/*
+ * A ufrag's key, and the map it is kept in (by its length; its key size says how much of k is
+ * read). Both forms are the length, then the text, zero past it.
+ */
+static int key_of(const struct ufrag_set *u, const char *ufrag, struct ufrag_long_key *k)
+{
+	size_t len = strnlen(ufrag, GB_UFRAG_MAX);
+
+	memset(k, 0, sizeof(*k));
+	k->len = len;
+	memcpy(k->text, ufrag, len);
+	return len <= GB_UFRAG_SHORT ? u->key_fd : u->long_fd;
+}
+
+/* Takes the keys of one map: fd's, each ksz bytes, of ufrags from min_len to max_len long. */
+static int read_keys(struct ufrag_set *u, int fd, size_t ksz, __u32 min_len, __u32 max_len)
+{
+	struct ufrag_long_key k;
+	__u8 *keys = NULL;
+	__u32 *slots = NULL;
+	size_t n;
+	int err;
+
+	err = map_entries(fd, ksz, sizeof(*slots), (void **)&keys, (void **)&slots, &n);
+	for (size_t i = 0; i < n && !err; i++) {
+		__u32 slot = slots[i];
+
+		memset(&k, 0, sizeof(k));
+		memcpy(&k, keys + i * ksz, ksz);
+		if (!slot || slot >= GB_UFRAGS_MAX || u->text[slot] || !u->slots[slot].meeting_id ||
+		    k.len < min_len || k.len > max_len) {
+			struct ufrag_stray *v = realloc(u->stray, (u->n_stray + 1) * sizeof(*v));
+
+			if (!v) {
+				err = -ENOMEM;
+				break;
+			}
+			u->stray = v;
+			u->stray[u->n_stray++] = (struct ufrag_stray){ fd, k };
+			continue;
+		}
+		u->text[slot] = strndup((const char *)k.text, k.len);
+		if (!u->text[slot]) {
+			err = -ENOMEM;
+			break;
+		}
+		u->used++;
+		link_slot(u, slot, u->slots[slot].meeting_id);
+	}
+	free(keys);
+	free(slots);
+	return err;
+}
+
+/* A key of no slot, or of a slot another key has, is stray; so is a slot of no key. */
+int ufrags_read(struct ufrag_set *u, int key_fd, int long_fd, int slot_fd)
+{
+	int err;
+
+	memset(u, 0, sizeof(*u));
+	u->key_fd = key_fd;
+	u->long_fd = long_fd;
+	u->slot_fd = slot_fd;
+	err = map_view_open(slot_fd, GB_UFRAGS_MAX, sizeof(*u->slots), &u->view);
+	if (err)
+		return err;
+	u->slots = u->view.base;
+	u->text = calloc(GB_UFRAGS_MAX, sizeof(*u->text));
+	u->first = calloc(GB_MAX_MEETINGS, sizeof(*u->first));
+	u->next = calloc(GB_UFRAGS_MAX, sizeof(*u->next));
+	u->prev = calloc(GB_UFRAGS_MAX, sizeof(*u->prev));
+	if (!u->text || !u->first || !u->next || !u->prev)
+		return -ENOMEM;
+	err = read_keys(u, key_fd, sizeof(struct ufrag_key), 1, GB_UFRAG_SHORT);
+	return err ?: read_keys(u, long_fd, sizeof(struct ufrag_long_key), GB_UFRAG_SHORT + 1,
+				GB_UFRAG_MAX);
+}
+
+void ufrag_set_free(struct ufrag_set *u)
+{
+	for (size_t i = 0; u->text && i < GB_UFRAGS_MAX; i++)
+		free(u->text[i]);
+	free(u->text);
+	free(u->first);
+	free(u->next);
+	free(u->prev);
+	free(u->stray);
+	map_view_close(&u->view);
+	memset(u, 0, sizeof(*u));
+}
+
+int ufrags_of(const struct ufrag_set *u, __u32 id, char ***out, size_t *n)
+{
+	size_t k = 0;
+
+	*out = NULL;
+	*n = 0;
+	for (__u32 s = u->first[id]; s; s = u->next[s])
+		k++;
+	if (!k)
+		return 0;
+	*out = calloc(k, sizeof(**out));
+	if (!*out)
+		return -ENOMEM;
+	for (__u32 s = u->first[id]; s; s = u->next[s]) {
+		(*out)[*n] = strdup(u->text[s]);
+		if (!(*out)[(*n)++]) {
+			ufrag_list_free(*out, *n);
+			*out = NULL;
+			*n = 0;
+			return -ENOMEM;
+		}
+	}
+	qsort(*out, *n, sizeof(**out), str_sort_cmp);
+	return 0;
+}
+
+/* The slot of key k in map fd (0: none); -errno if the map cannot be read. */
+static int slot_of(int fd, const struct ufrag_long_key *k, __u32 *slot)
+{
+	*slot = 0;
+	if (bpf_map_lookup_elem(fd, k, slot)) {
+		*slot = 0;
+		return errno == ENOENT ? 0 : -errno;
+	}
+	return *slot < GB_UFRAGS_MAX ? 0 : -EIO;
+}
+
+__u32 ufrag_owner(const struct ufrag_set *u, const char *ufrag)
+{
+	struct ufrag_long_key k;
+	__u32 slot;
+	int fd = key_of(u, ufrag, &k);
+
+	if (slot_of(fd, &k, &slot) || !slot)
+		return 0;
+	return u->slots[slot].meeting_id;
+}
+
+size_t ufrags_room(const struct ufrag_set *u)
+{
+	return GB_UFRAGS_MAX - 1 - u->used;
+}
+
+static int write_slot(struct ufrag_set *u, __u32 slot, const struct ufrag_slot *v)
+{
+	if (bpf_map_update_elem(u->slot_fd, &slot, v, BPF_ANY))
+		return -errno;
+	return 0;
+}
+
+/* Frees slot: its meeting gone, its generation raised, so that senders learned for it are not. */
+static int free_slot(struct ufrag_set *u, __u32 slot)
+{
+	struct ufrag_slot v = u->slots[slot];
+	int err;
+
+	unlink_slot(u, slot, v.meeting_id);
+	v.meeting_id = 0;
+	v.gen++;
+	err = write_slot(u, slot, &v);
+	if (err)
+		return err;
+	if (u->text[slot]) {
+		free(u->text[slot]);
+		u->text[slot] = NULL;
+		u->used--;
+	}
+	return 0;
+}
+
+/* A slot with no meeting and no key, from where the last one was found; 0 if none. */
+static __u32 find_free_slot(const struct ufrag_set *u)
+{
+	static __thread __u32 hint;
+
+	for (__u32 k = 0; k < GB_UFRAGS_MAX; k++) {
+		__u32 slot = (hint + k) % GB_UFRAGS_MAX;
+
+		if (slot && !u->slots[slot].meeting_id && !u->text[slot]) {
+			hint = slot + 1;
+			return slot;
+		}
+	}
+	return 0;
+}
+
+int ufrag_give(struct ufrag_set *u, const char *ufrag, __u32 id)
+{
+	struct ufrag_long_key k;
+	struct ufrag_slot v;
+	__u32 slot;
+	int fd = key_of(u, ufrag, &k), err;
+
+	err = slot_of(fd, &k, &slot);
+	if (err)
+		return err;
+	if (slot) {
+		v = u->slots[slot];
+		if (v.meeting_id == id)
+			return 0;
+		if (!id) {
+			if (bpf_map_delete_elem(fd, &k) && errno != ENOENT)
+				return -errno;
+			return free_slot(u, slot);
+		}
+		unlink_slot(u, slot, v.meeting_id);
+		v.meeting_id = id;
+		err = write_slot(u, slot, &v);
+		if (!err)
+			link_slot(u, slot, id);
+		return err;
+	}
+	if (!id)
+		return 0;
+	slot = find_free_slot(u);
+	if (!slot)
+		return -ENOSPC;
+	u->text[slot] = strdup(ufrag);
+	if (!u->text[slot])
+		return -ENOMEM;
+	u->used++;
+	v = u->slots[slot];
+	v.meeting_id = id;
+	err = write_slot(u, slot, &v);
+	if (!err && bpf_map_update_elem(fd, &k, &slot, BPF_NOEXIST))
+		err = -errno;
+	if (err) {
+		free_slot(u, slot);
+		return err;
+	}
+	link_slot(u, slot, id);
+	return 0;
+}
+
+int ufrags_give(struct ufrag_set *u, __u32 id, char *const *list, size_t n)
+{
+	int err;
+
+	for (size_t i = 0; i < n; i++) {
+		__u32 owner = ufrag_owner(u, list[i]);
+
+		if (owner && owner != id)
+			return -EEXIST;
+	}
+	for (size_t i = 0; i < n; i++) {
+		err = ufrag_give(u, list[i], id);
+		if (err)
+			return err;
+	}
+	for (__u32 slot = u->first[id], next; slot; slot = next) {
+		next = u->next[slot];
+		if (bsearch(&u->text[slot], list, n, sizeof(*list), str_sort_cmp))
+			continue;
+		err = ufrag_give(u, u->text[slot], 0);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+int ufrags_release(struct ufrag_set *u, __u32 id)
+{
+	while (u->first[id]) {
+		int err = ufrag_give(u, u->text[u->first[id]], 0);
+
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+int ufrags_repair(struct ufrag_set *u, const struct meeting_policy *policies)
+{
+	int err;
+
+	for (size_t i = 0; i < u->n_stray; i++)
+		if (bpf_map_delete_elem(u->stray[i].fd, &u->stray[i].key) && errno != ENOENT)
+			return -errno;
+	u->n_stray = 0;
+	for (__u32 slot = 1; slot < GB_UFRAGS_MAX; slot++) {
+		__u32 id = u->slots[slot].meeting_id;
+
+		if (!id)
+			continue;
+		if (!u->text[slot])
+			err = free_slot(u, slot);
+		else if (id >= GB_MAX_MEETINGS || !policies[id].name[0])
+			err = ufrag_give(u, u->text[slot], 0);
+		else
+			continue;
+		if (err)
+			return err;
+	}
+	return 0;
+}
