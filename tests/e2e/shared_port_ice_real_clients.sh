@@ -197,9 +197,10 @@ start_client() {
 	local name=$1 prog=ice_client_aiortc.py
 	[[ $name == wb_* ]] && prog=ice_client_webrtcbin.py
 	local debug=()
-	# webrtcbin's and libnice's debug log, kept with the others on a failure
-	[[ $name == wb_* ]] &&
-		debug=("GST_DEBUG=webrtcbin:5,webrtcnice:6" "GST_DEBUG_FILE=$tmp/$name.gst.err")
+	# webrtcbin's debug log, and libnice's (GLib's debug messages, on stdout among the events),
+	# kept with the others on a failure
+	[[ $name == wb_* ]] && debug=("GST_DEBUG=webrtcbin:5,webrtcnice:6"
+		"GST_DEBUG_FILE=$tmp/$name.gst.err" G_MESSAGES_DEBUG=libnice)
 	nsenter --net="/run/netns/${NS_OF[$name]}" env "${debug[@]}" "$PY" "$E2E/$prog" "$SOCK" \
 		"${UF[$name]}" 110 >"$tmp/$name.log" 2>"$tmp/$name.err" &
 	PID[$name]=$!
@@ -218,7 +219,7 @@ connected() {
 checking() { grep -qx 'ice checking' "$tmp/$1.log"; }
 never_connected() { ! grep -Eqx 'ice (connected|completed)|conn connected' "$tmp/$1.log"; }
 why_not() { # what a client and the server said, for a failure message
-	echo "client: $(grep -v '^candidate' "$tmp/$1.log" | tr '\n' ' ')" \
+	echo "client: $(grep -E '^(local-ufrag|ice|conn|error) ' "$tmp/$1.log" | tr '\n' ' ')" \
 		"$(tail -2 "$tmp/$1.err" | tr '\n' ' ')" \
 		"server: $(grep " ${UF[$1]}" "$tmp/server.log" | tr '\n' ' ')"
 }
