@@ -20,7 +20,13 @@ Signalling (offers in, answers out, counters) is one JSON line each way on a uni
     ice-connected MEETING UFRAG CLIENT nominated (USE-CANDIDATE): the session's selected pair
     pc MEETING UFRAG STATE             the PeerConnection's state (connected once DTLS is done)
     media MEETING UFRAG CLIENT         the first RTP packet of the session
-    stun-refused UFRAG CLIENT WHY      a Binding Request not answered (unknown ufrag, bad integrity)
+    stun-refused UFRAG CLIENT WHY      the first STUN message of this UFRAG and WHY not answered
+                                       (unknown-ufrag, bad-integrity, not-stun, ...; all counted)
+The same lines, each after its time, go to stderr: a timeline for post-mortems. The counters
+({"op": "counts"}): per server ufrag its meeting, selected and learned client addresses, valid
+Binding Requests, RTP and RTCP packets, the time of the last RTP packet and the PeerConnection's
+state. The STUN code here is its own (not aioice's), so that the server checks the clients'
+messages with another implementation than aiortc's.
 
 usage: ice_lite_server.py ADDR PORT SIGNAL_SOCK MEETINGS_JSON
 MEETINGS_JSON: {"A": ["ufrag", ...], "B": [...]}; every ufrag gets a random password.
@@ -348,8 +354,6 @@ async def main():
                 reply = {"sdp": await server.offer(req["ufrag"], req["sdp"])}
             elif req.get("op") == "counts":
                 reply = server.counts()
-            elif req.get("op") == "passwords":
-                reply = server.pwd_of
             else:
                 reply = {"error": f"unknown op {req.get('op')}"}
         except Exception as e:  # one line back to the asker, the server goes on
