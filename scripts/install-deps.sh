@@ -14,6 +14,11 @@ pkgs=(
 	iproute2			# namespaces and veth for tests and the demo
 	jq				# reading --json output in tests
 	python3				# Debian's /usr/bin/python3: raw connections in the API tests
+	# Real WebRTC clients for the shared-port ICE test (tests/e2e/shared_port_ice_real_clients.sh):
+	# aiortc (its server side too), and GStreamer's webrtcbin with libnice, DTLS, SRTP and Opus
+	python3-aiortc
+	python3-gst-1.0 gir1.2-gstreamer-1.0 gir1.2-gst-plugins-base-1.0 gir1.2-gst-plugins-bad-1.0
+	gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad gstreamer1.0-nice
 	iso-codes			# ISO 3166-1, checked against user/lib/iso3166.c (scripts/gen-iso3166.sh)
 	groff-base man-db		# checking that the man page renders without warnings
 	nftables bc			# the benchmark compares with an nftables interval set
