@@ -106,7 +106,7 @@ $(BUILD)/geoblock.skel.h: $(BUILD)/geoblock.bpf.o
 	@echo "  SKEL    $@"
 	$(Q)$(BPFTOOL) gen skeleton $< name geoblock > $@.tmp && mv $@.tmp $@
 
-$(BUILD)/bench/%.bpf.o: tests/bench/%.bpf.c
+$(BUILD)/bench/%.bpf.o: tests/bench/%.bpf.c tests/bench/xdpgen.h
 	@mkdir -p $(@D)
 	@echo "  CLANG   $@"
 	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
@@ -115,7 +115,7 @@ $(BUILD)/bench/%.skel.h: $(BUILD)/bench/%.bpf.o
 	@echo "  SKEL    $@"
 	$(Q)$(BPFTOOL) gen skeleton $< name $* > $@.tmp && mv $@.tmp $@
 
-$(BUILD)/bench/xdp_bench: tests/bench/xdp_bench.c $(BUILD)/bench/xdpgen.skel.h $(BUILD)/geoblock.skel.h
+$(BUILD)/bench/xdp_bench: tests/bench/xdp_bench.c tests/bench/xdpgen.h $(BUILD)/bench/xdpgen.skel.h $(BUILD)/geoblock.skel.h
 	@echo "  CC      $@"
 	$(Q)$(CC) $(CFLAGS) -I$(BUILD)/bench -I$(BUILD) -o $@ $< $(LDLIBS)
 
