@@ -27,8 +27,9 @@
  *       the sender those learned
  *   xdp_bench nspp-ab LINK_NEW LINK_OLD 4|6 SRC_ALLOWED SRC_DROPPED PORT_MEETING PORT_OTHER ROUNDS
  *       the same three kinds for two programs (two builds, each with its own pins) and a bare
- *       XDP_PASS, run in turn in every round; ns from the wall clock around 1,000,000 runs (to a
- *       tenth of a ns, where the kernel's figure is whole ns), medians of ROUNDS
+ *       XDP_PASS, run in turn in every round; medians of ROUNDS of the ns per packet from the wall
+ *       clock around 1,000,000 runs (to a hundredth of a ns, where the kernel's figure, printed
+ *       after it, is whole ns; run it at SCHED_FIFO, so that only interrupts take the CPU)
  *   xdp_bench lines LINK_PIN
  *       the source lines of the program behind LINK_PIN and where their machine code starts:
  *       "OFFSET FILE:LINE TEXT" per line-info record, OFFSET in bytes from the program's symbol, so
@@ -399,10 +400,11 @@ static int cmp_double(const void *a, const void *b)
 }
 
 /*
- * The average run time per packet of 1,000,000 runs, or -1: the kernel's (whole ns), or with wall
- * the wall clock's around them (a tenth of a ns; the test run's own loop is in both programs').
+ * The average run time per packet of 1,000,000 runs, or -1: the kernel's (whole ns), and in *wall
+ * the wall clock's around them (to a fraction of a ns; the test run's own loop is in every
+ * program's, and so is any time the CPU spent elsewhere: run it at SCHED_FIFO).
  */
-static double run_ns(int prog_fd, __u8 *frame, int len, bool wall)
+static double run_ns(int prog_fd, __u8 *frame, int len, double *wall)
 {
 	LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = frame, .data_size_in = len,
 		    .repeat = 1000000);
@@ -410,25 +412,35 @@ static double run_ns(int prog_fd, __u8 *frame, int len, bool wall)
 
 	if (bpf_prog_test_run_opts(prog_fd, &opts))
 		return -1.0;
-	return wall ? (now() - t0) * 1e9 / opts.repeat : (double)opts.duration;
+	if (wall)
+		*wall = (now() - t0) * 1e9 / opts.repeat;
+	return (double)opts.duration;
+}
+
+static double median_of(double *v, int n)
+{
+	qsort(v, n, sizeof(v[0]), cmp_double);
+	return v[n / 2];
 }
 
 /*
  * Medians over rounds of the time per packet of each of n programs, run in turn within each
- * round, so that a busy spell of the shared VM weighs on all alike.
+ * round, so that a busy spell of the shared VM weighs on all alike: the kernel's in out[], the
+ * wall clock's in wall[] if not NULL.
  */
-static void ns_per_packet(const int *fds, int n, __u8 *frame, int len, int rounds, bool wall,
-			  double *out)
+static void ns_per_packet(const int *fds, int n, __u8 *frame, int len, int rounds, double *out,
+			  double *wall)
 {
-	double v[4][64];
+	double v[4][64], w[4][64];
 
 	rounds = rounds < 1 ? 1 : rounds > 64 ? 64 : rounds;
 	for (int r = 0; r < rounds; r++)
 		for (int p = 0; p < n; p++)
-			v[p][r] = run_ns(fds[p], frame, len, wall);
+			v[p][r] = run_ns(fds[p], frame, len, &w[p][r]);
 	for (int p = 0; p < n; p++) {
-		qsort(v[p], rounds, sizeof(v[p][0]), cmp_double);
-		out[p] = v[p][rounds / 2];
+		out[p] = median_of(v[p], rounds);
+		if (wall)
+			wall[p] = median_of(w[p], rounds);
 	}
 }
 
@@ -494,7 +506,7 @@ static int cmd_nspp(char **argv, bool shared)
 		double t[2];
 
 		len = craft(frame, family, kinds[k].src, mac, kinds[k].port, kinds[k].pl);
-		ns_per_packet(fds, 2, frame, len, rounds, false, t);
+		ns_per_packet(fds, 2, frame, len, rounds, t, NULL);
 		printf("IPv%d %-24s geoblock %6.1f ns  bare XDP_PASS %6.1f ns  difference %6.1f ns\n",
 		       family, kinds[k].name, t[0], t[1], t[0] - t[1]);
 	}
@@ -525,12 +537,13 @@ static int cmd_nspp_ab(char **argv)
 		return 2;
 	fds[2] = bpf_program__fd(skel->progs.bare_pass);
 	for (size_t k = 0; k < sizeof(kinds) / sizeof(kinds[0]); k++) {
-		double t[3];
+		double t[3], w[3];
 
 		len = craft(frame, family, kinds[k].src, mac, kinds[k].port, NULL);
-		ns_per_packet(fds, 3, frame, len, rounds, true, t);
-		printf("IPv%d %-22s new %6.1f ns  old %6.1f ns  bare XDP_PASS %6.1f ns  "
-		       "new - old %5.1f ns\n", family, kinds[k].name, t[0], t[1], t[2], t[0] - t[1]);
+		ns_per_packet(fds, 3, frame, len, rounds, t, w);
+		printf("IPv%d %-22s new %6.2f ns  old %6.2f ns  bare XDP_PASS %6.2f ns  "
+		       "new - old %5.2f ns  (kernel: %.0f %.0f %.0f, %+.0f)\n", family, kinds[k].name,
+		       w[0], w[1], w[2], w[0] - w[1], t[0], t[1], t[2], t[0] - t[1]);
 	}
 	xdpgen__destroy(skel);
 	return 0;
