@@ -114,7 +114,7 @@ bench_shared_prepare() {
 }
 
 # stats_of JQ: a figure of geoblock stats --json.
-stats_of() { "$GEOBLOCK" stats --json | jq "$1"; }
+stats_of() { "$GEOBLOCK" stats --json | jq -r "$1"; }
 
 # bench_shared_learn FAMILY FILE KIND: one Binding Request (SH_PAYLOAD[KIND]) from every sender
 # of FILE (in $tmp, FAMILY appended) to the shared port, with geoblock attached; warns unless each
@@ -392,6 +392,8 @@ fi
 # profile FAMILY [SOURCES PORT [PAYLOAD]]: the world mix to the meeting that blocks every country,
 # or SOURCES (a file of $tmp, the family appended) to PORT, with PAYLOAD (see xdp_bench gen). The
 # STUN walk, stun_ufrag, is a function of its own (its own symbol): its share is printed apart.
+# With PAYLOAD (the shared-port runs, whose map lookups cost most in the kernel's hash map code,
+# outside the program's lines), also the symbols with most samples (BENCH_PROFILE_SYMS, default 8).
 profile() {
 	local fam=$1 src=${2:-sources} port=${3:-5004} payload=${4:-} mpps
 	"$BENCH" lines "$GEOBLOCK_PIN_DIR/link_$TB_DST_IF" >"$tmp/lines" || return 1
@@ -404,6 +406,7 @@ profile() {
 	[[ -n $mpps ]] || return 1
 	perf script -i "$tmp/perf.data" -F ip,sym,symoff 2>/dev/null |
 		awk -v mpps="$mpps" -v fam="$fam" -v top="${BENCH_PROFILE_LINES:-14}" \
+			-v syms="$([[ -n $payload ]] && echo "${BENCH_PROFILE_SYMS:-8}" || echo 0)" \
 			-v walk_from="$walk_from" -v walk_to="$walk_to" '
 		function hex(s,   i, v) {
 			v = 0
@@ -412,7 +415,7 @@ profile() {
 			return v
 		}
 		NR == FNR { off[n] = $1; where[n] = $2; $1 = $2 = ""; text[n++] = substr($0, 3); next }
-		NF { all++ }
+		NF { all++; sym = $NF; sub(/\+0x[0-9a-f]+$/, "", sym); bysym[sym]++ }
 		/_stun_ufrag\+0x/ { stun++ }
 		/_geoblock_xdp\+0x/ {
 			o = hex(substr($NF, index($NF, "+0x") + 3))
@@ -438,6 +441,16 @@ profile() {
 					if (cnt[keys[j]] > cnt[keys[i]]) { t = keys[i]; keys[i] = keys[j]; keys[j] = t }
 			for (i = 0; i < m && i < top; i++)
 				printf "  %5.1f%% %5.1f ns  %s\n", 100 * cnt[keys[i]] / prog, pns * cnt[keys[i]] / prog, substr(keys[i], 1, 110)
+			if (syms) {
+				printf "  the symbols with most of the CPU samples (ns of the %.1f per packet):\n", 1000 / mpps
+				m = 0
+				for (k in bysym) { skeys[m++] = k }
+				for (i = 0; i < m; i++)
+					for (j = i + 1; j < m; j++)
+						if (bysym[skeys[j]] > bysym[skeys[i]]) { t = skeys[i]; skeys[i] = skeys[j]; skeys[j] = t }
+				for (i = 0; i < m && i < syms; i++)
+					printf "  %5.1f%% %6.1f ns  %s\n", 100 * bysym[skeys[i]] / all, bysym[skeys[i]] / all * 1000 / mpps, skeys[i]
+			}
 		}' "$tmp/lines" -
 }
 # The compiled table's walk: the source lines from not_below to the end of table_lookup_v6.
