@@ -82,9 +82,10 @@ help:
 	@echo "make fuzz       run each fuzz target for FUZZ_SECONDS (default 60) (in build-fuzz/)"
 	@echo "make bench      scrape benchmark (below), then the data-path benchmark (Mpps vs bare"
 	@echo "                XDP_DROP, LPM, nftables; typical policies vs no lookup; ns/packet),"
-	@echo "                then the GeoIP load benchmark"
+	@echo "                then the GeoIP load benchmark; BENCH_SHARED=1 adds the shared-port"
+	@echo "                (ICE) runs: RTP and Binding Requests vs the meeting's own port"
 	@echo "make bench-ab BENCH_AB_OLD=PATH  drop path of this build against another build's"
-	@echo "                geoblock binary (PATH), attached in turn"
+	@echo "                geoblock binary (PATH), attached in turn; then both builds' ns/packet"
 	@echo "make bench-metrics  /metrics scrape time with 1,000 meetings x 20 countries"
 	@echo "make bench-geoip    geoip load time and peak memory on full world databases"
 	@echo "make bench-api      control API changes/s and latency, 8 clients, 4,000 meetings;"
@@ -106,7 +107,7 @@ $(BUILD)/geoblock.skel.h: $(BUILD)/geoblock.bpf.o
 	@echo "  SKEL    $@"
 	$(Q)$(BPFTOOL) gen skeleton $< name geoblock > $@.tmp && mv $@.tmp $@
 
-$(BUILD)/bench/%.bpf.o: tests/bench/%.bpf.c
+$(BUILD)/bench/%.bpf.o: tests/bench/%.bpf.c tests/bench/xdpgen.h
 	@mkdir -p $(@D)
 	@echo "  CLANG   $@"
 	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
@@ -115,7 +116,7 @@ $(BUILD)/bench/%.skel.h: $(BUILD)/bench/%.bpf.o
 	@echo "  SKEL    $@"
 	$(Q)$(BPFTOOL) gen skeleton $< name $* > $@.tmp && mv $@.tmp $@
 
-$(BUILD)/bench/xdp_bench: tests/bench/xdp_bench.c $(BUILD)/bench/xdpgen.skel.h $(BUILD)/geoblock.skel.h
+$(BUILD)/bench/xdp_bench: tests/bench/xdp_bench.c tests/bench/xdpgen.h $(BUILD)/bench/xdpgen.skel.h $(BUILD)/geoblock.skel.h
 	@echo "  CC      $@"
 	$(Q)$(CC) $(CFLAGS) -I$(BUILD)/bench -I$(BUILD) -o $@ $< $(LDLIBS)
 

@@ -8,7 +8,10 @@
 # database) and the meeting that blocks every country. Every round sends the same frames as
 # `make bench` (sources cycling through 1,000,000 addresses) to a bare XDP_DROP, then to the two
 # builds attached in turn, the order swapped every round; it prints each round and the median of
-# the per-round ratios new/old and of each build to the bare program, per family.
+# the per-round ratios new/old and of each build to the bare program, per family. Then, under
+# BPF_PROG_TEST_RUN with one source, the ns per packet of both programs and of a bare XDP_PASS run
+# in turn (xdp_bench nspp-ab): to a port of no meeting, to a meeting port from an allowed and from
+# a dropped source (BENCH_AB_NSPP_ROUNDS rounds, default 15).
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BUILD=$ROOT/build
@@ -97,3 +100,26 @@ for fam in 4 6; do
 	ratio=$(awk -v f=$fam '$1 == f { print $4 / $3 }' "$tmp/results" | median)
 	printf '%-8s %12.3f %12.3f %10.3f\n' "IPv$fam" "$old" "$new" "$ratio"
 done
+
+# Both programs loaded at once for BPF_PROG_TEST_RUN: old on the receiving veth, new on the
+# sending one (the generator no longer runs). The meeting of each blocks one country only, so
+# that a source of another is allowed.
+echo
+echo "ns per packet (BPF_PROG_TEST_RUN, median of ${BENCH_AB_NSPP_ROUNDS:-15} rounds of 1,000,000 runs," \
+	"new, old and bare in turn; wall clock, then the kernel's whole ns):"
+as old in_ns "$TB_DST" "$OLD" attach "$TB_DST_IF" >/dev/null
+as new in_ns "$TB_SRC" "$GEOBLOCK" attach "$TB_SRC_IF" >/dev/null
+for fam in 4 6; do
+	head -200 "$tmp/sources$fam" | as new "$GEOBLOCK" geoip lookup - >"$tmp/cc$fam"
+	read -r allowed cca < <(head -1 "$tmp/cc$fam")
+	read -r dropped ccb < <(awk -v a="$cca" '$2 != a' "$tmp/cc$fam" | head -1)
+	for b in old new; do
+		as $b "${BINS[$b]}" meeting del bench >/dev/null
+		as $b "${BINS[$b]}" meeting add bench --ports 5004 --block "$ccb" >/dev/null
+	done
+	# At SCHED_FIFO on one CPU, as the generator: the wall clock then counts little but the runs.
+	taskset -c 0 chrt -f 50 "$BENCH" nspp-ab "${PINS[new]}/link_$TB_SRC_IF" "${PINS[old]}/link_$TB_DST_IF" $fam \
+		"$allowed" "$dropped" 5004 7000 "${BENCH_AB_NSPP_ROUNDS:-15}"
+done
+as old "$OLD" detach "$TB_DST_IF" >/dev/null
+as new "$GEOBLOCK" detach "$TB_SRC_IF" >/dev/null

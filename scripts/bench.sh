@@ -8,8 +8,10 @@
 # country, so every packet is looked up. Rounds alternate the variants; medians are printed.
 # Then the typical policies (BENCH_POLICIES, default "CN ten"): a meeting blocking CN only, one
 # blocking ten countries, each sent sources of its countries only (every packet dropped) and the
-# world mix, against the no-table ceiling of the same rounds. Then ns per packet from
-# BPF_PROG_TEST_RUN against a bare XDP_PASS.
+# world mix, against the no-table ceiling of the same rounds. With BENCH_SHARED=1, the shared-port
+# (ICE) runs: RTP from learned senders and STUN Binding Requests to a shared port, each beside the
+# same frames to a port the meeting owns (see docs/benchmarks.md, "Shared ports (ICE)"). Then ns
+# per packet from BPF_PROG_TEST_RUN against a bare XDP_PASS.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BUILD=$ROOT/build
@@ -47,6 +49,86 @@ for i in "${!policies[@]}"; do
 done
 policy_ccs() { if [[ $1 == ten ]]; then echo "$TEN"; else echo "${1^^}"; fi; }
 
+# BENCH_SHARED=1: meeting "ice" blocks CN on port 5020 (its own) and by ufrag on shared port 10000.
+# Per family BENCH_SHARED_SOURCES distinct CN addresses, each a sender (address, source port)
+# learned before the rounds (by default 2 x 500,000: ice_senders, 1,048,576 at most, near full);
+# BENCH_SHARED_ACTIVE of them, spread evenly over the others, send in the runs;
+# BENCH_SHARED_UFRAGS server ufrags of 4 characters and as many of 32, sender i naming ufrag
+# i % BENCH_SHARED_UFRAGS.
+SHARED=${BENCH_SHARED:-0}
+SH_SOURCES=${BENCH_SHARED_SOURCES:-500000}
+SH_ACTIVE=${BENCH_SHARED_ACTIVE:-100000}
+SH_UFRAGS=${BENCH_SHARED_UFRAGS:-$SH_ACTIVE}
+SH_PORT=10000
+SH_OWN_PORT=5020
+# The 32-character ufrags (webrtcbin's length): this prefix, then the sender's 4-character tag.
+SH_PREFIX32=Hk3sP9vQx2LmT7cRb5nWz8dFj4Ga
+SH_CLIENT32=Gq7vK2mWx9TzR4pLbN8sYc3dHf6jQa1E
+declare -A SH_PAYLOAD=([media]=rtp [stun4]=stun::Cl1e
+	[stun32]=stun-libnice:$SH_PREFIX32:$SH_CLIENT32)
+if ((SHARED)) && ((SH_ACTIVE > SH_SOURCES || SH_UFRAGS > SH_ACTIVE)); then
+	echo "bench: want BENCH_SHARED_UFRAGS <= BENCH_SHARED_ACTIVE <= BENCH_SHARED_SOURCES" >&2
+	exit 2
+fi
+
+# ufrag_tag: an awk function, tag(U): ufrag number U as 4 characters of [a-z0-9].
+ufrag_tag='function tag(u,  s, k) {
+	s = ""
+	for (k = 0; k < 4; k++) {
+		s = substr("abcdefghijklmnopqrstuvwxyz0123456789", u % 36 + 1, 1) s
+		u = int(u / 36)
+	}
+	return s
+}'
+
+# bench_shared_prepare: the senders, $tmp/ice-learnF ("ADDR PORT TAG", every one) and
+# $tmp/ice-activeF (those that send in the runs), F the family; shared port SH_PORT; meeting "ice"
+# blocking CN on SH_OWN_PORT and with every ufrag the senders name.
+bench_shared_prepare() {
+	local fam f part per
+
+	bench_sources "$tmp" "$SH_SOURCES" ice. CN
+	for fam in 4 6; do
+		awk -v u="$SH_UFRAGS" "$ufrag_tag"'
+			{ print $1, 1024 + (NR * 40503) % 64512, tag((NR - 1) % u) }' \
+			"$tmp/ice.$fam" >"$tmp/ice-learn$fam"
+		awk -v a="$SH_ACTIVE" -v n="$SH_SOURCES" \
+			'int(NR * a / n) != int((NR - 1) * a / n)' "$tmp/ice-learn$fam" >"$tmp/ice-active$fam"
+	done
+	awk -v u="$SH_UFRAGS" "$ufrag_tag"' BEGIN { for (i = 0; i < u; i++) print tag(i) }' \
+		>"$tmp/ufrags4"
+	sed "s/^/$SH_PREFIX32/" "$tmp/ufrags4" >"$tmp/ufrags32"
+	"$GEOBLOCK" shared-port add $SH_PORT >/dev/null
+	"$GEOBLOCK" meeting add ice --ports $SH_OWN_PORT --block CN >/dev/null
+	# An argument is at most 128 KiB: some 120 KB of ufrags a command.
+	for f in ufrags4 ufrags32; do
+		per=$((120000 / ($(head -1 "$tmp/$f" | wc -c))))
+		split -l "$per" "$tmp/$f" "$tmp/$f.part."
+		for part in "$tmp/$f.part."*; do
+			"$GEOBLOCK" meeting ufrag add ice "$(paste -sd, "$part")" >/dev/null
+		done
+		rm -f "$tmp/$f.part."*
+	done
+	echo "shared port $SH_PORT: meeting ice has $((2 * SH_UFRAGS)) ufrags; $SH_ACTIVE of $SH_SOURCES" \
+		"learned senders per family send"
+}
+
+# stats_of JQ: a figure of geoblock stats --json.
+stats_of() { "$GEOBLOCK" stats --json | jq -r "$1"; }
+
+# bench_shared_learn FAMILY FILE KIND: one Binding Request (SH_PAYLOAD[KIND]) from every sender
+# of FILE (in $tmp, FAMILY appended) to the shared port, with geoblock attached; warns unless each
+# was dropped (so judged: its ufrag known, its sender learned).
+bench_shared_learn() {
+	local n before
+
+	n=$(wc -l <"$tmp/$2$1")
+	before=$(stats_of .verdicts.dropped.packets)
+	"${GEN[@]}" "$1" "$tmp/$2$1" "$DST_MAC" $SH_PORT "$n" "${SH_PAYLOAD[$3]}" >/dev/null
+	n=$((n - ($(stats_of .verdicts.dropped.packets) - before)))
+	((n == 0)) || echo "warning: learning $2 ($3) IPv$1: $n Binding Requests not dropped"
+}
+
 bench_database
 echo "preparing: $SOURCES sources per family, GeoLite2-Country, $ROUNDS rounds of $FRAMES frames"
 bench_sources "$tmp" "$SOURCES"
@@ -56,6 +138,9 @@ done
 "$GEOBLOCK" geoip load --with-lpm "$DB" >/dev/null
 bench_meeting "$GEOBLOCK"
 "$GEOBLOCK" meeting add other --ports 5006 --block AQ >/dev/null
+if ((SHARED)); then
+	bench_shared_prepare
+fi
 for i in "${!policies[@]}"; do
 	ccs=$(policy_ccs "${policies[i]}")
 	"$GEOBLOCK" meeting add "policy$i" --ports $((5010 + i)) --block "$ccs" >/dev/null
@@ -76,6 +161,16 @@ done
 
 testbed_up gbbench
 bench_generator
+if ((SHARED)); then
+	# Every sender learned once, as ice_senders holds them on a busy server; the rounds refresh
+	# only the active ones.
+	in_ns "$TB_DST" "$GEOBLOCK" attach "$TB_DST_IF" --lookup table >/dev/null
+	for fam in 4 6; do
+		bench_shared_learn $fam ice-learn stun4
+	done
+	"$GEOBLOCK" detach "$TB_DST_IF" >/dev/null
+	echo "shared port: $(stats_of .ice_senders.learned) senders learned"
+fi
 
 if ((NFT)); then
 	echo "loading the nftables interval sets (this is the slow part)"
@@ -101,8 +196,14 @@ fi
 run_of() {
 	local i
 
+	payload=
 	case $1 in
 	nolookup-pass) variant=nolookup port=5006 src=sources ;;
+	ported-* | shared-*)
+		# The same frames from the same senders, to the port meeting ice owns or to the shared one.
+		variant=table port=$SH_OWN_PORT src=ice-active payload=${SH_PAYLOAD[${1#*-}]}
+		[[ $1 == ported-* ]] || port=$SH_PORT
+		;;
 	*-blocked | *-world)
 		i=${policy_index[${1%-*}]}
 		variant=table port=$((5010 + i)) src=sources
@@ -157,18 +258,34 @@ done
 if ((${#policies[@]})) && [[ " ${variants[*]} " != *" nolookup "* ]]; then
 	runs+=(nolookup "${policy_runs[@]}")
 fi
+shared_kinds=(media stun4 stun32)
+if ((SHARED)); then
+	for k in "${shared_kinds[@]}"; do
+		runs+=("ported-$k" "shared-$k")
+	done
+fi
 for ((r = 1; r <= ROUNDS; r++)); do
 	for v in "${runs[@]}"; do
 		run_of "$v"
 		attach "$variant"
 		for fam in 4 6; do
+			# Binding Requests naming this run's ufrags first, so that the run's are refreshes
+			# (a sender's checks name one ufrag); not timed.
+			[[ $v == shared-stun* ]] && bench_shared_learn $fam ice-active "${v#shared-}"
+			[[ -n $payload ]] && dropped=$(stats_of .verdicts.dropped.packets)
 			rx=$(rx_packets)
-			mpps=$("${GEN[@]}" $fam "$tmp/$src$fam" "$DST_MAC" $port "$FRAMES" |
-				cut -d' ' -f3)
+			mpps=$("${GEN[@]}" $fam "$tmp/$src$fam" "$DST_MAC" $port "$FRAMES" \
+				${payload:+"$payload"} | cut -d' ' -f3)
 			# The rate is the generator's: it counts only if every frame reached the receiver
 			# (the namespaces add a few packets of their own).
 			rx=$(($(rx_packets) - rx))
 			((rx >= FRAMES)) || echo "warning: $v IPv$fam: the receiving veth counted $rx of $FRAMES frames"
+			if [[ -n $payload ]]; then
+				# ... and, for the shared-port runs, only if every frame was judged and dropped.
+				dropped=$(($(stats_of .verdicts.dropped.packets) - dropped))
+				((dropped == FRAMES)) ||
+					echo "warning: $v IPv$fam: $dropped of $FRAMES frames dropped"
+			fi
 			echo "$v $fam $mpps $r" >>"$tmp/results"
 		done
 		detach "$variant"
@@ -229,24 +346,67 @@ if ((${#policies[@]})); then
 	done
 fi
 
+# The shared-port runs against the same frames to the meeting's own port in the same round (the
+# goals: RTP 0.8, Binding Requests 0.6), and against the table run (world sources to port 5004)
+# where it ran: medians of the per-round ratios, and of the ns per packet added (1000 / Mpps).
+if ((SHARED)); then
+	echo
+	echo "Shared ports (ICE): median Mpps; medians of each round's ratio to the same frames sent to"
+	echo "the port meeting ice owns (and to the table run), and of the ns per packet added over it;"
+	echo "$SH_ACTIVE senders per family, learned among $SH_SOURCES, every frame dropped:"
+	printf '%-16s %8s %8s %12s %10s %10s %6s\n' run family Mpps "vs own port" "ns added" \
+		"vs table" goal
+	declare -A goal=([media]=0.8 [stun4]=0.6 [stun32]=0.6)
+	for fam in 4 6; do
+		for k in "${shared_kinds[@]}"; do
+			for v in "ported-$k" "shared-$k"; do
+				m=$(awk -v v=$v -v f=$fam '$1 == v && $2 == f { print $3 }' "$tmp/results" |
+					median)
+				awk -v v=$v -v o="ported-$k" -v f=$fam '$2 != f { next }
+					$1 == o { b[$4] = $3 } $1 == "table" { t[$4] = $3 } $1 == v { m[$4] = $3 }
+					END { for (r in m) print m[r] / b[r], 1000 / m[r] - 1000 / b[r],
+						((r in t) ? m[r] / t[r] : "-") }' "$tmp/results" >"$tmp/vs"
+				vs_table=-
+				grep -q '^table ' "$tmp/results" &&
+					vs_table=$(cut -d' ' -f3 "$tmp/vs" | grep -vx -- - | median |
+						awk '{ printf "%.2fx", $1 }')
+				if [[ $v == ported-* ]]; then
+					printf '%-16s %8s %8.2f %12s %10s %10s %6s\n' "$v" "IPv$fam" "$m" 1 "" \
+						"$vs_table" ""
+				else
+					printf '%-16s %8s %8.2f %11.2fx %10.1f %10s %6s\n' "$v" "IPv$fam" "$m" \
+						"$(cut -d' ' -f1 "$tmp/vs" | median)" \
+						"$(cut -d' ' -f2 "$tmp/vs" | median)" "$vs_table" "${goal[$k]}"
+				fi
+			done
+		done
+	done
+	echo "ice_senders: $(stats_of '.ice_senders | "\(.learned) learned, \(.refreshed) refreshed, \(.moved) moved, \(.kept) kept"');" \
+		"passed as unknown senders: $(stats_of .verdicts.ice_unknown_sender.packets)"
+fi
+
 # Where geoblock's time goes (BENCH_PROFILE=0 skips it; needs perf): CPU 0 is sampled while the
 # generator sends to geoblock with the compiled table; the program's samples are counted per
 # source line through its line information. Its ns per packet are its share of the samples times
 # the time per packet of that run; a load that misses the cache shows on the line that waits.
-# profile FAMILY [SOURCES PORT]: the world mix to the meeting that blocks every country, or
-# SOURCES (a file of $tmp, the family appended) to PORT.
+# profile FAMILY [SOURCES PORT [PAYLOAD]]: the world mix to the meeting that blocks every country,
+# or SOURCES (a file of $tmp, the family appended) to PORT, with PAYLOAD (see xdp_bench gen). The
+# STUN walk, stun_ufrag, is a function of its own (its own symbol): its share is printed apart.
+# With PAYLOAD (the shared-port runs, whose map lookups cost most in the kernel's hash map code,
+# outside the program's lines), also the symbols with most samples (BENCH_PROFILE_SYMS, default 8).
 profile() {
-	local fam=$1 src=${2:-sources} port=${3:-5004} mpps
+	local fam=$1 src=${2:-sources} port=${3:-5004} payload=${4:-} mpps
 	"$BENCH" lines "$GEOBLOCK_PIN_DIR/link_$TB_DST_IF" >"$tmp/lines" || return 1
 	rm -f "$tmp/ctl" "$tmp/ack" && mkfifo "$tmp/ctl" "$tmp/ack" || return 1
 	# Events start disabled; the generator enables them for its sending only.
 	mpps=$(BENCH_PERF_CTL=$tmp/ctl BENCH_PERF_ACK=$tmp/ack perf record -q -D -1 \
 		--control "fifo:$tmp/ctl,$tmp/ack" -C 0 -o "$tmp/perf.data" -- \
-		"${GEN[@]}" "$fam" "$tmp/$src$fam" "$DST_MAC" "$port" "$FRAMES" 2>/dev/null |
-		cut -d' ' -f3)
+		"${GEN[@]}" "$fam" "$tmp/$src$fam" "$DST_MAC" "$port" "$FRAMES" ${payload:+"$payload"} \
+		2>/dev/null | cut -d' ' -f3)
 	[[ -n $mpps ]] || return 1
 	perf script -i "$tmp/perf.data" -F ip,sym,symoff 2>/dev/null |
 		awk -v mpps="$mpps" -v fam="$fam" -v top="${BENCH_PROFILE_LINES:-14}" \
+			-v syms="$([[ -n $payload ]] && echo "${BENCH_PROFILE_SYMS:-8}" || echo 0)" \
 			-v walk_from="$walk_from" -v walk_to="$walk_to" '
 		function hex(s,   i, v) {
 			v = 0
@@ -255,7 +415,8 @@ profile() {
 			return v
 		}
 		NR == FNR { off[n] = $1; where[n] = $2; $1 = $2 = ""; text[n++] = substr($0, 3); next }
-		NF { all++ }
+		NF { all++; sym = $NF; sub(/\+0x[0-9a-f]+$/, "", sym); bysym[sym]++ }
+		/_stun_ufrag\+0x/ { stun++ }
 		/_geoblock_xdp\+0x/ {
 			o = hex(substr($NF, index($NF, "+0x") + 3))
 			lo = 0; hi = n - 1
@@ -271,6 +432,8 @@ profile() {
 			pns = prog / all * 1000 / mpps
 			printf "IPv%s, %.2f Mpps: geoblock_xdp has %.0f%% of the CPU samples, %.1f ns of the %.1f ns per packet\n", fam, mpps, 100 * prog / all, pns, 1000 / mpps
 			printf "  the table walk (geoblock.bpf.c:%d-%d): %.1f%% of its samples, %.1f ns\n", walk_from, walk_to - 1, 100 * walk / prog, pns * walk / prog
+			if (stun)
+				printf "  and stun_ufrag, apart: %.0f%% of the CPU samples, %.1f ns\n", 100 * stun / all, stun / all * 1000 / mpps
 			m = 0
 			for (k in cnt) { keys[m++] = k }
 			for (i = 0; i < m; i++)
@@ -278,6 +441,16 @@ profile() {
 					if (cnt[keys[j]] > cnt[keys[i]]) { t = keys[i]; keys[i] = keys[j]; keys[j] = t }
 			for (i = 0; i < m && i < top; i++)
 				printf "  %5.1f%% %5.1f ns  %s\n", 100 * cnt[keys[i]] / prog, pns * cnt[keys[i]] / prog, substr(keys[i], 1, 110)
+			if (syms) {
+				printf "  the symbols with most of the CPU samples (ns of the %.1f per packet):\n", 1000 / mpps
+				m = 0
+				for (k in bysym) { skeys[m++] = k }
+				for (i = 0; i < m; i++)
+					for (j = i + 1; j < m; j++)
+						if (bysym[skeys[j]] > bysym[skeys[i]]) { t = skeys[i]; skeys[i] = skeys[j]; skeys[j] = t }
+				for (i = 0; i < m && i < syms; i++)
+					printf "  %5.1f%% %6.1f ns  %s\n", 100 * bysym[skeys[i]] / all, bysym[skeys[i]] / all * 1000 / mpps, skeys[i]
+			}
 		}' "$tmp/lines" -
 }
 # The compiled table's walk: the source lines from not_below to the end of table_lookup_v6.
@@ -303,6 +476,15 @@ if [[ ${BENCH_PROFILE:-1} != 0 ]]; then
 				done
 			done
 		done
+		for k in "${shared_kinds[@]}"; do
+			((SHARED)) || break
+			echo "shared port, $k from the active senders:"
+			for fam in 4 6; do
+				[[ $k == stun* ]] && bench_shared_learn $fam ice-active "$k"
+				profile $fam ice-active $SH_PORT "${SH_PAYLOAD[$k]}" ||
+					echo "  IPv$fam: no profile (perf record failed)"
+			done
+		done
 		"$GEOBLOCK" detach "$TB_DST_IF" >/dev/null
 	else
 		echo "no profile: perf is not installed (BENCH_PROFILE=0 skips this part)"
@@ -312,14 +494,23 @@ fi
 echo
 echo "ns per packet (BPF_PROG_TEST_RUN, median of 9 rounds of 1,000,000 runs, geoblock and bare in turn):"
 in_ns "$TB_DST" "$GEOBLOCK" attach "$TB_DST_IF" --lookup table >/dev/null
+# With BENCH_SHARED=1, also Binding Requests naming the meeting's ufrags (4 characters, Chrome's
+# attribute order; 32, libnice's) to the shared port, and RTP from the sender they learned.
+nspp_shared=()
+nspp_ufrags=()
+if ((SHARED)); then
+	nspp_shared=($SH_PORT NSPP "${SH_PREFIX32}NSPP")
+	nspp_ufrags=(--ufrag "NSPP,${SH_PREFIX32}NSPP")
+fi
 for fam in 4 6; do
 	# an allowed source (country A) and a dropped one (country B); the meeting blocks B only
 	head -200 "$tmp/sources$fam" | "$GEOBLOCK" geoip lookup - >"$tmp/cc$fam"
 	read -r allowed cca < <(head -1 "$tmp/cc$fam")
 	read -r dropped ccb < <(awk -v a="$cca" '$2 != a' "$tmp/cc$fam" | head -1)
 	"$GEOBLOCK" meeting del bench >/dev/null
-	"$GEOBLOCK" meeting add bench --ports 5004 --block "$ccb" >/dev/null
-	"$BENCH" nspp "$GEOBLOCK_PIN_DIR/link_$TB_DST_IF" $fam "$allowed" "$dropped" 5004 7000 9
+	"$GEOBLOCK" meeting add bench --ports 5004 "${nspp_ufrags[@]}" --block "$ccb" >/dev/null
+	"$BENCH" nspp "$GEOBLOCK_PIN_DIR/link_$TB_DST_IF" $fam "$allowed" "$dropped" 5004 7000 9 \
+		"${nspp_shared[@]}"
 done
 "$GEOBLOCK" detach "$TB_DST_IF" >/dev/null
 

@@ -1,17 +1,35 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * Benchmark driver (scripts/bench.sh runs it):
- *   xdp_bench gen IFINDEX 4|6 SOURCES DST_MAC DPORT FRAMES  send FRAMES UDP frames out of IFINDEX
- *       with BPF_PROG_TEST_RUN live frames, sources cycling through the addresses in file SOURCES;
- *       prints "FRAMES SECONDS MPPS". With BENCH_PERF_CTL and BENCH_PERF_ACK (the fifos of
+ *   xdp_bench gen IFINDEX 4|6 SOURCES DST_MAC DPORT FRAMES [PAYLOAD]  send FRAMES UDP frames out
+ *       of IFINDEX with BPF_PROG_TEST_RUN live frames, sources cycling through the addresses in file
+ *       SOURCES; prints "FRAMES SECONDS MPPS". With BENCH_PERF_CTL and BENCH_PERF_ACK (the fifos of
  *       `perf record -D -1 --control fifo:CTL,ACK`), perf samples only while frames are sent.
+ *       Without PAYLOAD the UDP payload is 32 zero bytes. With it, each line of SOURCES is
+ *       "ADDR PORT TAG" (TAG four ufrag characters), the frame from that line has source port
+ *       PORT, and its payload is PAYLOAD with TAG written into it:
+ *         rtp                   an RTP header (SSRC = TAG) and 20 bytes: 32 bytes, as without
+ *         stun:PREFIX:CLIENT    a STUN Binding Request, attributes in the order Chrome sends them
+ *                               (USERNAME first); the server ufrag is PREFIX then TAG
+ *         stun-libnice:PREFIX:CLIENT  the same in libnice's order (webrtcbin): PRIORITY,
+ *                               USE-CANDIDATE, ICE-CONTROLLING, then USERNAME
  *   xdp_bench attach IFINDEX drop|pass PIN                  attach a baseline program (bpf_link)
  *   xdp_bench attach IFINDEX nolookup PIN  attach geoblock (its maps pinned in GEOBLOCK_PIN_DIR)
  *       with every source of country CN, read from no table: the filter without its lookup
  *   xdp_bench detach PIN
  *   xdp_bench nspp LINK_PIN 4|6 SRC_ALLOWED SRC_DROPPED PORT_MEETING PORT_OTHER ROUNDS
+ *                  [PORT_SHARED UFRAG_SHORT UFRAG_LONG]
  *       ns per packet (BPF_PROG_TEST_RUN) of the program behind LINK_PIN and of a bare XDP_PASS,
- *       for a non-meeting port, a meeting port with an allowed source, and a dropped source
+ *       for a non-meeting port, a meeting port with an allowed source, and a dropped source; with
+ *       PORT_SHARED (a shared port) and two ufrags of the meeting, also, from the dropped source:
+ *       a Binding Request naming UFRAG_SHORT (Chrome's order, 4-character client ufrag), one
+ *       naming UFRAG_LONG (libnice's order, 32-character client ufrag), and an RTP packet from
+ *       the sender those learned
+ *   xdp_bench nspp-ab LINK_NEW LINK_OLD 4|6 SRC_ALLOWED SRC_DROPPED PORT_MEETING PORT_OTHER ROUNDS
+ *       the same three kinds for two programs (two builds, each with its own pins) and a bare
+ *       XDP_PASS, run in turn in every round; medians of ROUNDS of the ns per packet from the wall
+ *       clock around 1,000,000 runs (to a hundredth of a ns, where the kernel's figure, printed
+ *       after it, is whole ns; run it at SCHED_FIFO, so that only interrupts take the CPU)
  *   xdp_bench lines LINK_PIN
  *       the source lines of the program behind LINK_PIN and where their machine code starts:
  *       "OFFSET FILE:LINE TEXT" per line-info record, OFFSET in bytes from the program's symbol, so
@@ -19,6 +37,7 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,19 +52,33 @@
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
 #include "geoblock.skel.h"
+#include "xdpgen.h"
 #include "xdpgen.skel.h"
 
 #ifndef BPF_F_TEST_XDP_LIVE_FRAMES
 #define BPF_F_TEST_XDP_LIVE_FRAMES (1U << 1)
 #endif
 
-static int craft(__u8 *f, int family, const __u8 *src, const __u8 *dst_mac, int dport)
+#define FRAME_MAX	512
+#define PAYLOAD_MAX	(FRAME_MAX - 14 - 40 - 8)
+#define PAYLOAD_DEFAULT	32	/* bytes of zeros, the frames of every run but the shared-port ones */
+
+/* What a frame carries after its UDP header. */
+struct payload {
+	__u8 data[PAYLOAD_MAX];
+	int len;
+	int tag_off;	/* where the generator writes a source's TAG; -1: nowhere */
+};
+
+static int craft(__u8 *f, int family, const __u8 *src, const __u8 *dst_mac, int dport,
+		 const struct payload *pl)
 {
+	int plen = pl ? pl->len : PAYLOAD_DEFAULT;
 	struct ethhdr *eth = (struct ethhdr *)f;
 	struct udphdr *udp;
 	int len;
 
-	memset(f, 0, 128);
+	memset(f, 0, FRAME_MAX);
 	memcpy(eth->h_dest, dst_mac, 6);
 	eth->h_source[0] = 0x02;
 	eth->h_source[5] = 0x01;
@@ -57,11 +90,11 @@ static int craft(__u8 *f, int family, const __u8 *src, const __u8 *dst_mac, int 
 		ip->ihl = 5;
 		ip->ttl = 64;
 		ip->protocol = IPPROTO_UDP;
-		ip->tot_len = htons(20 + 8 + 32);
+		ip->tot_len = htons(20 + 8 + plen);
 		memcpy(&ip->saddr, src, 4);
 		inet_pton(AF_INET, "192.0.2.1", &ip->daddr);
 		udp = (struct udphdr *)(ip + 1);
-		len = 14 + 20 + 8 + 32;
+		len = 14 + 20 + 8 + plen;
 	} else {
 		struct ipv6hdr *ip6 = (struct ipv6hdr *)(eth + 1);
 
@@ -69,16 +102,113 @@ static int craft(__u8 *f, int family, const __u8 *src, const __u8 *dst_mac, int 
 		ip6->version = 6;
 		ip6->nexthdr = IPPROTO_UDP;
 		ip6->hop_limit = 64;
-		ip6->payload_len = htons(8 + 32);
+		ip6->payload_len = htons(8 + plen);
 		memcpy(&ip6->saddr, src, 16);
 		inet_pton(AF_INET6, "2001:db8::1", &ip6->daddr);
 		udp = (struct udphdr *)(ip6 + 1);
-		len = 14 + 40 + 8 + 32;
+		len = 14 + 40 + 8 + plen;
 	}
 	udp->source = htons(40000);
 	udp->dest = htons(dport);
-	udp->len = htons(8 + 32);
+	udp->len = htons(8 + plen);
+	if (pl)
+		memcpy(udp + 1, pl->data, pl->len);
 	return len;
+}
+
+/* Appends a STUN attribute (zero padding to 4 bytes) at *pos of buf. */
+static void stun_attr(__u8 *buf, int *pos, __u16 type, const void *value, __u16 len)
+{
+	__u16 t = htons(type), l = htons(len);
+
+	memcpy(buf + *pos, &t, 2);
+	memcpy(buf + *pos + 2, &l, 2);
+	memcpy(buf + *pos + 4, value, len);
+	memset(buf + *pos + 4 + len, 0, (4 - len % 4) % 4);
+	*pos += 4 + ((len + 3) & ~3);
+}
+
+/*
+ * A client's ICE connectivity check (RFC 8445 7.2.2) to the server: USERNAME "SERVER:CLIENT",
+ * PRIORITY, ICE-CONTROLLING, USE-CANDIDATE, MESSAGE-INTEGRITY, FINGERPRINT (their values made up:
+ * XDP cannot check them), in Chrome's order (USERNAME first, and GOOG-NETWORK-INFO) or libnice's
+ * (USERNAME after PRIORITY, USE-CANDIDATE, ICE-CONTROLLING). Returns the payload's length and sets
+ * *ufrag_off, the offset of the server ufrag in it.
+ */
+static int stun_request(__u8 *buf, const char *server, const char *client, bool libnice,
+			int *ufrag_off)
+{
+	static const __u8 txid[12] = { 0x5a, 0x1c, 0x03, 0x77, 0x9e, 0x42, 0x0b, 0xd8, 0x61, 0x2f,
+				       0xc4, 0x10 };
+	static const __u8 tiebreaker[8] = { 0x3b, 0x8e, 0x12, 0x07, 0xaa, 0x54, 0xf0, 0x9d };
+	static const __u8 netinfo[4] = { 0x00, 0x01, 0x00, 0x0a };	/* network id 1, cost 10 */
+	__u8 integrity[20], fingerprint[4] = { 0x8f, 0x3a, 0x61, 0x0c }, priority[4] = { 0x6e,
+		0x7f, 0x1e, 0xff };
+	char username[2 * 256 + 2];
+	__u16 type = htons(0x0001), mlen;
+	__be32 cookie = htonl(0x2112A442);
+	int pos = 20;
+
+	memset(integrity, 0xa5, sizeof(integrity));
+	snprintf(username, sizeof(username), "%s:%s", server, client);
+	if (libnice) {
+		stun_attr(buf, &pos, 0x0024, priority, 4);		/* PRIORITY */
+		stun_attr(buf, &pos, 0x0025, NULL, 0);			/* USE-CANDIDATE */
+		stun_attr(buf, &pos, 0x802A, tiebreaker, 8);		/* ICE-CONTROLLING */
+	}
+	*ufrag_off = pos + 4;
+	stun_attr(buf, &pos, 0x0006, username, strlen(username));	/* USERNAME */
+	if (!libnice) {
+		stun_attr(buf, &pos, 0xC057, netinfo, 4);		/* GOOG-NETWORK-INFO */
+		stun_attr(buf, &pos, 0x802A, tiebreaker, 8);
+		stun_attr(buf, &pos, 0x0025, NULL, 0);
+		stun_attr(buf, &pos, 0x0024, priority, 4);
+	}
+	stun_attr(buf, &pos, 0x0008, integrity, 20);			/* MESSAGE-INTEGRITY */
+	stun_attr(buf, &pos, 0x8028, fingerprint, 4);			/* FINGERPRINT */
+	mlen = htons(pos - 20);
+	memcpy(buf, &type, 2);
+	memcpy(buf + 2, &mlen, 2);
+	memcpy(buf + 4, &cookie, 4);
+	memcpy(buf + 8, txid, 12);
+	return pos;
+}
+
+/* An RTP packet (Opus, payload type 111) of 32 bytes; *ssrc_off is where its SSRC is. */
+static int rtp_packet(__u8 *buf, int *ssrc_off)
+{
+	static const __u8 hdr[12] = { 0x80, 0x6f, 0x12, 0x34, 0x00, 0x01, 0xe2, 0x40 };
+
+	memset(buf, 0x5c, PAYLOAD_DEFAULT);
+	memcpy(buf, hdr, sizeof(hdr));
+	*ssrc_off = 8;
+	return PAYLOAD_DEFAULT;
+}
+
+/* The payload of a PAYLOAD argument (see the top of this file), its TAG at pl->tag_off. */
+static int payload_parse(const char *spec, struct payload *pl)
+{
+	char prefix[256], client[257], server[261];
+	bool libnice = !strncmp(spec, "stun-libnice:", 13);
+
+	memset(pl, 0, sizeof(*pl));
+	if (!strcmp(spec, "rtp")) {
+		pl->len = rtp_packet(pl->data, &pl->tag_off);
+		return 0;
+	}
+	if (strncmp(spec, "stun:", 5) && !libnice)
+		return -EINVAL;
+	spec = strchr(spec, ':') + 1;
+	/* PREFIX may be empty (a 4-character server ufrag: the TAG alone) */
+	if (sscanf(spec, "%255[^:]:%256s", prefix, client) != 2) {
+		prefix[0] = '\0';
+		if (sscanf(spec, ":%256s", client) != 1)
+			return -EINVAL;
+	}
+	snprintf(server, sizeof(server), "%sTAG.", prefix);
+	pl->len = stun_request(pl->data, server, client, libnice, &pl->tag_off);
+	pl->tag_off += strlen(prefix);
+	return 0;
 }
 
 static double now(void)
@@ -123,9 +253,11 @@ static int cmd_gen(char **argv)
 	int ifindex = atoi(argv[0]), family = atoi(argv[1]), dport = atoi(argv[4]);
 	unsigned long frames = strtoul(argv[5], NULL, 0);
 	/* +2: the IP header after the 14-byte Ethernet header lands 4-byte aligned */
-	__u8 mac[6], storage[130] __attribute__((aligned(4))), *frame = storage + 2, addr[16] = {};
+	__u8 mac[6], storage[FRAME_MAX + 2] __attribute__((aligned(4))), *frame = storage + 2;
+	int l4 = 14 + (family == 4 ? 20 : 40);
+	struct payload payload, *pl = NULL;
 	struct xdpgen *skel;
-	char line[128];
+	char line[128], word[64];
 	__u32 n = 0;
 	FILE *f;
 	int len, err;
@@ -133,12 +265,21 @@ static int cmd_gen(char **argv)
 
 	if (parse_mac(argv[3], mac))
 		return fprintf(stderr, "xdp_bench: bad MAC %s\n", argv[3]), 1;
+	if (argv[6]) {
+		if (payload_parse(argv[6], &payload))
+			return fprintf(stderr, "xdp_bench: bad payload %s\n", argv[6]), 1;
+		pl = &payload;
+	}
 	skel = xdpgen__open();
 	if (!skel)
 		return 2;
 	skel->rodata->ifindex = ifindex;
 	skel->rodata->ipv6 = family == 6;
 	skel->rodata->addr_offset = family == 4 ? 14 + 12 : 14 + 8;
+	if (pl) {
+		skel->rodata->sport_offset = l4;
+		skel->rodata->tag_offset = l4 + 8 + pl->tag_off;
+	}
 	f = fopen(argv[2], "r");
 	if (!f)
 		return perror(argv[2]), 2;
@@ -153,14 +294,21 @@ static int cmd_gen(char **argv)
 		return fprintf(stderr, "xdp_bench: load: %d (%u sources)\n", err, n), 2;
 	rewind(f);
 	for (__u32 i = 0; i < n && fgets(line, sizeof(line), f); i++) {
-		line[strcspn(line, " \n")] = '\0';
-		memset(addr, 0, sizeof(addr));
-		if (inet_pton(family == 4 ? AF_INET : AF_INET6, line, addr) != 1)
-			return fprintf(stderr, "xdp_bench: bad address %s\n", line), 2;
-		bpf_map_update_elem(bpf_map__fd(skel->maps.sources), &i, addr, BPF_ANY);
+		struct source src = {};
+		char tag[5] = "";
+		unsigned int port = 0;
+
+		if (sscanf(line, "%63s %u %4s", word, &port, tag) < 1 ||
+		    inet_pton(family == 4 ? AF_INET : AF_INET6, word, src.addr) != 1)
+			return fprintf(stderr, "xdp_bench: bad address %s", line), 2;
+		if (pl && (!port || port > 65535 || strlen(tag) != 4))
+			return fprintf(stderr, "xdp_bench: %s: want ADDR PORT TAG: %s", argv[2], line), 2;
+		src.sport = htons(port);
+		memcpy(src.tag, tag, 4);
+		bpf_map_update_elem(bpf_map__fd(skel->maps.sources), &i, &src, BPF_ANY);
 	}
 	fclose(f);
-	len = craft(frame, family, addr, mac, dport);
+	len = craft(frame, family, (__u8[16]){}, mac, dport, pl);
 
 	LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = frame, .data_size_in = len,
 		    .flags = BPF_F_TEST_XDP_LIVE_FRAMES, .batch_size = 64);
@@ -251,71 +399,151 @@ static int cmp_double(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-/* The kernel-measured average run time per packet of 1,000,000 runs, or -1. */
-static double run_ns(int prog_fd, __u8 *frame, int len)
+/*
+ * The average run time per packet of 1,000,000 runs, or -1: the kernel's (whole ns), and in *wall
+ * the wall clock's around them (to a fraction of a ns; the test run's own loop is in every
+ * program's, and so is any time the CPU spent elsewhere: run it at SCHED_FIFO).
+ */
+static double run_ns(int prog_fd, __u8 *frame, int len, double *wall)
 {
 	LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = frame, .data_size_in = len,
 		    .repeat = 1000000);
+	double t0 = now();
 
-	return bpf_prog_test_run_opts(prog_fd, &opts) ? -1.0 : (double)opts.duration;
+	if (bpf_prog_test_run_opts(prog_fd, &opts))
+		return -1.0;
+	if (wall)
+		*wall = (now() - t0) * 1e9 / opts.repeat;
+	return (double)opts.duration;
+}
+
+static double median_of(double *v, int n)
+{
+	qsort(v, n, sizeof(v[0]), cmp_double);
+	return v[n / 2];
 }
 
 /*
- * Medians over rounds of both programs' time per packet, run in turn within each round, so that
- * a busy spell of the shared VM weighs on both alike.
+ * Medians over rounds of the time per packet of each of n programs, run in turn within each
+ * round, so that a busy spell of the shared VM weighs on all alike: the kernel's in out[], the
+ * wall clock's in wall[] if not NULL.
  */
-static void ns_per_packet(int prog_fd, int bare_fd, __u8 *frame, int len, int rounds, double *g,
-			  double *b)
+static void ns_per_packet(const int *fds, int n, __u8 *frame, int len, int rounds, double *out,
+			  double *wall)
 {
-	double vg[64], vb[64];
+	double v[4][64], w[4][64];
 
 	rounds = rounds < 1 ? 1 : rounds > 64 ? 64 : rounds;
-	for (int r = 0; r < rounds; r++) {
-		vg[r] = run_ns(prog_fd, frame, len);
-		vb[r] = run_ns(bare_fd, frame, len);
+	for (int r = 0; r < rounds; r++)
+		for (int p = 0; p < n; p++)
+			v[p][r] = run_ns(fds[p], frame, len, &w[p][r]);
+	for (int p = 0; p < n; p++) {
+		out[p] = median_of(v[p], rounds);
+		if (wall)
+			wall[p] = median_of(w[p], rounds);
 	}
-	qsort(vg, rounds, sizeof(vg[0]), cmp_double);
-	qsort(vb, rounds, sizeof(vb[0]), cmp_double);
-	*g = vg[rounds / 2];
-	*b = vb[rounds / 2];
 }
 
-static int cmd_nspp(char **argv)
+/* The program behind a pinned link, or -1. */
+static int link_prog_fd(const char *pin)
 {
-	int family = atoi(argv[1]), rounds = atoi(argv[6]), link_fd, prog_fd, bare_fd, len;
 	struct bpf_link_info info = {};
 	__u32 ilen = sizeof(info);
-	__u8 allowed[16] = {}, dropped[16] = {}, mac[6] = { 2, 0, 0, 0, 0, 2 };
-	__u8 storage[130] __attribute__((aligned(4))), *frame = storage + 2;	/* as in cmd_gen */
-	struct xdpgen *skel;
-	struct {
-		const char *name;
-		const __u8 *src;
-		int port;
-	} kinds[] = {
-		{ "non-meeting port", allowed, atoi(argv[5]) },
-		{ "meeting port, allowed", allowed, atoi(argv[4]) },
-		{ "meeting port, dropped", dropped, atoi(argv[4]) },
-	};
+	int link_fd = bpf_obj_get(pin);
 
-	link_fd = bpf_obj_get(argv[0]);
-	if (link_fd < 0 || bpf_obj_get_info_by_fd(link_fd, &info, &ilen))
-		return fprintf(stderr, "xdp_bench: %s: %s\n", argv[0], strerror(errno)), 2;
-	prog_fd = bpf_prog_get_fd_by_id(info.prog_id);
+	if (link_fd < 0 || bpf_obj_get_info_by_fd(link_fd, &info, &ilen)) {
+		fprintf(stderr, "xdp_bench: %s: %s\n", pin, strerror(errno));
+		return -1;
+	}
+	return bpf_prog_get_fd_by_id(info.prog_id);
+}
+
+/* A frame to time: what it is, its source, its destination port, its payload (NULL: zeros). */
+struct kind {
+	const char *name;
+	const __u8 *src;
+	int port;
+	const struct payload *pl;
+};
+
+static int cmd_nspp(char **argv, bool shared)
+{
+	int family = atoi(argv[1]), rounds = atoi(argv[6]), fds[2], len;
+	__u8 allowed[16] = {}, dropped[16] = {}, mac[6] = { 2, 0, 0, 0, 0, 2 };
+	__u8 storage[FRAME_MAX + 2] __attribute__((aligned(4))), *frame = storage + 2;	/* as in cmd_gen */
+	struct payload stun_short, stun_long, rtp;
+	struct xdpgen *skel;
+	struct kind kinds[6] = {
+		{ "non-meeting port", allowed, atoi(argv[5]), NULL },
+		{ "meeting port, allowed", allowed, atoi(argv[4]), NULL },
+		{ "meeting port, dropped", dropped, atoi(argv[4]), NULL },
+	};
+	int nkinds = 3;
+
+	if (shared) {
+		int port = atoi(argv[7]);
+
+		/* The whole ufrag given: no TAG for a generator to write. */
+		stun_short.len = stun_request(stun_short.data, argv[8], "Cl1e", false,
+					      &stun_short.tag_off);
+		stun_long.len = stun_request(stun_long.data, argv[9],
+					     "Gq7vK2mWx9TzR4pLbN8sYc3dHf6jQa1E", true,
+					     &stun_long.tag_off);
+		payload_parse("rtp", &rtp);
+		kinds[nkinds++] = (struct kind){ "shared, Binding Request", dropped, port, &stun_short };
+		kinds[nkinds++] = (struct kind){ "shared, Binding libnice", dropped, port, &stun_long };
+		kinds[nkinds++] = (struct kind){ "shared, RTP, learned", dropped, port, &rtp };
+	}
+	fds[0] = link_prog_fd(argv[0]);
 	inet_pton(family == 4 ? AF_INET : AF_INET6, argv[2], allowed);
 	inet_pton(family == 4 ? AF_INET : AF_INET6, argv[3], dropped);
 	skel = xdpgen__open();
 	bpf_program__set_autoload(skel->progs.gen, false);
-	if (prog_fd < 0 || xdpgen__load(skel))
+	if (fds[0] < 0 || xdpgen__load(skel))
 		return 2;
-	bare_fd = bpf_program__fd(skel->progs.bare_pass);
-	for (size_t k = 0; k < sizeof(kinds) / sizeof(kinds[0]); k++) {
-		double g, b;
+	fds[1] = bpf_program__fd(skel->progs.bare_pass);
+	for (int k = 0; k < nkinds; k++) {
+		double t[2];
 
-		len = craft(frame, family, kinds[k].src, mac, kinds[k].port);
-		ns_per_packet(prog_fd, bare_fd, frame, len, rounds, &g, &b);
+		len = craft(frame, family, kinds[k].src, mac, kinds[k].port, kinds[k].pl);
+		ns_per_packet(fds, 2, frame, len, rounds, t, NULL);
 		printf("IPv%d %-24s geoblock %6.1f ns  bare XDP_PASS %6.1f ns  difference %6.1f ns\n",
-		       family, kinds[k].name, g, b, g - b);
+		       family, kinds[k].name, t[0], t[1], t[0] - t[1]);
+	}
+	xdpgen__destroy(skel);
+	return 0;
+}
+
+/* nspp-ab LINK_NEW LINK_OLD 4|6 SRC_ALLOWED SRC_DROPPED PORT_MEETING PORT_OTHER ROUNDS */
+static int cmd_nspp_ab(char **argv)
+{
+	int family = atoi(argv[2]), rounds = atoi(argv[7]), fds[3], len;
+	__u8 allowed[16] = {}, dropped[16] = {}, mac[6] = { 2, 0, 0, 0, 0, 2 };
+	__u8 storage[FRAME_MAX + 2] __attribute__((aligned(4))), *frame = storage + 2;
+	struct xdpgen *skel;
+	struct kind kinds[] = {
+		{ "non-meeting port", allowed, atoi(argv[6]), NULL },
+		{ "meeting port, allowed", allowed, atoi(argv[5]), NULL },
+		{ "meeting port, dropped", dropped, atoi(argv[5]), NULL },
+	};
+
+	fds[0] = link_prog_fd(argv[0]);
+	fds[1] = link_prog_fd(argv[1]);
+	inet_pton(family == 4 ? AF_INET : AF_INET6, argv[3], allowed);
+	inet_pton(family == 4 ? AF_INET : AF_INET6, argv[4], dropped);
+	skel = xdpgen__open();
+	bpf_program__set_autoload(skel->progs.gen, false);
+	if (fds[0] < 0 || fds[1] < 0 || xdpgen__load(skel))
+		return 2;
+	fds[2] = bpf_program__fd(skel->progs.bare_pass);
+	for (size_t k = 0; k < sizeof(kinds) / sizeof(kinds[0]); k++) {
+		double t[3], w[3];
+
+		len = craft(frame, family, kinds[k].src, mac, kinds[k].port, NULL);
+		ns_per_packet(fds, 3, frame, len, rounds, t, w);
+		printf("IPv%d %-22s new %6.2f ns  old %6.2f ns  bare XDP_PASS %6.2f ns  "
+		       "new - old %5.2f ns  (kernel: %.0f %.0f %.0f, %+.0f)\n", family, kinds[k].name,
+		       w[0], w[1], w[2], w[0] - w[1], t[0], t[1], t[2], t[0] - t[1]);
 	}
 	xdpgen__destroy(skel);
 	return 0;
@@ -389,14 +617,16 @@ out:
 int main(int argc, char **argv)
 {
 	libbpf_set_print(NULL);
-	if (argc == 8 && !strcmp(argv[1], "gen"))
+	if ((argc == 8 || argc == 9) && !strcmp(argv[1], "gen"))
 		return cmd_gen(argv + 2);
 	if (argc == 5 && !strcmp(argv[1], "attach"))
 		return cmd_attach(argv + 2);
 	if (argc == 3 && !strcmp(argv[1], "detach"))
 		return cmd_detach(argv + 2);
-	if (argc == 9 && !strcmp(argv[1], "nspp"))
-		return cmd_nspp(argv + 2);
+	if ((argc == 9 || argc == 12) && !strcmp(argv[1], "nspp"))
+		return cmd_nspp(argv + 2, argc == 12);
+	if (argc == 10 && !strcmp(argv[1], "nspp-ab"))
+		return cmd_nspp_ab(argv + 2);
 	if (argc == 3 && !strcmp(argv[1], "lines"))
 		return cmd_lines(argv + 2);
 	fprintf(stderr, "usage: see the comment at the top of tests/bench/xdp_bench.c\n");

@@ -1,19 +1,17 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * Benchmark programs: `gen` rewrites the source address of a crafted UDP frame from a table of
- * addresses and redirects it out of a veth (run by BPF_PROG_TEST_RUN with live frames); `bare_drop`
- * and `bare_pass` are the baselines on the receiving side.
+ * addresses (and, for the shared-port runs, its source port and four bytes of its payload: a
+ * sender's ICE ufrag or RTP SSRC) and redirects it out of a veth (run by BPF_PROG_TEST_RUN with
+ * live frames); `bare_drop` and `bare_pass` are the baselines on the receiving side.
  */
 #include <stdbool.h>
 #include <linux/bpf.h>
 #include <linux/if_ether.h>
 #include <bpf/bpf_helpers.h>
+#include "xdpgen.h"
 
 #define MAX_SOURCES (4 << 20)
-
-struct source {
-	__u8 addr[16];
-};
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
@@ -26,6 +24,9 @@ const volatile __u32 ifindex;		/* where `gen` sends */
 const volatile __u32 nsources;
 const volatile __u32 addr_offset;	/* of the source address in the frame */
 const volatile bool ipv6;
+/* Of the UDP source port and of the tag in the frame; 0: not written (fixed at load). */
+const volatile __u32 sport_offset;
+const volatile __u32 tag_offset;
 __u32 next;
 
 SEC("xdp")
@@ -42,6 +43,18 @@ int gen(struct xdp_md *ctx)
 		__builtin_memcpy(p, s->addr, 16);
 	else
 		__builtin_memcpy(p, s->addr, 4);
+	if (sport_offset) {
+		p = data + sport_offset;
+		if (sport_offset > 128 || (void *)(p + 2) > end)
+			return XDP_ABORTED;
+		__builtin_memcpy(p, &s->sport, 2);
+	}
+	if (tag_offset) {
+		p = data + tag_offset;
+		if (tag_offset > 512 || (void *)(p + 4) > end)
+			return XDP_ABORTED;
+		__builtin_memcpy(p, s->tag, 4);
+	}
 	return bpf_redirect(ifindex, 0);
 }
 
