@@ -320,6 +320,14 @@ static int add_shared(struct rule_set *rs, struct rng *r)
 	/* Spares, for the changes during the run. */
 	for (int i = 0; i < 12; i++)
 		add_ufrags(rs, r, rs->ufrag_meetings[rng_below(r, rs->nufrag_meetings)], 1, false);
+	for (size_t k = 0; k < rs->npool; k++) {
+		const struct ref_meeting *m = &rs->ref->meeting[rs->pool[k].home];
+
+		if ((m->flags & (GB_MEETING_ACTIVE | GB_MEETING_UDP | GB_MEETING_MONITOR)) ==
+		    (GB_MEETING_ACTIVE | GB_MEETING_UDP) &&
+		    (!m->expires_tai_ns || m->expires_tai_ns > rs->ref->now_tai_ns))
+			rs->enforced[rs->nenforced++] = k;
+	}
 	return 0;
 }
 

@@ -51,6 +51,8 @@ struct rule_set {
 	size_t npool;
 	__u32 ufrag_meetings[RULES_MAX_MEETINGS];	/* the meetings that have ufrags */
 	size_t nufrag_meetings;
+	size_t enforced[RULES_MAX_UFRAGS];	/* pool ufrags made for meetings that drop */
+	size_t nenforced;
 };
 
 /*

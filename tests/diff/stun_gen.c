@@ -297,7 +297,11 @@ void gen_sender(const struct rule_set *rs, __u64 seed, __u64 epoch, unsigned int
 	struct rng r = rng_stream(seed, RNG_SENDERS, epoch * GEN_POOL + k);
 
 	fl->family = rng_percent(&r, 60) ? 4 : 6;
-	*home = rng_below(&r, rs->npool);
+	/* Half of them for a meeting that drops, whatever the mix of the rule set. */
+	if (rs->nenforced && rng_percent(&r, 50))
+		*home = rs->enforced[rng_below(&r, rs->nenforced)];
+	else
+		*home = rng_below(&r, rs->npool);
 	source(rs, &r, fl->family, rs->pool[*home].home, fl->saddr);
 	fl->proto = 17;
 	fl->sport = 1024 + rng_below(&r, 64512);
