@@ -59,7 +59,8 @@ struct rule_set {
  * A random rule set over table t: meetings with random ids, ports (colliding with each other's and
  * with random ports), blocked countries drawn by prefix count so that many sources are blocked,
  * allow exceptions around blocked sources, monitor mode, UDP/TCP coverage, expiry, inactive
- * meetings and ports whose meeting is gone. ref is filled in, with country_v4/v6 from the caller.
+ * meetings and ports whose meeting is gone; shared ports, and ufrags for most meetings (see
+ * add_shared in rule_gen.c). ref is filled in, with country_v4/v6 from the caller.
  */
 int rule_set_generate(struct rule_set *rs, const struct geoip_table *t, __u64 seed,
 		      __u64 now_tai_ns);
