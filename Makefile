@@ -164,6 +164,20 @@ $(BUILD)/fuzz/%: tests/fuzz/fuzz_%.c $(BUILD)/libgeoblock.a
 	@echo "  FUZZER  $@"
 	$(Q)$(CC) $(CFLAGS) -fsanitize=fuzzer -Itests/lib -o $@ $< $(BUILD)/libgeoblock.a $(LDLIBS)
 
+# fuzz_stun checks the XDP program against the differential test's reference classifier.
+STUN_REF := tests/diff/ref_classifier.c tests/diff/ref_lpm.c tests/diff/ref_ice.c
+
+$(BUILD)/tests/fuzz_stun: $(BUILD)/tests/fuzz_stun.o $(BUILD)/tests/replay.o \
+		$(patsubst tests/diff/%.c,$(BUILD)/tests/%.o,$(STUN_REF)) $(BUILD)/libgeoblock.a
+	@echo "  LINK    $@"
+	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/fuzz/stun: tests/fuzz/fuzz_stun.c $(STUN_REF) $(BUILD)/libgeoblock.a
+	@mkdir -p $(@D)
+	@echo "  FUZZER  $@"
+	$(Q)$(CC) $(CFLAGS) -fsanitize=fuzzer -Itests/lib -o $@ $< $(STUN_REF) \
+		$(BUILD)/libgeoblock.a $(LDLIBS)
+
 fuzz-build: $(patsubst %,$(BUILD)/fuzz/%,$(FUZZ_TARGETS))
 
 deps:

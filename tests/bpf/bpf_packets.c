@@ -740,6 +740,1053 @@ static void test_truncation(const struct env *env)
 	check_truncations(env, "truncated_ipv4_tcp", &f, need, EXPECT_DROP(M_TCP, "CN"));
 }
 
+/*
+ * Shared ports (issue 15): meetings on one UDP port told apart by the server ufrag of a STUN
+ * Binding Request's USERNAME, then by the sender learned from it. The ufrags, their slots in
+ * ufrag_owner and their meetings:
+ */
+#define SHARED		3478		/* shared ports: no meeting, GB_PORT_SHARED */
+#define SHARED2		3479
+#define OWNED_SHARED	8820		/* M_STANDUP's, with GB_PORT_SHARED set too: the meeting wins */
+#define M_GONE		100		/* a meeting id without a policy (deleted) */
+
+enum {
+	S_ABCD = 1, S_LONG256, S_WXYZ, S_LONG255, S_MONI, S_INAC, S_TCPO, S_EXPD, S_ALOW, S_FREE,
+	S_GONE, S_TCP, S_MOVE, S_TEMP, S_COUNT
+};
+
+struct shared_ufrag {
+	__u32 slot;
+	const char *text;	/* NULL: the 255 or 256 characters of long_ufrag() */
+	__u32 meeting;		/* 0: the key is there, its slot free (a removal cut short) */
+};
+
+static const struct shared_ufrag shared_ufrags[] = {
+	{ S_ABCD, "abcd", M_STANDUP },		/* 4 characters, the shortest */
+	{ S_LONG256, NULL, M_STANDUP },		/* 256, the longest */
+	{ S_WXYZ, "wxyz", M_US },
+	{ S_LONG255, NULL, M_US },
+	{ S_MONI, "moni", M_MONITOR },
+	{ S_INAC, "inac", M_INACTIVE },
+	{ S_TCPO, "tcpo", M_TCP_ONLY },
+	{ S_EXPD, "expd", M_EXPIRED },
+	{ S_ALOW, "alow", M_ALLOWS },
+	{ S_FREE, "free", 0 },
+	{ S_GONE, "gone", M_GONE },
+	{ S_TCP, "ab+/", M_TCP },
+	{ S_MOVE, "mvmv", M_STANDUP },
+	{ S_TEMP, "tmp1", M_STANDUP },
+};
+
+/* Ice-chars that differ along the string: 256 of them, or the first 255 (another ufrag). */
+static const char *long_ufrag(size_t len)
+{
+	static char s[2][GB_UFRAG_MAX + 1];
+	static const char chars[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	char *out = s[len == GB_UFRAG_MAX];
+
+	for (size_t i = 0; i < len; i++)
+		out[i] = chars[(i * 7 + len) % 64];
+	out[len] = '\0';
+	return out;
+}
+
+static const char *ufrag_text(const struct shared_ufrag *u)
+{
+	if (u->text)
+		return u->text;
+	return long_ufrag(u->slot == S_LONG256 ? GB_UFRAG_MAX : GB_UFRAG_MAX - 1);
+}
+
+/* Writes a ufrag as the controller does (rules_set_ufrag): its slot first, then its key. */
+static int set_ufrag(const struct env *env, const char *text, __u32 slot, __u32 meeting)
+{
+	struct ufrag_key k = { .len = strlen(text) };
+	struct ufrag_slot u = {};
+	int owner_fd = bpf_map__fd(env->skel->maps.ufrag_owner);
+
+	memcpy(k.text, text, k.len);
+	if (bpf_map_lookup_elem(owner_fd, &slot, &u))
+		return -errno;
+	u.meeting_id = meeting;
+	if (bpf_map_update_elem(owner_fd, &slot, &u, BPF_ANY) ||
+	    bpf_map_update_elem(bpf_map__fd(env->skel->maps.meeting_by_ufrag), &k, &slot, BPF_ANY))
+		return -errno;
+	return 0;
+}
+
+/* Takes a ufrag away as the controller does: its key first, then its slot, freed (gen + 1). */
+static int remove_ufrag(const struct env *env, const char *text, __u32 slot)
+{
+	struct ufrag_key k = { .len = strlen(text) };
+	int owner_fd = bpf_map__fd(env->skel->maps.ufrag_owner);
+	struct ufrag_slot u;
+
+	memcpy(k.text, text, k.len);
+	if (bpf_map_delete_elem(bpf_map__fd(env->skel->maps.meeting_by_ufrag), &k) ||
+	    bpf_map_lookup_elem(owner_fd, &slot, &u))
+		return -errno;
+	u.meeting_id = 0;
+	u.gen++;
+	return bpf_map_update_elem(owner_fd, &slot, &u, BPF_ANY) ? -errno : 0;
+}
+
+static int install_shared(const struct env *env)
+{
+	int ports_fd = bpf_map__fd(env->skel->maps.meeting_by_port);
+	struct port_owner shared = { .flags = GB_PORT_SHARED };
+	struct port_owner owned = { .meeting_id = M_STANDUP, .flags = GB_PORT_SHARED };
+	__u32 port;
+	int err = 0;
+
+	port = SHARED;
+	if (bpf_map_update_elem(ports_fd, &port, &shared, BPF_ANY))
+		return -errno;
+	port = SHARED2;
+	if (bpf_map_update_elem(ports_fd, &port, &shared, BPF_ANY))
+		return -errno;
+	port = OWNED_SHARED;
+	if (bpf_map_update_elem(ports_fd, &port, &owned, BPF_ANY))
+		return -errno;
+	for (size_t i = 0; i < sizeof(shared_ufrags) / sizeof(shared_ufrags[0]) && !err; i++) {
+		/* Each slot freed once before, as a slot taken again is: gen 1, not 0. */
+		struct ufrag_slot u = { .gen = 1 };
+		__u32 slot = shared_ufrags[i].slot;
+
+		if (bpf_map_update_elem(bpf_map__fd(env->skel->maps.ufrag_owner), &slot, &u,
+					BPF_ANY))
+			return -errno;
+		err = set_ufrag(env, ufrag_text(&shared_ufrags[i]), slot, shared_ufrags[i].meeting);
+	}
+	return err;
+}
+
+/* A STUN message under construction: the header's length follows the attributes appended. */
+struct stun {
+	__u8 b[FRAME_MAX];
+	size_t len;
+};
+
+#define STUN_COOKIE		0x2112A442
+#define STUN_BINDING_REQUEST	0x0001
+#define STUN_USERNAME		0x0006
+#define STUN_MI			0x0008
+#define STUN_MI_SHA256		0x001C
+#define STUN_PRIORITY		0x0024
+#define STUN_USE_CANDIDATE	0x0025
+#define STUN_SOFTWARE		0x8022
+#define STUN_FINGERPRINT	0x8028
+#define STUN_ICE_CONTROLLING	0x802A
+
+static void put_be16(__u8 *p, unsigned int v)
+{
+	p[0] = v >> 8;
+	p[1] = v;
+}
+
+static void stun_start(struct stun *s, unsigned int type)
+{
+	memset(s, 0, sizeof(*s));
+	put_be16(s->b, type);
+	put_be16(s->b + 4, STUN_COOKIE >> 16);
+	put_be16(s->b + 6, STUN_COOKIE & 0xffff);
+	for (int i = 8; i < 20; i++)
+		s->b[i] = 0x40 + i;	/* transaction id */
+	s->len = 20;
+}
+
+/* An attribute with len bytes of value (fill if value is NULL), padded to 4 with pad. */
+static void stun_attr_pad(struct stun *s, unsigned int type, const void *value, size_t len,
+			  __u8 fill, __u8 pad)
+{
+	size_t padded = (len + 3) & ~(size_t)3;
+
+	assert(s->len + 4 + padded <= sizeof(s->b));
+	put_be16(s->b + s->len, type);
+	put_be16(s->b + s->len + 2, len);
+	if (value)
+		memcpy(s->b + s->len + 4, value, len);
+	else
+		memset(s->b + s->len + 4, fill, len);
+	memset(s->b + s->len + 4 + len, pad, padded - len);
+	s->len += 4 + padded;
+	put_be16(s->b + 2, s->len - 20);
+}
+
+static void stun_attr(struct stun *s, unsigned int type, const void *value, size_t len)
+{
+	stun_attr_pad(s, type, value, len, 0x5a, 0);
+}
+
+static void stun_username(struct stun *s, const char *username)
+{
+	stun_attr(s, STUN_USERNAME, username, strlen(username));
+}
+
+/* The attributes a browser's check carries after USERNAME. */
+static void stun_check_tail(struct stun *s)
+{
+	stun_attr(s, STUN_PRIORITY, "\x6e\x7f\x1e\xff", 4);
+	stun_attr(s, STUN_ICE_CONTROLLING, "\x01\x02\x03\x04\x05\x06\x07\x08", 8);
+	stun_attr(s, STUN_MI, NULL, 20);
+	stun_attr(s, STUN_FINGERPRINT, "\xde\xad\xbe\xef", 4);
+}
+
+/* A Binding Request naming server:client, as a browser sends it. */
+static void stun_request(struct stun *s, const char *server, const char *client)
+{
+	char user[600];
+
+	snprintf(user, sizeof(user), "%s:%s", server, client);
+	stun_start(s, STUN_BINDING_REQUEST);
+	stun_attr(s, STUN_USE_CANDIDATE, NULL, 0);
+	stun_username(s, user);
+	stun_check_tail(s);
+}
+
+/* A sender to a shared port: its address, its own source port, the port it sends to. */
+struct sender {
+	int family;
+	const char *addr;
+	__u16 sport, dport;
+};
+
+/* Each case its own senders, so that what one learns does not decide another. */
+static __u16 next_sport;
+
+static struct sender sender4(const char *addr)
+{
+	return (struct sender){ 4, addr, next_sport++, SHARED };
+}
+
+static struct sender sender6(const char *addr)
+{
+	return (struct sender){ 6, addr, next_sport++, SHARED };
+}
+
+/* A UDP (or TCP) frame from s to its port carrying len bytes of payload. */
+static void shared_frame_proto(struct frame *f, const struct sender *s, __u8 proto,
+			       const void *payload, size_t len)
+{
+	frame_eth(f, s->family == 4 ? ETH_P_IP : ETH_P_IPV6);
+	if (s->family == 4)
+		frame_ipv4(f, s->addr, SERVER4, proto, 0, 0);
+	else
+		frame_ipv6(f, s->addr, SERVER6, proto);
+	if (proto == IPPROTO_TCP)
+		frame_tcp(f, s->sport, s->dport);
+	else
+		frame_udp(f, s->sport, s->dport);
+	if (len)
+		memcpy(frame_put(f, len), payload, len);
+	frame_finish(f);
+}
+
+static void shared_frame(struct frame *f, const struct sender *s, const void *payload, size_t len)
+{
+	shared_frame_proto(f, s, IPPROTO_UDP, payload, len);
+}
+
+static void stun_frame(struct frame *f, const struct sender *s, const struct stun *m)
+{
+	shared_frame(f, s, m->b, m->len);
+}
+
+/* Media of the first byte given (DTLS 20-63, TURN channel 64-79, RTP/RTCP 128-191...). */
+static void media_frame(struct frame *f, const struct sender *s, __u8 first)
+{
+	__u8 p[PAYLOAD];
+
+	memset(p, 0xab, sizeof(p));
+	p[0] = first;
+	shared_frame(f, s, p, sizeof(p));
+}
+
+#define DTLS	22	/* a DTLS handshake record */
+
+static const char *const ice_stat_names[GB_ICE_STAT_COUNT] = {
+	[GB_ICE_LEARNED] = "learned", [GB_ICE_REFRESHED] = "refreshed",
+	[GB_ICE_MOVED] = "moved", [GB_ICE_KEPT] = "kept",
+};
+
+static int read_ice_stats(const struct env *env, __u64 out[GB_ICE_STAT_COUNT])
+{
+	int err = 0;
+
+	for (__u32 i = 0; i < GB_ICE_STAT_COUNT && !err; i++)
+		err = read_percpu(env, bpf_map__fd(env->skel->maps.ice_stats), &i, &out[i], 1);
+	return err;
+}
+
+#define NO_STAT	(-1)
+
+/* check_frame, and that ice_stats counted stat (NO_STAT: nothing). */
+static void check_shared_data(const struct env *env, const char *name, const void *data,
+			      size_t len, struct expect exp, int stat)
+{
+	__u64 b[GB_ICE_STAT_COUNT], a[GB_ICE_STAT_COUNT];
+	char e[96] = "", got[96] = "", label[256];
+	int err;
+
+	err = read_ice_stats(env, b);
+	check_frame(env, name, data, len, exp);
+	err = err ?: read_ice_stats(env, a);
+	snprintf(label, sizeof(label), "%s: ice_stats", name);
+	if (err) {
+		CHECK_STR(label, "read", strerror(-err));
+		return;
+	}
+	for (int i = 0; i < GB_ICE_STAT_COUNT; i++) {
+		if (i == stat)
+			snprintf(e + strlen(e), sizeof(e) - strlen(e), " %s+1", ice_stat_names[i]);
+		if (a[i] != b[i])
+			snprintf(got + strlen(got), sizeof(got) - strlen(got), " %s+%llu",
+				 ice_stat_names[i], (unsigned long long)(a[i] - b[i]));
+	}
+	CHECK_STR(label, e, got);
+}
+
+static void check_shared(const struct env *env, const char *name, const struct frame *f,
+			 struct expect exp, int stat)
+{
+	check_shared_data(env, name, f->data, f->len, exp, stat);
+}
+
+static struct ice_tuple tuple_of(const struct sender *s)
+{
+	struct ice_tuple t = { .sport = htons(s->sport), .dport = s->dport, .family = s->family };
+
+	inet_pton(s->family == 4 ? AF_INET : AF_INET6, s->addr, t.saddr);
+	return t;
+}
+
+static int sender_entry(const struct env *env, const struct sender *s, struct ice_sender *out)
+{
+	struct ice_tuple t = tuple_of(s);
+
+	if (bpf_map_lookup_elem(bpf_map__fd(env->skel->maps.ice_senders), &t, out))
+		return -errno;
+	return 0;
+}
+
+/* The sender's entry names slot (0: the sender has none), with the slot's current gen. */
+static void check_sender(const struct env *env, const char *name, const struct sender *s,
+			 __u32 slot)
+{
+	struct ufrag_slot u = {};
+	struct ice_sender e;
+	char label[256], want[64], got[64];
+	int err = sender_entry(env, s, &e);
+
+	snprintf(label, sizeof(label), "%s: sender's entry", name);
+	if (slot && bpf_map_lookup_elem(bpf_map__fd(env->skel->maps.ufrag_owner), &slot, &u))
+		u.gen = ~0U;
+	if (slot)
+		snprintf(want, sizeof(want), "slot %u gen %u", slot, u.gen);
+	else
+		snprintf(want, sizeof(want), "none");
+	if (err)
+		snprintf(got, sizeof(got), "%s", err == -ENOENT ? "none" : strerror(-err));
+	else
+		snprintf(got, sizeof(got), "slot %u gen %u", e.slot, e.gen);
+	CHECK_STR(label, want, got);
+}
+
+/* Moves the sender's last Binding Request back by ns, as if it had been silent that long. */
+static void age_sender(const struct env *env, const char *name, const struct sender *s,
+		       __u64 ns)
+{
+	struct ice_tuple t = tuple_of(s);
+	struct ice_sender e;
+	char label[256];
+
+	snprintf(label, sizeof(label), "%s: age the sender", name);
+	if (sender_entry(env, s, &e)) {
+		CHECK(label, 0);
+		return;
+	}
+	e.seen_ns -= ns;
+	CHECK(label, !bpf_map_update_elem(bpf_map__fd(env->skel->maps.ice_senders), &t, &e,
+					  BPF_EXIST));
+}
+
+static void shared_basics(const struct env *env, int family)
+{
+	static const __u8 media[] = { 4, 19, 20, 63, 64, 79, 80, 127, 128, 191, 192, 255 };
+	const char *cn = family == 4 ? CN4 : CN6, *us = family == 4 ? US4 : US6;
+	const char *none = family == 4 ? NONE4 : NONE6;
+	struct sender s = family == 4 ? sender4(cn) : sender6(cn);
+	struct sender fresh = family == 4 ? sender4(cn) : sender6(cn);
+	struct sender other = s, u, n;
+	char name[128];
+	struct frame f;
+	struct stun m;
+
+#define NAME(what)	(snprintf(name, sizeof(name), "shared_v%d_%s", family, what), name)
+	media_frame(&f, &s, DTLS);
+	check_shared(env, NAME("dtls_before_any_request_is_unknown_sender"), &f,
+		     EXPECT_PASS(GB_PASS_ICE_UNKNOWN_SENDER), NO_STAT);
+	stun_request(&m, "abcd", "cli1");
+	stun_frame(&f, &s, &m);
+	check_shared(env, NAME("binding_request_drops_blocked_country_and_learns"), &f,
+		     EXPECT_DROP(M_STANDUP, "CN"), GB_ICE_LEARNED);
+	check_sender(env, name, &s, S_ABCD);
+	check_shared(env, NAME("binding_request_again_refreshes"), &f,
+		     EXPECT_DROP(M_STANDUP, "CN"), GB_ICE_REFRESHED);
+	check_sender(env, name, &s, S_ABCD);
+	for (size_t i = 0; i < sizeof(media); i++) {
+		snprintf(name, sizeof(name), "shared_v%d_learned_sender_first_byte_%u_drops", family,
+			 media[i]);
+		media_frame(&f, &s, media[i]);
+		check_shared(env, name, &f, EXPECT_DROP(M_STANDUP, "CN"), NO_STAT);
+		snprintf(name, sizeof(name), "shared_v%d_unlearned_sender_first_byte_%u_passes",
+			 family, media[i]);
+		media_frame(&f, &fresh, media[i]);
+		check_shared(env, name, &f, EXPECT_PASS(GB_PASS_ICE_UNKNOWN_SENDER), NO_STAT);
+	}
+	shared_frame(&f, &s, NULL, 0);
+	check_shared(env, NAME("learned_sender_empty_payload_drops"), &f,
+		     EXPECT_DROP(M_STANDUP, "CN"), NO_STAT);
+	shared_frame(&f, &fresh, NULL, 0);
+	check_shared(env, NAME("unlearned_sender_empty_payload_passes"), &f,
+		     EXPECT_PASS(GB_PASS_ICE_UNKNOWN_SENDER), NO_STAT);
+	check_sender(env, name, &fresh, 0);
+
+	/* The sender is its address, its port and the port it sends to. */
+	other.dport = SHARED2;
+	media_frame(&f, &other, DTLS);
+	check_shared(env, NAME("learned_sender_to_another_shared_port_is_unknown"), &f,
+		     EXPECT_PASS(GB_PASS_ICE_UNKNOWN_SENDER), NO_STAT);
+	other = s;
+	other.sport++;
+	media_frame(&f, &other, DTLS);
+	check_shared(env, NAME("learned_address_from_another_port_is_unknown"), &f,
+		     EXPECT_PASS(GB_PASS_ICE_UNKNOWN_SENDER), NO_STAT);
+	next_sport++;
+
+	u = family == 4 ? sender4(us) : sender6(us);
+	stun_frame(&f, &u, &m);
+	check_shared(env, NAME("binding_request_country_not_blocked_passes_and_learns"), &f,
+		     EXPECT_PASS(GB_PASS_NOT_BLOCKED), GB_ICE_LEARNED);
+	media_frame(&f, &u, DTLS);
+	check_shared(env, NAME("its_media_country_not_blocked"), &f,
+		     EXPECT_PASS(GB_PASS_NOT_BLOCKED), NO_STAT);
+	u = family == 4 ? sender4(us) : sender6(us);
+	stun_request(&m, "wxyz", "cli2");
+	stun_frame(&f, &u, &m);
+	check_shared(env, NAME("other_meeting_ufrag_drops_its_blocked_country"), &f,
+		     EXPECT_DROP(M_US, "US"), GB_ICE_LEARNED);
+	media_frame(&f, &u, 0x90);
+	check_shared(env, NAME("its_rtp_drops"), &f, EXPECT_DROP(M_US, "US"), NO_STAT);
+	n = family == 4 ? sender4(none) : sender6(none);
+	stun_request(&m, "abcd", "cli3");
+	stun_frame(&f, &n, &m);
+	check_shared(env, NAME("source_without_country_passes"), &f,
+		     EXPECT_PASS(GB_PASS_NO_COUNTRY), GB_ICE_LEARNED);
+
+	/* The meeting's policy, whatever it is, as on its own ports. */
+	{
+		static const struct {
+			const char *ufrag, *what;
+			int reason;
+			__u32 meeting;
+		} kinds[] = {
+			{ "moni", "monitor_meeting_counts_without_dropping", GB_PASS_MONITOR,
+			  M_MONITOR },
+			{ "inac", "inactive_meeting_is_no_meeting", GB_PASS_NO_MEETING, 0 },
+			{ "tcpo", "tcp_only_meeting_does_not_cover_udp", GB_PASS_NOT_COVERED, 0 },
+			{ "expd", "expired_meeting_passes", GB_PASS_EXPIRED, 0 },
+			{ "gone", "deleted_meeting_is_no_meeting", GB_PASS_NO_MEETING, 0 },
+			{ "ab+/", "udp_and_tcp_meeting_drops", GB_DROP, M_TCP },
+		};
+
+		for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
+			struct sender k = family == 4 ? sender4(cn) : sender6(cn);
+			struct expect e = EXPECT_PASS(kinds[i].reason);
+
+			if (kinds[i].reason == GB_PASS_MONITOR)
+				e = EXPECT_MONITOR(kinds[i].meeting, "CN");
+			else if (kinds[i].reason == GB_DROP)
+				e = EXPECT_DROP(kinds[i].meeting, "CN");
+			stun_request(&m, kinds[i].ufrag, "cli4");
+			stun_frame(&f, &k, &m);
+			check_shared(env, NAME(kinds[i].what), &f, e, GB_ICE_LEARNED);
+			media_frame(&f, &k, DTLS);
+			snprintf(name, sizeof(name), "shared_v%d_%s_media", family, kinds[i].what);
+			check_shared(env, name, &f, e, NO_STAT);
+		}
+	}
+	s = family == 4 ? sender4(CN4) : sender6(CN6_ALLOWED);	/* in the exception */
+	stun_request(&m, "alow", "cli5");
+	stun_frame(&f, &s, &m);
+	check_shared(env, NAME("allow_exception_passes"), &f, EXPECT_PASS(GB_PASS_ALLOWED),
+		     GB_ICE_LEARNED);
+	s = family == 4 ? sender4(CN4_HIGH) : sender6(CN6);
+	stun_frame(&f, &s, &m);
+	check_shared(env, NAME("outside_allow_exception_drops"), &f, EXPECT_DROP(M_ALLOWS, "CN"),
+		     GB_ICE_LEARNED);
+
+	s = family == 4 ? sender4(cn) : sender6(cn);
+	stun_request(&m, "free", "cli6");
+	stun_frame(&f, &s, &m);
+	check_shared(env, NAME("ufrag_key_of_a_free_slot_is_unknown"), &f,
+		     EXPECT_PASS(GB_PASS_ICE_UNKNOWN_UFRAG), NO_STAT);
+	check_sender(env, name, &s, 0);
+	stun_request(&m, "ABCD", "cli6");
+	stun_frame(&f, &s, &m);
+	check_shared(env, NAME("ufrag_compared_case_sensitively"), &f,
+		     EXPECT_PASS(GB_PASS_ICE_UNKNOWN_UFRAG), NO_STAT);
+	stun_request(&m, "abcde", "cli6");
+	stun_frame(&f, &s, &m);
+	check_shared(env, NAME("known_ufrag_with_a_character_more_is_unknown"), &f,
+		     EXPECT_PASS(GB_PASS_ICE_UNKNOWN_UFRAG), NO_STAT);
+	check_sender(env, name, &s, 0);
+
+	/* Not UDP, or a port a meeting owns: the port path, as before. */
+	stun_request(&m, "abcd", "cli7");
+	shared_frame_proto(&f, &s, IPPROTO_TCP, m.b, m.len);
+	check_shared(env, NAME("tcp_to_shared_port_is_no_meeting"), &f,
+		     EXPECT_PASS(GB_PASS_NO_MEETING), NO_STAT);
+	s.dport = OWNED_SHARED;
+	stun_request(&m, "wxyz", "cli7");
+	stun_frame(&f, &s, &m);
+	check_shared(env, NAME("shared_flag_on_a_meeting_port_is_its_meeting"), &f,
+		     EXPECT_DROP(M_STANDUP, "CN"), NO_STAT);
+	s.dport = 8801;
+	stun_frame(&f, &s, &m);
+	check_shared(env, NAME("stun_to_a_meeting_port_is_its_meeting"), &f,
+		     EXPECT_DROP(M_STANDUP, "CN"), NO_STAT);
+	s.dport = 8811;
+	stun_frame(&f, &s, &m);
+	check_shared(env, NAME("stun_to_a_port_of_no_meeting"), &f,
+		     EXPECT_PASS(GB_PASS_NO_MEETING), NO_STAT);
+	s.dport = SHARED;
+	check_sender(env, name, &s, 0);
+#undef NAME
+}
+
+/* Where USERNAME is, and what comes before it. */
+static void shared_attributes(const struct env *env)
+{
+	static const size_t odd[] = { 1, 2, 3, 5, 6, 7, 9, 13, 255, 0 };
+	struct sender s;
+	char name[128];
+	struct frame f;
+	struct stun m;
+
+	for (int pos = 1; pos <= GB_STUN_ATTRS_MAX + 1; pos++) {
+		stun_start(&m, STUN_BINDING_REQUEST);
+		for (int i = 1; i < pos; i++) {
+			if (i % 3 == 0)
+				stun_attr(&m, STUN_PRIORITY, "\x01\x02\x03\x04", 4);
+			else if (i % 3 == 1)
+				stun_attr(&m, STUN_ICE_CONTROLLING, NULL, 8);
+			else
+				stun_attr(&m, STUN_SOFTWARE, "geoblock test", 13);
+		}
+		stun_username(&m, "abcd:cli");
+		stun_check_tail(&m);
+		s = sender4(CN4);
+		stun_frame(&f, &s, &m);
+		snprintf(name, sizeof(name), "shared_username_as_attribute_%d", pos);
+		if (pos <= GB_STUN_ATTRS_MAX)
+			check_shared(env, name, &f, EXPECT_DROP(M_STANDUP, "CN"), GB_ICE_LEARNED);
+		else
+			check_shared(env, name, &f, EXPECT_PASS(GB_PASS_ICE_NO_USERNAME), NO_STAT);
+	}
+
+	/* Odd lengths, padded with zeros or with garbage (padding is not read). */
+	for (size_t i = 0; i < sizeof(odd) / sizeof(odd[0]); i++) {
+		for (int garbage = 0; garbage < 2; garbage++) {
+			stun_start(&m, STUN_BINDING_REQUEST);
+			stun_attr_pad(&m, 0x8000 | (__u16)i, NULL, odd[i], 0x3a, garbage ? 0xff : 0);
+			stun_attr_pad(&m, STUN_SOFTWARE, NULL, odd[(i + 3) % 10], ':',
+				      garbage ? ':' : 0);
+			stun_username(&m, "abcd:cli");
+			s = sender6(CN6);
+			stun_frame(&f, &s, &m);
+			snprintf(name, sizeof(name), "shared_username_after_lengths_%zu_%zu_%s_padding",
+				 odd[i], odd[(i + 3) % 10], garbage ? "garbage" : "zero");
+			check_shared(env, name, &f, EXPECT_DROP(M_STANDUP, "CN"), GB_ICE_LEARNED);
+		}
+	}
+	/* A USERNAME of odd length, the last attribute: its padding ends the message. */
+	stun_start(&m, STUN_BINDING_REQUEST);
+	stun_username(&m, "abcd:c");
+	s = sender4(CN4);
+	stun_frame(&f, &s, &m);
+	check_shared(env, "shared_username_of_odd_length_last", &f, EXPECT_DROP(M_STANDUP, "CN"),
+		     GB_ICE_LEARNED);
+
+	/* Integrity and fingerprint end what a receiver reads (RFC 8489 14.5, 14.7). */
+	{
+		static const struct {
+			unsigned int type;
+			size_t len;
+			const char *what;
+		} ends[] = {
+			{ STUN_MI, 20, "message_integrity" },
+			{ STUN_MI_SHA256, 32, "message_integrity_sha256" },
+			{ STUN_FINGERPRINT, 4, "fingerprint" },
+		};
+
+		for (size_t i = 0; i < sizeof(ends) / sizeof(ends[0]); i++) {
+			stun_start(&m, STUN_BINDING_REQUEST);
+			stun_attr(&m, STUN_PRIORITY, "\x01\x02\x03\x04", 4);
+			stun_attr(&m, ends[i].type, NULL, ends[i].len);
+			stun_username(&m, "abcd:cli");
+			s = sender4(CN4);
+			stun_frame(&f, &s, &m);
+			snprintf(name, sizeof(name), "shared_username_after_%s_is_not_read",
+				 ends[i].what);
+			check_shared(env, name, &f, EXPECT_PASS(GB_PASS_ICE_NO_USERNAME), NO_STAT);
+			check_sender(env, name, &s, 0);
+
+			/* What follows it is not read either, even cut short. */
+			stun_start(&m, STUN_BINDING_REQUEST);
+			stun_attr(&m, ends[i].type, NULL, ends[i].len);
+			stun_attr(&m, 0x7777, NULL, 4);
+			put_be16(m.b + m.len - 6, 400);	/* says 400 bytes of value */
+			stun_frame(&f, &s, &m);
+			snprintf(name, sizeof(name), "shared_bad_attribute_after_%s_not_read",
+				 ends[i].what);
+			check_shared(env, name, &f, EXPECT_PASS(GB_PASS_ICE_NO_USERNAME), NO_STAT);
+		}
+	}
+	stun_request(&m, "abcd", "cli");	/* USERNAME, ..., MESSAGE-INTEGRITY, FINGERPRINT */
+	s = sender4(CN4);
+	stun_frame(&f, &s, &m);
+	check_shared(env, "shared_integrity_and_fingerprint_after_username", &f,
+		     EXPECT_DROP(M_STANDUP, "CN"), GB_ICE_LEARNED);
+
+	stun_start(&m, STUN_BINDING_REQUEST);
+	s = sender4(CN4);
+	stun_frame(&f, &s, &m);
+	check_shared(env, "shared_request_without_attributes", &f,
+		     EXPECT_PASS(GB_PASS_ICE_NO_USERNAME), NO_STAT);
+	stun_start(&m, STUN_BINDING_REQUEST);
+	stun_attr(&m, STUN_PRIORITY, "\x01\x02\x03\x04", 4);
+	stun_attr(&m, STUN_ICE_CONTROLLING, NULL, 8);
+	stun_frame(&f, &s, &m);
+	check_shared(env, "shared_request_without_username", &f,
+		     EXPECT_PASS(GB_PASS_ICE_NO_USERNAME), NO_STAT);
+
+	/* An attribute's value past the message's end. */
+	stun_start(&m, STUN_BINDING_REQUEST);
+	stun_username(&m, "abcd:cli");
+	put_be16(m.b + 22, 12);		/* "abcd:cli" is 8 */
+	stun_frame(&f, &s, &m);
+	check_shared(env, "shared_username_past_message_end", &f,
+		     EXPECT_PASS(GB_PASS_ICE_MALFORMED), NO_STAT);
+	stun_start(&m, STUN_BINDING_REQUEST);
+	stun_attr(&m, STUN_PRIORITY, "\x01\x02\x03\x04", 4);
+	put_be16(m.b + 22, 17);		/* 4 + 17 bytes, past a message of 20 */
+	stun_username(&m, "abcd:cli");
+	stun_frame(&f, &s, &m);
+	check_shared(env, "shared_attribute_before_username_past_message_end", &f,
+		     EXPECT_PASS(GB_PASS_ICE_MALFORMED), NO_STAT);
+	check_sender(env, "shared_attribute_before_username_past_message_end", &s, 0);
+}
+
+/* The server ufrag: lengths 3 to 257, and USERNAMEs without one. */
+static void shared_ufrags_lengths(const struct env *env)
+{
+	const char *u256 = long_ufrag(GB_UFRAG_MAX);
+	char text[600], u255[GB_UFRAG_MAX + 1];
+	struct sender s;
+	struct frame f;
+	struct stun m;
+
+	memcpy(u255, u256, GB_UFRAG_MAX - 1);
+	u255[GB_UFRAG_MAX - 1] = '\0';
+
+	s = sender4(CN4);
+	stun_request(&m, "abc", "cli");
+	stun_frame(&f, &s, &m);
+	check_shared(env, "shared_ufrag_of_3_is_unknown", &f,
+		     EXPECT_PASS(GB_PASS_ICE_UNKNOWN_UFRAG), NO_STAT);
+	stun_request(&m, "abcd", "cli");
+	stun_frame(&f, &s, &m);
+	check_shared(env, "shared_ufrag_of_4_drops", &f, EXPECT_DROP(M_STANDUP, "CN"),
+		     GB_ICE_LEARNED);
+
+	s = sender4(US4);
+	stun_request(&m, long_ufrag(GB_UFRAG_MAX - 1), "cli");
+	stun_frame(&f, &s, &m);
+	check_shared(env, "shared_ufrag_of_255_drops", &f, EXPECT_DROP(M_US, "US"),
+		     GB_ICE_LEARNED);
+	check_sender(env, "shared_ufrag_of_255_drops", &s, S_LONG255);
+	s = sender4(CN4);
+	stun_request(&m, u255, "cli");
+	stun_frame(&f, &s, &m);
+	check_shared(env, "shared_255_first_characters_of_a_256_ufrag_are_unknown", &f,
+		     EXPECT_PASS(GB_PASS_ICE_UNKNOWN_UFRAG), NO_STAT);
+	stun_request(&m, u256, "cli");
+	stun_frame(&f, &s, &m);
+	check_shared(env, "shared_ufrag_of_256_drops", &f, EXPECT_DROP(M_STANDUP, "CN"),
+		     GB_ICE_LEARNED);
+	check_sender(env, "shared_ufrag_of_256_drops", &s, S_LONG256);
+	s = sender6(CN6);
+	snprintf(text, sizeof(text), "%s:", u256);	/* 257 bytes, ':' the last */
+	stun_start(&m, STUN_BINDING_REQUEST);
+	stun_username(&m, text);
+	stun_frame(&f, &s, &m);
+	check_shared(env, "shared_ufrag_of_256_and_empty_client", &f, EXPECT_DROP(M_STANDUP, "CN"),
+		     GB_ICE_LEARNED);
+	snprintf(text, sizeof(text), "%s:client:more", u256);
+	stun_start(&m, STUN_BINDING_REQUEST);
+	stun_username(&m, text);
+	stun_frame(&f, &s, &m);
+	check_shared(env, "shared_ufrag_of_256_then_colons", &f, EXPECT_DROP(M_STANDUP, "CN"),
+		     GB_ICE_REFRESHED);
+
+	s = sender4(CN4);
+	snprintf(text, sizeof(text), "%sx", u256);
+	stun_request(&m, text, "cli");
+	stun_frame(&f, &s, &m);
+	check_shared(env, "shared_ufrag_of_257_is_unknown", &f,
+		     EXPECT_PASS(GB_PASS_ICE_UNKNOWN_UFRAG), NO_STAT);
+	stun_start(&m, STUN_BINDING_REQUEST);
+	stun_username(&m, u256);
+	stun_frame(&f, &s, &m);
+	check_shared(env, "shared_username_of_256_without_colon_is_malformed", &f,
+		     EXPECT_PASS(GB_PASS_ICE_MALFORMED), NO_STAT);
+	memset(text, 'q', 300);
+	text[300] = '\0';
+	stun_start(&m, STUN_BINDING_REQUEST);
+	stun_username(&m, text);
+	stun_frame(&f, &s, &m);
+	check_shared(env, "shared_username_of_300_without_colon_is_unknown", &f,
+		     EXPECT_PASS(GB_PASS_ICE_UNKNOWN_UFRAG), NO_STAT);
+	stun_start(&m, STUN_BINDING_REQUEST);
+	stun_username(&m, "abcdcli");
+	stun_frame(&f, &s, &m);
+	check_shared(env, "shared_username_without_colon_is_malformed", &f,
+		     EXPECT_PASS(GB_PASS_ICE_MALFORMED), NO_STAT);
+	stun_start(&m, STUN_BINDING_REQUEST);
+	stun_username(&m, "abcd");
+	stun_frame(&f, &s, &m);
+	check_shared(env, "shared_username_of_a_known_ufrag_alone_is_malformed", &f,
+		     EXPECT_PASS(GB_PASS_ICE_MALFORMED), NO_STAT);
+	stun_start(&m, STUN_BINDING_REQUEST);
+	stun_username(&m, "");
+	stun_check_tail(&m);
+	stun_frame(&f, &s, &m);
+	check_shared(env, "shared_empty_username_is_malformed", &f,
+		     EXPECT_PASS(GB_PASS_ICE_MALFORMED), NO_STAT);
+	stun_start(&m, STUN_BINDING_REQUEST);
+	stun_username(&m, ":abcd");
+	stun_frame(&f, &s, &m);
+	check_shared(env, "shared_empty_ufrag_is_unknown", &f,
+		     EXPECT_PASS(GB_PASS_ICE_UNKNOWN_UFRAG), NO_STAT);
+	stun_start(&m, STUN_BINDING_REQUEST);
+	stun_username(&m, "abcd:");
+	stun_frame(&f, &s, &m);
+	check_shared(env, "shared_empty_client_ufrag_drops", &f, EXPECT_DROP(M_STANDUP, "CN"),
+		     GB_ICE_LEARNED);
+	check_sender(env, "shared_empty_client_ufrag_drops", &s, S_ABCD);
+}
+
+/* STUN that is not a Binding Request, or not well formed; and what is not STUN at all. */
+static void shared_not_requests(const struct env *env)
+{
+	static const unsigned int types[] = { 0x0101, 0x0111, 0x0011, 0x0002, 0x0201, 0x0301,
+					      0x0000, 0x0311 };
+	struct sender s = sender4(CN4), s6 = sender6(CN6);
+	char name[128];
+	struct frame f;
+	struct stun m;
+
+	for (size_t i = 0; i < sizeof(types) / sizeof(types[0]); i++) {
+		stun_request(&m, "abcd", "cli");
+		put_be16(m.b, types[i]);
+		stun_frame(&f, &s, &m);
+		snprintf(name, sizeof(name), "shared_stun_type_0x%04x_is_not_a_request", types[i]);
+		check_shared(env, name, &f, EXPECT_PASS(GB_PASS_ICE_NOT_REQUEST), NO_STAT);
+		stun_frame(&f, &s6, &m);
+		snprintf(name, sizeof(name), "shared_v6_stun_type_0x%04x_is_not_a_request",
+			 types[i]);
+		check_shared(env, name, &f, EXPECT_PASS(GB_PASS_ICE_NOT_REQUEST), NO_STAT);
+	}
+	check_sender(env, "shared_responses_learn_nothing", &s, 0);
+
+	stun_request(&m, "abcd", "cli");
+	m.b[7] ^= 1;
+	stun_frame(&f, &s, &m);
+	check_shared(env, "shared_wrong_cookie_is_malformed", &f,
+		     EXPECT_PASS(GB_PASS_ICE_MALFORMED), NO_STAT);
+	stun_request(&m, "abcd", "cli");
+	put_be16(m.b, 0x0101);
+	m.b[4] = 0;
+	stun_frame(&f, &s, &m);
+	check_shared(env, "shared_response_with_wrong_cookie_is_malformed", &f,
+		     EXPECT_PASS(GB_PASS_ICE_MALFORMED), NO_STAT);
+	stun_request(&m, "abcd", "cli");
+	put_be16(m.b + 2, m.len - 20 - 2);
+	stun_frame(&f, &s, &m);
+	check_shared(env, "shared_length_not_a_multiple_of_4_is_malformed", &f,
+		     EXPECT_PASS(GB_PASS_ICE_MALFORMED), NO_STAT);
+	stun_request(&m, "abcd", "cli");
+	put_be16(m.b + 2, m.len - 20 + 4);
+	stun_frame(&f, &s, &m);
+	check_shared(env, "shared_length_past_frame_end_is_malformed", &f,
+		     EXPECT_PASS(GB_PASS_ICE_MALFORMED), NO_STAT);
+	stun_request(&m, "abcd", "cli");
+	memset(m.b + m.len, 0, 18);	/* Ethernet padding after the message */
+	m.len += 18;
+	stun_frame(&f, &s, &m);
+	check_shared(env, "shared_bytes_after_the_message_are_ignored", &f,
+		     EXPECT_DROP(M_STANDUP, "CN"), GB_ICE_LEARNED);
+	/* A message that ends before USERNAME: what follows it in the frame is not read. */
+	stun_start(&m, STUN_BINDING_REQUEST);
+	stun_attr(&m, STUN_PRIORITY, "\x01\x02\x03\x04", 4);
+	stun_username(&m, "abcd:cli");
+	put_be16(m.b + 2, 8);
+	s = sender4(CN4);
+	stun_frame(&f, &s, &m);
+	check_shared(env, "shared_username_after_the_message_end_is_not_read", &f,
+		     EXPECT_PASS(GB_PASS_ICE_NO_USERNAME), NO_STAT);
+	for (size_t len = 1; len < 20; len++) {
+		stun_request(&m, "abcd", "cli");
+		shared_frame(&f, &s, m.b, len);
+		snprintf(name, sizeof(name), "shared_stun_of_%zu_bytes_is_malformed", len);
+		check_shared(env, name, &f, EXPECT_PASS(GB_PASS_ICE_MALFORMED), NO_STAT);
+	}
+	/*
+	 * First bytes 0-3 are STUN whatever follows (0: the request learns the sender); 4 and above
+	 * are not, whatever follows: media of the sender learned.
+	 */
+	for (unsigned int first = 0; first < 8; first++) {
+		stun_request(&m, "abcd", "cli");
+		m.b[0] = first;
+		shared_frame(&f, &s, m.b, m.len);
+		snprintf(name, sizeof(name), "shared_request_with_first_byte_%u", first);
+		if (first == 0)
+			check_shared(env, name, &f, EXPECT_DROP(M_STANDUP, "CN"), GB_ICE_LEARNED);
+		else if (first <= 3)
+			check_shared(env, name, &f, EXPECT_PASS(GB_PASS_ICE_NOT_REQUEST), NO_STAT);
+		else
+			check_shared(env, name, &f, EXPECT_DROP(M_STANDUP, "CN"), NO_STAT);
+	}
+}
+
+/* Learning: what moves a sender, what keeps it, and what forgets it. */
+static void shared_learning(const struct env *env)
+{
+	struct sender s = sender4(CN4), t = sender6(CN6), w = sender4(CN4), x = sender4(CN4);
+	struct frame f;
+	struct stun m;
+
+	stun_request(&m, "abcd", "a");
+	stun_frame(&f, &s, &m);
+	check_shared(env, "learn_first_meeting", &f, EXPECT_DROP(M_STANDUP, "CN"),
+		     GB_ICE_LEARNED);
+	stun_request(&m, "wxyz", "a");
+	stun_frame(&f, &s, &m);
+	check_shared(env, "request_naming_another_meeting_judged_by_it_binding_kept", &f,
+		     EXPECT_PASS(GB_PASS_NOT_BLOCKED), GB_ICE_KEPT);
+	check_sender(env, "request_naming_another_meeting_judged_by_it_binding_kept", &s, S_ABCD);
+	media_frame(&f, &s, DTLS);
+	check_shared(env, "kept_sender_media_still_first_meeting", &f,
+		     EXPECT_DROP(M_STANDUP, "CN"), NO_STAT);
+	age_sender(env, "kept_29s_ago", &s, 29ULL * 1000000000ULL);
+	stun_frame(&f, &s, &m);
+	check_shared(env, "binding_held_29s_after_last_request", &f,
+		     EXPECT_PASS(GB_PASS_NOT_BLOCKED), GB_ICE_KEPT);
+	media_frame(&f, &s, DTLS);
+	check_shared(env, "binding_held_29s_media", &f, EXPECT_DROP(M_STANDUP, "CN"), NO_STAT);
+	/* Its own ufrag again refreshes it: the 29 s start over. */
+	stun_request(&m, "abcd", "a");
+	stun_frame(&f, &s, &m);
+	check_shared(env, "own_ufrag_refreshes_after_29s", &f, EXPECT_DROP(M_STANDUP, "CN"),
+		     GB_ICE_REFRESHED);
+	age_sender(env, "silent_31s", &s, 31ULL * 1000000000ULL);
+	stun_request(&m, "wxyz", "a");
+	stun_frame(&f, &s, &m);
+	check_shared(env, "silent_31s_moves_to_the_named_meeting", &f,
+		     EXPECT_PASS(GB_PASS_NOT_BLOCKED), GB_ICE_MOVED);
+	check_sender(env, "silent_31s_moves_to_the_named_meeting", &s, S_WXYZ);
+	media_frame(&f, &s, DTLS);
+	check_shared(env, "moved_sender_media_judged_by_new_meeting", &f,
+		     EXPECT_PASS(GB_PASS_NOT_BLOCKED), NO_STAT);
+	/* Another ufrag of the same meeting: rebound at once (nothing to protect). */
+	stun_request(&m, long_ufrag(GB_UFRAG_MAX - 1), "a");
+	stun_frame(&f, &s, &m);
+	check_shared(env, "other_ufrag_of_same_meeting_rebinds", &f,
+		     EXPECT_PASS(GB_PASS_NOT_BLOCKED), GB_ICE_LEARNED);
+	check_sender(env, "other_ufrag_of_same_meeting_rebinds", &s, S_LONG255);
+
+	/* A ufrag taken away (gen changed): its senders are unknown, even once it is back. */
+	stun_request(&m, "ab+/", "b");
+	stun_frame(&f, &t, &m);
+	check_shared(env, "learn_ufrag_then_remove_it", &f, EXPECT_DROP(M_TCP, "CN"),
+		     GB_ICE_LEARNED);
+	CHECK("remove ufrag ab+/", !remove_ufrag(env, "ab+/", S_TCP));
+	media_frame(&f, &t, DTLS);
+	check_shared(env, "removed_ufrag_sender_unknown", &f,
+		     EXPECT_PASS(GB_PASS_ICE_UNKNOWN_SENDER), NO_STAT);
+	stun_frame(&f, &t, &m);
+	check_shared(env, "removed_ufrag_unknown", &f, EXPECT_PASS(GB_PASS_ICE_UNKNOWN_UFRAG),
+		     NO_STAT);
+	CHECK("add ufrag ab+/ again", !set_ufrag(env, "ab+/", S_TCP, M_TCP));
+	media_frame(&f, &t, DTLS);
+	check_shared(env, "ufrag_back_in_same_slot_old_sender_still_unknown", &f,
+		     EXPECT_PASS(GB_PASS_ICE_UNKNOWN_SENDER), NO_STAT);
+	stun_frame(&f, &t, &m);
+	check_shared(env, "ufrag_back_relearns", &f, EXPECT_DROP(M_TCP, "CN"), GB_ICE_LEARNED);
+	check_sender(env, "ufrag_back_relearns", &t, S_TCP);
+	media_frame(&f, &t, DTLS);
+	check_shared(env, "ufrag_back_media_drops", &f, EXPECT_DROP(M_TCP, "CN"), NO_STAT);
+
+	/* Bound to a ufrag that is gone, a sender is free to name another meeting's. */
+	stun_request(&m, "tmp1", "c");
+	stun_frame(&f, &w, &m);
+	check_shared(env, "learn_temporary_ufrag", &f, EXPECT_DROP(M_STANDUP, "CN"),
+		     GB_ICE_LEARNED);
+	CHECK("remove ufrag tmp1", !remove_ufrag(env, "tmp1", S_TEMP));
+	stun_request(&m, "wxyz", "c");
+	stun_frame(&f, &w, &m);
+	check_shared(env, "dead_binding_yields_to_other_meeting", &f,
+		     EXPECT_PASS(GB_PASS_NOT_BLOCKED), GB_ICE_LEARNED);
+	check_sender(env, "dead_binding_yields_to_other_meeting", &w, S_WXYZ);
+
+	/* A ufrag moved to another meeting (a meeting replaced): its senders follow it. */
+	stun_request(&m, "mvmv", "d");
+	stun_frame(&f, &x, &m);
+	check_shared(env, "learn_ufrag_then_move_it", &f, EXPECT_DROP(M_STANDUP, "CN"),
+		     GB_ICE_LEARNED);
+	CHECK("move ufrag mvmv", !set_ufrag(env, "mvmv", S_MOVE, M_US));
+	media_frame(&f, &x, DTLS);
+	check_shared(env, "moved_ufrag_senders_follow", &f, EXPECT_PASS(GB_PASS_NOT_BLOCKED),
+		     NO_STAT);
+	stun_frame(&f, &x, &m);
+	check_shared(env, "moved_ufrag_request_refreshes", &f, EXPECT_PASS(GB_PASS_NOT_BLOCKED),
+		     GB_ICE_REFRESHED);
+
+	/* Bound to an inactive meeting's ufrag: still bound (the binding is the ufrag's). */
+	x = sender4(CN4);
+	stun_request(&m, "inac", "e");
+	stun_frame(&f, &x, &m);
+	check_shared(env, "learn_inactive_meeting", &f, EXPECT_PASS(GB_PASS_NO_MEETING),
+		     GB_ICE_LEARNED);
+	stun_request(&m, "abcd", "e");
+	stun_frame(&f, &x, &m);
+	check_shared(env, "inactive_meeting_binding_kept", &f, EXPECT_DROP(M_STANDUP, "CN"),
+		     GB_ICE_KEPT);
+	media_frame(&f, &x, DTLS);
+	check_shared(env, "inactive_meeting_binding_media", &f, EXPECT_PASS(GB_PASS_NO_MEETING),
+		     NO_STAT);
+
+	/* An IPv4 sender is not its IPv4-mapped IPv6 address. */
+	x = sender4(CN4);
+	stun_request(&m, "abcd", "f");
+	stun_frame(&f, &x, &m);
+	check_shared(env, "learn_ipv4_sender", &f, EXPECT_DROP(M_STANDUP, "CN"), GB_ICE_LEARNED);
+	t = (struct sender){ 6, "::ffff:" CN4, x.sport, SHARED };
+	media_frame(&f, &t, DTLS);
+	check_shared(env, "ipv4_mapped_sender_is_another_sender", &f,
+		     EXPECT_PASS(GB_PASS_ICE_UNKNOWN_SENDER), NO_STAT);
+	stun_frame(&f, &t, &m);
+	check_shared(env, "ipv4_mapped_sender_request_drops_by_alias", &f,
+		     EXPECT_DROP(M_STANDUP, "CN"), GB_ICE_LEARNED);
+}
+
+/* Headers in front of a shared port's packets, as on any port. */
+static void shared_headers(const struct env *env)
+{
+	struct sender s = sender6(CN6), v = sender4(CN4);
+	struct frame f;
+	struct stun m;
+
+	stun_request(&m, "abcd", "g");
+	frame_eth(&f, ETH_P_IPV6);
+	frame_ipv6(&f, s.addr, SERVER6, IPPROTO_HOPOPTS);
+	frame_ipv6_ext(&f, IPPROTO_FRAGMENT, 8);
+	frame_ipv6_frag(&f, IPPROTO_DSTOPTS, 0, 1);
+	frame_ipv6_ext(&f, IPPROTO_UDP, 16);
+	frame_udp(&f, s.sport, s.dport);
+	memcpy(frame_put(&f, m.len), m.b, m.len);
+	frame_finish(&f);
+	check_shared(env, "shared_request_after_ipv6_extension_headers", &f,
+		     EXPECT_DROP(M_STANDUP, "CN"), GB_ICE_LEARNED);
+
+	frame_eth(&f, ETH_P_8021AD);
+	frame_vlan(&f, 100, ETH_P_8021Q);
+	frame_vlan(&f, 200, ETH_P_IP);
+	frame_ipv4(&f, v.addr, SERVER4, IPPROTO_UDP, 8, 0);
+	frame_udp(&f, v.sport, v.dport);
+	memcpy(frame_put(&f, m.len), m.b, m.len);
+	frame_finish(&f);
+	check_shared(env, "shared_request_behind_qinq_and_ipv4_options", &f,
+		     EXPECT_DROP(M_STANDUP, "CN"), GB_ICE_LEARNED);
+	frame_eth(&f, ETH_P_8021Q);
+	frame_vlan(&f, 100, ETH_P_IP);
+	frame_ipv4(&f, v.addr, SERVER4, IPPROTO_UDP, 0, 0);
+	frame_udp(&f, v.sport, v.dport);
+	frame_bytes(&f, PAYLOAD, DTLS);
+	frame_finish(&f);
+	check_shared(env, "shared_media_behind_a_vlan_tag", &f, EXPECT_DROP(M_STANDUP, "CN"),
+		     NO_STAT);
+
+	/* A later fragment to a shared port: no ports to read, whatever it holds. */
+	frame_eth(&f, ETH_P_IP);
+	frame_ipv4(&f, v.addr, SERVER4, IPPROTO_UDP, 0, 185);
+	frame_udp(&f, v.sport, v.dport);
+	memcpy(frame_put(&f, m.len), m.b, m.len);
+	frame_finish(&f);
+	check_shared(env, "shared_later_fragment_is_a_fragment", &f,
+		     EXPECT_PASS(GB_PASS_FRAGMENT), NO_STAT);
+}
+
+/*
+ * A Binding Request cut at every byte, from a sender not learned and from one learned: below the
+ * ports, a parse error (or nothing run, below Ethernet); with the ports and up to the whole UDP
+ * header, an empty payload, which is media (its learned sender's verdict); from 1 to 19 bytes of
+ * STUN, malformed (no header); from 20, malformed (the message runs past the frame). Nothing is
+ * learned from a cut request; the whole request is judged and learns.
+ */
+static void shared_truncations(const struct env *env, int family, bool learned)
+{
+	struct sender s = family == 4 ? sender4(CN4) : sender6(CN6);
+	char label[160];
+	struct frame f;
+	struct stun m;
+	__u32 retval;
+
+	stun_start(&m, STUN_BINDING_REQUEST);
+	stun_attr(&m, STUN_SOFTWARE, "odd", 3);
+	stun_username(&m, "abcd:cut");
+	stun_check_tail(&m);
+	if (learned) {
+		stun_frame(&f, &s, &m);
+		snprintf(label, sizeof(label), "cut_v%d_learn_first", family);
+		check_shared(env, label, &f, EXPECT_DROP(M_STANDUP, "CN"), GB_ICE_LEARNED);
+	}
+	stun_frame(&f, &s, &m);
+	for (size_t cut = 0; cut < f.len; cut++) {
+		struct expect e;
+
+		snprintf(label, sizeof(label), "shared_v%d_%s_request[cut %zu of %zu]", family,
+			 learned ? "learned" : "unlearned", cut, f.len);
+		if (cut < ETH_HLEN && run(env, f.data, cut, &retval) == -EINVAL) {
+			CHECK(label, 1);
+			continue;
+		}
+		if (cut < (size_t)f.udp + PORTS_LEN)
+			e = EXPECT_PASS(GB_PASS_PARSE_ERROR);
+		else if (cut <= (size_t)f.udp + 8)
+			e = learned ? EXPECT_DROP(M_STANDUP, "CN") :
+				      EXPECT_PASS(GB_PASS_ICE_UNKNOWN_SENDER);
+		else
+			e = EXPECT_PASS(GB_PASS_ICE_MALFORMED);
+		check_shared_data(env, label, f.data, cut, e, NO_STAT);
+	}
+	snprintf(label, sizeof(label), "shared_v%d_%s_request_whole", family,
+		 learned ? "learned" : "unlearned");
+	check_shared(env, label, &f, EXPECT_DROP(M_STANDUP, "CN"),
+		     learned ? GB_ICE_REFRESHED : GB_ICE_LEARNED);
+}
+
 static int add_prefix(struct prefix_list *l, int family, const char *addr, unsigned int len,
 		      __u16 country)
 {
@@ -858,7 +1905,8 @@ static int setup(struct env *env, bool use_lpm)
 	env->prog_fd = bpf_program__fd(env->skel->progs.geoblock_xdp);
 	err = install_table(env->skel);
 	err = err ?: install_meetings(env->skel);
-	return err ?: install_allows(env->skel);
+	err = err ?: install_allows(env->skel);
+	return err ?: install_shared(env);
 }
 
 int main(void)
@@ -878,6 +1926,18 @@ int main(void)
 			test_ipv6(&env);
 			test_vlan(&env);
 			test_truncation(&env);
+			next_sport = 20000;
+			shared_basics(&env, 4);
+			shared_basics(&env, 6);
+			shared_attributes(&env);
+			shared_ufrags_lengths(&env);
+			shared_not_requests(&env);
+			shared_learning(&env);
+			shared_headers(&env);
+			for (int fam = 4; fam <= 6; fam += 2) {
+				shared_truncations(&env, fam, false);
+				shared_truncations(&env, fam, true);
+			}
 		}
 		geoblock__destroy(env.skel);
 		free(env.percpu);

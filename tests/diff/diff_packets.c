@@ -3,12 +3,18 @@
  * Differential test of the data path: the XDP program under BPF_PROG_TEST_RUN, with the compiled
  * table and with the LPM tries, against the reference classifier, frame by frame, on generated
  * frames, a random rule set and a real GeoIP table. Verdict, reason, bytes and drop counter are
- * compared for every frame; drop_counts and link_drops as a whole after every batch.
+ * compared for every frame; drop_counts and link_drops as a whole after every batch. Shared ports
+ * too: Binding Requests and media from a pool of senders, which both learn; a sender's entry in
+ * ice_senders is compared after every frame that can change it, ice_stats after every batch; the
+ * ufrags change during the run (taken away, added, moved to another meeting) and some senders
+ * are made silent for 31 s (their last request moved back), in the maps and in the reference.
  *
  *   diff_packets DB        DB: a MaxMind DB file (gzipped or not), read with geoip_read
  * Environment: DIFF_SEED (random if unset; printed), DIFF_PACKETS (default 1050000: over 1,000,000
  * compared), DIFF_FIRST (default 0): frame i depends on the seed and i alone, so one frame can be
- * run again on its own. DIFF_STRICT=1: known differences fail too.
+ * run again on its own; what senders learned before it depends on the frames since the start of
+ * its sender pool's epoch (GEN_EPOCH), which is where the line to run a frame again starts.
+ * DIFF_STRICT=1: known differences fail too.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -29,7 +35,9 @@
 #include "geoblock.skel.h"
 #include "packet_gen.h"
 #include "ref_classifier.h"
+#include "rng.h"
 #include "rule_gen.h"
+#include "stun_gen.h"
 
 #define BATCH		8192	/* frames between whole-map comparisons */
 #define SHOW_MAX	10	/* disagreements printed in full */
@@ -48,7 +56,22 @@ static const char *const reason_names[GB_REASON_COUNT] = {
 	[GB_PASS_ALLOWED] = "allowed",
 	[GB_PASS_MONITOR] = "monitor",
 	[GB_DROP] = "drop",
+	[GB_PASS_ICE_NOT_REQUEST] = "ice_not_request",
+	[GB_PASS_ICE_MALFORMED] = "ice_malformed",
+	[GB_PASS_ICE_NO_USERNAME] = "ice_no_username",
+	[GB_PASS_ICE_UNKNOWN_UFRAG] = "ice_unknown_ufrag",
+	[GB_PASS_ICE_UNKNOWN_SENDER] = "ice_unknown_sender",
 };
+
+static const char *const ice_stat_names[GB_ICE_STAT_COUNT] = {
+	[GB_ICE_LEARNED] = "learned", [GB_ICE_REFRESHED] = "refreshed",
+	[GB_ICE_MOVED] = "moved", [GB_ICE_KEPT] = "kept",
+};
+
+/* Ufrag changes every half epoch; at each, this many of the epoch's senders go silent 31 s. */
+#define CHURN_EVERY	(GEN_EPOCH / 2)
+#define AGED_PER_STEP	6
+#define SILENCE_NS	(31ULL * 1000000000ULL)
 
 /*
  * Known differences: the program is believed wrong here and the fix waits for a decision. Each is
@@ -72,10 +95,11 @@ struct mode {
 	const char *name;
 	bool lpm;
 	struct geoblock *skel;
-	int prog, verdict_fd, drop_fd, link_fd;
+	int prog, verdict_fd, drop_fd, link_fd, senders_fd, ice_fd, ufrag_fd, owner_fd;
 	struct verdict_counter seen[GB_REASON_COUNT];	/* verdict_stats as last read */
 	struct drop_counter *pairs;	/* drop_counts from 1 as it should be: [slot][country] */
 	struct verdict_counter iface;	/* link_drops as it should be */
+	__u64 ice[GB_ICE_STAT_COUNT];	/* ice_stats as it should be */
 	__u64 refused, disagreements, batch_disagreements;
 	__u64 confusion[GB_REASON_COUNT][GB_REASON_COUNT + 1];	/* [expected][got; last: none] */
 	__u64 known_seen[KNOWN_COUNT];
@@ -89,6 +113,9 @@ struct run {
 	struct rule_set rules;
 	int slot[GB_MAX_MEETINGS];		/* meeting id -> row of mode.pairs; -1: none */
 	__u64 by_class[GEN_CLASS_COUNT], by_reason[GB_REASON_COUNT];
+	struct ref_senders senders;	/* the senders the reference learned */
+	__u64 shared_stun, shared_media, by_stat[GB_ICE_STAT_COUNT];
+	__u64 shared_by_reason[GB_REASON_COUNT], churn_changes, aged;
 	__u64 shown, known_shown[KNOWN_COUNT];
 	bool strict;
 };
@@ -190,6 +217,7 @@ static void disagree(struct run *run, struct mode *m, __u64 i, enum gen_class cl
 		     const __u8 *f, size_t len, const char *fmt, ...)
 {
 	va_list ap;
+	__u64 from;
 
 	m->disagreements++;
 	m->batch_disagreements++;
@@ -202,9 +230,49 @@ static void disagree(struct run *run, struct mode *m, __u64 i, enum gen_class cl
 	va_end(ap);
 	fprintf(stderr, "\n");
 	show_frame(f, len);
-	fprintf(stderr, "    again: DIFF_SEED=%llu DIFF_FIRST=%llu DIFF_PACKETS=1 "
-		"bash tests/diff/diff_packets.sh\n",
-		(unsigned long long)run->seed, (unsigned long long)i);
+	/* From the start of the epoch: what its senders learned before the frame counts. */
+	from = i / GEN_EPOCH * GEN_EPOCH;
+	from = from > run->first ? from : run->first;
+	fprintf(stderr, "    again: DIFF_SEED=%llu DIFF_FIRST=%llu DIFF_PACKETS=%llu "
+		"bash tests/diff/diff_packets.sh\n", (unsigned long long)run->seed,
+		(unsigned long long)from, (unsigned long long)(i - from + 1));
+}
+
+static struct ice_tuple tuple_of(const struct ref_tuple *t)
+{
+	struct ice_tuple k = { .sport = htons(t->sport), .dport = t->dport, .family = t->family };
+
+	memcpy(k.saddr, t->saddr, 16);
+	return k;
+}
+
+/*
+ * After a Binding Request naming a ufrag: the sender's entry is the reference's (slot and gen),
+ * its time moved unless the binding was kept (before: the entry before the frame, or NULL).
+ */
+static void compare_sender(struct run *run, struct mode *m, __u64 i, enum gen_class cls,
+			   const __u8 *f, size_t len, const struct ref_verdict *v,
+			   const struct ice_sender *before)
+{
+	const struct ref_sender *want = ref_senders_find(&run->senders, &v->sender);
+	struct ice_tuple key = tuple_of(&v->sender);
+	struct ice_sender got;
+
+	if (bpf_map_lookup_elem(m->senders_fd, &key, &got)) {
+		disagree(run, m, i, cls, f, len, "%s: sender not in ice_senders (%s)",
+			 ice_stat_names[v->ice_stat], strerror(errno));
+		return;
+	}
+	if (!want || got.slot != want->slot || got.gen != want->gen) {
+		disagree(run, m, i, cls, f, len, "%s: sender bound to slot %u gen %u, expected %u %u",
+			 ice_stat_names[v->ice_stat], got.slot, got.gen, want ? want->slot : 0,
+			 want ? want->gen : 0);
+		return;
+	}
+	if (v->ice_stat == GB_ICE_KEPT ? !before || got.seen_ns != before->seen_ns :
+	    before && got.seen_ns <= before->seen_ns)
+		disagree(run, m, i, cls, f, len, "%s: sender's time %s", ice_stat_names[v->ice_stat],
+			 v->ice_stat == GB_ICE_KEPT ? "moved" : "not moved");
 }
 
 /* Runs one frame through one program and compares everything it changed with the reference. */
@@ -217,7 +285,14 @@ static int compare_frame(struct run *run, struct mode *m, __u64 i, enum gen_clas
 	__u32 expect_action = v->reason == GB_DROP ? XDP_DROP : XDP_PASS;
 	int err, reason = -1, hits = 0;
 	char want[96], got[96];
+	struct ice_sender before;
+	bool had = false;
 
+	if (v->learn) {
+		struct ice_tuple key = tuple_of(&v->sender);
+
+		had = !bpf_map_lookup_elem(m->senders_fd, &key, &before);
+	}
 	if (bpf_prog_test_run_opts(m->prog, &opts)) {
 		err = -errno;
 		/* Below an Ethernet header the kernel runs nothing: no verdict, nothing counted. */
@@ -273,6 +348,10 @@ static int compare_frame(struct run *run, struct mode *m, __u64 i, enum gen_clas
 			 (unsigned long long)(now[reason].bytes - m->seen[reason].bytes), len);
 	}
 	memcpy(m->seen, now, sizeof(now));
+	if (v->ice_stat >= 0)
+		m->ice[v->ice_stat]++;
+	if (v->learn)
+		compare_sender(run, m, i, cls, f, len, v, had ? &before : NULL);
 
 	if (pair) {
 		struct drop_counter *exp = pair_of(run, m, v->meeting, v->country), act;
@@ -364,6 +443,23 @@ static int compare_maps(struct run *run, struct mode *m, __u64 first, __u64 last
 			(unsigned long long)m->iface.packets, (unsigned long long)m->iface.bytes);
 		m->iface = iface;
 	}
+	{
+		__u64 ice[GB_ICE_STAT_COUNT];
+
+		err = percpu_array_sums(m->ice_fd, GB_ICE_STAT_COUNT, 1, ice);
+		if (err)
+			goto out;
+		for (int k = 0; k < GB_ICE_STAT_COUNT; k++) {
+			if (ice[k] == m->ice[k])
+				continue;
+			m->batch_disagreements++;
+			fprintf(stderr, "FAIL: frames %llu-%llu (%s): ice_stats %s reads %llu, "
+				"expected %llu\n", (unsigned long long)first,
+				(unsigned long long)last, m->name, ice_stat_names[k],
+				(unsigned long long)ice[k], (unsigned long long)m->ice[k]);
+			m->ice[k] = ice[k];
+		}
+	}
 	m->batches++;
 	m->bad_batches += m->batch_disagreements > 0;
 	m->batch_disagreements = 0;
@@ -416,12 +512,109 @@ static int install_rules(const struct run *run, struct geoblock *skel)
 	}
 	for (size_t i = 0; i < run->rules.nports; i++) {
 		__u32 port = run->rules.ports[i];
-		struct port_owner o = { .meeting_id = ref->owner[port] };
+		struct port_owner o = { .meeting_id = ref->owner[port], .flags = ref->port_flags[port] };
 
 		if (bpf_map_update_elem(ports_fd, &port, &o, BPF_ANY))
 			return -errno;
 	}
+	for (size_t i = 0; i < run->rules.nshared; i++) {
+		__u32 port = run->rules.shared[i];
+		struct port_owner o = { .flags = ref->port_flags[port] };
+
+		if (bpf_map_update_elem(ports_fd, &port, &o, BPF_ANY))
+			return -errno;
+	}
+	/* The ufrags as the controller writes them: slots first, then keys. */
+	for (__u32 slot = 1; slot < ref->ufrags.nslots; slot++) {
+		struct ufrag_slot u = { .meeting_id = ref->ufrags.slot[slot].meeting,
+					.gen = ref->ufrags.slot[slot].gen };
+
+		if (bpf_map_update_elem(bpf_map__fd(skel->maps.ufrag_owner), &slot, &u, BPF_ANY))
+			return -errno;
+	}
+	for (size_t i = 0; i < ref->ufrags.nkeys; i++) {
+		const struct ref_ufrag *k = &ref->ufrags.key[i];
+		struct ufrag_key key = { .len = k->len };
+
+		memcpy(key.text, k->text, k->len);
+		if (bpf_map_update_elem(bpf_map__fd(skel->maps.meeting_by_ufrag), &key, &k->slot,
+					BPF_NOEXIST))
+			return -errno;
+	}
 	return 0;
+}
+
+/* Ufrag changes (rule_set_churn), written to a program's maps in their order. */
+static int apply_changes(const struct run *run, const struct mode *m,
+			 const struct ufrag_change *c, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		const struct rule_ufrag *p = &run->rules.pool[c[i].ufrag];
+		struct ufrag_slot u = { .meeting_id = c[i].value.meeting, .gen = c[i].value.gen };
+		struct ufrag_key key = { .len = p->len };
+		int err;
+
+		memcpy(key.text, p->text, p->len);
+		if (c[i].op == UFRAG_SLOT)
+			err = bpf_map_update_elem(m->owner_fd, &c[i].slot, &u, BPF_ANY);
+		else if (c[i].op == UFRAG_KEY_SET)
+			err = bpf_map_update_elem(m->ufrag_fd, &key, &c[i].slot, BPF_NOEXIST);
+		else
+			err = bpf_map_delete_elem(m->ufrag_fd, &key);
+		if (err)
+			return -errno;
+	}
+	return 0;
+}
+
+/*
+ * Step step of the run's changes: the ufrags', then a few senders of the epoch made silent for
+ * SILENCE_NS (their last Binding Request moved back, in the reference and in each program).
+ */
+static int churn(struct run *run, struct mode *modes, __u64 step)
+{
+	struct ufrag_change changes[RULES_MAX_CHANGES];
+	struct rng r = rng_stream(run->seed, RNG_CHURN, step | 1ULL << 48);
+	size_t n = rule_set_churn(&run->rules, run->seed, step, changes);
+	static struct gen_flow fl;
+	int err = 0;
+
+	run->churn_changes += n;
+	for (int k = 0; k < 2 && !err; k++)
+		err = apply_changes(run, &modes[k], changes, n);
+	for (int j = 0; j < AGED_PER_STEP && !err; j++) {
+		struct ref_tuple t = {};
+		struct ref_sender *e;
+		size_t home;
+
+		gen_sender(&run->rules, run->seed, step * CHURN_EVERY / GEN_EPOCH,
+			   rng_below(&r, GEN_POOL), &fl, &home);
+		t.family = fl.family;
+		memcpy(t.saddr, fl.saddr, 16);
+		t.sport = fl.sport;
+		t.dport = fl.dport;
+		e = ref_senders_find(&run->senders, &t);
+		if (!e)
+			continue;
+		e->seen_ns -= SILENCE_NS;
+		run->aged++;
+		for (int k = 0; k < 2; k++) {
+			struct ice_tuple key = tuple_of(&t);
+			struct ice_sender s;
+
+			if (bpf_map_lookup_elem(modes[k].senders_fd, &key, &s)) {
+				fprintf(stderr, "FAIL: step %llu (%s): a sender the reference learned "
+					"is not in ice_senders\n", (unsigned long long)step,
+					modes[k].name);
+				modes[k].batch_disagreements++;
+				continue;
+			}
+			s.seen_ns -= SILENCE_NS;
+			if (bpf_map_update_elem(modes[k].senders_fd, &key, &s, BPF_EXIST))
+				return -errno;
+		}
+	}
+	return err;
 }
 
 /* A private program (no pinning) of one lookup mode, with the table and the rules installed. */
@@ -454,6 +647,10 @@ static int setup_mode(struct run *run, struct mode *m, const struct geoip_table 
 	m->verdict_fd = bpf_map__fd(m->skel->maps.verdict_stats);
 	m->drop_fd = bpf_map__fd(m->skel->maps.drop_counts);
 	m->link_fd = bpf_map__fd(m->skel->maps.link_drops);
+	m->senders_fd = bpf_map__fd(m->skel->maps.ice_senders);
+	m->ice_fd = bpf_map__fd(m->skel->maps.ice_stats);
+	m->ufrag_fd = bpf_map__fd(m->skel->maps.meeting_by_ufrag);
+	m->owner_fd = bpf_map__fd(m->skel->maps.ufrag_owner);
 	m->pairs = calloc(run->rules.nids * GB_COUNTRY_COUNT, sizeof(*m->pairs));
 	if (!m->pairs)
 		return -ENOMEM;
@@ -489,6 +686,12 @@ static void print_rules(const struct run *run)
 	printf("rules: %zu meeting ids (%zu active, %zu monitor, %zu expired, %zu cover TCP), "
 	       "%zu ports, %zu blocked countries, %zu allow exceptions\n", run->rules.nids, active,
 	       monitor, expired, tcp, run->rules.nports, countries, allows);
+	printf("shared ports:");
+	for (size_t i = 0; i < run->rules.nshared; i++)
+		printf(" %u", run->rules.shared[i]);
+	printf(" (and %u, a meeting's, flagged shared); %zu meetings with %zu ufrags, %zu more "
+	       "for changes\n", run->rules.owned_shared, run->rules.nufrag_meetings,
+	       ref->ufrags.nkeys, run->rules.npool - ref->ufrags.nkeys);
 }
 
 /* The generator must have made what the comparison is meant to cover. */
@@ -515,6 +718,20 @@ static void check_coverage(const struct run *run)
 			 (unsigned long long)run->by_class[c]);
 		CHECK(name, run->by_class[c] >= n / 100);
 	}
+	snprintf(name, sizeof(name), "at_least_5%%_stun_to_shared_ports (%llu)",
+		 (unsigned long long)run->shared_stun);
+	CHECK(name, run->shared_stun >= n / 20);
+	snprintf(name, sizeof(name), "at_least_5%%_media_to_shared_ports (%llu)",
+		 (unsigned long long)run->shared_media);
+	CHECK(name, run->shared_media >= n / 20);
+	snprintf(name, sizeof(name), "at_least_1%%_dropped_on_shared_ports (%llu)",
+		 (unsigned long long)run->shared_by_reason[GB_DROP]);
+	CHECK(name, run->shared_by_reason[GB_DROP] >= n / 100);
+	for (int k = 0; k < GB_ICE_STAT_COUNT; k++) {
+		snprintf(name, sizeof(name), "senders_%s (%llu)", ice_stat_names[k],
+			 (unsigned long long)run->by_stat[k]);
+		CHECK(name, run->by_stat[k] >= n / 20000);
+	}
 }
 
 int main(int argc, char **argv)
@@ -526,7 +743,8 @@ int main(int argc, char **argv)
 	};
 	struct ref_lpm v4 = {}, v6 = {};
 	struct geoip_table t;
-	struct timespec tai, t0, t1;
+	struct timespec tai, t0, t1, te;
+	double epoch_max = 0;
 	__u8 frame[GEN_FRAME_MAX];
 	char err[256];
 	int ret;
@@ -579,16 +797,41 @@ int main(int argc, char **argv)
 		goto out;
 	}
 
+	/* The ufrag changes made before the first frame (senders: none learned yet). */
+	for (__u64 step = 1; step * CHURN_EVERY < run.first && !ret; step++)
+		ret = churn(&run, modes, step);
 	clock_gettime(CLOCK_MONOTONIC, &t0);
+	te = t0;
 	for (__u64 i = run.first; i < run.first + run.packets && !ret; i++) {
 		struct ref_verdict v;
 		enum gen_class cls;
+		struct timespec now;
 		size_t len;
 
+		if (i % CHURN_EVERY == 0 && i) {
+			ret = churn(&run, modes, i / CHURN_EVERY);
+			if (ret)
+				break;
+		}
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		if (i % GEN_EPOCH == 0) {
+			double s = (now.tv_sec - te.tv_sec) + (now.tv_nsec - te.tv_nsec) / 1e9;
+
+			epoch_max = s > epoch_max ? s : epoch_max;
+			te = now;
+		}
 		cls = gen_packet(&run.rules, run.seed, i, frame, &len);
-		ref_classify(run.rules.ref, frame, len, &v);
+		ref_classify(run.rules.ref, &run.senders, now.tv_sec * 1000000000ULL + now.tv_nsec,
+			     frame, len, &v);
 		run.by_class[cls]++;
 		run.by_reason[v.reason]++;
+		if (v.shared) {
+			run.shared_stun += v.stun;
+			run.shared_media += !v.stun;
+			run.shared_by_reason[v.reason]++;
+		}
+		if (v.ice_stat >= 0)
+			run.by_stat[v.ice_stat]++;
 		for (int k = 0; k < 2 && !ret; k++)
 			ret = compare_frame(&run, &modes[k], i, cls, frame, len, &v);
 		if ((i - run.first + 1) % BATCH && i + 1 != run.first + run.packets)
@@ -601,6 +844,11 @@ int main(int argc, char **argv)
 		}
 	}
 	clock_gettime(CLOCK_MONOTONIC, &t1);
+	{
+		double s = (t1.tv_sec - te.tv_sec) + (t1.tv_nsec - te.tv_nsec) / 1e9;
+
+		epoch_max = s > epoch_max ? s : epoch_max;
+	}
 	if (ret) {
 		fprintf(stderr, "FAIL: reading the maps: %s\n", strerror(-ret));
 		checks_failed++;
@@ -624,6 +872,19 @@ int main(int argc, char **argv)
 	printf("%.1f s, %.0f frames/s per lookup mode\n",
 	       (t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9,
 	       run.packets / ((t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9));
+	printf("shared ports: %llu STUN and %llu media frames; verdicts:",
+	       (unsigned long long)run.shared_stun, (unsigned long long)run.shared_media);
+	for (int r = 0; r < GB_REASON_COUNT; r++)
+		if (run.shared_by_reason[r])
+			printf(" %s %llu", reason_names[r], (unsigned long long)run.shared_by_reason[r]);
+	printf("\nsenders: %zu learned;", run.senders.n);
+	for (int k = 0; k < GB_ICE_STAT_COUNT; k++)
+		printf(" %s %llu", ice_stat_names[k], (unsigned long long)run.by_stat[k]);
+	printf("; %llu ufrag changes, %llu senders made silent; longest epoch %.1f s\n",
+	       (unsigned long long)run.churn_changes, (unsigned long long)run.aged, epoch_max);
+	/* No sender may be evicted, nor bound for 30 s by the clock (only by the silences made). */
+	CHECK("senders_learned_far_below_ice_senders_size", run.senders.n < GB_ICE_TUPLES_MAX / 8);
+	CHECK("each_epoch_of_senders_within_20_s", epoch_max < 20);
 	for (int k = 0; k < 2; k++) {
 		for (int e = 0; e < GB_REASON_COUNT; e++) {
 			for (int g = 0; g <= GB_REASON_COUNT; g++) {
@@ -656,6 +917,7 @@ out:
 		free(modes[k].pairs);
 	}
 	rule_set_free(&run.rules);
+	ref_senders_free(&run.senders);
 	ref_lpm_free(&v4);
 	ref_lpm_free(&v6);
 	geoip_table_free(&t);

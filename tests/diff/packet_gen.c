@@ -4,11 +4,13 @@
  * options and fragments or IPv6 with chains of 0 to 10 extension headers, and UDP, TCP or another
  * protocol; their destination ports are mostly the rule set's, their sources mostly in countries
  * that the port's meeting blocks (natively or through the IPv6 alias ranges) or inside its allow
- * exceptions. The other classes mutate, cut and replace them.
+ * exceptions; a share of them go to shared ports (stun_gen.c). The other classes mutate, cut and
+ * replace them.
  */
 #include <string.h>
 #include "packet_gen.h"
 #include "rng.h"
+#include "stun_gen.h"
 
 const char *const gen_class_names[GEN_CLASS_COUNT] = {
 	[GEN_VALID] = "valid", [GEN_MUTATED] = "mutated", [GEN_CUT] = "cut",
@@ -59,7 +61,9 @@ static unsigned int pick_port(const struct rule_set *rs, struct rng *r, __u32 *i
 	unsigned int roll = rng_below(r, 100), port;
 	size_t slot = rng_below(r, rs->nids);
 
-	if (roll < 35 && rs->nports)
+	if (roll < 3 && rs->nshared)
+		port = rs->shared[rng_below(r, rs->nshared)];	/* any protocol, any payload */
+	else if (roll < 35 && rs->nports)
 		port = rs->ports[rng_below(r, rs->nports)];
 	else if (roll < 75 && rs->nports_of[slot])
 		port = rs->ports_of[slot][rng_below(r, rs->nports_of[slot])];
@@ -127,11 +131,27 @@ static void pick_source(const struct rule_set *rs, struct rng *r, int family, __
 		addr[0] = 0x20 | (addr[0] & 0x1f);	/* global unicast: most networks */
 }
 
-static void put_transport(struct builder *b, unsigned int proto, unsigned int dport)
+/* fl: the flow of a frame to a shared port (its ports and payload), NULL for the others. */
+static void put_transport(struct builder *b, unsigned int proto, unsigned int dport,
+			  const struct gen_flow *fl)
 {
 	struct rng *r = b->r;
 	__u8 *h;
 
+	if (fl) {
+		size_t n = fl->len < GEN_FRAME_MAX - b->len - 20 ? fl->len :
+			   GEN_FRAME_MAX - b->len - 20;
+
+		h = put(b, proto == 6 ? 20 : 8);
+		put16(h, fl->sport);
+		put16(h + 2, dport);
+		if (proto == 6)
+			h[12] = 5 << 4;
+		else
+			put16(h + 4, 8 + fl->len);
+		memcpy(put(b, n), fl->payload, n);
+		return;
+	}
 	if (proto == 17) {
 		h = put(b, 8);
 		put16(h, 1024 + rng_below(r, 64512));
@@ -166,7 +186,8 @@ static unsigned int pick_proto(struct rng *r, bool v6)
 	return rng_below(r, 256);
 }
 
-static void put_ipv4(struct builder *b, const struct rule_set *rs, unsigned int dport, __u32 id)
+static void put_ipv4(struct builder *b, const struct rule_set *rs, unsigned int dport, __u32 id,
+		     const struct gen_flow *fl)
 {
 	struct rng *r = b->r;
 	unsigned int optlen = rng_percent(r, 30) ? 4 * (1 + rng_below(r, 10)) : 0;
@@ -177,6 +198,10 @@ static void put_ipv4(struct builder *b, const struct rule_set *rs, unsigned int 
 	ip[0] = 0x40 | (5 + optlen / 4);
 	ip[1] = rng_below(r, 256);
 	put16(ip + 4, rng_below(r, 65536));
+	if (fl) {
+		proto = fl->proto;
+		roll = roll < 95 ? 0 : roll;	/* fewer fragments: what is in them is the test */
+	}
 	if (roll < 75)
 		frag = rng_percent(r, 50) ? 0x4000 : 0;			/* DF or nothing */
 	else if (roll < 85)
@@ -186,14 +211,17 @@ static void put_ipv4(struct builder *b, const struct rule_set *rs, unsigned int 
 	put16(ip + 6, frag);
 	ip[8] = 1 + rng_below(r, 255);
 	ip[9] = proto;
-	pick_source(rs, r, 4, id, src);
+	if (fl)
+		memcpy(src, fl->saddr, 4);
+	else
+		pick_source(rs, r, 4, id, src);
 	memcpy(ip + 12, src, 4);
 	random_bytes(r, ip + 16, 4);
 	if (rng_percent(r, 50))
 		memset(ip + 20, 1, optlen);				/* NOP options */
 	else
 		random_bytes(r, ip + 20, optlen);
-	put_transport(b, proto, dport);
+	put_transport(b, proto, dport, fl);
 	ip = b->f + start;
 	put16(ip + 2, b->len - start);
 }
@@ -212,18 +240,29 @@ static unsigned int pick_ext_count(struct rng *r)
 	return 4 + rng_below(r, 7);
 }
 
-static void put_ipv6(struct builder *b, const struct rule_set *rs, unsigned int dport, __u32 id)
+static void put_ipv6(struct builder *b, const struct rule_set *rs, unsigned int dport, __u32 id,
+		     const struct gen_flow *fl)
 {
 	static const __u8 ext_types[] = { 0, 43, 60, 44 };
 	struct rng *r = b->r;
 	unsigned int n = pick_ext_count(r), proto = pick_proto(r, true);
-	size_t start = b->len;
-	__u8 *ip = put(b, 40), *next = ip + 6;
 
+	if (fl) {
+		proto = fl->proto;
+		n = rng_percent(r, 70) ? 0 : n;
+	}
+	size_t start = b->len;
+	__u8 *ip, *next;
+
+	ip = put(b, 40);
+	next = ip + 6;
 	ip[0] = 0x60 | rng_below(r, 16);
 	random_bytes(r, ip + 1, 3);
 	ip[7] = 1 + rng_below(r, 255);
-	pick_source(rs, r, 6, id, ip + 8);
+	if (fl)
+		memcpy(ip + 8, fl->saddr, 16);
+	else
+		pick_source(rs, r, 6, id, ip + 8);
 	random_bytes(r, ip + 24, 16);
 	for (unsigned int i = 0; i < n; i++) {
 		__u8 type = ext_types[rng_below(r, 4)], *ext;
@@ -251,15 +290,19 @@ static void put_ipv6(struct builder *b, const struct rule_set *rs, unsigned int 
 		next = ext;
 	}
 	*next = proto;
-	put_transport(b, proto, dport);
+	put_transport(b, proto, dport, fl);
 	put16(b->f + start + 4, b->len - start - 40);
 }
 
-static void build_valid(const struct rule_set *rs, struct rng *r, __u8 *f, size_t *len)
+/* A valid frame; 40% of them to a shared port, from the sender pool of index's epoch. */
+static void build_valid(const struct rule_set *rs, struct rng *r, __u64 seed, __u64 index,
+			__u8 *f, size_t *len)
 {
 	struct builder b = { .f = f, .r = r };
 	unsigned int roll = rng_below(r, 100), tags, type, dport;
 	__u8 *eth = put(&b, 14), *type_at = eth + 12;
+	static struct gen_flow flow;
+	struct gen_flow *fl = NULL;
 	__u32 id;
 
 	random_bytes(r, eth, 12);
@@ -273,15 +316,23 @@ static void build_valid(const struct rule_set *rs, struct rng *r, __u8 *f, size_
 		type_at = tag + 2;
 	}
 	dport = pick_port(rs, r, &id);
+	if (rs->nshared && rng_percent(r, 40)) {
+		fl = &flow;
+		gen_shared_flow(rs, r, seed, index, fl);
+		dport = fl->dport;
+		id = 0;
+	}
 	roll = rng_below(r, 100);
+	if (fl)
+		roll = fl->family == 4 ? 0 : 50;
 	if (roll < 48) {
 		type = 0x0800;
 		put16(type_at, type);
-		put_ipv4(&b, rs, dport, id);
+		put_ipv4(&b, rs, dport, id, fl);
 	} else if (roll < 95) {
 		type = 0x86dd;
 		put16(type_at, type);
-		put_ipv6(&b, rs, dport, id);
+		put_ipv6(&b, rs, dport, id, fl);
 	} else {
 		static const unsigned int others[] = { 0x0806, 0x88cc, 0x8847, 0x0842 };
 
@@ -349,7 +400,7 @@ enum gen_class gen_packet(const struct rule_set *rs, __u64 seed, __u64 index, __
 		struct rng sweep = rng_stream(seed, RNG_SWEEPS, block);
 		size_t cut = index % GEN_SWEEP_LEN;
 
-		build_valid(rs, &sweep, frame, len);
+		build_valid(rs, &sweep, seed, block * GEN_SWEEP_LEN, frame, len);
 		if (cut < *len) {
 			*len = cut;
 			return GEN_SWEEP;
@@ -362,7 +413,7 @@ enum gen_class gen_packet(const struct rule_set *rs, __u64 seed, __u64 index, __
 		build_garbage(&r, frame, len);
 		return GEN_GARBAGE;
 	}
-	build_valid(rs, &r, frame, len);
+	build_valid(rs, &r, seed, index, frame, len);
 	if (roll < 50)
 		return GEN_VALID;
 	if (roll < 88) {

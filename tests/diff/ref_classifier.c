@@ -17,6 +17,8 @@
  *    (longest-prefix match; an IPv6 alias entry sends the 32 bits after its prefix to the IPv4
  *    table), a country the meeting does not block, a source inside one of the meeting's allow
  *    exceptions, a meeting in monitor mode; else the packet is dropped.
+ *  - A port of no meeting marked shared, for UDP: the meeting is found by ICE (ref_ice.c), and
+ *    the same policy applies to it; before one is found, a reason of ICE. TCP to it: no meeting.
  */
 #include <string.h>
 #include "ref_classifier.h"
@@ -40,8 +42,9 @@ struct headers {
 	int cut_ext_next;	/* as in struct ref_verdict */
 	int family;
 	__u8 proto;
-	__u16 dport;
+	__u16 sport, dport;
 	__u8 saddr[16];
+	size_t l4;		/* offset of the UDP or TCP header */
 };
 
 static unsigned int be16(const __u8 *p)
@@ -145,7 +148,9 @@ static int read_headers(const __u8 *f, size_t len, struct headers *h)
 		return GB_PASS_OTHER_PROTO;
 	if (len - off < 4u)
 		return GB_PASS_PARSE_ERROR;
+	h->sport = be16(f + off);
 	h->dport = be16(f + off + 2);
+	h->l4 = off;
 	return -1;
 }
 
@@ -182,28 +187,18 @@ __u16 ref_country(const struct ref_rules *r, int family, const __u8 *addr)
 	return value < GB_COUNTRY_COUNT ? value : GB_COUNTRY_NONE;
 }
 
-void ref_classify(const struct ref_rules *r, const __u8 *frame, size_t len, struct ref_verdict *v)
+/* The verdict of meeting id's policy on the packet of h (the same on any kind of port). */
+static void judge(const struct ref_rules *r, __u32 id, const struct headers *h,
+		  struct ref_verdict *v)
 {
-	const struct ref_meeting *m;
-	struct headers h = { .cut_ext_next = -1 };
+	const struct ref_meeting *m = id && id < GB_MAX_MEETINGS ? &r->meeting[id] : NULL;
 	bool covered;
-	__u32 id;
-	int ret;
 
-	memset(v, 0, sizeof(*v));
-	ret = read_headers(frame, len, &h);
-	v->cut_ext_next = h.cut_ext_next;
-	if (ret >= 0) {
-		v->reason = ret;
-		return;
-	}
-	id = r->owner[h.dport];
-	m = id && id < GB_MAX_MEETINGS ? &r->meeting[id] : NULL;
 	if (!m || !(m->flags & GB_MEETING_ACTIVE)) {
 		v->reason = GB_PASS_NO_MEETING;
 		return;
 	}
-	covered = m->flags & (h.proto == PROTO_TCP ? GB_MEETING_TCP : GB_MEETING_UDP);
+	covered = m->flags & (h->proto == PROTO_TCP ? GB_MEETING_TCP : GB_MEETING_UDP);
 	if (!covered) {
 		v->reason = GB_PASS_NOT_COVERED;
 		return;
@@ -212,7 +207,7 @@ void ref_classify(const struct ref_rules *r, const __u8 *frame, size_t len, stru
 		v->reason = GB_PASS_EXPIRED;
 		return;
 	}
-	v->country = ref_country(r, h.family, h.saddr);
+	v->country = ref_country(r, h->family, h->saddr);
 	if (v->country == GB_COUNTRY_NONE) {
 		v->reason = GB_PASS_NO_COUNTRY;
 		return;
@@ -223,7 +218,7 @@ void ref_classify(const struct ref_rules *r, const __u8 *frame, size_t len, stru
 		return;
 	}
 	for (size_t i = 0; i < m->nallow; i++) {
-		if (in_cidr(&m->allow[i], h.family, h.saddr)) {
+		if (in_cidr(&m->allow[i], h->family, h->saddr)) {
 			v->reason = GB_PASS_ALLOWED;
 			v->country = GB_COUNTRY_NONE;
 			return;
@@ -231,4 +226,44 @@ void ref_classify(const struct ref_rules *r, const __u8 *frame, size_t len, stru
 	}
 	v->meeting = id;
 	v->reason = m->flags & GB_MEETING_MONITOR ? GB_PASS_MONITOR : GB_DROP;
+}
+
+void ref_classify(const struct ref_rules *r, struct ref_senders *s, __u64 now_ns,
+		  const __u8 *frame, size_t len, struct ref_verdict *v)
+{
+	struct headers h = { .cut_ext_next = -1 };
+	struct ref_ice_result ice;
+	size_t payload;
+	__u32 id;
+	int ret;
+
+	memset(v, 0, sizeof(*v));
+	v->ice_stat = -1;
+	ret = read_headers(frame, len, &h);
+	v->cut_ext_next = h.cut_ext_next;
+	if (ret >= 0) {
+		v->reason = ret;
+		return;
+	}
+	id = r->owner[h.dport];
+	if (!id && (r->port_flags[h.dport] & GB_PORT_SHARED) && h.proto == PROTO_UDP) {
+		v->shared = true;
+		v->sender.family = h.family;
+		memcpy(v->sender.saddr, h.saddr, 16);
+		v->sender.sport = h.sport;
+		v->sender.dport = h.dport;
+		/* What follows the 8-byte UDP header, to the end of the frame. */
+		payload = len - h.l4 > 8 ? h.l4 + 8 : len;
+		v->stun = payload < len && frame[payload] <= 3;
+		ref_ice_meeting(&r->ufrags, s, &v->sender, now_ns, frame + payload, len - payload,
+				&ice);
+		v->ice_stat = ice.stat;
+		v->learn = ice.learn;
+		if (ice.reason >= 0) {
+			v->reason = ice.reason;
+			return;
+		}
+		id = ice.meeting;
+	}
+	judge(r, id, &h, v);
 }

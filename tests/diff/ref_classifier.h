@@ -8,6 +8,7 @@
 #include <linux/types.h>
 #include "geoblock.h"
 #include "ref_lpm.h"
+#include "ref_ice.h"
 
 struct ref_cidr {
 	__u8 family;		/* 4 or 6 */
@@ -26,6 +27,8 @@ struct ref_meeting {
 /* A rule set and a GeoIP table, as the reference sees them. */
 struct ref_rules {
 	__u32 owner[GB_PORT_COUNT];	/* meeting id by destination port; 0: none */
+	__u32 port_flags[GB_PORT_COUNT];	/* enum port_flags: GB_PORT_SHARED */
+	struct ref_ufrags ufrags;		/* the ufrags of meetings on shared ports */
 	struct ref_meeting meeting[GB_MAX_MEETINGS];
 	const struct ref_lpm *country_v4, *country_v6;	/* values: country ids (v6: or alias) */
 	__u64 now_tai_ns;
@@ -42,9 +45,20 @@ struct ref_verdict {
 	 * diff_packets.c).
 	 */
 	int cut_ext_next;
+	/* On a shared port: */
+	bool shared;		/* UDP to a shared port: decided by ICE */
+	bool stun;		/* ... and the payload is STUN (else media) */
+	int ice_stat;		/* enum ice_stat the frame counts, -1 for none */
+	bool learn;		/* a Binding Request of a ufrag: its sender's entry considered */
+	struct ref_tuple sender;	/* the sender, with shared */
 };
 
-void ref_classify(const struct ref_rules *r, const __u8 *frame, size_t len, struct ref_verdict *v);
+/*
+ * The verdict of a frame; frames to shared ports learn their senders in s, now_ns the time
+ * (CLOCK_MONOTONIC) the program sees.
+ */
+void ref_classify(const struct ref_rules *r, struct ref_senders *s, __u64 now_ns,
+		  const __u8 *frame, size_t len, struct ref_verdict *v);
 /* The country of a source address (IPv4 in the first 4 bytes); GB_COUNTRY_NONE for none. */
 __u16 ref_country(const struct ref_rules *r, int family, const __u8 *addr);
 

@@ -7,7 +7,7 @@
 #include <linux/types.h>
 
 /* The uses of a seed. */
-enum { RNG_RULES = 1, RNG_PACKETS, RNG_SWEEPS };
+enum { RNG_RULES = 1, RNG_PACKETS, RNG_SWEEPS, RNG_SENDERS, RNG_CHURN };
 
 struct rng {
 	__u64 state;

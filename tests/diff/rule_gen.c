@@ -1,5 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
-/* Random rule sets for the differential test: meetings, ports, countries, allow exceptions. */
+/*
+ * Random rule sets for the differential test: meetings, ports, countries, allow exceptions; shared
+ * ports and the ufrags of meetings, and the changes of ufrags during a run.
+ */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -176,6 +179,158 @@ static int add_meeting(struct rule_set *rs, struct rng *r, size_t slot, int kind
 	return err;
 }
 
+
+/* A ufrag of ice-chars (RFC 8839) new to the pool, of a length drawn around those in use. */
+static void new_ufrag(struct rule_set *rs, struct rng *r, struct rule_ufrag *u)
+{
+	static const char chars[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	unsigned int roll;
+	bool taken;
+
+	do {
+		roll = rng_below(r, 100);
+		/* aiortc and Janus: 4; pion: 16; webrtcbin: 32; the bounds 4..256 */
+		u->len = roll < 25 ? 4 : roll < 40 ? 16 : roll < 55 ? 32 : roll < 65 ? 24 :
+			 roll < 75 ? GB_UFRAG_MAX : roll < 80 ? GB_UFRAG_MAX - 1 :
+			 5 + rng_below(r, GB_UFRAG_MAX - 5);
+		memset(u->text, 0, sizeof(u->text));
+		for (size_t i = 0; i < u->len; i++)
+			u->text[i] = chars[rng_below(r, 64)];
+		taken = false;
+		for (size_t i = 0; i < rs->npool && !taken; i++)
+			taken = rs->pool[i].len == u->len && !memcmp(rs->pool[i].text, u->text, u->len);
+	} while (taken);
+}
+
+/* Whether a key of the rules names slot. */
+static bool slot_keyed(const struct ref_ufrags *u, __u32 slot)
+{
+	for (size_t i = 0; i < u->nkeys; i++)
+		if (u->key[i].slot == slot)
+			return true;
+	return false;
+}
+
+/* The key of pool[k] in the rules, or NULL. */
+static struct ref_ufrag *key_of(const struct rule_set *rs, size_t k)
+{
+	return (struct ref_ufrag *)ref_ufrag_find(&rs->ref->ufrags, rs->pool[k].text,
+						  rs->pool[k].len);
+}
+
+/* A slot with no meeting and no key (taken again with the gen it was freed with), or a new one. */
+static __u32 free_slot(const struct rule_set *rs, struct rng *r)
+{
+	const struct ref_ufrags *u = &rs->ref->ufrags;
+	__u32 start = 1 + rng_below(r, u->nslots - 1);
+
+	if (u->nslots < RULES_MAX_SLOTS && rng_percent(r, 50))
+		return u->nslots;
+	for (__u32 k = 0; k < u->nslots - 1; k++) {
+		__u32 slot = 1 + (start - 1 + k) % (u->nslots - 1);
+
+		if (!u->slot[slot].meeting && !slot_keyed(u, slot))
+			return slot;
+	}
+	return u->nslots < RULES_MAX_SLOTS ? u->nslots : 0;
+}
+
+/* Gives pool[k] (not held) to meeting in a free slot: the slot, then the key. */
+static size_t hold_ufrag(struct rule_set *rs, struct rng *r, size_t k, __u32 meeting,
+			 struct ufrag_change *out)
+{
+	struct ref_ufrags *u = &rs->ref->ufrags;
+	__u32 slot = free_slot(rs, r);
+	struct ref_ufrag *key;
+
+	if (!slot)
+		return 0;
+	if (slot == u->nslots)
+		u->slot[u->nslots++].gen = rng_below(r, 4);
+	u->slot[slot].meeting = meeting;
+	key = &u->key[u->nkeys++];
+	memcpy(key->text, rs->pool[k].text, sizeof(key->text));
+	key->len = rs->pool[k].len;
+	key->slot = slot;
+	if (!out)
+		return 0;
+	out[0] = (struct ufrag_change){ .op = UFRAG_SLOT, .slot = slot, .value = u->slot[slot] };
+	out[1] = (struct ufrag_change){ .op = UFRAG_KEY_SET, .slot = slot, .ufrag = k };
+	return 2;
+}
+
+/* Pool ufrags for meeting ids[i] (or the id given): n new ones, held from the start. */
+static void add_ufrags(struct rule_set *rs, struct rng *r, __u32 id, size_t n, bool hold)
+{
+	for (size_t j = 0; j < n && rs->npool < RULES_MAX_UFRAGS - 1; j++) {
+		struct rule_ufrag *p = &rs->pool[rs->npool];
+
+		new_ufrag(rs, r, p);
+		p->home = id;
+		rs->npool++;
+		if (hold)
+			hold_ufrag(rs, r, rs->npool - 1, id, NULL);
+	}
+}
+
+/*
+ * Shared ports and ufrags: every meeting of a kind and most others get some; a deleted meeting's
+ * id holds one (no policy: no meeting), a key stays on a freed slot (as a removal cut short
+ * leaves it), and spare ufrags wait to be added during the run.
+ */
+static int add_shared(struct rule_set *rs, struct rng *r)
+{
+	struct ref_ufrags *u = &rs->ref->ufrags;
+	size_t n = 1 + rng_below(r, 3);
+
+	u->key = calloc(RULES_MAX_UFRAGS + 1, sizeof(*u->key));
+	u->slot = calloc(RULES_MAX_SLOTS, sizeof(*u->slot));
+	if (!u->key || !u->slot)
+		return -ENOMEM;
+	u->nslots = 1;		/* slot 0 is never used */
+	while (rs->nshared < n) {
+		unsigned int port = rs->nshared ? 1 + rng_below(r, GB_PORT_COUNT - 1) : 3478;
+
+		if (rs->ref->owner[port] || rs->ref->port_flags[port])
+			continue;
+		rs->ref->port_flags[port] = GB_PORT_SHARED;
+		rs->shared[rs->nshared++] = port;
+	}
+	if (rs->nports) {
+		rs->owned_shared = rs->ports[rng_below(r, rs->nports)];
+		rs->ref->port_flags[rs->owned_shared] = GB_PORT_SHARED;
+	}
+	for (size_t i = 0; i < rs->nids; i++) {
+		__u32 id = rs->ids[i];
+		bool gone = !rs->ref->meeting[id].flags && !rs->blocked[id];
+
+		if (i < KIND_COUNT - 1 || (!gone && rng_percent(r, 60)) || (gone && i + 1 == rs->nids)) {
+			add_ufrags(rs, r, id, gone ? 1 : 1 + rng_below(r, 4), true);
+			rs->ufrag_meetings[rs->nufrag_meetings++] = id;
+		}
+	}
+	/* A key left on a freed slot: a Binding Request naming it finds no meeting. */
+	add_ufrags(rs, r, rs->ids[0], 1, true);
+	if (key_of(rs, rs->npool - 1)) {
+		__u32 slot = key_of(rs, rs->npool - 1)->slot;
+
+		u->slot[slot].meeting = 0;
+		u->slot[slot].gen++;
+	}
+	/* Spares, for the changes during the run. */
+	for (int i = 0; i < 12; i++)
+		add_ufrags(rs, r, rs->ufrag_meetings[rng_below(r, rs->nufrag_meetings)], 1, false);
+	for (size_t k = 0; k < rs->npool; k++) {
+		const struct ref_meeting *m = &rs->ref->meeting[rs->pool[k].home];
+
+		if ((m->flags & (GB_MEETING_ACTIVE | GB_MEETING_UDP | GB_MEETING_MONITOR)) ==
+		    (GB_MEETING_ACTIVE | GB_MEETING_UDP) &&
+		    (!m->expires_tai_ns || m->expires_tai_ns > rs->ref->now_tai_ns))
+			rs->enforced[rs->nenforced++] = k;
+	}
+	return 0;
+}
+
 static int index_table(struct rule_set *rs)
 {
 	for (int fam = 0; fam < 2; fam++) {
@@ -256,14 +411,56 @@ int rule_set_generate(struct rule_set *rs, const struct geoip_table *t, __u64 se
 		rs->ids[rs->nids++] = id;
 		err = set_port(rs, 8000 + rng_below(&r, 2000), rs->nids - 1);
 	}
-	return err;
+	return err ?: add_shared(rs, &r);
+}
+
+size_t rule_set_churn(struct rule_set *rs, __u64 seed, __u64 step,
+		      struct ufrag_change out[RULES_MAX_CHANGES])
+{
+	struct rng r = rng_stream(seed, RNG_CHURN, step);
+	struct ref_ufrags *u = &rs->ref->ufrags;
+	size_t n = 0, actions = 1 + rng_below(&r, 3);
+
+	for (size_t a = 0; a < actions && n + 2 <= RULES_MAX_CHANGES; a++) {
+		size_t k = rng_below(&r, rs->npool);
+		struct ref_ufrag *key = key_of(rs, k);
+		unsigned int roll = rng_below(&r, 100);
+		__u32 meeting = rs->ufrag_meetings[rng_below(&r, rs->nufrag_meetings)];
+
+		if (!key) {
+			/* Added, to the meeting it was made for or to another. */
+			n += hold_ufrag(rs, &r, k, roll < 70 ? rs->pool[k].home : meeting, out + n);
+		} else if (!u->slot[key->slot].meeting) {
+			continue;	/* the key on a freed slot stays so */
+		} else if (roll < 60) {
+			/* Taken away: the key, then the slot freed. */
+			__u32 slot = key->slot;
+
+			out[n++] = (struct ufrag_change){ .op = UFRAG_KEY_DEL, .slot = slot,
+							  .ufrag = k };
+			*key = u->key[--u->nkeys];
+			u->slot[slot].meeting = 0;
+			u->slot[slot].gen++;
+			out[n++] = (struct ufrag_change){ .op = UFRAG_SLOT, .slot = slot,
+							  .value = u->slot[slot] };
+		} else {
+			/* Moved to another meeting (a meeting replaced): its senders follow it. */
+			u->slot[key->slot].meeting = meeting;
+			out[n++] = (struct ufrag_change){ .op = UFRAG_SLOT, .slot = key->slot,
+							  .value = u->slot[key->slot] };
+		}
+	}
+	return n;
 }
 
 void rule_set_free(struct rule_set *rs)
 {
-	if (rs->ref)
+	if (rs->ref) {
 		for (size_t i = 0; i < GB_MAX_MEETINGS; i++)
 			free(rs->ref->meeting[i].allow);
+		free(rs->ref->ufrags.key);
+		free(rs->ref->ufrags.slot);
+	}
 	for (size_t i = 0; i < GB_MAX_MEETINGS; i++)
 		free(rs->blocked[i]);
 	for (int fam = 0; fam < 2; fam++)

@@ -7,6 +7,25 @@
 #include "ref_classifier.h"
 
 #define RULES_MAX_MEETINGS	64
+#define RULES_MAX_SHARED	4	/* shared ports */
+#define RULES_MAX_UFRAGS	320	/* ufrags the frames name (held, or added later) */
+#define RULES_MAX_SLOTS		(2 * RULES_MAX_UFRAGS + 8)
+
+/* A ufrag frames can name: held by the rules now, or taken away, or added later. */
+struct rule_ufrag {
+	__u8 text[GB_UFRAG_MAX];
+	size_t len;
+	__u32 home;		/* the meeting it was made for: frames naming it come from there */
+};
+
+/* A change of ufrag_owner (slot) or meeting_by_ufrag (key of pool[ufrag]), applied in order. */
+struct ufrag_change {
+	enum { UFRAG_SLOT, UFRAG_KEY_SET, UFRAG_KEY_DEL } op;
+	__u32 slot;
+	struct ref_ufrag_slot value;	/* UFRAG_SLOT */
+	size_t ufrag;			/* UFRAG_KEY_*: an index of pool */
+};
+#define RULES_MAX_CHANGES	16
 
 struct rule_set {
 	struct ref_rules *ref;			/* owners, meetings, allow exceptions... */
@@ -24,17 +43,35 @@ struct rule_set {
 	size_t nby_country[2][GB_COUNTRY_COUNT];
 	__u32 *aliases;				/* indexes of the IPv6 alias entries */
 	size_t naliases;
+	/* Shared ports (GB_PORT_SHARED, no meeting), and the ufrags of meetings. */
+	__u16 shared[RULES_MAX_SHARED];
+	size_t nshared;
+	__u16 owned_shared;			/* a meeting's port with the flag set too; 0: none */
+	struct rule_ufrag pool[RULES_MAX_UFRAGS];
+	size_t npool;
+	__u32 ufrag_meetings[RULES_MAX_MEETINGS];	/* the meetings that have ufrags */
+	size_t nufrag_meetings;
+	size_t enforced[RULES_MAX_UFRAGS];	/* pool ufrags made for meetings that drop */
+	size_t nenforced;
 };
 
 /*
  * A random rule set over table t: meetings with random ids, ports (colliding with each other's and
  * with random ports), blocked countries drawn by prefix count so that many sources are blocked,
  * allow exceptions around blocked sources, monitor mode, UDP/TCP coverage, expiry, inactive
- * meetings and ports whose meeting is gone. ref is filled in, with country_v4/v6 from the caller.
+ * meetings and ports whose meeting is gone; shared ports, and ufrags for most meetings (see
+ * add_shared in rule_gen.c). ref is filled in, with country_v4/v6 from the caller.
  */
 int rule_set_generate(struct rule_set *rs, const struct geoip_table *t, __u64 seed,
 		      __u64 now_tai_ns);
 void rule_set_free(struct rule_set *rs);
+/*
+ * Step step (from 1) of the ufrag changes of the run of seed: ufrags taken away (key, then slot
+ * freed with its gen raised), added (slot, then key) or moved to another meeting (the slot alone),
+ * as the controller makes them. Changes rs->ref and lists the map writes in out; returns how many.
+ */
+size_t rule_set_churn(struct rule_set *rs, __u64 seed, __u64 step,
+		      struct ufrag_change out[RULES_MAX_CHANGES]);
 
 struct rng;
 /*

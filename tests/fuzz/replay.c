@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * Runs a fuzz target's LLVMFuzzerTestOneInput on saved inputs without libFuzzer, each in its own
- * process (a crash or a hang fails that input only), for `make test`:
+ * process (a crash or a hang fails that input only), for `make test`; a target's
+ * LLVMFuzzerInitialize, if it has one, runs once before (its state is each input's to start from):
  *   fuzz_NAME FILE|DIR...     prints a line per failed input and "replayed N inputs, N failed"
  */
 #include <dirent.h>
@@ -16,6 +17,9 @@
 #include "fuzz.h"
 
 #define HANG_SECONDS	60
+
+/* Optional, as in libFuzzer: set-up shared by every input, made once before the first. */
+int LLVMFuzzerInitialize(int *argc, char ***argv) __attribute__((weak));
 
 static int passed, failed;
 
@@ -115,6 +119,8 @@ static void replay(const char *path)
 
 int main(int argc, char **argv)
 {
+	if (LLVMFuzzerInitialize)
+		LLVMFuzzerInitialize(&argc, &argv);
 	for (int i = 1; i < argc; i++)
 		replay(argv[i]);
 	printf("replayed %d inputs, %d failed\n", passed + failed, failed);
