@@ -607,13 +607,15 @@ static __always_inline void learn_sender(const struct ice_tuple *t, __u32 slot,
 	}
 	if (s->slot == slot && s->gen == u->gen) {
 		/* Written once a second at most: a line other CPUs read stays clean meanwhile. */
-		if (fresh.seen_ns - s->seen_ns >= 1000000000ULL)
+		if ((__s64)(fresh.seen_ns - s->seen_ns) >= 1000000000LL)
 			s->seen_ns = fresh.seen_ns;
 		count_ice(GB_ICE_REFRESHED);
 		return;
 	}
 	bound = sender_meeting(s);
-	if (bound && bound != u->meeting_id && fresh.seen_ns - s->seen_ns < GB_ICE_STICKY_NS) {
+	/* Signed: a time ahead of the coarse clock (the fine one, read before a tick) is recent. */
+	if (bound && bound != u->meeting_id &&
+	    (__s64)(fresh.seen_ns - s->seen_ns) < (__s64)GB_ICE_STICKY_NS) {
 		count_ice(GB_ICE_KEPT);
 		return;
 	}

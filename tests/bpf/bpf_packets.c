@@ -798,10 +798,20 @@ static const char *ufrag_text(const struct shared_ufrag *u)
 	return long_ufrag(u->slot == S_LONG256 ? GB_UFRAG_MAX : GB_UFRAG_MAX - 1);
 }
 
-/* Writes a ufrag as the controller does (rules_set_ufrag): its slot first, then its key. */
+/*
+ * The map a ufrag of len characters is keyed in; a struct ufrag_long_key holds either key (the
+ * short one is its first bytes).
+ */
+static int ufrag_map(struct geoblock *skel, size_t len)
+{
+	return bpf_map__fd(len <= GB_UFRAG_SHORT ? skel->maps.meeting_by_ufrag :
+				  skel->maps.meeting_by_long_ufrag);
+}
+
+/* Writes a ufrag as the controller does (ufrag_give): its slot first, then its key. */
 static int set_ufrag(const struct env *env, const char *text, __u32 slot, __u32 meeting)
 {
-	struct ufrag_key k = { .len = strlen(text) };
+	struct ufrag_long_key k = { .len = strlen(text) };
 	struct ufrag_slot u = {};
 	int owner_fd = bpf_map__fd(env->skel->maps.ufrag_owner);
 
@@ -810,7 +820,7 @@ static int set_ufrag(const struct env *env, const char *text, __u32 slot, __u32 
 		return -errno;
 	u.meeting_id = meeting;
 	if (bpf_map_update_elem(owner_fd, &slot, &u, BPF_ANY) ||
-	    bpf_map_update_elem(bpf_map__fd(env->skel->maps.meeting_by_ufrag), &k, &slot, BPF_ANY))
+	    bpf_map_update_elem(ufrag_map(env->skel, k.len), &k, &slot, BPF_ANY))
 		return -errno;
 	return 0;
 }
@@ -818,12 +828,12 @@ static int set_ufrag(const struct env *env, const char *text, __u32 slot, __u32 
 /* Takes a ufrag away as the controller does: its key first, then its slot, freed (gen + 1). */
 static int remove_ufrag(const struct env *env, const char *text, __u32 slot)
 {
-	struct ufrag_key k = { .len = strlen(text) };
+	struct ufrag_long_key k = { .len = strlen(text) };
 	int owner_fd = bpf_map__fd(env->skel->maps.ufrag_owner);
 	struct ufrag_slot u;
 
 	memcpy(k.text, text, k.len);
-	if (bpf_map_delete_elem(bpf_map__fd(env->skel->maps.meeting_by_ufrag), &k) ||
+	if (bpf_map_delete_elem(ufrag_map(env->skel, k.len), &k) ||
 	    bpf_map_lookup_elem(owner_fd, &slot, &u))
 		return -errno;
 	u.meeting_id = 0;

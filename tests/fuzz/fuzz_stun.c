@@ -112,7 +112,7 @@ static int install_ufrags(void)
 	for (size_t i = 0; i < n; i++) {
 		const char *text = ufrags[i].text ? ufrags[i].text : long_ufrag();
 		struct ufrag_slot s = { .meeting_id = ufrags[i].meeting, .gen = 7 };
-		struct ufrag_key k = { .len = strlen(text) };
+		struct ufrag_long_key k = { .len = strlen(text) };
 		__u32 slot = ufrags[i].slot;
 
 		memcpy(k.text, text, k.len);
@@ -121,7 +121,9 @@ static int install_ufrags(void)
 		u->key[u->nkeys].slot = slot;
 		memcpy(u->key[u->nkeys++].text, text, k.len);
 		if (bpf_map_update_elem(bpf_map__fd(env.skel->maps.ufrag_owner), &slot, &s, BPF_ANY) ||
-		    bpf_map_update_elem(bpf_map__fd(env.skel->maps.meeting_by_ufrag), &k, &slot,
+		    bpf_map_update_elem(bpf_map__fd(k.len <= GB_UFRAG_SHORT ?
+						    env.skel->maps.meeting_by_ufrag :
+						    env.skel->maps.meeting_by_long_ufrag), &k, &slot,
 					BPF_ANY))
 			return -errno;
 	}
