@@ -621,7 +621,7 @@ static __always_inline void learn_sender(const struct ice_tuple *t, __u32 slot,
 	}
 	/* A new element, not the fields of this one rewritten: readers see the old or the new. */
 	bpf_map_update_elem(&ice_senders, t, &fresh, BPF_ANY);
-	count_ice(bound && bound != u->meeting_id ? GB_ICE_MOVED : GB_ICE_LEARNED);
+	count_ice(bound && bound != u->meeting_id ? GB_ICE_MOVED : GB_ICE_REBOUND);
 }
 
 struct stun_attr {

@@ -239,7 +239,8 @@ enum ice_stat {
 	GB_ICE_REFRESHED	= 1,	/* a learned sender's Binding Request naming the same ufrag */
 	GB_ICE_MOVED		= 2,	/* a sender silent past GB_ICE_STICKY_NS, now naming another */
 	GB_ICE_KEPT		= 3,	/* a sender naming another ufrag while its binding holds */
-	GB_ICE_STAT_COUNT	= 4,
+	GB_ICE_REBOUND		= 4,	/* a sender whose ufrag is gone, or of the same meeting */
+	GB_ICE_STAT_COUNT	= 5,
 };
 
 /* Value of geoip_info[0]: what the loaded GeoIP table is; written by the controller only. */

@@ -1016,7 +1016,7 @@ static void media_frame(struct frame *f, const struct sender *s, __u8 first)
 
 static const char *const ice_stat_names[GB_ICE_STAT_COUNT] = {
 	[GB_ICE_LEARNED] = "learned", [GB_ICE_REFRESHED] = "refreshed",
-	[GB_ICE_MOVED] = "moved", [GB_ICE_KEPT] = "kept",
+	[GB_ICE_MOVED] = "moved", [GB_ICE_KEPT] = "kept", [GB_ICE_REBOUND] = "rebound",
 };
 
 static int read_ice_stats(const struct env *env, __u64 out[GB_ICE_STAT_COUNT])
@@ -1623,7 +1623,7 @@ static void shared_learning(const struct env *env)
 	stun_request(&m, long_ufrag(GB_UFRAG_MAX - 1), "a");
 	stun_frame(&f, &s, &m);
 	check_shared(env, "other_ufrag_of_same_meeting_rebinds", &f,
-		     EXPECT_PASS(GB_PASS_NOT_BLOCKED), GB_ICE_LEARNED);
+		     EXPECT_PASS(GB_PASS_NOT_BLOCKED), GB_ICE_REBOUND);
 	check_sender(env, "other_ufrag_of_same_meeting_rebinds", &s, S_LONG255);
 
 	/* A ufrag taken away (gen changed): its senders are unknown, even once it is back. */
@@ -1643,7 +1643,7 @@ static void shared_learning(const struct env *env)
 	check_shared(env, "ufrag_back_in_same_slot_old_sender_still_unknown", &f,
 		     EXPECT_PASS(GB_PASS_ICE_UNKNOWN_SENDER), NO_STAT);
 	stun_frame(&f, &t, &m);
-	check_shared(env, "ufrag_back_relearns", &f, EXPECT_DROP(M_TCP, "CN"), GB_ICE_LEARNED);
+	check_shared(env, "ufrag_back_relearns", &f, EXPECT_DROP(M_TCP, "CN"), GB_ICE_REBOUND);
 	check_sender(env, "ufrag_back_relearns", &t, S_TCP);
 	media_frame(&f, &t, DTLS);
 	check_shared(env, "ufrag_back_media_drops", &f, EXPECT_DROP(M_TCP, "CN"), NO_STAT);
@@ -1657,7 +1657,7 @@ static void shared_learning(const struct env *env)
 	stun_request(&m, "wxyz", "c");
 	stun_frame(&f, &w, &m);
 	check_shared(env, "dead_binding_yields_to_other_meeting", &f,
-		     EXPECT_PASS(GB_PASS_NOT_BLOCKED), GB_ICE_LEARNED);
+		     EXPECT_PASS(GB_PASS_NOT_BLOCKED), GB_ICE_REBOUND);
 	check_sender(env, "dead_binding_yields_to_other_meeting", &w, S_WXYZ);
 
 	/* A ufrag moved to another meeting (a meeting replaced): its senders follow it. */

@@ -65,7 +65,7 @@ static const char *const reason_names[GB_REASON_COUNT] = {
 
 static const char *const ice_stat_names[GB_ICE_STAT_COUNT] = {
 	[GB_ICE_LEARNED] = "learned", [GB_ICE_REFRESHED] = "refreshed",
-	[GB_ICE_MOVED] = "moved", [GB_ICE_KEPT] = "kept",
+	[GB_ICE_MOVED] = "moved", [GB_ICE_KEPT] = "kept", [GB_ICE_REBOUND] = "rebound",
 };
 
 /* Ufrag changes every half epoch; at each, this many of the epoch's senders go silent 31 s. */

@@ -206,7 +206,7 @@ static int learn(const struct ref_ufrags *u, struct ref_senders *s, const struct
 		bound = ref_ufrag_meeting(u, e->slot, e->gen);
 		if (bound && bound != named->meeting && now_ns - e->seen_ns < REF_STICKY_NS)
 			return GB_ICE_KEPT;
-		stat = bound && bound != named->meeting ? GB_ICE_MOVED : GB_ICE_LEARNED;
+		stat = bound && bound != named->meeting ? GB_ICE_MOVED : GB_ICE_REBOUND;
 	}
 	e->slot = slot;
 	e->gen = named->gen;

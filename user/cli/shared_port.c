@@ -7,16 +7,19 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <bpf/libbpf.h>
 #include <json-c/json.h>
 #include "lib/country.h"
 #include "lib/errors.h"
 #include "kern/counters.h"
+#include "kern/maps.h"
 #include "kern/pins.h"
 #include "state/context.h"
 #include "state/ops_ice.h"
 #include "state/rules.h"
 #include "state/shared_ports.h"
 #include "cli/cmd.h"
+#include "geoblock.skel.h"
 
 static int shared_change(const struct cmd_args *a, bool add)
 {
@@ -56,8 +59,27 @@ int cmd_shared_port_del(const struct cmd_args *a)
 	return shared_change(a, false);
 }
 
+/*
+ * The senders ice_senders holds now: read whole (a million at most, a fraction of a second), so
+ * only here, not in every scrape. Every sender the data path counted as learned was inserted,
+ * and only the LRU takes one out: the difference is how many it evicted.
+ */
+static int live_senders(const struct gb_ctx *ctx, size_t *n)
+{
+	void *keys, *vals;
+	int err;
+
+	err = map_entries(bpf_map__fd(ctx->skel->maps.ice_senders), sizeof(struct ice_tuple),
+			  sizeof(struct ice_sender), &keys, &vals, n);
+	free(keys);
+	free(vals);
+	return err;
+}
+
 int cmd_shared_port_list(const struct cmd_args *a)
 {
+	size_t live = 0;
+	__u64 evicted;
 	static char text[GB_PORT_COUNT * 7];
 	__u8 ports[GB_PORT_COUNT / 8];
 	struct counters c;
@@ -73,6 +95,12 @@ int cmd_shared_port_list(const struct cmd_args *a)
 		gb_err("cannot read the counters");
 		goto out_rules;
 	}
+	if (live_senders(&ctx, &live)) {
+		gb_err("cannot read the senders of shared ports");
+		counters_free(&c);
+		goto out_rules;
+	}
+	evicted = c.ice[GB_ICE_LEARNED] > live ? c.ice[GB_ICE_LEARNED] - live : 0;
 	shared_ports_live(&r, ports);
 	if (a->opt[OPT_JSON]) {
 		struct json_object *o = json_object_new_object(), *arr = json_object_new_array();
@@ -91,7 +119,9 @@ int cmd_shared_port_list(const struct cmd_args *a)
 		json_object_object_add(o, "ports", arr);
 		json_object_object_add(o, "ufrags", json_object_new_uint64(r.uf.used));
 		json_object_object_add(o, "ufrags_max", json_object_new_uint64(GB_UFRAGS_MAX - 1));
+		json_object_object_add(o, "senders", json_object_new_uint64(live));
 		json_object_object_add(o, "senders_max", json_object_new_uint64(GB_ICE_TUPLES_MAX));
+		json_object_object_add(o, "senders_evicted", json_object_new_uint64(evicted));
 		for (int i = 0; i < GB_ICE_STAT_COUNT; i++)
 			json_object_object_add(ice, ice_stat_names[i],
 					       json_object_new_uint64(c.ice[i]));
@@ -103,11 +133,14 @@ int cmd_shared_port_list(const struct cmd_args *a)
 		format_ports(ports, text, sizeof(text));
 		printf("shared ports: %s\n", *text ? text : "none");
 		printf("ufrags:       %zu of %d\n", r.uf.used, GB_UFRAGS_MAX - 1);
-		printf("senders:      %llu learned, %llu refreshed, %llu moved, %llu kept (up to "
-		       "%d remembered)\n", (unsigned long long)c.ice[GB_ICE_LEARNED],
+		printf("senders:      %zu remembered of %d, %llu evicted\n", live, GB_ICE_TUPLES_MAX,
+		       (unsigned long long)evicted);
+		printf("requests:     %llu learned, %llu refreshed, %llu moved, %llu kept, %llu "
+		       "rebound\n", (unsigned long long)c.ice[GB_ICE_LEARNED],
 		       (unsigned long long)c.ice[GB_ICE_REFRESHED],
 		       (unsigned long long)c.ice[GB_ICE_MOVED],
-		       (unsigned long long)c.ice[GB_ICE_KEPT], GB_ICE_TUPLES_MAX);
+		       (unsigned long long)c.ice[GB_ICE_KEPT],
+		       (unsigned long long)c.ice[GB_ICE_REBOUND]);
 	}
 	ret = GB_EXIT_OK;
 	counters_free(&c);

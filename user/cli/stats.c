@@ -55,9 +55,10 @@ static void print_human(const struct counters *c)
 
 	printf("\nmeetings:  %u enforcing, %u monitoring\n", c->meetings[0], c->meetings[1]);
 	printf("ice:       senders to shared ports %llu learned, %llu refreshed, %llu moved, "
-	       "%llu kept\n", (unsigned long long)c->ice[GB_ICE_LEARNED],
+	       "%llu kept, %llu rebound\n", (unsigned long long)c->ice[GB_ICE_LEARNED],
 	       (unsigned long long)c->ice[GB_ICE_REFRESHED],
-	       (unsigned long long)c->ice[GB_ICE_MOVED], (unsigned long long)c->ice[GB_ICE_KEPT]);
+	       (unsigned long long)c->ice[GB_ICE_MOVED], (unsigned long long)c->ice[GB_ICE_KEPT],
+	       (unsigned long long)c->ice[GB_ICE_REBOUND]);
 	format_time_age(g->build_epoch, now, built, sizeof(built));
 	format_time_age(g->loaded_at, now, loaded, sizeof(loaded));
 	format_time_age(g->last_failure_at, now, failed, sizeof(failed));

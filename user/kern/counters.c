@@ -18,6 +18,7 @@ const char *const ice_stat_names[GB_ICE_STAT_COUNT] = {
 	[GB_ICE_REFRESHED] = "refreshed",
 	[GB_ICE_MOVED] = "moved",
 	[GB_ICE_KEPT] = "kept",
+	[GB_ICE_REBOUND] = "rebound",
 };
 
 static int read_verdicts(const struct gb_ctx *ctx, struct counters *c)

@@ -233,7 +233,8 @@ static void verdicts(struct textbuf *b, const struct counters *c)
 	family(b, "geoblock_ice_senders_total", "counter",
 	       "Binding Requests to shared ports by what they did to their sender's binding: "
 	       "learned (new, or evicted before), refreshed, moved (silent 30 s, now another "
-	       "meeting's), kept (another meeting's ufrag while bound).");
+	       "meeting's), kept (another meeting's ufrag while bound), rebound (its ufrag gone, or "
+	       "another of the same meeting).");
 	for (int i = 0; i < GB_ICE_STAT_COUNT; i++)
 		sample(b, "geoblock_ice_senders_total", "event", ice_stat_names[i], NULL, NULL,
 		       c->ice[i]);
