@@ -305,6 +305,13 @@ if ((GB_ICE_FILTER)); then
 	check_eq "drops of (B, DE)" 0 "$(drops B DE)"
 	check_eq "drops of (A, FR)" 0 "$(drops A FR)"
 	check_eq "drops of (C, DE) before the change" 0 "$(drops C DE)"
+	# Every client's sender learned, none evicted: the senders remembered are the learned ones.
+	sp=$("$GEOBLOCK" shared-port list --json)
+	check "senders remembered: one at least per client ($(jq -c '{senders, senders_evicted}' \
+		<<<"$sp"))" test "$(jq .senders <<<"$sp")" -ge 7
+	check_eq "senders learned = remembered + evicted" "$(jq .ice_senders.learned <<<"$sp")" \
+		"$(jq '.senders + .senders_evicted' <<<"$sp")"
+	check_eq "no sender evicted" 0 "$(jq .senders_evicted <<<"$sp")"
 fi
 
 # ---- 2. Mid-call, C is made to block DE: the DE client's media to C stops within 1 s ----
