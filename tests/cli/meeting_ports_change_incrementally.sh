@@ -75,18 +75,6 @@ snapshot() {
 	"$GEOBLOCK" meeting list --json
 	ls -a "$S"
 }
-# refused LINE CMD...: exit 1, exactly LINE on stderr, nothing on stdout, nothing changed.
-refused() {
-	local line=$1 before rc
-	shift
-	before=$(snapshot)
-	"$GEOBLOCK" "$@" >"$tmp/out" 2>"$tmp/err"
-	rc=$?
-	check_eq "$*: exit" 1 "$rc"
-	check_eq "$*: one line" "$line" "$(cat "$tmp/err")"
-	check_eq "$*: nothing on stdout" "" "$(cat "$tmp/out")"
-	check_eq "$*: nothing changed (rules, audit log, maps, state dir)" "$before" "$(snapshot)"
-}
 
 check_eq "before: board's ports" 8801-8810 "$(ports_of board)"
 check_eq "before: 8811 belongs to no meeting" no_meeting "$(verdict 8811)"

@@ -68,18 +68,6 @@ snapshot() {
 	"$GEOBLOCK" shared-port list --json | jq -c .ports
 	ls -a "$S"
 }
-# refused LINE CMD...: exit 1, exactly LINE on stderr, nothing on stdout, nothing changed.
-refused() {
-	local line=$1 before rc
-	shift
-	before=$(snapshot)
-	"$GEOBLOCK" "$@" >"$tmp/out" 2>"$tmp/err"
-	rc=$?
-	check_eq "$*: exit" 1 "$rc"
-	check_eq "$*: one line" "$line" "$(cat "$tmp/err")"
-	check_eq "$*: nothing on stdout" "" "$(cat "$tmp/out")"
-	check_eq "$*: nothing changed" "$before" "$(snapshot)"
-}
 last_audit() { tail -n1 "$S/audit.log"; }
 
 # Shared ports.

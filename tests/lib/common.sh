@@ -112,3 +112,18 @@ api_daemon() {
 		exit
 	fi
 }
+
+# refused LINE CMD...: `geoblock CMD...` exits 1 with exactly LINE on stderr, nothing on stdout,
+# and changes nothing: what the test's own `snapshot` function prints is the same before and
+# after. Its output goes through $tmp (the test's temp dir).
+refused() {
+	local line=$1 before rc
+	shift
+	before=$(snapshot)
+	"$GEOBLOCK" "$@" >"$tmp/out" 2>"$tmp/err"
+	rc=$?
+	check_eq "$*: exit" 1 "$rc"
+	check_eq "$*: one line" "$line" "$(cat "$tmp/err")"
+	check_eq "$*: nothing on stdout" "" "$(cat "$tmp/out")"
+	check_eq "$*: nothing changed" "$before" "$(snapshot)"
+}
