@@ -793,6 +793,7 @@ int main(int argc, char **argv)
 	ret = ret ?: rule_set_generate(&run.rules, &t, run.seed,
 				       tai.tv_sec * 1000000000ULL + tai.tv_nsec);
 	if (!ret) {
+		run.rules.shared_percent = env_u64("DIFF_SHARED", 40);
 		run.rules.ref->country_v4 = &v4;
 		run.rules.ref->country_v6 = &v6;
 		memset(run.slot, -1, sizeof(run.slot));

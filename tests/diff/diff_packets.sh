@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Differential test of the data path (see diff_packets.c) on GeoLite2-Country: at least 1,000,000
-# generated frames through both lookup modes against the reference classifier.
-# DIFF_SEED, DIFF_PACKETS, DIFF_FIRST reproduce a run or one frame of it.
+# generated frames through both lookup modes against the reference classifier, then over
+# 1,000,000 frames of STUN and media to shared ports (every valid frame to one: DIFF_SHARED=100).
+# DIFF_SEED, DIFF_PACKETS, DIFF_FIRST, DIFF_SHARED reproduce a run or one frame of it (one run).
 set -uo pipefail
 source "$(dirname "$0")/../lib/common.sh"
 
@@ -10,4 +11,26 @@ if ! geoip_data; then
 	summary
 	exit
 fi
-exec "$BUILD/tests/diff_packets" "$GEOBLOCK_DATA_DIR/GeoLite2-Country.mmdb.gz"
+db=$GEOBLOCK_DATA_DIR/GeoLite2-Country.mmdb.gz
+if [[ -n ${DIFF_PACKETS:-}${DIFF_FIRST:-}${DIFF_SHARED:-} ]]; then
+	exec "$BUILD/tests/diff_packets" "$db"
+fi
+# Each run ends with its "N passed, N failed": summed into this test's.
+for run in mixed shared; do
+	if [[ $run == shared ]]; then
+		out=$(DIFF_SHARED=100 DIFF_PACKETS=1400000 "$BUILD/tests/diff_packets" "$db" 2>&1)
+	else
+		out=$("$BUILD/tests/diff_packets" "$db" 2>&1)
+	fi
+	rc=$?
+	echo "$out"
+	read -r p _ f _ <<<"$(tail -n1 <<<"$out")"
+	if [[ $p =~ ^[0-9]+$ && $f =~ ^[0-9]+$ ]]; then
+		PASSED=$((PASSED + p))
+		FAILED=$((FAILED + f))
+	else
+		fail "$run run: no summary"
+	fi
+	((rc == 0)) || ((f > 0)) || fail "$run run: exit $rc"
+done
+summary

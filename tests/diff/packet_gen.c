@@ -294,7 +294,10 @@ static void put_ipv6(struct builder *b, const struct rule_set *rs, unsigned int 
 	put16(b->f + start + 4, b->len - start - 40);
 }
 
-/* A valid frame; 40% of them to a shared port, from the sender pool of index's epoch. */
+/*
+ * A valid frame; rs->shared_percent of them to a shared port, from the sender pool of index's
+ * epoch.
+ */
 static void build_valid(const struct rule_set *rs, struct rng *r, __u64 seed, __u64 index,
 			__u8 *f, size_t *len)
 {
@@ -316,7 +319,7 @@ static void build_valid(const struct rule_set *rs, struct rng *r, __u64 seed, __
 		type_at = tag + 2;
 	}
 	dport = pick_port(rs, r, &id);
-	if (rs->nshared && rng_percent(r, 40)) {
+	if (rs->nshared && rng_percent(r, rs->shared_percent)) {
 		fl = &flow;
 		gen_shared_flow(rs, r, seed, index, fl);
 		dport = fl->dport;

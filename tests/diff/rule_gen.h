@@ -47,6 +47,7 @@ struct rule_set {
 	__u16 shared[RULES_MAX_SHARED];
 	size_t nshared;
 	__u16 owned_shared;			/* a meeting's port with the flag set too; 0: none */
+	unsigned int shared_percent;		/* of valid frames, to a shared port (DIFF_SHARED) */
 	struct rule_ufrag pool[RULES_MAX_UFRAGS];
 	size_t npool;
 	__u32 ufrag_meetings[RULES_MAX_MEETINGS];	/* the meetings that have ufrags */
