@@ -273,6 +273,21 @@ static struct api_reply get_explain(struct api_call *c)
 	return ops_reply(err, err ? NULL : explanation_json(&e));
 }
 
+/* GET /v1/meetings/{name}/check?addr=A: would the meeting block A (`geoblock check --json`). */
+static struct api_reply get_check(struct api_call *c)
+{
+	const char *addr;
+	struct explanation e;
+	int err;
+
+	addr = MHD_lookup_connection_value(c->conn, MHD_GET_ARGUMENT_KIND, "addr");
+	if (!addr)
+		return api_error(MHD_HTTP_BAD_REQUEST, "addr is required: "
+				 "/v1/meetings/NAME/check?addr=ADDR");
+	err = explain_check(c->ctx, c->name, addr, &e);
+	return ops_reply(err, err ? NULL : explanation_json(&e));
+}
+
 static struct api_reply get_stats(struct api_call *c)
 {
 	struct json_object *o;
@@ -304,6 +319,7 @@ static const struct api_route routes[] = {
 	{ "DELETE", "/v1/meetings/{name}", delete_meeting },
 	{ "POST", "/v1/meetings/{name}/ports", post_ports },
 	{ "POST", "/v1/meetings/{name}/ufrags", post_ufrags },
+	{ "GET", "/v1/meetings/{name}/check", get_check },
 	{ "POST", "/v1/apply", post_apply },
 	{ "GET", "/v1/explain", get_explain },
 	{ "GET", "/v1/stats", get_stats },

@@ -306,6 +306,17 @@ static const struct cmd commands[] = {
 		"What the filter decides for a packet from ADDR to PORT, and why: the\n"
 		"meeting that owns PORT, the country and GeoIP network of ADDR, the rule or\n"
 		"exception that decides, and the verdict (named as in 'geoblock stats')." },
+	{ .name = "check", .func = cmd_check, .opts = json_opts,
+	  .summary = "would a meeting block an address: the join-time check",
+	  .args = "MEETING ADDR", .min_args = 2, .max_args = 2,
+	  .expected = "a MEETING and an ADDR",
+	  .details =
+		"What the filter decides for packets from ADDR (IPv4 or IPv6) to any port of\n"
+		"MEETING: the country and GeoIP network of ADDR, the meeting's exceptions,\n"
+		"mode and expiry, and the verdict (named as in 'geoblock stats'). Prints\n"
+		"\"block: ...\", \"pass: ...\" or \"monitor: ...\", exit 0 whatever the answer.\n"
+		"For a signalling server to refuse a participant at join, also one that comes\n"
+		"through a TURN relay or over ICE-TCP, whose packets XDP cannot judge." },
 	{ .name = "apply", .func = cmd_apply, .opts = apply_opts,
 	  .summary = "make FILE's meetings the rule set, all or nothing",
 	  .args = "FILE", .min_args = 1, .max_args = 1, .expected = "one FILE",

@@ -122,6 +122,7 @@ int cmd_shared_port_list(const struct cmd_args *a);
 int cmd_stats(const struct cmd_args *a);
 int cmd_daemon(const struct cmd_args *a);
 int cmd_explain(const struct cmd_args *a);
+int cmd_check(const struct cmd_args *a);
 int cmd_apply(const struct cmd_args *a);
 int cmd_restore(const struct cmd_args *a);
 

@@ -5,13 +5,13 @@
  */
 #include <errno.h>
 #include <stdio.h>
-#include <json-c/json.h>
 #include "lib/errors.h"
 #include "kern/pins.h"
 #include "state/context.h"
 #include "state/countries.h"
 #include "state/explain.h"
 #include "cli/cmd.h"
+#include "cli/output.h"
 
 int cmd_explain(const struct cmd_args *a)
 {
@@ -30,11 +30,7 @@ int cmd_explain(const struct cmd_args *a)
 	if (err)
 		return GB_EXIT_FAIL;
 	if (a->opt[OPT_JSON]) {
-		struct json_object *o = explanation_json(&e);
-
-		printf("%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY |
-								 JSON_C_TO_STRING_NOSLASHESCAPE));
-		json_object_put(o);
+		print_json(explanation_json(&e));
 		return GB_EXIT_OK;
 	}
 	printf("packet:   from %s to port %d/%s\n", e.address, e.port, e.tcp ? "tcp" : "udp");

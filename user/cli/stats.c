@@ -13,6 +13,7 @@
 #include "state/context.h"
 #include "state/report.h"
 #include "cli/cmd.h"
+#include "cli/output.h"
 
 static void print_human(const struct counters *c)
 {
@@ -82,15 +83,10 @@ int cmd_stats(const struct cmd_args *a)
 		gb_err("cannot read counters: %s", strerror(-err));
 		return GB_EXIT_FAIL;
 	}
-	if (json) {
-		struct json_object *top = stats_json(&c);
-
-		printf("%s\n", json_object_to_json_string_ext(top, JSON_C_TO_STRING_PRETTY |
-								   JSON_C_TO_STRING_NOSLASHESCAPE));
-		json_object_put(top);
-	} else {
+	if (json)
+		print_json(stats_json(&c));
+	else
 		print_human(&c);
-	}
 	counters_free(&c);
 	return GB_EXIT_OK;
 }

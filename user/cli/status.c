@@ -9,6 +9,7 @@
 #include "state/context.h"
 #include "state/report.h"
 #include "cli/cmd.h"
+#include "cli/output.h"
 
 static const char *get_str(struct json_object *o, const char *key)
 {
@@ -42,8 +43,7 @@ int cmd_status(const struct cmd_args *a)
 	json_object_object_get_ex(top, "meetings_blocking_countries_without_networks", &short_of);
 	meetings = get_int(top, "meetings");
 	if (json) {
-		printf("%s\n", json_object_to_json_string_ext(top, JSON_C_TO_STRING_PRETTY |
-								   JSON_C_TO_STRING_NOSLASHESCAPE));
+		print_json(json_object_get(top));
 	} else {
 		size_t n = json_object_array_length(links);
 

@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * What decides one packet: walks the data path's decision over the live maps, and says which
- * meeting, country, network, rule or exception decides it, and the verdict. `explain` prints it,
- * the control API serves it, from the same JSON.
+ * meeting, country, network, rule or exception decides it, and the verdict. `explain` asks it of
+ * a packet to a port, `check` of an address joining a meeting (the same walk, minus the port);
+ * the CLI prints it, the control API serves it, from the same JSON.
  */
 #include <arpa/inet.h>
 #include <ctype.h>
@@ -51,6 +52,7 @@ static void find_country(const struct table_view *v, int family, const __u8 *add
 		return;
 	*country = m.country;
 	country_code(m.country, e->country);
+	e->country_name = country_name(m.country);
 	if (m.family) {
 		struct cidr net = { .family = m.family, .len = m.prefixlen };
 		unsigned int bits = m.family == 4 ? 32 : 128;
@@ -62,46 +64,44 @@ static void find_country(const struct table_view *v, int family, const __u8 *add
 	}
 }
 
-/* The same steps, in the same order, as decide() in bpf/geoblock.bpf.c. */
-static int explain(const struct rules *r, const struct table_view *v, int family,
-		   const __u8 *addr, int port, bool tcp, struct explanation *e)
+/* A live meeting called name (a half-written slot of a change under way has the name too). */
+static __u32 live_meeting(const struct rules *r, const char *name)
 {
-	const struct meeting_policy *p;
-	struct meeting_spec s;
+	for (__u32 id = 1; id < GB_MAX_MEETINGS; id++)
+		if ((r->policies[id].flags & GB_MEETING_ACTIVE) && !strcmp(r->policies[id].name, name))
+			return id;
+	return 0;
+}
+
+/*
+ * The steps of decide() in bpf/geoblock.bpf.c from the meeting on, in the same order: a packet
+ * of protocol proto (GB_MEETING_UDP or _TCP; 0 for a check, which has none) from addr, whose
+ * country is country, to a port of meeting id.
+ */
+static int judge(const struct rules *r, __u32 id, __u32 proto, int family, const __u8 *addr,
+		 __u16 country, struct explanation *e)
+{
+	const struct meeting_policy *p = &r->policies[id];
 	const struct cidr *exc = NULL;
-	char countries[GB_COUNTRY_COUNT * 3 + 1], when[32];
-	__u32 id = r->owners[port].meeting_id;
-	__u16 country;
+	struct meeting_spec s;
 	int err;
 
-	find_country(v, family, addr, e, &country);
-	if (!id || id >= GB_MAX_MEETINGS || !(r->policies[id].flags & GB_MEETING_ACTIVE)) {
-		e->verdict = verdict_name(GB_PASS_NO_MEETING);
-		snprintf(e->why, sizeof(e->why), "port %d belongs to no meeting", port);
-		return 0;
-	}
-	p = &r->policies[id];
-	snprintf(e->meeting, sizeof(e->meeting), "%s", p->name);
 	err = rules_spec(r, id, &s);
 	if (err)
 		return err;
-	format_countries(p->blocked, countries, sizeof(countries));
-	if (!(p->flags & (tcp ? GB_MEETING_TCP : GB_MEETING_UDP))) {
-		e->verdict = verdict_name(GB_PASS_NOT_COVERED);
-		snprintf(e->why, sizeof(e->why), "meeting %s covers %s only, not %s", p->name,
-			 format_protos(p->flags), tcp ? "tcp" : "udp");
+	e->has_meeting = true;
+	e->flags = p->flags;
+	memcpy(e->blocked, p->blocked, sizeof(e->blocked));
+	if (s.expires)
+		format_rfc3339(s.expires, e->expires, sizeof(e->expires));
+	if (proto && !(p->flags & proto)) {
+		e->reason = GB_PASS_NOT_COVERED;
 	} else if (expiry_passed(p)) {
-		format_rfc3339(s.expires, when, sizeof(when));
-		e->verdict = verdict_name(GB_PASS_EXPIRED);
-		snprintf(e->why, sizeof(e->why), "the rule of meeting %s expired at %s", p->name,
-			 when);
+		e->reason = GB_PASS_EXPIRED;
 	} else if (country == GB_COUNTRY_NONE) {
-		e->verdict = verdict_name(GB_PASS_NO_COUNTRY);
-		snprintf(e->why, sizeof(e->why), "the address has no country in the GeoIP table");
+		e->reason = GB_PASS_NO_COUNTRY;
 	} else if (!country_isset(p->blocked, country)) {
-		e->verdict = verdict_name(GB_PASS_NOT_BLOCKED);
-		snprintf(e->why, sizeof(e->why), "%s is not on the block list of meeting %s (%s)",
-			 e->country, p->name, countries);
+		e->reason = GB_PASS_NOT_BLOCKED;
 	} else {
 		snprintf(e->rule, sizeof(e->rule), "block %s", e->country);
 		/* The longest matching exception, as the LPM trie answers. */
@@ -110,85 +110,167 @@ static int explain(const struct rules *r, const struct table_view *v, int family
 			    (!exc || s.allow[i].len > exc->len))
 				exc = &s.allow[i];
 		if (exc) {
-			char net[64];
-
-			format_cidr(exc, net, sizeof(net));
-			snprintf(e->rule, sizeof(e->rule), "allow %s", net);
-			e->verdict = verdict_name(GB_PASS_ALLOWED);
-			snprintf(e->why, sizeof(e->why), "%s is blocked by meeting %s, but the address "
-				 "is inside its exception %s", e->country, p->name, net);
-		} else if (p->flags & GB_MEETING_MONITOR) {
-			e->verdict = verdict_name(GB_PASS_MONITOR);
-			snprintf(e->why, sizeof(e->why), "%s is blocked by meeting %s, which is in "
-				 "monitor mode: counted, not dropped", e->country, p->name);
+			format_cidr(exc, e->exception, sizeof(e->exception));
+			snprintf(e->rule, sizeof(e->rule), "allow %s", e->exception);
+			e->reason = GB_PASS_ALLOWED;
 		} else {
-			e->verdict = verdict_name(GB_DROP);
-			snprintf(e->why, sizeof(e->why), "%s is on the block list of meeting %s (%s)",
-				 e->country, p->name, countries);
+			e->reason = p->flags & GB_MEETING_MONITOR ? GB_PASS_MONITOR : GB_DROP;
 		}
 	}
 	spec_free(&s);
 	return 0;
 }
 
-static struct json_object *str_or_null(const char *s)
+/* Why, for `explain`: the rule that decides the packet. */
+static void explain_why(struct explanation *e)
 {
-	return *s ? json_object_new_string(s) : NULL;
+	char countries[GB_COUNTRY_COUNT * 3 + 1];
+	const char *m = e->meeting, *cc = e->country;
+
+	format_countries(e->blocked, countries, sizeof(countries));
+	switch (e->reason) {
+	case GB_PASS_NO_MEETING:
+		snprintf(e->why, sizeof(e->why), "port %d belongs to no meeting", e->port);
+		break;
+	case GB_PASS_NOT_COVERED:
+		snprintf(e->why, sizeof(e->why), "meeting %s covers %s only, not %s", m,
+			 format_protos(e->flags), e->tcp ? "tcp" : "udp");
+		break;
+	case GB_PASS_EXPIRED:
+		snprintf(e->why, sizeof(e->why), "the rule of meeting %s expired at %s", m,
+			 e->expires);
+		break;
+	case GB_PASS_NO_COUNTRY:
+		snprintf(e->why, sizeof(e->why), "the address has no country in the GeoIP table");
+		break;
+	case GB_PASS_NOT_BLOCKED:
+		snprintf(e->why, sizeof(e->why), "%s is not on the block list of meeting %s (%s)",
+			 cc, m, countries);
+		break;
+	case GB_PASS_ALLOWED:
+		snprintf(e->why, sizeof(e->why), "%s is blocked by meeting %s, but the address is "
+			 "inside its exception %s", cc, m, e->exception);
+		break;
+	case GB_PASS_MONITOR:
+		snprintf(e->why, sizeof(e->why), "%s is blocked by meeting %s, which is in monitor "
+			 "mode: counted, not dropped", cc, m);
+		break;
+	default:
+		snprintf(e->why, sizeof(e->why), "%s is on the block list of meeting %s (%s)", cc,
+			 m, countries);
+	}
 }
 
-int explain_packet(const struct gb_ctx *ctx, const char *address, const char *port_s,
-		   const char *proto, struct explanation *e)
+/* Why, for `check`: one sentence on the address and the meeting, the address first. */
+static void check_why(struct explanation *e)
 {
-	struct table_view v;
-	struct rules r;
-	__u8 addr[16] = {};
-	int port, family, err;
-	__u32 id;
+	char where[sizeof(e->address) + sizeof(e->network) + 128];
+	const char *m = e->meeting;
 
-	memset(e, 0, sizeof(*e));
-	if (inet_pton(AF_INET, address, addr) == 1) {
-		family = 4;
-	} else if (inet_pton(AF_INET6, address, addr) == 1) {
-		family = 6;
+	if (*e->country)
+		snprintf(where, sizeof(where), "%s is in %s %s%s%s%s", e->address, e->country,
+			 e->country_name, *e->network ? " (" : "", e->network,
+			 *e->network ? ")" : "");
+	else
+		snprintf(where, sizeof(where), "%s has no country in the GeoIP table", e->address);
+	switch (e->reason) {
+	case GB_PASS_EXPIRED:
+		snprintf(e->why, sizeof(e->why), "%s; meeting \"%s\" expired at %s and blocks "
+			 "nothing", where, m, e->expires);
+		break;
+	case GB_PASS_NO_COUNTRY:
+		snprintf(e->why, sizeof(e->why), "%s, which meeting \"%s\" cannot block", where, m);
+		break;
+	case GB_PASS_NOT_BLOCKED:
+		snprintf(e->why, sizeof(e->why), "%s, not blocked by meeting \"%s\"", where, m);
+		break;
+	case GB_PASS_ALLOWED:
+		snprintf(e->why, sizeof(e->why), "%s, blocked by meeting \"%s\" but inside its "
+			 "exception %s", where, m, e->exception);
+		break;
+	case GB_PASS_MONITOR:
+		snprintf(e->why, sizeof(e->why), "%s, would be blocked, meeting \"%s\" is in "
+			 "monitor mode", where, m);
+		break;
+	default:
+		snprintf(e->why, sizeof(e->why), "%s, blocked by meeting \"%s\"", where, m);
+	}
+}
+
+/* A question, its input checked: a packet to a port (explain), or a meeting's (check). */
+struct question {
+	const char *address;	/* as given */
+	int family;
+	__u8 addr[16];
+	int port;		/* explain: the packet's destination port */
+	bool tcp;
+	const char *meeting;	/* check: the meeting asked about */
+};
+
+static int parse_address(const char *address, struct question *q)
+{
+	char shown[64 * 4 + 1];
+
+	q->address = address;
+	if (inet_pton(AF_INET, address, q->addr) == 1) {
+		q->family = 4;
+	} else if (inet_pton(AF_INET6, address, q->addr) == 1) {
+		q->family = 6;
 	} else {
-		char shown[64 * 4 + 1];
-
 		gb_err("\"%s\" is not an IPv4 or IPv6 address",
 		       printable(address, strlen(address), 64, shown, sizeof(shown)));
 		return -EINVAL;
 	}
-	port = parse_port(port_s);
-	if (port < 0) {
-		gb_err("\"%.16s\" is not a port (1-65535)", port_s);
-		return -EINVAL;
-	}
-	if (strcasecmp(proto, "udp") && strcasecmp(proto, "tcp")) {
-		gb_err("\"%.16s\" is not a protocol: udp or tcp", proto);
-		return -EINVAL;
-	}
-	if (!ctx)
-		return 0;
+	return 0;
+}
+
+/* The question answered over the live maps: the meeting, the country, the verdict, why. */
+static int answer(const struct gb_ctx *ctx, const struct question *q, struct explanation *e)
+{
+	char shown[64 * 4 + 1];
+	struct table_view v;
+	struct rules r;
+	__u16 country;
+	__u32 id;
+	int err;
+
 	err = rules_read(ctx, &r);
 	if (err)
 		return err == -EINVAL || err == -ENOENT ? -EIO : err;
+	id = q->meeting ? live_meeting(&r, q->meeting) : r.owners[q->port].meeting_id;
+	if (q->meeting && !id) {
+		gb_err("no meeting \"%s\"; see 'geoblock meeting list'",
+		       printable(q->meeting, strlen(q->meeting), 64, shown, sizeof(shown)));
+		rules_free(&r);
+		return -ENOENT;
+	}
 	err = table_open(ctx, &v);
 	if (err) {
 		gb_err("cannot open the loaded GeoIP table: %s", strerror(-err));
 		goto out_rules;
 	}
-	snprintf(e->address, sizeof(e->address), "%s", address);
-	e->port = port;
-	e->tcp = !strcasecmp(proto, "tcp");
-	err = explain(&r, &v, family, addr, port, e->tcp, e);
-	if (err) {
-		gb_err("cannot read meeting %s: %s", e->meeting, strerror(-err));
-		goto out_table;
+	snprintf(e->address, sizeof(e->address), "%s", q->address);
+	e->port = q->port;
+	e->tcp = q->tcp;
+	find_country(&v, q->family, q->addr, e, &country);
+	if (!id || id >= GB_MAX_MEETINGS || !(r.policies[id].flags & GB_MEETING_ACTIVE)) {
+		e->reason = GB_PASS_NO_MEETING;
+	} else {
+		snprintf(e->meeting, sizeof(e->meeting), "%s", r.policies[id].name);
+		err = judge(&r, id, q->meeting ? 0 : q->tcp ? GB_MEETING_TCP : GB_MEETING_UDP,
+			    q->family, q->addr, country, e);
+		if (err) {
+			gb_err("cannot read meeting %s: %s", e->meeting, strerror(-err));
+			goto out_table;
+		}
 	}
-	countries_census_of(&v, &e->census);
-	id = *e->meeting ? r.owners[port].meeting_id : 0;
-	e->has_meeting = id;
-	if (id)
-		memcpy(e->blocked, r.policies[id].blocked, sizeof(e->blocked));
+	e->verdict = verdict_name(e->reason);
+	if (q->meeting) {
+		check_why(e);
+	} else {
+		explain_why(e);
+		countries_census_of(&v, &e->census);
+	}
 out_table:
 	table_close(&v);
 out_rules:
@@ -196,19 +278,75 @@ out_rules:
 	return err == -EINVAL || err == -ENOENT ? -EIO : err;
 }
 
+int explain_packet(const struct gb_ctx *ctx, const char *address, const char *port_s,
+		   const char *proto, struct explanation *e)
+{
+	struct question q = {};
+
+	memset(e, 0, sizeof(*e));
+	if (parse_address(address, &q))
+		return -EINVAL;
+	q.port = parse_port(port_s);
+	if (q.port < 0) {
+		gb_err("\"%.16s\" is not a port (1-65535)", port_s);
+		return -EINVAL;
+	}
+	if (strcasecmp(proto, "udp") && strcasecmp(proto, "tcp")) {
+		gb_err("\"%.16s\" is not a protocol: udp or tcp", proto);
+		return -EINVAL;
+	}
+	q.tcp = !strcasecmp(proto, "tcp");
+	return ctx ? answer(ctx, &q, e) : 0;
+}
+
+int explain_check(const struct gb_ctx *ctx, const char *meeting, const char *address,
+		  struct explanation *e)
+{
+	struct question q = { .meeting = meeting };
+
+	memset(e, 0, sizeof(*e));
+	if (parse_address(address, &q))
+		return -EINVAL;
+	/* A dual-stack socket shows an IPv4 client so: its packets are IPv4, from that address. */
+	if (q.family == 6 && IN6_IS_ADDR_V4MAPPED((struct in6_addr *)q.addr)) {
+		q.family = 4;
+		memmove(q.addr, q.addr + 12, 4);
+	}
+	return ctx ? answer(ctx, &q, e) : 0;
+}
+
+static struct json_object *str_or_null(const char *s)
+{
+	return *s ? json_object_new_string(s) : NULL;
+}
+
 struct json_object *explanation_json(const struct explanation *e)
 {
 	struct json_object *o = json_object_new_object();
+	bool check = !e->port;
 
 	json_object_object_add(o, "address", json_object_new_string(e->address));
-	json_object_object_add(o, "port", json_object_new_int(e->port));
-	json_object_object_add(o, "proto", json_object_new_string(e->tcp ? "tcp" : "udp"));
+	if (!check) {
+		json_object_object_add(o, "port", json_object_new_int(e->port));
+		json_object_object_add(o, "proto", json_object_new_string(e->tcp ? "tcp" : "udp"));
+	}
 	json_object_object_add(o, "meeting", str_or_null(e->meeting));
 	json_object_object_add(o, "country", str_or_null(e->country));
+	if (check)
+		json_object_object_add(o, "country_name", e->country_name ?
+				       json_object_new_string(e->country_name) : NULL);
 	json_object_object_add(o, "network", str_or_null(e->network));
-	json_object_object_add(o, "rule", str_or_null(e->rule));
-	json_object_object_add(o, "blocks", e->has_meeting ? countries_json(&e->census, e->blocked) :
-			       NULL);
+	if (check) {
+		json_object_object_add(o, "mode", json_object_new_string(
+					       e->flags & GB_MEETING_MONITOR ? "monitor" : "enforce"));
+		json_object_object_add(o, "expires", str_or_null(e->expires));
+		json_object_object_add(o, "exception", str_or_null(e->exception));
+		json_object_object_add(o, "block", json_object_new_boolean(e->reason == GB_DROP));
+	} else {
+		json_object_object_add(o, "rule", str_or_null(e->rule));
+		json_object_object_add(o, "blocks", e->has_meeting ?
+				       countries_json(&e->census, e->blocked) : NULL);
+	}
 	json_object_object_add(o, "verdict", json_object_new_string(e->verdict));
 	json_object_object_add(o, "why", json_object_new_string(e->why));
 	return o;

@@ -1,5 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0 */
-/* What decides one packet, over the live maps: for `explain` and the API's /v1/explain. */
+/*
+ * What decides one packet, over the live maps: for `explain` and /v1/explain (a packet to a
+ * port), `check` and /v1/meetings/{name}/check (an address joining a meeting).
+ */
 #ifndef GEOBLOCK_STATE_EXPLAIN_H
 #define GEOBLOCK_STATE_EXPLAIN_H
 
@@ -13,22 +16,39 @@ struct json_object;
 
 struct explanation {
 	char address[64];
-	int port;
+	int port;			/* 0: a check, which has no port (nor protocol) */
 	bool tcp;
-	const char *verdict;
+	unsigned int reason;		/* enum verdict_reason */
+	const char *verdict;		/* its name, as stats and the metrics give it */
 	char meeting[GB_MEETING_NAME_LEN];
 	char country[3];		/* "" when the address has none */
+	const char *country_name;	/* NULL when the address has none */
 	char network[64];		/* the GeoIP network that answered, "" if none */
 	char rule[96];			/* "block DE", "allow 203.0.113.0/24", "" */
+	char exception[64];		/* the allow exception that passes it, "" if none */
 	char why[GB_COUNTRY_COUNT * 3 + 512];
 	bool has_meeting;
-	__u64 blocked[GB_COUNTRY_WORDS];	/* the meeting's, when has_meeting */
-	struct country_census census;		/* of the table that answered */
+	/* The meeting's, when has_meeting. */
+	__u32 flags;
+	__u64 blocked[GB_COUNTRY_WORDS];
+	char expires[32];		/* RFC 3339, "" for never */
+	struct country_census census;	/* of the table that answered; explain only */
 };
 
-/* ctx NULL: the input checked only (-EINVAL after one error line). */
+/*
+ * A packet from address to port: -EINVAL after one error line for bad input; ctx NULL: the input
+ * checked only.
+ */
 int explain_packet(const struct gb_ctx *ctx, const char *address, const char *port,
 		   const char *proto, struct explanation *e);
+/*
+ * An address joining meeting: what the data path decides for its packets to any of the meeting's
+ * ports. After one error line: -EINVAL a bad address, -ENOENT no such meeting; ctx NULL: the
+ * address checked only.
+ */
+int explain_check(const struct gb_ctx *ctx, const char *meeting, const char *address,
+		  struct explanation *e);
+/* explain's JSON, or check's when e->port is 0. */
 struct json_object *explanation_json(const struct explanation *e);
 
 #endif

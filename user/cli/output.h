@@ -1,0 +1,11 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* What commands print for programs: their --json, in one format. */
+#ifndef GEOBLOCK_CLI_OUTPUT_H
+#define GEOBLOCK_CLI_OUTPUT_H
+
+struct json_object;
+
+/* Prints o as --json does (indented, '/' unescaped), a newline after it, and releases it. */
+void print_json(struct json_object *o);
+
+#endif
