@@ -110,6 +110,25 @@ u33=$(printf 'w%.0s' {1..33})
 check_eq "a 32-character ufrag, keyed short" longest "$(owner_of "$u32")"
 check_eq "a 33-character ufrag, keyed long" longest "$(owner_of "$u33")"
 
+# explain on a shared port: a Binding Request naming a ufrag is its meeting's; others pass.
+xv() { "$GEOBLOCK" explain "$@" --json | jq -r '[.verdict, .meeting // "-", .shared] | join(" ")'; }
+check_eq "explain --ufrag of jvb-a from DE" "dropped jvb-a true" "$(xv 192.0.2.1 10000 --ufrag x7Qp)"
+check_eq "explain --ufrag of jvb-a from FR" "not_blocked jvb-a true" \
+	"$(xv 198.51.100.1 10000 --ufrag x7Qp)"
+check_eq "explain --ufrag of jvb-b from FR" "dropped jvb-b true" \
+	"$(xv 198.51.100.1 10000 --ufrag Zz9+/abc)"
+check_eq "explain --ufrag no meeting has" "ice_unknown_ufrag - true" \
+	"$(xv 192.0.2.1 10000 --ufrag nobodys)"
+check_eq "explain without --ufrag: an unlearned sender" "ice_unknown_sender - true" \
+	"$(xv 192.0.2.1 10000)"
+check_eq "explain TCP to a shared port" "no_meeting - true" "$(xv 192.0.2.1 10000 --proto tcp)"
+check_eq "explain a meeting's port (not shared)" "dropped jvb-b false" "$(xv 198.51.100.1 9000)"
+"$GEOBLOCK" explain 192.0.2.1 9000 --ufrag x7Qp >"$tmp/out" 2>"$tmp/err"
+check_eq "explain --ufrag to a port not shared: exit" 1 $?
+check_eq "explain --ufrag to a port not shared: one line" \
+	"geoblock: explain: port 9000 is not a shared port: --ufrag explains a Binding Request to one; see 'geoblock shared-port list'" \
+	"$(cat "$tmp/err")"
+
 refused "geoblock: meeting add: \"x7Q\" is not an ICE ufrag: use 4-256 letters, digits, '+', '/' (the server's ice-ufrag of the SDP)" \
 	meeting add short --ufrag x7Q --block DE
 refused "geoblock: meeting add: \"${long:0:64}\" is not an ICE ufrag: use 4-256 letters, digits, '+', '/' (the server's ice-ufrag of the SDP)" \

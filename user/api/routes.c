@@ -259,17 +259,18 @@ out:
 
 static struct api_reply get_explain(struct api_call *c)
 {
-	const char *addr, *port, *proto;
+	const char *addr, *port, *proto, *ufrag;
 	struct explanation e;
 	int err;
 
 	addr = MHD_lookup_connection_value(c->conn, MHD_GET_ARGUMENT_KIND, "addr");
 	port = MHD_lookup_connection_value(c->conn, MHD_GET_ARGUMENT_KIND, "port");
 	proto = MHD_lookup_connection_value(c->conn, MHD_GET_ARGUMENT_KIND, "proto");
+	ufrag = MHD_lookup_connection_value(c->conn, MHD_GET_ARGUMENT_KIND, "ufrag");
 	if (!addr || !port)
 		return api_error(MHD_HTTP_BAD_REQUEST, "addr and port are required: "
-				   "/v1/explain?addr=ADDR&port=PORT[&proto=udp|tcp]");
-	err = explain_packet(c->ctx, addr, port, proto ? proto : "udp", &e);
+				   "/v1/explain?addr=ADDR&port=PORT[&proto=udp|tcp][&ufrag=U]");
+	err = explain_packet(c->ctx, addr, port, proto ? proto : "udp", ufrag, &e);
 	return ops_reply(err, err ? NULL : explanation_json(&e));
 }
 

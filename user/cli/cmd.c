@@ -138,6 +138,10 @@ static const struct cmd_opt daemon_opts[] = {
 static const struct cmd_opt explain_opts[] = {
 	{ .id = OPT_PROTO, .name = "proto", .value = "udp|tcp", .def = "udp",
 	  .flags = CMD_OPT_CHOICE | CMD_OPT_ANYCASE, .help = "the packet's protocol" },
+	{ .id = OPT_UFRAG, .name = "ufrag", .value = "U",
+	  .help = "to a shared port: a STUN Binding Request whose USERNAME names\n"
+		  "server ufrag U (without: any other packet, from a sender no\n"
+		  "request named)" },
 	OPT_JSON_ENTRY,
 	{}
 };

@@ -20,20 +20,22 @@ int cmd_explain(const struct cmd_args *a)
 	int err;
 
 	/* Bad input is refused before anything is opened. */
-	err = explain_packet(NULL, a->pos[0], a->pos[1], a->opt[OPT_PROTO], &e);
+	err = explain_packet(NULL, a->pos[0], a->pos[1], a->opt[OPT_PROTO], a->opt[OPT_UFRAG], &e);
 	if (err == -EINVAL)
 		return GB_EXIT_USAGE;
 	if (gb_open(&ctx, GB_OPEN_READ))
 		return GB_EXIT_FAIL;
-	err = explain_packet(&ctx, a->pos[0], a->pos[1], a->opt[OPT_PROTO], &e);
+	err = explain_packet(&ctx, a->pos[0], a->pos[1], a->opt[OPT_PROTO], a->opt[OPT_UFRAG], &e);
 	gb_close(&ctx);
 	if (err)
-		return GB_EXIT_FAIL;
+		return err == -EINVAL ? GB_EXIT_USAGE : GB_EXIT_FAIL;
 	if (a->opt[OPT_JSON]) {
 		print_json(explanation_json(&e));
 		return GB_EXIT_OK;
 	}
-	printf("packet:   from %s to port %d/%s\n", e.address, e.port, e.tcp ? "tcp" : "udp");
+	printf("packet:   from %s to port %d/%s%s%s%s\n", e.address, e.port, e.tcp ? "tcp" : "udp",
+	       e.shared ? " (shared)" : "", *e.ufrag ? ", a Binding Request naming ufrag " : "",
+	       e.ufrag);
 	printf("meeting:  %s\n", *e.meeting ? e.meeting : "none");
 	if (e.has_meeting)
 		countries_describe(&e.census, e.blocked, "blocks:   ", "          ", stdout);

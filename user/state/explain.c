@@ -130,7 +130,17 @@ static void explain_why(struct explanation *e)
 	format_countries(e->blocked, countries, sizeof(countries));
 	switch (e->reason) {
 	case GB_PASS_NO_MEETING:
-		snprintf(e->why, sizeof(e->why), "port %d belongs to no meeting", e->port);
+		snprintf(e->why, sizeof(e->why), e->shared ? "port %d is shared, for UDP only: TCP "
+			 "to it belongs to no meeting" : "port %d belongs to no meeting", e->port);
+		break;
+	case GB_PASS_ICE_UNKNOWN_UFRAG:
+		snprintf(e->why, sizeof(e->why), "port %d is shared, and no meeting has ufrag %s: a "
+			 "Binding Request naming it passes", e->port, e->ufrag);
+		break;
+	case GB_PASS_ICE_UNKNOWN_SENDER:
+		snprintf(e->why, sizeof(e->why), "port %d is shared: a packet's meeting is the one "
+			 "whose ufrag its sender's Binding Request named (--ufrag U explains one); "
+			 "from a sender none named, it passes", e->port);
 		break;
 	case GB_PASS_NOT_COVERED:
 		snprintf(e->why, sizeof(e->why), "meeting %s covers %s only, not %s", m,
@@ -205,6 +215,7 @@ struct question {
 	int port;		/* explain: the packet's destination port */
 	bool tcp;
 	const char *meeting;	/* check: the meeting asked about */
+	const char *ufrag;	/* explain, a shared port: the ufrag a Binding Request names */
 };
 
 static int parse_address(const char *address, struct question *q)
@@ -238,6 +249,16 @@ static int answer(const struct gb_ctx *ctx, const struct question *q, struct exp
 	if (err)
 		return err == -EINVAL || err == -ENOENT ? -EIO : err;
 	id = q->meeting ? live_meeting(&r, q->meeting) : r.owners[q->port].meeting_id;
+	e->shared = !q->meeting && rules_port_shared(&r, q->port);
+	if (q->ufrag && !e->shared) {
+		gb_err("port %d is not a shared port: --ufrag explains a Binding Request to one; see "
+		       "'geoblock shared-port list'", q->port);
+		rules_free(&r);
+		return -EINVAL;
+	}
+	/* On a shared port (UDP only) a Binding Request's ufrag names the meeting. */
+	if (e->shared && !q->tcp && q->ufrag)
+		id = ufrag_owner(&r.uf, q->ufrag);
 	if (q->meeting && !id) {
 		gb_err("no meeting \"%s\"; see 'geoblock meeting list'",
 		       printable(q->meeting, strlen(q->meeting), 64, shown, sizeof(shown)));
@@ -253,7 +274,11 @@ static int answer(const struct gb_ctx *ctx, const struct question *q, struct exp
 	e->port = q->port;
 	e->tcp = q->tcp;
 	find_country(&v, q->family, q->addr, e, &country);
-	if (!id || id >= GB_MAX_MEETINGS || !(r.policies[id].flags & GB_MEETING_ACTIVE)) {
+	if (q->ufrag)
+		snprintf(e->ufrag, sizeof(e->ufrag), "%s", q->ufrag);
+	if (e->shared && !q->tcp && (!id || id >= GB_MAX_MEETINGS)) {
+		e->reason = q->ufrag ? GB_PASS_ICE_UNKNOWN_UFRAG : GB_PASS_ICE_UNKNOWN_SENDER;
+	} else if (!id || id >= GB_MAX_MEETINGS || !(r.policies[id].flags & GB_MEETING_ACTIVE)) {
 		e->reason = GB_PASS_NO_MEETING;
 	} else {
 		snprintf(e->meeting, sizeof(e->meeting), "%s", r.policies[id].name);
@@ -279,7 +304,7 @@ out_rules:
 }
 
 int explain_packet(const struct gb_ctx *ctx, const char *address, const char *port_s,
-		   const char *proto, struct explanation *e)
+		   const char *proto, const char *ufrag, struct explanation *e)
 {
 	struct question q = {};
 
@@ -296,6 +321,12 @@ int explain_packet(const struct gb_ctx *ctx, const char *address, const char *po
 		return -EINVAL;
 	}
 	q.tcp = !strcasecmp(proto, "tcp");
+	if (ufrag && !ufrag_valid(ufrag, strlen(ufrag))) {
+		gb_err("\"%.64s\" is not an ICE ufrag: use %d-%d letters, digits, '+', '/'", ufrag,
+		       GB_UFRAG_MIN, GB_UFRAG_MAX);
+		return -EINVAL;
+	}
+	q.ufrag = ufrag;
 	return ctx ? answer(ctx, &q, e) : 0;
 }
 
@@ -329,6 +360,8 @@ struct json_object *explanation_json(const struct explanation *e)
 	if (!check) {
 		json_object_object_add(o, "port", json_object_new_int(e->port));
 		json_object_object_add(o, "proto", json_object_new_string(e->tcp ? "tcp" : "udp"));
+		json_object_object_add(o, "shared", json_object_new_boolean(e->shared));
+		json_object_object_add(o, "ufrag", str_or_null(e->ufrag));
 	}
 	json_object_object_add(o, "meeting", str_or_null(e->meeting));
 	json_object_object_add(o, "country", str_or_null(e->country));

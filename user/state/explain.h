@@ -18,6 +18,8 @@ struct explanation {
 	char address[64];
 	int port;			/* 0: a check, which has no port (nor protocol) */
 	bool tcp;
+	bool shared;			/* the port is shared: the meeting is found by ufrag */
+	char ufrag[GB_UFRAG_MAX + 1];	/* explain --ufrag: a Binding Request naming it */
 	unsigned int reason;		/* enum verdict_reason */
 	const char *verdict;		/* its name, as stats and the metrics give it */
 	char meeting[GB_MEETING_NAME_LEN];
@@ -36,11 +38,12 @@ struct explanation {
 };
 
 /*
- * A packet from address to port: -EINVAL after one error line for bad input; ctx NULL: the input
- * checked only.
+ * A packet from address to port (to a shared port with ufrag: a Binding Request naming it; NULL:
+ * any other packet): -EINVAL after one error line for bad input (a ufrag for a port not shared
+ * too); ctx NULL: the input checked only.
  */
 int explain_packet(const struct gb_ctx *ctx, const char *address, const char *port,
-		   const char *proto, struct explanation *e);
+		   const char *proto, const char *ufrag, struct explanation *e);
 /*
  * An address joining meeting: what the data path decides for its packets to any of the meeting's
  * ports. After one error line: -EINVAL a bad address, -ENOENT no such meeting; ctx NULL: the
