@@ -77,7 +77,8 @@ complete_words() { # WORDS... (the last is the one being completed)
 }
 check_eq "completes commands" "meeting" "$(complete_words me)"
 check_eq "completes after global options" "explain" "$(complete_words --state-dir /tmp exp)"
-check_eq "completes meeting verbs" "add del list ports set" "$(complete_words meeting "")"
+check_eq "completes meeting verbs" "add del list ports set ufrag" "$(complete_words meeting "")"
+check_eq "completes shared-port verbs" "add del list" "$(complete_words shared-port "")"
 check_eq "completes add options" "--allow" "$(complete_words meeting add x --al)"
 check_eq "completes --proto values" "tcp udp udp,tcp" "$(complete_words meeting add x --proto "")"
 check_eq "completes explain --proto values" "tcp udp" "$(complete_words explain 1.2.3.4 80 --proto "")"
