@@ -17,8 +17,11 @@
 #include "state/context.h"
 #include "state/ops_ice.h"
 #include "state/rules.h"
+#include "state/report.h"
 #include "state/shared_ports.h"
+#include "api/spec_json.h"
 #include "cli/cmd.h"
+#include "cli/output.h"
 #include "geoblock.skel.h"
 
 static int shared_change(const struct cmd_args *a, bool add)
@@ -103,32 +106,16 @@ int cmd_shared_port_list(const struct cmd_args *a)
 	evicted = c.ice[GB_ICE_LEARNED] > live ? c.ice[GB_ICE_LEARNED] - live : 0;
 	shared_ports_live(&r, ports);
 	if (a->opt[OPT_JSON]) {
-		struct json_object *o = json_object_new_object(), *arr = json_object_new_array();
-		struct json_object *ice = json_object_new_object();
+		struct json_object *o = json_object_new_object();
 
-		for (__u32 p = port_next(ports, 1), q; p < GB_PORT_COUNT;
-		     p = port_next(ports, q + 1)) {
-			for (q = p; q + 1 < GB_PORT_COUNT && port_isset(ports, q + 1); q++)
-				;
-			if (q > p)
-				snprintf(text, sizeof(text), "%u-%u", p, q);
-			else
-				snprintf(text, sizeof(text), "%u", p);
-			json_object_array_add(arr, json_object_new_string(text));
-		}
-		json_object_object_add(o, "ports", arr);
+		json_object_object_add(o, "ports", ports_to_json(ports));
 		json_object_object_add(o, "ufrags", json_object_new_uint64(r.uf.used));
 		json_object_object_add(o, "ufrags_max", json_object_new_uint64(GB_UFRAGS_MAX - 1));
 		json_object_object_add(o, "senders", json_object_new_uint64(live));
 		json_object_object_add(o, "senders_max", json_object_new_uint64(GB_ICE_TUPLES_MAX));
 		json_object_object_add(o, "senders_evicted", json_object_new_uint64(evicted));
-		for (int i = 0; i < GB_ICE_STAT_COUNT; i++)
-			json_object_object_add(ice, ice_stat_names[i],
-					       json_object_new_uint64(c.ice[i]));
-		json_object_object_add(o, "ice_senders", ice);
-		printf("%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY |
-								 JSON_C_TO_STRING_NOSLASHESCAPE));
-		json_object_put(o);
+		json_object_object_add(o, "ice_senders", ice_senders_json(&c));
+		print_json(o);
 	} else {
 		format_ports(ports, text, sizeof(text));
 		printf("shared ports: %s\n", *text ? text : "none");

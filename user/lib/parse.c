@@ -151,9 +151,14 @@ nomem:
 	return -ENOMEM;
 }
 
-static int str_qsort_cmp(const void *a, const void *b)
+int ufrag_cmp(const void *a, const void *b)
 {
 	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+bool ufrag_list_has(char *const *v, size_t n, const char *ufrag)
+{
+	return n && bsearch(&ufrag, v, n, sizeof(*v), ufrag_cmp);
 }
 
 void ufrag_list_free(char **v, size_t n)
@@ -176,7 +181,7 @@ int parse_ufrags(const char *list, char ***out, size_t *n, char *err, size_t err
 		ufrag_list_free(l.v, l.n);
 		return ret;
 	}
-	qsort(l.v, l.n, sizeof(*l.v), str_qsort_cmp);
+	qsort(l.v, l.n, sizeof(*l.v), ufrag_cmp);
 	for (size_t i = 0; i < l.n; i++) {
 		if (kept && !strcmp(l.v[kept - 1], l.v[i]))
 			free(l.v[i]);

@@ -25,6 +25,10 @@ int parse_ufrags(const char *list, char ***out, size_t *n, char *err, size_t err
 void ufrag_list_free(char **v, size_t n);
 /* A copy of v[0..n-1], or NULL (n 0: NULL too, no error). */
 char **ufrag_list_copy(char *const *v, size_t n);
+/* Orders ufrags (char * elements) for qsort and bsearch, as parse_ufrags sorts them. */
+int ufrag_cmp(const void *a, const void *b);
+/* Whether sorted list v holds ufrag. */
+bool ufrag_list_has(char *const *v, size_t n, const char *ufrag);
 /* Whether sorted lists a and b hold the same ufrags. */
 bool ufrag_lists_equal(char *const *a, size_t na, char *const *b, size_t nb);
 

@@ -18,29 +18,6 @@
 #include "state/ops_steps.h"
 #include "state/ops_ice.h"
 
-static bool in_sorted(char *const *list, size_t n, const char *s)
-{
-	size_t lo = 0, hi = n;
-
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		int c = strcmp(list[mid], s);
-
-		if (!c)
-			return true;
-		if (c < 0)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return false;
-}
-
-static int str_cmp(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
 /*
  * The ufrags of meeting id (spec old) after adding add and removing remove, into new (which shares
  * old's strings): 0, or -errno after one line.
@@ -58,14 +35,14 @@ static int plan_ufrags(const struct rules *r, __u32 id, const struct meeting_spe
 	}
 	out->added = out->removed = 0;
 	for (size_t i = 0; i < n_remove; i++) {
-		if (!in_sorted(old->ufrags, old->n_ufrags, remove[i])) {
+		if (!ufrag_list_has(old->ufrags, old->n_ufrags, remove[i])) {
 			gb_err("ufrag %s does not belong to meeting \"%s\"", remove[i], old->name);
 			free(list);
 			return -ENOENT;
 		}
 	}
 	for (size_t i = 0; i < old->n_ufrags; i++) {
-		if (in_sorted(remove, n_remove, old->ufrags[i]))
+		if (ufrag_list_has(remove, n_remove, old->ufrags[i]))
 			out->removed++;
 		else
 			list[n++] = old->ufrags[i];
@@ -79,8 +56,8 @@ static int plan_ufrags(const struct rules *r, __u32 id, const struct meeting_spe
 			free(list);
 			return -EEXIST;
 		}
-		if (in_sorted(old->ufrags, old->n_ufrags, add[i]) &&
-		    !in_sorted(remove, n_remove, add[i]))
+		if (ufrag_list_has(old->ufrags, old->n_ufrags, add[i]) &&
+		    !ufrag_list_has(remove, n_remove, add[i]))
 			continue;
 		list[n++] = add[i];
 		out->added++;
@@ -96,7 +73,7 @@ static int plan_ufrags(const struct rules *r, __u32 id, const struct meeting_spe
 		free(list);
 		return -EINVAL;
 	}
-	qsort(list, n, sizeof(*list), str_cmp);
+	qsort(list, n, sizeof(*list), ufrag_cmp);
 	*new = *old;
 	new->allow = old->allow;
 	new->ufrags = list;

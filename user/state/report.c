@@ -106,6 +106,15 @@ static struct json_object *geoip_json(const struct geoip_info *g)
 	return o;
 }
 
+struct json_object *ice_senders_json(const struct counters *c)
+{
+	struct json_object *o = json_object_new_object();
+
+	for (int i = 0; i < GB_ICE_STAT_COUNT; i++)
+		json_object_object_add(o, ice_stat_names[i], json_object_new_uint64(c->ice[i]));
+	return o;
+}
+
 struct json_object *stats_json(const struct counters *c)
 {
 	struct json_object *top = json_object_new_object(), *m = json_object_new_object();
@@ -118,10 +127,7 @@ struct json_object *stats_json(const struct counters *c)
 	json_object_object_add(m, "enforce", json_object_new_int64(c->meetings[0]));
 	json_object_object_add(m, "monitor", json_object_new_int64(c->meetings[1]));
 	json_object_object_add(top, "meetings", m);
-	m = json_object_new_object();
-	for (int i = 0; i < GB_ICE_STAT_COUNT; i++)
-		json_object_object_add(m, ice_stat_names[i], json_object_new_uint64(c->ice[i]));
-	json_object_object_add(top, "ice_senders", m);
+	json_object_object_add(top, "ice_senders", ice_senders_json(c));
 	return top;
 }
 

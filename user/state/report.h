@@ -9,6 +9,8 @@
 struct json_object;
 
 struct json_object *stats_json(const struct counters *c);
+/* What Binding Requests did to their senders' bindings: stats' "ice_senders". */
+struct json_object *ice_senders_json(const struct counters *c);
 int status_json(const struct gb_ctx *ctx, struct json_object **out);
 
 #endif

@@ -11,11 +11,6 @@
 #include "kern/maps.h"
 #include "state/ufrags.h"
 
-static int str_sort_cmp(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
 /* Takes slot out of the list of meeting id, its owner until now. */
 static void unlink_slot(struct ufrag_set *u, __u32 slot, __u32 id)
 {
@@ -157,7 +152,7 @@ int ufrags_of(const struct ufrag_set *u, __u32 id, char ***out, size_t *n)
 			return -ENOMEM;
 		}
 	}
-	qsort(*out, *n, sizeof(**out), str_sort_cmp);
+	qsort(*out, *n, sizeof(**out), ufrag_cmp);
 	return 0;
 }
 
@@ -296,7 +291,7 @@ int ufrags_give(struct ufrag_set *u, __u32 id, char *const *list, size_t n)
 	}
 	for (__u32 slot = u->first[id], next; slot; slot = next) {
 		next = u->next[slot];
-		if (bsearch(&u->text[slot], list, n, sizeof(*list), str_sort_cmp))
+		if (ufrag_list_has(list, n, u->text[slot]))
 			continue;
 		err = ufrag_give(u, u->text[slot], 0);
 		if (err)
