@@ -32,7 +32,7 @@ int rules_remove_saved(const struct gb_ctx *ctx, struct rules *r, __u32 id);
 /* Gives meeting id the ports of want (rules_set_ports). */
 int rules_set_ports_saved(const struct gb_ctx *ctx, struct rules *r, __u32 id,
 			  const __u8 want[GB_PORT_COUNT / 8]);
-/* Gives meeting id the ufrags of want (rules_set_ufrags). */
+/* Gives meeting id the ufrags of want (ufrags_give). */
 int rules_set_ufrags_saved(const struct gb_ctx *ctx, struct rules *r, __u32 id,
 			   const struct meeting_spec *want);
 
