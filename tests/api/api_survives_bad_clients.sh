@@ -35,6 +35,11 @@ snapshot() { echo "$(saved_files)|$(wc -l <"$S/audit.log")|$(api GET /v1/meeting
 fds() { ls "/proc/$pid/fd" | wc -l; }
 fds_at_least() { (($(fds) >= $1)); }
 fds_at_most() { (($(fds) <= $1)); }
+# Connections the daemon has accepted on the API socket (a client that got its answer may still
+# be counted until the daemon's thread closes its side).
+conns() { ss -xHpn | awk -v s="$SOCK" -v p="pid=$pid," '$5 == s && index($0, p)' | wc -l; }
+conns_at_least() { (($(conns) >= $1)); }
+conns_at_most() { (($(conns) <= $1)); }
 # judge(status; body; want): "ok" for the status wanted with a body of one line of JSON holding
 # {"error": one line of printable ASCII}, else what is wrong.
 JUDGE='def judge($code; $b; $want): ($b | try fromjson catch null) as $o |
@@ -195,11 +200,13 @@ check_eq "a port of the refused ones passes" no_meeting "$(verdict 192.0.2.1 500
 # descriptors are back to where they were (counted after a change: the daemon keeps the change log
 # open from its first one).
 check_eq "a change before counting" 200 "$(status PUT /v1/meetings/idle '{"ports":["6501"],"block":["DE"]}')"
+check "no connection left from it" wait_until 10 conns_at_most 0
 base=$(fds)
 coproc IDLE { /usr/bin/python3 "$tmp/raw.py" "$SOCK" idle 500 2>&1; }
 read -r -t 30 -u "${IDLE[0]}" line
 check_eq "500 connections open" "open 500" "$line"
-check "the daemon holds all 500" wait_until 10 fds_at_least $((base + 500))
+check "the daemon holds all 500" wait_until 10 conns_at_least 500
+check "each one descriptor" fds_at_least $((base + 500))
 start=$SECONDS
 check_eq "with 500 idle connections: GET" 200 "$(status GET /v1/meetings/board)"
 check_eq "with 500 idle connections: PUT" 200 \
