@@ -69,7 +69,8 @@ TEST_BINS := $(BUILD)/tests/unit_country $(BUILD)/tests/unit_prefix $(BUILD)/tes
 	     $(BUILD)/bench/api_load
 DIFF_OBJS := $(patsubst tests/diff/%.c,$(BUILD)/tests/%.o,$(wildcard tests/diff/*.c))
 
-.PHONY: all test demo bench bench-ab bench-metrics bench-geoip bench-api fuzz fuzz-build deps \
+.PHONY: all test demo bench bench-ab bench-metrics bench-geoip bench-api bench-policy fuzz \
+	fuzz-build deps \
 	clean help install uninstall deb
 .SECONDARY:
 all: $(BUILD)/geoblock
@@ -82,14 +83,17 @@ help:
 	@echo "make fuzz       run each fuzz target for FUZZ_SECONDS (default 60) (in build-fuzz/)"
 	@echo "make bench      scrape benchmark (below), then the data-path benchmark (Mpps vs bare"
 	@echo "                XDP_DROP, LPM, nftables; typical policies vs no lookup; ns/packet),"
-	@echo "                then the GeoIP load benchmark; BENCH_SHARED=1 adds the shared-port"
-	@echo "                (ICE) runs: RTP and Binding Requests vs the meeting's own port"
+	@echo "                then the GeoIP load and policy-change benchmarks; BENCH_SHARED=1"
+	@echo "                adds the shared-port (ICE) runs: RTP and Binding Requests vs the"
+	@echo "                meeting's own port"
 	@echo "make bench-ab BENCH_AB_OLD=PATH  drop path of this build against another build's"
 	@echo "                geoblock binary (PATH), attached in turn; then both builds' ns/packet"
 	@echo "make bench-metrics  /metrics scrape time with 1,000 meetings x 20 countries"
 	@echo "make bench-geoip    geoip load time and peak memory on full world databases"
 	@echo "make bench-api      control API changes/s and latency, 8 clients, 4,000 meetings;"
 	@echo "                then CLI meeting add time"
+	@echo "make bench-policy   time until a meeting change that makes the data path's table"
+	@echo "                tell a new country apart (or no longer) is enforced, CLI and API"
 	@echo "make deps       install the Debian packages the build and tests need"
 	@echo "make install    install binary, man page, systemd units, bash completion, example"
 	@echo "                rules (PREFIX=/usr/local, DESTDIR=); make uninstall removes them"
@@ -197,6 +201,7 @@ bench: deps
 	$(Q)bash scripts/bench-metrics.sh
 	$(Q)bash scripts/bench.sh
 	$(Q)bash scripts/bench-geoip.sh
+	$(Q)bash scripts/bench-policy.sh
 
 bench-ab: deps
 	$(Q)$(MAKE) --no-print-directory all $(BUILD)/bench/xdp_bench $(BUILD)/tests/mmdb_ref
@@ -209,6 +214,10 @@ bench-geoip: deps
 bench-api: deps
 	$(Q)$(MAKE) --no-print-directory all $(BUILD)/bench/api_load
 	$(Q)bash scripts/bench-api.sh
+
+bench-policy: deps
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)bash scripts/bench-policy.sh
 
 bench-metrics: deps
 	$(Q)$(MAKE) --no-print-directory all $(BUILD)/tests/metrics_fill

@@ -57,26 +57,39 @@ struct table_v6 {
 	__uint(value_size, GB_DXR_ELEM_BYTES);
 };
 
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__uint(pinning, LIBBPF_PIN_BY_NAME);
-	__array(values, struct table_v4);
-} lookup_v4 SEC(".maps");
-
 /*
- * Named for the layout of its table (groups as B+ trees): a program of an earlier geoblock,
- * attached before an upgrade, keeps reading its own map (lookup_v6, binary-searched groups; no
- * longer updated) instead of misreading tables of this layout. Re-attaching moves it over.
+ * The data path's tables, compiled from the loaded networks for the countries live meetings block
+ * or monitor (every other country's ranges are GB_COUNTRY_OTHER); the controller compiles and
+ * swaps them when that set grows (before a meeting names a new country) or shrinks (after).
+ *
+ * New names for what they hold: a program of an earlier geoblock, attached before an upgrade, does
+ * not know the other countries' value; it keeps reading its own maps (lookup_v4, and lookup_v6_tree
+ * or lookup_v6: world tables, no longer updated) until the interface is attached again.
  */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
 	__uint(max_entries, 1);
 	__type(key, __u32);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
+	__array(values, struct table_v4);
+} lookup_live_v4 SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
 	__array(values, struct table_v6);
-} lookup_v6_tree SEC(".maps");
+} lookup_live_v6 SEC(".maps");
+
+/* Read by the controller only: which countries the live tables were compiled for. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct lookup_cover);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} lookup_cover SEC(".maps");
 
 /* The networks of the loaded table, for `geoip lookup` and `explain`; the data path never reads them. */
 struct prefixes_v4 {
@@ -348,7 +361,7 @@ static __always_inline __u16 table_lookup_v4(__u32 addr)
 	void *table;
 	__u32 *r;
 
-	table = bpf_map_lookup_elem(&lookup_v4, &zero);
+	table = bpf_map_lookup_elem(&lookup_live_v4, &zero);
 	if (!table)
 		return GB_COUNTRY_NONE;
 	dir = bpf_map_lookup_elem(table, &zero);
@@ -441,7 +454,7 @@ static __always_inline __u16 table_lookup_v6(const __u8 *addr)
 	__u64 hi, lo, *dir, d;
 	void *table;
 
-	table = bpf_map_lookup_elem(&lookup_v6_tree, &zero);
+	table = bpf_map_lookup_elem(&lookup_live_v6, &zero);
 	if (!table)
 		return GB_COUNTRY_NONE;
 	dir = bpf_map_lookup_elem(table, &zero);
@@ -466,7 +479,7 @@ static __always_inline __u16 table_lookup_v6(const __u8 *addr)
 	}
 	if (v >= GB_T6_ALIAS_BASE && v <= GB_T6_ALIAS_BASE + 96)
 		return table_lookup_v4(alias_v4(addr, v - GB_T6_ALIAS_BASE));
-	return v < GB_COUNTRY_COUNT ? v : GB_COUNTRY_NONE;
+	return v <= GB_COUNTRY_OTHER ? v : GB_COUNTRY_NONE;
 }
 
 static __always_inline void count_verdict(__u32 reason, __u64 bytes)
@@ -552,7 +565,8 @@ static __always_inline int judge(__u32 meeting_id, const struct packet *pkt, __u
 	} else {
 		country = use_lpm ? lpm_lookup_v6(pkt->saddr) : table_lookup_v6(pkt->saddr);
 	}
-	if (country == GB_COUNTRY_NONE || country >= GB_COUNTRY_COUNT)
+	/* GB_COUNTRY_OTHER: a country no live meeting blocks, so not this one either. */
+	if (country == GB_COUNTRY_NONE || country > GB_COUNTRY_OTHER)
 		return GB_PASS_NO_COUNTRY;
 	if (!(policy->blocked[country / 64] & (1ULL << (country % 64))))
 		return GB_PASS_NOT_BLOCKED;

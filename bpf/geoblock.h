@@ -58,6 +58,22 @@
  * 2002::/16 are in MaxMind databases): the IPv4 address is the 32 bits that follow the prefix.
  */
 #define GB_COUNTRY_V4_ALIAS	0xffff
+/*
+ * In the data path's table (lookup_live_v4/v6), compiled for the countries live meetings block or
+ * monitor: every other country's ranges, merged. A value past every code, so no meeting blocks it:
+ * its packets pass as "not_blocked", as they would with the country itself.
+ */
+#define GB_COUNTRY_OTHER	GB_COUNTRY_COUNT
+
+/*
+ * Value of lookup_cover (one element): the countries the live data-path tables were compiled for,
+ * and which tables those are (the map ids of the inner maps of lookup_live_v4 and lookup_live_v6,
+ * 0 for none). A record whose ids are not the live tables' describes nothing.
+ */
+struct lookup_cover {
+	__u32 table_ids[2];
+	__u64 countries[GB_COUNTRY_WORDS];
+};
 
 /* Bits of port_owner.flags (pinned). */
 enum port_flags {
@@ -270,6 +286,9 @@ _Static_assert(sizeof(struct prefix_v4_elem) == 8 && sizeof(struct prefix_v6_ele
 	       "prefix element layout");
 _Static_assert(GB_T6_ALIAS_BASE + 128 < GB_DXR6_REFINE && GB_COUNTRY_COUNT < GB_T6_ALIAS_BASE,
 	       "value ranges must not overlap");
+_Static_assert(GB_COUNTRY_OTHER < 64 * GB_COUNTRY_WORDS && GB_COUNTRY_OTHER < GB_T6_ALIAS_BASE &&
+	       GB_COUNTRY_OTHER != GB_COUNTRY_V4_ALIAS, "the other countries' value is no code");
+_Static_assert(sizeof(struct lookup_cover) == 8 + 8 * GB_COUNTRY_WORDS, "lookup_cover layout");
 _Static_assert(sizeof(struct geoip_info) == 8 * 4 + 4 * 4 + 256 + 64, "geoip_info layout");
 _Static_assert(sizeof(struct ufrag_key) == 4 + GB_UFRAG_SHORT, "ufrag_key layout");
 _Static_assert(sizeof(struct ufrag_long_key) == 4 + GB_UFRAG_MAX, "ufrag_long_key layout");

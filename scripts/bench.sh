@@ -143,7 +143,6 @@ if ((SHARED)); then
 fi
 for i in "${!policies[@]}"; do
 	ccs=$(policy_ccs "${policies[i]}")
-	"$GEOBLOCK" meeting add "policy$i" --ports $((5010 + i)) --block "$ccs" >/dev/null
 	# What the loaded table says of the sources: the share of the world mix the policy drops
 	# (for its ceiling), and that every one of its own sources is dropped.
 	for fam in 4 6; do
@@ -238,6 +237,25 @@ detach() {
 	esac
 }
 
+# The meetings of a run, live alone so that the data path's table is compiled for their countries:
+# "bench" (every code) for the variants, meeting policyI for policy I's runs ("other", and "ice"
+# with BENCH_SHARED, stay: AQ and CN).
+live=all
+meetings_for() {
+	local want=all
+
+	case $1 in *-blocked | *-world) want=${policy_index[${1%-*}]} ;; esac
+	[[ $want == "$live" ]] && return
+	if [[ $want == all ]]; then
+		bench_meeting "$GEOBLOCK"
+	else
+		"$GEOBLOCK" meeting add "policy$want" --ports $((5010 + want)) \
+			--block "$(policy_ccs "${policies[want]}")" >/dev/null
+	fi
+	"$GEOBLOCK" meeting del "$([[ $live == all ]] && echo bench || echo "policy$live")" >/dev/null
+	live=$want
+}
+
 # Frames the receiving veth has counted.
 rx_packets() { ip -n "$TB_DST" -j -s link show "$TB_DST_IF" | jq '.[0].stats64.rx.packets'; }
 
@@ -267,6 +285,7 @@ fi
 for ((r = 1; r <= ROUNDS; r++)); do
 	for v in "${runs[@]}"; do
 		run_of "$v"
+		meetings_for "$v"
 		attach "$variant"
 		for fam in 4 6; do
 			# Binding Requests naming this run's ufrags first, so that the run's are refreshes
@@ -460,12 +479,14 @@ if [[ ${BENCH_PROFILE:-1} != 0 ]]; then
 	echo
 	if command -v perf >/dev/null; then
 		echo "where geoblock's time goes (perf samples of the sending CPU, per source line of the program):"
+		meetings_for table
 		in_ns "$TB_DST" "$GEOBLOCK" attach "$TB_DST_IF" --lookup table >/dev/null
 		((${#policies[@]})) && echo "every country blocked, world sources:"
 		for fam in 4 6; do
 			profile $fam || echo "  IPv$fam: no profile (perf record failed)"
 		done
 		for i in "${!policies[@]}"; do
+			meetings_for "${policies[i]}-world"
 			for mix in blocked world; do
 				echo "policy ${policies[i]}, $mix sources:"
 				src=sources
@@ -490,6 +511,7 @@ if [[ ${BENCH_PROFILE:-1} != 0 ]]; then
 		echo "no profile: perf is not installed (BENCH_PROFILE=0 skips this part)"
 	fi
 fi
+meetings_for table
 
 echo
 echo "ns per packet (BPF_PROG_TEST_RUN, median of 9 rounds of 1,000,000 runs, geoblock and bare in turn):"

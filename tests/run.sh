@@ -62,6 +62,7 @@ tests=(
 	"bash $ROOT/tests/geoip/table_matches_lpm.sh"
 	"bash $ROOT/tests/e2e/drops_exactly_named_pairs.sh"
 	"bash $ROOT/tests/e2e/reload_keeps_verdicts.sh"
+	"bash $ROOT/tests/e2e/policy_table_follows_meetings.sh"
 	"bash $ROOT/tests/e2e/daemon_watch_reloads.sh"
 	"bash $ROOT/tests/e2e/daemon_leaves_recreated_pins_alone.sh"
 	"bash $ROOT/tests/e2e/prometheus_counts_exact_drops.sh"

@@ -46,6 +46,9 @@ check() {
 	if "$@"; then pass; else fail "$name"; fi
 }
 
+# quiet CMD...: CMD with its output discarded (errors still shown), for check.
+quiet() { "$@" >/dev/null; }
+
 # check_eq NAME EXPECTED ACTUAL
 check_eq() {
 	if [[ "$2" == "$3" ]]; then

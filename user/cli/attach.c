@@ -15,6 +15,7 @@
 #include <json-c/json.h>
 #include "lib/errors.h"
 #include "kern/links.h"
+#include "kern/live_table.h"
 #include "kern/pins.h"
 #include "state/audit.h"
 #include "state/context.h"
@@ -152,6 +153,12 @@ int attach_iface(const char *ifname, const char *mode, const char *lookup, bool 
 		unlink(path);
 	}
 
+	/*
+	 * The compiled tables the program reads tell apart the live meetings' countries: pins made
+	 * by an older geoblock hold none yet.
+	 */
+	if (live_table_cover(&ctx, NULL, NULL, false))
+		goto out_failed;
 	prog_fd = bpf_program__fd(ctx.skel->progs.geoblock_xdp);
 	if (!strcmp(mode, "generic")) {
 		fd = try_attach(prog_fd, ifindex, XDP_FLAGS_SKB_MODE);

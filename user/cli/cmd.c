@@ -58,9 +58,11 @@ static const struct cmd_opt load_opts[] = {
 static const struct cmd_opt lookup_opts[] = {
 	{ .id = OPT_JSON, .name = "json",
 	  .help = "one JSON object per address, with the matched prefix" },
-	{ .id = OPT_FROM, .name = "from", .value = "table|lpm", .def = "table",
+	{ .id = OPT_FROM, .name = "from", .value = "networks|table|lpm", .def = "networks",
 	  .flags = CMD_OPT_CHOICE,
-	  .help = "table: the compiled table the filter uses;\n"
+	  .help = "networks: the networks loaded (the database's answer);\n"
+		  "table: the compiled table the filter uses, which tells apart only the\n"
+		  "countries live meetings block or monitor ('**' for any other);\n"
 		  "lpm: the LPM tries (geoip load --with-lpm)" },
 	{}
 };

@@ -16,7 +16,9 @@
 #include "geoip/geoip.h"
 #include "kern/geoip_sanity.h"
 #include "kern/pins.h"
+#include "kern/live_table.h"
 #include "kern/table.h"
+#include "kern/table_view.h"
 #include "state/context.h"
 #include "state/countries.h"
 #include "state/records.h"
@@ -98,10 +100,11 @@ static int load_files(char *const *paths, int n, const char *field, double max_s
 	struct shrink_check check = { .max_shrink = max_shrink };
 	char err[1024], source[256];
 	struct stat ids[GEOIP_MAX_FILES];
+	__u64 keep[GB_COUNTRY_WORDS];
 	struct geoip_table t;
 	struct gb_ctx ctx;
 	int ret = GB_EXIT_FAIL;
-	bool installed;
+	bool installed, have_keep;
 
 	if (n > GEOIP_MAX_FILES) {
 		gb_err("at most %d files make one table", GEOIP_MAX_FILES);
@@ -140,8 +143,12 @@ static int load_files(char *const *paths, int n, const char *field, double max_s
 		goto out_free;
 	check.ctx = &ctx;
 	check.t = &t;
-	/* Compared under the lock, against the table this load would replace. */
-	installed = !table_install_checked(&ctx, &t, source, with_lpm,
+	/*
+	 * Compared under the lock, against the table this load would replace; the data path's
+	 * table tells apart the live meetings' countries (all of them if those cannot be read).
+	 */
+	have_keep = !live_countries_read(&ctx, keep);
+	installed = !table_install_checked(&ctx, &t, source, with_lpm, have_keep ? keep : NULL,
 					   force ? NULL : check_shrink, &check);
 	/* Its networks per country, counted once for every later change (best effort). */
 	if (installed)
@@ -206,6 +213,8 @@ static void print_match(const char *addr_str, const struct table_match *m, bool 
 	struct json_object *o;
 
 	country_code(found ? m->country : GB_COUNTRY_NONE, cc);
+	if (found && m->country == GB_COUNTRY_OTHER)
+		strcpy(cc, "**");	/* --from table: a country no live meeting names */
 	if (!json) {
 		printf("%s %s\n", addr_str, cc);
 		return;
@@ -232,7 +241,7 @@ static void print_match(const char *addr_str, const struct table_match *m, bool 
 }
 
 /* Answers one address; returns 0, or -EINVAL when s is not an address. */
-static int lookup_one(const struct table_view *v, bool lpm, const char *s, bool json)
+static int lookup_one(const struct table_view *v, enum table_from from, const char *s, bool json)
 {
 	struct table_match m;
 	__u8 addr[16] = {};
@@ -240,13 +249,15 @@ static int lookup_one(const struct table_view *v, bool lpm, const char *s, bool 
 
 	if (parse_addr(s, addr, &family))
 		return -EINVAL;
-	print_match(s, &m, table_lookup(v, lpm, family, addr, &m) == 0, json);
+	print_match(s, &m, table_lookup(v, from, family, addr, &m) == 0, json);
 	return 0;
 }
 
 int cmd_geoip_lookup(const struct cmd_args *a)
 {
 	bool json = a->opt[OPT_JSON], lpm = !strcmp(a->opt[OPT_FROM], "lpm");
+	enum table_from from = lpm ? TABLE_FROM_LPM : !strcmp(a->opt[OPT_FROM], "table") ?
+			       TABLE_FROM_LIVE : TABLE_FROM_NETWORKS;
 	const char *what = a->pos[0];
 	int err, ret = GB_EXIT_OK;
 	struct table_view view;
@@ -279,7 +290,7 @@ int cmd_geoip_lookup(const struct cmd_args *a)
 		return GB_EXIT_FAIL;
 	}
 	if (strcmp(what, "-")) {
-		lookup_one(&view, lpm, what, json);
+		lookup_one(&view, from, what, json);
 	} else {
 		char line[256];
 		unsigned long lineno = 0;
@@ -291,7 +302,7 @@ int cmd_geoip_lookup(const struct cmd_args *a)
 			line[len] = '\0';
 			if (!len)
 				continue;
-			if (lookup_one(&view, lpm, line, json)) {
+			if (lookup_one(&view, from, line, json)) {
 				char shown[64 * 4 + 1];
 
 				gb_err("line %lu: \"%s\" is not an IPv4 or IPv6 address", lineno,

@@ -15,6 +15,7 @@
 #include "lib/errors.h"
 #include "geoip/geoip.h"
 #include "kern/pins.h"
+#include "kern/live_table.h"
 #include "kern/table.h"
 #include "state/audit.h"
 #include "state/context.h"
@@ -34,6 +35,7 @@ static int restore_geoip(const struct gb_ctx *ctx)
 	struct state_geoip_conf conf;
 	struct geoip_table t;
 	char paths[GEOIP_MAX_FILES][512], *argv[GEOIP_MAX_FILES], err_msg[1024];
+	__u64 keep[GB_COUNTRY_WORDS];
 	__u32 zero = 0;
 	int err;
 
@@ -63,7 +65,10 @@ static int restore_geoip(const struct gb_ctx *ctx)
 		gb_err("cannot reload the GeoIP table: %s", err_msg);
 		return err;
 	}
-	err = table_install(ctx, &t, conf.source, conf.with_lpm);
+	/* For the meetings in the maps (none after a reboot: restore_rules grows it for its own). */
+	err = live_countries_read(ctx, keep);
+	err = table_install_checked(ctx, &t, conf.source, conf.with_lpm, err ? NULL : keep, NULL,
+				    NULL);
 	if (!err)
 		countries_census_record(ctx);	/* best effort: each change counts without it */
 	if (!err)

@@ -25,11 +25,27 @@ static long long get_int(struct json_object *o, const char *key)
 	return json_object_object_get_ex(o, key, &v) ? json_object_get_int64(v) : 0;
 }
 
+/* What the compiled tables tell apart: "for N countries", "for every country", or not known. */
+static const char *table_for(struct json_object *geoip, char *buf, size_t len)
+{
+	struct json_object *c;
+	size_t n;
+
+	if (!json_object_object_get_ex(geoip, "table_countries", &c) || !c)
+		return "for countries not recorded";
+	n = json_object_array_length(c);
+	if (n >= GB_COUNTRY_COUNT - 1)
+		return "for every country";
+	snprintf(buf, len, "for %zu countr%s", n, n == 1 ? "y" : "ies");
+	return buf;
+}
+
 int cmd_status(const struct cmd_args *a)
 {
 	bool json = a->opt[OPT_JSON];
 	struct json_object *top, *links, *geoip, *mem, *short_of, *ice;
 	struct gb_ctx ctx;
+	char told[32];
 	int meetings;
 
 	if (gb_open(&ctx, GB_OPEN_READ))
@@ -69,8 +85,10 @@ int cmd_status(const struct cmd_args *a)
 			printf("geoip:     no table loaded (geoblock geoip load PATH)\n");
 		}
 		if (json_object_object_get_ex(geoip, "kernel_memory_bytes", &mem))
-			printf("memory:    %.1f MiB compiled tables, %.1f MiB network lists, %.1f MiB LPM "
-			       "tries\n", (get_int(mem, "table_v4") + get_int(mem, "table_v6")) / 1048576.0,
+			printf("memory:    %.1f MiB compiled tables (%s), %.1f MiB network lists, %.1f "
+			       "MiB LPM tries\n",
+			       (get_int(mem, "table_v4") + get_int(mem, "table_v6")) / 1048576.0,
+			       table_for(geoip, told, sizeof(told)),
 			       (get_int(mem, "networks_v4") + get_int(mem, "networks_v6")) / 1048576.0,
 			       (get_int(mem, "lpm_v4") + get_int(mem, "lpm_v6")) / 1048576.0);
 		if (json_object_object_get_ex(top, "ice", &ice) &&

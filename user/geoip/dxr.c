@@ -35,11 +35,14 @@ struct dxr6 {
 	__u32 subdirs, refines;
 };
 
-static __u16 leaf_value(int family, const struct prefix *p)
+/* keep: the countries the table tells apart (NULL: all); the others' ranges are merged. */
+static __u16 leaf_value(int family, const struct prefix *p, const __u64 *keep)
 {
 	/* An alias longer than /96 cannot carry an IPv4 address: no answer, as in the LPM. */
 	if (family == 6 && p->country == GB_COUNTRY_V4_ALIAS)
 		return p->len <= 96 ? GB_T6_ALIAS_BASE + p->len : GB_COUNTRY_NONE;
+	if (keep && p->country != GB_COUNTRY_NONE && !(keep[p->country / 64] >> (p->country % 64) & 1))
+		return GB_COUNTRY_OTHER;
 	return p->country;
 }
 
@@ -122,7 +125,7 @@ static int sorted_cmp(const void *a, const void *b)
  * holds the prefixes around the current one, so that where one ends the one around it resumes.
  * The readers' lists are in that order already; others (tests, overlapping lists) are sorted.
  */
-static int sweep(int family, const struct prefix_list *l, struct intervals *iv)
+static int sweep(int family, const struct prefix_list *l, const __u64 *keep, struct intervals *iv)
 {
 	struct open {
 		u128 last;
@@ -170,7 +173,7 @@ static int sweep(int family, const struct prefix_list *l, struct intervals *iv)
 	for (size_t i = 0; i < l->n; i++) {
 		const struct prefix *p = &l->v[order ? order[i].index : i];
 		u128 first = order ? order[i].first : first_addr(family, p, max);
-		__u16 v = leaf_value(family, p);
+		__u16 v = leaf_value(family, p, keep);
 
 		while (depth && stack[depth - 1].last < first) {
 			u128 next = stack[--depth].last + 1;
@@ -479,18 +482,24 @@ static int build6(const struct intervals *iv, const struct dxr_sink *sink, void 
 	return 0;
 }
 
-int dxr_build(int family, const struct prefix_list *l, const struct dxr_sink *sink, void **out,
-	      size_t *len)
+int dxr_build_for(int family, const struct prefix_list *l, const __u64 *keep,
+		  const struct dxr_sink *sink, void **out, size_t *len)
 {
 	struct intervals iv;
 	int err;
 
-	err = sweep(family, l, &iv);
+	err = sweep(family, l, keep, &iv);
 	if (err)
 		return err;
 	err = family == 4 ? build4(&iv, sink, out, len) : build6(&iv, sink, out, len);
 	iv_free(&iv);
 	return err;
+}
+
+int dxr_build(int family, const struct prefix_list *l, const struct dxr_sink *sink, void **out,
+	      size_t *len)
+{
+	return dxr_build_for(family, l, NULL, sink, out, len);
 }
 
 __u32 dxr_lookup(const void *table, size_t len, const __u8 addr[4])
@@ -590,7 +599,7 @@ __u32 dxr_find(const struct dxr_view *t, int family, const __u8 *addr, int *answ
 			return GB_COUNTRY_NONE;
 		e = dxr6_lookup(t->e[1], t->n[1], addr);
 		if (e < GB_T6_ALIAS_BASE || e > GB_T6_ALIAS_BASE + 96)
-			return e < GB_COUNTRY_COUNT ? e : GB_COUNTRY_NONE;
+			return e <= GB_COUNTRY_OTHER ? e : GB_COUNTRY_NONE;
 		/* An alias: the IPv4 address that follows the alias prefix decides. */
 		alias_v4_addr(addr, e - GB_T6_ALIAS_BASE, v4addr);
 		*answer_family = 4;

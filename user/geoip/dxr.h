@@ -26,6 +26,12 @@ struct dxr_sink {
  */
 int dxr_build(int family, const struct prefix_list *l, const struct dxr_sink *sink, void **out,
 	      size_t *len);
+/*
+ * The same, telling apart only the countries in keep (a bit per country id): the ranges of every
+ * other country read GB_COUNTRY_OTHER, and neighbours of one value merge. NULL keeps all.
+ */
+int dxr_build_for(int family, const struct prefix_list *l, const __u64 *keep,
+		  const struct dxr_sink *sink, void **out, size_t *len);
 
 /* The range tables as mapped from the kernel: [0] IPv4, [1] IPv6; n: their bytes. */
 struct dxr_view {

@@ -12,7 +12,7 @@
 #include "geoip/prefix.h"
 #include "kern/geoip_sanity.h"
 #include "kern/pins.h"
-#include "kern/table.h"
+#include "kern/table_view.h"
 #include "geoblock.skel.h"
 
 static long double pow2(unsigned int k)

@@ -14,6 +14,7 @@
 #include "lib/errors.h"
 #include "lib/files.h"
 #include "lib/parse.h"
+#include "kern/live_table.h"
 #include "kern/pins.h"
 #include "state/expiry.h"
 #include "state/audit.h"
@@ -249,6 +250,10 @@ int rules_begin(const struct gb_ctx *ctx, struct rules *r, bool lost_back)
 		gb_err("cannot repair an interrupted change: %s", strerror(-err));
 		goto err_out;
 	}
+	/* Tables from before the record, or a change that died between two updates. */
+	err = live_table_cover(ctx, r->policies, NULL, false);
+	if (err)
+		goto err_out;
 	err = recover_journal(ctx, r);
 	if (!err && lost_back)
 		err = recover_lost_maps(ctx, r);
@@ -260,6 +265,17 @@ int rules_begin(const struct gb_ctx *ctx, struct rules *r, bool lost_back)
 err_out:
 	rules_free(r);
 	return err;
+}
+
+void rules_shrink_table(const struct gb_ctx *ctx, struct rules *r)
+{
+	if (!r->countries_left)
+		return;
+	if (live_table_cover(ctx, r->policies, NULL, true))
+		gb_warn("the data path's table still tells apart countries no meeting blocks; the "
+			"next change shrinks it");
+	else
+		r->countries_left = false;
 }
 
 int rules_expire(const struct gb_ctx *ctx)
@@ -280,6 +296,9 @@ int rules_expire(const struct gb_ctx *ctx)
 			n = recover_journal(ctx, &r);
 		if (!n)
 			n = expire_meetings(ctx, &r);
+		/* Each pass also shrinks the tables to what is live (a change's own shrink failed). */
+		if (n >= 0 && live_table_cover(ctx, r.policies, NULL, true))
+			gb_warn("the data path's table still tells apart countries no meeting blocks");
 		rules_free(&r);
 	}
 	if (lock_fd >= 0)

@@ -16,8 +16,16 @@ struct json_object;
  * (audited).
  */
 int rules_begin(const struct gb_ctx *ctx, struct rules *r, bool lost_back);
-/* Deletes the meetings whose expiry has passed, audited; returns how many, or -errno. Locks. */
+/*
+ * Deletes the meetings whose expiry has passed, audited; returns how many, or -errno. Locks. Also
+ * shrinks the data path's tables to the countries of the meetings left.
+ */
 int rules_expire(const struct gb_ctx *ctx);
+/*
+ * After a change under the lock that removed meetings naming countries: the data path's tables
+ * shrink to the countries still named (a failure is only logged: they still tell those apart).
+ */
+void rules_shrink_table(const struct gb_ctx *ctx, struct rules *r);
 /*
  * Makes the maps hold exactly want, all or nothing: a journal in the state dir makes the next
  * change roll back a run that died midway; a failed step rolls back at once. The planned changes

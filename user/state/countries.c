@@ -17,7 +17,7 @@
 #include "lib/errors.h"
 #include "lib/files.h"
 #include "kern/pins.h"
-#include "kern/table.h"
+#include "kern/table_view.h"
 #include "state/countries.h"
 
 /* Room for a line per country id ("XX 4294967295 4294967295") and the header. */

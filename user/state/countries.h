@@ -8,7 +8,7 @@
 #include <stdio.h>
 #include <linux/types.h>
 #include "kern/pins.h"
-#include "kern/table.h"
+#include "kern/table_view.h"
 #include "geoblock.h"
 
 struct json_object;

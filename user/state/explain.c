@@ -17,7 +17,7 @@
 #include "lib/errors.h"
 #include "lib/parse.h"
 #include "kern/pins.h"
-#include "kern/table.h"
+#include "kern/table_view.h"
 #include "kern/verdicts.h"
 #include "state/expiry.h"
 #include "state/countries.h"
@@ -39,15 +39,19 @@ static int parse_port(const char *s)
 	return v >= 1 && v <= 65535 ? (int)v : -ERANGE;
 }
 
-/* The country of addr as the data path finds it: the compiled table, or the LPM tries. */
+/*
+ * The country of addr: from the networks loaded (the data path's compiled table names only the
+ * countries live meetings block, and gives the same verdict), or the LPM tries without them.
+ */
 static void find_country(const struct table_view *v, int family, const __u8 *addr,
 			 struct explanation *e, __u16 *country)
 {
-	bool lpm = !v->tab[family == 6] && v->lpm[family == 6] >= 0;
+	bool lpm = !v->net[family == 6] && v->lpm[family == 6] >= 0;
 	struct table_match m;
 
 	*country = GB_COUNTRY_NONE;
-	if (table_lookup(v, lpm, family, addr, &m) || m.country == GB_COUNTRY_NONE ||
+	if (table_lookup(v, lpm ? TABLE_FROM_LPM : TABLE_FROM_NETWORKS, family, addr, &m) ||
+	    m.country == GB_COUNTRY_NONE ||
 	    m.country >= GB_COUNTRY_COUNT)
 		return;
 	*country = m.country;

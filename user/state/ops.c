@@ -225,7 +225,7 @@ static int put_spec(const struct gb_ctx *ctx, const struct audit_caller *who,
 	id = replace ? rules_find(r, s->name) : 0;
 	*created = !id;
 	err = id ? replace_locked(ctx, who, r, id, s) : add_locked(ctx, who, r, s);
-	ops_rules_give(r, err);
+	ops_rules_give(ctx, r, err);
 out:
 	ops_unlock(fd);
 	return ops_durable(ctx, err);
@@ -449,6 +449,7 @@ int ops_apply(const struct gb_ctx *ctx, const struct audit_caller *who, const ch
 	if (!check) {
 		changes = json_object_new_array();
 		err = rules_converge(ctx, &r, want, changes);
+		rules_shrink_table(ctx, &r);
 		if (audit_result_by(ctx, who, reason, err, changes) && !err)
 			err = -EIO;
 		err = ops_failure(err);

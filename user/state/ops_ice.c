@@ -203,7 +203,7 @@ int ops_shared_ports(const struct gb_ctx *ctx, const struct audit_caller *who, c
 		err = -EIO;
 	err = ops_failure(err);
 out:
-	ops_rules_give(r, err);
+	ops_rules_give(ctx, r, err);
 	ops_unlock(fd);
 	return ops_durable(ctx, err);
 }

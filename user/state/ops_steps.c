@@ -138,8 +138,10 @@ int ops_rules_take(const struct gb_ctx *ctx, struct rules **r)
 }
 
 /* After a change that failed midway the kept rule set is read anew at the next. */
-void ops_rules_give(struct rules *r, int err)
+void ops_rules_give(const struct gb_ctx *ctx, struct rules *r, int err)
 {
+	if (r)
+		rules_shrink_table(ctx, r);
 	if (r != &kept) {
 		if (r)
 			rules_free(r);
@@ -172,14 +174,14 @@ int ops_begin_meeting(const struct gb_ctx *ctx, const char *name, struct rules *
 	*id = find_meeting(*r, name);
 	if (*id)
 		return 0;
-	ops_rules_give(*r, 0);
+	ops_rules_give(ctx, *r, 0);
 	ops_unlock(*fd);
 	return -ENOENT;
 }
 
 int ops_end_meeting(const struct gb_ctx *ctx, struct rules *r, int fd, int err)
 {
-	ops_rules_give(r, err);
+	ops_rules_give(ctx, r, err);
 	ops_unlock(fd);
 	return ops_durable(ctx, err);
 }

@@ -32,7 +32,7 @@ struct json_object *ops_change_lines(const struct meeting_spec *old,
  * (err: the change's result; one failed midway makes the next read it anew).
  */
 int ops_rules_take(const struct gb_ctx *ctx, struct rules **r);
-void ops_rules_give(struct rules *r, int err);
+void ops_rules_give(const struct gb_ctx *ctx, struct rules *r, int err);
 /*
  * Takes the state lock and the rule set, and finds meeting name in it: 0 with r, *fd and *id held
  * (ops_end_meeting gives them back), or -errno (-ENOENT after one line: no such meeting).

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <json-c/json.h>
 #include "lib/country.h"
+#include "kern/live_table.h"
 #include "kern/pins.h"
 #include "state/plan.h"
 #include "state/rules.h"
@@ -239,6 +240,7 @@ int rules_plan_execute(const struct gb_ctx *ctx, struct rules *r, const struct r
 	const struct spec_list *want = p->want;
 	__u32 *new_id = calloc(want->n + 1, sizeof(*new_id));
 	size_t free_slots = 0, need4 = r->n_allow4, need6 = r->n_allow6, counters = 0, ufrags = 0;
+	__u64 named[GB_COUNTRY_WORDS] = {};
 	int err = 0;
 
 	if (!new_id) {
@@ -252,8 +254,10 @@ int rules_plan_execute(const struct gb_ctx *ctx, struct rules *r, const struct r
 			continue;
 		for (size_t k = 0; k < want->v[i].n_allow; k++)
 			*(want->v[i].allow[k].family == 4 ? &need4 : &need6) += 1;
-		for (int w = 0; w < GB_COUNTRY_WORDS; w++)
+		for (int w = 0; w < GB_COUNTRY_WORDS; w++) {
 			counters += __builtin_popcountll(want->v[i].blocked[w]);
+			named[w] |= want->v[i].blocked[w];
+		}
 	}
 	/* Ufrags new to the maps: one moved from another meeting keeps its slot. */
 	for (size_t i = 0; i < want->n; i++)
@@ -265,6 +269,8 @@ int rules_plan_execute(const struct gb_ctx *ctx, struct rules *r, const struct r
 		goto out;
 	}
 
+	/* The data path's tables tell apart every country named, compiled once for them all. */
+	err = live_table_cover(ctx, r->policies, named, false);
 	for (size_t i = 0; i < want->n && !err; i++)
 		if (p->action[i] == PLAN_MODE)
 			err = rules_set_monitor(ctx, r, p->old_id[i],

@@ -17,6 +17,7 @@
 #include "kern/maps.h"
 #include "kern/pins.h"
 #include "kern/table.h"
+#include "kern/table_view.h"
 #include "kern/verdicts.h"
 #include "state/countries.h"
 #include "state/rules.h"
@@ -158,6 +159,25 @@ static struct json_object *attachments(const struct gb_ctx *ctx)
 	return arr;
 }
 
+/* The countries the data path's compiled tables tell apart; null when that is not recorded. */
+static struct json_object *table_countries_json(const struct gb_ctx *ctx)
+{
+	__u64 countries[GB_COUNTRY_WORDS];
+	struct json_object *a;
+	char cc[3];
+
+	if (table_cover(ctx, countries))
+		return NULL;
+	a = json_object_new_array();
+	for (__u16 id = 1; id < GB_COUNTRY_COUNT; id++) {
+		if (!(countries[id / 64] >> (id % 64) & 1))
+			continue;
+		country_code(id, cc);
+		json_object_array_add(a, json_object_new_string(cc));
+	}
+	return a;
+}
+
 static struct json_object *table_json(const struct gb_ctx *ctx)
 {
 	struct json_object *o = json_object_new_object(), *mo = json_object_new_object();
@@ -183,6 +203,7 @@ static struct json_object *table_json(const struct gb_ctx *ctx)
 	json_object_object_add(mo, "lpm_v4", json_object_new_int64(mem[TABLE_LPM][0]));
 	json_object_object_add(mo, "lpm_v6", json_object_new_int64(mem[TABLE_LPM][1]));
 	json_object_object_add(o, "kernel_memory_bytes", mo);
+	json_object_object_add(o, "table_countries", table_countries_json(ctx));
 	return o;
 }
 

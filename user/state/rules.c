@@ -17,6 +17,7 @@
 #include "lib/country.h"
 #include "lib/errors.h"
 #include "lib/parse.h"
+#include "kern/live_table.h"
 #include "kern/maps.h"
 #include "kern/pins.h"
 #include "state/expiry.h"
@@ -295,10 +296,16 @@ int rules_specs(const struct rules *r, struct spec_list *l)
 	return 0;
 }
 
+/* The data path's tables tell p's countries apart before p is active. */
 static int set_policy(const struct gb_ctx *ctx, struct rules *r, __u32 id,
 		      const struct meeting_policy *p)
 {
-	(void)r;	/* r->policies is the map's memory: it holds p now */
+	int err = p->flags & GB_MEETING_ACTIVE ? live_table_cover(ctx, r->policies, p->blocked,
+								  false) : 0;
+
+	if (err)
+		return err;
+	/* r->policies is the map's memory: it holds p now */
 	if (bpf_map_update_elem(bpf_map__fd(ctx->skel->maps.meeting_policy), &id, p, BPF_ANY))
 		return -errno;
 	return 0;
@@ -458,6 +465,8 @@ int rules_remove(const struct gb_ctx *ctx, struct rules *r, __u32 id)
 		if (err)
 			return err;
 	}
+	for (int w = 0; w < GB_COUNTRY_WORDS; w++)
+		r->countries_left |= p.blocked[w] != 0;
 	err = ufrags_release(&r->uf, id);
 	if (!err)
 		err = clear_allows(ctx, r, id);

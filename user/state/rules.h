@@ -26,6 +26,8 @@ struct rules {
 	__u64 *counter_used;			/* bit per drop counter a meeting holds */
 	size_t counters_free;			/* drop counters no meeting holds */
 	struct ufrag_set uf;			/* shared ports' ufrags (state/ufrags.c) */
+	/* A meeting that blocked countries was removed: the data path's tables may shrink. */
+	bool countries_left;
 	struct map_view views[2];
 	/* drop_slot (per meeting id) mapped in chunks of RULES_SLOT_CHUNK ids, each when needed. */
 	int slot_fd;
