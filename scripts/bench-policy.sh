@@ -42,15 +42,17 @@ printf '%-20s %-6s %-7s %7s %7s %7s  %s\n' database via change "p50 ms" "p90 ms"
 for db in GeoLite2-Country.mmdb dbip-country.mmdb; do
 	"$GEOBLOCK" geoip load --force "$DATA/$db" >/dev/null
 	"$GEOBLOCK" meeting add base --ports 5000 --block CN >/dev/null
-	for cc in "${CCS[@]}"; do
-		"$GEOBLOCK" geoip dump | awk -v c="$cc" '$2 == c { sub("/.*", "", $1); print $1; exit }' \
-			>"$tmp/addr-$cc"
-	done
+	# The first address of the first network of each country.
+	"$GEOBLOCK" geoip dump | awk -v dir="$tmp" '!seen[$2]++ { sub("/.*", "", $1); print $1 >(dir "/addr-" $2) }'
+
 	for via in cli api; do
 		if [[ $via == api ]]; then
 			"$GEOBLOCK" daemon --api "$tmp/api.sock" >"$tmp/daemon.out" 2>&1 &
 			daemon=$!
-			for ((i = 0; i < 100 && ! -S $tmp/api.sock; i++)); do sleep 0.1; done
+			for ((i = 0; i < 100; i++)); do
+				[[ -S $tmp/api.sock ]] && break
+				sleep 0.1	# the daemon says nothing when it listens: its socket does
+			done
 		fi
 		: >"$tmp/grow"; : >"$tmp/shrink"; : >"$tmp/same"; bad=0
 		for ((i = 0; i < RUNS; i++)); do

@@ -14,6 +14,7 @@
  */
 #include <errno.h>
 #include "geoip/dxr.h"
+#include "geoip/dxr_find.h"
 #include "geoip/prefix.h"
 #include "fuzz.h"
 
@@ -175,6 +176,71 @@ static void show(char *out, size_t len, int family, const __u8 *addr)
 		pos += snprintf(out + pos, len - pos, "%02x", addr[i]);
 }
 
+/* The lists as the kernel's network lists hold them (struct prefix_v4_elem / _v6_elem, 8-aligned). */
+static void *as_elems(const struct prefix *v, size_t n, int family)
+{
+	size_t size = family == 4 ? sizeof(struct prefix_v4_elem) : sizeof(struct prefix_v6_elem);
+	size_t stride = (size + 7) & ~(size_t)7, alen = family == 4 ? 4 : 16;
+	__u8 *e = calloc(n ? n : 1, stride);
+
+	FUZZ_ASSERT(e, "out of memory");
+	for (size_t i = 0; i < n; i++) {
+		memcpy(e + i * stride, v[i].addr, alen);
+		e[i * stride + alen] = v[i].len;
+		memcpy(e + i * stride + alen + 2, &v[i].country, 2);
+	}
+	return e;
+}
+
+/*
+ * Tables compiled from the network lists for half the countries (dxr_build_networks, as for the
+ * live meetings): the naive match's country where kept, GB_COUNTRY_OTHER for any other country,
+ * no country where there is none.
+ */
+static void check_kept(const struct prefix *v4, size_t n4, const struct prefix *v6, size_t n6,
+		       struct input *in, const char *what)
+{
+	__u64 keep[GB_COUNTRY_WORDS] = {};
+	void *e4 = as_elems(v4, n4, 4), *e6 = as_elems(v6, n6, 6), *t4 = NULL, *t6 = NULL;
+	struct dxr_view view = {};
+	size_t len4 = 0, len6 = 0;
+	int err4, err6;
+
+	for (__u32 id = 1; id < GB_COUNTRY_COUNT; id++)
+		if ((id * 2654435761U) >> 7 & 1)
+			keep[id / 64] |= 1ULL << (id % 64);
+	err4 = n4 ? dxr_build_networks(4, e4, n4, keep, NULL, &t4, &len4) : 0;
+	err6 = dxr_build_networks(6, e6, n6, keep, NULL, &t6, &len6);
+	FUZZ_ASSERT(!err4 && !err6, "%s: dxr_build_networks: %d, %d", what, err4, err6);
+	view = (struct dxr_view){ { t4, t6 }, { len4, len6 } };
+	for (int fam = 4; fam <= 6; fam += 2) {
+		const struct prefix *v = fam == 4 ? v4 : v6;
+		size_t n = fam == 4 ? n4 : n6;
+
+		for (size_t i = 0; i < n; i++) {
+			__u8 probe[5][16] = {}, v4addr[4];
+			size_t np = probes_of(&v[i], fam == 4 ? 32 : 128, in, probe);
+
+			for (size_t k = 0; k < np; k++) {
+				__u16 want = expect(v4, n4, v6, n6, fam, probe[k]);
+				int answer_family;
+				__u32 got = dxr_find(&view, fam, probe[k], &answer_family, v4addr);
+				char a[40];
+
+				if (want != GB_COUNTRY_NONE && !(keep[want / 64] >> (want % 64) & 1))
+					want = GB_COUNTRY_OTHER;
+				show(a, sizeof(a), fam, probe[k]);
+				FUZZ_ASSERT(got == want, "%s: IPv%d %s: table for half the countries says "
+					    "%u, naive match %u", what, fam, a, got, want);
+			}
+		}
+	}
+	free(e4);
+	free(e6);
+	free(t4);
+	free(t6);
+}
+
 /* The compiled tables answer every probe of every network of both lists as the naive match. */
 static void check_tables(const struct prefix *v4, size_t n4, const struct prefix *v6, size_t n6,
 			 struct input *in, const char *what, bool valid)
@@ -224,6 +290,7 @@ static void check_tables(const struct prefix *v4, size_t n4, const struct prefix
 	}
 	free(t4);
 	free(t6);
+	check_kept(v4, n4, v6, n6, in, what);
 }
 
 /* p and q are the two halves of one network, of one country: the merger should have joined them. */

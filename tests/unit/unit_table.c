@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <time.h>
 #include "geoip/dxr.h"
+#include "geoip/dxr_find.h"
 #include "geoip/prefix.h"
 #include "check.h"
 

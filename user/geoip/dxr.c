@@ -4,7 +4,7 @@
  * bpf/geoblock.h): one sweep over the sorted prefixes cuts the address space into intervals of one
  * value, longest prefix first; the intervals are then laid out as the kernel reads them (IPv4: a
  * directory of /16s and sorted ranges; IPv6: a directory, /24 sub-directories and refined /64 and
- * /112 blocks). Also looks addresses up in those tables the way the XDP program does.
+ * /112 blocks). dxr_find.c looks addresses up in them.
  */
 #include <endian.h>
 #include <errno.h>
@@ -13,8 +13,7 @@
 #include "geoip/dxr.h"
 #include "geoip/prefix.h"
 
-/* Addresses as integers: an IPv4 address in the low 32 bits. */
-typedef unsigned __int128 u128;
+typedef dxr_u128 u128;
 
 /*
  * The address space as intervals: interval i runs from its start to the next one's start - 1.
@@ -121,11 +120,36 @@ static int sorted_cmp(const void *a, const void *b)
 }
 
 /*
- * The intervals of a prefix list. Prefixes are taken by first address, shorter first; a stack
- * holds the prefixes around the current one, so that where one ends the one around it resumes.
- * The readers' lists are in that order already; others (tests, overlapping lists) are sorted.
+ * The networks compiled: a prefix list, or a network list as the kernel holds it (elements laid
+ * out as struct prefix_v4_elem or prefix_v6_elem, each 8-byte aligned), read where it is.
  */
-static int sweep(int family, const struct prefix_list *l, const __u64 *keep, struct intervals *iv)
+struct input {
+	const struct prefix *v;
+	const __u8 *elems;
+	size_t n, stride, alen;
+};
+
+static void input_get(const struct input *in, size_t i, struct prefix *p)
+{
+	const __u8 *e;
+
+	if (in->v) {
+		*p = in->v[i];
+		return;
+	}
+	e = in->elems + i * in->stride;
+	memcpy(p->addr, e, in->alen);
+	p->len = e[in->alen];
+	memcpy(&p->country, e + in->alen + 2, 2);
+}
+
+/*
+ * The intervals of a list of networks. Prefixes are taken by first address, shorter first; a
+ * stack holds the prefixes around the current one, so that where one ends the one around it
+ * resumes. The readers' lists are in that order already; others (tests, overlapping lists) are
+ * sorted.
+ */
+static int sweep(int family, const struct input *l, const __u64 *keep, struct intervals *iv)
 {
 	struct open {
 		u128 last;
@@ -134,19 +158,22 @@ static int sweep(int family, const struct prefix_list *l, const __u64 *keep, str
 	} stack[130];
 	u128 max = family == 4 ? 0xffffffffU : ~(u128)0, prev = 0;
 	struct sorted *order = NULL;
-	unsigned int depth = 0;
+	unsigned int depth = 0, prev_len = 0;
 	bool in_order = true;
 	int err = 0;
 
 	for (size_t i = 0; i < l->n; i++) {
+		struct prefix p = {};
 		u128 a;
 
-		if (!storable(family, &l->v[i]))
+		input_get(l, i, &p);
+		if (!storable(family, &p))
 			return -EINVAL;
-		a = first_addr(family, &l->v[i], max);
-		if (i && (a < prev || (a == prev && l->v[i].len < l->v[i - 1].len)))
+		a = first_addr(family, &p, max);
+		if (i && (a < prev || (a == prev && p.len < prev_len)))
 			in_order = false;
 		prev = a;
+		prev_len = p.len;
 	}
 	if (l->n >= UINT32_MAX / 2)
 		return -E2BIG;
@@ -154,8 +181,12 @@ static int sweep(int family, const struct prefix_list *l, const __u64 *keep, str
 		order = malloc(l->n * sizeof(*order));
 		if (!order)
 			return -ENOMEM;
-		for (size_t i = 0; i < l->n; i++)
-			order[i] = (struct sorted){ first_addr(family, &l->v[i], max), i, l->v[i].len };
+		for (size_t i = 0; i < l->n; i++) {
+			struct prefix p = {};
+
+			input_get(l, i, &p);
+			order[i] = (struct sorted){ first_addr(family, &p, max), i, p.len };
+		}
 		qsort(order, l->n, sizeof(*order), sorted_cmp);
 	}
 	/* Every prefix starts at most one interval and ends at most one. */
@@ -171,9 +202,13 @@ static int sweep(int family, const struct prefix_list *l, const __u64 *keep, str
 	}
 	iv_set(iv, 0, GB_COUNTRY_NONE);
 	for (size_t i = 0; i < l->n; i++) {
-		const struct prefix *p = &l->v[order ? order[i].index : i];
-		u128 first = order ? order[i].first : first_addr(family, p, max);
-		__u16 v = leaf_value(family, p, keep);
+		struct prefix q = {}, *p = &q;
+		u128 first;
+		__u16 v;
+
+		input_get(l, order ? order[i].index : i, p);
+		first = order ? order[i].first : first_addr(family, p, max);
+		v = leaf_value(family, p, keep);
 
 		while (depth && stack[depth - 1].last < first) {
 			u128 next = stack[--depth].last + 1;
@@ -300,7 +335,7 @@ static int ent_push(struct entries *e, __u64 key, __u32 value)
 }
 
 /* The slice a level keys on, and the size of the unit it cuts into (a /64, /112, /128). */
-static __u64 slice_key(u128 a, int level)
+__u64 dxr6_slice_key(u128 a, int level)
 {
 	if (level == 1)
 		return (__u64)(a >> 64) & 0xffffffffffffULL;
@@ -314,8 +349,7 @@ static unsigned int unit_bits(int level)
 	return level == 1 ? 64 : level == 2 ? 16 : 0;
 }
 
-/* The levels of the B+ tree of a group of n ranges (n >= 2), and the entries they take. */
-static __u32 tree_levels(size_t n, size_t *size)
+__u32 dxr6_tree_levels(size_t n, size_t *size)
 {
 	__u32 levels = 0;
 
@@ -357,7 +391,7 @@ static int store(struct dxr6 *b, const struct entries *e, __u64 *desc)
 	}
 	if (e->n >= GB_DXR6_MAX_RANGES)
 		return -E2BIG;
-	levels = tree_levels(e->n, &size);
+	levels = dxr6_tree_levels(e->n, &size);
 	if (size > GB_DXR6_ELEM_RANGES)
 		return -E2BIG;
 	/* Every group takes whole blocks, so base stays a multiple of GB_DXR6_FANOUT. */
@@ -383,13 +417,13 @@ static int group(struct dxr6 *b, u128 a0, unsigned int bits, int level, __u64 *d
 	size_t k = iv_find(iv, a0);
 	int err;
 
-	err = ent_push(&e, slice_key(a0, level), iv->value[k]);
+	err = ent_push(&e, dxr6_slice_key(a0, level), iv->value[k]);
 	for (k++; !err && k < iv->n && iv->start[k] <= last;) {
 		u128 x = iv->start[k], u = x & ~(unit - 1);
 		__u64 sub;
 
 		if (x == u) {
-			err = ent_push(&e, slice_key(x, level), iv->value[k++]);
+			err = ent_push(&e, dxr6_slice_key(x, level), iv->value[k++]);
 			continue;
 		}
 		/* A range starts inside this unit: the unit is cut by the next slice. */
@@ -401,11 +435,11 @@ static int group(struct dxr6 *b, u128 a0, unsigned int bits, int level, __u64 *d
 		if (err)
 			break;
 		b->elem0[GB_DXR6_REFINE_OFF + b->refines] = sub;
-		err = ent_push(&e, slice_key(u, level), GB_DXR6_REFINE + b->refines++);
+		err = ent_push(&e, dxr6_slice_key(u, level), GB_DXR6_REFINE + b->refines++);
 		while (k < iv->n && iv->start[k] <= u + (unit - 1) && iv->start[k] > u)
 			k++;
 		if (!err && u + (unit - 1) != last && (k == iv->n || iv->start[k] != u + unit))
-			err = ent_push(&e, slice_key(u + unit, level), iv->value[iv_find(iv, u + unit)]);
+			err = ent_push(&e, dxr6_slice_key(u + unit, level), iv->value[iv_find(iv, u + unit)]);
 	}
 	if (!err)
 		err = store(b, &e, desc);
@@ -482,18 +516,26 @@ static int build6(const struct intervals *iv, const struct dxr_sink *sink, void 
 	return 0;
 }
 
-int dxr_build_for(int family, const struct prefix_list *l, const __u64 *keep,
-		  const struct dxr_sink *sink, void **out, size_t *len)
+static int build(int family, const struct input *in, const __u64 *keep,
+		 const struct dxr_sink *sink, void **out, size_t *len)
 {
 	struct intervals iv;
 	int err;
 
-	err = sweep(family, l, keep, &iv);
+	err = sweep(family, in, keep, &iv);
 	if (err)
 		return err;
 	err = family == 4 ? build4(&iv, sink, out, len) : build6(&iv, sink, out, len);
 	iv_free(&iv);
 	return err;
+}
+
+int dxr_build_for(int family, const struct prefix_list *l, const __u64 *keep,
+		  const struct dxr_sink *sink, void **out, size_t *len)
+{
+	struct input in = { .v = l->v, .n = l->n };
+
+	return build(family, &in, keep, sink, out, len);
 }
 
 int dxr_build(int family, const struct prefix_list *l, const struct dxr_sink *sink, void **out,
@@ -502,111 +544,12 @@ int dxr_build(int family, const struct prefix_list *l, const struct dxr_sink *si
 	return dxr_build_for(family, l, NULL, sink, out, len);
 }
 
-__u32 dxr_lookup(const void *table, size_t len, const __u8 addr[4])
+int dxr_build_networks(int family, const void *elems, size_t n, const __u64 *keep,
+		       const struct dxr_sink *sink, void **out, size_t *len)
 {
-	const __u64 *dir = table;
-	__u32 key = addr[2] << 8 | addr[3], lo = 0, n;
-	const __u32 *r;
-	__u64 d;
+	size_t size = family == 4 ? sizeof(struct prefix_v4_elem) : sizeof(struct prefix_v6_elem);
+	struct input in = { .elems = elems, .n = elems ? n : 0, .stride = (size + 7) & ~(size_t)7,
+			    .alen = family == 4 ? 4 : 16 };
 
-	if (len < GB_DXR_ELEM_BYTES)
-		return GB_COUNTRY_NONE;
-	d = dir[addr[0] << 8 | addr[1]];
-	if (d & GB_DXR_LEAF)
-		return d & 0xffff;
-	n = (__u32)d;
-	if (!n || GB_DXR_ELEM_BYTES + ((d >> 32) + n) * 4 > len)
-		return GB_COUNTRY_NONE;
-	r = (const __u32 *)((const __u8 *)table + GB_DXR_ELEM_BYTES) + (d >> 32);
-	while (n > 1) {
-		__u32 half = n / 2;
-
-		if (r[lo + half] >> 16 <= key)
-			lo += half;
-		n -= half;
-	}
-	return r[lo] & 0xffff;
-}
-
-/* The value of the range of group d (a directory entry) that holds key, searched as in XDP. */
-static __u32 group_value(const void *table, size_t len, __u64 d, __u64 key)
-{
-	__u32 n = d & GB_DXR6_COUNT_MASK, levels = (__u32)d >> GB_DXR6_LEVELS_SHIFT, idx = 0, c;
-	size_t pos = d >> 32, size;
-	const __u64 *r;
-
-	if (d & GB_DXR_LEAF)
-		return d & 0xffff;
-	if (n < 2 || n >= GB_DXR6_MAX_RANGES || levels != tree_levels(n, &size) ||
-	    GB_DXR_ELEM_BYTES + (pos + size) * 8 > len)
-		return GB_COUNTRY_NONE;
-	r = (const __u64 *)((const __u8 *)table + GB_DXR_ELEM_BYTES);
-	for (int level = levels - 1; level > 0; level--) {
-		for (c = 0; c < GB_DXR6_FANOUT && r[pos + idx * GB_DXR6_FANOUT + c] <= key; c++)
-			;
-		if (!c)
-			return GB_COUNTRY_NONE;
-		pos += gb_dxr6_level_size(n, level);
-		idx = idx * GB_DXR6_FANOUT + c - 1;
-	}
-	r += pos + idx * GB_DXR6_FANOUT;
-	for (c = 0; c < GB_DXR6_FANOUT && r[c] >> 16 <= key; c++)
-		;
-	return c ? r[c - 1] & 0xffff : GB_COUNTRY_NONE;
-}
-
-__u32 dxr6_lookup(const void *table, size_t len, const __u8 addr[16])
-{
-	const __u64 *dir = table;
-	u128 a = 0;
-	__u64 d;
-	__u32 v;
-
-	if (len < GB_DXR_ELEM_BYTES)
-		return GB_COUNTRY_NONE;
-	for (int i = 0; i < 16; i++)
-		a = a << 8 | addr[i];
-	d = dir[(__u32)(a >> 112)];
-	if (d & GB_DXR6_SUBDIR)
-		d = dir[GB_DXR6_SUBDIR_OFF + (d & (GB_DXR6_MAX_SUBDIRS - 1)) * 256 +
-			(__u32)(a >> 104 & 0xff)];
-	v = group_value(table, len, d, slice_key(a, 1));
-	for (int level = 2; level <= 3 && v >= GB_DXR6_REFINE; level++)
-		v = group_value(table, len, dir[GB_DXR6_REFINE_OFF + (v - GB_DXR6_REFINE)],
-				slice_key(a, level));
-	return v;
-}
-
-void alias_v4_addr(const __u8 *addr6, unsigned int len, __u8 out[4])
-{
-	memset(out, 0, 4);
-	for (unsigned int b = 0; b < 32; b++) {
-		unsigned int bit = len + b;
-
-		if (addr6[bit / 8] & (0x80 >> (bit % 8)))
-			out[b / 8] |= 0x80 >> (b % 8);
-	}
-}
-
-__u32 dxr_find(const struct dxr_view *t, int family, const __u8 *addr, int *answer_family,
-	       __u8 v4addr[4])
-{
-	__u32 e;
-
-	*answer_family = family;
-	if (family == 6) {
-		if (!t->e[1])
-			return GB_COUNTRY_NONE;
-		e = dxr6_lookup(t->e[1], t->n[1], addr);
-		if (e < GB_T6_ALIAS_BASE || e > GB_T6_ALIAS_BASE + 96)
-			return e <= GB_COUNTRY_OTHER ? e : GB_COUNTRY_NONE;
-		/* An alias: the IPv4 address that follows the alias prefix decides. */
-		alias_v4_addr(addr, e - GB_T6_ALIAS_BASE, v4addr);
-		*answer_family = 4;
-	} else {
-		memcpy(v4addr, addr, 4);
-	}
-	if (!t->e[0])
-		return GB_COUNTRY_NONE;
-	return dxr_lookup(t->e[0], t->n[0], v4addr);
+	return build(family, &in, keep, sink, out, len);
 }

@@ -32,25 +32,18 @@ int dxr_build(int family, const struct prefix_list *l, const struct dxr_sink *si
  */
 int dxr_build_for(int family, const struct prefix_list *l, const __u64 *keep,
 		  const struct dxr_sink *sink, void **out, size_t *len);
-
-/* The range tables as mapped from the kernel: [0] IPv4, [1] IPv6; n: their bytes. */
-struct dxr_view {
-	const void *e[2];	/* NULL: no table of that family */
-	size_t n[2];
-};
-
 /*
- * The country of addr, found as the XDP program finds it. *answer_family tells which table
- * answered (4 for an IPv6 address in an alias range) and v4addr the IPv4 address it was asked.
+ * dxr_build_for from the n elements of a network list as the kernel holds it (bpf/geoblock.h:
+ * struct prefix_v4_elem or prefix_v6_elem, 8-byte aligned), read where they are.
  */
-__u32 dxr_find(const struct dxr_view *t, int family, const __u8 *addr, int *answer_family,
-	       __u8 v4addr[4]);
-/* The country of an IPv4 address in a range table of len bytes. */
-__u32 dxr_lookup(const void *table, size_t len, const __u8 addr[4]);
-/* The value (country, alias) of an IPv6 address in an IPv6 range table of len bytes. */
-__u32 dxr6_lookup(const void *table, size_t len, const __u8 addr[16]);
+int dxr_build_networks(int family, const void *elems, size_t n, const __u64 *keep,
+		       const struct dxr_sink *sink, void **out, size_t *len);
 
-/* The 32 bits after the first len bits of an IPv6 address. */
-void alias_v4_addr(const __u8 *addr6, unsigned int len, __u8 out[4]);
+/* Addresses as integers: an IPv4 address in the low 32 bits. */
+typedef unsigned __int128 dxr_u128;
+/* The 48 bits of an IPv6 address (as an integer) that level 1, 2 or 3 of the table keys on. */
+__u64 dxr6_slice_key(dxr_u128 a, int level);
+/* The levels of the B+ tree of a group of n ranges (n >= 2), and the entries they take. */
+__u32 dxr6_tree_levels(size_t n, size_t *size);
 
 #endif

@@ -9,7 +9,6 @@
  * new country, shrunk after the last meeting naming one has gone.
  */
 #include <errno.h>
-#include <stdlib.h>
 #include <string.h>
 #include <bpf/libbpf.h>
 #include "lib/errors.h"
@@ -43,30 +42,6 @@ int live_countries_read(const struct gb_ctx *ctx, __u64 out[GB_COUNTRY_WORDS])
 	return 0;
 }
 
-/* The network list of one family as loaded (elements as bpf/geoblock.h lays them out). */
-static int networks_list(const struct table_view *v, int fam, struct prefix_list *l)
-{
-	size_t alen = fam ? 16 : 4, stride = table_elem_stride(fam ? sizeof(struct prefix_v6_elem) :
-							       sizeof(struct prefix_v4_elem));
-
-	memset(l, 0, sizeof(*l));
-	if (!v->net[fam] || !v->net_n[fam])
-		return 0;
-	l->v = calloc(v->net_n[fam], sizeof(*l->v));
-	if (!l->v)
-		return -ENOMEM;
-	for (size_t i = 0; i < v->net_n[fam]; i++) {
-		const __u8 *e = (const __u8 *)v->net[fam] + i * stride;
-		struct prefix *p = &l->v[i];
-
-		memcpy(p->addr, e, alen);
-		p->len = e[alen];
-		memcpy(&p->country, e + alen + 2, 2);
-	}
-	l->n = l->cap = l->added = v->net_n[fam];
-	return 0;
-}
-
 static bool told_apart(const __u64 have[GB_COUNTRY_WORDS], const __u64 want[GB_COUNTRY_WORDS],
 		       bool exact)
 {
@@ -80,8 +55,6 @@ int live_table_cover(const struct gb_ctx *ctx, const struct meeting_policy *poli
 		     const __u64 *extra, bool exact)
 {
 	__u64 have[GB_COUNTRY_WORDS], want[GB_COUNTRY_WORDS];
-	struct prefix_list lists[2];
-	const struct prefix_list *in[2] = { &lists[0], &lists[1] };
 	struct table_view v;
 	int err;
 
@@ -100,14 +73,8 @@ int live_table_cover(const struct gb_ctx *ctx, const struct meeting_policy *poli
 		table_close(&v);
 		return 0;
 	}
-	err = networks_list(&v, 0, &lists[0]);
-	if (!err)
-		err = networks_list(&v, 1, &lists[1]);
+	err = table_compile_live(ctx, v.net, v.net_n, want);
 	table_close(&v);
-	if (!err)
-		err = table_compile_live(ctx, in, want);
-	free(lists[0].v);
-	free(lists[1].v);
 	if (err)
 		gb_err("cannot compile the data path's table for the live meetings' countries: %s",
 		       strerror(-err));

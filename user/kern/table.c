@@ -69,8 +69,12 @@ static void *alloc_mapped(size_t bytes, void *arg)
 	return m->fd < 0 ? NULL : m->mem;	/* a new array map is zeroed */
 }
 
-/* The range table of a family, compiled straight into a new map; returns its fd. */
-static int build_table(int family, const struct prefix_list *l, const __u64 *keep)
+/*
+ * The range table of a family, compiled straight into a new map from l, or else from the n
+ * elements of a network list as mapped (elems); returns its fd.
+ */
+static int build_table(int family, const struct prefix_list *l, const void *elems, size_t n,
+		       const __u64 *keep)
 {
 	struct mapped_table m = { .name = family == 4 ? "gb_live_v4" : "gb_live_v6",
 				  .fd = -ENOMEM };
@@ -79,7 +83,8 @@ static int build_table(int family, const struct prefix_list *l, const __u64 *kee
 	void *tab;
 	int err;
 
-	err = dxr_build_for(family, l, keep, &sink, &tab, &bytes);
+	err = l ? dxr_build_for(family, l, keep, &sink, &tab, &bytes) :
+		  dxr_build_networks(family, elems, n, keep, &sink, &tab, &bytes);
 	if (m.fd >= 0)
 		munmap(m.mem, m.len);
 	if (err) {
@@ -191,7 +196,9 @@ static const char *const kind_names[KIND_COUNT] = { "lookup table", "LPM trie", 
 /* The new maps of one family, built in a thread of their own: the families share nothing. */
 struct family_build {
 	int family;
-	const struct prefix_list *l;
+	const struct prefix_list *l;	/* NULL: a table only, from the network list in elems */
+	const void *elems;
+	size_t n_elems;
 	const __u64 *keep;		/* the countries the compiled table tells apart; NULL: all */
 	bool kinds[KIND_COUNT];		/* which to build */
 	int fds[KIND_COUNT];
@@ -211,7 +218,7 @@ static void *build_family(void *arg)
 		 */
 		if (!b->kinds[k] || (k == KIND_NETWORKS && !b->l->n))
 			continue;
-		fd = k == KIND_TABLE ? build_table(b->family, b->l, b->keep) :
+		fd = k == KIND_TABLE ? build_table(b->family, b->l, b->elems, b->n_elems, b->keep) :
 		     k == KIND_LPM   ? build_trie(b->family, b->l) :
 				       build_networks(b->family, b->l);
 		if (fd < 0) {
@@ -225,20 +232,19 @@ static void *build_family(void *arg)
 }
 
 /*
- * Builds the maps of both families at once, on two CPUs where there are, while this thread runs
- * check (if any); without a thread, in turn. fds[kind][family]: -1 where none was built.
+ * Builds the maps of both families (b[0] IPv4) at once, on two CPUs where there are, while this
+ * thread runs check (if any); without a thread, in turn. fds[kind][family]: -1 where none was
+ * built.
  */
-static int build_families(const struct prefix_list *lists[2], const __u64 *keep,
-			  const bool kinds[KIND_COUNT], table_check_fn check, void *arg,
-			  int fds[KIND_COUNT][2])
+static int build_families(struct family_build b[2], const bool kinds[KIND_COUNT],
+			  table_check_fn check, void *arg, int fds[KIND_COUNT][2])
 {
-	struct family_build b[2];
 	pthread_t threads[2];
 	bool started[2];
 	int err = 0;
 
 	for (int i = 0; i < 2; i++) {
-		b[i] = (struct family_build){ .family = i ? 6 : 4, .l = lists[i], .keep = keep };
+		b[i].family = i ? 6 : 4;
 		memcpy(b[i].kinds, kinds, sizeof(b[i].kinds));
 		memset(b[i].fds, -1, sizeof(b[i].fds));
 		started[i] = !pthread_create(&threads[i], NULL, build_family, &b[i]);
@@ -257,7 +263,8 @@ static int build_families(const struct prefix_list *lists[2], const __u64 *keep,
 		if (b[i].err) {
 			err = b[i].err;
 			gb_err("cannot build the IPv%d %s (%zu prefixes): %s", b[i].family,
-			       kind_names[b[i].failed_kind], lists[i]->n, strerror(-err));
+			       kind_names[b[i].failed_kind], b[i].l ? b[i].l->n : b[i].n_elems,
+			       strerror(-err));
 		}
 	}
 	return err;
@@ -300,15 +307,18 @@ int table_cover(const struct gb_ctx *ctx, __u64 countries[GB_COUNTRY_WORDS])
 	return 0;
 }
 
-/* Puts each built map of fds in its slot; one update per map. */
+/*
+ * Puts each built map of fds in its slot, one update per map; with lists, a family without
+ * networks is left without a network list.
+ */
 static int swap_in(const int outer[KIND_COUNT][2], int fds[KIND_COUNT][2],
-		   const struct prefix_list *lists[2], bool empty_networks)
+		   const struct prefix_list *lists[2])
 {
 	__u32 zero = 0;
 
 	for (int i = 0; i < 2; i++) {
 		for (int k = 0; k < KIND_COUNT; k++) {
-			if (k == KIND_NETWORKS && empty_networks && !lists[i]->n) {
+			if (k == KIND_NETWORKS && lists && !lists[i]->n) {
 				if (bpf_map_delete_elem(outer[k][i], &zero) && errno != ENOENT) {
 					gb_err("cannot empty the IPv%d %s: %s", i ? 6 : 4,
 					       kind_names[k], strerror(errno));
@@ -342,6 +352,7 @@ int table_install_checked(const struct gb_ctx *ctx, const struct geoip_table *t,
 {
 	const struct prefix_list *lists[2] = { &t->v4, &t->v6 };
 	bool kinds[KIND_COUNT] = { [KIND_TABLE] = true, [KIND_NETWORKS] = true };
+	struct family_build b[2] = { { .l = &t->v4, .keep = keep }, { .l = &t->v6, .keep = keep } };
 	int outer[KIND_COUNT][2];
 	int fds[KIND_COUNT][2], err;
 	struct geoip_info info = {};
@@ -352,10 +363,10 @@ int table_install_checked(const struct gb_ctx *ctx, const struct geoip_table *t,
 	kinds[KIND_LPM] = with_lpm || slot_filled(outer[KIND_LPM][0]) ||
 			  slot_filled(outer[KIND_LPM][1]);
 	/* Everything is complete before anything goes live. */
-	err = build_families(lists, keep, kinds, check, arg, fds);
+	err = build_families(b, kinds, check, arg, fds);
 	/* Each program sees the old table or the new one, never a mix. */
 	if (!err)
-		err = swap_in(outer, fds, lists, true);
+		err = swap_in(outer, fds, lists);
 	if (err)
 		goto out;
 	if (record_cover(ctx, outer[KIND_TABLE], keep))
@@ -386,16 +397,18 @@ int table_install(const struct gb_ctx *ctx, const struct geoip_table *t, const c
 	return table_install_checked(ctx, t, source, with_lpm, NULL, NULL, NULL);
 }
 
-int table_compile_live(const struct gb_ctx *ctx, const struct prefix_list *lists[2],
-		       const __u64 *keep)
+int table_compile_live(const struct gb_ctx *ctx, const void *const networks[2],
+		       const size_t n[2], const __u64 *keep)
 {
 	const bool kinds[KIND_COUNT] = { [KIND_TABLE] = true };
+	struct family_build b[2] = { { .elems = networks[0], .n_elems = n[0], .keep = keep },
+				     { .elems = networks[1], .n_elems = n[1], .keep = keep } };
 	int outer[KIND_COUNT][2], fds[KIND_COUNT][2], err;
 
 	table_outer_maps(ctx, outer);
-	err = build_families(lists, keep, kinds, NULL, NULL, fds);
+	err = build_families(b, kinds, NULL, NULL, fds);
 	if (!err)
-		err = swap_in(outer, fds, lists, false);
+		err = swap_in(outer, fds, NULL);
 	if (!err)
 		err = record_cover(ctx, outer[KIND_TABLE], keep);
 	close_fds(fds);

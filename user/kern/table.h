@@ -25,12 +25,13 @@ int table_install_checked(const struct gb_ctx *ctx, const struct geoip_table *t,
 			  const char *source, bool with_lpm, const __u64 *keep,
 			  table_check_fn check, void *arg);
 /*
- * Compiles the data path's tables anew from lists ([0] IPv4) for the countries in keep (a bit per
- * country id; NULL: all), every other country's ranges GB_COUNTRY_OTHER, and swaps them in (one
- * update per family), recording keep for table_cover.
+ * Compiles the data path's tables anew from the network lists loaded (networks[0], n[0]: the IPv4
+ * list as mapped, see table_open; NULL for none) for the countries in keep (a bit per country id;
+ * NULL: all), every other country's ranges GB_COUNTRY_OTHER, and swaps them in (one update per
+ * family), recording keep for table_cover.
  */
-int table_compile_live(const struct gb_ctx *ctx, const struct prefix_list *lists[2],
-		       const __u64 *keep);
+int table_compile_live(const struct gb_ctx *ctx, const void *const networks[2],
+		       const size_t n[2], const __u64 *keep);
 /*
  * The countries the live compiled tables tell apart; -ESTALE when the record is not of them (a
  * change died between the two updates, or tables from before the record).

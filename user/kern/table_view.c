@@ -9,7 +9,7 @@
 #include <unistd.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
-#include "geoip/dxr.h"
+#include "geoip/dxr_find.h"
 #include "kern/maps.h"
 #include "kern/table_view.h"
 #include "geoblock.skel.h"
