@@ -10,7 +10,7 @@
 set -uo pipefail
 source "$(dirname "$0")/../lib/common.sh"
 source "$(dirname "$0")/lib.sh"
-TRIALS=${TRIALS:-8}
+TRIALS=${TRIALS:-$(trials 8)}
 N=2000
 tmp=$(mktemp -d)
 on_exit rm -rf "$tmp"

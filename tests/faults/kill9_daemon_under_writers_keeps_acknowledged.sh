@@ -9,7 +9,7 @@
 set -uo pipefail
 source "$(dirname "$0")/../lib/common.sh"
 source "$(dirname "$0")/lib.sh"
-TRIALS=${TRIALS:-20}
+TRIALS=${TRIALS:-$(trials 20)}
 LOAD=$BUILD/bench/api_load
 JQ_STATE=$ROOT/tests/bench/api_state.jq
 [[ -x $GEOBLOCK && -x $LOAD ]] || { fail "no $GEOBLOCK or $LOAD (build first)"; summary; exit; }

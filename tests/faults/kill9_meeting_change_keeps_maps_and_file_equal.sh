@@ -6,7 +6,7 @@
 set -uo pipefail
 source "$(dirname "$0")/../lib/common.sh"
 source "$(dirname "$0")/lib.sh"
-TRIALS=${TRIALS:-60}
+TRIALS=${TRIALS:-$(trials 60)}
 tmp=$(mktemp -d)
 on_exit rm -rf "$tmp"
 S=$GEOBLOCK_STATE_DIR

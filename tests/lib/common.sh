@@ -46,6 +46,10 @@ check() {
 	if "$@"; then pass; else fail "$name"; fi
 }
 
+# trials N: how many trials a repeated fault test makes: N, or half as many (at least 4) in the
+# sanitizer pass (make test SANITIZE=1), whose build runs several times slower; TRIALS overrides.
+trials() { if [[ ${GB_SANITIZE:-} == 1 ]]; then echo $(($1 / 2 > 4 ? $1 / 2 : 4)); else echo "$1"; fi; }
+
 # quiet CMD...: CMD with its output discarded (errors still shown), for check.
 quiet() { "$@" >/dev/null; }
 
