@@ -12,6 +12,9 @@
 # BPF_PROG_TEST_RUN with one source, the ns per packet of both programs and of a bare XDP_PASS run
 # in turn (xdp_bench nspp-ab): to a port of no meeting, to a meeting port from an allowed and from
 # a dropped source (BENCH_AB_NSPP_ROUNDS rounds, default 15).
+# BENCH_AB_POLICY=CC[,CC...]: a typical policy instead: the meeting blocks those countries only,
+# and the sources are 1,000,000 addresses of those countries (every packet dropped), e.g.
+# BENCH_AB_POLICY=CN, or BENCH_AB_POLICY=CN,RU,IR,KP,SY,CU,BY,VE,MM,AF for `make bench`'s ten.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BUILD=$ROOT/build
@@ -21,6 +24,7 @@ source "$ROOT/scripts/testbed.sh"
 source "$ROOT/scripts/bench-lib.sh"
 
 OLD=${BENCH_AB_OLD:-}
+POLICY=${BENCH_AB_POLICY:-}
 ROUNDS=${BENCH_ROUNDS:-8}
 FRAMES=${BENCH_FRAMES:-2000000}
 SOURCES=${BENCH_SOURCES:-1000000}
@@ -50,11 +54,16 @@ bench_database
 echo "preparing: $SOURCES sources per family, GeoLite2-Country, $ROUNDS rounds of $FRAMES frames"
 echo "old: $OLD"
 echo "new: $GEOBLOCK"
-bench_sources "$tmp" "$SOURCES"
+echo "policy: ${POLICY:-every country blocked, sources of the world}"
+bench_sources "$tmp" "$SOURCES" sources "$POLICY"
 for b in old new; do
 	mkdir -p "$tmp/state-$b"
 	as $b "${BINS[$b]}" geoip load "$DB" >/dev/null
-	as $b bench_meeting "${BINS[$b]}"
+	if [[ -n $POLICY ]]; then
+		as $b "${BINS[$b]}" meeting add bench --ports 5004 --block "$POLICY" >/dev/null
+	else
+		as $b bench_meeting "${BINS[$b]}"
+	fi
 done
 testbed_up gbab
 bench_generator
@@ -100,6 +109,9 @@ for fam in 4 6; do
 	ratio=$(awk -v f=$fam '$1 == f { print $4 / $3 }' "$tmp/results" | median)
 	printf '%-8s %12.3f %12.3f %10.3f\n' "IPv$fam" "$old" "$new" "$ratio"
 done
+
+# The ns per packet need sources of two countries: the world mix's.
+[[ -z $POLICY ]] || exit 0
 
 # Both programs loaded at once for BPF_PROG_TEST_RUN: old on the receiving veth, new on the
 # sending one (the generator no longer runs). The meeting of each blocks one country only, so

@@ -176,6 +176,40 @@ static void show(char *out, size_t len, int family, const __u8 *addr)
 		pos += snprintf(out + pos, len - pos, "%02x", addr[i]);
 }
 
+/*
+ * Every probe of every network of both lists: the tables of view answer as the naive match, or,
+ * compiled for the countries in keep, GB_COUNTRY_OTHER for any other country.
+ */
+static void check_probes(const struct dxr_view *view, const struct prefix *v4, size_t n4,
+			 const struct prefix *v6, size_t n6, struct input *in, const char *what,
+			 const __u64 *keep)
+{
+	for (int fam = 4; fam <= 6; fam += 2) {
+		const struct prefix *v = fam == 4 ? v4 : v6;
+		size_t n = fam == 4 ? n4 : n6;
+
+		for (size_t i = 0; i < n; i++) {
+			__u8 probe[5][16] = {}, v4addr[4];
+			size_t np = probes_of(&v[i], fam == 4 ? 32 : 128, in, probe);
+
+			for (size_t k = 0; k < np; k++) {
+				__u16 want = expect(v4, n4, v6, n6, fam, probe[k]);
+				int answer_family;
+				__u32 got = dxr_find(view, fam, probe[k], &answer_family, v4addr);
+				char a[40];
+
+				if (keep && want != GB_COUNTRY_NONE &&
+				    !(keep[want / 64] >> (want % 64) & 1))
+					want = GB_COUNTRY_OTHER;
+				show(a, sizeof(a), fam, probe[k]);
+				FUZZ_ASSERT(got == want, "%s: IPv%d %s: table%s says %u, naive match %u",
+					    what, fam, a, keep ? " for half the countries" : "", got,
+					    want);
+			}
+		}
+	}
+}
+
 /* The lists as the kernel's network lists hold them (struct prefix_v4_elem / _v6_elem, 8-aligned). */
 static void *as_elems(const struct prefix *v, size_t n, int family)
 {
@@ -213,28 +247,7 @@ static void check_kept(const struct prefix *v4, size_t n4, const struct prefix *
 	err6 = dxr_build_networks(6, e6, n6, keep, NULL, &t6, &len6);
 	FUZZ_ASSERT(!err4 && !err6, "%s: dxr_build_networks: %d, %d", what, err4, err6);
 	view = (struct dxr_view){ { t4, t6 }, { len4, len6 } };
-	for (int fam = 4; fam <= 6; fam += 2) {
-		const struct prefix *v = fam == 4 ? v4 : v6;
-		size_t n = fam == 4 ? n4 : n6;
-
-		for (size_t i = 0; i < n; i++) {
-			__u8 probe[5][16] = {}, v4addr[4];
-			size_t np = probes_of(&v[i], fam == 4 ? 32 : 128, in, probe);
-
-			for (size_t k = 0; k < np; k++) {
-				__u16 want = expect(v4, n4, v6, n6, fam, probe[k]);
-				int answer_family;
-				__u32 got = dxr_find(&view, fam, probe[k], &answer_family, v4addr);
-				char a[40];
-
-				if (want != GB_COUNTRY_NONE && !(keep[want / 64] >> (want % 64) & 1))
-					want = GB_COUNTRY_OTHER;
-				show(a, sizeof(a), fam, probe[k]);
-				FUZZ_ASSERT(got == want, "%s: IPv%d %s: table for half the countries says "
-					    "%u, naive match %u", what, fam, a, got, want);
-			}
-		}
-	}
+	check_probes(&view, v4, n4, v6, n6, in, what, keep);
 	free(e4);
 	free(e6);
 	free(t4);
@@ -268,26 +281,7 @@ static void check_tables(const struct prefix *v4, size_t n4, const struct prefix
 	view.e[1] = t6;
 	view.n[1] = len6;
 
-	for (int fam = 4; fam <= 6; fam += 2) {
-		const struct prefix *v = fam == 4 ? v4 : v6;
-		size_t n = fam == 4 ? n4 : n6;
-
-		for (size_t i = 0; i < n; i++) {
-			__u8 probe[5][16] = {}, v4addr[4];
-			size_t np = probes_of(&v[i], fam == 4 ? 32 : 128, in, probe);
-
-			for (size_t k = 0; k < np; k++) {
-				__u16 want = expect(v4, n4, v6, n6, fam, probe[k]);
-				int answer_family;
-				__u32 got = dxr_find(&view, fam, probe[k], &answer_family, v4addr);
-				char a[40];
-
-				show(a, sizeof(a), fam, probe[k]);
-				FUZZ_ASSERT(got == want, "%s: IPv%d %s: table says %u, naive match %u",
-					    what, fam, a, got, want);
-			}
-		}
-	}
+	check_probes(&view, v4, n4, v6, n6, in, what, NULL);
 	free(t4);
 	free(t6);
 	check_kept(v4, n4, v6, n6, in, what);
