@@ -36,6 +36,7 @@ static int restore_geoip(const struct gb_ctx *ctx)
 	struct geoip_table t;
 	char paths[GEOIP_MAX_FILES][512], *argv[GEOIP_MAX_FILES], err_msg[1024];
 	__u64 keep[GB_COUNTRY_WORDS];
+	bool have_keep;
 	__u32 zero = 0;
 	int err;
 
@@ -65,10 +66,13 @@ static int restore_geoip(const struct gb_ctx *ctx)
 		gb_err("cannot reload the GeoIP table: %s", err_msg);
 		return err;
 	}
-	/* For the meetings in the maps (none after a reboot: restore_rules grows it for its own). */
-	err = live_countries_read(ctx, keep);
-	err = table_install_checked(ctx, &t, conf.source, conf.with_lpm, err ? NULL : keep, NULL,
-				    NULL);
+	/*
+	 * Compiled for the meetings in the maps (none after a reboot: restore_rules grows it for
+	 * its own), or for every country if those cannot be read.
+	 */
+	have_keep = !live_countries_read(ctx, keep);
+	err = table_install_checked(ctx, &t, conf.source, conf.with_lpm, have_keep ? keep : NULL,
+				    NULL, NULL);
 	if (!err)
 		countries_census_record(ctx);	/* best effort: each change counts without it */
 	if (!err)

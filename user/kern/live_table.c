@@ -55,16 +55,20 @@ int live_table_cover(const struct gb_ctx *ctx, const struct meeting_policy *poli
 		     const __u64 *extra, bool exact)
 {
 	__u64 have[GB_COUNTRY_WORDS], want[GB_COUNTRY_WORDS];
+	bool recorded = !table_cover(ctx, have);
 	struct table_view v;
 	int err;
 
+	/* Growing: the active meetings' countries are told apart already (see the header). */
+	if (extra && !exact && recorded && told_apart(have, extra, false))
+		return 0;
 	if (policies)
 		live_countries(policies, GB_MAX_MEETINGS, want);
 	else if ((err = live_countries_read(ctx, want)))
 		return err;
 	for (int w = 0; extra && w < GB_COUNTRY_WORDS; w++)
 		want[w] |= extra[w];
-	if (!table_cover(ctx, have) && told_apart(have, want, exact))
+	if (recorded && told_apart(have, want, exact))
 		return 0;
 	err = table_open(ctx, &v);
 	if (err)

@@ -18,8 +18,10 @@ int live_countries_read(const struct gb_ctx *ctx, __u64 out[GB_COUNTRY_WORDS]);
  * (GB_MAX_MEETINGS slots; NULL: those in the pinned maps) and of extra (NULL: none): compiled anew from the loaded networks and
  * swapped in when they do not already (exact: when they tell apart any other, too, so that they
  * shrink). Nothing to do without a loaded table. Call it under the state lock, before an update
- * that makes a meeting block a country the tables may not tell apart, and after one that leaves
- * a country to no meeting.
+ * that makes a meeting block a country the tables may not tell apart (extra: its countries), and
+ * after one that leaves a country to no meeting. With extra, and not exact, the tables are taken
+ * to tell apart the active meetings' countries already when they tell apart extra's: every change
+ * starts with a call without extra, which makes sure of it.
  */
 int live_table_cover(const struct gb_ctx *ctx, const struct meeting_policy *policies,
 		     const __u64 *extra, bool exact);
