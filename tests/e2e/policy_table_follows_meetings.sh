@@ -5,7 +5,8 @@
 # DE, blocked by a meeting all along, are dropped at every packet, and FR sources, monitored by
 # another, are counted at every packet; none meets a table without its country (no_country) or
 # one that does not tell it apart (not_blocked). After each add the new country's sources are
-# dropped at once, and `geoip lookup --from table` says the table grew, then shrank.
+# dropped at once, and `geoip lookup --from table` says the table grew, then shrank. Pins of an
+# earlier geoblock, without the live tables' maps, get them compiled when the filter is attached.
 set -uo pipefail
 source "$(dirname "$0")/../lib/common.sh"
 source "$ROOT/scripts/testbed.sh"
@@ -45,11 +46,19 @@ check_eq "the table tells DE apart" DE "$(table_says "$tmp/DE4")"
 check_eq "... and FR" FR "$(table_says "$tmp/FR6")"
 check_eq "... not RU, named by no meeting" '**' "$(table_says "$tmp/RU4")"
 
+# Pins made by a geoblock from before the live tables have none of their maps: a reader makes
+# none, and attach compiles them before the program reads them.
+rm -f "$GEOBLOCK_PIN_DIR/lookup_live_v4" "$GEOBLOCK_PIN_DIR/lookup_live_v6" \
+	"$GEOBLOCK_PIN_DIR/lookup_cover"
+check_eq "without the live tables' pins: no answer, and no pin made" "-- 0" \
+	"$(table_says "$tmp/DE4") $(find "$GEOBLOCK_PIN_DIR" -name 'lookup_*' | wc -l)"
 testbed_up "gp$$" || { fail "testbed"; summary; exit; }
 on_exit testbed_down
 DST_MAC=$(ip -n "$TB_DST" -j link show "$TB_DST_IF" | jq -r '.[0].address')
 SRC_IFINDEX=$(ip -n "$TB_SRC" -j link show "$TB_SRC_IF" | jq -r '.[0].ifindex')
 check "attach" in_ns "$TB_DST" "$GEOBLOCK" attach "$TB_DST_IF" >/dev/null
+check_eq "attach compiled them: DE and FR apart" "DE FR" \
+	"$(table_says "$tmp/DE6") $(table_says "$tmp/FR4")"
 "$GEOBLOCK" stats --json >"$tmp/before.json"
 gen() { in_ns "$TB_SRC" "$BENCH" gen "$SRC_IFINDEX" "$@" >/dev/null; }
 
