@@ -61,14 +61,9 @@ static void mark_slots(struct rules *r, const struct drop_slots *s, bool held)
 /* Whether s holds any drop counter. */
 static bool holds_slots(const struct drop_slots *s)
 {
-	for (int cc = 0; cc < GB_COUNTRY_COUNT; cc += 4) {
-		__u64 four = 0;
+	static const struct drop_slots none;
 
-		memcpy(&four, &s->slot[cc], sizeof(four));
-		if (four)
-			return true;
-	}
-	return false;
+	return memcmp(s->slot, none.slot, sizeof(none.slot)) != 0;
 }
 
 _Static_assert(RULES_SLOT_CHUNK * sizeof(struct drop_slots) % 4096 == 0,
