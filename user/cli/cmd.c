@@ -69,11 +69,15 @@ static const struct cmd_opt lookup_opts[] = {
 static const struct cmd_opt add_opts[] = {
 	{ .id = OPT_PORTS, .name = "ports", .value = "LIST",
 	  .help = "ports and ranges, e.g. 8801,8802-8810 (1-65535, owned by no other\n"
-		  "meeting, not shared); --ports, --ufrag or both" },
+		  "meeting, not shared); --ports, --ufrag, --janus-room, or several" },
 	{ .id = OPT_UFRAG, .name = "ufrag", .value = "U[,U...]",
 	  .help = "the server's ICE ufrags of the meeting's transports (4-256 letters,\n"
 		  "digits, '+', '/'): on shared ports, the Binding Requests naming them\n"
 		  "and their senders' later packets are the meeting's" },
+	{ .id = OPT_JANUS_ROOM, .name = "janus-room", .value = "ID[,ID...]",
+	  .help = "Janus VideoRoom rooms the meeting covers: with 'daemon --janus-events',\n"
+		  "the ports Janus gives each participant's handle in them are the\n"
+		  "meeting's while the handle lives (docs/janus.md)" },
 	{ .id = OPT_BLOCK, .name = "block", .value = "CC[,CC...]", .flags = CMD_OPT_REQUIRED,
 	  .help = "ISO 3166-1 alpha-2 country codes, case-insensitive" },
 	{ .id = OPT_ALLOW, .name = "allow", .value = "CIDR[,...]",
@@ -132,6 +136,15 @@ static const struct cmd_opt daemon_opts[] = {
 	{ .id = OPT_API_ROUTES, .name = "api-routes",
 	  .help = "print the routes the control API serves, one \"METHOD PATH\" a line,\n"
 		  "and exit" },
+	{ .id = OPT_JANUS_EVENTS, .name = "janus-events", .value = "ADDR:PORT",
+	  .help = "receive Janus event handler (sampleevh) POSTs at\n"
+		  "http://ADDR:PORT/janus-events (loopback unless told otherwise): the ports\n"
+		  "of handles in a meeting's --janus-room rooms join and leave the meeting" },
+	{ .id = OPT_JANUS_EVENTS_AUTH, .name = "janus-events-auth", .value = "FILE",
+	  .help = "require HTTP basic auth, \"user:password\" in FILE (sampleevh's\n"
+		  "backend_user and backend_pwd)" },
+	{ .id = OPT_JANUS_IDLE, .name = "janus-idle", .value = "SECONDS", .def = "60",
+	  .help = "forget the ports of a handle Janus has said nothing about for SECONDS" },
 	{}
 };
 

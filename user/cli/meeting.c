@@ -13,6 +13,7 @@
 #include "lib/country.h"
 #include "lib/errors.h"
 #include "lib/parse.h"
+#include "lib/room_ids.h"
 #include "kern/pins.h"
 #include "state/expiry.h"
 #include "state/context.h"
@@ -202,6 +203,31 @@ int cmd_meeting_ufrag_del(const struct cmd_args *a)
 }
 
 /*
+ * The ports Janus handles in the meeting's rooms hold now (not the operator's: not in "ports"),
+ * those the maps still give the meeting.
+ */
+static struct json_object *janus_ports_json(const struct rules *r, __u32 id)
+{
+	struct json_object *arr = json_object_new_array();
+
+	for (size_t i = 0; i < r->janus.n_ports; i++) {
+		const struct janus_port *jp = &r->janus.ports[i];
+		struct json_object *o;
+
+		if (r->owners[jp->port].meeting_id != id ||
+		    strcmp(jp->meeting, r->policies[id].name))
+			continue;
+		o = json_object_new_object();
+		json_object_object_add(o, "port", json_object_new_int(jp->port));
+		json_object_object_add(o, "room", json_object_new_uint64(jp->room));
+		json_object_object_add(o, "session", json_object_new_uint64(jp->session));
+		json_object_object_add(o, "handle", json_object_new_uint64(jp->handle));
+		json_object_array_add(arr, o);
+	}
+	return arr;
+}
+
+/*
  * A meeting as `meeting list --json` shows it: the spec as the API gives it (spec_to_json), ports
  * as its array of strings too, and what the maps add: id, expiry passed, creation time, and
  * warnings.
@@ -222,7 +248,27 @@ static struct json_object *meeting_json(const struct rules *r, __u32 id,
 		json_object_array_add(warnings, json_object_new_string(line));
 	}
 	json_object_object_add(o, "warnings", warnings);
+	json_object_object_add(o, "janus_ports", janus_ports_json(r, id));
 	return o;
+}
+
+/* The line's end: the meeting's Janus rooms, then the ports their handles hold now. */
+static void print_janus(const struct rules *r, __u32 id, const struct meeting_spec *s)
+{
+	size_t shown = 0;
+
+	putchar(' ');
+	if (s->n_janus_rooms)
+		print_room_ids(stdout, s->janus_rooms, s->n_janus_rooms);
+	else
+		putchar('-');
+	for (size_t i = 0; i < r->janus.n_ports; i++) {
+		const struct janus_port *jp = &r->janus.ports[i];
+
+		if (r->owners[jp->port].meeting_id == id && !strcmp(jp->meeting, s->name))
+			printf("%c%u", shown++ ? ',' : ' ', jp->port);
+	}
+	printf("%s\n", shown ? "" : " -");
 }
 
 /* A line of the table; returns 1 when its countries get a mark (one the table has no network in). */
@@ -256,7 +302,8 @@ static int meeting_line(const struct rules *r, __u32 id, const struct meeting_sp
 		printf("%s%s", i ? "," : " ", s->ufrags[i]);
 	if (s->n_ufrags > 4)
 		printf(" (+%zu more)", s->n_ufrags - 4);
-	printf("%s\n", s->n_ufrags ? "" : " -");
+	printf("%s", s->n_ufrags ? "" : " -");
+	print_janus(r, id, s);
 	return !!*none;
 }
 
@@ -275,8 +322,8 @@ int cmd_meeting_list(const struct cmd_args *a)
 	if (json)
 		arr = json_object_new_array();
 	else
-		printf("%-24s %-8s %-8s %-24s %-12s %-30s %s %s\n", "MEETING", "MODE", "PROTO", "PORTS",
-		       "BLOCKED", "EXPIRES", "ALLOWED", "UFRAGS");
+		printf("%-24s %-8s %-8s %-24s %-12s %-30s %s %s %s %s\n", "MEETING", "MODE", "PROTO", "PORTS",
+		       "BLOCKED", "EXPIRES", "ALLOWED", "UFRAGS", "JANUS-ROOMS", "JANUS-PORTS");
 	for (__u32 id = 1; id < GB_MAX_MEETINGS; id++) {
 		struct meeting_spec s;
 
