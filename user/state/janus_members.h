@@ -1,0 +1,56 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Janus handles and the ports they hold, from Janus's events: a handle that joins a room some
+ * meeting covers gives that meeting the local ports of its ICE candidates while it lives.
+ */
+#ifndef GEOBLOCK_STATE_JANUS_MEMBERS_H
+#define GEOBLOCK_STATE_JANUS_MEMBERS_H
+
+#include <pthread.h>
+#include <stddef.h>
+#include <time.h>
+#include <linux/types.h>
+#include "kern/pins.h"
+
+struct json_object;
+
+#define JANUS_HANDLE_PORTS	8	/* ports remembered per handle (one per component) */
+
+struct janus_handle {
+	__u64 session, handle, room;		/* room 0: not known yet */
+	__u32 ports[JANUS_HANDLE_PORTS];	/* local ports Janus reported for it */
+	bool granted[JANUS_HANDLE_PORTS];	/* given to the room's meeting by us */
+	bool refused[JANUS_HANDLE_PORTS];	/* owned by another meeting: logged once */
+	size_t n_ports;
+	time_t seen;				/* CLOCK_MONOTONIC seconds of its last event */
+};
+
+/* What the events did, for the log and the tests. */
+struct janus_counts {
+	unsigned long events, ignored, malformed, joined, ports_given, ports_taken, refused;
+};
+
+struct janus_members {
+	const struct gb_ctx *ctx;
+	pthread_mutex_t mu;
+	struct janus_handle *h;
+	size_t n, cap;
+	unsigned int idle_s;
+	struct janus_counts c;
+};
+
+void janus_members_init(struct janus_members *m, const struct gb_ctx *ctx, unsigned int idle_s);
+void janus_members_free(struct janus_members *m);
+/*
+ * Forgets the ports a former daemon gave handles (it cannot know they still live): taken from
+ * their meetings and from janus-ports.
+ */
+int janus_members_reset(struct janus_members *m);
+/* One event as sampleevh posts it: 0 used, 1 of no interest, -EINVAL malformed. */
+int janus_members_event(struct janus_members *m, struct json_object *ev);
+/* Ends the handles silent for idle_s seconds. */
+void janus_members_expire(struct janus_members *m);
+/* The counters, read under the lock. */
+struct janus_counts janus_members_counts(struct janus_members *m);
+
+#endif
