@@ -89,13 +89,18 @@ void janus_free(struct janus_set *j)
 	memset(j, 0, sizeof(*j));
 }
 
+void janus_strip_ports(const struct janus_set *j, const char *name, __u8 *ports)
+{
+	for (size_t i = 0; i < j->n_ports; i++)
+		if (!strcmp(j->ports[i].meeting, name))
+			ports[j->ports[i].port / 8] &= ~(1u << (j->ports[i].port % 8));
+}
+
 int janus_spec(const struct janus_set *j, struct meeting_spec *s)
 {
 	size_t n = 0;
 
-	for (size_t i = 0; i < j->n_ports; i++)
-		if (!strcmp(j->ports[i].meeting, s->name))
-			s->ports[j->ports[i].port / 8] &= ~(1u << (j->ports[i].port % 8));
+	janus_strip_ports(j, s->name, s->ports);
 	for (size_t i = 0; i < j->n_rooms; i++)
 		n += !strcmp(j->rooms[i].meeting, s->name);
 	if (!n)

@@ -39,6 +39,8 @@ struct janus_set {
 /* Reads both files of state_dir (a missing one is empty). */
 int janus_read(const char *state_dir, struct janus_set *j);
 void janus_free(struct janus_set *j);
+/* Takes the ports meeting name's handles hold out of ports. */
+void janus_strip_ports(const struct janus_set *j, const char *name, __u8 *ports);
 /* s (read from the maps) as the operator made it: its rooms added, its handles' ports taken out. */
 int janus_spec(const struct janus_set *j, struct meeting_spec *s);
 /* The meeting covering room, NULL for none. */

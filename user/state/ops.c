@@ -407,6 +407,8 @@ int ops_meeting_ports(const struct gb_ctx *ctx, const struct audit_caller *who, 
 	/* The meeting with its new ports: a shallow copy, sharing old's exceptions (freed once). */
 	new = old;
 	memcpy(new.ports, out->after, sizeof(new.ports));
+	/* Not the operator's: they stay out of the saved rule set. */
+	janus_strip_ports(&r->janus, new.name, new.ports);
 	if (!err && out->changed && !(err = rules_log_intent(ctx, &new, NULL)))
 		err = rules_set_ports_saved(ctx, r, id, out->after);
 	if (!err && out->changed)
