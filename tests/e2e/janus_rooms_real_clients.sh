@@ -229,6 +229,9 @@ dyn_ports() {
 	"$GEOBLOCK" meeting list --json | jq -r --arg m "$1" \
 		'[.[] | select(.name == $m) | .janus_ports[].port] | sort | map(tostring) | join(" ")'
 }
+# dyn_is MEETING PORTS, drops_over MEETING CC N: polled by wait_until (re-read at each try).
+dyn_is() { [[ $(dyn_ports "$1") == "$2" ]]; }
+drops_over() { (($(drops "$1" "$2") > $3)); }
 op_ports() {
 	"$GEOBLOCK" meeting list --json |
 		jq -r --arg m "$1" '.[] | select(.name == $m) | .ports | join(",")'
@@ -263,8 +266,7 @@ for c in fr_a de_a de_b; do
 		test "${JPORT[$c]:-0}" -ge 20000 -a "${JPORT[$c]:-0}" -le 20099
 done
 want_a=$(printf '%s\n' "${JPORT[fr_a]}" "${JPORT[de_a]}" | sort -n | paste -sd' ')
-check "A's dynamic ports are its handles' ($want_a)" wait_until 5 \
-	test "$(dyn_ports A)" == "$want_a"
+check "A's dynamic ports are its handles' ($want_a)" wait_until 5 dyn_is A "$want_a"
 check_eq "B's dynamic port is de_b's" "${JPORT[de_b]}" "$(dyn_ports B)"
 check_eq "A has no operator port" "" "$(op_ports A)"
 check "the saved rule set holds the rooms and no dynamic port" \
@@ -279,8 +281,14 @@ rules DE >"$tmp/rules"
 a_de0=$(drops A DE)
 check "apply: A blocks DE" "$GEOBLOCK" apply "$tmp/rules" >/dev/null
 t_change=$(now)
-check "(A, DE) drops grow within 1 s" wait_until 1 test "$(drops A DE)" -gt "$a_de0"
-echo "(A, DE) drops grew $(plus "$(now)" "-$t_change") s after apply returned"
+# Polled against the clock (wait_until counts whole seconds).
+t_grew=
+while le "$(now)" "$(plus "$t_change" 1)"; do
+	drops_over A DE "$a_de0" && { t_grew=$(now); break; }
+	sleep 0.05
+done
+check "(A, DE) drops grow within 1 s of apply" test -n "$t_grew"
+echo "(A, DE) drops grew $(plus "${t_grew:-0}" "-$t_change") s after apply returned"
 check "Janus reports de_a's media stopped" wait_until 5 said de_a 'janus media audio stopped'
 stop_at=$(awk '$3 == "media" && $5 == "stopped" { print $1; exit }' "$tmp/de_a.err")
 # Janus says so once no_media_timer (1 s) has passed without a packet, looked at once a second.
@@ -311,8 +319,8 @@ phase "4. clients end"
 for c in fr_a de_a de_b de_a2; do
 	kill_child "${PID[$c]}"
 done
-check "A's dynamic ports go back" wait_until 10 test -z "$(dyn_ports A)"
-check "B's dynamic ports go back" wait_until 10 test -z "$(dyn_ports B)"
+check "A's dynamic ports go back" wait_until 10 dyn_is A ""
+check "B's dynamic ports go back" wait_until 10 dyn_is B ""
 for c in fr_a de_a de_b de_a2; do
 	check_eq "port ${JPORT[$c]:-?} ($c) belongs to no meeting" "" \
 		"$("$GEOBLOCK" explain "$DE" "${JPORT[$c]:-1}" --json | jq -r '.meeting // empty')"

@@ -82,6 +82,20 @@ int janus_read(const char *state_dir, struct janus_set *j)
 	return err;
 }
 
+void janus_validate(struct janus_set *j, const struct meeting_policy *policies,
+		    const struct port_owner *owners)
+{
+	size_t k = 0;
+
+	for (size_t i = 0; i < j->n_ports; i++) {
+		__u32 id = owners[j->ports[i].port].meeting_id;
+
+		if (id && id < GB_MAX_MEETINGS && !strcmp(policies[id].name, j->ports[i].meeting))
+			j->ports[k++] = j->ports[i];
+	}
+	j->n_ports = k;
+}
+
 void janus_free(struct janus_set *j)
 {
 	free(j->rooms);

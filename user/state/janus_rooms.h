@@ -39,6 +39,12 @@ struct janus_set {
 /* Reads both files of state_dir (a missing one is empty). */
 int janus_read(const char *state_dir, struct janus_set *j);
 void janus_free(struct janus_set *j);
+/*
+ * Forgets (in j, not in the file) the ports the maps no longer give the meeting j names: left by
+ * a daemon that stopped, then the maps made anew, the meeting deleted or the port taken.
+ */
+void janus_validate(struct janus_set *j, const struct meeting_policy *policies,
+		    const struct port_owner *owners);
 /* Takes the ports meeting name's handles hold out of ports. */
 void janus_strip_ports(const struct janus_set *j, const char *name, __u8 *ports);
 /* s (read from the maps) as the operator made it: its rooms added, its handles' ports taken out. */

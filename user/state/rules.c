@@ -187,8 +187,8 @@ int rules_read(const struct gb_ctx *ctx, struct rules *r)
 	if (!err)
 		err = map_keys(bpf_map__fd(ctx->skel->maps.allow_v6), sizeof(*r->allow6),
 				(void **)&r->allow6, &r->n_allow6);
-	if (!err)
-		err = janus_read(ctx->state_dir, &r->janus);
+	if (!err && !(err = janus_read(ctx->state_dir, &r->janus)))
+		janus_validate(&r->janus, r->policies, r->owners);
 	if (!err)
 		return 0;
 err_out:
