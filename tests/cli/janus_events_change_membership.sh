@@ -65,6 +65,12 @@ check_eq "a join: 200" 200 "$(post "$(joined 1 11 1234)")"
 check_eq "its candidate: 200" 200 "$(post "$(cand 1 11 20001)")"
 check_eq "the port is A's" A "$(owner 20001)"
 check_eq "A's Janus ports" 20001 "$(dyn A)"
+check_eq "explain names the room, session and handle" '{"room":1234,"session":1,"handle":11}' \
+	"$("$GEOBLOCK" explain 192.0.2.9 20001 --json | jq -c .janus)"
+check "explain in words too" grep -q '^meeting:  A (the port of Janus room 1234, session 1, handle 11)$' \
+	<<<"$("$GEOBLOCK" explain 192.0.2.9 20001)"
+check_eq "explain of an operator port: no janus" null \
+	"$("$GEOBLOCK" explain 192.0.2.9 20005 --json | jq -c .janus)"
 check_eq "grouped: a subscriber's attach, candidate and selected pair" 200 \
 	"$(post "[$(joined 1 12 1234 attached),$(cand 1 12 20002),$(pair 1 12 20003)]")"
 check_eq "candidate before the join" 200 "$(post "[$(cand 2 21 20004),$(joined 2 21 1234)]")"

@@ -271,8 +271,9 @@ check_eq "B's dynamic port is de_b's" "${JPORT[de_b]}" "$(dyn_ports B)"
 check_eq "A has no operator port" "" "$(op_ports A)"
 check "the saved rule set holds the rooms and no dynamic port" \
 	test "$(saved_rules | sort)" == "$(rules JP | sort)"
-check_eq "explain: de_a's port is A's" A "$("$GEOBLOCK" explain "$DE" "${JPORT[de_a]}" --json |
-	jq -r '.meeting // empty')"
+check_eq "explain: de_a's port is A's, room $ROOM_A, its handle" \
+	"A $ROOM_A $(awk '$1 == "handle" { print $2 }' "$tmp/de_a.log")" \
+	"$("$GEOBLOCK" explain "$DE" "${JPORT[de_a]}" --json | jq -r '"\(.meeting) \(.janus.room) \(.janus.handle)"')"
 check_eq "no drops yet for (A, DE)" 0 "$(drops A DE)"
 
 # ---- 2. A blocks DE mid-call: de_a is cut within 1 s ----

@@ -252,7 +252,7 @@ static struct json_object *meeting_json(const struct rules *r, __u32 id,
 	return o;
 }
 
-/* The line's end: the meeting's Janus rooms, then the ports their handles hold now. */
+/* The meeting's Janus rooms, then the ports their handles hold now. */
 static void print_janus(const struct rules *r, __u32 id, const struct meeting_spec *s)
 {
 	size_t shown = 0;
@@ -268,7 +268,7 @@ static void print_janus(const struct rules *r, __u32 id, const struct meeting_sp
 		if (r->owners[jp->port].meeting_id == id && !strcmp(jp->meeting, s->name))
 			printf("%c%u", shown++ ? ',' : ' ', jp->port);
 	}
-	printf("%s\n", shown ? "" : " -");
+	printf("%s", shown ? "" : " -");
 }
 
 /* A line of the table; returns 1 when its countries get a mark (one the table has no network in). */
@@ -297,13 +297,13 @@ static int meeting_line(const struct rules *r, __u32 id, const struct meeting_sp
 		printf("%s%s", i ? "," : "", net);
 	}
 	printf("%s", s->n_allow ? "" : "-");
+	print_janus(r, id, s);
 	/* A meeting of a busy shared port may have thousands: the first few, then how many. */
 	for (size_t i = 0; i < s->n_ufrags && i < 4; i++)
 		printf("%s%s", i ? "," : " ", s->ufrags[i]);
 	if (s->n_ufrags > 4)
 		printf(" (+%zu more)", s->n_ufrags - 4);
-	printf("%s", s->n_ufrags ? "" : " -");
-	print_janus(r, id, s);
+	printf("%s\n", s->n_ufrags ? "" : " -");
 	return !!*none;
 }
 
@@ -323,7 +323,7 @@ int cmd_meeting_list(const struct cmd_args *a)
 		arr = json_object_new_array();
 	else
 		printf("%-24s %-8s %-8s %-24s %-12s %-30s %s %s %s %s\n", "MEETING", "MODE", "PROTO", "PORTS",
-		       "BLOCKED", "EXPIRES", "ALLOWED", "UFRAGS", "JANUS-ROOMS", "JANUS-PORTS");
+		       "BLOCKED", "EXPIRES", "ALLOWED", "JANUS-ROOMS", "JANUS-PORTS", "UFRAGS");
 	for (__u32 id = 1; id < GB_MAX_MEETINGS; id++) {
 		struct meeting_spec s;
 
