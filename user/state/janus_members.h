@@ -7,6 +7,7 @@
 #define GEOBLOCK_STATE_JANUS_MEMBERS_H
 
 #include <pthread.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <time.h>
 #include <linux/types.h>
@@ -36,6 +37,7 @@ struct janus_members {
 	struct janus_handle *h;
 	size_t n, cap;
 	unsigned int idle_s;
+	bool unsynced;			/* audit records written since the last audit_sync */
 	struct janus_counts c;
 };
 
@@ -48,7 +50,7 @@ void janus_members_free(struct janus_members *m);
 int janus_members_reset(struct janus_members *m);
 /* One event as sampleevh posts it: 0 used, 1 of no interest, -EINVAL malformed. */
 int janus_members_event(struct janus_members *m, struct json_object *ev);
-/* Ends the handles silent for idle_s seconds. */
+/* Ends the handles silent for idle_s seconds; makes the audit records written so far durable. */
 void janus_members_expire(struct janus_members *m);
 /* The counters, read under the lock. */
 struct janus_counts janus_members_counts(struct janus_members *m);

@@ -184,7 +184,11 @@ static int write_ports(const char *state_dir, const struct janus_set *j)
 		free(buf);
 		return -ENOMEM;
 	}
-	err = gb_write_file_atomic(state_dir, GB_JANUS_PORTS_FILE, buf, len);
+	/*
+	 * Not synced: on the path from a Janus event to the data path, and a daemon that starts
+	 * takes back what it lists anyway (janus_members_reset).
+	 */
+	err = gb_write_file_replace(state_dir, GB_JANUS_PORTS_FILE, buf, len);
 	free(buf);
 	return err;
 }
