@@ -16,7 +16,9 @@ on_exit rm -rf "$tmp"
 
 # Usage errors: one line, exit 1.
 "$GEOBLOCK" daemon --janus-idle 5 >/dev/null 2>"$tmp/err"
-check_eq "--janus-idle without --janus-events: exit 1" "1 geoblock: daemon: --janus-events-auth and --janus-idle need --janus-events ADDR:PORT" "$? $(cat "$tmp/err")"
+check_eq "--janus-idle without --janus-events: exit 1" "1 geoblock: daemon: --janus-events-auth, --janus-idle and --janus-admin need --janus-events ADDR:PORT" "$? $(cat "$tmp/err")"
+"$GEOBLOCK" daemon --janus-events 127.0.0.1:0 --janus-admin http://127.0.0.1:1/admin >/dev/null 2>"$tmp/err"
+check_eq "--janus-admin without its secret: exit 1" "1 geoblock: daemon: --janus-admin URL and --janus-admin-secret FILE go together" "$? $(cat "$tmp/err")"
 "$GEOBLOCK" daemon --janus-events nope >/dev/null 2>"$tmp/err"
 check_eq "--janus-events without a port: exit 1" 1 "$?"
 "$GEOBLOCK" daemon --janus-events 127.0.0.1:0 --janus-idle 0 >/dev/null 2>"$tmp/err"

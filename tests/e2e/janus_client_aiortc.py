@@ -23,9 +23,16 @@ from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
 from aiortc.mediastreams import AudioStreamTrack
 
 
+PRINT_LOCK = threading.Lock()  # events come from the poll thread too: one whole line at a time
+
+
 def event(*words):
-    print(*words, flush=True)
-    print(f"{time.time():.3f}", *words, file=sys.stderr, flush=True)  # a timeline, for post-mortems
+    line = " ".join(str(w) for w in words)
+    with PRINT_LOCK:
+        sys.stdout.write(line + "\n")
+        sys.stdout.flush()
+        sys.stderr.write(f"{time.time():.3f} {line}\n")  # a timeline, for post-mortems
+        sys.stderr.flush()
 
 
 def call(url, body=None, timeout=10):

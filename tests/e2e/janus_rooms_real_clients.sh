@@ -9,6 +9,7 @@
 #   1. FR and DE publish in A, DE in B: all connect; each handle's Janus port is a dynamic port
 #      of its room's meeting (`meeting list --json` janus_ports), not an operator port, and not
 #      in the saved rule set;
+#   1b. the daemon restarts with --janus-admin: the handles' ports come back from Janus's Admin API;
 #   2. `geoblock apply` makes A block DE: the DE publisher in A is cut within 1 s (the (A, DE)
 #      drop counter grows within 1 s, Janus reports its media stopped), FR's media to A and DE's
 #      to B go on, the dynamic ports stay with A's new version;
@@ -102,16 +103,23 @@ rules() {
 rules JP >"$tmp/rules"
 check "apply: A and B on Janus rooms" "$GEOBLOCK" apply "$tmp/rules" >/dev/null
 echo "janus:$(head -c 12 /dev/urandom | base64 | tr -d '/+=')" >"$tmp/auth"
-nsenter --net="/run/netns/$SRV" "$GEOBLOCK" daemon --metrics 127.0.0.1:0 \
-	--janus-events 127.0.0.1:0 --janus-events-auth "$tmp/auth" --janus-idle 30 \
-	>"$tmp/daemon.log" 2>"$tmp/daemon.err" &
-DAEMON_PID=$!
-on_exit kill_child "$DAEMON_PID"
-if ! wait_until 10 grep -q '^serving Janus events on ' "$tmp/daemon.log"; then
-	fail "daemon did not listen: $(cat "$tmp/daemon.err")"
-	summary
-	exit
-fi
+head -c 12 /dev/urandom | base64 | tr -d '/+=' >"$tmp/admin_secret"
+# The daemon in the server namespace, on its loopback (a fixed port: Janus is told it once).
+# start_daemon [OPTION...]: its output in $tmp/daemon.log and .err (appended).
+start_daemon() {
+	: >"$tmp/daemon.log"
+	nsenter --net="/run/netns/$SRV" "$GEOBLOCK" daemon --metrics 127.0.0.1:0 \
+		--janus-events 127.0.0.1:10067 --janus-events-auth "$tmp/auth" --janus-idle 30 "$@" \
+		>>"$tmp/daemon.log" 2>>"$tmp/daemon.err" &
+	DAEMON_PID=$!
+	on_exit kill_child "$DAEMON_PID"
+	if ! wait_until 10 grep -q '^serving Janus events on ' "$tmp/daemon.log"; then
+		fail "daemon did not listen: $(cat "$tmp/daemon.err")"
+		summary
+		exit
+	fi
+}
+start_daemon
 EVENTS_URL=$(sed -n 's/^serving Janus events on //p' "$tmp/daemon.log")
 check_eq "events without the password: 401" 401 "$(in_ns "$SRV" curl -s -o /dev/null \
 	-w '%{http_code}' -X POST -d '{}' "$EVENTS_URL")"
@@ -132,6 +140,7 @@ general: {
 	debug_level = 4
 	interface = "$SRV_ADDR"
 	session_timeout = 60
+	admin_secret = "$(cat "$tmp/admin_secret")"
 }
 media: {
 	rtp_port_range = "20000-20099"
@@ -168,7 +177,10 @@ general: {
 	https = false
 }
 admin: {
-	admin_http = false
+	admin_base_path = "/admin"
+	admin_http = true
+	admin_port = 7088
+	admin_ip = "127.0.0.1"
 	admin_https = false
 }
 JCFG
@@ -280,6 +292,18 @@ check_eq "explain: de_a's port is A's, room $ROOM_A, its handle" \
 	"A $ROOM_A $(awk '$1 == "handle" { print $2 }' "$tmp/de_a.log")" \
 	"$("$GEOBLOCK" explain "$DE" "${JPORT[de_a]}" --json | jq -r '"\(.meeting) \(.janus.room) \(.janus.handle)"')"
 check_eq "no drops yet for (A, DE)" 0 "$(drops A DE)"
+
+# A restarted daemon takes back what its predecessor gave, then asks Janus's Admin API.
+phase "1b. the daemon restarts, rebuilding from the Admin API"
+kill_child "$DAEMON_PID"
+check_eq "the daemon gone, A keeps its ports" "$want_a" "$(dyn_ports A)"
+start_daemon --janus-admin http://127.0.0.1:7088/admin --janus-admin-secret "$tmp/admin_secret"
+check "it rebuilt the three handles" grep -qx 'rebuilt 3 Janus handles from the Admin API' \
+	"$tmp/daemon.log"
+check "its predecessor's three ports were taken back first (audited)" \
+	test "$(grep -o '"- port [0-9]* meeting [AB]"' "$GEOBLOCK_STATE_DIR/audit.log" | wc -l)" -ge 3
+check_eq "A's ports again, from the Admin API" "$want_a" "$(dyn_ports A)"
+check_eq "B's port again" "${JPORT[de_b]}" "$(dyn_ports B)"
 
 # ---- 2. A blocks DE mid-call: de_a is cut within 1 s ----
 phase "2. A blocks DE"

@@ -145,6 +145,11 @@ static const struct cmd_opt daemon_opts[] = {
 		  "backend_user and backend_pwd)" },
 	{ .id = OPT_JANUS_IDLE, .name = "janus-idle", .value = "SECONDS", .def = "60",
 	  .help = "forget the ports of a handle Janus has said nothing about for SECONDS" },
+	{ .id = OPT_JANUS_ADMIN, .name = "janus-admin", .value = "URL",
+	  .help = "at start, rebuild which handles hold which ports from Janus's Admin API\n"
+		  "at URL (e.g. http://127.0.0.1:7088/admin), rather than from a stale list" },
+	{ .id = OPT_JANUS_ADMIN_SECRET, .name = "janus-admin-secret", .value = "FILE",
+	  .help = "the Admin API's admin_secret, the first line of FILE" },
 	{}
 };
 

@@ -23,6 +23,7 @@
 #include "state/converge.h"
 #include "state/janus_members.h"
 #include "metrics/exporter.h"
+#include "api/janus_admin.h"
 #include "api/janus_events.h"
 #include "api/routes.h"
 #include "api/server.h"
@@ -228,8 +229,14 @@ int cmd_daemon(const struct cmd_args *a)
 		gb_err("--janus-events: %s", err_msg);
 		return GB_EXIT_USAGE;
 	}
-	if ((a->opt[OPT_JANUS_EVENTS_AUTH] || a->count[OPT_JANUS_IDLE]) && !janus) {
-		gb_err("--janus-events-auth and --janus-idle need --janus-events ADDR:PORT");
+	if ((a->opt[OPT_JANUS_EVENTS_AUTH] || a->count[OPT_JANUS_IDLE] || a->opt[OPT_JANUS_ADMIN]) &&
+	    !janus) {
+		gb_err("--janus-events-auth, --janus-idle and --janus-admin need --janus-events "
+		       "ADDR:PORT");
+		return GB_EXIT_USAGE;
+	}
+	if (!a->opt[OPT_JANUS_ADMIN] != !a->opt[OPT_JANUS_ADMIN_SECRET]) {
+		gb_err("--janus-admin URL and --janus-admin-secret FILE go together");
 		return GB_EXIT_USAGE;
 	}
 	errno = 0;
@@ -299,6 +306,15 @@ int cmd_daemon(const struct cmd_args *a)
 		/* Handles a former daemon knew of may be gone: their ports go back first. */
 		if (janus_members_reset(&jm))
 			gb_warn("cannot take back the ports of a former daemon's Janus handles");
+		if (a->opt[OPT_JANUS_ADMIN]) {
+			unsigned int n;
+
+			/* Unreachable, the membership comes from the events that follow only. */
+			if (!janus_admin_rebuild(&jm, a->opt[OPT_JANUS_ADMIN],
+						 a->opt[OPT_JANUS_ADMIN_SECRET], &n))
+				printf("rebuilt %u Janus handle%s from the Admin API\n", n,
+				       n == 1 ? "" : "s");
+		}
 		err = janus_events_start(&jm, (struct sockaddr *)&jaddr, jaddr_len,
 					 a->opt[OPT_JANUS_EVENTS_AUTH], &jev);
 		if (err)
