@@ -131,6 +131,20 @@ post "[$(joined 4 41 1234),$(cand 4 41 20008)]" >/dev/null
 check_eq "a handle that goes silent" 20008 "$(dyn A)"
 check "after --janus-idle 2 (and the 5 s pass) its port goes back" wait_until 10 dyn_is A ""
 
+# 200 handles join and leave (hangup, detach, session end in turn): no port is left behind.
+for ((i = 0; i < 200; i++)); do
+	case $((i % 3)) in
+	0) end='{"type":16,"subtype":6,"session_id":70,"handle_id":'$((700 + i))',"event":{"connection":"hangup"}}' ;;
+	1) end='{"type":2,"session_id":70,"handle_id":'$((700 + i))',"event":{"name":"detached"}}' ;;
+	2) end='{"type":1,"session_id":70,"event":{"name":"destroyed"}}' ;;
+	esac
+	post "[$(joined 70 $((700 + i)) 1234),$(cand 70 $((700 + i)) $((21000 + i % 50))),$end]" >/dev/null
+done
+check_eq "200 join/leave cycles: no port left in A" "" "$(dyn A)"
+check_eq "200 join/leave cycles: none in the maps" "" "$(for p in 21000 21025 21049; do
+	[[ $(owner $p) == - ]] || echo "$p"; done)"
+check_eq "200 join/leave cycles: given and taken alike" "$(count ports_given)" "$(count ports_taken)"
+
 # A restarted daemon cannot know its predecessor's handles still live: it takes their ports back.
 post "[$(joined 5 51 1234),$(cand 5 51 20009)]" >/dev/null
 kill_child "$pid"

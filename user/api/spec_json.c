@@ -60,11 +60,17 @@ static int join_list(struct json_object *o, const char *key, bool ints, char **o
 	*buf = '\0';
 	for (size_t i = 0; i < n; i++) {
 		const char *v;
-		char num[16];
+		char num[24];
 
 		item = json_object_array_get_idx(arr, i);
 		if (ints && json_object_is_type(item, json_type_int)) {
-			snprintf(num, sizeof(num), "%lld", (long long)json_object_get_int64(item));
+			/* Room ids go past INT64_MAX: a non-negative number read as unsigned. */
+			if (json_object_get_int64(item) < 0)
+				snprintf(num, sizeof(num), "%lld",
+					 (long long)json_object_get_int64(item));
+			else
+				snprintf(num, sizeof(num), "%llu",
+					 (unsigned long long)json_object_get_uint64(item));
 			v = num;
 		} else if (json_object_is_type(item, json_type_string)) {
 			v = json_object_get_string(item);
