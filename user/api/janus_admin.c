@@ -121,7 +121,7 @@ static void feed_ports(struct janus_members *m, struct json_object *o, __u64 ses
 	}
 }
 
-/* One handle: its room (a VideoRoom publisher "joined", a subscriber "attached"), then its ports. */
+/* A handle: its room (a VideoRoom publisher "joined", a subscriber "attached"), then ports. */
 static bool feed_handle(struct janus_members *m, struct json_object *info, __u64 session,
 			__u64 handle)
 {
