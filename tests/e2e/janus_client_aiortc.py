@@ -1,14 +1,16 @@
 #!/usr/bin/python3
-"""A Janus VideoRoom publisher on aiortc (Debian's python3-aiortc), over Janus's HTTP API: creates
-a session, attaches to janus.plugin.videoroom, joins ROOM as a publisher, publishes one audio
-track (Opus silence over SRTP) and keeps polling Janus's events, until SIGTERM or MAX_SECONDS.
+"""A Janus VideoRoom client on aiortc (Debian's python3-aiortc), over Janus's HTTP API: creates
+a session, attaches to janus.plugin.videoroom, joins ROOM as a publisher and publishes one audio
+track (Opus silence over SRTP), or with FEED subscribes to that publisher and counts the audio
+frames it receives; keeps polling Janus's events, until SIGTERM or MAX_SECONDS.
 
-Prints one line per event: `session ID`, `handle ID`, `joined ROOM`, `candidate LINE` (its own, as
-offered), `janus-port PORT` (Janus's UDP host candidate in the answer), `ice STATE`,
-`conn STATE`, and what Janus says of the PeerConnection: `janus webrtcup`,
-`janus media TYPE receiving|stopped`, `janus hangup REASON`.
+Prints one line per event: `session ID`, `handle ID`, `joined ROOM`, `publisher-id ID`,
+`candidate LINE` (its own, as offered), `janus-port PORT` (Janus's UDP host candidate in its
+SDP), `ice STATE`, `conn STATE`, `received N` (a subscriber, every 50 frames), and what Janus says
+of the PeerConnection: `janus webrtcup`, `janus media TYPE receiving|stopped`,
+`janus hangup REASON`.
 
-usage: janus_client_aiortc.py JANUS_URL ROOM [MAX_SECONDS]
+usage: janus_client_aiortc.py JANUS_URL ROOM [MAX_SECONDS [FEED]]
 """
 import asyncio
 import json
@@ -61,6 +63,7 @@ def poll(base, sid, on_event, stopping):
 async def main():
     base, room = sys.argv[1].rstrip("/"), int(sys.argv[2])
     max_seconds = float(sys.argv[3]) if len(sys.argv) > 3 else 120
+    feed = int(sys.argv[4]) if len(sys.argv) > 4 else None
     loop = asyncio.get_running_loop()
     stop = loop.create_future()
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -92,11 +95,6 @@ async def main():
             raise RuntimeError(data["error"])
         return data, ev.get("jsep")
 
-    call(f"{base}/{sid}/{hid}", {"janus": "message",
-                                 "body": {"request": "join", "ptype": "publisher", "room": room}})
-    data, _ = await plugin_event()
-    event("joined", data.get("room"))
-
     pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))  # no STUN server: host candidates only
 
     @pc.on("iceconnectionstatechange")
@@ -107,22 +105,58 @@ async def main():
     def conn():
         event("conn", pc.connectionState)
 
-    pc.addTrack(AudioStreamTrack())
-    await pc.setLocalDescription(await pc.createOffer())
-    for line in pc.localDescription.sdp.splitlines():
-        if line.startswith("a=candidate:"):
-            event("candidate", line[2:])
-    call(f"{base}/{sid}/{hid}", {"janus": "message",
-                                 "body": {"request": "configure", "audio": True, "video": False},
-                                 "jsep": {"type": "offer", "sdp": pc.localDescription.sdp}})
-    jsep = None
-    while not jsep:
-        _, jsep = await plugin_event()
-    for line in jsep["sdp"].splitlines():
-        words = line.split()
-        if line.startswith("a=candidate:") and words[2].lower() == "udp" and words[7] == "host":
-            event("janus-port", words[5])
-    await pc.setRemoteDescription(RTCSessionDescription(jsep["sdp"], "answer"))
+    def janus_ports(sdp):
+        for line in sdp.splitlines():
+            words = line.split()
+            if line.startswith("a=candidate:") and words[2].lower() == "udp" and words[7] == "host":
+                event("janus-port", words[5])
+
+    if feed is None:
+        call(f"{base}/{sid}/{hid}", {"janus": "message", "body": {
+            "request": "join", "ptype": "publisher", "room": room}})
+        data, _ = await plugin_event()
+        event("joined", data.get("room"))
+        event("publisher-id", data.get("id"))
+        pc.addTrack(AudioStreamTrack())
+        await pc.setLocalDescription(await pc.createOffer())
+        for line in pc.localDescription.sdp.splitlines():
+            if line.startswith("a=candidate:"):
+                event("candidate", line[2:])
+        call(f"{base}/{sid}/{hid}", {"janus": "message",
+                                     "body": {"request": "configure", "audio": True, "video": False},
+                                     "jsep": {"type": "offer", "sdp": pc.localDescription.sdp}})
+        jsep = None
+        while not jsep:
+            _, jsep = await plugin_event()
+        janus_ports(jsep["sdp"])
+        await pc.setRemoteDescription(RTCSessionDescription(jsep["sdp"], "answer"))
+    else:
+        # A subscriber to FEED: Janus offers, the client answers and counts what it receives.
+        @pc.on("track")
+        def on_track(track):
+            async def count():
+                n = 0
+                while True:
+                    try:
+                        await track.recv()
+                    except Exception:  # noqa: BLE001 - the track ended
+                        return
+                    n += 1
+                    if n % 50 == 0:
+                        event("received", n)
+            asyncio.ensure_future(count())
+
+        call(f"{base}/{sid}/{hid}", {"janus": "message", "body": {
+            "request": "join", "ptype": "subscriber", "room": room, "streams": [{"feed": feed}]}})
+        jsep = None
+        while not jsep:
+            data, jsep = await plugin_event()
+        event("joined", data.get("room"))
+        janus_ports(jsep["sdp"])
+        await pc.setRemoteDescription(RTCSessionDescription(jsep["sdp"], "offer"))
+        await pc.setLocalDescription(await pc.createAnswer())
+        call(f"{base}/{sid}/{hid}", {"janus": "message", "body": {"request": "start"},
+                                     "jsep": {"type": "answer", "sdp": pc.localDescription.sdp}})
     try:
         await asyncio.wait_for(stop, max_seconds)
     except asyncio.TimeoutError:

@@ -6,7 +6,8 @@
 # publishers (tests/e2e/janus_client_aiortc.py) in namespaces whose only address is German
 # (85.214.1.1) or French (90.84.1.1) in DB-IP lite, joined by a bridge. Meeting A covers room
 # 1234, meeting B room 5678; neither blocks anyone here at first (JP).
-#   1. FR and DE publish in A, DE in B: all connect; each handle's Janus port is a dynamic port
+#   1. FR and DE publish in A, DE in B, an FR subscriber in A receives FR's media: all connect;
+#      each handle's Janus port (the subscriber's too) is a dynamic port
 #      of its room's meeting (`meeting list --json` janus_ports), not an operator port, and not
 #      in the saved rule set;
 #   1b. the daemon restarts with --janus-admin: the handles' ports come back from Janus's Admin API;
@@ -220,11 +221,12 @@ if ! wait_until 20 in_ns "$SRV" curl -sf -o /dev/null "$JANUS_URL/info"; then
 	exit
 fi
 
-declare -A PID NS_OF=([fr_a]=$NS_FR [de_a]=$NS_DE [de_b]=$NS_DE [de_a2]=$NS_DE)
-declare -A ROOM_OF=([fr_a]=$ROOM_A [de_a]=$ROOM_A [de_b]=$ROOM_B [de_a2]=$ROOM_A)
+declare -A PID NS_OF=([fr_a]=$NS_FR [de_a]=$NS_DE [de_b]=$NS_DE [de_a2]=$NS_DE [fr_sub]=$NS_FR)
+declare -A ROOM_OF=([fr_a]=$ROOM_A [de_a]=$ROOM_A [de_b]=$ROOM_B [de_a2]=$ROOM_A [fr_sub]=$ROOM_A)
+# start_client NAME [FEED]: a publisher, or with FEED a subscriber to that publisher.
 start_client() {
 	nsenter --net="/run/netns/${NS_OF[$1]}" "$PY" "$E2E/janus_client_aiortc.py" "$JANUS_URL" \
-		"${ROOM_OF[$1]}" 120 >"$tmp/$1.log" 2>"$tmp/$1.err" &
+		"${ROOM_OF[$1]}" 120 ${2:+"$2"} >"$tmp/$1.log" 2>"$tmp/$1.err" &
 	PID[$1]=$!
 	on_exit kill_child "${PID[$1]}"
 }
@@ -276,13 +278,17 @@ for c in fr_a de_a de_b; do
 		fail "$c connects in room ${ROOM_OF[$c]}: $(why_not "$c")"
 	fi
 done
+# A subscriber from FR in A, to fr_a's feed: its handle's port is A's too.
+start_client fr_sub "$(awk '$1 == "publisher-id" { print $2 }' "$tmp/fr_a.log")"
+if wait_until "$CONNECT_S" connected fr_sub; then pass; else fail "fr_sub connects: $(why_not fr_sub)"; fi
+check "fr_sub receives fr_a's media" wait_until 10 said fr_sub 'received 100'
 declare -A JPORT
-for c in fr_a de_a de_b; do
+for c in fr_a de_a de_b fr_sub; do
 	JPORT[$c]=$(janus_port "$c")
 	check "$c: Janus gave it a port in its range (${JPORT[$c]})" \
 		test "${JPORT[$c]:-0}" -ge 20000 -a "${JPORT[$c]:-0}" -le 20099
 done
-want_a=$(printf '%s\n' "${JPORT[fr_a]}" "${JPORT[de_a]}" | sort -n | paste -sd' ')
+want_a=$(printf '%s\n' "${JPORT[fr_a]}" "${JPORT[de_a]}" "${JPORT[fr_sub]}" | sort -n | paste -sd' ')
 check "A's dynamic ports are its handles' ($want_a)" wait_until 5 dyn_is A "$want_a"
 check_eq "B's dynamic port is de_b's" "${JPORT[de_b]}" "$(dyn_ports B)"
 check_eq "A has no operator port" "" "$(op_ports A)"
@@ -298,10 +304,10 @@ phase "1b. the daemon restarts, rebuilding from the Admin API"
 kill_child "$DAEMON_PID"
 check_eq "the daemon gone, A keeps its ports" "$want_a" "$(dyn_ports A)"
 start_daemon --janus-admin http://127.0.0.1:7088/admin --janus-admin-secret "$tmp/admin_secret"
-check "it rebuilt the three handles" grep -qx 'rebuilt 3 Janus handles from the Admin API' \
+check "it rebuilt the four handles" grep -qx 'rebuilt 4 Janus handles from the Admin API' \
 	"$tmp/daemon.log"
-check "its predecessor's three ports were taken back first (audited)" \
-	test "$(grep -o '"- port [0-9]* meeting [AB]"' "$GEOBLOCK_STATE_DIR/audit.log" | wc -l)" -ge 3
+check "its predecessor's four ports were taken back first (audited)" \
+	test "$(grep -o '"- port [0-9]* meeting [AB]"' "$GEOBLOCK_STATE_DIR/audit.log" | wc -l)" -ge 4
 check_eq "A's ports again, from the Admin API" "$want_a" "$(dyn_ports A)"
 check_eq "B's port again" "${JPORT[de_b]}" "$(dyn_ports B)"
 
@@ -331,6 +337,9 @@ until_time "$sleep_to"
 for c in fr_a de_b; do
 	check "$c: Janus still receives its media" no_stop "$c"
 done
+n=$(awk '$1 == "received" { n = $2 } END { print n + 0 }' "$tmp/fr_sub.log")
+check "fr_sub still receives fr_a's media" wait_until 5 \
+	grep -qx "received $((n + 100))" "$tmp/fr_sub.log"
 check_eq "no drops of (B, DE)" 0 "$(drops B DE)"
 
 # ---- 3. a new DE publisher in A never connects ----
@@ -349,12 +358,12 @@ check "de_a2's Janus port is A's (${JPORT[de_a2]})" \
 
 # ---- 4. the clients end: their ports go back ----
 phase "4. clients end"
-for c in fr_a de_a de_b de_a2; do
+for c in fr_a de_a de_b de_a2 fr_sub; do
 	kill_child "${PID[$c]}"
 done
 check "A's dynamic ports go back" wait_until 10 dyn_is A ""
 check "B's dynamic ports go back" wait_until 10 dyn_is B ""
-for c in fr_a de_a de_b de_a2; do
+for c in fr_a de_a de_b de_a2 fr_sub; do
 	check_eq "port ${JPORT[$c]:-?} ($c) belongs to no meeting" "" \
 		"$("$GEOBLOCK" explain "$DE" "${JPORT[$c]:-1}" --json | jq -r '.meeting // empty')"
 done

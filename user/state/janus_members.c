@@ -370,7 +370,9 @@ static int event_locked(struct janus_members *m, struct json_object *ev)
 			end_handle(m, h - m->h);
 			return 0;
 		}
-		if ((strcmp(s, "joined") && strcmp(s, "attached")) || !room)
+		/* A publisher "joined"; a subscriber "attached" (or "subscribing", in newer Janus). */
+		if ((strcmp(s, "joined") && strcmp(s, "attached") && strcmp(s, "subscribing")) ||
+		    !room)
 			return 1;
 		h = h ? h : find_handle(m, session, handle, true);
 		if (!h)
