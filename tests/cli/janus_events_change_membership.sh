@@ -29,8 +29,9 @@ check "meeting add O on port 20005" "$GEOBLOCK" meeting add O --ports 20005 --bl
 check "shared-port add 20006" "$GEOBLOCK" shared-port add 20006 >/dev/null
 operator_rules=$(saved_rules)
 
+# start_daemon [IDLE]: --janus-idle IDLE (default 60: no handle goes idle unless a step wants it).
 start_daemon() {
-	"$GEOBLOCK" daemon --metrics 127.0.0.1:0 --janus-events 127.0.0.1:0 --janus-idle 2 \
+	"$GEOBLOCK" daemon --metrics 127.0.0.1:0 --janus-events 127.0.0.1:0 --janus-idle "${1:-60}" \
 		>"$tmp/daemon.log" 2>"$tmp/daemon.err" &
 	pid=$!
 	on_exit kill_child "$pid"
@@ -127,6 +128,8 @@ check_eq "detach: its ports go back" "20004" "$(dyn A)"
 check_eq "session destroyed" 200 "$(post '{"type":1,"session_id":2,"event":{"name":"destroyed"}}')"
 check_eq "session destroyed: its handles' ports go back" "" "$(dyn A)"
 
+kill_child "$pid"
+start_daemon 2
 post "[$(joined 4 41 1234),$(cand 4 41 20008)]" >/dev/null
 check_eq "a handle that goes silent" 20008 "$(dyn A)"
 check "after --janus-idle 2 (and the 5 s pass) its port goes back" wait_until 10 dyn_is A ""

@@ -62,9 +62,9 @@ static int read_lines(const char *state_dir, const char *name, struct janus_set 
 		}
 	}
 	fclose(f);
-	if (ports)
+	if (ports && j->n_ports)
 		qsort(j->ports, j->n_ports, sizeof(*j->ports), port_cmp);
-	else
+	else if (!ports && j->n_rooms)
 		qsort(j->rooms, j->n_rooms, sizeof(*j->rooms), room_cmp);
 	return 0;
 }
