@@ -21,6 +21,8 @@ check_eq "--janus-idle without --janus-events: exit 1" "1 geoblock: daemon: --ja
 check_eq "--janus-admin without its secret: exit 1" "1 geoblock: daemon: --janus-admin URL and --janus-admin-secret FILE go together" "$? $(cat "$tmp/err")"
 "$GEOBLOCK" daemon --janus-events nope >/dev/null 2>"$tmp/err"
 check_eq "--janus-events without a port: exit 1" 1 "$?"
+"$GEOBLOCK" daemon --janus-events 127.0.0.1:0 --janus-hangup >/dev/null 2>"$tmp/err"
+check_eq "--janus-hangup without --janus-admin: exit 1" "1 geoblock: daemon: --janus-hangup needs --janus-admin URL (its hangup_webrtc)" "$? $(cat "$tmp/err")"
 "$GEOBLOCK" daemon --janus-events 127.0.0.1:0 --janus-idle 0 >/dev/null 2>"$tmp/err"
 check_eq "--janus-idle 0: exit 1" 1 "$?"
 

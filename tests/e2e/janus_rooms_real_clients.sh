@@ -14,8 +14,9 @@
 #   2. `geoblock apply` makes A block DE: the DE publisher in A is cut within 1 s (the (A, DE)
 #      drop counter grows within 1 s, Janus reports its media stopped), FR's media to A and DE's
 #      to B go on, the dynamic ports stay with A's new version;
-#   3. a new DE publisher in A never connects: no DTLS, Janus never has it up nor its media (its
-#      ICE alone may complete, if its first check beats the event by a millisecond);
+#   3. with --janus-hangup, Janus is asked to hang up the DE publisher blocked mid-call; a new DE
+#      publisher in A never connects: no DTLS, Janus never has it up nor its media (its ICE alone
+#      may complete, if its first check beats the event by a millisecond), and is hung up;
 #   4. the clients end: their ports return to no meeting; the changes are audited.
 set -uo pipefail
 source "$(dirname "$0")/../lib/common.sh"
@@ -343,7 +344,13 @@ check "fr_sub still receives fr_a's media" wait_until 5 \
 check_eq "no drops of (B, DE)" 0 "$(drops B DE)"
 
 # ---- 3. a new DE publisher in A never connects ----
-phase "3. de_a2 publishes in A"
+# With --janus-hangup from now on: Janus hangs up handles whose client A blocks.
+phase "3. de_a2 publishes in A (daemon with --janus-hangup)"
+kill_child "$DAEMON_PID"
+start_daemon --janus-admin http://127.0.0.1:7088/admin --janus-admin-secret "$tmp/admin_secret" \
+	--janus-hangup
+check "de_a, blocked mid-call, is hung up by Janus within 6 s" wait_until 6 grep -q '^janus hangup' \
+	"$tmp/de_a.log"
 start_client de_a2
 check "de_a2 starts its checks" wait_until 20 said de_a2 'ice checking'
 since=$(awk '$2 == "ice" && $3 == "checking" { print $1; exit }' "$tmp/de_a2.err")
@@ -353,8 +360,15 @@ if grep -Eqx 'ice (connected|completed)' "$tmp/de_a2.log"; then
 	echo "note: de_a2's ICE completed (its first check beat the event), DTLS did not"
 fi
 JPORT[de_a2]=$(janus_port de_a2)
-check "de_a2's Janus port is A's (${JPORT[de_a2]})" \
-	grep -qw "${JPORT[de_a2]:-none}" <<<"$(dyn_ports A)"
+# (until Janus hangs it up: then it goes back)
+check "de_a2's Janus port was given to A (${JPORT[de_a2]})" \
+	grep -q "\"+ port ${JPORT[de_a2]:-none} meeting A\"" "$GEOBLOCK_STATE_DIR/audit.log"
+check "de_a2 is hung up by Janus (--janus-hangup)" wait_until 6 grep -q '^janus hangup' \
+	"$tmp/de_a2.log"
+for c in fr_a fr_sub de_b; do
+	check "$c is not hung up" bash -c "! grep -q '^janus hangup' '$tmp/$c.log'"
+done
+check "the hangups are audited" grep -q '"command":"janus hangup"' "$GEOBLOCK_STATE_DIR/audit.log"
 
 # ---- 4. the clients end: their ports go back ----
 phase "4. clients end"

@@ -169,24 +169,35 @@ static int read_secret(const char *path, char *out, size_t len)
 	return 0;
 }
 
-int janus_admin_rebuild(struct janus_members *m, const char *url, const char *secret_file,
+int janus_admin_open(struct janus_admin *a, const char *url, const char *secret_file)
+{
+	snprintf(a->url, sizeof(a->url), "%s", url);
+	return read_secret(secret_file, a->secret, sizeof(a->secret));
+}
+
+static CURL *new_curl(void)
+{
+	CURL *c = curl_easy_init();
+
+	if (c) {
+		curl_easy_setopt(c, CURLOPT_TIMEOUT, (long)ADMIN_TIMEOUT_S);
+		curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	}
+	return c;
+}
+
+int janus_admin_rebuild(const struct janus_admin *a, struct janus_members *m,
 			unsigned int *handles)
 {
 	struct json_object *sessions, *hs, *info;
-	char secret[256], at[1024];
+	char at[1024];
 	CURL *c;
-	int err;
 
 	*handles = 0;
-	err = read_secret(secret_file, secret, sizeof(secret));
-	if (err)
-		return err;
-	c = curl_easy_init();
+	c = new_curl();
 	if (!c)
 		return -ENOMEM;
-	curl_easy_setopt(c, CURLOPT_TIMEOUT, (long)ADMIN_TIMEOUT_S);
-	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-	sessions = ask(c, url, secret, "list_sessions");
+	sessions = ask(c, a->url, a->secret, "list_sessions");
 	if (!sessions) {
 		curl_easy_cleanup(c);
 		return -EIO;
@@ -195,15 +206,15 @@ int janus_admin_rebuild(struct janus_members *m, const char *url, const char *se
 		__u64 s = json_object_get_uint64(json_object_array_get_idx(get(sessions, "sessions"),
 									    i));
 
-		snprintf(at, sizeof(at), "%s/%llu", url, (unsigned long long)s);
-		hs = ask(c, at, secret, "list_handles");
+		snprintf(at, sizeof(at), "%s/%llu", a->url, (unsigned long long)s);
+		hs = ask(c, at, a->secret, "list_handles");
 		for (size_t k = 0; hs && k < json_object_array_length(get(hs, "handles")); k++) {
 			__u64 h = json_object_get_uint64(json_object_array_get_idx(get(hs, "handles"),
 										    k));
 
-			snprintf(at, sizeof(at), "%s/%llu/%llu", url, (unsigned long long)s,
+			snprintf(at, sizeof(at), "%s/%llu/%llu", a->url, (unsigned long long)s,
 				 (unsigned long long)h);
-			info = ask(c, at, secret, "handle_info");
+			info = ask(c, at, a->secret, "handle_info");
 			*handles += info && feed_handle(m, get(info, "info"), s, h);
 			json_object_put(info);
 		}
@@ -212,4 +223,21 @@ int janus_admin_rebuild(struct janus_members *m, const char *url, const char *se
 	json_object_put(sessions);
 	curl_easy_cleanup(c);
 	return 0;
+}
+
+int janus_admin_hangup(void *cls, __u64 session, __u64 handle)
+{
+	const struct janus_admin *a = cls;
+	struct json_object *rep;
+	char at[1024];
+	CURL *c = new_curl();
+
+	if (!c)
+		return -ENOMEM;
+	snprintf(at, sizeof(at), "%s/%llu/%llu", a->url, (unsigned long long)session,
+		 (unsigned long long)handle);
+	rep = ask(c, at, a->secret, "hangup_webrtc");
+	curl_easy_cleanup(c);
+	json_object_put(rep);
+	return rep ? 0 : -EIO;
 }

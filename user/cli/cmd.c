@@ -150,6 +150,10 @@ static const struct cmd_opt daemon_opts[] = {
 		  "at URL (e.g. http://127.0.0.1:7088/admin), rather than from a stale list" },
 	{ .id = OPT_JANUS_ADMIN_SECRET, .name = "janus-admin-secret", .value = "FILE",
 	  .help = "the Admin API's admin_secret, the first line of FILE" },
+	{ .id = OPT_JANUS_HANGUP, .name = "janus-hangup",
+	  .help = "ask Janus (Admin API hangup_webrtc) to hang up a handle whose client\n"
+		  "address its room's meeting blocks, so that the participant gets a clear\n"
+		  "end; checked every 5 s, audited" },
 	{}
 };
 

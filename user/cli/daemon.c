@@ -137,7 +137,7 @@ static void expire(const struct gb_ctx *ctx)
 }
 
 static int run(const struct gb_ctx *ctx, int sfd, int tfd, struct watch *w,
-	       struct link_keeper *k, struct janus_members *jm)
+	       struct link_keeper *k, struct janus_members *jm, struct janus_admin *hangup)
 {
 	struct pollfd pfd[POLL_COUNT] = {
 		[POLL_SIGNAL] = { .fd = sfd, .events = POLLIN },
@@ -172,6 +172,8 @@ static int run(const struct gb_ctx *ctx, int sfd, int tfd, struct watch *w,
 			expire(ctx);
 			if (jm)
 				janus_members_expire(jm);
+			if (hangup)
+				janus_members_hangup_blocked(jm, janus_admin_hangup, hangup);
 		}
 		if (pfd[POLL_PINS].revents) {
 			keeper_settle(k);
@@ -191,6 +193,7 @@ int cmd_daemon(const struct cmd_args *a)
 	const char *api_path = a->opt[OPT_API];
 	const char *janus = a->opt[OPT_JANUS_EVENTS];
 	struct janus_events *jev = NULL;
+	struct janus_admin admin;
 	struct janus_members jm;
 	struct sockaddr_storage jaddr;
 	socklen_t jaddr_len;
@@ -239,6 +242,13 @@ int cmd_daemon(const struct cmd_args *a)
 		gb_err("--janus-admin URL and --janus-admin-secret FILE go together");
 		return GB_EXIT_USAGE;
 	}
+	if (a->opt[OPT_JANUS_HANGUP] && !a->opt[OPT_JANUS_ADMIN]) {
+		gb_err("--janus-hangup needs --janus-admin URL (its hangup_webrtc)");
+		return GB_EXIT_USAGE;
+	}
+	if (a->opt[OPT_JANUS_ADMIN] &&
+	    janus_admin_open(&admin, a->opt[OPT_JANUS_ADMIN], a->opt[OPT_JANUS_ADMIN_SECRET]))
+		return GB_EXIT_USAGE;
 	errno = 0;
 	idle = strtoul(a->opt[OPT_JANUS_IDLE], &end, 10);
 	if (errno || *end || !idle || idle > 86400 || *a->opt[OPT_JANUS_IDLE] == '-') {
@@ -310,8 +320,7 @@ int cmd_daemon(const struct cmd_args *a)
 			unsigned int n;
 
 			/* Unreachable, the membership comes from the events that follow only. */
-			if (!janus_admin_rebuild(&jm, a->opt[OPT_JANUS_ADMIN],
-						 a->opt[OPT_JANUS_ADMIN_SECRET], &n))
+			if (!janus_admin_rebuild(&admin, &jm, &n))
 				printf("rebuilt %u Janus handle%s from the Admin API\n", n,
 				       n == 1 ? "" : "s");
 		}
@@ -323,7 +332,8 @@ int cmd_daemon(const struct cmd_args *a)
 	}
 	fflush(stdout);
 
-	err = run(&ctx, sfd, tfd, &w, &keeper, janus ? &jm : NULL);
+	err = run(&ctx, sfd, tfd, &w, &keeper, janus ? &jm : NULL,
+		  a->opt[OPT_JANUS_HANGUP] ? &admin : NULL);
 	if (err)
 		gb_err("main loop failed: %s", strerror(-err));
 	else

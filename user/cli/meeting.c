@@ -48,6 +48,8 @@ static void print_added(const struct meeting_spec *s)
 	       format_protos(s->flags));
 	if (s->n_ufrags)
 		printf(", %zu ufrag%s", s->n_ufrags, s->n_ufrags == 1 ? "" : "s");
+	if (s->n_janus_rooms)
+		printf(", %zu Janus room%s", s->n_janus_rooms, s->n_janus_rooms == 1 ? "" : "s");
 	printf(", blocking %s", countries);
 	if (s->n_allow)
 		printf(", %zu exception%s", s->n_allow, s->n_allow == 1 ? "" : "s");

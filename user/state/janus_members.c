@@ -15,6 +15,7 @@
 #include <json-c/json.h>
 #include "lib/errors.h"
 #include "state/audit.h"
+#include "state/explain.h"
 #include "state/janus_rooms.h"
 #include "state/ops_steps.h"
 #include "state/rules.h"
@@ -23,7 +24,8 @@
 /* Janus's event types and webrtc subtypes (janus/events/eventhandler.h). */
 enum {
 	EV_SESSION = 1, EV_HANDLE = 2, EV_WEBRTC = 16, EV_PLUGIN = 64,
-	SUB_LOCAL_CANDIDATE = 2, SUB_SELECTED_PAIR = 4, SUB_WEBRTC_STATE = 6,
+	SUB_LOCAL_CANDIDATE = 2, SUB_REMOTE_CANDIDATE = 3, SUB_SELECTED_PAIR = 4,
+	SUB_WEBRTC_STATE = 6,
 };
 
 static time_t now_s(void)
@@ -316,6 +318,34 @@ static __u32 local_port(struct json_object *event, int subtype)
 	return 0;
 }
 
+/* The client's address of a remote candidate or a selected pair into out ("" if none). */
+static void remote_address(struct json_object *event, int subtype, char *out, size_t len)
+{
+	const char *s, *arrow;
+	char addr[64];
+
+	if (subtype == SUB_REMOTE_CANDIDATE) {
+		s = get_str(event, "remote-candidate");
+		if (s && !strncmp(s, "candidate:", 10))
+			s += 10;
+		if (s && sscanf(s, "%*s %*s %*s %*s %63s", addr) == 1)
+			snprintf(out, len, "%s", addr);
+		return;
+	}
+	s = get_str(get_obj(get_obj(event, "candidates"), "remote"), "address");
+	if (s) {
+		snprintf(out, len, "%s", s);
+		return;
+	}
+	/* "LOCAL:PORT [host,udp] <-> ADDR:PORT [...]": an IPv6 ADDR holds colons too. */
+	s = get_str(event, "selected-pair");
+	arrow = s ? strstr(s, "<-> ") : NULL;
+	if (arrow && sscanf(arrow + 4, "%63s", addr) == 1 && strrchr(addr, ':')) {
+		*strrchr(addr, ':') = '\0';
+		snprintf(out, len, "%s", addr);
+	}
+}
+
 static void add_port(struct janus_handle *h, __u32 port)
 {
 	for (size_t i = 0; i < h->n_ports; i++)
@@ -396,6 +426,9 @@ static int event_locked(struct janus_members *m, struct json_object *ev)
 			end_handle(m, h - m->h);
 			return 0;
 		}
+		/* The client's address, for --janus-hangup; nothing slow here (see give_ports). */
+		if ((sub == SUB_REMOTE_CANDIDATE || sub == SUB_SELECTED_PAIR) && h)
+			remote_address(event, sub, h->remote, sizeof(h->remote));
 		if (sub != SUB_LOCAL_CANDIDATE && sub != SUB_SELECTED_PAIR)
 			return 1;
 		port = local_port(event, sub);
@@ -439,6 +472,48 @@ void janus_members_expire(struct janus_members *m)
 	if (m->unsynced && !audit_sync(m->ctx))
 		m->unsynced = false;
 	pthread_mutex_unlock(&m->mu);
+}
+
+void janus_members_hangup_blocked(struct janus_members *m,
+				  int (*hangup)(void *cls, __u64 session, __u64 handle), void *cls)
+{
+	struct audit_caller who = { .command = "janus hangup", .uid = getuid(), .pid = getpid() };
+	struct explanation *e = malloc(sizeof(*e));
+	struct janus_set j;
+	char reason[256];
+
+	if (!e || janus_read(m->ctx->state_dir, &j)) {
+		free(e);
+		return;
+	}
+	pthread_mutex_lock(&m->mu);
+	for (size_t i = 0; i < m->n; i++) {
+		struct janus_handle *h = &m->h[i];
+		const char *name = h->room ? janus_room_meeting(&j, h->room) : NULL;
+		int err;
+
+		if (h->hung || !name || !h->remote[0])
+			continue;
+		/* An address check refuses (an mDNS name, say) is not asked again. */
+		if (explain_check(m->ctx, name, h->remote, e)) {
+			h->remote[0] = '\0';
+			continue;
+		}
+		if (e->reason != GB_DROP)
+			continue;
+		err = hangup(cls, h->session, h->handle);
+		h->hung = !err;
+		m->c.hangups += !err;
+		snprintf(reason, sizeof(reason), "janus room %llu session %llu handle %llu: %s is in "
+			 "%s, blocked by meeting %s", (unsigned long long)h->room,
+			 (unsigned long long)h->session, (unsigned long long)h->handle, h->remote,
+			 e->country, name);
+		audit_result_by(m->ctx, &who, reason, err, NULL);
+		m->unsynced = true;
+	}
+	pthread_mutex_unlock(&m->mu);
+	janus_free(&j);
+	free(e);
 }
 
 struct janus_counts janus_members_counts(struct janus_members *m)

@@ -24,11 +24,14 @@ struct janus_handle {
 	bool refused[JANUS_HANDLE_PORTS];	/* owned by another meeting: logged once */
 	size_t n_ports;
 	time_t seen;				/* CLOCK_MONOTONIC seconds of its last event */
+	char remote[64];			/* the client's address (candidate, pair) */
+	bool hung;				/* hung up for it (--janus-hangup) */
 };
 
 /* What the events did, for the log and the tests. */
 struct janus_counts {
 	unsigned long events, ignored, malformed, joined, ports_given, ports_taken, refused;
+	unsigned long hangups;
 };
 
 struct janus_members {
@@ -52,6 +55,12 @@ int janus_members_reset(struct janus_members *m);
 int janus_members_event(struct janus_members *m, struct json_object *ev);
 /* Ends the handles silent for idle_s seconds; makes the audit records written so far durable. */
 void janus_members_expire(struct janus_members *m);
+/*
+ * Asks hangup(cls, session, handle) (0 done) of each handle whose client address its room's
+ * meeting blocks, as `check` answers: once per handle, audited.
+ */
+void janus_members_hangup_blocked(struct janus_members *m,
+				  int (*hangup)(void *cls, __u64 session, __u64 handle), void *cls);
 /* The counters, read under the lock. */
 struct janus_counts janus_members_counts(struct janus_members *m);
 
