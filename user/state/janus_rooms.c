@@ -232,10 +232,13 @@ static int add_rooms(struct janus_set *j, const char *name, const __u64 *rooms, 
 int janus_rooms_put(const char *state_dir, struct janus_set *j, const char *name,
 		    const __u64 *rooms, size_t n)
 {
-	size_t had_ports = j->n_ports;
+	size_t had_ports = j->n_ports, had_rooms = j->n_rooms;
 	int err;
 
 	forget(j, name, !n);
+	/* A meeting without rooms, before and after: no file to write (nor fsync on every add). */
+	if (!n && had_rooms == j->n_rooms && had_ports == j->n_ports)
+		return 0;
 	err = add_rooms(j, name, rooms, n);
 	if (!err)
 		err = write_rooms(state_dir, j);
@@ -246,8 +249,13 @@ int janus_rooms_put(const char *state_dir, struct janus_set *j, const char *name
 
 int janus_rooms_keep(const char *state_dir, struct janus_set *j, const struct spec_list *l)
 {
+	size_t had = j->n_rooms, want = 0;
 	int err = 0;
 
+	for (size_t i = 0; i < l->n; i++)
+		want += l->v[i].n_janus_rooms;
+	if (!had && !want)
+		return 0;
 	j->n_rooms = 0;
 	for (size_t i = 0; i < l->n && !err; i++)
 		err = add_rooms(j, l->v[i].name, l->v[i].janus_rooms, l->v[i].n_janus_rooms);
