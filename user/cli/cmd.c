@@ -6,6 +6,7 @@
  */
 #include "kern/pins.h"
 #include "metrics/exporter.h"
+#include "api/janus_events.h"
 #include "api/server.h"
 #include "cli/cmd.h"
 #include "geoblock.h"
@@ -138,8 +139,9 @@ static const struct cmd_opt daemon_opts[] = {
 		  "and exit" },
 	{ .id = OPT_JANUS_EVENTS, .name = "janus-events", .value = "ADDR:PORT",
 	  .help = "receive Janus event handler (sampleevh) POSTs at\n"
-		  "http://ADDR:PORT/janus-events (loopback unless told otherwise): the ports\n"
-		  "of handles in a meeting's --janus-room rooms join and leave the meeting" },
+		  "http://ADDR:PORT/janus-events, e.g. " JANUS_EVENTS_DEFAULT_ADDR " (keep it on\n"
+		  "loopback): the ports of handles in a meeting's --janus-room rooms join and\n"
+		  "leave the meeting" },
 	{ .id = OPT_JANUS_EVENTS_AUTH, .name = "janus-events-auth", .value = "FILE",
 	  .help = "require HTTP basic auth, \"user:password\" in FILE (sampleevh's\n"
 		  "backend_user and backend_pwd)" },
