@@ -318,7 +318,7 @@ static const struct cmd commands[] = {
 		"country) and per interface, attachments, GeoIP table and meetings: the\n"
 		"figures 'geoblock daemon' serves as Prometheus metrics, summed over CPUs." },
 	{ .name = "daemon", .func = cmd_daemon, .opts = daemon_opts,
-	  .summary = "metrics, expiry, GeoIP file reloads, the control API",
+	  .summary = "metrics, expiry, GeoIP file reloads, the control API, Janus events",
 	  /* EXPIRE_INTERVAL_S in daemon.c */
 	  .details =
 		"Every 5 s, deletes the meetings whose --expires time has passed (audited).\n"
@@ -326,6 +326,8 @@ static const struct cmd commands[] = {
 		"attached and the daemon pins the maps and links again.\n"
 		"With --api, serves the control API; its changes are the CLI's, audited with\n"
 		"the caller's uid and pid, and serialise with the CLI's.\n"
+		"With --janus-events, Janus's events make the ports of its handles members of\n"
+		"the meetings covering their rooms (docs/janus.md).\n"
 		"Prints the URL it serves on, then runs until SIGTERM or SIGINT (exit 0)." },
 	{ .name = "explain", .func = cmd_explain, .opts = explain_opts,
 	  .summary = "what decides a packet, and the verdict",
