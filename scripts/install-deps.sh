@@ -19,6 +19,7 @@ pkgs=(
 	python3-aiortc
 	python3-gst-1.0 gir1.2-gstreamer-1.0 gir1.2-gst-plugins-base-1.0 gir1.2-gst-plugins-bad-1.0
 	gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad gstreamer1.0-nice
+	janus				# a real SFU (VideoRoom) for tests/e2e/janus_rooms_real_clients.sh
 	iso-codes			# ISO 3166-1, checked against user/lib/iso3166.c (scripts/gen-iso3166.sh)
 	groff-base man-db		# checking that the man page renders without warnings
 	nftables bc			# the benchmark compares with an nftables interval set
@@ -40,8 +41,8 @@ missing=($(printf '%s\n' "${missing[@]}" | grep -v '^$' || true))
 if ((${#missing[@]})); then
 	echo "installing: ${missing[*]}"
 	export DEBIAN_FRONTEND=noninteractive
-	# The prometheus package would start a system server on :9090; the tests run their own on a
-	# free loopback port, so keep the package's service from starting (policy-rc.d, for this
+	# The prometheus package would start a system server on :9090 (janus one on :8088); the tests
+	# run their own, so keep the packages' services from starting (policy-rc.d, for this
 	# install only, unless the host already has one).
 	if [[ ! -e /usr/sbin/policy-rc.d ]]; then
 		printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d

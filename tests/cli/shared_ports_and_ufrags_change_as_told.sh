@@ -139,7 +139,7 @@ refused 'geoblock: meeting add: ufrag x7Qp already belongs to meeting "jvb-a"' \
 	meeting add other --ufrag x7Qp --block FR
 refused "geoblock: meeting add: port 10000 is a shared port (its meetings are told apart by ufrag); give meeting \"other\" --ufrag instead, or 'shared-port del 10000'" \
 	meeting add other --ports 10000 --block FR
-refused 'geoblock: meeting add: --block and --ports or --ufrag (or both) are required; see -h' \
+refused 'geoblock: meeting add: --block and --ports, --ufrag or --janus-room are required; see -h' \
 	meeting add other --block FR
 refused 'geoblock: shared-port add: port 9000 belongs to meeting "jvb-b"; a port is either a meeting'"'"'s or shared' \
 	shared-port add 9000

@@ -18,7 +18,7 @@
 #define LIST_MAX	(GB_PORT_COUNT * 7)
 
 static const char *const spec_fields[] = {
-	"name", "ports", "ufrags", "block", "allow", "proto", "mode", "expires", NULL
+	"name", "ports", "ufrags", "janus_rooms", "block", "allow", "proto", "mode", "expires", NULL
 };
 
 static bool known(const char *key, bool with_reason)
@@ -60,11 +60,17 @@ static int join_list(struct json_object *o, const char *key, bool ints, char **o
 	*buf = '\0';
 	for (size_t i = 0; i < n; i++) {
 		const char *v;
-		char num[16];
+		char num[24];
 
 		item = json_object_array_get_idx(arr, i);
 		if (ints && json_object_is_type(item, json_type_int)) {
-			snprintf(num, sizeof(num), "%lld", (long long)json_object_get_int64(item));
+			/* Room ids go past INT64_MAX: a non-negative number read as unsigned. */
+			if (json_object_get_int64(item) < 0)
+				snprintf(num, sizeof(num), "%lld",
+					 (long long)json_object_get_int64(item));
+			else
+				snprintf(num, sizeof(num), "%llu",
+					 (unsigned long long)json_object_get_uint64(item));
 			v = num;
 		} else if (json_object_is_type(item, json_type_string)) {
 			v = json_object_get_string(item);
@@ -114,13 +120,14 @@ int spec_from_json(struct json_object *o, const char *name, bool with_reason, __
 {
 	const char *given, *mode, *expires, *reason;
 	/*
-	 * At most 18 words and the NULL: "add", 5 options with their lists, --monitor, --expires
+	 * At most 20 words and the NULL: "add", 6 options with their lists, --monitor, --expires
 	 * and --reason with theirs, "--", the name.
 	 */
-	char *lists[5] = {}, *argv[19];
-	static const char *const list_keys[5] = { "ports", "block", "allow", "proto", "ufrags" };
-	static const char *const list_opts[5] = { "--ports", "--block", "--allow", "--proto",
-						  "--ufrag" };
+	char *lists[6] = {}, *argv[21];
+	static const char *const list_keys[6] = { "ports", "block", "allow", "proto", "ufrags",
+						  "janus_rooms" };
+	static const char *const list_opts[6] = { "--ports", "--block", "--allow", "--proto",
+						  "--ufrag", "--janus-room" };
 	int argc = 0, err_ret;
 
 	memset(s, 0, sizeof(*s));
@@ -157,19 +164,20 @@ int spec_from_json(struct json_object *o, const char *name, bool with_reason, __
 		err_ret = get_string(o, "expires", &expires, true, err, errlen);
 	if (!err_ret)
 		err_ret = get_string(o, "reason", &reason, false, err, errlen);
-	for (int i = 0; i < 5 && !err_ret; i++)
-		err_ret = join_list(o, list_keys[i], !i, &lists[i], err, errlen);
+	for (int i = 0; i < 6 && !err_ret; i++)
+		err_ret = join_list(o, list_keys[i], !i || i == 5, &lists[i], err, errlen);
 	if (err_ret)
 		goto out;
 
 	argv[argc++] = "add";
-	for (int i = 0; i < 5; i++) {
+	for (int i = 0; i < 6; i++) {
 		/*
-		 * An empty list of exceptions or ufrags is none at all, so are empty ports beside
-		 * ufrags (as meeting list gives them); the others say what is wrong.
+		 * An empty list of exceptions, ufrags or rooms is none at all, so are empty ports
+		 * beside ufrags or rooms (as meeting list gives them); the others say what is wrong.
 		 */
 		bool none = lists[i] && !*lists[i] &&
-			    (i == 2 || i == 4 || (i == 0 && lists[4] && *lists[4]));
+			    (i == 2 || i == 4 || i == 5 || (i == 0 && ((lists[4] && *lists[4]) ||
+									(lists[5] && *lists[5]))));
 
 		if (!lists[i] || none)
 			continue;
@@ -193,7 +201,7 @@ int spec_from_json(struct json_object *o, const char *name, bool with_reason, __
 	if (err_ret == SPEC_HELP)
 		err_ret = -EINVAL;
 out:
-	for (int i = 0; i < 5; i++)
+	for (int i = 0; i < 6; i++)
 		free(lists[i]);
 	return err_ret;
 }
@@ -299,8 +307,11 @@ struct json_object *spec_to_json(const struct meeting_spec *s)
 	struct json_object *o = json_object_new_object(), *block = json_object_new_array();
 	struct json_object *allow = json_object_new_array(), *proto = json_object_new_array();
 	struct json_object *ufrags = ufrags_to_json(s->ufrags, s->n_ufrags);
+	struct json_object *rooms = json_object_new_array();
 	char when[32];
 
+	for (size_t i = 0; i < s->n_janus_rooms; i++)
+		json_object_array_add(rooms, json_object_new_uint64(s->janus_rooms[i]));
 	for (__u16 c = 1; c < GB_COUNTRY_COUNT; c++) {
 		char cc[3];
 
@@ -322,6 +333,7 @@ struct json_object *spec_to_json(const struct meeting_spec *s)
 	json_object_object_add(o, "name", json_object_new_string(s->name));
 	json_object_object_add(o, "ports", ports_to_json(s->ports));
 	json_object_object_add(o, "ufrags", ufrags);
+	json_object_object_add(o, "janus_rooms", rooms);
 	json_object_object_add(o, "block", block);
 	json_object_object_add(o, "allow", allow);
 	json_object_object_add(o, "proto", proto);

@@ -6,6 +6,7 @@
  */
 #include "kern/pins.h"
 #include "metrics/exporter.h"
+#include "api/janus_events.h"
 #include "api/server.h"
 #include "cli/cmd.h"
 #include "geoblock.h"
@@ -71,11 +72,15 @@ static const struct cmd_opt lookup_opts[] = {
 static const struct cmd_opt add_opts[] = {
 	{ .id = OPT_PORTS, .name = "ports", .value = "LIST",
 	  .help = "ports and ranges, e.g. 8801,8802-8810 (1-65535, owned by no other\n"
-		  "meeting, not shared); --ports, --ufrag or both" },
+		  "meeting, not shared); --ports, --ufrag, --janus-room, or several" },
 	{ .id = OPT_UFRAG, .name = "ufrag", .value = "U[,U...]",
 	  .help = "the server's ICE ufrags of the meeting's transports (4-256 letters,\n"
 		  "digits, '+', '/'): on shared ports, the Binding Requests naming them\n"
 		  "and their senders' later packets are the meeting's" },
+	{ .id = OPT_JANUS_ROOM, .name = "janus-room", .value = "ID[,ID...]",
+	  .help = "Janus VideoRoom rooms the meeting covers: with 'daemon --janus-events',\n"
+		  "the ports Janus gives each participant's handle in them are the\n"
+		  "meeting's while the handle lives (docs/janus.md)" },
 	{ .id = OPT_BLOCK, .name = "block", .value = "CC[,CC...]", .flags = CMD_OPT_REQUIRED,
 	  .help = "ISO 3166-1 alpha-2 country codes, case-insensitive" },
 	{ .id = OPT_ALLOW, .name = "allow", .value = "CIDR[,...]",
@@ -134,6 +139,25 @@ static const struct cmd_opt daemon_opts[] = {
 	{ .id = OPT_API_ROUTES, .name = "api-routes",
 	  .help = "print the routes the control API serves, one \"METHOD PATH\" a line,\n"
 		  "and exit" },
+	{ .id = OPT_JANUS_EVENTS, .name = "janus-events", .value = "ADDR:PORT",
+	  .help = "receive Janus event handler (sampleevh) POSTs at\n"
+		  "http://ADDR:PORT/janus-events, e.g. " JANUS_EVENTS_DEFAULT_ADDR " (keep it on\n"
+		  "loopback): the ports of handles in a meeting's --janus-room rooms join and\n"
+		  "leave the meeting" },
+	{ .id = OPT_JANUS_EVENTS_AUTH, .name = "janus-events-auth", .value = "FILE",
+	  .help = "require HTTP basic auth, \"user:password\" in FILE (sampleevh's\n"
+		  "backend_user and backend_pwd)" },
+	{ .id = OPT_JANUS_IDLE, .name = "janus-idle", .value = "SECONDS", .def = "60",
+	  .help = "forget the ports of a handle Janus has said nothing about for SECONDS" },
+	{ .id = OPT_JANUS_ADMIN, .name = "janus-admin", .value = "URL",
+	  .help = "at start, rebuild which handles hold which ports from Janus's Admin API\n"
+		  "at URL (e.g. http://127.0.0.1:7088/admin), rather than from a stale list" },
+	{ .id = OPT_JANUS_ADMIN_SECRET, .name = "janus-admin-secret", .value = "FILE",
+	  .help = "the Admin API's admin_secret, the first line of FILE" },
+	{ .id = OPT_JANUS_HANGUP, .name = "janus-hangup",
+	  .help = "ask Janus (Admin API hangup_webrtc) to hang up a handle whose client\n"
+		  "address its room's meeting blocks, so that the participant gets a clear\n"
+		  "end; checked every 5 s, audited" },
 	{}
 };
 
@@ -296,7 +320,7 @@ static const struct cmd commands[] = {
 		"country) and per interface, attachments, GeoIP table and meetings: the\n"
 		"figures 'geoblock daemon' serves as Prometheus metrics, summed over CPUs." },
 	{ .name = "daemon", .func = cmd_daemon, .opts = daemon_opts,
-	  .summary = "metrics, expiry, GeoIP file reloads, the control API",
+	  .summary = "metrics, expiry, GeoIP file reloads, the control API, Janus events",
 	  /* EXPIRE_INTERVAL_S in daemon.c */
 	  .details =
 		"Every 5 s, deletes the meetings whose --expires time has passed (audited).\n"
@@ -304,6 +328,8 @@ static const struct cmd commands[] = {
 		"attached and the daemon pins the maps and links again.\n"
 		"With --api, serves the control API; its changes are the CLI's, audited with\n"
 		"the caller's uid and pid, and serialise with the CLI's.\n"
+		"With --janus-events, Janus's events make the ports of its handles members of\n"
+		"the meetings covering their rooms (docs/janus.md).\n"
 		"Prints the URL it serves on, then runs until SIGTERM or SIGINT (exit 0)." },
 	{ .name = "explain", .func = cmd_explain, .opts = explain_opts,
 	  .summary = "what decides a packet, and the verdict",

@@ -21,7 +21,10 @@
 #include "kern/pins.h"
 #include "state/context.h"
 #include "state/converge.h"
+#include "state/janus_members.h"
 #include "metrics/exporter.h"
+#include "api/janus_admin.h"
+#include "api/janus_events.h"
 #include "api/routes.h"
 #include "api/server.h"
 #include "cli/cmd.h"
@@ -134,7 +137,7 @@ static void expire(const struct gb_ctx *ctx)
 }
 
 static int run(const struct gb_ctx *ctx, int sfd, int tfd, struct watch *w,
-	       struct link_keeper *k)
+	       struct link_keeper *k, struct janus_members *jm, struct janus_admin *hangup)
 {
 	struct pollfd pfd[POLL_COUNT] = {
 		[POLL_SIGNAL] = { .fd = sfd, .events = POLLIN },
@@ -167,6 +170,10 @@ static int run(const struct gb_ctx *ctx, int sfd, int tfd, struct watch *w,
 				return -EIO;
 			keeper_pass(k, ctx);
 			expire(ctx);
+			if (jm)
+				janus_members_expire(jm);
+			if (hangup)
+				janus_members_hangup_blocked(jm, janus_admin_hangup, hangup);
 		}
 		if (pfd[POLL_PINS].revents) {
 			keeper_settle(k);
@@ -184,6 +191,14 @@ int cmd_daemon(const struct cmd_args *a)
 {
 	const char *metrics = a->opt[OPT_METRICS];
 	const char *api_path = a->opt[OPT_API];
+	const char *janus = a->opt[OPT_JANUS_EVENTS];
+	struct janus_events *jev = NULL;
+	struct janus_admin admin;
+	struct janus_members jm;
+	struct sockaddr_storage jaddr;
+	socklen_t jaddr_len;
+	unsigned long idle;
+	char *end;
 	struct api_server *api = NULL;
 	struct exporter *exp = NULL;
 	struct sockaddr_storage addr;
@@ -211,6 +226,34 @@ int cmd_daemon(const struct cmd_args *a)
 	}
 	if (exporter_parse_addr(metrics, &addr, &addr_len, err_msg, sizeof(err_msg))) {
 		gb_err("--metrics: %s", err_msg);
+		return GB_EXIT_USAGE;
+	}
+	if (janus && exporter_parse_addr(janus, &jaddr, &jaddr_len, err_msg, sizeof(err_msg))) {
+		gb_err("--janus-events: %s", err_msg);
+		return GB_EXIT_USAGE;
+	}
+	if ((a->opt[OPT_JANUS_EVENTS_AUTH] || a->count[OPT_JANUS_IDLE] || a->opt[OPT_JANUS_ADMIN]) &&
+	    !janus) {
+		gb_err("--janus-events-auth, --janus-idle and --janus-admin need --janus-events "
+		       "ADDR:PORT");
+		return GB_EXIT_USAGE;
+	}
+	if (!a->opt[OPT_JANUS_ADMIN] != !a->opt[OPT_JANUS_ADMIN_SECRET]) {
+		gb_err("--janus-admin URL and --janus-admin-secret FILE go together");
+		return GB_EXIT_USAGE;
+	}
+	if (a->opt[OPT_JANUS_HANGUP] && !a->opt[OPT_JANUS_ADMIN]) {
+		gb_err("--janus-hangup needs --janus-admin URL (its hangup_webrtc)");
+		return GB_EXIT_USAGE;
+	}
+	if (a->opt[OPT_JANUS_ADMIN] &&
+	    janus_admin_open(&admin, a->opt[OPT_JANUS_ADMIN], a->opt[OPT_JANUS_ADMIN_SECRET]))
+		return GB_EXIT_USAGE;
+	errno = 0;
+	idle = strtoul(a->opt[OPT_JANUS_IDLE], &end, 10);
+	if (errno || *end || !idle || idle > 86400 || *a->opt[OPT_JANUS_IDLE] == '-') {
+		gb_err("--janus-idle: \"%.16s\" is not a number of seconds (1-86400)",
+		       a->opt[OPT_JANUS_IDLE]);
 		return GB_EXIT_USAGE;
 	}
 
@@ -268,13 +311,37 @@ int cmd_daemon(const struct cmd_args *a)
 			goto out_exp;
 		printf("serving the API on unix:%s\n", api_path);
 	}
+	if (janus) {
+		janus_members_init(&jm, &ctx, idle);
+		/* Handles a former daemon knew of may be gone: their ports go back first. */
+		if (janus_members_reset(&jm))
+			gb_warn("cannot take back the ports of a former daemon's Janus handles");
+		if (a->opt[OPT_JANUS_ADMIN]) {
+			unsigned int n;
+
+			/* Unreachable, the membership comes from the events that follow only. */
+			if (!janus_admin_rebuild(&admin, &jm, &n))
+				printf("rebuilt %u Janus handle%s from the Admin API\n", n,
+				       n == 1 ? "" : "s");
+		}
+		err = janus_events_start(&jm, (struct sockaddr *)&jaddr, jaddr_len,
+					 a->opt[OPT_JANUS_EVENTS_AUTH], &jev);
+		if (err)
+			goto out_api;
+		printf("serving Janus events on %s\n", janus_events_url(jev));
+	}
 	fflush(stdout);
 
-	err = run(&ctx, sfd, tfd, &w, &keeper);
+	err = run(&ctx, sfd, tfd, &w, &keeper, janus ? &jm : NULL,
+		  a->opt[OPT_JANUS_HANGUP] ? &admin : NULL);
 	if (err)
 		gb_err("main loop failed: %s", strerror(-err));
 	else
 		ret = GB_EXIT_OK;
+	janus_events_stop(jev);
+out_api:
+	if (janus)
+		janus_members_free(&jm);
 	api_stop(api);
 out_exp:
 	exporter_stop(exp);

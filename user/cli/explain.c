@@ -36,7 +36,12 @@ int cmd_explain(const struct cmd_args *a)
 	printf("packet:   from %s to port %d/%s%s%s%s\n", e.address, e.port, e.tcp ? "tcp" : "udp",
 	       e.shared ? " (shared)" : "", *e.ufrag ? ", a Binding Request naming ufrag " : "",
 	       e.ufrag);
-	printf("meeting:  %s\n", *e.meeting ? e.meeting : "none");
+	printf("meeting:  %s", *e.meeting ? e.meeting : "none");
+	if (e.janus)
+		printf(" (the port of Janus room %llu, session %llu, handle %llu)",
+		       (unsigned long long)e.janus_room, (unsigned long long)e.janus_session,
+		       (unsigned long long)e.janus_handle);
+	putchar('\n');
 	if (e.has_meeting)
 		countries_describe(&e.census, e.blocked, "blocks:   ", "          ", stdout);
 	printf("country:  %s%s%s%s\n", *e.country ? e.country : "none",

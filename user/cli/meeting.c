@@ -13,6 +13,7 @@
 #include "lib/country.h"
 #include "lib/errors.h"
 #include "lib/parse.h"
+#include "lib/room_ids.h"
 #include "kern/pins.h"
 #include "state/expiry.h"
 #include "state/context.h"
@@ -47,6 +48,8 @@ static void print_added(const struct meeting_spec *s)
 	       format_protos(s->flags));
 	if (s->n_ufrags)
 		printf(", %zu ufrag%s", s->n_ufrags, s->n_ufrags == 1 ? "" : "s");
+	if (s->n_janus_rooms)
+		printf(", %zu Janus room%s", s->n_janus_rooms, s->n_janus_rooms == 1 ? "" : "s");
 	printf(", blocking %s", countries);
 	if (s->n_allow)
 		printf(", %zu exception%s", s->n_allow, s->n_allow == 1 ? "" : "s");
@@ -202,6 +205,31 @@ int cmd_meeting_ufrag_del(const struct cmd_args *a)
 }
 
 /*
+ * The ports Janus handles in the meeting's rooms hold now (not the operator's: not in "ports"),
+ * those the maps still give the meeting.
+ */
+static struct json_object *janus_ports_json(const struct rules *r, __u32 id)
+{
+	struct json_object *arr = json_object_new_array();
+
+	for (size_t i = 0; i < r->janus.n_ports; i++) {
+		const struct janus_port *jp = &r->janus.ports[i];
+		struct json_object *o;
+
+		if (r->owners[jp->port].meeting_id != id ||
+		    strcmp(jp->meeting, r->policies[id].name))
+			continue;
+		o = json_object_new_object();
+		json_object_object_add(o, "port", json_object_new_int(jp->port));
+		json_object_object_add(o, "room", json_object_new_uint64(jp->room));
+		json_object_object_add(o, "session", json_object_new_uint64(jp->session));
+		json_object_object_add(o, "handle", json_object_new_uint64(jp->handle));
+		json_object_array_add(arr, o);
+	}
+	return arr;
+}
+
+/*
  * A meeting as `meeting list --json` shows it: the spec as the API gives it (spec_to_json), ports
  * as its array of strings too, and what the maps add: id, expiry passed, creation time, and
  * warnings.
@@ -222,7 +250,27 @@ static struct json_object *meeting_json(const struct rules *r, __u32 id,
 		json_object_array_add(warnings, json_object_new_string(line));
 	}
 	json_object_object_add(o, "warnings", warnings);
+	json_object_object_add(o, "janus_ports", janus_ports_json(r, id));
 	return o;
+}
+
+/* The meeting's Janus rooms, then the ports their handles hold now. */
+static void print_janus(const struct rules *r, __u32 id, const struct meeting_spec *s)
+{
+	size_t shown = 0;
+
+	putchar(' ');
+	if (s->n_janus_rooms)
+		print_room_ids(stdout, s->janus_rooms, s->n_janus_rooms);
+	else
+		putchar('-');
+	for (size_t i = 0; i < r->janus.n_ports; i++) {
+		const struct janus_port *jp = &r->janus.ports[i];
+
+		if (r->owners[jp->port].meeting_id == id && !strcmp(jp->meeting, s->name))
+			printf("%c%u", shown++ ? ',' : ' ', jp->port);
+	}
+	printf("%s", shown ? "" : " -");
 }
 
 /* A line of the table; returns 1 when its countries get a mark (one the table has no network in). */
@@ -251,6 +299,7 @@ static int meeting_line(const struct rules *r, __u32 id, const struct meeting_sp
 		printf("%s%s", i ? "," : "", net);
 	}
 	printf("%s", s->n_allow ? "" : "-");
+	print_janus(r, id, s);
 	/* A meeting of a busy shared port may have thousands: the first few, then how many. */
 	for (size_t i = 0; i < s->n_ufrags && i < 4; i++)
 		printf("%s%s", i ? "," : " ", s->ufrags[i]);
@@ -275,8 +324,8 @@ int cmd_meeting_list(const struct cmd_args *a)
 	if (json)
 		arr = json_object_new_array();
 	else
-		printf("%-24s %-8s %-8s %-24s %-12s %-30s %s %s\n", "MEETING", "MODE", "PROTO", "PORTS",
-		       "BLOCKED", "EXPIRES", "ALLOWED", "UFRAGS");
+		printf("%-24s %-8s %-8s %-24s %-12s %-30s %s %s %s %s\n", "MEETING", "MODE", "PROTO", "PORTS",
+		       "BLOCKED", "EXPIRES", "ALLOWED", "JANUS-ROOMS", "JANUS-PORTS", "UFRAGS");
 	for (__u32 id = 1; id < GB_MAX_MEETINGS; id++) {
 		struct meeting_spec s;
 

@@ -105,6 +105,23 @@ int gb_write_file_atomic(const char *dir, const char *name, const char *data, si
 	return atomic_file_commit(&f, gb_write_all(f.fd, data, len));
 }
 
+int gb_write_file_replace(const char *dir, const char *name, const char *data, size_t len)
+{
+	struct atomic_file f;
+	int err = atomic_file_open(&f, dir, name);
+
+	if (err)
+		return err;
+	err = gb_write_all(f.fd, data, len);
+	if (close(f.fd) && !err)
+		err = -errno;
+	if (!err && rename(f.tmp, f.path))
+		err = -errno;
+	if (err)
+		unlink(f.tmp);
+	return err;
+}
+
 int gb_sync_dir(const char *dir)
 {
 	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC), err = 0;

@@ -17,6 +17,7 @@
 #include "kern/live_table.h"
 #include "kern/pins.h"
 #include "state/expiry.h"
+#include "state/janus_rooms.h"
 #include "state/audit.h"
 #include "state/converge.h"
 #include "state/changelog.h"
@@ -42,6 +43,8 @@ static int roll_back(const struct gb_ctx *ctx, struct rules *r, const struct spe
 		return err;
 	err = rules_plan_execute(ctx, r, &p);
 	rules_plan_free(&p);
+	if (!err)
+		err = janus_rooms_keep(ctx->state_dir, &r->janus, prev);
 	/* The maps hold the saved set again: the change is taken out of the log. */
 	if (!err)
 		err = changelog_abort(ctx);
@@ -82,6 +85,9 @@ static int converge(const struct gb_ctx *ctx, struct rules *r, const struct spec
 	err = rules_plan_execute(ctx, r, &p);
 	if (err == -ENOSPC && from_file)
 		err = rules_plan_execute_doomed_first(ctx, r, want, &p);
+	/* The rooms first: the rules file is written from them. */
+	if (!err)
+		err = janus_rooms_keep(ctx->state_dir, &r->janus, want);
 	/* A recovery: the maps hold the saved set again, and what the log had after it goes. */
 	if (!err)
 		err = from_file ? changelog_recovered(ctx) : rules_save(ctx, r);

@@ -285,7 +285,16 @@ static int answer(const struct gb_ctx *ctx, const struct question *q, struct exp
 	} else if (!id || id >= GB_MAX_MEETINGS || !(r.policies[id].flags & GB_MEETING_ACTIVE)) {
 		e->reason = GB_PASS_NO_MEETING;
 	} else {
+		const struct janus_port *jp = janus_port_find(&r.janus, q->port);
+
 		snprintf(e->meeting, sizeof(e->meeting), "%s", r.policies[id].name);
+		/* A port a Janus handle holds: its room and handle (janus-ports, checked on read). */
+		e->janus = !q->meeting && jp && !strcmp(jp->meeting, e->meeting);
+		if (e->janus) {
+			e->janus_room = jp->room;
+			e->janus_session = jp->session;
+			e->janus_handle = jp->handle;
+		}
 		err = judge(&r, id, q->meeting ? 0 : q->tcp ? GB_MEETING_TCP : GB_MEETING_UDP,
 			    q->family, q->addr, country, e);
 		if (err) {
@@ -368,6 +377,16 @@ struct json_object *explanation_json(const struct explanation *e)
 		json_object_object_add(o, "ufrag", str_or_null(e->ufrag));
 	}
 	json_object_object_add(o, "meeting", str_or_null(e->meeting));
+	if (!check && e->janus) {
+		struct json_object *j = json_object_new_object();
+
+		json_object_object_add(j, "room", json_object_new_uint64(e->janus_room));
+		json_object_object_add(j, "session", json_object_new_uint64(e->janus_session));
+		json_object_object_add(j, "handle", json_object_new_uint64(e->janus_handle));
+		json_object_object_add(o, "janus", j);
+	} else if (!check) {
+		json_object_object_add(o, "janus", NULL);
+	}
 	json_object_object_add(o, "country", str_or_null(e->country));
 	if (check)
 		json_object_object_add(o, "country_name", e->country_name ?

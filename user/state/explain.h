@@ -30,6 +30,8 @@ struct explanation {
 	char exception[64];		/* the allow exception that passes it, "" if none */
 	char why[GB_COUNTRY_COUNT * 3 + 512];
 	bool has_meeting;
+	bool janus;			/* the port is a Janus handle's (dynamic), in this room: */
+	__u64 janus_room, janus_session, janus_handle;
 	/* The meeting's, when has_meeting. */
 	__u32 flags;
 	__u64 blocked[GB_COUNTRY_WORDS];

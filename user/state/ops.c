@@ -18,6 +18,7 @@
 #include "state/converge.h"
 #include "state/countries.h"
 #include "state/changelog.h"
+#include "state/janus_rooms.h"
 #include "state/plan.h"
 #include "state/ports.h"
 #include "state/rules.h"
@@ -56,7 +57,29 @@ static int check_claims(const struct rules *r, __u32 id, const struct meeting_sp
 			return -EEXIST;
 		}
 	}
+	for (size_t i = 0; i < s->n_janus_rooms; i++) {
+		const char *owner = janus_room_meeting(&r->janus, s->janus_rooms[i]);
+
+		/* A room kept for a meeting since deleted (expired) is free. */
+		if (owner && strcmp(owner, s->name) && rules_find(r, owner)) {
+			gb_err("Janus room %llu already belongs to meeting \"%s\"",
+			       (unsigned long long)s->janus_rooms[i], owner);
+			return -EEXIST;
+		}
+	}
 	return 0;
+}
+
+/* The Janus rooms of meeting s recorded, before the rules file can be written from them. */
+static int put_rooms(const struct gb_ctx *ctx, struct rules *r, const struct meeting_spec *s,
+		     size_t n)
+{
+	int err = janus_rooms_put(ctx->state_dir, &r->janus, s->name, s->janus_rooms, n);
+
+	if (err)
+		gb_err("cannot write %s/%s: %s", ctx->state_dir, GB_JANUS_ROOMS_FILE,
+		       strerror(-err));
+	return err;
 }
 
 /* Refuses a name, port or ufrag another meeting has, or exceptions past the tries' size. */
@@ -124,6 +147,8 @@ static int add_locked(const struct gb_ctx *ctx, const struct audit_caller *who, 
 			gb_err("cannot write meeting \"%s\" to the maps: %s", s->name, strerror(-err));
 	}
 	if (!err)
+		err = put_rooms(ctx, r, s, s->n_janus_rooms);
+	if (!err)
 		err = rules_save_added(ctx, r, id);
 	if (!err)
 		rules_save_maybe(ctx, r);
@@ -168,6 +193,8 @@ static int replace_locked(const struct gb_ctx *ctx, const struct audit_caller *w
 	if (err)
 		goto audit;
 	err = rules_plan_execute(ctx, r, &p);
+	if (!err)
+		err = put_rooms(ctx, r, s, s->n_janus_rooms);
 	if (err == -ENOSPC)
 		gb_err("not enough free meeting slots, drop counters or exception entries to "
 		       "replace meeting \"%s\" without a gap; nothing changed", s->name);
@@ -311,6 +338,8 @@ int ops_meeting_del(const struct gb_ctx *ctx, const struct audit_caller *who, co
 	if (!err)
 		err = rules_remove_saved(ctx, r, id);
 	if (!err)
+		err = put_rooms(ctx, r, &old, 0);
+	if (!err)
 		rules_save_maybe(ctx, r);
 	if (audit_result_by(ctx, who, reason, err, ops_change_lines(&old, NULL)) && !err)
 		err = -EIO;
@@ -346,7 +375,8 @@ static int plan_ports(const struct rules *r, __u32 id, const __u8 *add, const __
 	}
 	for (size_t i = 0; i < sizeof(out->after) && !err && !left; i++)
 		left = out->after[i];
-	if (!err && !left && !r->uf.first[id]) {
+	if (!err && !left && !r->uf.first[id] &&
+	    !janus_has_rooms(&r->janus, r->policies[id].name)) {
 		snprintf(err_msg, sizeof(err_msg), "meeting \"%s\" would have no port left; delete "
 			 "the meeting instead", r->policies[id].name);
 		err = -EINVAL;
@@ -377,6 +407,8 @@ int ops_meeting_ports(const struct gb_ctx *ctx, const struct audit_caller *who, 
 	/* The meeting with its new ports: a shallow copy, sharing old's exceptions (freed once). */
 	new = old;
 	memcpy(new.ports, out->after, sizeof(new.ports));
+	/* Not the operator's: they stay out of the saved rule set. */
+	janus_strip_ports(&r->janus, new.name, new.ports);
 	if (!err && out->changed && !(err = rules_log_intent(ctx, &new, NULL)))
 		err = rules_set_ports_saved(ctx, r, id, out->after);
 	if (!err && out->changed)

@@ -290,6 +290,12 @@ int rules_plan_execute(const struct gb_ctx *ctx, struct rules *r, const struct r
 		     port = port_next(ports, port + 1))
 			if (r->owners[port].meeting_id != id)
 				err = rules_set_owner(ctx, r, port, id);
+		/* The ports Janus handles hold (janus_rooms.c) follow a new version too. */
+		for (size_t k = 0; p->action[i] == PLAN_REPLACE && k < r->janus.n_ports && !err;
+		     k++)
+			if (!strcmp(r->janus.ports[k].meeting, want->v[i].name) &&
+			    r->owners[r->janus.ports[k].port].meeting_id == p->old_id[i])
+				err = rules_set_owner(ctx, r, r->janus.ports[k].port, id);
 		/* Ufrags too (nor is a ufrag in two): a sender learned for one follows it. */
 		for (size_t k = 0; k < want->v[i].n_ufrags && !err; k++)
 			err = ufrag_give(&r->uf, want->v[i].ufrags[k], id);

@@ -183,6 +183,8 @@ int rules_read(const struct gb_ctx *ctx, struct rules *r)
 	if (!err)
 		err = map_keys(bpf_map__fd(ctx->skel->maps.allow_v6), sizeof(*r->allow6),
 				(void **)&r->allow6, &r->n_allow6);
+	if (!err && !(err = janus_read(ctx->state_dir, &r->janus)))
+		janus_validate(&r->janus, r->policies, r->owners);
 	if (!err)
 		return 0;
 err_out:
@@ -204,6 +206,7 @@ void rules_free(struct rules *r)
 	free(r->allow6);
 	free(r->counter_used);
 	ufrag_set_free(&r->uf);
+	janus_free(&r->janus);
 	memset(r, 0, sizeof(*r));
 }
 
@@ -240,7 +243,7 @@ int rules_spec(const struct rules *r, __u32 id, struct meeting_spec *s)
 	memcpy(s->blocked, p->blocked, sizeof(s->blocked));
 	s->flags = p->flags & GB_SPEC_MODE_FLAGS;
 	s->expires = expiry_unix(p);
-	if (ufrags_of(&r->uf, id, &s->ufrags, &s->n_ufrags))
+	if (ufrags_of(&r->uf, id, &s->ufrags, &s->n_ufrags) || janus_spec(&r->janus, s))
 		return -ENOMEM;
 	for (size_t i = 0; i < r->n_allow4; i++)
 		n += ntohl(r->allow4[i].meeting_id) == id;

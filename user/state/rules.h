@@ -8,6 +8,7 @@
 #include <linux/types.h>
 #include "kern/maps.h"
 #include "kern/pins.h"
+#include "state/janus_rooms.h"
 #include "state/rules_file.h"
 #include "state/ufrags.h"
 
@@ -26,6 +27,7 @@ struct rules {
 	__u64 *counter_used;			/* bit per drop counter a meeting holds */
 	size_t counters_free;			/* drop counters no meeting holds */
 	struct ufrag_set uf;			/* shared ports' ufrags (state/ufrags.c) */
+	struct janus_set janus;			/* Janus rooms and handles' ports (janus_rooms.c) */
 	/* A meeting that blocked countries was removed: the data path's tables may shrink. */
 	bool countries_left;
 	struct map_view views[2];

@@ -12,6 +12,7 @@
 #include <string.h>
 #include "lib/country.h"
 #include "lib/parse.h"
+#include "lib/room_ids.h"
 #include "state/rules_file.h"
 
 #define MAX_WORDS 64
@@ -24,6 +25,9 @@ void spec_free(struct meeting_spec *s)
 	ufrag_list_free(s->ufrags, s->n_ufrags);
 	s->ufrags = NULL;
 	s->n_ufrags = 0;
+	free(s->janus_rooms);
+	s->janus_rooms = NULL;
+	s->n_janus_rooms = 0;
 }
 
 int spec_copy(struct meeting_spec *dst, const struct meeting_spec *src)
@@ -31,6 +35,11 @@ int spec_copy(struct meeting_spec *dst, const struct meeting_spec *src)
 	*dst = *src;
 	dst->allow = NULL;
 	dst->ufrags = NULL;
+	dst->janus_rooms = NULL;
+	if (src->n_janus_rooms)
+		dst->janus_rooms = malloc(src->n_janus_rooms * sizeof(*dst->janus_rooms));
+	if (dst->janus_rooms)
+		memcpy(dst->janus_rooms, src->janus_rooms, src->n_janus_rooms * sizeof(__u64));
 	if (src->n_allow) {
 		dst->allow = malloc(src->n_allow * sizeof(*dst->allow));
 		if (dst->allow)
@@ -38,7 +47,8 @@ int spec_copy(struct meeting_spec *dst, const struct meeting_spec *src)
 	}
 	if (src->n_ufrags)
 		dst->ufrags = ufrag_list_copy(src->ufrags, src->n_ufrags);
-	if ((src->n_allow && !dst->allow) || (src->n_ufrags && !dst->ufrags)) {
+	if ((src->n_allow && !dst->allow) || (src->n_ufrags && !dst->ufrags) ||
+	    (src->n_janus_rooms && !dst->janus_rooms)) {
 		spec_free(dst);
 		return -ENOMEM;
 	}
@@ -79,6 +89,7 @@ static int parse_words(int argc, char **argv, __s64 now, unsigned int flags,
 	static const struct option opts[] = {
 		{ "ports", required_argument, NULL, 'p' },
 		{ "ufrag", required_argument, NULL, 'u' },
+		{ "janus-room", required_argument, NULL, 'j' },
 		{ "block", required_argument, NULL, 'b' },
 		{ "allow", required_argument, NULL, 'a' },
 		{ "proto", required_argument, NULL, 'P' },
@@ -102,6 +113,7 @@ static int parse_words(int argc, char **argv, __s64 now, unsigned int flags,
 			return SPEC_HELP;
 		case 'p':
 		case 'u':
+		case 'j':
 		case 'b':
 		case 'a':
 		case 'P':
@@ -133,13 +145,16 @@ static int parse_words(int argc, char **argv, __s64 now, unsigned int flags,
 		return -EINVAL;
 	}
 	snprintf(s->name, sizeof(s->name), "%s", name);
-	if ((!val['p'] && !val['u']) || !val['b']) {
-		snprintf(err, errlen, "--block and --ports or --ufrag (or both) are required; see -h");
+	if ((!val['p'] && !val['u'] && !val['j']) || !val['b']) {
+		snprintf(err, errlen, "--block and --ports, --ufrag or --janus-room are required; "
+			 "see -h");
 		return -EINVAL;
 	}
 	ret = val['p'] ? parse_ports(val['p'], s->ports, err, errlen) : 0;
 	if (!ret && val['u'])
 		ret = parse_ufrags(val['u'], &s->ufrags, &s->n_ufrags, err, errlen);
+	if (!ret && val['j'])
+		ret = parse_room_ids(val['j'], &s->janus_rooms, &s->n_janus_rooms, err, errlen);
 	if (!ret)
 		ret = parse_countries(val['b'], s->blocked, err, errlen);
 	if (!ret && val['a'])
@@ -198,7 +213,8 @@ bool spec_equal(const struct meeting_spec *a, const struct meeting_spec *b, bool
 	       (a->flags & mask) == (b->flags & mask) && a->expires == b->expires &&
 	       a->n_allow == b->n_allow &&
 	       (!a->n_allow || !memcmp(a->allow, b->allow, a->n_allow * sizeof(*a->allow))) &&
-	       ufrag_lists_equal(a->ufrags, a->n_ufrags, b->ufrags, b->n_ufrags);
+	       ufrag_lists_equal(a->ufrags, a->n_ufrags, b->ufrags, b->n_ufrags) &&
+	       room_ids_equal(a->janus_rooms, a->n_janus_rooms, b->janus_rooms, b->n_janus_rooms);
 }
 
 /* Quotes a reason so that split_words reads it back. */
@@ -230,12 +246,16 @@ char *spec_format(const struct meeting_spec *s, bool with_reason)
 		return NULL;
 	/* Ports straight into the line: a buffer for the longest list would be 458 KiB a line. */
 	fprintf(f, "meeting add %s", s->name);
-	if (port_next(s->ports, 1) < GB_PORT_COUNT || !s->n_ufrags) {
+	if (port_next(s->ports, 1) < GB_PORT_COUNT || (!s->n_ufrags && !s->n_janus_rooms)) {
 		fprintf(f, " --ports ");
 		print_ports(f, s->ports);
 	}
 	for (size_t i = 0; i < s->n_ufrags; i++)
 		fprintf(f, "%s%s", i ? "," : " --ufrag ", s->ufrags[i]);
+	if (s->n_janus_rooms) {
+		fprintf(f, " --janus-room ");
+		print_room_ids(f, s->janus_rooms, s->n_janus_rooms);
+	}
 	fprintf(f, " --block %s", countries);
 	if ((s->flags & (GB_MEETING_UDP | GB_MEETING_TCP)) != GB_MEETING_UDP)
 		fprintf(f, " --proto %s", format_protos(s->flags));
@@ -305,6 +325,25 @@ static int by_name_cmp(const void *a, const void *b, void *l)
 	int c = strcmp(list->v[x].name, list->v[y].name);
 
 	return c ? c : (x > y) - (x < y);
+}
+
+/* Refuses a Janus room in two meetings of l (the later one named, as for ports). */
+static int check_rooms(const struct spec_list *l, char *err, size_t errlen)
+{
+	char at[32];
+
+	for (size_t i = 0; i < l->n; i++)
+		for (size_t k = 0; k < l->v[i].n_janus_rooms; k++)
+			for (size_t j = 0; j < i; j++)
+				if (room_ids_have(l->v[j].janus_rooms, l->v[j].n_janus_rooms,
+						  l->v[i].janus_rooms[k])) {
+					snprintf(err, errlen, "%sJanus room %llu already belongs "
+						 "to meeting \"%s\"", where(&l->v[i], at, sizeof(at)),
+						 (unsigned long long)l->v[i].janus_rooms[k],
+						 l->v[j].name);
+					return -EINVAL;
+				}
+	return 0;
 }
 
 /* For each meeting, 1 + the index of the first earlier one of its name (0: none); sorted once. */
@@ -436,6 +475,8 @@ int spec_list_check(const struct spec_list *l, char *err, size_t errlen)
 	free(first);
 	if (!ret)
 		ret = check_ufrags(l, err, errlen);
+	if (!ret)
+		ret = check_rooms(l, err, errlen);
 	if (!ret && (allow4 > GB_ALLOW_MAX || allow6 > GB_ALLOW_MAX)) {
 		snprintf(err, errlen, "%zu IPv4 and %zu IPv6 allow exceptions; at most %d of each fit",
 			 allow4, allow6, GB_ALLOW_MAX);

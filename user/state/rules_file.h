@@ -26,6 +26,8 @@ struct meeting_spec {
 	size_t n_allow;
 	char **ufrags;			/* server ICE ufrags on shared ports; sorted, no duplicates */
 	size_t n_ufrags;
+	__u64 *janus_rooms;		/* Janus VideoRoom rooms (--janus-room); sorted, no duplicates */
+	size_t n_janus_rooms;
 	char reason[GB_REASON_LEN];	/* --reason: for the audit log, not kept in the maps */
 	unsigned int line;		/* line of the file it came from; 0 for the command line */
 };
@@ -50,7 +52,7 @@ char *spec_format(const struct meeting_spec *s, bool with_reason);
 int spec_list_push(struct spec_list *l, struct meeting_spec *s);	/* takes s's allocations */
 void spec_list_free(struct spec_list *l);
 /*
- * Refuses two meetings of one name, a port or ufrag in two meetings, more meetings, exceptions or
+ * Refuses two meetings of one name, a port, ufrag or Janus room in two meetings, more meetings, exceptions or
  * ufrags than fit.
  */
 int spec_list_check(const struct spec_list *l, char *err, size_t errlen);

@@ -1,0 +1,168 @@
+#!/usr/bin/env bash
+# `geoblock daemon --janus-events`, fed the events Janus's sampleevh posts (as Janus 1.1.2 writes
+# them, one at a time and grouped), on loopback: a handle joined to a room a meeting covers gives
+# the meeting its local ports (candidates before or after the join, selected pairs) and takes them
+# back at hangup, detach, session end and after --janus-idle seconds of silence; a port another
+# meeting owns, or a shared one, is refused and logged; rooms of no meeting, unknown sessions,
+# unknown types, TCP candidates and ports past 65535 change nothing; malformed bodies and a burst
+# of 10,000 events are counted and change nothing; the saved rule set never holds a Janus port;
+# `apply` and `meeting ports add` keep them; a restarted daemon takes back its predecessor's
+# ports; `meeting del` forgets them; and every change is audited.
+set -uo pipefail
+source "$(dirname "$0")/../lib/common.sh"
+[[ -x $GEOBLOCK ]] || { fail "no $GEOBLOCK (build it first)"; summary; exit; }
+tmp=$(mktemp -d)
+on_exit rm -rf "$tmp"
+
+# Usage errors: one line, exit 1.
+"$GEOBLOCK" daemon --janus-idle 5 >/dev/null 2>"$tmp/err"
+check_eq "--janus-idle without --janus-events: exit 1" "1 geoblock: daemon: --janus-events-auth, --janus-idle and --janus-admin need --janus-events ADDR:PORT" "$? $(cat "$tmp/err")"
+"$GEOBLOCK" daemon --janus-events 127.0.0.1:0 --janus-admin http://127.0.0.1:1/admin >/dev/null 2>"$tmp/err"
+check_eq "--janus-admin without its secret: exit 1" "1 geoblock: daemon: --janus-admin URL and --janus-admin-secret FILE go together" "$? $(cat "$tmp/err")"
+"$GEOBLOCK" daemon --janus-events nope >/dev/null 2>"$tmp/err"
+check_eq "--janus-events without a port: exit 1" 1 "$?"
+"$GEOBLOCK" daemon --janus-events 127.0.0.1:0 --janus-hangup >/dev/null 2>"$tmp/err"
+check_eq "--janus-hangup without --janus-admin: exit 1" "1 geoblock: daemon: --janus-hangup needs --janus-admin URL (its hangup_webrtc)" "$? $(cat "$tmp/err")"
+"$GEOBLOCK" daemon --janus-events 127.0.0.1:0 --janus-idle 0 >/dev/null 2>"$tmp/err"
+check_eq "--janus-idle 0: exit 1" 1 "$?"
+
+check "meeting add A on room 1234" "$GEOBLOCK" meeting add A --janus-room 1234 --block DE >/dev/null
+check "meeting add O on port 20005" "$GEOBLOCK" meeting add O --ports 20005 --block FR >/dev/null
+check "shared-port add 20006" "$GEOBLOCK" shared-port add 20006 >/dev/null
+operator_rules=$(saved_rules)
+
+# start_daemon [IDLE]: --janus-idle IDLE (default 60: no handle goes idle unless a step wants it).
+start_daemon() {
+	"$GEOBLOCK" daemon --metrics 127.0.0.1:0 --janus-events 127.0.0.1:0 --janus-idle "${1:-60}" \
+		>"$tmp/daemon.log" 2>"$tmp/daemon.err" &
+	pid=$!
+	on_exit kill_child "$pid"
+	wait_until 10 grep -q '^serving Janus events on ' "$tmp/daemon.log" ||
+		{ fail "daemon did not listen: $(cat "$tmp/daemon.err")"; summary; exit; }
+	URL=$(sed -n 's/^serving Janus events on //p' "$tmp/daemon.log")
+}
+start_daemon
+# post BODY: the HTTP status of a POST of BODY.
+post() { curl -s -o /dev/null -w '%{http_code}' -X POST --data-binary "$1" "$URL"; }
+counts() { curl -s "$URL"; }
+count() { counts | jq ".$1"; }
+joined() { # joined SESSION HANDLE ROOM [EVENT]
+	printf '{"emitter":"t","type":64,"timestamp":1,"session_id":%s,"handle_id":%s,"event":{"plugin":"janus.plugin.videoroom","data":{"event":"%s","room":%s,"id":7}}}' \
+		"$1" "$2" "${4:-joined}" "$3"
+}
+cand() { # cand SESSION HANDLE PORT [PROTO]
+	printf '{"type":16,"subtype":2,"session_id":%s,"handle_id":%s,"event":{"local-candidate":"1 1 %s 2015363327 127.0.0.1 %s typ host","stream_id":1,"component_id":1}}' \
+		"$1" "$2" "${4:-udp}" "$3"
+}
+pair() { # pair SESSION HANDLE PORT
+	printf '{"type":16,"subtype":4,"session_id":%s,"handle_id":%s,"event":{"selected-pair":"127.0.0.1:%s [host,udp] <-> 85.214.1.1:40000 [host,udp]"}}' \
+		"$1" "$2" "$3"
+}
+dyn() { # the meeting's Janus ports, sorted, space-separated
+	"$GEOBLOCK" meeting list --json | jq -r --arg m "$1" \
+		'[.[] | select(.name == $m) | .janus_ports[].port] | sort | map(tostring) | join(" ")'
+}
+# dyn_is MEETING PORTS: polled by wait_until (re-read at each try).
+dyn_is() { [[ $(dyn "$1") == "$2" ]]; }
+owner() { "$GEOBLOCK" explain 192.0.2.9 "$1" --json | jq -r '.meeting // "-"'; }
+
+check_eq "a join: 200" 200 "$(post "$(joined 1 11 1234)")"
+check_eq "its candidate: 200" 200 "$(post "$(cand 1 11 20001)")"
+check_eq "the port is A's" A "$(owner 20001)"
+check_eq "A's Janus ports" 20001 "$(dyn A)"
+check_eq "explain names the room, session and handle" '{"room":1234,"session":1,"handle":11}' \
+	"$("$GEOBLOCK" explain 192.0.2.9 20001 --json | jq -c .janus)"
+check "explain in words too" grep -q '^meeting:  A (the port of Janus room 1234, session 1, handle 11)$' \
+	<<<"$("$GEOBLOCK" explain 192.0.2.9 20001)"
+check_eq "explain of an operator port: no janus" null \
+	"$("$GEOBLOCK" explain 192.0.2.9 20005 --json | jq -c .janus)"
+check_eq "grouped: a subscriber's attach, candidate and selected pair" 200 \
+	"$(post "[$(joined 1 12 1234 attached),$(cand 1 12 20002),$(pair 1 12 20003)]")"
+check_eq "candidate before the join" 200 "$(post "[$(cand 2 21 20004),$(joined 2 21 1234)]")"
+check_eq "A's Janus ports: four handles' ports" "20001 20002 20003 20004" "$(dyn A)"
+check_eq "A's operator ports: none" "" "$("$GEOBLOCK" meeting list --json |
+	jq -r '.[] | select(.name == "A") | .ports | join(",")')"
+
+post "[$(joined 2 22 1234),$(cand 2 22 20005),$(cand 2 22 20006)]" >/dev/null
+check_eq "O's port is not taken" O "$(owner 20005)"
+check_eq "the shared port is not taken" - "$(owner 20006)"
+check_eq "both refused" 2 "$(count refused)"
+check "the refusal is logged" grep -q 'port 20005 of handle 22 in room 1234 not given' "$tmp/daemon.err"
+
+post "[$(joined 3 31 999),$(cand 3 31 20007),$(cand 3 32 20010 tcp),$(cand 3 33 70000)]" >/dev/null
+check_eq "a room of no meeting: its port stays no meeting's" - "$(owner 20007)"
+check_eq "a TCP candidate: nothing" - "$(owner 20010)"
+before=$(count events)
+check_eq "unknown type: 200" 200 "$(post '{"type":128,"session_id":1,"handle_id":11,"event":{"x":1}}')"
+check_eq "a detach of an unknown handle: 200" 200 \
+	"$(post '{"type":2,"session_id":9,"handle_id":99,"event":{"name":"detached"}}')"
+check_eq "not JSON: 400" 400 "$(post 'garbage{')"
+check_eq "no type: 400" 400 "$(post '{"event":{}}')"
+check_eq "an array with a bad event: 400" 400 "$(post '[1,2]')"
+check_eq "malformed counted" 4 "$(count malformed)"
+check_eq "all counted (each of an array's)" $((before + 6)) "$(count events)"
+check "logged once" test "$(grep -c 'malformed event' "$tmp/daemon.err")" -eq 1
+check_eq "GET elsewhere: 404" 404 "$(curl -s -o /dev/null -w '%{http_code}' "${URL%/janus-events}/x")"
+check_eq "A's Janus ports unchanged" "20001 20002 20003 20004" "$(dyn A)"
+
+# A burst: 10,000 media statistics events, grouped.
+jq -nc '[range(10000) | {type: 32, subtype: 3, session_id: 1, handle_id: 11,
+	event: {media: "audio", packets_received: .}}]' >"$tmp/burst.json"
+before=$(count events)
+check_eq "10,000 events at once: 200" 200 "$(post "@$tmp/burst.json")"
+check_eq "10,000 counted" $((before + 10000)) "$(count events)"
+check_eq "nothing changed by them" "20001 20002 20003 20004" "$(dyn A)"
+check_eq "the saved rule set holds no Janus port" "$operator_rules" "$(saved_rules)"
+
+# apply replaces A (make-before-break); its Janus ports go with it.
+{ echo "meeting add A --janus-room 1234 --block DE,FR"; echo "meeting add O --ports 20005 --block FR"; } \
+	>"$tmp/rules"
+check "apply: A blocks FR too" "$GEOBLOCK" apply "$tmp/rules" >/dev/null
+check_eq "A's Janus ports follow its new version" "20001 20002 20003 20004" "$(dyn A)"
+check_eq "and are A's in the maps" A "$(owner 20003)"
+check_eq "the saved rule set: the file" "$(sort "$tmp/rules")" "$(saved_rules | sort)"
+
+check_eq "hangup" 200 \
+	"$(post '{"type":16,"subtype":6,"session_id":1,"handle_id":11,"event":{"connection":"hangup","reason":"Close PC"}}')"
+check_eq "hangup: its port goes back" - "$(owner 20001)"
+check_eq "detach" 200 "$(post '{"type":2,"session_id":1,"handle_id":12,"event":{"name":"detached"}}')"
+check_eq "detach: its ports go back" "20004" "$(dyn A)"
+check_eq "session destroyed" 200 "$(post '{"type":1,"session_id":2,"event":{"name":"destroyed"}}')"
+check_eq "session destroyed: its handles' ports go back" "" "$(dyn A)"
+
+kill_child "$pid"
+start_daemon 2
+post "[$(joined 4 41 1234),$(cand 4 41 20008)]" >/dev/null
+check_eq "a handle that goes silent" 20008 "$(dyn A)"
+check "after --janus-idle 2 (and the 5 s pass) its port goes back" wait_until 10 dyn_is A ""
+
+# 200 handles join and leave (hangup, detach, session end in turn): no port is left behind.
+for ((i = 0; i < 200; i++)); do
+	case $((i % 3)) in
+	0) end='{"type":16,"subtype":6,"session_id":70,"handle_id":'$((700 + i))',"event":{"connection":"hangup"}}' ;;
+	1) end='{"type":2,"session_id":70,"handle_id":'$((700 + i))',"event":{"name":"detached"}}' ;;
+	2) end='{"type":1,"session_id":70,"event":{"name":"destroyed"}}' ;;
+	esac
+	post "[$(joined 70 $((700 + i)) 1234),$(cand 70 $((700 + i)) $((21000 + i % 50))),$end]" >/dev/null
+done
+check_eq "200 join/leave cycles: no port left in A" "" "$(dyn A)"
+check_eq "200 join/leave cycles: none in the maps" "" "$(for p in 21000 21025 21049; do
+	[[ $(owner $p) == - ]] || echo "$p"; done)"
+check_eq "200 join/leave cycles: given and taken alike" "$(count ports_given)" "$(count ports_taken)"
+
+# A restarted daemon cannot know its predecessor's handles still live: it takes their ports back.
+post "[$(joined 5 51 1234),$(cand 5 51 20009)]" >/dev/null
+kill_child "$pid"
+check_eq "the daemon gone, the port stays A's" A "$(owner 20009)"
+check_eq "and listed" 20009 "$(dyn A)"
+start_daemon
+check_eq "a new daemon takes it back" - "$(owner 20009)"
+post "[$(joined 6 61 1234),$(cand 6 61 20011)]" >/dev/null
+check_eq "a port again" A "$(owner 20011)"
+check "meeting del A" "$GEOBLOCK" meeting del A >/dev/null
+check_eq "meeting del: the port is no meeting's" - "$(owner 20011)"
+check "janus-ports forgets it" bash -c "! grep -q '^20011 ' '$GEOBLOCK_STATE_DIR/janus-ports'"
+check "the audit log has the daemon's changes" \
+	test "$(grep -c '"command":"janus event"' "$GEOBLOCK_STATE_DIR/audit.log")" -ge 9
+check "the daemon is up" kill -0 "$pid"
+summary

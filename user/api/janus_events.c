@@ -1,0 +1,259 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Janus's events in: sampleevh POSTs JSON (one event, or an array when it groups them) to
+ * /janus-events; each event goes to state/janus_members, which turns handles into members of
+ * their room's meeting. GET /janus-events answers what the events did so far. One thread: events
+ * are taken in the order Janus sent them.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <json-c/json.h>
+#include <microhttpd.h>
+#include "lib/errors.h"
+#include "state/janus_members.h"
+#include "api/janus_events.h"
+
+#define EVENTS_BODY_MAX		(8u << 20)	/* a grouped burst of events */
+#define CONNECTION_LIMIT	64
+#define CONNECTION_TIMEOUT	30
+
+struct janus_events {
+	struct MHD_Daemon *mhd;
+	struct janus_members *m;
+	char *auth;		/* "user:password", NULL for none */
+	bool said_malformed;
+	char url[96];
+};
+
+struct request {
+	char *body;
+	size_t len;
+	bool too_big;
+};
+
+static enum MHD_Result reply(struct MHD_Connection *conn, unsigned int status, const char *text)
+{
+	struct MHD_Response *r = MHD_create_response_from_buffer(strlen(text), (void *)text,
+								 MHD_RESPMEM_MUST_COPY);
+	enum MHD_Result ret;
+
+	if (!r)
+		return MHD_NO;
+	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
+	ret = MHD_queue_response(conn, status, r);
+	MHD_destroy_response(r);
+	return ret;
+}
+
+static bool authorised(struct janus_events *e, struct MHD_Connection *conn)
+{
+	char *pass = NULL, *user;
+	bool ok = false;
+
+	if (!e->auth)
+		return true;
+	user = MHD_basic_auth_get_username_password(conn, &pass);
+	if (user && pass) {
+		size_t ul = strlen(user);
+
+		ok = !strncmp(e->auth, user, ul) && e->auth[ul] == ':' &&
+		     !strcmp(e->auth + ul + 1, pass);
+	}
+	MHD_free(user);
+	MHD_free(pass);
+	return ok;
+}
+
+static enum MHD_Result counts(struct janus_events *e, struct MHD_Connection *conn)
+{
+	struct janus_counts c = janus_members_counts(e->m);
+	struct json_object *o = json_object_new_object();
+	enum MHD_Result ret;
+
+	json_object_object_add(o, "events", json_object_new_uint64(c.events));
+	json_object_object_add(o, "ignored", json_object_new_uint64(c.ignored));
+	json_object_object_add(o, "malformed", json_object_new_uint64(c.malformed));
+	json_object_object_add(o, "joined", json_object_new_uint64(c.joined));
+	json_object_object_add(o, "ports_given", json_object_new_uint64(c.ports_given));
+	json_object_object_add(o, "ports_taken", json_object_new_uint64(c.ports_taken));
+	json_object_object_add(o, "refused", json_object_new_uint64(c.refused));
+	ret = reply(conn, MHD_HTTP_OK, json_object_to_json_string(o));
+	json_object_put(o);
+	return ret;
+}
+
+/* One event, or each of an array; what is not JSON, or not events, is counted and logged once. */
+static enum MHD_Result take(struct janus_events *e, struct MHD_Connection *conn,
+			    const struct request *req)
+{
+	struct json_object *in = req->len ? json_tokener_parse(req->body) : NULL;
+	bool bad = !in || (!json_object_is_type(in, json_type_array) &&
+			   !json_object_is_type(in, json_type_object));
+
+	if (!bad && json_object_is_type(in, json_type_array)) {
+		for (size_t i = 0; i < json_object_array_length(in); i++)
+			bad |= janus_members_event(e->m, json_object_array_get_idx(in, i)) == -EINVAL;
+	} else if (!bad) {
+		bad = janus_members_event(e->m, in) == -EINVAL;
+	}
+	if (!in)
+		janus_members_event(e->m, NULL);	/* counted as malformed */
+	json_object_put(in);
+	if (bad && !e->said_malformed)
+		gb_warn("janus events: a malformed event (not JSON, or no \"type\" and \"event\"); "
+			"counted, and not said again");
+	e->said_malformed |= bad;
+	return bad ? reply(conn, MHD_HTTP_BAD_REQUEST, "{\"error\":\"malformed event\"}") :
+		     reply(conn, MHD_HTTP_OK, "{}");
+}
+
+static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char *url,
+			      const char *method, const char *version, const char *upload,
+			      size_t *upload_len, void **state)
+{
+	struct janus_events *e = cls;
+	struct request *req = *state;
+
+	(void)version;
+	if (!req) {
+		req = calloc(1, sizeof(*req));
+		*state = req;
+		return req ? MHD_YES : MHD_NO;
+	}
+	if (*upload_len) {
+		if (!req->too_big && req->len + *upload_len > EVENTS_BODY_MAX) {
+			req->too_big = true;
+			free(req->body);
+			req->body = NULL;
+		}
+		if (!req->too_big) {
+			char *grown = realloc(req->body, req->len + *upload_len + 1);
+
+			if (!grown)
+				return MHD_NO;
+			memcpy(grown + req->len, upload, *upload_len);
+			grown[req->len + *upload_len] = '\0';
+			req->body = grown;
+			req->len += *upload_len;
+		}
+		*upload_len = 0;
+		return MHD_YES;
+	}
+	if (!authorised(e, conn)) {
+		struct MHD_Response *r = MHD_create_response_from_buffer(0, "",
+									 MHD_RESPMEM_PERSISTENT);
+		enum MHD_Result ret = MHD_queue_basic_auth_fail_response(conn, "geoblock", r);
+
+		MHD_destroy_response(r);
+		return ret;
+	}
+	if (strcmp(url, "/janus-events"))
+		return reply(conn, MHD_HTTP_NOT_FOUND, "{\"error\":\"events go to /janus-events\"}");
+	if (!strcmp(method, MHD_HTTP_METHOD_GET))
+		return counts(e, conn);
+	if (strcmp(method, MHD_HTTP_METHOD_POST))
+		return reply(conn, MHD_HTTP_METHOD_NOT_ALLOWED, "{\"error\":\"POST events\"}");
+	if (req->too_big)
+		return reply(conn, MHD_HTTP_CONTENT_TOO_LARGE, "{\"error\":\"body over 8 MiB\"}");
+	return take(e, conn, req);
+}
+
+static void request_done(void *cls, struct MHD_Connection *conn, void **state,
+			 enum MHD_RequestTerminationCode code)
+{
+	struct request *req = *state;
+
+	(void)cls;
+	(void)conn;
+	(void)code;
+	if (req)
+		free(req->body);
+	free(req);
+	*state = NULL;
+}
+
+static int read_auth(const char *path, char **out)
+{
+	char line[512];
+	FILE *f = fopen(path, "re");
+
+	if (!f) {
+		gb_err("--janus-events-auth %s: %s", path, strerror(errno));
+		return -errno;
+	}
+	if (!fgets(line, sizeof(line), f))
+		line[0] = '\0';
+	fclose(f);
+	line[strcspn(line, "\r\n")] = '\0';
+	if (!strchr(line, ':') || line[0] == ':') {
+		gb_err("--janus-events-auth %s: its first line must be user:password", path);
+		return -EINVAL;
+	}
+	*out = strdup(line);
+	return *out ? 0 : -ENOMEM;
+}
+
+int janus_events_start(struct janus_members *m, const struct sockaddr *addr, socklen_t len,
+		       const char *auth_file, struct janus_events **out)
+{
+	struct janus_events *e = calloc(1, sizeof(*e));
+	const union MHD_DaemonInfo *info;
+	char host[INET6_ADDRSTRLEN];
+	int err;
+
+	(void)len;
+	if (!e)
+		return -ENOMEM;
+	e->m = m;
+	if (auth_file && (err = read_auth(auth_file, &e->auth)))
+		goto err_free;
+	e->mhd = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO |
+				  MHD_USE_ERROR_LOG |
+				  (addr->sa_family == AF_INET6 ? MHD_USE_IPv6 : 0),
+				  0, NULL, NULL, handle, e,
+				  MHD_OPTION_SOCK_ADDR, addr,
+				  MHD_OPTION_NOTIFY_COMPLETED, request_done, NULL,
+				  MHD_OPTION_CONNECTION_LIMIT, (unsigned int)CONNECTION_LIMIT,
+				  MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)CONNECTION_TIMEOUT,
+				  MHD_OPTION_END);
+	if (!e->mhd) {
+		err = -EADDRNOTAVAIL;
+		gb_err("cannot serve Janus events: cannot listen on the address given");
+		goto err_free;
+	}
+	info = MHD_get_daemon_info(e->mhd, MHD_DAEMON_INFO_BIND_PORT);
+	if (addr->sa_family == AF_INET6)
+		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)addr)->sin6_addr, host,
+			  sizeof(host));
+	else
+		inet_ntop(AF_INET, &((const struct sockaddr_in *)addr)->sin_addr, host,
+			  sizeof(host));
+	snprintf(e->url, sizeof(e->url), addr->sa_family == AF_INET6 ?
+		 "http://[%s]:%u/janus-events" : "http://%s:%u/janus-events", host,
+		 info ? info->port : 0);
+	*out = e;
+	return 0;
+
+err_free:
+	free(e->auth);
+	free(e);
+	return err;
+}
+
+const char *janus_events_url(const struct janus_events *e)
+{
+	return e->url;
+}
+
+void janus_events_stop(struct janus_events *e)
+{
+	if (!e)
+		return;
+	MHD_stop_daemon(e->mhd);
+	free(e->auth);
+	free(e);
+}

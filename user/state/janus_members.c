@@ -1,0 +1,527 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Janus handles as members of meetings: events tie a handle to its VideoRoom room (type 64
+ * "joined"/"attached") and give its local ports (type 16: local candidates, selected pair); each
+ * port goes to the meeting covering the room, under the state lock, while the handle lives, and
+ * comes back at hangup, detach, session end, or after idle_s seconds of silence. A port another
+ * meeting owns, or a shared port, is refused and logged, never taken.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+#include <json-c/json.h>
+#include "lib/errors.h"
+#include "state/audit.h"
+#include "state/explain.h"
+#include "state/janus_rooms.h"
+#include "state/ops_steps.h"
+#include "state/rules.h"
+#include "state/janus_members.h"
+
+/* Janus's event types and webrtc subtypes (janus/events/eventhandler.h). */
+enum {
+	EV_SESSION = 1, EV_HANDLE = 2, EV_WEBRTC = 16, EV_PLUGIN = 64,
+	SUB_LOCAL_CANDIDATE = 2, SUB_REMOTE_CANDIDATE = 3, SUB_SELECTED_PAIR = 4,
+	SUB_WEBRTC_STATE = 6,
+};
+
+static time_t now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec;
+}
+
+void janus_members_init(struct janus_members *m, const struct gb_ctx *ctx, unsigned int idle_s)
+{
+	memset(m, 0, sizeof(*m));
+	m->ctx = ctx;
+	m->idle_s = idle_s;
+	pthread_mutex_init(&m->mu, NULL);
+}
+
+void janus_members_free(struct janus_members *m)
+{
+	if (m->unsynced)
+		audit_sync(m->ctx);
+	free(m->h);
+	pthread_mutex_destroy(&m->mu);
+}
+
+/* The audit record of one handle's change: who is "janus", the lines say what moved. */
+static void audit_change(struct janus_members *m, const struct janus_handle *h,
+			 struct json_object *lines, int err)
+{
+	char command[128];
+	struct audit_caller who = { .command = command, .uid = getuid(), .pid = getpid() };
+	char reason[160];
+
+	snprintf(command, sizeof(command), "janus event");
+	snprintf(reason, sizeof(reason), "janus room %llu session %llu handle %llu",
+		 (unsigned long long)h->room, (unsigned long long)h->session,
+		 (unsigned long long)h->handle);
+	if (json_object_array_length(lines)) {
+		audit_result_by(m->ctx, &who, reason, err, lines);
+		m->unsynced = true;
+	} else {
+		json_object_put(lines);
+	}
+}
+
+/* Gives h's ports not given yet to the meeting of its room (m->mu held). */
+static void give_ports(struct janus_members *m, struct janus_handle *h)
+{
+	struct json_object *lines;
+	const char *name;
+	struct rules *r;
+	int fd, err;
+	__u32 id;
+
+	/*
+	 * The race this runs: Janus sends the answer holding the port as it posts the event, and a
+	 * client's first check follows some 20 ms later. So nothing slow (no fsync) before the map
+	 * update; the audit records are synced by janus_members_expire.
+	 */
+	if (!h->room || !h->n_ports)
+		return;
+	err = ops_lock(m->ctx, &fd);
+	if (err)
+		return;
+	err = ops_rules_take(m->ctx, &r);
+	if (err)
+		goto out_unlock;
+	name = janus_room_meeting(&r->janus, h->room);
+	id = name ? rules_find(r, name) : 0;
+	lines = json_object_new_array();
+	for (size_t i = 0; i < h->n_ports && id && !err; i++) {
+		__u32 port = h->ports[i], owner = r->owners[port].meeting_id;
+		const struct janus_port *jp = janus_port_find(&r->janus, port);
+		struct janus_port rec = { .port = port, .room = h->room, .session = h->session,
+					  .handle = h->handle };
+		char line[128];
+
+		if (h->granted[i] || h->refused[i])
+			continue;
+		/* The meeting's own (operator) port: it filters already, and stays the operator's. */
+		if (owner == id && !jp)
+			continue;
+		if ((owner && owner != id) || rules_port_shared(r, port)) {
+			h->refused[i] = true;
+			m->c.refused++;
+			gb_warn("janus: port %u of handle %llu in room %llu not given to meeting \"%s\": "
+				"it %s", port, (unsigned long long)h->handle,
+				(unsigned long long)h->room, name, owner ? "belongs to another meeting" :
+				"is a shared port");
+			continue;
+		}
+		snprintf(rec.meeting, sizeof(rec.meeting), "%s", name);
+		if (jp)		/* a port Janus gave anew before its old handle's end reached us */
+			err = janus_port_del(m->ctx->state_dir, &r->janus, port);
+		if (!err && !owner)
+			err = rules_set_owner(m->ctx, r, port, id);
+		if (!err)
+			err = janus_port_add(m->ctx->state_dir, &r->janus, &rec);
+		if (err) {
+			gb_warn("janus: cannot give port %u to meeting \"%s\": %s", port, name,
+				strerror(-err));
+			break;
+		}
+		h->granted[i] = true;
+		m->c.ports_given++;
+		snprintf(line, sizeof(line), "+ port %u meeting %s", port, name);
+		json_object_array_add(lines, json_object_new_string(line));
+	}
+	audit_change(m, h, lines, err);
+	ops_rules_give(m->ctx, r, err);
+out_unlock:
+	ops_unlock(fd);
+}
+
+/* Takes h's given ports back from their meeting (m->mu held). */
+static void take_ports(struct janus_members *m, struct janus_handle *h)
+{
+	struct json_object *lines;
+	bool any = false;
+	struct rules *r;
+	int fd, err;
+
+	for (size_t i = 0; i < h->n_ports; i++)
+		any |= h->granted[i];
+	if (!any)
+		return;
+	err = ops_lock(m->ctx, &fd);
+	if (err)
+		return;
+	err = ops_rules_take(m->ctx, &r);
+	if (err)
+		goto out_unlock;
+	lines = json_object_new_array();
+	for (size_t i = 0; i < h->n_ports && !err; i++) {
+		const struct janus_port *jp = janus_port_find(&r->janus, h->ports[i]);
+		__u32 port = h->ports[i], id;
+		char line[128];
+
+		if (!h->granted[i])
+			continue;
+		h->granted[i] = false;
+		/* Given to a later handle since: its to take back. */
+		if (!jp || jp->session != h->session || jp->handle != h->handle)
+			continue;
+		id = rules_find(r, jp->meeting);
+		snprintf(line, sizeof(line), "- port %u meeting %s", port, jp->meeting);
+		if (id && r->owners[port].meeting_id == id)
+			err = rules_set_owner(m->ctx, r, port, 0);
+		if (!err)
+			err = janus_port_del(m->ctx->state_dir, &r->janus, port);
+		if (err) {
+			gb_warn("janus: cannot take port %u back: %s", port, strerror(-err));
+			break;
+		}
+		m->c.ports_taken++;
+		json_object_array_add(lines, json_object_new_string(line));
+	}
+	audit_change(m, h, lines, err);
+	ops_rules_give(m->ctx, r, err);
+out_unlock:
+	ops_unlock(fd);
+}
+
+int janus_members_reset(struct janus_members *m)
+{
+	struct janus_port *old = NULL;
+	struct janus_handle h;
+	struct rules *r;
+	int fd, err;
+	size_t n;
+
+	/* The former daemon's handles, rebuilt from janus-ports, then ended. */
+	err = ops_lock(m->ctx, &fd);
+	if (err)
+		return err;
+	err = ops_rules_take(m->ctx, &r);
+	if (err) {
+		ops_unlock(fd);
+		return err;
+	}
+	n = r->janus.n_ports;
+	if (n && (old = malloc(n * sizeof(*old))))
+		memcpy(old, r->janus.ports, n * sizeof(*old));
+	ops_rules_give(m->ctx, r, 0);
+	ops_unlock(fd);
+	if (n && !old)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++) {
+		h = (struct janus_handle){ .session = old[i].session, .handle = old[i].handle,
+					   .room = old[i].room, .n_ports = 1 };
+		h.ports[0] = old[i].port;
+		h.granted[0] = true;
+		take_ports(m, &h);
+	}
+	free(old);
+	return 0;
+}
+
+static struct janus_handle *find_handle(struct janus_members *m, __u64 session, __u64 handle,
+					bool create)
+{
+	for (size_t i = 0; i < m->n; i++)
+		if (m->h[i].session == session && m->h[i].handle == handle)
+			return &m->h[i];
+	if (!create)
+		return NULL;
+	if (m->n == m->cap) {
+		size_t cap = m->cap ? m->cap * 2 : 64;
+		struct janus_handle *grown = realloc(m->h, cap * sizeof(*grown));
+
+		if (!grown)
+			return NULL;
+		m->h = grown;
+		m->cap = cap;
+	}
+	m->h[m->n] = (struct janus_handle){ .session = session, .handle = handle };
+	return &m->h[m->n++];
+}
+
+/* Ends handle i: its ports back, its entry gone. */
+static void end_handle(struct janus_members *m, size_t i)
+{
+	take_ports(m, &m->h[i]);
+	m->h[i] = m->h[--m->n];
+}
+
+static __u64 get_u64(struct json_object *o, const char *key)
+{
+	struct json_object *v;
+
+	if (!o || !json_object_object_get_ex(o, key, &v))
+		return 0;
+	if (json_object_is_type(v, json_type_int))
+		return json_object_get_uint64(v);
+	if (json_object_is_type(v, json_type_string))
+		return strtoull(json_object_get_string(v), NULL, 10);
+	return 0;
+}
+
+static const char *get_str(struct json_object *o, const char *key)
+{
+	struct json_object *v;
+
+	if (!o || !json_object_object_get_ex(o, key, &v) || !json_object_is_type(v, json_type_string))
+		return NULL;
+	return json_object_get_string(v);
+}
+
+static struct json_object *get_obj(struct json_object *o, const char *key)
+{
+	struct json_object *v;
+
+	if (!o || !json_object_object_get_ex(o, key, &v) || !json_object_is_type(v, json_type_object))
+		return NULL;
+	return v;
+}
+
+/*
+ * The local port of an event of type 16: a local candidate ("1 1 udp 2015363327 198.18.0.2 20035
+ * typ host") or a selected pair (structured "candidates"."local", else "ADDR:PORT [...] <-> ...").
+ * 0: none, or not UDP (ICE-TCP is not followed: see docs/janus.md).
+ */
+static __u32 local_port(struct json_object *event, int subtype)
+{
+	char proto[16];
+	unsigned int port;
+	const char *s;
+
+	if (subtype == SUB_LOCAL_CANDIDATE) {
+		s = get_str(event, "local-candidate");
+		if (s && !strncmp(s, "candidate:", 10))
+			s += 10;
+		if (!s || sscanf(s, "%*s %*s %15s %*s %*s %u", proto, &port) != 2 ||
+		    strcasecmp(proto, "udp"))
+			return 0;
+		return port < GB_PORT_COUNT ? port : 0;
+	}
+	port = get_u64(get_obj(get_obj(event, "candidates"), "local"), "port");
+	if (port)
+		return port < GB_PORT_COUNT ? port : 0;
+	s = get_str(event, "selected-pair");
+	if (!s || !(s = strchr(s, ' ')))
+		return 0;
+	/* "ADDR:PORT [host,udp] <-> ...": the port ends the first word. */
+	for (const char *p = s - 1; p > get_str(event, "selected-pair"); p--)
+		if (*p == ':')
+			return sscanf(p + 1, "%u", &port) == 1 && port < GB_PORT_COUNT &&
+			       strstr(s, "udp") ? port : 0;
+	return 0;
+}
+
+/* The client's address of a remote candidate or a selected pair into out ("" if none). */
+static void remote_address(struct json_object *event, int subtype, char *out, size_t len)
+{
+	const char *s, *arrow;
+	char addr[64];
+
+	if (subtype == SUB_REMOTE_CANDIDATE) {
+		s = get_str(event, "remote-candidate");
+		if (s && !strncmp(s, "candidate:", 10))
+			s += 10;
+		if (s && sscanf(s, "%*s %*s %*s %*s %63s", addr) == 1)
+			snprintf(out, len, "%s", addr);
+		return;
+	}
+	s = get_str(get_obj(get_obj(event, "candidates"), "remote"), "address");
+	if (s) {
+		snprintf(out, len, "%s", s);
+		return;
+	}
+	/* "LOCAL:PORT [host,udp] <-> ADDR:PORT [...]": an IPv6 ADDR holds colons too. */
+	s = get_str(event, "selected-pair");
+	arrow = s ? strstr(s, "<-> ") : NULL;
+	if (arrow && sscanf(arrow + 4, "%63s", addr) == 1 && strrchr(addr, ':')) {
+		*strrchr(addr, ':') = '\0';
+		snprintf(out, len, "%s", addr);
+	}
+}
+
+static void add_port(struct janus_handle *h, __u32 port)
+{
+	for (size_t i = 0; i < h->n_ports; i++)
+		if (h->ports[i] == port)
+			return;
+	if (h->n_ports < JANUS_HANDLE_PORTS)
+		h->ports[h->n_ports++] = port;
+}
+
+static int event_locked(struct janus_members *m, struct json_object *ev)
+{
+	struct json_object *event = get_obj(ev, "event"), *type_o;
+	__u64 session = get_u64(ev, "session_id"), handle = get_u64(ev, "handle_id");
+	struct janus_handle *h;
+	const char *s;
+	int type;
+
+	if (!json_object_is_type(ev, json_type_object) ||
+	    !json_object_object_get_ex(ev, "type", &type_o) ||
+	    !json_object_is_type(type_o, json_type_int) || !event)
+		return -EINVAL;
+	type = json_object_get_int(type_o);
+	if (type == EV_SESSION) {
+		s = get_str(event, "name");
+		if (!s || (strcmp(s, "destroyed") && strcmp(s, "timeout")))
+			return 1;
+		for (size_t i = m->n; i-- > 0;)
+			if (m->h[i].session == session)
+				end_handle(m, i);
+		return 0;
+	}
+	if (!session || !handle)
+		return 1;
+	h = find_handle(m, session, handle, false);
+	if (h)
+		h->seen = now_s();
+	if (type == EV_HANDLE) {
+		s = get_str(event, "name");
+		if (!h || !s || strcmp(s, "detached"))
+			return 1;
+		end_handle(m, h - m->h);
+		return 0;
+	}
+	if (type == EV_PLUGIN) {
+		struct json_object *data = get_obj(event, "data");
+		__u64 room = get_u64(data, "room");
+
+		s = get_str(data, "event");
+		if (!s || strcmp(get_str(event, "plugin") ?: "", "janus.plugin.videoroom"))
+			return 1;
+		if (!strcmp(s, "leaving") && h && h->room == room) {
+			end_handle(m, h - m->h);
+			return 0;
+		}
+		/* A publisher "joined"; a subscriber "attached" (or "subscribing", in newer Janus). */
+		if ((strcmp(s, "joined") && strcmp(s, "attached") && strcmp(s, "subscribing")) ||
+		    !room)
+			return 1;
+		h = h ? h : find_handle(m, session, handle, true);
+		if (!h)
+			return -ENOMEM;
+		h->seen = now_s();
+		if (h->room && h->room != room)
+			take_ports(m, h);
+		h->room = room;
+		m->c.joined++;
+		give_ports(m, h);
+		return 0;
+	}
+	if (type == EV_WEBRTC) {
+		int sub = get_u64(ev, "subtype");
+		__u32 port;
+
+		if (sub == SUB_WEBRTC_STATE) {
+			s = get_str(event, "connection");
+			if (!h || !s || strcmp(s, "hangup"))
+				return 1;
+			end_handle(m, h - m->h);
+			return 0;
+		}
+		/* The client's address, for --janus-hangup; nothing slow here (see give_ports). */
+		if ((sub == SUB_REMOTE_CANDIDATE || sub == SUB_SELECTED_PAIR) && h)
+			remote_address(event, sub, h->remote, sizeof(h->remote));
+		if (sub != SUB_LOCAL_CANDIDATE && sub != SUB_SELECTED_PAIR)
+			return 1;
+		port = local_port(event, sub);
+		if (!port)
+			return 1;
+		/* Candidates may come before the join: kept until the room is known. */
+		h = h ? h : find_handle(m, session, handle, true);
+		if (!h)
+			return -ENOMEM;
+		h->seen = now_s();
+		add_port(h, port);
+		give_ports(m, h);
+		return 0;
+	}
+	return 1;
+}
+
+int janus_members_event(struct janus_members *m, struct json_object *ev)
+{
+	int ret;
+
+	pthread_mutex_lock(&m->mu);
+	ret = event_locked(m, ev);
+	m->c.events++;
+	if (ret == -EINVAL)
+		m->c.malformed++;
+	else if (ret > 0)
+		m->c.ignored++;
+	pthread_mutex_unlock(&m->mu);
+	return ret;
+}
+
+void janus_members_expire(struct janus_members *m)
+{
+	time_t now = now_s();
+
+	pthread_mutex_lock(&m->mu);
+	for (size_t i = m->n; i-- > 0;)
+		if (now - m->h[i].seen >= (time_t)m->idle_s)
+			end_handle(m, i);
+	if (m->unsynced && !audit_sync(m->ctx))
+		m->unsynced = false;
+	pthread_mutex_unlock(&m->mu);
+}
+
+void janus_members_hangup_blocked(struct janus_members *m,
+				  int (*hangup)(void *cls, __u64 session, __u64 handle), void *cls)
+{
+	struct audit_caller who = { .command = "janus hangup", .uid = getuid(), .pid = getpid() };
+	struct explanation *e = malloc(sizeof(*e));
+	struct janus_set j;
+	char reason[256];
+
+	if (!e || janus_read(m->ctx->state_dir, &j)) {
+		free(e);
+		return;
+	}
+	pthread_mutex_lock(&m->mu);
+	for (size_t i = 0; i < m->n; i++) {
+		struct janus_handle *h = &m->h[i];
+		const char *name = h->room ? janus_room_meeting(&j, h->room) : NULL;
+		int err;
+
+		if (h->hung || !name || !h->remote[0])
+			continue;
+		/* An address check refuses (an mDNS name, say) is not asked again. */
+		if (explain_check(m->ctx, name, h->remote, e)) {
+			h->remote[0] = '\0';
+			continue;
+		}
+		if (e->reason != GB_DROP)
+			continue;
+		err = hangup(cls, h->session, h->handle);
+		h->hung = !err;
+		m->c.hangups += !err;
+		snprintf(reason, sizeof(reason), "janus room %llu session %llu handle %llu: %s is in "
+			 "%s, blocked by meeting %s", (unsigned long long)h->room,
+			 (unsigned long long)h->session, (unsigned long long)h->handle, h->remote,
+			 e->country, name);
+		audit_result_by(m->ctx, &who, reason, err, NULL);
+		m->unsynced = true;
+	}
+	pthread_mutex_unlock(&m->mu);
+	janus_free(&j);
+	free(e);
+}
+
+struct janus_counts janus_members_counts(struct janus_members *m)
+{
+	struct janus_counts c;
+
+	pthread_mutex_lock(&m->mu);
+	c = m->c;
+	pthread_mutex_unlock(&m->mu);
+	return c;
+}

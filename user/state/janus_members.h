@@ -1,0 +1,67 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Janus handles and the ports they hold, from Janus's events: a handle that joins a room some
+ * meeting covers gives that meeting the local ports of its ICE candidates while it lives.
+ */
+#ifndef GEOBLOCK_STATE_JANUS_MEMBERS_H
+#define GEOBLOCK_STATE_JANUS_MEMBERS_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <time.h>
+#include <linux/types.h>
+#include "kern/pins.h"
+
+struct json_object;
+
+#define JANUS_HANDLE_PORTS	8	/* ports remembered per handle (one per component) */
+
+struct janus_handle {
+	__u64 session, handle, room;		/* room 0: not known yet */
+	__u32 ports[JANUS_HANDLE_PORTS];	/* local ports Janus reported for it */
+	bool granted[JANUS_HANDLE_PORTS];	/* given to the room's meeting by us */
+	bool refused[JANUS_HANDLE_PORTS];	/* owned by another meeting: logged once */
+	size_t n_ports;
+	time_t seen;				/* CLOCK_MONOTONIC seconds of its last event */
+	char remote[64];			/* the client's address (candidate, pair) */
+	bool hung;				/* hung up for it (--janus-hangup) */
+};
+
+/* What the events did, for the log and the tests. */
+struct janus_counts {
+	unsigned long events, ignored, malformed, joined, ports_given, ports_taken, refused;
+	unsigned long hangups;
+};
+
+struct janus_members {
+	const struct gb_ctx *ctx;
+	pthread_mutex_t mu;
+	struct janus_handle *h;
+	size_t n, cap;
+	unsigned int idle_s;
+	bool unsynced;			/* audit records written since the last audit_sync */
+	struct janus_counts c;
+};
+
+void janus_members_init(struct janus_members *m, const struct gb_ctx *ctx, unsigned int idle_s);
+void janus_members_free(struct janus_members *m);
+/*
+ * Forgets the ports a former daemon gave handles (it cannot know they still live): taken from
+ * their meetings and from janus-ports.
+ */
+int janus_members_reset(struct janus_members *m);
+/* One event as sampleevh posts it: 0 used, 1 of no interest, -EINVAL malformed. */
+int janus_members_event(struct janus_members *m, struct json_object *ev);
+/* Ends the handles silent for idle_s seconds; makes the audit records written so far durable. */
+void janus_members_expire(struct janus_members *m);
+/*
+ * Asks hangup(cls, session, handle) (0 done) of each handle whose client address its room's
+ * meeting blocks, as `check` answers: once per handle, audited.
+ */
+void janus_members_hangup_blocked(struct janus_members *m,
+				  int (*hangup)(void *cls, __u64 session, __u64 handle), void *cls);
+/* The counters, read under the lock. */
+struct janus_counts janus_members_counts(struct janus_members *m);
+
+#endif
