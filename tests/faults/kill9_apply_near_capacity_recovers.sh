@@ -10,7 +10,8 @@
 set -uo pipefail
 source "$(dirname "$0")/../lib/common.sh"
 source "$(dirname "$0")/lib.sh"
-TRIALS=${TRIALS:-$(trials 8)}
+# All its trials in the sanitizer pass too: the check needs a kill that leaves two copies.
+TRIALS=${TRIALS:-8}
 N=2000
 tmp=$(mktemp -d)
 on_exit rm -rf "$tmp"
@@ -18,10 +19,15 @@ S=$GEOBLOCK_STATE_DIR
 
 faults_geoip "$tmp" || { fail "GeoIP data"; summary; exit; }
 check "geoip load" "$GEOBLOCK" geoip load "$tmp/a.csv" >/dev/null
+# Meeting "both", in both files, blocks both countries: the countries the data path's table is
+# compiled for stay the same, so an apply spends its time writing meetings (where the kills are
+# meant to land), not compiling the table again.
 for t in a b; do
 	[[ $t == a ]] && cc=FR || cc=DE
-	for ((i = 1; i <= N; i++)); do echo "meeting add m$i --ports $((10000 + i)) --block $cc"; done \
-		>"$tmp/$t.rules"
+	{
+		echo "meeting add both --ports 9000 --block DE,FR"
+		for ((i = 1; i <= N; i++)); do echo "meeting add m$i --ports $((10000 + i)) --block $cc"; done
+	} >"$tmp/$t.rules"
 done
 rule_set() {
 	"$GEOBLOCK" meeting list --json | jq -c 'map(del(.id, .created)) | sort_by(.name)'
@@ -74,7 +80,7 @@ for ((i = 1; i <= TRIALS || (doubled == 0 && i <= 3 * TRIALS); i++)); do
 		fail "trial $i: an unkilled apply failed (exit $KILL_RC): $(head -1 "$tmp/apply.out")"
 	fi
 	copies=$("$GEOBLOCK" meeting list --json | jq length)
-	((copies > N)) && doubled=$((doubled + 1))
+	((copies > N + 1)) && doubled=$((doubled + 1))
 	EXTRA=" ($copies meetings live after the kill)" next_command_recovers "$i" "$cur" "$next"
 	echo "trial $i: exit $KILL_RC, $copies meetings live after it, then the rule set of file $NOW"
 	cur=$NOW
