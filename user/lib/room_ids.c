@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include "lib/country.h"
 #include "lib/room_ids.h"
 
 static int id_cmp(const void *a, const void *b)
@@ -36,9 +37,12 @@ int parse_room_ids(const char *list, __u64 **out, size_t *n, char *err, size_t e
 		errno = 0;
 		id = strtoull(p, &end, 10);
 		if (*p < '0' || *p > '9' || errno || !id || (*end && *end != ',')) {
-			snprintf(err, errlen, "\"%.*s\" is not a Janus room id (a number, 1 to "
-				 "18446744073709551615)", (int)strcspn(p, ",") > 24 ? 24 :
-				 (int)strcspn(p, ","), p);
+			char shown[24 * 4 + 1];
+
+			/* Any byte may come in: the message stays one printable line. */
+			snprintf(err, errlen, "\"%s\" is not a Janus room id (a number, 1 to "
+				 "18446744073709551615)", printable(p, strcspn(p, ","), 24, shown,
+								    sizeof(shown)));
 			free(v);
 			return -EINVAL;
 		}
