@@ -16,6 +16,7 @@
 #include "lib/errors.h"
 #include "state/janus_members.h"
 #include "api/janus_events.h"
+#include "api/upload.h"
 
 #define EVENTS_BODY_MAX		(8u << 20)	/* a grouped burst of events */
 #define CONNECTION_LIMIT	64
@@ -29,11 +30,6 @@ struct janus_events {
 	char url[96];
 };
 
-struct request {
-	char *body;
-	size_t len;
-	bool too_big;
-};
 
 static enum MHD_Result reply(struct MHD_Connection *conn, unsigned int status, const char *text)
 {
@@ -88,7 +84,7 @@ static enum MHD_Result counts(struct janus_events *e, struct MHD_Connection *con
 
 /* One event, or each of an array; what is not JSON, or not events, is counted and logged once. */
 static enum MHD_Result take(struct janus_events *e, struct MHD_Connection *conn,
-			    const struct request *req)
+			    const struct upload *req)
 {
 	struct json_object *in = req->len ? json_tokener_parse(req->body) : NULL;
 	bool bad = !in || (!json_object_is_type(in, json_type_array) &&
@@ -116,7 +112,7 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
 			      size_t *upload_len, void **state)
 {
 	struct janus_events *e = cls;
-	struct request *req = *state;
+	struct upload *req = *state;
 
 	(void)version;
 	if (!req) {
@@ -125,21 +121,8 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
 		return req ? MHD_YES : MHD_NO;
 	}
 	if (*upload_len) {
-		if (!req->too_big && req->len + *upload_len > EVENTS_BODY_MAX) {
-			req->too_big = true;
-			free(req->body);
-			req->body = NULL;
-		}
-		if (!req->too_big) {
-			char *grown = realloc(req->body, req->len + *upload_len + 1);
-
-			if (!grown)
-				return MHD_NO;
-			memcpy(grown + req->len, upload, *upload_len);
-			grown[req->len + *upload_len] = '\0';
-			req->body = grown;
-			req->len += *upload_len;
-		}
+		if (upload_add(req, upload, *upload_len, EVENTS_BODY_MAX))
+			return MHD_NO;
 		*upload_len = 0;
 		return MHD_YES;
 	}
@@ -165,7 +148,7 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
 static void request_done(void *cls, struct MHD_Connection *conn, void **state,
 			 enum MHD_RequestTerminationCode code)
 {
-	struct request *req = *state;
+	struct upload *req = *state;
 
 	(void)cls;
 	(void)conn;

@@ -24,6 +24,7 @@
 #include "api/body.h"
 #include "api/routes.h"
 #include "api/server.h"
+#include "api/upload.h"
 
 /*
  * Connections served at once: enough that a platform's idle keep-alive connections (hundreds) do
@@ -47,11 +48,6 @@ struct api_server {
 };
 
 /* One request's body, gathered as it comes; past API_BODY_MAX only counted. */
-struct request {
-	char *body;
-	size_t len;
-	bool too_big;
-};
 
 /* The caller's uid and pid, read off the connection's socket. */
 static void peer_of(struct MHD_Connection *conn, struct audit_caller *who)
@@ -70,7 +66,7 @@ static void peer_of(struct MHD_Connection *conn, struct audit_caller *who)
 }
 
 static struct api_reply dispatch(struct api_server *api, struct MHD_Connection *conn,
-				 const char *method, const char *url, const struct request *req)
+				 const char *method, const char *url, const struct upload *req)
 {
 	struct api_call c = { .ctx = api->ctx, .conn = conn };
 	char name[GB_MEETING_NAME_LEN * 4 + 1];
@@ -106,7 +102,7 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
 			      size_t *upload_len, void **state)
 {
 	struct api_server *api = cls;
-	struct request *req = *state;
+	struct upload *req = *state;
 	struct MHD_Response *resp;
 	enum MHD_Result ret;
 	struct api_reply rep;
@@ -119,20 +115,8 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
 		return req ? MHD_YES : MHD_NO;
 	}
 	if (*upload_len) {
-		if (!req->too_big && req->len + *upload_len > API_BODY_MAX) {
-			req->too_big = true;
-			free(req->body);
-			req->body = NULL;
-		}
-		if (!req->too_big) {
-			char *grown = realloc(req->body, req->len + *upload_len + 1);
-
-			if (!grown)
-				return MHD_NO;
-			memcpy(grown + req->len, upload, *upload_len);
-			req->body = grown;
-			req->len += *upload_len;
-		}
+		if (upload_add(req, upload, *upload_len, API_BODY_MAX))
+			return MHD_NO;
 		*upload_len = 0;
 		return MHD_YES;
 	}
@@ -152,7 +136,7 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
 static void request_done(void *cls, struct MHD_Connection *conn, void **state,
 			 enum MHD_RequestTerminationCode code)
 {
-	struct request *req = *state;
+	struct upload *req = *state;
 
 	(void)cls;
 	(void)conn;

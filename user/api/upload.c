@@ -1,0 +1,27 @@
+// SPDX-License-Identifier: GPL-2.0
+/* Request bodies of the HTTP endpoints (the control API, Janus's events), gathered in pieces. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include "api/upload.h"
+
+int upload_add(struct upload *u, const char *piece, size_t len, size_t max)
+{
+	char *grown;
+
+	if (!u->too_big && u->len + len > max) {
+		u->too_big = true;
+		free(u->body);
+		u->body = NULL;
+	}
+	if (u->too_big)
+		return 0;
+	grown = realloc(u->body, u->len + len + 1);
+	if (!grown)
+		return -ENOMEM;
+	memcpy(grown + u->len, piece, len);
+	grown[u->len + len] = '\0';
+	u->body = grown;
+	u->len += len;
+	return 0;
+}

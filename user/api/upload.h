@@ -1,0 +1,18 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* A request body as libmicrohttpd hands it over, piece by piece, kept up to a limit. */
+#ifndef GEOBLOCK_API_UPLOAD_H
+#define GEOBLOCK_API_UPLOAD_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+struct upload {
+	char *body;		/* NUL-terminated; NULL while empty, and once too big */
+	size_t len;
+	bool too_big;		/* it passed the limit: dropped, and what follows too */
+};
+
+/* Appends len bytes of piece, unless the body would pass max bytes; -ENOMEM. */
+int upload_add(struct upload *u, const char *piece, size_t len, size_t max);
+
+#endif
