@@ -135,7 +135,9 @@ enforced() {
 ACKED=0 DOUBT=0 TAKEN=0 UNTAKEN=0
 check "daemon starts" start_daemon
 for ((i = 1; i <= TRIALS; i++)); do
-	rm -f "$tmp/expect"
+	# load.err too: the writers truncate it only once started, and the wait below must not find
+	# the last trial's "running" in it (then the kill could land in the writers' own setup).
+	rm -f "$tmp/expect" "$tmp/load.err"
 	"$LOAD" --socket "$SOCK" "${args[@]}" --seconds 60 --until-gone --seed $((FAULT_SEED + i)) \
 		--expect "$tmp/expect" --json >"$tmp/load.json" 2>"$tmp/load.err" &
 	LPID=$!
