@@ -9,7 +9,7 @@ VERSION	:= 0.1.0
 CC	?= gcc
 CLANG	?= clang
 BPFTOOL	?= bpftool
-PKGS	:= libbpf libmaxminddb json-c zlib libmicrohttpd libcurl
+PKGS	:= libbpf libmaxminddb json-c zlib libmicrohttpd libcurl libcrypto
 BUILD	:= build
 # SANITIZE=1: controller and C tests with ASan, UBSan and LeakSanitizer, built apart from the rest.
 # clang, because gcc 12's runtime prints UBSan reports on stderr whatever log_path says.

@@ -9,7 +9,9 @@ pkgs=(
 	libmaxminddb-dev mmdb-bin	# MaxMind DB reader (mmdblookup for spot checks)
 	libjson-c-dev			# JSON output
 	libmicrohttpd-dev		# the daemon's /metrics HTTP server
-	libcurl4-openssl-dev		# the control API's load generator (bench-api, a fault test)
+	libcurl4-openssl-dev		# HTTP client: etcd's JSON gateway (fleet), Janus's Admin API, bench-api
+	libssl-dev			# libcrypto: base64 of etcd's keys and values
+	etcd-server etcd-client		# a real etcd cluster for the fleet tests (tests/fleet/)
 	bpftool				# BPF skeletons
 	iproute2			# namespaces and veth for tests and the demo
 	jq				# reading --json output in tests
