@@ -16,7 +16,8 @@ pkgs=(
 	iproute2			# namespaces and veth for tests and the demo
 	jq				# reading --json output in tests
 	python3				# Debian's /usr/bin/python3: raw connections in the API tests
-	# Real WebRTC clients for the shared-port ICE test (tests/e2e/shared_port_ice_real_clients.sh):
+	# Real WebRTC clients for the shared-port ICE test (tests/e2e/shared_port_ice_real_clients.sh)
+	# and the Janus rooms test (tests/e2e/janus_rooms_real_clients.sh):
 	# aiortc (its server side too), and GStreamer's webrtcbin with libnice, DTLS, SRTP and Opus
 	python3-aiortc
 	python3-gst-1.0 gir1.2-gstreamer-1.0 gir1.2-gst-plugins-base-1.0 gir1.2-gst-plugins-bad-1.0
