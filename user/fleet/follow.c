@@ -19,6 +19,7 @@
 #include "state/managed.h"
 #include "state/ops.h"
 #include "state/ops_ice.h"
+#include "state/janus_rooms.h"
 #include "state/report.h"
 #include "state/rules.h"
 #include "metrics/metrics.h"
@@ -191,6 +192,47 @@ static int shared_diff(const struct gb_ctx *ctx, const __u8 *want, __u8 *add, __
 }
 
 /*
+ * A meeting whose key was refused keeps the version applied here before (a bad write to the store
+ * must not lift a block on every node), unless it clashes with what the store now holds.
+ */
+static int keep_refused(const struct gb_ctx *ctx, struct fleet_want *w)
+{
+	struct meeting_spec old;
+	char why[240];
+	struct rules r;
+	int err = 0;
+	__u32 id;
+
+	if (!w->n_refused)
+		return 0;
+	err = rules_read(ctx, &r);
+	for (size_t i = 0; i < w->n_refused && !err; i++) {
+		struct fleet_refusal *f = &w->refused[i];
+
+		if (!*f->name || !(id = rules_find(&r, f->name)))
+			continue;
+		for (size_t j = 0; j < w->meetings.n && id; j++)
+			if (!strcmp(w->meetings.v[j].name, f->name))
+				id = 0;
+		if (!id || rules_spec(&r, id, &old))
+			continue;
+		/* Janus's handles' ports are not the store's to keep. */
+		janus_strip_ports(&r.janus, old.name, old.ports);
+		err = spec_list_push(&w->meetings, &old);
+		if (err)
+			break;
+		if (spec_list_check(&w->meetings, why, sizeof(why))) {
+			spec_free(&w->meetings.v[--w->meetings.n]);
+			continue;
+		}
+		snprintf(f->reason + strlen(f->reason), sizeof(f->reason) - strlen(f->reason),
+			 "; the version applied before is kept");
+	}
+	rules_free(&r);
+	return err;
+}
+
+/*
  * Makes the rule set the store's as of revision (f->lock held): shared ports given up first, the
  * meetings through apply's engine, new shared ports last; refused keys counted once each.
  */
@@ -224,7 +266,9 @@ static void converge(struct fleet_follow *f, __s64 revision)
 			(long long)w.refused[i].mod_revision, w.refused[i].reason);
 		__atomic_add_fetch(&f->g.rejected_total, 1, __ATOMIC_RELAXED);
 	}
-	err = shared_diff(f->ctx, w.shared, add, remove, &any_add, &any_remove);
+	err = keep_refused(f->ctx, &w);
+	if (!err)
+		err = shared_diff(f->ctx, w.shared, add, remove, &any_add, &any_remove);
 	if (!err && any_remove)
 		err = ops_shared_ports(f->ctx, &who, NULL, remove, NULL, &shared);
 	if (!err)

@@ -50,10 +50,11 @@ struct candidate {
 	bool local;
 };
 
-static int refuse(struct fleet_want *w, const struct etcd_kv *kv, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+static int refuse(struct fleet_want *w, const struct etcd_kv *kv, const char *name,
+		  const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 
-static int refuse(struct fleet_want *w, const struct etcd_kv *kv, const char *fmt, ...)
+static int refuse(struct fleet_want *w, const struct etcd_kv *kv, const char *name,
+		  const char *fmt, ...)
 {
 	struct fleet_refusal *grown = realloc(w->refused, (w->n_refused + 1) * sizeof(*grown));
 	struct fleet_refusal *r;
@@ -67,6 +68,7 @@ static int refuse(struct fleet_want *w, const struct etcd_kv *kv, const char *fm
 	if (!r->key)
 		return -ENOMEM;
 	r->mod_revision = kv->mod_revision;
+	snprintf(r->name, sizeof(r->name), "%s", name && meeting_name_valid(name) ? name : "");
 	va_start(ap, fmt);
 	vsnprintf(r->reason, sizeof(r->reason), fmt, ap);
 	va_end(ap);
@@ -253,7 +255,8 @@ static int take_meetings(struct candidate *c, size_t n, struct fleet_want *w)
 		while (p < GB_PORT_COUNT && !port_isset(w->shared, p))
 			p = port_next(c[i].s.ports, p + 1);
 		if (p < GB_PORT_COUNT) {
-			err = refuse(w, c[i].kv, "port %u is a shared port in the store", p);
+			err = refuse(w, c[i].kv, c[i].s.name, "port %u is a shared port in the store",
+				     p);
 			c[i].kv = NULL;
 			continue;
 		}
@@ -269,7 +272,7 @@ static int take_meetings(struct candidate *c, size_t n, struct fleet_want *w)
 		if (err || !spec_list_check(&w->meetings, why, sizeof(why)))
 			continue;
 		spec_free(&w->meetings.v[--w->meetings.n]);
-		err = refuse(w, c[i].kv, "%s", why);
+		err = refuse(w, c[i].kv, c[i].s.name, "%s", why);
 	}
 	return err;
 }
@@ -300,19 +303,20 @@ int fleet_want_build(const struct etcd_kv *kvs, size_t n, const char *prefix, co
 			if (kind == 0)
 				continue;
 			if (kind < 0) {
-				err = refuse(w, &kvs[i], "a key outside the layout (docs/fleet.md)");
+				err = refuse(w, &kvs[i], NULL,
+					     "a key outside the layout (docs/fleet.md)");
 				continue;
 			}
 			if (kind == 2 || kind == 3) {
 				if ((kind == 2 ? shared_of : geoip_of)(&kvs[i], w, why, sizeof(why)))
-					err = refuse(w, &kvs[i], "%s", why);
+					err = refuse(w, &kvs[i], NULL, "%s", why);
 				continue;
 			}
 			c[nc].kv = &kvs[i];
 			c[nc].local = local;
 			kind = meeting_of(&kvs[i], name, census, &c[nc].s, why, sizeof(why));
 			if (kind < 0)
-				err = refuse(w, &kvs[i], "%s", why);
+				err = refuse(w, &kvs[i], name, "%s", why);
 			else if (!kind)
 				nc++;
 		}

@@ -23,6 +23,7 @@
 struct fleet_refusal {
 	char *key;
 	__s64 mod_revision;
+	char name[GB_MEETING_NAME_LEN];	/* a meeting key's meeting, else "" */
 	char reason[240];
 };
 
