@@ -342,6 +342,45 @@ static __s64 newest_for(const struct etcd_kvs *kvs, const char *prefix, const ch
 	return newest;
 }
 
+/*
+ * The nodes the store has meetings for but no status from (their daemons stopped, or never
+ * started): a line each, added to arr. Returns how many.
+ */
+static int silent_nodes(const struct etcd_kvs *kvs, const char *prefix, struct json_object *arr,
+			bool json)
+{
+	size_t plen = strlen(prefix);
+	int silent = 0;
+
+	for (size_t i = 0; i < kvs->n; i++) {
+		const char *rest = kvs->v[i].key + plen, *slash;
+		char node[GB_MEETING_NAME_LEN + 1], status[FLEET_PREFIX_MAX + 80];
+		struct json_object *o;
+		bool seen = false;
+
+		if (strncmp(rest, "nodes/", 6) || !(slash = strchr(rest + 6, '/')) ||
+		    (size_t)(slash - rest - 6) >= sizeof(node))
+			continue;
+		snprintf(node, sizeof(node), "%.*s", (int)(slash - rest - 6), rest + 6);
+		snprintf(status, sizeof(status), "%sstatus/%s", prefix, node);
+		/* Once per node: its first key; and not if it keeps a status. */
+		for (size_t j = 0; j < kvs->n && !seen; j++)
+			seen = !strcmp(kvs->v[j].key, status) ||
+			       (j < i && !strncmp(kvs->v[j].key, kvs->v[i].key,
+						  slash - kvs->v[i].key + 1));
+		if (seen)
+			continue;
+		silent++;
+		o = json_object_new_object();
+		json_object_object_add(o, "node", json_object_new_string(node));
+		json_object_object_add(o, "status", NULL);
+		json_object_array_add(arr, o);
+		if (!json)
+			printf("%-20s no status: its daemon is not following the store\n", node);
+	}
+	return silent;
+}
+
 int cmd_fleet_status(const struct cmd_args *a)
 {
 	struct json_object *arr = json_object_new_array();
@@ -395,6 +434,7 @@ int cmd_fleet_status(const struct cmd_args *a)
 		}
 		json_object_array_add(arr, o);
 	}
+	marked += silent_nodes(&kvs, st.prefix, arr, a->opt[OPT_JSON]);
 	if (a->opt[OPT_JSON]) {
 		print_json(arr);
 		arr = NULL;

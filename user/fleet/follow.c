@@ -325,12 +325,14 @@ static int on_message(void *arg, const struct etcd_watch_msg *m)
 		last = m->revision;
 	if (last > f->seen)
 		f->seen = last;
+	/*
+	 * Others' keys and statuses leave the applied revision as it is: were it to follow them,
+	 * every node's status would change with every other's, and each rewrite be news to all.
+	 */
 	if (err)
 		set_error(f->last_error, sizeof(f->last_error), "out of memory taking a watch event");
 	else if (mine)
 		converge(f, f->seen);
-	else if (last)
-		__atomic_store_n(&f->g.applied_revision, f->seen, __ATOMIC_RELAXED);
 	pthread_mutex_unlock(&f->lock);
 	return err ? WATCH_COMPACTED : 0;
 }
