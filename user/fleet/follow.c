@@ -6,12 +6,16 @@
  * ever flushed when the store is away: the rule set stays as last applied (fail static).
  */
 #include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <sys/stat.h>
+#include <openssl/evp.h>
 #include <json-c/json.h>
 #include "lib/country.h"
 #include "lib/errors.h"
@@ -19,6 +23,7 @@
 #include "state/managed.h"
 #include "state/ops.h"
 #include "state/ops_ice.h"
+#include "state/records.h"
 #include "state/janus_rooms.h"
 #include "state/report.h"
 #include "state/rules.h"
@@ -54,6 +59,9 @@ struct fleet_follow {
 	size_t n_refused;
 	bool geoip_given;
 	__u64 geoip_build_epoch;
+	char geoip_sha256[65];
+	struct stat geoip_copy;		/* of the kept copy whose digest is below */
+	char loaded_sha256[65];
 	char last_error[300];		/* of the last converge */
 	char link_error[300];		/* of the store's connection, while it is down */
 	struct fleet_gauges g;
@@ -285,6 +293,7 @@ static void converge(struct fleet_follow *f, __s64 revision)
 	w.n_refused = 0;
 	f->geoip_given = w.geoip_given;
 	f->geoip_build_epoch = w.geoip_build_epoch;
+	memcpy(f->geoip_sha256, w.geoip_sha256, sizeof(f->geoip_sha256));
 	fleet_want_free(&w);
 	set_error(f->last_error, sizeof(f->last_error),
 		  err ? (*gb_last_error() ? gb_last_error() : strerror(-err)) : "");
@@ -411,6 +420,48 @@ static void *watch_main(void *arg)
 }
 
 /*
+ * The SHA-256 of the loaded table's file (the copy `geoip load` keeps), "" when the table came
+ * from several files or none is kept; read again only when the copy changed (f->lock held).
+ */
+static const char *loaded_sha256(struct fleet_follow *f)
+{
+	unsigned char md[EVP_MAX_MD_SIZE], buf[1 << 16];
+	struct state_geoip_conf conf;
+	char path[PATH_MAX];
+	EVP_MD_CTX *c;
+	unsigned int len;
+	struct stat st;
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/%s", f->ctx->state_dir, STATE_GEOIP_COPY);
+	if (state_geoip_conf_read(f->ctx, &conf) || conf.files != 1 || stat(path, &st)) {
+		*f->loaded_sha256 = '\0';
+		return f->loaded_sha256;
+	}
+	if (st.st_ino == f->geoip_copy.st_ino && st.st_size == f->geoip_copy.st_size &&
+	    st.st_mtim.tv_sec == f->geoip_copy.st_mtim.tv_sec &&
+	    st.st_mtim.tv_nsec == f->geoip_copy.st_mtim.tv_nsec)
+		return f->loaded_sha256;
+	*f->loaded_sha256 = '\0';
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	c = EVP_MD_CTX_new();
+	if (fd >= 0 && c && EVP_DigestInit_ex(c, EVP_sha256(), NULL)) {
+		while ((n = read(fd, buf, sizeof(buf))) > 0)
+			EVP_DigestUpdate(c, buf, n);
+		if (!n && EVP_DigestFinal_ex(c, md, &len)) {
+			for (unsigned int i = 0; i < len; i++)
+				snprintf(f->loaded_sha256 + 2 * i, 3, "%02x", md[i]);
+			f->geoip_copy = st;
+		}
+	}
+	EVP_MD_CTX_free(c);
+	if (fd >= 0)
+		close(fd);
+	return f->loaded_sha256;
+}
+
+/*
  * The node's status as its key holds it (f->lock held); *same if but for the time it is last,
  * the value last written without its time (*without_time: this one's, for the next call).
  */
@@ -420,6 +471,7 @@ static char *status_value(struct fleet_follow *f, const char *last, char **witho
 	struct json_object *o = json_object_new_object(), *rep = NULL, *g = NULL, *v, *refused;
 	struct json_object *geoip = json_object_new_object();
 	long long epoch = 0;
+	const char *sha;
 	char *out;
 
 	if (!status_json(f->ctx, &rep)) {
@@ -431,11 +483,22 @@ static char *status_value(struct fleet_follow *f, const char *last, char **witho
 	json_object_object_add(o, "revision", json_object_new_int64(
 				       __atomic_load_n(&f->g.applied_revision, __ATOMIC_RELAXED)));
 	json_object_object_add(o, "connected", json_object_new_boolean(f->watching));
+	sha = loaded_sha256(f);
 	json_object_object_add(geoip, "build_epoch", json_object_new_int64(epoch));
-	json_object_object_add(geoip, "expected", f->geoip_given ?
-			       json_object_new_int64(f->geoip_build_epoch) : NULL);
-	json_object_object_add(geoip, "matches", f->geoip_given ?
-			       json_object_new_boolean(f->geoip_build_epoch == (__u64)epoch) : NULL);
+	json_object_object_add(geoip, "sha256", *sha ? json_object_new_string(sha) : NULL);
+	if (f->geoip_given) {
+		struct json_object *want = json_object_new_object();
+
+		json_object_object_add(want, "build_epoch",
+				       json_object_new_int64(f->geoip_build_epoch));
+		json_object_object_add(want, "sha256", *f->geoip_sha256 ?
+				       json_object_new_string(f->geoip_sha256) : NULL);
+		json_object_object_add(geoip, "expected", want);
+	}
+	/* A digest the store names must be the loaded file's; unknown here: not a match. */
+	json_object_object_add(geoip, "matches", f->geoip_given ? json_object_new_boolean(
+				       f->geoip_build_epoch == (__u64)epoch &&
+				       (!*f->geoip_sha256 || !strcmp(f->geoip_sha256, sha))) : NULL);
 	json_object_object_add(o, "geoip", geoip);
 	json_object_object_add(o, "meetings", rep && json_object_object_get_ex(rep, "meetings", &v) ?
 			       json_object_get(v) : NULL);

@@ -160,12 +160,24 @@ static int geoip_of(const struct etcd_kv *kv, struct fleet_want *w, char *why, s
 	if (!json_object_object_get_ex(o, "build_epoch", &v) ||
 	    !(json_object_is_type(v, json_type_int) || json_object_is_type(v, json_type_string)) ||
 	    json_object_get_int64(v) <= 0) {
-		snprintf(why, len, "geoip must give \"build_epoch\", a number of unix seconds");
+		snprintf(why, len, "geoip must give \"build_epoch\", a number of unix seconds (and "
+			 "may give \"sha256\")");
 		json_object_put(o);
 		return -EINVAL;
 	}
-	w->geoip_given = true;
 	w->geoip_build_epoch = json_object_get_int64(v);
+	if (json_object_object_get_ex(o, "sha256", &v)) {
+		const char *hex = json_object_get_string(v);
+
+		if (!json_object_is_type(v, json_type_string) || strlen(hex) != 64 ||
+		    strspn(hex, "0123456789abcdef") != 64) {
+			snprintf(why, len, "geoip's \"sha256\" must be 64 lower-case hex digits");
+			json_object_put(o);
+			return -EINVAL;
+		}
+		snprintf(w->geoip_sha256, sizeof(w->geoip_sha256), "%s", hex);
+	}
+	w->geoip_given = true;
 	json_object_put(o);
 	return 0;
 }

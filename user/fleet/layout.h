@@ -33,6 +33,7 @@ struct fleet_want {
 	__u8 shared[GB_PORT_COUNT / 8];	/* the shared ports */
 	bool geoip_given;		/* PREFIX/geoip was there */
 	__u64 geoip_build_epoch;
+	char geoip_sha256[65];		/* lower-case hex; "" when not given */
 	struct fleet_refusal *refused;
 	size_t n_refused;
 };
