@@ -47,6 +47,21 @@ static int store_open(struct store *st, const char *const opt[OPT_COUNT])
 	return 0;
 }
 
+/* store_open, then every key under the prefix read into kvs (the store closed on failure). */
+static int store_read(struct store *st, const char *const opt[OPT_COUNT], struct etcd_kvs *kvs)
+{
+	int ret = store_open(st, opt);
+
+	if (ret)
+		return ret;
+	if (etcd_range(&st->e, st->prefix, kvs)) {
+		gb_err("%s", st->e.err);
+		etcd_close(&st->e);
+		return GB_EXIT_FAIL;
+	}
+	return 0;
+}
+
 /* The store's options taken out of a `fleet put` line, the rest left for spec_parse. */
 static int take_store_options(int *argc, char **argv, const char *opt[OPT_COUNT])
 {
@@ -265,35 +280,32 @@ static const char *meeting_scope(const char *rest, char *node, size_t len, const
 int cmd_fleet_list(const struct cmd_args *a)
 {
 	struct json_object *arr = json_object_new_array();
+	struct country_census none = {};
 	struct etcd_kvs kvs = {};
 	struct store st = {};
-	int ret = store_open(&st, a->opt);
+	int ret = store_read(&st, a->opt, &kvs);
 
 	if (ret)
 		goto out;
-	ret = GB_EXIT_FAIL;
-	if (etcd_range(&st.e, st.prefix, &kvs)) {
-		gb_err("%s", st.e.err);
-		goto out_close;
-	}
 	for (size_t i = 0; i < kvs.n; i++) {
 		char node[GB_MEETING_NAME_LEN + 1], why[240], *line;
 		const char *scope, *name;
-		struct json_object *o, *item;
+		struct json_object *item;
 		struct meeting_spec s;
+		int read;
 
 		scope = meeting_scope(kvs.v[i].key + strlen(st.prefix), node, sizeof(node), &name);
 		if (!scope || (st.node && *scope && strcmp(scope, st.node)))
 			continue;
-		o = kvs.v[i].value_len == strlen(kvs.v[i].value) ?
-			json_tokener_parse(kvs.v[i].value) : NULL;
 		item = json_object_new_object();
 		json_object_object_add(item, "key", json_object_new_string(kvs.v[i].key));
 		json_object_object_add(item, "node", *scope ? json_object_new_string(scope) : NULL);
 		json_object_object_add(item, "mod_revision",
 				       json_object_new_int64(kvs.v[i].mod_revision));
-		if (o && !spec_from_json(o, name, false, time(NULL), SPEC_PAST_OK, &s, why,
-					 sizeof(why))) {
+		read = fleet_meeting_read(&kvs.v[i], name, &none, &s, why, sizeof(why));
+		if (read == 1)
+			snprintf(why, sizeof(why), "expired");
+		if (!read) {
 			json_object_object_add(item, "meeting", spec_to_json(&s));
 			line = spec_format(&s, false);
 			if (!a->opt[OPT_JSON])
@@ -301,14 +313,11 @@ int cmd_fleet_list(const struct cmd_args *a)
 			free(line);
 			spec_free(&s);
 		} else {
-			if (!o)
-				snprintf(why, sizeof(why), "value is not a JSON object");
 			json_object_object_add(item, "error", json_object_new_string(why));
 			if (!a->opt[OPT_JSON])
 				printf("%s # %s: not taken: %s\n", *scope ? scope : "*",
 				       kvs.v[i].key, why);
 		}
-		json_object_put(o);
 		json_object_array_add(arr, item);
 	}
 	if (a->opt[OPT_JSON]) {
@@ -316,7 +325,6 @@ int cmd_fleet_list(const struct cmd_args *a)
 		arr = NULL;
 	}
 	ret = GB_EXIT_OK;
-out_close:
 	etcd_kvs_free(&kvs);
 	etcd_close(&st.e);
 out:
@@ -387,15 +395,10 @@ int cmd_fleet_status(const struct cmd_args *a)
 	struct etcd_kvs kvs = {};
 	struct store st = {};
 	size_t plen;
-	int ret = store_open(&st, a->opt), marked = 0;
+	int ret = store_read(&st, a->opt, &kvs), marked = 0;
 
 	if (ret)
 		goto out;
-	ret = GB_EXIT_FAIL;
-	if (etcd_range(&st.e, st.prefix, &kvs)) {
-		gb_err("%s", st.e.err);
-		goto out_close;
-	}
 	plen = strlen(st.prefix);
 	for (size_t i = 0; i < kvs.n; i++) {
 		const char *rest = kvs.v[i].key + plen, *node, *err;
@@ -440,7 +443,6 @@ int cmd_fleet_status(const struct cmd_args *a)
 		arr = NULL;
 	}
 	ret = marked ? GB_EXIT_FAIL : GB_EXIT_OK;
-out_close:
 	etcd_kvs_free(&kvs);
 	etcd_close(&st.e);
 out:

@@ -95,10 +95,9 @@ static struct json_object *value_json(const struct etcd_kv *kv, char *why, size_
 	return o;
 }
 
-/* A meeting key's value read as a spec; 1 if the meeting has expired, -EINVAL with why. */
-static int meeting_of(const struct etcd_kv *kv, const char *name,
-		      const struct country_census *census, struct meeting_spec *s, char *why,
-		      size_t len)
+int fleet_meeting_read(const struct etcd_kv *kv, const char *name,
+		       const struct country_census *census, struct meeting_spec *s, char *why,
+		       size_t len)
 {
 	struct json_object *o, *exp;
 	int err;
@@ -326,7 +325,8 @@ int fleet_want_build(const struct etcd_kv *kvs, size_t n, const char *prefix, co
 			}
 			c[nc].kv = &kvs[i];
 			c[nc].local = local;
-			kind = meeting_of(&kvs[i], name, census, &c[nc].s, why, sizeof(why));
+			kind = fleet_meeting_read(&kvs[i], name, census, &c[nc].s, why,
+						  sizeof(why));
 			if (kind < 0)
 				err = refuse(w, &kvs[i], name, "%s", why);
 			else if (!kind)
