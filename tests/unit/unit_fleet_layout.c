@@ -103,7 +103,7 @@ static void test_layout(void)
 	put(P "meetings/badjson", "{\"ports\":[7000],", 13);
 	put(P "meetings/badcc", "{\"ports\":[7001],\"block\":[\"XX\"]}", 14);
 	put(P "meetings/unknown", "{\"ports\":[7002],\"block\":[\"DE\"],\"colour\":1}", 16);
-	put(P "meetings/relative", "{\"ports\":[7003],\"block\":[\"DE\"],\"expires\":\"+1h\"}", 17);
+	put(P "meetings/relative", "{\"ports\":[7003],\"block\":[\"DE\"],\"expires\":\"1h\"}", 17);
 	put(P "meetings/gone", "{\"ports\":[7004],\"block\":[\"DE\"],"
 	    "\"expires\":\"2020-01-01T00:00:00Z\"}", 18);
 	put(P "meetings/big", big, 19);
@@ -136,7 +136,7 @@ static void test_layout(void)
 	CHECK("unknown_field", refused_reason(&w, P "meetings/unknown") &&
 	      strstr(refused_reason(&w, P "meetings/unknown"), "colour"));
 	CHECK("relative_expiry", refused_reason(&w, P "meetings/relative") &&
-	      strstr(refused_reason(&w, P "meetings/relative"), "relative"));
+	      strstr(refused_reason(&w, P "meetings/relative"), "not a duration"));
 	CHECK("expired_left_out_not_refused", !refused_reason(&w, P "meetings/gone") &&
 	      !meeting(&w, "gone"));
 	CHECK("too_big", refused_reason(&w, P "meetings/big") &&

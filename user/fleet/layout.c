@@ -109,11 +109,15 @@ int fleet_meeting_read(const struct etcd_kv *kv, const char *name,
 	o = value_json(kv, why, len);
 	if (!o)
 		return -EINVAL;
-	/* Each node would count "+1h" from its own reading of the key, again at every change. */
+	/*
+	 * A duration ("2h") would be counted by each node from its own reading of the key, again at
+	 * every change: only a time (parse_expiry's form, "2026-03-01T18:00:00Z") is taken.
+	 */
 	if (json_object_object_get_ex(o, "expires", &exp) &&
-	    json_object_is_type(exp, json_type_string) && *json_object_get_string(exp) == '+') {
-		snprintf(why, len, "a relative \"expires\" in the store: write a time (fleet put "
-			 "does)");
+	    json_object_is_type(exp, json_type_string) &&
+	    (strlen(json_object_get_string(exp)) <= 10 || json_object_get_string(exp)[4] != '-')) {
+		snprintf(why, len, "\"expires\" in the store must be an RFC 3339 time, not a "
+			 "duration (fleet put writes one)");
 		json_object_put(o);
 		return -EINVAL;
 	}
