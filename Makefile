@@ -9,7 +9,7 @@ VERSION	:= 0.1.0
 CC	?= gcc
 CLANG	?= clang
 BPFTOOL	?= bpftool
-PKGS	:= libbpf libmaxminddb json-c zlib libmicrohttpd libcurl
+PKGS	:= libbpf libmaxminddb json-c zlib libmicrohttpd libcurl libcrypto
 BUILD	:= build
 # SANITIZE=1: controller and C tests with ASan, UBSan and LeakSanitizer, built apart from the rest.
 # clang, because gcc 12's runtime prints UBSan reports on stderr whatever log_path says.
@@ -65,6 +65,7 @@ TEST_BINS := $(BUILD)/tests/unit_country $(BUILD)/tests/unit_prefix $(BUILD)/tes
 	     $(BUILD)/tests/udp_recv $(BUILD)/tests/tcp_probe $(BUILD)/tests/expire_pass \
 	     $(BUILD)/bench/xdp_bench $(BUILD)/tests/unit_csv $(BUILD)/tests/csv_ref \
 	     $(BUILD)/tests/mmdb_resize $(BUILD)/tests/diff_packets $(BUILD)/tests/unit_geoip \
+	     $(BUILD)/tests/unit_fleet_layout \
 	     $(patsubst %,$(BUILD)/tests/fuzz_%,$(FUZZ_TARGETS)) $(BUILD)/tests/mkmmdb \
 	     $(BUILD)/bench/api_load
 DIFF_OBJS := $(patsubst tests/diff/%.c,$(BUILD)/tests/%.o,$(wildcard tests/diff/*.c))

@@ -9,12 +9,15 @@ pkgs=(
 	libmaxminddb-dev mmdb-bin	# MaxMind DB reader (mmdblookup for spot checks)
 	libjson-c-dev			# JSON output
 	libmicrohttpd-dev		# the daemon's /metrics HTTP server
-	libcurl4-openssl-dev		# the control API's load generator (bench-api, a fault test)
+	libcurl4-openssl-dev		# HTTP client: etcd's JSON gateway (fleet), Janus's Admin API, bench-api
+	libssl-dev			# libcrypto: base64 of etcd's keys and values
+	etcd-server etcd-client		# a real etcd cluster for the fleet tests (tests/fleet/)
 	bpftool				# BPF skeletons
 	iproute2			# namespaces and veth for tests and the demo
 	jq				# reading --json output in tests
 	python3				# Debian's /usr/bin/python3: raw connections in the API tests
-	# Real WebRTC clients for the shared-port ICE test (tests/e2e/shared_port_ice_real_clients.sh):
+	# Real WebRTC clients for the shared-port ICE test (tests/e2e/shared_port_ice_real_clients.sh)
+	# and the Janus rooms test (tests/e2e/janus_rooms_real_clients.sh):
 	# aiortc (its server side too), and GStreamer's webrtcbin with libnice, DTLS, SRTP and Opus
 	python3-aiortc
 	python3-gst-1.0 gir1.2-gstreamer-1.0 gir1.2-gst-plugins-base-1.0 gir1.2-gst-plugins-bad-1.0

@@ -38,6 +38,7 @@ tests=(
 	"bash $ROOT/tests/cli/metrics_show_what_is_configured.sh"
 	"bash $ROOT/tests/monitoring/alerts_and_dashboard_check.sh"
 	"$BUILD/tests/unit_parse"
+	"$BUILD/tests/unit_fleet_layout"
 	"bash $ROOT/tests/cli/concurrent_changes_serialise.sh"
 	"bash $ROOT/tests/cli/capacity_16384_meetings_all_ports.sh"
 	"bash $ROOT/tests/cli/concurrent_mixed_commands_equal_a_serial_order.sh"

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The controller's source keeps the shape user/README.md gives it: a file includes only headers of
-# its own layer and the layers below (lib < geoip < kern < state < metrics < api < cli); no two
+# its own layer and the layers below (lib < geoip < kern < state < metrics < api < fleet < cli); no two
 # modules depend on each other (by include, or by a call read off the built objects); each header
 # declares only functions its own .c defines (cli/cmd.h: the commands' entry points); each .c has
 # its own .h (but main.c and a command's file that offers only its entry point) and at most 620
@@ -9,7 +9,7 @@ set -uo pipefail
 source "$(dirname "$0")/../lib/common.sh"
 
 cd "$ROOT/user" || exit 2
-layers=(lib geoip kern state metrics api cli)
+layers=(lib geoip kern state metrics api fleet cli)
 layer_of() {
 	local i
 	for i in "${!layers[@]}"; do

@@ -13,51 +13,14 @@ of the PeerConnection: `janus webrtcup`, `janus media TYPE receiving|stopped`,
 usage: janus_client_aiortc.py JANUS_URL ROOM [MAX_SECONDS [FEED]]
 """
 import asyncio
-import json
-import random
 import signal
 import sys
 import threading
-import time
-import urllib.request
 
 from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
 from aiortc.mediastreams import AudioStreamTrack
 
-
-PRINT_LOCK = threading.Lock()  # events come from the poll thread too: one whole line at a time
-
-
-def event(*words):
-    line = " ".join(str(w) for w in words)
-    with PRINT_LOCK:
-        sys.stdout.write(line + "\n")
-        sys.stdout.flush()
-        sys.stderr.write(f"{time.time():.3f} {line}\n")  # a timeline, for post-mortems
-        sys.stderr.flush()
-
-
-def call(url, body=None, timeout=10):
-    data = None
-    if body is not None:
-        body = dict(body, transaction=f"{random.getrandbits(48):x}")
-        data = json.dumps(body).encode()
-    req = urllib.request.Request(url, data=data, headers={"Content-Type": "application/json"})
-    with urllib.request.urlopen(req, timeout=timeout) as r:
-        return json.loads(r.read())
-
-
-def poll(base, sid, on_event, stopping):
-    """Janus's long poll: each answer one event or a list; also keeps the session alive."""
-    while not stopping.is_set():
-        try:
-            got = call(f"{base}/{sid}?maxev=10&rid={int(time.time() * 1000)}", timeout=40)
-        except Exception as e:  # noqa: BLE001 - reported, and retried
-            print(f"poll: {e}", file=sys.stderr, flush=True)
-            time.sleep(0.2)
-            continue
-        for ev in got if isinstance(got, list) else [got]:
-            on_event(ev)
+from janus_api import call, event, janus_ports, pc_event, poll
 
 
 async def main():
@@ -71,14 +34,7 @@ async def main():
     plugin_events = asyncio.Queue()
 
     def on_event(ev):
-        kind = ev.get("janus")
-        if kind == "webrtcup":
-            event("janus", "webrtcup")
-        elif kind == "media":
-            event("janus", "media", ev.get("type"), "receiving" if ev.get("receiving") else "stopped")
-        elif kind == "hangup":
-            event("janus", "hangup", ev.get("reason", "").replace(" ", "_"))
-        elif kind == "event":
+        if not pc_event(ev) and ev.get("janus") == "event":
             loop.call_soon_threadsafe(plugin_events.put_nowait, ev)
 
     sid = call(base, {"janus": "create"})["data"]["id"]
@@ -104,12 +60,6 @@ async def main():
     @pc.on("connectionstatechange")
     def conn():
         event("conn", pc.connectionState)
-
-    def janus_ports(sdp):
-        for line in sdp.splitlines():
-            words = line.split()
-            if line.startswith("a=candidate:") and words[2].lower() == "udp" and words[7] == "host":
-                event("janus-port", words[5])
 
     if feed is None:
         call(f"{base}/{sid}/{hid}", {"janus": "message", "body": {

@@ -2,21 +2,25 @@
 # Janus VideoRoom rooms as meetings, against a real SFU and real WebRTC clients: Janus (Debian's
 # janus 1.1.2) in a server namespace, its HTTP API on 192.0.2.1:8088, its sample event handler
 # posting every event (events="all", grouping=false, basic auth) to `geoblock daemon
-# --janus-events` in the same namespace; geoblock attached natively on the server's veth; aiortc
-# publishers (tests/e2e/janus_client_aiortc.py) in namespaces whose only address is German
-# (85.214.1.1) or French (90.84.1.1) in DB-IP lite, joined by a bridge. Meeting A covers room
-# 1234, meeting B room 5678; neither blocks anyone here at first (JP).
-#   1. FR and DE publish in A, DE in B, an FR subscriber in A receives FR's media: all connect;
-#      each handle's Janus port (the subscriber's too) is a dynamic port
-#      of its room's meeting (`meeting list --json` janus_ports), not an operator port, and not
-#      in the saved rule set;
+# --janus-events` in the same namespace; geoblock attached natively on the server's veth; WebRTC
+# clients on two stacks, aiortc (tests/e2e/janus_client_aiortc.py) and GStreamer's webrtcbin with
+# libnice (tests/e2e/janus_client_webrtcbin.py, the names ending in _gst), in namespaces whose only
+# address is German (85.214.1.1) or French (90.84.1.1) in DB-IP lite, joined by a bridge. Meeting
+# A covers room 1234, meeting B room 5678; neither blocks anyone here at first (JP).
+#   1. FR and DE publish in A (aiortc), DE in B on each stack, an FR subscriber on each stack in
+#      A receives FR's media: all connect; Janus receives the webrtcbin publisher's media (Admin
+#      API); each handle's Janus port (the subscribers' too) is a dynamic port of its room's
+#      meeting (`meeting list --json` janus_ports), not an operator port, and not in the saved
+#      rule set;
 #   1b. the daemon restarts with --janus-admin: the handles' ports come back from Janus's Admin API;
 #   2. `geoblock apply` makes A block DE: the DE publisher in A is cut within 1 s (the (A, DE)
-#      drop counter grows within 1 s, Janus reports its media stopped), FR's media to A and DE's
-#      to B go on, the dynamic ports stay with A's new version;
+#      drop counter grows within 1 s, Janus reports its media stopped), FR's media to A (both
+#      subscribers) and DE's to B (both publishers) go on, the dynamic ports stay with A's new
+#      version;
 #   3. with --janus-hangup, Janus is asked to hang up the DE publisher blocked mid-call; a new DE
-#      publisher in A never connects: no DTLS, Janus never has it up nor its media (its ICE alone
-#      may complete, if its first check beats the event by a millisecond), and is hung up;
+#      publisher in A on each stack never connects: no DTLS, Janus never has it up nor its media
+#      (its ICE alone may complete, if its first check beats the event by a millisecond), and is
+#      hung up;
 #   4. the clients end: their ports return to no meeting; the changes are audited.
 set -uo pipefail
 source "$(dirname "$0")/../lib/common.sh"
@@ -31,6 +35,8 @@ CONNECT_S=30
 
 $PY -c "import aiortc" 2>/dev/null ||
 	{ fail "no python3 module aiortc (scripts/install-deps.sh)"; summary; exit; }
+$PY -c "import gi; gi.require_version('GstWebRTC', '1.0')" 2>/dev/null ||
+	{ fail "no GStreamer webrtcbin for python3 (scripts/install-deps.sh)"; summary; exit; }
 JANUS=$(command -v janus) || { fail "no janus (scripts/install-deps.sh)"; summary; exit; }
 JANUS_LIB=$(dirname "$(dpkg -L janus | grep -m1 '/janus/plugins/libjanus_videoroom.so$')")/..
 [[ -x $GEOBLOCK ]] || { fail "no $GEOBLOCK (run make first)"; summary; exit; }
@@ -222,11 +228,17 @@ if ! wait_until 20 in_ns "$SRV" curl -sf -o /dev/null "$JANUS_URL/info"; then
 	exit
 fi
 
-declare -A PID NS_OF=([fr_a]=$NS_FR [de_a]=$NS_DE [de_b]=$NS_DE [de_a2]=$NS_DE [fr_sub]=$NS_FR)
-declare -A ROOM_OF=([fr_a]=$ROOM_A [de_a]=$ROOM_A [de_b]=$ROOM_B [de_a2]=$ROOM_A [fr_sub]=$ROOM_A)
-# start_client NAME [FEED]: a publisher, or with FEED a subscriber to that publisher.
+CLIENTS="fr_a de_a de_b de_b_gst fr_sub fr_sub_gst de_a2 de_a2_gst"
+declare -A PID NS_OF=([fr_a]=$NS_FR [de_a]=$NS_DE [de_b]=$NS_DE [de_b_gst]=$NS_DE
+	[fr_sub]=$NS_FR [fr_sub_gst]=$NS_FR [de_a2]=$NS_DE [de_a2_gst]=$NS_DE)
+declare -A ROOM_OF=([fr_a]=$ROOM_A [de_a]=$ROOM_A [de_b]=$ROOM_B [de_b_gst]=$ROOM_B
+	[fr_sub]=$ROOM_A [fr_sub_gst]=$ROOM_A [de_a2]=$ROOM_A [de_a2_gst]=$ROOM_A)
+# start_client NAME [FEED]: a publisher, or with FEED a subscriber to that publisher; on
+# webrtcbin for a NAME ending in _gst, else on aiortc.
 start_client() {
-	nsenter --net="/run/netns/${NS_OF[$1]}" "$PY" "$E2E/janus_client_aiortc.py" "$JANUS_URL" \
+	local client=janus_client_aiortc.py
+	[[ $1 == *_gst ]] && client=janus_client_webrtcbin.py
+	nsenter --net="/run/netns/${NS_OF[$1]}" "$PY" "$E2E/$client" "$JANUS_URL" \
 		"${ROOM_OF[$1]}" 120 ${2:+"$2"} >"$tmp/$1.log" 2>"$tmp/$1.err" &
 	PID[$1]=$!
 	on_exit kill_child "${PID[$1]}"
@@ -241,6 +253,17 @@ never_connected() {
 	! grep -Eqx 'conn connected|janus webrtcup|janus media audio receiving' "$tmp/$1.log"
 }
 janus_port() { awk '$1 == "janus-port" { print $2; exit }' "$tmp/$1.log"; }
+# janus_in CLIENT: the RTP packets Janus received from the client, as its Admin API says.
+janus_in() {
+	local sid hid
+	sid=$(awk '$1 == "session" { print $2; exit }' "$tmp/$1.log")
+	hid=$(awk '$1 == "handle" { print $2; exit }' "$tmp/$1.log")
+	jq -n --rawfile s "$tmp/admin_secret" \
+		'{janus: "handle_info", transaction: "t", admin_secret: ($s | rtrimstr("\n"))}' |
+		in_ns "$SRV" curl -s -d @- "http://127.0.0.1:7088/admin/${sid:-0}/${hid:-0}" |
+		jq '[.info.webrtc.media[]?.stats.in.packets] | add // 0'
+}
+janus_in_over() { (($(janus_in "$1") > $2)); }
 why_not() { # what a client said, for a failure message
 	echo "$(grep -Ev '^candidate' "$tmp/$1.log" | tr '\n' ' ') $(tail -2 "$tmp/$1.err" | tr '\n' ' ')"
 }
@@ -268,30 +291,38 @@ plus() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", a + b }'; }
 until_time() { until le "$1" "$(now)"; do sleep 0.05; done; }
 
 # ---- 1. FR and DE publish in A, DE in B ----
-phase "1. fr_a and de_a publish in room A, de_b in room B"
-for c in fr_a de_a de_b; do
+phase "1. fr_a and de_a publish in room A, de_b and de_b_gst in room B"
+for c in fr_a de_a de_b de_b_gst; do
 	start_client "$c"
 done
-for c in fr_a de_a de_b; do
+for c in fr_a de_a de_b de_b_gst; do
 	if wait_until "$CONNECT_S" connected "$c"; then
 		pass
 	else
 		fail "$c connects in room ${ROOM_OF[$c]}: $(why_not "$c")"
 	fi
 done
-# A subscriber from FR in A, to fr_a's feed: its handle's port is A's too.
-start_client fr_sub "$(awk '$1 == "publisher-id" { print $2 }' "$tmp/fr_a.log")"
-if wait_until "$CONNECT_S" connected fr_sub; then pass; else fail "fr_sub connects: $(why_not fr_sub)"; fi
-check "fr_sub receives fr_a's media" wait_until 10 said fr_sub 'received 100'
+check "Janus receives de_b_gst's media (Admin API)" wait_until 5 janus_in_over de_b_gst 0
+# Subscribers from FR in A, to fr_a's feed: their handles' ports are A's too.
+for c in fr_sub fr_sub_gst; do
+	start_client "$c" "$(awk '$1 == "publisher-id" { print $2 }' "$tmp/fr_a.log")"
+done
+for c in fr_sub fr_sub_gst; do
+	if wait_until "$CONNECT_S" connected "$c"; then pass; else fail "$c connects: $(why_not "$c")"; fi
+	check "$c receives fr_a's media" wait_until 10 said "$c" 'received 100'
+done
 declare -A JPORT
-for c in fr_a de_a de_b fr_sub; do
+for c in fr_a de_a de_b de_b_gst fr_sub fr_sub_gst; do
 	JPORT[$c]=$(janus_port "$c")
 	check "$c: Janus gave it a port in its range (${JPORT[$c]})" \
 		test "${JPORT[$c]:-0}" -ge 20000 -a "${JPORT[$c]:-0}" -le 20099
 done
-want_a=$(printf '%s\n' "${JPORT[fr_a]}" "${JPORT[de_a]}" "${JPORT[fr_sub]}" | sort -n | paste -sd' ')
+# ports CLIENT...: their Janus ports, sorted, space-separated (as dyn_ports prints them).
+ports() { for c; do echo "${JPORT[$c]}"; done | sort -n | paste -sd' '; }
+want_a=$(ports fr_a de_a fr_sub fr_sub_gst)
+want_b=$(ports de_b de_b_gst)
 check "A's dynamic ports are its handles' ($want_a)" wait_until 5 dyn_is A "$want_a"
-check_eq "B's dynamic port is de_b's" "${JPORT[de_b]}" "$(dyn_ports B)"
+check "B's dynamic ports are its handles' ($want_b)" wait_until 5 dyn_is B "$want_b"
 check_eq "A has no operator port" "" "$(op_ports A)"
 check "the saved rule set holds the rooms and no dynamic port" \
 	test "$(saved_rules | sort)" == "$(rules JP | sort)"
@@ -305,17 +336,18 @@ phase "1b. the daemon restarts, rebuilding from the Admin API"
 kill_child "$DAEMON_PID"
 check_eq "the daemon gone, A keeps its ports" "$want_a" "$(dyn_ports A)"
 start_daemon --janus-admin http://127.0.0.1:7088/admin --janus-admin-secret "$tmp/admin_secret"
-check "it rebuilt the four handles" grep -qx 'rebuilt 4 Janus handles from the Admin API' \
+check "it rebuilt the six handles" grep -qx 'rebuilt 6 Janus handles from the Admin API' \
 	"$tmp/daemon.log"
-check "its predecessor's four ports were taken back first (audited)" \
-	test "$(grep -o '"- port [0-9]* meeting [AB]"' "$GEOBLOCK_STATE_DIR/audit.log" | wc -l)" -ge 4
+check "its predecessor's six ports were taken back first (audited)" \
+	test "$(grep -o '"- port [0-9]* meeting [AB]"' "$GEOBLOCK_STATE_DIR/audit.log" | wc -l)" -ge 6
 check_eq "A's ports again, from the Admin API" "$want_a" "$(dyn_ports A)"
-check_eq "B's port again" "${JPORT[de_b]}" "$(dyn_ports B)"
+check_eq "B's ports again" "$want_b" "$(dyn_ports B)"
 
 # ---- 2. A blocks DE mid-call: de_a is cut within 1 s ----
 phase "2. A blocks DE"
 rules DE >"$tmp/rules"
 a_de0=$(drops A DE)
+b_gst0=$(janus_in de_b_gst)
 check "apply: A blocks DE" "$GEOBLOCK" apply "$tmp/rules" >/dev/null
 t_change=$(now)
 # Polled against the clock (wait_until counts whole seconds).
@@ -335,49 +367,60 @@ check "de_a's media stopped within 1 s (+ Janus's 1 s no-media timer, seen each 
 check_eq "A's dynamic ports followed its new version" "$want_a" "$(dyn_ports A)"
 sleep_to=$(plus "$(now)" 2)
 until_time "$sleep_to"
-for c in fr_a de_b; do
+for c in fr_a de_b de_b_gst; do
 	check "$c: Janus still receives its media" no_stop "$c"
 done
-n=$(awk '$1 == "received" { n = $2 } END { print n + 0 }' "$tmp/fr_sub.log")
-check "fr_sub still receives fr_a's media" wait_until 5 \
-	grep -qx "received $((n + 100))" "$tmp/fr_sub.log"
+check "Janus's count of de_b_gst's packets still grows (Admin API)" \
+	wait_until 5 janus_in_over de_b_gst "$b_gst0"
+for c in fr_sub fr_sub_gst; do
+	n=$(awk '$1 == "received" { n = $2 } END { print n + 0 }' "$tmp/$c.log")
+	check "$c still receives fr_a's media" wait_until 5 grep -qx "received $((n + 100))" "$tmp/$c.log"
+done
 check_eq "no drops of (B, DE)" 0 "$(drops B DE)"
 
-# ---- 3. a new DE publisher in A never connects ----
+# ---- 3. a new DE publisher in A never connects, on either stack ----
 # With --janus-hangup from now on: Janus hangs up handles whose client A blocks.
-phase "3. de_a2 publishes in A (daemon with --janus-hangup)"
+phase "3. de_a2 and de_a2_gst publish in A (daemon with --janus-hangup)"
 kill_child "$DAEMON_PID"
 start_daemon --janus-admin http://127.0.0.1:7088/admin --janus-admin-secret "$tmp/admin_secret" \
 	--janus-hangup
 check "de_a, blocked mid-call, is hung up by Janus within 6 s" wait_until 6 grep -q '^janus hangup' \
 	"$tmp/de_a.log"
-start_client de_a2
-check "de_a2 starts its checks" wait_until 20 said de_a2 'ice checking'
-since=$(awk '$2 == "ice" && $3 == "checking" { print $1; exit }' "$tmp/de_a2.err")
-until_time "$(plus "${since:-0}" 8)"
-never_connected de_a2 && pass || fail "de_a2 never connects in A: $(why_not de_a2)"
-if grep -Eqx 'ice (connected|completed)' "$tmp/de_a2.log"; then
-	echo "note: de_a2's ICE completed (its first check beat the event), DTLS did not"
-fi
-JPORT[de_a2]=$(janus_port de_a2)
-# (until Janus hangs it up: then it goes back)
-check "de_a2's Janus port was given to A (${JPORT[de_a2]})" \
-	grep -q "\"+ port ${JPORT[de_a2]:-none} meeting A\"" "$GEOBLOCK_STATE_DIR/audit.log"
-check "de_a2 is hung up by Janus (--janus-hangup)" wait_until 6 grep -q '^janus hangup' \
-	"$tmp/de_a2.log"
-for c in fr_a fr_sub de_b; do
+since=0
+for c in de_a2 de_a2_gst; do
+	start_client "$c"
+done
+for c in de_a2 de_a2_gst; do
+	check "$c starts its checks" wait_until 20 said "$c" 'ice checking'
+	t=$(awk '$2 == "ice" && $3 == "checking" { print $1; exit }' "$tmp/$c.err")
+	le "${t:-0}" "$since" || since=$t
+done
+until_time "$(plus "$since" 8)"
+for c in de_a2 de_a2_gst; do
+	never_connected "$c" && pass || fail "$c never connects in A: $(why_not "$c")"
+	if grep -Eqx 'ice (connected|completed)' "$tmp/$c.log"; then
+		echo "note: $c's ICE completed (its first check beat the event), DTLS did not"
+	fi
+	JPORT[$c]=$(janus_port "$c")
+	# (until Janus hangs it up: then it goes back)
+	check "$c's Janus port was given to A (${JPORT[$c]})" \
+		grep -q "\"+ port ${JPORT[$c]:-none} meeting A\"" "$GEOBLOCK_STATE_DIR/audit.log"
+	check "$c is hung up by Janus (--janus-hangup)" wait_until 6 grep -q '^janus hangup' \
+		"$tmp/$c.log"
+done
+for c in fr_a fr_sub fr_sub_gst de_b de_b_gst; do
 	check "$c is not hung up" bash -c "! grep -q '^janus hangup' '$tmp/$c.log'"
 done
 check "the hangups are audited" grep -q '"command":"janus hangup"' "$GEOBLOCK_STATE_DIR/audit.log"
 
 # ---- 4. the clients end: their ports go back ----
 phase "4. clients end"
-for c in fr_a de_a de_b de_a2 fr_sub; do
+for c in $CLIENTS; do
 	kill_child "${PID[$c]}"
 done
 check "A's dynamic ports go back" wait_until 10 dyn_is A ""
 check "B's dynamic ports go back" wait_until 10 dyn_is B ""
-for c in fr_a de_a de_b de_a2 fr_sub; do
+for c in $CLIENTS; do
 	check_eq "port ${JPORT[$c]:-?} ($c) belongs to no meeting" "" \
 		"$("$GEOBLOCK" explain "$DE" "${JPORT[$c]:-1}" --json | jq -r '.meeting // empty')"
 done

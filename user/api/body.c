@@ -96,7 +96,7 @@ int body_meeting(struct json_object *in, const char *name, __s64 now, struct mee
 		snprintf(err, errlen, "a meeting spec is required as the body");
 		return -EINVAL;
 	}
-	return refused(spec_from_json(in, name, true, now, s, err, errlen));
+	return refused(spec_from_json(in, name, true, now, 0, s, err, errlen));
 }
 
 int body_delete(struct json_object *in, const char **reason, char *err, size_t errlen)

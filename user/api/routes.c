@@ -40,8 +40,8 @@ static struct api_reply ops_reply(int err, struct json_object *ok)
 		return (struct api_reply){ MHD_HTTP_OK, ok };
 	json_object_put(ok);
 	return api_error(err == -EINVAL ? MHD_HTTP_BAD_REQUEST : err == -ENOENT ?
-			   MHD_HTTP_NOT_FOUND : err == -EEXIST ? MHD_HTTP_CONFLICT :
-			   MHD_HTTP_INTERNAL_SERVER_ERROR, *msg ? msg : strerror(-err));
+			   MHD_HTTP_NOT_FOUND : err == -EEXIST ? MHD_HTTP_CONFLICT : err == -EPERM ?
+			   MHD_HTTP_FORBIDDEN : MHD_HTTP_INTERNAL_SERVER_ERROR, *msg ? msg : strerror(-err));
 }
 
 static struct json_object *warnings_of(const struct country_census *census, const __u64 *blocked)

@@ -116,7 +116,7 @@ static int get_string(struct json_object *o, const char *key, const char **out, 
 }
 
 int spec_from_json(struct json_object *o, const char *name, bool with_reason, __s64 now,
-		   struct meeting_spec *s, char *err, size_t errlen)
+		   unsigned int flags, struct meeting_spec *s, char *err, size_t errlen)
 {
 	const char *given, *mode, *expires, *reason;
 	/*
@@ -197,7 +197,7 @@ int spec_from_json(struct json_object *o, const char *name, bool with_reason, __
 	argv[argc++] = "--";
 	argv[argc++] = (char *)(given ? given : name);
 	argv[argc] = NULL;
-	err_ret = spec_parse(argc, argv, now, 0, s, err, errlen);
+	err_ret = spec_parse(argc, argv, now, flags, s, err, errlen);
 	if (err_ret == SPEC_HELP)
 		err_ret = -EINVAL;
 out:
@@ -220,7 +220,7 @@ int specs_from_json(struct json_object *arr, __s64 now, struct spec_list *l, cha
 	for (size_t i = 0; i < json_object_array_length(arr) && !ret; i++) {
 		struct meeting_spec s;
 
-		ret = spec_from_json(json_object_array_get_idx(arr, i), NULL, false, now, &s, msg,
+		ret = spec_from_json(json_object_array_get_idx(arr, i), NULL, false, now, 0, &s, msg,
 				     sizeof(msg));
 		if (ret) {
 			snprintf(err, errlen, "meeting %zu: %s", i + 1, msg);

@@ -11,8 +11,9 @@
 struct json_object;
 
 /* now: the time an expiry must be after (a duration counts from it). */
+/* flags: as spec_parse's (SPEC_PAST_OK: any expiry time is read). */
 int spec_from_json(struct json_object *o, const char *name, bool with_reason, __s64 now,
-		   struct meeting_spec *s, char *err, size_t errlen);
+		   unsigned int flags, struct meeting_spec *s, char *err, size_t errlen);
 int specs_from_json(struct json_object *arr, __s64 now, struct spec_list *l, char *err,
 		    size_t errlen);
 int ports_from_json(struct json_object *o, const char *key, __u8 ports[GB_PORT_COUNT / 8],

@@ -8,6 +8,7 @@
 #include "metrics/exporter.h"
 #include "api/janus_events.h"
 #include "api/server.h"
+#include "fleet/layout.h"
 #include "cli/cmd.h"
 #include "geoblock.h"
 
@@ -69,31 +70,34 @@ static const struct cmd_opt lookup_opts[] = {
 };
 
 /* Read by spec_parse() in state/rules_file.c, which apply files and the rules file share. */
+#define ADD_OPT_ENTRIES \
+	{ .id = OPT_PORTS, .name = "ports", .value = "LIST", \
+	  .help = "ports and ranges, e.g. 8801,8802-8810 (1-65535, owned by no other\n" \
+		  "meeting, not shared); --ports, --ufrag, --janus-room, or several" }, \
+	{ .id = OPT_UFRAG, .name = "ufrag", .value = "U[,U...]", \
+	  .help = "the server's ICE ufrags of the meeting's transports (4-256 letters,\n" \
+		  "digits, '+', '/'): on shared ports, the Binding Requests naming them\n" \
+		  "and their senders' later packets are the meeting's" }, \
+	{ .id = OPT_JANUS_ROOM, .name = "janus-room", .value = "ID[,ID...]", \
+	  .help = "Janus VideoRoom rooms the meeting covers: with 'daemon --janus-events',\n" \
+		  "the ports Janus gives each participant's handle in them are the\n" \
+		  "meeting's while the handle lives (docs/janus.md)" }, \
+	{ .id = OPT_BLOCK, .name = "block", .value = "CC[,CC...]", .flags = CMD_OPT_REQUIRED, \
+	  .help = "ISO 3166-1 alpha-2 country codes, case-insensitive" }, \
+	{ .id = OPT_ALLOW, .name = "allow", .value = "CIDR[,...]", \
+	  .help = "addresses or networks (IPv4, IPv6) that pass even from a blocked\n" \
+		  "country" }, \
+	{ .id = OPT_PROTO, .name = "proto", .value = "udp|tcp|udp,tcp", \
+	  .help = "what the meeting covers: udp (default), tcp, or udp,tcp (ICE-TCP, TLS)" }, \
+	{ .id = OPT_EXPIRES, .name = "expires", .value = "DURATION|TIME", \
+	  .help = "stop dropping after a duration (2h, 1h30m, 45m, 1d) or at an RFC 3339\n" \
+		  "time (2026-03-01T18:00:00Z); enforced in the data path" }, \
+	{ .id = OPT_MONITOR, .name = "monitor", \
+	  .help = "count what would be dropped, drop nothing" }, \
+	OPT_REASON_ENTRY
+
 static const struct cmd_opt add_opts[] = {
-	{ .id = OPT_PORTS, .name = "ports", .value = "LIST",
-	  .help = "ports and ranges, e.g. 8801,8802-8810 (1-65535, owned by no other\n"
-		  "meeting, not shared); --ports, --ufrag, --janus-room, or several" },
-	{ .id = OPT_UFRAG, .name = "ufrag", .value = "U[,U...]",
-	  .help = "the server's ICE ufrags of the meeting's transports (4-256 letters,\n"
-		  "digits, '+', '/'): on shared ports, the Binding Requests naming them\n"
-		  "and their senders' later packets are the meeting's" },
-	{ .id = OPT_JANUS_ROOM, .name = "janus-room", .value = "ID[,ID...]",
-	  .help = "Janus VideoRoom rooms the meeting covers: with 'daemon --janus-events',\n"
-		  "the ports Janus gives each participant's handle in them are the\n"
-		  "meeting's while the handle lives (docs/janus.md)" },
-	{ .id = OPT_BLOCK, .name = "block", .value = "CC[,CC...]", .flags = CMD_OPT_REQUIRED,
-	  .help = "ISO 3166-1 alpha-2 country codes, case-insensitive" },
-	{ .id = OPT_ALLOW, .name = "allow", .value = "CIDR[,...]",
-	  .help = "addresses or networks (IPv4, IPv6) that pass even from a blocked\n"
-		  "country" },
-	{ .id = OPT_PROTO, .name = "proto", .value = "udp|tcp|udp,tcp",
-	  .help = "what the meeting covers: udp (default), tcp, or udp,tcp (ICE-TCP, TLS)" },
-	{ .id = OPT_EXPIRES, .name = "expires", .value = "DURATION|TIME",
-	  .help = "stop dropping after a duration (2h, 1h30m, 45m, 1d) or at an RFC 3339\n"
-		  "time (2026-03-01T18:00:00Z); enforced in the data path" },
-	{ .id = OPT_MONITOR, .name = "monitor",
-	  .help = "count what would be dropped, drop nothing" },
-	OPT_REASON_ENTRY,
+	ADD_OPT_ENTRIES,
 	{}
 };
 
@@ -116,6 +120,50 @@ static const struct cmd_opt shared_opts[] = {
 	  .flags = CMD_OPT_CHOICE | CMD_OPT_ANYCASE,
 	  .help = "the protocol shared (ICE over UDP; ICE-TCP is not demultiplexed)" },
 	OPT_REASON_ENTRY,
+	{}
+};
+
+/* Where the fleet store is: the daemon's and the fleet commands'. */
+#define FLEET_STORE_ENTRIES \
+	{ .id = OPT_ETCD, .name = "etcd", .value = "URL[,URL...]", \
+	  .help = "etcd's client URLs (v3 JSON gateway), tried in turn; fleet commands:\n" \
+		  "default $GEOBLOCK_ETCD, else " FLEET_DEFAULT_ETCD }, \
+	{ .id = OPT_ETCD_PREFIX, .name = "etcd-prefix", .value = "PREFIX", \
+	  .def = FLEET_DEFAULT_PREFIX, \
+	  .help = "the fleet's keys in etcd start with PREFIX/ (docs/fleet.md)" }, \
+	{ .id = OPT_ETCD_CACERT, .name = "etcd-cacert", .value = "FILE", \
+	  .help = "TLS: the CA certificates etcd's certificate is checked against" }, \
+	{ .id = OPT_ETCD_CERT, .name = "etcd-cert", .value = "FILE", \
+	  .help = "TLS: this client's certificate" }, \
+	{ .id = OPT_ETCD_KEY, .name = "etcd-key", .value = "FILE", \
+	  .help = "TLS: this client's private key" }
+
+#define FLEET_NODE_ENTRY(text) { .id = OPT_NODE, .name = "node", .value = "NODE", .help = text }
+
+static const struct cmd_opt fleet_put_opts[] = {
+	ADD_OPT_ENTRIES,
+	FLEET_STORE_ENTRIES,
+	FLEET_NODE_ENTRY("write the meeting for NODE only (it wins there over a meeting of\n"
+			 "every node of the same name)"),
+	{}
+};
+
+static const struct cmd_opt fleet_del_opts[] = {
+	FLEET_STORE_ENTRIES,
+	FLEET_NODE_ENTRY("delete NODE's own meeting of that name"),
+	{}
+};
+
+static const struct cmd_opt fleet_list_opts[] = {
+	FLEET_STORE_ENTRIES,
+	FLEET_NODE_ENTRY("only the meetings NODE takes (every node's, and its own)"),
+	OPT_JSON_ENTRY,
+	{}
+};
+
+static const struct cmd_opt fleet_status_opts[] = {
+	FLEET_STORE_ENTRIES,
+	OPT_JSON_ENTRY,
 	{}
 };
 
@@ -158,6 +206,9 @@ static const struct cmd_opt daemon_opts[] = {
 	  .help = "ask Janus (Admin API hangup_webrtc) to hang up a handle whose client\n"
 		  "address its room's meeting blocks, so that the participant gets a clear\n"
 		  "end; checked every 5 s, audited" },
+	FLEET_STORE_ENTRIES,
+	FLEET_NODE_ENTRY("with --etcd: this node's name in the store (letters, digits, '.',\n"
+			 "'_', '-')"),
 	{}
 };
 
@@ -295,6 +346,30 @@ static const struct cmd meeting_cmds[] = {
 	{}
 };
 
+static const struct cmd fleet_cmds[] = {
+	{ .name = "put", .func = cmd_fleet_put, .opts = fleet_put_opts, .own_parser = true,
+	  .summary = "write a meeting to the fleet store, as 'meeting add' takes it",
+	  .args = "NAME", .min_args = 1, .max_args = 1, .expected = "one meeting NAME",
+	  .details =
+		"Checked as 'meeting add' checks it, and against the store's other meetings\n"
+		"(a port, ufrag or room of another is refused); a duration of --expires\n"
+		"becomes a time. Written only if the key is still as read (no other writer\n"
+		"came between); every node following the store applies it." },
+	{ .name = "del", .func = cmd_fleet_del, .opts = fleet_del_opts,
+	  .summary = "delete a meeting from the fleet store",
+	  .args = "NAME", .min_args = 1, .max_args = 1, .expected = "one meeting NAME" },
+	{ .name = "list", .func = cmd_fleet_list, .opts = fleet_list_opts,
+	  .summary = "the meetings in the fleet store, as 'meeting add' lines" },
+	{ .name = "status", .func = cmd_fleet_status, .opts = fleet_status_opts,
+	  .summary = "every node's status: revision applied, GeoIP build, errors",
+	  .details =
+		"One line per node that keeps its status in the store (a node whose daemon\n"
+		"stopped drops out within 10 s). A node is marked \"lagging\" when the store\n"
+		"changed its meetings after the revision it applied, \"geoip differs\" when\n"
+		"its table is not the build PREFIX/geoip names; exit 2 if any is marked." },
+	{}
+};
+
 static const struct cmd commands[] = {
 	{ .name = "attach", .func = cmd_attach, .opts = attach_opts,
 	  .summary = "attach the filter to an interface, through a pinned bpf_link",
@@ -313,6 +388,9 @@ static const struct cmd commands[] = {
 	{ .name = "shared-port", .subs = shared_port_cmds, .opts = no_opts,
 	  .summary = "ports many meetings share, told apart by ICE ufrag: add, del, list",
 	  .args = "COMMAND [ARGS]" },
+	{ .name = "fleet", .subs = fleet_cmds, .opts = no_opts,
+	  .summary = "the rules many nodes' daemons follow from etcd: put, del, list, status",
+	  .args = "COMMAND [ARGS]" },
 	{ .name = "stats", .func = cmd_stats, .opts = json_opts,
 	  .summary = "verdict and drop counters",
 	  .details =
@@ -330,6 +408,8 @@ static const struct cmd commands[] = {
 		"the caller's uid and pid, and serialise with the CLI's.\n"
 		"With --janus-events, Janus's events make the ports of its handles members of\n"
 		"the meetings covering their rooms (docs/janus.md).\n"
+		"With --etcd and --node, the rule set is the fleet store's: made equal to it,\n"
+		"then kept so from a watch; local changes are refused (docs/fleet.md).\n"
 		"Prints the URL it serves on, then runs until SIGTERM or SIGINT (exit 0)." },
 	{ .name = "explain", .func = cmd_explain, .opts = explain_opts,
 	  .summary = "what decides a packet, and the verdict",
@@ -374,6 +454,9 @@ static const struct cmd_opt global_opts[] = {
 	  .help = "where the BPF objects are pinned" },
 	{ .id = OPT_STATE_DIR, .name = "state-dir", .value = "DIR",
 	  .help = "where the rules, the audit log and the records are kept" },
+	{ .id = OPT_LOCAL_OVERRIDE, .name = "local-override",
+	  .help = "change a rule set the fleet store manages anyway (audited; the node\n"
+		  "reports drift until the store's next change puts its set back)" },
 	{ .id = OPT_VERSION, .name = "version", .short_name = 'V',
 	  .help = "print the version" },
 	{}

@@ -47,6 +47,13 @@ enum cmd_opt_id {
 	OPT_JANUS_ADMIN,
 	OPT_JANUS_ADMIN_SECRET,
 	OPT_JANUS_HANGUP,
+	OPT_ETCD,
+	OPT_ETCD_PREFIX,
+	OPT_NODE,
+	OPT_ETCD_CACERT,
+	OPT_ETCD_CERT,
+	OPT_ETCD_KEY,
+	OPT_LOCAL_OVERRIDE,
 	OPT_COUNT,
 };
 
@@ -132,5 +139,9 @@ int cmd_explain(const struct cmd_args *a);
 int cmd_check(const struct cmd_args *a);
 int cmd_apply(const struct cmd_args *a);
 int cmd_restore(const struct cmd_args *a);
+int cmd_fleet_put(const struct cmd_args *a);
+int cmd_fleet_del(const struct cmd_args *a);
+int cmd_fleet_list(const struct cmd_args *a);
+int cmd_fleet_status(const struct cmd_args *a);
 
 #endif

@@ -22,11 +22,13 @@
 #include "state/context.h"
 #include "state/converge.h"
 #include "state/janus_members.h"
+#include "state/managed.h"
 #include "metrics/exporter.h"
 #include "api/janus_admin.h"
 #include "api/janus_events.h"
 #include "api/routes.h"
 #include "api/server.h"
+#include "fleet/follow.h"
 #include "cli/cmd.h"
 #include "cli/geoip.h"
 
@@ -200,6 +202,7 @@ int cmd_daemon(const struct cmd_args *a)
 	unsigned long idle;
 	char *end;
 	struct api_server *api = NULL;
+	struct fleet_follow *fleet = NULL;
 	struct exporter *exp = NULL;
 	struct sockaddr_storage addr;
 	struct gb_ctx ctx;
@@ -240,6 +243,15 @@ int cmd_daemon(const struct cmd_args *a)
 	}
 	if (!a->opt[OPT_JANUS_ADMIN] != !a->opt[OPT_JANUS_ADMIN_SECRET]) {
 		gb_err("--janus-admin URL and --janus-admin-secret FILE go together");
+		return GB_EXIT_USAGE;
+	}
+	if (!a->opt[OPT_ETCD] && (a->opt[OPT_NODE] || a->opt[OPT_ETCD_CACERT] ||
+				  a->opt[OPT_ETCD_CERT] || a->opt[OPT_ETCD_KEY])) {
+		gb_err("--node and --etcd-cacert, --etcd-cert, --etcd-key need --etcd URL");
+		return GB_EXIT_USAGE;
+	}
+	if (a->opt[OPT_ETCD] && !a->opt[OPT_NODE]) {
+		gb_err("--etcd needs --node NODE: this node's name in the store");
 		return GB_EXIT_USAGE;
 	}
 	if (a->opt[OPT_JANUS_HANGUP] && !a->opt[OPT_JANUS_ADMIN]) {
@@ -330,6 +342,21 @@ int cmd_daemon(const struct cmd_args *a)
 			goto out_api;
 		printf("serving Janus events on %s\n", janus_events_url(jev));
 	}
+	if (a->opt[OPT_ETCD]) {
+		struct fleet_config fc = {
+			.urls = a->opt[OPT_ETCD], .prefix = a->opt[OPT_ETCD_PREFIX],
+			.node = a->opt[OPT_NODE], .cacert = a->opt[OPT_ETCD_CACERT],
+			.cert = a->opt[OPT_ETCD_CERT], .key = a->opt[OPT_ETCD_KEY],
+		};
+
+		err = fleet_follow_start(&ctx, &fc, &fleet);
+		if (err)
+			goto out_janus;
+		printf("following etcd %s as node %s\n", a->opt[OPT_ETCD], a->opt[OPT_NODE]);
+	} else if (managed_mark(&ctx, NULL)) {
+		gb_warn("cannot remove %s/%s: local changes stay refused", ctx.state_dir,
+			STATE_MANAGED_FILE);
+	}
 	fflush(stdout);
 
 	err = run(&ctx, sfd, tfd, &w, &keeper, janus ? &jm : NULL,
@@ -338,6 +365,8 @@ int cmd_daemon(const struct cmd_args *a)
 		gb_err("main loop failed: %s", strerror(-err));
 	else
 		ret = GB_EXIT_OK;
+	fleet_follow_stop(fleet);
+out_janus:
 	janus_events_stop(jev);
 out_api:
 	if (janus)

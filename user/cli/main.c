@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include "lib/errors.h"
 #include "lib/version.h"
+#include "state/managed.h"
 #include "cli/args.h"
 #include "cli/cmd.h"
 
@@ -20,6 +21,7 @@ int main(int argc, char **argv)
 		setenv("GEOBLOCK_PIN_DIR", g.opt[OPT_PIN_DIR], 1);
 	if (g.opt[OPT_STATE_DIR])
 		setenv("GEOBLOCK_STATE_DIR", g.opt[OPT_STATE_DIR], 1);
+	managed_allow_local(g.opt[OPT_LOCAL_OVERRIDE]);
 	gb_set_verbosity(g.count[OPT_VERBOSE]);
 	if (g.opt[OPT_VERSION])
 		printf("geoblock " GB_VERSION "\n");

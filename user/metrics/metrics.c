@@ -295,6 +295,38 @@ static void geoip(struct textbuf *b, const struct counters *c)
 	sample(b, "geoblock_geoip_info", "database_type", g->database_type, "source", g->source, 1);
 }
 
+static const struct fleet_gauges *fleet_shown;
+
+void metrics_show_fleet(const struct fleet_gauges *g)
+{
+	__atomic_store_n(&fleet_shown, g, __ATOMIC_RELEASE);
+}
+
+static void fleet(struct textbuf *b)
+{
+	const struct fleet_gauges *g = __atomic_load_n(&fleet_shown, __ATOMIC_ACQUIRE);
+
+	if (!g)
+		return;
+	family(b, "geoblock_fleet_connected", "gauge",
+	       "1 while the daemon's watch of its fleet store (etcd) is up, else 0.");
+	sample(b, "geoblock_fleet_connected", NULL, NULL, NULL, NULL,
+	       __atomic_load_n(&g->connected, __ATOMIC_RELAXED));
+	family(b, "geoblock_fleet_applied_revision", "gauge",
+	       "The store's revision the rule set here was last made equal to.");
+	sample(b, "geoblock_fleet_applied_revision", NULL, NULL, NULL, NULL,
+	       __atomic_load_n(&g->applied_revision, __ATOMIC_RELAXED));
+	family(b, "geoblock_fleet_last_sync_timestamp_seconds", "gauge",
+	       "Unix time the rule set here was last known to equal the store's (0: never).");
+	sample(b, "geoblock_fleet_last_sync_timestamp_seconds", NULL, NULL, NULL, NULL,
+	       __atomic_load_n(&g->last_sync, __ATOMIC_RELAXED));
+	family(b, "geoblock_fleet_rejected_keys_total", "counter",
+	       "Keys of the store refused here (bad JSON, unknown country, a port owned twice, "
+	       "outside the layout), each version once.");
+	sample(b, "geoblock_fleet_rejected_keys_total", NULL, NULL, NULL, NULL,
+	       __atomic_load_n(&g->rejected_total, __ATOMIC_RELAXED));
+}
+
 static void duration(struct textbuf *b, const struct timespec *start)
 {
 	struct timespec now;
@@ -331,6 +363,7 @@ int metrics_render(const struct counters *c, const struct timespec *start, struc
 	verdicts(out, c);
 	meetings(out, c);
 	geoip(out, c);
+	fleet(out);
 	family(out, "geoblock_build_info", "gauge", "1, with the version of the geoblock serving "
 	       "this page.");
 	sample(out, "geoblock_build_info", "version", GB_VERSION, NULL, NULL, 1);

@@ -25,4 +25,18 @@ void textbuf_label_value(struct textbuf *b, const char *s);
  */
 int metrics_render(const struct counters *c, const struct timespec *start, struct textbuf *out);
 
+/*
+ * A fleet node's link to its store (fleet/follow), on the page while registered; its writer
+ * stores each field with __atomic_store_n, the page loads them so.
+ */
+struct fleet_gauges {
+	int connected;
+	long long applied_revision;
+	long long last_sync;		/* unix seconds; 0: never */
+	unsigned long long rejected_total;
+};
+
+/* Puts g's figures on every page rendered from now on (NULL: takes them off). */
+void metrics_show_fleet(const struct fleet_gauges *g);
+
 #endif

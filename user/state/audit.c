@@ -77,6 +77,10 @@ static struct json_object *new_record(const struct audit_caller *who, const char
 	json_object_object_add(o, "uid", json_object_new_int64(who ? who->uid : (long)getuid()));
 	if (who)
 		json_object_object_add(o, "pid", json_object_new_int64(who->pid));
+	if (who && who->source) {
+		json_object_object_add(o, "source", json_object_new_string(who->source));
+		json_object_object_add(o, "revision", json_object_new_int64(who->revision));
+	}
 	/* The daemon's own environment says nothing about an API caller. */
 	json_object_object_add(o, "sudo_user", !who && sudo_user && *sudo_user ?
 				json_object_new_string(sudo_user) : NULL);

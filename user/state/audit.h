@@ -29,6 +29,8 @@ int audit_result(const struct gb_ctx *ctx, const char *reason, int ret, struct j
 struct audit_caller {
 	const char *command;	/* the request, e.g. "PUT /v1/meetings/board" */
 	long uid, pid;		/* the peer's, from SO_PEERCRED */
+	const char *source;	/* a change made from a store: "etcd" (NULL: a caller) */
+	long long revision;	/* with source: the store's revision it applies */
 };
 
 /*

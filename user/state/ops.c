@@ -25,6 +25,7 @@
 #include "state/save.h"
 #include "state/shared_ports.h"
 #include "state/ops_steps.h"
+#include "state/managed.h"
 #include "state/ops.h"
 
 /*
@@ -238,7 +239,9 @@ static int put_spec(const struct gb_ctx *ctx, const struct audit_caller *who,
 	__u32 id;
 
 	*created = false;
-	err = ops_lock(ctx, &fd);
+	err = managed_guard(ctx, who);
+	if (!err)
+		err = ops_lock(ctx, &fd);
 	if (err)
 		return err;
 	err = ops_failure(countries_census(ctx, census));
@@ -281,6 +284,9 @@ int ops_meeting_set(const struct gb_ctx *ctx, const struct audit_caller *who, co
 	__u32 id;
 
 	*already = false;
+	err = managed_guard(ctx, who);
+	if (err)
+		return err;
 	err = ops_begin_meeting(ctx, name, &r, &fd, &id);
 	if (err)
 		return err;
@@ -327,6 +333,9 @@ int ops_meeting_del(const struct gb_ctx *ctx, const struct audit_caller *who, co
 	int fd, err;
 	__u32 id;
 
+	err = managed_guard(ctx, who);
+	if (err)
+		return err;
 	err = ops_begin_meeting(ctx, name, &r, &fd, &id);
 	if (err)
 		return err;
@@ -395,6 +404,9 @@ int ops_meeting_ports(const struct gb_ctx *ctx, const struct audit_caller *who, 
 	int fd, err;
 	__u32 id;
 
+	err = managed_guard(ctx, who);
+	if (err)
+		return err;
 	err = ops_begin_meeting(ctx, name, &r, &fd, &id);
 	if (err)
 		return err;
@@ -434,7 +446,9 @@ int ops_apply(const struct gb_ctx *ctx, const struct audit_caller *who, const ch
 	int fd = -1, err;
 
 	if (!check) {
-		err = ops_lock(ctx, &fd);
+		err = managed_guard(ctx, who);
+		if (!err)
+			err = ops_lock(ctx, &fd);
 		if (err)
 			return err;
 	}

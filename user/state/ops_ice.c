@@ -16,6 +16,7 @@
 #include "state/save.h"
 #include "state/shared_ports.h"
 #include "state/ops_steps.h"
+#include "state/managed.h"
 #include "state/ops_ice.h"
 
 /*
@@ -91,6 +92,9 @@ int ops_meeting_ufrags(const struct gb_ctx *ctx, const struct audit_caller *who,
 	__u32 id;
 
 	memset(out, 0, sizeof(*out));
+	err = managed_guard(ctx, who);
+	if (err)
+		return err;
 	err = ops_begin_meeting(ctx, name, &r, &fd, &id);
 	if (err)
 		return err;
@@ -152,6 +156,9 @@ int ops_shared_ports(const struct gb_ctx *ctx, const struct audit_caller *who, c
 	int fd, err;
 
 	memset(out, 0, sizeof(*out));
+	err = managed_guard(ctx, who);
+	if (err)
+		return err;
 	err = ops_lock(ctx, &fd);
 	if (err)
 		return err;

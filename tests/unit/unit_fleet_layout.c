@@ -1,0 +1,188 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Unit tests of user/fleet/layout.c: which of a store's keys a node takes, each bad key refused
+ * alone (and why), clashes lost by the key written later, a node's own meeting over every node's,
+ * expired meetings left out, shared ports, the GeoIP build, and the prefix and key names.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include "lib/country.h"
+#include "fleet/layout.h"
+#include "check.h"
+
+#define P "/gb/"
+
+static struct etcd_kv kvs[32];
+static size_t n;
+static struct country_census census;	/* no table loaded: ISO 3166-1 codes only */
+
+static void put(const char *key, const char *value, __s64 rev)
+{
+	kvs[n].key = (char *)key;
+	kvs[n].value = (char *)value;
+	kvs[n].value_len = strlen(value);
+	kvs[n].mod_revision = rev;
+	n++;
+}
+
+/* The names of want's meetings, sorted, comma-separated. */
+static const char *names(const struct fleet_want *w)
+{
+	static char out[512];
+	const char *v[32];
+	size_t pos = 0;
+
+	for (size_t i = 0; i < w->meetings.n; i++)
+		v[i] = w->meetings.v[i].name;
+	for (size_t i = 1; i < w->meetings.n; i++)
+		for (size_t j = i; j > 0 && strcmp(v[j - 1], v[j]) > 0; j--) {
+			const char *t = v[j];
+
+			v[j] = v[j - 1];
+			v[j - 1] = t;
+		}
+	out[0] = '\0';
+	for (size_t i = 0; i < w->meetings.n; i++)
+		pos += snprintf(out + pos, sizeof(out) - pos, "%s%s", i ? "," : "", v[i]);
+	return out;
+}
+
+static const char *refused_reason(const struct fleet_want *w, const char *key)
+{
+	for (size_t i = 0; i < w->n_refused; i++)
+		if (!strcmp(w->refused[i].key, key))
+			return w->refused[i].reason;
+	return NULL;
+}
+
+static const struct meeting_spec *meeting(const struct fleet_want *w, const char *name)
+{
+	for (size_t i = 0; i < w->meetings.n; i++)
+		if (!strcmp(w->meetings.v[i].name, name))
+			return &w->meetings.v[i];
+	return NULL;
+}
+
+static void test_names(void)
+{
+	char out[256];
+
+	CHECK_INT("prefix_slash_added", 0, fleet_prefix("/geoblock", out, sizeof(out)));
+	CHECK_STR("prefix_slash_added_value", "/geoblock/", out);
+	CHECK_INT("prefix_slashes_folded", 0, fleet_prefix("/a/b//", out, sizeof(out)));
+	CHECK_STR("prefix_slashes_folded_value", "/a/b/", out);
+	CHECK_INT("prefix_relative_refused", -EINVAL, fleet_prefix("geoblock", out, sizeof(out)));
+	CHECK_INT("prefix_root_refused", -EINVAL, fleet_prefix("/", out, sizeof(out)));
+	CHECK("node_plain", fleet_node_valid("media-7.eu_1"));
+	CHECK("node_slash_refused", !fleet_node_valid("a/b"));
+	CHECK("node_empty_refused", !fleet_node_valid(""));
+	CHECK_INT("key_global", 0, fleet_meeting_key(P, NULL, "board", out, sizeof(out)));
+	CHECK_STR("key_global_value", "/gb/meetings/board", out);
+	CHECK_INT("key_node", 0, fleet_meeting_key(P, "n1", "board", out, sizeof(out)));
+	CHECK_STR("key_node_value", "/gb/nodes/n1/meetings/board", out);
+	CHECK_INT("key_too_long", -ENAMETOOLONG, fleet_meeting_key(P, "n1", "board", out, 10));
+}
+
+static void test_layout(void)
+{
+	char big[FLEET_VALUE_MAX + 64];
+	struct fleet_want w;
+
+	memset(big, ' ', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	memcpy(big, "{\"ports\":[1],\"block\":[\"DE\"]}", 28);
+	n = 0;
+	put(P "meetings/a", "{\"ports\":[5000],\"block\":[\"DE\"]}", 10);
+	put(P "meetings/b", "{\"ports\":[\"5001-5002\"],\"block\":[\"FR\",\"DE\"],"
+	    "\"mode\":\"monitor\"}", 11);
+	put(P "meetings/clash", "{\"ports\":[5000],\"block\":[\"DE\"]}", 12);	/* a's port */
+	put(P "meetings/early", "{\"ports\":[6000],\"block\":[\"DE\"]}", 5);
+	put(P "meetings/late", "{\"ports\":[6000],\"block\":[\"FR\"]}", 15);	/* early's port */
+	put(P "meetings/badjson", "{\"ports\":[7000],", 13);
+	put(P "meetings/badcc", "{\"ports\":[7001],\"block\":[\"XX\"]}", 14);
+	put(P "meetings/unknown", "{\"ports\":[7002],\"block\":[\"DE\"],\"colour\":1}", 16);
+	put(P "meetings/relative", "{\"ports\":[7003],\"block\":[\"DE\"],\"expires\":\"+1h\"}", 17);
+	put(P "meetings/gone", "{\"ports\":[7004],\"block\":[\"DE\"],"
+	    "\"expires\":\"2020-01-01T00:00:00Z\"}", 18);
+	put(P "meetings/big", big, 19);
+	put(P "meetings/shared", "{\"ports\":[10000],\"block\":[\"DE\"]}", 20);
+	put(P "meetings/bad name!", "{\"ports\":[7005],\"block\":[\"DE\"]}", 21);
+	put(P "nodes/n1/meetings/mine", "{\"ports\":[8000],\"block\":[\"RU\"]}", 22);
+	put(P "nodes/n1/meetings/a", "{\"ports\":[8001],\"block\":[\"CN\"]}", 23);	/* wins */
+	put(P "nodes/n2/meetings/theirs", "{\"ports\":[8002],\"block\":[\"RU\"]}", 24);
+	put(P "nodes/n2/meetings/x/y", "{}", 25);
+	put(P "nodes/a/b/meetings/c", "{}", 26);
+	put(P "status/n1", "{\"revision\":1}", 27);
+	put(P "shared-ports", "{\"ports\":[10000,\"3478\"]}", 28);
+	put(P "geoip", "{\"build_epoch\":1700000000}", 29);
+	put(P "junk", "1", 30);
+	put("/other/meetings/z", "{\"ports\":[9000],\"block\":[\"DE\"]}", 31);
+
+	CHECK_INT("build", 0, fleet_want_build(kvs, n, P, "n1", &census, &w));
+	CHECK_STR("taken", "a,b,clash,early,mine", names(&w));
+	CHECK("node_own_wins", meeting(&w, "a") && port_isset(meeting(&w, "a")->ports, 8001) &&
+	      !port_isset(meeting(&w, "a")->ports, 5000));
+	/* On n1 a's global version gives way to n1's own, so clash keeps port 5000. */
+	CHECK("clash_taken_where_a_gave_way", !refused_reason(&w, P "meetings/clash") &&
+	      meeting(&w, "clash"));
+	CHECK("late_loses_port", refused_reason(&w, P "meetings/late") &&
+	      strstr(refused_reason(&w, P "meetings/late"), "6000"));
+	CHECK("badjson", refused_reason(&w, P "meetings/badjson") &&
+	      strstr(refused_reason(&w, P "meetings/badjson"), "not a JSON object"));
+	CHECK("badcc", refused_reason(&w, P "meetings/badcc") &&
+	      strstr(refused_reason(&w, P "meetings/badcc"), "XX"));
+	CHECK("unknown_field", refused_reason(&w, P "meetings/unknown") &&
+	      strstr(refused_reason(&w, P "meetings/unknown"), "colour"));
+	CHECK("relative_expiry", refused_reason(&w, P "meetings/relative") &&
+	      strstr(refused_reason(&w, P "meetings/relative"), "relative"));
+	CHECK("expired_left_out_not_refused", !refused_reason(&w, P "meetings/gone") &&
+	      !meeting(&w, "gone"));
+	CHECK("too_big", refused_reason(&w, P "meetings/big") &&
+	      strstr(refused_reason(&w, P "meetings/big"), "over the limit"));
+	CHECK("shared_port_meeting", refused_reason(&w, P "meetings/shared") &&
+	      strstr(refused_reason(&w, P "meetings/shared"), "shared port"));
+	CHECK("bad_name", refused_reason(&w, P "meetings/bad name!") != NULL);
+	CHECK("other_node_ignored", !meeting(&w, "theirs") &&
+	      !refused_reason(&w, P "nodes/n2/meetings/theirs"));
+	CHECK("deep_key_refused", refused_reason(&w, P "nodes/n2/meetings/x/y") != NULL);
+	CHECK("node_with_slash_refused", refused_reason(&w, P "nodes/a/b/meetings/c") != NULL);
+	CHECK("status_ignored", !refused_reason(&w, P "status/n1"));
+	CHECK("junk_refused", refused_reason(&w, P "junk") &&
+	      strstr(refused_reason(&w, P "junk"), "outside the layout"));
+	CHECK("other_prefix_ignored", !refused_reason(&w, "/other/meetings/z"));
+	CHECK("shared_ports", port_isset(w.shared, 10000) && port_isset(w.shared, 3478) &&
+	      !port_isset(w.shared, 5000));
+	CHECK("geoip", w.geoip_given && w.geoip_build_epoch == 1700000000);
+	CHECK("monitor_read", meeting(&w, "b") &&
+	      (meeting(&w, "b")->flags & GB_MEETING_MONITOR));
+	for (size_t i = 0; i < w.n_refused; i++)
+		if (!strcmp(w.refused[i].key, P "meetings/late"))
+			CHECK_STR("refusal_name", "late", w.refused[i].name);
+	fleet_want_free(&w);
+
+	/* Another node takes the global a, so clash, written after it, loses its port. */
+	CHECK_INT("build_n2", 0, fleet_want_build(kvs, n, P, "n2", &census, &w));
+	CHECK_STR("taken_n2", "a,b,early,theirs", names(&w));
+	CHECK("clash_loses_to_a", refused_reason(&w, P "meetings/clash") &&
+	      strstr(refused_reason(&w, P "meetings/clash"), "5000"));
+	fleet_want_free(&w);
+
+	/* A clean store is taken whole. */
+	n = 0;
+	put(P "meetings/a", "{\"ports\":[5000],\"block\":[\"DE\"]}", 3);
+	put(P "meetings/b", "{\"ufrags\":[\"abcd\"],\"block\":[\"DE\"]}", 2);
+	CHECK_INT("clean", 0, fleet_want_build(kvs, n, P, "n1", &census, &w));
+	CHECK_STR("clean_taken", "a,b", names(&w));
+	CHECK_INT("clean_nothing_refused", 0, w.n_refused);
+	CHECK("no_geoip", !w.geoip_given);
+	fleet_want_free(&w);
+}
+
+int main(void)
+{
+	test_names();
+	test_layout();
+	return check_summary();
+}

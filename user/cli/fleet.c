@@ -1,0 +1,409 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The `fleet` commands: meetings written to and read from the fleet store (etcd) with the grammar
+ * of `meeting add`, and the nodes' statuses, so that no operator writes JSON by hand.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <json-c/json.h>
+#include "lib/country.h"
+#include "lib/errors.h"
+#include "state/countries.h"
+#include "state/rules_file.h"
+#include "api/spec_json.h"
+#include "fleet/etcd.h"
+#include "fleet/layout.h"
+#include "cli/cmd.h"
+#include "cli/output.h"
+
+/* Where the store is, as the options (or the environment) say. */
+struct store {
+	struct etcd e;
+	char prefix[FLEET_PREFIX_MAX + 2];
+	const char *node;
+};
+
+static int store_open(struct store *st, const char *const opt[OPT_COUNT])
+{
+	const char *urls = opt[OPT_ETCD] ? opt[OPT_ETCD] : getenv("GEOBLOCK_ETCD");
+
+	if (fleet_prefix(opt[OPT_ETCD_PREFIX], st->prefix, sizeof(st->prefix))) {
+		gb_err("--etcd-prefix: \"%.64s\" is not a key prefix (it starts with '/', at most "
+		       "%d characters)", opt[OPT_ETCD_PREFIX], FLEET_PREFIX_MAX);
+		return GB_EXIT_USAGE;
+	}
+	st->node = opt[OPT_NODE];
+	if (st->node && !fleet_node_valid(st->node)) {
+		gb_err("--node: \"%.64s\" is not a node name (letters, digits, '.', '_', '-')",
+		       st->node);
+		return GB_EXIT_USAGE;
+	}
+	if (etcd_open(&st->e, urls && *urls ? urls : FLEET_DEFAULT_ETCD, opt[OPT_ETCD_CACERT],
+		      opt[OPT_ETCD_CERT], opt[OPT_ETCD_KEY]))
+		return GB_EXIT_USAGE;
+	return 0;
+}
+
+/* The store's options taken out of a `fleet put` line, the rest left for spec_parse. */
+static int take_store_options(int *argc, char **argv, const char *opt[OPT_COUNT])
+{
+	static const struct { const char *name; enum cmd_opt_id id; } names[] = {
+		{ "--etcd", OPT_ETCD }, { "--etcd-prefix", OPT_ETCD_PREFIX },
+		{ "--node", OPT_NODE }, { "--etcd-cacert", OPT_ETCD_CACERT },
+		{ "--etcd-cert", OPT_ETCD_CERT }, { "--etcd-key", OPT_ETCD_KEY },
+	};
+	int out = 0;
+
+	opt[OPT_ETCD_PREFIX] = FLEET_DEFAULT_PREFIX;
+	for (int i = 0; i < *argc; i++) {
+		size_t k, len;
+
+		if (!strcmp(argv[i], "--")) {
+			while (i < *argc)
+				argv[out++] = argv[i++];
+			break;
+		}
+		for (k = 0; k < sizeof(names) / sizeof(names[0]); k++) {
+			len = strlen(names[k].name);
+			if (!strncmp(argv[i], names[k].name, len) &&
+			    (argv[i][len] == '=' || !argv[i][len]))
+				break;
+		}
+		if (k == sizeof(names) / sizeof(names[0])) {
+			argv[out++] = argv[i];
+			continue;
+		}
+		if (argv[i][len] == '=') {
+			opt[names[k].id] = argv[i] + len + 1;
+		} else if (i + 1 < *argc) {
+			opt[names[k].id] = argv[++i];
+		} else {
+			gb_err("option \"%s\" needs a value", names[k].name);
+			return GB_EXIT_USAGE;
+		}
+	}
+	*argc = out;
+	argv[out] = NULL;
+	return 0;
+}
+
+/*
+ * s checked as a node would take it: its countries, and against the store's other meetings that
+ * the same nodes take (every node's, and --node's own).
+ */
+static int check_against_store(struct store *st, const struct etcd_kvs *kvs, const char *key,
+			       const struct meeting_spec *s)
+{
+	struct etcd_kv *others = calloc(kvs->n + 1, sizeof(*others));
+	struct country_census none = {};
+	struct meeting_spec copy;
+	struct fleet_want w;
+	size_t n = 0;
+	char why[300];
+	int err;
+
+	if (!others)
+		return GB_EXIT_FAIL;
+	/* Not the key written: its old version must not make others lose to it. */
+	for (size_t i = 0; i < kvs->n; i++)
+		if (strcmp(kvs->v[i].key, key))
+			others[n++] = kvs->v[i];
+
+	if (countries_check(&none, s->blocked, why, sizeof(why))) {
+		gb_err("%s", why);
+		free(others);
+		return GB_EXIT_USAGE;
+	}
+	/* Node "" takes every node's meetings and none of a node's own. */
+	err = fleet_want_build(others, n, st->prefix, st->node ? st->node : "", &none, &w);
+	free(others);
+	if (err) {
+		gb_err("cannot read the store's meetings: %s", strerror(-err));
+		return GB_EXIT_FAIL;
+	}
+	for (size_t i = w.meetings.n; i-- > 0;) {
+		if (strcmp(w.meetings.v[i].name, s->name))
+			continue;
+		spec_free(&w.meetings.v[i]);
+		w.meetings.v[i] = w.meetings.v[--w.meetings.n];
+	}
+	err = spec_copy(&copy, s);
+	if (!err)
+		err = spec_list_push(&w.meetings, &copy);
+	if (!err && spec_list_check(&w.meetings, why, sizeof(why))) {
+		gb_err("%s", why);
+		err = -EINVAL;
+	}
+	fleet_want_free(&w);
+	return err == -EINVAL ? GB_EXIT_USAGE : err ? GB_EXIT_FAIL : 0;
+}
+
+int cmd_fleet_put(const struct cmd_args *a)
+{
+	const char *opt[OPT_COUNT] = {};
+	char **argv = calloc(a->argc + 1, sizeof(*argv));
+	char key[FLEET_PREFIX_MAX + 2 * GB_MEETING_NAME_LEN + 32], err_msg[512];
+	struct json_object *o = NULL;
+	struct etcd_kvs kvs = {};
+	struct meeting_spec s = {};
+	struct store st = {};
+	struct etcd_kv old;
+	int argc = a->argc, ret;
+	bool found, done;
+
+	if (!argv)
+		return GB_EXIT_FAIL;
+	memcpy(argv, a->argv, a->argc * sizeof(*argv));
+	ret = take_store_options(&argc, argv, opt);
+	if (!ret) {
+		ret = spec_parse(argc, argv, time(NULL), 0, &s, err_msg, sizeof(err_msg));
+		if (ret == SPEC_HELP) {
+			free(argv);
+			return CMD_HELP;
+		}
+		if (ret) {
+			gb_err("%s", err_msg);
+			ret = GB_EXIT_USAGE;
+		}
+	}
+	free(argv);
+	if (!ret)
+		ret = store_open(&st, opt);
+	if (ret)
+		goto out;
+	fleet_meeting_key(st.prefix, st.node, s.name, key, sizeof(key));
+	ret = GB_EXIT_FAIL;
+	/* What the store holds now: checked against, and the key's version the write needs. */
+	if (etcd_range(&st.e, st.prefix, &kvs) || etcd_get(&st.e, key, &old, &found, NULL)) {
+		gb_err("%s", st.e.err);
+		goto out_close;
+	}
+	ret = check_against_store(&st, &kvs, key, &s);
+	if (ret)
+		goto out_old;
+	o = spec_to_json(&s);
+	json_object_object_del(o, "name");
+	ret = GB_EXIT_FAIL;
+	if (etcd_put_if(&st.e, key, json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
+								    JSON_C_TO_STRING_NOSLASHESCAPE),
+			found ? old.mod_revision : 0, &done)) {
+		gb_err("%s", st.e.err);
+	} else if (!done) {
+		gb_err("%s changed while it was being written (another writer): nothing written; "
+		       "try again", key);
+	} else {
+		printf("%s %s\n", found ? "replaced" : "wrote", key);
+		ret = GB_EXIT_OK;
+	}
+	json_object_put(o);
+out_old:
+	etcd_kv_free(&old);
+out_close:
+	etcd_kvs_free(&kvs);
+	etcd_close(&st.e);
+out:
+	spec_free(&s);
+	return ret;
+}
+
+int cmd_fleet_del(const struct cmd_args *a)
+{
+	char key[FLEET_PREFIX_MAX + 2 * GB_MEETING_NAME_LEN + 32];
+	struct store st = {};
+	struct etcd_kv old;
+	bool found, done;
+	int ret;
+
+	if (!meeting_name_valid(a->pos[0])) {
+		gb_err("\"%.64s\" is not a meeting name", a->pos[0]);
+		return GB_EXIT_USAGE;
+	}
+	ret = store_open(&st, a->opt);
+	if (ret)
+		return ret;
+	fleet_meeting_key(st.prefix, st.node, a->pos[0], key, sizeof(key));
+	ret = GB_EXIT_FAIL;
+	if (etcd_get(&st.e, key, &old, &found, NULL)) {
+		gb_err("%s", st.e.err);
+	} else if (!found) {
+		gb_err("no meeting \"%s\" in the store (%s)", a->pos[0], key);
+		ret = GB_EXIT_USAGE;
+	} else if (etcd_put_if(&st.e, key, NULL, old.mod_revision, &done)) {
+		gb_err("%s", st.e.err);
+	} else if (!done) {
+		gb_err("%s changed while it was being deleted (another writer): nothing deleted; "
+		       "try again", key);
+	} else {
+		printf("deleted %s\n", key);
+		ret = GB_EXIT_OK;
+	}
+	etcd_kv_free(&old);
+	etcd_close(&st.e);
+	return ret;
+}
+
+/* The node a meeting key is for ("" every node's), or NULL if it is no meeting key. */
+static const char *meeting_scope(const char *rest, char *node, size_t len, const char **name)
+{
+	const char *slash;
+
+	if (!strncmp(rest, "meetings/", 9) && !strchr(rest + 9, '/')) {
+		*name = rest + 9;
+		return "";
+	}
+	if (strncmp(rest, "nodes/", 6) || !(slash = strchr(rest + 6, '/')) ||
+	    strncmp(slash, "/meetings/", 10) || strchr(slash + 10, '/'))
+		return NULL;
+	snprintf(node, len, "%.*s", (int)(slash - rest - 6), rest + 6);
+	*name = slash + 10;
+	return node;
+}
+
+int cmd_fleet_list(const struct cmd_args *a)
+{
+	struct json_object *arr = json_object_new_array();
+	struct etcd_kvs kvs = {};
+	struct store st = {};
+	int ret = store_open(&st, a->opt);
+
+	if (ret)
+		goto out;
+	ret = GB_EXIT_FAIL;
+	if (etcd_range(&st.e, st.prefix, &kvs)) {
+		gb_err("%s", st.e.err);
+		goto out_close;
+	}
+	for (size_t i = 0; i < kvs.n; i++) {
+		char node[GB_MEETING_NAME_LEN + 1], why[240], *line;
+		const char *scope, *name;
+		struct json_object *o, *item;
+		struct meeting_spec s;
+
+		scope = meeting_scope(kvs.v[i].key + strlen(st.prefix), node, sizeof(node), &name);
+		if (!scope || (st.node && *scope && strcmp(scope, st.node)))
+			continue;
+		o = kvs.v[i].value_len == strlen(kvs.v[i].value) ?
+			json_tokener_parse(kvs.v[i].value) : NULL;
+		item = json_object_new_object();
+		json_object_object_add(item, "key", json_object_new_string(kvs.v[i].key));
+		json_object_object_add(item, "node", *scope ? json_object_new_string(scope) : NULL);
+		json_object_object_add(item, "mod_revision",
+				       json_object_new_int64(kvs.v[i].mod_revision));
+		if (o && !spec_from_json(o, name, false, time(NULL), SPEC_PAST_OK, &s, why,
+					 sizeof(why))) {
+			json_object_object_add(item, "meeting", spec_to_json(&s));
+			line = spec_format(&s, false);
+			if (!a->opt[OPT_JSON])
+				printf("%s %s\n", *scope ? scope : "*", line ? line : "");
+			free(line);
+			spec_free(&s);
+		} else {
+			if (!o)
+				snprintf(why, sizeof(why), "value is not a JSON object");
+			json_object_object_add(item, "error", json_object_new_string(why));
+			if (!a->opt[OPT_JSON])
+				printf("%s # %s: not taken: %s\n", *scope ? scope : "*",
+				       kvs.v[i].key, why);
+		}
+		json_object_put(o);
+		json_object_array_add(arr, item);
+	}
+	if (a->opt[OPT_JSON]) {
+		print_json(arr);
+		arr = NULL;
+	}
+	ret = GB_EXIT_OK;
+out_close:
+	etcd_kvs_free(&kvs);
+	etcd_close(&st.e);
+out:
+	json_object_put(arr);
+	return ret;
+}
+
+/* The newest change among the keys node takes: it must have applied at least that revision. */
+static __s64 newest_for(const struct etcd_kvs *kvs, const char *prefix, const char *node)
+{
+	size_t plen = strlen(prefix), n = strlen(node);
+	__s64 newest = 0;
+
+	for (size_t i = 0; i < kvs->n; i++) {
+		const char *rest = kvs->v[i].key + plen;
+
+		if (!strncmp(rest, "status/", 7) ||
+		    (!strncmp(rest, "nodes/", 6) && (strncmp(rest + 6, node, n) || rest[6 + n] != '/')))
+			continue;
+		if (kvs->v[i].mod_revision > newest)
+			newest = kvs->v[i].mod_revision;
+	}
+	return newest;
+}
+
+int cmd_fleet_status(const struct cmd_args *a)
+{
+	struct json_object *arr = json_object_new_array();
+	struct etcd_kvs kvs = {};
+	struct store st = {};
+	size_t plen;
+	int ret = store_open(&st, a->opt), marked = 0;
+
+	if (ret)
+		goto out;
+	ret = GB_EXIT_FAIL;
+	if (etcd_range(&st.e, st.prefix, &kvs)) {
+		gb_err("%s", st.e.err);
+		goto out_close;
+	}
+	plen = strlen(st.prefix);
+	for (size_t i = 0; i < kvs.n; i++) {
+		const char *rest = kvs.v[i].key + plen, *node, *err;
+		struct json_object *o, *v, *g = NULL, *matches = NULL, *rej = NULL;
+		__s64 rev, newest;
+		bool lagging, differs;
+
+		if (strncmp(rest, "status/", 7))
+			continue;
+		node = rest + 7;
+		o = json_tokener_parse(kvs.v[i].value);
+		if (!o)
+			continue;
+		rev = json_object_object_get_ex(o, "revision", &v) ? json_object_get_int64(v) : 0;
+		newest = newest_for(&kvs, st.prefix, node);
+		lagging = rev < newest;
+		json_object_object_get_ex(o, "geoip", &g);
+		differs = g && json_object_object_get_ex(g, "matches", &matches) && matches &&
+			  !json_object_get_boolean(matches);
+		json_object_object_get_ex(o, "rejected", &rej);
+		err = json_object_object_get_ex(o, "last_error", &v) ? json_object_get_string(v) : "";
+		marked += lagging || differs;
+		json_object_object_add(o, "lagging", json_object_new_boolean(lagging));
+		json_object_object_add(o, "store_revision", json_object_new_int64(newest));
+		if (!a->opt[OPT_JSON]) {
+			printf("%-20s revision %lld%s, %s, %d meetings, %zu keys refused%s%s%s%s\n",
+			       node, (long long)rev, lagging ? " (lagging)" : "",
+			       json_object_object_get_ex(o, "connected", &v) &&
+			       json_object_get_boolean(v) ? "connected" : "not connected",
+			       json_object_object_get_ex(o, "meetings", &v) ? json_object_get_int(v) : 0,
+			       rej ? json_object_array_length(rej) : 0,
+			       differs ? ", geoip differs" : "",
+			       json_object_object_get_ex(o, "drift", &v) && json_object_get_boolean(v) ?
+			       ", drift (local changes)" : "",
+			       err && *err ? ", last error: " : "", err && *err ? err : "");
+		}
+		json_object_array_add(arr, o);
+	}
+	if (a->opt[OPT_JSON]) {
+		print_json(arr);
+		arr = NULL;
+	}
+	ret = marked ? GB_EXIT_FAIL : GB_EXIT_OK;
+out_close:
+	etcd_kvs_free(&kvs);
+	etcd_close(&st.e);
+out:
+	json_object_put(arr);
+	return ret;
+}

@@ -1,0 +1,577 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * etcd's v3 JSON gateway through libcurl and json-c: no C client for etcd v3 is packaged, and its
+ * gateway speaks the gRPC API as JSON (keys and values base64, int64 as strings).
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <curl/curl.h>
+#include <json-c/json.h>
+#include <openssl/evp.h>
+#include "lib/errors.h"
+#include "fleet/etcd.h"
+
+#define CALL_TIMEOUT_MS		3000
+#define CONNECT_TIMEOUT_MS	1000
+#define REPLY_MAX		(64u << 20)
+
+struct reply {
+	char *p;
+	size_t len;
+};
+
+static size_t gather(char *data, size_t size, size_t n, void *cls)
+{
+	struct reply *r = cls;
+	char *grown;
+
+	if (r->len + size * n > REPLY_MAX)
+		return 0;
+	grown = realloc(r->p, r->len + size * n + 1);
+	if (!grown)
+		return 0;
+	memcpy(grown + r->len, data, size * n);
+	r->p = grown;
+	r->len += size * n;
+	r->p[r->len] = '\0';
+	return size * n;
+}
+
+static char *b64(const void *p, size_t len)
+{
+	char *out = malloc(4 * ((len + 2) / 3) + 1);
+
+	if (out)
+		EVP_EncodeBlock((unsigned char *)out, p, len);
+	return out;
+}
+
+/* Decodes s; *len without the padding's bytes. NULL if s is not base64. */
+static char *unb64(const char *s, size_t *len)
+{
+	size_t n = strlen(s), pad = 0;
+	char *out;
+	int got;
+
+	if (n % 4)
+		return NULL;
+	out = malloc(n / 4 * 3 + 1);
+	if (!out)
+		return NULL;
+	got = EVP_DecodeBlock((unsigned char *)out, (const unsigned char *)s, n);
+	if (got < 0) {
+		free(out);
+		return NULL;
+	}
+	while (pad < 2 && n > pad && s[n - 1 - pad] == '=')
+		pad++;
+	*len = got - pad;
+	out[*len] = '\0';
+	return out;
+}
+
+static struct json_object *get(struct json_object *o, const char *key)
+{
+	struct json_object *v;
+
+	return o && json_object_object_get_ex(o, key, &v) ? v : NULL;
+}
+
+/* int64 fields come as strings; absent ones are proto3's zero. */
+static __s64 get_i64(struct json_object *o, const char *key)
+{
+	struct json_object *v = get(o, key);
+
+	return v ? json_object_get_int64(v) : 0;
+}
+
+static void add_b64(struct json_object *o, const char *key, const char *s)
+{
+	char *v = b64(s, strlen(s));
+
+	json_object_object_add(o, key, json_object_new_string(v ? v : ""));
+	free(v);
+}
+
+/* The end of the range of keys starting with prefix: prefix with its last byte + 1. */
+static void add_range_end(struct json_object *o, const char *prefix)
+{
+	char *end = strdup(prefix);
+	size_t n = strlen(prefix);
+
+	if (!end)
+		return;
+	while (n && (unsigned char)end[n - 1] == 0xff)
+		end[--n] = '\0';
+	if (n)
+		end[n - 1]++;
+	add_b64(o, "range_end", n ? end : "\0");
+	free(end);
+}
+
+int etcd_open(struct etcd *e, const char *urls, const char *cacert, const char *cert,
+	      const char *key)
+{
+	char *list, *save = NULL;
+
+	memset(e, 0, sizeof(*e));
+	e->cacert = cacert;
+	e->cert = cert;
+	e->key = key;
+	list = strdup(urls);
+	if (!list)
+		return -ENOMEM;
+	for (char *u = strtok_r(list, ",", &save); u; u = strtok_r(NULL, ",", &save)) {
+		size_t n = strlen(u);
+
+		if (strncmp(u, "http://", 7) && strncmp(u, "https://", 8)) {
+			gb_err("--etcd: \"%.64s\" is not an http:// or https:// URL", u);
+			goto bad;
+		}
+		if (e->n_urls == ETCD_URLS_MAX) {
+			gb_err("--etcd: at most %d endpoints", ETCD_URLS_MAX);
+			goto bad;
+		}
+		while (n && u[n - 1] == '/')
+			u[--n] = '\0';
+		e->urls[e->n_urls] = strdup(u);
+		if (!e->urls[e->n_urls++])
+			goto bad;
+	}
+	free(list);
+	if (!e->n_urls) {
+		gb_err("--etcd: no endpoint given");
+		return -EINVAL;
+	}
+	e->curl = curl_easy_init();
+	return e->curl ? 0 : -ENOMEM;
+bad:
+	free(list);
+	etcd_close(e);
+	return -EINVAL;
+}
+
+void etcd_close(struct etcd *e)
+{
+	for (size_t i = 0; i < e->n_urls; i++)
+		free(e->urls[i]);
+	if (e->curl)
+		curl_easy_cleanup(e->curl);
+	memset(e, 0, sizeof(*e));
+}
+
+void etcd_kv_free(struct etcd_kv *kv)
+{
+	free(kv->key);
+	free(kv->value);
+	memset(kv, 0, sizeof(*kv));
+}
+
+void etcd_kvs_free(struct etcd_kvs *l)
+{
+	for (size_t i = 0; i < l->n; i++)
+		etcd_kv_free(&l->v[i]);
+	free(l->v);
+	memset(l, 0, sizeof(*l));
+}
+
+static void setup(struct etcd *e, const char *path, const char *body, struct curl_slist *hdr)
+{
+	char url[600];
+	CURL *c = e->curl;
+
+	curl_easy_reset(c);
+	snprintf(url, sizeof(url), "%s%s", e->urls[e->cur], path);
+	curl_easy_setopt(c, CURLOPT_URL, url);
+	curl_easy_setopt(c, CURLOPT_COPYPOSTFIELDS, body);
+	curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdr);
+	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, (long)CONNECT_TIMEOUT_MS);
+	curl_easy_setopt(c, CURLOPT_TCP_KEEPALIVE, 1L);
+	curl_easy_setopt(c, CURLOPT_TCP_KEEPIDLE, 5L);
+	curl_easy_setopt(c, CURLOPT_TCP_KEEPINTVL, 2L);
+	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+	if (e->cacert)
+		curl_easy_setopt(c, CURLOPT_CAINFO, e->cacert);
+	if (e->cert)
+		curl_easy_setopt(c, CURLOPT_SSLCERT, e->cert);
+	if (e->key)
+		curl_easy_setopt(c, CURLOPT_SSLKEY, e->key);
+}
+
+/* The gateway's error reply, {"error": "...", "code": N, "message": "..."}, as one line. */
+static int answered_error(struct etcd *e, const char *path, long status, const char *body)
+{
+	struct json_object *o = body ? json_tokener_parse(body) : NULL;
+	const char *msg = json_object_get_string(get(o, "message"));
+
+	if (!msg)
+		msg = json_object_get_string(get(o, "error"));
+	snprintf(e->err, sizeof(e->err), "etcd %s: %s: HTTP %ld: %.150s", e->urls[e->cur], path,
+		 status, msg ? msg : body ? body : "no reply");
+	json_object_put(o);
+	return -EIO;
+}
+
+/*
+ * POSTs req (taken) to path on the endpoints in turn; the reply's JSON in *out. An endpoint that
+ * cannot be reached gives its turn to the next.
+ */
+static int call(struct etcd *e, const char *path, struct json_object *req, struct json_object **out)
+{
+	struct curl_slist *hdr = curl_slist_append(NULL, "Content-Type: application/json");
+	const char *body = json_object_to_json_string_ext(req, JSON_C_TO_STRING_PLAIN);
+	int err = -ECONNREFUSED;
+
+	*out = NULL;
+	for (size_t tried = 0; tried < e->n_urls; tried++) {
+		struct reply r = {};
+		long status = 0;
+		CURLcode rc;
+
+		setup(e, path, body, hdr);
+		curl_easy_setopt(e->curl, CURLOPT_TIMEOUT_MS, (long)CALL_TIMEOUT_MS);
+		curl_easy_setopt(e->curl, CURLOPT_WRITEFUNCTION, gather);
+		curl_easy_setopt(e->curl, CURLOPT_WRITEDATA, &r);
+		rc = curl_easy_perform(e->curl);
+		curl_easy_getinfo(e->curl, CURLINFO_RESPONSE_CODE, &status);
+		if (rc == CURLE_OK && status == 200) {
+			*out = r.p ? json_tokener_parse(r.p) : NULL;
+			err = *out ? 0 : -EIO;
+			if (err)
+				snprintf(e->err, sizeof(e->err), "etcd %s: %s: a reply not JSON",
+					 e->urls[e->cur], path);
+			free(r.p);
+			break;
+		}
+		/* Answered, but no: a request the store refuses is refused by every member. */
+		if (rc == CURLE_OK && status >= 400 && status < 500 && status != 408 &&
+		    status != 429) {
+			err = answered_error(e, path, status, r.p);
+			free(r.p);
+			break;
+		}
+		if (rc == CURLE_OK)
+			answered_error(e, path, status, r.p);
+		else
+			snprintf(e->err, sizeof(e->err), "etcd %s: %s", e->urls[e->cur],
+				 curl_easy_strerror(rc));
+		free(r.p);
+		e->cur = (e->cur + 1) % e->n_urls;
+	}
+	curl_slist_free_all(hdr);
+	json_object_put(req);
+	return err;
+}
+
+/* A kv of a reply; key and value decoded. */
+static int read_kv(struct json_object *o, struct etcd_kv *kv)
+{
+	const char *k = json_object_get_string(get(o, "key"));
+	const char *v = json_object_get_string(get(o, "value"));
+	size_t klen;
+
+	memset(kv, 0, sizeof(*kv));
+	kv->key = k ? unb64(k, &klen) : NULL;
+	kv->value = unb64(v ? v : "", &kv->value_len);
+	kv->mod_revision = get_i64(o, "mod_revision");
+	kv->create_revision = get_i64(o, "create_revision");
+	if (!kv->key || !kv->value) {
+		etcd_kv_free(kv);
+		return -EIO;
+	}
+	return 0;
+}
+
+static int read_kvs(struct etcd *e, struct json_object *rep, struct etcd_kvs *out)
+{
+	struct json_object *kvs = get(rep, "kvs");
+	size_t n = kvs ? json_object_array_length(kvs) : 0;
+
+	out->revision = get_i64(get(rep, "header"), "revision");
+	out->v = calloc(n ? n : 1, sizeof(*out->v));
+	if (!out->v)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++) {
+		if (read_kv(json_object_array_get_idx(kvs, i), &out->v[out->n])) {
+			snprintf(e->err, sizeof(e->err), "etcd: a key or value not base64");
+			return -EIO;
+		}
+		out->n++;
+	}
+	return 0;
+}
+
+int etcd_range(struct etcd *e, const char *prefix, struct etcd_kvs *out)
+{
+	struct json_object *req = json_object_new_object(), *rep;
+	int err;
+
+	memset(out, 0, sizeof(*out));
+	add_b64(req, "key", prefix);
+	add_range_end(req, prefix);
+	err = call(e, "/v3/kv/range", req, &rep);
+	if (!err)
+		err = read_kvs(e, rep, out);
+	json_object_put(rep);
+	if (err)
+		etcd_kvs_free(out);
+	return err;
+}
+
+int etcd_get(struct etcd *e, const char *key, struct etcd_kv *kv, bool *found, __s64 *revision)
+{
+	struct json_object *req = json_object_new_object(), *rep;
+	struct etcd_kvs l = {};
+	int err;
+
+	memset(kv, 0, sizeof(*kv));
+	*found = false;
+	add_b64(req, "key", key);
+	err = call(e, "/v3/kv/range", req, &rep);
+	if (!err)
+		err = read_kvs(e, rep, &l);
+	json_object_put(rep);
+	if (!err && l.n) {
+		*kv = l.v[0];
+		memset(&l.v[0], 0, sizeof(l.v[0]));
+		*found = true;
+	}
+	if (revision)
+		*revision = l.revision;
+	etcd_kvs_free(&l);
+	return err;
+}
+
+static struct json_object *put_request(const char *key, const char *value, __s64 lease)
+{
+	struct json_object *o = json_object_new_object();
+
+	add_b64(o, "key", key);
+	add_b64(o, "value", value);
+	if (lease)
+		json_object_object_add(o, "lease", json_object_new_int64(lease));
+	return o;
+}
+
+int etcd_put(struct etcd *e, const char *key, const char *value, __s64 lease)
+{
+	struct json_object *rep;
+	int err = call(e, "/v3/kv/put", put_request(key, value, lease), &rep);
+
+	json_object_put(rep);
+	return err;
+}
+
+int etcd_put_if(struct etcd *e, const char *key, const char *value, __s64 mod_revision,
+		bool *done)
+{
+	struct json_object *req = json_object_new_object(), *cmp = json_object_new_object();
+	struct json_object *cmps = json_object_new_array(), *ops = json_object_new_array();
+	struct json_object *op = json_object_new_object(), *rep;
+	int err;
+
+	add_b64(cmp, "key", key);
+	json_object_object_add(cmp, "result", json_object_new_string("EQUAL"));
+	json_object_object_add(cmp, "target", json_object_new_string(mod_revision ? "MOD" :
+								     "CREATE"));
+	json_object_object_add(cmp, mod_revision ? "mod_revision" : "create_revision",
+			       json_object_new_int64(mod_revision));
+	json_object_array_add(cmps, cmp);
+	if (value) {
+		json_object_object_add(op, "request_put", put_request(key, value, 0));
+	} else {
+		struct json_object *del = json_object_new_object();
+
+		add_b64(del, "key", key);
+		json_object_object_add(op, "request_delete_range", del);
+	}
+	json_object_array_add(ops, op);
+	json_object_object_add(req, "compare", cmps);
+	json_object_object_add(req, "success", ops);
+	err = call(e, "/v3/kv/txn", req, &rep);
+	*done = !err && json_object_get_boolean(get(rep, "succeeded"));
+	json_object_put(rep);
+	return err;
+}
+
+int etcd_lease_grant(struct etcd *e, int ttl, __s64 *id)
+{
+	struct json_object *req = json_object_new_object(), *rep;
+	int err;
+
+	json_object_object_add(req, "TTL", json_object_new_int(ttl));
+	err = call(e, "/v3/lease/grant", req, &rep);
+	*id = err ? 0 : get_i64(rep, "ID");
+	if (!err && !*id) {
+		snprintf(e->err, sizeof(e->err), "etcd: lease grant: no lease in the reply");
+		err = -EIO;
+	}
+	json_object_put(rep);
+	return err;
+}
+
+int etcd_lease_keepalive(struct etcd *e, __s64 id)
+{
+	struct json_object *req = json_object_new_object(), *rep;
+	int err;
+
+	json_object_object_add(req, "ID", json_object_new_int64(id));
+	err = call(e, "/v3/lease/keepalive", req, &rep);
+	/* A lease that is gone comes back with no TTL. */
+	if (!err && get_i64(get(rep, "result"), "TTL") <= 0) {
+		snprintf(e->err, sizeof(e->err), "etcd: lease %lld expired", (long long)id);
+		err = -ENOENT;
+	}
+	json_object_put(rep);
+	return err;
+}
+
+int etcd_compact(struct etcd *e, __s64 revision)
+{
+	struct json_object *req = json_object_new_object(), *rep;
+	int err;
+
+	json_object_object_add(req, "revision", json_object_new_int64(revision));
+	json_object_object_add(req, "physical", json_object_new_boolean(1));
+	err = call(e, "/v3/kv/compaction", req, &rep);
+	json_object_put(rep);
+	return err;
+}
+
+/* A watch stream: one JSON message a line, handed on as etcd_watch_msg. */
+struct stream {
+	struct etcd *e;
+	struct reply buf;
+	etcd_watch_fn fn;
+	etcd_alive_fn alive;
+	void *arg;
+	int stop;			/* what fn or alive returned */
+	bool bad;
+};
+
+static void msg_free(struct etcd_watch_msg *m)
+{
+	for (size_t i = 0; i < m->n_events; i++)
+		etcd_kv_free(&m->events[i].kv);
+	free(m->events);
+}
+
+static int handle_line(struct stream *s, const char *line)
+{
+	struct json_object *o = json_tokener_parse(line), *res = get(o, "result"), *evs;
+	struct etcd_watch_msg m = {};
+	size_t n;
+
+	if (!res) {
+		struct json_object *err = get(o, "error");
+
+		snprintf(s->e->err, sizeof(s->e->err), "etcd %s: watch: %.180s",
+			 s->e->urls[s->e->cur],
+			 err ? json_object_to_json_string(err) : "a message not understood");
+		json_object_put(o);
+		s->bad = true;
+		return -EIO;
+	}
+	evs = get(res, "events");
+	n = evs ? json_object_array_length(evs) : 0;
+	m.revision = get_i64(get(res, "header"), "revision");
+	m.compact_revision = get_i64(res, "compact_revision");
+	m.created = json_object_get_boolean(get(res, "created"));
+	m.canceled = json_object_get_boolean(get(res, "canceled"));
+	m.events = calloc(n ? n : 1, sizeof(*m.events));
+	if (!m.events) {
+		json_object_put(o);
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < n; i++) {
+		struct json_object *ev = json_object_array_get_idx(evs, i);
+		const char *type = json_object_get_string(get(ev, "type"));
+
+		if (read_kv(get(ev, "kv"), &m.events[m.n_events].kv)) {
+			snprintf(s->e->err, sizeof(s->e->err), "etcd: watch: an event not read");
+			s->bad = true;
+			msg_free(&m);
+			json_object_put(o);
+			return -EIO;
+		}
+		m.events[m.n_events++].deleted = type && !strcmp(type, "DELETE");
+	}
+	json_object_put(o);
+	s->stop = s->fn(s->arg, &m);
+	msg_free(&m);
+	return s->stop;
+}
+
+static size_t stream_data(char *data, size_t size, size_t n, void *cls)
+{
+	struct stream *s = cls;
+	char *nl, *start;
+
+	if (gather(data, size, n, &s->buf) != size * n)
+		return 0;
+	start = s->buf.p;
+	while ((nl = memchr(start, '\n', s->buf.p + s->buf.len - start))) {
+		*nl = '\0';
+		if (nl > start && handle_line(s, start))
+			return 0;
+		start = nl + 1;
+	}
+	s->buf.len -= start - s->buf.p;
+	memmove(s->buf.p, start, s->buf.len + 1);
+	return size * n;
+}
+
+static int stream_alive(void *cls, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
+			curl_off_t ulnow)
+{
+	struct stream *s = cls;
+
+	(void)dltotal, (void)dlnow, (void)ultotal, (void)ulnow;
+	if (s->alive && !s->stop)
+		s->stop = s->alive(s->arg);
+	return s->stop != 0;
+}
+
+int etcd_watch(struct etcd *e, const char *prefix, __s64 start_revision, etcd_watch_fn fn,
+	       etcd_alive_fn alive, void *arg)
+{
+	struct json_object *req = json_object_new_object(), *create = json_object_new_object();
+	struct curl_slist *hdr = curl_slist_append(NULL, "Content-Type: application/json");
+	struct stream s = { .e = e, .fn = fn, .alive = alive, .arg = arg };
+	long status = 0;
+	CURLcode rc;
+	int err;
+
+	add_b64(create, "key", prefix);
+	add_range_end(create, prefix);
+	json_object_object_add(create, "start_revision", json_object_new_int64(start_revision));
+	json_object_object_add(create, "progress_notify", json_object_new_boolean(1));
+	json_object_object_add(req, "create_request", create);
+	setup(e, "/v3/watch", json_object_to_json_string_ext(req, JSON_C_TO_STRING_PLAIN), hdr);
+	curl_easy_setopt(e->curl, CURLOPT_WRITEFUNCTION, stream_data);
+	curl_easy_setopt(e->curl, CURLOPT_WRITEDATA, &s);
+	curl_easy_setopt(e->curl, CURLOPT_XFERINFOFUNCTION, stream_alive);
+	curl_easy_setopt(e->curl, CURLOPT_XFERINFODATA, &s);
+	curl_easy_setopt(e->curl, CURLOPT_NOPROGRESS, 0L);
+	rc = curl_easy_perform(e->curl);
+	curl_easy_getinfo(e->curl, CURLINFO_RESPONSE_CODE, &status);
+	json_object_put(req);
+	curl_slist_free_all(hdr);
+	free(s.buf.p);
+	if (s.stop)
+		return s.stop;
+	if (s.bad)
+		err = -EIO;
+	else if (rc == CURLE_OK && status != 200)
+		err = answered_error(e, "/v3/watch", status, NULL);
+	else {
+		snprintf(e->err, sizeof(e->err), "etcd %s: watch: %s", e->urls[e->cur],
+			 rc == CURLE_OK ? "the stream ended" : curl_easy_strerror(rc));
+		err = -ECONNRESET;
+	}
+	e->cur = (e->cur + 1) % e->n_urls;
+	return err;
+}

@@ -1,0 +1,593 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * A fleet node following its store: read the prefix, converge through `apply`'s engine, watch
+ * from the next revision, and on a broken stream resume there (another endpoint, with backoff);
+ * a compacted revision means a full read and converge, make-before-break as any apply. Nothing is
+ * ever flushed when the store is away: the rule set stays as last applied (fail static).
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <json-c/json.h>
+#include "lib/country.h"
+#include "lib/errors.h"
+#include "state/countries.h"
+#include "state/managed.h"
+#include "state/ops.h"
+#include "state/ops_ice.h"
+#include "state/janus_rooms.h"
+#include "state/report.h"
+#include "state/rules.h"
+#include "metrics/metrics.h"
+#include "fleet/etcd.h"
+#include "fleet/layout.h"
+#include "fleet/follow.h"
+
+#define BACKOFF_MIN_MS		100
+#define BACKOFF_MAX_MS		5000
+#define LEASE_TTL_S		10
+#define STATUS_EVERY_S		3	/* lease kept alive, status rewritten if due */
+#define STATUS_REFRESH_S	30	/* status rewritten even when nothing changed */
+#define WATCH_COMPACTED		1	/* from on_message: the watch must start over */
+#define WATCH_STOP		2
+
+struct fleet_follow {
+	const struct gb_ctx *ctx;
+	struct etcd watch, status;	/* one connection per thread */
+	char prefix[FLEET_PREFIX_MAX + 2];
+	char node[GB_MEETING_NAME_LEN];
+	pthread_t watch_thread, status_thread;
+	bool started[2];
+
+	pthread_mutex_t lock;		/* the fields below */
+	pthread_cond_t wake;
+	bool stop;
+	bool status_due;
+	bool watching;			/* the watch stream is up */
+	struct etcd_kvs store;		/* the store's keys as last seen, sorted by key */
+	__s64 seen;			/* every event up to it taken into store */
+	struct fleet_refusal *refused;	/* as the last converge found them */
+	size_t n_refused;
+	bool geoip_given;
+	__u64 geoip_build_epoch;
+	char last_error[300];		/* of the last converge */
+	char link_error[300];		/* of the store's connection, while it is down */
+	struct fleet_gauges g;
+};
+
+static long long now_s(void)
+{
+	return time(NULL);
+}
+
+/* An error line when it is news; "" clears it. */
+static void set_error(char *field, size_t len, const char *msg)
+{
+	if (*msg && strcmp(msg, field))
+		fprintf(stderr, "geoblock: fleet: %s\n", msg);
+	snprintf(field, len, "%s", msg);
+}
+
+static void set_connected(struct fleet_follow *f, bool up)
+{
+	if (up && *f->link_error)
+		fprintf(stderr, "geoblock: fleet: watching %s again from revision %lld\n",
+			f->watch.urls[f->watch.cur], (long long)f->seen + 1);
+	if (up)
+		*f->link_error = '\0';
+	f->watching = up;
+	__atomic_store_n(&f->g.connected, up, __ATOMIC_RELAXED);
+	if (up)
+		__atomic_store_n(&f->g.last_sync, now_s(), __ATOMIC_RELAXED);
+}
+
+/* Waits up to ms, or until woken; true if stopping. Called with f->lock held. */
+static bool nap(struct fleet_follow *f, long ms)
+{
+	struct timespec until;
+
+	clock_gettime(CLOCK_MONOTONIC, &until);
+	until.tv_sec += ms / 1000;
+	until.tv_nsec += ms % 1000 * 1000000;
+	if (until.tv_nsec >= 1000000000) {
+		until.tv_sec++;
+		until.tv_nsec -= 1000000000;
+	}
+	if (!f->stop)
+		pthread_cond_timedwait(&f->wake, &f->lock, &until);
+	return f->stop;
+}
+
+static int key_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct etcd_kv *)a)->key, ((const struct etcd_kv *)b)->key);
+}
+
+/* Takes an event into f->store (its kv taken over). */
+static int store_event(struct etcd_kvs *s, struct etcd_event *ev)
+{
+	struct etcd_kv *at = bsearch(&ev->kv, s->v, s->n, sizeof(*s->v), key_cmp), *grown;
+	size_t i;
+
+	if (ev->deleted) {
+		if (at) {
+			etcd_kv_free(at);
+			memmove(at, at + 1, (s->v + --s->n - at) * sizeof(*at));
+		}
+		return 0;
+	}
+	if (at) {
+		etcd_kv_free(at);
+		*at = ev->kv;
+		memset(&ev->kv, 0, sizeof(ev->kv));
+		return 0;
+	}
+	grown = realloc(s->v, (s->n + 1) * sizeof(*s->v));
+	if (!grown)
+		return -ENOMEM;
+	s->v = grown;
+	for (i = s->n; i > 0 && strcmp(s->v[i - 1].key, ev->kv.key) > 0; i--)
+		;
+	memmove(&s->v[i + 1], &s->v[i], (s->n - i) * sizeof(*s->v));
+	s->v[i] = ev->kv;
+	s->n++;
+	memset(&ev->kv, 0, sizeof(ev->kv));
+	return 0;
+}
+
+/* Whether a key changes this node's rule set (others' meetings and statuses do not). */
+static bool concerns(const struct fleet_follow *f, const char *key)
+{
+	const char *rest = key + strlen(f->prefix), *slash;
+	size_t n = strlen(f->node);
+
+	if (strncmp(key, f->prefix, strlen(f->prefix)) || !strncmp(rest, "status/", 7))
+		return false;
+	if (strncmp(rest, "nodes/", 6))
+		return true;
+	rest += 6;
+	slash = strchr(rest, '/');
+	if (!slash || ((size_t)(slash - rest) == n && !strncmp(rest, f->node, n)))
+		return true;
+	/* Another node's meetings; anything else under nodes/ is outside the layout: refused. */
+	return strncmp(slash, "/meetings/", 10) != 0;
+}
+
+static bool refused_before(const struct fleet_follow *f, const struct fleet_refusal *r)
+{
+	for (size_t i = 0; i < f->n_refused; i++)
+		if (f->refused[i].mod_revision == r->mod_revision &&
+		    !strcmp(f->refused[i].key, r->key))
+			return true;
+	return false;
+}
+
+/* The shared ports to add and to remove to make the rule set's those of want. */
+static int shared_diff(const struct gb_ctx *ctx, const __u8 *want, __u8 *add, __u8 *remove,
+		       bool *any_add, bool *any_remove)
+{
+	struct rules r;
+	int err = rules_read(ctx, &r);
+
+	if (err)
+		return err;
+	*any_add = *any_remove = false;
+	for (__u32 p = 1; p < GB_PORT_COUNT; p++) {
+		bool now = rules_port_shared(&r, p), wanted = port_isset(want, p);
+
+		if (wanted && !now) {
+			add[p / 8] |= 1u << (p % 8);
+			*any_add = true;
+		} else if (!wanted && now) {
+			remove[p / 8] |= 1u << (p % 8);
+			*any_remove = true;
+		}
+	}
+	rules_free(&r);
+	return 0;
+}
+
+/*
+ * A meeting whose key was refused keeps the version applied here before (a bad write to the store
+ * must not lift a block on every node), unless it clashes with what the store now holds.
+ */
+static int keep_refused(const struct gb_ctx *ctx, struct fleet_want *w)
+{
+	struct meeting_spec old;
+	char why[240];
+	struct rules r;
+	int err = 0;
+	__u32 id;
+
+	if (!w->n_refused)
+		return 0;
+	err = rules_read(ctx, &r);
+	for (size_t i = 0; i < w->n_refused && !err; i++) {
+		struct fleet_refusal *f = &w->refused[i];
+
+		if (!*f->name || !(id = rules_find(&r, f->name)))
+			continue;
+		for (size_t j = 0; j < w->meetings.n && id; j++)
+			if (!strcmp(w->meetings.v[j].name, f->name))
+				id = 0;
+		if (!id || rules_spec(&r, id, &old))
+			continue;
+		/* Janus's handles' ports are not the store's to keep. */
+		janus_strip_ports(&r.janus, old.name, old.ports);
+		err = spec_list_push(&w->meetings, &old);
+		if (err)
+			break;
+		if (spec_list_check(&w->meetings, why, sizeof(why))) {
+			spec_free(&w->meetings.v[--w->meetings.n]);
+			continue;
+		}
+		snprintf(f->reason + strlen(f->reason), sizeof(f->reason) - strlen(f->reason),
+			 "; the version applied before is kept");
+	}
+	rules_free(&r);
+	return err;
+}
+
+/*
+ * Makes the rule set the store's as of revision (f->lock held): shared ports given up first, the
+ * meetings through apply's engine, new shared ports last; refused keys counted once each.
+ */
+static void converge(struct fleet_follow *f, __s64 revision)
+{
+	char command[FLEET_PREFIX_MAX + 32];
+	struct audit_caller who = { .command = command, .uid = getuid(), .pid = getpid(),
+				    .source = "etcd", .revision = revision };
+	__u8 add[GB_PORT_COUNT / 8] = {}, remove[GB_PORT_COUNT / 8] = {};
+	struct country_census census;
+	struct fleet_want w;
+	struct ops_counts counts;
+	struct ops_shared shared;
+	bool any_add, any_remove;
+	int err;
+
+	snprintf(command, sizeof(command), "etcd %s", f->prefix);
+	gb_clear_error();
+	err = countries_census(f->ctx, &census);
+	if (!err)
+		err = fleet_want_build(f->store.v, f->store.n, f->prefix, f->node, &census, &w);
+	if (err) {
+		set_error(f->last_error, sizeof(f->last_error),
+			  *gb_last_error() ? gb_last_error() : strerror(-err));
+		return;
+	}
+	for (size_t i = 0; i < w.n_refused; i++) {
+		if (refused_before(f, &w.refused[i]))
+			continue;
+		fprintf(stderr, "geoblock: fleet: refused %s (revision %lld): %s\n", w.refused[i].key,
+			(long long)w.refused[i].mod_revision, w.refused[i].reason);
+		__atomic_add_fetch(&f->g.rejected_total, 1, __ATOMIC_RELAXED);
+	}
+	err = keep_refused(f->ctx, &w);
+	if (!err)
+		err = shared_diff(f->ctx, w.shared, add, remove, &any_add, &any_remove);
+	if (!err && any_remove)
+		err = ops_shared_ports(f->ctx, &who, NULL, remove, NULL, &shared);
+	if (!err)
+		err = ops_apply(f->ctx, &who, NULL, &w.meetings, false, NULL, NULL, &census,
+				&counts);
+	if (!err && any_add)
+		err = ops_shared_ports(f->ctx, &who, add, NULL, NULL, &shared);
+	for (size_t i = 0; i < f->n_refused; i++)
+		free(f->refused[i].key);
+	free(f->refused);
+	f->refused = w.refused;
+	f->n_refused = w.n_refused;
+	w.refused = NULL;
+	w.n_refused = 0;
+	f->geoip_given = w.geoip_given;
+	f->geoip_build_epoch = w.geoip_build_epoch;
+	fleet_want_free(&w);
+	set_error(f->last_error, sizeof(f->last_error),
+		  err ? (*gb_last_error() ? gb_last_error() : strerror(-err)) : "");
+	if (!err) {
+		__atomic_store_n(&f->g.applied_revision, revision, __ATOMIC_RELAXED);
+		__atomic_store_n(&f->g.last_sync, now_s(), __ATOMIC_RELAXED);
+		managed_settled(f->ctx);
+	}
+	f->status_due = true;
+	pthread_cond_broadcast(&f->wake);
+}
+
+static int on_message(void *arg, const struct etcd_watch_msg *m)
+{
+	struct fleet_follow *f = arg;
+	bool mine = false;
+	__s64 last = 0;
+	int err = 0;
+
+	pthread_mutex_lock(&f->lock);
+	if (m->compact_revision > 0 || m->canceled) {
+		fprintf(stderr, "geoblock: fleet: revision %lld was compacted away (oldest kept: "
+			"%lld): reading the store whole\n", (long long)f->seen + 1,
+			(long long)m->compact_revision);
+		pthread_mutex_unlock(&f->lock);
+		return WATCH_COMPACTED;
+	}
+	if (m->created)
+		set_connected(f, true);
+	for (size_t i = 0; i < m->n_events && !err; i++) {
+		mine |= concerns(f, m->events[i].kv.key);
+		if (m->events[i].kv.mod_revision > last)
+			last = m->events[i].kv.mod_revision;
+		err = store_event(&f->store, &m->events[i]);
+	}
+	/* A progress notification: every event up to its revision has come. */
+	if (!m->n_events && !m->created && m->revision > f->seen)
+		last = m->revision;
+	if (last > f->seen)
+		f->seen = last;
+	if (err)
+		set_error(f->last_error, sizeof(f->last_error), "out of memory taking a watch event");
+	else if (mine)
+		converge(f, f->seen);
+	else if (last)
+		__atomic_store_n(&f->g.applied_revision, f->seen, __ATOMIC_RELAXED);
+	pthread_mutex_unlock(&f->lock);
+	return err ? WATCH_COMPACTED : 0;
+}
+
+/* About once a second while the stream is up: in step with the store while it stays up. */
+static int alive(void *arg)
+{
+	struct fleet_follow *f = arg;
+	int ret;
+
+	pthread_mutex_lock(&f->lock);
+	ret = f->stop ? WATCH_STOP : 0;
+	if (f->watching && !*f->last_error)
+		__atomic_store_n(&f->g.last_sync, now_s(), __ATOMIC_RELAXED);
+	pthread_mutex_unlock(&f->lock);
+	return ret;
+}
+
+/* Reads the store whole and converges to it (f->lock held, given up while reading). */
+static int read_whole(struct fleet_follow *f)
+{
+	struct etcd_kvs kvs;
+	int err;
+
+	pthread_mutex_unlock(&f->lock);
+	err = etcd_range(&f->watch, f->prefix, &kvs);
+	pthread_mutex_lock(&f->lock);
+	if (err) {
+		set_error(f->link_error, sizeof(f->link_error), f->watch.err);
+		return err;
+	}
+	etcd_kvs_free(&f->store);
+	f->store = kvs;
+	qsort(f->store.v, f->store.n, sizeof(*f->store.v), key_cmp);
+	f->seen = kvs.revision;
+	converge(f, kvs.revision);
+	return 0;
+}
+
+static void *watch_main(void *arg)
+{
+	struct fleet_follow *f = arg;
+	long backoff = BACKOFF_MIN_MS;
+	bool whole = true;
+
+	pthread_mutex_lock(&f->lock);
+	while (!f->stop) {
+		int err = 0;
+
+		if (whole)
+			err = read_whole(f);
+		if (!err) {
+			__s64 from = f->seen + 1;
+
+			whole = false;
+			pthread_mutex_unlock(&f->lock);
+			err = etcd_watch(&f->watch, f->prefix, from, on_message, alive, f);
+			pthread_mutex_lock(&f->lock);
+			if (err == WATCH_COMPACTED) {
+				whole = true;
+				continue;
+			}
+			if (f->watching)
+				backoff = BACKOFF_MIN_MS;
+			if (err < 0)
+				set_error(f->link_error, sizeof(f->link_error), f->watch.err);
+		}
+		set_connected(f, false);
+		if (nap(f, backoff))
+			break;
+		backoff = backoff * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : backoff * 2;
+	}
+	set_connected(f, false);
+	pthread_mutex_unlock(&f->lock);
+	return NULL;
+}
+
+/*
+ * The node's status as its key holds it (f->lock held); *same if but for the time it is last,
+ * the value last written without its time (*without_time: this one's, for the next call).
+ */
+static char *status_value(struct fleet_follow *f, const char *last, char **without_time,
+			  bool *same)
+{
+	struct json_object *o = json_object_new_object(), *rep = NULL, *g = NULL, *v, *refused;
+	struct json_object *geoip = json_object_new_object();
+	long long epoch = 0;
+	char *out;
+
+	if (!status_json(f->ctx, &rep)) {
+		json_object_object_get_ex(rep, "geoip", &g);
+		if (g && json_object_object_get_ex(g, "build_epoch", &v))
+			epoch = json_object_get_int64(v);
+	}
+	json_object_object_add(o, "node", json_object_new_string(f->node));
+	json_object_object_add(o, "revision", json_object_new_int64(
+				       __atomic_load_n(&f->g.applied_revision, __ATOMIC_RELAXED)));
+	json_object_object_add(o, "connected", json_object_new_boolean(f->watching));
+	json_object_object_add(geoip, "build_epoch", json_object_new_int64(epoch));
+	json_object_object_add(geoip, "expected", f->geoip_given ?
+			       json_object_new_int64(f->geoip_build_epoch) : NULL);
+	json_object_object_add(geoip, "matches", f->geoip_given ?
+			       json_object_new_boolean(f->geoip_build_epoch == (__u64)epoch) : NULL);
+	json_object_object_add(o, "geoip", geoip);
+	json_object_object_add(o, "meetings", rep && json_object_object_get_ex(rep, "meetings", &v) ?
+			       json_object_get(v) : NULL);
+	json_object_object_add(o, "attachments", rep &&
+			       json_object_object_get_ex(rep, "attachments", &v) ?
+			       json_object_get(v) : json_object_new_array());
+	refused = json_object_new_array();
+	for (size_t i = 0; i < f->n_refused; i++) {
+		struct json_object *r = json_object_new_object();
+
+		json_object_object_add(r, "key", json_object_new_string(f->refused[i].key));
+		json_object_object_add(r, "reason", json_object_new_string(f->refused[i].reason));
+		json_object_array_add(refused, r);
+	}
+	json_object_object_add(o, "rejected", refused);
+	json_object_object_add(o, "last_error", json_object_new_string(*f->last_error ?
+				f->last_error : f->link_error));
+	json_object_object_add(o, "drift", json_object_new_boolean(managed_drift(f->ctx)));
+	*same = last && !strcmp(last, json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
+					JSON_C_TO_STRING_NOSLASHESCAPE));
+	free(*without_time);
+	*without_time = strdup(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
+						JSON_C_TO_STRING_NOSLASHESCAPE));
+	json_object_object_add(o, "time", json_object_new_int64(now_s()));
+	out = strdup(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
+						     JSON_C_TO_STRING_NOSLASHESCAPE));
+	json_object_put(o);
+	json_object_put(rep);
+	return out;
+}
+
+static void *status_main(void *arg)
+{
+	struct fleet_follow *f = arg;
+	char key[FLEET_PREFIX_MAX + GB_MEETING_NAME_LEN + 16];
+	char *last = NULL, *pending = NULL;
+	long long written = 0;
+	__s64 lease = 0;
+
+	snprintf(key, sizeof(key), "%sstatus/%s", f->prefix, f->node);
+	pthread_mutex_lock(&f->lock);
+	while (!f->stop) {
+		bool due = now_s() - written >= STATUS_REFRESH_S, same;
+		char *value;
+		int err = 0;
+
+		f->status_due = false;
+		/* Read every round (drift, attachments change without the store): written if new. */
+		value = status_value(f, last, &pending, &same);
+		pthread_mutex_unlock(&f->lock);
+		/* A lease not kept alive (expired, or the store away) is granted anew. */
+		if (lease && etcd_lease_keepalive(&f->status, lease))
+			lease = 0;
+		if (!lease) {
+			err = etcd_lease_grant(&f->status, LEASE_TTL_S, &lease);
+			due = true;
+		}
+		if (!err && value && (due || !same) && !etcd_put(&f->status, key, value, lease)) {
+			written = now_s();
+			free(last);
+			last = pending;
+			pending = NULL;
+		}
+		free(value);
+		pthread_mutex_lock(&f->lock);
+		/* Rewritten after a change, but at most five times a second: every node sees it. */
+		nap(f, f->status_due ? 200 : STATUS_EVERY_S * 1000);
+	}
+	pthread_mutex_unlock(&f->lock);
+	free(last);
+	free(pending);
+	return NULL;
+}
+
+int fleet_follow_start(const struct gb_ctx *ctx, const struct fleet_config *cfg,
+		       struct fleet_follow **out)
+{
+	struct fleet_follow *f;
+	pthread_condattr_t ca;
+	char mark[512];
+	int err;
+
+	*out = NULL;
+	f = calloc(1, sizeof(*f));
+	if (!f)
+		return -ENOMEM;
+	f->ctx = ctx;
+	if (fleet_prefix(cfg->prefix, f->prefix, sizeof(f->prefix))) {
+		gb_err("--etcd-prefix: \"%.64s\" is not a key prefix (it starts with '/', at most %d "
+		       "characters)", cfg->prefix, FLEET_PREFIX_MAX);
+		free(f);
+		return -EINVAL;
+	}
+	if (!fleet_node_valid(cfg->node)) {
+		gb_err("--node: \"%.64s\" is not a node name (letters, digits, '.', '_', '-'; no "
+		       "'/'; at most %d characters)", cfg->node, GB_MEETING_NAME_LEN - 1);
+		free(f);
+		return -EINVAL;
+	}
+	snprintf(f->node, sizeof(f->node), "%s", cfg->node);
+	err = etcd_open(&f->watch, cfg->urls, cfg->cacert, cfg->cert, cfg->key);
+	if (!err)
+		err = etcd_open(&f->status, cfg->urls, cfg->cacert, cfg->cert, cfg->key);
+	if (err)
+		goto fail;
+	snprintf(mark, sizeof(mark), "etcd %s (node %s, %s)", f->prefix, f->node, cfg->urls);
+	err = managed_mark(ctx, mark);
+	if (err) {
+		gb_err("cannot write %s/%s: %s", ctx->state_dir, STATE_MANAGED_FILE,
+		       strerror(-err));
+		goto fail;
+	}
+	pthread_mutex_init(&f->lock, NULL);
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&f->wake, &ca);
+	pthread_condattr_destroy(&ca);
+	metrics_show_fleet(&f->g);
+	f->started[0] = !pthread_create(&f->watch_thread, NULL, watch_main, f);
+	f->started[1] = !pthread_create(&f->status_thread, NULL, status_main, f);
+	*out = f;
+	if (!f->started[0] || !f->started[1]) {
+		gb_err("cannot start following etcd: no thread");
+		fleet_follow_stop(f);
+		*out = NULL;
+		return -EAGAIN;
+	}
+	return 0;
+fail:
+	etcd_close(&f->watch);
+	etcd_close(&f->status);
+	free(f);
+	return err;
+}
+
+void fleet_follow_stop(struct fleet_follow *f)
+{
+	if (!f)
+		return;
+	pthread_mutex_lock(&f->lock);
+	f->stop = true;
+	pthread_cond_broadcast(&f->wake);
+	pthread_mutex_unlock(&f->lock);
+	for (int i = 0; i < 2; i++)
+		if (f->started[i])
+			pthread_join(i ? f->status_thread : f->watch_thread, NULL);
+	metrics_show_fleet(NULL);
+	etcd_close(&f->watch);
+	etcd_close(&f->status);
+	etcd_kvs_free(&f->store);
+	for (size_t i = 0; i < f->n_refused; i++)
+		free(f->refused[i].key);
+	free(f->refused);
+	pthread_cond_destroy(&f->wake);
+	pthread_mutex_destroy(&f->lock);
+	free(f);
+}

@@ -1,0 +1,351 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The fleet store's keys read into what one node's rule set should be: each key judged alone, so
+ * that one bad key is refused and every other still applies.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <json-c/json.h>
+#include "lib/country.h"
+#include "lib/parse.h"
+#include "state/countries.h"
+#include "api/spec_json.h"
+#include "fleet/layout.h"
+
+int fleet_prefix(const char *given, char *out, size_t len)
+{
+	size_t n = strlen(given);
+
+	while (n && given[n - 1] == '/')
+		n--;
+	if (!n || *given != '/' || n + 2 > len || n > FLEET_PREFIX_MAX ||
+	    memchr(given, '\n', n))
+		return -EINVAL;
+	snprintf(out, len, "%.*s/", (int)n, given);
+	return 0;
+}
+
+bool fleet_node_valid(const char *node)
+{
+	return meeting_name_valid(node);
+}
+
+int fleet_meeting_key(const char *prefix, const char *node, const char *name, char *out,
+		      size_t len)
+{
+	int n = node ? snprintf(out, len, "%snodes/%s/meetings/%s", prefix, node, name) :
+		       snprintf(out, len, "%smeetings/%s", prefix, name);
+
+	return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
+}
+
+/* A meeting key's candidate: its spec and what orders it. */
+struct candidate {
+	struct meeting_spec s;
+	const struct etcd_kv *kv;
+	bool local;
+};
+
+static int refuse(struct fleet_want *w, const struct etcd_kv *kv, const char *name,
+		  const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+static int refuse(struct fleet_want *w, const struct etcd_kv *kv, const char *name,
+		  const char *fmt, ...)
+{
+	struct fleet_refusal *grown = realloc(w->refused, (w->n_refused + 1) * sizeof(*grown));
+	struct fleet_refusal *r;
+	va_list ap;
+
+	if (!grown)
+		return -ENOMEM;
+	w->refused = grown;
+	r = &w->refused[w->n_refused];
+	r->key = strdup(kv->key);
+	if (!r->key)
+		return -ENOMEM;
+	r->mod_revision = kv->mod_revision;
+	snprintf(r->name, sizeof(r->name), "%s", name && meeting_name_valid(name) ? name : "");
+	va_start(ap, fmt);
+	vsnprintf(r->reason, sizeof(r->reason), fmt, ap);
+	va_end(ap);
+	w->n_refused++;
+	return 0;
+}
+
+/* The value as JSON: NULL (refused, said in why) if it is not, or is too long. */
+static struct json_object *value_json(const struct etcd_kv *kv, char *why, size_t len)
+{
+	struct json_object *o;
+
+	if (kv->value_len > FLEET_VALUE_MAX) {
+		snprintf(why, len, "value of %zu bytes, over the limit of %u", kv->value_len,
+			 FLEET_VALUE_MAX);
+		return NULL;
+	}
+	o = strlen(kv->value) == kv->value_len ? json_tokener_parse(kv->value) : NULL;
+	if (!o || !json_object_is_type(o, json_type_object)) {
+		snprintf(why, len, "value is not a JSON object");
+		json_object_put(o);
+		return NULL;
+	}
+	return o;
+}
+
+/* A meeting key's value read as a spec; 1 if the meeting has expired, -EINVAL with why. */
+static int meeting_of(const struct etcd_kv *kv, const char *name,
+		      const struct country_census *census, struct meeting_spec *s, char *why,
+		      size_t len)
+{
+	struct json_object *o, *exp;
+	int err;
+
+	if (!meeting_name_valid(name)) {
+		snprintf(why, len, "not a meeting name");
+		return -EINVAL;
+	}
+	o = value_json(kv, why, len);
+	if (!o)
+		return -EINVAL;
+	/* Each node would count "+1h" from its own reading of the key, again at every change. */
+	if (json_object_object_get_ex(o, "expires", &exp) &&
+	    json_object_is_type(exp, json_type_string) && *json_object_get_string(exp) == '+') {
+		snprintf(why, len, "a relative \"expires\" in the store: write a time (fleet put "
+			 "does)");
+		json_object_put(o);
+		return -EINVAL;
+	}
+	/* Any expiry time is read; one that has passed leaves the meeting out. */
+	err = spec_from_json(o, name, false, time(NULL), SPEC_PAST_OK, s, why, len);
+	json_object_put(o);
+	if (!err && countries_check(census, s->blocked, why, len))
+		err = -EINVAL;
+	if (err) {
+		spec_free(s);
+		return -EINVAL;
+	}
+	if (s->expires && s->expires <= time(NULL)) {
+		spec_free(s);
+		return 1;
+	}
+	return 0;
+}
+
+static int shared_of(const struct etcd_kv *kv, struct fleet_want *w, char *why, size_t len)
+{
+	struct json_object *o = value_json(kv, why, len);
+	bool given;
+	int err;
+
+	if (!o)
+		return -EINVAL;
+	err = json_object_object_length(o) == 1 ? 0 : -EINVAL;
+	if (err)
+		snprintf(why, len, "shared-ports must be {\"ports\": [...]} alone");
+	else
+		err = ports_from_json(o, "ports", w->shared, &given, why, len);
+	json_object_put(o);
+	return err ? -EINVAL : 0;
+}
+
+static int geoip_of(const struct etcd_kv *kv, struct fleet_want *w, char *why, size_t len)
+{
+	struct json_object *o = value_json(kv, why, len), *v;
+
+	if (!o)
+		return -EINVAL;
+	if (!json_object_object_get_ex(o, "build_epoch", &v) ||
+	    !(json_object_is_type(v, json_type_int) || json_object_is_type(v, json_type_string)) ||
+	    json_object_get_int64(v) <= 0) {
+		snprintf(why, len, "geoip must give \"build_epoch\", a number of unix seconds");
+		json_object_put(o);
+		return -EINVAL;
+	}
+	w->geoip_given = true;
+	w->geoip_build_epoch = json_object_get_int64(v);
+	json_object_put(o);
+	return 0;
+}
+
+static int by_revision(const void *a, const void *b)
+{
+	const struct candidate *x = a, *y = b;
+
+	return (x->kv->mod_revision > y->kv->mod_revision) -
+	       (x->kv->mod_revision < y->kv->mod_revision);
+}
+
+/* The part of rest before '/', if rest starts with it and the part is one segment. */
+static const char *segment(const char *rest, const char *head, char *seg, size_t len)
+{
+	size_t h = strlen(head);
+	const char *slash;
+
+	if (strncmp(rest, head, h))
+		return NULL;
+	rest += h;
+	slash = strchr(rest, '/');
+	if (slash && (size_t)(slash - rest) < len) {
+		snprintf(seg, len, "%.*s", (int)(slash - rest), rest);
+		return slash + 1;
+	}
+	if (!slash && strlen(rest) < len) {
+		snprintf(seg, len, "%s", rest);
+		return rest + strlen(rest);
+	}
+	return NULL;
+}
+
+/*
+ * Where a key goes: 1 a meeting (its name in name, local if the node's own), 2 shared-ports, 3
+ * geoip, 0 none of this node's (another node's, a status), -1 outside the layout.
+ */
+static int classify(const char *rest, const char *node, char *name, size_t len, bool *local)
+{
+	char seg[GB_MEETING_NAME_LEN + 16];
+	const char *after;
+
+	*local = false;
+	if (!strcmp(rest, "shared-ports"))
+		return 2;
+	if (!strcmp(rest, "geoip"))
+		return 3;
+	if ((after = segment(rest, "status/", seg, sizeof(seg))) && !*after && *seg)
+		return 0;
+	if ((after = segment(rest, "meetings/", name, len)) && !*after && *name)
+		return 1;
+	after = segment(rest, "nodes/", seg, sizeof(seg));
+	if (!after || !*seg || !fleet_node_valid(seg))
+		return -1;
+	after = segment(after, "meetings/", name, len);
+	if (!after || *after || !*name)
+		return -1;
+	*local = true;
+	return strcmp(seg, node) ? 0 : 1;
+}
+
+/* A copy of s at the end of l. */
+static int push_copy(struct spec_list *l, const struct meeting_spec *s)
+{
+	struct meeting_spec copy;
+	int err = spec_copy(&copy, s);
+
+	if (!err)
+		err = spec_list_push(l, &copy);
+	return err;
+}
+
+/*
+ * Takes the candidates, refusing each that claims a shared port, or a port, ufrag or room that
+ * one written before it claims. The whole set is checked once; one at a time only when the store
+ * holds a clash.
+ */
+static int take_meetings(struct candidate *c, size_t n, struct fleet_want *w)
+{
+	char why[240];
+	int err = 0;
+
+	qsort(c, n, sizeof(*c), by_revision);
+	for (size_t i = 0; i < n && !err; i++) {
+		__u32 p = port_next(c[i].s.ports, 1);
+
+		while (p < GB_PORT_COUNT && !port_isset(w->shared, p))
+			p = port_next(c[i].s.ports, p + 1);
+		if (p < GB_PORT_COUNT) {
+			err = refuse(w, c[i].kv, c[i].s.name, "port %u is a shared port in the store",
+				     p);
+			c[i].kv = NULL;
+			continue;
+		}
+		err = push_copy(&w->meetings, &c[i].s);
+	}
+	if (err || !spec_list_check(&w->meetings, why, sizeof(why)))
+		return err;
+	spec_list_free(&w->meetings);
+	for (size_t i = 0; i < n && !err; i++) {
+		if (!c[i].kv)
+			continue;
+		err = push_copy(&w->meetings, &c[i].s);
+		if (err || !spec_list_check(&w->meetings, why, sizeof(why)))
+			continue;
+		spec_free(&w->meetings.v[--w->meetings.n]);
+		err = refuse(w, c[i].kv, c[i].s.name, "%s", why);
+	}
+	return err;
+}
+
+int fleet_want_build(const struct etcd_kv *kvs, size_t n, const char *prefix, const char *node,
+		     const struct country_census *census, struct fleet_want *w)
+{
+	struct candidate *c = calloc(n ? n : 1, sizeof(*c));
+	size_t nc = 0, plen = strlen(prefix);
+	int err = 0;
+
+	memset(w, 0, sizeof(*w));
+	if (!c)
+		return -ENOMEM;
+	/* Shared ports first: a meeting port among them is refused. */
+	for (int pass = 0; pass < 2 && !err; pass++) {
+		for (size_t i = 0; i < n && !err; i++) {
+			char name[GB_MEETING_NAME_LEN + 16], why[240];
+			const char *rest = kvs[i].key + plen;
+			bool local;
+			int kind;
+
+			if (strncmp(kvs[i].key, prefix, plen))
+				continue;
+			kind = classify(rest, node, name, sizeof(name), &local);
+			if ((kind == 2) != !pass)
+				continue;
+			if (kind == 0)
+				continue;
+			if (kind < 0) {
+				err = refuse(w, &kvs[i], NULL,
+					     "a key outside the layout (docs/fleet.md)");
+				continue;
+			}
+			if (kind == 2 || kind == 3) {
+				if ((kind == 2 ? shared_of : geoip_of)(&kvs[i], w, why, sizeof(why)))
+					err = refuse(w, &kvs[i], NULL, "%s", why);
+				continue;
+			}
+			c[nc].kv = &kvs[i];
+			c[nc].local = local;
+			kind = meeting_of(&kvs[i], name, census, &c[nc].s, why, sizeof(why));
+			if (kind < 0)
+				err = refuse(w, &kvs[i], name, "%s", why);
+			else if (!kind)
+				nc++;
+		}
+	}
+	/* A node's own meeting wins over a global one of its name. */
+	for (size_t i = 0; i < nc; i++)
+		for (size_t j = 0; j < nc && c[i].kv; j++)
+			if (c[j].kv && c[j].local && !c[i].local &&
+			    !strcmp(c[i].s.name, c[j].s.name)) {
+				spec_free(&c[i].s);
+				c[i] = c[--nc];
+				i--;
+				break;
+			}
+	if (!err)
+		err = take_meetings(c, nc, w);
+	for (size_t i = 0; i < nc; i++)
+		spec_free(&c[i].s);
+	free(c);
+	if (err)
+		fleet_want_free(w);
+	return err;
+}
+
+void fleet_want_free(struct fleet_want *w)
+{
+	spec_list_free(&w->meetings);
+	for (size_t i = 0; i < w->n_refused; i++)
+		free(w->refused[i].key);
+	free(w->refused);
+	memset(w, 0, sizeof(*w));
+}

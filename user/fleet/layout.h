@@ -1,0 +1,56 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The fleet store's key layout (docs/fleet.md) and what one node takes from it: under PREFIX/,
+ * meetings/NAME for every node, nodes/NODE/meetings/NAME for one (it wins over a global meeting
+ * of the same name), shared-ports, geoip, status/NODE (the nodes' own).
+ */
+#ifndef GEOBLOCK_FLEET_LAYOUT_H
+#define GEOBLOCK_FLEET_LAYOUT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <linux/types.h>
+#include "state/countries.h"
+#include "state/rules_file.h"
+#include "fleet/etcd.h"
+
+#define FLEET_DEFAULT_ETCD	"http://127.0.0.1:2379"
+#define FLEET_DEFAULT_PREFIX	"/geoblock"
+#define FLEET_VALUE_MAX		(64u << 10)
+#define FLEET_PREFIX_MAX	200
+
+/* A key the node does not take, and why. */
+struct fleet_refusal {
+	char *key;
+	__s64 mod_revision;
+	char name[GB_MEETING_NAME_LEN];	/* a meeting key's meeting, else "" */
+	char reason[240];
+};
+
+/* What a node's rule set should be, from the store. */
+struct fleet_want {
+	struct spec_list meetings;
+	__u8 shared[GB_PORT_COUNT / 8];	/* the shared ports */
+	bool geoip_given;		/* PREFIX/geoip was there */
+	__u64 geoip_build_epoch;
+	struct fleet_refusal *refused;
+	size_t n_refused;
+};
+
+/* prefix as keys start: one '/' at its end ("/geoblock" -> "/geoblock/"); -EINVAL if unfit. */
+int fleet_prefix(const char *given, char *out, size_t len);
+/* A node name: a meeting name's characters, no '/'. */
+bool fleet_node_valid(const char *node);
+/* PREFIX/meetings/NAME, or PREFIX/nodes/NODE/meetings/NAME with node. */
+int fleet_meeting_key(const char *prefix, const char *node, const char *name, char *out,
+		      size_t len);
+/*
+ * The want of node from every key under prefix (kvs in any order), its countries checked against
+ * census: bad keys refused one by one (of two meetings claiming one port, ufrag or room, the one
+ * written later), the rest taken; meetings whose expiry has passed left out.
+ */
+int fleet_want_build(const struct etcd_kv *kvs, size_t n, const char *prefix, const char *node,
+		     const struct country_census *census, struct fleet_want *w);
+void fleet_want_free(struct fleet_want *w);
+
+#endif
