@@ -27,6 +27,7 @@
 #       key outside the layout, a node-local key of a node name holding '/', and a good meeting
 #       changed to a bad value): each refused, counted (geoblock_fleet_rejected_keys_total), listed in
 #       PREFIX/status/NODE's "rejected", the other keys applied; deleted, nothing is listed;
+#       a relative expiry ("1h") written to the store is refused too;
 #   (h) fleet put/del/list/status, a lagging node marked (its daemon stopped with SIGSTOP);
 #   (g) a local `meeting add` on a node refused (exit 2, one line naming the prefix), made with
 #       --local-override, the node's status shows drift, the store's next change puts it back.
@@ -40,6 +41,7 @@ source "$ROOT/scripts/testbed.sh"
 TB_BIN=$BUILD/tests
 NODES=${FLEET_NODES:-20}
 NTRAFFIC=${FLEET_TRAFFIC:-3}
+((NODES >= 10)) || { echo "FLEET_NODES: at least 10 (nodes n00..n09 are named below)" >&2; exit 2; }
 if [[ ${GB_SANITIZE:-} == 1 ]]; then CHANGES=${FLEET_CHANGES:-300}; else CHANGES=${FLEET_CHANGES:-1000}; fi
 PREFIX=/gbt$$
 DE=85.214.1.1
@@ -178,26 +180,40 @@ drops() {
 # meetings left out on both sides.
 CANON='{name, ports: (.ports // [] | map(tostring)), block: (.block // [] | map(ascii_upcase) | sort),
 	allow: (.allow // []), proto: (.proto // ["udp"]), mode: (.mode // "enforce")}'
-# The store, and its revision, read once per look ($tmp/store.json).
-read_store() { etcdctl get --prefix "$PREFIX/" -w json >"$tmp/store.json" 2>/dev/null; }
+# The store, and its revision, read once per look ($tmp/store.json), and what it holds for each
+# node, computed for every node at once: EXP[NODE].
+declare -A EXP
+read_store() {
+	local n e
+	etcdctl get --prefix "$PREFIX/" -w json >"$tmp/store.json" 2>/dev/null || return 1
+	EXP=()
+	while IFS=$'\t' read -r n e; do
+		EXP[$n]=$e
+	done < <(expected_all)
+}
 store_rev() { jq -r .header.revision "$tmp/store.json"; }
-# expected I: the meetings the store holds for node I, less SKIP (a JSON array of keys it must
+# expected_all: "NODE<TAB>MEETINGS" for every node: the meetings the store holds for it (the global
+# keys, each replaced by the node's own of the same name), less SKIP (a JSON array of keys it must
 # refuse) and meetings already expired.
 SKIP='[]'
-expected() {
-	jq -c --arg p "$PREFIX" --arg n "${N[$1]}" --argjson skip "$SKIP" --argjson now "$(date +%s)" '
+expected_all() {
+	jq -r --arg p "$PREFIX" --argjson nodes "$(printf '%s\n' "${N[@]}" | jq -R . | jq -sc .)" \
+		--argjson skip "$SKIP" --argjson now "$(date +%s)" '
 		[.kvs[]? | {k: (.key | @base64d), v: (.value | @base64d)}
 		 | select(.k as $k | $skip | index([$k]) | not)] as $all
-		| reduce (($all[] | select(.k | startswith($p + "/meetings/"))
-				| {name: (.k | ltrimstr($p + "/meetings/")), v}),
-			 ($all[] | select(.k | startswith($p + "/nodes/" + $n + "/meetings/"))
+		| ($all | map(select(.k | startswith($p + "/meetings/"))
+			| {name: (.k | ltrimstr($p + "/meetings/")), v})) as $global
+		| $nodes[] as $n
+		| reduce ($global[], ($all[] | select(.k | startswith($p + "/nodes/" + $n + "/meetings/"))
 				| {name: (.k | ltrimstr($p + "/nodes/" + $n + "/meetings/")), v}))
 			as $e ({}; .[$e.name] = ($e.v | fromjson? // {bad: true}))
 		| to_entries | map(select(.value.bad | not)
 			| select((.value.expires // null) == null or
 				((.value.expires | fromdateiso8601? // 0) > $now))
-			| .value + {name: .key} | '"$CANON"') | sort_by(.name)' "$tmp/store.json"
+			| .value + {name: .key} | '"$CANON"') | sort_by(.name)
+		| "\($n)\t\(tojson)"' "$tmp/store.json"
 }
+expected() { echo "${EXP[${N[$1]}]}"; }
 actual() {
 	gbn "$1" meeting list --json | jq -c 'map(select(.expired | not) | '"$CANON"') | sort_by(.name)'
 }
@@ -441,13 +457,13 @@ done
 check_eq "(f) every rejected key has a reason" "true" \
 	"$(status 0 | jq '[.rejected[] | .reason | type == "string" and length > 0] | all')"
 status 0 | jq -r '.rejected[] | "    \(.key): \(.reason)"'
-for i in 0 3 9; do
+for i in 0 3 $((NODES - 1)); do
 	got=$(metric "$i" geoblock_fleet_rejected_keys_total)
 	check "(f) ${N[i]}: geoblock_fleet_rejected_keys_total up by >= ${#BAD_GLOBAL[@]} (${rej_before[i]} -> $got)" \
 		test "$((got - rej_before[i]))" -ge "${#BAD_GLOBAL[@]}"
 done
-check_eq "(f) dup-a (written first) kept its port on n09" 5603 \
-	"$(actual 9 | jq -r '.[] | select(.name == "dup-a") | .ports[]')"
+check_eq "(f) dup-a (written first) kept its port on the last node" 5603 \
+	"$(actual $((NODES - 1)) | jq -r '.[] | select(.name == "dup-a") | .ports[]')"
 for k in "${BAD_GLOBAL[@]}" nodes/n03/evil/meetings/slash; do
 	del "$k"
 done
@@ -457,6 +473,18 @@ none_rejected() { [[ -z $(rejected_keys "$1") ]]; }
 for i in 0 3 $((NODES - 1)); do
 	check "(f) ${N[i]}: nothing rejected once the bad keys are gone" wait_until 15 none_rejected "$i"
 done
+
+# A relative expiry written straight to the store ("1h", the grammar of meeting add --expires):
+# each node would count it from its own reading of the key, and again at every full read (a
+# restart), so nodes would end the meeting at different times, later each restart. fleet put writes
+# a time; the node must refuse a relative one (it refuses "+1h").
+put meetings/rel-exp '{"ports":[5607],"block":["DE"],"expires":"1h"}'
+rel_rejected() { rejected_keys 0 | grep -qw 'meetings/rel-exp'; }
+check "(f) a relative expiry (\"1h\") in the store is refused (n00's status: $(status 0 | jq -c .rejected))" \
+	wait_until 15 rel_rejected
+check_eq "(f) ... and not applied on n00" "" \
+	"$(gbn 0 meeting list --json | jq -r '.[] | select(.name == "rel-exp") | "\(.name) expires \(.expires)"')"
+del meetings/rel-exp
 
 # --- (h) the fleet commands ------------------------------------------------------------------------
 phase "(h) fleet commands"
@@ -503,10 +531,10 @@ check "(h) the others in step" wait_until 30 others_in_step
 fl status >"$tmp/fstatus"
 check_eq "(h) fleet status with a lagging node: exit 2" 2 $?
 grep -i lagging "$tmp/fstatus" | sed 's/^/    /'
-check_eq "(h) fleet status marks n09 lagging, and only it" "n09" \
+check_eq "(h) fleet status marks ${N[L]} lagging, and only it" "${N[L]}" \
 	"$(grep -i lagging "$tmp/fstatus" | grep -o -E '\bn[0-9]{2}\b' | paste -sd,)"
 kill -CONT "${DPID[L]}"
-converge "(h) n09 resumed"
+converge "(h) ${N[L]} resumed"
 check "(h) fleet del fp1" quiet fl del fp1
 check "(h) fleet del fp2 --node n07" quiet fl del fp2 --node n07
 check_eq "(h) fp1 gone from the store" "" "$(etcdctl get --keys-only "$PREFIX/meetings/fp1")"

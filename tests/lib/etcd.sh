@@ -99,7 +99,7 @@ etcd_all_healthy() {
 etcd_alive() {
 	local pid=${ETCD_PID[$1]:-}
 	[[ -n $pid && -r /proc/$pid/cmdline ]] &&
-		tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -qF -- "--data-dir $ETCD_DIR/m$1.data"
+		tr '\0' ' ' 2>/dev/null <"/proc/$pid/cmdline" | grep -qF -- "--data-dir $ETCD_DIR/m$1.data"
 }
 
 etcd_gone() { ! etcd_alive "$1"; }
