@@ -13,38 +13,25 @@
 #include <json-c/json.h>
 #include "lib/errors.h"
 #include "state/janus_members.h"
+#include "api/upload.h"
 #include "api/janus_admin.h"
 
 #define ADMIN_TIMEOUT_S	5
 #define REPLY_MAX	(16u << 20)
 
-struct reply {
-	char *p;
-	size_t len;
-};
-
+/* A reply gathered up to REPLY_MAX; a bigger one ends the transfer. */
 static size_t gather(char *data, size_t size, size_t n, void *cls)
 {
-	struct reply *r = cls;
-	char *grown;
+	struct upload *r = cls;
 
-	if (r->len + size * n > REPLY_MAX)
-		return 0;
-	grown = realloc(r->p, r->len + size * n + 1);
-	if (!grown)
-		return 0;
-	memcpy(grown + r->len, data, size * n);
-	r->p = grown;
-	r->len += size * n;
-	r->p[r->len] = '\0';
-	return size * n;
+	return upload_add(r, data, size * n, REPLY_MAX) || r->too_big ? 0 : size * n;
 }
 
 /* POSTs {"janus": what, "admin_secret": ...} to url; the reply if its "janus" is "success". */
 static struct json_object *ask(CURL *c, const char *url, const char *secret, const char *what)
 {
 	struct json_object *req = json_object_new_object(), *rep = NULL, *v;
-	struct reply r = {};
+	struct upload r = {};
 	CURLcode rc;
 
 	json_object_object_add(req, "janus", json_object_new_string(what));
@@ -60,15 +47,15 @@ static struct json_object *ask(CURL *c, const char *url, const char *secret, con
 		gb_err("janus admin %s: %s: %s", what, url, curl_easy_strerror(rc));
 		goto out;
 	}
-	rep = r.p ? json_tokener_parse(r.p) : NULL;
+	rep = r.body ? json_tokener_parse(r.body) : NULL;
 	if (!rep || !json_object_object_get_ex(rep, "janus", &v) ||
 	    strcmp(json_object_get_string(v), "success")) {
-		gb_err("janus admin %s: %s: %.200s", what, url, r.p ? r.p : "no reply");
+		gb_err("janus admin %s: %s: %.200s", what, url, r.body ? r.body : "no reply");
 		json_object_put(rep);
 		rep = NULL;
 	}
 out:
-	free(r.p);
+	free(r.body);
 	return rep;
 }
 

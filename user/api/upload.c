@@ -1,5 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
-/* Request bodies of the HTTP endpoints (the control API, Janus's events), gathered in pieces. */
+/*
+ * Bodies gathered in pieces up to a limit: requests to the HTTP endpoints (the control API,
+ * Janus's events), replies to the HTTP clients (Janus's Admin API, etcd).
+ */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0 */
-/* A request body as libmicrohttpd hands it over, piece by piece, kept up to a limit. */
+/* A body as libmicrohttpd or libcurl hands it over, piece by piece, kept up to a limit. */
 #ifndef GEOBLOCK_API_UPLOAD_H
 #define GEOBLOCK_API_UPLOAD_H
 

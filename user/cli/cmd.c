@@ -366,7 +366,8 @@ static const struct cmd fleet_cmds[] = {
 		"One line per node that keeps its status in the store (a node whose daemon\n"
 		"stopped drops out within 10 s). A node is marked \"lagging\" when the store\n"
 		"changed its meetings after the revision it applied, \"geoip differs\" when\n"
-		"its table is not the build PREFIX/geoip names; exit 2 if any is marked." },
+		"its table is not the build PREFIX/geoip names. A node the store has meetings\n"
+		"for but no status from is listed too. Exit 2 if any is marked or silent." },
 	{}
 };
 

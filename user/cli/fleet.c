@@ -47,6 +47,21 @@ static int store_open(struct store *st, const char *const opt[OPT_COUNT])
 	return 0;
 }
 
+/* store_open, then every key under the prefix read into kvs (the store closed on failure). */
+static int store_read(struct store *st, const char *const opt[OPT_COUNT], struct etcd_kvs *kvs)
+{
+	int ret = store_open(st, opt);
+
+	if (ret)
+		return ret;
+	if (etcd_range(&st->e, st->prefix, kvs)) {
+		gb_err("%s", st->e.err);
+		etcd_close(&st->e);
+		return GB_EXIT_FAIL;
+	}
+	return 0;
+}
+
 /* The store's options taken out of a `fleet put` line, the rest left for spec_parse. */
 static int take_store_options(int *argc, char **argv, const char *opt[OPT_COUNT])
 {
@@ -265,35 +280,32 @@ static const char *meeting_scope(const char *rest, char *node, size_t len, const
 int cmd_fleet_list(const struct cmd_args *a)
 {
 	struct json_object *arr = json_object_new_array();
+	struct country_census none = {};
 	struct etcd_kvs kvs = {};
 	struct store st = {};
-	int ret = store_open(&st, a->opt);
+	int ret = store_read(&st, a->opt, &kvs);
 
 	if (ret)
 		goto out;
-	ret = GB_EXIT_FAIL;
-	if (etcd_range(&st.e, st.prefix, &kvs)) {
-		gb_err("%s", st.e.err);
-		goto out_close;
-	}
 	for (size_t i = 0; i < kvs.n; i++) {
 		char node[GB_MEETING_NAME_LEN + 1], why[240], *line;
 		const char *scope, *name;
-		struct json_object *o, *item;
+		struct json_object *item;
 		struct meeting_spec s;
+		int read;
 
 		scope = meeting_scope(kvs.v[i].key + strlen(st.prefix), node, sizeof(node), &name);
 		if (!scope || (st.node && *scope && strcmp(scope, st.node)))
 			continue;
-		o = kvs.v[i].value_len == strlen(kvs.v[i].value) ?
-			json_tokener_parse(kvs.v[i].value) : NULL;
 		item = json_object_new_object();
 		json_object_object_add(item, "key", json_object_new_string(kvs.v[i].key));
 		json_object_object_add(item, "node", *scope ? json_object_new_string(scope) : NULL);
 		json_object_object_add(item, "mod_revision",
 				       json_object_new_int64(kvs.v[i].mod_revision));
-		if (o && !spec_from_json(o, name, false, time(NULL), SPEC_PAST_OK, &s, why,
-					 sizeof(why))) {
+		read = fleet_meeting_read(&kvs.v[i], name, &none, &s, why, sizeof(why));
+		if (read == 1)
+			snprintf(why, sizeof(why), "expired");
+		if (!read) {
 			json_object_object_add(item, "meeting", spec_to_json(&s));
 			line = spec_format(&s, false);
 			if (!a->opt[OPT_JSON])
@@ -301,14 +313,11 @@ int cmd_fleet_list(const struct cmd_args *a)
 			free(line);
 			spec_free(&s);
 		} else {
-			if (!o)
-				snprintf(why, sizeof(why), "value is not a JSON object");
 			json_object_object_add(item, "error", json_object_new_string(why));
 			if (!a->opt[OPT_JSON])
 				printf("%s # %s: not taken: %s\n", *scope ? scope : "*",
 				       kvs.v[i].key, why);
 		}
-		json_object_put(o);
 		json_object_array_add(arr, item);
 	}
 	if (a->opt[OPT_JSON]) {
@@ -316,7 +325,6 @@ int cmd_fleet_list(const struct cmd_args *a)
 		arr = NULL;
 	}
 	ret = GB_EXIT_OK;
-out_close:
 	etcd_kvs_free(&kvs);
 	etcd_close(&st.e);
 out:
@@ -342,21 +350,55 @@ static __s64 newest_for(const struct etcd_kvs *kvs, const char *prefix, const ch
 	return newest;
 }
 
+/*
+ * The nodes the store has meetings for but no status from (their daemons stopped, or never
+ * started): a line each, added to arr. Returns how many.
+ */
+static int silent_nodes(const struct etcd_kvs *kvs, const char *prefix, struct json_object *arr,
+			bool json)
+{
+	size_t plen = strlen(prefix);
+	int silent = 0;
+
+	for (size_t i = 0; i < kvs->n; i++) {
+		const char *rest = kvs->v[i].key + plen, *slash;
+		char node[GB_MEETING_NAME_LEN + 1], status[FLEET_PREFIX_MAX + 80];
+		struct json_object *o;
+		bool seen = false;
+
+		if (strncmp(rest, "nodes/", 6) || !(slash = strchr(rest + 6, '/')) ||
+		    (size_t)(slash - rest - 6) >= sizeof(node))
+			continue;
+		snprintf(node, sizeof(node), "%.*s", (int)(slash - rest - 6), rest + 6);
+		snprintf(status, sizeof(status), "%sstatus/%s", prefix, node);
+		/* Once per node: its first key; and not if it keeps a status. */
+		for (size_t j = 0; j < kvs->n && !seen; j++)
+			seen = !strcmp(kvs->v[j].key, status) ||
+			       (j < i && !strncmp(kvs->v[j].key, kvs->v[i].key,
+						  slash - kvs->v[i].key + 1));
+		if (seen)
+			continue;
+		silent++;
+		o = json_object_new_object();
+		json_object_object_add(o, "node", json_object_new_string(node));
+		json_object_object_add(o, "status", NULL);
+		json_object_array_add(arr, o);
+		if (!json)
+			printf("%-20s no status: its daemon is not following the store\n", node);
+	}
+	return silent;
+}
+
 int cmd_fleet_status(const struct cmd_args *a)
 {
 	struct json_object *arr = json_object_new_array();
 	struct etcd_kvs kvs = {};
 	struct store st = {};
 	size_t plen;
-	int ret = store_open(&st, a->opt), marked = 0;
+	int ret = store_read(&st, a->opt, &kvs), marked = 0;
 
 	if (ret)
 		goto out;
-	ret = GB_EXIT_FAIL;
-	if (etcd_range(&st.e, st.prefix, &kvs)) {
-		gb_err("%s", st.e.err);
-		goto out_close;
-	}
 	plen = strlen(st.prefix);
 	for (size_t i = 0; i < kvs.n; i++) {
 		const char *rest = kvs.v[i].key + plen, *node, *err;
@@ -395,12 +437,12 @@ int cmd_fleet_status(const struct cmd_args *a)
 		}
 		json_object_array_add(arr, o);
 	}
+	marked += silent_nodes(&kvs, st.prefix, arr, a->opt[OPT_JSON]);
 	if (a->opt[OPT_JSON]) {
 		print_json(arr);
 		arr = NULL;
 	}
 	ret = marked ? GB_EXIT_FAIL : GB_EXIT_OK;
-out_close:
 	etcd_kvs_free(&kvs);
 	etcd_close(&st.e);
 out:

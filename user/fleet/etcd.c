@@ -11,32 +11,19 @@
 #include <json-c/json.h>
 #include <openssl/evp.h>
 #include "lib/errors.h"
+#include "api/upload.h"
 #include "fleet/etcd.h"
 
 #define CALL_TIMEOUT_MS		3000
 #define CONNECT_TIMEOUT_MS	1000
 #define REPLY_MAX		(64u << 20)
 
-struct reply {
-	char *p;
-	size_t len;
-};
-
+/* A reply gathered up to REPLY_MAX; a bigger one ends the transfer. */
 static size_t gather(char *data, size_t size, size_t n, void *cls)
 {
-	struct reply *r = cls;
-	char *grown;
+	struct upload *r = cls;
 
-	if (r->len + size * n > REPLY_MAX)
-		return 0;
-	grown = realloc(r->p, r->len + size * n + 1);
-	if (!grown)
-		return 0;
-	memcpy(grown + r->len, data, size * n);
-	r->p = grown;
-	r->len += size * n;
-	r->p[r->len] = '\0';
-	return size * n;
+	return upload_add(r, data, size * n, REPLY_MAX) || r->too_big ? 0 : size * n;
 }
 
 static char *b64(const void *p, size_t len)
@@ -227,7 +214,7 @@ static int call(struct etcd *e, const char *path, struct json_object *req, struc
 
 	*out = NULL;
 	for (size_t tried = 0; tried < e->n_urls; tried++) {
-		struct reply r = {};
+		struct upload r = {};
 		long status = 0;
 		CURLcode rc;
 
@@ -238,27 +225,27 @@ static int call(struct etcd *e, const char *path, struct json_object *req, struc
 		rc = curl_easy_perform(e->curl);
 		curl_easy_getinfo(e->curl, CURLINFO_RESPONSE_CODE, &status);
 		if (rc == CURLE_OK && status == 200) {
-			*out = r.p ? json_tokener_parse(r.p) : NULL;
+			*out = r.body ? json_tokener_parse(r.body) : NULL;
 			err = *out ? 0 : -EIO;
 			if (err)
 				snprintf(e->err, sizeof(e->err), "etcd %s: %s: a reply not JSON",
 					 e->urls[e->cur], path);
-			free(r.p);
+			free(r.body);
 			break;
 		}
 		/* Answered, but no: a request the store refuses is refused by every member. */
 		if (rc == CURLE_OK && status >= 400 && status < 500 && status != 408 &&
 		    status != 429) {
-			err = answered_error(e, path, status, r.p);
-			free(r.p);
+			err = answered_error(e, path, status, r.body);
+			free(r.body);
 			break;
 		}
 		if (rc == CURLE_OK)
-			answered_error(e, path, status, r.p);
+			answered_error(e, path, status, r.body);
 		else
 			snprintf(e->err, sizeof(e->err), "etcd %s: %s", e->urls[e->cur],
 				 curl_easy_strerror(rc));
-		free(r.p);
+		free(r.body);
 		e->cur = (e->cur + 1) % e->n_urls;
 	}
 	curl_slist_free_all(hdr);
@@ -444,7 +431,7 @@ int etcd_compact(struct etcd *e, __s64 revision)
 /* A watch stream: one JSON message a line, handed on as etcd_watch_msg. */
 struct stream {
 	struct etcd *e;
-	struct reply buf;
+	struct upload buf;
 	etcd_watch_fn fn;
 	etcd_alive_fn alive;
 	void *arg;
@@ -512,15 +499,15 @@ static size_t stream_data(char *data, size_t size, size_t n, void *cls)
 
 	if (gather(data, size, n, &s->buf) != size * n)
 		return 0;
-	start = s->buf.p;
-	while ((nl = memchr(start, '\n', s->buf.p + s->buf.len - start))) {
+	start = s->buf.body;
+	while ((nl = memchr(start, '\n', s->buf.body + s->buf.len - start))) {
 		*nl = '\0';
 		if (nl > start && handle_line(s, start))
 			return 0;
 		start = nl + 1;
 	}
-	s->buf.len -= start - s->buf.p;
-	memmove(s->buf.p, start, s->buf.len + 1);
+	s->buf.len -= start - s->buf.body;
+	memmove(s->buf.body, start, s->buf.len + 1);
 	return size * n;
 }
 
@@ -560,7 +547,7 @@ int etcd_watch(struct etcd *e, const char *prefix, __s64 start_revision, etcd_wa
 	curl_easy_getinfo(e->curl, CURLINFO_RESPONSE_CODE, &status);
 	json_object_put(req);
 	curl_slist_free_all(hdr);
-	free(s.buf.p);
+	free(s.buf.body);
 	if (s.stop)
 		return s.stop;
 	if (s.bad)

@@ -20,11 +20,11 @@
 #include "state/ops.h"
 #include "state/ops_ice.h"
 #include "state/janus_rooms.h"
-#include "state/report.h"
 #include "state/rules.h"
 #include "metrics/metrics.h"
 #include "fleet/etcd.h"
 #include "fleet/layout.h"
+#include "fleet/node_status.h"
 #include "fleet/follow.h"
 
 #define BACKOFF_MIN_MS		100
@@ -52,8 +52,12 @@ struct fleet_follow {
 	__s64 seen;			/* every event up to it taken into store */
 	struct fleet_refusal *refused;	/* as the last converge found them */
 	size_t n_refused;
+	bool shared_known;		/* the shared ports here are shared_applied */
+	__u8 shared_applied[GB_PORT_COUNT / 8];
 	bool geoip_given;
 	__u64 geoip_build_epoch;
+	char geoip_sha256[65];
+	struct geoip_digest digest;	/* of the loaded table's file */
 	char last_error[300];		/* of the last converge */
 	char link_error[300];		/* of the store's connection, while it is down */
 	struct fleet_gauges g;
@@ -167,17 +171,11 @@ static bool refused_before(const struct fleet_follow *f, const struct fleet_refu
 }
 
 /* The shared ports to add and to remove to make the rule set's those of want. */
-static int shared_diff(const struct gb_ctx *ctx, const __u8 *want, __u8 *add, __u8 *remove,
-		       bool *any_add, bool *any_remove)
+static void shared_diff(const struct rules *r, const __u8 *want, __u8 *add, __u8 *remove,
+			bool *any_add, bool *any_remove)
 {
-	struct rules r;
-	int err = rules_read(ctx, &r);
-
-	if (err)
-		return err;
-	*any_add = *any_remove = false;
 	for (__u32 p = 1; p < GB_PORT_COUNT; p++) {
-		bool now = rules_port_shared(&r, p), wanted = port_isset(want, p);
+		bool now = rules_port_shared(r, p), wanted = port_isset(want, p);
 
 		if (wanted && !now) {
 			add[p / 8] |= 1u << (p % 8);
@@ -187,37 +185,32 @@ static int shared_diff(const struct gb_ctx *ctx, const __u8 *want, __u8 *add, __
 			*any_remove = true;
 		}
 	}
-	rules_free(&r);
-	return 0;
 }
+
 
 /*
  * A meeting whose key was refused keeps the version applied here before (a bad write to the store
  * must not lift a block on every node), unless it clashes with what the store now holds.
  */
-static int keep_refused(const struct gb_ctx *ctx, struct fleet_want *w)
+static int keep_refused(const struct rules *r, struct fleet_want *w)
 {
 	struct meeting_spec old;
 	char why[240];
-	struct rules r;
 	int err = 0;
 	__u32 id;
 
-	if (!w->n_refused)
-		return 0;
-	err = rules_read(ctx, &r);
 	for (size_t i = 0; i < w->n_refused && !err; i++) {
 		struct fleet_refusal *f = &w->refused[i];
 
-		if (!*f->name || !(id = rules_find(&r, f->name)))
+		if (!*f->name || !(id = rules_find(r, f->name)))
 			continue;
 		for (size_t j = 0; j < w->meetings.n && id; j++)
 			if (!strcmp(w->meetings.v[j].name, f->name))
 				id = 0;
-		if (!id || rules_spec(&r, id, &old))
+		if (!id || rules_spec(r, id, &old))
 			continue;
 		/* Janus's handles' ports are not the store's to keep. */
-		janus_strip_ports(&r.janus, old.name, old.ports);
+		janus_strip_ports(&r->janus, old.name, old.ports);
 		err = spec_list_push(&w->meetings, &old);
 		if (err)
 			break;
@@ -228,6 +221,34 @@ static int keep_refused(const struct gb_ctx *ctx, struct fleet_want *w)
 		snprintf(f->reason + strlen(f->reason), sizeof(f->reason) - strlen(f->reason),
 			 "; the version applied before is kept");
 	}
+	return err;
+}
+
+/*
+ * What of the rule set here the store's want depends on: the versions of refused meetings
+ * applied before, and the shared ports to change. The maps are read only when needed (a key
+ * refused, the shared ports not known to be the store's).
+ */
+static int compare_local(struct fleet_follow *f, struct fleet_want *w, __u8 *add, __u8 *remove,
+			 bool *any_add, bool *any_remove)
+{
+	bool named = false, shared;
+	struct rules r;
+	int err;
+
+	for (size_t i = 0; i < w->n_refused; i++)
+		named |= *w->refused[i].name != '\0';
+	/* A local change (drift) may have changed them too. */
+	shared = !f->shared_known || managed_drift(f->ctx) ||
+		 memcmp(f->shared_applied, w->shared, sizeof(w->shared));
+	if (!named && !shared)
+		return 0;
+	err = rules_read(f->ctx, &r);
+	if (err)
+		return err;
+	err = keep_refused(&r, w);
+	if (shared)
+		shared_diff(&r, w->shared, add, remove, any_add, any_remove);
 	rules_free(&r);
 	return err;
 }
@@ -246,7 +267,7 @@ static void converge(struct fleet_follow *f, __s64 revision)
 	struct fleet_want w;
 	struct ops_counts counts;
 	struct ops_shared shared;
-	bool any_add, any_remove;
+	bool any_add = false, any_remove = false;
 	int err;
 
 	snprintf(command, sizeof(command), "etcd %s", f->prefix);
@@ -266,9 +287,7 @@ static void converge(struct fleet_follow *f, __s64 revision)
 			(long long)w.refused[i].mod_revision, w.refused[i].reason);
 		__atomic_add_fetch(&f->g.rejected_total, 1, __ATOMIC_RELAXED);
 	}
-	err = keep_refused(f->ctx, &w);
-	if (!err)
-		err = shared_diff(f->ctx, w.shared, add, remove, &any_add, &any_remove);
+	err = compare_local(f, &w, add, remove, &any_add, &any_remove);
 	if (!err && any_remove)
 		err = ops_shared_ports(f->ctx, &who, NULL, remove, NULL, &shared);
 	if (!err)
@@ -276,6 +295,9 @@ static void converge(struct fleet_follow *f, __s64 revision)
 				&counts);
 	if (!err && any_add)
 		err = ops_shared_ports(f->ctx, &who, add, NULL, NULL, &shared);
+	f->shared_known = !err;
+	if (!err)
+		memcpy(f->shared_applied, w.shared, sizeof(w.shared));
 	for (size_t i = 0; i < f->n_refused; i++)
 		free(f->refused[i].key);
 	free(f->refused);
@@ -285,6 +307,7 @@ static void converge(struct fleet_follow *f, __s64 revision)
 	w.n_refused = 0;
 	f->geoip_given = w.geoip_given;
 	f->geoip_build_epoch = w.geoip_build_epoch;
+	memcpy(f->geoip_sha256, w.geoip_sha256, sizeof(f->geoip_sha256));
 	fleet_want_free(&w);
 	set_error(f->last_error, sizeof(f->last_error),
 		  err ? (*gb_last_error() ? gb_last_error() : strerror(-err)) : "");
@@ -325,12 +348,14 @@ static int on_message(void *arg, const struct etcd_watch_msg *m)
 		last = m->revision;
 	if (last > f->seen)
 		f->seen = last;
+	/*
+	 * Others' keys and statuses leave the applied revision as it is: were it to follow them,
+	 * every node's status would change with every other's, and each rewrite be news to all.
+	 */
 	if (err)
 		set_error(f->last_error, sizeof(f->last_error), "out of memory taking a watch event");
 	else if (mine)
 		converge(f, f->seen);
-	else if (last)
-		__atomic_store_n(&f->g.applied_revision, f->seen, __ATOMIC_RELAXED);
 	pthread_mutex_unlock(&f->lock);
 	return err ? WATCH_COMPACTED : 0;
 }
@@ -415,53 +440,27 @@ static void *watch_main(void *arg)
 static char *status_value(struct fleet_follow *f, const char *last, char **without_time,
 			  bool *same)
 {
-	struct json_object *o = json_object_new_object(), *rep = NULL, *g = NULL, *v, *refused;
-	struct json_object *geoip = json_object_new_object();
-	long long epoch = 0;
+	struct node_facts facts = {
+		.node = f->node,
+		.revision = __atomic_load_n(&f->g.applied_revision, __ATOMIC_RELAXED),
+		.connected = f->watching,
+		.geoip_given = f->geoip_given,
+		.geoip_build_epoch = f->geoip_build_epoch,
+		.geoip_sha256 = f->geoip_sha256,
+		.refused = f->refused,
+		.n_refused = f->n_refused,
+		.error = *f->last_error ? f->last_error : f->link_error,
+	};
+	struct json_object *o = node_status_json(f->ctx, &facts, &f->digest);
+	const int how = JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE;
 	char *out;
 
-	if (!status_json(f->ctx, &rep)) {
-		json_object_object_get_ex(rep, "geoip", &g);
-		if (g && json_object_object_get_ex(g, "build_epoch", &v))
-			epoch = json_object_get_int64(v);
-	}
-	json_object_object_add(o, "node", json_object_new_string(f->node));
-	json_object_object_add(o, "revision", json_object_new_int64(
-				       __atomic_load_n(&f->g.applied_revision, __ATOMIC_RELAXED)));
-	json_object_object_add(o, "connected", json_object_new_boolean(f->watching));
-	json_object_object_add(geoip, "build_epoch", json_object_new_int64(epoch));
-	json_object_object_add(geoip, "expected", f->geoip_given ?
-			       json_object_new_int64(f->geoip_build_epoch) : NULL);
-	json_object_object_add(geoip, "matches", f->geoip_given ?
-			       json_object_new_boolean(f->geoip_build_epoch == (__u64)epoch) : NULL);
-	json_object_object_add(o, "geoip", geoip);
-	json_object_object_add(o, "meetings", rep && json_object_object_get_ex(rep, "meetings", &v) ?
-			       json_object_get(v) : NULL);
-	json_object_object_add(o, "attachments", rep &&
-			       json_object_object_get_ex(rep, "attachments", &v) ?
-			       json_object_get(v) : json_object_new_array());
-	refused = json_object_new_array();
-	for (size_t i = 0; i < f->n_refused; i++) {
-		struct json_object *r = json_object_new_object();
-
-		json_object_object_add(r, "key", json_object_new_string(f->refused[i].key));
-		json_object_object_add(r, "reason", json_object_new_string(f->refused[i].reason));
-		json_object_array_add(refused, r);
-	}
-	json_object_object_add(o, "rejected", refused);
-	json_object_object_add(o, "last_error", json_object_new_string(*f->last_error ?
-				f->last_error : f->link_error));
-	json_object_object_add(o, "drift", json_object_new_boolean(managed_drift(f->ctx)));
-	*same = last && !strcmp(last, json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
-					JSON_C_TO_STRING_NOSLASHESCAPE));
+	*same = last && !strcmp(last, json_object_to_json_string_ext(o, how));
 	free(*without_time);
-	*without_time = strdup(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
-						JSON_C_TO_STRING_NOSLASHESCAPE));
+	*without_time = strdup(json_object_to_json_string_ext(o, how));
 	json_object_object_add(o, "time", json_object_new_int64(now_s()));
-	out = strdup(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
-						     JSON_C_TO_STRING_NOSLASHESCAPE));
+	out = strdup(json_object_to_json_string_ext(o, how));
 	json_object_put(o);
-	json_object_put(rep);
 	return out;
 }
 

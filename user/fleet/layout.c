@@ -95,10 +95,9 @@ static struct json_object *value_json(const struct etcd_kv *kv, char *why, size_
 	return o;
 }
 
-/* A meeting key's value read as a spec; 1 if the meeting has expired, -EINVAL with why. */
-static int meeting_of(const struct etcd_kv *kv, const char *name,
-		      const struct country_census *census, struct meeting_spec *s, char *why,
-		      size_t len)
+int fleet_meeting_read(const struct etcd_kv *kv, const char *name,
+		       const struct country_census *census, struct meeting_spec *s, char *why,
+		       size_t len)
 {
 	struct json_object *o, *exp;
 	int err;
@@ -160,12 +159,24 @@ static int geoip_of(const struct etcd_kv *kv, struct fleet_want *w, char *why, s
 	if (!json_object_object_get_ex(o, "build_epoch", &v) ||
 	    !(json_object_is_type(v, json_type_int) || json_object_is_type(v, json_type_string)) ||
 	    json_object_get_int64(v) <= 0) {
-		snprintf(why, len, "geoip must give \"build_epoch\", a number of unix seconds");
+		snprintf(why, len, "geoip must give \"build_epoch\", a number of unix seconds (and "
+			 "may give \"sha256\")");
 		json_object_put(o);
 		return -EINVAL;
 	}
-	w->geoip_given = true;
 	w->geoip_build_epoch = json_object_get_int64(v);
+	if (json_object_object_get_ex(o, "sha256", &v)) {
+		const char *hex = json_object_get_string(v);
+
+		if (!json_object_is_type(v, json_type_string) || strlen(hex) != 64 ||
+		    strspn(hex, "0123456789abcdef") != 64) {
+			snprintf(why, len, "geoip's \"sha256\" must be 64 lower-case hex digits");
+			json_object_put(o);
+			return -EINVAL;
+		}
+		snprintf(w->geoip_sha256, sizeof(w->geoip_sha256), "%s", hex);
+	}
+	w->geoip_given = true;
 	json_object_put(o);
 	return 0;
 }
@@ -314,7 +325,8 @@ int fleet_want_build(const struct etcd_kv *kvs, size_t n, const char *prefix, co
 			}
 			c[nc].kv = &kvs[i];
 			c[nc].local = local;
-			kind = meeting_of(&kvs[i], name, census, &c[nc].s, why, sizeof(why));
+			kind = fleet_meeting_read(&kvs[i], name, census, &c[nc].s, why,
+						  sizeof(why));
 			if (kind < 0)
 				err = refuse(w, &kvs[i], name, "%s", why);
 			else if (!kind)

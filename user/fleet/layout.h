@@ -33,6 +33,7 @@ struct fleet_want {
 	__u8 shared[GB_PORT_COUNT / 8];	/* the shared ports */
 	bool geoip_given;		/* PREFIX/geoip was there */
 	__u64 geoip_build_epoch;
+	char geoip_sha256[65];		/* lower-case hex; "" when not given */
 	struct fleet_refusal *refused;
 	size_t n_refused;
 };
@@ -44,6 +45,13 @@ bool fleet_node_valid(const char *node);
 /* PREFIX/meetings/NAME, or PREFIX/nodes/NODE/meetings/NAME with node. */
 int fleet_meeting_key(const char *prefix, const char *node, const char *name, char *out,
 		      size_t len);
+/*
+ * A meeting key's value read as a node reads it: 0 and s; 1 (s empty) if the meeting has
+ * expired; -EINVAL with why.
+ */
+int fleet_meeting_read(const struct etcd_kv *kv, const char *name,
+		       const struct country_census *census, struct meeting_spec *s, char *why,
+		       size_t len);
 /*
  * The want of node from every key under prefix (kvs in any order), its countries checked against
  * census: bad keys refused one by one (of two meetings claiming one port, ufrag or room, the one

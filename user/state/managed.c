@@ -63,7 +63,7 @@ int managed_guard(const struct gb_ctx *ctx, const struct audit_caller *who)
 		return err;
 	if (!allow_local) {
 		gb_err("the rule set here is managed by %s: change it there (geoblock fleet put), "
-		       "or give --local-override", by);
+		       "or with the command line's --local-override", by);
 		return -EPERM;
 	}
 	/* Kept until the store's next change puts its set back. */
