@@ -10,7 +10,7 @@ each owning the 4 ports PORT_BASE + 4k .. + 3, so that no two names ever share a
 and a node-local key of the same name may, as the node-local one replaces the global one). Countries
 come from DE FR GB US IT only. A request that fails or times out (3 s) is tried on the next
 endpoint, up to 40 times (a leader being killed); each attempt is logged:
-  SEQ ACK|FAIL put|del KEY REVISION|ERROR VALUE
+  SEQ ACK|FAIL put|del KEY REVISION|ERROR VALUE [DELETED: keys a delete removed]
 After COUNT changes: MARK_FILE is written once MARK_AT changes are acknowledged (the test kills the
 leader then). At the end the store is read and every key whose last change was acknowledged must
 hold what that change left (a key whose last attempt failed may hold either); prints
@@ -105,7 +105,8 @@ def main():
             try:
                 rep = cl.call(path, body)
                 rev = rep.get("header", {}).get("revision", "?")
-                print(seq, "ACK", op, key, rev, value or "-", file=out)
+                deleted = rep.get("deleted", "0") if op == "del" else "-"
+                print(seq, "ACK", op, key, rev, value or "-", deleted, file=out)
                 last[key] = (True, value)
                 acked += 1
                 break

@@ -58,6 +58,7 @@ phase() { echo "[$((SECONDS - T0))s] $*"; }
 	{ fail "no $GEOBLOCK or test helpers (build them first)"; summary; exit; }
 tmp=$(mktemp -d /tmp/gbfleet.XXXXXX)
 on_exit rm -rf "$tmp"
+: >"$tmp/deletes"
 geoip_data || { fail "fetch databases"; summary; exit; }
 DB=$GEOBLOCK_DATA_DIR/dbip-country.mmdb
 
@@ -182,13 +183,18 @@ CANON='{name, ports: (.ports // [] | map(tostring)), block: (.block // [] | map(
 	allow: (.allow // []), proto: (.proto // ["udp"]), mode: (.mode // "enforce")}'
 # The store, and its revision, read once per look ($tmp/store.json), and what it holds for each
 # node, computed for every node at once: EXP[NODE].
-declare -A EXP
+# NEED[NODE]: the revision the node must have applied (geoblock_fleet_applied_revision moves with
+# the changes that concern the node, not with others' keys and statuses): the newest mod_revision of
+# its meeting keys, the geoip and shared-ports keys, and of the deletes of its meeting keys
+# ($tmp/deletes: {"key","rev"} for each delete that removed a key).
+declare -A EXP NEED
 read_store() {
 	local n e
 	etcdctl get --prefix "$PREFIX/" -w json >"$tmp/store.json" 2>/dev/null || return 1
-	EXP=()
-	while IFS=$'\t' read -r n e; do
+	EXP=() NEED=()
+	while IFS=$'\t' read -r n r e; do
 		EXP[$n]=$e
+		NEED[$n]=$r
 	done < <(expected_all)
 }
 store_rev() { jq -r .header.revision "$tmp/store.json"; }
@@ -197,23 +203,32 @@ store_rev() { jq -r .header.revision "$tmp/store.json"; }
 # refuse) and meetings already expired.
 SKIP='[]'
 expected_all() {
-	jq -r --arg p "$PREFIX" --argjson nodes "$(printf '%s\n' "${N[@]}" | jq -R . | jq -sc .)" \
+	jq -r --arg p "$PREFIX" --slurpfile deletes "$tmp/deletes" --argjson nodes "$(printf '%s\n' "${N[@]}" | jq -R . | jq -sc .)" \
 		--argjson skip "$SKIP" --argjson now "$(date +%s)" '
-		[.kvs[]? | {k: (.key | @base64d), v: (.value | @base64d)}
-		 | select(.k as $k | $skip | index([$k]) | not)] as $all
+		[.kvs[]? | {k: (.key | @base64d), v: (.value | @base64d), rev: (.mod_revision | tonumber)}]
+			as $kvs
+		| [$kvs[] | select(.k as $k | $skip | index([$k]) | not)] as $all
 		| ($all | map(select(.k | startswith($p + "/meetings/"))
 			| {name: (.k | ltrimstr($p + "/meetings/")), v})) as $global
 		| $nodes[] as $n
 		| reduce ($global[], ($all[] | select(.k | startswith($p + "/nodes/" + $n + "/meetings/"))
 				| {name: (.k | ltrimstr($p + "/nodes/" + $n + "/meetings/")), v}))
 			as $e ({}; .[$e.name] = ($e.v | fromjson? // {bad: true}))
+		| ([$deletes[] | select(.key | startswith($p + "/meetings/") or
+				startswith($p + "/nodes/" + $n + "/meetings/")) | .rev]
+		   + [$kvs[] | select(.k as $k | ($k | startswith($p + "/meetings/")) or
+				($k | startswith($p + "/nodes/" + $n + "/meetings/")) or
+				$k == $p + "/geoip" or $k == $p + "/shared-ports")
+			| select(.k as $k | $skip | index([$k]) | not) | .rev]
+		   | max // 0) as $need
 		| to_entries | map(select(.value.bad | not)
 			| select((.value.expires // null) == null or
 				((.value.expires | fromdateiso8601? // 0) > $now))
 			| .value + {name: .key} | '"$CANON"') | sort_by(.name)
-		| "\($n)\t\(tojson)"' "$tmp/store.json"
+		| "\($n)\t\($need)\t\(tojson)"' "$tmp/store.json"
 }
 expected() { echo "${EXP[${N[$1]}]}"; }
+need_rev() { echo "${NEED[${N[$1]}]}"; }
 actual() {
 	gbn "$1" meeting list --json | jq -c 'map(select(.expired | not) | '"$CANON"') | sort_by(.name)'
 }
@@ -221,7 +236,7 @@ actual() {
 in_step() {
 	local i=$1 rev
 	rev=$(metric "$i" geoblock_fleet_applied_revision)
-	[[ $rev =~ ^[0-9]+$ ]] && ((rev >= $(store_rev))) || { WHY="applied revision ${rev:-none} < $(store_rev)"; return 1; }
+	[[ $rev =~ ^[0-9]+$ ]] && ((rev >= $(need_rev "$i"))) || { WHY="applied revision ${rev:-none} < $(need_rev "$i")"; return 1; }
 	[[ $(expected "$i") == "$(actual "$i")" ]] || { WHY="rule set differs: $(diff <(expected "$i" | jq -c '.[]') <(actual "$i" | jq -c '.[]') | grep '^[<>]' | head -3 | paste -sd' ')"; return 1; }
 }
 # all_in_step: every node (the store read again first); OUT lists the nodes that are not.
@@ -245,7 +260,12 @@ converge() {
 	fi
 }
 put() { etcdctl put "$PREFIX/$1" "$2" >/dev/null || fail "etcdctl put $1"; }
-del() { etcdctl del "$PREFIX/$1" >/dev/null || fail "etcdctl del $1"; }
+del() {
+	local r
+	r=$(etcdctl del -w json "$PREFIX/$1") || { fail "etcdctl del $1"; return; }
+	jq -c --arg k "$PREFIX/$1" 'select((.deleted // 0) > 0) | {key: $k, rev: .header.revision}' \
+		<<<"$r" >>"$tmp/deletes"
+}
 
 # --- (a) first converge -------------------------------------------------------------------------
 put meetings/tm "{\"ports\":[$TM_PORT],\"block\":[\"DE\"]}"
@@ -273,7 +293,7 @@ check_eq "(a) n05 has the global g1" \
 check_eq "(a) only n04 has only-n04" "n04" \
 	"$(for ((i = 0; i < NODES; i++)); do actual "$i" | jq -e 'any(.[]; .name == "only-n04")' >/dev/null && echo "${N[i]}"; done | paste -sd,)"
 status_ok() { # status_ok I: its status key says in step
-	status "$1" | jq -e --arg n "${N[$1]}" --argjson rev "$(store_rev)" \
+	status "$1" | jq -e --arg n "${N[$1]}" --argjson rev "$(need_rev "$1")" \
 		'.node == $n and .connected == true and .revision >= $rev and .rejected == [] and
 		 .drift == false and (.time | type) == "number" and .time + 30 >= now' >/dev/null
 }
@@ -313,6 +333,8 @@ wait "$churn"
 rc=$?
 check_eq "(b) churn: nothing acknowledged lost (exit)" 0 "$rc"
 check "(b) churn: $(tail -1 "$tmp/churn.out")" grep -q 'lost 0$' "$tmp/churn.out"
+awk -v p="$PREFIX" '$2 == "ACK" && $3 == "del" && $7 > 0 { printf "{\"key\":\"%s\",\"rev\":%d}\n", $4, $5 }' \
+	"$tmp/churn.log" >>"$tmp/deletes"
 phase "(b) churn done: $(tail -1 "$tmp/churn.out"), $(grep -c ' ACK ' "$tmp/churn.log") acknowledged"
 converge "(b,c) after $CHANGES changes and a leader kill" 90
 check "(c) the killed member back" etcd_start "$leader"
@@ -430,7 +452,7 @@ expected_f() { expected "$1" | jq -c '. + [{name: "was-good", ports: ["5600"], b
 in_step_f() {
 	local i=$1 rev
 	rev=$(metric "$i" geoblock_fleet_applied_revision)
-	[[ $rev =~ ^[0-9]+$ ]] && ((rev >= $(store_rev))) || { WHY="applied revision ${rev:-none} < $(store_rev)"; return 1; }
+	[[ $rev =~ ^[0-9]+$ ]] && ((rev >= $(need_rev "$i"))) || { WHY="applied revision ${rev:-none} < $(need_rev "$i")"; return 1; }
 	[[ $(expected_f "$i") == "$(actual "$i")" ]] || { WHY="rule set differs: $(diff <(expected_f "$i" | jq -c '.[]') <(actual "$i" | jq -c '.[]') | grep '^[<>]' | head -3 | paste -sd' ')"; return 1; }
 }
 all_in_step_f() {
