@@ -9,8 +9,8 @@
 #
 # A node's rule set is right when its `meeting list --json` (the pinned maps) is exactly the set the
 # store holds for it (the global meeting keys, each replaced by the node's own key of the same name,
-# less the keys it must refuse), and its geoblock_fleet_applied_revision has reached the store's
-# revision. Checked:
+# less the keys it must refuse), and its geoblock_fleet_applied_revision has reached the newest
+# change that concerns it. Checked:
 #   (a) the first converge of every node; status keys, metrics;
 #   (b) FLEET_CHANGES (1,000; 300 under GB_SANITIZE=1) puts and deletes of global and node-local
 #       keys (tests/fleet/churn.py, through etcd's gateway): every node converges, no acknowledged
