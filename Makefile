@@ -70,7 +70,7 @@ TEST_BINS := $(BUILD)/tests/unit_country $(BUILD)/tests/unit_prefix $(BUILD)/tes
 	     $(BUILD)/bench/api_load
 DIFF_OBJS := $(patsubst tests/diff/%.c,$(BUILD)/tests/%.o,$(wildcard tests/diff/*.c))
 
-.PHONY: all test demo bench bench-ab bench-metrics bench-geoip bench-api bench-policy fuzz \
+.PHONY: all test demo bench bench-ab bench-metrics bench-geoip bench-api bench-policy bench-fleet fuzz \
 	fuzz-build deps \
 	clean help install uninstall deb
 .SECONDARY:
@@ -95,6 +95,8 @@ help:
 	@echo "                then CLI meeting add time"
 	@echo "make bench-policy   time until a meeting change that makes the data path's table"
 	@echo "                tell a new country apart (or no longer) is enforced, CLI and API"
+	@echo "make bench-fleet    time from an etcd put to enforcement on every node of a fleet"
+	@echo "                (3-member etcd, BENCH_FLEET_NODES=20 daemons): p50, p99"
 	@echo "make deps       install the Debian packages the build and tests need"
 	@echo "make install    install binary, man page, systemd units, bash completion, example"
 	@echo "                rules (PREFIX=/usr/local, DESTDIR=); make uninstall removes them"
@@ -219,6 +221,10 @@ bench-api: deps
 bench-policy: deps
 	$(Q)$(MAKE) --no-print-directory all
 	$(Q)bash scripts/bench-policy.sh
+
+bench-fleet: deps
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)bash scripts/bench-fleet.sh
 
 bench-metrics: deps
 	$(Q)$(MAKE) --no-print-directory all $(BUILD)/tests/metrics_fill
