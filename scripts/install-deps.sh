@@ -12,6 +12,7 @@ pkgs=(
 	libcurl4-openssl-dev		# HTTP client: etcd's JSON gateway (fleet), Janus's Admin API, bench-api
 	libssl-dev			# libcrypto: base64 of etcd's keys and values
 	etcd-server etcd-client		# a real etcd cluster for the fleet tests (tests/fleet/)
+	openssl				# the fleet TLS test's own CA and certificates
 	bpftool				# BPF skeletons
 	iproute2			# namespaces and veth for tests and the demo
 	jq				# reading --json output in tests

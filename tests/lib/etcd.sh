@@ -13,6 +13,10 @@
 #   etcd_start_all           starts every stopped member, returns once the cluster is healthy
 #   etcd_revision            the store's current revision
 #   etcd_compact             compacts the store to its current revision (physically); prints it
+#   etcd_tls_files DIR       writes a CA, a server certificate for 127.0.0.1 and a client
+#                            certificate to DIR (openssl); with ETCD_TLS=DIR set before
+#                            etcd_cluster_up, the members serve clients over https only to
+#                            certificates of that CA (--client-cert-auth), and etcdctl uses them
 #
 # Members run in the background of the calling shell (never call etcd_cluster_up, etcd_start or
 # etcd_start_all in a subshell, as in $(...)): each one's PID is kept in ETCD_PID[I] and it is
@@ -29,6 +33,30 @@ ETCD_CLIENT=()
 ETCD_PEER=()
 ETCD_CLUSTER=
 ETCD_PORTS_TAKEN=" 2379 2380 "
+ETCD_TLS=${ETCD_TLS:-}
+
+# The client side of TLS for etcdctl, when the members serve it.
+etcd_client_tls() {
+	[[ -n $ETCD_TLS ]] &&
+		echo "--cacert=$ETCD_TLS/ca.pem --cert=$ETCD_TLS/client.pem --key=$ETCD_TLS/client-key.pem"
+}
+
+# etcd_tls_files DIR: a CA, and certificates it signed for the server (IP 127.0.0.1) and a client.
+etcd_tls_files() {
+	local d=$1 who
+	openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=gbt-ca -keyout "$d/ca-key.pem" \
+		-out "$d/ca.pem" 2>/dev/null || return 1
+	for who in server client; do
+		openssl req -newkey rsa:2048 -nodes -subj "/CN=gbt-$who" -keyout "$d/$who-key.pem" \
+			-out "$d/$who.csr" 2>/dev/null || return 1
+		printf 'subjectAltName=IP:127.0.0.1\nextendedKeyUsage=%s\n' \
+			"$([[ $who == server ]] && echo serverAuth,clientAuth || echo clientAuth)" \
+			>"$d/$who.ext"
+		openssl x509 -req -in "$d/$who.csr" -CA "$d/ca.pem" -CAkey "$d/ca-key.pem" \
+			-CAcreateserial -days 2 -extfile "$d/$who.ext" -out "$d/$who.pem" 2>/dev/null ||
+			return 1
+	done
+}
 
 # free_port: a loopback TCP port nobody listens on and this test has not handed out yet.
 free_port() {
@@ -66,12 +94,15 @@ etcd_live_endpoints() {
 	echo "${eps:-$(etcd_endpoints)}"
 }
 
-etcdctl() { "$ETCDCTL_BIN" --endpoints="$(etcd_live_endpoints)" --dial-timeout=2s --command-timeout=5s "$@"; }
+# shellcheck disable=SC2046 # the TLS options are words
+etcdctl() { "$ETCDCTL_BIN" --endpoints="$(etcd_live_endpoints)" --dial-timeout=2s --command-timeout=5s $(etcd_client_tls) "$@"; }
 
 # etcd_member_up I: member I (stopped) started in the background of this shell.
 etcd_member_up() {
-	local i=$1
-	"$ETCD_BIN" --name "m$i" --data-dir "$ETCD_DIR/m$i.data" \
+	local i=$1 tls=()
+	[[ -n $ETCD_TLS ]] && tls=(--cert-file "$ETCD_TLS/server.pem" --key-file
+		"$ETCD_TLS/server-key.pem" --trusted-ca-file "$ETCD_TLS/ca.pem" --client-cert-auth)
+	"$ETCD_BIN" --name "m$i" --data-dir "$ETCD_DIR/m$i.data" "${tls[@]}" \
 		--listen-client-urls "${ETCD_CLIENT[i]}" --advertise-client-urls "${ETCD_CLIENT[i]}" \
 		--listen-peer-urls "${ETCD_PEER[i]}" --initial-advertise-peer-urls "${ETCD_PEER[i]}" \
 		--initial-cluster "$ETCD_CLUSTER" --initial-cluster-state new \
@@ -84,8 +115,9 @@ etcd_member_up() {
 
 # etcd_healthy I: member I answers and says it is healthy (it has a leader and can serve).
 etcd_healthy() {
+	# shellcheck disable=SC2046
 	"$ETCDCTL_BIN" --endpoints="${ETCD_CLIENT[$1]}" --dial-timeout=1s --command-timeout=2s \
-		endpoint health >/dev/null 2>&1
+		$(etcd_client_tls) endpoint health >/dev/null 2>&1
 }
 
 etcd_all_healthy() {
@@ -116,7 +148,7 @@ etcd_cluster_up() {
 	for ((i = 0; i < n; i++)); do
 		take_port c
 		take_port p
-		ETCD_CLIENT[i]=http://127.0.0.1:$c
+		ETCD_CLIENT[i]=http${ETCD_TLS:+s}://127.0.0.1:$c
 		ETCD_PEER[i]=http://127.0.0.1:$p
 		ETCD_CLUSTER+="${ETCD_CLUSTER:+,}m$i=${ETCD_PEER[i]}"
 	done
@@ -190,12 +222,13 @@ etcd_save_logs() {
 etcd_leader() {
 	local eps i leader
 	eps=$(etcd_endpoints)
+	# shellcheck disable=SC2046
 	leader=$("$ETCDCTL_BIN" --endpoints="$eps" --dial-timeout=1s --command-timeout=2s \
-		endpoint status -w json 2>/dev/null |
+		$(etcd_client_tls) endpoint status -w json 2>/dev/null |
 		jq -r '.[] | select(.Status.header.member_id == .Status.leader) | .Endpoint' | head -1)
 	[[ -n $leader ]] || return 1
 	for ((i = 0; i < ETCD_N; i++)); do
-		[[ ${ETCD_CLIENT[i]} == "$leader" || ${ETCD_CLIENT[i]#http://} == "$leader" ]] &&
+		[[ ${ETCD_CLIENT[i]} == "$leader" || ${ETCD_CLIENT[i]#http*://} == "$leader" ]] &&
 			{ echo "$i"; return 0; }
 	done
 	return 1
