@@ -713,10 +713,14 @@ static void check_coverage(const struct run *run)
 
 	if (n < 100000)
 		return;		/* a short run (e.g. one frame again) proves no mix */
+	/*
+	 * Every reason at least once in 20,000 frames: the rarest (an exception's "allowed") comes
+	 * with the seed's rules, 192 in 1,050,000 for one seed, so 1 in 5,000 failed a sound run.
+	 */
 	for (int r = 0; r < GB_REASON_COUNT; r++) {
 		snprintf(name, sizeof(name), "frames_cover_reason_%s (%llu)", reason_names[r],
 			 (unsigned long long)run->by_reason[r]);
-		CHECK(name, run->by_reason[r] >= n / 5000);
+		CHECK(name, run->by_reason[r] >= n / 20000);
 	}
 	snprintf(name, sizeof(name), "at_least_5%%_of_frames_dropped_or_monitored (%llu)",
 		 (unsigned long long)(run->by_reason[GB_DROP] + run->by_reason[GB_PASS_MONITOR]));
