@@ -34,6 +34,8 @@
 #define STATUS_REFRESH_S	30	/* status rewritten even when nothing changed */
 #define WATCH_COMPACTED		1	/* from on_message: the watch must start over */
 #define WATCH_STOP		2
+#define WATCH_UNANSWERED	3	/* from alive: no "created" in WATCH_CREATE_S */
+#define WATCH_CREATE_S		5
 
 struct fleet_follow {
 	const struct gb_ctx *ctx;
@@ -48,6 +50,7 @@ struct fleet_follow {
 	bool stop;
 	bool status_due;
 	bool watching;			/* the watch stream is up */
+	long long watch_asked;		/* when the watch now asked for was asked for */
 	struct etcd_kvs store;		/* the store's keys as last seen, sorted by key */
 	__s64 seen;			/* every event up to it taken into store */
 	struct fleet_refusal *refused;	/* as the last converge found them */
@@ -368,6 +371,12 @@ static int alive(void *arg)
 
 	pthread_mutex_lock(&f->lock);
 	ret = f->stop ? WATCH_STOP : 0;
+	/*
+	 * A member that cannot serve (no leader, seen after its leader was killed) may take the
+	 * watch and never answer it: asked again, of the next member.
+	 */
+	if (!ret && !f->watching && now_s() - f->watch_asked >= WATCH_CREATE_S)
+		ret = WATCH_UNANSWERED;
 	if (f->watching && !*f->last_error)
 		__atomic_store_n(&f->g.last_sync, now_s(), __ATOMIC_RELAXED);
 	pthread_mutex_unlock(&f->lock);
@@ -411,12 +420,19 @@ static void *watch_main(void *arg)
 			__s64 from = f->seen + 1;
 
 			whole = false;
+			f->watch_asked = now_s();
 			pthread_mutex_unlock(&f->lock);
 			err = etcd_watch(&f->watch, f->prefix, from, on_message, alive, f);
 			pthread_mutex_lock(&f->lock);
 			if (err == WATCH_COMPACTED) {
 				whole = true;
 				continue;
+			}
+			if (err == WATCH_UNANSWERED) {
+				snprintf(f->watch.err, sizeof(f->watch.err), "etcd %s: watch: no answer "
+					 "in %d s", f->watch.urls[f->watch.cur], WATCH_CREATE_S);
+				set_error(f->link_error, sizeof(f->link_error), f->watch.err);
+				f->watch.cur = (f->watch.cur + 1) % f->watch.n_urls;
 			}
 			if (f->watching)
 				backoff = BACKOFF_MIN_MS;
