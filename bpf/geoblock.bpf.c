@@ -224,14 +224,28 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } ufrag_owner SEC(".maps");
 
-/* Senders to shared ports, learned from their Binding Requests; the least recently used go first. */
+/*
+ * Senders to shared ports, learned from their Binding Requests (struct ice_sender_set). Arrays, not
+ * a hash map: a media packet reads one cache line of a table a quarter of the LRU hash map's size
+ * (docs/benchmarks.md, shared ports).
+ */
 struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, GB_ICE_TUPLES_MAX);
-	__type(key, struct ice_tuple);
-	__type(value, struct ice_sender);
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, GB_ICE_SETS);
+	__type(key, __u32);
+	__type(value, struct ice_sender_set);
+	__uint(map_flags, BPF_F_MMAPABLE);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
-} ice_senders SEC(".maps");
+} ice_sender_sets SEC(".maps");
+
+/* The seed of gb_ice_hash, written once when the pins are made. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u64);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} ice_seed SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -590,52 +604,103 @@ static __always_inline void count_ice(__u32 stat)
 		(*n)++;
 }
 
-/* The meeting of a learned sender's ufrag, 0 if the sender or its ufrag is gone. */
-static __always_inline __u32 sender_meeting(const struct ice_sender *s)
+/* Shared with other CPUs, read and written whole: the compiler neither splits nor merges. */
+#define READ_ONCE(x)		(*(const volatile typeof(x) *)&(x))
+#define WRITE_ONCE(x, v)	(*(volatile typeof(x) *)&(x) = (v))
+
+/* The meeting of a binding (slot | gen << 32), 0 if its ufrag is gone. */
+static __always_inline __u32 bound_meeting(__u64 bind)
 {
-	__u32 slot = s->slot;
+	__u32 slot = (__u32)bind;
 	struct ufrag_slot *u = bpf_map_lookup_elem(&ufrag_owner, &slot);
 
-	return u && u->gen == s->gen ? u->meeting_id : 0;
+	return u && u->gen == (__u32)(bind >> 32) ? u->meeting_id : 0;
+}
+
+/* The set of ice_sender_sets where sender t belongs, and its tag there. */
+static __always_inline struct ice_sender_set *sender_set(const struct ice_tuple *t, __u32 *tag)
+{
+	__u32 zero = 0, idx;
+	__u64 *seed = bpf_map_lookup_elem(&ice_seed, &zero);
+	__u64 h = gb_ice_hash(t, seed ? *seed : 0);
+
+	idx = gb_ice_set_of(h);
+	*tag = gb_ice_tag_of(h);
+	return bpf_map_lookup_elem(&ice_sender_sets, &idx);
+}
+
+/* The way of set holding tag, or GB_ICE_WAYS. */
+static __always_inline int sender_way(const struct ice_sender_set *set, __u32 tag)
+{
+	int w;
+
+#pragma unroll
+	for (w = 0; w < GB_ICE_WAYS; w++)
+		if (READ_ONCE(set->way[w].tag) == tag)
+			return w;
+	return GB_ICE_WAYS;
 }
 
 /*
  * Binds the sender t to ufrag (slot, u): a new sender, or one silent past GB_ICE_STICKY_NS, or one
  * whose ufrag is gone or was of the same meeting. A sender bound to another meeting stays bound
  * while its checks keep coming, so that a Binding Request forged from its address cannot move
- * its media to a meeting that does not block it.
+ * its media to a meeting that does not block it. A new sender takes a free way of its set, else
+ * the way of the set's longest silent sender.
  */
 static __always_inline void learn_sender(const struct ice_tuple *t, __u32 slot,
 					 const struct ufrag_slot *u)
 {
-	struct ice_sender *s = bpf_map_lookup_elem(&ice_senders, t);
+	__u64 bind = slot | (__u64)u->gen << 32;
 	/* The coarse clock: a tick's precision is plenty for 30 s, and it costs no clock read. */
-	struct ice_sender fresh = { .slot = slot, .gen = u->gen,
-				    .seen_ns = bpf_ktime_get_coarse_ns() };
-	__u32 bound;
+	__u32 now = bpf_ktime_get_coarse_ns() / 1000000;
+	struct ice_sender_set *set;
+	struct ice_way *way;
+	__u32 tag, bound, oldest = 0, age;
+	int w, victim = 0;
 
-	if (!s) {
-		bpf_map_update_elem(&ice_senders, t, &fresh, BPF_ANY);
-		count_ice(GB_ICE_LEARNED);
+	set = sender_set(t, &tag);
+	if (!set)
+		return;
+	w = sender_way(set, tag);
+	if (w < GB_ICE_WAYS) {
+		way = &set->way[w & (GB_ICE_WAYS - 1)];
+		if (READ_ONCE(way->bind) == bind) {
+			/* Written once a second at most: a line other CPUs read stays clean meanwhile. */
+			if ((__s32)(now - way->seen_ms) >= 1000)
+				WRITE_ONCE(way->seen_ms, now);
+			count_ice(GB_ICE_REFRESHED);
+			return;
+		}
+		bound = bound_meeting(way->bind);
+		/* Signed: a time ahead of the coarse clock (another CPU's tick) is recent. */
+		if (bound && bound != u->meeting_id &&
+		    (__s32)(now - way->seen_ms) < (__s32)(GB_ICE_STICKY_NS / 1000000)) {
+			count_ice(GB_ICE_KEPT);
+			return;
+		}
+		WRITE_ONCE(way->bind, bind);
+		WRITE_ONCE(way->seen_ms, now);
+		count_ice(bound && bound != u->meeting_id ? GB_ICE_MOVED : GB_ICE_REBOUND);
 		return;
 	}
-	if (s->slot == slot && s->gen == u->gen) {
-		/* Written once a second at most: a line other CPUs read stays clean meanwhile. */
-		if ((__s64)(fresh.seen_ns - s->seen_ns) >= 1000000000LL)
-			s->seen_ns = fresh.seen_ns;
-		count_ice(GB_ICE_REFRESHED);
-		return;
+#pragma unroll
+	for (w = 0; w < GB_ICE_WAYS; w++) {
+		if (!READ_ONCE(set->way[w].tag)) {
+			victim = w;
+			break;
+		}
+		age = now - set->way[w].seen_ms;
+		if ((__s32)age >= 0 && age >= oldest) {
+			oldest = age;
+			victim = w;
+		}
 	}
-	bound = sender_meeting(s);
-	/* Signed: a time ahead of the coarse clock (the fine one, read before a tick) is recent. */
-	if (bound && bound != u->meeting_id &&
-	    (__s64)(fresh.seen_ns - s->seen_ns) < (__s64)GB_ICE_STICKY_NS) {
-		count_ice(GB_ICE_KEPT);
-		return;
-	}
-	/* A new element, not the fields of this one rewritten: readers see the old or the new. */
-	bpf_map_update_elem(&ice_senders, t, &fresh, BPF_ANY);
-	count_ice(bound && bound != u->meeting_id ? GB_ICE_MOVED : GB_ICE_REBOUND);
+	way = &set->way[victim & (GB_ICE_WAYS - 1)];
+	WRITE_ONCE(way->bind, bind);
+	WRITE_ONCE(way->seen_ms, now);
+	WRITE_ONCE(way->tag, tag);
+	count_ice(GB_ICE_LEARNED);
 }
 
 struct stun_attr {
@@ -761,16 +826,21 @@ static __always_inline int decide_shared(struct xdp_md *ctx, const struct cursor
 	__u8 *payload = c->pos + sizeof(struct udphdr);
 	struct ice_tuple t = { .dport = pkt->dport, .family = pkt->family };
 	struct l4_ports *ports = c->pos;
-	struct ice_sender *s;
+	struct ice_sender_set *set;
 	struct ufrag_slot *u;
-	__u32 slot, meeting_id, off, end;
+	__u32 slot, meeting_id, off, end, tag;
+	int w;
 	int ret;
 
 	if ((void *)(payload + 1) > c->end || *payload > 3) {
 		__builtin_memcpy(t.saddr, pkt->saddr, 16);
 		t.sport = ports->source;
-		s = bpf_map_lookup_elem(&ice_senders, &t);
-		meeting_id = s ? sender_meeting(s) : 0;
+		set = sender_set(&t, &tag);
+		if (!set)
+			return GB_PASS_ICE_UNKNOWN_SENDER;
+		w = sender_way(set, tag);
+		meeting_id = w < GB_ICE_WAYS ?
+			bound_meeting(READ_ONCE(set->way[w & (GB_ICE_WAYS - 1)].bind)) : 0;
 		if (!meeting_id)
 			return GB_PASS_ICE_UNKNOWN_SENDER;
 		return judge(meeting_id, pkt, bytes);

@@ -31,13 +31,20 @@
 
 /*
  * Shared ports (meetings told apart by ICE): a server's ufrag is 4..256 ice-chars (RFC 8839);
- * ufrags over all meetings; learned senders (5-tuples) kept, least recently used evicted first.
+ * ufrags over all meetings; learned senders (5-tuples) kept, the longest silent of a set evicted.
  */
 #define GB_UFRAG_MIN		4
 #define GB_UFRAG_MAX		256
 #define GB_UFRAG_SHORT		32	/* ufrags up to this long are keyed in meeting_by_ufrag */
 #define GB_UFRAGS_MAX		262144
-#define GB_ICE_TUPLES_MAX	1048576
+/*
+ * Learned senders: a set-associative table, GB_ICE_SETS sets of GB_ICE_WAYS ways (one 64-byte
+ * cache line each, so a media packet's lookup reads one line); a sender's set and tag are its
+ * hash. A set full takes the way of its longest silent sender.
+ */
+#define GB_ICE_SETS		524288
+#define GB_ICE_WAYS		4
+#define GB_ICE_TUPLES_MAX	(GB_ICE_SETS * GB_ICE_WAYS)
 #define GB_STUN_ATTRS_MAX	16	/* attributes walked before USERNAME is given up for */
 /*
  * A sender's binding to a meeting holds while its Binding Requests keep coming (consent checks,
@@ -110,7 +117,7 @@ struct ufrag_slot {
 	__u32 gen;		/* raised each time the slot is freed */
 };
 
-/* Key of ice_senders: a sender to a shared port. */
+/* A sender to a shared port: what ice_sender_sets is keyed by (its hash, gb_ice_hash). */
 struct ice_tuple {
 	__u8 saddr[16];		/* IPv4 in the first 4 bytes */
 	__be16 sport;
@@ -119,12 +126,60 @@ struct ice_tuple {
 	__u8 pad[3];
 };
 
-/* Value of ice_senders: the ufrag (slot, gen) the sender's Binding Requests named. */
+/* A learned sender as the controller and the tests see it (user/kern/senders.h). */
 struct ice_sender {
 	__u32 slot;
 	__u32 gen;
-	__u64 seen_ns;		/* its last Binding Request naming that ufrag (coarse monotonic) */
+	__u64 seen_ns;		/* its last Binding Request naming that ufrag (coarse, ms precision) */
 };
+
+/*
+ * A way of ice_sender_sets. Written in the order bind, seen_ms, tag and read tag first, so that
+ * a reader that finds a tag sees a binding written for it (or, while the way is being given to
+ * another sender, that sender's: a packet of the evicted sender may meet the new binding).
+ */
+struct ice_way {
+	__u32 tag;		/* the high half of the sender's hash, never 0; 0: a free way */
+	__u32 seen_ms;		/* its last Binding Request naming that ufrag (coarse, ms, wraps) */
+	__u64 bind;		/* the ufrag it is bound to: slot | (__u64)gen << 32 */
+};
+
+/* Value of ice_sender_sets: a cache line. */
+struct ice_sender_set {
+	struct ice_way way[GB_ICE_WAYS];
+};
+
+/*
+ * The hash of a sender under the pinned seed (ice_seed, random at the pins' making): its low
+ * bits choose the set, its high half is the tag. Not a cryptographic hash; what a collision can
+ * do, a forged Binding Request can do too (docs/design.md, threat model).
+ */
+static inline __u64 gb_ice_hash(const struct ice_tuple *t, __u64 seed)
+{
+	__u32 w[6];
+	__u64 h = seed ^ 0x9e3779b97f4a7c15ULL;
+	int i;
+
+	__builtin_memcpy(w, t, sizeof(w));
+#ifdef __bpf__
+#pragma unroll
+#endif
+	for (i = 0; i < 6; i++) {
+		h = (h ^ w[i]) * 0xff51afd7ed558ccdULL;
+		h ^= h >> 32;
+	}
+	return h;
+}
+
+static inline __u32 gb_ice_set_of(__u64 h)
+{
+	return (__u32)h & (GB_ICE_SETS - 1);
+}
+
+static inline __u32 gb_ice_tag_of(__u64 h)
+{
+	return (__u32)(h >> 32) ?: 1;
+}
 
 /* Bits of meeting_policy.flags (pinned): fixed values, as the verdict reasons. */
 enum meeting_flags {
@@ -251,7 +306,7 @@ struct verdict_counter {
  * by hand, as the verdict reasons.
  */
 enum ice_stat {
-	GB_ICE_LEARNED		= 0,	/* a sender new to ice_senders (or evicted from it before) */
+	GB_ICE_LEARNED		= 0,	/* a sender new to ice_sender_sets (or evicted from it before) */
 	GB_ICE_REFRESHED	= 1,	/* a learned sender's Binding Request naming the same ufrag */
 	GB_ICE_MOVED		= 2,	/* a sender silent past GB_ICE_STICKY_NS, now naming another */
 	GB_ICE_KEPT		= 3,	/* a sender naming another ufrag while its binding holds */
@@ -295,6 +350,8 @@ _Static_assert(sizeof(struct ufrag_long_key) == 4 + GB_UFRAG_MAX, "ufrag_long_ke
 _Static_assert(sizeof(struct ufrag_slot) == 8, "ufrag_slot layout");
 _Static_assert(sizeof(struct ice_tuple) == 24, "ice_tuple layout");
 _Static_assert(sizeof(struct ice_sender) == 16, "ice_sender layout");
+_Static_assert(sizeof(struct ice_way) == 16, "ice_way layout");
+_Static_assert(sizeof(struct ice_sender_set) == 64, "ice_sender_set layout");
 _Static_assert(sizeof(struct allow_v4_key) == 12, "allow_v4_key layout");
 _Static_assert(sizeof(struct allow_v6_key) == 24, "allow_v6_key layout");
 

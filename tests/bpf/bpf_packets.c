@@ -12,6 +12,7 @@
 #include "geoip/geoip.h"
 #include "geoip/prefix.h"
 #include "kern/pins.h"
+#include "kern/senders.h"
 #include "kern/table.h"
 #include "kern/verdicts.h"
 #include "frames.h"
@@ -1074,9 +1075,8 @@ static int sender_entry(const struct env *env, const struct sender *s, struct ic
 {
 	struct ice_tuple t = tuple_of(s);
 
-	if (bpf_map_lookup_elem(bpf_map__fd(env->skel->maps.ice_senders), &t, out))
-		return -errno;
-	return 0;
+	return senders_get(bpf_map__fd(env->skel->maps.ice_sender_sets),
+			   bpf_map__fd(env->skel->maps.ice_seed), &t, out);
 }
 
 /* The sender's entry names slot (0: the sender has none), with the slot's current gen. */
@@ -1116,8 +1116,8 @@ static void age_sender(const struct env *env, const char *name, const struct sen
 		return;
 	}
 	e.seen_ns -= ns;
-	CHECK(label, !bpf_map_update_elem(bpf_map__fd(env->skel->maps.ice_senders), &t, &e,
-					  BPF_EXIST));
+	CHECK(label, !senders_put(bpf_map__fd(env->skel->maps.ice_sender_sets),
+				  bpf_map__fd(env->skel->maps.ice_seed), &t, &e));
 }
 
 static void shared_basics(const struct env *env, int family)

@@ -5,7 +5,7 @@
  * frames, a random rule set and a real GeoIP table. Verdict, reason, bytes and drop counter are
  * compared for every frame; drop_counts and link_drops as a whole after every batch. Shared ports
  * too: Binding Requests and media from a pool of senders, which both learn; a sender's entry in
- * ice_senders is compared after every frame that can change it, ice_stats after every batch; the
+ * ice_sender_sets is compared after every frame that can change it, ice_stats after every batch; the
  * ufrags change during the run (taken away, added, moved to another meeting) and some senders
  * are made silent for 31 s (their last request moved back), in the maps and in the reference.
  *
@@ -30,6 +30,7 @@
 #include "geoip/geoip.h"
 #include "kern/maps.h"
 #include "kern/pins.h"
+#include "kern/senders.h"
 #include "kern/table.h"
 #include "check.h"
 #include "geoblock.skel.h"
@@ -95,7 +96,7 @@ struct mode {
 	const char *name;
 	bool lpm;
 	struct geoblock *skel;
-	int prog, verdict_fd, drop_fd, link_fd, senders_fd, ice_fd;
+	int prog, verdict_fd, drop_fd, link_fd, senders_fd, seed_fd, ice_fd;
 	int ufrag_fd, long_ufrag_fd, owner_fd;
 	struct verdict_counter seen[GB_REASON_COUNT];	/* verdict_stats as last read */
 	struct drop_counter *pairs;	/* drop_counts from 1 as it should be: [slot][country] */
@@ -259,9 +260,11 @@ static void compare_sender(struct run *run, struct mode *m, __u64 i, enum gen_cl
 	struct ice_tuple key = tuple_of(&v->sender);
 	struct ice_sender got;
 
-	if (bpf_map_lookup_elem(m->senders_fd, &key, &got)) {
-		disagree(run, m, i, cls, f, len, "%s: sender not in ice_senders (%s)",
-			 ice_stat_names[v->ice_stat], strerror(errno));
+	int err = senders_get(m->senders_fd, m->seed_fd, &key, &got);
+
+	if (err) {
+		disagree(run, m, i, cls, f, len, "%s: sender not in ice_sender_sets (%s)",
+			 ice_stat_names[v->ice_stat], strerror(-err));
 		return;
 	}
 	if (!want || got.slot != want->slot || got.gen != want->gen) {
@@ -299,7 +302,7 @@ static int compare_frame(struct run *run, struct mode *m, __u64 i, enum gen_clas
 	if (v->learn) {
 		struct ice_tuple key = tuple_of(&v->sender);
 
-		had = !bpf_map_lookup_elem(m->senders_fd, &key, &before);
+		had = !senders_get(m->senders_fd, m->seed_fd, &key, &before);
 	}
 	if (bpf_prog_test_run_opts(m->prog, &opts)) {
 		err = -errno;
@@ -612,16 +615,17 @@ static int churn(struct run *run, struct mode *modes, __u64 step)
 			struct ice_tuple key = tuple_of(&t);
 			struct ice_sender s;
 
-			if (bpf_map_lookup_elem(modes[k].senders_fd, &key, &s)) {
+			if (senders_get(modes[k].senders_fd, modes[k].seed_fd, &key, &s)) {
 				fprintf(stderr, "FAIL: step %llu (%s): a sender the reference learned "
-					"is not in ice_senders\n", (unsigned long long)step,
+					"is not in ice_sender_sets\n", (unsigned long long)step,
 					modes[k].name);
 				modes[k].batch_disagreements++;
 				continue;
 			}
 			s.seen_ns -= SILENCE_NS;
-			if (bpf_map_update_elem(modes[k].senders_fd, &key, &s, BPF_EXIST))
-				return -errno;
+			err = senders_put(modes[k].senders_fd, modes[k].seed_fd, &key, &s);
+			if (err)
+				return err;
 		}
 	}
 	return err;
@@ -632,6 +636,8 @@ static int setup_mode(struct run *run, struct mode *m, const struct geoip_table 
 {
 	struct gb_ctx ctx = {};
 	struct bpf_map *map;
+	__u64 ice_seed;
+	__u32 zero = 0;
 	int err;
 
 	m->skel = geoblock__open();
@@ -657,7 +663,12 @@ static int setup_mode(struct run *run, struct mode *m, const struct geoip_table 
 	m->verdict_fd = bpf_map__fd(m->skel->maps.verdict_stats);
 	m->drop_fd = bpf_map__fd(m->skel->maps.drop_counts);
 	m->link_fd = bpf_map__fd(m->skel->maps.link_drops);
-	m->senders_fd = bpf_map__fd(m->skel->maps.ice_senders);
+	m->senders_fd = bpf_map__fd(m->skel->maps.ice_sender_sets);
+	m->seed_fd = bpf_map__fd(m->skel->maps.ice_seed);
+	/* The senders' hash seeded from the run's seed, so that DIFF_SEED replays the sets too. */
+	ice_seed = run->seed | 1;
+	if (bpf_map_update_elem(m->seed_fd, &zero, &ice_seed, BPF_ANY))
+		return -errno;
 	m->ice_fd = bpf_map__fd(m->skel->maps.ice_stats);
 	m->ufrag_fd = bpf_map__fd(m->skel->maps.meeting_by_ufrag);
 	m->long_ufrag_fd = bpf_map__fd(m->skel->maps.meeting_by_long_ufrag);

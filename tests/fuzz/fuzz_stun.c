@@ -19,6 +19,7 @@
 #include "geoip/geoip.h"
 #include "geoip/prefix.h"
 #include "kern/pins.h"
+#include "kern/senders.h"
 #include "kern/table.h"
 #include "kern/verdicts.h"
 #include "frames.h"
@@ -51,7 +52,7 @@ static const struct {
 
 static struct {
 	struct geoblock *skel;
-	int prog, verdicts, drops, ice, senders, ncpus;
+	int prog, verdicts, drops, ice, senders, seed, ncpus;
 	struct ref_rules *ref;
 	struct ref_lpm v4, v6;
 	struct ref_senders senders_ref;
@@ -159,7 +160,8 @@ static int setup(void)
 	env.verdicts = bpf_map__fd(env.skel->maps.verdict_stats);
 	env.drops = bpf_map__fd(env.skel->maps.drop_counts);
 	env.ice = bpf_map__fd(env.skel->maps.ice_stats);
-	env.senders = bpf_map__fd(env.skel->maps.ice_senders);
+	env.senders = bpf_map__fd(env.skel->maps.ice_sender_sets);
+	env.seed = bpf_map__fd(env.skel->maps.ice_seed);
 
 	err = ref_lpm_init(&env.v4, 32) ?: ref_lpm_init(&env.v6, 128);
 	err = err ?: add_prefix(&t.v4, &env.v4, AF_INET, "198.51.100.0", 24, "CN");
@@ -236,18 +238,19 @@ static void set_sender(const struct ref_tuple *t, int state, __u64 now)
 	struct ice_sender s = { .slot = 1, .gen = 7, .seen_ns = now - (state == 2 ? 31 : 0) *
 						       1000000000ULL };
 	struct ref_sender *e;
+	int err;
 
 	memcpy(key.saddr, t->saddr, 16);
 	ref_senders_free(&env.senders_ref);
-	bpf_map_delete_elem(env.senders, &key);
+	senders_del(env.senders, env.seed, &key);
 	if (!state)
 		return;
 	e = ref_senders_add(&env.senders_ref, t);
 	e->slot = s.slot;
 	e->gen = s.gen;
 	e->seen_ns = s.seen_ns;
-	FUZZ_ASSERT(!bpf_map_update_elem(env.senders, &key, &s, BPF_NOEXIST), "preset sender: %s",
-		    strerror(errno));
+	err = senders_put(env.senders, env.seed, &key, &s);
+	FUZZ_ASSERT(!err, "preset sender: %s", strerror(-err));
 }
 
 static void run_one(const uint8_t *payload, size_t size, int family, int state)
@@ -318,7 +321,7 @@ static void run_one(const uint8_t *payload, size_t size, int family, int state)
 			    (unsigned long long)pk, (unsigned long long)mon);
 	}
 	want = ref_senders_find(&env.senders_ref, &t);
-	found = !bpf_map_lookup_elem(env.senders, &key, &got);
+	found = !senders_get(env.senders, env.seed, &key, &got);
 	FUZZ_ASSERT(found == !!want, "IPv%d, state %d: sender %s, the reference %s", family, state,
 		    found ? "learned" : "not learned", want ? "learned" : "not");
 	FUZZ_ASSERT(!want || (got.slot == want->slot && got.gen == want->gen),

@@ -14,6 +14,7 @@
 #include "kern/counters.h"
 #include "kern/maps.h"
 #include "kern/pins.h"
+#include "kern/senders.h"
 #include "state/context.h"
 #include "state/ops_ice.h"
 #include "state/rules.h"
@@ -62,23 +63,6 @@ int cmd_shared_port_del(const struct cmd_args *a)
 	return shared_change(a, false);
 }
 
-/*
- * The senders ice_senders holds now: read whole (a million at most, a fraction of a second), so
- * only here, not in every scrape. Every sender the data path counted as learned was inserted,
- * and only the LRU takes one out: the difference is how many it evicted.
- */
-static int live_senders(const struct gb_ctx *ctx, size_t *n)
-{
-	void *keys, *vals;
-	int err;
-
-	err = map_entries(bpf_map__fd(ctx->skel->maps.ice_senders), sizeof(struct ice_tuple),
-			  sizeof(struct ice_sender), &keys, &vals, n);
-	free(keys);
-	free(vals);
-	return err;
-}
-
 int cmd_shared_port_list(const struct cmd_args *a)
 {
 	size_t live = 0;
@@ -98,7 +82,8 @@ int cmd_shared_port_list(const struct cmd_args *a)
 		gb_err("cannot read the counters");
 		goto out_rules;
 	}
-	if (live_senders(&ctx, &live)) {
+	/* Read whole (32 MiB, a fraction of a second), so only here, not in every scrape. */
+	if (senders_count(bpf_map__fd(ctx.skel->maps.ice_sender_sets), &live)) {
 		gb_err("cannot read the senders of shared ports");
 		counters_free(&c);
 		goto out_rules;

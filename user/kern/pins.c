@@ -18,6 +18,7 @@
 #include "lib/errors.h"
 #include "lib/files.h"
 #include "kern/pins.h"
+#include "kern/senders.h"
 #include "geoblock.skel.h"
 
 #define BPFFS_ROOT "/sys/fs/bpf"
@@ -217,6 +218,8 @@ int pins_load(struct gb_ctx *ctx, unsigned int flags)
 	}
 	if (!read_only) {
 		err = record_abi(ctx);
+		if (!err && (err = senders_seed(bpf_map__fd(ctx->skel->maps.ice_seed))))
+			gb_err("cannot seed %s/ice_seed: %s", ctx->pin_dir, strerror(-err));
 		if (err) {
 			pins_unload(ctx);
 			return err;
