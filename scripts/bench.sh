@@ -51,7 +51,7 @@ policy_ccs() { if [[ $1 == ten ]]; then echo "$TEN"; else echo "${1^^}"; fi; }
 
 # BENCH_SHARED=1: meeting "ice" blocks CN on port 5020 (its own) and by ufrag on shared port 10000.
 # Per family BENCH_SHARED_SOURCES distinct CN addresses, each a sender (address, source port)
-# learned before the rounds (by default 2 x 500,000: ice_senders, 1,048,576 at most, near full);
+# learned before the rounds (by default 2 x 500,000, in ice_sender_sets of 2,097,152 ways);
 # BENCH_SHARED_ACTIVE of them, spread evenly over the others, send in the runs;
 # BENCH_SHARED_UFRAGS server ufrags of 4 characters and as many of 32, sender i naming ufrag
 # i % BENCH_SHARED_UFRAGS.
@@ -161,7 +161,7 @@ done
 testbed_up gbbench
 bench_generator
 if ((SHARED)); then
-	# Every sender learned once, as ice_senders holds them on a busy server; the rounds refresh
+	# Every sender learned once, as ice_sender_sets holds them on a busy server; the rounds refresh
 	# only the active ones.
 	in_ns "$TB_DST" "$GEOBLOCK" attach "$TB_DST_IF" --lookup table >/dev/null
 	for fam in 4 6; do
