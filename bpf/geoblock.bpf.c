@@ -617,36 +617,72 @@ static __always_inline __u32 bound_meeting(__u64 bind)
 	return u && u->gen == (__u32)(bind >> 32) ? u->meeting_id : 0;
 }
 
-/* The set of ice_sender_sets where sender t belongs, and its tag there. */
-static __always_inline struct ice_sender_set *sender_set(const struct ice_tuple *t, __u32 *tag)
+/* The two sets of ice_sender_sets where sender t may be, and its tag there. */
+static __always_inline int sender_sets(const struct ice_tuple *t, __u32 *tag,
+				       struct ice_sender_set **first, struct ice_sender_set **second)
 {
 	__u32 zero = 0, idx;
 	__u64 *seed = bpf_map_lookup_elem(&ice_seed, &zero);
 	__u64 h = gb_ice_hash(t, seed ? *seed : 0);
 
-	idx = gb_ice_set_of(h);
 	*tag = gb_ice_tag_of(h);
-	return bpf_map_lookup_elem(&ice_sender_sets, &idx);
+	idx = gb_ice_set_of(h, 0);
+	*first = bpf_map_lookup_elem(&ice_sender_sets, &idx);
+	idx = gb_ice_set_of(h, 1);
+	*second = bpf_map_lookup_elem(&ice_sender_sets, &idx);
+	return *first && *second ? 0 : -1;
 }
 
-/* The way of set holding tag, or GB_ICE_WAYS. */
-static __always_inline int sender_way(const struct ice_sender_set *set, __u32 tag)
+/* The way of set holding tag, or NULL. */
+static __always_inline struct ice_way *sender_way(struct ice_sender_set *set, __u32 tag)
 {
 	int w;
 
 #pragma unroll
 	for (w = 0; w < GB_ICE_WAYS; w++)
 		if (READ_ONCE(set->way[w].tag) == tag)
-			return w;
-	return GB_ICE_WAYS;
+			return &set->way[w];
+	return NULL;
+}
+
+/* The way sender (tag, its two sets) has, or NULL. */
+static __always_inline struct ice_way *sender_find(struct ice_sender_set *first,
+						   struct ice_sender_set *second, __u32 tag)
+{
+	struct ice_way *way = sender_way(first, tag);
+
+	return way ? way : sender_way(second, tag);
+}
+
+/* The way a new sender takes: a free one of set (and *found set), else its longest silent. */
+static __always_inline struct ice_way *sender_victim(struct ice_sender_set *set, __u32 now,
+						     struct ice_way *victim, __u32 *oldest,
+						     bool *found)
+{
+	__u32 age;
+	int w;
+
+#pragma unroll
+	for (w = 0; w < GB_ICE_WAYS; w++) {
+		if (!READ_ONCE(set->way[w].tag)) {
+			*found = true;
+			return &set->way[w];
+		}
+		age = now - set->way[w].seen_ms;
+		if ((__s32)age >= 0 && age >= *oldest) {
+			*oldest = age;
+			victim = &set->way[w];
+		}
+	}
+	return victim;
 }
 
 /*
  * Binds the sender t to ufrag (slot, u): a new sender, or one silent past GB_ICE_STICKY_NS, or one
  * whose ufrag is gone or was of the same meeting. A sender bound to another meeting stays bound
  * while its checks keep coming, so that a Binding Request forged from its address cannot move
- * its media to a meeting that does not block it. A new sender takes a free way of its set, else
- * the way of the set's longest silent sender.
+ * its media to a meeting that does not block it. A new sender takes a free way of its first
+ * set, else of its second, else the way of the longest silent sender of the two.
  */
 static __always_inline void learn_sender(const struct ice_tuple *t, __u32 slot,
 					 const struct ufrag_slot *u)
@@ -654,17 +690,15 @@ static __always_inline void learn_sender(const struct ice_tuple *t, __u32 slot,
 	__u64 bind = slot | (__u64)u->gen << 32;
 	/* The coarse clock: a tick's precision is plenty for 30 s, and it costs no clock read. */
 	__u32 now = bpf_ktime_get_coarse_ns() / 1000000;
-	struct ice_sender_set *set;
+	struct ice_sender_set *first, *second;
 	struct ice_way *way;
-	__u32 tag, bound, oldest = 0, age;
-	int w, victim = 0;
+	__u32 tag, bound, oldest = 0;
+	bool found = false;
 
-	set = sender_set(t, &tag);
-	if (!set)
+	if (sender_sets(t, &tag, &first, &second))
 		return;
-	w = sender_way(set, tag);
-	if (w < GB_ICE_WAYS) {
-		way = &set->way[w & (GB_ICE_WAYS - 1)];
+	way = sender_find(first, second, tag);
+	if (way) {
 		if (READ_ONCE(way->bind) == bind) {
 			/* Written once a second at most: a line other CPUs read stays clean meanwhile. */
 			if ((__s32)(now - way->seen_ms) >= 1000)
@@ -684,19 +718,9 @@ static __always_inline void learn_sender(const struct ice_tuple *t, __u32 slot,
 		count_ice(bound && bound != u->meeting_id ? GB_ICE_MOVED : GB_ICE_REBOUND);
 		return;
 	}
-#pragma unroll
-	for (w = 0; w < GB_ICE_WAYS; w++) {
-		if (!READ_ONCE(set->way[w].tag)) {
-			victim = w;
-			break;
-		}
-		age = now - set->way[w].seen_ms;
-		if ((__s32)age >= 0 && age >= oldest) {
-			oldest = age;
-			victim = w;
-		}
-	}
-	way = &set->way[victim & (GB_ICE_WAYS - 1)];
+	way = sender_victim(first, now, &first->way[0], &oldest, &found);
+	if (!found)
+		way = sender_victim(second, now, way, &oldest, &found);
 	WRITE_ONCE(way->bind, bind);
 	WRITE_ONCE(way->seen_ms, now);
 	WRITE_ONCE(way->tag, tag);
@@ -826,21 +850,19 @@ static __always_inline int decide_shared(struct xdp_md *ctx, const struct cursor
 	__u8 *payload = c->pos + sizeof(struct udphdr);
 	struct ice_tuple t = { .dport = pkt->dport, .family = pkt->family };
 	struct l4_ports *ports = c->pos;
-	struct ice_sender_set *set;
+	struct ice_sender_set *first, *second;
+	struct ice_way *way;
 	struct ufrag_slot *u;
 	__u32 slot, meeting_id, off, end, tag;
-	int w;
 	int ret;
 
 	if ((void *)(payload + 1) > c->end || *payload > 3) {
 		__builtin_memcpy(t.saddr, pkt->saddr, 16);
 		t.sport = ports->source;
-		set = sender_set(&t, &tag);
-		if (!set)
+		if (sender_sets(&t, &tag, &first, &second))
 			return GB_PASS_ICE_UNKNOWN_SENDER;
-		w = sender_way(set, tag);
-		meeting_id = w < GB_ICE_WAYS ?
-			bound_meeting(READ_ONCE(set->way[w & (GB_ICE_WAYS - 1)].bind)) : 0;
+		way = sender_find(first, second, tag);
+		meeting_id = way ? bound_meeting(READ_ONCE(way->bind)) : 0;
 		if (!meeting_id)
 			return GB_PASS_ICE_UNKNOWN_SENDER;
 		return judge(meeting_id, pkt, bytes);

@@ -39,8 +39,9 @@
 #define GB_UFRAGS_MAX		262144
 /*
  * Learned senders: a set-associative table, GB_ICE_SETS sets of GB_ICE_WAYS ways (one 64-byte
- * cache line each, so a media packet's lookup reads one line); a sender's set and tag are its
- * hash. A set full takes the way of its longest silent sender.
+ * cache line each, so a media packet's lookup reads one line, two for the few in their second
+ * set); a sender's two sets and its tag are its hash. A new sender takes a free way of its first
+ * set, else of its second, else the way of the longest silent sender of the two.
  */
 #define GB_ICE_SETS		524288
 #define GB_ICE_WAYS		4
@@ -150,8 +151,8 @@ struct ice_sender_set {
 };
 
 /*
- * The hash of a sender under the pinned seed (ice_seed, random at the pins' making): its low
- * bits choose the set, its high half is the tag. Not a cryptographic hash; what a collision can
+ * The hash of a sender under the pinned seed (ice_seed, random at the pins' making): it chooses
+ * the sender's two sets, and its high half is the tag. Not a cryptographic hash; what a collision can
  * do, a forged Binding Request can do too (docs/design.md, threat model).
  */
 static inline __u64 gb_ice_hash(const struct ice_tuple *t, __u64 seed)
@@ -171,9 +172,12 @@ static inline __u64 gb_ice_hash(const struct ice_tuple *t, __u64 seed)
 	return h;
 }
 
-static inline __u32 gb_ice_set_of(__u64 h)
+/* The sender's first (which 0) and second (1) set. */
+static inline __u32 gb_ice_set_of(__u64 h, int which)
 {
-	return (__u32)h & (GB_ICE_SETS - 1);
+	if (which)
+		h = (h ^ (h >> 29)) * 0xc4ceb9fe1a85ec53ULL;
+	return (__u32)(h ^ (h >> 32)) & (GB_ICE_SETS - 1);
 }
 
 static inline __u32 gb_ice_tag_of(__u64 h)

@@ -168,7 +168,9 @@ if ((SHARED)); then
 		bench_shared_learn $fam ice-learn stun4
 	done
 	"$GEOBLOCK" detach "$TB_DST_IF" >/dev/null
-	echo "shared port: $(stats_of .ice_senders.learned) senders learned"
+	echo "shared port: $(stats_of .ice_senders.learned) senders learned;" \
+		"$("$GEOBLOCK" shared-port list --json |
+			jq -r '"\(.senders) remembered of \(.senders_max), \(.senders_evicted) evicted"')"
 fi
 
 if ((NFT)); then

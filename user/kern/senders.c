@@ -23,9 +23,13 @@ int senders_seed(int seed_fd)
 	return bpf_map_update_elem(seed_fd, &zero, &seed, BPF_ANY) ? -errno : 0;
 }
 
-/* The set of t and its tag, and the set read whole. */
-static int read_set(int sets_fd, int seed_fd, const struct ice_tuple *t, __u32 *idx, __u32 *tag,
-		    struct ice_sender_set *set)
+/* The two sets t may be in (their indexes and contents) and its tag there. */
+struct place {
+	__u32 idx[2], tag;
+	struct ice_sender_set set[2];
+};
+
+static int read_sets(int sets_fd, int seed_fd, const struct ice_tuple *t, struct place *p)
 {
 	__u32 zero = 0;
 	__u64 seed, h;
@@ -33,66 +37,75 @@ static int read_set(int sets_fd, int seed_fd, const struct ice_tuple *t, __u32 *
 	if (bpf_map_lookup_elem(seed_fd, &zero, &seed))
 		return -errno;
 	h = gb_ice_hash(t, seed);
-	*idx = gb_ice_set_of(h);
-	*tag = gb_ice_tag_of(h);
-	return bpf_map_lookup_elem(sets_fd, idx, set) ? -errno : 0;
+	p->tag = gb_ice_tag_of(h);
+	for (int i = 0; i < 2; i++) {
+		p->idx[i] = gb_ice_set_of(h, i);
+		if (bpf_map_lookup_elem(sets_fd, &p->idx[i], &p->set[i]))
+			return -errno;
+	}
+	return 0;
+}
+
+/* The way of p holding want (a tag, or 0 for a free way), first set first; NULL if none. */
+static struct ice_way *way_of(struct place *p, __u32 want, int *which)
+{
+	for (*which = 0; *which < 2; (*which)++)
+		for (int w = 0; w < GB_ICE_WAYS; w++)
+			if (p->set[*which].way[w].tag == want)
+				return &p->set[*which].way[w];
+	return NULL;
 }
 
 int senders_get(int sets_fd, int seed_fd, const struct ice_tuple *t, struct ice_sender *out)
 {
-	struct ice_sender_set set;
-	__u32 idx, tag;
-	int err = read_set(sets_fd, seed_fd, t, &idx, &tag, &set);
+	struct ice_way *way;
+	struct place p;
+	int err = read_sets(sets_fd, seed_fd, t, &p), which;
 
 	if (err)
 		return err;
-	for (int w = 0; w < GB_ICE_WAYS; w++) {
-		if (set.way[w].tag != tag)
-			continue;
-		out->slot = (__u32)set.way[w].bind;
-		out->gen = (__u32)(set.way[w].bind >> 32);
-		out->seen_ns = set.way[w].seen_ms * 1000000ULL;
-		return 0;
-	}
-	return -ENOENT;
+	way = way_of(&p, p.tag, &which);
+	if (!way)
+		return -ENOENT;
+	out->slot = (__u32)way->bind;
+	out->gen = (__u32)(way->bind >> 32);
+	out->seen_ns = way->seen_ms * 1000000ULL;
+	return 0;
 }
 
 int senders_put(int sets_fd, int seed_fd, const struct ice_tuple *t, const struct ice_sender *in)
 {
-	struct ice_sender_set set;
-	__u32 idx, tag;
-	int err = read_set(sets_fd, seed_fd, t, &idx, &tag, &set), w;
+	struct ice_way *way;
+	struct place p;
+	int err = read_sets(sets_fd, seed_fd, t, &p), which;
 
 	if (err)
 		return err;
-	for (w = 0; w < GB_ICE_WAYS; w++)
-		if (set.way[w].tag == tag)
-			break;
-	if (w == GB_ICE_WAYS)
-		for (w = 0; w < GB_ICE_WAYS; w++)
-			if (!set.way[w].tag)
-				break;
-	if (w == GB_ICE_WAYS)
+	way = way_of(&p, p.tag, &which);
+	if (!way)
+		way = way_of(&p, 0, &which);
+	if (!way)
 		return -ENOSPC;
-	set.way[w].tag = tag;
-	set.way[w].bind = in->slot | (__u64)in->gen << 32;
+	way->tag = p.tag;
+	way->bind = in->slot | (__u64)in->gen << 32;
 	/* The data path's clock in ms, wrapping as it does. */
-	set.way[w].seen_ms = (__u32)(in->seen_ns / 1000000);
-	return bpf_map_update_elem(sets_fd, &idx, &set, BPF_EXIST) ? -errno : 0;
+	way->seen_ms = (__u32)(in->seen_ns / 1000000);
+	return bpf_map_update_elem(sets_fd, &p.idx[which], &p.set[which], BPF_EXIST) ? -errno : 0;
 }
 
 int senders_del(int sets_fd, int seed_fd, const struct ice_tuple *t)
 {
-	struct ice_sender_set set;
-	__u32 idx, tag;
-	int err = read_set(sets_fd, seed_fd, t, &idx, &tag, &set);
+	struct ice_way *way;
+	struct place p;
+	int err = read_sets(sets_fd, seed_fd, t, &p), which;
 
 	if (err)
 		return err;
-	for (int w = 0; w < GB_ICE_WAYS; w++)
-		if (set.way[w].tag == tag)
-			memset(&set.way[w], 0, sizeof(set.way[w]));
-	return bpf_map_update_elem(sets_fd, &idx, &set, BPF_EXIST) ? -errno : 0;
+	way = way_of(&p, p.tag, &which);
+	if (!way)
+		return 0;
+	memset(way, 0, sizeof(*way));
+	return bpf_map_update_elem(sets_fd, &p.idx[which], &p.set[which], BPF_EXIST) ? -errno : 0;
 }
 
 int senders_count(int sets_fd, size_t *n)
