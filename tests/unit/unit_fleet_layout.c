@@ -5,6 +5,7 @@
  * expired meetings left out, shared ports, the GeoIP build, and the prefix and key names.
  */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -83,6 +84,54 @@ static void test_names(void)
 	CHECK_INT("key_node", 0, fleet_meeting_key(P, "n1", "board", out, sizeof(out)));
 	CHECK_STR("key_node_value", "/gb/nodes/n1/meetings/board", out);
 	CHECK_INT("key_too_long", -ENAMETOOLONG, fleet_meeting_key(P, "n1", "board", out, 10));
+}
+
+/* kind, node and name of key as one string ("kind node name"). */
+static const char *parsed(const char *key)
+{
+	static const char *const kinds[] = { "elsewhere", "outside", "meeting", "shared-ports",
+					     "geoip", "status" };
+	static char out[200];
+	struct fleet_key k;
+
+	fleet_key_parse(P, key, &k);
+	snprintf(out, sizeof(out), "%s %s %s", kinds[k.kind], *k.node ? k.node : "-",
+		 *k.name ? k.name : "-");
+	return out;
+}
+
+static void test_keys(void)
+{
+	struct fleet_key k;
+
+	CHECK_STR("parse_global", "meeting - board", parsed(P "meetings/board"));
+	CHECK_STR("parse_node", "meeting n1 board", parsed(P "nodes/n1/meetings/board"));
+	CHECK_STR("parse_shared", "shared-ports - -", parsed(P "shared-ports"));
+	CHECK_STR("parse_geoip", "geoip - -", parsed(P "geoip"));
+	CHECK_STR("parse_status", "status n1 -", parsed(P "status/n1"));
+	CHECK_STR("parse_elsewhere", "elsewhere - -", parsed("/other/meetings/board"));
+	CHECK_STR("parse_short_key", "elsewhere - -", parsed("/g"));
+	CHECK_STR("parse_empty_name", "outside - -", parsed(P "meetings/"));
+	CHECK_STR("parse_deeper_name", "outside - -", parsed(P "meetings/a/b"));
+	CHECK_STR("parse_status_deeper", "outside - -", parsed(P "status/n1/x"));
+	CHECK_STR("parse_status_empty", "outside - -", parsed(P "status/"));
+	CHECK_STR("parse_node_junk", "outside - -", parsed(P "nodes/n1/junk"));
+	CHECK_STR("parse_node_deeper", "outside - -", parsed(P "nodes/n1/meetings/a/b"));
+	CHECK_STR("parse_node_empty", "outside - -", parsed(P "nodes//meetings/a"));
+	CHECK_STR("parse_unknown", "outside - -", parsed(P "rooms/a"));
+	CHECK_STR("parse_name_too_long", "outside - -",
+		  parsed(P "meetings/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"));
+	fleet_key_parse(P, P "nodes/n2/meetings/a", &k);
+	CHECK("others_meeting_not_mine", !fleet_key_concerns(&k, "n1"));
+	CHECK("own_meeting_mine", fleet_key_concerns(&k, "n2"));
+	fleet_key_parse(P, P "meetings/a", &k);
+	CHECK("global_meeting_mine", fleet_key_concerns(&k, "n1"));
+	fleet_key_parse(P, P "status/n1", &k);
+	CHECK("own_status_not_a_rule", !fleet_key_concerns(&k, "n1"));
+	fleet_key_parse(P, P "nodes/n2/junk", &k);
+	CHECK("outside_key_refused_by_all", fleet_key_concerns(&k, "n1"));
+	fleet_key_parse(P, "/other/x", &k);
+	CHECK("elsewhere_not_mine", !fleet_key_concerns(&k, "n1"));
 }
 
 static void test_layout(void)
@@ -183,6 +232,7 @@ static void test_layout(void)
 int main(void)
 {
 	test_names();
+	test_keys();
 	test_layout();
 	return check_summary();
 }

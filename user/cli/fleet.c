@@ -260,23 +260,6 @@ int cmd_fleet_del(const struct cmd_args *a)
 	return ret;
 }
 
-/* The node a meeting key is for ("" every node's), or NULL if it is no meeting key. */
-static const char *meeting_scope(const char *rest, char *node, size_t len, const char **name)
-{
-	const char *slash;
-
-	if (!strncmp(rest, "meetings/", 9) && !strchr(rest + 9, '/')) {
-		*name = rest + 9;
-		return "";
-	}
-	if (strncmp(rest, "nodes/", 6) || !(slash = strchr(rest + 6, '/')) ||
-	    strncmp(slash, "/meetings/", 10) || strchr(slash + 10, '/'))
-		return NULL;
-	snprintf(node, len, "%.*s", (int)(slash - rest - 6), rest + 6);
-	*name = slash + 10;
-	return node;
-}
-
 int cmd_fleet_list(const struct cmd_args *a)
 {
 	struct json_object *arr = json_object_new_array();
@@ -288,21 +271,23 @@ int cmd_fleet_list(const struct cmd_args *a)
 	if (ret)
 		goto out;
 	for (size_t i = 0; i < kvs.n; i++) {
-		char node[GB_MEETING_NAME_LEN + 1], why[240], *line;
-		const char *scope, *name;
+		char why[240], *line;
 		struct json_object *item;
 		struct meeting_spec s;
+		struct fleet_key k;
+		const char *scope;
 		int read;
 
-		scope = meeting_scope(kvs.v[i].key + strlen(st.prefix), node, sizeof(node), &name);
-		if (!scope || (st.node && *scope && strcmp(scope, st.node)))
+		fleet_key_parse(st.prefix, kvs.v[i].key, &k);
+		if (k.kind != FLEET_KEY_MEETING || (st.node && !fleet_key_concerns(&k, st.node)))
 			continue;
+		scope = k.node;
 		item = json_object_new_object();
 		json_object_object_add(item, "key", json_object_new_string(kvs.v[i].key));
 		json_object_object_add(item, "node", *scope ? json_object_new_string(scope) : NULL);
 		json_object_object_add(item, "mod_revision",
 				       json_object_new_int64(kvs.v[i].mod_revision));
-		read = fleet_meeting_read(&kvs.v[i], name, &none, &s, why, sizeof(why));
+		read = fleet_meeting_read(&kvs.v[i], k.name, &none, &s, why, sizeof(why));
 		if (read == 1)
 			snprintf(why, sizeof(why), "expired");
 		if (!read) {
@@ -332,17 +317,14 @@ out:
 	return ret;
 }
 
-/* The newest change among the keys node takes: it must have applied at least that revision. */
-static __s64 newest_for(const struct etcd_kvs *kvs, const char *prefix, const char *node)
+/* The newest change among the keys node takes (keys: kvs parsed): it must have applied that. */
+static __s64 newest_for(const struct etcd_kvs *kvs, const struct fleet_key *keys,
+			const char *node)
 {
-	size_t plen = strlen(prefix), n = strlen(node);
 	__s64 newest = 0;
 
 	for (size_t i = 0; i < kvs->n; i++) {
-		const char *rest = kvs->v[i].key + plen;
-
-		if (!strncmp(rest, "status/", 7) ||
-		    (!strncmp(rest, "nodes/", 6) && (strncmp(rest + 6, node, n) || rest[6 + n] != '/')))
+		if (!fleet_key_concerns(&keys[i], node))
 			continue;
 		if (kvs->v[i].mod_revision > newest)
 			newest = kvs->v[i].mod_revision;
@@ -354,28 +336,23 @@ static __s64 newest_for(const struct etcd_kvs *kvs, const char *prefix, const ch
  * The nodes the store has meetings for but no status from (their daemons stopped, or never
  * started): a line each, added to arr. Returns how many.
  */
-static int silent_nodes(const struct etcd_kvs *kvs, const char *prefix, struct json_object *arr,
-			bool json)
+static int silent_nodes(const struct etcd_kvs *kvs, const struct fleet_key *keys,
+			struct json_object *arr, bool json)
 {
-	size_t plen = strlen(prefix);
 	int silent = 0;
 
 	for (size_t i = 0; i < kvs->n; i++) {
-		const char *rest = kvs->v[i].key + plen, *slash;
-		char node[GB_MEETING_NAME_LEN + 1], status[FLEET_PREFIX_MAX + 80];
+		const char *node = keys[i].node;
 		struct json_object *o;
 		bool seen = false;
 
-		if (strncmp(rest, "nodes/", 6) || !(slash = strchr(rest + 6, '/')) ||
-		    (size_t)(slash - rest - 6) >= sizeof(node))
+		if (keys[i].kind != FLEET_KEY_MEETING || !*node)
 			continue;
-		snprintf(node, sizeof(node), "%.*s", (int)(slash - rest - 6), rest + 6);
-		snprintf(status, sizeof(status), "%sstatus/%s", prefix, node);
 		/* Once per node: its first key; and not if it keeps a status. */
 		for (size_t j = 0; j < kvs->n && !seen; j++)
-			seen = !strcmp(kvs->v[j].key, status) ||
-			       (j < i && !strncmp(kvs->v[j].key, kvs->v[i].key,
-						  slash - kvs->v[i].key + 1));
+			seen = !strcmp(keys[j].node, node) &&
+			       (keys[j].kind == FLEET_KEY_STATUS ||
+				(j < i && keys[j].kind == FLEET_KEY_MEETING));
 		if (seen)
 			continue;
 		silent++;
@@ -392,28 +369,34 @@ static int silent_nodes(const struct etcd_kvs *kvs, const char *prefix, struct j
 int cmd_fleet_status(const struct cmd_args *a)
 {
 	struct json_object *arr = json_object_new_array();
+	struct fleet_key *keys = NULL;
 	struct etcd_kvs kvs = {};
 	struct store st = {};
-	size_t plen;
 	int ret = store_read(&st, a->opt, &kvs), marked = 0;
 
 	if (ret)
 		goto out;
-	plen = strlen(st.prefix);
+	keys = calloc(kvs.n ? kvs.n : 1, sizeof(*keys));
+	if (!keys) {
+		gb_err("out of memory");
+		ret = GB_EXIT_FAIL;
+		goto out_kvs;
+	}
+	for (size_t i = 0; i < kvs.n; i++)
+		fleet_key_parse(st.prefix, kvs.v[i].key, &keys[i]);
 	for (size_t i = 0; i < kvs.n; i++) {
-		const char *rest = kvs.v[i].key + plen, *node, *err;
+		const char *node = keys[i].node, *err;
 		struct json_object *o, *v, *g = NULL, *matches = NULL, *rej = NULL;
 		__s64 rev, newest;
 		bool lagging, differs;
 
-		if (strncmp(rest, "status/", 7))
+		if (keys[i].kind != FLEET_KEY_STATUS)
 			continue;
-		node = rest + 7;
 		o = json_tokener_parse(kvs.v[i].value);
 		if (!o)
 			continue;
 		rev = json_object_object_get_ex(o, "revision", &v) ? json_object_get_int64(v) : 0;
-		newest = newest_for(&kvs, st.prefix, node);
+		newest = newest_for(&kvs, keys, node);
 		lagging = rev < newest;
 		json_object_object_get_ex(o, "geoip", &g);
 		differs = g && json_object_object_get_ex(g, "matches", &matches) && matches &&
@@ -437,12 +420,14 @@ int cmd_fleet_status(const struct cmd_args *a)
 		}
 		json_object_array_add(arr, o);
 	}
-	marked += silent_nodes(&kvs, st.prefix, arr, a->opt[OPT_JSON]);
+	marked += silent_nodes(&kvs, keys, arr, a->opt[OPT_JSON]);
 	if (a->opt[OPT_JSON]) {
 		print_json(arr);
 		arr = NULL;
 	}
 	ret = marked ? GB_EXIT_FAIL : GB_EXIT_OK;
+out_kvs:
+	free(keys);
 	etcd_kvs_free(&kvs);
 	etcd_close(&st.e);
 out:

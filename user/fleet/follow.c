@@ -149,19 +149,10 @@ static int store_event(struct etcd_kvs *s, struct etcd_event *ev)
 /* Whether a key changes this node's rule set (others' meetings and statuses do not). */
 static bool concerns(const struct fleet_follow *f, const char *key)
 {
-	const char *rest = key + strlen(f->prefix), *slash;
-	size_t n = strlen(f->node);
+	struct fleet_key k;
 
-	if (strncmp(key, f->prefix, strlen(f->prefix)) || !strncmp(rest, "status/", 7))
-		return false;
-	if (strncmp(rest, "nodes/", 6))
-		return true;
-	rest += 6;
-	slash = strchr(rest, '/');
-	if (!slash || ((size_t)(slash - rest) == n && !strncmp(rest, f->node, n)))
-		return true;
-	/* Another node's meetings; anything else under nodes/ is outside the layout: refused. */
-	return strncmp(slash, "/meetings/", 10) != 0;
+	fleet_key_parse(f->prefix, key, &k);
+	return fleet_key_concerns(&k, f->node);
 }
 
 static bool refused_before(const struct fleet_follow *f, const struct fleet_refusal *r)

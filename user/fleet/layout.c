@@ -214,32 +214,41 @@ static const char *segment(const char *rest, const char *head, char *seg, size_t
 	return NULL;
 }
 
-/*
- * Where a key goes: 1 a meeting (its name in name, local if the node's own), 2 shared-ports, 3
- * geoip, 0 none of this node's (another node's, a status), -1 outside the layout.
- */
-static int classify(const char *rest, const char *node, char *name, size_t len, bool *local)
+void fleet_key_parse(const char *prefix, const char *key, struct fleet_key *k)
 {
-	char seg[GB_MEETING_NAME_LEN + 16];
-	const char *after;
+	size_t plen = strlen(prefix);
+	const char *rest, *after;
 
-	*local = false;
+	memset(k, 0, sizeof(*k));
+	k->kind = FLEET_KEY_ELSEWHERE;
+	if (strncmp(key, prefix, plen))
+		return;
+	rest = key + plen;
+	k->kind = FLEET_KEY_OUTSIDE;
 	if (!strcmp(rest, "shared-ports"))
-		return 2;
-	if (!strcmp(rest, "geoip"))
-		return 3;
-	if ((after = segment(rest, "status/", seg, sizeof(seg))) && !*after && *seg)
-		return 0;
-	if ((after = segment(rest, "meetings/", name, len)) && !*after && *name)
-		return 1;
-	after = segment(rest, "nodes/", seg, sizeof(seg));
-	if (!after || !*seg || !fleet_node_valid(seg))
-		return -1;
-	after = segment(after, "meetings/", name, len);
-	if (!after || *after || !*name)
-		return -1;
-	*local = true;
-	return strcmp(seg, node) ? 0 : 1;
+		k->kind = FLEET_KEY_SHARED_PORTS;
+	else if (!strcmp(rest, "geoip"))
+		k->kind = FLEET_KEY_GEOIP;
+	else if ((after = segment(rest, "status/", k->node, sizeof(k->node))))
+		k->kind = !*after && *k->node ? FLEET_KEY_STATUS : FLEET_KEY_OUTSIDE;
+	else if ((after = segment(rest, "meetings/", k->name, sizeof(k->name))))
+		k->kind = !*after && *k->name ? FLEET_KEY_MEETING : FLEET_KEY_OUTSIDE;
+	else if ((after = segment(rest, "nodes/", k->node, sizeof(k->node))) && *k->node &&
+		 fleet_node_valid(k->node) &&
+		 (after = segment(after, "meetings/", k->name, sizeof(k->name))) && !*after &&
+		 *k->name)
+		k->kind = FLEET_KEY_MEETING;
+	if (k->kind == FLEET_KEY_OUTSIDE || k->kind == FLEET_KEY_SHARED_PORTS ||
+	    k->kind == FLEET_KEY_GEOIP)
+		*k->node = *k->name = 0;
+	if (k->kind == FLEET_KEY_STATUS)
+		*k->name = 0;
+}
+
+bool fleet_key_concerns(const struct fleet_key *k, const char *node)
+{
+	return k->kind != FLEET_KEY_ELSEWHERE && k->kind != FLEET_KEY_STATUS &&
+	       !(k->kind == FLEET_KEY_MEETING && *k->node && strcmp(k->node, node));
 }
 
 /* A copy of s at the end of l. */
@@ -296,7 +305,7 @@ int fleet_want_build(const struct etcd_kv *kvs, size_t n, const char *prefix, co
 		     const struct country_census *census, struct fleet_want *w)
 {
 	struct candidate *c = calloc(n ? n : 1, sizeof(*c));
-	size_t nc = 0, plen = strlen(prefix);
+	size_t nc = 0;
 	int err = 0;
 
 	memset(w, 0, sizeof(*w));
@@ -305,35 +314,32 @@ int fleet_want_build(const struct etcd_kv *kvs, size_t n, const char *prefix, co
 	/* Shared ports first: a meeting port among them is refused. */
 	for (int pass = 0; pass < 2 && !err; pass++) {
 		for (size_t i = 0; i < n && !err; i++) {
-			char name[GB_MEETING_NAME_LEN + 16], why[240];
-			const char *rest = kvs[i].key + plen;
-			bool local;
-			int kind;
+			struct fleet_key k;
+			char why[240];
+			int read;
 
-			if (strncmp(kvs[i].key, prefix, plen))
+			fleet_key_parse(prefix, kvs[i].key, &k);
+			if ((k.kind == FLEET_KEY_SHARED_PORTS) != !pass ||
+			    !fleet_key_concerns(&k, node))
 				continue;
-			kind = classify(rest, node, name, sizeof(name), &local);
-			if ((kind == 2) != !pass)
-				continue;
-			if (kind == 0)
-				continue;
-			if (kind < 0) {
+			if (k.kind == FLEET_KEY_OUTSIDE) {
 				err = refuse(w, &kvs[i], NULL,
 					     "a key outside the layout (docs/fleet.md)");
 				continue;
 			}
-			if (kind == 2 || kind == 3) {
-				if ((kind == 2 ? shared_of : geoip_of)(&kvs[i], w, why, sizeof(why)))
+			if (k.kind != FLEET_KEY_MEETING) {
+				if ((k.kind == FLEET_KEY_SHARED_PORTS ? shared_of : geoip_of)(
+					    &kvs[i], w, why, sizeof(why)))
 					err = refuse(w, &kvs[i], NULL, "%s", why);
 				continue;
 			}
 			c[nc].kv = &kvs[i];
-			c[nc].local = local;
-			kind = fleet_meeting_read(&kvs[i], name, census, &c[nc].s, why,
+			c[nc].local = *k.node;
+			read = fleet_meeting_read(&kvs[i], k.name, census, &c[nc].s, why,
 						  sizeof(why));
-			if (kind < 0)
-				err = refuse(w, &kvs[i], name, "%s", why);
-			else if (!kind)
+			if (read < 0)
+				err = refuse(w, &kvs[i], k.name, "%s", why);
+			else if (!read)
 				nc++;
 		}
 	}

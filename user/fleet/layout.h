@@ -38,6 +38,29 @@ struct fleet_want {
 	size_t n_refused;
 };
 
+/* What a key is in the layout under a prefix. */
+enum fleet_key_kind {
+	FLEET_KEY_ELSEWHERE,		/* not under the prefix */
+	FLEET_KEY_OUTSIDE,		/* under it, in no place of the layout: every node refuses it */
+	FLEET_KEY_MEETING,		/* meetings/NAME, or nodes/NODE/meetings/NAME (node set) */
+	FLEET_KEY_SHARED_PORTS,		/* shared-ports */
+	FLEET_KEY_GEOIP,		/* geoip */
+	FLEET_KEY_STATUS,		/* status/NODE, a node's own report */
+};
+
+struct fleet_key {
+	enum fleet_key_kind kind;
+	char node[GB_MEETING_NAME_LEN + 16];	/* a node's meeting's or status's node, else "" */
+	char name[GB_MEETING_NAME_LEN + 16];	/* a meeting key's meeting, else "" */
+};
+
+/* What key is under prefix (as fleet_prefix gives it); names too long for k are OUTSIDE. */
+void fleet_key_parse(const char *prefix, const char *key, struct fleet_key *k);
+/*
+ * Whether node takes k into account (taken or refused): everything under the prefix but statuses
+ * and other nodes' meetings. What a node follows, and what fleet status expects it to have seen.
+ */
+bool fleet_key_concerns(const struct fleet_key *k, const char *node);
 /* prefix as keys start: one '/' at its end ("/geoblock" -> "/geoblock/"); -EINVAL if unfit. */
 int fleet_prefix(const char *given, char *out, size_t len);
 /* A node name: a meeting name's characters, no '/'. */
