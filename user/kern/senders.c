@@ -56,17 +56,30 @@ static struct ice_way *way_of(struct place *p, __u32 want, int *which)
 	return NULL;
 }
 
+/* Reads the sets of t into p and finds its way (*way NULL if it has none). */
+static int find(int sets_fd, int seed_fd, const struct ice_tuple *t, struct place *p,
+		struct ice_way **way, int *which)
+{
+	int err = read_sets(sets_fd, seed_fd, t, p);
+
+	*way = err ? NULL : way_of(p, p->tag, which);
+	return err;
+}
+
+/* Writes set which of p back whole. */
+static int write_set(int sets_fd, const struct place *p, int which)
+{
+	return bpf_map_update_elem(sets_fd, &p->idx[which], &p->set[which], BPF_EXIST) ? -errno : 0;
+}
+
 int senders_get(int sets_fd, int seed_fd, const struct ice_tuple *t, struct ice_sender *out)
 {
 	struct ice_way *way;
 	struct place p;
-	int err = read_sets(sets_fd, seed_fd, t, &p), which;
+	int which, err = find(sets_fd, seed_fd, t, &p, &way, &which);
 
-	if (err)
-		return err;
-	way = way_of(&p, p.tag, &which);
-	if (!way)
-		return -ENOENT;
+	if (err || !way)
+		return err ?: -ENOENT;
 	out->slot = (__u32)way->bind;
 	out->gen = (__u32)(way->bind >> 32);
 	out->seen_ns = way->seen_ms * 1000000ULL;
@@ -77,11 +90,10 @@ int senders_put(int sets_fd, int seed_fd, const struct ice_tuple *t, const struc
 {
 	struct ice_way *way;
 	struct place p;
-	int err = read_sets(sets_fd, seed_fd, t, &p), which;
+	int which, err = find(sets_fd, seed_fd, t, &p, &way, &which);
 
 	if (err)
 		return err;
-	way = way_of(&p, p.tag, &which);
 	if (!way)
 		way = way_of(&p, 0, &which);
 	if (!way)
@@ -90,22 +102,19 @@ int senders_put(int sets_fd, int seed_fd, const struct ice_tuple *t, const struc
 	way->bind = in->slot | (__u64)in->gen << 32;
 	/* The data path's clock in ms, wrapping as it does. */
 	way->seen_ms = (__u32)(in->seen_ns / 1000000);
-	return bpf_map_update_elem(sets_fd, &p.idx[which], &p.set[which], BPF_EXIST) ? -errno : 0;
+	return write_set(sets_fd, &p, which);
 }
 
 int senders_del(int sets_fd, int seed_fd, const struct ice_tuple *t)
 {
 	struct ice_way *way;
 	struct place p;
-	int err = read_sets(sets_fd, seed_fd, t, &p), which;
+	int which, err = find(sets_fd, seed_fd, t, &p, &way, &which);
 
-	if (err)
+	if (err || !way)
 		return err;
-	way = way_of(&p, p.tag, &which);
-	if (!way)
-		return 0;
 	memset(way, 0, sizeof(*way));
-	return bpf_map_update_elem(sets_fd, &p.idx[which], &p.set[which], BPF_EXIST) ? -errno : 0;
+	return write_set(sets_fd, &p, which);
 }
 
 int senders_count(int sets_fd, size_t *n)
