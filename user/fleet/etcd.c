@@ -446,7 +446,7 @@ static void msg_free(struct etcd_watch_msg *m)
 	free(m->events);
 }
 
-static int handle_line(struct stream *s, const char *line)
+static int handle_line(struct stream *s, const char *line, bool more)
 {
 	struct json_object *o = json_tokener_parse(line), *res = get(o, "result"), *evs;
 	struct etcd_watch_msg m = {};
@@ -468,6 +468,7 @@ static int handle_line(struct stream *s, const char *line)
 	m.compact_revision = get_i64(res, "compact_revision");
 	m.created = json_object_get_boolean(get(res, "created"));
 	m.canceled = json_object_get_boolean(get(res, "canceled"));
+	m.more = more;
 	m.events = calloc(n ? n : 1, sizeof(*m.events));
 	if (!m.events) {
 		json_object_put(o);
@@ -502,7 +503,8 @@ static size_t stream_data(char *data, size_t size, size_t n, void *cls)
 	start = s->buf.body;
 	while ((nl = memchr(start, '\n', s->buf.body + s->buf.len - start))) {
 		*nl = '\0';
-		if (nl > start && handle_line(s, start))
+		if (nl > start && handle_line(s, start, memchr(nl + 1, '\n',
+								s->buf.body + s->buf.len - nl - 1)))
 			return 0;
 		start = nl + 1;
 	}

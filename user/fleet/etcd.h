@@ -73,6 +73,7 @@ struct etcd_watch_msg {
 		struct etcd_kv kv;	/* for a delete: key and mod_revision only */
 	} *events;
 	size_t n_events;		/* 0 with !created: a progress notification */
+	bool more;			/* the next message has come already (a backlog) */
 };
 
 /*

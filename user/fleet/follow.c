@@ -53,6 +53,7 @@ struct fleet_follow {
 	long long watch_asked;		/* when the watch now asked for was asked for */
 	struct etcd_kvs store;		/* the store's keys as last seen, sorted by key */
 	__s64 seen;			/* every event up to it taken into store */
+	bool unapplied;			/* events of this node's among them, not converged yet */
 	struct fleet_refusal *refused;	/* as the last converge found them */
 	size_t n_refused;
 	bool shared_known;		/* the shared ports here are shared_applied */
@@ -348,8 +349,11 @@ static int on_message(void *arg, const struct etcd_watch_msg *m)
 	 */
 	if (err)
 		set_error(f->last_error, sizeof(f->last_error), "out of memory taking a watch event");
-	else if (mine)
+	else if ((f->unapplied |= mine) && !m->more) {
+		/* A backlog (a slow converge, a burst of changes) is converged once, at its end. */
 		converge(f, f->seen);
+		f->unapplied = false;
+	}
 	pthread_mutex_unlock(&f->lock);
 	return err ? WATCH_COMPACTED : 0;
 }
@@ -415,6 +419,10 @@ static void *watch_main(void *arg)
 			pthread_mutex_unlock(&f->lock);
 			err = etcd_watch(&f->watch, f->prefix, from, on_message, alive, f);
 			pthread_mutex_lock(&f->lock);
+			/* What the stream left behind it, before the next one resumes after it. */
+			if (f->unapplied && err != WATCH_COMPACTED)
+				converge(f, f->seen);
+			f->unapplied = false;
 			if (err == WATCH_COMPACTED) {
 				whole = true;
 				continue;
