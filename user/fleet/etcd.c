@@ -545,6 +545,8 @@ int etcd_watch(struct etcd *e, const char *prefix, __s64 start_revision, etcd_wa
 	curl_easy_setopt(e->curl, CURLOPT_XFERINFOFUNCTION, stream_alive);
 	curl_easy_setopt(e->curl, CURLOPT_XFERINFODATA, &s);
 	curl_easy_setopt(e->curl, CURLOPT_NOPROGRESS, 0L);
+	/* What came while the caller was busy is read at once: one call, one converge, not one each. */
+	curl_easy_setopt(e->curl, CURLOPT_BUFFERSIZE, 1L << 20);
 	rc = curl_easy_perform(e->curl);
 	curl_easy_getinfo(e->curl, CURLINFO_RESPONSE_CODE, &status);
 	json_object_put(req);
