@@ -226,8 +226,8 @@ struct {
 
 /*
  * Senders to shared ports, learned from their Binding Requests (struct ice_sender_set). Arrays, not
- * a hash map: a media packet reads one cache line of a table a quarter of the LRU hash map's size
- * (docs/benchmarks.md, shared ports).
+ * a hash map: a media packet reads one cache line of a table under a third of the LRU hash map's
+ * size (docs/benchmarks.md, shared ports).
  */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
