@@ -31,10 +31,13 @@ check "meeting add O on port 20005" "$GEOBLOCK" meeting add O --ports 20005 --bl
 check "shared-port add 20006" "$GEOBLOCK" shared-port add 20006 >/dev/null
 operator_rules=$(saved_rules)
 
-# start_daemon [IDLE]: --janus-idle IDLE (default 60: no handle goes idle unless a step wants it).
+# start_daemon [IDLE [OPTION...]]: --janus-idle IDLE (default 60: no handle goes idle unless a
+# step wants it), and the options given.
 start_daemon() {
-	"$GEOBLOCK" daemon --metrics 127.0.0.1:0 --janus-events 127.0.0.1:0 --janus-idle "${1:-60}" \
-		>"$tmp/daemon.log" 2>"$tmp/daemon.err" &
+	local idle=${1:-60}
+	shift
+	"$GEOBLOCK" daemon --metrics 127.0.0.1:0 --janus-events 127.0.0.1:0 --janus-idle "$idle" \
+		"$@" >"$tmp/daemon.log" 2>"$tmp/daemon.err" &
 	pid=$!
 	on_exit kill_child "$pid"
 	wait_until 10 grep -q '^serving Janus events on ' "$tmp/daemon.log" ||
@@ -164,5 +167,36 @@ check_eq "meeting del: the port is no meeting's" - "$(owner 20011)"
 check "janus-ports forgets it" bash -c "! grep -q '^20011 ' '$GEOBLOCK_STATE_DIR/janus-ports'"
 check "the audit log has the daemon's changes" \
 	test "$(grep -c '"command":"janus event"' "$GEOBLOCK_STATE_DIR/audit.log")" -ge 9
+check "the daemon is up" kill -0 "$pid"
+
+# A hangup under way (Janus's Admin API slow to answer) holds up no event: the address checks
+# and the Admin API are asked without the lock the events need, else a port is given late and a
+# blocked client's DTLS can complete first.
+kill_child "$pid"
+printf '85.214.1.0,85.214.1.255,DE\n' >"$tmp/table.csv"
+check "geoip load: 85.214.1.0/24 is DE" quiet "$GEOBLOCK" geoip load --force "$tmp/table.csv"
+check "meeting add H on room 4321" quiet "$GEOBLOCK" meeting add H --janus-room 4321 --block DE
+mkdir "$tmp/admin"
+/usr/bin/python3 "$ROOT/tests/cli/janus_admin_stall.py" "$tmp/admin" 2>"$tmp/admin.err" &
+admin_pid=$!
+on_exit kill_child "$admin_pid"
+wait_until 10 test -s "$tmp/admin/port" ||
+	{ fail "the stand-in Admin API did not listen: $(cat "$tmp/admin.err")"; summary; exit; }
+echo secret >"$tmp/admin_secret"
+start_daemon 60 --janus-admin "http://127.0.0.1:$(cat "$tmp/admin/port")/admin" \
+	--janus-admin-secret "$tmp/admin_secret" --janus-hangup
+check_eq "a DE client's handle in H (its selected pair from 85.214.1.1): 200" 200 \
+	"$(post "[$(joined 8 81 4321),$(pair 8 81 20021)]")"
+check "the hangup pass asks Janus to hang it up" wait_until 10 test -e "$tmp/admin/asked"
+check_eq "an event while Janus has not answered: 200 (in under 3 s)" 200 \
+	"$(curl -s -o /dev/null -m 3 -w '%{http_code}' -X POST \
+		--data-binary "[$(joined 8 82 4321),$(cand 8 82 20022)]" "$URL")"
+check_eq "its port is H's already" H "$(owner 20022)"
+check "and Janus has still not answered the hangup" test ! -e "$tmp/admin/answered"
+touch "$tmp/admin/release"
+check "then Janus answers" wait_until 10 test -e "$tmp/admin/answered"
+check "the hangup is audited" wait_until 5 grep -q \
+	'"command":"janus hangup".*handle 81: 85.214.1.1 is in DE, blocked by meeting H' \
+	"$GEOBLOCK_STATE_DIR/audit.log"
 check "the daemon is up" kill -0 "$pid"
 summary

@@ -58,11 +58,21 @@ etcd_tls_files() {
 	done
 }
 
-# free_port: a loopback TCP port nobody listens on and this test has not handed out yet.
+# free_port: a loopback TCP port nobody listens on and this test has not handed out yet, outside
+# the kernel's ephemeral range: else a connection's source port (a daemon's, etcdctl's) can take
+# it while its member is down, and the member cannot come back on it.
 free_port() {
-	local p
+	local p lo=32768 hi=60999 base=20000 span
+	read -r lo hi </proc/sys/net/ipv4/ip_local_port_range 2>/dev/null
+	if ((lo - base >= 2000)); then
+		span=$((lo - base))
+	elif ((65535 - hi >= 2000)); then
+		base=$((hi + 1)) span=$((65535 - hi))
+	else
+		span=30000
+	fi
 	while :; do
-		p=$((20000 + (((RANDOM << 15) | RANDOM) % 30000)))
+		p=$((base + (((RANDOM << 15) | RANDOM) % span)))
 		[[ $ETCD_PORTS_TAKEN == *" $p "* ]] && continue
 		[[ -z $(ss -Htan "( sport = :$p )" 2>/dev/null) ]] || continue
 		ETCD_PORTS_TAKEN+="$p "

@@ -464,14 +464,54 @@ int janus_members_event(struct janus_members *m, struct json_object *ev)
 void janus_members_expire(struct janus_members *m)
 {
 	time_t now = now_s();
+	bool sync;
 
 	pthread_mutex_lock(&m->mu);
 	for (size_t i = m->n; i-- > 0;)
 		if (now - m->h[i].seen >= (time_t)m->idle_s)
 			end_handle(m, i);
-	if (m->unsynced && !audit_sync(m->ctx))
-		m->unsynced = false;
+	sync = m->unsynced;
+	m->unsynced = false;
 	pthread_mutex_unlock(&m->mu);
+	/* Not under m->mu: an fsync must not hold up the next event (see give_ports). */
+	if (sync && audit_sync(m->ctx)) {
+		pthread_mutex_lock(&m->mu);
+		m->unsynced = true;
+		pthread_mutex_unlock(&m->mu);
+	}
+}
+
+/* A handle to ask about, copied out of m under m->mu. */
+struct hangup_ask {
+	__u64 session, handle, room;
+	char remote[64];
+	char meeting[GB_MEETING_NAME_LEN];
+};
+
+/* The handles not hung up yet whose room is a meeting's and whose client is known. */
+static size_t hangup_candidates(struct janus_members *m, const struct janus_set *j,
+				struct hangup_ask **out)
+{
+	struct hangup_ask *asks;
+	size_t n = 0;
+
+	pthread_mutex_lock(&m->mu);
+	asks = calloc(m->n ? m->n : 1, sizeof(*asks));
+	for (size_t i = 0; asks && i < m->n; i++) {
+		const struct janus_handle *h = &m->h[i];
+		const char *name = h->room ? janus_room_meeting(j, h->room) : NULL;
+
+		if (h->hung || !name || !h->remote[0])
+			continue;
+		asks[n] = (struct hangup_ask){ .session = h->session, .handle = h->handle,
+					       .room = h->room };
+		snprintf(asks[n].remote, sizeof(asks[n].remote), "%s", h->remote);
+		snprintf(asks[n].meeting, sizeof(asks[n].meeting), "%s", name);
+		n++;
+	}
+	pthread_mutex_unlock(&m->mu);
+	*out = asks;
+	return n;
 }
 
 void janus_members_hangup_blocked(struct janus_members *m,
@@ -479,39 +519,49 @@ void janus_members_hangup_blocked(struct janus_members *m,
 {
 	struct audit_caller who = { .command = "janus hangup", .uid = getuid(), .pid = getpid() };
 	struct explanation *e = malloc(sizeof(*e));
+	struct hangup_ask *asks = NULL;
+	struct janus_handle *h;
 	struct janus_set j;
 	char reason[256];
+	size_t n;
 
 	if (!e || janus_read(m->ctx->state_dir, &j)) {
 		free(e);
 		return;
 	}
-	pthread_mutex_lock(&m->mu);
-	for (size_t i = 0; i < m->n; i++) {
-		struct janus_handle *h = &m->h[i];
-		const char *name = h->room ? janus_room_meeting(&j, h->room) : NULL;
-		int err;
+	/*
+	 * The checks (a reading of the rule set each) and Janus's Admin API are asked without m->mu,
+	 * which the events need: an event held up here is a port given late, a client's DTLS let
+	 * through (see give_ports).
+	 */
+	n = hangup_candidates(m, &j, &asks);
+	for (size_t i = 0; i < n; i++) {
+		struct hangup_ask *a = &asks[i];
+		int check = explain_check(m->ctx, a->meeting, a->remote, e), err = 0;
+		bool drop = !check && e->reason == GB_DROP;
 
-		if (h->hung || !name || !h->remote[0])
-			continue;
-		/* An address check refuses (an mDNS name, say) is not asked again. */
-		if (explain_check(m->ctx, name, h->remote, e)) {
-			h->remote[0] = '\0';
-			continue;
+		if (drop) {
+			err = hangup(cls, a->session, a->handle);
+			snprintf(reason, sizeof(reason), "janus room %llu session %llu handle %llu: %s "
+				 "is in %s, blocked by meeting %s", (unsigned long long)a->room,
+				 (unsigned long long)a->session, (unsigned long long)a->handle,
+				 a->remote, e->country, a->meeting);
+			audit_result_by(m->ctx, &who, reason, err, NULL);
 		}
-		if (e->reason != GB_DROP)
-			continue;
-		err = hangup(cls, h->session, h->handle);
-		h->hung = !err;
-		m->c.hangups += !err;
-		snprintf(reason, sizeof(reason), "janus room %llu session %llu handle %llu: %s is in "
-			 "%s, blocked by meeting %s", (unsigned long long)h->room,
-			 (unsigned long long)h->session, (unsigned long long)h->handle, h->remote,
-			 e->country, name);
-		audit_result_by(m->ctx, &who, reason, err, NULL);
-		m->unsynced = true;
+		pthread_mutex_lock(&m->mu);
+		h = find_handle(m, a->session, a->handle, false);
+		/* An address check refuses (an mDNS name, say) is not asked again. */
+		if (h && check && !strcmp(h->remote, a->remote))
+			h->remote[0] = '\0';
+		if (drop) {
+			if (h)
+				h->hung = !err;
+			m->c.hangups += !err;
+			m->unsynced = true;
+		}
+		pthread_mutex_unlock(&m->mu);
 	}
-	pthread_mutex_unlock(&m->mu);
+	free(asks);
 	janus_free(&j);
 	free(e);
 }

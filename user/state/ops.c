@@ -442,7 +442,7 @@ int ops_apply(const struct gb_ctx *ctx, const struct audit_caller *who, const ch
 	struct json_object *changes;
 	struct rules_plan plan;
 	char prefix[PATH_MAX + 32];
-	struct rules r;
+	struct rules fresh, *r = &fresh;
 	int fd = -1, err;
 
 	if (!check) {
@@ -462,7 +462,8 @@ int ops_apply(const struct gb_ctx *ctx, const struct audit_caller *who, const ch
 	}
 	if (err)
 		goto out_unlock;
-	err = ops_failure(check ? rules_read(ctx, &r) : rules_begin(ctx, &r, true));
+	/* A daemon's changes (a fleet node's converges) start from the rule set it keeps. */
+	err = ops_failure(check ? rules_read(ctx, &fresh) : ops_rules_take(ctx, &r));
 	if (err)
 		goto out_unlock;
 	for (size_t i = 0; i < want->n && !err; i++) {
@@ -470,7 +471,7 @@ int ops_apply(const struct gb_ctx *ctx, const struct audit_caller *who, const ch
 
 		for (__u32 p = port_next(s->ports, 1); p < GB_PORT_COUNT && !err;
 		     p = port_next(s->ports, p + 1)) {
-			if (!rules_port_shared(&r, p))
+			if (!rules_port_shared(r, p))
 				continue;
 			if (where && s->line)
 				snprintf(prefix, sizeof(prefix), "%s line %u: ", where, s->line);
@@ -483,26 +484,28 @@ int ops_apply(const struct gb_ctx *ctx, const struct audit_caller *who, const ch
 	}
 	if (err)
 		goto out_rules;
-	err = rules_plan(&r, want, &plan);
+	err = rules_plan(r, want, &plan);
 	if (err) {
 		gb_err("cannot plan the change: %s", strerror(-err));
 		goto out_rules;
 	}
-	rules_plan_print(&r, &plan, plan_out, NULL);
+	rules_plan_print(r, &plan, plan_out, NULL);
 	*counts = (struct ops_counts){ .add = plan.n_add, .change = plan.n_replace,
 				       .mode = plan.n_mode, .deleted = plan.n_doomed,
 				       .keep = plan.n_keep };
 	if (!check) {
 		changes = json_object_new_array();
-		err = rules_converge(ctx, &r, want, changes);
-		rules_shrink_table(ctx, &r);
+		err = rules_converge(ctx, r, want, changes);
 		if (audit_result_by(ctx, who, reason, err, changes) && !err)
 			err = -EIO;
 		err = ops_failure(err);
 	}
 	rules_plan_free(&plan);
 out_rules:
-	rules_free(&r);
+	if (check)
+		rules_free(&fresh);
+	else
+		ops_rules_give(ctx, r, err);
 out_unlock:
 	ops_unlock(fd);
 	return check ? err : ops_durable(ctx, err);
