@@ -109,6 +109,14 @@ for t in "${tests[@]}"; do
 		printf '%-5s %-36s %s\n' skip "$name" "(packaging: checked in the plain pass)"
 		continue
 	fi
+	# Real WebRTC clients against the data path: what they check is a race of milliseconds
+	# (a port given before a client's DTLS completes), which a sanitized controller, several
+	# times slower, changes. Their controller paths run sanitized in the CLI tests (Janus's
+	# events, shared ports and ufrags).
+	if [[ ${GB_SANITIZE:-} == 1 && $t == *_real_clients.sh ]]; then
+		printf '%-5s %-36s %s\n' skip "$name" "(real clients' timing: checked in the plain pass)"
+		continue
+	fi
 	start=$(date +%s)
 	$t >"$LOGS/$name.log" 2>&1
 	rc=$?

@@ -7,7 +7,8 @@
 # unknown types, TCP candidates and ports past 65535 change nothing; malformed bodies and a burst
 # of 10,000 events are counted and change nothing; the saved rule set never holds a Janus port;
 # `apply` and `meeting ports add` keep them; a restarted daemon takes back its predecessor's
-# ports; `meeting del` forgets them; and every change is audited.
+# ports; `meeting del` forgets them; every change is audited; and a hangup Janus's Admin API is
+# slow to answer (`--janus-hangup`) holds up no event.
 set -uo pipefail
 source "$(dirname "$0")/../lib/common.sh"
 [[ -x $GEOBLOCK ]] || { fail "no $GEOBLOCK (build it first)"; summary; exit; }
