@@ -70,7 +70,7 @@ TEST_BINS := $(BUILD)/tests/unit_country $(BUILD)/tests/unit_prefix $(BUILD)/tes
 	     $(BUILD)/bench/api_load
 DIFF_OBJS := $(patsubst tests/diff/%.c,$(BUILD)/tests/%.o,$(wildcard tests/diff/*.c))
 
-.PHONY: all test demo bench bench-ab bench-metrics bench-geoip bench-api bench-policy bench-fleet fuzz \
+.PHONY: all test demo bench bench-ab bench-maps bench-metrics bench-geoip bench-api bench-policy bench-fleet fuzz \
 	fuzz-build deps \
 	clean help install uninstall deb
 .SECONDARY:
@@ -97,6 +97,8 @@ help:
 	@echo "                tell a new country apart (or no longer) is enforced, CLI and API"
 	@echo "make bench-fleet    time from an etcd put to enforcement on every node of a fleet"
 	@echo "                (3-member etcd, BENCH_FLEET_NODES=20 daemons): p50, p99"
+	@echo "make bench-maps ns per lookup of a random entry, by kind of BPF map (arrays and"
+	@echo "                hash maps as the shared-port tables are, or might be): ratios"
 	@echo "make deps       install the Debian packages the build and tests need"
 	@echo "make install    install binary, man page, systemd units, bash completion, example"
 	@echo "                rules (PREFIX=/usr/local, DESTDIR=); make uninstall removes them"
@@ -126,6 +128,10 @@ $(BUILD)/bench/%.skel.h: $(BUILD)/bench/%.bpf.o
 $(BUILD)/bench/xdp_bench: tests/bench/xdp_bench.c tests/bench/xdpgen.h $(BUILD)/bench/xdpgen.skel.h $(BUILD)/geoblock.skel.h
 	@echo "  CC      $@"
 	$(Q)$(CC) $(CFLAGS) -I$(BUILD)/bench -I$(BUILD) -o $@ $< $(LDLIBS)
+
+$(BUILD)/bench/map_probe: tests/bench/map_probe.c $(BUILD)/bench/map_probe.skel.h
+	@echo "  CC      $@"
+	$(Q)$(CC) $(CFLAGS) -I$(BUILD)/bench -o $@ $< $(LDLIBS)
 
 # The control API's load generator (bench-api, and the daemon kill -9 fault test): libcurl.
 $(BUILD)/bench/api_load: tests/bench/api_load.c
@@ -229,6 +235,10 @@ bench-fleet: deps
 bench-metrics: deps
 	$(Q)$(MAKE) --no-print-directory all $(BUILD)/tests/metrics_fill
 	$(Q)bash scripts/bench-metrics.sh
+
+bench-maps: deps
+	$(Q)$(MAKE) --no-print-directory $(BUILD)/bench/map_probe
+	$(Q)$(BUILD)/bench/map_probe $(BENCH_MAPS_ROUNDS)
 
 demo: deps
 	$(Q)$(MAKE) --no-print-directory all $(BUILD)/tests/udp_send $(BUILD)/tests/udp_recv \

@@ -1,0 +1,140 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * `make bench-maps`: map_probe [ROUNDS] loads map_probe.bpf.c, fills its tables, and runs its
+ * `probe` (BPF_PROG_TEST_RUN, 20,000 runs of PROBE_CHAIN dependent lookups) for each table in
+ * turn, ROUNDS times (default 5) interleaved; prints each table's median ns per lookup and its
+ * ratio to the array's (ice_sender_sets' layout), measured side by side.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include "map_probe.skel.h"
+
+#define PROBE_LINES	524288
+#define PROBE_INNER	256
+#define PROBE_OUTER	(PROBE_LINES / PROBE_INNER)
+#define PROBE_KEYS	262144
+#define PROBE_CHAIN	64
+#define PROBE_RUNS	20000
+#define PROBE_VARIANTS	6
+#define PROBE_ROUNDS_MAX 100
+
+struct probe_key {
+	__u32 len;
+	__u8 text[32];
+};
+
+static const char *const names[PROBE_VARIANTS] = {
+	"array (ice_sender_sets' layout)", "2,048 small arrays (kmalloc)",
+	"hash, no prealloc (meeting_by_ufrag)", "hash, preallocated", "array, 1,024 lines (hot)",
+	"hash, no prealloc, 1,024 keys (hot)",
+};
+
+static __u32 mix(__u32 x)
+{
+	x ^= x >> 16;
+	x *= 0x7feb352d;
+	x ^= x >> 15;
+	x *= 0x846ca68b;
+	x ^= x >> 16;
+	return x;
+}
+
+static void key_of(__u32 i, struct probe_key *k)
+{
+	__u32 w[8];
+
+	k->len = 32;
+	for (int j = 0; j < 8; j++)
+		w[j] = mix(i * 8 + j + 1);
+	memcpy(k->text, w, sizeof(w));
+}
+
+static int fill(struct map_probe *skel)
+{
+	int outer = bpf_map__fd(skel->maps.small_lines);
+	int fds[2] = { bpf_map__fd(skel->maps.keys), bpf_map__fd(skel->maps.keys_prealloc) };
+	struct probe_key k;
+
+	for (__u32 o = 0; o < PROBE_OUTER; o++) {
+		int in = bpf_map_create(BPF_MAP_TYPE_ARRAY, "probe_inner", 4, 64, PROBE_INNER, NULL);
+
+		if (in < 0 || bpf_map_update_elem(outer, &o, &in, BPF_ANY)) {
+			fprintf(stderr, "map_probe: inner array %u: %s\n", o, strerror(errno));
+			return -1;
+		}
+		close(in);
+	}
+	for (__u32 i = 0; i < PROBE_KEYS; i++) {
+		__u32 v = 0;
+
+		key_of(i, &k);
+		for (int m = 0; m < 2; m++)
+			if (bpf_map_update_elem(fds[m], &k, &v, BPF_NOEXIST)) {
+				fprintf(stderr, "map_probe: key %u: %s\n", i, strerror(errno));
+				return -1;
+			}
+	}
+	return 0;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+int main(int argc, char **argv)
+{
+	int rounds = argc > 1 ? atoi(argv[1]) : 5, tmpl, prog, var_fd, err = 1;
+	static double ns[PROBE_VARIANTS][PROBE_ROUNDS_MAX];
+	struct map_probe *skel;
+	char frame[64] = {};
+
+	if (rounds < 1 || rounds > PROBE_ROUNDS_MAX) {
+		fprintf(stderr, "usage: map_probe [ROUNDS 1-%d]\n", PROBE_ROUNDS_MAX);
+		return 2;
+	}
+	skel = map_probe__open();
+	tmpl = bpf_map_create(BPF_MAP_TYPE_ARRAY, "probe_tmpl", 4, 64, PROBE_INNER, NULL);
+	if (!skel || tmpl < 0 || bpf_map__set_inner_map_fd(skel->maps.small_lines, tmpl) ||
+	    map_probe__load(skel)) {
+		fprintf(stderr, "map_probe: cannot load the probe: %s\n", strerror(errno));
+		goto out;
+	}
+	if (fill(skel))
+		goto out;
+	prog = bpf_program__fd(skel->progs.probe);
+	var_fd = bpf_map__fd(skel->maps.variant);
+	for (int r = 0; r < rounds; r++) {
+		for (__u32 v = 0; v < PROBE_VARIANTS; v++) {
+			LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = frame,
+				    .data_size_in = sizeof(frame), .repeat = PROBE_RUNS);
+			__u32 zero = 0;
+
+			if (bpf_map_update_elem(var_fd, &zero, &v, BPF_ANY) ||
+			    bpf_prog_test_run_opts(prog, &o)) {
+				fprintf(stderr, "map_probe: run: %s\n", strerror(errno));
+				goto out;
+			}
+			ns[v][r] = o.duration / (double)PROBE_CHAIN;
+		}
+	}
+	printf("%-40s %10s %10s\n", "table", "ns/lookup", "vs array");
+	for (int v = 0; v < PROBE_VARIANTS; v++)
+		qsort(ns[v], rounds, sizeof(double), cmp_double);
+	for (int v = 0; v < PROBE_VARIANTS; v++)
+		printf("%-40s %10.1f %10.2f\n", names[v], ns[v][rounds / 2],
+		       ns[v][rounds / 2] / ns[0][rounds / 2]);
+	err = 0;
+out:
+	map_probe__destroy(skel);
+	if (tmpl >= 0)
+		close(tmpl);
+	return err;
+}
