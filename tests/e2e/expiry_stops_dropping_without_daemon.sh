@@ -96,6 +96,21 @@ gone3() { ! "$GEOBLOCK" meeting list --json | jq -e '.[] | select(.name == "soon
 check "the daemon deletes soon3 within 20 s" wait_until 20 gone3
 check "after its expiry time" test "$(date +%s)" -ge "$(date -d "$soon3" +%s)"
 check "audited as expire" grep -q '"command":"expire".*soon3' "$GEOBLOCK_STATE_DIR/audit.log"
+# Another process changes the rules while the daemon runs: the rule set the daemon keeps between
+# its passes is read again, and it goes on deleting what expires after.
+soon4=$(date -u -d "@$(($(date +%s) + 3))" +%Y-%m-%dT%H:%M:%SZ)
+soon5=$(date -u -d "@$(($(date +%s) + 8))" +%Y-%m-%dT%H:%M:%SZ)
+{
+	saved_rules
+	echo "meeting add soon4 --ports 8805 --block DE --expires $soon4"
+	echo "meeting add soon5 --ports 8806 --block DE --expires $soon5"
+} >"$GEOBLOCK_STATE_DIR/../rules.$$"
+on_exit "rm -f '$GEOBLOCK_STATE_DIR/../rules.$$'"
+gone45() { [[ $("$GEOBLOCK" meeting list --json | jq -r '[.[].name] | sort | join(" ")') == "later taker" ]]; }
+check "add soon4 and soon5 (apply, another process)" quiet "$GEOBLOCK" apply "$GEOBLOCK_STATE_DIR/../rules.$$"
+check "the daemon deletes soon4 and soon5 within 25 s" wait_until 25 gone45
+check "not before soon5's expiry" test "$(date +%s)" -ge "$(date -d "$soon5" +%s)"
 kill_child $daemon
-check "the daemon said so" grep -q "deleted 1 expired meeting" "$GEOBLOCK_STATE_DIR/../daemon.$$.out"
+check_eq "the daemon said it deleted 3 expired meetings" 3 \
+	"$(awk '/deleted [0-9]+ expired meeting/ { n += $4 } END { print n + 0 }' "$GEOBLOCK_STATE_DIR/../daemon.$$.out")"
 summary

@@ -23,6 +23,7 @@
 #include "state/converge.h"
 #include "state/janus_members.h"
 #include "state/managed.h"
+#include "state/ops_steps.h"
 #include "metrics/exporter.h"
 #include "api/janus_admin.h"
 #include "api/janus_events.h"
@@ -128,7 +129,7 @@ static void expire(const struct gb_ctx *ctx)
 	said = n == -ESTALE;
 	if (n)
 		return;
-	n = rules_expire(ctx);
+	n = ops_expire(ctx);
 
 	if (n < 0)
 		gb_warn("cannot delete expired meetings: %s; trying again in %d s", strerror(-n),

@@ -284,6 +284,11 @@ void rules_shrink_table(const struct gb_ctx *ctx, struct rules *r)
 		r->countries_left = false;
 }
 
+int rules_expire_in(const struct gb_ctx *ctx, struct rules *r)
+{
+	return expire_meetings(ctx, r);
+}
+
 int rules_expire(const struct gb_ctx *ctx)
 {
 	struct rules r;

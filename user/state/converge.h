@@ -21,6 +21,8 @@ int rules_begin(const struct gb_ctx *ctx, struct rules *r, bool lost_back);
  * shrinks the data path's tables to the countries of the meetings left.
  */
 int rules_expire(const struct gb_ctx *ctx);
+/* The same on r, read and locked by the caller (a daemon's kept rule set): how many, or -errno. */
+int rules_expire_in(const struct gb_ctx *ctx, struct rules *r);
 /*
  * After a change under the lock that removed meetings naming countries: the data path's tables
  * shrink to the countries still named (a failure is only logged: they still tell those apart).

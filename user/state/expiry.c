@@ -8,8 +8,7 @@
 
 #define NSEC		1000000000LL
 
-/* Seconds CLOCK_TAI is ahead of CLOCK_REALTIME (the kernel's TAI offset; 0 until NTP sets it). */
-static __s64 tai_offset(void)
+__s64 expiry_tai_offset(void)
 {
 	struct timespec real, tai;
 	__s64 d;
@@ -23,7 +22,7 @@ static __s64 tai_offset(void)
 /* The data path compares expiry with bpf_ktime_get_tai_ns(), which reads CLOCK_TAI. */
 __u64 expiry_tai(__s64 unix_s)
 {
-	return unix_s ? (__u64)(unix_s + tai_offset()) * NSEC : 0;
+	return unix_s ? (__u64)(unix_s + expiry_tai_offset()) * NSEC : 0;
 }
 
 /*
@@ -35,7 +34,7 @@ __s64 expiry_unix(const struct meeting_policy *p)
 {
 	if (p->expires_unix)
 		return p->expires_unix;
-	return p->expires_tai_ns ? (__s64)(p->expires_tai_ns / NSEC) - tai_offset() : 0;
+	return p->expires_tai_ns ? (__s64)(p->expires_tai_ns / NSEC) - expiry_tai_offset() : 0;
 }
 
 bool expiry_passed(const struct meeting_policy *p)

@@ -7,6 +7,8 @@
 #include <linux/types.h>
 #include "geoblock.h"
 
+/* Seconds CLOCK_TAI is ahead of CLOCK_REALTIME (the kernel's TAI offset; 0 until NTP sets it). */
+__s64 expiry_tai_offset(void);
 /* unix_s (0: never) in CLOCK_TAI nanoseconds, as the data path compares it. */
 __u64 expiry_tai(__s64 unix_s);
 /* The expiry of p as given, in unix seconds (0: never). */

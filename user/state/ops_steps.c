@@ -17,6 +17,7 @@
 #include "state/audit.h"
 #include "state/changelog.h"
 #include "state/converge.h"
+#include "state/expiry.h"
 #include "state/rules.h"
 #include "state/ops_steps.h"
 
@@ -101,7 +102,18 @@ static __u32 find_meeting(const struct rules *r, const char *name)
 static struct rules kept;
 static const struct gb_ctx *kept_ctx;
 static __u64 kept_gen;
+static __s64 kept_tai;		/* the TAI offset it was read under */
 static bool kept_ok;
+
+/*
+ * Valid: no change since but its own, under the same TAI offset (once NTP sets it, a reading
+ * converts the expiries' CLOCK_TAI copies in the maps: rules_repair).
+ */
+static bool kept_valid(const struct gb_ctx *ctx)
+{
+	return kept_ok && kept_ctx == ctx && changelog_unchanged(ctx, kept_gen) &&
+	       expiry_tai_offset() == kept_tai;
+}
 
 /*
  * The rule set for a change, under the lock: read anew (repaired, recovered, expired meetings
@@ -123,11 +135,12 @@ int ops_rules_take(const struct gb_ctx *ctx, struct rules **r)
 		return err;
 	}
 	*r = &kept;
-	if (kept_ok && kept_ctx == ctx && changelog_unchanged(ctx, kept_gen))
+	if (kept_valid(ctx))
 		return 0;
 	if (kept_ok)
 		rules_free(&kept);
 	kept_ok = false;
+	kept_tai = expiry_tai_offset();
 	err = rules_begin(ctx, &kept, true);
 	if (err)
 		return err;
@@ -153,6 +166,39 @@ void ops_rules_give(const struct gb_ctx *ctx, struct rules *r, int err)
 		kept_ok = false;
 	}
 	kept_gen = changelog_generation();
+}
+
+int ops_expire(const struct gb_ctx *ctx)
+{
+	struct rules *r;
+	int fd, n;
+
+	if (ctx->lock_fd >= 0)
+		return rules_expire(ctx);
+	n = ops_lock(ctx, &fd);
+	if (n)
+		return n;
+	if (kept_valid(ctx)) {
+		n = rules_expire_in(ctx, &kept);
+		ops_rules_give(ctx, &kept, n < 0 ? -EIO : 0);
+		ops_unlock(fd);
+		return n;
+	}
+	/*
+	 * Changed by another process, or the TAI offset by NTP: a pass from the maps (repaired,
+	 * expiries converted, the deleted ones counted), then the rule set kept again from them.
+	 */
+	if (kept_ok)
+		rules_free(&kept);
+	kept_ok = false;
+	ops_unlock(fd);
+	n = rules_expire(ctx);
+	if (n < 0 || ops_lock(ctx, &fd))
+		return n;
+	if (!ops_rules_take(ctx, &r))
+		ops_rules_give(ctx, r, 0);
+	ops_unlock(fd);
+	return n;
 }
 
 /*

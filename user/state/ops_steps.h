@@ -34,6 +34,11 @@ struct json_object *ops_change_lines(const struct meeting_spec *old,
 int ops_rules_take(const struct gb_ctx *ctx, struct rules **r);
 void ops_rules_give(const struct gb_ctx *ctx, struct rules *r, int err);
 /*
+ * A daemon's expiry pass: rules_expire, but on the rule set it keeps while that is valid, so that
+ * a pass that finds nothing to delete reads nothing (and holds the state lock for no time).
+ */
+int ops_expire(const struct gb_ctx *ctx);
+/*
  * Takes the state lock and the rule set, and finds meeting name in it: 0 with r, *fd and *id held
  * (ops_end_meeting gives them back), or -errno (-ENOENT after one line: no such meeting).
  */
