@@ -96,8 +96,8 @@ static __u32 find_meeting(const struct rules *r, const char *name)
 /*
  * The daemon's rule set, kept from one of its changes to the next (each under the state lock), so
  * that a change costs what it changes, not a reading of every map: valid while the change log is
- * as its last change left it: no other process, and no other path of this one (its expiry pass,
- * which deletes expired meetings, included), changed the rules since.
+ * as its last change left it (no other process changed the rules since; the daemon's own paths,
+ * its expiry pass included, all change them through it) and the TAI offset is the same.
  */
 static struct rules kept;
 static const struct gb_ctx *kept_ctx;
