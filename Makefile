@@ -129,7 +129,8 @@ $(BUILD)/bench/xdp_bench: tests/bench/xdp_bench.c tests/bench/xdpgen.h $(BUILD)/
 	@echo "  CC      $@"
 	$(Q)$(CC) $(CFLAGS) -I$(BUILD)/bench -I$(BUILD) -o $@ $< $(LDLIBS)
 
-$(BUILD)/bench/map_probe: tests/bench/map_probe.c $(BUILD)/bench/map_probe.skel.h
+$(BUILD)/bench/map_probe.bpf.o: tests/bench/map_probe.h
+$(BUILD)/bench/map_probe: tests/bench/map_probe.c tests/bench/map_probe.h $(BUILD)/bench/map_probe.skel.h
 	@echo "  CC      $@"
 	$(Q)$(CC) $(CFLAGS) -I$(BUILD)/bench -o $@ $< $(LDLIBS)
 

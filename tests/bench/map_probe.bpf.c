@@ -15,22 +15,7 @@
  */
 #include <linux/bpf.h>
 #include <bpf/bpf_helpers.h>
-
-#define PROBE_LINES	524288
-#define PROBE_INNER	256
-#define PROBE_OUTER	(PROBE_LINES / PROBE_INNER)
-#define PROBE_KEYS	262144
-#define PROBE_HOT	1024
-#define PROBE_CHAIN	64
-
-struct probe_line {
-	__u64 w[8];
-};
-
-struct probe_key {
-	__u32 len;
-	__u8 text[32];
-};
+#include "map_probe.h"
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
@@ -77,27 +62,6 @@ struct {
 } keys_prealloc SEC(".maps");
 
 __u64 sink;
-
-/* A 32-bit mixer (the low bits of its result are as good as the high ones). */
-static __always_inline __u32 probe_mix(__u32 x)
-{
-	x ^= x >> 16;
-	x *= 0x7feb352d;
-	x ^= x >> 15;
-	x *= 0x846ca68b;
-	x ^= x >> 16;
-	return x;
-}
-
-/* Key i of the hash maps: as map_probe.c writes them. */
-static __always_inline void probe_key_of(__u32 i, struct probe_key *k)
-{
-	__u32 *w = (__u32 *)k->text;
-
-	k->len = 32;
-	for (int j = 0; j < 8; j++)
-		w[j] = probe_mix(i * 8 + j + 1);
-}
 
 SEC("xdp")
 int probe(struct xdp_md *ctx)

@@ -12,47 +12,18 @@
 #include <unistd.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
+#include "map_probe.h"
 #include "map_probe.skel.h"
 
-#define PROBE_LINES	524288
-#define PROBE_INNER	256
-#define PROBE_OUTER	(PROBE_LINES / PROBE_INNER)
-#define PROBE_KEYS	262144
-#define PROBE_CHAIN	64
 #define PROBE_RUNS	20000
 #define PROBE_VARIANTS	6
 #define PROBE_ROUNDS_MAX 100
-
-struct probe_key {
-	__u32 len;
-	__u8 text[32];
-};
 
 static const char *const names[PROBE_VARIANTS] = {
 	"array (ice_sender_sets' layout)", "2,048 small arrays (kmalloc)",
 	"hash, no prealloc (meeting_by_ufrag)", "hash, preallocated", "array, 1,024 lines (hot)",
 	"hash, no prealloc, 1,024 keys (hot)",
 };
-
-static __u32 mix(__u32 x)
-{
-	x ^= x >> 16;
-	x *= 0x7feb352d;
-	x ^= x >> 15;
-	x *= 0x846ca68b;
-	x ^= x >> 16;
-	return x;
-}
-
-static void key_of(__u32 i, struct probe_key *k)
-{
-	__u32 w[8];
-
-	k->len = 32;
-	for (int j = 0; j < 8; j++)
-		w[j] = mix(i * 8 + j + 1);
-	memcpy(k->text, w, sizeof(w));
-}
 
 static int fill(struct map_probe *skel)
 {
@@ -72,7 +43,7 @@ static int fill(struct map_probe *skel)
 	for (__u32 i = 0; i < PROBE_KEYS; i++) {
 		__u32 v = 0;
 
-		key_of(i, &k);
+		probe_key_of(i, &k);
 		for (int m = 0; m < 2; m++)
 			if (bpf_map_update_elem(fds[m], &k, &v, BPF_NOEXIST)) {
 				fprintf(stderr, "map_probe: key %u: %s\n", i, strerror(errno));
