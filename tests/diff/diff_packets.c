@@ -753,10 +753,15 @@ static void check_coverage(const struct run *run)
 	snprintf(name, sizeof(name), "at_least_1%%_dropped_on_shared_ports (%llu)",
 		 (unsigned long long)run->shared_by_reason[GB_DROP]);
 	CHECK(name, run->shared_by_reason[GB_DROP] >= n / 100);
+	/*
+	 * Every sender event at least once in 50,000 frames: the rarest ("moved", a sender silent
+	 * for 30 s naming another meeting) depends on how many senders the seed makes silent: 50 in
+	 * 1,050,000 frames for one seed (17243850112625122335), so 1 in 20,000 failed a sound run.
+	 */
 	for (int k = 0; k < GB_ICE_STAT_COUNT; k++) {
 		snprintf(name, sizeof(name), "senders_%s (%llu)", ice_stat_names[k],
 			 (unsigned long long)run->by_stat[k]);
-		CHECK(name, run->by_stat[k] >= n / 20000);
+		CHECK(name, run->by_stat[k] >= n / 50000);
 	}
 }
 
