@@ -92,7 +92,7 @@ static int restore_rules(const struct gb_ctx *ctx, struct json_object *changes)
 		printf("rules: none recorded\n");
 		return 0;
 	}
-	err = rules_begin(ctx, &r, false);
+	err = rules_begin(ctx, &r, false, NULL);
 	if (err)
 		return err;
 	err = rules_recover(ctx, &r, changes);

@@ -244,7 +244,7 @@ static int recover_lost_maps(const struct gb_ctx *ctx, struct rules *r)
 	return err;
 }
 
-int rules_begin(const struct gb_ctx *ctx, struct rules *r, bool lost_back)
+int rules_begin(const struct gb_ctx *ctx, struct rules *r, bool lost_back, int *expired)
 {
 	int err;
 
@@ -267,6 +267,8 @@ int rules_begin(const struct gb_ctx *ctx, struct rules *r, bool lost_back)
 		err = expire_meetings(ctx, r);
 	if (err < 0)
 		goto err_out;
+	if (expired)
+		*expired = err;
 	return 0;
 err_out:
 	rules_free(r);

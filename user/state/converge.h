@@ -13,9 +13,9 @@ struct json_object;
  * Takes the rule set for a change (the caller holds the lock): reads it, repairs it, rolls back
  * an interrupted change, with lost_back puts the rules file back into maps that were made anew
  * (they hold no meeting while the file lists some: audited), and removes expired meetings
- * (audited).
+ * (audited): how many in *expired if not NULL.
  */
-int rules_begin(const struct gb_ctx *ctx, struct rules *r, bool lost_back);
+int rules_begin(const struct gb_ctx *ctx, struct rules *r, bool lost_back, int *expired);
 /*
  * Deletes the meetings whose expiry has passed, audited; returns how many, or -errno. Locks. Also
  * shrinks the data path's tables to the countries of the meetings left.

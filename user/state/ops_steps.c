@@ -115,19 +115,40 @@ static bool kept_valid(const struct gb_ctx *ctx)
 	       expiry_tai_offset() == kept_tai;
 }
 
+/* The kept rule set, valid or read anew: meetings the reading deleted as expired in *expired. */
+static int kept_take(const struct gb_ctx *ctx, int *expired)
+{
+	int err;
+
+	*expired = 0;
+	if (kept_valid(ctx))
+		return 0;
+	if (kept_ok)
+		rules_free(&kept);
+	kept_ok = false;
+	kept_tai = expiry_tai_offset();
+	err = rules_begin(ctx, &kept, true, expired);
+	if (err)
+		return err;
+	kept_ok = true;
+	kept_ctx = ctx;
+	kept_gen = changelog_generation();
+	return 0;
+}
+
 /*
  * The rule set for a change, under the lock: read anew (repaired, recovered, expired meetings
  * deleted) for a command, the kept one in a daemon while it is valid. rules_give gives it back.
  */
 int ops_rules_take(const struct gb_ctx *ctx, struct rules **r)
 {
-	int err;
+	int err, expired;
 
 	if (ctx->lock_fd >= 0) {
 		*r = malloc(sizeof(**r));
 		if (!*r)
 			return -ENOMEM;
-		err = rules_begin(ctx, *r, true);
+		err = rules_begin(ctx, *r, true, NULL);
 		if (err) {
 			free(*r);
 			*r = NULL;
@@ -135,19 +156,7 @@ int ops_rules_take(const struct gb_ctx *ctx, struct rules **r)
 		return err;
 	}
 	*r = &kept;
-	if (kept_valid(ctx))
-		return 0;
-	if (kept_ok)
-		rules_free(&kept);
-	kept_ok = false;
-	kept_tai = expiry_tai_offset();
-	err = rules_begin(ctx, &kept, true);
-	if (err)
-		return err;
-	kept_ok = true;
-	kept_ctx = ctx;
-	kept_gen = changelog_generation();
-	return 0;
+	return kept_take(ctx, &expired);
 }
 
 /* After a change that failed midway the kept rule set is read anew at the next. */
@@ -170,33 +179,29 @@ void ops_rules_give(const struct gb_ctx *ctx, struct rules *r, int err)
 
 int ops_expire(const struct gb_ctx *ctx)
 {
-	struct rules *r;
-	int fd, n;
+	int fd, n, expired;
 
 	if (ctx->lock_fd >= 0)
 		return rules_expire(ctx);
 	n = ops_lock(ctx, &fd);
 	if (n)
 		return n;
+	/*
+	 * Kept: its own pass. Changed by another process, or the TAI offset by NTP: read anew, once
+	 * (repaired, expiries converted, the expired ones deleted and counted by the reading), and
+	 * the tables shrunk to what is live, in case that process's own shrink failed.
+	 */
 	if (kept_valid(ctx)) {
 		n = rules_expire_in(ctx, &kept);
 		ops_rules_give(ctx, &kept, n < 0 ? -EIO : 0);
-		ops_unlock(fd);
-		return n;
+	} else {
+		n = kept_take(ctx, &expired);
+		if (!n) {
+			n = expired;
+			kept.countries_left = true;
+			ops_rules_give(ctx, &kept, 0);
+		}
 	}
-	/*
-	 * Changed by another process, or the TAI offset by NTP: a pass from the maps (repaired,
-	 * expiries converted, the deleted ones counted), then the rule set kept again from them.
-	 */
-	if (kept_ok)
-		rules_free(&kept);
-	kept_ok = false;
-	ops_unlock(fd);
-	n = rules_expire(ctx);
-	if (n < 0 || ops_lock(ctx, &fd))
-		return n;
-	if (!ops_rules_take(ctx, &r))
-		ops_rules_give(ctx, r, 0);
 	ops_unlock(fd);
 	return n;
 }
