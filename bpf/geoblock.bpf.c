@@ -38,12 +38,13 @@ struct {
 } country_v6 SEC(".maps");
 
 /*
- * The compiled tables: inner arrays sized per table (BPF_F_INNER_MAP), filled through mmap. Value
- * sizes rather than types in inner maps: their structs are not otherwise complete in the BTF.
+ * The compiled tables, filled through mmap: IPv4's of one element (its lookup inlined by the
+ * verifier), IPv6's sized per table (BPF_F_INNER_MAP). Value sizes rather than types in inner maps:
+ * their structs are not otherwise complete in the BTF.
  */
 struct table_v4 {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(map_flags, BPF_F_MMAPABLE | BPF_F_INNER_MAP);
+	__uint(map_flags, BPF_F_MMAPABLE);
 	__uint(max_entries, 1);
 	__uint(key_size, sizeof(__u32));
 	__uint(value_size, GB_DXR_ELEM_BYTES);
@@ -72,7 +73,7 @@ struct {
 	__type(key, __u32);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 	__array(values, struct table_v4);
-} lookup_live_v4 SEC(".maps");
+} lookup_live4 SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
@@ -370,34 +371,32 @@ static __always_inline __u32 not_below(__u64 key, __u64 start)
 /* addr in host order. */
 static __always_inline __u16 table_lookup_v4(__u32 addr)
 {
-	__u32 zero = 0, key = addr & 0xffff, lo = 0, len, elem, off;
-	__u64 *dir, d;
+	__u32 zero = 0, key = addr & 0xffff, lo = 0, len, off;
 	void *table;
-	__u32 *r;
+	__u64 d;
+	__u32 *t;
 
-	table = bpf_map_lookup_elem(&lookup_live_v4, &zero);
+	table = bpf_map_lookup_elem(&lookup_live4, &zero);
 	if (!table)
 		return GB_COUNTRY_NONE;
-	dir = bpf_map_lookup_elem(table, &zero);
-	if (!dir)
+	t = bpf_map_lookup_elem(table, &zero);
+	if (!t)
 		return GB_COUNTRY_NONE;
-	d = dir[addr >> 16];
+	d = ((__u64 *)t)[addr >> 16];
 	if (d & GB_DXR_LEAF)
 		return (__u16)d;
 	len = (__u32)d;
-	elem = 1 + (__u32)(d >> 32) / GB_DXR_ELEM_RANGES;
-	off = (__u32)(d >> 32) % GB_DXR_ELEM_RANGES;
-	r = bpf_map_lookup_elem(table, &elem);
-	if (!r || !len)
+	off = GB_DXR4_RANGES_OFF + (__u32)(d >> 32);
+	if (!len)
 		return GB_COUNTRY_NONE;
 	/* The last range that starts at or below the address. */
 	for (int step = 0; step < GB_DXR_MAX_STEPS && len > 1; step++) {
 		__u32 half = len / 2;
 
-		lo += half & not_below(key, r[(off + lo + half) & (GB_DXR_ELEM_RANGES - 1)] >> 16);
+		lo += half & not_below(key, t[(off + lo + half) & (GB_DXR_ELEM_RANGES - 1)] >> 16);
 		len -= half;
 	}
-	return r[(off + lo) & (GB_DXR_ELEM_RANGES - 1)] & 0xffff;
+	return t[(off + lo) & (GB_DXR_ELEM_RANGES - 1)] & 0xffff;
 }
 
 /* The range element a lookup last read: the groups of one address are mostly in the same one. */

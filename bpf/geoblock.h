@@ -67,15 +67,15 @@
  */
 #define GB_COUNTRY_V4_ALIAS	0xffff
 /*
- * In the data path's table (lookup_live_v4/v6), compiled for the countries live meetings block or
- * monitor: every other country's ranges, merged. A value past every code, so no meeting blocks it:
- * its packets pass as "not_blocked", as they would with the country itself.
+ * In the data path's tables (lookup_live4, lookup_live_v6), compiled for the countries live
+ * meetings block or monitor: every other country's ranges, merged. A value past every code, so no
+ * meeting blocks it: its packets pass as "not_blocked", as they would with the country itself.
  */
 #define GB_COUNTRY_OTHER	GB_COUNTRY_COUNT
 
 /*
  * Value of lookup_cover (one element): the countries the live data-path tables were compiled for,
- * and which tables those are (the map ids of the inner maps of lookup_live_v4 and lookup_live_v6,
+ * and which tables those are (the map ids of the inner maps of lookup_live4 and lookup_live_v6,
  * 0 for none). A record whose ids are not the live tables' describes nothing.
  */
 struct lookup_cover {

@@ -13,13 +13,15 @@
  * The compiled lookup tables, the fast path (the LPM tries stay as the reference): one array map
  * per family, swapped as a whole; the cost of a lookup does not grow with the number of prefixes.
  *
- * IPv4 is a range table (after DXR): elements of GB_DXR_ELEM_BYTES. Element 0 is the directory,
- * 2^16 __u64 entries indexed by the top 16 bits of the address: either GB_DXR_LEAF | country, for
- * a /16 of one country, or (base << 32) | count: the /16 is cut into count ranges, __u32 entries
- * base .. base + count - 1 of the range space (range i is entry i % GB_DXR_ELEM_RANGES of element
- * 1 + i / GB_DXR_ELEM_RANGES; a /16's ranges never straddle two elements), sorted, the first
- * starting at 0. A range entry is (first address of the range, low 16 bits) << 16 | country. A
- * lookup is a directory read and a binary search of at most 16 steps in 3-4 MiB that stay in cache.
+ * IPv4 is a range table (after DXR) of one element of GB_DXR_ELEM_BYTES: a directory, 2^16 __u64
+ * entries indexed by the top 16 bits of the address, then the ranges, __u32 from entry
+ * GB_DXR4_RANGES_OFF (as __u32) on. A directory entry is either GB_DXR_LEAF | country, for a /16 of
+ * one country, or (base << 32) | count: the /16 is cut into count ranges, entries base .. base +
+ * count - 1 of the ranges, sorted, the first starting at 0. A range is (first address of the
+ * range, low 16 bits) << 16 | country. A lookup is a directory read and a binary search of at most
+ * 16 steps. One element of a fixed size (GB_DXR4_MAX_RANGES ranges; a world database has about
+ * 360,000) so that the program reads the table through one pointer, and the verifier inlines that
+ * lookup rather than calling a function.
  *
  * IPv6 is a range table over three slices of the address: bits 16..63, 64..111 and 112..127.
  * Element 0 holds the directory (2^16 __u64 by the top 16 bits), from GB_DXR6_SUBDIR_OFF the
@@ -44,6 +46,8 @@
 #define GB_DXR_ELEM_BYTES	(1U << 22)	/* the largest array value the kernel accepts */
 #define GB_DXR_ELEM_RANGES	(GB_DXR_ELEM_BYTES / 4)
 #define GB_DXR_LEAF		(1ULL << 63)
+#define GB_DXR4_RANGES_OFF	((1U << 16) * 2)	/* after the directory, in __u32 */
+#define GB_DXR4_MAX_RANGES	(GB_DXR_ELEM_RANGES - GB_DXR4_RANGES_OFF)
 #define GB_DXR_MAX_STEPS	17		/* binary search over at most 2^16 ranges */
 #define GB_T6_ALIAS_BASE	1024
 #define GB_DXR6_ELEM_RANGES	(GB_DXR_ELEM_BYTES / 8)

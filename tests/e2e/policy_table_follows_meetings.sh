@@ -49,7 +49,7 @@ check_eq "... not RU, named by no meeting" '**' "$(table_says "$tmp/RU4")"
 
 # Pins made by a geoblock from before the live tables have none of their maps: a reader makes
 # none, and attach compiles them before the program reads them.
-rm -f "$GEOBLOCK_PIN_DIR/lookup_live_v4" "$GEOBLOCK_PIN_DIR/lookup_live_v6" \
+rm -f "$GEOBLOCK_PIN_DIR/lookup_live4" "$GEOBLOCK_PIN_DIR/lookup_live_v6" \
 	"$GEOBLOCK_PIN_DIR/lookup_cover"
 check_eq "without the live tables' pins: no answer, and no pin made" "-- 0" \
 	"$(table_says "$tmp/DE4") $(find "$GEOBLOCK_PIN_DIR" -name 'lookup_*' | wc -l)"

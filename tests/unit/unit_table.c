@@ -4,6 +4,7 @@
  * ones included, compiled into range tables, give for every probed address the answer of a naive
  * longest-prefix match over the same prefixes. UNIT_TABLE_SEED reproduces a run.
  */
+#include <errno.h>
 #include <stdlib.h>
 #include <time.h>
 #include "geoip/dxr.h"
@@ -196,6 +197,45 @@ static void crowded_v6(void)
 	prefix_list_free(&l);
 }
 
+/*
+ * The IPv4 table is one element: 14 /16s of alternating /32s are the GB_DXR4_MAX_RANGES ranges it
+ * holds, found where they are; one more /16 cut in three is refused, not written past the end.
+ */
+static void full_v4(void)
+{
+	struct prefix_list l = {};
+	size_t len;
+	void *tab;
+	int err, bad = 0;
+
+	for (__u32 a = 0x0a000000; a < 0x0a000000 + GB_DXR4_MAX_RANGES; a++) {
+		__u8 b[4] = { a >> 24, a >> 16, a >> 8, a };
+
+		prefix_list_add(&l, 4, b, 32, 1 + a % 2);
+	}
+	err = dxr_build(4, &l, NULL, &tab, &len);
+	CHECK_INT("ipv4_table_holds_its_most_ranges", 0, err);
+	if (!err) {
+		for (int k = 0; k < 20000; k++) {
+			__u32 a = 0x0a000000 + rnd() % (GB_DXR4_MAX_RANGES + 65536);
+			__u8 b[4] = { a >> 24, a >> 16, a >> 8, a };
+			__u32 want = a < 0x0a000000 + GB_DXR4_MAX_RANGES ? 1 + a % 2 : GB_COUNTRY_NONE;
+
+			if (dxr_lookup(tab, len, b) != want && bad++ < 5)
+				fprintf(stderr, "  full: %u.%u.%u.%u: expected %u\n", b[0], b[1], b[2],
+					b[3], want);
+		}
+		CHECK_INT("ipv4_table_full_answers_every_range", 0, bad);
+		free(tab);
+	}
+	prefix_list_add(&l, 4, (__u8[4]){ 10, 200, 0, 1 }, 32, 3);
+	err = dxr_build(4, &l, NULL, &tab, &len);
+	CHECK_INT("ipv4_table_refuses_one_range_more", -E2BIG, err);
+	if (!err)
+		free(tab);
+	prefix_list_free(&l);
+}
+
 int main(void)
 {
 	const char *seed = getenv("UNIT_TABLE_SEED");
@@ -228,5 +268,6 @@ int main(void)
 		}
 	}
 	crowded_v6();
+	full_v4();
 	return check_summary();
 }

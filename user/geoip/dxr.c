@@ -243,8 +243,8 @@ static void *sink_alloc(const struct dxr_sink *sink, size_t len)
 
 /*
  * The IPv4 table: each /16 is one value (a directory leaf) or the intervals that cut it. Two
- * passes over the intervals, the first only to size the table, so that the second writes the
- * table where it will stay.
+ * passes over the intervals, the first only to size the ranges, so that the second writes the
+ * table where it will stay. One element, always (bpf/table_layout.h).
  */
 static int build4(const struct intervals *iv, const struct dxr_sink *sink, void **out, size_t *len)
 {
@@ -269,12 +269,9 @@ static int build4(const struct intervals *iv, const struct dxr_sink *sink, void 
 					dir[hi] = GB_DXR_LEAF | iv->value[k];
 				continue;
 			}
-			/* A /16's ranges stay inside one element: the kernel reads them through one pointer. */
-			if (used % GB_DXR_ELEM_RANGES + n > GB_DXR_ELEM_RANGES)
-				used = (used / GB_DXR_ELEM_RANGES + 1) * GB_DXR_ELEM_RANGES;
 			if (t) {
 				dir[hi] = (__u64)used << 32 | n;
-				r = (__u32 *)(t + GB_DXR_ELEM_BYTES) + used;
+				r = (__u32 *)t + GB_DXR4_RANGES_OFF + used;
 				r[0] = iv->value[k];	/* the first range starts at the /16 */
 				for (size_t i = 1; i < n; i++)
 					r[i] = (iv->start4[k + i] & 0xffff) << 16 | iv->value[k + i];
@@ -283,8 +280,9 @@ static int build4(const struct intervals *iv, const struct dxr_sink *sink, void 
 			k = j - 1;
 		}
 		if (!t) {
-			*len = (1 + (used + GB_DXR_ELEM_RANGES - 1) / GB_DXR_ELEM_RANGES) *
-			       (size_t)GB_DXR_ELEM_BYTES;
+			if (used > GB_DXR4_MAX_RANGES)
+				return -E2BIG;
+			*len = GB_DXR_ELEM_BYTES;
 			t = sink_alloc(sink, *len);
 			if (!t)
 				return -ENOMEM;

@@ -19,9 +19,9 @@ __u32 dxr_lookup(const void *table, size_t len, const __u8 addr[4])
 	if (d & GB_DXR_LEAF)
 		return d & 0xffff;
 	n = (__u32)d;
-	if (!n || GB_DXR_ELEM_BYTES + ((d >> 32) + n) * 4 > len)
+	if (!n || (GB_DXR4_RANGES_OFF + (d >> 32) + n) * 4 > len)
 		return GB_COUNTRY_NONE;
-	r = (const __u32 *)((const __u8 *)table + GB_DXR_ELEM_BYTES) + (d >> 32);
+	r = (const __u32 *)table + GB_DXR4_RANGES_OFF + (d >> 32);
 	while (n > 1) {
 		__u32 half = n / 2;
 

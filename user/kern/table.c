@@ -28,12 +28,13 @@
 #define ENOTSUPP 524	/* the kernel's own "not supported", seen by callers of bpf() */
 
 /*
- * A new mmapable array of n elements; *mem points at its (zeroed) values for the caller to fill.
- * Returns the map fd or a negative errno.
+ * A new mmapable array of n elements (with flags, e.g. BPF_F_INNER_MAP); *mem points at its
+ * (zeroed) values for the caller to fill. Returns the map fd or a negative errno.
  */
-static int create_mapped(const char *name, size_t value_size, size_t n, void **mem, size_t *len)
+static int create_mapped(const char *name, __u32 flags, size_t value_size, size_t n, void **mem,
+			 size_t *len)
 {
-	LIBBPF_OPTS(bpf_map_create_opts, opts, .map_flags = BPF_F_MMAPABLE | BPF_F_INNER_MAP);
+	LIBBPF_OPTS(bpf_map_create_opts, opts, .map_flags = BPF_F_MMAPABLE | flags);
 	int fd, err;
 
 	if (n == 0)
@@ -56,6 +57,7 @@ static int create_mapped(const char *name, size_t value_size, size_t n, void **m
 /* The new map of a range table, created when its size is known; the compiler writes into it. */
 struct mapped_table {
 	const char *name;
+	bool fixed;		/* of a fixed size: not an inner map of any size */
 	int fd;
 	void *mem;
 	size_t len;
@@ -65,7 +67,9 @@ static void *alloc_mapped(size_t bytes, void *arg)
 {
 	struct mapped_table *m = arg;
 
-	m->fd = create_mapped(m->name, GB_DXR_ELEM_BYTES, bytes / GB_DXR_ELEM_BYTES, &m->mem, &m->len);
+	/* IPv4's is one element, as the program's inner map is (bpf/table_layout.h). */
+	m->fd = create_mapped(m->name, m->fixed ? 0 : BPF_F_INNER_MAP, GB_DXR_ELEM_BYTES,
+			      bytes / GB_DXR_ELEM_BYTES, &m->mem, &m->len);
 	return m->fd < 0 ? NULL : m->mem;	/* a new array map is zeroed */
 }
 
@@ -77,7 +81,7 @@ static int build_table(int family, const struct prefix_list *l, const void *elem
 		       const __u64 *keep)
 {
 	struct mapped_table m = { .name = family == 4 ? "gb_live_v4" : "gb_live_v6",
-				  .fd = -ENOMEM };
+				  .fixed = family == 4, .fd = -ENOMEM };
 	struct dxr_sink sink = { alloc_mapped, &m };
 	size_t bytes;
 	void *tab;
@@ -102,7 +106,8 @@ static int build_networks(int family, const struct prefix_list *l)
 	void *mem;
 	int fd;
 
-	fd = create_mapped(family == 4 ? "gb_networks_v4" : "gb_networks_v6", vsz, l->n, &mem, &len);
+	fd = create_mapped(family == 4 ? "gb_networks_v4" : "gb_networks_v6", BPF_F_INNER_MAP, vsz,
+			   l->n, &mem, &len);
 	if (fd < 0)
 		return fd;
 	for (size_t i = 0; i < l->n; i++) {

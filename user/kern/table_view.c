@@ -28,7 +28,7 @@ size_t table_mapped_len(__u32 max_entries, size_t value_size)
 
 void table_outer_maps(const struct gb_ctx *ctx, int outer[TABLE_KINDS][2])
 {
-	outer[TABLE_COMPILED][0] = bpf_map__fd(ctx->skel->maps.lookup_live_v4);
+	outer[TABLE_COMPILED][0] = bpf_map__fd(ctx->skel->maps.lookup_live4);
 	outer[TABLE_COMPILED][1] = bpf_map__fd(ctx->skel->maps.lookup_live_v6);
 	outer[TABLE_LPM][0] = bpf_map__fd(ctx->skel->maps.country_v4);
 	outer[TABLE_LPM][1] = bpf_map__fd(ctx->skel->maps.country_v6);

@@ -12,7 +12,7 @@
 enum { TABLE_COMPILED, TABLE_LPM, TABLE_NETWORKS, TABLE_KINDS };
 /*
  * The outer maps (map-in-map slots) of every kind and family, [kind][0 for IPv4, 1 for IPv6];
- * TABLE_COMPILED: the data path's tables (lookup_live_v4, lookup_live_v6).
+ * TABLE_COMPILED: the data path's tables (lookup_live4, lookup_live_v6).
  */
 void table_outer_maps(const struct gb_ctx *ctx, int outer[TABLE_KINDS][2]);
 /* Bytes between the elements of an array map of values of value_size, and a mapping of n. */
