@@ -667,7 +667,7 @@ static __always_inline struct ice_way *sender_victim(struct ice_sender_set *set,
 			*found = true;
 			return &set->way[w];
 		}
-		age = now - set->way[w].seen_ms;
+		age = now - READ_ONCE(set->way[w].seen_ms);
 		if ((__s32)age >= 0 && age >= *oldest) {
 			*oldest = age;
 			victim = &set->way[w];
@@ -691,24 +691,28 @@ static __always_inline void learn_sender(const struct ice_tuple *t, __u32 slot,
 	__u32 now = bpf_ktime_get_coarse_ns() / 1000000;
 	struct ice_sender_set *first, *second;
 	struct ice_way *way;
-	__u32 tag, bound, oldest = 0;
+	__u32 tag, bound, seen, oldest = 0;
 	bool found = false;
+	__u64 cur;
 
 	if (sender_sets(t, &tag, &first, &second))
 		return;
 	way = sender_find(first, second, tag);
 	if (way) {
-		if (READ_ONCE(way->bind) == bind) {
+		/* Read once each: other CPUs write them, and each decision below is on one value. */
+		cur = READ_ONCE(way->bind);
+		seen = READ_ONCE(way->seen_ms);
+		if (cur == bind) {
 			/* Written once a second at most: a line other CPUs read stays clean meanwhile. */
-			if ((__s32)(now - way->seen_ms) >= 1000)
+			if ((__s32)(now - seen) >= 1000)
 				WRITE_ONCE(way->seen_ms, now);
 			count_ice(GB_ICE_REFRESHED);
 			return;
 		}
-		bound = bound_meeting(way->bind);
+		bound = bound_meeting(cur);
 		/* Signed: a time ahead of the coarse clock (another CPU's tick) is recent. */
 		if (bound && bound != u->meeting_id &&
-		    (__s32)(now - way->seen_ms) < (__s32)(GB_ICE_STICKY_NS / 1000000)) {
+		    (__s32)(now - seen) < (__s32)(GB_ICE_STICKY_NS / 1000000)) {
 			count_ice(GB_ICE_KEPT);
 			return;
 		}
