@@ -47,6 +47,7 @@ tests=(
 	"bash $ROOT/tests/cli/expiry_survives_tai_offset_change.sh"
 	"bash $ROOT/tests/cli/audit_log_records_every_change.sh"
 	"bash $ROOT/tests/cli/pinned_abi_checked_and_readers_create_nothing.sh"
+	"bash $ROOT/tests/cli/retired_maps_unpinned_once_unread.sh"
 	"bash $ROOT/tests/cli/country_codes_checked_and_named.sh"
 	"bash $ROOT/tests/cli/country_census_follows_the_loaded_table.sh"
 	"bash $ROOT/tests/cli/meeting_ports_change_incrementally.sh"

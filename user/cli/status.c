@@ -40,6 +40,35 @@ static const char *table_for(struct json_object *geoip, char *buf, size_t len)
 	return buf;
 }
 
+/* Maps an earlier version left: a line only if there are (the first change unpins the unread). */
+static void print_retired(struct json_object *top)
+{
+	struct json_object *a, *m, *v;
+	double read = 0, unread = 0;
+	size_t n_read = 0, n;
+
+	if (!json_object_object_get_ex(top, "retired_maps", &a) || !(n = json_object_array_length(a)))
+		return;
+	for (size_t i = 0; i < n; i++) {
+		m = json_object_array_get_idx(a, i);
+		json_object_object_get_ex(m, "read_by_a_program", &v);
+		if (json_object_get_boolean(v)) {
+			n_read++;
+			read += get_int(m, "kernel_memory_bytes") / 1048576.0;
+		} else {
+			unread += get_int(m, "kernel_memory_bytes") / 1048576.0;
+		}
+	}
+	printf("retired:   %zu map%s of an earlier version", n, n == 1 ? "" : "s");
+	if (n_read)
+		printf(", %zu still read by a loaded program, as one attached before the upgrade "
+		       "(%.1f MiB; detach and attach again to free)", n_read, read);
+	if (n_read < n)
+		printf(", %zu read by none (%.1f MiB; the next change unpins them)", n - n_read,
+		       unread);
+	printf("\n");
+}
+
 int cmd_status(const struct cmd_args *a)
 {
 	bool json = a->opt[OPT_JSON];
@@ -97,6 +126,7 @@ int cmd_status(const struct cmd_args *a)
 			       "(preallocated), %.1f MiB ufrags\n", get_int(ice, "shared_ports"),
 			       get_int(ice, "ufrags"), get_int(mem, "senders") / 1048576.0,
 			       (get_int(mem, "ufrags") + get_int(mem, "ufrag_slots")) / 1048576.0);
+		print_retired(top);
 		printf("meetings:  %d", meetings);
 		for (size_t i = 0; i < json_object_array_length(short_of); i++)
 			printf("%s%s", i ? ", " : " (blocking a country without a network in the GeoIP "

@@ -18,6 +18,7 @@
 #include "lib/errors.h"
 #include "lib/files.h"
 #include "kern/pins.h"
+#include "kern/retired.h"
 #include "kern/senders.h"
 #include "geoblock.skel.h"
 
@@ -224,6 +225,8 @@ int pins_load(struct gb_ctx *ctx, unsigned int flags)
 			pins_unload(ctx);
 			return err;
 		}
+		/* Housekeeping: a failure is a warning, not the command's. */
+		retired_remove(ctx);
 	}
 	return 0;
 }

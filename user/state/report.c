@@ -16,6 +16,7 @@
 #include "kern/links.h"
 #include "kern/maps.h"
 #include "kern/pins.h"
+#include "kern/retired.h"
 #include "kern/table.h"
 #include "kern/table_view.h"
 #include "kern/verdicts.h"
@@ -228,6 +229,24 @@ static struct json_object *ice_json(const struct gb_ctx *ctx, const struct rules
 	return o;
 }
 
+/* Maps an earlier version left pinned that a program attached before the upgrade still reads. */
+static struct json_object *retired_json(const struct gb_ctx *ctx)
+{
+	struct json_object *a = json_object_new_array();
+	struct retired_map maps[8];
+	int n = retired_read(ctx, maps, 8);
+
+	for (int i = 0; i < n; i++) {
+		struct json_object *o = json_object_new_object();
+
+		json_object_object_add(o, "name", json_object_new_string(maps[i].name));
+		json_object_object_add(o, "read_by_a_program", json_object_new_boolean(maps[i].in_use));
+		json_object_object_add(o, "kernel_memory_bytes", json_object_new_uint64(maps[i].bytes));
+		json_object_array_add(a, o);
+	}
+	return a;
+}
+
 int status_json(const struct gb_ctx *ctx, struct json_object **out)
 {
 	struct json_object *ice;
@@ -268,6 +287,7 @@ int status_json(const struct gb_ctx *ctx, struct json_object **out)
 	json_object_object_add(top, "geoip", table_json(ctx));
 	json_object_object_add(top, "meetings", json_object_new_int(meetings));
 	json_object_object_add(top, "ice", ice);
+	json_object_object_add(top, "retired_maps", retired_json(ctx));
 	json_object_object_add(top, "meetings_blocking_countries_without_networks", short_of);
 	*out = top;
 	return 0;

@@ -1,0 +1,158 @@
+// SPDX-License-Identifier: GPL-2.0
+/* Unpinning the maps earlier versions of this ABI pinned, once no program reads them. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <bpf/bpf.h>
+#include "lib/errors.h"
+#include "kern/maps.h"
+#include "kern/retired.h"
+
+/*
+ * Pinned by earlier versions of ABI 3, in the order they were retired: the LRU hash map of learned
+ * senders (ice_sender_sets since), the world tables, the live IPv4 table of two elements.
+ */
+static const char *const retired_names[] = {
+	"ice_senders", "lookup_v4", "lookup_v6_tree", "lookup_live_v4",
+};
+#define RETIRED_COUNT (sizeof(retired_names) / sizeof(retired_names[0]))
+
+/* 1 if program prog_id reads map id, 0 if not (or if it is gone), -errno. */
+static int prog_reads(__u32 prog_id, __u32 id)
+{
+	struct bpf_prog_info info = {};
+	__u32 len = sizeof(info), n, *ids = NULL;
+	int fd = bpf_prog_get_fd_by_id(prog_id), ret = 0;
+
+	if (fd < 0)
+		return errno == ENOENT ? 0 : -errno;
+	/* First how many maps, then their ids. */
+	if (bpf_obj_get_info_by_fd(fd, &info, &len)) {
+		ret = -errno;
+		goto out;
+	}
+	n = info.nr_map_ids;
+	if (!n)
+		goto out;
+	ids = calloc(n, sizeof(*ids));
+	if (!ids) {
+		ret = -ENOMEM;
+		goto out;
+	}
+	memset(&info, 0, sizeof(info));
+	info.nr_map_ids = n;
+	info.map_ids = (__u64)(unsigned long)ids;
+	if (bpf_obj_get_info_by_fd(fd, &info, &len)) {
+		ret = -errno;
+		goto out;
+	}
+	for (__u32 i = 0; i < n && i < info.nr_map_ids; i++)
+		if (ids[i] == id)
+			ret = 1;
+out:
+	free(ids);
+	close(fd);
+	return ret;
+}
+
+/* 1 if a loaded program reads map id, 0 if none does, -errno if the programs cannot be read. */
+static int read_by_a_program(__u32 id)
+{
+	__u32 prog_id = 0;
+	int ret;
+
+	while (!bpf_prog_get_next_id(prog_id, &prog_id)) {
+		ret = prog_reads(prog_id, id);
+		if (ret)
+			return ret;
+	}
+	return errno == ENOENT ? 0 : -errno;
+}
+
+/* What the kernel charges for the map at fd, and for its inner map if it holds one. */
+static __u64 map_bytes(int fd, __u32 type)
+{
+	__u64 bytes = map_memlock(fd);
+	__u32 zero = 0, inner_id;
+	int inner;
+
+	if (type != BPF_MAP_TYPE_ARRAY_OF_MAPS || bpf_map_lookup_elem(fd, &zero, &inner_id))
+		return bytes;
+	inner = bpf_map_get_fd_by_id(inner_id);
+	if (inner >= 0) {
+		bytes += map_memlock(inner);
+		close(inner);
+	}
+	return bytes;
+}
+
+static int open_retired(const struct gb_ctx *ctx, size_t i, char *path, size_t len)
+{
+	snprintf(path, len, "%s/%s", ctx->pin_dir, retired_names[i]);
+	return access(path, F_OK) ? -ENOENT : bpf_obj_get(path);
+}
+
+int retired_read(const struct gb_ctx *ctx, struct retired_map *out, size_t max)
+{
+	size_t n = 0;
+	char path[512];
+
+	for (size_t i = 0; i < RETIRED_COUNT && n < max; i++) {
+		struct bpf_map_info info = {};
+		__u32 len = sizeof(info);
+		int fd = open_retired(ctx, i, path, sizeof(path)), used;
+
+		if (fd == -ENOENT)
+			continue;
+		if (fd < 0 || bpf_obj_get_info_by_fd(fd, &info, &len)) {
+			used = -errno;
+			if (fd >= 0)
+				close(fd);
+			return used;
+		}
+		used = read_by_a_program(info.id);
+		if (used < 0) {
+			close(fd);
+			return used;
+		}
+		out[n++] = (struct retired_map){ .name = retired_names[i], .in_use = used,
+						 .bytes = map_bytes(fd, info.type) };
+		close(fd);
+	}
+	return n;
+}
+
+int retired_remove(const struct gb_ctx *ctx)
+{
+	struct retired_map maps[RETIRED_COUNT];
+	char path[512], names[256] = "";
+	int n = retired_read(ctx, maps, RETIRED_COUNT), removed = 0;
+	__u64 bytes = 0;
+
+	if (n < 0)
+		gb_warn("cannot tell whether a program reads the maps an earlier version left in "
+			"%s: %s", ctx->pin_dir, strerror(-n));
+	for (int i = 0; i < n; i++) {
+		int err;
+
+		if (maps[i].in_use)
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", ctx->pin_dir, maps[i].name);
+		if (unlink(path) && errno != ENOENT) {
+			err = -errno;
+			gb_warn("cannot remove %s, a map an earlier version left: %s", path,
+				strerror(-err));
+			return err;
+		}
+		snprintf(names + strlen(names), sizeof(names) - strlen(names), "%s%s",
+			 removed ? ", " : "", maps[i].name);
+		bytes += maps[i].bytes;
+		removed++;
+	}
+	if (removed)
+		fprintf(stderr, "geoblock: unpinned %s, left by an earlier version and read by no "
+			"program: %.1f MiB freed\n", names, bytes / 1048576.0);
+	return n < 0 ? n : removed;
+}
