@@ -229,7 +229,7 @@ static struct json_object *ice_json(const struct gb_ctx *ctx, const struct rules
 	return o;
 }
 
-/* Maps an earlier version left pinned that a program attached before the upgrade still reads. */
+/* Maps an earlier version left pinned, and whether a loaded program still reads each. */
 static struct json_object *retired_json(const struct gb_ctx *ctx)
 {
 	struct json_object *a = json_object_new_array();
