@@ -242,52 +242,46 @@ static void *sink_alloc(const struct dxr_sink *sink, size_t len)
 }
 
 /*
- * The IPv4 table: each /16 is one value (a directory leaf) or the intervals that cut it. Two
- * passes over the intervals, the first only to size the ranges, so that the second writes the
- * table where it will stay. One element, always (bpf/table_layout.h).
+ * The IPv4 table: each /16 is one value (a directory leaf) or the intervals that cut it, written in
+ * one pass into the table's one element, where it will stay (bpf/table_layout.h).
  */
 static int build4(const struct intervals *iv, const struct dxr_sink *sink, void **out, size_t *len)
 {
-	__u8 *t = NULL;
+	__u8 *t = sink_alloc(sink, GB_DXR_ELEM_BYTES);
+	__u64 *dir = (__u64 *)t;
+	__u32 *ranges = (__u32 *)t + GB_DXR4_RANGES_OFF;
+	size_t used = 0, k = 0;
 
-	for (int pass = 0; pass < 2; pass++) {
-		size_t used = 0, k = 0;
-		__u64 *dir = (__u64 *)t;
+	if (!t)
+		return -ENOMEM;
+	for (__u32 hi = 0; hi < 65536; hi++) {
+		__u32 lo = hi << 16, end = lo | 0xffff;
+		size_t j, n;
+		__u32 *r;
 
-		for (__u32 hi = 0; hi < 65536; hi++) {
-			__u32 lo = hi << 16, end = lo | 0xffff;
-			size_t j, n;
-			__u32 *r;
-
-			while (k + 1 < iv->n && iv->start4[k + 1] <= lo)
-				k++;
-			for (j = k + 1; j < iv->n && iv->start4[j] <= end; j++)
-				;
-			n = j - k;
-			if (n == 1) {
-				if (t)
-					dir[hi] = GB_DXR_LEAF | iv->value[k];
-				continue;
-			}
-			if (t) {
-				dir[hi] = (__u64)used << 32 | n;
-				r = (__u32 *)t + GB_DXR4_RANGES_OFF + used;
-				r[0] = iv->value[k];	/* the first range starts at the /16 */
-				for (size_t i = 1; i < n; i++)
-					r[i] = (iv->start4[k + i] & 0xffff) << 16 | iv->value[k + i];
-			}
-			used += n;
-			k = j - 1;
+		while (k + 1 < iv->n && iv->start4[k + 1] <= lo)
+			k++;
+		for (j = k + 1; j < iv->n && iv->start4[j] <= end; j++)
+			;
+		n = j - k;
+		if (n == 1) {
+			dir[hi] = GB_DXR_LEAF | iv->value[k];
+			continue;
 		}
-		if (!t) {
-			if (used > GB_DXR4_MAX_RANGES)
-				return -E2BIG;
-			*len = GB_DXR_ELEM_BYTES;
-			t = sink_alloc(sink, *len);
-			if (!t)
-				return -ENOMEM;
+		if (used + n > GB_DXR4_MAX_RANGES) {
+			if (!sink)
+				free(t);	/* a sink's map is its owner's to drop */
+			return -E2BIG;
 		}
+		dir[hi] = (__u64)used << 32 | n;
+		r = ranges + used;
+		r[0] = iv->value[k];	/* the first range starts at the /16 */
+		for (size_t i = 1; i < n; i++)
+			r[i] = (iv->start4[k + i] & 0xffff) << 16 | iv->value[k + i];
+		used += n;
+		k = j - 1;
 	}
+	*len = GB_DXR_ELEM_BYTES;
 	*out = t;
 	return 0;
 }

@@ -10,7 +10,8 @@
 
 /*
  * Where a compiled table is written: alloc(len, arg) returns len bytes, zeroed, or NULL. table.c
- * hands out the memory of the new map itself, so the table is written once, in place.
+ * hands out the memory of the new map itself, so the table is written once, in place. After a
+ * failed build, what the sink gave stays the sink owner's to drop.
  */
 struct dxr_sink {
 	void *(*alloc)(size_t len, void *arg);

@@ -57,7 +57,7 @@ static int create_mapped(const char *name, __u32 flags, size_t value_size, size_
 /* The new map of a range table, created when its size is known; the compiler writes into it. */
 struct mapped_table {
 	const char *name;
-	bool fixed;		/* of a fixed size: not an inner map of any size */
+	__u32 flags;		/* BPF_F_INNER_MAP for an inner map of any size */
 	int fd;
 	void *mem;
 	size_t len;
@@ -67,9 +67,8 @@ static void *alloc_mapped(size_t bytes, void *arg)
 {
 	struct mapped_table *m = arg;
 
-	/* IPv4's is one element, as the program's inner map is (bpf/table_layout.h). */
-	m->fd = create_mapped(m->name, m->fixed ? 0 : BPF_F_INNER_MAP, GB_DXR_ELEM_BYTES,
-			      bytes / GB_DXR_ELEM_BYTES, &m->mem, &m->len);
+	m->fd = create_mapped(m->name, m->flags, GB_DXR_ELEM_BYTES, bytes / GB_DXR_ELEM_BYTES,
+			      &m->mem, &m->len);
 	return m->fd < 0 ? NULL : m->mem;	/* a new array map is zeroed */
 }
 
@@ -81,7 +80,8 @@ static int build_table(int family, const struct prefix_list *l, const void *elem
 		       const __u64 *keep)
 {
 	struct mapped_table m = { .name = family == 4 ? "gb_live_v4" : "gb_live_v6",
-				  .fixed = family == 4, .fd = -ENOMEM };
+				  /* IPv4's of one element, as the program's (bpf/table_layout.h) */
+				  .flags = family == 4 ? 0 : BPF_F_INNER_MAP, .fd = -ENOMEM };
 	struct dxr_sink sink = { alloc_mapped, &m };
 	size_t bytes;
 	void *tab;
