@@ -18,55 +18,65 @@ static const char *const retired_names[] = {
 	"ice_senders", "lookup_v4", "lookup_v6_tree", "lookup_live_v4",
 };
 #define RETIRED_COUNT (sizeof(retired_names) / sizeof(retired_names[0]))
+_Static_assert(RETIRED_COUNT <= RETIRED_MAPS_MAX, "retired_read's callers have room for all");
 
-/* 1 if program prog_id reads map id, 0 if not (or if it is gone), -errno. */
-static int prog_reads(__u32 prog_id, __u32 id)
+/* The ids of the maps program prog_id reads: *ids (to free), *n; 0, or -errno (-ENOENT: gone). */
+static int prog_map_ids(__u32 prog_id, __u32 **ids, __u32 *n)
 {
 	struct bpf_prog_info info = {};
-	__u32 len = sizeof(info), n, *ids = NULL;
-	int fd = bpf_prog_get_fd_by_id(prog_id), ret = 0;
+	__u32 len = sizeof(info);
+	int fd = bpf_prog_get_fd_by_id(prog_id), err = 0;
 
+	*ids = NULL;
+	*n = 0;
 	if (fd < 0)
-		return errno == ENOENT ? 0 : -errno;
+		return -errno;
 	/* First how many maps, then their ids. */
 	if (bpf_obj_get_info_by_fd(fd, &info, &len)) {
-		ret = -errno;
+		err = -errno;
 		goto out;
 	}
-	n = info.nr_map_ids;
-	if (!n)
+	*n = info.nr_map_ids;
+	if (!*n)
 		goto out;
-	ids = calloc(n, sizeof(*ids));
-	if (!ids) {
-		ret = -ENOMEM;
+	*ids = calloc(*n, sizeof(**ids));
+	if (!*ids) {
+		err = -ENOMEM;
 		goto out;
 	}
 	memset(&info, 0, sizeof(info));
-	info.nr_map_ids = n;
-	info.map_ids = (__u64)(unsigned long)ids;
-	if (bpf_obj_get_info_by_fd(fd, &info, &len)) {
-		ret = -errno;
-		goto out;
-	}
-	for (__u32 i = 0; i < n && i < info.nr_map_ids; i++)
-		if (ids[i] == id)
-			ret = 1;
+	info.nr_map_ids = *n;
+	info.map_ids = (__u64)(unsigned long)*ids;
+	if (bpf_obj_get_info_by_fd(fd, &info, &len))
+		err = -errno;
+	else if (info.nr_map_ids < *n)
+		*n = info.nr_map_ids;
 out:
-	free(ids);
 	close(fd);
-	return ret;
+	return err;
 }
 
-/* 1 if a loaded program reads map id, 0 if none does, -errno if the programs cannot be read. */
-static int read_by_a_program(__u32 id)
+/*
+ * Marks in_use each of the n maps (ids) that a loaded program reads, listing the programs once: 0,
+ * or -errno if they cannot be read.
+ */
+static int mark_read(const __u32 *ids, struct retired_map *maps, size_t n)
 {
-	__u32 prog_id = 0;
-	int ret;
+	__u32 prog_id = 0, *used, k;
+	int err;
 
 	while (!bpf_prog_get_next_id(prog_id, &prog_id)) {
-		ret = prog_reads(prog_id, id);
-		if (ret)
-			return ret;
+		err = prog_map_ids(prog_id, &used, &k);
+		if (err == -ENOENT)
+			continue;	/* gone meanwhile */
+		if (err) {
+			free(used);
+			return err;
+		}
+		for (__u32 i = 0; i < k; i++)
+			for (size_t j = 0; j < n; j++)
+				maps[j].in_use |= used[i] == ids[j];
+		free(used);
 	}
 	return errno == ENOENT ? 0 : -errno;
 }
@@ -88,40 +98,35 @@ static __u64 map_bytes(int fd, __u32 type)
 	return bytes;
 }
 
-static int open_retired(const struct gb_ctx *ctx, size_t i, char *path, size_t len)
-{
-	snprintf(path, len, "%s/%s", ctx->pin_dir, retired_names[i]);
-	return access(path, F_OK) ? -ENOENT : bpf_obj_get(path);
-}
-
 int retired_read(const struct gb_ctx *ctx, struct retired_map *out, size_t max)
 {
+	__u32 ids[RETIRED_COUNT];
 	size_t n = 0;
 	char path[512];
+	int err;
 
 	for (size_t i = 0; i < RETIRED_COUNT && n < max; i++) {
 		struct bpf_map_info info = {};
 		__u32 len = sizeof(info);
-		int fd = open_retired(ctx, i, path, sizeof(path)), used;
+		int fd;
 
-		if (fd == -ENOENT)
+		snprintf(path, sizeof(path), "%s/%s", ctx->pin_dir, retired_names[i]);
+		fd = bpf_obj_get(path);
+		if (fd < 0 && errno == ENOENT)
 			continue;
 		if (fd < 0 || bpf_obj_get_info_by_fd(fd, &info, &len)) {
-			used = -errno;
+			err = -errno;
 			if (fd >= 0)
 				close(fd);
-			return used;
+			return err;
 		}
-		used = read_by_a_program(info.id);
-		if (used < 0) {
-			close(fd);
-			return used;
-		}
-		out[n++] = (struct retired_map){ .name = retired_names[i], .in_use = used,
+		ids[n] = info.id;
+		out[n++] = (struct retired_map){ .name = retired_names[i],
 						 .bytes = map_bytes(fd, info.type) };
 		close(fd);
 	}
-	return n;
+	err = n ? mark_read(ids, out, n) : 0;
+	return err ? err : (int)n;
 }
 
 int retired_remove(const struct gb_ctx *ctx)

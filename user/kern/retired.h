@@ -12,6 +12,8 @@
 #include <linux/types.h>
 #include "kern/pins.h"
 
+#define RETIRED_MAPS_MAX	8	/* how many names the list may grow to */
+
 struct retired_map {
 	const char *name;
 	bool in_use;		/* a loaded program still reads it */

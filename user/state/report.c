@@ -233,8 +233,8 @@ static struct json_object *ice_json(const struct gb_ctx *ctx, const struct rules
 static struct json_object *retired_json(const struct gb_ctx *ctx)
 {
 	struct json_object *a = json_object_new_array();
-	struct retired_map maps[8];
-	int n = retired_read(ctx, maps, 8);
+	struct retired_map maps[RETIRED_MAPS_MAX];
+	int n = retired_read(ctx, maps, RETIRED_MAPS_MAX);
 
 	for (int i = 0; i < n; i++) {
 		struct json_object *o = json_object_new_object();
