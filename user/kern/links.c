@@ -98,22 +98,51 @@ const char *link_attach_mode(int ifindex, __u32 prog_id)
 	return "unknown";
 }
 
+int prog_map_ids(__u32 prog_id, __u32 **ids, __u32 *n)
+{
+	struct bpf_prog_info info = {};
+	__u32 len = sizeof(info);
+	int fd = bpf_prog_get_fd_by_id(prog_id), err = 0;
+
+	*ids = NULL;
+	*n = 0;
+	if (fd < 0)
+		return -errno;
+	/* First how many maps, then their ids. */
+	if (bpf_obj_get_info_by_fd(fd, &info, &len)) {
+		err = -errno;
+		goto out;
+	}
+	*n = info.nr_map_ids;
+	if (!*n)
+		goto out;
+	*ids = calloc(*n, sizeof(**ids));
+	if (!*ids) {
+		err = -ENOMEM;
+		goto out;
+	}
+	memset(&info, 0, sizeof(info));
+	info.nr_map_ids = *n;
+	info.map_ids = (__u64)(unsigned long)*ids;
+	if (bpf_obj_get_info_by_fd(fd, &info, &len))
+		err = -errno;
+	else if (info.nr_map_ids < *n)
+		*n = info.nr_map_ids;
+out:
+	if (err)
+		*n = 0;
+	close(fd);
+	return err;
+}
+
 /* "lpm" or "table": read back from the program's read-only data (use_lpm). */
 const char *link_lookup_kind(__u32 prog_id)
 {
-	struct bpf_prog_info info = {};
-	__u32 len = sizeof(info), map_ids[16], zero = 0;
+	__u32 zero = 0, *map_ids, n;
 	const char *kind = "unknown";
-	int fd;
 
-	fd = bpf_prog_get_fd_by_id(prog_id);
-	if (fd < 0)
-		return kind;
-	info.nr_map_ids = 16;
-	info.map_ids = (__u64)(unsigned long)map_ids;
-	if (bpf_obj_get_info_by_fd(fd, &info, &len))
-		goto out;
-	for (__u32 i = 0; i < info.nr_map_ids && i < 16; i++) {
+	prog_map_ids(prog_id, &map_ids, &n);	/* none on an error: "unknown" */
+	for (__u32 i = 0; i < n; i++) {
 		struct bpf_map_info minfo = {};
 		__u32 mlen = sizeof(minfo);
 		int mfd = bpf_map_get_fd_by_id(map_ids[i]);
@@ -126,7 +155,6 @@ const char *link_lookup_kind(__u32 prog_id)
 			kind = value[0] ? "lpm" : "table";
 		close(mfd);
 	}
-out:
-	close(fd);
+	free(map_ids);
 	return kind;
 }

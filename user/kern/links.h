@@ -23,5 +23,10 @@ int link_ifindex(int fd, __u32 *prog_id);
 const char *link_attach_mode(int ifindex, __u32 prog_id);
 /* "lpm" or "table": read back from the program's read-only data (use_lpm). */
 const char *link_lookup_kind(__u32 prog_id);
+/*
+ * The ids of the maps program prog_id reads: *ids (to free, also after an error) and *n (0 after
+ * an error); 0, or -errno (-ENOENT: the program is gone).
+ */
+int prog_map_ids(__u32 prog_id, __u32 **ids, __u32 *n);
 
 #endif

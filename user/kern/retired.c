@@ -7,6 +7,7 @@
 #include <unistd.h>
 #include <bpf/bpf.h>
 #include "lib/errors.h"
+#include "kern/links.h"
 #include "kern/maps.h"
 #include "kern/retired.h"
 
@@ -20,42 +21,6 @@ static const char *const retired_names[] = {
 #define RETIRED_COUNT (sizeof(retired_names) / sizeof(retired_names[0]))
 _Static_assert(RETIRED_COUNT <= RETIRED_MAPS_MAX, "retired_read's callers have room for all");
 
-/* The ids of the maps program prog_id reads: *ids (to free), *n; 0, or -errno (-ENOENT: gone). */
-static int prog_map_ids(__u32 prog_id, __u32 **ids, __u32 *n)
-{
-	struct bpf_prog_info info = {};
-	__u32 len = sizeof(info);
-	int fd = bpf_prog_get_fd_by_id(prog_id), err = 0;
-
-	*ids = NULL;
-	*n = 0;
-	if (fd < 0)
-		return -errno;
-	/* First how many maps, then their ids. */
-	if (bpf_obj_get_info_by_fd(fd, &info, &len)) {
-		err = -errno;
-		goto out;
-	}
-	*n = info.nr_map_ids;
-	if (!*n)
-		goto out;
-	*ids = calloc(*n, sizeof(**ids));
-	if (!*ids) {
-		err = -ENOMEM;
-		goto out;
-	}
-	memset(&info, 0, sizeof(info));
-	info.nr_map_ids = *n;
-	info.map_ids = (__u64)(unsigned long)*ids;
-	if (bpf_obj_get_info_by_fd(fd, &info, &len))
-		err = -errno;
-	else if (info.nr_map_ids < *n)
-		*n = info.nr_map_ids;
-out:
-	close(fd);
-	return err;
-}
-
 /*
  * Marks in_use each of the n maps (ids) that a loaded program reads, listing the programs once: 0,
  * or -errno if they cannot be read.
@@ -66,10 +31,8 @@ static int mark_read(const __u32 *ids, struct retired_map *maps, size_t n)
 	int err;
 
 	while (!bpf_prog_get_next_id(prog_id, &prog_id)) {
-		err = prog_map_ids(prog_id, &used, &k);
-		if (err == -ENOENT)
-			continue;	/* gone meanwhile */
-		if (err) {
+		err = prog_map_ids(prog_id, &used, &k);	/* -ENOENT: gone meanwhile, none */
+		if (err && err != -ENOENT) {
 			free(used);
 			return err;
 		}
