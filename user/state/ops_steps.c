@@ -115,12 +115,14 @@ static bool kept_valid(const struct gb_ctx *ctx)
 	       expiry_tai_offset() == kept_tai;
 }
 
-/* The kept rule set, valid or read anew: meetings the reading deleted as expired in *expired. */
+/*
+ * The kept rule set, valid or read anew: meetings the reading deleted as expired in *expired (if
+ * not NULL; untouched if nothing was read).
+ */
 static int kept_take(const struct gb_ctx *ctx, int *expired)
 {
 	int err;
 
-	*expired = 0;
 	if (kept_valid(ctx))
 		return 0;
 	if (kept_ok)
@@ -142,7 +144,7 @@ static int kept_take(const struct gb_ctx *ctx, int *expired)
  */
 int ops_rules_take(const struct gb_ctx *ctx, struct rules **r)
 {
-	int err, expired;
+	int err;
 
 	if (ctx->lock_fd >= 0) {
 		*r = malloc(sizeof(**r));
@@ -156,7 +158,7 @@ int ops_rules_take(const struct gb_ctx *ctx, struct rules **r)
 		return err;
 	}
 	*r = &kept;
-	return kept_take(ctx, &expired);
+	return kept_take(ctx, NULL);
 }
 
 /* After a change that failed midway the kept rule set is read anew at the next. */
@@ -179,7 +181,7 @@ void ops_rules_give(const struct gb_ctx *ctx, struct rules *r, int err)
 
 int ops_expire(const struct gb_ctx *ctx)
 {
-	int fd, n, expired;
+	int fd, n, expired = 0;
 
 	if (ctx->lock_fd >= 0)
 		return rules_expire(ctx);
