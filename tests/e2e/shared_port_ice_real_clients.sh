@@ -272,6 +272,11 @@ await_connected() {
 	done
 }
 await_connected "${ALLOWED[@]}"
+# A blocked client prints its offer's candidates before its checks start; the allowed ones have
+# connected, but a blocked one may still be starting (seven clients start at once on two CPUs).
+for c in "${BLOCKED[@]}"; do
+	wait_until 20 checking "$c" || fail "$c never started its checks: $(why_not "$c")"
+done
 for c in "${!UF[@]}"; do
 	check_candidates "$c"
 	echo "$c: client ufrag $(awk '/^local-ufrag/ { print $2 }' "$tmp/$c.log" | tee "$tmp/$c.ufrag")" \
@@ -286,10 +291,8 @@ if ((GB_ICE_FILTER)); then
 	# ---- needs the shared-port feature ----
 	# A blocked client's own ICE gives up: webrtcbin (libnice) says failed after about 10 s of
 	# unanswered checks. aiortc would take 30 s and more (a check is retried at 0.5, 1.5, 3.5,
-	# 7.5, 15.5 s), so it gets 8 s since its first check: 5 checks, none answered.
-	for c in "${BLOCKED[@]}"; do
-		wait_until 20 checking "$c" || fail "$c never started its checks: $(why_not "$c")"
-	done
+	# 7.5, 15.5 s), so it gets 8 s since its first check: 5 checks, none answered. (Both started
+	# their checks: awaited above.)
 	check "wb_de_a: its ICE fails" wait_until 30 grep -qx 'ice failed' "$tmp/wb_de_a.log"
 	since=$(awk '$2 == "ice" && $3 == "checking" { print $1; exit }' "$tmp/ai_de_a.err")
 	until_time "$(plus "${since:-0}" 8)"
