@@ -4,14 +4,16 @@
  * (`make bench-maps`): `probe` makes PROBE_CHAIN lookups of random entries, each entry chosen
  * from what the one before it read, so that the misses come one after the other as a packet's
  * do. The tables, each as the data path has (or might have) them:
- *   0 array:        ice_sender_sets' layout: one array of 524,288 lines of 64 bytes (vmalloc'd)
- *   1 small arrays: the same lines in 2,048 arrays of 256 lines, each small enough for kmalloc
+ *   array:          ice_sender_sets' layout: one array of 524,288 lines of 64 bytes (vmalloc'd),
+ *                   of which only the first `lines` are read: the working set's ladder
+ *   small arrays:   the same lines in 2,048 arrays of 256 lines, each small enough for kmalloc
  *                   (the kernel's direct map, on 2 MiB pages where the array is on 4 KiB ones)
- *   2 hash:         meeting_by_ufrag's layout: 262,144 keys of a length and 32 bytes of text,
+ *   hash:           meeting_by_ufrag's layout: 262,144 keys of a length and 32 bytes of text,
  *                   BPF_F_NO_PREALLOC
- *   3 hash prealloc: the same keys in a preallocated hash map
- *   4 array, hot:   the array, but only 1,024 of its lines: the cost without a cache miss
- *   5 hash, hot:    the hash map (no prealloc), but only 1,024 of its keys
+ *   hash prealloc:  the same keys in a preallocated hash map
+ *   hash, hot:      the hash map (no prealloc), but only 1,024 of its keys
+ *   no read:        the chain's arithmetic alone, which every other kind's time includes
+ * The arrays are read over a working set of lines (struct probe_variant).
  */
 #include <linux/bpf.h>
 #include <bpf/bpf_helpers.h>
@@ -21,7 +23,7 @@ struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, 1);
 	__type(key, __u32);
-	__type(value, __u32);
+	__type(value, struct probe_variant);
 } variant SEC(".maps");
 
 struct {
@@ -66,42 +68,45 @@ __u64 sink;
 SEC("xdp")
 int probe(struct xdp_md *ctx)
 {
-	__u32 zero = 0, *v = bpf_map_lookup_elem(&variant, &zero);
-	__u32 next = bpf_get_prandom_u32(), which;
+	__u32 zero = 0, next = bpf_get_prandom_u32(), kind, nlines, spread;
+	struct probe_variant *v = bpf_map_lookup_elem(&variant, &zero);
 	struct probe_key key;
 
 	if (!v)
 		return XDP_ABORTED;
-	which = *v;
+	kind = v->kind;
+	nlines = v->lines ? v->lines : PROBE_LINES;
+	spread = v->spread;
 	for (int n = 0; n < PROBE_CHAIN; n++) {
 		__u32 r = probe_mix(next + n), i, o, *u;
 		struct probe_line *l = NULL;
 		void *in;
 
-		switch (which) {
-		case 0:
-			i = r % PROBE_LINES;
+		/* The line: one of the first nlines, or one of nlines scattered over the array. */
+		r = spread ? probe_mix((r % nlines) ^ 0x9e3779b9) % PROBE_LINES : r % nlines;
+		switch (kind) {
+		case PROBE_ARRAY:
+			i = r;
 			l = bpf_map_lookup_elem(&lines, &i);
 			break;
-		case 1:
-			o = (r % PROBE_LINES) / PROBE_INNER;
+		case PROBE_SMALL_ARRAYS:
+			o = r / PROBE_INNER;
 			i = r % PROBE_INNER;
 			in = bpf_map_lookup_elem(&small_lines, &o);
 			if (in)
 				l = bpf_map_lookup_elem(in, &i);
 			break;
-		case 2:
-		case 3:
-		case 5:
-			probe_key_of(r % (which == 5 ? PROBE_HOT : PROBE_KEYS), &key);
-			u = bpf_map_lookup_elem(which == 3 ? (void *)&keys_prealloc : (void *)&keys,
-						&key);
+		case PROBE_HASH:
+		case PROBE_HASH_PREALLOC:
+		case PROBE_HASH_HOT:
+			probe_key_of(r % (kind == PROBE_HASH_HOT ? PROBE_HOT : PROBE_KEYS), &key);
+			u = bpf_map_lookup_elem(kind == PROBE_HASH_PREALLOC ? (void *)&keys_prealloc :
+						(void *)&keys, &key);
 			next += u ? *u : 0;
 			continue;
-		case 4:
-			i = r % PROBE_HOT;
-			l = bpf_map_lookup_elem(&lines, &i);
-			break;
+		case PROBE_NO_READ:
+			next += r & 1;
+			continue;
 		default:
 			return XDP_ABORTED;
 		}

@@ -2,8 +2,11 @@
 /*
  * `make bench-maps`: map_probe [ROUNDS] loads map_probe.bpf.c, fills its tables, and runs its
  * `probe` (BPF_PROG_TEST_RUN, 20,000 runs of PROBE_CHAIN dependent lookups) for each table in
- * turn, ROUNDS times (default 5) interleaved; prints each table's median ns per lookup and its
- * ratio to the array's (ice_sender_sets' layout), measured side by side.
+ * turn, ROUNDS times (default 5) interleaved; prints each table's median ns per lookup, the same
+ * less the chain's arithmetic (the `no read` run: what the memory costs), and the ratio to the
+ * whole array's (ice_sender_sets' layout), measured side by side. The array is read over a ladder
+ * of working sets, from 32 KiB (a core's L1 data cache) to its 32 MiB: what one dependent read
+ * costs the data path for a table of that size read at random.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -16,14 +19,36 @@
 #include "map_probe.skel.h"
 
 #define PROBE_RUNS	20000
-#define PROBE_VARIANTS	6
 #define PROBE_ROUNDS_MAX 100
 
-static const char *const names[PROBE_VARIANTS] = {
-	"array (ice_sender_sets' layout)", "2,048 small arrays (kmalloc)",
-	"hash, no prealloc (meeting_by_ufrag)", "hash, preallocated", "array, 1,024 lines (hot)",
-	"hash, no prealloc, 1,024 keys (hot)",
+static const struct {
+	struct probe_variant v;
+	const char *name;
+} variants[] = {
+	{ { PROBE_ARRAY, 0, 0 }, "array, 32 MiB (ice_sender_sets' layout)" },
+	{ { PROBE_SMALL_ARRAYS, 0, 0 }, "2,048 small arrays (kmalloc)" },
+	{ { PROBE_HASH, 0, 0 }, "hash, no prealloc (meeting_by_ufrag)" },
+	{ { PROBE_HASH_PREALLOC, 0, 0 }, "hash, preallocated" },
+	{ { PROBE_HASH_HOT, 0, 0 }, "hash, no prealloc, 1,024 keys (hot)" },
+	{ { PROBE_ARRAY, 128, 0 }, "array, 128 lines (8 KiB)" },
+	{ { PROBE_ARRAY, 512, 0 }, "array, 512 lines (32 KiB)" },
+	{ { PROBE_ARRAY, 4096, 0 }, "array, 4,096 lines (256 KiB)" },
+	{ { PROBE_ARRAY, 16384, 0 }, "array, 16,384 lines (1 MiB)" },
+	{ { PROBE_ARRAY, 25000, 0 }, "array, 25,000 lines (1.6 MB)" },
+	{ { PROBE_ARRAY, 100000, 0 }, "array, 100,000 lines (6.4 MB)" },
+	{ { PROBE_ARRAY, 100000, 1 }, "array, 100,000 lines spread over 32 MiB" },
+	{ { PROBE_SMALL_ARRAYS, 100000, 1 }, "small arrays, 100,000 lines spread" },
+	{ { PROBE_NO_READ, 512, 0 }, "no read (the chain's arithmetic)" },
+	{ { PROBE_NO_READ, 100000, 1 }, "no read, spread" },
 };
+
+#define PROBE_VARIANTS	(sizeof(variants) / sizeof(variants[0]))
+
+/* The run whose time is variant v's arithmetic: the same index computed, no read. */
+static size_t base_of(size_t v)
+{
+	return PROBE_VARIANTS - (variants[v].v.spread ? 1 : 2);
+}
 
 static int fill(struct map_probe *skel)
 {
@@ -83,12 +108,12 @@ int main(int argc, char **argv)
 	prog = bpf_program__fd(skel->progs.probe);
 	var_fd = bpf_map__fd(skel->maps.variant);
 	for (int r = 0; r < rounds; r++) {
-		for (__u32 v = 0; v < PROBE_VARIANTS; v++) {
+		for (size_t v = 0; v < PROBE_VARIANTS; v++) {
 			LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = frame,
 				    .data_size_in = sizeof(frame), .repeat = PROBE_RUNS);
 			__u32 zero = 0;
 
-			if (bpf_map_update_elem(var_fd, &zero, &v, BPF_ANY) ||
+			if (bpf_map_update_elem(var_fd, &zero, &variants[v].v, BPF_ANY) ||
 			    bpf_prog_test_run_opts(prog, &o)) {
 				fprintf(stderr, "map_probe: run: %s\n", strerror(errno));
 				goto out;
@@ -96,11 +121,12 @@ int main(int argc, char **argv)
 			ns[v][r] = o.duration / (double)PROBE_CHAIN;
 		}
 	}
-	printf("%-40s %10s %10s\n", "table", "ns/lookup", "vs array");
-	for (int v = 0; v < PROBE_VARIANTS; v++)
+	printf("%-42s %10s %12s %10s\n", "table", "ns/lookup", "less no read", "vs array");
+	for (size_t v = 0; v < PROBE_VARIANTS; v++)
 		qsort(ns[v], rounds, sizeof(double), cmp_double);
-	for (int v = 0; v < PROBE_VARIANTS; v++)
-		printf("%-40s %10.1f %10.2f\n", names[v], ns[v][rounds / 2],
+	for (size_t v = 0; v < PROBE_VARIANTS; v++)
+		printf("%-42s %10.1f %12.1f %10.2f\n", variants[v].name, ns[v][rounds / 2],
+		       ns[v][rounds / 2] - ns[base_of(v)][rounds / 2],
 		       ns[v][rounds / 2] / ns[0][rounds / 2]);
 	err = 0;
 out:

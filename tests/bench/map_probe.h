@@ -12,6 +12,30 @@
 #define PROBE_HOT	1024
 #define PROBE_CHAIN	64
 
+/*
+ * What `probe` measures (the variant map's value): a kind of table, and for the array how many of
+ * its first lines it reads (its working set).
+ */
+enum probe_kind {
+	PROBE_ARRAY,		/* random lines among the first `lines` of `lines` */
+	PROBE_SMALL_ARRAYS,
+	PROBE_HASH,
+	PROBE_HASH_PREALLOC,
+	PROBE_HASH_HOT,
+	PROBE_NO_READ,		/* the chain's arithmetic alone: what every other kind's time includes */
+};
+
+/*
+ * lines: the working set, random lines among the first `lines` of the array or, with spread,
+ * `lines` lines scattered by a hash over the whole array (or the small arrays), as the learned
+ * senders' are: as many lines, on many more pages. 0: the whole array, or the hash maps.
+ */
+struct probe_variant {
+	__u32 kind;
+	__u32 lines;
+	__u32 spread;
+};
+
 struct probe_line {
 	__u64 w[8];
 };
