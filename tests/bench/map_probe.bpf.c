@@ -4,8 +4,7 @@
  * (`make bench-maps`): `probe` makes PROBE_CHAIN lookups of random entries, each entry chosen
  * from what the one before it read, so that the misses come one after the other as a packet's
  * do. The tables, each as the data path has (or might have) them:
- *   array:          ice_sender_sets' layout: one array of 524,288 lines of 64 bytes (vmalloc'd),
- *                   of which only the first `lines` are read: the working set's ladder
+ *   array:          ice_sender_sets' layout: one array of 524,288 lines of 64 bytes (vmalloc'd)
  *   small arrays:   the same lines in 2,048 arrays of 256 lines, each small enough for kmalloc
  *                   (the kernel's direct map, on 2 MiB pages where the array is on 4 KiB ones)
  *   hash:           meeting_by_ufrag's layout: 262,144 keys of a length and 32 bytes of text,
@@ -13,7 +12,8 @@
  *   hash prealloc:  the same keys in a preallocated hash map
  *   hash, hot:      the hash map (no prealloc), but only 1,024 of its keys
  *   no read:        the chain's arithmetic alone, which every other kind's time includes
- * The arrays are read over a working set of lines (struct probe_variant).
+ * The arrays are read over a working set of their lines: all of them, the first N, or N
+ * scattered over all (struct probe_variant), the ladder of `make bench-maps`.
  */
 #include <linux/bpf.h>
 #include <bpf/bpf_helpers.h>

@@ -17,7 +17,7 @@
  * its first lines it reads (its working set).
  */
 enum probe_kind {
-	PROBE_ARRAY,		/* random lines among the first `lines` of `lines` */
+	PROBE_ARRAY,		/* random lines of `lines`, over the variant's working set */
 	PROBE_SMALL_ARRAYS,
 	PROBE_HASH,
 	PROBE_HASH_PREALLOC,
