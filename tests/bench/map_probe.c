@@ -33,6 +33,7 @@ static const struct {
 	{ { PROBE_ARRAY, 128, 0 }, "array, 128 lines (8 KiB)" },
 	{ { PROBE_ARRAY, 512, 0 }, "array, 512 lines (32 KiB)" },
 	{ { PROBE_ARRAY, 4096, 0 }, "array, 4,096 lines (256 KiB)" },
+	{ { PROBE_ARRAY, 11264, 0 }, "array, 11,264 lines (704 KiB)" },
 	{ { PROBE_ARRAY, 16384, 0 }, "array, 16,384 lines (1 MiB)" },
 	{ { PROBE_ARRAY, 25000, 0 }, "array, 25,000 lines (1.6 MB)" },
 	{ { PROBE_ARRAY, 100000, 0 }, "array, 100,000 lines (6.4 MB)" },
