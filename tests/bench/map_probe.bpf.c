@@ -13,7 +13,7 @@
  *   hash, hot:      the hash map (no prealloc), but only 1,024 of its keys
  *   no read:        the chain's arithmetic alone, which every other kind's time includes
  * The arrays are read over a working set of their lines: all of them, the first N, or N
- * scattered over all (struct probe_variant), the ladder of `make bench-maps`.
+ * scattered over the first M (struct probe_variant), the ladder of `make bench-maps`.
  */
 #include <linux/bpf.h>
 #include <bpf/bpf_helpers.h>
@@ -82,8 +82,8 @@ int probe(struct xdp_md *ctx)
 		struct probe_line *l = NULL;
 		void *in;
 
-		/* The line: one of the first nlines, or one of nlines scattered over the array. */
-		r = spread ? probe_mix((r % nlines) ^ 0x9e3779b9) % PROBE_LINES : r % nlines;
+		/* The line: one of the first nlines, or one of nlines scattered over the first spread. */
+		r = spread ? probe_mix((r % nlines) ^ 0x9e3779b9) % spread : r % nlines;
 		switch (kind) {
 		case PROBE_ARRAY:
 			i = r;

@@ -36,11 +36,14 @@ static const struct {
 	{ { PROBE_ARRAY, 11264, 0 }, "array, 11,264 lines (704 KiB)" },
 	{ { PROBE_ARRAY, 16384, 0 }, "array, 16,384 lines (1 MiB)" },
 	{ { PROBE_ARRAY, 25000, 0 }, "array, 25,000 lines (1.6 MB)" },
+	{ { PROBE_ARRAY, 65536, 0 }, "array, 65,536 lines (4 MiB)" },
 	{ { PROBE_ARRAY, 100000, 0 }, "array, 100,000 lines (6.4 MB)" },
-	{ { PROBE_ARRAY, 100000, 1 }, "array, 100,000 lines spread over 32 MiB" },
-	{ { PROBE_SMALL_ARRAYS, 100000, 1 }, "small arrays, 100,000 lines spread" },
+	{ { PROBE_ARRAY, 100000, 131072 }, "array, 100,000 lines spread over 8 MiB" },
+	{ { PROBE_ARRAY, 100000, 262144 }, "array, 100,000 lines spread over 16 MiB" },
+	{ { PROBE_ARRAY, 100000, PROBE_LINES }, "array, 100,000 lines spread over 32 MiB" },
+	{ { PROBE_SMALL_ARRAYS, 100000, PROBE_LINES }, "small arrays, 100,000 lines spread" },
 	{ { PROBE_NO_READ, 512, 0 }, "no read (the chain's arithmetic)" },
-	{ { PROBE_NO_READ, 100000, 1 }, "no read, spread" },
+	{ { PROBE_NO_READ, 100000, PROBE_LINES }, "no read, spread" },
 };
 
 #define PROBE_VARIANTS	(sizeof(variants) / sizeof(variants[0]))

@@ -27,8 +27,9 @@ enum probe_kind {
 
 /*
  * lines: the working set, random lines among the first `lines` of the array or, with spread,
- * `lines` lines scattered by a hash over the whole array (or the small arrays), as the learned
- * senders' are: as many lines, on many more pages. 0: the whole array, or the hash maps.
+ * `lines` lines scattered by a hash over the first `spread` lines (PROBE_LINES: the whole array,
+ * or the small arrays), as the learned senders' are: as many lines, on many more pages. lines 0:
+ * the whole array, or the hash maps.
  */
 struct probe_variant {
 	__u32 kind;
