@@ -743,6 +743,31 @@ struct stun_attr {
 #define STUN_MESSAGE_INTEGRITY_SHA256 0x001C
 #define STUN_FINGERPRINT	0x8028
 
+/* USERNAME's first bytes, read for its ':' eight at a time: a short ufrag and its ':'. */
+#define HEAD_WORDS		((GB_UFRAG_SHORT + 1 + 7) / 8)
+
+/*
+ * The index of the first ':' in w's bytes (little-endian, as BPF is), or n if there is none
+ * (the bytes from n on are zero). Per word: x has a zero byte where w has ':'; the lowest flag of
+ * (x - 0x01..) & ~x & 0x80.. is at the first of them (a borrow only flags bytes above it); that
+ * flag, bit 8k + 7, shifted down to 1 << 8k and multiplied by bytes 7, 6, ... 0, puts k in the
+ * top byte.
+ */
+static __always_inline __u32 first_colon(const __u64 *w, __u32 n)
+{
+	__u64 x, m;
+	int i;
+
+#pragma unroll
+	for (i = 0; i < HEAD_WORDS; i++) {
+		x = w[i] ^ 0x3a3a3a3a3a3a3a3aULL;
+		m = (x - 0x0101010101010101ULL) & ~x & 0x8080808080808080ULL;
+		if (m)
+			return i * 8 + ((((m & -m) >> 7) * 0x0001020304050607ULL) >> 56);
+	}
+	return n;
+}
+
 /*
  * The ufrag slot a Binding Request names, at off (from the frame's start) to end: returns the
  * slot << 8, or a verdict reason. The server's ufrag is USERNAME's part before ':' (RFC 8445
@@ -753,9 +778,13 @@ __noinline int stun_ufrag(struct xdp_md *ctx, __u32 off, __u32 end)
 {
 	void *data = (void *)(long)ctx->data, *data_end = (void *)(long)ctx->data_end;
 	struct ufrag_long_key *long_key;
-	struct ufrag_key key;
+	union {
+		struct ufrag_key k;
+		__u32 w[1 + GB_UFRAG_SHORT / 4];
+	} key;
 	__u32 zero = 0;
-	__u8 head[GB_UFRAG_SHORT + 1];
+	__u64 head[HEAD_WORDS], w;
+	__s32 left;
 	struct stun_attr *a;
 	__u32 pos, alen, n, colon;
 	__u32 *found;
@@ -791,22 +820,26 @@ __noinline int stun_ufrag(struct xdp_md *ctx, __u32 off, __u32 end)
 	pos += sizeof(*a);
 
 	/* Most ufrags are short: their ':' is within the first GB_UFRAG_SHORT + 1 bytes. */
-	n = alen < sizeof(head) ? alen : sizeof(head);
+	n = alen < GB_UFRAG_SHORT + 1 ? alen : GB_UFRAG_SHORT + 1;
 	if (n == 0)
 		return GB_PASS_ICE_MALFORMED;
+	__builtin_memset(head, 0, sizeof(head));
 	if (bpf_xdp_load_bytes(ctx, pos, head, n))
 		return GB_PASS_ICE_MALFORMED;
-	for (colon = 0; colon < sizeof(head); colon++)
-		if (colon >= n || head[colon] == ':')
-			break;
+	colon = first_colon(head, n);
 	if (colon < n) {
 		if (colon < GB_UFRAG_MIN || colon > GB_UFRAG_SHORT)
 			return GB_PASS_ICE_UNKNOWN_UFRAG;
-		__builtin_memset(&key, 0, sizeof(key));
-		key.len = colon;
-		if (bpf_xdp_load_bytes(ctx, pos, key.text, colon))
-			return GB_PASS_ICE_MALFORMED;
-		found = bpf_map_lookup_elem(&meeting_by_ufrag, &key);
+		/* The key: the ufrag's bytes of head, zero from its ':' on. */
+		key.k.len = colon;
+#pragma unroll
+		for (i = 0; i < GB_UFRAG_SHORT / 8; i++) {
+			left = colon - i * 8;
+			w = left <= 0 ? 0 : left < 8 ? head[i] & ((1ULL << (left * 8)) - 1) : head[i];
+			key.w[1 + 2 * i] = (__u32)w;
+			key.w[2 + 2 * i] = (__u32)(w >> 32);
+		}
+		found = bpf_map_lookup_elem(&meeting_by_ufrag, &key.k);
 		return found ? *found << 8 : GB_PASS_ICE_UNKNOWN_UFRAG;
 	}
 	if (n == alen)

@@ -12,6 +12,9 @@
 # BPF_PROG_TEST_RUN with one source, the ns per packet of both programs and of a bare XDP_PASS run
 # in turn (xdp_bench nspp-ab): to a port of no meeting, to a meeting port from an allowed and from
 # a dropped source (BENCH_AB_NSPP_ROUNDS rounds, default 15).
+# BENCH_AB_SHARED=1: the ns per packet also of shared port 10000, where the meeting has a ufrag
+# of 4 characters and one of 32: a Binding Request naming each (Chrome's and libnice's order),
+# then RTP from the sender they learned (both builds must know shared ports).
 # BENCH_AB_POLICY=CC[,CC...]: a typical policy instead: the meeting blocks those countries only,
 # and the sources are 1,000,000 addresses of those countries (every packet dropped), e.g.
 # BENCH_AB_POLICY=CN, or BENCH_AB_POLICY=CN,RU,IR,KP,SY,CU,BY,VE,MM,AF for `make bench`'s ten.
@@ -121,17 +124,26 @@ echo "ns per packet (BPF_PROG_TEST_RUN, median of ${BENCH_AB_NSPP_ROUNDS:-15} ro
 	"new, old and bare in turn; wall clock, then the kernel's whole ns):"
 as old in_ns "$TB_DST" "$OLD" attach "$TB_DST_IF" >/dev/null
 as new in_ns "$TB_SRC" "$GEOBLOCK" attach "$TB_SRC_IF" >/dev/null
+shared=()
+ufrags=()
+if [[ ${BENCH_AB_SHARED:-0} == 1 ]]; then
+	shared=(10000 NSPP Hk3sP9vQx2LmT7cRb5nWz8dFj4GaNSPP)
+	ufrags=(--ufrag "${shared[1]},${shared[2]}")
+	for b in old new; do
+		as $b "${BINS[$b]}" shared-port add "${shared[0]}" >/dev/null
+	done
+fi
 for fam in 4 6; do
 	head -200 "$tmp/sources$fam" | as new "$GEOBLOCK" geoip lookup - >"$tmp/cc$fam"
 	read -r allowed cca < <(head -1 "$tmp/cc$fam")
 	read -r dropped ccb < <(awk -v a="$cca" '$2 != a' "$tmp/cc$fam" | head -1)
 	for b in old new; do
 		as $b "${BINS[$b]}" meeting del bench >/dev/null
-		as $b "${BINS[$b]}" meeting add bench --ports 5004 --block "$ccb" >/dev/null
+		as $b "${BINS[$b]}" meeting add bench --ports 5004 "${ufrags[@]}" --block "$ccb" >/dev/null
 	done
 	# At SCHED_FIFO on one CPU, as the generator: the wall clock then counts little but the runs.
 	taskset -c 0 chrt -f 50 "$BENCH" nspp-ab "${PINS[new]}/link_$TB_SRC_IF" "${PINS[old]}/link_$TB_DST_IF" $fam \
-		"$allowed" "$dropped" 5004 7000 "${BENCH_AB_NSPP_ROUNDS:-15}"
+		"$allowed" "$dropped" 5004 7000 "${BENCH_AB_NSPP_ROUNDS:-15}" "${shared[@]}"
 done
 as old "$OLD" detach "$TB_DST_IF" >/dev/null
 as new "$GEOBLOCK" detach "$TB_SRC_IF" >/dev/null

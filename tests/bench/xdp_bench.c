@@ -26,7 +26,8 @@
  *       naming UFRAG_LONG (libnice's order, 32-character client ufrag), and an RTP packet from
  *       the sender those learned
  *   xdp_bench nspp-ab LINK_NEW LINK_OLD 4|6 SRC_ALLOWED SRC_DROPPED PORT_MEETING PORT_OTHER ROUNDS
- *       the same three kinds for two programs (two builds, each with its own pins) and a bare
+ *                     [PORT_SHARED UFRAG_SHORT UFRAG_LONG]
+ *       the same kinds for two programs (two builds, each with its own pins) and a bare
  *       XDP_PASS, run in turn in every round; medians of ROUNDS of the ns per packet from the wall
  *       clock around 1,000,000 runs (to a hundredth of a ns, where the kernel's figure, printed
  *       after it, is whole ns; run it at SCHED_FIFO, so that only interrupts take the CPU)
@@ -466,12 +467,37 @@ struct kind {
 	const struct payload *pl;
 };
 
+/* The payloads of the shared-port kinds: two Binding Requests, and RTP. */
+struct shared_payloads {
+	struct payload stun_short, stun_long, rtp;
+};
+
+/*
+ * Appends to kinds the shared port's three, from src: Binding Requests naming ufrag_short
+ * (Chrome's order) and ufrag_long (libnice's), then RTP from the sender they learned.
+ */
+static int add_shared_kinds(struct kind *kinds, int n, struct shared_payloads *p, int port,
+			    const char *ufrag_short, const char *ufrag_long, const __u8 *src)
+{
+	/* The whole ufrag given: no TAG for a generator to write. */
+	p->stun_short.len = stun_request(p->stun_short.data, ufrag_short, "Cl1e", false,
+					 &p->stun_short.tag_off);
+	p->stun_long.len = stun_request(p->stun_long.data, ufrag_long,
+					"Gq7vK2mWx9TzR4pLbN8sYc3dHf6jQa1E", true,
+					&p->stun_long.tag_off);
+	payload_parse("rtp", &p->rtp);
+	kinds[n++] = (struct kind){ "shared, Binding Request", src, port, &p->stun_short };
+	kinds[n++] = (struct kind){ "shared, Binding libnice", src, port, &p->stun_long };
+	kinds[n++] = (struct kind){ "shared, RTP, learned", src, port, &p->rtp };
+	return n;
+}
+
 static int cmd_nspp(char **argv, bool shared)
 {
 	int family = atoi(argv[1]), rounds = atoi(argv[6]), fds[2], len;
 	__u8 allowed[16] = {}, dropped[16] = {}, mac[6] = { 2, 0, 0, 0, 0, 2 };
 	__u8 storage[FRAME_MAX + 2] __attribute__((aligned(4))), *frame = storage + 2;	/* as in cmd_gen */
-	struct payload stun_short, stun_long, rtp;
+	struct shared_payloads sp;
 	struct xdpgen *skel;
 	struct kind kinds[6] = {
 		{ "non-meeting port", allowed, atoi(argv[5]), NULL },
@@ -480,20 +506,9 @@ static int cmd_nspp(char **argv, bool shared)
 	};
 	int nkinds = 3;
 
-	if (shared) {
-		int port = atoi(argv[7]);
-
-		/* The whole ufrag given: no TAG for a generator to write. */
-		stun_short.len = stun_request(stun_short.data, argv[8], "Cl1e", false,
-					      &stun_short.tag_off);
-		stun_long.len = stun_request(stun_long.data, argv[9],
-					     "Gq7vK2mWx9TzR4pLbN8sYc3dHf6jQa1E", true,
-					     &stun_long.tag_off);
-		payload_parse("rtp", &rtp);
-		kinds[nkinds++] = (struct kind){ "shared, Binding Request", dropped, port, &stun_short };
-		kinds[nkinds++] = (struct kind){ "shared, Binding libnice", dropped, port, &stun_long };
-		kinds[nkinds++] = (struct kind){ "shared, RTP, learned", dropped, port, &rtp };
-	}
+	if (shared)
+		nkinds = add_shared_kinds(kinds, nkinds, &sp, atoi(argv[7]), argv[8], argv[9],
+					  dropped);
 	fds[0] = link_prog_fd(argv[0]);
 	inet_pton(family == 4 ? AF_INET : AF_INET6, argv[2], allowed);
 	inet_pton(family == 4 ? AF_INET : AF_INET6, argv[3], dropped);
@@ -514,18 +529,27 @@ static int cmd_nspp(char **argv, bool shared)
 	return 0;
 }
 
-/* nspp-ab LINK_NEW LINK_OLD 4|6 SRC_ALLOWED SRC_DROPPED PORT_MEETING PORT_OTHER ROUNDS */
-static int cmd_nspp_ab(char **argv)
+/*
+ * nspp-ab LINK_NEW LINK_OLD 4|6 SRC_ALLOWED SRC_DROPPED PORT_MEETING PORT_OTHER ROUNDS
+ *         [PORT_SHARED UFRAG_SHORT UFRAG_LONG]
+ */
+static int cmd_nspp_ab(char **argv, bool shared)
 {
 	int family = atoi(argv[2]), rounds = atoi(argv[7]), fds[3], len;
 	__u8 allowed[16] = {}, dropped[16] = {}, mac[6] = { 2, 0, 0, 0, 0, 2 };
 	__u8 storage[FRAME_MAX + 2] __attribute__((aligned(4))), *frame = storage + 2;
+	struct shared_payloads sp;
 	struct xdpgen *skel;
-	struct kind kinds[] = {
+	struct kind kinds[6] = {
 		{ "non-meeting port", allowed, atoi(argv[6]), NULL },
 		{ "meeting port, allowed", allowed, atoi(argv[5]), NULL },
 		{ "meeting port, dropped", dropped, atoi(argv[5]), NULL },
 	};
+	int nkinds = 3;
+
+	if (shared)
+		nkinds = add_shared_kinds(kinds, nkinds, &sp, atoi(argv[8]), argv[9], argv[10],
+					  dropped);
 
 	fds[0] = link_prog_fd(argv[0]);
 	fds[1] = link_prog_fd(argv[1]);
@@ -536,12 +560,12 @@ static int cmd_nspp_ab(char **argv)
 	if (fds[0] < 0 || fds[1] < 0 || xdpgen__load(skel))
 		return 2;
 	fds[2] = bpf_program__fd(skel->progs.bare_pass);
-	for (size_t k = 0; k < sizeof(kinds) / sizeof(kinds[0]); k++) {
+	for (int k = 0; k < nkinds; k++) {
 		double t[3], w[3];
 
-		len = craft(frame, family, kinds[k].src, mac, kinds[k].port, NULL);
+		len = craft(frame, family, kinds[k].src, mac, kinds[k].port, kinds[k].pl);
 		ns_per_packet(fds, 3, frame, len, rounds, t, w);
-		printf("IPv%d %-22s new %6.2f ns  old %6.2f ns  bare XDP_PASS %6.2f ns  "
+		printf("IPv%d %-23s new %6.2f ns  old %6.2f ns  bare XDP_PASS %6.2f ns  "
 		       "new - old %5.2f ns  (kernel: %.0f %.0f %.0f, %+.0f)\n", family, kinds[k].name,
 		       w[0], w[1], w[2], w[0] - w[1], t[0], t[1], t[2], t[0] - t[1]);
 	}
@@ -625,8 +649,8 @@ int main(int argc, char **argv)
 		return cmd_detach(argv + 2);
 	if ((argc == 9 || argc == 12) && !strcmp(argv[1], "nspp"))
 		return cmd_nspp(argv + 2, argc == 12);
-	if (argc == 10 && !strcmp(argv[1], "nspp-ab"))
-		return cmd_nspp_ab(argv + 2);
+	if ((argc == 10 || argc == 13) && !strcmp(argv[1], "nspp-ab"))
+		return cmd_nspp_ab(argv + 2, argc == 13);
 	if (argc == 3 && !strcmp(argv[1], "lines"))
 		return cmd_lines(argv + 2);
 	fprintf(stderr, "usage: see the comment at the top of tests/bench/xdp_bench.c\n");

@@ -753,7 +753,7 @@ static void test_truncation(const struct env *env)
 
 enum {
 	S_ABCD = 1, S_LONG256, S_WXYZ, S_LONG255, S_MONI, S_INAC, S_TCPO, S_EXPD, S_ALOW, S_FREE,
-	S_GONE, S_TCP, S_MOVE, S_TEMP, S_COUNT
+	S_GONE, S_TCP, S_MOVE, S_TEMP, S_LEN, S_COUNT
 };
 
 struct shared_ufrag {
@@ -1495,6 +1495,37 @@ static void shared_ufrags_lengths(const struct env *env)
 	check_shared(env, "shared_empty_client_ufrag_drops", &f, EXPECT_DROP(M_STANDUP, "CN"),
 		     GB_ICE_LEARNED);
 	check_sender(env, "shared_empty_client_ufrag_drops", &s, S_ABCD);
+
+	/*
+	 * Each length from the shortest to past GB_UFRAG_SHORT (the ':' is looked for eight bytes
+	 * at a time): the ufrag is found, and so is no other text around it, one character shorter
+	 * or longer (neither is a ufrag of the meeting).
+	 */
+	for (size_t len = GB_UFRAG_MIN; len <= GB_UFRAG_SHORT + 9; len++) {
+		char u[GB_UFRAG_SHORT + 11], name[96];
+
+		memcpy(u, long_ufrag(len), len + 1);
+		snprintf(name, sizeof(name), "shared_ufrag_of_%zu: set", len);
+		CHECK(name, !set_ufrag(env, u, S_LEN, M_STANDUP));
+		stun_request(&m, u, "cli");
+		stun_frame(&f, &s, &m);
+		snprintf(name, sizeof(name), "shared_ufrag_of_%zu_drops", len);
+		check_frame(env, name, f.data, f.len, EXPECT_DROP(M_STANDUP, "CN"));
+		strcpy(u + len, "x");
+		stun_request(&m, u, "cli");
+		stun_frame(&f, &s, &m);
+		snprintf(name, sizeof(name), "shared_ufrag_of_%zu_and_a_character_is_unknown", len);
+		check_frame(env, name, f.data, f.len, EXPECT_PASS(GB_PASS_ICE_UNKNOWN_UFRAG));
+		u[len - 1] = '\0';
+		stun_request(&m, u, "cli");
+		stun_frame(&f, &s, &m);
+		snprintf(name, sizeof(name), "shared_ufrag_of_%zu_less_a_character_is_unknown", len);
+		check_frame(env, name, f.data, f.len, EXPECT_PASS(GB_PASS_ICE_UNKNOWN_UFRAG));
+		u[len - 1] = long_ufrag(len)[len - 1];
+		u[len] = '\0';
+		snprintf(name, sizeof(name), "shared_ufrag_of_%zu: remove", len);
+		CHECK(name, !remove_ufrag(env, u, S_LEN));
+	}
 }
 
 /* STUN that is not a Binding Request, or not well formed; and what is not STUN at all. */
