@@ -89,6 +89,7 @@ help:
 	@echo "                meeting's own port"
 	@echo "make bench-ab BENCH_AB_OLD=PATH  drop path of this build against another build's"
 	@echo "                geoblock binary (PATH), attached in turn; then both builds' ns/packet"
+	@echo "                (BENCH_AB_SHARED=1: also Binding Requests and RTP on a shared port)"
 	@echo "make bench-metrics  /metrics scrape time with 1,000 meetings x 20 countries"
 	@echo "make bench-geoip    geoip load time and peak memory on full world databases"
 	@echo "make bench-api      control API changes/s and latency, 8 clients, 4,000 meetings;"
