@@ -746,8 +746,13 @@ struct stun_attr {
 /* USERNAME's first bytes, read for its ':' eight at a time: a short ufrag and its ':'. */
 #define HEAD_WORDS		((GB_UFRAG_SHORT + 1 + 7) / 8)
 
+/* Built for the host's byte order (-target bpf): the words below are read as x86's. */
+#if __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
+#error "first_colon and the ufrag key read USERNAME's bytes as little-endian words"
+#endif
+
 /*
- * The index of the first ':' in w's bytes (little-endian, as BPF is), or n if there is none
+ * The index of the first ':' in w's bytes (the first byte the lowest), or n if there is none
  * (the bytes from n on are zero). Per word: x has a zero byte where w has ':'; the lowest flag of
  * (x - 0x01..) & ~x & 0x80.. is at the first of them (a borrow only flags bytes above it); that
  * flag, bit 8k + 7, shifted down to 1 << 8k and multiplied by bytes 7, 6, ... 0, puts k in the
