@@ -208,6 +208,16 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } meeting_by_long_ufrag SEC(".maps");
 
+/* Short ufrags by their hash, a line per lookup (bpf/geoblock.h); meeting_by_ufrag has them too. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, GB_UFRAG_SETS);
+	__type(key, __u32);
+	__type(value, struct ufrag_line);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} ufrag_sets SEC(".maps");
+
 /* Where a long ufrag's key is built: 260 bytes do not fit beside the rest on the BPF stack. */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -773,6 +783,26 @@ static __always_inline __u32 first_colon(const __u64 *w, __u32 n)
 	return n;
 }
 
+/* The slot of the ufrag of hash h in its line which of ufrag_sets, 0 if no way has it. */
+static __always_inline __u32 ufrag_in_line(__u64 h, int which)
+{
+	__u32 idx = gb_ufrag_line_of(h, which);
+	struct ufrag_line *line = bpf_map_lookup_elem(&ufrag_sets, &idx);
+	__u64 v;
+	int w;
+
+	if (!line)
+		return 0;
+#pragma unroll
+	for (w = 0; w < GB_UFRAG_WAYS; w++) {
+		/* Written whole or zero by the controller: slot 0 is no slot. */
+		v = READ_ONCE(line->way[w]);
+		if (!((v ^ h) & ~GB_UFRAG_SLOT_MASK) && (v & GB_UFRAG_SLOT_MASK))
+			return v & GB_UFRAG_SLOT_MASK;
+	}
+	return 0;
+}
+
 /*
  * The ufrag slot a Binding Request names, at off (from the frame's start) to end: returns the
  * slot << 8, or a verdict reason. The server's ufrag is USERNAME's part before ':' (RFC 8445
@@ -788,10 +818,10 @@ __noinline int stun_ufrag(struct xdp_md *ctx, __u32 off, __u32 end)
 		__u32 w[1 + GB_UFRAG_SHORT / 4];
 	} key;
 	__u32 zero = 0;
-	__u64 head[HEAD_WORDS], w;
+	__u64 head[HEAD_WORDS], kw[GB_UFRAG_SHORT / 8], h, *seed;
 	__s32 left;
 	struct stun_attr *a;
-	__u32 pos, alen, n, colon;
+	__u32 pos, alen, n, colon, slot;
 	__u32 *found;
 	int i;
 
@@ -835,14 +865,24 @@ __noinline int stun_ufrag(struct xdp_md *ctx, __u32 off, __u32 end)
 	if (colon < n) {
 		if (colon < GB_UFRAG_MIN || colon > GB_UFRAG_SHORT)
 			return GB_PASS_ICE_UNKNOWN_UFRAG;
-		/* The key: the ufrag's bytes of head, zero from its ':' on. */
-		key.k.len = colon;
+		/* The ufrag: the bytes of head, zero from its ':' on. */
 #pragma unroll
 		for (i = 0; i < GB_UFRAG_SHORT / 8; i++) {
 			left = colon - i * 8;
-			w = left <= 0 ? 0 : left < 8 ? head[i] & ((1ULL << (left * 8)) - 1) : head[i];
-			key.w[1 + 2 * i] = (__u32)w;
-			key.w[2 + 2 * i] = (__u32)(w >> 32);
+			kw[i] = left <= 0 ? 0 : left < 8 ? head[i] & ((1ULL << (left * 8)) - 1) :
+				head[i];
+		}
+		seed = bpf_map_lookup_elem(&ice_seed, &zero);
+		h = gb_ufrag_hash(kw, colon, seed ? *seed : 0);
+		slot = ufrag_in_line(h, 0) ?: ufrag_in_line(h, 1);
+		if (slot)
+			return slot << 8;
+		/* Not in its lines (no room there, or written by an older controller): its key. */
+		key.k.len = colon;
+#pragma unroll
+		for (i = 0; i < GB_UFRAG_SHORT / 8; i++) {
+			key.w[1 + 2 * i] = (__u32)kw[i];
+			key.w[2 + 2 * i] = (__u32)(kw[i] >> 32);
 		}
 		found = bpf_map_lookup_elem(&meeting_by_ufrag, &key.k);
 		return found ? *found << 8 : GB_PASS_ICE_UNKNOWN_UFRAG;

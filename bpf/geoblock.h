@@ -38,6 +38,16 @@
 #define GB_UFRAG_SHORT		32	/* ufrags up to this long are keyed in meeting_by_ufrag */
 #define GB_UFRAGS_MAX		262144
 /*
+ * Short ufrags laid out as the learned senders are (ufrag_sets): GB_UFRAG_SETS lines of
+ * GB_UFRAG_WAYS ways, each way a ufrag's slot in its low GB_UFRAG_SLOT_BITS bits and the rest of
+ * its hash above them; a ufrag's hash picks its first line and its second, for when the first is
+ * full. meeting_by_ufrag keeps every short ufrag too: what finds no way is looked up there.
+ */
+#define GB_UFRAG_SETS		65536
+#define GB_UFRAG_WAYS		8
+#define GB_UFRAG_SLOT_BITS	18
+#define GB_UFRAG_SLOT_MASK	((1ULL << GB_UFRAG_SLOT_BITS) - 1)
+/*
  * Learned senders: a set-associative table, GB_ICE_SETS sets of GB_ICE_WAYS ways (one 64-byte
  * cache line each, so a media packet's lookup reads one line, two for the few in their second
  * set); a sender's two sets and its tag are its hash. A new sender takes a free way of its first
@@ -118,6 +128,11 @@ struct ufrag_slot {
 	__u32 gen;		/* raised each time the slot is freed */
 };
 
+/* Value of ufrag_sets: a cache line of ways, 0 a free one. */
+struct ufrag_line {
+	__u64 way[GB_UFRAG_WAYS];
+};
+
 /* A sender to a shared port: what ice_sender_sets is keyed by (its hash, gb_ice_hash). */
 struct ice_tuple {
 	__u8 saddr[16];		/* IPv4 in the first 4 bytes */
@@ -183,6 +198,40 @@ static inline __u32 gb_ice_set_of(__u64 h, int which)
 static inline __u32 gb_ice_tag_of(__u64 h)
 {
 	return (__u32)(h >> 32) ?: 1;
+}
+
+/*
+ * The hash of a short ufrag under ice_seed: w its text as 8-byte words in the host's order, zero
+ * past len. Its low bits pick its lines, and its bits above GB_UFRAG_SLOT_BITS are kept in its way.
+ */
+static inline __u64 gb_ufrag_hash(const __u64 *w, __u32 len, __u64 seed)
+{
+	__u64 h = (seed ^ 0x9e3779b97f4a7c15ULL) + len;
+	int i;
+
+#ifdef __bpf__
+#pragma unroll
+#endif
+	for (i = 0; i < GB_UFRAG_SHORT / 8; i++) {
+		if (i * 8 < (int)len) {
+			h = (h ^ w[i]) * 0xff51afd7ed558ccdULL;
+			h ^= h >> 32;
+		}
+	}
+	h *= 0xc4ceb9fe1a85ec53ULL;
+	return h ^ (h >> 29);
+}
+
+/* The ufrag's first (which 0) and second (1) line of ufrag_sets. */
+static inline __u32 gb_ufrag_line_of(__u64 h, int which)
+{
+	return (__u32)(which ? h >> 16 : h) & (GB_UFRAG_SETS - 1);
+}
+
+/* Its way in either line, for slot: the hash's high bits, the slot in the low ones. */
+static inline __u64 gb_ufrag_way(__u64 h, __u32 slot)
+{
+	return (h & ~GB_UFRAG_SLOT_MASK) | slot;
 }
 
 /* Bits of meeting_policy.flags (pinned): fixed values, as the verdict reasons. */
@@ -352,6 +401,8 @@ _Static_assert(sizeof(struct geoip_info) == 8 * 4 + 4 * 4 + 256 + 64, "geoip_inf
 _Static_assert(sizeof(struct ufrag_key) == 4 + GB_UFRAG_SHORT, "ufrag_key layout");
 _Static_assert(sizeof(struct ufrag_long_key) == 4 + GB_UFRAG_MAX, "ufrag_long_key layout");
 _Static_assert(sizeof(struct ufrag_slot) == 8, "ufrag_slot layout");
+_Static_assert(sizeof(struct ufrag_line) == 64 && GB_UFRAGS_MAX <= (1 << GB_UFRAG_SLOT_BITS) &&
+	       GB_UFRAG_SHORT % 8 == 0, "ufrag_sets layout");
 _Static_assert(sizeof(struct ice_tuple) == 24, "ice_tuple layout");
 _Static_assert(sizeof(struct ice_sender) == 16, "ice_sender layout");
 _Static_assert(sizeof(struct ice_way) == 16, "ice_way layout");

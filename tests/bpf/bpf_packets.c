@@ -13,6 +13,7 @@
 #include "geoip/prefix.h"
 #include "kern/pins.h"
 #include "kern/senders.h"
+#include "kern/ufrag_ways.h"
 #include "kern/table.h"
 #include "kern/verdicts.h"
 #include "frames.h"
@@ -809,8 +810,24 @@ static int ufrag_map(struct geoblock *skel, size_t len)
 				  skel->maps.meeting_by_long_ufrag);
 }
 
-/* Writes a ufrag as the controller does (ufrag_give): its slot first, then its key. */
-static int set_ufrag(const struct env *env, const char *text, __u32 slot, __u32 meeting)
+static __u64 ice_seed_of(const struct env *env)
+{
+	__u32 zero = 0;
+	__u64 seed = 0;
+
+	bpf_map_lookup_elem(bpf_map__fd(env->skel->maps.ice_seed), &zero, &seed);
+	return seed;
+}
+
+/* Which of a ufrag's entries set_ufrag writes: its key, its way of ufrag_sets (short ones). */
+enum { UFRAG_KEY = 1, UFRAG_WAY = 2, UFRAG_BOTH = 3 };
+
+/*
+ * Writes a ufrag as the controller does (ufrag_give): its slot first, then its key, then (a short
+ * one) its way; with only one of them, as an older controller or a full pair of lines leaves it.
+ */
+static int set_ufrag_as(const struct env *env, const char *text, __u32 slot, __u32 meeting,
+			int what)
 {
 	struct ufrag_long_key k = { .len = strlen(text) };
 	struct ufrag_slot u = {};
@@ -821,20 +838,34 @@ static int set_ufrag(const struct env *env, const char *text, __u32 slot, __u32 
 		return -errno;
 	u.meeting_id = meeting;
 	if (bpf_map_update_elem(owner_fd, &slot, &u, BPF_ANY) ||
-	    bpf_map_update_elem(ufrag_map(env->skel, k.len), &k, &slot, BPF_ANY))
+	    ((what & UFRAG_KEY) &&
+	     bpf_map_update_elem(ufrag_map(env->skel, k.len), &k, &slot, BPF_ANY)))
 		return -errno;
+	if ((what & UFRAG_WAY) && k.len <= GB_UFRAG_SHORT)
+		return ufrag_ways_put(bpf_map__fd(env->skel->maps.ufrag_sets), text,
+				      ice_seed_of(env), slot);
 	return 0;
 }
 
-/* Takes a ufrag away as the controller does: its key first, then its slot, freed (gen + 1). */
+static int set_ufrag(const struct env *env, const char *text, __u32 slot, __u32 meeting)
+{
+	return set_ufrag_as(env, text, slot, meeting, UFRAG_BOTH);
+}
+
+/* Takes a ufrag away as the controller does: its way, its key, then its slot, freed (gen + 1). */
 static int remove_ufrag(const struct env *env, const char *text, __u32 slot)
 {
 	struct ufrag_long_key k = { .len = strlen(text) };
 	int owner_fd = bpf_map__fd(env->skel->maps.ufrag_owner);
 	struct ufrag_slot u;
+	int err;
 
 	memcpy(k.text, text, k.len);
-	if (bpf_map_delete_elem(ufrag_map(env->skel, k.len), &k) ||
+	if (k.len <= GB_UFRAG_SHORT &&
+	    (err = ufrag_ways_del(bpf_map__fd(env->skel->maps.ufrag_sets), text, ice_seed_of(env),
+				  slot)))
+		return err;
+	if ((bpf_map_delete_elem(ufrag_map(env->skel, k.len), &k) && errno != ENOENT) ||
 	    bpf_map_lookup_elem(owner_fd, &slot, &u))
 		return -errno;
 	u.meeting_id = 0;
@@ -1528,6 +1559,78 @@ static void shared_ufrags_lengths(const struct env *env)
 	}
 }
 
+/* Writes line idx of ufrag_sets whole: every way v (0: free). */
+static int fill_line(const struct env *env, __u32 idx, __u64 v)
+{
+	struct ufrag_line line;
+
+	for (int w = 0; w < GB_UFRAG_WAYS; w++)
+		line.way[w] = v;
+	return bpf_map_update_elem(bpf_map__fd(env->skel->maps.ufrag_sets), &idx, &line, BPF_EXIST) ?
+	       -errno : 0;
+}
+
+/*
+ * A short ufrag is found by its way in ufrag_sets, and by its key when it has no way (an older
+ * controller's, or both its lines full); a way names a slot, and slot 0 is none.
+ */
+static void shared_ufrag_ways(const struct env *env)
+{
+	struct sender s = sender4(CN4);
+	__u64 h = ufrag_ways_hash("wayonly1", ice_seed_of(env));
+	__u32 idx[2] = { gb_ufrag_line_of(h, 0), gb_ufrag_line_of(h, 1) };
+	struct ufrag_slot u;
+	struct frame f;
+	struct stun m;
+
+	CHECK("ufrag_ways: way alone: set", !set_ufrag_as(env, "wayonly1", S_LEN, M_STANDUP,
+							   UFRAG_WAY));
+	stun_request(&m, "wayonly1", "cli");
+	stun_frame(&f, &s, &m);
+	check_frame(env, "shared_ufrag_of_a_way_alone_drops", f.data, f.len,
+		    EXPECT_DROP(M_STANDUP, "CN"));
+	/* Its slot freed, the way left: the way names no meeting. */
+	CHECK("ufrag_ways: free the slot", !bpf_map_lookup_elem(bpf_map__fd(env->skel->maps.ufrag_owner),
+							      &(__u32){ S_LEN }, &u));
+	u.meeting_id = 0;
+	u.gen++;
+	CHECK("ufrag_ways: free the slot, write", !bpf_map_update_elem(
+		      bpf_map__fd(env->skel->maps.ufrag_owner), &(__u32){ S_LEN }, &u, BPF_ANY));
+	check_frame(env, "shared_way_of_a_freed_slot_is_unknown", f.data, f.len,
+		    EXPECT_PASS(GB_PASS_ICE_UNKNOWN_UFRAG));
+	CHECK("ufrag_ways: way alone: remove", !remove_ufrag(env, "wayonly1", S_LEN));
+	check_frame(env, "shared_ufrag_whose_way_is_gone_is_unknown", f.data, f.len,
+		    EXPECT_PASS(GB_PASS_ICE_UNKNOWN_UFRAG));
+
+	/* The ufrag's hash in a way, but slot 0: no way. */
+	CHECK("ufrag_ways: slot 0", !fill_line(env, idx[0], gb_ufrag_way(h, 0)));
+	check_frame(env, "shared_way_of_slot_0_is_none", f.data, f.len,
+		    EXPECT_PASS(GB_PASS_ICE_UNKNOWN_UFRAG));
+	CHECK("ufrag_ways: slot 0, cleared", !fill_line(env, idx[0], 0));
+
+	/* Both lines full of other ufrags' ways: the key finds it. */
+	for (int i = 0; i < 2; i++)
+		CHECK("ufrag_ways: fill a line", !fill_line(env, idx[i], gb_ufrag_way(~h, S_FREE)));
+	CHECK("ufrag_ways: lines full: no way", set_ufrag(env, "wayonly1", S_LEN, M_STANDUP) ==
+							-ENOSPC);
+	check_frame(env, "shared_ufrag_of_full_lines_drops_by_its_key", f.data, f.len,
+		    EXPECT_DROP(M_STANDUP, "CN"));
+	for (int i = 0; i < 2; i++)
+		CHECK("ufrag_ways: empty a line", !fill_line(env, idx[i], 0));
+	CHECK("ufrag_ways: lines full: remove", !remove_ufrag(env, "wayonly1", S_LEN));
+
+	/* A key alone (written by an older controller): found by it. */
+	CHECK("ufrag_ways: key alone: set", !set_ufrag_as(env, "keyonly1", S_LEN, M_STANDUP,
+							   UFRAG_KEY));
+	stun_request(&m, "keyonly1", "cli");
+	stun_frame(&f, &s, &m);
+	check_frame(env, "shared_ufrag_of_a_key_alone_drops", f.data, f.len,
+		    EXPECT_DROP(M_STANDUP, "CN"));
+	CHECK("ufrag_ways: key alone: remove", !remove_ufrag(env, "keyonly1", S_LEN));
+	check_frame(env, "shared_ufrag_whose_key_is_gone_is_unknown", f.data, f.len,
+		    EXPECT_PASS(GB_PASS_ICE_UNKNOWN_UFRAG));
+}
+
 /* STUN that is not a Binding Request, or not well formed; and what is not STUN at all. */
 static void shared_not_requests(const struct env *env)
 {
@@ -1972,6 +2075,7 @@ int main(void)
 			shared_basics(&env, 6);
 			shared_attributes(&env);
 			shared_ufrags_lengths(&env);
+			shared_ufrag_ways(&env);
 			shared_not_requests(&env);
 			shared_learning(&env);
 			shared_headers(&env);

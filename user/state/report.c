@@ -222,7 +222,8 @@ static struct json_object *ice_json(const struct gb_ctx *ctx, const struct rules
 				       map_memlock(bpf_map__fd(ctx->skel->maps.ice_sender_sets))));
 	json_object_object_add(mo, "ufrags", json_object_new_uint64(
 				       map_memlock(bpf_map__fd(ctx->skel->maps.meeting_by_ufrag)) +
-				       map_memlock(bpf_map__fd(ctx->skel->maps.meeting_by_long_ufrag))));
+				       map_memlock(bpf_map__fd(ctx->skel->maps.meeting_by_long_ufrag)) +
+				       map_memlock(bpf_map__fd(ctx->skel->maps.ufrag_sets))));
 	json_object_object_add(mo, "ufrag_slots", json_object_new_uint64(
 				       map_memlock(bpf_map__fd(ctx->skel->maps.ufrag_owner))));
 	json_object_object_add(o, "kernel_memory_bytes", mo);

@@ -174,9 +174,7 @@ int rules_read(const struct gb_ctx *ctx, struct rules *r)
 		link_port(r, port);
 	err = read_slots(r);
 	if (!err)
-		err = ufrags_read(&r->uf, bpf_map__fd(ctx->skel->maps.meeting_by_ufrag),
-				  bpf_map__fd(ctx->skel->maps.meeting_by_long_ufrag),
-				  bpf_map__fd(ctx->skel->maps.ufrag_owner));
+		err = ufrags_read(&r->uf, ctx->skel);
 	if (!err)
 		err = map_keys(bpf_map__fd(ctx->skel->maps.allow_v4), sizeof(*r->allow4),
 				(void **)&r->allow4, &r->n_allow4);

@@ -9,7 +9,9 @@
 #include <bpf/bpf.h>
 #include "lib/parse.h"
 #include "kern/maps.h"
+#include "kern/ufrag_ways.h"
 #include "state/ufrags.h"
+#include "geoblock.skel.h"
 
 /* Takes slot out of the list of meeting id, its owner until now. */
 static void unlink_slot(struct ufrag_set *u, __u32 slot, __u32 id)
@@ -94,15 +96,19 @@ static int read_keys(struct ufrag_set *u, int fd, size_t ksz, __u32 min_len, __u
 }
 
 /* A key of no slot, or of a slot another key has, is stray; so is a slot of no key. */
-int ufrags_read(struct ufrag_set *u, int key_fd, int long_fd, int slot_fd)
+int ufrags_read(struct ufrag_set *u, const struct geoblock *skel)
 {
+	__u32 zero = 0;
 	int err;
 
 	memset(u, 0, sizeof(*u));
-	u->key_fd = key_fd;
-	u->long_fd = long_fd;
-	u->slot_fd = slot_fd;
-	err = map_view_open(slot_fd, GB_UFRAGS_MAX, sizeof(*u->slots), &u->view);
+	u->key_fd = bpf_map__fd(skel->maps.meeting_by_ufrag);
+	u->long_fd = bpf_map__fd(skel->maps.meeting_by_long_ufrag);
+	u->slot_fd = bpf_map__fd(skel->maps.ufrag_owner);
+	u->sets_fd = bpf_map__fd(skel->maps.ufrag_sets);
+	if (bpf_map_lookup_elem(bpf_map__fd(skel->maps.ice_seed), &zero, &u->seed))
+		return -errno;
+	err = map_view_open(u->slot_fd, GB_UFRAGS_MAX, sizeof(*u->slots), &u->view);
 	if (err)
 		return err;
 	u->slots = u->view.base;
@@ -112,8 +118,8 @@ int ufrags_read(struct ufrag_set *u, int key_fd, int long_fd, int slot_fd)
 	u->prev = calloc(GB_UFRAGS_MAX, sizeof(*u->prev));
 	if (!u->text || !u->first || !u->next || !u->prev)
 		return -ENOMEM;
-	err = read_keys(u, key_fd, sizeof(struct ufrag_key), 1, GB_UFRAG_SHORT);
-	return err ?: read_keys(u, long_fd, sizeof(struct ufrag_long_key), GB_UFRAG_SHORT + 1,
+	err = read_keys(u, u->key_fd, sizeof(struct ufrag_key), 1, GB_UFRAG_SHORT);
+	return err ?: read_keys(u, u->long_fd, sizeof(struct ufrag_long_key), GB_UFRAG_SHORT + 1,
 				GB_UFRAG_MAX);
 }
 
@@ -241,6 +247,8 @@ int ufrag_give(struct ufrag_set *u, const char *ufrag, __u32 id)
 		if (v.meeting_id == id)
 			return 0;
 		if (!id) {
+			if (fd == u->key_fd && (err = ufrag_ways_del(u->sets_fd, ufrag, u->seed, slot)))
+				return err;
 			if (bpf_map_delete_elem(fd, &k) && errno != ENOENT)
 				return -errno;
 			return free_slot(u, slot);
@@ -271,6 +279,10 @@ int ufrag_give(struct ufrag_set *u, const char *ufrag, __u32 id)
 		return err;
 	}
 	link_slot(u, slot, id);
+	/* Both lines full: the data path finds it by its key (the way is only quicker). */
+	if (fd == u->key_fd && (err = ufrag_ways_put(u->sets_fd, ufrag, u->seed, slot)) &&
+	    err != -ENOSPC)
+		return err;
 	return 0;
 }
 
@@ -311,6 +323,54 @@ int ufrags_release(struct ufrag_set *u, __u32 id)
 	return 0;
 }
 
+/*
+ * Frees each way that is not where its slot's ufrag (a short one, with a meeting) would be, then
+ * gives a way to each short ufrag without one: what an interrupted change, or a controller from
+ * before ufrag_sets, left.
+ */
+static int repair_ways(struct ufrag_set *u)
+{
+	bool *has = calloc(GB_UFRAGS_MAX, sizeof(*has));
+	struct map_view view;
+	int err;
+
+	if (!has)
+		return -ENOMEM;
+	err = map_view_open(u->sets_fd, GB_UFRAG_SETS, sizeof(struct ufrag_line), &view);
+	if (err) {
+		free(has);
+		return err;
+	}
+	for (__u32 idx = 0; idx < GB_UFRAG_SETS && !err; idx++) {
+		struct ufrag_line line = *(const struct ufrag_line *)MAP_VIEW_ELEM(&view, idx);
+		bool changed = false;
+
+		for (int w = 0; w < GB_UFRAG_WAYS; w++) {
+			__u64 v = line.way[w], slot = v & GB_UFRAG_SLOT_MASK;
+			const char *text = slot < GB_UFRAGS_MAX ? u->text[slot] : NULL;
+
+			if (!v)
+				continue;
+			if (text && !has[slot] && strlen(text) <= GB_UFRAG_SHORT &&
+			    ufrag_ways_fits(text, u->seed, idx, v)) {
+				has[slot] = true;
+				continue;
+			}
+			line.way[w] = 0;
+			changed = true;
+		}
+		if (changed && bpf_map_update_elem(u->sets_fd, &idx, &line, BPF_EXIST))
+			err = -errno;
+	}
+	map_view_close(&view);
+	for (__u32 slot = 1; slot < GB_UFRAGS_MAX && !err; slot++)
+		if (!has[slot] && u->text[slot] && strlen(u->text[slot]) <= GB_UFRAG_SHORT &&
+		    (err = ufrag_ways_put(u->sets_fd, u->text[slot], u->seed, slot)) == -ENOSPC)
+			err = 0;
+	free(has);
+	return err;
+}
+
 int ufrags_repair(struct ufrag_set *u, const struct meeting_policy *policies)
 {
 	int err;
@@ -333,5 +393,5 @@ int ufrags_repair(struct ufrag_set *u, const struct meeting_policy *policies)
 		if (err)
 			return err;
 	}
-	return 0;
+	return repair_ways(u);
 }

@@ -25,14 +25,18 @@ struct ufrag_set {
 	__u32 *first, *next, *prev;
 	size_t used;
 	int key_fd, long_fd, slot_fd;		/* meeting_by_ufrag, meeting_by_long_ufrag, ufrag_owner */
+	int sets_fd;				/* ufrag_sets: short ufrags by their hash */
+	__u64 seed;				/* ice_seed: the hash's */
 	/* Left by an interrupted change: keys of no slot (or of a taken one), of either map. */
 	struct ufrag_stray *stray;
 	size_t n_stray;
 	struct map_view view;
 };
 
+struct geoblock;
+
 /* Reads the maps whole into u: each key's text at its slot, each slot in its meeting's list. */
-int ufrags_read(struct ufrag_set *u, int key_fd, int long_fd, int slot_fd);
+int ufrags_read(struct ufrag_set *u, const struct geoblock *skel);
 void ufrag_set_free(struct ufrag_set *u);
 /* Meeting id's ufrags, sorted, malloc'd (ufrag_list_free of lib/parse.h); *n 0: none. */
 int ufrags_of(const struct ufrag_set *u, __u32 id, char ***out, size_t *n);
@@ -42,15 +46,19 @@ __u32 ufrag_owner(const struct ufrag_set *u, const char *ufrag);
 size_t ufrags_room(const struct ufrag_set *u);
 /*
  * Gives ufrag to meeting id (0: to nobody) in one update of what the data path reads: a new one
- * gets its slot before its key, one taken away loses its key before its slot (a new generation,
- * so that senders learned for it are forgotten); one moved keeps its slot, and its senders.
+ * gets its slot before its key (and a short one its way in ufrag_sets after), one taken away loses
+ * its way and key before its slot (a new generation, so that senders learned for it are
+ * forgotten); one moved keeps its slot, and its senders.
  */
 int ufrag_give(struct ufrag_set *u, const char *ufrag, __u32 id);
 /* Gives meeting id exactly the ufrags of list (sorted): gained ones first, then lost ones. */
 int ufrags_give(struct ufrag_set *u, __u32 id, char *const *list, size_t n);
 /* Takes every ufrag from meeting id. */
 int ufrags_release(struct ufrag_set *u, __u32 id);
-/* Deletes stray keys; frees slots of no key, and of a meeting whose policy slot is empty. */
+/*
+ * Deletes stray keys; frees slots of no key, and of a meeting whose policy slot is empty; frees
+ * ways of ufrag_sets that name no slot's ufrag and gives one to each short ufrag without.
+ */
 int ufrags_repair(struct ufrag_set *u, const struct meeting_policy *policies);
 
 #endif
