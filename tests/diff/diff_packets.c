@@ -32,6 +32,7 @@
 #include "kern/pins.h"
 #include "kern/senders.h"
 #include "kern/table.h"
+#include "kern/ufrag_ways.h"
 #include "check.h"
 #include "geoblock.skel.h"
 #include "packet_gen.h"
@@ -402,6 +403,27 @@ static int compare_frame(struct run *run, struct mode *m, __u64 i, enum gen_clas
 }
 
 /*
+ * Puts (or takes away) the way in ufrag_sets of a short ufrag (text, len) at slot, as the
+ * controller does after its key (before, when taking it away); none for a slot that is a multiple
+ * of 4, so that some ufrags are found by their key alone, as an older controller leaves them.
+ */
+static int ufrag_way(struct geoblock *skel, const void *text, size_t len, __u32 slot, bool put)
+{
+	char ufrag[GB_UFRAG_SHORT + 1] = "";
+	__u32 zero = 0;
+	__u64 seed;
+	int fd = bpf_map__fd(skel->maps.ufrag_sets), err;
+
+	if (len > GB_UFRAG_SHORT || slot % 4 == 0)
+		return 0;
+	if (bpf_map_lookup_elem(bpf_map__fd(skel->maps.ice_seed), &zero, &seed))
+		return -errno;
+	memcpy(ufrag, text, len);
+	err = put ? ufrag_ways_put(fd, ufrag, seed, slot) : ufrag_ways_del(fd, ufrag, seed, slot);
+	return err == -ENOSPC ? 0 : err;
+}
+
+/*
  * After a batch: drop_counts (every counter the rules can name, and counter 0) and link_drops
  * against what they should be, which catches a count under a pair no frame of the batch touched.
  */
@@ -546,6 +568,7 @@ static int install_rules(const struct run *run, struct geoblock *skel)
 	for (size_t i = 0; i < ref->ufrags.nkeys; i++) {
 		const struct ref_ufrag *k = &ref->ufrags.key[i];
 		struct ufrag_long_key key = { .len = k->len };
+		int err;
 
 		memcpy(key.text, k->text, k->len);
 		if (bpf_map_update_elem(bpf_map__fd(k->len <= GB_UFRAG_SHORT ?
@@ -553,6 +576,9 @@ static int install_rules(const struct run *run, struct geoblock *skel)
 						    skel->maps.meeting_by_long_ufrag), &key, &k->slot,
 					BPF_NOEXIST))
 			return -errno;
+		err = ufrag_way(skel, k->text, k->len, k->slot, true);
+		if (err)
+			return err;
 	}
 	return 0;
 }
@@ -567,13 +593,21 @@ static int apply_changes(const struct run *run, const struct mode *m,
 		struct ufrag_long_key key = { .len = p->len };
 		int fd = p->len <= GB_UFRAG_SHORT ? m->ufrag_fd : m->long_ufrag_fd, err;
 
+		__u32 slot;
+
 		memcpy(key.text, p->text, p->len);
-		if (c[i].op == UFRAG_SLOT)
+		if (c[i].op == UFRAG_SLOT) {
 			err = bpf_map_update_elem(m->owner_fd, &c[i].slot, &u, BPF_ANY);
-		else if (c[i].op == UFRAG_KEY_SET)
+		} else if (c[i].op == UFRAG_KEY_SET) {
 			err = bpf_map_update_elem(fd, &key, &c[i].slot, BPF_NOEXIST);
-		else
+			if (!err && (err = ufrag_way(m->skel, p->text, p->len, c[i].slot, true)))
+				return err;
+		} else {
+			if (!bpf_map_lookup_elem(fd, &key, &slot) &&
+			    (err = ufrag_way(m->skel, p->text, p->len, slot, false)))
+				return err;
 			err = bpf_map_delete_elem(fd, &key);
+		}
 		if (err)
 			return -errno;
 	}
@@ -652,6 +686,11 @@ static int setup_mode(struct run *run, struct mode *m, const struct geoip_table 
 	err = geoblock__load(m->skel);
 	if (err)
 		return err;
+	/* The senders' and ufrags' hash seeded from the run's seed: DIFF_SEED replays the sets too. */
+	m->seed_fd = bpf_map__fd(m->skel->maps.ice_seed);
+	ice_seed = run->seed | 1;
+	if (bpf_map_update_elem(m->seed_fd, &zero, &ice_seed, BPF_ANY))
+		return -errno;
 	ctx.skel = m->skel;
 	err = table_install(&ctx, t, "diff_packets", m->lpm);
 	if (err)
@@ -664,11 +703,6 @@ static int setup_mode(struct run *run, struct mode *m, const struct geoip_table 
 	m->drop_fd = bpf_map__fd(m->skel->maps.drop_counts);
 	m->link_fd = bpf_map__fd(m->skel->maps.link_drops);
 	m->senders_fd = bpf_map__fd(m->skel->maps.ice_sender_sets);
-	m->seed_fd = bpf_map__fd(m->skel->maps.ice_seed);
-	/* The senders' hash seeded from the run's seed, so that DIFF_SEED replays the sets too. */
-	ice_seed = run->seed | 1;
-	if (bpf_map_update_elem(m->seed_fd, &zero, &ice_seed, BPF_ANY))
-		return -errno;
 	m->ice_fd = bpf_map__fd(m->skel->maps.ice_stats);
 	m->ufrag_fd = bpf_map__fd(m->skel->maps.meeting_by_ufrag);
 	m->long_ufrag_fd = bpf_map__fd(m->skel->maps.meeting_by_long_ufrag);
