@@ -222,10 +222,15 @@ static inline __u64 gb_ufrag_hash(const __u64 *w, __u32 len, __u64 seed)
 	return h ^ (h >> 29);
 }
 
-/* The ufrag's first (which 0) and second (1) line of ufrag_sets. */
+/*
+ * The ufrag's first (which 0) and second (1) line of ufrag_sets: the second from the hash mixed
+ * again, so that two ufrags sharing it need not share any bits their ways compare.
+ */
 static inline __u32 gb_ufrag_line_of(__u64 h, int which)
 {
-	return (__u32)(which ? h >> 16 : h) & (GB_UFRAG_SETS - 1);
+	if (which)
+		h = ((h ^ (h >> 29)) * 0xc4ceb9fe1a85ec53ULL) >> 32;
+	return (__u32)h & (GB_UFRAG_SETS - 1);
 }
 
 /* Its way in either line, for slot: the hash's high bits, the slot in the low ones. */
