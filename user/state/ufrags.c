@@ -330,10 +330,17 @@ int ufrags_release(struct ufrag_set *u, __u32 id)
  */
 static int repair_ways(struct ufrag_set *u)
 {
-	bool *has = calloc(GB_UFRAGS_MAX, sizeof(*has));
 	struct map_view view;
+	bool *has;
 	int err;
 
+	/*
+	 * No ufrag: nothing to give a way, and no slot a stray way could lead a ufrag to (ways go
+	 * before their slots are freed). Most servers have no shared port: their changes read nothing.
+	 */
+	if (!u->used)
+		return 0;
+	has = calloc(GB_UFRAGS_MAX, sizeof(*has));
 	if (!has)
 		return -ENOMEM;
 	err = map_view_open(u->sets_fd, GB_UFRAG_SETS, sizeof(struct ufrag_line), &view);
