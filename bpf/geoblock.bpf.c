@@ -249,6 +249,16 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } ice_sender_sets SEC(".maps");
 
+/* Senders heard lately: a cache of ice_sender_sets for media packets (bpf/geoblock.h). */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, GB_ICE_HOT_LINES + 1);
+	__type(key, __u32);
+	__type(value, struct ice_hot_line);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} ice_hot SEC(".maps");
+
 /* The seed of gb_ice_hash, written once when the pins are made. */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
@@ -626,20 +636,50 @@ static __always_inline __u32 bound_meeting(__u64 bind)
 	return u && u->gen == (__u32)(bind >> 32) ? u->meeting_id : 0;
 }
 
-/* The two sets of ice_sender_sets where sender t may be, and its tag there. */
-static __always_inline int sender_sets(const struct ice_tuple *t, __u32 *tag,
-				       struct ice_sender_set **first, struct ice_sender_set **second)
+/* The hash of sender t under the pinned seed. */
+static __always_inline __u64 sender_hash(const struct ice_tuple *t)
 {
-	__u32 zero = 0, idx;
+	__u32 zero = 0;
 	__u64 *seed = bpf_map_lookup_elem(&ice_seed, &zero);
-	__u64 h = gb_ice_hash(t, seed ? *seed : 0);
 
-	*tag = gb_ice_tag_of(h);
-	idx = gb_ice_set_of(h, 0);
-	*first = bpf_map_lookup_elem(&ice_sender_sets, &idx);
-	idx = gb_ice_set_of(h, 1);
-	*second = bpf_map_lookup_elem(&ice_sender_sets, &idx);
+	return gb_ice_hash(t, seed ? *seed : 0);
+}
+
+/* The two sets of ice_sender_sets where the sender of hash h may be (their indexes in idx). */
+static __always_inline int sender_sets(__u64 h, __u32 idx[2], struct ice_sender_set **first,
+				       struct ice_sender_set **second)
+{
+	idx[0] = gb_ice_set_of(h, 0);
+	*first = bpf_map_lookup_elem(&ice_sender_sets, &idx[0]);
+	idx[1] = gb_ice_set_of(h, 1);
+	*second = bpf_map_lookup_elem(&ice_sender_sets, &idx[1]);
 	return *first && *second ? 0 : -1;
+}
+
+/*
+ * Orders the stores before it ahead of the loads after it (x86's lock prefix): a CPU that puts an
+ * entry in ice_hot and one that changes the way it names each see what the other wrote, so that
+ * one of them clears it.
+ */
+static __always_inline void full_barrier(__u64 *p)
+{
+	__sync_fetch_and_add(p, 0);
+}
+
+/* Clears the entries of ice_hot naming the way (set, tag), changed since (after full_barrier). */
+static __always_inline void hot_forget(__u32 set, __u32 tag)
+{
+	__u32 idx = gb_ice_hot_line_of(tag);
+	struct ice_hot_line *line = bpf_map_lookup_elem(&ice_hot, &idx);
+	__u64 id = gb_ice_hot_id(set, tag);
+	int w;
+
+	if (!line)
+		return;
+#pragma unroll
+	for (w = 0; w < GB_ICE_HOT_WAYS; w++)
+		if (gb_ice_hot_names(READ_ONCE(line->e[w]), id))
+			WRITE_ONCE(line->e[w], 0);
 }
 
 /* The way of set holding tag, or NULL. */
@@ -654,19 +694,13 @@ static __always_inline struct ice_way *sender_way(struct ice_sender_set *set, __
 	return NULL;
 }
 
-/* The way sender (tag, its two sets) has, or NULL. */
-static __always_inline struct ice_way *sender_find(struct ice_sender_set *first,
-						   struct ice_sender_set *second, __u32 tag)
-{
-	struct ice_way *way = sender_way(first, tag);
-
-	return way ? way : sender_way(second, tag);
-}
-
-/* The way a new sender takes: a free one of set (and *found set), else its longest silent. */
-static __always_inline struct ice_way *sender_victim(struct ice_sender_set *set, __u32 now,
-						     struct ice_way *victim, __u32 *oldest,
-						     bool *found)
+/*
+ * The way a new sender takes: a free one of set (and *found set), else its longest silent; *at is
+ * the index of the set the way returned is in (set's, or what it was for victim).
+ */
+static __always_inline struct ice_way *sender_victim(struct ice_sender_set *set, __u32 idx,
+						     __u32 now, struct ice_way *victim, __u32 *at,
+						     __u32 *oldest, bool *found)
 {
 	__u32 age;
 	int w;
@@ -675,12 +709,14 @@ static __always_inline struct ice_way *sender_victim(struct ice_sender_set *set,
 	for (w = 0; w < GB_ICE_WAYS; w++) {
 		if (!READ_ONCE(set->way[w].tag)) {
 			*found = true;
+			*at = idx;
 			return &set->way[w];
 		}
 		age = now - READ_ONCE(set->way[w].seen_ms);
 		if ((__s32)age >= 0 && age >= *oldest) {
 			*oldest = age;
 			victim = &set->way[w];
+			*at = idx;
 		}
 	}
 	return victim;
@@ -700,14 +736,19 @@ static __always_inline void learn_sender(const struct ice_tuple *t, __u32 slot,
 	/* The coarse clock: a tick's precision is plenty for 30 s, and it costs no clock read. */
 	__u32 now = bpf_ktime_get_coarse_ns() / 1000000;
 	struct ice_sender_set *first, *second;
+	__u64 h = sender_hash(t), cur;
+	__u32 tag = gb_ice_tag_of(h), idx[2], set, bound, seen, old, oldest = 0;
 	struct ice_way *way;
-	__u32 tag, bound, seen, oldest = 0;
 	bool found = false;
-	__u64 cur;
 
-	if (sender_sets(t, &tag, &first, &second))
+	if (sender_sets(h, idx, &first, &second))
 		return;
-	way = sender_find(first, second, tag);
+	way = sender_way(first, tag);
+	set = idx[0];
+	if (!way) {
+		way = sender_way(second, tag);
+		set = idx[1];
+	}
 	if (way) {
 		/* Read once each: other CPUs write them, and each decision below is on one value. */
 		cur = READ_ONCE(way->bind);
@@ -728,16 +769,105 @@ static __always_inline void learn_sender(const struct ice_tuple *t, __u32 slot,
 		}
 		WRITE_ONCE(way->bind, bind);
 		WRITE_ONCE(way->seen_ms, now);
+		full_barrier(&way->bind);
+		hot_forget(set, tag);
 		count_ice(bound && bound != u->meeting_id ? GB_ICE_MOVED : GB_ICE_REBOUND);
 		return;
 	}
-	way = sender_victim(first, now, &first->way[0], &oldest, &found);
+	set = idx[0];
+	way = sender_victim(first, idx[0], now, &first->way[0], &set, &oldest, &found);
 	if (!found)
-		way = sender_victim(second, now, way, &oldest, &found);
+		way = sender_victim(second, idx[1], now, way, &set, &oldest, &found);
+	old = READ_ONCE(way->tag);
 	WRITE_ONCE(way->bind, bind);
 	WRITE_ONCE(way->seen_ms, now);
 	WRITE_ONCE(way->tag, tag);
+	if (old) {
+		full_barrier(&way->bind);
+		hot_forget(set, old);
+	}
 	count_ice(GB_ICE_LEARNED);
+}
+
+/*
+ * Puts the way (set, tag) of ice_sender_sets, bound as bind to the meeting of ufrag slot u, in
+ * ice_hot: a free entry of its line, else one at random. If the way or the slot changed meanwhile
+ * (the CPU changing it may have looked at the line before the entry was there), clears it again.
+ */
+static __always_inline void hot_put(struct ice_hot_line *line, __u32 set, __u32 tag,
+				    const struct ice_way *way, __u64 bind,
+				    const struct ufrag_slot *u, __u32 meeting_id)
+{
+	__u64 e = gb_ice_hot_id(set, tag) | meeting_id;
+	__u32 w = bpf_get_prandom_u32() % GB_ICE_HOT_WAYS, i;
+
+#pragma unroll
+	for (i = 0; i < GB_ICE_HOT_WAYS; i++)
+		if (!READ_ONCE(line->e[i])) {
+			w = i;
+			break;
+		}
+	if (w >= GB_ICE_HOT_WAYS)
+		return;
+	WRITE_ONCE(line->e[w], e);
+	full_barrier(&line->e[w]);
+	if (READ_ONCE(way->tag) != tag || READ_ONCE(way->bind) != bind ||
+	    READ_ONCE(u->gen) != (__u32)(bind >> 32) || READ_ONCE(u->meeting_id) != meeting_id)
+		WRITE_ONCE(line->e[w], 0);
+}
+
+/*
+ * The meeting of a media packet's sender t, 0 if none: its entry in ice_hot, else its way in
+ * ice_sender_sets, whose meeting then goes into ice_hot.
+ */
+static __always_inline __u32 sender_meeting(const struct ice_tuple *t)
+{
+	__u64 h = sender_hash(t), id, e, bind;
+	__u32 tag = gb_ice_tag_of(h), idx[2], set, slot, meeting_id, line_idx;
+	struct ice_sender_set *first, *second;
+	struct ice_hot_line *line;
+	struct ice_way *way;
+	struct ufrag_slot *u;
+	int w;
+
+	line_idx = gb_ice_hot_line_of(tag);
+	line = bpf_map_lookup_elem(&ice_hot, &line_idx);
+	if (!line)
+		return 0;
+	id = gb_ice_hot_id(gb_ice_set_of(h, 0), tag);
+#pragma unroll
+	for (w = 0; w < GB_ICE_HOT_WAYS; w++) {
+		e = READ_ONCE(line->e[w]);
+		if (gb_ice_hot_names(e, id))
+			return e & GB_ICE_HOT_MEETING_MASK;
+	}
+	/* Not in its first set's entry: its second's (the few in their second set), else none. */
+	id = gb_ice_hot_id(gb_ice_set_of(h, 1), tag);
+#pragma unroll
+	for (w = 0; w < GB_ICE_HOT_WAYS; w++) {
+		e = READ_ONCE(line->e[w]);
+		if (gb_ice_hot_names(e, id))
+			return e & GB_ICE_HOT_MEETING_MASK;
+	}
+	if (sender_sets(h, idx, &first, &second))
+		return 0;
+	way = sender_way(first, tag);
+	set = idx[0];
+	if (!way) {
+		way = sender_way(second, tag);
+		set = idx[1];
+	}
+	if (!way)
+		return 0;
+	bind = READ_ONCE(way->bind);
+	slot = (__u32)bind;
+	u = bpf_map_lookup_elem(&ufrag_owner, &slot);
+	if (!u || READ_ONCE(u->gen) != (__u32)(bind >> 32))
+		return 0;
+	meeting_id = READ_ONCE(u->meeting_id);
+	if (meeting_id && meeting_id < GB_MAX_MEETINGS)
+		hot_put(line, set, tag, way, bind, u, meeting_id);
+	return meeting_id;
 }
 
 struct stun_attr {
@@ -931,19 +1061,14 @@ static __always_inline int decide_shared(struct xdp_md *ctx, const struct cursor
 	__u8 *payload = c->pos + sizeof(struct udphdr);
 	struct ice_tuple t = { .dport = pkt->dport, .family = pkt->family };
 	struct l4_ports *ports = c->pos;
-	struct ice_sender_set *first, *second;
-	struct ice_way *way;
 	struct ufrag_slot *u;
-	__u32 slot, meeting_id, off, end, tag;
+	__u32 slot, meeting_id, off, end;
 	int ret;
 
 	if ((void *)(payload + 1) > c->end || *payload > 3) {
 		__builtin_memcpy(t.saddr, pkt->saddr, 16);
 		t.sport = ports->source;
-		if (sender_sets(&t, &tag, &first, &second))
-			return GB_PASS_ICE_UNKNOWN_SENDER;
-		way = sender_find(first, second, tag);
-		meeting_id = way ? bound_meeting(READ_ONCE(way->bind)) : 0;
+		meeting_id = sender_meeting(&t);
 		if (!meeting_id)
 			return GB_PASS_ICE_UNKNOWN_SENDER;
 		return judge(meeting_id, pkt, bytes);

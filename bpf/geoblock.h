@@ -56,6 +56,24 @@
 #define GB_ICE_SETS		524288
 #define GB_ICE_WAYS		4
 #define GB_ICE_TUPLES_MAX	(GB_ICE_SETS * GB_ICE_WAYS)
+/*
+ * Senders heard lately (ice_hot): a cache of ice_sender_sets small enough to stay in the CPU's
+ * caches for 100,000 active senders (2 MiB, against the sets' 32 MiB), so that a media packet
+ * reads one line of it rather than one of the sets. GB_ICE_HOT_LINES lines of GB_ICE_HOT_WAYS
+ * entries; an entry names a way of ice_sender_sets (its set and its tag: the tag's low bits are
+ * the line, the rest is kept) and the meeting its binding resolved to (gb_ice_hot_id | meeting),
+ * 0 a free entry. The data path fills it from media packets and clears an entry whenever the way
+ * it names changes; the controller clears a meeting's entries when it frees or moves a ufrag of it
+ * (user/kern/hot.h), and marks the line past the data path's while it does.
+ */
+#define GB_ICE_HOT_LINES	32768
+#define GB_ICE_HOT_CONTROL	GB_ICE_HOT_LINES	/* a line past them: the controller's */
+#define GB_ICE_HOT_WAYS		8
+#define GB_ICE_HOT_LINE_BITS	15
+#define GB_ICE_HOT_MEETING_BITS	15
+#define GB_ICE_HOT_MEETING_MASK	((1ULL << GB_ICE_HOT_MEETING_BITS) - 1)
+#define GB_ICE_HOT_ID_SHIFT	28
+#define GB_ICE_HOT_USED		(1ULL << (GB_ICE_HOT_ID_SHIFT - 1))	/* in every entry */
 #define GB_STUN_ATTRS_MAX	16	/* attributes walked before USERNAME is given up for */
 /*
  * A sender's binding to a meeting holds while its Binding Requests keep coming (consent checks,
@@ -198,6 +216,30 @@ static inline __u32 gb_ice_set_of(__u64 h, int which)
 static inline __u32 gb_ice_tag_of(__u64 h)
 {
 	return (__u32)(h >> 32) ?: 1;
+}
+
+/* Value of ice_hot: a cache line of entries. */
+struct ice_hot_line {
+	__u64 e[GB_ICE_HOT_WAYS];
+};
+
+/* The line of ice_hot where the sender of tag has its entry. */
+static inline __u32 gb_ice_hot_line_of(__u32 tag)
+{
+	return tag & (GB_ICE_HOT_LINES - 1);
+}
+
+/* What names the way (set, tag) in its entry: the set, the tag's bits above the line's, a mark. */
+static inline __u64 gb_ice_hot_id(__u32 set, __u32 tag)
+{
+	return ((__u64)set << (32 - GB_ICE_HOT_LINE_BITS) | tag >> GB_ICE_HOT_LINE_BITS)
+		<< GB_ICE_HOT_ID_SHIFT | GB_ICE_HOT_USED;
+}
+
+/* Whether entry e names the way whose id is id (what gb_ice_hot_id gives; a free entry none). */
+static inline int gb_ice_hot_names(__u64 e, __u64 id)
+{
+	return !((e ^ id) >> GB_ICE_HOT_MEETING_BITS);
 }
 
 /*
@@ -412,6 +454,11 @@ _Static_assert(sizeof(struct ice_tuple) == 24, "ice_tuple layout");
 _Static_assert(sizeof(struct ice_sender) == 16, "ice_sender layout");
 _Static_assert(sizeof(struct ice_way) == 16, "ice_way layout");
 _Static_assert(sizeof(struct ice_sender_set) == 64, "ice_sender_set layout");
+_Static_assert(sizeof(struct ice_hot_line) == 64 && GB_ICE_SETS <= (1 << 19) &&
+	       GB_ICE_HOT_LINES == (1 << GB_ICE_HOT_LINE_BITS) &&
+	       GB_MAX_MEETINGS <= (1 << GB_ICE_HOT_MEETING_BITS) &&
+	       GB_ICE_HOT_ID_SHIFT + 19 + 32 - GB_ICE_HOT_LINE_BITS == 64 &&
+	       GB_ICE_HOT_MEETING_BITS < GB_ICE_HOT_ID_SHIFT - 1, "ice_hot layout");
 _Static_assert(sizeof(struct allow_v4_key) == 12, "allow_v4_key layout");
 _Static_assert(sizeof(struct allow_v6_key) == 24, "allow_v6_key layout");
 

@@ -53,6 +53,7 @@ tests=(
 	"bash $ROOT/tests/cli/meeting_ports_change_incrementally.sh"
 	"bash $ROOT/tests/cli/shared_ports_and_ufrags_change_as_told.sh"
 	"bash $ROOT/tests/cli/ufrag_ways_follow_the_ufrags.sh"
+	"bash $ROOT/tests/cli/hot_senders_follow_the_ufrags.sh"
 	"bash $ROOT/tests/cli/check_answers_as_the_data_path_would.sh"
 	"bash $ROOT/tests/cli/janus_events_change_membership.sh"
 	"bash $ROOT/tests/api/api_routes_match_openapi.sh"

@@ -11,6 +11,7 @@
 #include "lib/country.h"
 #include "geoip/geoip.h"
 #include "geoip/prefix.h"
+#include "kern/hot.h"
 #include "kern/pins.h"
 #include "kern/senders.h"
 #include "kern/ufrag_ways.h"
@@ -1148,7 +1149,8 @@ static void age_sender(const struct env *env, const char *name, const struct sen
 	}
 	e.seen_ns -= ns;
 	CHECK(label, !senders_put(bpf_map__fd(env->skel->maps.ice_sender_sets),
-				  bpf_map__fd(env->skel->maps.ice_seed), &t, &e));
+				  bpf_map__fd(env->skel->maps.ice_seed),
+				  bpf_map__fd(env->skel->maps.ice_hot), &t, &e));
 }
 
 static void shared_basics(const struct env *env, int family)
@@ -1835,6 +1837,200 @@ static void shared_learning(const struct env *env)
 		     EXPECT_DROP(M_STANDUP, "CN"), GB_ICE_LEARNED);
 }
 
+/* The meeting of the entry of ice_hot naming sender s's way (either set); 0: none. */
+static __u32 hot_meeting_of(const struct env *env, const struct sender *s)
+{
+	struct ice_tuple t = tuple_of(s);
+	__u64 h = gb_ice_hash(&t, ice_seed_of(env));
+	__u32 tag = gb_ice_tag_of(h), idx = gb_ice_hot_line_of(tag);
+	struct ice_hot_line line;
+
+	if (bpf_map_lookup_elem(bpf_map__fd(env->skel->maps.ice_hot), &idx, &line))
+		return ~0U;
+	for (int which = 0; which < 2; which++)
+		for (int w = 0; w < GB_ICE_HOT_WAYS; w++)
+			if (gb_ice_hot_names(line.e[w], gb_ice_hot_id(gb_ice_set_of(h, which), tag)))
+				return line.e[w] & GB_ICE_HOT_MEETING_MASK;
+	return 0;
+}
+
+static void check_hot(const struct env *env, const char *name, const struct sender *s,
+		      __u32 meeting)
+{
+	char label[256];
+
+	snprintf(label, sizeof(label), "%s: meeting in ice_hot", name);
+	CHECK_INT(label, meeting, hot_meeting_of(env, s));
+}
+
+/* Writes set idx of ice_sender_sets: four ways of made-up tags 1..4 + base, bound to S_ABCD. */
+static int fill_set(const struct env *env, __u32 idx, __u32 base, __u32 seen_ms)
+{
+	struct ufrag_slot u;
+	struct ice_sender_set set = {};
+
+	if (bpf_map_lookup_elem(bpf_map__fd(env->skel->maps.ufrag_owner), &(__u32){ S_ABCD }, &u))
+		return -errno;
+	for (int w = 0; w < GB_ICE_WAYS; w++)
+		set.way[w] = (struct ice_way){ .tag = base + w + 1, .seen_ms = seen_ms,
+					       .bind = S_ABCD | (__u64)u.gen << 32 };
+	return bpf_map_update_elem(bpf_map__fd(env->skel->maps.ice_sender_sets), &idx, &set,
+				   BPF_EXIST) ? -errno : 0;
+}
+
+static int clear_set(const struct env *env, __u32 idx)
+{
+	struct ice_sender_set set = {};
+
+	return bpf_map_update_elem(bpf_map__fd(env->skel->maps.ice_sender_sets), &idx, &set,
+				   BPF_EXIST) ? -errno : 0;
+}
+
+/* Entries of ice_hot for ways (set, tag), each of meeting M_STANDUP, in their lines. */
+static int put_hot(const struct env *env, __u32 set, const __u32 *tags, int n)
+{
+	int fd = bpf_map__fd(env->skel->maps.ice_hot);
+
+	for (int i = 0; i < n; i++) {
+		__u32 idx = gb_ice_hot_line_of(tags[i]);
+		struct ice_hot_line line;
+
+		if (bpf_map_lookup_elem(fd, &idx, &line))
+			return -errno;
+		line.e[i] = gb_ice_hot_id(set, tags[i]) | M_STANDUP;
+		if (bpf_map_update_elem(fd, &idx, &line, BPF_EXIST))
+			return -errno;
+	}
+	return 0;
+}
+
+/* Whether ice_hot has an entry naming the way (set, tag). */
+static bool hot_has(const struct env *env, __u32 set, __u32 tag)
+{
+	__u32 idx = gb_ice_hot_line_of(tag);
+	struct ice_hot_line line;
+
+	if (bpf_map_lookup_elem(bpf_map__fd(env->skel->maps.ice_hot), &idx, &line))
+		return false;
+	for (int w = 0; w < GB_ICE_HOT_WAYS; w++)
+		if (gb_ice_hot_names(line.e[w], gb_ice_hot_id(set, tag)))
+			return true;
+	return false;
+}
+
+static __u32 coarse_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+	return (__u32)(ts.tv_sec * 1000ULL + ts.tv_nsec / 1000000);
+}
+
+/*
+ * ice_hot: media put their sender's meeting there and are judged by it first; an entry goes when
+ * the way it names changes (the sender moved to another meeting, or its way given to another).
+ */
+static void shared_hot(const struct env *env)
+{
+	struct sender s = sender4(CN4), x = sender6(CN6), n = sender4(CN4), y = sender4(CN4);
+	int sets_fd = bpf_map__fd(env->skel->maps.ice_sender_sets);
+	int seed_fd = bpf_map__fd(env->skel->maps.ice_seed);
+	int hot_fd = bpf_map__fd(env->skel->maps.ice_hot);
+	struct ice_tuple t = tuple_of(&s);
+	__u64 h = gb_ice_hash(&t, ice_seed_of(env));
+	__u32 idx[2], tags[2];
+	struct frame f;
+	struct stun m;
+
+	stun_request(&m, "abcd", "h");
+	stun_frame(&f, &s, &m);
+	check_shared(env, "hot_learn", &f, EXPECT_DROP(M_STANDUP, "CN"), GB_ICE_LEARNED);
+	check_hot(env, "hot_binding_request_puts_no_entry", &s, 0);
+	media_frame(&f, &s, DTLS);
+	check_shared(env, "hot_media_of_a_learned_sender", &f, EXPECT_DROP(M_STANDUP, "CN"),
+		     NO_STAT);
+	check_hot(env, "hot_media_put_the_senders_meeting", &s, M_STANDUP);
+	/* Its way gone behind ice_hot's back: the entry still judges its media (read first). */
+	CHECK("hot: way deleted by hand", !senders_del(sets_fd, seed_fd, -1, &t));
+	check_shared(env, "hot_entry_read_before_the_sets", &f, EXPECT_DROP(M_STANDUP, "CN"),
+		     NO_STAT);
+	CHECK("hot: entry cleared", !hot_forget_way(hot_fd, gb_ice_set_of(h, 0),
+						    gb_ice_tag_of(h)));
+	check_shared(env, "hot_entry_cleared_sender_unknown", &f,
+		     EXPECT_PASS(GB_PASS_ICE_UNKNOWN_SENDER), NO_STAT);
+	check_hot(env, "hot_unknown_sender_puts_no_entry", &s, 0);
+
+	/* A sender moved to another meeting: its entry goes with its binding. */
+	stun_frame(&f, &x, &m);
+	check_shared(env, "hot_learn_then_move", &f, EXPECT_DROP(M_STANDUP, "CN"),
+		     GB_ICE_LEARNED);
+	media_frame(&f, &x, 128);
+	check_shared(env, "hot_media_before_the_move", &f, EXPECT_DROP(M_STANDUP, "CN"), NO_STAT);
+	check_hot(env, "hot_entry_before_the_move", &x, M_STANDUP);
+	age_sender(env, "hot_silent_31s", &x, 31ULL * 1000000000ULL);
+	check_hot(env, "hot_senders_put_keeps_no_entry", &x, 0);
+	media_frame(&f, &x, 128);
+	check_shared(env, "hot_media_refills_the_entry", &f, EXPECT_DROP(M_STANDUP, "CN"),
+		     NO_STAT);
+	stun_request(&m, "wxyz", "h");
+	stun_frame(&f, &x, &m);
+	check_shared(env, "hot_move", &f, EXPECT_PASS(GB_PASS_NOT_BLOCKED), GB_ICE_MOVED);
+	check_hot(env, "hot_move_clears_the_entry", &x, 0);
+	media_frame(&f, &x, 128);
+	check_shared(env, "hot_media_after_the_move_judged_by_the_new_meeting", &f,
+		     EXPECT_PASS(GB_PASS_NOT_BLOCKED), NO_STAT);
+	check_hot(env, "hot_entry_after_the_move", &x, M_US);
+
+	/*
+	 * A way given to a new sender: the entry of the sender it had goes. Sender n's two sets
+	 * full of made-up senders, the first way the longest silent, each of the first set's first
+	 * two with an entry.
+	 */
+	t = tuple_of(&n);
+	h = gb_ice_hash(&t, ice_seed_of(env));
+	idx[0] = gb_ice_set_of(h, 0);
+	idx[1] = gb_ice_set_of(h, 1);
+	CHECK("hot: fill the first set", !fill_set(env, idx[0], 100, coarse_ms() - 5000));
+	CHECK("hot: fill the second set", !fill_set(env, idx[1], 200, coarse_ms()));
+	tags[0] = 101;
+	tags[1] = 102;
+	CHECK("hot: entries of the made-up senders", !put_hot(env, idx[0], tags, 2));
+	{
+		struct ice_sender_set set;
+
+		bpf_map_lookup_elem(sets_fd, &idx[0], &set);
+		set.way[0].seen_ms = coarse_ms() - 60000;
+		CHECK("hot: the oldest", !bpf_map_update_elem(sets_fd, &idx[0], &set, BPF_EXIST));
+	}
+	stun_request(&m, "abcd", "h");
+	stun_frame(&f, &n, &m);
+	check_shared(env, "hot_learn_evicting", &f, EXPECT_DROP(M_STANDUP, "CN"), GB_ICE_LEARNED);
+	check_sender(env, "hot_learn_evicting", &n, S_ABCD);
+	CHECK("hot_evicted_senders_entry_cleared", !hot_has(env, idx[0], 101));
+	CHECK("hot_other_senders_entry_kept", hot_has(env, idx[0], 102));
+	for (int i = 0; i < 2; i++)
+		CHECK("hot: clear the made-up sets", !clear_set(env, idx[i]));
+
+	/* A sender in its second set (its first full): found by the entry of that set. */
+	t = tuple_of(&y);
+	h = gb_ice_hash(&t, ice_seed_of(env));
+	CHECK("hot: fill y's first set", !fill_set(env, gb_ice_set_of(h, 0), 300, coarse_ms()));
+	stun_frame(&f, &y, &m);
+	check_shared(env, "hot_learn_in_the_second_set", &f, EXPECT_DROP(M_STANDUP, "CN"),
+		     GB_ICE_LEARNED);
+	media_frame(&f, &y, 128);
+	check_shared(env, "hot_media_second_set", &f, EXPECT_DROP(M_STANDUP, "CN"), NO_STAT);
+	CHECK("hot_entry_names_the_second_set", hot_has(env, gb_ice_set_of(h, 1),
+							 gb_ice_tag_of(h)));
+	CHECK("hot: way in the second set deleted by hand", !senders_del(sets_fd, seed_fd, -1, &t));
+	check_shared(env, "hot_second_set_entry_read", &f, EXPECT_DROP(M_STANDUP, "CN"), NO_STAT);
+	CHECK("hot: clear the entry", !hot_forget_way(hot_fd, gb_ice_set_of(h, 1),
+						      gb_ice_tag_of(h)));
+	check_shared(env, "hot_second_set_entry_cleared", &f,
+		     EXPECT_PASS(GB_PASS_ICE_UNKNOWN_SENDER), NO_STAT);
+	CHECK("hot: clear y's first set", !clear_set(env, gb_ice_set_of(h, 0)));
+}
+
 /* Headers in front of a shared port's packets, as on any port. */
 static void shared_headers(const struct env *env)
 {
@@ -2078,6 +2274,7 @@ int main(void)
 			shared_ufrag_ways(&env);
 			shared_not_requests(&env);
 			shared_learning(&env);
+			shared_hot(&env);
 			shared_headers(&env);
 			for (int fam = 4; fam <= 6; fam += 2) {
 				shared_truncations(&env, fam, false);

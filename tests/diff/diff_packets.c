@@ -30,6 +30,7 @@
 #include "geoip/geoip.h"
 #include "kern/maps.h"
 #include "kern/pins.h"
+#include "kern/hot.h"
 #include "kern/senders.h"
 #include "kern/table.h"
 #include "kern/ufrag_ways.h"
@@ -97,8 +98,9 @@ struct mode {
 	const char *name;
 	bool lpm;
 	struct geoblock *skel;
-	int prog, verdict_fd, drop_fd, link_fd, senders_fd, seed_fd, ice_fd;
+	int prog, verdict_fd, drop_fd, link_fd, senders_fd, seed_fd, ice_fd, hot_fd;
 	int ufrag_fd, long_ufrag_fd, owner_fd;
+	struct hot hot;			/* ice_hot, cleared as the controller does */
 	struct verdict_counter seen[GB_REASON_COUNT];	/* verdict_stats as last read */
 	struct drop_counter *pairs;	/* drop_counts from 1 as it should be: [slot][country] */
 	struct verdict_counter iface;	/* link_drops as it should be */
@@ -583,10 +585,16 @@ static int install_rules(const struct run *run, struct geoblock *skel)
 	return 0;
 }
 
-/* Ufrag changes (rule_set_churn), written to a program's maps in their order. */
-static int apply_changes(const struct run *run, const struct mode *m,
-			 const struct ufrag_change *c, size_t n)
+/*
+ * Ufrag changes (rule_set_churn), written to a program's maps in their order; as the controller
+ * does, a slot's meeting taken away (the slot freed or moved) clears that meeting's entries of
+ * ice_hot after.
+ */
+static int apply_changes(const struct run *run, struct mode *m, const struct ufrag_change *c,
+			 size_t n)
 {
+	struct ufrag_slot was;
+
 	for (size_t i = 0; i < n; i++) {
 		const struct rule_ufrag *p = &run->rules.pool[c[i].ufrag];
 		struct ufrag_slot u = { .meeting_id = c[i].value.meeting, .gen = c[i].value.gen };
@@ -597,6 +605,10 @@ static int apply_changes(const struct run *run, const struct mode *m,
 
 		memcpy(key.text, p->text, p->len);
 		if (c[i].op == UFRAG_SLOT) {
+			if (bpf_map_lookup_elem(m->owner_fd, &c[i].slot, &was))
+				return -errno;
+			if (was.meeting_id != u.meeting_id)
+				hot_mark(&m->hot, was.meeting_id);
 			err = bpf_map_update_elem(m->owner_fd, &c[i].slot, &u, BPF_ANY);
 		} else if (c[i].op == UFRAG_KEY_SET) {
 			err = bpf_map_update_elem(fd, &key, &c[i].slot, BPF_NOEXIST);
@@ -611,6 +623,7 @@ static int apply_changes(const struct run *run, const struct mode *m,
 		if (err)
 			return -errno;
 	}
+	hot_forget(&m->hot);
 	return 0;
 }
 
@@ -657,7 +670,8 @@ static int churn(struct run *run, struct mode *modes, __u64 step)
 				continue;
 			}
 			s.seen_ns -= SILENCE_NS;
-			err = senders_put(modes[k].senders_fd, modes[k].seed_fd, &key, &s);
+			err = senders_put(modes[k].senders_fd, modes[k].seed_fd, modes[k].hot_fd,
+					  &key, &s);
 			if (err)
 				return err;
 		}
@@ -703,6 +717,10 @@ static int setup_mode(struct run *run, struct mode *m, const struct geoip_table 
 	m->drop_fd = bpf_map__fd(m->skel->maps.drop_counts);
 	m->link_fd = bpf_map__fd(m->skel->maps.link_drops);
 	m->senders_fd = bpf_map__fd(m->skel->maps.ice_sender_sets);
+	m->hot_fd = bpf_map__fd(m->skel->maps.ice_hot);
+	err = hot_open(m->hot_fd, &m->hot);
+	if (err)
+		return err;
 	m->ice_fd = bpf_map__fd(m->skel->maps.ice_stats);
 	m->ufrag_fd = bpf_map__fd(m->skel->maps.meeting_by_ufrag);
 	m->long_ufrag_fd = bpf_map__fd(m->skel->maps.meeting_by_long_ufrag);
@@ -979,6 +997,7 @@ int main(int argc, char **argv)
 	check_coverage(&run);
 out:
 	for (int k = 0; k < 2; k++) {
+		hot_close(&modes[k].hot);
 		geoblock__destroy(modes[k].skel);
 		free(modes[k].pairs);
 	}

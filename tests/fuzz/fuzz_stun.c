@@ -53,7 +53,7 @@ static const struct {
 
 static struct {
 	struct geoblock *skel;
-	int prog, verdicts, drops, ice, senders, seed, ncpus;
+	int prog, verdicts, drops, ice, senders, seed, hot, ncpus;
 	struct ref_rules *ref;
 	struct ref_lpm v4, v6;
 	struct ref_senders senders_ref;
@@ -167,6 +167,7 @@ static int setup(void)
 	env.ice = bpf_map__fd(env.skel->maps.ice_stats);
 	env.senders = bpf_map__fd(env.skel->maps.ice_sender_sets);
 	env.seed = bpf_map__fd(env.skel->maps.ice_seed);
+	env.hot = bpf_map__fd(env.skel->maps.ice_hot);
 
 	err = ref_lpm_init(&env.v4, 32) ?: ref_lpm_init(&env.v6, 128);
 	err = err ?: add_prefix(&t.v4, &env.v4, AF_INET, "198.51.100.0", 24, "CN");
@@ -247,14 +248,14 @@ static void set_sender(const struct ref_tuple *t, int state, __u64 now)
 
 	memcpy(key.saddr, t->saddr, 16);
 	ref_senders_free(&env.senders_ref);
-	senders_del(env.senders, env.seed, &key);
+	senders_del(env.senders, env.seed, env.hot, &key);
 	if (!state)
 		return;
 	e = ref_senders_add(&env.senders_ref, t);
 	e->slot = s.slot;
 	e->gen = s.gen;
 	e->seen_ns = s.seen_ns;
-	err = senders_put(env.senders, env.seed, &key, &s);
+	err = senders_put(env.senders, env.seed, env.hot, &key, &s);
 	FUZZ_ASSERT(!err, "preset sender: %s", strerror(-err));
 }
 

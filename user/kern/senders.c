@@ -5,6 +5,7 @@
 #include <sys/mman.h>
 #include <sys/random.h>
 #include <bpf/bpf.h>
+#include "kern/hot.h"
 #include "kern/senders.h"
 
 int senders_seed(int seed_fd)
@@ -66,10 +67,15 @@ static int find(int sets_fd, int seed_fd, const struct ice_tuple *t, struct plac
 	return err;
 }
 
-/* Writes set which of p back whole. */
-static int write_set(int sets_fd, const struct place *p, int which)
+/*
+ * Writes set which of p back whole, where the way of tag changed: its entries in ice_hot (hot_fd,
+ * -1 for none) are cleared after.
+ */
+static int write_set(int sets_fd, int hot_fd, const struct place *p, int which, __u32 tag)
 {
-	return bpf_map_update_elem(sets_fd, &p->idx[which], &p->set[which], BPF_EXIST) ? -errno : 0;
+	if (bpf_map_update_elem(sets_fd, &p->idx[which], &p->set[which], BPF_EXIST))
+		return -errno;
+	return hot_fd < 0 ? 0 : hot_forget_way(hot_fd, p->idx[which], tag);
 }
 
 int senders_get(int sets_fd, int seed_fd, const struct ice_tuple *t, struct ice_sender *out)
@@ -86,7 +92,8 @@ int senders_get(int sets_fd, int seed_fd, const struct ice_tuple *t, struct ice_
 	return 0;
 }
 
-int senders_put(int sets_fd, int seed_fd, const struct ice_tuple *t, const struct ice_sender *in)
+int senders_put(int sets_fd, int seed_fd, int hot_fd, const struct ice_tuple *t,
+		const struct ice_sender *in)
 {
 	struct ice_way *way;
 	struct place p;
@@ -102,10 +109,10 @@ int senders_put(int sets_fd, int seed_fd, const struct ice_tuple *t, const struc
 	way->bind = in->slot | (__u64)in->gen << 32;
 	/* The data path's clock in ms, wrapping as it does. */
 	way->seen_ms = (__u32)(in->seen_ns / 1000000);
-	return write_set(sets_fd, &p, which);
+	return write_set(sets_fd, hot_fd, &p, which, p.tag);
 }
 
-int senders_del(int sets_fd, int seed_fd, const struct ice_tuple *t)
+int senders_del(int sets_fd, int seed_fd, int hot_fd, const struct ice_tuple *t)
 {
 	struct ice_way *way;
 	struct place p;
@@ -114,7 +121,7 @@ int senders_del(int sets_fd, int seed_fd, const struct ice_tuple *t)
 	if (err || !way)
 		return err;
 	memset(way, 0, sizeof(*way));
-	return write_set(sets_fd, &p, which);
+	return write_set(sets_fd, hot_fd, &p, which, p.tag);
 }
 
 int senders_count(int sets_fd, size_t *n)

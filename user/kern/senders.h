@@ -14,12 +14,14 @@ int senders_get(int sets_fd, int seed_fd, const struct ice_tuple *t, struct ice_
 
 /*
  * Writes the binding of sender t: its way if it has one, else a free way of its set (-ENOSPC if
- * the set is full). For tests and tools; the data path learns by itself.
+ * the set is full), then clears its entry in ice_hot (hot_fd; -1: none). For tests and tools;
+ * the data path learns by itself.
  */
-int senders_put(int sets_fd, int seed_fd, const struct ice_tuple *t, const struct ice_sender *in);
+int senders_put(int sets_fd, int seed_fd, int hot_fd, const struct ice_tuple *t,
+		const struct ice_sender *in);
 
-/* Forgets sender t (nothing if it is not there). */
-int senders_del(int sets_fd, int seed_fd, const struct ice_tuple *t);
+/* Forgets sender t (nothing if it is not there), and its entry in ice_hot (hot_fd; -1: none). */
+int senders_del(int sets_fd, int seed_fd, int hot_fd, const struct ice_tuple *t);
 
 /* How many senders the sets hold now (*n), read through a mapping of the map. */
 int senders_count(int sets_fd, size_t *n);

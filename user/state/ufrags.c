@@ -106,6 +106,9 @@ int ufrags_read(struct ufrag_set *u, const struct geoblock *skel)
 	u->long_fd = bpf_map__fd(skel->maps.meeting_by_long_ufrag);
 	u->slot_fd = bpf_map__fd(skel->maps.ufrag_owner);
 	u->sets_fd = bpf_map__fd(skel->maps.ufrag_sets);
+	err = hot_open(bpf_map__fd(skel->maps.ice_hot), &u->hot);
+	if (err)
+		return err;
 	if (bpf_map_lookup_elem(bpf_map__fd(skel->maps.ice_seed), &zero, &u->seed))
 		return -errno;
 	err = map_view_open(u->slot_fd, GB_UFRAGS_MAX, sizeof(*u->slots), &u->view);
@@ -133,6 +136,7 @@ void ufrag_set_free(struct ufrag_set *u)
 	free(u->prev);
 	free(u->stray);
 	map_view_close(&u->view);
+	hot_close(&u->hot);
 	memset(u, 0, sizeof(*u));
 }
 
@@ -196,12 +200,16 @@ static int write_slot(struct ufrag_set *u, __u32 slot, const struct ufrag_slot *
 	return 0;
 }
 
-/* Frees slot: its meeting gone, its generation raised, so that senders learned for it are not. */
+/*
+ * Frees slot: its meeting gone, its generation raised, so that senders learned for it are not (and
+ * the meeting marked, its entries of ice_hot to be cleared).
+ */
 static int free_slot(struct ufrag_set *u, __u32 slot)
 {
 	struct ufrag_slot v = u->slots[slot];
 	int err;
 
+	hot_mark(&u->hot, v.meeting_id);
 	unlink_slot(u, slot, v.meeting_id);
 	v.meeting_id = 0;
 	v.gen++;
@@ -232,7 +240,8 @@ static __u32 find_free_slot(const struct ufrag_set *u)
 	return 0;
 }
 
-int ufrag_give(struct ufrag_set *u, const char *ufrag, __u32 id)
+/* ufrag_give, but the entries of ice_hot are cleared by the caller (hot_forget). */
+static int give(struct ufrag_set *u, const char *ufrag, __u32 id)
 {
 	struct ufrag_long_key k;
 	struct ufrag_slot v;
@@ -253,6 +262,7 @@ int ufrag_give(struct ufrag_set *u, const char *ufrag, __u32 id)
 				return -errno;
 			return free_slot(u, slot);
 		}
+		hot_mark(&u->hot, v.meeting_id);
 		unlink_slot(u, slot, v.meeting_id);
 		v.meeting_id = id;
 		err = write_slot(u, slot, &v);
@@ -286,7 +296,15 @@ int ufrag_give(struct ufrag_set *u, const char *ufrag, __u32 id)
 	return 0;
 }
 
-int ufrags_give(struct ufrag_set *u, __u32 id, char *const *list, size_t n)
+int ufrag_give(struct ufrag_set *u, const char *ufrag, __u32 id)
+{
+	int err = give(u, ufrag, id);
+
+	hot_forget(&u->hot);
+	return err;
+}
+
+static int gives(struct ufrag_set *u, __u32 id, char *const *list, size_t n)
 {
 	int err;
 
@@ -297,7 +315,7 @@ int ufrags_give(struct ufrag_set *u, __u32 id, char *const *list, size_t n)
 			return -EEXIST;
 	}
 	for (size_t i = 0; i < n; i++) {
-		err = ufrag_give(u, list[i], id);
+		err = give(u, list[i], id);
 		if (err)
 			return err;
 	}
@@ -305,22 +323,29 @@ int ufrags_give(struct ufrag_set *u, __u32 id, char *const *list, size_t n)
 		next = u->next[slot];
 		if (ufrag_list_has(list, n, u->text[slot]))
 			continue;
-		err = ufrag_give(u, u->text[slot], 0);
+		err = give(u, u->text[slot], 0);
 		if (err)
 			return err;
 	}
 	return 0;
 }
 
+int ufrags_give(struct ufrag_set *u, __u32 id, char *const *list, size_t n)
+{
+	int err = gives(u, id, list, n);
+
+	hot_forget(&u->hot);
+	return err;
+}
+
 int ufrags_release(struct ufrag_set *u, __u32 id)
 {
-	while (u->first[id]) {
-		int err = ufrag_give(u, u->text[u->first[id]], 0);
+	int err = 0;
 
-		if (err)
-			return err;
-	}
-	return 0;
+	while (u->first[id] && !err)
+		err = give(u, u->text[u->first[id]], 0);
+	hot_forget(&u->hot);
+	return err;
 }
 
 /*
@@ -380,13 +405,14 @@ static int repair_ways(struct ufrag_set *u)
 
 int ufrags_repair(struct ufrag_set *u, const struct meeting_policy *policies)
 {
-	int err;
+	int err = 0;
 
+	hot_repair(&u->hot);
 	for (size_t i = 0; i < u->n_stray; i++)
 		if (bpf_map_delete_elem(u->stray[i].fd, &u->stray[i].key) && errno != ENOENT)
 			return -errno;
 	u->n_stray = 0;
-	for (__u32 slot = 1; slot < GB_UFRAGS_MAX; slot++) {
+	for (__u32 slot = 1; slot < GB_UFRAGS_MAX && !err; slot++) {
 		__u32 id = u->slots[slot].meeting_id;
 
 		if (!id)
@@ -394,11 +420,8 @@ int ufrags_repair(struct ufrag_set *u, const struct meeting_policy *policies)
 		if (!u->text[slot])
 			err = free_slot(u, slot);
 		else if (id >= GB_MAX_MEETINGS || !policies[id].name[0])
-			err = ufrag_give(u, u->text[slot], 0);
-		else
-			continue;
-		if (err)
-			return err;
+			err = give(u, u->text[slot], 0);
 	}
-	return repair_ways(u);
+	hot_forget(&u->hot);
+	return err ?: repair_ways(u);
 }

@@ -9,6 +9,7 @@
 
 #include <stddef.h>
 #include <linux/types.h>
+#include "kern/hot.h"
 #include "kern/maps.h"
 #include "geoblock.h"
 
@@ -31,6 +32,7 @@ struct ufrag_set {
 	struct ufrag_stray *stray;
 	size_t n_stray;
 	struct map_view view;
+	struct hot hot;				/* ice_hot: meetings' senders lose theirs */
 };
 
 struct geoblock;
@@ -48,7 +50,8 @@ size_t ufrags_room(const struct ufrag_set *u);
  * Gives ufrag to meeting id (0: to nobody) in one update of what the data path reads: a new one
  * gets its slot before its key (and a short one its way in ufrag_sets after), one taken away loses
  * its way and key before its slot (a new generation, so that senders learned for it are
- * forgotten); one moved keeps its slot, and its senders.
+ * forgotten); one moved keeps its slot, and its senders. Either way, the entries of ice_hot that
+ * hold the meeting it was taken from are cleared after.
  */
 int ufrag_give(struct ufrag_set *u, const char *ufrag, __u32 id);
 /* Gives meeting id exactly the ufrags of list (sorted): gained ones first, then lost ones. */
@@ -56,7 +59,8 @@ int ufrags_give(struct ufrag_set *u, __u32 id, char *const *list, size_t n);
 /* Takes every ufrag from meeting id. */
 int ufrags_release(struct ufrag_set *u, __u32 id);
 /*
- * Deletes stray keys; frees slots of no key, and of a meeting whose policy slot is empty; frees
+ * Clears ice_hot whole if a change stopped while clearing entries of it; deletes stray keys; frees
+ * slots of no key, and of a meeting whose policy slot is empty; frees
  * ways of ufrag_sets that name no slot's ufrag and gives one to each short ufrag without.
  */
 int ufrags_repair(struct ufrag_set *u, const struct meeting_policy *policies);

@@ -1,0 +1,101 @@
+#!/usr/bin/env bash
+# ice_hot, where the data path keeps the meeting of each sender it heard lately: an entry holds a
+# meeting, so a change that takes a ufrag from a meeting (freed, or moved to another) clears that
+# meeting's entries, and no other; one that takes none clears nothing. A change that stopped while
+# clearing (the control word left set) has the next change clear them all. The entries here are
+# written by hand (any sender would do): what is checked is which of them a change leaves.
+set -uo pipefail
+source "$(dirname "$0")/../lib/common.sh"
+[[ -x $GEOBLOCK ]] || { fail "no $GEOBLOCK (build it first)"; summary; exit; }
+tmp=$(mktemp -d)
+on_exit rm -rf "$tmp"
+
+printf '192.0.2.0,192.0.2.255,DE\n' >"$tmp/table.csv"
+"$GEOBLOCK" geoip load --force "$tmp/table.csv" >/dev/null || fail "geoip load"
+"$GEOBLOCK" shared-port add 10000 >/dev/null || fail "shared-port add"
+
+HOT=$GEOBLOCK_PIN_DIR/ice_hot
+LINES=32768
+id_of() { "$GEOBLOCK" meeting list --json | jq -r --arg n "$1" '.[] | select(.name == $n) | .id'; }
+# key LINE: the key of line LINE of ice_hot.
+key() { printf '0x%02x 0x%02x 0x%02x 0' $(($1 & 255)) $((($1 >> 8) & 255)) $(($1 >> 16)); }
+# entries ID...: a line of ice_hot holding an entry for each meeting id (0: a free entry), each
+# naming some way, as bytes for bpftool.
+entries() {
+	/usr/bin/python3 -c '
+import sys
+ids = [int(a) for a in sys.argv[1:]] + [0] * (8 - len(sys.argv[1:]))
+out = []
+for k, m in enumerate(ids):
+    e = ((k + 1) * 0x9e3779b9 << 28 | 1 << 27 | m) & (2**64 - 1) if m else 0
+    out += [str(b) for b in e.to_bytes(8, "little")]
+print(" ".join(out))' "$@"
+}
+put_line() { bpftool map update pinned "$HOT" key $(key "$1") value $(entries "${@:2}") ||
+	fail "bpftool update line $1"; }
+# The meeting ids of the entries in use, sorted, comma-separated (Python: exact 64-bit values).
+hot_meetings() {
+	bpftool -j map dump pinned "$HOT" | /usr/bin/python3 -c '
+import re, sys
+ids = []
+for m in re.finditer(r"\"formatted\":\{\"key\":(\d+),\"value\":\{\"e\":\[([0-9,]*)\]",
+                     sys.stdin.read()):
+    if int(m.group(1)) < '"$LINES"':
+        ids += [int(e) & 0x7fff for e in m.group(2).split(",") if e != "0"]
+print(",".join(str(i) for i in sorted(ids)))'
+}
+control() {
+	bpftool -j map lookup pinned "$HOT" key $(key $LINES) | jq -r '.formatted.value.e[0]'
+}
+
+"$GEOBLOCK" meeting add m1 --ufrag abcd,efgh --block DE >/dev/null 2>&1
+check_eq "meeting add m1: exit" 0 $?
+"$GEOBLOCK" meeting add m2 --ufrag ijkl --block DE >/dev/null 2>&1
+"$GEOBLOCK" meeting add m3 --ufrag mnop --block DE >/dev/null 2>&1
+m1=$(id_of m1) m2=$(id_of m2) m3=$(id_of m3)
+check "three meeting ids" test -n "$m1" -a -n "$m2" -a -n "$m3"
+sorted() { printf '%s\n' "$@" | sort -n | paste -sd, -; }
+seed() {
+	put_line 5 "$m1" "$m2" 0 "$m1"
+	put_line 20000 "$m3" "$m1" "$m2"
+}
+seed
+check_eq "entries written" "$(sorted "$m1" "$m1" "$m1" "$m2" "$m2" "$m3")" "$(hot_meetings)"
+
+"$GEOBLOCK" meeting ufrag add m1 qrst >/dev/null 2>&1
+check_eq "ufrag add: no entry cleared" "$(sorted "$m1" "$m1" "$m1" "$m2" "$m2" "$m3")" \
+	"$(hot_meetings)"
+"$GEOBLOCK" meeting ufrag del m1 efgh >/dev/null 2>&1
+check_eq "ufrag del: the meeting's entries cleared, the others' kept" \
+	"$(sorted "$m2" "$m2" "$m3")" "$(hot_meetings)"
+
+# apply moves ijkl from m2 to a new meeting (its slot, and so its senders, kept): m2's entries go.
+seed
+cat >"$tmp/set" <<'EOF'
+meeting add m1 --ufrag abcd,qrst --block DE
+meeting add m2 --ufrag zzzz --block DE
+meeting add m3 --ufrag mnop --block DE
+meeting add m4 --ufrag ijkl --block DE
+EOF
+"$GEOBLOCK" apply "$tmp/set" >/dev/null 2>&1
+check_eq "apply: exit" 0 $?
+check_eq "apply: ijkl is m4's" ijkl "$("$GEOBLOCK" meeting list --json |
+	jq -r '.[] | select(.name == "m4") | .ufrags | join(",")')"
+check_eq "apply: the entries of m2 (its ufrag moved) cleared" \
+	"$(sorted "$m1" "$m1" "$m1" "$m3")" "$(hot_meetings)"
+
+"$GEOBLOCK" meeting del m1 >/dev/null 2>&1
+check_eq "meeting del: its entries cleared" "$m3" "$(hot_meetings)"
+
+# A change that stopped while clearing: the next one clears every entry.
+seed
+bpftool map update pinned "$HOT" key $(key $LINES) value 1 $(printf '0 %.0s' {1..63}) ||
+	fail "bpftool update control"
+"$GEOBLOCK" meeting ufrag add m3 uvwx >/dev/null 2>&1
+check_eq "control word set: the next change clears every entry" "" "$(hot_meetings)"
+check_eq "control word cleared" 0 "$(control)"
+seed
+"$GEOBLOCK" meeting ufrag add m3 wxyz >/dev/null 2>&1
+check_eq "control word clear: a change taking no ufrag clears nothing" \
+	"$(sorted "$m1" "$m1" "$m1" "$m2" "$m2" "$m3")" "$(hot_meetings)"
+summary

@@ -1,0 +1,99 @@
+// SPDX-License-Identifier: GPL-2.0
+/* ice_hot, the data path's cache of learned senders: its entries cleared by the controller. */
+#include <errno.h>
+#include <string.h>
+#include <sys/mman.h>
+#include "kern/hot.h"
+
+#define HOT_LEN	((size_t)(GB_ICE_HOT_LINES + 1) * sizeof(struct ice_hot_line))
+
+/* The word that says a change is clearing entries (the line past the data path's). */
+#define HOT_BUSY(h)	(&(h)->lines[GB_ICE_HOT_CONTROL].e[0])
+
+int hot_open(int fd, struct hot *h)
+{
+	void *p = mmap(NULL, HOT_LEN, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+
+	memset(h, 0, sizeof(*h));
+	if (p == MAP_FAILED)
+		return -errno;
+	h->lines = p;
+	return 0;
+}
+
+void hot_close(struct hot *h)
+{
+	if (h->lines)
+		munmap(h->lines, HOT_LEN);
+	h->lines = NULL;
+}
+
+/*
+ * Clears entry *e if it is still what was read: the data path may have put another there
+ * meanwhile, which stays.
+ */
+static void clear_entry(__u64 *e, __u64 seen)
+{
+	__atomic_compare_exchange_n(e, &seen, 0, false, __ATOMIC_SEQ_CST, __ATOMIC_RELAXED);
+}
+
+void hot_mark(struct hot *h, __u32 id)
+{
+	if (!h->lines || !id || id >= GB_MAX_MEETINGS)
+		return;
+	if (!h->marked)
+		__atomic_store_n(HOT_BUSY(h), 1, __ATOMIC_SEQ_CST);
+	h->marked = true;
+	h->forget[id / 64] |= 1ULL << (id % 64);
+}
+
+/* Clears the entries whose meeting is marked in forget (all: every one). */
+static void forget(struct hot *h, bool all)
+{
+	/* The change is in the maps before any entry is read. */
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	for (__u32 i = 0; i < GB_ICE_HOT_LINES; i++)
+		for (int w = 0; w < GB_ICE_HOT_WAYS; w++) {
+			__u64 e = __atomic_load_n(&h->lines[i].e[w], __ATOMIC_RELAXED);
+			__u32 id = e & GB_ICE_HOT_MEETING_MASK;
+
+			if (e && (all || (id < GB_MAX_MEETINGS && h->forget[id / 64] >> (id % 64) & 1)))
+				clear_entry(&h->lines[i].e[w], e);
+		}
+	__atomic_store_n(HOT_BUSY(h), 0, __ATOMIC_SEQ_CST);
+	memset(h->forget, 0, sizeof(h->forget));
+	h->marked = false;
+}
+
+void hot_forget(struct hot *h)
+{
+	if (h->lines && h->marked)
+		forget(h, false);
+}
+
+void hot_repair(struct hot *h)
+{
+	if (h->lines && __atomic_load_n(HOT_BUSY(h), __ATOMIC_SEQ_CST))
+		forget(h, true);
+}
+
+int hot_forget_way(int fd, __u32 set, __u32 tag)
+{
+	__u64 id = gb_ice_hot_id(set, tag);
+	struct ice_hot_line *line;
+	struct hot h;
+	int err = hot_open(fd, &h);
+
+	if (err)
+		return err;
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	line = &h.lines[gb_ice_hot_line_of(tag)];
+	for (int w = 0; w < GB_ICE_HOT_WAYS; w++) {
+		__u64 e = __atomic_load_n(&line->e[w], __ATOMIC_RELAXED);
+
+		if (gb_ice_hot_names(e, id))
+			clear_entry(&line->e[w], e);
+	}
+	hot_close(&h);
+	return 0;
+}

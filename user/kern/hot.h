@@ -1,0 +1,41 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * ice_hot, the data path's cache of learned senders (bpf/geoblock.h), as the controller keeps it
+ * true. An entry holds the meeting its sender's binding resolved to, so it must go when that
+ * binding no longer resolves so: when the way it names changes (the data path clears it then; so
+ * do senders_put and senders_del) and when its ufrag is freed or moved to another meeting (the
+ * change clears the entries of the meetings it took ufrags from). Clearing comes after a full
+ * barrier, so that a data path that put an entry from what was there before either sees the
+ * change or has its entry cleared. Functions return 0 or -errno.
+ */
+#ifndef GEOBLOCK_HOT_H
+#define GEOBLOCK_HOT_H
+
+#include <stdbool.h>
+#include <linux/types.h>
+#include "geoblock.h"
+
+/* Meetings as bits, for hot_forget. */
+#define HOT_MEETING_WORDS	((GB_MAX_MEETINGS + 63) / 64)
+
+struct hot {
+	struct ice_hot_line *lines;	/* mapped: the data path's lines, then GB_ICE_HOT_CONTROL */
+	__u64 forget[HOT_MEETING_WORDS];	/* meetings whose entries go at hot_forget */
+	bool marked;
+};
+
+int hot_open(int fd, struct hot *h);
+void hot_close(struct hot *h);
+/*
+ * Before a change that frees or moves a ufrag of meeting id: marks it, and the table as being
+ * changed, so that if the change stops before hot_forget, the next one's hot_repair clears all.
+ */
+void hot_mark(struct hot *h, __u32 id);
+/* After the change is in the maps: clears the marked meetings' entries. */
+void hot_forget(struct hot *h);
+/* Clears every entry if a change stopped between hot_mark and hot_forget. */
+void hot_repair(struct hot *h);
+/* Clears the entries that name the way (set, tag) of ice_sender_sets (ice_hot's fd). */
+int hot_forget_way(int fd, __u32 set, __u32 tag);
+
+#endif
