@@ -816,39 +816,43 @@ static __always_inline void hot_put(struct ice_hot_line *line, __u32 set, __u32 
 		WRITE_ONCE(line->e[w], 0);
 }
 
+/* The entry of line naming the way whose id is id, 0 if none. */
+static __always_inline __u64 hot_entry(const struct ice_hot_line *line, __u64 id)
+{
+	__u64 e;
+	int w;
+
+#pragma unroll
+	for (w = 0; w < GB_ICE_HOT_WAYS; w++) {
+		e = READ_ONCE(line->e[w]);
+		if (gb_ice_hot_names(e, id))
+			return e;
+	}
+	return 0;
+}
+
 /*
  * The meeting of a media packet's sender t, 0 if none: its entry in ice_hot, else its way in
  * ice_sender_sets, whose meeting then goes into ice_hot.
  */
 static __always_inline __u32 sender_meeting(const struct ice_tuple *t)
 {
-	__u64 h = sender_hash(t), id, e, bind;
+	__u64 h = sender_hash(t), e, bind;
 	__u32 tag = gb_ice_tag_of(h), idx[2], set, slot, meeting_id, line_idx;
 	struct ice_sender_set *first, *second;
 	struct ice_hot_line *line;
 	struct ice_way *way;
 	struct ufrag_slot *u;
-	int w;
 
 	line_idx = gb_ice_hot_line_of(tag);
 	line = bpf_map_lookup_elem(&ice_hot, &line_idx);
 	if (!line)
 		return 0;
-	id = gb_ice_hot_id(gb_ice_set_of(h, 0), tag);
-#pragma unroll
-	for (w = 0; w < GB_ICE_HOT_WAYS; w++) {
-		e = READ_ONCE(line->e[w]);
-		if (gb_ice_hot_names(e, id))
-			return e & GB_ICE_HOT_MEETING_MASK;
-	}
-	/* Not in its first set's entry: its second's (the few in their second set), else none. */
-	id = gb_ice_hot_id(gb_ice_set_of(h, 1), tag);
-#pragma unroll
-	for (w = 0; w < GB_ICE_HOT_WAYS; w++) {
-		e = READ_ONCE(line->e[w]);
-		if (gb_ice_hot_names(e, id))
-			return e & GB_ICE_HOT_MEETING_MASK;
-	}
+	/* The entry of its way in its first set, else in its second (the few there). */
+	e = hot_entry(line, gb_ice_hot_id(gb_ice_set_of(h, 0), tag)) ?:
+	    hot_entry(line, gb_ice_hot_id(gb_ice_set_of(h, 1), tag));
+	if (e)
+		return e & GB_ICE_HOT_MEETING_MASK;
 	if (sender_sets(h, idx, &first, &second))
 		return 0;
 	way = sender_way(first, tag);
