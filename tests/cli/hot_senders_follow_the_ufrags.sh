@@ -2,7 +2,8 @@
 # ice_hot, where the data path keeps the meeting of each sender it heard lately: an entry holds a
 # meeting, so a change that takes a ufrag from a meeting (freed, or moved to another) clears that
 # meeting's entries, and no other; one that takes none clears nothing. A change that stopped while
-# clearing (the control word left set) has the next change clear them all. The entries here are
+# clearing (the control word left set) has the next change clear them all, through the CLI (which
+# repairs first) and through the daemon's API (which clears all when it marks the word itself). The entries here are
 # written by hand (any sender would do): what is checked is which of them a change leaves.
 set -uo pipefail
 source "$(dirname "$0")/../lib/common.sh"
@@ -98,4 +99,20 @@ seed
 "$GEOBLOCK" meeting ufrag add m3 wxyz >/dev/null 2>&1
 check_eq "control word clear: a change taking no ufrag clears nothing" \
 	"$(sorted "$m1" "$m1" "$m1" "$m2" "$m2" "$m3")" "$(hot_meetings)"
+
+# The daemon keeps its rule set between changes (no repair before each): its changes clear entries
+# as the CLI's do, and one that takes a ufrag clears every entry if the control word was left set.
+api_daemon "$tmp/api.sock"
+api() { curl -s --unix-socket "$tmp/api.sock" -X "$1" "http://geoblock$2" ${3:+-d "$3"}; }
+m3=$(id_of m3)
+seed
+api POST /v1/meetings/m3/ufrags '{"remove":["wxyz"]}' >/dev/null
+check_eq "API: ufrag removed: the meeting's entries cleared, the others' kept" \
+	"$(sorted "$m1" "$m1" "$m1" "$m2" "$m2")" "$(hot_meetings)"
+seed
+bpftool map update pinned "$HOT" key $(key $LINES) value 1 $(printf '0 %.0s' {1..63}) ||
+	fail "bpftool update control"
+api POST /v1/meetings/m3/ufrags '{"remove":["uvwx"]}' >/dev/null
+check_eq "API: control word left set: the change clears every entry" "" "$(hot_meetings)"
+check_eq "API: control word cleared" 0 "$(control)"
 summary

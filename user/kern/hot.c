@@ -41,8 +41,9 @@ void hot_mark(struct hot *h, __u32 id)
 {
 	if (!h->lines || !id || id >= GB_MAX_MEETINGS)
 		return;
-	if (!h->marked)
-		__atomic_store_n(HOT_BUSY(h), 1, __ATOMIC_SEQ_CST);
+	/* Left set by a change that stopped: this one clears every entry, not only its own. */
+	if (!h->marked && __atomic_exchange_n(HOT_BUSY(h), 1, __ATOMIC_SEQ_CST))
+		h->all = true;
 	h->marked = true;
 	h->forget[id / 64] |= 1ULL << (id % 64);
 }
@@ -62,13 +63,13 @@ static void forget(struct hot *h, bool all)
 		}
 	__atomic_store_n(HOT_BUSY(h), 0, __ATOMIC_SEQ_CST);
 	memset(h->forget, 0, sizeof(h->forget));
-	h->marked = false;
+	h->marked = h->all = false;
 }
 
 void hot_forget(struct hot *h)
 {
 	if (h->lines && h->marked)
-		forget(h, false);
+		forget(h, h->all);
 }
 
 void hot_repair(struct hot *h)

@@ -22,13 +22,15 @@ struct hot {
 	struct ice_hot_line *lines;	/* mapped: the data path's lines, then GB_ICE_HOT_CONTROL */
 	__u64 forget[HOT_MEETING_WORDS];	/* meetings whose entries go at hot_forget */
 	bool marked;
+	bool all;			/* every entry goes: a change before stopped while clearing */
 };
 
 int hot_open(int fd, struct hot *h);
 void hot_close(struct hot *h);
 /*
  * Before a change that frees or moves a ufrag of meeting id: marks it, and the table as being
- * changed, so that if the change stops before hot_forget, the next one's hot_repair clears all.
+ * changed, so that if the change stops before hot_forget, the next change clears all (in its
+ * hot_repair, or in its hot_forget if it marks a meeting first).
  */
 void hot_mark(struct hot *h, __u32 id);
 /* After the change is in the maps: clears the marked meetings' entries. */
