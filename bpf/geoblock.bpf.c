@@ -694,6 +694,20 @@ static __always_inline struct ice_way *sender_way(struct ice_sender_set *set, __
 	return NULL;
 }
 
+/* The way the sender of tag has in its first set, else in its second (*set: its index), or NULL. */
+static __always_inline struct ice_way *sender_find(struct ice_sender_set *first,
+						   struct ice_sender_set *second,
+						   const __u32 idx[2], __u32 tag, __u32 *set)
+{
+	struct ice_way *way = sender_way(first, tag);
+
+	*set = idx[0];
+	if (way)
+		return way;
+	*set = idx[1];
+	return sender_way(second, tag);
+}
+
 /*
  * The way a new sender takes: a free one of set (and *found set), else its longest silent; *at is
  * the index of the set the way returned is in (set's, or what it was for victim).
@@ -743,12 +757,7 @@ static __always_inline void learn_sender(const struct ice_tuple *t, __u32 slot,
 
 	if (sender_sets(h, idx, &first, &second))
 		return;
-	way = sender_way(first, tag);
-	set = idx[0];
-	if (!way) {
-		way = sender_way(second, tag);
-		set = idx[1];
-	}
+	way = sender_find(first, second, idx, tag, &set);
 	if (way) {
 		/* Read once each: other CPUs write them, and each decision below is on one value. */
 		cur = READ_ONCE(way->bind);
@@ -855,12 +864,7 @@ static __always_inline __u32 sender_meeting(const struct ice_tuple *t)
 		return e & GB_ICE_HOT_MEETING_MASK;
 	if (sender_sets(h, idx, &first, &second))
 		return 0;
-	way = sender_way(first, tag);
-	set = idx[0];
-	if (!way) {
-		way = sender_way(second, tag);
-		set = idx[1];
-	}
+	way = sender_find(first, second, idx, tag, &set);
 	if (!way)
 		return 0;
 	bind = READ_ONCE(way->bind);
