@@ -1837,21 +1837,29 @@ static void shared_learning(const struct env *env)
 		     EXPECT_DROP(M_STANDUP, "CN"), GB_ICE_LEARNED);
 }
 
+/* The meeting of the entry of ice_hot naming the way (set, tag); 0: none, ~0U: unread. */
+static __u32 hot_meeting_at(const struct env *env, __u32 set, __u32 tag)
+{
+	__u32 idx = gb_ice_hot_line_of(tag);
+	struct ice_hot_line line;
+
+	if (bpf_map_lookup_elem(bpf_map__fd(env->skel->maps.ice_hot), &idx, &line))
+		return ~0U;
+	for (int w = 0; w < GB_ICE_HOT_WAYS; w++)
+		if (gb_ice_hot_names(line.e[w], gb_ice_hot_id(set, tag)))
+			return line.e[w] & GB_ICE_HOT_MEETING_MASK;
+	return 0;
+}
+
 /* The meeting of the entry of ice_hot naming sender s's way (either set); 0: none. */
 static __u32 hot_meeting_of(const struct env *env, const struct sender *s)
 {
 	struct ice_tuple t = tuple_of(s);
 	__u64 h = gb_ice_hash(&t, ice_seed_of(env));
-	__u32 tag = gb_ice_tag_of(h), idx = gb_ice_hot_line_of(tag);
-	struct ice_hot_line line;
+	__u32 tag = gb_ice_tag_of(h);
 
-	if (bpf_map_lookup_elem(bpf_map__fd(env->skel->maps.ice_hot), &idx, &line))
-		return ~0U;
-	for (int which = 0; which < 2; which++)
-		for (int w = 0; w < GB_ICE_HOT_WAYS; w++)
-			if (gb_ice_hot_names(line.e[w], gb_ice_hot_id(gb_ice_set_of(h, which), tag)))
-				return line.e[w] & GB_ICE_HOT_MEETING_MASK;
-	return 0;
+	return hot_meeting_at(env, gb_ice_set_of(h, 0), tag) ?:
+	       hot_meeting_at(env, gb_ice_set_of(h, 1), tag);
 }
 
 static void check_hot(const struct env *env, const char *name, const struct sender *s,
@@ -1902,20 +1910,6 @@ static int put_hot(const struct env *env, __u32 set, const __u32 *tags, int n)
 			return -errno;
 	}
 	return 0;
-}
-
-/* Whether ice_hot has an entry naming the way (set, tag). */
-static bool hot_has(const struct env *env, __u32 set, __u32 tag)
-{
-	__u32 idx = gb_ice_hot_line_of(tag);
-	struct ice_hot_line line;
-
-	if (bpf_map_lookup_elem(bpf_map__fd(env->skel->maps.ice_hot), &idx, &line))
-		return false;
-	for (int w = 0; w < GB_ICE_HOT_WAYS; w++)
-		if (gb_ice_hot_names(line.e[w], gb_ice_hot_id(set, tag)))
-			return true;
-	return false;
 }
 
 static __u32 coarse_ms(void)
@@ -2006,8 +2000,8 @@ static void shared_hot(const struct env *env)
 	stun_frame(&f, &n, &m);
 	check_shared(env, "hot_learn_evicting", &f, EXPECT_DROP(M_STANDUP, "CN"), GB_ICE_LEARNED);
 	check_sender(env, "hot_learn_evicting", &n, S_ABCD);
-	CHECK("hot_evicted_senders_entry_cleared", !hot_has(env, idx[0], 101));
-	CHECK("hot_other_senders_entry_kept", hot_has(env, idx[0], 102));
+	CHECK_INT("hot_evicted_senders_entry_cleared", 0, hot_meeting_at(env, idx[0], 101));
+	CHECK_INT("hot_other_senders_entry_kept", M_STANDUP, hot_meeting_at(env, idx[0], 102));
 	for (int i = 0; i < 2; i++)
 		CHECK("hot: clear the made-up sets", !clear_set(env, idx[i]));
 
@@ -2020,8 +2014,8 @@ static void shared_hot(const struct env *env)
 		     GB_ICE_LEARNED);
 	media_frame(&f, &y, 128);
 	check_shared(env, "hot_media_second_set", &f, EXPECT_DROP(M_STANDUP, "CN"), NO_STAT);
-	CHECK("hot_entry_names_the_second_set", hot_has(env, gb_ice_set_of(h, 1),
-							 gb_ice_tag_of(h)));
+	CHECK_INT("hot_entry_names_the_second_set", M_STANDUP,
+		  hot_meeting_at(env, gb_ice_set_of(h, 1), gb_ice_tag_of(h)));
 	CHECK("hot: way in the second set deleted by hand", !senders_del(sets_fd, seed_fd, -1, &t));
 	check_shared(env, "hot_second_set_entry_read", &f, EXPECT_DROP(M_STANDUP, "CN"), NO_STAT);
 	CHECK("hot: clear the entry", !hot_forget_way(hot_fd, gb_ice_set_of(h, 1),
