@@ -60,8 +60,8 @@ int ufrags_give(struct ufrag_set *u, __u32 id, char *const *list, size_t n);
 int ufrags_release(struct ufrag_set *u, __u32 id);
 /*
  * Clears ice_hot whole if a change stopped while clearing entries of it; deletes stray keys; frees
- * slots of no key, and of a meeting whose policy slot is empty; frees
- * ways of ufrag_sets that name no slot's ufrag and gives one to each short ufrag without.
+ * slots of no key, and of a meeting whose policy slot is empty; frees ways of ufrag_sets that name
+ * no slot's ufrag and gives one to each short ufrag without.
  */
 int ufrags_repair(struct ufrag_set *u, const struct meeting_policy *policies);
 
