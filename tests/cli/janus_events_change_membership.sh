@@ -37,6 +37,7 @@ operator_rules=$(saved_rules)
 start_daemon() {
 	local idle=${1:-60}
 	shift
+	: >"$tmp/daemon.log"	# here: the wait must not find the last daemon's line
 	"$GEOBLOCK" daemon --metrics 127.0.0.1:0 --janus-events 127.0.0.1:0 --janus-idle "$idle" \
 		"$@" >"$tmp/daemon.log" 2>"$tmp/daemon.err" &
 	pid=$!

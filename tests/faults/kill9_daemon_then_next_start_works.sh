@@ -27,8 +27,10 @@ pins=$(ls "$GEOBLOCK_PIN_DIR" | sort)
 
 DAEMON=
 on_exit '[[ -n $DAEMON ]] && kill -KILL $DAEMON'
-# start_daemon: a daemon watching $W, up once it says it serves (the event it prints).
+# start_daemon: a daemon watching $W, up once it says it serves (the event it prints). The log
+# is emptied here: the daemon's own redirection runs in the child, after the wait may have begun.
 start_daemon() {
+	: >"$LOG"
 	"$GEOBLOCK" daemon --metrics 127.0.0.1:0 --watch "$W" >"$LOG" 2>&1 &
 	DAEMON=$!
 	wait_until 10 grep -q "serving metrics" "$LOG"

@@ -40,8 +40,11 @@ others=$("$GEOBLOCK" meeting list --json | states m)	# no writer's name starts w
 DAEMON= LPID=
 on_exit '[[ -n $DAEMON ]] && kill -KILL $DAEMON'
 on_exit '[[ -n $LPID ]] && kill -KILL $LPID'
-# start_daemon: up once it says it serves (it replaces the socket a killed daemon left).
+# start_daemon: up once it says it serves (it replaces the socket a killed daemon left). The log
+# is emptied here, not by the daemon's redirection: that runs in the child, which the wait's first
+# grep can overtake, finding the last daemon's line.
 start_daemon() {
+	: >"$tmp/daemon.log"
 	"$GEOBLOCK" daemon --metrics 127.0.0.1:0 --api "$SOCK" >"$tmp/daemon.log" 2>&1 &
 	DAEMON=$!
 	wait_until 10 grep -q "serving the API" "$tmp/daemon.log"
