@@ -573,11 +573,36 @@ static __always_inline void count_drop(__u32 meeting_id, __u16 country, __u64 by
 	}
 }
 
-/* The verdict of meeting_id's policy on pkt: the same for a port's meeting and a shared port's. */
-static __always_inline int judge(__u32 meeting_id, const struct packet *pkt, __u64 bytes)
+/* The country of pkt's source by the live tables (or the LPM tries), GB_COUNTRY_NONE if none. */
+static __always_inline __u16 source_country(const struct packet *pkt)
+{
+	__u16 country;
+
+	if (bench_country)
+		return bench_country;
+	if (pkt->family == 4) {
+		__u32 addr;
+
+		__builtin_memcpy(&addr, pkt->saddr, 4);
+		country = use_lpm ? lpm_lookup_v4(addr) : table_lookup_v4(bpf_ntohl(addr));
+	} else {
+		country = use_lpm ? lpm_lookup_v6(pkt->saddr) : table_lookup_v6(pkt->saddr);
+	}
+	return country <= GB_COUNTRY_OTHER ? country : GB_COUNTRY_NONE;
+}
+
+/* judge's country argument when the packet's source is still to be looked up. */
+#define LOOK_UP_COUNTRY	(-1)
+
+/*
+ * The verdict of meeting_id's policy on pkt: the same for a port's meeting and a shared port's.
+ * known: its source's country (a learned sender's, cached in ice_hot), or LOOK_UP_COUNTRY.
+ */
+static __always_inline int judge(__u32 meeting_id, const struct packet *pkt, __u64 bytes,
+				 int known)
 {
 	struct meeting_policy *policy;
-	__u16 country;
+	__u64 country;
 
 	policy = bpf_map_lookup_elem(&meeting_policy, &meeting_id);
 	if (!policy || !(policy->flags & GB_MEETING_ACTIVE))
@@ -588,16 +613,9 @@ static __always_inline int judge(__u32 meeting_id, const struct packet *pkt, __u
 	if (policy->expires_tai_ns && bpf_ktime_get_tai_ns() >= policy->expires_tai_ns)
 		return GB_PASS_EXPIRED;
 
-	if (bench_country) {
-		country = bench_country;
-	} else if (pkt->family == 4) {
-		__u32 addr;
-
-		__builtin_memcpy(&addr, pkt->saddr, 4);
-		country = use_lpm ? lpm_lookup_v4(addr) : table_lookup_v4(bpf_ntohl(addr));
-	} else {
-		country = use_lpm ? lpm_lookup_v6(pkt->saddr) : table_lookup_v6(pkt->saddr);
-	}
+	country = known == LOOK_UP_COUNTRY ? source_country(pkt) : (__u64)(__u32)known;
+	/* One register for the checks below and the index: the verifier bounds that one. */
+	asm volatile("" : "+r"(country));
 	/* GB_COUNTRY_OTHER: a country no live meeting blocks, so not this one either. */
 	if (country == GB_COUNTRY_NONE || country > GB_COUNTRY_OTHER)
 		return GB_PASS_NO_COUNTRY;
@@ -800,14 +818,16 @@ static __always_inline void learn_sender(const struct ice_tuple *t, __u32 slot,
 
 /*
  * Puts the way (set, tag) of ice_sender_sets, bound as bind to the meeting of ufrag slot u, in
- * ice_hot: a free entry of its line, else one at random. If the way or the slot changed meanwhile
- * (the CPU changing it may have looked at the line before the entry was there), clears it again.
+ * ice_hot with its source's country: a free entry of its line, else one at random. If the way, the
+ * slot or the controller's count ctl (seq when this packet began, so before its tables were read)
+ * changed meanwhile, the CPU or the controller changing them may have looked at the line before the
+ * entry was there: it is cleared again.
  */
-static __always_inline void hot_put(struct ice_hot_line *line, __u32 set, __u32 tag,
-				    const struct ice_way *way, __u64 bind,
-				    const struct ufrag_slot *u, __u32 meeting_id)
+static __always_inline void hot_put(struct ice_hot_line *line, const __u64 *ctl, __u64 seq,
+				    __u32 set, __u32 tag, const struct ice_way *way, __u64 bind,
+				    const struct ufrag_slot *u, __u32 meeting_id, __u16 country)
 {
-	__u64 e = gb_ice_hot_id(set, tag) | meeting_id;
+	__u64 e = gb_ice_hot_id(set, tag) | (__u64)country << GB_ICE_HOT_COUNTRY_SHIFT | meeting_id;
 	__u32 w = bpf_get_prandom_u32() % GB_ICE_HOT_WAYS, i;
 
 #pragma unroll
@@ -821,7 +841,8 @@ static __always_inline void hot_put(struct ice_hot_line *line, __u32 set, __u32 
 	WRITE_ONCE(line->e[w], e);
 	full_barrier(&line->e[w]);
 	if (READ_ONCE(way->tag) != tag || READ_ONCE(way->bind) != bind ||
-	    READ_ONCE(u->gen) != (__u32)(bind >> 32) || READ_ONCE(u->meeting_id) != meeting_id)
+	    READ_ONCE(u->gen) != (__u32)(bind >> 32) || READ_ONCE(u->meeting_id) != meeting_id ||
+	    READ_ONCE(*ctl) != seq)
 		WRITE_ONCE(line->e[w], 0);
 }
 
@@ -841,27 +862,38 @@ static __always_inline __u64 hot_entry(const struct ice_hot_line *line, __u64 id
 }
 
 /*
- * The meeting of a media packet's sender t, 0 if none: its entry in ice_hot, else its way in
- * ice_sender_sets, whose meeting then goes into ice_hot.
+ * The meeting of a media packet's sender t, 0 if none, and in *country its source's: its entry
+ * in ice_hot, else its way in ice_sender_sets and the tables, which then go into ice_hot. While
+ * the controller clears entries (its count odd), ice_hot is neither read nor filled.
  */
-static __always_inline __u32 sender_meeting(const struct ice_tuple *t)
+static __always_inline __u32 sender_meeting(const struct ice_tuple *t, const struct packet *pkt,
+					    int *country)
 {
-	__u64 h = sender_hash(t), e, bind;
+	__u64 h = sender_hash(t), e, bind, seq;
 	__u32 tag = gb_ice_tag_of(h), idx[2], set, slot, meeting_id, line_idx;
+	__u32 control = GB_ICE_HOT_CONTROL;
+	struct ice_hot_line *line, *ctl;
 	struct ice_sender_set *first, *second;
-	struct ice_hot_line *line;
 	struct ice_way *way;
 	struct ufrag_slot *u;
 
+	*country = LOOK_UP_COUNTRY;
 	line_idx = gb_ice_hot_line_of(tag);
 	line = bpf_map_lookup_elem(&ice_hot, &line_idx);
-	if (!line)
+	ctl = bpf_map_lookup_elem(&ice_hot, &control);
+	if (!line || !ctl)
 		return 0;
-	/* The entry of its way in its first set, else in its second (the few there). */
-	e = hot_entry(line, gb_ice_hot_id(gb_ice_set_of(h, 0), tag)) ?:
-	    hot_entry(line, gb_ice_hot_id(gb_ice_set_of(h, 1), tag));
-	if (e)
-		return e & GB_ICE_HOT_MEETING_MASK;
+	/* Read before the tables (x86 keeps loads in order): see hot_put. */
+	seq = READ_ONCE(ctl->e[0]);
+	if (!(seq & 1)) {
+		/* The entry of its way in its first set, else in its second (the few there). */
+		e = hot_entry(line, gb_ice_hot_id(gb_ice_set_of(h, 0), tag)) ?:
+		    hot_entry(line, gb_ice_hot_id(gb_ice_set_of(h, 1), tag));
+		if (e) {
+			*country = (e >> GB_ICE_HOT_COUNTRY_SHIFT) & GB_ICE_HOT_COUNTRY_MASK;
+			return e & GB_ICE_HOT_MEETING_MASK;
+		}
+	}
 	if (sender_sets(h, idx, &first, &second))
 		return 0;
 	way = sender_find(first, second, idx, tag, &set);
@@ -873,8 +905,10 @@ static __always_inline __u32 sender_meeting(const struct ice_tuple *t)
 	if (!u || READ_ONCE(u->gen) != (__u32)(bind >> 32))
 		return 0;
 	meeting_id = READ_ONCE(u->meeting_id);
-	if (meeting_id && meeting_id < GB_MAX_MEETINGS)
-		hot_put(line, set, tag, way, bind, u, meeting_id);
+	if (meeting_id && meeting_id < GB_MAX_MEETINGS && !(seq & 1)) {
+		*country = source_country(pkt);
+		hot_put(line, &ctl->e[0], seq, set, tag, way, bind, u, meeting_id, *country);
+	}
 	return meeting_id;
 }
 
@@ -1071,15 +1105,15 @@ static __always_inline int decide_shared(struct xdp_md *ctx, const struct cursor
 	struct l4_ports *ports = c->pos;
 	struct ufrag_slot *u;
 	__u32 slot, meeting_id, off, end;
-	int ret;
+	int ret, country;
 
 	if ((void *)(payload + 1) > c->end || *payload > 3) {
 		__builtin_memcpy(t.saddr, pkt->saddr, 16);
 		t.sport = ports->source;
-		meeting_id = sender_meeting(&t);
+		meeting_id = sender_meeting(&t, pkt, &country);
 		if (!meeting_id)
 			return GB_PASS_ICE_UNKNOWN_SENDER;
-		return judge(meeting_id, pkt, bytes);
+		return judge(meeting_id, pkt, bytes, country);
 	}
 
 	/* STUN (RFC 8489): a 20-byte header, then attributes, as long as its length says. */
@@ -1105,7 +1139,7 @@ static __always_inline int decide_shared(struct xdp_md *ctx, const struct cursor
 	__builtin_memcpy(t.saddr, pkt->saddr, 16);
 	t.sport = ports->source;
 	learn_sender(&t, slot, u);
-	return judge(u->meeting_id, pkt, bytes);
+	return judge(u->meeting_id, pkt, bytes, LOOK_UP_COUNTRY);
 }
 
 static __always_inline int decide(struct xdp_md *ctx, __u64 bytes)
@@ -1125,7 +1159,7 @@ static __always_inline int decide(struct xdp_md *ctx, __u64 bytes)
 	if (!owner)
 		return GB_PASS_NO_MEETING;
 	if (owner->meeting_id)
-		return judge(owner->meeting_id, &pkt, bytes);
+		return judge(owner->meeting_id, &pkt, bytes, LOOK_UP_COUNTRY);
 	if ((owner->flags & GB_PORT_SHARED) && pkt.proto == IPPROTO_UDP)
 		return decide_shared(ctx, &c, &pkt, bytes);
 	return GB_PASS_NO_MEETING;

@@ -61,10 +61,13 @@
  * caches for 100,000 active senders (2 MiB, against the sets' 32 MiB), so that a media packet
  * reads one line of it rather than one of the sets. GB_ICE_HOT_LINES lines of GB_ICE_HOT_WAYS
  * entries; an entry names a way of ice_sender_sets (its set and its tag: the tag's low bits are
- * the line, the rest is kept) and the meeting its binding resolved to (gb_ice_hot_id | meeting),
- * 0 a free entry. The data path fills it from media packets and clears an entry whenever the way
- * it names changes; the controller clears a meeting's entries when it frees or moves a ufrag of it
- * (user/kern/hot.h), and marks the line past the data path's while it does.
+ * the line, the rest is kept), the meeting its binding resolved to and the country the live
+ * tables gave its source (gb_ice_hot_id | country << GB_ICE_HOT_COUNTRY_SHIFT | meeting), 0 a
+ * free entry. The data path fills it from media packets and clears an entry whenever the way it
+ * names changes; the controller clears a meeting's entries when it frees or moves a ufrag of it,
+ * and every entry when it puts new tables live (user/kern/hot.h). The first word of the line past
+ * the data path's counts the controller's clearings: odd while one runs (or one stopped half
+ * way), when the data path neither reads nor puts entries.
  */
 #define GB_ICE_HOT_LINES	32768
 #define GB_ICE_HOT_CONTROL	GB_ICE_HOT_LINES	/* a line past them: the controller's */
@@ -74,6 +77,8 @@
 #define GB_ICE_HOT_MEETING_MASK	((1ULL << GB_ICE_HOT_MEETING_BITS) - 1)
 #define GB_ICE_HOT_ID_SHIFT	28
 #define GB_ICE_HOT_USED		(1ULL << (GB_ICE_HOT_ID_SHIFT - 1))	/* in every entry */
+#define GB_ICE_HOT_COUNTRY_SHIFT GB_ICE_HOT_MEETING_BITS
+#define GB_ICE_HOT_COUNTRY_MASK	0x3ffULL	/* GB_COUNTRY_NONE to GB_COUNTRY_OTHER */
 #define GB_STUN_ATTRS_MAX	16	/* attributes walked before USERNAME is given up for */
 /*
  * A sender's binding to a meeting holds while its Binding Requests keep coming (consent checks,
@@ -239,7 +244,7 @@ static inline __u64 gb_ice_hot_id(__u32 set, __u32 tag)
 /* Whether entry e names the way whose id is id (what gb_ice_hot_id gives; a free entry none). */
 static inline int gb_ice_hot_names(__u64 e, __u64 id)
 {
-	return !((e ^ id) >> GB_ICE_HOT_MEETING_BITS);
+	return !((e ^ id) >> (GB_ICE_HOT_ID_SHIFT - 1));
 }
 
 /*
@@ -458,7 +463,9 @@ _Static_assert(sizeof(struct ice_hot_line) == 64 && GB_ICE_SETS <= (1 << 19) &&
 	       GB_ICE_HOT_LINES == (1 << GB_ICE_HOT_LINE_BITS) &&
 	       GB_MAX_MEETINGS <= (1 << GB_ICE_HOT_MEETING_BITS) &&
 	       GB_ICE_HOT_ID_SHIFT + 19 + 32 - GB_ICE_HOT_LINE_BITS == 64 &&
-	       GB_ICE_HOT_MEETING_BITS < GB_ICE_HOT_ID_SHIFT - 1, "ice_hot layout");
+	       GB_ICE_HOT_MEETING_BITS < GB_ICE_HOT_ID_SHIFT - 1 &&
+	       GB_COUNTRY_OTHER <= GB_ICE_HOT_COUNTRY_MASK &&
+	       GB_ICE_HOT_COUNTRY_MASK << GB_ICE_HOT_COUNTRY_SHIFT < GB_ICE_HOT_USED, "ice_hot layout");
 _Static_assert(sizeof(struct allow_v4_key) == 12, "allow_v4_key layout");
 _Static_assert(sizeof(struct allow_v6_key) == 24, "allow_v6_key layout");
 

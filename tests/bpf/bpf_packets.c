@@ -1837,29 +1837,56 @@ static void shared_learning(const struct env *env)
 		     EXPECT_DROP(M_STANDUP, "CN"), GB_ICE_LEARNED);
 }
 
-/* The meeting of the entry of ice_hot naming the way (set, tag); 0: none, ~0U: unread. */
-static __u32 hot_meeting_at(const struct env *env, __u32 set, __u32 tag)
+/*
+ * The entry of ice_hot naming the way (set, tag), 0 if none (~0ULL: unread); with put, puts put
+ * in its place (if there is one).
+ */
+static __u64 hot_entry_at(const struct env *env, __u32 set, __u32 tag, __u64 put)
 {
+	int fd = bpf_map__fd(env->skel->maps.ice_hot);
 	__u32 idx = gb_ice_hot_line_of(tag);
 	struct ice_hot_line line;
 
-	if (bpf_map_lookup_elem(bpf_map__fd(env->skel->maps.ice_hot), &idx, &line))
-		return ~0U;
-	for (int w = 0; w < GB_ICE_HOT_WAYS; w++)
-		if (gb_ice_hot_names(line.e[w], gb_ice_hot_id(set, tag)))
-			return line.e[w] & GB_ICE_HOT_MEETING_MASK;
+	if (bpf_map_lookup_elem(fd, &idx, &line))
+		return ~0ULL;
+	for (int w = 0; w < GB_ICE_HOT_WAYS; w++) {
+		__u64 e = line.e[w];
+
+		if (!gb_ice_hot_names(e, gb_ice_hot_id(set, tag)))
+			continue;
+		if (put) {
+			line.e[w] = put;
+			if (bpf_map_update_elem(fd, &idx, &line, BPF_EXIST))
+				return ~0ULL;
+		}
+		return e;
+	}
 	return 0;
 }
 
-/* The meeting of the entry of ice_hot naming sender s's way (either set); 0: none. */
-static __u32 hot_meeting_of(const struct env *env, const struct sender *s)
+/* The meeting of the entry of ice_hot naming the way (set, tag); 0: none, ~0U: unread. */
+static __u32 hot_meeting_at(const struct env *env, __u32 set, __u32 tag)
+{
+	__u64 e = hot_entry_at(env, set, tag, 0);
+
+	return e == ~0ULL ? ~0U : e & GB_ICE_HOT_MEETING_MASK;
+}
+
+/* The entry of ice_hot naming sender s's way (either set), 0 if none; put as hot_entry_at. */
+static __u64 hot_entry_of(const struct env *env, const struct sender *s, __u64 put)
 {
 	struct ice_tuple t = tuple_of(s);
 	__u64 h = gb_ice_hash(&t, ice_seed_of(env));
 	__u32 tag = gb_ice_tag_of(h);
 
-	return hot_meeting_at(env, gb_ice_set_of(h, 0), tag) ?:
-	       hot_meeting_at(env, gb_ice_set_of(h, 1), tag);
+	return hot_entry_at(env, gb_ice_set_of(h, 0), tag, put) ?:
+	       hot_entry_at(env, gb_ice_set_of(h, 1), tag, put);
+}
+
+/* The meeting of the entry of ice_hot naming sender s's way (either set); 0: none. */
+static __u32 hot_meeting_of(const struct env *env, const struct sender *s)
+{
+	return hot_entry_of(env, s, 0) & GB_ICE_HOT_MEETING_MASK;
 }
 
 static void check_hot(const struct env *env, const char *name, const struct sender *s,
@@ -2025,6 +2052,81 @@ static void shared_hot(const struct env *env)
 	CHECK("hot: clear y's first set", !clear_set(env, gb_ice_set_of(h, 0)));
 }
 
+static int install_table(struct geoblock *skel, const char *cn4);
+
+/* The control line's count of the controller's clearings (bpf/geoblock.h); set: writes it. */
+static __u64 hot_count(const struct env *env, const __u64 *set)
+{
+	int fd = bpf_map__fd(env->skel->maps.ice_hot);
+	__u32 idx = GB_ICE_HOT_CONTROL;
+	struct ice_hot_line line;
+
+	if (bpf_map_lookup_elem(fd, &idx, &line))
+		return ~0ULL;
+	if (set) {
+		line.e[0] = *set;
+		if (bpf_map_update_elem(fd, &idx, &line, BPF_EXIST))
+			return ~0ULL;
+	}
+	return line.e[0];
+}
+
+/*
+ * ice_hot keeps the source's country with the meeting: media are judged by it, every entry goes
+ * when new tables go live, and while the controller's count is odd no entry is read or put.
+ */
+static void shared_hot_country(const struct env *env)
+{
+	__u64 cn = (__u64)country_id("CN") << GB_ICE_HOT_COUNTRY_SHIFT;
+	__u64 us = (__u64)country_id("US") << GB_ICE_HOT_COUNTRY_SHIFT;
+	__u64 mask = GB_ICE_HOT_COUNTRY_MASK << GB_ICE_HOT_COUNTRY_SHIFT;
+	struct sender s = sender4(CN4);
+	struct hot h;
+	struct frame f;
+	struct stun m;
+	__u64 e, n;
+
+	stun_request(&m, "abcd", "h");
+	stun_frame(&f, &s, &m);
+	check_shared(env, "hot_country_learn", &f, EXPECT_DROP(M_STANDUP, "CN"), GB_ICE_LEARNED);
+	media_frame(&f, &s, 128);
+	check_shared(env, "hot_country_media", &f, EXPECT_DROP(M_STANDUP, "CN"), NO_STAT);
+	e = hot_entry_of(env, &s, 0);
+	CHECK_INT("hot_country_entry_has_the_sources_country", cn, e & mask);
+	CHECK_INT("hot_country_entry_has_the_meeting", M_STANDUP, e & GB_ICE_HOT_MEETING_MASK);
+	/* The entry's country, not the table's, judges the next packet. */
+	hot_entry_of(env, &s, (e & ~mask) | us);
+	check_shared(env, "hot_country_read_from_the_entry", &f, EXPECT_PASS(GB_PASS_NOT_BLOCKED),
+		     NO_STAT);
+
+	/* While the count is odd, the entry (still US) is not read, and none is put. */
+	n = hot_count(env, NULL);
+	CHECK("hot_country: count even", n != ~0ULL && !(n & 1));
+	hot_count(env, &(__u64){ n + 1 });
+	check_shared(env, "hot_count_odd_entry_not_read", &f, EXPECT_DROP(M_STANDUP, "CN"),
+		     NO_STAT);
+	hot_entry_of(env, &s, GB_ICE_HOT_USED);	/* named by none */
+	check_shared(env, "hot_count_odd_sets_read", &f, EXPECT_DROP(M_STANDUP, "CN"), NO_STAT);
+	CHECK_INT("hot_count_odd_no_entry_put", 0, hot_entry_of(env, &s, 0));
+	/* The controller's repair clears all and makes it even. */
+	CHECK("hot_country: map ice_hot", !hot_open(bpf_map__fd(env->skel->maps.ice_hot), &h));
+	hot_repair(&h);
+	hot_close(&h);
+	CHECK_INT("hot_repair_makes_the_count_even", n + 2, hot_count(env, NULL));
+	check_shared(env, "hot_count_even_again", &f, EXPECT_DROP(M_STANDUP, "CN"), NO_STAT);
+	CHECK_INT("hot_count_even_entry_put", cn, hot_entry_of(env, &s, 0) & mask);
+
+	/* A new table (198.51.100.0/24 now US): every entry goes, and the next packet is US. */
+	CHECK("hot_country: table with CN4 as US", !install_table(env->skel, "US"));
+	CHECK_INT("hot_new_table_clears_the_entry", 0, hot_entry_of(env, &s, 0));
+	CHECK_INT("hot_new_table_count_even", n + 4, hot_count(env, NULL));
+	check_shared(env, "hot_new_table_judges_the_next_packet", &f,
+		     EXPECT_PASS(GB_PASS_NOT_BLOCKED), NO_STAT);
+	CHECK_INT("hot_new_table_entry_of_its_country", us, hot_entry_of(env, &s, 0) & mask);
+	CHECK("hot_country: the test table again", !install_table(env->skel, "CN"));
+	check_shared(env, "hot_table_again_drops", &f, EXPECT_DROP(M_STANDUP, "CN"), NO_STAT);
+}
+
 /* Headers in front of a shared port's packets, as on any port. */
 static void shared_headers(const struct env *env)
 {
@@ -2131,15 +2233,18 @@ static int add_prefix(struct prefix_list *l, int family, const char *addr, unsig
 	return prefix_list_add(l, family == AF_INET ? 4 : 6, a, len, country);
 }
 
-/* The GeoIP table, installed by the controller's own code; each list in address order. */
-static int install_table(struct geoblock *skel)
+/*
+ * The GeoIP table, installed by the controller's own code; each list in address order. cn4: the
+ * country of 198.51.100.0/24 (CN, but for the tests of a new table).
+ */
+static int install_table(struct geoblock *skel, const char *cn4)
 {
 	struct gb_ctx ctx = { .skel = skel };
 	struct geoip_table t = { .build_epoch = 1 };
 	int err;
 
 	snprintf(t.database_type, sizeof(t.database_type), "bpf_packets test");
-	err = add_prefix(&t.v4, AF_INET, "198.51.100.0", 24, country_id("CN"));
+	err = add_prefix(&t.v4, AF_INET, "198.51.100.0", 24, country_id(cn4));
 	err = err ?: add_prefix(&t.v4, AF_INET, "203.0.113.0", 24, country_id("US"));
 	err = err ?: add_prefix(&t.v6, AF_INET6, "::ffff:0:0", 96, GB_COUNTRY_V4_ALIAS);
 	err = err ?: add_prefix(&t.v6, AF_INET6, "2001:db8:1::", 48, country_id("CN"));
@@ -2237,7 +2342,7 @@ static int setup(struct env *env, bool use_lpm)
 		CHECK(name, !bpf_map__is_pinned(map) && !bpf_map__pin_path(map));
 	}
 	env->prog_fd = bpf_program__fd(env->skel->progs.geoblock_xdp);
-	err = install_table(env->skel);
+	err = install_table(env->skel, "CN");
 	err = err ?: install_meetings(env->skel);
 	err = err ?: install_allows(env->skel);
 	return err ?: install_shared(env);
@@ -2269,6 +2374,7 @@ int main(void)
 			shared_not_requests(&env);
 			shared_learning(&env);
 			shared_hot(&env);
+			shared_hot_country(&env);
 			shared_headers(&env);
 			for (int fam = 4; fam <= 6; fam += 2) {
 				shared_truncations(&env, fam, false);

@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
 # ice_hot, where the data path keeps the meeting of each sender it heard lately: an entry holds a
 # meeting, so a change that takes a ufrag from a meeting (freed, or moved to another) clears that
-# meeting's entries, and no other; one that takes none clears nothing. A change that stopped while
-# clearing (the control word left set) has the next change clear them all, through the CLI (which
-# repairs first) and through the daemon's API (which clears all when it marks the word itself). The entries here are
-# written by hand (any sender would do): what is checked is which of them a change leaves.
+# meeting's entries, and no other; one that takes none clears nothing. An entry also holds its
+# source's country by the live tables, so new tables (a GeoIP load, a meeting blocking a country
+# no other did) clear every entry. A change counts itself in the control word, odd while it
+# clears; one that stopped there (the count left odd) has the next change clear them all, through
+# the CLI (which repairs first) and through the daemon's API (which clears all when it finds the
+# count odd). The entries here are written by hand (any sender would do): what is checked is which
+# of them a change leaves.
 set -uo pipefail
 source "$(dirname "$0")/../lib/common.sh"
 [[ -x $GEOBLOCK ]] || { fail "no $GEOBLOCK (build it first)"; summary; exit; }
@@ -93,12 +96,27 @@ seed
 bpftool map update pinned "$HOT" key $(key $LINES) value 1 $(printf '0 %.0s' {1..63}) ||
 	fail "bpftool update control"
 "$GEOBLOCK" meeting ufrag add m3 uvwx >/dev/null 2>&1
-check_eq "control word set: the next change clears every entry" "" "$(hot_meetings)"
-check_eq "control word cleared" 0 "$(control)"
+check_eq "count left odd: the next change clears every entry" "" "$(hot_meetings)"
+check_eq "count even again" 2 "$(control)"
 seed
 "$GEOBLOCK" meeting ufrag add m3 wxyz >/dev/null 2>&1
-check_eq "control word clear: a change taking no ufrag clears nothing" \
+check_eq "count even: a change taking no ufrag clears nothing" \
 	"$(sorted "$m1" "$m1" "$m1" "$m2" "$m2" "$m3")" "$(hot_meetings)"
+check_eq "a change clearing nothing does not count" 2 "$(control)"
+
+# New tables: the entries' countries may be wrong in them, so every entry goes.
+"$GEOBLOCK" geoip load --force "$tmp/table.csv" >/dev/null 2>&1
+check_eq "geoip load: exit" 0 $?
+check_eq "geoip load: every entry cleared" "" "$(hot_meetings)"
+check_eq "geoip load: counted, even" 4 "$(control)"
+seed
+"$GEOBLOCK" meeting add m5 --ports 7000 --block DE >/dev/null 2>&1
+check_eq "a meeting blocking no new country: no entry cleared" \
+	"$(sorted "$m1" "$m1" "$m1" "$m2" "$m2" "$m3")" "$(hot_meetings)"
+"$GEOBLOCK" meeting add m6 --ports 7001 --block FR >/dev/null 2>&1
+check_eq "meeting add m6: exit" 0 $?
+check_eq "a meeting blocking a new country (new tables): every entry cleared" "" \
+	"$(hot_meetings)"
 
 # The daemon keeps its rule set between changes (no repair before each): its changes clear entries
 # as the CLI's do, and one that takes a ufrag clears every entry if the control word was left set.
@@ -113,6 +131,6 @@ seed
 bpftool map update pinned "$HOT" key $(key $LINES) value 1 $(printf '0 %.0s' {1..63}) ||
 	fail "bpftool update control"
 api POST /v1/meetings/m3/ufrags '{"remove":["uvwx"]}' >/dev/null
-check_eq "API: control word left set: the change clears every entry" "" "$(hot_meetings)"
-check_eq "API: control word cleared" 0 "$(control)"
+check_eq "API: count left odd: the change clears every entry" "" "$(hot_meetings)"
+check_eq "API: count even again" 2 "$(control)"
 summary

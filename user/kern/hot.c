@@ -7,8 +7,11 @@
 
 #define HOT_LEN	((size_t)(GB_ICE_HOT_LINES + 1) * sizeof(struct ice_hot_line))
 
-/* The word that says a change is clearing entries (the line past the data path's). */
-#define HOT_BUSY(h)	(&(h)->lines[GB_ICE_HOT_CONTROL].e[0])
+/*
+ * The count of the changes that cleared entries (the line past the data path's): odd while one
+ * does, or since one stopped half way. Changes hold the state lock, so one writes it at a time.
+ */
+#define HOT_COUNT(h)	(&(h)->lines[GB_ICE_HOT_CONTROL].e[0])
 
 int hot_open(int fd, struct hot *h)
 {
@@ -37,15 +40,35 @@ static void clear_entry(__u64 *e, __u64 seen)
 	__atomic_compare_exchange_n(e, &seen, 0, false, __ATOMIC_SEQ_CST, __ATOMIC_RELAXED);
 }
 
+/* Makes the count odd, so that the data path leaves ice_hot alone until forget. */
+static void begin(struct hot *h)
+{
+	__u64 n = __atomic_load_n(HOT_COUNT(h), __ATOMIC_SEQ_CST);
+
+	if (h->marked)
+		return;
+	h->marked = true;
+	/* Left odd by a change that stopped: this one clears every entry, not only its own. */
+	if (n & 1)
+		h->all = true;
+	else
+		__atomic_store_n(HOT_COUNT(h), n + 1, __ATOMIC_SEQ_CST);
+}
+
 void hot_mark(struct hot *h, __u32 id)
 {
 	if (!h->lines || !id || id >= GB_MAX_MEETINGS)
 		return;
-	/* Left set by a change that stopped: this one clears every entry, not only its own. */
-	if (!h->marked && __atomic_exchange_n(HOT_BUSY(h), 1, __ATOMIC_SEQ_CST))
-		h->all = true;
-	h->marked = true;
+	begin(h);
 	h->forget[id / 64] |= 1ULL << (id % 64);
+}
+
+void hot_mark_all(struct hot *h)
+{
+	if (!h->lines)
+		return;
+	begin(h);
+	h->all = true;
 }
 
 /* Clears the entries whose meeting is marked in forget (all: every one). */
@@ -61,7 +84,8 @@ static void forget(struct hot *h, bool all)
 			if (e && (all || (id < GB_MAX_MEETINGS && h->forget[id / 64] >> (id % 64) & 1)))
 				clear_entry(&h->lines[i].e[w], e);
 		}
-	__atomic_store_n(HOT_BUSY(h), 0, __ATOMIC_SEQ_CST);
+	/* Even again (begin made it odd, or found it so). */
+	__atomic_add_fetch(HOT_COUNT(h), 1, __ATOMIC_SEQ_CST);
 	memset(h->forget, 0, sizeof(h->forget));
 	h->marked = h->all = false;
 }
@@ -74,7 +98,7 @@ void hot_forget(struct hot *h)
 
 void hot_repair(struct hot *h)
 {
-	if (h->lines && __atomic_load_n(HOT_BUSY(h), __ATOMIC_SEQ_CST))
+	if (h->lines && (__atomic_load_n(HOT_COUNT(h), __ATOMIC_SEQ_CST) & 1))
 		forget(h, true);
 }
 

@@ -1,12 +1,14 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * ice_hot, the data path's cache of learned senders (bpf/geoblock.h), as the controller keeps it
- * true. An entry holds the meeting its sender's binding resolved to, so it must go when that
- * binding no longer resolves so: when the way it names changes (the data path clears it then; so
- * do senders_put and senders_del) and when its ufrag is freed or moved to another meeting (the
- * change clears the entries of the meetings it took ufrags from). Clearing comes after a full
- * barrier, so that a data path that put an entry from what was there before either sees the
- * change or has its entry cleared. Functions return 0 or -errno.
+ * true. An entry holds the meeting its sender's binding resolved to and its source's country, so
+ * it must go when that binding no longer resolves so: when the way it names changes (the data
+ * path clears it then; so do senders_put and senders_del), when its ufrag is freed or moved to
+ * another meeting (the change clears the entries of the meetings it took ufrags from), and when
+ * new tables go live (every entry goes). A change counts itself in the control line before and
+ * after it clears, and the data path neither reads nor puts entries while the count is odd.
+ * Clearing comes after a full barrier, so that a data path that put an entry from what was there
+ * before either sees the change or has its entry cleared. Functions return 0 or -errno.
  */
 #ifndef GEOBLOCK_HOT_H
 #define GEOBLOCK_HOT_H
@@ -28,12 +30,14 @@ struct hot {
 int hot_open(int fd, struct hot *h);
 void hot_close(struct hot *h);
 /*
- * Before a change that frees or moves a ufrag of meeting id: marks it, and the table as being
- * changed, so that if the change stops before hot_forget, the next change clears all (in its
- * hot_repair, or in its hot_forget if it marks a meeting first).
+ * Before a change that frees or moves a ufrag of meeting id: marks it, and counts the change (odd),
+ * so that if it stops before hot_forget, the data path leaves ice_hot alone until the next change
+ * clears all (in its hot_repair, or in its hot_forget if it marks first).
  */
 void hot_mark(struct hot *h, __u32 id);
-/* After the change is in the maps: clears the marked meetings' entries. */
+/* Before a change that puts new tables live: every entry is to be cleared. */
+void hot_mark_all(struct hot *h);
+/* After the change is in the maps: clears the marked meetings' entries (all, if so marked). */
 void hot_forget(struct hot *h);
 /* Clears every entry if a change stopped between hot_mark and hot_forget. */
 void hot_repair(struct hot *h);

@@ -18,6 +18,7 @@
 #include "geoip/dxr.h"
 #include "geoip/geoip.h"
 #include "geoip/prefix.h"
+#include "kern/hot.h"
 #include "kern/pins.h"
 #include "kern/maps.h"
 #include "kern/table.h"
@@ -343,6 +344,27 @@ static int swap_in(const int outer[KIND_COUNT][2], int fds[KIND_COUNT][2],
 	return 0;
 }
 
+/*
+ * swap_in, with every entry of ice_hot cleared: they hold their sources' countries by the tables
+ * that go. The data path leaves ice_hot alone meanwhile.
+ */
+static int swap_live(const struct gb_ctx *ctx, const int outer[KIND_COUNT][2],
+		     int fds[KIND_COUNT][2], const struct prefix_list *lists[2])
+{
+	struct hot h;
+	int err = hot_open(bpf_map__fd(ctx->skel->maps.ice_hot), &h);
+
+	if (err) {
+		gb_err("cannot map ice_hot to clear its entries: %s", strerror(-err));
+		return err;
+	}
+	hot_mark_all(&h);
+	err = swap_in(outer, fds, lists);
+	hot_forget(&h);
+	hot_close(&h);
+	return err;
+}
+
 static void close_fds(int fds[KIND_COUNT][2])
 {
 	for (int k = 0; k < KIND_COUNT; k++)
@@ -371,7 +393,7 @@ int table_install_checked(const struct gb_ctx *ctx, const struct geoip_table *t,
 	err = build_families(b, kinds, check, arg, fds);
 	/* Each program sees the old table or the new one, never a mix. */
 	if (!err)
-		err = swap_in(outer, fds, lists);
+		err = swap_live(ctx, outer, fds, lists);
 	if (err)
 		goto out;
 	if (record_cover(ctx, outer[KIND_TABLE], keep))
@@ -413,7 +435,7 @@ int table_compile_live(const struct gb_ctx *ctx, const void *const networks[2],
 	table_outer_maps(ctx, outer);
 	err = build_families(b, kinds, NULL, NULL, fds);
 	if (!err)
-		err = swap_in(outer, fds, NULL);
+		err = swap_live(ctx, outer, fds, NULL);
 	if (!err)
 		err = record_cover(ctx, outer[KIND_TABLE], keep);
 	close_fds(fds);
