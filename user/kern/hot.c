@@ -43,11 +43,12 @@ static void clear_entry(__u64 *e, __u64 seen)
 /* Makes the count odd, so that the data path leaves ice_hot alone until forget. */
 static void begin(struct hot *h)
 {
-	__u64 n = __atomic_load_n(HOT_COUNT(h), __ATOMIC_SEQ_CST);
+	__u64 n;
 
 	if (h->marked)
 		return;
 	h->marked = true;
+	n = __atomic_load_n(HOT_COUNT(h), __ATOMIC_SEQ_CST);
 	/* Left odd by a change that stopped: this one clears every entry, not only its own. */
 	if (n & 1)
 		h->all = true;
