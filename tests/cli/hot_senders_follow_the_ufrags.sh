@@ -119,7 +119,7 @@ check_eq "a meeting blocking a new country (new tables): every entry cleared" ""
 	"$(hot_meetings)"
 
 # The daemon keeps its rule set between changes (no repair before each): its changes clear entries
-# as the CLI's do, and one that takes a ufrag clears every entry if the control word was left set.
+# as the CLI's do, and one that takes a ufrag clears every entry if the count was left odd.
 api_daemon "$tmp/api.sock"
 api() { curl -s --unix-socket "$tmp/api.sock" -X "$1" "http://geoblock$2" ${3:+-d "$3"}; }
 m3=$(id_of m3)
