@@ -91,13 +91,22 @@ check_eq "apply: the entries of m2 (its ufrag moved) cleared" \
 "$GEOBLOCK" meeting del m1 >/dev/null 2>&1
 check_eq "meeting del: its entries cleared" "$m3" "$(hot_meetings)"
 
-# A change that stopped while clearing: the next one clears every entry.
+# A change that stopped while clearing: `shared-port list` says the cache is unused, and the next
+# change clears every entry.
 seed
+cache() {
+	"$GEOBLOCK" shared-port list --json | jq -c '[.senders_cached, .senders_cache_suspended]'
+}
+check_eq "shared-port list: the entries in use" "[6,false]" "$(cache)"
 bpftool map update pinned "$HOT" key $(key $LINES) value 1 $(printf '0 %.0s' {1..63}) ||
 	fail "bpftool update control"
+check_eq "shared-port list: count odd, the cache unused" "[6,true]" "$(cache)"
+check "shared-port list: says so" bash -c "\"$GEOBLOCK\" shared-port list |
+	grep -qx 'cached:       6 of 262144 senders, unused: .*'"
 "$GEOBLOCK" meeting ufrag add m3 uvwx >/dev/null 2>&1
 check_eq "count left odd: the next change clears every entry" "" "$(hot_meetings)"
 check_eq "count even again" 2 "$(control)"
+check_eq "shared-port list: none in use, the cache used" "[0,false]" "$(cache)"
 seed
 "$GEOBLOCK" meeting ufrag add m3 wxyz >/dev/null 2>&1
 check_eq "count even: a change taking no ufrag clears nothing" \

@@ -318,7 +318,11 @@ static const struct cmd shared_port_cmds[] = {
 	  .args = "LIST", .min_args = 1, .max_args = 1, .expected = "a port LIST",
 	  .details = "LIST: shared ports and ranges." },
 	{ .name = "list", .func = cmd_shared_port_list, .opts = json_opts,
-	  .summary = "the shared ports, and the ufrags and senders the filter knows" },
+	  .summary = "the shared ports, and the ufrags and senders the filter knows",
+	  .details =
+		"cached: the senders whose meeting and country their media find in ice_hot;\n"
+		"unused while a change clears it, or after one stopped doing so, until the\n"
+		"next change repairs it." },
 	{}
 };
 

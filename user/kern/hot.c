@@ -103,6 +103,18 @@ void hot_repair(struct hot *h)
 		forget(h, true);
 }
 
+void hot_census(const struct hot *h, size_t *used, bool *suspended)
+{
+	*used = 0;
+	*suspended = false;
+	if (!h->lines)
+		return;
+	*suspended = __atomic_load_n(HOT_COUNT(h), __ATOMIC_RELAXED) & 1;
+	for (__u32 i = 0; i < GB_ICE_HOT_LINES; i++)
+		for (int w = 0; w < GB_ICE_HOT_WAYS; w++)
+			*used += !!__atomic_load_n(&h->lines[i].e[w], __ATOMIC_RELAXED);
+}
+
 int hot_forget_way(int fd, __u32 set, __u32 tag)
 {
 	__u64 id = gb_ice_hot_id(set, tag);

@@ -41,6 +41,11 @@ void hot_mark_all(struct hot *h);
 void hot_forget(struct hot *h);
 /* Clears every entry if a change stopped between hot_mark and hot_forget. */
 void hot_repair(struct hot *h);
+/*
+ * The entries in use, and whether the count is odd: a change is clearing, or one stopped half way
+ * (the data path leaves ice_hot alone until the next change that clears repairs it).
+ */
+void hot_census(const struct hot *h, size_t *used, bool *suspended);
 /* Clears the entries that name the way (set, tag) of ice_sender_sets (ice_hot's fd). */
 int hot_forget_way(int fd, __u32 set, __u32 tag);
 
