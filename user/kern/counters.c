@@ -117,23 +117,18 @@ static int iface_cmp(const void *a, const void *b)
 	return x->ifindex < y->ifindex ? -1 : x->ifindex > y->ifindex;
 }
 
-/* The link_drops map of the program behind a link: the drops on that link's interface. */
+/*
+ * The link_drops map of the program behind a link: the drops on that link's interface. All the
+ * program's maps are looked at: which of them comes first follows the program's code.
+ */
 static int link_counter(__u32 prog_id, __u64 sum[2])
 {
-	struct bpf_prog_info info = {};
-	__u32 len = sizeof(info), ids[16], n;
-	int prog_fd, err = -ENOENT;
+	__u32 *ids, n;
+	int err = prog_map_ids(prog_id, &ids, &n);
 
-	prog_fd = bpf_prog_get_fd_by_id(prog_id);
-	if (prog_fd < 0)
-		return -errno;
-	info.nr_map_ids = sizeof(ids) / sizeof(ids[0]);
-	info.map_ids = (__u64)(unsigned long)ids;
-	if (bpf_obj_get_info_by_fd(prog_fd, &info, &len)) {
-		err = -errno;
-		goto out;
-	}
-	n = info.nr_map_ids < 16 ? info.nr_map_ids : 16;
+	if (err)
+		return err;
+	err = -ENOENT;
 	for (__u32 i = 0; i < n && err == -ENOENT; i++) {
 		struct bpf_map_info mi = {};
 		__u32 mlen = sizeof(mi), zero = 0;
@@ -145,8 +140,7 @@ static int link_counter(__u32 prog_id, __u64 sum[2])
 			err = percpu_sum(fd, &zero, sum, 2);
 		close(fd);
 	}
-out:
-	close(prog_fd);
+	free(ids);
 	return err;
 }
 
