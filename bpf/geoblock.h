@@ -191,23 +191,23 @@ struct ice_sender_set {
 /*
  * The hash of a sender under the pinned seed (ice_seed, random at the pins' making): it chooses
  * the sender's two sets, and its high half is the tag. Not a cryptographic hash; what a collision can
- * do, a forged Binding Request can do too (docs/design.md, threat model).
+ * do, a forged Binding Request can do too (docs/design.md, threat model). The tuple's three words
+ * are multiplied apart, so that the CPU overlaps their products, then mixed by MurmurHash3's
+ * finalizer: a media packet waits for the hash before it reads its line of ice_hot, and six
+ * rounds one after the other kept it waiting about 3 ns longer.
  */
 static inline __u64 gb_ice_hash(const struct ice_tuple *t, __u64 seed)
 {
-	__u32 w[6];
-	__u64 h = seed ^ 0x9e3779b97f4a7c15ULL;
-	int i;
+	__u64 w[3], a, b, c, h;
 
 	__builtin_memcpy(w, t, sizeof(w));
-#ifdef __bpf__
-#pragma unroll
-#endif
-	for (i = 0; i < 6; i++) {
-		h = (h ^ w[i]) * 0xff51afd7ed558ccdULL;
-		h ^= h >> 32;
-	}
-	return h;
+	a = (w[0] ^ seed) * 0x9e3779b97f4a7c15ULL;
+	b = (w[1] ^ (seed >> 21 | seed << 43)) * 0xc2b2ae3d27d4eb4fULL;
+	c = (w[2] ^ (seed >> 42 | seed << 22)) * 0xff51afd7ed558ccdULL;
+	h = a ^ (b >> 32 | b << 32) ^ c;
+	h = (h ^ h >> 33) * 0xff51afd7ed558ccdULL;
+	h = (h ^ h >> 33) * 0xc4ceb9fe1a85ec53ULL;
+	return h ^ h >> 33;
 }
 
 /* The sender's first (which 0) and second (1) set. */

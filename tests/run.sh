@@ -39,6 +39,7 @@ tests=(
 	"bash $ROOT/tests/monitoring/alerts_and_dashboard_check.sh"
 	"$BUILD/tests/unit_parse"
 	"$BUILD/tests/unit_fleet_layout"
+	"$BUILD/tests/unit_ice_hash"
 	"bash $ROOT/tests/cli/concurrent_changes_serialise.sh"
 	"bash $ROOT/tests/cli/capacity_16384_meetings_all_ports.sh"
 	"bash $ROOT/tests/cli/concurrent_mixed_commands_equal_a_serial_order.sh"
