@@ -57,8 +57,8 @@ static int popcount64(__u64 x)
 
 /*
  * Each bit the data path fills (source address, source port, destination port, family) flipped in
- * 4,000 random senders: the mean number of hash bits that change, and how often the tag's and the
- * first set index's least and most affected bits change.
+ * 4,000 random senders under random seeds: the mean number of hash bits that change, and how
+ * often each bit of the hash and of the first set's index changes.
  */
 static void avalanche(void)
 {
