@@ -215,7 +215,10 @@ check "answered at once" test $((SECONDS - start)) -lt 5
 echo close >&"${IDLE[1]}"
 read -r -t 30 -u "${IDLE[0]}" line
 check_eq "the 500 closed" closed "$line"
-check "the daemon's descriptors come back to $base" wait_until 10 fds_at_most "$base"
+# The daemon closes a connection when it sees the client's end, or at the latest when its 10 s
+# idle timeout runs out: of 500 closed at once, libmicrohttpd sometimes leaves part to the timeout
+# (once 304 were still open 10 s after, none a second later). A leak stays past both.
+check "the daemon's descriptors come back to $base" wait_until 25 fds_at_most "$base"
 check_eq "and it answers" 200 "$(status GET /v1/meetings)"
 
 # Changes during a geoip load: each one 200 and made, or refused in one line and not made.
