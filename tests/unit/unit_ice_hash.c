@@ -76,6 +76,7 @@ static void avalanche(void)
 			for (int s = 0; s < n; s++) {
 				struct ice_tuple t;
 				__u64 seed = next_rand(), h, g;
+				__u32 d;
 
 				for (size_t k = 0; k < sizeof(t); k += 8) {
 					__u64 r = next_rand();
@@ -89,8 +90,9 @@ static void avalanche(void)
 				total += popcount64(h ^ g);
 				for (int j = 0; j < 64; j++)
 					flips[j] += (h ^ g) >> j & 1;
+				d = gb_ice_set_of(h, 0) ^ gb_ice_set_of(g, 0);
 				for (int j = 0; j < 19; j++)
-					set_flips[j] += (gb_ice_set_of(h, 0) ^ gb_ice_set_of(g, 0)) >> j & 1;
+					set_flips[j] += d >> j & 1;
 			}
 			double mean = (double)total / n;
 
@@ -107,15 +109,15 @@ static void avalanche(void)
 			for (int j = 0; j < 19; j++) {
 				double p = (double)set_flips[j] / n;
 
-				snprintf(label, sizeof(label),
-					 "input bit %d flips set bit %d in 40-60%% (%.3f)", b, j, p);
+				snprintf(label, sizeof(label), "input bit %d flips set bit %d in "
+					 "40-60%% (%.3f)", b, j, p);
 				if (p < 0.4 || p > 0.6)
 					CHECK(label, 0);
 			}
 		}
 	printf("avalanche: least mean %.2f bits of 64, furthest bit %.3f\n", worst_mean, worst_bit);
-	snprintf(label, sizeof(label), "every input bit flips 30 or more of 64 on average (least %.2f)",
-		 worst_mean);
+	snprintf(label, sizeof(label),
+		 "every input bit flips 30 or more of 64 on average (least %.2f)", worst_mean);
 	CHECK(label, worst_mean >= 30);
 	snprintf(label, sizeof(label),
 		 "every input bit flips each hash bit in 40-60%% of senders (furthest %.3f)",
@@ -158,14 +160,14 @@ static void placement(void)
 	/* Random draws: about 0.3% evicted, about 140 lines of more than 8 (Poisson, mean 3.05). */
 	snprintf(label, sizeof(label), "1,000,000 senders: under 0.6%% evicted (%ld)", evicted);
 	CHECK(label, evicted < SENDERS * 6 / 1000);
-	snprintf(label, sizeof(label), "100,000 active senders: under 280 lines of ice_hot over 8 (%ld)",
-		 crowded);
+	snprintf(label, sizeof(label),
+		 "100,000 active senders: under 280 lines of ice_hot over 8 (%ld)", crowded);
 	CHECK(label, crowded < 280);
 	snprintf(label, sizeof(label), "another seed: 99.9%% of senders in another first set (%ld)",
 		 moved);
 	CHECK(label, moved > SENDERS * 999 / 1000);
-	printf("1,000,000 senders: %ld evicted; 100,000 active: %ld lines over %d; another seed moved %ld\n",
-	       evicted, crowded, GB_ICE_HOT_WAYS, moved);
+	printf("1,000,000 senders: %ld evicted; 100,000 active: %ld lines over %d; "
+	       "another seed moved %ld\n", evicted, crowded, GB_ICE_HOT_WAYS, moved);
 	free(used);
 	free(line);
 }
