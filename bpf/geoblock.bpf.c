@@ -259,6 +259,15 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } ice_hot SEC(".maps");
 
+/* Consent checks of the senders in ice_hot, entry by entry at the same index (bpf/geoblock.h). */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, GB_ICE_HOT_LINES);
+	__type(key, __u32);
+	__type(value, struct ice_hot_line);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} ice_consent SEC(".maps");
+
 /* The seed of gb_ice_hash, written once when the pins are made. */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
@@ -754,29 +763,40 @@ static __always_inline struct ice_way *sender_victim(struct ice_sender_set *set,
 	return victim;
 }
 
+/* The way a Binding Request left its sender bound to the ufrag it named, for ice_consent. */
+struct bound_way {
+	struct ice_way *way;
+	__u64 bind;
+	__u32 set;
+	__u32 tag;
+	__u32 seen_ms;
+};
+
 /*
- * Binds the sender t to ufrag (slot, u): a new sender, or one silent past GB_ICE_STICKY_NS, or one
- * whose ufrag is gone or was of the same meeting. A sender bound to another meeting stays bound
- * while its checks keep coming, so that a Binding Request forged from its address cannot move
- * its media to a meeting that does not block it. A new sender takes a free way of its first
- * set, else of its second, else the way of the longest silent sender of the two.
+ * Binds the sender t (of hash h) to ufrag (slot, u) at now (ms, coarse): a new sender, or one
+ * silent past GB_ICE_STICKY_NS, or one whose ufrag is gone or was of the same meeting. A sender
+ * bound to another meeting stays bound while its checks keep coming, so that a Binding Request
+ * forged from its address cannot move its media to a meeting that does not block it. A new sender
+ * takes a free way of its first set, else of its second, else the way of the longest silent
+ * sender of the two. Returns whether the sender is now bound to that ufrag (its way in *b).
  */
-static __always_inline void learn_sender(const struct ice_tuple *t, __u32 slot,
-					 const struct ufrag_slot *u)
+static __always_inline bool learn_sender(__u64 h, __u32 slot, const struct ufrag_slot *u,
+					 __u32 now, struct bound_way *b)
 {
 	__u64 bind = slot | (__u64)u->gen << 32;
-	/* The coarse clock: a tick's precision is plenty for 30 s, and it costs no clock read. */
-	__u32 now = bpf_ktime_get_coarse_ns() / 1000000;
 	struct ice_sender_set *first, *second;
-	__u64 h = sender_hash(t), cur;
 	__u32 tag = gb_ice_tag_of(h), idx[2], set, bound, seen, old, oldest = 0;
 	struct ice_way *way;
 	bool found = false;
+	__u64 cur;
 
 	if (sender_sets(h, idx, &first, &second))
-		return;
+		return false;
+	*b = (struct bound_way){ .bind = bind, .tag = tag, .seen_ms = now };
 	way = sender_find(first, second, idx, tag, &set);
 	if (way) {
+		b->way = way;
+		b->set = set;
 		/* Read once each: other CPUs write them, and each decision below is on one value. */
 		cur = READ_ONCE(way->bind);
 		seen = READ_ONCE(way->seen_ms);
@@ -784,22 +804,24 @@ static __always_inline void learn_sender(const struct ice_tuple *t, __u32 slot,
 			/* Written once a second at most: a line other CPUs read stays clean meanwhile. */
 			if ((__s32)(now - seen) >= 1000)
 				WRITE_ONCE(way->seen_ms, now);
+			else
+				b->seen_ms = seen;
 			count_ice(GB_ICE_REFRESHED);
-			return;
+			return true;
 		}
 		bound = bound_meeting(cur);
 		/* Signed: a time ahead of the coarse clock (another CPU's tick) is recent. */
 		if (bound && bound != u->meeting_id &&
 		    (__s32)(now - seen) < (__s32)(GB_ICE_STICKY_NS / 1000000)) {
 			count_ice(GB_ICE_KEPT);
-			return;
+			return false;
 		}
 		WRITE_ONCE(way->bind, bind);
 		WRITE_ONCE(way->seen_ms, now);
 		full_barrier(&way->bind);
 		hot_forget(set, tag);
 		count_ice(bound && bound != u->meeting_id ? GB_ICE_MOVED : GB_ICE_REBOUND);
-		return;
+		return true;
 	}
 	set = idx[0];
 	way = sender_victim(first, idx[0], now, &first->way[0], &set, &oldest, &found);
@@ -814,18 +836,23 @@ static __always_inline void learn_sender(const struct ice_tuple *t, __u32 slot,
 		hot_forget(set, old);
 	}
 	count_ice(GB_ICE_LEARNED);
+	b->way = way;
+	b->set = set;
+	return true;
 }
 
 /*
  * Puts the way (set, tag) of ice_sender_sets, bound as bind to the meeting of ufrag slot u, in
- * ice_hot with its source's country: a free entry of its line, else one at random. If the way, the
- * slot or the controller's count ctl (seq when this packet began, so before its tables were read)
- * changed meanwhile, the CPU or the controller changing them may have looked at the line before the
- * entry was there: it is cleared again.
+ * ice_hot with its source's country: a free entry of its line, else one at random; and c at the
+ * same index of cons (its line of ice_consent: 0 for media, a consent check's for a Binding
+ * Request), first. If the way, the slot or the controller's count ctl (seq when this packet began,
+ * so before its tables were read) changed meanwhile, the CPU or the controller changing them may
+ * have looked at the line before the entry was there: it is cleared again.
  */
-static __always_inline void hot_put(struct ice_hot_line *line, const __u64 *ctl, __u64 seq,
-				    __u32 set, __u32 tag, const struct ice_way *way, __u64 bind,
-				    const struct ufrag_slot *u, __u32 meeting_id, __u16 country)
+static __always_inline void hot_put(struct ice_hot_line *line, struct ice_hot_line *cons, __u64 c,
+				    const __u64 *ctl, __u64 seq, __u32 set, __u32 tag,
+				    const struct ice_way *way, __u64 bind, const struct ufrag_slot *u,
+				    __u32 meeting_id, __u16 country)
 {
 	__u64 e = gb_ice_hot_id(set, tag) | (__u64)country << GB_ICE_HOT_COUNTRY_SHIFT | meeting_id;
 	__u32 w = bpf_get_prandom_u32() % GB_ICE_HOT_WAYS, i;
@@ -838,6 +865,7 @@ static __always_inline void hot_put(struct ice_hot_line *line, const __u64 *ctl,
 		}
 	if (w >= GB_ICE_HOT_WAYS)
 		return;
+	WRITE_ONCE(cons->e[w], c);
 	WRITE_ONCE(line->e[w], e);
 	full_barrier(&line->e[w]);
 	if (READ_ONCE(way->tag) != tag || READ_ONCE(way->bind) != bind ||
@@ -872,7 +900,7 @@ static __always_inline __u32 sender_meeting(const struct ice_tuple *t, const str
 	__u64 h = sender_hash(t), e, bind, seq;
 	__u32 tag = gb_ice_tag_of(h), idx[2], set, slot, meeting_id, line_idx;
 	__u32 control = GB_ICE_HOT_CONTROL;
-	struct ice_hot_line *line, *ctl;
+	struct ice_hot_line *line, *ctl, *cons;
 	struct ice_sender_set *first, *second;
 	struct ice_way *way;
 	struct ufrag_slot *u;
@@ -907,9 +935,86 @@ static __always_inline __u32 sender_meeting(const struct ice_tuple *t, const str
 	meeting_id = READ_ONCE(u->meeting_id);
 	if (meeting_id && meeting_id < GB_MAX_MEETINGS && !(seq & 1)) {
 		*country = source_country(pkt);
-		hot_put(line, &ctl->e[0], seq, set, tag, way, bind, u, meeting_id, *country);
+		cons = bpf_map_lookup_elem(&ice_consent, &line_idx);
+		if (cons)
+			hot_put(line, cons, 0, &ctl->e[0], seq, set, tag, way, bind, u, meeting_id,
+				*country);
 	}
 	return meeting_id;
+}
+
+/* A Binding Request's sender in ice_hot: its lines, the controller's count, its entry's index. */
+struct consent {
+	struct ice_hot_line *line, *cons, *ctl;
+	__u64 seq;
+	__u64 e;		/* its entry, 0 if none */
+	__u32 w;
+};
+
+/*
+ * Looks up the sender of hash h in ice_hot for a Binding Request at now (ms, coarse): returns the
+ * high half of the hash of the ufrag it may name to be judged by its entry (c->e) alone, 0 if
+ * none (no entry, none put by a Binding Request, one of another meeting or past
+ * GB_ICE_CONSENT_FRESH, or the controller clearing).
+ */
+static __always_inline __u32 consent_of(__u64 h, __u32 now, struct consent *c)
+{
+	__u32 tag = gb_ice_tag_of(h), idx = gb_ice_hot_line_of(tag), control = GB_ICE_HOT_CONTROL;
+	__u64 id0 = gb_ice_hot_id(gb_ice_set_of(h, 0), tag), id1 = gb_ice_hot_id(gb_ice_set_of(h, 1), tag);
+	__u64 e;
+	int w;
+
+	c->line = bpf_map_lookup_elem(&ice_hot, &idx);
+	c->cons = bpf_map_lookup_elem(&ice_consent, &idx);
+	c->ctl = bpf_map_lookup_elem(&ice_hot, &control);
+	c->e = 0;
+	c->w = 0;
+	c->seq = 1;
+	if (!c->line || !c->cons || !c->ctl)
+		return 0;
+	c->seq = READ_ONCE(c->ctl->e[0]);
+	if (c->seq & 1)
+		return 0;
+#pragma unroll
+	for (w = 0; w < GB_ICE_HOT_WAYS; w++) {
+		e = READ_ONCE(c->line->e[w]);
+		if (gb_ice_hot_names(e, id0) || gb_ice_hot_names(e, id1)) {
+			c->e = e;
+			c->w = w;
+			return gb_ice_consent_ufrag(READ_ONCE(c->cons->e[w]), e, now);
+		}
+	}
+	return 0;
+}
+
+/*
+ * After a Binding Request bound its sender to ufrag slot u (way b; uh the ufrag's hash, 0 for a
+ * long one): what a consent check naming it needs in ice_consent, beside the sender's entry of
+ * ice_hot, put now with its source's country if it has none. As hot_put, cleared again if the
+ * way, the slot or the controller's count changed meanwhile.
+ */
+static __always_inline void consent_put(const struct consent *c, const struct bound_way *b,
+					const struct ufrag_slot *u, __u32 meeting_id, __u64 uh,
+					__u16 country)
+{
+	__u64 id = gb_ice_hot_id(b->set, b->tag), v = gb_ice_consent(uh, meeting_id, b->seen_ms);
+	__u32 w = c->w;
+
+	if (!c->line || !c->cons || !c->ctl || (c->seq & 1))
+		return;
+	if (!gb_ice_hot_names(c->e, id)) {
+		hot_put(c->line, c->cons, v, &c->ctl->e[0], c->seq, b->set, b->tag, b->way, b->bind,
+			u, meeting_id, country);
+		return;
+	}
+	if (w >= GB_ICE_HOT_WAYS)
+		return;
+	WRITE_ONCE(c->cons->e[w], v);
+	full_barrier(&c->cons->e[w]);
+	if (!gb_ice_hot_names(READ_ONCE(c->line->e[w]), id) || READ_ONCE(b->way->tag) != b->tag ||
+	    READ_ONCE(b->way->bind) != b->bind || READ_ONCE(u->gen) != (__u32)(b->bind >> 32) ||
+	    READ_ONCE(u->meeting_id) != meeting_id || READ_ONCE(c->ctl->e[0]) != c->seq)
+		WRITE_ONCE(c->cons->e[w], 0);
 }
 
 struct stun_attr {
@@ -977,11 +1082,12 @@ static __always_inline __u32 ufrag_in_line(__u64 h, int which)
 
 /*
  * The ufrag slot a Binding Request names, at off (from the frame's start) to end: returns the
- * slot << 8, or a verdict reason. The server's ufrag is USERNAME's part before ':' (RFC 8445
- * 7.2.2). A function of its own, verified once: inlined, each way its loops end would be a state
- * the verifier walks the rest of the program with.
+ * slot << 8, or a verdict reason; or 0 if the ufrag is short and its hash's high half is known
+ * (not 0), without looking it up. *uh: the short ufrag's hash (else left). The server's ufrag is
+ * USERNAME's part before ':' (RFC 8445 7.2.2). A function of its own, verified once: inlined, each
+ * way its loops end would be a state the verifier walks the rest of the program with.
  */
-__noinline int stun_ufrag(struct xdp_md *ctx, __u32 off, __u32 end)
+__noinline int stun_ufrag(struct xdp_md *ctx, __u32 off, __u32 end, __u32 known, __u64 *uh)
 {
 	void *data = (void *)(long)ctx->data, *data_end = (void *)(long)ctx->data_end;
 	struct ufrag_long_key *long_key;
@@ -1046,6 +1152,10 @@ __noinline int stun_ufrag(struct xdp_md *ctx, __u32 off, __u32 end)
 		}
 		seed = bpf_map_lookup_elem(&ice_seed, &zero);
 		h = gb_ufrag_hash(kw, colon, seed ? *seed : 0);
+		if (uh)
+			*uh = h;
+		if (known && (__u32)(h >> 32) == known)
+			return 0;
 		slot = ufrag_in_line(h, 0) ?: ufrag_in_line(h, 1);
 		if (slot)
 			return slot << 8;
@@ -1103,8 +1213,11 @@ static __always_inline int decide_shared(struct xdp_md *ctx, const struct cursor
 	__u8 *payload = c->pos + sizeof(struct udphdr);
 	struct ice_tuple t = { .dport = pkt->dport, .family = pkt->family };
 	struct l4_ports *ports = c->pos;
+	__u32 slot, meeting_id, off, end, known, now;
+	struct consent cs;
+	struct bound_way b;
 	struct ufrag_slot *u;
-	__u32 slot, meeting_id, off, end;
+	__u64 h, uh = 0;
 	int ret, country;
 
 	if ((void *)(payload + 1) > c->end || *payload > 3) {
@@ -1129,17 +1242,35 @@ static __always_inline int decide_shared(struct xdp_md *ctx, const struct cursor
 	if (end > (__u32)((void *)c->end - data))
 		return GB_PASS_ICE_MALFORMED;
 
-	ret = stun_ufrag(ctx, off, end);
+	__builtin_memcpy(t.saddr, pkt->saddr, 16);
+	t.sport = ports->source;
+	h = sender_hash(&t);
+	/* The coarse clock: a tick's precision is plenty for 30 s, and it costs no clock read. */
+	now = bpf_ktime_get_coarse_ns() / 1000000;
+	/* Its entry read first, so that its line's miss overlaps the walk to USERNAME. */
+	known = consent_of(h, now, &cs);
+	ret = stun_ufrag(ctx, off, end, known, &uh);
+	if (!ret) {
+		/* A consent check of a sender bound to the ufrag it names: as a refresh. */
+		count_ice(GB_ICE_REFRESHED);
+		return judge(cs.e & GB_ICE_HOT_MEETING_MASK, pkt, bytes,
+			     (cs.e >> GB_ICE_HOT_COUNTRY_SHIFT) & GB_ICE_HOT_COUNTRY_MASK);
+	}
 	if (ret & 0xff)
 		return ret & 0xff;
 	slot = (__u32)ret >> 8;
 	u = bpf_map_lookup_elem(&ufrag_owner, &slot);
-	if (!u || !u->meeting_id)
+	if (!u)
 		return GB_PASS_ICE_UNKNOWN_UFRAG;
-	__builtin_memcpy(t.saddr, pkt->saddr, 16);
-	t.sport = ports->source;
-	learn_sender(&t, slot, u);
-	return judge(u->meeting_id, pkt, bytes, LOOK_UP_COUNTRY);
+	meeting_id = READ_ONCE(u->meeting_id);
+	if (!meeting_id)
+		return GB_PASS_ICE_UNKNOWN_UFRAG;
+	country = LOOK_UP_COUNTRY;
+	if (learn_sender(h, slot, u, now, &b) && meeting_id < GB_MAX_MEETINGS) {
+		country = source_country(pkt);
+		consent_put(&cs, &b, u, meeting_id, uh, country);
+	}
+	return judge(meeting_id, pkt, bytes, country);
 }
 
 static __always_inline int decide(struct xdp_md *ctx, __u64 bytes)

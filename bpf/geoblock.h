@@ -79,6 +79,18 @@
 #define GB_ICE_HOT_USED		(1ULL << (GB_ICE_HOT_ID_SHIFT - 1))	/* in every entry */
 #define GB_ICE_HOT_COUNTRY_SHIFT GB_ICE_HOT_MEETING_BITS
 #define GB_ICE_HOT_COUNTRY_MASK	0x3ffULL	/* GB_COUNTRY_NONE to GB_COUNTRY_OTHER */
+/*
+ * Consent checks of senders in ice_hot (ice_consent): beside each entry of ice_hot, in a line of
+ * its own at the same index, what a Binding Request put there: the high half of the hash of the
+ * ufrag the sender's way was bound to (gb_ufrag_hash), the meeting that ufrag had, and the way's
+ * time (seen_ms >> 10, its low GB_ICE_CONSENT_STAMP_BITS bits). A Binding Request whose sender
+ * has an entry, naming that ufrag, of that meeting, within GB_ICE_CONSENT_FRESH units of the time,
+ * is judged by the entry and does not read ufrag_sets, ufrag_owner or its sender's set: a known
+ * sender's consent checks then refresh its way's time every GB_ICE_CONSENT_FRESH units, not each.
+ * An entry put by media has none (0); the data path clears it with its entry.
+ */
+#define GB_ICE_CONSENT_STAMP_BITS 17
+#define GB_ICE_CONSENT_FRESH	8	/* units of 1.024 s: about 8 s */
 #define GB_STUN_ATTRS_MAX	16	/* attributes walked before USERNAME is given up for */
 /*
  * A sender's binding to a meeting holds while its Binding Requests keep coming (consent checks,
@@ -245,6 +257,28 @@ static inline __u64 gb_ice_hot_id(__u32 set, __u32 tag)
 static inline int gb_ice_hot_names(__u64 e, __u64 id)
 {
 	return !((e ^ id) >> (GB_ICE_HOT_ID_SHIFT - 1));
+}
+
+/* What ice_consent holds for ufrag hash uh of meeting at way time seen_ms. */
+static inline __u64 gb_ice_consent(__u64 uh, __u32 meeting, __u32 seen_ms)
+{
+	return (uh >> 32) << 32 | (__u64)meeting << GB_ICE_CONSENT_STAMP_BITS |
+	       (seen_ms >> 10 & ((1U << GB_ICE_CONSENT_STAMP_BITS) - 1));
+}
+
+/*
+ * The high half of the ufrag hash a consent check may name to be judged by entry e, if c (its
+ * ice_consent) is of e's meeting and fresh at now_ms; 0 if not.
+ */
+static inline __u32 gb_ice_consent_ufrag(__u64 c, __u64 e, __u32 now_ms)
+{
+	__u32 mask = (1U << GB_ICE_CONSENT_STAMP_BITS) - 1;
+
+	if (((c >> GB_ICE_CONSENT_STAMP_BITS) & GB_ICE_HOT_MEETING_MASK) !=
+	    (e & GB_ICE_HOT_MEETING_MASK) ||
+	    (((now_ms >> 10) - ((__u32)c & mask)) & mask) >= GB_ICE_CONSENT_FRESH)
+		return 0;
+	return c >> 32;
 }
 
 /*
@@ -464,6 +498,7 @@ _Static_assert(sizeof(struct ice_hot_line) == 64 && GB_ICE_SETS <= (1 << 19) &&
 	       GB_MAX_MEETINGS <= (1 << GB_ICE_HOT_MEETING_BITS) &&
 	       GB_ICE_HOT_ID_SHIFT + 19 + 32 - GB_ICE_HOT_LINE_BITS == 64 &&
 	       GB_ICE_HOT_MEETING_BITS < GB_ICE_HOT_ID_SHIFT - 1 &&
+	       GB_ICE_CONSENT_STAMP_BITS + GB_ICE_HOT_MEETING_BITS <= 32 &&
 	       GB_COUNTRY_OTHER <= GB_ICE_HOT_COUNTRY_MASK &&
 	       GB_ICE_HOT_COUNTRY_MASK << GB_ICE_HOT_COUNTRY_SHIFT < GB_ICE_HOT_USED, "ice_hot layout");
 _Static_assert(sizeof(struct allow_v4_key) == 12, "allow_v4_key layout");

@@ -820,6 +820,20 @@ static __u64 ice_seed_of(const struct env *env)
 	return seed;
 }
 
+/* After a ufrag of meeting id is freed or moved, its entries of ice_hot go, as the controller's. */
+static int hot_clear_meeting(const struct env *env, __u32 id)
+{
+	struct hot h;
+	int err = hot_open(bpf_map__fd(env->skel->maps.ice_hot), &h);
+
+	if (err)
+		return err;
+	hot_mark(&h, id);
+	hot_forget(&h);
+	hot_close(&h);
+	return 0;
+}
+
 /* Which of a ufrag's entries set_ufrag writes: its key, its way of ufrag_sets (short ones). */
 enum { UFRAG_KEY = 1, UFRAG_WAY = 2, UFRAG_BOTH = 3 };
 
@@ -834,14 +848,19 @@ static int set_ufrag_as(const struct env *env, const char *text, __u32 slot, __u
 	struct ufrag_slot u = {};
 	int owner_fd = bpf_map__fd(env->skel->maps.ufrag_owner);
 
+	__u32 was;
+
 	memcpy(k.text, text, k.len);
 	if (bpf_map_lookup_elem(owner_fd, &slot, &u))
 		return -errno;
+	was = u.meeting_id;
 	u.meeting_id = meeting;
 	if (bpf_map_update_elem(owner_fd, &slot, &u, BPF_ANY) ||
 	    ((what & UFRAG_KEY) &&
 	     bpf_map_update_elem(ufrag_map(env->skel, k.len), &k, &slot, BPF_ANY)))
 		return -errno;
+	if (was && was != meeting && hot_clear_meeting(env, was))
+		return -EIO;
 	if ((what & UFRAG_WAY) && k.len <= GB_UFRAG_SHORT)
 		return ufrag_ways_put(bpf_map__fd(env->skel->maps.ufrag_sets), text,
 				      ice_seed_of(env), slot);
@@ -869,9 +888,12 @@ static int remove_ufrag(const struct env *env, const char *text, __u32 slot)
 	if ((bpf_map_delete_elem(ufrag_map(env->skel, k.len), &k) && errno != ENOENT) ||
 	    bpf_map_lookup_elem(owner_fd, &slot, &u))
 		return -errno;
+	err = u.meeting_id;
 	u.meeting_id = 0;
 	u.gen++;
-	return bpf_map_update_elem(owner_fd, &slot, &u, BPF_ANY) ? -errno : 0;
+	if (bpf_map_update_elem(owner_fd, &slot, &u, BPF_ANY))
+		return -errno;
+	return err ? hot_clear_meeting(env, err) : 0;
 }
 
 static int install_shared(const struct env *env)
@@ -1580,7 +1602,7 @@ static void shared_ufrag_ways(const struct env *env)
 {
 	struct sender s = sender4(CN4);
 	__u64 h = ufrag_ways_hash("wayonly1", ice_seed_of(env));
-	__u32 idx[2] = { gb_ufrag_line_of(h, 0), gb_ufrag_line_of(h, 1) };
+	__u32 idx[2] = { gb_ufrag_line_of(h, 0), gb_ufrag_line_of(h, 1) }, was;
 	struct ufrag_slot u;
 	struct frame f;
 	struct stun m;
@@ -1594,10 +1616,12 @@ static void shared_ufrag_ways(const struct env *env)
 	/* Its slot freed, the way left: the way names no meeting. */
 	CHECK("ufrag_ways: free the slot", !bpf_map_lookup_elem(bpf_map__fd(env->skel->maps.ufrag_owner),
 							      &(__u32){ S_LEN }, &u));
+	was = u.meeting_id;
 	u.meeting_id = 0;
 	u.gen++;
 	CHECK("ufrag_ways: free the slot, write", !bpf_map_update_elem(
-		      bpf_map__fd(env->skel->maps.ufrag_owner), &(__u32){ S_LEN }, &u, BPF_ANY));
+		      bpf_map__fd(env->skel->maps.ufrag_owner), &(__u32){ S_LEN }, &u, BPF_ANY) &&
+	      !hot_clear_meeting(env, was));
 	check_frame(env, "shared_way_of_a_freed_slot_is_unknown", f.data, f.len,
 		    EXPECT_PASS(GB_PASS_ICE_UNKNOWN_UFRAG));
 	CHECK("ufrag_ways: way alone: remove", !remove_ufrag(env, "wayonly1", S_LEN));
@@ -1966,7 +1990,9 @@ static void shared_hot(const struct env *env)
 	stun_request(&m, "abcd", "h");
 	stun_frame(&f, &s, &m);
 	check_shared(env, "hot_learn", &f, EXPECT_DROP(M_STANDUP, "CN"), GB_ICE_LEARNED);
-	check_hot(env, "hot_binding_request_puts_no_entry", &s, 0);
+	check_hot(env, "hot_binding_request_puts_its_entry", &s, M_STANDUP);
+	CHECK("hot: entry cleared for media", !hot_forget_way(hot_fd, gb_ice_set_of(h, 0),
+							       gb_ice_tag_of(h)));
 	media_frame(&f, &s, DTLS);
 	check_shared(env, "hot_media_of_a_learned_sender", &f, EXPECT_DROP(M_STANDUP, "CN"),
 		     NO_STAT);
@@ -2069,6 +2095,175 @@ static __u64 hot_count(const struct env *env, const __u64 *set)
 			return ~0ULL;
 	}
 	return line.e[0];
+}
+
+/*
+ * What ice_consent holds beside the entry of ice_hot of sender s, 0 if it has no entry (~0ULL:
+ * unread); with put, writes *put there.
+ */
+static __u64 consent_of(const struct env *env, const struct sender *s, const __u64 *put)
+{
+	int hot_fd = bpf_map__fd(env->skel->maps.ice_hot);
+	int fd = bpf_map__fd(env->skel->maps.ice_consent);
+	struct ice_tuple t = tuple_of(s);
+	__u64 h = gb_ice_hash(&t, ice_seed_of(env)), v;
+	__u32 tag = gb_ice_tag_of(h), idx = gb_ice_hot_line_of(tag);
+	struct ice_hot_line line, c;
+
+	if (bpf_map_lookup_elem(hot_fd, &idx, &line) || bpf_map_lookup_elem(fd, &idx, &c))
+		return ~0ULL;
+	for (int w = 0; w < GB_ICE_HOT_WAYS; w++) {
+		if (!gb_ice_hot_names(line.e[w], gb_ice_hot_id(gb_ice_set_of(h, 0), tag)) &&
+		    !gb_ice_hot_names(line.e[w], gb_ice_hot_id(gb_ice_set_of(h, 1), tag)))
+			continue;
+		v = c.e[w];
+		if (put) {
+			c.e[w] = *put;
+			if (bpf_map_update_elem(fd, &idx, &c, BPF_EXIST))
+				return ~0ULL;
+		}
+		return v;
+	}
+	return 0;
+}
+
+/* Consent's time moved back by units of 1.024 s, the rest kept. */
+static __u64 consent_older(__u64 c, __u32 units)
+{
+	__u64 mask = (1ULL << GB_ICE_CONSENT_STAMP_BITS) - 1;
+
+	return (c & ~mask) | (((c & mask) - units) & mask);
+}
+
+/*
+ * Takes a ufrag's way and key away behind the controller's back, its slot left as it is: a
+ * Binding Request naming it that is looked up finds nothing (set_ufrag puts them back).
+ */
+static int hide_ufrag(const struct env *env, const char *text, __u32 slot)
+{
+	struct ufrag_long_key k = { .len = strlen(text) };
+	int err;
+
+	memcpy(k.text, text, k.len);
+	if (k.len <= GB_UFRAG_SHORT &&
+	    (err = ufrag_ways_del(bpf_map__fd(env->skel->maps.ufrag_sets), text, ice_seed_of(env),
+				  slot)))
+		return err;
+	return bpf_map_delete_elem(ufrag_map(env->skel, k.len), &k) ? -errno : 0;
+}
+
+/* Moves sender s's last Binding Request back by ns, ice_hot and ice_consent left alone. */
+static int age_way(const struct env *env, const struct sender *s, __u64 ns, struct ice_sender *e)
+{
+	struct ice_tuple t = tuple_of(s);
+
+	if (sender_entry(env, s, e))
+		return -ENOENT;
+	e->seen_ns -= ns;
+	return senders_put(bpf_map__fd(env->skel->maps.ice_sender_sets),
+			   bpf_map__fd(env->skel->maps.ice_seed), -1, &t, e);
+}
+
+/*
+ * ice_consent: a Binding Request that binds its sender puts its entry of ice_hot with what a
+ * consent check needs; a check naming the same short ufrag, of the entry's meeting, within
+ * GB_ICE_CONSENT_FRESH, is judged by the entry without reading the ufrag's way or key, nor the
+ * sender's set. Anything else is looked up: seen here by taking the ufrag's way and key away
+ * behind the controller's back, which makes a looked-up request's ufrag unknown.
+ */
+static void shared_consent(const struct env *env)
+{
+	struct sender s = sender4(CN4), l = sender6(CN6);
+	__u64 uh = ufrag_ways_hash("abcd", ice_seed_of(env)), c, e, n;
+	__u64 meeting_mask = GB_ICE_HOT_MEETING_MASK << GB_ICE_CONSENT_STAMP_BITS;
+	struct ice_sender before, after;
+	struct frame f, other, media;
+	struct hot h;
+	struct stun m;
+
+	stun_request(&m, "abcd", "k");
+	stun_frame(&f, &s, &m);
+	check_shared(env, "consent_learn", &f, EXPECT_DROP(M_STANDUP, "CN"), GB_ICE_LEARNED);
+	check_hot(env, "consent_learn_puts_the_entry", &s, M_STANDUP);
+	c = consent_of(env, &s, NULL);
+	CHECK_INT("consent_holds_the_ufrags_hash", (__u32)(uh >> 32), (__u32)(c >> 32));
+	CHECK_INT("consent_holds_the_meeting", M_STANDUP,
+		  (c & meeting_mask) >> GB_ICE_CONSENT_STAMP_BITS);
+	CHECK_INT("consent_is_fresh", (__u32)(uh >> 32),
+		  gb_ice_consent_ufrag(c, hot_entry_of(env, &s, 0), coarse_ms()));
+
+	/* Judged by the entry: neither the ufrag's way and key nor the sender's set are read. */
+	CHECK("consent: hide abcd", !hide_ufrag(env, "abcd", S_ABCD));
+	CHECK("consent: age the way", !age_way(env, &s, 20ULL * 1000000000ULL, &before));
+	check_shared(env, "consent_check_judged_by_the_entry", &f, EXPECT_DROP(M_STANDUP, "CN"),
+		     GB_ICE_REFRESHED);
+	CHECK("consent_check_leaves_the_sets", !sender_entry(env, &s, &after) &&
+	      after.seen_ns == before.seen_ns);
+	c = consent_of(env, &s, &(__u64){ consent_older(c, GB_ICE_CONSENT_FRESH - 1) });
+	check_shared(env, "consent_check_within_its_time", &f, EXPECT_DROP(M_STANDUP, "CN"),
+		     GB_ICE_REFRESHED);
+	/* Past GB_ICE_CONSENT_FRESH: looked up, and a refresh writes the time again. */
+	consent_of(env, &s, &(__u64){ consent_older(c, GB_ICE_CONSENT_FRESH) });
+	check_shared(env, "consent_stale_is_looked_up", &f,
+		     EXPECT_PASS(GB_PASS_ICE_UNKNOWN_UFRAG), NO_STAT);
+	CHECK("consent: abcd back", !set_ufrag(env, "abcd", S_ABCD, M_STANDUP));
+	check_shared(env, "consent_stale_refreshes", &f, EXPECT_DROP(M_STANDUP, "CN"),
+		     GB_ICE_REFRESHED);
+	CHECK("consent_stale_refresh_writes_the_time", !sender_entry(env, &s, &after) &&
+	      after.seen_ns > before.seen_ns);
+	CHECK_INT("consent_stale_refresh_makes_it_fresh", (__u32)(uh >> 32),
+		  gb_ice_consent_ufrag(consent_of(env, &s, NULL), hot_entry_of(env, &s, 0),
+				       coarse_ms()));
+
+	/* Another ufrag (of another meeting): looked up, judged by it, the binding kept. */
+	stun_request(&m, "wxyz", "k");
+	stun_frame(&other, &s, &m);
+	check_shared(env, "consent_other_ufrag_is_looked_up", &other,
+		     EXPECT_PASS(GB_PASS_NOT_BLOCKED), GB_ICE_KEPT);
+	check_sender(env, "consent_other_ufrag_is_looked_up", &s, S_ABCD);
+
+	/* An entry of another meeting than its consent's: looked up. */
+	e = hot_entry_of(env, &s, 0);
+	hot_entry_of(env, &s, (e & ~GB_ICE_HOT_MEETING_MASK) | M_US);
+	CHECK("consent: hide abcd again", !hide_ufrag(env, "abcd", S_ABCD));
+	check_shared(env, "consent_of_another_meeting_is_looked_up", &f,
+		     EXPECT_PASS(GB_PASS_ICE_UNKNOWN_UFRAG), NO_STAT);
+	hot_entry_of(env, &s, e);
+	check_shared(env, "consent_of_its_meeting_again", &f, EXPECT_DROP(M_STANDUP, "CN"),
+		     GB_ICE_REFRESHED);
+
+	/* While the controller's count is odd: looked up. */
+	n = hot_count(env, NULL);
+	hot_count(env, &(__u64){ n + 1 });
+	check_shared(env, "consent_count_odd_is_looked_up", &f,
+		     EXPECT_PASS(GB_PASS_ICE_UNKNOWN_UFRAG), NO_STAT);
+	CHECK("consent: repair ice_hot", !hot_open(bpf_map__fd(env->skel->maps.ice_hot), &h));
+	hot_repair(&h);
+	hot_close(&h);
+	CHECK("consent: abcd back again", !set_ufrag(env, "abcd", S_ABCD, M_STANDUP));
+
+	/* An entry media put has none: the next check is looked up and puts it. */
+	media_frame(&media, &s, DTLS);
+	check_shared(env, "consent_media_after_clearing", &media, EXPECT_DROP(M_STANDUP, "CN"),
+		     NO_STAT);
+	CHECK_INT("consent_none_from_media", 0, consent_of(env, &s, NULL));
+	check_shared(env, "consent_check_after_media", &f, EXPECT_DROP(M_STANDUP, "CN"),
+		     GB_ICE_REFRESHED);
+	CHECK_INT("consent_put_beside_medias_entry", M_STANDUP,
+		  (consent_of(env, &s, NULL) & meeting_mask) >> GB_ICE_CONSENT_STAMP_BITS);
+
+	/* A long ufrag (past GB_UFRAG_SHORT): always looked up. */
+	stun_request(&m, long_ufrag(GB_UFRAG_MAX - 1), "k");
+	stun_frame(&f, &l, &m);
+	check_shared(env, "consent_long_learn", &f, EXPECT_PASS(GB_PASS_NOT_BLOCKED),
+		     GB_ICE_LEARNED);
+	check_hot(env, "consent_long_puts_the_entry", &l, M_US);
+	CHECK("consent: hide the long ufrag", !hide_ufrag(env, long_ufrag(GB_UFRAG_MAX - 1),
+							   S_LONG255));
+	check_shared(env, "consent_long_is_looked_up", &f, EXPECT_PASS(GB_PASS_ICE_UNKNOWN_UFRAG),
+		     NO_STAT);
+	CHECK("consent: the long ufrag back", !set_ufrag(env, long_ufrag(GB_UFRAG_MAX - 1),
+							  S_LONG255, M_US));
 }
 
 /*
@@ -2375,6 +2570,7 @@ int main(void)
 			shared_learning(&env);
 			shared_hot(&env);
 			shared_hot_country(&env);
+			shared_consent(&env);
 			shared_headers(&env);
 			for (int fam = 4; fam <= 6; fam += 2) {
 				shared_truncations(&env, fam, false);
