@@ -220,7 +220,8 @@ static struct json_object *ice_json(const struct gb_ctx *ctx, const struct rules
 	json_object_object_add(o, "ufrags", json_object_new_uint64(r->uf.used));
 	json_object_object_add(mo, "senders", json_object_new_uint64(
 				       map_memlock(bpf_map__fd(ctx->skel->maps.ice_sender_sets)) +
-				       map_memlock(bpf_map__fd(ctx->skel->maps.ice_hot))));
+				       map_memlock(bpf_map__fd(ctx->skel->maps.ice_hot)) +
+				       map_memlock(bpf_map__fd(ctx->skel->maps.ice_consent))));
 	json_object_object_add(mo, "ufrags", json_object_new_uint64(
 				       map_memlock(bpf_map__fd(ctx->skel->maps.meeting_by_ufrag)) +
 				       map_memlock(bpf_map__fd(ctx->skel->maps.meeting_by_long_ufrag)) +
