@@ -320,7 +320,8 @@ static const struct cmd shared_port_cmds[] = {
 	{ .name = "list", .func = cmd_shared_port_list, .opts = json_opts,
 	  .summary = "the shared ports, and the ufrags and senders the filter knows",
 	  .details =
-		"cached: the senders whose meeting and country their media find in ice_hot;\n"
+		"cached: the senders whose meeting and country their media (and consent\n"
+		"checks) find in ice_hot;\n"
 		"unused while a change clears it, or after one stopped doing so, until the\n"
 		"next change repairs it." },
 	{}
