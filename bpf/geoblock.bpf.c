@@ -851,8 +851,8 @@ static __always_inline bool learn_sender(__u64 h, __u32 slot, const struct ufrag
  */
 static __always_inline void hot_put(struct ice_hot_line *line, struct ice_hot_line *cons, __u64 c,
 				    const __u64 *ctl, __u64 seq, __u32 set, __u32 tag,
-				    const struct ice_way *way, __u64 bind, const struct ufrag_slot *u,
-				    __u32 meeting_id, __u16 country)
+				    const struct ice_way *way, __u64 bind,
+				    const struct ufrag_slot *u, __u32 meeting_id, __u16 country)
 {
 	__u64 e = gb_ice_hot_id(set, tag) | (__u64)country << GB_ICE_HOT_COUNTRY_SHIFT | meeting_id;
 	__u32 w = bpf_get_prandom_u32() % GB_ICE_HOT_WAYS, i;
@@ -960,7 +960,8 @@ struct consent {
 static __always_inline __u32 consent_of(__u64 h, __u32 now, struct consent *c)
 {
 	__u32 tag = gb_ice_tag_of(h), idx = gb_ice_hot_line_of(tag), control = GB_ICE_HOT_CONTROL;
-	__u64 id0 = gb_ice_hot_id(gb_ice_set_of(h, 0), tag), id1 = gb_ice_hot_id(gb_ice_set_of(h, 1), tag);
+	__u64 id0 = gb_ice_hot_id(gb_ice_set_of(h, 0), tag);
+	__u64 id1 = gb_ice_hot_id(gb_ice_set_of(h, 1), tag);
 	__u64 e;
 	int w;
 

@@ -872,12 +872,14 @@ static int set_ufrag(const struct env *env, const char *text, __u32 slot, __u32 
 	return set_ufrag_as(env, text, slot, meeting, UFRAG_BOTH);
 }
 
-/* Takes a ufrag away as the controller does: its way, its key, then its slot, freed (gen + 1). */
-static int remove_ufrag(const struct env *env, const char *text, __u32 slot)
+/*
+ * Takes a ufrag's way and key away (either may be missing), its slot left as it is: alone, behind
+ * the controller's back, so that a Binding Request naming it that is looked up finds nothing
+ * (set_ufrag puts them back).
+ */
+static int hide_ufrag(const struct env *env, const char *text, __u32 slot)
 {
 	struct ufrag_long_key k = { .len = strlen(text) };
-	int owner_fd = bpf_map__fd(env->skel->maps.ufrag_owner);
-	struct ufrag_slot u;
 	int err;
 
 	memcpy(k.text, text, k.len);
@@ -885,8 +887,19 @@ static int remove_ufrag(const struct env *env, const char *text, __u32 slot)
 	    (err = ufrag_ways_del(bpf_map__fd(env->skel->maps.ufrag_sets), text, ice_seed_of(env),
 				  slot)))
 		return err;
-	if ((bpf_map_delete_elem(ufrag_map(env->skel, k.len), &k) && errno != ENOENT) ||
-	    bpf_map_lookup_elem(owner_fd, &slot, &u))
+	return bpf_map_delete_elem(ufrag_map(env->skel, k.len), &k) && errno != ENOENT ? -errno : 0;
+}
+
+/* Takes a ufrag away as the controller does: its way, its key, then its slot, freed (gen + 1). */
+static int remove_ufrag(const struct env *env, const char *text, __u32 slot)
+{
+	int owner_fd = bpf_map__fd(env->skel->maps.ufrag_owner);
+	struct ufrag_slot u;
+	int err = hide_ufrag(env, text, slot);
+
+	if (err)
+		return err;
+	if (bpf_map_lookup_elem(owner_fd, &slot, &u))
 		return -errno;
 	err = u.meeting_id;
 	u.meeting_id = 0;
@@ -2133,23 +2146,6 @@ static __u64 consent_older(__u64 c, __u32 units)
 	__u64 mask = (1ULL << GB_ICE_CONSENT_STAMP_BITS) - 1;
 
 	return (c & ~mask) | (((c & mask) - units) & mask);
-}
-
-/*
- * Takes a ufrag's way and key away behind the controller's back, its slot left as it is: a
- * Binding Request naming it that is looked up finds nothing (set_ufrag puts them back).
- */
-static int hide_ufrag(const struct env *env, const char *text, __u32 slot)
-{
-	struct ufrag_long_key k = { .len = strlen(text) };
-	int err;
-
-	memcpy(k.text, text, k.len);
-	if (k.len <= GB_UFRAG_SHORT &&
-	    (err = ufrag_ways_del(bpf_map__fd(env->skel->maps.ufrag_sets), text, ice_seed_of(env),
-				  slot)))
-		return err;
-	return bpf_map_delete_elem(ufrag_map(env->skel, k.len), &k) ? -errno : 0;
 }
 
 /* Moves sender s's last Binding Request back by ns, ice_hot and ice_consent left alone. */
