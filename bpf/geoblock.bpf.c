@@ -773,7 +773,7 @@ struct bound_way {
 };
 
 /*
- * Binds the sender t (of hash h) to ufrag (slot, u) at now (ms, coarse): a new sender, or one
+ * Binds the sender of hash h to ufrag (slot, u) at now (ms, coarse): a new sender, or one
  * silent past GB_ICE_STICKY_NS, or one whose ufrag is gone or was of the same meeting. A sender
  * bound to another meeting stays bound while its checks keep coming, so that a Binding Request
  * forged from its address cannot move its media to a meeting that does not block it. A new sender
