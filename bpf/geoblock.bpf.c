@@ -842,6 +842,20 @@ static __always_inline bool learn_sender(__u64 h, __u32 slot, const struct ufrag
 }
 
 /*
+ * Whether the way (tag, bound as bind), its ufrag slot u (of meeting_id) and the controller's
+ * count ctl (seq) are still what a CPU that put an entry read: after its full barrier, so that a
+ * CPU or the controller changing one of them either saw the entry or is seen here.
+ */
+static __always_inline bool hot_still(const struct ice_way *way, __u32 tag, __u64 bind,
+				      const struct ufrag_slot *u, __u32 meeting_id,
+				      const __u64 *ctl, __u64 seq)
+{
+	return READ_ONCE(way->tag) == tag && READ_ONCE(way->bind) == bind &&
+	       READ_ONCE(u->gen) == (__u32)(bind >> 32) && READ_ONCE(u->meeting_id) == meeting_id &&
+	       READ_ONCE(*ctl) == seq;
+}
+
+/*
  * Puts the way (set, tag) of ice_sender_sets, bound as bind to the meeting of ufrag slot u, in
  * ice_hot with its source's country: a free entry of its line, else one at random; and c at the
  * same index of cons (its line of ice_consent: 0 for media, a consent check's for a Binding
@@ -868,9 +882,7 @@ static __always_inline void hot_put(struct ice_hot_line *line, struct ice_hot_li
 	WRITE_ONCE(cons->e[w], c);
 	WRITE_ONCE(line->e[w], e);
 	full_barrier(&line->e[w]);
-	if (READ_ONCE(way->tag) != tag || READ_ONCE(way->bind) != bind ||
-	    READ_ONCE(u->gen) != (__u32)(bind >> 32) || READ_ONCE(u->meeting_id) != meeting_id ||
-	    READ_ONCE(*ctl) != seq)
+	if (!hot_still(way, tag, bind, u, meeting_id, ctl, seq))
 		WRITE_ONCE(line->e[w], 0);
 }
 
@@ -1012,9 +1024,8 @@ static __always_inline void consent_put(const struct consent *c, const struct bo
 		return;
 	WRITE_ONCE(c->cons->e[w], v);
 	full_barrier(&c->cons->e[w]);
-	if (!gb_ice_hot_names(READ_ONCE(c->line->e[w]), id) || READ_ONCE(b->way->tag) != b->tag ||
-	    READ_ONCE(b->way->bind) != b->bind || READ_ONCE(u->gen) != (__u32)(b->bind >> 32) ||
-	    READ_ONCE(u->meeting_id) != meeting_id || READ_ONCE(c->ctl->e[0]) != c->seq)
+	if (!gb_ice_hot_names(READ_ONCE(c->line->e[w]), id) ||
+	    !hot_still(b->way, b->tag, b->bind, u, meeting_id, &c->ctl->e[0], c->seq))
 		WRITE_ONCE(c->cons->e[w], 0);
 }
 

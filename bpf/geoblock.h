@@ -87,7 +87,8 @@
  * has an entry, naming that ufrag, of that meeting, within GB_ICE_CONSENT_FRESH units of the time,
  * is judged by the entry and does not read ufrag_sets, ufrag_owner or its sender's set: a known
  * sender's consent checks then refresh its way's time every GB_ICE_CONSENT_FRESH units, not each.
- * An entry put by media has none (0); the data path clears it with its entry.
+ * An entry put by media has none (0): whatever puts an entry rewrites the word beside it, so a
+ * word left by a cleared entry is never read with another.
  */
 #define GB_ICE_CONSENT_STAMP_BITS 17
 #define GB_ICE_CONSENT_FRESH	8	/* units of 1.024 s: about 8 s */
