@@ -985,6 +985,11 @@ static __always_inline __u32 consent_of(__u64 h, __u32 now, struct consent *c)
 	c->seq = 1;
 	if (!c->line || !c->cons || !c->ctl)
 		return 0;
+	/*
+	 * Its consent line touched now: the word read below is at the index of the entry that
+	 * matches, so its load would wait for the entry line's miss before its own began.
+	 */
+	(void)READ_ONCE(c->cons->e[0]);
 	c->seq = READ_ONCE(c->ctl->e[0]);
 	if (c->seq & 1)
 		return 0;
@@ -1052,7 +1057,7 @@ struct stun_attr {
 
 /*
  * The index of the first ':' in w's bytes (the first byte the lowest), or n if there is none
- * (the bytes from n on are zero). Per word: x has a zero byte where w has ':'; the lowest flag of
+ * before n (n or past it if the bytes from n on are not zero). Per word: x has a zero byte where w has ':'; the lowest flag of
  * (x - 0x01..) & ~x & 0x80.. is at the first of them (a borrow only flags bytes above it); that
  * flag, bit 8k + 7, shifted down to 1 << 8k and multiplied by bytes 7, 6, ... 0, puts k in the
  * top byte.
@@ -1111,6 +1116,7 @@ __noinline int stun_ufrag(struct xdp_md *ctx, __u32 off, __u32 end, __u32 known,
 	__u64 head[HEAD_WORDS], kw[GB_UFRAG_SHORT / 8], h, *seed;
 	__s32 left;
 	struct stun_attr *a;
+	__u8 *p;
 	__u32 pos, alen, n, colon, slot;
 	__u32 *found;
 	int i;
@@ -1148,10 +1154,23 @@ __noinline int stun_ufrag(struct xdp_md *ctx, __u32 off, __u32 end, __u32 known,
 	n = alen < GB_UFRAG_SHORT + 1 ? alen : GB_UFRAG_SHORT + 1;
 	if (n == 0)
 		return GB_PASS_ICE_MALFORMED;
-	__builtin_memset(head, 0, sizeof(head));
-	if (bpf_xdp_load_bytes(ctx, pos, head, n))
-		return GB_PASS_ICE_MALFORMED;
-	colon = first_colon(head, n);
+	p = data + (pos & 0x3fff);
+	if ((void *)(p + sizeof(head)) <= data_end) {
+		/*
+		 * Read in place (what follows USERNAME, at least its integrity checks, is there):
+		 * the bytes past n are the packet's next, and a ':' among them, at n or past it,
+		 * is taken below as none.
+		 */
+#pragma unroll
+		for (i = 0; i < HEAD_WORDS; i++)
+			head[i] = *(__u64 *)(p + i * 8);
+		colon = first_colon(head, n);
+	} else {
+		__builtin_memset(head, 0, sizeof(head));
+		if (bpf_xdp_load_bytes(ctx, pos, head, n))
+			return GB_PASS_ICE_MALFORMED;
+		colon = first_colon(head, n);
+	}
 	if (colon < n) {
 		if (colon < GB_UFRAG_MIN || colon > GB_UFRAG_SHORT)
 			return GB_PASS_ICE_UNKNOWN_UFRAG;

@@ -412,7 +412,8 @@ fi
 # the time per packet of that run; a load that misses the cache shows on the line that waits.
 # profile FAMILY [SOURCES PORT [PAYLOAD]]: the world mix to the meeting that blocks every country,
 # or SOURCES (a file of $tmp, the family appended) to PORT, with PAYLOAD (see xdp_bench gen). The
-# STUN walk, stun_ufrag, is a function of its own (its own symbol): its share is printed apart.
+# STUN walk, stun_ufrag, is a function of its own (its own symbol): its share and its lines
+# (BENCH_PROFILE_STUN_LINES, default 8) are printed apart.
 # With PAYLOAD (the shared-port runs, whose map lookups cost most in the kernel's hash map code,
 # outside the program's lines), also the symbols with most samples (BENCH_PROFILE_SYMS, default 8).
 profile() {
@@ -427,6 +428,7 @@ profile() {
 	[[ -n $mpps ]] || return 1
 	perf script -i "$tmp/perf.data" -F ip,sym,symoff 2>/dev/null |
 		awk -v mpps="$mpps" -v fam="$fam" -v top="${BENCH_PROFILE_LINES:-14}" \
+			-v stop="${BENCH_PROFILE_STUN_LINES:-8}" \
 			-v syms="$([[ -n $payload ]] && echo "${BENCH_PROFILE_SYMS:-8}" || echo 0)" \
 			-v walk_from="$walk_from" -v walk_to="$walk_to" '
 		function hex(s,   i, v) {
@@ -435,16 +437,28 @@ profile() {
 				v = v * 16 + index("0123456789abcdef", substr(s, i, 1)) - 1
 			return v
 		}
-		NR == FNR { off[n] = $1; where[n] = $2; $1 = $2 = ""; text[n++] = substr($0, 3); next }
+		# Per BPF function: its lines in the order of their code (n[f] of them).
+		NR == FNR {
+			f = $1; i = n[f]++; off[f, i] = $2; where[f, i] = $3
+			$1 = $2 = $3 = ""; text[f, i] = substr($0, 4); next
+		}
+		# The source line of the code at offset o of function f.
+		function line_of(f, o,   lo, hi, mid) {
+			lo = 0; hi = n[f] - 1
+			while (lo < hi) { mid = int((lo + hi + 1) / 2); if (off[f, mid] <= o) lo = mid; else hi = mid - 1 }
+			return lo
+		}
 		NF { all++; sym = $NF; sub(/\+0x[0-9a-f]+$/, "", sym); bysym[sym]++ }
-		/_stun_ufrag\+0x/ { stun++ }
+		/_stun_ufrag\+0x/ {
+			stun++
+			i = line_of("stun_ufrag", hex(substr($NF, index($NF, "+0x") + 3)))
+			scnt[where["stun_ufrag", i] " " text["stun_ufrag", i]]++
+		}
 		/_geoblock_xdp\+0x/ {
-			o = hex(substr($NF, index($NF, "+0x") + 3))
-			lo = 0; hi = n - 1
-			while (lo < hi) { mid = int((lo + hi + 1) / 2); if (off[mid] <= o) lo = mid; else hi = mid - 1 }
-			k = where[lo] " " text[lo]
+			i = line_of("geoblock_xdp", hex(substr($NF, index($NF, "+0x") + 3)))
+			k = where["geoblock_xdp", i] " " text["geoblock_xdp", i]
 			cnt[k]++; prog++
-			split(where[lo], fl, ":")
+			split(where["geoblock_xdp", i], fl, ":")
 			if (fl[1] == "geoblock.bpf.c" && fl[2] >= walk_from && fl[2] < walk_to)
 				walk++
 		}
@@ -453,8 +467,18 @@ profile() {
 			pns = prog / all * 1000 / mpps
 			printf "IPv%s, %.2f Mpps: geoblock_xdp has %.0f%% of the CPU samples, %.1f ns of the %.1f ns per packet\n", fam, mpps, 100 * prog / all, pns, 1000 / mpps
 			printf "  the table walk (geoblock.bpf.c:%d-%d): %.1f%% of its samples, %.1f ns\n", walk_from, walk_to - 1, 100 * walk / prog, pns * walk / prog
-			if (stun)
-				printf "  and stun_ufrag, apart: %.0f%% of the CPU samples, %.1f ns\n", 100 * stun / all, stun / all * 1000 / mpps
+			if (stun) {
+				printf "  and stun_ufrag, apart: %.0f%% of the CPU samples, %.1f ns; its lines:\n", 100 * stun / all, stun / all * 1000 / mpps
+				m = 0
+				for (k in scnt) { skeys[m++] = k }
+				for (i = 0; i < m; i++)
+					for (j = i + 1; j < m; j++)
+						if (scnt[skeys[j]] > scnt[skeys[i]]) { t = skeys[i]; skeys[i] = skeys[j]; skeys[j] = t }
+				for (i = 0; i < m && i < stop; i++)
+					printf "    %5.1f%% %5.1f ns  %s\n", 100 * scnt[skeys[i]] / stun, scnt[skeys[i]] / all * 1000 / mpps, substr(skeys[i], 1, 108)
+				delete skeys
+				printf "  geoblock_xdp'"'"'s lines:\n"
+			}
 			m = 0
 			for (k in cnt) { keys[m++] = k }
 			for (i = 0; i < m; i++)

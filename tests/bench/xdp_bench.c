@@ -33,8 +33,9 @@
  *       after it, is whole ns; run it at SCHED_FIFO, so that only interrupts take the CPU)
  *   xdp_bench lines LINK_PIN
  *       the source lines of the program behind LINK_PIN and where their machine code starts:
- *       "OFFSET FILE:LINE TEXT" per line-info record, OFFSET in bytes from the program's symbol, so
- *       that perf samples (symbol+offset) can be counted per source line
+ *       "FUNC OFFSET FILE:LINE TEXT" per line-info record, FUNC the BPF function (the program or
+ *       one of its functions not inlined, each its own symbol) and OFFSET in bytes from its
+ *       symbol, so that perf samples (symbol+offset) can be counted per source line
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -573,13 +574,25 @@ static int cmd_nspp_ab(char **argv, bool shared)
 	return 0;
 }
 
+/* The name of BPF function k of a program, from its func_info. */
+static const char *func_name(const struct btf *btf, const struct bpf_func_info *fi, __u32 nfi,
+			     __u32 k)
+{
+	const struct btf_type *t = k < nfi ? btf__type_by_id(btf, fi[k].type_id) : NULL;
+	const char *name = t ? btf__name_by_offset(btf, t->name_off) : NULL;
+
+	return name && *name ? name : "?";
+}
+
 static int cmd_lines(char **argv)
 {
 	struct bpf_link_info link = {};
 	struct bpf_prog_info info = {};
-	__u32 len = sizeof(link), nli, njli, nksyms;
+	__u32 len = sizeof(link), nli, njli, nksyms, nfi, k;
 	struct bpf_line_info *li = NULL;
+	struct bpf_func_info *fi = NULL;
 	__u64 *jli = NULL, *ksyms = NULL;
+	__u32 *flens = NULL;
 	struct btf *btf = NULL;
 	int link_fd, fd, ret = 2;
 
@@ -593,10 +606,14 @@ static int cmd_lines(char **argv)
 	nli = info.nr_line_info;
 	njli = info.nr_jited_line_info;
 	nksyms = info.nr_jited_ksyms;
+	nfi = info.nr_func_info;
 	li = calloc(nli, sizeof(*li));
 	jli = calloc(njli, sizeof(*jli));
 	ksyms = calloc(nksyms, sizeof(*ksyms));
-	if (!li || !jli || !ksyms || !nli || nli != njli || !nksyms)
+	flens = calloc(nksyms, sizeof(*flens));
+	fi = calloc(nfi ?: 1, sizeof(*fi));
+	if (!li || !jli || !ksyms || !flens || !fi || !nli || nli != njli || !nksyms ||
+	    info.nr_jited_func_lens != nksyms)
 		goto out;
 	memset(&info, 0, sizeof(info));
 	info.nr_line_info = nli;
@@ -607,21 +624,30 @@ static int cmd_lines(char **argv)
 	info.jited_line_info = (__u64)(unsigned long)jli;
 	info.nr_jited_ksyms = nksyms;
 	info.jited_ksyms = (__u64)(unsigned long)ksyms;
+	info.nr_jited_func_lens = nksyms;
+	info.jited_func_lens = (__u64)(unsigned long)flens;
+	info.nr_func_info = nfi;
+	info.func_info_rec_size = sizeof(*fi);
+	info.func_info = (__u64)(unsigned long)fi;
 	len = sizeof(info);
 	if (bpf_obj_get_info_by_fd(fd, &info, &len))
 		goto out;
 	btf = btf__load_from_kernel_by_id(info.btf_id);
 	if (!btf)
 		goto out;
-	/* Every function of the program is inlined: offsets are from its one symbol. */
+	/* Each function's machine code is its own symbol: a line is in the one whose code holds it. */
 	for (__u32 i = 0; i < nli; i++) {
 		const char *text = btf__name_by_offset(btf, li[i].line_off);
 		const char *file = btf__name_by_offset(btf, li[i].file_name_off);
 
-		if (jli[i] < ksyms[0])
+		for (k = 0; k < nksyms; k++)
+			if (jli[i] >= ksyms[k] && jli[i] < ksyms[k] + flens[k])
+				break;
+		if (k == nksyms)
 			continue;
 		file = file && strrchr(file, '/') ? strrchr(file, '/') + 1 : file;
-		printf("%llu %s:%u ", (unsigned long long)(jli[i] - ksyms[0]), file ? file : "?",
+		printf("%s %llu %s:%u ", func_name(btf, fi, nfi, k),
+		       (unsigned long long)(jli[i] - ksyms[k]), file ? file : "?",
 		       BPF_LINE_INFO_LINE_NUM(li[i].line_col));
 		for (; text && *text == '\t'; text++)
 			;
@@ -635,6 +661,8 @@ out:
 	free(li);
 	free(jli);
 	free(ksyms);
+	free(flens);
+	free(fi);
 	return ret;
 }
 

@@ -1546,6 +1546,20 @@ static void shared_ufrags_lengths(const struct env *env)
 	stun_frame(&f, &s, &m);
 	check_shared(env, "shared_username_of_a_known_ufrag_alone_is_malformed", &f,
 		     EXPECT_PASS(GB_PASS_ICE_MALFORMED), NO_STAT);
+	/* The same with ':'s right after it and room to read USERNAME's head in place. */
+	stun_start(&m, STUN_BINDING_REQUEST);
+	stun_username(&m, "abcd");
+	stun_attr_pad(&m, STUN_SOFTWARE, NULL, 7, ':', ':');
+	stun_check_tail(&m);
+	stun_frame(&f, &s, &m);
+	check_shared(env, "shared_known_ufrag_alone_then_colons_is_malformed", &f,
+		     EXPECT_PASS(GB_PASS_ICE_MALFORMED), NO_STAT);
+	stun_start(&m, STUN_BINDING_REQUEST);
+	stun_attr_pad(&m, STUN_USERNAME, "abcdcli", 7, 0, ':');
+	stun_check_tail(&m);
+	stun_frame(&f, &s, &m);
+	check_shared(env, "shared_username_padded_with_a_colon_is_malformed", &f,
+		     EXPECT_PASS(GB_PASS_ICE_MALFORMED), NO_STAT);
 	stun_start(&m, STUN_BINDING_REQUEST);
 	stun_username(&m, "");
 	stun_check_tail(&m);
