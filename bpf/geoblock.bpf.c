@@ -985,11 +985,6 @@ static __always_inline __u32 consent_of(__u64 h, __u32 now, struct consent *c)
 	c->seq = 1;
 	if (!c->line || !c->cons || !c->ctl)
 		return 0;
-	/*
-	 * Its consent line touched now: the word read below is at the index of the entry that
-	 * matches, so its load would wait for the entry line's miss before its own began.
-	 */
-	(void)READ_ONCE(c->cons->e[0]);
 	c->seq = READ_ONCE(c->ctl->e[0]);
 	if (c->seq & 1)
 		return 0;

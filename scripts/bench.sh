@@ -10,8 +10,9 @@
 # blocking ten countries, each sent sources of its countries only (every packet dropped) and the
 # world mix, against the no-table ceiling of the same rounds. With BENCH_SHARED=1, the shared-port
 # (ICE) runs: RTP from learned senders and STUN Binding Requests to a shared port, each beside the
-# same frames to a port the meeting owns (see docs/benchmarks.md, "Shared ports (ICE)"). Then ns
-# per packet from BPF_PROG_TEST_RUN against a bare XDP_PASS.
+# same frames to a port the meeting owns (see docs/benchmarks.md, "Shared ports (ICE)"), and with
+# BENCH_SHARED_OLD another build's program in the same runs, in turn. Then ns per packet from
+# BPF_PROG_TEST_RUN against a bare XDP_PASS.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BUILD=$ROOT/build
@@ -68,6 +69,14 @@ declare -A SH_PAYLOAD=([media]=rtp [stun4]=stun::Cl1e
 	[stun32]=stun-libnice:$SH_PREFIX32:$SH_CLIENT32)
 if ((SHARED)) && ((SH_ACTIVE > SH_SOURCES || SH_UFRAGS > SH_ACTIVE)); then
 	echo "bench: want BENCH_SHARED_UFRAGS <= BENCH_SHARED_ACTIVE <= BENCH_SHARED_SOURCES" >&2
+	exit 2
+fi
+# BENCH_SHARED_OLD=PATH: another build's geoblock binary (one of the same pinned ABI), whose
+# program runs each shared-port run too (old-KIND), attached on the same pins, so with the same
+# learned senders, ufrags and caches; the two take turns, the order swapped every round.
+SH_OLD=${BENCH_SHARED_OLD:-}
+if [[ -n $SH_OLD ]] && { ! ((SHARED)) || [[ ! -x $SH_OLD ]]; }; then
+	echo "bench: BENCH_SHARED_OLD wants BENCH_SHARED=1 and another build's geoblock binary" >&2
 	exit 2
 fi
 
@@ -200,10 +209,11 @@ run_of() {
 	payload=
 	case $1 in
 	nolookup-pass) variant=nolookup port=5006 src=sources ;;
-	ported-* | shared-*)
+	ported-* | shared-* | old-*)
 		# The same frames from the same senders, to the port meeting ice owns or to the shared one.
 		variant=table port=$SH_OWN_PORT src=ice-active payload=${SH_PAYLOAD[${1#*-}]}
 		[[ $1 == ported-* ]] || port=$SH_PORT
+		if [[ $1 == old-* ]]; then variant=old-table; fi
 		;;
 	*-blocked | *-world)
 		i=${policy_index[${1%-*}]}
@@ -219,6 +229,7 @@ attach() {
 	bare) in_ns "$TB_DST" "$BENCH" attach "$DST_IFINDEX" drop "$PIN" ;;
 	nolookup) in_ns "$TB_DST" "$BENCH" attach "$DST_IFINDEX" nolookup "$PIN" ;;
 	table | lpm) in_ns "$TB_DST" "$GEOBLOCK" attach "$TB_DST_IF" --lookup "$1" >/dev/null ;;
+	old-table) in_ns "$TB_DST" "$SH_OLD" attach "$TB_DST_IF" --lookup table >/dev/null ;;
 	nft)
 		in_ns "$TB_DST" "$BENCH" attach "$DST_IFINDEX" pass "$PIN"
 		ip netns exec "$TB_DST" nft add chain netdev gbbench in \
@@ -232,6 +243,7 @@ detach() {
 	case $1 in
 	bare | nolookup) "$BENCH" detach "$PIN" ;;
 	table | lpm) "$GEOBLOCK" detach "$TB_DST_IF" >/dev/null ;;
+	old-table) "$SH_OLD" detach "$TB_DST_IF" >/dev/null ;;
 	nft)
 		ip netns exec "$TB_DST" nft delete chain netdev gbbench in
 		"$BENCH" detach "$PIN"
@@ -282,17 +294,33 @@ shared_kinds=(media stun4 stun32)
 if ((SHARED)); then
 	for k in "${shared_kinds[@]}"; do
 		runs+=("ported-$k" "shared-$k")
+		[[ -n $SH_OLD ]] && runs+=("old-$k")
 	done
 fi
 for ((r = 1; r <= ROUNDS; r++)); do
-	for v in "${runs[@]}"; do
+	order=("${runs[@]}")
+	if [[ -n $SH_OLD ]] && ((r % 2 == 0)); then
+		# Every other round the other build's run first.
+		for i in "${!order[@]}"; do
+			case ${order[i]} in
+			shared-*) order[i]=old-${order[i]#shared-} ;;
+			old-*) order[i]=shared-${order[i]#old-} ;;
+			esac
+		done
+	fi
+	for v in "${order[@]}"; do
 		run_of "$v"
 		meetings_for "$v"
 		attach "$variant"
 		for fam in 4 6; do
 			# Binding Requests naming this run's ufrags first, so that the run's are refreshes
-			# (a sender's checks name one ufrag); not timed.
-			[[ $v == shared-stun* ]] && bench_shared_learn $fam ice-active "${v#shared-}"
+			# (a sender's checks name one ufrag), and before media the 4-character ones, so
+			# that every active sender is learned (learning the million evicts some); not
+			# timed.
+			case $v in
+			shared-stun* | old-stun*) bench_shared_learn $fam ice-active "${v#*-}" ;;
+			shared-media | old-media) bench_shared_learn $fam ice-active stun4 ;;
+			esac
 			[[ -n $payload ]] && dropped=$(stats_of .verdicts.dropped.packets)
 			rx=$(rx_packets)
 			mpps=$("${GEN[@]}" $fam "$tmp/$src$fam" "$DST_MAC" $port "$FRAMES" \
@@ -380,7 +408,7 @@ if ((SHARED)); then
 	declare -A goal=([media]=0.8 [stun4]=0.6 [stun32]=0.6)
 	for fam in 4 6; do
 		for k in "${shared_kinds[@]}"; do
-			for v in "ported-$k" "shared-$k"; do
+			for v in "ported-$k" "shared-$k" ${SH_OLD:+"old-$k"}; do
 				m=$(awk -v v=$v -v f=$fam '$1 == v && $2 == f { print $3 }' "$tmp/results" |
 					median)
 				awk -v v=$v -v o="ported-$k" -v f=$fam '$2 != f { next }
@@ -404,6 +432,19 @@ if ((SHARED)); then
 	done
 	echo "ice_senders: $(stats_of '.ice_senders | "\(.learned) learned, \(.refreshed) refreshed, \(.moved) moved, \(.kept) kept"');" \
 		"passed as unknown senders: $(stats_of .verdicts.ice_unknown_sender.packets)"
+	if [[ -n $SH_OLD ]]; then
+		echo "this build's shared-port runs against $SH_OLD's (old-): the median of each"
+		echo "round's ratio shared/old of their Mpps, then every round's ratio:"
+		for fam in 4 6; do
+			for k in "${shared_kinds[@]}"; do
+				awk -v k=$k -v f=$fam '$2 != f { next }
+					$1 == "shared-" k { n[$4] = $3 } $1 == "old-" k { o[$4] = $3 }
+					END { for (r in n) print n[r] / o[r] }' "$tmp/results" >"$tmp/vs"
+				printf '  %-8s IPv%s %6.3f   %s\n' "$k" $fam "$(median <"$tmp/vs")" \
+					"$(sort -n "$tmp/vs" | awk '{ printf "%.3f ", $1 }')"
+			done
+		done
+	fi
 fi
 
 # Where geoblock's time goes (BENCH_PROFILE=0 skips it; needs perf): CPU 0 is sampled while the
@@ -527,7 +568,8 @@ if [[ ${BENCH_PROFILE:-1} != 0 ]]; then
 			((SHARED)) || break
 			echo "shared port, $k from the active senders:"
 			for fam in 4 6; do
-				[[ $k == stun* ]] && bench_shared_learn $fam ice-active "$k"
+				bench_shared_learn $fam ice-active \
+					"$([[ $k == stun* ]] && echo "$k" || echo stun4)"
 				profile $fam ice-active $SH_PORT "${SH_PAYLOAD[$k]}" ||
 					echo "  IPv$fam: no profile (perf record failed)"
 			done
