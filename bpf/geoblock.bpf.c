@@ -856,38 +856,83 @@ static __always_inline bool hot_still(const struct ice_way *way, __u32 tag, __u6
 }
 
 /*
+ * Marks entry w of line, read as e, used lately. The controller clears an entry only if it is
+ * still what it read (a CPU may have put another since): if its count ctl left seq meanwhile, it
+ * may have read the entry unmarked, and the entry is cleared here.
+ */
+static __always_inline void hot_ref(struct ice_hot_line *line, __u32 w, __u64 e, const __u64 *ctl,
+				    __u64 seq)
+{
+	if (w >= GB_ICE_HOT_WAYS)
+		return;
+	/* A locked instruction: a full barrier too. */
+	if (__sync_val_compare_and_swap(&line->e[w], e, e | GB_ICE_HOT_REF) == e &&
+	    READ_ONCE(*ctl) != seq)
+		__sync_val_compare_and_swap(&line->e[w], e | GB_ICE_HOT_REF, 0);
+}
+
+/*
  * Puts the way (set, tag) of ice_sender_sets, bound as bind to the meeting of ufrag slot u, in
- * ice_hot with its source's country: a free entry of its line, else one at random; and c at the
- * same index of cons (its line of ice_consent: 0 for media, a consent check's for a Binding
- * Request), first. If the way, the slot or the controller's count ctl (seq when this packet began,
- * so before its tables were read) changed meanwhile, the CPU or the controller changing them may
- * have looked at the line before the entry was there: it is cleared again.
+ * ice_hot with its source's country, marked used: a free entry of its line, else one not used
+ * lately, else (each marked) one at random, the others unmarked; and c at the same index of cons
+ * (its line of ice_consent: 0 for media, a consent check's for a Binding Request), first. If the
+ * way, the slot or the controller's count ctl (seq when this packet began, so before its tables
+ * were read) changed meanwhile, the CPU or the controller changing them may have looked at the
+ * line before the entry was there: it is cleared again, and so are the entries it unmarked (the
+ * controller may have read them marked).
  */
 static __always_inline void hot_put(struct ice_hot_line *line, struct ice_hot_line *cons, __u64 c,
 				    const __u64 *ctl, __u64 seq, __u32 set, __u32 tag,
 				    const struct ice_way *way, __u64 bind,
 				    const struct ufrag_slot *u, __u32 meeting_id, __u16 country)
 {
-	__u64 e = gb_ice_hot_id(set, tag) | (__u64)country << GB_ICE_HOT_COUNTRY_SHIFT | meeting_id;
-	__u32 w = bpf_get_prandom_u32() % GB_ICE_HOT_WAYS, i;
+	__u64 e = gb_ice_hot_id(set, tag) | (__u64)country << GB_ICE_HOT_COUNTRY_SHIFT |
+		  meeting_id | GB_ICE_HOT_REF;
+	__u32 w = GB_ICE_HOT_WAYS, i;
+	__u64 v[GB_ICE_HOT_WAYS];
+	bool swept = false;
 
 #pragma unroll
 	for (i = 0; i < GB_ICE_HOT_WAYS; i++)
-		if (!READ_ONCE(line->e[i])) {
+		v[i] = READ_ONCE(line->e[i]);
+#pragma unroll
+	for (i = 0; i < GB_ICE_HOT_WAYS; i++)
+		if (!v[i]) {
 			w = i;
 			break;
 		}
+	if (w >= GB_ICE_HOT_WAYS) {
+#pragma unroll
+		for (i = 0; i < GB_ICE_HOT_WAYS; i++)
+			if (!(v[i] & GB_ICE_HOT_REF)) {
+				w = i;
+				break;
+			}
+	}
+	if (w >= GB_ICE_HOT_WAYS) {
+		w = bpf_get_prandom_u32() % GB_ICE_HOT_WAYS;
+		swept = true;
+#pragma unroll
+		for (i = 0; i < GB_ICE_HOT_WAYS; i++)
+			__sync_val_compare_and_swap(&line->e[i], v[i], v[i] & ~GB_ICE_HOT_REF);
+	}
 	if (w >= GB_ICE_HOT_WAYS)
 		return;
 	WRITE_ONCE(cons->e[w], c);
 	WRITE_ONCE(line->e[w], e);
 	full_barrier(&line->e[w]);
-	if (!hot_still(way, tag, bind, u, meeting_id, ctl, seq))
-		WRITE_ONCE(line->e[w], 0);
+	if (hot_still(way, tag, bind, u, meeting_id, ctl, seq))
+		return;
+	WRITE_ONCE(line->e[w], 0);
+	if (swept) {
+#pragma unroll
+		for (i = 0; i < GB_ICE_HOT_WAYS; i++)
+			__sync_val_compare_and_swap(&line->e[i], v[i] & ~GB_ICE_HOT_REF, 0);
+	}
 }
 
-/* The entry of line naming the way whose id is id, 0 if none. */
-static __always_inline __u64 hot_entry(const struct ice_hot_line *line, __u64 id)
+/* The entry of line naming the way whose id is id (its index in *at), 0 if none. */
+static __always_inline __u64 hot_entry(const struct ice_hot_line *line, __u64 id, __u32 *at)
 {
 	__u64 e;
 	int w;
@@ -895,8 +940,10 @@ static __always_inline __u64 hot_entry(const struct ice_hot_line *line, __u64 id
 #pragma unroll
 	for (w = 0; w < GB_ICE_HOT_WAYS; w++) {
 		e = READ_ONCE(line->e[w]);
-		if (gb_ice_hot_names(e, id))
+		if (gb_ice_hot_names(e, id)) {
+			*at = w;
 			return e;
+		}
 	}
 	return 0;
 }
@@ -910,7 +957,7 @@ static __always_inline __u32 sender_meeting(const struct ice_tuple *t, const str
 					    int *country)
 {
 	__u64 h = sender_hash(t), e, bind, seq;
-	__u32 tag = gb_ice_tag_of(h), idx[2], set, slot, meeting_id, line_idx;
+	__u32 tag = gb_ice_tag_of(h), idx[2], set, slot, meeting_id, line_idx, w = 0;
 	__u32 control = GB_ICE_HOT_CONTROL;
 	struct ice_hot_line *line, *ctl, *cons;
 	struct ice_sender_set *first, *second;
@@ -927,9 +974,11 @@ static __always_inline __u32 sender_meeting(const struct ice_tuple *t, const str
 	seq = READ_ONCE(ctl->e[0]);
 	if (!(seq & 1)) {
 		/* The entry of its way in its first set, else in its second (the few there). */
-		e = hot_entry(line, gb_ice_hot_id(gb_ice_set_of(h, 0), tag)) ?:
-		    hot_entry(line, gb_ice_hot_id(gb_ice_set_of(h, 1), tag));
+		e = hot_entry(line, gb_ice_hot_id(gb_ice_set_of(h, 0), tag), &w) ?:
+		    hot_entry(line, gb_ice_hot_id(gb_ice_set_of(h, 1), tag), &w);
 		if (e) {
+			if (!(e & GB_ICE_HOT_REF))
+				hot_ref(line, w, e, &ctl->e[0], seq);
 			*country = (e >> GB_ICE_HOT_COUNTRY_SHIFT) & GB_ICE_HOT_COUNTRY_MASK;
 			return e & GB_ICE_HOT_MEETING_MASK;
 		}
@@ -994,6 +1043,8 @@ static __always_inline __u32 consent_of(__u64 h, __u32 now, struct consent *c)
 		if (gb_ice_hot_names(e, id0) || gb_ice_hot_names(e, id1)) {
 			c->e = e;
 			c->w = w;
+			if (!(e & GB_ICE_HOT_REF))
+				hot_ref(c->line, w, e, &c->ctl->e[0], c->seq);
 			return gb_ice_consent_ufrag(READ_ONCE(c->cons->e[w]), e, now);
 		}
 	}

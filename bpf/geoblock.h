@@ -67,7 +67,10 @@
  * names changes; the controller clears a meeting's entries when it frees or moves a ufrag of it,
  * and every entry when it puts new tables live (user/kern/hot.h). The first word of the line past
  * the data path's counts the controller's clearings: odd while one runs (or one stopped half
- * way), when the data path neither reads nor puts entries.
+ * way), when the data path neither reads nor puts entries. An entry is put marked used
+ * (GB_ICE_HOT_REF), and marked again when a packet finds it unmarked; a put into a full line takes
+ * an unmarked entry, or, if every one is marked, unmarks them all and takes one at random: so the
+ * entries of senders gone quiet go before those of senders still sending (not recently used).
  */
 #define GB_ICE_HOT_LINES	32768
 #define GB_ICE_HOT_CONTROL	GB_ICE_HOT_LINES	/* a line past them: the controller's */
@@ -77,6 +80,7 @@
 #define GB_ICE_HOT_MEETING_MASK	((1ULL << GB_ICE_HOT_MEETING_BITS) - 1)
 #define GB_ICE_HOT_ID_SHIFT	28
 #define GB_ICE_HOT_USED		(1ULL << (GB_ICE_HOT_ID_SHIFT - 1))	/* in every entry */
+#define GB_ICE_HOT_REF		(1ULL << (GB_ICE_HOT_ID_SHIFT - 2))	/* used lately */
 #define GB_ICE_HOT_COUNTRY_SHIFT GB_ICE_HOT_MEETING_BITS
 #define GB_ICE_HOT_COUNTRY_MASK	0x3ffULL	/* GB_COUNTRY_NONE to GB_COUNTRY_OTHER */
 /*
@@ -503,7 +507,7 @@ _Static_assert(sizeof(struct ice_hot_line) == 64 && GB_ICE_SETS <= (1 << 19) &&
 	       GB_ICE_HOT_MEETING_BITS < GB_ICE_HOT_ID_SHIFT - 1 &&
 	       GB_ICE_CONSENT_STAMP_BITS + GB_ICE_HOT_MEETING_BITS <= 32 &&
 	       GB_COUNTRY_OTHER <= GB_ICE_HOT_COUNTRY_MASK &&
-	       GB_ICE_HOT_COUNTRY_MASK << GB_ICE_HOT_COUNTRY_SHIFT < GB_ICE_HOT_USED, "ice_hot layout");
+	       GB_ICE_HOT_COUNTRY_MASK << GB_ICE_HOT_COUNTRY_SHIFT < GB_ICE_HOT_REF, "ice_hot layout");
 _Static_assert(sizeof(struct allow_v4_key) == 12, "allow_v4_key layout");
 _Static_assert(sizeof(struct allow_v6_key) == 24, "allow_v6_key layout");
 

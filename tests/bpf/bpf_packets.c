@@ -2105,6 +2105,100 @@ static void shared_hot(const struct env *env)
 	CHECK("hot: clear y's first set", !clear_set(env, gb_ice_set_of(h, 0)));
 }
 
+/* Line idx of ice_hot: read into line, or (write) written from it. */
+static int hot_line(const struct env *env, __u32 idx, struct ice_hot_line *line, bool write)
+{
+	int fd = bpf_map__fd(env->skel->maps.ice_hot);
+
+	return (write ? bpf_map_update_elem(fd, &idx, line, BPF_EXIST) :
+			bpf_map_lookup_elem(fd, &idx, line)) ? -errno : 0;
+}
+
+/* A made-up entry k of line idx, of meeting M_STANDUP; marked used if ref. */
+static __u64 made_up_entry(__u32 idx, int k, bool ref)
+{
+	return gb_ice_hot_id(1000 + k, idx | (__u32)(k + 1) << GB_ICE_HOT_LINE_BITS) | M_STANDUP |
+	       (ref ? GB_ICE_HOT_REF : 0);
+}
+
+/*
+ * ice_hot's replacement: entries are put marked used and marked again when a packet finds them
+ * unmarked; a put into a full line takes an unmarked entry, else unmarks them all and takes one.
+ */
+static void shared_hot_replacement(const struct env *env)
+{
+	struct sender s = sender4(CN4), n = sender6(CN6), q = sender4(CN4);
+	struct ice_hot_line line;
+	struct ice_tuple t;
+	struct frame f;
+	struct stun m;
+	__u32 idx;
+	__u64 e;
+	int kept, marked, found;
+
+	stun_request(&m, "abcd", "r");
+	stun_frame(&f, &s, &m);
+	check_shared(env, "replace_learn", &f, EXPECT_DROP(M_STANDUP, "CN"), GB_ICE_LEARNED);
+	e = hot_entry_of(env, &s, 0);
+	CHECK_INT("replace_entry_put_marked", 1, !!(e & GB_ICE_HOT_REF));
+	hot_entry_of(env, &s, e & ~GB_ICE_HOT_REF);
+	media_frame(&f, &s, 128);
+	check_shared(env, "replace_media_of_an_unmarked_entry", &f, EXPECT_DROP(M_STANDUP, "CN"),
+		     NO_STAT);
+	CHECK_INT("replace_media_marks_the_entry_again", e, hot_entry_of(env, &s, 0));
+	hot_entry_of(env, &s, e & ~GB_ICE_HOT_REF);
+	stun_frame(&f, &s, &m);
+	check_shared(env, "replace_check_of_an_unmarked_entry", &f, EXPECT_DROP(M_STANDUP, "CN"),
+		     GB_ICE_REFRESHED);
+	CHECK_INT("replace_check_marks_the_entry_again", 1,
+		  !!(hot_entry_of(env, &s, 0) & GB_ICE_HOT_REF));
+
+	/* Sender n's line full, every entry marked but the sixth: n's entry takes that one. */
+	t = tuple_of(&n);
+	idx = gb_ice_hot_line_of(gb_ice_tag_of(gb_ice_hash(&t, ice_seed_of(env))));
+	for (int k = 0; k < GB_ICE_HOT_WAYS; k++)
+		line.e[k] = made_up_entry(idx, k, k != 5);
+	CHECK("replace: fill n's line", !hot_line(env, idx, &line, true));
+	stun_frame(&f, &n, &m);
+	check_shared(env, "replace_learn_into_a_full_line", &f, EXPECT_DROP(M_STANDUP, "CN"),
+		     GB_ICE_LEARNED);
+	CHECK("replace: read n's line", !hot_line(env, idx, &line, false));
+	kept = 0;
+	for (int k = 0; k < GB_ICE_HOT_WAYS; k++)
+		kept += line.e[k] == made_up_entry(idx, k, true);
+	CHECK_INT("replace_the_marked_entries_kept", GB_ICE_HOT_WAYS - 1, kept);
+	e = hot_entry_of(env, &n, 0);
+	CHECK_INT("replace_the_unmarked_entry_taken", 1, e && line.e[5] == e);
+
+	/* Sender q's line full, every entry marked: they are unmarked, and one is taken. */
+	t = tuple_of(&q);
+	idx = gb_ice_hot_line_of(gb_ice_tag_of(gb_ice_hash(&t, ice_seed_of(env))));
+	for (int k = 0; k < GB_ICE_HOT_WAYS; k++)
+		line.e[k] = made_up_entry(idx, k, true);
+	CHECK("replace: fill q's line", !hot_line(env, idx, &line, true));
+	stun_frame(&f, &q, &m);
+	check_shared(env, "replace_learn_into_a_line_all_marked", &f,
+		     EXPECT_DROP(M_STANDUP, "CN"), GB_ICE_LEARNED);
+	CHECK("replace: read q's line", !hot_line(env, idx, &line, false));
+	kept = marked = found = 0;
+	for (int k = 0; k < GB_ICE_HOT_WAYS; k++) {
+		kept += line.e[k] == made_up_entry(idx, k, false);
+		marked += !!(line.e[k] & GB_ICE_HOT_REF);
+		found += line.e[k] == hot_entry_of(env, &q, 0);
+	}
+	CHECK_INT("replace_all_marked_others_unmarked", GB_ICE_HOT_WAYS - 1, kept);
+	CHECK_INT("replace_all_marked_one_taken_marked", 1, marked);
+	CHECK_INT("replace_all_marked_the_entry_there", 1, found);
+	media_frame(&f, &q, 128);
+	check_shared(env, "replace_media_after_the_sweep", &f, EXPECT_DROP(M_STANDUP, "CN"),
+		     NO_STAT);
+	memset(&line, 0, sizeof(line));
+	CHECK("replace: empty q's line", !hot_line(env, idx, &line, true));
+	t = tuple_of(&n);
+	idx = gb_ice_hot_line_of(gb_ice_tag_of(gb_ice_hash(&t, ice_seed_of(env))));
+	CHECK("replace: empty n's line", !hot_line(env, idx, &line, true));
+}
+
 static int install_table(struct geoblock *skel, const char *cn4);
 
 /* The control line's count of the controller's clearings (bpf/geoblock.h); set: writes it. */
@@ -2579,6 +2673,7 @@ int main(void)
 			shared_not_requests(&env);
 			shared_learning(&env);
 			shared_hot(&env);
+			shared_hot_replacement(&env);
 			shared_hot_country(&env);
 			shared_consent(&env);
 			shared_headers(&env);
