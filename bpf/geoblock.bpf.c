@@ -874,7 +874,8 @@ static __always_inline void hot_ref(struct ice_hot_line *line, __u32 w, __u64 e,
 /*
  * Puts the way (set, tag) of ice_sender_sets, bound as bind to the meeting of ufrag slot u, in
  * ice_hot with its source's country, marked used: a free entry of its line, else one not used
- * lately, else (each marked) one at random, the others unmarked; and c at the same index of cons
+ * lately (the first from a way at random), else (each marked) one at random, the others
+ * unmarked; and c at the same index of cons
  * (its line of ice_consent: 0 for media, a consent check's for a Binding Request), first. If the
  * way, the slot or the controller's count ctl (seq when this packet began, so before its tables
  * were read) changed meanwhile, the CPU or the controller changing them may have looked at the
@@ -888,7 +889,7 @@ static __always_inline void hot_put(struct ice_hot_line *line, struct ice_hot_li
 {
 	__u64 e = gb_ice_hot_id(set, tag) | (__u64)country << GB_ICE_HOT_COUNTRY_SHIFT |
 		  meeting_id | GB_ICE_HOT_REF;
-	__u32 w = GB_ICE_HOT_WAYS, i;
+	__u32 w = GB_ICE_HOT_WAYS, r = bpf_get_prandom_u32(), i, j;
 	__u64 v[GB_ICE_HOT_WAYS];
 	bool swept = false;
 
@@ -902,15 +903,22 @@ static __always_inline void hot_put(struct ice_hot_line *line, struct ice_hot_li
 			break;
 		}
 	if (w >= GB_ICE_HOT_WAYS) {
+		/*
+		 * The first unmarked from a way at random: of senders taking turns in a line of more
+		 * than it holds, the unmarked are those not back since the marks went, so the first
+		 * from way 0 on would as often as not be the next to come (tests/bench/ice_hot_model.py).
+		 */
 #pragma unroll
-		for (i = 0; i < GB_ICE_HOT_WAYS; i++)
-			if (!(v[i] & GB_ICE_HOT_REF)) {
-				w = i;
+		for (i = 0; i < GB_ICE_HOT_WAYS; i++) {
+			j = (r + i) & (GB_ICE_HOT_WAYS - 1);
+			if (!(READ_ONCE(line->e[j]) & GB_ICE_HOT_REF)) {
+				w = j;
 				break;
 			}
+		}
 	}
 	if (w >= GB_ICE_HOT_WAYS) {
-		w = bpf_get_prandom_u32() % GB_ICE_HOT_WAYS;
+		w = r & (GB_ICE_HOT_WAYS - 1);
 		swept = true;
 #pragma unroll
 		for (i = 0; i < GB_ICE_HOT_WAYS; i++)
