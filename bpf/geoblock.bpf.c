@@ -904,9 +904,10 @@ static __always_inline void hot_put(struct ice_hot_line *line, struct ice_hot_li
 		}
 	if (w >= GB_ICE_HOT_WAYS) {
 		/*
-		 * The first unmarked from a way at random: of senders taking turns in a line of more
-		 * than it holds, the unmarked are those not back since the marks went, so the first
-		 * from way 0 on would as often as not be the next to come (tests/bench/ice_hot_model.py).
+		 * The first unmarked from a way at random: of senders taking turns in a line of
+		 * more than it holds, the unmarked are those not back since the marks went, so the
+		 * first from way 0 on would as often as not be the next to come
+		 * (tests/bench/ice_hot_model.py).
 		 */
 #pragma unroll
 		for (i = 0; i < GB_ICE_HOT_WAYS; i++) {
@@ -1111,10 +1112,10 @@ struct stun_attr {
 
 /*
  * The index of the first ':' in w's bytes (the first byte the lowest), or n if there is none
- * before n (n or past it if the bytes from n on are not zero). Per word: x has a zero byte where w has ':'; the lowest flag of
- * (x - 0x01..) & ~x & 0x80.. is at the first of them (a borrow only flags bytes above it); that
- * flag, bit 8k + 7, shifted down to 1 << 8k and multiplied by bytes 7, 6, ... 0, puts k in the
- * top byte.
+ * before n (n or past it if the bytes from n on are not zero). Per word: x has a zero byte where
+ * w has ':'; the lowest flag of (x - 0x01..) & ~x & 0x80.. is at the first of them (a borrow only
+ * flags bytes above it); that flag, bit 8k + 7, shifted down to 1 << 8k and multiplied by bytes
+ * 7, 6, ... 0, puts k in the top byte.
  */
 static __always_inline __u32 first_colon(const __u64 *w, __u32 n)
 {

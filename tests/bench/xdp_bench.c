@@ -635,7 +635,7 @@ static int cmd_lines(char **argv)
 	btf = btf__load_from_kernel_by_id(info.btf_id);
 	if (!btf)
 		goto out;
-	/* Each function's machine code is its own symbol: a line is in the one whose code holds it. */
+	/* Each function's code is its own symbol: a line is in the function whose code holds it. */
 	for (__u32 i = 0; i < nli; i++) {
 		const char *text = btf__name_by_offset(btf, li[i].line_off);
 		const char *file = btf__name_by_offset(btf, li[i].file_name_off);
