@@ -484,6 +484,15 @@ profile() {
 			$1 = $2 = $3 = ""; text[f, i] = substr($0, 4); next
 		}
 		# The source line of the code at offset o of function f.
+		# ks: the keys of a, the most counted first; returns how many there are.
+		function by_count(a, ks,   k, m, i, j, t) {
+			m = 0
+			for (k in a) { ks[m++] = k }
+			for (i = 0; i < m; i++)
+				for (j = i + 1; j < m; j++)
+					if (a[ks[j]] > a[ks[i]]) { t = ks[i]; ks[i] = ks[j]; ks[j] = t }
+			return m
+		}
 		function line_of(f, o,   lo, hi, mid) {
 			lo = 0; hi = n[f] - 1
 			while (lo < hi) { mid = int((lo + hi + 1) / 2); if (off[f, mid] <= o) lo = mid; else hi = mid - 1 }
@@ -510,30 +519,17 @@ profile() {
 			printf "  the table walk (geoblock.bpf.c:%d-%d): %.1f%% of its samples, %.1f ns\n", walk_from, walk_to - 1, 100 * walk / prog, pns * walk / prog
 			if (stun) {
 				printf "  and stun_ufrag, apart: %.0f%% of the CPU samples, %.1f ns; its lines:\n", 100 * stun / all, stun / all * 1000 / mpps
-				m = 0
-				for (k in scnt) { skeys[m++] = k }
-				for (i = 0; i < m; i++)
-					for (j = i + 1; j < m; j++)
-						if (scnt[skeys[j]] > scnt[skeys[i]]) { t = skeys[i]; skeys[i] = skeys[j]; skeys[j] = t }
+				m = by_count(scnt, lkeys)
 				for (i = 0; i < m && i < stop; i++)
-					printf "    %5.1f%% %5.1f ns  %s\n", 100 * scnt[skeys[i]] / stun, scnt[skeys[i]] / all * 1000 / mpps, substr(skeys[i], 1, 108)
-				delete skeys
+					printf "    %5.1f%% %5.1f ns  %s\n", 100 * scnt[lkeys[i]] / stun, scnt[lkeys[i]] / all * 1000 / mpps, substr(lkeys[i], 1, 108)
 				printf "  geoblock_xdp'"'"'s lines:\n"
 			}
-			m = 0
-			for (k in cnt) { keys[m++] = k }
-			for (i = 0; i < m; i++)
-				for (j = i + 1; j < m; j++)
-					if (cnt[keys[j]] > cnt[keys[i]]) { t = keys[i]; keys[i] = keys[j]; keys[j] = t }
+			m = by_count(cnt, keys)
 			for (i = 0; i < m && i < top; i++)
 				printf "  %5.1f%% %5.1f ns  %s\n", 100 * cnt[keys[i]] / prog, pns * cnt[keys[i]] / prog, substr(keys[i], 1, 110)
 			if (syms) {
 				printf "  the symbols with most of the CPU samples (ns of the %.1f per packet):\n", 1000 / mpps
-				m = 0
-				for (k in bysym) { skeys[m++] = k }
-				for (i = 0; i < m; i++)
-					for (j = i + 1; j < m; j++)
-						if (bysym[skeys[j]] > bysym[skeys[i]]) { t = skeys[i]; skeys[i] = skeys[j]; skeys[j] = t }
+				m = by_count(bysym, skeys)
 				for (i = 0; i < m && i < syms; i++)
 					printf "  %5.1f%% %6.1f ns  %s\n", 100 * bysym[skeys[i]] / all, bysym[skeys[i]] / all * 1000 / mpps, skeys[i]
 			}
