@@ -856,9 +856,9 @@ static __always_inline bool hot_still(const struct ice_way *way, __u32 tag, __u6
 }
 
 /*
- * Marks entry w of line, read as e, used lately. The controller clears an entry only if it is
- * still what it read (a CPU may have put another since): if its count ctl left seq meanwhile, it
- * may have read the entry unmarked, and the entry is cleared here.
+ * Marks entry w of line, read as e, used lately. A controller of an earlier build clears an entry
+ * only if it is still exactly what it read (a CPU may have put another since): if its count ctl
+ * left seq meanwhile, it may have read the entry unmarked and left it, so it is cleared here.
  */
 static __always_inline void hot_ref(struct ice_hot_line *line, __u32 w, __u64 e, const __u64 *ctl,
 				    __u64 seq)
@@ -875,12 +875,12 @@ static __always_inline void hot_ref(struct ice_hot_line *line, __u32 w, __u64 e,
  * Puts the way (set, tag) of ice_sender_sets, bound as bind to the meeting of ufrag slot u, in
  * ice_hot with its source's country, marked used: a free entry of its line, else one not used
  * lately (the first from a way at random), else (each marked) one at random, the others
- * unmarked; and c at the same index of cons
- * (its line of ice_consent: 0 for media, a consent check's for a Binding Request), first. If the
- * way, the slot or the controller's count ctl (seq when this packet began, so before its tables
- * were read) changed meanwhile, the CPU or the controller changing them may have looked at the
- * line before the entry was there: it is cleared again, and so are the entries it unmarked (the
- * controller may have read them marked).
+ * unmarked; and c at the same index of cons (its line of ice_consent: 0 for media, a consent
+ * check's for a Binding Request), first. If the way, the slot or the controller's count ctl (seq
+ * when this packet began, so before its tables were read) changed meanwhile, the CPU or the
+ * controller changing them may have looked at the line before the entry was there: it is cleared
+ * again, and so are the entries it unmarked (a controller of an earlier build may have read them
+ * marked and, its clearing comparing the whole entry, left them).
  */
 static __always_inline void hot_put(struct ice_hot_line *line, struct ice_hot_line *cons, __u64 c,
 				    const __u64 *ctl, __u64 seq, __u32 set, __u32 tag,

@@ -32,12 +32,17 @@ void hot_close(struct hot *h)
 }
 
 /*
- * Clears entry *e if it is still what was read: the data path may have put another there
- * meanwhile, which stays.
+ * Clears entry *e if it is still what was read, marked used or not (a packet may mark it
+ * meanwhile): the data path may have put another there, which stays.
  */
 static void clear_entry(__u64 *e, __u64 seen)
 {
-	__atomic_compare_exchange_n(e, &seen, 0, false, __ATOMIC_SEQ_CST, __ATOMIC_RELAXED);
+	__u64 was = seen;
+
+	while (!__atomic_compare_exchange_n(e, &seen, 0, false, __ATOMIC_SEQ_CST,
+					    __ATOMIC_RELAXED) &&
+	       !((seen ^ was) & ~GB_ICE_HOT_REF))
+		;
 }
 
 /* Makes the count odd, so that the data path leaves ice_hot alone until forget. */
