@@ -53,13 +53,16 @@ intent_then_ms() {
 intent_then_ms "$tmp/a.rules" >/dev/null
 dur=$(intent_then_ms "$tmp/b.rules")
 # The copies are written and the old ones removed in about the first half of that; the rest is
-# writing the rules file and the audit log.
-echo "an apply's change takes $dur ms after its intent is logged; kills drawn from 0..$((dur / 2)) ms after"
-# kill_in_change OUT CMD...: as kill_at_random, the delay counted from the logged intent.
+# writing the rules file and the audit log. Where in it the copies exist depends on how fast this
+# machine runs the apply (and the polling) now, so the window kills are drawn from follows what
+# each kill found: a kill that found no copy and the old meetings live was early (the window
+# starts after its delay), one that found the new meetings alone was late (it ends before).
+echo "an apply's change takes $dur ms after its intent is logged; kills drawn from 0..$((dur / 2)) ms after, at first"
+lo=0 hi=$((dur / 2 + 1))
+# kill_in_change MS OUT CMD...: as kill_at_random, after MS ms counted from the logged intent.
 kill_in_change() {
-	local out=$1 pid ms
-	shift
-	ms=$(rand_below $((dur / 2 + 1)))
+	local ms=$1 out=$2 pid
+	shift 2
 	"$@" >"$out" 2>&1 &
 	pid=$!
 	until change_under_way || ! kill -0 "$pid" 2>/dev/null; do :; done
@@ -68,21 +71,32 @@ kill_in_change() {
 	{ wait "$pid"; } 2>/dev/null
 	KILL_RC=$?
 }
+# live_country: the country meeting m1 blocks in the maps now (FR in file a, DE in file b).
+live_country() { "$GEOBLOCK" meeting list --json | jq -r 'map(select(.name == "m1"))[0].block[0]'; }
 cur=b killed=0 doubled=0
 # At least TRIALS, and more (up to 3 times as many) until a kill has left two copies: where a kill
 # lands in the apply is chance, and the test is about the recovery from that state.
 for ((i = 1; i <= TRIALS || (doubled == 0 && i <= 3 * TRIALS); i++)); do
 	[[ $cur == a ]] && next=b || next=a
-	kill_in_change "$tmp/apply.out" "$GEOBLOCK" apply "$tmp/$next.rules"
+	ms=$((lo + $(rand_below $((hi - lo)))))
+	kill_in_change "$ms" "$tmp/apply.out" "$GEOBLOCK" apply "$tmp/$next.rules"
 	if ((KILL_RC == 137)); then
 		killed=$((killed + 1))
 	elif ((KILL_RC != 0)); then
 		fail "trial $i: an unkilled apply failed (exit $KILL_RC): $(head -1 "$tmp/apply.out")"
 	fi
 	copies=$("$GEOBLOCK" meeting list --json | jq length)
-	((copies > N + 1)) && doubled=$((doubled + 1))
+	if ((copies > N + 1)); then
+		doubled=$((doubled + 1))
+	elif [[ $(live_country) == "$([[ $cur == a ]] && echo FR || echo DE)" ]]; then
+		lo=$ms
+	else
+		hi=$((ms + 1))
+	fi
+	# Noise can close the window on a side of the copies: then it opens again.
+	((hi - lo < 4)) && lo=0 hi=$((dur / 2 + 1))
 	EXTRA=" ($copies meetings live after the kill)" next_command_recovers "$i" "$cur" "$next"
-	echo "trial $i: exit $KILL_RC, $copies meetings live after it, then the rule set of file $NOW"
+	echo "trial $i: killed ${ms} ms after the intent, exit $KILL_RC, $copies meetings live after it, then the rule set of file $NOW"
 	cur=$NOW
 done
 echo "$((i - 1)) trials, $killed killed mid-apply, $doubled leaving two copies of some meetings"
