@@ -136,10 +136,33 @@ seed
 api POST /v1/meetings/m3/ufrags '{"remove":["wxyz"]}' >/dev/null
 check_eq "API: ufrag removed: the meeting's entries cleared, the others' kept" \
 	"$(sorted "$m1" "$m1" "$m1" "$m2" "$m2")" "$(hot_meetings)"
+# The cache's state as the exporter and `status` give it: the entries in use, and 1/true while
+# the count is odd.
+check "daemon serves metrics" wait_until 10 grep -q "^serving metrics on " "$tmp/daemon.out"
+URL=$(sed -n 's/^serving metrics on //p' "$tmp/daemon.out")
+metrics() {
+	curl -s "$URL" | grep -E '^geoblock_ice_senders_cache(d|_suspended) ' | paste -sd' ' -
+}
+status_cache() {
+	"$GEOBLOCK" status --json | jq -c '[.ice.senders_cached, .ice.senders_cache_suspended]'
+}
+check_eq "metrics: the entries the ufrag's removal left" \
+	"geoblock_ice_senders_cached 5 geoblock_ice_senders_cache_suspended 0" "$(metrics)"
 seed
+check_eq "metrics: the entries in use" \
+	"geoblock_ice_senders_cached 6 geoblock_ice_senders_cache_suspended 0" "$(metrics)"
+check_eq "status: the entries in use" "[6,false]" "$(status_cache)"
+check "status: says so" bash -c "\"$GEOBLOCK\" status | grep -q '^ice: .*, 6 senders cached; '"
 bpftool map update pinned "$HOT" key $(key $LINES) value 1 $(printf '0 %.0s' {1..63}) ||
 	fail "bpftool update control"
+check_eq "metrics: count odd, the cache unused" \
+	"geoblock_ice_senders_cached 6 geoblock_ice_senders_cache_suspended 1" "$(metrics)"
+check_eq "status: count odd, the cache unused" "[6,true]" "$(status_cache)"
+check "status: says so" bash -c "\"$GEOBLOCK\" status |
+	grep -q '^ice: .*, 6 senders cached (cache unused until the next change repairs it); '"
 api POST /v1/meetings/m3/ufrags '{"remove":["uvwx"]}' >/dev/null
 check_eq "API: count left odd: the change clears every entry" "" "$(hot_meetings)"
 check_eq "API: count even again" 2 "$(control)"
+check_eq "metrics: the cache used again, empty" \
+	"geoblock_ice_senders_cached 0 geoblock_ice_senders_cache_suspended 0" "$(metrics)"
 summary

@@ -25,6 +25,13 @@ static long long get_int(struct json_object *o, const char *key)
 	return json_object_object_get_ex(o, key, &v) ? json_object_get_int64(v) : 0;
 }
 
+static bool get_bool(struct json_object *o, const char *key)
+{
+	struct json_object *v;
+
+	return json_object_object_get_ex(o, key, &v) && json_object_get_boolean(v);
+}
+
 /* What the compiled tables tell apart: "for N countries", "for every country", or not known. */
 static const char *table_for(struct json_object *geoip, char *buf, size_t len)
 {
@@ -122,9 +129,13 @@ int cmd_status(const struct cmd_args *a)
 			       (get_int(mem, "lpm_v4") + get_int(mem, "lpm_v6")) / 1048576.0);
 		if (json_object_object_get_ex(top, "ice", &ice) &&
 		    json_object_object_get_ex(ice, "kernel_memory_bytes", &mem))
-			printf("ice:       %lld shared ports, %lld ufrags; %.1f MiB senders "
-			       "(preallocated), %.1f MiB ufrags\n", get_int(ice, "shared_ports"),
-			       get_int(ice, "ufrags"), get_int(mem, "senders") / 1048576.0,
+			printf("ice:       %lld shared ports, %lld ufrags, %lld senders cached%s; "
+			       "%.1f MiB senders (preallocated), %.1f MiB ufrags\n",
+			       get_int(ice, "shared_ports"), get_int(ice, "ufrags"),
+			       get_int(ice, "senders_cached"),
+			       get_bool(ice, "senders_cache_suspended") ? " (cache unused until "
+			       "the next change repairs it)" : "",
+			       get_int(mem, "senders") / 1048576.0,
 			       (get_int(mem, "ufrags") + get_int(mem, "ufrag_slots")) / 1048576.0);
 		print_retired(top);
 		printf("meetings:  %d", meetings);

@@ -120,6 +120,21 @@ void hot_census(const struct hot *h, size_t *used, bool *suspended)
 			*used += !!__atomic_load_n(&h->lines[i].e[w], __ATOMIC_RELAXED);
 }
 
+int hot_census_fd(int fd, size_t *used, bool *suspended)
+{
+	struct hot h = {};
+
+	*used = 0;
+	*suspended = false;
+	/* Read only: a reader of the counters needs no write access to the data path's lines. */
+	h.lines = mmap(NULL, HOT_LEN, PROT_READ, MAP_SHARED, fd, 0);
+	if (h.lines == MAP_FAILED)
+		return -errno;
+	hot_census(&h, used, suspended);
+	munmap(h.lines, HOT_LEN);
+	return 0;
+}
+
 int hot_forget_way(int fd, __u32 set, __u32 tag)
 {
 	__u64 id = gb_ice_hot_id(set, tag);

@@ -46,6 +46,8 @@ void hot_repair(struct hot *h);
  * (the data path leaves ice_hot alone until the next change that clears repairs it).
  */
 void hot_census(const struct hot *h, size_t *used, bool *suspended);
+/* hot_census of the lines of ice_hot's fd, mapped read-only for the while: 0 or -errno. */
+int hot_census_fd(int fd, size_t *used, bool *suspended);
 /* Clears the entries that name the way (set, tag) of ice_sender_sets (ice_hot's fd). */
 int hot_forget_way(int fd, __u32 set, __u32 tag);
 
