@@ -75,6 +75,8 @@
 #define GB_ICE_HOT_LINES	32768
 #define GB_ICE_HOT_CONTROL	GB_ICE_HOT_LINES	/* a line past them: the controller's */
 #define GB_ICE_HOT_WAYS		8
+/* hot_put picks ways by a mask: a power of two. */
+_Static_assert((GB_ICE_HOT_WAYS & (GB_ICE_HOT_WAYS - 1)) == 0, "GB_ICE_HOT_WAYS: a power of two");
 #define GB_ICE_HOT_LINE_BITS	15
 #define GB_ICE_HOT_MEETING_BITS	15
 #define GB_ICE_HOT_MEETING_MASK	((1ULL << GB_ICE_HOT_MEETING_BITS) - 1)

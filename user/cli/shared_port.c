@@ -12,6 +12,7 @@
 #include "lib/country.h"
 #include "lib/errors.h"
 #include "kern/counters.h"
+#include "kern/hot.h"
 #include "kern/maps.h"
 #include "kern/pins.h"
 #include "kern/senders.h"
@@ -65,7 +66,8 @@ int cmd_shared_port_del(const struct cmd_args *a)
 
 int cmd_shared_port_list(const struct cmd_args *a)
 {
-	size_t live = 0;
+	size_t live = 0, cached;
+	bool suspended;
 	__u64 evicted;
 	static char text[GB_PORT_COUNT * 7];
 	__u8 ports[GB_PORT_COUNT / 8];
@@ -89,6 +91,7 @@ int cmd_shared_port_list(const struct cmd_args *a)
 		goto out_rules;
 	}
 	evicted = c.ice[GB_ICE_LEARNED] > live ? c.ice[GB_ICE_LEARNED] - live : 0;
+	hot_census(&r.uf.hot, &cached, &suspended);
 	shared_ports_live(&r, ports);
 	if (a->opt[OPT_JSON]) {
 		struct json_object *o = json_object_new_object();
@@ -99,11 +102,11 @@ int cmd_shared_port_list(const struct cmd_args *a)
 		json_object_object_add(o, "senders", json_object_new_uint64(live));
 		json_object_object_add(o, "senders_max", json_object_new_uint64(GB_ICE_TUPLES_MAX));
 		json_object_object_add(o, "senders_evicted", json_object_new_uint64(evicted));
-		json_object_object_add(o, "senders_cached", json_object_new_uint64(c.ice_cached));
+		json_object_object_add(o, "senders_cached", json_object_new_uint64(cached));
 		json_object_object_add(o, "senders_cached_max",
 				       json_object_new_uint64(GB_ICE_HOT_LINES * GB_ICE_HOT_WAYS));
 		json_object_object_add(o, "senders_cache_suspended",
-				       json_object_new_boolean(c.ice_cache_suspended));
+				       json_object_new_boolean(suspended));
 		json_object_object_add(o, "ice_senders", ice_senders_json(&c));
 		print_json(o);
 	} else {
@@ -112,10 +115,9 @@ int cmd_shared_port_list(const struct cmd_args *a)
 		printf("ufrags:       %zu of %d\n", r.uf.used, GB_UFRAGS_MAX - 1);
 		printf("senders:      %zu remembered of %d, %llu evicted\n", live, GB_ICE_TUPLES_MAX,
 		       (unsigned long long)evicted);
-		printf("cached:       %zu of %d senders%s\n", c.ice_cached,
-		       GB_ICE_HOT_LINES * GB_ICE_HOT_WAYS, c.ice_cache_suspended ?
-		       ", unused: a change is clearing it, or stopped doing so (the next one "
-		       "repairs it)" : "");
+		printf("cached:       %zu of %d senders%s\n", cached, GB_ICE_HOT_LINES * GB_ICE_HOT_WAYS,
+		       suspended ? ", unused: a change is clearing it, or stopped doing so (the "
+				   "next one repairs it)" : "");
 		printf("requests:     %llu learned, %llu refreshed, %llu moved, %llu kept, %llu "
 		       "rebound\n", (unsigned long long)c.ice[GB_ICE_LEARNED],
 		       (unsigned long long)c.ice[GB_ICE_REFRESHED],

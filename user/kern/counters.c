@@ -202,9 +202,10 @@ int counters_read(const struct gb_ctx *ctx, struct counters *c)
 	if (!err)
 		err = percpu_array_sums(bpf_map__fd(ctx->skel->maps.ice_stats), GB_ICE_STAT_COUNT, 1,
 					c->ice);
+	/* What the cache holds is for the reader's information: the counters are served without. */
 	if (!err)
-		err = hot_census_fd(bpf_map__fd(ctx->skel->maps.ice_hot), &c->ice_cached,
-				    &c->ice_cache_suspended);
+		c->ice_cache_known = !hot_census_fd(bpf_map__fd(ctx->skel->maps.ice_hot),
+						    &c->ice_cached, &c->ice_cache_suspended);
 	if (!err)
 		err = read_pairs(ctx, c);
 	if (!err)

@@ -238,15 +238,19 @@ static void verdicts(struct textbuf *b, const struct counters *c)
 	for (int i = 0; i < GB_ICE_STAT_COUNT; i++)
 		sample(b, "geoblock_ice_senders_total", "event", ice_stat_names[i], NULL, NULL,
 		       c->ice[i]);
-	family(b, "geoblock_ice_senders_cached", "gauge",
-	       "Senders to shared ports whose meeting and country the data path keeps at hand "
-	       "(entries in use in its cache, ice_hot).");
-	sample(b, "geoblock_ice_senders_cached", NULL, NULL, NULL, NULL, c->ice_cached);
-	family(b, "geoblock_ice_senders_cache_suspended", "gauge",
-	       "1 while the data path leaves that cache alone (a change clears it, or stopped doing "
-	       "so: the next change repairs it), every sender's packet then reading its set; else 0.");
-	sample(b, "geoblock_ice_senders_cache_suspended", NULL, NULL, NULL, NULL,
-	       c->ice_cache_suspended);
+	/* Left out, rather than said 0, when the scrape could not map the cache. */
+	if (c->ice_cache_known) {
+		family(b, "geoblock_ice_senders_cached", "gauge",
+		       "Senders to shared ports whose meeting and country the data path keeps at "
+		       "hand (entries in use in its cache, ice_hot).");
+		sample(b, "geoblock_ice_senders_cached", NULL, NULL, NULL, NULL, c->ice_cached);
+		family(b, "geoblock_ice_senders_cache_suspended", "gauge",
+		       "1 while the data path leaves that cache alone (a change clears it, or "
+		       "stopped doing so: the next change repairs it), every sender's packet then "
+		       "reading its set; else 0.");
+		sample(b, "geoblock_ice_senders_cache_suspended", NULL, NULL, NULL, NULL,
+		       c->ice_cache_suspended);
+	}
 	family(b, "geoblock_passed_packets_total", "counter",
 	       "Packets the filter passed (every verdict but dropped).");
 	sample(b, "geoblock_passed_packets_total", NULL, NULL, NULL, NULL, c->passed.packets);
