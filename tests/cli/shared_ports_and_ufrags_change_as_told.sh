@@ -5,7 +5,7 @@
 # shared, never both; a ufrag is one meeting's; refused input is one line, exit 1, nothing changed.
 # A ufrag moved by apply keeps its slot (senders learned for it follow it); one removed frees its
 # slot with a new generation (its senders are forgotten). restore after lost pins puts back the
-# shared ports and every ufrag. 200,000 ufrags fit in one apply.
+# shared ports and every ufrag. 200,000 ufrags fit in one apply. meeting list's columns line up.
 set -uo pipefail
 source "$(dirname "$0")/../lib/common.sh"
 [[ -x $GEOBLOCK ]] || { fail "no $GEOBLOCK (build it first)"; summary; exit; }
@@ -243,4 +243,34 @@ check_eq "200,000 ufrags: keys in meeting_by_ufrag" 200000 \
 check_eq "200,000 ufrags: the last one's meeting" many0999 "$(owner_of m0999u199)"
 check_eq "200,000 ufrags: the earlier set's ufrags are gone" "" "$(slot_of fresh)"
 check_eq "200,000 ufrags: saved" "" "$(differs)"
+
+# meeting list's text: every column starts where its name does, whatever the widths of the
+# exceptions, rooms and ufrags (the last column, which may hold spaces, aside).
+"$GEOBLOCK" meeting add wide --ports 7000 --block DE --allow 192.0.2.0/28,198.51.100.7 \
+	>/dev/null 2>&1
+"$GEOBLOCK" meeting list >"$tmp/list"
+check_eq "meeting list: the ufrags column of a meeting of 200" \
+	"m0000u000,m0000u001,m0000u002,m0000u003 (+196 more)" \
+	"$(awk '$1 == "many0000" { print $10, $11, $12 }' "$tmp/list")"
+check "meeting list: columns line up under their names" awk '
+	# starts: where each of the first n fields of line begins
+	function starts(line, s, n,    pos, f) {
+		pos = 1
+		for (f = 1; f <= n && match(substr(line, pos), /[^ ]+/); f++) {
+			s[f] = pos + RSTART - 1
+			pos += RSTART + RLENGTH - 1
+		}
+		return f - 1
+	}
+	NR == 1 { n = starts($0, head, 10); next }
+	/^!/ { next }
+	{
+		if (starts($0, at, n) != n) { print "line " NR ": fewer fields"; bad = 1 }
+		for (i = 1; i <= n; i++)
+			if (at[i] != head[i]) {
+				print "line " NR " column " i ": at " at[i] ", its name at " head[i]
+				bad = 1
+			}
+	}
+	END { exit bad }' "$tmp/list"
 summary

@@ -254,27 +254,67 @@ static struct json_object *meeting_json(const struct rules *r, __u32 id,
 	return o;
 }
 
-/* The meeting's Janus rooms, then the ports their handles hold now. */
-static void print_janus(const struct rules *r, __u32 id, const struct meeting_spec *s)
-{
-	size_t shown = 0;
+/*
+ * A line of `meeting list`: its columns of fixed width, then those whose width the longest value
+ * sets (the last, the ufrags, is not padded).
+ */
+enum { TAIL_ALLOWED, TAIL_ROOMS, TAIL_PORTS, TAIL_UFRAGS, TAIL_COUNT };
+struct list_line {
+	char *head;
+	char *tail[TAIL_COUNT];
+};
 
-	putchar(' ');
+static const char *const tail_names[TAIL_COUNT] = { "ALLOWED", "JANUS-ROOMS", "JANUS-PORTS",
+						    "UFRAGS" };
+
+/* The meeting's tail columns, each "-" when empty; 0 or -ENOMEM. */
+static int list_tail(const struct rules *r, __u32 id, const struct meeting_spec *s,
+		     struct list_line *l)
+{
+	FILE *f[TAIL_COUNT];
+	size_t len, shown = 0;
+	int err = 0, i;
+
+	for (i = 0; i < TAIL_COUNT; i++) {
+		f[i] = open_memstream(&l->tail[i], &len);
+		if (!f[i])
+			err = -ENOMEM;
+	}
+	if (err)
+		goto out;
+	for (size_t k = 0; k < s->n_allow; k++) {
+		char net[64];
+
+		format_cidr(&s->allow[k], net, sizeof(net));
+		fprintf(f[TAIL_ALLOWED], "%s%s", k ? "," : "", net);
+	}
 	if (s->n_janus_rooms)
-		print_room_ids(stdout, s->janus_rooms, s->n_janus_rooms);
-	else
-		putchar('-');
-	for (size_t i = 0; i < r->janus.n_ports; i++) {
-		const struct janus_port *jp = &r->janus.ports[i];
+		print_room_ids(f[TAIL_ROOMS], s->janus_rooms, s->n_janus_rooms);
+	/* The ports the handles of its Janus rooms hold now. */
+	for (size_t k = 0; k < r->janus.n_ports; k++) {
+		const struct janus_port *jp = &r->janus.ports[k];
 
 		if (r->owners[jp->port].meeting_id == id && !strcmp(jp->meeting, s->name))
-			printf("%c%u", shown++ ? ',' : ' ', jp->port);
+			fprintf(f[TAIL_PORTS], "%s%u", shown++ ? "," : "", jp->port);
 	}
-	printf("%s", shown ? "" : " -");
+	/* A meeting of a busy shared port may have thousands: the first few, then how many. */
+	for (size_t k = 0; k < s->n_ufrags && k < 4; k++)
+		fprintf(f[TAIL_UFRAGS], "%s%s", k ? "," : "", s->ufrags[k]);
+	if (s->n_ufrags > 4)
+		fprintf(f[TAIL_UFRAGS], " (+%zu more)", s->n_ufrags - 4);
+out:
+	for (i = 0; i < TAIL_COUNT; i++) {
+		if (f[i] && ftell(f[i]) == 0)
+			fputc('-', f[i]);
+		if (f[i] && fclose(f[i]))
+			err = -ENOMEM;
+	}
+	return err;
 }
 
-/* A line of the table; returns 1 when its countries get a mark (one the table has no network in). */
-static int meeting_line(const struct rules *r, __u32 id, const struct meeting_spec *s)
+/* A meeting's line; *marked set when its countries get a mark (one the table has no network in). */
+static int list_line(const struct rules *r, __u32 id, const struct meeting_spec *s,
+		     struct list_line *l, int *marked)
 {
 	const struct meeting_policy *p = &r->policies[id];
 	static char ports[GB_PORT_COUNT * 7];
@@ -285,34 +325,56 @@ static int meeting_line(const struct rules *r, __u32 id, const struct meeting_sp
 		strcpy(ports, "-");
 	format_countries(p->blocked, countries, sizeof(countries));
 	countries_without_networks(&census, p->blocked, none, sizeof(none));
-	if (*none)
+	if (*none) {
 		strcat(countries, "!");
+		*marked = 1;
+	}
 	if (s->expires && !format_rfc3339(s->expires, when, sizeof(when)) && expiry_passed(p))
 		strcat(when, "(expired)");
-	printf("%-24s %-8s %-8s %-24s %-12s %-30s", p->name,
-	       p->flags & GB_MEETING_MONITOR ? "monitor" : "enforce", format_protos(p->flags), ports,
-	       countries, when);
-	for (size_t i = 0; i < s->n_allow; i++) {
-		char net[64];
-
-		format_cidr(&s->allow[i], net, sizeof(net));
-		printf("%s%s", i ? "," : "", net);
+	if (asprintf(&l->head, "%-24s %-8s %-8s %-24s %-12s %-30s", p->name,
+		     p->flags & GB_MEETING_MONITOR ? "monitor" : "enforce",
+		     format_protos(p->flags), ports, countries, when) < 0) {
+		l->head = NULL;
+		return -ENOMEM;
 	}
-	printf("%s", s->n_allow ? "" : "-");
-	print_janus(r, id, s);
-	/* A meeting of a busy shared port may have thousands: the first few, then how many. */
-	for (size_t i = 0; i < s->n_ufrags && i < 4; i++)
-		printf("%s%s", i ? "," : " ", s->ufrags[i]);
-	if (s->n_ufrags > 4)
-		printf(" (+%zu more)", s->n_ufrags - 4);
-	printf("%s\n", s->n_ufrags ? "" : " -");
-	return !!*none;
+	return list_tail(r, id, s, l);
+}
+
+/* The lines under a header, the tail columns as wide as their longest value or name. */
+static void print_list(const struct list_line *v, size_t n)
+{
+	int w[TAIL_COUNT - 1];
+
+	for (int i = 0; i < TAIL_COUNT - 1; i++) {
+		w[i] = strlen(tail_names[i]);
+		for (size_t k = 0; k < n; k++)
+			if ((int)strlen(v[k].tail[i]) > w[i])
+				w[i] = strlen(v[k].tail[i]);
+	}
+	printf("%-24s %-8s %-8s %-24s %-12s %-30s %-*s %-*s %-*s %s\n", "MEETING", "MODE", "PROTO",
+	       "PORTS", "BLOCKED", "EXPIRES", w[0], tail_names[0], w[1], tail_names[1], w[2],
+	       tail_names[2], tail_names[3]);
+	for (size_t k = 0; k < n; k++)
+		printf("%s %-*s %-*s %-*s %s\n", v[k].head, w[0], v[k].tail[0], w[1], v[k].tail[1],
+		       w[2], v[k].tail[2], v[k].tail[3]);
+}
+
+static void list_lines_free(struct list_line *v, size_t n)
+{
+	for (size_t k = 0; k < n; k++) {
+		free(v[k].head);
+		for (int i = 0; i < TAIL_COUNT; i++)
+			free(v[k].tail[i]);
+	}
+	free(v);
 }
 
 int cmd_meeting_list(const struct cmd_args *a)
 {
 	bool json = a->opt[OPT_JSON];
 	struct json_object *arr = NULL;
+	struct list_line *lines = NULL;
+	size_t n = 0;
 	struct gb_ctx ctx;
 	struct rules r;
 	int ret = GB_EXIT_FAIL, marked = 0;
@@ -323,11 +385,13 @@ int cmd_meeting_list(const struct cmd_args *a)
 		goto out_close;
 	if (json)
 		arr = json_object_new_array();
-	else
-		printf("%-24s %-8s %-8s %-24s %-12s %-30s %s %s %s %s\n", "MEETING", "MODE", "PROTO", "PORTS",
-		       "BLOCKED", "EXPIRES", "ALLOWED", "JANUS-ROOMS", "JANUS-PORTS", "UFRAGS");
+	else if (!(lines = calloc(GB_MAX_MEETINGS, sizeof(*lines)))) {
+		gb_err("out of memory");
+		goto out;
+	}
 	for (__u32 id = 1; id < GB_MAX_MEETINGS; id++) {
 		struct meeting_spec s;
+		int err = 0;
 
 		if (!(r.policies[id].flags & GB_MEETING_ACTIVE))
 			continue;
@@ -338,17 +402,26 @@ int cmd_meeting_list(const struct cmd_args *a)
 		if (json)
 			json_object_array_add(arr, meeting_json(&r, id, &s));
 		else
-			marked += meeting_line(&r, id, &s);
+			err = list_line(&r, id, &s, &lines[n++], &marked);
 		spec_free(&s);
+		if (err) {
+			gb_err("out of memory");
+			goto out;
+		}
 	}
-	if (marked)
-		printf("! blocks a country the loaded GeoIP table has no network in: nothing is "
-		       "blocked from it\n");
-	if (json)
+	if (json) {
 		printf("%s\n", json_object_to_json_string_ext(arr, JSON_C_TO_STRING_PRETTY |
 								   JSON_C_TO_STRING_NOSLASHESCAPE));
+	} else {
+		print_list(lines, n);
+		if (marked)
+			printf("! blocks a country the loaded GeoIP table has no network in: nothing "
+			       "is blocked from it\n");
+	}
 	ret = GB_EXIT_OK;
 out:
+	if (lines)
+		list_lines_free(lines, n);
 	json_object_put(arr);
 	rules_free(&r);
 out_close:
