@@ -78,7 +78,8 @@ cur=b killed=0 doubled=0
 # lands in the apply is chance, and the test is about the recovery from that state.
 for ((i = 1; i <= TRIALS || (doubled == 0 && i <= 3 * TRIALS); i++)); do
 	[[ $cur == a ]] && next=b || next=a
-	ms=$((lo + $(rand_below $((hi - lo)))))
+	rand_below $((hi - lo))
+	ms=$((lo + RAND))
 	kill_in_change "$ms" "$tmp/apply.out" "$GEOBLOCK" apply "$tmp/$next.rules"
 	if ((KILL_RC == 137)); then
 		killed=$((killed + 1))

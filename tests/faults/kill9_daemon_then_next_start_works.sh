@@ -38,7 +38,8 @@ start_daemon() {
 # kill_daemon_at_random MAX_MS: the fault; sets KILL_RC (137: it was still running, as it should).
 kill_daemon_at_random() {
 	local ms
-	ms=$(rand_below "$1")
+	rand_below "$1"
+	ms=$RAND
 	sleep "$(printf '%d.%03d' $((ms / 1000)) $((ms % 1000)))"
 	kill -KILL "$DAEMON"
 	{ wait "$DAEMON"; } 2>/dev/null

@@ -94,7 +94,7 @@ acked_equal() {
 # read by acked_equal has them: a port it holds is its own (a German source dropped, or counted in
 # monitor mode), a port of its slice it does not hold belongs to no meeting.
 probes() {
-	local name lo hi mode ports held span p j arr
+	local name lo hi mode ports held span p j arr source=$RANDOM
 	while read -r name lo; do
 		hi=${lo#*-} lo=${lo%-*}
 		read -r _ mode _ ports < <(grep "^$name " "$tmp/got") || mode= ports=
@@ -102,15 +102,17 @@ probes() {
 		if [[ -n $ports ]]; then
 			IFS=, read -ra arr <<<"$ports"
 			[[ $mode == monitor ]] || mode=dropped
-			echo "${arr[$(rand_below ${#arr[@]})]} $name $mode"
+			rand_below ${#arr[@]}
+			echo "${arr[RAND]} $name $mode"
 		fi
-		span=$((hi - lo + 1)) p=$((lo + $(rand_below $((hi - lo + 1)))))
+		rand_below $((hi - lo + 1))
+		span=$((hi - lo + 1)) p=$((lo + RAND))
 		for ((j = 0; j < span; j++)); do
 			[[ $held == *",$p,"* ]] || break
 			p=$((p == hi ? lo : p + 1))
 		done
 		((j < span)) && echo "$p null no_meeting"
-	done < <(shuf -n "$1" --random-source=<(yes "$RANDOM") "$tmp/slices")
+	done < <(shuf -n "$1" --random-source=<(yes "$source") "$tmp/slices")
 }
 
 # enforced WHAT N cli|api: what the maps decide for the probes of N meetings, through `explain`
@@ -146,7 +148,8 @@ for ((i = 1; i <= TRIALS; i++)); do
 	LPID=$!
 	wait_until 10 grep -q '^api_load: running' "$tmp/load.err" ||
 		fail "trial $i: the writers did not start: $(head -2 "$tmp/load.err")"
-	ms=$((50 + $(rand_below 1000)))
+	rand_below 1000
+	ms=$((50 + RAND))
 	sleep "$(printf '%d.%03d' $((ms / 1000)) $((ms % 1000)))"
 	kill -KILL "$DAEMON"
 	{ wait "$DAEMON"; } 2>/dev/null

@@ -38,7 +38,8 @@ for ((i = 1; i <= TRIALS; i++)); do
 	absent) cmd=("${ADD[@]}") dur=$dur_add after=enforce ;;
 	enforce) cmd=("$GEOBLOCK" meeting set m --monitor) dur=$dur_set after=monitor ;;
 	monitor)
-		if (($(rand_below 2))); then
+		rand_below 2
+		if ((RAND)); then
 			cmd=("$GEOBLOCK" meeting set m --enforce) dur=$dur_set after=enforce
 		else
 			cmd=("$GEOBLOCK" meeting del m) dur=$dur_del after=absent

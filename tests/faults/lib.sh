@@ -8,8 +8,10 @@ FAULT_SEED=${FAULT_SEED:-$(((RANDOM << 15) | RANDOM))}
 RANDOM=$FAULT_SEED
 echo "seed $FAULT_SEED (FAULT_SEED=$FAULT_SEED repeats these choices)"
 
-# rand_below N: a number in 0..N-1.
-rand_below() { echo $((((RANDOM << 15) | RANDOM) % $1)); }
+# rand_below N: sets RAND to a number in 0..N-1. Called in this shell, not in a command
+# substitution: bash reseeds a subshell's generator (from the clock and its PID), so numbers drawn
+# there neither follow FAULT_SEED nor advance this shell's sequence.
+rand_below() { RAND=$((((RANDOM << 15) | RANDOM) % $1)); }
 
 # elapsed_ms CMD...: runs CMD (output discarded) and prints how long it took, in ms.
 elapsed_ms() {
@@ -24,7 +26,8 @@ elapsed_ms() {
 kill_at_random() {
 	local max=$1 out=$2 pid ms
 	shift 2
-	ms=$(rand_below "$max")
+	rand_below "$max"
+	ms=$RAND
 	"$@" >"$out" 2>&1 &
 	pid=$!
 	sleep "$(printf '%d.%03d' $((ms / 1000)) $((ms % 1000)))"
