@@ -71,8 +71,6 @@ kill_in_change() {
 	{ wait "$pid"; } 2>/dev/null
 	KILL_RC=$?
 }
-# live_country: the country meeting m1 blocks in the maps now (FR in file a, DE in file b).
-live_country() { "$GEOBLOCK" meeting list --json | jq -r 'map(select(.name == "m1"))[0].block[0]'; }
 cur=b killed=0 doubled=0
 # At least TRIALS, and more (up to 3 times as many) until a kill has left two copies: where a kill
 # lands in the apply is chance, and the test is about the recovery from that state.
@@ -86,10 +84,12 @@ for ((i = 1; i <= TRIALS || (doubled == 0 && i <= 3 * TRIALS); i++)); do
 	elif ((KILL_RC != 0)); then
 		fail "trial $i: an unkilled apply failed (exit $KILL_RC): $(head -1 "$tmp/apply.out")"
 	fi
-	copies=$("$GEOBLOCK" meeting list --json | jq length)
+	# The meetings live after the kill, and the country m1 blocks (FR in file a, DE in file b).
+	read -r copies m1 < <("$GEOBLOCK" meeting list --json |
+		jq -r '"\(length) \(map(select(.name == "m1"))[0].block[0])"')
 	if ((copies > N + 1)); then
 		doubled=$((doubled + 1))
-	elif [[ $(live_country) == "$([[ $cur == a ]] && echo FR || echo DE)" ]]; then
+	elif [[ $m1 == "$([[ $cur == a ]] && echo FR || echo DE)" ]]; then
 		lo=$ms
 	else
 		hi=$((ms + 1))

@@ -271,12 +271,12 @@ static const char *const tail_names[TAIL_COUNT] = { "ALLOWED", "JANUS-ROOMS", "J
 static int list_tail(const struct rules *r, __u32 id, const struct meeting_spec *s,
 		     struct list_line *l)
 {
+	size_t len[TAIL_COUNT], shown = 0;
 	FILE *f[TAIL_COUNT];
-	size_t len, shown = 0;
 	int err = 0, i;
 
 	for (i = 0; i < TAIL_COUNT; i++) {
-		f[i] = open_memstream(&l->tail[i], &len);
+		f[i] = open_memstream(&l->tail[i], &len[i]);
 		if (!f[i])
 			err = -ENOMEM;
 	}

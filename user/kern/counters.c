@@ -8,7 +8,6 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "kern/counters.h"
-#include "kern/hot.h"
 #include "kern/links.h"
 #include "kern/maps.h"
 #include "kern/pins.h"
@@ -202,10 +201,6 @@ int counters_read(const struct gb_ctx *ctx, struct counters *c)
 	if (!err)
 		err = percpu_array_sums(bpf_map__fd(ctx->skel->maps.ice_stats), GB_ICE_STAT_COUNT, 1,
 					c->ice);
-	/* What the cache holds is for the reader's information: the counters are served without. */
-	if (!err)
-		c->ice_cache_known = !hot_census_fd(bpf_map__fd(ctx->skel->maps.ice_hot),
-						    &c->ice_cached, &c->ice_cache_suspended);
 	if (!err)
 		err = read_pairs(ctx, c);
 	if (!err)

@@ -38,6 +38,7 @@ struct counters {
 	size_t n_links;
 	struct geoip_info geoip;
 	__u64 ice[GB_ICE_STAT_COUNT];		/* senders to shared ports: enum ice_stat */
+	/* Read by the exporter alone (2 MiB): counters_read leaves them false and 0. */
 	bool ice_cache_known;			/* the two below read (ice_hot mapped) */
 	size_t ice_cached;			/* entries in use in ice_hot */
 	bool ice_cache_suspended;		/* its count odd: the data path leaves it alone */

@@ -20,6 +20,7 @@
 #include <microhttpd.h>
 #include "lib/errors.h"
 #include "kern/counters.h"
+#include "kern/hot.h"
 #include "kern/pins.h"
 #include "metrics/exporter.h"
 #include "metrics/metrics.h"
@@ -172,6 +173,9 @@ static enum MHD_Result serve_metrics(struct exporter *e, struct MHD_Connection *
 	if (err)
 		return scrape_failed(e, conn, MHD_HTTP_INTERNAL_SERVER_ERROR,
 				     "cannot read the counters: %s", strerror(-err));
+	/* The cache's fill, for the page only; a scrape that cannot map it serves the rest. */
+	c.ice_cache_known = !hot_census_fd(bpf_map__fd(e->ctx->skel->maps.ice_hot), &c.ice_cached,
+					   &c.ice_cache_suspended);
 	err = metrics_render(&c, &start, &page);
 	counters_free(&c);
 	if (err) {
