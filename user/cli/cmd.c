@@ -323,7 +323,7 @@ static const struct cmd shared_port_cmds[] = {
 		"cached: the senders whose meeting and country their media (and consent\n"
 		"checks) find in ice_hot;\n"
 		"unused while a change clears it, or after one stopped doing so, until the\n"
-		"next change repairs it." },
+		"daemon (within 5 s) or the next change repairs it." },
 	{}
 };
 

@@ -117,7 +117,7 @@ int cmd_shared_port_list(const struct cmd_args *a)
 		       (unsigned long long)evicted);
 		printf("cached:       %zu of %d senders%s\n", cached, GB_ICE_HOT_LINES * GB_ICE_HOT_WAYS,
 		       suspended ? ", unused: a change is clearing it, or stopped doing so (the "
-				   "next one repairs it)" : "");
+				   "daemon or the next change repairs it)" : "");
 		printf("requests:     %llu learned, %llu refreshed, %llu moved, %llu kept, %llu "
 		       "rebound\n", (unsigned long long)c.ice[GB_ICE_LEARNED],
 		       (unsigned long long)c.ice[GB_ICE_REFRESHED],

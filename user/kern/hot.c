@@ -102,10 +102,12 @@ void hot_forget(struct hot *h)
 		forget(h, h->all);
 }
 
-void hot_repair(struct hot *h)
+bool hot_repair(struct hot *h)
 {
-	if (h->lines && (__atomic_load_n(HOT_COUNT(h), __ATOMIC_SEQ_CST) & 1))
-		forget(h, true);
+	if (!h->lines || !(__atomic_load_n(HOT_COUNT(h), __ATOMIC_SEQ_CST) & 1))
+		return false;
+	forget(h, true);
+	return true;
 }
 
 void hot_census(const struct hot *h, size_t *used, bool *suspended)

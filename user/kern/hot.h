@@ -39,8 +39,8 @@ void hot_mark(struct hot *h, __u32 id);
 void hot_mark_all(struct hot *h);
 /* After the change is in the maps: clears the marked meetings' entries (all, if so marked). */
 void hot_forget(struct hot *h);
-/* Clears every entry if a change stopped between hot_mark and hot_forget. */
-void hot_repair(struct hot *h);
+/* Clears every entry if a change stopped between hot_mark and hot_forget: true if it did. */
+bool hot_repair(struct hot *h);
 /*
  * The entries in use, and whether the count is odd: a change is clearing, or one stopped half way
  * (the data path leaves ice_hot alone until the next change that clears repairs it).

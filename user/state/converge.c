@@ -14,6 +14,7 @@
 #include "lib/errors.h"
 #include "lib/files.h"
 #include "lib/parse.h"
+#include "kern/hot.h"
 #include "kern/live_table.h"
 #include "kern/pins.h"
 #include "state/expiry.h"
@@ -288,6 +289,15 @@ void rules_shrink_table(const struct gb_ctx *ctx, struct rules *r)
 
 int rules_expire_in(const struct gb_ctx *ctx, struct rules *r)
 {
+	/*
+	 * The kept rule set is repaired only when read anew: after a change that logged its intent
+	 * and stopped. A `geoip load` stopped between marking ice_hot and clearing it logs none, and
+	 * left the data path without its cache of senders; the pass, under the lock as every change,
+	 * clears it.
+	 */
+	if (hot_repair(&r->uf.hot))
+		gb_warn("a change stopped while clearing the cache of shared ports' senders (ice_hot), "
+			"leaving it unused; cleared it");
 	return expire_meetings(ctx, r);
 }
 

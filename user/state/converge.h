@@ -21,7 +21,10 @@ int rules_begin(const struct gb_ctx *ctx, struct rules *r, bool lost_back, int *
  * shrinks the data path's tables to the countries of the meetings left.
  */
 int rules_expire(const struct gb_ctx *ctx);
-/* The same on r, read and locked by the caller (a daemon's kept rule set): how many, or -errno. */
+/*
+ * The same on r, read and locked by the caller (a daemon's kept rule set): how many, or -errno.
+ * Also clears ice_hot if a change stopped while clearing it (hot_repair), with a warning.
+ */
 int rules_expire_in(const struct gb_ctx *ctx, struct rules *r);
 /*
  * After a change under the lock that removed meetings naming countries: the data path's tables
