@@ -90,7 +90,7 @@ static void test_names(void)
 static const char *parsed(const char *key)
 {
 	static const char *const kinds[] = { "elsewhere", "outside", "meeting", "shared-ports",
-					     "geoip", "status" };
+					     "geoip", "status", "fleet" };
 	static char out[200];
 	struct fleet_key k;
 
@@ -109,6 +109,8 @@ static void test_keys(void)
 	CHECK_STR("parse_shared", "shared-ports - -", parsed(P "shared-ports"));
 	CHECK_STR("parse_geoip", "geoip - -", parsed(P "geoip"));
 	CHECK_STR("parse_status", "status n1 -", parsed(P "status/n1"));
+	CHECK_STR("parse_mark", "fleet - -", parsed(P "fleet"));
+	CHECK_STR("parse_mark_deeper", "outside - -", parsed(P "fleet/x"));
 	CHECK_STR("parse_elsewhere", "elsewhere - -", parsed("/other/meetings/board"));
 	CHECK_STR("parse_short_key", "elsewhere - -", parsed("/g"));
 	CHECK_STR("parse_empty_name", "outside - -", parsed(P "meetings/"));
@@ -132,6 +134,40 @@ static void test_keys(void)
 	CHECK("outside_key_refused_by_all", fleet_key_concerns(&k, "n1"));
 	fleet_key_parse(P, "/other/x", &k);
 	CHECK("elsewhere_not_mine", !fleet_key_concerns(&k, "n1"));
+	fleet_key_parse(P, P "fleet", &k);
+	CHECK("mark_concerns_every_node", fleet_key_concerns(&k, "n1"));
+}
+
+/* Which keys make a prefix a fleet's: a node with rules keeps them on a prefix of none. */
+static void test_named(void)
+{
+	static const char *const fleet_keys[] = { P "meetings/a", P "nodes/n2/meetings/a",
+						  P "shared-ports", P "geoip", P "fleet" };
+	struct fleet_want w;
+	char key[64];
+
+	n = 0;
+	CHECK("named_empty", !fleet_store_named(kvs, n, P));
+	put(P "status/n1", "{}", 3);
+	put(P "junk", "x", 4);
+	put(P "nodes/n1/junk", "x", 5);
+	put("/gbx/meetings/a", "{}", 6);
+	CHECK("named_not_by_statuses_junk_or_elsewhere", !fleet_store_named(kvs, n, P));
+	for (size_t i = 0; i < sizeof(fleet_keys) / sizeof(fleet_keys[0]); i++) {
+		char name[80];
+
+		put(fleet_keys[i], "{}", 7);
+		snprintf(name, sizeof(name), "named_by %s", fleet_keys[i]);
+		CHECK(name, fleet_store_named(kvs, n, P));
+		n--;
+	}
+	put(P "fleet", "not even JSON", 8);
+	CHECK_INT("mark_build", 0, fleet_want_build(kvs, n, P, "n1", &census, &w));
+	CHECK_INT("mark_not_refused", 2, w.n_refused);	/* the two junk keys */
+	CHECK_STR("mark_no_meeting", "", names(&w));
+	fleet_want_free(&w);
+	CHECK_INT("mark_key", 0, fleet_mark_key(P, key, sizeof(key)));
+	CHECK_STR("mark_key_name", P "fleet", key);
 }
 
 static void test_layout(void)
@@ -233,6 +269,7 @@ int main(void)
 {
 	test_names();
 	test_keys();
+	test_named();
 	test_layout();
 	return check_summary();
 }

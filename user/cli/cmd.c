@@ -167,6 +167,11 @@ static const struct cmd_opt fleet_status_opts[] = {
 	{}
 };
 
+static const struct cmd_opt fleet_init_opts[] = {
+	FLEET_STORE_ENTRIES,
+	{}
+};
+
 static const struct cmd_opt daemon_opts[] = {
 	{ .id = OPT_METRICS, .name = "metrics", .value = "ADDR:PORT", .def = EXPORTER_DEFAULT_ADDR,
 	  .help = "where to serve Prometheus metrics at /metrics; ADDR is an IPv4\n"
@@ -352,6 +357,14 @@ static const struct cmd meeting_cmds[] = {
 };
 
 static const struct cmd fleet_cmds[] = {
+	{ .name = "init", .func = cmd_fleet_init, .opts = fleet_init_opts,
+	  .summary = "mark the prefix as a fleet's, even one holding no meeting",
+	  .details =
+		"Writes PREFIX/fleet if it is not there ('fleet put' writes it too). A node\n"
+		"whose prefix holds no meeting, shared-ports, geoip or fleet key keeps the\n"
+		"rule set it has rather than remove every meeting (a mistyped\n"
+		"--etcd-prefix), and says so in its status; this tells it the fleet is\n"
+		"meant to be empty." },
 	{ .name = "put", .func = cmd_fleet_put, .opts = fleet_put_opts, .own_parser = true,
 	  .summary = "write a meeting to the fleet store, as 'meeting add' takes it",
 	  .args = "NAME", .min_args = 1, .max_args = 1, .expected = "one meeting NAME",

@@ -139,6 +139,7 @@ int cmd_explain(const struct cmd_args *a);
 int cmd_check(const struct cmd_args *a);
 int cmd_apply(const struct cmd_args *a);
 int cmd_restore(const struct cmd_args *a);
+int cmd_fleet_init(const struct cmd_args *a);
 int cmd_fleet_put(const struct cmd_args *a);
 int cmd_fleet_del(const struct cmd_args *a);
 int cmd_fleet_list(const struct cmd_args *a);

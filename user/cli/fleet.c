@@ -62,6 +62,47 @@ static int store_read(struct store *st, const char *const opt[OPT_COUNT], struct
 	return 0;
 }
 
+/*
+ * PREFIX/fleet written unless there (kvs: the prefix as read, NULL: not read): *wrote whether
+ * this wrote it. 0, or an exit code after one line.
+ */
+static int mark_fleet(struct store *st, const struct etcd_kvs *kvs, bool *wrote)
+{
+	char key[FLEET_PREFIX_MAX + 16], value[64];
+	bool done;
+
+	*wrote = false;
+	fleet_mark_key(st->prefix, key, sizeof(key));
+	for (size_t i = 0; kvs && i < kvs->n; i++)
+		if (!strcmp(kvs->v[i].key, key))
+			return 0;
+	snprintf(value, sizeof(value), "{\"created\":%lld}", (long long)time(NULL));
+	if (etcd_put_if(&st->e, key, value, 0, &done)) {
+		gb_err("%s", st->e.err);
+		return GB_EXIT_FAIL;
+	}
+	*wrote = done;
+	return 0;
+}
+
+int cmd_fleet_init(const struct cmd_args *a)
+{
+	char key[FLEET_PREFIX_MAX + 16];
+	struct store st = {};
+	bool wrote;
+	int ret = store_open(&st, a->opt);
+
+	if (ret)
+		return ret;
+	ret = mark_fleet(&st, NULL, &wrote);
+	if (!ret) {
+		fleet_mark_key(st.prefix, key, sizeof(key));
+		printf("%s %s\n", wrote ? "wrote" : "already there:", key);
+	}
+	etcd_close(&st.e);
+	return ret;
+}
+
 /* The store's options taken out of a `fleet put` line, the rest left for spec_parse. */
 static int take_store_options(int *argc, char **argv, const char *opt[OPT_COUNT])
 {
@@ -197,6 +238,10 @@ int cmd_fleet_put(const struct cmd_args *a)
 		goto out_close;
 	}
 	ret = check_against_store(&st, &kvs, key, &s);
+	if (ret)
+		goto out_old;
+	/* The prefix named a fleet's before its first meeting is there. */
+	ret = mark_fleet(&st, &kvs, &done);
 	if (ret)
 		goto out_old;
 	o = spec_to_json(&s);

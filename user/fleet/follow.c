@@ -56,13 +56,14 @@ struct fleet_follow {
 	bool unapplied;			/* events of this node's among them, not converged yet */
 	struct fleet_refusal *refused;	/* as the last converge found them */
 	size_t n_refused;
+	bool named;			/* the prefix held a fleet's key (fleet_store_named) */
 	bool shared_known;		/* the shared ports here are shared_applied */
 	__u8 shared_applied[GB_PORT_COUNT / 8];
 	bool geoip_given;
 	__u64 geoip_build_epoch;
 	char geoip_sha256[65];
 	struct geoip_digest digest;	/* of the loaded table's file */
-	char last_error[300];		/* of the last converge */
+	char last_error[512];		/* of the last converge */
 	char link_error[300];		/* of the store's connection, while it is down */
 	struct fleet_gauges g;
 };
@@ -249,6 +250,40 @@ static int compare_local(struct fleet_follow *f, struct fleet_want *w, __u8 *add
 }
 
 /*
+ * Whether the store may be converged to (f->lock held): a prefix that never held a fleet's key
+ * in this process's sight is taken for a mistyped --etcd-prefix while the rule set here holds
+ * anything it would remove. Once one is seen, the fleet is followed wherever it goes, empty too.
+ */
+static bool fleet_here(struct fleet_follow *f)
+{
+	size_t meetings = 0, shared = 0;
+	struct rules r;
+	char why[sizeof(f->last_error)];
+	int err;
+
+	if (f->named || (f->named = fleet_store_named(f->store.v, f->store.n, f->prefix)))
+		return true;
+	err = rules_read(f->ctx, &r);
+	if (err) {
+		set_error(f->last_error, sizeof(f->last_error), strerror(-err));
+		return false;
+	}
+	for (__u32 id = 1; id < GB_MAX_MEETINGS; id++)
+		meetings += rules_slot_occupied(&r.policies[id]);
+	for (__u32 p = 1; p < GB_PORT_COUNT; p++)
+		shared += rules_port_shared(&r, p);
+	rules_free(&r);
+	if (!meetings && !shared)
+		return true;
+	snprintf(why, sizeof(why), "no fleet under %s (no meeting, shared-ports, geoip or fleet "
+		 "key): keeping the %zu meeting%s and %zu shared port%s here; check --etcd-prefix, "
+		 "or mark an empty fleet with 'geoblock fleet init'", f->prefix, meetings,
+		 meetings == 1 ? "" : "s", shared, shared == 1 ? "" : "s");
+	set_error(f->last_error, sizeof(f->last_error), why);
+	return false;
+}
+
+/*
  * Makes the rule set the store's as of revision (f->lock held): shared ports given up first, the
  * meetings through apply's engine, new shared ports last; refused keys counted once each.
  */
@@ -267,6 +302,11 @@ static void converge(struct fleet_follow *f, __s64 revision)
 
 	snprintf(command, sizeof(command), "etcd %s", f->prefix);
 	gb_clear_error();
+	if (!fleet_here(f)) {
+		f->status_due = true;
+		pthread_cond_broadcast(&f->wake);
+		return;
+	}
 	err = countries_census(f->ctx, &census);
 	if (!err)
 		err = fleet_want_build(f->store.v, f->store.n, f->prefix, f->node, &census, &w);

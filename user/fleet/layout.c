@@ -229,6 +229,8 @@ void fleet_key_parse(const char *prefix, const char *key, struct fleet_key *k)
 		k->kind = FLEET_KEY_SHARED_PORTS;
 	else if (!strcmp(rest, "geoip"))
 		k->kind = FLEET_KEY_GEOIP;
+	else if (!strcmp(rest, "fleet"))
+		k->kind = FLEET_KEY_MARK;
 	else if ((after = segment(rest, "status/", k->node, sizeof(k->node))))
 		k->kind = !*after && *k->node ? FLEET_KEY_STATUS : FLEET_KEY_OUTSIDE;
 	else if ((after = segment(rest, "meetings/", k->name, sizeof(k->name))))
@@ -239,7 +241,7 @@ void fleet_key_parse(const char *prefix, const char *key, struct fleet_key *k)
 		 *k->name)
 		k->kind = FLEET_KEY_MEETING;
 	if (k->kind == FLEET_KEY_OUTSIDE || k->kind == FLEET_KEY_SHARED_PORTS ||
-	    k->kind == FLEET_KEY_GEOIP)
+	    k->kind == FLEET_KEY_GEOIP || k->kind == FLEET_KEY_MARK)
 		*k->node = *k->name = 0;
 	if (k->kind == FLEET_KEY_STATUS)
 		*k->name = 0;
@@ -249,6 +251,24 @@ bool fleet_key_concerns(const struct fleet_key *k, const char *node)
 {
 	return k->kind != FLEET_KEY_ELSEWHERE && k->kind != FLEET_KEY_STATUS &&
 	       !(k->kind == FLEET_KEY_MEETING && *k->node && strcmp(k->node, node));
+}
+
+bool fleet_store_named(const struct etcd_kv *kvs, size_t n, const char *prefix)
+{
+	for (size_t i = 0; i < n; i++) {
+		struct fleet_key k;
+
+		fleet_key_parse(prefix, kvs[i].key, &k);
+		if (k.kind == FLEET_KEY_MEETING || k.kind == FLEET_KEY_SHARED_PORTS ||
+		    k.kind == FLEET_KEY_GEOIP || k.kind == FLEET_KEY_MARK)
+			return true;
+	}
+	return false;
+}
+
+int fleet_mark_key(const char *prefix, char *out, size_t len)
+{
+	return snprintf(out, len, "%sfleet", prefix) < (int)len ? 0 : -ENAMETOOLONG;
 }
 
 /* A copy of s at the end of l. */
@@ -321,6 +341,9 @@ int fleet_want_build(const struct etcd_kv *kvs, size_t n, const char *prefix, co
 			fleet_key_parse(prefix, kvs[i].key, &k);
 			if ((k.kind == FLEET_KEY_SHARED_PORTS) != !pass ||
 			    !fleet_key_concerns(&k, node))
+				continue;
+			/* It names the fleet; what it holds is not read. */
+			if (k.kind == FLEET_KEY_MARK)
 				continue;
 			if (k.kind == FLEET_KEY_OUTSIDE) {
 				err = refuse(w, &kvs[i], NULL,

@@ -2,7 +2,8 @@
 /*
  * The fleet store's key layout (docs/fleet.md) and what one node takes from it: under PREFIX/,
  * meetings/NAME for every node, nodes/NODE/meetings/NAME for one (it wins over a global meeting
- * of the same name), shared-ports, geoip, status/NODE (the nodes' own).
+ * of the same name), shared-ports, geoip, status/NODE (the nodes' own), and fleet (the prefix is a
+ * fleet's, even one holding no meeting).
  */
 #ifndef GEOBLOCK_FLEET_LAYOUT_H
 #define GEOBLOCK_FLEET_LAYOUT_H
@@ -46,6 +47,7 @@ enum fleet_key_kind {
 	FLEET_KEY_SHARED_PORTS,		/* shared-ports */
 	FLEET_KEY_GEOIP,		/* geoip */
 	FLEET_KEY_STATUS,		/* status/NODE, a node's own report */
+	FLEET_KEY_MARK,			/* fleet: the prefix is a fleet's (fleet init, fleet put) */
 };
 
 struct fleet_key {
@@ -61,6 +63,13 @@ void fleet_key_parse(const char *prefix, const char *key, struct fleet_key *k);
  * and other nodes' meetings. What a node follows, and what fleet status expects it to have seen.
  */
 bool fleet_key_concerns(const struct fleet_key *k, const char *node);
+/*
+ * Whether the keys under prefix are a fleet's: a meeting (any node's), shared-ports, geoip or the
+ * fleet key. Statuses are not (a node writes its own under any prefix it is given).
+ */
+bool fleet_store_named(const struct etcd_kv *kvs, size_t n, const char *prefix);
+/* PREFIX/fleet, the key that names an empty fleet. */
+int fleet_mark_key(const char *prefix, char *out, size_t len);
 /* prefix as keys start: one '/' at its end ("/geoblock" -> "/geoblock/"); -EINVAL if unfit. */
 int fleet_prefix(const char *given, char *out, size_t len);
 /* A node name: a meeting name's characters, no '/'. */

@@ -1,0 +1,114 @@
+#!/usr/bin/env bash
+# A node keeps its rule set on a prefix that holds no fleet (a mistyped --etcd-prefix), and
+# follows a fleet wherever it goes once it has seen one. One etcd member on loopback, and:
+#   1. a node holding two meetings and a shared port, started on a prefix holding only a key
+#      outside the layout: it keeps all three, removes and audits nothing, applies no revision,
+#      and says why in its log and its status key;
+#   2. `fleet init` writes PREFIX/fleet (once; a second says it is there): the node converges to
+#      the empty fleet, its error cleared;
+#   3. `fleet put` to it applies; the whole prefix deleted (the fleet key too), the node follows
+#      it to empty: it has seen a fleet there;
+#   4. a prefix holding a meeting written by etcdctl and no fleet key is a fleet: a second node
+#      holding a meeting of its own converges to the store's;
+#   5. `fleet put` to a new prefix writes its fleet key first.
+set -uo pipefail
+source "$(dirname "$0")/../lib/common.sh"
+source "$ROOT/tests/lib/etcd.sh"
+[[ -x $GEOBLOCK ]] || { fail "no $GEOBLOCK (build it first)"; summary; exit; }
+
+tmp=$(mktemp -d /tmp/gbfleetprefix.XXXXXX)
+on_exit rm -rf "$tmp"
+etcd_cluster_up 1 || { summary; exit; }
+EP=$(etcd_endpoints)
+PREFIX=/gbt$$
+
+# Node I: its own pins, state dir, metrics port and log; PID in NODE_PID[I].
+NODE_PID=()
+MPORT=()
+gbn() {
+	local i=$1
+	shift
+	mkdir -p "$tmp/s$i"
+	GEOBLOCK_PIN_DIR=$GEOBLOCK_PIN_DIR-$i GEOBLOCK_STATE_DIR=$tmp/s$i "$GEOBLOCK" "$@"
+}
+node_up() {
+	local i=$1 prefix=$2
+	take_port "MPORT[$i]"
+	on_exit rm -rf "$GEOBLOCK_PIN_DIR-$i"
+	mkdir -p "$tmp/s$i"
+	# Not through gbn: $! must be the daemon's own PID (kill_child stops it by it).
+	GEOBLOCK_PIN_DIR=$GEOBLOCK_PIN_DIR-$i GEOBLOCK_STATE_DIR=$tmp/s$i "$GEOBLOCK" daemon \
+		--metrics "127.0.0.1:${MPORT[i]}" --etcd "$EP" --etcd-prefix "$prefix" \
+		--node "t$i" >>"$tmp/node$i.log" 2>&1 &
+	NODE_PID[i]=$!
+	on_exit kill_child "${NODE_PID[i]}"
+}
+metric() { curl -s "http://127.0.0.1:${MPORT[$1]}/metrics" | awk -v m="$2" '$1 == m { print $2 }'; }
+meetings() { gbn "$1" meeting list --json | jq -r '[.[].name] | sort | join(",")'; }
+has_meetings() { [[ $(meetings "$1") == "$2" ]]; }
+shared() { gbn "$1" shared-port list --json | jq -r '.ports | join(",")'; }
+said() { grep -q -- "$2" "$tmp/node$1.log"; }
+# status PREFIX I: node I's status key's value.
+status() { etcdctl get --print-value-only "$1/status/t$2"; }
+status_error_has() { status "$1" "$2" | jq -e --arg s "$3" '.last_error | contains($s)' >/dev/null; }
+status_clear() { status "$1" "$2" | jq -e '.last_error == "" and .meetings == '"$3" >/dev/null; }
+
+# 1. Node 0's own rule set, then a prefix with nothing of a fleet in it.
+check "1. local meeting" quiet gbn 0 meeting add local1 --ports 7000 --block DE
+check "1. local meeting (2)" quiet gbn 0 meeting add local2 --ports 7001 --block FR
+check "1. local shared port" quiet gbn 0 shared-port add 10000
+check "1. a key outside the layout" quiet etcdctl put "$PREFIX/junk" x
+node_up 0 "$PREFIX"
+why="no fleet under $PREFIX/ (no meeting, shared-ports, geoip or fleet key): keeping the 2 \
+meetings and 1 shared port here; check --etcd-prefix, or mark an empty fleet with 'geoblock \
+fleet init'"
+check "1. the node says why it keeps its rules" wait_until 20 said 0 "geoblock: fleet: $why"
+check "1. ... in its status key too" wait_until 10 status_error_has "$PREFIX" 0 "$why"
+check_eq "1. its meetings kept" local1,local2 "$(meetings 0)"
+check_eq "1. its shared port kept" 10000 "$(shared 0)"
+check_eq "1. no revision applied" 0 "$(metric 0 geoblock_fleet_applied_revision)"
+check_eq "1. nothing removed in the audit log" "" \
+	"$(grep -F -e '- meeting add local' "$tmp/s0/audit.log" 2>/dev/null)"
+
+# 2. Marked as a fleet: the node follows it, empty.
+out=$("$GEOBLOCK" fleet init --etcd "$EP" --etcd-prefix "$PREFIX" 2>&1)
+check_eq "2. fleet init: exit" 0 $?
+check_eq "2. fleet init: says what it wrote" "wrote $PREFIX/fleet" "$out"
+check_eq "2. the fleet key" 1 "$(etcdctl get --print-value-only "$PREFIX/fleet" | jq .created |
+	awk '{ print ($1 > 1700000000) }')"
+out=$("$GEOBLOCK" fleet init --etcd "$EP" --etcd-prefix "$PREFIX" 2>&1)
+check_eq "2. fleet init again: exit" 0 $?
+check_eq "2. fleet init again: already there" "already there: $PREFIX/fleet" "$out"
+check "2. the node converges to the empty fleet" wait_until 20 has_meetings 0 ""
+check_eq "2. its shared port given up" "" "$(shared 0)"
+check "2. its status error cleared" wait_until 10 status_clear "$PREFIX" 0 0
+check "2. a revision applied" test "$(metric 0 geoblock_fleet_applied_revision)" -gt 0
+
+# 3. A fleet seen is followed, empty or not.
+check "3. fleet put" quiet "$GEOBLOCK" fleet put m1 --ports 7002 --block DE --etcd "$EP" \
+	--etcd-prefix "$PREFIX"
+check "3. applied" wait_until 20 has_meetings 0 m1
+check "3. the whole prefix deleted" quiet etcdctl del --prefix "$PREFIX/"
+check "3. followed to empty" wait_until 20 has_meetings 0 ""
+check "3. no error" wait_until 10 status_clear "$PREFIX" 0 0
+
+# 4. A store written without the fleet key (etcdctl, an older geoblock) is a fleet by its keys.
+P2=$PREFIX-b
+check "4. node 1's own meeting" quiet gbn 1 meeting add mine --ports 7100 --block DE
+check "4. a meeting in the store" quiet etcdctl put "$P2/meetings/x" \
+	'{"ports":[7101],"block":["FR"]}'
+node_up 1 "$P2"
+check "4. node 1 converges to the store's" wait_until 20 has_meetings 1 x
+check_eq "4. no fleet key was needed" "" "$(etcdctl get --print-value-only "$P2/fleet")"
+
+# 5. fleet put marks a new prefix.
+P3=$PREFIX-c
+check "5. fleet put to a new prefix" quiet "$GEOBLOCK" fleet put y --ports 7200 --block DE \
+	--etcd "$EP" --etcd-prefix "$P3"
+marked() { etcdctl get --print-value-only "$P3/fleet" | jq -e .created >/dev/null; }
+check "5. its fleet key written" marked
+fleet_rev() { etcdctl get -w json "$P3/$1" | jq '.kvs[0].mod_revision'; }
+check "5. ... before the meeting" test "$(fleet_rev fleet)" -lt "$(fleet_rev meetings/y)"
+
+((FAILED)) && { echo "--- node logs"; tail -n 20 "$tmp"/node*.log; }
+summary
