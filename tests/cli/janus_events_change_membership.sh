@@ -116,6 +116,23 @@ jq -nc '[range(10000) | {type: 32, subtype: 3, session_id: 1, handle_id: 11,
 before=$(count events)
 check_eq "10,000 events at once: 200" 200 "$(post "@$tmp/burst.json")"
 check_eq "10,000 counted" $((before + 10000)) "$(count events)"
+# The same counters on the metrics page.
+janus_metrics() {
+	curl -s "$(sed -n 's/^serving metrics on //p' "$tmp/daemon.log")" | grep '^geoblock_janus_' |
+		sort
+}
+expected_metrics() {
+	counts | jq -r '"geoblock_janus_events_total{outcome=\"used\"} \(.events - .ignored - .malformed)",
+		"geoblock_janus_events_total{outcome=\"ignored\"} \(.ignored)",
+		"geoblock_janus_events_total{outcome=\"malformed\"} \(.malformed)",
+		"geoblock_janus_joins_total \(.joined)", "geoblock_janus_ports_given_total \(.ports_given)",
+		"geoblock_janus_ports_taken_total \(.ports_taken)",
+		"geoblock_janus_ports_refused_total \(.refused)", "geoblock_janus_hangups_total \(.hangups)"' |
+		sort
+}
+check_eq "metrics: the events' counters" "$(expected_metrics)" "$(janus_metrics)"
+check "metrics: malformed 4, refused 2" bash -c "grep -qx 'geoblock_janus_events_total{outcome=\"malformed\"} 4' <<<'$(janus_metrics)' &&
+	grep -qx 'geoblock_janus_ports_refused_total 2' <<<'$(janus_metrics)'"
 check_eq "nothing changed by them" "20001 20002 20003 20004" "$(dyn A)"
 check_eq "the saved rule set holds no Janus port" "$operator_rules" "$(saved_rules)"
 
@@ -197,6 +214,9 @@ check_eq "its port is H's already" H "$(owner 20022)"
 check "and Janus has still not answered the hangup" test ! -e "$tmp/admin/answered"
 touch "$tmp/admin/release"
 check "then Janus answers" wait_until 10 test -e "$tmp/admin/answered"
+hung_up() { janus_metrics | grep -qx 'geoblock_janus_hangups_total 1'; }
+check "metrics: the hangup counted" wait_until 5 hung_up
+check_eq "GET /janus-events: the hangup counted" 1 "$(count hangups)"
 check "the hangup is audited" wait_until 5 grep -q \
 	'"command":"janus hangup".*handle 81: 85.214.1.1 is in DE, blocked by meeting H' \
 	"$GEOBLOCK_STATE_DIR/audit.log"

@@ -77,6 +77,7 @@ static enum MHD_Result counts(struct janus_events *e, struct MHD_Connection *con
 	json_object_object_add(o, "ports_given", json_object_new_uint64(c.ports_given));
 	json_object_object_add(o, "ports_taken", json_object_new_uint64(c.ports_taken));
 	json_object_object_add(o, "refused", json_object_new_uint64(c.refused));
+	json_object_object_add(o, "hangups", json_object_new_uint64(c.hangups));
 	ret = reply(conn, MHD_HTTP_OK, json_object_to_json_string(o));
 	json_object_put(o);
 	return ret;

@@ -25,6 +25,7 @@
 #include "state/managed.h"
 #include "state/ops_steps.h"
 #include "metrics/exporter.h"
+#include "metrics/metrics.h"
 #include "api/janus_admin.h"
 #include "api/janus_events.h"
 #include "api/routes.h"
@@ -137,6 +138,18 @@ static void expire(const struct gb_ctx *ctx)
 	else if (n > 0)
 		fprintf(stderr, "geoblock: daemon: deleted %d expired meeting%s\n", n,
 			n == 1 ? "" : "s");
+}
+
+/* The Janus events' counters, for the metrics page. */
+static void janus_figures(void *arg, struct janus_figures *out)
+{
+	struct janus_counts c = janus_members_counts(arg);
+
+	*out = (struct janus_figures){
+		.events = c.events, .ignored = c.ignored, .malformed = c.malformed,
+		.joined = c.joined, .ports_given = c.ports_given, .ports_taken = c.ports_taken,
+		.refused = c.refused, .hangups = c.hangups,
+	};
 }
 
 static int run(const struct gb_ctx *ctx, int sfd, int tfd, struct watch *w,
@@ -342,6 +355,7 @@ int cmd_daemon(const struct cmd_args *a)
 		if (err)
 			goto out_api;
 		printf("serving Janus events on %s\n", janus_events_url(jev));
+		metrics_show_janus(janus_figures, &jm);
 	}
 	if (a->opt[OPT_ETCD]) {
 		struct fleet_config fc = {
@@ -370,8 +384,11 @@ int cmd_daemon(const struct cmd_args *a)
 out_janus:
 	janus_events_stop(jev);
 out_api:
-	if (janus)
+	if (janus) {
+		/* Off the page first: a scrape may be reading them. */
+		metrics_show_janus(NULL, NULL);
 		janus_members_free(&jm);
+	}
 	api_stop(api);
 out_exp:
 	exporter_stop(exp);

@@ -4,6 +4,7 @@
  * hand rather than with printf: a scrape of 1,000 meetings x 20 countries is ~40,000 lines.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -308,16 +309,34 @@ static void geoip(struct textbuf *b, const struct counters *c)
 	sample(b, "geoblock_geoip_info", "database_type", g->database_type, "source", g->source, 1);
 }
 
+/*
+ * What other threads register for the page: held while a render reads them, so that their owner,
+ * once it took them off, may free them.
+ */
+static pthread_mutex_t shown_mu = PTHREAD_MUTEX_INITIALIZER;
 static const struct fleet_gauges *fleet_shown;
+static void (*janus_read)(void *arg, struct janus_figures *out);
+static void *janus_arg;
 
 void metrics_show_fleet(const struct fleet_gauges *g)
 {
-	__atomic_store_n(&fleet_shown, g, __ATOMIC_RELEASE);
+	pthread_mutex_lock(&shown_mu);
+	fleet_shown = g;
+	pthread_mutex_unlock(&shown_mu);
 }
 
+void metrics_show_janus(void (*read)(void *arg, struct janus_figures *out), void *arg)
+{
+	pthread_mutex_lock(&shown_mu);
+	janus_read = read;
+	janus_arg = arg;
+	pthread_mutex_unlock(&shown_mu);
+}
+
+/* shown_mu held. */
 static void fleet(struct textbuf *b)
 {
-	const struct fleet_gauges *g = __atomic_load_n(&fleet_shown, __ATOMIC_ACQUIRE);
+	const struct fleet_gauges *g = fleet_shown;
 
 	if (!g)
 		return;
@@ -338,6 +357,39 @@ static void fleet(struct textbuf *b)
 	       "outside the layout), each version once.");
 	sample(b, "geoblock_fleet_rejected_keys_total", NULL, NULL, NULL, NULL,
 	       __atomic_load_n(&g->rejected_total, __ATOMIC_RELAXED));
+}
+
+/* shown_mu held. */
+static void janus(struct textbuf *b)
+{
+	struct janus_figures f = {};
+
+	if (!janus_read)
+		return;
+	janus_read(janus_arg, &f);
+	family(b, "geoblock_janus_events_total", "counter",
+	       "Events Janus posted to the daemon (--janus-events): used, of no interest (ignored), "
+	       "or not JSON events (malformed).");
+	sample(b, "geoblock_janus_events_total", "outcome", "used", NULL, NULL,
+	       f.events - f.ignored - f.malformed);
+	sample(b, "geoblock_janus_events_total", "outcome", "ignored", NULL, NULL, f.ignored);
+	sample(b, "geoblock_janus_events_total", "outcome", "malformed", NULL, NULL, f.malformed);
+	family(b, "geoblock_janus_joins_total", "counter",
+	       "Janus handles that joined a room of a meeting.");
+	sample(b, "geoblock_janus_joins_total", NULL, NULL, NULL, NULL, f.joined);
+	family(b, "geoblock_janus_ports_given_total", "counter",
+	       "Ports given to meetings for their rooms' Janus handles.");
+	sample(b, "geoblock_janus_ports_given_total", NULL, NULL, NULL, NULL, f.ports_given);
+	family(b, "geoblock_janus_ports_taken_total", "counter",
+	       "Ports taken back from meetings as their Janus handles left or went silent.");
+	sample(b, "geoblock_janus_ports_taken_total", NULL, NULL, NULL, NULL, f.ports_taken);
+	family(b, "geoblock_janus_ports_refused_total", "counter",
+	       "Ports of Janus handles not given: another meeting's, or shared.");
+	sample(b, "geoblock_janus_ports_refused_total", NULL, NULL, NULL, NULL, f.refused);
+	family(b, "geoblock_janus_hangups_total", "counter",
+	       "Janus handles hung up through the Admin API because their meeting blocks their "
+	       "client (--janus-hangup).");
+	sample(b, "geoblock_janus_hangups_total", NULL, NULL, NULL, NULL, f.hangups);
 }
 
 static void duration(struct textbuf *b, const struct timespec *start)
@@ -376,7 +428,10 @@ int metrics_render(const struct counters *c, const struct timespec *start, struc
 	verdicts(out, c);
 	meetings(out, c);
 	geoip(out, c);
+	pthread_mutex_lock(&shown_mu);
 	fleet(out);
+	janus(out);
+	pthread_mutex_unlock(&shown_mu);
 	family(out, "geoblock_build_info", "gauge", "1, with the version of the geoblock serving "
 	       "this page.");
 	sample(out, "geoblock_build_info", "version", GB_VERSION, NULL, NULL, 1);

@@ -36,7 +36,22 @@ struct fleet_gauges {
 	unsigned long long rejected_total;
 };
 
-/* Puts g's figures on every page rendered from now on (NULL: takes them off). */
+/*
+ * Puts g's figures on every page rendered from now on (NULL: takes them off, and returns once no
+ * page being rendered reads them any longer).
+ */
 void metrics_show_fleet(const struct fleet_gauges *g);
+
+/* What the daemon's Janus events did (api/janus_events, state/janus_members), since it started. */
+struct janus_figures {
+	unsigned long long events, ignored, malformed, joined, ports_given, ports_taken, refused;
+	unsigned long long hangups;
+};
+
+/*
+ * Puts read(arg)'s figures on every page rendered from now on, read at each render (read NULL:
+ * takes them off, and returns once no page being rendered calls it any longer).
+ */
+void metrics_show_janus(void (*read)(void *arg, struct janus_figures *out), void *arg);
 
 #endif
