@@ -19,6 +19,7 @@
 #include "lib/errors.h"
 #include "kern/link_keeper.h"
 #include "kern/pins.h"
+#include "kern/retired.h"
 #include "state/context.h"
 #include "state/converge.h"
 #include "state/janus_members.h"
@@ -115,7 +116,7 @@ static bool watch_changed(struct watch *w)
 
 static void expire(const struct gb_ctx *ctx)
 {
-	static bool said;
+	static bool said, retired_failed;
 	int n;
 
 	/*
@@ -130,6 +131,12 @@ static void expire(const struct gb_ctx *ctx)
 	said = n == -ESTALE;
 	if (n)
 		return;
+	/*
+	 * Maps an earlier version left: unpinned once no program reads them (after the upgrade's
+	 * attach), with no change needed. A failure was a warning; said once until it works.
+	 */
+	n = retired_remove(ctx, !retired_failed);
+	retired_failed = n < 0;
 	n = ops_expire(ctx);
 
 	if (n < 0)

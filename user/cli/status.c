@@ -71,8 +71,8 @@ static void print_retired(struct json_object *top)
 		printf(", %zu still read by a loaded program, as one attached before the upgrade "
 		       "(%.1f MiB; detach and attach again to free)", n_read, read);
 	if (n_read < n)
-		printf(", %zu read by none (%.1f MiB; the next change unpins them)", n - n_read,
-		       unread);
+		printf(", %zu read by none (%.1f MiB; the daemon or the next change unpins them)",
+		       n - n_read, unread);
 	printf("\n");
 }
 

@@ -226,7 +226,7 @@ int pins_load(struct gb_ctx *ctx, unsigned int flags)
 			return err;
 		}
 		/* Housekeeping: a failure is a warning, not the command's. */
-		retired_remove(ctx);
+		retired_remove(ctx, true);
 	}
 	return 0;
 }

@@ -92,14 +92,14 @@ int retired_read(const struct gb_ctx *ctx, struct retired_map *out, size_t max)
 	return err ? err : (int)n;
 }
 
-int retired_remove(const struct gb_ctx *ctx)
+int retired_remove(const struct gb_ctx *ctx, bool warn)
 {
 	struct retired_map maps[RETIRED_COUNT];
 	char path[512], names[256] = "";
 	int n = retired_read(ctx, maps, RETIRED_COUNT), removed = 0;
 	__u64 bytes = 0;
 
-	if (n < 0)
+	if (n < 0 && warn)
 		gb_warn("cannot tell whether a program reads the maps an earlier version left in "
 			"%s: %s", ctx->pin_dir, strerror(-n));
 	for (int i = 0; i < n; i++) {
@@ -110,8 +110,9 @@ int retired_remove(const struct gb_ctx *ctx)
 		snprintf(path, sizeof(path), "%s/%s", ctx->pin_dir, maps[i].name);
 		if (unlink(path) && errno != ENOENT) {
 			err = -errno;
-			gb_warn("cannot remove %s, a map an earlier version left: %s", path,
-				strerror(-err));
+			if (warn)
+				gb_warn("cannot remove %s, a map an earlier version left: %s", path,
+					strerror(-err));
 			return err;
 		}
 		snprintf(names + strlen(names), sizeof(names) - strlen(names), "%s%s",
