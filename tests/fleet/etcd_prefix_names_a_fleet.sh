@@ -10,7 +10,8 @@
 #      it to empty: it has seen a fleet there;
 #   4. a prefix holding a meeting written by etcdctl and no fleet key is a fleet: a second node
 #      holding a meeting of its own converges to the store's;
-#   5. `fleet put` to a new prefix writes its fleet key first.
+#   5. `fleet put` to a new prefix writes its fleet key first, warning that it starts a fleet
+#      (`fleet list` on a prefix of no fleet warns too).
 set -uo pipefail
 source "$(dirname "$0")/../lib/common.sh"
 source "$ROOT/tests/lib/etcd.sh"
@@ -69,6 +70,9 @@ check_eq "1. its shared port kept" 10000 "$(shared 0)"
 check_eq "1. no revision applied" 0 "$(metric 0 geoblock_fleet_applied_revision)"
 check_eq "1. nothing removed in the audit log" "" \
 	"$(grep -F -e '- meeting add local' "$tmp/s0/audit.log" 2>/dev/null)"
+out=$("$GEOBLOCK" fleet list --etcd "$EP" --etcd-prefix "$PREFIX" 2>&1)
+check_eq "1. fleet list there warns" "geoblock: fleet list: warning: $PREFIX/ held no fleet (no \
+meeting, shared-ports, geoip or fleet key); check --etcd-prefix" "$out"
 
 # 2. Marked as a fleet: the node follows it, empty.
 out=$("$GEOBLOCK" fleet init --etcd "$EP" --etcd-prefix "$PREFIX" 2>&1)
@@ -103,8 +107,13 @@ check_eq "4. no fleet key was needed" "" "$(etcdctl get --print-value-only "$P2/
 
 # 5. fleet put marks a new prefix.
 P3=$PREFIX-c
-check "5. fleet put to a new prefix" quiet "$GEOBLOCK" fleet put y --ports 7200 --block DE \
-	--etcd "$EP" --etcd-prefix "$P3"
+out=$("$GEOBLOCK" fleet put y --ports 7200 --block DE --etcd "$EP" --etcd-prefix "$P3" 2>&1)
+check_eq "5. fleet put to a new prefix: exit" 0 $?
+check_eq "5. ... warns that it starts a fleet" "geoblock: fleet put: warning: $P3/ held no fleet \
+(no meeting, shared-ports, geoip or fleet key): this starts a new one; check --etcd-prefix
+wrote $P3/meetings/y" "$out"
+out=$("$GEOBLOCK" fleet put y2 --ports 7201 --block DE --etcd "$EP" --etcd-prefix "$P3" 2>&1)
+check_eq "5. the next fleet put there: no warning" "wrote $P3/meetings/y2" "$out"
 marked() { etcdctl get --print-value-only "$P3/fleet" | jq -e .created >/dev/null; }
 check "5. its fleet key written" marked
 fleet_rev() { etcdctl get -w json "$P3/$1" | jq '.kvs[0].mod_revision'; }

@@ -47,7 +47,18 @@ static int store_open(struct store *st, const char *const opt[OPT_COUNT])
 	return 0;
 }
 
-/* store_open, then every key under the prefix read into kvs (the store closed on failure). */
+/* The prefix named holds nothing of a fleet: likely mistyped. */
+static void warn_unnamed(const struct store *st, const struct etcd_kvs *kvs, const char *what)
+{
+	if (!fleet_store_named(kvs->v, kvs->n, st->prefix))
+		gb_warn("%s held no fleet (no meeting, shared-ports, geoip or fleet key)%s; check "
+			"--etcd-prefix", st->prefix, what);
+}
+
+/*
+ * store_open, then every key under the prefix read into kvs (the store closed on failure), with a
+ * warning if they are not a fleet's.
+ */
 static int store_read(struct store *st, const char *const opt[OPT_COUNT], struct etcd_kvs *kvs)
 {
 	int ret = store_open(st, opt);
@@ -59,6 +70,7 @@ static int store_read(struct store *st, const char *const opt[OPT_COUNT], struct
 		etcd_close(&st->e);
 		return GB_EXIT_FAIL;
 	}
+	warn_unnamed(st, kvs, "");
 	return 0;
 }
 
@@ -241,6 +253,7 @@ int cmd_fleet_put(const struct cmd_args *a)
 	if (ret)
 		goto out_old;
 	/* The prefix named a fleet's before its first meeting is there. */
+	warn_unnamed(&st, &kvs, ": this starts a new one");
 	ret = mark_fleet(&st, &kvs, &done);
 	if (ret)
 		goto out_old;
