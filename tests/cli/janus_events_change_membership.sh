@@ -152,6 +152,28 @@ check_eq "detach: its ports go back" "20004" "$(dyn A)"
 check_eq "session destroyed" 200 "$(post '{"type":1,"session_id":2,"event":{"name":"destroyed"}}')"
 check_eq "session destroyed: its handles' ports go back" "" "$(dyn A)"
 
+# An event that gives a port waits for the state lock (held here, as a long `geoip load` holds
+# it): meanwhile a scrape answers at once, counters and all.
+exec {LOCK}>"$GEOBLOCK_STATE_DIR/lock"
+flock "$LOCK"
+(
+	exec {LOCK}>&-
+	post "[$(joined 9 91 1234),$(cand 9 91 20040)]" >/dev/null
+) &
+post_pid=$!
+inode=$(stat -c %i "$GEOBLOCK_STATE_DIR/lock")
+# A process waiting for the lock: /proc/locks lists it under the holder with "->".
+lock_waited() { grep -q -- "-> FLOCK .*:$inode " /proc/locks; }
+check "the event waits for the lock" wait_until 10 lock_waited
+scrape=$(curl -s -m 5 "$(sed -n 's/^serving metrics on //p' "$tmp/daemon.log")")
+check_eq "a scrape meanwhile answers, with the events' counters" 8 \
+	"$(grep -c '^geoblock_janus_' <<<"$scrape")"
+exec {LOCK}>&-
+wait "$post_pid"
+check_eq "once the lock is free, the event gives its port" A "$(owner 20040)"
+check_eq "its handle detached" 200 "$(post '{"type":2,"session_id":9,"handle_id":91,"event":{"name":"detached"}}')"
+check_eq "its port goes back" - "$(owner 20040)"
+
 kill_child "$pid"
 start_daemon 2
 post "[$(joined 4 41 1234),$(cand 4 41 20008)]" >/dev/null

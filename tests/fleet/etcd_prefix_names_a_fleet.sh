@@ -10,8 +10,10 @@
 #      it to empty: it has seen a fleet there;
 #   4. a prefix holding a meeting written by etcdctl and no fleet key is a fleet: a second node
 #      holding a meeting of its own converges to the store's;
-#   5. `fleet put` to a new prefix writes its fleet key first, warning that it starts a fleet
-#      (`fleet list` on a prefix of no fleet warns too).
+#   4. ... and `fleet del` of its last meeting writes PREFIX/fleet: the node follows it to empty;
+#   5. `fleet put` to a new prefix writes its fleet key after the meeting, warning that it starts a
+#      fleet (`fleet list` on a prefix of no fleet warns too);
+#   6. a node kept back wakes at another node's meeting key (it names a fleet) and converges.
 set -uo pipefail
 source "$(dirname "$0")/../lib/common.sh"
 source "$ROOT/tests/lib/etcd.sh"
@@ -104,6 +106,11 @@ check "4. a meeting in the store" quiet etcdctl put "$P2/meetings/x" \
 node_up 1 "$P2"
 check "4. node 1 converges to the store's" wait_until 20 has_meetings 1 x
 check_eq "4. no fleet key was needed" "" "$(etcdctl get --print-value-only "$P2/fleet")"
+check "4. fleet del of its last meeting" quiet "$GEOBLOCK" fleet del x --etcd "$EP" \
+	--etcd-prefix "$P2"
+marked2() { etcdctl get --print-value-only "$P2/fleet" | grep -q created; }
+check "4. ... writes the fleet key (an empty fleet is still one)" marked2
+check "4. node 1 follows it to empty" wait_until 20 has_meetings 1 ""
 
 # 5. fleet put marks a new prefix.
 P3=$PREFIX-c
@@ -117,7 +124,18 @@ check_eq "5. the next fleet put there: no warning" "wrote $P3/meetings/y2" "$out
 marked() { etcdctl get --print-value-only "$P3/fleet" | jq -e .created >/dev/null; }
 check "5. its fleet key written" marked
 fleet_rev() { etcdctl get -w json "$P3/$1" | jq '.kvs[0].mod_revision'; }
-check "5. ... before the meeting" test "$(fleet_rev fleet)" -lt "$(fleet_rev meetings/y)"
+check "5. ... after the meeting (a node kept back sees the meeting first)" \
+	test "$(fleet_rev fleet)" -gt "$(fleet_rev meetings/y)"
+
+# 6. A node kept back wakes at a key naming a fleet even if it concerns another node only.
+P4=$PREFIX-d
+check "6. node 2's own meeting" quiet gbn 2 meeting add mine2 --ports 7300 --block DE
+node_up 2 "$P4"
+check "6. node 2 keeps it" wait_until 20 status_error_has "$P4" 2 "no fleet under $P4/"
+check "6. another node's meeting in the store" quiet etcdctl put "$P4/nodes/other/meetings/z" \
+	'{"ports":[7301],"block":["FR"]}'
+check "6. node 2 converges (to none of its own)" wait_until 20 has_meetings 2 ""
+check "6. its error cleared" wait_until 10 status_clear "$P4" 2 0
 
 ((FAILED)) && { echo "--- node logs"; tail -n 20 "$tmp"/node*.log; }
 summary

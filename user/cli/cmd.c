@@ -327,8 +327,8 @@ static const struct cmd shared_port_cmds[] = {
 	  .details =
 		"cached: the senders whose meeting and country their media (and consent\n"
 		"checks) find in ice_hot;\n"
-		"unused while a change clears it, or after one stopped doing so, until the\n"
-		"daemon (within 5 s) or the next change repairs it." },
+		"unused while a change clears it, or after one stopped doing so, until a\n"
+		"running daemon (within 5 s) or the next change repairs it." },
 	{}
 };
 
@@ -360,11 +360,11 @@ static const struct cmd fleet_cmds[] = {
 	{ .name = "init", .func = cmd_fleet_init, .opts = fleet_init_opts,
 	  .summary = "mark the prefix as a fleet's, even one holding no meeting",
 	  .details =
-		"Writes PREFIX/fleet if it is not there ('fleet put' writes it too). A node\n"
-		"whose prefix holds no meeting, shared-ports, geoip or fleet key keeps the\n"
-		"rule set it has rather than remove every meeting (a mistyped\n"
-		"--etcd-prefix), and says so in its status; this tells it the fleet is\n"
-		"meant to be empty." },
+		"Writes PREFIX/fleet if it is not there ('fleet put' and 'fleet del' write\n"
+		"it too). A node whose prefix holds no meeting, shared-ports, geoip or\n"
+		"fleet key keeps the rule set it has rather than remove every meeting (a\n"
+		"mistyped --etcd-prefix), and says so in its status; this tells it the\n"
+		"fleet is meant to be empty." },
 	{ .name = "put", .func = cmd_fleet_put, .opts = fleet_put_opts, .own_parser = true,
 	  .summary = "write a meeting to the fleet store, as 'meeting add' takes it",
 	  .args = "NAME", .min_args = 1, .max_args = 1, .expected = "one meeting NAME",

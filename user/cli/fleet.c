@@ -252,11 +252,7 @@ int cmd_fleet_put(const struct cmd_args *a)
 	ret = check_against_store(&st, &kvs, key, &s);
 	if (ret)
 		goto out_old;
-	/* The prefix named a fleet's before its first meeting is there. */
 	warn_unnamed(&st, &kvs, ": this starts a new one");
-	ret = mark_fleet(&st, &kvs, &done);
-	if (ret)
-		goto out_old;
 	o = spec_to_json(&s);
 	json_object_object_del(o, "name");
 	ret = GB_EXIT_FAIL;
@@ -269,7 +265,12 @@ int cmd_fleet_put(const struct cmd_args *a)
 		       "try again", key);
 	} else {
 		printf("%s %s\n", found ? "replaced" : "wrote", key);
-		ret = GB_EXIT_OK;
+		/*
+		 * The prefix named a fleet's, after the meeting (which names it too): written first,
+		 * it would have a node that kept its rules on a prefix of no fleet converge to none
+		 * for a moment.
+		 */
+		ret = mark_fleet(&st, &kvs, &done);
 	}
 	json_object_put(o);
 out_old:
@@ -311,7 +312,8 @@ int cmd_fleet_del(const struct cmd_args *a)
 		       "try again", key);
 	} else {
 		printf("deleted %s\n", key);
-		ret = GB_EXIT_OK;
+		/* A fleet of none left is still one (a store written before the fleet key). */
+		ret = mark_fleet(&st, NULL, &done);
 	}
 	etcd_kv_free(&old);
 	etcd_close(&st.e);

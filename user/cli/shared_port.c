@@ -116,8 +116,8 @@ int cmd_shared_port_list(const struct cmd_args *a)
 		printf("senders:      %zu remembered of %d, %llu evicted\n", live, GB_ICE_TUPLES_MAX,
 		       (unsigned long long)evicted);
 		printf("cached:       %zu of %d senders%s\n", cached, GB_ICE_HOT_LINES * GB_ICE_HOT_WAYS,
-		       suspended ? ", unused: a change is clearing it, or stopped doing so (the "
-				   "daemon or the next change repairs it)" : "");
+		       suspended ? ", unused: a change is clearing it, or stopped doing so (a "
+				   "running daemon or the next change repairs it)" : "");
 		printf("requests:     %llu learned, %llu refreshed, %llu moved, %llu kept, %llu "
 		       "rebound\n", (unsigned long long)c.ice[GB_ICE_LEARNED],
 		       (unsigned long long)c.ice[GB_ICE_REFRESHED],

@@ -134,7 +134,7 @@ int cmd_status(const struct cmd_args *a)
 			       get_int(ice, "shared_ports"), get_int(ice, "ufrags"),
 			       get_int(ice, "senders_cached"),
 			       get_bool(ice, "senders_cache_suspended") ? " (cache unused until "
-			       "the daemon or the next change repairs it)" : "",
+			       "a running daemon or the next change repairs it)" : "",
 			       get_int(mem, "senders") / 1048576.0,
 			       (get_int(mem, "ufrags") + get_int(mem, "ufrag_slots")) / 1048576.0);
 		print_retired(top);

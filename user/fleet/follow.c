@@ -265,7 +265,8 @@ static bool fleet_here(struct fleet_follow *f)
 		return true;
 	err = rules_read(f->ctx, &r);
 	if (err) {
-		set_error(f->last_error, sizeof(f->last_error), strerror(-err));
+		snprintf(why, sizeof(why), "cannot read the rule set here: %s", strerror(-err));
+		set_error(f->last_error, sizeof(f->last_error), why);
 		return false;
 	}
 	for (__u32 id = 1; id < GB_MAX_MEETINGS; id++)
@@ -373,7 +374,10 @@ static int on_message(void *arg, const struct etcd_watch_msg *m)
 	if (m->created)
 		set_connected(f, true);
 	for (size_t i = 0; i < m->n_events && !err; i++) {
-		mine |= concerns(f, m->events[i].kv.key);
+		/* Held back on a prefix of no fleet (fleet_here): any key that names one. */
+		mine |= concerns(f, m->events[i].kv.key) ||
+			(!f->named && !m->events[i].deleted &&
+			 fleet_store_named(&m->events[i].kv, 1, f->prefix));
 		if (m->events[i].kv.mod_revision > last)
 			last = m->events[i].kv.mod_revision;
 		err = store_event(&f->store, &m->events[i]);

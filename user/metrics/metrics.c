@@ -247,8 +247,8 @@ static void verdicts(struct textbuf *b, const struct counters *c)
 		sample(b, "geoblock_ice_senders_cached", NULL, NULL, NULL, NULL, c->ice_cached);
 		family(b, "geoblock_ice_senders_cache_suspended", "gauge",
 		       "1 while the data path leaves that cache alone (a change clears it, or "
-		       "stopped doing so: the daemon or the next change repairs it), every sender's "
-		       "packet then reading its set; else 0.");
+		       "stopped doing so: this daemon's pass or the next change repairs it), every "
+		       "sender's packet then reading its set; else 0.");
 		sample(b, "geoblock_ice_senders_cache_suspended", NULL, NULL, NULL, NULL,
 		       c->ice_cache_suspended);
 	}

@@ -28,6 +28,12 @@ enum {
 	SUB_WEBRTC_STATE = 6,
 };
 
+/* Adds n to counter *c, which janus_members_counts reads without the lock. */
+static void count(unsigned long *c, unsigned long n)
+{
+	__atomic_add_fetch(c, n, __ATOMIC_RELAXED);
+}
+
 static time_t now_s(void)
 {
 	struct timespec ts;
@@ -111,7 +117,7 @@ static void give_ports(struct janus_members *m, struct janus_handle *h)
 			continue;
 		if ((owner && owner != id) || rules_port_shared(r, port)) {
 			h->refused[i] = true;
-			m->c.refused++;
+			count(&m->c.refused, 1);
 			gb_warn("janus: port %u of handle %llu in room %llu not given to meeting \"%s\": "
 				"it %s", port, (unsigned long long)h->handle,
 				(unsigned long long)h->room, name, owner ? "belongs to another meeting" :
@@ -131,7 +137,7 @@ static void give_ports(struct janus_members *m, struct janus_handle *h)
 			break;
 		}
 		h->granted[i] = true;
-		m->c.ports_given++;
+		count(&m->c.ports_given, 1);
 		snprintf(line, sizeof(line), "+ port %u meeting %s", port, name);
 		json_object_array_add(lines, json_object_new_string(line));
 	}
@@ -181,7 +187,7 @@ static void take_ports(struct janus_members *m, struct janus_handle *h)
 			gb_warn("janus: cannot take port %u back: %s", port, strerror(-err));
 			break;
 		}
-		m->c.ports_taken++;
+		count(&m->c.ports_taken, 1);
 		json_object_array_add(lines, json_object_new_string(line));
 	}
 	audit_change(m, h, lines, err);
@@ -411,7 +417,7 @@ static int event_locked(struct janus_members *m, struct json_object *ev)
 		if (h->room && h->room != room)
 			take_ports(m, h);
 		h->room = room;
-		m->c.joined++;
+		count(&m->c.joined, 1);
 		give_ports(m, h);
 		return 0;
 	}
@@ -452,11 +458,11 @@ int janus_members_event(struct janus_members *m, struct json_object *ev)
 
 	pthread_mutex_lock(&m->mu);
 	ret = event_locked(m, ev);
-	m->c.events++;
+	count(&m->c.events, 1);
 	if (ret == -EINVAL)
-		m->c.malformed++;
+		count(&m->c.malformed, 1);
 	else if (ret > 0)
-		m->c.ignored++;
+		count(&m->c.ignored, 1);
 	pthread_mutex_unlock(&m->mu);
 	return ret;
 }
@@ -556,7 +562,7 @@ void janus_members_hangup_blocked(struct janus_members *m,
 		if (drop) {
 			if (h)
 				h->hung = !err;
-			m->c.hangups += !err;
+			count(&m->c.hangups, !err);
 			m->unsynced = true;
 		}
 		pthread_mutex_unlock(&m->mu);
@@ -568,10 +574,10 @@ void janus_members_hangup_blocked(struct janus_members *m,
 
 struct janus_counts janus_members_counts(struct janus_members *m)
 {
-	struct janus_counts c;
-
-	pthread_mutex_lock(&m->mu);
-	c = m->c;
-	pthread_mutex_unlock(&m->mu);
-	return c;
+	/* Not under m->mu, held across the state lock's wait: a scrape must not wait on it. */
+#define LOAD(f) .f = __atomic_load_n(&m->c.f, __ATOMIC_RELAXED)
+	return (struct janus_counts){ LOAD(events), LOAD(ignored), LOAD(malformed), LOAD(joined),
+				      LOAD(ports_given), LOAD(ports_taken), LOAD(refused),
+				      LOAD(hangups) };
+#undef LOAD
 }

@@ -28,7 +28,7 @@ struct janus_handle {
 	bool hung;				/* hung up for it (--janus-hangup) */
 };
 
-/* What the events did, for the log and the tests. */
+/* What the events did, for the log, the metrics and the tests. */
 struct janus_counts {
 	unsigned long events, ignored, malformed, joined, ports_given, ports_taken, refused;
 	unsigned long hangups;
@@ -61,7 +61,7 @@ void janus_members_expire(struct janus_members *m);
  */
 void janus_members_hangup_blocked(struct janus_members *m,
 				  int (*hangup)(void *cls, __u64 session, __u64 handle), void *cls);
-/* The counters, read under the lock. */
+/* The counters, each read atomically, without the lock (events may hold it, waiting). */
 struct janus_counts janus_members_counts(struct janus_members *m);
 
 #endif
