@@ -191,11 +191,12 @@ else
 fi
 check "the comparison saw the drops" grep -q "standup\",country=\"DE\"} $COUNT" "$tmp/from-metrics"
 
-# Every geoblock metric the dashboard and the alert rules use is served, but the fleet's: only a
-# daemon started with --etcd serves those (docs/fleet.md), and this one has no store.
+# Every geoblock metric the dashboard and the alert rules use is served, but the fleet's and
+# Janus's: only a daemon started with --etcd (docs/fleet.md) or --janus-events serves those, and
+# this one has neither (tests/fleet/ and tests/cli/janus_events_change_membership.sh scrape them).
 for m in $(grep -oh 'geoblock_[a-z0-9_]*' "$MON/geoblock-alerts.yml" "$MON/grafana-dashboard.json" |
 	sort -u); do
-	case $m in geoblock_fleet_*) continue ;; esac
+	case $m in geoblock_fleet_* | geoblock_janus_*) continue ;; esac
 	check "served: $m" grep -q "^$m[{ ]" "$tmp/page"
 done
 # The dashboard's queries run on the real server (Grafana's variables replaced) and the drops

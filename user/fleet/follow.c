@@ -24,6 +24,7 @@
 #include "metrics/metrics.h"
 #include "fleet/etcd.h"
 #include "fleet/layout.h"
+#include "fleet/local.h"
 #include "fleet/node_status.h"
 #include "fleet/follow.h"
 
@@ -166,60 +167,6 @@ static bool refused_before(const struct fleet_follow *f, const struct fleet_refu
 	return false;
 }
 
-/* The shared ports to add and to remove to make the rule set's those of want. */
-static void shared_diff(const struct rules *r, const __u8 *want, __u8 *add, __u8 *remove,
-			bool *any_add, bool *any_remove)
-{
-	for (__u32 p = 1; p < GB_PORT_COUNT; p++) {
-		bool now = rules_port_shared(r, p), wanted = port_isset(want, p);
-
-		if (wanted && !now) {
-			add[p / 8] |= 1u << (p % 8);
-			*any_add = true;
-		} else if (!wanted && now) {
-			remove[p / 8] |= 1u << (p % 8);
-			*any_remove = true;
-		}
-	}
-}
-
-
-/*
- * A meeting whose key was refused keeps the version applied here before (a bad write to the store
- * must not lift a block on every node), unless it clashes with what the store now holds.
- */
-static int keep_refused(const struct rules *r, struct fleet_want *w)
-{
-	struct meeting_spec old;
-	char why[240];
-	int err = 0;
-	__u32 id;
-
-	for (size_t i = 0; i < w->n_refused && !err; i++) {
-		struct fleet_refusal *f = &w->refused[i];
-
-		if (!*f->name || !(id = rules_find(r, f->name)))
-			continue;
-		for (size_t j = 0; j < w->meetings.n && id; j++)
-			if (!strcmp(w->meetings.v[j].name, f->name))
-				id = 0;
-		if (!id || rules_spec(r, id, &old))
-			continue;
-		/* Janus's handles' ports are not the store's to keep. */
-		janus_strip_ports(&r->janus, old.name, old.ports);
-		err = spec_list_push(&w->meetings, &old);
-		if (err)
-			break;
-		if (spec_list_check(&w->meetings, why, sizeof(why))) {
-			spec_free(&w->meetings.v[--w->meetings.n]);
-			continue;
-		}
-		snprintf(f->reason + strlen(f->reason), sizeof(f->reason) - strlen(f->reason),
-			 "; the version applied before is kept");
-	}
-	return err;
-}
-
 /*
  * What of the rule set here the store's want depends on: the versions of refused meetings
  * applied before, and the shared ports to change. The maps are read only when needed (a key
@@ -242,9 +189,9 @@ static int compare_local(struct fleet_follow *f, struct fleet_want *w, __u8 *add
 	err = rules_read(f->ctx, &r);
 	if (err)
 		return err;
-	err = keep_refused(&r, w);
+	err = fleet_keep_refused(&r, w);
 	if (shared)
-		shared_diff(&r, w->shared, add, remove, any_add, any_remove);
+		fleet_shared_diff(&r, w->shared, add, remove, any_add, any_remove);
 	rules_free(&r);
 	return err;
 }
@@ -256,24 +203,18 @@ static int compare_local(struct fleet_follow *f, struct fleet_want *w, __u8 *add
  */
 static bool fleet_here(struct fleet_follow *f)
 {
-	size_t meetings = 0, shared = 0;
-	struct rules r;
+	size_t meetings, shared;
 	char why[sizeof(f->last_error)];
 	int err;
 
 	if (f->named || (f->named = fleet_store_named(f->store.v, f->store.n, f->prefix)))
 		return true;
-	err = rules_read(f->ctx, &r);
+	err = fleet_local_held(f->ctx, &meetings, &shared);
 	if (err) {
 		snprintf(why, sizeof(why), "cannot read the rule set here: %s", strerror(-err));
 		set_error(f->last_error, sizeof(f->last_error), why);
 		return false;
 	}
-	for (__u32 id = 1; id < GB_MAX_MEETINGS; id++)
-		meetings += rules_slot_occupied(&r.policies[id]);
-	for (__u32 p = 1; p < GB_PORT_COUNT; p++)
-		shared += rules_port_shared(&r, p);
-	rules_free(&r);
 	if (!meetings && !shared)
 		return true;
 	snprintf(why, sizeof(why), "no fleet under %s (no meeting, shared-ports, geoip or fleet "

@@ -5,6 +5,7 @@
  */
 #include <errno.h>
 #include <pthread.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -359,6 +360,27 @@ static void fleet(struct textbuf *b)
 	       __atomic_load_n(&g->rejected_total, __ATOMIC_RELAXED));
 }
 
+/* The Janus counters without labels: name, help, and where in struct janus_figures. */
+static const struct {
+	const char *name, *help;
+	size_t at;
+} janus_counters[] = {
+	{ "geoblock_janus_joins_total", "Janus handles that joined a room of a meeting.",
+	  offsetof(struct janus_figures, joined) },
+	{ "geoblock_janus_ports_given_total",
+	  "Ports given to meetings for their rooms' Janus handles.",
+	  offsetof(struct janus_figures, ports_given) },
+	{ "geoblock_janus_ports_taken_total",
+	  "Ports taken back from meetings as their Janus handles left or went silent.",
+	  offsetof(struct janus_figures, ports_taken) },
+	{ "geoblock_janus_ports_refused_total",
+	  "Ports of Janus handles not given: another meeting's, or shared.",
+	  offsetof(struct janus_figures, refused) },
+	{ "geoblock_janus_hangups_total",
+	  "Janus handles hung up through the Admin API because their meeting blocks their client "
+	  "(--janus-hangup).", offsetof(struct janus_figures, hangups) },
+};
+
 /* shown_mu held. */
 static void janus(struct textbuf *b)
 {
@@ -374,22 +396,11 @@ static void janus(struct textbuf *b)
 	       f.events - f.ignored - f.malformed);
 	sample(b, "geoblock_janus_events_total", "outcome", "ignored", NULL, NULL, f.ignored);
 	sample(b, "geoblock_janus_events_total", "outcome", "malformed", NULL, NULL, f.malformed);
-	family(b, "geoblock_janus_joins_total", "counter",
-	       "Janus handles that joined a room of a meeting.");
-	sample(b, "geoblock_janus_joins_total", NULL, NULL, NULL, NULL, f.joined);
-	family(b, "geoblock_janus_ports_given_total", "counter",
-	       "Ports given to meetings for their rooms' Janus handles.");
-	sample(b, "geoblock_janus_ports_given_total", NULL, NULL, NULL, NULL, f.ports_given);
-	family(b, "geoblock_janus_ports_taken_total", "counter",
-	       "Ports taken back from meetings as their Janus handles left or went silent.");
-	sample(b, "geoblock_janus_ports_taken_total", NULL, NULL, NULL, NULL, f.ports_taken);
-	family(b, "geoblock_janus_ports_refused_total", "counter",
-	       "Ports of Janus handles not given: another meeting's, or shared.");
-	sample(b, "geoblock_janus_ports_refused_total", NULL, NULL, NULL, NULL, f.refused);
-	family(b, "geoblock_janus_hangups_total", "counter",
-	       "Janus handles hung up through the Admin API because their meeting blocks their "
-	       "client (--janus-hangup).");
-	sample(b, "geoblock_janus_hangups_total", NULL, NULL, NULL, NULL, f.hangups);
+	for (size_t i = 0; i < sizeof(janus_counters) / sizeof(janus_counters[0]); i++) {
+		family(b, janus_counters[i].name, "counter", janus_counters[i].help);
+		sample(b, janus_counters[i].name, NULL, NULL, NULL, NULL,
+		       *(const unsigned long long *)((const char *)&f + janus_counters[i].at));
+	}
 }
 
 static void duration(struct textbuf *b, const struct timespec *start)

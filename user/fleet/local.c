@@ -1,0 +1,71 @@
+// SPDX-License-Identifier: GPL-2.0
+/* The node's own rule set as a converge to the store's want needs it (fleet/follow.c). */
+#include <stdio.h>
+#include <string.h>
+#include "lib/country.h"
+#include "state/janus_rooms.h"
+#include "fleet/local.h"
+
+int fleet_local_held(const struct gb_ctx *ctx, size_t *meetings, size_t *shared)
+{
+	struct rules r;
+	int err = rules_read(ctx, &r);
+
+	*meetings = *shared = 0;
+	if (err)
+		return err;
+	for (__u32 id = 1; id < GB_MAX_MEETINGS; id++)
+		*meetings += rules_slot_occupied(&r.policies[id]);
+	for (__u32 p = 1; p < GB_PORT_COUNT; p++)
+		*shared += rules_port_shared(&r, p);
+	rules_free(&r);
+	return 0;
+}
+
+void fleet_shared_diff(const struct rules *r, const __u8 *want, __u8 *add, __u8 *remove,
+		       bool *any_add, bool *any_remove)
+{
+	for (__u32 p = 1; p < GB_PORT_COUNT; p++) {
+		bool now = rules_port_shared(r, p), wanted = port_isset(want, p);
+
+		if (wanted && !now) {
+			add[p / 8] |= 1u << (p % 8);
+			*any_add = true;
+		} else if (!wanted && now) {
+			remove[p / 8] |= 1u << (p % 8);
+			*any_remove = true;
+		}
+	}
+}
+
+int fleet_keep_refused(const struct rules *r, struct fleet_want *w)
+{
+	struct meeting_spec old;
+	char why[240];
+	int err = 0;
+	__u32 id;
+
+	for (size_t i = 0; i < w->n_refused && !err; i++) {
+		struct fleet_refusal *f = &w->refused[i];
+
+		if (!*f->name || !(id = rules_find(r, f->name)))
+			continue;
+		for (size_t j = 0; j < w->meetings.n && id; j++)
+			if (!strcmp(w->meetings.v[j].name, f->name))
+				id = 0;
+		if (!id || rules_spec(r, id, &old))
+			continue;
+		/* Janus's handles' ports are not the store's to keep. */
+		janus_strip_ports(&r->janus, old.name, old.ports);
+		err = spec_list_push(&w->meetings, &old);
+		if (err)
+			break;
+		if (spec_list_check(&w->meetings, why, sizeof(why))) {
+			spec_free(&w->meetings.v[--w->meetings.n]);
+			continue;
+		}
+		snprintf(f->reason + strlen(f->reason), sizeof(f->reason) - strlen(f->reason),
+			 "; the version applied before is kept");
+	}
+	return err;
+}

@@ -1,0 +1,24 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* The node's own rule set as a converge to the store's want needs it (fleet/follow.c). */
+#ifndef GEOBLOCK_FLEET_LOCAL_H
+#define GEOBLOCK_FLEET_LOCAL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <linux/types.h>
+#include "state/rules.h"
+#include "fleet/layout.h"
+
+/* The meetings (any slot taken) and shared ports of the rule set here: 0, or -errno. */
+int fleet_local_held(const struct gb_ctx *ctx, size_t *meetings, size_t *shared);
+/* The shared ports to add and to remove to make r's those of want (bits set, and *any_ set). */
+void fleet_shared_diff(const struct rules *r, const __u8 *want, __u8 *add, __u8 *remove,
+		       bool *any_add, bool *any_remove);
+/*
+ * A meeting whose key was refused keeps the version applied here before (a bad write to the store
+ * must not lift a block on every node), unless it clashes with what the store now holds: added
+ * to w's meetings, its refusal's reason saying so. 0, or -errno.
+ */
+int fleet_keep_refused(const struct rules *r, struct fleet_want *w);
+
+#endif
