@@ -147,18 +147,6 @@ static void expire(const struct gb_ctx *ctx)
 			n == 1 ? "" : "s");
 }
 
-/* The Janus events' counters, for the metrics page. */
-static void janus_figures(void *arg, struct janus_figures *out)
-{
-	struct janus_counts c = janus_members_counts(arg);
-
-	*out = (struct janus_figures){
-		.events = c.events, .ignored = c.ignored, .malformed = c.malformed,
-		.joined = c.joined, .ports_given = c.ports_given, .ports_taken = c.ports_taken,
-		.refused = c.refused, .hangups = c.hangups,
-	};
-}
-
 static int run(const struct gb_ctx *ctx, int sfd, int tfd, struct watch *w,
 	       struct link_keeper *k, struct janus_members *jm, struct janus_admin *hangup)
 {
@@ -362,7 +350,7 @@ int cmd_daemon(const struct cmd_args *a)
 		if (err)
 			goto out_api;
 		printf("serving Janus events on %s\n", janus_events_url(jev));
-		metrics_show_janus(janus_figures, &jm);
+		metrics_show_janus(&jm);
 	}
 	if (a->opt[OPT_ETCD]) {
 		struct fleet_config fc = {
@@ -393,7 +381,7 @@ out_janus:
 out_api:
 	if (janus) {
 		/* Off the page first: a scrape may be reading them. */
-		metrics_show_janus(NULL, NULL);
+		metrics_show_janus(NULL);
 		janus_members_free(&jm);
 	}
 	api_stop(api);

@@ -16,8 +16,7 @@ int fleet_local_held(const struct gb_ctx *ctx, size_t *meetings, size_t *shared)
 		return err;
 	for (__u32 id = 1; id < GB_MAX_MEETINGS; id++)
 		*meetings += rules_slot_occupied(&r.policies[id]);
-	for (__u32 p = 1; p < GB_PORT_COUNT; p++)
-		*shared += rules_port_shared(&r, p);
+	*shared = rules_shared_count(&r);
 	rules_free(&r);
 	return 0;
 }

@@ -12,6 +12,7 @@
 #include "lib/country.h"
 #include "lib/version.h"
 #include "kern/counters.h"
+#include "state/janus_members.h"
 #include "metrics/metrics.h"
 
 void textbuf_free(struct textbuf *b)
@@ -316,8 +317,7 @@ static void geoip(struct textbuf *b, const struct counters *c)
  */
 static pthread_mutex_t shown_mu = PTHREAD_MUTEX_INITIALIZER;
 static const struct fleet_gauges *fleet_shown;
-static void (*janus_read)(void *arg, struct janus_figures *out);
-static void *janus_arg;
+static struct janus_members *janus_shown;
 
 void metrics_show_fleet(const struct fleet_gauges *g)
 {
@@ -326,11 +326,10 @@ void metrics_show_fleet(const struct fleet_gauges *g)
 	pthread_mutex_unlock(&shown_mu);
 }
 
-void metrics_show_janus(void (*read)(void *arg, struct janus_figures *out), void *arg)
+void metrics_show_janus(struct janus_members *m)
 {
 	pthread_mutex_lock(&shown_mu);
-	janus_read = read;
-	janus_arg = arg;
+	janus_shown = m;
 	pthread_mutex_unlock(&shown_mu);
 }
 
@@ -360,35 +359,35 @@ static void fleet(struct textbuf *b)
 	       __atomic_load_n(&g->rejected_total, __ATOMIC_RELAXED));
 }
 
-/* The Janus counters without labels: name, help, and where in struct janus_figures. */
+/* The Janus counters without labels: name, help, and where in struct janus_counts. */
 static const struct {
 	const char *name, *help;
 	size_t at;
 } janus_counters[] = {
 	{ "geoblock_janus_joins_total", "Janus handles that joined a room of a meeting.",
-	  offsetof(struct janus_figures, joined) },
+	  offsetof(struct janus_counts, joined) },
 	{ "geoblock_janus_ports_given_total",
 	  "Ports given to meetings for their rooms' Janus handles.",
-	  offsetof(struct janus_figures, ports_given) },
+	  offsetof(struct janus_counts, ports_given) },
 	{ "geoblock_janus_ports_taken_total",
 	  "Ports taken back from meetings as their Janus handles left or went silent.",
-	  offsetof(struct janus_figures, ports_taken) },
+	  offsetof(struct janus_counts, ports_taken) },
 	{ "geoblock_janus_ports_refused_total",
 	  "Ports of Janus handles not given: another meeting's, or shared.",
-	  offsetof(struct janus_figures, refused) },
+	  offsetof(struct janus_counts, refused) },
 	{ "geoblock_janus_hangups_total",
 	  "Janus handles hung up through the Admin API because their meeting blocks their client "
-	  "(--janus-hangup).", offsetof(struct janus_figures, hangups) },
+	  "(--janus-hangup).", offsetof(struct janus_counts, hangups) },
 };
 
 /* shown_mu held. */
 static void janus(struct textbuf *b)
 {
-	struct janus_figures f = {};
+	struct janus_counts f;
 
-	if (!janus_read)
+	if (!janus_shown)
 		return;
-	janus_read(janus_arg, &f);
+	f = janus_members_counts(janus_shown);
 	family(b, "geoblock_janus_events_total", "counter",
 	       "Events Janus posted to the daemon (--janus-events): used, of no interest (ignored), "
 	       "or not JSON events (malformed).");
@@ -399,7 +398,7 @@ static void janus(struct textbuf *b)
 	for (size_t i = 0; i < sizeof(janus_counters) / sizeof(janus_counters[0]); i++) {
 		family(b, janus_counters[i].name, "counter", janus_counters[i].help);
 		sample(b, janus_counters[i].name, NULL, NULL, NULL, NULL,
-		       *(const unsigned long long *)((const char *)&f + janus_counters[i].at));
+		       *(const unsigned long *)((const char *)&f + janus_counters[i].at));
 	}
 }
 

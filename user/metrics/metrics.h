@@ -42,16 +42,12 @@ struct fleet_gauges {
  */
 void metrics_show_fleet(const struct fleet_gauges *g);
 
-/* What the daemon's Janus events did (api/janus_events, state/janus_members), since it started. */
-struct janus_figures {
-	unsigned long long events, ignored, malformed, joined, ports_given, ports_taken, refused;
-	unsigned long long hangups;
-};
+struct janus_members;
 
 /*
- * Puts read(arg)'s figures on every page rendered from now on, read at each render (read NULL:
- * takes them off, and returns once no page being rendered calls it any longer).
+ * Puts the counters of m's Janus events (state/janus_members) on every page rendered from now on,
+ * read at each render (NULL: takes them off, and returns once no page being rendered reads them).
  */
-void metrics_show_janus(void (*read)(void *arg, struct janus_figures *out), void *arg);
+void metrics_show_janus(struct janus_members *m);
 
 #endif

@@ -212,13 +212,10 @@ static struct json_object *table_json(const struct gb_ctx *ctx)
 static struct json_object *ice_json(const struct gb_ctx *ctx, const struct rules *r)
 {
 	struct json_object *o = json_object_new_object(), *mo = json_object_new_object();
-	unsigned int shared = 0;
 	bool suspended;
 	size_t cached;
 
-	for (__u32 p = 1; p < GB_PORT_COUNT; p++)
-		shared += rules_port_shared(r, p);
-	json_object_object_add(o, "shared_ports", json_object_new_int(shared));
+	json_object_object_add(o, "shared_ports", json_object_new_int(rules_shared_count(r)));
 	json_object_object_add(o, "ufrags", json_object_new_uint64(r->uf.used));
 	hot_census(&r->uf.hot, &cached, &suspended);
 	json_object_object_add(o, "senders_cached", json_object_new_uint64(cached));

@@ -52,6 +52,15 @@ static inline bool rules_port_shared(const struct rules *r, __u32 port)
 {
 	return !r->owners[port].meeting_id && (r->owners[port].flags & GB_PORT_SHARED);
 }
+/* How many ports are shared. */
+static inline unsigned int rules_shared_count(const struct rules *r)
+{
+	unsigned int n = 0;
+
+	for (__u32 p = 1; p < GB_PORT_COUNT; p++)
+		n += rules_port_shared(r, p);
+	return n;
+}
 /* Adds one meeting; the data path sees it only once it is complete. */
 int rules_add(const struct gb_ctx *ctx, struct rules *r, const struct meeting_spec *s, __u32 *id);
 int rules_remove(const struct gb_ctx *ctx, struct rules *r, __u32 id);
