@@ -41,6 +41,7 @@ tests=(
 	"$BUILD/tests/unit_fleet_layout"
 	"$BUILD/tests/unit_ice_hash"
 	"$BUILD/tests/unit_hot"
+	"$BUILD/tests/unit_shared_ports"
 	"bash $ROOT/tests/cli/concurrent_changes_serialise.sh"
 	"bash $ROOT/tests/cli/capacity_16384_meetings_all_ports.sh"
 	"bash $ROOT/tests/cli/concurrent_mixed_commands_equal_a_serial_order.sh"

@@ -136,7 +136,7 @@ static int restore_shared(const struct gb_ctx *ctx)
 	if (err == -EEXIST)
 		gb_err("a port of %s/%s belongs to a meeting: 'geoblock shared-port del' it or "
 		       "move the meeting", ctx->state_dir, STATE_SHARED_FILE);
-	else if (err)
+	else if (err && err != -EOPNOTSUPP)
 		gb_err("cannot set the shared ports: %s", strerror(-err));
 	if (!err && port_next(want, 1) < GB_PORT_COUNT) {
 		format_ports(want, text, sizeof(text));

@@ -185,6 +185,8 @@ int ops_shared_ports(const struct gb_ctx *ctx, const struct audit_caller *who, c
 			out->after[p / 8] ^= 1u << (p % 8);
 		}
 	}
+	if (!err && out->changed && add)
+		err = shared_ports_allowed(r, out->after);
 	if (err || !out->changed)
 		goto out;
 	/* Saved first: what the maps get is never more than restore puts back. */

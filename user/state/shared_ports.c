@@ -77,6 +77,32 @@ int shared_ports_write(const struct gb_ctx *ctx, const __u8 ports[GB_PORT_COUNT 
 	return err;
 }
 
+/*
+ * The data path's learned senders and their cache are written and read with x86-64's ordering:
+ * loads kept in order with earlier loads, stores with earlier stores, a locked instruction a full
+ * barrier. BPF on Linux 6.1 has no load-acquire to ask for it elsewhere (design.md).
+ */
+#ifndef SHARED_PORTS_ORDERED
+#if defined(__x86_64__)
+#define SHARED_PORTS_ORDERED	1
+#else
+#define SHARED_PORTS_ORDERED	0
+#endif
+#endif
+
+int shared_ports_allowed(const struct rules *r, const __u8 want[GB_PORT_COUNT / 8])
+{
+	if (SHARED_PORTS_ORDERED)
+		return 0;
+	for (__u32 p = port_next(want, 1); p < GB_PORT_COUNT; p = port_next(want, p + 1))
+		if (!rules_port_shared(r, p)) {
+			gb_err("port %u cannot be shared on this CPU: the data path's shared-port "
+			       "protocol needs x86-64's memory order (see design.md)", p);
+			return -EOPNOTSUPP;
+		}
+	return 0;
+}
+
 void shared_ports_live(const struct rules *r, __u8 ports[GB_PORT_COUNT / 8])
 {
 	memset(ports, 0, GB_PORT_COUNT / 8);
@@ -106,6 +132,9 @@ int shared_ports_set(const struct gb_ctx *ctx, struct rules *r,
 	for (__u32 p = port_next(want, 1); p < GB_PORT_COUNT; p = port_next(want, p + 1))
 		if (r->owners[p].meeting_id)
 			return -EEXIST;
+	err = shared_ports_allowed(r, want);
+	if (err)
+		return err;
 	for (__u32 p = port_next(want, 1); p < GB_PORT_COUNT; p = port_next(want, p + 1)) {
 		if (rules_port_shared(r, p))
 			continue;

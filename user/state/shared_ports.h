@@ -14,11 +14,16 @@
 int shared_ports_read(const struct gb_ctx *ctx, __u8 ports[GB_PORT_COUNT / 8]);
 /* Replaces the saved set (written whole, then renamed over the old one). */
 int shared_ports_write(const struct gb_ctx *ctx, const __u8 ports[GB_PORT_COUNT / 8]);
+/*
+ * 0, or -EOPNOTSUPP after one line if want shares a port r does not and this build's CPU is not
+ * one whose memory order the data path's shared-port protocol relies on (x86-64's).
+ */
+int shared_ports_allowed(const struct rules *r, const __u8 want[GB_PORT_COUNT / 8]);
 /* The set in the maps. */
 void shared_ports_live(const struct rules *r, __u8 ports[GB_PORT_COUNT / 8]);
 /*
  * Makes the maps' set want: ports gained first, then lost; -EEXIST (nothing changed) if one of
- * want is a meeting's.
+ * want is a meeting's, -EOPNOTSUPP (nothing changed, one line said) if shared_ports_allowed is not.
  */
 int shared_ports_set(const struct gb_ctx *ctx, struct rules *r,
 		     const __u8 want[GB_PORT_COUNT / 8]);
