@@ -156,6 +156,24 @@ expect 400 "apply: an unknown field" POST /v1/apply '{"meetings":[],"force":true
 expect 400 "apply: no meetings" POST /v1/apply '{"check":true}'
 expect 400 "delete: reason a number" DELETE /v1/meetings/board '{"reason":5}'
 expect 400 "delete: an unknown field" DELETE /v1/meetings/board '{"why":"x"}'
+expect 400 "delete: an empty reason" DELETE /v1/meetings/board '{"reason":""}'
+expect 400 "ports: a reason of two lines" POST /v1/meetings/board/ports '{"add":["8811"],"reason":"a\nb"}'
+expect 400 "ports: a reason of 256 bytes" POST /v1/meetings/board/ports \
+	"{\"add\":[\"8811\"],\"reason\":\"$(printf 'r%.0s' $(seq 256))\"}"
+expect 400 "apply: a reason with an escape" POST /v1/apply '{"meetings":[],"check":true,"reason":"\u001b[2J"}'
+expect 400 "PUT: a reason with a tab" PUT /v1/meetings/q '{"ports":["8901"],"block":["DE"],"reason":"a\tb"}'
+expect 400 "a name given twice" PUT /v1/meetings/q '{"ports":["8901"],"block":["US"],"block":["DE"]}'
+expect 400 "a name given twice, nested" POST /v1/apply \
+	'{"meetings":[{"name":"q","ports":["8901"],"ports":["8902"],"block":["DE"]}],"check":true}'
+expect 400 "ports: add given twice" POST /v1/meetings/board/ports '{"add":["8811"],"add":["8812"]}'
+check_eq "a name given twice: said" "the body gives a name twice in one object" \
+	"$(api PUT /v1/meetings/q '{"ports":["8901"],"block":["US"],"block":["DE"]}' | head -n1 | jq -r .error)"
+check_eq "a body of true: said" "the body must be a JSON object" \
+	"$(api POST /v1/meetings/board/ports 'true' | head -n1 | jq -r .error)"
+expect 400 "a body of true" PUT /v1/meetings/q 'true'
+expect 400 "a body of 7" PUT /v1/meetings/q '7'
+expect 400 "ufrags: one both added and removed" POST /v1/meetings/board/ufrags \
+	'{"add":["Aa11"],"remove":["Aa11"]}'
 /usr/bin/python3 -c 'import json; print(json.dumps({"ports": ["8901"], "block": ["DE"] * 70000}))' \
 	>"$tmp/huge"
 expect 400 "a 70,000-item array" PUT /v1/meetings/q "@$tmp/huge"

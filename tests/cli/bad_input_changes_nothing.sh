@@ -99,8 +99,8 @@ refused 1 "more than ten years" meeting add x --ports 7000 --block DE --expires 
 refused 1 "unknown protocol \"sctp\"" meeting add x --ports 7000 --block DE --proto sctp
 refused 1 "empty protocol list" meeting add x --ports 7000 --block DE --proto ""
 refused 1 "empty item" meeting add x --ports 7000 --block DE --proto udp,
-refused 1 "--reason must be" meeting add x --ports 7000 --block DE --reason ""
-refused 1 "--reason must be" meeting add x --ports 7000 --block DE --reason $'two\nlines'
+refused 1 "a reason must be" meeting add x --ports 7000 --block DE --reason ""
+refused 1 "a reason must be" meeting add x --ports 7000 --block DE --reason $'two\nlines'
 refused 1 'unknown option "--frob"' meeting add x --ports 7000 --block DE --frob
 refused 1 "needs a value" meeting add x --block DE --ports
 refused 1 "--block given twice" meeting add x --ports 7000 --block DE --block FR

@@ -129,10 +129,18 @@ check_eq "explain --ufrag to a port not shared: one line" \
 	"geoblock: explain: port 9000 is not a shared port: --ufrag explains a Binding Request to one; see 'geoblock shared-port list'" \
 	"$(cat "$tmp/err")"
 
-refused "geoblock: meeting add: \"x7Q\" is not an ICE ufrag: use 4-256 letters, digits, '+', '/' (the server's ice-ufrag of the SDP)" \
+refused "geoblock: meeting add: \"x7Q\" is not an ICE ufrag: it has 3 characters, not 4-256 (the server's ice-ufrag of the SDP)" \
 	meeting add short --ufrag x7Q --block DE
-refused "geoblock: meeting add: \"${long:0:64}\" is not an ICE ufrag: use 4-256 letters, digits, '+', '/' (the server's ice-ufrag of the SDP)" \
+refused "geoblock: meeting add: \"${long:0:64}...\" is not an ICE ufrag: it has 257 characters, not 4-256 (the server's ice-ufrag of the SDP)" \
 	meeting add toolong --ufrag "${long}u" --block DE
+# explain's arguments, as every command's, shown as one line.
+"$GEOBLOCK" explain 192.0.2.1 $'100\n00' >"$tmp/out" 2>"$tmp/err"
+check_eq "explain, a port with a newline: one line" \
+	'geoblock: explain: "100\x0a00" is not a port (1-65535)' "$(cat "$tmp/err")"
+"$GEOBLOCK" explain 192.0.2.1 10000 --ufrag $'ab\e[31mX' >"$tmp/out" 2>"$tmp/err"
+check_eq "explain, a ufrag with an escape: one line" \
+	"geoblock: explain: \"ab\\x1b[31mX\" is not an ICE ufrag: use 4-256 letters, digits, '+', '/' (the server's ice-ufrag of the SDP)" \
+	"$(cat "$tmp/err")"
 refused "geoblock: meeting add: \"ab:cd\" is not an ICE ufrag: use 4-256 letters, digits, '+', '/' (the server's ice-ufrag of the SDP)" \
 	meeting add colon --ufrag ab:cd --block DE
 refused 'geoblock: meeting add: ufrag x7Qp already belongs to meeting "jvb-a"' \
@@ -209,6 +217,33 @@ check_eq "API GET shows ufrags" '["RMroom2","RMroom3"]' "$(api GET /v1/meetings/
 out=$(api POST /v1/meetings/lk/ufrags '{"add":["Zz9+/abc"]}')
 check_eq "API POST ufrags of another meeting: refused" 'ufrag Zz9+/abc already belongs to meeting "jvb-b"' \
 	"$(jq -r .error <<<"$out")"
+# Ambiguous or wrong lists: 400, nothing changed, nothing audited.
+api_code() { curl -s -o "$tmp/body" -w '%{http_code}' --unix-socket "$tmp/api.sock" -X "$1" \
+	"http://geoblock$2" -d "$3"; }
+audited=$(wc -l <"$S/audit.log")
+check_eq "API POST ufrags, one both added and removed: 400" 400 \
+	"$(api_code POST /v1/meetings/lk/ufrags '{"add":["RMroom2","RMroom4"],"remove":["RMroom2"]}')"
+check_eq "API POST ufrags, one both added and removed: said" \
+	'ufrag RMroom2 is both in "add" and in "remove"' "$(jq -r .error "$tmp/body")"
+check_eq "API POST ufrags, one not its own removed: 400" 400 \
+	"$(api_code POST /v1/meetings/lk/ufrags '{"remove":["RMroom9"]}')"
+check_eq "API POST ufrags, one not its own removed: said" \
+	'ufrag RMroom9 does not belong to meeting "lk"' "$(jq -r .error "$tmp/body")"
+check_eq "API POST ports, one both added and removed: 400" 400 \
+	"$(api_code POST /v1/meetings/jvb-b/ports '{"add":[9001],"remove":[9001]}')"
+check_eq "API POST ports, one both added and removed: said" \
+	'port 9001 is both in "add" and in "remove"' "$(jq -r .error "$tmp/body")"
+check_eq "API refusals: lk unchanged" '["RMroom2","RMroom3"]' "$(api GET /v1/meetings/lk | jq -c .ufrags)"
+check_eq "API refusals: jvb-b's ports unchanged" '["9000"]' "$(api GET /v1/meetings/jvb-b | jq -c .ports)"
+check_eq "API refusals: none audited" "$audited" "$(wc -l <"$S/audit.log")"
+check_eq "API explain, a protocol with an escape: 400" 400 \
+	"$(curl -s -o "$tmp/body" -w '%{http_code}' --unix-socket "$tmp/api.sock" \
+		'http://geoblock/v1/explain?addr=192.0.2.1&port=10000&proto=u%1Bdp')"
+check_eq "API explain, a protocol with an escape: shown" '"u\x1bdp" is not a protocol: udp or tcp' \
+	"$(jq -r .error "$tmp/body")"
+check_eq "API explain, a port with a newline: shown" '"100\x0a00" is not a port (1-65535)' \
+	"$(curl -s --unix-socket "$tmp/api.sock" \
+		'http://geoblock/v1/explain?addr=192.0.2.1&port=100%0A00' | jq -r .error)"
 # The round trip of a ufrag-only meeting: its "ports":[] beside ufrags is none.
 spec=$(api GET /v1/meetings/lk)
 out=$(api PUT /v1/meetings/lk "$spec")

@@ -9,8 +9,43 @@
 #include <string.h>
 #include <json-c/json.h>
 #include "lib/country.h"
+#include "lib/parse.h"
 #include "api/spec_json.h"
 #include "api/body.h"
+
+/* The members of every object in o. */
+static size_t members(struct json_object *o)
+{
+	size_t n = 0;
+
+	if (json_object_is_type(o, json_type_array))
+		for (size_t i = 0; i < json_object_array_length(o); i++)
+			n += members(json_object_array_get_idx(o, i));
+	if (json_object_is_type(o, json_type_object)) {
+		json_object_object_foreach(o, key, val) {
+			(void)key;
+			n += 1 + members(val);
+		}
+	}
+	return n;
+}
+
+/* The members JSON text buf (valid) writes: one ':' outside strings each. */
+static size_t members_written(const char *buf, size_t len)
+{
+	bool in_string = false;
+	size_t n = 0;
+
+	for (size_t i = 0; i < len; i++) {
+		if (in_string && buf[i] == '\\')
+			i++;
+		else if (buf[i] == '"')
+			in_string = !in_string;
+		else if (!in_string && buf[i] == ':')
+			n++;
+	}
+	return n;
+}
 
 int body_json(const char *buf, size_t len, struct json_object **out, char *err, size_t errlen)
 {
@@ -32,7 +67,19 @@ int body_json(const char *buf, size_t len, struct json_object **out, char *err, 
 	/* Trailing bytes after the value are as bad as a value cut short. */
 	if (jerr == json_tokener_success && json_tokener_get_parse_end(tok) != len)
 		jerr = json_tokener_error_parse_unexpected;
+	/* A number or literal ends at what follows it: "null" is whole, "{" still is not. */
+	if (jerr == json_tokener_continue) {
+		*out = json_tokener_parse_ex(tok, " ", 1);
+		jerr = json_tokener_get_error(tok);
+	}
 	json_tokener_free(tok);
+	/* The parser keeps the last of a name given twice: a list given twice is not for it to pick. */
+	if (jerr == json_tokener_success && members(*out) != members_written(buf, len)) {
+		json_object_put(*out);
+		*out = NULL;
+		snprintf(err, errlen, "the body gives a name twice in one object");
+		return -EINVAL;
+	}
 	if (jerr == json_tokener_success)
 		return 0;
 	json_object_put(*out);
@@ -65,7 +112,7 @@ static int only_fields(struct json_object *in, const char *const *names, char *e
 	return 0;
 }
 
-/* The optional "reason" of a change body: a string without NUL, or absent. */
+/* The optional "reason" of a change body: absent, or a string reason_check takes. */
 static int reason_of(struct json_object *in, const char **reason, char *err, size_t len)
 {
 	struct json_object *v;
@@ -79,7 +126,7 @@ static int reason_of(struct json_object *in, const char **reason, char *err, siz
 		return -EINVAL;
 	}
 	*reason = json_object_get_string(v);
-	return 0;
+	return reason_check(*reason, err, len);
 }
 
 /* What the body got wrong, whatever errno the grammar gave (-ERANGE: a time or port too big). */
@@ -132,6 +179,12 @@ int body_ports(struct json_object *in, struct ports_body *b, char *err, size_t e
 		snprintf(err, errlen, "give ports to \"add\" or \"remove\"");
 		ret = -EINVAL;
 	}
+	/* Which of the two was meant is not for the filter to guess. */
+	for (__u32 p = 1; !ret && b->has_add && b->has_remove && p < GB_PORT_COUNT; p++)
+		if (port_isset(b->add, p) && port_isset(b->remove, p)) {
+			snprintf(err, errlen, "port %u is both in \"add\" and in \"remove\"", p);
+			ret = -EINVAL;
+		}
 	return refused(ret);
 }
 
@@ -158,6 +211,12 @@ int body_ufrags(struct json_object *in, struct ufrags_body *b, char *err, size_t
 		snprintf(err, errlen, "give ufrags to \"add\" or \"remove\"");
 		ret = -EINVAL;
 	}
+	for (size_t i = 0; !ret && i < b->n_add; i++)
+		if (ufrag_list_has(b->remove, b->n_remove, b->add[i])) {
+			snprintf(err, errlen, "ufrag %s is both in \"add\" and in \"remove\"",
+				 b->add[i]);
+			ret = -EINVAL;
+		}
 	if (ret)
 		body_ufrags_free(b);
 	return refused(ret);

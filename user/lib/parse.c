@@ -116,6 +116,21 @@ bool ufrag_valid(const char *s, size_t len)
 	return true;
 }
 
+void ufrag_refusal(const char *item, size_t len, char *buf, size_t buflen)
+{
+	char shown[64 * 4 + 1];
+
+	printable(item, len, 64, shown, sizeof(shown));
+	if (len < GB_UFRAG_MIN || len > GB_UFRAG_MAX)
+		snprintf(buf, buflen, "\"%s%s\" is not an ICE ufrag: it has %zu character%s, not "
+			 "%d-%d (the server's ice-ufrag of the SDP)", shown, len > 64 ? "..." : "",
+			 len, len == 1 ? "" : "s", GB_UFRAG_MIN, GB_UFRAG_MAX);
+	else
+		snprintf(buf, buflen, "\"%s%s\" is not an ICE ufrag: use %d-%d letters, digits, "
+			 "'+', '/' (the server's ice-ufrag of the SDP)", shown, len > 64 ? "..." : "",
+			 GB_UFRAG_MIN, GB_UFRAG_MAX);
+}
+
 struct ufrag_list {
 	char **v;
 	size_t n, cap;
@@ -124,12 +139,9 @@ struct ufrag_list {
 static int add_ufrag(const char *item, size_t len, void *arg, char *err, size_t errlen)
 {
 	struct ufrag_list *l = arg;
-	char shown[64 * 4 + 1];
 
 	if (!ufrag_valid(item, len)) {
-		snprintf(err, errlen, "\"%s\" is not an ICE ufrag: use %d-%d letters, digits, '+', "
-			 "'/' (the server's ice-ufrag of the SDP)",
-			 printable(item, len, 64, shown, sizeof(shown)), GB_UFRAG_MIN, GB_UFRAG_MAX);
+		ufrag_refusal(item, len, err, errlen);
 		return -EINVAL;
 	}
 	if (l->n == l->cap) {
@@ -477,4 +489,17 @@ const char *format_protos(__u32 flags)
 	default:
 		return "none";
 	}
+}
+
+int reason_check(const char *s, char *err, size_t errlen)
+{
+	size_t len = strlen(s);
+	bool ok = len && len <= GB_REASON_MAX;
+
+	for (size_t i = 0; i < len && ok; i++)
+		ok = !iscntrl((unsigned char)s[i]);
+	if (!ok)
+		snprintf(err, errlen, "a reason must be 1-%d bytes of text, without control "
+			 "characters", GB_REASON_MAX);
+	return ok ? 0 : -EINVAL;
 }

@@ -20,6 +20,12 @@ int cidr_cmp(const struct cidr *a, const struct cidr *b);
 bool cidr_contains(const struct cidr *c, int family, const __u8 *addr);
 /* An ICE ufrag as a server's SDP gives it: GB_UFRAG_MIN..GB_UFRAG_MAX ice-chars (RFC 8839). */
 bool ufrag_valid(const char *s, size_t len);
+/* The longest reason a change is recorded with, in bytes. */
+#define GB_REASON_MAX	255
+/* 0 if s may be a change's reason (1-GB_REASON_MAX bytes, no control character), else -EINVAL. */
+int reason_check(const char *s, char *err, size_t errlen);
+/* Why item (not ufrag_valid) is refused, one line into buf: its length, else its characters. */
+void ufrag_refusal(const char *item, size_t len, char *buf, size_t buflen);
 /* Parses "UFRAG[,UFRAG...]": sorted, duplicates dropped; *out and each string malloc'd. */
 int parse_ufrags(const char *list, char ***out, size_t *n, char *err, size_t errlen);
 void ufrag_list_free(char **v, size_t n);

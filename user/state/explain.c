@@ -319,6 +319,7 @@ out_rules:
 int explain_packet(const struct gb_ctx *ctx, const char *address, const char *port_s,
 		   const char *proto, const char *ufrag, struct explanation *e)
 {
+	char shown[64 * 4 + 1];
 	struct question q = {};
 
 	memset(e, 0, sizeof(*e));
@@ -326,17 +327,19 @@ int explain_packet(const struct gb_ctx *ctx, const char *address, const char *po
 		return -EINVAL;
 	q.port = parse_port(port_s);
 	if (q.port < 0) {
-		gb_err("\"%.16s\" is not a port (1-65535)", port_s);
+		gb_err("\"%s\" is not a port (1-65535)",
+		       printable(port_s, strlen(port_s), 16, shown, sizeof(shown)));
 		return -EINVAL;
 	}
 	if (strcasecmp(proto, "udp") && strcasecmp(proto, "tcp")) {
-		gb_err("\"%.16s\" is not a protocol: udp or tcp", proto);
+		gb_err("\"%s\" is not a protocol: udp or tcp",
+		       printable(proto, strlen(proto), 16, shown, sizeof(shown)));
 		return -EINVAL;
 	}
 	q.tcp = !strcasecmp(proto, "tcp");
 	if (ufrag && !ufrag_valid(ufrag, strlen(ufrag))) {
-		gb_err("\"%.64s\" is not an ICE ufrag: use %d-%d letters, digits, '+', '/'", ufrag,
-		       GB_UFRAG_MIN, GB_UFRAG_MAX);
+		ufrag_refusal(ufrag, strlen(ufrag), shown, sizeof(shown));
+		gb_err("%s", shown);
 		return -EINVAL;
 	}
 	q.ufrag = ufrag;

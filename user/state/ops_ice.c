@@ -39,7 +39,8 @@ static int plan_ufrags(const struct rules *r, __u32 id, const struct meeting_spe
 		if (!ufrag_list_has(old->ufrags, old->n_ufrags, remove[i])) {
 			gb_err("ufrag %s does not belong to meeting \"%s\"", remove[i], old->name);
 			free(list);
-			return -ENOENT;
+			/* Bad input, as a port not the meeting's: -ENOENT is for no such meeting. */
+			return -EINVAL;
 		}
 	}
 	for (size_t i = 0; i < old->n_ufrags; i++) {

@@ -55,18 +55,6 @@ int spec_copy(struct meeting_spec *dst, const struct meeting_spec *src)
 	return 0;
 }
 
-static bool reason_valid(const char *s)
-{
-	size_t len = strlen(s);
-
-	if (len == 0 || len >= GB_REASON_LEN)
-		return false;
-	for (size_t i = 0; i < len; i++)
-		if (iscntrl((unsigned char)s[i]))
-			return false;
-	return true;
-}
-
 /* The option getopt_long could not take, for the message. */
 static void bad_option(int opt, char **argv, char *err, size_t errlen)
 {
@@ -171,11 +159,8 @@ static int parse_words(int argc, char **argv, __s64 now, unsigned int flags,
 			ret = -EINVAL;
 		}
 	}
-	if (!ret && val['r'] && !reason_valid(val['r'])) {
-		snprintf(err, errlen, "--reason must be 1-%d characters of text, without control "
-			 "characters", GB_REASON_LEN - 1);
-		ret = -EINVAL;
-	}
+	if (!ret && val['r'])
+		ret = reason_check(val['r'], err, errlen);
 	if (ret) {
 		spec_free(s);
 		return ret < 0 ? ret : -EINVAL;

@@ -12,7 +12,7 @@
 #include "lib/parse.h"
 #include "geoblock.h"
 
-#define GB_REASON_LEN		256
+#define GB_REASON_LEN		(GB_REASON_MAX + 1)
 #define GB_SPEC_MODE_FLAGS	(GB_MEETING_MONITOR | GB_MEETING_UDP | GB_MEETING_TCP)
 
 /* One meeting as `meeting add` arguments describe it (rules_file.c parses and prints them). */
