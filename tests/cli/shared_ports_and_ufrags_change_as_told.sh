@@ -235,6 +235,9 @@ check_eq "API POST ports, one both added and removed: said" \
 	'port 9001 is both in "add" and in "remove"' "$(jq -r .error "$tmp/body")"
 check_eq "API refusals: lk unchanged" '["RMroom2","RMroom3"]' "$(api GET /v1/meetings/lk | jq -c .ufrags)"
 check_eq "API refusals: jvb-b's ports unchanged" '["9000"]' "$(api GET /v1/meetings/jvb-b | jq -c .ports)"
+check_eq "API apply, a ufrag in two meetings: the later named" \
+	'meeting "b": ufrag Aa11 already belongs to meeting "a"' \
+	"$(api POST /v1/apply '{"meetings":[{"name":"a","ufrags":["Aa11"],"block":["DE"]},{"name":"b","ufrags":["Aa11"],"block":["FR"]}],"check":true}' | jq -r .error)"
 check_eq "API refusals: none audited" "$audited" "$(wc -l <"$S/audit.log")"
 check_eq "API explain, a protocol with an escape: 400" 400 \
 	"$(curl -s -o "$tmp/body" -w '%{http_code}' --unix-socket "$tmp/api.sock" \

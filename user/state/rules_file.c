@@ -293,12 +293,13 @@ void spec_list_free(struct spec_list *l)
 	memset(l, 0, sizeof(*l));
 }
 
-/* "line N: " for a spec from a file, "" otherwise. */
+/* "line N: " for a spec from a file, else "meeting \"NAME\": " (the API's, the store's). */
 static const char *where(const struct meeting_spec *s, char *buf, size_t len)
 {
-	if (!s->line)
-		return "";
-	snprintf(buf, len, "line %u: ", s->line);
+	if (s->line)
+		snprintf(buf, len, "line %u: ", s->line);
+	else
+		snprintf(buf, len, "meeting \"%s\": ", s->name);
 	return buf;
 }
 
@@ -315,7 +316,7 @@ static int by_name_cmp(const void *a, const void *b, void *l)
 /* Refuses a Janus room in two meetings of l (the later one named, as for ports). */
 static int check_rooms(const struct spec_list *l, char *err, size_t errlen)
 {
-	char at[32];
+	char at[GB_MEETING_NAME_LEN + 16];
 
 	for (size_t i = 0; i < l->n; i++)
 		for (size_t k = 0; k < l->v[i].n_janus_rooms; k++)
@@ -371,7 +372,7 @@ static int check_ufrags(const struct spec_list *l, char *err, size_t errlen)
 {
 	struct ufrag_ref *refs;
 	size_t n = 0, k = 0;
-	char at[32];
+	char at[GB_MEETING_NAME_LEN + 16];
 	int ret = 0;
 
 	for (size_t i = 0; i < l->n; i++)
@@ -411,7 +412,7 @@ int spec_list_check(const struct spec_list *l, char *err, size_t errlen)
 {
 	size_t allow4 = 0, allow6 = 0, *first;
 	__u32 *owner;
-	char at[32];
+	char at[GB_MEETING_NAME_LEN + 16];
 	int ret = 0;
 
 	if (l->n > GB_MAX_MEETINGS - 1) {
