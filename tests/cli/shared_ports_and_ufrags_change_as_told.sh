@@ -143,6 +143,8 @@ check_eq "explain, a ufrag with an escape: one line" \
 	"$(cat "$tmp/err")"
 refused "geoblock: meeting add: \"ab:cd\" is not an ICE ufrag: use 4-256 letters, digits, '+', '/' (the server's ice-ufrag of the SDP)" \
 	meeting add colon --ufrag ab:cd --block DE
+refused "geoblock: meeting add: --ufrag needs udp in --proto: ufrags tell meetings apart on shared ports, which are UDP" \
+	meeting add tcponly --ufrag Tcp1 --proto tcp --block DE
 refused 'geoblock: meeting add: ufrag x7Qp already belongs to meeting "jvb-a"' \
 	meeting add other --ufrag x7Qp --block FR
 refused "geoblock: meeting add: port 10000 is a shared port (its meetings are told apart by ufrag); give meeting \"other\" --ufrag instead, or 'shared-port del 10000'" \
@@ -163,6 +165,10 @@ refused 'geoblock: meeting ufrag del: meeting "longest" would have no port or uf
 	meeting ufrag del longest "$long,$u32,$u33"
 refused "geoblock: meeting ufrag add: no meeting \"nope\"; see 'geoblock meeting list'" \
 	meeting ufrag add nope abcd
+"$GEOBLOCK" meeting add tlsonly --ports 9443 --proto tcp --block DE >/dev/null
+refused 'geoblock: meeting ufrag add: meeting "tlsonly" covers tcp only: ufrags tell meetings apart on shared ports, which are UDP' \
+	meeting ufrag add tlsonly Tls1
+"$GEOBLOCK" meeting del tlsonly >/dev/null
 
 # ufrag add and del change the meeting in place.
 id_a=$(id_of jvb-a)

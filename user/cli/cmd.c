@@ -77,7 +77,8 @@ static const struct cmd_opt lookup_opts[] = {
 	{ .id = OPT_UFRAG, .name = "ufrag", .value = "U[,U...]", \
 	  .help = "the server's ICE ufrags of the meeting's transports (4-256 letters,\n" \
 		  "digits, '+', '/'): on shared ports, the Binding Requests naming them\n" \
-		  "and their senders' later packets are the meeting's" }, \
+		  "and their senders' later packets are the meeting's (UDP: --proto\n" \
+		  "must include udp)" }, \
 	{ .id = OPT_JANUS_ROOM, .name = "janus-room", .value = "ID[,ID...]", \
 	  .help = "Janus VideoRoom rooms the meeting covers: with 'daemon --janus-events',\n" \
 		  "the ports Janus gives each participant's handle in them are the\n" \

@@ -35,6 +35,12 @@ static int plan_ufrags(const struct rules *r, __u32 id, const struct meeting_spe
 		return -ENOMEM;
 	}
 	out->added = out->removed = 0;
+	if (n_add && !(old->flags & GB_MEETING_UDP)) {
+		gb_err("meeting \"%s\" covers tcp only: ufrags tell meetings apart on shared ports, "
+		       "which are UDP", old->name);
+		free(list);
+		return -EINVAL;
+	}
 	for (size_t i = 0; i < n_remove; i++) {
 		if (!ufrag_list_has(old->ufrags, old->n_ufrags, remove[i])) {
 			gb_err("ufrag %s does not belong to meeting \"%s\"", remove[i], old->name);

@@ -151,6 +151,12 @@ static int parse_words(int argc, char **argv, __s64 now, unsigned int flags,
 		ret = parse_protos(val['P'], &s->flags, err, errlen);
 	else if (!ret)
 		s->flags = GB_MEETING_UDP;
+	/* What was saved is taken as it is (restore, the store); what is new is not. */
+	if (!ret && s->n_ufrags && !(s->flags & GB_MEETING_UDP) && !(flags & SPEC_PAST_OK)) {
+		snprintf(err, errlen, "--ufrag needs udp in --proto: ufrags tell meetings apart on "
+			 "shared ports, which are UDP");
+		ret = -EINVAL;
+	}
 	if (!ret && val['e']) {
 		ret = parse_expiry(val['e'], now, flags & SPEC_PAST_OK, &s->expires, err, errlen);
 		if (!ret && s->expires <= now && !(flags & SPEC_PAST_OK)) {
