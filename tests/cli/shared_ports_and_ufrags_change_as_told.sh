@@ -259,6 +259,14 @@ out=$(api PUT /v1/meetings/lk "$spec")
 check_eq "API PUT of its own GET: unchanged" '["RMroom2","RMroom3"]' "$(jq -c .meeting.ufrags <<<"$out")"
 kill_child "$pid"
 
+check_eq "restore --print: the shared ports as a comment" \
+	"# shared ports: 8801,10000 (geoblock shared-port add 8801,10000)" \
+	"$("$GEOBLOCK" restore --print | grep '^#')"
+"$GEOBLOCK" restore --print >"$tmp/printed"
+check_eq "restore --print: apply takes it" 0 "$("$GEOBLOCK" apply --check "$tmp/printed" >/dev/null 2>&1; echo $?)"
+printf 'shared-port add 10001\n' >"$tmp/bad"
+refused "geoblock: apply: $tmp/bad line 1: shared ports are not a file's: 'geoblock shared-port add' them, then apply meetings with --ufrag" \
+	apply "$tmp/bad"
 # Lost pins: restore puts back the shared ports and every ufrag.
 before=$("$GEOBLOCK" meeting list --json | jq -c 'map({name, ports, ufrags}) | sort_by(.name)')
 rm -rf "$GEOBLOCK_PIN_DIR"

@@ -232,7 +232,8 @@ static const struct cmd_opt explain_opts[] = {
 static const struct cmd_opt restore_opts[] = {
 	{ .id = OPT_PRINT, .name = "print",
 	  .help = "print the saved rule set as 'meeting add' lines (the rules file\n"
-		  "and the changes logged since), change nothing" },
+		  "and the changes logged since), the shared ports as a comment, change\n"
+		  "nothing" },
 	{}
 };
 

@@ -175,10 +175,22 @@ static int print_saved(void)
 	struct gb_ctx ctx;
 	char err_msg[512];
 
+	static char text[GB_PORT_COUNT * 7];
+	__u8 shared[GB_PORT_COUNT / 8];
+
 	pins_init(&ctx);
 	if (changelog_read(&ctx, &want, err_msg, sizeof(err_msg))) {
 		gb_err("%s", err_msg);
 		return GB_EXIT_FAIL;
+	}
+	if (shared_ports_read(&ctx, shared)) {
+		spec_list_free(&want);
+		return GB_EXIT_FAIL;
+	}
+	/* Not a line apply takes, but part of what restore puts back: said as a comment. */
+	if (port_next(shared, 1) < GB_PORT_COUNT) {
+		format_ports(shared, text, sizeof(text));
+		printf("# shared ports: %s (geoblock shared-port add %s)\n", text, text);
 	}
 	for (size_t i = 0; i < want.n; i++) {
 		char *line = spec_format(&want.v[i], false);

@@ -533,9 +533,14 @@ int spec_parse_line(char *line, __s64 now, unsigned int flags, struct meeting_sp
 		snprintf(err, errlen, "%s", n == -E2BIG ? "too many words" : "a quote is not closed");
 		return -EINVAL;
 	}
+	if (!strcmp(words[0], "shared-port")) {
+		snprintf(err, errlen, "shared ports are not a file's: 'geoblock shared-port add' "
+			 "them, then apply meetings with --ufrag");
+		return -EINVAL;
+	}
 	if (n < 2 || strcmp(words[0], "meeting") || strcmp(words[1], "add")) {
-		snprintf(err, errlen, "expected \"meeting add NAME --ports LIST --block "
-			 "CC[,CC...] ...\"");
+		snprintf(err, errlen, "expected \"meeting add NAME --ports LIST|--ufrag LIST|"
+			 "--janus-room LIST --block CC[,CC...] ...\"");
 		return -EINVAL;
 	}
 	ret = spec_parse(n - 1, words + 1, now, flags, s, err, errlen);
