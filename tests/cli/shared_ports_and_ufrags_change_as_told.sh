@@ -123,6 +123,13 @@ check_eq "explain without --ufrag: an unlearned sender" "ice_unknown_sender - tr
 	"$(xv 192.0.2.1 10000)"
 check_eq "explain TCP to a shared port" "no_meeting - true" "$(xv 192.0.2.1 10000 --proto tcp)"
 check_eq "explain a meeting's port (not shared)" "dropped jvb-b false" "$(xv 198.51.100.1 9000)"
+"$GEOBLOCK" explain 192.0.2.1 10000 --ufrag x7Qp --proto tcp >"$tmp/out" 2>"$tmp/err"
+check_eq "explain --ufrag over TCP: refused" "1 geoblock: explain: a ufrag explains a STUN Binding Request, which is UDP, not tcp" \
+	"$? $(cat "$tmp/err")"
+"$GEOBLOCK" meeting add portsdel --ports 9444 --ufrag Pd11 --block DE >/dev/null
+check_eq "meeting ports del of its last port: ports none" "meeting portsdel: ports none (1 removed)" \
+	"$("$GEOBLOCK" meeting ports del portsdel 9444)"
+"$GEOBLOCK" meeting del portsdel >/dev/null
 "$GEOBLOCK" explain 192.0.2.1 9000 --ufrag x7Qp >"$tmp/out" 2>"$tmp/err"
 check_eq "explain --ufrag to a port not shared: exit" 1 $?
 check_eq "explain --ufrag to a port not shared: one line" \

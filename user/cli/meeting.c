@@ -145,8 +145,10 @@ static int meeting_ports(const struct cmd_args *a, bool add)
 			list[i] &= add ? done.before[i] : 0;
 		format_ports(done.after, ports, sizeof(ports));
 		format_ports(list, owned, sizeof(owned));
-		printf("meeting %s: ports %s (%u %s%s%s)\n", name, ports, done.changed,
-		       add ? "added" : "removed", *owned ? "; already its own: " : "", owned);
+		/* Its ufrags or Janus rooms may be all it has left. */
+		printf("meeting %s: ports %s (%u %s%s%s)\n", name, *ports ? ports : "none",
+		       done.changed, add ? "added" : "removed",
+		       *owned ? "; already its own: " : "", owned);
 	}
 	gb_close(&ctx);
 	return exit_code(err);

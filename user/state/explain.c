@@ -337,6 +337,10 @@ int explain_packet(const struct gb_ctx *ctx, const char *address, const char *po
 		return -EINVAL;
 	}
 	q.tcp = !strcasecmp(proto, "tcp");
+	if (ufrag && q.tcp) {
+		gb_err("a ufrag explains a STUN Binding Request, which is UDP, not tcp");
+		return -EINVAL;
+	}
 	if (ufrag && !ufrag_valid(ufrag, strlen(ufrag))) {
 		ufrag_refusal(ufrag, strlen(ufrag), shown, sizeof(shown));
 		gb_err("%s", shown);
