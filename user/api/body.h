@@ -34,7 +34,8 @@ struct apply_body {
 
 /*
  * Each returns 0, or -EINVAL (-ENOMEM) with one printable line in err and nothing left to free.
- * body_json: the bytes as one JSON value into *out (NULL when empty), nothing after it.
+ * body_json: the bytes as one JSON value into *out (NULL when empty or null), nothing after it,
+ * no name twice in one object.
  */
 int body_json(const char *buf, size_t len, struct json_object **out, char *err, size_t errlen);
 /* PUT /v1/meetings/{name}: a spec (name optional, the path's), with "reason". */
