@@ -198,7 +198,10 @@ if id nobody >/dev/null 2>&1 && getent group nogroup >/dev/null; then
 		http://geoblock/v1/meetings 2>&1)
 	check_eq "nobody is refused by the socket" 000 "$out"
 	GSOCK=$tmp/grp/api.sock
-	"$GEOBLOCK" daemon --metrics 127.0.0.1:0 --api "$GSOCK" --api-group nogroup \
+	# Its own pins and state dir: one daemon per state dir.
+	on_exit rm -rf "$GEOBLOCK_PIN_DIR-grp"
+	GEOBLOCK_PIN_DIR=$GEOBLOCK_PIN_DIR-grp GEOBLOCK_STATE_DIR=$tmp/grp-state \
+		"$GEOBLOCK" daemon --metrics 127.0.0.1:0 --api "$GSOCK" --api-group nogroup \
 		>"$tmp/daemon2.out" 2>&1 &
 	pid2=$!
 	on_exit kill_child "$pid2"
@@ -210,7 +213,7 @@ if id nobody >/dev/null 2>&1 && getent group nogroup >/dev/null; then
 		http://geoblock/v1/meetings/grp 2>&1)
 	check_eq "a member of --api-group may change" 200 "${out: -3}"
 	check_eq "audited as the caller" "$(id -u nobody) PUT /v1/meetings/grp" \
-		"$(audit_last '"\(.uid) \(.command)"')"
+		"$(S=$tmp/grp-state audit_last '"\(.uid) \(.command)"')"
 	out=$(as 12345 curl -s --unix-socket "$GSOCK" -w '%{http_code}' \
 		http://geoblock/v1/meetings 2>&1)
 	check_eq "a caller outside --api-group is refused" 000 "$out"

@@ -206,6 +206,50 @@ check_eq "a port again" A "$(owner 20011)"
 check "meeting del A" "$GEOBLOCK" meeting del A >/dev/null
 check_eq "meeting del: the port is no meeting's" - "$(owner 20011)"
 check "janus-ports forgets it" bash -c "! grep -q '^20011 ' '$GEOBLOCK_STATE_DIR/janus-ports'"
+# The handle lives on, silent: A added again gets its port back within a pass, no event needed.
+check "meeting add A again" "$GEOBLOCK" meeting add A --janus-room 1234 --block DE >/dev/null
+check "A again: the live handle's port is A's within a pass" wait_until 10 dyn_is A 20011
+check_eq "and A's in the maps" A "$(owner 20011)"
+# A room the meeting no longer covers takes its handles' ports with it.
+{ echo "meeting add A --ports 20300 --block DE"; echo "meeting add O --ports 20005 --block FR"; } \
+	>"$tmp/rules"
+check "apply: A without room 1234" "$GEOBLOCK" apply "$tmp/rules" >/dev/null
+check_eq "the room's port is no meeting's" - "$(owner 20011)"
+check_eq "A's ports: the operator's alone" "20300" "$("$GEOBLOCK" meeting list --json |
+	jq -r '.[] | select(.name == "A") | .ports | join(",")')"
+check "janus-ports forgets the room's port" bash -c "! grep -q '^20011 ' '$GEOBLOCK_STATE_DIR/janus-ports'"
+check_eq "the saved rule set: the file" "$(sort "$tmp/rules")" "$(saved_rules | sort)"
+{ echo "meeting add A --ports 20300 --janus-room 1234 --block DE"; echo "meeting add O --ports 20005 --block FR"; } \
+	>"$tmp/rules"
+check "apply: A with room 1234 again" "$GEOBLOCK" apply "$tmp/rules" >/dev/null
+check "the room's port is A's again within a pass" wait_until 10 dyn_is A 20011
+# A room moved to another meeting: its handles' ports move with it, at once.
+{ echo "meeting add A --ports 20300 --block DE"; echo "meeting add O --ports 20005 --block FR"
+  echo "meeting add M --janus-room 1234 --block FR --monitor"; } >"$tmp/rules"
+check "apply: room 1234 moved to M" "$GEOBLOCK" apply "$tmp/rules" >/dev/null
+check_eq "the room's port is M's at once" M "$(owner 20011)"
+check_eq "M's Janus ports" 20011 "$(dyn M)"
+check_eq "janus-ports names M" "20011 M 1234 6 61" "$(grep '^20011 ' "$GEOBLOCK_STATE_DIR/janus-ports")"
+check_eq "the saved rule set: the file" "$(sort "$tmp/rules")" "$(saved_rules | sort)"
+check_eq "a detach takes it from M" 200 \
+	"$(post '{"type":2,"session_id":6,"handle_id":61,"event":{"name":"detached"}}')"
+check_eq "a detach: the port is no meeting's" - "$(owner 20011)"
+# A server reflexive candidate gives its base port (rport), a relayed one nothing.
+srflx='{"type":16,"subtype":2,"session_id":6,"handle_id":62,"event":{"local-candidate":"1 1 udp 1677729535 203.0.113.5 40001 typ srflx raddr 127.0.0.1 rport 20061 generation 0"}}'
+relay='{"type":16,"subtype":2,"session_id":6,"handle_id":62,"event":{"local-candidate":"3 1 udp 16777215 203.0.113.9 40002 typ relay raddr 203.0.113.5 rport 40001"}}'
+relay_pair='{"type":16,"subtype":4,"session_id":6,"handle_id":62,"event":{"selected-pair":"203.0.113.9:40002 [relay,udp] <-> 85.214.1.1:40000 [host,udp]"}}'
+check_eq "srflx and relay candidates: 200" 200 "$(post "[$(joined 6 62 1234),$srflx,$relay,$relay_pair]")"
+check_eq "srflx: its base port is M's" M "$(owner 20061)"
+check_eq "srflx: its NAT's port is not" - "$(owner 40001)"
+check_eq "relay: its port is not" - "$(owner 40002)"
+# One daemon per state dir: a second would take the first's Janus ports and API socket.
+"$GEOBLOCK" daemon --metrics 127.0.0.1:0 --janus-events 127.0.0.1:0 >"$tmp/second.out" 2>"$tmp/second.err"
+check_eq "a second daemon: exit 2, one line" \
+	"2 geoblock: daemon: another geoblock daemon (pid $pid) serves state dir $GEOBLOCK_STATE_DIR; stop it first" \
+	"$? $(cat "$tmp/second.err")"
+check_eq "a second daemon: the first's port stays" M "$(owner 20061)"
+check "meeting del M" "$GEOBLOCK" meeting del M >/dev/null
+check "meeting add A on room 1234 again" "$GEOBLOCK" apply <(echo "meeting add A --janus-room 1234 --block DE"; echo "meeting add O --ports 20005 --block FR") >/dev/null
 check "the audit log has the daemon's changes" \
 	test "$(grep -c '"command":"janus event"' "$GEOBLOCK_STATE_DIR/audit.log")" -ge 9
 check "the daemon is up" kill -0 "$pid"

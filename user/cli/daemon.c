@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <unistd.h>
 #include "lib/errors.h"
+#include "lib/files.h"
 #include "kern/link_keeper.h"
 #include "kern/pins.h"
 #include "kern/retired.h"
@@ -222,7 +223,8 @@ int cmd_daemon(const struct cmd_args *a)
 				    .it_value = { .tv_sec = EXPIRE_INTERVAL_S } };
 	struct watch w = { .fd = -1 };
 	struct link_keeper keeper = { .inotify_fd = -1 };
-	int sfd, tfd = -1, err, ret = GB_EXIT_FAIL;
+	int sfd, tfd = -1, lock_fd, err, ret = GB_EXIT_FAIL;
+	long holder;
 
 	if (a->opt[OPT_API_ROUTES]) {
 		api_print_routes(stdout);
@@ -278,12 +280,25 @@ int cmd_daemon(const struct cmd_args *a)
 		return GB_EXIT_USAGE;
 	}
 
+	/* One daemon per state dir: a second would take the Janus ports and the API's socket. */
+	pins_init(&ctx);
+	lock_fd = gb_daemon_lock(ctx.state_dir, &holder);
+	if (lock_fd == -EBUSY && holder) {
+		gb_err("another geoblock daemon (pid %ld) serves state dir %s; stop it first", holder,
+		       ctx.state_dir);
+		return GB_EXIT_FAIL;
+	} else if (lock_fd < 0) {
+		gb_err("cannot hold %s/daemon.pid: %s", ctx.state_dir,
+		       lock_fd == -EBUSY ? "another geoblock daemon holds it" : strerror(-lock_fd));
+		return GB_EXIT_FAIL;
+	}
 	/* Blocked before any thread starts, so that only the signalfd ever sees them. */
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGTERM);
 	sigaddset(&mask, SIGINT);
 	if (sigprocmask(SIG_BLOCK, &mask, NULL)) {
 		gb_err("cannot block signals: %s", strerror(errno));
+		close(lock_fd);
 		return GB_EXIT_FAIL;
 	}
 	/*
@@ -297,6 +312,7 @@ int cmd_daemon(const struct cmd_args *a)
 	sfd = signalfd(-1, &mask, SFD_CLOEXEC);
 	if (sfd < 0) {
 		gb_err("cannot create a signalfd: %s", strerror(errno));
+		close(lock_fd);
 		return GB_EXIT_FAIL;
 	}
 	tfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC);
@@ -395,5 +411,6 @@ out_sfd:
 	if (tfd >= 0)
 		close(tfd);
 	close(sfd);
+	close(lock_fd);
 	return ret;
 }

@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
@@ -30,6 +31,35 @@ int mkdir_p(const char *path, mode_t mode)
 	if (mkdir(buf, mode) && errno != EEXIST)
 		return -errno;
 	return 0;
+}
+
+int gb_daemon_lock(const char *state_dir, long *holder)
+{
+	char path[PATH_MAX], pid[24] = "";
+	int fd, err, len;
+
+	*holder = 0;
+	err = mkdir_p(state_dir, 0700);
+	if (err)
+		return err;
+	snprintf(path, sizeof(path), "%s/daemon.pid", state_dir);
+	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return -errno;
+	if (flock(fd, LOCK_EX | LOCK_NB)) {
+		err = -errno;
+		if (err == -EWOULDBLOCK && (len = pread(fd, pid, sizeof(pid) - 1, 0)) > 0)
+			*holder = strtol(pid, NULL, 10);
+		close(fd);
+		return err == -EWOULDBLOCK ? -EBUSY : err;
+	}
+	len = snprintf(pid, sizeof(pid), "%ld\n", (long)getpid());
+	if (ftruncate(fd, 0) || pwrite(fd, pid, len, 0) != len) {
+		err = -errno;
+		close(fd);
+		return err;
+	}
+	return fd;
 }
 
 int gb_lock(const char *state_dir)

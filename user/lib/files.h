@@ -31,6 +31,11 @@ int gb_write_file_atomic(const char *dir, const char *name, const char *data, si
 int gb_write_file_replace(const char *dir, const char *name, const char *data, size_t len);
 /* Takes the state lock on a new fd (returned; close it to release), waiting for other holders. */
 int gb_lock(const char *state_dir);
+/*
+ * Holds state_dir's daemon lock (daemon.pid, holding this pid) on a new fd, for as long as it is
+ * open: one daemon per state dir. -EBUSY if another holds it (its pid in *holder, 0 if unknown).
+ */
+int gb_daemon_lock(const char *state_dir, long *holder);
 /* Makes a rename or unlink in dir survive a crash. */
 int gb_sync_dir(const char *dir);
 

@@ -19,14 +19,8 @@
 #include "state/janus_rooms.h"
 #include "state/ops_steps.h"
 #include "state/rules.h"
+#include "state/janus_event.h"
 #include "state/janus_members.h"
-
-/* Janus's event types and webrtc subtypes (janus/events/eventhandler.h). */
-enum {
-	EV_SESSION = 1, EV_HANDLE = 2, EV_WEBRTC = 16, EV_PLUGIN = 64,
-	SUB_LOCAL_CANDIDATE = 2, SUB_REMOTE_CANDIDATE = 3, SUB_SELECTED_PAIR = 4,
-	SUB_WEBRTC_STATE = 6,
-};
 
 /* Adds n to counter *c, which janus_members_counts reads without the lock. */
 static void count(unsigned long *c, unsigned long n)
@@ -78,28 +72,18 @@ static void audit_change(struct janus_members *m, const struct janus_handle *h,
 	}
 }
 
-/* Gives h's ports not given yet to the meeting of its room (m->mu held). */
-static void give_ports(struct janus_members *m, struct janus_handle *h)
+/*
+ * Gives h's ports that its room's meeting does not hold for it to that meeting, under the state
+ * lock, r the rule set (m->mu held). A port given before is given again if a change took it since
+ * (the meeting deleted and added again, the room moved, the maps made anew).
+ */
+static int give_locked(struct janus_members *m, struct janus_handle *h, struct rules *r)
 {
 	struct json_object *lines;
 	const char *name;
-	struct rules *r;
-	int fd, err;
+	int err = 0;
 	__u32 id;
 
-	/*
-	 * The race this runs: Janus sends the answer holding the port as it posts the event, and a
-	 * client's first check follows some 20 ms later. So nothing slow (no fsync) before the map
-	 * update; the audit records are synced by janus_members_expire.
-	 */
-	if (!h->room || !h->n_ports)
-		return;
-	err = ops_lock(m->ctx, &fd);
-	if (err)
-		return;
-	err = ops_rules_take(m->ctx, &r);
-	if (err)
-		goto out_unlock;
 	name = janus_room_meeting(&r->janus, h->room);
 	id = name ? rules_find(r, name) : 0;
 	lines = json_object_new_array();
@@ -110,7 +94,11 @@ static void give_ports(struct janus_members *m, struct janus_handle *h)
 					  .handle = h->handle };
 		char line[128];
 
-		if (h->granted[i] || h->refused[i])
+		if (h->granted[i] && jp && jp->session == h->session && jp->handle == h->handle &&
+		    owner == id)
+			continue;
+		h->granted[i] = false;
+		if (h->refused[i])
 			continue;
 		/* The meeting's own (operator) port: it filters already, and stays the operator's. */
 		if (owner == id && !jp)
@@ -142,8 +130,47 @@ static void give_ports(struct janus_members *m, struct janus_handle *h)
 		json_object_array_add(lines, json_object_new_string(line));
 	}
 	audit_change(m, h, lines, err);
+	return err;
+}
+
+/* Gives h's ports to the meeting of its room (m->mu held). */
+static void give_ports(struct janus_members *m, struct janus_handle *h)
+{
+	struct rules *r;
+	int fd, err;
+
+	/*
+	 * The race this runs: Janus sends the answer holding the port as it posts the event, and a
+	 * client's first check follows some 20 ms later. So nothing slow (no fsync) before the map
+	 * update; the audit records are synced by janus_members_expire.
+	 */
+	if (!h->room || !h->n_ports)
+		return;
+	err = ops_lock(m->ctx, &fd);
+	if (err)
+		return;
+	err = ops_rules_take(m->ctx, &r);
+	if (!err)
+		ops_rules_give(m->ctx, r, give_locked(m, h, r));
+	ops_unlock(fd);
+}
+
+/* Gives every handle's ports again where a change took them (m->mu held): one lock for all. */
+static void give_all(struct janus_members *m)
+{
+	struct rules *r;
+	int fd, err = 0;
+
+	if (!m->n || ops_lock(m->ctx, &fd))
+		return;
+	if (ops_rules_take(m->ctx, &r)) {
+		ops_unlock(fd);
+		return;
+	}
+	for (size_t i = 0; i < m->n && !err; i++)
+		if (m->h[i].room && m->h[i].n_ports)
+			err = give_locked(m, &m->h[i], r);
 	ops_rules_give(m->ctx, r, err);
-out_unlock:
 	ops_unlock(fd);
 }
 
@@ -259,99 +286,6 @@ static void end_handle(struct janus_members *m, size_t i)
 	m->h[i] = m->h[--m->n];
 }
 
-static __u64 get_u64(struct json_object *o, const char *key)
-{
-	struct json_object *v;
-
-	if (!o || !json_object_object_get_ex(o, key, &v))
-		return 0;
-	if (json_object_is_type(v, json_type_int))
-		return json_object_get_uint64(v);
-	if (json_object_is_type(v, json_type_string))
-		return strtoull(json_object_get_string(v), NULL, 10);
-	return 0;
-}
-
-static const char *get_str(struct json_object *o, const char *key)
-{
-	struct json_object *v;
-
-	if (!o || !json_object_object_get_ex(o, key, &v) || !json_object_is_type(v, json_type_string))
-		return NULL;
-	return json_object_get_string(v);
-}
-
-static struct json_object *get_obj(struct json_object *o, const char *key)
-{
-	struct json_object *v;
-
-	if (!o || !json_object_object_get_ex(o, key, &v) || !json_object_is_type(v, json_type_object))
-		return NULL;
-	return v;
-}
-
-/*
- * The local port of an event of type 16: a local candidate ("1 1 udp 2015363327 198.18.0.2 20035
- * typ host") or a selected pair (structured "candidates"."local", else "ADDR:PORT [...] <-> ...").
- * 0: none, or not UDP (ICE-TCP is not followed: see docs/janus.md).
- */
-static __u32 local_port(struct json_object *event, int subtype)
-{
-	char proto[16];
-	unsigned int port;
-	const char *s;
-
-	if (subtype == SUB_LOCAL_CANDIDATE) {
-		s = get_str(event, "local-candidate");
-		if (s && !strncmp(s, "candidate:", 10))
-			s += 10;
-		if (!s || sscanf(s, "%*s %*s %15s %*s %*s %u", proto, &port) != 2 ||
-		    strcasecmp(proto, "udp"))
-			return 0;
-		return port < GB_PORT_COUNT ? port : 0;
-	}
-	port = get_u64(get_obj(get_obj(event, "candidates"), "local"), "port");
-	if (port)
-		return port < GB_PORT_COUNT ? port : 0;
-	s = get_str(event, "selected-pair");
-	if (!s || !(s = strchr(s, ' ')))
-		return 0;
-	/* "ADDR:PORT [host,udp] <-> ...": the port ends the first word. */
-	for (const char *p = s - 1; p > get_str(event, "selected-pair"); p--)
-		if (*p == ':')
-			return sscanf(p + 1, "%u", &port) == 1 && port < GB_PORT_COUNT &&
-			       strstr(s, "udp") ? port : 0;
-	return 0;
-}
-
-/* The client's address of a remote candidate or a selected pair into out ("" if none). */
-static void remote_address(struct json_object *event, int subtype, char *out, size_t len)
-{
-	const char *s, *arrow;
-	char addr[64];
-
-	if (subtype == SUB_REMOTE_CANDIDATE) {
-		s = get_str(event, "remote-candidate");
-		if (s && !strncmp(s, "candidate:", 10))
-			s += 10;
-		if (s && sscanf(s, "%*s %*s %*s %*s %63s", addr) == 1)
-			snprintf(out, len, "%s", addr);
-		return;
-	}
-	s = get_str(get_obj(get_obj(event, "candidates"), "remote"), "address");
-	if (s) {
-		snprintf(out, len, "%s", s);
-		return;
-	}
-	/* "LOCAL:PORT [host,udp] <-> ADDR:PORT [...]": an IPv6 ADDR holds colons too. */
-	s = get_str(event, "selected-pair");
-	arrow = s ? strstr(s, "<-> ") : NULL;
-	if (arrow && sscanf(arrow + 4, "%63s", addr) == 1 && strrchr(addr, ':')) {
-		*strrchr(addr, ':') = '\0';
-		snprintf(out, len, "%s", addr);
-	}
-}
-
 static void add_port(struct janus_handle *h, __u32 port)
 {
 	for (size_t i = 0; i < h->n_ports; i++)
@@ -363,8 +297,8 @@ static void add_port(struct janus_handle *h, __u32 port)
 
 static int event_locked(struct janus_members *m, struct json_object *ev)
 {
-	struct json_object *event = get_obj(ev, "event"), *type_o;
-	__u64 session = get_u64(ev, "session_id"), handle = get_u64(ev, "handle_id");
+	struct json_object *event = janus_get_obj(ev, "event"), *type_o;
+	__u64 session = janus_get_u64(ev, "session_id"), handle = janus_get_u64(ev, "handle_id");
 	struct janus_handle *h;
 	const char *s;
 	int type;
@@ -375,7 +309,7 @@ static int event_locked(struct janus_members *m, struct json_object *ev)
 		return -EINVAL;
 	type = json_object_get_int(type_o);
 	if (type == EV_SESSION) {
-		s = get_str(event, "name");
+		s = janus_get_str(event, "name");
 		if (!s || (strcmp(s, "destroyed") && strcmp(s, "timeout")))
 			return 1;
 		for (size_t i = m->n; i-- > 0;)
@@ -389,18 +323,18 @@ static int event_locked(struct janus_members *m, struct json_object *ev)
 	if (h)
 		h->seen = now_s();
 	if (type == EV_HANDLE) {
-		s = get_str(event, "name");
+		s = janus_get_str(event, "name");
 		if (!h || !s || strcmp(s, "detached"))
 			return 1;
 		end_handle(m, h - m->h);
 		return 0;
 	}
 	if (type == EV_PLUGIN) {
-		struct json_object *data = get_obj(event, "data");
-		__u64 room = get_u64(data, "room");
+		struct json_object *data = janus_get_obj(event, "data");
+		__u64 room = janus_get_u64(data, "room");
 
-		s = get_str(data, "event");
-		if (!s || strcmp(get_str(event, "plugin") ?: "", "janus.plugin.videoroom"))
+		s = janus_get_str(data, "event");
+		if (!s || strcmp(janus_get_str(event, "plugin") ?: "", "janus.plugin.videoroom"))
 			return 1;
 		if (!strcmp(s, "leaving") && h && h->room == room) {
 			end_handle(m, h - m->h);
@@ -422,11 +356,11 @@ static int event_locked(struct janus_members *m, struct json_object *ev)
 		return 0;
 	}
 	if (type == EV_WEBRTC) {
-		int sub = get_u64(ev, "subtype");
+		int sub = janus_get_u64(ev, "subtype");
 		__u32 port;
 
 		if (sub == SUB_WEBRTC_STATE) {
-			s = get_str(event, "connection");
+			s = janus_get_str(event, "connection");
 			if (!h || !s || strcmp(s, "hangup"))
 				return 1;
 			end_handle(m, h - m->h);
@@ -434,10 +368,10 @@ static int event_locked(struct janus_members *m, struct json_object *ev)
 		}
 		/* The client's address, for --janus-hangup; nothing slow here (see give_ports). */
 		if ((sub == SUB_REMOTE_CANDIDATE || sub == SUB_SELECTED_PAIR) && h)
-			remote_address(event, sub, h->remote, sizeof(h->remote));
+			janus_remote_address(event, sub, h->remote, sizeof(h->remote));
 		if (sub != SUB_LOCAL_CANDIDATE && sub != SUB_SELECTED_PAIR)
 			return 1;
-		port = local_port(event, sub);
+		port = janus_local_port(event, sub);
 		if (!port)
 			return 1;
 		/* Candidates may come before the join: kept until the room is known. */
@@ -476,6 +410,8 @@ void janus_members_expire(struct janus_members *m)
 	for (size_t i = m->n; i-- > 0;)
 		if (now - m->h[i].seen >= (time_t)m->idle_s)
 			end_handle(m, i);
+	/* A handle that sends nothing more gets its ports back too, within a pass. */
+	give_all(m);
 	sync = m->unsynced;
 	m->unsynced = false;
 	pthread_mutex_unlock(&m->mu);

@@ -229,10 +229,35 @@ static int add_rooms(struct janus_set *j, const char *name, const __u64 *rooms, 
 	return 0;
 }
 
+/*
+ * Names in each handle's port the meeting covering its room now (the plan moved the port with
+ * the room: plan.c), or forgets the port if none does. Whether anything changed.
+ */
+static bool follow_rooms(struct janus_set *j)
+{
+	size_t k = 0, had = j->n_ports;
+	bool renamed = false;
+
+	for (size_t i = 0; i < j->n_ports; i++) {
+		const char *now = janus_room_meeting(j, j->ports[i].room);
+
+		if (!now)
+			continue;
+		if (strcmp(now, j->ports[i].meeting)) {
+			snprintf(j->ports[i].meeting, sizeof(j->ports[i].meeting), "%s", now);
+			renamed = true;
+		}
+		j->ports[k++] = j->ports[i];
+	}
+	j->n_ports = k;
+	return renamed || k != had;
+}
+
 int janus_rooms_put(const char *state_dir, struct janus_set *j, const char *name,
 		    const __u64 *rooms, size_t n)
 {
 	size_t had_ports = j->n_ports, had_rooms = j->n_rooms;
+	bool moved;
 	int err;
 
 	forget(j, name, !n);
@@ -240,9 +265,10 @@ int janus_rooms_put(const char *state_dir, struct janus_set *j, const char *name
 	if (!n && had_rooms == j->n_rooms && had_ports == j->n_ports)
 		return 0;
 	err = add_rooms(j, name, rooms, n);
+	moved = !err && follow_rooms(j);
 	if (!err)
 		err = write_rooms(state_dir, j);
-	if (!err && had_ports != j->n_ports)
+	if (!err && (moved || had_ports != j->n_ports))
 		err = write_ports(state_dir, j);
 	return err;
 }
@@ -259,7 +285,11 @@ int janus_rooms_keep(const char *state_dir, struct janus_set *j, const struct sp
 	j->n_rooms = 0;
 	for (size_t i = 0; i < l->n && !err; i++)
 		err = add_rooms(j, l->v[i].name, l->v[i].janus_rooms, l->v[i].n_janus_rooms);
-	return err ? err : write_rooms(state_dir, j);
+	if (!err)
+		err = write_rooms(state_dir, j);
+	if (!err && follow_rooms(j))
+		err = write_ports(state_dir, j);
+	return err;
 }
 
 const struct janus_port *janus_port_find(const struct janus_set *j, __u32 port)

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <json-c/json.h>
 #include "lib/country.h"
+#include "lib/room_ids.h"
 #include "kern/live_table.h"
 #include "kern/pins.h"
 #include "state/plan.h"
@@ -229,6 +230,47 @@ static int remove_doomed(const struct gb_ctx *ctx, struct rules *r, const struct
 	return err;
 }
 
+/* Whether live meeting id goes in plan p (replaced by a new version, or deleted). */
+static bool plan_removes(const struct rules_plan *p, __u32 id)
+{
+	for (size_t i = 0; i < p->want->n; i++)
+		if (p->old_id[i] == id && p->action[i] == PLAN_REPLACE)
+			return true;
+	for (size_t i = 0; i < p->n_doomed; i++)
+		if (p->doomed[i] == id)
+			return true;
+	return false;
+}
+
+/*
+ * The ports Janus handles hold (janus_rooms.c) of the meetings p removes go with their room: to
+ * the wanted meeting covering it (its new version), else to no meeting, whose handles' later
+ * events give them to whichever covers the room then. janus_rooms_keep and janus_rooms_put name
+ * the room's meeting in janus-ports after.
+ */
+static int move_janus_ports(const struct gb_ctx *ctx, struct rules *r, const struct rules_plan *p,
+			    const __u32 *new_id)
+{
+	const struct spec_list *want = p->want;
+	int err = 0;
+
+	for (size_t k = 0; k < r->janus.n_ports && !err; k++) {
+		const struct janus_port *jp = &r->janus.ports[k];
+		__u32 owner = r->owners[jp->port].meeting_id, to = 0;
+
+		/* Held for the handle's meeting: another's (an operator's) port is not Janus's. */
+		if (!owner || owner >= GB_MAX_MEETINGS ||
+		    strcmp(r->policies[owner].name, jp->meeting) || !plan_removes(p, owner))
+			continue;
+		for (size_t i = 0; i < want->n && !to; i++)
+			if (room_ids_have(want->v[i].janus_rooms, want->v[i].n_janus_rooms, jp->room))
+				to = p->action[i] < PLAN_ADD ? p->old_id[i] : new_id[i];
+		if (to != owner)
+			err = rules_set_owner(ctx, r, jp->port, to);
+	}
+	return err;
+}
+
 /*
  * Carries out a plan, make-before-break: mode switches in place (counters kept); new versions
  * written complete and active but owning no port yet; then each port (and ufrag) moved to its new
@@ -290,16 +332,12 @@ int rules_plan_execute(const struct gb_ctx *ctx, struct rules *r, const struct r
 		     port = port_next(ports, port + 1))
 			if (r->owners[port].meeting_id != id)
 				err = rules_set_owner(ctx, r, port, id);
-		/* The ports Janus handles hold (janus_rooms.c) follow a new version too. */
-		for (size_t k = 0; p->action[i] == PLAN_REPLACE && k < r->janus.n_ports && !err;
-		     k++)
-			if (!strcmp(r->janus.ports[k].meeting, want->v[i].name) &&
-			    r->owners[r->janus.ports[k].port].meeting_id == p->old_id[i])
-				err = rules_set_owner(ctx, r, r->janus.ports[k].port, id);
 		/* Ufrags too (nor is a ufrag in two): a sender learned for one follows it. */
 		for (size_t k = 0; k < want->v[i].n_ufrags && !err; k++)
 			err = ufrag_give(&r->uf, want->v[i].ufrags[k], id);
 	}
+	if (!err)
+		err = move_janus_ports(ctx, r, p, new_id);
 	for (size_t i = 0; i < want->n && !err; i++)
 		if (p->action[i] == PLAN_REPLACE)
 			err = rules_remove(ctx, r, p->old_id[i]);

@@ -1,0 +1,126 @@
+// SPDX-License-Identifier: GPL-2.0
+/* Janus's events as its event handler posts them: fields, local ports, client addresses. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <json-c/json.h>
+#include "geoblock.h"
+#include "state/janus_event.h"
+
+__u64 janus_get_u64(struct json_object *o, const char *key)
+{
+	struct json_object *v;
+
+	if (!o || !json_object_object_get_ex(o, key, &v))
+		return 0;
+	if (json_object_is_type(v, json_type_int))
+		return json_object_get_uint64(v);
+	if (json_object_is_type(v, json_type_string))
+		return strtoull(json_object_get_string(v), NULL, 10);
+	return 0;
+}
+
+const char *janus_get_str(struct json_object *o, const char *key)
+{
+	struct json_object *v;
+
+	if (!o || !json_object_object_get_ex(o, key, &v) || !json_object_is_type(v, json_type_string))
+		return NULL;
+	return json_object_get_string(v);
+}
+
+struct json_object *janus_get_obj(struct json_object *o, const char *key)
+{
+	struct json_object *v;
+
+	if (!o || !json_object_object_get_ex(o, key, &v) || !json_object_is_type(v, json_type_object))
+		return NULL;
+	return v;
+}
+
+/*
+ * The port on this host of a local candidate ("1 1 udp 2015363327 198.18.0.2 20035 typ host"): a
+ * host candidate's own; a server reflexive one's base (rport: its own port is the NAT's, outside);
+ * none for a relayed one (its media reach this host from the TURN server, whose address says
+ * nothing of the client's country). 0: none, or not UDP.
+ */
+static __u32 candidate_port(const char *s)
+{
+	char proto[16], type[16];
+	unsigned int port, base;
+	const char *rport;
+	int at = 0;
+
+	if (s && !strncmp(s, "candidate:", 10))
+		s += 10;
+	if (!s || sscanf(s, "%*s %*s %15s %*s %*s %u typ %15s%n", proto, &port, type, &at) != 3 ||
+	    strcasecmp(proto, "udp"))
+		return 0;
+	if (!strcmp(type, "host"))
+		return port < GB_PORT_COUNT ? port : 0;
+	if (strcmp(type, "srflx") && strcmp(type, "prflx"))
+		return 0;
+	rport = strstr(s + at, " rport ");
+	if (!rport || sscanf(rport + 7, "%u", &base) != 1)
+		return 0;
+	return base && base < GB_PORT_COUNT ? base : 0;
+}
+
+/*
+ * The local port of an event of type 16: a local candidate (candidate_port) or a selected pair
+ * (structured "candidates"."local", else "ADDR:PORT [host,udp] <-> ..."), whose local side is a
+ * host candidate's (others' bases come with their local-candidate events). 0: none, or not UDP
+ * (ICE-TCP is not followed: see docs/janus.md).
+ */
+__u32 janus_local_port(struct json_object *event, int subtype)
+{
+	struct json_object *local = janus_get_obj(janus_get_obj(event, "candidates"), "local");
+	unsigned int port;
+	const char *s, *type;
+
+	if (subtype == SUB_LOCAL_CANDIDATE)
+		return candidate_port(janus_get_str(event, "local-candidate"));
+	port = janus_get_u64(local, "port");
+	if (port) {
+		type = janus_get_str(local, "type");
+		return port < GB_PORT_COUNT && (!type || !strcmp(type, "host")) ? port : 0;
+	}
+	s = janus_get_str(event, "selected-pair");
+	if (!s || !(s = strchr(s, ' ')))
+		return 0;
+	/* "ADDR:PORT [host,udp] <-> ...": the port ends the first word. */
+	for (const char *p = s - 1; p > janus_get_str(event, "selected-pair"); p--)
+		if (*p == ':')
+			return sscanf(p + 1, "%u", &port) == 1 && port < GB_PORT_COUNT &&
+			       !strncmp(s, " [host,udp]", 11) ? port : 0;
+	return 0;
+}
+
+/* The client's address of a remote candidate or a selected pair into out ("" if none). */
+void janus_remote_address(struct json_object *event, int subtype, char *out, size_t len)
+{
+	const char *s, *arrow;
+	char addr[64];
+
+	if (subtype == SUB_REMOTE_CANDIDATE) {
+		s = janus_get_str(event, "remote-candidate");
+		if (s && !strncmp(s, "candidate:", 10))
+			s += 10;
+		if (s && sscanf(s, "%*s %*s %*s %*s %63s", addr) == 1)
+			snprintf(out, len, "%s", addr);
+		return;
+	}
+	s = janus_get_str(janus_get_obj(janus_get_obj(event, "candidates"), "remote"), "address");
+	if (s) {
+		snprintf(out, len, "%s", s);
+		return;
+	}
+	/* "LOCAL:PORT [host,udp] <-> ADDR:PORT [...]": an IPv6 ADDR holds colons too. */
+	s = janus_get_str(event, "selected-pair");
+	arrow = s ? strstr(s, "<-> ") : NULL;
+	if (arrow && sscanf(arrow + 4, "%63s", addr) == 1 && strrchr(addr, ':')) {
+		*strrchr(addr, ':') = '\0';
+		snprintf(out, len, "%s", addr);
+	}
+}
