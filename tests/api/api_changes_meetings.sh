@@ -189,6 +189,19 @@ check_eq "GET after DELETE: 404" 404 "$(status GET /v1/meetings/fresh)"
 check_eq "audit: delete" "DELETE /v1/meetings/fresh over" "$(audit_last '"\(.command) \(.reason)"')"
 agree "after delete"
 
+# A change from another process that leaves the log empty, as the daemon's own last change left
+# it (an apply compacts it): the daemon must read the rule set anew, not change its old copy.
+names() { api GET /v1/meetings | head -n -1 | jq -r '.meetings | map(.name) | sort | join(" ")'; }
+check_eq "API apply: k1 alone" 200 \
+	"$(status POST /v1/apply '{"meetings":[{"name":"k1","ports":["7101"],"block":["DE"]}]}')"
+printf 'meeting add k2 --ports 7102 --block DE\n' >"$tmp/only-k2"
+check "CLI apply: k2 alone" quiet "$GEOBLOCK" apply "$tmp/only-k2"
+check_eq "API PUT k3 after the CLI's apply: 200" 200 \
+	"$(status PUT /v1/meetings/k3 '{"ports":["7103"],"block":["DE"]}')"
+check_eq "the rule set: the CLI's apply and k3" "k2 k3" "$(names)"
+check_eq "k1 is gone from the maps" no_meeting "$(verdict 192.0.2.9 7101)"
+agree "after an apply from another process"
+
 # A caller neither root nor in the group: refused by the socket's permissions. With
 # --api-group, a member may connect and change, and is audited as itself.
 if id nobody >/dev/null 2>&1 && getent group nogroup >/dev/null; then

@@ -43,8 +43,7 @@ struct log_state {
 	 * The rules file as this process last saw or wrote it: a change compacting the log empties
 	 * it in place, so an empty log as it was left says nothing of who wrote the rules file since.
 	 */
-	ino_t rules_ino;
-	struct timespec rules_ctime;
+	struct stat rules;
 	/* Group commit: appends counted, and how many of them a fdatasync has covered. */
 	__u64 written, synced;
 	bool syncing;
@@ -187,30 +186,14 @@ static void scan_record(void *arg, __u64 seq, const char *body, size_t body_len,
 }
 
 /* Whether the log still ends where, and as, this process left it. */
-/* The rules file's identity into L (none: 0), as read now. */
-static void note_rules(const struct gb_ctx *ctx)
+/* The rules file's identity (inode, ctime; 0 if none): the one L noted, or one to note. */
+static void rules_id(const struct gb_ctx *ctx, struct stat *st)
 {
 	char path[512];
-	struct stat st;
 
 	path_of(ctx, GB_RULES_FILE, path, sizeof(path));
-	if (stat(path, &st))
-		memset(&st, 0, sizeof(st));
-	L.rules_ino = st.st_ino;
-	L.rules_ctime = st.st_ctim;
-}
-
-/* Whether the rules file is the one L noted. */
-static bool rules_noted(const struct gb_ctx *ctx)
-{
-	char path[512];
-	struct stat st;
-
-	path_of(ctx, GB_RULES_FILE, path, sizeof(path));
-	if (stat(path, &st))
-		memset(&st, 0, sizeof(st));
-	return st.st_ino == L.rules_ino && st.st_ctim.tv_sec == L.rules_ctime.tv_sec &&
-	       st.st_ctim.tv_nsec == L.rules_ctime.tv_nsec;
+	if (stat(path, st))
+		memset(st, 0, sizeof(*st));
 }
 
 static bool still_mine(const struct gb_ctx *ctx)
@@ -219,7 +202,11 @@ static bool still_mine(const struct gb_ctx *ctx)
 	struct stat st;
 
 	if (L.fd < 0 || strcmp(L.dir, ctx->state_dir) || fstat(L.fd, &st) || st.st_size != L.end ||
-	    !st.st_nlink || !rules_noted(ctx))
+	    !st.st_nlink)
+		return false;
+	rules_id(ctx, &st);
+	if (st.st_ino != L.rules.st_ino || st.st_ctim.tv_sec != L.rules.st_ctim.tv_sec ||
+	    st.st_ctim.tv_nsec != L.rules.st_ctim.tv_nsec)
 		return false;
 	if (!L.end)
 		return true;
@@ -259,7 +246,7 @@ static int load(const struct gb_ctx *ctx)
 			return -errno;
 		snprintf(L.dir, sizeof(L.dir), "%s", ctx->state_dir);
 	}
-	note_rules(ctx);
+	rules_id(ctx, &L.rules);
 	err = rules_through(ctx, &through, &L.rules_bytes);
 	if (!err)
 		err = read_log(L.fd, &buf, &len);
@@ -479,7 +466,7 @@ int changelog_compacted(const struct gb_ctx *ctx, __u64 seq, size_t rules_bytes)
 	(void)seq;
 	L.rules_bytes = rules_bytes;
 	/* Written by this process (rules_save, under the lock): its own. */
-	note_rules(ctx);
+	rules_id(ctx, &L.rules);
 	return cut(0);
 }
 
