@@ -364,7 +364,7 @@ static const struct {
 	const char *name, *help;
 	size_t at;
 } janus_counters[] = {
-	{ "geoblock_janus_joins_total", "Janus handles that joined a room of a meeting.",
+	{ "geoblock_janus_joins_total", "Janus handles that joined a VideoRoom room (any room).",
 	  offsetof(struct janus_counts, joined) },
 	{ "geoblock_janus_ports_given_total",
 	  "Ports given to meetings for their rooms' Janus handles.",
