@@ -50,6 +50,7 @@ metric() { curl -s "http://127.0.0.1:${MPORT[$1]}/metrics" | awk -v m="$2" '$1 =
 meetings() { gbn "$1" meeting list --json | jq -r '[.[].name] | sort | join(",")'; }
 has_meetings() { [[ $(meetings "$1") == "$2" ]]; }
 shared() { gbn "$1" shared-port list --json | jq -r '.ports | join(",")'; }
+shared_is() { [[ $(shared "$1") == "$2" ]]; }
 said() { grep -q -- "$2" "$tmp/node$1.log"; }
 # status PREFIX I: node I's status key's value.
 status() { etcdctl get --print-value-only "$1/status/t$2"; }
@@ -136,6 +137,17 @@ check "6. another node's meeting in the store" quiet etcdctl put "$P4/nodes/othe
 	'{"ports":[7301],"block":["FR"]}'
 check "6. node 2 converges (to none of its own)" wait_until 20 has_meetings 2 ""
 check "6. its error cleared" wait_until 10 status_clear "$P4" 2 0
+
+# 7. The store shares a port a meeting there holds: shared ports come first, the meeting is
+# refused, and its version applied before is not kept (it would hold every later change back).
+check "7. a meeting on port 7400" quiet etcdctl put "$P4/meetings/board7" '{"ports":[7400],"block":["DE"]}'
+check "7. node 2 takes it" wait_until 20 has_meetings 2 board7
+check "7. the store shares 7400" quiet etcdctl put "$P4/shared-ports" '{"ports":[7400]}'
+check "7. node 2 shares it" wait_until 20 shared_is 2 7400
+check_eq "7. the meeting is gone from node 2" "" "$(meetings 2)"
+check "7. its error clear, its revision applied" wait_until 10 status_clear "$P4" 2 0
+check "7. the refusal says why" bash -c "etcdctl get --print-value-only '$P4/status/t2' |
+	jq -e '.rejected | map(select(.key | endswith(\"board7\"))) | length == 1' >/dev/null"
 
 ((FAILED)) && { echo "--- node logs"; tail -n 20 "$tmp"/node*.log; }
 summary

@@ -37,6 +37,15 @@ void fleet_shared_diff(const struct rules *r, const __u8 *want, __u8 *add, __u8 
 	}
 }
 
+/* Whether port sets a and b have a port in common. */
+static bool ports_meet(const __u8 *a, const __u8 *b)
+{
+	for (size_t i = 0; i < GB_PORT_COUNT / 8; i++)
+		if (a[i] & b[i])
+			return true;
+	return false;
+}
+
 int fleet_keep_refused(const struct rules *r, struct fleet_want *w)
 {
 	struct meeting_spec old;
@@ -59,7 +68,12 @@ int fleet_keep_refused(const struct rules *r, struct fleet_want *w)
 		err = spec_list_push(&w->meetings, &old);
 		if (err)
 			break;
-		if (spec_list_check(&w->meetings, why, sizeof(why))) {
+		/*
+		 * Nor one claiming a port the store shares (shared ports come first): kept, it would
+		 * hold every later change back, the port never becoming shared.
+		 */
+		if (spec_list_check(&w->meetings, why, sizeof(why)) ||
+		    ports_meet(w->meetings.v[w->meetings.n - 1].ports, w->shared)) {
 			spec_free(&w->meetings.v[--w->meetings.n]);
 			continue;
 		}
