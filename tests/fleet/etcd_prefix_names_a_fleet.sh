@@ -13,7 +13,10 @@
 #   4. ... and `fleet del` of its last meeting writes PREFIX/fleet: the node follows it to empty;
 #   5. `fleet put` to a new prefix writes its fleet key after the meeting, warning that it starts a
 #      fleet (`fleet list` on a prefix of no fleet warns too);
-#   6. a node kept back wakes at another node's meeting key (it names a fleet) and converges.
+#   6. a node kept back wakes at another node's meeting key (it names a fleet) and converges;
+#   7. a meeting key claiming a port the store shares is refused and not kept, the port shared;
+#   8. the store made anew (revisions behind the node's): read whole as a new store, kept back
+#      while it holds no fleet's key, converged to once it does.
 set -uo pipefail
 source "$(dirname "$0")/../lib/common.sh"
 source "$ROOT/tests/lib/etcd.sh"
@@ -146,8 +149,25 @@ check "7. the store shares 7400" quiet etcdctl put "$P4/shared-ports" '{"ports":
 check "7. node 2 shares it" wait_until 20 shared_is 2 7400
 check_eq "7. the meeting is gone from node 2" "" "$(meetings 2)"
 check "7. its error clear, its revision applied" wait_until 10 status_clear "$P4" 2 0
-check "7. the refusal says why" bash -c "etcdctl get --print-value-only '$P4/status/t2' |
-	jq -e '.rejected | map(select(.key | endswith(\"board7\"))) | length == 1' >/dev/null"
+rejected_board7() { status "$P4" 2 | jq -e '.rejected | map(select(.key | endswith("board7"))) |
+	length == 1' >/dev/null; }
+check "7. its status lists the refusal" rejected_board7
+
+# 8. The store made anew (its data lost, or restored from an older backup): its revisions are
+# behind what the node saw. The node reads it whole, as a new store: empty, it keeps its rule set
+# and says why; once it holds a fleet's key, the node converges to it.
+check "8. etcd stopped" etcd_kill 0 TERM
+rm -rf "$ETCD_DIR/m0.data"
+check "8. etcd started on an empty data dir" etcd_start 0
+check "8. node 2 keeps its shared port, and says why" wait_until 30 status_error_has "$P4" 2 \
+	"no fleet under $P4/"
+check "8. the store behind is logged" said 2 "behind the .* seen here (restored or made anew)"
+check_eq "8. its shared port kept" 7400 "$(shared 2)"
+check "8. a meeting in the new store" quiet etcdctl put "$P4/meetings/fresh8" \
+	'{"ports":[7500],"block":["DE"]}'
+check "8. node 2 converges to it" wait_until 20 has_meetings 2 fresh8
+check_eq "8. the shared port gone with the old store" "" "$(shared 2)"
+check "8. its error cleared" wait_until 10 status_clear "$P4" 2 1
 
 ((FAILED)) && { echo "--- node logs"; tail -n 20 "$tmp"/node*.log; }
 summary

@@ -312,6 +312,19 @@ static int on_message(void *arg, const struct etcd_watch_msg *m)
 		pthread_mutex_unlock(&f->lock);
 		return WATCH_COMPACTED;
 	}
+	/*
+	 * A store behind what was seen here was made anew or restored from a backup: its revisions
+	 * say nothing of what changed. Read whole, and taken for a new store (fleet_here): one that
+	 * holds no fleet's key does not empty this node.
+	 */
+	if (m->created && m->revision < f->seen) {
+		fprintf(stderr, "geoblock: fleet: the store is at revision %lld, behind the %lld seen "
+			"here (restored or made anew): reading it whole\n", (long long)m->revision,
+			(long long)f->seen);
+		f->named = false;
+		pthread_mutex_unlock(&f->lock);
+		return WATCH_COMPACTED;
+	}
 	if (m->created)
 		set_connected(f, true);
 	for (size_t i = 0; i < m->n_events && !err; i++) {
