@@ -16,7 +16,8 @@
 #   6. a node kept back wakes at another node's meeting key (it names a fleet) and converges;
 #   7. a meeting key claiming a port the store shares is refused and not kept, the port shared;
 #   8. the store made anew (revisions behind the node's): read whole as a new store, kept back
-#      while it holds no fleet's key, converged to once it does.
+#      while it holds no fleet's key, converged to once it does;
+#   9. fleet put checks a global meeting against each node's own, any against the shared ports.
 set -uo pipefail
 source "$(dirname "$0")/../lib/common.sh"
 source "$ROOT/tests/lib/etcd.sh"
@@ -168,6 +169,18 @@ check "8. a meeting in the new store" quiet etcdctl put "$P4/meetings/fresh8" \
 check "8. node 2 converges to it" wait_until 20 has_meetings 2 fresh8
 check_eq "8. the shared port gone with the old store" "" "$(shared 2)"
 check "8. its error cleared" wait_until 10 status_clear "$P4" 2 1
+
+# 9. fleet put checks a meeting for every node against what that node takes: a global one
+# against each node's own meetings, any against the shared ports.
+fp() { "$GEOBLOCK" fleet put "$@" --etcd "$EP" --etcd-prefix "$P4"; }
+check "9. a node's own meeting" quiet fp own9 --ports 7600 --block DE --node n9
+out=$(fp g9 --ports 7600 --block FR 2>&1)
+check_eq "9. a global one on its port: refused" "1 geoblock: fleet put: meeting \"g9\": port 7600 already belongs to meeting \"own9\" on node n9" "$? $out"
+check "9. the store shares 7700" quiet etcdctl put "$P4/shared-ports" '{"ports":[7700]}'
+out=$(fp g10 --ports 7700 --block FR --node n9 2>&1)
+check_eq "9. one on a shared port: refused" "1 geoblock: fleet put: port 7700 is a shared port in the store" "$? $out"
+check_eq "9. neither written" "" "$(etcdctl get --keys-only --prefix "$P4/meetings/g" ; etcdctl get --keys-only --prefix "$P4/nodes/n9/meetings/g")"
+check "9. a global meeting of the node's own name is not its to clash with" quiet fp own9 --ports 7601 --block FR
 
 ((FAILED)) && { echo "--- node logs"; tail -n 20 "$tmp"/node*.log; }
 summary

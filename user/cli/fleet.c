@@ -159,35 +159,20 @@ static int take_store_options(int *argc, char **argv, const char *opt[OPT_COUNT]
 }
 
 /*
- * s checked as a node would take it: its countries, and against the store's other meetings that
- * the same nodes take (every node's, and --node's own).
+ * s checked as node (a name, "" for none of the nodes' own) would take it beside the other keys
+ * (n of them): against the meetings it takes and the shared ports. GB_EXIT_USAGE after one line
+ * if it would refuse s, or a clash would make it refuse another meeting instead.
  */
-static int check_against_store(struct store *st, const struct etcd_kvs *kvs, const char *key,
-			       const struct meeting_spec *s)
+static int check_for_node(const struct store *st, const struct etcd_kv *others, size_t n,
+			  const char *node, const struct meeting_spec *s)
 {
-	struct etcd_kv *others = calloc(kvs->n + 1, sizeof(*others));
 	struct country_census none = {};
 	struct meeting_spec copy;
 	struct fleet_want w;
-	size_t n = 0;
 	char why[300];
 	int err;
 
-	if (!others)
-		return GB_EXIT_FAIL;
-	/* Not the key written: its old version must not make others lose to it. */
-	for (size_t i = 0; i < kvs->n; i++)
-		if (strcmp(kvs->v[i].key, key))
-			others[n++] = kvs->v[i];
-
-	if (countries_check(&none, s->blocked, why, sizeof(why))) {
-		gb_err("%s", why);
-		free(others);
-		return GB_EXIT_USAGE;
-	}
-	/* Node "" takes every node's meetings and none of a node's own. */
-	err = fleet_want_build(others, n, st->prefix, st->node ? st->node : "", &none, &w);
-	free(others);
+	err = fleet_want_build(others, n, st->prefix, node, &none, &w);
 	if (err) {
 		gb_err("cannot read the store's meetings: %s", strerror(-err));
 		return GB_EXIT_FAIL;
@@ -198,15 +183,69 @@ static int check_against_store(struct store *st, const struct etcd_kvs *kvs, con
 		spec_free(&w.meetings.v[i]);
 		w.meetings.v[i] = w.meetings.v[--w.meetings.n];
 	}
-	err = spec_copy(&copy, s);
+	for (__u32 p = port_next(s->ports, 1); p < GB_PORT_COUNT && !err;
+	     p = port_next(s->ports, p + 1))
+		if (port_isset(w.shared, p)) {
+			gb_err("port %u is a shared port in the store", p);
+			err = -EINVAL;
+		}
+	if (!err)
+		err = spec_copy(&copy, s);
 	if (!err)
 		err = spec_list_push(&w.meetings, &copy);
 	if (!err && spec_list_check(&w.meetings, why, sizeof(why))) {
-		gb_err("%s", why);
+		gb_err("%s%s%s", why, *node ? " on node " : "", node);
 		err = -EINVAL;
 	}
 	fleet_want_free(&w);
 	return err == -EINVAL ? GB_EXIT_USAGE : err ? GB_EXIT_FAIL : 0;
+}
+
+/*
+ * s checked as the nodes would take it: its countries, and against the store's other keys. A
+ * meeting for --node is checked as that node takes it; one for every node, as each node with keys
+ * of its own takes it (but one whose own meeting of that name wins), and as the others do.
+ */
+static int check_against_store(struct store *st, const struct etcd_kvs *kvs, const char *key,
+			       const struct meeting_spec *s)
+{
+	struct etcd_kv *others = calloc(kvs->n + 1, sizeof(*others));
+	struct country_census none = {};
+	size_t n = 0;
+	char why[300];
+	int ret;
+
+	if (!others)
+		return GB_EXIT_FAIL;
+	/* Not the key written: its old version must not make others lose to it. */
+	for (size_t i = 0; i < kvs->n; i++)
+		if (strcmp(kvs->v[i].key, key))
+			others[n++] = kvs->v[i];
+	if (countries_check(&none, s->blocked, why, sizeof(why))) {
+		gb_err("%s", why);
+		free(others);
+		return GB_EXIT_USAGE;
+	}
+	/* Node "" takes every node's meetings and none of a node's own. */
+	ret = check_for_node(st, others, n, st->node ? st->node : "", s);
+	for (size_t i = 0; i < n && !ret && !st->node; i++) {
+		struct fleet_key k, own;
+		bool seen = false;
+
+		fleet_key_parse(st->prefix, others[i].key, &k);
+		if (k.kind != FLEET_KEY_MEETING || !*k.node)
+			continue;
+		/* Each node once; not one whose own meeting of that name takes the place of s. */
+		for (size_t j = 0; j < n && !seen; j++) {
+			fleet_key_parse(st->prefix, others[j].key, &own);
+			seen = own.kind == FLEET_KEY_MEETING && !strcmp(own.node, k.node) &&
+			       (j < i || !strcmp(own.name, s->name));
+		}
+		if (!seen)
+			ret = check_for_node(st, others, n, k.node, s);
+	}
+	free(others);
+	return ret;
 }
 
 int cmd_fleet_put(const struct cmd_args *a)
