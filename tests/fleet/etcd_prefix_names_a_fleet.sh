@@ -181,6 +181,8 @@ out=$(fp g10 --ports 7700 --block FR --node n9 2>&1)
 check_eq "9. one on a shared port: refused" "1 geoblock: fleet put: port 7700 is a shared port in the store" "$? $out"
 check_eq "9. neither written" "" "$(etcdctl get --keys-only --prefix "$P4/meetings/g" ; etcdctl get --keys-only --prefix "$P4/nodes/n9/meetings/g")"
 check "9. a global meeting of the node's own name is not its to clash with" quiet fp own9 --ports 7601 --block FR
+out=$(fp g11 --ports 7800 --block FR --reason why 2>&1)
+check_eq "9. --reason: refused, it would not be kept" "1 geoblock: fleet put: --reason is not kept: the store keeps no audit log (each node audits what it applies, with the key's revision)" "$? $out"
 
 ((FAILED)) && { echo "--- node logs"; tail -n 20 "$tmp"/node*.log; }
 summary

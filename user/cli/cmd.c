@@ -70,7 +70,7 @@ static const struct cmd_opt lookup_opts[] = {
 };
 
 /* Read by spec_parse() in state/rules_file.c, which apply files and the rules file share. */
-#define ADD_OPT_ENTRIES \
+#define ADD_SPEC_ENTRIES \
 	{ .id = OPT_PORTS, .name = "ports", .value = "LIST", \
 	  .help = "ports and ranges, e.g. 8801,8802-8810 (1-65535, owned by no other\n" \
 		  "meeting, not shared); --ports, --ufrag, --janus-room, or several" }, \
@@ -94,8 +94,8 @@ static const struct cmd_opt lookup_opts[] = {
 	  .help = "stop dropping after a duration (2h, 1h30m, 45m, 1d) or at an RFC 3339\n" \
 		  "time (2026-03-01T18:00:00Z); enforced in the data path" }, \
 	{ .id = OPT_MONITOR, .name = "monitor", \
-	  .help = "count what would be dropped, drop nothing" }, \
-	OPT_REASON_ENTRY
+	  .help = "count what would be dropped, drop nothing" }
+#define ADD_OPT_ENTRIES ADD_SPEC_ENTRIES, OPT_REASON_ENTRY
 
 static const struct cmd_opt add_opts[] = {
 	ADD_OPT_ENTRIES,
@@ -142,7 +142,8 @@ static const struct cmd_opt shared_opts[] = {
 #define FLEET_NODE_ENTRY(text) { .id = OPT_NODE, .name = "node", .value = "NODE", .help = text }
 
 static const struct cmd_opt fleet_put_opts[] = {
-	ADD_OPT_ENTRIES,
+	/* No --reason: the store keeps no audit log (each node audits what it applies). */
+	ADD_SPEC_ENTRIES,
 	FLEET_STORE_ENTRIES,
 	FLEET_NODE_ENTRY("write the meeting for NODE only (it wins there over a meeting of\n"
 			 "every node of the same name)"),

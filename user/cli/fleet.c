@@ -274,6 +274,10 @@ int cmd_fleet_put(const struct cmd_args *a)
 		if (ret) {
 			gb_err("%s", err_msg);
 			ret = GB_EXIT_USAGE;
+		} else if (*s.reason) {
+			gb_err("--reason is not kept: the store keeps no audit log (each node audits "
+			       "what it applies, with the key's revision)");
+			ret = GB_EXIT_USAGE;
 		}
 	}
 	free(argv);
