@@ -181,6 +181,9 @@ out=$(fp g10 --ports 7700 --block FR --node n9 2>&1)
 check_eq "9. one on a shared port: refused" "1 geoblock: fleet put: port 7700 is a shared port in the store" "$? $out"
 check_eq "9. neither written" "" "$(etcdctl get --keys-only --prefix "$P4/meetings/g" ; etcdctl get --keys-only --prefix "$P4/nodes/n9/meetings/g")"
 check "9. a global meeting of the node's own name is not its to clash with" quiet fp own9 --ports 7601 --block FR
+check_eq "9. fleet list --node n9: its own own9, not every node's" "$P4/nodes/n9/meetings/own9" \
+	"$("$GEOBLOCK" fleet list --node n9 --json --etcd "$EP" --etcd-prefix "$P4" |
+		jq -r '.[] | select(.key | endswith("/own9")) | .key')"
 out=$(fp g11 --ports 7800 --block FR --reason why 2>&1)
 check_eq "9. --reason: refused, it would not be kept" "1 geoblock: fleet put: --reason is not kept: the store keeps no audit log (each node audits what it applies, with the key's revision)" "$? $out"
 

@@ -363,6 +363,20 @@ int cmd_fleet_del(const struct cmd_args *a)
 	return ret;
 }
 
+/* Whether st's node has a meeting of its own named name (it wins there over every node's). */
+static bool node_has(const struct store *st, const struct etcd_kvs *kvs, const char *name)
+{
+	struct fleet_key k;
+
+	for (size_t i = 0; i < kvs->n; i++) {
+		fleet_key_parse(st->prefix, kvs->v[i].key, &k);
+		if (k.kind == FLEET_KEY_MEETING && !strcmp(k.node, st->node) &&
+		    !strcmp(k.name, name))
+			return true;
+	}
+	return false;
+}
+
 int cmd_fleet_list(const struct cmd_args *a)
 {
 	struct json_object *arr = json_object_new_array();
@@ -382,7 +396,8 @@ int cmd_fleet_list(const struct cmd_args *a)
 		int read;
 
 		fleet_key_parse(st.prefix, kvs.v[i].key, &k);
-		if (k.kind != FLEET_KEY_MEETING || (st.node && !fleet_key_concerns(&k, st.node)))
+		if (k.kind != FLEET_KEY_MEETING || (st.node && !fleet_key_concerns(&k, st.node)) ||
+		    (st.node && !*k.node && node_has(&st, &kvs, k.name)))
 			continue;
 		scope = k.node;
 		item = json_object_new_object();
