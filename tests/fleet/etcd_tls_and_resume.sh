@@ -68,6 +68,10 @@ out=$("$GEOBLOCK" fleet list "${STORE[@]}" --etcd-cert "$tmp/client.pem" \
 	--etcd-key "$tmp/client-key.pem" 2>&1)
 check_eq "2. fleet list without the CA: exit 2" 2 "$?"
 check "2. ... says why: $out" grep -qi "certificate\|SSL" <<<"$out"
+out=$("$GEOBLOCK" fleet list "${STORE[@]}" --etcd-cert "$tmp/nope.pem" --etcd-key "$tmp/client-key.pem" 2>&1)
+check_eq "2. a certificate file missing: exit 1, named" "1 geoblock: fleet list: --etcd-cert: cannot read $tmp/nope.pem: No such file or directory" "$? $out"
+out=$("$GEOBLOCK" fleet list --etcd http://127.0.0.1:1 "${TLS[@]}" 2>&1)
+check_eq "2. TLS files for an http:// endpoint: exit 1" "1 geoblock: fleet list: --etcd-cacert is for https:// endpoints; http://127.0.0.1:1 is http://" "$? $out"
 node_up 1 --etcd-cacert "$tmp/ca.pem"
 check "2. a node without a client certificate says why" wait_until 15 said 1 "geoblock: fleet: etcd"
 check_eq "2. ... is not connected" 0 "$(metric 1 geoblock_fleet_connected)"

@@ -411,7 +411,7 @@ static const struct cmd commands[] = {
 	  .summary = "ports many meetings share, told apart by ICE ufrag: add, del, list",
 	  .args = "COMMAND [ARGS]" },
 	{ .name = "fleet", .subs = fleet_cmds, .opts = no_opts,
-	  .summary = "the rules many nodes' daemons follow from etcd: put, del, list, status",
+	  .summary = "the rules many nodes' daemons follow from etcd: init, put, del, list, status",
 	  .args = "COMMAND [ARGS]" },
 	{ .name = "stats", .func = cmd_stats, .opts = json_opts,
 	  .summary = "verdict and drop counters",

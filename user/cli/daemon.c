@@ -33,6 +33,7 @@
 #include "api/routes.h"
 #include "api/server.h"
 #include "fleet/follow.h"
+#include "fleet/layout.h"
 #include "cli/cmd.h"
 #include "cli/geoip.h"
 
@@ -218,7 +219,7 @@ int cmd_daemon(const struct cmd_args *a)
 	struct gb_ctx ctx;
 	socklen_t addr_len;
 	sigset_t mask;
-	char err_msg[160];
+	char err_msg[160], prefix[FLEET_PREFIX_MAX + 2];
 	struct itimerspec every = { .it_interval = { .tv_sec = EXPIRE_INTERVAL_S },
 				    .it_value = { .tv_sec = EXPIRE_INTERVAL_S } };
 	struct watch w = { .fd = -1 };
@@ -265,6 +266,9 @@ int cmd_daemon(const struct cmd_args *a)
 		gb_err("--etcd needs --node NODE: this node's name in the store");
 		return GB_EXIT_USAGE;
 	}
+	if (a->opt[OPT_ETCD] && fleet_names_check(a->opt[OPT_ETCD_PREFIX], a->opt[OPT_NODE],
+						  prefix, sizeof(prefix)))
+		return GB_EXIT_USAGE;
 	if (a->opt[OPT_JANUS_HANGUP] && !a->opt[OPT_JANUS_ADMIN]) {
 		gb_err("--janus-hangup needs --janus-admin URL (its hangup_webrtc)");
 		return GB_EXIT_USAGE;

@@ -30,17 +30,9 @@ static int store_open(struct store *st, const char *const opt[OPT_COUNT])
 {
 	const char *urls = opt[OPT_ETCD] ? opt[OPT_ETCD] : getenv("GEOBLOCK_ETCD");
 
-	if (fleet_prefix(opt[OPT_ETCD_PREFIX], st->prefix, sizeof(st->prefix))) {
-		gb_err("--etcd-prefix: \"%.64s\" is not a key prefix (it starts with '/', at most "
-		       "%d characters)", opt[OPT_ETCD_PREFIX], FLEET_PREFIX_MAX);
-		return GB_EXIT_USAGE;
-	}
 	st->node = opt[OPT_NODE];
-	if (st->node && !fleet_node_valid(st->node)) {
-		gb_err("--node: \"%.64s\" is not a node name (letters, digits, '.', '_', '-')",
-		       st->node);
+	if (fleet_names_check(opt[OPT_ETCD_PREFIX], st->node, st->prefix, sizeof(st->prefix)))
 		return GB_EXIT_USAGE;
-	}
 	if (etcd_open(&st->e, urls && *urls ? urls : FLEET_DEFAULT_ETCD, opt[OPT_ETCD_CACERT],
 		      opt[OPT_ETCD_CERT], opt[OPT_ETCD_KEY]))
 		return GB_EXIT_USAGE;

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <curl/curl.h>
 #include <json-c/json.h>
 #include <openssl/evp.h>
@@ -98,6 +99,29 @@ static void add_range_end(struct json_object *o, const char *prefix)
 	free(end);
 }
 
+/* The TLS files given, unreadable or beside an http:// endpoint: said in one line. */
+static bool tls_unfit(const struct etcd *e)
+{
+	const char *const files[][2] = { { "--etcd-cacert", e->cacert },
+					  { "--etcd-cert", e->cert }, { "--etcd-key", e->key } };
+
+	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+		if (!files[i][1])
+			continue;
+		if (access(files[i][1], R_OK)) {
+			gb_err("%s: cannot read %s: %s", files[i][0], files[i][1], strerror(errno));
+			return true;
+		}
+		for (size_t u = 0; u < e->n_urls; u++)
+			if (!strncmp(e->urls[u], "http://", 7)) {
+				gb_err("%s is for https:// endpoints; %s is http://", files[i][0],
+				       e->urls[u]);
+				return true;
+			}
+	}
+	return false;
+}
+
 int etcd_open(struct etcd *e, const char *urls, const char *cacert, const char *cert,
 	      const char *key)
 {
@@ -130,6 +154,10 @@ int etcd_open(struct etcd *e, const char *urls, const char *cacert, const char *
 	free(list);
 	if (!e->n_urls) {
 		gb_err("--etcd: no endpoint given");
+		return -EINVAL;
+	}
+	if (tls_unfit(e)) {
+		etcd_close(e);
 		return -EINVAL;
 	}
 	e->curl = curl_easy_init();

@@ -533,15 +533,7 @@ int fleet_follow_start(const struct gb_ctx *ctx, const struct fleet_config *cfg,
 	if (!f)
 		return -ENOMEM;
 	f->ctx = ctx;
-	if (fleet_prefix(cfg->prefix, f->prefix, sizeof(f->prefix))) {
-		gb_err("--etcd-prefix: \"%.64s\" is not a key prefix (it starts with '/', at most %d "
-		       "characters)", cfg->prefix, FLEET_PREFIX_MAX);
-		free(f);
-		return -EINVAL;
-	}
-	if (!fleet_node_valid(cfg->node)) {
-		gb_err("--node: \"%.64s\" is not a node name (letters, digits, '.', '_', '-'; no "
-		       "'/'; at most %d characters)", cfg->node, GB_MEETING_NAME_LEN - 1);
+	if (fleet_names_check(cfg->prefix, cfg->node, f->prefix, sizeof(f->prefix))) {
 		free(f);
 		return -EINVAL;
 	}

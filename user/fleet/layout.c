@@ -11,6 +11,7 @@
 #include <time.h>
 #include <json-c/json.h>
 #include "lib/country.h"
+#include "lib/errors.h"
 #include "lib/parse.h"
 #include "state/countries.h"
 #include "api/spec_json.h"
@@ -393,4 +394,23 @@ void fleet_want_free(struct fleet_want *w)
 		free(w->refused[i].key);
 	free(w->refused);
 	memset(w, 0, sizeof(*w));
+}
+
+int fleet_names_check(const char *given, const char *node, char *out, size_t len)
+{
+	char shown[64 * 4 + 1];
+
+	if (fleet_prefix(given, out, len)) {
+		gb_err("--etcd-prefix: \"%s\" is not a key prefix (it starts with '/', at most %d "
+		       "characters)", printable(given, strlen(given), 64, shown, sizeof(shown)),
+		       FLEET_PREFIX_MAX);
+		return -EINVAL;
+	}
+	if (node && !fleet_node_valid(node)) {
+		gb_err("--node: \"%s\" is not a node name (letters, digits, '.', '_', '-'; no '/'; "
+		       "at most %d characters)", printable(node, strlen(node), 64, shown,
+							 sizeof(shown)), GB_MEETING_NAME_LEN - 1);
+		return -EINVAL;
+	}
+	return 0;
 }

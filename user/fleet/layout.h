@@ -74,6 +74,11 @@ int fleet_mark_key(const char *prefix, char *out, size_t len);
 int fleet_prefix(const char *given, char *out, size_t len);
 /* A node name: a meeting name's characters, no '/'. */
 bool fleet_node_valid(const char *node);
+/*
+ * --etcd-prefix given (into out, as fleet_prefix) and --node node (NULL: none): 0, or -EINVAL
+ * after one line saying which is unfit.
+ */
+int fleet_names_check(const char *given, const char *node, char *out, size_t len);
 /* PREFIX/meetings/NAME, or PREFIX/nodes/NODE/meetings/NAME with node. */
 int fleet_meeting_key(const char *prefix, const char *node, const char *name, char *out,
 		      size_t len);
