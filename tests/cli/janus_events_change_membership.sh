@@ -27,6 +27,17 @@ check_eq "--janus-hangup without --janus-admin: exit 1" "1 geoblock: daemon: --j
 "$GEOBLOCK" daemon --janus-events 127.0.0.1:0 --janus-idle 0 >/dev/null 2>"$tmp/err"
 check_eq "--janus-idle 0: exit 1" 1 "$?"
 
+/usr/bin/python3 -c 'import socket, time
+s = socket.socket(); s.bind(("127.0.0.1", 0)); s.listen(1)
+print(s.getsockname()[1], flush=True); time.sleep(60)' >"$tmp/held" &
+held_pid=$!
+on_exit kill_child "$held_pid"
+wait_until 10 test -s "$tmp/held"
+"$GEOBLOCK" daemon --metrics 127.0.0.1:0 --janus-events "127.0.0.1:$(cat "$tmp/held")" >/dev/null 2>"$tmp/err"
+check_eq "--janus-events on a port in use: exit 2, one line" \
+	"2 geoblock: daemon: cannot serve Janus events: Address already in use" "$? $(cat "$tmp/err")"
+kill_child "$held_pid"
+
 check "meeting add A on room 1234" "$GEOBLOCK" meeting add A --janus-room 1234 --block DE >/dev/null
 check "meeting add O on port 20005" "$GEOBLOCK" meeting add O --ports 20005 --block FR >/dev/null
 check "shared-port add 20006" "$GEOBLOCK" shared-port add 20006 >/dev/null

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <curl/curl.h>
 #include <json-c/json.h>
+#include "lib/country.h"
 #include "lib/errors.h"
 #include "state/janus_members.h"
 #include "api/upload.h"
@@ -31,6 +32,7 @@ static size_t gather(char *data, size_t size, size_t n, void *cls)
 static struct json_object *ask(CURL *c, const char *url, const char *secret, const char *what)
 {
 	struct json_object *req = json_object_new_object(), *rep = NULL, *v;
+	char shown[200 * 4 + 1];
 	struct upload r = {};
 	CURLcode rc;
 
@@ -50,7 +52,8 @@ static struct json_object *ask(CURL *c, const char *url, const char *secret, con
 	rep = r.body ? json_tokener_parse(r.body) : NULL;
 	if (!rep || !json_object_object_get_ex(rep, "janus", &v) ||
 	    strcmp(json_object_get_string(v), "success")) {
-		gb_err("janus admin %s: %s: %.200s", what, url, r.body ? r.body : "no reply");
+		gb_err("janus admin %s: %s: %s", what, url, r.body ? printable(r.body, strlen(r.body),
+			200, shown, sizeof(shown)) : "no reply");
 		json_object_put(rep);
 		rep = NULL;
 	}

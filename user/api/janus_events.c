@@ -5,16 +5,17 @@
  * their room's meeting. GET /janus-events answers what the events did so far. One thread: events
  * are taken in the order Janus sent them.
  */
-#include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <json-c/json.h>
 #include <microhttpd.h>
 #include "lib/errors.h"
 #include "state/janus_members.h"
+#include "metrics/exporter.h"
 #include "api/janus_events.h"
 #include "api/upload.h"
 
@@ -185,40 +186,36 @@ int janus_events_start(struct janus_members *m, const struct sockaddr *addr, soc
 		       const char *auth_file, struct janus_events **out)
 {
 	struct janus_events *e = calloc(1, sizeof(*e));
-	const union MHD_DaemonInfo *info;
-	char host[INET6_ADDRSTRLEN];
-	int err;
+	int fd, err;
 
-	(void)len;
 	if (!e)
 		return -ENOMEM;
 	e->m = m;
 	if (auth_file && (err = read_auth(auth_file, &e->auth)))
 		goto err_free;
+	fd = exporter_listen(addr, len, "/janus-events", e->url, sizeof(e->url));
+	if (fd < 0) {
+		err = fd;
+		gb_err("cannot serve Janus events: %s", strerror(-err));
+		goto err_free;
+	}
 	e->mhd = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO |
 				  MHD_USE_ERROR_LOG |
 				  (addr->sa_family == AF_INET6 ? MHD_USE_IPv6 : 0),
 				  0, NULL, NULL, handle, e,
-				  MHD_OPTION_SOCK_ADDR, addr,
+				  /* first, so that MHD logs nothing through its own logger */
+				  MHD_OPTION_EXTERNAL_LOGGER, exporter_mhd_log, NULL,
+				  MHD_OPTION_LISTEN_SOCKET, fd,
 				  MHD_OPTION_NOTIFY_COMPLETED, request_done, NULL,
 				  MHD_OPTION_CONNECTION_LIMIT, (unsigned int)CONNECTION_LIMIT,
 				  MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)CONNECTION_TIMEOUT,
 				  MHD_OPTION_END);
 	if (!e->mhd) {
-		err = -EADDRNOTAVAIL;
-		gb_err("cannot serve Janus events: cannot listen on the address given");
+		err = -EIO;
+		close(fd);
+		gb_err("cannot serve Janus events: the HTTP server did not start");
 		goto err_free;
 	}
-	info = MHD_get_daemon_info(e->mhd, MHD_DAEMON_INFO_BIND_PORT);
-	if (addr->sa_family == AF_INET6)
-		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)addr)->sin6_addr, host,
-			  sizeof(host));
-	else
-		inet_ntop(AF_INET, &((const struct sockaddr_in *)addr)->sin_addr, host,
-			  sizeof(host));
-	snprintf(e->url, sizeof(e->url), addr->sa_family == AF_INET6 ?
-		 "http://[%s]:%u/janus-events" : "http://%s:%u/janus-events", host,
-		 info ? info->port : 0);
 	*out = e;
 	return 0;
 

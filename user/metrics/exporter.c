@@ -209,7 +209,7 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
 	return reply_text(conn, MHD_HTTP_NOT_FOUND, "not found; metrics are at /metrics\n");
 }
 
-static void mhd_log(void *cls, const char *fmt, va_list ap)
+void exporter_mhd_log(void *cls, const char *fmt, va_list ap)
 {
 	char msg[256];
 	size_t n;
@@ -222,8 +222,8 @@ static void mhd_log(void *cls, const char *fmt, va_list ap)
 	gb_warn("http: %s", msg);
 }
 
-/* The listening socket is ours, so that a bind failure gets a precise message. */
-static int listen_on(const struct sockaddr *addr, socklen_t len, char *url, size_t url_len)
+int exporter_listen(const struct sockaddr *addr, socklen_t len, const char *path, char *url,
+		    size_t url_len)
 {
 	struct sockaddr_storage bound;
 	socklen_t blen = sizeof(bound);
@@ -249,13 +249,13 @@ static int listen_on(const struct sockaddr *addr, socklen_t len, char *url, size
 
 		inet_ntop(AF_INET6, &s6->sin6_addr, host, sizeof(host));
 		port = ntohs(s6->sin6_port);
-		snprintf(url, url_len, "http://[%s]:%u/metrics", host, port);
+		snprintf(url, url_len, "http://[%s]:%u%s", host, port, path);
 	} else {
 		const struct sockaddr_in *s4 = (const struct sockaddr_in *)&bound;
 
 		inet_ntop(AF_INET, &s4->sin_addr, host, sizeof(host));
 		port = ntohs(s4->sin_port);
-		snprintf(url, url_len, "http://%s:%u/metrics", host, port);
+		snprintf(url, url_len, "http://%s:%u%s", host, port, path);
 	}
 	return fd;
 }
@@ -269,7 +269,7 @@ int exporter_start(const struct gb_ctx *ctx, const struct sockaddr *addr, sockle
 	if (!e)
 		return -ENOMEM;
 	e->ctx = ctx;
-	fd = listen_on(addr, len, e->url, sizeof(e->url));
+	fd = exporter_listen(addr, len, "/metrics", e->url, sizeof(e->url));
 	if (fd < 0) {
 		err = fd;
 		goto err_free;
@@ -283,7 +283,7 @@ int exporter_start(const struct gb_ctx *ctx, const struct sockaddr *addr, sockle
 				  (addr->sa_family == AF_INET6 ? MHD_USE_IPv6 : 0),
 				  0, NULL, NULL, handle, e,
 				  /* first, so that MHD logs nothing through its own logger */
-				  MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
+				  MHD_OPTION_EXTERNAL_LOGGER, exporter_mhd_log, NULL,
 				  MHD_OPTION_LISTEN_SOCKET, fd,
 				  MHD_OPTION_CONNECTION_LIMIT, (unsigned int)CONNECTION_LIMIT,
 				  MHD_OPTION_PER_IP_CONNECTION_LIMIT,

@@ -3,6 +3,7 @@
 #ifndef GEOBLOCK_EXPORTER_H
 #define GEOBLOCK_EXPORTER_H
 
+#include <stdarg.h>
 #include <sys/socket.h>
 #include "kern/pins.h"
 
@@ -21,6 +22,14 @@ struct exporter;
 int exporter_parse_addr(const char *s, struct sockaddr_storage *ss, socklen_t *len, char *err,
 			size_t errlen);
 /* Binds addr and serves /metrics from ctx's maps in a thread of its own; 0 or a negative errno. */
+/*
+ * A listening TCP socket of ours on addr (so that a bind failure gets a precise message): its fd,
+ * with the URL of path on it in url; or -errno.
+ */
+int exporter_listen(const struct sockaddr *addr, socklen_t len, const char *path, char *url,
+		    size_t url_len);
+/* libmicrohttpd's messages as one warning line each (MHD_OPTION_EXTERNAL_LOGGER). */
+void exporter_mhd_log(void *cls, const char *fmt, va_list ap);
 int exporter_start(const struct gb_ctx *ctx, const struct sockaddr *addr, socklen_t len,
 		   struct exporter **out);
 /* "http://ADDR:PORT/metrics", with the port actually bound. */
