@@ -108,6 +108,11 @@ esc=${esc//\"/\\\"}
 esc=${esc//$'\n'/\\n}
 check "source label escaped" grep -qF "source=\"$esc\"} 1" "$tmp/page"
 check "promtool accepts escaped label values" promtool check metrics <"$tmp/page"
+# A path given relative to the caller's directory is recorded absolute.
+cp "$D/dbip-country-ipv4.mmdb" "$tmp/rel.mmdb"
+(cd "$tmp" && "$GEOBLOCK" geoip load rel.mmdb >/dev/null) || fail "geoip load of a relative path"
+check_eq "a relative path: recorded absolute" "$(realpath "$tmp/rel.mmdb")" \
+	"$("$GEOBLOCK" status --json | jq -r .geoip.source)"
 check "prefixes loaded" test "$(value 'geoblock_geoip_prefixes{family="ipv4"}')" -gt 100000
 check "load time recorded" test "$(value geoblock_geoip_last_load_success_timestamp_seconds)" -gt 0
 

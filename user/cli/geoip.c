@@ -2,6 +2,7 @@
 /* `geoip load` and `geoip lookup`: compile a database into the kernel table, ask the table. */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,11 +43,14 @@ static int parse_percent(const char *s, double *out)
 /* "A B C" for messages and the table's description, cut short to fit. */
 static void join_paths(char *const *paths, int n, char *out, size_t outlen)
 {
+	char abs[PATH_MAX];
 	size_t len = 0;
 
 	out[0] = '\0';
+	/* Absolute: status, geoip.conf and the metrics' label outlive the caller's directory. */
 	for (int i = 0; i < n && len < outlen; i++)
-		len += snprintf(out + len, outlen - len, "%s%s", i ? " " : "", paths[i]);
+		len += snprintf(out + len, outlen - len, "%s%s", i ? " " : "",
+				realpath(paths[i], abs) ? abs : paths[i]);
 }
 
 /*
