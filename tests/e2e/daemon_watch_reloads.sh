@@ -27,6 +27,8 @@ failed0=$(geoip failed_reloads)
 daemon=$!
 on_exit "kill_child $daemon"
 check "daemon started" wait_until 10 grep -q "serving metrics" "$LOG"
+check "a watched file not there yet: said" grep -qF -- \
+	"geoblock: daemon: warning: --watch $P: No such file or directory: loaded once a file is written there" "$LOG"
 
 # 1. Renamed over: loaded.
 cp "$B" "$dir/.new" && mv "$dir/.new" "$P"

@@ -82,6 +82,10 @@ static int watch_add(struct watch *w, const char *path)
 		gb_err("--watch %s: cannot watch its directory: %s", path, strerror(errno));
 		return -errno;
 	}
+	/* Not an error (a file may be written there later), but likely a typo. */
+	if (access(path, R_OK))
+		gb_warn("--watch %s: %s: loaded once a file is written there", path,
+			strerror(errno));
 	w->n++;
 	return 0;
 }
