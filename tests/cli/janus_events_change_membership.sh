@@ -260,6 +260,26 @@ check_eq "a second daemon: exit 2, one line" \
 	"$? $(cat "$tmp/second.err")"
 check_eq "a second daemon: the first's port stays" M "$(owner 20061)"
 check "meeting del M" "$GEOBLOCK" meeting del M >/dev/null
+# A port Janus gave a new handle before the old one's end reached us: the old one's, given
+# again by no pass, and its late end takes nothing from the new one.
+check "meeting add Z on room 4444" "$GEOBLOCK" meeting add Z --janus-room 4444,1234 --block DE >/dev/null
+post "[$(joined 12 121 1234),$(cand 12 121 20070),$(joined 12 122 1234),$(cand 12 122 20070)]" >/dev/null
+check_eq "a port given anew: the new handle's" "20070 Z 1234 12 122" \
+	"$(grep '^20070 ' "$GEOBLOCK_STATE_DIR/janus-ports")"
+post "[$(joined 12 123 4444),$(cand 12 123 20071)]" >/dev/null
+check "meeting del Z, add Z" bash -c "'$GEOBLOCK' meeting del Z >/dev/null &&
+	'$GEOBLOCK' meeting add Z --janus-room 4444,1234 --block DE >/dev/null"
+check "a pass gives the live handles their ports again" wait_until 10 dyn_is Z "20061 20070 20071"
+check_eq "the port given anew is still the new handle's" "20070 Z 1234 12 122" \
+	"$(grep '^20070 ' "$GEOBLOCK_STATE_DIR/janus-ports")"
+check_eq "an event of the old handle (another port)" 200 "$(post "$(cand 12 121 20072)")"
+check_eq "takes the port given anew back: no" "20070 Z 1234 12 122" \
+	"$(grep '^20070 ' "$GEOBLOCK_STATE_DIR/janus-ports")"
+check_eq "the old handle's late end" 200 \
+	"$(post '{"type":2,"session_id":12,"handle_id":121,"event":{"name":"detached"}}')"
+check_eq "takes nothing from the new one" Z "$(owner 20070)"
+check_eq "the session ends" 200 "$(post '{"type":1,"session_id":12,"event":{"name":"destroyed"}}')"
+check "meeting del Z" "$GEOBLOCK" meeting del Z >/dev/null
 check "meeting add A on room 1234 again" "$GEOBLOCK" apply <(echo "meeting add A --janus-room 1234 --block DE"; echo "meeting add O --ports 20005 --block FR") >/dev/null
 check "the audit log has the daemon's changes" \
 	test "$(grep -c '"command":"janus event"' "$GEOBLOCK_STATE_DIR/audit.log")" -ge 9

@@ -54,8 +54,9 @@ int gb_daemon_lock(const char *state_dir, long *holder)
 		return err == -EWOULDBLOCK ? -EBUSY : err;
 	}
 	len = snprintf(pid, sizeof(pid), "%ld\n", (long)getpid());
+	errno = 0;	/* a short write sets none */
 	if (ftruncate(fd, 0) || pwrite(fd, pid, len, 0) != len) {
-		err = -errno;
+		err = errno ? -errno : -EIO;
 		close(fd);
 		return err;
 	}

@@ -319,7 +319,7 @@ out_rules:
 int explain_packet(const struct gb_ctx *ctx, const char *address, const char *port_s,
 		   const char *proto, const char *ufrag, struct explanation *e)
 {
-	char shown[64 * 4 + 1];
+	char shown[512];
 	struct question q = {};
 
 	memset(e, 0, sizeof(*e));

@@ -77,14 +77,16 @@ __u32 janus_local_port(struct json_object *event, int subtype)
 {
 	struct json_object *local = janus_get_obj(janus_get_obj(event, "candidates"), "local");
 	unsigned int port;
-	const char *s, *type;
+	const char *s, *type, *transport;
 
 	if (subtype == SUB_LOCAL_CANDIDATE)
 		return candidate_port(janus_get_str(event, "local-candidate"));
 	port = janus_get_u64(local, "port");
 	if (port) {
 		type = janus_get_str(local, "type");
-		return port < GB_PORT_COUNT && (!type || !strcmp(type, "host")) ? port : 0;
+		transport = janus_get_str(local, "transport");
+		return port < GB_PORT_COUNT && (!type || !strcmp(type, "host")) &&
+		       (!transport || !strcasecmp(transport, "udp")) ? port : 0;
 	}
 	s = janus_get_str(event, "selected-pair");
 	if (!s || !(s = strchr(s, ' ')))

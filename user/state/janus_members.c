@@ -72,12 +72,25 @@ static void audit_change(struct janus_members *m, const struct janus_handle *h,
 	}
 }
 
+/* Whether a handle was given port after the claim of time since (m->mu held). */
+static bool given_later(const struct janus_members *m, __u32 port, unsigned long since)
+{
+	for (size_t k = 0; k < m->n; k++)
+		for (size_t i = 0; i < m->h[k].n_ports; i++)
+			if (m->h[k].ports[i] == port && m->h[k].granted[i] &&
+			    m->h[k].given[i] > since)
+				return true;
+	return false;
+}
+
 /*
  * Gives h's ports that its room's meeting does not hold for it to that meeting, under the state
  * lock, r the rule set (m->mu held). A port given before is given again if a change took it since
- * (the meeting deleted and added again, the room moved, the maps made anew).
+ * (the meeting deleted and added again, the room moved, the maps made anew), unless a later handle
+ * was given it too. again: the daemon's pass, not an event of h's.
  */
-static int give_locked(struct janus_members *m, struct janus_handle *h, struct rules *r)
+static int give_locked(struct janus_members *m, struct janus_handle *h, struct rules *r,
+		       bool again)
 {
 	struct json_object *lines;
 	const char *name;
@@ -94,11 +107,21 @@ static int give_locked(struct janus_members *m, struct janus_handle *h, struct r
 					  .handle = h->handle };
 		char line[128];
 
-		if (h->granted[i] && jp && jp->session == h->session && jp->handle == h->handle &&
-		    owner == id)
+		if (h->granted[i]) {
+			/* Its own still, or a later handle's: Janus gave it anew (see take_ports). */
+			if (jp && (owner == id || jp->session != h->session ||
+				   jp->handle != h->handle))
+				continue;
+			/* Taken by a change since (its meeting deleted, the maps made anew). */
+			h->granted[i] = false;
+			/* Given to a later handle too, whose is the port now: not this one's. */
+			if (given_later(m, port, h->given[i]))
+				h->lost[i] = true;
+		}
+		if (h->refused[i] || h->lost[i])
 			continue;
-		h->granted[i] = false;
-		if (h->refused[i])
+		/* Taken from another handle only on Janus's word (an event), never by the pass. */
+		if (again && jp && (jp->session != h->session || jp->handle != h->handle))
 			continue;
 		/* The meeting's own (operator) port: it filters already, and stays the operator's. */
 		if (owner == id && !jp)
@@ -117,14 +140,16 @@ static int give_locked(struct janus_members *m, struct janus_handle *h, struct r
 			err = janus_port_del(m->ctx->state_dir, &r->janus, port);
 		if (!err && !owner)
 			err = rules_set_owner(m->ctx, r, port, id);
-		if (!err)
-			err = janus_port_add(m->ctx->state_dir, &r->janus, &rec);
+		/* Not recorded, not kept: else it would stay the meeting's as an operator's port. */
+		if (!err && (err = janus_port_add(m->ctx->state_dir, &r->janus, &rec)) && !owner)
+			rules_set_owner(m->ctx, r, port, 0);
 		if (err) {
 			gb_warn("janus: cannot give port %u to meeting \"%s\": %s", port, name,
 				strerror(-err));
 			break;
 		}
 		h->granted[i] = true;
+		h->given[i] = ++m->gives;
 		count(&m->c.ports_given, 1);
 		snprintf(line, sizeof(line), "+ port %u meeting %s", port, name);
 		json_object_array_add(lines, json_object_new_string(line));
@@ -151,7 +176,7 @@ static void give_ports(struct janus_members *m, struct janus_handle *h)
 		return;
 	err = ops_rules_take(m->ctx, &r);
 	if (!err)
-		ops_rules_give(m->ctx, r, give_locked(m, h, r));
+		ops_rules_give(m->ctx, r, give_locked(m, h, r, false));
 	ops_unlock(fd);
 }
 
@@ -169,7 +194,7 @@ static void give_all(struct janus_members *m)
 	}
 	for (size_t i = 0; i < m->n && !err; i++)
 		if (m->h[i].room && m->h[i].n_ports)
-			err = give_locked(m, &m->h[i], r);
+			err = give_locked(m, &m->h[i], r, true);
 	ops_rules_give(m->ctx, r, err);
 	ops_unlock(fd);
 }

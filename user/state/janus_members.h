@@ -21,6 +21,8 @@ struct janus_handle {
 	__u64 session, handle, room;		/* room 0: not known yet */
 	__u32 ports[JANUS_HANDLE_PORTS];	/* local ports Janus reported for it */
 	bool granted[JANUS_HANDLE_PORTS];	/* given to the room's meeting by us */
+	unsigned long given[JANUS_HANDLE_PORTS];	/* when (m->gives then), for the latest */
+	bool lost[JANUS_HANDLE_PORTS];		/* given to a later handle since: not claimed again */
 	bool refused[JANUS_HANDLE_PORTS];	/* owned by another meeting: logged once */
 	size_t n_ports;
 	time_t seen;				/* CLOCK_MONOTONIC seconds of its last event */
@@ -41,6 +43,7 @@ struct janus_members {
 	size_t n, cap;
 	unsigned int idle_s;
 	bool unsynced;			/* audit records written since the last audit_sync */
+	unsigned long gives;		/* ports given so far: orders the handles' claims */
 	struct janus_counts c;
 };
 

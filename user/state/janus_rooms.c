@@ -214,9 +214,15 @@ static void forget(struct janus_set *j, const char *name, bool ports)
 static int add_rooms(struct janus_set *j, const char *name, const __u64 *rooms, size_t n)
 {
 	struct janus_room *grown;
+	size_t k = 0;
 
 	if (!n)
 		return 0;
+	/* A room kept for a meeting since deleted (expired) is the new one's alone. */
+	for (size_t i = 0; i < j->n_rooms; i++)
+		if (!room_ids_have(rooms, n, j->rooms[i].room))
+			j->rooms[k++] = j->rooms[i];
+	j->n_rooms = k;
 	grown = realloc(j->rooms, (j->n_rooms + n) * sizeof(*j->rooms));
 	if (!grown)
 		return -ENOMEM;

@@ -252,15 +252,28 @@ static int move_janus_ports(const struct gb_ctx *ctx, struct rules *r, const str
 			    const __u32 *new_id)
 {
 	const struct spec_list *want = p->want;
+	size_t kept = 0;
 	int err = 0;
 
+	/*
+	 * A port this plan gave another meeting as its own is no handle's any more: forgotten, so
+	 * that following the rooms cannot name it a Janus port of that meeting (as janus_validate
+	 * forgets it at the next reading).
+	 */
+	for (size_t k = 0; k < r->janus.n_ports; k++) {
+		const struct janus_port *jp = &r->janus.ports[k];
+		__u32 owner = r->owners[jp->port].meeting_id;
+
+		if (!owner || owner >= GB_MAX_MEETINGS || !strcmp(r->policies[owner].name, jp->meeting))
+			r->janus.ports[kept++] = *jp;
+	}
+	r->janus.n_ports = kept;
 	for (size_t k = 0; k < r->janus.n_ports && !err; k++) {
 		const struct janus_port *jp = &r->janus.ports[k];
 		__u32 owner = r->owners[jp->port].meeting_id, to = 0;
 
-		/* Held for the handle's meeting: another's (an operator's) port is not Janus's. */
-		if (!owner || owner >= GB_MAX_MEETINGS ||
-		    strcmp(r->policies[owner].name, jp->meeting) || !plan_removes(p, owner))
+		/* Held for the handle's meeting (gone with it if owner is 0). */
+		if (!owner || !plan_removes(p, owner))
 			continue;
 		for (size_t i = 0; i < want->n && !to; i++)
 			if (room_ids_have(want->v[i].janus_rooms, want->v[i].n_janus_rooms, jp->room))
