@@ -17,7 +17,7 @@ _Static_assert(GB_MEETING_NAME_LEN - 1 == 47, "meeting add's help says 47 charac
 
 #define OPT_JSON_ENTRY { .id = OPT_JSON, .name = "json", .help = "machine-readable output" }
 #define OPT_REASON_ENTRY { .id = OPT_REASON, .name = "reason", .value = "TEXT", \
-			   .help = "recorded in the audit log (1-255 bytes)" }
+			   .help = "recorded in the audit log" }
 
 static const struct cmd_opt no_opts[] = {
 	{}
