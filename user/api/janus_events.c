@@ -161,29 +161,27 @@ static void request_done(void *cls, struct MHD_Connection *conn, void **state,
 	*state = NULL;
 }
 
-static int read_auth(const char *path, char **out)
+int janus_events_read_auth(const char *path, char *out)
 {
-	char line[512];
 	FILE *f = fopen(path, "re");
 
 	if (!f) {
 		gb_err("--janus-events-auth %s: %s", path, strerror(errno));
 		return -errno;
 	}
-	if (!fgets(line, sizeof(line), f))
-		line[0] = '\0';
+	if (!fgets(out, JANUS_EVENTS_AUTH_MAX, f))
+		out[0] = '\0';
 	fclose(f);
-	line[strcspn(line, "\r\n")] = '\0';
-	if (!strchr(line, ':') || line[0] == ':') {
+	out[strcspn(out, "\r\n")] = '\0';
+	if (!strchr(out, ':') || out[0] == ':') {
 		gb_err("--janus-events-auth %s: its first line must be user:password", path);
 		return -EINVAL;
 	}
-	*out = strdup(line);
-	return *out ? 0 : -ENOMEM;
+	return 0;
 }
 
 int janus_events_start(struct janus_members *m, const struct sockaddr *addr, socklen_t len,
-		       const char *auth_file, struct janus_events **out)
+		       const char *auth, struct janus_events **out)
 {
 	struct janus_events *e = calloc(1, sizeof(*e));
 	int fd, err;
@@ -191,7 +189,8 @@ int janus_events_start(struct janus_members *m, const struct sockaddr *addr, soc
 	if (!e)
 		return -ENOMEM;
 	e->m = m;
-	if (auth_file && (err = read_auth(auth_file, &e->auth)))
+	err = -ENOMEM;
+	if (auth && !(e->auth = strdup(auth)))
 		goto err_free;
 	fd = exporter_listen(addr, len, "/janus-events", e->url, sizeof(e->url));
 	if (fd < 0) {

@@ -14,12 +14,19 @@
 
 struct janus_events;
 
+#define JANUS_EVENTS_AUTH_MAX 512
+
 /*
- * Serves addr in a thread of its own; auth_file: "user:password" required as HTTP basic auth
- * (NULL: none). One error line and a negative errno if it cannot.
+ * The first line of path, "user:password", in out (JANUS_EVENTS_AUTH_MAX bytes): one error line
+ * naming --janus-events-auth and a negative errno if it cannot be read or is not that.
+ */
+int janus_events_read_auth(const char *path, char *out);
+/*
+ * Serves addr in a thread of its own; auth: "user:password" required as HTTP basic auth (NULL:
+ * none). One error line and a negative errno if it cannot.
  */
 int janus_events_start(struct janus_members *m, const struct sockaddr *addr, socklen_t len,
-		       const char *auth_file, struct janus_events **out);
+		       const char *auth, struct janus_events **out);
 /* "http://ADDR:PORT/janus-events", with the port actually bound. */
 const char *janus_events_url(const struct janus_events *e);
 void janus_events_stop(struct janus_events *e);

@@ -223,7 +223,7 @@ int cmd_daemon(const struct cmd_args *a)
 	struct gb_ctx ctx;
 	socklen_t addr_len;
 	sigset_t mask;
-	char err_msg[160], prefix[FLEET_PREFIX_MAX + 2];
+	char err_msg[160], prefix[FLEET_PREFIX_MAX + 2], auth[JANUS_EVENTS_AUTH_MAX];
 	struct itimerspec every = { .it_interval = { .tv_sec = EXPIRE_INTERVAL_S },
 				    .it_value = { .tv_sec = EXPIRE_INTERVAL_S } };
 	struct watch w = { .fd = -1 };
@@ -279,6 +279,9 @@ int cmd_daemon(const struct cmd_args *a)
 	}
 	if (a->opt[OPT_JANUS_ADMIN] &&
 	    janus_admin_open(&admin, a->opt[OPT_JANUS_ADMIN], a->opt[OPT_JANUS_ADMIN_SECRET]))
+		return GB_EXIT_USAGE;
+	if (a->opt[OPT_JANUS_EVENTS_AUTH] &&
+	    janus_events_read_auth(a->opt[OPT_JANUS_EVENTS_AUTH], auth))
 		return GB_EXIT_USAGE;
 	errno = 0;
 	idle = strtoul(a->opt[OPT_JANUS_IDLE], &end, 10);
@@ -370,7 +373,7 @@ int cmd_daemon(const struct cmd_args *a)
 				       n == 1 ? "" : "s");
 		}
 		err = janus_events_start(&jm, (struct sockaddr *)&jaddr, jaddr_len,
-					 a->opt[OPT_JANUS_EVENTS_AUTH], &jev);
+					 a->opt[OPT_JANUS_EVENTS_AUTH] ? auth : NULL, &jev);
 		if (err)
 			goto out_api;
 		printf("serving Janus events on %s\n", janus_events_url(jev));

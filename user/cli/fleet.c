@@ -193,6 +193,21 @@ static int check_for_node(const struct store *st, const struct etcd_kv *others, 
 	return err == -EINVAL ? GB_EXIT_USAGE : err ? GB_EXIT_FAIL : 0;
 }
 
+/* Whether node has a key of its own among the n in v for meeting name (any meeting if NULL). */
+static bool node_has(const char *prefix, const struct etcd_kv *v, size_t n, const char *node,
+		     const char *name)
+{
+	struct fleet_key k;
+
+	for (size_t i = 0; i < n; i++) {
+		fleet_key_parse(prefix, v[i].key, &k);
+		if (k.kind == FLEET_KEY_MEETING && !strcmp(k.node, node) &&
+		    (!name || !strcmp(k.name, name)))
+			return true;
+	}
+	return false;
+}
+
 /*
  * s checked as the nodes would take it: its countries, and against the store's other keys. A
  * meeting for --node is checked as that node takes it; one for every node, as each node with keys
@@ -221,19 +236,14 @@ static int check_against_store(struct store *st, const struct etcd_kvs *kvs, con
 	/* Node "" takes every node's meetings and none of a node's own. */
 	ret = check_for_node(st, others, n, st->node ? st->node : "", s);
 	for (size_t i = 0; i < n && !ret && !st->node; i++) {
-		struct fleet_key k, own;
-		bool seen = false;
+		struct fleet_key k;
 
 		fleet_key_parse(st->prefix, others[i].key, &k);
 		if (k.kind != FLEET_KEY_MEETING || !*k.node)
 			continue;
 		/* Each node once; not one whose own meeting of that name takes the place of s. */
-		for (size_t j = 0; j < n && !seen; j++) {
-			fleet_key_parse(st->prefix, others[j].key, &own);
-			seen = own.kind == FLEET_KEY_MEETING && !strcmp(own.node, k.node) &&
-			       (j < i || !strcmp(own.name, s->name));
-		}
-		if (!seen)
+		if (!node_has(st->prefix, others, i, k.node, NULL) &&
+		    !node_has(st->prefix, others, n, k.node, s->name))
 			ret = check_for_node(st, others, n, k.node, s);
 	}
 	free(others);
@@ -355,20 +365,6 @@ int cmd_fleet_del(const struct cmd_args *a)
 	return ret;
 }
 
-/* Whether st's node has a meeting of its own named name (it wins there over every node's). */
-static bool node_has(const struct store *st, const struct etcd_kvs *kvs, const char *name)
-{
-	struct fleet_key k;
-
-	for (size_t i = 0; i < kvs->n; i++) {
-		fleet_key_parse(st->prefix, kvs->v[i].key, &k);
-		if (k.kind == FLEET_KEY_MEETING && !strcmp(k.node, st->node) &&
-		    !strcmp(k.name, name))
-			return true;
-	}
-	return false;
-}
-
 int cmd_fleet_list(const struct cmd_args *a)
 {
 	struct json_object *arr = json_object_new_array();
@@ -389,7 +385,7 @@ int cmd_fleet_list(const struct cmd_args *a)
 
 		fleet_key_parse(st.prefix, kvs.v[i].key, &k);
 		if (k.kind != FLEET_KEY_MEETING || (st.node && !fleet_key_concerns(&k, st.node)) ||
-		    (st.node && !*k.node && node_has(&st, &kvs, k.name)))
+		    (st.node && !*k.node && node_has(st.prefix, kvs.v, kvs.n, st.node, k.name)))
 			continue;
 		scope = k.node;
 		item = json_object_new_object();

@@ -72,6 +72,12 @@ static void audit_change(struct janus_members *m, const struct janus_handle *h,
 	}
 }
 
+/* Whether jp, a port's janus-ports record, is of a handle other than h. */
+static bool of_other(const struct janus_port *jp, const struct janus_handle *h)
+{
+	return jp && (jp->session != h->session || jp->handle != h->handle);
+}
+
 /* Whether a handle was given port after the claim of time since (m->mu held). */
 static bool given_later(const struct janus_members *m, __u32 port, unsigned long since)
 {
@@ -109,8 +115,7 @@ static int give_locked(struct janus_members *m, struct janus_handle *h, struct r
 
 		if (h->granted[i]) {
 			/* Its own still, or a later handle's: Janus gave it anew (see take_ports). */
-			if (jp && (owner == id || jp->session != h->session ||
-				   jp->handle != h->handle))
+			if (jp && (owner == id || of_other(jp, h)))
 				continue;
 			/* Taken by a change since (its meeting deleted, the maps made anew). */
 			h->granted[i] = false;
@@ -121,7 +126,7 @@ static int give_locked(struct janus_members *m, struct janus_handle *h, struct r
 		if (h->refused[i] || h->lost[i])
 			continue;
 		/* Taken from another handle only on Janus's word (an event), never by the pass. */
-		if (again && jp && (jp->session != h->session || jp->handle != h->handle))
+		if (again && of_other(jp, h))
 			continue;
 		/* The meeting's own (operator) port: it filters already, and stays the operator's. */
 		if (owner == id && !jp)
@@ -227,7 +232,7 @@ static void take_ports(struct janus_members *m, struct janus_handle *h)
 			continue;
 		h->granted[i] = false;
 		/* Given to a later handle since: its to take back. */
-		if (!jp || jp->session != h->session || jp->handle != h->handle)
+		if (!jp || of_other(jp, h))
 			continue;
 		id = rules_find(r, jp->meeting);
 		snprintf(line, sizeof(line), "- port %u meeting %s", port, jp->meeting);
