@@ -70,6 +70,18 @@ snapshot() {
 }
 last_audit() { tail -n1 "$S/audit.log"; }
 
+# ufrags given while no port is shared match nothing yet: taken, with a warning.
+"$GEOBLOCK" meeting add early --ufrag Ea11 --block DE >/dev/null 2>"$tmp/err"
+check_eq "meeting add --ufrag, no shared port: taken, warned" "0 geoblock: meeting add: warning: meeting early: no port is shared, so its ufrags match no packet yet (geoblock shared-port add PORTS)" "$? $(cat "$tmp/err")"
+"$GEOBLOCK" meeting ufrag add early Ea22 >/dev/null 2>"$tmp/err"
+check_eq "meeting ufrag add, no shared port: warned" "0 geoblock: meeting ufrag add: warning: meeting early: no port is shared, so its ufrags match no packet yet (geoblock shared-port add PORTS)" "$? $(cat "$tmp/err")"
+printf 'meeting add early --ufrag Ea11 --block DE\n' >"$tmp/early"
+"$GEOBLOCK" apply "$tmp/early" >/dev/null 2>"$tmp/err"
+check_eq "apply of ufrags, no shared port: warned" "0 geoblock: apply: warning: $tmp/early: no port is shared, so its ufrags match no packet yet (geoblock shared-port add PORTS)" "$? $(cat "$tmp/err")"
+"$GEOBLOCK" meeting add noufrag --ports 9999 --block DE >/dev/null 2>"$tmp/err"
+check_eq "meeting add without ufrags, no shared port: no warning" "0 " "$? $(cat "$tmp/err")"
+"$GEOBLOCK" meeting del early >/dev/null && "$GEOBLOCK" meeting del noufrag >/dev/null
+
 # Shared ports.
 out=$("$GEOBLOCK" shared-port add 10000,8801-8803 --reason "jvb and mmr" 2>&1)
 check_eq "shared-port add: exit" 0 $?

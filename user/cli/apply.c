@@ -13,6 +13,7 @@
 #include "state/countries.h"
 #include "state/ops.h"
 #include "state/rules_file.h"
+#include "state/shared_ports.h"
 #include "cli/cmd.h"
 
 static void print_summary(bool done, const struct ops_counts *c)
@@ -30,6 +31,16 @@ static void warn_without_networks(const struct country_census *c, const struct s
 {
 	for (size_t i = 0; i < want->n; i++)
 		countries_warn(c, want->v[i].blocked, want->v[i].name);
+}
+
+/* One warning line if the file gives ufrags while no port is shared. */
+static void warn_unshared(const struct gb_ctx *ctx, const char *path, const struct spec_list *want)
+{
+	for (size_t i = 0; i < want->n; i++)
+		if (want->v[i].n_ufrags) {
+			shared_ports_warn_none(ctx, path);
+			return;
+		}
 }
 
 int cmd_apply(const struct cmd_args *a)
@@ -60,6 +71,8 @@ int cmd_apply(const struct cmd_args *a)
 	/* Said after a failed change too: what the file asks for that the table cannot give. */
 	if (!err || (err != -EINVAL && census.loaded))
 		warn_without_networks(&census, &want);
+	if (!err)
+		warn_unshared(&ctx, path, &want);
 	gb_close(&ctx);
 	spec_list_free(&want);
 	if (!err)

@@ -22,6 +22,7 @@
 #include "state/rules_file.h"
 #include "state/ops.h"
 #include "state/ops_ice.h"
+#include "state/shared_ports.h"
 #include "api/spec_json.h"
 #include "cli/cmd.h"
 
@@ -34,6 +35,15 @@ static int exit_code(int err)
 	if (!err)
 		return GB_EXIT_OK;
 	return err == -EINVAL || err == -ENOENT || err == -EEXIST ? GB_EXIT_USAGE : GB_EXIT_FAIL;
+}
+
+/* After name was given ufrags: a warning if no port is shared. */
+static void warn_unshared(const struct gb_ctx *ctx, const char *name)
+{
+	char what[GB_MEETING_NAME_LEN + 16];
+
+	snprintf(what, sizeof(what), "meeting %s", name);
+	shared_ports_warn_none(ctx, what);
 }
 
 static void print_added(const struct meeting_spec *s)
@@ -82,6 +92,8 @@ int cmd_meeting_add(const struct cmd_args *a)
 		print_added(&s);
 		countries_describe(&census, s.blocked, "  ", "  ", stdout);
 		countries_warn(&census, s.blocked, s.name);
+		if (s.n_ufrags)
+			warn_unshared(&ctx, s.name);
 	}
 	gb_close(&ctx);
 	spec_free(&s);
@@ -184,12 +196,14 @@ static int meeting_ufrags(const struct cmd_args *a, bool add)
 	}
 	err = ops_meeting_ufrags(&ctx, NULL, name, add ? list : NULL, add ? n : 0,
 				 add ? NULL : list, add ? 0 : n, a->opt[OPT_REASON], &done);
-	if (!err && add)
+	if (!err && add) {
 		printf("meeting %s: %u ufrag%s added%s\n", name, done.added,
 		       done.added == 1 ? "" : "s", done.added < n ? " (the others were its own)" : "");
-	else if (!err)
+		warn_unshared(&ctx, name);
+	} else if (!err) {
 		printf("meeting %s: %u ufrag%s removed\n", name, done.removed,
 		       done.removed == 1 ? "" : "s");
+	}
 	gb_close(&ctx);
 	ufrag_list_free(list, n);
 	ufrag_list_free(done.after, done.n_after);

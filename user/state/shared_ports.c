@@ -52,6 +52,19 @@ int shared_ports_read(const struct gb_ctx *ctx, __u8 ports[GB_PORT_COUNT / 8])
 	return err;
 }
 
+void shared_ports_warn_none(const struct gb_ctx *ctx, const char *what)
+{
+	__u8 ports[GB_PORT_COUNT / 8];
+
+	if (shared_ports_read(ctx, ports))
+		return;
+	for (size_t i = 0; i < sizeof(ports); i++)
+		if (ports[i])
+			return;
+	gb_warn("%s: no port is shared, so its ufrags match no packet yet (geoblock shared-port "
+		"add PORTS)", what);
+}
+
 int shared_ports_write(const struct gb_ctx *ctx, const __u8 ports[GB_PORT_COUNT / 8])
 {
 	char *buf = NULL;
