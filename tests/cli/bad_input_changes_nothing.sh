@@ -117,6 +117,9 @@ refused 1 "not a port" explain 1.2.3.4 65536
 refused 1 "not a port" explain 1.2.3.4 88x1
 refused 1 "unknown --proto" explain 1.2.3.4 8801 --proto sctp
 refused 1 "expected ADDR and PORT" explain 1.2.3.4
+# shared-port: a negative number is named whole, not as options -1, -0; tcp is known, not taken
+refused 1 '"-10001" is not an option, and no value here is negative' shared-port add -10001
+refused 1 '--proto "tcp": only udp here' shared-port add 10001 --proto tcp
 # apply: the whole file is checked first, errors name their line
 bad_file() { printf "$1" >"$tmp/bad.rules"; }
 bad_file 'meeting add a --ports 7000 --block DE\n\n# comment\nmeeting add b --ports 7001 --block XYZ\n'

@@ -30,7 +30,9 @@
 #       a relative expiry ("1h") written to the store is refused too;
 #   (h) fleet put/del/list/status, a lagging node marked (its daemon stopped with SIGSTOP);
 #   (g) a local `meeting add` on a node refused (exit 2, one line naming the prefix), made with
-#       --local-override, the node's status shows drift, the store's next change puts it back.
+#       --local-override, the node's status shows drift, the store's next change puts it back;
+#   (i) a second daemon started with a node's name (its own pins and state): each daemon warns of
+#       the other, the node's status names the twin, fleet status marks that node (exit 2).
 # Waits are on events (wait_until polling), never sleeps. Everything made (etcd members, daemons,
 # namespaces, pin dirs, state dirs) is removed on exit, by PID and by name, also on failure; on
 # failure the daemons' and etcd's logs go to build/test-logs/.
@@ -583,6 +585,36 @@ check "(g) fleet status shows n05's drift" grep -q -i 'n05.*drift' "$tmp/fstatus
 put meetings/after-drift '{"ports":[5900],"block":["DE"]}'
 converge "(g) the store's next change puts n05's set back"
 check "(g) drift over" wait_until 15 drift_is false
+
+# --- (i) two daemons as one node ---------------------------------------------------------------
+phase "(i) two daemons as one node"
+T=3
+TWIN_PIN=/sys/fs/bpf/geoblock-test-$GB_TEST_ID-twin
+on_exit rm -rf "$TWIN_PIN"
+mkdir -p "$tmp/twin"
+take_port TWIN_MPORT
+GEOBLOCK_PIN_DIR=$TWIN_PIN GEOBLOCK_STATE_DIR=$tmp/twin "$GEOBLOCK" daemon --etcd "$EPS" \
+	--etcd-prefix "$PREFIX" --node "${N[T]}" --metrics "127.0.0.1:$TWIN_MPORT" \
+	>>"$tmp/twin/daemon.log" 2>&1 &
+TWIN_PID=$!
+on_exit kill_child "$TWIN_PID"
+twin_named() { [[ $(status "$T" | jq -r '.twin // empty') == *" pid "* ]]; }
+check "(i) ${N[T]}'s status names a twin" wait_until 30 twin_named
+said_twin() { grep -qF "another daemon ($1) follows the store as node ${N[T]} too" "$2"; }
+check "(i) ${N[T]}'s daemon warned of the twin" wait_until 15 said_twin "$(hostname) pid $TWIN_PID" "${STATE[T]}/daemon.log"
+check "(i) the twin warned of ${N[T]}'s daemon" wait_until 15 said_twin "$(hostname) pid ${DPID[T]}" "$tmp/twin/daemon.log"
+fl status >"$tmp/fstatus"
+check_eq "(i) fleet status with a twin: exit 2" 2 $?
+check_eq "(i) fleet status marks ${N[T]}, and only it" "${N[T]}" \
+	"$(grep -i 'another daemon as this node' "$tmp/fstatus" | grep -o -E '\bn[0-9]{2}\b' | paste -sd,)"
+kill_child "$TWIN_PID"
+others_twinless() {
+	local i
+	for ((i = 0; i < NODES; i++)); do
+		((i == T)) || [[ $(status "$i" | jq -r .twin) == null ]] || return 1
+	done
+}
+check "(i) no other node's status names a twin" others_twinless
 
 all_daemons_alive() {
 	local i

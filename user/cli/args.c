@@ -46,7 +46,8 @@ static void join_path(char out[PATH_LEN], const char *path, const char *name)
 }
 
 /* The message for what getopt_long refused: opt is '?' or ':' (a value missing). */
-static void bad_option(int opt, char **argv, const struct option *lopts, char *err, size_t len)
+static void bad_option(int opt, int argc, char **argv, const struct option *lopts, char *err,
+		       size_t len)
 {
 	const char *arg = argv[optind - 1];
 	char shown[32 * 4 + 1], c;
@@ -58,6 +59,14 @@ static void bad_option(int opt, char **argv, const struct option *lopts, char *e
 			 opt == ':' ? "needs a value" : "takes no value");
 		return;
 	}
+	/* "-10001": a negative number, read as options -1, -0, ... */
+	for (int i = 1; i < argc && opt == '?' && isdigit(optopt); i++)
+		if (argv[i][0] == '-' && isdigit((unsigned char)argv[i][1])) {
+			snprintf(err, len, "\"%s\" is not an option, and no value here is negative; "
+				 "see -h", printable(argv[i], strlen(argv[i]), 32, shown,
+						     sizeof(shown)));
+			return;
+		}
 	if (optopt) {
 		c = optopt;
 		printable(&c, 1, 1, shown, sizeof(shown));
@@ -108,8 +117,11 @@ static void bad_choice(const struct cmd_opt *o, const char *v, char *err, size_t
 					p == last ? " or " : ", ");
 	}
 	list[pos] = '\0';
-	snprintf(err, len, "unknown --%s \"%s\": use %s", o->name,
-		 printable(v, strlen(v), 32, shown, sizeof(shown)), list);
+	printable(v, strlen(v), 32, shown, sizeof(shown));
+	if (!last)	/* one choice: the value may be known elsewhere (--proto tcp) */
+		snprintf(err, len, "--%s \"%s\": only %s here; see -h", o->name, shown, list);
+	else
+		snprintf(err, len, "unknown --%s \"%s\": use %s", o->name, shown, list);
 }
 
 /* What the table asks beyond each option alone: choices, pairs, counts, required options. */
@@ -204,7 +216,7 @@ int args_parse(const struct cmd *c, const char *path, int argc, char **argv, str
 
 		if (opt == '?' || opt == ':') {
 			if (!*err)
-				bad_option(opt, argv, lopts, err, sizeof(err));
+				bad_option(opt, argc, argv, lopts, err, sizeof(err));
 			continue;
 		}
 		for (int i = 0; i <= n && !o; i++)

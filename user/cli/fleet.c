@@ -492,7 +492,7 @@ int cmd_fleet_status(const struct cmd_args *a)
 		fleet_key_parse(st.prefix, kvs.v[i].key, &keys[i]);
 	for (size_t i = 0; i < kvs.n; i++) {
 		const char *node = keys[i].node, *err;
-		struct json_object *o, *v, *g = NULL, *matches = NULL, *rej = NULL;
+		struct json_object *o, *v, *g = NULL, *matches = NULL, *rej = NULL, *twin = NULL;
 		__s64 rev, newest;
 		bool lagging, differs;
 
@@ -509,11 +509,13 @@ int cmd_fleet_status(const struct cmd_args *a)
 			  !json_object_get_boolean(matches);
 		json_object_object_get_ex(o, "rejected", &rej);
 		err = json_object_object_get_ex(o, "last_error", &v) ? json_object_get_string(v) : "";
-		marked += lagging || differs;
+		/* Two daemons as one node: the key holds whichever wrote last. */
+		json_object_object_get_ex(o, "twin", &twin);
+		marked += lagging || differs || twin;
 		json_object_object_add(o, "lagging", json_object_new_boolean(lagging));
 		json_object_object_add(o, "store_revision", json_object_new_int64(newest));
 		if (!a->opt[OPT_JSON]) {
-			printf("%-20s revision %lld%s, %s, %d meetings, %zu keys refused%s%s%s%s\n",
+			printf("%-20s revision %lld%s, %s, %d meetings, %zu keys refused%s%s%s%s%s%s\n",
 			       node, (long long)rev, lagging ? " (lagging)" : "",
 			       json_object_object_get_ex(o, "connected", &v) &&
 			       json_object_get_boolean(v) ? "connected" : "not connected",
@@ -522,6 +524,8 @@ int cmd_fleet_status(const struct cmd_args *a)
 			       differs ? ", geoip differs" : "",
 			       json_object_object_get_ex(o, "drift", &v) && json_object_get_boolean(v) ?
 			       ", drift (local changes)" : "",
+			       twin ? ", another daemon as this node: " : "",
+			       twin ? json_object_get_string(twin) : "",
 			       err && *err ? ", last error: " : "", err && *err ? err : "");
 		}
 		json_object_array_add(arr, o);

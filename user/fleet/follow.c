@@ -43,6 +43,8 @@ struct fleet_follow {
 	struct etcd watch, status;	/* one connection per thread */
 	char prefix[FLEET_PREFIX_MAX + 2];
 	char node[GB_MEETING_NAME_LEN];
+	char status_key[FLEET_PREFIX_MAX + GB_MEETING_NAME_LEN + 16];
+	char instance[300];		/* this daemon, in its status (node_status_instance) */
 	pthread_t watch_thread, status_thread;
 	bool started[2];
 
@@ -66,6 +68,8 @@ struct fleet_follow {
 	struct geoip_digest digest;	/* of the loaded table's file */
 	char last_error[512];		/* of the last converge */
 	char link_error[300];		/* of the store's connection, while it is down */
+	char twin[300];			/* another daemon writing this node's status, "" if none */
+	long long twin_seen;		/* its last put, seen by the watch */
 	struct fleet_gauges g;
 };
 
@@ -300,6 +304,7 @@ static void converge(struct fleet_follow *f, __s64 revision)
 static int on_message(void *arg, const struct etcd_watch_msg *m)
 {
 	struct fleet_follow *f = arg;
+	char other[sizeof(f->twin)];
 	bool mine = false;
 	__s64 last = 0;
 	int err = 0;
@@ -334,6 +339,18 @@ static int on_message(void *arg, const struct etcd_watch_msg *m)
 			 fleet_store_named(&m->events[i].kv, 1, f->prefix));
 		if (m->events[i].kv.mod_revision > last)
 			last = m->events[i].kv.mod_revision;
+		/* A put of another daemon's to this node's status: two daemons, one node name. */
+		if (!m->events[i].deleted && !strcmp(m->events[i].kv.key, f->status_key) &&
+		    node_status_twin(m->events[i].kv.value, f->instance, other, sizeof(other))) {
+			if (strcmp(other, f->twin)) {
+				gb_warn("fleet: another daemon (%s) follows the store as node %s too",
+					other, f->node);
+				f->status_due = true;
+				pthread_cond_broadcast(&f->wake);
+			}
+			snprintf(f->twin, sizeof(f->twin), "%s", other);
+			f->twin_seen = now_s();
+		}
 		err = store_event(&f->store, &m->events[i]);
 	}
 	/* A progress notification: every event up to its revision has come. */
@@ -463,11 +480,16 @@ static char *status_value(struct fleet_follow *f, const char *last, char **witho
 		.refused = f->refused,
 		.n_refused = f->n_refused,
 		.error = *f->last_error ? f->last_error : f->link_error,
+		.instance = f->instance,
 	};
-	struct json_object *o = node_status_json(f->ctx, &facts, &f->digest);
+	struct json_object *o;
 	const int how = JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE;
 	char *out;
 
+	if (*f->twin && now_s() - f->twin_seen > NODE_TWIN_GONE_S)
+		f->twin[0] = '\0';
+	facts.twin = *f->twin ? f->twin : NULL;
+	o = node_status_json(f->ctx, &facts, &f->digest);
 	*same = last && !strcmp(last, json_object_to_json_string_ext(o, how));
 	free(*without_time);
 	*without_time = strdup(json_object_to_json_string_ext(o, how));
@@ -480,12 +502,11 @@ static char *status_value(struct fleet_follow *f, const char *last, char **witho
 static void *status_main(void *arg)
 {
 	struct fleet_follow *f = arg;
-	char key[FLEET_PREFIX_MAX + GB_MEETING_NAME_LEN + 16];
+	const char *key = f->status_key;
 	char *last = NULL, *pending = NULL;
 	long long written = 0;
 	__s64 lease = 0;
 
-	snprintf(key, sizeof(key), "%sstatus/%s", f->prefix, f->node);
 	pthread_mutex_lock(&f->lock);
 	while (!f->stop) {
 		bool due = now_s() - written >= STATUS_REFRESH_S, same;
@@ -538,6 +559,8 @@ int fleet_follow_start(const struct gb_ctx *ctx, const struct fleet_config *cfg,
 		return -EINVAL;
 	}
 	snprintf(f->node, sizeof(f->node), "%s", cfg->node);
+	snprintf(f->status_key, sizeof(f->status_key), "%sstatus/%s", f->prefix, f->node);
+	node_status_instance(f->instance, sizeof(f->instance));
 	err = etcd_open(&f->watch, cfg->urls, cfg->cacert, cfg->cert, cfg->key);
 	if (!err)
 		err = etcd_open(&f->status, cfg->urls, cfg->cacert, cfg->cert, cfg->key);

@@ -57,6 +57,29 @@ static const char *loaded_sha256(const struct gb_ctx *ctx, struct geoip_digest *
 	return d->hex;
 }
 
+void node_status_instance(char *out, size_t len)
+{
+	char host[256];
+
+	if (gethostname(host, sizeof(host)))
+		snprintf(host, sizeof(host), "?");
+	host[sizeof(host) - 1] = '\0';
+	snprintf(out, len, "%s pid %ld", host, (long)getpid());
+}
+
+bool node_status_twin(const char *value, const char *instance, char *other, size_t len)
+{
+	struct json_object *o = value ? json_tokener_parse(value) : NULL, *v;
+	bool twin = o && json_object_object_get_ex(o, "instance", &v) &&
+		    json_object_is_type(v, json_type_string) &&
+		    strcmp(json_object_get_string(v), instance);
+
+	if (twin)
+		snprintf(other, len, "%s", json_object_get_string(v));
+	json_object_put(o);
+	return twin;
+}
+
 struct json_object *node_status_json(const struct gb_ctx *ctx, const struct node_facts *f,
 				     struct geoip_digest *d)
 {
@@ -106,6 +129,8 @@ struct json_object *node_status_json(const struct gb_ctx *ctx, const struct node
 	json_object_object_add(o, "rejected", refused);
 	json_object_object_add(o, "last_error", json_object_new_string(f->error));
 	json_object_object_add(o, "drift", json_object_new_boolean(managed_drift(ctx)));
+	json_object_object_add(o, "instance", json_object_new_string(f->instance));
+	json_object_object_add(o, "twin", f->twin ? json_object_new_string(f->twin) : NULL);
 	json_object_put(rep);
 	return o;
 }
