@@ -562,6 +562,15 @@ check_eq "(h) fleet status marks ${N[L]} lagging, and only it" "${N[L]}" \
 	"$(grep -i lagging "$tmp/fstatus" | grep -o -E '\bn[0-9]{2}\b' | paste -sd,)"
 kill -CONT "${DPID[L]}"
 converge "(h) ${N[L]} resumed"
+# A status key no daemon wrote (etcdctl's, cut short): named and marked, not left out.
+etcdctl put "$PREFIX/status/junk" 'not json{' >/dev/null
+fl status >"$tmp/fstatus"
+check_eq "(h) fleet status with an unreadable status key: exit 2" 2 $?
+check "(h) ... names it: $(grep junk "$tmp/fstatus")" \
+	grep -qE "^junk +status key $PREFIX/status/junk is not a JSON object" "$tmp/fstatus"
+check_eq "(h) ... --json: unreadable" true \
+	"$(fl status --json | jq '.[] | select(.node == "junk") | .unreadable')"
+etcdctl del "$PREFIX/status/junk" >/dev/null
 check "(h) fleet del fp1" quiet fl del fp1
 check "(h) fleet del fp2 --node n07" quiet fl del fp2 --node n07
 check_eq "(h) fp1 gone from the store" "" "$(etcdctl get --keys-only "$PREFIX/meetings/fp1")"
@@ -575,6 +584,9 @@ check_eq "(g) local meeting add refused: exit 2" 2 $?
 check_eq "(g) ... one line" 1 "$(wc -l <"$tmp/err")"
 check "(g) ... naming the prefix: $(cat "$tmp/err")" grep -qF "$PREFIX" "$tmp/err"
 check_eq "(g) ... nothing added" "" "$(actual "$G" | jq -r '.[] | select(.name == "loc1") | .name')"
+gbn "$G" shared-port add 5801 >"$tmp/out" 2>"$tmp/err"
+check_eq "(g) local shared-port add refused: exit 2" 2 $?
+check "(g) ... naming the store's key for it: $(cat "$tmp/err")" grep -qF "change it there (its shared-ports key)" "$tmp/err"
 check "(g) --local-override meeting add" quiet gbn "$G" --local-override meeting add loc1 --ports 5800 --block DE
 check_eq "(g) loc1 is in the maps" loc1 "$(actual "$G" | jq -r '.[] | select(.name == "loc1") | .name')"
 drift_is() { [[ $(status "$G" | jq -r .drift) == "$1" ]]; }

@@ -499,8 +499,20 @@ int cmd_fleet_status(const struct cmd_args *a)
 		if (keys[i].kind != FLEET_KEY_STATUS)
 			continue;
 		o = json_tokener_parse(kvs.v[i].value);
-		if (!o)
+		/* Not a daemon's (etcdctl's, a cut write): said, and marked, not left out. */
+		if (!o || !json_object_is_type(o, json_type_object)) {
+			json_object_put(o);
+			o = json_object_new_object();
+			json_object_object_add(o, "node", json_object_new_string(node));
+			json_object_object_add(o, "status", NULL);
+			json_object_object_add(o, "unreadable", json_object_new_boolean(true));
+			json_object_array_add(arr, o);
+			marked++;
+			if (!a->opt[OPT_JSON])
+				printf("%-20s status key %s is not a JSON object: not a daemon's\n",
+				       node, kvs.v[i].key);
 			continue;
+		}
 		rev = json_object_object_get_ex(o, "revision", &v) ? json_object_get_int64(v) : 0;
 		newest = newest_for(&kvs, keys, node);
 		lagging = rev < newest;

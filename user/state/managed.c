@@ -51,7 +51,7 @@ void managed_allow_local(bool allow)
 	allow_local = allow;
 }
 
-int managed_guard(const struct gb_ctx *ctx, const struct audit_caller *who)
+int managed_guard(const struct gb_ctx *ctx, const struct audit_caller *who, const char *there)
 {
 	char by[512];
 	int err;
@@ -62,8 +62,8 @@ int managed_guard(const struct gb_ctx *ctx, const struct audit_caller *who)
 	if (err <= 0)
 		return err;
 	if (!allow_local) {
-		gb_err("the rule set here is managed by %s: change it there (geoblock fleet put), "
-		       "or with the command line's --local-override", by);
+		gb_err("the rule set here is managed by %s: change it there (%s), or with the "
+		       "command line's --local-override", by, there);
 		return -EPERM;
 	}
 	/* Kept until the store's next change puts its set back. */

@@ -26,7 +26,10 @@ void managed_allow_local(bool allow);
  * store's own changes always; local ones with managed_allow_local, leaving the drift mark),
  * else -EPERM after one line naming the store.
  */
-int managed_guard(const struct gb_ctx *ctx, const struct audit_caller *who);
+int managed_guard(const struct gb_ctx *ctx, const struct audit_caller *who, const char *there);
+/* What managed_guard's line says to change in the store instead (its there). */
+#define MANAGED_MEETINGS	"geoblock fleet put"
+#define MANAGED_SHARED		"its shared-ports key"
 /* Whether a local change was made since the store's last change; managed_settled forgets it. */
 bool managed_drift(const struct gb_ctx *ctx);
 void managed_settled(const struct gb_ctx *ctx);

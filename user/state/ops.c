@@ -239,7 +239,7 @@ static int put_spec(const struct gb_ctx *ctx, const struct audit_caller *who,
 	__u32 id;
 
 	*created = false;
-	err = managed_guard(ctx, who);
+	err = managed_guard(ctx, who, MANAGED_MEETINGS);
 	if (!err)
 		err = ops_lock(ctx, &fd);
 	if (err)
@@ -284,7 +284,7 @@ int ops_meeting_set(const struct gb_ctx *ctx, const struct audit_caller *who, co
 	__u32 id;
 
 	*already = false;
-	err = managed_guard(ctx, who);
+	err = managed_guard(ctx, who, MANAGED_MEETINGS);
 	if (err)
 		return err;
 	err = ops_begin_meeting(ctx, name, &r, &fd, &id);
@@ -333,7 +333,7 @@ int ops_meeting_del(const struct gb_ctx *ctx, const struct audit_caller *who, co
 	int fd, err;
 	__u32 id;
 
-	err = managed_guard(ctx, who);
+	err = managed_guard(ctx, who, MANAGED_MEETINGS);
 	if (err)
 		return err;
 	err = ops_begin_meeting(ctx, name, &r, &fd, &id);
@@ -404,7 +404,7 @@ int ops_meeting_ports(const struct gb_ctx *ctx, const struct audit_caller *who, 
 	int fd, err;
 	__u32 id;
 
-	err = managed_guard(ctx, who);
+	err = managed_guard(ctx, who, MANAGED_MEETINGS);
 	if (err)
 		return err;
 	err = ops_begin_meeting(ctx, name, &r, &fd, &id);
@@ -446,7 +446,7 @@ int ops_apply(const struct gb_ctx *ctx, const struct audit_caller *who, const ch
 	int fd = -1, err;
 
 	if (!check) {
-		err = managed_guard(ctx, who);
+		err = managed_guard(ctx, who, MANAGED_MEETINGS);
 		if (!err)
 			err = ops_lock(ctx, &fd);
 		if (err)

@@ -99,7 +99,7 @@ int ops_meeting_ufrags(const struct gb_ctx *ctx, const struct audit_caller *who,
 	__u32 id;
 
 	memset(out, 0, sizeof(*out));
-	err = managed_guard(ctx, who);
+	err = managed_guard(ctx, who, MANAGED_MEETINGS);
 	if (err)
 		return err;
 	err = ops_begin_meeting(ctx, name, &r, &fd, &id);
@@ -163,7 +163,7 @@ int ops_shared_ports(const struct gb_ctx *ctx, const struct audit_caller *who, c
 	int fd, err;
 
 	memset(out, 0, sizeof(*out));
-	err = managed_guard(ctx, who);
+	err = managed_guard(ctx, who, MANAGED_SHARED);
 	if (err)
 		return err;
 	err = ops_lock(ctx, &fd);
