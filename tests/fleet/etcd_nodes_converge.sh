@@ -571,6 +571,18 @@ check "(h) ... names it: $(grep junk "$tmp/fstatus")" \
 check_eq "(h) ... --json: unreadable" true \
 	"$(fl status --json | jq '.[] | select(.node == "junk") | .unreadable')"
 etcdctl del "$PREFIX/status/junk" >/dev/null
+# A delete leaves no key to compare with: fleet del rewrites PREFIX/fleet in its transaction.
+kill -STOP "${DPID[L]}"
+check "(h) fleet del fp5" quiet fl del fp5
+check "(h) the others in step after the delete" wait_until 30 others_in_step
+fl status >"$tmp/fstatus"
+check_eq "(h) fleet status with a node behind a delete: exit 2" 2 $?
+check_eq "(h) fleet status marks ${N[L]} lagging behind the delete, and only it" "${N[L]}" \
+	"$(grep -i lagging "$tmp/fstatus" | grep -o -E '\bn[0-9]{2}\b' | paste -sd,)"
+check_eq "(h) PREFIX/fleet keeps its created time" true \
+	"$(etcdctl get --print-value-only "$PREFIX/fleet" | jq '(.created | type) == "number" and .last_delete >= .created')"
+kill -CONT "${DPID[L]}"
+converge "(h) ${N[L]} resumed after the delete"
 check "(h) fleet del fp1" quiet fl del fp1
 check "(h) fleet del fp2 --node n07" quiet fl del fp2 --node n07
 check_eq "(h) fp1 gone from the store" "" "$(etcdctl get --keys-only "$PREFIX/meetings/fp1")"

@@ -81,7 +81,7 @@ static int mark_fleet(struct store *st, const struct etcd_kvs *kvs, bool *wrote)
 		if (!strcmp(kvs->v[i].key, key))
 			return 0;
 	snprintf(value, sizeof(value), "{\"created\":%lld}", (long long)time(NULL));
-	if (etcd_put_if(&st->e, key, value, 0, &done)) {
+	if (etcd_put_if(&st->e, key, value, 0, NULL, &done)) {
 		gb_err("%s", st->e.err);
 		return GB_EXIT_FAIL;
 	}
@@ -303,7 +303,7 @@ int cmd_fleet_put(const struct cmd_args *a)
 	ret = GB_EXIT_FAIL;
 	if (etcd_put_if(&st.e, key, json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
 								    JSON_C_TO_STRING_NOSLASHESCAPE),
-			found ? old.mod_revision : 0, &done)) {
+			found ? old.mod_revision : 0, NULL, &done)) {
 		gb_err("%s", st.e.err);
 	} else if (!done) {
 		gb_err("%s changed while it was being written (another writer): nothing written; "
@@ -328,12 +328,32 @@ out:
 	return ret;
 }
 
+/*
+ * PREFIX/fleet as a delete rewrites it, in *kv (key and value in buf): its mod_revision is then
+ * the delete's, which fleet status holds each node's applied revision to (a delete leaves no key
+ * of its own). old: its value before (its "created" kept), NULL if none.
+ */
+static void mark_value(struct etcd_kv *kv, char *key, const char *old, char *buf, size_t len)
+{
+	struct json_object *o = old ? json_tokener_parse(old) : NULL, *v;
+	long long created = time(NULL);
+
+	if (o && json_object_object_get_ex(o, "created", &v) &&
+	    json_object_is_type(v, json_type_int))
+		created = json_object_get_int64(v);
+	json_object_put(o);
+	snprintf(buf, len, "{\"created\":%lld,\"last_delete\":%lld}", created,
+		 (long long)time(NULL));
+	*kv = (struct etcd_kv){ .key = key, .value = buf, .value_len = strlen(buf) };
+}
+
 int cmd_fleet_del(const struct cmd_args *a)
 {
-	char key[FLEET_PREFIX_MAX + 2 * GB_MEETING_NAME_LEN + 32];
+	char key[FLEET_PREFIX_MAX + 2 * GB_MEETING_NAME_LEN + 32], mark_key[FLEET_PREFIX_MAX + 16];
+	struct etcd_kv old = {}, mark_old = {}, mark;
+	bool found, done, marked;
 	struct store st = {};
-	struct etcd_kv old;
-	bool found, done;
+	char value[96];
 	int ret;
 
 	if (!meeting_name_valid(a->pos[0])) {
@@ -344,23 +364,29 @@ int cmd_fleet_del(const struct cmd_args *a)
 	if (ret)
 		return ret;
 	fleet_meeting_key(st.prefix, st.node, a->pos[0], key, sizeof(key));
+	fleet_mark_key(st.prefix, mark_key, sizeof(mark_key));
 	ret = GB_EXIT_FAIL;
-	if (etcd_get(&st.e, key, &old, &found, NULL)) {
+	if (etcd_get(&st.e, key, &old, &found, NULL) ||
+	    etcd_get(&st.e, mark_key, &mark_old, &marked, NULL)) {
 		gb_err("%s", st.e.err);
 	} else if (!found) {
 		gb_err("no meeting \"%s\" in the store (%s)", a->pos[0], key);
 		ret = GB_EXIT_USAGE;
-	} else if (etcd_put_if(&st.e, key, NULL, old.mod_revision, &done)) {
-		gb_err("%s", st.e.err);
-	} else if (!done) {
-		gb_err("%s changed while it was being deleted (another writer): nothing deleted; "
-		       "try again", key);
 	} else {
-		printf("deleted %s\n", key);
-		/* A fleet of none left is still one (a store written before the fleet key). */
-		ret = mark_fleet(&st, NULL, &done);
+		/* PREFIX/fleet written too: a fleet of none left is still one. */
+		mark_value(&mark, mark_key, marked ? mark_old.value : NULL, value, sizeof(value));
+		if (etcd_put_if(&st.e, key, NULL, old.mod_revision, &mark, &done)) {
+			gb_err("%s", st.e.err);
+		} else if (!done) {
+			gb_err("%s changed while it was being deleted (another writer): nothing "
+			       "deleted; try again", key);
+		} else {
+			printf("deleted %s\n", key);
+			ret = GB_EXIT_OK;
+		}
 	}
 	etcd_kv_free(&old);
+	etcd_kv_free(&mark_old);
 	etcd_close(&st.e);
 	return ret;
 }

@@ -381,7 +381,7 @@ int etcd_put(struct etcd *e, const char *key, const char *value, __s64 lease)
 }
 
 int etcd_put_if(struct etcd *e, const char *key, const char *value, __s64 mod_revision,
-		bool *done)
+		const struct etcd_kv *also, bool *done)
 {
 	struct json_object *req = json_object_new_object(), *cmp = json_object_new_object();
 	struct json_object *cmps = json_object_new_array(), *ops = json_object_new_array();
@@ -404,6 +404,11 @@ int etcd_put_if(struct etcd *e, const char *key, const char *value, __s64 mod_re
 		json_object_object_add(op, "request_delete_range", del);
 	}
 	json_object_array_add(ops, op);
+	if (also) {
+		op = json_object_new_object();
+		json_object_object_add(op, "request_put", put_request(also->key, also->value, 0));
+		json_object_array_add(ops, op);
+	}
 	json_object_object_add(req, "compare", cmps);
 	json_object_object_add(req, "success", ops);
 	err = call(e, "/v3/kv/txn", req, &rep);

@@ -53,10 +53,11 @@ int etcd_get(struct etcd *e, const char *key, struct etcd_kv *kv, bool *found, _
 int etcd_put(struct etcd *e, const char *key, const char *value, __s64 lease);
 /*
  * Puts value (NULL: deletes the key) only if the key's mod_revision is still mod_revision (0:
- * the key must not exist); *done false when another writer came first.
+ * the key must not exist), and then also also->key's value (also NULL: nothing more) in the same
+ * transaction; *done false when another writer came first.
  */
 int etcd_put_if(struct etcd *e, const char *key, const char *value, __s64 mod_revision,
-		bool *done);
+		const struct etcd_kv *also, bool *done);
 int etcd_lease_grant(struct etcd *e, int ttl, __s64 *id);
 /* -ENOENT when the lease is gone (expired). */
 int etcd_lease_keepalive(struct etcd *e, __s64 id);
