@@ -198,6 +198,7 @@ start_daemon 2
 post "[$(joined 4 41 1234),$(cand 4 41 20008)]" >/dev/null
 check_eq "a handle that goes silent" 20008 "$(dyn A)"
 check "after --janus-idle 2 (and the 5 s pass) its port goes back" wait_until 10 dyn_is A ""
+check "... audited as janus idle" grep -q '"command":"janus idle",.*handle 41",.*"- port 20008 meeting A"' "$GEOBLOCK_STATE_DIR/audit.log"
 
 # 200 handles join and leave (hangup, detach, session end in turn): no port is left behind.
 for ((i = 0; i < 200; i++)); do
@@ -220,6 +221,7 @@ check_eq "the daemon gone, the port stays A's" A "$(owner 20009)"
 check_eq "and listed" 20009 "$(dyn A)"
 start_daemon
 check_eq "a new daemon takes it back" - "$(owner 20009)"
+check "... audited as janus start" grep -q '"command":"janus start",.*handle 51",.*"- port 20009 meeting A"' "$GEOBLOCK_STATE_DIR/audit.log"
 post "[$(joined 6 61 1234),$(cand 6 61 20011)]" >/dev/null
 check_eq "a port again" A "$(owner 20011)"
 check "meeting del A" "$GEOBLOCK" meeting del A >/dev/null

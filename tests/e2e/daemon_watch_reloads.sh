@@ -69,5 +69,7 @@ cp "$A" "$dir/other.mmdb.gz"
 check "daemon still running" kill -0 $daemon
 kill_child $daemon
 check_eq "no reload for other files" 3 "$(reloads)"
+check_eq "each reload audited, with why" 3 \
+	"$(grep -c '"reason":"reloaded by the daemon: --watch saw a file replaced","result":"ok"' "$GEOBLOCK_STATE_DIR/audit.log")"
 [[ -n $KEEP_LOG ]] && cp "$LOG" "$KEEP_LOG"
 summary

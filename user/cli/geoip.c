@@ -99,7 +99,7 @@ static int check_shrink(void *arg)
 
 /* The whole of `geoip load` once its options are read; returns an exit status. */
 static int load_files(char *const *paths, int n, const char *field, double max_shrink, bool force,
-		      bool with_lpm)
+		      bool with_lpm, const char *reason)
 {
 	struct shrink_check check = { .max_shrink = max_shrink };
 	char err[1024], source[256];
@@ -157,7 +157,8 @@ static int load_files(char *const *paths, int n, const char *field, double max_s
 	/* Its networks per country, counted once for every later change (best effort). */
 	if (installed)
 		countries_census_record(&ctx);
-	if (installed && !state_geoip_loaded(&ctx, paths, ids, n, source, field, with_lpm)) {
+	if (installed && !state_geoip_loaded(&ctx, paths, ids, n, source, field, with_lpm,
+						   reason)) {
 		printf("loaded %s: %zu IPv4 prefixes (%zu networks), %zu IPv6 prefixes (%zu networks)\n",
 		       source, t.v4.n, t.v4.added, t.v6.n, t.v6.added);
 		fflush(stdout);
@@ -182,7 +183,7 @@ int geoip_reload(const struct gb_ctx *ctx, char *const *paths, int n)
 	/* As the table was loaded last: --field and --with-lpm carry over. */
 	state_geoip_how(ctx, field, sizeof(field), &with_lpm);
 	return load_files(paths, n, field, strtod(GEOIP_MAX_SHRINK_DEFAULT, NULL), false,
-			  with_lpm) ? -EINVAL : 0;
+			  with_lpm, "reloaded by the daemon: --watch saw a file replaced") ? -EINVAL : 0;
 }
 
 int cmd_geoip_load(const struct cmd_args *a)
@@ -195,7 +196,7 @@ int cmd_geoip_load(const struct cmd_args *a)
 		return GB_EXIT_USAGE;
 	}
 	return load_files(a->pos, a->npos, a->opt[OPT_FIELD], max_shrink, a->opt[OPT_FORCE],
-			  a->opt[OPT_WITH_LPM]);
+			  a->opt[OPT_WITH_LPM], NULL);
 }
 
 static int parse_addr(const char *s, __u8 addr[16], int *family)

@@ -41,6 +41,7 @@ void janus_members_init(struct janus_members *m, const struct gb_ctx *ctx, unsig
 	memset(m, 0, sizeof(*m));
 	m->ctx = ctx;
 	m->idle_s = idle_s;
+	m->doing = JANUS_DOING_EVENT;
 	pthread_mutex_init(&m->mu, NULL);
 }
 
@@ -56,11 +57,9 @@ void janus_members_free(struct janus_members *m)
 static void audit_change(struct janus_members *m, const struct janus_handle *h,
 			 struct json_object *lines, int err)
 {
-	char command[128];
-	struct audit_caller who = { .command = command, .uid = getuid(), .pid = getpid() };
+	struct audit_caller who = { .command = m->doing, .uid = getuid(), .pid = getpid() };
 	char reason[160];
 
-	snprintf(command, sizeof(command), "janus event");
 	snprintf(reason, sizeof(reason), "janus room %llu session %llu handle %llu",
 		 (unsigned long long)h->room, (unsigned long long)h->session,
 		 (unsigned long long)h->handle);
@@ -277,6 +276,7 @@ int janus_members_reset(struct janus_members *m)
 	ops_unlock(fd);
 	if (n && !old)
 		return -ENOMEM;
+	m->doing = "janus start";	/* no thread runs yet */
 	for (size_t i = 0; i < n; i++) {
 		h = (struct janus_handle){ .session = old[i].session, .handle = old[i].handle,
 					   .room = old[i].room, .n_ports = 1 };
@@ -284,6 +284,7 @@ int janus_members_reset(struct janus_members *m)
 		h.granted[0] = true;
 		take_ports(m, &h);
 	}
+	m->doing = JANUS_DOING_EVENT;
 	free(old);
 	return 0;
 }
@@ -437,11 +438,14 @@ void janus_members_expire(struct janus_members *m)
 	bool sync;
 
 	pthread_mutex_lock(&m->mu);
+	m->doing = "janus idle";
 	for (size_t i = m->n; i-- > 0;)
 		if (now - m->h[i].seen >= (time_t)m->idle_s)
 			end_handle(m, i);
 	/* A handle that sends nothing more gets its ports back too, within a pass. */
+	m->doing = "janus pass";
 	give_all(m);
+	m->doing = JANUS_DOING_EVENT;
 	sync = m->unsynced;
 	m->unsynced = false;
 	pthread_mutex_unlock(&m->mu);

@@ -36,6 +36,8 @@ struct janus_counts {
 	unsigned long hangups;
 };
 
+#define JANUS_DOING_EVENT "janus event"
+
 struct janus_members {
 	const struct gb_ctx *ctx;
 	pthread_mutex_t mu;
@@ -43,6 +45,7 @@ struct janus_members {
 	size_t n, cap;
 	unsigned int idle_s;
 	bool unsynced;			/* audit records written since the last audit_sync */
+	const char *doing;		/* the audit records' command: "janus event", ... */
 	unsigned long gives;		/* ports given so far: orders the handles' claims */
 	struct janus_counts c;
 };

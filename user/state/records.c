@@ -174,7 +174,8 @@ void state_geoip_copy_name(char *out, size_t len, int i)
 }
 
 int state_geoip_loaded(const struct gb_ctx *ctx, char *const *paths, const struct stat *ids, int n,
-		       const char *source, const char *field, bool with_lpm)
+		       const char *source, const char *field, bool with_lpm,
+		       const char *reason)
 {
 	__u32 zero = 0, id;
 	char *conf = NULL, name[64];
@@ -209,7 +210,7 @@ int state_geoip_loaded(const struct gb_ctx *ctx, char *const *paths, const struc
 		gb_err("table loaded, but cannot record it in %s/%s: %s", ctx->state_dir,
 		       STATE_GEOIP_CONF, strerror(-err));
 out:
-	if (audit_result(ctx, NULL, err, NULL) && !err)
+	if (audit_result(ctx, reason, err, NULL) && !err)
 		err = -EIO;
 	free(conf);
 	return err;

@@ -38,9 +38,11 @@ struct state_geoip_conf {
 /*
  * Keeps copies of the n files of a table just loaded, and how to load them again; ids: each
  * file's stat when the load began (a file changed since is not copied: an error line says so).
+ * Audited with reason (NULL: none).
  */
 int state_geoip_loaded(const struct gb_ctx *ctx, char *const *paths, const struct stat *ids, int n,
-		       const char *source, const char *field, bool with_lpm);
+		       const char *source, const char *field, bool with_lpm,
+		       const char *reason);
 /* The record of the kept table; -ENOENT if there is none. */
 int state_geoip_conf_read(const struct gb_ctx *ctx, struct state_geoip_conf *c);
 /* How the kept table was loaded (its --field, --with-lpm); "country" and false if unrecorded. */
