@@ -327,5 +327,23 @@ check_eq "GET /janus-events: the hangup counted" 1 "$(count hangups)"
 check "the hangup is audited" wait_until 5 grep -q \
 	'"command":"janus hangup".*handle 81: 85.214.1.1 is in DE, blocked by meeting H' \
 	"$GEOBLOCK_STATE_DIR/audit.log"
+
+# An expired meeting forgets its rooms and its handles' ports, as meeting del does: else a meeting
+# of its name added later would have its own port taken for a Janus port.
+check "meeting add X on room 7777, expiring in 3 s" "$GEOBLOCK" meeting add X --janus-room 7777 \
+	--block DE --expires "$(date -u -d '+3 sec' +%FT%TZ)" >/dev/null
+post "[$(joined 9 91 7777),$(cand 9 91 20095)]" >/dev/null
+check_eq "X's handle's port" X "$(owner 20095)"
+x_gone() { ! "$GEOBLOCK" meeting list --json | jq -e '.[] | select(.name == "X")' >/dev/null; }
+check "X expires (the daemon's pass)" wait_until 15 x_gone
+check "janus-ports forgets the expired meeting's port" \
+	bash -c "! grep -q '^20095 ' '$GEOBLOCK_STATE_DIR/janus-ports'"
+check "janus-rooms forgets its room" bash -c "! grep -qw 7777 '$GEOBLOCK_STATE_DIR/janus-rooms'"
+check "meeting add X again, port 20095 its own" "$GEOBLOCK" meeting add X --ports 20095 --block DE >/dev/null
+check_eq "X's ports: the operator's" 20095 "$("$GEOBLOCK" meeting list --json |
+	jq -r '.[] | select(.name == "X") | .ports | join(",")')"
+kill_child "$pid"
+start_daemon
+check_eq "a new daemon leaves the operator's port to X" X "$(owner 20095)"
 check "the daemon is up" kill -0 "$pid"
 summary

@@ -152,11 +152,12 @@ static int expire_meetings(const struct gb_ctx *ctx, struct rules *r)
 
 	for (__u32 id = 1; id < GB_MAX_MEETINGS && !err; id++) {
 		const struct meeting_policy *p = &r->policies[id];
+		char when[32], reason[64], name[GB_MEETING_NAME_LEN];
 		struct json_object *changes;
-		char when[32], reason[64];
 
 		if (!(p->flags & GB_MEETING_ACTIVE) || !expiry_passed(p))
 			continue;
+		snprintf(name, sizeof(name), "%s", p->name);
 		/* Logged as a change of the set: the rules file is written anew after. */
 		if (!n && (err = changelog_intent(ctx, NULL, NULL))) {
 			gb_err("cannot write %s/%s: %s", ctx->state_dir, GB_LOG_FILE,
@@ -168,6 +169,9 @@ static int expire_meetings(const struct gb_ctx *ctx, struct rules *r)
 		format_rfc3339(expiry_unix(p), when, sizeof(when));
 		snprintf(reason, sizeof(reason), "expired at %s", when);
 		err = rules_remove(ctx, r, id);
+		/* Its Janus rooms and its handles' ports go with it, as with meeting del. */
+		if (!err)
+			err = janus_rooms_put(ctx->state_dir, &r->janus, name, NULL, 0);
 		if (err)
 			gb_err("cannot remove an expired meeting: %s", strerror(-err));
 		if (audit_log(ctx, "expire", reason, err ? "failed" : "ok", changes) && !err)
