@@ -146,6 +146,13 @@ expect 400 "wrong type" PUT /v1/meetings/bad '{"ports":"8901","block":["DE"]}'
 expect 400 "wrong item type" PUT /v1/meetings/bad '{"ports":["8901"],"block":[49]}'
 expect 400 "an item with a comma" PUT /v1/meetings/bad '{"ports":["8901,8902"],"block":["DE"]}'
 expect 400 "bad country" PUT /v1/meetings/bad '{"ports":["8901"],"block":["XX"]}'
+# A field missing is named as the body names it, not as the command line's option.
+expect 400 "no block" PUT /v1/meetings/bad '{"ports":["8901"]}'
+check_eq "no block: said in the body's words" '"block" is required' \
+	"$(api PUT /v1/meetings/bad '{"ports":["8901"]}' | head -n1 | jq -r .error)"
+check_eq "no ports, ufrags or rooms: said in the body's words" \
+	'one of "ports", "ufrags" or "janus_rooms" is required' \
+	"$(api PUT /v1/meetings/bad '{"block":["DE"]}' | head -n1 | jq -r .error)"
 expect 400 "not a country (EU)" PUT /v1/meetings/bad '{"ports":["8901"],"block":["EU"]}'
 expect 400 "bad mode" PUT /v1/meetings/bad '{"ports":["8901"],"block":["DE"],"mode":"loud"}'
 expect 400 "name differs from the path" PUT /v1/meetings/bad \

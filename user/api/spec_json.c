@@ -166,6 +166,14 @@ int spec_from_json(struct json_object *o, const char *name, bool with_reason, __
 		err_ret = get_string(o, "reason", &reason, false, err, errlen);
 	for (int i = 0; i < 6 && !err_ret; i++)
 		err_ret = join_list(o, list_keys[i], !i || i == 5, &lists[i], err, errlen);
+	/* Said in the body's words, not in the command line's that spec_parse would use. */
+	if (!err_ret && !lists[1]) {
+		snprintf(err, errlen, "\"block\" is required");
+		err_ret = -EINVAL;
+	} else if (!err_ret && !lists[0] && !lists[4] && !lists[5]) {
+		snprintf(err, errlen, "one of \"ports\", \"ufrags\" or \"janus_rooms\" is required");
+		err_ret = -EINVAL;
+	}
 	if (err_ret)
 		goto out;
 
