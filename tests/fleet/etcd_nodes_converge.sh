@@ -573,14 +573,15 @@ check_eq "(h) ... --json: unreadable" true \
 etcdctl del "$PREFIX/status/junk" >/dev/null
 # A delete leaves no key to compare with: fleet del rewrites PREFIX/fleet in its transaction.
 kill -STOP "${DPID[L]}"
+created=$(etcdctl get --print-value-only "$PREFIX/fleet" | jq .created)
 check "(h) fleet del fp5" quiet fl del fp5
 check "(h) the others in step after the delete" wait_until 30 others_in_step
 fl status >"$tmp/fstatus"
 check_eq "(h) fleet status with a node behind a delete: exit 2" 2 $?
 check_eq "(h) fleet status marks ${N[L]} lagging behind the delete, and only it" "${N[L]}" \
 	"$(grep -i lagging "$tmp/fstatus" | grep -o -E '\bn[0-9]{2}\b' | paste -sd,)"
-check_eq "(h) PREFIX/fleet keeps its created time" true \
-	"$(etcdctl get --print-value-only "$PREFIX/fleet" | jq '(.created | type) == "number" and .last_delete >= .created')"
+check_eq "(h) PREFIX/fleet keeps its created time ($created), adds the delete's" true \
+	"$(etcdctl get --print-value-only "$PREFIX/fleet" | jq --argjson c "${created:-null}" '.created == $c and .last_delete >= $c')"
 kill -CONT "${DPID[L]}"
 converge "(h) ${N[L]} resumed after the delete"
 check "(h) fleet del fp1" quiet fl del fp1
@@ -622,9 +623,14 @@ GEOBLOCK_PIN_DIR=$TWIN_PIN GEOBLOCK_STATE_DIR=$tmp/twin "$GEOBLOCK" daemon --etc
 	>>"$tmp/twin/daemon.log" 2>&1 &
 TWIN_PID=$!
 on_exit kill_child "$TWIN_PID"
+# Its key deleted (the twin's lease lapsed, etcdctl): the node writes it again at once, not at its
+# 30-s refresh.
+etcdctl del "$PREFIX/status/${N[T]}" >/dev/null
+own_status_back() { [[ $(status "$T" | jq -r .instance) == "$(hostname) pid ${DPID[T]} "* ]]; }
+check "(i) ${N[T]}'s status key deleted: written again within 10 s" wait_until 10 own_status_back
 twin_named() { [[ $(status "$T" | jq -r '.twin // empty') == *" pid "* ]]; }
 check "(i) ${N[T]}'s status names a twin" wait_until 30 twin_named
-said_twin() { grep -qF "another daemon ($1) follows the store as node ${N[T]} too" "$2"; }
+said_twin() { grep -F "another daemon ($1 id " "$2" | grep -qF "follows the store as node ${N[T]} too"; }
 check "(i) ${N[T]}'s daemon warned of the twin" wait_until 15 said_twin "$(hostname) pid $TWIN_PID" "${STATE[T]}/daemon.log"
 check "(i) the twin warned of ${N[T]}'s daemon" wait_until 15 said_twin "$(hostname) pid ${DPID[T]}" "$tmp/twin/daemon.log"
 fl status >"$tmp/fstatus"
@@ -632,6 +638,11 @@ check_eq "(i) fleet status with a twin: exit 2" 2 $?
 check_eq "(i) fleet status marks ${N[T]}, and only it" "${N[T]}" \
 	"$(grep -i 'another daemon as this node' "$tmp/fstatus" | grep -o -E '\bn[0-9]{2}\b' | paste -sd,)"
 kill_child "$TWIN_PID"
+# Its key deleted (the twin's lease lapsed, etcdctl): the node writes it again at once, not at its
+# 30-s refresh.
+etcdctl del "$PREFIX/status/${N[T]}" >/dev/null
+own_status_back() { [[ $(status "$T" | jq -r .instance) == "$(hostname) pid ${DPID[T]} "* ]]; }
+check "(i) ${N[T]}'s status key deleted: written again within 10 s" wait_until 10 own_status_back
 others_twinless() {
 	local i
 	for ((i = 0; i < NODES; i++)); do

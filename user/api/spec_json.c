@@ -170,7 +170,8 @@ int spec_from_json(struct json_object *o, const char *name, bool with_reason, __
 	if (!err_ret && !lists[1]) {
 		snprintf(err, errlen, "\"block\" is required");
 		err_ret = -EINVAL;
-	} else if (!err_ret && !lists[0] && !lists[4] && !lists[5]) {
+	} else if (!err_ret && !lists[0] && !(lists[4] && *lists[4]) &&
+		   !(lists[5] && *lists[5])) {
 		snprintf(err, errlen, "one of \"ports\", \"ufrags\" or \"janus_rooms\" is required");
 		err_ret = -EINVAL;
 	}

@@ -59,9 +59,13 @@ static void bad_option(int opt, int argc, char **argv, const struct option *lopt
 			 opt == ':' ? "needs a value" : "takes no value");
 		return;
 	}
-	/* "-10001": a negative number, read as options -1, -0, ... */
-	for (int i = 1; i < argc && opt == '?' && isdigit(optopt); i++)
-		if (argv[i][0] == '-' && isdigit((unsigned char)argv[i][1])) {
+	/*
+	 * "-10001": a negative number, read as options -1, -0, ...: getopt is still on it (optind)
+	 * if the refused character is not its last, past it if it is.
+	 */
+	for (int i = optind; i >= optind - 1 && opt == '?' && isdigit(optopt); i--)
+		if (i > 0 && i < argc && argv[i][0] == '-' && isdigit((unsigned char)argv[i][1]) &&
+		    strchr(argv[i], optopt)) {
 			snprintf(err, len, "\"%s\" is not an option, and no value here is negative; "
 				 "see -h", printable(argv[i], strlen(argv[i]), 32, shown,
 						     sizeof(shown)));

@@ -368,7 +368,10 @@ int cmd_daemon(const struct cmd_args *a)
 			unsigned int n;
 
 			/* Unreachable, the membership comes from the events that follow only. */
-			if (!janus_admin_rebuild(&admin, &jm, &n))
+			jm.doing = "janus rebuild";	/* no thread runs yet */
+			err = janus_admin_rebuild(&admin, &jm, &n);
+			jm.doing = JANUS_DOING_EVENT;
+			if (!err)
 				printf("rebuilt %u Janus handle%s from the Admin API\n", n,
 				       n == 1 ? "" : "s");
 		}

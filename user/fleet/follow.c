@@ -44,7 +44,6 @@ struct fleet_follow {
 	char prefix[FLEET_PREFIX_MAX + 2];
 	char node[GB_MEETING_NAME_LEN];
 	char status_key[FLEET_PREFIX_MAX + GB_MEETING_NAME_LEN + 16];
-	char instance[300];		/* this daemon, in its status (node_status_instance) */
 	pthread_t watch_thread, status_thread;
 	bool started[2];
 
@@ -68,8 +67,7 @@ struct fleet_follow {
 	struct geoip_digest digest;	/* of the loaded table's file */
 	char last_error[512];		/* of the last converge */
 	char link_error[300];		/* of the store's connection, while it is down */
-	char twin[300];			/* another daemon writing this node's status, "" if none */
-	long long twin_seen;		/* its last put, seen by the watch */
+	struct own_status own;		/* the node's status key, as the watch sees it */
 	struct fleet_gauges g;
 };
 
@@ -304,7 +302,6 @@ static void converge(struct fleet_follow *f, __s64 revision)
 static int on_message(void *arg, const struct etcd_watch_msg *m)
 {
 	struct fleet_follow *f = arg;
-	char other[sizeof(f->twin)];
 	bool mine = false;
 	__s64 last = 0;
 	int err = 0;
@@ -339,17 +336,12 @@ static int on_message(void *arg, const struct etcd_watch_msg *m)
 			 fleet_store_named(&m->events[i].kv, 1, f->prefix));
 		if (m->events[i].kv.mod_revision > last)
 			last = m->events[i].kv.mod_revision;
-		/* A put of another daemon's to this node's status: two daemons, one node name. */
-		if (!m->events[i].deleted && !strcmp(m->events[i].kv.key, f->status_key) &&
-		    node_status_twin(m->events[i].kv.value, f->instance, other, sizeof(other))) {
-			if (strcmp(other, f->twin)) {
-				gb_warn("fleet: another daemon (%s) follows the store as node %s too",
-					other, f->node);
-				f->status_due = true;
-				pthread_cond_broadcast(&f->wake);
-			}
-			snprintf(f->twin, sizeof(f->twin), "%s", other);
-			f->twin_seen = now_s();
+		/* Another daemon writing it (two daemons, one node name), or it gone: said anew. */
+		if (!strcmp(m->events[i].kv.key, f->status_key) &&
+		    node_status_own_event(&f->own, m->events[i].deleted ? NULL :
+					  m->events[i].kv.value, f->node)) {
+			f->status_due = true;
+			pthread_cond_broadcast(&f->wake);
 		}
 		err = store_event(&f->store, &m->events[i]);
 	}
@@ -480,16 +472,13 @@ static char *status_value(struct fleet_follow *f, const char *last, char **witho
 		.refused = f->refused,
 		.n_refused = f->n_refused,
 		.error = *f->last_error ? f->last_error : f->link_error,
-		.instance = f->instance,
+		.instance = f->own.instance,
+		.twin = node_status_own_twin(&f->own),
 	};
-	struct json_object *o;
+	struct json_object *o = node_status_json(f->ctx, &facts, &f->digest);
 	const int how = JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE;
 	char *out;
 
-	if (*f->twin && now_s() - f->twin_seen > NODE_TWIN_GONE_S)
-		f->twin[0] = '\0';
-	facts.twin = *f->twin ? f->twin : NULL;
-	o = node_status_json(f->ctx, &facts, &f->digest);
 	*same = last && !strcmp(last, json_object_to_json_string_ext(o, how));
 	free(*without_time);
 	*without_time = strdup(json_object_to_json_string_ext(o, how));
@@ -509,11 +498,11 @@ static void *status_main(void *arg)
 
 	pthread_mutex_lock(&f->lock);
 	while (!f->stop) {
-		bool due = now_s() - written >= STATUS_REFRESH_S, same;
+		bool due = now_s() - written >= STATUS_REFRESH_S || f->own.lost, same;
 		char *value;
 		int err = 0;
 
-		f->status_due = false;
+		f->status_due = f->own.lost = false;
 		/* Read every round (drift, attachments change without the store): written if new. */
 		value = status_value(f, last, &pending, &same);
 		pthread_mutex_unlock(&f->lock);
@@ -560,7 +549,7 @@ int fleet_follow_start(const struct gb_ctx *ctx, const struct fleet_config *cfg,
 	}
 	snprintf(f->node, sizeof(f->node), "%s", cfg->node);
 	snprintf(f->status_key, sizeof(f->status_key), "%sstatus/%s", f->prefix, f->node);
-	node_status_instance(f->instance, sizeof(f->instance));
+	node_status_own_init(&f->own);
 	err = etcd_open(&f->watch, cfg->urls, cfg->cacert, cfg->cert, cfg->key);
 	if (!err)
 		err = etcd_open(&f->status, cfg->urls, cfg->cacert, cfg->cert, cfg->key);

@@ -7,9 +7,12 @@
 #include <limits.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
+#include <sys/random.h>
 #include <unistd.h>
 #include <json-c/json.h>
 #include <openssl/evp.h>
+#include "lib/errors.h"
 #include "state/managed.h"
 #include "state/records.h"
 #include "state/report.h"
@@ -57,27 +60,51 @@ static const char *loaded_sha256(const struct gb_ctx *ctx, struct geoip_digest *
 	return d->hex;
 }
 
-void node_status_instance(char *out, size_t len)
+void node_status_own_init(struct own_status *o)
 {
 	char host[256];
+	__u64 id = 0;
 
+	memset(o, 0, sizeof(*o));
 	if (gethostname(host, sizeof(host)))
 		snprintf(host, sizeof(host), "?");
 	host[sizeof(host) - 1] = '\0';
-	snprintf(out, len, "%s pid %ld", host, (long)getpid());
+	/* A clone keeps the host name, and may start the daemon under the same PID. */
+	if (getrandom(&id, sizeof(id), 0) != sizeof(id))
+		id = (__u64)time(NULL) << 20 ^ (__u64)clock();
+	snprintf(o->instance, sizeof(o->instance), "%s pid %ld id %016llx", host, (long)getpid(),
+		 (unsigned long long)id);
 }
 
-bool node_status_twin(const char *value, const char *instance, char *other, size_t len)
+bool node_status_own_event(struct own_status *o, const char *value, const char *node)
 {
-	struct json_object *o = value ? json_tokener_parse(value) : NULL, *v;
-	bool twin = o && json_object_object_get_ex(o, "instance", &v) &&
-		    json_object_is_type(v, json_type_string) &&
-		    strcmp(json_object_get_string(v), instance);
+	struct json_object *j, *v;
+	bool news = false;
 
-	if (twin)
-		snprintf(other, len, "%s", json_object_get_string(v));
-	json_object_put(o);
-	return twin;
+	if (!value) {
+		o->lost = true;
+		return true;
+	}
+	j = json_tokener_parse(value);
+	if (j && json_object_object_get_ex(j, "instance", &v) &&
+	    json_object_is_type(v, json_type_string) &&
+	    strcmp(json_object_get_string(v), o->instance)) {
+		news = strcmp(json_object_get_string(v), o->twin);
+		if (news)
+			gb_warn("fleet: another daemon (%s) follows the store as node %s too",
+				json_object_get_string(v), node);
+		snprintf(o->twin, sizeof(o->twin), "%s", json_object_get_string(v));
+		o->twin_seen = time(NULL);
+	}
+	json_object_put(j);
+	return news;
+}
+
+const char *node_status_own_twin(struct own_status *o)
+{
+	if (*o->twin && time(NULL) - o->twin_seen > NODE_TWIN_GONE_S)
+		o->twin[0] = '\0';
+	return *o->twin ? o->twin : NULL;
 }
 
 struct json_object *node_status_json(const struct gb_ctx *ctx, const struct node_facts *f,

@@ -31,11 +31,7 @@ struct node_facts {
 	const char *twin;		/* another daemon's writing this node's status, NULL if none */
 };
 
-/*
- * Seconds without a put of another daemon's to this node's status key before it is taken to be
- * gone: a daemon rewrites its status at least every 30 s, and its lease lasts 10.
- */
-#define NODE_TWIN_GONE_S 70
+
 
 /* The SHA-256 of the loaded table's file, read again only when the file changed. */
 struct geoip_digest {
@@ -43,13 +39,32 @@ struct geoip_digest {
 	char hex[65];
 };
 
-/* This daemon among others that may write the node's status: "HOST pid PID". */
-void node_status_instance(char *out, size_t len);
 /*
- * Whether value, a status key's, was written by a daemon other than instance (in other, len
- * bytes): another daemon follows the store as the same node.
+ * This daemon's own status key as its watch sees it: another daemon writing it (two daemons
+ * started with one node name), or the key deleted (that daemon's lease lapsed, or etcdctl).
  */
-bool node_status_twin(const char *value, const char *instance, char *other, size_t len);
+struct own_status {
+	char instance[300];		/* this daemon: "HOST pid PID id RANDOM" */
+	char twin[300];			/* another daemon writing the key, "" if none */
+	long long twin_seen;		/* its last put */
+	bool lost;			/* deleted since this daemon last wrote it */
+};
+
+/*
+ * Seconds without a put of another daemon's to the key before it is taken to be gone: a daemon
+ * rewrites its status at least every 30 s, and its lease lasts 10.
+ */
+#define NODE_TWIN_GONE_S 70
+
+/* Names this daemon in o->instance; the rest cleared. */
+void node_status_own_init(struct own_status *o);
+/*
+ * A watch event of the key: value NULL for a delete. Returns whether the status is to be written
+ * now: a twin newly seen (one warning line naming node), or the key deleted.
+ */
+bool node_status_own_event(struct own_status *o, const char *value, const char *node);
+/* The twin now (NULL if none, or none seen for NODE_TWIN_GONE_S), for node_facts.twin. */
+const char *node_status_own_twin(struct own_status *o);
 /* The status without its time; d keeps the digest between calls. */
 struct json_object *node_status_json(const struct gb_ctx *ctx, const struct node_facts *f,
 				     struct geoip_digest *d);

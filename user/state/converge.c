@@ -169,11 +169,12 @@ static int expire_meetings(const struct gb_ctx *ctx, struct rules *r)
 		format_rfc3339(expiry_unix(p), when, sizeof(when));
 		snprintf(reason, sizeof(reason), "expired at %s", when);
 		err = rules_remove(ctx, r, id);
-		/* Its Janus rooms and its handles' ports go with it, as with meeting del. */
-		if (!err)
-			err = janus_rooms_put(ctx->state_dir, &r->janus, name, NULL, 0);
 		if (err)
 			gb_err("cannot remove an expired meeting: %s", strerror(-err));
+		/* Its Janus rooms and its handles' ports go with it, as with meeting del. */
+		if (!err && (err = janus_rooms_put(ctx->state_dir, &r->janus, name, NULL, 0)))
+			gb_err("expired meeting %s removed, but cannot forget its Janus rooms in "
+			       "%s: %s", name, ctx->state_dir, strerror(-err));
 		if (audit_log(ctx, "expire", reason, err ? "failed" : "ok", changes) && !err)
 			err = -EIO;
 		n++;

@@ -13,7 +13,7 @@
 /* The saved set (none when the file is missing); -errno after one line if it cannot be read. */
 int shared_ports_read(const struct gb_ctx *ctx, __u8 ports[GB_PORT_COUNT / 8]);
 /*
- * One warning line naming what (a meeting, or "meetings of FILE") if it gave ufrags while no
+ * One warning line naming what (a meeting, or an apply file) if it gave ufrags while no
  * port is saved as shared: a ufrag is looked for on shared ports only, so it matches nothing yet.
  */
 void shared_ports_warn_none(const struct gb_ctx *ctx, const char *what);
