@@ -26,6 +26,8 @@ check_eq "--janus-events-auth of no file: exit 1, one line" "1 geoblock: daemon:
 echo nocolon >"$tmp/bad_auth"
 "$GEOBLOCK" daemon --janus-events 127.0.0.1:0 --janus-events-auth "$tmp/bad_auth" >/dev/null 2>"$tmp/err"
 check_eq "--janus-events-auth without user:password: exit 1, one line" "1 geoblock: daemon: --janus-events-auth $tmp/bad_auth: its first line must be user:password" "$? $(cat "$tmp/err")"
+"$GEOBLOCK" daemon --janus-events 127.0.0.1:0 --janus-events-auth "$tmp" >/dev/null 2>"$tmp/err"
+check_eq "--janus-events-auth of a directory: exit 1, one line" "1 geoblock: daemon: --janus-events-auth $tmp: Is a directory" "$? $(cat "$tmp/err")"
 "$GEOBLOCK" daemon --janus-events 127.0.0.1:0 --janus-admin http://127.0.0.1:1/admin --janus-admin-secret "$tmp/none" >/dev/null 2>"$tmp/err"
 check_eq "--janus-admin-secret of no file: exit 1" 1 "$?"
 "$GEOBLOCK" daemon --janus-events nope >/dev/null 2>"$tmp/err"

@@ -570,6 +570,12 @@ check "(h) ... names it: $(grep junk "$tmp/fstatus")" \
 	grep -qE "^junk +status key $PREFIX/status/junk is not a JSON object" "$tmp/fstatus"
 check_eq "(h) ... --json: unreadable" true \
 	"$(fl status --json | jq '.[] | select(.node == "junk") | .unreadable')"
+# An object that is not a daemon's status is named by its key, not by what it says.
+etcdctl put "$PREFIX/status/junk2" '{"node":"n00","twin":5}' >/dev/null
+check_eq "(h) a status key is named by its key, not by its value" 1 \
+	"$(fl status --json | jq '[.[] | select(.node == "junk2")] | length')"
+check_eq "(h) ... a twin that is not text is none" 0 "$(fl status | grep -c 'another daemon as this node')"
+etcdctl del "$PREFIX/status/junk2" >/dev/null
 etcdctl del "$PREFIX/status/junk" >/dev/null
 # A delete leaves no key to compare with: fleet del rewrites PREFIX/fleet in its transaction.
 kill -STOP "${DPID[L]}"

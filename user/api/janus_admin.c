@@ -148,8 +148,14 @@ static int read_secret(const char *path, char *out, size_t len)
 		gb_err("--janus-admin-secret %s: %s", path, strerror(errno));
 		return -errno;
 	}
-	if (!fgets(out, len, f))
+	if (!fgets(out, len, f)) {
 		out[0] = '\0';
+		if (ferror(f)) {	/* a directory, say */
+			gb_err("--janus-admin-secret %s: %s", path, strerror(errno));
+			fclose(f);
+			return -EIO;
+		}
+	}
 	fclose(f);
 	out[strcspn(out, "\r\n")] = '\0';
 	if (!out[0]) {

@@ -169,8 +169,14 @@ int janus_events_read_auth(const char *path, char *out)
 		gb_err("--janus-events-auth %s: %s", path, strerror(errno));
 		return -errno;
 	}
-	if (!fgets(out, JANUS_EVENTS_AUTH_MAX, f))
+	if (!fgets(out, JANUS_EVENTS_AUTH_MAX, f)) {
 		out[0] = '\0';
+		if (ferror(f)) {	/* a directory, say */
+			gb_err("--janus-events-auth %s: %s", path, strerror(errno));
+			fclose(f);
+			return -EIO;
+		}
+	}
 	fclose(f);
 	out[strcspn(out, "\r\n")] = '\0';
 	if (!strchr(out, ':') || out[0] == ':') {

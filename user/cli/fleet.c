@@ -547,8 +547,11 @@ int cmd_fleet_status(const struct cmd_args *a)
 			  !json_object_get_boolean(matches);
 		json_object_object_get_ex(o, "rejected", &rej);
 		err = json_object_object_get_ex(o, "last_error", &v) ? json_object_get_string(v) : "";
+		/* Named by its key, whatever the value says (etcdctl may have written it). */
+		json_object_object_add(o, "node", json_object_new_string(node));
 		/* Two daemons as one node: the key holds whichever wrote last. */
-		json_object_object_get_ex(o, "twin", &twin);
+		if (json_object_object_get_ex(o, "twin", &v) && json_object_is_type(v, json_type_string))
+			twin = v;
 		marked += lagging || differs || twin;
 		json_object_object_add(o, "lagging", json_object_new_boolean(lagging));
 		json_object_object_add(o, "store_revision", json_object_new_int64(newest));
