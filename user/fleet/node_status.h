@@ -27,7 +27,7 @@ struct node_facts {
 	const struct fleet_refusal *refused;
 	size_t n_refused;
 	const char *error;		/* "" for none */
-	const char *instance;		/* this daemon's: node_status_instance */
+	const char *instance;		/* this daemon (struct own_status) */
 	const char *twin;		/* another daemon's writing this node's status, NULL if none */
 };
 
