@@ -629,11 +629,6 @@ GEOBLOCK_PIN_DIR=$TWIN_PIN GEOBLOCK_STATE_DIR=$tmp/twin "$GEOBLOCK" daemon --etc
 	>>"$tmp/twin/daemon.log" 2>&1 &
 TWIN_PID=$!
 on_exit kill_child "$TWIN_PID"
-# Its key deleted (the twin's lease lapsed, etcdctl): the node writes it again at once, not at its
-# 30-s refresh.
-etcdctl del "$PREFIX/status/${N[T]}" >/dev/null
-own_status_back() { [[ $(status "$T" | jq -r .instance) == "$(hostname) pid ${DPID[T]} "* ]]; }
-check "(i) ${N[T]}'s status key deleted: written again within 10 s" wait_until 10 own_status_back
 twin_named() { [[ $(status "$T" | jq -r '.twin // empty') == *" pid "* ]]; }
 check "(i) ${N[T]}'s status names a twin" wait_until 30 twin_named
 said_twin() { grep -F "another daemon ($1 id " "$2" | grep -qF "follows the store as node ${N[T]} too"; }
@@ -644,11 +639,6 @@ check_eq "(i) fleet status with a twin: exit 2" 2 $?
 check_eq "(i) fleet status marks ${N[T]}, and only it" "${N[T]}" \
 	"$(grep -i 'another daemon as this node' "$tmp/fstatus" | grep -o -E '\bn[0-9]{2}\b' | paste -sd,)"
 kill_child "$TWIN_PID"
-# Its key deleted (the twin's lease lapsed, etcdctl): the node writes it again at once, not at its
-# 30-s refresh.
-etcdctl del "$PREFIX/status/${N[T]}" >/dev/null
-own_status_back() { [[ $(status "$T" | jq -r .instance) == "$(hostname) pid ${DPID[T]} "* ]]; }
-check "(i) ${N[T]}'s status key deleted: written again within 10 s" wait_until 10 own_status_back
 others_twinless() {
 	local i
 	for ((i = 0; i < NODES; i++)); do
