@@ -13,6 +13,7 @@
 #include <json-c/json.h>
 #include "lib/country.h"
 #include "lib/errors.h"
+#include "lib/files.h"
 #include "state/janus_members.h"
 #include "api/upload.h"
 #include "api/janus_admin.h"
@@ -142,22 +143,12 @@ static bool feed_handle(struct janus_members *m, struct json_object *info, __u64
 
 static int read_secret(const char *path, char *out, size_t len)
 {
-	FILE *f = fopen(path, "re");
+	int err = gb_read_first_line(path, out, len);
 
-	if (!f) {
-		gb_err("--janus-admin-secret %s: %s", path, strerror(errno));
-		return -errno;
+	if (err) {
+		gb_err("--janus-admin-secret %s: %s", path, strerror(-err));
+		return err;
 	}
-	if (!fgets(out, len, f)) {
-		out[0] = '\0';
-		if (ferror(f)) {	/* a directory, say */
-			gb_err("--janus-admin-secret %s: %s", path, strerror(errno));
-			fclose(f);
-			return -EIO;
-		}
-	}
-	fclose(f);
-	out[strcspn(out, "\r\n")] = '\0';
 	if (!out[0]) {
 		gb_err("--janus-admin-secret %s: its first line must be the admin_secret", path);
 		return -EINVAL;

@@ -14,6 +14,7 @@
 #include <json-c/json.h>
 #include <microhttpd.h>
 #include "lib/errors.h"
+#include "lib/files.h"
 #include "state/janus_members.h"
 #include "metrics/exporter.h"
 #include "api/janus_events.h"
@@ -163,22 +164,12 @@ static void request_done(void *cls, struct MHD_Connection *conn, void **state,
 
 int janus_events_read_auth(const char *path, char *out)
 {
-	FILE *f = fopen(path, "re");
+	int err = gb_read_first_line(path, out, JANUS_EVENTS_AUTH_MAX);
 
-	if (!f) {
-		gb_err("--janus-events-auth %s: %s", path, strerror(errno));
-		return -errno;
+	if (err) {
+		gb_err("--janus-events-auth %s: %s", path, strerror(-err));
+		return err;
 	}
-	if (!fgets(out, JANUS_EVENTS_AUTH_MAX, f)) {
-		out[0] = '\0';
-		if (ferror(f)) {	/* a directory, say */
-			gb_err("--janus-events-auth %s: %s", path, strerror(errno));
-			fclose(f);
-			return -EIO;
-		}
-	}
-	fclose(f);
-	out[strcspn(out, "\r\n")] = '\0';
 	if (!strchr(out, ':') || out[0] == ':') {
 		gb_err("--janus-events-auth %s: its first line must be user:password", path);
 		return -EINVAL;

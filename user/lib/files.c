@@ -165,3 +165,20 @@ int gb_sync_dir(const char *dir)
 	close(fd);
 	return err;
 }
+
+int gb_read_first_line(const char *path, char *out, size_t len)
+{
+	FILE *f = fopen(path, "re");
+	int err = 0;
+
+	out[0] = '\0';
+	if (!f)
+		return -errno;
+	if (!fgets(out, len, f) && ferror(f))
+		err = errno ? -errno : -EIO;
+	fclose(f);
+	if (err)
+		out[0] = '\0';
+	out[strcspn(out, "\r\n")] = '\0';
+	return err;
+}

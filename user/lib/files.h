@@ -36,6 +36,11 @@ int gb_lock(const char *state_dir);
  * open: one daemon per state dir. -EBUSY if another holds it (its pid in *holder, 0 if unknown).
  */
 int gb_daemon_lock(const char *state_dir, long *holder);
+/*
+ * The first line of path in out (len bytes), without its line end ("" for an empty file); 0, or
+ * a negative errno (a directory: -EISDIR); no message.
+ */
+int gb_read_first_line(const char *path, char *out, size_t len);
 /* Makes a rename or unlink in dir survive a crash. */
 int gb_sync_dir(const char *dir);
 
