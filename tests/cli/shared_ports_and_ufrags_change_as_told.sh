@@ -81,6 +81,26 @@ check_eq "apply of ufrags, no shared port: warned" "0 geoblock: apply: warning: 
 "$GEOBLOCK" meeting add noufrag --ports 9999 --block DE >/dev/null 2>"$tmp/err"
 check_eq "meeting add without ufrags, no shared port: no warning" "0 " "$? $(cat "$tmp/err")"
 "$GEOBLOCK" meeting del early >/dev/null && "$GEOBLOCK" meeting del noufrag >/dev/null
+# ... and the API says so in the reply's warnings.
+api_daemon "$tmp/api0.sock"
+api0() { curl -s --unix-socket "$tmp/api0.sock" -X "$1" "http://geoblock$2" -d "$3"; }
+unshared='no port is shared, so its ufrags match no packet yet (geoblock shared-port add PORTS)'
+out=$(api0 PUT /v1/meetings/early '{"ufrags":["Ea11"],"block":["DE"]}')
+check_eq "API PUT with ufrags, no shared port: taken, warned" "[\"meeting early: $unshared\"] true" \
+	"$(jq -c .warnings <<<"$out") $(jq .created <<<"$out")"
+out=$(api0 POST /v1/meetings/early/ufrags '{"add":["Ea22"]}')
+check_eq "API POST ufrags add, no shared port: warned" "[\"meeting early: $unshared\"] 1" \
+	"$(jq -c .warnings <<<"$out") $(jq .added <<<"$out")"
+out=$(api0 POST /v1/meetings/early/ufrags '{"remove":["Ea22"]}')
+check_eq "API POST ufrags remove: no warning" "[] 1" \
+	"$(jq -c .warnings <<<"$out") $(jq .removed <<<"$out")"
+out=$(api0 POST /v1/apply '{"meetings":[{"name":"early","ufrags":["Ea11"],"block":["DE"]}],"check":true}')
+check_eq "API apply of ufrags, no shared port: warned" "[\"the body: $unshared\"]" \
+	"$(jq -c .warnings <<<"$out")"
+out=$(api0 PUT /v1/meetings/noufrag '{"ports":[9999],"block":["DE"]}')
+check_eq "API PUT without ufrags, no shared port: no warning" "[]" "$(jq -c .warnings <<<"$out")"
+kill_child "$pid"
+"$GEOBLOCK" meeting del early >/dev/null && "$GEOBLOCK" meeting del noufrag >/dev/null
 
 # Shared ports.
 out=$("$GEOBLOCK" shared-port add 10000,8801-8803 --reason "jvb and mmr" 2>&1)
@@ -233,10 +253,12 @@ api_daemon "$tmp/api.sock"
 api() { curl -s --unix-socket "$tmp/api.sock" -X "$1" "http://geoblock$2" ${3:+-d "$3"}; }
 out=$(api PUT /v1/meetings/lk '{"ufrags":["RMroom1","RMroom2"],"block":["FR"]}')
 check_eq "API PUT with ufrags" '["RMroom1","RMroom2"]' "$(jq -c .meeting.ufrags <<<"$out")"
+check_eq "API PUT with ufrags, ports shared: no warning" '[]' "$(jq -c .warnings <<<"$out")"
 check_eq "API PUT: lk's in the maps" lk "$(owner_of RMroom2)"
 out=$(api POST /v1/meetings/lk/ufrags '{"add":["RMroom3"],"remove":["RMroom1"]}')
 check_eq "API POST ufrags" '{"name":"lk","ufrags":["RMroom2","RMroom3"],"added":1,"removed":1}' \
 	"$(jq -c '{name, ufrags, added, removed}' <<<"$out")"
+check_eq "API POST ufrags, ports shared: no warning" '[]' "$(jq -c .warnings <<<"$out")"
 check_eq "API POST ufrags: RMroom1 gone" "" "$(slot_of RMroom1)"
 check_eq "API GET shows ufrags" '["RMroom2","RMroom3"]' "$(api GET /v1/meetings/lk | jq -c .ufrags)"
 out=$(api POST /v1/meetings/lk/ufrags '{"add":["Zz9+/abc"]}')

@@ -9,7 +9,8 @@
 #   3. the first node is stopped (SIGSTOP) while etcd restarts (its connection is gone), meetings
 #      change and the store is compacted past the node's revision; continued, the node finds its
 #      revision compacted away (it says so), reads the store whole and holds exactly its set; the
-#      meeting that did not change was never removed (the audit log has no line removing it).
+#      meeting that did not change was never removed (the audit log has no line removing it);
+#   4. the node stopped (SIGTERM), its status key is gone at once (its lease revoked).
 set -uo pipefail
 source "$(dirname "$0")/../lib/common.sh"
 source "$ROOT/tests/lib/etcd.sh"
@@ -105,6 +106,11 @@ check_eq "3. the unchanged meeting was never removed" "" \
 check "3. its applied revision reached the compaction" \
 	test "$(metric 0 geoblock_fleet_applied_revision)" -ge "$compacted"
 
+# 4. Stopped cleanly: its status key goes with the daemon (its lease revoked), not 10 s later.
+check_eq "4. the node's status key is there" "$PREFIX/status/t0" \
+	"$(etcdctl get --keys-only "$PREFIX/status/t0" | head -n 1)"
 kill_child "${NODE_PID[0]}"
+check_eq "4. the node stopped: its status key is gone at once" "" \
+	"$(etcdctl get --keys-only "$PREFIX/status/t0")"
 ((FAILED)) && { echo "--- node logs"; tail -n 20 "$tmp"/node*.log; }
 summary

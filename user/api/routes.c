@@ -19,6 +19,7 @@
 #include "state/ops_ice.h"
 #include "state/report.h"
 #include "state/rules.h"
+#include "state/shared_ports.h"
 #include "api/body.h"
 #include "api/spec_json.h"
 #include "api/routes.h"
@@ -55,6 +56,15 @@ static struct json_object *warnings_of(const struct country_census *census, cons
 		json_object_array_add(arr, json_object_new_string(line));
 	}
 	return arr;
+}
+
+/* To warnings: that ufrags were given (by what) while no port is shared, if so. */
+static void warn_unshared(const struct gb_ctx *ctx, struct json_object *warnings, const char *what)
+{
+	char line[GB_MEETING_NAME_LEN + 128];
+
+	if (*shared_ports_none_says(ctx, what, line, sizeof(line)))
+		json_object_array_add(warnings, json_object_new_string(line));
 }
 
 /* The maps the daemon holds are still the pinned ones: else a change would go nowhere. */
@@ -134,8 +144,15 @@ static struct api_reply put_meeting(struct api_call *c)
 	o = json_object_new_object();
 	json_object_object_add(o, "meeting", spec_to_json(&s));
 	json_object_object_add(o, "created", json_object_new_boolean(created));
-	if (!err)
-		json_object_object_add(o, "warnings", warnings_of(&census, s.blocked));
+	if (!err) {
+		struct json_object *w = warnings_of(&census, s.blocked);
+		char what[GB_MEETING_NAME_LEN + 16];
+
+		snprintf(what, sizeof(what), "meeting %s", s.name);
+		if (s.n_ufrags)
+			warn_unshared(c->ctx, w, what);
+		json_object_object_add(o, "warnings", w);
+	}
 	rep = ops_reply(err, o);
 out:
 	spec_free(&s);
@@ -210,6 +227,13 @@ static struct api_reply post_ufrags(struct api_call *c)
 		json_object_object_add(o, "ufrags", ufrags_to_json(done.after, done.n_after));
 		json_object_object_add(o, "added", json_object_new_int64(done.added));
 		json_object_object_add(o, "removed", json_object_new_int64(done.removed));
+		json_object_object_add(o, "warnings", json_object_new_array());
+		if (b.n_add) {
+			char what[GB_MEETING_NAME_LEN + 16];
+
+			snprintf(what, sizeof(what), "meeting %s", c->name);
+			warn_unshared(c->ctx, json_object_object_get(o, "warnings"), what);
+		}
 	}
 	ufrag_list_free(done.after, done.n_after);
 out:
@@ -250,6 +274,11 @@ static struct api_reply post_apply(struct api_call *c)
 						      json_object_array_get_idx(w, j)));
 		json_object_put(w);
 	}
+	for (size_t i = 0; i < b.want.n && !err; i++)
+		if (b.want.v[i].n_ufrags) {
+			warn_unshared(c->ctx, warnings, "the body");
+			break;
+		}
 	json_object_object_add(o, "warnings", warnings);
 	rep = ops_reply(err, o);
 out:

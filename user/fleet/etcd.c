@@ -449,6 +449,17 @@ int etcd_lease_keepalive(struct etcd *e, __s64 id)
 	return err;
 }
 
+int etcd_lease_revoke(struct etcd *e, __s64 id)
+{
+	struct json_object *req = json_object_new_object(), *rep;
+	int err;
+
+	json_object_object_add(req, "ID", json_object_new_int64(id));
+	err = call(e, "/v3/lease/revoke", req, &rep);
+	json_object_put(rep);
+	return err;
+}
+
 int etcd_compact(struct etcd *e, __s64 revision)
 {
 	struct json_object *req = json_object_new_object(), *rep;

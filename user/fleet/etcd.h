@@ -61,6 +61,8 @@ int etcd_put_if(struct etcd *e, const char *key, const char *value, __s64 mod_re
 int etcd_lease_grant(struct etcd *e, int ttl, __s64 *id);
 /* -ENOENT when the lease is gone (expired). */
 int etcd_lease_keepalive(struct etcd *e, __s64 id);
+/* The lease ended now, and the keys put under it deleted. */
+int etcd_lease_revoke(struct etcd *e, __s64 id);
 /* Compacts the store's history up to revision (tests and operators: etcdctl does it too). */
 int etcd_compact(struct etcd *e, __s64 revision);
 

@@ -494,15 +494,19 @@ static void *status_main(void *arg)
 	const char *key = f->status_key;
 	char *last = NULL, *pending = NULL;
 	long long written = 0;
+	unsigned int lost = 0, lost_put = 0;	/* deletes of the key seen; the last put after */
 	__s64 lease = 0;
 
 	pthread_mutex_lock(&f->lock);
 	while (!f->stop) {
-		bool due = now_s() - written >= STATUS_REFRESH_S || f->own.lost, same;
+		bool due, same;
 		char *value;
 		int err = 0;
 
-		f->status_due = f->own.lost = false;
+		/* Deleted: written again until a put succeeds, not only at the next refresh. */
+		lost = f->own.lost;
+		due = now_s() - written >= STATUS_REFRESH_S || lost != lost_put;
+		f->status_due = false;
 		/* Read every round (drift, attachments change without the store): written if new. */
 		value = status_value(f, last, &pending, &same);
 		pthread_mutex_unlock(&f->lock);
@@ -515,6 +519,7 @@ static void *status_main(void *arg)
 		}
 		if (!err && value && (due || !same) && !etcd_put(&f->status, key, value, lease)) {
 			written = now_s();
+			lost_put = lost;
 			free(last);
 			last = pending;
 			pending = NULL;
@@ -525,6 +530,9 @@ static void *status_main(void *arg)
 		nap(f, f->status_due ? 200 : STATUS_EVERY_S * 1000);
 	}
 	pthread_mutex_unlock(&f->lock);
+	/* Stopped: the key goes now, not when the lease lapses. */
+	if (lease)
+		etcd_lease_revoke(&f->status, lease);
 	free(last);
 	free(pending);
 	return NULL;

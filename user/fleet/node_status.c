@@ -82,7 +82,7 @@ bool node_status_own_event(struct own_status *o, const char *value, const char *
 	bool news = false;
 
 	if (!value) {
-		o->lost = true;
+		o->lost++;
 		return true;
 	}
 	j = json_tokener_parse(value);

@@ -47,7 +47,7 @@ struct own_status {
 	char instance[300];		/* this daemon: "HOST pid PID id RANDOM" */
 	char twin[300];			/* another daemon writing the key, "" if none */
 	long long twin_seen;		/* its last put */
-	bool lost;			/* deleted since this daemon last wrote it */
+	unsigned int lost;		/* deletes seen: written again until one put follows the last */
 };
 
 /*

@@ -5,6 +5,7 @@
  * and ranges) before the maps change, and put back by restore.
  */
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -52,17 +53,28 @@ int shared_ports_read(const struct gb_ctx *ctx, __u8 ports[GB_PORT_COUNT / 8])
 	return err;
 }
 
-void shared_ports_warn_none(const struct gb_ctx *ctx, const char *what)
+const char *shared_ports_none_says(const struct gb_ctx *ctx, const char *what, char *buf,
+				   size_t n)
 {
 	__u8 ports[GB_PORT_COUNT / 8];
 
+	*buf = '\0';
 	if (shared_ports_read(ctx, ports))
-		return;
+		return buf;
 	for (size_t i = 0; i < sizeof(ports); i++)
 		if (ports[i])
-			return;
-	gb_warn("%s: no port is shared, so its ufrags match no packet yet (geoblock shared-port "
-		"add PORTS)", what);
+			return buf;
+	snprintf(buf, n, "%s: no port is shared, so its ufrags match no packet yet (geoblock "
+		 "shared-port add PORTS)", what);
+	return buf;
+}
+
+void shared_ports_warn_none(const struct gb_ctx *ctx, const char *what)
+{
+	char line[PATH_MAX + 128];
+
+	if (*shared_ports_none_says(ctx, what, line, sizeof(line)))
+		gb_warn("%s", line);
 }
 
 int shared_ports_write(const struct gb_ctx *ctx, const __u8 ports[GB_PORT_COUNT / 8])

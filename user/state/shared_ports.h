@@ -17,6 +17,9 @@ int shared_ports_read(const struct gb_ctx *ctx, __u8 ports[GB_PORT_COUNT / 8]);
  * port is saved as shared: a ufrag is looked for on shared ports only, so it matches nothing yet.
  */
 void shared_ports_warn_none(const struct gb_ctx *ctx, const char *what);
+/* That line (without "warning: ") in buf, or "" when a port is shared or the set is unreadable. */
+const char *shared_ports_none_says(const struct gb_ctx *ctx, const char *what, char *buf,
+				   size_t n);
 /* Replaces the saved set (written whole, then renamed over the old one). */
 int shared_ports_write(const struct gb_ctx *ctx, const __u8 ports[GB_PORT_COUNT / 8]);
 /*
