@@ -44,7 +44,8 @@ static int join_list(struct json_object *o, const char *key, bool ints, char **o
 	if (!json_object_object_get_ex(o, key, &arr))
 		return 0;
 	if (!json_object_is_type(arr, json_type_array)) {
-		snprintf(err, errlen, "\"%s\" must be an array of strings", key);
+		snprintf(err, errlen, "\"%s\" must be an array of %s", key,
+			 ints ? "numbers or strings" : "strings");
 		return -EINVAL;
 	}
 	n = json_object_array_length(arr);
@@ -75,7 +76,8 @@ static int join_list(struct json_object *o, const char *key, bool ints, char **o
 		} else if (json_object_is_type(item, json_type_string)) {
 			v = json_object_get_string(item);
 		} else {
-			snprintf(err, errlen, "\"%s\" item %zu must be a string", key, i + 1);
+			snprintf(err, errlen, "\"%s\" item %zu must be a %s", key, i + 1,
+				 ints ? "number or a string" : "string");
 			goto bad;
 		}
 		/* A NUL inside a string would cut it short unseen. */
