@@ -144,9 +144,9 @@ expect 400 "trailing bytes" PUT /v1/meetings/bad '{"ports":["8901"],"block":["DE
 expect 400 "unknown field" PUT /v1/meetings/bad '{"ports":["8901"],"block":["DE"],"colour":1}'
 expect 400 "wrong type" PUT /v1/meetings/bad '{"ports":"8901","block":["DE"]}'
 expect 400 "wrong item type" PUT /v1/meetings/bad '{"ports":["8901"],"block":[49]}'
-check_eq "wrong type: ports may be numbers or strings" '"ports" must be an array of numbers or strings' \
+check_eq "wrong type: ports may be integers or strings" '"ports" must be an array of integers or strings' \
 	"$(api PUT /v1/meetings/bad '{"ports":null,"block":["DE"]}' | head -n1 | jq -r .error)"
-check_eq "wrong item type: a port" '"ports" item 2 must be a number or a string' \
+check_eq "wrong item type: a port" '"ports" item 2 must be an integer or a string' \
 	"$(api PUT /v1/meetings/bad '{"ports":[8901,true],"block":["DE"]}' | head -n1 | jq -r .error)"
 check_eq "wrong item type: a country" '"block" item 1 must be a string' \
 	"$(api PUT /v1/meetings/bad '{"ports":["8901"],"block":[49]}' | head -n1 | jq -r .error)"

@@ -17,7 +17,8 @@
 #   7. a meeting key claiming a port the store shares is refused and not kept, the port shared;
 #   8. the store made anew (revisions behind the node's): read whole as a new store, kept back
 #      while it holds no fleet's key, converged to once it does;
-#   9. fleet put checks a global meeting against each node's own, any against the shared ports.
+#   9. fleet put checks a global meeting against each node's own, any against the shared ports;
+#      it warns of ufrags while the store shares no port.
 set -uo pipefail
 source "$(dirname "$0")/../lib/common.sh"
 source "$ROOT/tests/lib/etcd.sh"
@@ -176,7 +177,11 @@ fp() { "$GEOBLOCK" fleet put "$@" --etcd "$EP" --etcd-prefix "$P4"; }
 check "9. a node's own meeting" quiet fp own9 --ports 7600 --block DE --node n9
 out=$(fp g9 --ports 7600 --block FR 2>&1)
 check_eq "9. a global one on its port: refused" "1 geoblock: fleet put: meeting \"g9\": port 7600 already belongs to meeting \"own9\" on node n9" "$? $out"
+out=$(fp u9 --ufrag Uf9a --block DE 2>&1 >/dev/null)
+check_eq "9. ufrags while the store shares no port: written, warned" "0 geoblock: fleet put: warning: meeting u9: the store shares no port, so its ufrags match no packet yet (its shared-ports key)" "$? $out"
 check "9. the store shares 7700" quiet etcdctl put "$P4/shared-ports" '{"ports":[7700]}'
+out=$(fp u9 --ufrag Uf9b --block DE 2>&1 >/dev/null)
+check_eq "9. ufrags once it shares one: no warning" "0 " "$? $out"
 out=$(fp g10 --ports 7700 --block FR --node n9 2>&1)
 check_eq "9. one on a shared port: refused" "1 geoblock: fleet put: port 7700 is a shared port in the store" "$? $out"
 check_eq "9. neither written" "" "$(etcdctl get --keys-only --prefix "$P4/meetings/g" ; etcdctl get --keys-only --prefix "$P4/nodes/n9/meetings/g")"

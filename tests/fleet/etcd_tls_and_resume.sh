@@ -107,8 +107,8 @@ check "3. its applied revision reached the compaction" \
 	test "$(metric 0 geoblock_fleet_applied_revision)" -ge "$compacted"
 
 # 4. Stopped cleanly: its status key goes with the daemon (its lease revoked), not 10 s later.
-check_eq "4. the node's status key is there" "$PREFIX/status/t0" \
-	"$(etcdctl get --keys-only "$PREFIX/status/t0" | head -n 1)"
+status_key_there() { [[ $(etcdctl get --keys-only "$PREFIX/status/t0" | head -n 1) == "$PREFIX/status/t0" ]]; }
+check "4. the node's status key is there" wait_until 10 status_key_there
 kill_child "${NODE_PID[0]}"
 check_eq "4. the node stopped: its status key is gone at once" "" \
 	"$(etcdctl get --keys-only "$PREFIX/status/t0")"

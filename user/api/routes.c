@@ -210,7 +210,7 @@ static struct api_reply post_ufrags(struct api_call *c)
 {
 	struct ufrags_body b;
 	struct ops_ufrags done = {};
-	struct json_object *o;
+	struct json_object *o, *w;
 	struct api_reply rep;
 	char err_msg[512];
 
@@ -227,13 +227,14 @@ static struct api_reply post_ufrags(struct api_call *c)
 		json_object_object_add(o, "ufrags", ufrags_to_json(done.after, done.n_after));
 		json_object_object_add(o, "added", json_object_new_int64(done.added));
 		json_object_object_add(o, "removed", json_object_new_int64(done.removed));
-		json_object_object_add(o, "warnings", json_object_new_array());
+		w = json_object_new_array();
 		if (b.n_add) {
 			char what[GB_MEETING_NAME_LEN + 16];
 
 			snprintf(what, sizeof(what), "meeting %s", c->name);
-			warn_unshared(c->ctx, json_object_object_get(o, "warnings"), what);
+			warn_unshared(c->ctx, w, what);
 		}
+		json_object_object_add(o, "warnings", w);
 	}
 	ufrag_list_free(done.after, done.n_after);
 out:

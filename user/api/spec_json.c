@@ -31,7 +31,8 @@ static bool known(const char *key, bool with_reason)
 
 /*
  * The array at key joined with commas into out (malloc'd); NULL when absent. Items are strings
- * (or, for ports, integers too); a comma inside an item would smuggle in a second one.
+ * (or, for ports and room ids, integers too); a comma inside an item would smuggle in a second
+ * one.
  */
 static int join_list(struct json_object *o, const char *key, bool ints, char **out, char *err,
 		     size_t errlen)
@@ -45,7 +46,7 @@ static int join_list(struct json_object *o, const char *key, bool ints, char **o
 		return 0;
 	if (!json_object_is_type(arr, json_type_array)) {
 		snprintf(err, errlen, "\"%s\" must be an array of %s", key,
-			 ints ? "numbers or strings" : "strings");
+			 ints ? "integers or strings" : "strings");
 		return -EINVAL;
 	}
 	n = json_object_array_length(arr);
@@ -76,8 +77,8 @@ static int join_list(struct json_object *o, const char *key, bool ints, char **o
 		} else if (json_object_is_type(item, json_type_string)) {
 			v = json_object_get_string(item);
 		} else {
-			snprintf(err, errlen, "\"%s\" item %zu must be a %s", key, i + 1,
-				 ints ? "number or a string" : "string");
+			snprintf(err, errlen, "\"%s\" item %zu must be %s", key, i + 1,
+				 ints ? "an integer or a string" : "a string");
 			goto bad;
 		}
 		/* A NUL inside a string would cut it short unseen. */

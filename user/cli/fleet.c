@@ -153,10 +153,11 @@ static int take_store_options(int *argc, char **argv, const char *opt[OPT_COUNT]
 /*
  * s checked as node (a name, "" for none of the nodes' own) would take it beside the other keys
  * (n of them): against the meetings it takes and the shared ports. GB_EXIT_USAGE after one line
- * if it would refuse s, or a clash would make it refuse another meeting instead.
+ * if it would refuse s, or a clash would make it refuse another meeting instead. If warn, a
+ * warning when s has ufrags and the store shares no port.
  */
 static int check_for_node(const struct store *st, const struct etcd_kv *others, size_t n,
-			  const char *node, const struct meeting_spec *s)
+			  const char *node, const struct meeting_spec *s, bool warn)
 {
 	struct country_census none = {};
 	struct meeting_spec copy;
@@ -181,6 +182,9 @@ static int check_for_node(const struct store *st, const struct etcd_kv *others, 
 			gb_err("port %u is a shared port in the store", p);
 			err = -EINVAL;
 		}
+	if (!err && warn && s->n_ufrags && port_next(w.shared, 1) >= GB_PORT_COUNT)
+		gb_warn("meeting %s: the store shares no port, so its ufrags match no packet yet "
+			"(its shared-ports key)", s->name);
 	if (!err)
 		err = spec_copy(&copy, s);
 	if (!err)
@@ -234,7 +238,7 @@ static int check_against_store(struct store *st, const struct etcd_kvs *kvs, con
 		return GB_EXIT_USAGE;
 	}
 	/* Node "" takes every node's meetings and none of a node's own. */
-	ret = check_for_node(st, others, n, st->node ? st->node : "", s);
+	ret = check_for_node(st, others, n, st->node ? st->node : "", s, true);
 	for (size_t i = 0; i < n && !ret && !st->node; i++) {
 		struct fleet_key k;
 
@@ -244,7 +248,7 @@ static int check_against_store(struct store *st, const struct etcd_kvs *kvs, con
 		/* Each node once; not one whose own meeting of that name takes the place of s. */
 		if (!node_has(st->prefix, others, i, k.node, NULL) &&
 		    !node_has(st->prefix, others, n, k.node, s->name))
-			ret = check_for_node(st, others, n, k.node, s);
+			ret = check_for_node(st, others, n, k.node, s, false);
 	}
 	free(others);
 	return ret;

@@ -203,7 +203,8 @@ static void setup(struct etcd *e, const char *path, const char *body, struct cur
 	curl_easy_setopt(c, CURLOPT_COPYPOSTFIELDS, body);
 	curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdr);
 	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, (long)CONNECT_TIMEOUT_MS);
+	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, e->quick_ms && e->quick_ms < CONNECT_TIMEOUT_MS ?
+			 e->quick_ms : (long)CONNECT_TIMEOUT_MS);
 	curl_easy_setopt(c, CURLOPT_TCP_KEEPALIVE, 1L);
 	curl_easy_setopt(c, CURLOPT_TCP_KEEPIDLE, 5L);
 	curl_easy_setopt(c, CURLOPT_TCP_KEEPINTVL, 2L);
@@ -241,13 +242,14 @@ static int call(struct etcd *e, const char *path, struct json_object *req, struc
 	int err = -ECONNREFUSED;
 
 	*out = NULL;
-	for (size_t tried = 0; tried < e->n_urls; tried++) {
+	for (size_t tried = 0; tried < (e->quick_ms ? 1 : e->n_urls); tried++) {
 		struct upload r = {};
 		long status = 0;
 		CURLcode rc;
 
 		setup(e, path, body, hdr);
-		curl_easy_setopt(e->curl, CURLOPT_TIMEOUT_MS, (long)CALL_TIMEOUT_MS);
+		curl_easy_setopt(e->curl, CURLOPT_TIMEOUT_MS, e->quick_ms ? e->quick_ms :
+				 (long)CALL_TIMEOUT_MS);
 		curl_easy_setopt(e->curl, CURLOPT_WRITEFUNCTION, gather);
 		curl_easy_setopt(e->curl, CURLOPT_WRITEDATA, &r);
 		rc = curl_easy_perform(e->curl);
@@ -449,13 +451,15 @@ int etcd_lease_keepalive(struct etcd *e, __s64 id)
 	return err;
 }
 
-int etcd_lease_revoke(struct etcd *e, __s64 id)
+int etcd_lease_revoke(struct etcd *e, __s64 id, long ms)
 {
 	struct json_object *req = json_object_new_object(), *rep;
 	int err;
 
 	json_object_object_add(req, "ID", json_object_new_int64(id));
+	e->quick_ms = ms;
 	err = call(e, "/v3/lease/revoke", req, &rep);
+	e->quick_ms = 0;
 	json_object_put(rep);
 	return err;
 }

@@ -22,6 +22,7 @@ struct etcd {
 	size_t n_urls, cur;
 	const char *cacert, *cert, *key;	/* TLS files, or NULL */
 	void *curl;			/* one handle: connections are kept between calls */
+	long quick_ms;			/* 0, or a call's one try: the current endpoint, this long */
 	char err[256];
 };
 
@@ -61,8 +62,8 @@ int etcd_put_if(struct etcd *e, const char *key, const char *value, __s64 mod_re
 int etcd_lease_grant(struct etcd *e, int ttl, __s64 *id);
 /* -ENOENT when the lease is gone (expired). */
 int etcd_lease_keepalive(struct etcd *e, __s64 id);
-/* The lease ended now, and the keys put under it deleted. */
-int etcd_lease_revoke(struct etcd *e, __s64 id);
+/* The lease ended now, and the keys put under it deleted: one try, within ms. */
+int etcd_lease_revoke(struct etcd *e, __s64 id, long ms);
 /* Compacts the store's history up to revision (tests and operators: etcdctl does it too). */
 int etcd_compact(struct etcd *e, __s64 revision);
 

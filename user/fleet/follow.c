@@ -33,6 +33,7 @@
 #define LEASE_TTL_S		10
 #define STATUS_EVERY_S		3	/* lease kept alive, status rewritten if due */
 #define STATUS_REFRESH_S	30	/* status rewritten even when nothing changed */
+#define REVOKE_WAIT_MS		1000	/* the lease revoked at stop: one try, this long */
 #define WATCH_COMPACTED		1	/* from on_message: the watch must start over */
 #define WATCH_STOP		2
 #define WATCH_UNANSWERED	3	/* from alive: no "created" in WATCH_CREATE_S */
@@ -530,9 +531,10 @@ static void *status_main(void *arg)
 		nap(f, f->status_due ? 200 : STATUS_EVERY_S * 1000);
 	}
 	pthread_mutex_unlock(&f->lock);
-	/* Stopped: the key goes now, not when the lease lapses. */
-	if (lease)
-		etcd_lease_revoke(&f->status, lease);
+	/* Stopped: the key goes now, not when the lease lapses (not waited for long: it will). */
+	if (lease && etcd_lease_revoke(&f->status, lease, REVOKE_WAIT_MS))
+		gb_warn("fleet: the status lease was not revoked (%s); %s goes when it lapses",
+			f->status.err, f->status_key);
 	free(last);
 	free(pending);
 	return NULL;
