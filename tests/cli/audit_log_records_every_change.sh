@@ -83,6 +83,12 @@ LAST_CMD="detach gbv0" logged 0 ok null 0 G detach gbv0
 LAST_CMD="restore" logged 0 ok null 0 G restore
 check "a meeting add line records the meeting" grep -q '"changes":\["+ meeting add standup --ports 8801-8803 --block CN"\]' "$LOG"
 check "reasons with quotes stay JSON" jq -e . "$LOG" >/dev/null
+# A byte that is not UTF-8 in the command line (a file's name) is written as U+FFFD: the line
+# stays JSON for strict readers too (jq takes the raw byte; Python's json does not).
+cp "$tmp/r" "$tmp/r"$'\xff'
+LAST_CMD="apply $tmp/r"$'\xef\xbf\xbd' logged 0 ok null 0 "$GEOBLOCK" apply "$tmp/r"$'\xff'
+check "every line is UTF-8 JSON" /usr/bin/python3 -c 'import json, sys
+for line in open(sys.argv[1], "rb").read().decode("utf-8").splitlines(): json.loads(line)' "$LOG"
 
 unlogged 1 "$GEOBLOCK" meeting add x --ports 0 --block DE
 unlogged 1 "$GEOBLOCK" meeting add x --ports 8802 --block DE
@@ -93,5 +99,10 @@ unlogged 0 "$GEOBLOCK" apply "$tmp/r" --check	# checks change nothing
 unlogged 1 G detach gbv0
 unlogged 1 G attach lo	# not Ethernet: refused
 unlogged 0 "$GEOBLOCK" meeting set standup --enforce	# already: no change, no record
-check "the log is only appended to" test "$(wc -l <"$LOG")" -eq 10
+# A reason that is not 1-255 bytes of UTF-8 text, to any command that takes one.
+unlogged 1 "$GEOBLOCK" meeting set standup --monitor --reason ""
+unlogged 1 "$GEOBLOCK" meeting del standup --reason $'not\xffutf8'
+unlogged 1 "$GEOBLOCK" meeting ports add standup 8900 --reason $'tab\there'
+unlogged 1 "$GEOBLOCK" apply "$tmp/r" --reason "$(printf '%0256d' 0)"
+check "the log is only appended to" test "$(wc -l <"$LOG")" -eq 11
 summary

@@ -101,6 +101,10 @@ refused 1 "empty protocol list" meeting add x --ports 7000 --block DE --proto ""
 refused 1 "empty item" meeting add x --ports 7000 --block DE --proto udp,
 refused 1 "a reason must be" meeting add x --ports 7000 --block DE --reason ""
 refused 1 "a reason must be" meeting add x --ports 7000 --block DE --reason $'two\nlines'
+refused 1 "a reason must be 1-255 bytes of UTF-8 text" meeting add x --ports 7000 --block DE --reason $'\xff'
+refused 1 "a reason must be" meeting set standup --monitor --reason ""
+refused 1 "a reason must be" meeting del standup --reason $'two\nlines'
+refused 1 "a reason must be" shared-port add 10000 --reason "$(printf '%0256d' 0)"
 refused 1 'unknown option "--frob"' meeting add x --ports 7000 --block DE --frob
 refused 1 "needs a value" meeting add x --block DE --ports
 refused 1 "--block given twice" meeting add x --ports 7000 --block DE --block FR
@@ -128,6 +132,9 @@ bad_file 'meeting add a --ports 7000-7010 --block DE\nmeeting add b --ports 7005
 refused 1 'line 2: port 7005 already belongs to meeting "a" (line 1)' apply "$tmp/bad.rules"
 bad_file 'meeting add a --ports 7000 --block DE\nmeeting add a --ports 7001 --block DE\n'
 refused 1 'line 2: meeting "a" is already defined on line 1' apply "$tmp/bad.rules"
+# A NUL would hide the rest of its line (here a bad port) from the parser.
+printf 'meeting add a --ports 7005 --block DE\0 --ports 99999\n' >"$tmp/bad.rules"
+refused 1 'bad.rules line 1: a NUL byte (not a text file?)' apply "$tmp/bad.rules"
 bad_file 'meeting add a --ports 7000 --block DE\nmeeting del standup\n'
 refused 1 'line 2: expected "meeting add' apply "$tmp/bad.rules"
 bad_file 'meeting add a --ports 7000 --block DE --reason "open\n'

@@ -177,4 +177,15 @@ check_eq "--json of an expired meeting" "[\"expired\",false,\"$soon\"]" \
 check_eq "expired: explain agrees" expired \
 	"$("$GEOBLOCK" explain 198.51.100.1 9301 --json | jq -r .verdict)"
 check_eq "expired: check of another country too" expired "$(verdict soon 198.51.100.1)"
+
+# An exception given as IPv4-mapped IPv6 is that IPv4 network, for check and for the data path.
+"$GEOBLOCK" meeting add mapped --ports 9401 --block DE --allow ::ffff:192.0.2.7,::ffff:192.0.2.16/124 \
+	>/dev/null || fail "meeting add mapped"
+check_eq "an IPv4-mapped exception is kept as IPv4" '["192.0.2.7/32","192.0.2.16/28"]' \
+	"$("$GEOBLOCK" meeting list --json | jq -c '.[] | select(.name == "mapped") | .allow')"
+check_eq "... check: allowed, both forms" "allowed allowed allowed dropped" \
+	"$(for a in 192.0.2.7 ::ffff:192.0.2.7 192.0.2.20 192.0.2.8; do verdict mapped "$a"; done | paste -sd' ')"
+check_eq "... explain (the data path's lookup): allowed" allowed \
+	"$("$GEOBLOCK" explain 192.0.2.7 9401 --json | jq -r .verdict)"
+"$GEOBLOCK" meeting del mapped >/dev/null
 summary

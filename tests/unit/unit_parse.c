@@ -129,6 +129,10 @@ static void test_cidrs(void)
 	CHECK_STR("cidr_sorted_deduplicated_v4_first", "10.0.0.0/8,192.0.2.0/24,2001:db8::/32",
 		  cidrs("2001:db8::/32,192.0.2.0/24,10.0.0.0/8,192.0.2.0/24"));
 	CHECK_STR("cidr_all_v4", "0.0.0.0/0", cidrs("0.0.0.0/0"));
+	/* IPv4-mapped: the IPv4 network its packets come from (the whole mapped /96: all IPv4). */
+	CHECK_STR("cidr_v4_mapped", "0.0.0.0/0,10.0.0.0/8,192.0.2.7/32",
+		  cidrs("::ffff:192.0.2.7,::ffff:10.0.0.0/104,::ffff:0:0/96"));
+	CHECK("cidr_v4_mapped_host_bits", cidr_bad("::ffff:10.0.0.1/104", "did you mean 10.0.0.0/8?"));
 	CHECK("cidr_refuse_host_bits", cidr_bad("10.0.0.1/8", "did you mean 10.0.0.0/8?"));
 	CHECK("cidr_refuse_host_bits_v6", cidr_bad("2001:db8::1/32", "did you mean 2001:db8::/32?"));
 	CHECK("cidr_refuse_long_v4", cidr_bad("10.0.0.0/33", "more than 32"));
@@ -154,6 +158,24 @@ static void test_cidrs(void)
 	c = (struct cidr){ .family = 6, .len = 0 };
 	a[0] = 0x20;
 	CHECK("contains_slash_zero", cidr_contains(&c, 6, a));
+}
+
+static void test_reasons(void)
+{
+	CHECK("reason_text", !reason_check("ticket 4711: vendor's request", err, sizeof(err)));
+	CHECK("reason_utf8", !reason_check("Zustimmung der Geschäftsführung \xe2\x9c\x93", err,
+					   sizeof(err)));
+	CHECK("reason_refuse_empty", reason_check("", err, sizeof(err)));
+	CHECK("reason_refuse_control", reason_check("a\tb", err, sizeof(err)));
+	CHECK("reason_refuse_del", reason_check("a\x7f", err, sizeof(err)));
+	CHECK("reason_refuse_not_utf8", reason_check("caf\xe9", err, sizeof(err)));
+	CHECK("reason_refuse_cut_utf8", reason_check("a\xc3", err, sizeof(err)));
+	CHECK("reason_refuse_overlong", reason_check("\xc0\xaf", err, sizeof(err)));
+	CHECK("reason_refuse_surrogate", reason_check("\xed\xa0\x80", err, sizeof(err)));
+	CHECK("reason_max", !reason_check((char[GB_REASON_MAX + 1]){ [0 ... GB_REASON_MAX - 1] = 'x' },
+					  err, sizeof(err)));
+	CHECK("reason_refuse_long", reason_check((char[GB_REASON_MAX + 2]){
+		[0 ... GB_REASON_MAX] = 'x' }, err, sizeof(err)));
 }
 
 static void test_expiry(void)
@@ -322,6 +344,7 @@ static void test_grammar(void)
 int main(void)
 {
 	test_cidrs();
+	test_reasons();
 	test_expiry();
 	test_protos();
 	test_grammar();

@@ -10,6 +10,7 @@
 #include <string.h>
 #include "lib/country.h"
 #include "lib/errors.h"
+#include "lib/parse.h"
 #include "cli/args.h"
 
 #define HELP_WIDTH	100	/* columns of the help */
@@ -139,6 +140,8 @@ static void check_args(const struct cmd *c, int n, const struct cmd_args *a, cha
 
 		if ((o->flags & CMD_OPT_CHOICE) && a->opt[o->id] && !choice_ok(o, a->opt[o->id]))
 			bad_choice(o, a->opt[o->id], err, len);
+		else if (o->id == OPT_REASON && a->opt[o->id])
+			reason_check(a->opt[o->id], err, len);
 		else if ((o->flags & CMD_OPT_OR_NEXT) && a->count[o->id] && a->count[o[1].id])
 			snprintf(err, len, "--%s and --%s exclude each other", o->name, o[1].name);
 	}

@@ -57,6 +57,17 @@ static int add_cidr(const char *item, size_t len, void *arg, char *err, size_t e
 		}
 	}
 	c.len = plen;
+	/*
+	 * An IPv4-mapped address (::ffff:1.2.3.4, as a dual-stack socket shows a client) is the
+	 * IPv4 address: its packets carry that, and no IPv6 packet carries the mapped form.
+	 */
+	if (c.family == 6 && plen >= 96 && !memcmp(c.addr, "\0\0\0\0\0\0\0\0\0\0\xff\xff", 12)) {
+		memmove(c.addr, c.addr + 12, 4);
+		memset(c.addr + 4, 0, 12);
+		c.family = 4;
+		c.len = plen -= 96;
+		bits = 32;
+	}
 	for (unsigned int b = plen; b < bits; b++) {
 		if (c.addr[b / 8] & (0x80 >> (b % 8))) {
 			struct cidr fixed = c;
@@ -491,15 +502,33 @@ const char *format_protos(__u32 flags)
 	}
 }
 
+int gb_utf8_len(const unsigned char *s)
+{
+	int n = s[0] < 0x80 ? 1 : s[0] >= 0xc2 && s[0] <= 0xdf ? 2 : (s[0] & 0xf0) == 0xe0 ? 3 :
+		s[0] >= 0xf0 && s[0] <= 0xf4 ? 4 : 0;
+
+	for (int i = 1; i < n; i++)
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+	/* Overlong forms, UTF-16 surrogates, and beyond U+10FFFF. */
+	if ((n == 3 && s[0] == 0xe0 && s[1] < 0xa0) || (n == 3 && s[0] == 0xed && s[1] >= 0xa0) ||
+	    (n == 4 && s[0] == 0xf0 && s[1] < 0x90) || (n == 4 && s[0] == 0xf4 && s[1] >= 0x90))
+		return 0;
+	return n;
+}
+
 int reason_check(const char *s, char *err, size_t errlen)
 {
 	size_t len = strlen(s);
 	bool ok = len && len <= GB_REASON_MAX;
+	int n;
 
-	for (size_t i = 0; i < len && ok; i++)
-		ok = !iscntrl((unsigned char)s[i]);
+	for (size_t i = 0; i < len && ok; i += n) {
+		n = gb_utf8_len((const unsigned char *)s + i);
+		ok = n && !iscntrl((unsigned char)s[i]);
+	}
 	if (!ok)
-		snprintf(err, errlen, "a reason must be 1-%d bytes of text, without control "
+		snprintf(err, errlen, "a reason must be 1-%d bytes of UTF-8 text, without control "
 			 "characters", GB_REASON_MAX);
 	return ok ? 0 : -EINVAL;
 }

@@ -22,8 +22,13 @@ bool cidr_contains(const struct cidr *c, int family, const __u8 *addr);
 bool ufrag_valid(const char *s, size_t len);
 /* The longest reason a change is recorded with, in bytes. */
 #define GB_REASON_MAX	255
-/* 0 if s may be a change's reason (1-GB_REASON_MAX bytes, no control character), else -EINVAL. */
+/*
+ * 0 if s may be a change's reason (1-GB_REASON_MAX bytes of UTF-8, no control character), else
+ * -EINVAL with one line in err.
+ */
 int reason_check(const char *s, char *err, size_t errlen);
+/* The length of the valid UTF-8 sequence at s (1-4), or 0 if it is not one (a NUL is 1). */
+int gb_utf8_len(const unsigned char *s);
 /* Why item (not ufrag_valid) is refused, one line into buf: its length, else its characters. */
 void ufrag_refusal(const char *item, size_t len, char *buf, size_t buflen);
 /* Parses "UFRAG[,UFRAG...]": sorted, duplicates dropped; *out and each string malloc'd. */

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "lib/country.h"
+#include "lib/parse.h"
 #include "lib/version.h"
 #include "kern/counters.h"
 #include "state/janus_members.h"
@@ -66,22 +67,6 @@ static void put_u64(struct textbuf *b, unsigned long long v)
 	put(b, p, tmp + sizeof(tmp) - p);
 }
 
-/* Length of the valid UTF-8 sequence at s (1-4), or 0 if it is not one. */
-static int utf8_len(const unsigned char *s)
-{
-	int n = s[0] < 0x80 ? 1 : s[0] >= 0xc2 && s[0] <= 0xdf ? 2 : (s[0] & 0xf0) == 0xe0 ? 3 :
-		s[0] >= 0xf0 && s[0] <= 0xf4 ? 4 : 0;
-
-	for (int i = 1; i < n; i++)
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-	/* Overlong forms, UTF-16 surrogates, and beyond U+10FFFF. */
-	if ((n == 3 && s[0] == 0xe0 && s[1] < 0xa0) || (n == 3 && s[0] == 0xed && s[1] >= 0xa0) ||
-	    (n == 4 && s[0] == 0xf0 && s[1] < 0x90) || (n == 4 && s[0] == 0xf4 && s[1] >= 0x90))
-		return 0;
-	return n;
-}
-
 /*
  * Label values are UTF-8 with backslash, double quote and newline escaped. Values from outside
  * (a database's path and type) may be any bytes: an invalid byte becomes U+FFFD rather than
@@ -94,7 +79,7 @@ void textbuf_label_value(struct textbuf *b, const char *s)
 	for (; *u; u++) {
 		const char *esc = *u == '\\' ? "\\\\" : *u == '"' ? "\\\"" :
 				  *u == '\n' ? "\\n" : NULL;
-		int n = esc ? 1 : utf8_len(u);
+		int n = esc ? 1 : gb_utf8_len(u);
 
 		if (n > 1) {
 			u += n - 1;

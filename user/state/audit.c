@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <json-c/json.h>
 #include "lib/errors.h"
+#include "lib/parse.h"
 #include "kern/pins.h"
 #include "state/audit.h"
 
@@ -92,14 +93,26 @@ static struct json_object *new_record(const struct audit_caller *who, const char
 	return o;
 }
 
-/* o as one line of text (malloc'd), or NULL. */
+/*
+ * o as one line of text (malloc'd), or NULL. json-c copies a string's bytes as they are: a byte
+ * that is not UTF-8 (a command line's argument, say) becomes U+FFFD, so that every line stays
+ * JSON for any reader.
+ */
 static char *record_line(struct json_object *o)
 {
-	char *line;
+	const unsigned char *s = (const unsigned char *)json_object_to_json_string_ext(o,
+					JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
+	size_t len = strlen((const char *)s), at = 0;
+	char *line = malloc(3 * len + 2);
 
-	if (asprintf(&line, "%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
-					JSON_C_TO_STRING_NOSLASHESCAPE)) < 0)
+	if (!line)
 		return NULL;
+	for (int n; *s; s += n ? n : 1) {
+		n = gb_utf8_len(s);
+		memcpy(line + at, n ? (const char *)s : "\xef\xbf\xbd", n ? n : 3);
+		at += n ? n : 3;
+	}
+	memcpy(line + at, "\n", 2);
 	return line;
 }
 

@@ -558,6 +558,7 @@ int rules_file_read(const char *path, __s64 now, unsigned int flags, struct spec
 	char *line = NULL, msg[320];
 	unsigned int lineno = 0;
 	size_t cap = 0;
+	ssize_t len;
 	FILE *f;
 	int ret = 0;
 
@@ -568,10 +569,16 @@ int rules_file_read(const char *path, __s64 now, unsigned int flags, struct spec
 		snprintf(err, errlen, "cannot open %s: %s", path, strerror(errno));
 		return ret;
 	}
-	while (getline(&line, &cap, f) >= 0) {
+	while ((len = getline(&line, &cap, f)) >= 0) {
 		struct meeting_spec s;
 
 		lineno++;
+		/* What follows a NUL would not be read at all. */
+		if (memchr(line, '\0', len)) {
+			snprintf(err, errlen, "%s line %u: a NUL byte (not a text file?)", path, lineno);
+			ret = -EINVAL;
+			break;
+		}
 		ret = spec_parse_line(line, now, flags, &s, msg, sizeof(msg));
 		if (ret == 1) {
 			ret = 0;
