@@ -43,13 +43,30 @@ check "deleting a meeting frees its counters" quiet "$GEOBLOCK" meeting del all1
 check "so the large meeting fits now" \
 	quiet "$GEOBLOCK" meeting add one-too-many --ports 11000 --block "$all"
 
-# apply refuses a rule set that needs more counters than it frees, before changing anything.
+# apply refuses a rule set that needs more counters than exist, before changing anything, and
+# --check says so.
 "$GEOBLOCK" meeting list --json | jq -S . >"$tmp/before"
+audited=$(wc -l <"$GEOBLOCK_STATE_DIR/audit.log")
 for i in $(seq 1 97); do echo "meeting add big$i --ports $((30000 + i)) --block $all"; done >"$tmp/rules"
-"$GEOBLOCK" apply "$tmp/rules" >"$tmp/out" 2>&1
-check_eq "apply of more counters than exist: refused" 2 "$?"
-check "saying why" grep -q "not enough free meeting slots, drop counters" "$tmp/out"
+for how in --check ""; do
+	"$GEOBLOCK" apply "$tmp/rules" $how >"$tmp/out" 2>"$tmp/err"
+	check_eq "apply $how of more counters than exist: refused, exit 1" 1 "$?"
+	check_eq "... saying why, nothing printed" "geoblock: apply: the rule set needs 65572 drop counters (one per meeting and country it blocks); at most 65535 exist|" \
+		"$(cat "$tmp/err")|$(cat "$tmp/out")"
+done
 check_eq "with nothing changed" "$(cat "$tmp/before")" "$("$GEOBLOCK" meeting list --json | jq -S .)"
+# One that fits, but not beside the meetings it changes (make-before-break): 39 counters free,
+# and a meeting of 676 countries moved to another port.
+"$GEOBLOCK" restore --print | grep -v '^#' | sed 's/--ports 10002 /--ports 10902 /' >"$tmp/rules"
+check "the file changes one meeting" grep -q -- "--ports 10902 " "$tmp/rules"
+for how in --check ""; do
+	"$GEOBLOCK" apply "$tmp/rules" $how >"$tmp/out" 2>"$tmp/err"
+	check_eq "apply $how of a switch without room for it: exit 2" 2 "$?"
+	check "... saying why: $(cat "$tmp/err")" grep -q "not enough free meeting slots, drop counters or exception entries to switch every meeting without a gap (1 meetings new or changed" "$tmp/err"
+	check_eq "... nothing printed" "" "$(cat "$tmp/out")"
+done
+check_eq "with nothing changed" "$(cat "$tmp/before")" "$("$GEOBLOCK" meeting list --json | jq -S .)"
+check_eq "and nothing audited" "$audited" "$(wc -l <"$GEOBLOCK_STATE_DIR/audit.log")"
 
 # Counter reuse: write a count into the counter a meeting holds, delete it, add another meeting
 # blocking the same country; it gets a counter back, which must read zero.

@@ -489,6 +489,13 @@ int ops_apply(const struct gb_ctx *ctx, const struct audit_caller *who, const ch
 		gb_err("cannot plan the change: %s", strerror(-err));
 		goto out_rules;
 	}
+	/* Refused before anything is printed or changed; --check says so too. */
+	err = rules_plan_room(r, &plan, prefix, sizeof(prefix));
+	if (err) {
+		gb_err("%s", prefix);
+		rules_plan_free(&plan);
+		goto out_rules;
+	}
 	rules_plan_print(r, &plan, plan_out, NULL);
 	*counts = (struct ops_counts){ .add = plan.n_add, .change = plan.n_replace,
 				       .mode = plan.n_mode, .deleted = plan.n_doomed,

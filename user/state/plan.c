@@ -284,6 +284,56 @@ static int move_janus_ports(const struct gb_ctx *ctx, struct rules *r, const str
 	return err;
 }
 
+int rules_plan_room(const struct rules *r, const struct rules_plan *p, char *why, size_t len)
+{
+	const struct spec_list *want = p->want;
+	size_t free_slots = 0, need4 = r->n_allow4, need6 = r->n_allow6, counters = 0, ufrags = 0;
+	size_t all4 = 0, all6 = 0, all_counters = 0, all_ufrags = 0;
+
+	for (__u32 id = 1; id < GB_MAX_MEETINGS; id++)
+		free_slots += !rules_slot_occupied(&r->policies[id]);
+	for (size_t i = 0; i < want->n; i++) {
+		const struct meeting_spec *s = &want->v[i];
+		size_t c = 0;
+
+		for (int w = 0; w < GB_COUNTRY_WORDS; w++)
+			c += __builtin_popcountll(s->blocked[w]);
+		for (size_t k = 0; k < s->n_allow; k++) {
+			*(s->allow[k].family == 4 ? &all4 : &all6) += 1;
+			if (p->action[i] >= PLAN_ADD)
+				*(s->allow[k].family == 4 ? &need4 : &need6) += 1;
+		}
+		all_counters += c;
+		counters += p->action[i] >= PLAN_ADD ? c : 0;
+		all_ufrags += s->n_ufrags;
+		/* Ufrags new to the maps: one moved from another meeting keeps its slot. */
+		for (size_t k = 0; k < s->n_ufrags; k++)
+			ufrags += !ufrag_owner(&r->uf, s->ufrags[k]);
+	}
+	/* The set itself does not fit, however it is reached. */
+	if (all_counters > GB_DROP_COUNTERS - 1)
+		snprintf(why, len, "the rule set needs %zu drop counters (one per meeting and "
+			 "country it blocks); at most %d exist", all_counters, GB_DROP_COUNTERS - 1);
+	else if (all4 > GB_ALLOW_MAX || all6 > GB_ALLOW_MAX)
+		snprintf(why, len, "the rule set has %zu IPv4 and %zu IPv6 exceptions; at most %d "
+			 "of each fit", all4, all6, GB_ALLOW_MAX);
+	else if (all_ufrags > GB_UFRAGS_MAX - 1)
+		snprintf(why, len, "the rule set has %zu ufrags; at most %d fit", all_ufrags,
+			 GB_UFRAGS_MAX - 1);
+	if (all_counters > GB_DROP_COUNTERS - 1 || all4 > GB_ALLOW_MAX || all6 > GB_ALLOW_MAX ||
+	    all_ufrags > GB_UFRAGS_MAX - 1)
+		return -EINVAL;
+	if (free_slots < p->n_add + p->n_replace || need4 > GB_ALLOW_MAX || need6 > GB_ALLOW_MAX ||
+	    counters > r->counters_free || ufrags > ufrags_room(&r->uf)) {
+		snprintf(why, len, "not enough free meeting slots, drop counters or exception entries "
+			 "to switch every meeting without a gap (%zu meetings new or changed, %zu "
+			 "slots free); nothing changed (apply in two steps, each changing fewer "
+			 "meetings)", p->n_add + p->n_replace, free_slots);
+		return -ENOSPC;
+	}
+	return 0;
+}
+
 /*
  * Carries out a plan, make-before-break: mode switches in place (counters kept); new versions
  * written complete and active but owning no port yet; then each port (and ufrag) moved to its new
@@ -294,35 +344,21 @@ int rules_plan_execute(const struct gb_ctx *ctx, struct rules *r, const struct r
 {
 	const struct spec_list *want = p->want;
 	__u32 *new_id = calloc(want->n + 1, sizeof(*new_id));
-	size_t free_slots = 0, need4 = r->n_allow4, need6 = r->n_allow6, counters = 0, ufrags = 0;
 	__u64 named[GB_COUNTRY_WORDS] = {};
+	char why[320];
 	int err = 0;
 
 	if (!new_id) {
 		err = -ENOMEM;
 		goto out;
 	}
-	for (__u32 id = 1; id < GB_MAX_MEETINGS; id++)
-		free_slots += !rules_slot_occupied(&r->policies[id]);
-	for (size_t i = 0; i < want->n; i++) {
-		if (p->action[i] < PLAN_ADD)
-			continue;
-		for (size_t k = 0; k < want->v[i].n_allow; k++)
-			*(want->v[i].allow[k].family == 4 ? &need4 : &need6) += 1;
-		for (int w = 0; w < GB_COUNTRY_WORDS; w++) {
-			counters += __builtin_popcountll(want->v[i].blocked[w]);
-			named[w] |= want->v[i].blocked[w];
-		}
-	}
-	/* Ufrags new to the maps: one moved from another meeting keeps its slot. */
-	for (size_t i = 0; i < want->n; i++)
-		for (size_t k = 0; k < want->v[i].n_ufrags; k++)
-			ufrags += !ufrag_owner(&r->uf, want->v[i].ufrags[k]);
-	if (free_slots < p->n_add + p->n_replace || need4 > GB_ALLOW_MAX || need6 > GB_ALLOW_MAX ||
-	    counters > r->counters_free || ufrags > ufrags_room(&r->uf)) {
+	if (rules_plan_room(r, p, why, sizeof(why))) {
 		err = -ENOSPC;
 		goto out;
 	}
+	for (size_t i = 0; i < want->n; i++)
+		for (int w = 0; w < GB_COUNTRY_WORDS && p->action[i] >= PLAN_ADD; w++)
+			named[w] |= want->v[i].blocked[w];
 
 	/* The data path's tables tell apart every country named, compiled once for them all. */
 	err = live_table_cover(ctx, r->policies, named, false);

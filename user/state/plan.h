@@ -35,6 +35,12 @@ void rules_plan_print(const struct rules *r, const struct rules_plan *p, FILE *o
 		      struct json_object *changes);
 /* Prints live meeting id as a "- " line, as rules_plan_print does. */
 void rules_print_live(const struct rules *r, __u32 id, FILE *out, struct json_object *changes);
+/*
+ * Whether the maps have the room to carry out p gap-free (the old version of each changed meeting
+ * beside the new): 0; -EINVAL if the wanted set does not fit at all, -ENOSPC if only not beside
+ * what it replaces; one line in why either way.
+ */
+int rules_plan_room(const struct rules *r, const struct rules_plan *p, char *why, size_t len);
 /* Carries out p on the maps; -ENOSPC (nothing changed) without the room to do it gap-free. */
 int rules_plan_execute(const struct gb_ctx *ctx, struct rules *r, const struct rules_plan *p);
 /*
