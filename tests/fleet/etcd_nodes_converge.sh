@@ -32,7 +32,10 @@
 #   (g) a local `meeting add` on a node refused (exit 2, one line naming the prefix), made with
 #       --local-override, the node's status shows drift, the store's next change puts it back;
 #   (i) a second daemon started with a node's name (its own pins and state): each daemon warns of
-#       the other, the node's status names the twin, fleet status marks that node (exit 2).
+#       the other, the node's status names the twin, fleet status marks that node (exit 2); the
+#       twin stopped, the node's status key deleted is written again within 10 s;
+#   (j) a member frozen (SIGSTOP) while it serves a node's watch: the node applies the next change
+#       through another member within 60 s, saying why (its own status write not seen).
 # Waits are on events (wait_until polling), never sleeps. Everything made (etcd members, daemons,
 # namespaces, pin dirs, state dirs) is removed on exit, by PID and by name, also on failure; on
 # failure the daemons' and etcd's logs go to build/test-logs/.
@@ -652,6 +655,55 @@ others_twinless() {
 	done
 }
 check "(i) no other node's status names a twin" others_twinless
+
+# --- (j) a member that stops answering under a node's watch -------------------------------------
+# Frozen (SIGSTOP) it keeps the stream open and sends nothing; the node's status goes on through
+# another member, and its own write not brought back by the watch moves the watch on.
+phase "(j) a member frozen under a node's watch"
+leader=$(etcd_leader) || leader=0
+FZ=$(((leader + 1) % ETCD_N))
+others=
+for ((i = 0; i < ETCD_N; i++)); do
+	((i == FZ)) || others+="${others:+,}${ETCD_CLIENT[i]}"
+done
+FZ_PIN=/sys/fs/bpf/geoblock-test-$GB_TEST_ID-frozen
+on_exit rm -rf "$FZ_PIN"
+mkdir -p "$tmp/frozen"
+take_port FZ_MPORT
+GEOBLOCK_PIN_DIR=$FZ_PIN GEOBLOCK_STATE_DIR=$tmp/frozen "$GEOBLOCK" daemon \
+	--etcd "${ETCD_CLIENT[FZ]},$others" --etcd-prefix "$PREFIX" --node nfz \
+	--metrics "127.0.0.1:$FZ_MPORT" >>"$tmp/frozen/daemon.log" 2>&1 &
+FZ_PID=$!
+on_exit kill_child "$FZ_PID"
+fz() { GEOBLOCK_PIN_DIR=$FZ_PIN GEOBLOCK_STATE_DIR=$tmp/frozen "$GEOBLOCK" "$@"; }
+fz_has() { fz meeting list --json 2>/dev/null | jq -e --arg m "$1" 'any(.[]; .name == $m)' >/dev/null; }
+put nodes/nfz/meetings/fz1 '{"ports":[5950],"block":["DE"]}'
+check "(j) the node follows m$FZ's watch" wait_until 30 fz_has fz1
+# A burst of changes for it: its status follows, but is written at most five times a second.
+"$ETCDCTL_BIN" --endpoints="$others" $(etcd_client_tls) watch "$PREFIX/status/nfz" >"$tmp/fz.watch" 2>&1 &
+FZ_WATCH=$!
+on_exit kill_child "$FZ_WATCH"
+t0=$(date +%s%N)
+for k in $(seq 1 40); do
+	put "nodes/nfz/meetings/burst$k" "{\"ports\":[$((5960 + k))],\"block\":[\"DE\"]}"
+done
+check "(j) the burst applied" wait_until 30 fz_has burst40
+kill_child "$FZ_WATCH"
+ms=$((($(date +%s%N) - t0) / 1000000))
+writes=$(grep -c '^PUT$' "$tmp/fz.watch")
+check "(j) status writes during the burst: $writes in $ms ms, at most 5 a second" \
+	test "$writes" -le $((ms * 5 / 1000 + 1))
+kill -STOP "${ETCD_PID[FZ]}"
+on_exit kill -CONT "${ETCD_PID[FZ]}"
+"$ETCDCTL_BIN" --endpoints="$others" --dial-timeout=2s --command-timeout=5s $(etcd_client_tls) \
+	put "$PREFIX/nodes/nfz/meetings/fz2" '{"ports":[5951],"block":["DE"]}' >/dev/null ||
+	fail "(j) put fz2 through the other members"
+# Its status is rewritten every 30 s; the watch moves within 10 s of that write.
+check "(j) m$FZ frozen: the node applies the next change through another member" wait_until 60 fz_has fz2
+check "(j) ... saying why: $(grep -F "watch: silent" "$tmp/frozen/daemon.log" | head -1)" \
+	grep -qF "watch: silent, this node's own write not seen in 10 s" "$tmp/frozen/daemon.log"
+kill -CONT "${ETCD_PID[FZ]}"
+kill_child "$FZ_PID"
 
 all_daemons_alive() {
 	local i

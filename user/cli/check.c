@@ -25,6 +25,7 @@ int cmd_check(const struct cmd_args *a)
 		return GB_EXIT_USAGE;
 	if (gb_open(&ctx, GB_OPEN_READ))
 		return GB_EXIT_FAIL;
+	warn_interrupted(&ctx);
 	err = explain_check(&ctx, a->pos[0], a->pos[1], &e);
 	gb_close(&ctx);
 	/* An unknown meeting is bad input, as for `meeting del`. */

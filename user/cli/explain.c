@@ -25,6 +25,7 @@ int cmd_explain(const struct cmd_args *a)
 		return GB_EXIT_USAGE;
 	if (gb_open(&ctx, GB_OPEN_READ))
 		return GB_EXIT_FAIL;
+	warn_interrupted(&ctx);
 	err = explain_packet(&ctx, a->pos[0], a->pos[1], a->opt[OPT_PROTO], a->opt[OPT_UFRAG], &e);
 	gb_close(&ctx);
 	if (err)

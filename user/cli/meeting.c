@@ -25,6 +25,7 @@
 #include "state/shared_ports.h"
 #include "api/spec_json.h"
 #include "cli/cmd.h"
+#include "cli/output.h"
 
 /* The loaded table's networks per country: what meeting add checks and says, list marks. */
 static struct country_census census;
@@ -397,6 +398,7 @@ int cmd_meeting_list(const struct cmd_args *a)
 
 	if (gb_open(&ctx, GB_OPEN_READ))
 		return GB_EXIT_FAIL;
+	warn_interrupted(&ctx);
 	if (countries_census(&ctx, &census) || rules_read(&ctx, &r))
 		goto out_close;
 	if (json)

@@ -1,7 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0
-/* What commands print for programs: every --json goes out through here, so all read alike. */
+/*
+ * What commands print for programs: every --json goes out through here, so all read alike; and
+ * the warning of what they read.
+ */
 #include <stdio.h>
 #include <json-c/json.h>
+#include "lib/errors.h"
+#include "state/report.h"
 #include "cli/output.h"
 
 void print_json(struct json_object *o)
@@ -9,4 +14,12 @@ void print_json(struct json_object *o)
 	printf("%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY |
 							 JSON_C_TO_STRING_NOSLASHESCAPE));
 	json_object_put(o);
+}
+
+void warn_interrupted(const struct gb_ctx *ctx)
+{
+	if (report_interrupted(ctx))
+		gb_warn("a change of the rule set died midway and is not rolled back yet: the maps "
+			"may hold the old and the new version of a meeting (the next change, or "
+			"geoblock restore, puts back the saved rule set)");
 }

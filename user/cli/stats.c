@@ -77,6 +77,7 @@ int cmd_stats(const struct cmd_args *a)
 
 	if (gb_open(&ctx, GB_OPEN_READ))
 		return GB_EXIT_FAIL;
+	warn_interrupted(&ctx);
 	err = counters_read(&ctx, &c);
 	gb_close(&ctx);
 	if (err) {

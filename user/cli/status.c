@@ -82,6 +82,7 @@ int cmd_status(const struct cmd_args *a)
 	struct json_object *top, *links, *geoip, *mem, *short_of, *ice;
 	struct gb_ctx ctx;
 	char told[32];
+	bool interrupted;
 	int meetings;
 
 	if (gb_open(&ctx, GB_OPEN_READ))
@@ -90,6 +91,10 @@ int cmd_status(const struct cmd_args *a)
 		gb_close(&ctx);
 		return GB_EXIT_FAIL;
 	}
+	/* Said on stderr for --json too, as by the other commands that read the maps. */
+	interrupted = report_interrupted(&ctx);
+	if (interrupted && json)
+		warn_interrupted(&ctx);
 	json_object_object_get_ex(top, "attachments", &links);
 	json_object_object_get_ex(top, "geoip", &geoip);
 	json_object_object_get_ex(top, "meetings_blocking_countries_without_networks", &short_of);
@@ -143,6 +148,9 @@ int cmd_status(const struct cmd_args *a)
 			printf("%s%s", i ? ", " : " (blocking a country without a network in the GeoIP "
 			       "table: ", json_object_get_string(json_object_array_get_idx(short_of, i)));
 		printf("%s\n", json_object_array_length(short_of) ? ")" : "");
+		if (interrupted)
+			printf("change:    one died midway, not rolled back yet (the next change, or "
+			       "geoblock restore, puts back the saved rule set)\n");
 	}
 	json_object_put(top);
 	gb_close(&ctx);

@@ -378,6 +378,7 @@ int etcd_put(struct etcd *e, const char *key, const char *value, __s64 lease)
 	struct json_object *rep;
 	int err = call(e, "/v3/kv/put", put_request(key, value, lease), &rep);
 
+	e->put_revision = err ? 0 : get_i64(get(rep, "header"), "revision");
 	json_object_put(rep);
 	return err;
 }

@@ -23,6 +23,7 @@ struct etcd {
 	const char *cacert, *cert, *key;	/* TLS files, or NULL */
 	void *curl;			/* one handle: connections are kept between calls */
 	long quick_ms;			/* 0, or a call's one try: the current endpoint, this long */
+	__s64 put_revision;		/* the store's revision after the last etcd_put */
 	char err[256];
 };
 

@@ -26,6 +26,7 @@
 #include "fleet/layout.h"
 #include "fleet/local.h"
 #include "fleet/node_status.h"
+#include "fleet/store.h"
 #include "fleet/follow.h"
 
 #define BACKOFF_MIN_MS		100
@@ -38,6 +39,8 @@
 #define WATCH_STOP		2
 #define WATCH_UNANSWERED	3	/* from alive: no "created" in WATCH_CREATE_S */
 #define WATCH_CREATE_S		5
+#define WATCH_SILENT		4	/* from alive: this node's own write not seen in WATCH_ECHO_S */
+#define WATCH_ECHO_S		10
 
 struct fleet_follow {
 	const struct gb_ctx *ctx;
@@ -69,12 +72,22 @@ struct fleet_follow {
 	char last_error[512];		/* of the last converge */
 	char link_error[300];		/* of the store's connection, while it is down */
 	struct own_status own;		/* the node's status key, as the watch sees it */
+	__s64 echo_rev;			/* a status write the watch has not brought yet, or 0 */
+	long long echo_at;		/* when it was written */
 	struct fleet_gauges g;
 };
 
 static long long now_s(void)
 {
 	return time(NULL);
+}
+
+static long long now_ms(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return t.tv_sec * 1000LL + t.tv_nsec / 1000000;
 }
 
 /* An error line when it is news; "" clears it. */
@@ -92,6 +105,9 @@ static void set_connected(struct fleet_follow *f, bool up)
 			f->watch.urls[f->watch.cur], (long long)f->seen + 1);
 	if (up)
 		*f->link_error = '\0';
+	/* A write made while no stream was up is waited for from now. */
+	if (up && f->echo_rev)
+		f->echo_at = now_s();
 	f->watching = up;
 	__atomic_store_n(&f->g.connected, up, __ATOMIC_RELAXED);
 	if (up)
@@ -113,43 +129,6 @@ static bool nap(struct fleet_follow *f, long ms)
 	if (!f->stop)
 		pthread_cond_timedwait(&f->wake, &f->lock, &until);
 	return f->stop;
-}
-
-static int key_cmp(const void *a, const void *b)
-{
-	return strcmp(((const struct etcd_kv *)a)->key, ((const struct etcd_kv *)b)->key);
-}
-
-/* Takes an event into f->store (its kv taken over). */
-static int store_event(struct etcd_kvs *s, struct etcd_event *ev)
-{
-	struct etcd_kv *at = bsearch(&ev->kv, s->v, s->n, sizeof(*s->v), key_cmp), *grown;
-	size_t i;
-
-	if (ev->deleted) {
-		if (at) {
-			etcd_kv_free(at);
-			memmove(at, at + 1, (s->v + --s->n - at) * sizeof(*at));
-		}
-		return 0;
-	}
-	if (at) {
-		etcd_kv_free(at);
-		*at = ev->kv;
-		memset(&ev->kv, 0, sizeof(ev->kv));
-		return 0;
-	}
-	grown = realloc(s->v, (s->n + 1) * sizeof(*s->v));
-	if (!grown)
-		return -ENOMEM;
-	s->v = grown;
-	for (i = s->n; i > 0 && strcmp(s->v[i - 1].key, ev->kv.key) > 0; i--)
-		;
-	memmove(&s->v[i + 1], &s->v[i], (s->n - i) * sizeof(*s->v));
-	s->v[i] = ev->kv;
-	s->n++;
-	memset(&ev->kv, 0, sizeof(ev->kv));
-	return 0;
 }
 
 /* Whether a key changes this node's rule set (others' meetings and statuses do not). */
@@ -344,7 +323,7 @@ static int on_message(void *arg, const struct etcd_watch_msg *m)
 			f->status_due = true;
 			pthread_cond_broadcast(&f->wake);
 		}
-		err = store_event(&f->store, &m->events[i]);
+		err = fleet_store_take(&f->store, &m->events[i]);
 	}
 	/* A progress notification: every event up to its revision has come. */
 	if (!m->n_events && !m->created && m->revision > f->seen)
@@ -380,6 +359,13 @@ static int alive(void *arg)
 	 */
 	if (!ret && !f->watching && now_s() - f->watch_asked >= WATCH_CREATE_S)
 		ret = WATCH_UNANSWERED;
+	/*
+	 * A member that stopped (SIGSTOP, a hung host) keeps the stream open and sends nothing, while
+	 * the status thread writes through another: this node's own write not brought back in time
+	 * is the sign. Asked again, of the next member.
+	 */
+	if (!ret && f->watching && f->echo_rev > f->seen && now_s() - f->echo_at >= WATCH_ECHO_S)
+		ret = WATCH_SILENT;
 	if (f->watching && !*f->last_error)
 		__atomic_store_n(&f->g.last_sync, now_s(), __ATOMIC_RELAXED);
 	pthread_mutex_unlock(&f->lock);
@@ -401,7 +387,7 @@ static int read_whole(struct fleet_follow *f)
 	}
 	etcd_kvs_free(&f->store);
 	f->store = kvs;
-	qsort(f->store.v, f->store.n, sizeof(*f->store.v), key_cmp);
+	fleet_store_sort(&f->store);
 	f->seen = kvs.revision;
 	converge(f, kvs.revision);
 	return 0;
@@ -435,11 +421,14 @@ static void *watch_main(void *arg)
 				whole = true;
 				continue;
 			}
-			if (err == WATCH_UNANSWERED) {
-				snprintf(f->watch.err, sizeof(f->watch.err), "etcd %s: watch: no answer "
-					 "in %d s", f->watch.urls[f->watch.cur], WATCH_CREATE_S);
+			if (err == WATCH_UNANSWERED || err == WATCH_SILENT) {
+				snprintf(f->watch.err, sizeof(f->watch.err), "etcd %s: watch: %s in %d s",
+					 f->watch.urls[f->watch.cur], err == WATCH_SILENT ?
+					 "silent, this node's own write not seen" : "no answer",
+					 err == WATCH_SILENT ? WATCH_ECHO_S : WATCH_CREATE_S);
 				set_error(f->link_error, sizeof(f->link_error), f->watch.err);
 				f->watch.cur = (f->watch.cur + 1) % f->watch.n_urls;
+				f->echo_rev = 0;
 			}
 			if (f->watching)
 				backoff = BACKOFF_MIN_MS;
@@ -501,6 +490,7 @@ static void *status_main(void *arg)
 	pthread_mutex_lock(&f->lock);
 	while (!f->stop) {
 		bool due, same;
+		__s64 put_rev = 0;
 		char *value;
 		int err = 0;
 
@@ -519,6 +509,7 @@ static void *status_main(void *arg)
 			due = true;
 		}
 		if (!err && value && (due || !same) && !etcd_put(&f->status, key, value, lease)) {
+			put_rev = f->status.put_revision;
 			written = now_s();
 			lost_put = lost;
 			free(last);
@@ -527,8 +518,16 @@ static void *status_main(void *arg)
 		}
 		free(value);
 		pthread_mutex_lock(&f->lock);
+		/* The oldest write the watch has yet to bring back (alive() waits for it). */
+		if (put_rev && (!f->echo_rev || f->seen >= f->echo_rev)) {
+			f->echo_rev = put_rev;
+			f->echo_at = now_s();
+		}
 		/* Rewritten after a change, but at most five times a second: every node sees it. */
-		nap(f, f->status_due ? 200 : STATUS_EVERY_S * 1000);
+		for (long long until = now_ms() + 200; !f->stop && now_ms() < until;)
+			nap(f, until - now_ms());
+		if (!f->status_due)
+			nap(f, STATUS_EVERY_S * 1000 - 200);
 	}
 	pthread_mutex_unlock(&f->lock);
 	/* Stopped: the key goes now, not when the lease lapses (not waited for long: it will). */

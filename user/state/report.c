@@ -4,9 +4,13 @@
  * --json` and the control API's /v1/stats and /v1/status, so that the two never drift.
  */
 #include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+#include <sys/file.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <json-c/json.h>
@@ -20,6 +24,7 @@
 #include "kern/table.h"
 #include "kern/table_view.h"
 #include "kern/verdicts.h"
+#include "state/changelog.h"
 #include "state/countries.h"
 #include "state/rules.h"
 #include "state/report.h"
@@ -296,4 +301,21 @@ int status_json(const struct gb_ctx *ctx, struct json_object **out)
 	json_object_object_add(top, "meetings_blocking_countries_without_networks", short_of);
 	*out = top;
 	return 0;
+}
+
+bool report_interrupted(const struct gb_ctx *ctx)
+{
+	char path[PATH_MAX];
+	bool under_way = false;
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/lock", ctx->state_dir);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	/* Held by a change being made now, it is not interrupted; else no change starts meanwhile. */
+	if (!flock(fd, LOCK_SH | LOCK_NB) && changelog_under_way(ctx, &under_way))
+		under_way = false;
+	close(fd);
+	return under_way;
 }
