@@ -648,6 +648,10 @@ own_status_back() { [[ $(status "$T" | jq -r .instance) == "$(hostname) pid ${DP
 check "(i) the twin stopped: ${N[T]}'s status key is its own daemon's" wait_until 15 own_status_back
 check_eq "(i) ${N[T]}'s status key deleted" 1 "$(etcdctl del "$PREFIX/status/${N[T]}")"
 check "(i) ... written again within 10 s" wait_until 10 own_status_back
+# So is a value no daemon wrote (etcdctl's), which has no lease and would stay.
+put "status/${N[T]}" '{"node":"x"}'
+check "(i) ${N[T]}'s status key overwritten with etcdctl: written again within 10 s" \
+	wait_until 10 own_status_back
 others_twinless() {
 	local i
 	for ((i = 0; i < NODES; i++)); do

@@ -178,7 +178,7 @@ check "9. a node's own meeting" quiet fp own9 --ports 7600 --block DE --node n9
 out=$(fp g9 --ports 7600 --block FR 2>&1)
 check_eq "9. a global one on its port: refused" "1 geoblock: fleet put: meeting \"g9\": port 7600 already belongs to meeting \"own9\" on node n9" "$? $out"
 out=$(fp u9 --ufrag Uf9a --block DE 2>&1 >/dev/null)
-check_eq "9. ufrags while the store shares no port: written, warned" "0 geoblock: fleet put: warning: meeting u9: the store shares no port, so its ufrags match no packet yet (its shared-ports key)" "$? $out"
+check_eq "9. ufrags while the store shares no port: written, warned" "0 geoblock: fleet put: warning: meeting u9: the store shares no port, so its ufrags match no packet yet ($P4/shared-ports)" "$? $out"
 check "9. the store shares 7700" quiet etcdctl put "$P4/shared-ports" '{"ports":[7700]}'
 out=$(fp u9 --ufrag Uf9b --block DE 2>&1 >/dev/null)
 check_eq "9. ufrags once it shares one: no warning" "0 " "$? $out"

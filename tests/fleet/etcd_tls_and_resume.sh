@@ -10,7 +10,8 @@
 #      change and the store is compacted past the node's revision; continued, the node finds its
 #      revision compacted away (it says so), reads the store whole and holds exactly its set; the
 #      meeting that did not change was never removed (the audit log has no line removing it);
-#   4. the node stopped (SIGTERM), its status key is gone at once (its lease revoked).
+#   4. the node stopped (SIGTERM), its status key is gone at once (its lease revoked); `fleet
+#      status` says no node reports (exit 2).
 set -uo pipefail
 source "$(dirname "$0")/../lib/common.sh"
 source "$ROOT/tests/lib/etcd.sh"
@@ -112,5 +113,8 @@ check "4. the node's status key is there" wait_until 10 status_key_there
 kill_child "${NODE_PID[0]}"
 check_eq "4. the node stopped: its status key is gone at once" "" \
 	"$(etcdctl get --keys-only "$PREFIX/status/t0")"
+out=$("$GEOBLOCK" fleet status "${STORE[@]}" "${TLS[@]}" 2>&1)
+check_eq "4. fleet status: meetings and no node: said, exit 2" \
+	"2 no node reports a status: no daemon follows this store" "$? $out"
 ((FAILED)) && { echo "--- node logs"; tail -n 20 "$tmp"/node*.log; }
 summary

@@ -153,11 +153,11 @@ static int take_store_options(int *argc, char **argv, const char *opt[OPT_COUNT]
 /*
  * s checked as node (a name, "" for none of the nodes' own) would take it beside the other keys
  * (n of them): against the meetings it takes and the shared ports. GB_EXIT_USAGE after one line
- * if it would refuse s, or a clash would make it refuse another meeting instead. If warn, a
- * warning when s has ufrags and the store shares no port.
+ * if it would refuse s, or a clash would make it refuse another meeting instead. *unshared (if
+ * not NULL): whether the store shares no port.
  */
 static int check_for_node(const struct store *st, const struct etcd_kv *others, size_t n,
-			  const char *node, const struct meeting_spec *s, bool warn)
+			  const char *node, const struct meeting_spec *s, bool *unshared)
 {
 	struct country_census none = {};
 	struct meeting_spec copy;
@@ -182,9 +182,6 @@ static int check_for_node(const struct store *st, const struct etcd_kv *others, 
 			gb_err("port %u is a shared port in the store", p);
 			err = -EINVAL;
 		}
-	if (!err && warn && s->n_ufrags && port_next(w.shared, 1) >= GB_PORT_COUNT)
-		gb_warn("meeting %s: the store shares no port, so its ufrags match no packet yet "
-			"(its shared-ports key)", s->name);
 	if (!err)
 		err = spec_copy(&copy, s);
 	if (!err)
@@ -193,6 +190,8 @@ static int check_for_node(const struct store *st, const struct etcd_kv *others, 
 		gb_err("%s%s%s", why, *node ? " on node " : "", node);
 		err = -EINVAL;
 	}
+	if (unshared)
+		*unshared = port_next(w.shared, 1) >= GB_PORT_COUNT;
 	fleet_want_free(&w);
 	return err == -EINVAL ? GB_EXIT_USAGE : err ? GB_EXIT_FAIL : 0;
 }
@@ -222,6 +221,7 @@ static int check_against_store(struct store *st, const struct etcd_kvs *kvs, con
 {
 	struct etcd_kv *others = calloc(kvs->n + 1, sizeof(*others));
 	struct country_census none = {};
+	bool unshared = false;
 	size_t n = 0;
 	char why[300];
 	int ret;
@@ -238,7 +238,7 @@ static int check_against_store(struct store *st, const struct etcd_kvs *kvs, con
 		return GB_EXIT_USAGE;
 	}
 	/* Node "" takes every node's meetings and none of a node's own. */
-	ret = check_for_node(st, others, n, st->node ? st->node : "", s, true);
+	ret = check_for_node(st, others, n, st->node ? st->node : "", s, &unshared);
 	for (size_t i = 0; i < n && !ret && !st->node; i++) {
 		struct fleet_key k;
 
@@ -248,9 +248,12 @@ static int check_against_store(struct store *st, const struct etcd_kvs *kvs, con
 		/* Each node once; not one whose own meeting of that name takes the place of s. */
 		if (!node_has(st->prefix, others, i, k.node, NULL) &&
 		    !node_has(st->prefix, others, n, k.node, s->name))
-			ret = check_for_node(st, others, n, k.node, s, false);
+			ret = check_for_node(st, others, n, k.node, s, NULL);
 	}
 	free(others);
+	if (!ret && unshared && s->n_ufrags)
+		gb_warn("meeting %s: the store shares no port, so its ufrags match no packet yet "
+			"(%sshared-ports)", s->name, st->prefix);
 	return ret;
 }
 
@@ -560,12 +563,15 @@ int cmd_fleet_status(const struct cmd_args *a)
 		json_object_object_add(o, "lagging", json_object_new_boolean(lagging));
 		json_object_object_add(o, "store_revision", json_object_new_int64(newest));
 		if (!a->opt[OPT_JSON]) {
-			printf("%-20s revision %lld%s, %s, %d meetings, %zu keys refused%s%s%s%s%s%s\n",
+			int held = json_object_object_get_ex(o, "meetings", &v) ?
+				   json_object_get_int(v) : 0;
+			size_t refused = rej ? json_object_array_length(rej) : 0;
+
+			printf("%-20s revision %lld%s, %s, %d meeting%s, %zu key%s refused%s%s%s%s%s%s\n",
 			       node, (long long)rev, lagging ? " (lagging)" : "",
 			       json_object_object_get_ex(o, "connected", &v) &&
 			       json_object_get_boolean(v) ? "connected" : "not connected",
-			       json_object_object_get_ex(o, "meetings", &v) ? json_object_get_int(v) : 0,
-			       rej ? json_object_array_length(rej) : 0,
+			       held, held == 1 ? "" : "s", refused, refused == 1 ? "" : "s",
 			       differs ? ", geoip differs" : "",
 			       json_object_object_get_ex(o, "drift", &v) && json_object_get_boolean(v) ?
 			       ", drift (local changes)" : "",
@@ -576,6 +582,13 @@ int cmd_fleet_status(const struct cmd_args *a)
 		json_object_array_add(arr, o);
 	}
 	marked += silent_nodes(&kvs, keys, arr, a->opt[OPT_JSON]);
+	/* Meetings, and no node at all: every daemon stopped (each takes its status key along). */
+	for (size_t i = 0; i < kvs.n && !json_object_array_length(arr) && !marked; i++)
+		if (keys[i].kind == FLEET_KEY_MEETING) {
+			marked = 1;
+			if (!a->opt[OPT_JSON])
+				printf("no node reports a status: no daemon follows this store\n");
+		}
 	if (a->opt[OPT_JSON]) {
 		print_json(arr);
 		arr = NULL;

@@ -86,9 +86,14 @@ bool node_status_own_event(struct own_status *o, const char *value, const char *
 		return true;
 	}
 	j = json_tokener_parse(value);
-	if (j && json_object_object_get_ex(j, "instance", &v) &&
-	    json_object_is_type(v, json_type_string) &&
-	    strcmp(json_object_get_string(v), o->instance)) {
+	/* Not a daemon's (etcdctl, a cut write): written again at once, as when deleted. */
+	if (!j || !json_object_object_get_ex(j, "instance", &v) ||
+	    !json_object_is_type(v, json_type_string)) {
+		json_object_put(j);
+		o->lost++;
+		return true;
+	}
+	if (strcmp(json_object_get_string(v), o->instance)) {
 		news = strcmp(json_object_get_string(v), o->twin);
 		if (news)
 			gb_warn("fleet: another daemon (%s) follows the store as node %s too",

@@ -47,7 +47,8 @@ struct own_status {
 	char instance[300];		/* this daemon: "HOST pid PID id RANDOM" */
 	char twin[300];			/* another daemon writing the key, "" if none */
 	long long twin_seen;		/* its last put */
-	unsigned int lost;		/* deletes seen: written again until one put follows the last */
+	unsigned int lost;		/* deletes (or values not a daemon's) seen: written again
+					   until one put follows the last */
 };
 
 /*
@@ -60,7 +61,8 @@ struct own_status {
 void node_status_own_init(struct own_status *o);
 /*
  * A watch event of the key: value NULL for a delete. Returns whether the status is to be written
- * now: a twin newly seen (one warning line naming node), or the key deleted.
+ * now: a twin newly seen (one warning line naming node), the key deleted, or a value no daemon
+ * wrote (no "instance").
  */
 bool node_status_own_event(struct own_status *o, const char *value, const char *node);
 /* The twin now (NULL if none, or none seen for NODE_TWIN_GONE_S), for node_facts.twin. */
