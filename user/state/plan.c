@@ -197,6 +197,16 @@ void rules_print_live(const struct rules *r, __u32 id, FILE *out, struct json_ob
 	if (rules_spec(r, id, &s))
 		return;
 	line = spec_format(&s, false);
+	/* A version owning nothing (written before its ports moved, or left after): said so. */
+	if (line && port_next(s.ports, 1) >= GB_PORT_COUNT && !s.n_ufrags && !s.n_janus_rooms) {
+		char *said;
+
+		if (asprintf(&said, "%s # owning no port yet or any more (an unfinished change)",
+			     line) >= 0) {
+			free(line);
+			line = said;
+		}
+	}
 	print_change(out, changes, '-', line);
 	free(line);
 	spec_free(&s);

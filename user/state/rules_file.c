@@ -237,7 +237,8 @@ char *spec_format(const struct meeting_spec *s, bool with_reason)
 		return NULL;
 	/* Ports straight into the line: a buffer for the longest list would be 458 KiB a line. */
 	fprintf(f, "meeting add %s", s->name);
-	if (port_next(s->ports, 1) < GB_PORT_COUNT || (!s->n_ufrags && !s->n_janus_rooms)) {
+	/* None at all only in the maps: a version that an interrupted change left without its ports. */
+	if (port_next(s->ports, 1) < GB_PORT_COUNT) {
 		fprintf(f, " --ports ");
 		print_ports(f, s->ports);
 	}
