@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -194,9 +195,11 @@ static int print_saved(void)
 	}
 	for (size_t i = 0; i < want.n; i++) {
 		char *line = spec_format(&want.v[i], false);
+		/* apply refuses an expiry past: such a meeting is a comment, as it blocks nothing. */
+		bool over = want.v[i].expires && want.v[i].expires <= time(NULL);
 
 		if (line)
-			printf("%s\n", line);
+			printf("%s%s\n", over ? "# expired, left out: " : "", line);
 		free(line);
 	}
 	spec_list_free(&want);
