@@ -148,6 +148,10 @@ check_eq "wrong type: ports may be integers or strings" '"ports" must be an arra
 	"$(api PUT /v1/meetings/bad '{"ports":null,"block":["DE"]}' | head -n1 | jq -r .error)"
 check_eq "wrong item type: a port" '"ports" item 2 must be an integer or a string' \
 	"$(api PUT /v1/meetings/bad '{"ports":[8901,true],"block":["DE"]}' | head -n1 | jq -r .error)"
+check_eq "a number past 64 bits: not taken as the nearest that fits" '"janus_rooms" item 1 is out of range' \
+	"$(api PUT /v1/meetings/bad '{"janus_rooms":[99999999999999999999999],"block":["DE"]}' | head -n1 | jq -r .error)"
+check_eq "... nor a negative one" '"ports" item 1 is out of range' \
+	"$(api PUT /v1/meetings/bad '{"ports":[-99999999999999999999999],"block":["DE"]}' | head -n1 | jq -r .error)"
 check_eq "wrong item type: a country" '"block" item 1 must be a string' \
 	"$(api PUT /v1/meetings/bad '{"ports":["8901"],"block":[49]}' | head -n1 | jq -r .error)"
 expect 400 "an item with a comma" PUT /v1/meetings/bad '{"ports":["8901,8902"],"block":["DE"]}'
