@@ -309,6 +309,10 @@ bool report_interrupted(const struct gb_ctx *ctx)
 	bool under_way = false;
 	int fd;
 
+	/* Without a log no change was ever made here (and a reader creates none). */
+	snprintf(path, sizeof(path), "%s/%s", ctx->state_dir, GB_LOG_FILE);
+	if (access(path, F_OK))
+		return false;
 	snprintf(path, sizeof(path), "%s/lock", ctx->state_dir);
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
