@@ -174,10 +174,10 @@ before=$(snapshot | grep -v '^{"time"')
 audited=$(wc -l <"$S/audit.log")
 "$GEOBLOCK" apply "$tmp/big2.rules" --check >"$tmp/out" 2>"$tmp/err"
 check_eq "apply --check of too big a switch: exit 2" 2 $?
-check "... it says why" grep -q "not enough free meeting slots, drop counters or exception entries" "$tmp/err"
+check "... it says why" grep -q "not enough free meeting slots, drop counters, exception entries or ufrag slots" "$tmp/err"
 "$GEOBLOCK" apply "$tmp/big2.rules" >"$tmp/out" 2>"$tmp/err"
 check_eq "too big a switch fails" 2 $?
-check "it says why" grep -q "not enough free meeting slots, drop counters or exception entries" "$tmp/err"
+check "it says why" grep -q "not enough free meeting slots, drop counters, exception entries or ufrag slots" "$tmp/err"
 check_eq "before printing a change" "" "$(cat "$tmp/out")"
 check_eq "and changed nothing" "$before" "$(snapshot | grep -v '^{"time"')"
 check_eq "refused before any change: nothing audited" "$audited" "$(wc -l <"$S/audit.log")"

@@ -69,17 +69,17 @@ check "add m3" "$GEOBLOCK" meeting add m3 --ports 9003 --block FR >/dev/null
 repaired "no line before" '{"time":"2026-11-29T' "meeting add m3 --ports 9003 --block FR"
 
 # Full disk: the audit log is a file of a tiny tmpfs (a private mount namespace), filled up once
-# the part of a long record (the quotes of its reason are escaped again inside "torn") is there.
-Q=$(printf '"%.0s' {1..6000})
+# the part of a long record (4,000 ports apart, on its command line and in its changes) is there.
+Q=$(seq -s, 20000 2 27998)
 cat >"$tmp/inner.sh" <<'INNER'
 mkdir "$TMP/auditfs" && mount -t tmpfs -o size=1m tmpfs "$TMP/auditfs" || exit 9
 cp "$LOG" "$TMP/auditfs/audit.log" && mount --bind "$TMP/auditfs/audit.log" "$LOG" || exit 9
-"$GEOBLOCK" meeting set m3 --monitor --reason "$Q" >/dev/null || exit 9
+"$GEOBLOCK" meeting ports add m3 "$Q" >/dev/null || exit 9
 last=$(tail -n 1 "$LOG")
 truncate -s $(($(stat -c %s "$LOG") - ${#last} - 1 + 20000)) "$LOG"
 cp "$LOG" "$TMP/log.full"
 head -c 2M /dev/zero >"$TMP/auditfs/filler" 2>/dev/null
-"$GEOBLOCK" meeting set m3 --enforce >/dev/null 2>"$TMP/err"
+"$GEOBLOCK" meeting set m3 --monitor >/dev/null 2>"$TMP/err"
 echo "rc $?"
 cmp -s "$LOG" "$TMP/log.full" && echo "log as it was"
 rm "$TMP/auditfs/filler"

@@ -35,7 +35,7 @@
 #       the other, the node's status names the twin, fleet status marks that node (exit 2); the
 #       twin stopped, the node's status key deleted is written again within 10 s;
 #   (j) a member frozen (SIGSTOP) while it serves a node's watch: the node applies the next change
-#       through another member within 60 s, saying why (its own status write not seen).
+#       through another member within 90 s, saying why (its own status write not seen).
 # Waits are on events (wait_until polling), never sleeps. Everything made (etcd members, daemons,
 # namespaces, pin dirs, state dirs) is removed on exit, by PID and by name, also on failure; on
 # failure the daemons' and etcd's logs go to build/test-logs/.
@@ -695,17 +695,19 @@ check "(j) the burst applied" wait_until 30 fz_has burst40
 kill_child "$FZ_WATCH"
 ms=$((($(date +%s%N) - t0) / 1000000))
 writes=$(grep -c '^PUT$' "$tmp/fz.watch")
-check "(j) status writes during the burst: $writes in $ms ms, at most 5 a second" \
-	test "$writes" -le $((ms * 5 / 1000 + 1))
+check "(j) status writes during the burst: $writes in $ms ms, at most 5 a second (and some)" \
+	test "$writes" -ge 1 -a "$writes" -le $((ms * 5 / 1000 + 1))
+logged=$(wc -c <"$tmp/frozen/daemon.log")
 kill -STOP "${ETCD_PID[FZ]}"
 on_exit kill -CONT "${ETCD_PID[FZ]}"
 "$ETCDCTL_BIN" --endpoints="$others" --dial-timeout=2s --command-timeout=5s $(etcd_client_tls) \
 	put "$PREFIX/nodes/nfz/meetings/fz2" '{"ports":[5951],"block":["DE"]}' >/dev/null ||
 	fail "(j) put fz2 through the other members"
 # Its status is rewritten every 30 s; the watch moves within 10 s of that write.
-check "(j) m$FZ frozen: the node applies the next change through another member" wait_until 60 fz_has fz2
-check "(j) ... saying why: $(grep -F "watch: silent" "$tmp/frozen/daemon.log" | head -1)" \
-	grep -qF "watch: silent, this node's own write not seen in 10 s" "$tmp/frozen/daemon.log"
+check "(j) m$FZ frozen: the node applies the next change through another member" wait_until 90 fz_has fz2
+since=$(tail -c +$((logged + 1)) "$tmp/frozen/daemon.log")
+check "(j) ... saying why: $(grep -F "watch: silent" <<<"$since" | head -1)" \
+	grep -qF "watch: silent, this node's own write not seen in 10 s" <<<"$since"
 kill -CONT "${ETCD_PID[FZ]}"
 kill_child "$FZ_PID"
 

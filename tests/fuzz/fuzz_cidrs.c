@@ -2,8 +2,9 @@
 /*
  * Fuzz target: the address lists of `meeting add --allow`, through parse_cidrs (user/lib/parse.c).
  * The input is the argument. Each item is also read by a plain reference (inet_pton, a decimal
- * prefix length of 1-3 digits, no bits past it): the list is accepted exactly when every item is,
- * and then holds exactly the reference's networks, sorted, without duplicates. A refused list gets
+ * prefix length of 1-3 digits, no bits past it; IPv4-mapped as IPv4): the list is accepted exactly
+ * when every item is, and then holds exactly the reference's networks, sorted, without
+ * duplicates. A refused list gets
  * a one-line message; one with bits past the prefix length names the network it meant, which
  * parses. An accepted list prints back (format_cidr) to text that parses to the same networks.
  */
@@ -47,6 +48,18 @@ static int ref_item(const char *item, size_t len, struct cidr *c)
 			return 0;
 	}
 	c->len = plen;
+	/* IPv4-mapped, /96 or longer: the IPv4 network. */
+	if (c->family == 6 && plen >= 96 &&
+	    !memcmp(c->addr, "\0\0\0\0\0\0\0\0\0\0\xff\xff", 12)) {
+		unsigned char v4[4];
+
+		memcpy(v4, c->addr + 12, 4);
+		memset(c->addr, 0, sizeof(c->addr));
+		memcpy(c->addr, v4, 4);
+		c->family = 4;
+		c->len = plen -= 96;
+		bits = 32;
+	}
 	for (unsigned int b = plen; b < bits; b++)
 		if (c->addr[b / 8] & (0x80 >> (b % 8)))
 			return -1;

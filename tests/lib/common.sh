@@ -89,8 +89,9 @@ geoip_data() {
 }
 
 # The saved rule set as `meeting add` lines: the rules file and the change log after it, as
-# `restore` reads them (an empty output for none); not the comment on the shared ports.
-saved_rules() { "$GEOBLOCK" restore --print | sed '/^#/d'; }
+# `restore` reads them (an empty output for none), expired meetings too; not the comment on the
+# shared ports.
+saved_rules() { "$GEOBLOCK" restore --print | sed -e 's/^# expired, left out: //' -e '/^#/d'; }
 # The state dir's files that hold the saved rule set, raw: equal before and after a refused change.
 saved_files() { cat "$GEOBLOCK_STATE_DIR/rules" "$GEOBLOCK_STATE_DIR/rules.log" 2>/dev/null; }
 # A change of the rule set died midway: the change log ends in a change without its "done", one

@@ -168,6 +168,8 @@ static void test_reasons(void)
 	CHECK("reason_refuse_empty", reason_check("", err, sizeof(err)));
 	CHECK("reason_refuse_control", reason_check("a\tb", err, sizeof(err)));
 	CHECK("reason_refuse_del", reason_check("a\x7f", err, sizeof(err)));
+	CHECK("reason_refuse_c1", reason_check("a\xc2\x85" "b", err, sizeof(err)));
+	CHECK("reason_nbsp", !reason_check("a\xc2\xa0" "b", err, sizeof(err)));
 	CHECK("reason_refuse_not_utf8", reason_check("caf\xe9", err, sizeof(err)));
 	CHECK("reason_refuse_cut_utf8", reason_check("a\xc3", err, sizeof(err)));
 	CHECK("reason_refuse_overlong", reason_check("\xc0\xaf", err, sizeof(err)));

@@ -16,10 +16,13 @@ void print_json(struct json_object *o)
 	json_object_put(o);
 }
 
-void warn_interrupted(const struct gb_ctx *ctx)
+bool warn_interrupted(const struct gb_ctx *ctx)
 {
-	if (report_interrupted(ctx))
+	bool said = report_interrupted(ctx);
+
+	if (said)
 		gb_warn("a change of the rule set died midway and is not rolled back yet: the maps "
 			"may hold the old and the new version of a meeting (the next change, or "
 			"geoblock restore, puts back the saved rule set)");
+	return said;
 }

@@ -91,10 +91,8 @@ int cmd_status(const struct cmd_args *a)
 		gb_close(&ctx);
 		return GB_EXIT_FAIL;
 	}
-	/* Said on stderr for --json too, as by the other commands that read the maps. */
-	interrupted = report_interrupted(&ctx);
-	if (interrupted && json)
-		warn_interrupted(&ctx);
+	/* Said on stderr for --json, as by the other commands that read the maps; else in the text. */
+	interrupted = json ? warn_interrupted(&ctx) : report_interrupted(&ctx);
 	json_object_object_get_ex(top, "attachments", &links);
 	json_object_object_get_ex(top, "geoip", &geoip);
 	json_object_object_get_ex(top, "meetings_blocking_countries_without_networks", &short_of);

@@ -73,7 +73,7 @@ struct fleet_follow {
 	char link_error[300];		/* of the store's connection, while it is down */
 	struct own_status own;		/* the node's status key, as the watch sees it */
 	__s64 echo_rev;			/* a status write the watch has not brought yet, or 0 */
-	long long echo_at;		/* when it was written */
+	long long echo_at;		/* when it was written, or the stream last spoke (ms) */
 	struct fleet_gauges g;
 };
 
@@ -107,7 +107,7 @@ static void set_connected(struct fleet_follow *f, bool up)
 		*f->link_error = '\0';
 	/* A write made while no stream was up is waited for from now. */
 	if (up && f->echo_rev)
-		f->echo_at = now_s();
+		f->echo_at = now_ms();
 	f->watching = up;
 	__atomic_store_n(&f->g.connected, up, __ATOMIC_RELAXED);
 	if (up)
@@ -330,6 +330,8 @@ static int on_message(void *arg, const struct etcd_watch_msg *m)
 		last = m->revision;
 	if (last > f->seen)
 		f->seen = last;
+	if (f->echo_rev > f->seen)	/* the stream speaks: silence is counted from here */
+		f->echo_at = now_ms();
 	/*
 	 * Others' keys and statuses leave the applied revision as it is: were it to follow them,
 	 * every node's status would change with every other's, and each rewrite be news to all.
@@ -359,12 +361,9 @@ static int alive(void *arg)
 	 */
 	if (!ret && !f->watching && now_s() - f->watch_asked >= WATCH_CREATE_S)
 		ret = WATCH_UNANSWERED;
-	/*
-	 * A member that stopped (SIGSTOP, a hung host) keeps the stream open and sends nothing, while
-	 * the status thread writes through another: this node's own write not brought back in time
-	 * is the sign. Asked again, of the next member.
-	 */
-	if (!ret && f->watching && f->echo_rev > f->seen && now_s() - f->echo_at >= WATCH_ECHO_S)
+	/* A member stopped (a hung host) keeps the stream and sends nothing: our own write unseen. */
+	if (!ret && f->watching && f->echo_rev > f->seen &&
+	    now_ms() - f->echo_at >= WATCH_ECHO_S * 1000)
 		ret = WATCH_SILENT;
 	if (f->watching && !*f->last_error)
 		__atomic_store_n(&f->g.last_sync, now_s(), __ATOMIC_RELAXED);
@@ -389,6 +388,7 @@ static int read_whole(struct fleet_follow *f)
 	f->store = kvs;
 	fleet_store_sort(&f->store);
 	f->seen = kvs.revision;
+	f->echo_rev = 0;	/* a store made anew: its revisions start over */
 	converge(f, kvs.revision);
 	return 0;
 }
@@ -521,11 +521,11 @@ static void *status_main(void *arg)
 		/* The oldest write the watch has yet to bring back (alive() waits for it). */
 		if (put_rev && (!f->echo_rev || f->seen >= f->echo_rev)) {
 			f->echo_rev = put_rev;
-			f->echo_at = now_s();
+			f->echo_at = now_ms();
 		}
 		/* Rewritten after a change, but at most five times a second: every node sees it. */
-		for (long long until = now_ms() + 200; !f->stop && now_ms() < until;)
-			nap(f, until - now_ms());
+		for (long long until = now_ms() + 200, t; !f->stop && (t = now_ms()) < until;)
+			nap(f, until - t);
 		if (!f->status_due)
 			nap(f, STATUS_EVERY_S * 1000 - 200);
 	}

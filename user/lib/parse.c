@@ -524,8 +524,11 @@ int reason_check(const char *s, char *err, size_t errlen)
 	int n;
 
 	for (size_t i = 0; i < len && ok; i += n) {
-		n = gb_utf8_len((const unsigned char *)s + i);
-		ok = n && !iscntrl((unsigned char)s[i]);
+		const unsigned char *u = (const unsigned char *)s + i;
+
+		n = gb_utf8_len(u);
+		/* C0 and DEL, and C1 (U+0080-U+009F) too. */
+		ok = n && !iscntrl(*u) && !(n == 2 && u[0] == 0xc2 && u[1] < 0xa0);
 	}
 	if (!ok)
 		snprintf(err, errlen, "a reason must be 1-%d bytes of UTF-8 text, without control "

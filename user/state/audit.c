@@ -102,9 +102,13 @@ static char *record_line(struct json_object *o)
 {
 	const unsigned char *s = (const unsigned char *)json_object_to_json_string_ext(o,
 					JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
-	size_t len = strlen((const char *)s), at = 0;
-	char *line = malloc(3 * len + 2);
+	size_t len, at = 0;
+	char *line;
 
+	if (!s)
+		return NULL;
+	len = strlen((const char *)s);
+	line = malloc(3 * len + 2);
 	if (!line)
 		return NULL;
 	for (int n; *s; s += n ? n : 1) {

@@ -335,10 +335,10 @@ int rules_plan_room(const struct rules *r, const struct rules_plan *p, char *why
 		return -EINVAL;
 	if (free_slots < p->n_add + p->n_replace || need4 > GB_ALLOW_MAX || need6 > GB_ALLOW_MAX ||
 	    counters > r->counters_free || ufrags > ufrags_room(&r->uf)) {
-		snprintf(why, len, "not enough free meeting slots, drop counters or exception entries "
-			 "to switch every meeting without a gap (%zu meetings new or changed, %zu "
-			 "slots free); nothing changed (apply in two steps, each changing fewer "
-			 "meetings)", p->n_add + p->n_replace, free_slots);
+		snprintf(why, len, "not enough free meeting slots, drop counters, exception entries "
+			 "or ufrag slots to switch every meeting without a gap (meetings new or "
+			 "changed: %zu, slots free: %zu); nothing changed (apply in two steps, each "
+			 "changing fewer meetings)", p->n_add + p->n_replace, free_slots);
 		return -ENOSPC;
 	}
 	return 0;
