@@ -58,11 +58,13 @@ static struct json_object *warnings_of(const struct country_census *census, cons
 	return arr;
 }
 
-/* To warnings: that ufrags were given (by what) while no port is shared, if so. */
-static void warn_unshared(const struct gb_ctx *ctx, struct json_object *warnings, const char *what)
+/* To warnings: that meeting (NULL: the body) was given ufrags while no port is shared, if so. */
+static void warn_unshared(const struct gb_ctx *ctx, struct json_object *warnings,
+			  const char *meeting)
 {
-	char line[GB_MEETING_NAME_LEN + 128];
+	char what[GB_MEETING_NAME_LEN + 16], line[GB_MEETING_NAME_LEN + 128];
 
+	snprintf(what, sizeof(what), meeting ? "meeting %s" : "the body", meeting);
 	if (*shared_ports_none_says(ctx, what, line, sizeof(line)))
 		json_object_array_add(warnings, json_object_new_string(line));
 }
@@ -146,11 +148,9 @@ static struct api_reply put_meeting(struct api_call *c)
 	json_object_object_add(o, "created", json_object_new_boolean(created));
 	if (!err) {
 		struct json_object *w = warnings_of(&census, s.blocked);
-		char what[GB_MEETING_NAME_LEN + 16];
 
-		snprintf(what, sizeof(what), "meeting %s", s.name);
 		if (s.n_ufrags)
-			warn_unshared(c->ctx, w, what);
+			warn_unshared(c->ctx, w, s.name);
 		json_object_object_add(o, "warnings", w);
 	}
 	rep = ops_reply(err, o);
@@ -228,12 +228,8 @@ static struct api_reply post_ufrags(struct api_call *c)
 		json_object_object_add(o, "added", json_object_new_int64(done.added));
 		json_object_object_add(o, "removed", json_object_new_int64(done.removed));
 		w = json_object_new_array();
-		if (b.n_add) {
-			char what[GB_MEETING_NAME_LEN + 16];
-
-			snprintf(what, sizeof(what), "meeting %s", c->name);
-			warn_unshared(c->ctx, w, what);
-		}
+		if (b.n_add)
+			warn_unshared(c->ctx, w, c->name);
 		json_object_object_add(o, "warnings", w);
 	}
 	ufrag_list_free(done.after, done.n_after);
@@ -277,7 +273,7 @@ static struct api_reply post_apply(struct api_call *c)
 	}
 	for (size_t i = 0; i < b.want.n && !err; i++)
 		if (b.want.v[i].n_ufrags) {
-			warn_unshared(c->ctx, warnings, "the body");
+			warn_unshared(c->ctx, warnings, NULL);
 			break;
 		}
 	json_object_object_add(o, "warnings", warnings);

@@ -321,6 +321,7 @@ int rules_plan_room(const struct rules *r, const struct rules_plan *p, char *why
 			ufrags += !ufrag_owner(&r->uf, s->ufrags[k]);
 	}
 	/* The set itself does not fit, however it is reached. */
+	*why = '\0';
 	if (all_counters > GB_DROP_COUNTERS - 1)
 		snprintf(why, len, "the rule set needs %zu drop counters (one per meeting and "
 			 "country it blocks); at most %d exist", all_counters, GB_DROP_COUNTERS - 1);
@@ -330,8 +331,7 @@ int rules_plan_room(const struct rules *r, const struct rules_plan *p, char *why
 	else if (all_ufrags > GB_UFRAGS_MAX - 1)
 		snprintf(why, len, "the rule set has %zu ufrags; at most %d fit", all_ufrags,
 			 GB_UFRAGS_MAX - 1);
-	if (all_counters > GB_DROP_COUNTERS - 1 || all4 > GB_ALLOW_MAX || all6 > GB_ALLOW_MAX ||
-	    all_ufrags > GB_UFRAGS_MAX - 1)
+	if (*why)
 		return -EINVAL;
 	if (free_slots < p->n_add + p->n_replace || need4 > GB_ALLOW_MAX || need6 > GB_ALLOW_MAX ||
 	    counters > r->counters_free || ufrags > ufrags_room(&r->uf)) {
