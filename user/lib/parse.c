@@ -59,9 +59,10 @@ static int add_cidr(const char *item, size_t len, void *arg, char *err, size_t e
 	c.len = plen;
 	/*
 	 * An IPv4-mapped address (::ffff:1.2.3.4, as a dual-stack socket shows a client) is the
-	 * IPv4 address: its packets carry that, and no IPv6 packet carries the mapped form.
+	 * IPv4 address: its packets carry that, and no IPv6 packet carries the mapped form. Bytes
+	 * compared, not IN6_IS_ADDR_V4MAPPED: c.addr is not aligned as a struct in6_addr.
 	 */
-	if (c.family == 6 && plen >= 96 && IN6_IS_ADDR_V4MAPPED((struct in6_addr *)c.addr)) {
+	if (c.family == 6 && plen >= 96 && !memcmp(c.addr, "\0\0\0\0\0\0\0\0\0\0\xff\xff", 12)) {
 		memmove(c.addr, c.addr + 12, 4);
 		memset(c.addr + 4, 0, 12);
 		c.family = 4;
