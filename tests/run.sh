@@ -99,6 +99,7 @@ tests=(
 	"bash $ROOT/tests/faults/interface_deleted_while_attached.sh"
 	"bash $ROOT/tests/faults/disk_full_keeps_state_and_enforcement.sh"
 	"bash $ROOT/tests/faults/audit_record_cut_short_is_kept_whole.sh"
+	"bash $ROOT/tests/faults/damaged_rules_file_restores_the_rest.sh"
 )
 
 if [[ $(id -u) != 0 ]]; then

@@ -12,7 +12,7 @@
 #include "state/context.h"
 #include "state/countries.h"
 #include "state/ops.h"
-#include "state/rules_file.h"
+#include "state/rules_read.h"
 #include "state/shared_ports.h"
 #include "cli/cmd.h"
 
@@ -55,7 +55,7 @@ int cmd_apply(const struct cmd_args *a)
 	int err;
 
 	/* The whole file is valid, or nothing happens. */
-	err = rules_file_read(path, time(NULL), 0, &want, err_msg, sizeof(err_msg));
+	err = rules_file_read(path, time(NULL), 0, NULL, &want, err_msg, sizeof(err_msg));
 	if (err) {
 		gb_err("%s", err_msg);
 		return GB_EXIT_USAGE;

@@ -233,8 +233,8 @@ static const struct cmd_opt explain_opts[] = {
 static const struct cmd_opt restore_opts[] = {
 	{ .id = OPT_PRINT, .name = "print",
 	  .help = "print the saved rule set as 'meeting add' lines (the rules file\n"
-		  "and the changes logged since), the shared ports as a comment, change\n"
-		  "nothing" },
+		  "and the changes logged since), the shared ports and the lines a\n"
+		  "restore would leave out as comments, change nothing" },
 	{}
 };
 

@@ -4,6 +4,7 @@
  * table from the copy kept in the state dir, the rules from the rules file, and the attachments.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +15,7 @@
 #include <json-c/json.h>
 #include "lib/country.h"
 #include "lib/errors.h"
+#include "lib/files.h"
 #include "geoip/geoip.h"
 #include "kern/pins.h"
 #include "kern/live_table.h"
@@ -25,6 +27,7 @@
 #include "state/records.h"
 #include "state/changelog.h"
 #include "state/rules.h"
+#include "state/save.h"
 #include "state/shared_ports.h"
 #include "cli/attach.h"
 #include "cli/cmd.h"
@@ -83,8 +86,72 @@ static int restore_geoip(const struct gb_ctx *ctx)
 	return err;
 }
 
+static void say_left_out(void *arg, const char *what)
+{
+	(void)arg;
+	gb_warn("left out: %s", what);
+}
+
+/* A file of the saved set as it was, before it is written anew: kept as NAME.damaged-STAMP. */
+static int keep_copy(const struct gb_ctx *ctx, const char *name, const char *stamp)
+{
+	char path[512], copy[64], *buf;
+	size_t len;
+	int fd, err;
+
+	snprintf(path, sizeof(path), "%s/%s", ctx->state_dir, name);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return errno == ENOENT ? 0 : -errno;
+	err = gb_read_all(fd, &buf, &len);
+	close(fd);
+	snprintf(copy, sizeof(copy), "%s.damaged-%s", name, stamp);
+	if (!err)
+		err = gb_write_file_atomic(ctx->state_dir, copy, buf, len);
+	free(buf);
+	if (err)
+		gb_err("cannot keep a copy of %s as %s/%s: %s", path, ctx->state_dir, copy,
+		       strerror(-err));
+	else
+		printf("rules: %s as it was is kept as %s/%s\n", path, ctx->state_dir, copy);
+	return err;
+}
+
+/*
+ * The saved rule set, salvaged: a line or logged change that cannot be read is left out (said on
+ * stderr) rather than leave every meeting unenforced. What was left out is kept in copies of the
+ * files, and the rest written as the saved set: the next change or recovery reads it whole.
+ */
+static int read_saved(const struct gb_ctx *ctx, struct spec_list *want, unsigned int *left_out)
+{
+	struct salvage sv = { .left_out = say_left_out };
+	char msg[512], stamp[32];
+	time_t now = time(NULL);
+	int err;
+
+	err = changelog_read(ctx, &sv, want, msg, sizeof(msg));
+	if (err) {
+		gb_err("%s", msg);
+		return err;
+	}
+	*left_out = sv.n;
+	if (!sv.n)
+		return 0;
+	strftime(stamp, sizeof(stamp), "%Y%m%dT%H%M%SZ", gmtime(&now));
+	if (!keep_copy(ctx, GB_RULES_FILE, stamp) && !keep_copy(ctx, GB_LOG_FILE, stamp) &&
+	    !rules_save_specs(ctx, want))
+		printf("rules: %s/%s written anew without what was left out\n", ctx->state_dir,
+		       GB_RULES_FILE);
+	else
+		gb_warn("the saved rule set in %s is left as it was; what could be read is restored",
+			ctx->state_dir);
+	return 0;
+}
+
 static int restore_rules(const struct gb_ctx *ctx, struct json_object *changes)
 {
+	struct spec_list want;
+	unsigned int left_out = 0;
 	struct rules r;
 	int err, expired, n = 0;
 
@@ -93,11 +160,15 @@ static int restore_rules(const struct gb_ctx *ctx, struct json_object *changes)
 		printf("rules: none recorded\n");
 		return 0;
 	}
-	err = rules_begin(ctx, &r, false, NULL);
+	err = read_saved(ctx, &want, &left_out);
 	if (err)
 		return err;
-	err = rules_recover(ctx, &r, changes);
-	rules_free(&r);
+	err = rules_begin(ctx, &r, false, NULL);
+	if (!err) {
+		err = rules_recover_to(ctx, &r, &want, changes);
+		rules_free(&r);
+	}
+	spec_list_free(&want);
 	if (err)
 		return err;
 	/* Meetings whose time passed while the machine was down: deleted, audited. */
@@ -115,6 +186,11 @@ static int restore_rules(const struct gb_ctx *ctx, struct json_object *changes)
 	if (expired)
 		printf(", %d expired meeting%s deleted", expired, expired == 1 ? "" : "s");
 	printf(")\n");
+	if (left_out) {
+		gb_err("%u line%s of the saved rule set left out (said above); the rest is restored",
+		       left_out, left_out == 1 ? "" : "s");
+		return -EAGAIN;
+	}
 	return 0;
 }
 
@@ -169,9 +245,18 @@ static int restore_attachments(const struct gb_ctx *ctx)
 	return failed ? -EAGAIN : 0;
 }
 
+/* A line restore would leave out: a comment, and said on stderr. */
+static void print_left_out(void *arg, const char *what)
+{
+	(void)arg;
+	printf("# left out: %s\n", what);
+	say_left_out(NULL, what);
+}
+
 /* restore --print: the saved rule set, read without the pins or the lock. */
 static int print_saved(void)
 {
+	struct salvage sv = { .left_out = print_left_out };
 	struct spec_list want;
 	struct gb_ctx ctx;
 	char err_msg[512];
@@ -180,7 +265,7 @@ static int print_saved(void)
 	__u8 shared[GB_PORT_COUNT / 8];
 
 	pins_init(&ctx);
-	if (changelog_read(&ctx, &want, err_msg, sizeof(err_msg))) {
+	if (changelog_read(&ctx, &sv, &want, err_msg, sizeof(err_msg))) {
 		gb_err("%s", err_msg);
 		return GB_EXIT_FAIL;
 	}
@@ -203,7 +288,10 @@ static int print_saved(void)
 		free(line);
 	}
 	spec_list_free(&want);
-	return GB_EXIT_OK;
+	if (sv.n)
+		gb_err("%u line%s of the saved rule set left out (said above, as restore would)",
+		       sv.n, sv.n == 1 ? "" : "s");
+	return sv.n ? GB_EXIT_FAIL : GB_EXIT_OK;
 }
 
 int cmd_restore(const struct cmd_args *a)

@@ -182,3 +182,32 @@ int gb_read_first_line(const char *path, char *out, size_t len)
 	out[strcspn(out, "\r\n")] = '\0';
 	return err;
 }
+
+int gb_read_all(int fd, char **buf, size_t *len)
+{
+	struct stat st;
+	size_t got = 0;
+
+	*buf = NULL;
+	*len = 0;
+	if (fstat(fd, &st))
+		return -errno;
+	*buf = malloc(st.st_size + 1);
+	if (!*buf)
+		return -ENOMEM;
+	while (got < (size_t)st.st_size) {
+		ssize_t n = pread(fd, *buf + got, st.st_size - got, got);
+
+		if (n < 0) {
+			free(*buf);
+			*buf = NULL;
+			return -errno;
+		}
+		if (!n)
+			break;
+		got += n;
+	}
+	(*buf)[got] = '\0';
+	*len = got;
+	return 0;
+}

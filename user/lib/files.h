@@ -41,6 +41,8 @@ int gb_daemon_lock(const char *state_dir, long *holder);
  * a negative errno (a directory: -EISDIR); no message.
  */
 int gb_read_first_line(const char *path, char *out, size_t len);
+/* The whole of the file fd from its start, malloc'd and NUL-terminated; 0 or a negative errno. */
+int gb_read_all(int fd, char **buf, size_t *len);
 /* Makes a rename or unlink in dir survive a crash. */
 int gb_sync_dir(const char *dir);
 

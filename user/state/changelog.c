@@ -25,6 +25,7 @@
 #include "lib/parse.h"
 #include "state/audit.h"
 #include "state/changelog.h"
+#include "state/rules_read.h"
 
 /* The log as this process last saw it: valid while the file ends where and as it left it. */
 struct log_state {
@@ -115,36 +116,6 @@ static bool body_is(const char *body, size_t len, const char *word)
 	return len >= n && !memcmp(body, word, n) && (len == n || body[n] == ' ');
 }
 
-/* The whole log file, malloc'd (NUL-terminated), or NULL and *len 0 if there is none. */
-static int read_log(int fd, char **buf, size_t *len)
-{
-	struct stat st;
-	size_t got = 0;
-
-	*buf = NULL;
-	*len = 0;
-	if (fstat(fd, &st))
-		return -errno;
-	*buf = malloc(st.st_size + 1);
-	if (!*buf)
-		return -ENOMEM;
-	while (got < (size_t)st.st_size) {
-		ssize_t n = pread(fd, *buf + got, st.st_size - got, got);
-
-		if (n < 0) {
-			free(*buf);
-			*buf = NULL;
-			return -errno;
-		}
-		if (!n)
-			break;
-		got += n;
-	}
-	(*buf)[got] = '\0';
-	*len = got;
-	return 0;
-}
-
 /*
  * Calls fn on each whole, intact record after the rules file's last change, in order; returns the
  * end of the last one (stops at a damaged or unfinished line).
@@ -185,7 +156,6 @@ static void scan_record(void *arg, __u64 seq, const char *body, size_t body_len,
 		s->committed = end;
 }
 
-/* Whether the log still ends where, and as, this process left it. */
 /* The rules file's identity (inode, ctime; 0 if none): the one L noted, or one to note. */
 static void rules_id(const struct gb_ctx *ctx, struct stat *st)
 {
@@ -249,7 +219,7 @@ static int load(const struct gb_ctx *ctx)
 	rules_id(ctx, &L.rules);
 	err = rules_through(ctx, &through, &L.rules_bytes);
 	if (!err)
-		err = read_log(L.fd, &buf, &len);
+		err = gb_read_all(L.fd, &buf, &len);
 	if (err)
 		return err;
 	sc.seq = sc.through = through;
@@ -492,6 +462,8 @@ struct replay {
 	int err;
 	char *msg;
 	size_t msglen;
+	struct salvage *sv;	/* a record it cannot take is left out, said through sv */
+	const char *path;
 };
 
 static ssize_t find_name(const struct spec_list *l, const char *name)
@@ -571,14 +543,22 @@ static void replay_record(void *arg, __u64 seq, const char *body, size_t body_le
 		snprintf(rp->msg, rp->msglen, "change %llu: unknown record", (unsigned long long)seq);
 		err = -EINVAL;
 	}
+	if (err == -EINVAL)
+		snprintf(rp->msg + strlen(rp->msg), rp->msglen - strlen(rp->msg), " (in %s)", rp->path);
+	if (err == -EINVAL && rp->sv) {
+		salvage_left_out(rp->sv, rp->msg);
+		err = *rp->msg = 0;
+	}
 	rp->err = err;
 	free(text);
 }
 
-int changelog_read(const struct gb_ctx *ctx, struct spec_list *want, char *err, size_t errlen)
+int changelog_read(const struct gb_ctx *ctx, struct salvage *sv, struct spec_list *want, char *err,
+		   size_t errlen)
 {
 	char path[512], *buf = NULL;
-	struct replay rp = { .l = want, .now = time(NULL), .msg = err, .msglen = errlen };
+	struct replay rp = { .l = want, .now = time(NULL), .msg = err, .msglen = errlen, .sv = sv,
+			     .path = path };
 	__u64 through;
 	size_t len = 0, bytes;
 	int ret, fd;
@@ -587,7 +567,7 @@ int changelog_read(const struct gb_ctx *ctx, struct spec_list *want, char *err, 
 	ret = rules_through(ctx, &through, &bytes);
 	path_of(ctx, GB_RULES_FILE, path, sizeof(path));
 	if (!ret && !access(path, F_OK))
-		ret = rules_file_read(path, rp.now, SPEC_PAST_OK, want, err, errlen);
+		ret = rules_file_read(path, rp.now, SPEC_PAST_OK, sv, want, err, errlen);
 	else if (ret)
 		snprintf(err, errlen, "cannot read %s: %s", path, strerror(-ret));
 	if (ret)
@@ -597,7 +577,7 @@ int changelog_read(const struct gb_ctx *ctx, struct spec_list *want, char *err, 
 	if (fd < 0 && errno != ENOENT)
 		ret = -errno;
 	if (fd >= 0) {
-		ret = read_log(fd, &buf, &len);
+		ret = gb_read_all(fd, &buf, &len);
 		close(fd);
 	}
 	if (!ret && buf)
@@ -606,8 +586,6 @@ int changelog_read(const struct gb_ctx *ctx, struct spec_list *want, char *err, 
 	forget_pending(&rp);
 	if (ret)
 		snprintf(err, errlen, "cannot read %s: %s", path, strerror(-ret));
-	else if (rp.err == -EINVAL)
-		snprintf(err + strlen(err), errlen - strlen(err), " (in %s)", path);
 	ret = ret ? ret : rp.err;
 	if (ret)
 		spec_list_free(want);

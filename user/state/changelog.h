@@ -57,9 +57,11 @@ int changelog_compacted(const struct gb_ctx *ctx, __u64 seq, size_t rules_bytes)
 bool changelog_saved_any(const struct gb_ctx *ctx);
 /*
  * The saved rule set: the rules file, then each change of the log that reached "done". A change
- * without it, or a record cut short, is left out. Reads without the lock too.
+ * without it, or a record cut short, is left out. Reads without the lock too. With sv (restore),
+ * a line or logged change that cannot be read is left out too, said through sv (rules_read.h).
  */
-int changelog_read(const struct gb_ctx *ctx, struct spec_list *want, char *err, size_t errlen);
+int changelog_read(const struct gb_ctx *ctx, struct salvage *sv, struct spec_list *want, char *err,
+		   size_t errlen);
 /* The first lines of the rules file, naming the last change it holds. */
 #define GB_RULES_HEADER	"# geoblock rules, written by geoblock (restore reads it with %s)\n" \
 			"# through change %llu\n"

@@ -126,7 +126,7 @@ static int read_rules_file(const struct gb_ctx *ctx, struct spec_list *want)
 	char err_msg[512];
 	int err;
 
-	err = changelog_read(ctx, want, err_msg, sizeof(err_msg));
+	err = changelog_read(ctx, NULL, want, err_msg, sizeof(err_msg));
 	if (err)
 		gb_err("%s", err_msg);
 	return err;
@@ -142,6 +142,12 @@ int rules_recover(const struct gb_ctx *ctx, struct rules *r, struct json_object 
 		err = converge(ctx, r, &want, changes, true);
 	spec_list_free(&want);
 	return err;
+}
+
+int rules_recover_to(const struct gb_ctx *ctx, struct rules *r, const struct spec_list *want,
+		     struct json_object *changes)
+{
+	return converge(ctx, r, want, changes, true);
 }
 
 

@@ -17,8 +17,23 @@
 #include "state/rules_file.h"
 #include "state/save.h"
 
-/* The rules file's text: the active meetings of r as `meeting add` lines, through change seq. */
-static int rules_text(const struct rules *r, __u64 seq, char **buf, size_t *len)
+/* A rules file line for s; 0 or -ENOMEM. */
+static int put_line(FILE *f, const struct meeting_spec *s)
+{
+	char *line = spec_format(s, false);
+
+	if (line)
+		fprintf(f, "%s\n", line);
+	free(line);
+	return line ? 0 : -ENOMEM;
+}
+
+/*
+ * The rules file's text, through change seq: the meetings of want as `meeting add` lines, or
+ * without want the active meetings of r.
+ */
+static int rules_text(const struct rules *r, const struct spec_list *want, __u64 seq, char **buf,
+		      size_t *len)
 {
 	FILE *f = open_memstream(buf, len);
 	int err = 0;
@@ -26,21 +41,17 @@ static int rules_text(const struct rules *r, __u64 seq, char **buf, size_t *len)
 	if (!f)
 		return -ENOMEM;
 	fprintf(f, GB_RULES_HEADER, GB_LOG_FILE, (unsigned long long)seq);
-	for (__u32 id = 1; id < GB_MAX_MEETINGS && !err; id++) {
+	for (size_t i = 0; want && i < want->n && !err; i++)
+		err = put_line(f, &want->v[i]);
+	for (__u32 id = 1; !want && id < GB_MAX_MEETINGS && !err; id++) {
 		struct meeting_spec s;
-		char *line;
 
 		if (!(r->policies[id].flags & GB_MEETING_ACTIVE))
 			continue;
 		err = rules_spec(r, id, &s);
 		if (err)
 			break;
-		line = spec_format(&s, false);
-		if (line)
-			fprintf(f, "%s\n", line);
-		else
-			err = -ENOMEM;
-		free(line);
+		err = put_line(f, &s);
 		spec_free(&s);
 	}
 	if (fclose(f) && !err)
@@ -52,7 +63,7 @@ static int rules_text(const struct rules *r, __u64 seq, char **buf, size_t *len)
 	return err;
 }
 
-int rules_save(const struct gb_ctx *ctx, const struct rules *r)
+static int save(const struct gb_ctx *ctx, const struct rules *r, const struct spec_list *want)
 {
 	char *buf = NULL;
 	size_t len = 0;
@@ -61,7 +72,7 @@ int rules_save(const struct gb_ctx *ctx, const struct rules *r)
 
 	err = changelog_last_seq(ctx, &seq);
 	if (!err)
-		err = rules_text(r, seq, &buf, &len);
+		err = rules_text(r, want, seq, &buf, &len);
 	if (!err)
 		err = gb_write_file_atomic(ctx->state_dir, GB_RULES_FILE, buf, len);
 	free(buf);
@@ -73,6 +84,16 @@ int rules_save(const struct gb_ctx *ctx, const struct rules *r)
 	if (err)
 		gb_err("cannot empty %s/%s: %s", ctx->state_dir, GB_LOG_FILE, strerror(-err));
 	return err;
+}
+
+int rules_save(const struct gb_ctx *ctx, const struct rules *r)
+{
+	return save(ctx, r, NULL);
+}
+
+int rules_save_specs(const struct gb_ctx *ctx, const struct spec_list *want)
+{
+	return save(ctx, NULL, want);
 }
 
 void rules_save_maybe(const struct gb_ctx *ctx, const struct rules *r)

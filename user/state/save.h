@@ -13,7 +13,12 @@
  * empties the log (one error line if it cannot).
  */
 int rules_save(const struct gb_ctx *ctx, const struct rules *r);
-/* The same, when the log has outgrown the rules file; a failure only warns (the log holds all). */
+/*
+ * The same from want instead of the maps: a saved set salvaged from a damaged one becomes the
+ * saved set (restore, before it puts it into the maps).
+ */
+int rules_save_specs(const struct gb_ctx *ctx, const struct spec_list *want);
+/* rules_save, when the log has outgrown the rules file; a failure only warns (the log holds all). */
 void rules_save_maybe(const struct gb_ctx *ctx, const struct rules *r);
 /*
  * A single meeting's change: rules_log_intent logs it before the maps change (meeting s put, or

@@ -1,0 +1,101 @@
+#!/usr/bin/env bash
+# A saved rule set damaged by hand or by the disk (a line that does not parse, a NUL byte, a
+# meeting whose name, port or ufrag clashes with one before it, a logged change that does not
+# parse) does not leave every meeting unenforced after a reboot: `restore` puts back every meeting
+# it can read, names each line it leaves out, keeps the files as they were beside them
+# (rules.damaged-STAMP, rules.log.damaged-STAMP), writes the rest as the saved set and exits 2;
+# `restore --print` prints what restore puts back, the left-out lines as comments, and exits 2.
+# The next restore reads the saved set whole and exits 0. `apply` still refuses a bad file whole.
+set -uo pipefail
+source "$(dirname "$0")/../lib/common.sh"
+SD=$GEOBLOCK_STATE_DIR
+tmp=$(mktemp -d)
+on_exit rm -rf "$tmp"
+
+names() { "$GEOBLOCK" meeting list --json | jq -r '[.[].name] | sort | join(" ")'; }
+reboot() { rm -rf "$GEOBLOCK_PIN_DIR"; }
+
+# The saved set: a rules file written by apply, then changes in the log.
+cat >"$tmp/set" <<'EOF'
+meeting add alpha --ports 5001 --block DE
+meeting add bravo --ports 5002 --block FR
+meeting add charlie --ports 5003 --block US --ufrag chaRlie1
+meeting add delta --ports 5004 --block JP
+EOF
+check "apply writes the rules file" "$GEOBLOCK" apply "$tmp/set"
+check "echo is logged" "$GEOBLOCK" meeting add echo --ports 5005 --block CN
+check "foxtrot is logged" "$GEOBLOCK" meeting add foxtrot --ports 5006 --block BR
+check "the rules file is there" test -s "$SD/rules"
+check "the log holds the changes since" grep -q "put meeting add foxtrot" "$SD/rules.log"
+
+# Damage: bravo's line misspelt, a NUL byte in delta's, and three lines added by hand whose
+# name, port or ufrag is an earlier meeting's.
+sed -i 's/^meeting add bravo --ports 5002 --block FR$/meeting add bravo --ports 5002 --blok FR/' \
+	"$SD/rules"
+sed -i 's/^meeting add delta \(.*\)$/meeting add delta\x00 \1/' "$SD/rules"
+{
+	echo "meeting add golf --ports 5001 --block IT"
+	echo "meeting add alpha --ports 5007 --block IT"
+	echo "meeting add hotel --ports 5008 --block IT --ufrag chaRlie1"
+	echo "meeting add india --ports 5009 --block IT"
+} >>"$SD/rules"
+# A logged change whose record is whole (its CRC right) but whose line does not parse.
+seq=$(($(tail -n 1 "$SD/rules.log" | cut -d' ' -f1) + 1))
+body="put meeting add juliet --ports 5010 --block IT --colour red"
+crc=$(/usr/bin/python3 -c 'import sys, zlib; print("%08x" % zlib.crc32(sys.argv[1].encode()))' \
+	"$seq $body")
+printf '%s %s %s\n%s %s done\n' "$seq" "$crc" "$body" $((seq + 1)) \
+	"$(/usr/bin/python3 -c 'import sys, zlib; print("%08x" % zlib.crc32(sys.argv[1].encode()))' \
+		"$((seq + 1)) done")" >>"$SD/rules.log"
+cp "$SD/rules" "$tmp/rules.damaged"
+cp "$SD/rules.log" "$tmp/rules.log.damaged"
+want="alpha charlie echo foxtrot india"
+
+reboot
+"$GEOBLOCK" restore --print >"$tmp/print" 2>"$tmp/print.err"
+check_eq "restore --print: exit 2" 2 $?
+check_eq "restore --print: the meetings restore puts back" "$want" \
+	"$(grep '^meeting add' "$tmp/print" | cut -d' ' -f3 | sort | xargs)"
+check_eq "restore --print: six left out, as comments" 6 "$(grep -c '^# left out: ' "$tmp/print")"
+check_eq "restore --print: each said on stderr" 6 "$(grep -c 'warning: left out: ' "$tmp/print.err")"
+check "restore --print: changes nothing" cmp -s "$tmp/rules.damaged" "$SD/rules"
+check "restore --print: apply takes its output" "$GEOBLOCK" apply --check "$tmp/print"
+
+"$GEOBLOCK" restore >"$tmp/out" 2>"$tmp/err"
+check_eq "restore: exit 2" 2 $?
+check_eq "restore: every meeting it could read is back" "$want" "$(names)"
+for what in 'line 4: unknown option "--blok"' 'line 6: a NUL byte' \
+	'line 7: port 5001 already belongs to meeting "alpha" (line 3)' \
+	'line 8: meeting "alpha" is already defined on line 3' \
+	'line 9: ufrag chaRlie1 already belongs to meeting "charlie" (line 5)' \
+	"change $seq: unknown option \"--colour\""; do
+	check "restore: names $what" grep -qF "$what" "$tmp/err"
+done
+check "restore: says how many were left out" grep -q "6 lines of the saved rule set left out" \
+	"$tmp/err"
+stamp=$(sed -n 's|.*rules as it was is kept as .*/rules\.damaged-\([0-9TZ]*\)$|\1|p' "$tmp/out")
+check "restore: names the copy" test -n "$stamp"
+check "restore: the rules file as it was is kept" cmp -s "$tmp/rules.damaged" \
+	"$SD/rules.damaged-$stamp"
+check "restore: the log as it was is kept" cmp -s "$tmp/rules.log.damaged" \
+	"$SD/rules.log.damaged-$stamp"
+check "restore: the rules file is written anew" grep -q "written anew without what was left out" \
+	"$tmp/out"
+check "restore: audited" grep -q '"command":"restore"' "$SD/audit.log"
+
+# The saved set is whole again: read as it is, the next restore and changes work.
+"$GEOBLOCK" restore --print >"$tmp/print2" 2>&1
+check_eq "restore --print after: exit 0" 0 $?
+check_eq "restore --print after: nothing left out" 0 "$(grep -c 'left out' "$tmp/print2")"
+reboot
+"$GEOBLOCK" restore >"$tmp/out2" 2>&1
+check_eq "second restore after a reboot: exit 0" 0 $?
+check_eq "second restore: the same meetings" "$want" "$(names)"
+check "a change after it" "$GEOBLOCK" meeting add kilo --ports 5011 --block IT
+check_eq "restore changes nothing more" 0 "$("$GEOBLOCK" restore >/dev/null 2>&1; echo $?)"
+check_eq "meetings" "$want kilo" "$(names)"
+
+# apply is not restore: a file with a bad line is refused whole, nothing changed.
+check "apply refuses the damaged file" eval "! \"\$GEOBLOCK\" apply \"\$tmp/rules.damaged\" 2>/dev/null"
+check_eq "apply changed nothing" "$want kilo" "$(names)"
+summary
