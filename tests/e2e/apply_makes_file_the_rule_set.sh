@@ -151,11 +151,14 @@ for c in "stats" "explain 192.0.2.1 9100" "check keep 192.0.2.1" "status --json"
 	check "$c after the crash: warned" grep -q "warning: a change of the rule set died midway" "$tmp/err"
 done
 check "status says so" eval '"$GEOBLOCK" status 2>/dev/null | grep -q "^change: *one died midway, not rolled back yet"'
+check_eq "status --json says so" true "$("$GEOBLOCK" status --json 2>/dev/null | jq .change_interrupted)"
 check_eq "not while a change holds the state lock" "" \
 	"$(flock "$S/lock" "$GEOBLOCK" meeting list 2>&1 >/dev/null)"
 "$GEOBLOCK" meeting set modeonly --monitor >"$tmp/out" 2>"$tmp/err"
 check_eq "next change succeeds" 0 $?
 check_eq "then nothing to warn of" "" "$("$GEOBLOCK" meeting list 2>&1 >/dev/null)"
+check_eq "status --json: nothing interrupted" false \
+	"$("$GEOBLOCK" status --json 2>/dev/null | jq .change_interrupted)"
 check "it says it rolled back" grep -q "interrupted change was rolled back" "$tmp/err"
 check_eq "the interrupted meeting is gone" "changed fresh keep modeonly" \
 	"$("$GEOBLOCK" meeting list --json | jq -r '[.[].name] | sort | join(" ")')"

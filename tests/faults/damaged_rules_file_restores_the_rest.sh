@@ -6,6 +6,7 @@
 # (rules.damaged-STAMP, rules.log.damaged-STAMP), writes the rest as the saved set and exits 2;
 # `restore --print` prints what restore puts back, the left-out lines as comments, and exits 2.
 # The next restore reads the saved set whole and exits 0. `apply` still refuses a bad file whole.
+# A rules file appended to itself gives back each meeting once.
 set -uo pipefail
 source "$(dirname "$0")/../lib/common.sh"
 SD=$GEOBLOCK_STATE_DIR
@@ -52,6 +53,11 @@ cp "$SD/rules.log" "$tmp/rules.log.damaged"
 want="alpha charlie echo foxtrot india"
 
 reboot
+# A change before the restore puts the saved set back first, strictly: refused, pointing there.
+"$GEOBLOCK" meeting add lima --ports 5012 --block IT >/dev/null 2>"$tmp/change.err"
+check_eq "a change before the restore: exit 2" 2 $?
+check "... naming the line and restore" grep -qF "$SD/rules line 4: unknown option \"--blok\"; see -h (the saved rule set is damaged: 'geoblock restore' puts back what it can read)" "$tmp/change.err"
+check "... changing nothing" cmp -s "$tmp/rules.damaged" "$SD/rules"
 "$GEOBLOCK" restore --print >"$tmp/print" 2>"$tmp/print.err"
 check_eq "restore --print: exit 2" 2 $?
 check_eq "restore --print: the meetings restore puts back" "$want" \
@@ -98,4 +104,33 @@ check_eq "meetings" "$want kilo" "$(names)"
 # apply is not restore: a file with a bad line is refused whole, nothing changed.
 check "apply refuses the damaged file" eval "! \"\$GEOBLOCK\" apply \"\$tmp/rules.damaged\" 2>/dev/null"
 check_eq "apply changed nothing" "$want kilo" "$(names)"
+
+# A rules file appended to itself (every meeting twice, a clash per meeting) and a Janus room
+# given to a meeting added by hand: each meeting restored once, the copies left out.
+for i in $(seq 1 400); do
+	echo "meeting add m$i --ports $((20000 + i)) --block DE$( ((i == 1)) && echo ' --janus-room 77')"
+done >"$tmp/many"
+check "apply 400 meetings" "$GEOBLOCK" apply "$tmp/many"
+cat "$SD/rules" "$SD/rules" >"$tmp/twice"
+echo "meeting add late --ports 30000 --block FR --janus-room 77" >>"$tmp/twice"
+cp "$tmp/twice" "$SD/rules"
+# Copies kept before, under the names this restore's would have in the next seconds: kept.
+for d in 0 1 2 3 4 5; do
+	echo kept >"$SD/rules.damaged-$(date -u -d "+$d sec" +%Y%m%dT%H%M%SZ)"
+done
+reboot
+"$GEOBLOCK" restore >"$tmp/out3" 2>"$tmp/err3"
+check_eq "appended to itself: exit 2" 2 $?
+check_eq "appended to itself: 400 meetings, each once" 400 \
+	"$("$GEOBLOCK" meeting list --json | jq '[.[].name] | unique | length')"
+check_eq "appended to itself: 401 lines left out" 401 "$(grep -c 'warning: left out: ' "$tmp/err3")"
+l1=$(grep -n "^meeting add m1 " "$tmp/twice" | head -1 | cut -d: -f1)
+check "appended to itself: the copy named as such" grep -qF \
+	"line $((l1 + 402)): meeting \"m1\" is already defined on line $l1" "$tmp/err3"
+check "a room of an earlier meeting: named" grep -qF \
+	"line 805: Janus room 77 already belongs to meeting \"m1\"" "$tmp/err3"
+check_eq "a copy kept before is not written over" 6 \
+	"$(grep -lx kept "$SD"/rules.damaged-* | wc -l)"
+check "this restore's copy is the file as it was" cmp -s "$tmp/twice" \
+	"$SD/rules.damaged-$(sed -n 's|.*rules as it was is kept as .*/rules\.damaged-\(.*\)$|\1|p' "$tmp/out3")"
 summary

@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <unistd.h>
 #include "lib/parse.h"
-#include "state/rules_file.h"
+#include "state/rules_read.h"
 #include "check.h"
 
 #define NOW 1772380000LL	/* 2026-03-01T15:46:40Z */
@@ -112,7 +112,7 @@ static int read_text(const char *text, struct spec_list *l, unsigned int flags)
 		return -EIO;
 	close(fd);
 	err[0] = '\0';
-	ret = rules_file_read(path, NOW, flags, l, err, sizeof(err));
+	ret = rules_file_read(path, NOW, flags, NULL, l, err, sizeof(err));
 	unlink(path);
 	return ret;
 }
@@ -202,6 +202,9 @@ static void test_expiry(void)
 	CHECK("expiry_refuse_no_number", expiry_bad("h", "neither a duration"));
 	CHECK("expiry_refuse_negative", expiry_bad("-2h", "neither a duration"));
 	CHECK("expiry_refuse_space", expiry_bad("1h 30m", "neither a duration"));
+	CHECK("expiry_refuse_unit_twice", expiry_bad("2h2h", "neither a duration"));
+	CHECK("expiry_refuse_smaller_unit_first", expiry_bad("30m1h", "neither a duration"));
+	CHECK_INT("expiry_every_unit", NOW + 86400 + 7200 + 180 + 4, expiry("1d2h3m4s"));
 	CHECK("expiry_refuse_empty", expiry_bad("", "neither a duration"));
 	CHECK("expiry_refuse_ten_years", expiry_bad("3651d", "more than ten years"));
 	CHECK("expiry_refuse_far_date", expiry_bad("2099-01-01T00:00:00Z", "more than ten years"));

@@ -92,6 +92,15 @@ static void say_left_out(void *arg, const char *what)
 	gb_warn("left out: %s", what);
 }
 
+/* Whether NAME.damaged-STAMP exists. */
+static bool kept_as(const struct gb_ctx *ctx, const char *name, const char *stamp)
+{
+	char path[512];
+
+	snprintf(path, sizeof(path), "%s/%s.damaged-%s", ctx->state_dir, name, stamp);
+	return !access(path, F_OK);
+}
+
 /* A file of the saved set as it was, before it is written anew: kept as NAME.damaged-STAMP. */
 static int keep_copy(const struct gb_ctx *ctx, const char *name, const char *stamp)
 {
@@ -138,6 +147,9 @@ static int read_saved(const struct gb_ctx *ctx, struct spec_list *want, unsigned
 	if (!sv.n)
 		return 0;
 	strftime(stamp, sizeof(stamp), "%Y%m%dT%H%M%SZ", gmtime(&now));
+	/* A copy kept earlier is never written over (two restores within a second). */
+	for (int k = 2; kept_as(ctx, GB_RULES_FILE, stamp) || kept_as(ctx, GB_LOG_FILE, stamp); k++)
+		snprintf(stamp + 16, sizeof(stamp) - 16, "-%d", k);
 	if (!keep_copy(ctx, GB_RULES_FILE, stamp) && !keep_copy(ctx, GB_LOG_FILE, stamp) &&
 	    !rules_save_specs(ctx, want))
 		printf("rules: %s/%s written anew without what was left out\n", ctx->state_dir,

@@ -344,10 +344,13 @@ static int parse_rfc3339(const char *s, __s64 *out)
 	return 0;
 }
 
-/* A duration: one or more <number><unit>, units d, h, m, s (e.g. 2h, 1h30m, 45s). */
+/*
+ * A duration: one or more <number><unit>, units d, h, m, s, each once and larger first (e.g. 2h,
+ * 1h30m, 45s: "2h2h" or "30m1h" is more likely a slip than a sum).
+ */
 static int parse_duration(const char *s, __s64 *out)
 {
-	__s64 total = 0;
+	__s64 total = 0, last = 86400 * 2;
 	const char *p = s;
 
 	if (!*p)
@@ -378,6 +381,9 @@ static int parse_duration(const char *s, __s64 *out)
 		default:
 			return -EINVAL;
 		}
+		if (unit >= last)
+			return -EINVAL;
+		last = unit;
 		total += v * unit;
 		if (total > EXPIRY_MAX_SECONDS)
 			return -ERANGE;

@@ -127,7 +127,10 @@ static int read_rules_file(const struct gb_ctx *ctx, struct spec_list *want)
 	int err;
 
 	err = changelog_read(ctx, NULL, want, err_msg, sizeof(err_msg));
-	if (err)
+	if (err == -EINVAL || err == -E2BIG || err == -ERANGE)
+		gb_err("%s (the saved rule set is damaged: 'geoblock restore' puts back what it can "
+		       "read)", err_msg);
+	else if (err)
 		gb_err("%s", err_msg);
 	return err;
 }

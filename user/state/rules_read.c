@@ -7,6 +7,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "lib/country.h"
+#include "lib/room_ids.h"
 #include "state/rules_read.h"
 
 void salvage_left_out(struct salvage *sv, const char *what)
@@ -16,48 +18,165 @@ void salvage_left_out(struct salvage *sv, const char *what)
 		sv->left_out(sv->arg, what);
 }
 
-/* Whether the first n meetings of l fail spec_list_check (why in msg). */
-static int prefix_check(const struct spec_list *l, size_t n, char *msg, size_t len)
-{
-	struct spec_list prefix = { .v = l->v, .n = n };
+/* Strings to the index of the meeting that holds them: open addressing, the caller's strings. */
+struct owners {
+	const char **key;
+	size_t *of, mask;
+};
 
-	return spec_list_check(&prefix, msg, len);
+static int owners_init(struct owners *o, size_t n)
+{
+	size_t cap = 16;
+
+	while (cap < 2 * n)
+		cap *= 2;
+	o->key = calloc(cap, sizeof(*o->key));
+	o->of = calloc(cap, sizeof(*o->of));
+	o->mask = cap - 1;
+	return o->key && o->of ? 0 : -ENOMEM;
+}
+
+static void owners_free(struct owners *o)
+{
+	free(o->key);
+	free(o->of);
+}
+
+/* The slot of key: the one holding it, or the empty one where it goes. */
+static size_t owners_slot(const struct owners *o, const char *key)
+{
+	size_t h = 14695981039346656037ULL;
+
+	for (const char *p = key; *p; p++)
+		h = (h ^ (unsigned char)*p) * 1099511628211ULL;
+	for (h &= o->mask; o->key[h] && strcmp(o->key[h], key); h = (h + 1) & o->mask)
+		;
+	return h;
+}
+
+/* The meeting holding key, or -1. */
+static ssize_t owner_of(const struct owners *o, const char *key)
+{
+	size_t h = owners_slot(o, key);
+
+	return o->key[h] ? (ssize_t)o->of[h] : -1;
+}
+
+static void owners_put(struct owners *o, const char *key, size_t of)
+{
+	size_t h = owners_slot(o, key);
+
+	o->key[h] = key;
+	o->of[h] = of;
+}
+
+/* What the meetings taken so far hold, for salvaging. */
+struct taken {
+	struct owners names, ufrags;
+	__u32 *port;			/* 1 + the index of the port's meeting; 0: free */
+	size_t meetings, allow4, allow6, n_ufrags;
+};
+
+/*
+ * Why meeting i of l cannot join the meetings taken before it (as spec_list_check would say it,
+ * in msg), or 0 if it can.
+ */
+static int clash(const struct spec_list *l, size_t i, const struct taken *t, char *msg, size_t len)
+{
+	const struct meeting_spec *s = &l->v[i];
+	size_t a4 = 0, a6 = 0;
+	ssize_t o;
+
+	if ((o = owner_of(&t->names, s->name)) >= 0)
+		return snprintf(msg, len, "line %u: meeting \"%s\" is already defined on line %u",
+				s->line, s->name, l->v[o].line);
+	for (__u32 p = port_next(s->ports, 1); p < GB_PORT_COUNT; p = port_next(s->ports, p + 1))
+		if (t->port[p])
+			return snprintf(msg, len, "line %u: port %u already belongs to meeting \"%s\" "
+					"(line %u)", s->line, p, l->v[t->port[p] - 1].name,
+					l->v[t->port[p] - 1].line);
+	for (size_t k = 0; k < s->n_ufrags; k++)
+		if ((o = owner_of(&t->ufrags, s->ufrags[k])) >= 0)
+			return snprintf(msg, len, "line %u: ufrag %s already belongs to meeting "
+					"\"%s\" (line %u)", s->line, s->ufrags[k], l->v[o].name,
+					l->v[o].line);
+	for (size_t k = 0; k < s->n_janus_rooms; k++)
+		for (size_t j = 0; j < i; j++)
+			if (owner_of(&t->names, l->v[j].name) == (ssize_t)j &&
+			    room_ids_have(l->v[j].janus_rooms, l->v[j].n_janus_rooms,
+					  s->janus_rooms[k]))
+				return snprintf(msg, len, "line %u: Janus room %llu already belongs "
+						"to meeting \"%s\"", s->line,
+						(unsigned long long)s->janus_rooms[k], l->v[j].name);
+	for (size_t k = 0; k < s->n_allow; k++)
+		*(s->allow[k].family == 4 ? &a4 : &a6) += 1;
+	if (t->meetings + 1 > GB_MAX_MEETINGS - 1 || t->allow4 + a4 > GB_ALLOW_MAX ||
+	    t->allow6 + a6 > GB_ALLOW_MAX || t->n_ufrags + s->n_ufrags > GB_UFRAGS_MAX - 1)
+		return snprintf(msg, len, "line %u: meeting \"%s\" does not fit beside the ones "
+				"before it (at most %d meetings, %d IPv4 and %d IPv6 exceptions, %d "
+				"ufrags)", s->line, s->name, GB_MAX_MEETINGS - 1, GB_ALLOW_MAX,
+				GB_ALLOW_MAX, GB_UFRAGS_MAX - 1);
+	return 0;
+}
+
+static void take(const struct spec_list *l, size_t i, struct taken *t)
+{
+	const struct meeting_spec *s = &l->v[i];
+
+	owners_put(&t->names, s->name, i);
+	for (__u32 p = port_next(s->ports, 1); p < GB_PORT_COUNT; p = port_next(s->ports, p + 1))
+		t->port[p] = i + 1;
+	for (size_t k = 0; k < s->n_ufrags; k++)
+		owners_put(&t->ufrags, s->ufrags[k], i);
+	for (size_t k = 0; k < s->n_allow; k++)
+		*(s->allow[k].family == 4 ? &t->allow4 : &t->allow6) += 1;
+	t->meetings++;
+	t->n_ufrags += s->n_ufrags;
 }
 
 /*
- * Salvaging: while the set does not pass spec_list_check, the meeting that makes it fail is left
- * out. A clash (a name, port, ufrag or room given twice) or an excess (more than fit) is there in
- * every longer prefix once it is in one, so the shortest failing prefix, found by halving, ends in
- * the meeting to leave out: the later of two, or the first past what fits.
+ * Salvaging a set that does not pass spec_list_check: in file order, each meeting whose name,
+ * ports, ufrags or Janus rooms one taken before it holds, or that does not fit beside them, is
+ * left out; one pass, whatever the number of clashes (a rules file appended to itself has one per
+ * meeting). The set left then passes the check.
  */
 static int drop_clashes(const char *path, struct salvage *sv, struct spec_list *l, char *err,
 			size_t errlen)
 {
+	struct taken t = { .port = calloc(GB_PORT_COUNT, sizeof(*t.port)) };
 	char msg[320], what[640];
+	size_t n_ufrags = 0, kept = 0;
 	int ret;
 
-	while ((ret = spec_list_check(l, msg, sizeof(msg))) == -EINVAL || ret == -E2BIG) {
-		size_t lo = 0, hi = l->n;	/* the prefix of lo passes, that of hi fails */
-		struct meeting_spec *s;
-
-		while (hi - lo > 1) {
-			size_t mid = lo + (hi - lo) / 2;
-
-			*(prefix_check(l, mid, msg, sizeof(msg)) ? &hi : &lo) = mid;
+	for (size_t i = 0; i < l->n; i++)
+		n_ufrags += l->v[i].n_ufrags;
+	ret = t.port && !owners_init(&t.names, l->n) && !owners_init(&t.ufrags, n_ufrags) ? 0 :
+	      -ENOMEM;
+	for (size_t i = 0; i < l->n && !ret; i++) {
+		if (!clash(l, i, &t, msg, sizeof(msg))) {
+			take(l, i, &t);
+			continue;
 		}
-		s = &l->v[hi - 1];
-		ret = prefix_check(l, hi, msg, sizeof(msg));
-		if (ret == -E2BIG)	/* the message counts the set, not the line */
-			snprintf(what, sizeof(what), "%s line %u: %s", path, s->line, msg);
-		else
-			snprintf(what, sizeof(what), "%s %s", path, msg);
+		snprintf(what, sizeof(what), "%s %s", path, msg);
 		salvage_left_out(sv, what);
-		spec_free(s);
-		memmove(s, s + 1, (l->n - hi) * sizeof(*s));
-		l->n--;
+		/* Kept in place until the end: the messages name the meetings taken by index. */
+		l->v[i].line = 0;
 	}
-	if (ret)
+	for (size_t i = 0; i < l->n && !ret; i++) {
+		if (l->v[i].line)
+			l->v[kept++] = l->v[i];
+		else
+			spec_free(&l->v[i]);
+	}
+	if (!ret)
+		l->n = kept;
+	owners_free(&t.names);
+	owners_free(&t.ufrags);
+	free(t.port);
+	if (!ret && (ret = spec_list_check(l, msg, sizeof(msg))))
 		snprintf(err, errlen, "%s %s", path, msg);
+	else if (ret)
+		snprintf(err, errlen, "out of memory");
 	return ret;
 }
 
@@ -114,11 +233,11 @@ int rules_file_read(const char *path, __s64 now, unsigned int flags, struct salv
 		ret = -errno;
 		snprintf(err, errlen, "cannot read %s: %s", path, strerror(errno));
 	}
-	if (!ret && sv) {
-		ret = drop_clashes(path, sv, l, err, errlen);
-	} else if (!ret) {
+	if (!ret) {
 		ret = spec_list_check(l, msg, sizeof(msg));
-		if (ret)
+		if (ret && sv && ret != -ENOMEM)
+			ret = drop_clashes(path, sv, l, err, errlen);
+		else if (ret)
 			snprintf(err, errlen, "%s %s", path, msg);
 	}
 	free(line);
