@@ -62,8 +62,22 @@ refused() {
 refused 404 "no meeting \"nosuch\"; see 'geoblock meeting list'" \
 	'/v1/meetings/nosuch/check?addr=192.0.2.1'
 refused 400 'addr is required: /v1/meetings/NAME/check?addr=ADDR' /v1/meetings/standup/check
-refused 400 'addr is required: /v1/meetings/NAME/check?addr=ADDR' \
+refused 400 'unknown query parameter "address"; this route takes addr' \
 	'/v1/meetings/standup/check?address=192.0.2.1'
+# What the route does not read is refused, not ignored: an answer for another question.
+refused 400 'unknown query parameter "proto"; this route takes addr' \
+	'/v1/meetings/standup/check?addr=192.0.2.1&proto=tcp'
+refused 400 'query parameter "addr" given twice' \
+	'/v1/meetings/standup/check?addr=192.0.2.1&addr=198.51.100.1'
+refused 400 'unknown query parameter "addr,port"; this route takes addr' \
+	'/v1/meetings/standup/check?addr%2Cport=1'
+refused 400 'unknown query parameter "all"; this route takes none' '/v1/meetings?all=1'
+refused 400 'unknown query parameter "verbose"; this route takes addr,port,proto,ufrag' \
+	'/v1/explain?addr=192.0.2.1&port=1&verbose=1'
+check_eq "explain takes all four" 200 "$(status GET '/v1/explain?addr=192.0.2.1&port=1&proto=udp')"
+check_eq "... ufrag too (refused for what it says, not as unknown)" \
+	"port 1 is not a shared port: --ufrag explains a Binding Request to one; see 'geoblock shared-port list'" \
+	"$(api GET '/v1/explain?addr=192.0.2.1&port=1&ufrag=abcd' | head -n -1 | jq -r .error)"
 refused 400 '"" is not an IPv4 or IPv6 address' '/v1/meetings/standup/check?addr='
 refused 400 '"192.0.2" is not an IPv4 or IPv6 address' '/v1/meetings/standup/check?addr=192.0.2'
 refused 400 '"192.0.2.0/24" is not an IPv4 or IPv6 address' \

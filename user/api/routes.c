@@ -340,17 +340,17 @@ static struct api_reply get_status(struct api_call *c)
 
 /* Every route served: docs/api.yaml describes exactly these (tests/api/ checks it). */
 static const struct api_route routes[] = {
-	{ "GET", "/v1/meetings", get_meetings },
-	{ "GET", "/v1/meetings/{name}", get_meeting },
-	{ "PUT", "/v1/meetings/{name}", put_meeting },
-	{ "DELETE", "/v1/meetings/{name}", delete_meeting },
-	{ "POST", "/v1/meetings/{name}/ports", post_ports },
-	{ "POST", "/v1/meetings/{name}/ufrags", post_ufrags },
-	{ "GET", "/v1/meetings/{name}/check", get_check },
-	{ "POST", "/v1/apply", post_apply },
-	{ "GET", "/v1/explain", get_explain },
-	{ "GET", "/v1/stats", get_stats },
-	{ "GET", "/v1/status", get_status },
+	{ "GET", "/v1/meetings", get_meetings, NULL },
+	{ "GET", "/v1/meetings/{name}", get_meeting, NULL },
+	{ "PUT", "/v1/meetings/{name}", put_meeting, NULL },
+	{ "DELETE", "/v1/meetings/{name}", delete_meeting, NULL },
+	{ "POST", "/v1/meetings/{name}/ports", post_ports, NULL },
+	{ "POST", "/v1/meetings/{name}/ufrags", post_ufrags, NULL },
+	{ "GET", "/v1/meetings/{name}/check", get_check, "addr" },
+	{ "POST", "/v1/apply", post_apply, NULL },
+	{ "GET", "/v1/explain", get_explain, "addr,port,proto,ufrag" },
+	{ "GET", "/v1/stats", get_stats, NULL },
+	{ "GET", "/v1/status", get_status, NULL },
 	{}
 };
 

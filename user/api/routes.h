@@ -32,6 +32,7 @@ struct api_route {
 	const char *method;
 	const char *path;		/* "{name}": one path segment, the meeting's name */
 	struct api_reply (*fn)(struct api_call *c);
+	const char *query;		/* the query parameters it takes ("addr,port"); NULL: none */
 };
 
 struct api_reply api_error(unsigned int status, const char *msg);

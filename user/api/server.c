@@ -65,10 +65,52 @@ static void peer_of(struct MHD_Connection *conn, struct audit_caller *who)
 	}
 }
 
+/* The query parameters of a request, checked against those its route takes. */
+struct query_check {
+	const char *takes;
+	char seen[8][16];
+	int n;
+	char why[160];
+};
+
+/* Whether comma-separated list names key. */
+static bool list_has(const char *list, const char *key)
+{
+	size_t len = strchr(key, ',') ? 0 : strlen(key);
+
+	for (const char *t = list; len && t; t = strchr(t, ',') ? strchr(t, ',') + 1 : NULL)
+		if (!strncmp(t, key, len) && (t[len] == ',' || !t[len]))
+			return true;
+	return false;
+}
+
+static enum MHD_Result query_arg(void *cls, enum MHD_ValueKind kind, const char *key,
+				 const char *value)
+{
+	struct query_check *q = cls;
+
+	(void)kind;
+	(void)value;
+	if (!list_has(q->takes, key)) {
+		snprintf(q->why, sizeof(q->why), "unknown query parameter \"%.40s\"; this route "
+			 "takes %s", key, q->takes ? q->takes : "none");
+		return MHD_NO;
+	}
+	for (int i = 0; i < q->n; i++)
+		if (!strcmp(q->seen[i], key)) {
+			snprintf(q->why, sizeof(q->why), "query parameter \"%s\" given twice", key);
+			return MHD_NO;
+		}
+	if (q->n < 8)
+		snprintf(q->seen[q->n++], sizeof(q->seen[0]), "%s", key);
+	return MHD_YES;
+}
+
 static struct api_reply dispatch(struct api_server *api, struct MHD_Connection *conn,
 				 const char *method, const char *url, const struct upload *req)
 {
 	struct api_call c = { .ctx = api->ctx, .conn = conn };
+	struct query_check q = {};
 	char name[GB_MEETING_NAME_LEN * 4 + 1];
 	const struct api_route *r;
 	struct api_reply rep;
@@ -83,6 +125,10 @@ static struct api_reply dispatch(struct api_server *api, struct MHD_Connection *
 		return api_error(MHD_HTTP_NOT_FOUND, "no such route; see docs/api.yaml");
 	if (req->too_big)
 		return api_error(MHD_HTTP_CONTENT_TOO_LARGE, "the body is over 1 MiB");
+	q.takes = r->query;
+	MHD_get_connection_values(conn, MHD_GET_ARGUMENT_KIND, query_arg, &q);
+	if (*q.why)
+		return api_error(MHD_HTTP_BAD_REQUEST, q.why);
 	err = body_json(req->body, req->len, &c.in, err_msg, sizeof(err_msg));
 	if (err)
 		return api_error(err == -ENOMEM ? MHD_HTTP_INTERNAL_SERVER_ERROR :
