@@ -114,4 +114,14 @@ rm -rf "$GEOBLOCK_PIN_DIR"
 check "restore: a census of the maps it made" test "$(table_line)" != "$before"
 de_is restored "2 IPv4 + 1 IPv6 networks"
 
+# A line of geoip.conf damaged by hand: named in a warning, the rest as recorded, the table loaded.
+sed -i 's/^with_lpm 0$/with_lmp 0/' "$GEOBLOCK_STATE_DIR/geoip.conf"
+rm -rf "$GEOBLOCK_PIN_DIR"
+"$GEOBLOCK" restore >/dev/null 2>"$tmp/restore.err"
+check_eq "restore with a line of geoip.conf not understood: exit 0" 0 $?
+check_eq "... said, with what it loads" \
+	"geoblock: restore: warning: $GEOBLOCK_STATE_DIR/geoip.conf line 3 is not understood; loading with field country, 1 file" \
+	"$(cat "$tmp/restore.err")"
+de_is restored_with_it "2 IPv4 + 1 IPv6 networks"
+
 summary

@@ -58,6 +58,10 @@ static int restore_geoip(const struct gb_ctx *ctx)
 		gb_err("cannot read %s/%s: %s", ctx->state_dir, STATE_GEOIP_CONF, strerror(-err));
 		return err;
 	}
+	if (conf.bad_line)
+		gb_warn("%s/%s line %u is not understood; loading with field %s, %d file%s%s",
+			ctx->state_dir, STATE_GEOIP_CONF, conf.bad_line, conf.field, conf.files,
+			conf.files == 1 ? "" : "s", conf.with_lpm ? ", with LPM tries" : "");
 	for (int i = 0; i < conf.files; i++) {
 		char name[64];
 

@@ -230,16 +230,18 @@ int state_geoip_conf_read(const struct gb_ctx *ctx, struct state_geoip_conf *c)
 	f = fopen(path, "re");
 	if (!f)
 		return -errno;
-	while (getline(&line, &cap, f) >= 0) {
+	for (unsigned int n = 1; getline(&line, &cap, f) >= 0; n++) {
 		line[strcspn(line, "\n")] = '\0';
 		if (!strncmp(line, "source ", 7))
 			snprintf(c->source, sizeof(c->source), "%s", line + 7);
 		else if (sscanf(line, "field %31s", c->field) == 1)
 			continue;
-		else if (sscanf(line, "with_lpm %d", &v) == 1)
+		else if (sscanf(line, "with_lpm %d", &v) == 1 && (v == 0 || v == 1))
 			c->with_lpm = v;
 		else if (sscanf(line, "files %d", &v) == 1 && v >= 1 && v <= GEOIP_MAX_FILES)
 			c->files = v;
+		else if (*line && *line != '#' && !c->bad_line)
+			c->bad_line = n;
 	}
 	free(line);
 	fclose(f);

@@ -33,6 +33,7 @@ struct state_geoip_conf {
 	char source[256];
 	bool with_lpm;
 	int files;
+	unsigned int bad_line;	/* the first line not understood (left as the default), or 0 */
 };
 
 /*
