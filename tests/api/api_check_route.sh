@@ -72,6 +72,10 @@ refused 400 'query parameter "addr" given twice' \
 refused 400 'unknown query parameter "addr,port"; this route takes addr' \
 	'/v1/meetings/standup/check?addr%2Cport=1'
 refused 400 'unknown query parameter "all"; this route takes none' '/v1/meetings?all=1'
+refused 400 'unknown query parameter "\xc3("; this route takes none' '/v1/meetings?%C3%28=1'
+refused 400 'query parameter "addr" has no value (addr=...)' '/v1/meetings/standup/check?addr'
+check_eq "empty segments are no parameter" 200 \
+	"$(status GET '/v1/meetings/standup/check?&addr=192.0.2.1&&')"
 refused 400 'unknown query parameter "verbose"; this route takes addr,port,proto,ufrag' \
 	'/v1/explain?addr=192.0.2.1&port=1&verbose=1'
 check_eq "explain takes all four" 200 "$(status GET '/v1/explain?addr=192.0.2.1&port=1&proto=udp')"

@@ -202,8 +202,8 @@ static void test_expiry(void)
 	CHECK("expiry_refuse_no_number", expiry_bad("h", "neither a duration"));
 	CHECK("expiry_refuse_negative", expiry_bad("-2h", "neither a duration"));
 	CHECK("expiry_refuse_space", expiry_bad("1h 30m", "neither a duration"));
-	CHECK("expiry_refuse_unit_twice", expiry_bad("2h2h", "neither a duration"));
-	CHECK("expiry_refuse_smaller_unit_first", expiry_bad("30m1h", "neither a duration"));
+	CHECK("expiry_refuse_unit_twice", expiry_bad("2h2h", "each unit at most once"));
+	CHECK("expiry_refuse_smaller_unit_first", expiry_bad("30m1h", "the larger first"));
 	CHECK_INT("expiry_every_unit", NOW + 86400 + 7200 + 180 + 4, expiry("1d2h3m4s"));
 	CHECK("expiry_refuse_empty", expiry_bad("", "neither a duration"));
 	CHECK("expiry_refuse_ten_years", expiry_bad("3651d", "more than ten years"));

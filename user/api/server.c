@@ -18,6 +18,7 @@
 #include <sys/un.h>
 #include <json-c/json.h>
 #include <microhttpd.h>
+#include "lib/country.h"
 #include "lib/errors.h"
 #include "lib/files.h"
 #include "state/audit.h"
@@ -88,12 +89,20 @@ static enum MHD_Result query_arg(void *cls, enum MHD_ValueKind kind, const char 
 				 const char *value)
 {
 	struct query_check *q = cls;
+	char shown[40 * 4 + 1];
 
 	(void)kind;
-	(void)value;
+	if (!*key && !value)		/* "&&", "?&": an empty segment */
+		return MHD_YES;
 	if (!list_has(q->takes, key)) {
-		snprintf(q->why, sizeof(q->why), "unknown query parameter \"%.40s\"; this route "
-			 "takes %s", key, q->takes ? q->takes : "none");
+		snprintf(q->why, sizeof(q->why), "unknown query parameter \"%s\"; this route "
+			 "takes %s", printable(key, strlen(key), 40, shown, sizeof(shown)),
+			 q->takes ? q->takes : "none");
+		return MHD_NO;
+	}
+	if (!value) {
+		snprintf(q->why, sizeof(q->why), "query parameter \"%s\" has no value (%s=...)", key,
+			 key);
 		return MHD_NO;
 	}
 	for (int i = 0; i < q->n; i++)

@@ -27,6 +27,7 @@
 #include "state/records.h"
 #include "state/changelog.h"
 #include "state/rules.h"
+#include "state/rules_read.h"
 #include "state/save.h"
 #include "state/shared_ports.h"
 #include "cli/attach.h"
@@ -130,45 +131,72 @@ static int keep_copy(const struct gb_ctx *ctx, const char *name, const char *sta
 	return err;
 }
 
-/*
- * The saved rule set, salvaged: a line or logged change that cannot be read is left out (said on
- * stderr) rather than leave every meeting unenforced. What was left out is kept in copies of the
- * files, and the rest written as the saved set: the next change or recovery reads it whole.
- */
-static int read_saved(const struct gb_ctx *ctx, struct spec_list *want, unsigned int *left_out)
+/* Whether the maps hold any meeting (not a reboot's new, empty maps); a set if they are whole. */
+static int live_meetings(const struct gb_ctx *ctx, bool *any, struct spec_list *live)
 {
-	struct salvage sv = { .left_out = say_left_out };
-	char msg[512], stamp[32];
-	time_t now = time(NULL);
+	struct rules r;
 	int err;
 
-	err = changelog_read(ctx, &sv, want, msg, sizeof(msg));
+	*any = false;
+	memset(live, 0, sizeof(*live));
+	err = rules_read(ctx, &r);
+	if (err)
+		return err;
+	for (__u32 id = 1; id < GB_MAX_MEETINGS && !*any; id++)
+		*any = rules_slot_occupied(&r.policies[id]);
+	err = *any ? rules_specs(&r, live) : 0;
+	rules_free(&r);
+	return err;
+}
+
+/*
+ * A damaged saved rule set (lines left out, said on stderr) written anew, its files as they were
+ * kept first (never over an earlier copy): from the maps if they hold meetings (restore without a
+ * reboot: they are what was enforced), else from what could be read, which restore then puts back.
+ */
+static int write_saved_anew(const struct gb_ctx *ctx, const struct spec_list *want)
+{
+	struct spec_list live;
+	char msg[512], stamp[32];
+	time_t now = time(NULL);
+	bool any;
+	int err;
+
+	err = live_meetings(ctx, &any, &live);
 	if (err) {
-		gb_err("%s", msg);
+		gb_err("cannot read the maps: %s", strerror(-err));
 		return err;
 	}
-	*left_out = sv.n;
-	if (!sv.n)
-		return 0;
+	/* Two versions of a meeting (a change died midway): the maps are not a whole set either. */
+	if (any && spec_list_check(&live, msg, sizeof(msg))) {
+		gb_err("the saved rule set in %s is damaged and the maps hold a change that died midway "
+		       "(%s): both left as they are; 'geoblock apply' the set meant", ctx->state_dir,
+		       msg);
+		spec_list_free(&live);
+		return -EAGAIN;
+	}
 	strftime(stamp, sizeof(stamp), "%Y%m%dT%H%M%SZ", gmtime(&now));
-	/* A copy kept earlier is never written over (two restores within a second). */
 	for (int k = 2; kept_as(ctx, GB_RULES_FILE, stamp) || kept_as(ctx, GB_LOG_FILE, stamp); k++)
 		snprintf(stamp + 16, sizeof(stamp) - 16, "-%d", k);
-	if (!keep_copy(ctx, GB_RULES_FILE, stamp) && !keep_copy(ctx, GB_LOG_FILE, stamp) &&
-	    !rules_save_specs(ctx, want))
-		printf("rules: %s/%s written anew without what was left out\n", ctx->state_dir,
-		       GB_RULES_FILE);
-	else
-		gb_warn("the saved rule set in %s is left as it was; what could be read is restored",
-			ctx->state_dir);
-	return 0;
+	err = keep_copy(ctx, GB_RULES_FILE, stamp);
+	if (!err)
+		err = keep_copy(ctx, GB_LOG_FILE, stamp);
+	if (!err)
+		err = rules_save_specs(ctx, any ? &live : want);
+	if (!err)
+		printf("rules: %s/%s written anew from %s\n", ctx->state_dir, GB_RULES_FILE,
+		       any ? "the maps (they hold meetings: what was enforced)" :
+		       "what could be read");
+	spec_list_free(&live);
+	return err;
 }
 
 static int restore_rules(const struct gb_ctx *ctx, struct json_object *changes)
 {
+	struct salvage sv = { .left_out = say_left_out };
 	struct spec_list want;
-	unsigned int left_out = 0;
 	struct rules r;
+	char msg[512];
 	int err, expired, n = 0;
 
 	/* Nothing saved: no change was ever made here; the maps are not this state dir's to empty. */
@@ -176,15 +204,26 @@ static int restore_rules(const struct gb_ctx *ctx, struct json_object *changes)
 		printf("rules: none recorded\n");
 		return 0;
 	}
-	err = read_saved(ctx, &want, &left_out);
-	if (err)
+	/*
+	 * Read salvaging: a line that cannot be taken is left out rather than leave every meeting
+	 * unenforced; the set is then written anew, and read whole below.
+	 */
+	err = changelog_read(ctx, &sv, &want, msg, sizeof(msg));
+	if (err) {
+		gb_err("%s", msg);
 		return err;
-	err = rules_begin(ctx, &r, false, NULL);
+	}
+	err = sv.n ? write_saved_anew(ctx, &want) : 0;
+	spec_list_free(&want);
+	if (!err)
+		err = rules_begin(ctx, &r, false, NULL);
 	if (!err) {
-		err = rules_recover_to(ctx, &r, &want, changes);
+		err = rules_recover(ctx, &r, changes);
 		rules_free(&r);
 	}
-	spec_list_free(&want);
+	if (err && sv.n)
+		gb_err("%u line%s of the saved rule set left out (said above), and nothing restored",
+		       sv.n, sv.n == 1 ? "" : "s");
 	if (err)
 		return err;
 	/* Meetings whose time passed while the machine was down: deleted, audited. */
@@ -202,9 +241,9 @@ static int restore_rules(const struct gb_ctx *ctx, struct json_object *changes)
 	if (expired)
 		printf(", %d expired meeting%s deleted", expired, expired == 1 ? "" : "s");
 	printf(")\n");
-	if (left_out) {
+	if (sv.n) {
 		gb_err("%u line%s of the saved rule set left out (said above); the rest is restored",
-		       left_out, left_out == 1 ? "" : "s");
+		       sv.n, sv.n == 1 ? "" : "s");
 		return -EAGAIN;
 	}
 	return 0;

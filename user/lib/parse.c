@@ -382,7 +382,7 @@ static int parse_duration(const char *s, __s64 *out)
 			return -EINVAL;
 		}
 		if (unit >= last)
-			return -EINVAL;
+			return -EDOM;
 		last = unit;
 		total += v * unit;
 		if (total > EXPIRY_MAX_SECONDS)
@@ -417,6 +417,11 @@ int parse_expiry(const char *arg, __s64 now, bool any_time, __s64 *out, char *er
 	if (ret == -ERANGE) {
 		snprintf(err, errlen, "expiry \"%s\" is more than ten years away", shown);
 		return ret;
+	}
+	if (ret == -EDOM) {
+		snprintf(err, errlen, "duration \"%s\": each unit at most once, the larger first "
+			 "(e.g. 1d2h, 1h30m)", shown);
+		return -EINVAL;
 	}
 	if (ret) {
 		snprintf(err, errlen, "\"%s\" is neither a duration (e.g. 2h, 1h30m, 45m, 1d) nor "

@@ -19,12 +19,12 @@
 #include <time.h>
 #include <unistd.h>
 #include <sys/stat.h>
-#include <zlib.h>
 #include "lib/errors.h"
 #include "lib/files.h"
 #include "lib/parse.h"
 #include "state/audit.h"
 #include "state/changelog.h"
+#include "state/log_records.h"
 #include "state/rules_read.h"
 
 /* The log as this process last saw it: valid while the file ends where and as it left it. */
@@ -83,63 +83,6 @@ static int rules_through(const struct gb_ctx *ctx, __u64 *through, size_t *bytes
 	return 0;
 }
 
-/*
- * Splits record line (len bytes, without its newline) into number and body: 0, or -EINVAL for a
- * line cut short or damaged.
- */
-static int parse_record(const char *line, size_t len, __u64 *seq, const char **body,
-			size_t *body_len)
-{
-	unsigned long long n;
-	unsigned int crc;
-	char head[64];
-	int used = 0;
-	uLong c;
-
-	snprintf(head, sizeof(head), "%.*s", (int)(len < sizeof(head) - 1 ? len : sizeof(head) - 1),
-		 line);
-	if (sscanf(head, "%llu %8x %n", &n, &crc, &used) != 2 || !used)
-		return -EINVAL;
-	*seq = n;
-	*body = line + used;
-	*body_len = len - used;
-	snprintf(head, sizeof(head), "%llu ", n);
-	c = crc32(0L, (const Bytef *)head, strlen(head));
-	c = crc32(c, (const Bytef *)*body, *body_len);
-	return c == crc ? 0 : -EINVAL;
-}
-
-static bool body_is(const char *body, size_t len, const char *word)
-{
-	size_t n = strlen(word);
-
-	return len >= n && !memcmp(body, word, n) && (len == n || body[n] == ' ');
-}
-
-/*
- * Calls fn on each whole, intact record after the rules file's last change, in order; returns the
- * end of the last one (stops at a damaged or unfinished line).
- */
-static off_t walk(const char *buf, size_t len, __u64 through,
-		  void (*fn)(void *arg, __u64 seq, const char *body, size_t body_len, off_t end),
-		  void *arg)
-{
-	size_t pos = 0;
-
-	while (pos < len) {
-		const char *nl = memchr(buf + pos, '\n', len - pos), *body;
-		size_t body_len;
-		__u64 seq;
-
-		if (!nl || parse_record(buf + pos, nl - (buf + pos), &seq, &body, &body_len))
-			break;
-		pos = nl - buf + 1;
-		if (seq > through)
-			fn(arg, seq, body, body_len, pos);
-	}
-	return pos;
-}
-
 struct scan {
 	__u64 seq, through;
 	off_t committed;
@@ -149,10 +92,12 @@ static void scan_record(void *arg, __u64 seq, const char *body, size_t body_len,
 {
 	struct scan *s = arg;
 
+	if (!body)		/* a damaged line: seq is its line number */
+		return;
 	if (seq > s->seq)
 		s->seq = seq;
 	/* Records the rules file holds count as done. */
-	if (seq <= s->through || body_is(body, body_len, "done"))
+	if (seq <= s->through || log_body_is(body, body_len, "done"))
 		s->committed = end;
 }
 
@@ -223,7 +168,11 @@ static int load(const struct gb_ctx *ctx)
 	if (err)
 		return err;
 	sc.seq = sc.through = through;
-	L.end = walk(buf, len, 0, scan_record, &sc);
+	/*
+	 * Past a damaged line (whole records after it): appends go after those, never cutting them;
+	 * the saved set is then read whole by restore alone, which says what it leaves out.
+	 */
+	L.end = log_walk(buf, len, 0, true, scan_record, &sc);
 	/* Its end as read, so that the next command of this process need not read it again. */
 	L.tail_len = (size_t)L.end < sizeof(L.tail) ? (size_t)L.end : sizeof(L.tail);
 	memcpy(L.tail, buf + L.end - L.tail_len, L.tail_len);
@@ -255,19 +204,6 @@ int changelog_under_way(const struct gb_ctx *ctx, bool *under_way)
 	return err < 0 ? err : 0;
 }
 
-/* The record line of body with the next number, malloc'd; its length in *n. */
-static char *record_line(const char *body, int *n)
-{
-	char head[48], *line;
-	uLong c;
-
-	snprintf(head, sizeof(head), "%llu ", (unsigned long long)L.seq + 1);
-	c = crc32(0L, (const Bytef *)head, strlen(head));
-	c = crc32(c, (const Bytef *)body, strlen(body));
-	*n = asprintf(&line, "%llu %08lx %s\n", (unsigned long long)L.seq + 1, c, body);
-	return *n < 0 ? NULL : line;
-}
-
 /*
  * Appends one record (and, for an intent, reserves the room of its "done" with it, so that a full
  * disk refuses a change before it starts, not halfway); its end recorded. A write cut short is
@@ -282,7 +218,7 @@ static int append(const char *body, bool intent)
 
 	if (L.write_err)
 		return L.write_err;
-	line = record_line(body, &n);
+	line = log_record_line(L.seq + 1, body, &n);
 	if (!line)
 		return -ENOMEM;
 	/* Whatever follows the last whole record (a writer killed mid-line) goes first. */
@@ -509,20 +445,28 @@ static int commit(struct replay *rp)
 static void replay_record(void *arg, __u64 seq, const char *body, size_t body_len, off_t end)
 {
 	struct replay *rp = arg;
-	char *text, msg[320];
+	char *text = NULL, msg[320];
 	int err = 0;
 
 	(void)end;
 	if (rp->err)
 		return;
+	if (!body) {
+		/* What it was is unknown: the change under way, if any, goes with it. */
+		forget_pending(rp);
+		snprintf(rp->msg, rp->msglen, "line %llu: damaged (its CRC does not match, and whole "
+			 "records follow it)", (unsigned long long)seq);
+		err = -EINVAL;
+		goto out;
+	}
 	text = strndup(body, body_len);
 	if (!text) {
 		rp->err = -ENOMEM;
 		return;
 	}
-	if (body_is(text, body_len, "done")) {
+	if (log_body_is(text, body_len, "done")) {
 		err = commit(rp);
-	} else if (body_is(text, body_len, "put")) {
+	} else if (log_body_is(text, body_len, "put")) {
 		forget_pending(rp);
 		err = spec_parse_line(text + 4, rp->now, SPEC_PAST_OK, &rp->pending, msg,
 				      sizeof(msg));
@@ -532,17 +476,18 @@ static void replay_record(void *arg, __u64 seq, const char *body, size_t body_le
 			snprintf(rp->msg, rp->msglen, "change %llu: %s", (unsigned long long)seq,
 				 err == 1 ? "no meeting" : msg);
 		err = err ? -EINVAL : 0;
-	} else if (body_is(text, body_len, "del") && body_len > 4 &&
+	} else if (log_body_is(text, body_len, "del") && body_len > 4 &&
 		   body_len - 4 < GB_MEETING_NAME_LEN) {
 		forget_pending(rp);
 		snprintf(rp->pending_del, sizeof(rp->pending_del), "%s", text + 4);
 		rp->kind = DEL;
-	} else if (body_is(text, body_len, "set")) {
+	} else if (log_body_is(text, body_len, "set")) {
 		forget_pending(rp);
 	} else {
 		snprintf(rp->msg, rp->msglen, "change %llu: unknown record", (unsigned long long)seq);
 		err = -EINVAL;
 	}
+out:
 	if (err == -EINVAL)
 		snprintf(rp->msg + strlen(rp->msg), rp->msglen - strlen(rp->msg), " (in %s)", rp->path);
 	if (err == -EINVAL && rp->sv) {
@@ -556,7 +501,7 @@ static void replay_record(void *arg, __u64 seq, const char *body, size_t body_le
 int changelog_read(const struct gb_ctx *ctx, struct salvage *sv, struct spec_list *want, char *err,
 		   size_t errlen)
 {
-	char path[512], *buf = NULL;
+	char path[512], rules[512], head[32], *buf = NULL;
 	struct replay rp = { .l = want, .now = time(NULL), .msg = err, .msglen = errlen, .sv = sv,
 			     .path = path };
 	__u64 through;
@@ -566,12 +511,21 @@ int changelog_read(const struct gb_ctx *ctx, struct salvage *sv, struct spec_lis
 	memset(want, 0, sizeof(*want));
 	ret = rules_through(ctx, &through, &bytes);
 	path_of(ctx, GB_RULES_FILE, path, sizeof(path));
+	/* geoblock writes its header first: without it the file was emptied or cut short. */
+	if (!ret && sv && !gb_read_first_line(path, head, sizeof(head)) &&
+	    strncmp(head, "# geoblock rules", 16)) {
+		snprintf(err, errlen, "%s line 1: not the header geoblock writes (emptied or cut "
+			 "short?)", path);
+		salvage_left_out(sv, err);
+		*err = '\0';
+	}
 	if (!ret && !access(path, F_OK))
 		ret = rules_file_read(path, rp.now, SPEC_PAST_OK, sv, want, err, errlen);
 	else if (ret)
 		snprintf(err, errlen, "cannot read %s: %s", path, strerror(-ret));
 	if (ret)
 		return ret;
+	snprintf(rules, sizeof(rules), "%s", path);
 	path_of(ctx, GB_LOG_FILE, path, sizeof(path));
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0 && errno != ENOENT)
@@ -581,12 +535,23 @@ int changelog_read(const struct gb_ctx *ctx, struct salvage *sv, struct spec_lis
 		close(fd);
 	}
 	if (!ret && buf)
-		walk(buf, len, through, replay_record, &rp);
+		log_walk(buf, len, through, true, replay_record, &rp);
 	free(buf);
 	forget_pending(&rp);
 	if (ret)
 		snprintf(err, errlen, "cannot read %s: %s", path, strerror(-ret));
 	ret = ret ? ret : rp.err;
+	/* The rules file's set is checked: what a logged change brought (one edited by hand). */
+	if (!ret && spec_list_check(want, err, errlen)) {
+		if (sv) {
+			*err = '\0';
+			ret = spec_list_salvage(want, rules, path, sv, err, errlen);
+		} else {
+			snprintf(err + strlen(err), errlen - strlen(err), " (%s with the changes logged "
+				 "in %s)", rules, path);
+			ret = -EINVAL;
+		}
+	}
 	if (ret)
 		spec_list_free(want);
 	return ret;

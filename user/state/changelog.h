@@ -11,6 +11,8 @@
 #include "kern/pins.h"
 #include "state/rules_file.h"
 
+struct salvage;		/* state/rules_read.h */
+
 #define GB_RULES_FILE	"rules"
 #define GB_LOG_FILE	"rules.log"
 

@@ -147,12 +147,6 @@ int rules_recover(const struct gb_ctx *ctx, struct rules *r, struct json_object 
 	return err;
 }
 
-int rules_recover_to(const struct gb_ctx *ctx, struct rules *r, const struct spec_list *want,
-		     struct json_object *changes)
-{
-	return converge(ctx, r, want, changes, true);
-}
-
 
 /* Deletes expired meetings, one audit record each; returns how many or -errno. */
 static int expire_meetings(const struct gb_ctx *ctx, struct rules *r)

@@ -40,8 +40,5 @@ int rules_converge(const struct gb_ctx *ctx, struct rules *r, const struct spec_
 		   struct json_object *changes);
 /* Makes the maps hold the state dir's rules file (restore); changes as in rules_plan_print. */
 int rules_recover(const struct gb_ctx *ctx, struct rules *r, struct json_object *changes);
-/* The same for want, a saved set read already (restore salvaging a damaged one). */
-int rules_recover_to(const struct gb_ctx *ctx, struct rules *r, const struct spec_list *want,
-		     struct json_object *changes);
 
 #endif

@@ -62,15 +62,5 @@ int spec_list_check(const struct spec_list *l, char *err, size_t errlen);
  */
 int spec_parse_line(char *line, __s64 now, unsigned int flags, struct meeting_spec *s, char *err,
 		    size_t errlen);
-/*
- * A reader of the saved rule set that salvages what it can (restore of a damaged state dir): a
- * line or logged change it cannot take, and a meeting that clashes with one before it, is left
- * out, said through left_out (the reason, naming the line) and counted, instead of refusing all.
- */
-struct salvage {
-	void (*left_out)(void *arg, const char *what);
-	void *arg;
-	unsigned int n;
-};
 
 #endif

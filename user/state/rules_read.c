@@ -77,45 +77,68 @@ struct taken {
 	size_t meetings, allow4, allow6, n_ufrags;
 };
 
+/* Where meeting s comes from, for a message: its line of file, or a change logged in log. */
+static const char *at(const struct meeting_spec *s, const char *file, const char *log, char *buf,
+		      size_t len)
+{
+	if (s->line)
+		snprintf(buf, len, "%s line %u: ", file, s->line);
+	else
+		snprintf(buf, len, "%s: meeting \"%s\" (a logged change): ", log, s->name);
+	return buf;
+}
+
+/* " (line N)" for an owner from the file, "" for one from the log. */
+static const char *line_of(const struct meeting_spec *o, char *buf, size_t len)
+{
+	snprintf(buf, len, o->line ? " (line %u)" : "", o->line);
+	return buf;
+}
+
 /*
  * Why meeting i of l cannot join the meetings taken before it (as spec_list_check would say it,
  * in msg), or 0 if it can.
  */
-static int clash(const struct spec_list *l, size_t i, const struct taken *t, char *msg, size_t len)
+static int clash(const struct spec_list *l, size_t i, const struct taken *t, const char *file,
+		 const char *log, char *msg, size_t len)
 {
 	const struct meeting_spec *s = &l->v[i];
+	char w[600], ln[32];
 	size_t a4 = 0, a6 = 0;
 	ssize_t o;
 
-	if ((o = owner_of(&t->names, s->name)) >= 0)
-		return snprintf(msg, len, "line %u: meeting \"%s\" is already defined on line %u",
-				s->line, s->name, l->v[o].line);
+	at(s, file, log, w, sizeof(w));
+	if ((o = owner_of(&t->names, s->name)) >= 0 && l->v[o].line)
+		return snprintf(msg, len, "%smeeting \"%s\" is already defined on line %u", w,
+				s->name, l->v[o].line);
+	if (o >= 0)
+		return snprintf(msg, len, "%smeeting \"%s\" is given twice", w, s->name);
 	for (__u32 p = port_next(s->ports, 1); p < GB_PORT_COUNT; p = port_next(s->ports, p + 1))
 		if (t->port[p])
-			return snprintf(msg, len, "line %u: port %u already belongs to meeting \"%s\" "
-					"(line %u)", s->line, p, l->v[t->port[p] - 1].name,
-					l->v[t->port[p] - 1].line);
+			return snprintf(msg, len, "%sport %u already belongs to meeting \"%s\"%s", w,
+					p, l->v[t->port[p] - 1].name,
+					line_of(&l->v[t->port[p] - 1], ln, sizeof(ln)));
 	for (size_t k = 0; k < s->n_ufrags; k++)
 		if ((o = owner_of(&t->ufrags, s->ufrags[k])) >= 0)
-			return snprintf(msg, len, "line %u: ufrag %s already belongs to meeting "
-					"\"%s\" (line %u)", s->line, s->ufrags[k], l->v[o].name,
-					l->v[o].line);
+			return snprintf(msg, len, "%sufrag %s already belongs to meeting \"%s\"%s", w,
+					s->ufrags[k], l->v[o].name, line_of(&l->v[o], ln, sizeof(ln)));
 	for (size_t k = 0; k < s->n_janus_rooms; k++)
 		for (size_t j = 0; j < i; j++)
-			if (owner_of(&t->names, l->v[j].name) == (ssize_t)j &&
-			    room_ids_have(l->v[j].janus_rooms, l->v[j].n_janus_rooms,
-					  s->janus_rooms[k]))
-				return snprintf(msg, len, "line %u: Janus room %llu already belongs "
-						"to meeting \"%s\"", s->line,
-						(unsigned long long)s->janus_rooms[k], l->v[j].name);
+			if (room_ids_have(l->v[j].janus_rooms, l->v[j].n_janus_rooms,
+					  s->janus_rooms[k]) &&
+			    owner_of(&t->names, l->v[j].name) == (ssize_t)j)
+				return snprintf(msg, len, "%sJanus room %llu already belongs to "
+						"meeting \"%s\"%s", w,
+						(unsigned long long)s->janus_rooms[k], l->v[j].name,
+						line_of(&l->v[j], ln, sizeof(ln)));
 	for (size_t k = 0; k < s->n_allow; k++)
 		*(s->allow[k].family == 4 ? &a4 : &a6) += 1;
 	if (t->meetings + 1 > GB_MAX_MEETINGS - 1 || t->allow4 + a4 > GB_ALLOW_MAX ||
 	    t->allow6 + a6 > GB_ALLOW_MAX || t->n_ufrags + s->n_ufrags > GB_UFRAGS_MAX - 1)
-		return snprintf(msg, len, "line %u: meeting \"%s\" does not fit beside the ones "
-				"before it (at most %d meetings, %d IPv4 and %d IPv6 exceptions, %d "
-				"ufrags)", s->line, s->name, GB_MAX_MEETINGS - 1, GB_ALLOW_MAX,
-				GB_ALLOW_MAX, GB_UFRAGS_MAX - 1);
+		return snprintf(msg, len, "%smeeting \"%s\" does not fit beside the ones before it "
+				"(at most %d meetings, %d IPv4 and %d IPv6 exceptions, %d ufrags)", w,
+				s->name, GB_MAX_MEETINGS - 1, GB_ALLOW_MAX, GB_ALLOW_MAX,
+				GB_UFRAGS_MAX - 1);
 	return 0;
 }
 
@@ -134,36 +157,29 @@ static void take(const struct spec_list *l, size_t i, struct taken *t)
 	t->n_ufrags += s->n_ufrags;
 }
 
-/*
- * Salvaging a set that does not pass spec_list_check: in file order, each meeting whose name,
- * ports, ufrags or Janus rooms one taken before it holds, or that does not fit beside them, is
- * left out; one pass, whatever the number of clashes (a rules file appended to itself has one per
- * meeting). The set left then passes the check.
- */
-static int drop_clashes(const char *path, struct salvage *sv, struct spec_list *l, char *err,
-			size_t errlen)
+int spec_list_salvage(struct spec_list *l, const char *file, const char *log, struct salvage *sv,
+		      char *err, size_t errlen)
 {
 	struct taken t = { .port = calloc(GB_PORT_COUNT, sizeof(*t.port)) };
-	char msg[320], what[640];
+	bool *out = calloc(l->n + 1, sizeof(*out));
 	size_t n_ufrags = 0, kept = 0;
+	char msg[1024];
 	int ret;
 
 	for (size_t i = 0; i < l->n; i++)
 		n_ufrags += l->v[i].n_ufrags;
-	ret = t.port && !owners_init(&t.names, l->n) && !owners_init(&t.ufrags, n_ufrags) ? 0 :
-	      -ENOMEM;
+	ret = t.port && out && !owners_init(&t.names, l->n) && !owners_init(&t.ufrags, n_ufrags) ?
+	      0 : -ENOMEM;
 	for (size_t i = 0; i < l->n && !ret; i++) {
-		if (!clash(l, i, &t, msg, sizeof(msg))) {
-			take(l, i, &t);
-			continue;
-		}
-		snprintf(what, sizeof(what), "%s %s", path, msg);
-		salvage_left_out(sv, what);
 		/* Kept in place until the end: the messages name the meetings taken by index. */
-		l->v[i].line = 0;
+		out[i] = clash(l, i, &t, file, log, msg, sizeof(msg));
+		if (out[i])
+			salvage_left_out(sv, msg);
+		else
+			take(l, i, &t);
 	}
 	for (size_t i = 0; i < l->n && !ret; i++) {
-		if (l->v[i].line)
+		if (!out[i])
 			l->v[kept++] = l->v[i];
 		else
 			spec_free(&l->v[i]);
@@ -173,8 +189,9 @@ static int drop_clashes(const char *path, struct salvage *sv, struct spec_list *
 	owners_free(&t.names);
 	owners_free(&t.ufrags);
 	free(t.port);
+	free(out);
 	if (!ret && (ret = spec_list_check(l, msg, sizeof(msg))))
-		snprintf(err, errlen, "%s %s", path, msg);
+		snprintf(err, errlen, "%s %s", file, msg);
 	else if (ret)
 		snprintf(err, errlen, "out of memory");
 	return ret;
@@ -236,7 +253,7 @@ int rules_file_read(const char *path, __s64 now, unsigned int flags, struct salv
 	if (!ret) {
 		ret = spec_list_check(l, msg, sizeof(msg));
 		if (ret && sv && ret != -ENOMEM)
-			ret = drop_clashes(path, sv, l, err, errlen);
+			ret = spec_list_salvage(l, path, NULL, sv, err, errlen);
 		else if (ret)
 			snprintf(err, errlen, "%s %s", path, msg);
 	}

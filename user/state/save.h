@@ -14,8 +14,8 @@
  */
 int rules_save(const struct gb_ctx *ctx, const struct rules *r);
 /*
- * The same from want instead of the maps: a saved set salvaged from a damaged one becomes the
- * saved set (restore, before it puts it into the maps).
+ * The same from want instead of the maps: a set salvaged from a damaged saved set becomes it
+ * (restore, before it makes the maps hold it).
  */
 int rules_save_specs(const struct gb_ctx *ctx, const struct spec_list *want);
 /* rules_save, when the log has outgrown the rules file; a failure only warns (the log holds all). */
