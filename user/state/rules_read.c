@@ -91,7 +91,10 @@ static const char *at(const struct meeting_spec *s, const char *file, const char
 /* " (line N)" for an owner from the file, "" for one from the log. */
 static const char *line_of(const struct meeting_spec *o, char *buf, size_t len)
 {
-	snprintf(buf, len, o->line ? " (line %u)" : "", o->line);
+	if (o->line)
+		snprintf(buf, len, " (line %u)", o->line);
+	else
+		*buf = '\0';
 	return buf;
 }
 
