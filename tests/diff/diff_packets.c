@@ -772,6 +772,7 @@ static void print_rules(const struct run *run)
 static void check_coverage(const struct run *run)
 {
 	__u64 n = run->packets;
+	unsigned int pct;
 	char name[96];
 
 	if (n < 100000)
@@ -785,9 +786,15 @@ static void check_coverage(const struct run *run)
 			 (unsigned long long)run->by_reason[r]);
 		CHECK(name, run->by_reason[r] >= n / 20000);
 	}
-	snprintf(name, sizeof(name), "at_least_5%%_of_frames_dropped_or_monitored (%llu)",
+	/*
+	 * Every valid frame to a shared port (DIFF_SHARED=100): few meetings (a set of 9, most of a
+	 * kind that drops nothing) gave 3.2% for one seed (11328752607372212669) in 30, so 5% failed
+	 * sound runs; 2% there.
+	 */
+	pct = run->rules.shared_percent == 100 ? 2 : 5;
+	snprintf(name, sizeof(name), "at_least_%u%%_of_frames_dropped_or_monitored (%llu)", pct,
 		 (unsigned long long)(run->by_reason[GB_DROP] + run->by_reason[GB_PASS_MONITOR]));
-	CHECK(name, run->by_reason[GB_DROP] + run->by_reason[GB_PASS_MONITOR] >= n / 20);
+	CHECK(name, run->by_reason[GB_DROP] + run->by_reason[GB_PASS_MONITOR] >= n * pct / 100);
 	snprintf(name, sizeof(name), "at_least_2%%_of_frames_dropped (%llu)",
 		 (unsigned long long)run->by_reason[GB_DROP]);
 	CHECK(name, run->by_reason[GB_DROP] >= n / 50);

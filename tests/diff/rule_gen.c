@@ -72,10 +72,14 @@ void rule_set_fill(struct rng *r, const __u8 *prefix, unsigned int len, __u8 add
 	}
 }
 
-/* Allow exceptions, most around sources of a country the meeting blocks. */
-static int add_allows(struct rule_set *rs, struct rng *r, struct ref_meeting *m, __u32 id)
+/*
+ * Allow exceptions, most around sources of a country the meeting blocks; with both, the first two
+ * are (IPv4, then IPv6) in such a network, so that frames from them are "allowed" whatever the seed.
+ */
+static int add_allows(struct rule_set *rs, struct rng *r, struct ref_meeting *m, __u32 id,
+		      bool both)
 {
-	size_t n = 1 + rng_below(r, 6);
+	size_t n = (both ? 2 : 1) + rng_below(r, 6);
 
 	m->allow = calloc(n, sizeof(*m->allow));
 	if (!m->allow)
@@ -84,15 +88,17 @@ static int add_allows(struct rule_set *rs, struct rng *r, struct ref_meeting *m,
 		struct ref_cidr *c = &m->allow[m->nallow++];
 		__u16 country = rs->nblocked[id] ? rs->blocked[id][rng_below(r, rs->nblocked[id])] :
 						   GB_COUNTRY_NONE;
-		unsigned int kind = rng_below(r, 100);	/* IPv4, IPv6, IPv4-mapped IPv6 */
+		bool sure = both && i < 2;
+		/* IPv4, IPv6, IPv4-mapped IPv6 */
+		unsigned int kind = sure ? (i ? 60 : 0) : rng_below(r, 100);
 		unsigned int bits = kind >= 50 && kind < 90 ? 128 : 32, plen = 0, len;
 		__u8 a[16];
 
 		/* Most inside a network of a blocked country, some spanning several networks. */
-		if (!rng_percent(r, 80) || !rule_set_address(rs, r, bits == 128 ? 6 : 4, country, a,
-							     &plen))
+		if ((!sure && !rng_percent(r, 80)) ||
+		    !rule_set_address(rs, r, bits == 128 ? 6 : 4, country, a, &plen))
 			rule_set_fill(r, a, 0, a);
-		if (plen && rng_percent(r, 75))
+		if (plen && (sure || rng_percent(r, 75)))
 			len = plen + rng_below(r, 9);
 		else
 			len = 8 + rng_below(r, bits - 7);
@@ -161,7 +167,9 @@ static int add_meeting(struct rule_set *rs, struct rng *r, size_t slot, int kind
 		rs->blocked[id][rs->nblocked[id]++] = c;
 	}
 	if (kind == KIND_ALLOWS || (kind == KIND_RANDOM && rng_percent(r, 30))) {
-		err = add_allows(rs, r, m, id);
+		err = add_allows(rs, r, m, id, kind == KIND_ALLOWS);
+		if (kind == KIND_ALLOWS)
+			rs->allows_id = id;
 		if (err)
 			return err;
 	}
@@ -305,6 +313,8 @@ static int add_shared(struct rule_set *rs, struct rng *r)
 		bool gone = !rs->ref->meeting[id].flags && !rs->blocked[id];
 
 		if (i < KIND_COUNT - 1 || (!gone && rng_percent(r, 60)) || (gone && i + 1 == rs->nids)) {
+			if (id == rs->allows_id)
+				rs->allows_ufrag = rs->npool + 1;
 			add_ufrags(rs, r, id, gone ? 1 : 1 + rng_below(r, 4), true);
 			rs->ufrag_meetings[rs->nufrag_meetings++] = id;
 		}

@@ -54,6 +54,9 @@ struct rule_set {
 	size_t nufrag_meetings;
 	size_t enforced[RULES_MAX_UFRAGS];	/* pool ufrags made for meetings that drop */
 	size_t nenforced;
+	/* The meeting of exceptions: one of each family in a blocked country's network, at least. */
+	__u32 allows_id;
+	size_t allows_ufrag;		/* 1 + the pool index of a ufrag it holds from the start */
 };
 
 /*

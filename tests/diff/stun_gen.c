@@ -264,30 +264,24 @@ static __u16 blocked_by(const struct rule_set *rs, struct rng *r, __u32 id)
 	       rs->blocked[id][rng_below(r, rs->nblocked[id])] : GB_COUNTRY_NONE;
 }
 
-/*
- * A source for a packet naming meeting id: some inside its exceptions (an exception's "allowed"
- * comes only from those), mostly in a country it blocks, else anywhere.
- */
+/* A source for a packet naming meeting id: mostly in a country it blocks, else anywhere. */
 static void source(const struct rule_set *rs, struct rng *r, int family, __u32 id, __u8 addr[16])
 {
 	const struct prefix_list *l = family == 4 ? &rs->table->v4 : &rs->table->v6;
 	const struct ref_meeting *m = &rs->ref->meeting[id < GB_MAX_MEETINGS ? id : 0];
 
 	memset(addr, 0, 16);
-	if (m->nallow && rng_percent(r, 25)) {
+	if (rng_percent(r, 70) && rule_set_address(rs, r, family, blocked_by(rs, r, id), addr,
+						   NULL))
+		return;
+	if (rng_percent(r, 30) && m->nallow) {
 		const struct ref_cidr *c = &m->allow[rng_below(r, m->nallow)];
 
-		/* One of the family, if the meeting has one: a meeting may have only IPv6 ones. */
-		for (size_t i = 0; i < m->nallow && c->family != family; i++)
-			c = &m->allow[i];
 		if (c->family == family) {
 			rule_set_fill(r, c->addr, c->len, addr);
 			return;
 		}
 	}
-	if (rng_percent(r, 70) && rule_set_address(rs, r, family, blocked_by(rs, r, id), addr,
-						   NULL))
-		return;
 	if (l->n) {
 		const struct prefix *p = &l->v[rng_below(r, l->n)];
 
@@ -329,6 +323,21 @@ void gen_shared_flow(const struct rule_set *rs, struct rng *r, __u64 seed, __u64
 		k = rng_below(r, rs->npool);
 		fl->family = rng_percent(r, 55) ? 4 : 6;
 		source(rs, r, fl->family, rs->pool[k].home, fl->saddr);
+		/*
+		 * Some, frame by frame, from an exception of the meeting of exceptions (one of each
+		 * family in a network it blocks), naming its ufrag: "allowed" whatever the seed. (Senders
+		 * are few per epoch: drawn per sender, the count swung from 0 to thousands by seed.)
+		 */
+		if (rs->allows_ufrag && rng_percent(r, 5)) {
+			const struct ref_meeting *m = &rs->ref->meeting[rs->allows_id];
+
+			k = rs->allows_ufrag - 1;
+			for (size_t i = 0; i < m->nallow; i++)
+				if (m->allow[i].family == fl->family) {
+					rule_set_fill(r, m->allow[i].addr, m->allow[i].len, fl->saddr);
+					break;
+				}
+		}
 		fl->proto = 17;
 		fl->sport = rng_below(r, 65536);
 		fl->dport = rs->shared[rng_below(r, rs->nshared)];
