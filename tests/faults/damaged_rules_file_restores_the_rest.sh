@@ -184,8 +184,9 @@ check_eq "... every change but the damaged one" "alpha bravo hotel india" "$(nam
 fresh
 check "juliet is logged" "$GEOBLOCK" meeting add juliet --ports 5006 --block RU
 sed -i 's/^meeting add bravo .*/meeting add bravo --ports 5002 --blok FR/' "$SD/rules"
-"$GEOBLOCK" restore >"$tmp/out6" 2>/dev/null
+"$GEOBLOCK" restore >"$tmp/out6" 2>"$tmp/err6"
 check_eq "pins in place, damaged set: exit 2" 2 $?
+check "... said so" grep -q "1 line of the saved rule set left out (said above); the maps are kept, and saved as they are" "$tmp/err6"
 check "... written anew from the maps" grep -q "written anew from the maps" "$tmp/out6"
 check_eq "... every live meeting kept" "alpha bravo juliet" "$(names)"
 check_eq "... and saved" "alpha bravo juliet" \

@@ -154,21 +154,20 @@ static int live_meetings(const struct gb_ctx *ctx, bool *any, struct spec_list *
  * kept first (never over an earlier copy): from the maps if they hold meetings (restore without a
  * reboot: they are what was enforced), else from what could be read, which restore then puts back.
  */
-static int write_saved_anew(const struct gb_ctx *ctx, const struct spec_list *want)
+static int write_saved_anew(const struct gb_ctx *ctx, const struct spec_list *want, bool *any)
 {
 	struct spec_list live;
 	char msg[512], stamp[32];
 	time_t now = time(NULL);
-	bool any;
 	int err;
 
-	err = live_meetings(ctx, &any, &live);
+	err = live_meetings(ctx, any, &live);
 	if (err) {
 		gb_err("cannot read the maps: %s", strerror(-err));
 		return err;
 	}
 	/* Two versions of a meeting (a change died midway): the maps are not a whole set either. */
-	if (any && spec_list_check(&live, msg, sizeof(msg))) {
+	if (*any && spec_list_check(&live, msg, sizeof(msg))) {
 		gb_err("the saved rule set in %s is damaged and the maps hold a change that died midway "
 		       "(%s): both left as they are; 'geoblock apply' the set meant", ctx->state_dir,
 		       msg);
@@ -182,10 +181,10 @@ static int write_saved_anew(const struct gb_ctx *ctx, const struct spec_list *wa
 	if (!err)
 		err = keep_copy(ctx, GB_LOG_FILE, stamp);
 	if (!err)
-		err = rules_save_specs(ctx, any ? &live : want);
+		err = rules_save_specs(ctx, *any ? &live : want);
 	if (!err)
 		printf("rules: %s/%s written anew from %s\n", ctx->state_dir, GB_RULES_FILE,
-		       any ? "the maps (they hold meetings: what was enforced)" :
+		       *any ? "the maps (they hold meetings: what was enforced)" :
 		       "what could be read");
 	spec_list_free(&live);
 	return err;
@@ -195,6 +194,7 @@ static int restore_rules(const struct gb_ctx *ctx, struct json_object *changes)
 {
 	struct salvage sv = { .left_out = say_left_out };
 	struct spec_list want;
+	bool from_maps = false;
 	struct rules r;
 	char msg[512];
 	int err, expired, n = 0;
@@ -213,7 +213,7 @@ static int restore_rules(const struct gb_ctx *ctx, struct json_object *changes)
 		gb_err("%s", msg);
 		return err;
 	}
-	err = sv.n ? write_saved_anew(ctx, &want) : 0;
+	err = sv.n ? write_saved_anew(ctx, &want, &from_maps) : 0;
 	spec_list_free(&want);
 	if (!err)
 		err = rules_begin(ctx, &r, false, NULL);
@@ -242,8 +242,9 @@ static int restore_rules(const struct gb_ctx *ctx, struct json_object *changes)
 		printf(", %d expired meeting%s deleted", expired, expired == 1 ? "" : "s");
 	printf(")\n");
 	if (sv.n) {
-		gb_err("%u line%s of the saved rule set left out (said above); the rest is restored",
-		       sv.n, sv.n == 1 ? "" : "s");
+		gb_err("%u line%s of the saved rule set left out (said above); %s", sv.n,
+		       sv.n == 1 ? "" : "s", from_maps ? "the maps are kept, and saved as they are" :
+		       "the rest is restored");
 		return -EAGAIN;
 	}
 	return 0;
