@@ -71,7 +71,7 @@ struct query_check {
 	const char *takes;
 	char seen[8][16];
 	int n;
-	char why[160];
+	char why[300];
 };
 
 /* Whether comma-separated list names key. */
