@@ -114,8 +114,8 @@ check "apply 400 meetings" "$GEOBLOCK" apply "$tmp/many"
 cat "$SD/rules" "$SD/rules" >"$tmp/twice"
 echo "meeting add late --ports 30000 --block FR --janus-room 77" >>"$tmp/twice"
 cp "$tmp/twice" "$SD/rules"
-# Copies kept before, under the names this restore's would have in the next seconds: kept.
-for d in 0 1 2 3 4 5; do
+# Copies kept before, under the names this restore's would have in the next minute: kept.
+for d in $(seq 0 59); do
 	echo kept >"$SD/rules.damaged-$(date -u -d "+$d sec" +%Y%m%dT%H%M%SZ)"
 done
 reboot
@@ -129,8 +129,10 @@ check "appended to itself: the copy named as such" grep -qF \
 	"line $((l1 + 402)): meeting \"m1\" is already defined on line $l1" "$tmp/err3"
 check "a room of an earlier meeting: named" grep -qF \
 	"line 805: Janus room 77 already belongs to meeting \"m1\"" "$tmp/err3"
-check_eq "a copy kept before is not written over" 6 \
+check_eq "a copy kept before is not written over" 60 \
 	"$(grep -lx kept "$SD"/rules.damaged-* | wc -l)"
+check "... this restore's named apart" grep -q "rules as it was is kept as .*/rules\.damaged-[0-9TZ]*-2$" \
+	"$tmp/out3"
 check "this restore's copy is the file as it was" cmp -s "$tmp/twice" \
 	"$SD/rules.damaged-$(sed -n 's|.*rules as it was is kept as .*/rules\.damaged-\(.*\)$|\1|p' "$tmp/out3")"
 # log_line SEQ BODY: a record of rules.log as geoblock writes it (its CRC right).
@@ -161,11 +163,12 @@ reboot
 check_eq "... the next restore: exit 0" 0 "$("$GEOBLOCK" restore >/dev/null 2>&1; echo $?)"
 
 # A record whose CRC does not match, with whole records after it: damage, not a crash's end. The
-# change after it is kept; the one it broke is named.
+# change after it is kept; the one it broke (golf's "done") is named, with the change it ends.
 fresh
 check "golf is logged" "$GEOBLOCK" meeting add golf --ports 5003 --block RU
 check "hotel is logged" "$GEOBLOCK" meeting add hotel --ports 5004 --block RU
-l=$(grep -n "put meeting add golf" "$SD/rules.log" | cut -d: -f1)
+l=$(($(grep -n "put meeting add golf" "$SD/rules.log" | cut -d: -f1) + 1))
+golf_seq=$(grep "put meeting add golf" "$SD/rules.log" | cut -d' ' -f1)
 sed -i "${l}s/^\([0-9]*\) [0-9a-f]*/\1 deadbeef/" "$SD/rules.log"
 check_eq "without a reboot: no change counts as interrupted" false \
 	"$("$GEOBLOCK" status --json 2>/dev/null | jq .change_interrupted)"
@@ -173,11 +176,29 @@ check "without a reboot: a change works" "$GEOBLOCK" meeting add india --ports 5
 check_eq "... and the live meetings stay" "alpha bravo golf hotel india" "$(names)"
 "$GEOBLOCK" restore --print >/dev/null 2>"$tmp/err5"
 check_eq "restore --print names the damaged line: exit 2" 2 $?
-check "... as damaged" grep -qF "line $l: damaged (its CRC does not match, and whole records follow it)" "$tmp/err5"
+check "... as damaged, with the change it ends" grep -qF "line $l: damaged (its CRC does not match, and whole records follow it); change $golf_seq before it (meeting \"golf\"), whose \"done\" it may have been, goes with it" "$tmp/err5"
+cp "$SD/rules.log" "$tmp/log5"
 reboot
 "$GEOBLOCK" restore >"$tmp/out5" 2>/dev/null
 check_eq "after a reboot: exit 2" 2 $?
 check_eq "... every change but the damaged one" "alpha bravo hotel india" "$(names)"
+check "... the log as it was is kept" cmp -s "$tmp/log5" \
+	"$SD/rules.log.damaged-$(sed -n 's|.*rules.log as it was is kept as .*/rules\.log\.damaged-\(.*\)$|\1|p' "$tmp/out5")"
+reboot
+check_eq "... the next restore: exit 0" 0 "$("$GEOBLOCK" restore >/dev/null 2>&1; echo $?)"
+check_eq "... the same meetings" "alpha bravo hotel india" "$(names)"
+
+# Damage among records the rules file holds already (a crash between writing it and emptying the
+# log): nothing is lost, nothing said.
+fresh
+t=$(sed -n 's/^# through change //p' "$SD/rules")
+{ log_line $((t - 1)) "put meeting add zulu --ports 5009 --block RU" | sed 's/^\([0-9]*\) [0-9a-f]*/\1 deadbeef/'
+  log_line "$t" done; } >>"$SD/rules.log"
+reboot
+"$GEOBLOCK" restore >/dev/null 2>"$tmp/err8"
+check_eq "damage the rules file holds: exit 0" 0 $?
+check_eq "... nothing said" "" "$(grep 'left out' "$tmp/err8")"
+check_eq "... the rules file's meetings" "alpha bravo" "$(names)"
 
 # Restore with the maps in place (no reboot) and a damaged saved set: the maps are what was
 # enforced; the saved set is written anew from them, the maps untouched.

@@ -143,7 +143,7 @@ static int live_meetings(const struct gb_ctx *ctx, bool *any, struct spec_list *
 	if (err)
 		return err;
 	for (__u32 id = 1; id < GB_MAX_MEETINGS && !*any; id++)
-		*any = rules_slot_occupied(&r.policies[id]);
+		*any = r.policies[id].flags & GB_MEETING_ACTIVE;
 	err = *any ? rules_specs(&r, live) : 0;
 	rules_free(&r);
 	return err;

@@ -393,6 +393,7 @@ struct replay {
 	struct spec_list *l;
 	struct meeting_spec pending;	/* the last put, until its "done" */
 	char pending_del[GB_MEETING_NAME_LEN];
+	__u64 pending_seq;
 	enum { NONE, PUT, DEL } kind;
 	__s64 now;
 	int err;
@@ -425,8 +426,9 @@ static int commit(struct replay *rp)
 	if (rp->kind == DEL) {
 		i = find_name(rp->l, rp->pending_del);
 		if (i >= 0) {
+			/* The order kept: salvaging leaves out the later of two that clash. */
 			spec_free(&rp->l->v[i]);
-			rp->l->v[i] = rp->l->v[--rp->l->n];
+			memmove(&rp->l->v[i], &rp->l->v[i + 1], (--rp->l->n - i) * sizeof(*rp->l->v));
 		}
 	} else if (rp->kind == PUT) {
 		i = find_name(rp->l, rp->pending.name);
@@ -452,10 +454,15 @@ static void replay_record(void *arg, __u64 seq, const char *body, size_t body_le
 	if (rp->err)
 		return;
 	if (!body) {
-		/* What it was is unknown: the change under way, if any, goes with it. */
-		forget_pending(rp);
+		/* What it was is unknown: the change waiting for its "done", if any, goes with it. */
 		snprintf(rp->msg, rp->msglen, "line %llu: damaged (its CRC does not match, and whole "
 			 "records follow it)", (unsigned long long)seq);
+		if (rp->kind != NONE)
+			snprintf(rp->msg + strlen(rp->msg), rp->msglen - strlen(rp->msg), "; change "
+				 "%llu before it (meeting \"%s\"), whose \"done\" it may have been, "
+				 "goes with it", (unsigned long long)rp->pending_seq,
+				 rp->kind == PUT ? rp->pending.name : rp->pending_del);
+		forget_pending(rp);
 		err = -EINVAL;
 		goto out;
 	}
@@ -470,8 +477,10 @@ static void replay_record(void *arg, __u64 seq, const char *body, size_t body_le
 		forget_pending(rp);
 		err = spec_parse_line(text + 4, rp->now, SPEC_PAST_OK, &rp->pending, msg,
 				      sizeof(msg));
-		if (!err)
+		if (!err) {
 			rp->kind = PUT;
+			rp->pending_seq = seq;
+		}
 		else
 			snprintf(rp->msg, rp->msglen, "change %llu: %s", (unsigned long long)seq,
 				 err == 1 ? "no meeting" : msg);
@@ -481,6 +490,7 @@ static void replay_record(void *arg, __u64 seq, const char *body, size_t body_le
 		forget_pending(rp);
 		snprintf(rp->pending_del, sizeof(rp->pending_del), "%s", text + 4);
 		rp->kind = DEL;
+		rp->pending_seq = seq;
 	} else if (log_body_is(text, body_len, "set")) {
 		forget_pending(rp);
 	} else {

@@ -53,10 +53,11 @@ bool log_body_is(const char *body, size_t len, const char *word)
 }
 
 /*
- * Whether whole, intact records follow the line at pos: one there that fails its CRC is then
- * damage (a bit flipped, an edit), not what a crash leaves, which is only ever at the end.
+ * The number of the first whole, intact record after the line at pos, or 0: with one, a line
+ * there that fails its CRC is damage (a bit flipped, an edit), not what a crash leaves, which is
+ * only ever at the end.
  */
-static bool whole_record_after(const char *buf, size_t len, size_t pos)
+static __u64 whole_record_after(const char *buf, size_t len, size_t pos)
 {
 	const char *nl = memchr(buf + pos, '\n', len - pos), *body;
 	size_t body_len;
@@ -65,9 +66,9 @@ static bool whole_record_after(const char *buf, size_t len, size_t pos)
 	while (nl && (pos = nl - buf + 1) < len) {
 		nl = memchr(buf + pos, '\n', len - pos);
 		if (nl && !parse_record(buf + pos, nl - (buf + pos), &seq, &body, &body_len))
-			return true;
+			return seq;
 	}
-	return false;
+	return 0;
 }
 
 off_t log_walk(const char *buf, size_t len, __u64 through, bool past_damage,
@@ -82,10 +83,14 @@ off_t log_walk(const char *buf, size_t len, __u64 through, bool past_damage,
 		__u64 seq;
 
 		if (!nl || parse_record(buf + pos, nl - (buf + pos), &seq, &body, &body_len)) {
-			if (!nl || !past_damage || !whole_record_after(buf, len, pos))
+			__u64 next = nl && past_damage ? whole_record_after(buf, len, pos) : 0;
+
+			if (!next)
 				break;
 			pos = nl - buf + 1;
-			fn(arg, line, NULL, 0, pos);
+			/* Said unless the rules file holds it (numbered before the next record). */
+			if (next > through + 1)
+				fn(arg, line, NULL, 0, pos);
 			continue;
 		}
 		pos = nl - buf + 1;

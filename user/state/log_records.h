@@ -18,8 +18,9 @@ bool log_body_is(const char *body, size_t len, const char *word);
 /*
  * Calls fn on each whole, intact record numbered past through, in order; returns the end of the
  * last line walked. Stops at an unfinished line (a crash's), and at a damaged one (its CRC does
- * not match) unless past_damage and whole records follow it: fn then gets it as body NULL, seq
- * its line number, and the walk goes on.
+ * not match) unless past_damage and whole records follow it: the walk goes on, and fn gets it as
+ * body NULL, seq its line number, unless the next record is numbered through + 1 or less (the
+ * rules file holds what it was).
  */
 off_t log_walk(const char *buf, size_t len, __u64 through, bool past_damage,
 	       void (*fn)(void *arg, __u64 seq, const char *body, size_t body_len, off_t end),

@@ -29,7 +29,7 @@ int rules_file_read(const char *path, __s64 now, unsigned int flags, struct salv
  * ufrags or Janus rooms one taken before it holds, or that does not fit beside them, is left out
  * (said through sv, named by its line of file or, line 0, as a change logged in log); one pass,
  * whatever the number of clashes (a rules file appended to itself has one per meeting). The set
- * left passes the check; 0, or -ENOMEM with err.
+ * left passes the check; 0, or an error with err (memory short).
  */
 int spec_list_salvage(struct spec_list *l, const char *file, const char *log, struct salvage *sv,
 		      char *err, size_t errlen);
