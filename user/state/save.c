@@ -22,10 +22,11 @@ static int put_line(FILE *f, const struct meeting_spec *s)
 {
 	char *line = spec_format(s, false);
 
-	if (line)
-		fprintf(f, "%s\n", line);
+	if (!line)
+		return -ENOMEM;
+	fprintf(f, "%s\n", line);
 	free(line);
-	return line ? 0 : -ENOMEM;
+	return 0;
 }
 
 /*
