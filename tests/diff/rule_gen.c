@@ -296,8 +296,9 @@ static int add_shared(struct rule_set *rs, struct rng *r)
 	if (!u->key || !u->slot)
 		return -ENOMEM;
 	u->nslots = 1;		/* slot 0 is never used */
-	while (rs->nshared < n) {
-		unsigned int port = rs->nshared ? 1 + rng_below(r, GB_PORT_COUNT - 1) : 3478;
+	/* 3478 first, unless a meeting owns it (a random set may): it looped there for good. */
+	for (unsigned int tries = 0; rs->nshared < n; tries++) {
+		unsigned int port = rs->nshared || tries ? 1 + rng_below(r, GB_PORT_COUNT - 1) : 3478;
 
 		if (rs->ref->owner[port] || rs->ref->port_flags[port])
 			continue;
