@@ -162,6 +162,26 @@ check_eq "nothing pinned: exit 2" 2 $?
 check_eq "nothing pinned: one line" 1 "$(wc -l <"$tmp/err")"
 check "nothing pinned: no pin made" test ! -e "$none"
 
+# No GeoIP table loaded (as after a reboot, before restore): every address has no country, and
+# the answer says why rather than blaming the address; explain agrees.
+bare=/sys/fs/bpf/geoblock-test-$GB_TEST_ID-bare
+on_exit rm -rf "$bare"
+nt() { GEOBLOCK_PIN_DIR=$bare GEOBLOCK_STATE_DIR=$tmp/bare-state "$GEOBLOCK" "$@"; }
+nt meeting add m --ports 9501 --block DE >/dev/null 2>&1 || fail "no table: meeting add"
+check_eq "no table: check" \
+	'pass: 192.0.2.1 has no country: no GeoIP table is loaded, so meeting "m" blocks no address (geoblock geoip load PATH, or geoblock restore after a reboot)' \
+	"$(nt check m 192.0.2.1 2>&1)"
+check_eq "no table: check --json" '["no_country",false,null]' \
+	"$(nt check m 2001:db8:de::1 --json | jq -c '[.verdict, .block, .country]')"
+check_eq "no table: explain" \
+	'no_country: no GeoIP table is loaded, so no address has a country (geoblock geoip load PATH, or geoblock restore after a reboot)' \
+	"$(nt explain 192.0.2.1 9501 --json | jq -r '.verdict + ": " + .why')"
+nt geoip load --force "$tmp/table.csv" >/dev/null 2>&1 || fail "no table: geoip load"
+check_eq "a table loaded: blocked" dropped "$(nt check m 192.0.2.1 --json | jq -r .verdict)"
+check_eq "a table loaded: an address of no country is blamed again" \
+	'pass: 10.1.2.3 has no country in the GeoIP table, which meeting "m" cannot block' \
+	"$(nt check m 10.1.2.3 2>&1)"
+
 # Expired: the meeting's rule has ended, its packets pass, and so does the participant. Last, as
 # the next change deletes an expired meeting.
 soon=$(date -u -d "@$(($(date +%s) + 3))" +%Y-%m-%dT%H:%M:%SZ)

@@ -125,6 +125,9 @@ static int judge(const struct rules *r, __u32 id, __u32 proto, int family, const
 	return 0;
 }
 
+/* What loads a table, where none is: after a reboot the maps are new and empty. */
+#define LOAD_HINT "geoblock geoip load PATH, or geoblock restore after a reboot"
+
 /* Why, for `explain`: the rule that decides the packet. */
 static void explain_why(struct explanation *e)
 {
@@ -155,7 +158,9 @@ static void explain_why(struct explanation *e)
 			 e->expires);
 		break;
 	case GB_PASS_NO_COUNTRY:
-		snprintf(e->why, sizeof(e->why), "the address has no country in the GeoIP table");
+		snprintf(e->why, sizeof(e->why), e->no_table ? "no GeoIP table is loaded, so no "
+			 "address has a country (" LOAD_HINT ")" :
+			 "the address has no country in the GeoIP table");
 		break;
 	case GB_PASS_NOT_BLOCKED:
 		snprintf(e->why, sizeof(e->why), "%s is not on the block list of meeting %s (%s)",
@@ -193,7 +198,13 @@ static void check_why(struct explanation *e)
 			 "nothing", where, m, e->expires);
 		break;
 	case GB_PASS_NO_COUNTRY:
-		snprintf(e->why, sizeof(e->why), "%s, which meeting \"%s\" cannot block", where, m);
+		if (e->no_table)
+			snprintf(e->why, sizeof(e->why), "%s has no country: no GeoIP table is "
+				 "loaded, so meeting \"%s\" blocks no address (" LOAD_HINT ")",
+				 e->address, m);
+		else
+			snprintf(e->why, sizeof(e->why), "%s, which meeting \"%s\" cannot block",
+				 where, m);
 		break;
 	case GB_PASS_NOT_BLOCKED:
 		snprintf(e->why, sizeof(e->why), "%s, not blocked by meeting \"%s\"", where, m);
@@ -278,6 +289,8 @@ static int answer(const struct gb_ctx *ctx, const struct question *q, struct exp
 	e->port = q->port;
 	e->tcp = q->tcp;
 	find_country(&v, q->family, q->addr, e, &country);
+	e->no_table = !v.tab[0] && !v.tab[1] && !v.net[0] && !v.net[1] && v.lpm[0] < 0 &&
+		      v.lpm[1] < 0;
 	if (q->ufrag)
 		snprintf(e->ufrag, sizeof(e->ufrag), "%s", q->ufrag);
 	if (e->shared && !q->tcp && (!id || id >= GB_MAX_MEETINGS)) {

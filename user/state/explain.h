@@ -23,6 +23,7 @@ struct explanation {
 	unsigned int reason;		/* enum verdict_reason */
 	const char *verdict;		/* its name, as stats and the metrics give it */
 	char meeting[GB_MEETING_NAME_LEN];
+	bool no_table;			/* no GeoIP table is loaded (a reboot's new maps) */
 	char country[3];		/* "" when the address has none */
 	const char *country_name;	/* NULL when the address has none */
 	char network[64];		/* the GeoIP network that answered, "" if none */
