@@ -127,6 +127,7 @@ static struct api_reply dispatch(struct api_server *api, struct MHD_Connection *
 	bool path_known;
 	int err;
 
+	gb_clear_error();
 	r = api_route_find(method, url, name, sizeof(name), &path_known);
 	if (!r && path_known)
 		return api_error(MHD_HTTP_METHOD_NOT_ALLOWED, "method not allowed on this path");
@@ -146,10 +147,28 @@ static struct api_reply dispatch(struct api_server *api, struct MHD_Connection *
 	snprintf(c.command, sizeof(c.command), "%s %.250s", method, url);
 	c.who.command = c.command;
 	peer_of(conn, &c.who);
-	gb_clear_error();
 	rep = r->fn(&c);
 	json_object_put(c.in);
 	return rep;
+}
+
+/*
+ * A refused request in the daemon's log too, unless its route's one error line already went
+ * there: a client's bug is seen where the operator looks, not only in the client's reply.
+ */
+static void log_refusal(const char *method, const char *url, const struct api_reply *rep)
+{
+	char how[16 * 4 + 1], shown[200 * 4 + 1];
+	struct json_object *e;
+	const char *msg;
+
+	if (rep->status < 400 || !json_object_object_get_ex(rep->body, "error", &e))
+		return;
+	msg = json_object_get_string(e);
+	if (!msg || !strcmp(msg, gb_last_error()))
+		return;
+	gb_err("%s %s: %u %s", printable(method, strlen(method), 16, how, sizeof(how)),
+	       printable(url, strlen(url), 200, shown, sizeof(shown)), rep->status, msg);
 }
 
 static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char *url,
@@ -176,6 +195,7 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
 		return MHD_YES;
 	}
 	rep = dispatch(api, conn, method, url, req);
+	log_refusal(method, url, &rep);
 	text = json_object_to_json_string_ext(rep.body, JSON_C_TO_STRING_PLAIN |
 					      JSON_C_TO_STRING_NOSLASHESCAPE);
 	resp = MHD_create_response_from_buffer(strlen(text), (void *)text, MHD_RESPMEM_MUST_COPY);
