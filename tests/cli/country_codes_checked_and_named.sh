@@ -102,6 +102,20 @@ check_eq "explain --json: blocks" '[["DE","Germany",1,1],["FR","France",0,0]]' \
 	"$("$GEOBLOCK" explain 192.0.2.1 30107 --json |
 	   jq -c '[.blocks[] | [.code, .name, .ipv4_networks, .ipv6_networks]]')"
 
+# The control API's replies warn in the CLI's words, naming the meeting (in an apply, each).
+api_daemon "$tmp/api.sock"
+api() { curl -s --unix-socket "$tmp/api.sock" -X "$1" "http://geoblock$2" -d "$3"; }
+nonet() { echo "the loaded GeoIP table has no network in $1: meeting \"$2\" blocks nothing from $3"; }
+out=$(api PUT /v1/meetings/swiss2 '{"ports":[30109],"block":["CH","DE"]}')
+check_eq "API PUT: the CLI's warning" "[\"$(nonet CH swiss2 it | sed 's/"/\\"/g')\"]" \
+	"$(jq -c .warnings <<<"$out")"
+out=$(api PUT /v1/meetings/swiss2 '{"ports":[30109],"block":["DE"]}')
+check_eq "API PUT: none when the table has every country" "[]" "$(jq -c .warnings <<<"$out")"
+out=$(api POST /v1/apply '{"check":true,"meetings":[{"name":"fr","ports":[30107],"block":["FR","DE"]},{"name":"de","ports":[30108],"block":["DE"]},{"name":"two","ports":[30110],"block":["CH","FR"]}]}')
+check_eq "API apply: one warning per meeting, each named" \
+	"$(nonet FR fr it; nonet CH,FR two them)" "$(jq -r '.warnings[]' <<<"$out")"
+kill_child "$pid"
+
 # status: times for people, both in JSON; the version.
 "$GEOBLOCK" status >"$tmp/status"
 check "status: build and load times in RFC 3339 with their age" \

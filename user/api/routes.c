@@ -45,16 +45,15 @@ static struct api_reply ops_reply(int err, struct json_object *ok)
 			   MHD_HTTP_FORBIDDEN : MHD_HTTP_INTERNAL_SERVER_ERROR, *msg ? msg : strerror(-err));
 }
 
-static struct json_object *warnings_of(const struct country_census *census, const __u64 *blocked)
+/* Warnings of meeting's blocked countries the loaded table has no network in: the CLI's line. */
+static struct json_object *warnings_of(const struct country_census *census, const __u64 *blocked,
+				       const char *meeting)
 {
 	struct json_object *arr = json_object_new_array();
-	char none[GB_COUNTRY_COUNT * 3 + 1], line[GB_COUNTRY_COUNT * 3 + 64];
+	char line[COUNTRIES_WARNING_LEN];
 
-	countries_without_networks(census, blocked, none, sizeof(none));
-	if (*none) {
-		snprintf(line, sizeof(line), "the loaded GeoIP table has no network in %s", none);
+	if (*countries_warning(census, blocked, meeting, line, sizeof(line)))
 		json_object_array_add(arr, json_object_new_string(line));
-	}
 	return arr;
 }
 
@@ -147,7 +146,7 @@ static struct api_reply put_meeting(struct api_call *c)
 	json_object_object_add(o, "meeting", spec_to_json(&s));
 	json_object_object_add(o, "created", json_object_new_boolean(created));
 	if (!err) {
-		struct json_object *w = warnings_of(&census, s.blocked);
+		struct json_object *w = warnings_of(&census, s.blocked, s.name);
 
 		if (s.n_ufrags)
 			warn_unshared(c->ctx, w, s.name);
@@ -264,7 +263,8 @@ static struct api_reply post_apply(struct api_call *c)
 	json_object_object_add(o, "unchanged", json_object_new_int64(n.keep));
 	warnings = json_object_new_array();
 	for (size_t i = 0; i < b.want.n && !err; i++) {
-		struct json_object *w = warnings_of(&census, b.want.v[i].blocked);
+		struct json_object *w = warnings_of(&census, b.want.v[i].blocked,
+						   b.want.v[i].name);
 
 		for (size_t j = 0; j < json_object_array_length(w); j++)
 			json_object_array_add(warnings, json_object_get(

@@ -283,15 +283,26 @@ void countries_without_networks(const struct country_census *c, const __u64 *blo
 	}
 }
 
-int countries_warn(const struct country_census *c, const __u64 *blocked, const char *meeting)
+const char *countries_warning(const struct country_census *c, const __u64 *blocked,
+			      const char *meeting, char *out, size_t len)
 {
 	char none[GB_COUNTRY_COUNT * 3 + 1];
 
 	countries_without_networks(c, blocked, none, sizeof(none));
-	if (!*none)
+	*out = '\0';
+	if (*none)
+		snprintf(out, len, "the loaded GeoIP table has no network in %s: meeting \"%s\" "
+			 "blocks nothing from %s", none, meeting, strchr(none, ',') ? "them" : "it");
+	return out;
+}
+
+int countries_warn(const struct country_census *c, const __u64 *blocked, const char *meeting)
+{
+	char line[COUNTRIES_WARNING_LEN];
+
+	if (!*countries_warning(c, blocked, meeting, line, sizeof(line)))
 		return 0;
-	gb_warn("the loaded GeoIP table has no network in %s: meeting \"%s\" blocks nothing "
-		"from %s", none, meeting, strchr(none, ',') ? "them" : "it");
+	gb_warn("%s", line);
 	return 1;
 }
 

@@ -45,6 +45,10 @@ int countries_check(const struct country_census *c, const __u64 *blocked, char *
 /* The codes of blocked the loaded table has no network for, "XA,XB" ("": none, or no table). */
 void countries_without_networks(const struct country_census *c, const __u64 *blocked, char *out,
 				size_t outlen);
+/* The warning line for meeting if countries_without_networks finds any, else "": out. */
+#define COUNTRIES_WARNING_LEN (GB_COUNTRY_COUNT * 3 + GB_MEETING_NAME_LEN + 96)
+const char *countries_warning(const struct country_census *c, const __u64 *blocked,
+			      const char *meeting, char *out, size_t len);
 /* One warning line if countries_without_networks finds any; returns 1 then, else 0. */
 int countries_warn(const struct country_census *c, const __u64 *blocked, const char *meeting);
 /* A line per blocked country, first after first then after rest: "CN China: 8,231 IPv4 + ..." */
