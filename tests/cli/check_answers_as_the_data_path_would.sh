@@ -167,7 +167,15 @@ check "nothing pinned: no pin made" test ! -e "$none"
 bare=/sys/fs/bpf/geoblock-test-$GB_TEST_ID-bare
 on_exit rm -rf "$bare"
 nt() { GEOBLOCK_PIN_DIR=$bare GEOBLOCK_STATE_DIR=$tmp/bare-state "$GEOBLOCK" "$@"; }
-nt meeting add m --ports 9501 --block DE >/dev/null 2>&1 || fail "no table: meeting add"
+nt meeting add m --ports 9501 --block DE >/dev/null 2>"$tmp/err" || fail "no table: meeting add"
+check_eq "no table: meeting add warns" \
+	'geoblock: meeting add: warning: no GeoIP table is loaded: meeting "m" blocks nothing until one is (geoblock geoip load PATH, or geoblock restore after a reboot)' \
+	"$(cat "$tmp/err")"
+printf 'meeting add m --ports 9501 --block DE\nmeeting add n --ports 9502 --block FR\n' >"$tmp/nt.rules"
+nt apply --check "$tmp/nt.rules" >/dev/null 2>"$tmp/err"
+check_eq "no table: apply warns once for the file" \
+	"0 geoblock: apply: warning: $tmp/nt.rules: no GeoIP table is loaded: its meetings block nothing until one is (geoblock geoip load PATH, or geoblock restore after a reboot)" \
+	"$? $(cat "$tmp/err")"
 check_eq "no table: check" \
 	'pass: 192.0.2.1 has no country: no GeoIP table is loaded, so meeting "m" blocks no address (geoblock geoip load PATH, or geoblock restore after a reboot)' \
 	"$(nt check m 192.0.2.1 2>&1)"
@@ -178,6 +186,8 @@ check_eq "no table: explain" \
 	"$(nt explain 192.0.2.1 9501 --json | jq -r '.verdict + ": " + .why')"
 nt geoip load --force "$tmp/table.csv" >/dev/null 2>&1 || fail "no table: geoip load"
 check_eq "a table loaded: blocked" dropped "$(nt check m 192.0.2.1 --json | jq -r .verdict)"
+nt apply --check "$tmp/nt.rules" >/dev/null 2>"$tmp/err"
+check_eq "a table loaded: apply does not warn" "0 " "$? $(cat "$tmp/err")"
 check_eq "a table loaded: an address of no country is blamed again" \
 	'pass: 10.1.2.3 has no country in the GeoIP table, which meeting "m" cannot block' \
 	"$(nt check m 10.1.2.3 2>&1)"

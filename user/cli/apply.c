@@ -26,11 +26,22 @@ static void print_summary(bool done, const struct ops_counts *c)
 		       "%zu unchanged\n", c->add, c->change, c->mode, c->deleted, c->keep);
 }
 
-/* One warning line per meeting that blocks a country the loaded table gives no network. */
-static void warn_without_networks(const struct country_census *c, const struct spec_list *want)
+/*
+ * One warning line per meeting that blocks a country the loaded table gives no network; with no
+ * table loaded, one for the file.
+ */
+static void warn_without_networks(const struct country_census *c, const char *path,
+				  const struct spec_list *want)
 {
-	for (size_t i = 0; i < want->n; i++)
-		countries_warn(c, want->v[i].blocked, want->v[i].name);
+	for (size_t i = 0; i < want->n; i++) {
+		if (c->loaded) {
+			countries_warn(c, want->v[i].blocked, want->v[i].name);
+		} else if (countries_any(want->v[i].blocked)) {
+			gb_warn("%s: no GeoIP table is loaded: its meetings block nothing until one is "
+				"(" COUNTRIES_LOAD_HINT ")", path);
+			return;
+		}
+	}
 }
 
 /* One warning line if the file gives ufrags while no port is shared. */
@@ -70,7 +81,7 @@ int cmd_apply(const struct cmd_args *a)
 		print_summary(!check, &counts);
 	/* Said after a failed change too: what the file asks for that the table cannot give. */
 	if (!err || (err != -EINVAL && census.loaded))
-		warn_without_networks(&census, &want);
+		warn_without_networks(&census, path, &want);
 	if (!err)
 		warn_unshared(&ctx, path, &want);
 	gb_close(&ctx);

@@ -283,6 +283,14 @@ void countries_without_networks(const struct country_census *c, const __u64 *blo
 	}
 }
 
+bool countries_any(const __u64 *blocked)
+{
+	for (int w = 0; w < GB_COUNTRY_WORDS; w++)
+		if (blocked[w])
+			return true;
+	return false;
+}
+
 const char *countries_warning(const struct country_census *c, const __u64 *blocked,
 			      const char *meeting, char *out, size_t len)
 {
@@ -290,7 +298,10 @@ const char *countries_warning(const struct country_census *c, const __u64 *block
 
 	countries_without_networks(c, blocked, none, sizeof(none));
 	*out = '\0';
-	if (*none)
+	if (!c->loaded && countries_any(blocked))
+		snprintf(out, len, "no GeoIP table is loaded: meeting \"%s\" blocks nothing until one "
+			 "is (" COUNTRIES_LOAD_HINT ")", meeting);
+	else if (*none)
 		snprintf(out, len, "the loaded GeoIP table has no network in %s: meeting \"%s\" "
 			 "blocks nothing from %s", none, meeting, strchr(none, ',') ? "them" : "it");
 	return out;

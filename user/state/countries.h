@@ -45,7 +45,14 @@ int countries_check(const struct country_census *c, const __u64 *blocked, char *
 /* The codes of blocked the loaded table has no network for, "XA,XB" ("": none, or no table). */
 void countries_without_networks(const struct country_census *c, const __u64 *blocked, char *out,
 				size_t outlen);
-/* The warning line for meeting if countries_without_networks finds any, else "": out. */
+/* Whether blocked names any country. */
+bool countries_any(const __u64 *blocked);
+/* What loads a table where none is: after a reboot the maps are new and empty. */
+#define COUNTRIES_LOAD_HINT "geoblock geoip load PATH, or geoblock restore after a reboot"
+/*
+ * The warning line for meeting: no table is loaded while it blocks countries, or the table has
+ * no network in some (countries_without_networks); else "". Returns out.
+ */
 #define COUNTRIES_WARNING_LEN (GB_COUNTRY_COUNT * 3 + GB_MEETING_NAME_LEN + 96)
 const char *countries_warning(const struct country_census *c, const __u64 *blocked,
 			      const char *meeting, char *out, size_t len);

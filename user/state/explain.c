@@ -125,9 +125,6 @@ static int judge(const struct rules *r, __u32 id, __u32 proto, int family, const
 	return 0;
 }
 
-/* What loads a table, where none is: after a reboot the maps are new and empty. */
-#define LOAD_HINT "geoblock geoip load PATH, or geoblock restore after a reboot"
-
 /* Why, for `explain`: the rule that decides the packet. */
 static void explain_why(struct explanation *e)
 {
@@ -159,7 +156,7 @@ static void explain_why(struct explanation *e)
 		break;
 	case GB_PASS_NO_COUNTRY:
 		snprintf(e->why, sizeof(e->why), e->no_table ? "no GeoIP table is loaded, so no "
-			 "address has a country (" LOAD_HINT ")" :
+			 "address has a country (" COUNTRIES_LOAD_HINT ")" :
 			 "the address has no country in the GeoIP table");
 		break;
 	case GB_PASS_NOT_BLOCKED:
@@ -200,7 +197,7 @@ static void check_why(struct explanation *e)
 	case GB_PASS_NO_COUNTRY:
 		if (e->no_table)
 			snprintf(e->why, sizeof(e->why), "%s has no country: no GeoIP table is "
-				 "loaded, so meeting \"%s\" blocks no address (" LOAD_HINT ")",
+				 "loaded, so meeting \"%s\" blocks no address (" COUNTRIES_LOAD_HINT ")",
 				 e->address, m);
 		else
 			snprintf(e->why, sizeof(e->why), "%s, which meeting \"%s\" cannot block",
