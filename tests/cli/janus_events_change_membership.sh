@@ -347,5 +347,61 @@ check_eq "X's ports: the operator's" 20095 "$("$GEOBLOCK" meeting list --json |
 kill_child "$pid"
 start_daemon
 check_eq "a new daemon leaves the operator's port to X" X "$(owner 20095)"
+
+# The operator naming a port a handle of the meeting holds makes it the operator's: saved,
+# audited, and kept when the handle ends (`meeting ports add`, `apply`); removing a handle's port
+# is refused, it is not the operator's.
+post "[$(joined 20 201 1234),$(cand 20 201 20101),$(cand 20 201 20102),$(cand 20 201 20103)]" >/dev/null
+check_eq "three handle's ports in A" "20101 20102 20103" "$(dyn A)"
+"$GEOBLOCK" meeting ports del A 20101 >"$tmp/out" 2>"$tmp/err"
+check_eq "meeting ports del of a handle's port: refused" \
+	"1 geoblock: meeting ports del: port 20101 is not meeting \"A\"'s own: a Janus handle in its room 1234 holds it while it lives" \
+	"$? $(cat "$tmp/err")"
+"$GEOBLOCK" meeting ports add A 20101 >"$tmp/out" 2>"$tmp/err"
+check_eq "meeting ports add of a handle's port: added, not 'already its own'" \
+	"0 meeting A: ports 20101-20103 (1 added)" "$? $(cat "$tmp/out" "$tmp/err")"
+check_eq "... saved" "meeting add A --ports 20101 --janus-room 1234 --block DE" \
+	"$(saved_rules | grep '^meeting add A ')"
+check "... audited" bash -c "tail -n1 '$GEOBLOCK_STATE_DIR/audit.log' |
+	grep -qF '\"+ meeting add A --ports 20101 --janus-room 1234 --block DE\"'"
+check_eq "... no longer a handle's" "20102 20103" "$(dyn A)"
+{ echo "meeting add A --ports 20101-20102 --janus-room 1234 --block DE"
+  echo "meeting add O --ports 20005 --block FR"; echo "meeting add H --janus-room 4321 --block DE"
+  echo "meeting add X --ports 20095 --block DE"; } >"$tmp/rules"
+check "apply naming another handle's port" quiet "$GEOBLOCK" apply "$tmp/rules"
+check_eq "apply: saved as the file says" "$(sort "$tmp/rules")" "$(saved_rules | sort)"
+check_eq "apply: the handle keeps the port not named" "20103" "$(dyn A)"
+check_eq "the handle detached" 200 "$(post '{"type":2,"session_id":20,"handle_id":201,"event":{"name":"detached"}}')"
+check_eq "the operator's ports stay A's" "A A -" "$(owner 20101) $(owner 20102) $(owner 20103)"
+check_eq "... and saved" "$(sort "$tmp/rules")" "$(saved_rules | sort)"
+
+# A hangup ends the PeerConnection, not the handle: a new one on it (a publisher publishing
+# again, with no new join) gives its new port to the room's meeting.
+post "[$(joined 21 211 1234),$(cand 21 211 20111)]" >/dev/null
+check_eq "a handle's port" A "$(owner 20111)"
+post '{"type":16,"subtype":6,"session_id":21,"handle_id":211,"event":{"connection":"hangup"}}' >/dev/null
+check_eq "hangup: the port goes back" - "$(owner 20111)"
+check_eq "a new PeerConnection on the handle: its candidate" 200 "$(post "$(cand 21 211 20112)")"
+check_eq "its port is the room's meeting's" A "$(owner 20112)"
+post '{"type":2,"session_id":21,"handle_id":211,"event":{"name":"detached"}}' >/dev/null
+check_eq "detached: back" - "$(owner 20112)"
+
+# A port refused while another meeting's handle held it is given once that one lets it go.
+check "meeting add B on room 5678" quiet "$GEOBLOCK" meeting add B --janus-room 5678 --block FR
+post "[$(joined 22 221 5678),$(cand 22 221 20121)]" >/dev/null
+check_eq "B's handle's port" B "$(owner 20121)"
+post "[$(joined 23 231 1234),$(cand 23 231 20121)]" >/dev/null
+check_eq "Janus gave it to a handle in A's room: refused while B's holds it" B "$(owner 20121)"
+post '{"type":2,"session_id":22,"handle_id":221,"event":{"name":"detached"}}' >/dev/null
+check "once B's handle ends, the live handle's port is A's within a pass" wait_until 10 dyn_is A 20121
+post '{"type":2,"session_id":23,"handle_id":231,"event":{"name":"detached"}}' >/dev/null
+
+# Bodies that are not one JSON object or array are malformed, each counted.
+before=$(count malformed)
+check_eq "a number: 400" 400 "$(post 42)"
+check_eq "a string: 400" 400 "$(post '"x"')"
+check_eq "an event with bytes after it: 400" 400 "$(post '{"type":128,"event":{}} x')"
+check_eq "two events not in an array: 400" 400 "$(post '{"type":128,"event":{}} {"type":128,"event":{}}')"
+check_eq "each counted as malformed" $((before + 4)) "$(count malformed)"
 check "the daemon is up" kill -0 "$pid"
 summary

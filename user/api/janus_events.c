@@ -17,6 +17,7 @@
 #include "lib/files.h"
 #include "state/janus_members.h"
 #include "metrics/exporter.h"
+#include "api/body.h"
 #include "api/janus_events.h"
 #include "api/upload.h"
 
@@ -85,22 +86,30 @@ static enum MHD_Result counts(struct janus_events *e, struct MHD_Connection *con
 	return ret;
 }
 
-/* One event, or each of an array; what is not JSON, or not events, is counted and logged once. */
+/*
+ * One event, or each of an array; what is not JSON (RFC 8259, strictly, and one value), or not
+ * events, is counted and logged once. The well-formed events of an array are taken even when
+ * others in it are not (a join dropped for its neighbour would leave a port unfiltered).
+ */
 static enum MHD_Result take(struct janus_events *e, struct MHD_Connection *conn,
 			    const struct upload *req)
 {
-	struct json_object *in = req->len ? json_tokener_parse(req->body) : NULL;
-	bool bad = !in || (!json_object_is_type(in, json_type_array) &&
-			   !json_object_is_type(in, json_type_object));
+	struct json_object *in = NULL;
+	char why[128];
+	bool bad;
 
+	if (body_json(req->body, req->len, &in, why, sizeof(why)) == -ENOMEM)
+		return reply(conn, MHD_HTTP_INTERNAL_SERVER_ERROR, "{\"error\":\"out of memory\"}");
+	bad = !in || (!json_object_is_type(in, json_type_array) &&
+		      !json_object_is_type(in, json_type_object));
+	if (bad)
+		janus_members_event(e->m, NULL);	/* counted as malformed */
 	if (!bad && json_object_is_type(in, json_type_array)) {
 		for (size_t i = 0; i < json_object_array_length(in); i++)
 			bad |= janus_members_event(e->m, json_object_array_get_idx(in, i)) == -EINVAL;
 	} else if (!bad) {
 		bad = janus_members_event(e->m, in) == -EINVAL;
 	}
-	if (!in)
-		janus_members_event(e->m, NULL);	/* counted as malformed */
 	json_object_put(in);
 	if (bad && !e->said_malformed)
 		gb_warn("janus events: a malformed event (not JSON, or no \"type\" and \"event\"); "

@@ -155,7 +155,7 @@ static int meeting_ports(const struct cmd_args *a, bool add)
 				a->opt[OPT_REASON], &done);
 	if (!err) {
 		for (size_t i = 0; i < sizeof(list); i++)
-			list[i] &= add ? done.before[i] : 0;
+			list[i] &= add ? done.before[i] & ~done.claimed[i] : 0;
 		format_ports(done.after, ports, sizeof(ports));
 		format_ports(list, owned, sizeof(owned));
 		/* Its ufrags or Janus rooms may be all it has left. */

@@ -122,7 +122,7 @@ static int give_locked(struct janus_members *m, struct janus_handle *h, struct r
 			if (given_later(m, port, h->given[i]))
 				h->lost[i] = true;
 		}
-		if (h->refused[i] || h->lost[i])
+		if (h->lost[i])
 			continue;
 		/* Taken from another handle only on Janus's word (an event), never by the pass. */
 		if (again && of_other(jp, h))
@@ -130,15 +130,19 @@ static int give_locked(struct janus_members *m, struct janus_handle *h, struct r
 		/* The meeting's own (operator) port: it filters already, and stays the operator's. */
 		if (owner == id && !jp)
 			continue;
+		/* Refused while another holds it; logged once, given by the pass once it is free. */
 		if ((owner && owner != id) || rules_port_shared(r, port)) {
+			if (h->refused[i])
+				continue;
 			h->refused[i] = true;
 			count(&m->c.refused, 1);
 			gb_warn("janus: port %u of handle %llu in room %llu not given to meeting \"%s\": "
-				"it %s", port, (unsigned long long)h->handle,
+				"it %s%s", port, (unsigned long long)h->handle,
 				(unsigned long long)h->room, name, owner ? "belongs to another meeting" :
-				"is a shared port");
+				"is a shared port", " (given when it is free, while the handle lives)");
 			continue;
 		}
+		h->refused[i] = false;
 		snprintf(rec.meeting, sizeof(rec.meeting), "%s", name);
 		if (jp)		/* a port Janus gave anew before its old handle's end reached us */
 			err = janus_port_del(m->ctx->state_dir, &r->janus, port);
@@ -317,6 +321,17 @@ static void end_handle(struct janus_members *m, size_t i)
 	m->h[i] = m->h[--m->n];
 }
 
+/*
+ * Handle h's PeerConnection hung up: its ports back, its client forgotten; it stays in its room,
+ * where a new PeerConnection on it (a publisher publishing again) gives its new ports.
+ */
+static void end_peer_connection(struct janus_members *m, struct janus_handle *h)
+{
+	take_ports(m, h);
+	*h = (struct janus_handle){ .session = h->session, .handle = h->handle, .room = h->room,
+				    .seen = h->seen };
+}
+
 static void add_port(struct janus_handle *h, __u32 port)
 {
 	for (size_t i = 0; i < h->n_ports; i++)
@@ -394,7 +409,7 @@ static int event_locked(struct janus_members *m, struct json_object *ev)
 			s = janus_get_str(event, "connection");
 			if (!h || !s || strcmp(s, "hangup"))
 				return 1;
-			end_handle(m, h - m->h);
+			end_peer_connection(m, h);
 			return 0;
 		}
 		/* The client's address, for --janus-hangup; nothing slow here (see give_ports). */

@@ -317,6 +317,19 @@ int janus_port_add(const char *state_dir, struct janus_set *j, const struct janu
 	return write_ports(state_dir, j);
 }
 
+int janus_ports_claim(const char *state_dir, struct janus_set *j, const __u8 *ports)
+{
+	size_t k = 0;
+
+	for (size_t i = 0; i < j->n_ports; i++)
+		if (!(ports[j->ports[i].port / 8] & (1u << (j->ports[i].port % 8))))
+			j->ports[k++] = j->ports[i];
+	if (k == j->n_ports)
+		return 0;
+	j->n_ports = k;
+	return write_ports(state_dir, j);
+}
+
 int janus_port_del(const char *state_dir, struct janus_set *j, __u32 port)
 {
 	size_t k = 0;

@@ -63,5 +63,10 @@ const struct janus_port *janus_port_find(const struct janus_set *j, __u32 port);
 /* Records (p->port new) or forgets a handle's port. */
 int janus_port_add(const char *state_dir, struct janus_set *j, const struct janus_port *p);
 int janus_port_del(const char *state_dir, struct janus_set *j, __u32 port);
+/*
+ * Forgets the handles' ports that ports names, in j and the file: an operator's rule naming one
+ * makes it its meeting's own, no longer a handle's to take back.
+ */
+int janus_ports_claim(const char *state_dir, struct janus_set *j, const __u8 *ports);
 
 #endif

@@ -368,10 +368,28 @@ static int plan_ports(const struct rules *r, __u32 id, const __u8 *add, const __
 
 	rules_ports_of(r, id, out->before);
 	memcpy(out->after, out->before, sizeof(out->after));
+	memset(out->claimed, 0, sizeof(out->claimed));
 	out->changed = 0;
 	if (add)
 		err = rules_ports_plan(r, id, add, true, out->after, &out->changed, err_msg,
 				       sizeof(err_msg));
+	/* Its handles' ports: added, they become the operator's; removed, not the operator's. */
+	for (size_t k = 0; k < r->janus.n_ports && !err; k++) {
+		const struct janus_port *jp = &r->janus.ports[k];
+		__u32 port = jp->port;
+
+		if (strcmp(jp->meeting, r->policies[id].name))
+			continue;
+		if (add && (add[port / 8] & (1u << (port % 8)))) {
+			out->claimed[port / 8] |= 1u << (port % 8);
+			out->changed++;
+		} else if (remove && (remove[port / 8] & (1u << (port % 8)))) {
+			snprintf(err_msg, sizeof(err_msg), "port %u is not meeting \"%s\"'s own: a "
+				 "Janus handle in its room %llu holds it while it lives", port,
+				 r->policies[id].name, (unsigned long long)jp->room);
+			err = -ENOENT;
+		}
+	}
 	/* Removing every port it had is fine when it gains others: checked below, as a whole. */
 	if (!err && remove) {
 		err = rules_ports_plan(r, id, remove, false, gone, &changed, err_msg,
@@ -419,6 +437,11 @@ int ops_meeting_ports(const struct gb_ctx *ctx, const struct audit_caller *who, 
 	/* The meeting with its new ports: a shallow copy, sharing old's exceptions (freed once). */
 	new = old;
 	memcpy(new.ports, out->after, sizeof(new.ports));
+	/* Its handles' ports named: the operator's now, kept when the handle ends. */
+	if (!err && out->changed && (err = janus_ports_claim(ctx->state_dir, &r->janus,
+							    out->claimed)))
+		gb_err("cannot write %s/%s: %s", ctx->state_dir, GB_JANUS_PORTS_FILE,
+		       strerror(-err));
 	/* Not the operator's: they stay out of the saved rule set. */
 	janus_strip_ports(&r->janus, new.name, new.ports);
 	if (!err && out->changed && !(err = rules_log_intent(ctx, &new, NULL)))

@@ -24,8 +24,9 @@ struct ops_counts {
 /* What a change of a meeting's ports did. */
 struct ops_ports {
 	unsigned int changed;			/* ports gained or lost */
-	__u8 before[GB_PORT_COUNT / 8];
+	__u8 before[GB_PORT_COUNT / 8];		/* in the maps, its handles' (Janus) ports too */
 	__u8 after[GB_PORT_COUNT / 8];
+	__u8 claimed[GB_PORT_COUNT / 8];	/* its handles' ports added: the operator's now */
 };
 
 int ops_meeting_add(const struct gb_ctx *ctx, const struct audit_caller *who,

@@ -262,9 +262,21 @@ static int move_janus_ports(const struct gb_ctx *ctx, struct rules *r, const str
 			    const __u32 *new_id)
 {
 	const struct spec_list *want = p->want;
+	__u8 claimed[GB_PORT_COUNT / 8] = {};
 	size_t kept = 0;
 	int err = 0;
 
+	/*
+	 * A port a wanted meeting names as its own (the operator's rule) is no handle's any more,
+	 * also where its room's meeting is that one: else the saved rule set, which leaves handles'
+	 * ports out, would lose it, and the handle's end would take it from the meeting.
+	 */
+	for (size_t i = 0; i < want->n; i++)
+		for (size_t b = 0; b < sizeof(claimed) && p->action[i] >= PLAN_ADD; b++)
+			claimed[b] |= want->v[i].ports[b];
+	err = janus_ports_claim(ctx->state_dir, &r->janus, claimed);
+	if (err)
+		return err;
 	/*
 	 * A port this plan gave another meeting as its own is no handle's any more: forgotten, so
 	 * that following the rooms cannot name it a Janus port of that meeting (as janus_validate
