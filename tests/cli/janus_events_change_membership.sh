@@ -371,6 +371,14 @@ check_eq "... no longer a handle's" "20102 20103" "$(dyn A)"
 check "apply naming another handle's port" quiet "$GEOBLOCK" apply "$tmp/rules"
 check_eq "apply: saved as the file says" "$(sort "$tmp/rules")" "$(saved_rules | sort)"
 check_eq "apply: the handle keeps the port not named" "20103" "$(dyn A)"
+"$GEOBLOCK" meeting add S --ports 20103 --block DE >/dev/null 2>"$tmp/err"
+check_eq "another meeting's add of a handle's port: refused, the handle named" \
+	"1 geoblock: meeting add: port 20103 already belongs to meeting \"A\" (a Janus handle in its room 1234 holds it)" \
+	"$? $(cat "$tmp/err")"
+"$GEOBLOCK" shared-port add 20103 >/dev/null 2>"$tmp/err"
+check_eq "shared-port add of a handle's port: refused, the handle named" \
+	"1 geoblock: shared-port add: port 20103 belongs to meeting \"A\" (a Janus handle in its room 1234 holds it); a port is either a meeting's or shared" \
+	"$? $(cat "$tmp/err")"
 check_eq "the handle detached" 200 "$(post '{"type":2,"session_id":20,"handle_id":201,"event":{"name":"detached"}}')"
 check_eq "the operator's ports stay A's" "A A -" "$(owner 20101) $(owner 20102) $(owner 20103)"
 check_eq "... and saved" "$(sort "$tmp/rules")" "$(saved_rules | sort)"

@@ -317,6 +317,17 @@ int janus_port_add(const char *state_dir, struct janus_set *j, const struct janu
 	return write_ports(state_dir, j);
 }
 
+const char *janus_port_says(const struct janus_set *j, __u32 port, char *out, size_t len)
+{
+	const struct janus_port *jp = janus_port_find(j, port);
+
+	*out = '\0';
+	if (jp)
+		snprintf(out, len, " (a Janus handle in its room %llu holds it)",
+			 (unsigned long long)jp->room);
+	return out;
+}
+
 int janus_ports_claim(const char *state_dir, struct janus_set *j, const __u8 *ports)
 {
 	size_t k = 0;

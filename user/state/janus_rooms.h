@@ -58,6 +58,8 @@ int janus_rooms_put(const char *state_dir, struct janus_set *j, const char *name
 		    const __u64 *rooms, size_t n);
 /* The rooms become exactly those of l's meetings (after apply, restore, recovery). */
 int janus_rooms_keep(const char *state_dir, struct janus_set *j, const struct spec_list *l);
+/* " (a Janus handle in its room R holds it)" if one holds port, else "": out. */
+const char *janus_port_says(const struct janus_set *j, __u32 port, char *out, size_t len);
 /* The handle holding port, NULL for none. */
 const struct janus_port *janus_port_find(const struct janus_set *j, __u32 port);
 /* Records (p->port new) or forgets a handle's port. */

@@ -38,8 +38,11 @@ static int check_claims(const struct rules *r, __u32 id, const struct meeting_sp
 		__u32 owner = r->owners[p].meeting_id;
 
 		if (owner && owner != id) {
-			gb_err("port %u already belongs to meeting \"%s\"", p,
-			       owner < GB_MAX_MEETINGS ? r->policies[owner].name : "?");
+			char held[64];
+
+			gb_err("port %u already belongs to meeting \"%s\"%s", p,
+			       owner < GB_MAX_MEETINGS ? r->policies[owner].name : "?",
+			       janus_port_says(&r->janus, p, held, sizeof(held)));
 			return -EEXIST;
 		}
 		if (rules_port_shared(r, p)) {

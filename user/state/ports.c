@@ -24,8 +24,11 @@ int rules_ports_plan(const struct rules *r, __u32 id, const __u8 list[GB_PORT_CO
 		__u32 owner = r->owners[p].meeting_id;
 
 		if (add && owner && owner != id) {
-			snprintf(err, errlen, "port %u already belongs to meeting \"%s\"", p,
-				 r->policies[owner].name);
+			char held[64];
+
+			snprintf(err, errlen, "port %u already belongs to meeting \"%s\"%s", p,
+				 r->policies[owner].name,
+				 janus_port_says(&r->janus, p, held, sizeof(held)));
 			return -EEXIST;
 		}
 		if (add && rules_port_shared(r, p)) {
