@@ -25,7 +25,10 @@ check_eq "--janus-admin without its secret: exit 1" "1 geoblock: daemon: --janus
 check_eq "--janus-events-auth of no file: exit 1, one line" "1 geoblock: daemon: --janus-events-auth $tmp/none: No such file or directory" "$? $(cat "$tmp/err")"
 echo nocolon >"$tmp/bad_auth"
 "$GEOBLOCK" daemon --janus-events 127.0.0.1:0 --janus-events-auth "$tmp/bad_auth" >/dev/null 2>"$tmp/err"
-check_eq "--janus-events-auth without user:password: exit 1, one line" "1 geoblock: daemon: --janus-events-auth $tmp/bad_auth: its first line must be user:password" "$? $(cat "$tmp/err")"
+check_eq "--janus-events-auth without user:password: exit 1, one line" "1 geoblock: daemon: --janus-events-auth $tmp/bad_auth: its first line must be user:password (neither empty)" "$? $(cat "$tmp/err")"
+echo janus: >"$tmp/bad_auth"
+"$GEOBLOCK" daemon --janus-events 127.0.0.1:0 --janus-events-auth "$tmp/bad_auth" >/dev/null 2>"$tmp/err"
+check_eq "--janus-events-auth with an empty password: exit 1, one line" "1 geoblock: daemon: --janus-events-auth $tmp/bad_auth: its first line must be user:password (neither empty)" "$? $(cat "$tmp/err")"
 "$GEOBLOCK" daemon --janus-events 127.0.0.1:0 --janus-events-auth "$tmp" >/dev/null 2>"$tmp/err"
 check_eq "--janus-events-auth of a directory: exit 1, one line" "1 geoblock: daemon: --janus-events-auth $tmp: Is a directory" "$? $(cat "$tmp/err")"
 "$GEOBLOCK" daemon --janus-events 127.0.0.1:0 --janus-admin http://127.0.0.1:1/admin --janus-admin-secret "$tmp/none" >/dev/null 2>"$tmp/err"
@@ -403,6 +406,13 @@ check_eq "Janus gave it to a handle in A's room: refused while B's holds it" B "
 post '{"type":2,"session_id":22,"handle_id":221,"event":{"name":"detached"}}' >/dev/null
 check "once B's handle ends, the live handle's port is A's within a pass" wait_until 10 dyn_is A 20121
 post '{"type":2,"session_id":23,"handle_id":231,"event":{"name":"detached"}}' >/dev/null
+
+# A join repeated for the same handle and room counts once.
+before=$(count joined)
+post "$(joined 24 241 1234)" >/dev/null
+post "[$(joined 24 241 1234),$(joined 24 241 1234 attached)]" >/dev/null
+check_eq "a handle's join, repeated: counted once" $((before + 1)) "$(count joined)"
+post '{"type":2,"session_id":24,"handle_id":241,"event":{"name":"detached"}}' >/dev/null
 
 # Bodies that are not one JSON object or array are malformed, each counted.
 before=$(count malformed)

@@ -179,8 +179,10 @@ int janus_events_read_auth(const char *path, char *out)
 		gb_err("--janus-events-auth %s: %s", path, strerror(-err));
 		return err;
 	}
-	if (!strchr(out, ':') || out[0] == ':') {
-		gb_err("--janus-events-auth %s: its first line must be user:password", path);
+	/* An empty password is as good as none: anyone could move ports into meetings. */
+	if (!strchr(out, ':') || out[0] == ':' || !strchr(out, ':')[1]) {
+		gb_err("--janus-events-auth %s: its first line must be user:password (neither "
+		       "empty)", path);
 		return -EINVAL;
 	}
 	return 0;

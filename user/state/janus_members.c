@@ -396,8 +396,10 @@ static int event_locked(struct janus_members *m, struct json_object *ev)
 		h->seen = now_s();
 		if (h->room && h->room != room)
 			take_ports(m, h);
+		/* A join repeated (Janus's "joined", then "attached" for the same room) counts once. */
+		if (h->room != room)
+			count(&m->c.joined, 1);
 		h->room = room;
-		count(&m->c.joined, 1);
 		give_ports(m, h);
 		return 0;
 	}
