@@ -401,6 +401,7 @@ struct replay {
 	size_t msglen;
 	struct salvage *sv;	/* a record it cannot take is left out, said through sv */
 	const char *path;
+	size_t puts;		/* meetings put by the changes committed */
 };
 
 static ssize_t find_name(const struct spec_list *l, const char *name)
@@ -439,6 +440,7 @@ static int commit(struct replay *rp)
 			spec_free(&rp->pending);
 			return -ENOMEM;
 		}
+		rp->puts++;
 	}
 	rp->kind = NONE;
 	return 0;
@@ -551,8 +553,11 @@ int changelog_read(const struct gb_ctx *ctx, struct salvage *sv, struct spec_lis
 	if (ret)
 		snprintf(err, errlen, "cannot read %s: %s", path, strerror(-ret));
 	ret = ret ? ret : rp.err;
-	/* The rules file's set is checked: what a logged change brought (one edited by hand). */
-	if (!ret && spec_list_check(want, err, errlen)) {
+	/*
+	 * The rules file's set was checked as it was read; what a logged change put is checked
+	 * with it (one edited by hand). A delete adds no clash.
+	 */
+	if (!ret && rp.puts && spec_list_check(want, err, errlen)) {
 		if (sv) {
 			*err = '\0';
 			ret = spec_list_salvage(want, rules, path, sv, err, errlen);
