@@ -53,13 +53,13 @@ check_eq "the fields" \
 	"$(body GET '/v1/meetings/standup/check?addr=192.0.2.1' | jq -c 'keys')"
 
 # Refused: one line, the status, nothing changed.
-# The daemon's log names it too (written before the reply is sent).
+# The daemon's log names it too, once (written before the reply is sent).
 refused() {
 	local want=$1 line=$2 out
 	out=$(api GET "$3")
 	check_eq "$3: $want" "$want" "$(tail -n1 <<<"$out")"
 	check_eq "$3: its line" "$line" "$(head -n -1 <<<"$out" | jq -r .error)"
-	check "$3: in the daemon's log" grep -qF -- "$line" "$tmp/daemon.out"
+	check_eq "$3: in the daemon's log, once" 1 "$(grep -cF -- "$line" "$tmp/daemon.out")"
 }
 refused 404 "no meeting \"nosuch\"; see 'geoblock meeting list'" \
 	'/v1/meetings/nosuch/check?addr=192.0.2.1'

@@ -184,6 +184,17 @@ check_eq "no table: check --json" '["no_country",false,null]' \
 check_eq "no table: explain" \
 	'no_country: no GeoIP table is loaded, so no address has a country (geoblock geoip load PATH, or geoblock restore after a reboot)' \
 	"$(nt explain 192.0.2.1 9501 --json | jq -r '.verdict + ": " + .why')"
+api_daemon "$tmp/nt.sock" env GEOBLOCK_PIN_DIR="$bare" GEOBLOCK_STATE_DIR="$tmp/bare-state"
+ntapi() { curl -s --unix-socket "$tmp/nt.sock" -X "$1" "http://geoblock$2" -d "$3"; }
+check_eq "no table: the API's PUT warns" \
+	'["no GeoIP table is loaded: meeting \"p\" blocks nothing until one is (geoblock geoip load PATH, or geoblock restore after a reboot)"]' \
+	"$(ntapi PUT /v1/meetings/p '{"ports":[9503],"block":["DE"]}' | jq -c .warnings)"
+check_eq "no table: /v1/apply warns once" \
+	'["the body: no GeoIP table is loaded: its meetings block nothing until one is (geoblock geoip load PATH, or geoblock restore after a reboot)"]' \
+	"$(ntapi POST /v1/apply '{"check":true,"meetings":[{"name":"m","ports":[9501],"block":["DE"]},{"name":"n","ports":[9502],"block":["FR"]}]}' | jq -c .warnings)"
+check_eq "no table: the API's check says why" "no_country" \
+	"$(curl -s --unix-socket "$tmp/nt.sock" 'http://geoblock/v1/meetings/m/check?addr=192.0.2.1' | jq -r 'select(.why | test("no GeoIP table is loaded")) | .verdict')"
+kill_child "$pid"
 nt geoip load --force "$tmp/table.csv" >/dev/null 2>&1 || fail "no table: geoip load"
 check_eq "a table loaded: blocked" dropped "$(nt check m 192.0.2.1 --json | jq -r .verdict)"
 nt apply --check "$tmp/nt.rules" >/dev/null 2>"$tmp/err"

@@ -37,8 +37,8 @@ static void warn_without_networks(const struct country_census *c, const char *pa
 		if (c->loaded) {
 			countries_warn(c, want->v[i].blocked, want->v[i].name);
 		} else if (countries_any(want->v[i].blocked)) {
-			gb_warn("%s: no GeoIP table is loaded: its meetings block nothing until one is "
-				"(" COUNTRIES_LOAD_HINT ")", path);
+			gb_warn("%s: no GeoIP table is loaded: its meetings block nothing until "
+				"one is (" COUNTRIES_LOAD_HINT ")", path);
 			return;
 		}
 	}

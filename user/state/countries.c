@@ -299,8 +299,8 @@ const char *countries_warning(const struct country_census *c, const __u64 *block
 	countries_without_networks(c, blocked, none, sizeof(none));
 	*out = '\0';
 	if (!c->loaded && countries_any(blocked))
-		snprintf(out, len, "no GeoIP table is loaded: meeting \"%s\" blocks nothing until one "
-			 "is (" COUNTRIES_LOAD_HINT ")", meeting);
+		snprintf(out, len, "no GeoIP table is loaded: meeting \"%s\" blocks nothing until "
+			 "one is (" COUNTRIES_LOAD_HINT ")", meeting);
 	else if (*none)
 		snprintf(out, len, "the loaded GeoIP table has no network in %s: meeting \"%s\" "
 			 "blocks nothing from %s", none, meeting, strchr(none, ',') ? "them" : "it");

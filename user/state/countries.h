@@ -56,7 +56,7 @@ bool countries_any(const __u64 *blocked);
 #define COUNTRIES_WARNING_LEN (GB_COUNTRY_COUNT * 3 + GB_MEETING_NAME_LEN + 96)
 const char *countries_warning(const struct country_census *c, const __u64 *blocked,
 			      const char *meeting, char *out, size_t len);
-/* One warning line if countries_without_networks finds any; returns 1 then, else 0. */
+/* countries_warning's line as a warning, if any; returns 1 then, else 0. */
 int countries_warn(const struct country_census *c, const __u64 *blocked, const char *meeting);
 /* A line per blocked country, first after first then after rest: "CN China: 8,231 IPv4 + ..." */
 void countries_describe(const struct country_census *c, const __u64 *blocked, const char *first,

@@ -188,7 +188,8 @@ static void check_why(struct explanation *e)
 			 e->country_name, *e->network ? " (" : "", e->network,
 			 *e->network ? ")" : "");
 	else
-		snprintf(where, sizeof(where), "%s has no country in the GeoIP table", e->address);
+		snprintf(where, sizeof(where), "%s has no country %s", e->address,
+			 e->no_table ? "(no GeoIP table is loaded)" : "in the GeoIP table");
 	switch (e->reason) {
 	case GB_PASS_EXPIRED:
 		snprintf(e->why, sizeof(e->why), "%s; meeting \"%s\" expired at %s and blocks "
@@ -197,8 +198,8 @@ static void check_why(struct explanation *e)
 	case GB_PASS_NO_COUNTRY:
 		if (e->no_table)
 			snprintf(e->why, sizeof(e->why), "%s has no country: no GeoIP table is "
-				 "loaded, so meeting \"%s\" blocks no address (" COUNTRIES_LOAD_HINT ")",
-				 e->address, m);
+				 "loaded, so meeting \"%s\" blocks no address ("
+				 COUNTRIES_LOAD_HINT ")", e->address, m);
 		else
 			snprintf(e->why, sizeof(e->why), "%s, which meeting \"%s\" cannot block",
 				 where, m);

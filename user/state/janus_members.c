@@ -122,7 +122,7 @@ static int give_locked(struct janus_members *m, struct janus_handle *h, struct r
 			if (given_later(m, port, h->given[i]))
 				h->lost[i] = true;
 		}
-		if (h->lost[i])
+		if (h->lost[i] || (h->refused[i] && !h->retry[i]))
 			continue;
 		/* Taken from another handle only on Janus's word (an event), never by the pass. */
 		if (again && of_other(jp, h))
@@ -130,16 +130,22 @@ static int give_locked(struct janus_members *m, struct janus_handle *h, struct r
 		/* The meeting's own (operator) port: it filters already, and stays the operator's. */
 		if (owner == id && !jp)
 			continue;
-		/* Refused while another holds it; logged once, given by the pass once it is free. */
+		/*
+		 * Refused, logged once. One another meeting's handle holds is Janus's to give
+		 * anew (the old handle's end not here yet): given by the pass once that handle
+		 * lets it go.
+		 */
 		if ((owner && owner != id) || rules_port_shared(r, port)) {
 			if (h->refused[i])
 				continue;
 			h->refused[i] = true;
+			h->retry[i] = owner && owner != id && of_other(jp, h);
 			count(&m->c.refused, 1);
 			gb_warn("janus: port %u of handle %llu in room %llu not given to meeting \"%s\": "
-				"it %s%s", port, (unsigned long long)h->handle,
-				(unsigned long long)h->room, name, owner ? "belongs to another meeting" :
-				"is a shared port", " (given when it is free, while the handle lives)");
+				"it %s", port, (unsigned long long)h->handle,
+				(unsigned long long)h->room, name, h->retry[i] ?
+				"is another meeting's handle's (given once that handle ends)" :
+				owner ? "belongs to another meeting" : "is a shared port");
 			continue;
 		}
 		h->refused[i] = false;
@@ -396,7 +402,7 @@ static int event_locked(struct janus_members *m, struct json_object *ev)
 		h->seen = now_s();
 		if (h->room && h->room != room)
 			take_ports(m, h);
-		/* A join repeated (Janus's "joined", then "attached" for the same room) counts once. */
+		/* A join repeated for the same room counts once. */
 		if (h->room != room)
 			count(&m->c.joined, 1);
 		h->room = room;
@@ -547,7 +553,8 @@ void janus_members_hangup_blocked(struct janus_members *m,
 		if (h && check && !strcmp(h->remote, a->remote))
 			h->remote[0] = '\0';
 		if (drop) {
-			if (h)
+			/* Not a PeerConnection come since (its hangup event reset the handle). */
+			if (h && !strcmp(h->remote, a->remote))
 				h->hung = !err;
 			count(&m->c.hangups, !err);
 			m->unsynced = true;

@@ -24,6 +24,7 @@ struct janus_handle {
 	unsigned long given[JANUS_HANDLE_PORTS];	/* when (m->gives then), for the latest */
 	bool lost[JANUS_HANDLE_PORTS];		/* given to a later handle since: not claimed again */
 	bool refused[JANUS_HANDLE_PORTS];	/* owned by another meeting: logged once */
+	bool retry[JANUS_HANDLE_PORTS];		/* refused for another's handle: given once free */
 	size_t n_ports;
 	time_t seen;				/* CLOCK_MONOTONIC seconds of its last event */
 	char remote[64];			/* the client's address (candidate, pair) */

@@ -440,15 +440,21 @@ int ops_meeting_ports(const struct gb_ctx *ctx, const struct audit_caller *who, 
 	/* The meeting with its new ports: a shallow copy, sharing old's exceptions (freed once). */
 	new = old;
 	memcpy(new.ports, out->after, sizeof(new.ports));
-	/* Its handles' ports named: the operator's now, kept when the handle ends. */
-	if (!err && out->changed && (err = janus_ports_claim(ctx->state_dir, &r->janus,
-							    out->claimed)))
-		gb_err("cannot write %s/%s: %s", ctx->state_dir, GB_JANUS_PORTS_FILE,
-		       strerror(-err));
-	/* Not the operator's: they stay out of the saved rule set. */
+	/* Its handles' ports stay out of the saved rule set, but those named: the operator's now. */
 	janus_strip_ports(&r->janus, new.name, new.ports);
+	for (size_t i = 0; i < sizeof(new.ports); i++)
+		new.ports[i] |= out->claimed[i];
 	if (!err && out->changed && !(err = rules_log_intent(ctx, &new, NULL)))
 		err = rules_set_ports_saved(ctx, r, id, out->after);
+	/*
+	 * Forgotten as handles' ports once saved as the operator's (a failure before leaves them
+	 * the handle's, as the maps and the saved set still say), so kept when the handle ends.
+	 */
+	if (!err && out->changed &&
+	    (err = janus_ports_claim(ctx->state_dir, &r->janus, out->claimed)))
+		gb_err("ports saved as meeting \"%s\"'s own, but cannot write %s/%s: %s; a Janus "
+		       "handle's end may take them until the next change", name, ctx->state_dir,
+		       GB_JANUS_PORTS_FILE, strerror(-err));
 	if (!err && out->changed)
 		rules_save_maybe(ctx, r);
 	/* Adding ports it owns already changes nothing: said, not refused, not audited. */

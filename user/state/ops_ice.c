@@ -182,8 +182,9 @@ int ops_shared_ports(const struct gb_ctx *ctx, const struct audit_caller *who, c
 		if (add && owner) {
 			char held[64];
 
-			gb_err("port %u belongs to meeting \"%s\"%s; a port is either a meeting's or "
-			       "shared", p, owner < GB_MAX_MEETINGS ? r->policies[owner].name : "?",
+			gb_err("port %u belongs to meeting \"%s\"%s; a port is either a meeting's "
+			       "or shared", p,
+			       owner < GB_MAX_MEETINGS ? r->policies[owner].name : "?",
 			       janus_port_says(&r->janus, p, held, sizeof(held)));
 			err = -EEXIST;
 		} else if (!add && !port_isset(out->before, p)) {
