@@ -126,6 +126,19 @@ check "links gone again" wait_until 10 no_xdp
 check "restore again" G restore >/dev/null
 check_eq "only the first link is attached" "$TB_DST_IF native table" "$(attachments)"
 
+# An interface whose name begins with '#' (the kernel takes it; the attachments file's comments
+# do too, but with a blank after) is restored like any other.
+hash_if="#${TB_NAME}h"
+ip -n "$TB_DST" link add "$hash_if" type veth peer name "${TB_NAME}hp" &&
+	ip -n "$TB_DST" link set "$hash_if" up && ip -n "$TB_DST" link set "${TB_NAME}hp" up ||
+	fail "a veth named $hash_if"
+check "attach $hash_if" G attach "$hash_if" --mode generic >/dev/null
+rm -rf "$GEOBLOCK_PIN_DIR"
+check "restore with $hash_if" G restore >/dev/null
+check_eq "both restored, $hash_if too" \
+	"$(printf '%s generic table\n%s native table' "$hash_if" "$TB_DST_IF" | sort)" "$(attachments)"
+check "detach $hash_if" G detach "$hash_if" >/dev/null
+
 # A meeting whose expiry passes while the machine is down is deleted by restore, audited.
 brief=$(date -u -d "@$(($(date +%s) + 2))" +%Y-%m-%dT%H:%M:%SZ)
 check "add brief" "$GEOBLOCK" meeting add brief --ports 9500 --block DE --expires "$brief" >/dev/null

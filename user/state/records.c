@@ -4,6 +4,7 @@
  * files last loaded with how they were loaded; written as attachments and tables change, read by
  * `restore`.
  */
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <net/if.h>
@@ -40,7 +41,9 @@ int state_attachments_read(const struct gb_ctx *ctx, struct state_attachment **o
 	while (getline(&line, &cap, f) >= 0) {
 		struct state_attachment a = {};
 
-		if (line[0] == '#' || sscanf(line, "%15s %15s %15s", a.ifname, a.mode, a.lookup) != 3)
+		/* A comment: '#' and a blank (an interface's name may begin with '#', not hold one). */
+		if ((line[0] == '#' && (!line[1] || isspace((unsigned char)line[1]))) ||
+		    sscanf(line, "%15s %15s %15s", a.ifname, a.mode, a.lookup) != 3)
 			continue;
 		if (*n == vcap) {
 			struct state_attachment *v = realloc(*out, (vcap = vcap ? vcap * 2 : 8) * sizeof(*v));
