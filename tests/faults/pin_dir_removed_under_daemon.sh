@@ -54,6 +54,18 @@ check "filtered after restore" filtered 8801 "after restore"
 check_eq "restore kept the link" "$LINK_ID" \
 	"$(bpftool -j link show pinned "$LINK_PIN" 2>/dev/null | jq -r .id)"
 
+# The pin dir removed and restore run at once, as an operator would after a mistake: restore
+# waits for the daemon's pins (the daemon waits 200 ms for the dir to be quiet) rather than make
+# new maps, for which the daemon would let its links go while restore found them attached.
+check "pin dir removed again" rm -rf "$GEOBLOCK_PIN_DIR"
+in_ns "$TB_DST" "$GEOBLOCK" restore >"$tmp/restore.out" 2>&1
+check_eq "restore at once: exit 0" 0 $?
+check "filtered after restore at once" filtered 8801 "after restore at once"
+check_eq "the same link, pinned again" "$LINK_ID" \
+	"$(bpftool -j link show pinned "$LINK_PIN" 2>/dev/null | jq -r .id)"
+check "the daemon did not let go of it" bash -c "! grep -q 're-created' '$LOG'"
+echo "restore at once said:"; sed 's/^/    /' "$tmp/restore.out"
+
 # detach while the daemon runs: the daemon's fd does not keep the filter, nor the pin.
 check "detach while the daemon runs" in_ns "$TB_DST" "$GEOBLOCK" detach "$TB_DST_IF" >/dev/null
 out=$tmp/after-detach
@@ -63,7 +75,7 @@ check_eq "after detach German packets arrive" 3 \
 check "the daemon lets go of the detached link" wait_until 10 bash -c "! grep -qs '^link_id:[[:space:]]*$LINK_ID\$' /proc/$DAEMON/fdinfo/*"
 check "and does not pin it again" test ! -e "$LINK_PIN"
 check "the link is gone from the kernel" bash -c "! bpftool link show id $LINK_ID >/dev/null 2>&1"
-check_eq "still one line about pins" 1 "$(grep -c "pins under" "$LOG")"
+check_eq "still two lines about pins (one per removal)" 2 "$(grep -c "pins under" "$LOG")"
 kill -TERM "$DAEMON"
 wait "$DAEMON"
 check_eq "daemon exits 0 on SIGTERM" 0 $?

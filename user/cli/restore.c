@@ -5,6 +5,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <net/if.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -350,14 +351,53 @@ static int print_saved(void)
 	return sv.n ? GB_EXIT_FAIL : GB_EXIT_OK;
 }
 
+/*
+ * The pin dir removed while a daemon runs: the daemon holds the links still filtering and pins
+ * them and the maps again once the dir is quiet (within a second). A restore that made new maps
+ * first would have the daemon let go of its links (pins re-created under it) while its own attach
+ * found them in place: nothing filtering. So it waits for the daemon's pins, up to 10 s.
+ */
+static void await_daemon_pins(const struct gb_ctx *ctx)
+{
+	struct state_attachment *v;
+	size_t n, missing = 1;
+	long pid;
+
+	if (!gb_daemon_running(ctx->state_dir, &pid) || state_attachments_read(ctx, &v, &n))
+		return;
+	for (int t = 0; t < 100 && missing; t++) {
+		missing = 0;
+		for (size_t i = 0; i < n; i++) {
+			int idx = if_nametoindex(v[i].ifname);
+			__u32 prog = 0;
+
+			missing += idx && !bpf_xdp_query_id(idx, 0, &prog) && prog &&
+				   !attach_live(ctx, v[i].ifname);
+		}
+		if (missing && !t)
+			printf("the pins under %s are gone while the daemon (pid %ld) holds the links "
+			       "still filtering: waiting for it to pin them again\n", ctx->pin_dir, pid);
+		if (missing)
+			usleep(100 * 1000);
+	}
+	if (missing)
+		gb_warn("the daemon (pid %ld) did not pin the links again within 10 s; restoring "
+			"anew (it then lets go of them: restart it)", pid);
+	free(v);
+}
+
 int cmd_restore(const struct cmd_args *a)
 {
+	struct gb_ctx probe;
+
 	struct json_object *changes;
 	struct gb_ctx ctx;
 	int err, ret = GB_EXIT_FAIL;
 
 	if (a->opt[OPT_PRINT])
 		return print_saved();
+	pins_init(&probe);
+	await_daemon_pins(&probe);
 	changes = json_object_new_array();
 	if (gb_open(&ctx, GB_OPEN_LOCKED)) {
 		json_object_put(changes);
