@@ -137,7 +137,18 @@ rm -rf "$GEOBLOCK_PIN_DIR"
 check "restore with $hash_if" G restore >/dev/null
 check_eq "both restored, $hash_if too" \
 	"$(printf '%s generic table\n%s native table' "$hash_if" "$TB_DST_IF" | sort)" "$(attachments)"
-check "detach $hash_if" G detach "$hash_if" >/dev/null
+# Renamed while attached: status says where its interface is now; run from another network
+# namespace, that its ifindex is not the interface's there.
+ip -n "$TB_DST" link set "$hash_if" down && ip -n "$TB_DST" link set "$hash_if" name "${TB_NAME}r" &&
+	ip -n "$TB_DST" link set "${TB_NAME}r" up || fail "rename $hash_if"
+idx=$(G status --json | jq --arg i "$hash_if" '.attachments[] | select(.interface == $i) | .ifindex')
+check_eq "status --json: the renamed interface's name here" "${TB_NAME}r" \
+	"$(G status --json | jq -r --arg i "$hash_if" '.attachments[] | select(.interface == $i) | .interface_here')"
+check "status in the namespace: the rename said" eval \
+	'G status | grep -qF -- "(its interface, index $idx, is ${TB_NAME}r here: renamed, or in another network namespace)"'
+check "status elsewhere: another namespace said" eval \
+	'"$GEOBLOCK" status | grep -F -- "$hash_if" | grep -q "network namespace)"'
+check "detach $hash_if (its name when attached)" G detach "$hash_if" >/dev/null
 
 # A meeting whose expiry passes while the machine is down is deleted by restore, audited.
 brief=$(date -u -d "@$(($(date +%s) + 2))" +%Y-%m-%dT%H:%M:%SZ)

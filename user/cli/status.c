@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /* `status`: the attachments, the GeoIP table and the meetings, for people and programs. */
 #include <stdio.h>
+#include <string.h>
 #include <time.h>
 #include <json-c/json.h>
 #include "lib/parse.h"
@@ -105,12 +106,21 @@ int cmd_status(const struct cmd_args *a)
 		size_t n = json_object_array_length(links);
 
 		printf("pin dir:   %s\nstate dir: %s\n", ctx.pin_dir, ctx.state_dir);
-		printf("attached:  %s\n", n ? "" : "nowhere");
+		printf("attached:%s\n", n ? "" : "  nowhere");
 		for (size_t i = 0; i < n; i++) {
-			struct json_object *l = json_object_array_get_idx(links, i);
+			struct json_object *l = json_object_array_get_idx(links, i), *here;
+			const char *name = get_str(l, "interface");
 
-			printf("  %-16s %s, %s lookup\n", get_str(l, "interface"), get_str(l, "mode"),
-			       get_str(l, "lookup"));
+			printf("  %-16s %s, %s lookup", name, get_str(l, "mode"), get_str(l, "lookup"));
+			json_object_object_get_ex(l, "interface_here", &here);
+			if (get_int(l, "ifindex") > 0 && !here)
+				printf(" (its interface, index %lld, is in another network namespace)",
+				       get_int(l, "ifindex"));
+			else if (here && strcmp(json_object_get_string(here), name))
+				printf(" (its interface, index %lld, is %s here: renamed, or in another "
+				       "network namespace)", get_int(l, "ifindex"),
+				       json_object_get_string(here));
+			printf("\n");
 		}
 		if (get_int(geoip, "loaded_at")) {
 			__s64 now = time(NULL);

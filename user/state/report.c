@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <net/if.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -150,9 +151,17 @@ static struct json_object *attachments(const struct gb_ctx *ctx)
 	for (size_t i = 0; i < n; i++) {
 		struct json_object *o = json_object_new_object();
 		const struct link_state *l = &links[i];
+		char here[IF_NAMESIZE];
 
 		json_object_object_add(o, "interface", json_object_new_string(l->name));
 		json_object_object_add(o, "ifindex", json_object_new_int(l->ifindex));
+		/*
+		 * Its ifindex's name here: another after a rename, or where the link was attached
+		 * in another network namespace (ifindexes are per namespace); null for none.
+		 */
+		json_object_object_add(o, "interface_here", l->ifindex > 0 &&
+				       if_indextoname(l->ifindex, here) ?
+				       json_object_new_string(here) : NULL);
 		/* The name resolves only in the interface's own network namespace. */
 		json_object_object_add(o, "attached", json_object_new_boolean(l->ifindex > 0));
 		json_object_object_add(o, "mode", json_object_new_string(
