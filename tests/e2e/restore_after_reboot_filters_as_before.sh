@@ -148,6 +148,12 @@ check "status in the namespace: the rename said" eval \
 	'G status | grep -qF -- "(its interface, index $idx, is ${TB_NAME}r here: renamed, or in another network namespace)"'
 check "status elsewhere: another namespace said" eval \
 	'"$GEOBLOCK" status | grep -F -- "$hash_if" | grep -q "network namespace)"'
+ip -n "$TB_DST" link add "$hash_if" type veth peer name "${TB_NAME}hq" &&
+	ip -n "$TB_DST" link set "$hash_if" up || fail "a new $hash_if"
+G attach "$hash_if" --mode generic >/dev/null 2>"$tmp/err"
+check_eq "attach of a new interface of the old name: refused, the rename said" \
+	"1 geoblock: attach: already attached as $hash_if, to interface index $idx (${TB_NAME}r here: renamed since?); 'geoblock detach $hash_if' first" \
+	"$? $(cat "$tmp/err")"
 check "detach $hash_if (its name when attached)" G detach "$hash_if" >/dev/null
 
 # A meeting whose expiry passes while the machine is down is deleted by restore, audited.

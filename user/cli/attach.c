@@ -144,6 +144,15 @@ int attach_iface(const char *ifname, const char *mode, const char *lookup, bool 
 			ret = record_live(&ctx, ifname, idx, prog_id, lookup);
 			goto out;
 		}
+		if (idx > 0 && idx != ifindex) {
+			char now[IF_NAMESIZE];
+
+			gb_err("already attached as %s, to interface index %d (%s here: renamed since?); "
+			       "'geoblock detach %s' first", ifname, idx,
+			       if_indextoname(idx, now) ? now : "none", ifname);
+			ret = GB_EXIT_USAGE;
+			goto out;
+		}
 		if (idx > 0) {
 			gb_err("already attached to %s; 'geoblock detach %s' first", ifname, ifname);
 			ret = GB_EXIT_USAGE;
@@ -172,12 +181,13 @@ int attach_iface(const char *ifname, const char *mode, const char *lookup, bool 
 		}
 	}
 	if (fd == -EBUSY || fd == -EEXIST) {
-		gb_err("%s already has an XDP program attached; remove it first (ip link show %s)",
-		       ifname, ifname);
+		gb_err("%s already has an XDP program attached (or a device stacked on it has one); "
+		       "remove it first (ip link show %s)", ifname, ifname);
 		goto out_failed;
 	}
 	if (fd < 0) {
-		gb_err("cannot attach to %s in %s mode: %s%s", ifname, mode, strerror(-fd),
+		gb_err("cannot attach to %s in %s mode: %s%s%s", ifname, mode, strerror(-fd),
+		       fd == -ERANGE ? " (its MTU too large for the driver's XDP?)" : "",
 		       strcmp(mode, "generic") ? "; try --mode generic or --mode auto" : "");
 		goto out_failed;
 	}
