@@ -407,6 +407,18 @@ post '{"type":2,"session_id":22,"handle_id":221,"event":{"name":"detached"}}' >/
 check "once B's handle ends, the live handle's port is A's within a pass" wait_until 10 dyn_is A 20121
 post '{"type":2,"session_id":23,"handle_id":231,"event":{"name":"detached"}}' >/dev/null
 
+# A port refused for an operator's rule is not taken later, even once the rule lets it go.
+check "meeting add O2 on ports 20131-20132" quiet "$GEOBLOCK" meeting add O2 --ports 20131-20132 --block FR
+post "[$(joined 25 251 1234),$(cand 25 251 20131),$(cand 25 251 20133)]" >/dev/null
+check_eq "an operator's port: refused" "O2 A" "$(owner 20131) $(owner 20133)"
+check "the operator lets it go" quiet "$GEOBLOCK" meeting ports del O2 20131
+# A pass runs: A deleted and added again, its live handle's port comes back within one.
+check "meeting del A, add A" bash -c "'$GEOBLOCK' meeting del A >/dev/null &&
+	'$GEOBLOCK' apply '$tmp/rules' >/dev/null"
+check "a pass gives the handle its own port back" wait_until 10 dyn_is A 20133
+check_eq "... but not the port refused for the operator's rule" - "$(owner 20131)"
+post '{"type":2,"session_id":25,"handle_id":251,"event":{"name":"detached"}}' >/dev/null
+
 # A join repeated for the same handle and room counts once.
 before=$(count joined)
 post "$(joined 24 241 1234)" >/dev/null

@@ -136,7 +136,8 @@ check "attach $hash_if" G attach "$hash_if" --mode generic >/dev/null
 rm -rf "$GEOBLOCK_PIN_DIR"
 check "restore with $hash_if" G restore >/dev/null
 check_eq "both restored, $hash_if too" \
-	"$(printf '%s generic table\n%s native table' "$hash_if" "$TB_DST_IF" | sort)" "$(attachments)"
+	"$(printf '%s generic table\n%s native table' "$hash_if" "$TB_DST_IF" | LC_ALL=C sort)" \
+	"$(attachments)"
 # Renamed while attached: status says where its interface is now; run from another network
 # namespace, that its ifindex is not the interface's there.
 ip -n "$TB_DST" link set "$hash_if" down && ip -n "$TB_DST" link set "$hash_if" name "${TB_NAME}r" &&

@@ -54,17 +54,22 @@ check "filtered after restore" filtered 8801 "after restore"
 check_eq "restore kept the link" "$LINK_ID" \
 	"$(bpftool -j link show pinned "$LINK_PIN" 2>/dev/null | jq -r .id)"
 
-# The pin dir removed and restore run at once, as an operator would after a mistake: restore
-# waits for the daemon's pins (the daemon waits 200 ms for the dir to be quiet) rather than make
-# new maps, for which the daemon would let its links go while restore found them attached.
+# The pin dir removed and restore run before the daemon pins again (as an operator would after
+# a mistake; the daemon waits 200 ms for the dir to be quiet, here stopped until restore runs):
+# restore waits for the daemon's pins rather than make new maps, for which the daemon would let
+# its links go while restore found them attached.
+kill -STOP "$DAEMON"
 check "pin dir removed again" rm -rf "$GEOBLOCK_PIN_DIR"
-in_ns "$TB_DST" "$GEOBLOCK" restore >"$tmp/restore.out" 2>&1
+in_ns "$TB_DST" "$GEOBLOCK" restore >"$tmp/restore.out" 2>&1 &
+restore_pid=$!
+check "restore waits for the daemon" wait_until 10 grep -q 'waiting for it to pin them again' "$tmp/restore.out"
+kill -CONT "$DAEMON"
+wait "$restore_pid"
 check_eq "restore at once: exit 0" 0 $?
 check "filtered after restore at once" filtered 8801 "after restore at once"
 check_eq "the same link, pinned again" "$LINK_ID" \
 	"$(bpftool -j link show pinned "$LINK_PIN" 2>/dev/null | jq -r .id)"
 check "the daemon did not let go of it" bash -c "! grep -q 're-created' '$LOG'"
-echo "restore at once said:"; sed 's/^/    /' "$tmp/restore.out"
 
 # detach while the daemon runs: the daemon's fd does not keep the filter, nor the pin.
 check "detach while the daemon runs" in_ns "$TB_DST" "$GEOBLOCK" detach "$TB_DST_IF" >/dev/null

@@ -140,17 +140,17 @@ int attach_iface(const char *ifname, const char *mode, const char *lookup, bool 
 		int idx = link_ifindex(fd, &prog_id);
 
 		close(fd);
-		if (idx > 0 && !locked && !state_attachment_recorded(&ctx, ifname)) {
-			ret = record_live(&ctx, ifname, idx, prog_id, lookup);
-			goto out;
-		}
 		if (idx > 0 && idx != ifindex) {
 			char now[IF_NAMESIZE];
 
-			gb_err("already attached as %s, to interface index %d (%s here: renamed since?); "
-			       "'geoblock detach %s' first", ifname, idx,
+			gb_err("already attached as %s, to interface index %d (%s here: renamed "
+			       "since?); 'geoblock detach %s' first", ifname, idx,
 			       if_indextoname(idx, now) ? now : "none", ifname);
 			ret = GB_EXIT_USAGE;
+			goto out;
+		}
+		if (idx > 0 && !locked && !state_attachment_recorded(&ctx, ifname)) {
+			ret = record_live(&ctx, ifname, idx, prog_id, lookup);
 			goto out;
 		}
 		if (idx > 0) {

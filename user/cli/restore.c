@@ -4,8 +4,9 @@
  * table from the copy kept in the state dir, the rules from the rules file, and the attachments.
  */
 #include <errno.h>
+#include <dirent.h>
 #include <fcntl.h>
-#include <net/if.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -351,6 +352,41 @@ static int print_saved(void)
 	return sv.n ? GB_EXIT_FAIL : GB_EXIT_OK;
 }
 
+/* The pid of the daemon of ctx's state dir if it runs and holds bpf links, else 0. */
+static long daemon_holding_links(const struct gb_ctx *ctx)
+{
+	char path[PATH_MAX], line[64];
+	bool links = false;
+	struct dirent *e;
+	long pid;
+	DIR *d;
+
+	snprintf(path, sizeof(path), "%s/daemon.pid", ctx->state_dir);
+	if (gb_read_first_line(path, line, sizeof(line)) || (pid = strtol(line, NULL, 10)) <= 0 ||
+	    pid == getpid())
+		return 0;
+	/* The pid file outlives its daemon: the pid is taken only if it is a geoblock's. */
+	snprintf(path, sizeof(path), "/proc/%ld/comm", pid);
+	if (gb_read_first_line(path, line, sizeof(line)) || strcmp(line, "geoblock"))
+		return 0;
+	snprintf(path, sizeof(path), "/proc/%ld/fdinfo", pid);
+	d = opendir(path);
+	while (d && !links && (e = readdir(d))) {
+		char file[PATH_MAX + 300];
+		FILE *f;
+
+		snprintf(file, sizeof(file), "%s/%s", path, e->d_name);
+		f = e->d_name[0] == '.' ? NULL : fopen(file, "re");
+		while (f && !links && fgets(line, sizeof(line), f))
+			links = !strncmp(line, "link_id:", 8);
+		if (f)
+			fclose(f);
+	}
+	if (d)
+		closedir(d);
+	return links ? pid : 0;
+}
+
 /*
  * The pin dir removed while a daemon runs: the daemon holds the links still filtering and pins
  * them and the maps again once the dir is quiet (within a second). A restore that made new maps
@@ -359,39 +395,27 @@ static int print_saved(void)
  */
 static void await_daemon_pins(const struct gb_ctx *ctx)
 {
-	struct state_attachment *v;
-	size_t n, missing = 1;
+	char path[PATH_MAX];
 	long pid;
+	int t;
 
-	if (!gb_daemon_running(ctx->state_dir, &pid) || state_attachments_read(ctx, &v, &n))
+	snprintf(path, sizeof(path), "%s/abi_version", ctx->pin_dir);
+	if (!access(path, F_OK) || !(pid = daemon_holding_links(ctx)))
 		return;
-	for (int t = 0; t < 100 && missing; t++) {
-		missing = 0;
-		for (size_t i = 0; i < n; i++) {
-			int idx = if_nametoindex(v[i].ifname);
-			__u32 prog = 0;
-
-			missing += idx && !bpf_xdp_query_id(idx, 0, &prog) && prog &&
-				   !attach_live(ctx, v[i].ifname);
-		}
-		if (missing && !t)
-			printf("the pins under %s are gone while the daemon (pid %ld) holds the links "
-			       "still filtering: waiting for it to pin them again\n", ctx->pin_dir, pid);
-		if (missing)
-			usleep(100 * 1000);
-	}
-	if (missing)
-		gb_warn("the daemon (pid %ld) did not pin the links again within 10 s; restoring "
-			"anew (it then lets go of them: restart it)", pid);
-	free(v);
+	printf("the pins under %s are gone while the daemon (pid %ld) holds links still "
+	       "filtering: waiting for it to pin them again\n", ctx->pin_dir, pid);
+	fflush(stdout);
+	for (t = 0; t < 100 && access(path, F_OK); t++)
+		usleep(100 * 1000);
+	if (t == 100)
+		gb_warn("the daemon (pid %ld) did not pin them again within 10 s; restoring anew "
+			"(it then lets go of its links: restart it)", pid);
 }
 
 int cmd_restore(const struct cmd_args *a)
 {
-	struct gb_ctx probe;
-
+	struct gb_ctx probe, ctx;
 	struct json_object *changes;
-	struct gb_ctx ctx;
 	int err, ret = GB_EXIT_FAIL;
 
 	if (a->opt[OPT_PRINT])

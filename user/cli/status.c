@@ -110,15 +110,17 @@ int cmd_status(const struct cmd_args *a)
 		for (size_t i = 0; i < n; i++) {
 			struct json_object *l = json_object_array_get_idx(links, i), *here;
 			const char *name = get_str(l, "interface");
+			long long idx = get_int(l, "ifindex");
 
-			printf("  %-16s %s, %s lookup", name, get_str(l, "mode"), get_str(l, "lookup"));
+			printf("  %-16s %s, %s lookup", name, get_str(l, "mode"),
+			       get_str(l, "lookup"));
 			json_object_object_get_ex(l, "interface_here", &here);
-			if (get_int(l, "ifindex") > 0 && !here)
-				printf(" (its interface, index %lld, is in another network namespace)",
-				       get_int(l, "ifindex"));
+			if (idx > 0 && !here)
+				printf(" (its interface, index %lld, is in another network "
+				       "namespace)", idx);
 			else if (here && strcmp(json_object_get_string(here), name))
-				printf(" (its interface, index %lld, is %s here: renamed, or in another "
-				       "network namespace)", get_int(l, "ifindex"),
+				printf(" (its interface, index %lld, is %s here: renamed, or in "
+				       "another network namespace)", idx,
 				       json_object_get_string(here));
 			printf("\n");
 		}

@@ -63,25 +63,6 @@ int gb_daemon_lock(const char *state_dir, long *holder)
 	return fd;
 }
 
-bool gb_daemon_running(const char *state_dir, long *pid)
-{
-	char path[PATH_MAX], text[24] = "";
-	bool held;
-	int fd;
-
-	*pid = 0;
-	snprintf(path, sizeof(path), "%s/daemon.pid", state_dir);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return false;
-	/* A shared lock is refused only while a daemon holds its exclusive one. */
-	held = flock(fd, LOCK_SH | LOCK_NB) && errno == EWOULDBLOCK;
-	if (held && pread(fd, text, sizeof(text) - 1, 0) > 0)
-		*pid = strtol(text, NULL, 10);
-	close(fd);
-	return held;
-}
-
 int gb_lock(const char *state_dir)
 {
 	char path[PATH_MAX];

@@ -4,7 +4,6 @@
 #define GEOBLOCK_LIB_FILES_H
 
 #include <limits.h>
-#include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
 
@@ -37,8 +36,6 @@ int gb_lock(const char *state_dir);
  * open: one daemon per state dir. -EBUSY if another holds it (its pid in *holder, 0 if unknown).
  */
 int gb_daemon_lock(const char *state_dir, long *holder);
-/* Whether a daemon holds state_dir's daemon lock (its pid in *pid, 0 if unknown); takes none. */
-bool gb_daemon_running(const char *state_dir, long *pid);
 /*
  * The first line of path in out (len bytes), without its line end ("" for an empty file); 0, or
  * a negative errno (a directory: -EISDIR); no message.

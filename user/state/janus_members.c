@@ -136,10 +136,13 @@ static int give_locked(struct janus_members *m, struct janus_handle *h, struct r
 		 * lets it go.
 		 */
 		if ((owner && owner != id) || rules_port_shared(r, port)) {
+			bool handles = owner && owner != id && of_other(jp, h);
+
+			/* Taken since by an operator's rule or made shared: not taken later. */
+			h->retry[i] = handles && (h->retry[i] || !h->refused[i]);
 			if (h->refused[i])
 				continue;
 			h->refused[i] = true;
-			h->retry[i] = owner && owner != id && of_other(jp, h);
 			count(&m->c.refused, 1);
 			gb_warn("janus: port %u of handle %llu in room %llu not given to meeting \"%s\": "
 				"it %s", port, (unsigned long long)h->handle,
@@ -335,7 +338,7 @@ static void end_peer_connection(struct janus_members *m, struct janus_handle *h)
 {
 	take_ports(m, h);
 	*h = (struct janus_handle){ .session = h->session, .handle = h->handle, .room = h->room,
-				    .seen = h->seen };
+				    .seen = h->seen, .pc = h->pc + 1 };
 }
 
 static void add_port(struct janus_handle *h, __u32 port)
@@ -483,6 +486,7 @@ void janus_members_expire(struct janus_members *m)
 /* A handle to ask about, copied out of m under m->mu. */
 struct hangup_ask {
 	__u64 session, handle, room;
+	unsigned int pc;
 	char remote[64];
 	char meeting[GB_MEETING_NAME_LEN];
 };
@@ -503,7 +507,7 @@ static size_t hangup_candidates(struct janus_members *m, const struct janus_set 
 		if (h->hung || !name || !h->remote[0])
 			continue;
 		asks[n] = (struct hangup_ask){ .session = h->session, .handle = h->handle,
-					       .room = h->room };
+					       .room = h->room, .pc = h->pc };
 		snprintf(asks[n].remote, sizeof(asks[n].remote), "%s", h->remote);
 		snprintf(asks[n].meeting, sizeof(asks[n].meeting), "%s", name);
 		n++;
@@ -554,7 +558,7 @@ void janus_members_hangup_blocked(struct janus_members *m,
 			h->remote[0] = '\0';
 		if (drop) {
 			/* Not a PeerConnection come since (its hangup event reset the handle). */
-			if (h && !strcmp(h->remote, a->remote))
+			if (h && h->pc == a->pc)
 				h->hung = !err;
 			count(&m->c.hangups, !err);
 			m->unsynced = true;

@@ -29,6 +29,7 @@ struct janus_handle {
 	time_t seen;				/* CLOCK_MONOTONIC seconds of its last event */
 	char remote[64];			/* the client's address (candidate, pair) */
 	bool hung;				/* hung up for it (--janus-hangup) */
+	unsigned int pc;			/* its PeerConnections hung up so far */
 };
 
 /* What the events did, for the log, the metrics and the tests. */

@@ -417,10 +417,45 @@ static int plan_ports(const struct rules *r, __u32 id, const __u8 *add, const __
 	return err == -EEXIST ? err : err ? -EINVAL : 0;
 }
 
+/* The handles' ports that claimed names, forgotten (their records copied to *was first). */
+static int claim_ports(const struct gb_ctx *ctx, struct rules *r, const __u8 *claimed,
+		       struct janus_port **was, size_t *n)
+{
+	int err;
+
+	*was = calloc(r->janus.n_ports + 1, sizeof(**was));
+	if (!*was)
+		return -ENOMEM;
+	for (size_t i = 0; i < r->janus.n_ports; i++)
+		if (claimed[r->janus.ports[i].port / 8] & (1u << (r->janus.ports[i].port % 8)))
+			(*was)[(*n)++] = r->janus.ports[i];
+	err = janus_ports_claim(ctx->state_dir, &r->janus, claimed);
+	if (err)
+		gb_err("cannot write %s/%s: %s", ctx->state_dir, GB_JANUS_PORTS_FILE,
+		       strerror(-err));
+	return err;
+}
+
+/* The records claim_ports forgot, back: the change they were for failed. */
+static void unclaim_ports(const struct gb_ctx *ctx, struct rules *r, const struct janus_port *was,
+			  size_t n)
+{
+	int err = 0;
+
+	for (size_t i = 0; i < n && !err; i++)
+		err = janus_port_add(ctx->state_dir, &r->janus, &was[i]);
+	if (err)
+		gb_warn("cannot give the Janus handles' ports back in %s/%s: %s; a handle's end "
+			"leaves its port to the meeting", ctx->state_dir, GB_JANUS_PORTS_FILE,
+			strerror(-err));
+}
+
 int ops_meeting_ports(const struct gb_ctx *ctx, const struct audit_caller *who, const char *name,
 		      const __u8 *add, const __u8 *remove, const char *reason, struct ops_ports *out)
 {
 	struct meeting_spec old = {}, new;
+	struct janus_port *was = NULL;
+	size_t n_was = 0;
 	struct rules *r;
 	int fd, err;
 	__u32 id;
@@ -444,17 +479,14 @@ int ops_meeting_ports(const struct gb_ctx *ctx, const struct audit_caller *who, 
 	janus_strip_ports(&r->janus, new.name, new.ports);
 	for (size_t i = 0; i < sizeof(new.ports); i++)
 		new.ports[i] |= out->claimed[i];
+	/* Forgotten as handles' ports first (kept when the handle ends); given back if it fails. */
+	if (!err && out->changed)
+		err = claim_ports(ctx, r, out->claimed, &was, &n_was);
 	if (!err && out->changed && !(err = rules_log_intent(ctx, &new, NULL)))
 		err = rules_set_ports_saved(ctx, r, id, out->after);
-	/*
-	 * Forgotten as handles' ports once saved as the operator's (a failure before leaves them
-	 * the handle's, as the maps and the saved set still say), so kept when the handle ends.
-	 */
-	if (!err && out->changed &&
-	    (err = janus_ports_claim(ctx->state_dir, &r->janus, out->claimed)))
-		gb_err("ports saved as meeting \"%s\"'s own, but cannot write %s/%s: %s; a Janus "
-		       "handle's end may take them until the next change", name, ctx->state_dir,
-		       GB_JANUS_PORTS_FILE, strerror(-err));
+	if (err && n_was)
+		unclaim_ports(ctx, r, was, n_was);
+	free(was);
 	if (!err && out->changed)
 		rules_save_maybe(ctx, r);
 	/* Adding ports it owns already changes nothing: said, not refused, not audited. */

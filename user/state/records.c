@@ -41,7 +41,7 @@ int state_attachments_read(const struct gb_ctx *ctx, struct state_attachment **o
 	while (getline(&line, &cap, f) >= 0) {
 		struct state_attachment a = {};
 
-		/* A comment: '#' and a blank (an interface's name may begin with '#', not hold one). */
+		/* A comment: '#' and a blank (a name may begin with '#', not hold a blank). */
 		if ((line[0] == '#' && (!line[1] || isspace((unsigned char)line[1]))) ||
 		    sscanf(line, "%15s %15s %15s", a.ifname, a.mode, a.lookup) != 3)
 			continue;
