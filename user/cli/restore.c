@@ -3,8 +3,8 @@
  * `restore`: after a reboot (pins gone, state dir kept) re-creates the maps, reloads the GeoIP
  * table from the copy kept in the state dir, the rules from the rules file, and the attachments.
  */
-#include <errno.h>
 #include <dirent.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
@@ -391,15 +391,15 @@ static long daemon_holding_links(const struct gb_ctx *ctx)
  * The pin dir removed while a daemon runs: the daemon holds the links still filtering and pins
  * them and the maps again once the dir is quiet (within a second). A restore that made new maps
  * first would have the daemon let go of its links (pins re-created under it) while its own attach
- * found them in place: nothing filtering. So it waits for the daemon's pins, up to 10 s.
+ * found them in place: nothing filtering. So it waits for the daemon's pins, up to 10 s: for the
+ * dir, which the daemon makes again under the state lock, and fills before it lets go of it.
  */
 static void await_daemon_pins(const struct gb_ctx *ctx)
 {
-	char path[PATH_MAX];
+	const char *path = ctx->pin_dir;
 	long pid;
 	int t;
 
-	snprintf(path, sizeof(path), "%s/abi_version", ctx->pin_dir);
 	if (!access(path, F_OK) || !(pid = daemon_holding_links(ctx)))
 		return;
 	printf("the pins under %s are gone while the daemon (pid %ld) holds links still "
