@@ -240,6 +240,7 @@ out:
 static struct api_reply post_apply(struct api_call *c)
 {
 	struct country_census census;
+	char line[COUNTRIES_WARNING_LEN];
 	struct json_object *o, *warnings;
 	struct ops_counts n = {};
 	struct apply_body b;
@@ -262,17 +263,12 @@ static struct api_reply post_apply(struct api_call *c)
 	json_object_object_add(o, "deleted", json_object_new_int64(n.deleted));
 	json_object_object_add(o, "unchanged", json_object_new_int64(n.keep));
 	warnings = json_object_new_array();
-	for (size_t i = 0; i < b.want.n && !err; i++) {
-		struct json_object *w;
-
-		/* No table: one line for the body, not one per meeting. */
-		if (!census.loaded && countries_any(b.want.v[i].blocked)) {
-			json_object_array_add(warnings, json_object_new_string(
-				"the body: no GeoIP table is loaded: its meetings block nothing "
-				"until one is (" COUNTRIES_LOAD_HINT ")"));
-			break;
-		}
-		w = warnings_of(&census, b.want.v[i].blocked, b.want.v[i].name);
+	/* No table: one line for the body, not one per meeting. */
+	if (!err && *countries_set_warning(&census, &b.want, "the body", line, sizeof(line)))
+		json_object_array_add(warnings, json_object_new_string(line));
+	for (size_t i = 0; i < b.want.n && !err && census.loaded; i++) {
+		struct json_object *w = warnings_of(&census, b.want.v[i].blocked,
+						   b.want.v[i].name);
 
 		for (size_t j = 0; j < json_object_array_length(w); j++)
 			json_object_array_add(warnings, json_object_get(

@@ -4,6 +4,7 @@
  * that stay the same keep their counters. `--check` validates and shows the difference only.
  */
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,15 +34,12 @@ static void print_summary(bool done, const struct ops_counts *c)
 static void warn_without_networks(const struct country_census *c, const char *path,
 				  const struct spec_list *want)
 {
-	for (size_t i = 0; i < want->n; i++) {
-		if (c->loaded) {
-			countries_warn(c, want->v[i].blocked, want->v[i].name);
-		} else if (countries_any(want->v[i].blocked)) {
-			gb_warn("%s: no GeoIP table is loaded: its meetings block nothing until "
-				"one is (" COUNTRIES_LOAD_HINT ")", path);
-			return;
-		}
-	}
+	char line[PATH_MAX + 128];
+
+	if (*countries_set_warning(c, want, path, line, sizeof(line)))
+		gb_warn("%s", line);
+	for (size_t i = 0; i < want->n && c->loaded; i++)
+		countries_warn(c, want->v[i].blocked, want->v[i].name);
 }
 
 /* One warning line if the file gives ufrags while no port is shared. */

@@ -414,14 +414,15 @@ static void await_daemon_pins(const struct gb_ctx *ctx)
 
 int cmd_restore(const struct cmd_args *a)
 {
-	struct gb_ctx probe, ctx;
 	struct json_object *changes;
+	struct gb_ctx ctx;
 	int err, ret = GB_EXIT_FAIL;
 
 	if (a->opt[OPT_PRINT])
 		return print_saved();
-	pins_init(&probe);
-	await_daemon_pins(&probe);
+	/* Its paths only, before the lock the daemon's pinning takes (gb_open sets them again). */
+	pins_init(&ctx);
+	await_daemon_pins(&ctx);
 	changes = json_object_new_array();
 	if (gb_open(&ctx, GB_OPEN_LOCKED)) {
 		json_object_put(changes);

@@ -19,6 +19,7 @@
 #include "kern/pins.h"
 #include "kern/table_view.h"
 #include "state/countries.h"
+#include "state/rules_file.h"
 
 /* Room for a line per country id ("XX 4294967295 4294967295") and the header. */
 #define CENSUS_MAX	(GB_COUNTRY_COUNT * 26 + 512)
@@ -283,7 +284,8 @@ void countries_without_networks(const struct country_census *c, const __u64 *blo
 	}
 }
 
-bool countries_any(const __u64 *blocked)
+/* Whether blocked names any country. */
+static bool countries_any(const __u64 *blocked)
 {
 	for (int w = 0; w < GB_COUNTRY_WORDS; w++)
 		if (blocked[w])
@@ -304,6 +306,19 @@ const char *countries_warning(const struct country_census *c, const __u64 *block
 	else if (*none)
 		snprintf(out, len, "the loaded GeoIP table has no network in %s: meeting \"%s\" "
 			 "blocks nothing from %s", none, meeting, strchr(none, ',') ? "them" : "it");
+	return out;
+}
+
+const char *countries_set_warning(const struct country_census *c, const struct spec_list *l,
+				  const char *where, char *out, size_t len)
+{
+	*out = '\0';
+	for (size_t i = 0; i < l->n && !c->loaded; i++)
+		if (countries_any(l->v[i].blocked)) {
+			snprintf(out, len, "%s: no GeoIP table is loaded: its meetings block nothing "
+				 "until one is (" COUNTRIES_LOAD_HINT ")", where);
+			break;
+		}
 	return out;
 }
 

@@ -45,8 +45,6 @@ int countries_check(const struct country_census *c, const __u64 *blocked, char *
 /* The codes of blocked the loaded table has no network for, "XA,XB" ("": none, or no table). */
 void countries_without_networks(const struct country_census *c, const __u64 *blocked, char *out,
 				size_t outlen);
-/* Whether blocked names any country. */
-bool countries_any(const __u64 *blocked);
 /* What loads a table where none is: after a reboot the maps are new and empty. */
 #define COUNTRIES_LOAD_HINT "geoblock geoip load PATH, or geoblock restore after a reboot"
 /*
@@ -56,6 +54,14 @@ bool countries_any(const __u64 *blocked);
 #define COUNTRIES_WARNING_LEN (GB_COUNTRY_COUNT * 3 + GB_MEETING_NAME_LEN + 96)
 const char *countries_warning(const struct country_census *c, const __u64 *blocked,
 			      const char *meeting, char *out, size_t len);
+struct spec_list;
+/*
+ * With no table loaded while a meeting of l blocks a country, the one warning line for them all
+ * ("WHERE: no GeoIP table is loaded: its meetings block nothing until one is (...)"); else "".
+ * Returns out.
+ */
+const char *countries_set_warning(const struct country_census *c, const struct spec_list *l,
+				  const char *where, char *out, size_t len);
 /* countries_warning's line as a warning, if any; returns 1 then, else 0. */
 int countries_warn(const struct country_census *c, const __u64 *blocked, const char *meeting);
 /* A line per blocked country, first after first then after rest: "CN China: 8,231 IPv4 + ..." */

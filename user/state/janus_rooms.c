@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "lib/country.h"
 #include "lib/files.h"
 #include "lib/room_ids.h"
 #include "state/janus_rooms.h"
@@ -328,13 +329,19 @@ const char *janus_port_says(const struct janus_set *j, __u32 port, char *out, si
 	return out;
 }
 
-int janus_ports_claim(const char *state_dir, struct janus_set *j, const __u8 *ports)
+int janus_ports_claim(const char *state_dir, struct janus_set *j, const __u8 *ports,
+		      struct janus_port *gone, size_t *n_gone)
 {
-	size_t k = 0;
+	size_t k = 0, n = 0;
 
-	for (size_t i = 0; i < j->n_ports; i++)
-		if (!(ports[j->ports[i].port / 8] & (1u << (j->ports[i].port % 8))))
+	for (size_t i = 0; i < j->n_ports; i++) {
+		if (!port_isset(ports, j->ports[i].port))
 			j->ports[k++] = j->ports[i];
+		else if (gone)
+			gone[n++] = j->ports[i];
+	}
+	if (n_gone)
+		*n_gone = n;
 	if (k == j->n_ports)
 		return 0;
 	j->n_ports = k;

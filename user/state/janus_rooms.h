@@ -67,8 +67,10 @@ int janus_port_add(const char *state_dir, struct janus_set *j, const struct janu
 int janus_port_del(const char *state_dir, struct janus_set *j, __u32 port);
 /*
  * Forgets the handles' ports that ports names, in j and the file: an operator's rule naming one
- * makes it its meeting's own, no longer a handle's to take back.
+ * makes it its meeting's own, no longer a handle's to take back. gone (NULL: not wanted), room
+ * for j->n_ports records, gets those forgotten, *n_gone how many.
  */
-int janus_ports_claim(const char *state_dir, struct janus_set *j, const __u8 *ports);
+int janus_ports_claim(const char *state_dir, struct janus_set *j, const __u8 *ports,
+		      struct janus_port *gone, size_t *n_gone);
 
 #endif

@@ -383,10 +383,10 @@ static int plan_ports(const struct rules *r, __u32 id, const __u8 *add, const __
 
 		if (strcmp(jp->meeting, r->policies[id].name))
 			continue;
-		if (add && (add[port / 8] & (1u << (port % 8)))) {
+		if (add && port_isset(add, port)) {
 			out->claimed[port / 8] |= 1u << (port % 8);
 			out->changed++;
-		} else if (remove && (remove[port / 8] & (1u << (port % 8)))) {
+		} else if (remove && port_isset(remove, port)) {
 			snprintf(err_msg, sizeof(err_msg), "port %u is not meeting \"%s\"'s own: a "
 				 "Janus handle in its room %llu holds it while it lives", port,
 				 r->policies[id].name, (unsigned long long)jp->room);
@@ -426,10 +426,7 @@ static int claim_ports(const struct gb_ctx *ctx, struct rules *r, const __u8 *cl
 	*was = calloc(r->janus.n_ports + 1, sizeof(**was));
 	if (!*was)
 		return -ENOMEM;
-	for (size_t i = 0; i < r->janus.n_ports; i++)
-		if (claimed[r->janus.ports[i].port / 8] & (1u << (r->janus.ports[i].port % 8)))
-			(*was)[(*n)++] = r->janus.ports[i];
-	err = janus_ports_claim(ctx->state_dir, &r->janus, claimed);
+	err = janus_ports_claim(ctx->state_dir, &r->janus, claimed, *was, n);
 	if (err)
 		gb_err("cannot write %s/%s: %s", ctx->state_dir, GB_JANUS_PORTS_FILE,
 		       strerror(-err));

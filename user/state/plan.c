@@ -274,7 +274,7 @@ static int move_janus_ports(const struct gb_ctx *ctx, struct rules *r, const str
 	for (size_t i = 0; i < want->n; i++)
 		for (size_t b = 0; b < sizeof(claimed) && p->action[i] >= PLAN_ADD; b++)
 			claimed[b] |= want->v[i].ports[b];
-	err = janus_ports_claim(ctx->state_dir, &r->janus, claimed);
+	err = janus_ports_claim(ctx->state_dir, &r->janus, claimed, NULL, NULL);
 	if (err)
 		return err;
 	/*
