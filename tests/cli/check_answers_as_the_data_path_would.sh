@@ -184,6 +184,12 @@ check_eq "no table: check --json" '["no_country",false,null]' \
 check_eq "no table: explain" \
 	'no_country: no GeoIP table is loaded, so no address has a country (geoblock geoip load PATH, or geoblock restore after a reboot)' \
 	"$(nt explain 192.0.2.1 9501 --json | jq -r '.verdict + ": " + .why')"
+# Nothing is attached here: explain says its verdict reaches no packet.
+check_eq "nothing attached: explain --json counts 0 interfaces" 0 \
+	"$(nt explain 192.0.2.1 9501 --json | jq -r .attached_interfaces)"
+check_eq "nothing attached: explain says so" \
+	"note:     the filter is attached to no interface, so no packet is dropped or counted yet ('geoblock attach IFACE')" \
+	"$(nt explain 192.0.2.1 9501 | grep '^note:')"
 api_daemon "$tmp/nt.sock" env GEOBLOCK_PIN_DIR="$bare" GEOBLOCK_STATE_DIR="$tmp/bare-state"
 ntapi() { curl -s --unix-socket "$tmp/nt.sock" -X "$1" "http://geoblock$2" -d "$3"; }
 check_eq "no table: the API's PUT warns" \

@@ -101,6 +101,9 @@ check_eq "udp to a tcp-only meeting counted not_covered" $((7 * COUNT)) \
 check_eq "explain names the exception" "allow $NET4B" "$(jq -r .rule "$tmp/explain.json")"
 check_eq "explain names the meeting" exc "$(jq -r .meeting "$tmp/explain.json")"
 check_eq "explain names the country" DE "$(jq -r .country "$tmp/explain.json")"
+check_eq "explain counts the interface it runs on" 1 \
+	"$(jq -r .attached_interfaces "$tmp/explain.json")"
+check_eq "explain: no note when attached" "" "$("$GEOBLOCK" explain "$DE4B" 8802 | grep '^note:')"
 check "explain names the GeoIP network" test "$(jq -r .network "$tmp/explain.json")" != null
 check_eq "explain names the blocking rule" "block US" \
 	"$("$GEOBLOCK" explain "$US6" 8802 --json | jq -r .rule)"

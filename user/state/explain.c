@@ -16,6 +16,7 @@
 #include "lib/country.h"
 #include "lib/errors.h"
 #include "lib/parse.h"
+#include "kern/links.h"
 #include "kern/pins.h"
 #include "kern/table_view.h"
 #include "kern/verdicts.h"
@@ -248,6 +249,20 @@ static int parse_address(const char *address, struct question *q)
 	return 0;
 }
 
+/* How many pinned links run the filter on an interface (one that is gone does not count). */
+static size_t attached_count(const struct gb_ctx *ctx)
+{
+	struct link_state *links;
+	size_t n, live = 0;
+
+	if (links_read(ctx, &links, &n))
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		live += links[i].ifindex > 0;
+	free(links);
+	return live;
+}
+
 /* The question answered over the live maps: the meeting, the country, the verdict, why. */
 static int answer(const struct gb_ctx *ctx, const struct question *q, struct explanation *e)
 {
@@ -319,6 +334,7 @@ static int answer(const struct gb_ctx *ctx, const struct question *q, struct exp
 	} else {
 		explain_why(e);
 		countries_census_of(&v, &e->census);
+		e->attached = attached_count(ctx);
 	}
 out_table:
 	table_close(&v);
@@ -420,6 +436,8 @@ struct json_object *explanation_json(const struct explanation *e)
 		json_object_object_add(o, "rule", str_or_null(e->rule));
 		json_object_object_add(o, "blocks", e->has_meeting ?
 				       countries_json(&e->census, e->blocked) : NULL);
+		json_object_object_add(o, "attached_interfaces",
+				       json_object_new_uint64(e->attached));
 	}
 	json_object_object_add(o, "verdict", json_object_new_string(e->verdict));
 	json_object_object_add(o, "why", json_object_new_string(e->why));
