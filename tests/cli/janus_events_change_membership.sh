@@ -348,8 +348,9 @@ check "meeting add X again, port 20095 its own" "$GEOBLOCK" meeting add X --port
 check_eq "X's ports: the operator's" 20095 "$("$GEOBLOCK" meeting list --json |
 	jq -r '.[] | select(.name == "X") | .ports | join(",")')"
 kill_child "$pid"
-start_daemon
+start_daemon 60 --api "$tmp/api.sock"
 check_eq "a new daemon leaves the operator's port to X" X "$(owner 20095)"
+check "its control API listens" wait_until 10 test -S "$tmp/api.sock"
 
 # The operator naming a port a handle of the meeting holds makes it the operator's: saved,
 # audited, and kept when the handle ends (`meeting ports add`, `apply`); removing a handle's port
@@ -361,8 +362,13 @@ check_eq "meeting ports del of a handle's port: refused" \
 	"1 geoblock: meeting ports del: port 20101 is not meeting \"A\"'s own: a Janus handle in its room 1234 holds it while it lives" \
 	"$? $(cat "$tmp/err")"
 "$GEOBLOCK" meeting ports add A 20101 >"$tmp/out" 2>"$tmp/err"
-check_eq "meeting ports add of a handle's port: added, not 'already its own'" \
-	"0 meeting A: ports 20101-20103 (1 added)" "$? $(cat "$tmp/out" "$tmp/err")"
+check_eq "meeting ports add of a handle's port: added, its own told from the handles'" \
+	"0 meeting A: ports 20101 (1 added); its Janus handles hold 20102-20103" \
+	"$? $(cat "$tmp/out" "$tmp/err")"
+check_eq "the API's ports route tells them apart too" \
+	'{"ports":["20101"],"janus_ports":["20102-20103"],"changed":0}' \
+	"$(curl -s --unix-socket "$tmp/api.sock" -X POST http://geoblock/v1/meetings/A/ports \
+		-d '{"add":[20101]}' | jq -c '{ports, janus_ports, changed}')"
 check_eq "... saved" "meeting add A --ports 20101 --janus-room 1234 --block DE" \
 	"$(saved_rules | grep '^meeting add A ')"
 check "... audited" bash -c "tail -n1 '$GEOBLOCK_STATE_DIR/audit.log' |

@@ -197,7 +197,10 @@ static struct api_reply post_ports(struct api_call *c)
 	if (rep.status == MHD_HTTP_OK) {
 		o = rep.body;
 		json_object_object_add(o, "name", json_object_new_string(c->name));
+		for (size_t i = 0; i < sizeof(w->done.after); i++)
+			w->done.after[i] &= ~w->done.handles[i];
 		json_object_object_add(o, "ports", ports_to_json(w->done.after));
+		json_object_object_add(o, "janus_ports", ports_to_json(w->done.handles));
 		json_object_object_add(o, "changed", json_object_new_int64(w->done.changed));
 	}
 out:

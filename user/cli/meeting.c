@@ -137,7 +137,7 @@ int cmd_meeting_del(const struct cmd_args *a)
 /* meeting ports add|del NAME LIST: only the meeting's ports change (state/ports.c). */
 static int meeting_ports(const struct cmd_args *a, bool add)
 {
-	static char ports[GB_PORT_COUNT * 7], owned[GB_PORT_COUNT * 7];
+	static char ports[GB_PORT_COUNT * 7], owned[GB_PORT_COUNT * 7], held[GB_PORT_COUNT * 7];
 	__u8 list[GB_PORT_COUNT / 8];
 	static struct ops_ports done;
 	const char *name = a->pos[0];
@@ -154,14 +154,18 @@ static int meeting_ports(const struct cmd_args *a, bool add)
 	err = ops_meeting_ports(&ctx, NULL, name, add ? list : NULL, add ? NULL : list,
 				a->opt[OPT_REASON], &done);
 	if (!err) {
-		for (size_t i = 0; i < sizeof(list); i++)
+		for (size_t i = 0; i < sizeof(list); i++) {
 			list[i] &= add ? done.before[i] & ~done.claimed[i] : 0;
+			done.after[i] &= ~done.handles[i];
+		}
 		format_ports(done.after, ports, sizeof(ports));
 		format_ports(list, owned, sizeof(owned));
+		format_ports(done.handles, held, sizeof(held));
 		/* Its ufrags or Janus rooms may be all it has left. */
-		printf("meeting %s: ports %s (%u %s%s%s)\n", name, *ports ? ports : "none",
+		printf("meeting %s: ports %s (%u %s%s%s)%s%s\n", name, *ports ? ports : "none",
 		       done.changed, add ? "added" : "removed",
-		       *owned ? "; already its own: " : "", owned);
+		       *owned ? "; already its own: " : "", owned,
+		       *held ? "; its Janus handles hold " : "", held);
 	}
 	gb_close(&ctx);
 	return exit_code(err);

@@ -484,6 +484,13 @@ int ops_meeting_ports(const struct gb_ctx *ctx, const struct audit_caller *who, 
 	if (err && n_was)
 		unclaim_ports(ctx, r, was, n_was);
 	free(was);
+	memset(out->handles, 0, sizeof(out->handles));
+	for (size_t k = 0; k < r->janus.n_ports && !err; k++) {
+		__u32 port = r->janus.ports[k].port;
+
+		if (!strcmp(r->janus.ports[k].meeting, name) && port_isset(out->after, port))
+			out->handles[port / 8] |= 1u << (port % 8);
+	}
 	if (!err && out->changed)
 		rules_save_maybe(ctx, r);
 	/* Adding ports it owns already changes nothing: said, not refused, not audited. */

@@ -27,6 +27,7 @@ struct ops_ports {
 	__u8 before[GB_PORT_COUNT / 8];		/* in the maps, its handles' (Janus) ports too */
 	__u8 after[GB_PORT_COUNT / 8];
 	__u8 claimed[GB_PORT_COUNT / 8];	/* its handles' ports added: the operator's now */
+	__u8 handles[GB_PORT_COUNT / 8];	/* of after, those its Janus handles hold */
 };
 
 int ops_meeting_add(const struct gb_ctx *ctx, const struct audit_caller *who,
