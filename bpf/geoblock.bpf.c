@@ -1098,9 +1098,6 @@ struct stun_attr {
 #define STUN_COOKIE		0x2112A442
 #define STUN_BINDING_REQUEST	0x0001
 #define STUN_USERNAME		0x0006
-#define STUN_MESSAGE_INTEGRITY	0x0008
-#define STUN_MESSAGE_INTEGRITY_SHA256 0x001C
-#define STUN_FINGERPRINT	0x8028
 
 /* USERNAME's first bytes, read for its ':' eight at a time: a short ufrag and its ':'. */
 #define HEAD_WORDS		((GB_UFRAG_SHORT + 1 + 7) / 8)
@@ -1152,12 +1149,63 @@ static __always_inline __u32 ufrag_in_line(__u64 h, int which)
 	return 0;
 }
 
+/* walk_attrs's answer: USERNAME's offset, or a verdict reason, so flagged; else where to go on. */
+#define WALK_FOUND		(1U << 30)
+#define WALK_VERDICT		(1U << 31)
+
 /*
- * The ufrag slot a Binding Request names, at off (from the frame's start) to end: returns the
- * slot << 8, or a verdict reason; or 0 if the ufrag is short and its hash's high half is known
- * (not 0), without looking it up. *uh: the short ufrag's hash (else left). The server's ufrag is
- * USERNAME's part before ':' (RFC 8445 7.2.2). A function of its own, verified once: inlined, each
- * way its loops end would be a state the verifier walks the rest of the program with.
+ * Walks at most n attributes of a STUN message that ends at end (an offset in the frame, past its
+ * end in a first IP fragment) from pos (the offset of one) to USERNAME; see WALK_*.
+ */
+static __always_inline __u32 walk_attrs(void *data, void *data_end, __u32 pos, __u32 end, int n)
+{
+	__u32 held = (__u32)(data_end - data), alen;
+	struct stun_attr *a;
+	int i;
+
+	for (i = 0; i < n; i++) {
+		if (pos + sizeof(*a) > end)
+			return WALK_VERDICT | GB_PASS_ICE_NO_USERNAME;
+		/* The rest is in a later IP fragment: what it holds cannot be read. */
+		if (pos + sizeof(*a) > held)
+			return WALK_VERDICT | GB_PASS_ICE_MALFORMED;
+		/*
+		 * The frame's linear part is well under 16 KiB, the bound under which the verifier
+		 * follows a variable packet offset.
+		 */
+		if (pos > 0x3fff)
+			return WALK_VERDICT | GB_PASS_ICE_MALFORMED;
+		a = data + (pos & 0x3fff);
+		if ((void *)(a + 1) > data_end)
+			return WALK_VERDICT | GB_PASS_ICE_MALFORMED;
+		alen = bpf_ntohs(a->len);
+		if (pos + sizeof(*a) + alen > end)
+			return WALK_VERDICT | GB_PASS_ICE_MALFORMED;
+		if (a->type == bpf_htons(STUN_USERNAME))
+			return WALK_FOUND | pos;
+		pos += sizeof(*a) + ((alen + 3) & ~3U);
+	}
+	return pos;
+}
+
+/*
+ * The walk past the first GB_STUN_ATTRS_INLINE attributes, GB_STUN_ATTRS_STEP at a time: a
+ * function of its own, so that the verifier follows each step once, not the whole walk's jumps.
+ */
+__noinline int stun_walk_on(struct xdp_md *ctx, __u32 pos, __u32 end)
+{
+	return (int)walk_attrs((void *)(long)ctx->data, (void *)(long)ctx->data_end, pos, end,
+			       GB_STUN_ATTRS_STEP);
+}
+
+/*
+ * The ufrag slot a Binding Request names, at off (from the frame's start) to end (past the
+ * frame's end in a first IP fragment, which holds only the message's start): returns the slot <<
+ * 8, or a verdict reason; or 0 if the ufrag is short and its hash's high half is known (not 0),
+ * without looking it up. *uh: the short ufrag's hash (else left). The server's ufrag is the first
+ * USERNAME's part before ':' (RFC 8445 7.2.2; RFC 8489 14: the first of an attribute counts). A
+ * function of its own, verified once: inlined, each way its loops end would be a state the
+ * verifier walks the rest of the program with.
  */
 __noinline int stun_ufrag(struct xdp_md *ctx, __u32 off, __u32 end, __u32 known, __u64 *uh)
 {
@@ -1176,33 +1224,31 @@ __noinline int stun_ufrag(struct xdp_md *ctx, __u32 off, __u32 end, __u32 known,
 	__u32 *found;
 	int i;
 
-	pos = off + STUN_HDR_LEN;
-	for (i = 0; i < GB_STUN_ATTRS_MAX; i++) {
-		if (pos + sizeof(*a) > end)
-			return GB_PASS_ICE_NO_USERNAME;
-		/*
-		 * The message is in the frame's linear part (checked by the caller): well under
-		 * 16 KiB, the bound under which the verifier follows a variable packet offset.
-		 */
-		if (pos > 0x3fff)
-			return GB_PASS_ICE_MALFORMED;
-		a = data + (pos & 0x3fff);
-		if ((void *)(a + 1) > data_end)
-			return GB_PASS_ICE_MALFORMED;
-		alen = bpf_ntohs(a->len);
-		if (pos + sizeof(*a) + alen > end)
-			return GB_PASS_ICE_MALFORMED;
-		if (a->type == bpf_htons(STUN_USERNAME))
+	/*
+	 * Every attribute up to the message's end or the frame's, whatever comes before USERNAME:
+	 * a server may read USERNAME after an integrity check (RFC 8489 14.5 says to ignore it,
+	 * not every stack does), so none that a server could take is out of the walk's reach.
+	 */
+	pos = walk_attrs(data, data_end, off + STUN_HDR_LEN, end, GB_STUN_ATTRS_INLINE);
+	for (i = 0; i < GB_STUN_ATTRS_MAX / GB_STUN_ATTRS_STEP; i++) {
+		if (pos & (WALK_FOUND | WALK_VERDICT))
 			break;
-		/* What follows an integrity check is ignored by STUN itself (RFC 8489 14.5). */
-		if (a->type == bpf_htons(STUN_MESSAGE_INTEGRITY) ||
-		    a->type == bpf_htons(STUN_MESSAGE_INTEGRITY_SHA256) ||
-		    a->type == bpf_htons(STUN_FINGERPRINT))
-			return GB_PASS_ICE_NO_USERNAME;
-		pos += sizeof(*a) + ((alen + 3) & ~3U);
+		pos = (__u32)stun_walk_on(ctx, pos, end);
 	}
-	if (i == GB_STUN_ATTRS_MAX)
-		return GB_PASS_ICE_NO_USERNAME;
+	if (pos & WALK_VERDICT)
+		return pos & 0xff;
+	if (!(pos & WALK_FOUND))
+		return GB_PASS_ICE_MALFORMED;
+	pos &= ~WALK_FOUND;
+	if (pos > 0x3fff)
+		return GB_PASS_ICE_MALFORMED;
+	a = data + (pos & 0x3fff);
+	if ((void *)(a + 1) > data_end)
+		return GB_PASS_ICE_MALFORMED;
+	alen = bpf_ntohs(a->len);
+	/* USERNAME itself must be in the frame. */
+	if (pos + sizeof(*a) + alen > (__u32)(data_end - data))
+		return GB_PASS_ICE_MALFORMED;
 	pos += sizeof(*a);
 
 	/* Most ufrags are short: their ':' is within the first GB_UFRAG_SHORT + 1 bytes. */
@@ -1323,10 +1369,9 @@ static __always_inline int decide_shared(struct xdp_md *ctx, const struct cursor
 		return GB_PASS_ICE_MALFORMED;
 	if (*(__be16 *)payload != bpf_htons(STUN_BINDING_REQUEST))
 		return GB_PASS_ICE_NOT_REQUEST;
+	/* Past the frame: a first IP fragment (or a message cut short), read as far as it goes. */
 	off = (void *)payload - data;
 	end = off + STUN_HDR_LEN + bpf_ntohs(*(__be16 *)(payload + 2));
-	if (end > (__u32)((void *)c->end - data))
-		return GB_PASS_ICE_MALFORMED;
 
 	__builtin_memcpy(t.saddr, pkt->saddr, 16);
 	t.sport = ports->source;

@@ -98,7 +98,15 @@ _Static_assert((GB_ICE_HOT_WAYS & (GB_ICE_HOT_WAYS - 1)) == 0, "GB_ICE_HOT_WAYS:
  */
 #define GB_ICE_CONSENT_STAMP_BITS 17
 #define GB_ICE_CONSENT_FRESH	8	/* units of 1.024 s: about 8 s */
-#define GB_STUN_ATTRS_MAX	16	/* attributes walked before USERNAME is given up for */
+/*
+ * A Binding Request's attributes are walked to USERNAME, GB_STUN_ATTRS_INLINE of them in line (a
+ * real ICE stack's USERNAME is among them), then up to GB_STUN_ATTRS_MAX more by a function
+ * GB_STUN_ATTRS_STEP at a time: as many as fit in the 16 KiB of a frame's linear part the walk
+ * reads (4 bytes each at least), so that no USERNAME a server could read is out of its reach.
+ */
+#define GB_STUN_ATTRS_INLINE	16
+#define GB_STUN_ATTRS_STEP	256
+#define GB_STUN_ATTRS_MAX	4096
 /*
  * A sender's binding to a meeting holds while its Binding Requests keep coming (consent checks,
  * RFC 7675, come every ~5 s, and a sender stops after 30 s without): one naming another meeting

@@ -1070,6 +1070,17 @@ static void stun_frame(struct frame *f, const struct sender *s, const struct stu
 	shared_frame(f, s, m->b, m->len);
 }
 
+/* The first held bytes of m from s (IPv4), in a first IP fragment if frag, else a whole frame. */
+static void stun_fragment(struct frame *f, const struct sender *s, const struct stun *m,
+			  size_t held, int frag)
+{
+	frame_eth(f, ETH_P_IP);
+	frame_ipv4(f, s->addr, SERVER4, IPPROTO_UDP, 0, frag ? FRAME_IP_MF : 0);
+	frame_udp(f, s->sport, s->dport);
+	memcpy(frame_put(f, held), m->b, held);
+	frame_finish(f);
+}
+
 /* Media of the first byte given (DTLS 20-63, TURN channel 64-79, RTP/RTCP 128-191...). */
 static void media_frame(struct frame *f, const struct sender *s, __u8 first)
 {
@@ -1352,7 +1363,7 @@ static void shared_attributes(const struct env *env)
 	struct frame f;
 	struct stun m;
 
-	for (int pos = 1; pos <= GB_STUN_ATTRS_MAX + 1; pos++) {
+	for (int pos = 1; pos <= GB_STUN_ATTRS_INLINE + 3; pos++) {
 		stun_start(&m, STUN_BINDING_REQUEST);
 		for (int i = 1; i < pos; i++) {
 			if (i % 3 == 0)
@@ -1367,10 +1378,44 @@ static void shared_attributes(const struct env *env)
 		s = sender4(CN4);
 		stun_frame(&f, &s, &m);
 		snprintf(name, sizeof(name), "shared_username_as_attribute_%d", pos);
-		if (pos <= GB_STUN_ATTRS_MAX)
-			check_shared(env, name, &f, EXPECT_DROP(M_STANDUP, "CN"), GB_ICE_LEARNED);
-		else
-			check_shared(env, name, &f, EXPECT_PASS(GB_PASS_ICE_NO_USERNAME), NO_STAT);
+		check_shared(env, name, &f, EXPECT_DROP(M_STANDUP, "CN"), GB_ICE_LEARNED);
+	}
+	/*
+	 * Past the walk's first steps, as far as a frame holds attributes (empty ones, 4 bytes each):
+	 * a client cannot hide USERNAME from the filter behind others that its server skips.
+	 */
+	{
+		static const int far[] = {
+			GB_STUN_ATTRS_INLINE + GB_STUN_ATTRS_STEP,
+			GB_STUN_ATTRS_INLINE + GB_STUN_ATTRS_STEP + 1,
+			GB_STUN_ATTRS_INLINE + 2 * GB_STUN_ATTRS_STEP,
+			GB_STUN_ATTRS_INLINE + 2 * GB_STUN_ATTRS_STEP + 1,
+			(FRAME_MAX - 14 - 40 - 8 - 20 - 64) / 4,
+		};
+
+		for (size_t k = 0; k < sizeof(far) / sizeof(far[0]); k++) {
+			for (int six = 0; six < 2; six++) {
+				stun_start(&m, STUN_BINDING_REQUEST);
+				for (int i = 1; i < far[k]; i++)
+					stun_attr(&m, 0x8000 | (i & 0xff), NULL, 0);
+				stun_username(&m, "abcd:cli");
+				stun_check_tail(&m);
+				s = six ? sender6(CN6) : sender4(CN4);
+				stun_frame(&f, &s, &m);
+				snprintf(name, sizeof(name), "shared_username_as_attribute_%d_ipv%d",
+					 far[k], six ? 6 : 4);
+				check_shared(env, name, &f, EXPECT_DROP(M_STANDUP, "CN"),
+					     GB_ICE_LEARNED);
+			}
+		}
+		/* Every attribute but USERNAME, to the frame's end: none. */
+		stun_start(&m, STUN_BINDING_REQUEST);
+		for (int i = 1; i < far[4]; i++)
+			stun_attr(&m, 0x8000 | (i & 0xff), NULL, 0);
+		s = sender4(CN4);
+		stun_frame(&f, &s, &m);
+		check_shared(env, "shared_no_username_among_many_attributes", &f,
+			     EXPECT_PASS(GB_PASS_ICE_NO_USERNAME), NO_STAT);
 	}
 
 	/* Odd lengths, padded with zeros or with garbage (padding is not read). */
@@ -1396,7 +1441,10 @@ static void shared_attributes(const struct env *env)
 	check_shared(env, "shared_username_of_odd_length_last", &f, EXPECT_DROP(M_STANDUP, "CN"),
 		     GB_ICE_LEARNED);
 
-	/* Integrity and fingerprint end what a receiver reads (RFC 8489 14.5, 14.7). */
+	/*
+	 * Integrity and fingerprint end what RFC 8489 (14.5, 14.7) has a receiver read, but a
+	 * server that reads on would take a USERNAME after them: so does the filter.
+	 */
 	{
 		static const struct {
 			unsigned int type;
@@ -1415,20 +1463,20 @@ static void shared_attributes(const struct env *env)
 			stun_username(&m, "abcd:cli");
 			s = sender4(CN4);
 			stun_frame(&f, &s, &m);
-			snprintf(name, sizeof(name), "shared_username_after_%s_is_not_read",
+			snprintf(name, sizeof(name), "shared_username_after_%s_is_read",
 				 ends[i].what);
-			check_shared(env, name, &f, EXPECT_PASS(GB_PASS_ICE_NO_USERNAME), NO_STAT);
-			check_sender(env, name, &s, 0);
+			check_shared(env, name, &f, EXPECT_DROP(M_STANDUP, "CN"), GB_ICE_LEARNED);
 
-			/* What follows it is not read either, even cut short. */
+			/* What follows it is read as well: cut short, the message is malformed. */
 			stun_start(&m, STUN_BINDING_REQUEST);
 			stun_attr(&m, ends[i].type, NULL, ends[i].len);
 			stun_attr(&m, 0x7777, NULL, 4);
 			put_be16(m.b + m.len - 6, 400);	/* says 400 bytes of value */
+			s = sender4(CN4);
 			stun_frame(&f, &s, &m);
-			snprintf(name, sizeof(name), "shared_bad_attribute_after_%s_not_read",
+			snprintf(name, sizeof(name), "shared_bad_attribute_after_%s_is_malformed",
 				 ends[i].what);
-			check_shared(env, name, &f, EXPECT_PASS(GB_PASS_ICE_NO_USERNAME), NO_STAT);
+			check_shared(env, name, &f, EXPECT_PASS(GB_PASS_ICE_MALFORMED), NO_STAT);
 		}
 	}
 	stun_request(&m, "abcd", "cli");	/* USERNAME, ..., MESSAGE-INTEGRITY, FINGERPRINT */
@@ -1723,11 +1771,37 @@ static void shared_not_requests(const struct env *env)
 	stun_frame(&f, &s, &m);
 	check_shared(env, "shared_length_not_a_multiple_of_4_is_malformed", &f,
 		     EXPECT_PASS(GB_PASS_ICE_MALFORMED), NO_STAT);
-	stun_request(&m, "abcd", "cli");
-	put_be16(m.b + 2, m.len - 20 + 4);
-	stun_frame(&f, &s, &m);
-	check_shared(env, "shared_length_past_frame_end_is_malformed", &f,
-		     EXPECT_PASS(GB_PASS_ICE_MALFORMED), NO_STAT);
+	/*
+	 * A message longer than its frame (a first IP fragment holds only its start) is read as far
+	 * as the frame goes: a USERNAME there decides it, one cut by the frame's end or an attribute
+	 * past it cannot be read (malformed).
+	 */
+	for (int frag = 0; frag < 2; frag++) {
+		const char *how = frag ? "first_fragment" : "frame";
+
+		stun_request(&m, "abcd", "cli");
+		put_be16(m.b + 2, m.len - 20 + 4);
+		s = sender4(CN4);
+		stun_fragment(&f, &s, &m, m.len, frag);
+		snprintf(name, sizeof(name), "shared_length_past_%s_end_username_read", how);
+		check_shared(env, name, &f, EXPECT_DROP(M_STANDUP, "CN"), GB_ICE_LEARNED);
+
+		stun_start(&m, STUN_BINDING_REQUEST);
+		stun_attr(&m, STUN_SOFTWARE, NULL, 1600);
+		stun_username(&m, "abcd:cli");
+		stun_check_tail(&m);
+		s = sender4(CN4);
+		stun_fragment(&f, &s, &m, 1400, frag);
+		snprintf(name, sizeof(name), "shared_username_past_%s_end_is_malformed", how);
+		check_shared(env, name, &f, EXPECT_PASS(GB_PASS_ICE_MALFORMED), NO_STAT);
+
+		stun_request(&m, "abcd", "cli");
+		s = sender4(CN4);
+		stun_fragment(&f, &s, &m, 20 + 4 + 4 + 6, frag);	/* "abcd:cli" cut */
+		snprintf(name, sizeof(name), "shared_username_cut_by_%s_end_is_malformed", how);
+		check_shared(env, name, &f, EXPECT_PASS(GB_PASS_ICE_MALFORMED), NO_STAT);
+	}
+	s = sender4(CN4);
 	stun_request(&m, "abcd", "cli");
 	memset(m.b + m.len, 0, 18);	/* Ethernet padding after the message */
 	m.len += 18;
@@ -2477,8 +2551,9 @@ static void shared_headers(const struct env *env)
  * A Binding Request cut at every byte, from a sender not learned and from one learned: below the
  * ports, a parse error (or nothing run, below Ethernet); with the ports and up to the whole UDP
  * header, an empty payload, which is media (its learned sender's verdict); from 1 to 19 bytes of
- * STUN, malformed (no header); from 20, malformed (the message runs past the frame). Nothing is
- * learned from a cut request; the whole request is judged and learns.
+ * STUN, malformed (no header); from 20, the message runs past the frame (as in a first IP
+ * fragment) and is read as far as the frame goes: malformed until USERNAME is whole, then judged
+ * by it (the first such cut learns the sender, the later ones refresh it).
  */
 static void shared_truncations(const struct env *env, int family, bool learned)
 {
@@ -2498,7 +2573,11 @@ static void shared_truncations(const struct env *env, int family, bool learned)
 		check_shared(env, label, &f, EXPECT_DROP(M_STANDUP, "CN"), GB_ICE_LEARNED);
 	}
 	stun_frame(&f, &s, &m);
+	/* The frame's bytes up to USERNAME's end: "odd" (padded to 4), then "abcd:cut". */
+	size_t whole_username = (size_t)f.udp + 8 + 20 + 4 + 4 + 4 + 8;
+
 	for (size_t cut = 0; cut < f.len; cut++) {
+		int stat = NO_STAT;
 		struct expect e;
 
 		snprintf(label, sizeof(label), "shared_v%d_%s_request[cut %zu of %zu]", family,
@@ -2512,14 +2591,17 @@ static void shared_truncations(const struct env *env, int family, bool learned)
 		else if (cut <= (size_t)f.udp + 8)
 			e = learned ? EXPECT_DROP(M_STANDUP, "CN") :
 				      EXPECT_PASS(GB_PASS_ICE_UNKNOWN_SENDER);
-		else
+		else if (cut < whole_username)
 			e = EXPECT_PASS(GB_PASS_ICE_MALFORMED);
-		check_shared_data(env, label, f.data, cut, e, NO_STAT);
+		else
+			e = EXPECT_DROP(M_STANDUP, "CN");
+		if (cut >= whole_username)
+			stat = learned || cut > whole_username ? GB_ICE_REFRESHED : GB_ICE_LEARNED;
+		check_shared_data(env, label, f.data, cut, e, stat);
 	}
 	snprintf(label, sizeof(label), "shared_v%d_%s_request_whole", family,
 		 learned ? "learned" : "unlearned");
-	check_shared(env, label, &f, EXPECT_DROP(M_STANDUP, "CN"),
-		     learned ? GB_ICE_REFRESHED : GB_ICE_LEARNED);
+	check_shared(env, label, &f, EXPECT_DROP(M_STANDUP, "CN"), GB_ICE_REFRESHED);
 }
 
 static int add_prefix(struct prefix_list *l, int family, const char *addr, unsigned int len,

@@ -9,12 +9,12 @@
  *    the one learned (same slot, same generation) and has a meeting; else "unknown sender".
  *  - STUN (RFC 8489): a 20-byte header (type, length, magic cookie 0x2112A442, transaction id).
  *    Shorter, another cookie, or a length that is not a multiple of 4: malformed. Not a Binding
- *    Request (0x0001): "not a request". A length past the end of the frame: malformed; bytes after
- *    the message (Ethernet padding) are ignored.
- *  - The attributes (type, length, value padded to 4), at most 16 read: USERNAME (0x0006) ends the
- *    walk; MESSAGE-INTEGRITY (0x0008), MESSAGE-INTEGRITY-SHA256 (0x001C) or FINGERPRINT (0x8028)
- *    before it, fewer than 4 bytes left, or 16 others: no USERNAME. A value past the message:
- *    malformed.
+ *    Request (0x0001): "not a request". Bytes after the message (Ethernet padding) are ignored; a
+ *    message longer than the frame (a first IP fragment) is read as far as the frame goes.
+ *  - The attributes (type, length, value padded to 4), all of them, whatever they are (a server
+ *    may read past an integrity check): the first USERNAME (0x0006) ends the walk; fewer than 4
+ *    bytes left in the message: no USERNAME. A value past the message, or the frame ending before
+ *    an attribute's type and length or before USERNAME's value: malformed.
  *  - USERNAME is SERVER:CLIENT (RFC 8445 7.2.2); the server ufrag is 4 to 256 characters (RFC 8839).
  *    Empty, or without ':' (in its first 256 bytes, all it has): malformed. Longer than 256 bytes
  *    without ':' in its first 257: a ufrag no meeting can have. Shorter than 4: the same.
@@ -34,9 +34,6 @@
 #define STUN_MAGIC		0x2112A442u
 #define STUN_BINDING_REQUEST	0x0001
 #define ATTR_USERNAME		0x0006
-#define ATTR_MESSAGE_INTEGRITY	0x0008
-#define ATTR_MESSAGE_INTEGRITY_SHA256 0x001C
-#define ATTR_FINGERPRINT	0x8028
 
 static unsigned int be16(const __u8 *p)
 {
@@ -50,9 +47,8 @@ static __u32 be32(const __u8 *p)
 
 int ref_stun_walk(const __u8 *p, size_t len, const __u8 **ufrag, size_t *ufrag_len)
 {
-	size_t end, at, user_len = 0, look;
-	const __u8 *user = NULL, *colon;
-	unsigned int n;
+	size_t end, at, user_len, look, alen = 0;
+	const __u8 *user, *colon;
 
 	if (len == 0 || p[0] > 3)
 		return REF_STUN_MEDIA;
@@ -61,31 +57,25 @@ int ref_stun_walk(const __u8 *p, size_t len, const __u8 **ufrag, size_t *ufrag_l
 	if (be16(p) != STUN_BINDING_REQUEST)
 		return GB_PASS_ICE_NOT_REQUEST;
 	end = STUN_HEADER + be16(p + 2);
-	if (end > len)
-		return GB_PASS_ICE_MALFORMED;
 
-	at = STUN_HEADER;
-	for (n = 0; n < REF_STUN_ATTRS; n++) {
-		unsigned int type, alen;
+	for (at = STUN_HEADER;; at += 4 + (alen + 3) / 4 * 4) {
+		unsigned int type;
 
-		if (end - at < 4)
+		if (end < at + 4)
 			return GB_PASS_ICE_NO_USERNAME;
+		if (len < at + 4)
+			return GB_PASS_ICE_MALFORMED;
 		type = be16(p + at);
 		alen = be16(p + at + 2);
 		if (alen > end - at - 4)
 			return GB_PASS_ICE_MALFORMED;
-		if (type == ATTR_USERNAME) {
-			user = p + at + 4;
-			user_len = alen;
+		if (type == ATTR_USERNAME)
 			break;
-		}
-		if (type == ATTR_MESSAGE_INTEGRITY || type == ATTR_MESSAGE_INTEGRITY_SHA256 ||
-		    type == ATTR_FINGERPRINT)
-			return GB_PASS_ICE_NO_USERNAME;
-		at += 4 + (alen + 3) / 4 * 4;
 	}
-	if (!user)
-		return GB_PASS_ICE_NO_USERNAME;
+	if (alen > len - at - 4)
+		return GB_PASS_ICE_MALFORMED;
+	user = p + at + 4;
+	user_len = alen;
 	if (!user_len)
 		return GB_PASS_ICE_MALFORMED;
 	/* A ufrag of at most 256 characters: its ':' is one of the first 257 bytes, or none is. */

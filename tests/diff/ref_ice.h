@@ -10,7 +10,6 @@
 /* As the design and RFCs 8445, 8489 and 8839 state them, not as bpf/geoblock.h defines them. */
 #define REF_UFRAG_MIN		4
 #define REF_UFRAG_MAX		256
-#define REF_STUN_ATTRS		16
 #define REF_STICKY_NS		(30ULL * 1000000000ULL)
 
 /* A ufrag the rules hold (a key of meeting_by_ufrag and its value). */

@@ -4,7 +4,7 @@
  * meeting of their ufrag blocks) that send Binding Requests naming their ufrag, sometimes another
  * meeting's or one no meeting has, then DTLS and RTP; odd STUN (responses, indications, wrong
  * cookies and lengths, integrity or fingerprint before USERNAME, USERNAMEs without ':', empty or
- * too long, ufrags of 0-3 or 257 characters, 17 attributes and more); and media of every first
+ * too long, ufrags of 0-3 or 257 characters, hundreds of attributes); and media of every first
  * byte, also from senders no request named.
  */
 #include <string.h>
@@ -168,8 +168,17 @@ static size_t binding_request(const struct rule_set *rs, struct rng *r, size_t k
 	header(&m, T_BINDING_REQUEST);
 	before = roll < 70 ? rng_below(r, 3) : roll < 90 ? 3 + rng_below(r, 6) :
 		 9 + rng_below(r, 9);
-	if (odd == ODD_MANY_ATTRS)
-		before = GB_STUN_ATTRS_MAX - 2 + rng_below(r, 5);	/* USERNAME 15th to 19th */
+	if (odd == ODD_MANY_ATTRS) {
+		/* USERNAME about where the walk goes from its inline part to its steps, or on. */
+		size_t step = rng_below(r, 3);
+
+		before = GB_STUN_ATTRS_INLINE + step * GB_STUN_ATTRS_STEP - 3 + rng_below(r, 5);
+		/* Past the inline part, empty ones (4 bytes each), so that they fit in a frame. */
+		for (size_t i = 0; step && i < before; i++)
+			attr(&m, 0x8000 | rng_below(r, 0x100), NULL, 0);
+		if (step)
+			before = 0;
+	}
 	for (size_t i = 0; i < before; i++)
 		other_attr(&m);
 	if (odd == ODD_END_BEFORE_USERNAME) {

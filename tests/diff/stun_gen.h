@@ -14,7 +14,7 @@
  */
 #define GEN_EPOCH	16384
 #define GEN_POOL	48
-#define GEN_PAYLOAD_MAX	1600
+#define GEN_PAYLOAD_MAX	2400	/* room for USERNAME past two of the walk's steps */
 
 /* A datagram to a shared port (or a TCP segment, sometimes). */
 struct gen_flow {

@@ -18,7 +18,7 @@
 #define ETH_P_8021AD 0x88A8
 #endif
 
-#define FRAME_MAX	1024
+#define FRAME_MAX	3072	/* BPF_PROG_TEST_RUN takes up to 3520 bytes of XDP frame */
 /* IPv4 frag_off flags, host order; the offset beside them counts 8-byte units. */
 #define FRAME_IP_DF	0x4000
 #define FRAME_IP_MF	0x2000
