@@ -1381,8 +1381,8 @@ static void shared_attributes(const struct env *env)
 		check_shared(env, name, &f, EXPECT_DROP(M_STANDUP, "CN"), GB_ICE_LEARNED);
 	}
 	/*
-	 * Past the walk's first steps, as far as a frame holds attributes (empty ones, 4 bytes each):
-	 * a client cannot hide USERNAME from the filter behind others that its server skips.
+	 * Past the walk's first steps, as far as a frame holds attributes (empty ones, 4 bytes
+	 * each): a client cannot hide USERNAME from the filter behind others its server skips.
 	 */
 	{
 		static const int far[] = {
