@@ -162,7 +162,7 @@ static void test_named(void)
 		n--;
 	}
 	put(P "fleet", "not even JSON", 8);
-	CHECK_INT("mark_build", 0, fleet_want_build(kvs, n, P, "n1", &census, &w));
+	CHECK_INT("mark_build", 0, fleet_want_build(kvs, n, P, "n1", &census, NULL, &w));
 	CHECK_INT("mark_not_refused", 2, w.n_refused);	/* the two junk keys */
 	CHECK_STR("mark_no_meeting", "", names(&w));
 	fleet_want_free(&w);
@@ -205,7 +205,7 @@ static void test_layout(void)
 	put(P "junk", "1", 30);
 	put("/other/meetings/z", "{\"ports\":[9000],\"block\":[\"DE\"]}", 31);
 
-	CHECK_INT("build", 0, fleet_want_build(kvs, n, P, "n1", &census, &w));
+	CHECK_INT("build", 0, fleet_want_build(kvs, n, P, "n1", &census, NULL, &w));
 	CHECK_STR("taken", "a,b,clash,early,mine", names(&w));
 	CHECK("node_own_wins", meeting(&w, "a") && port_isset(meeting(&w, "a")->ports, 8001) &&
 	      !port_isset(meeting(&w, "a")->ports, 5000));
@@ -248,7 +248,7 @@ static void test_layout(void)
 	fleet_want_free(&w);
 
 	/* Another node takes the global a, so clash, written after it, loses its port. */
-	CHECK_INT("build_n2", 0, fleet_want_build(kvs, n, P, "n2", &census, &w));
+	CHECK_INT("build_n2", 0, fleet_want_build(kvs, n, P, "n2", &census, NULL, &w));
 	CHECK_STR("taken_n2", "a,b,early,theirs", names(&w));
 	CHECK("clash_loses_to_a", refused_reason(&w, P "meetings/clash") &&
 	      strstr(refused_reason(&w, P "meetings/clash"), "5000"));
@@ -258,10 +258,72 @@ static void test_layout(void)
 	n = 0;
 	put(P "meetings/a", "{\"ports\":[5000],\"block\":[\"DE\"]}", 3);
 	put(P "meetings/b", "{\"ufrags\":[\"abcd\"],\"block\":[\"DE\"]}", 2);
-	CHECK_INT("clean", 0, fleet_want_build(kvs, n, P, "n1", &census, &w));
+	CHECK_INT("clean", 0, fleet_want_build(kvs, n, P, "n1", &census, NULL, &w));
 	CHECK_STR("clean_taken", "a,b", names(&w));
 	CHECK_INT("clean_nothing_refused", 0, w.n_refused);
 	CHECK("no_geoip", !w.geoip_given);
+	fleet_want_free(&w);
+}
+
+/*
+ * A bad write must not lift a block: a refused shared-ports or geoip key gives what the node
+ * applied before; a refused node's own meeting does not give way to the global one of its name.
+ */
+static void test_refused_keeps(void)
+{
+	struct fleet_kept kept = { .shared_known = true, .geoip_given = true,
+				   .geoip_build_epoch = 1700000000 };
+	static const char *const bad_shared[] = {
+		"{\"ports\":[3478,10000", "{\"ports\":\"3478\"}", "{\"ports\":[3478],\"x\":1}",
+		"{\"ports\":[99999]}", "{\"ports\":[3478],\"ports\":[10000]}",
+	};
+	struct fleet_want w;
+	char name[64];
+
+	kept.shared[3478 / 8] |= 1u << (3478 % 8);
+	kept.shared[10000 / 8] |= 1u << (10000 % 8);
+	memset(kept.geoip_sha256, 'a', 64);
+	for (size_t i = 0; i < sizeof(bad_shared) / sizeof(bad_shared[0]); i++) {
+		n = 0;
+		put(P "shared-ports", bad_shared[i], 3);
+		put(P "geoip", "{\"build_epoch\":-1}", 4);
+		put(P "meetings/m", "{\"ufrags\":[\"abcd\"],\"block\":[\"DE\"]}", 5);
+		snprintf(name, sizeof(name), "kept_build_%zu", i);
+		CHECK_INT(name, 0, fleet_want_build(kvs, n, P, "n1", &census, &kept, &w));
+		snprintf(name, sizeof(name), "kept_shared_%zu", i);
+		CHECK(name, !memcmp(w.shared, kept.shared, sizeof(w.shared)) &&
+		      refused_reason(&w, P "shared-ports") &&
+		      strstr(refused_reason(&w, P "shared-ports"), "applied before are kept"));
+		snprintf(name, sizeof(name), "kept_geoip_%zu", i);
+		CHECK(name, w.geoip_given && w.geoip_build_epoch == 1700000000 &&
+		      !strcmp(w.geoip_sha256, kept.geoip_sha256));
+		fleet_want_free(&w);
+		/* Knowing nothing to keep, nothing is given. */
+		CHECK_INT(name, 0, fleet_want_build(kvs, n, P, "n1", &census, NULL, &w));
+		snprintf(name, sizeof(name), "none_kept_%zu", i);
+		CHECK(name, !port_isset(w.shared, 3478) && !w.geoip_given);
+		fleet_want_free(&w);
+	}
+
+	/* A value giving a name twice is refused, as the API refuses such a body. */
+	n = 0;
+	put(P "meetings/dup", "{\"ports\":[6800],\"block\":[\"RU\"],\"block\":[\"CN\"]}", 3);
+	CHECK_INT("dup_build", 0, fleet_want_build(kvs, n, P, "n1", &census, NULL, &w));
+	CHECK("dup_refused", !meeting(&w, "dup") && refused_reason(&w, P "meetings/dup") &&
+	      strstr(refused_reason(&w, P "meetings/dup"), "twice"));
+	fleet_want_free(&w);
+
+	/* n1's own board refused: the global board is not taken in its place on n1. */
+	n = 0;
+	put(P "meetings/board", "{\"ports\":[\"5000-5010\"],\"block\":[\"CN\"]}", 3);
+	put(P "nodes/n1/meetings/board", "{\"ports\":[5000],\"block\":[\"US\"],\"mode\":\"x\"}",
+	    4);
+	CHECK_INT("own_refused_build", 0, fleet_want_build(kvs, n, P, "n1", &census, NULL, &w));
+	CHECK("own_refused", refused_reason(&w, P "nodes/n1/meetings/board") != NULL);
+	CHECK_STR("own_refused_global_not_taken", "", names(&w));
+	fleet_want_free(&w);
+	CHECK_INT("other_node_build", 0, fleet_want_build(kvs, n, P, "n2", &census, NULL, &w));
+	CHECK_STR("other_node_takes_global", "board", names(&w));
 	fleet_want_free(&w);
 }
 
@@ -271,5 +333,6 @@ int main(void)
 	test_keys();
 	test_named();
 	test_layout();
+	test_refused_keeps();
 	return check_summary();
 }

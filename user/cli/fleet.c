@@ -165,7 +165,7 @@ static int check_for_node(const struct store *st, const struct etcd_kv *others, 
 	char why[300];
 	int err;
 
-	err = fleet_want_build(others, n, st->prefix, node, &none, &w);
+	err = fleet_want_build(others, n, st->prefix, node, &none, NULL, &w);
 	if (err) {
 		gb_err("cannot read the store's meetings: %s", strerror(-err));
 		return GB_EXIT_FAIL;

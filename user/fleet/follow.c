@@ -63,11 +63,7 @@ struct fleet_follow {
 	struct fleet_refusal *refused;	/* as the last converge found them */
 	size_t n_refused;
 	bool named;			/* the prefix held a fleet's key (fleet_store_named) */
-	bool shared_known;		/* the shared ports here are shared_applied */
-	__u8 shared_applied[GB_PORT_COUNT / 8];
-	bool geoip_given;
-	__u64 geoip_build_epoch;
-	char geoip_sha256[65];
+	struct fleet_kept kept;		/* the shared ports and GeoIP build applied */
 	struct geoip_digest digest;	/* of the loaded table's file */
 	char last_error[512];		/* of the last converge */
 	char link_error[300];		/* of the store's connection, while it is down */
@@ -164,8 +160,8 @@ static int compare_local(struct fleet_follow *f, struct fleet_want *w, __u8 *add
 	for (size_t i = 0; i < w->n_refused; i++)
 		named |= *w->refused[i].name != '\0';
 	/* A local change (drift) may have changed them too. */
-	shared = !f->shared_known || managed_drift(f->ctx) ||
-		 memcmp(f->shared_applied, w->shared, sizeof(w->shared));
+	shared = !f->kept.shared_known || managed_drift(f->ctx) ||
+		 memcmp(f->kept.shared, w->shared, sizeof(w->shared));
 	if (!named && !shared)
 		return 0;
 	err = rules_read(f->ctx, &r);
@@ -231,9 +227,13 @@ static void converge(struct fleet_follow *f, __s64 revision)
 		pthread_cond_broadcast(&f->wake);
 		return;
 	}
+	/* What a refused shared-ports key keeps: the shared ports here. */
+	if (!f->kept.shared_known)
+		f->kept.shared_known = !fleet_local_shared(f->ctx, f->kept.shared);
 	err = countries_census(f->ctx, &census);
 	if (!err)
-		err = fleet_want_build(f->store.v, f->store.n, f->prefix, f->node, &census, &w);
+		err = fleet_want_build(f->store.v, f->store.n, f->prefix, f->node, &census, &f->kept,
+				       &w);
 	if (err) {
 		set_error(f->last_error, sizeof(f->last_error),
 			  *gb_last_error() ? gb_last_error() : strerror(-err));
@@ -254,9 +254,9 @@ static void converge(struct fleet_follow *f, __s64 revision)
 				&counts);
 	if (!err && any_add)
 		err = ops_shared_ports(f->ctx, &who, add, NULL, NULL, &shared);
-	f->shared_known = !err;
+	f->kept.shared_known = !err;
 	if (!err)
-		memcpy(f->shared_applied, w.shared, sizeof(w.shared));
+		memcpy(f->kept.shared, w.shared, sizeof(w.shared));
 	for (size_t i = 0; i < f->n_refused; i++)
 		free(f->refused[i].key);
 	free(f->refused);
@@ -264,9 +264,9 @@ static void converge(struct fleet_follow *f, __s64 revision)
 	f->n_refused = w.n_refused;
 	w.refused = NULL;
 	w.n_refused = 0;
-	f->geoip_given = w.geoip_given;
-	f->geoip_build_epoch = w.geoip_build_epoch;
-	memcpy(f->geoip_sha256, w.geoip_sha256, sizeof(f->geoip_sha256));
+	f->kept.geoip_given = w.geoip_given;
+	f->kept.geoip_build_epoch = w.geoip_build_epoch;
+	memcpy(f->kept.geoip_sha256, w.geoip_sha256, sizeof(f->kept.geoip_sha256));
 	fleet_want_free(&w);
 	set_error(f->last_error, sizeof(f->last_error),
 		  err ? (*gb_last_error() ? gb_last_error() : strerror(-err)) : "");
@@ -456,9 +456,9 @@ static char *status_value(struct fleet_follow *f, const char *last, char **witho
 		.node = f->node,
 		.revision = __atomic_load_n(&f->g.applied_revision, __ATOMIC_RELAXED),
 		.connected = f->watching,
-		.geoip_given = f->geoip_given,
-		.geoip_build_epoch = f->geoip_build_epoch,
-		.geoip_sha256 = f->geoip_sha256,
+		.geoip_given = f->kept.geoip_given,
+		.geoip_build_epoch = f->kept.geoip_build_epoch,
+		.geoip_sha256 = f->kept.geoip_sha256,
 		.refused = f->refused,
 		.n_refused = f->n_refused,
 		.error = *f->last_error ? f->last_error : f->link_error,

@@ -14,6 +14,7 @@
 #include "lib/errors.h"
 #include "lib/parse.h"
 #include "state/countries.h"
+#include "api/body.h"
 #include "api/spec_json.h"
 #include "fleet/layout.h"
 
@@ -81,13 +82,20 @@ static int refuse(struct fleet_want *w, const struct etcd_kv *kv, const char *na
 static struct json_object *value_json(const struct etcd_kv *kv, char *why, size_t len)
 {
 	struct json_object *o;
+	char err[200];
 
 	if (kv->value_len > FLEET_VALUE_MAX) {
 		snprintf(why, len, "value of %zu bytes, over the limit of %u", kv->value_len,
 			 FLEET_VALUE_MAX);
 		return NULL;
 	}
-	o = strlen(kv->value) == kv->value_len ? json_tokener_parse(kv->value) : NULL;
+	/* Parsed as the API parses bodies: RFC 8259 strictly, no name twice in one object. */
+	if (strlen(kv->value) != kv->value_len ||
+	    body_json(kv->value, kv->value_len, &o, err, sizeof(err))) {
+		snprintf(why, len, "value is not a JSON object: %s",
+			 strncmp(err, "the body ", 9) ? "it has a NUL byte" : err + 9);
+		return NULL;
+	}
 	if (!o || !json_object_is_type(o, json_type_object)) {
 		snprintf(why, len, "value is not a JSON object");
 		json_object_put(o);
@@ -141,6 +149,7 @@ int fleet_meeting_read(const struct etcd_kv *kv, const char *name,
 static int shared_of(const struct etcd_kv *kv, struct fleet_want *w, char *why, size_t len)
 {
 	struct json_object *o = value_json(kv, why, len);
+	__u8 ports[GB_PORT_COUNT / 8] = {};
 	bool given;
 	int err;
 
@@ -150,8 +159,10 @@ static int shared_of(const struct etcd_kv *kv, struct fleet_want *w, char *why, 
 	if (err)
 		snprintf(why, len, "shared-ports must be {\"ports\": [...]} alone");
 	else
-		err = ports_from_json(o, "ports", w->shared, &given, why, len);
+		err = ports_from_json(o, "ports", ports, &given, why, len);
 	json_object_put(o);
+	if (!err)
+		memcpy(w->shared, ports, sizeof(ports));
 	return err ? -EINVAL : 0;
 }
 
@@ -322,8 +333,43 @@ static int take_meetings(struct candidate *c, size_t n, struct fleet_want *w)
 	return err;
 }
 
+/* Refuses kv, a shared-ports or geoip key, giving w what kept holds of it (if anything). */
+static int refuse_kept(struct fleet_want *w, const struct etcd_kv *kv, enum fleet_key_kind kind,
+		       const struct fleet_kept *kept, const char *why)
+{
+	bool shared = kind == FLEET_KEY_SHARED_PORTS;
+
+	if (shared && kept && kept->shared_known) {
+		memcpy(w->shared, kept->shared, sizeof(w->shared));
+		return refuse(w, kv, NULL, "%s; the shared ports applied before are kept", why);
+	}
+	if (!shared && kept && kept->geoip_given) {
+		w->geoip_given = true;
+		w->geoip_build_epoch = kept->geoip_build_epoch;
+		memcpy(w->geoip_sha256, kept->geoip_sha256, sizeof(w->geoip_sha256));
+		return refuse(w, kv, NULL, "%s; the build named before is still expected", why);
+	}
+	return refuse(w, kv, NULL, "%s", why);
+}
+
+/* Whether a meeting key of the node's own named name and was refused. */
+static bool node_refused(const struct fleet_want *w, const char *prefix, const char *name)
+{
+	struct fleet_key k;
+
+	for (size_t i = 0; i < w->n_refused; i++) {
+		if (strcmp(w->refused[i].name, name))
+			continue;
+		fleet_key_parse(prefix, w->refused[i].key, &k);
+		if (k.kind == FLEET_KEY_MEETING && *k.node)
+			return true;
+	}
+	return false;
+}
+
 int fleet_want_build(const struct etcd_kv *kvs, size_t n, const char *prefix, const char *node,
-		     const struct country_census *census, struct fleet_want *w)
+		     const struct country_census *census, const struct fleet_kept *kept,
+		     struct fleet_want *w)
 {
 	struct candidate *c = calloc(n ? n : 1, sizeof(*c));
 	size_t nc = 0;
@@ -354,7 +400,7 @@ int fleet_want_build(const struct etcd_kv *kvs, size_t n, const char *prefix, co
 			if (k.kind != FLEET_KEY_MEETING) {
 				if ((k.kind == FLEET_KEY_SHARED_PORTS ? shared_of : geoip_of)(
 					    &kvs[i], w, why, sizeof(why)))
-					err = refuse(w, &kvs[i], NULL, "%s", why);
+					err = refuse_kept(w, &kvs[i], k.kind, kept, why);
 				continue;
 			}
 			c[nc].kv = &kvs[i];
@@ -367,7 +413,12 @@ int fleet_want_build(const struct etcd_kv *kvs, size_t n, const char *prefix, co
 				nc++;
 		}
 	}
-	/* A node's own meeting wins over a global one of its name. */
+	/* A node's own meeting wins over a global one of its name, refused too. */
+	for (size_t i = 0; i < nc; i++)
+		if (!c[i].local && node_refused(w, prefix, c[i].s.name)) {
+			spec_free(&c[i].s);
+			c[i--] = c[--nc];
+		}
 	for (size_t i = 0; i < nc; i++)
 		for (size_t j = 0; j < nc && c[i].kv; j++)
 			if (c[j].kv && c[j].local && !c[i].local &&

@@ -39,6 +39,18 @@ struct fleet_want {
 	size_t n_refused;
 };
 
+/*
+ * What a node applied from the keys other than meetings: a new value of one that is refused
+ * keeps it (a bad write must not lift the shared ports' blocks on every node).
+ */
+struct fleet_kept {
+	bool shared_known;		/* shared holds the shared ports here */
+	__u8 shared[GB_PORT_COUNT / 8];
+	bool geoip_given;
+	__u64 geoip_build_epoch;
+	char geoip_sha256[65];
+};
+
 /* What a key is in the layout under a prefix. */
 enum fleet_key_kind {
 	FLEET_KEY_ELSEWHERE,		/* not under the prefix */
@@ -92,10 +104,14 @@ int fleet_meeting_read(const struct etcd_kv *kv, const char *name,
 /*
  * The want of node from every key under prefix (kvs in any order), its countries checked against
  * census: bad keys refused one by one (of two meetings claiming one port, ufrag or room, the one
- * written later), the rest taken; meetings whose expiry has passed left out.
+ * written later), the rest taken; meetings whose expiry has passed left out. A refused
+ * shared-ports or geoip key gives what kept holds (NULL: nothing). A refused meeting key of the
+ * node's own leaves out the global one of its name too (the version applied before is kept:
+ * fleet_keep_refused).
  */
 int fleet_want_build(const struct etcd_kv *kvs, size_t n, const char *prefix, const char *node,
-		     const struct country_census *census, struct fleet_want *w);
+		     const struct country_census *census, const struct fleet_kept *kept,
+		     struct fleet_want *w);
 void fleet_want_free(struct fleet_want *w);
 
 #endif

@@ -21,6 +21,21 @@ int fleet_local_held(const struct gb_ctx *ctx, size_t *meetings, size_t *shared)
 	return 0;
 }
 
+int fleet_local_shared(const struct gb_ctx *ctx, __u8 *ports)
+{
+	struct rules r;
+	int err = rules_read(ctx, &r);
+
+	if (err)
+		return err;
+	memset(ports, 0, GB_PORT_COUNT / 8);
+	for (__u32 p = 1; p < GB_PORT_COUNT; p++)
+		if (rules_port_shared(&r, p))
+			ports[p / 8] |= 1u << (p % 8);
+	rules_free(&r);
+	return 0;
+}
+
 void fleet_shared_diff(const struct rules *r, const __u8 *want, __u8 *add, __u8 *remove,
 		       bool *any_add, bool *any_remove)
 {

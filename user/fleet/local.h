@@ -11,6 +11,8 @@
 
 /* The meetings (any slot taken) and shared ports of the rule set here: 0, or -errno. */
 int fleet_local_held(const struct gb_ctx *ctx, size_t *meetings, size_t *shared);
+/* The shared ports here, a bit each in ports (GB_PORT_COUNT bits): 0, or -errno. */
+int fleet_local_shared(const struct gb_ctx *ctx, __u8 *ports);
 /* The shared ports to add and to remove to make r's those of want (bits set, and *any_ set). */
 void fleet_shared_diff(const struct rules *r, const __u8 *want, __u8 *add, __u8 *remove,
 		       bool *any_add, bool *any_remove);
