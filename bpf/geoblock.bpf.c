@@ -1155,9 +1155,11 @@ static __always_inline __u32 ufrag_in_line(__u64 h, int which)
 
 /*
  * Walks at most n attributes of a STUN message that ends at end (an offset in the frame, past its
- * end in a first IP fragment) from pos (the offset of one) to USERNAME; see WALK_*.
+ * end in a first IP fragment) from pos (the offset of one) to USERNAME, whose value must be in the
+ * frame (its length in *ulen); see WALK_*.
  */
-static __always_inline __u32 walk_attrs(void *data, void *data_end, __u32 pos, __u32 end, int n)
+static __always_inline __u32 walk_attrs(void *data, void *data_end, __u32 pos, __u32 end, int n,
+					__u32 *ulen)
 {
 	__u32 held = (__u32)(data_end - data), alen;
 	struct stun_attr *a;
@@ -1166,23 +1168,25 @@ static __always_inline __u32 walk_attrs(void *data, void *data_end, __u32 pos, _
 	for (i = 0; i < n; i++) {
 		if (pos + sizeof(*a) > end)
 			return WALK_VERDICT | GB_PASS_ICE_NO_USERNAME;
-		/* The rest is in a later IP fragment: what it holds cannot be read. */
-		if (pos + sizeof(*a) > held)
-			return WALK_VERDICT | GB_PASS_ICE_MALFORMED;
 		/*
 		 * The frame's linear part is well under 16 KiB, the bound under which the verifier
 		 * follows a variable packet offset.
 		 */
 		if (pos > 0x3fff)
 			return WALK_VERDICT | GB_PASS_ICE_MALFORMED;
+		/* Past the frame: the rest is in a later IP fragment, which cannot be read. */
 		a = data + (pos & 0x3fff);
 		if ((void *)(a + 1) > data_end)
 			return WALK_VERDICT | GB_PASS_ICE_MALFORMED;
 		alen = bpf_ntohs(a->len);
 		if (pos + sizeof(*a) + alen > end)
 			return WALK_VERDICT | GB_PASS_ICE_MALFORMED;
-		if (a->type == bpf_htons(STUN_USERNAME))
+		if (a->type == bpf_htons(STUN_USERNAME)) {
+			if (pos + sizeof(*a) + alen > held)
+				return WALK_VERDICT | GB_PASS_ICE_MALFORMED;
+			*ulen = alen;
 			return WALK_FOUND | pos;
+		}
 		pos += sizeof(*a) + ((alen + 3) & ~3U);
 	}
 	return pos;
@@ -1194,8 +1198,10 @@ static __always_inline __u32 walk_attrs(void *data, void *data_end, __u32 pos, _
  */
 __noinline int stun_walk_on(struct xdp_md *ctx, __u32 pos, __u32 end)
 {
+	__u32 ulen;
+
 	return (int)walk_attrs((void *)(long)ctx->data, (void *)(long)ctx->data_end, pos, end,
-			       GB_STUN_ATTRS_STEP);
+			       GB_STUN_ATTRS_STEP, &ulen);
 }
 
 /*
@@ -1229,27 +1235,26 @@ __noinline int stun_ufrag(struct xdp_md *ctx, __u32 off, __u32 end, __u32 known,
 	 * a server may read USERNAME after an integrity check (RFC 8489 14.5 says to ignore it,
 	 * not every stack does), so none that a server could take is out of the walk's reach.
 	 */
-	pos = walk_attrs(data, data_end, off + STUN_HDR_LEN, end, GB_STUN_ATTRS_INLINE);
-	for (i = 0; i < GB_STUN_ATTRS_MAX / GB_STUN_ATTRS_STEP; i++) {
-		if (pos & (WALK_FOUND | WALK_VERDICT))
-			break;
-		pos = (__u32)stun_walk_on(ctx, pos, end);
+	pos = walk_attrs(data, data_end, off + STUN_HDR_LEN, end, GB_STUN_ATTRS_INLINE, &alen);
+	if (!(pos & (WALK_FOUND | WALK_VERDICT))) {
+		for (i = 0; i < GB_STUN_ATTRS_MAX / GB_STUN_ATTRS_STEP; i++) {
+			pos = (__u32)stun_walk_on(ctx, pos, end);
+			if (pos & (WALK_FOUND | WALK_VERDICT))
+				break;
+		}
+		if (!(pos & (WALK_FOUND | WALK_VERDICT)))
+			return GB_PASS_ICE_MALFORMED;
+		/* Found by the function: USERNAME's length read again (checked there). */
+		if (pos & WALK_FOUND) {
+			a = data + (pos & 0x3fff);
+			if ((pos & ~WALK_FOUND) > 0x3fff || (void *)(a + 1) > data_end)
+				return GB_PASS_ICE_MALFORMED;
+			alen = bpf_ntohs(a->len);
+		}
 	}
 	if (pos & WALK_VERDICT)
 		return pos & 0xff;
-	if (!(pos & WALK_FOUND))
-		return GB_PASS_ICE_MALFORMED;
-	pos &= ~WALK_FOUND;
-	if (pos > 0x3fff)
-		return GB_PASS_ICE_MALFORMED;
-	a = data + (pos & 0x3fff);
-	if ((void *)(a + 1) > data_end)
-		return GB_PASS_ICE_MALFORMED;
-	alen = bpf_ntohs(a->len);
-	/* USERNAME itself must be in the frame. */
-	if (pos + sizeof(*a) + alen > (__u32)(data_end - data))
-		return GB_PASS_ICE_MALFORMED;
-	pos += sizeof(*a);
+	pos = (pos & ~WALK_FOUND) + sizeof(*a);
 
 	/* Most ufrags are short: their ':' is within the first GB_UFRAG_SHORT + 1 bytes. */
 	n = alen < GB_UFRAG_SHORT + 1 ? alen : GB_UFRAG_SHORT + 1;
