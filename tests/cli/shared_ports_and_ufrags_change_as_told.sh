@@ -319,6 +319,24 @@ check_eq "restore: 10000 shared again" 1 "$(port_flags 10000)"
 check_eq "restore: meetings and ufrags" "$before" \
 	"$("$GEOBLOCK" meeting list --json | jq -c 'map({name, ports, ufrags}) | sort_by(.name)')"
 check_eq "restore: fresh is jvb-c's in the maps" jvb-c "$(owner_of fresh)"
+# A damaged item in the shared-ports file is left out, named; the others are shared again.
+cp "$GEOBLOCK_STATE_DIR/shared-ports" "$tmp/shared-ports.good"
+printf '8801,foo,10000 \n70000\n' >"$GEOBLOCK_STATE_DIR/shared-ports"
+"$GEOBLOCK" restore --print >"$tmp/printed2" 2>/dev/null
+check_eq "restore --print of a damaged file: exit 2" 2 $?
+check_eq "... the rest printed" "# shared ports: 8801,10000 (geoblock shared-port add 8801,10000)" \
+	"$(grep '^#' "$tmp/printed2")"
+rm -rf "$GEOBLOCK_PIN_DIR"
+"$GEOBLOCK" restore >"$tmp/out" 2>"$tmp/err"
+check_eq "restore of a damaged shared-ports file: exit 2" 2 $?
+check_eq "... each damaged item named" \
+	"geoblock: restore: $GEOBLOCK_STATE_DIR/shared-ports: \"foo\" is not a port or port range (e.g. 8801,8802-8810); left out
+geoblock: restore: $GEOBLOCK_STATE_DIR/shared-ports: port \"70000\" is out of range 1-65535; left out" \
+	"$(grep 'left out' "$tmp/err")"
+check_eq "... the others shared again" "1 1" "$(port_flags 8801) $(port_flags 10000)"
+check_eq "... meetings and ufrags" "$before" \
+	"$("$GEOBLOCK" meeting list --json | jq -c 'map({name, ports, ufrags}) | sort_by(.name)')"
+cp "$tmp/shared-ports.good" "$GEOBLOCK_STATE_DIR/shared-ports"
 
 # 200,000 ufrags in one apply (1,000 meetings of 200), and the data path's keys for them.
 /usr/bin/python3 - "$tmp/many" <<'EOF'

@@ -258,11 +258,12 @@ static int restore_shared(const struct gb_ctx *ctx)
 	static char text[GB_PORT_COUNT * 7];
 	__u8 want[GB_PORT_COUNT / 8];
 	struct rules r;
-	int err;
+	int err, damaged;
 
-	err = shared_ports_read(ctx, want);
-	if (err)
-		return err;
+	/* Damaged items are left out (named): the others are still put back. */
+	damaged = shared_ports_read(ctx, want);
+	if (damaged && damaged != -EINVAL)
+		return damaged;
 	err = rules_read(ctx, &r);
 	if (err)
 		return err;
@@ -277,7 +278,7 @@ static int restore_shared(const struct gb_ctx *ctx)
 		format_ports(want, text, sizeof(text));
 		printf("shared ports: %s\n", text);
 	}
-	return err;
+	return err ? err : damaged;
 }
 
 static int restore_attachments(const struct gb_ctx *ctx)
@@ -318,6 +319,7 @@ static int print_saved(void)
 	struct spec_list want;
 	struct gb_ctx ctx;
 	char err_msg[512];
+	int damaged;
 
 	static char text[GB_PORT_COUNT * 7];
 	__u8 shared[GB_PORT_COUNT / 8];
@@ -327,7 +329,9 @@ static int print_saved(void)
 		gb_err("%s", err_msg);
 		return GB_EXIT_FAIL;
 	}
-	if (shared_ports_read(&ctx, shared)) {
+	/* Damaged items are left out, as restore leaves them out: said, and the rest printed. */
+	damaged = shared_ports_read(&ctx, shared);
+	if (damaged && damaged != -EINVAL) {
 		spec_list_free(&want);
 		return GB_EXIT_FAIL;
 	}
@@ -349,7 +353,7 @@ static int print_saved(void)
 	if (sv.n)
 		gb_err("%u line%s of the saved rule set left out (said above, as restore would)",
 		       sv.n, sv.n == 1 ? "" : "s");
-	return sv.n ? GB_EXIT_FAIL : GB_EXIT_OK;
+	return sv.n || damaged ? GB_EXIT_FAIL : GB_EXIT_OK;
 }
 
 /* The pid of the daemon of ctx's state dir if it runs and holds bpf links, else 0. */

@@ -34,19 +34,24 @@ int shared_ports_read(const struct gb_ctx *ctx, __u8 ports[GB_PORT_COUNT / 8])
 		gb_err("cannot open %s: %s", path, strerror(errno));
 		return err;
 	}
-	while (!err && getline(&line, &cap, f) >= 0) {
+	/* Item by item: a damaged one is left out, named, and the others kept. */
+	while (getline(&line, &cap, f) >= 0) {
 		__u8 more[GB_PORT_COUNT / 8];
+		char *save = NULL;
 
 		line[strcspn(line, "\n")] = '\0';
-		if (!*line || *line == '#')
+		if (*line == '#')
 			continue;
-		err = parse_ports(line, more, err_msg, sizeof(err_msg));
-		if (err) {
-			gb_err("%s: %s", path, err_msg);
-			err = -EINVAL;
+		for (char *item = strtok_r(line, ", \t\r", &save); item;
+		     item = strtok_r(NULL, ", \t\r", &save)) {
+			if (parse_ports(item, more, err_msg, sizeof(err_msg))) {
+				gb_err("%s: %s; left out", path, err_msg);
+				err = -EINVAL;
+				continue;
+			}
+			for (size_t i = 0; i < sizeof(more); i++)
+				ports[i] |= more[i];
 		}
-		for (size_t i = 0; i < sizeof(more) && !err; i++)
-			ports[i] |= more[i];
 	}
 	free(line);
 	fclose(f);
@@ -59,7 +64,7 @@ const char *shared_ports_none_says(const struct gb_ctx *ctx, const char *what, c
 	__u8 ports[GB_PORT_COUNT / 8];
 
 	*buf = '\0';
-	if (shared_ports_read(ctx, ports))
+	if (shared_ports_read(ctx, ports) && port_next(ports, 1) >= GB_PORT_COUNT)
 		return buf;
 	for (size_t i = 0; i < sizeof(ports); i++)
 		if (ports[i])

@@ -10,7 +10,10 @@
 
 #define STATE_SHARED_FILE	"shared-ports"
 
-/* The saved set (none when the file is missing); -errno after one line if it cannot be read. */
+/*
+ * The saved set (none when the file is missing); -errno after one line if it cannot be read, or
+ * -EINVAL after a line for each damaged item, left out (ports holds the others).
+ */
 int shared_ports_read(const struct gb_ctx *ctx, __u8 ports[GB_PORT_COUNT / 8]);
 /*
  * One warning line naming what (a meeting, or an apply file) if it gave ufrags while no
