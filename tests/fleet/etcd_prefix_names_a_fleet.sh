@@ -16,7 +16,8 @@
 #   6. a node kept back wakes at another node's meeting key (it names a fleet) and converges;
 #   7. a meeting key claiming a port the store shares is refused and not kept, the port shared;
 #   8. the store made anew (revisions behind the node's): read whole as a new store, kept back
-#      while it holds no fleet's key, converged to once it does;
+#      while it holds no fleet's key, converged to once it does; made anew and written past the
+#      node's revision while the node was stopped: its fleet key tells, read whole too;
 #   9. fleet put checks a global meeting against each node's own, any against the shared ports;
 #      it warns of ufrags while the store shares no port.
 set -uo pipefail
@@ -170,6 +171,31 @@ check "8. a meeting in the new store" quiet etcdctl put "$P4/meetings/fresh8" \
 check "8. node 2 converges to it" wait_until 20 has_meetings 2 fresh8
 check_eq "8. the shared port gone with the old store" "" "$(shared 2)"
 check "8. its error cleared" wait_until 10 status_clear "$P4" 2 1
+
+# 8b. The store made anew and written past the revision node 2 saw: a watch resumed there would
+# miss what the new store holds. The node finds the fleet key not as it saw it, reads the store
+# whole and converges to it.
+check "8b. the fleet marked" quiet "$GEOBLOCK" fleet init --etcd "$EP" --etcd-prefix "$P4"
+mark_rev=$(etcdctl get -w json "$P4/fleet" | jq -r '.kvs[0].mod_revision')
+applied_from() { (($(metric 2 geoblock_fleet_applied_revision) >= $2)); }
+check "8b. node 2 has seen the mark" wait_until 20 applied_from 2 "$mark_rev"
+rev=$(etcd_revision)
+kill -STOP "${NODE_PID[2]}"
+check "8b. etcd stopped" etcd_kill 0 TERM
+rm -rf "$ETCD_DIR/m0.data"
+check "8b. etcd started on an empty data dir" etcd_start 0
+check "8b. a fleet key in the new store" quiet etcdctl put "$P4/fleet" '{"created":1}'
+check "8b. fresh8 on another port" quiet etcdctl put "$P4/meetings/fresh8" \
+	'{"ports":[7501],"block":["FR"]}'
+for ((k = 0; k <= rev; k++)); do etcdctl put "/filler$$/$k" x >/dev/null; done
+check "8b. the new store past the revision node 2 saw" test "$(etcd_revision)" -gt "$rev"
+kill -CONT "${NODE_PID[2]}"
+check "8b. node 2 says the store is not as it saw it" wait_until 30 said 2 \
+	"$P4/fleet is not as revision [0-9]* left it"
+fresh8_ports() { gbn 2 meeting list --json | jq -r '.[] | select(.name == "fresh8") | .ports |
+	join(",")'; }
+fresh8_on() { [[ $(fresh8_ports) == "$1" ]]; }
+check "8b. node 2 holds the new store's fresh8" wait_until 20 fresh8_on 7501
 
 # 9. fleet put checks a meeting for every node against what that node takes: a global one
 # against each node's own meetings, any against the shared ports.

@@ -127,15 +127,6 @@ static bool nap(struct fleet_follow *f, long ms)
 	return f->stop;
 }
 
-/* Whether a key changes this node's rule set (others' meetings and statuses do not). */
-static bool concerns(const struct fleet_follow *f, const char *key)
-{
-	struct fleet_key k;
-
-	fleet_key_parse(f->prefix, key, &k);
-	return fleet_key_concerns(&k, f->node);
-}
-
 static bool refused_before(const struct fleet_follow *f, const struct fleet_refusal *r)
 {
 	for (size_t i = 0; i < f->n_refused; i++)
@@ -257,9 +248,7 @@ static void converge(struct fleet_follow *f, __s64 revision)
 	f->kept.shared_known = !err;
 	if (!err)
 		memcpy(f->kept.shared, w.shared, sizeof(w.shared));
-	for (size_t i = 0; i < f->n_refused; i++)
-		free(f->refused[i].key);
-	free(f->refused);
+	fleet_refusals_free(f->refused, f->n_refused);
 	f->refused = w.refused;
 	f->n_refused = w.n_refused;
 	w.refused = NULL;
@@ -311,7 +300,7 @@ static int on_message(void *arg, const struct etcd_watch_msg *m)
 		set_connected(f, true);
 	for (size_t i = 0; i < m->n_events && !err; i++) {
 		/* Held back on a prefix of no fleet (fleet_here): any key that names one. */
-		mine |= concerns(f, m->events[i].kv.key) ||
+		mine |= fleet_concerns(f->prefix, m->events[i].kv.key, f->node) ||
 			(!f->named && !m->events[i].deleted &&
 			 fleet_store_named(&m->events[i].kv, 1, f->prefix));
 		if (m->events[i].kv.mod_revision > last)
@@ -403,6 +392,18 @@ static void *watch_main(void *arg)
 	while (!f->stop) {
 		int err = 0;
 
+		/* Resuming: a store made anew past the revision seen here has another history. */
+		if (!whole) {
+			pthread_mutex_unlock(&f->lock);
+			err = fleet_store_history(&f->watch, &f->store, f->prefix, f->seen);
+			pthread_mutex_lock(&f->lock);
+			/* Read whole, and taken for a new store, as one behind what was seen. */
+			whole = err > 0;
+			if (whole)
+				f->named = false;
+			else if (err < 0)
+				set_error(f->link_error, sizeof(f->link_error), f->watch.err);
+		}
 		if (whole)
 			err = read_whole(f);
 		if (!err) {
@@ -609,9 +610,7 @@ void fleet_follow_stop(struct fleet_follow *f)
 	etcd_close(&f->watch);
 	etcd_close(&f->status);
 	etcd_kvs_free(&f->store);
-	for (size_t i = 0; i < f->n_refused; i++)
-		free(f->refused[i].key);
-	free(f->refused);
+	fleet_refusals_free(f->refused, f->n_refused);
 	pthread_cond_destroy(&f->wake);
 	pthread_mutex_destroy(&f->lock);
 	free(f);

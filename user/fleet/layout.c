@@ -265,6 +265,14 @@ bool fleet_key_concerns(const struct fleet_key *k, const char *node)
 	       !(k->kind == FLEET_KEY_MEETING && *k->node && strcmp(k->node, node));
 }
 
+bool fleet_concerns(const char *prefix, const char *key, const char *node)
+{
+	struct fleet_key k;
+
+	fleet_key_parse(prefix, key, &k);
+	return fleet_key_concerns(&k, node);
+}
+
 bool fleet_store_named(const struct etcd_kv *kvs, size_t n, const char *prefix)
 {
 	for (size_t i = 0; i < n; i++) {
@@ -438,12 +446,17 @@ int fleet_want_build(const struct etcd_kv *kvs, size_t n, const char *prefix, co
 	return err;
 }
 
+void fleet_refusals_free(struct fleet_refusal *r, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(r[i].key);
+	free(r);
+}
+
 void fleet_want_free(struct fleet_want *w)
 {
 	spec_list_free(&w->meetings);
-	for (size_t i = 0; i < w->n_refused; i++)
-		free(w->refused[i].key);
-	free(w->refused);
+	fleet_refusals_free(w->refused, w->n_refused);
 	memset(w, 0, sizeof(*w));
 }
 

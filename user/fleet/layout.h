@@ -75,6 +75,8 @@ void fleet_key_parse(const char *prefix, const char *key, struct fleet_key *k);
  * and other nodes' meetings. What a node follows, and what fleet status expects it to have seen.
  */
 bool fleet_key_concerns(const struct fleet_key *k, const char *node);
+/* The same of a key under prefix (fleet_key_parse, then fleet_key_concerns). */
+bool fleet_concerns(const char *prefix, const char *key, const char *node);
 /*
  * Whether the keys under prefix are a fleet's: a meeting (any node's), shared-ports, geoip or the
  * fleet key. Statuses are not (a node writes its own under any prefix it is given).
@@ -113,5 +115,6 @@ int fleet_want_build(const struct etcd_kv *kvs, size_t n, const char *prefix, co
 		     const struct country_census *census, const struct fleet_kept *kept,
 		     struct fleet_want *w);
 void fleet_want_free(struct fleet_want *w);
+void fleet_refusals_free(struct fleet_refusal *r, size_t n);
 
 #endif

@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0
 /* The store's keys as a node last saw them: sorted by key, kept so by the watch's events. */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "fleet/layout.h"
 #include "fleet/store.h"
 
 static int key_cmp(const void *a, const void *b)
@@ -44,4 +46,33 @@ int fleet_store_take(struct etcd_kvs *s, struct etcd_event *ev)
 void fleet_store_sort(struct etcd_kvs *s)
 {
 	qsort(s->v, s->n, sizeof(*s->v), key_cmp);
+}
+
+int fleet_store_history(struct etcd *e, const struct etcd_kvs *s, const char *prefix, __s64 seen)
+{
+	struct etcd_kv want = {}, now;
+	const struct etcd_kv *mine;
+	char key[FLEET_PREFIX_MAX + 16];
+	bool found, same;
+	int err;
+
+	if (fleet_mark_key(prefix, key, sizeof(key)))
+		return 0;
+	want.key = key;
+	mine = bsearch(&want, s->v, s->n, sizeof(*s->v), key_cmp);
+	/* Not seen here, or seen only as written after: nothing to tell histories apart by. */
+	if (!mine || mine->mod_revision > seen)
+		return 0;
+	err = etcd_get(e, key, &now, &found, NULL);
+	if (err)
+		return err;
+	/* Written since (fleet del rewrites it): the watch brings that. Else it is as seen. */
+	same = found && now.create_revision == mine->create_revision &&
+	       (now.mod_revision > seen || now.mod_revision == mine->mod_revision);
+	etcd_kv_free(&now);
+	if (same)
+		return 0;
+	fprintf(stderr, "geoblock: fleet: %s is not as revision %lld left it (the store made anew "
+		"or restored since): reading it whole\n", key, (long long)seen);
+	return 1;
 }

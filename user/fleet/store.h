@@ -10,4 +10,12 @@ void fleet_store_sort(struct etcd_kvs *s);
 /* Takes a watch event into sorted s: its kv taken over (ev->kv cleared), or the key deleted. */
 int fleet_store_take(struct etcd_kvs *s, struct etcd_event *ev);
 
+/*
+ * Whether the store at e still has the history s was seen in, up to revision seen: its fleet key
+ * (PREFIX/fleet) as s holds it, unless written after seen. 1 (said on stderr) if not: a store
+ * made anew or restored whose revision went past seen, where a watch from seen + 1 would miss
+ * what it holds; 0 if so or if s has no such key; -errno (e->err) if the store cannot be read.
+ */
+int fleet_store_history(struct etcd *e, const struct etcd_kvs *s, const char *prefix, __s64 seen);
+
 #endif
