@@ -167,6 +167,9 @@ check_eq "no ports, ufrags or rooms: said in the body's words" \
 check_eq "empty ufrags and rooms are none: said in the body's words" \
 	'one of "ports", "ufrags" or "janus_rooms" is required' \
 	"$(api PUT /v1/meetings/bad '{"block":["DE"],"ufrags":[],"janus_rooms":[]}' | head -n1 | jq -r .error)"
+check_eq "empty ports beside empty ufrags: said in the body's words" \
+	'one of "ports", "ufrags" or "janus_rooms" is required' \
+	"$(api PUT /v1/meetings/bad '{"block":["DE"],"ports":[],"ufrags":[]}' | head -n1 | jq -r .error)"
 expect 400 "not a country (EU)" PUT /v1/meetings/bad '{"ports":["8901"],"block":["EU"]}'
 expect 400 "bad mode" PUT /v1/meetings/bad '{"ports":["8901"],"block":["DE"],"mode":"loud"}'
 expect 400 "name differs from the path" PUT /v1/meetings/bad \

@@ -298,6 +298,18 @@ check_eq "API explain, a port with a newline: shown" '"100\x0a00" is not a port 
 spec=$(api GET /v1/meetings/lk)
 out=$(api PUT /v1/meetings/lk "$spec")
 check_eq "API PUT of its own GET: unchanged" '["RMroom2","RMroom3"]' "$(jq -c .meeting.ufrags <<<"$out")"
+# A meeting of 70,000 ufrags (more items than ports, a list past 458 KB, a body under 1 MiB):
+# PUT, and its own GET PUT back with another country (a policy is changed by a replace).
+/usr/bin/python3 -c 'import json, sys; json.dump({"ufrags": ["bg%06d" % k for k in range(70000)],
+	"block": ["DE"]}, sys.stdout)' >"$tmp/big.json"
+put_file() { curl -s --unix-socket "$tmp/api.sock" -X PUT "http://geoblock$1" --data-binary "@$2"; }
+check_eq "API PUT of 70,000 ufrags" 70000 \
+	"$(put_file /v1/meetings/big70k "$tmp/big.json" | jq '.meeting.ufrags | length')"
+api GET /v1/meetings/big70k | jq -c '.block = ["FR"]' >"$tmp/big2.json"
+check_eq "... its own GET, another country, PUT back" "70000 FR" \
+	"$(put_file /v1/meetings/big70k "$tmp/big2.json" |
+		jq -r '"\(.meeting.ufrags | length) \(.meeting.block | join(","))"')"
+check "... deleted" quiet api DELETE /v1/meetings/big70k
 kill_child "$pid"
 
 check_eq "restore --print: the shared ports as a comment" \

@@ -15,8 +15,13 @@
 #include "state/rules_file.h"
 #include "api/spec_json.h"
 
-/* The longest list the words may carry: every port as its own item, with its comma. */
-#define LIST_MAX	(GB_PORT_COUNT * 7)
+/*
+ * The longest list the words may carry: as long as a body can be (server.h's 1 MiB), so that
+ * the meeting a GET gives can be PUT back whatever its ufrags; and at most as many items as
+ * there are ufrags.
+ */
+#define LIST_MAX	(1 << 20)
+#define ITEMS_MAX	GB_UFRAGS_MAX
 
 static const char *const spec_fields[] = {
 	"name", "ports", "ufrags", "janus_rooms", "block", "allow", "proto", "mode", "expires", NULL
@@ -51,8 +56,8 @@ static int join_list(struct json_object *o, const char *key, bool ints, char **o
 		return -EINVAL;
 	}
 	n = json_object_array_length(arr);
-	if (n > GB_PORT_COUNT) {
-		snprintf(err, errlen, "\"%s\" has %zu items; at most %d", key, n, GB_PORT_COUNT);
+	if (n > ITEMS_MAX) {
+		snprintf(err, errlen, "\"%s\" has %zu items; at most %d", key, n, ITEMS_MAX);
 		return -EINVAL;
 	}
 	buf = malloc(LIST_MAX + 1);
@@ -180,7 +185,7 @@ int spec_from_json(struct json_object *o, const char *name, bool with_reason, __
 	if (!err_ret && !lists[1]) {
 		snprintf(err, errlen, "\"block\" is required");
 		err_ret = -EINVAL;
-	} else if (!err_ret && !lists[0] && !(lists[4] && *lists[4]) &&
+	} else if (!err_ret && !(lists[0] && *lists[0]) && !(lists[4] && *lists[4]) &&
 		   !(lists[5] && *lists[5])) {
 		snprintf(err, errlen, "one of \"ports\", \"ufrags\" or \"janus_rooms\" is required");
 		err_ret = -EINVAL;
