@@ -74,6 +74,9 @@ meetings and 1 shared port here; check --etcd-prefix, or mark an empty fleet wit
 fleet init'"
 check "1. the node says why it keeps its rules" wait_until 20 said 0 "geoblock: fleet: $why"
 check "1. ... in its status key too" wait_until 10 status_error_has "$PREFIX" 0 "$why"
+"$GEOBLOCK" fleet status --etcd "$EP" --etcd-prefix "$PREFIX" >"$tmp/fstatus" 2>/dev/null
+check_eq "1. fleet status marks a node whose converge failed: exit 2" 2 $?
+check "1. ... with its error" grep -qF "last error: $why" "$tmp/fstatus"
 check_eq "1. its meetings kept" local1,local2 "$(meetings 0)"
 check_eq "1. its shared port kept" 10000 "$(shared 0)"
 check_eq "1. no revision applied" 0 "$(metric 0 geoblock_fleet_applied_revision)"
@@ -95,6 +98,7 @@ check_eq "2. fleet init again: already there" "already there: $PREFIX/fleet" "$o
 check "2. the node converges to the empty fleet" wait_until 20 has_meetings 0 ""
 check_eq "2. its shared port given up" "" "$(shared 0)"
 check "2. its status error cleared" wait_until 10 status_clear "$PREFIX" 0 0
+check "2. fleet status: exit 0" quiet "$GEOBLOCK" fleet status --etcd "$EP" --etcd-prefix "$PREFIX"
 check "2. a revision applied" test "$(metric 0 geoblock_fleet_applied_revision)" -gt 0
 
 # 3. A fleet seen is followed, empty or not.

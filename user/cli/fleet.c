@@ -527,7 +527,7 @@ int cmd_fleet_status(const struct cmd_args *a)
 		const char *node = keys[i].node, *err;
 		struct json_object *o, *v, *g = NULL, *matches = NULL, *rej = NULL, *twin = NULL;
 		__s64 rev, newest;
-		bool lagging, differs;
+		bool lagging, differs, connected;
 
 		if (keys[i].kind != FLEET_KEY_STATUS)
 			continue;
@@ -559,7 +559,9 @@ int cmd_fleet_status(const struct cmd_args *a)
 		/* Two daemons as one node: the key holds whichever wrote last. */
 		if (json_object_object_get_ex(o, "twin", &v) && json_object_is_type(v, json_type_string))
 			twin = v;
-		marked += lagging || differs || twin;
+		/* Not following the store: its watch down, or its last converge failed. */
+		connected = json_object_object_get_ex(o, "connected", &v) && json_object_get_boolean(v);
+		marked += lagging || differs || twin || !connected || (err && *err);
 		json_object_object_add(o, "lagging", json_object_new_boolean(lagging));
 		json_object_object_add(o, "store_revision", json_object_new_int64(newest));
 		if (!a->opt[OPT_JSON]) {
@@ -569,8 +571,7 @@ int cmd_fleet_status(const struct cmd_args *a)
 
 			printf("%-20s revision %lld%s, %s, %d meeting%s, %zu key%s refused%s%s%s%s%s%s\n",
 			       node, (long long)rev, lagging ? " (lagging)" : "",
-			       json_object_object_get_ex(o, "connected", &v) &&
-			       json_object_get_boolean(v) ? "connected" : "not connected",
+			       connected ? "connected" : "not connected",
 			       held, held == 1 ? "" : "s", refused, refused == 1 ? "" : "s",
 			       differs ? ", geoip differs" : "",
 			       json_object_object_get_ex(o, "drift", &v) && json_object_get_boolean(v) ?
