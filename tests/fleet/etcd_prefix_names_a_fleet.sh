@@ -19,7 +19,9 @@
 #      while it holds no fleet's key, converged to once it does; made anew and written past the
 #      node's revision while the node was stopped: its fleet key tells, read whole too;
 #   9. fleet put checks a global meeting against each node's own, any against the shared ports;
-#      it warns of ufrags while the store shares no port.
+#      it warns of ufrags while the store shares no port;
+#  10. a key refused for a port of a meeting that expires is taken once that meeting has expired,
+#      with no change in the store after.
 set -uo pipefail
 source "$(dirname "$0")/../lib/common.sh"
 source "$ROOT/tests/lib/etcd.sh"
@@ -221,6 +223,19 @@ check_eq "9. fleet list --node n9: its own own9, not every node's" "$P4/nodes/n9
 		jq -r '.[] | select(.key | endswith("/own9")) | .key')"
 out=$(fp g11 --ports 7800 --block FR --reason why 2>&1)
 check_eq "9. --reason: refused, it would not be kept" "1 geoblock: fleet put: --reason is not kept: the store keeps no audit log (each node audits what it applies, with the key's revision)" "$? $out"
+
+# 10. A key refused for a port a meeting holds that expires: taken once it has, with no change in
+# the store after (the next meeting of a port written before the last one ends).
+check "10. a meeting expiring in 6 s" quiet fp ex10 --ports 7900 --block DE --expires 6s
+check "10. the next one of its port" quiet etcdctl put "$P4/meetings/ex10b" \
+	'{"ports":[7900],"block":["FR"]}'
+rejected_ex10b() { status "$P4" 2 | jq -e '.rejected | map(select(.key | endswith("/ex10b"))) |
+	length == 1' >/dev/null; }
+check "10. node 2 refuses it while ex10 lives" wait_until 20 rejected_ex10b
+owner_7900() { gbn 2 meeting list --json | jq -r '.[] | select(.ports | index("7900")) | .name'; }
+check_eq "10. port 7900 is ex10's" ex10 "$(owner_7900)"
+ex10b_took_it() { [[ $(owner_7900) == ex10b ]]; }
+check "10. once ex10 expired, ex10b takes the port" wait_until 30 ex10b_took_it
 
 ((FAILED)) && { echo "--- node logs"; tail -n 20 "$tmp"/node*.log; }
 summary

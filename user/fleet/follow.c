@@ -64,6 +64,7 @@ struct fleet_follow {
 	size_t n_refused;
 	bool named;			/* the prefix held a fleet's key (fleet_store_named) */
 	struct fleet_kept kept;		/* the shared ports and GeoIP build applied */
+	long long retry_at;		/* converge again then (a refused key may fit), or 0 */
 	struct geoip_digest digest;	/* of the loaded table's file */
 	char last_error[512];		/* of the last converge */
 	char link_error[300];		/* of the store's connection, while it is down */
@@ -125,15 +126,6 @@ static bool nap(struct fleet_follow *f, long ms)
 	if (!f->stop)
 		pthread_cond_timedwait(&f->wake, &f->lock, &until);
 	return f->stop;
-}
-
-static bool refused_before(const struct fleet_follow *f, const struct fleet_refusal *r)
-{
-	for (size_t i = 0; i < f->n_refused; i++)
-		if (f->refused[i].mod_revision == r->mod_revision &&
-		    !strcmp(f->refused[i].key, r->key))
-			return true;
-	return false;
 }
 
 /*
@@ -231,7 +223,7 @@ static void converge(struct fleet_follow *f, __s64 revision)
 		return;
 	}
 	for (size_t i = 0; i < w.n_refused; i++) {
-		if (refused_before(f, &w.refused[i]))
+		if (fleet_refusal_in(f->refused, f->n_refused, &w.refused[i]))
 			continue;
 		fprintf(stderr, "geoblock: fleet: refused %s (revision %lld): %s\n", w.refused[i].key,
 			(long long)w.refused[i].mod_revision, w.refused[i].reason);
@@ -248,6 +240,14 @@ static void converge(struct fleet_follow *f, __s64 revision)
 	f->kept.shared_known = !err;
 	if (!err)
 		memcpy(f->kept.shared, w.shared, sizeof(w.shared));
+	/* A key refused for a meeting that expires may fit then: no store change would say so. */
+	f->retry_at = 0;
+	for (size_t i = 0; i < w.meetings.n && w.n_refused; i++) {
+		long long at = w.meetings.v[i].expires;
+
+		if (at > now_s() && (!f->retry_at || at < f->retry_at))
+			f->retry_at = at;
+	}
 	fleet_refusals_free(f->refused, f->n_refused);
 	f->refused = w.refused;
 	f->n_refused = w.n_refused;
@@ -354,6 +354,8 @@ static int alive(void *arg)
 	if (!ret && f->watching && f->echo_rev > f->seen &&
 	    now_ms() - f->echo_at >= WATCH_ECHO_S * 1000)
 		ret = WATCH_SILENT;
+	if (!ret && f->watching && f->retry_at && now_s() > f->retry_at)
+		converge(f, f->seen);
 	if (f->watching && !*f->last_error)
 		__atomic_store_n(&f->g.last_sync, now_s(), __ATOMIC_RELAXED);
 	pthread_mutex_unlock(&f->lock);

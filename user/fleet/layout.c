@@ -446,6 +446,14 @@ int fleet_want_build(const struct etcd_kv *kvs, size_t n, const char *prefix, co
 	return err;
 }
 
+bool fleet_refusal_in(const struct fleet_refusal *v, size_t n, const struct fleet_refusal *r)
+{
+	for (size_t i = 0; i < n; i++)
+		if (v[i].mod_revision == r->mod_revision && !strcmp(v[i].key, r->key))
+			return true;
+	return false;
+}
+
 void fleet_refusals_free(struct fleet_refusal *r, size_t n)
 {
 	for (size_t i = 0; i < n; i++)

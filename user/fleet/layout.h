@@ -116,5 +116,7 @@ int fleet_want_build(const struct etcd_kv *kvs, size_t n, const char *prefix, co
 		     struct fleet_want *w);
 void fleet_want_free(struct fleet_want *w);
 void fleet_refusals_free(struct fleet_refusal *r, size_t n);
+/* Whether r (key and revision) is among v's n. */
+bool fleet_refusal_in(const struct fleet_refusal *v, size_t n, const struct fleet_refusal *r);
 
 #endif
