@@ -70,10 +70,12 @@ static int plan_ufrags(const struct rules *r, __u32 id, const struct meeting_spe
 		list[n++] = add[i];
 		out->added++;
 	}
+	/* More than fit at all: bad input, as for an apply's set (not a want of room for a while). */
 	if (out->added > ufrags_room(&r->uf)) {
-		gb_err("more than %d ufrags over all meetings", GB_UFRAGS_MAX - 1);
+		gb_err("%u ufrags to add; %zu more fit (at most %d over all meetings)", out->added,
+		       ufrags_room(&r->uf), GB_UFRAGS_MAX - 1);
 		free(list);
-		return -ENOSPC;
+		return -EINVAL;
 	}
 	if (!n && port_next(old->ports, 1) >= GB_PORT_COUNT) {
 		gb_err("meeting \"%s\" would have no port or ufrag left; delete the meeting "
