@@ -87,6 +87,7 @@ tests=(
 	"bash $ROOT/tests/dist/install_puts_and_uninstall_removes_exact_files.sh"
 	"bash $ROOT/tests/dist/deb_installs_runs_and_purges_clean.sh"
 	"bash $ROOT/tests/faults/kill9_geoip_load_leaves_old_or_new_table.sh"
+	"bash $ROOT/tests/faults/kill9_geoip_load_keeps_copy_of_live_table.sh"
 	"bash $ROOT/tests/faults/kill9_apply_leaves_old_or_new_rule_set.sh"
 	"bash $ROOT/tests/faults/kill9_apply_near_capacity_recovers.sh"
 	"bash $ROOT/tests/faults/attach_died_before_recording_is_recorded_again.sh"

@@ -22,6 +22,7 @@
 #include "kern/table_view.h"
 #include "state/context.h"
 #include "state/countries.h"
+#include "state/geoip_kept.h"
 #include "state/records.h"
 #include "cli/cmd.h"
 #include "cli/geoip.h"
@@ -40,16 +41,28 @@ static int parse_percent(const char *s, double *out)
 	return 0;
 }
 
-/* "A B C" for messages and the table's description, cut short to fit. */
-static void join_paths(char *const *paths, int n, char *out, size_t outlen)
+/* path made absolute, its symlinks left as they are (a watched path names what replaces it). */
+static const char *absolute(const char *path, char *out, size_t len)
 {
-	char abs[PATH_MAX];
+	char cwd[PATH_MAX];
+
+	if (path[0] == '/' || !getcwd(cwd, sizeof(cwd)))
+		return path;
+	snprintf(out, len, "%s/%s", cwd, path);
+	return out;
+}
+
+/* "A B C" for messages and the table's description, cut short to fit; resolved: by realpath. */
+static void join_paths(char *const *paths, int n, bool resolved, char *out, size_t outlen)
+{
+	char abs[PATH_MAX + 2];
 	size_t len = 0;
 
 	out[0] = '\0';
 	/* Absolute: status, geoip.conf and the metrics' label outlive the caller's directory. */
 	for (int i = 0; i < n && len < outlen; i++)
 		len += snprintf(out + len, outlen - len, "%s%s", i ? " " : "",
+				!resolved ? absolute(paths[i], abs, sizeof(abs)) :
 				realpath(paths[i], abs) ? abs : paths[i]);
 }
 
@@ -80,28 +93,42 @@ static void count_failure(struct gb_ctx *ctx)
 		gb_close(&own);
 }
 
-/* The shrink check of a load, run while the new table is built. */
-struct shrink_check {
+/* What a load runs beside the build: the shrink check, then the copies staged for restore. */
+struct load_run {
 	struct gb_ctx *ctx;
 	const struct geoip_table *t;
+	bool force;
 	double max_shrink;
 	char err[1024];
-	bool refused;
+	bool refused, staged;
+	struct geoip_kept_load kept;
 };
 
 static int check_shrink(void *arg)
 {
-	struct shrink_check *c = arg;
+	struct load_run *r = arg;
 
-	c->refused = geoip_check_shrink(c->ctx, c->t, c->max_shrink, c->err, sizeof(c->err)) != 0;
-	return c->refused ? -EINVAL : 0;
+	if (r->force)
+		return 0;
+	r->refused = geoip_check_shrink(r->ctx, r->t, r->max_shrink, r->err, sizeof(r->err)) != 0;
+	return r->refused ? -EINVAL : 0;
+}
+
+static int stage_copies(void *arg, const __u32 net_ids[2])
+{
+	struct load_run *r = arg;
+	int err = geoip_kept_stage(r->ctx, &r->kept, net_ids);
+
+	r->staged = !err;
+	return err;
 }
 
 /* The whole of `geoip load` once its options are read; returns an exit status. */
 static int load_files(char *const *paths, int n, const char *field, double max_shrink, bool force,
-		      bool with_lpm, const char *reason)
+		      bool with_lpm, const char *reason, bool resolve)
 {
-	struct shrink_check check = { .max_shrink = max_shrink };
+	struct load_run run = { .max_shrink = max_shrink, .force = force };
+	struct table_hooks hooks = { check_shrink, stage_copies, &run };
 	char err[1024], source[256];
 	struct stat ids[GEOIP_MAX_FILES];
 	__u64 keep[GB_COUNTRY_WORDS];
@@ -114,7 +141,7 @@ static int load_files(char *const *paths, int n, const char *field, double max_s
 		gb_err("at most %d files make one table", GEOIP_MAX_FILES);
 		return GB_EXIT_USAGE;
 	}
-	join_paths(paths, n, source, sizeof(source));
+	join_paths(paths, n, resolve, source, sizeof(source));
 	/* What is loaded is kept (restore loads the copy): a pipe could not be read twice. */
 	for (int i = 0; i < n; i++) {
 		if (stat(paths[i], &ids[i])) {
@@ -145,28 +172,36 @@ static int load_files(char *const *paths, int n, const char *field, double max_s
 	}
 	if (gb_open(&ctx, GB_OPEN_LOCKED))
 		goto out_free;
-	check.ctx = &ctx;
-	check.t = &t;
+	run.ctx = &ctx;
+	run.t = &t;
+	run.kept = (struct geoip_kept_load){ paths, ids, n, &t, source, field, with_lpm };
 	/*
 	 * Compared under the lock, against the table this load would replace; the data path's
 	 * table tells apart the live meetings' countries (all of them if those cannot be read).
+	 * The copies for restore are staged before the switch and put in place after it.
 	 */
 	have_keep = !live_countries_read(&ctx, keep);
 	installed = !table_install_checked(&ctx, &t, source, with_lpm, have_keep ? keep : NULL,
-					   force ? NULL : check_shrink, &check);
+					   &hooks);
+	/* Staged, then the switch failed: which table is live decides which copy stays. */
+	if (!installed && run.staged)
+		geoip_kept_settle(&ctx);
 	/* Its networks per country, counted once for every later change (best effort). */
 	if (installed)
 		countries_census_record(&ctx);
-	if (installed && !state_geoip_loaded(&ctx, paths, ids, n, source, field, with_lpm,
-						   reason)) {
+	if (installed && !geoip_kept_commit(&ctx, reason)) {
 		printf("loaded %s: %zu IPv4 prefixes (%zu networks), %zu IPv6 prefixes (%zu networks)\n",
 		       source, t.v4.n, t.v4.added, t.v6.n, t.v6.added);
 		fflush(stdout);
 		ret = GB_EXIT_OK;
-	} else {
-		if (check.refused)
+	} else if (!installed) {
+		/* The daemon has no --force: it names the command that has. */
+		if (run.refused && reason)
+			gb_err("%s: %s; run 'geoblock geoip load --force %s' to load it anyway; the "
+			       "loaded table is unchanged", source, run.err, source);
+		else if (run.refused)
 			gb_err("%s: %s; pass --force to load it anyway; the loaded table is unchanged",
-			       source, check.err);
+			       source, run.err);
 		count_failure(&ctx);
 	}
 	gb_close(&ctx);
@@ -183,7 +218,8 @@ int geoip_reload(const struct gb_ctx *ctx, char *const *paths, int n)
 	/* As the table was loaded last: --field and --with-lpm carry over. */
 	state_geoip_how(ctx, field, sizeof(field), &with_lpm);
 	return load_files(paths, n, field, strtod(GEOIP_MAX_SHRINK_DEFAULT, NULL), false,
-			  with_lpm, "reloaded by the daemon: --watch saw a file replaced") ? -EINVAL : 0;
+			  with_lpm, "reloaded by the daemon: --watch saw a file replaced", false) ?
+	       -EINVAL : 0;
 }
 
 int cmd_geoip_load(const struct cmd_args *a)
@@ -196,7 +232,7 @@ int cmd_geoip_load(const struct cmd_args *a)
 		return GB_EXIT_USAGE;
 	}
 	return load_files(a->pos, a->npos, a->opt[OPT_FIELD], max_shrink, a->opt[OPT_FORCE],
-			  a->opt[OPT_WITH_LPM], NULL);
+			  a->opt[OPT_WITH_LPM], NULL, true);
 }
 
 static int parse_addr(const char *s, __u8 addr[16], int *family)

@@ -83,7 +83,7 @@ static int restore_geoip(const struct gb_ctx *ctx)
 	 */
 	have_keep = !live_countries_read(ctx, keep);
 	err = table_install_checked(ctx, &t, conf.source, conf.with_lpm, have_keep ? keep : NULL,
-				    NULL, NULL);
+				    NULL);
 	if (!err)
 		countries_census_record(ctx);	/* best effort: each change counts without it */
 	if (!err)

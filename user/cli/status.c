@@ -8,6 +8,7 @@
 #include "kern/pins.h"
 #include "lib/errors.h"
 #include "state/context.h"
+#include "state/geoip_kept.h"
 #include "state/report.h"
 #include "cli/cmd.h"
 #include "cli/output.h"
@@ -83,7 +84,7 @@ int cmd_status(const struct cmd_args *a)
 	struct json_object *top, *links, *geoip, *mem, *short_of, *ice;
 	struct gb_ctx ctx;
 	char told[32];
-	bool interrupted;
+	bool interrupted, geoip_cut;
 	int meetings;
 
 	if (gb_open(&ctx, GB_OPEN_READ))
@@ -96,6 +97,9 @@ int cmd_status(const struct cmd_args *a)
 	interrupted = json ? warn_interrupted(&ctx) : report_interrupted(&ctx);
 	/* For programs too (the daemon's /v1/status leaves it out: its own changes roll one back). */
 	json_object_object_add(top, "change_interrupted", json_object_new_boolean(interrupted));
+	/* A geoip load killed between staging its copy for restore and putting it in place. */
+	geoip_cut = geoip_kept_pending(&ctx);
+	json_object_object_add(top, "geoip_load_interrupted", json_object_new_boolean(geoip_cut));
 	json_object_object_get_ex(top, "attachments", &links);
 	json_object_object_get_ex(top, "geoip", &geoip);
 	json_object_object_get_ex(top, "meetings_blocking_countries_without_networks", &short_of);
@@ -160,6 +164,9 @@ int cmd_status(const struct cmd_args *a)
 			printf("%s%s", i ? ", " : " (blocking a country without a network in the GeoIP "
 			       "table: ", json_object_get_string(json_object_array_get_idx(short_of, i)));
 		printf("%s\n", json_object_array_length(short_of) ? ")" : "");
+		if (geoip_cut)
+			printf("geoip:     a load died midway; the next change, or geoblock restore, "
+			       "keeps the copy of the table that is live\n");
 		if (interrupted)
 			printf("change:    one died midway, not rolled back yet (the next change, or "
 			       "geoblock restore, puts back the saved rule set)\n");

@@ -320,10 +320,14 @@ int table_cover(const struct gb_ctx *ctx, __u64 countries[GB_COUNTRY_WORDS])
 static int swap_in(const int outer[KIND_COUNT][2], int fds[KIND_COUNT][2],
 		   const struct prefix_list *lists[2])
 {
+	/* The lists first: their ids identify the live table (table_networks_ids). */
+	static const int order[KIND_COUNT] = { KIND_NETWORKS, KIND_TABLE, KIND_LPM };
 	__u32 zero = 0;
 
-	for (int i = 0; i < 2; i++) {
-		for (int k = 0; k < KIND_COUNT; k++) {
+	for (int o = 0; o < KIND_COUNT; o++) {
+		int k = order[o];
+
+		for (int i = 0; i < 2; i++) {
 			if (k == KIND_NETWORKS && lists && !lists[i]->n) {
 				if (bpf_map_delete_elem(outer[k][i], &zero) && errno != ENOENT) {
 					gb_err("cannot empty the IPv%d %s: %s", i ? 6 : 4,
@@ -373,24 +377,43 @@ static void close_fds(int fds[KIND_COUNT][2])
 				close(fds[k][i]);
 }
 
+/* The map id of each built network list, 0 for a family without one. */
+static void built_ids(int fds[KIND_COUNT][2], __u32 ids[2])
+{
+	for (int i = 0; i < 2; i++) {
+		struct bpf_map_info info = {};
+		__u32 len = sizeof(info);
+
+		ids[i] = fds[KIND_NETWORKS][i] >= 0 &&
+			 !bpf_obj_get_info_by_fd(fds[KIND_NETWORKS][i], &info, &len) ? info.id : 0;
+	}
+}
+
 int table_install_checked(const struct gb_ctx *ctx, const struct geoip_table *t,
 			  const char *source, bool with_lpm, const __u64 *keep,
-			  table_check_fn check, void *arg)
+			  const struct table_hooks *hooks)
 {
+	static const struct table_hooks none;
 	const struct prefix_list *lists[2] = { &t->v4, &t->v6 };
 	bool kinds[KIND_COUNT] = { [KIND_TABLE] = true, [KIND_NETWORKS] = true };
 	struct family_build b[2] = { { .l = &t->v4, .keep = keep }, { .l = &t->v6, .keep = keep } };
 	int outer[KIND_COUNT][2];
 	int fds[KIND_COUNT][2], err;
 	struct geoip_info info = {};
-	__u32 zero = 0;
+	__u32 zero = 0, ids[2];
 
+	if (!hooks)
+		hooks = &none;
 	table_outer_maps(ctx, outer);
 	/* The LPM tries are the reference: kept up to date once in use, built on request. */
 	kinds[KIND_LPM] = with_lpm || slot_filled(outer[KIND_LPM][0]) ||
 			  slot_filled(outer[KIND_LPM][1]);
 	/* Everything is complete before anything goes live. */
-	err = build_families(b, kinds, check, arg, fds);
+	err = build_families(b, kinds, hooks->check, hooks->arg, fds);
+	if (!err && hooks->stage) {
+		built_ids(fds, ids);
+		err = hooks->stage(hooks->arg, ids);
+	}
 	/* Each program sees the old table or the new one, never a mix. */
 	if (!err)
 		err = swap_live(ctx, outer, fds, lists);
@@ -421,7 +444,7 @@ out:
 int table_install(const struct gb_ctx *ctx, const struct geoip_table *t, const char *source,
 		  bool with_lpm)
 {
-	return table_install_checked(ctx, t, source, with_lpm, NULL, NULL, NULL);
+	return table_install_checked(ctx, t, source, with_lpm, NULL, NULL);
 }
 
 int table_compile_live(const struct gb_ctx *ctx, const void *const networks[2],

@@ -16,14 +16,27 @@
  */
 int table_install(const struct gb_ctx *ctx, const struct geoip_table *t, const char *source,
 		  bool with_lpm);
-/*
- * table_install with keep, and a check that runs while the new maps are built, under the caller's
- * lock: nonzero refuses the table (nothing is swapped, nothing printed here) and is returned.
- */
+/* What a load runs beside the build of a new table (any may be NULL). */
 typedef int (*table_check_fn)(void *arg);
+struct table_hooks {
+	/* Runs while the new maps are built; nonzero refuses the table and is returned. */
+	table_check_fn check;
+	/*
+	 * Runs once every new map is built, just before the switch, with the map ids of the new
+	 * network lists (0 for a family without): what identifies the table once it is live (see
+	 * table_networks_ids). Nonzero refuses the table and is returned.
+	 */
+	int (*stage)(void *arg, const __u32 net_ids[2]);
+	void *arg;
+};
+/*
+ * table_install with keep and hooks, under the caller's lock: a refusal swaps nothing and prints
+ * nothing here. The network lists are switched first, so a table whose lists are live is one
+ * whose switch began.
+ */
 int table_install_checked(const struct gb_ctx *ctx, const struct geoip_table *t,
 			  const char *source, bool with_lpm, const __u64 *keep,
-			  table_check_fn check, void *arg);
+			  const struct table_hooks *hooks);
 /*
  * Compiles the data path's tables anew from the network lists loaded (networks[0], n[0]: the IPv4
  * list as mapped, see table_open; NULL for none) for the countries in keep (a bit per country id;

@@ -7,7 +7,8 @@
 
 /*
  * Fills ctx from the environment and opens the pins (flags: enum gb_open_flags); with
- * GB_OPEN_LOCKED takes the state lock first and puts right an audit record cut short.
+ * GB_OPEN_LOCKED takes the state lock first, puts right an audit record cut short, and settles
+ * the kept copy of a geoip load cut short (geoip_kept_settle).
  */
 int gb_open(struct gb_ctx *ctx, unsigned int flags);
 void gb_close(struct gb_ctx *ctx);

@@ -121,52 +121,6 @@ out:
 	return err ? err : found;
 }
 
-/* The same file, unchanged: the inode, its size and its modification time. */
-static bool same_file(const struct stat *a, const struct stat *b)
-{
-	return a->st_dev == b->st_dev && a->st_ino == b->st_ino && a->st_size == b->st_size &&
-	       a->st_mtim.tv_sec == b->st_mtim.tv_sec && a->st_mtim.tv_nsec == b->st_mtim.tv_nsec;
-}
-
-/*
- * Copies src to dir/name: a temporary file, flushed, then renamed over the old copy. -ESTALE if
- * src is no longer the file that was loaded (want: its stat when the load began).
- */
-static int copy_file_atomic(const char *src, const struct stat *want, const char *dir,
-			    const char *name)
-{
-	char buf[1 << 16];
-	struct atomic_file f;
-	int in, err = 0;
-	off_t copied = 0;
-	struct stat st;
-	ssize_t n;
-
-	in = open(src, O_RDONLY | O_CLOEXEC);
-	if (in < 0)
-		return -errno;
-	if (fstat(in, &st) || !same_file(&st, want)) {
-		close(in);
-		return -ESTALE;
-	}
-	err = atomic_file_open(&f, dir, name);
-	if (err) {
-		close(in);
-		return err;
-	}
-	while (!err && (n = read(in, buf, sizeof(buf))) > 0) {
-		err = gb_write_all(f.fd, buf, n);
-		copied += n;
-	}
-	if (n < 0 && !err)
-		err = -errno;
-	/* Written to while copied: not the bytes that were loaded. */
-	if (!err && (copied != want->st_size || fstat(in, &st) || !same_file(&st, want)))
-		err = -ESTALE;
-	close(in);
-	return atomic_file_commit(&f, err);
-}
-
 /* Name of the kept copy of file i of the loaded table: geoip.db, geoip.db.1, ... */
 void state_geoip_copy_name(char *out, size_t len, int i)
 {
@@ -176,50 +130,28 @@ void state_geoip_copy_name(char *out, size_t len, int i)
 		snprintf(out, len, "%s", STATE_GEOIP_COPY);
 }
 
-int state_geoip_loaded(const struct gb_ctx *ctx, char *const *paths, const struct stat *ids, int n,
-		       const char *source, const char *field, bool with_lpm,
-		       const char *reason)
+int state_geoip_conf_read(const struct gb_ctx *ctx, struct state_geoip_conf *c)
 {
-	__u32 zero = 0, id;
-	char *conf = NULL, name[64];
-	int err = 0, len;
-
-	/* Once the LPM tries exist, every load keeps them (table_install): so must restore. */
-	with_lpm = with_lpm ||
-		   !bpf_map_lookup_elem(bpf_map__fd(ctx->skel->maps.country_v4), &zero, &id) ||
-		   !bpf_map_lookup_elem(bpf_map__fd(ctx->skel->maps.country_v6), &zero, &id);
-	for (int i = 0; i < n && !err; i++) {
-		state_geoip_copy_name(name, sizeof(name), i);
-		err = copy_file_atomic(paths[i], &ids[i], ctx->state_dir, name);
-		if (err == -ESTALE)
-			gb_err("table loaded, but %s changed while it was read, so no copy of it is "
-			       "kept for restore: load it again", paths[i]);
-		else if (err)
-			gb_err("table loaded, but cannot keep a copy in %s/%s for restore: %s",
-			       ctx->state_dir, name, strerror(-err));
-	}
-	if (err)
-		goto out;
-	len = asprintf(&conf, "# geoblock: the GeoIP table restore loads (from the copies %s...)\n"
-		       "field %s\nwith_lpm %d\nfiles %d\nsource %s\n", STATE_GEOIP_COPY, field, with_lpm,
-		       n, source);
-	if (len < 0) {
-		conf = NULL;
-		err = -ENOMEM;
-	} else {
-		err = gb_write_file_atomic(ctx->state_dir, STATE_GEOIP_CONF, conf, len);
-	}
-	if (err)
-		gb_err("table loaded, but cannot record it in %s/%s: %s", ctx->state_dir,
-		       STATE_GEOIP_CONF, strerror(-err));
-out:
-	if (audit_result(ctx, reason, err, NULL) && !err)
-		err = -EIO;
-	free(conf);
-	return err;
+	return state_geoip_conf_read_name(ctx, STATE_GEOIP_CONF, c);
 }
 
-int state_geoip_conf_read(const struct gb_ctx *ctx, struct state_geoip_conf *c)
+/* "info LOADED_AT BUILD_EPOCH V4P V6P V4N V6N [TYPE]": the description of the table. */
+static bool read_info(const char *line, struct geoip_info *i)
+{
+	unsigned long long at, epoch;
+	int end = 0;
+
+	if (sscanf(line, "info %llu %llu %u %u %u %u%n", &at, &epoch, &i->v4_prefixes,
+		   &i->v6_prefixes, &i->v4_networks, &i->v6_networks, &end) != 6 || !end)
+		return false;
+	i->loaded_at = at;
+	i->build_epoch = epoch;
+	snprintf(i->database_type, sizeof(i->database_type), "%s", line[end] ? line + end + 1 : "");
+	return true;
+}
+
+int state_geoip_conf_read_name(const struct gb_ctx *ctx, const char *name,
+			       struct state_geoip_conf *c)
 {
 	char path[512], *line = NULL;
 	size_t cap = 0;
@@ -229,7 +161,7 @@ int state_geoip_conf_read(const struct gb_ctx *ctx, struct state_geoip_conf *c)
 	memset(c, 0, sizeof(*c));
 	snprintf(c->field, sizeof(c->field), "country");
 	c->files = 1;
-	snprintf(path, sizeof(path), "%s/%s", ctx->state_dir, STATE_GEOIP_CONF);
+	snprintf(path, sizeof(path), "%s/%s", ctx->state_dir, name);
 	f = fopen(path, "re");
 	if (!f)
 		return -errno;
@@ -243,6 +175,9 @@ int state_geoip_conf_read(const struct gb_ctx *ctx, struct state_geoip_conf *c)
 			c->with_lpm = v;
 		else if (sscanf(line, "files %d", &v) == 1 && v >= 1 && v <= GEOIP_MAX_FILES)
 			c->files = v;
+		else if (sscanf(line, "table %39s %u %u", c->boot, &c->net_ids[0],
+				&c->net_ids[1]) == 3 || read_info(line, &c->info))
+			continue;
 		else if (*line && *line != '#' && !c->bad_line)
 			c->bad_line = n;
 	}

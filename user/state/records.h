@@ -34,18 +34,17 @@ struct state_geoip_conf {
 	bool with_lpm;
 	int files;
 	unsigned int bad_line;	/* the first line not understood (left as the default), or 0 */
+	/* The table once live, if recorded: its boot and network list ids (table_networks_ids). */
+	char boot[40];
+	__u32 net_ids[2];
+	struct geoip_info info;	/* its description, if recorded (loaded_at 0: not) */
 };
 
-/*
- * Keeps copies of the n files of a table just loaded, and how to load them again; ids: each
- * file's stat when the load began (a file changed since is not copied: an error line says so).
- * Audited with reason (NULL: none).
- */
-int state_geoip_loaded(const struct gb_ctx *ctx, char *const *paths, const struct stat *ids, int n,
-		       const char *source, const char *field, bool with_lpm,
-		       const char *reason);
 /* The record of the kept table; -ENOENT if there is none. */
 int state_geoip_conf_read(const struct gb_ctx *ctx, struct state_geoip_conf *c);
+/* The same from the state dir's file name (a staged record, see geoip_kept.h). */
+int state_geoip_conf_read_name(const struct gb_ctx *ctx, const char *name,
+			       struct state_geoip_conf *c);
 /* How the kept table was loaded (its --field, --with-lpm); "country" and false if unrecorded. */
 int state_geoip_how(const struct gb_ctx *ctx, char *field, size_t len, bool *with_lpm);
 /* Name of the kept copy of file i of the loaded table: geoip.db, geoip.db.1, ... */
