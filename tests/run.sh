@@ -67,6 +67,7 @@ tests=(
 	"bash $ROOT/tests/geoip/csv_matches_ranges.sh"
 	"bash $ROOT/tests/geoip/every_form_loads_the_same_table.sh"
 	"bash $ROOT/tests/geoip/refuses_empty_or_shrinking_table.sh"
+	"bash $ROOT/tests/geoip/load_warns_and_keeps_named_copies.sh"
 	"bash $ROOT/tests/geoip/table_matches_lpm.sh"
 	"bash $ROOT/tests/e2e/drops_exactly_named_pairs.sh"
 	"bash $ROOT/tests/e2e/reload_keeps_verdicts.sh"

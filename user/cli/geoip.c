@@ -18,6 +18,7 @@
 #include "kern/geoip_sanity.h"
 #include "kern/pins.h"
 #include "kern/live_table.h"
+#include "kern/maps.h"
 #include "kern/table.h"
 #include "kern/table_view.h"
 #include "state/context.h"
@@ -123,6 +124,29 @@ static int stage_copies(void *arg, const __u32 net_ids[2])
 	return err;
 }
 
+/*
+ * A warning line per live meeting that blocks a country the table just loaded has no network in,
+ * in the words of the meeting commands: it blocks nothing from there.
+ */
+static void warn_meetings(const struct gb_ctx *ctx)
+{
+	static struct country_census census;	/* 5 KiB */
+	struct map_view view;
+
+	if (countries_census(ctx, &census) ||
+	    map_view_open(bpf_map__fd(ctx->skel->maps.meeting_policy), GB_MAX_MEETINGS,
+			  sizeof(struct meeting_policy), &view))
+		return;
+	for (__u32 id = 1; id < GB_MAX_MEETINGS; id++) {
+		const struct meeting_policy *p = MAP_VIEW_ELEM(&view, id);
+
+		if (p->flags & GB_MEETING_ACTIVE && p->name[0] &&
+		    strnlen(p->name, sizeof(p->name)) < sizeof(p->name))
+			countries_warn(&census, p->blocked, p->name);
+	}
+	map_view_close(&view);
+}
+
 /* The whole of `geoip load` once its options are read; returns an exit status. */
 static int load_files(char *const *paths, int n, const char *field, double max_shrink, bool force,
 		      bool with_lpm, const char *reason, bool resolve)
@@ -193,6 +217,7 @@ static int load_files(char *const *paths, int n, const char *field, double max_s
 		printf("loaded %s: %zu IPv4 prefixes (%zu networks), %zu IPv6 prefixes (%zu networks)\n",
 		       source, t.v4.n, t.v4.added, t.v6.n, t.v6.added);
 		fflush(stdout);
+		warn_meetings(&ctx);
 		ret = GB_EXIT_OK;
 	} else if (!installed) {
 		/* The daemon has no --force: it names the command that has. */
@@ -337,17 +362,19 @@ int cmd_geoip_lookup(const struct cmd_args *a)
 		unsigned long lineno = 0;
 
 		while (fgets(line, sizeof(line), stdin)) {
-			size_t len = strcspn(line, " \t\r\n");
+			/* The address, blanks around it left out. */
+			char *addr = line + strspn(line, " \t");
+			size_t len = strcspn(addr, " \t\r\n");
 
 			lineno++;
-			line[len] = '\0';
+			addr[len] = '\0';
 			if (!len)
 				continue;
-			if (lookup_one(&view, from, line, json)) {
+			if (lookup_one(&view, from, addr, json)) {
 				char shown[64 * 4 + 1];
 
 				gb_err("line %lu: \"%s\" is not an IPv4 or IPv6 address", lineno,
-				       printable(line, len, 64, shown, sizeof(shown)));
+				       printable(addr, len, 64, shown, sizeof(shown)));
 				ret = GB_EXIT_USAGE;
 			}
 		}
