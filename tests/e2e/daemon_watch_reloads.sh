@@ -1,7 +1,11 @@
 #!/usr/bin/env bash
 # `daemon --watch PATH` reloads the GeoIP table when PATH is renamed over (as geoipupdate does) or
-# rewritten in place; a truncated or shrunken file leaves the loaded table, logs one line and
-# counts a failed reload; a reload keeps the --field of the last load.
+# rewritten in place; a truncated or shrunken file leaves the loaded table, logs one line (naming
+# the command that loads it anyway) and counts a failed reload; a reload keeps the --field of the
+# last load; a file changed while it is read leaves the table and its kept copy as they were;
+# PATH deleted is logged. PATH through a ConfigMap's symlinks (..data -> ..v1) is reloaded when
+# ..data is swapped, shown as given, and the reload warns of a meeting left blocking a country
+# without networks; --watch DIR is refused.
 set -uo pipefail
 source "$(dirname "$0")/../lib/common.sh"
 
@@ -48,6 +52,8 @@ cat "$A" >"$P"
 check "shrunken: a failed reload is counted" wait_until 30 failed_are $((failed0 + 2))
 check_eq "shrunken: the table stays" "$v6_b" "$(geoip v6_prefixes)"
 check "shrunken: one line says why" test "$(grep -c "^geoblock: daemon: .*less IPv6 address space" "$LOG")" -eq 1
+check "shrunken: the line names the command that loads it anyway" grep -qF \
+	"run 'geoblock geoip load --force $P' to load it anyway; the loaded table is unchanged" "$LOG"
 
 # 4. Rewritten in place with a good file: loaded once it is complete.
 cat "$B" >"$P"
@@ -67,9 +73,64 @@ check_eq "field kept: recorded for restore" "field registered_country" \
 # Other files in the directory are not watched.
 cp "$A" "$dir/other.mmdb.gz"
 check "daemon still running" kill -0 $daemon
+
+# 6. Written in place while its time is changed over and over (touch -c: no event of its own): the
+# file changes while it is read, so it is refused; the table and its kept copy stay as they were.
+check "load by hand, --field country" quiet "$GEOBLOCK" geoip load --force "$A"
+hash() { "$GEOBLOCK" geoip dump | md5sum | cut -d' ' -f1; }
+h6=$(hash)
+kept6=$(md5sum <"$GEOBLOCK_STATE_DIR/geoip.db")
+(while :; do touch -c "$P"; done) &
+toucher=$!
+on_exit "kill_child $toucher"
+cat "$B" >"$P"
+check "changed while read: refused, counted" wait_until 30 failed_are $((failed0 + 3))
+kill_child $toucher
+check "changed while read: one line says so" grep -q \
+	"^geoblock: daemon: $P changed while it was read.*the loaded table is unchanged$" "$LOG"
+check_eq "changed while read: the table stays" "$h6" "$(hash)"
+check_eq "changed while read: its kept copy stays" "$kept6" "$(md5sum <"$GEOBLOCK_STATE_DIR/geoip.db")"
+check_eq "changed while read: nothing said loaded" 0 "$(grep -c 'table loaded, but' "$LOG")"
+
+# 7. Deleted: said, the table stays.
+rm "$P"
+check "deleted: said" wait_until 10 grep -qF \
+	"geoblock: daemon: warning: --watch $P: deleted; the loaded table stays" "$LOG"
+check_eq "deleted: the table stays" "$h6" "$(hash)"
 kill_child $daemon
 check_eq "no reload for other files" 3 "$(reloads)"
 check_eq "each reload audited, with why" 3 \
 	"$(grep -c '"reason":"reloaded by the daemon: --watch saw a file replaced","result":"ok"' "$GEOBLOCK_STATE_DIR/audit.log")"
 [[ -n $KEEP_LOG ]] && cp "$LOG" "$KEEP_LOG"
+
+# --watch DIR: refused at start.
+timeout 10 "$GEOBLOCK" daemon --metrics 127.0.0.1:0 --watch "$dir" >"$dir/dir.out" 2>&1
+check_eq "--watch DIR: exit" 2 "$?"
+check_eq "--watch DIR: one line" "geoblock: daemon: --watch $dir is a directory: name the database file in it" \
+	"$(cat "$dir/dir.out")"
+
+# A ConfigMap as kubelet mounts it: cm/country.csv -> ..data/country.csv, ..data -> ..v1; an update
+# writes ..v2 and renames a new ..data symlink over the old one. Small tables: FR in v1, not in v2.
+CM=$dir/cm
+LOG2=$dir/daemon2.log
+mkdir -p "$CM/..v1" "$CM/..v2"
+printf '1.0.0.0,1.0.0.255,DE\n5.0.0.0,5.0.0.255,FR\n2001:db8::,2001:db8::ffff,DE\n' >"$CM/..v1/country.csv"
+printf '1.0.0.0,1.0.0.255,DE\n5.0.0.0,5.0.0.255,IT\n2001:db8::,2001:db8::ffff,DE\n' >"$CM/..v2/country.csv"
+ln -s ..v1 "$CM/..data"
+ln -s ..data/country.csv "$CM/country.csv"
+check "configmap: v1 loaded by hand" quiet "$GEOBLOCK" geoip load --force "$CM/country.csv"
+check "meeting blocking FR" quiet "$GEOBLOCK" meeting add board --ports 9000 --block FR
+"$GEOBLOCK" daemon --metrics 127.0.0.1:0 --watch "$CM/country.csv" >"$LOG2" 2>&1 &
+daemon=$!
+on_exit "kill_child $daemon"
+check "configmap: daemon started" wait_until 10 grep -q "serving metrics" "$LOG2"
+ln -sfn ..v2 "$CM/..data_tmp" && mv -T "$CM/..data_tmp" "$CM/..data" && rm -rf "$CM/..v1"
+check "configmap: ..data swapped: reloaded" wait_until 30 grep -q "reloaded the GeoIP table" "$LOG2"
+check_eq "configmap: the new table is live" "5.0.0.1 IT" "$("$GEOBLOCK" geoip lookup 5.0.0.1)"
+check_eq "configmap: the source is the path as given" "$CM/country.csv" "$(geoip source)"
+check "configmap: the meeting left without FR is named" grep -qF \
+	'geoblock: daemon: warning: the loaded GeoIP table has no network in FR: meeting "board" blocks nothing from it' \
+	"$LOG2"
+check "configmap: the kept copy is v2" cmp -s "$GEOBLOCK_STATE_DIR/geoip.db" "$CM/..v2/country.csv"
+kill_child $daemon
 summary

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/signalfd.h>
 #include <sys/inotify.h>
+#include <sys/stat.h>
 #include <sys/timerfd.h>
 #include <libgen.h>
 #include <limits.h>
@@ -44,13 +45,19 @@
 #define EXPIRE_INTERVAL_S 5
 #define WATCH_MAX 8
 
-/* --watch: the files of one GeoIP table, reloaded together when any of them is replaced. */
+/*
+ * --watch: the files of one GeoIP table, reloaded together when any of them is replaced: what
+ * each path resolves to (through symlinks, as a Kubernetes ConfigMap's ..data) is compared with
+ * what it was at the last event.
+ */
 struct watch {
 	int fd;				/* inotify, -1 without --watch */
 	int n;
 	char *paths[WATCH_MAX];
 	int wd[WATCH_MAX];		/* watch of each file's directory */
 	char *names[WATCH_MAX];		/* each file's name in it */
+	struct stat seen[WATCH_MAX];	/* what each path resolved to at the last event */
+	bool present[WATCH_MAX];	/* whether it resolved to a file then */
 };
 
 /* What the main loop waits on. */
@@ -65,20 +72,30 @@ enum {
 static int watch_add(struct watch *w, const char *path)
 {
 	char dir[PATH_MAX], base[PATH_MAX];
+	int i = w->n;
 
 	if (w->n == WATCH_MAX) {
 		gb_err("at most %d --watch files", WATCH_MAX);
 		return -E2BIG;
 	}
+	w->present[i] = !stat(path, &w->seen[i]);
+	if (w->present[i] && S_ISDIR(w->seen[i].st_mode)) {
+		gb_err("--watch %s is a directory: name the database file in it", path);
+		return -EISDIR;
+	}
 	snprintf(dir, sizeof(dir), "%s", path);
 	snprintf(base, sizeof(base), "%s", path);
-	w->paths[w->n] = strdup(path);
-	w->names[w->n] = strdup(basename(base));
-	if (!w->paths[w->n] || !w->names[w->n])
+	w->paths[i] = strdup(path);
+	w->names[i] = strdup(basename(base));
+	if (!w->paths[i] || !w->names[i])
 		return -ENOMEM;
-	/* The directory, not the file: a file renamed over the path is a new inode. */
-	w->wd[w->n] = inotify_add_watch(w->fd, dirname(dir), IN_CLOSE_WRITE | IN_MOVED_TO);
-	if (w->wd[w->n] < 0) {
+	/*
+	 * The directory, not the file: a file renamed over the path is a new inode, and a symlink
+	 * swapped in the directory (a ConfigMap's ..data) changes what the path names.
+	 */
+	w->wd[i] = inotify_add_watch(w->fd, dirname(dir), IN_CLOSE_WRITE | IN_MOVED_TO |
+				     IN_CREATE | IN_DELETE | IN_MOVED_FROM);
+	if (w->wd[i] < 0) {
 		gb_err("--watch %s: cannot watch its directory: %s", path, strerror(errno));
 		return -errno;
 	}
@@ -100,23 +117,75 @@ static void watch_free(struct watch *w)
 		close(w->fd);
 }
 
+/* The same file as before: the inode, its size and its modification time. */
+static bool same_stat(const struct stat *a, const struct stat *b)
+{
+	return a->st_dev == b->st_dev && a->st_ino == b->st_ino && a->st_size == b->st_size &&
+	       a->st_mtim.tv_sec == b->st_mtim.tv_sec && a->st_mtim.tv_nsec == b->st_mtim.tv_nsec;
+}
+
+/* Whether dir-of-watch-i/name is a symlink (one made in place of another, as ln -sf does). */
+static bool made_symlink(const struct watch *w, int i, const char *name)
+{
+	char path[PATH_MAX * 2], dir[PATH_MAX];
+	struct stat st;
+
+	snprintf(dir, sizeof(dir), "%s", w->paths[i]);
+	snprintf(path, sizeof(path), "%s/%s", dirname(dir), name);
+	return !lstat(path, &st) && S_ISLNK(st.st_mode);
+}
+
+/*
+ * Whether watched path i now names another file than at the last event (named: an event named
+ * the path itself, written or renamed over: it changed whatever its stat says); says once when
+ * it names none any more.
+ */
+static bool watch_recheck(struct watch *w, int i, bool named)
+{
+	bool was = w->present[i], changed;
+	struct stat st;
+
+	if (stat(w->paths[i], &st)) {
+		if (was)
+			gb_warn("--watch %s: %s; the loaded table stays (loaded again once a file is "
+				"there)", w->paths[i], errno == ENOENT ? "deleted" : strerror(errno));
+		w->present[i] = false;
+		return false;
+	}
+	changed = named || !was || !same_stat(&st, &w->seen[i]);
+	w->seen[i] = st;
+	w->present[i] = true;
+	return changed;
+}
+
 /* Reads the pending events; returns true when one of the watched files was replaced. */
 static bool watch_changed(struct watch *w)
 {
 	char buf[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
-	bool changed = false;
+	bool changed = false, look[WATCH_MAX] = {}, named[WATCH_MAX] = {};
 	ssize_t len;
 
 	while ((len = read(w->fd, buf, sizeof(buf))) > 0) {
 		for (char *p = buf; p < buf + len;) {
 			struct inotify_event *ev = (struct inotify_event *)p;
+			/* A file is complete when closed or renamed in; a symlink when made. */
+			bool done = ev->mask & (IN_CLOSE_WRITE | IN_MOVED_TO);
 
-			for (int i = 0; i < w->n; i++)
-				if (ev->len && ev->wd == w->wd[i] && !strcmp(ev->name, w->names[i]))
-					changed = true;
+			for (int i = 0; i < w->n; i++) {
+				if (!ev->len || ev->wd != w->wd[i])
+					continue;
+				if (!strcmp(ev->name, w->names[i]))
+					named[i] |= done;
+				if (done || ev->mask & (IN_DELETE | IN_MOVED_FROM) ||
+				    (ev->mask & IN_CREATE && made_symlink(w, i, ev->name)))
+					look[i] = true;
+			}
 			p += sizeof(*ev) + ev->len;
 		}
 	}
+	for (int i = 0; i < w->n; i++)
+		if (look[i] && watch_recheck(w, i, named[i]))
+			changed = true;
 	return changed;
 }
 
