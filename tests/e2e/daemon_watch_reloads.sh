@@ -53,7 +53,8 @@ check "shrunken: a failed reload is counted" wait_until 30 failed_are $((failed0
 check_eq "shrunken: the table stays" "$v6_b" "$(geoip v6_prefixes)"
 check "shrunken: one line says why" test "$(grep -c "^geoblock: daemon: .*less IPv6 address space" "$LOG")" -eq 1
 check "shrunken: the line names the command that loads it anyway" grep -qF \
-	"run 'geoblock geoip load --force $P' to load it anyway; the loaded table is unchanged" "$LOG"
+	"run 'geoblock geoip load --force $P' to load it anyway; the loaded table is unchanged" \
+	"$LOG"
 
 # 4. Rewritten in place with a good file: loaded once it is complete.
 cat "$B" >"$P"
@@ -89,7 +90,8 @@ kill_child $toucher
 check "changed while read: one line says so" grep -q \
 	"^geoblock: daemon: $P changed while it was read.*the loaded table is unchanged$" "$LOG"
 check_eq "changed while read: the table stays" "$h6" "$(hash)"
-check_eq "changed while read: its kept copy stays" "$kept6" "$(md5sum <"$GEOBLOCK_STATE_DIR/geoip.db")"
+check_eq "changed while read: its kept copy stays" "$kept6" \
+	"$(md5sum <"$GEOBLOCK_STATE_DIR/geoip.db")"
 check_eq "changed while read: nothing said loaded" 0 "$(grep -c 'table loaded, but' "$LOG")"
 
 # 7. Deleted: said, the table stays.
@@ -106,7 +108,8 @@ check_eq "each reload audited, with why" 3 \
 # --watch DIR: refused at start.
 timeout 10 "$GEOBLOCK" daemon --metrics 127.0.0.1:0 --watch "$dir" >"$dir/dir.out" 2>&1
 check_eq "--watch DIR: exit" 2 "$?"
-check_eq "--watch DIR: one line" "geoblock: daemon: --watch $dir is a directory: name the database file in it" \
+check_eq "--watch DIR: one line" \
+	"geoblock: daemon: --watch $dir is a directory: name the database file in it" \
 	"$(cat "$dir/dir.out")"
 
 # A ConfigMap as kubelet mounts it: cm/country.csv -> ..data/country.csv, ..data -> ..v1; an update
@@ -114,8 +117,10 @@ check_eq "--watch DIR: one line" "geoblock: daemon: --watch $dir is a directory:
 CM=$dir/cm
 LOG2=$dir/daemon2.log
 mkdir -p "$CM/..v1" "$CM/..v2"
-printf '1.0.0.0,1.0.0.255,DE\n5.0.0.0,5.0.0.255,FR\n2001:db8::,2001:db8::ffff,DE\n' >"$CM/..v1/country.csv"
-printf '1.0.0.0,1.0.0.255,DE\n5.0.0.0,5.0.0.255,IT\n2001:db8::,2001:db8::ffff,DE\n' >"$CM/..v2/country.csv"
+for v in 1:FR 2:IT; do
+	printf '1.0.0.0,1.0.0.255,DE\n5.0.0.0,5.0.0.255,%s\n2001:db8::,2001:db8::ffff,DE\n' \
+		"${v#*:}" >"$CM/..v${v%:*}/country.csv"
+done
 ln -s ..v1 "$CM/..data"
 ln -s ..data/country.csv "$CM/country.csv"
 check "configmap: v1 loaded by hand" quiet "$GEOBLOCK" geoip load --force "$CM/country.csv"
@@ -128,9 +133,9 @@ ln -sfn ..v2 "$CM/..data_tmp" && mv -T "$CM/..data_tmp" "$CM/..data" && rm -rf "
 check "configmap: ..data swapped: reloaded" wait_until 30 grep -q "reloaded the GeoIP table" "$LOG2"
 check_eq "configmap: the new table is live" "5.0.0.1 IT" "$("$GEOBLOCK" geoip lookup 5.0.0.1)"
 check_eq "configmap: the source is the path as given" "$CM/country.csv" "$(geoip source)"
+no_fr='the loaded GeoIP table has no network in FR: meeting "board" blocks nothing from it'
 check "configmap: the meeting left without FR is named" grep -qF \
-	'geoblock: daemon: warning: the loaded GeoIP table has no network in FR: meeting "board" blocks nothing from it' \
-	"$LOG2"
+	"geoblock: daemon: warning: $no_fr" "$LOG2"
 check "configmap: the kept copy is v2" cmp -s "$GEOBLOCK_STATE_DIR/geoip.db" "$CM/..v2/country.csv"
 kill_child $daemon
 summary

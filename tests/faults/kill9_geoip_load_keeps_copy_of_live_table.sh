@@ -43,7 +43,8 @@ after_reboot() {
 cur=a killed=0 waiting=0 bad=0
 for ((i = 1; i <= TRIALS; i++)); do
 	[[ $cur == a ]] && next=b || next=a
-	kill_at_random "${DUR[$next]}" "$tmp/load.out" "$GEOBLOCK" geoip load --force "${FILE[$next]}"
+	kill_at_random "${DUR[$next]}" "$tmp/load.out" \
+		"$GEOBLOCK" geoip load --force "${FILE[$next]}"
 	if ((KILL_RC == 137)); then
 		killed=$((killed + 1))
 	elif ((KILL_RC != 0)); then
@@ -63,7 +64,11 @@ for ((i = 1; i <= TRIALS; i++)); do
 	got=$(after_reboot)
 	if [[ $got != "$h" ]]; then
 		bad=$((bad + 1))
-		fail "trial $i (exit $KILL_RC): the live table is $now's, restore after a reboot loads $( [[ $got == "${HASH[a]}" ]] && echo a || { [[ $got == "${HASH[b]}" ]] && echo b || echo neither; })"
+		which=neither
+		[[ $got == "${HASH[a]}" ]] && which=a
+		[[ $got == "${HASH[b]}" ]] && which=b
+		fail "trial $i (exit $KILL_RC): the live table is $now's, restore after a reboot" \
+			"loads $which's"
 	fi
 	next_command "$i"
 	cmp -s "$S/geoip.db" "${FILE[$now]}" ||
@@ -91,12 +96,15 @@ stage_b_over_a() {
 		sed "s|^source .*|source ${FILE[a]}|" "$S/geoip.conf.new" >"$S/geoip.conf"
 }
 stage_b_over_a
-check_eq "staged, switched: status says so" true "$("$GEOBLOCK" status --json | jq .geoip_load_interrupted)"
+check_eq "staged, switched: status says so" true \
+	"$("$GEOBLOCK" status --json | jq .geoip_load_interrupted)"
 check_eq "staged, switched: restore after a reboot loads b" "${HASH[b]}" "$(after_reboot)"
 next_command staged
 check "staged, switched: the next command keeps b's copy" cmp -s "$S/geoip.db" "${FILE[b]}"
 check "staged, switched: and its record" grep -qxF "source ${FILE[b]}" "$S/geoip.conf"
-check "staged, switched: audited" grep -q '"command":"recover","reason":"a geoip load of .*was killed after it switched tables' "$S/audit.log"
+check "staged, switched: audited" grep -q \
+	'"command":"recover","reason":"a geoip load of .*was killed after it switched tables' \
+	"$S/audit.log"
 check "keep b's record" cp "$S/geoip.conf" "$tmp/b.conf"
 check "load a" quiet "$GEOBLOCK" geoip load --force "${FILE[a]}"
 cp "$tmp/b.conf" "$S/geoip.conf.new" && cp "${FILE[b]}" "$S/geoip.db.new"
@@ -104,6 +112,7 @@ check_eq "staged, not switched: after a reboot the load is completed" "${HASH[b]
 next_command not-switched
 check_eq "staged, not switched: the table is a's" "${HASH[a]}" "$(dump_hash)"
 check "staged, not switched: a's copy kept" cmp -s "$S/geoip.db" "${FILE[a]}"
-check_eq "staged, not switched: nothing staged left" "" "$(cd "$S" && ls -A | grep -E '\.new|\.tmp$')"
+check_eq "staged, not switched: nothing staged left" "" \
+	"$(cd "$S" && ls -A | grep -E '\.new|\.tmp$')"
 check "audit log lines whole" audit_whole
 summary

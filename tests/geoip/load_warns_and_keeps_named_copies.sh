@@ -11,7 +11,8 @@ on_exit rm -rf "$tmp"
 S=$GEOBLOCK_STATE_DIR
 printf '1.0.0.0,1.0.0.255,DE\n5.0.0.0,5.0.0.255,FR\n' >"$tmp/v4.csv"
 printf '2001:db8::,2001:db8::ffff,DE\n' >"$tmp/v6.csv"
-printf '1.0.0.0,1.0.0.255,DE\n5.0.0.0,5.0.0.255,IT\n2001:db8::,2001:db8::ffff,DE\n' >"$tmp/no-fr.csv"
+printf '1.0.0.0,1.0.0.255,DE\n5.0.0.0,5.0.0.255,IT\n2001:db8::,2001:db8::ffff,DE\n' \
+	>"$tmp/no-fr.csv"
 
 # load ARGS...: geoip load succeeds; its stderr in $tmp/err.
 load() { "$GEOBLOCK" geoip load "$@" >/dev/null 2>"$tmp/err"; }
@@ -26,13 +27,15 @@ check_eq "the record names one file" "files 1" "$(grep '^files ' "$S/geoip.conf"
 
 # A meeting blocking FR: loads of a table without FR say so, loads with FR say nothing.
 check "load with FR" load "$tmp/v4.csv" "$tmp/v6.csv"
-check "meeting add board --block FR,DE" quiet "$GEOBLOCK" meeting add board --ports 9000 --block FR,DE
+check "meeting add board --block FR,DE" \
+	quiet "$GEOBLOCK" meeting add board --ports 9000 --block FR,DE
 check "meeting add other --block DE" quiet "$GEOBLOCK" meeting add other --ports 9001 --block DE
 check "load without FR: loaded" load --force "$tmp/no-fr.csv"
+no_fr='the loaded GeoIP table has no network in FR: meeting "board" blocks nothing from it'
 check_eq "load without FR: one warning naming the meeting and the country" \
-	'geoblock: geoip load: warning: the loaded GeoIP table has no network in FR: meeting "board" blocks nothing from it' \
-	"$(cat "$tmp/err")"
-check_eq "load without FR: the table is the new one" "5.0.0.1 IT" "$("$GEOBLOCK" geoip lookup 5.0.0.1)"
+	"geoblock: geoip load: warning: $no_fr" "$(cat "$tmp/err")"
+check_eq "load without FR: the table is the new one" "5.0.0.1 IT" \
+	"$("$GEOBLOCK" geoip lookup 5.0.0.1)"
 check "load with FR again" load --force "$tmp/v4.csv" "$tmp/v6.csv"
 check_eq "load with FR: nothing on stderr" "" "$(cat "$tmp/err")"
 

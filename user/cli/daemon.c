@@ -147,8 +147,9 @@ static bool watch_recheck(struct watch *w, int i, bool named)
 
 	if (stat(w->paths[i], &st)) {
 		if (was)
-			gb_warn("--watch %s: %s; the loaded table stays (loaded again once a file is "
-				"there)", w->paths[i], errno == ENOENT ? "deleted" : strerror(errno));
+			gb_warn("--watch %s: %s; the loaded table stays (loaded again once a "
+				"file is there)", w->paths[i],
+				errno == ENOENT ? "deleted" : strerror(errno));
 		w->present[i] = false;
 		return false;
 	}

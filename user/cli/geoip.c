@@ -222,8 +222,8 @@ static int load_files(char *const *paths, int n, const char *field, double max_s
 	} else if (!installed) {
 		/* The daemon has no --force: it names the command that has. */
 		if (run.refused && reason)
-			gb_err("%s: %s; run 'geoblock geoip load --force %s' to load it anyway; the "
-			       "loaded table is unchanged", source, run.err, source);
+			gb_err("%s: %s; run 'geoblock geoip load --force %s' to load it anyway; "
+			       "the loaded table is unchanged", source, run.err, source);
 		else if (run.refused)
 			gb_err("%s: %s; pass --force to load it anyway; the loaded table is unchanged",
 			       source, run.err);

@@ -165,8 +165,8 @@ int cmd_status(const struct cmd_args *a)
 			       "table: ", json_object_get_string(json_object_array_get_idx(short_of, i)));
 		printf("%s\n", json_object_array_length(short_of) ? ")" : "");
 		if (geoip_cut)
-			printf("geoip:     a load died midway; the next change, or geoblock restore, "
-			       "keeps the copy of the table that is live\n");
+			printf("geoip:     a load died midway; the next change, or geoblock "
+			       "restore, keeps the copy of the table that is live\n");
 		if (interrupted)
 			printf("change:    one died midway, not rolled back yet (the next change, or "
 			       "geoblock restore, puts back the saved rule set)\n");

@@ -20,6 +20,8 @@
 #include "lib/files.h"
 #include "geoip/geoip.h"
 #include "kern/pins.h"
+#include "kern/live_table.h"
+#include "kern/table.h"
 #include "kern/table_view.h"
 #include "state/audit.h"
 #include "state/records.h"
@@ -152,9 +154,9 @@ int geoip_kept_stage(const struct gb_ctx *ctx, const struct geoip_kept_load *l,
 		staged_name(name, sizeof(name), i);
 		err = copy_file_atomic(l->paths[i], &l->ids[i], ctx->state_dir, name);
 		if (err == -ESTALE)
-			gb_err("%s changed while it was read, and what is loaded is what is kept for "
-			       "restore: load it again once it is written; the loaded table is "
-			       "unchanged", l->paths[i]);
+			gb_err("%s changed while it was read, and what is loaded is what is kept "
+			       "for restore: load it again once it is written; the loaded table "
+			       "is unchanged", l->paths[i]);
 		else if (err)
 			gb_err("cannot keep a copy in %s/%s for restore: %s; the loaded table is "
 			       "unchanged", ctx->state_dir, name, strerror(-err));
@@ -232,8 +234,9 @@ int geoip_kept_commit(const struct gb_ctx *ctx, const char *reason)
 	if (!err)
 		err = promote(ctx, c.files);
 	if (err)
-		gb_err("table loaded, but its copy for restore is not in place in %s (%s): the next "
-		       "command that changes anything puts it there", ctx->state_dir, strerror(-err));
+		gb_err("table loaded, but its copy for restore is not in place in %s (%s): the "
+		       "next command that changes anything puts it there", ctx->state_dir,
+		       strerror(-err));
 	if (audit_result(ctx, reason, err, NULL) && !err)
 		err = -EIO;
 	return err;
@@ -259,6 +262,23 @@ static void describe(const struct gb_ctx *ctx, const struct state_geoip_conf *c)
 	if (bpf_map_update_elem(fd, &zero, &want, BPF_ANY))
 		gb_warn("cannot record the description of the loaded GeoIP table: %s",
 			strerror(errno));
+}
+
+/*
+ * The data path's tables compiled anew from the live network lists: a load killed inside the
+ * switch (the lists go first) may have left the old ones.
+ */
+static void recompile(const struct gb_ctx *ctx)
+{
+	__u64 keep[GB_COUNTRY_WORDS];
+	bool have_keep = !live_countries_read(ctx, keep);
+	struct table_view v;
+
+	if (table_open(ctx, &v))
+		return;
+	if (table_compile_live(ctx, v.net, v.net_n, have_keep ? keep : NULL))
+		gb_warn("cannot compile the data path's table from the loaded networks again");
+	table_close(&v);
 }
 
 int geoip_kept_settle(const struct gb_ctx *ctx)
@@ -292,12 +312,14 @@ int geoip_kept_settle(const struct gb_ctx *ctx)
 	}
 	if (same_boot && named && live_named == named) {
 		describe(ctx, &c);
-		snprintf(why, sizeof(why), "a geoip load of %.400s was killed after it switched tables: "
-			 "its copy is kept for restore", c.source);
+		recompile(ctx);
+		snprintf(why, sizeof(why), "a geoip load of %.400s was killed after it switched "
+			 "tables: its copy is kept for restore", c.source);
 	} else if (!loaded) {
 		/* No table live (a reboot, the pins removed): the load had passed every check. */
-		snprintf(why, sizeof(why), "a geoip load of %.400s was killed before it finished and "
-			 "no table is loaded: its copy is kept, and restore loads it", c.source);
+		snprintf(why, sizeof(why), "a geoip load of %.400s was killed before it finished "
+			 "and no table is loaded: its copy is kept, and restore loads it",
+			 c.source);
 	} else {
 		snprintf(why, sizeof(why), "a geoip load of %.400s was killed while it switched "
 			 "tables: its copy is kept for restore", c.source);
@@ -309,8 +331,8 @@ int geoip_kept_settle(const struct gb_ctx *ctx)
 		return err;
 	}
 	if (loaded && live_named != named)
-		gb_warn("the loaded GeoIP table is not the one kept for restore (%s): load it again "
-			"with 'geoblock geoip load'", why);
+		gb_warn("the loaded GeoIP table is not the one kept for restore (%s): load it "
+			"again with 'geoblock geoip load'", why);
 	audit_log(ctx, "recover", why, "ok", NULL);
 	return 1;
 }
