@@ -333,6 +333,12 @@ check_eq "restore: meetings and ufrags" "$before" \
 check_eq "restore: fresh is jvb-c's in the maps" jvb-c "$(owner_of fresh)"
 # A damaged item in the shared-ports file is left out, named; the others are shared again.
 cp "$GEOBLOCK_STATE_DIR/shared-ports" "$tmp/shared-ports.good"
+# Without a reboot (the maps hold shared ports), a damaged file takes none away.
+printf '8801,fo0\n' >"$GEOBLOCK_STATE_DIR/shared-ports"
+"$GEOBLOCK" restore >/dev/null 2>&1
+check_eq "restore of a damaged file, maps in place: exit 2" 2 $?
+check_eq "... 10000, live and not in the file, still shared" "1 1" \
+	"$(port_flags 8801) $(port_flags 10000)"
 printf '8801,foo,10000 \n70000\n' >"$GEOBLOCK_STATE_DIR/shared-ports"
 "$GEOBLOCK" restore --print >"$tmp/printed2" 2>/dev/null
 check_eq "restore --print of a damaged file: exit 2" 2 $?

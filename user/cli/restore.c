@@ -267,6 +267,10 @@ static int restore_shared(const struct gb_ctx *ctx)
 	err = rules_read(ctx, &r);
 	if (err)
 		return err;
+	/* A damaged file takes no port live now (restore without a reboot) away: it only adds. */
+	for (__u32 p = 1; damaged && p < GB_PORT_COUNT; p++)
+		if (rules_port_shared(&r, p))
+			want[p / 8] |= 1u << (p % 8);
 	err = shared_ports_set(ctx, &r, want);
 	rules_free(&r);
 	if (err == -EEXIST)

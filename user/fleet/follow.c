@@ -87,21 +87,17 @@ static long long now_ms(void)
 	return t.tv_sec * 1000LL + t.tv_nsec / 1000000;
 }
 
-/* An error line when it is news; "" clears it. */
-static void set_error(char *field, size_t len, const char *msg)
-{
-	if (*msg && strcmp(msg, field))
-		fprintf(stderr, "geoblock: fleet: %s\n", msg);
-	snprintf(field, len, "%s", msg);
-}
-
 static void set_connected(struct fleet_follow *f, bool up)
 {
 	if (up && *f->link_error)
 		fprintf(stderr, "geoblock: fleet: watching %s again from revision %lld\n",
 			f->watch.urls[f->watch.cur], (long long)f->seen + 1);
-	if (up)
+	/* The status says so now, not at its next round (fleet status marks a watch down). */
+	if (up) {
 		*f->link_error = '\0';
+		f->status_due = true;
+		pthread_cond_broadcast(&f->wake);
+	}
 	/* A write made while no stream was up is waited for from now. */
 	if (up && f->echo_rev)
 		f->echo_at = now_ms();
@@ -173,7 +169,7 @@ static bool fleet_here(struct fleet_follow *f)
 	err = fleet_local_held(f->ctx, &meetings, &shared);
 	if (err) {
 		snprintf(why, sizeof(why), "cannot read the rule set here: %s", strerror(-err));
-		set_error(f->last_error, sizeof(f->last_error), why);
+		node_status_error(f->last_error, sizeof(f->last_error), why);
 		return false;
 	}
 	if (!meetings && !shared)
@@ -182,7 +178,7 @@ static bool fleet_here(struct fleet_follow *f)
 		 "key): keeping the %zu meeting%s and %zu shared port%s here; check --etcd-prefix, "
 		 "or mark an empty fleet with 'geoblock fleet init'", f->prefix, meetings,
 		 meetings == 1 ? "" : "s", shared, shared == 1 ? "" : "s");
-	set_error(f->last_error, sizeof(f->last_error), why);
+	node_status_error(f->last_error, sizeof(f->last_error), why);
 	return false;
 }
 
@@ -218,7 +214,7 @@ static void converge(struct fleet_follow *f, __s64 revision)
 		err = fleet_want_build(f->store.v, f->store.n, f->prefix, f->node, &census, &f->kept,
 				       &w);
 	if (err) {
-		set_error(f->last_error, sizeof(f->last_error),
+		node_status_error(f->last_error, sizeof(f->last_error),
 			  *gb_last_error() ? gb_last_error() : strerror(-err));
 		return;
 	}
@@ -257,7 +253,7 @@ static void converge(struct fleet_follow *f, __s64 revision)
 	f->kept.geoip_build_epoch = w.geoip_build_epoch;
 	memcpy(f->kept.geoip_sha256, w.geoip_sha256, sizeof(f->kept.geoip_sha256));
 	fleet_want_free(&w);
-	set_error(f->last_error, sizeof(f->last_error),
+	node_status_error(f->last_error, sizeof(f->last_error),
 		  err ? (*gb_last_error() ? gb_last_error() : strerror(-err)) : "");
 	if (!err) {
 		__atomic_store_n(&f->g.applied_revision, revision, __ATOMIC_RELAXED);
@@ -326,7 +322,7 @@ static int on_message(void *arg, const struct etcd_watch_msg *m)
 	 * every node's status would change with every other's, and each rewrite be news to all.
 	 */
 	if (err)
-		set_error(f->last_error, sizeof(f->last_error), "out of memory taking a watch event");
+		node_status_error(f->last_error, sizeof(f->last_error), "out of memory taking a watch event");
 	else if ((f->unapplied |= mine) && !m->more) {
 		/* A backlog (a slow converge, a burst of changes) is converged once, at its end. */
 		converge(f, f->seen);
@@ -372,7 +368,7 @@ static int read_whole(struct fleet_follow *f)
 	err = etcd_range(&f->watch, f->prefix, &kvs);
 	pthread_mutex_lock(&f->lock);
 	if (err) {
-		set_error(f->link_error, sizeof(f->link_error), f->watch.err);
+		node_status_error(f->link_error, sizeof(f->link_error), f->watch.err);
 		return err;
 	}
 	etcd_kvs_free(&f->store);
@@ -404,7 +400,7 @@ static void *watch_main(void *arg)
 			if (whole)
 				f->named = false;
 			else if (err < 0)
-				set_error(f->link_error, sizeof(f->link_error), f->watch.err);
+				node_status_error(f->link_error, sizeof(f->link_error), f->watch.err);
 		}
 		if (whole)
 			err = read_whole(f);
@@ -429,14 +425,14 @@ static void *watch_main(void *arg)
 					 f->watch.urls[f->watch.cur], err == WATCH_SILENT ?
 					 "silent, this node's own write not seen" : "no answer",
 					 err == WATCH_SILENT ? WATCH_ECHO_S : WATCH_CREATE_S);
-				set_error(f->link_error, sizeof(f->link_error), f->watch.err);
+				node_status_error(f->link_error, sizeof(f->link_error), f->watch.err);
 				f->watch.cur = (f->watch.cur + 1) % f->watch.n_urls;
 				f->echo_rev = 0;
 			}
 			if (f->watching)
 				backoff = BACKOFF_MIN_MS;
 			if (err < 0)
-				set_error(f->link_error, sizeof(f->link_error), f->watch.err);
+				node_status_error(f->link_error, sizeof(f->link_error), f->watch.err);
 		}
 		set_connected(f, false);
 		if (nap(f, backoff))

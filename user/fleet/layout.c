@@ -82,18 +82,21 @@ static int refuse(struct fleet_want *w, const struct etcd_kv *kv, const char *na
 static struct json_object *value_json(const struct etcd_kv *kv, char *why, size_t len)
 {
 	struct json_object *o;
-	char err[200];
+	char err[200] = "";
 
 	if (kv->value_len > FLEET_VALUE_MAX) {
 		snprintf(why, len, "value of %zu bytes, over the limit of %u", kv->value_len,
 			 FLEET_VALUE_MAX);
 		return NULL;
 	}
+	if (strlen(kv->value) != kv->value_len) {
+		snprintf(why, len, "value is not a JSON object: it has a NUL byte");
+		return NULL;
+	}
 	/* Parsed as the API parses bodies: RFC 8259 strictly, no name twice in one object. */
-	if (strlen(kv->value) != kv->value_len ||
-	    body_json(kv->value, kv->value_len, &o, err, sizeof(err))) {
+	if (body_json(kv->value, kv->value_len, &o, err, sizeof(err))) {
 		snprintf(why, len, "value is not a JSON object: %s",
-			 strncmp(err, "the body ", 9) ? "it has a NUL byte" : err + 9);
+			 strncmp(err, "the body ", 9) ? err : err + 9);
 		return NULL;
 	}
 	if (!o || !json_object_is_type(o, json_type_object)) {
@@ -169,6 +172,7 @@ static int shared_of(const struct etcd_kv *kv, struct fleet_want *w, char *why, 
 static int geoip_of(const struct etcd_kv *kv, struct fleet_want *w, char *why, size_t len)
 {
 	struct json_object *o = value_json(kv, why, len), *v;
+	__s64 epoch;
 
 	if (!o)
 		return -EINVAL;
@@ -180,7 +184,7 @@ static int geoip_of(const struct etcd_kv *kv, struct fleet_want *w, char *why, s
 		json_object_put(o);
 		return -EINVAL;
 	}
-	w->geoip_build_epoch = json_object_get_int64(v);
+	epoch = json_object_get_int64(v);
 	if (json_object_object_get_ex(o, "sha256", &v)) {
 		const char *hex = json_object_get_string(v);
 
@@ -192,6 +196,8 @@ static int geoip_of(const struct etcd_kv *kv, struct fleet_want *w, char *why, s
 		}
 		snprintf(w->geoip_sha256, sizeof(w->geoip_sha256), "%s", hex);
 	}
+	/* Taken whole or not at all (a refusal may give what was kept instead). */
+	w->geoip_build_epoch = epoch;
 	w->geoip_given = true;
 	json_object_put(o);
 	return 0;

@@ -166,3 +166,10 @@ struct json_object *node_status_json(const struct gb_ctx *ctx, const struct node
 	json_object_put(rep);
 	return o;
 }
+
+void node_status_error(char *field, size_t len, const char *msg)
+{
+	if (*msg && strcmp(msg, field))
+		fprintf(stderr, "geoblock: fleet: %s\n", msg);
+	snprintf(field, len, "%s", msg);
+}

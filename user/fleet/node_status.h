@@ -71,4 +71,7 @@ const char *node_status_own_twin(struct own_status *o);
 struct json_object *node_status_json(const struct gb_ctx *ctx, const struct node_facts *f,
 				     struct geoip_digest *d);
 
+/* An error field set (last_error, link_error): a line on stderr when it is news; "" clears it. */
+void node_status_error(char *field, size_t len, const char *msg);
+
 #endif

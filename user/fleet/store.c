@@ -68,11 +68,13 @@ int fleet_store_history(struct etcd *e, const struct etcd_kvs *s, const char *pr
 		return err;
 	/* Written since (fleet del rewrites it): the watch brings that. Else it is as seen. */
 	same = found && now.create_revision == mine->create_revision &&
-	       (now.mod_revision > seen || now.mod_revision == mine->mod_revision);
+	       (now.mod_revision > seen || (now.mod_revision == mine->mod_revision &&
+					    now.value_len == mine->value_len &&
+					    !memcmp(now.value, mine->value, now.value_len)));
 	etcd_kv_free(&now);
 	if (same)
 		return 0;
 	fprintf(stderr, "geoblock: fleet: %s is not as revision %lld left it (the store made anew "
-		"or restored since): reading it whole\n", key, (long long)seen);
+		"since): reading it whole\n", key, (long long)seen);
 	return 1;
 }

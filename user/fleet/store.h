@@ -12,9 +12,10 @@ int fleet_store_take(struct etcd_kvs *s, struct etcd_event *ev);
 
 /*
  * Whether the store at e still has the history s was seen in, up to revision seen: its fleet key
- * (PREFIX/fleet) as s holds it, unless written after seen. 1 (said on stderr) if not: a store
- * made anew or restored whose revision went past seen, where a watch from seen + 1 would miss
- * what it holds; 0 if so or if s has no such key; -errno (e->err) if the store cannot be read.
+ * (PREFIX/fleet) as s holds it (revisions and value), unless written after seen. 1 (said on
+ * stderr) if not: a store made anew whose revision went past seen, where a watch from seen + 1
+ * would miss what it holds; 0 if so or if s has no such key; -errno (e->err) if the store cannot
+ * be read. A store restored from a snapshot keeps the key as it was: not told apart.
  */
 int fleet_store_history(struct etcd *e, const struct etcd_kvs *s, const char *prefix, __s64 seen);
 

@@ -249,14 +249,15 @@ static int parse_address(const char *address, struct question *q)
 	return 0;
 }
 
-/* How many pinned links run the filter on an interface (one that is gone does not count). */
-static size_t attached_count(const struct gb_ctx *ctx)
+/* How many pinned links run the filter on an interface (one gone does not count); -1: unknown. */
+static int attached_count(const struct gb_ctx *ctx)
 {
 	struct link_state *links;
-	size_t n, live = 0;
+	size_t n;
+	int live = 0;
 
 	if (links_read(ctx, &links, &n))
-		return 0;
+		return -1;
 	for (size_t i = 0; i < n; i++)
 		live += links[i].ifindex > 0;
 	free(links);
@@ -436,8 +437,8 @@ struct json_object *explanation_json(const struct explanation *e)
 		json_object_object_add(o, "rule", str_or_null(e->rule));
 		json_object_object_add(o, "blocks", e->has_meeting ?
 				       countries_json(&e->census, e->blocked) : NULL);
-		json_object_object_add(o, "attached_interfaces",
-				       json_object_new_uint64(e->attached));
+		json_object_object_add(o, "attached_interfaces", e->attached < 0 ? NULL :
+				       json_object_new_int(e->attached));
 	}
 	json_object_object_add(o, "verdict", json_object_new_string(e->verdict));
 	json_object_object_add(o, "why", json_object_new_string(e->why));

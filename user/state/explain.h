@@ -38,7 +38,7 @@ struct explanation {
 	__u64 blocked[GB_COUNTRY_WORDS];
 	char expires[32];		/* RFC 3339, "" for never */
 	struct country_census census;	/* of the table that answered; explain only */
-	size_t attached;		/* interfaces the filter runs on; explain only */
+	int attached;			/* interfaces the filter runs on (-1: unknown); explain */
 };
 
 /*
