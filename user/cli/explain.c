@@ -50,7 +50,7 @@ int cmd_explain(const struct cmd_args *a)
 	printf("rule:     %s\n", *e.rule ? e.rule : "none");
 	printf("verdict:  %s: %s\n", e.verdict, e.why);
 	if (!e.attached)
-		printf("note:     the filter is attached to no interface, so no packet is dropped or "
-		       "counted yet ('geoblock attach IFACE')\n");
+		printf("note:     the filter is attached to no interface, so no packet is "
+		       "dropped or counted yet ('geoblock attach IFACE')\n");
 	return GB_EXIT_OK;
 }

@@ -560,7 +560,8 @@ int cmd_fleet_status(const struct cmd_args *a)
 		if (json_object_object_get_ex(o, "twin", &v) && json_object_is_type(v, json_type_string))
 			twin = v;
 		/* Not following the store: its watch down, or its last converge failed. */
-		connected = json_object_object_get_ex(o, "connected", &v) && json_object_get_boolean(v);
+		connected = json_object_object_get_ex(o, "connected", &v) &&
+			    json_object_get_boolean(v);
 		marked += lagging || differs || twin || !connected || (err && *err);
 		json_object_object_add(o, "lagging", json_object_new_boolean(lagging));
 		json_object_object_add(o, "store_revision", json_object_new_int64(newest));

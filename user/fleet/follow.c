@@ -322,7 +322,8 @@ static int on_message(void *arg, const struct etcd_watch_msg *m)
 	 * every node's status would change with every other's, and each rewrite be news to all.
 	 */
 	if (err)
-		node_status_error(f->last_error, sizeof(f->last_error), "out of memory taking a watch event");
+		node_status_error(f->last_error, sizeof(f->last_error),
+				  "out of memory taking a watch event");
 	else if ((f->unapplied |= mine) && !m->more) {
 		/* A backlog (a slow converge, a burst of changes) is converged once, at its end. */
 		converge(f, f->seen);
@@ -400,7 +401,8 @@ static void *watch_main(void *arg)
 			if (whole)
 				f->named = false;
 			else if (err < 0)
-				node_status_error(f->link_error, sizeof(f->link_error), f->watch.err);
+				node_status_error(f->link_error, sizeof(f->link_error),
+						  f->watch.err);
 		}
 		if (whole)
 			err = read_whole(f);
@@ -425,14 +427,16 @@ static void *watch_main(void *arg)
 					 f->watch.urls[f->watch.cur], err == WATCH_SILENT ?
 					 "silent, this node's own write not seen" : "no answer",
 					 err == WATCH_SILENT ? WATCH_ECHO_S : WATCH_CREATE_S);
-				node_status_error(f->link_error, sizeof(f->link_error), f->watch.err);
+				node_status_error(f->link_error, sizeof(f->link_error),
+						  f->watch.err);
 				f->watch.cur = (f->watch.cur + 1) % f->watch.n_urls;
 				f->echo_rev = 0;
 			}
 			if (f->watching)
 				backoff = BACKOFF_MIN_MS;
 			if (err < 0)
-				node_status_error(f->link_error, sizeof(f->link_error), f->watch.err);
+				node_status_error(f->link_error, sizeof(f->link_error),
+						  f->watch.err);
 		}
 		set_connected(f, false);
 		if (nap(f, backoff))

@@ -480,8 +480,8 @@ int fleet_names_check(const char *given, const char *node, char *out, size_t len
 
 	if (fleet_prefix(given, out, len)) {
 		gb_err("--etcd-prefix: \"%s\" is not a key prefix ('/' and a name under it, such as "
-		       "/geoblock; at most %d characters)", printable(given, strlen(given), 64, shown, sizeof(shown)),
-		       FLEET_PREFIX_MAX);
+		       "/geoblock; at most %d characters)",
+		       printable(given, strlen(given), 64, shown, sizeof(shown)), FLEET_PREFIX_MAX);
 		return -EINVAL;
 	}
 	if (node && !fleet_node_valid(node)) {

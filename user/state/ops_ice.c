@@ -70,7 +70,7 @@ static int plan_ufrags(const struct rules *r, __u32 id, const struct meeting_spe
 		list[n++] = add[i];
 		out->added++;
 	}
-	/* More than fit at all: bad input, as for an apply's set (not a want of room for a while). */
+	/* More than fit at all: bad input, as for an apply's set (not a want of room for now). */
 	if (out->added > ufrags_room(&r->uf)) {
 		gb_err("%u ufrags to add; %zu more fit (at most %d over all meetings)", out->added,
 		       ufrags_room(&r->uf), GB_UFRAGS_MAX - 1);
