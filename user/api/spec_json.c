@@ -17,11 +17,10 @@
 
 /*
  * The longest list the words may carry: as long as a body can be (server.h's 1 MiB), so that
- * the meeting a GET gives can be PUT back whatever its ufrags; and at most as many items as
- * there are ufrags.
+ * the meeting a GET gives can be PUT back whatever its ufrags; at most as many items as there
+ * are ufrags in "ufrags", as there are ports in the others.
  */
 #define LIST_MAX	(1 << 20)
-#define ITEMS_MAX	GB_UFRAGS_MAX
 
 static const char *const spec_fields[] = {
 	"name", "ports", "ufrags", "janus_rooms", "block", "allow", "proto", "mode", "expires", NULL
@@ -44,7 +43,7 @@ static int join_list(struct json_object *o, const char *key, bool ints, char **o
 		     size_t errlen)
 {
 	struct json_object *arr, *item;
-	size_t len = 0, n;
+	size_t len = 0, n, max;
 	char *buf;
 
 	*out = NULL;
@@ -56,8 +55,9 @@ static int join_list(struct json_object *o, const char *key, bool ints, char **o
 		return -EINVAL;
 	}
 	n = json_object_array_length(arr);
-	if (n > ITEMS_MAX) {
-		snprintf(err, errlen, "\"%s\" has %zu items; at most %d", key, n, ITEMS_MAX);
+	max = strcmp(key, "ufrags") ? GB_PORT_COUNT : GB_UFRAGS_MAX;
+	if (n > max) {
+		snprintf(err, errlen, "\"%s\" has %zu items; at most %zu", key, n, max);
 		return -EINVAL;
 	}
 	buf = malloc(LIST_MAX + 1);

@@ -8,7 +8,6 @@
 #include "kern/pins.h"
 #include "lib/errors.h"
 #include "state/context.h"
-#include "state/geoip_kept.h"
 #include "state/report.h"
 #include "cli/cmd.h"
 #include "cli/output.h"
@@ -81,7 +80,7 @@ static void print_retired(struct json_object *top)
 int cmd_status(const struct cmd_args *a)
 {
 	bool json = a->opt[OPT_JSON];
-	struct json_object *top, *links, *geoip, *mem, *short_of, *ice;
+	struct json_object *top, *links, *geoip, *mem, *short_of, *ice, *cut;
 	struct gb_ctx ctx;
 	char told[32];
 	bool interrupted, geoip_cut;
@@ -97,9 +96,8 @@ int cmd_status(const struct cmd_args *a)
 	interrupted = json ? warn_interrupted(&ctx) : report_interrupted(&ctx);
 	/* For programs too (the daemon's /v1/status leaves it out: its own changes roll one back). */
 	json_object_object_add(top, "change_interrupted", json_object_new_boolean(interrupted));
-	/* A geoip load killed between staging its copy for restore and putting it in place. */
-	geoip_cut = geoip_kept_pending(&ctx);
-	json_object_object_add(top, "geoip_load_interrupted", json_object_new_boolean(geoip_cut));
+	json_object_object_get_ex(top, "geoip_load_interrupted", &cut);
+	geoip_cut = json_object_get_boolean(cut);
 	json_object_object_get_ex(top, "attachments", &links);
 	json_object_object_get_ex(top, "geoip", &geoip);
 	json_object_object_get_ex(top, "meetings_blocking_countries_without_networks", &short_of);

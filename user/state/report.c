@@ -27,6 +27,7 @@
 #include "kern/verdicts.h"
 #include "state/changelog.h"
 #include "state/countries.h"
+#include "state/geoip_kept.h"
 #include "state/rules.h"
 #include "state/report.h"
 #include "geoblock.skel.h"
@@ -308,6 +309,9 @@ int status_json(const struct gb_ctx *ctx, struct json_object **out)
 	json_object_object_add(top, "ice", ice);
 	json_object_object_add(top, "retired_maps", retired_json(ctx));
 	json_object_object_add(top, "meetings_blocking_countries_without_networks", short_of);
+	/* A geoip load killed between staging its copy for restore and putting it in place. */
+	json_object_object_add(top, "geoip_load_interrupted",
+			       json_object_new_boolean(geoip_kept_pending(ctx)));
 	*out = top;
 	return 0;
 }
