@@ -215,7 +215,7 @@ static void converge(struct fleet_follow *f, __s64 revision)
 				       &w);
 	if (err) {
 		node_status_error(f->last_error, sizeof(f->last_error),
-			  *gb_last_error() ? gb_last_error() : strerror(-err));
+				  *gb_last_error() ? gb_last_error() : strerror(-err));
 		return;
 	}
 	for (size_t i = 0; i < w.n_refused; i++) {
@@ -254,7 +254,7 @@ static void converge(struct fleet_follow *f, __s64 revision)
 	memcpy(f->kept.geoip_sha256, w.geoip_sha256, sizeof(f->kept.geoip_sha256));
 	fleet_want_free(&w);
 	node_status_error(f->last_error, sizeof(f->last_error),
-		  err ? (*gb_last_error() ? gb_last_error() : strerror(-err)) : "");
+			  err ? (*gb_last_error() ? gb_last_error() : strerror(-err)) : "");
 	if (!err) {
 		__atomic_store_n(&f->g.applied_revision, revision, __ATOMIC_RELAXED);
 		__atomic_store_n(&f->g.last_sync, now_s(), __ATOMIC_RELAXED);
