@@ -117,13 +117,6 @@ static void watch_free(struct watch *w)
 		close(w->fd);
 }
 
-/* The same file as before: the inode, its size and its modification time. */
-static bool same_stat(const struct stat *a, const struct stat *b)
-{
-	return a->st_dev == b->st_dev && a->st_ino == b->st_ino && a->st_size == b->st_size &&
-	       a->st_mtim.tv_sec == b->st_mtim.tv_sec && a->st_mtim.tv_nsec == b->st_mtim.tv_nsec;
-}
-
 /* Whether dir-of-watch-i/name is a symlink (one made in place of another, as ln -sf does). */
 static bool made_symlink(const struct watch *w, int i, const char *name)
 {
@@ -153,7 +146,7 @@ static bool watch_recheck(struct watch *w, int i, bool named)
 		w->present[i] = false;
 		return false;
 	}
-	changed = named || !was || !same_stat(&st, &w->seen[i]);
+	changed = named || !was || !gb_same_file(&st, &w->seen[i]);
 	w->seen[i] = st;
 	w->present[i] = true;
 	return changed;

@@ -256,7 +256,7 @@ static int restore_rules(const struct gb_ctx *ctx, struct json_object *changes)
 static int restore_shared(const struct gb_ctx *ctx)
 {
 	static char text[GB_PORT_COUNT * 7];
-	__u8 want[GB_PORT_COUNT / 8];
+	__u8 want[GB_PORT_COUNT / 8], live[GB_PORT_COUNT / 8];
 	struct rules r;
 	int err, damaged;
 
@@ -268,9 +268,11 @@ static int restore_shared(const struct gb_ctx *ctx)
 	if (err)
 		return err;
 	/* A damaged file takes no port live now (restore without a reboot) away: it only adds. */
-	for (__u32 p = 1; damaged && p < GB_PORT_COUNT; p++)
-		if (rules_port_shared(&r, p))
-			want[p / 8] |= 1u << (p % 8);
+	if (damaged) {
+		shared_ports_live(&r, live);
+		for (size_t i = 0; i < sizeof(want); i++)
+			want[i] |= live[i];
+	}
 	err = shared_ports_set(ctx, &r, want);
 	rules_free(&r);
 	if (err == -EEXIST)

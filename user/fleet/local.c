@@ -4,6 +4,7 @@
 #include <string.h>
 #include "lib/country.h"
 #include "state/janus_rooms.h"
+#include "state/shared_ports.h"
 #include "fleet/local.h"
 
 int fleet_local_held(const struct gb_ctx *ctx, size_t *meetings, size_t *shared)
@@ -28,10 +29,7 @@ int fleet_local_shared(const struct gb_ctx *ctx, __u8 *ports)
 
 	if (err)
 		return err;
-	memset(ports, 0, GB_PORT_COUNT / 8);
-	for (__u32 p = 1; p < GB_PORT_COUNT; p++)
-		if (rules_port_shared(&r, p))
-			ports[p / 8] |= 1u << (p % 8);
+	shared_ports_live(&r, ports);
 	rules_free(&r);
 	return 0;
 }

@@ -211,3 +211,9 @@ int gb_read_all(int fd, char **buf, size_t *len)
 	*len = got;
 	return 0;
 }
+
+bool gb_same_file(const struct stat *a, const struct stat *b)
+{
+	return a->st_dev == b->st_dev && a->st_ino == b->st_ino && a->st_size == b->st_size &&
+	       a->st_mtim.tv_sec == b->st_mtim.tv_sec && a->st_mtim.tv_nsec == b->st_mtim.tv_nsec;
+}

@@ -5,6 +5,8 @@
 
 #include <limits.h>
 #include <stddef.h>
+#include <stdbool.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 
 /* mkdir -p: every missing directory of path, with mode; 0 or a negative errno. */
@@ -40,6 +42,8 @@ int gb_daemon_lock(const char *state_dir, long *holder);
  * The first line of path in out (len bytes), without its line end ("" for an empty file); 0, or
  * a negative errno (a directory: -EISDIR); no message.
  */
+/* The same file, unchanged: the inode, its size and its modification time. */
+bool gb_same_file(const struct stat *a, const struct stat *b);
 int gb_read_first_line(const char *path, char *out, size_t len);
 /* The whole of the file fd from its start, malloc'd and NUL-terminated; 0 or a negative errno. */
 int gb_read_all(int fd, char **buf, size_t *len);

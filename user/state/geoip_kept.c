@@ -47,13 +47,6 @@ static void read_boot(char boot[40])
 		snprintf(boot, 40, "unknown");
 }
 
-/* The same file, unchanged: the inode, its size and its modification time. */
-static bool same_file(const struct stat *a, const struct stat *b)
-{
-	return a->st_dev == b->st_dev && a->st_ino == b->st_ino && a->st_size == b->st_size &&
-	       a->st_mtim.tv_sec == b->st_mtim.tv_sec && a->st_mtim.tv_nsec == b->st_mtim.tv_nsec;
-}
-
 /*
  * Copies src to dir/name: a temporary file, flushed, then renamed over the old copy. -ESTALE if
  * src is no longer the file that was loaded (want: its stat when the load began).
@@ -71,7 +64,7 @@ static int copy_file_atomic(const char *src, const struct stat *want, const char
 	in = open(src, O_RDONLY | O_CLOEXEC);
 	if (in < 0)
 		return -errno;
-	if (fstat(in, &st) || !same_file(&st, want)) {
+	if (fstat(in, &st) || !gb_same_file(&st, want)) {
 		close(in);
 		return -ESTALE;
 	}
@@ -87,34 +80,10 @@ static int copy_file_atomic(const char *src, const struct stat *want, const char
 	if (n < 0 && !err)
 		err = -errno;
 	/* Written to while copied: not the bytes that were loaded. */
-	if (!err && (copied != want->st_size || fstat(in, &st) || !same_file(&st, want)))
+	if (!err && (copied != want->st_size || fstat(in, &st) || !gb_same_file(&st, want)))
 		err = -ESTALE;
 	close(in);
 	return atomic_file_commit(&f, err);
-}
-
-/*
- * The staged record: written and flushed, then renamed, with no wait for the directory: the
- * switch follows at once, and what a command run after a kill sees is the rename (a crash takes
- * the live table with it). geoip_kept_commit makes the directory durable.
- */
-static int write_record(const char *dir, const char *name, const char *data, size_t len)
-{
-	struct atomic_file f;
-	int err = atomic_file_open(&f, dir, name);
-
-	if (err)
-		return err;
-	err = gb_write_all(f.fd, data, len);
-	if (!err && fsync(f.fd))
-		err = -errno;
-	if (close(f.fd) && !err)
-		err = -errno;
-	if (!err && rename(f.tmp, f.path))
-		err = -errno;
-	if (err)
-		unlink(f.tmp);
-	return err;
 }
 
 /* Removes the staged copies (and the temporaries of a copy cut short), with record the record. */
@@ -177,7 +146,7 @@ int geoip_kept_stage(const struct gb_ctx *ctx, const struct geoip_kept_load *l,
 		err = -ENOMEM;
 	} else {
 		staged_name(name, sizeof(name), -1);
-		err = write_record(ctx->state_dir, name, conf, len);
+		err = gb_write_file_atomic(ctx->state_dir, name, conf, len);
 	}
 	if (err)
 		gb_err("cannot record the table in %s/%s for restore: %s; the loaded table is "

@@ -484,13 +484,11 @@ int ops_meeting_ports(const struct gb_ctx *ctx, const struct audit_caller *who, 
 	if (err && n_was)
 		unclaim_ports(ctx, r, was, n_was);
 	free(was);
-	memset(out->handles, 0, sizeof(out->handles));
-	for (size_t k = 0; k < r->janus.n_ports && !err; k++) {
-		__u32 port = r->janus.ports[k].port;
-
-		if (!strcmp(r->janus.ports[k].meeting, name) && port_isset(out->after, port))
-			out->handles[port / 8] |= 1u << (port % 8);
-	}
+	/* Of its ports after, those its handles hold: what stripping them takes away. */
+	memcpy(out->handles, out->after, sizeof(out->handles));
+	janus_strip_ports(&r->janus, name, out->handles);
+	for (size_t i = 0; i < sizeof(out->handles); i++)
+		out->handles[i] ^= out->after[i];
 	if (!err && out->changed)
 		rules_save_maybe(ctx, r);
 	/* Adding ports it owns already changes nothing: said, not refused, not audited. */
