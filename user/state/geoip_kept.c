@@ -86,6 +86,32 @@ static int copy_file_atomic(const char *src, const struct stat *want, const char
 	return atomic_file_commit(&f, err);
 }
 
+/*
+ * The staged record: written and flushed, then renamed, with no wait for the directory (not
+ * gb_write_file_atomic): the switch follows at once, and what a command run after a kill sees is
+ * the rename (a crash takes the live table with it). A directory's fsync here would widen the
+ * window in which a kill, then a reboot, has restore load the staged table where the old one
+ * was live. geoip_kept_commit makes the directory durable.
+ */
+static int write_record(const char *dir, const char *name, const char *data, size_t len)
+{
+	struct atomic_file f;
+	int err = atomic_file_open(&f, dir, name);
+
+	if (err)
+		return err;
+	err = gb_write_all(f.fd, data, len);
+	if (!err && fsync(f.fd))
+		err = -errno;
+	if (close(f.fd) && !err)
+		err = -errno;
+	if (!err && rename(f.tmp, f.path))
+		err = -errno;
+	if (err)
+		unlink(f.tmp);
+	return err;
+}
+
 /* Removes the staged copies (and the temporaries of a copy cut short), with record the record. */
 static void remove_staged(const struct gb_ctx *ctx, bool record)
 {
@@ -146,7 +172,7 @@ int geoip_kept_stage(const struct gb_ctx *ctx, const struct geoip_kept_load *l,
 		err = -ENOMEM;
 	} else {
 		staged_name(name, sizeof(name), -1);
-		err = gb_write_file_atomic(ctx->state_dir, name, conf, len);
+		err = write_record(ctx->state_dir, name, conf, len);
 	}
 	if (err)
 		gb_err("cannot record the table in %s/%s for restore: %s; the loaded table is "
