@@ -78,12 +78,16 @@ refused 400 'unknown query parameter "\xc3("; this route takes none' '/v1/meetin
 refused 400 'query parameter "addr" has no value (addr=...)' '/v1/meetings/standup/check?addr'
 check_eq "empty segments are no parameter" 200 \
 	"$(status GET '/v1/meetings/standup/check?&addr=192.0.2.1&&')"
-refused 400 'unknown query parameter "verbose"; this route takes addr,port,proto,ufrag' \
+refused 400 'unknown query parameter "verbose"; this route takes addr,port,proto,ufrag,sport' \
 	'/v1/explain?addr=192.0.2.1&port=1&verbose=1'
-check_eq "explain takes all four" 200 "$(status GET '/v1/explain?addr=192.0.2.1&port=1&proto=udp')"
+check_eq "explain takes all five" 200 "$(status GET '/v1/explain?addr=192.0.2.1&port=1&proto=udp')"
 check_eq "... ufrag too (refused for what it says, not as unknown)" \
 	"port 1 is not a shared port: --ufrag explains a Binding Request to one; see 'geoblock shared-port list'" \
 	"$(api GET '/v1/explain?addr=192.0.2.1&port=1&ufrag=abcd' | head -n -1 | jq -r .error)"
+check_eq "... and sport" \
+	"port 1 is not a shared port: --sport explains a learned sender's packets to one; see 'geoblock shared-port list'" \
+	"$(api GET '/v1/explain?addr=192.0.2.1&port=1&sport=5000' | head -n -1 | jq -r .error)"
+refused 400 '"0" is not a source port (1-65535)' '/v1/explain?addr=192.0.2.1&port=1&sport=0'
 refused 400 '"" is not an IPv4 or IPv6 address' '/v1/meetings/standup/check?addr='
 refused 400 '"192.0.2" is not an IPv4 or IPv6 address' '/v1/meetings/standup/check?addr=192.0.2'
 refused 400 '"192.0.2.0/24" is not an IPv4 or IPv6 address' \

@@ -167,6 +167,25 @@ check_eq "explain --ufrag to a port not shared: exit" 1 $?
 check_eq "explain --ufrag to a port not shared: one line" \
 	"geoblock: explain: port 9000 is not a shared port: --ufrag explains a Binding Request to one; see 'geoblock shared-port list'" \
 	"$(cat "$tmp/err")"
+# explain --sport: a sender's media, its meeting the one its way is bound to (the learned case
+# is tests/e2e/shared_port_ice_real_clients.sh's, with real ICE stacks); none learned here.
+check_eq "explain --sport of a sender none named" "ice_unknown_sender - false - 5000" \
+	"$("$GEOBLOCK" explain 192.0.2.1 10000 --sport 5000 --json |
+		jq -r '[.verdict, .meeting // "-", .sender.learned, .sender.ufrag // "-", .sport] |
+			join(" ")')"
+check_eq "explain without --sport: no sender" "null null" \
+	"$("$GEOBLOCK" explain 192.0.2.1 10000 --json | jq -c '[.sport, .sender]' | tr -d '[]' |
+		tr ',' ' ')"
+for args in "9000 --sport 5000|port 9000 is not a shared port: --sport explains a learned sender's packets to one; see 'geoblock shared-port list'" \
+	"10000 --sport 5000 --ufrag x7Qp|a source port explains a learned sender's packets to a shared port, which are UDP and not Binding Requests: not with a ufrag" \
+	"10000 --sport 5000 --proto tcp|a source port explains a learned sender's packets to a shared port, which are UDP and not Binding Requests: not with tcp" \
+	"10000 --sport 65536|\"65536\" is not a source port (1-65535)" \
+	"10000 --sport x|\"x\" is not a source port (1-65535)"; do
+	# shellcheck disable=SC2086
+	"$GEOBLOCK" explain 192.0.2.1 ${args%%|*} >"$tmp/out" 2>"$tmp/err"
+	check_eq "explain ${args%%|*}: exit 1, one line" "1 geoblock: explain: ${args#*|}" \
+		"$? $(cat "$tmp/err")"
+done
 
 refused "geoblock: meeting add: \"x7Q\" is not an ICE ufrag: it has 3 characters, not 4-256 (the server's ice-ufrag of the SDP)" \
 	meeting add short --ufrag x7Q --block DE

@@ -286,6 +286,14 @@ for c in "${ALLOWED[@]}"; do
 	check_eq "$c: the server's session for ${UF[$c]:0:8}... learned one sender" 1 \
 		"$(session 'learned | length' "$c")"
 done
+# explain_sender CLIENT: what `explain --sport` says of the media of the sender the server
+# learned for CLIENT: verdict, meeting, the ufrag the data path bound it to.
+explain_sender() {
+	local a
+	a=$(session 'learned[0]' "$1")
+	"$GEOBLOCK" explain "${a%:*}" "$PORT" --sport "${a##*:}" --json |
+		jq -r '[.verdict, .meeting // "-", .sender.ufrag // "-"] | join(" ")'
+}
 
 if ((GB_ICE_FILTER)); then
 	# ---- needs the shared-port feature ----
@@ -315,6 +323,11 @@ if ((GB_ICE_FILTER)); then
 	check_eq "senders learned = remembered + evicted" "$(jq .ice_senders.learned <<<"$sp")" \
 		"$(jq '.senders + .senders_evicted' <<<"$sp")"
 	check_eq "no sender evicted" 0 "$(jq .senders_evicted <<<"$sp")"
+	# The data path's view of each allowed client's media, as explain reads it: its meeting.
+	for c in "${ALLOWED[@]}"; do
+		check_eq "$c: explain --sport of its media" \
+			"not_blocked ${MEETING_OF[$c]} ${UF[$c]}" "$(explain_sender "$c")"
+	done
 fi
 
 # ---- 2. Mid-call, C is made to block DE: the DE client's media to C stops within 1 s ----
@@ -342,6 +355,10 @@ if ((GB_ICE_FILTER)); then
 	check "ai_de_c: its last RTP at most 1 s after apply returned (last $last, returned $t_change)" \
 		le "${last:-0}" "$(plus "$t_change" 1)"
 	check "drops of (C, DE) counted: $(drops C DE)" test "$(drops C DE)" -gt 0
+	check_eq "ai_de_c: explain --sport of its media after the change" \
+		"dropped C ${UF[ai_de_c]}" "$(explain_sender ai_de_c)"
+	check_eq "ai_de_b: explain --sport of its media after the change" \
+		"not_blocked B ${UF[ai_de_b]}" "$(explain_sender ai_de_b)"
 	echo "ai_de_c: apply ran $(plus "$t_change" "-$t_apply") s; its last RTP came" \
 		"$(plus "${last:-0}" "-$t_apply") s after apply started"
 else

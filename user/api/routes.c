@@ -292,7 +292,7 @@ out:
 
 static struct api_reply get_explain(struct api_call *c)
 {
-	const char *addr, *port, *proto, *ufrag;
+	const char *addr, *port, *proto, *ufrag, *sport;
 	struct explanation e;
 	int err;
 
@@ -300,10 +300,11 @@ static struct api_reply get_explain(struct api_call *c)
 	port = MHD_lookup_connection_value(c->conn, MHD_GET_ARGUMENT_KIND, "port");
 	proto = MHD_lookup_connection_value(c->conn, MHD_GET_ARGUMENT_KIND, "proto");
 	ufrag = MHD_lookup_connection_value(c->conn, MHD_GET_ARGUMENT_KIND, "ufrag");
+	sport = MHD_lookup_connection_value(c->conn, MHD_GET_ARGUMENT_KIND, "sport");
 	if (!addr || !port)
-		return api_error(MHD_HTTP_BAD_REQUEST, "addr and port are required: "
-				   "/v1/explain?addr=ADDR&port=PORT[&proto=udp|tcp][&ufrag=U]");
-	err = explain_packet(c->ctx, addr, port, proto ? proto : "udp", ufrag, &e);
+		return api_error(MHD_HTTP_BAD_REQUEST, "addr and port are required: /v1/explain?"
+				   "addr=ADDR&port=PORT[&proto=udp|tcp][&ufrag=U|&sport=PORT]");
+	err = explain_packet(c->ctx, addr, port, proto ? proto : "udp", ufrag, sport, &e);
 	return ops_reply(err, err ? NULL : explanation_json(&e));
 }
 
@@ -355,7 +356,7 @@ static const struct api_route routes[] = {
 	{ "POST", "/v1/meetings/{name}/ufrags", post_ufrags, NULL },
 	{ "GET", "/v1/meetings/{name}/check", get_check, "addr" },
 	{ "POST", "/v1/apply", post_apply, NULL },
-	{ "GET", "/v1/explain", get_explain, "addr,port,proto,ufrag" },
+	{ "GET", "/v1/explain", get_explain, "addr,port,proto,ufrag,sport" },
 	{ "GET", "/v1/stats", get_stats, NULL },
 	{ "GET", "/v1/status", get_status, NULL },
 	{}

@@ -224,8 +224,11 @@ static const struct cmd_opt explain_opts[] = {
 	  .flags = CMD_OPT_CHOICE | CMD_OPT_ANYCASE, .help = "the packet's protocol" },
 	{ .id = OPT_UFRAG, .name = "ufrag", .value = "U",
 	  .help = "to a shared port: a STUN Binding Request whose USERNAME names\n"
-		  "server ufrag U (without: any other packet, from a sender no\n"
-		  "request named)" },
+		  "server ufrag U" },
+	{ .id = OPT_SPORT, .name = "sport", .value = "PORT",
+	  .help = "to a shared port: another packet (media) of the sender at ADDR\n"
+		  "and source port PORT, whose meeting is the one its Binding\n"
+		  "Requests named (without either: a packet of a sender none named)" },
 	OPT_JSON_ENTRY,
 	{}
 };

@@ -26,6 +26,7 @@ enum cmd_opt_id {
 	OPT_FROM,
 	OPT_PORTS,
 	OPT_UFRAG,
+	OPT_SPORT,
 	OPT_BLOCK,
 	OPT_ALLOW,
 	OPT_PROTO,

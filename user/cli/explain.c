@@ -20,13 +20,15 @@ int cmd_explain(const struct cmd_args *a)
 	int err;
 
 	/* Bad input is refused before anything is opened. */
-	err = explain_packet(NULL, a->pos[0], a->pos[1], a->opt[OPT_PROTO], a->opt[OPT_UFRAG], &e);
+	err = explain_packet(NULL, a->pos[0], a->pos[1], a->opt[OPT_PROTO], a->opt[OPT_UFRAG],
+			     a->opt[OPT_SPORT], &e);
 	if (err == -EINVAL)
 		return GB_EXIT_USAGE;
 	if (gb_open(&ctx, GB_OPEN_READ))
 		return GB_EXIT_FAIL;
 	warn_interrupted(&ctx);
-	err = explain_packet(&ctx, a->pos[0], a->pos[1], a->opt[OPT_PROTO], a->opt[OPT_UFRAG], &e);
+	err = explain_packet(&ctx, a->pos[0], a->pos[1], a->opt[OPT_PROTO], a->opt[OPT_UFRAG],
+			     a->opt[OPT_SPORT], &e);
 	gb_close(&ctx);
 	if (err)
 		return err == -EINVAL ? GB_EXIT_USAGE : GB_EXIT_FAIL;
@@ -34,9 +36,16 @@ int cmd_explain(const struct cmd_args *a)
 		print_json(explanation_json(&e));
 		return GB_EXIT_OK;
 	}
-	printf("packet:   from %s to port %d/%s%s%s%s\n", e.address, e.port, e.tcp ? "tcp" : "udp",
-	       e.shared ? " (shared)" : "", *e.ufrag ? ", a Binding Request naming ufrag " : "",
-	       e.ufrag);
+	printf("packet:   from %s", e.address);
+	if (e.sport)
+		printf(" port %d", e.sport);
+	printf(" to port %d/%s%s%s%s\n", e.port, e.tcp ? "tcp" : "udp", e.shared ? " (shared)" : "",
+	       *e.ufrag ? ", a Binding Request naming ufrag " : "", e.ufrag);
+	if (e.sport && e.learned)
+		printf("sender:   learned: bound to ufrag %s (its way's time %lld s ago; consent "
+		       "checks refresh it about every 9 s)\n", e.learned_ufrag, e.learned_age_s);
+	else if (e.sport)
+		printf("sender:   not learned (or bound to a ufrag no meeting has now)\n");
 	printf("meeting:  %s", *e.meeting ? e.meeting : "none");
 	if (e.janus)
 		printf(" (the port of Janus room %llu, session %llu, handle %llu)",

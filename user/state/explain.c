@@ -12,12 +12,15 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
+#include <bpf/libbpf.h>
 #include <json-c/json.h>
 #include "lib/country.h"
 #include "lib/errors.h"
 #include "lib/parse.h"
 #include "kern/links.h"
 #include "kern/pins.h"
+#include "kern/senders.h"
 #include "kern/table_view.h"
 #include "kern/verdicts.h"
 #include "state/expiry.h"
@@ -25,6 +28,7 @@
 #include "state/rules.h"
 #include "state/rules_file.h"
 #include "state/explain.h"
+#include "geoblock.skel.h"
 
 static int parse_port(const char *s)
 {
@@ -143,6 +147,12 @@ static void explain_why(struct explanation *e)
 			 "Binding Request naming it passes", e->port, e->ufrag);
 		break;
 	case GB_PASS_ICE_UNKNOWN_SENDER:
+		if (e->sport) {
+			snprintf(e->why, sizeof(e->why), "port %d is shared, and no Binding Request "
+				 "from this sender (port %d) named a ufrag a meeting has (since it "
+				 "was forgotten): its packets pass", e->port, e->sport);
+			break;
+		}
 		snprintf(e->why, sizeof(e->why), "port %d is shared: a packet's meeting is the one "
 			 "whose ufrag its sender's Binding Request named (--ufrag U explains one); "
 			 "from a sender none named, it passes", e->port);
@@ -230,6 +240,7 @@ struct question {
 	bool tcp;
 	const char *meeting;	/* check: the meeting asked about */
 	const char *ufrag;	/* explain, a shared port: the ufrag a Binding Request names */
+	int sport;		/* explain, a shared port: the source port of a sender's media; 0 */
 };
 
 static int parse_address(const char *address, struct question *q)
@@ -264,6 +275,36 @@ static int attached_count(const struct gb_ctx *ctx)
 	return live;
 }
 
+/*
+ * The meeting a shared port's data path finds for the media of the sender (q's address and
+ * source port): the one of the ufrag its way in ice_sender_sets is bound to, 0 if it has none or
+ * that ufrag is gone (a way's binding names a slot and its generation, as bound_meeting reads it).
+ */
+static __u32 learned_meeting(const struct gb_ctx *ctx, const struct rules *r,
+			     const struct question *q, struct explanation *e)
+{
+	struct ice_tuple t = { .sport = htons(q->sport), .dport = q->port, .family = q->family };
+	struct ice_sender s;
+	struct timespec now;
+	const struct ufrag_slot *u;
+
+	memcpy(t.saddr, q->addr, q->family == 4 ? 4 : 16);
+	if (senders_get(bpf_map__fd(ctx->skel->maps.ice_sender_sets),
+			bpf_map__fd(ctx->skel->maps.ice_seed), &t, &s) ||
+	    !s.slot || s.slot >= GB_UFRAGS_MAX || !r->uf.text[s.slot])
+		return 0;
+	u = &r->uf.slots[s.slot];
+	if (u->gen != s.gen || !u->meeting_id)
+		return 0;
+	e->learned = true;
+	snprintf(e->learned_ufrag, sizeof(e->learned_ufrag), "%s", r->uf.text[s.slot]);
+	/* The data path's coarse clock in ms, 32 bits wide: the way's time wraps with it. */
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &now);
+	e->learned_age_s = (__u32)((__u32)(now.tv_sec * 1000 + now.tv_nsec / 1000000) -
+				   (__u32)(s.seen_ns / 1000000)) / 1000;
+	return u->meeting_id;
+}
+
 /* The question answered over the live maps: the meeting, the country, the verdict, why. */
 static int answer(const struct gb_ctx *ctx, const struct question *q, struct explanation *e)
 {
@@ -279,15 +320,22 @@ static int answer(const struct gb_ctx *ctx, const struct question *q, struct exp
 		return err == -EINVAL || err == -ENOENT ? -EIO : err;
 	id = q->meeting ? live_meeting(&r, q->meeting) : r.owners[q->port].meeting_id;
 	e->shared = !q->meeting && rules_port_shared(&r, q->port);
-	if (q->ufrag && !e->shared) {
-		gb_err("port %d is not a shared port: --ufrag explains a Binding Request to one; see "
-		       "'geoblock shared-port list'", q->port);
+	if ((q->ufrag || q->sport) && !e->shared) {
+		gb_err("port %d is not a shared port: --%s explains %s to one; see 'geoblock "
+		       "shared-port list'", q->port, q->ufrag ? "ufrag" : "sport",
+		       q->ufrag ? "a Binding Request" : "a learned sender's packets");
 		rules_free(&r);
 		return -EINVAL;
 	}
-	/* On a shared port (UDP only) a Binding Request's ufrag names the meeting. */
+	/*
+	 * On a shared port (UDP only) a Binding Request's ufrag names the meeting; other packets
+	 * have the meeting their sender was learned for.
+	 */
+	e->sport = q->sport;
 	if (e->shared && !q->tcp && q->ufrag)
 		id = ufrag_owner(&r.uf, q->ufrag);
+	else if (e->shared && !q->tcp && q->sport)
+		id = learned_meeting(ctx, &r, q, e);
 	if (q->meeting && !id) {
 		gb_err("no meeting \"%s\"; see 'geoblock meeting list'",
 		       printable(q->meeting, strlen(q->meeting), 64, shown, sizeof(shown)));
@@ -345,7 +393,7 @@ out_rules:
 }
 
 int explain_packet(const struct gb_ctx *ctx, const char *address, const char *port_s,
-		   const char *proto, const char *ufrag, struct explanation *e)
+		   const char *proto, const char *ufrag, const char *sport, struct explanation *e)
 {
 	char shown[512];
 	struct question q = {};
@@ -368,6 +416,20 @@ int explain_packet(const struct gb_ctx *ctx, const char *address, const char *po
 	if (ufrag && q.tcp) {
 		gb_err("a ufrag explains a STUN Binding Request, which is UDP, not tcp");
 		return -EINVAL;
+	}
+	if (sport) {
+		q.sport = parse_port(sport);
+		if (q.sport < 0) {
+			gb_err("\"%s\" is not a source port (1-65535)",
+			       printable(sport, strlen(sport), 16, shown, sizeof(shown)));
+			return -EINVAL;
+		}
+		if (q.tcp || ufrag) {
+			gb_err("a source port explains a learned sender's packets to a shared port, "
+			       "which are UDP and not Binding Requests: not with %s",
+			       q.tcp ? "tcp" : "a ufrag");
+			return -EINVAL;
+		}
 	}
 	if (ufrag && !ufrag_valid(ufrag, strlen(ufrag))) {
 		ufrag_refusal(ufrag, strlen(ufrag), shown, sizeof(shown));
@@ -399,6 +461,18 @@ static struct json_object *str_or_null(const char *s)
 	return *s ? json_object_new_string(s) : NULL;
 }
 
+/* explain --sport: what the data path learned of the sender. */
+static struct json_object *sender_json(const struct explanation *e)
+{
+	struct json_object *o = json_object_new_object();
+
+	json_object_object_add(o, "learned", json_object_new_boolean(e->learned));
+	json_object_object_add(o, "ufrag", str_or_null(e->learned_ufrag));
+	json_object_object_add(o, "last_request_s", e->learned ?
+			       json_object_new_int64(e->learned_age_s) : NULL);
+	return o;
+}
+
 struct json_object *explanation_json(const struct explanation *e)
 {
 	struct json_object *o = json_object_new_object();
@@ -410,6 +484,8 @@ struct json_object *explanation_json(const struct explanation *e)
 		json_object_object_add(o, "proto", json_object_new_string(e->tcp ? "tcp" : "udp"));
 		json_object_object_add(o, "shared", json_object_new_boolean(e->shared));
 		json_object_object_add(o, "ufrag", str_or_null(e->ufrag));
+		json_object_object_add(o, "sport", e->sport ? json_object_new_int(e->sport) : NULL);
+		json_object_object_add(o, "sender", e->sport ? sender_json(e) : NULL);
 	}
 	json_object_object_add(o, "meeting", str_or_null(e->meeting));
 	if (!check && e->janus) {

@@ -20,6 +20,10 @@ struct explanation {
 	bool tcp;
 	bool shared;			/* the port is shared: the meeting is found by ufrag */
 	char ufrag[GB_UFRAG_MAX + 1];	/* explain --ufrag: a Binding Request naming it */
+	int sport;			/* explain --sport: a sender's media, from this port; 0 */
+	bool learned;			/* --sport: the sender's way is bound to a live ufrag: */
+	char learned_ufrag[GB_UFRAG_MAX + 1];
+	long long learned_age_s;	/* since the way's time (refreshed about every 9 s) */
 	unsigned int reason;		/* enum verdict_reason */
 	const char *verdict;		/* its name, as stats and the metrics give it */
 	char meeting[GB_MEETING_NAME_LEN];
@@ -42,12 +46,13 @@ struct explanation {
 };
 
 /*
- * A packet from address to port (to a shared port with ufrag: a Binding Request naming it; NULL:
- * any other packet): -EINVAL after one error line for bad input (a ufrag for a port not shared
+ * A packet from address to port (to a shared port with ufrag: a Binding Request naming it; with
+ * sport: another packet of the sender from that source port; neither: one of a sender none
+ * named): -EINVAL after one error line for bad input (a ufrag or sport for a port not shared
  * too); ctx NULL: the input checked only.
  */
 int explain_packet(const struct gb_ctx *ctx, const char *address, const char *port,
-		   const char *proto, const char *ufrag, struct explanation *e);
+		   const char *proto, const char *ufrag, const char *sport, struct explanation *e);
 /*
  * An address joining meeting: what the data path decides for its packets to any of the meeting's
  * ports. After one error line: -EINVAL a bad address, -ENOENT no such meeting; ctx NULL: the
