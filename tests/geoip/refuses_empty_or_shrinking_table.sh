@@ -73,6 +73,12 @@ refused "has no network with a country code" --force "$tmp/header-only.csv"
 refused "has no network with a country code" --force "$tmp/no-country.csv"
 refused "has no network with a registered_country code" --force --field registered_country \
 	"$D/dbip-country.mmdb"
+# A damaged gzip stream: zlib's reason, the file named once (not zlib's "<fd:N>").
+gzip -c "$D/dbip-country-ipv4.csv" >"$tmp/damaged.csv.gz"
+printf '\377\377\377\377\377\377\377\377' |
+	dd of="$tmp/damaged.csv.gz" bs=1 seek=100 conv=notrunc status=none
+refused "$tmp/damaged.csv.gz: corrupt gzip data: invalid [a-z ]*;" \
+	--force "$tmp/damaged.csv.gz"
 
 # Shrinking: every fourth IPv4 row dropped (about a quarter of the space), or no IPv6 at all.
 awk 'NR % 4' "$V4" >"$tmp/v4-three-quarters.csv"

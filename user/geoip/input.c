@@ -18,8 +18,12 @@ static ssize_t gz_read(struct input *in, void *buf, size_t len)
 		len = 1U << 30;
 	got = gzread(in->gz, buf, len);
 	if (got < 0) {
-		const char *msg = gzerror(in->gz, &zerr);
+		const char *msg = gzerror(in->gz, &zerr), *own;
 
+		/* zlib puts the name it was opened by first, here "<fd:N>: ": the caller names it. */
+		own = strncmp(msg, "<fd:", 4) ? NULL : strstr(msg, ": ");
+		if (own)
+			msg = own + 2;
 		snprintf(in->err, in->errlen, "corrupt gzip data: %s",
 			 zerr == Z_ERRNO ? strerror(errno) : msg);
 		return -EINVAL;
