@@ -68,16 +68,6 @@ static void warn_unshared(const struct gb_ctx *ctx, struct json_object *warnings
 		json_object_array_add(warnings, json_object_new_string(line));
 }
 
-/* The maps the daemon holds are still the pinned ones: else a change would go nowhere. */
-static bool pins_stale(struct api_call *c, struct api_reply *out)
-{
-	if (gb_pins_current(c->ctx) != -ESTALE)
-		return false;
-	*out = api_error(MHD_HTTP_SERVICE_UNAVAILABLE, "the pinned maps were re-created since "
-			   "the daemon started; restart it");
-	return true;
-}
-
 /* GET /v1/meetings, or one meeting when c->name is set. */
 static struct api_reply get_meetings(struct api_call *c)
 {
@@ -139,8 +129,6 @@ static struct api_reply put_meeting(struct api_call *c)
 	if (err)
 		return api_error(err == -ENOMEM ? MHD_HTTP_INTERNAL_SERVER_ERROR :
 				 MHD_HTTP_BAD_REQUEST, err_msg);
-	if (pins_stale(c, &rep))
-		goto out;
 	err = ops_meeting_put(c->ctx, &c->who, &s, &census, &created);
 	o = json_object_new_object();
 	json_object_object_add(o, "meeting", spec_to_json(&s));
@@ -153,7 +141,6 @@ static struct api_reply put_meeting(struct api_call *c)
 		json_object_object_add(o, "warnings", w);
 	}
 	rep = ops_reply(err, o);
-out:
 	spec_free(&s);
 	return rep;
 }
@@ -162,13 +149,10 @@ static struct api_reply delete_meeting(struct api_call *c)
 {
 	struct json_object *o;
 	const char *reason;
-	struct api_reply rep;
 	char err_msg[512];
 
 	if (body_delete(c->in, &reason, err_msg, sizeof(err_msg)))
 		return api_error(MHD_HTTP_BAD_REQUEST, err_msg);
-	if (pins_stale(c, &rep))
-		return rep;
 	o = json_object_new_object();
 	json_object_object_add(o, "deleted", json_object_new_string(c->name));
 	return ops_reply(ops_meeting_del(c->ctx, &c->who, c->name, reason), o);
@@ -188,8 +172,6 @@ static struct api_reply post_ports(struct api_call *c)
 		rep = api_error(MHD_HTTP_BAD_REQUEST, err_msg);
 		goto out;
 	}
-	if (pins_stale(c, &rep))
-		goto out;
 	rep = ops_reply(ops_meeting_ports(c->ctx, &c->who, c->name,
 					  w->b.has_add ? w->b.add : NULL,
 					  w->b.has_remove ? w->b.remove : NULL, w->b.reason, &w->done),
@@ -218,8 +200,6 @@ static struct api_reply post_ufrags(struct api_call *c)
 
 	if (body_ufrags(c->in, &b, err_msg, sizeof(err_msg)))
 		return api_error(MHD_HTTP_BAD_REQUEST, err_msg);
-	if (pins_stale(c, &rep))
-		goto out;
 	rep = ops_reply(ops_meeting_ufrags(c->ctx, &c->who, c->name, b.add, b.n_add, b.remove,
 					   b.n_remove, b.reason, &done),
 			json_object_new_object());
@@ -235,7 +215,6 @@ static struct api_reply post_ufrags(struct api_call *c)
 		json_object_object_add(o, "warnings", w);
 	}
 	ufrag_list_free(done.after, done.n_after);
-out:
 	body_ufrags_free(&b);
 	return rep;
 }
@@ -255,8 +234,6 @@ static struct api_reply post_apply(struct api_call *c)
 	if (err)
 		return api_error(err == -ENOMEM ? MHD_HTTP_INTERNAL_SERVER_ERROR :
 				 MHD_HTTP_BAD_REQUEST, err_msg);
-	if (pins_stale(c, &rep))
-		goto out;
 	err = ops_apply(c->ctx, &c->who, NULL, &b.want, b.check, b.reason, NULL, &census, &n);
 	o = json_object_new_object();
 	json_object_object_add(o, "check", json_object_new_boolean(b.check));
@@ -285,7 +262,6 @@ static struct api_reply post_apply(struct api_call *c)
 		}
 	json_object_object_add(o, "warnings", warnings);
 	rep = ops_reply(err, o);
-out:
 	spec_list_free(&b.want);
 	return rep;
 }

@@ -143,6 +143,15 @@ static struct api_reply dispatch(struct api_server *api, struct MHD_Connection *
 	if (err)
 		return api_error(err == -ENOMEM ? MHD_HTTP_INTERNAL_SERVER_ERROR :
 				 MHD_HTTP_BAD_REQUEST, err_msg);
+	/*
+	 * The maps the daemon holds are still the pinned ones: else a change would go nowhere, and
+	 * a read (a join-time check) would answer for maps no packet meets.
+	 */
+	if (gb_pins_current(api->ctx) == -ESTALE) {
+		json_object_put(c.in);
+		return api_error(MHD_HTTP_SERVICE_UNAVAILABLE, "the pinned maps were re-created "
+				 "since the daemon started; restart it");
+	}
 	c.name = strchr(r->path, '{') ? name : NULL;
 	snprintf(c.command, sizeof(c.command), "%s %.250s", method, url);
 	c.who.command = c.command;
