@@ -149,10 +149,19 @@ check_eq "wrong type: ports may be integers or strings" '"ports" must be an arra
 	"$(api PUT /v1/meetings/bad '{"ports":null,"block":["DE"]}' | head -n1 | jq -r .error)"
 check_eq "wrong item type: a port" '"ports" item 2 must be an integer or a string' \
 	"$(api PUT /v1/meetings/bad '{"ports":[8901,true],"block":["DE"]}' | head -n1 | jq -r .error)"
-check_eq "a number past 64 bits: not taken as the nearest that fits" '"janus_rooms" item 1 is out of range' \
-	"$(api PUT /v1/meetings/bad '{"janus_rooms":[99999999999999999999999],"block":["DE"]}' | head -n1 | jq -r .error)"
-check_eq "... nor a negative one" '"ports" item 1 is out of range' \
-	"$(api PUT /v1/meetings/bad '{"ports":[-99999999999999999999999],"block":["DE"]}' | head -n1 | jq -r .error)"
+check_eq "a number past 64 bits: not taken as the nearest that fits" 'the body has an integer past 64 bits' \
+	"$(api PUT /v1/meetings/bad '{"janus_rooms":[18446744073709551616],"block":["DE"]}' | head -n1 | jq -r .error)"
+check_eq "... nor a negative one" 'the body has an integer past 64 bits' \
+	"$(api PUT /v1/meetings/bad '{"ports":[-9223372036854775809],"block":["DE"]}' | head -n1 | jq -r .error)"
+check_eq "... wherever it is" 'the body has an integer past 64 bits' \
+	"$(api PUT /v1/meetings/bad '{"ports":[8901],"block":["DE"],"x":{"y":[99999999999999999999999]}}' | head -n1 | jq -r .error)"
+# The parser cuts a name or a value at a NUL: "ports\u0000x" would be taken as "ports".
+check_eq "a NUL in a name" 'the body has a NUL character (\u0000) in a string' \
+	"$(api PUT /v1/meetings/bad '{"ports\u0000x":[8901],"block":["DE"]}' | head -n1 | jq -r .error)"
+check_eq "a NUL in a value" 'the body has a NUL character (\u0000) in a string' \
+	"$(api PUT /v1/meetings/bad '{"ports":[8901],"block":["DE"],"reason":"a\u0000b"}' | head -n1 | jq -r .error)"
+check_eq "an escaped backslash before u0000 is no NUL" '"block" item 1 must be a string' \
+	"$(api PUT /v1/meetings/bad '{"ports":[8901],"block":[49],"reason":"a\\u0000b"}' | head -n1 | jq -r .error)"
 check_eq "wrong item type: a country" '"block" item 1 must be a string' \
 	"$(api PUT /v1/meetings/bad '{"ports":["8901"],"block":[49]}' | head -n1 | jq -r .error)"
 expect 400 "an item with a comma" PUT /v1/meetings/bad '{"ports":["8901,8902"],"block":["DE"]}'
@@ -262,4 +271,12 @@ else
 fi
 check "the daemon is still up" kill -0 "$pid"
 check_eq "and still answers" 200 "$(status GET /v1/meetings)"
+# The largest room id, as GET gives it (a number), is taken back by a PUT of that GET.
+check_eq "room 2^64-1: PUT" 200 \
+	"$(api PUT /v1/meetings/maxroom '{"janus_rooms":[18446744073709551615],"block":["DE"]}' | tail -n1)"
+check_eq "room 2^64-1: GET gives it" '[18446744073709551615]' \
+	"$(api GET /v1/meetings/maxroom | head -n1 | grep -o '"janus_rooms":\[[0-9]*\]' | cut -d: -f2)"
+check_eq "room 2^64-1: the GET put back" 200 \
+	"$(api PUT /v1/meetings/maxroom "$(api GET /v1/meetings/maxroom | head -n1)" | tail -n1)"
+check_eq "room 2^64-1: deleted" 200 "$(api DELETE /v1/meetings/maxroom | tail -n1)"
 summary

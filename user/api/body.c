@@ -6,6 +6,7 @@
  */
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <json-c/json.h>
 #include "lib/country.h"
@@ -30,21 +31,52 @@ static size_t members(struct json_object *o)
 	return n;
 }
 
-/* The members JSON text buf (valid) writes: one ':' outside strings each. */
-static size_t members_written(const char *buf, size_t len)
+/* What JSON text (valid) writes that the parser does not tell: see scan_text. */
+struct text_scan {
+	size_t members;		/* one ':' outside strings each */
+	bool nul;		/* a string with \u0000, which the parser cuts it short at */
+	bool huge;		/* an integer past 64 bits, which the parser reads as the nearest */
+};
+
+/* Whether the integer at buf (len bytes, JSON's grammar) fits 64 bits, signed or not. */
+static bool integer_fits(const char *buf, size_t len)
+{
+	char num[32], *end;
+
+	if (len >= sizeof(num))
+		return false;
+	memcpy(num, buf, len);
+	num[len] = '\0';
+	errno = 0;
+	if (*num == '-')
+		(void)strtoll(num, &end, 10);
+	else
+		(void)strtoull(num, &end, 10);
+	return errno != ERANGE;
+}
+
+static void scan_text(const char *buf, size_t len, struct text_scan *t)
 {
 	bool in_string = false;
-	size_t n = 0;
 
+	memset(t, 0, sizeof(*t));
 	for (size_t i = 0; i < len; i++) {
-		if (in_string && buf[i] == '\\')
+		if (in_string && buf[i] == '\\') {
+			t->nul |= i + 5 < len && !memcmp(buf + i + 1, "u0000", 5);
 			i++;
-		else if (buf[i] == '"')
+		} else if (buf[i] == '"') {
 			in_string = !in_string;
-		else if (!in_string && buf[i] == ':')
-			n++;
+		} else if (!in_string && buf[i] == ':') {
+			t->members++;
+		} else if (!in_string && (buf[i] == '-' || (buf[i] >= '0' && buf[i] <= '9'))) {
+			size_t n = strspn(buf + i, "-+0123456789.eE");
+
+			/* A fraction or an exponent is a double: no list takes one. */
+			if (n == strspn(buf + i, "-0123456789"))
+				t->huge |= !integer_fits(buf + i, n);
+			i += n - 1;
+		}
 	}
-	return n;
 }
 
 int body_json(const char *buf, size_t len, struct json_object **out, char *err, size_t errlen)
@@ -73,15 +105,23 @@ int body_json(const char *buf, size_t len, struct json_object **out, char *err, 
 		jerr = json_tokener_get_error(tok);
 	}
 	json_tokener_free(tok);
-	/* The parser keeps the last of a name given twice: a list given twice is not for it to pick. */
-	if (jerr == json_tokener_success && members(*out) != members_written(buf, len)) {
+	if (jerr == json_tokener_success) {
+		struct text_scan t;
+
+		scan_text(buf, len, &t);
+		/* The parser keeps the last of a name given twice: not for it to pick. */
+		if (members(*out) != t.members)
+			snprintf(err, errlen, "the body gives a name twice in one object");
+		else if (t.nul)
+			snprintf(err, errlen, "the body has a NUL character (\\u0000) in a string");
+		else if (t.huge)
+			snprintf(err, errlen, "the body has an integer past 64 bits");
+		else
+			return 0;
 		json_object_put(*out);
 		*out = NULL;
-		snprintf(err, errlen, "the body gives a name twice in one object");
 		return -EINVAL;
 	}
-	if (jerr == json_tokener_success)
-		return 0;
 	json_object_put(*out);
 	*out = NULL;
 	snprintf(err, errlen, "the body is not JSON: %s", jerr == json_tokener_continue ?

@@ -72,12 +72,6 @@ static int join_list(struct json_object *o, const char *key, bool ints, char **o
 
 		item = json_object_array_get_idx(arr, i);
 		if (ints && json_object_is_type(item, json_type_int)) {
-			/* json-c reads a number past 64 bits as the nearest that fits: not taken. */
-			if (json_object_get_int64(item) == INT64_MIN ||
-			    json_object_get_uint64(item) == UINT64_MAX) {
-				snprintf(err, errlen, "\"%s\" item %zu is out of range", key, i + 1);
-				goto bad;
-			}
 			/* Room ids go past INT64_MAX: a non-negative number read as unsigned. */
 			if (json_object_get_int64(item) < 0)
 				snprintf(num, sizeof(num), "%lld",
