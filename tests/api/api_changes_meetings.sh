@@ -70,7 +70,11 @@ agree "after create"
 
 # Replace, make-before-break: new ports and mode; the old ports pass at once.
 check_eq "PUT replaces: 200" 200 "$(status PUT /v1/meetings/board \
-	'{"name":"board","ports":["8801-8805"],"block":["DE","FR"],"mode":"monitor"}')"
+	'{"name":"board","ports":["8801-8805"],"block":["DE","FR"],"mode":"monitor","reason":"FR too"}')"
+# Its change lines are the rules, the reason the record's own (as for a PUT that creates).
+check_eq "audit: the replacing PUT's lines and reason" \
+	"FR too|- meeting add board --ports 8801-8810,9000 --block DE --allow 198.51.100.0/24|+ meeting add board --ports 8801-8805 --block DE,FR --monitor" \
+	"$(audit_last '"\(.reason)|\(.changes | join("|"))"')"
 check_eq "replaced: monitor verdict" monitor "$(verdict 192.0.2.1 8801)"
 check_eq "replaced: a dropped port passes" no_meeting "$(verdict 192.0.2.1 8809)"
 agree "after replace"

@@ -179,6 +179,8 @@ static int replace_locked(const struct gb_ctx *ctx, const struct audit_caller *w
 		return err;
 	err = spec_copy(&copy, s);
 	if (!err) {
+		/* The reason is the audit record's, not the rule's: out of its change lines. */
+		copy.reason[0] = '\0';
 		err = spec_list_push(&one, &copy);
 		if (err)
 			spec_free(&copy);
