@@ -108,6 +108,15 @@ esc=${esc//\"/\\\"}
 esc=${esc//$'\n'/\\n}
 check "source label escaped" grep -qF "source=\"$esc\"} 1" "$tmp/page"
 check "promtool accepts escaped label values" promtool check metrics <"$tmp/page"
+# A path that is not UTF-8: every --json stays JSON (UTF-8), the byte shown as U+FFFD.
+odd=$tmp/$'odd\xffname.mmdb'
+cp "$D/dbip-country-ipv4.mmdb" "$odd"
+"$GEOBLOCK" geoip load "$odd" >/dev/null || fail "geoip load from a path not UTF-8"
+strict_json() { /usr/bin/python3 -c 'import json, sys; print(json.loads(sys.stdin.buffer.read().decode("utf-8", "strict"))["geoip"]["source"])'; }
+check_eq "status --json: UTF-8, the byte as U+FFFD" "$tmp/odd"$'\xef\xbf\xbd'"name.mmdb" \
+	"$("$GEOBLOCK" status --json | strict_json 2>&1)"
+check_eq "stats --json: UTF-8 too" "$tmp/odd"$'\xef\xbf\xbd'"name.mmdb" \
+	"$("$GEOBLOCK" stats --json | strict_json 2>&1)"
 # A path given relative to the caller's directory is recorded absolute.
 cp "$D/dbip-country-ipv4.mmdb" "$tmp/rel.mmdb"
 (cd "$tmp" && "$GEOBLOCK" geoip load rel.mmdb >/dev/null) || fail "geoip load of a relative path"

@@ -21,6 +21,7 @@
 #include "lib/country.h"
 #include "lib/errors.h"
 #include "lib/files.h"
+#include "lib/parse.h"
 #include "state/audit.h"
 #include "api/body.h"
 #include "api/routes.h"
@@ -189,7 +190,7 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
 	struct MHD_Response *resp;
 	enum MHD_Result ret;
 	struct api_reply rep;
-	const char *text;
+	char *text;
 
 	(void)version;
 	if (!req) {
@@ -205,12 +206,15 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
 	}
 	rep = dispatch(api, conn, method, url, req);
 	log_refusal(method, url, &rep);
-	text = json_object_to_json_string_ext(rep.body, JSON_C_TO_STRING_PLAIN |
-					      JSON_C_TO_STRING_NOSLASHESCAPE);
-	resp = MHD_create_response_from_buffer(strlen(text), (void *)text, MHD_RESPMEM_MUST_COPY);
+	text = gb_utf8_clean(json_object_to_json_string_ext(rep.body, JSON_C_TO_STRING_PLAIN |
+							    JSON_C_TO_STRING_NOSLASHESCAPE));
 	json_object_put(rep.body);
-	if (!resp)
+	resp = text ? MHD_create_response_from_buffer(strlen(text), text, MHD_RESPMEM_MUST_FREE) :
+		      NULL;
+	if (!resp) {
+		free(text);
 		return MHD_NO;
+	}
 	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
 	ret = MHD_queue_response(conn, rep.status, resp);
 	MHD_destroy_response(resp);

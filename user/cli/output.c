@@ -4,15 +4,20 @@
  * the warning of what they read.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <json-c/json.h>
 #include "lib/errors.h"
+#include "lib/parse.h"
 #include "state/report.h"
 #include "cli/output.h"
 
 void print_json(struct json_object *o)
 {
-	printf("%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY |
-							 JSON_C_TO_STRING_NOSLASHESCAPE));
+	char *text = gb_utf8_clean(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY |
+								   JSON_C_TO_STRING_NOSLASHESCAPE));
+
+	printf("%s\n", text ? text : "null");
+	free(text);
 	json_object_put(o);
 }
 

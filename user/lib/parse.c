@@ -529,6 +529,23 @@ int gb_utf8_len(const unsigned char *s)
 	return n;
 }
 
+char *gb_utf8_clean(const char *s)
+{
+	const unsigned char *u = (const unsigned char *)s;
+	char *out = malloc(3 * strlen(s) + 1);
+	size_t at = 0;
+
+	if (!out)
+		return NULL;
+	for (int n; *u; u += n ? n : 1) {
+		n = gb_utf8_len(u);
+		memcpy(out + at, n ? (const char *)u : "\xef\xbf\xbd", n ? n : 3);
+		at += n ? n : 3;
+	}
+	out[at] = '\0';
+	return out;
+}
+
 int reason_check(const char *s, char *err, size_t errlen)
 {
 	size_t len = strlen(s);

@@ -94,29 +94,25 @@ static struct json_object *new_record(const struct audit_caller *who, const char
 }
 
 /*
- * o as one line of text (malloc'd), or NULL. json-c copies a string's bytes as they are: a byte
- * that is not UTF-8 (a command line's argument, say) becomes U+FFFD, so that every line stays
- * JSON for any reader.
+ * o as one line of text (malloc'd), or NULL; a byte that is not UTF-8 (a command line's argument,
+ * say) as U+FFFD, so that every line stays JSON for any reader.
  */
 static char *record_line(struct json_object *o)
 {
-	const unsigned char *s = (const unsigned char *)json_object_to_json_string_ext(o,
-					JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
-	size_t len, at = 0;
-	char *line;
+	const char *s = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
+							 JSON_C_TO_STRING_NOSLASHESCAPE);
+	char *clean = s ? gb_utf8_clean(s) : NULL, *line;
+	size_t len;
 
-	if (!s)
+	if (!clean)
 		return NULL;
-	len = strlen((const char *)s);
-	line = malloc(3 * len + 2);
-	if (!line)
+	len = strlen(clean);
+	line = realloc(clean, len + 2);
+	if (!line) {
+		free(clean);
 		return NULL;
-	for (int n; *s; s += n ? n : 1) {
-		n = gb_utf8_len(s);
-		memcpy(line + at, n ? (const char *)s : "\xef\xbf\xbd", n ? n : 3);
-		at += n ? n : 3;
 	}
-	memcpy(line + at, "\n", 2);
+	memcpy(line + len, "\n", 2);
 	return line;
 }
 
