@@ -247,7 +247,8 @@ if id nobody >/dev/null 2>&1 && getent group nogroup >/dev/null; then
 	out=$(as nogroup curl -s --unix-socket "$SOCK" -w '%{http_code}' \
 		http://geoblock/v1/meetings 2>&1)
 	check_eq "nobody is refused by the socket" 000 "$out"
-	GSOCK=$tmp/grp/api.sock
+	# Two directories to make: the socket's own the group's, the one above it 0755.
+	GSOCK=$tmp/grp/run/api.sock
 	# Its own pins and state dir: one daemon per state dir.
 	on_exit rm -rf "$GEOBLOCK_PIN_DIR-grp"
 	GEOBLOCK_PIN_DIR=$GEOBLOCK_PIN_DIR-grp GEOBLOCK_STATE_DIR=$tmp/grp-state \
@@ -257,7 +258,9 @@ if id nobody >/dev/null 2>&1 && getent group nogroup >/dev/null; then
 	on_exit kill_child "$pid2"
 	wait_until 10 test -S "$GSOCK" || fail "daemon --api-group did not listen"
 	check_eq "--api-group: socket and directory are the group's" "nogroup nogroup" \
-		"$(stat -c %G "$GSOCK" "$tmp/grp" | xargs)"
+		"$(stat -c %G "$GSOCK" "$tmp/grp/run" | xargs)"
+	check_eq "--api-group: the directory made above it may be passed through" "755 root" \
+		"$(stat -c '%a %G' "$tmp/grp")"
 	out=$(as nogroup curl -s --unix-socket "$GSOCK" -X PUT -w '%{http_code}' \
 		--data-binary '{"ports":["6100"],"block":["DE"],"reason":"as nobody"}' \
 		http://geoblock/v1/meetings/grp 2>&1)

@@ -290,13 +290,16 @@ static void mhd_log(void *cls, const char *fmt, va_list ap)
 	gb_warn("api: %s", msg);
 }
 
-/* The socket at path, its directory made 0750 and both given to gid (-1: left). */
+/*
+ * The socket at path, its directory made 0750 and both given to gid (-1: left); directories
+ * made above it 0755, as mkdir -p makes them, so that gid's members may pass through.
+ */
 static int listen_on(const char *path, gid_t gid)
 {
 	struct sockaddr_un sun = { .sun_family = AF_UNIX };
-	char dir[PATH_MAX], *slash;
+	char dir[PATH_MAX], *slash, *up;
 	struct stat st;
-	int fd, err;
+	int fd, err = 0;
 
 	if (strlen(path) >= sizeof(sun.sun_path)) {
 		gb_err("--api %s: a socket path must be under %zu bytes", path,
@@ -307,7 +310,14 @@ static int listen_on(const char *path, gid_t gid)
 	slash = strrchr(dir, '/');
 	if (slash && slash != dir) {
 		*slash = '\0';
-		err = mkdir_p(dir, 0750);
+		up = strrchr(dir, '/');
+		if (up && up != dir) {
+			*up = '\0';
+			err = mkdir_p(dir, 0755);
+			*up = '/';
+		}
+		if (!err && mkdir(dir, 0750) && errno != EEXIST)
+			err = -errno;
 		if (!err && gid != (gid_t)-1 && chown(dir, -1, gid))
 			err = -errno;
 		if (err) {
