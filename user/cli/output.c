@@ -8,7 +8,9 @@
 #include <json-c/json.h>
 #include "lib/errors.h"
 #include "lib/parse.h"
+#include "state/converge.h"
 #include "state/report.h"
+#include "state/rules.h"
 #include "cli/output.h"
 
 void print_json(struct json_object *o)
@@ -21,6 +23,22 @@ void print_json(struct json_object *o)
 	json_object_put(o);
 }
 
+void warn_lost(const struct gb_ctx *ctx)
+{
+	struct rules r;
+	size_t lost = 0;
+
+	if (!rules_read(ctx, &r)) {
+		lost = rules_lost(ctx, &r);
+		rules_free(&r);
+	}
+	if (lost)
+		gb_warn("the maps hold no meeting while the saved rule set in %s lists %zu: their "
+			"pins were lost (a reboot before 'geoblock restore'), so none is enforced "
+			"until 'geoblock restore' (or the next change) puts them back", ctx->state_dir,
+			lost);
+}
+
 bool warn_interrupted(const struct gb_ctx *ctx)
 {
 	bool said = report_interrupted(ctx);
@@ -29,5 +47,6 @@ bool warn_interrupted(const struct gb_ctx *ctx)
 		gb_warn("a change of the rule set died midway and is not rolled back yet: the maps "
 			"may hold the old and the new version of a meeting (the next change, or "
 			"geoblock restore, puts back the saved rule set)");
+	warn_lost(ctx);
 	return said;
 }

@@ -11,8 +11,13 @@ struct gb_ctx;
 /* Prints o as --json does (indented, '/' unescaped), a newline after it, and releases it. */
 void print_json(struct json_object *o);
 /*
+ * One warning line if the maps hold no meeting while the saved rule set lists some: their pins
+ * were lost (a reboot before restore) and nothing it lists is enforced.
+ */
+void warn_lost(const struct gb_ctx *ctx);
+/*
  * One warning line if a change died midway and is not rolled back yet (what is read may be
- * mixed); returns whether it was said.
+ * mixed), and warn_lost's; returns whether the first was said.
  */
 bool warn_interrupted(const struct gb_ctx *ctx);
 

@@ -94,6 +94,8 @@ int cmd_status(const struct cmd_args *a)
 	}
 	/* Said on stderr for --json, as by the other commands that read the maps; else in the text. */
 	interrupted = json ? warn_interrupted(&ctx) : report_interrupted(&ctx);
+	if (!json)
+		warn_lost(&ctx);
 	/* For programs too (the daemon's /v1/status leaves it out: its own changes roll one back). */
 	json_object_object_add(top, "change_interrupted", json_object_new_boolean(interrupted));
 	json_object_object_get_ex(top, "geoip_load_interrupted", &cut);

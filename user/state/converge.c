@@ -232,14 +232,34 @@ static int recover_journal(const struct gb_ctx *ctx, struct rules *r)
  * before `restore`, or removed) and the maps made anew. A change made on them would write the
  * rules file from them and drop every meeting it lists, so the file is put back first, audited.
  */
+static bool maps_empty(const struct rules *r)
+{
+	for (__u32 id = 1; id < GB_MAX_MEETINGS; id++)
+		if (rules_slot_occupied(&r->policies[id]))
+			return false;
+	return true;
+}
+
+size_t rules_lost(const struct gb_ctx *ctx, const struct rules *r)
+{
+	struct spec_list want;
+	char err_msg[512];
+	size_t n = 0;
+
+	if (maps_empty(r) && !changelog_read(ctx, NULL, &want, err_msg, sizeof(err_msg))) {
+		n = want.n;
+		spec_list_free(&want);
+	}
+	return n;
+}
+
 static int recover_lost_maps(const struct gb_ctx *ctx, struct rules *r)
 {
 	struct spec_list want;
 	int err;
 
-	for (__u32 id = 1; id < GB_MAX_MEETINGS; id++)
-		if (rules_slot_occupied(&r->policies[id]))
-			return 0;
+	if (!maps_empty(r))
+		return 0;
 	err = read_rules_file(ctx, &want);
 	if (!err && want.n) {
 		err = recover_audited(ctx, r, &want, 0, "the maps held no meeting (their pins were "

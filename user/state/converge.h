@@ -4,6 +4,7 @@
 #define GEOBLOCK_STATE_CONVERGE_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include "kern/pins.h"
 #include "state/rules.h"
 
@@ -38,6 +39,11 @@ void rules_shrink_table(const struct gb_ctx *ctx, struct rules *r);
  */
 int rules_converge(const struct gb_ctx *ctx, struct rules *r, const struct spec_list *want,
 		   struct json_object *changes);
+/*
+ * How many meetings the saved rule set lists while the maps r holds none (their pins were lost,
+ * a reboot before restore, and made anew): what the next change puts back first; else 0.
+ */
+size_t rules_lost(const struct gb_ctx *ctx, const struct rules *r);
 /* Makes the maps hold the state dir's rules file (restore); changes as in rules_plan_print. */
 int rules_recover(const struct gb_ctx *ctx, struct rules *r, struct json_object *changes);
 

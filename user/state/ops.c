@@ -534,6 +534,15 @@ int ops_apply(const struct gb_ctx *ctx, const struct audit_caller *who, const ch
 	err = ops_failure(check ? rules_read(ctx, &fresh) : ops_rules_take(ctx, &r));
 	if (err)
 		goto out_unlock;
+	/* An apply puts the saved rule set back first (rules_begin): a check cannot. */
+	if (check && rules_lost(ctx, r)) {
+		gb_err("the maps hold no meeting while the saved rule set in %s lists %zu (pins lost: "
+		       "after a reboot, run 'geoblock restore'); an apply would put them back first, "
+		       "so a check cannot say what it changes: run 'geoblock restore' first",
+		       ctx->state_dir, rules_lost(ctx, r));
+		err = -EIO;
+		goto out_rules;
+	}
 	for (size_t i = 0; i < want->n && !err; i++) {
 		const struct meeting_spec *s = &want->v[i];
 
