@@ -35,8 +35,8 @@ void warn_lost(const struct gb_ctx *ctx)
 	if (lost)
 		gb_warn("the maps hold no meeting while the saved rule set in %s lists %zu: their "
 			"pins were lost (a reboot before 'geoblock restore'), so none is enforced "
-			"until 'geoblock restore' (or the next change) puts them back", ctx->state_dir,
-			lost);
+			"until 'geoblock restore' (or the next change) puts them back",
+			ctx->state_dir, lost);
 }
 
 bool warn_interrupted(const struct gb_ctx *ctx)

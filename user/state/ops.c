@@ -536,9 +536,9 @@ int ops_apply(const struct gb_ctx *ctx, const struct audit_caller *who, const ch
 		goto out_unlock;
 	/* An apply puts the saved rule set back first (rules_begin): a check cannot. */
 	if (check && rules_lost(ctx, r)) {
-		gb_err("the maps hold no meeting while the saved rule set in %s lists %zu (pins lost: "
-		       "after a reboot, run 'geoblock restore'); an apply would put them back first, "
-		       "so a check cannot say what it changes: run 'geoblock restore' first",
+		gb_err("the maps hold no meeting while the saved rule set in %s lists %zu (pins "
+		       "lost: after a reboot, run 'geoblock restore'); an apply would put them back "
+		       "first, so a check cannot say what it changes: run 'geoblock restore' first",
 		       ctx->state_dir, rules_lost(ctx, r));
 		err = -EIO;
 		goto out_rules;
