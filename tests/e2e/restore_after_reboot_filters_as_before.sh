@@ -119,6 +119,16 @@ check_eq "a second restore succeeds" 0 $?
 check_eq "a second restore changes nothing" "rules: 3 meetings (0 changes)" "$(grep '^rules:' "$tmp/restore2.out")"
 check_eq "a second restore keeps the attachments" 2 "$(grep -c 'attached to .* already' "$tmp/restore2.out")"
 
+# A plain `geoip load` before restore (a database update hook that runs first): it keeps the LPM
+# tries the record says were built, so restore still attaches the interface that reads them.
+rm -rf "$GEOBLOCK_PIN_DIR"
+check "links gone for the load before restore" wait_until 10 no_xdp
+check "geoip load (no --with-lpm) onto the lost pins" "$GEOBLOCK" geoip load "$DB.gz" >/dev/null
+G restore >"$tmp/restore3.out" 2>&1
+rc=$?
+check_eq "restore after that load succeeds ($(grep -v '^rules:\|^geoip:' "$tmp/restore3.out" | head -2))" 0 $rc
+check_eq "... and re-attaches both, the lpm one too" "$want_att" "$(attachments)"
+
 # An interface detached before the reboot stays detached after it.
 check "detach the second link" G detach "$TB_DST_IF2" >/dev/null
 rm -rf "$GEOBLOCK_PIN_DIR"

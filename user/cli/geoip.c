@@ -157,6 +157,7 @@ static int load_files(char *const *paths, int n, const char *field, double max_s
 	struct stat ids[GEOIP_MAX_FILES];
 	__u64 keep[GB_COUNTRY_WORDS];
 	struct geoip_table t;
+	char recorded_field[32];
 	struct gb_ctx ctx;
 	int ret = GB_EXIT_FAIL;
 	bool installed, have_keep;
@@ -196,6 +197,12 @@ static int load_files(char *const *paths, int n, const char *field, double max_s
 	}
 	if (gb_open(&ctx, GB_OPEN_LOCKED))
 		goto out_free;
+	/*
+	 * Once built, the LPM tries are kept: also by a load onto pins made anew (a reboot before
+	 * restore), which has none to see, so that restore can attach an interface that reads them.
+	 */
+	if (!with_lpm && state_geoip_how(&ctx, recorded_field, sizeof(recorded_field), &with_lpm))
+		with_lpm = false;
 	run.ctx = &ctx;
 	run.t = &t;
 	run.kept = (struct geoip_kept_load){ paths, ids, n, &t, source, field, with_lpm };
