@@ -135,6 +135,27 @@ check_eq "re-apply: nothing to do" "applied: 0 added, 0 changed, 0 switched mode
 	"$("$GEOBLOCK" apply "$tmp/a.rules" | tail -1)"
 check_eq "re-apply keeps counters" "$c1" "$(drops keep DE)"
 
+# A relative --expires (a file applied again and again by config management): the expiry moves,
+# in place, a change that keeps the meeting's slot and counters; so with its mode too.
+expiry_of() { "$GEOBLOCK" meeting list --json | jq -r '.[] | select(.name == "keep") | .expires'; }
+for a in "${CLIENTS[@]}"; do [[ ${CC[$a]} == DE ]] && de=$a; done
+for step in "--expires 8h|1 changed, 0 switched mode|dropped" \
+	"--expires 9h --monitor|1 changed, 0 switched mode|monitor" \
+	"|1 changed, 0 switched mode|dropped"; do
+	opts=${step%%|*} rest=${step#*|}
+	sed "s/^meeting add keep --ports 8801 --block DE\$/& $opts/" "$tmp/a.rules" >"$tmp/exp.rules"
+	before_exp=$(expiry_of)
+	check_eq "keep ${opts:-without --expires}: in place" \
+		"applied: 0 added, ${rest%|*}, 0 deleted, 3 unchanged" \
+		"$("$GEOBLOCK" apply "$tmp/exp.rules" | tail -1)"
+	check "keep ${opts:-without --expires}: its expiry changed ($before_exp, then $(expiry_of))" \
+		test "$before_exp" != "$(expiry_of)"
+	check_eq "keep ${opts:-without --expires}: same slot" "$keep_id" "$(id_of keep)"
+	check_eq "keep ${opts:-without --expires}: counters kept" "$c1" "$(drops keep DE)"
+	check_eq "keep ${opts:-without --expires}: the data path judges by it" "${rest##*|}" \
+		"$("$GEOBLOCK" explain "$de" 8801 --json | jq -r .verdict)"
+done
+
 # A change that died midway (its intent logged and made in the maps, its "done" never written):
 # the next change rolls the maps back to the saved rule set, audited.
 check "a change the crash interrupted" "$GEOBLOCK" meeting add extra --ports 9100 --block FR >/dev/null

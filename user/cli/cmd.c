@@ -461,7 +461,8 @@ static const struct cmd commands[] = {
 		"FILE holds 'meeting add ...' lines (as 'geoblock meeting add' takes them;\n"
 		"'#' comments and blank lines allowed); afterwards the rule set is exactly\n"
 		"the file. Every line is checked before anything changes; meetings that stay\n"
-		"the same keep their counters, a change of --monitor alone switches in place." },
+		"the same keep their counters, a change of --monitor or --expires alone is made\n"
+		"in place (counters kept)." },
 	{ .name = "restore", .func = cmd_restore, .opts = restore_opts,
 	  .summary = "re-create pins, table, rules, attachments",
 	  .details =

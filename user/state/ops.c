@@ -310,7 +310,7 @@ int ops_meeting_set(const struct gb_ctx *ctx, const struct audit_caller *who, co
 		err = rules_log_intent(ctx, &new, NULL);
 	}
 	if (!err) {
-		err = rules_set_monitor(ctx, r, id, monitor);
+		err = rules_set_mode(ctx, r, id, monitor, NULL);
 		if (err) {
 			rules_log_abort(ctx);
 			gb_err("cannot switch meeting \"%s\": %s", name, strerror(-err));

@@ -39,6 +39,20 @@ static int live_name_cmp(const void *a, const void *b)
 	return c ? c : (x->id > y->id) - (x->id < y->id);
 }
 
+/* What live meeting cur needs to become s (enum plan_action). */
+static enum plan_action plan_of(const struct meeting_spec *cur, const struct meeting_spec *s)
+{
+	struct meeting_spec t = *cur;	/* shallow, compared only */
+
+	if (spec_equal(cur, s, false))
+		return PLAN_KEEP;
+	if (spec_equal(cur, s, true))
+		return PLAN_MODE;
+	/* A relative --expires applied again (config management, say) keeps the counters. */
+	t.expires = s->expires;
+	return spec_equal(&t, s, true) ? PLAN_EXPIRY : PLAN_REPLACE;
+}
+
 /*
  * The live meeting that wanted meeting s is matched with, among the n copies of its name at live,
  * and what to do with it. A change that died midway can leave two copies of a name, the new one
@@ -58,8 +72,7 @@ static int match_live(const struct rules *r, const struct live_name *live, size_
 
 		if (err)
 			return err;
-		a = spec_equal(&cur, s, false) ? PLAN_KEEP :
-		    spec_equal(&cur, s, true) ? PLAN_MODE : PLAN_REPLACE;
+		a = plan_of(&cur, s);
 		spec_free(&cur);
 		if (a == PLAN_KEEP || !*id || (owns_port[live[k].id] && !owns_port[*id])) {
 			*id = live[k].id;
@@ -126,7 +139,7 @@ int rules_plan(const struct rules *r, const struct spec_list *want, struct rules
 		wanted[id] = true;
 		p->n_keep += p->action[i] == PLAN_KEEP;
 		p->n_mode += p->action[i] == PLAN_MODE;
-		p->n_replace += p->action[i] == PLAN_REPLACE;
+		p->n_replace += p->action[i] == PLAN_REPLACE || p->action[i] == PLAN_EXPIRY;
 	}
 	for (__u32 id = 1; id < GB_MAX_MEETINGS; id++)
 		if ((r->policies[id].flags & GB_MEETING_ACTIVE) && !wanted[id])
@@ -166,12 +179,11 @@ int rules_plan_one(const struct rules *r, const struct spec_list *one, __u32 old
 		return err;
 	}
 	p->old_id[0] = old_id;
-	p->action[0] = spec_equal(&cur, &one->v[0], false) ? PLAN_KEEP :
-		       spec_equal(&cur, &one->v[0], true) ? PLAN_MODE : PLAN_REPLACE;
+	p->action[0] = plan_of(&cur, &one->v[0]);
 	spec_free(&cur);
 	p->n_keep = p->action[0] == PLAN_KEEP;
 	p->n_mode = p->action[0] == PLAN_MODE;
-	p->n_replace = p->action[0] == PLAN_REPLACE;
+	p->n_replace = p->action[0] == PLAN_REPLACE || p->action[0] == PLAN_EXPIRY;
 	return 0;
 }
 
@@ -385,9 +397,10 @@ int rules_plan_execute(const struct gb_ctx *ctx, struct rules *r, const struct r
 	/* The data path's tables tell apart every country named, compiled once for them all. */
 	err = live_table_cover(ctx, r->policies, named, false);
 	for (size_t i = 0; i < want->n && !err; i++)
-		if (p->action[i] == PLAN_MODE)
-			err = rules_set_monitor(ctx, r, p->old_id[i],
-						want->v[i].flags & GB_MEETING_MONITOR);
+		if (p->action[i] == PLAN_MODE || p->action[i] == PLAN_EXPIRY)
+			err = rules_set_mode(ctx, r, p->old_id[i],
+					     want->v[i].flags & GB_MEETING_MONITOR,
+					     p->action[i] == PLAN_EXPIRY ? &want->v[i].expires : NULL);
 	for (size_t i = 0; i < want->n && !err; i++) {
 		if (p->action[i] < PLAN_ADD)
 			continue;

@@ -557,6 +557,13 @@ __u32 rules_free_slot(const struct rules *r)
 	return 0;
 }
 
+/* After 2106 only the TAI form is kept (u32): an own rules file may name such a time. */
+static void set_expiry(struct meeting_policy *p, __s64 expires)
+{
+	p->expires_unix = expires > 0 && expires <= UINT32_MAX ? (__u32)expires : 0;
+	p->expires_tai_ns = expiry_tai(expires);
+}
+
 /*
  * Writes meeting s into slot id: inactive first, then its exceptions (and its ports, if
  * with_ports), then the ACTIVE flag, so the data path never sees it incomplete.
@@ -564,14 +571,11 @@ __u32 rules_free_slot(const struct rules *r)
 int rules_write_meeting(const struct gb_ctx *ctx, struct rules *r, const struct meeting_spec *s,
 			__u32 id, bool with_ports)
 {
-	struct meeting_policy p = {};
+	struct meeting_policy p = { .created = time(NULL) };
 	int err;
 
 	snprintf(p.name, sizeof(p.name), "%s", s->name);
-	p.created = time(NULL);
-	/* After 2106 only the TAI form is kept (u32): an own rules file may name such a time. */
-	p.expires_unix = s->expires > 0 && s->expires <= UINT32_MAX ? (__u32)s->expires : 0;
-	p.expires_tai_ns = expiry_tai(s->expires);
+	set_expiry(&p, s->expires);
 	memcpy(p.blocked, s->blocked, sizeof(p.blocked));
 	err = set_policy(ctx, r, id, &p);
 	if (!err)
@@ -603,14 +607,14 @@ int rules_add(const struct gb_ctx *ctx, struct rules *r, const struct meeting_sp
 	return err;
 }
 
-int rules_set_monitor(const struct gb_ctx *ctx, struct rules *r, __u32 id, bool monitor)
+int rules_set_mode(const struct gb_ctx *ctx, struct rules *r, __u32 id, bool monitor,
+		   const __s64 *expires)
 {
 	struct meeting_policy p = r->policies[id];
 
-	if (monitor)
-		p.flags |= GB_MEETING_MONITOR;
-	else
-		p.flags &= ~GB_MEETING_MONITOR;
+	p.flags = monitor ? p.flags | GB_MEETING_MONITOR : p.flags & ~GB_MEETING_MONITOR;
+	if (expires)
+		set_expiry(&p, *expires);
 	return set_policy(ctx, r, id, &p);
 }
 

@@ -64,7 +64,9 @@ static inline unsigned int rules_shared_count(const struct rules *r)
 /* Adds one meeting; the data path sees it only once it is complete. */
 int rules_add(const struct gb_ctx *ctx, struct rules *r, const struct meeting_spec *s, __u32 *id);
 int rules_remove(const struct gb_ctx *ctx, struct rules *r, __u32 id);
-int rules_set_monitor(const struct gb_ctx *ctx, struct rules *r, __u32 id, bool monitor);
+/* Meeting id's mode, and with expires its expiry, changed in place (its counters kept). */
+int rules_set_mode(const struct gb_ctx *ctx, struct rules *r, __u32 id, bool monitor,
+		   const __s64 *expires);
 
 /* The steps a plan is carried out with (plan.c). */
 /* A slot in use, by a meeting or by one half written (not yet active). */

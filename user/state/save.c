@@ -148,7 +148,7 @@ static int undo_add(const struct gb_ctx *ctx, struct rules *r, __u32 id)
 
 static int undo_switch(const struct gb_ctx *ctx, struct rules *r, __u32 id)
 {
-	return rules_set_monitor(ctx, r, id, !(r->policies[id].flags & GB_MEETING_MONITOR));
+	return rules_set_mode(ctx, r, id, !(r->policies[id].flags & GB_MEETING_MONITOR), NULL);
 }
 
 int rules_save_added(const struct gb_ctx *ctx, struct rules *r, __u32 id)
