@@ -400,7 +400,8 @@ int rules_plan_execute(const struct gb_ctx *ctx, struct rules *r, const struct r
 		if (p->action[i] == PLAN_MODE || p->action[i] == PLAN_EXPIRY)
 			err = rules_set_mode(ctx, r, p->old_id[i],
 					     want->v[i].flags & GB_MEETING_MONITOR,
-					     p->action[i] == PLAN_EXPIRY ? &want->v[i].expires : NULL);
+					     p->action[i] == PLAN_EXPIRY ?
+					     &want->v[i].expires : NULL);
 	for (size_t i = 0; i < want->n && !err; i++) {
 		if (p->action[i] < PLAN_ADD)
 			continue;
