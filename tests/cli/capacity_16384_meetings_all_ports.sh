@@ -37,6 +37,16 @@ check_eq "c5 now drops FR" "c5 dropped" "$(verdict 198.51.100.1 18)"
 check_eq "and passes DE" "c5 not_blocked" "$(verdict 192.0.2.1 18)"
 check_eq "c6 is as it was" "c6 dropped" "$(verdict 192.0.2.1 21)"
 
+# A change of expiry alone is made in place: 100 meetings given one need no free slot (63 are).
+awk '{ n = substr($3, 2) + 0; print (n >= 100 && n < 200) ? $0 " --expires 8h" : $0 }' \
+	"$tmp/c5.rules" >"$tmp/exp.rules"
+out=$("$GEOBLOCK" apply "$tmp/exp.rules" 2>&1)
+check_eq "apply giving 100 meetings an expiry at full size: exit" 0 $?
+check_eq "... in place" "applied: 0 added, 100 changed, 0 switched mode, 0 deleted, 16284 unchanged" \
+	"$(tail -1 <<<"$out")"
+check_eq "... c150 expires" true \
+	"$("$GEOBLOCK" meeting list --json | jq '.[] | select(.name == "c150") | .expires != null')"
+
 # Ports move in place, one meeting to another.
 check "ports del c1 1" "$GEOBLOCK" meeting ports del c1 1 >/dev/null
 check "ports add c2 1" "$GEOBLOCK" meeting ports add c2 1 >/dev/null

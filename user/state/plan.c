@@ -5,6 +5,7 @@
  * carried out make-before-break.
  */
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -318,11 +319,25 @@ static int move_janus_ports(const struct gb_ctx *ctx, struct rules *r, const str
 	return err;
 }
 
+/* Appends to buf (at: its length) one more thing short, "; " after the one before. */
+static void say_short(char *buf, size_t len, size_t *at, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (*at && *at < len)
+		*at += snprintf(buf + *at, len - *at, "; ");
+	va_start(ap, fmt);
+	if (*at < len)
+		*at += vsnprintf(buf + *at, len - *at, fmt, ap);
+	va_end(ap);
+}
+
 int rules_plan_room(const struct rules *r, const struct rules_plan *p, char *why, size_t len)
 {
 	const struct spec_list *want = p->want;
 	size_t free_slots = 0, need4 = r->n_allow4, need6 = r->n_allow6, counters = 0, ufrags = 0;
-	size_t all4 = 0, all6 = 0, all_counters = 0, all_ufrags = 0;
+	size_t all4 = 0, all6 = 0, all_counters = 0, all_ufrags = 0, slots = 0, at = 0;
+	char short_of[256] = "";
 
 	for (__u32 id = 1; id < GB_MAX_MEETINGS; id++)
 		free_slots += !rules_slot_occupied(&r->policies[id]);
@@ -339,6 +354,7 @@ int rules_plan_room(const struct rules *r, const struct rules_plan *p, char *why
 		}
 		all_counters += c;
 		counters += p->action[i] >= PLAN_ADD ? c : 0;
+		slots += p->action[i] >= PLAN_ADD;
 		all_ufrags += s->n_ufrags;
 		/* Ufrags new to the maps: one moved from another meeting keeps its slot. */
 		for (size_t k = 0; k < s->n_ufrags; k++)
@@ -357,15 +373,26 @@ int rules_plan_room(const struct rules *r, const struct rules_plan *p, char *why
 			 GB_UFRAGS_MAX - 1);
 	if (*why)
 		return -EINVAL;
-	if (free_slots < p->n_add + p->n_replace || need4 > GB_ALLOW_MAX || need6 > GB_ALLOW_MAX ||
-	    counters > r->counters_free || ufrags > ufrags_room(&r->uf)) {
-		snprintf(why, len, "not enough free meeting slots, drop counters, exception entries "
-			 "or ufrag slots to switch every meeting without a gap (meetings new or "
-			 "changed: %zu, slots free: %zu); nothing changed (apply in two steps, each "
-			 "changing fewer meetings)", p->n_add + p->n_replace, free_slots);
-		return -ENOSPC;
-	}
-	return 0;
+	/* What is short, each as needed and free (a new version beside each old one). */
+	if (free_slots < slots)
+		say_short(short_of, sizeof(short_of), &at, "meeting slots: %zu needed, %zu free",
+			  slots, free_slots);
+	if (need4 > GB_ALLOW_MAX || need6 > GB_ALLOW_MAX)
+		say_short(short_of, sizeof(short_of), &at, "exception entries: %zu IPv4 and %zu "
+			  "IPv6 needed, %d of each exist", need4, need6, GB_ALLOW_MAX);
+	if (counters > r->counters_free)
+		say_short(short_of, sizeof(short_of), &at, "drop counters: %zu needed, %zu free",
+			  counters, r->counters_free);
+	if (ufrags > ufrags_room(&r->uf))
+		say_short(short_of, sizeof(short_of), &at, "ufrag slots: %zu needed, %zu free",
+			  ufrags, ufrags_room(&r->uf));
+	if (!at)
+		return 0;
+	snprintf(why, len, "not enough free meeting slots, drop counters, exception entries or "
+		 "ufrag slots to switch every meeting without a gap (%s); nothing changed (apply "
+		 "in two steps, each changing fewer meetings; a meeting too large to be there "
+		 "twice: 'meeting del' it, then add it, a gap)", short_of);
+	return -ENOSPC;
 }
 
 /*
