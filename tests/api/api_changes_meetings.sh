@@ -203,6 +203,22 @@ head -c $((2 << 20)) /dev/zero | tr '\0' ' ' >"$tmp/big"
 expect 413 "a 2 MiB body" PUT /v1/meetings/bad "@$tmp/big"
 expect 404 "no such route" GET /v1/nothing
 expect 405 "a method the path does not take" PATCH /v1/meetings/board '{}'
+# A 405 says what the path takes (Allow, RFC 9110 15.5.6); HEAD is GET without the body.
+allow_of() { curl -s -o /dev/null -D - --unix-socket "$SOCK" -X "$1" "http://geoblock$2" |
+	tr -d '\r' | sed -n 's/^Allow: //p'; }
+check_eq "405 on a meeting: Allow" "GET, HEAD, PUT, DELETE" "$(allow_of PATCH /v1/meetings/board)"
+check_eq "405 on /v1/stats: Allow" "GET, HEAD" "$(allow_of POST /v1/stats)"
+check_eq "405 on /v1/apply: Allow" "POST" "$(allow_of GET /v1/apply)"
+check_eq "405: what it takes said in the error too" \
+	"method not allowed on this path (it takes GET, HEAD)" \
+	"$(api POST /v1/status '{}' | head -n1 | jq -r .error)"
+check_eq "HEAD /v1/stats: 200, no body" "200 0" \
+	"$(curl -s -I -o "$tmp/head" -w '%{http_code}' --unix-socket "$SOCK" http://geoblock/v1/stats) $(
+		sed -n '/^\r$/,$p' "$tmp/head" | tail -n +2 | wc -c)"
+# A body with a Content-Encoding is not read as JSON.
+check_eq "a gzip body: 415" 415 "$(printf '{"ports":["8901"],"block":["DE"]}' | gzip |
+	curl -s -o /dev/null -w '%{http_code}' --unix-socket "$SOCK" -X PUT \
+	-H 'Content-Encoding: gzip' --data-binary @- http://geoblock/v1/meetings/bad)"
 check_eq "errors changed nothing (rules, audit, set)" "$before" "$(snapshot)"
 
 # apply: check changes nothing; then the whole set, all or nothing.

@@ -365,17 +365,26 @@ static bool path_matches(const char *pattern, const char *url, char *name, size_
 	return !*pattern && !*url;
 }
 
-
 const struct api_route *api_route_find(const char *method, const char *url, char *name,
-				       size_t len, bool *path_known)
+				       size_t len, char *allow, size_t allow_len)
 {
-	*path_known = false;
+	const struct api_route *found = NULL;
+	size_t at = 0;
+
+	*allow = '\0';
 	for (const struct api_route *r = routes; r->method; r++) {
 		if (!path_matches(r->path, url, name, len))
 			continue;
-		*path_known = true;
-		if (!strcmp(r->method, method))
-			return r;
+		/* HEAD is GET without the body (libmicrohttpd leaves it out). */
+		if (!found && (!strcmp(r->method, method) ||
+			       (!strcmp(method, "HEAD") && !strcmp(r->method, "GET"))))
+			found = r;
+		if (at < allow_len)
+			at += snprintf(allow + at, allow_len - at, "%s%s%s", at ? ", " : "",
+				       r->method, strcmp(r->method, "GET") ? "" : ", HEAD");
 	}
-	return NULL;
+	/* name holds the last path matched: matched again for the route found. */
+	if (found)
+		path_matches(found->path, url, name, len);
+	return found;
 }

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
@@ -116,8 +117,10 @@ static enum MHD_Result query_arg(void *cls, enum MHD_ValueKind kind, const char 
 	return MHD_YES;
 }
 
+/* The request's reply; allow (a 405's Allow header): the methods its path takes, else "". */
 static struct api_reply dispatch(struct api_server *api, struct MHD_Connection *conn,
-				 const char *method, const char *url, const struct upload *req)
+				 const char *method, const char *url, const struct upload *req,
+				 char *allow, size_t allow_len)
 {
 	struct api_call c = { .ctx = api->ctx, .conn = conn };
 	struct query_check q = {};
@@ -125,15 +128,24 @@ static struct api_reply dispatch(struct api_server *api, struct MHD_Connection *
 	const struct api_route *r;
 	struct api_reply rep;
 	char err_msg[128];
-	bool path_known;
+	const char *enc;
 	int err;
 
 	gb_clear_error();
-	r = api_route_find(method, url, name, sizeof(name), &path_known);
-	if (!r && path_known)
-		return api_error(MHD_HTTP_METHOD_NOT_ALLOWED, "method not allowed on this path");
+	r = api_route_find(method, url, name, sizeof(name), allow, allow_len);
+	if (!r && *allow) {
+		snprintf(err_msg, sizeof(err_msg), "method not allowed on this path (it takes %s)",
+			 allow);
+		return api_error(MHD_HTTP_METHOD_NOT_ALLOWED, err_msg);
+	}
+	*allow = '\0';
 	if (!r)
 		return api_error(MHD_HTTP_NOT_FOUND, "no such route; see docs/api.yaml");
+	/* A body is read as sent: one compressed would be read as bad JSON, or worse. */
+	enc = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_ENCODING);
+	if (enc && strcasecmp(enc, "identity"))
+		return api_error(MHD_HTTP_UNSUPPORTED_MEDIA_TYPE, "a body with a Content-Encoding "
+				 "is not taken: send it as it is");
 	if (req->too_big)
 		return api_error(MHD_HTTP_CONTENT_TOO_LARGE, "the body is over 1 MiB");
 	q.takes = r->query;
@@ -190,7 +202,7 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
 	struct MHD_Response *resp;
 	enum MHD_Result ret;
 	struct api_reply rep;
-	char *text;
+	char *text, allow[48];
 
 	(void)version;
 	if (!req) {
@@ -204,7 +216,7 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
 		*upload_len = 0;
 		return MHD_YES;
 	}
-	rep = dispatch(api, conn, method, url, req);
+	rep = dispatch(api, conn, method, url, req, allow, sizeof(allow));
 	log_refusal(method, url, &rep);
 	text = gb_utf8_clean(json_object_to_json_string_ext(rep.body, JSON_C_TO_STRING_PLAIN |
 							    JSON_C_TO_STRING_NOSLASHESCAPE));
@@ -216,6 +228,8 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
 		return MHD_NO;
 	}
 	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
+	if (*allow)
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, allow);
 	ret = MHD_queue_response(conn, rep.status, resp);
 	MHD_destroy_response(resp);
 	return ret;
