@@ -226,6 +226,11 @@ refused 1 "not an IPv4 or IPv6 address" geoip lookup nonsense
 refused 1 "no interface" attach nosuchif0
 refused 1 "unknown --mode" attach lo --mode turbo
 refused 1 "not attached" detach lo
+# the daemon's API options, refused before it serves anything
+refused 1 'api-group: no group "nosuchgroup0"' daemon --metrics 127.0.0.1:0 --api "$tmp/a.sock" \
+	--api-group nosuchgroup0
+refused 1 "a socket path must be under 108 bytes" daemon --metrics 127.0.0.1:0 \
+	--api "$tmp/$(printf 'x%.0s' {1..120})"
 
 # Refused loads (not usage errors) are counted for the metrics: every `geoip load` above that
 # failed with exit 2.

@@ -315,11 +315,6 @@ static int listen_on(const char *path, gid_t gid)
 	struct stat st;
 	int fd, err = 0;
 
-	if (strlen(path) >= sizeof(sun.sun_path)) {
-		gb_err("--api %s: a socket path must be under %zu bytes", path,
-		       sizeof(sun.sun_path));
-		return -ENAMETOOLONG;
-	}
 	snprintf(dir, sizeof(dir), "%s", path);
 	slash = strrchr(dir, '/');
 	if (slash && slash != dir) {
@@ -363,23 +358,38 @@ static int listen_on(const char *path, gid_t gid)
 	return fd;
 }
 
+int api_check_args(const char *path, const char *group, gid_t *gid)
+{
+	struct sockaddr_un sun;
+	struct group *g;
+
+	*gid = -1;
+	if (strlen(path) >= sizeof(sun.sun_path)) {
+		gb_err("--api %s: a socket path must be under %zu bytes", path,
+		       sizeof(sun.sun_path));
+		return -EINVAL;
+	}
+	if (!group)
+		return 0;
+	g = getgrnam(group);
+	if (!g) {
+		gb_err("--api-group: no group \"%s\"", group);
+		return -EINVAL;
+	}
+	*gid = g->gr_gid;
+	return 0;
+}
+
 int api_start(const struct gb_ctx *ctx, const char *path, const char *group,
 	      struct api_server **out)
 {
 	struct api_server *api;
 	unsigned int limit;
-	gid_t gid = -1;
+	gid_t gid;
 	int fd;
 
-	if (group) {
-		struct group *g = getgrnam(group);
-
-		if (!g) {
-			gb_err("--api-group: no group \"%s\"", group);
-			return -EINVAL;
-		}
-		gid = g->gr_gid;
-	}
+	if (api_check_args(path, group, &gid))
+		return -EINVAL;
 	api = calloc(1, sizeof(*api));
 	if (!api)
 		return -ENOMEM;

@@ -292,6 +292,7 @@ int cmd_daemon(const struct cmd_args *a)
 	struct watch w = { .fd = -1 };
 	struct link_keeper keeper = { .inotify_fd = -1 };
 	int sfd, tfd = -1, lock_fd, err, ret = GB_EXIT_FAIL;
+	gid_t api_gid;
 	long holder;
 
 	if (a->opt[OPT_API_ROUTES]) {
@@ -302,6 +303,8 @@ int cmd_daemon(const struct cmd_args *a)
 		gb_err("--api-group needs --api PATH");
 		return GB_EXIT_USAGE;
 	}
+	if (api_path && api_check_args(api_path, a->opt[OPT_API_GROUP], &api_gid))
+		return GB_EXIT_USAGE;
 	if (a->count[OPT_WATCH] > WATCH_MAX) {
 		gb_err("at most %d --watch files", WATCH_MAX);
 		return GB_EXIT_USAGE;
