@@ -707,7 +707,7 @@ on_exit kill -CONT "${ETCD_PID[FZ]}"
 check "(j) m$FZ frozen: the node applies the next change through another member" wait_until 90 fz_has fz2
 since=$(tail -c +$((logged + 1)) "$tmp/frozen/daemon.log")
 check "(j) ... saying why: $(grep -F "watch: silent" <<<"$since" | head -1)" \
-	grep -qF "watch: silent, this node's own write not seen in 10 s" <<<"$since"
+	grep -qF "watch: silent, its own write not seen or not taken in 10 s" <<<"$since"
 kill -CONT "${ETCD_PID[FZ]}"
 kill_child "$FZ_PID"
 

@@ -10,6 +10,9 @@
 #      change and the store is compacted past the node's revision; continued, the node finds its
 #      revision compacted away (it says so), reads the store whole and holds exactly its set; the
 #      meeting that did not change was never removed (the audit log has no line removing it);
+#   3b. etcd frozen (SIGSTOP: the watch stream stays open and silent, the node's writes time
+#      out): the node says it is not connected (geoblock_fleet_connected 0) and why; continued
+#      (SIGCONT), it is connected again and applies the next change;
 #   4. the node stopped (SIGTERM), its status key is gone at once (its lease revoked); `fleet
 #      status` says no node reports (exit 2).
 set -uo pipefail
@@ -106,6 +109,18 @@ check_eq "3. the unchanged meeting was never removed" "" \
 	"$(grep -F -- '- meeting add keep ' "$tmp/s0/audit.log")"
 check "3. its applied revision reached the compaction" \
 	test "$(metric 0 geoblock_fleet_applied_revision)" -ge "$compacted"
+
+# 3b. The store hung whole (its one member frozen: the stream stays open and silent): the node's
+# own writes are not taken, so it says it is not connected, and why; continued, it follows again.
+kill -STOP "${ETCD_PID[0]}"
+on_exit kill -CONT "${ETCD_PID[0]}"
+check "3b. etcd frozen: the node is not connected" wait_until 40 eval '! connected 0'
+check "3b. ... and says why" said 0 "watch: silent, its own write not seen or not taken in 10 s"
+kill -CONT "${ETCD_PID[0]}"
+check "3b. continued: connected again" wait_until 30 connected 0
+check "3b. ... and follows: a meeting added" quiet "$GEOBLOCK" fleet put after --ports 6004 \
+	--block DE "${STORE[@]}" "${TLS[@]}"
+check "3b. ... applied" wait_until 20 has_meetings 0 added,after,changes,keep
 
 # 4. Stopped cleanly: its status key goes with the daemon (its lease revoked), not 10 s later.
 status_key_there() { [[ $(etcdctl get --keys-only "$PREFIX/status/t0" | head -n 1) == "$PREFIX/status/t0" ]]; }

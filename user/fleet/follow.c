@@ -13,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 #include <json-c/json.h>
+#include "lib/clock.h"
 #include "lib/country.h"
 #include "lib/errors.h"
 #include "state/countries.h"
@@ -39,8 +40,8 @@
 #define WATCH_STOP		2
 #define WATCH_UNANSWERED	3	/* from alive: no "created" in WATCH_CREATE_S */
 #define WATCH_CREATE_S		5
-#define WATCH_SILENT		4	/* from alive: this node's own write not seen in WATCH_ECHO_S */
-#define WATCH_ECHO_S		10
+#define WATCH_SILENT		4	/* from alive: this node's own write not seen (or not taken) */
+#define WATCH_ECHO_MS		10000
 
 struct fleet_follow {
 	const struct gb_ctx *ctx;
@@ -71,6 +72,7 @@ struct fleet_follow {
 	struct own_status own;		/* the node's status key, as the watch sees it */
 	__s64 echo_rev;			/* a status write the watch has not brought yet, or 0 */
 	long long echo_at;		/* when it was written, or the stream last spoke (ms) */
+	long long failing_at;		/* the status's writes fail since (ms), or 0 */
 	struct fleet_gauges g;
 };
 
@@ -79,12 +81,9 @@ static long long now_s(void)
 	return time(NULL);
 }
 
-static long long now_ms(void)
+static long long since(long long ms)
 {
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return t.tv_sec * 1000LL + t.tv_nsec / 1000000;
+	return gb_mono_ms() - ms;
 }
 
 static void set_connected(struct fleet_follow *f, bool up)
@@ -98,9 +97,11 @@ static void set_connected(struct fleet_follow *f, bool up)
 		f->status_due = true;
 		pthread_cond_broadcast(&f->wake);
 	}
-	/* A write made while no stream was up is waited for from now. */
+	/* A write made while no stream was up is waited for from now; one failing, too. */
 	if (up && f->echo_rev)
-		f->echo_at = now_ms();
+		f->echo_at = gb_mono_ms();
+	if (up && f->failing_at)
+		f->failing_at = gb_mono_ms();
 	f->watching = up;
 	__atomic_store_n(&f->g.connected, up, __ATOMIC_RELAXED);
 	if (up)
@@ -110,17 +111,8 @@ static void set_connected(struct fleet_follow *f, bool up)
 /* Waits up to ms, or until woken; true if stopping. Called with f->lock held. */
 static bool nap(struct fleet_follow *f, long ms)
 {
-	struct timespec until;
-
-	clock_gettime(CLOCK_MONOTONIC, &until);
-	until.tv_sec += ms / 1000;
-	until.tv_nsec += ms % 1000 * 1000000;
-	if (until.tv_nsec >= 1000000000) {
-		until.tv_sec++;
-		until.tv_nsec -= 1000000000;
-	}
 	if (!f->stop)
-		pthread_cond_timedwait(&f->wake, &f->lock, &until);
+		gb_cond_wait_ms(&f->wake, &f->lock, ms);
 	return f->stop;
 }
 
@@ -316,7 +308,7 @@ static int on_message(void *arg, const struct etcd_watch_msg *m)
 	if (last > f->seen)
 		f->seen = last;
 	if (f->echo_rev > f->seen)	/* the stream speaks: silence is counted from here */
-		f->echo_at = now_ms();
+		f->echo_at = gb_mono_ms();
 	/*
 	 * Others' keys and statuses leave the applied revision as it is: were it to follow them,
 	 * every node's status would change with every other's, and each rewrite be news to all.
@@ -347,9 +339,12 @@ static int alive(void *arg)
 	 */
 	if (!ret && !f->watching && now_s() - f->watch_asked >= WATCH_CREATE_S)
 		ret = WATCH_UNANSWERED;
-	/* A member stopped (a hung host) keeps the stream and sends nothing: our own write unseen. */
-	if (!ret && f->watching && f->echo_rev > f->seen &&
-	    now_ms() - f->echo_at >= WATCH_ECHO_S * 1000)
+	/*
+	 * A member stopped (a hung host) keeps the stream and sends nothing: our own write unseen;
+	 * a store hung whole (one endpoint) takes no write at all.
+	 */
+	if (!ret && f->watching && ((f->echo_rev > f->seen && since(f->echo_at) >= WATCH_ECHO_MS) ||
+				    (f->failing_at && since(f->failing_at) >= WATCH_ECHO_MS)))
 		ret = WATCH_SILENT;
 	if (!ret && f->watching && f->retry_at && now_s() > f->retry_at)
 		converge(f, f->seen);
@@ -425,8 +420,8 @@ static void *watch_main(void *arg)
 			if (err == WATCH_UNANSWERED || err == WATCH_SILENT) {
 				snprintf(f->watch.err, sizeof(f->watch.err), "etcd %s: watch: %s in %d s",
 					 f->watch.urls[f->watch.cur], err == WATCH_SILENT ?
-					 "silent, this node's own write not seen" : "no answer",
-					 err == WATCH_SILENT ? WATCH_ECHO_S : WATCH_CREATE_S);
+					 "silent, its own write not seen or not taken" : "no answer",
+					 err == WATCH_SILENT ? WATCH_ECHO_MS / 1000 : WATCH_CREATE_S);
 				node_status_error(f->link_error, sizeof(f->link_error),
 						  f->watch.err);
 				f->watch.cur = (f->watch.cur + 1) % f->watch.n_urls;
@@ -511,7 +506,8 @@ static void *status_main(void *arg)
 			err = etcd_lease_grant(&f->status, LEASE_TTL_S, &lease);
 			due = true;
 		}
-		if (!err && value && (due || !same) && !etcd_put(&f->status, key, value, lease)) {
+		if (!err && value && (due || !same) && (err = etcd_put(&f->status, key, value,
+								       lease)) == 0) {
 			put_rev = f->status.put_revision;
 			written = now_s();
 			lost_put = lost;
@@ -521,13 +517,14 @@ static void *status_main(void *arg)
 		}
 		free(value);
 		pthread_mutex_lock(&f->lock);
+		f->failing_at = !err ? 0 : f->failing_at ?: gb_mono_ms();
 		/* The oldest write the watch has yet to bring back (alive() waits for it). */
 		if (put_rev && (!f->echo_rev || f->seen >= f->echo_rev)) {
 			f->echo_rev = put_rev;
-			f->echo_at = now_ms();
+			f->echo_at = gb_mono_ms();
 		}
 		/* Rewritten after a change, but at most five times a second: every node sees it. */
-		for (long long until = now_ms() + 200, t; !f->stop && (t = now_ms()) < until;)
+		for (long long until = gb_mono_ms() + 200, t; !f->stop && (t = gb_mono_ms()) < until;)
 			nap(f, until - t);
 		if (!f->status_due)
 			nap(f, STATUS_EVERY_S * 1000 - 200);
@@ -546,7 +543,6 @@ int fleet_follow_start(const struct gb_ctx *ctx, const struct fleet_config *cfg,
 		       struct fleet_follow **out)
 {
 	struct fleet_follow *f;
-	pthread_condattr_t ca;
 	char mark[512];
 	int err;
 
@@ -575,10 +571,7 @@ int fleet_follow_start(const struct gb_ctx *ctx, const struct fleet_config *cfg,
 		goto fail;
 	}
 	pthread_mutex_init(&f->lock, NULL);
-	pthread_condattr_init(&ca);
-	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-	pthread_cond_init(&f->wake, &ca);
-	pthread_condattr_destroy(&ca);
+	gb_cond_init(&f->wake);
 	metrics_show_fleet(&f->g);
 	f->started[0] = !pthread_create(&f->watch_thread, NULL, watch_main, f);
 	f->started[1] = !pthread_create(&f->status_thread, NULL, status_main, f);
