@@ -40,7 +40,7 @@
 #define WATCH_STOP		2
 #define WATCH_UNANSWERED	3	/* from alive: no "created" in WATCH_CREATE_S */
 #define WATCH_CREATE_S		5
-#define WATCH_SILENT		4	/* from alive: this node's own write not seen (or not taken) */
+#define WATCH_SILENT		4	/* from alive: its own write not seen, or not taken */
 #define WATCH_ECHO_MS		10000
 
 struct fleet_follow {
@@ -421,7 +421,8 @@ static void *watch_main(void *arg)
 				snprintf(f->watch.err, sizeof(f->watch.err), "etcd %s: watch: %s in %d s",
 					 f->watch.urls[f->watch.cur], err == WATCH_SILENT ?
 					 "silent, its own write not seen or not taken" : "no answer",
-					 err == WATCH_SILENT ? WATCH_ECHO_MS / 1000 : WATCH_CREATE_S);
+					 err == WATCH_SILENT ? WATCH_ECHO_MS / 1000 :
+					 WATCH_CREATE_S);
 				node_status_error(f->link_error, sizeof(f->link_error),
 						  f->watch.err);
 				f->watch.cur = (f->watch.cur + 1) % f->watch.n_urls;
@@ -524,7 +525,8 @@ static void *status_main(void *arg)
 			f->echo_at = gb_mono_ms();
 		}
 		/* Rewritten after a change, but at most five times a second: every node sees it. */
-		for (long long until = gb_mono_ms() + 200, t; !f->stop && (t = gb_mono_ms()) < until;)
+		for (long long until = gb_mono_ms() + 200, t;
+		     !f->stop && (t = gb_mono_ms()) < until;)
 			nap(f, until - t);
 		if (!f->status_due)
 			nap(f, STATUS_EVERY_S * 1000 - 200);
