@@ -270,11 +270,14 @@ static int call(struct etcd *e, const char *path, struct json_object *req, struc
 			free(r.body);
 			break;
 		}
-		if (rc == CURLE_OK)
+		/* Answered, but busy or failing (etcd's 429 when out of space, a 503): not away. */
+		if (rc == CURLE_OK) {
 			answered_error(e, path, status, r.body);
-		else
+			err = -EAGAIN;
+		} else {
 			snprintf(e->err, sizeof(e->err), "etcd %s: %s", e->urls[e->cur],
 				 curl_easy_strerror(rc));
+		}
 		free(r.body);
 		e->cur = (e->cur + 1) % e->n_urls;
 	}

@@ -4,7 +4,8 @@
  * through libcurl and json-c: the calls a fleet node and the fleet commands make. Keys and values
  * are strings, revisions int64. Each call tries the endpoints in turn from the last that
  * answered; each returns 0 or a negative errno with the reason in e->err (-EIO: etcd answered
- * with an error, -ECONNREFUSED: no endpoint answered).
+ * with an error, -EAGAIN: one answered busy or failing (a 429, a 5xx), -ECONNREFUSED: no
+ * endpoint answered at all, within 3 s each).
  */
 #ifndef GEOBLOCK_FLEET_ETCD_H
 #define GEOBLOCK_FLEET_ETCD_H

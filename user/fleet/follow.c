@@ -518,7 +518,8 @@ static void *status_main(void *arg)
 		}
 		free(value);
 		pthread_mutex_lock(&f->lock);
-		f->failing_at = !err ? 0 : f->failing_at ?: gb_mono_ms();
+		/* Unanswered, not refused: a store out of space answers, and still serves watches. */
+		f->failing_at = err != -ECONNREFUSED ? 0 : f->failing_at ?: gb_mono_ms();
 		/* The oldest write the watch has yet to bring back (alive() waits for it). */
 		if (put_rev && (!f->echo_rev || f->seen >= f->echo_rev)) {
 			f->echo_rev = put_rev;
