@@ -439,5 +439,11 @@ check_eq "a string: 400" 400 "$(post '"x"')"
 check_eq "an event with bytes after it: 400" 400 "$(post '{"type":128,"event":{}} x')"
 check_eq "two events not in an array: 400" 400 "$(post '{"type":128,"event":{}} {"type":128,"event":{}}')"
 check_eq "each counted as malformed" $((before + 4)) "$(count malformed)"
+# A batch is judged event by event: one with a NUL in a string, or a number past 64 bits, does not
+# lose its neighbours' join and candidate (the control API refuses such a body whole).
+check_eq "a batch with odd neighbours: 200" 200 "$(post "[$(joined 26 261 1234),$(cand 26 261 20140),
+	{\"type\":128,\"event\":{\"x\":\"a\\u0000b\",\"n\":99999999999999999999999}}]")"
+check_eq "... its join and candidate taken" A "$(owner 20140)"
+post '{"type":2,"session_id":26,"handle_id":261,"event":{"name":"detached"}}' >/dev/null
 check "the daemon is up" kill -0 "$pid"
 summary

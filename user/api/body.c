@@ -79,7 +79,8 @@ static void scan_text(const char *buf, size_t len, struct text_scan *t)
 	}
 }
 
-int body_json(const char *buf, size_t len, struct json_object **out, char *err, size_t errlen)
+static int parse_json(const char *buf, size_t len, bool exact, struct json_object **out,
+		      char *err, size_t errlen)
 {
 	enum json_tokener_error jerr;
 	struct json_tokener *tok;
@@ -112,9 +113,9 @@ int body_json(const char *buf, size_t len, struct json_object **out, char *err, 
 		/* The parser keeps the last of a name given twice: not for it to pick. */
 		if (members(*out) != t.members)
 			snprintf(err, errlen, "the body gives a name twice in one object");
-		else if (t.nul)
+		else if (t.nul && exact)
 			snprintf(err, errlen, "the body has a NUL character (\\u0000) in a string");
-		else if (t.huge)
+		else if (t.huge && exact)
 			snprintf(err, errlen, "the body has an integer past 64 bits");
 		else
 			return 0;
@@ -127,6 +128,17 @@ int body_json(const char *buf, size_t len, struct json_object **out, char *err, 
 	snprintf(err, errlen, "the body is not JSON: %s", jerr == json_tokener_continue ?
 		 "it ends too early" : json_tokener_error_desc(jerr));
 	return -EINVAL;
+}
+
+int body_json(const char *buf, size_t len, struct json_object **out, char *err, size_t errlen)
+{
+	return parse_json(buf, len, true, out, err, errlen);
+}
+
+int body_json_loose(const char *buf, size_t len, struct json_object **out, char *err,
+		    size_t errlen)
+{
+	return parse_json(buf, len, false, out, err, errlen);
 }
 
 /* Fields of a change body other than the ones named: refused, as in a spec. */

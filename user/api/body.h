@@ -35,9 +35,15 @@ struct apply_body {
 /*
  * Each returns 0, or -EINVAL (-ENOMEM) with one printable line in err and nothing left to free.
  * body_json: the bytes as one JSON value into *out (NULL when empty or null), nothing after it,
- * no name twice in one object.
+ * no name twice in one object, no integer past 64 bits, no NUL in a string.
  */
 int body_json(const char *buf, size_t len, struct json_object **out, char *err, size_t errlen);
+/*
+ * The same, but an integer past 64 bits read as the nearest that fits and a string cut at a NUL
+ * (\u0000), not refused: for a batch of Janus events, each then judged on its own.
+ */
+int body_json_loose(const char *buf, size_t len, struct json_object **out, char *err,
+		    size_t errlen);
 /* PUT /v1/meetings/{name}: a spec (name optional, the path's), with "reason". */
 int body_meeting(struct json_object *in, const char *name, __s64 now, struct meeting_spec *s,
 		 char *err, size_t errlen);

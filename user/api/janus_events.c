@@ -98,7 +98,7 @@ static enum MHD_Result take(struct janus_events *e, struct MHD_Connection *conn,
 	char why[128];
 	bool bad;
 
-	if (body_json(req->body, req->len, &in, why, sizeof(why)) == -ENOMEM)
+	if (body_json_loose(req->body, req->len, &in, why, sizeof(why)) == -ENOMEM)
 		return reply(conn, MHD_HTTP_INTERNAL_SERVER_ERROR, "{\"error\":\"out of memory\"}");
 	bad = !in || (!json_object_is_type(in, json_type_array) &&
 		      !json_object_is_type(in, json_type_object));
