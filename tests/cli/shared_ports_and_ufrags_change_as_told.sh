@@ -173,6 +173,8 @@ check_eq "explain --sport of a sender none named" "ice_unknown_sender - false - 
 	"$("$GEOBLOCK" explain 192.0.2.1 10000 --sport 5000 --json |
 		jq -r '[.verdict, .meeting // "-", .sender.learned, .sender.ufrag // "-", .sport] |
 			join(" ")')"
+check_eq "explain --sport of an IPv4-mapped sender: as IPv4 (a dual-stack server's log)" \
+	"192.0.2.0/24" "$("$GEOBLOCK" explain ::ffff:192.0.2.1 10000 --sport 5000 --json | jq -r .network)"
 check_eq "explain without --sport: no sender" "null null" \
 	"$("$GEOBLOCK" explain 192.0.2.1 10000 --json | jq -c '[.sport, .sender]' | tr -d '[]' |
 		tr ',' ' ')"

@@ -260,6 +260,15 @@ static int parse_address(const char *address, struct question *q)
 	return 0;
 }
 
+/* A dual-stack socket shows an IPv4 client so: its packets are IPv4, from that address. */
+static void unmap_v4(struct question *q)
+{
+	if (q->family == 6 && IN6_IS_ADDR_V4MAPPED((struct in6_addr *)q->addr)) {
+		q->family = 4;
+		memmove(q->addr, q->addr + 12, 4);
+	}
+}
+
 /* How many pinned links run the filter on an interface (one gone does not count); -1: unknown. */
 static int attached_count(const struct gb_ctx *ctx)
 {
@@ -430,6 +439,8 @@ int explain_packet(const struct gb_ctx *ctx, const char *address, const char *po
 			       q.tcp ? "tcp" : "a ufrag");
 			return -EINVAL;
 		}
+		/* As a media server on a dual-stack socket logs an IPv4 sender: IPv4 packets. */
+		unmap_v4(&q);
 	}
 	if (ufrag && !ufrag_valid(ufrag, strlen(ufrag))) {
 		ufrag_refusal(ufrag, strlen(ufrag), shown, sizeof(shown));
@@ -448,11 +459,7 @@ int explain_check(const struct gb_ctx *ctx, const char *meeting, const char *add
 	memset(e, 0, sizeof(*e));
 	if (parse_address(address, &q))
 		return -EINVAL;
-	/* A dual-stack socket shows an IPv4 client so: its packets are IPv4, from that address. */
-	if (q.family == 6 && IN6_IS_ADDR_V4MAPPED((struct in6_addr *)q.addr)) {
-		q.family = 4;
-		memmove(q.addr, q.addr + 12, 4);
-	}
+	unmap_v4(&q);
 	return ctx ? answer(ctx, &q, e) : 0;
 }
 
