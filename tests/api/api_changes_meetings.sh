@@ -267,9 +267,10 @@ if id nobody >/dev/null 2>&1 && getent group nogroup >/dev/null; then
 	GSOCK=$tmp/grp/run/api.sock
 	# Its own pins and state dir: one daemon per state dir.
 	on_exit rm -rf "$GEOBLOCK_PIN_DIR-grp"
-	GEOBLOCK_PIN_DIR=$GEOBLOCK_PIN_DIR-grp GEOBLOCK_STATE_DIR=$tmp/grp-state \
-		"$GEOBLOCK" daemon --metrics 127.0.0.1:0 --api "$GSOCK" --api-group nogroup \
-		>"$tmp/daemon2.out" 2>&1 &
+	# Under a strict umask too: the modes are set, not masked.
+	(umask 077; GEOBLOCK_PIN_DIR=$GEOBLOCK_PIN_DIR-grp GEOBLOCK_STATE_DIR=$tmp/grp-state \
+		exec "$GEOBLOCK" daemon --metrics 127.0.0.1:0 --api "$GSOCK" --api-group nogroup \
+		>"$tmp/daemon2.out" 2>&1) &
 	pid2=$!
 	on_exit kill_child "$pid2"
 	wait_until 10 test -S "$GSOCK" || fail "daemon --api-group did not listen"
@@ -277,6 +278,8 @@ if id nobody >/dev/null 2>&1 && getent group nogroup >/dev/null; then
 		"$(stat -c %G "$GSOCK" "$tmp/grp/run" | xargs)"
 	check_eq "--api-group: the directory made above it may be passed through" "755 root" \
 		"$(stat -c '%a %G' "$tmp/grp")"
+	check_eq "--api-group: the socket's own directory 0750, the socket 0660" "750 660" \
+		"$(stat -c '%a' "$tmp/grp/run" "$GSOCK" | xargs)"
 	out=$(as nogroup curl -s --unix-socket "$GSOCK" -X PUT -w '%{http_code}' \
 		--data-binary '{"ports":["6100"],"block":["DE"],"reason":"as nobody"}' \
 		http://geoblock/v1/meetings/grp 2>&1)

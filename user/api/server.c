@@ -325,8 +325,8 @@ static int listen_on(const char *path, gid_t gid)
 			err = mkdir_p(dir, 0755);
 			*up = '/';
 		}
-		if (!err && mkdir(dir, 0750) && errno != EEXIST)
-			err = -errno;
+		if (!err)
+			err = mkdir_p(dir, 0750);
 		if (!err && gid != (gid_t)-1 && chown(dir, -1, gid))
 			err = -errno;
 		if (err) {

@@ -12,6 +12,14 @@
 #include "lib/errors.h"
 #include "lib/files.h"
 
+/* A directory at path with mode, whatever the umask, if none is there; else it is left. */
+static int make_dir(const char *path, mode_t mode)
+{
+	if (!mkdir(path, mode))
+		return chmod(path, mode);
+	return errno == EEXIST ? 0 : -1;
+}
+
 int mkdir_p(const char *path, mode_t mode)
 {
 	char buf[PATH_MAX];
@@ -24,13 +32,11 @@ int mkdir_p(const char *path, mode_t mode)
 		if (*p != '/')
 			continue;
 		*p = '\0';
-		if (mkdir(buf, mode) && errno != EEXIST)
+		if (make_dir(buf, mode))
 			return -errno;
 		*p = '/';
 	}
-	if (mkdir(buf, mode) && errno != EEXIST)
-		return -errno;
-	return 0;
+	return make_dir(buf, mode) ? -errno : 0;
 }
 
 int gb_daemon_lock(const char *state_dir, long *holder)

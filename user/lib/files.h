@@ -9,7 +9,7 @@
 #include <sys/stat.h>
 #include <sys/types.h>
 
-/* mkdir -p: every missing directory of path, with mode; 0 or a negative errno. */
+/* mkdir -p: every missing directory of path, with mode (the umask aside); 0 or a negative errno. */
 int mkdir_p(const char *path, mode_t mode);
 /* A file replaced whole: written to a temporary beside it (dir/.name.tmp), then renamed over it. */
 struct atomic_file {
