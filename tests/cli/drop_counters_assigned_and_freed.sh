@@ -67,6 +67,17 @@ for how in --check ""; do
 done
 check_eq "with nothing changed" "$(cat "$tmp/before")" "$("$GEOBLOCK" meeting list --json | jq -S .)"
 check_eq "and nothing audited" "$audited" "$(wc -l <"$GEOBLOCK_STATE_DIR/audit.log")"
+# The same change through the API's PUT: refused before anything changes, saying what is short.
+SOCK=$tmp/api.sock
+api_daemon "$SOCK"
+body=$(jq -nc --arg all "$all" '{ports: [10902], block: ($all | split(","))}')
+out=$(curl -s --unix-socket "$SOCK" -X PUT -w '\n%{http_code}' --data-binary "$body" \
+	http://geoblock/v1/meetings/all2)
+check_eq "PUT of a switch without room for it: 500, what is short" \
+	'500 meeting "all2": not enough free meeting slots, drop counters, exception entries or ufrag slots to switch every meeting without a gap (drop counters: 676 needed, 39 free); nothing changed' \
+	"$(tail -n1 <<<"$out") $(head -n1 <<<"$out" | jq -r .error | sed 's/ (apply in two steps.*//')"
+check_eq "... with nothing changed" "$(cat "$tmp/before")" "$("$GEOBLOCK" meeting list --json | jq -S .)"
+kill_child "$pid"
 
 # Counter reuse: write a count into the counter a meeting holds, delete it, add another meeting
 # blocking the same country; it gets a counter back, which must read zero.

@@ -99,9 +99,9 @@ static int converge(const struct gb_ctx *ctx, struct rules *r, const struct spec
 		int rb = roll_back(ctx, r, &prev);
 
 		if (err == -ENOSPC && !rb)
-			gb_err("not enough free meeting slots, drop counters or exception "
-			       "entries to switch every meeting without a gap; nothing changed "
-			       "(apply in two steps)");
+			gb_err("not enough free meeting slots, drop counters, exception entries "
+			       "or ufrag slots to switch every meeting without a gap; nothing "
+			       "changed (apply in two steps)");
 		else
 			gb_err("cannot change the rule set: %s; %s", strerror(-err), rb ?
 			       "rollback incomplete, the next change finishes it" :

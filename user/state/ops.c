@@ -172,6 +172,7 @@ static int replace_locked(const struct gb_ctx *ctx, const struct audit_caller *w
 	struct spec_list one = {};
 	struct meeting_spec copy;
 	struct rules_plan p = {};
+	char why[640];
 	int err;
 
 	err = check_claims(r, id, s);
@@ -195,16 +196,19 @@ static int replace_locked(const struct gb_ctx *ctx, const struct audit_caller *w
 	rules_plan_print(r, &p, NULL, changes);
 	if (p.action[0] == PLAN_KEEP)
 		goto audit;
+	/* Refused before anything changes, saying what is short, as an apply is. */
+	err = rules_plan_room(r, &p, why, sizeof(why));
+	if (err) {
+		gb_err("meeting \"%s\": %s", s->name, why);
+		goto audit;
+	}
 	err = rules_log_intent(ctx, s, NULL);
 	if (err)
 		goto audit;
 	err = rules_plan_execute(ctx, r, &p);
 	if (!err)
 		err = put_rooms(ctx, r, s, s->n_janus_rooms);
-	if (err == -ENOSPC)
-		gb_err("not enough free meeting slots, drop counters or exception entries to "
-		       "replace meeting \"%s\" without a gap; nothing changed", s->name);
-	else if (err)
+	if (err)
 		gb_err("cannot replace meeting \"%s\": %s", s->name, strerror(-err));
 	if (!err) {
 		err = changelog_done(ctx);
