@@ -124,6 +124,8 @@ check "status: build and load times in RFC 3339 with their age" \
 check "status: no database type in the human line" test -z "$(grep -F '(CSV ranges)' "$tmp/status")"
 check "status --json keeps the seconds" test "$("$GEOBLOCK" status --json | jq .geoip.loaded_at)" -gt 0
 version=$(sed -n 's/^VERSION[[:space:]]*:=[[:space:]]*//p' "$ROOT/Makefile")
-check_eq "--version" "geoblock $version" "$("$GEOBLOCK" --version)"
+abi=$(sed -n 's/^#define GB_ABI_VERSION[[:space:]]*//p' "$ROOT/bpf/geoblock.h")
+check_eq "--version: the version and the pinned ABI it makes" "geoblock $version (pinned ABI $abi)" \
+	"$("$GEOBLOCK" --version)"
 check_eq "status --json: version" "$version" "$("$GEOBLOCK" status --json | jq -r .version)"
 summary

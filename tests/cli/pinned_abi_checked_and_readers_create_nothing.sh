@@ -43,7 +43,7 @@ audit_lines=$(wc -l <"$GEOBLOCK_STATE_DIR/audit.log")
 # Pins of another version: refused by readers and writers alike.
 other=$((version + 98))
 bpftool map update pinned "$GEOBLOCK_PIN_DIR/abi_version" key 0 0 0 0 value $other 0 0 0
-want="the pins under $GEOBLOCK_PIN_DIR are of ABI version $other, this geoblock is of version $version: remove $GEOBLOCK_PIN_DIR (filtering stops) and run 'geoblock restore' to make them anew from the state dir"
+want="the pins under $GEOBLOCK_PIN_DIR are of ABI version $other, this geoblock is of version $version: stop the daemon, remove $GEOBLOCK_PIN_DIR (filtering stops), run 'geoblock restore' to make them anew from the state dir, then start the daemon"
 for c in "${readers[@]}" "meeting add n --ports 30002 --block RU" "meeting del m" \
 	 "meeting set m --monitor" "restore"; do
 	# shellcheck disable=SC2086

@@ -104,7 +104,8 @@ check_eq "dpkg lists the package's files" "$pkg_files" \
 for f in $pkg_files; do
 	check "$f installed" test -f "$f"
 done
-check_eq "geoblock --version" "geoblock $version" "$(/usr/sbin/geoblock --version 2>&1)"
+check_eq "geoblock --version" "geoblock $version (pinned ABI $(sed -n 's/^#define GB_ABI_VERSION[[:space:]]*//p' "$ROOT/bpf/geoblock.h"))" \
+	"$(/usr/sbin/geoblock --version 2>&1)"
 check_eq "restore unit runs the installed binary" "ExecStart=/usr/sbin/geoblock restore" \
 	"$(grep ^ExecStart= /lib/systemd/system/geoblock-restore.service)"
 check_eq "daemon unit runs the installed binary" \

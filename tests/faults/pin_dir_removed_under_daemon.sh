@@ -18,7 +18,9 @@ faults_testbed "fp$$" || { fail "testbed"; summary; exit; }
 check "filtered before" filtered 8801 "before"
 LINK_PIN=$GEOBLOCK_PIN_DIR/link_$TB_DST_IF
 LINK_ID=$(bpftool -j link show pinned "$LINK_PIN" | jq -r .id)
-"$GEOBLOCK" daemon --metrics 127.0.0.1:0 >"$LOG" 2>&1 &
+# The daemon from a binary of another name (a versioned install): restore tells it by its lock.
+cp "$GEOBLOCK" "$tmp/geoblock-next"
+"$tmp/geoblock-next" daemon --metrics 127.0.0.1:0 >"$LOG" 2>&1 &
 DAEMON=$!
 on_exit kill -KILL $DAEMON
 check "daemon started" wait_until 10 grep -q "serving metrics" "$LOG"

@@ -484,7 +484,7 @@ static const struct cmd_opt global_opts[] = {
 	  .help = "change a rule set the fleet store manages anyway (audited; the node\n"
 		  "reports drift until the store's next change puts its set back)" },
 	{ .id = OPT_VERSION, .name = "version", .short_name = 'V',
-	  .help = "print the version" },
+	  .help = "print the version, and the pinned ABI's" },
 	{}
 };
 

@@ -7,6 +7,7 @@
 #include "state/managed.h"
 #include "cli/args.h"
 #include "cli/cmd.h"
+#include "geoblock.h"
 
 int main(int argc, char **argv)
 {
@@ -24,7 +25,7 @@ int main(int argc, char **argv)
 	managed_allow_local(g.opt[OPT_LOCAL_OVERRIDE]);
 	gb_set_verbosity(g.count[OPT_VERBOSE]);
 	if (g.opt[OPT_VERSION])
-		printf("geoblock " GB_VERSION "\n");
+		printf("geoblock %s (pinned ABI %d)\n", GB_VERSION, GB_ABI_VERSION);
 	else
 		ret = args_run(&cmd_geoblock, "", g.npos, g.pos);
 out:

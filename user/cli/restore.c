@@ -371,13 +371,8 @@ static long daemon_holding_links(const struct gb_ctx *ctx)
 	long pid;
 	DIR *d;
 
-	snprintf(path, sizeof(path), "%s/daemon.pid", ctx->state_dir);
-	if (gb_read_first_line(path, line, sizeof(line)) || (pid = strtol(line, NULL, 10)) <= 0 ||
-	    pid == getpid())
-		return 0;
-	/* The pid file outlives its daemon: the pid is taken only if it is a geoblock's. */
-	snprintf(path, sizeof(path), "/proc/%ld/comm", pid);
-	if (gb_read_first_line(path, line, sizeof(line)) || strcmp(line, "geoblock"))
+	pid = gb_daemon_running(ctx->state_dir);
+	if (pid <= 0 || pid == getpid())
 		return 0;
 	snprintf(path, sizeof(path), "/proc/%ld/fdinfo", pid);
 	d = opendir(path);

@@ -69,6 +69,24 @@ int gb_daemon_lock(const char *state_dir, long *holder)
 	return fd;
 }
 
+long gb_daemon_running(const char *state_dir)
+{
+	char path[PATH_MAX], pid[24] = "";
+	long holder = 0;
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/daemon.pid", state_dir);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	/* The lock is the daemon's for its life: a pid file it left behind is no daemon. */
+	if (flock(fd, LOCK_SH | LOCK_NB) && errno == EWOULDBLOCK)
+		holder = pread(fd, pid, sizeof(pid) - 1, 0) > 0 && strtol(pid, NULL, 10) > 0 ?
+			 strtol(pid, NULL, 10) : -1;
+	close(fd);
+	return holder;
+}
+
 int gb_lock(const char *state_dir)
 {
 	char path[PATH_MAX];

@@ -39,6 +39,11 @@ int gb_lock(const char *state_dir);
  */
 int gb_daemon_lock(const char *state_dir, long *holder);
 /*
+ * The pid of the daemon that holds state_dir's daemon lock, whatever its binary is called; 0 if
+ * none does (-1: one does, its pid unreadable).
+ */
+long gb_daemon_running(const char *state_dir);
+/*
  * The first line of path in out (len bytes), without its line end ("" for an empty file); 0, or
  * a negative errno (a directory: -EISDIR); no message.
  */
