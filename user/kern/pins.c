@@ -147,9 +147,9 @@ static int check_abi(const struct gb_ctx *ctx)
 	/* 0: created by a process that died before it wrote the version. */
 	if (version && version != GB_ABI_VERSION) {
 		gb_err("the pins under %s are of ABI version %u, this geoblock is of version %u: "
-		       "stop the daemon, remove %s (filtering stops), run 'geoblock restore' to make "
-		       "them anew from the state dir, then start the daemon", ctx->pin_dir, version,
-		       GB_ABI_VERSION, ctx->pin_dir);
+		       "stop the daemon, remove %s (filtering stops), run 'geoblock restore' to "
+		       "make them anew from the state dir, then start the daemon", ctx->pin_dir,
+		       version, GB_ABI_VERSION, ctx->pin_dir);
 		return -EPROTO;
 	}
 	return 0;
