@@ -532,7 +532,7 @@ int gb_utf8_len(const unsigned char *s)
 char *gb_utf8_clean(const char *s)
 {
 	const unsigned char *u = (const unsigned char *)s;
-	char *out = malloc(3 * strlen(s) + 1);
+	char *out = s ? malloc(3 * strlen(s) + 1) : NULL;
 	size_t at = 0;
 
 	if (!out)

@@ -30,9 +30,9 @@ int reason_check(const char *s, char *err, size_t errlen);
 /* The length of the valid UTF-8 sequence at s (1-4), or 0 if it is not one (a NUL is 1). */
 int gb_utf8_len(const unsigned char *s);
 /*
- * s with each byte that is not UTF-8 replaced by U+FFFD (malloc'd; NULL: out of memory). json-c
- * copies a string's bytes as they are (a file's path may be any): its text put through this is
- * JSON any reader takes.
+ * s with each byte that is not UTF-8 replaced by U+FFFD (malloc'd; NULL: s NULL, or out of
+ * memory). json-c copies a string's bytes as they are (a file's path may be any): its text put
+ * through this is JSON any reader takes.
  */
 char *gb_utf8_clean(const char *s);
 /* Why item (not ufrag_valid) is refused, one line into buf: its length, else its characters. */

@@ -5,11 +5,14 @@
  * maps made anew, the expiry of meetings whose time has passed.
  */
 #include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <sys/file.h>
 #include <json-c/json.h>
 #include "lib/errors.h"
 #include "lib/files.h"
@@ -243,13 +246,25 @@ static bool maps_empty(const struct rules *r)
 size_t rules_lost(const struct gb_ctx *ctx, const struct rules *r)
 {
 	struct spec_list want;
-	char err_msg[512];
+	char err_msg[512], path[PATH_MAX];
 	size_t n = 0;
+	int fd;
 
-	if (maps_empty(r) && !changelog_read(ctx, NULL, &want, err_msg, sizeof(err_msg))) {
+	if (!maps_empty(r))
+		return 0;
+	/* A change under way (an apply of fewer meetings) may have emptied them for a while. */
+	snprintf(path, sizeof(path), "%s/lock", ctx->state_dir);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd >= 0 && flock(fd, LOCK_SH | LOCK_NB) && errno == EWOULDBLOCK) {
+		close(fd);
+		return 0;
+	}
+	if (!changelog_read(ctx, NULL, &want, err_msg, sizeof(err_msg))) {
 		n = want.n;
 		spec_list_free(&want);
 	}
+	if (fd >= 0)
+		close(fd);
 	return n;
 }
 

@@ -516,6 +516,7 @@ int ops_apply(const struct gb_ctx *ctx, const struct audit_caller *who, const ch
 	char prefix[PATH_MAX + 32];
 	struct rules fresh, *r = &fresh;
 	int fd = -1, err;
+	size_t lost;
 
 	if (!check) {
 		err = managed_guard(ctx, who, MANAGED_MEETINGS);
@@ -539,11 +540,12 @@ int ops_apply(const struct gb_ctx *ctx, const struct audit_caller *who, const ch
 	if (err)
 		goto out_unlock;
 	/* An apply puts the saved rule set back first (rules_begin): a check cannot. */
-	if (check && rules_lost(ctx, r)) {
+	lost = check ? rules_lost(ctx, r) : 0;
+	if (lost) {
 		gb_err("the maps hold no meeting while the saved rule set in %s lists %zu (pins "
 		       "lost: after a reboot, run 'geoblock restore'); an apply would put them back "
 		       "first, so a check cannot say what it changes: run 'geoblock restore' first",
-		       ctx->state_dir, rules_lost(ctx, r));
+		       ctx->state_dir, lost);
 		err = -EIO;
 		goto out_rules;
 	}

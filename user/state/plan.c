@@ -40,18 +40,16 @@ static int live_name_cmp(const void *a, const void *b)
 	return c ? c : (x->id > y->id) - (x->id < y->id);
 }
 
-/* What live meeting cur needs to become s (enum plan_action). */
-static enum plan_action plan_of(const struct meeting_spec *cur, const struct meeting_spec *s)
+/* What live meeting cur (read for this: its expiry is overwritten) needs to become s. */
+static enum plan_action plan_of(struct meeting_spec *cur, const struct meeting_spec *s)
 {
-	struct meeting_spec t = *cur;	/* shallow, compared only */
-
 	if (spec_equal(cur, s, false))
 		return PLAN_KEEP;
 	if (spec_equal(cur, s, true))
 		return PLAN_MODE;
 	/* A relative --expires applied again (config management, say) keeps the counters. */
-	t.expires = s->expires;
-	return spec_equal(&t, s, true) ? PLAN_EXPIRY : PLAN_REPLACE;
+	cur->expires = s->expires;
+	return spec_equal(cur, s, true) ? PLAN_EXPIRY : PLAN_REPLACE;
 }
 
 /*
