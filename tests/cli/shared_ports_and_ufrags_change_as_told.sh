@@ -376,6 +376,22 @@ check_eq "... the others shared again" "1 1" "$(port_flags 8801) $(port_flags 10
 check_eq "... meetings and ufrags" "$before" \
 	"$("$GEOBLOCK" meeting list --json | jq -c 'map({name, ports, ufrags}) | sort_by(.name)')"
 cp "$tmp/shared-ports.good" "$GEOBLOCK_STATE_DIR/shared-ports"
+# A shared port a saved meeting has (a geoblock without shared ports gave it to a meeting since,
+# say): the meeting's, the port left out and named, and out of the file.
+printf '8801,9000,10000\n' >"$GEOBLOCK_STATE_DIR/shared-ports"
+"$GEOBLOCK" restore --print >/dev/null 2>"$tmp/err"
+check_eq "restore --print of a shared port a meeting has: exit 2, named" \
+	"2 geoblock: restore: shared port 9000 left out: meeting \"jvb-b\" of the saved rule set has it; a port is either a meeting's or shared" \
+	"$? $(cat "$tmp/err")"
+rm -rf "$GEOBLOCK_PIN_DIR"
+"$GEOBLOCK" restore >"$tmp/out" 2>"$tmp/err"
+check_eq "restore of a shared port a meeting has: exit 2, named" \
+	"2 geoblock: restore: shared port 9000 left out: meeting \"jvb-b\" of the saved rule set has it; a port is either a meeting's or shared" \
+	"$? $(grep 'left out' "$tmp/err")"
+check_eq "... 9000 is jvb-b's, the others shared" "jvb-b false 1 1" \
+	"$("$GEOBLOCK" explain 198.51.100.1 9000 --json | jq -r '"\(.meeting) \(.shared)"') $(port_flags 8801) $(port_flags 10000)"
+check_eq "... the file says so now" "8801,10000" "$(grep -v '^#' "$GEOBLOCK_STATE_DIR/shared-ports")"
+check "... and the next restore agrees" "$GEOBLOCK" restore >/dev/null 2>&1
 
 # 200,000 ufrags in one apply (1,000 meetings of 200), and the data path's keys for them.
 /usr/bin/python3 - "$tmp/many" <<'EOF'
