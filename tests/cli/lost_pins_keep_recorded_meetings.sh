@@ -11,6 +11,7 @@ listed() { saved_rules | grep -o '^meeting add [^ ]*' | cut -d' ' -f3 | sort | p
 check "meeting add board" "$GEOBLOCK" meeting add board --ports 8801 --block DE >/dev/null
 check "meeting add team" "$GEOBLOCK" meeting add team --ports 8802 --block FR --monitor >/dev/null
 check_eq "two meetings recorded" "board team" "$(listed)"
+check "shared-port add 10000" "$GEOBLOCK" shared-port add 10000 >/dev/null
 
 rm -rf "$GEOBLOCK_PIN_DIR"
 # A GeoIP load (a hook before restore, say) makes the maps anew without a rule.
@@ -40,7 +41,12 @@ check_eq "the change works" 0 $?
 check "one warning says the meetings were put back" grep -q \
 	"the maps held no meeting while the saved rule set in $S lists 2 (pins lost: after a reboot, run 'geoblock restore'); put them back first" \
 	"$S/err"
+check "one warning says the shared ports were put back" grep -q \
+	"the maps held no shared port while $S/shared-ports lists 10000 (pins lost: after a reboot, run 'geoblock restore'); put them back first" \
+	"$S/err"
 check_eq "the maps hold the recorded meetings and the new one" "board team third" "$(names)"
+check_eq "... and the shared port" '["10000"]' \
+	"$("$GEOBLOCK" shared-port list --json | jq -c .ports)"
 check_eq "and so does the rules file" "board team third" "$(listed)"
 check_eq "team kept its mode" "monitor" \
 	"$("$GEOBLOCK" meeting list --json | jq -r '.[] | select(.name == "team") | .mode')"

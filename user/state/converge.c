@@ -14,6 +14,7 @@
 #include <unistd.h>
 #include <sys/file.h>
 #include <json-c/json.h>
+#include "lib/country.h"
 #include "lib/errors.h"
 #include "lib/files.h"
 #include "lib/parse.h"
@@ -24,6 +25,7 @@
 #include "state/janus_rooms.h"
 #include "state/audit.h"
 #include "state/converge.h"
+#include "state/shared_ports.h"
 #include "state/changelog.h"
 #include "state/plan.h"
 #include "state/rules.h"
@@ -270,11 +272,25 @@ size_t rules_lost(const struct gb_ctx *ctx, const struct rules *r)
 
 static int recover_lost_maps(const struct gb_ctx *ctx, struct rules *r)
 {
+	__u8 shared[GB_PORT_COUNT / 8], live[GB_PORT_COUNT / 8];
+	static char text[GB_PORT_COUNT * 7];
 	struct spec_list want;
 	int err;
 
 	if (!maps_empty(r))
 		return 0;
+	/* The shared ports first, as restore puts them back: the meetings' ufrags need them. */
+	shared_ports_live(r, live);
+	if (port_next(live, 1) >= GB_PORT_COUNT && !shared_ports_read(ctx, shared) &&
+	    port_next(shared, 1) < GB_PORT_COUNT) {
+		err = shared_ports_set(ctx, r, shared);
+		if (err)
+			return err;
+		format_ports(shared, text, sizeof(text));
+		gb_warn("the maps held no shared port while %s/%s lists %s (pins lost: after a "
+			"reboot, run 'geoblock restore'); put them back first", ctx->state_dir,
+			STATE_SHARED_FILE, text);
+	}
 	err = read_rules_file(ctx, &want);
 	if (!err && want.n) {
 		err = recover_audited(ctx, r, &want, 0, "the maps held no meeting (their pins were "
