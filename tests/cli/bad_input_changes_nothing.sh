@@ -226,6 +226,9 @@ refused 1 "not an IPv4 or IPv6 address" geoip lookup nonsense
 refused 1 "no interface" attach nosuchif0
 refused 1 "unknown --mode" attach lo --mode turbo
 refused 1 "not attached" detach lo
+# a GeoIP path that geoip.conf could not record on one line
+cp "$D/dbip-country-ipv4.mmdb" "$tmp/"$'a\nwith_lpm 1'
+refused 1 "a path with a newline cannot be recorded" geoip load "$tmp/"$'a\nwith_lpm 1'
 # the daemon's API options, refused before it serves anything
 refused 1 'api-group: no group "nosuchgroup0"' daemon --metrics 127.0.0.1:0 --api "$tmp/a.sock" \
 	--api-group nosuchgroup0

@@ -166,6 +166,12 @@ static int load_files(char *const *paths, int n, const char *field, double max_s
 		gb_err("at most %d files make one table", GEOIP_MAX_FILES);
 		return GB_EXIT_USAGE;
 	}
+	/* Recorded one a line for restore (geoip.conf): a newline in one would be read as another. */
+	for (int i = 0; i < n; i++)
+		if (strchr(paths[i], '\n')) {
+			gb_err("a path with a newline cannot be recorded for restore; rename the file");
+			return GB_EXIT_USAGE;
+		}
 	join_paths(paths, n, resolve, source, sizeof(source));
 	/* What is loaded is kept (restore loads the copy): a pipe could not be read twice. */
 	for (int i = 0; i < n; i++) {
