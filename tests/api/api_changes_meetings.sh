@@ -219,6 +219,13 @@ check_eq "HEAD /v1/stats: 200, JSON as GET's" "200 application/json" \
 check_eq "a gzip body: 415" 415 "$(printf '{"ports":["8901"],"block":["DE"]}' | gzip |
 	curl -s -o /dev/null -w '%{http_code}' --unix-socket "$SOCK" -X PUT \
 	-H 'Content-Encoding: gzip' --data-binary @- http://geoblock/v1/meetings/bad)"
+check_eq "... whichever of two Content-Encoding lines says so: 415" 415 "$(printf '{"ports":["8901"],"block":["DE"]}' |
+	gzip | curl -s -o /dev/null -w '%{http_code}' --unix-socket "$SOCK" -X PUT \
+	-H 'Content-Encoding: identity' -H 'Content-Encoding: gzip' --data-binary @- \
+	http://geoblock/v1/meetings/bad)"
+check_eq "a GET without a body, a Content-Encoding header: served" 200 \
+	"$(curl -s -o /dev/null -w '%{http_code}' --unix-socket "$SOCK" -H 'Content-Encoding: gzip' \
+		http://geoblock/v1/stats)"
 check_eq "errors changed nothing (rules, audit, set)" "$before" "$(snapshot)"
 
 # apply: check changes nothing; then the whole set, all or nothing.

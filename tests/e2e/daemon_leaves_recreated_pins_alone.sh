@@ -45,6 +45,8 @@ for r in "${READS[@]}"; do
 	check_eq "GET $r after: 503" 503 "$(code GET "$r")"
 done
 check_eq "DELETE /v1/meetings/fresh after: 503" 503 "$(code DELETE /v1/meetings/fresh)"
+check_eq "... before any check of the request (a query no route takes)" 503 \
+	"$(code GET '/v1/explain?bogus=1')"
 check_eq "... and fresh is still there" "fresh old stay" "$(listed)"
 check "daemon still running" kill -0 "$daemon"
 summary

@@ -117,6 +117,17 @@ static enum MHD_Result query_arg(void *cls, enum MHD_ValueKind kind, const char 
 	return MHD_YES;
 }
 
+/* Sets *arg (a bool) if a Content-Encoding header, any of them, names more than identity. */
+static enum MHD_Result content_encoded(void *arg, enum MHD_ValueKind kind, const char *key,
+				       const char *value)
+{
+	(void)kind;
+	if (!strcasecmp(key, MHD_HTTP_HEADER_CONTENT_ENCODING) && value &&
+	    strcasecmp(value, "identity"))
+		*(bool *)arg = true;
+	return MHD_YES;
+}
+
 /* The request's reply; allow (a 405's Allow header): the methods its path takes, else "". */
 static struct api_reply dispatch(struct api_server *api, struct MHD_Connection *conn,
 				 const char *method, const char *url, const struct upload *req,
@@ -128,7 +139,7 @@ static struct api_reply dispatch(struct api_server *api, struct MHD_Connection *
 	const struct api_route *r;
 	struct api_reply rep;
 	char err_msg[128];
-	const char *enc;
+	bool encoded;
 	int err;
 
 	gb_clear_error();
@@ -141,9 +152,17 @@ static struct api_reply dispatch(struct api_server *api, struct MHD_Connection *
 	*allow = '\0';
 	if (!r)
 		return api_error(MHD_HTTP_NOT_FOUND, "no such route; see docs/api.yaml");
+	/*
+	 * The maps the daemon holds are still the pinned ones: else a change would go nowhere, and
+	 * a read (a join-time check) would answer for maps no packet meets.
+	 */
+	if (gb_pins_current(api->ctx) == -ESTALE)
+		return api_error(MHD_HTTP_SERVICE_UNAVAILABLE, "the pinned maps were re-created "
+				 "since the daemon started; restart it");
 	/* A body is read as sent: one compressed would be read as bad JSON, or worse. */
-	enc = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_ENCODING);
-	if (enc && strcasecmp(enc, "identity"))
+	encoded = false;
+	MHD_get_connection_values(conn, MHD_HEADER_KIND, content_encoded, &encoded);
+	if (req->len && encoded)
 		return api_error(MHD_HTTP_UNSUPPORTED_MEDIA_TYPE, "a body with a Content-Encoding "
 				 "is not taken: send it as it is");
 	if (req->too_big)
@@ -156,15 +175,6 @@ static struct api_reply dispatch(struct api_server *api, struct MHD_Connection *
 	if (err)
 		return api_error(err == -ENOMEM ? MHD_HTTP_INTERNAL_SERVER_ERROR :
 				 MHD_HTTP_BAD_REQUEST, err_msg);
-	/*
-	 * The maps the daemon holds are still the pinned ones: else a change would go nowhere, and
-	 * a read (a join-time check) would answer for maps no packet meets.
-	 */
-	if (gb_pins_current(api->ctx) == -ESTALE) {
-		json_object_put(c.in);
-		return api_error(MHD_HTTP_SERVICE_UNAVAILABLE, "the pinned maps were re-created "
-				 "since the daemon started; restart it");
-	}
 	c.name = strchr(r->path, '{') ? name : NULL;
 	snprintf(c.command, sizeof(c.command), "%s %.250s", method, url);
 	c.who.command = c.command;
