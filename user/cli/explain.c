@@ -43,7 +43,7 @@ int cmd_explain(const struct cmd_args *a)
 	       *e.ufrag ? ", a Binding Request naming ufrag " : "", e.ufrag);
 	if (e.sport && e.learned)
 		printf("sender:   learned: bound to ufrag %s (its way's time %lld s ago; consent "
-		       "checks refresh it about every 9 s)\n", e.learned_ufrag, e.learned_age_s);
+		       "checks refresh it about every 8 s)\n", e.learned_ufrag, e.learned_age_s);
 	else if (e.sport)
 		printf("sender:   not learned (or bound to a ufrag no meeting has now)\n");
 	printf("meeting:  %s", *e.meeting ? e.meeting : "none");

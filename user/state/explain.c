@@ -413,7 +413,7 @@ int explain_packet(const struct gb_ctx *ctx, const char *address, const char *po
 	q.port = parse_port(port_s);
 	if (q.port < 0) {
 		gb_err("\"%s\" is not a port (1-65535)",
-		       printable(port_s, strlen(port_s), 16, shown, sizeof(shown)));
+		       printable(port_s, strlen(port_s), 32, shown, sizeof(shown)));
 		return -EINVAL;
 	}
 	if (strcasecmp(proto, "udp") && strcasecmp(proto, "tcp")) {
@@ -430,7 +430,7 @@ int explain_packet(const struct gb_ctx *ctx, const char *address, const char *po
 		q.sport = parse_port(sport);
 		if (q.sport < 0) {
 			gb_err("\"%s\" is not a source port (1-65535)",
-			       printable(sport, strlen(sport), 16, shown, sizeof(shown)));
+			       printable(sport, strlen(sport), 32, shown, sizeof(shown)));
 			return -EINVAL;
 		}
 		if (q.tcp || ufrag) {

@@ -23,7 +23,7 @@ struct explanation {
 	int sport;			/* explain --sport: a sender's media, from this port; 0 */
 	bool learned;			/* --sport: the sender's way is bound to a live ufrag: */
 	char learned_ufrag[GB_UFRAG_MAX + 1];
-	long long learned_age_s;	/* since the way's time (refreshed about every 9 s) */
+	long long learned_age_s;	/* since the way's time (refreshed about every 8 s) */
 	unsigned int reason;		/* enum verdict_reason */
 	const char *verdict;		/* its name, as stats and the metrics give it */
 	char meeting[GB_MEETING_NAME_LEN];
