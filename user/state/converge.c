@@ -232,11 +232,7 @@ static int recover_journal(const struct gb_ctx *ctx, struct rules *r)
 	return err;
 }
 
-/*
- * Maps without a meeting beside a rules file that lists some: the pins were lost (a reboot
- * before `restore`, or removed) and the maps made anew. A change made on them would write the
- * rules file from them and drop every meeting it lists, so the file is put back first, audited.
- */
+/* Whether the maps hold no meeting, not even a half-written one. */
 static bool maps_empty(const struct rules *r)
 {
 	for (__u32 id = 1; id < GB_MAX_MEETINGS; id++)
@@ -270,6 +266,12 @@ size_t rules_lost(const struct gb_ctx *ctx, const struct rules *r)
 	return n;
 }
 
+/*
+ * Maps without a meeting beside a rules file that lists some: the pins were lost (a reboot
+ * before `restore`, or removed) and the maps made anew. A change made on them would write the
+ * rules file from them and drop every meeting it lists, so the file is put back first, audited,
+ * and the saved shared ports before it.
+ */
 static int recover_lost_maps(const struct gb_ctx *ctx, struct rules *r)
 {
 	__u8 shared[GB_PORT_COUNT / 8], live[GB_PORT_COUNT / 8];
