@@ -54,8 +54,22 @@ check_eq "the recovery is audited with what it put back" \
 	"recover ok + meeting add board --ports 8801 --block DE" \
 	"$(jq -r 'select(.command == "recover") | "\(.command) \(.result) \(.changes[0])"' "$S/audit.log")"
 
+# Lost again, a change died midway before (its rollback puts the saved set back first), and a
+# damaged shared-ports file: what the file still names is shared again, before the rules.
+check "a change the crash interrupted" "$GEOBLOCK" meeting add extra --ports 8805 --block FR >/dev/null
+sed -i '$d' "$S/rules.log"
+printf '10000,x\n' >"$S/shared-ports"
+rm -rf "$GEOBLOCK_PIN_DIR"
+check "geoip load on the lost pins, again" "$GEOBLOCK" geoip load --force "$S/table.csv" >/dev/null
+"$GEOBLOCK" meeting add fifth --ports 8806 --block US >/dev/null 2>"$S/err"
+check_eq "the change works" 0 $?
+check_eq "the shared port the damaged file names is back, the damaged item said" \
+	'["10000"] 1' "$("$GEOBLOCK" shared-port list --json | jq -c .ports) $(grep -c 'left out' "$S/err")"
+check_eq "the saved meetings are back, the interrupted one rolled back" "board fifth team third" \
+	"$(names)"
+
 # Every meeting deleted on purpose: an empty rule set is not a loss, nothing comes back.
-for m in board team third; do "$GEOBLOCK" meeting del "$m" >/dev/null; done
+for m in board team third fifth; do "$GEOBLOCK" meeting del "$m" >/dev/null; done
 "$GEOBLOCK" meeting add fourth --ports 8804 --block US >/dev/null 2>"$S/err"
 check_eq "after deleting every meeting, no warning of a recovery" "" "$(cat "$S/err")"
 check_eq "nor of lost pins from a reader" "" "$("$GEOBLOCK" meeting list 2>&1 >/dev/null)"

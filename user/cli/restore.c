@@ -252,42 +252,13 @@ static int restore_rules(const struct gb_ctx *ctx, struct json_object *changes)
 	return 0;
 }
 
-/*
- * Takes out of want the ports a meeting of the saved rule set has (the two records disagree: an
- * older geoblock, without shared ports, gave it to a meeting since), each named: the meeting's.
- * Returns how many.
- */
-static int leave_out_owned(const struct gb_ctx *ctx, __u8 want[GB_PORT_COUNT / 8])
-{
-	struct spec_list saved;
-	char msg[512];
-	int n = 0;
-
-	/* A damaged rules file is restore_rules's to say. */
-	if (port_next(want, 1) >= GB_PORT_COUNT ||
-	    changelog_read(ctx, NULL, &saved, msg, sizeof(msg)))
-		return 0;
-	for (size_t i = 0; i < saved.n; i++) {
-		for (__u32 p = port_next(want, 1); p < GB_PORT_COUNT; p = port_next(want, p + 1)) {
-			if (!port_isset(saved.v[i].ports, p))
-				continue;
-			gb_err("shared port %u left out: meeting \"%s\" of the saved rule set has "
-			       "it; a port is either a meeting's or shared", p, saved.v[i].name);
-			want[p / 8] &= ~(1u << (p % 8));
-			n++;
-		}
-	}
-	spec_list_free(&saved);
-	return n;
-}
-
 /* The saved shared ports, before the rules: a port is either shared or a meeting's. */
 static int restore_shared(const struct gb_ctx *ctx)
 {
 	static char text[GB_PORT_COUNT * 7];
 	__u8 want[GB_PORT_COUNT / 8], live[GB_PORT_COUNT / 8];
 	struct rules r;
-	int err, damaged, owned;
+	int err, damaged, owned, werr;
 
 	/* Damaged items are left out (named): the others are still put back. */
 	damaged = shared_ports_read(ctx, want);
@@ -302,12 +273,15 @@ static int restore_shared(const struct gb_ctx *ctx)
 		for (size_t i = 0; i < sizeof(want); i++)
 			want[i] |= live[i];
 	}
-	owned = leave_out_owned(ctx, want);
+	owned = shared_ports_unowned(ctx, want);
 	err = shared_ports_set(ctx, &r, want);
 	rules_free(&r);
 	/* The record made what the maps hold, so that the next restore agrees with it. */
-	if (!err && owned && (err = shared_ports_write(ctx, want)))
-		gb_err("cannot write %s/%s: %s", ctx->state_dir, STATE_SHARED_FILE, strerror(-err));
+	if (!err && owned && (werr = shared_ports_write(ctx, want))) {
+		gb_err("cannot write %s/%s: %s; the shared ports are set", ctx->state_dir,
+		       STATE_SHARED_FILE, strerror(-werr));
+		return werr;
+	}
 	if (err == -EEXIST)
 		gb_err("a port of %s/%s belongs to a meeting: 'geoblock shared-port del' it or "
 		       "move the meeting", ctx->state_dir, STATE_SHARED_FILE);
@@ -374,7 +348,7 @@ static int print_saved(void)
 		spec_list_free(&want);
 		return GB_EXIT_FAIL;
 	}
-	owned = leave_out_owned(&ctx, shared);
+	owned = shared_ports_unowned(&ctx, shared);
 	/* Not a line apply takes, but part of what restore puts back: said as a comment. */
 	if (port_next(shared, 1) < GB_PORT_COUNT) {
 		format_ports(shared, text, sizeof(text));

@@ -25,6 +25,7 @@
 #include "state/janus_rooms.h"
 #include "state/audit.h"
 #include "state/converge.h"
+#include "state/managed.h"
 #include "state/shared_ports.h"
 #include "state/changelog.h"
 #include "state/plan.h"
@@ -267,32 +268,50 @@ size_t rules_lost(const struct gb_ctx *ctx, const struct rules *r)
 }
 
 /*
- * Maps without a meeting beside a rules file that lists some: the pins were lost (a reboot
- * before `restore`, or removed) and the maps made anew. A change made on them would write the
- * rules file from them and drop every meeting it lists, so the file is put back first, audited,
- * and the saved shared ports before it.
+ * Maps that hold no meeting and no shared port beside a shared-ports file that lists some: their
+ * pins were lost (a reboot before restore) and the maps made anew. The shared ports go back
+ * first, as restore puts them back, before any rule set (the rollback of a change under way, or
+ * the lost meetings): their meetings' ufrags need them. What a damaged file still names goes back,
+ * what a saved meeting has is left out (each said). Not on a fleet node: the store gives its.
  */
-static int recover_lost_maps(const struct gb_ctx *ctx, struct rules *r)
+static int recover_lost_shared(const struct gb_ctx *ctx, struct rules *r)
 {
 	__u8 shared[GB_PORT_COUNT / 8], live[GB_PORT_COUNT / 8];
 	static char text[GB_PORT_COUNT * 7];
+	char by[512];
+	int err;
+
+	shared_ports_live(r, live);
+	if (!maps_empty(r) || port_next(live, 1) < GB_PORT_COUNT || managed_by(ctx, by, sizeof(by)))
+		return 0;
+	/* A file that cannot be read is said, and restore's to mend: the change goes on. */
+	err = shared_ports_read(ctx, shared);
+	if (err && err != -EINVAL)
+		return 0;
+	shared_ports_unowned(ctx, shared);
+	if (port_next(shared, 1) >= GB_PORT_COUNT)
+		return 0;
+	err = shared_ports_set(ctx, r, shared);
+	if (err)
+		return err;
+	format_ports(shared, text, sizeof(text));
+	gb_warn("the maps held no shared port while %s/%s lists %s (pins lost: after a reboot, run "
+		"'geoblock restore'); put them back first", ctx->state_dir, STATE_SHARED_FILE, text);
+	return 0;
+}
+
+/*
+ * Maps without a meeting beside a rules file that lists some: the pins were lost (a reboot
+ * before `restore`, or removed) and the maps made anew. A change made on them would write the
+ * rules file from them and drop every meeting it lists, so the file is put back first, audited.
+ */
+static int recover_lost_maps(const struct gb_ctx *ctx, struct rules *r)
+{
 	struct spec_list want;
 	int err;
 
 	if (!maps_empty(r))
 		return 0;
-	/* The shared ports first, as restore puts them back: the meetings' ufrags need them. */
-	shared_ports_live(r, live);
-	if (port_next(live, 1) >= GB_PORT_COUNT && !shared_ports_read(ctx, shared) &&
-	    port_next(shared, 1) < GB_PORT_COUNT) {
-		err = shared_ports_set(ctx, r, shared);
-		if (err)
-			return err;
-		format_ports(shared, text, sizeof(text));
-		gb_warn("the maps held no shared port while %s/%s lists %s (pins lost: after a "
-			"reboot, run 'geoblock restore'); put them back first", ctx->state_dir,
-			STATE_SHARED_FILE, text);
-	}
 	err = read_rules_file(ctx, &want);
 	if (!err && want.n) {
 		err = recover_audited(ctx, r, &want, 0, "the maps held no meeting (their pins were "
@@ -322,7 +341,9 @@ int rules_begin(const struct gb_ctx *ctx, struct rules *r, bool lost_back, int *
 	err = live_table_cover(ctx, r->policies, NULL, false);
 	if (err)
 		goto err_out;
-	err = recover_journal(ctx, r);
+	err = lost_back ? recover_lost_shared(ctx, r) : 0;
+	if (!err)
+		err = recover_journal(ctx, r);
 	if (!err && lost_back)
 		err = recover_lost_maps(ctx, r);
 	if (!err)

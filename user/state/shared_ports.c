@@ -9,11 +9,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "lib/country.h"
 #include "lib/errors.h"
 #include "lib/files.h"
+#include "state/changelog.h"
+#include "state/rules_read.h"
 #include "state/shared_ports.h"
 #include "geoblock.skel.h"
 
@@ -180,4 +183,39 @@ int shared_ports_set(const struct gb_ctx *ctx, struct rules *r,
 			return err;
 	}
 	return 0;
+}
+
+/* Salvage's left-out lines are restore's to say (restore_rules reads the file again). */
+static void say_nothing(void *arg, const char *what)
+{
+	(void)arg;
+	(void)what;
+}
+
+int shared_ports_unowned(const struct gb_ctx *ctx, __u8 want[GB_PORT_COUNT / 8])
+{
+	struct salvage sv = { .left_out = say_nothing };
+	struct spec_list saved;
+	time_t now = time(NULL);
+	char msg[512];
+	int n = 0;
+
+	if (port_next(want, 1) >= GB_PORT_COUNT ||
+	    changelog_read(ctx, &sv, &saved, msg, sizeof(msg)))
+		return 0;
+	for (size_t i = 0; i < saved.n; i++) {
+		/* One whose expiry has passed is deleted before it could hold a port. */
+		if (saved.v[i].expires && saved.v[i].expires <= now)
+			continue;
+		for (__u32 p = port_next(want, 1); p < GB_PORT_COUNT; p = port_next(want, p + 1)) {
+			if (!port_isset(saved.v[i].ports, p))
+				continue;
+			gb_err("shared port %u left out: meeting \"%s\" of the saved rule set has "
+			       "it; a port is either a meeting's or shared", p, saved.v[i].name);
+			want[p / 8] &= ~(1u << (p % 8));
+			n++;
+		}
+	}
+	spec_list_free(&saved);
+	return n;
 }

@@ -23,6 +23,12 @@ void shared_ports_warn_none(const struct gb_ctx *ctx, const char *what);
 /* That line (without "warning: ") in buf, or "" when a port is shared or the set is unreadable. */
 const char *shared_ports_none_says(const struct gb_ctx *ctx, const char *what, char *buf,
 				   size_t n);
+/*
+ * Takes out of want the ports a live meeting of the saved rule set has (the two records disagree:
+ * a geoblock without shared ports gave it to a meeting since), each named in one line, as the
+ * meeting's; returns how many.
+ */
+int shared_ports_unowned(const struct gb_ctx *ctx, __u8 want[GB_PORT_COUNT / 8]);
 /* Replaces the saved set (written whole, then renamed over the old one). */
 int shared_ports_write(const struct gb_ctx *ctx, const __u8 ports[GB_PORT_COUNT / 8]);
 /*
