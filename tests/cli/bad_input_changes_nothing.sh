@@ -229,6 +229,16 @@ refused 1 "not attached" detach lo
 # a GeoIP path that geoip.conf could not record on one line
 cp "$D/dbip-country-ipv4.mmdb" "$tmp/"$'a\nwith_lpm 1'
 refused 1 "a path with a newline cannot be recorded" geoip load "$tmp/"$'a\nwith_lpm 1'
+refused 1 "watch: a path with a newline cannot be recorded" daemon --metrics 127.0.0.1:0 \
+	--watch "$tmp/"$'a\nwith_lpm 1'
+# ... nor through a name that only comes to hold one (a symlink to it): its line in the record
+# has the newline as '?', so the record keeps its lines (restore after a reboot reads them).
+ln -s "$tmp/"$'a\nwith_lpm 1' "$tmp/plain.mmdb"
+"$GEOBLOCK" geoip load "$tmp/plain.mmdb" >/dev/null 2>&1 || fail "geoip load through a symlink"
+check_eq "the record: one source line, with_lpm as it was" "1 with_lpm 0" \
+	"$(grep -c '^source ' "$GEOBLOCK_STATE_DIR/geoip.conf") $(grep '^with_lpm' "$GEOBLOCK_STATE_DIR/geoip.conf")"
+"$GEOBLOCK" geoip load "$D/dbip-country-ipv4.mmdb" >/dev/null || fail "geoip load back"
+before=$(snapshot)
 # the daemon's API options, refused before it serves anything
 refused 1 'api-group: no group "nosuchgroup0"' daemon --metrics 127.0.0.1:0 --api "$tmp/a.sock" \
 	--api-group nosuchgroup0

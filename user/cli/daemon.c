@@ -309,6 +309,12 @@ int cmd_daemon(const struct cmd_args *a)
 		gb_err("at most %d --watch files", WATCH_MAX);
 		return GB_EXIT_USAGE;
 	}
+	for (int i = 0; i < a->ngiven; i++)
+		if (a->given[i].id == OPT_WATCH && strchr(a->given[i].value, '\n')) {
+			gb_err("--watch: a path with a newline cannot be recorded for restore; rename "
+			       "the file");
+			return GB_EXIT_USAGE;
+		}
 	if (exporter_parse_addr(metrics, &addr, &addr_len, err_msg, sizeof(err_msg))) {
 		gb_err("--metrics: %s", err_msg);
 		return GB_EXIT_USAGE;

@@ -132,11 +132,22 @@ void geoip_kept_unstage(const struct gb_ctx *ctx)
 	remove_staged(ctx, true);
 }
 
+/* s for one line of the record (malloc'd): a newline in a name would start a line of its own. */
+static char *one_line(const char *s)
+{
+	char *c = strdup(s);
+
+	for (char *p = c; p && *p; p++)
+		if (*p == '\n' || *p == '\r')
+			*p = '?';
+	return c;
+}
+
 int geoip_kept_stage(const struct gb_ctx *ctx, const struct geoip_kept_load *l,
 		     const __u32 net_ids[2])
 {
 	const struct geoip_table *t = l->t;
-	char *conf = NULL, name[64], boot[40];
+	char *conf = NULL, *source, *type, name[64], boot[40];
 	__u32 zero = 0, id;
 	bool with_lpm;
 	int err = 0, len;
@@ -159,14 +170,19 @@ int geoip_kept_stage(const struct gb_ctx *ctx, const struct geoip_kept_load *l,
 	if (err)
 		goto out;
 	read_boot(boot);
-	len = asprintf(&conf, "# geoblock: the GeoIP table restore loads (from the copies %s...)\n"
+	source = one_line(l->source);
+	type = one_line(t->database_type);
+	len = !source || !type ? -1 :
+	      asprintf(&conf, "# geoblock: the GeoIP table restore loads (from the copies %s...)\n"
 		       "field %s\nwith_lpm %d\nfiles %d\nsource %s\n"
 		       "# the table live: its boot and network lists, what status describes\n"
 		       "table %s %u %u\ninfo %llu %llu %zu %zu %zu %zu %s\n", STATE_GEOIP_COPY,
-		       l->field, with_lpm, l->n, l->source, boot, net_ids[0], net_ids[1],
+		       l->field, with_lpm, l->n, source, boot, net_ids[0], net_ids[1],
 		       (unsigned long long)time(NULL), (unsigned long long)t->build_epoch,
 		       (size_t)t->v4.n, (size_t)t->v6.n, (size_t)t->v4.added, (size_t)t->v6.added,
-		       t->database_type);
+		       type);
+	free(source);
+	free(type);
 	if (len < 0) {
 		conf = NULL;
 		err = -ENOMEM;
