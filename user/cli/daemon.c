@@ -311,8 +311,8 @@ int cmd_daemon(const struct cmd_args *a)
 	}
 	for (int i = 0; i < a->ngiven; i++)
 		if (a->given[i].id == OPT_WATCH && strchr(a->given[i].value, '\n')) {
-			gb_err("--watch: a path with a newline cannot be recorded for restore; rename "
-			       "the file");
+			gb_err("--watch: a path with a newline cannot be recorded for restore; "
+			       "rename the file");
 			return GB_EXIT_USAGE;
 		}
 	if (exporter_parse_addr(metrics, &addr, &addr_len, err_msg, sizeof(err_msg))) {
