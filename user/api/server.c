@@ -122,7 +122,7 @@ static enum MHD_Result content_encoded(void *arg, enum MHD_ValueKind kind, const
 				       const char *value)
 {
 	(void)kind;
-	if (!strcasecmp(key, MHD_HTTP_HEADER_CONTENT_ENCODING) && value &&
+	if (!strcasecmp(key, MHD_HTTP_HEADER_CONTENT_ENCODING) && value && *value &&
 	    strcasecmp(value, "identity"))
 		*(bool *)arg = true;
 	return MHD_YES;

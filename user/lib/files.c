@@ -52,6 +52,10 @@ int gb_daemon_lock(const char *state_dir, long *holder)
 	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return -errno;
+	/* A probe (gb_daemon_running) holds it shared for a moment: not a daemon. */
+	for (int tries = 0; flock(fd, LOCK_EX | LOCK_NB) && errno == EWOULDBLOCK && tries < 20;
+	     tries++)
+		usleep(10 * 1000);
 	if (flock(fd, LOCK_EX | LOCK_NB)) {
 		err = -errno;
 		if (err == -EWOULDBLOCK && (len = pread(fd, pid, sizeof(pid) - 1, 0)) > 0)
