@@ -129,11 +129,25 @@ int gb_write_all(int fd, const void *data, size_t len)
 	return 0;
 }
 
+/* The temporary a write of dir/name goes through (into buf). */
+static void temp_name(char *buf, size_t len, const char *dir, const char *name)
+{
+	snprintf(buf, len, "%s/.%s.tmp", dir, name);
+}
+
+void gb_write_file_cut(const char *dir, const char *name)
+{
+	char path[PATH_MAX];
+
+	temp_name(path, sizeof(path), dir, name);
+	unlink(path);
+}
+
 int atomic_file_open(struct atomic_file *f, const char *dir, const char *name)
 {
 	f->dir = dir;
 	snprintf(f->path, sizeof(f->path), "%s/%s", dir, name);
-	snprintf(f->tmp, sizeof(f->tmp), "%s/.%s.tmp", dir, name);
+	temp_name(f->tmp, sizeof(f->tmp), dir, name);
 	f->fd = open(f->tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	return f->fd < 0 ? -errno : 0;
 }

@@ -29,6 +29,8 @@ int atomic_file_commit(struct atomic_file *f, int err);
 int gb_write_all(int fd, const void *data, size_t len);
 /* Replaces dir/name with data (temporary file, fsync, rename, fsync of dir); no message. */
 int gb_write_file_atomic(const char *dir, const char *name, const char *data, size_t len);
+/* Removes the temporary a write of dir/name (gb_write_file_atomic) killed midway left, if any. */
+void gb_write_file_cut(const char *dir, const char *name);
 /* The same without the fsyncs: for state rebuilt anyway after a crash, written often. */
 int gb_write_file_replace(const char *dir, const char *name, const char *data, size_t len);
 /* Takes the state lock on a new fd (returned; close it to release), waiting for other holders. */

@@ -5,6 +5,7 @@
 #include "kern/pins.h"
 #include "state/audit.h"
 #include "state/context.h"
+#include "state/countries.h"
 #include "state/geoip_kept.h"
 
 int gb_open(struct gb_ctx *ctx, unsigned int flags)
@@ -23,8 +24,11 @@ int gb_open(struct gb_ctx *ctx, unsigned int flags)
 	err = pins_load(ctx, flags);
 	if (err)
 		gb_close(ctx);
-	else if (flags & GB_OPEN_LOCKED)
+	else if (flags & GB_OPEN_LOCKED) {
 		geoip_kept_settle(ctx);	/* a geoip load cut short: its copy follows the table */
+		/* The census is written under the lock: a temporary of it found now was cut short. */
+		gb_write_file_cut(ctx->state_dir, STATE_CENSUS_FILE);
+	}
 	return err;
 }
 
