@@ -69,10 +69,14 @@ static void scan_text(const char *buf, size_t len, struct text_scan *t)
 		} else if (!in_string && buf[i] == ':') {
 			t->members++;
 		} else if (!in_string && (buf[i] == '-' || (buf[i] >= '0' && buf[i] <= '9'))) {
-			size_t n = strspn(buf + i, "-+0123456789.eE");
+			bool integer = true;
+			size_t n = 0;
 
+			/* Within len: the bytes need not end in a NUL. */
+			for (; i + n < len && buf[i + n] && strchr("-+0123456789.eE", buf[i + n]); n++)
+				integer &= !strchr("+.eE", buf[i + n]);
 			/* A fraction or an exponent is a double: no list takes one. */
-			if (n == strspn(buf + i, "-0123456789"))
+			if (integer)
 				t->huge |= !integer_fits(buf + i, n);
 			i += n - 1;
 		}
