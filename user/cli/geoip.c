@@ -27,6 +27,7 @@
 #include "state/records.h"
 #include "cli/cmd.h"
 #include "cli/geoip.h"
+#include "cli/output.h"
 #include "geoblock.skel.h"
 
 static int parse_percent(const char *s, double *out)
@@ -314,9 +315,7 @@ static void print_match(const char *addr_str, const struct table_match *m, bool 
 	json_object_object_add(o, "address", json_object_new_string(addr_str));
 	json_object_object_add(o, "country", found ? json_object_new_string(cc) : NULL);
 	json_object_object_add(o, "prefix", *net ? json_object_new_string(net) : NULL);
-	printf("%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
-							 JSON_C_TO_STRING_NOSLASHESCAPE));
-	json_object_put(o);
+	print_json_line(o);
 }
 
 /* Answers one address; returns 0, or -EINVAL when s is not an address. */

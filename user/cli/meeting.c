@@ -432,8 +432,8 @@ int cmd_meeting_list(const struct cmd_args *a)
 		}
 	}
 	if (json) {
-		printf("%s\n", json_object_to_json_string_ext(arr, JSON_C_TO_STRING_PRETTY |
-								   JSON_C_TO_STRING_NOSLASHESCAPE));
+		print_json(arr);
+		arr = NULL;
 	} else {
 		print_list(lines, n);
 		if (marked)

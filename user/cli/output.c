@@ -13,14 +13,24 @@
 #include "state/rules.h"
 #include "cli/output.h"
 
-void print_json(struct json_object *o)
+static void print_json_as(struct json_object *o, int how)
 {
-	char *text = gb_utf8_clean(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY |
+	char *text = gb_utf8_clean(json_object_to_json_string_ext(o, how |
 								   JSON_C_TO_STRING_NOSLASHESCAPE));
 
 	printf("%s\n", text ? text : "null");
 	free(text);
 	json_object_put(o);
+}
+
+void print_json(struct json_object *o)
+{
+	print_json_as(o, JSON_C_TO_STRING_PRETTY);
+}
+
+void print_json_line(struct json_object *o)
+{
+	print_json_as(o, JSON_C_TO_STRING_PLAIN);
 }
 
 void warn_lost(const struct gb_ctx *ctx)

@@ -10,6 +10,8 @@ struct gb_ctx;
 
 /* Prints o as --json does (indented, '/' unescaped), a newline after it, and releases it. */
 void print_json(struct json_object *o);
+/* The same on one line (one object per line, as for several answers in turn). */
+void print_json_line(struct json_object *o);
 /*
  * One warning line if the maps hold no meeting while the saved rule set lists some: their pins
  * were lost (a reboot before restore) and nothing it lists is enforced.

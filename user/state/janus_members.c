@@ -13,6 +13,7 @@
 #include <strings.h>
 #include <unistd.h>
 #include <json-c/json.h>
+#include "lib/clock.h"
 #include "lib/errors.h"
 #include "state/audit.h"
 #include "state/explain.h"
@@ -30,10 +31,7 @@ static void count(unsigned long *c, unsigned long n)
 
 static time_t now_s(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec;
+	return (time_t)(gb_mono_ms() / 1000);
 }
 
 void janus_members_init(struct janus_members *m, const struct gb_ctx *ctx, unsigned int idle_s)
