@@ -239,6 +239,10 @@ check_eq "the record: one source line, with_lpm as it was" "1 with_lpm 0" \
 	"$(grep -c '^source ' "$GEOBLOCK_STATE_DIR/geoip.conf") $(grep '^with_lpm' "$GEOBLOCK_STATE_DIR/geoip.conf")"
 "$GEOBLOCK" geoip load "$D/dbip-country-ipv4.mmdb" >/dev/null || fail "geoip load back"
 before=$(snapshot)
+# as many --watch files as geoip load takes files, not one more
+watch17=()
+for i in {1..17}; do watch17+=(--watch "$tmp/w$i.mmdb"); done
+refused 1 "at most 16 --watch files" daemon --metrics 127.0.0.1:0 "${watch17[@]}"
 # the daemon's API options, refused before it serves anything
 refused 1 'api-group: no group "nosuchgroup0"' daemon --metrics 127.0.0.1:0 --api "$tmp/a.sock" \
 	--api-group nosuchgroup0

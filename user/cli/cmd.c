@@ -181,7 +181,7 @@ static const struct cmd_opt daemon_opts[] = {
 	{ .id = OPT_WATCH, .name = "watch", .value = "PATH", .flags = CMD_OPT_REPEAT,
 	  .help = "reload the GeoIP table from PATH when it is replaced (renamed over,\n"
 		  "as geoipupdate does) or rewritten in place (once closed); several\n"
-		  "--watch make one table. A file that does not load (corrupt, truncated,\n"
+		  "--watch (up to 16) make one table. A file that does not load (corrupt, truncated,\n"
 		  "shrunken) leaves the loaded table, logs one line and counts a failed\n"
 		  "reload (geoblock_geoip_reload_failures_total)" },
 	{ .id = OPT_API, .name = "api", .value = "PATH",
@@ -201,12 +201,14 @@ static const struct cmd_opt daemon_opts[] = {
 		  "leave the meeting" },
 	{ .id = OPT_JANUS_EVENTS_AUTH, .name = "janus-events-auth", .value = "FILE",
 	  .help = "require HTTP basic auth, \"user:password\" in FILE (sampleevh's\n"
-		  "backend_user and backend_pwd)" },
+		  "backend_user and backend_pwd); needs --janus-events" },
 	{ .id = OPT_JANUS_IDLE, .name = "janus-idle", .value = "SECONDS", .def = "60",
-	  .help = "forget the ports of a handle Janus has said nothing about for SECONDS" },
+	  .help = "forget the ports of a handle Janus has said nothing about for SECONDS\n"
+		  "(1-86400); needs --janus-events" },
 	{ .id = OPT_JANUS_ADMIN, .name = "janus-admin", .value = "URL",
 	  .help = "at start, rebuild which handles hold which ports from Janus's Admin API\n"
-		  "at URL (e.g. http://127.0.0.1:7088/admin), rather than from a stale list" },
+		  "at URL (e.g. http://127.0.0.1:7088/admin), rather than from a stale list;\n"
+		  "needs --janus-events and --janus-admin-secret" },
 	{ .id = OPT_JANUS_ADMIN_SECRET, .name = "janus-admin-secret", .value = "FILE",
 	  .help = "the Admin API's admin_secret, the first line of FILE" },
 	{ .id = OPT_JANUS_HANGUP, .name = "janus-hangup",

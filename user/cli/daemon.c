@@ -19,6 +19,7 @@
 #include <unistd.h>
 #include "lib/errors.h"
 #include "lib/files.h"
+#include "geoip/geoip.h"
 #include "kern/link_keeper.h"
 #include "kern/pins.h"
 #include "kern/retired.h"
@@ -43,7 +44,7 @@
  * daemon's help in cmd.c says it.
  */
 #define EXPIRE_INTERVAL_S 5
-#define WATCH_MAX 8
+#define WATCH_MAX GEOIP_MAX_FILES	/* as many as geoip load takes */
 
 /*
  * --watch: the files of one GeoIP table, reloaded together when any of them is replaced: what
