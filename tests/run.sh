@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
 # Runs every test (`make test` builds them first); each ends with "N passed, N failed".
-# Prints one line per test and the total; exits non-zero if anything failed or did not finish.
+# Prints one line per test as it ends and the total; exits non-zero if anything failed or did not
+# finish. GB_TEST_JOBS tests (default 2) run at once, each in its own pins, state dir and
+# namespaces; those that must have the machine to themselves (see alone) run after them, one by
+# one.
 set -uo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 # GB_BUILD: the build to test (`make test SANITIZE=1` passes build-san).
@@ -9,14 +12,16 @@ BUILD=$GB_BUILD
 LOGS=$BUILD/test-logs
 mkdir -p "$LOGS"
 
-# Sanitizer reports go to files, one per process, so that none is lost when a test captures or
-# discards a command's stderr; a test with a report fails whatever it printed.
+JOBS=${GB_TEST_JOBS:-2}
+[[ $JOBS =~ ^[1-9][0-9]*$ ]] || { echo "GB_TEST_JOBS: \"$JOBS\" is not a number of jobs" >&2; exit 2; }
+
+# Sanitizer reports go to files, one per process and a directory per test, so that none is lost
+# when a test captures or discards a command's stderr; a test with a report fails whatever it
+# printed.
 SAN_LOGS=$LOGS/sanitizer
 if [[ ${GB_SANITIZE:-} == 1 ]]; then
 	rm -rf "$SAN_LOGS"
 	mkdir -p "$SAN_LOGS"
-	export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:log_path=$SAN_LOGS/report
-	export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1:log_path=$SAN_LOGS/report
 	export LSAN_OPTIONS=suppressions=$ROOT/tests/lib/lsan.supp:print_suppressions=0
 fi
 SAN_REPORT='ERROR: (Address|Leak|UndefinedBehavior)Sanitizer|runtime error:'
@@ -104,36 +109,60 @@ tests=(
 	"bash $ROOT/tests/faults/damaged_rules_file_restores_the_rest.sh"
 )
 
+
 if [[ $(id -u) != 0 ]]; then
 	echo "tests need root (BPF, XDP, network namespaces)" >&2
 	exit 2
 fi
-total_pass=0
-total_fail=0
-broken=0
-for t in "${tests[@]}"; do
-	name=$(basename "${t##* }")
-	name=${name%.sh}
+
+# skip_reason T: why the pass skips T, if it does.
+skip_reason() {
+	[[ ${GB_SANITIZE:-} == 1 ]] || return 1
 	# What a package installs is the same whatever the build: checked in the plain pass only.
-	if [[ ${GB_SANITIZE:-} == 1 && $t == */tests/dist/* ]]; then
-		printf '%-5s %-36s %s\n' skip "$name" "(packaging: checked in the plain pass)"
-		continue
-	fi
+	if [[ $1 == */tests/dist/* ]]; then
+		echo "(packaging: checked in the plain pass)"
 	# Real WebRTC clients against the data path: what they check is a race of milliseconds
 	# (a port given before a client's DTLS completes), which a sanitized controller, several
 	# times slower, changes. Their controller paths run sanitized in the CLI tests (Janus's
 	# events, shared ports and ufrags).
-	if [[ ${GB_SANITIZE:-} == 1 && $t == *_real_clients.sh ]]; then
-		printf '%-5s %-36s %s\n' skip "$name" "(real clients' timing: checked in the plain pass)"
-		continue
+	elif [[ $1 == *_real_clients.sh ]]; then
+		echo "(real clients' timing: checked in the plain pass)"
+	else
+		return 1
 	fi
+}
+
+# alone T: whether T runs with no other test beside it: it installs into the system, times real
+# clients' handshakes to the millisecond, or starts etcd clusters whose members come back on ports
+# another test could take meanwhile (and 20 daemons whose convergence it times).
+alone() {
+	[[ $1 == */tests/dist/* || $1 == *_real_clients.sh || $1 == */tests/fleet/* ]]
+}
+
+# run_one T NAME: runs test T (in the background, beside others) and leaves in
+# $LOGS/NAME.result its exit code, seconds, and the "N passed, N failed" line.
+run_one() {
+	local t=$1 name=$2 start rc line
 	start=$(date +%s)
-	$t >"$LOGS/$name.log" 2>&1
-	rc=$?
-	line=$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$LOGS/$name.log" | tail -1)
 	if [[ ${GB_SANITIZE:-} == 1 ]]; then
 		mkdir -p "$SAN_LOGS/$name"
-		compgen -G "$SAN_LOGS/report.*" >/dev/null && mv "$SAN_LOGS"/report.* "$SAN_LOGS/$name/"
+		export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:log_path=$SAN_LOGS/$name/report
+		export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1:log_path=$SAN_LOGS/$name/report
+	fi
+	$t >"$LOGS/$name.log" 2>&1 </dev/null
+	rc=$?
+	line=$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$LOGS/$name.log" | tail -1)
+	printf '%s %s %s\n' "$rc" "$(($(date +%s) - start))" "$line" >"$LOGS/$name.result"
+}
+
+total_pass=0
+total_fail=0
+broken=0
+# report NAME: the line of a test that ended, and its part of the totals.
+report() {
+	local name=$1 rc=? secs=? line= p f status
+	[[ -r $LOGS/$name.result ]] && read -r rc secs line <"$LOGS/$name.result"
+	if [[ ${GB_SANITIZE:-} == 1 ]]; then
 		# Reports on stderr too, should a runtime ignore log_path.
 		grep -E -A3 "$SAN_REPORT" "$LOGS/$name.log" >"$SAN_LOGS/$name/report.stderr" ||
 			rm -f "$SAN_LOGS/$name/report.stderr"
@@ -148,7 +177,7 @@ for t in "${tests[@]}"; do
 		echo "BROKEN  $name (exit $rc, no summary; see $LOGS/$name.log)"
 		tail -5 "$LOGS/$name.log" | sed 's/^/    /'
 		broken=$((broken + 1))
-		continue
+		return
 	fi
 	p=${line%% passed*}
 	f=${line#*passed, }
@@ -160,8 +189,52 @@ for t in "${tests[@]}"; do
 		status=FAIL
 		grep -E '^FAIL' "$LOGS/$name.log" | head -20 | sed 's/^/    /'
 	fi
-	printf '%-5s %-36s %s (%ss)\n' "$status" "$name" "$line" "$(($(date +%s) - start))"
+	printf '%-5s %-36s %s (%ss)\n' "$status" "$name" "$line" "$secs"
 	((rc != 0 && f == 0)) && broken=$((broken + 1))
+}
+
+declare -A running=()	# PID -> name
+# reap: waits for one running test to end and reports it.
+reap() {
+	local pid
+	wait -n -p pid "${!running[@]}"
+	report "${running[$pid]}"
+	unset "running[$pid]"
+}
+stop_running() {
+	local pid
+	# The tests themselves (each the child of its run_one) clean up on TERM.
+	for pid in "${!running[@]}"; do pkill -TERM -P "$pid"; done
+	wait
+	exit 130
+}
+trap stop_running INT TERM
+
+later=()
+for t in "${tests[@]}"; do
+	name=$(basename "${t##* }")
+	name=${name%.sh}
+	if why=$(skip_reason "$t"); then
+		printf '%-5s %-36s %s\n' skip "$name" "$why"
+		continue
+	fi
+	if alone "$t"; then
+		later+=("$t")
+		continue
+	fi
+	rm -f "$LOGS/$name.result"
+	while ((${#running[@]} >= JOBS)); do reap; done
+	run_one "$t" "$name" &
+	running[$!]=$name
+done
+while ((${#running[@]})); do reap; done
+for t in "${later[@]}"; do
+	name=$(basename "${t##* }")
+	name=${name%.sh}
+	rm -f "$LOGS/$name.result"
+	run_one "$t" "$name" &
+	running[$!]=$name
+	reap
 done
 echo "$total_pass passed, $((total_fail + broken)) failed"
 ((total_fail == 0 && broken == 0))
