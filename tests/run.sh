@@ -14,6 +14,9 @@ mkdir -p "$LOGS"
 
 JOBS=${GB_TEST_JOBS:-2}
 [[ $JOBS =~ ^[1-9][0-9]*$ ]] || { echo "GB_TEST_JOBS: \"$JOBS\" is not a number of jobs" >&2; exit 2; }
+# A test still running after this many seconds is stopped (TERM, then KILL 30 s later) and counted
+# as broken: the longest takes about 130 s (more under the sanitizers).
+LIMIT=${GB_TEST_TIMEOUT:-1200}
 
 # Sanitizer reports go to files, one per process and a directory per test, so that none is lost
 # when a test captures or discards a command's stderr; a test with a report fails whatever it
@@ -141,7 +144,8 @@ alone() {
 }
 
 # run_one T NAME: runs test T (in the background, beside others) and leaves in
-# $LOGS/NAME.result its exit code, seconds, and the "N passed, N failed" line.
+# $LOGS/NAME.result its exit code, seconds, and the "N passed, N failed" line. timeout runs the
+# test in a process group of its own and passes a TERM on to all of it.
 run_one() {
 	local t=$1 name=$2 start rc line
 	start=$(date +%s)
@@ -150,8 +154,9 @@ run_one() {
 		export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:log_path=$SAN_LOGS/$name/report
 		export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1:log_path=$SAN_LOGS/$name/report
 	fi
-	$t >"$LOGS/$name.log" 2>&1 </dev/null
+	timeout -k 30 "$LIMIT" $t >"$LOGS/$name.log" 2>&1 </dev/null
 	rc=$?
+	((rc == 124)) && echo "stopped after $LIMIT s (GB_TEST_TIMEOUT)" >>"$LOGS/$name.log"
 	line=$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$LOGS/$name.log" | tail -1)
 	printf '%s %s %s\n' "$rc" "$(($(date +%s) - start))" "$line" >"$LOGS/$name.result"
 }
@@ -173,6 +178,7 @@ report() {
 			grep -h -m3 -E "$SAN_REPORT|SUMMARY" "$SAN_LOGS/$name"/report.* | head -12 |
 				sed 's/^/    /'
 			total_fail=$((total_fail + 1))
+			san_counted[$name]=1
 		fi
 	fi
 	if [[ -z $line ]]; then
@@ -195,22 +201,34 @@ report() {
 	((rc != 0 && f == 0)) && broken=$((broken + 1))
 }
 
-declare -A running=()	# PID -> name
-# reap: waits for one running test to end and reports it.
+declare -A san_counted=()	# tests failed for a sanitizer report
+declare -A running=()	# PID of its run_one -> name
+# reap: waits for one running test to end and reports it (a run_one that wait cannot name, one
+# gone by a signal, is reported once it is gone).
 reap() {
-	local pid
+	local pid=
 	wait -n -p pid "${!running[@]}"
-	report "${running[$pid]}"
-	unset "running[$pid]"
+	if [[ -n $pid && -n ${running[$pid]:-} ]]; then
+		report "${running[$pid]}"
+		unset "running[$pid]"
+		return
+	fi
+	for pid in "${!running[@]}"; do
+		kill -0 "$pid" 2>/dev/null && continue
+		report "${running[$pid]}"
+		unset "running[$pid]"
+	done
 }
+# stop_running CODE: stops the running tests (TERM to each one's timeout, which passes it on to
+# the test's process group: the tests clean up on TERM) and exits CODE.
 stop_running() {
 	local pid
-	# The tests themselves (each the child of its run_one) clean up on TERM.
 	for pid in "${!running[@]}"; do pkill -TERM -P "$pid"; done
 	wait
-	exit 130
+	exit "$1"
 }
-trap stop_running INT TERM
+trap 'stop_running 130' INT
+trap 'stop_running 143' TERM
 
 later=()
 for t in "${tests[@]}"; do
@@ -238,5 +256,17 @@ for t in "${later[@]}"; do
 	running[$!]=$name
 	reap
 done
+# A report written after its test was reported (a process of it still ending then).
+if [[ ${GB_SANITIZE:-} == 1 ]]; then
+	for d in "$SAN_LOGS"/*/; do
+		name=$(basename "$d")
+		[[ -n ${san_counted[$name]:-} ]] && continue
+		if grep -q -E "$SAN_REPORT" "$d"report.* 2>/dev/null; then
+			echo "FAIL  $name: sanitizer reports in $d (written after its line above):"
+			grep -h -m3 -E "$SAN_REPORT|SUMMARY" "$d"report.* | head -12 | sed 's/^/    /'
+			total_fail=$((total_fail + 1))
+		fi
+	done
+fi
 echo "$total_pass passed, $((total_fail + broken)) failed"
 ((total_fail == 0 && broken == 0))

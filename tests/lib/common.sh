@@ -81,11 +81,16 @@ summary() {
 geoip_data() {
 	export GEOBLOCK_DATA_DIR=${GEOBLOCK_DATA_DIR:-$ROOT/build/geoip}
 	bash "$ROOT/scripts/fetch-geoip.sh" "$GEOBLOCK_DATA_DIR" || return 1
-	# libmaxminddb opens plain files only: the reference reads a decompressed copy.
-	if [[ ! -s $GEOBLOCK_DATA_DIR/GeoLite2-Country.mmdb ]]; then
-		zcat "$GEOBLOCK_DATA_DIR/GeoLite2-Country.mmdb.gz" >"$GEOBLOCK_DATA_DIR/GeoLite2-Country.mmdb.tmp" &&
-			mv "$GEOBLOCK_DATA_DIR/GeoLite2-Country.mmdb.tmp" "$GEOBLOCK_DATA_DIR/GeoLite2-Country.mmdb"
-	fi
+	# libmaxminddb opens plain files only: the reference reads a decompressed copy, made by one
+	# test at a time (two run at once), each into a file of its own renamed into place.
+	(
+		local d=$GEOBLOCK_DATA_DIR t
+		flock 9 || exit 1
+		[[ -s $d/GeoLite2-Country.mmdb ]] && exit 0
+		t=$(mktemp "$d/.GeoLite2-Country.mmdb.XXXXXX") || exit 1
+		zcat "$d/GeoLite2-Country.mmdb.gz" >"$t" && mv "$t" "$d/GeoLite2-Country.mmdb" ||
+			{ rm -f "$t"; exit 1; }
+	) 9>"$GEOBLOCK_DATA_DIR/.lock"
 }
 
 # The saved rule set as `meeting add` lines: the rules file and the change log after it, as

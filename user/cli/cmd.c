@@ -181,9 +181,9 @@ static const struct cmd_opt daemon_opts[] = {
 	{ .id = OPT_WATCH, .name = "watch", .value = "PATH", .flags = CMD_OPT_REPEAT,
 	  .help = "reload the GeoIP table from PATH when it is replaced (renamed over,\n"
 		  "as geoipupdate does) or rewritten in place (once closed); several\n"
-		  "--watch (up to 16) make one table. A file that does not load (corrupt, truncated,\n"
-		  "shrunken) leaves the loaded table, logs one line and counts a failed\n"
-		  "reload (geoblock_geoip_reload_failures_total)" },
+		  "--watch (up to 16) make one table. A file that does not load\n"
+		  "(corrupt, truncated, shrunken) leaves the loaded table, logs one line\n"
+		  "and counts a failed reload (geoblock_geoip_reload_failures_total)" },
 	{ .id = OPT_API, .name = "api", .value = "PATH",
 	  .help = "serve the control API (HTTP/1.1 + JSON, docs/api.md) on a unix socket\n"
 		  "at PATH, e.g. " API_DEFAULT_PATH "; its directory is made 0750,\n"
