@@ -211,7 +211,7 @@ check_eq "a table loaded: an address of no country is blamed again" \
 
 # Expired: the meeting's rule has ended, its packets pass, and so does the participant. Last, as
 # the next change deletes an expired meeting.
-soon=$(date -u -d "@$(($(date +%s) + 3))" +%Y-%m-%dT%H:%M:%SZ)
+soon=$(date -u -d "@$(($(date +%s) + 5))" +%Y-%m-%dT%H:%M:%SZ)
 "$GEOBLOCK" meeting add soon --ports 9301 --block DE --expires "$soon" >/dev/null ||
 	fail "meeting add soon"
 check_eq "before its expiry: blocked" dropped "$(verdict soon 192.0.2.1)"

@@ -28,8 +28,9 @@ check "attach" in_ns "$TB_DST" "$GEOBLOCK" attach "$TB_DST_IF" >/dev/null
 tmp=$(mktemp -d)
 on_exit rm -rf "$tmp"
 
-# An RFC 3339 time a few seconds ahead, and a duration.
-soon=$(date -u -d "@$(($(date +%s) + 5))" +%Y-%m-%dT%H:%M:%SZ)
+# An RFC 3339 time a few seconds ahead, and a duration. What must come before an expiry (a round
+# of traffic, a refused add, an apply) has seconds to spare: two tests run at once.
+soon=$(date -u -d "@$(($(date +%s) + 8))" +%Y-%m-%dT%H:%M:%SZ)
 check "add soon (RFC 3339)" "$GEOBLOCK" meeting add soon --ports 8801 --block DE --expires "$soon" >/dev/null
 check "add later (duration)" "$GEOBLOCK" meeting add later --ports 8802 --block DE --expires 2h >/dev/null
 exp_later=$(date -d "$("$GEOBLOCK" meeting list --json | jq -r '.[] | select(.name == "later") | .expires')" +%s)
@@ -76,7 +77,7 @@ check_eq "audit: change" "- meeting add soon --ports 8801 --block DE --expires $
 	"$(jq -r '.changes[0]' <<<"$last")"
 
 # Without a daemon, the next change deletes expired meetings first: their ports are free again.
-soon2=$(date -u -d "@$(($(date +%s) + 2))" +%Y-%m-%dT%H:%M:%SZ)
+soon2=$(date -u -d "@$(($(date +%s) + 4))" +%Y-%m-%dT%H:%M:%SZ)
 check "add soon2" "$GEOBLOCK" meeting add soon2 --ports 8803 --block DE --expires "$soon2" >/dev/null
 check "port taken while soon2 runs" bash -c "! '$GEOBLOCK' meeting add taker --ports 8803 --block FR 2>/dev/null"
 expired2() { [[ $("$GEOBLOCK" explain "$DE" 8803 --json | jq -r .verdict) == expired ]]; }
@@ -98,8 +99,8 @@ check "after its expiry time" test "$(date +%s)" -ge "$(date -d "$soon3" +%s)"
 check "audited as expire" grep -q '"command":"expire".*soon3' "$GEOBLOCK_STATE_DIR/audit.log"
 # Another process changes the rules while the daemon runs: the rule set the daemon keeps between
 # its passes is read again, and it goes on deleting what expires after.
-soon4=$(date -u -d "@$(($(date +%s) + 3))" +%Y-%m-%dT%H:%M:%SZ)
-soon5=$(date -u -d "@$(($(date +%s) + 8))" +%Y-%m-%dT%H:%M:%SZ)
+soon4=$(date -u -d "@$(($(date +%s) + 6))" +%Y-%m-%dT%H:%M:%SZ)
+soon5=$(date -u -d "@$(($(date +%s) + 11))" +%Y-%m-%dT%H:%M:%SZ)
 {
 	saved_rules
 	echo "meeting add soon4 --ports 8805 --block DE --expires $soon4"
@@ -108,7 +109,7 @@ soon5=$(date -u -d "@$(($(date +%s) + 8))" +%Y-%m-%dT%H:%M:%SZ)
 on_exit "rm -f '$GEOBLOCK_STATE_DIR/../rules.$$'"
 gone45() { [[ $("$GEOBLOCK" meeting list --json | jq -r '[.[].name] | sort | join(" ")') == "later taker" ]]; }
 check "add soon4 and soon5 (apply, another process)" quiet "$GEOBLOCK" apply "$GEOBLOCK_STATE_DIR/../rules.$$"
-check "the daemon deletes soon4 and soon5 within 25 s" wait_until 25 gone45
+check "the daemon deletes soon4 and soon5 within 30 s" wait_until 30 gone45
 check "not before soon5's expiry" test "$(date +%s)" -ge "$(date -d "$soon5" +%s)"
 kill_child $daemon
 check_eq "the daemon said it deleted 3 expired meetings" 3 \

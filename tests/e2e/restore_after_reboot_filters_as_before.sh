@@ -168,7 +168,7 @@ check_eq "attach of a new interface of the old name: refused, the rename said" \
 check "detach $hash_if (its name when attached)" G detach "$hash_if" >/dev/null
 
 # A meeting whose expiry passes while the machine is down is deleted by restore, audited.
-brief=$(date -u -d "@$(($(date +%s) + 2))" +%Y-%m-%dT%H:%M:%SZ)
+brief=$(date -u -d "@$(($(date +%s) + 4))" +%Y-%m-%dT%H:%M:%SZ)
 check "add brief" "$GEOBLOCK" meeting add brief --ports 9500 --block DE --expires "$brief" >/dev/null
 rm -rf "$GEOBLOCK_PIN_DIR"
 past() { (($(date +%s) > $(date -d "$brief" +%s))); }
