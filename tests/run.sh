@@ -148,6 +148,9 @@ alone() {
 # test in a process group of its own and passes a TERM on to all of it.
 run_one() {
 	local t=$1 name=$2 start rc line
+	# A TERM to the runner's whole process group (a CI's timeout) must not end this shell before
+	# its test: stop_running passes it on to the test (timeout, which resets TERM for the test).
+	trap '' TERM
 	start=$(date +%s)
 	if [[ ${GB_SANITIZE:-} == 1 ]]; then
 		mkdir -p "$SAN_LOGS/$name"
