@@ -13,7 +13,10 @@ LOGS=$BUILD/test-logs
 mkdir -p "$LOGS"
 
 JOBS=${GB_TEST_JOBS:-2}
-[[ $JOBS =~ ^[1-9][0-9]*$ ]] || { echo "GB_TEST_JOBS: \"$JOBS\" is not a number of jobs" >&2; exit 2; }
+if [[ ! $JOBS =~ ^[1-9][0-9]*$ ]]; then
+	echo "GB_TEST_JOBS: \"$JOBS\" is not a number of jobs" >&2
+	exit 2
+fi
 # A test still running after this many seconds is stopped (TERM, then KILL 30 s later) and counted
 # as broken: the longest takes about 130 s (more under the sanitizers).
 LIMIT=${GB_TEST_TIMEOUT:-1200}
@@ -154,8 +157,9 @@ run_one() {
 	start=$(date +%s)
 	if [[ ${GB_SANITIZE:-} == 1 ]]; then
 		mkdir -p "$SAN_LOGS/$name"
-		export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:log_path=$SAN_LOGS/$name/report
-		export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1:log_path=$SAN_LOGS/$name/report
+		local to=$SAN_LOGS/$name/report
+		export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:log_path=$to
+		export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1:log_path=$to
 	fi
 	timeout -k 30 "$LIMIT" $t >"$LOGS/$name.log" 2>&1 </dev/null
 	rc=$?
@@ -266,7 +270,8 @@ if [[ ${GB_SANITIZE:-} == 1 ]]; then
 		[[ -n ${san_counted[$name]:-} ]] && continue
 		if grep -q -E "$SAN_REPORT" "$d"report.* 2>/dev/null; then
 			echo "FAIL  $name: sanitizer reports in $d (written after its line above):"
-			grep -h -m3 -E "$SAN_REPORT|SUMMARY" "$d"report.* | head -12 | sed 's/^/    /'
+			grep -h -m3 -E "$SAN_REPORT|SUMMARY" "$d"report.* | head -12 |
+				sed 's/^/    /'
 			total_fail=$((total_fail + 1))
 		fi
 	done
