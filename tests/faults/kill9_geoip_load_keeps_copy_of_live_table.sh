@@ -120,5 +120,10 @@ printf 'cut short' >"$S/.census.tmp"
 next_command census
 check_eq "a census write cut short: its temporary gone after the next command" "" \
 	"$(cd "$S" && ls -A | grep -F .census.tmp)"
+# So does a kill within the write of the staged record (before any switch, no record staged).
+printf 'cut short' >"$S/.geoip.conf.new.tmp"
+next_command record
+check_eq "a staged record cut short: its temporary gone after the next command" "" \
+	"$(cd "$S" && ls -A | grep -F .geoip.conf.new.tmp)"
 check "audit log lines whole" audit_whole
 summary

@@ -303,7 +303,8 @@ int geoip_kept_settle(const struct gb_ctx *ctx)
 	staged_name(name, sizeof(name), -1);
 	err = state_geoip_conf_read_name(ctx, name, &c);
 	if (err == -ENOENT) {
-		remove_staged(ctx, false);	/* killed while copying: never switched */
+		/* Killed while copying, or writing its record (its temporary): never switched. */
+		remove_staged(ctx, true);
 		return 0;
 	}
 	if (err)
