@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <json-c/json.h>
 #include "lib/errors.h"
+#include "lib/files.h"
 #include "lib/parse.h"
 #include "kern/pins.h"
 #include "state/audit.h"
@@ -257,8 +258,8 @@ int audit_sync(const struct gb_ctx *ctx)
 
 /* audit_log without its error message; sync: the record made durable before returning. */
 static int append_record(const struct gb_ctx *ctx, const struct audit_caller *who,
-			 const char *command, const char *reason, const char *result,
-			 struct json_object *changes, bool sync)
+			 const char *command, const char *meeting, const char *reason,
+			 const char *result, struct json_object *changes, bool sync)
 {
 	char path[512], *cmdline = NULL, *rec = NULL;
 	struct json_object *o;
@@ -267,6 +268,8 @@ static int append_record(const struct gb_ctx *ctx, const struct audit_caller *wh
 	if (!command && !who)
 		command = cmdline = command_line();
 	o = new_record(who, command, reason, result);
+	if (meeting)
+		json_object_object_add(o, "meeting", json_object_new_string(meeting));
 	if (changes)
 		json_object_object_add(o, "changes", changes);
 	rec = record_line(o);
@@ -294,14 +297,87 @@ out:
 	return err;
 }
 
-int audit_log(const struct gb_ctx *ctx, const char *command, const char *reason, const char *result,
-	      struct json_object *changes)
+/* err of an append, said in one line. */
+static int said(const struct gb_ctx *ctx, int err)
 {
-	int err = append_record(ctx, NULL, command, reason, result, changes, true);
-
 	if (err)
 		gb_err("cannot append to the audit log %s/%s: %s", ctx->state_dir, AUDIT_FILE,
 		       strerror(-err));
+	return err;
+}
+
+int audit_log(const struct gb_ctx *ctx, const char *command, const char *reason, const char *result,
+	      struct json_object *changes)
+{
+	return said(ctx, append_record(ctx, NULL, command, NULL, reason, result, changes, true));
+}
+
+int audit_expiry(const struct gb_ctx *ctx, const char *meeting, const char *reason, bool ok,
+		 struct json_object *changes)
+{
+	return said(ctx, append_record(ctx, NULL, "expire", meeting, reason, ok ? "ok" : "failed",
+				       changes, true));
+}
+
+int audit_size(const struct gb_ctx *ctx, long long *size)
+{
+	char path[512];
+	struct stat st;
+
+	snprintf(path, sizeof(path), "%s/%s", ctx->state_dir, AUDIT_FILE);
+	*size = 0;
+	if (stat(path, &st))
+		return errno == ENOENT ? 0 : -errno;
+	*size = st.st_size;
+	return 0;
+}
+
+/* Record o's field key, if a string. */
+static const char *field(struct json_object *o, const char *key)
+{
+	struct json_object *v;
+
+	return json_object_object_get_ex(o, key, &v) && json_object_is_type(v, json_type_string) ?
+	       json_object_get_string(v) : NULL;
+}
+
+/* Adds the meeting of line (one record) to names if it is an expiry that was carried out. */
+static void add_expired(const char *line, struct json_object *names)
+{
+	struct json_object *o = json_tokener_parse(line);
+	const char *meeting = o ? field(o, "meeting") : NULL, *command, *result;
+
+	command = o ? field(o, "command") : NULL;
+	result = o ? field(o, "result") : NULL;
+	if (meeting && command && result && !strcmp(command, "expire") && !strcmp(result, "ok"))
+		json_object_array_add(names, json_object_new_string(meeting));
+	json_object_put(o);
+}
+
+int audit_expired_since(const struct gb_ctx *ctx, long long from, struct json_object *names)
+{
+	char path[512], *buf = NULL;
+	size_t len = 0;
+	int fd, err;
+
+	snprintf(path, sizeof(path), "%s/%s", ctx->state_dir, AUDIT_FILE);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return errno == ENOENT ? 0 : -errno;
+	/* A log cut or rotated since holds none of them: every expiry is done again. */
+	err = lseek(fd, from, SEEK_SET) < 0 ? -errno : gb_read_all(fd, &buf, &len);
+	close(fd);
+	for (size_t pos = 0; !err && pos < len;) {
+		char *nl = memchr(buf + pos, '\n', len - pos);
+
+		/* A last line cut short is no record (audit_repair keeps it as "torn"). */
+		if (!nl)
+			break;
+		*nl = '\0';
+		add_expired(buf + pos, names);
+		pos = nl - buf + 1;
+	}
+	free(buf);
 	return err;
 }
 
@@ -314,7 +390,7 @@ static int result_record(const struct gb_ctx *ctx, const struct audit_caller *wh
 
 	if (ret)
 		snprintf(result, sizeof(result), "failed: %s", gb_last_error());
-	err = append_record(ctx, who, NULL, reason, ret ? result : "ok", changes, sync);
+	err = append_record(ctx, who, NULL, NULL, reason, ret ? result : "ok", changes, sync);
 	/* After a change that was made, say so: only its record is missing. */
 	if (err)
 		gb_err("%scannot append to the audit log %s/%s: %s", ret ? "" :

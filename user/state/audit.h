@@ -3,6 +3,7 @@
 #ifndef GEOBLOCK_STATE_AUDIT_H
 #define GEOBLOCK_STATE_AUDIT_H
 
+#include <stdbool.h>
 #include "kern/pins.h"
 
 struct json_object;
@@ -18,6 +19,19 @@ int audit_repair(const struct gb_ctx *ctx);
  */
 int audit_log(const struct gb_ctx *ctx, const char *command, const char *reason, const char *result,
 	      struct json_object *changes);
+/*
+ * Appends the record of meeting's expiry (command "expire", field "meeting"), ok or failed;
+ * synced, as audit_log.
+ */
+int audit_expiry(const struct gb_ctx *ctx, const char *meeting, const char *reason, bool ok,
+		 struct json_object *changes);
+/* The audit log's size now (0: none yet). */
+int audit_size(const struct gb_ctx *ctx, long long *size);
+/*
+ * Adds to names (a JSON array) the meeting of each expiry recorded as carried out ("ok") in the
+ * audit log from byte from on: what an expiry pass that died midway had audited.
+ */
+int audit_expired_since(const struct gb_ctx *ctx, long long from, struct json_object *names);
 /*
  * Appends the record of a finished command: result "ok" if ret is 0, else the last error. If the
  * record cannot be written after a change that was made (ret 0), the error line begins "done,

@@ -6,7 +6,9 @@
  * one process share one fdatasync (group commit).
  *
  * A record is one line: "SEQ CRC BODY", CRC the CRC-32 of "SEQ BODY" in hex, BODY one of
- * "put <meeting add line>", "del NAME", "set" (a change of the whole set) or "done". Numbers grow
+ * "put <meeting add line>", "del NAME", "set" (a change of the whole set), "expire AUDIT_SIZE"
+ * (an expiry pass: a change of the whole set, begun when the audit log was that long) or "done".
+ * Numbers grow
  * across compactions: the rules file says the last one it holds ("# through change N").
  */
 #include <errno.h>
@@ -274,6 +276,47 @@ int changelog_intent(const struct gb_ctx *ctx, const struct meeting_spec *s, con
 	return err;
 }
 
+int changelog_intent_expiry(const struct gb_ctx *ctx, long long audit_size)
+{
+	char body[48];
+	int err = load(ctx);
+
+	if (err < 0)
+		return err;
+	L.intent = L.end;
+	snprintf(body, sizeof(body), "expire %lld", audit_size);
+	return append(body, true);
+}
+
+static void find_expiry(void *arg, __u64 seq, const char *body, size_t body_len, off_t end)
+{
+	(void)seq;
+	(void)end;
+	/* The body ends in its line's newline, where strtoll stops. */
+	if (log_body_is(body, body_len, "expire") && body_len > 7)
+		*(long long *)arg = strtoll(body + 7, NULL, 10);
+}
+
+int changelog_expiry_under_way(const struct gb_ctx *ctx, long long *audit_size)
+{
+	char *buf;
+	ssize_t n;
+	int err = load(ctx);
+
+	*audit_size = -1;
+	if (err < 0 || L.end <= L.committed)
+		return err < 0 ? err : 0;
+	buf = malloc(L.end - L.committed);
+	if (!buf)
+		return -ENOMEM;
+	n = pread(L.fd, buf, L.end - L.committed, L.committed);
+	if (n == L.end - L.committed)
+		log_walk(buf, n, 0, false, find_expiry, audit_size);
+	err = n < 0 ? -errno : 0;
+	free(buf);
+	return err ? err : *audit_size >= 0;
+}
+
 int changelog_done(const struct gb_ctx *ctx)
 {
 	int err = load(ctx);
@@ -425,12 +468,7 @@ static int commit(struct replay *rp)
 	ssize_t i;
 
 	if (rp->kind == DEL) {
-		i = find_name(rp->l, rp->pending_del);
-		if (i >= 0) {
-			/* The order kept: salvaging leaves out the later of two that clash. */
-			spec_free(&rp->l->v[i]);
-			memmove(&rp->l->v[i], &rp->l->v[i + 1], (--rp->l->n - i) * sizeof(*rp->l->v));
-		}
+		spec_list_drop(rp->l, rp->pending_del);
 	} else if (rp->kind == PUT) {
 		i = find_name(rp->l, rp->pending.name);
 		if (i >= 0) {
@@ -493,7 +531,7 @@ static void replay_record(void *arg, __u64 seq, const char *body, size_t body_le
 		snprintf(rp->pending_del, sizeof(rp->pending_del), "%s", text + 4);
 		rp->kind = DEL;
 		rp->pending_seq = seq;
-	} else if (log_body_is(text, body_len, "set")) {
+	} else if (log_body_is(text, body_len, "set") || log_body_is(text, body_len, "expire")) {
 		forget_pending(rp);
 	} else {
 		snprintf(rp->msg, rp->msglen, "change %llu: unknown record", (unsigned long long)seq);

@@ -35,6 +35,16 @@ int changelog_under_way(const struct gb_ctx *ctx, bool *under_way);
  * set, which ends by writing the rules file anew (changelog_compacted).
  */
 int changelog_intent(const struct gb_ctx *ctx, const struct meeting_spec *s, const char *name);
+/*
+ * The intent of an expiry pass: a change of the whole set, as changelog_intent's, that notes
+ * the audit log's size, so that a pass that died midway can be told from what it audited.
+ */
+int changelog_intent_expiry(const struct gb_ctx *ctx, long long audit_size);
+/*
+ * 1 if the change under way (changelog_under_way) is an expiry pass, with the audit log's size
+ * as it began; 0 if not, or -errno.
+ */
+int changelog_expiry_under_way(const struct gb_ctx *ctx, long long *audit_size);
 /* The maps hold the intent: "done" appended. */
 int changelog_done(const struct gb_ctx *ctx);
 /* The intent was not carried out (the maps are as before it): cut from the log. */

@@ -60,17 +60,24 @@ static int roll_back(const struct gb_ctx *ctx, struct rules *r, const struct spe
 
 
 
+/* What converge's want is. */
+enum want_is {
+	NEW_SET,	/* a change asked for */
+	SAVED_SET,	/* the saved rule set: a rollback */
+	SAVED_AHEAD,	/* the saved rule set less what a change under way audited: rolled forward */
+};
+
 /*
  * A change of the whole set is logged as such ("set") before the maps change, and ends with the
  * rules file written anew from the maps, which empties the log; if it fails midway, the maps are
- * rolled back and the intent taken out of the log. from_file: want is the saved rule set, which
- * stays the authority: nothing is logged, and a failure leaves the change under way (the next
- * change tries again) instead of rolling back to the maps and saving them over the file: after a
- * reboot those hold nothing.
+ * rolled back and the intent taken out of the log. A recovery (not NEW_SET): nothing is logged,
+ * and a failure leaves the change under way (the next change tries again) instead of rolling
+ * back to the maps and saving them over the file: after a reboot those hold nothing.
  */
 static int converge(const struct gb_ctx *ctx, struct rules *r, const struct spec_list *want,
-		    struct json_object *changes, bool from_file)
+		    struct json_object *changes, enum want_is is)
 {
+	bool from_file = is != NEW_SET;
 	struct spec_list prev;
 	struct rules_plan p;
 	int err;
@@ -95,9 +102,12 @@ static int converge(const struct gb_ctx *ctx, struct rules *r, const struct spec
 	/* The rooms first: the rules file is written from them. */
 	if (!err)
 		err = janus_rooms_keep(ctx->state_dir, &r->janus, want);
-	/* A recovery: the maps hold the saved set again, and what the log had after it goes. */
+	/*
+	 * A rollback: the maps hold the saved set again, and what the log had after it goes. Rolled
+	 * forward, the rules file is written anew from the maps (and the log emptied) instead.
+	 */
 	if (!err)
-		err = from_file ? changelog_recovered(ctx) : rules_save(ctx, r);
+		err = is == SAVED_SET ? changelog_recovered(ctx) : rules_save(ctx, r);
 	if (err && from_file) {
 		gb_err("cannot make the maps match the saved rule set in %s: %s; the next change "
 		       "tries again", ctx->state_dir, strerror(-err));
@@ -123,7 +133,7 @@ out_prev:
 int rules_converge(const struct gb_ctx *ctx, struct rules *r, const struct spec_list *want,
 		   struct json_object *changes)
 {
-	return converge(ctx, r, want, changes, false);
+	return converge(ctx, r, want, changes, NEW_SET);
 }
 
 /* The saved rule set (none: no meeting); one error line if it cannot be read. */
@@ -148,7 +158,7 @@ int rules_recover(const struct gb_ctx *ctx, struct rules *r, struct json_object 
 
 	err = read_rules_file(ctx, &want);
 	if (!err)
-		err = converge(ctx, r, &want, changes, true);
+		err = converge(ctx, r, &want, changes, SAVED_SET);
 	spec_list_free(&want);
 	return err;
 }
@@ -157,6 +167,7 @@ int rules_recover(const struct gb_ctx *ctx, struct rules *r, struct json_object 
 /* Deletes expired meetings, one audit record each; returns how many or -errno. */
 static int expire_meetings(const struct gb_ctx *ctx, struct rules *r)
 {
+	long long audit_at;
 	int n = 0, err = 0;
 
 	for (__u32 id = 1; id < GB_MAX_MEETINGS && !err; id++) {
@@ -167,8 +178,13 @@ static int expire_meetings(const struct gb_ctx *ctx, struct rules *r)
 		if (!(p->flags & GB_MEETING_ACTIVE) || !expiry_passed(p))
 			continue;
 		snprintf(name, sizeof(name), "%s", p->name);
-		/* Logged as a change of the set: the rules file is written anew after. */
-		if (!n && (err = changelog_intent(ctx, NULL, NULL))) {
+		/*
+		 * Logged as a change of the set (the rules file is written anew after) begun at the
+		 * audit log's end: a recovery keeps deleted what it audited (recover_journal).
+		 */
+		if (!n && !(err = audit_size(ctx, &audit_at)))
+			err = changelog_intent_expiry(ctx, audit_at);
+		if (!n && err) {
 			gb_err("cannot write %s/%s: %s", ctx->state_dir, GB_LOG_FILE,
 			       strerror(-err));
 			break;
@@ -184,7 +200,7 @@ static int expire_meetings(const struct gb_ctx *ctx, struct rules *r)
 		if (!err && (err = janus_rooms_put(ctx->state_dir, &r->janus, name, NULL, 0)))
 			gb_err("expired meeting %s removed, but cannot forget its Janus rooms in "
 			       "%s: %s", name, ctx->state_dir, strerror(-err));
-		if (audit_log(ctx, "expire", reason, err ? "failed" : "ok", changes) && !err)
+		if (audit_expiry(ctx, name, reason, !err, changes) && !err)
 			err = -EIO;
 		n++;
 	}
@@ -198,23 +214,49 @@ static int expire_meetings(const struct gb_ctx *ctx, struct rules *r)
  * file failed (audited as failed too).
  */
 static int recover_audited(const struct gb_ctx *ctx, struct rules *r, const struct spec_list *want,
-			   int err, const char *reason)
+			   int err, const char *reason, enum want_is is)
 {
 	struct json_object *changes = json_object_new_array();
 
 	if (!err)
-		err = converge(ctx, r, want, changes, true);
+		err = converge(ctx, r, want, changes, is);
 	if (audit_log(ctx, "recover", reason, err ? "failed" : "ok", changes) && !err)
 		err = -EIO;
 	return err;
 }
 
-/* Rolls back a change of the rule set (apply, meeting add/set/del) that died midway, audited. */
+/*
+ * An expiry pass that died midway deleted and audited some meetings: those stay deleted (the
+ * others go back, to be expired again, audited once), so that no expiry is audited twice.
+ * 1 if want lost any.
+ */
+static int keep_expired(const struct gb_ctx *ctx, long long audit_at, struct spec_list *want)
+{
+	struct json_object *names = json_object_new_array();
+	int err, n = 0;
+
+	err = names ? audit_expired_since(ctx, audit_at, names) : -ENOMEM;
+	for (size_t i = 0; !err && i < json_object_array_length(names); i++) {
+		const char *name = json_object_get_string(json_object_array_get_idx(names, i));
+
+		n += spec_list_drop(want, name);
+	}
+	if (err)
+		gb_err("cannot read the audit log in %s: %s", ctx->state_dir, strerror(-err));
+	json_object_put(names);
+	return err ? err : n > 0;
+}
+
+/*
+ * Rolls back a change of the rule set (apply, meeting add/set/del) that died midway, audited; an
+ * expiry pass is rolled forward as far as it audited.
+ */
 static int recover_journal(const struct gb_ctx *ctx, struct rules *r)
 {
 	struct spec_list want;
+	long long audit_at;
 	bool under_way;
-	int err;
+	int err, ahead = 0;
 
 	err = changelog_under_way(ctx, &under_way);
 	if (err) {
@@ -224,11 +266,19 @@ static int recover_journal(const struct gb_ctx *ctx, struct rules *r)
 	if (!under_way)
 		return 0;
 	err = read_rules_file(ctx, &want);
-	err = recover_audited(ctx, r, &want, err, "a change of the rule set died midway; back to "
-			      "the saved rule set");
+	if (!err && changelog_expiry_under_way(ctx, &audit_at) > 0)
+		ahead = keep_expired(ctx, audit_at, &want);
+	if (ahead < 0)
+		err = ahead;
+	err = recover_audited(ctx, r, &want, err, ahead ?
+			      "an expiry pass died midway; the meetings whose expiry it audited "
+			      "stay deleted, the others back to the saved rule set" :
+			      "a change of the rule set died midway; back to the saved rule set",
+			      ahead ? SAVED_AHEAD : SAVED_SET);
 	spec_list_free(&want);
 	if (!err)
-		gb_warn("an interrupted change was rolled back to the saved rule set in %s",
+		gb_warn(ahead ? "an interrupted expiry pass was finished as far as it audited in %s"
+			: "an interrupted change was rolled back to the saved rule set in %s",
 			ctx->state_dir);
 	return err;
 }
@@ -315,7 +365,7 @@ static int recover_lost_maps(const struct gb_ctx *ctx, struct rules *r)
 	err = read_rules_file(ctx, &want);
 	if (!err && want.n) {
 		err = recover_audited(ctx, r, &want, 0, "the maps held no meeting (their pins were "
-				      "made anew); back to the rules file");
+				      "made anew); back to the rules file", SAVED_SET);
 		if (!err)
 			gb_warn("the maps held no meeting while the saved rule set in %s lists %zu "
 				"(pins lost: after a reboot, run 'geoblock restore'); put them back "

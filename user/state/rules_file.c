@@ -292,6 +292,19 @@ int spec_list_push(struct spec_list *l, struct meeting_spec *s)
 	return 0;
 }
 
+bool spec_list_drop(struct spec_list *l, const char *name)
+{
+	for (size_t i = 0; i < l->n; i++) {
+		if (strcmp(l->v[i].name, name))
+			continue;
+		/* The order kept: salvaging leaves out the later of two that clash. */
+		spec_free(&l->v[i]);
+		memmove(&l->v[i], &l->v[i + 1], (--l->n - i) * sizeof(*l->v));
+		return true;
+	}
+	return false;
+}
+
 void spec_list_free(struct spec_list *l)
 {
 	for (size_t i = 0; i < l->n; i++)

@@ -50,6 +50,8 @@ bool spec_equal(const struct meeting_spec *a, const struct meeting_spec *b, bool
 /* The `meeting add ...` line (no newline) that spec_parse reads back as s; malloc'd. */
 char *spec_format(const struct meeting_spec *s, bool with_reason);
 int spec_list_push(struct spec_list *l, struct meeting_spec *s);	/* takes s's allocations */
+/* Takes the meeting named name out of l (the others' order kept); whether l held it. */
+bool spec_list_drop(struct spec_list *l, const char *name);
 void spec_list_free(struct spec_list *l);
 /*
  * Refuses two meetings of one name, a port, ufrag or Janus room in two meetings, more meetings, exceptions or

@@ -1,0 +1,71 @@
+#!/usr/bin/env bash
+# An expiry pass killed at a chosen point: before its first audit record, just after its first,
+# and just after its second (strace kills the command at that fsync of the audit log). The next
+# change finishes the pass: each expired meeting is audited exactly once, and the maps and the
+# rules file hold only the meeting that does not expire.
+set -uo pipefail
+source "$(dirname "$0")/../lib/common.sh"
+tmp=$(mktemp -d)
+on_exit rm -rf "$tmp"
+S=$GEOBLOCK_STATE_DIR
+AUDIT=$S/audit.log
+
+rfc3339() { date -u -d "@$1" +%Y-%m-%dT%H:%M:%SZ; }
+# expire_records NAME: how many expiry records delete meeting NAME (and how many name it).
+expire_records() {
+	jq -r "select(.command == \"expire\" and (.changes[0] | startswith(\"- meeting add $1 \")))
+		| .meeting" "$AUDIT" | sort | uniq -c | sed 's/^ *//' | paste -sd' '
+}
+
+check "strace is installed (scripts/install-deps.sh)" quiet command -v strace
+check "meeting add keep" quiet "$GEOBLOCK" meeting add keep --ports 9000 --block DE
+
+# round KILL R REASON: three meetings expire; the change that deletes them is killed as KILL
+# says (strace's options); the next change's recovery is audited with a reason starting REASON.
+round() {
+	local kill=$1 r=$2 until rc
+	# One apply adds them; an expiry that passed while it ran is refused whole: the next second.
+	for try in 1 2 3; do
+		until=$(($(date +%s) + 1))
+		{
+			echo "meeting add keep --ports 9000 --block DE"
+			for k in 1 2 3; do
+				echo "meeting add r$r-$k --ports $((10000 + r * 10 + k)) --block FR" \
+					"--expires $(rfc3339 "$until")"
+			done
+		} >"$tmp/rules"
+		"$GEOBLOCK" apply "$tmp/rules" >"$tmp/apply.out" 2>&1 && break
+		grep -q 'already passed' "$tmp/apply.out" || break
+	done
+	check "round $r: apply the expiring meetings" grep -q '^applied' "$tmp/apply.out"
+	wait_until 5 test "$(date +%s)" -gt "$until"
+	# The change runs the expiry pass first; strace kills it at the syscall KILL names.
+	{ strace -f -o /dev/null -P "$AUDIT" $kill "$GEOBLOCK" meeting del no-such-meeting \
+		>"$tmp/killed.out" 2>&1; } 2>/dev/null
+	rc=$?
+	check_eq "round $r: the change was killed" 137 "$rc"
+	check "round $r: the expiry pass is under way in rules.log" change_under_way
+	check "round $r: logged as an expiry pass" grep -q ' expire [0-9]*$' "$S/rules.log"
+	# The next change finishes it.
+	"$GEOBLOCK" meeting del no-such-meeting >"$tmp/next.out" 2>&1
+	check_eq "round $r: the next change recovered it (audited)" "$3" "$(jq -r \
+		'select(.command == "recover") | .reason' "$AUDIT" | tail -1 | cut -c1-${#3})"
+	for k in 1 2 3; do
+		check_eq "round $r: r$r-$k's expiry audited once" "1 r$r-$k" \
+			"$(expire_records "r$r-$k")"
+	done
+	check_eq "round $r: meetings in the maps" keep \
+		"$("$GEOBLOCK" meeting list --json | jq -r '.[].name' | paste -sd' ')"
+	check_eq "round $r: the rules file agrees" "meeting add keep --ports 9000 --block DE" \
+		"$(saved_rules)"
+	check "round $r: no change under way" change_under_way_not
+}
+
+# Before the first record is written: the pass is rolled back, then done again.
+round "-e trace=write -e inject=write:signal=KILL:when=1" 1 "a change of the rule set died"
+# After the first record (its fsync) and after the second: rolled forward as far as audited.
+round "-e trace=fsync -e inject=fsync:signal=KILL:when=1" 2 "an expiry pass died midway"
+round "-e trace=fsync -e inject=fsync:signal=KILL:when=2" 3 "an expiry pass died midway"
+check "a recovery warns" grep -q "finished as far as it audited" "$tmp/next.out"
+check_eq "no record torn" 0 "$(grep -c '"command":"torn-record"' "$AUDIT")"
+summary
