@@ -1,16 +1,16 @@
 #!/usr/bin/env bash
 # An expiry pass killed at a chosen point: before its first audit record, just after its first,
-# and just after its second (strace kills the command at that fsync of the audit log). The next
+# and just after its second (strace kills the command at the audit log's write or fsync). The next
 # change finishes the pass: each expired meeting is audited exactly once, and the maps and the
 # rules file hold only the meeting that does not expire.
 set -uo pipefail
 source "$(dirname "$0")/../lib/common.sh"
+source "$(dirname "$0")/lib.sh"
 tmp=$(mktemp -d)
 on_exit rm -rf "$tmp"
 S=$GEOBLOCK_STATE_DIR
 AUDIT=$S/audit.log
 
-rfc3339() { date -u -d "@$1" +%Y-%m-%dT%H:%M:%SZ; }
 # expire_records NAME: how many expiry records delete meeting NAME (and how many name it).
 expire_records() {
 	jq -r "select(.command == \"expire\" and (.changes[0] | startswith(\"- meeting add $1 \")))
@@ -20,25 +20,21 @@ expire_records() {
 check "strace is installed (scripts/install-deps.sh)" quiet command -v strace
 check "meeting add keep" quiet "$GEOBLOCK" meeting add keep --ports 9000 --block DE
 
+# expiring UNTIL: keep, and three meetings of round $r that expire at UNTIL.
+expiring() {
+	echo "meeting add keep --ports 9000 --block DE"
+	for k in 1 2 3; do
+		echo "meeting add r$r-$k --ports $((10000 + r * 10 + k)) --block FR" \
+			"--expires $(rfc3339 "$1")"
+	done
+}
+
 # round KILL R REASON: three meetings expire; the change that deletes them is killed as KILL
 # says (strace's options); the next change's recovery is audited with a reason starting REASON.
 round() {
-	local kill=$1 r=$2 until rc
-	# One apply adds them; an expiry that passed while it ran is refused whole: the next second.
-	for try in 1 2 3; do
-		until=$(($(date +%s) + 1))
-		{
-			echo "meeting add keep --ports 9000 --block DE"
-			for k in 1 2 3; do
-				echo "meeting add r$r-$k --ports $((10000 + r * 10 + k)) --block FR" \
-					"--expires $(rfc3339 "$until")"
-			done
-		} >"$tmp/rules"
-		"$GEOBLOCK" apply "$tmp/rules" >"$tmp/apply.out" 2>&1 && break
-		grep -q 'already passed' "$tmp/apply.out" || break
-	done
-	check "round $r: apply the expiring meetings" grep -q '^applied' "$tmp/apply.out"
-	wait_until 5 test "$(date +%s)" -gt "$until"
+	local kill=$1 r=$2 rc
+	check "round $r: apply the expiring meetings" apply_expiring "$tmp/apply.out" expiring
+	wait_until 5 test "$(date +%s)" -gt "$UNTIL"
 	# The change runs the expiry pass first; strace kills it at the syscall KILL names.
 	{ strace -f -o /dev/null -P "$AUDIT" $kill "$GEOBLOCK" meeting del no-such-meeting \
 		>"$tmp/killed.out" 2>&1; } 2>/dev/null

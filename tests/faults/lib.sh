@@ -20,6 +20,22 @@ elapsed_ms() {
 	echo $(((${EPOCHREALTIME/./} - ${t0/./}) / 1000))
 }
 
+rfc3339() { date -u -d "@$1" +%Y-%m-%dT%H:%M:%SZ; }
+
+# apply_expiring OUT LINES_FN: applies the rules LINES_FN UNTIL prints, for meetings that expire
+# at UNTIL (set here: the next second), its output in OUT. An expiry that passed while apply ran
+# is refused whole: the next second is tried, up to three times; 0 once it applied.
+apply_expiring() {
+	local out=$1 fn=$2 try
+	for try in 1 2 3; do
+		UNTIL=$(($(date +%s) + 1))
+		"$fn" "$UNTIL" >"$out.rules"
+		"$GEOBLOCK" apply "$out.rules" >"$out" 2>&1 && return 0
+		grep -q 'already passed' "$out" || return 1
+	done
+	return 1
+}
+
 # kill_at_random MAX_MS OUT CMD...: starts CMD (stdout and stderr to OUT), sends it SIGKILL after a
 # delay drawn from 0..MAX_MS-1 ms, and sets KILL_RC to its exit status: 137 when the kill landed
 # while it ran, its own status when it finished first. The delay is the fault, not a wait.
