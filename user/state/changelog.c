@@ -447,14 +447,6 @@ struct replay {
 	size_t puts;		/* meetings put by the changes committed */
 };
 
-static ssize_t find_name(const struct spec_list *l, const char *name)
-{
-	for (size_t i = 0; i < l->n; i++)
-		if (!strcmp(l->v[i].name, name))
-			return i;
-	return -1;
-}
-
 static void forget_pending(struct replay *rp)
 {
 	if (rp->kind == PUT)
@@ -468,9 +460,11 @@ static int commit(struct replay *rp)
 	ssize_t i;
 
 	if (rp->kind == DEL) {
-		spec_list_drop(rp->l, rp->pending_del);
+		i = spec_list_find(rp->l, rp->pending_del);
+		if (i >= 0)
+			spec_list_remove(rp->l, i);
 	} else if (rp->kind == PUT) {
-		i = find_name(rp->l, rp->pending.name);
+		i = spec_list_find(rp->l, rp->pending.name);
 		if (i >= 0) {
 			spec_free(&rp->l->v[i]);
 			rp->l->v[i] = rp->pending;

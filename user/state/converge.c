@@ -227,19 +227,24 @@ static int recover_audited(const struct gb_ctx *ctx, struct rules *r, const stru
 
 /*
  * An expiry pass that died midway deleted and audited some meetings: those stay deleted (the
- * others go back, to be expired again, audited once), so that no expiry is audited twice.
- * 1 if want lost any.
+ * others go back, to be expired again, audited once), so that no expiry is audited twice; only
+ * a meeting whose expiry has passed. 1 if want lost any.
  */
 static int keep_expired(const struct gb_ctx *ctx, long long audit_at, struct spec_list *want)
 {
 	struct json_object *names = json_object_new_array();
+	time_t now = time(NULL);
 	int err, n = 0;
 
 	err = names ? audit_expired_since(ctx, audit_at, names) : -ENOMEM;
 	for (size_t i = 0; !err && i < json_object_array_length(names); i++) {
 		const char *name = json_object_get_string(json_object_array_get_idx(names, i));
+		ssize_t j = spec_list_find(want, name);
 
-		n += spec_list_drop(want, name);
+		if (j >= 0 && want->v[j].expires && want->v[j].expires <= now) {
+			spec_list_remove(want, j);
+			n++;
+		}
 	}
 	if (err)
 		gb_err("cannot read the audit log in %s: %s", ctx->state_dir, strerror(-err));

@@ -292,17 +292,19 @@ int spec_list_push(struct spec_list *l, struct meeting_spec *s)
 	return 0;
 }
 
-bool spec_list_drop(struct spec_list *l, const char *name)
+ssize_t spec_list_find(const struct spec_list *l, const char *name)
 {
-	for (size_t i = 0; i < l->n; i++) {
-		if (strcmp(l->v[i].name, name))
-			continue;
-		/* The order kept: salvaging leaves out the later of two that clash. */
-		spec_free(&l->v[i]);
-		memmove(&l->v[i], &l->v[i + 1], (--l->n - i) * sizeof(*l->v));
-		return true;
-	}
-	return false;
+	for (size_t i = 0; i < l->n; i++)
+		if (!strcmp(l->v[i].name, name))
+			return i;
+	return -1;
+}
+
+void spec_list_remove(struct spec_list *l, size_t i)
+{
+	/* The order kept: salvaging leaves out the later of two that clash. */
+	spec_free(&l->v[i]);
+	memmove(&l->v[i], &l->v[i + 1], (--l->n - i) * sizeof(*l->v));
 }
 
 void spec_list_free(struct spec_list *l)

@@ -8,6 +8,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/types.h>
 #include <linux/types.h>
 #include "lib/parse.h"
 #include "geoblock.h"
@@ -50,8 +51,10 @@ bool spec_equal(const struct meeting_spec *a, const struct meeting_spec *b, bool
 /* The `meeting add ...` line (no newline) that spec_parse reads back as s; malloc'd. */
 char *spec_format(const struct meeting_spec *s, bool with_reason);
 int spec_list_push(struct spec_list *l, struct meeting_spec *s);	/* takes s's allocations */
-/* Takes the meeting named name out of l (the others' order kept); whether l held it. */
-bool spec_list_drop(struct spec_list *l, const char *name);
+/* The index of the meeting named name in l, or -1. */
+ssize_t spec_list_find(const struct spec_list *l, const char *name);
+/* Takes l's meeting i out of it, the others' order kept. */
+void spec_list_remove(struct spec_list *l, size_t i);
 void spec_list_free(struct spec_list *l);
 /*
  * Refuses two meetings of one name, a port, ufrag or Janus room in two meetings, more meetings, exceptions or
