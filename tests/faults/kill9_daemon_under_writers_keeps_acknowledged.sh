@@ -146,7 +146,7 @@ for ((i = 1; i <= TRIALS; i++)); do
 	"$LOAD" --socket "$SOCK" "${args[@]}" --seconds 60 --until-gone --seed $((FAULT_SEED + i)) \
 		--expect "$tmp/expect" --json >"$tmp/load.json" 2>"$tmp/load.err" &
 	LPID=$!
-	wait_until 10 grep -q '^api_load: running' "$tmp/load.err" ||
+	wait_until 10 grep -qs '^api_load: running' "$tmp/load.err" ||
 		fail "trial $i: the writers did not start: $(head -2 "$tmp/load.err")"
 	rand_below 1000
 	ms=$((50 + RAND))
