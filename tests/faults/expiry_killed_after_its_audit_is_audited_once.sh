@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# An expiry pass killed at a chosen point: before its first audit record, just after its first,
-# and just after its second (strace kills the command at the audit log's write or fsync). The next
-# change finishes the pass: each expired meeting is audited exactly once, and the maps and the
+# An expiry pass killed at a chosen point: before its first audit record, at the fsync of its
+# first, at the fsync of its second (strace kills the command as it enters that write or fsync of
+# the audit log); then again before the first record, for meetings whose names expired before.
+# The next change finishes the pass: each expiry is audited exactly once, and the maps and the
 # rules file hold only the meeting that does not expire.
 set -uo pipefail
 source "$(dirname "$0")/../lib/common.sh"
@@ -20,35 +21,38 @@ expire_records() {
 check "strace is installed (scripts/install-deps.sh)" quiet command -v strace
 check "meeting add keep" quiet "$GEOBLOCK" meeting add keep --ports 9000 --block DE
 
-# expiring UNTIL: keep, and three meetings of round $r that expire at UNTIL.
+# expiring UNTIL: keep, and three meetings of name set $set that expire at UNTIL.
 expiring() {
 	echo "meeting add keep --ports 9000 --block DE"
 	for k in 1 2 3; do
-		echo "meeting add r$r-$k --ports $((10000 + r * 10 + k)) --block FR" \
+		echo "meeting add r$set-$k --ports $((10000 + set * 10 + k)) --block FR" \
 			"--expires $(rfc3339 "$1")"
 	done
 }
 
-# round KILL R REASON: three meetings expire; the change that deletes them is killed as KILL
-# says (strace's options); the next change's recovery is audited with a reason starting REASON.
+declare -A audited=()	# name -> expiries it has had
+# round KILL R REASON [SET]: three meetings (names of round SET, default R) expire; the change
+# that deletes them is killed as KILL says (strace's options); the next change's recovery is
+# audited with a reason starting REASON.
 round() {
-	local kill=$1 r=$2 rc
+	local kill=$1 r=$2 set=${4:-$2} rc
 	check "round $r: apply the expiring meetings" apply_expiring "$tmp/apply.out" expiring
-	wait_until 5 test "$(date +%s)" -gt "$UNTIL"
+	check "round $r: the expiry time comes" wait_until 5 expired_now
 	# The change runs the expiry pass first; strace kills it at the syscall KILL names.
 	{ strace -f -o /dev/null -P "$AUDIT" $kill "$GEOBLOCK" meeting del no-such-meeting \
 		>"$tmp/killed.out" 2>&1; } 2>/dev/null
 	rc=$?
 	check_eq "round $r: the change was killed" 137 "$rc"
 	check "round $r: the expiry pass is under way in rules.log" change_under_way
-	check "round $r: logged as an expiry pass" grep -q ' expire [0-9]*$' "$S/rules.log"
+	check "round $r: logged as an expiry pass" grep -q ' set expire [0-9]*$' "$S/rules.log"
 	# The next change finishes it.
 	"$GEOBLOCK" meeting del no-such-meeting >"$tmp/next.out" 2>&1
 	check_eq "round $r: the next change recovered it (audited)" "$3" "$(jq -r \
 		'select(.command == "recover") | .reason' "$AUDIT" | tail -1 | cut -c1-${#3})"
 	for k in 1 2 3; do
-		check_eq "round $r: r$r-$k's expiry audited once" "1 r$r-$k" \
-			"$(expire_records "r$r-$k")"
+		audited[r$set-$k]=$((${audited[r$set-$k]:-0} + 1))
+		check_eq "round $r: r$set-$k's expiry audited once" "${audited[r$set-$k]} r$set-$k" \
+			"$(expire_records "r$set-$k")"
 	done
 	check_eq "round $r: meetings in the maps" keep \
 		"$("$GEOBLOCK" meeting list --json | jq -r '.[].name' | paste -sd' ')"
@@ -62,6 +66,9 @@ round "-e trace=write -e inject=write:signal=KILL:when=1" 1 "a change of the rul
 # After the first record (its fsync) and after the second: rolled forward as far as audited.
 round "-e trace=fsync -e inject=fsync:signal=KILL:when=1" 2 "an expiry pass died midway"
 round "-e trace=fsync -e inject=fsync:signal=KILL:when=2" 3 "an expiry pass died midway"
-check "a recovery warns" grep -q "finished as far as it audited" "$tmp/next.out"
+check "the recovery warns" grep -q "pass was finished as far as it audited" "$tmp/next.out"
+# The names of round 1 again, killed before the first record: their earlier expiries' records,
+# before the pass began, do not count as this pass's.
+round "-e trace=write -e inject=write:signal=KILL:when=1" 4 "a change of the rule set died" 1
 check_eq "no record torn" 0 "$(grep -c '"command":"torn-record"' "$AUDIT")"
 summary

@@ -35,6 +35,9 @@ apply_expiring() {
 	done
 	return 1
 }
+# expired_now: the expiry time apply_expiring set has come (a meeting's expiry has passed once
+# the clock reads its second).
+expired_now() { (($(date +%s) >= UNTIL)); }
 
 # kill_at_random MAX_MS OUT CMD...: starts CMD (stdout and stderr to OUT), sends it SIGKILL after a
 # delay drawn from 0..MAX_MS-1 ms, and sets KILL_RC to its exit status: 137 when the kill landed

@@ -225,20 +225,21 @@ int gb_read_first_line(const char *path, char *out, size_t len)
 	return err;
 }
 
-int gb_read_all(int fd, char **buf, size_t *len)
+int gb_read_from(int fd, off_t from, char **buf, size_t *len)
 {
 	struct stat st;
-	size_t got = 0;
+	size_t got = 0, want;
 
 	*buf = NULL;
 	*len = 0;
 	if (fstat(fd, &st))
 		return -errno;
-	*buf = malloc(st.st_size + 1);
+	want = st.st_size > from ? st.st_size - from : 0;
+	*buf = malloc(want + 1);
 	if (!*buf)
 		return -ENOMEM;
-	while (got < (size_t)st.st_size) {
-		ssize_t n = pread(fd, *buf + got, st.st_size - got, got);
+	while (got < want) {
+		ssize_t n = pread(fd, *buf + got, want - got, from + got);
 
 		if (n < 0) {
 			free(*buf);
@@ -252,6 +253,11 @@ int gb_read_all(int fd, char **buf, size_t *len)
 	(*buf)[got] = '\0';
 	*len = got;
 	return 0;
+}
+
+int gb_read_all(int fd, char **buf, size_t *len)
+{
+	return gb_read_from(fd, 0, buf, len);
 }
 
 bool gb_same_file(const struct stat *a, const struct stat *b)

@@ -54,6 +54,8 @@ bool gb_same_file(const struct stat *a, const struct stat *b);
 int gb_read_first_line(const char *path, char *out, size_t len);
 /* The whole of the file fd from its start, malloc'd and NUL-terminated; 0 or a negative errno. */
 int gb_read_all(int fd, char **buf, size_t *len);
+/* The same from byte from on (none if the file is shorter). */
+int gb_read_from(int fd, off_t from, char **buf, size_t *len);
 /* Makes a rename or unlink in dir survive a crash. */
 int gb_sync_dir(const char *dir);
 

@@ -16,8 +16,6 @@
 #include "kern/pins.h"
 #include "state/audit.h"
 
-#define AUDIT_FILE "audit.log"
-
 /* This process's command line after the program name, words with blanks or quotes quoted. */
 static char *command_line(void)
 {
@@ -364,8 +362,8 @@ int audit_expired_since(const struct gb_ctx *ctx, long long from, struct json_ob
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return errno == ENOENT ? 0 : -errno;
-	/* A log cut or rotated since holds none of them: every expiry is done again. */
-	err = lseek(fd, from, SEEK_SET) < 0 ? -errno : gb_read_all(fd, &buf, &len);
+	/* A log cut or rotated since holds none of them (no expiry runs before the recovery). */
+	err = gb_read_from(fd, from, &buf, &len);
 	close(fd);
 	for (size_t pos = 0; !err && pos < len;) {
 		char *nl = memchr(buf + pos, '\n', len - pos);

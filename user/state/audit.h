@@ -8,6 +8,8 @@
 
 struct json_object;
 
+#define AUDIT_FILE "audit.log"	/* in the state dir */
+
 /*
  * Puts right a record cut short at the end of the audit log (its writer killed in mid-write), if
  * there is one; the caller holds the state lock. gb_open does it for every locked command.

@@ -6,8 +6,9 @@
  * one process share one fdatasync (group commit).
  *
  * A record is one line: "SEQ CRC BODY", CRC the CRC-32 of "SEQ BODY" in hex, BODY one of
- * "put <meeting add line>", "del NAME", "set" (a change of the whole set), "expire AUDIT_SIZE"
- * (an expiry pass: a change of the whole set, begun when the audit log was that long) or "done".
+ * "put <meeting add line>", "del NAME", "set" (a change of the whole set; "set expire AUDIT_SIZE"
+ * for an expiry pass, begun when the audit log was that long: a "set" to a reader before it) or
+ * "done".
  * Numbers grow
  * across compactions: the rules file says the last one it holds ("# through change N").
  */
@@ -284,7 +285,7 @@ int changelog_intent_expiry(const struct gb_ctx *ctx, long long audit_size)
 	if (err < 0)
 		return err;
 	L.intent = L.end;
-	snprintf(body, sizeof(body), "expire %lld", audit_size);
+	snprintf(body, sizeof(body), "set expire %lld", audit_size);
 	return append(body, true);
 }
 
@@ -293,28 +294,26 @@ static void find_expiry(void *arg, __u64 seq, const char *body, size_t body_len,
 	(void)seq;
 	(void)end;
 	/* The body ends in its line's newline, where strtoll stops. */
-	if (log_body_is(body, body_len, "expire") && body_len > 7)
-		*(long long *)arg = strtoll(body + 7, NULL, 10);
+	if (body_len > 11 && !memcmp(body, "set expire ", 11))
+		*(long long *)arg = strtoll(body + 11, NULL, 10);
 }
 
 int changelog_expiry_under_way(const struct gb_ctx *ctx, long long *audit_size)
 {
 	char *buf;
-	ssize_t n;
+	size_t len;
 	int err = load(ctx);
 
 	*audit_size = -1;
 	if (err < 0 || L.end <= L.committed)
 		return err < 0 ? err : 0;
-	buf = malloc(L.end - L.committed);
-	if (!buf)
-		return -ENOMEM;
-	n = pread(L.fd, buf, L.end - L.committed, L.committed);
-	if (n == L.end - L.committed)
-		log_walk(buf, n, 0, false, find_expiry, audit_size);
-	err = n < 0 ? -errno : 0;
+	/* What follows the last "done": the change under way. */
+	err = gb_read_from(L.fd, L.committed, &buf, &len);
+	if (err)
+		return err;
+	log_walk(buf, len, 0, false, find_expiry, audit_size);
 	free(buf);
-	return err ? err : *audit_size >= 0;
+	return *audit_size >= 0;
 }
 
 int changelog_done(const struct gb_ctx *ctx)
@@ -525,7 +524,7 @@ static void replay_record(void *arg, __u64 seq, const char *body, size_t body_le
 		snprintf(rp->pending_del, sizeof(rp->pending_del), "%s", text + 4);
 		rp->kind = DEL;
 		rp->pending_seq = seq;
-	} else if (log_body_is(text, body_len, "set") || log_body_is(text, body_len, "expire")) {
+	} else if (log_body_is(text, body_len, "set")) {
 		forget_pending(rp);
 	} else {
 		snprintf(rp->msg, rp->msglen, "change %llu: unknown record", (unsigned long long)seq);

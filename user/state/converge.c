@@ -182,8 +182,16 @@ static int expire_meetings(const struct gb_ctx *ctx, struct rules *r)
 		 * Logged as a change of the set (the rules file is written anew after) begun at the
 		 * audit log's end: a recovery keeps deleted what it audited (recover_journal).
 		 */
-		if (!n && !(err = audit_size(ctx, &audit_at)))
-			err = changelog_intent_expiry(ctx, audit_at);
+		if (!n && (err = audit_size(ctx, &audit_at))) {
+			gb_err("cannot read %s/%s: %s", ctx->state_dir, AUDIT_FILE, strerror(-err));
+			break;
+		}
+		/*
+		 * Durable before any of its records: a power loss that kept a record must keep
+		 * the intent that tells the recovery so.
+		 */
+		if (!n && (err = changelog_intent_expiry(ctx, audit_at)) == 0)
+			err = changelog_sync(ctx);
 		if (!n && err) {
 			gb_err("cannot write %s/%s: %s", ctx->state_dir, GB_LOG_FILE,
 			       strerror(-err));
@@ -271,7 +279,9 @@ static int recover_journal(const struct gb_ctx *ctx, struct rules *r)
 	if (!under_way)
 		return 0;
 	err = read_rules_file(ctx, &want);
-	if (!err && changelog_expiry_under_way(ctx, &audit_at) > 0)
+	if (!err && (ahead = changelog_expiry_under_way(ctx, &audit_at)) < 0)
+		gb_err("cannot read %s/%s: %s", ctx->state_dir, GB_LOG_FILE, strerror(-ahead));
+	else if (!err && ahead)
 		ahead = keep_expired(ctx, audit_at, &want);
 	if (ahead < 0)
 		err = ahead;
