@@ -3,7 +3,8 @@
 # first, at the fsync of its second (strace kills the command as it enters that write or fsync of
 # the audit log); then again before the first record, for meetings whose names expired before.
 # The next change finishes the pass: each expiry is audited exactly once, and the maps and the
-# rules file hold only the meeting that does not expire.
+# rules file hold only the meeting that does not expire. Last, an unbroken pass, traced, syncs
+# the change log's intent before its first record.
 set -uo pipefail
 source "$(dirname "$0")/../lib/common.sh"
 source "$(dirname "$0")/lib.sh"
@@ -70,5 +71,17 @@ check "the recovery warns" grep -q "pass was finished as far as it audited" "$tm
 # The names of round 1 again, killed before the first record: their earlier expiries' records,
 # before the pass began, do not count as this pass's.
 round "-e trace=write -e inject=write:signal=KILL:when=1" 4 "a change of the rule set died" 1
+# The intent is durable before the pass's first record: rules.log synced before that write.
+set=5
+check "apply the expiring meetings of an unbroken pass" apply_expiring "$tmp/apply.out" expiring
+check "their expiry time comes" wait_until 5 expired_now
+strace -f -y -o "$tmp/trace" -e trace=write,fdatasync "$GEOBLOCK" meeting del no-such-meeting \
+	>/dev/null 2>&1
+sync_at=$(grep -n 'fdatasync([0-9]*</[^>]*/rules.log>' "$tmp/trace" | head -1 | cut -d: -f1)
+record_at=$(grep -n 'write([0-9]*</[^>]*/audit.log>' "$tmp/trace" | head -1 | cut -d: -f1)
+check "rules.log synced (line ${sync_at:-none}) before the first record (${record_at:-none})" \
+	test "${sync_at:-999999}" -lt "${record_at:-0}"
+check_eq "the unbroken pass audited its three" "1 r5-1 1 r5-2 1 r5-3" \
+	"$(for k in 1 2 3; do expire_records "r5-$k"; done | paste -sd' ')"
 check_eq "no record torn" 0 "$(grep -c '"command":"torn-record"' "$AUDIT")"
 summary

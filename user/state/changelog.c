@@ -12,6 +12,7 @@
  * Numbers grow
  * across compactions: the rules file says the last one it holds ("# through change N").
  */
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -291,11 +292,17 @@ int changelog_intent_expiry(const struct gb_ctx *ctx, long long audit_size)
 
 static void find_expiry(void *arg, __u64 seq, const char *body, size_t body_len, off_t end)
 {
+	char *stop;
+	long long n;
+
 	(void)seq;
 	(void)end;
-	/* The body ends in its line's newline, where strtoll stops. */
-	if (body_len > 11 && !memcmp(body, "set expire ", 11))
-		*(long long *)arg = strtoll(body + 11, NULL, 10);
+	/* The body ends in its line's newline, where strtoll stops: the number must fill it. */
+	if (body_len <= 11 || memcmp(body, "set expire ", 11) || !isdigit((unsigned char)body[11]))
+		return;
+	n = strtoll(body + 11, &stop, 10);
+	if (stop == body + body_len)
+		*(long long *)arg = n;
 }
 
 int changelog_expiry_under_way(const struct gb_ctx *ctx, long long *audit_size)
