@@ -8,9 +8,8 @@
  * A record is one line: "SEQ CRC BODY", CRC the CRC-32 of "SEQ BODY" in hex, BODY one of
  * "put <meeting add line>", "del NAME", "set" (a change of the whole set; "set expire AUDIT_SIZE"
  * for an expiry pass, begun when the audit log was that long: a "set" to a reader before it) or
- * "done".
- * Numbers grow
- * across compactions: the rules file says the last one it holds ("# through change N").
+ * "done". Numbers grow across compactions: the rules file says the last one it holds ("# through
+ * change N").
  */
 #include <ctype.h>
 #include <errno.h>

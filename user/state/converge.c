@@ -286,14 +286,14 @@ static int recover_journal(const struct gb_ctx *ctx, struct rules *r)
 		ahead = keep_expired(ctx, audit_at, &want);
 	if (ahead < 0)
 		err = ahead;
-	err = recover_audited(ctx, r, &want, err, ahead ?
+	err = recover_audited(ctx, r, &want, err, ahead > 0 ?
 			      "an expiry pass died midway; the meetings whose expiry it audited "
 			      "stay deleted, the others back to the saved rule set" :
 			      "a change of the rule set died midway; back to the saved rule set",
-			      ahead ? SAVED_AHEAD : SAVED_SET);
+			      ahead > 0 ? SAVED_AHEAD : SAVED_SET);
 	spec_list_free(&want);
 	if (!err)
-		gb_warn(ahead ? "an interrupted expiry pass was finished as far as it audited in %s"
+		gb_warn(ahead > 0 ? "an interrupted expiry pass was finished as far as it audited in %s"
 			: "an interrupted change was rolled back to the saved rule set in %s",
 			ctx->state_dir);
 	return err;
