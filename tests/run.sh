@@ -180,7 +180,7 @@ run_one() {
 
 total_pass=0
 total_fail=0
-broken=0
+broken=${#unlisted[@]}	# tests left out of the list count as broken
 # report NAME: the line of a test that ended, and its part of the totals.
 report() {
 	local name=$1 rc=? secs=? line= p f status
@@ -250,7 +250,6 @@ trap 'stop_running 143' TERM
 for f in "${unlisted[@]}"; do
 	echo "BROKEN  $f: not in tests/run.sh's list, never run"
 done
-broken=${#unlisted[@]}
 later=()
 for t in "${tests[@]}"; do
 	name=$(basename "${t##* }")

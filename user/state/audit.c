@@ -15,6 +15,12 @@
 #include "lib/parse.h"
 #include "kern/pins.h"
 #include "state/audit.h"
+#include "state/janus_event.h"	/* janus_get_str: any JSON object's string field */
+
+static void audit_path(const struct gb_ctx *ctx, char *path, size_t len)
+{
+	snprintf(path, len, "%s/%s", ctx->state_dir, AUDIT_FILE);
+}
 
 /* This process's command line after the program name, words with blanks or quotes quoted. */
 static char *command_line(void)
@@ -228,7 +234,7 @@ int audit_repair(const struct gb_ctx *ctx)
 	char path[512];
 	int fd, err;
 
-	snprintf(path, sizeof(path), "%s/%s", ctx->state_dir, AUDIT_FILE);
+	audit_path(ctx, path, sizeof(path));
 	fd = open(path, O_RDWR | O_APPEND | O_CLOEXEC);
 	if (fd < 0)
 		return errno == ENOENT ? 0 : -errno;
@@ -244,7 +250,7 @@ int audit_sync(const struct gb_ctx *ctx)
 	char path[512];
 	int fd, err = 0;
 
-	snprintf(path, sizeof(path), "%s/%s", ctx->state_dir, AUDIT_FILE);
+	audit_path(ctx, path, sizeof(path));
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return errno == ENOENT ? 0 : -errno;
@@ -275,7 +281,7 @@ static int append_record(const struct gb_ctx *ctx, const struct audit_caller *wh
 		err = -ENOMEM;
 		goto out;
 	}
-	snprintf(path, sizeof(path), "%s/%s", ctx->state_dir, AUDIT_FILE);
+	audit_path(ctx, path, sizeof(path));
 	fd = open(path, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
 	if (fd < 0) {
 		err = -errno;
@@ -322,7 +328,7 @@ int audit_size(const struct gb_ctx *ctx, long long *size)
 	char path[512];
 	struct stat st;
 
-	snprintf(path, sizeof(path), "%s/%s", ctx->state_dir, AUDIT_FILE);
+	audit_path(ctx, path, sizeof(path));
 	*size = 0;
 	if (stat(path, &st))
 		return errno == ENOENT ? 0 : -errno;
@@ -330,23 +336,13 @@ int audit_size(const struct gb_ctx *ctx, long long *size)
 	return 0;
 }
 
-/* Record o's field key, if a string. */
-static const char *field(struct json_object *o, const char *key)
-{
-	struct json_object *v;
-
-	return json_object_object_get_ex(o, key, &v) && json_object_is_type(v, json_type_string) ?
-	       json_object_get_string(v) : NULL;
-}
-
 /* Adds the meeting of line (one record) to names if it is an expiry that was carried out. */
 static void add_expired(const char *line, struct json_object *names)
 {
 	struct json_object *o = json_tokener_parse(line);
-	const char *meeting = o ? field(o, "meeting") : NULL, *command, *result;
+	const char *meeting = janus_get_str(o, "meeting"), *command = janus_get_str(o, "command");
+	const char *result = janus_get_str(o, "result");
 
-	command = o ? field(o, "command") : NULL;
-	result = o ? field(o, "result") : NULL;
 	if (meeting && command && result && !strcmp(command, "expire") && !strcmp(result, "ok"))
 		json_object_array_add(names, json_object_new_string(meeting));
 	json_object_put(o);
@@ -358,7 +354,7 @@ int audit_expired_since(const struct gb_ctx *ctx, long long from, struct json_ob
 	size_t len = 0;
 	int fd, err;
 
-	snprintf(path, sizeof(path), "%s/%s", ctx->state_dir, AUDIT_FILE);
+	audit_path(ctx, path, sizeof(path));
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return errno == ENOENT ? 0 : -errno;
