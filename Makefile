@@ -39,6 +39,11 @@ SAN_CFLAGS := -fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointe
 	      -fno-sanitize-recover=all
 endif
 
+# The builds inside test, fuzz, bench and demo use every core, unless the caller gave -j:
+# then they share its job slots.
+NPROC	:= $(shell nproc 2>/dev/null || echo 1)
+SUBMAKE	= $(MAKE) --no-print-directory $(if $(findstring jobserver,$(MAKEFLAGS)),,-j$(NPROC))
+
 ifeq ($(V),1)
 Q :=
 else
@@ -200,15 +205,15 @@ deps:
 	$(Q)bash scripts/install-deps.sh
 
 test: deps
-	$(Q)$(MAKE) --no-print-directory all $(TEST_BINS)
+	$(Q)$(SUBMAKE) all $(TEST_BINS)
 	$(Q)GB_BUILD=$(abspath $(BUILD)) GB_SANITIZE=$(SANITIZE) bash tests/run.sh
 
 fuzz: deps
-	$(Q)$(MAKE) --no-print-directory FUZZ=1 fuzz-build
+	$(Q)$(SUBMAKE) FUZZ=1 fuzz-build
 	$(Q)bash scripts/fuzz.sh build-fuzz $(FUZZ_SECONDS) $(FUZZ_TARGETS)
 
 bench: deps
-	$(Q)$(MAKE) --no-print-directory all $(BUILD)/bench/xdp_bench $(BUILD)/tests/mmdb_ref \
+	$(Q)$(SUBMAKE) all $(BUILD)/bench/xdp_bench $(BUILD)/tests/mmdb_ref \
 		$(BUILD)/tests/metrics_fill
 	$(Q)bash scripts/bench-metrics.sh
 	$(Q)bash scripts/bench.sh
@@ -216,35 +221,35 @@ bench: deps
 	$(Q)bash scripts/bench-policy.sh
 
 bench-ab: deps
-	$(Q)$(MAKE) --no-print-directory all $(BUILD)/bench/xdp_bench $(BUILD)/tests/mmdb_ref
+	$(Q)$(SUBMAKE) all $(BUILD)/bench/xdp_bench $(BUILD)/tests/mmdb_ref
 	$(Q)bash scripts/bench-ab.sh
 
 bench-geoip: deps
-	$(Q)$(MAKE) --no-print-directory all
+	$(Q)$(SUBMAKE) all
 	$(Q)bash scripts/bench-geoip.sh
 
 bench-api: deps
-	$(Q)$(MAKE) --no-print-directory all $(BUILD)/bench/api_load
+	$(Q)$(SUBMAKE) all $(BUILD)/bench/api_load
 	$(Q)bash scripts/bench-api.sh
 
 bench-policy: deps
-	$(Q)$(MAKE) --no-print-directory all
+	$(Q)$(SUBMAKE) all
 	$(Q)bash scripts/bench-policy.sh
 
 bench-fleet: deps
-	$(Q)$(MAKE) --no-print-directory all
+	$(Q)$(SUBMAKE) all
 	$(Q)bash scripts/bench-fleet.sh
 
 bench-metrics: deps
-	$(Q)$(MAKE) --no-print-directory all $(BUILD)/tests/metrics_fill
+	$(Q)$(SUBMAKE) all $(BUILD)/tests/metrics_fill
 	$(Q)bash scripts/bench-metrics.sh
 
 bench-maps: deps
-	$(Q)$(MAKE) --no-print-directory $(BUILD)/bench/map_probe
+	$(Q)$(SUBMAKE) $(BUILD)/bench/map_probe
 	$(Q)$(BUILD)/bench/map_probe $(BENCH_MAPS_ROUNDS)
 
 demo: deps
-	$(Q)$(MAKE) --no-print-directory all $(BUILD)/tests/udp_send $(BUILD)/tests/udp_recv \
+	$(Q)$(SUBMAKE) all $(BUILD)/tests/udp_send $(BUILD)/tests/udp_recv \
 		$(BUILD)/tests/mmdb_ref
 	$(Q)bash scripts/demo.sh
 
