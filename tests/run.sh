@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs every test (`make test` builds them first); each ends with "N passed, N failed". A test
-# script or unit test left out of the list below is counted as broken.
+# script, unit test or BPF test left out of the list below is counted as broken.
 # Prints one line per test as it ends and the total; exits non-zero if anything failed or did not
 # finish. GB_TEST_JOBS tests (default 2) run at once, each in its own pins, state dir and
 # namespaces; those that must have the machine to themselves (see alone) run after them, one by
@@ -121,7 +121,7 @@ tests=(
 
 # A test left out of the list above would never run: each one found is counted as broken.
 unlisted=()
-for f in "$ROOT"/tests/*/*.sh "$ROOT"/tests/unit/unit_*.c; do
+for f in "$ROOT"/tests/*/*.sh "$ROOT"/tests/unit/unit_*.c "$ROOT"/tests/bpf/*.c; do
 	[[ $f == */tests/lib/* || $f == */lib.sh ]] && continue
 	[[ $f == *.c ]] && t=$BUILD/tests/$(basename "${f%.c}") || t="bash $f"
 	[[ " ${tests[*]} " == *" $t "* ]] || unlisted+=("${f#"$ROOT"/}")
