@@ -12,12 +12,23 @@
 #include "lib/errors.h"
 #include "lib/files.h"
 
-/* A directory at path with mode, whatever the umask, if none is there; else it is left. */
+/*
+ * A directory at path with mode, whatever the umask, if none is there; else it is left. The mode
+ * is set through the directory made, not its name: a symlink swapped in meanwhile fails (ELOOP).
+ */
 static int make_dir(const char *path, mode_t mode)
 {
-	if (!mkdir(path, mode))
-		return chmod(path, mode);
-	return errno == EEXIST ? 0 : -1;
+	int fd, err;
+
+	if (mkdir(path, mode))
+		return errno == EEXIST ? 0 : -1;
+	fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	err = fchmod(fd, mode) ? errno : 0;
+	close(fd);
+	errno = err;
+	return err ? -1 : 0;
 }
 
 int mkdir_p(const char *path, mode_t mode)
