@@ -188,6 +188,10 @@ expect 400 "bad mode" PUT /v1/meetings/bad '{"ports":["8901"],"block":["DE"],"mo
 expect 400 "name differs from the path" PUT /v1/meetings/bad \
 	'{"name":"x","ports":["8901"],"block":["DE"]}'
 expect 400 "bad name" PUT /v1/meetings/-bad '{"ports":["8901"],"block":["DE"]}'
+# curl removes a segment "..", not "%2E%2E"; clients that remove it too could not name the meeting.
+why='HTTP clients remove "." and ".." from a URL, so the API could not name it'
+check_eq "a new meeting named \"..\"" "invalid meeting name \"..\": $why" \
+	"$(api PUT /v1/meetings/%2E%2E '{"ports":[8901],"block":["DE"]}' | head -n1 | jq -r .error)"
 expect 400 "no body" PUT /v1/meetings/bad
 expect 400 "ports: unknown field" POST /v1/meetings/board/ports '{"add":["9100"],"x":[]}'
 expect 400 "ports: not its port" POST /v1/meetings/board/ports '{"remove":["7100"]}'

@@ -345,8 +345,8 @@ static const struct cmd meeting_cmds[] = {
 	  .summary = "add a meeting: the countries it blocks on its ports",
 	  .args = "NAME", .min_args = 1, .max_args = 1, .expected = "one meeting NAME",
 	  .details =
-		"NAME: letters, digits, '.', '_', '-', not starting with '-'; at most 47\n"
-		"characters." },
+		"NAME: letters, digits, '.', '_', '-', not starting with '-', not '.' or '..';\n"
+		"at most 47 characters." },
 	{ .name = "set", .func = cmd_meeting_set, .opts = set_opts,
 	  .summary = "switch a meeting between dropping and counting only; its counters stay",
 	  .args = "NAME", .min_args = 1, .max_args = 1, .expected = "one meeting NAME" },

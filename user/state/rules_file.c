@@ -132,6 +132,12 @@ static int parse_words(int argc, char **argv, __s64 now, unsigned int flags,
 			 GB_MEETING_NAME_LEN - 1);
 		return -EINVAL;
 	}
+	/* Saved ones are kept (meeting del removes them); new ones the API could not name. */
+	if ((!strcmp(name, ".") || !strcmp(name, "..")) && !(flags & SPEC_PAST_OK)) {
+		snprintf(err, errlen, "invalid meeting name \"%s\": HTTP clients remove \".\" and "
+			 "\"..\" from a URL, so the API could not name it", name);
+		return -EINVAL;
+	}
 	snprintf(s->name, sizeof(s->name), "%s", name);
 	if ((!val['p'] && !val['u'] && !val['j']) || !val['b']) {
 		snprintf(err, errlen, "--block and --ports, --ufrag or --janus-room are required; "
