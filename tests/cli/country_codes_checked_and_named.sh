@@ -6,6 +6,7 @@
 # warning line; `meeting list` (a mark, and "warnings" in --json) and `status` name such meetings.
 # `meeting add` and `explain` print each blocked country's name and networks. The compiled ISO
 # table equals Debian's iso-codes. `status` shows times as RFC 3339 with their age, and the version.
+# `restore` takes a saved meeting whose code a change would refuse, and says so.
 set -uo pipefail
 source "$(dirname "$0")/../lib/common.sh"
 tmp=$(mktemp -d)
@@ -128,4 +129,31 @@ abi=$(sed -n 's/^#define GB_ABI_VERSION[[:space:]]*//p' "$ROOT/bpf/geoblock.h")
 check_eq "--version: the version and the pinned ABI it makes" "geoblock $version (pinned ABI $abi)" \
 	"$("$GEOBLOCK" --version)"
 check_eq "status --json: version" "$version" "$("$GEOBLOCK" status --json | jq -r .version)"
+
+# A rules file edited by hand: restore takes a meeting blocking ZZ as saved and says so in one
+# line (apply would refuse its line); XK, which the restored table uses, quietly. restore --print
+# says the same before the restore, and of XK too: no table is loaded then.
+printf '%s\n' "meeting add kos --ports 30190 --block XK" "meeting add de --ports 30191 --block DE" \
+	>"$tmp/set"
+check "apply writes the rules file" quiet "$GEOBLOCK" apply "$tmp/set"
+echo "meeting add hand --ports 30192 --block DE,ZZ" >>"$S/rules"
+refuse_zz='apply would refuse its line: ZZ is not a country code (it stands for an unknown country)'
+refuse_xk='apply would refuse its line: XK is not an ISO 3166-1 country code (and no GeoIP table is'
+refuse_xk+=' loaded that could use it)'
+rm -rf "$GEOBLOCK_PIN_DIR"	# a reboot
+"$GEOBLOCK" restore --print >"$tmp/out" 2>"$tmp/err"
+check_eq "restore --print before restore: exit 0, a warning for XK and one for ZZ" \
+	"0 geoblock: restore: warning: saved meeting \"kos\": $refuse_xk
+geoblock: restore: warning: saved meeting \"hand\": $refuse_zz" "$? $(cat "$tmp/err")"
+check_eq "... all three printed" 3 "$(grep -c '^meeting add' "$tmp/out")"
+check "... and nothing pinned" test ! -e "$GEOBLOCK_PIN_DIR"
+"$GEOBLOCK" restore >"$tmp/out" 2>"$tmp/err"
+check_eq "restore: exit 0, one warning, for ZZ" \
+	"0 geoblock: restore: warning: saved meeting \"hand\": $refuse_zz" "$? $(cat "$tmp/err")"
+check_eq "... the meeting restored as saved" "de DE; hand DE,ZZ; kos XK" \
+	"$("$GEOBLOCK" meeting list --json | jq -r 'map("\(.name) \(.block | join(","))") | sort |
+		join("; ")')"
+"$GEOBLOCK" restore --print >"$tmp/out" 2>"$tmp/err"
+check_eq "restore --print after it: the warning for ZZ" \
+	"0 geoblock: restore: warning: saved meeting \"hand\": $refuse_zz" "$? $(cat "$tmp/err")"
 summary

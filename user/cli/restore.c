@@ -192,6 +192,30 @@ static int write_saved_anew(const struct gb_ctx *ctx, const struct spec_list *wa
 	return err;
 }
 
+/*
+ * Saved meetings blocking a code that a change would refuse (a rules file edited by hand, or a
+ * code only a GeoIP table uses while none is loaded): taken as saved, each said in one line, as
+ * apply would refuse the line. ctx NULL: the pins opened here to read, if there are any.
+ */
+static void warn_refused_codes(const struct gb_ctx *ctx, const struct spec_list *l)
+{
+	static struct country_census c;	/* 5 KiB */
+	struct gb_ctx own;
+	char why[256];
+
+	if (!ctx && !gb_open(&own, GB_OPEN_READ | GB_OPEN_EMPTY_OK))
+		ctx = &own;
+	if (ctx && countries_census(ctx, &c))
+		goto out;
+	for (size_t i = 0; i < l->n; i++)
+		if (countries_check(ctx ? &c : NULL, l->v[i].blocked, why, sizeof(why)))
+			gb_warn("saved meeting \"%s\": apply would refuse its line: %s",
+				l->v[i].name, why);
+out:
+	if (ctx == &own)
+		gb_close(&own);
+}
+
 static int restore_rules(const struct gb_ctx *ctx, struct json_object *changes)
 {
 	struct salvage sv = { .left_out = say_left_out };
@@ -216,6 +240,7 @@ static int restore_rules(const struct gb_ctx *ctx, struct json_object *changes)
 		return err;
 	}
 	err = sv.n ? write_saved_anew(ctx, &want, &from_maps) : 0;
+	warn_refused_codes(ctx, &want);
 	spec_list_free(&want);
 	if (!err)
 		err = rules_begin(ctx, &r, false, NULL);
@@ -349,6 +374,7 @@ static int print_saved(void)
 		return GB_EXIT_FAIL;
 	}
 	owned = shared_ports_unowned(&ctx, shared);
+	warn_refused_codes(NULL, &want);
 	/* Not a line apply takes, but part of what restore puts back: said as a comment. */
 	if (port_next(shared, 1) < GB_PORT_COUNT) {
 		format_ports(shared, text, sizeof(text));
