@@ -1,14 +1,14 @@
 #!/usr/bin/env bash
 # The control API against bad clients and bad input, the daemon up throughout: every cut of a valid
 # body, malformed, mistyped, unknown-field, too-deep and invalid-UTF-8 bodies of every change route,
-# a 70,000-item array, names with control characters (in the path, %00 included, and in a body)
-# are 400 with one printable line, nothing changed; a Transfer-Encoding other than chunked is 501
-# at once, the connection closed; 10,000 ports in one PUT or one ports change
-# are served, and refused whole (409, nothing half-applied) when one of them is another meeting's;
-# two clients that send half a request and stall are disconnected by the 10 s timeout while others
-# are served meanwhile; 500 idle connections at once leave a new request answered, and the
-# daemon's descriptors come back to where they were once they close; changes sent during a
-# `geoip load` are each answered 200 and made, or refused in one line and not made.
+# a 70,000-item array, names with control characters (in the path, %00 included, and in a body) are
+# 400 with one printable line, nothing changed; a Transfer-Encoding other than chunked is 501 at
+# once, the connection closed; 10,000 ports in one PUT or one ports change are served, and refused
+# whole (409, nothing half-applied) when one of them is another meeting's; two clients that send
+# half a request and stall are disconnected by the 10 s timeout while others are served meanwhile;
+# 500 idle connections at once leave a new request answered, and the daemon's descriptors come back
+# to where they were once they close; changes sent during a `geoip load` are each answered 200 and
+# made, or refused in one line and not made.
 set -uo pipefail
 source "$(dirname "$0")/../lib/common.sh"
 [[ -x $GEOBLOCK ]] || { fail "no $GEOBLOCK (build it first)"; summary; exit; }
