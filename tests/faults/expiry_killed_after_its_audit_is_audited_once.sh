@@ -3,8 +3,9 @@
 # first, at the fsync of its second (strace kills the command as it enters that write or fsync of
 # the audit log); then again before the first record, for meetings whose names expired before.
 # The next change finishes the pass: each expiry is audited exactly once, and the maps and the
-# rules file hold only the meeting that does not expire. Last, an unbroken pass, traced, syncs
-# the change log's intent before its first record.
+# rules file hold only the meeting that does not expire. The same after a reboot with the rules
+# file damaged, by restore. Last, an unbroken pass, traced, syncs the change log's intent before
+# its first record.
 set -uo pipefail
 source "$(dirname "$0")/../lib/common.sh"
 source "$(dirname "$0")/lib.sh"
@@ -71,6 +72,35 @@ check "the recovery warns" grep -q "pass was finished as far as it audited" "$tm
 # The names of round 1 again, killed before the first record: their earlier expiries' records,
 # before the pass began, do not count as this pass's.
 round "-e trace=write -e inject=write:signal=KILL:when=1" 4 "a change of the rule set died" 1
+# Killed after the second record, then a reboot, with a line of the rules file damaged: restore
+# writes the saved set anew from what it can read (the log with the pass's intent goes), and still
+# keeps deleted what the pass audited.
+set=6
+check "round 6: apply the expiring meetings" apply_expiring "$tmp/apply.out" expiring
+check "round 6: the expiry time comes" wait_until 5 expired_now
+{ strace -f -o /dev/null -P "$AUDIT" -e trace=fsync -e inject=fsync:signal=KILL:when=2 \
+	"$GEOBLOCK" meeting del no-such-meeting >"$tmp/killed.out" 2>&1; } 2>/dev/null
+check_eq "round 6: the change was killed" 137 "$?"
+check "round 6: the expiry pass is under way in rules.log" change_under_way
+echo "meeting add hand --ports 9999 --blok DE" >>"$S/rules"
+rm -rf "$GEOBLOCK_PIN_DIR"	# a reboot
+lines=$(wc -l <"$AUDIT")
+"$GEOBLOCK" restore >"$tmp/restore.out" 2>&1
+check_eq "round 6: restore exits 2: a line left out" 2 "$?"
+check "round 6: ... named: $(grep 'left out' "$tmp/restore.out")" \
+	grep -q "left out: $S/rules line [0-9]*: .*--blok" "$tmp/restore.out"
+check_eq "round 6: restore's one recovery kept deleted what the pass audited" \
+	"an expiry pass died midway" "$(tail -n +$((lines + 1)) "$AUDIT" |
+		jq -r 'select(.command == "recover") | .reason' | cut -c1-26 | paste -sd'|')"
+for k in 1 2 3; do
+	check_eq "round 6: r6-$k's expiry audited once" "1 r6-$k" "$(expire_records "r6-$k")"
+done
+check_eq "round 6: meetings in the maps" keep \
+	"$("$GEOBLOCK" meeting list --json | jq -r '.[].name' | paste -sd' ')"
+check_eq "round 6: the rules file agrees" "meeting add keep --ports 9000 --block DE" \
+	"$(saved_rules)"
+check "round 6: no change under way" change_under_way_not
+
 # The intent is durable before the pass's first record: rules.log synced before that write.
 set=5
 check "apply the expiring meetings of an unbroken pass" apply_expiring "$tmp/apply.out" expiring

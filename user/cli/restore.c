@@ -216,9 +216,23 @@ out:
 		gb_close(&own);
 }
 
+/* An expiry pass's intent logged again, durable, in the change log written anew. */
+static int relog_expiry(const struct gb_ctx *ctx, long long audit_at)
+{
+	int err = changelog_intent_expiry(ctx, audit_at);
+
+	if (!err && (err = changelog_sync(ctx)))
+		changelog_abort(ctx);
+	if (err)
+		gb_err("cannot log again, in %s/%s, the expiry pass that died midway: %s",
+		       ctx->state_dir, GB_LOG_FILE, strerror(-err));
+	return err;
+}
+
 static int restore_rules(const struct gb_ctx *ctx, struct json_object *changes)
 {
 	struct salvage sv = { .left_out = say_left_out };
+	long long audit_at = -1;
 	struct spec_list want;
 	bool from_maps = false;
 	struct rules r;
@@ -239,7 +253,15 @@ static int restore_rules(const struct gb_ctx *ctx, struct json_object *changes)
 		gb_err("%s", msg);
 		return err;
 	}
+	/*
+	 * An expiry pass that died midway, its intent in the log written anew below: logged again
+	 * after it, so that the recovery keeps deleted what the pass audited (none audited twice).
+	 */
+	if (sv.n && changelog_expiry_under_way(ctx, &audit_at) <= 0)
+		audit_at = -1;
 	err = sv.n ? write_saved_anew(ctx, &want, &from_maps) : 0;
+	if (!err && audit_at >= 0)
+		err = relog_expiry(ctx, audit_at);
 	warn_refused_codes(ctx, &want);
 	spec_list_free(&want);
 	if (!err)
