@@ -39,10 +39,10 @@ SAN_CFLAGS := -fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointe
 	      -fno-sanitize-recover=all
 endif
 
-# The builds inside test, fuzz, bench and demo use every core, unless the caller gave -j:
-# then they share its job slots.
+# The builds inside test, fuzz, bench and demo use every core, unless the caller gave -j (then
+# they share its job slots: each such line names $(MAKE) itself, which is how make knows them).
 NPROC	:= $(shell nproc 2>/dev/null || echo 1)
-SUBMAKE	= $(MAKE) --no-print-directory $(if $(findstring jobserver,$(MAKEFLAGS)),,-j$(NPROC))
+JOBS	= $(if $(filter -j%,$(MAKEFLAGS)),,-j$(NPROC))
 
 ifeq ($(V),1)
 Q :=
@@ -205,52 +205,52 @@ deps:
 	$(Q)bash scripts/install-deps.sh
 
 test: deps
-	$(Q)$(SUBMAKE) all $(TEST_BINS)
+	$(Q)$(MAKE) --no-print-directory $(JOBS) all $(TEST_BINS)
 	$(Q)GB_BUILD=$(abspath $(BUILD)) GB_SANITIZE=$(SANITIZE) bash tests/run.sh
 
 fuzz: deps
-	$(Q)$(SUBMAKE) FUZZ=1 fuzz-build
+	$(Q)$(MAKE) --no-print-directory $(JOBS) FUZZ=1 fuzz-build
 	$(Q)bash scripts/fuzz.sh build-fuzz $(FUZZ_SECONDS) $(FUZZ_TARGETS)
 
 bench: deps
-	$(Q)$(SUBMAKE) all $(BUILD)/bench/xdp_bench $(BUILD)/tests/mmdb_ref \
-		$(BUILD)/tests/metrics_fill
+	$(Q)$(MAKE) --no-print-directory $(JOBS) all $(BUILD)/bench/xdp_bench \
+		$(BUILD)/tests/mmdb_ref $(BUILD)/tests/metrics_fill
 	$(Q)bash scripts/bench-metrics.sh
 	$(Q)bash scripts/bench.sh
 	$(Q)bash scripts/bench-geoip.sh
 	$(Q)bash scripts/bench-policy.sh
 
 bench-ab: deps
-	$(Q)$(SUBMAKE) all $(BUILD)/bench/xdp_bench $(BUILD)/tests/mmdb_ref
+	$(Q)$(MAKE) --no-print-directory $(JOBS) all $(BUILD)/bench/xdp_bench $(BUILD)/tests/mmdb_ref
 	$(Q)bash scripts/bench-ab.sh
 
 bench-geoip: deps
-	$(Q)$(SUBMAKE) all
+	$(Q)$(MAKE) --no-print-directory $(JOBS) all
 	$(Q)bash scripts/bench-geoip.sh
 
 bench-api: deps
-	$(Q)$(SUBMAKE) all $(BUILD)/bench/api_load
+	$(Q)$(MAKE) --no-print-directory $(JOBS) all $(BUILD)/bench/api_load
 	$(Q)bash scripts/bench-api.sh
 
 bench-policy: deps
-	$(Q)$(SUBMAKE) all
+	$(Q)$(MAKE) --no-print-directory $(JOBS) all
 	$(Q)bash scripts/bench-policy.sh
 
 bench-fleet: deps
-	$(Q)$(SUBMAKE) all
+	$(Q)$(MAKE) --no-print-directory $(JOBS) all
 	$(Q)bash scripts/bench-fleet.sh
 
 bench-metrics: deps
-	$(Q)$(SUBMAKE) all $(BUILD)/tests/metrics_fill
+	$(Q)$(MAKE) --no-print-directory $(JOBS) all $(BUILD)/tests/metrics_fill
 	$(Q)bash scripts/bench-metrics.sh
 
 bench-maps: deps
-	$(Q)$(SUBMAKE) $(BUILD)/bench/map_probe
+	$(Q)$(MAKE) --no-print-directory $(JOBS) $(BUILD)/bench/map_probe
 	$(Q)$(BUILD)/bench/map_probe $(BENCH_MAPS_ROUNDS)
 
 demo: deps
-	$(Q)$(SUBMAKE) all $(BUILD)/tests/udp_send $(BUILD)/tests/udp_recv \
-		$(BUILD)/tests/mmdb_ref
+	$(Q)$(MAKE) --no-print-directory $(JOBS) all $(BUILD)/tests/udp_send \
+		$(BUILD)/tests/udp_recv $(BUILD)/tests/mmdb_ref
 	$(Q)bash scripts/demo.sh
 
 install: $(BUILD)/geoblock
