@@ -189,7 +189,7 @@ expect 400 "name differs from the path" PUT /v1/meetings/bad \
 	'{"name":"x","ports":["8901"],"block":["DE"]}'
 expect 400 "bad name" PUT /v1/meetings/-bad '{"ports":["8901"],"block":["DE"]}'
 # curl removes a segment "..", not "%2E%2E"; clients that remove it too could not name the meeting.
-why='HTTP clients remove "." and ".." from a URL, so the API could not name it'
+why="HTTP clients remove \".\" and \"..\" from a URL's path; choose another"
 check_eq "a new meeting named \"..\"" "invalid meeting name \"..\": $why" \
 	"$(api PUT /v1/meetings/%2E%2E '{"ports":[8901],"block":["DE"]}' | head -n1 | jq -r .error)"
 expect 400 "no body" PUT /v1/meetings/bad

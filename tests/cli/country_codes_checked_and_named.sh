@@ -6,7 +6,7 @@
 # warning line; `meeting list` (a mark, and "warnings" in --json) and `status` name such meetings.
 # `meeting add` and `explain` print each blocked country's name and networks. The compiled ISO
 # table equals Debian's iso-codes. `status` shows times as RFC 3339 with their age, and the version.
-# `restore` takes a saved meeting whose code a change would refuse, and says so.
+# `restore` takes a saved meeting whose line a change would refuse, and says so.
 set -uo pipefail
 source "$(dirname "$0")/../lib/common.sh"
 tmp=$(mktemp -d)
@@ -136,24 +136,35 @@ check_eq "status --json: version" "$version" "$("$GEOBLOCK" status --json | jq -
 printf '%s\n' "meeting add kos --ports 30190 --block XK" "meeting add de --ports 30191 --block DE" \
 	>"$tmp/set"
 check "apply writes the rules file" quiet "$GEOBLOCK" apply "$tmp/set"
-echo "meeting add hand --ports 30192 --block DE,ZZ" >>"$S/rules"
+# Also a name refused since it was saved, and a meeting expired (deleted by restore: not said).
+printf '%s\n' "meeting add hand --ports 30192 --block DE,ZZ" \
+	"meeting add .. --ports 30193 --block DE" \
+	"meeting add gone --ports 30194 --block ZZ --expires 2026-01-01T00:00:00Z" >>"$S/rules"
+refuse_dots="apply would refuse its line: invalid meeting name \"..\": HTTP clients remove \".\""
+refuse_dots+=" and \"..\" from a URL's path; choose another"
 refuse_zz='apply would refuse its line: ZZ is not a country code (it stands for an unknown country)'
 refuse_xk='apply would refuse its line: XK is not an ISO 3166-1 country code (and no GeoIP table is'
 refuse_xk+=' loaded that could use it)'
 rm -rf "$GEOBLOCK_PIN_DIR"	# a reboot
 "$GEOBLOCK" restore --print >"$tmp/out" 2>"$tmp/err"
-check_eq "restore --print before restore: exit 0, a warning for XK and one for ZZ" \
+check_eq "restore --print before restore: exit 0, a warning each for XK, ZZ and the name" \
 	"0 geoblock: restore: warning: saved meeting \"kos\": $refuse_xk
-geoblock: restore: warning: saved meeting \"hand\": $refuse_zz" "$? $(cat "$tmp/err")"
-check_eq "... all three printed" 3 "$(grep -c '^meeting add' "$tmp/out")"
+geoblock: restore: warning: saved meeting \"hand\": $refuse_zz
+geoblock: restore: warning: saved meeting \"..\": $refuse_dots" "$? $(cat "$tmp/err")"
+check_eq "... four printed, the expired one as a comment" "4 1" \
+	"$(grep -c '^meeting add' "$tmp/out") $(grep -c '^# expired, left out: ' "$tmp/out")"
 check "... and nothing pinned" test ! -e "$GEOBLOCK_PIN_DIR"
 "$GEOBLOCK" restore >"$tmp/out" 2>"$tmp/err"
-check_eq "restore: exit 0, one warning, for ZZ" \
-	"0 geoblock: restore: warning: saved meeting \"hand\": $refuse_zz" "$? $(cat "$tmp/err")"
-check_eq "... the meeting restored as saved" "de DE; hand DE,ZZ; kos XK" \
+check_eq "restore: exit 0, a warning each for ZZ and the name" \
+	"0 geoblock: restore: warning: saved meeting \"hand\": $refuse_zz
+geoblock: restore: warning: saved meeting \"..\": $refuse_dots" "$? $(cat "$tmp/err")"
+check_eq "... the meetings restored as saved, the expired one deleted" \
+	".. DE; de DE; hand DE,ZZ; kos XK" \
 	"$("$GEOBLOCK" meeting list --json | jq -r 'map("\(.name) \(.block | join(","))") | sort |
 		join("; ")')"
 "$GEOBLOCK" restore --print >"$tmp/out" 2>"$tmp/err"
-check_eq "restore --print after it: the warning for ZZ" \
-	"0 geoblock: restore: warning: saved meeting \"hand\": $refuse_zz" "$? $(cat "$tmp/err")"
+check_eq "restore --print after it: the warnings for ZZ and the name" \
+	"0 geoblock: restore: warning: saved meeting \"hand\": $refuse_zz
+geoblock: restore: warning: saved meeting \"..\": $refuse_dots" "$? $(cat "$tmp/err")"
+check "the meeting \"..\" can be deleted" quiet "$GEOBLOCK" meeting del ..
 summary

@@ -272,8 +272,8 @@ static void test_grammar(void)
 	CHECK("spec_refuse_no_name", spec_bad("--ports 1 --block DE", "one meeting NAME"));
 	CHECK("spec_refuse_bad_name", spec_bad("m/x --ports 1 --block DE", "invalid meeting name"));
 	/* "." and "..": refused when new, kept when saved (the rules file, the store). */
-	CHECK("spec_refuse_dot", spec_bad(". --ports 1 --block DE", "API could not name it"));
-	CHECK("spec_refuse_dot_dot", spec_bad(".. --ports 1 --block DE", "API could not name it"));
+	CHECK("spec_refuse_dot", spec_bad(". --ports 1 --block DE", "choose another"));
+	CHECK("spec_refuse_dot_dot", spec_bad(".. --ports 1 --block DE", "choose another"));
 	CHECK("spec_take_three_dots", !strcmp(canonical("... --ports 1 --block DE"),
 					      "meeting add ... --ports 1 --block DE"));
 	CHECK_INT("spec_saved_dot_dot_reads", 0,
@@ -282,7 +282,7 @@ static void test_grammar(void)
 	spec_list_free(&l);
 	CHECK("spec_new_dot_dot_refused",
 	      read_text("meeting add .. --ports 1 --block DE\n", &l, 0) &&
-	      strstr(err, "API could not name it"));
+	      strstr(err, "choose another"));
 	spec_list_free(&l);
 	CHECK("spec_refuse_no_block", spec_bad("m --ports 1", "are required"));
 	CHECK("spec_refuse_bad_cidr", spec_bad("m --ports 1 --block DE --allow 1.2.3.4/40",

@@ -192,26 +192,53 @@ static int write_saved_anew(const struct gb_ctx *ctx, const struct spec_list *wa
 	return err;
 }
 
+/* Why apply would refuse saved meeting s's line (1, in why), else 0; census NULL: not known. */
+static int refused_line(const struct meeting_spec *s, const struct country_census *census,
+			char *why, size_t len)
+{
+	char *line = spec_format(s, true);
+	struct meeting_spec again;
+	int ret;
+
+	if (!line)
+		return 0;
+	ret = spec_parse_line(line, time(NULL), 0, &again, why, len);
+	free(line);
+	if (!ret)
+		spec_free(&again);
+	return ret || (census && countries_check(census, s->blocked, why, len));
+}
+
 /*
- * Saved meetings blocking a code that a change would refuse (a rules file edited by hand, or a
- * code only a GeoIP table uses while none is loaded): taken as saved, each said in one line, as
- * apply would refuse the line. ctx NULL: the pins opened here to read, if there are any.
+ * Saved meetings whose line a change would refuse (a rules file edited by hand to block ZZ; XK
+ * while no GeoIP table uses it; a name taken before it was refused): taken as saved, each said in
+ * one line. Those expired are left out: restore deletes them. ctx NULL (restore --print): the
+ * pins opened to read, if there are any (none after a reboot: no table loaded).
  */
-static void warn_refused_codes(const struct gb_ctx *ctx, const struct spec_list *l)
+static void warn_refused(const struct gb_ctx *ctx, const struct spec_list *l)
 {
 	static struct country_census c;	/* 5 KiB */
+	const struct country_census *census = &c;
 	struct gb_ctx own;
-	char why[256];
+	char why[512];
 
-	if (!ctx && !gb_open(&own, GB_OPEN_READ | GB_OPEN_EMPTY_OK))
-		ctx = &own;
+	memset(&c, 0, sizeof(c));
+	if (!ctx) {
+		pins_init(&own);
+		if (access(own.pin_dir, F_OK))
+			;	/* nothing pinned: no table loaded */
+		else if (!gb_open(&own, GB_OPEN_READ | GB_OPEN_EMPTY_OK))
+			ctx = &own;
+		else
+			census = NULL;
+	}
 	if (ctx && countries_census(ctx, &c))
-		goto out;
+		census = NULL;
 	for (size_t i = 0; i < l->n; i++)
-		if (countries_check(ctx ? &c : NULL, l->v[i].blocked, why, sizeof(why)))
+		if (!(l->v[i].expires && l->v[i].expires <= time(NULL)) &&
+		    refused_line(&l->v[i], census, why, sizeof(why)))
 			gb_warn("saved meeting \"%s\": apply would refuse its line: %s",
 				l->v[i].name, why);
-out:
 	if (ctx == &own)
 		gb_close(&own);
 }
@@ -262,7 +289,7 @@ static int restore_rules(const struct gb_ctx *ctx, struct json_object *changes)
 	err = sv.n ? write_saved_anew(ctx, &want, &from_maps) : 0;
 	if (!err && audit_at >= 0)
 		err = relog_expiry(ctx, audit_at);
-	warn_refused_codes(ctx, &want);
+	warn_refused(ctx, &want);
 	spec_list_free(&want);
 	if (!err)
 		err = rules_begin(ctx, &r, false, NULL);
@@ -372,7 +399,7 @@ static void print_left_out(void *arg, const char *what)
 	say_left_out(NULL, what);
 }
 
-/* restore --print: the saved rule set, read without the pins or the lock. */
+/* restore --print: the saved rule set, read without the lock (the pins only to warn). */
 static int print_saved(void)
 {
 	struct salvage sv = { .left_out = print_left_out };
@@ -396,7 +423,7 @@ static int print_saved(void)
 		return GB_EXIT_FAIL;
 	}
 	owned = shared_ports_unowned(&ctx, shared);
-	warn_refused_codes(NULL, &want);
+	warn_refused(NULL, &want);
 	/* Not a line apply takes, but part of what restore puts back: said as a comment. */
 	if (port_next(shared, 1) < GB_PORT_COUNT) {
 		format_ports(shared, text, sizeof(text));

@@ -135,7 +135,7 @@ static int parse_words(int argc, char **argv, __s64 now, unsigned int flags,
 	/* Saved ones are kept (meeting del removes them); new ones the API could not name. */
 	if ((!strcmp(name, ".") || !strcmp(name, "..")) && !(flags & SPEC_PAST_OK)) {
 		snprintf(err, errlen, "invalid meeting name \"%s\": HTTP clients remove \".\" and "
-			 "\"..\" from a URL, so the API could not name it", name);
+			 "\"..\" from a URL's path; choose another", name);
 		return -EINVAL;
 	}
 	snprintf(s->name, sizeof(s->name), "%s", name);
