@@ -86,24 +86,31 @@ if mode == "cuts":
         head, _, reply = got.partition(b"\r\n\r\n")
         print(json.dumps({"cut": i, "status": int(head.split()[1]), "body": reply.decode()}))
 elif mode == "coded":
-    import json
+    import json, re
     s = conn()
     start = time.monotonic()
     s.sendall(b"PUT /v1/meetings/coded HTTP/1.1\r\nHost: geoblock\r\n"
               b"Content-Type: application/json\r\nTransfer-Encoding: %s\r\n\r\n"
-              b"4\r\n{}{}\r\n0\r\n\r\n" % sys.argv[3].encode())
+              b"2\r\n{}\r\n0\r\n\r\n" % sys.argv[3].encode())
     s.settimeout(30)
-    got = b""
+    got, secs, closed = b"", 30, False
     try:
-        while b"\r\n\r\n" not in got or len(got.partition(b"\r\n\r\n")[2]) < 2:
+        # The head, then as much body as its Content-Length says.
+        while True:
+            head, sep, reply = got.partition(b"\r\n\r\n")
+            n = re.search(rb"(?i)\r\ncontent-length: *(\d+)", head)
+            if sep and n and len(reply) >= int(n.group(1)):
+                break
             part = s.recv(65536)
             if not part:
                 break
             got += part
         secs = time.monotonic() - start
+        # Kept open (chunked: keep-alive), it would be closed by the 10 s timeout: 2 s are enough.
+        s.settimeout(2)
         closed = s.recv(1) == b""
     except socket.timeout:
-        secs, closed = 30, False
+        pass
     head, _, reply = got.partition(b"\r\n\r\n")
     print(json.dumps({"secs": round(secs), "status": int(head.split()[1]) if head else 0,
                       "body": reply.decode(), "closed": closed}))
@@ -154,17 +161,23 @@ body='{"ports":["8901","8902-8903"],"block":["DE"],"mode":"monitor","reason":"r"
 check_eq "every cut of a valid body is answered" $((${#body} - 1)) "$(wc -l <"$tmp/cuts")"
 check_eq "every cut of a valid body is 400 with one printable line" "" \
 	"$(jq -r "$JUDGE"' judge(.status; .body; "400") | select(. != "ok")' "$tmp/cuts")"
-# A transfer coding the server does not take: the body's end cannot be found, so it is answered
-# at once (not after the 10 s timeout) and the connection closed.
-for coding in "gzip, chunked" gzip; do
+# A transfer coding the server does not read: answered at once (not by the 10 s timeout), the
+# connection closed. libmicrohttpd 1.0 and later answer 400 themselves (their own HTML body).
+if [[ $(pkg-config --modversion libmicrohttpd 2>/dev/null) == 0.* ]]; then
 	why="a Transfer-Encoding other than chunked is not taken: send the body as it is"
-	check_eq "Transfer-Encoding: $coding: 501 at once, one line, the connection closed" \
-		"{\"secs\":0,\"status\":501,\"error\":\"$why\",\"closed\":true}" \
-		"$(/usr/bin/python3 "$tmp/raw.py" "$SOCK" coded "$coding" |
-			jq -c '{secs, status, error: (.body | fromjson | .error), closed}')"
+	want="{\"fast\":true,\"status\":501,\"error\":\"$why\",\"closed\":true}"
+	answer='{fast: (.secs < 5), status, error: (.body | fromjson | .error), closed}'
+else
+	want='{"fast":true,"status":400,"closed":true}'
+	answer='{fast: (.secs < 5), status, closed}'
+fi
+for coding in "gzip, chunked" gzip; do
+	check_eq "Transfer-Encoding: $coding: answered at once, one line, the connection closed" \
+		"$want" "$(/usr/bin/python3 "$tmp/raw.py" "$SOCK" coded "$coding" | jq -c "$answer")"
 done
-check_eq "Transfer-Encoding: chunked is read" 400 \
-	"$(/usr/bin/python3 "$tmp/raw.py" "$SOCK" coded chunked | jq .status)"
+check_eq "Transfer-Encoding: chunked: the body read" '400 "block" is required' \
+	"$(/usr/bin/python3 "$tmp/raw.py" "$SOCK" coded chunked | jq -r '"\(.status) " +
+		(.body | fromjson | .error)')"
 expect 400 "single quotes" PUT /v1/meetings/q "{'ports':['8901'],'block':['DE']}"
 expect 400 "a trailing comma" PUT /v1/meetings/q '{"ports":["8901"],"block":["DE"],}'
 expect 400 "invalid UTF-8" PUT /v1/meetings/q $'{"ports":["8901"],"block":["DE"],"reason":"\xff"}'

@@ -13,9 +13,9 @@ target=$tmp/target
 state=$tmp/state
 mkdir -m 0755 "$target"
 
-# The command is held 2 s as it enters each open or chmod of the state dir, after its mkdir.
+# The command is held 3 s as it enters each open or chmod of the state dir, after its mkdir.
 GEOBLOCK_STATE_DIR=$state strace -o /dev/null -P "$state" -e trace=openat,chmod,fchmodat \
-	-e inject=openat,chmod,fchmodat:delay_enter=2s \
+	-e inject=openat,chmod,fchmodat:delay_enter=3s \
 	"$GEOBLOCK" meeting add m --ports 9000 --block DE >"$tmp/out" 2>"$tmp/err" &
 pid=$!
 on_exit kill_child "$pid"

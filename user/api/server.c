@@ -225,7 +225,7 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
 
 	(void)version;
 	*allow = '\0';
-	/* The body's end cannot be found: answered now (RFC 9112 6.1), not by the timeout. */
+	/* A coding libmicrohttpd does not read: answered now (RFC 9112 6.1), not by the timeout. */
 	if (!req && foreign_coding(conn)) {
 		gb_clear_error();
 		rep = api_error(MHD_HTTP_NOT_IMPLEMENTED, "a Transfer-Encoding other than "

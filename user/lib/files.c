@@ -14,7 +14,8 @@
 
 /*
  * A directory at path with mode, whatever the umask, if none is there; else it is left. The mode
- * is set through the directory made, not its name: a symlink swapped in meanwhile fails (ELOOP).
+ * is set through the directory made, not its name: a symlink swapped in meanwhile fails
+ * (ENOTDIR). Directories above it are followed as they are.
  */
 static int make_dir(const char *path, mode_t mode)
 {
