@@ -95,6 +95,29 @@ dyn() { # the meeting's Janus ports, sorted, space-separated
 dyn_is() { [[ $(dyn "$1") == "$2" ]]; }
 owner() { "$GEOBLOCK" explain 192.0.2.9 "$1" --json | jq -r '.meeting // "-"'; }
 
+# coded_post CODING: the status of a POST whose body goes under that Transfer-Encoding, and
+# whether it came at once (under 5 s).
+coded_post() {
+	/usr/bin/python3 - "$URL" "$1" <<'PY'
+import re, socket, sys, time
+host, port = re.match(r"http://([^:/]+):(\d+)", sys.argv[1]).groups()
+s = socket.create_connection((host, int(port)))
+start, got = time.monotonic(), b""
+s.sendall(b"POST /janus-events HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: %s\r\n\r\n"
+          b"2\r\n[]\r\n0\r\n\r\n" % sys.argv[2].encode())
+s.settimeout(30)
+while b"\r\n" not in got:
+    part = s.recv(4096)
+    if not part:
+        break
+    got += part
+secs = time.monotonic() - start
+print(got.split(b" ")[1].decode() if got else 0, "at once" if secs < 5 else "in %d s" % secs)
+PY
+}
+check_eq "events under Transfer-Encoding gzip, chunked: 501 (not the 30 s timeout)" \
+	"501 at once" "$(coded_post "gzip, chunked")"
+check_eq "... chunked ones are read" "200 at once" "$(coded_post chunked)"
 check_eq "a join: 200" 200 "$(post "$(joined 1 11 1234)")"
 check_eq "its candidate: 200" 200 "$(post "$(cand 1 11 20001)")"
 check_eq "the port is A's" A "$(owner 20001)"

@@ -127,6 +127,10 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
 	struct upload *req = *state;
 
 	(void)version;
+	/* Answered now, not by the timeout: the body's end would not be found (upload.h). */
+	if (!req && upload_coding_unread(conn))
+		return reply(conn, MHD_HTTP_NOT_IMPLEMENTED, "{\"error\":\"a Transfer-Encoding "
+			     "other than chunked is not taken\"}");
 	if (!req) {
 		req = calloc(1, sizeof(*req));
 		*state = req;

@@ -128,15 +128,6 @@ static enum MHD_Result content_encoded(void *arg, enum MHD_ValueKind kind, const
 	return MHD_YES;
 }
 
-/* Whether the request's Transfer-Encoding names a coding other than chunked (gzip, chunked). */
-static bool foreign_coding(struct MHD_Connection *conn)
-{
-	const char *te = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
-						     MHD_HTTP_HEADER_TRANSFER_ENCODING);
-
-	return te && strcasecmp(te, "chunked");
-}
-
 /* The request's reply; allow (a 405's Allow header): the methods its path takes, else "". */
 static struct api_reply dispatch(struct api_server *api, struct MHD_Connection *conn,
 				 const char *method, const char *url, const struct upload *req,
@@ -226,7 +217,7 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
 	(void)version;
 	*allow = '\0';
 	/* A coding libmicrohttpd does not read: answered now (RFC 9112 6.1), not by the timeout. */
-	if (!req && foreign_coding(conn)) {
+	if (!req && upload_coding_unread(conn)) {
 		gb_clear_error();
 		rep = api_error(MHD_HTTP_NOT_IMPLEMENTED, "a Transfer-Encoding other than "
 				"chunked is not taken: send the body as it is");

@@ -6,6 +6,8 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <microhttpd.h>
 #include "api/upload.h"
 
 int upload_add(struct upload *u, const char *piece, size_t len, size_t max)
@@ -27,4 +29,12 @@ int upload_add(struct upload *u, const char *piece, size_t len, size_t max)
 	u->body = grown;
 	u->len += len;
 	return 0;
+}
+
+bool upload_coding_unread(struct MHD_Connection *conn)
+{
+	const char *te = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+						     MHD_HTTP_HEADER_TRANSFER_ENCODING);
+
+	return te && strcasecmp(te, "chunked");
 }

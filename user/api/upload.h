@@ -15,4 +15,11 @@ struct upload {
 /* Appends len bytes of piece, unless the body would pass max bytes; -ENOMEM. */
 int upload_add(struct upload *u, const char *piece, size_t len, size_t max);
 
+struct MHD_Connection;
+/*
+ * Whether the request's Transfer-Encoding names a coding other than chunked (gzip, chunked),
+ * which libmicrohttpd 0.9 does not read: it waits for the body's end until its timeout.
+ */
+bool upload_coding_unread(struct MHD_Connection *conn);
+
 #endif
