@@ -159,14 +159,15 @@ static struct api_reply dispatch(struct api_server *api, struct MHD_Connection *
 	if (gb_pins_current(api->ctx) == -ESTALE)
 		return api_error(MHD_HTTP_SERVICE_UNAVAILABLE, "the pinned maps were re-created "
 				 "since the daemon started; restart it");
+	/* Too big whatever its coding (413, not 415 or 413 by the size of its first piece). */
+	if (req->too_big)
+		return api_error(MHD_HTTP_CONTENT_TOO_LARGE, "the body is over 1 MiB");
 	/* A body is read as sent: one compressed would be read as bad JSON, or worse. */
 	encoded = false;
 	MHD_get_connection_values(conn, MHD_HEADER_KIND, content_encoded, &encoded);
 	if (req->len && encoded)
 		return api_error(MHD_HTTP_UNSUPPORTED_MEDIA_TYPE, "a body with a Content-Encoding "
 				 "is not taken: send it as it is");
-	if (req->too_big)
-		return api_error(MHD_HTTP_CONTENT_TOO_LARGE, "the body is over 1 MiB");
 	q.takes = r->query;
 	MHD_get_connection_values(conn, MHD_GET_ARGUMENT_KIND, query_arg, &q);
 	if (*q.why)
