@@ -228,7 +228,7 @@ expect 400 "a 70,000-item array" PUT /v1/meetings/q "@$tmp/huge"
 /usr/bin/python3 -c 'import json; print(json.dumps({"add": [str(p) for p in range(1, 65536)] * 3}))' \
 	>"$tmp/toobig"
 expect 413 "a 1.2 MiB ports body" POST /v1/meetings/board/ports "@$tmp/toobig"
-check_eq "the same, gzip-encoded as it says: 413 as well, whatever its pieces" \
+check_eq "the same, labelled gzip: 413 as well, whatever its pieces" \
 	'413 the body is over 1 MiB' "$(curl -s --max-time 30 --unix-socket "$SOCK" -X POST \
 		-H 'Content-Type: application/json' -H 'Content-Encoding: gzip' \
 		--data-binary "@$tmp/toobig" -w '\n%{http_code}' \

@@ -115,8 +115,11 @@ secs = time.monotonic() - start
 print(got.split(b" ")[1].decode() if got else 0, "at once" if secs < 5 else "in %d s" % secs)
 PY
 }
-check_eq "events under Transfer-Encoding gzip, chunked: 501 (not the 30 s timeout)" \
-	"501 at once" "$(coded_post "gzip, chunked")"
+# libmicrohttpd 1.0 and later answer such a request 400 themselves.
+coded=400
+[[ $(pkg-config --modversion libmicrohttpd 2>/dev/null) == 0.* ]] && coded=501
+check_eq "events under Transfer-Encoding gzip, chunked: $coded (not the 30 s timeout)" \
+	"$coded at once" "$(coded_post "gzip, chunked")"
 check_eq "... chunked ones are read" "200 at once" "$(coded_post chunked)"
 check_eq "a join: 200" 200 "$(post "$(joined 1 11 1234)")"
 check_eq "its candidate: 200" 200 "$(post "$(cand 1 11 20001)")"

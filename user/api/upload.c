@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * Bodies gathered in pieces up to a limit: requests to the HTTP endpoints (the control API,
- * Janus's events), replies to the HTTP clients (Janus's Admin API, etcd).
+ * Janus's events), replies to the HTTP clients (Janus's Admin API, etcd); and whether a request's
+ * body comes under a coding the endpoints cannot read.
  */
 #include <errno.h>
 #include <stdlib.h>

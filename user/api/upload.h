@@ -1,5 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0 */
-/* A body as libmicrohttpd or libcurl hands it over, piece by piece, kept up to a limit. */
+/*
+ * A body as libmicrohttpd or libcurl hands it over, piece by piece, kept up to a limit; a coding
+ * the HTTP endpoints cannot read.
+ */
 #ifndef GEOBLOCK_API_UPLOAD_H
 #define GEOBLOCK_API_UPLOAD_H
 
