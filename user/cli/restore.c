@@ -243,19 +243,6 @@ static void warn_refused(const struct gb_ctx *ctx, const struct spec_list *l)
 		gb_close(&own);
 }
 
-/* An expiry pass's intent logged again, durable, in the change log written anew. */
-static int relog_expiry(const struct gb_ctx *ctx, long long audit_at)
-{
-	int err = changelog_intent_expiry(ctx, audit_at);
-
-	if (!err && (err = changelog_sync(ctx)))
-		changelog_abort(ctx);
-	if (err)
-		gb_err("cannot log again, in %s/%s, the expiry pass that died midway: %s",
-		       ctx->state_dir, GB_LOG_FILE, strerror(-err));
-	return err;
-}
-
 static int restore_rules(const struct gb_ctx *ctx, struct json_object *changes)
 {
 	struct salvage sv = { .left_out = say_left_out };
@@ -287,8 +274,9 @@ static int restore_rules(const struct gb_ctx *ctx, struct json_object *changes)
 	if (sv.n && changelog_expiry_under_way(ctx, &audit_at) <= 0)
 		audit_at = -1;
 	err = sv.n ? write_saved_anew(ctx, &want, &from_maps) : 0;
-	if (!err && audit_at >= 0)
-		err = relog_expiry(ctx, audit_at);
+	if (!err && audit_at >= 0 && (err = changelog_intent_expiry(ctx, audit_at)))
+		gb_err("cannot log again, in %s/%s, the expiry pass that died midway: %s",
+		       ctx->state_dir, GB_LOG_FILE, strerror(-err));
 	warn_refused(ctx, &want);
 	spec_list_free(&want);
 	if (!err)

@@ -286,7 +286,11 @@ int changelog_intent_expiry(const struct gb_ctx *ctx, long long audit_size)
 		return err;
 	L.intent = L.end;
 	snprintf(body, sizeof(body), "set expire %lld", audit_size);
-	return append(body, true);
+	err = append(body, true);
+	/* Durable before the pass's first audit record, or taken out again. */
+	if (!err && (err = changelog_sync(ctx)))
+		changelog_abort(ctx);
+	return err;
 }
 
 static void find_expiry(void *arg, __u64 seq, const char *body, size_t body_len, off_t end)

@@ -38,6 +38,8 @@ int changelog_intent(const struct gb_ctx *ctx, const struct meeting_spec *s, con
 /*
  * The intent of an expiry pass: a change of the whole set, as changelog_intent's, that notes
  * the audit log's size, so that a pass that died midway can be told from what it audited.
+ * Synced before it returns (a power loss that keeps a record of the pass keeps its intent);
+ * taken out again if it cannot be.
  */
 int changelog_intent_expiry(const struct gb_ctx *ctx, long long audit_size);
 /*

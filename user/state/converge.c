@@ -186,14 +186,8 @@ static int expire_meetings(const struct gb_ctx *ctx, struct rules *r)
 			gb_err("cannot read %s/%s: %s", ctx->state_dir, AUDIT_FILE, strerror(-err));
 			break;
 		}
-		/*
-		 * Durable before any of its records: a power loss that kept a record must keep
-		 * the intent that tells the recovery so.
-		 */
-		if (!n && (err = changelog_intent_expiry(ctx, audit_at)) == 0 &&
-		    (err = changelog_sync(ctx)))
-			changelog_abort(ctx);
-		if (!n && err) {
+		/* Durable before any of its records (changelog_intent_expiry syncs it). */
+		if (!n && (err = changelog_intent_expiry(ctx, audit_at))) {
 			gb_err("cannot write %s/%s: %s", ctx->state_dir, GB_LOG_FILE,
 			       strerror(-err));
 			break;
