@@ -33,11 +33,10 @@ expiring() {
 }
 
 declare -A audited=()	# name -> expiries it has had
-# round KILL R REASON [SET]: three meetings (names of round SET, default R) expire; the change
-# that deletes them is killed as KILL says (strace's options); the next change's recovery is
-# audited with a reason starting REASON.
-round() {
-	local kill=$1 r=$2 set=${4:-$2} rc
+# killed_pass KILL R: three meetings (names of round $set) expire; the change that deletes them
+# is killed as KILL says (strace's options), its expiry pass left under way.
+killed_pass() {
+	local kill=$1 r=$2 rc
 	check "round $r: apply the expiring meetings" apply_expiring "$tmp/apply.out" expiring
 	check "round $r: the expiry time comes" wait_until 5 expired_now
 	# The change runs the expiry pass first; strace kills it at the syscall KILL names.
@@ -47,10 +46,11 @@ round() {
 	check_eq "round $r: the change was killed" 137 "$rc"
 	check "round $r: the expiry pass is under way in rules.log" change_under_way
 	check "round $r: logged as an expiry pass" grep -q ' set expire [0-9]*$' "$S/rules.log"
-	# The next change finishes it.
-	"$GEOBLOCK" meeting del no-such-meeting >"$tmp/next.out" 2>&1
-	check_eq "round $r: the next change recovered it (audited)" "$3" "$(jq -r \
-		'select(.command == "recover") | .reason' "$AUDIT" | tail -1 | cut -c1-${#3})"
+}
+# each_audited_once R: after the recovery, each of round $set's meetings has had one expiry
+# record more, and only keep is left, in the maps and the rules file, no change under way.
+each_audited_once() {
+	local r=$1 k
 	for k in 1 2 3; do
 		audited[r$set-$k]=$((${audited[r$set-$k]:-0} + 1))
 		check_eq "round $r: r$set-$k's expiry audited once" "${audited[r$set-$k]} r$set-$k" \
@@ -61,6 +61,17 @@ round() {
 	check_eq "round $r: the rules file agrees" "meeting add keep --ports 9000 --block DE" \
 		"$(saved_rules)"
 	check "round $r: no change under way" change_under_way_not
+}
+# round KILL R REASON [SET]: a killed pass (names of round SET, default R); the next change's
+# recovery is audited with a reason starting REASON.
+round() {
+	set=${4:-$2}
+	killed_pass "$1" "$2"
+	# The next change finishes it.
+	"$GEOBLOCK" meeting del no-such-meeting >"$tmp/next.out" 2>&1
+	check_eq "round $2: the next change recovered it (audited)" "$3" "$(jq -r \
+		'select(.command == "recover") | .reason' "$AUDIT" | tail -1 | cut -c1-${#3})"
+	each_audited_once "$2"
 }
 
 # Before the first record is written: the pass is rolled back, then done again.
@@ -76,12 +87,7 @@ round "-e trace=write -e inject=write:signal=KILL:when=1" 4 "a change of the rul
 # writes the saved set anew from what it can read (the log with the pass's intent goes), and still
 # keeps deleted what the pass audited.
 set=6
-check "round 6: apply the expiring meetings" apply_expiring "$tmp/apply.out" expiring
-check "round 6: the expiry time comes" wait_until 5 expired_now
-{ strace -f -o /dev/null -P "$AUDIT" -e trace=fsync -e inject=fsync:signal=KILL:when=2 \
-	"$GEOBLOCK" meeting del no-such-meeting >"$tmp/killed.out" 2>&1; } 2>/dev/null
-check_eq "round 6: the change was killed" 137 "$?"
-check "round 6: the expiry pass is under way in rules.log" change_under_way
+killed_pass "-e trace=fsync -e inject=fsync:signal=KILL:when=2" 6
 echo "meeting add hand --ports 9999 --blok DE" >>"$S/rules"
 rm -rf "$GEOBLOCK_PIN_DIR"	# a reboot
 lines=$(wc -l <"$AUDIT")
@@ -92,14 +98,7 @@ check "round 6: ... named: $(grep 'left out' "$tmp/restore.out")" \
 check_eq "round 6: restore's one recovery kept deleted what the pass audited" \
 	"an expiry pass died midway" "$(tail -n +$((lines + 1)) "$AUDIT" |
 		jq -r 'select(.command == "recover") | .reason' | cut -c1-26 | paste -sd'|')"
-for k in 1 2 3; do
-	check_eq "round 6: r6-$k's expiry audited once" "1 r6-$k" "$(expire_records "r6-$k")"
-done
-check_eq "round 6: meetings in the maps" keep \
-	"$("$GEOBLOCK" meeting list --json | jq -r '.[].name' | paste -sd' ')"
-check_eq "round 6: the rules file agrees" "meeting add keep --ports 9000 --block DE" \
-	"$(saved_rules)"
-check "round 6: no change under way" change_under_way_not
+each_audited_once 6
 
 # The intent is durable before the pass's first record: rules.log synced before that write.
 set=5
