@@ -235,7 +235,7 @@ static void warn_refused(const struct gb_ctx *ctx, const struct spec_list *l)
 	if (ctx && countries_census(ctx, &c))
 		census = NULL;
 	for (size_t i = 0; i < l->n; i++)
-		if (!(l->v[i].expires && l->v[i].expires <= time(NULL)) &&
+		if (!spec_expired(&l->v[i], time(NULL)) &&
 		    refused_line(&l->v[i], census, why, sizeof(why)))
 			gb_warn("saved meeting \"%s\": apply would refuse its line: %s",
 				l->v[i].name, why);
@@ -420,7 +420,7 @@ static int print_saved(void)
 	for (size_t i = 0; i < want.n; i++) {
 		char *line = spec_format(&want.v[i], false);
 		/* apply refuses an expiry past: such a meeting is a comment, as it blocks nothing. */
-		bool over = want.v[i].expires && want.v[i].expires <= time(NULL);
+		bool over = spec_expired(&want.v[i], time(NULL));
 
 		if (line)
 			printf("%s%s\n", over ? "# expired, left out: " : "", line);

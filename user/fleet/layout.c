@@ -142,7 +142,7 @@ int fleet_meeting_read(const struct etcd_kv *kv, const char *name,
 		spec_free(s);
 		return -EINVAL;
 	}
-	if (s->expires && s->expires <= time(NULL)) {
+	if (spec_expired(s, time(NULL))) {
 		spec_free(s);
 		return 1;
 	}

@@ -244,7 +244,7 @@ static int keep_expired(const struct gb_ctx *ctx, long long audit_at, struct spe
 		const char *name = json_object_get_string(json_object_array_get_idx(names, i));
 		ssize_t j = spec_list_find(want, name);
 
-		if (j >= 0 && want->v[j].expires && want->v[j].expires <= now) {
+		if (j >= 0 && spec_expired(&want->v[j], now)) {
 			spec_list_remove(want, j);
 			n++;
 		}

@@ -313,6 +313,11 @@ void spec_list_remove(struct spec_list *l, size_t i)
 	memmove(&l->v[i], &l->v[i + 1], (--l->n - i) * sizeof(*l->v));
 }
 
+bool spec_expired(const struct meeting_spec *s, __s64 now)
+{
+	return s->expires && s->expires <= now;
+}
+
 void spec_list_free(struct spec_list *l)
 {
 	for (size_t i = 0; i < l->n; i++)

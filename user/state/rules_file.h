@@ -51,6 +51,8 @@ bool spec_equal(const struct meeting_spec *a, const struct meeting_spec *b, bool
 /* The `meeting add ...` line (no newline) that spec_parse reads back as s; malloc'd. */
 char *spec_format(const struct meeting_spec *s, bool with_reason);
 int spec_list_push(struct spec_list *l, struct meeting_spec *s);	/* takes s's allocations */
+/* Whether s expires and its time has come by now (unix seconds). */
+bool spec_expired(const struct meeting_spec *s, __s64 now);
 /* The index of the meeting named name in l, or -1. */
 ssize_t spec_list_find(const struct spec_list *l, const char *name);
 /* Takes l's meeting i out of it, the others' order kept. */

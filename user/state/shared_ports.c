@@ -205,7 +205,7 @@ int shared_ports_unowned(const struct gb_ctx *ctx, __u8 want[GB_PORT_COUNT / 8])
 		return 0;
 	for (size_t i = 0; i < saved.n; i++) {
 		/* One whose expiry has passed is deleted before it could hold a port. */
-		if (saved.v[i].expires && saved.v[i].expires <= now)
+		if (spec_expired(&saved.v[i], now))
 			continue;
 		for (__u32 p = port_next(want, 1); p < GB_PORT_COUNT; p = port_next(want, p + 1)) {
 			if (!port_isset(saved.v[i].ports, p))
