@@ -256,6 +256,17 @@ static void converge(struct fleet_follow *f, __s64 revision)
 	pthread_cond_broadcast(&f->wake);
 }
 
+/*
+ * A store at revision rev, behind what was seen here (f->lock held), was made anew or restored:
+ * read whole as a new store (fleet_here), so that one holding no fleet's key empties no node.
+ */
+static void store_behind(struct fleet_follow *f, __s64 rev)
+{
+	fprintf(stderr, "geoblock: fleet: the store is at revision %lld, behind the %lld seen here "
+		"(restored or made anew): reading it whole\n", (long long)rev, (long long)f->seen);
+	f->named = false;
+}
+
 static int on_message(void *arg, const struct etcd_watch_msg *m)
 {
 	struct fleet_follow *f = arg;
@@ -271,16 +282,8 @@ static int on_message(void *arg, const struct etcd_watch_msg *m)
 		pthread_mutex_unlock(&f->lock);
 		return WATCH_COMPACTED;
 	}
-	/*
-	 * A store behind what was seen here was made anew or restored from a backup: its revisions
-	 * say nothing of what changed. Read whole, and taken for a new store (fleet_here): one that
-	 * holds no fleet's key does not empty this node.
-	 */
 	if (m->created && m->revision < f->seen) {
-		fprintf(stderr, "geoblock: fleet: the store is at revision %lld, behind the %lld seen "
-			"here (restored or made anew): reading it whole\n", (long long)m->revision,
-			(long long)f->seen);
-		f->named = false;
+		store_behind(f, m->revision);
 		pthread_mutex_unlock(&f->lock);
 		return WATCH_COMPACTED;
 	}
@@ -367,6 +370,8 @@ static int read_whole(struct fleet_follow *f)
 		node_status_error(f->link_error, sizeof(f->link_error), f->watch.err);
 		return err;
 	}
+	if (kvs.revision < f->seen)	/* made anew while a read due otherwise waited */
+		store_behind(f, kvs.revision);
 	etcd_kvs_free(&f->store);
 	f->store = kvs;
 	fleet_store_sort(&f->store);

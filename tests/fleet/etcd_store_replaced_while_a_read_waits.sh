@@ -1,0 +1,98 @@
+#!/usr/bin/env bash
+# A store made anew while a node waits to read it whole keeps the node's rule set, as one found
+# behind at the watch's start does (etcd_prefix_names_a_fleet, step 8). One etcd member on
+# loopback; the node reaches it through a gate (tests/fleet/gate.py) the test closes at will:
+#   1. the node follows a fleet: a meeting and a shared port, both applied;
+#   2. the node stopped (SIGSTOP), the gate closed, the store written on and compacted past the
+#      node's revision; the gate set to close again once etcd says so to a watch; continued, the
+#      node finds its revision compacted away, and its read of the whole store fails;
+#   3. etcd made anew meanwhile (its data dir removed), the gate opened: the node reads a store
+#      behind the revision it saw, says so, and is kept back (a store holding no fleet's key) with
+#      its meeting and shared port, its status saying why; nothing removed, nothing audited;
+#   4. a meeting written to the new store: the node converges to it.
+set -uo pipefail
+source "$(dirname "$0")/../lib/common.sh"
+source "$ROOT/tests/lib/etcd.sh"
+[[ -x $GEOBLOCK ]] || { fail "no $GEOBLOCK (build it first)"; summary; exit; }
+
+tmp=$(mktemp -d /tmp/gbfleetgate.XXXXXX)
+on_exit rm -rf "$tmp"
+etcd_cluster_up 1 || { summary; exit; }
+EP=$(etcd_endpoints)
+PREFIX=/gbt$$
+ETCD_PORT=${EP##*:}
+take_port GPORT
+GATE=$tmp/gate
+echo pass >"$GATE"
+/usr/bin/python3 "$ROOT/tests/fleet/gate.py" "$GPORT" "$ETCD_PORT" "$GATE" 2>"$tmp/gate.log" &
+GATE_PID=$!
+on_exit kill_child "$GATE_PID"
+gate_open() { (exec 3<>"/dev/tcp/127.0.0.1/$GPORT") 2>/dev/null; }
+check "the gate listens" wait_until 10 gate_open
+
+take_port MPORT
+gbn() { GEOBLOCK_STATE_DIR=$tmp/s "$GEOBLOCK" "$@"; }
+mkdir -p "$tmp/s"
+GEOBLOCK_STATE_DIR=$tmp/s "$GEOBLOCK" daemon --metrics "127.0.0.1:$MPORT" \
+	--etcd "http://127.0.0.1:$GPORT" --etcd-prefix "$PREFIX" --node t0 >>"$tmp/node.log" 2>&1 &
+NODE_PID=$!
+on_exit kill_child "$NODE_PID"
+on_exit kill -CONT "$NODE_PID"
+said() { grep -q -- "$1" "$tmp/node.log"; }
+meetings() { gbn meeting list --json | jq -r '[.[].name] | sort | join(",")'; }
+has_meetings() { [[ $(meetings) == "$1" ]]; }
+shared() { gbn shared-port list --json | jq -r '.ports | join(",")'; }
+shared_is() { [[ $(shared) == "$1" ]]; }
+status() { etcdctl get --print-value-only "$PREFIX/status/t0"; }
+status_error_has() { status | jq -e --arg s "$1" '.last_error | contains($s)' >/dev/null; }
+
+# 1. A fleet followed.
+check "1. a meeting in the store" quiet "$GEOBLOCK" fleet put m1 --ports 7000 --block DE \
+	--etcd "$EP" --etcd-prefix "$PREFIX"
+check "1. the store shares 10000" quiet etcdctl put "$PREFIX/shared-ports" '{"ports":[10000]}'
+check "1. the node takes the meeting" wait_until 20 has_meetings m1
+check "1. ... and the shared port" wait_until 20 shared_is 10000
+
+# 2. Its revision compacted away while it was stopped; its read of the whole store then fails.
+applied=$(curl -s "http://127.0.0.1:$MPORT/metrics" |
+	awk '$1 == "geoblock_fleet_applied_revision" { print $2 }')
+audited=$(wc -l <"$tmp/s/audit.log")
+kill -STOP "$NODE_PID"
+echo down >"$GATE"
+for k in 1 2 3 4 5; do etcdctl put "/other$$/$k" x >/dev/null; done
+compacted=$(etcd_compact)
+check "2. compacted past the node's revision (${applied:-?} < ${compacted:-?})" \
+	test "${applied:-0}" -gt 0 -a "${applied:-0}" -lt "${compacted:-0}"
+echo cut-at-compact >"$GATE"
+kill -CONT "$NODE_PID"
+check "2. the node finds its revision compacted away" wait_until 30 said "was compacted away"
+gate_down() { [[ $(<"$GATE") == down ]]; }
+check "2. ... and the gate closed after that answer" wait_until 10 gate_down
+# Said as the link's error, after the compaction (curl's words for a connection cut vary).
+read_failed() { awk '/was compacted away/ { c = 1; next }
+	c && /^geoblock: fleet: etcd http:/ { f = 1 } END { exit !f }' "$tmp/node.log"; }
+check "2. its read of the whole store fails" wait_until 20 read_failed
+
+# 3. The store made anew before the read succeeds: behind what the node saw.
+check "3. etcd stopped" etcd_kill 0 TERM
+rm -rf "$ETCD_DIR/m0.data"
+check "3. etcd started on an empty data dir" etcd_start 0
+echo pass >"$GATE"
+check "3. the node says the store is behind what it saw" wait_until 30 said \
+	"behind the [0-9]* seen here (restored or made anew)"
+check "3. ... keeps its rule set, and says why" wait_until 20 status_error_has \
+	"no fleet under $PREFIX/"
+check_eq "3. its meeting kept" m1 "$(meetings)"
+check_eq "3. its shared port kept" 10000 "$(shared)"
+check_eq "3. nothing changed: its audit log as before" "$audited" "$(wc -l <"$tmp/s/audit.log")"
+
+# 4. The new store given a meeting: the node converges to it.
+check "4. a meeting in the new store" quiet etcdctl put "$PREFIX/meetings/fresh" \
+	'{"ports":[7100],"block":["FR"]}'
+check "4. the node converges to it" wait_until 20 has_meetings fresh
+check_eq "4. the shared port gone with the old store" "" "$(shared)"
+
+if ((FAILED)); then
+	echo "--- node log"; tail -n 30 "$tmp/node.log"; echo "--- gate"; cat "$tmp/gate.log"
+fi
+summary
