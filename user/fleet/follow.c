@@ -256,17 +256,6 @@ static void converge(struct fleet_follow *f, __s64 revision)
 	pthread_cond_broadcast(&f->wake);
 }
 
-/*
- * A store at revision rev, behind what was seen here (f->lock held), was made anew or restored:
- * read whole as a new store (fleet_here), so that one holding no fleet's key empties no node.
- */
-static void store_behind(struct fleet_follow *f, __s64 rev)
-{
-	fprintf(stderr, "geoblock: fleet: the store is at revision %lld, behind the %lld seen here "
-		"(restored or made anew): reading it whole\n", (long long)rev, (long long)f->seen);
-	f->named = false;
-}
-
 static int on_message(void *arg, const struct etcd_watch_msg *m)
 {
 	struct fleet_follow *f = arg;
@@ -282,8 +271,14 @@ static int on_message(void *arg, const struct etcd_watch_msg *m)
 		pthread_mutex_unlock(&f->lock);
 		return WATCH_COMPACTED;
 	}
+	/*
+	 * A store behind what was seen here was made anew or restored from a backup: its revisions
+	 * say nothing of what changed. Read whole, and taken for a new store (fleet_here): one that
+	 * holds no fleet's key does not empty this node.
+	 */
 	if (m->created && m->revision < f->seen) {
-		store_behind(f, m->revision);
+		fleet_store_said_behind(m->revision, f->seen);
+		f->named = false;
 		pthread_mutex_unlock(&f->lock);
 		return WATCH_COMPACTED;
 	}
@@ -370,8 +365,9 @@ static int read_whole(struct fleet_follow *f)
 		node_status_error(f->link_error, sizeof(f->link_error), f->watch.err);
 		return err;
 	}
-	if (kvs.revision < f->seen)	/* made anew while a read due otherwise waited */
-		store_behind(f, kvs.revision);
+	/* A store made anew while a read due otherwise waited: as on_message and the resume find. */
+	if (f->named && fleet_store_anew(&f->store, &kvs, f->prefix, f->seen))
+		f->named = false;
 	etcd_kvs_free(&f->store);
 	f->store = kvs;
 	fleet_store_sort(&f->store);

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /* The store's keys as a node last saw them: sorted by key, kept so by the watch's events. */
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -48,33 +49,67 @@ void fleet_store_sort(struct etcd_kvs *s)
 	qsort(s->v, s->n, sizeof(*s->v), key_cmp);
 }
 
+void fleet_store_said_behind(__s64 rev, __s64 seen)
+{
+	fprintf(stderr, "geoblock: fleet: the store is at revision %lld, behind the %lld seen here "
+		"(restored or made anew): read whole, as a new store\n", (long long)rev,
+		(long long)seen);
+}
+
+/* s's fleet key (key), if it holds it as written up to seen: else nothing tells histories apart. */
+static const struct etcd_kv *mark_seen(const struct etcd_kvs *s, const char *key, __s64 seen)
+{
+	struct etcd_kv want = { .key = (char *)key };
+	const struct etcd_kv *mine = bsearch(&want, s->v, s->n, sizeof(*s->v), key_cmp);
+
+	return mine && mine->mod_revision <= seen ? mine : NULL;
+}
+
+/*
+ * Whether now (NULL: gone) is the fleet key as mine was seen up to seen: or written since (fleet
+ * del rewrites it), which the watch brings. Else the store was made anew: said on stderr.
+ */
+static bool mark_as_seen(const struct etcd_kv *mine, const struct etcd_kv *now, __s64 seen)
+{
+	if (now && now->create_revision == mine->create_revision &&
+	    (now->mod_revision > seen ||
+	     (now->mod_revision == mine->mod_revision && now->value_len == mine->value_len &&
+	      !memcmp(now->value, mine->value, now->value_len))))
+		return true;
+	fprintf(stderr, "geoblock: fleet: %s is not as revision %lld left it (the store made anew "
+		"since): read whole, as a new store\n", mine->key, (long long)seen);
+	return false;
+}
+
 int fleet_store_history(struct etcd *e, const struct etcd_kvs *s, const char *prefix, __s64 seen)
 {
-	struct etcd_kv want = {}, now;
 	const struct etcd_kv *mine;
+	struct etcd_kv now;
 	char key[FLEET_PREFIX_MAX + 16];
 	bool found, same;
 	int err;
 
-	if (fleet_mark_key(prefix, key, sizeof(key)))
-		return 0;
-	want.key = key;
-	mine = bsearch(&want, s->v, s->n, sizeof(*s->v), key_cmp);
-	/* Not seen here, or seen only as written after: nothing to tell histories apart by. */
-	if (!mine || mine->mod_revision > seen)
+	if (fleet_mark_key(prefix, key, sizeof(key)) || !(mine = mark_seen(s, key, seen)))
 		return 0;
 	err = etcd_get(e, key, &now, &found, NULL);
 	if (err)
 		return err;
-	/* Written since (fleet del rewrites it): the watch brings that. Else it is as seen. */
-	same = found && now.create_revision == mine->create_revision &&
-	       (now.mod_revision > seen || (now.mod_revision == mine->mod_revision &&
-					    now.value_len == mine->value_len &&
-					    !memcmp(now.value, mine->value, now.value_len)));
+	same = mark_as_seen(mine, found ? &now : NULL, seen);
 	etcd_kv_free(&now);
-	if (same)
-		return 0;
-	fprintf(stderr, "geoblock: fleet: %s is not as revision %lld left it (the store made anew "
-		"since): reading it whole\n", key, (long long)seen);
-	return 1;
+	return !same;
+}
+
+bool fleet_store_anew(const struct etcd_kvs *s, const struct etcd_kvs *now, const char *prefix,
+		      __s64 seen)
+{
+	const struct etcd_kv *mine;
+	char key[FLEET_PREFIX_MAX + 16];
+
+	if (now->revision < seen) {
+		fleet_store_said_behind(now->revision, seen);
+		return true;
+	}
+	if (fleet_mark_key(prefix, key, sizeof(key)) || !(mine = mark_seen(s, key, seen)))
+		return false;
+	return !mark_as_seen(mine, mark_seen(now, key, INT64_MAX), seen);
 }

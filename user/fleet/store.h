@@ -3,6 +3,7 @@
 #ifndef GEOBLOCK_FLEET_STORE_H
 #define GEOBLOCK_FLEET_STORE_H
 
+#include <stdbool.h>
 #include "fleet/etcd.h"
 
 /* Sorts s by key (as a range read gives it, for fleet_store_take). */
@@ -18,5 +19,13 @@ int fleet_store_take(struct etcd_kvs *s, struct etcd_event *ev);
  * be read. A store restored from a snapshot keeps the key as it was: not told apart.
  */
 int fleet_store_history(struct etcd *e, const struct etcd_kvs *s, const char *prefix, __s64 seen);
+/*
+ * Whether now, the store read whole, is not the one s was seen in up to revision seen (said on
+ * stderr): behind seen, or its fleet key not as s held it (fleet_store_history's test, on a read).
+ */
+bool fleet_store_anew(const struct etcd_kvs *s, const struct etcd_kvs *now, const char *prefix,
+		      __s64 seen);
+/* Says on stderr that the store, at revision rev, is behind the revision seen here. */
+void fleet_store_said_behind(__s64 rev, __s64 seen);
 
 #endif
