@@ -25,7 +25,9 @@ PREFIX=/gbt$$
 ETCD_PORT=${EP##*:}
 take_port GPORT
 GATE=$tmp/gate
-echo pass >"$GATE"
+# gate_set MODE: written whole (renamed into place), so the gate never reads half of it.
+gate_set() { echo "$1" >"$GATE.new" && mv "$GATE.new" "$GATE"; }
+gate_set pass
 /usr/bin/python3 "$ROOT/tests/fleet/gate.py" "$GPORT" "$ETCD_PORT" "$GATE" 2>"$tmp/gate.log" &
 GATE_PID=$!
 on_exit kill_child "$GATE_PID"
@@ -39,7 +41,10 @@ GEOBLOCK_STATE_DIR=$tmp/s "$GEOBLOCK" daemon --metrics "127.0.0.1:$MPORT" \
 	--etcd "http://127.0.0.1:$GPORT" --etcd-prefix "$PREFIX" --node t0 >>"$tmp/node.log" 2>&1 &
 NODE_PID=$!
 on_exit kill_child "$NODE_PID"
-on_exit kill -CONT "$NODE_PID"
+# A node left stopped by a failed step is continued, so that kill_child can stop it.
+cont_node() { [[ $(awk '{ print $4 }' "/proc/$NODE_PID/stat" 2>/dev/null) == "$$" ]] &&
+	kill -CONT "$NODE_PID"; }
+on_exit cont_node
 said() { grep -q -- "$1" "$tmp/node.log"; }
 meetings() { gbn meeting list --json | jq -r '[.[].name] | sort | join(",")'; }
 has_meetings() { [[ $(meetings) == "$1" ]]; }
@@ -76,12 +81,12 @@ cut_off() {
 	audited=$(wc -l <"$tmp/s/audit.log")
 	before=$(compactions)
 	kill -STOP "$NODE_PID"
-	echo down >"$GATE"
+	gate_set down
 	for k in 1 2 3 4 5; do etcdctl put "/other$$/$k" x >/dev/null; done
 	compacted=$(etcd_compact)
 	check "$step. compacted past the node's revision (${applied:-?} < ${compacted:-?})" \
 		test "${applied:-0}" -gt 0 -a "${applied:-0}" -lt "${compacted:-0}"
-	echo cut-at-compact >"$GATE"
+	gate_set cut-at-compact
 	kill -CONT "$NODE_PID"
 	check "$step. the node finds its revision compacted away" wait_until 30 \
 		eval '(($(compactions) > before))'
@@ -101,7 +106,7 @@ cut_off 2
 # 3. The store made anew before the read succeeds: behind what the node saw.
 anew 3
 check "3. the new store behind the node's revision" test "$(etcd_revision)" -lt "$applied"
-echo pass >"$GATE"
+gate_set pass
 check "3. the node says the store is behind what it saw" wait_until 30 said \
 	"behind the [0-9]* seen here (restored or made anew)"
 check "3. ... keeps its rule set, and says why" wait_until 20 status_error_has \
@@ -127,7 +132,7 @@ cut_off 5
 anew 5
 for ((k = 0; k <= applied + 5; k++)); do etcdctl put "/filler$$/$k" x >/dev/null; done
 check "5. the new store past the node's revision" test "$(etcd_revision)" -gt "$applied"
-echo pass >"$GATE"
+gate_set pass
 check "5. the node says the fleet key is not as it saw it" wait_until 30 said \
 	"$PREFIX/fleet is not as revision [0-9]* left it"
 check "5. ... keeps its meeting, and says why" wait_until 20 status_error_has \

@@ -6,8 +6,10 @@ one exact point: usage gate.py LISTEN_PORT TARGET_PORT CONTROL_FILE. What the co
   cut-at-compact  they pass until etcd answers a watch with a compacted revision; that answer
                   passed, the gate writes "down" in the file and is down;
   down            every connection is closed, and every new one as soon as it is taken.
+Either side's end of its stream closes both ways (curl and etcd never half-close).
 """
 import asyncio
+import os
 import re
 import sys
 
@@ -41,8 +43,9 @@ async def main():
                 await writer.drain()
                 # The answer may come in two chunks: the end of the last one searched too.
                 if from_etcd and mode(ctl) == "cut-at-compact" and COMPACTED.search(tail + data):
-                    with open(ctl, "w") as f:
+                    with open(ctl + ".gate", "w") as f:
                         f.write("down\n")
+                    os.replace(ctl + ".gate", ctl)
                     break
                 tail = data[-64:]
         except OSError:
