@@ -71,6 +71,7 @@ TEST_BINS := $(BUILD)/tests/unit_country $(BUILD)/tests/unit_prefix $(BUILD)/tes
 	     $(BUILD)/bench/xdp_bench $(BUILD)/tests/unit_csv $(BUILD)/tests/csv_ref \
 	     $(BUILD)/tests/mmdb_resize $(BUILD)/tests/diff_packets $(BUILD)/tests/unit_geoip \
 	     $(BUILD)/tests/unit_fleet_layout $(BUILD)/tests/unit_ice_hash $(BUILD)/tests/unit_hot $(BUILD)/tests/unit_shared_ports \
+	     $(BUILD)/tests/unit_fleet_store \
 	     $(patsubst %,$(BUILD)/tests/fuzz_%,$(FUZZ_TARGETS)) $(BUILD)/tests/mkmmdb \
 	     $(BUILD)/bench/api_load
 DIFF_OBJS := $(patsubst tests/diff/%.c,$(BUILD)/tests/%.o,$(wildcard tests/diff/*.c))

@@ -55,6 +55,7 @@ tests=(
 	"bash $ROOT/tests/monitoring/alerts_and_dashboard_check.sh"
 	"$BUILD/tests/unit_parse"
 	"$BUILD/tests/unit_fleet_layout"
+	"$BUILD/tests/unit_fleet_store"
 	"$BUILD/tests/unit_ice_hash"
 	"$BUILD/tests/unit_hot"
 	"$BUILD/tests/unit_shared_ports"

@@ -365,12 +365,12 @@ static int read_whole(struct fleet_follow *f)
 		node_status_error(f->link_error, sizeof(f->link_error), f->watch.err);
 		return err;
 	}
+	fleet_store_sort(&kvs);
 	/* A store made anew while a read due otherwise waited: as on_message and the resume find. */
 	if (f->named && fleet_store_anew(&f->store, &kvs, f->prefix, f->seen))
 		f->named = false;
 	etcd_kvs_free(&f->store);
 	f->store = kvs;
-	fleet_store_sort(&f->store);
 	f->seen = kvs.revision;
 	f->echo_rev = 0;	/* a store made anew: its revisions start over */
 	converge(f, kvs.revision);

@@ -20,8 +20,8 @@ int fleet_store_take(struct etcd_kvs *s, struct etcd_event *ev);
  */
 int fleet_store_history(struct etcd *e, const struct etcd_kvs *s, const char *prefix, __s64 seen);
 /*
- * Whether now, the store read whole, is not the one s was seen in up to revision seen (said on
- * stderr): behind seen, or its fleet key not as s held it (fleet_store_history's test, on a read).
+ * Whether now, the store read whole (sorted), is not the one s was seen in up to revision seen
+ * (said on stderr): behind it, or its fleet key not as s held it (fleet_store_history's test).
  */
 bool fleet_store_anew(const struct etcd_kvs *s, const struct etcd_kvs *now, const char *prefix,
 		      __s64 seen);
