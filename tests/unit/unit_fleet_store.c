@@ -59,6 +59,9 @@ int main(void)
 	other = kv(P "fleet", "{\"created\":2}", 3, 3);
 	CHECK_INT("past it, its fleet key changed at the same revision", 1,
 		  anew(&seen, &other, 25));
+	other = kv(P "fleet", "{\"created\":2}", 3, 10);
+	CHECK_INT("past it, its fleet key changed at the revision seen", 1,
+		  anew(&seen, &other, 25));
 	other = kv(P "fleet", MARK, 3, 5);
 	CHECK_INT("past it, its fleet key changed before the revision seen", 1,
 		  anew(&seen, &other, 25));
