@@ -39,39 +39,38 @@ static int anew(const struct etcd_kvs *seen, const struct etcd_kv *mark, __s64 r
 	return fleet_store_anew(seen, &now, P, 10);
 }
 
+/* Checks a read past the revision seen whose fleet key is value, created and changed as given. */
+static void mark_case(const char *name, int expected, const struct etcd_kvs *seen,
+		      const char *value, __s64 created, __s64 mod)
+{
+	struct etcd_kv mark = kv(P "fleet", value, created, mod);
+
+	CHECK_INT(name, expected, anew(seen, &mark, 25));
+}
+
 int main(void)
 {
 	struct etcd_kv seen_v[2], none_v[2];
 	struct etcd_kv mark = kv(P "fleet", MARK, 3, 3);
 	struct etcd_kvs seen = read_of(seen_v, &mark, 10), none = read_of(none_v, NULL, 10);
-	struct etcd_kv other;
 
 	CHECK_INT("the same store, later", 0, anew(&seen, &mark, 25));
 	CHECK_INT("the same store, at the revision seen", 0, anew(&seen, &mark, 10));
 	CHECK_INT("behind the revision seen", 1, anew(&seen, &mark, 9));
 	CHECK_INT("behind, with no fleet key seen", 1, anew(&none, NULL, 2));
 	CHECK_INT("past it, its fleet key gone", 1, anew(&seen, NULL, 25));
-	other = kv(P "fleet", MARK, 7, 7);
-	CHECK_INT("past it, its fleet key created anew", 1, anew(&seen, &other, 25));
-	other = kv(P "fleet", MARK, 15, 15);
-	CHECK_INT("past it, its fleet key created after the revision seen", 1,
-		  anew(&seen, &other, 25));
-	other = kv(P "fleet", "{\"created\":2}", 3, 3);
-	CHECK_INT("past it, its fleet key changed at the same revision", 1,
-		  anew(&seen, &other, 25));
-	other = kv(P "fleet", "{\"created\":2}", 3, 10);
-	CHECK_INT("past it, its fleet key changed at the revision seen", 1,
-		  anew(&seen, &other, 25));
-	other = kv(P "fleet", MARK, 3, 5);
-	CHECK_INT("past it, its fleet key changed before the revision seen", 1,
-		  anew(&seen, &other, 25));
-	other = kv(P "fleet", "{\"created\":1,\"x\":1}", 3, 12);
-	CHECK_INT("its fleet key rewritten after the revision seen (the watch's)", 0,
-		  anew(&seen, &other, 25));
+	mark_case("past it, its fleet key created anew", 1, &seen, MARK, 7, 7);
+	mark_case("past it, its fleet key created after the revision seen", 1, &seen, MARK, 15, 15);
+	mark_case("past it, its fleet key changed at the same revision", 1, &seen,
+		  "{\"created\":2}", 3, 3);
+	mark_case("past it, its fleet key changed at the revision seen", 1, &seen,
+		  "{\"created\":2}", 3, 10);
+	mark_case("past it, its fleet key changed before the revision seen", 1, &seen, MARK, 3, 5);
+	mark_case("its fleet key rewritten after the revision seen (the watch's)", 0, &seen,
+		  "{\"created\":1,\"x\":1}", 3, 12);
 	CHECK_INT("no fleet key seen: nothing to tell by", 0, anew(&none, NULL, 25));
 	CHECK_INT("no fleet key seen, one there now", 0, anew(&none, &mark, 25));
-	other = kv(P "fleet", MARK, 3, 12);
-	seen_v[0] = other;	/* P "fleet" sorts first */
+	seen_v[0] = kv(P "fleet", MARK, 3, 12);	/* P "fleet" sorts first */
 	CHECK_INT("a fleet key seen only as written after the revision", 0,
 		  anew(&seen, NULL, 25));
 	return check_summary();
