@@ -410,6 +410,42 @@ check_eq "200,000 ufrags: the last one's meeting" many0999 "$(owner_of m0999u199
 check_eq "200,000 ufrags: the earlier set's ufrags are gone" "" "$(slot_of fresh)"
 check_eq "200,000 ufrags: saved" "" "$(differs)"
 
+# A slot freed and given again gets a generation of its own: a sender a Binding Request bound to
+# it in between (its meeting read before the free, its generation after) names no ufrag then.
+# The slots below gAAA's were taken when it was given (the lowest free), so gCCC gets gAAA's.
+quiet "$GEOBLOCK" meeting add regen --ufrag gAAA,gBBB --block DE
+slot_g=$(slot_of gAAA)
+gen_g=$(slot_field "$slot_g" gen)
+quiet "$GEOBLOCK" meeting ufrag del regen gAAA
+quiet "$GEOBLOCK" meeting ufrag add regen gCCC
+check_eq "a freed slot given again" "$slot_g" "$(slot_of gCCC)"
+check_eq "... its generation raised past the free's" $((gen_g + 2)) "$(slot_field "$slot_g" gen)"
+quiet "$GEOBLOCK" meeting del regen
+
+# A meeting of Janus rooms may lose its last ufrag, as it may its last port.
+quiet "$GEOBLOCK" meeting add jr --ufrag jrjr1 --janus-room 77001 --block DE
+out=$("$GEOBLOCK" meeting ufrag del jr jrjr1 2>&1)
+check_eq "ufrag del: the last of a meeting with rooms" "0 meeting jr: 1 ufrag removed" "$? $out"
+check_eq "... its rooms kept" '{"ufrags":[],"janus_rooms":[77001]}' "$("$GEOBLOCK" meeting list \
+	--json | jq -c '.[] | select(.name == "jr") | {ufrags, janus_rooms}')"
+check_eq "... saved so" "meeting add jr --janus-room 77001 --block DE" \
+	"$(saved_rules | grep '^meeting add jr ')"
+quiet "$GEOBLOCK" meeting del jr
+
+# A change cut short between the saved shared ports and the maps (killed after the file's write):
+# the next shared-port command saves the maps' set, even one that changes nothing, so that
+# restore puts back what is listed.
+live=$("$GEOBLOCK" shared-port list --json | jq -c .ports)
+first=$("$GEOBLOCK" shared-port list --json | jq -r '.ports[0]' | cut -d- -f1)
+printf '# cut short\n' >"$S/shared-ports"
+out=$("$GEOBLOCK" shared-port add "$first" 2>&1)
+check_eq "shared-port add of a shared port, the saved set emptied: exit 0" 0 "$?"
+check "... says it saved the maps' set" grep -q "warning: the saved shared ports were not those of the maps (a change cut short?): saved the maps' set" <<<"$out"
+check_eq "... saved again" "$(jq -r 'join(",")' <<<"$live")" "$(grep -v '^#' "$S/shared-ports")"
+out=$("$GEOBLOCK" shared-port add "$first" 2>&1)
+check_eq "... once: the next says nothing of it" \
+	"shared ports: $(jq -r 'join(",")' <<<"$live") (0 added)" "$out"
+
 # meeting list's text: every column starts where its name does, whatever the widths of the
 # exceptions, rooms and ufrags (the last column, which may hold spaces, aside).
 "$GEOBLOCK" meeting add wide --ports 7000 --block DE --allow 192.0.2.0/28,198.51.100.7 \

@@ -77,7 +77,8 @@ static int plan_ufrags(const struct rules *r, __u32 id, const struct meeting_spe
 		free(list);
 		return -EINVAL;
 	}
-	if (!n && port_next(old->ports, 1) >= GB_PORT_COUNT) {
+	/* A meeting of Janus rooms needs neither (as its ports' change says: plan_ports). */
+	if (!n && port_next(old->ports, 1) >= GB_PORT_COUNT && !old->n_janus_rooms) {
 		gb_err("meeting \"%s\" would have no port or ufrag left; delete the meeting "
 		       "instead", old->name);
 		free(list);
@@ -156,6 +157,27 @@ static void shared_line(struct json_object *changes, char sign, const __u8 *port
 	free(buf);
 }
 
+/*
+ * A change cut short (a crash between the saved set and the maps) leaves them apart, which no
+ * change of a port the two agree on would mend: the set in the maps, the one enforced and listed,
+ * is saved, so that restore puts back what is live. Best effort: the change goes on either way.
+ */
+static void keep_live_saved(const struct gb_ctx *ctx, const __u8 live[GB_PORT_COUNT / 8])
+{
+	__u8 saved[GB_PORT_COUNT / 8];
+	int err = shared_ports_read(ctx, saved);
+
+	if ((err && err != -EINVAL) || (!err && !memcmp(saved, live, sizeof(saved))))
+		return;
+	err = shared_ports_write(ctx, live);
+	if (err)
+		gb_warn("cannot write %s/%s: %s", ctx->state_dir, STATE_SHARED_FILE,
+			strerror(-err));
+	else
+		gb_warn("the saved shared ports were not those of the maps (a change cut short?): "
+			"saved the maps' set ('geoblock shared-port list')");
+}
+
 int ops_shared_ports(const struct gb_ctx *ctx, const struct audit_caller *who, const __u8 *add,
 		     const __u8 *remove, const char *reason, struct ops_shared *out)
 {
@@ -178,6 +200,7 @@ int ops_shared_ports(const struct gb_ctx *ctx, const struct audit_caller *who, c
 	}
 	shared_ports_live(r, out->before);
 	memcpy(out->after, out->before, sizeof(out->after));
+	keep_live_saved(ctx, out->before);
 	for (__u32 p = port_next(list, 1); p < GB_PORT_COUNT && !err; p = port_next(list, p + 1)) {
 		__u32 owner = r->owners[p].meeting_id;
 

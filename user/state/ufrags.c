@@ -281,6 +281,11 @@ static int give(struct ufrag_set *u, const char *ufrag, __u32 id)
 	u->used++;
 	v = u->slots[slot];
 	v.meeting_id = id;
+	/*
+	 * Raised again: a Binding Request that read the slot's meeting before it was freed and its
+	 * generation after binds its sender to the freed one, which must not name this ufrag.
+	 */
+	v.gen++;
 	err = write_slot(u, slot, &v);
 	if (!err && bpf_map_update_elem(fd, &k, &slot, BPF_NOEXIST))
 		err = -errno;
