@@ -78,6 +78,7 @@ tests=(
 	"bash $ROOT/tests/api/api_routes_match_openapi.sh"
 	"bash $ROOT/tests/api/api_changes_meetings.sh"
 	"bash $ROOT/tests/api/api_check_route.sh"
+	"bash $ROOT/tests/api/api_reads_see_no_change_halfway.sh"
 	"bash $ROOT/tests/api/api_survives_bad_clients.sh"
 	"bash $ROOT/tests/geoip/lookup_matches_libmaxminddb.sh"
 	"bash $ROOT/tests/geoip/csv_matches_ranges.sh"

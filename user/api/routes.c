@@ -17,6 +17,7 @@
 #include "state/explain.h"
 #include "state/ops.h"
 #include "state/ops_ice.h"
+#include "state/ops_steps.h"
 #include "state/report.h"
 #include "state/rules.h"
 #include "state/shared_ports.h"
@@ -72,11 +73,13 @@ static void warn_unshared(const struct gb_ctx *ctx, struct json_object *warnings
 static struct api_reply get_meetings(struct api_call *c)
 {
 	struct json_object *arr = json_object_new_array(), *o = NULL;
+	/* Not halfway through a change: a meeting replaced would seem gone, or portless. */
+	int lock = ops_lock_shared(c->ctx), err;
 	struct rules r;
-	int err;
 
 	err = rules_read(c->ctx, &r);
 	if (err) {
+		ops_unlock(lock);
 		json_object_put(arr);
 		return api_error(MHD_HTTP_INTERNAL_SERVER_ERROR, "cannot read the rules");
 	}
@@ -94,6 +97,7 @@ static struct api_reply get_meetings(struct api_call *c)
 		}
 	}
 	rules_free(&r);
+	ops_unlock(lock);
 	if (err) {
 		json_object_put(arr);
 		return api_error(MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory");

@@ -103,6 +103,25 @@ long gb_daemon_running(const char *state_dir)
 	return holder;
 }
 
+int gb_lock_shared(const char *state_dir)
+{
+	char path[PATH_MAX];
+	int fd, err;
+
+	snprintf(path, sizeof(path), "%s/lock", state_dir);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	while (flock(fd, LOCK_SH)) {
+		if (errno != EINTR) {
+			err = -errno;
+			close(fd);
+			return err;
+		}
+	}
+	return fd;
+}
+
 int gb_lock(const char *state_dir)
 {
 	char path[PATH_MAX];

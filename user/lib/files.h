@@ -36,6 +36,11 @@ int gb_write_file_replace(const char *dir, const char *name, const char *data, s
 /* Takes the state lock on a new fd (returned; close it to release), waiting for other holders. */
 int gb_lock(const char *state_dir);
 /*
+ * Takes the state lock shared (readers) on a new fd (returned), waiting for a change under way;
+ * -ENOENT if no change ever took it (no lock file), another negative errno if it cannot.
+ */
+int gb_lock_shared(const char *state_dir);
+/*
  * Holds state_dir's daemon lock (daemon.pid, holding this pid) on a new fd, for as long as it is
  * open: one daemon per state dir. -EBUSY if another holds it (its pid in *holder, 0 if unknown).
  */

@@ -25,6 +25,7 @@
 #include "kern/verdicts.h"
 #include "state/expiry.h"
 #include "state/countries.h"
+#include "state/ops_steps.h"
 #include "state/rules.h"
 #include "state/rules_file.h"
 #include "state/explain.h"
@@ -315,7 +316,7 @@ static __u32 learned_meeting(const struct gb_ctx *ctx, const struct rules *r,
 }
 
 /* The question answered over the live maps: the meeting, the country, the verdict, why. */
-static int answer(const struct gb_ctx *ctx, const struct question *q, struct explanation *e)
+static int answer_read(const struct gb_ctx *ctx, const struct question *q, struct explanation *e)
 {
 	char shown[64 * 4 + 1];
 	struct table_view v;
@@ -399,6 +400,16 @@ out_table:
 out_rules:
 	rules_free(&r);
 	return err == -EINVAL || err == -ENOENT ? -EIO : err;
+}
+
+/* The same once no change is under way: one read halfway could find a meeting replaced gone. */
+static int answer(const struct gb_ctx *ctx, const struct question *q, struct explanation *e)
+{
+	int lock = ops_lock_shared(ctx), err;
+
+	err = answer_read(ctx, q, e);
+	ops_unlock(lock);
+	return err;
 }
 
 int explain_packet(const struct gb_ctx *ctx, const char *address, const char *port_s,

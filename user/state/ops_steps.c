@@ -46,6 +46,13 @@ void ops_unlock(int fd)
 		close(fd);
 }
 
+int ops_lock_shared(const struct gb_ctx *ctx)
+{
+	int fd = ctx->lock_fd >= 0 ? -1 : gb_lock_shared(ctx->state_dir);
+
+	return fd >= 0 ? fd : -1;
+}
+
 /*
  * After the lock is given back: the change, and its audit record, made durable before the caller
  * hears of it; concurrent changes share the fdatasync.

@@ -19,6 +19,12 @@ int ops_failure(int err);
 int ops_lock(const struct gb_ctx *ctx, int *fd);
 void ops_unlock(int fd);
 /*
+ * For a reader whose answer a program acts on (check, explain, the API's GETs): the state lock
+ * shared, so that no change is read halfway (a meeting replaced make-before-break would seem gone
+ * between its steps); -1 if ctx holds it already or there is none to take (best effort).
+ */
+int ops_lock_shared(const struct gb_ctx *ctx);
+/*
  * After the lock is given back: the change, and its audit record, made durable before the caller
  * hears of it; concurrent changes share the fdatasync.
  */
