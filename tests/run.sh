@@ -37,6 +37,7 @@ SAN_REPORT='ERROR: (Address|Leak|UndefinedBehavior)Sanitizer|runtime error:'
 # each), so that none ends the pass alone.
 tests=(
 	"bash $ROOT/tests/cli/janus_events_change_membership.sh"
+	"bash $ROOT/tests/cli/janus_restarts_silences_and_late_candidates.sh"
 	"bash $ROOT/tests/faults/kill9_daemon_then_next_start_works.sh"
 	"$BUILD/tests/unit_country"
 	"$BUILD/tests/unit_prefix"

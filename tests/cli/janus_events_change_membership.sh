@@ -56,44 +56,8 @@ check "meeting add O on port 20005" "$GEOBLOCK" meeting add O --ports 20005 --bl
 check "shared-port add 20006" "$GEOBLOCK" shared-port add 20006 >/dev/null
 operator_rules=$(saved_rules)
 
-# start_daemon [IDLE [OPTION...]]: --janus-idle IDLE (default 60: no handle goes idle unless a
-# step wants it), and the options given.
-start_daemon() {
-	local idle=${1:-60}
-	shift
-	: >"$tmp/daemon.log"	# here: the wait must not find the last daemon's line
-	"$GEOBLOCK" daemon --metrics 127.0.0.1:0 --janus-events 127.0.0.1:0 --janus-idle "$idle" \
-		"$@" >"$tmp/daemon.log" 2>"$tmp/daemon.err" &
-	pid=$!
-	on_exit kill_child "$pid"
-	wait_until 10 grep -q '^serving Janus events on ' "$tmp/daemon.log" ||
-		{ fail "daemon did not listen: $(cat "$tmp/daemon.err")"; summary; exit; }
-	URL=$(sed -n 's/^serving Janus events on //p' "$tmp/daemon.log")
-}
+source "$ROOT/tests/lib/janus.sh"
 start_daemon
-# post BODY: the HTTP status of a POST of BODY.
-post() { curl -s -o /dev/null -w '%{http_code}' -X POST --data-binary "$1" "$URL"; }
-counts() { curl -s "$URL"; }
-count() { counts | jq ".$1"; }
-joined() { # joined SESSION HANDLE ROOM [EVENT]
-	printf '{"emitter":"t","type":64,"timestamp":1,"session_id":%s,"handle_id":%s,"event":{"plugin":"janus.plugin.videoroom","data":{"event":"%s","room":%s,"id":7}}}' \
-		"$1" "$2" "${4:-joined}" "$3"
-}
-cand() { # cand SESSION HANDLE PORT [PROTO]
-	printf '{"type":16,"subtype":2,"session_id":%s,"handle_id":%s,"event":{"local-candidate":"1 1 %s 2015363327 127.0.0.1 %s typ host","stream_id":1,"component_id":1}}' \
-		"$1" "$2" "${4:-udp}" "$3"
-}
-pair() { # pair SESSION HANDLE PORT
-	printf '{"type":16,"subtype":4,"session_id":%s,"handle_id":%s,"event":{"selected-pair":"127.0.0.1:%s [host,udp] <-> 85.214.1.1:40000 [host,udp]"}}' \
-		"$1" "$2" "$3"
-}
-dyn() { # the meeting's Janus ports, sorted, space-separated
-	"$GEOBLOCK" meeting list --json | jq -r --arg m "$1" \
-		'[.[] | select(.name == $m) | .janus_ports[].port] | sort | map(tostring) | join(" ")'
-}
-# dyn_is MEETING PORTS: polled by wait_until (re-read at each try).
-dyn_is() { [[ $(dyn "$1") == "$2" ]]; }
-owner() { "$GEOBLOCK" explain 192.0.2.9 "$1" --json | jq -r '.meeting // "-"'; }
 
 # coded_post CODING: the status of a POST whose body goes under that Transfer-Encoding, and
 # whether it came at once (under 5 s).

@@ -52,6 +52,7 @@ static struct json_object *ask(CURL *c, const char *url, const char *secret, con
 	}
 	rep = r.body ? json_tokener_parse(r.body) : NULL;
 	if (!rep || !json_object_object_get_ex(rep, "janus", &v) ||
+	    !json_object_is_type(v, json_type_string) ||
 	    strcmp(json_object_get_string(v), "success")) {
 		gb_err("janus admin %s: %s: %s", what, url, r.body ? printable(r.body, strlen(r.body),
 			200, shown, sizeof(shown)) : "no reply");
@@ -68,6 +69,14 @@ static struct json_object *get(struct json_object *o, const char *key)
 	struct json_object *v;
 
 	return o && json_object_object_get_ex(o, key, &v) ? v : NULL;
+}
+
+/* The length of o's array key, 0 if it is none (a reply not Janus's, say). */
+static size_t items(struct json_object *o, const char *key)
+{
+	struct json_object *a = get(o, key);
+
+	return json_object_is_type(a, json_type_array) ? json_object_array_length(a) : 0;
 }
 
 /* Hands m an event of type 16 for each local candidate and selected pair found under o. */
@@ -185,17 +194,23 @@ int janus_admin_rebuild(const struct janus_admin *a, struct janus_members *m,
 	if (!c)
 		return -ENOMEM;
 	sessions = ask(c, a->url, a->secret, "list_sessions");
+	if (sessions && !json_object_is_type(get(sessions, "sessions"), json_type_array)) {
+		gb_err("janus admin list_sessions: %s: a reply without its \"sessions\" list",
+		       a->url);
+		json_object_put(sessions);
+		sessions = NULL;
+	}
 	if (!sessions) {
 		curl_easy_cleanup(c);
 		return -EIO;
 	}
-	for (size_t i = 0; i < json_object_array_length(get(sessions, "sessions")); i++) {
+	for (size_t i = 0; i < items(sessions, "sessions"); i++) {
 		__u64 s = json_object_get_uint64(json_object_array_get_idx(get(sessions, "sessions"),
 									    i));
 
 		snprintf(at, sizeof(at), "%s/%llu", a->url, (unsigned long long)s);
 		hs = ask(c, at, a->secret, "list_handles");
-		for (size_t k = 0; hs && k < json_object_array_length(get(hs, "handles")); k++) {
+		for (size_t k = 0; k < items(hs, "handles"); k++) {
 			__u64 h = json_object_get_uint64(json_object_array_get_idx(get(hs, "handles"),
 										    k));
 

@@ -26,6 +26,7 @@
 #include "state/context.h"
 #include "state/converge.h"
 #include "state/janus_members.h"
+#include "state/janus_hangup.h"
 #include "state/managed.h"
 #include "state/ops_steps.h"
 #include "metrics/exporter.h"

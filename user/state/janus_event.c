@@ -106,10 +106,14 @@ void janus_remote_address(struct json_object *event, int subtype, char *out, siz
 	char addr[64];
 
 	if (subtype == SUB_REMOTE_CANDIDATE) {
+		char typ[16] = "";
+
 		s = janus_get_str(event, "remote-candidate");
 		if (s && !strncmp(s, "candidate:", 10))
 			s += 10;
-		if (s && sscanf(s, "%*s %*s %*s %*s %63s", addr) == 1)
+		/* A relayed one's address is its TURN server's, not the client's: left out. */
+		if (s && sscanf(s, "%*s %*s %*s %*s %63s %*s %*s %15s", addr, typ) >= 1 &&
+		    strcmp(typ, "relay"))
 			snprintf(out, len, "%s", addr);
 		return;
 	}

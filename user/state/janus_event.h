@@ -10,7 +10,7 @@ struct json_object;
 
 /* Janus's event types and webrtc subtypes (janus/events/eventhandler.h). */
 enum {
-	EV_SESSION = 1, EV_HANDLE = 2, EV_WEBRTC = 16, EV_PLUGIN = 64,
+	EV_SESSION = 1, EV_HANDLE = 2, EV_WEBRTC = 16, EV_PLUGIN = 64, EV_CORE = 256,
 	SUB_LOCAL_CANDIDATE = 2, SUB_REMOTE_CANDIDATE = 3, SUB_SELECTED_PAIR = 4,
 	SUB_WEBRTC_STATE = 6,
 };
@@ -24,7 +24,10 @@ struct json_object *janus_get_obj(struct json_object *o, const char *key);
  * none, or not UDP (ICE-TCP is not followed: see docs/janus.md).
  */
 __u32 janus_local_port(struct json_object *event, int subtype);
-/* The client's address of a remote candidate or a selected pair into out ("" if none). */
+/*
+ * The client's address of a remote candidate (not a relayed one) or a selected pair into out
+ * (left as it was if none).
+ */
 void janus_remote_address(struct json_object *event, int subtype, char *out, size_t len);
 
 #endif

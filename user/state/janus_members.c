@@ -16,7 +16,6 @@
 #include "lib/clock.h"
 #include "lib/errors.h"
 #include "state/audit.h"
-#include "state/explain.h"
 #include "state/janus_rooms.h"
 #include "state/ops_steps.h"
 #include "state/rules.h"
@@ -87,6 +86,21 @@ static bool given_later(const struct janus_members *m, __u32 port, unsigned long
 }
 
 /*
+ * jp's port, given to another handle by Janus: its old handle lost it, and no pass gives it that
+ * one again once the new one lets it go (m->mu held).
+ */
+static void port_lost(struct janus_members *m, const struct janus_port *jp)
+{
+	for (size_t k = 0; k < m->n; k++)
+		for (size_t i = 0; i < m->h[k].n_ports; i++)
+			if (m->h[k].session == jp->session && m->h[k].handle == jp->handle &&
+			    m->h[k].ports[i] == jp->port) {
+				m->h[k].granted[i] = false;
+				m->h[k].lost[i] = true;
+			}
+}
+
+/*
  * Gives h's ports that its room's meeting does not hold for it to that meeting, under the state
  * lock, r the rule set (m->mu held). A port given before is given again if a change took it since
  * (the meeting deleted and added again, the room moved, the maps made anew), unless a later handle
@@ -151,8 +165,11 @@ static int give_locked(struct janus_members *m, struct janus_handle *h, struct r
 		}
 		h->refused[i] = false;
 		snprintf(rec.meeting, sizeof(rec.meeting), "%s", name);
-		if (jp)		/* a port Janus gave anew before its old handle's end reached us */
+		/* A port Janus gave anew before its old handle's end reached us: not the old's. */
+		if (jp) {
+			port_lost(m, jp);
 			err = janus_port_del(m->ctx->state_dir, &r->janus, port);
+		}
 		if (!err && !owner)
 			err = rules_set_owner(m->ctx, r, port, id);
 		/* Not recorded, not kept: else it would stay the meeting's as an operator's port. */
@@ -300,14 +317,21 @@ int janus_members_reset(struct janus_members *m)
 	return 0;
 }
 
-static struct janus_handle *find_handle(struct janus_members *m, __u64 session, __u64 handle,
-					bool create)
+struct janus_handle *janus_handle_find(struct janus_members *m, __u64 session, __u64 handle)
 {
 	for (size_t i = 0; i < m->n; i++)
 		if (m->h[i].session == session && m->h[i].handle == handle)
 			return &m->h[i];
-	if (!create)
-		return NULL;
+	return NULL;
+}
+
+static struct janus_handle *find_handle(struct janus_members *m, __u64 session, __u64 handle,
+					bool create)
+{
+	struct janus_handle *h = janus_handle_find(m, session, handle);
+
+	if (h || !create)
+		return h;
 	if (m->n == m->cap) {
 		size_t cap = m->cap ? m->cap * 2 : 64;
 		struct janus_handle *grown = realloc(m->h, cap * sizeof(*grown));
@@ -370,6 +394,17 @@ static int event_locked(struct janus_members *m, struct json_object *ev)
 				end_handle(m, i);
 		return 0;
 	}
+	/* Janus started (anew: it lost every session) or is stopping: no handle of before lives. */
+	if (type == EV_CORE) {
+		s = janus_get_str(event, "status");
+		if (!s || (strcmp(s, "started") && strcmp(s, "shutdown")))
+			return 1;
+		m->doing = !strcmp(s, "started") ? "janus restarted" : "janus shutdown";
+		for (size_t i = m->n; i-- > 0;)
+			end_handle(m, i);
+		m->doing = JANUS_DOING_EVENT;
+		return 0;
+	}
 	if (!session || !handle)
 		return 1;
 	h = find_handle(m, session, handle, false);
@@ -393,9 +428,12 @@ static int event_locked(struct janus_members *m, struct json_object *ev)
 			end_handle(m, h - m->h);
 			return 0;
 		}
-		/* A publisher "joined"; a subscriber "attached" (or "subscribing", in newer Janus). */
-		if ((strcmp(s, "joined") && strcmp(s, "attached") && strcmp(s, "subscribing")) ||
-		    !room)
+		/*
+		 * A publisher "joined", and "published" once its PeerConnection is up; a subscriber
+		 * "attached" (or "subscribing", in newer Janus).
+		 */
+		if ((strcmp(s, "joined") && strcmp(s, "published") && strcmp(s, "attached") &&
+		     strcmp(s, "subscribing")) || !room)
 			return 1;
 		h = h ? h : find_handle(m, session, handle, true);
 		if (!h)
@@ -421,9 +459,16 @@ static int event_locked(struct janus_members *m, struct json_object *ev)
 			end_peer_connection(m, h);
 			return 0;
 		}
-		/* The client's address, for --janus-hangup; nothing slow here (see give_ports). */
-		if ((sub == SUB_REMOTE_CANDIDATE || sub == SUB_SELECTED_PAIR) && h)
+		/*
+		 * The client's address, for --janus-hangup: its selected pair's, the one the filter
+		 * sees, else a candidate's trickled before; nothing slow here (see give_ports).
+		 */
+		if (sub == SUB_SELECTED_PAIR && h) {
 			janus_remote_address(event, sub, h->remote, sizeof(h->remote));
+			h->paired = h->remote[0];
+		} else if (sub == SUB_REMOTE_CANDIDATE && h && !h->paired) {
+			janus_remote_address(event, sub, h->remote, sizeof(h->remote));
+		}
 		if (sub != SUB_LOCAL_CANDIDATE && sub != SUB_SELECTED_PAIR)
 			return 1;
 		port = janus_local_port(event, sub);
@@ -463,9 +508,20 @@ void janus_members_expire(struct janus_members *m)
 
 	pthread_mutex_lock(&m->mu);
 	m->doing = "janus idle";
-	for (size_t i = m->n; i-- > 0;)
-		if (now - m->h[i].seen >= (time_t)m->idle_s)
+	for (size_t i = m->n; i-- > 0;) {
+		struct janus_handle *h = &m->h[i];
+
+		if (now - h->seen < (time_t)m->idle_s)
+			continue;
+		/*
+		 * Its ports go back; a handle in a room stays there a while (a publisher may
+		 * publish again later, its new ports its room's meeting's), then is forgotten.
+		 */
+		if (!h->room || now - h->seen >= (time_t)m->idle_s * JANUS_FORGET_IDLE)
 			end_handle(m, i);
+		else if (h->n_ports)
+			end_peer_connection(m, h);
+	}
 	/* A handle that sends nothing more gets its ports back too, within a pass. */
 	m->doing = "janus pass";
 	give_all(m);
@@ -479,93 +535,6 @@ void janus_members_expire(struct janus_members *m)
 		m->unsynced = true;
 		pthread_mutex_unlock(&m->mu);
 	}
-}
-
-/* A handle to ask about, copied out of m under m->mu. */
-struct hangup_ask {
-	__u64 session, handle, room;
-	unsigned int pc;
-	char remote[64];
-	char meeting[GB_MEETING_NAME_LEN];
-};
-
-/* The handles not hung up yet whose room is a meeting's and whose client is known. */
-static size_t hangup_candidates(struct janus_members *m, const struct janus_set *j,
-				struct hangup_ask **out)
-{
-	struct hangup_ask *asks;
-	size_t n = 0;
-
-	pthread_mutex_lock(&m->mu);
-	asks = calloc(m->n ? m->n : 1, sizeof(*asks));
-	for (size_t i = 0; asks && i < m->n; i++) {
-		const struct janus_handle *h = &m->h[i];
-		const char *name = h->room ? janus_room_meeting(j, h->room) : NULL;
-
-		if (h->hung || !name || !h->remote[0])
-			continue;
-		asks[n] = (struct hangup_ask){ .session = h->session, .handle = h->handle,
-					       .room = h->room, .pc = h->pc };
-		snprintf(asks[n].remote, sizeof(asks[n].remote), "%s", h->remote);
-		snprintf(asks[n].meeting, sizeof(asks[n].meeting), "%s", name);
-		n++;
-	}
-	pthread_mutex_unlock(&m->mu);
-	*out = asks;
-	return n;
-}
-
-void janus_members_hangup_blocked(struct janus_members *m,
-				  int (*hangup)(void *cls, __u64 session, __u64 handle), void *cls)
-{
-	struct audit_caller who = { .command = "janus hangup", .uid = getuid(), .pid = getpid() };
-	struct explanation *e = malloc(sizeof(*e));
-	struct hangup_ask *asks = NULL;
-	struct janus_handle *h;
-	struct janus_set j;
-	char reason[256];
-	size_t n;
-
-	if (!e || janus_read(m->ctx->state_dir, &j)) {
-		free(e);
-		return;
-	}
-	/*
-	 * The checks (a reading of the rule set each) and Janus's Admin API are asked without m->mu,
-	 * which the events need: an event held up here is a port given late, a client's DTLS let
-	 * through (see give_ports).
-	 */
-	n = hangup_candidates(m, &j, &asks);
-	for (size_t i = 0; i < n; i++) {
-		struct hangup_ask *a = &asks[i];
-		int check = explain_check(m->ctx, a->meeting, a->remote, e), err = 0;
-		bool drop = !check && e->reason == GB_DROP;
-
-		if (drop) {
-			err = hangup(cls, a->session, a->handle);
-			snprintf(reason, sizeof(reason), "janus room %llu session %llu handle %llu: %s "
-				 "is in %s, blocked by meeting %s", (unsigned long long)a->room,
-				 (unsigned long long)a->session, (unsigned long long)a->handle,
-				 a->remote, e->country, a->meeting);
-			audit_result_by(m->ctx, &who, reason, err, NULL);
-		}
-		pthread_mutex_lock(&m->mu);
-		h = find_handle(m, a->session, a->handle, false);
-		/* An address check refuses (an mDNS name, say) is not asked again. */
-		if (h && check && !strcmp(h->remote, a->remote))
-			h->remote[0] = '\0';
-		if (drop) {
-			/* Not a PeerConnection come since (its hangup event reset the handle). */
-			if (h && h->pc == a->pc)
-				h->hung = !err;
-			count(&m->c.hangups, !err);
-			m->unsynced = true;
-		}
-		pthread_mutex_unlock(&m->mu);
-	}
-	free(asks);
-	janus_free(&j);
-	free(e);
 }
 
 struct janus_counts janus_members_counts(struct janus_members *m)

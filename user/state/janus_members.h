@@ -16,6 +16,8 @@
 struct json_object;
 
 #define JANUS_HANDLE_PORTS	8	/* ports remembered per handle (one per component) */
+/* A handle silent for --janus-idle loses its ports; for this many times that, its room too. */
+#define JANUS_FORGET_IDLE	10
 
 struct janus_handle {
 	__u64 session, handle, room;		/* room 0: not known yet */
@@ -28,6 +30,7 @@ struct janus_handle {
 	size_t n_ports;
 	time_t seen;				/* CLOCK_MONOTONIC seconds of its last event */
 	char remote[64];			/* the client's address (candidate, pair) */
+	bool paired;				/* remote is its selected pair's: kept */
 	bool hung;				/* hung up for it (--janus-hangup) */
 	unsigned int pc;			/* its PeerConnections hung up so far */
 };
@@ -63,12 +66,8 @@ int janus_members_reset(struct janus_members *m);
 int janus_members_event(struct janus_members *m, struct json_object *ev);
 /* Ends the handles silent for idle_s seconds; makes the audit records written so far durable. */
 void janus_members_expire(struct janus_members *m);
-/*
- * Asks hangup(cls, session, handle) (0 done) of each handle whose client address its room's
- * meeting blocks, as `check` answers: once per handle, audited.
- */
-void janus_members_hangup_blocked(struct janus_members *m,
-				  int (*hangup)(void *cls, __u64 session, __u64 handle), void *cls);
+/* The handle (session, handle) of m, NULL if none (m->mu held). */
+struct janus_handle *janus_handle_find(struct janus_members *m, __u64 session, __u64 handle);
 /* The counters, each read atomically, without the lock (events may hold it, waiting). */
 struct janus_counts janus_members_counts(struct janus_members *m);
 

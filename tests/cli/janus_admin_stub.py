@@ -1,0 +1,51 @@
+#!/usr/bin/python3
+"""A stand-in for Janus's Admin API, on loopback.
+
+janus_admin_stub.py DIR MODE: listens on 127.0.0.1 (a free port, written to DIR/port).
+MODE "record": list_sessions is answered with no session, and each hangup_webrtc with success,
+its path (/admin/SESSION/HANDLE) appended to DIR/hangups as a line. MODE "bare": every request
+is answered {"janus": "success"} and nothing more (no "sessions" list): not Janus's answer.
+"""
+import json
+import os
+import sys
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+DIR, MODE = sys.argv[1], sys.argv[2]
+
+
+class Admin(BaseHTTPRequestHandler):
+    def log_message(self, *_):
+        pass
+
+    def reply(self, body):
+        data = json.dumps(body).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def do_POST(self):
+        length = int(self.headers.get("Content-Length", "0"))
+        try:
+            what = json.loads(self.rfile.read(length)).get("janus")
+        except (ValueError, AttributeError):
+            what = None
+        if MODE == "bare":
+            self.reply({"janus": "success"})
+        elif what == "list_sessions":
+            self.reply({"janus": "success", "sessions": []})
+        elif what == "hangup_webrtc":
+            with open(os.path.join(DIR, "hangups"), "a", encoding="ascii") as f:
+                f.write(self.path + "\n")
+            self.reply({"janus": "success"})
+        else:
+            self.reply({"janus": "error", "error": {"code": 457, "reason": "unknown request"}})
+
+
+server = ThreadingHTTPServer(("127.0.0.1", 0), Admin)
+with open(os.path.join(DIR, "port.tmp"), "w", encoding="ascii") as f:
+    f.write(str(server.server_address[1]))
+os.rename(os.path.join(DIR, "port.tmp"), os.path.join(DIR, "port"))
+server.serve_forever()
