@@ -7,7 +7,8 @@
 # PeerConnection on it (a publisher publishing again, no new "joined") gives its new port; a
 # publisher's "published" ties its handle to its room too; --janus-hangup judges the client by
 # its selected pair, not by a relayed candidate trickled later; an Admin API reply without its
-# sessions list is said in one line at start, and the daemon serves on.
+# sessions list is said in one line at start, and the daemon serves on; restore, making the maps
+# anew, drops the handles' records of janus-ports, so a port the operator names later is his.
 set -uo pipefail
 source "$(dirname "$0")/../lib/common.sh"
 [[ -x $GEOBLOCK ]] || { fail "no $GEOBLOCK (build it first)"; summary; exit; }
@@ -111,5 +112,18 @@ check_eq "a reply without sessions: one line" \
 	"$(grep -v '^geoblock: daemon: warning' "$tmp/daemon.err")"
 check "... the daemon serves events" test 200 = "$(post "[$(joined 8 81 1234),$(cand 8 81 20061)]")"
 check_eq "... and gives ports" A "$(owner 20061)"
+
+# After the maps are made anew (a reboot; here the pins removed) restore drops the handles'
+# records: the port the operator names later is the meeting's own, and a daemon's start keeps it.
+kill_child "$pid"
+rm -rf "$GEOBLOCK_PIN_DIR"
+check "restore makes the maps anew" quiet "$GEOBLOCK" restore
+check "janus-ports no longer lists the port" \
+	bash -c "! grep -q '^20061 ' '$GEOBLOCK_STATE_DIR/janus-ports'"
+check "the operator gives A the port" quiet "$GEOBLOCK" meeting ports add A 20061
+check_eq "... A's own, not a handle's" '[["20061"],[]]' "$("$GEOBLOCK" meeting list --json |
+	jq -c '.[] | select(.name == "A") | [.ports, [.janus_ports[].port]]')"
+start_daemon
+check_eq "a daemon's start leaves it A's" A "$(owner 20061)"
 check "the daemon is up" kill -0 "$pid"
 summary

@@ -26,6 +26,7 @@
 #include "state/context.h"
 #include "state/converge.h"
 #include "state/countries.h"
+#include "state/janus_rooms.h"
 #include "state/records.h"
 #include "state/changelog.h"
 #include "state/rules.h"
@@ -297,6 +298,11 @@ static int restore_rules(const struct gb_ctx *ctx, struct json_object *changes)
 	err = rules_read(ctx, &r);
 	if (err)
 		return err;
+	/* Best effort: a stale record is ignored on read too, until its port is named again. */
+	err = janus_ports_prune(ctx->state_dir, r.policies, r.owners);
+	if (err)
+		gb_warn("cannot drop the stale records of %s/%s: %s", ctx->state_dir,
+			GB_JANUS_PORTS_FILE, strerror(-err));
 	for (__u32 id = 1; id < GB_MAX_MEETINGS; id++)
 		n += !!(r.policies[id].flags & GB_MEETING_ACTIVE);
 	rules_free(&r);

@@ -194,6 +194,22 @@ static int write_ports(const char *state_dir, const struct janus_set *j)
 	return err;
 }
 
+int janus_ports_prune(const char *state_dir, const struct meeting_policy *policies,
+		      const struct port_owner *owners)
+{
+	struct janus_set j;
+	size_t n;
+	int err = janus_read(state_dir, &j);
+
+	if (err)
+		return err;
+	n = j.n_ports;
+	janus_validate(&j, policies, owners);
+	err = j.n_ports < n ? write_ports(state_dir, &j) : 0;
+	janus_free(&j);
+	return err;
+}
+
 /* Takes name's rooms (and its handles' ports, with ports) out of j, in memory. */
 static void forget(struct janus_set *j, const char *name, bool ports)
 {

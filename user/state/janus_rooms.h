@@ -45,6 +45,14 @@ void janus_free(struct janus_set *j);
  */
 void janus_validate(struct janus_set *j, const struct meeting_policy *policies,
 		    const struct port_owner *owners);
+/*
+ * Drops from the saved janus-ports the handles' ports the maps do not give their meeting (their
+ * maps made anew since, by a reboot and restore): kept, such a record would come back to life as
+ * the meeting's Janus port once the operator gave the meeting that port, and a daemon's start
+ * would take it away. Under the state lock.
+ */
+int janus_ports_prune(const char *state_dir, const struct meeting_policy *policies,
+		      const struct port_owner *owners);
 /* Takes the ports meeting name's handles hold out of ports. */
 void janus_strip_ports(const struct janus_set *j, const char *name, __u8 *ports);
 /* s (read from the maps) as the operator made it: its rooms added, its handles' ports taken out. */
