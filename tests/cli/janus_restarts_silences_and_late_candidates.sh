@@ -8,7 +8,8 @@
 # publisher's "published" ties its handle to its room too; --janus-hangup judges the client by
 # its selected pair, not by a relayed candidate trickled later; an Admin API reply without its
 # sessions list is said in one line at start, and the daemon serves on; restore, making the maps
-# anew, drops the handles' records of janus-ports, so a port the operator names later is his.
+# anew, drops the handles' records of janus-ports: a port the operator names later is the
+# meeting's own.
 set -uo pipefail
 source "$(dirname "$0")/../lib/common.sh"
 [[ -x $GEOBLOCK ]] || { fail "no $GEOBLOCK (build it first)"; summary; exit; }
@@ -31,7 +32,8 @@ started='{"emitter":"t","type":256,"subtype":1,"timestamp":1,"event":{"status":"
 check_eq "Janus started: 200" 200 "$(post "$started")"
 check_eq "... every handle's port back" "" "$(dyn A)"
 check_eq "... none in the maps" "- -" "$(owner 20001) $(owner 20002)"
-check "... audited as janus restarted" audited '"command":"janus restarted",.*handle 11",.*"- port 20001 meeting A"'
+check "... audited as janus restarted" audited \
+	'"command":"janus restarted",.*handle 11",.*"- port 20001 meeting A"'
 check_eq "... the late end of a handle of before: 200" 200 \
 	"$(post '{"type":2,"session_id":1,"handle_id":11,"event":{"name":"detached"}}')"
 post "[$(joined 2 21 1234),$(cand 2 21 20003)]" >/dev/null
@@ -39,7 +41,8 @@ check_eq "a handle after the restart" A "$(owner 20003)"
 check_eq "Janus shutting down: 200" 200 \
 	"$(post '{"emitter":"t","type":256,"subtype":2,"timestamp":1,"event":{"status":"shutdown","signum":2}}')"
 check_eq "... its port back" - "$(owner 20003)"
-check "... audited as janus shutdown" audited '"command":"janus shutdown",.*handle 21",.*"- port 20003 meeting A"'
+check "... audited as janus shutdown" audited \
+	'"command":"janus shutdown",.*handle 21",.*"- port 20003 meeting A"'
 before=$(count ignored)
 post '{"emitter":"t","type":256,"subtype":3,"timestamp":1,"event":{"status":"other"}}' >/dev/null
 check_eq "another core event: ignored" $((before + 1)) "$(count ignored)"
@@ -48,7 +51,8 @@ check_eq "another core event: ignored" $((before + 1)) "$(count ignored)"
 post "[$(joined 3 31 1234),$(cand 3 31 20011),$(joined 3 32 1234),$(cand 3 32 20011)]" >/dev/null
 check_eq "a port Janus gave anew: the new handle's" "20011 A 1234 3 32" \
 	"$(grep '^20011 ' "$GEOBLOCK_STATE_DIR/janus-ports")"
-post '{"type":16,"subtype":6,"session_id":3,"handle_id":32,"event":{"connection":"hangup"}}' >/dev/null
+post '{"type":16,"subtype":6,"session_id":3,"handle_id":32,"event":{"connection":"hangup"}}' \
+	>/dev/null
 check_eq "the new handle hangs up: the port is no meeting's" - "$(owner 20011)"
 # A pass seen to run: a live handle's port, taken by Y's deletion, given back to Y again.
 post "[$(joined 4 41 5555),$(cand 4 41 20021)]" >/dev/null
@@ -65,7 +69,8 @@ post "[$(joined 5 51 1234),$(cand 5 51 20031)]" >/dev/null
 check_eq "a publisher's port" A "$(owner 20031)"
 gone() { [[ $(owner 20031) == - ]]; }
 check "silent for --janus-idle 2: its port back within a pass" wait_until 15 gone
-check "... audited as janus idle" audited '"command":"janus idle",.*handle 51",.*"- port 20031 meeting A"'
+check "... audited as janus idle" audited \
+	'"command":"janus idle",.*handle 51",.*"- port 20031 meeting A"'
 check_eq "it publishes again: a candidate, no new join" 200 "$(post "$(cand 5 51 20032)")"
 check_eq "... its new port is its room's meeting's" A "$(owner 20032)"
 post '{"type":2,"session_id":5,"handle_id":51,"event":{"name":"detached"}}' >/dev/null
@@ -90,7 +95,8 @@ start_daemon 60 --janus-admin "$ADMIN" --janus-admin-secret "$tmp/admin_secret" 
 relay='{"type":16,"subtype":3,"session_id":7,"handle_id":71,"event":{"remote-candidate":"candidate:3 1 udp 16777215 85.214.1.9 40002 typ relay raddr 0.0.0.0 rport 0"}}'
 # One batch, so that the pass which hangs up handle 72 has judged handle 71 too.
 check_eq "a French client's pair, a German relay trickled after; a German client's pair: 200" 200 \
-	"$(post "[$(joined 7 71 1234),$(pair 7 71 20051 90.1.1.1),$relay,$(joined 7 72 1234),$(pair 7 72 20052)]")"
+	"$(post "[$(joined 7 71 1234),$(pair 7 71 20051 90.1.1.1),$relay,$(joined 7 72 1234),
+		$(pair 7 72 20052)]")"
 hung() { grep -qx "/admin/7/72" "$tmp/admin/hangups" 2>/dev/null; }
 check "the German client is hung up" wait_until 10 hung
 check_eq "the French one is not" "/admin/7/72" "$(cat "$tmp/admin/hangups")"
