@@ -25,5 +25,31 @@ check_eq "150 replacements made" 150 "${puts:-}"
 check "reads made meanwhile (at least 300)" test "${reads:-0}" -ge 300
 check_eq "every read saw the meeting whole: a drop by it, its ports" 0 "${bad:-}"
 [[ ${bad:-0} == 0 ]] || sed -n '2,$p' "$tmp/out" >&2
+
+# A change that waits for the lock goes before the reads that come after it: flock(2) alone lets
+# a shared request in past a waiting exclusive one, so reads back to back could hold changes off.
+# The lock held shared here, as a long read holds it; a PUT then waits, then a check comes.
+api() { curl -s --unix-socket "$tmp/api.sock" -X "$1" "http://geoblock$2" ${3:+-d "$3"}; }
+exec {LOCK}<"$GEOBLOCK_STATE_DIR/lock"
+flock -s "$LOCK"
+inode() { stat -c %i "$GEOBLOCK_STATE_DIR/$1"; }
+# waiting MODE FILE: a process waits for FILE's lock in MODE (/proc/locks: "->" under the holder).
+waiting() { grep -q -- "-> FLOCK  ADVISORY  $1 .*:$(inode "$2") " /proc/locks; }
+(
+	exec {LOCK}<&-
+	api PUT /v1/meetings/flip '{"ports":[30000],"block":["FR"]}' >"$tmp/put.out"
+) &
+put_pid=$!
+check "a PUT waits for the lock" wait_until 10 waiting WRITE lock
+(
+	exec {LOCK}<&-
+	api GET '/v1/meetings/flip/check?addr=192.0.2.7' >"$tmp/check.out"
+) &
+check_pid=$!
+check "a check after it waits at the gate, behind the PUT" wait_until 10 waiting READ lock.gate
+exec {LOCK}<&-
+wait "$put_pid" "$check_pid"
+check_eq "the check answers the PUT's version (FR only): not blocked" not_blocked \
+	"$(jq -r .verdict "$tmp/check.out")"
 check "the daemon is up" kill -0 "$pid"
 summary

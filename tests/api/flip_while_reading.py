@@ -45,15 +45,20 @@ counts = {"puts": 0, "reads": 0}
 
 
 def flip():
-    conn = Conn()
-    for i in range(PUTS):
-        status, text = ask(conn, "PUT", "/v1/meetings/" + MEETING, VERSIONS[i % 2])
-        if status not in (200, 201):
+    try:
+        conn = Conn()
+        for i in range(PUTS):
+            status, text = ask(conn, "PUT", "/v1/meetings/" + MEETING, VERSIONS[i % 2])
+            if status not in (200, 201):
+                with lock:
+                    bad.append("PUT %d %s" % (status, text))
             with lock:
-                bad.append("PUT %d %s" % (status, text))
+                counts["puts"] += 1
+    except (OSError, http.client.HTTPException) as e:
         with lock:
-            counts["puts"] += 1
-    done.set()
+            bad.append("PUT failed: %s" % e)
+    finally:
+        done.set()
 
 
 def ported(m):
@@ -61,14 +66,18 @@ def ported(m):
 
 
 def read(path, good):
-    conn = Conn()
-    while not done.is_set():
-        status, text = ask(conn, "GET", path)
-        ok = status == 200 and good(json.loads(text))
+    try:
+        conn = Conn()
+        while not done.is_set():
+            status, text = ask(conn, "GET", path)
+            ok = status == 200 and good(json.loads(text))
+            with lock:
+                counts["reads"] += 1
+                if not ok:
+                    bad.append("GET %s %d %s" % (path, status, text.strip()[:300]))
+    except (OSError, ValueError, http.client.HTTPException) as e:
         with lock:
-            counts["reads"] += 1
-            if not ok:
-                bad.append("GET %s %d %s" % (path, status, text.strip()[:300]))
+            bad.append("GET %s failed: %s" % (path, e))
 
 
 readers = [

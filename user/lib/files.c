@@ -103,11 +103,33 @@ long gb_daemon_running(const char *state_dir)
 	return holder;
 }
 
+/*
+ * flock(2) grants a shared request while an exclusive one waits, so readers back to back would
+ * hold a change off. A change takes lock.gate before the lock, and lets it go once it holds the
+ * lock; a reader passes the gate (takes it shared and lets it go) first, so a change waiting for
+ * the lock is let in before the readers that come after it. Best effort: no gate, no wait.
+ */
+static int gate(const char *state_dir, int flags, int op)
+{
+	char path[PATH_MAX];
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/lock.gate", state_dir);
+	fd = open(path, flags | O_CLOEXEC, 0600);
+	if (fd >= 0)
+		while (flock(fd, op) && errno == EINTR)
+			;
+	return fd;
+}
+
 int gb_lock_shared(const char *state_dir)
 {
 	char path[PATH_MAX];
 	int fd, err;
 
+	fd = gate(state_dir, O_RDONLY, LOCK_SH);
+	if (fd >= 0)
+		close(fd);
 	snprintf(path, sizeof(path), "%s/lock", state_dir);
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
@@ -125,7 +147,7 @@ int gb_lock_shared(const char *state_dir)
 int gb_lock(const char *state_dir)
 {
 	char path[PATH_MAX];
-	int fd, err;
+	int fd, in, err;
 
 	err = mkdir_p(state_dir, 0700);
 	if (err) {
@@ -139,9 +161,12 @@ int gb_lock(const char *state_dir)
 		gb_err("cannot open lock %s: %s", path, strerror(errno));
 		return err;
 	}
-	if (flock(fd, LOCK_EX)) {
-		err = -errno;
-		gb_err("cannot lock %s: %s", path, strerror(errno));
+	in = gate(state_dir, O_RDWR | O_CREAT, LOCK_EX);
+	err = flock(fd, LOCK_EX) ? -errno : 0;
+	if (in >= 0)
+		close(in);
+	if (err) {
+		gb_err("cannot lock %s: %s", path, strerror(-err));
 		close(fd);
 		return err;
 	}

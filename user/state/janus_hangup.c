@@ -84,8 +84,10 @@ void janus_members_hangup_blocked(struct janus_members *m,
 		pthread_mutex_lock(&m->mu);
 		h = janus_handle_find(m, a->session, a->handle);
 		/* An address check refuses (an mDNS name, say) is not asked again. */
-		if (h && check && !strcmp(h->remote, a->remote))
+		if (h && check && !strcmp(h->remote, a->remote)) {
 			h->remote[0] = '\0';
+			h->paired = false;	/* a later candidate or pair may name it */
+		}
 		if (drop) {
 			/* Not a PeerConnection come since (its hangup event reset the handle). */
 			if (h && h->pc == a->pc)

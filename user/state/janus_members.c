@@ -464,8 +464,13 @@ static int event_locked(struct janus_members *m, struct json_object *ev)
 		 * sees, else a candidate's trickled before; nothing slow here (see give_ports).
 		 */
 		if (sub == SUB_SELECTED_PAIR && h) {
-			janus_remote_address(event, sub, h->remote, sizeof(h->remote));
-			h->paired = h->remote[0];
+			char pair[sizeof(h->remote)] = "";
+
+			janus_remote_address(event, sub, pair, sizeof(pair));
+			if (pair[0]) {
+				memcpy(h->remote, pair, sizeof(pair));
+				h->paired = true;
+			}
 		} else if (sub == SUB_REMOTE_CANDIDATE && h && !h->paired) {
 			janus_remote_address(event, sub, h->remote, sizeof(h->remote));
 		}

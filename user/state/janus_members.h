@@ -64,7 +64,10 @@ void janus_members_free(struct janus_members *m);
 int janus_members_reset(struct janus_members *m);
 /* One event as sampleevh posts it: 0 used, 1 of no interest, -EINVAL malformed. */
 int janus_members_event(struct janus_members *m, struct json_object *ev);
-/* Ends the handles silent for idle_s seconds; makes the audit records written so far durable. */
+/*
+ * Takes back the ports of the handles silent for idle_s seconds (ending those in no room, and
+ * those silent JANUS_FORGET_IDLE times as long); makes the audit records written so far durable.
+ */
 void janus_members_expire(struct janus_members *m);
 /* The handle (session, handle) of m, NULL if none (m->mu held). */
 struct janus_handle *janus_handle_find(struct janus_members *m, __u64 session, __u64 handle);
