@@ -3,15 +3,24 @@
 
 janus_admin_stub.py DIR MODE: listens on 127.0.0.1 (a free port, written to DIR/port).
 MODE "record": list_sessions is answered with no session, and each hangup_webrtc with success,
-its path (/admin/SESSION/HANDLE) appended to DIR/hangups as a line. MODE "bare": every request
-is answered {"janus": "success"} and nothing more (no "sessions" list): not Janus's answer.
+its path (/admin/SESSION/HANDLE) appended to DIR/hangups as a line. MODE "stall": the same, but
+a hangup_webrtc touches DIR/asked, waits until DIR/release exists (at most 4 s, under the
+daemon's 5 s timeout), then is answered and touches DIR/answered (a hangup under way must hold
+up no event). MODE "bare": every request is answered {"janus": "success"} and nothing more (no
+"sessions" list): not Janus's answer. Anything else is answered as an error.
 """
 import json
 import os
 import sys
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 DIR, MODE = sys.argv[1], sys.argv[2]
+
+
+def touch(name):
+    with open(os.path.join(DIR, name), "w", encoding="ascii"):
+        pass
 
 
 class Admin(BaseHTTPRequestHandler):
@@ -39,7 +48,14 @@ class Admin(BaseHTTPRequestHandler):
         elif what == "hangup_webrtc":
             with open(os.path.join(DIR, "hangups"), "a", encoding="ascii") as f:
                 f.write(self.path + "\n")
+            if MODE == "stall":
+                touch("asked")
+                end = time.monotonic() + 4
+                while time.monotonic() < end and not os.path.exists(os.path.join(DIR, "release")):
+                    time.sleep(0.02)
             self.reply({"janus": "success"})
+            if MODE == "stall":
+                touch("answered")
         else:
             self.reply({"janus": "error", "error": {"code": 457, "reason": "unknown request"}})
 

@@ -297,15 +297,9 @@ kill_child "$pid"
 printf '85.214.1.0,85.214.1.255,DE\n' >"$tmp/table.csv"
 check "geoip load: 85.214.1.0/24 is DE" quiet "$GEOBLOCK" geoip load --force "$tmp/table.csv"
 check "meeting add H on room 4321" quiet "$GEOBLOCK" meeting add H --janus-room 4321 --block DE
-mkdir "$tmp/admin"
-/usr/bin/python3 "$ROOT/tests/cli/janus_admin_stall.py" "$tmp/admin" 2>"$tmp/admin.err" &
-admin_pid=$!
-on_exit kill_child "$admin_pid"
-wait_until 10 test -s "$tmp/admin/port" ||
-	{ fail "the stand-in Admin API did not listen: $(cat "$tmp/admin.err")"; summary; exit; }
+admin_stub "$tmp/admin" stall
 echo secret >"$tmp/admin_secret"
-start_daemon 60 --janus-admin "http://127.0.0.1:$(cat "$tmp/admin/port")/admin" \
-	--janus-admin-secret "$tmp/admin_secret" --janus-hangup
+start_daemon 60 --janus-admin "$ADMIN" --janus-admin-secret "$tmp/admin_secret" --janus-hangup
 check_eq "a DE client's handle in H (its selected pair from 85.214.1.1): 200" 200 \
 	"$(post "[$(joined 8 81 4321),$(pair 8 81 20021)]")"
 check "the hangup pass asks Janus to hang it up" wait_until 10 test -e "$tmp/admin/asked"

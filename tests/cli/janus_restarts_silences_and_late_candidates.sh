@@ -83,14 +83,8 @@ post '{"type":2,"session_id":6,"handle_id":61,"event":{"name":"detached"}}' >/de
 
 # --janus-hangup: the client is its selected pair's side, not a relayed candidate trickled after.
 kill_child "$pid"
-mkdir "$tmp/admin"
-/usr/bin/python3 "$ROOT/tests/cli/janus_admin_stub.py" "$tmp/admin" record 2>"$tmp/admin.err" &
-admin_pid=$!
-on_exit kill_child "$admin_pid"
-wait_until 10 test -s "$tmp/admin/port" ||
-	{ fail "the stand-in Admin API did not listen: $(cat "$tmp/admin.err")"; summary; exit; }
+admin_stub "$tmp/admin" record
 echo secret >"$tmp/admin_secret"
-ADMIN=http://127.0.0.1:$(cat "$tmp/admin/port")/admin
 start_daemon 60 --janus-admin "$ADMIN" --janus-admin-secret "$tmp/admin_secret" --janus-hangup
 relay='{"type":16,"subtype":3,"session_id":7,"handle_id":71,"event":{"remote-candidate":"candidate:3 1 udp 16777215 85.214.1.9 40002 typ relay raddr 0.0.0.0 rport 0"}}'
 # One batch, so that the pass which hangs up handle 72 has judged handle 71 too.
@@ -105,13 +99,8 @@ check "... audited with the pair's address" audited \
 
 # An Admin API that answers without its sessions list: one line, the daemon serves on.
 kill_child "$pid"
-mkdir "$tmp/bare"
-/usr/bin/python3 "$ROOT/tests/cli/janus_admin_stub.py" "$tmp/bare" bare 2>"$tmp/bare.err" &
-bare_pid=$!
-on_exit kill_child "$bare_pid"
-wait_until 10 test -s "$tmp/bare/port" ||
-	{ fail "the bare Admin API did not listen: $(cat "$tmp/bare.err")"; summary; exit; }
-BARE=http://127.0.0.1:$(cat "$tmp/bare/port")/admin
+admin_stub "$tmp/bare" bare
+BARE=$ADMIN
 start_daemon 60 --janus-admin "$BARE" --janus-admin-secret "$tmp/admin_secret"
 check_eq "a reply without sessions: one line" \
 	"geoblock: daemon: janus admin list_sessions: $BARE: a reply without its \"sessions\" list" \

@@ -38,3 +38,14 @@ dyn() { # the meeting's Janus ports, sorted, space-separated
 # dyn_is MEETING PORTS: polled by wait_until (re-read at each try).
 dyn_is() { [[ $(dyn "$1") == "$2" ]]; }
 owner() { "$GEOBLOCK" explain 192.0.2.9 "$1" --json | jq -r '.meeting // "-"'; }
+# admin_stub DIR MODE: a stand-in for Janus's Admin API (tests/cli/janus_admin_stub.py, MODE as
+# it says) writing to DIR, stopped when the test ends; its URL in ADMIN. Ends the test if it does
+# not listen within 10 s.
+admin_stub() {
+	mkdir -p "$1"
+	/usr/bin/python3 "$ROOT/tests/cli/janus_admin_stub.py" "$1" "$2" 2>"$1.err" &
+	on_exit kill_child "$!"
+	wait_until 10 test -s "$1/port" ||
+		{ fail "the stand-in Admin API did not listen: $(cat "$1.err")"; summary; exit; }
+	ADMIN=http://127.0.0.1:$(cat "$1/port")/admin
+}
