@@ -91,13 +91,13 @@ static bool given_later(const struct janus_members *m, __u32 port, unsigned long
  */
 static void port_lost(struct janus_members *m, const struct janus_port *jp)
 {
-	for (size_t k = 0; k < m->n; k++)
-		for (size_t i = 0; i < m->h[k].n_ports; i++)
-			if (m->h[k].session == jp->session && m->h[k].handle == jp->handle &&
-			    m->h[k].ports[i] == jp->port) {
-				m->h[k].granted[i] = false;
-				m->h[k].lost[i] = true;
-			}
+	struct janus_handle *old = janus_handle_find(m, jp->session, jp->handle);
+
+	for (size_t i = 0; old && i < old->n_ports; i++)
+		if (old->ports[i] == jp->port) {
+			old->granted[i] = false;
+			old->lost[i] = true;
+		}
 }
 
 /*
