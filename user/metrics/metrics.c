@@ -376,8 +376,7 @@ static void janus(struct textbuf *b)
 	family(b, "geoblock_janus_events_total", "counter",
 	       "Events Janus posted to the daemon (--janus-events): used, of no interest (ignored), "
 	       "or not JSON events (malformed).");
-	sample(b, "geoblock_janus_events_total", "outcome", "used", NULL, NULL,
-	       f.events - f.ignored - f.malformed);
+	sample(b, "geoblock_janus_events_total", "outcome", "used", NULL, NULL, f.used);
 	sample(b, "geoblock_janus_events_total", "outcome", "ignored", NULL, NULL, f.ignored);
 	sample(b, "geoblock_janus_events_total", "outcome", "malformed", NULL, NULL, f.malformed);
 	for (size_t i = 0; i < sizeof(janus_counters) / sizeof(janus_counters[0]); i++) {

@@ -502,6 +502,8 @@ int janus_members_event(struct janus_members *m, struct json_object *ev)
 		count(&m->c.malformed, 1);
 	else if (ret > 0)
 		count(&m->c.ignored, 1);
+	else
+		count(&m->c.used, 1);
 	pthread_mutex_unlock(&m->mu);
 	return ret;
 }
@@ -546,8 +548,8 @@ struct janus_counts janus_members_counts(struct janus_members *m)
 {
 	/* Not under m->mu, held across the state lock's wait: a scrape must not wait on it. */
 #define LOAD(f) .f = __atomic_load_n(&m->c.f, __ATOMIC_RELAXED)
-	return (struct janus_counts){ LOAD(events), LOAD(ignored), LOAD(malformed), LOAD(joined),
-				      LOAD(ports_given), LOAD(ports_taken), LOAD(refused),
-				      LOAD(hangups) };
+	return (struct janus_counts){ LOAD(events), LOAD(used), LOAD(ignored), LOAD(malformed),
+				      LOAD(joined), LOAD(ports_given), LOAD(ports_taken),
+				      LOAD(refused), LOAD(hangups) };
 #undef LOAD
 }

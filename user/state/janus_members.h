@@ -36,9 +36,10 @@ struct janus_handle {
 };
 
 /* What the events did, for the log, the metrics and the tests. */
+/* Each event is counted once of used, ignored and malformed (a scrape reads no sum midway). */
 struct janus_counts {
-	unsigned long events, ignored, malformed, joined, ports_given, ports_taken, refused;
-	unsigned long hangups;
+	unsigned long events, used, ignored, malformed, joined, ports_given, ports_taken;
+	unsigned long refused, hangups;
 };
 
 #define JANUS_DOING_EVENT "janus event"
