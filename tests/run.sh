@@ -64,6 +64,7 @@ tests=(
 	"bash $ROOT/tests/cli/capacity_16384_meetings_all_ports.sh"
 	"bash $ROOT/tests/cli/concurrent_mixed_commands_equal_a_serial_order.sh"
 	"bash $ROOT/tests/cli/drop_counters_assigned_and_freed.sh"
+	"bash $ROOT/tests/cli/meeting_live_twice_is_counted_once.sh"
 	"bash $ROOT/tests/cli/lost_pins_keep_recorded_meetings.sh"
 	"bash $ROOT/tests/cli/expiry_survives_tai_offset_change.sh"
 	"bash $ROOT/tests/cli/audit_log_records_every_change.sh"

@@ -41,12 +41,86 @@ static int read_verdicts(const struct gb_ctx *ctx, struct counters *c)
 	return 0;
 }
 
+static int by_name_then_age(const void *a, const void *b, void *arg)
+{
+	const struct meeting_policy *policies = arg;
+	const struct meeting_policy *x = &policies[*(const __u32 *)a];
+	const struct meeting_policy *y = &policies[*(const __u32 *)b];
+	int d = strcmp(x->name, y->name);
+
+	if (d)
+		return d;
+	if (x->created != y->created)
+		return x->created < y->created ? -1 : 1;
+	return *(const __u32 *)a < *(const __u32 *)b ? -1 : 1;
+}
+
+/*
+ * One meeting per name. A change replacing a meeting writes the new version complete before the
+ * ports move to it, so while it runs (or after it stopped midway) two versions are live: as[id] is
+ * the newer one (by creation, then id) for each, 0 for an id not live. Returns how many are not
+ * the one shown, or -ENOMEM.
+ */
+static int name_versions(const struct meeting_policy *policies, __u32 *as)
+{
+	__u32 *ids = malloc(GB_MAX_MEETINGS * sizeof(*ids));
+	size_t n = 0;
+	int older = 0;
+
+	if (!ids)
+		return -ENOMEM;
+	for (__u32 id = 1; id < GB_MAX_MEETINGS; id++)
+		if (meeting_live(&policies[id]))
+			ids[n++] = id;
+	qsort_r(ids, n, sizeof(*ids), by_name_then_age, (void *)policies);
+	for (size_t i = n; i-- > 0;) {
+		const char *name = policies[ids[i]].name;
+		bool newest = i + 1 == n || strcmp(name, policies[ids[i + 1]].name);
+
+		as[ids[i]] = newest ? ids[i] : as[ids[i + 1]];
+		older += !newest;
+	}
+	free(ids);
+	return older;
+}
+
+static int pair_cmp(const void *a, const void *b)
+{
+	const struct pair_counter *x = a, *y = b;
+
+	if (x->meeting_id != y->meeting_id)
+		return x->meeting_id < y->meeting_id ? -1 : 1;
+	return x->country < y->country ? -1 : x->country > y->country;
+}
+
+/* The pairs of older versions summed into the shown one's (the same meeting, named once). */
+static void fold_pairs(struct counters *c)
+{
+	size_t n = 0;
+
+	qsort(c->pairs, c->n_pairs, sizeof(*c->pairs), pair_cmp);
+	for (size_t i = 0; i < c->n_pairs; i++) {
+		struct pair_counter *to = n ? &c->pairs[n - 1] : NULL, *from = &c->pairs[i];
+
+		if (!to || to->meeting_id != from->meeting_id || to->country != from->country) {
+			c->pairs[n++] = *from;
+			continue;
+		}
+		to->c.packets += from->c.packets;
+		to->c.bytes += from->c.bytes;
+		to->c.monitor_packets += from->c.monitor_packets;
+		to->c.monitor_bytes += from->c.monitor_bytes;
+		to->counted |= from->counted;
+	}
+	c->n_pairs = n;
+}
+
 /*
  * The pairs: every (live meeting, blocked country), with its drop counter, so that a series exists
  * from the moment a meeting is added. Counters of a meeting being deleted (no longer active) are
- * left out.
+ * left out; those of a version being replaced are summed into the meeting's.
  */
-static int read_pairs(const struct gb_ctx *ctx, struct counters *c)
+static int read_pairs(const struct gb_ctx *ctx, struct counters *c, const __u32 *as, int older)
 {
 	int slot_fd = bpf_map__fd(ctx->skel->maps.drop_slot);
 	struct drop_slots *slots = NULL;
@@ -95,7 +169,7 @@ static int read_pairs(const struct gb_ctx *ctx, struct counters *c)
 				if (cc >= GB_COUNTRY_COUNT)
 					break;
 				pc = &c->pairs[n++];
-				*pc = (struct pair_counter){ .meeting_id = id, .country = cc,
+				*pc = (struct pair_counter){ .meeting_id = as[id], .country = cc,
 							     .blocked = 1 };
 				i = slots[id].slot[cc];
 				if (i)
@@ -104,6 +178,8 @@ static int read_pairs(const struct gb_ctx *ctx, struct counters *c)
 			}
 	}
 	c->n_pairs = n;
+	if (older)
+		fold_pairs(c);
 out:
 	free(slots);
 	free(sums);
@@ -177,20 +253,22 @@ static int read_ifaces(const struct gb_ctx *ctx, struct counters *c)
 
 int counters_read(const struct gb_ctx *ctx, struct counters *c)
 {
-	__u32 zero = 0;
-	int err;
+	__u32 zero = 0, *as;
+	int err, older = 0;
 
 	memset(c, 0, sizeof(*c));
 	c->policies = calloc(GB_MAX_MEETINGS, sizeof(*c->policies));
-	if (!c->policies)
-		return -ENOMEM;
+	as = calloc(GB_MAX_MEETINGS, sizeof(*as));
+	if (!c->policies || !as) {
+		err = -ENOMEM;
+		goto err_out;
+	}
 	err = read_array(bpf_map__fd(ctx->skel->maps.meeting_policy), GB_MAX_MEETINGS,
 			 sizeof(*c->policies), c->policies);
-	if (err)
+	if (!err)
+		err = older = name_versions(c->policies, as);
+	if (err < 0)
 		goto err_out;
-	for (__u32 id = 1; id < GB_MAX_MEETINGS; id++)
-		if (meeting_live(&c->policies[id]))
-			c->meetings[!!(c->policies[id].flags & GB_MEETING_MONITOR)]++;
 	if (bpf_map_lookup_elem(bpf_map__fd(ctx->skel->maps.geoip_info), &zero, &c->geoip)) {
 		err = -errno;
 		goto err_out;
@@ -202,14 +280,23 @@ int counters_read(const struct gb_ctx *ctx, struct counters *c)
 		err = percpu_array_sums(bpf_map__fd(ctx->skel->maps.ice_stats), GB_ICE_STAT_COUNT, 1,
 					c->ice);
 	if (!err)
-		err = read_pairs(ctx, c);
+		err = read_pairs(ctx, c, as, older);
 	if (!err)
 		err = read_ifaces(ctx, c);
 	if (err)
 		goto err_out;
+	/* Older versions out of the copy read: whatever reads it sees each meeting once. */
+	for (__u32 id = 1; id < GB_MAX_MEETINGS; id++) {
+		if (as[id] && as[id] != id)
+			c->policies[id].flags &= ~GB_MEETING_ACTIVE;
+		if (meeting_live(&c->policies[id]))
+			c->meetings[!!(c->policies[id].flags & GB_MEETING_MONITOR)]++;
+	}
+	free(as);
 	return 0;
 
 err_out:
+	free(as);
 	counters_free(c);
 	return err;
 }
