@@ -6,7 +6,9 @@
 # a later add, set and del either work whole or fail the same way; a change made while only the
 # audit log is full fails saying it was made but not audited; a failed change is audited as
 # failed while the audit log has room, every audit line stays whole JSON, the saved rule set
-# (`restore --print`) always equals what the maps hold, and the filter keeps dropping.
+# (`restore --print`) always equals what the maps hold, and the filter keeps dropping. A meeting
+# with Janus rooms whose rooms file cannot be written: an add, and a replace (the API's PUT), are
+# undone; a delete is done, with one warning that its rooms stay recorded.
 set -uo pipefail
 source "$(dirname "$0")/../lib/common.sh"
 source "$(dirname "$0")/lib.sh"
@@ -33,6 +35,13 @@ step() {
 list() { "$GEOBLOCK" meeting list --json | jq -c '[.[] | {name, mode, ports, block}]'; }
 step load "$GEOBLOCK" geoip load "$TMP/a.csv"
 step add1 "$GEOBLOCK" meeting add board --ports 8801 --block DE
+step addr "$GEOBLOCK" meeting add rooms --ports 8806 --block DE --janus-room 1234
+step addk2 "$GEOBLOCK" meeting add keep --ports 8808 --block DE --janus-room 77
+# A daemon serving the API, for a replace (PUT) while the disk is full.
+"$GEOBLOCK" daemon --api "$TMP/api.sock" >"$TMP/daemon.out" 2>&1 &
+dpid=$!
+trap 'kill $dpid 2>/dev/null' EXIT
+for ((i = 0; i < 100 && ! -S $TMP/api.sock; i++)); do sleep 0.1; done
 list() { "$GEOBLOCK" meeting list --json | jq -c '[.[] | {name, mode, ports, block}] | sort_by(.name)'; }
 # Whether the saved rule set (as restore would put it back) is what the maps hold.
 saved() {
@@ -43,6 +52,24 @@ saved() {
 }
 echo "list-before $(list)"
 head -c 10M /dev/zero >"$GEOBLOCK_STATE_DIR/filler" 2>/dev/null
+# A meeting with Janus rooms, changed while the log's page still has room: the rooms file cannot
+# be written. A replace and an add are undone, a delete is done (its rooms stay, free to others).
+for c in setr addr2 delr; do
+	before=$(list)
+	case $c in
+	setr)
+		curl -s --unix-socket "$TMP/api.sock" -X PUT -o "$TMP/err" -w '%{http_code}' \
+			-d '{"ports":[8806],"block":["FR"],"janus_rooms":[1234]}' \
+			http://geoblock/v1/meetings/rooms >"$TMP/code"
+		echo "setr $(cat "$TMP/code") $(jq -r .error "$TMP/err")"
+		kill $dpid && wait $dpid
+		;;
+	addr2) step $c "$GEOBLOCK" meeting add rooms2 --ports 8807 --block DE --janus-room 99 ;;
+	delr) step $c "$GEOBLOCK" meeting del rooms ;;
+	esac
+	echo "same-$c $([[ $before == "$(list)" ]] && echo yes || echo no)"
+	echo "saved-$c $(saved)"
+done
 # fill PHASE: adds meetings until one fails (the log's page is full), prints that one's step.
 fill() {
 	local i base=9000
@@ -94,6 +121,26 @@ row() { awk -v n="$1" '$1 == n' "$tmp/steps"; }
 check_eq "load and add with room" "load 0 0 |add1 0 0 " "$(row load)|$(row add1)"
 before=$(row list-before)
 check "the rule set before: board" grep -q '"name":"board","mode":"enforce"' <<<"$before"
+check_eq "add of a meeting with a Janus room" "addr 0 0 " "$(row addr)"
+check_eq "add of a second one" "addk2 0 0 " "$(row addk2)"
+read -r _ code msg <<<"$(row setr)"
+check_eq "setr: a PUT replacing it fails on a full disk: 500" 500 "$code"
+check_eq "setr: the error says why" 'cannot replace meeting "rooms": No space left on device' "$msg"
+for c in setr addr2; do
+	read -r _ rc lines msg <<<"$(row $c)"
+	if [[ $c == addr2 ]]; then
+		check "$c: fails on a full disk (exit $rc)" test "${rc:-0}" -gt 0 -a "${rc:-0}" -lt 128
+		check "$c: the error names the rooms file ($msg)" grep -q \
+			"janus-rooms.*No space left on device" <<<"$msg"
+	fi
+	check_eq "$c: the maps hold the rule set as before it" "same-$c yes" "$(row same-$c)"
+	check_eq "$c: the saved rule set is what the maps hold" "saved-$c yes" "$(row saved-$c)"
+done
+read -r _ rc lines msg <<<"$(row delr)"
+check_eq "delr: done, one warning that the rooms stay recorded" "0 1" "$rc $lines"
+check "delr: ... naming the rooms file ($msg)" grep -q 	'warning: meeting "rooms" deleted, but its Janus rooms stay in .*janus-rooms: No space' <<<"$msg"
+check_eq "delr: the meeting is gone" "same-delr no" "$(row same-delr)"
+check_eq "delr: the saved rule set is what the maps hold" "saved-delr yes" "$(row saved-delr)"
 for ph in a b; do
 	read -r _ rc lines msg <<<"$(row fill$ph)"
 	check "fill$ph: an add on a full disk fails at last (exit $rc)" \

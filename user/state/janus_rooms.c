@@ -296,20 +296,39 @@ int janus_rooms_put(const char *state_dir, struct janus_set *j, const char *name
 	return err;
 }
 
+/* Whether j's rooms are the n of was (both sorted by room). */
+static bool same_rooms(const struct janus_set *j, const struct janus_room *was, size_t n)
+{
+	if (j->n_rooms != n)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (j->rooms[i].room != was[i].room || strcmp(j->rooms[i].meeting, was[i].meeting))
+			return false;
+	return true;
+}
+
 int janus_rooms_keep(const char *state_dir, struct janus_set *j, const struct spec_list *l)
 {
 	size_t had = j->n_rooms, want = 0;
+	struct janus_room *was;
 	int err = 0;
 
 	for (size_t i = 0; i < l->n; i++)
 		want += l->v[i].n_janus_rooms;
 	if (!had && !want)
 		return 0;
+	was = malloc((had + 1) * sizeof(*was));
+	if (!was)
+		return -ENOMEM;
+	if (had)
+		memcpy(was, j->rooms, had * sizeof(*was));
 	j->n_rooms = 0;
 	for (size_t i = 0; i < l->n && !err; i++)
 		err = add_rooms(j, l->v[i].name, l->v[i].janus_rooms, l->v[i].n_janus_rooms);
-	if (!err)
+	/* Unchanged, not written: a rollback on a full disk, or an apply that keeps the rooms. */
+	if (!err && !same_rooms(j, was, had))
 		err = write_rooms(state_dir, j);
+	free(was);
 	if (!err && follow_rooms(j))
 		err = write_ports(state_dir, j);
 	return err;

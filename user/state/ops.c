@@ -150,8 +150,13 @@ static int add_locked(const struct gb_ctx *ctx, const struct audit_caller *who, 
 		else if (err)
 			gb_err("cannot write meeting \"%s\" to the maps: %s", s->name, strerror(-err));
 	}
-	if (!err)
-		err = put_rooms(ctx, r, s, s->n_janus_rooms);
+	if (!err && (err = put_rooms(ctx, r, s, s->n_janus_rooms))) {
+		/* Out of the maps and the log again: nothing changed. */
+		if (rules_remove(ctx, r, id))
+			gb_warn("rollback incomplete; the next change finishes it");
+		else
+			rules_log_abort(ctx);
+	}
 	if (!err)
 		err = rules_save_added(ctx, r, id);
 	if (!err)
@@ -219,7 +224,7 @@ static int replace_locked(const struct gb_ctx *ctx, const struct audit_caller *w
 	if (err) {
 		/* Out of the log, and the maps back to the saved set, the old version in them. */
 		rules_log_abort(ctx);
-		if (err != -ENOSPC && rules_recover(ctx, r, NULL))
+		if (rules_recover(ctx, r, NULL))
 			gb_warn("putting meeting \"%s\" back failed; the next change tries again",
 				s->name);
 	} else {
@@ -339,7 +344,7 @@ int ops_meeting_del(const struct gb_ctx *ctx, const struct audit_caller *who, co
 {
 	struct meeting_spec old = {};
 	struct rules *r;
-	int fd, err;
+	int fd, err, e;
 	__u32 id;
 
 	err = managed_guard(ctx, who, MANAGED_MEETINGS);
@@ -355,8 +360,10 @@ int ops_meeting_del(const struct gb_ctx *ctx, const struct audit_caller *who, co
 		err = rules_log_intent(ctx, NULL, name);
 	if (!err)
 		err = rules_remove_saved(ctx, r, id);
-	if (!err)
-		err = put_rooms(ctx, r, &old, 0);
+	/* Deleted: rooms still recorded for it are free to other meetings (check_claims). */
+	if (!err && (e = janus_rooms_put(ctx->state_dir, &r->janus, name, NULL, 0)))
+		gb_warn("meeting \"%s\" deleted, but its Janus rooms stay in %s/%s: %s", name,
+			ctx->state_dir, GB_JANUS_ROOMS_FILE, strerror(-e));
 	if (!err)
 		rules_save_maybe(ctx, r);
 	if (audit_result_by(ctx, who, reason, err, ops_change_lines(&old, NULL)) && !err)
