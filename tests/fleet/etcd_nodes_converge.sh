@@ -578,6 +578,12 @@ etcdctl put "$PREFIX/status/junk2" '{"node":"n00","twin":5}' >/dev/null
 check_eq "(h) a status key is named by its key, not by its value" 1 \
 	"$(fl status --json | jq '[.[] | select(.node == "junk2")] | length')"
 check_eq "(h) ... a twin that is not text is none" 0 "$(fl status | grep -c 'another daemon as this node')"
+# Fields of other types than a daemon writes: read as none, no crash.
+etcdctl put "$PREFIX/status/junk2" '{"rejected":1,"meetings":"x","geoip":2,"connected":[]}' >/dev/null
+fl status >"$tmp/fstatus" 2>&1
+check_eq "(h) a status of other types: exit 2 (marked), not a crash" 2 $?
+check "(h) ... listed, no key refused: $(grep junk2 "$tmp/fstatus")" \
+	grep -qE '^junk2 +revision 0, not connected, 0 meetings, 0 keys refused' "$tmp/fstatus"
 etcdctl del "$PREFIX/status/junk2" >/dev/null
 etcdctl del "$PREFIX/status/junk" >/dev/null
 # A delete leaves no key to compare with: fleet del rewrites PREFIX/fleet in its transaction.

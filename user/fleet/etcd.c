@@ -308,7 +308,7 @@ static int read_kv(struct json_object *o, struct etcd_kv *kv)
 static int read_kvs(struct etcd *e, struct json_object *rep, struct etcd_kvs *out)
 {
 	struct json_object *kvs = get(rep, "kvs");
-	size_t n = kvs ? json_object_array_length(kvs) : 0;
+	size_t n = json_object_is_type(kvs, json_type_array) ? json_object_array_length(kvs) : 0;
 
 	out->revision = get_i64(get(rep, "header"), "revision");
 	out->v = calloc(n ? n : 1, sizeof(*out->v));
@@ -515,7 +515,7 @@ static int handle_line(struct stream *s, const char *line, bool more)
 		return -EIO;
 	}
 	evs = get(res, "events");
-	n = evs ? json_object_array_length(evs) : 0;
+	n = json_object_is_type(evs, json_type_array) ? json_object_array_length(evs) : 0;
 	m.revision = get_i64(get(res, "header"), "revision");
 	m.compact_revision = get_i64(res, "compact_revision");
 	m.created = json_object_get_boolean(get(res, "created"));

@@ -22,6 +22,7 @@
 #include "state/ops_ice.h"
 #include "state/janus_rooms.h"
 #include "state/rules.h"
+#include "kern/table_view.h"
 #include "metrics/metrics.h"
 #include "fleet/etcd.h"
 #include "fleet/layout.h"
@@ -42,6 +43,8 @@
 #define WATCH_CREATE_S		5
 #define WATCH_SILENT		4	/* from alive: its own write not seen, or not taken */
 #define WATCH_ECHO_MS		10000
+#define RETRY_MIN_S		2	/* a failed converge is tried again after this, doubling */
+#define RETRY_MAX_S		60
 
 struct fleet_follow {
 	const struct gb_ctx *ctx;
@@ -66,6 +69,9 @@ struct fleet_follow {
 	bool named;			/* the prefix held a fleet's key (fleet_store_named) */
 	struct fleet_kept kept;		/* the shared ports and GeoIP build applied */
 	long long retry_at;		/* converge again then (a refused key may fit), or 0 */
+	unsigned int retry_s;		/* after a failed converge: the wait before the next */
+	__u32 table_ids[2];		/* the GeoIP table the last converge read (a key refused
+					 * for a country it lacks may fit another) */
 	struct geoip_digest digest;	/* of the loaded table's file */
 	char last_error[512];		/* of the last converge */
 	char link_error[300];		/* of the store's connection, while it is down */
@@ -117,61 +123,46 @@ static bool nap(struct fleet_follow *f, long ms)
 }
 
 /*
- * What of the rule set here the store's want depends on: the versions of refused meetings
- * applied before, and the shared ports to change. The maps are read only when needed (a key
- * refused, the shared ports not known to be the store's).
- */
-static int compare_local(struct fleet_follow *f, struct fleet_want *w, __u8 *add, __u8 *remove,
-			 bool *any_add, bool *any_remove)
-{
-	bool named = false, shared;
-	struct rules r;
-	int err;
-
-	for (size_t i = 0; i < w->n_refused; i++)
-		named |= *w->refused[i].name != '\0';
-	/* A local change (drift) may have changed them too. */
-	shared = !f->kept.shared_known || managed_drift(f->ctx) ||
-		 memcmp(f->kept.shared, w->shared, sizeof(w->shared));
-	if (!named && !shared)
-		return 0;
-	err = rules_read(f->ctx, &r);
-	if (err)
-		return err;
-	err = fleet_keep_refused(&r, w);
-	if (shared)
-		fleet_shared_diff(&r, w->shared, add, remove, any_add, any_remove);
-	rules_free(&r);
-	return err;
-}
-
-/*
  * Whether the store may be converged to (f->lock held): a prefix that never held a fleet's key
  * in this process's sight is taken for a mistyped --etcd-prefix while the rule set here holds
  * anything it would remove. Once one is seen, the fleet is followed wherever it goes, empty too.
  */
 static bool fleet_here(struct fleet_follow *f)
 {
-	size_t meetings, shared;
 	char why[sizeof(f->last_error)];
-	int err;
 
-	if (f->named || (f->named = fleet_store_named(f->store.v, f->store.n, f->prefix)))
+	if (f->named || (f->named = fleet_store_named(f->store.v, f->store.n, f->prefix)) ||
+	    fleet_local_empty(f->ctx, f->prefix, why, sizeof(why)))
 		return true;
-	err = fleet_local_held(f->ctx, &meetings, &shared);
-	if (err) {
-		snprintf(why, sizeof(why), "cannot read the rule set here: %s", strerror(-err));
-		node_status_error(f->last_error, sizeof(f->last_error), why);
-		return false;
-	}
-	if (!meetings && !shared)
-		return true;
-	snprintf(why, sizeof(why), "no fleet under %s (no meeting, shared-ports, geoip or fleet "
-		 "key): keeping the %zu meeting%s and %zu shared port%s here; check --etcd-prefix, "
-		 "or mark an empty fleet with 'geoblock fleet init'", f->prefix, meetings,
-		 meetings == 1 ? "" : "s", shared, shared == 1 ? "" : "s");
 	node_status_error(f->last_error, sizeof(f->last_error), why);
 	return false;
+}
+
+/*
+ * A converge that failed (a full disk, say) is tried again, as no change in the store may come:
+ * after RETRY_MIN_S, doubling up to RETRY_MAX_S while it fails.
+ */
+static void retry_later(struct fleet_follow *f)
+{
+	long long at;
+
+	f->retry_s = f->retry_s ? f->retry_s * 2 : RETRY_MIN_S;
+	if (f->retry_s > RETRY_MAX_S)
+		f->retry_s = RETRY_MAX_S;
+	at = now_s() + f->retry_s;
+	if (!f->retry_at || at < f->retry_at)
+		f->retry_at = at;
+}
+
+/* A key refused (an unknown country, say) may fit a GeoIP table loaded since. */
+static bool table_changed(struct fleet_follow *f)
+{
+	__u32 ids[2];
+
+	if (!f->n_refused)
+		return false;
+	table_networks_ids(f->ctx, ids);
+	return memcmp(ids, f->table_ids, sizeof(ids));
 }
 
 /*
@@ -201,6 +192,7 @@ static void converge(struct fleet_follow *f, __s64 revision)
 	/* What a refused shared-ports key keeps: the shared ports here. */
 	if (!f->kept.shared_known)
 		f->kept.shared_known = !fleet_local_shared(f->ctx, f->kept.shared);
+	table_networks_ids(f->ctx, f->table_ids);
 	err = countries_census(f->ctx, &census);
 	if (!err)
 		err = fleet_want_build(f->store.v, f->store.n, f->prefix, f->node, &census, &f->kept,
@@ -208,6 +200,7 @@ static void converge(struct fleet_follow *f, __s64 revision)
 	if (err) {
 		node_status_error(f->last_error, sizeof(f->last_error),
 				  *gb_last_error() ? gb_last_error() : strerror(-err));
+		retry_later(f);
 		return;
 	}
 	for (size_t i = 0; i < w.n_refused; i++) {
@@ -217,7 +210,7 @@ static void converge(struct fleet_follow *f, __s64 revision)
 			(long long)w.refused[i].mod_revision, w.refused[i].reason);
 		__atomic_add_fetch(&f->g.rejected_total, 1, __ATOMIC_RELAXED);
 	}
-	err = compare_local(f, &w, add, remove, &any_add, &any_remove);
+	err = fleet_compare_local(f->ctx, &f->kept, &w, add, remove, &any_add, &any_remove);
 	if (!err && any_remove)
 		err = ops_shared_ports(f->ctx, &who, NULL, remove, NULL, &shared);
 	if (!err)
@@ -241,6 +234,10 @@ static void converge(struct fleet_follow *f, __s64 revision)
 	f->n_refused = w.n_refused;
 	w.refused = NULL;
 	w.n_refused = 0;
+	if (err)
+		retry_later(f);
+	else
+		f->retry_s = 0;
 	f->kept.geoip_given = w.geoip_given;
 	f->kept.geoip_build_epoch = w.geoip_build_epoch;
 	memcpy(f->kept.geoip_sha256, w.geoip_sha256, sizeof(f->kept.geoip_sha256));
@@ -344,7 +341,8 @@ static int alive(void *arg)
 	if (!ret && f->watching && ((f->echo_rev > f->seen && since(f->echo_at) >= WATCH_ECHO_MS) ||
 				    (f->failing_at && since(f->failing_at) >= WATCH_ECHO_MS)))
 		ret = WATCH_SILENT;
-	if (!ret && f->watching && f->retry_at && now_s() > f->retry_at)
+	if (!ret && f->watching &&
+	    ((f->retry_at && now_s() > f->retry_at) || table_changed(f)))
 		converge(f, f->seen);
 	if (f->watching && !*f->last_error)
 		__atomic_store_n(&f->g.last_sync, now_s(), __ATOMIC_RELAXED);

@@ -1,9 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0
 /* The node's own rule set as a converge to the store's want needs it (fleet/follow.c). */
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 #include "lib/country.h"
 #include "state/janus_rooms.h"
+#include "state/managed.h"
 #include "state/shared_ports.h"
 #include "fleet/local.h"
 
@@ -94,4 +96,48 @@ int fleet_keep_refused(const struct rules *r, struct fleet_want *w)
 			 "; the version applied before is kept");
 	}
 	return err;
+}
+
+/* The maps are read only when needed (a key refused, the shared ports not known the store's). */
+int fleet_compare_local(const struct gb_ctx *ctx, const struct fleet_kept *kept,
+			struct fleet_want *w, __u8 *add, __u8 *remove, bool *any_add,
+			bool *any_remove)
+{
+	bool named = false, shared;
+	struct rules r;
+	int err;
+
+	for (size_t i = 0; i < w->n_refused; i++)
+		named |= *w->refused[i].name != '\0';
+	/* A local change (drift) may have changed them too. */
+	shared = !kept->shared_known || managed_drift(ctx) ||
+		 memcmp(kept->shared, w->shared, sizeof(w->shared));
+	if (!named && !shared)
+		return 0;
+	err = rules_read(ctx, &r);
+	if (err)
+		return err;
+	err = fleet_keep_refused(&r, w);
+	if (shared)
+		fleet_shared_diff(&r, w->shared, add, remove, any_add, any_remove);
+	rules_free(&r);
+	return err;
+}
+
+bool fleet_local_empty(const struct gb_ctx *ctx, const char *prefix, char *why, size_t len)
+{
+	size_t meetings, shared;
+	int err = fleet_local_held(ctx, &meetings, &shared);
+
+	if (err) {
+		snprintf(why, len, "cannot read the rule set here: %s", strerror(-err));
+		return false;
+	}
+	if (!meetings && !shared)
+		return true;
+	snprintf(why, len, "no fleet under %s (no meeting, shared-ports, geoip or fleet key): "
+		 "keeping the %zu meeting%s and %zu shared port%s here; check --etcd-prefix, or "
+		 "mark an empty fleet with 'geoblock fleet init'", prefix, meetings,
+		 meetings == 1 ? "" : "s", shared, shared == 1 ? "" : "s");
+	return false;
 }
