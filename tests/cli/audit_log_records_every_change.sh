@@ -105,4 +105,17 @@ unlogged 1 "$GEOBLOCK" meeting del standup --reason $'not\xffutf8'
 unlogged 1 "$GEOBLOCK" meeting ports add standup 8900 --reason $'tab\there'
 unlogged 1 "$GEOBLOCK" apply "$tmp/r" --reason "$(printf '%0256d' 0)"
 check "the log is only appended to" test "$(wc -l <"$LOG")" -eq 11
+# Durable before the command returns: the audit log synced after the record is written, by
+# changes that write to the change log and by those that do not (shared ports).
+synced_after_record() {
+	strace -f -y -e trace=write,fsync,fdatasync -o "$tmp/strace" "$@" >/dev/null 2>&1 &&
+		awk '/^[0-9]+ +write\([0-9]+<[^>]*\/audit\.log>/ { w = 1 }
+			w && /^[0-9]+ +f(data)?sync\([0-9]+<[^>]*\/audit\.log>/ { s = 1 }
+			END { exit !s }' "$tmp/strace"
+}
+check "strace is installed (scripts/install-deps.sh)" quiet command -v strace
+check "meeting add: its audit record synced before it returns" \
+	synced_after_record "$GEOBLOCK" meeting add durable --ports 8950 --block DE
+check "shared-port add: its audit record synced before it returns" \
+	synced_after_record "$GEOBLOCK" shared-port add 8951
 summary

@@ -6,7 +6,10 @@
 #      fails, its status says why; the log made writable again, the node takes the meeting
 #      within seconds, with no further write to the store, and its status error clears;
 #   3. a meeting blocking XK (no ISO 3166-1 code, and not in the loaded GeoIP table) is refused;
-#      a table that has XK networks loaded (`geoblock geoip load`), the node takes it.
+#      a table that has XK networks loaded (`geoblock geoip load`), the node takes it;
+#   4. `fleet put` and `fleet del` whose transaction etcd makes but whose answer is lost (a TCP
+#      gate, tests/fleet/gate.py, cuts the connection then), asked again of the next endpoint:
+#      they say they wrote and deleted (exit 0), not that another writer came first.
 set -uo pipefail
 source "$(dirname "$0")/../lib/common.sh"
 source "$ROOT/tests/lib/etcd.sh"
@@ -67,4 +70,27 @@ check_eq "3. ... the meeting not taken" m1,m2 "$(meetings)"
 check "3. a table with XK networks loaded" quiet gbn geoip load "$tmp/xk.csv"
 check "3. the node takes the meeting" wait_until 20 has_meetings m1,m2,m3
 check "3. ... and no longer lists it refused" wait_until 10 eval '! refused_has "$PREFIX/meetings/m3"'
+
+# 4. A write whose answer is lost.
+take_port GPORT
+GATE=$tmp/gate
+echo cut-txn >"$GATE"
+/usr/bin/python3 "$ROOT/tests/fleet/gate.py" "$GPORT" "${EP##*:}" "$GATE" 2>"$tmp/gate.log" &
+GATE_PID=$!
+on_exit kill_child "$GATE_PID"
+gate_open() { (exec 3<>"/dev/tcp/127.0.0.1/$GPORT") 2>/dev/null; }
+check "4. the gate listens" wait_until 10 gate_open
+fl() { "$GEOBLOCK" fleet "$@" --etcd "http://127.0.0.1:$GPORT,$EP" --etcd-prefix "$PREFIX"; }
+fl put m4 --ports 7004 --block DE >"$tmp/out" 2>"$tmp/err"
+check_eq "4. fleet put, its answer cut: exit 0, says it wrote" "0 wrote $PREFIX/meetings/m4|" \
+	"$? $(cat "$tmp/out")|$(cat "$tmp/err")"
+check_eq "4. ... the key holds the meeting" '["7004"]' \
+	"$(etcdctl get --print-value-only "$PREFIX/meetings/m4" | jq -c .ports)"
+check "4. ... the node takes it" wait_until 20 has_meetings m1,m2,m3,m4
+fl del m4 >"$tmp/out" 2>"$tmp/err"
+check_eq "4. fleet del, its answer cut: exit 0, says it deleted" "0 deleted $PREFIX/meetings/m4|" \
+	"$? $(cat "$tmp/out")|$(cat "$tmp/err")"
+check_eq "4. ... the key is gone" 0 "$(etcdctl get "$PREFIX/meetings/m4" -w json | jq '.count // 0')"
+check "4. ... the node lets the meeting go" wait_until 20 has_meetings m1,m2,m3
+check "4. the gate kept their answers from them" test "$(grep -c "^cut-txn:" "$tmp/gate.log")" -ge 2
 summary

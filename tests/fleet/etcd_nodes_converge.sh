@@ -583,7 +583,7 @@ etcdctl put "$PREFIX/status/junk2" '{"rejected":1,"meetings":"x","geoip":2,"conn
 fl status >"$tmp/fstatus" 2>&1
 check_eq "(h) a status of other types: exit 2 (marked), not a crash" 2 $?
 check "(h) ... listed, no key refused: $(grep junk2 "$tmp/fstatus")" \
-	grep -qE '^junk2 +revision 0, not connected, 0 meetings, 0 keys refused' "$tmp/fstatus"
+	grep -qE '^junk2 +revision 0 \(lagging\), not connected, 0 meetings, 0 keys refused' "$tmp/fstatus"
 etcdctl del "$PREFIX/status/junk2" >/dev/null
 etcdctl del "$PREFIX/status/junk" >/dev/null
 # A delete leaves no key to compare with: fleet del rewrites PREFIX/fleet in its transaction.

@@ -5,7 +5,10 @@ one exact point: usage gate.py LISTEN_PORT TARGET_PORT CONTROL_FILE. What the co
   pass            bytes pass both ways (also when the file is missing);
   cut-at-compact  they pass until etcd answers a watch with a compacted revision; that answer
                   passed, the gate writes "down" in the file and is down;
-  down            every connection is closed, and every new one as soon as it is taken.
+  down            every connection is closed, and every new one as soon as it is taken;
+  cut-txn         bytes pass, but a connection that carries a transaction (POST /v3/kv/txn) is
+                  closed when etcd answers it, the answer not passed: etcd made the change, the
+                  client saw its connection cut.
 Either side's end of its stream closes both ways (curl and etcd never half-close).
 """
 import asyncio
@@ -33,12 +36,20 @@ async def main():
             w.close()
         open_writers.clear()
 
-    async def pipe(reader, writer, from_etcd):
+    async def pipe(reader, writer, from_etcd, conn):
         tail = b""
         try:
             while data := await reader.read(65536):
                 if mode(ctl) == "down":
                     break
+                if mode(ctl) == "cut-txn":
+                    if not from_etcd and b"POST /v3/kv/txn" in data:
+                        conn["txn"] = True
+                    elif from_etcd and conn.get("txn"):
+                        print("cut-txn: an answer to a transaction not passed", file=sys.stderr,
+                              flush=True)
+                        conn["client"].close()
+                        break
                 writer.write(data)
                 await writer.drain()
                 # The answer may come in two chunks: the end of the last one searched too.
@@ -67,7 +78,9 @@ async def main():
             client_w.close()
             return
         open_writers.update((client_w, etcd_w))
-        await asyncio.gather(pipe(client_r, etcd_w, False), pipe(etcd_r, client_w, True))
+        conn = {"client": client_w}
+        await asyncio.gather(pipe(client_r, etcd_w, False, conn),
+                             pipe(etcd_r, client_w, True, conn))
         open_writers.discard(client_w)
         open_writers.discard(etcd_w)
 

@@ -16,6 +16,7 @@
 #include "api/spec_json.h"
 #include "fleet/etcd.h"
 #include "fleet/layout.h"
+#include "fleet/store.h"
 #include "cli/cmd.h"
 #include "cli/output.h"
 
@@ -308,7 +309,7 @@ int cmd_fleet_put(const struct cmd_args *a)
 	o = spec_to_json(&s);
 	json_object_object_del(o, "name");
 	ret = GB_EXIT_FAIL;
-	if (etcd_put_if(&st.e, key, json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
+	if (fleet_put_if(&st.e, key, json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
 								    JSON_C_TO_STRING_NOSLASHESCAPE),
 			found ? old.mod_revision : 0, NULL, &done)) {
 		gb_err("%s", st.e.err);
@@ -382,7 +383,7 @@ int cmd_fleet_del(const struct cmd_args *a)
 	} else {
 		/* PREFIX/fleet written too: a fleet of none left is still one. */
 		mark_value(&mark, mark_key, marked ? mark_old.value : NULL, value, sizeof(value));
-		if (etcd_put_if(&st.e, key, NULL, old.mod_revision, &mark, &done)) {
+		if (fleet_put_if(&st.e, key, NULL, old.mod_revision, &mark, &done)) {
 			gb_err("%s", st.e.err);
 		} else if (!done) {
 			gb_err("%s changed while it was being deleted (another writer): nothing "

@@ -1,5 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
-/* The store's keys as a node last saw them: sorted by key, kept so by the watch's events. */
+/*
+ * The store's keys as a node last saw them: sorted by key, kept so by the watch's events; and a
+ * conditional write that tells its own lost answer from another writer.
+ */
 #include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -112,4 +115,19 @@ bool fleet_store_anew(const struct etcd_kvs *s, const struct etcd_kvs *now, cons
 	if (fleet_mark_key(prefix, key, sizeof(key)) || !(mine = mark_seen(s, key, seen)))
 		return false;
 	return !mark_as_seen(mine, mark_seen(now, key, INT64_MAX), seen);
+}
+
+int fleet_put_if(struct etcd *e, const char *key, const char *value, __s64 mod_revision,
+		 const struct etcd_kv *also, bool *done)
+{
+	struct etcd_kv now;
+	bool found;
+	int err = etcd_put_if(e, key, value, mod_revision, also, done);
+
+	if (err || *done || etcd_get(e, key, &now, &found, NULL))
+		return err;
+	*done = value ? found && now.value_len == strlen(value) &&
+			!memcmp(now.value, value, now.value_len) : !found;
+	etcd_kv_free(&now);
+	return 0;
 }

@@ -1,5 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0 */
-/* The store's keys as a node last saw them: sorted by key, kept so by the watch's events. */
+/*
+ * The store's keys as a node last saw them: sorted by key, kept so by the watch's events; and a
+ * conditional write that tells its own lost answer from another writer.
+ */
 #ifndef GEOBLOCK_FLEET_STORE_H
 #define GEOBLOCK_FLEET_STORE_H
 
@@ -27,5 +30,12 @@ bool fleet_store_anew(const struct etcd_kvs *s, const struct etcd_kvs *now, cons
 		      __s64 seen);
 /* Says on stderr that the store, at revision rev, is behind the revision seen here. */
 void fleet_store_said_behind(__s64 rev, __s64 seen);
+/*
+ * etcd_put_if, and when the compare failed, whether the key now holds what was to be written
+ * (NULL: it is gone): then done too. A try whose answer was lost (a timeout, a cut connection) is
+ * made again on the next endpoint, where the compare fails because the first try was made.
+ */
+int fleet_put_if(struct etcd *e, const char *key, const char *value, __s64 mod_revision,
+		 const struct etcd_kv *also, bool *done);
 
 #endif

@@ -17,6 +17,17 @@
 #include "state/audit.h"
 #include "state/janus_event.h"	/* janus_get_str: any JSON object's string field */
 
+/* Records this process wrote, and the number of this thread's last (for changelog_sync). */
+static __u64 records;
+static __thread __u64 my_record;
+
+__u64 audit_written(__u64 *mine)
+{
+	if (mine)
+		*mine = my_record;
+	return __atomic_load_n(&records, __ATOMIC_SEQ_CST);
+}
+
 static void audit_path(const struct gb_ctx *ctx, char *path, size_t len)
 {
 	snprintf(path, len, "%s/%s", ctx->state_dir, AUDIT_FILE);
@@ -291,6 +302,8 @@ static int append_record(const struct gb_ctx *ctx, const struct audit_caller *wh
 	err = repair_tail(fd);
 	if (err >= 0)
 		err = append_whole(fd, rec, strlen(rec));
+	if (!err)
+		my_record = __atomic_add_fetch(&records, 1, __ATOMIC_SEQ_CST);
 	if (!err && sync && fsync(fd))
 		err = -errno;
 	close(fd);

@@ -57,5 +57,10 @@ int audit_result_by(const struct gb_ctx *ctx, const struct audit_caller *who, co
 		    int ret, struct json_object *changes);
 /* Makes every record appended so far durable. */
 int audit_sync(const struct gb_ctx *ctx);
+/*
+ * The records this process has written, and in *mine (if not NULL) the number of this thread's
+ * last: a sync begun after a record's number was read covers that record.
+ */
+__u64 audit_written(__u64 *mine);
 
 #endif

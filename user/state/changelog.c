@@ -48,8 +48,8 @@ struct log_state {
 	 * it in place, so an empty log as it was left says nothing of who wrote the rules file since.
 	 */
 	struct stat rules;
-	/* Group commit: appends counted, and how many of them a fdatasync has covered. */
-	__u64 written, synced;
+	/* Group commit: appends counted, and how many of them (and audit records) a sync covered. */
+	__u64 written, synced, audit_synced;
 	bool syncing;
 };
 
@@ -369,21 +369,23 @@ int changelog_recovered(const struct gb_ctx *ctx)
 
 int changelog_sync(const struct gb_ctx *ctx)
 {
-	__u64 want = my_written, target;
+	__u64 want = my_written, audit_want, target, audit_target;
 	int err = 0, fd;
 
+	audit_written(&audit_want);
 	pthread_mutex_lock(&sync_lock);
-	while (L.synced < want && !err) {
+	while ((L.synced < want || L.audit_synced < audit_want) && !err) {
 		if (L.syncing) {
 			pthread_cond_wait(&sync_done, &sync_lock);
 			continue;
 		}
 		L.syncing = true;
 		target = L.written;
-		fd = dup(L.fd);
+		audit_target = audit_written(NULL);
+		fd = L.fd >= 0 ? dup(L.fd) : -2;	/* -2: no log open (audit records only) */
 		pthread_mutex_unlock(&sync_lock);
 		/* Every append so far, this thread's and the others', in one go; then the audit log. */
-		if (fd < 0 || fdatasync(fd))
+		if (fd == -1 || (fd >= 0 && fdatasync(fd)))
 			err = -errno;
 		if (fd >= 0)
 			close(fd);
@@ -393,6 +395,8 @@ int changelog_sync(const struct gb_ctx *ctx)
 		L.syncing = false;
 		if (!err && target > L.synced)
 			L.synced = target;
+		if (!err && audit_target > L.audit_synced)
+			L.audit_synced = audit_target;
 		pthread_cond_broadcast(&sync_done);
 	}
 	pthread_mutex_unlock(&sync_lock);

@@ -57,8 +57,8 @@ int changelog_abort(const struct gb_ctx *ctx);
  */
 int changelog_recovered(const struct gb_ctx *ctx);
 /*
- * Makes every record this thread appended (and the audit log) durable; without the state lock,
- * so that concurrent changes share one fdatasync.
+ * Makes every record this thread appended, and its audit records, durable; without the state
+ * lock, so that concurrent changes share one fdatasync.
  */
 int changelog_sync(const struct gb_ctx *ctx);
 /* The rules file is due to be written anew: the log has outgrown it. */

@@ -11,6 +11,7 @@
 #include "state/explain.h"
 #include "state/janus_rooms.h"
 #include "state/janus_members.h"
+#include "state/ops_steps.h"
 #include "state/janus_hangup.h"
 
 /* A handle to ask about, copied out of m under m->mu. */
@@ -70,8 +71,8 @@ void janus_members_hangup_blocked(struct janus_members *m,
 	n = hangup_candidates(m, &j, &asks);
 	for (size_t i = 0; i < n; i++) {
 		struct hangup_ask *a = &asks[i];
-		int check = explain_check(m->ctx, a->meeting, a->remote, e), err = 0;
-		bool drop = !check && e->reason == GB_DROP;
+		int check = explain_check(m->ctx, a->meeting, a->remote, e), err = 0, fd;
+		bool drop = !check && e->reason == GB_DROP, locked;
 
 		if (drop) {
 			err = hangup(cls, a->session, a->handle);
@@ -79,7 +80,11 @@ void janus_members_hangup_blocked(struct janus_members *m,
 				 "is in %s, blocked by meeting %s", (unsigned long long)a->room,
 				 (unsigned long long)a->session, (unsigned long long)a->handle,
 				 a->remote, e->country, a->meeting);
+			/* Under the state lock, as every writer of the audit log (audit.c). */
+			locked = !ops_lock(m->ctx, &fd);
 			audit_result_by(m->ctx, &who, reason, err, NULL);
+			if (locked)
+				ops_unlock(fd);
 		}
 		pthread_mutex_lock(&m->mu);
 		h = janus_handle_find(m, a->session, a->handle);
