@@ -222,4 +222,20 @@ reboot
 check_eq "an emptied rules file: exit 2" 2 $?
 check "... said" grep -qF "rules line 1: not the header geoblock writes (emptied or cut short?)" "$tmp/err7"
 check_eq "... the logged change restored" "kilo" "$(names)"
+
+# A rules file cut short inside its last line, where the cut leaves a line that still parses
+# (bravo without its --monitor): left out, not restored as another meeting.
+rm -rf "$GEOBLOCK_PIN_DIR" "$SD"/rules*
+printf 'meeting add alpha --ports 5001 --block DE\nmeeting add bravo --ports 5002 --block FR --monitor\n' \
+	>"$tmp/two"
+check "apply alpha, and bravo in monitor mode" quiet "$GEOBLOCK" apply "$tmp/two"
+check_eq "... bravo's line ends the rules file, in monitor mode" "meeting add bravo --ports 5002 --block FR --monitor" \
+	"$(tail -n 1 "$SD/rules")"
+truncate -s -11 "$SD/rules"
+reboot
+"$GEOBLOCK" restore >/dev/null 2>"$tmp/err9"
+check_eq "a rules file cut short in its last line: exit 2" 2 $?
+check "... the line named as cut short" grep -qF "rules line 4: cut short (no newline at its end)" \
+	"$tmp/err9"
+check_eq "... the rest restored, bravo not enforcing" "alpha" "$(names)"
 summary

@@ -198,6 +198,46 @@ static void crowded_v6(void)
 }
 
 /*
+ * More /16s of more than one range than there are sub-directories (1,024): the /16s past those
+ * keep one group each, rather than the table being refused.
+ */
+static void many_split_v6(void)
+{
+	struct prefix_list l = {};
+	const int n = 1500;
+	size_t len;
+	void *tab;
+	int err, bad = 0;
+
+	for (int i = 0; i < n; i++) {
+		/* 2400::/16 onwards: one /32 of a country each, the rest of its /16 none */
+		__u8 a[16] = { (__u8)(0x24 + i / 256), (__u8)(i % 256), 0xab, 0xcd };
+
+		prefix_list_add(&l, 6, a, 32, 1 + i % 3);
+	}
+	err = dxr_build(6, &l, NULL, &tab, &len);
+	CHECK_INT("ipv6_more_split_16s_than_subdirectories", 0, err);
+	if (!err) {
+		for (int k = 0; k < 20000; k++) {
+			int i = rnd() % n;
+			__u8 a[16] = { (__u8)(0x24 + i / 256), (__u8)(i % 256), 0xab, 0xcd };
+			bool in = rnd() % 2;
+			__u32 want = in ? 1 + i % 3 : GB_COUNTRY_NONE;
+
+			for (int b = 4; b < 16; b++)
+				a[b] = rnd();
+			if (!in)
+				a[2] ^= 1 + rnd() % 255;	/* another /32 of the /16 */
+			if (dxr6_lookup(tab, len, a) != want && bad++ < 5)
+				fprintf(stderr, "  many split: /16 %d: expected %u\n", i, want);
+		}
+		CHECK_INT("ipv6_more_split_16s_answer_every_network", 0, bad);
+		free(tab);
+	}
+	prefix_list_free(&l);
+}
+
+/*
  * The IPv4 table is one element: 14 /16s of alternating /32s are the GB_DXR4_MAX_RANGES ranges it
  * holds, found where they are; one more /16 cut in three is refused, not written past the end.
  */
@@ -268,6 +308,7 @@ int main(void)
 		}
 	}
 	crowded_v6();
+	many_split_v6();
 	full_v4();
 	return check_summary();
 }

@@ -453,14 +453,16 @@ static int layout6(struct dxr6 *b)
 		err = group(b, a0, 112, 1, &desc);
 		if (err && err != -E2BIG)
 			break;
-		if (!err && ((desc & GB_DXR_LEAF) || (__u32)desc <= 256)) {
+		/*
+		 * A /16 of one range is a leaf. One of more ranges (or more than one group holds)
+		 * gets one group per /24, which keeps the searches short, while sub-directories
+		 * last; after that its own group, if that holds. The /16 group is dropped with the
+		 * refined blocks it made.
+		 */
+		if (!err && ((desc & GB_DXR_LEAF) || b->subdirs == GB_DXR6_MAX_SUBDIRS)) {
 			b->elem0[hi] = desc;
 			continue;
 		}
-		/*
-		 * Many ranges in this /16 (or more than one group holds): one group per /24 keeps
-		 * the searches short. The /16 group is dropped with the refined blocks it made.
-		 */
 		if (b->subdirs == GB_DXR6_MAX_SUBDIRS)
 			return -E2BIG;
 		b->used = used;

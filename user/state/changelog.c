@@ -577,7 +577,8 @@ int changelog_read(const struct gb_ctx *ctx, struct salvage *sv, struct spec_lis
 		*err = '\0';
 	}
 	if (!ret && !access(path, F_OK))
-		ret = rules_file_read(path, rp.now, SPEC_PAST_OK, sv, want, err, errlen);
+		ret = rules_file_read(path, rp.now, SPEC_PAST_OK | SPEC_OWN_FILE, sv, want, err,
+				      errlen);
 	else if (ret)
 		snprintf(err, errlen, "cannot read %s: %s", path, strerror(-ret));
 	if (ret)

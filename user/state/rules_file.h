@@ -40,6 +40,8 @@ struct spec_list {
 
 enum spec_parse_flags {
 	SPEC_PAST_OK	= 1 << 0,	/* any expiry time is taken (restore: the clock moved) */
+	SPEC_OWN_FILE	= 1 << 1,	/* rules_file_read: geoblock's own file, whose every line
+					 * ends in a newline (a last one without was cut short) */
 };
 #define SPEC_HELP 1			/* spec_parse: -h was given */
 int spec_parse(int argc, char **argv, __s64 now, unsigned int flags, struct meeting_spec *s,

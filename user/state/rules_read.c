@@ -225,6 +225,10 @@ int rules_file_read(const char *path, __s64 now, unsigned int flags, struct salv
 		if (memchr(line, '\0', len)) {
 			snprintf(msg, sizeof(msg), "a NUL byte (not a text file?)");
 			ret = -EINVAL;
+		} else if ((flags & SPEC_OWN_FILE) && line[len - 1] != '\n') {
+			/* Its end may have been an option (--monitor, say): not taken for another. */
+			snprintf(msg, sizeof(msg), "cut short (no newline at its end)");
+			ret = -EINVAL;
 		} else {
 			ret = spec_parse_line(line, now, flags, &s, msg, sizeof(msg));
 		}
