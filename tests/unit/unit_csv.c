@@ -126,6 +126,10 @@ int main(void)
 	refused("numeric", "16777216,16777471,AU\n", "is a number, not an address");
 	refused("bad_country", "10.0.0.0,10.0.0.255,DEU\n", "line 1: \"DEU\" is not a two-letter");
 	refused("digit_country", "10.0.0.0,10.0.0.255,D1\n", "is not a two-letter");
+	refused("dbip_city_layout", "1.0.0.0,1.0.0.255,OC,AU,Queensland,South Brisbane\n",
+		"line 1: a continent (OC) where the country should be, the country (AU) after it");
+	refused("dbip_city_layout_quoted", "\"1.0.1.0\",\"1.0.3.255\",\"AS\",\"CN\",\"Fujian\"\n",
+		"a continent (AS) where the country should be");
 	refused("mixed_family_row", "10.0.0.0,2001:db8::,DE\n", "not of the same address family");
 	refused("missing_column", "10.0.0.0,10.0.0.255\n", "line 1: expected start,end,country");
 	refused("header_only_once", "start,end,cc\nstart,end,cc\n", "line 2: \"start\" is not");

@@ -5,6 +5,7 @@
  * into networks.
  */
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -181,9 +182,21 @@ static int take_row(struct rows *r, const struct range *row)
 	return accept_row(r, row);
 }
 
+/*
+ * DB-IP's city and location layouts put the continent before the country: AS (Asia) would be read
+ * as American Samoa, EU and OC as codes of no country.
+ */
+static bool continent_then_country(char *const *f, int nf)
+{
+	static const char continents[] = "AF AN AS EU NA OC SA";
+
+	return nf > 3 && strlen(f[2]) == 2 && strstr(continents, f[2]) && strlen(f[3]) == 2 &&
+	       isalpha((unsigned char)f[3][0]) && isalpha((unsigned char)f[3][1]);
+}
+
 static int parse_line(struct rows *r, char *line, __u32 lineno)
 {
-	char *f[3] = {}, *p = line;
+	char *f[4] = {}, *p = line;
 	struct range row = { .line = lineno };
 	int nf = 0, fam_end;
 	size_t cclen;
@@ -191,8 +204,8 @@ static int parse_line(struct rows *r, char *line, __u32 lineno)
 	trim(&p, false);
 	if (!*p || *p == '#')
 		return 0;
-	/* Columns after the country are ignored. */
-	while (nf < 3) {
+	/* Columns after the country are ignored (the one after it read, continent_then_country). */
+	while (nf < 4) {
 		f[nf++] = p;
 		p = strchr(p, ',');
 		if (!p)
@@ -209,6 +222,12 @@ static int parse_line(struct rows *r, char *line, __u32 lineno)
 	r->header_allowed = false;
 	if (nf < 3) {
 		snprintf(r->err, r->errlen, "line %u: expected start,end,country", lineno);
+		return -EINVAL;
+	}
+	if (continent_then_country(f, nf)) {
+		snprintf(r->err, r->errlen, "line %u: a continent (%s) where the country should be, "
+			 "the country (%s) after it: DB-IP's city layout? Load a country CSV "
+			 "(start,end,country)", lineno, f[2], f[3]);
 		return -EINVAL;
 	}
 	if (!row.family)
