@@ -125,6 +125,9 @@ int main(void)
 	refused("bad_address", "10.0.0.0,10.0.0.256,DE\n", "line 1: \"10.0.0.256\" is not an IPv4");
 	refused("numeric", "16777216,16777471,AU\n", "is a number, not an address");
 	refused("bad_country", "10.0.0.0,10.0.0.255,DEU\n", "line 1: \"DEU\" is not a two-letter");
+	refused("overlap_names_the_row_overlapped",
+		"1.0.0.0,1.0.0.10,US\n1.0.0.5,1.0.0.255,US\n1.0.0.200,1.0.1.0,FR\n",
+		"lines 2 and 3 overlap with different countries (US, FR)");
 	refused("digit_country", "10.0.0.0,10.0.0.255,D1\n", "is not a two-letter");
 	refused("dbip_city_layout", "1.0.0.0,1.0.0.255,OC,AU,Queensland,South Brisbane\n",
 		"line 1: a continent (OC) where the country should be, the country (AU) after it");

@@ -24,6 +24,7 @@ typedef unsigned __int128 u128;
 struct range {
 	u128 start, end;
 	__u32 line;
+	__u32 end_line;		/* of a run: the row that reaches its end (overlaps any row after) */
 	__u16 country;
 	__u8 family;
 };
@@ -144,11 +145,13 @@ static int accept_row(struct rows *r, const struct range *row)
 			country_code(run->country, a);
 			country_code(row->country, b);
 			snprintf(r->err, r->errlen, "lines %u and %u overlap with different countries "
-				 "(%s, %s)", run->line, row->line, a, b);
+				 "(%s, %s)", run->end_line, row->line, a, b);
 			return -EINVAL;
 		}
-		if (row->end > run->end)
+		if (row->end > run->end) {
 			run->end = row->end;
+			run->end_line = row->line;
+		}
 		return 0;
 	}
 	if (r->have_run[f]) {
@@ -157,6 +160,7 @@ static int accept_row(struct rows *r, const struct range *row)
 			return err;
 	}
 	*run = *row;
+	run->end_line = row->line;
 	r->have_run[f] = true;
 	return 0;
 }

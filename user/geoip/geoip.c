@@ -282,6 +282,7 @@ int geoip_read_files(char *const *paths, int n, const char *field, struct geoip_
 	if (!in || !jobs) {
 		free(in);
 		free(jobs);
+		snprintf(err, errlen, "out of memory");
 		return -ENOMEM;
 	}
 	/* The files are independent until combined: each in a thread (the first in this one). */
