@@ -10,14 +10,15 @@
 #include <unistd.h>
 #include <curl/curl.h>
 #include <json-c/json.h>
-#include <openssl/evp.h>
 #include "lib/errors.h"
 #include "api/upload.h"
 #include "fleet/etcd.h"
+#include "fleet/etcd_json.h"
 
 #define CALL_TIMEOUT_MS		3000
 #define CONNECT_TIMEOUT_MS	1000
 #define REPLY_MAX		(64u << 20)
+#define RANGE_PAGE		2000	/* keys a range read asks for at once (etcd_range) */
 
 /* A reply gathered up to REPLY_MAX; a bigger one ends the transfer. */
 static size_t gather(char *data, size_t size, size_t n, void *cls)
@@ -25,78 +26,6 @@ static size_t gather(char *data, size_t size, size_t n, void *cls)
 	struct upload *r = cls;
 
 	return upload_add(r, data, size * n, REPLY_MAX) || r->too_big ? 0 : size * n;
-}
-
-static char *b64(const void *p, size_t len)
-{
-	char *out = malloc(4 * ((len + 2) / 3) + 1);
-
-	if (out)
-		EVP_EncodeBlock((unsigned char *)out, p, len);
-	return out;
-}
-
-/* Decodes s; *len without the padding's bytes. NULL if s is not base64. */
-static char *unb64(const char *s, size_t *len)
-{
-	size_t n = strlen(s), pad = 0;
-	char *out;
-	int got;
-
-	if (n % 4)
-		return NULL;
-	out = malloc(n / 4 * 3 + 1);
-	if (!out)
-		return NULL;
-	got = EVP_DecodeBlock((unsigned char *)out, (const unsigned char *)s, n);
-	if (got < 0) {
-		free(out);
-		return NULL;
-	}
-	while (pad < 2 && n > pad && s[n - 1 - pad] == '=')
-		pad++;
-	*len = got - pad;
-	out[*len] = '\0';
-	return out;
-}
-
-static struct json_object *get(struct json_object *o, const char *key)
-{
-	struct json_object *v;
-
-	return o && json_object_object_get_ex(o, key, &v) ? v : NULL;
-}
-
-/* int64 fields come as strings; absent ones are proto3's zero. */
-static __s64 get_i64(struct json_object *o, const char *key)
-{
-	struct json_object *v = get(o, key);
-
-	return v ? json_object_get_int64(v) : 0;
-}
-
-static void add_b64(struct json_object *o, const char *key, const char *s)
-{
-	char *v = b64(s, strlen(s));
-
-	json_object_object_add(o, key, json_object_new_string(v ? v : ""));
-	free(v);
-}
-
-/* The end of the range of keys starting with prefix: prefix with its last byte + 1. */
-static void add_range_end(struct json_object *o, const char *prefix)
-{
-	char *end = strdup(prefix);
-	size_t n = strlen(prefix);
-
-	if (!end)
-		return;
-	while (n && (unsigned char)end[n - 1] == 0xff)
-		end[--n] = '\0';
-	if (n)
-		end[n - 1]++;
-	add_b64(o, "range_end", n ? end : "\0");
-	free(end);
 }
 
 /* The TLS files given, unreadable or beside an http:// endpoint: said in one line. */
@@ -221,10 +150,10 @@ static void setup(struct etcd *e, const char *path, const char *body, struct cur
 static int answered_error(struct etcd *e, const char *path, long status, const char *body)
 {
 	struct json_object *o = body ? json_tokener_parse(body) : NULL;
-	const char *msg = json_object_get_string(get(o, "message"));
+	const char *msg = json_object_get_string(etcd_json_get(o, "message"));
 
 	if (!msg)
-		msg = json_object_get_string(get(o, "error"));
+		msg = json_object_get_string(etcd_json_get(o, "error"));
 	snprintf(e->err, sizeof(e->err), "etcd %s: %s: HTTP %ld: %.150s", e->urls[e->cur], path,
 		 status, msg ? msg : body ? body : "no reply");
 	json_object_put(o);
@@ -254,6 +183,14 @@ static int call(struct etcd *e, const char *path, struct json_object *req, struc
 		curl_easy_setopt(e->curl, CURLOPT_WRITEDATA, &r);
 		rc = curl_easy_perform(e->curl);
 		curl_easy_getinfo(e->curl, CURLINFO_RESPONSE_CODE, &status);
+		/* Not the endpoint's fault: any would send as much. */
+		if (r.too_big) {
+			snprintf(e->err, sizeof(e->err), "etcd %s: %s: a reply over %u MiB",
+				 e->urls[e->cur], path, REPLY_MAX >> 20);
+			free(r.body);
+			err = -E2BIG;
+			break;
+		}
 		if (rc == CURLE_OK && status == 200) {
 			*out = r.body ? json_tokener_parse(r.body) : NULL;
 			err = *out ? 0 : -EIO;
@@ -286,56 +223,44 @@ static int call(struct etcd *e, const char *path, struct json_object *req, struc
 	return err;
 }
 
-/* A kv of a reply; key and value decoded. */
-static int read_kv(struct json_object *o, struct etcd_kv *kv)
-{
-	const char *k = json_object_get_string(get(o, "key"));
-	const char *v = json_object_get_string(get(o, "value"));
-	size_t klen;
-
-	memset(kv, 0, sizeof(*kv));
-	kv->key = k ? unb64(k, &klen) : NULL;
-	kv->value = unb64(v ? v : "", &kv->value_len);
-	kv->mod_revision = get_i64(o, "mod_revision");
-	kv->create_revision = get_i64(o, "create_revision");
-	if (!kv->key || !kv->value) {
-		etcd_kv_free(kv);
-		return -EIO;
-	}
-	return 0;
-}
-
-static int read_kvs(struct etcd *e, struct json_object *rep, struct etcd_kvs *out)
-{
-	struct json_object *kvs = get(rep, "kvs");
-	size_t n = json_object_is_type(kvs, json_type_array) ? json_object_array_length(kvs) : 0;
-
-	out->revision = get_i64(get(rep, "header"), "revision");
-	out->v = calloc(n ? n : 1, sizeof(*out->v));
-	if (!out->v)
-		return -ENOMEM;
-	for (size_t i = 0; i < n; i++) {
-		if (read_kv(json_object_array_get_idx(kvs, i), &out->v[out->n])) {
-			snprintf(e->err, sizeof(e->err), "etcd: a key or value not base64");
-			return -EIO;
-		}
-		out->n++;
-	}
-	return 0;
-}
-
+/*
+ * Read in pages of RANGE_PAGE keys, each at the first page's revision (one snapshot), so that no
+ * reply need hold the whole prefix; a page over REPLY_MAX (big values) is asked for again in
+ * quarters.
+ */
 int etcd_range(struct etcd *e, const char *prefix, struct etcd_kvs *out)
 {
-	struct json_object *req = json_object_new_object(), *rep;
-	int err;
+	long limit = RANGE_PAGE;
+	__s64 at = 0;
+	bool more = true;
+	int err = 0;
 
 	memset(out, 0, sizeof(*out));
-	add_b64(req, "key", prefix);
-	add_range_end(req, prefix);
-	err = call(e, "/v3/kv/range", req, &rep);
-	if (!err)
-		err = read_kvs(e, rep, out);
-	json_object_put(rep);
+	while (more && !err) {
+		struct json_object *req = json_object_new_object(), *rep;
+		const char *last = out->n ? out->v[out->n - 1].key : NULL;
+
+		/* After the last key read: that key and a NUL byte, the least key above it. */
+		if (last)
+			etcd_json_add_b64n(req, "key", last, strlen(last) + 1);
+		else
+			etcd_json_add_b64(req, "key", prefix);
+		etcd_json_add_range_end(req, prefix);
+		json_object_object_add(req, "limit", json_object_new_int64(limit));
+		if (at)
+			json_object_object_add(req, "revision", json_object_new_int64(at));
+		err = call(e, "/v3/kv/range", req, &rep);
+		if (err == -E2BIG && limit > 1) {
+			limit = (limit + 3) / 4;
+			err = 0;
+			continue;
+		}
+		if (!err)
+			err = etcd_json_kvs(rep, out, &more, e->err, sizeof(e->err));
+		json_object_put(rep);
+		if (!at)
+			at = out->revision;
+	}
 	if (err)
 		etcd_kvs_free(out);
 	return err;
@@ -349,10 +274,10 @@ int etcd_get(struct etcd *e, const char *key, struct etcd_kv *kv, bool *found, _
 
 	memset(kv, 0, sizeof(*kv));
 	*found = false;
-	add_b64(req, "key", key);
+	etcd_json_add_b64(req, "key", key);
 	err = call(e, "/v3/kv/range", req, &rep);
 	if (!err)
-		err = read_kvs(e, rep, &l);
+		err = etcd_json_kvs(rep, &l, NULL, e->err, sizeof(e->err));
 	json_object_put(rep);
 	if (!err && l.n) {
 		*kv = l.v[0];
@@ -369,8 +294,8 @@ static struct json_object *put_request(const char *key, const char *value, __s64
 {
 	struct json_object *o = json_object_new_object();
 
-	add_b64(o, "key", key);
-	add_b64(o, "value", value);
+	etcd_json_add_b64(o, "key", key);
+	etcd_json_add_b64(o, "value", value);
 	if (lease)
 		json_object_object_add(o, "lease", json_object_new_int64(lease));
 	return o;
@@ -381,7 +306,7 @@ int etcd_put(struct etcd *e, const char *key, const char *value, __s64 lease)
 	struct json_object *rep;
 	int err = call(e, "/v3/kv/put", put_request(key, value, lease), &rep);
 
-	e->put_revision = err ? 0 : get_i64(get(rep, "header"), "revision");
+	e->put_revision = err ? 0 : etcd_json_i64(etcd_json_get(rep, "header"), "revision");
 	json_object_put(rep);
 	return err;
 }
@@ -394,7 +319,7 @@ int etcd_put_if(struct etcd *e, const char *key, const char *value, __s64 mod_re
 	struct json_object *op = json_object_new_object(), *rep;
 	int err;
 
-	add_b64(cmp, "key", key);
+	etcd_json_add_b64(cmp, "key", key);
 	json_object_object_add(cmp, "result", json_object_new_string("EQUAL"));
 	json_object_object_add(cmp, "target", json_object_new_string(mod_revision ? "MOD" :
 								     "CREATE"));
@@ -406,7 +331,7 @@ int etcd_put_if(struct etcd *e, const char *key, const char *value, __s64 mod_re
 	} else {
 		struct json_object *del = json_object_new_object();
 
-		add_b64(del, "key", key);
+		etcd_json_add_b64(del, "key", key);
 		json_object_object_add(op, "request_delete_range", del);
 	}
 	json_object_array_add(ops, op);
@@ -418,7 +343,7 @@ int etcd_put_if(struct etcd *e, const char *key, const char *value, __s64 mod_re
 	json_object_object_add(req, "compare", cmps);
 	json_object_object_add(req, "success", ops);
 	err = call(e, "/v3/kv/txn", req, &rep);
-	*done = !err && json_object_get_boolean(get(rep, "succeeded"));
+	*done = !err && json_object_get_boolean(etcd_json_get(rep, "succeeded"));
 	json_object_put(rep);
 	return err;
 }
@@ -430,7 +355,7 @@ int etcd_lease_grant(struct etcd *e, int ttl, __s64 *id)
 
 	json_object_object_add(req, "TTL", json_object_new_int(ttl));
 	err = call(e, "/v3/lease/grant", req, &rep);
-	*id = err ? 0 : get_i64(rep, "ID");
+	*id = err ? 0 : etcd_json_i64(rep, "ID");
 	if (!err && !*id) {
 		snprintf(e->err, sizeof(e->err), "etcd: lease grant: no lease in the reply");
 		err = -EIO;
@@ -447,7 +372,7 @@ int etcd_lease_keepalive(struct etcd *e, __s64 id)
 	json_object_object_add(req, "ID", json_object_new_int64(id));
 	err = call(e, "/v3/lease/keepalive", req, &rep);
 	/* A lease that is gone comes back with no TTL. */
-	if (!err && get_i64(get(rep, "result"), "TTL") <= 0) {
+	if (!err && etcd_json_i64(etcd_json_get(rep, "result"), "TTL") <= 0) {
 		snprintf(e->err, sizeof(e->err), "etcd: lease %lld expired", (long long)id);
 		err = -ENOENT;
 	}
@@ -500,12 +425,12 @@ static void msg_free(struct etcd_watch_msg *m)
 
 static int handle_line(struct stream *s, const char *line, bool more)
 {
-	struct json_object *o = json_tokener_parse(line), *res = get(o, "result"), *evs;
+	struct json_object *o = json_tokener_parse(line), *res = etcd_json_get(o, "result"), *evs;
 	struct etcd_watch_msg m = {};
 	size_t n;
 
 	if (!res) {
-		struct json_object *err = get(o, "error");
+		struct json_object *err = etcd_json_get(o, "error");
 
 		snprintf(s->e->err, sizeof(s->e->err), "etcd %s: watch: %.180s",
 			 s->e->urls[s->e->cur],
@@ -514,12 +439,12 @@ static int handle_line(struct stream *s, const char *line, bool more)
 		s->bad = true;
 		return -EIO;
 	}
-	evs = get(res, "events");
+	evs = etcd_json_get(res, "events");
 	n = json_object_is_type(evs, json_type_array) ? json_object_array_length(evs) : 0;
-	m.revision = get_i64(get(res, "header"), "revision");
-	m.compact_revision = get_i64(res, "compact_revision");
-	m.created = json_object_get_boolean(get(res, "created"));
-	m.canceled = json_object_get_boolean(get(res, "canceled"));
+	m.revision = etcd_json_i64(etcd_json_get(res, "header"), "revision");
+	m.compact_revision = etcd_json_i64(res, "compact_revision");
+	m.created = json_object_get_boolean(etcd_json_get(res, "created"));
+	m.canceled = json_object_get_boolean(etcd_json_get(res, "canceled"));
 	m.more = more;
 	m.events = calloc(n ? n : 1, sizeof(*m.events));
 	if (!m.events) {
@@ -528,9 +453,9 @@ static int handle_line(struct stream *s, const char *line, bool more)
 	}
 	for (size_t i = 0; i < n; i++) {
 		struct json_object *ev = json_object_array_get_idx(evs, i);
-		const char *type = json_object_get_string(get(ev, "type"));
+		const char *type = json_object_get_string(etcd_json_get(ev, "type"));
 
-		if (read_kv(get(ev, "kv"), &m.events[m.n_events].kv)) {
+		if (etcd_json_kv(etcd_json_get(ev, "kv"), &m.events[m.n_events].kv)) {
 			snprintf(s->e->err, sizeof(s->e->err), "etcd: watch: an event not read");
 			s->bad = true;
 			msg_free(&m);
@@ -586,8 +511,8 @@ int etcd_watch(struct etcd *e, const char *prefix, __s64 start_revision, etcd_wa
 	CURLcode rc;
 	int err;
 
-	add_b64(create, "key", prefix);
-	add_range_end(create, prefix);
+	etcd_json_add_b64(create, "key", prefix);
+	etcd_json_add_range_end(create, prefix);
 	json_object_object_add(create, "start_revision", json_object_new_int64(start_revision));
 	json_object_object_add(create, "progress_notify", json_object_new_boolean(1));
 	json_object_object_add(req, "create_request", create);

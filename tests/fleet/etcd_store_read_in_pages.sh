@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# A store read whole in pages: one etcd member on loopback holding, under the fleet's prefix,
+# 4,500 small keys of another node, 60 values of 1 MiB (80 MiB of JSON, more than one reply of
+# the gateway may bring: 64 MiB) and, sorted after all of them, 30 meetings of node t0. The node
+# takes all 30 at its start, every one of them (no key lost or read twice at a page's edge);
+# `fleet list` lists every key of the store; the node says nothing of a read that failed.
+set -uo pipefail
+source "$(dirname "$0")/../lib/common.sh"
+source "$ROOT/tests/lib/etcd.sh"
+[[ -x $GEOBLOCK ]] || { fail "no $GEOBLOCK (build it first)"; summary; exit; }
+
+tmp=$(mktemp -d /tmp/gbfleetpages.XXXXXX)
+on_exit rm -rf "$tmp"
+etcd_cluster_up 1 || { summary; exit; }
+EP=$(etcd_endpoints)
+PREFIX=/gbp$$
+S=$tmp/s
+mkdir -p "$S"
+
+# Written through the gateway on one connection (etcdctl would start a process per key).
+/usr/bin/python3 - "${EP#http://}" "$PREFIX" <<'PY' || fail "fill the store"
+import base64, http.client, json, sys
+conn = http.client.HTTPConnection(sys.argv[1], timeout=30)
+prefix = sys.argv[2]
+def put(key, value):
+    body = json.dumps({"key": base64.b64encode(key.encode()).decode(),
+                       "value": base64.b64encode(value).decode()})
+    conn.request("POST", "/v3/kv/put", body, {"Content-Type": "application/json"})
+    r = conn.getresponse()
+    r.read()
+    if r.status != 200:
+        sys.exit(f"put {key}: HTTP {r.status}")
+put(prefix + "/fleet", b'{"created":1}')
+for i in range(4500):
+    put(f"{prefix}/nodes/other/meetings/o{i:05d}", b'{"ports":[9000]}')
+big = b"x" * (1 << 20)
+for i in range(60):
+    put(f"{prefix}/nodes/other/big/b{i:03d}", big)
+for i in range(30):
+    put(f"{prefix}/nodes/t0/meetings/m{i:03d}", json.dumps({"ports": [7000 + i], "block": ["DE"]}).encode())
+PY
+
+GEOBLOCK_STATE_DIR=$S "$GEOBLOCK" daemon --etcd "$EP" --etcd-prefix "$PREFIX" --node t0 \
+	>>"$tmp/node.log" 2>&1 &
+NODE_PID=$!
+on_exit kill_child "$NODE_PID"
+count() { GEOBLOCK_STATE_DIR=$S "$GEOBLOCK" meeting list --json | jq length; }
+all_taken() { [[ $(count) == 30 ]]; }
+check "the node takes its 30 meetings, sorted after 80 MiB of other keys" wait_until 60 all_taken
+check_eq "... every one, each once" "$(printf 'm%03d\n' $(seq 0 29))" \
+	"$(GEOBLOCK_STATE_DIR=$S "$GEOBLOCK" meeting list --json | jq -r '.[].name' | sort)"
+check_eq "... no read said to fail" "" "$(grep -i 'reply over\|fleet: etcd' "$tmp/node.log")"
+"$GEOBLOCK" fleet list --json --etcd "$EP" --etcd-prefix "$PREFIX" >"$tmp/list" 2>"$tmp/list.err"
+check_eq "fleet list reads the whole store: exit 0" 0 $?
+check_eq "... every meeting key listed" 4530 "$(jq '[.. | objects | select(has("key"))] | length' \
+	"$tmp/list" 2>/dev/null)"
+[[ $FAILED -gt 0 ]] && tail -20 "$tmp/node.log"
+summary
