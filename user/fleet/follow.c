@@ -179,7 +179,7 @@ static void converge(struct fleet_follow *f, __s64 revision)
 	struct fleet_want w;
 	struct ops_counts counts;
 	struct ops_shared shared;
-	bool any_add = false, any_remove = false;
+	bool any_add = false, any_remove = false, drifted;
 	int err;
 
 	snprintf(command, sizeof(command), "etcd %s", f->prefix);
@@ -210,7 +210,12 @@ static void converge(struct fleet_follow *f, __s64 revision)
 			(long long)w.refused[i].mod_revision, w.refused[i].reason);
 		__atomic_add_fetch(&f->g.rejected_total, 1, __ATOMIC_RELAXED);
 	}
-	err = fleet_compare_local(f->ctx, &f->kept, &w, add, remove, &any_add, &any_remove);
+	/* A local change's mark forgotten before, not after: one made meanwhile marks it anew. */
+	drifted = managed_drift(f->ctx);
+	if (drifted)
+		managed_settled(f->ctx);
+	err = fleet_compare_local(f->ctx, &f->kept, drifted, &w, add, remove, &any_add,
+				  &any_remove);
 	if (!err && any_remove)
 		err = ops_shared_ports(f->ctx, &who, NULL, remove, NULL, &shared);
 	if (!err)
@@ -234,6 +239,8 @@ static void converge(struct fleet_follow *f, __s64 revision)
 	f->n_refused = w.n_refused;
 	w.refused = NULL;
 	w.n_refused = 0;
+	if (err && drifted)
+		managed_drifted(f->ctx);	/* what was changed here may stand still */
 	if (err)
 		retry_later(f);
 	else
@@ -247,7 +254,6 @@ static void converge(struct fleet_follow *f, __s64 revision)
 	if (!err) {
 		__atomic_store_n(&f->g.applied_revision, revision, __ATOMIC_RELAXED);
 		__atomic_store_n(&f->g.last_sync, now_s(), __ATOMIC_RELAXED);
-		managed_settled(f->ctx);
 	}
 	f->status_due = true;
 	pthread_cond_broadcast(&f->wake);

@@ -5,7 +5,6 @@
 #include <string.h>
 #include "lib/country.h"
 #include "state/janus_rooms.h"
-#include "state/managed.h"
 #include "state/shared_ports.h"
 #include "fleet/local.h"
 
@@ -99,7 +98,7 @@ int fleet_keep_refused(const struct rules *r, struct fleet_want *w)
 }
 
 /* The maps are read only when needed (a key refused, the shared ports not known the store's). */
-int fleet_compare_local(const struct gb_ctx *ctx, const struct fleet_kept *kept,
+int fleet_compare_local(const struct gb_ctx *ctx, const struct fleet_kept *kept, bool drifted,
 			struct fleet_want *w, __u8 *add, __u8 *remove, bool *any_add,
 			bool *any_remove)
 {
@@ -110,7 +109,7 @@ int fleet_compare_local(const struct gb_ctx *ctx, const struct fleet_kept *kept,
 	for (size_t i = 0; i < w->n_refused; i++)
 		named |= *w->refused[i].name != '\0';
 	/* A local change (drift) may have changed them too. */
-	shared = !kept->shared_known || managed_drift(ctx) ||
+	shared = !kept->shared_known || drifted ||
 		 memcmp(kept->shared, w->shared, sizeof(w->shared));
 	if (!named && !shared)
 		return 0;

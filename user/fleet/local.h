@@ -25,9 +25,10 @@ int fleet_keep_refused(const struct rules *r, struct fleet_want *w);
 /*
  * What of the rule set here the store's want w depends on: the versions of refused meetings
  * applied before (fleet_keep_refused), and the shared ports to change (kept: what the last
- * converge applied). 0, or -errno.
+ * converge applied; drifted: a local change was made since, which may have changed them too).
+ * 0, or -errno.
  */
-int fleet_compare_local(const struct gb_ctx *ctx, const struct fleet_kept *kept,
+int fleet_compare_local(const struct gb_ctx *ctx, const struct fleet_kept *kept, bool drifted,
 			struct fleet_want *w, __u8 *add, __u8 *remove, bool *any_add,
 			bool *any_remove);
 /* Whether the rule set here holds no meeting and no shared port; if it does, why says so. */

@@ -78,6 +78,14 @@ bool managed_drift(const struct gb_ctx *ctx)
 	return !access(path, F_OK);
 }
 
+void managed_drifted(const struct gb_ctx *ctx)
+{
+	char by[512];
+
+	if (managed_by(ctx, by, sizeof(by)) > 0)
+		gb_write_file_replace(ctx->state_dir, STATE_DRIFT_FILE, by, strlen(by));
+}
+
 void managed_settled(const struct gb_ctx *ctx)
 {
 	char path[PATH_MAX];

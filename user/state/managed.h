@@ -33,5 +33,7 @@ int managed_guard(const struct gb_ctx *ctx, const struct audit_caller *who, cons
 /* Whether a local change was made since the store's last change; managed_settled forgets it. */
 bool managed_drift(const struct gb_ctx *ctx);
 void managed_settled(const struct gb_ctx *ctx);
+/* Marks a local change again (one forgotten by a converge that then failed). */
+void managed_drifted(const struct gb_ctx *ctx);
 
 #endif
