@@ -3,7 +3,10 @@
 # 4,500 small keys of another node, 60 values of 1 MiB (80 MiB of JSON, more than one reply of
 # the gateway may bring: 64 MiB) and, sorted after all of them, 30 meetings of node t0. The node
 # takes all 30 at its start, every one of them (no key lost or read twice at a page's edge);
-# `fleet list` lists every key of the store; the node says nothing of a read that failed.
+# `fleet list` lists every key of the store; the node says nothing of a read that failed. 3,000
+# keys outside the fleet's layout (long names, about 2 MB of refusals) and the 60 big values (of
+# no layout either) are refused: the node's status lists the first 100 and counts them all, and is
+# written (etcd takes values of up to 1.5 MiB).
 set -uo pipefail
 source "$(dirname "$0")/../lib/common.sh"
 source "$ROOT/tests/lib/etcd.sh"
@@ -36,6 +39,8 @@ for i in range(4500):
 big = b"x" * (1 << 20)
 for i in range(60):
     put(f"{prefix}/nodes/other/big/b{i:03d}", big)
+for i in range(3000):
+    put(f"{prefix}/staging/{'s' * 600}{i:05d}", b'{}')
 for i in range(30):
     put(f"{prefix}/nodes/t0/meetings/m{i:03d}", json.dumps({"ports": [7000 + i], "block": ["DE"]}).encode())
 PY
@@ -54,5 +59,12 @@ check_eq "... no read said to fail" "" "$(grep -i 'reply over\|fleet: etcd' "$tm
 check_eq "fleet list reads the whole store: exit 0" 0 $?
 check_eq "... every meeting key listed" 4530 "$(jq '[.. | objects | select(has("key"))] | length' \
 	"$tmp/list" 2>/dev/null)"
+status() { etcdctl get --print-value-only "$PREFIX/status/t0"; }
+status_counts() { [[ $(status | jq -c '[.rejected_count, (.rejected | length)]') == "$1" ]]; }
+check "the node's status: 3,060 keys refused, the first 100 listed" wait_until 20 status_counts \
+	'[3060,100]'
+"$GEOBLOCK" fleet status --etcd "$EP" --etcd-prefix "$PREFIX" >"$tmp/fstatus" 2>&1
+check "fleet status says so: $(grep '^t0' "$tmp/fstatus")" grep -qE '^t0 .*3060 keys refused' \
+	"$tmp/fstatus"
 [[ $FAILED -gt 0 ]] && tail -20 "$tmp/node.log"
 summary

@@ -569,7 +569,10 @@ int cmd_fleet_status(const struct cmd_args *a)
 		if (!a->opt[OPT_JSON]) {
 			int held = json_object_object_get_ex(o, "meetings", &v) ?
 				   json_object_get_int(v) : 0;
-			size_t refused = json_object_is_type(rej, json_type_array) ?
+			/* Counted where the list is cut (node_status.c); else the list's length. */
+			size_t refused = json_object_object_get_ex(o, "rejected_count", &v) ?
+					 (size_t)json_object_get_int64(v) :
+					 json_object_is_type(rej, json_type_array) ?
 					 json_object_array_length(rej) : 0;
 
 			printf("%-20s revision %lld%s, %s, %d meeting%s, %zu key%s refused%s%s%s%s%s%s\n",

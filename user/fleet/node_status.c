@@ -151,7 +151,8 @@ struct json_object *node_status_json(const struct gb_ctx *ctx, const struct node
 			       json_object_object_get_ex(rep, "attachments", &v) ?
 			       json_object_get(v) : json_object_new_array());
 	refused = json_object_new_array();
-	for (size_t i = 0; i < f->n_refused; i++) {
+	/* The first ones: a value stays far below etcd's request limit (1.5 MiB), however many. */
+	for (size_t i = 0; i < f->n_refused && i < NODE_STATUS_REJECTED_MAX; i++) {
 		struct json_object *r = json_object_new_object();
 
 		json_object_object_add(r, "key", json_object_new_string(f->refused[i].key));
@@ -159,6 +160,7 @@ struct json_object *node_status_json(const struct gb_ctx *ctx, const struct node
 		json_object_array_add(refused, r);
 	}
 	json_object_object_add(o, "rejected", refused);
+	json_object_object_add(o, "rejected_count", json_object_new_int64(f->n_refused));
 	json_object_object_add(o, "last_error", json_object_new_string(f->error));
 	json_object_object_add(o, "drift", json_object_new_boolean(managed_drift(ctx)));
 	json_object_object_add(o, "instance", json_object_new_string(f->instance));

@@ -16,6 +16,9 @@
 
 struct json_object;
 
+/* Refused keys a status lists at most (with their count: rejected_count). */
+#define NODE_STATUS_REJECTED_MAX	100
+
 /* What the node knows of itself besides the maps and the state dir. */
 struct node_facts {
 	const char *node;
