@@ -164,11 +164,15 @@ static enum MHD_Result serve_metrics(struct exporter *e, struct MHD_Connection *
 
 	clock_gettime(CLOCK_MONOTONIC, &start);
 	err = gb_pins_current(e->ctx);
+	if (err == -ENOENT)
+		return scrape_failed(e, conn, MHD_HTTP_SERVICE_UNAVAILABLE,
+				     "the pinned maps under %s were removed since the daemon started: "
+				     "it pins them again within seconds while it holds a link, else "
+				     "restart it", e->ctx->pin_dir);
 	if (err)
 		return scrape_failed(e, conn, MHD_HTTP_SERVICE_UNAVAILABLE,
-				     "the pinned maps under %s were %s since the daemon started; "
-				     "restart it", e->ctx->pin_dir,
-				     err == -ENOENT ? "removed" : "re-created");
+				     "the pinned maps under %s were re-created since the daemon "
+				     "started; restart it", e->ctx->pin_dir);
 	err = counters_read(e->ctx, &c);
 	if (err)
 		return scrape_failed(e, conn, MHD_HTTP_INTERNAL_SERVER_ERROR,
