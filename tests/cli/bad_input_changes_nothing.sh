@@ -108,6 +108,17 @@ refused 1 "a reason must be" shared-port add 10000 --reason "$(printf '%0256d' 0
 refused 1 'unknown option "--frob"' meeting add x --ports 7000 --block DE --frob
 refused 1 "needs a value" meeting add x --block DE --ports
 refused 1 "--block given twice" meeting add x --ports 7000 --block DE --block FR
+# An option taken for the value before it: refused, not a dry run applied or --monitor lost.
+printf 'meeting add standup --ports 9001 --block DE\n' >"$tmp/one.rules"
+refused 1 '--reason needs a value, not the option "--check"' apply --reason --check "$tmp/one.rules"
+refused 1 '--reason needs a value, not the option "--monitor"' meeting add x --ports 7000 \
+	--block DE --reason --monitor
+refused 1 '--reason needs a value, not the option "-h"' meeting del standup --reason -h
+refused 1 '--expires needs a value, not the option "--monitor"' meeting add x --ports 7000 \
+	--block DE --expires --monitor
+printf 'meeting add x --ports 7000 --block DE --reason --monitor\n' >"$tmp/opt.rules"
+refused 1 'opt.rules line 1: --reason needs a value, not the option "--monitor"' apply \
+	"$tmp/opt.rules"
 # meeting set
 refused 1 "no meeting" meeting set nosuch --monitor
 refused 1 "say --enforce or --monitor" meeting set standup
@@ -258,4 +269,7 @@ check_eq "refused GeoIP loads counted" "$refused_loads" \
 # And a good change does change things (the snapshot can tell).
 "$GEOBLOCK" meeting add other --ports 7000 --block DE >/dev/null
 check "a valid change shows in the snapshot" test "$(snapshot)" != "$before"
+check "--reason=--check is a reason's text" quiet "$GEOBLOCK" meeting del other --reason=--check
+check_eq "... audited as given" "--check" \
+	"$(tail -n 1 "$GEOBLOCK_STATE_DIR/audit.log" | jq -r .reason)"
 summary

@@ -53,16 +53,18 @@ saved() {
 echo "list-before $(list)"
 head -c 10M /dev/zero >"$GEOBLOCK_STATE_DIR/filler" 2>/dev/null
 # A meeting with Janus rooms, changed while the log's page still has room: the rooms file cannot
-# be written. A replace and an add are undone, a delete is done (its rooms stay, free to others).
+# be written. A replace (of its room too) and an add are undone, a delete is done (its rooms stay,
+# free to others).
 for c in setr addr2 delr; do
 	before=$(list)
 	case $c in
 	setr)
 		curl -s --unix-socket "$TMP/api.sock" -X PUT -o "$TMP/err" -w '%{http_code}' \
-			-d '{"ports":[8806],"block":["FR"],"janus_rooms":[1234]}' \
+			-d '{"ports":[8806],"block":["FR"],"janus_rooms":[1235]}' \
 			http://geoblock/v1/meetings/rooms >"$TMP/code"
 		echo "setr $(cat "$TMP/code") $(jq -r .error "$TMP/err")"
 		kill $dpid && wait $dpid
+		echo "rollback-setr $(grep -c 'putting meeting\|cannot make the maps' "$TMP/daemon.out")"
 		;;
 	addr2) step $c "$GEOBLOCK" meeting add rooms2 --ports 8807 --block DE --janus-room 99 ;;
 	delr) step $c "$GEOBLOCK" meeting del rooms ;;
@@ -126,6 +128,7 @@ check_eq "add of a second one" "addk2 0 0 " "$(row addk2)"
 read -r _ code msg <<<"$(row setr)"
 check_eq "setr: a PUT replacing it fails on a full disk: 500" 500 "$code"
 check_eq "setr: the error says why" 'cannot replace meeting "rooms": No space left on device' "$msg"
+check_eq "setr: its rollback (rooms 1234 again) not said to fail" "rollback-setr 0" "$(row rollback-setr)"
 for c in setr addr2; do
 	read -r _ rc lines msg <<<"$(row $c)"
 	if [[ $c == addr2 ]]; then

@@ -8,7 +8,10 @@ one exact point: usage gate.py LISTEN_PORT TARGET_PORT CONTROL_FILE. What the co
   down            every connection is closed, and every new one as soon as it is taken;
   cut-txn         bytes pass, but a connection that carries a transaction (POST /v3/kv/txn) is
                   closed when etcd answers it, the answer not passed: etcd made the change, the
-                  client saw its connection cut.
+                  client saw its connection cut;
+  hold-pinned-range  bytes pass, but the first range request that names a revision (a page of
+                  a read after its first) is held: the gate writes "held" in the file and passes
+                  it on once the file says anything else.
 Either side's end of its stream closes both ways (curl and etcd never half-close).
 """
 import asyncio
@@ -42,6 +45,15 @@ async def main():
             while data := await reader.read(65536):
                 if mode(ctl) == "down":
                     break
+                if not from_etcd and mode(ctl) == "hold-pinned-range":
+                    if b"POST /v3/kv/range" in data:
+                        conn["range"] = True
+                    if conn.get("range") and b'"revision"' in data:
+                        with open(ctl + ".gate", "w") as f:
+                            f.write("held\n")
+                        os.replace(ctl + ".gate", ctl)
+                        while mode(ctl) == "held":
+                            await asyncio.sleep(0.02)
                 if mode(ctl) == "cut-txn":
                     if not from_etcd and b"POST /v3/kv/txn" in data:
                         conn["txn"] = True

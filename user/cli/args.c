@@ -237,6 +237,9 @@ int args_parse(const struct cmd *c, const char *path, int argc, char **argv, str
 		}
 		if (a->count[o->id] && !(o->flags & CMD_OPT_REPEAT) && !*err)
 			snprintf(err, sizeof(err), "--%s given twice", o->name);
+		/* "--reason --check": not a dry run's text taken for its reason. */
+		if (o->value && !*err)
+			opt_value_taken_option(o->name, optarg, argv, optind, err, sizeof(err));
 		if (!add_given(a, o, optarg ? optarg : "", &cap)) {
 			gb_err("out of memory");
 			free(lopts);

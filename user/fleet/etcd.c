@@ -226,7 +226,7 @@ static int call(struct etcd *e, const char *path, struct json_object *req, struc
 /*
  * Read in pages of RANGE_PAGE keys, each at the first page's revision (one snapshot), so that no
  * reply need hold the whole prefix; a page over REPLY_MAX (big values) is asked for again in
- * quarters.
+ * quarters, and the pages after it grow back, twice as big each.
  */
 int etcd_range(struct etcd *e, const char *prefix, struct etcd_kvs *out)
 {
@@ -258,9 +258,12 @@ int etcd_range(struct etcd *e, const char *prefix, struct etcd_kvs *out)
 		if (!err)
 			err = etcd_json_kvs(rep, out, &more, e->err, sizeof(e->err));
 		json_object_put(rep);
+		/* Every page's header has the store's revision now, not the one asked for. */
 		if (!at)
 			at = out->revision;
+		limit = limit * 2 < RANGE_PAGE ? limit * 2 : RANGE_PAGE;
 	}
+	out->revision = at;
 	if (err)
 		etcd_kvs_free(out);
 	return err;

@@ -138,10 +138,7 @@ static bool fleet_here(struct fleet_follow *f)
 	return false;
 }
 
-/*
- * A converge that failed (a full disk, say) is tried again, as no change in the store may come:
- * after RETRY_MIN_S, doubling up to RETRY_MAX_S while it fails.
- */
+/* A failed converge (a full disk, say) tried again: after RETRY_MIN_S, doubling to RETRY_MAX_S. */
 static void retry_later(struct fleet_follow *f)
 {
 	long long at;
@@ -150,7 +147,7 @@ static void retry_later(struct fleet_follow *f)
 	if (f->retry_s > RETRY_MAX_S)
 		f->retry_s = RETRY_MAX_S;
 	at = now_s() + f->retry_s;
-	if (!f->retry_at || at < f->retry_at)
+	if (!f->retry_at || f->retry_at <= now_s() || at < f->retry_at)
 		f->retry_at = at;
 }
 
@@ -184,6 +181,9 @@ static void converge(struct fleet_follow *f, __s64 revision)
 
 	snprintf(command, sizeof(command), "etcd %s", f->prefix);
 	gb_clear_error();
+	/* Due again only as this one says (a retry, an expiry); this table seen. */
+	f->retry_at = 0;
+	table_networks_ids(f->ctx, f->table_ids);
 	if (!fleet_here(f)) {
 		f->status_due = true;
 		pthread_cond_broadcast(&f->wake);
@@ -192,7 +192,6 @@ static void converge(struct fleet_follow *f, __s64 revision)
 	/* What a refused shared-ports key keeps: the shared ports here. */
 	if (!f->kept.shared_known)
 		f->kept.shared_known = !fleet_local_shared(f->ctx, f->kept.shared);
-	table_networks_ids(f->ctx, f->table_ids);
 	err = countries_census(f->ctx, &census);
 	if (!err)
 		err = fleet_want_build(f->store.v, f->store.n, f->prefix, f->node, &census, &f->kept,
@@ -227,7 +226,6 @@ static void converge(struct fleet_follow *f, __s64 revision)
 	if (!err)
 		memcpy(f->kept.shared, w.shared, sizeof(w.shared));
 	/* A key refused for a meeting that expires may fit then: no store change would say so. */
-	f->retry_at = 0;
 	for (size_t i = 0; i < w.meetings.n && w.n_refused; i++) {
 		long long at = w.meetings.v[i].expires;
 

@@ -124,7 +124,11 @@ int fleet_put_if(struct etcd *e, const char *key, const char *value, __s64 mod_r
 	bool found;
 	int err = etcd_put_if(e, key, value, mod_revision, also, done);
 
-	if (err || *done || etcd_get(e, key, &now, &found, NULL))
+	if (err || *done)
+		return err;
+	/* Unread, it cannot be told from another writer's: the read's error is said. */
+	err = etcd_get(e, key, &now, &found, NULL);
+	if (err)
 		return err;
 	*done = value ? found && now.value_len == strlen(value) &&
 			!memcmp(now.value, value, now.value_len) : !found;

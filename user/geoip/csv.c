@@ -186,15 +186,19 @@ static int take_row(struct rows *r, const struct range *row)
 	return accept_row(r, row);
 }
 
+static bool is_continent(const char *s)
+{
+	return strlen(s) == 2 && strstr("AF AN AS EU NA OC SA", s);
+}
+
 /*
  * DB-IP's city and location layouts put the continent before the country: AS (Asia) would be read
- * as American Samoa, EU and OC as codes of no country.
+ * as American Samoa, EU and OC as codes of no country. A country then a continent ("NA,AF",
+ * Namibia in Africa) is a country file's extra column.
  */
 static bool continent_then_country(char *const *f, int nf)
 {
-	static const char continents[] = "AF AN AS EU NA OC SA";
-
-	return nf > 3 && strlen(f[2]) == 2 && strstr(continents, f[2]) && strlen(f[3]) == 2 &&
+	return nf > 3 && is_continent(f[2]) && strlen(f[3]) == 2 && !is_continent(f[3]) &&
 	       isalpha((unsigned char)f[3][0]) && isalpha((unsigned char)f[3][1]);
 }
 

@@ -61,5 +61,11 @@ int format_time_age(__s64 t, __s64 now, char *out, size_t outlen);
 /* "udp", "tcp", "udp,tcp" into GB_MEETING_UDP | GB_MEETING_TCP. */
 int parse_protos(const char *list, __u32 *flags, char *err, size_t errlen);
 const char *format_protos(__u32 flags);
+/*
+ * Whether getopt took the word after --name, an option itself ("--check", "-h"), as its value
+ * (value the optarg, argv and optind getopt left): then err says to write --name=VALUE.
+ */
+bool opt_value_taken_option(const char *name, const char *value, char *const *argv, int optind,
+			    char *err, size_t errlen);
 
 #endif

@@ -280,19 +280,40 @@ int janus_rooms_put(const char *state_dir, struct janus_set *j, const char *name
 		    const __u64 *rooms, size_t n)
 {
 	size_t had_ports = j->n_ports, had_rooms = j->n_rooms;
+	struct janus_set was = {};
 	bool moved;
 	int err;
 
+	/* As it was, to put back if a file cannot be written: j stays what the files hold. */
+	was.rooms = malloc((had_rooms + 1) * sizeof(*was.rooms));
+	was.ports = malloc((had_ports + 1) * sizeof(*was.ports));
+	if (!was.rooms || !was.ports) {
+		janus_free(&was);
+		return -ENOMEM;
+	}
+	if (had_rooms)
+		memcpy(was.rooms, j->rooms, had_rooms * sizeof(*was.rooms));
+	if (had_ports)
+		memcpy(was.ports, j->ports, had_ports * sizeof(*was.ports));
 	forget(j, name, !n);
 	/* A meeting without rooms, before and after: no file to write (nor fsync on every add). */
-	if (!n && had_rooms == j->n_rooms && had_ports == j->n_ports)
+	if (!n && had_rooms == j->n_rooms && had_ports == j->n_ports) {
+		janus_free(&was);
 		return 0;
+	}
 	err = add_rooms(j, name, rooms, n);
 	moved = !err && follow_rooms(j);
 	if (!err)
 		err = write_rooms(state_dir, j);
 	if (!err && (moved || had_ports != j->n_ports))
 		err = write_ports(state_dir, j);
+	if (err) {
+		janus_free(j);
+		*j = (struct janus_set){ .rooms = was.rooms, .n_rooms = had_rooms,
+					 .ports = was.ports, .n_ports = had_ports };
+	} else {
+		janus_free(&was);
+	}
 	return err;
 }
 

@@ -114,6 +114,11 @@ static int parse_words(int argc, char **argv, __s64 now, unsigned int flags,
 						snprintf(err, errlen, "--%s given twice", o->name);
 				return -EINVAL;
 			}
+			for (const struct option *o = opts; o->name; o++)
+				if (o->val == opt && o->has_arg &&
+				    opt_value_taken_option(o->name, optarg, argv, optind, err,
+							   errlen))
+					return -EINVAL;
 			val[opt] = optarg ? optarg : "";
 			break;
 		default:
