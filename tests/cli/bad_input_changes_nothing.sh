@@ -116,6 +116,10 @@ refused 1 '--reason needs a value, not the option "--monitor"' meeting add x --p
 refused 1 '--reason needs a value, not the option "-h"' meeting del standup --reason -h
 refused 1 '--expires needs a value, not the option "--monitor"' meeting add x --ports 7000 \
 	--block DE --expires --monitor
+# An empty dir would be the default one (the production rule set); a long one, one cut short.
+refused 1 "--state-dir needs a directory, not an empty value" --state-dir "" meeting del standup
+refused 1 "--pin-dir: a path of at most 255 bytes" --pin-dir "/sys/fs/bpf/$(printf 'x%.0s' {1..300})" \
+	meeting del standup
 printf 'meeting add x --ports 7000 --block DE --reason --monitor\n' >"$tmp/opt.rules"
 refused 1 'opt.rules line 1: --reason needs a value, not the option "--monitor"' apply \
 	"$tmp/opt.rules"
