@@ -22,7 +22,8 @@ api_daemon "$tmp/api.sock"
 check_eq "the flips and reads ran" 0 "$?"
 read -r _ puts _ reads _ bad < <(head -n1 "$tmp/out")
 check_eq "150 replacements made" 150 "${puts:-}"
-check "reads made meanwhile (at least 300)" test "${reads:-0}" -ge 300
+check "reads made meanwhile (at least 100: changes go first, reads wait behind them)" \
+	test "${reads:-0}" -ge 100
 check_eq "every read saw the meeting whole: a drop by it, its ports" 0 "${bad:-}"
 [[ ${bad:-0} == 0 ]] || sed -n '2,$p' "$tmp/out" >&2
 
