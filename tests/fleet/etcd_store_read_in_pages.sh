@@ -49,14 +49,7 @@ for i in range(30):
 PY
 
 # The node reaches etcd through a gate that holds the read's second page (tests/fleet/gate.py).
-take_port GPORT
-GATE=$tmp/gate
-echo hold-pinned-range >"$GATE"
-/usr/bin/python3 "$ROOT/tests/fleet/gate.py" "$GPORT" "${EP##*:}" "$GATE" 2>"$tmp/gate.log" &
-GATE_PID=$!
-on_exit kill_child "$GATE_PID"
-gate_open() { (exec 3<>"/dev/tcp/127.0.0.1/$GPORT") 2>/dev/null; }
-check "the gate listens" wait_until 10 gate_open
+gate_up hold-pinned-range
 GEOBLOCK_STATE_DIR=$S "$GEOBLOCK" daemon --etcd "http://127.0.0.1:$GPORT" --etcd-prefix "$PREFIX" \
 	--node t0 >>"$tmp/node.log" 2>&1 &
 NODE_PID=$!
@@ -67,7 +60,7 @@ held() { [[ $(<"$GATE") == held ]]; }
 check "the node's read held at its second page" wait_until 30 held
 check "a meeting of t0 written meanwhile" quiet etcdctl put "$PREFIX/nodes/t0/meetings/m030" \
 	'{"ports":[7030],"block":["DE"]}'
-echo pass >"$GATE.new" && mv "$GATE.new" "$GATE"
+gate_set pass
 count() { GEOBLOCK_STATE_DIR=$S "$GEOBLOCK" meeting list --json | jq length; }
 all_taken() { [[ $(count) == 31 ]]; }
 check "the node takes its 31 meetings, sorted after 80 MiB of other keys" wait_until 60 all_taken

@@ -22,17 +22,7 @@ on_exit rm -rf "$tmp"
 etcd_cluster_up 1 || { summary; exit; }
 EP=$(etcd_endpoints)
 PREFIX=/gbt$$
-ETCD_PORT=${EP##*:}
-take_port GPORT
-GATE=$tmp/gate
-# gate_set MODE: written whole (renamed into place), so the gate never reads half of it.
-gate_set() { echo "$1" >"$GATE.new" && mv "$GATE.new" "$GATE"; }
-gate_set pass
-/usr/bin/python3 "$ROOT/tests/fleet/gate.py" "$GPORT" "$ETCD_PORT" "$GATE" 2>"$tmp/gate.log" &
-GATE_PID=$!
-on_exit kill_child "$GATE_PID"
-gate_open() { (exec 3<>"/dev/tcp/127.0.0.1/$GPORT") 2>/dev/null; }
-check "the gate listens" wait_until 10 gate_open
+gate_up pass
 
 take_port MPORT
 gbn() { GEOBLOCK_STATE_DIR=$tmp/s "$GEOBLOCK" "$@"; }
@@ -142,6 +132,6 @@ check_eq "5. its meeting kept" fresh "$(meetings)"
 check_eq "5. nothing changed: its audit log as before" "$audited" "$(wc -l <"$tmp/s/audit.log")"
 
 if ((FAILED)); then
-	echo "--- node log"; tail -n 30 "$tmp/node.log"; echo "--- gate"; cat "$tmp/gate.log"
+	echo "--- node log"; tail -n 30 "$tmp/node.log"; echo "--- gate"; cat "$GATE_LOG"
 fi
 summary

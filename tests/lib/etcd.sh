@@ -13,6 +13,8 @@
 #   etcd_start_all           starts every stopped member, returns once the cluster is healthy
 #   etcd_revision            the store's current revision
 #   etcd_compact             compacts the store to its current revision (physically); prints it
+#   gate_up MODE             a TCP gate (tests/fleet/gate.py) in front of member 0, on $GPORT;
+#                            gate_set MODE changes what it does
 #   etcd_tls_files DIR       writes a CA, a server certificate for 127.0.0.1 and a client
 #                            certificate to DIR (openssl); with ETCD_TLS=DIR set before
 #                            etcd_cluster_up, the members serve clients over https only to
@@ -88,6 +90,23 @@ take_port() {
 	ETCD_PORTS_TAKEN+="$_tp "
 	printf -v "$1" '%s' "$_tp"
 }
+
+# gate_up MODE: a TCP gate (tests/fleet/gate.py) on a free port ($GPORT) in front of member 0's
+# client port, in MODE; its control file $GATE, its stderr $GATE_LOG; stopped when the test ends.
+# Checks that it listens. gate_set MODE changes its mode (written whole: never read half).
+gate_up() {
+	take_port GPORT
+	GATE=$ETCD_DIR/gate
+	GATE_LOG=$ETCD_DIR/gate.log
+	gate_set "$1"
+	/usr/bin/python3 "$ROOT/tests/fleet/gate.py" "$GPORT" "${ETCD_CLIENT[0]##*:}" "$GATE" \
+		2>"$GATE_LOG" &
+	GATE_PID=$!
+	on_exit kill_child "$GATE_PID"
+	check "the gate listens" wait_until 10 gate_open
+}
+gate_set() { echo "$1" >"$GATE.new" && mv "$GATE.new" "$GATE"; }
+gate_open() { (exec 3<>"/dev/tcp/127.0.0.1/$GPORT") 2>/dev/null; }
 
 etcd_endpoints() {
 	local IFS=,

@@ -19,6 +19,20 @@
 #define CONNECT_TIMEOUT_MS	1000
 #define REPLY_MAX		(64u << 20)
 #define RANGE_PAGE		2000	/* keys a range read asks for at once (etcd_range) */
+#define PAGE_MAX		(8u << 20)	/* its reply's bytes at most: asked again in quarters */
+
+/* A call's reply, gathered up to max bytes: a bigger one ends the transfer. */
+struct reply {
+	struct upload u;
+	size_t max;
+};
+
+static size_t gather_reply(char *data, size_t size, size_t n, void *cls)
+{
+	struct reply *r = cls;
+
+	return upload_add(&r->u, data, size * n, r->max) || r->u.too_big ? 0 : size * n;
+}
 
 /* A reply gathered up to REPLY_MAX; a bigger one ends the transfer. */
 static size_t gather(char *data, size_t size, size_t n, void *cls)
@@ -172,50 +186,51 @@ static int call(struct etcd *e, const char *path, struct json_object *req, struc
 
 	*out = NULL;
 	for (size_t tried = 0; tried < (e->quick_ms ? 1 : e->n_urls); tried++) {
-		struct upload r = {};
+		struct reply rr = { .max = e->reply_max ? e->reply_max : REPLY_MAX };
+		struct upload *r = &rr.u;
 		long status = 0;
 		CURLcode rc;
 
 		setup(e, path, body, hdr);
 		curl_easy_setopt(e->curl, CURLOPT_TIMEOUT_MS, e->quick_ms ? e->quick_ms :
 				 (long)CALL_TIMEOUT_MS);
-		curl_easy_setopt(e->curl, CURLOPT_WRITEFUNCTION, gather);
-		curl_easy_setopt(e->curl, CURLOPT_WRITEDATA, &r);
+		curl_easy_setopt(e->curl, CURLOPT_WRITEFUNCTION, gather_reply);
+		curl_easy_setopt(e->curl, CURLOPT_WRITEDATA, &rr);
 		rc = curl_easy_perform(e->curl);
 		curl_easy_getinfo(e->curl, CURLINFO_RESPONSE_CODE, &status);
 		/* Not the endpoint's fault: any would send as much. */
-		if (r.too_big) {
-			snprintf(e->err, sizeof(e->err), "etcd %s: %s: a reply over %u MiB",
-				 e->urls[e->cur], path, REPLY_MAX >> 20);
-			free(r.body);
+		if (r->too_big) {
+			snprintf(e->err, sizeof(e->err), "etcd %s: %s: a reply over %zu MiB",
+				 e->urls[e->cur], path, rr.max >> 20);
+			free(r->body);
 			err = -E2BIG;
 			break;
 		}
 		if (rc == CURLE_OK && status == 200) {
-			*out = r.body ? json_tokener_parse(r.body) : NULL;
+			*out = r->body ? json_tokener_parse(r->body) : NULL;
 			err = *out ? 0 : -EIO;
 			if (err)
 				snprintf(e->err, sizeof(e->err), "etcd %s: %s: a reply not JSON",
 					 e->urls[e->cur], path);
-			free(r.body);
+			free(r->body);
 			break;
 		}
 		/* Answered, but no: a request the store refuses is refused by every member. */
 		if (rc == CURLE_OK && status >= 400 && status < 500 && status != 408 &&
 		    status != 429) {
-			err = answered_error(e, path, status, r.body);
-			free(r.body);
+			err = answered_error(e, path, status, r->body);
+			free(r->body);
 			break;
 		}
 		/* Answered, but busy or failing (etcd's 429 when out of space, a 503): not away. */
 		if (rc == CURLE_OK) {
-			answered_error(e, path, status, r.body);
+			answered_error(e, path, status, r->body);
 			err = -EAGAIN;
 		} else {
 			snprintf(e->err, sizeof(e->err), "etcd %s: %s", e->urls[e->cur],
 				 curl_easy_strerror(rc));
 		}
-		free(r.body);
+		free(r->body);
 		e->cur = (e->cur + 1) % e->n_urls;
 	}
 	curl_slist_free_all(hdr);
@@ -225,7 +240,7 @@ static int call(struct etcd *e, const char *path, struct json_object *req, struc
 
 /*
  * Read in pages of RANGE_PAGE keys, each at the first page's revision (one snapshot), so that no
- * reply need hold the whole prefix; a page over REPLY_MAX (big values) is asked for again in
+ * reply need hold the whole prefix; a page over PAGE_MAX (big values) is asked for again in
  * quarters, and the pages after it grow back, twice as big each.
  */
 int etcd_range(struct etcd *e, const char *prefix, struct etcd_kvs *out)
@@ -236,6 +251,7 @@ int etcd_range(struct etcd *e, const char *prefix, struct etcd_kvs *out)
 	int err = 0;
 
 	memset(out, 0, sizeof(*out));
+	e->reply_max = PAGE_MAX;
 	while (more && !err) {
 		struct json_object *req = json_object_new_object(), *rep;
 		const char *last = out->n ? out->v[out->n - 1].key : NULL;
@@ -264,6 +280,7 @@ int etcd_range(struct etcd *e, const char *prefix, struct etcd_kvs *out)
 		limit = limit * 2 < RANGE_PAGE ? limit * 2 : RANGE_PAGE;
 	}
 	out->revision = at;
+	e->reply_max = 0;
 	if (err)
 		etcd_kvs_free(out);
 	return err;

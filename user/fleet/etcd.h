@@ -25,6 +25,7 @@ struct etcd {
 	void *curl;			/* one handle: connections are kept between calls */
 	long quick_ms;			/* 0, or a call's one try: the current endpoint, this long */
 	__s64 put_revision;		/* the store's revision after the last etcd_put */
+	size_t reply_max;		/* a reply's bytes at most (0: 64 MiB); etcd_range's pages */
 	char err[256];
 };
 
