@@ -75,6 +75,10 @@ check_eq "PUT replaces: 200" 200 "$(status PUT /v1/meetings/board \
 check_eq "audit: the replacing PUT's lines and reason" \
 	"FR too|- meeting add board --ports 8801-8810,9000 --block DE --allow 198.51.100.0/24|+ meeting add board --ports 8801-8805 --block DE,FR --monitor" \
 	"$(audit_last '"\(.reason)|\(.changes | join("|"))"')"
+# A reason that starts as an option would is the body's text (no command line to mistake it).
+check_eq "PUT with the reason \"--urgent\": 200" 200 "$(status PUT /v1/meetings/board \
+	'{"name":"board","ports":["8801-8805"],"block":["DE","FR"],"mode":"monitor","reason":"--urgent"}')"
+check_eq "audit: that reason" "--urgent" "$(audit_last .reason)"
 check_eq "replaced: monitor verdict" monitor "$(verdict 192.0.2.1 8801)"
 check_eq "replaced: a dropped port passes" no_meeting "$(verdict 192.0.2.1 8809)"
 agree "after replace"

@@ -112,7 +112,8 @@ synced_after_record() {
 	strace -f -y -e trace=write,fsync,fdatasync -o "$tmp/strace" "$@" >/dev/null 2>&1
 	awk '/^[0-9]+ +write\([0-9]+<[^>]*\/audit\.log>/ { w = 1 }
 			w && /^[0-9]+ +f(data)?sync\([0-9]+<[^>]*\/audit\.log>/ { s = 1 }
-			END { exit !s }' "$tmp/strace"
+			END { exit !s }' "$tmp/strace" &&
+		[[ $(tail -n 1 "$LOG" | jq -r .result) == ok ]]
 }
 check "strace is installed (scripts/install-deps.sh)" quiet command -v strace
 check "meeting add: its audit record synced before it returns" \

@@ -120,6 +120,10 @@ refused 1 '--expires needs a value, not the option "--monitor"' meeting add x --
 refused 1 "--state-dir needs a directory, not an empty value" --state-dir "" meeting del standup
 refused 1 "--pin-dir: a path of at most 255 bytes" --pin-dir "/sys/fs/bpf/$(printf 'x%.0s' {1..300})" \
 	meeting del standup
+# ... also as the variable (a read of its own: were it taken, it would read the default dirs).
+out=$(GEOBLOCK_PIN_DIR= "$GEOBLOCK" meeting list 2>&1)
+check_eq "an empty GEOBLOCK_PIN_DIR: refused in one line" \
+	"1 geoblock: GEOBLOCK_PIN_DIR needs a directory, not an empty value" "$? $out"
 printf 'meeting add x --ports 7000 --block DE --reason --monitor\n' >"$tmp/opt.rules"
 refused 1 'opt.rules line 1: --reason needs a value, not the option "--monitor"' apply \
 	"$tmp/opt.rules"

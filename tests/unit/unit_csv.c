@@ -135,6 +135,8 @@ int main(void)
 		  read_text("10.0.0.0,10.0.0.255,NA,AF\n10.0.1.0,10.0.1.255,AS,OC\n", false));
 	CHECK_STR("country_then_continent_country", "10.0.0.0/24 NA", net(&t.v4, 0, 4));
 	geoip_table_free(&t);
+	refused("dbip_city_layout_saudi_arabia", "2.88.0.0,2.88.0.255,AS,SA,Riyadh\n",
+		"a continent (AS) where the country should be, the country (SA) after it");
 	refused("dbip_city_layout_quoted", "\"1.0.1.0\",\"1.0.3.255\",\"AS\",\"CN\",\"Fujian\"\n",
 		"a continent (AS) where the country should be");
 	refused("mixed_family_row", "10.0.0.0,2001:db8::,DE\n", "not of the same address family");

@@ -132,7 +132,7 @@ int spec_from_json(struct json_object *o, const char *name, bool with_reason, __
 	 * At most 20 words and the NULL: "add", 6 options with their lists, --monitor, --expires
 	 * and --reason with theirs, "--", the name.
 	 */
-	char *lists[6] = {}, *argv[21];
+	char *lists[6] = {}, *argv[21], *words[8] = {};
 	static const char *const list_keys[6] = { "ports", "block", "allow", "proto", "ufrags",
 						  "janus_rooms" };
 	static const char *const list_opts[6] = { "--ports", "--block", "--allow", "--proto",
@@ -199,28 +199,40 @@ int spec_from_json(struct json_object *o, const char *name, bool with_reason, __
 
 		if (!lists[i] || none)
 			continue;
-		argv[argc++] = (char *)list_opts[i];
-		argv[argc++] = lists[i];
+		/* OPTION=VALUE: a value that starts as an option would is the body's, not refused. */
+		if (asprintf(&words[i], "%s=%s", list_opts[i], lists[i]) < 0) {
+			words[i] = NULL;
+			goto oom;
+		}
+		argv[argc++] = words[i];
 	}
 	if (mode && !strcmp(mode, "monitor"))
 		argv[argc++] = "--monitor";
-	if (expires) {
-		argv[argc++] = "--expires";
-		argv[argc++] = (char *)expires;
-	}
-	if (reason) {
-		argv[argc++] = "--reason";
-		argv[argc++] = (char *)reason;
-	}
+	if (expires && asprintf(&words[6], "--expires=%s", expires) < 0)
+		words[6] = NULL;
+	if (reason && asprintf(&words[7], "--reason=%s", reason) < 0)
+		words[7] = NULL;
+	if ((expires && !words[6]) || (reason && !words[7]))
+		goto oom;
+	if (expires)
+		argv[argc++] = words[6];
+	if (reason)
+		argv[argc++] = words[7];
 	argv[argc++] = "--";
 	argv[argc++] = (char *)(given ? given : name);
 	argv[argc] = NULL;
 	err_ret = spec_parse(argc, argv, now, flags, s, err, errlen);
 	if (err_ret == SPEC_HELP)
 		err_ret = -EINVAL;
+	goto out;
+oom:
+	snprintf(err, errlen, "out of memory");
+	err_ret = -ENOMEM;
 out:
 	for (int i = 0; i < 6; i++)
 		free(lists[i]);
+	for (int i = 0; i < 8; i++)
+		free(words[i]);
 	return err_ret;
 }
 

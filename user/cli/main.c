@@ -12,8 +12,8 @@
 #include "geoblock.h"
 
 /*
- * --pin-dir or --state-dir (else its variable) as a directory: an empty option would mean the
- * default dir, a long path one cut short; either is refused.
+ * --pin-dir or --state-dir (else its variable, if set) as a directory: an empty one would mean
+ * the default dir (the production rule set), a long path one cut short; either is refused.
  */
 static bool dir_ok(const char *opt, const char *var, const char *given)
 {
@@ -21,7 +21,7 @@ static bool dir_ok(const char *opt, const char *var, const char *given)
 	char what[64];
 
 	snprintf(what, sizeof(what), given ? "--%s" : "%s", given ? opt : var);
-	if (given && !*v) {
+	if (v && !*v) {
 		gb_err("%s needs a directory, not an empty value", what);
 		return false;
 	}

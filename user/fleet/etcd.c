@@ -16,6 +16,7 @@
 #include "fleet/etcd_json.h"
 
 #define CALL_TIMEOUT_MS		3000
+#define PAGE_TIMEOUT_MS		30000	/* a page of etcd_range's */
 #define CONNECT_TIMEOUT_MS	1000
 #define REPLY_MAX		(64u << 20)
 #define RANGE_PAGE		2000	/* keys a range read asks for at once (etcd_range) */
@@ -192,8 +193,9 @@ static int call(struct etcd *e, const char *path, struct json_object *req, struc
 		CURLcode rc;
 
 		setup(e, path, body, hdr);
+		/* A page of a range read may be 8 MiB: more than 3 s on a slow link. */
 		curl_easy_setopt(e->curl, CURLOPT_TIMEOUT_MS, e->quick_ms ? e->quick_ms :
-				 (long)CALL_TIMEOUT_MS);
+				 e->reply_max ? (long)PAGE_TIMEOUT_MS : (long)CALL_TIMEOUT_MS);
 		curl_easy_setopt(e->curl, CURLOPT_WRITEFUNCTION, gather_reply);
 		curl_easy_setopt(e->curl, CURLOPT_WRITEDATA, &rr);
 		rc = curl_easy_perform(e->curl);
@@ -251,7 +253,6 @@ int etcd_range(struct etcd *e, const char *prefix, struct etcd_kvs *out)
 	int err = 0;
 
 	memset(out, 0, sizeof(*out));
-	e->reply_max = PAGE_MAX;
 	while (more && !err) {
 		struct json_object *req = json_object_new_object(), *rep;
 		const char *last = out->n ? out->v[out->n - 1].key : NULL;
@@ -265,6 +266,8 @@ int etcd_range(struct etcd *e, const char *prefix, struct etcd_kvs *out)
 		json_object_object_add(req, "limit", json_object_new_int64(limit));
 		if (at)
 			json_object_object_add(req, "revision", json_object_new_int64(at));
+		/* One key is read whatever its size, as etcd_get does. */
+		e->reply_max = limit > 1 ? PAGE_MAX : REPLY_MAX;
 		err = call(e, "/v3/kv/range", req, &rep);
 		if (err == -E2BIG && limit > 1) {
 			limit = (limit + 3) / 4;

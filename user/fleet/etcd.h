@@ -5,7 +5,7 @@
  * are strings, revisions int64. Each call tries the endpoints in turn from the last that
  * answered; each returns 0 or a negative errno with the reason in e->err (-EIO: etcd answered
  * with an error, -EAGAIN: one answered busy or failing (a 429, a 5xx), -ECONNREFUSED: no
- * endpoint answered at all, within 3 s each).
+ * endpoint answered at all, within 3 s each; 30 s for a page of etcd_range).
  */
 #ifndef GEOBLOCK_FLEET_ETCD_H
 #define GEOBLOCK_FLEET_ETCD_H
@@ -25,7 +25,8 @@ struct etcd {
 	void *curl;			/* one handle: connections are kept between calls */
 	long quick_ms;			/* 0, or a call's one try: the current endpoint, this long */
 	__s64 put_revision;		/* the store's revision after the last etcd_put */
-	size_t reply_max;		/* a reply's bytes at most (0: 64 MiB); etcd_range's pages */
+	size_t reply_max;		/* etcd_range's pages: a reply's bytes at most (and 30 s
+					 * for it, not 3); 0: 64 MiB, 3 s */
 	char err[256];
 };
 

@@ -193,13 +193,23 @@ static bool is_continent(const char *s)
 
 /*
  * DB-IP's city and location layouts put the continent before the country: AS (Asia) would be read
- * as American Samoa, EU and OC as codes of no country. A country then a continent ("NA,AF",
- * Namibia in Africa) is a country file's extra column.
+ * as American Samoa, EU and OC as codes of no country. Their continent and country never pair as
+ * a country and the continent it lies in would ("NA,AF": Namibia, Africa, a country file's extra
+ * column), except where a code is both: Saudi Arabia is "AS,SA" in one, "SA,AS" in the other.
  */
 static bool continent_then_country(char *const *f, int nf)
 {
-	return nf > 3 && is_continent(f[2]) && strlen(f[3]) == 2 && !is_continent(f[3]) &&
-	       isalpha((unsigned char)f[3][0]) && isalpha((unsigned char)f[3][1]);
+	static const char *const kept[] = { "AF,AS", "AS,OC", "NA,AF", "SA,AS" };
+	char pair[6];
+
+	if (nf <= 3 || !is_continent(f[2]) || strlen(f[3]) != 2 ||
+	    !isalpha((unsigned char)f[3][0]) || !isalpha((unsigned char)f[3][1]))
+		return false;
+	snprintf(pair, sizeof(pair), "%s,%s", f[2], f[3]);
+	for (size_t i = 0; i < sizeof(kept) / sizeof(kept[0]); i++)
+		if (!strcmp(pair, kept[i]))
+			return false;
+	return true;
 }
 
 static int parse_line(struct rows *r, char *line, __u32 lineno)

@@ -305,15 +305,19 @@ int janus_rooms_put(const char *state_dir, struct janus_set *j, const char *name
 	moved = !err && follow_rooms(j);
 	if (!err)
 		err = write_rooms(state_dir, j);
-	if (!err && (moved || had_ports != j->n_ports))
-		err = write_ports(state_dir, j);
-	if (err) {
+	/* The rooms written, the ports not: the rooms stay the file's, the ports go back. */
+	if (!err && (moved || had_ports != j->n_ports) && (err = write_ports(state_dir, j))) {
+		free(j->ports);
+		j->ports = was.ports;
+		j->n_ports = had_ports;
+		was.ports = NULL;
+	} else if (err) {
 		janus_free(j);
 		*j = (struct janus_set){ .rooms = was.rooms, .n_rooms = had_rooms,
 					 .ports = was.ports, .n_ports = had_ports };
-	} else {
-		janus_free(&was);
+		was = (struct janus_set){};
 	}
+	janus_free(&was);
 	return err;
 }
 
