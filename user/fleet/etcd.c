@@ -35,14 +35,6 @@ static size_t gather_reply(char *data, size_t size, size_t n, void *cls)
 	return upload_add(&r->u, data, size * n, r->max) || r->u.too_big ? 0 : size * n;
 }
 
-/* A reply gathered up to REPLY_MAX; a bigger one ends the transfer. */
-static size_t gather(char *data, size_t size, size_t n, void *cls)
-{
-	struct upload *r = cls;
-
-	return upload_add(r, data, size * n, REPLY_MAX) || r->too_big ? 0 : size * n;
-}
-
 /* The TLS files given, unreadable or beside an http:// endpoint: said in one line. */
 static bool tls_unfit(const struct etcd *e)
 {
@@ -498,7 +490,8 @@ static size_t stream_data(char *data, size_t size, size_t n, void *cls)
 	struct stream *s = cls;
 	char *nl, *start;
 
-	if (gather(data, size, n, &s->buf) != size * n)
+	/* A line gathered up to REPLY_MAX, as a call's reply: a bigger one ends the stream. */
+	if (upload_add(&s->buf, data, size * n, REPLY_MAX) || s->buf.too_big)
 		return 0;
 	start = s->buf.body;
 	while ((nl = memchr(start, '\n', s->buf.body + s->buf.len - start))) {
