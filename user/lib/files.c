@@ -109,32 +109,17 @@ long gb_daemon_running(const char *state_dir)
  * lock; a reader passes the gate (takes it shared and lets it go) first, so a change waiting for
  * the lock is let in before the readers that come after it. Best effort: no gate, no wait.
  */
-static int gate(const char *state_dir, int flags, int op)
-{
-	char path[PATH_MAX];
-	int fd;
-
-	snprintf(path, sizeof(path), "%s/lock.gate", state_dir);
-	fd = open(path, flags | O_CLOEXEC, 0600);
-	if (fd >= 0)
-		while (flock(fd, op) && errno == EINTR)
-			;
-	return fd;
-}
-
-int gb_lock_shared(const char *state_dir)
+/* state_dir's file name opened (flags) and flock(2)ed (op) on a new fd, or -errno. */
+static int open_locked(const char *state_dir, const char *name, int flags, int op)
 {
 	char path[PATH_MAX];
 	int fd, err;
 
-	fd = gate(state_dir, O_RDONLY, LOCK_SH);
-	if (fd >= 0)
-		close(fd);
-	snprintf(path, sizeof(path), "%s/lock", state_dir);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
+	snprintf(path, sizeof(path), "%s/%s", state_dir, name);
+	fd = open(path, flags | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return -errno;
-	while (flock(fd, LOCK_SH)) {
+	while (flock(fd, op)) {
 		if (errno != EINTR) {
 			err = -errno;
 			close(fd);
@@ -142,6 +127,20 @@ int gb_lock_shared(const char *state_dir)
 		}
 	}
 	return fd;
+}
+
+static int gate(const char *state_dir, int flags, int op)
+{
+	return open_locked(state_dir, "lock.gate", flags, op);
+}
+
+int gb_lock_shared(const char *state_dir)
+{
+	int fd = gate(state_dir, O_RDONLY, LOCK_SH);
+
+	if (fd >= 0)
+		close(fd);
+	return open_locked(state_dir, "lock", O_RDONLY, LOCK_SH);
 }
 
 int gb_lock(const char *state_dir)
