@@ -210,6 +210,18 @@ int janus_ports_prune(const char *state_dir, const struct meeting_policy *polici
 	return err;
 }
 
+/* Whether j records rooms of name, or its handles' ports. */
+static bool holds(const struct janus_set *j, const char *name)
+{
+	for (size_t i = 0; i < j->n_rooms; i++)
+		if (!strcmp(j->rooms[i].meeting, name))
+			return true;
+	for (size_t i = 0; i < j->n_ports; i++)
+		if (!strcmp(j->ports[i].meeting, name))
+			return true;
+	return false;
+}
+
 /* Takes name's rooms (and its handles' ports, with ports) out of j, in memory. */
 static void forget(struct janus_set *j, const char *name, bool ports)
 {
@@ -284,6 +296,9 @@ int janus_rooms_put(const char *state_dir, struct janus_set *j, const char *name
 	bool moved;
 	int err;
 
+	/* A meeting without rooms, before and after: no file to write (nor fsync on every add). */
+	if (!n && !holds(j, name))
+		return 0;
 	/* As it was, to put back if a file cannot be written: j stays what the files hold. */
 	was.rooms = malloc((had_rooms + 1) * sizeof(*was.rooms));
 	was.ports = malloc((had_ports + 1) * sizeof(*was.ports));
@@ -296,11 +311,6 @@ int janus_rooms_put(const char *state_dir, struct janus_set *j, const char *name
 	if (had_ports)
 		memcpy(was.ports, j->ports, had_ports * sizeof(*was.ports));
 	forget(j, name, !n);
-	/* A meeting without rooms, before and after: no file to write (nor fsync on every add). */
-	if (!n && had_rooms == j->n_rooms && had_ports == j->n_ports) {
-		janus_free(&was);
-		return 0;
-	}
 	err = add_rooms(j, name, rooms, n);
 	moved = !err && follow_rooms(j);
 	if (!err)
