@@ -51,6 +51,12 @@ void managed_allow_local(bool allow)
 	allow_local = allow;
 }
 
+/* The drift mark: a local change stands, made while by manages the rule set. */
+static int mark_drift(const struct gb_ctx *ctx, const char *by)
+{
+	return gb_write_file_replace(ctx->state_dir, STATE_DRIFT_FILE, by, strlen(by));
+}
+
 int managed_guard(const struct gb_ctx *ctx, const struct audit_caller *who, const char *there)
 {
 	char by[512];
@@ -67,7 +73,7 @@ int managed_guard(const struct gb_ctx *ctx, const struct audit_caller *who, cons
 		return -EPERM;
 	}
 	/* Kept until the store's next change puts its set back. */
-	return gb_write_file_replace(ctx->state_dir, STATE_DRIFT_FILE, by, strlen(by));
+	return mark_drift(ctx, by);
 }
 
 bool managed_drift(const struct gb_ctx *ctx)
@@ -83,7 +89,7 @@ void managed_drifted(const struct gb_ctx *ctx)
 	char by[512];
 
 	if (managed_by(ctx, by, sizeof(by)) > 0)
-		gb_write_file_replace(ctx->state_dir, STATE_DRIFT_FILE, by, strlen(by));
+		mark_drift(ctx, by);
 }
 
 void managed_settled(const struct gb_ctx *ctx)
