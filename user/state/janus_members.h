@@ -35,8 +35,10 @@ struct janus_handle {
 	unsigned int pc;			/* its PeerConnections hung up so far */
 };
 
-/* What the events did, for the log, the metrics and the tests. */
-/* Each event is counted once of used, ignored and malformed (a scrape reads no sum midway). */
+/*
+ * What the events did, for the log, the metrics and the tests. Each event is counted once, as
+ * used, ignored or malformed; events is their sum (janus_members_counts).
+ */
 struct janus_counts {
 	unsigned long events, used, ignored, malformed, joined, ports_given, ports_taken;
 	unsigned long refused, hangups;
