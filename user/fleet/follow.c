@@ -147,7 +147,8 @@ static void retry_later(struct fleet_follow *f)
 	if (f->retry_s > RETRY_MAX_S)
 		f->retry_s = RETRY_MAX_S;
 	at = now_s() + f->retry_s;
-	if (!f->retry_at || f->retry_at <= now_s() || at < f->retry_at)
+	/* retry_at is none or an expiry to come (converge clears it first): the earlier. */
+	if (!f->retry_at || at < f->retry_at)
 		f->retry_at = at;
 }
 

@@ -5,7 +5,6 @@
  * into networks.
  */
 #include <arpa/inet.h>
-#include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -203,7 +202,7 @@ static bool continent_then_country(char *const *f, int nf)
 	char pair[6];
 
 	if (nf <= 3 || !is_continent(f[2]) || strlen(f[3]) != 2 ||
-	    !isalpha((unsigned char)f[3][0]) || !isalpha((unsigned char)f[3][1]))
+	    country_id(f[3]) == GB_COUNTRY_NONE)
 		return false;
 	snprintf(pair, sizeof(pair), "%s,%s", f[2], f[3]);
 	for (size_t i = 0; i < sizeof(kept) / sizeof(kept[0]); i++)
