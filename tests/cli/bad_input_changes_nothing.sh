@@ -116,6 +116,9 @@ refused 1 '--reason needs a value, not the option "--monitor"' meeting add x --p
 refused 1 '--reason needs a value, not the option "-h"' meeting del standup --reason -h
 refused 1 '--expires needs a value, not the option "--monitor"' meeting add x --ports 7000 \
 	--block DE --expires --monitor
+# ... named in one line of printable text, control bytes shown as \xNN.
+refused 1 '--reason needs a value, not the option "--mon\\x1b.2Jitor"' meeting add x --ports 7000 \
+	--block DE --reason $'--mon\e[2Jitor'
 # An empty dir would be the default one (the production rule set); a long one, one cut short.
 refused 1 "--state-dir needs a directory, not an empty value" --state-dir "" meeting del standup
 refused 1 "--pin-dir: a path of at most 255 bytes" --pin-dir "/sys/fs/bpf/$(printf 'x%.0s' {1..300})" \

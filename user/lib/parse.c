@@ -568,11 +568,14 @@ int reason_check(const char *s, char *err, size_t errlen)
 bool opt_value_taken_option(const char *name, const char *value, char *const *argv, int optind,
 			    char *err, size_t errlen)
 {
+	char shown[4 * 64 + 8];
+
 	/* Given as --name=VALUE, value is inside its word: meant so. */
 	if (!value || optind < 1 || value != argv[optind - 1] || value[0] != '-' ||
 	    !isalpha((unsigned char)value[value[1] == '-' ? 2 : 1]))
 		return false;
-	snprintf(err, errlen, "--%s needs a value, not the option \"%.64s\" (for that text, write "
-		 "--%s=%.64s)", name, value, name, value);
+	printable(value, strlen(value), 64, shown, sizeof(shown));
+	snprintf(err, errlen, "--%s needs a value, not the option \"%s\" (for that text, write "
+		 "--%s=%s)", name, shown, name, shown);
 	return true;
 }
