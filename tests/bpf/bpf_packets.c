@@ -838,7 +838,7 @@ static int hot_clear_meeting(const struct env *env, __u32 id)
 enum { UFRAG_KEY = 1, UFRAG_WAY = 2, UFRAG_BOTH = 3 };
 
 /*
- * Writes a ufrag as the controller does (ufrag_give): its slot first, then its key, then (a short
+ * Writes a ufrag as the controller does (ufrags_add): its slot first, then its key, then (a short
  * one) its way; with only one of them, as an older controller or a full pair of lines leaves it.
  */
 static int set_ufrag_as(const struct env *env, const char *text, __u32 slot, __u32 meeting,

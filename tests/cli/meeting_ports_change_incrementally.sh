@@ -5,7 +5,8 @@
 # new line, and no journal is left. Adding a port the meeting owns already is said, not refused.
 # A port of another meeting, a port the meeting does not own, its last port, an unknown meeting and
 # a bad list are refused in one line, exit 1, with the rules file, the audit log and the maps as
-# they were. A rules file that cannot be written (made immutable) undoes the change in the maps.
+# they were. A rules file that cannot be written (made immutable) undoes the change in the maps;
+# one that died before its end is rolled back in place too, the meeting's counters kept.
 set -uo pipefail
 source "$(dirname "$0")/../lib/common.sh"
 [[ -x $GEOBLOCK ]] || { fail "no $GEOBLOCK (build it first)"; summary; exit; }
@@ -193,6 +194,23 @@ ${cmd%% *}: cannot write $S/rules.log: Operation not permitted; nothing changed"
 else
 	echo "SKIP: chattr +i does not work in $S: the undo after an unwritable change log"
 fi
+
+# A ports change that died before its end (its "done", the log's last line, cut off): the next
+# command puts the saved ports back in place, as the command changes them; board keeps its id,
+# policy and counters (no second version beside it, which would need a free slot).
+"$GEOBLOCK" meeting ports add board 8820 >/dev/null || fail "meeting ports add board 8820"
+check_eq "died before its end: the log's last line is its done" done \
+	"$(tail -1 "$S/rules.log" | cut -d' ' -f3)"
+head -n -1 "$S/rules.log" >"$tmp/log" && cat "$tmp/log" >"$S/rules.log"
+"$GEOBLOCK" meeting del nosuch >"$tmp/out" 2>&1
+check "died before its end: the next command rolls it back" \
+	grep -q "an interrupted change was rolled back" "$tmp/out"
+check_eq "died before its end: 8820 passes again" no_meeting "$(verdict 8820)"
+check_eq "died before its end: board's ports" 8801-8810 "$(ports_of board)"
+check_eq "died before its end: board keeps its id, policy and drop counters" "$before_identity" \
+	"$(identity)"
+check_eq "died before its end: maps and rules file agree" "" "$(differs)"
+check "died before its end: no change under way" change_under_way_not
 
 # After all of it, restore from the saved rule set alone gives the same meetings.
 "$GEOBLOCK" meeting list --json | jq -S 'map(del(.created))' >"$tmp/list.before"

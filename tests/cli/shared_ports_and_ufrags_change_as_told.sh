@@ -247,9 +247,19 @@ check_eq "ufrag del: x7Qp has no key" "" "$(slot_of x7Qp)"
 check_eq "ufrag del: its slot is free" 0 "$(slot_field "$slot_x7" meeting_id)"
 check_eq "ufrag del: its slot's generation moved on" $((gen_x7 + 1)) "$(slot_field "$slot_x7" gen)"
 check_eq "ufrag changes: maps and saved set agree" "" "$(differs)"
+# One that died before its end (its "done", the log's last line, cut off): the next command
+# takes the ufrag back in place, the meeting's id (and counters) kept.
+"$GEOBLOCK" meeting ufrag add jvb-a cut9 >/dev/null 2>&1 || fail "meeting ufrag add jvb-a cut9"
+head -n -1 "$S/rules.log" >"$tmp/log" && cat "$tmp/log" >"$S/rules.log"
+"$GEOBLOCK" meeting del nosuch >"$tmp/out" 2>&1
+check "died before its end: the next command rolls it back" \
+	grep -q "an interrupted change was rolled back" "$tmp/out"
+check_eq "died before its end: cut9 has no key" "" "$(slot_of cut9)"
+check_eq "died before its end: jvb-a keeps its id" "$id_a" "$(id_of jvb-a)"
+check_eq "died before its end: maps and saved set agree" "" "$(differs)"
 
 # apply: a ufrag moves from one meeting to a new one in place (its slot kept).
-slot_new1=$(slot_of new1)
+slot_new1=$(slot_of new1) id_a=$(id_of jvb-a)
 cat >"$tmp/set" <<'EOF'
 meeting add jvb-a --ufrag A1b2c3d4e5f6g7h8 --block DE
 meeting add jvb-c --ufrag new1,fresh --block DE,FR
@@ -259,6 +269,7 @@ EOF
 check_eq "apply: exit" 0 $?
 check_eq "apply: new1 moved to jvb-c" jvb-c "$(owner_of new1)"
 check_eq "apply: new1 kept its slot" "$slot_new1" "$(slot_of new1)"
+check_eq "apply: jvb-a, its ufrags alone changed, changed in place" "$id_a" "$(id_of jvb-a)"
 check_eq "apply: fresh is jvb-c's" jvb-c "$(owner_of fresh)"
 check_eq "apply: longest's ufrag gone with it" "" "$(slot_of "$long")"
 check_eq "apply: the file is the rule set" "" "$(differs)"

@@ -222,8 +222,11 @@ static int replace_locked(const struct gb_ctx *ctx, const struct audit_caller *w
 			       strerror(-err));
 	}
 	if (err) {
-		/* Out of the log, and the maps back to the saved set, the old version in them. */
-		rules_log_abort(ctx);
+		/*
+		 * The maps back to the saved set, the old version in them; the change goes out of
+		 * the log with that (changelog_recovered), and stays under way if it fails, so
+		 * that the next change tries again, as said.
+		 */
 		if (rules_recover(ctx, r, NULL))
 			gb_warn("putting meeting \"%s\" back failed; the next change tries again",
 				s->name);

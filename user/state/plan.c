@@ -15,6 +15,7 @@
 #include "kern/live_table.h"
 #include "kern/pins.h"
 #include "state/plan.h"
+#include "state/ports.h"
 #include "state/rules.h"
 #include "state/rules_file.h"
 
@@ -40,6 +41,21 @@ static int live_name_cmp(const void *a, const void *b)
 	return c ? c : (x->id > y->id) - (x->id < y->id);
 }
 
+/*
+ * Whether cur and s differ in their ports or ufrags alone (meeting ports|ufrag add|del, or one of
+ * them that died midway): changed in place, as those commands do, the meeting keeps its slot and
+ * counters, and needs no room for a second version.
+ */
+static bool only_ports_differ(const struct meeting_spec *cur, const struct meeting_spec *s)
+{
+	struct meeting_spec t = *cur;	/* a shallow copy, not freed */
+
+	memcpy(t.ports, s->ports, sizeof(t.ports));
+	t.ufrags = s->ufrags;
+	t.n_ufrags = s->n_ufrags;
+	return spec_equal(&t, s, false);
+}
+
 /* What live meeting cur (read for this: its expiry is overwritten) needs to become s. */
 static enum plan_action plan_of(struct meeting_spec *cur, const struct meeting_spec *s)
 {
@@ -47,6 +63,8 @@ static enum plan_action plan_of(struct meeting_spec *cur, const struct meeting_s
 		return PLAN_KEEP;
 	if (spec_equal(cur, s, true))
 		return PLAN_MODE;
+	if (only_ports_differ(cur, s))
+		return PLAN_PORTS;
 	/* A relative --expires applied again (config management, say) keeps the counters. */
 	cur->expires = s->expires;
 	return spec_equal(cur, s, true) ? PLAN_EXPIRY : PLAN_REPLACE;
@@ -138,7 +156,7 @@ int rules_plan(const struct rules *r, const struct spec_list *want, struct rules
 		wanted[id] = true;
 		p->n_keep += p->action[i] == PLAN_KEEP;
 		p->n_mode += p->action[i] == PLAN_MODE;
-		p->n_replace += p->action[i] == PLAN_REPLACE || p->action[i] == PLAN_EXPIRY;
+		p->n_replace += p->action[i] >= PLAN_EXPIRY && p->action[i] != PLAN_ADD;
 	}
 	for (__u32 id = 1; id < GB_MAX_MEETINGS; id++)
 		if ((r->policies[id].flags & GB_MEETING_ACTIVE) && !wanted[id])
@@ -182,7 +200,7 @@ int rules_plan_one(const struct rules *r, const struct spec_list *one, __u32 old
 	spec_free(&cur);
 	p->n_keep = p->action[0] == PLAN_KEEP;
 	p->n_mode = p->action[0] == PLAN_MODE;
-	p->n_replace = p->action[0] == PLAN_REPLACE || p->action[0] == PLAN_EXPIRY;
+	p->n_replace = p->action[0] >= PLAN_EXPIRY && p->action[0] != PLAN_ADD;
 	return 0;
 }
 
@@ -283,7 +301,7 @@ static int move_janus_ports(const struct gb_ctx *ctx, struct rules *r, const str
 	 * ports out, would lose it, and the handle's end would take it from the meeting.
 	 */
 	for (size_t i = 0; i < want->n; i++)
-		for (size_t b = 0; b < sizeof(claimed) && p->action[i] >= PLAN_ADD; b++)
+		for (size_t b = 0; b < sizeof(claimed) && p->action[i] >= PLAN_PORTS; b++)
 			claimed[b] |= want->v[i].ports[b];
 	err = janus_ports_claim(ctx->state_dir, &r->janus, claimed, NULL, NULL);
 	if (err)
@@ -314,6 +332,27 @@ static int move_janus_ports(const struct gb_ctx *ctx, struct rules *r, const str
 		if (to != owner)
 			err = rules_set_owner(ctx, r, jp->port, to);
 	}
+	return err;
+}
+
+/*
+ * Takes from live meeting id, whose ports and ufrags are s's own and maybe more, those s does
+ * not have: a port a Janus handle holds for it (janus_rooms.c) stays, as no rule names it.
+ */
+static int drop_lost_ports(const struct gb_ctx *ctx, struct rules *r, const struct meeting_spec *s,
+			   __u32 id)
+{
+	__u8 keep[GB_PORT_COUNT / 8], ruled[GB_PORT_COUNT / 8];
+	int err;
+
+	rules_ports_of(r, id, keep);
+	memcpy(ruled, keep, sizeof(ruled));
+	janus_strip_ports(&r->janus, s->name, ruled);
+	for (size_t b = 0; b < sizeof(keep); b++)
+		keep[b] = (keep[b] & ~ruled[b]) | s->ports[b];
+	err = rules_set_ports(ctx, r, id, keep);
+	if (!err)
+		err = ufrags_give(&r->uf, id, s->ufrags, s->n_ufrags);
 	return err;
 }
 
@@ -443,9 +482,13 @@ int rules_plan_execute(const struct gb_ctx *ctx, struct rules *r, const struct r
 			if (r->owners[port].meeting_id != id)
 				err = rules_set_owner(ctx, r, port, id);
 		/* Ufrags too (nor is a ufrag in two): a sender learned for one follows it. */
-		for (size_t k = 0; k < want->v[i].n_ufrags && !err; k++)
-			err = ufrag_give(&r->uf, want->v[i].ufrags[k], id);
+		if (!err)
+			err = ufrags_add(&r->uf, id, want->v[i].ufrags, want->v[i].n_ufrags);
 	}
+	/* Changed in place: what the meeting no longer has is taken from it, once all have moved. */
+	for (size_t i = 0; i < want->n && !err; i++)
+		if (p->action[i] == PLAN_PORTS)
+			err = drop_lost_ports(ctx, r, &want->v[i], p->old_id[i]);
 	if (!err)
 		err = move_janus_ports(ctx, r, p, new_id);
 	for (size_t i = 0; i < want->n && !err; i++)

@@ -13,17 +13,18 @@ struct json_object;
 
 /*
  * What apply (or a rollback, or restore) changes to make the maps hold a given set. In place
- * (the meeting keeps its slot and counters): its mode alone (PLAN_MODE), or its expiry and
- * maybe its mode (PLAN_EXPIRY, counted as a change). A new version beside it: PLAN_REPLACE.
+ * (the meeting keeps its slot and counters): its mode alone (PLAN_MODE), its expiry and maybe its
+ * mode (PLAN_EXPIRY), or its ports and ufrags alone (PLAN_PORTS), the last two counted as changes.
+ * A new version beside it: PLAN_REPLACE.
  */
-enum plan_action { PLAN_KEEP, PLAN_MODE, PLAN_EXPIRY, PLAN_ADD, PLAN_REPLACE };
+enum plan_action { PLAN_KEEP, PLAN_MODE, PLAN_EXPIRY, PLAN_PORTS, PLAN_ADD, PLAN_REPLACE };
 struct rules_plan {
 	const struct spec_list *want;
 	enum plan_action *action;	/* per wanted meeting */
 	__u32 *old_id;			/* per wanted meeting: the live meeting of that name, or 0 */
 	__u32 *doomed;			/* live meetings of no wanted name: removed */
 	size_t n_doomed;
-	size_t n_keep, n_mode, n_add, n_replace;	/* n_replace: PLAN_EXPIRY too */
+	size_t n_keep, n_mode, n_add, n_replace;	/* n_replace: PLAN_EXPIRY and _PORTS too */
 };
 
 int rules_plan(const struct rules *r, const struct spec_list *want, struct rules_plan *p);

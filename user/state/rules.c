@@ -583,8 +583,8 @@ int rules_write_meeting(const struct gb_ctx *ctx, struct rules *r, const struct 
 	for (__u32 port = port_next(s->ports, 1); port < GB_PORT_COUNT && with_ports && !err;
 	     port = port_next(s->ports, port + 1))
 		err = rules_set_owner(ctx, r, port, id);
-	for (size_t i = 0; i < s->n_ufrags && with_ports && !err; i++)
-		err = ufrag_give(&r->uf, s->ufrags[i], id);
+	if (with_ports && !err)
+		err = ufrags_add(&r->uf, id, s->ufrags, s->n_ufrags);
 	for (size_t i = 0; i < s->n_allow && !err; i++)
 		err = add_allow(ctx, r, id, &s->allow[i]);
 	if (err)

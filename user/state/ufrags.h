@@ -47,13 +47,12 @@ __u32 ufrag_owner(const struct ufrag_set *u, const char *ufrag);
 /* Slots free for new ufrags. */
 size_t ufrags_room(const struct ufrag_set *u);
 /*
- * Gives ufrag to meeting id (0: to nobody) in one update of what the data path reads: a new one
- * gets its slot before its key (and a short one its way in ufrag_sets after), one taken away loses
- * its way and key before its slot (a new generation, so that senders learned for it are
- * forgotten); one moved keeps its slot, and its senders. Either way, the entries of ice_hot that
- * hold the meeting it was taken from are cleared after.
+ * Gives each ufrag of list to meeting id (its other ufrags kept), each in one update of what the
+ * data path reads: a new one gets its slot before its key (and a short one its way in ufrag_sets
+ * after); one moved from another meeting keeps its slot, and its senders. Then the entries of
+ * ice_hot that hold the meetings they were taken from are cleared, in one pass.
  */
-int ufrag_give(struct ufrag_set *u, const char *ufrag, __u32 id);
+int ufrags_add(struct ufrag_set *u, __u32 id, char *const *list, size_t n);
 /* Gives meeting id exactly the ufrags of list (sorted): gained ones first, then lost ones. */
 int ufrags_give(struct ufrag_set *u, __u32 id, char *const *list, size_t n);
 /* Takes every ufrag from meeting id. */
