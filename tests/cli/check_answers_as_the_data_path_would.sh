@@ -99,10 +99,11 @@ check_eq "--json: the expiry of a meeting that has one" \
 	"$("$GEOBLOCK" meeting list --json | jq -c '.[] | select(.name == "later") | .expires')" \
 	"$(field later 192.0.2.1 .expires)"
 
-# check's verdict is explain's for a packet to one of the meeting's ports, address by address.
+# check's verdict is explain's for a packet to one of the meeting's ports, address by address
+# (an IPv4-mapped one taken as IPv4 by both).
 addrs=(192.0.2.1 192.0.2.127 192.0.2.128 192.0.2.255 198.51.100.1 203.0.113.1 203.0.113.255
 	10.0.0.1 0.0.0.0 255.255.255.255 2001:db8:de::1 2001:db8:de:1::1 2001:db8:de:2::1
-	2001:db8:f7::1 2001:db8:ffff::1 ::1)
+	2001:db8:f7::1 2001:db8:ffff::1 ::1 ::ffff:192.0.2.1 ::ffff:192.0.2.129)
 for spec in "standup 8801 udp" "standup 8802 udp" "watch 8901 udp" "tcponly 9101 tcp" \
 	"later 9201 udp"; do
 	read -r m port proto <<<"$spec"
@@ -238,7 +239,8 @@ check_eq "an IPv4-mapped exception is kept as IPv4" '["192.0.2.7/32","192.0.2.16
 	"$("$GEOBLOCK" meeting list --json | jq -c '.[] | select(.name == "mapped") | .allow')"
 check_eq "... check: allowed, both forms" "allowed allowed allowed dropped" \
 	"$(for a in 192.0.2.7 ::ffff:192.0.2.7 192.0.2.20 192.0.2.8; do verdict mapped "$a"; done | paste -sd' ')"
-check_eq "... explain (the data path's lookup): allowed" allowed \
-	"$("$GEOBLOCK" explain 192.0.2.7 9401 --json | jq -r .verdict)"
+check_eq "... explain (the data path's lookup): allowed, both forms" "allowed allowed" \
+	"$(for a in 192.0.2.7 ::ffff:192.0.2.7; do "$GEOBLOCK" explain "$a" 9401 --json |
+		jq -r .verdict; done | paste -sd' ')"
 "$GEOBLOCK" meeting del mapped >/dev/null
 summary

@@ -450,9 +450,9 @@ int explain_packet(const struct gb_ctx *ctx, const char *address, const char *po
 			       q.tcp ? "tcp" : "a ufrag");
 			return -EINVAL;
 		}
-		/* As a media server on a dual-stack socket logs an IPv4 sender: IPv4 packets. */
-		unmap_v4(&q);
 	}
+	/* As a dual-stack socket shows an IPv4 client (in its logs too): its packets are IPv4. */
+	unmap_v4(&q);
 	if (ufrag && !ufrag_valid(ufrag, strlen(ufrag))) {
 		ufrag_refusal(ufrag, strlen(ufrag), shown, sizeof(shown));
 		gb_err("%s", shown);
