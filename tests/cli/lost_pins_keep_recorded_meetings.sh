@@ -14,6 +14,15 @@ check_eq "two meetings recorded" "board team" "$(listed)"
 check "shared-port add 10000" "$GEOBLOCK" shared-port add 10000 >/dev/null
 
 rm -rf "$GEOBLOCK_PIN_DIR"
+# Before anything makes the maps anew, a read says to restore (attach would filter with none).
+for cmd in "meeting list" "status" "stats" "explain 192.0.2.1 8801"; do
+	name=${cmd%% [0-9]*}
+	# shellcheck disable=SC2086
+	out=$("$GEOBLOCK" $cmd 2>&1 >/dev/null)
+	check_eq "$cmd with nothing pinned: exit 2, one line saying to restore" "2 geoblock: $name: nothing pinned under $GEOBLOCK_PIN_DIR, while the saved rule set in $S lists 2 meetings: run 'geoblock restore' (after a reboot, as at every boot)" \
+		"$? $out"
+done
+check "... and nothing pinned by them" test ! -e "$GEOBLOCK_PIN_DIR"
 # A GeoIP load (a hook before restore, say) makes the maps anew without a rule.
 printf '192.0.2.0,192.0.2.255,DE\n198.51.100.0,198.51.100.255,FR\n203.0.113.0,203.0.113.255,US\n' \
 	>"$S/table.csv"

@@ -197,11 +197,9 @@ int pins_load(struct gb_ctx *ctx, unsigned int flags)
 	}
 	if (read_only) {
 		err = keep_existing_pins(ctx);
-		if (err == 0 && !(flags & GB_OPEN_EMPTY_OK)) {
-			gb_err("nothing pinned under %s: run 'geoblock attach' or 'geoblock geoip load' "
-			       "first", ctx->pin_dir);
-			err = -ENOENT;
-		}
+		/* Said by the caller, who knows whether a saved rule set is there to restore. */
+		if (err == 0 && !(flags & GB_OPEN_EMPTY_OK))
+			err = -ENOMEDIUM;
 		if (err < 0) {
 			pins_unload(ctx);
 			return err;

@@ -32,7 +32,8 @@ enum gb_open_flags {
 void pins_init(struct gb_ctx *ctx);
 /*
  * Opens the pinned maps, creating and pinning those missing (none with GB_OPEN_READ: those stand
- * in empty, unpinned); one error line if it cannot.
+ * in empty, unpinned); one error line if it cannot, but -ENOMEDIUM, unsaid, if GB_OPEN_READ (without
+ * GB_OPEN_EMPTY_OK) finds nothing pinned.
  */
 int pins_load(struct gb_ctx *ctx, unsigned int flags);
 void pins_unload(struct gb_ctx *ctx);
