@@ -2,7 +2,8 @@
 # An attach that died between pinning its link and recording the attachment (the state a kill
 # there leaves, made here by taking the interface out of the attachments file): the filter runs
 # but restore would not attach it after a reboot. Attaching again records it as it runs (mode and
-# lookup read from the live link), audited, without detaching; it does not attach twice.
+# lookup read from the live link), audited, without detaching; it does not attach twice. An attach
+# whose record cannot be written is undone (it fails whole); such a detach says it detached.
 set -uo pipefail
 source "$(dirname "$0")/../lib/common.sh"
 source "$(dirname "$0")/lib.sh"
@@ -39,4 +40,24 @@ check_eq "attach a third time: exit" 1 "$rc"
 check "already attached" grep -q "already attached to $TB_DST_IF; 'geoblock detach" "$tmp/out"
 check "detach" in_ns "$TB_DST" "$GEOBLOCK" detach "$TB_DST_IF"
 check_eq "no record left" "" "$(grep -v '^#' "$S/attachments")"
+
+# The record cannot be written (a directory in its place): an attach that cannot record itself is
+# undone, so that it fails whole; a detach that cannot forget its record says it detached.
+xdp_prog() { ip -n "$TB_DST" -j link show "$TB_DST_IF" | jq -r '.[0].xdp.prog.id // "none"'; }
+mv "$S/attachments" "$tmp/att.saved" && mkdir -p "$S/attachments/x"
+in_ns "$TB_DST" "$GEOBLOCK" attach "$TB_DST_IF" >"$tmp/out" 2>"$tmp/err"
+check_eq "unrecordable attach: exit 2, one line, not attached" "2 geoblock: attach: cannot record the attachment in $S/attachments: Is a directory; not attached" \
+	"$? $(cat "$tmp/err")"
+check_eq "... no program on the interface" none "$(xdp_prog)"
+check "... no link pinned" test ! -e "$GEOBLOCK_PIN_DIR/link_$TB_DST_IF"
+check_eq "... audited as failed" "attach $TB_DST_IF: failed" \
+	"$(tail -1 "$S/audit.log" | jq -r '.command + ": " + .result' | cut -d: -f1-2)"
+rm -rf "$S/attachments" && mv "$tmp/att.saved" "$S/attachments"
+check "attach with the record writable" in_ns "$TB_DST" "$GEOBLOCK" attach "$TB_DST_IF"
+mv "$S/attachments" "$tmp/att.saved" && mkdir -p "$S/attachments/x"
+in_ns "$TB_DST" "$GEOBLOCK" detach "$TB_DST_IF" >"$tmp/out" 2>"$tmp/err"
+check_eq "unrecordable detach: exit 2, one line saying it detached" "2 geoblock: detach: detached from $TB_DST_IF, but cannot forget its record in $S/attachments (restore would attach it again): Is a directory" \
+	"$? $(cat "$tmp/err")"
+check_eq "... no program on the interface" none "$(xdp_prog)"
+rm -rf "$S/attachments" && mv "$tmp/att.saved" "$S/attachments"
 summary

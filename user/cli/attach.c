@@ -83,6 +83,9 @@ static int record_live(const struct gb_ctx *ctx, const char *ifname, int ifindex
 	err = state_attachment_set(ctx, ifname, mode, kind);
 	if (err > 0)
 		err = 0;
+	if (err)
+		gb_err("attached to %s, but cannot record it in %s/%s (restore would not attach it "
+		       "again): %s", ifname, ctx->state_dir, STATE_ATTACH_FILE, strerror(-err));
 	if (audit_result(ctx, NULL, err, NULL) && !err)
 		err = -EIO;
 	if (err)
@@ -90,6 +93,21 @@ static int record_live(const struct gb_ctx *ctx, const char *ifname, int ifindex
 	printf("already attached to %s (%s mode, %s lookup), but not recorded (an attach stopped "
 	       "midway): recorded now, for restore\n", ifname, mode, kind);
 	return GB_EXIT_OK;
+}
+
+/* Detaches the link pinned at path and removes the pin: 0, or -errno if it could not. */
+static int unpin_link(const char *path)
+{
+	int fd = bpf_obj_get(path), err = 0;
+
+	if (fd < 0)
+		return -errno;
+	if (bpf_link_detach(fd) && errno != ENOLINK && errno != EINVAL)
+		err = -errno;
+	close(fd);
+	if (!err && unlink(path))
+		err = -errno;
+	return err;
 }
 
 int attach_iface(const char *ifname, const char *mode, const char *lookup, bool locked)
@@ -201,6 +219,12 @@ int attach_iface(const char *ifname, const char *mode, const char *lookup, bool 
 	err = locked ? 0 : state_attachment_set(&ctx, ifname, requested, lookup);
 	if (err > 0)
 		err = 0;
+	/* Unrecorded, it would run until a reboot and not after: undone, so that it failed whole. */
+	if (err)
+		gb_err("cannot record the attachment in %s/%s: %s; %s", ctx.state_dir,
+		       STATE_ATTACH_FILE, strerror(-err), unpin_link(path) ?
+		       "attached all the same (cannot undo it: 'geoblock detach' it)" :
+		       "not attached");
 	if (!locked && audit_result(&ctx, NULL, err, NULL) && !err)
 		err = -EIO;
 	if (err)
@@ -237,6 +261,10 @@ int cmd_detach(const struct cmd_args *a)
 	if (fd < 0) {
 		/* Not attached (a reboot?) but recorded: restore must not attach it again. */
 		err = state_attachment_set(&ctx, ifname, NULL, NULL);
+		if (err < 0)
+			gb_err("not attached to %s, but cannot forget its record in %s/%s (restore "
+			       "would attach it): %s", ifname, ctx.state_dir, STATE_ATTACH_FILE,
+			       strerror(-err));
 		if (err == 0) {
 			gb_err("not attached to \"%.32s\"; see 'geoblock status'", ifname);
 			ret = GB_EXIT_USAGE;
@@ -264,6 +292,10 @@ int cmd_detach(const struct cmd_args *a)
 	err = state_attachment_set(&ctx, ifname, NULL, NULL);
 	if (err > 0)
 		err = 0;
+	if (err)
+		gb_err("detached from %s, but cannot forget its record in %s/%s (restore would "
+		       "attach it again): %s", ifname, ctx.state_dir, STATE_ATTACH_FILE,
+		       strerror(-err));
 out_audit:
 	if (audit_result(&ctx, NULL, err, NULL) && !err)
 		err = -EIO;

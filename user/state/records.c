@@ -56,6 +56,9 @@ int state_attachments_read(const struct gb_ctx *ctx, struct state_attachment **o
 		}
 		(*out)[(*n)++] = a;
 	}
+	/* A file that cannot be read (EIO, or a directory in its place) is no empty record. */
+	if (!err && ferror(f))
+		err = errno ? -errno : -EIO;
 	free(line);
 	fclose(f);
 	return err;
@@ -113,9 +116,6 @@ int state_attachment_set(const struct gb_ctx *ctx, const char *ifname, const cha
 	if (!err)
 		err = gb_write_file_atomic(ctx->state_dir, STATE_ATTACH_FILE, buf, len);
 out:
-	if (err)
-		gb_err("cannot record the attachment in %s/%s: %s", ctx->state_dir, STATE_ATTACH_FILE,
-		       strerror(-err));
 	free(buf);
 	free(v);
 	return err ? err : found;

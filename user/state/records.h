@@ -21,7 +21,10 @@ struct state_attachment {
 
 /* The attachments file ("IFACE MODE LOOKUP" lines); *out malloc'd, NULL and 0 when none. */
 int state_attachments_read(const struct gb_ctx *ctx, struct state_attachment **out, size_t *n);
-/* Records ifname's attachment (mode NULL: forgets it); 1 if it was recorded before, 0 if not. */
+/*
+ * Records ifname's attachment (mode NULL: forgets it); 1 if it was recorded before, 0 if not, or a
+ * negative errno, unsaid (the caller says what it leaves).
+ */
 int state_attachment_set(const struct gb_ctx *ctx, const char *ifname, const char *mode,
 			 const char *lookup);
 /* 1 if ifname's attachment is recorded, 0 if not, or a negative errno. */
