@@ -119,6 +119,10 @@ refused 1 '--expires needs a value, not the option "--monitor"' meeting add x --
 # ... named in one line of printable text, control bytes shown as \xNN.
 refused 1 '--reason needs a value, not the option "--mon\\x1b.2Jitor"' meeting add x --ports 7000 \
 	--block DE --reason $'--mon\e[2Jitor'
+# Whatever a message names, it stays one line of printable text: control bytes as \xNN.
+refused 1 'no interface "a\\x0ab\\x1b.31m"' attach $'a\nb\e[31m'
+refused 1 '--max-shrink "5\\x0a0" is not a percentage' geoip load --max-shrink $'5\n0' "$tmp/x"
+refused 1 "cannot open $tmp/no\\\\x0afile: No such file" apply "$tmp/no"$'\n'file
 # An empty dir would be the default one (the production rule set); a long one, one cut short.
 refused 1 "--state-dir needs a directory, not an empty value" --state-dir "" meeting del standup
 refused 1 "--pin-dir: a path of at most 255 bytes" --pin-dir "/sys/fs/bpf/$(printf 'x%.0s' {1..300})" \

@@ -28,11 +28,31 @@ void gb_set_command(const char *name)
 	command_name = name;
 }
 
+/*
+ * Control bytes as \xNN: a message is one line, whatever it names (a path, an interface or a
+ * value given with a newline or an escape sequence in it); UTF-8 text stays as it is.
+ */
+static void escape_controls(const char *in, char *out, size_t len)
+{
+	size_t at = 0;
+
+	for (; *in && at + 5 <= len; in++) {
+		unsigned char c = *in;
+
+		if (c < 0x20 || c == 0x7f)
+			at += snprintf(out + at, len - at, "\\x%02x", c);
+		else
+			out[at++] = c;
+	}
+	out[at] = '\0';
+}
+
 static void vmessage(const char *kind, const char *fmt, va_list ap)
 {
-	char msg[sizeof(last_error)];
+	char raw[sizeof(last_error)], msg[sizeof(last_error)];
 
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	vsnprintf(raw, sizeof(raw), fmt, ap);
+	escape_controls(raw, msg, sizeof(msg));
 	fprintf(stderr, "geoblock: %s%s%s%s\n", command_name, *command_name ? ": " : "", kind, msg);
 	if (!*kind)
 		snprintf(last_error, sizeof(last_error), "%s", msg);
