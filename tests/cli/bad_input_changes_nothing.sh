@@ -119,6 +119,12 @@ refused 1 '--expires needs a value, not the option "--monitor"' meeting add x --
 # ... named in one line of printable text, control bytes shown as \xNN.
 refused 1 '--reason needs a value, not the option "--mon\\x1b.2Jitor"' meeting add x --ports 7000 \
 	--block DE --reason $'--mon\e[2Jitor'
+# -V with a command does not run it (it did not, and said exit 0); a daemon's --etcd-prefix
+# without --etcd (a typo of a fleet's daemon) is refused, as --node is (a timeout: it ran on).
+refused 1 '-V takes no command ("meeting" given)' -V meeting del standup
+out=$(timeout 20 "$GEOBLOCK" daemon --metrics 127.0.0.1:0 --etcd-prefix /typo 2>&1)
+check_eq "daemon --etcd-prefix without --etcd: refused in one line" "1 geoblock: daemon: --node, --etcd-prefix and --etcd-cacert, --etcd-cert, --etcd-key need --etcd URL" \
+	"$? $out"
 # Whatever a message names, it stays one line of printable text: control bytes as \xNN.
 refused 1 'no interface "a\\x0ab\\x1b.31m"' attach $'a\nb\e[31m'
 refused 1 '--max-shrink "5\\x0a0" is not a percentage' geoip load --max-shrink $'5\n0' "$tmp/x"

@@ -335,9 +335,12 @@ int cmd_daemon(const struct cmd_args *a)
 		gb_err("--janus-admin URL and --janus-admin-secret FILE go together");
 		return GB_EXIT_USAGE;
 	}
+	/* --etcd-prefix has a default value: whether it was given is its count. */
 	if (!a->opt[OPT_ETCD] && (a->opt[OPT_NODE] || a->opt[OPT_ETCD_CACERT] ||
-				  a->opt[OPT_ETCD_CERT] || a->opt[OPT_ETCD_KEY])) {
-		gb_err("--node and --etcd-cacert, --etcd-cert, --etcd-key need --etcd URL");
+				  a->opt[OPT_ETCD_CERT] || a->opt[OPT_ETCD_KEY] ||
+				  a->count[OPT_ETCD_PREFIX])) {
+		gb_err("--node, --etcd-prefix and --etcd-cacert, --etcd-cert, --etcd-key need "
+		       "--etcd URL");
 		return GB_EXIT_USAGE;
 	}
 	if (a->opt[OPT_ETCD] && !a->opt[OPT_NODE]) {

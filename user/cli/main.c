@@ -51,7 +51,11 @@ int main(int argc, char **argv)
 	}
 	managed_allow_local(g.opt[OPT_LOCAL_OVERRIDE]);
 	gb_set_verbosity(g.count[OPT_VERBOSE]);
-	if (g.opt[OPT_VERSION])
+	if (g.opt[OPT_VERSION] && g.npos) {
+		/* Else "geoblock -V meeting del x" said the version and deleted nothing, exit 0. */
+		gb_err("-V takes no command (\"%s\" given)", g.pos[0]);
+		ret = GB_EXIT_USAGE;
+	} else if (g.opt[OPT_VERSION])
 		printf("geoblock %s (pinned ABI %d)\n", GB_VERSION, GB_ABI_VERSION);
 	else
 		ret = args_run(&cmd_geoblock, "", g.npos, g.pos);
