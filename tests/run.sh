@@ -126,6 +126,7 @@ tests=(
 	"bash $ROOT/tests/faults/damaged_rules_file_restores_the_rest.sh"
 	"bash $ROOT/tests/faults/expiry_killed_after_its_audit_is_audited_once.sh"
 	"bash $ROOT/tests/faults/state_dir_swapped_for_a_symlink_is_refused.sh"
+	"bash $ROOT/tests/faults/directory_sync_failing_after_rename_keeps_the_change.sh"
 )
 
 # A test left out of the list above would never run: each one found is counted as broken.

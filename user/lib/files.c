@@ -220,7 +220,16 @@ int atomic_file_commit(struct atomic_file *f, int err)
 		unlink(f->tmp);
 		return err;
 	}
-	return gb_sync_dir(f->dir);
+	/*
+	 * Renamed, the file holds what was written: a failure now is no failure to write it (a
+	 * caller would roll back its maps under a file that holds the new state), only a rename a
+	 * crash may still lose, as one a moment earlier would have.
+	 */
+	err = gb_sync_dir(f->dir);
+	if (err)
+		gb_warn("%s written, but its directory cannot be synced (%s): a crash may yet "
+			"lose it", f->path, strerror(-err));
+	return 0;
 }
 
 int gb_write_file_atomic(const char *dir, const char *name, const char *data, size_t len)

@@ -21,8 +21,10 @@ struct atomic_file {
 /* Creates the temporary for dir/name; 0 or a negative errno. */
 int atomic_file_open(struct atomic_file *f, const char *dir, const char *name);
 /*
- * With err 0: fsync, rename over dir/name, fsync of dir; otherwise (or if any of those fails) the
- * temporary is removed and dir/name left as it was. Closes f->fd; returns err or the first failure.
+ * With err 0: fsync, rename over dir/name, fsync of dir; otherwise (or if either of the first two
+ * fails) the temporary is removed and dir/name left as it was. Closes f->fd; returns err or the
+ * first failure. A failed fsync of dir, once renamed, is a warning line, not a failure: dir/name
+ * holds the new content.
  */
 int atomic_file_commit(struct atomic_file *f, int err);
 /* Writes all of data, past short writes; 0 or a negative errno. */
