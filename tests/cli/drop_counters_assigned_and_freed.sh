@@ -56,9 +56,11 @@ for how in --check ""; do
 done
 check_eq "with nothing changed" "$(cat "$tmp/before")" "$("$GEOBLOCK" meeting list --json | jq -S .)"
 # One that fits, but not beside the meetings it changes (make-before-break): 39 counters free,
-# and a meeting of 676 countries moved to another port.
-"$GEOBLOCK" restore --print | grep -v '^#' | sed 's/--ports 10002 /--ports 10902 /' >"$tmp/rules"
-check "the file changes one meeting" grep -q -- "--ports 10902 " "$tmp/rules"
+# and a meeting of 676 countries moved to another port and switched to monitor (a new version;
+# a move alone is made in place, needing no room: checked after).
+"$GEOBLOCK" restore --print | grep -v '^#' | sed 's/--ports 10002 /--ports 10902 --monitor /' \
+	>"$tmp/rules"
+check "the file changes one meeting" grep -q -- "--ports 10902 --monitor " "$tmp/rules"
 for how in --check ""; do
 	"$GEOBLOCK" apply "$tmp/rules" $how >"$tmp/out" 2>"$tmp/err"
 	check_eq "apply $how of a switch without room for it: exit 2" 2 "$?"
@@ -70,7 +72,7 @@ check_eq "and nothing audited" "$audited" "$(wc -l <"$GEOBLOCK_STATE_DIR/audit.l
 # The same change through the API's PUT: refused before anything changes, saying what is short.
 SOCK=$tmp/api.sock
 api_daemon "$SOCK"
-body=$(jq -nc --arg all "$all" '{ports: [10902], block: ($all | split(","))}')
+body=$(jq -nc --arg all "$all" '{ports: [10902], block: ($all | split(",")), mode: "monitor"}')
 out=$(curl -s --unix-socket "$SOCK" -X PUT -w '\n%{http_code}' --data-binary "$body" \
 	http://geoblock/v1/meetings/all2)
 check_eq "PUT of a switch without room for it: 500, what is short" \
@@ -78,6 +80,15 @@ check_eq "PUT of a switch without room for it: 500, what is short" \
 	"$(tail -n1 <<<"$out") $(head -n1 <<<"$out" | jq -r .error | sed 's/ (apply in two steps.*//')"
 check_eq "... with nothing changed" "$(cat "$tmp/before")" "$("$GEOBLOCK" meeting list --json | jq -S .)"
 kill_child "$pid"
+# The move alone: made in place (the meeting keeps its id and counters), so it needs no room.
+id2=$("$GEOBLOCK" meeting list --json | jq '.[] | select(.name == "all2") | .id')
+sed -i 's/--ports 10902 --monitor /--ports 10902 /' "$tmp/rules"
+"$GEOBLOCK" apply "$tmp/rules" >"$tmp/out" 2>"$tmp/err"
+check_eq "apply of the move alone, without room for a second version: done in place" \
+	"0 applied: 0 added, 1 changed, 0 switched mode, 0 deleted, $(($(grep -c . "$tmp/rules") - 1)) unchanged" \
+	"$? $(tail -1 "$tmp/out")"
+check_eq "... the meeting on its new port, its id kept" "10902 $id2" \
+	"$("$GEOBLOCK" meeting list --json | jq -r '.[] | select(.name == "all2") | "\(.ports | join(",")) \(.id)"')"
 
 # Counter reuse: write a count into the counter a meeting holds, delete it, add another meeting
 # blocking the same country; it gets a counter back, which must read zero.
