@@ -91,7 +91,8 @@ for i in $order; do
 	k=$((k + 1))
 	# shellcheck disable=SC2086
 	on "$REPLAY_PIN" "$REPLAY_STATE" ${CMDS[i]} --reason "replay c$i" >/dev/null 2>"$tmp/rerr"
-	check_eq "replayed step $k, c$i (${CMDS[i]}), succeeds: $(head -1 "$tmp/rerr")" 0 $?
+	rc=$?	# read before the name's command substitution sets $? to its own
+	check_eq "replayed step $k, c$i (${CMDS[i]}), succeeds: $(head -1 "$tmp/rerr")" 0 "$rc"
 	on "$REPLAY_PIN" "$REPLAY_STATE" restore --print >"$tmp/snap.$k"
 done
 check_eq "the serial replay gives the concurrent result" "$result" \

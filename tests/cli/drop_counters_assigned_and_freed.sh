@@ -84,9 +84,10 @@ kill_child "$pid"
 id2=$("$GEOBLOCK" meeting list --json | jq '.[] | select(.name == "all2") | .id')
 sed -i 's/--ports 10902 --monitor /--ports 10902 /' "$tmp/rules"
 "$GEOBLOCK" apply "$tmp/rules" >"$tmp/out" 2>"$tmp/err"
+rc=$? others=$(($(grep -c . "$tmp/rules") - 1))
 check_eq "apply of the move alone, without room for a second version: done in place" \
-	"0 applied: 0 added, 1 changed, 0 switched mode, 0 deleted, $(($(grep -c . "$tmp/rules") - 1)) unchanged" \
-	"$? $(tail -1 "$tmp/out")"
+	"0 applied: 0 added, 1 changed, 0 switched mode, 0 deleted, $others unchanged" \
+	"$rc $(tail -1 "$tmp/out")"
 check_eq "... the meeting on its new port, its id kept" "10902 $id2" \
 	"$("$GEOBLOCK" meeting list --json | jq -r '.[] | select(.name == "all2") | "\(.ports | join(",")) \(.id)"')"
 

@@ -41,7 +41,6 @@ check_eq "board's policy read from its pin" board \
 	"$(pinned meeting_policy "$board_id" | jq -r .formatted.value.name)"
 check_eq "board holds one drop counter" 1 \
 	"$(pinned drop_slot "$board_id" | jq '[.formatted.value.slot[] | select(. != 0)] | length')"
-differs() { "$GEOBLOCK" apply <(saved_rules) --check 2>&1 | grep -E '^[-+]'; }
 new_audit() { tail -n +"$(($1 + 1))" "$S/audit.log"; }
 
 # changed NAME EXPECTED_OUT CMD...: exit 0, one line of output, no journal left, one audit record

@@ -60,7 +60,6 @@ owner_of() {
 ufrags_of() {
 	"$GEOBLOCK" meeting list --json | jq -r --arg n "$1" '.[] | select(.name == $n) | .ufrags | join(",")'
 }
-differs() { "$GEOBLOCK" apply <(saved_rules) --check 2>&1 | grep -E '^[-+]'; }
 snapshot() {
 	saved_files
 	cat "$S/audit.log" "$S/shared-ports" 2>/dev/null

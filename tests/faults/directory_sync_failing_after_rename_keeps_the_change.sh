@@ -13,7 +13,6 @@ check "strace is installed (scripts/install-deps.sh)" quiet command -v strace
 check "meeting add a" "$GEOBLOCK" meeting add a --ports 8801 --block DE >/dev/null 2>&1
 printf 'meeting add b --ports 8802 --block DE\n' >"$tmp/b.rules"
 names() { "$GEOBLOCK" meeting list --json | jq -r 'map(.name) | join(" ")'; }
-differs() { "$GEOBLOCK" apply <(saved_rules) --check 2>&1 | grep -E '^[-+]'; }
 
 # The apply's fsyncs: the new rules file's, then the state dir's after the rename (the second).
 strace -f -o "$tmp/trace" -e trace=fsync,rename -e inject=fsync:error=EIO:when=2 \

@@ -16,7 +16,6 @@ check "meeting add board" "$GEOBLOCK" meeting add board --ports 8801 --block DE 
 check "meeting add team" "$GEOBLOCK" meeting add team --ports 8802 --block FR,US --monitor >/dev/null
 
 # The difference between the maps and the rules file (empty: the same rule set).
-differs() { "$GEOBLOCK" apply <(saved_rules) --check 2>&1 | grep -E '^[-+]'; }
 # What the maps hold of meeting m: absent, enforce or monitor.
 state_of() {
 	"$GEOBLOCK" meeting list --json |

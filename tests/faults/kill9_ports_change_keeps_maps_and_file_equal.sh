@@ -16,7 +16,6 @@ S=$GEOBLOCK_STATE_DIR
 check "meeting add board" "$GEOBLOCK" meeting add board --ports 8801 --block DE >/dev/null
 check "meeting add m" "$GEOBLOCK" meeting add m --ports 9001 --block DE,FR >/dev/null
 
-differs() { "$GEOBLOCK" apply <(saved_rules) --check 2>&1 | grep -E '^[-+]'; }
 ports_of() {
 	"$GEOBLOCK" meeting list --json | jq -r '.[] | select(.name == "m") | .ports | join(",")'
 }

@@ -43,7 +43,8 @@ check "no meeting is added" test -z "$("$GEOBLOCK" meeting list --json 2>/dev/nu
 # Unbroken, under a umask that masks every bit: the mode is the one asked for.
 (umask 0777; GEOBLOCK_STATE_DIR=$tmp/state2 "$GEOBLOCK" meeting add m --ports 9000 \
 	--block DE >/dev/null 2>"$tmp/err2")
-check "the command succeeds: $(cat "$tmp/err2")" test $? = 0
+rc=$?	# read before the name's command substitution sets $? to its own
+check "the command succeeds: $(cat "$tmp/err2")" test "$rc" = 0
 check_eq "and adds its meeting" m "$("$GEOBLOCK" meeting list --json | jq -r '.[] | .name')"
 check_eq "the state dir made under umask 0777 has mode 700" 700 "$(stat -c %a "$tmp/state2")"
 summary

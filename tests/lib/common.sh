@@ -99,6 +99,19 @@ change_under_way() {
 	[[ $last != *" done" ]] && ((${last%% *} > ${through:-0}))
 }
 change_under_way_not() { ! change_under_way; }
+# The "-"/"+" lines of `apply --check` of the saved rule set: what the maps hold that it does not,
+# and the reverse; empty when they agree. A check that fails says so (its exit and first line),
+# so that a broken --check never reads as agreement.
+differs() {
+	local out rc
+	out=$("$GEOBLOCK" apply <(saved_rules) --check 2>&1)
+	rc=$?
+	if ((rc != 0)); then
+		echo "apply --check failed (exit $rc): $(head -1 <<<"$out")"
+		return
+	fi
+	grep -E '^[-+]' <<<"$out"
+}
 
 # api_daemon SOCK [WRAPPER...]: starts `geoblock daemon --metrics 127.0.0.1:0 --api SOCK` in the
 # background (under WRAPPER, e.g. a namespace's nsenter), stopped when the test ends; its output in
