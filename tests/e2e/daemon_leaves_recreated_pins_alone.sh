@@ -4,7 +4,7 @@
 # its expiry pass must not write the rules file from them (it dropped the meetings added since).
 # It says once that it should be restarted, and the rules file keeps what the live maps hold.
 # Its control API then answers 503 on every route, reads too: a list or a join-time check from
-# its own maps would describe rules no packet meets.
+# its own maps would describe rules no packet meets; Janus's events change nothing.
 set -uo pipefail
 source "$(dirname "$0")/../lib/common.sh"
 S=$GEOBLOCK_STATE_DIR
@@ -15,15 +15,19 @@ listed() { saved_rules | grep -o '^meeting add [^ ]*' | cut -d' ' -f3 | sort | p
 # six requests and a command), so that the daemon's first pass after it comes after them.
 soon=$(date -u -d '+8 seconds' +%Y-%m-%dT%H:%M:%SZ)
 check "a meeting expiring in 8 s" "$GEOBLOCK" meeting add old --ports 9001 --block DE --expires "$soon" >/dev/null
-check "a meeting without expiry" "$GEOBLOCK" meeting add stay --ports 9003 --block DE >/dev/null
+check "a meeting without expiry" "$GEOBLOCK" meeting add stay --ports 9003 --janus-room 77 \
+	--block DE >/dev/null
 tmp=$(mktemp -d)
 on_exit rm -rf "$tmp"
 SOCK=$tmp/api.sock
-"$GEOBLOCK" daemon --metrics 127.0.0.1:0 --api "$SOCK" >"$LOG" 2>&1 &
+"$GEOBLOCK" daemon --metrics 127.0.0.1:0 --api "$SOCK" --janus-events 127.0.0.1:0 >"$LOG" 2>&1 &
 daemon=$!
 on_exit "kill_child $daemon"
 check "daemon started" wait_until 10 grep -q "serving metrics" "$LOG"
 check "its API listens" wait_until 10 test -S "$SOCK"
+check "it serves Janus events" wait_until 10 grep -q '^serving Janus events on ' "$LOG"
+URL=$(sed -n 's/^serving Janus events on //p' "$LOG")
+source "$ROOT/tests/lib/janus.sh"
 # code METHOD PATH: the API's status for it.
 code() { curl -s -o /dev/null --unix-socket "$SOCK" -X "$1" -w '%{http_code}' "http://geoblock$2"; }
 READS=(/v1/meetings /v1/meetings/stay /v1/meetings/stay/check?addr=192.0.2.1
@@ -50,5 +54,13 @@ check_eq "DELETE /v1/meetings/fresh after: 503" 503 "$(code DELETE /v1/meetings/
 check_eq "... before any check of the request (a query no route takes)" 503 \
 	"$(code GET '/v1/explain?bogus=1')"
 check_eq "... and fresh is still there" "fresh old stay" "$(listed)"
+# Janus's events change nothing either: a join to stay's room gave its port in the daemon's own
+# maps, audited and recorded in janus-ports as if enforced (and so could write the rules file).
+audited=$(wc -l <"$S/audit.log")
+check_eq "a Janus join to stay's room: taken" 200 "$(post "$(joined 5 6 77)")"
+check_eq "... its candidate on port 9100: taken" 200 "$(post "$(cand 5 6 9100)")"
+check_eq "... no change audited" "$audited" "$(wc -l <"$S/audit.log")"
+check "... no Janus port recorded" test -z "$(grep -s 9100 "$S/janus-ports")"
+check_eq "... the rules file as before" "fresh old stay" "$(listed)"
 check "daemon still running" kill -0 "$daemon"
 summary

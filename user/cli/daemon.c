@@ -198,7 +198,8 @@ static void expire(const struct gb_ctx *ctx)
 	n = gb_pins_current(ctx);
 	if (n == -ESTALE && !said)
 		gb_warn("the pinned maps under %s were re-created since the daemon started: it no "
-			"longer deletes expired meetings; restart it", ctx->pin_dir);
+			"longer deletes expired meetings or changes any (API, Janus); restart it",
+			ctx->pin_dir);
 	said = n == -ESTALE;
 	if (n)
 		return;

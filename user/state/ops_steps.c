@@ -164,6 +164,13 @@ int ops_rules_take(const struct gb_ctx *ctx, struct rules **r)
 		}
 		return err;
 	}
+	/*
+	 * The daemon's maps, made anew under it since it started, are read by no packet: a change
+	 * there would go nowhere, and its save write the rules file from them (the API answers 503
+	 * before; this stops Janus's events too).
+	 */
+	if (gb_pins_current(ctx) == -ESTALE)
+		return -ESTALE;
 	*r = &kept;
 	return kept_take(ctx, NULL);
 }
