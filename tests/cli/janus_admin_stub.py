@@ -7,7 +7,8 @@ its path (/admin/SESSION/HANDLE) appended to DIR/hangups as a line. MODE "stall"
 a hangup_webrtc touches DIR/asked, waits until DIR/release exists (at most 4 s, under the
 daemon's 5 s timeout), then is answered and touches DIR/answered (a hangup under way must hold
 up no event). MODE "bare": every request is answered {"janus": "success"} and nothing more (no
-"sessions" list): not Janus's answer. Anything else is answered as an error.
+"sessions" list): not Janus's answer. MODE "refuse": as "record", but each hangup_webrtc is
+answered as an error (a wrong admin secret). Anything else is answered as an error.
 """
 import json
 import os
@@ -53,6 +54,9 @@ class Admin(BaseHTTPRequestHandler):
                 end = time.monotonic() + 4
                 while time.monotonic() < end and not os.path.exists(os.path.join(DIR, "release")):
                     time.sleep(0.02)
+            if MODE == "refuse":
+                self.reply({"janus": "error", "error": {"code": 403, "reason": "Unauthorized"}})
+                return
             self.reply({"janus": "success"})
             if MODE == "stall":
                 touch("answered")

@@ -8,7 +8,8 @@
 # of 10,000 events are counted and change nothing; the saved rule set never holds a Janus port;
 # `apply` and `meeting ports add` keep them; a restarted daemon takes back its predecessor's
 # ports; `meeting del` forgets them; every change is audited; and a hangup Janus's Admin API is
-# slow to answer (`--janus-hangup`) holds up no event.
+# slow to answer (`--janus-hangup`) holds up no event, and one it refuses is asked again later and
+# later, not at every pass.
 set -uo pipefail
 source "$(dirname "$0")/../lib/common.sh"
 [[ -x $GEOBLOCK ]] || { fail "no $GEOBLOCK (build it first)"; summary; exit; }
@@ -316,6 +317,24 @@ check_eq "GET /janus-events: the hangup counted" 1 "$(count hangups)"
 check "the hangup is audited" wait_until 5 grep -q \
 	'"command":"janus hangup".*handle 81: 85.214.1.1 is in DE, blocked by meeting H' \
 	"$GEOBLOCK_STATE_DIR/audit.log"
+
+# A hangup Janus refuses (a wrong admin secret) is asked again after 10 s, then later and later:
+# not at every pass of the daemon (5 s), each an audit record and a call that may wait 5 s.
+kill_child "$pid"
+admin_stub "$tmp/refusing" refuse
+start_daemon 60 --janus-admin "$ADMIN" --janus-admin-secret "$tmp/admin_secret" --janus-hangup
+asked() { grep -c . "$tmp/refusing/hangups" 2>/dev/null; }
+asked_is() { [[ $(asked) == "$1" ]]; }
+post "[$(joined 8 83 4321),$(pair 8 83 20023)]" >/dev/null
+check "a refused hangup: asked once" wait_until 10 asked_is 1
+refused_audited() { grep -q '"command":"janus hangup".*handle 83: .*"result":"failed' \
+	"$GEOBLOCK_STATE_DIR/audit.log"; }
+check "... audited as failed" wait_until 10 refused_audited
+# No event to await for a pass that asks nothing: a bound past one pass (5 s), short of 10 s.
+sleep 8
+check_eq "... not asked again at the next pass" "1 /admin/8/83" \
+	"$(asked) $(sort -u "$tmp/refusing/hangups" | paste -sd' ')"
+check "... asked again later" wait_until 20 asked_is 2
 
 # An expired meeting forgets its rooms and its handles' ports, as meeting del does: else a meeting
 # of its name added later would have its own port taken for a Janus port.

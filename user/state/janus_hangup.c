@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include "lib/clock.h"
 #include "state/audit.h"
 #include "state/explain.h"
 #include "state/janus_rooms.h"
@@ -22,11 +23,38 @@ struct hangup_ask {
 	char meeting[GB_MEETING_NAME_LEN];
 };
 
-/* The handles not hung up yet whose room is a meeting's and whose client is known. */
+/*
+ * After a failed hangup (a wrong Admin API secret, Janus unreachable) a handle is asked again
+ * after 10 s, doubling to 10 minutes: each try is an audit record under the state lock and may
+ * wait out the call's timeout, which held up the daemon's other passes for every blocked handle
+ * every 5 s, for good.
+ */
+#define HANGUP_RETRY_FIRST_S	10
+#define HANGUP_RETRY_MAX_S	600
+
+static time_t now_s(void)
+{
+	return (time_t)(gb_mono_ms() / 1000);
+}
+
+static void hangup_failed(struct janus_handle *h)
+{
+	unsigned int shift = h->hangup_fails < 6 ? h->hangup_fails : 6;
+	time_t wait = (time_t)HANGUP_RETRY_FIRST_S << shift;
+
+	h->hangup_fails++;
+	h->hangup_next = now_s() + (wait < HANGUP_RETRY_MAX_S ? wait : HANGUP_RETRY_MAX_S);
+}
+
+/*
+ * The handles not hung up yet whose room is a meeting's and whose client is known, but those
+ * whose last hangup failed too recently.
+ */
 static size_t hangup_candidates(struct janus_members *m, const struct janus_set *j,
 				struct hangup_ask **out)
 {
 	struct hangup_ask *asks;
+	time_t now = now_s();
 	size_t n = 0;
 
 	pthread_mutex_lock(&m->mu);
@@ -35,7 +63,7 @@ static size_t hangup_candidates(struct janus_members *m, const struct janus_set 
 		const struct janus_handle *h = &m->h[i];
 		const char *name = h->room ? janus_room_meeting(j, h->room) : NULL;
 
-		if (h->hung || !name || !h->remote[0])
+		if (h->hung || !name || !h->remote[0] || (h->hangup_fails && now < h->hangup_next))
 			continue;
 		asks[n] = (struct hangup_ask){ .session = h->session, .handle = h->handle,
 					       .room = h->room, .pc = h->pc };
@@ -95,8 +123,8 @@ void janus_members_hangup_blocked(struct janus_members *m,
 		}
 		if (drop) {
 			/* Not a PeerConnection come since (its hangup event reset the handle). */
-			if (h && h->pc == a->pc)
-				h->hung = !err;
+			if (h && h->pc == a->pc && !(h->hung = !err))
+				hangup_failed(h);
 			__atomic_add_fetch(&m->c.hangups, !err, __ATOMIC_RELAXED);
 			m->unsynced = true;
 		}

@@ -32,6 +32,8 @@ struct janus_handle {
 	char remote[64];			/* the client's address (candidate, pair) */
 	bool paired;				/* remote is its selected pair's: kept */
 	bool hung;				/* hung up for it (--janus-hangup) */
+	unsigned int hangup_fails;		/* hangups asked of Janus that failed... */
+	time_t hangup_next;			/* ...so not asked again before (monotonic s) */
 	unsigned int pc;			/* its PeerConnections hung up so far */
 };
 
