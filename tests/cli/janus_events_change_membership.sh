@@ -9,7 +9,7 @@
 # `apply` and `meeting ports add` keep them; a restarted daemon takes back its predecessor's
 # ports; `meeting del` forgets them; every change is audited; and a hangup Janus's Admin API is
 # slow to answer (`--janus-hangup`) holds up no event, and one it refuses is asked again later and
-# later, not at every pass.
+# later, not at every pass; a port whose take-back fails is taken back later.
 set -uo pipefail
 source "$(dirname "$0")/../lib/common.sh"
 [[ -x $GEOBLOCK ]] || { fail "no $GEOBLOCK (build it first)"; summary; exit; }
@@ -335,6 +335,24 @@ sleep 8
 check_eq "... not asked again at the next pass" "1 /admin/8/83" \
 	"$(asked) $(sort -u "$tmp/refusing/hangups" | paste -sd' ')"
 check "... asked again later" wait_until 20 asked_is 2
+
+# A take-back that fails (the state lock cannot be opened: made immutable) keeps the handle's
+# ports, taken back by the idle pass once it can: they stayed in the meeting for good.
+kill_child "$pid"
+start_daemon 2
+post "[$(joined 10 101 1234),$(cand 10 101 20031)]" >/dev/null
+check_eq "a handle's port in A" A "$(owner 20031)"
+if chattr +i "$GEOBLOCK_STATE_DIR/lock"; then
+	on_exit chattr -i "$GEOBLOCK_STATE_DIR/lock"
+	check_eq "its hangup while the lock cannot be opened: taken" 200 \
+		"$(post '{"type":16,"subtype":6,"session_id":10,"handle_id":101,"event":{"connection":"hangup"}}')"
+	check_eq "... its port still A's (not taken back)" A "$(owner 20031)"
+	chattr -i "$GEOBLOCK_STATE_DIR/lock"
+	check "... taken back by the idle pass once the lock opens" wait_until 20 dyn_is A ""
+	check_eq "... out of the maps" - "$(owner 20031)"
+else
+	fail "chattr +i does not work on $GEOBLOCK_STATE_DIR: a failing take-back untested"
+fi
 
 # An expired meeting forgets its rooms and its handles' ports, as meeting del does: else a meeting
 # of its name added later would have its own port taken for a Janus port.

@@ -231,8 +231,11 @@ static void give_all(struct janus_members *m)
 	ops_unlock(fd);
 }
 
-/* Takes h's given ports back from their meeting (m->mu held). */
-static void take_ports(struct janus_members *m, struct janus_handle *h)
+/*
+ * Takes h's given ports back from their meeting (m->mu held); whether it took them all. One it
+ * could not take stays granted, for the caller to keep and try again.
+ */
+static bool take_ports(struct janus_members *m, struct janus_handle *h)
 {
 	struct json_object *lines;
 	bool any = false;
@@ -242,10 +245,10 @@ static void take_ports(struct janus_members *m, struct janus_handle *h)
 	for (size_t i = 0; i < h->n_ports; i++)
 		any |= h->granted[i];
 	if (!any)
-		return;
+		return true;
 	err = ops_lock(m->ctx, &fd);
 	if (err)
-		return;
+		return false;
 	err = ops_rules_take(m->ctx, &r);
 	if (err)
 		goto out_unlock;
@@ -257,10 +260,11 @@ static void take_ports(struct janus_members *m, struct janus_handle *h)
 
 		if (!h->granted[i])
 			continue;
-		h->granted[i] = false;
 		/* Given to a later handle since: its to take back. */
-		if (!jp || of_other(jp, h))
+		if (!jp || of_other(jp, h)) {
+			h->granted[i] = false;
 			continue;
+		}
 		id = rules_find(r, jp->meeting);
 		snprintf(line, sizeof(line), "- port %u meeting %s", port, jp->meeting);
 		if (id && r->owners[port].meeting_id == id)
@@ -268,9 +272,11 @@ static void take_ports(struct janus_members *m, struct janus_handle *h)
 		if (!err)
 			err = janus_port_del(m->ctx->state_dir, &r->janus, port);
 		if (err) {
-			gb_warn("janus: cannot take port %u back: %s", port, strerror(-err));
+			gb_warn("janus: cannot take port %u back: %s; trying again in %u s", port,
+				strerror(-err), m->idle_s);
 			break;
 		}
+		h->granted[i] = false;
 		count(&m->c.ports_taken, 1);
 		json_object_array_add(lines, json_object_new_string(line));
 	}
@@ -278,6 +284,29 @@ static void take_ports(struct janus_members *m, struct janus_handle *h)
 	ops_rules_give(m->ctx, r, err);
 out_unlock:
 	ops_unlock(fd);
+	return !err;
+}
+
+/*
+ * What handle h keeps of its ports after a take that failed: those still granted, which the
+ * idle pass takes again (else they stayed in the meeting for good, and another meeting's
+ * handle given one by Janus later was refused it).
+ */
+static void keep_untaken(struct janus_handle *h)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < h->n_ports; i++) {
+		if (!h->granted[i])
+			continue;
+		h->ports[n] = h->ports[i];
+		h->given[n] = h->given[i];
+		h->granted[n++] = true;
+	}
+	h->n_ports = n;
+	memset(h->lost, 0, sizeof(h->lost));
+	memset(h->refused, 0, sizeof(h->refused));
+	memset(h->retry, 0, sizeof(h->retry));
 }
 
 int janus_members_reset(struct janus_members *m)
@@ -345,10 +374,18 @@ static struct janus_handle *find_handle(struct janus_members *m, __u64 session, 
 	return &m->h[m->n++];
 }
 
-/* Ends handle i: its ports back, its entry gone. */
+/*
+ * Ends handle i: its ports back, its entry gone; if some cannot be taken back, it stays in no
+ * room with those, for the idle pass to end it again.
+ */
 static void end_handle(struct janus_members *m, size_t i)
 {
-	take_ports(m, &m->h[i]);
+	if (!take_ports(m, &m->h[i])) {
+		keep_untaken(&m->h[i]);
+		m->h[i].room = 0;
+		m->h[i].remote[0] = '\0';
+		return;
+	}
 	m->h[i] = m->h[--m->n];
 }
 
@@ -358,9 +395,18 @@ static void end_handle(struct janus_members *m, size_t i)
  */
 static void end_peer_connection(struct janus_members *m, struct janus_handle *h)
 {
-	take_ports(m, h);
-	*h = (struct janus_handle){ .session = h->session, .handle = h->handle, .room = h->room,
-				    .seen = h->seen, .pc = h->pc + 1 };
+	struct janus_handle next = { .session = h->session, .handle = h->handle, .room = h->room,
+				     .seen = h->seen, .pc = h->pc + 1 };
+
+	/* Ports it could not take back stay granted, taken again when the handle goes idle. */
+	if (!take_ports(m, h)) {
+		keep_untaken(h);
+		next.n_ports = h->n_ports;
+		memcpy(next.ports, h->ports, sizeof(next.ports));
+		memcpy(next.given, h->given, sizeof(next.given));
+		memcpy(next.granted, h->granted, sizeof(next.granted));
+	}
+	*h = next;
 }
 
 static void add_port(struct janus_handle *h, __u32 port)
