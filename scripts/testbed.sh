@@ -5,7 +5,8 @@
 TB_DST_V4=192.0.2.1
 TB_DST_V6=2001:db8::1
 
-# testbed_up NAME: NAME is short (<= 10 characters) and unique to the caller.
+# testbed_up NAME: NAME is short (<= 10 characters) and unique to the caller. If it fails, it
+# removes the namespaces it made (its callers register testbed_down only once it worked).
 testbed_up() {
 	TB_NAME=$1
 	TB_SRC=$1-src
@@ -13,8 +14,9 @@ testbed_up() {
 	TB_SRC_IF=${1}s
 	TB_DST_IF=${1}d
 	ip netns add "$TB_SRC" || return 1
-	ip netns add "$TB_DST" || return 1
-	ip link add "$TB_SRC_IF" netns "$TB_SRC" type veth peer name "$TB_DST_IF" netns "$TB_DST" || return 1
+	ip netns add "$TB_DST" || { ip netns del "$TB_SRC"; return 1; }
+	ip link add "$TB_SRC_IF" netns "$TB_SRC" type veth peer name "$TB_DST_IF" netns "$TB_DST" ||
+		{ ip netns del "$TB_SRC"; ip netns del "$TB_DST"; return 1; }
 	for ns in "$TB_SRC" "$TB_DST"; do
 		ip -n "$ns" link set lo up
 	done

@@ -81,6 +81,7 @@ gen() { in_ns "$TB_SRC" "$BENCH" gen "$SRC_IFINDEX" "$@" >/dev/null; }
 	done
 ) >"$tmp/churn" &
 churner=$!
+on_exit kill_child "$churner"
 declare -A sent
 rounds=0
 send() { # send GROUP FAMILY PORT

@@ -71,6 +71,7 @@ check "attach" in_ns "$TB_DST" "$GEOBLOCK" attach "$TB_DST_IF" >/dev/null
 	done
 ) &
 swapper=$!
+on_exit kill_child "$swapper"
 declare -A sent
 rounds=0
 send() { # send GROUP FAMILY PORT

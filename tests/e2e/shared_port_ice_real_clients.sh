@@ -35,9 +35,12 @@ assert all(Gst.ElementFactory.find(e) for e in ("webrtcbin", "nicesrc", "dtlsenc
 	{ fail "no GStreamer webrtcbin, nice, dtls, srtp, opus (scripts/install-deps.sh)"; summary; exit; }
 [[ -x $GEOBLOCK ]] || { fail "no $GEOBLOCK (run make first)"; summary; exit; }
 
-# With the filter when this geoblock has shared ports, unless GB_ICE_FILTER says otherwise.
+# With the filter unless GB_ICE_FILTER=0 says otherwise (by hand, to see the clients' baseline):
+# a geoblock without shared ports fails here rather than passing without the filter.
 if [[ -z ${GB_ICE_FILTER:-} ]]; then
-	"$GEOBLOCK" shared-port -h >/dev/null 2>&1 && GB_ICE_FILTER=1 || GB_ICE_FILTER=0
+	GB_ICE_FILTER=1
+	"$GEOBLOCK" shared-port -h >/dev/null 2>&1 ||
+		{ fail "$GEOBLOCK has no shared-port command"; summary; exit; }
 fi
 if ((GB_ICE_FILTER)); then
 	echo "mode: with the filter (geoblock shared-port)"

@@ -102,7 +102,8 @@ faults_geoip() {
 # audit_whole [LOG]: every line of the audit log (or LOG) is one whole JSON object.
 audit_whole() {
 	local log=${1:-$GEOBLOCK_STATE_DIR/audit.log} bad
-	[[ ! -e $log ]] && return 0
+	# Each caller made changes, each audited: no log is a failure, not a log with no bad line.
+	[[ -s $log ]] || { echo "audit log: $log missing or empty" >&2; return 1; }
 	bad=$(jq -R 'fromjson? // "BAD"' "$log" | grep -c '^"BAD"$')
 	((bad == 0)) || { echo "audit log: $bad broken lines" >&2; return 1; }
 }

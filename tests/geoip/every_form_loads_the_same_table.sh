@@ -11,8 +11,13 @@ D=$GEOBLOCK_DATA_DIR
 tmp=$(mktemp -d)
 on_exit rm -rf "$tmp"
 
+# dump_of PATH...: the hash of the table loaded from PATH..., or nothing if the load or the dump
+# failed or the dump is empty (a hash of nothing would match another's failure).
 dump_of() {
-	"$GEOBLOCK" geoip load --force "$@" >/dev/null && "$GEOBLOCK" geoip dump | md5sum
+	local out
+	"$GEOBLOCK" geoip load --force "$@" >/dev/null || return
+	out=$("$GEOBLOCK" geoip dump) || return
+	[[ -n $out ]] && md5sum <<<"$out"
 }
 
 # MaxMind DB: DB-IP lite, IPv4 tree (small, so every form loads quickly).

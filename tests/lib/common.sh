@@ -30,7 +30,10 @@ on_exit() { CLEANUP+=("$*"); }
 # started, not a later process that got the same number), and waits up to 10 s for it to go.
 kill_child() {
 	[[ -r /proc/$1/stat ]] && [[ $(awk '{ print $4 }' "/proc/$1/stat") == "$$" ]] || return 0
-	kill -TERM "$1" && timeout 10 tail --pid="$1" -f /dev/null
+	kill -TERM "$1" && timeout 10 tail --pid="$1" -f /dev/null && return 0
+	# Still there after 10 s (stopped, or ignoring SIGTERM): it must not outlive the test.
+	kill -KILL "$1" 2>/dev/null
+	timeout 5 tail --pid="$1" -f /dev/null
 }
 
 pass() { PASSED=$((PASSED + 1)); }
@@ -83,6 +86,12 @@ geoip_data() {
 	bash "$ROOT/scripts/fetch-geoip.sh" "$GEOBLOCK_DATA_DIR"
 }
 
+# The hash of the loaded table's dump, or nothing if the dump fails or is empty (a hash of
+# nothing would compare equal to another failure's).
+table_hash() {
+	local out
+	out=$("$GEOBLOCK" geoip dump) && [[ -n $out ]] && md5sum <<<"$out" | cut -d' ' -f1
+}
 # The saved rule set as `meeting add` lines: the rules file and the change log after it, as
 # `restore` reads them (an empty output for none), expired meetings too; not the comment on the
 # shared ports.
