@@ -102,7 +102,8 @@ check_eq "restore changes nothing more" 0 "$("$GEOBLOCK" restore >/dev/null 2>&1
 check_eq "meetings" "$want kilo" "$(names)"
 
 # apply is not restore: a file with a bad line is refused whole, nothing changed.
-check "apply refuses the damaged file" eval "! \"\$GEOBLOCK\" apply \"\$tmp/rules.damaged\" 2>/dev/null"
+"$GEOBLOCK" apply "$tmp/rules.damaged" 2>/dev/null
+check_eq "apply refuses the damaged file: exit 1 (bad input, not a crash)" 1 $?
 check_eq "apply changed nothing" "$want kilo" "$(names)"
 
 # A rules file appended to itself (every meeting twice, a clash per meeting) and a Janus room

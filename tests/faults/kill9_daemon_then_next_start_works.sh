@@ -116,7 +116,8 @@ check_eq "every expiry audited once" "$expired_total" "$(grep -c '"command":"exp
 check "the next daemon starts" start_daemon
 check "and serves metrics" bash -c "curl -sf \"\$(sed -n 's/^serving metrics on //p' '$LOG')\" | grep -q '^geoblock_'"
 kill_child "$DAEMON"
-check_eq "and stops cleanly" 0 "$(wait "$DAEMON"; echo $?)"
+wait "$DAEMON"
+check_eq "and stops cleanly" 0 $?
 DAEMON=
 check "filtered at the end" filtered 8801 "at the end"
 summary

@@ -67,6 +67,8 @@ for db in GeoLite2-Country.mmdb dbip-country.mmdb; do
 	check "meetings deleted" quiet "$GEOBLOCK" meeting del ru
 	name="table_matches_lpm[$db,no meeting]"
 	"$GEOBLOCK" geoip lookup --from table - <"$tmp/addrs4" >"$tmp/table"
+	check_eq "$name: every address looked up" "0 $(grep -c . "$tmp/addrs4")" \
+		"$? $(grep -c . "$tmp/table")"
 	check_eq "$name: the table tells no country apart" "" \
 		"$(awk '$2 != "--" && $2 != "**"' "$tmp/table" | head -3)"
 done
