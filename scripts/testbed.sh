@@ -15,17 +15,18 @@ testbed_up() {
 	TB_DST_IF=${1}d
 	ip netns add "$TB_SRC" || return 1
 	ip netns add "$TB_DST" || { ip netns del "$TB_SRC"; return 1; }
-	ip link add "$TB_SRC_IF" netns "$TB_SRC" type veth peer name "$TB_DST_IF" netns "$TB_DST" ||
-		{ ip netns del "$TB_SRC"; ip netns del "$TB_DST"; return 1; }
-	for ns in "$TB_SRC" "$TB_DST"; do
-		ip -n "$ns" link set lo up
-	done
-	ip -n "$TB_SRC" link set "$TB_SRC_IF" up
-	ip -n "$TB_DST" link set "$TB_DST_IF" up
-	ip -n "$TB_DST" addr add "$TB_DST_V4/32" dev "$TB_DST_IF"
-	ip -n "$TB_DST" addr add "$TB_DST_V6/128" dev "$TB_DST_IF" nodad
-	ip -n "$TB_SRC" route add "$TB_DST_V4/32" dev "$TB_SRC_IF"
-	ip -n "$TB_SRC" -6 route add "$TB_DST_V6/128" dev "$TB_SRC_IF"
+	if ! ip link add "$TB_SRC_IF" netns "$TB_SRC" type veth peer name "$TB_DST_IF" \
+		netns "$TB_DST" ||
+	   ! ip -n "$TB_SRC" link set lo up || ! ip -n "$TB_DST" link set lo up ||
+	   ! ip -n "$TB_SRC" link set "$TB_SRC_IF" up || ! ip -n "$TB_DST" link set "$TB_DST_IF" up ||
+	   ! ip -n "$TB_DST" addr add "$TB_DST_V4/32" dev "$TB_DST_IF" ||
+	   ! ip -n "$TB_DST" addr add "$TB_DST_V6/128" dev "$TB_DST_IF" nodad ||
+	   ! ip -n "$TB_SRC" route add "$TB_DST_V4/32" dev "$TB_SRC_IF" ||
+	   ! ip -n "$TB_SRC" -6 route add "$TB_DST_V6/128" dev "$TB_SRC_IF"; then
+		ip netns del "$TB_SRC"
+		ip netns del "$TB_DST"
+		return 1
+	fi
 }
 
 # testbed_add_link: a second veth between the namespaces, $TB_SRC_IF2 -- $TB_DST_IF2 (a server with

@@ -221,9 +221,17 @@ static int promote(const struct gb_ctx *ctx, int files)
 		if (rename(from, to) && errno != ENOENT)
 			return -errno;
 	}
+	/*
+	 * In place, whatever follows: a failed fsync of the dir is said, and the copies past the
+	 * record's kept (a crash may yet bring back the record before, which names them).
+	 */
 	err = gb_sync_dir(ctx->state_dir);
-	if (err)
-		return err;
+	if (err) {
+		gb_warn("the GeoIP table's copies are in %s, but it cannot be synced (%s): a crash "
+			"may yet lose them", ctx->state_dir, strerror(-err));
+		remove_staged(ctx, false);
+		return 0;
+	}
 	/* Only once the record that names fewer is durable. */
 	for (int i = files; i < GEOIP_MAX_FILES; i++) {
 		state_geoip_copy_name(name, sizeof(name), i);

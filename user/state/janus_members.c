@@ -124,6 +124,9 @@ static int give_locked(struct janus_members *m, struct janus_handle *h, struct r
 					  .handle = h->handle };
 		char line[128];
 
+		/* Still the meeting's a take missed (of the handle's room before): taken first. */
+		if (h->untaken[i])
+			continue;
 		if (h->granted[i]) {
 			/* Its own still, or a later handle's: Janus gave it anew (see take_ports). */
 			if (jp && (owner == id || of_other(jp, h)))
@@ -231,11 +234,18 @@ static void give_all(struct janus_members *m)
 	ops_unlock(fd);
 }
 
+/* Whether take_ports takes port i of h: granted, and, with only_untaken, one a take missed. */
+static bool to_take(const struct janus_handle *h, size_t i, bool only_untaken)
+{
+	return h->granted[i] && (!only_untaken || h->untaken[i]);
+}
+
 /*
- * Takes h's given ports back from their meeting (m->mu held); whether it took them all. One it
- * could not take stays granted, for the caller to keep and try again.
+ * Takes h's given ports (only_untaken: those a take missed) back from their meeting (m->mu held);
+ * whether it took them all. Those it could not take stay granted, marked untaken, for the pass
+ * after --janus-idle seconds: else they stayed the meeting's for good, refused to later handles.
  */
-static bool take_ports(struct janus_members *m, struct janus_handle *h)
+static bool take_ports(struct janus_members *m, struct janus_handle *h, bool only_untaken)
 {
 	struct json_object *lines;
 	bool any = false;
@@ -243,12 +253,12 @@ static bool take_ports(struct janus_members *m, struct janus_handle *h)
 	int fd, err;
 
 	for (size_t i = 0; i < h->n_ports; i++)
-		any |= h->granted[i];
+		any |= to_take(h, i, only_untaken);
 	if (!any)
 		return true;
 	err = ops_lock(m->ctx, &fd);
 	if (err)
-		return false;
+		goto out;
 	err = ops_rules_take(m->ctx, &r);
 	if (err)
 		goto out_unlock;
@@ -258,11 +268,11 @@ static bool take_ports(struct janus_members *m, struct janus_handle *h)
 		__u32 port = h->ports[i], id;
 		char line[128];
 
-		if (!h->granted[i])
+		if (!to_take(h, i, only_untaken))
 			continue;
 		/* Given to a later handle since: its to take back. */
 		if (!jp || of_other(jp, h)) {
-			h->granted[i] = false;
+			h->granted[i] = h->untaken[i] = false;
 			continue;
 		}
 		id = rules_find(r, jp->meeting);
@@ -276,7 +286,7 @@ static bool take_ports(struct janus_members *m, struct janus_handle *h)
 				strerror(-err), m->idle_s);
 			break;
 		}
-		h->granted[i] = false;
+		h->granted[i] = h->untaken[i] = false;
 		count(&m->c.ports_taken, 1);
 		json_object_array_add(lines, json_object_new_string(line));
 	}
@@ -284,29 +294,27 @@ static bool take_ports(struct janus_members *m, struct janus_handle *h)
 	ops_rules_give(m->ctx, r, err);
 out_unlock:
 	ops_unlock(fd);
-	return !err;
+out:
+	h->take_at = 0;
+	if (!err)
+		return true;
+	for (size_t i = 0; i < h->n_ports; i++)
+		h->untaken[i] |= to_take(h, i, only_untaken);
+	h->take_at = now_s() + m->idle_s;
+	return false;
 }
 
-/*
- * What handle h keeps of its ports after a take that failed: those still granted, which the
- * idle pass takes again (else they stayed in the meeting for good, and another meeting's
- * handle given one by Janus later was refused it).
- */
-static void keep_untaken(struct janus_handle *h)
+/* What a handle made anew (to) keeps of h's ports after a take that failed: the untaken ones. */
+static void keep_untaken(const struct janus_handle *h, struct janus_handle *to)
 {
-	size_t n = 0;
-
-	for (size_t i = 0; i < h->n_ports; i++) {
-		if (!h->granted[i])
-			continue;
-		h->ports[n] = h->ports[i];
-		h->given[n] = h->given[i];
-		h->granted[n++] = true;
-	}
-	h->n_ports = n;
-	memset(h->lost, 0, sizeof(h->lost));
-	memset(h->refused, 0, sizeof(h->refused));
-	memset(h->retry, 0, sizeof(h->retry));
+	for (size_t i = 0; i < h->n_ports; i++)
+		if (h->untaken[i]) {
+			to->ports[to->n_ports] = h->ports[i];
+			to->given[to->n_ports] = h->given[i];
+			to->granted[to->n_ports] = to->untaken[to->n_ports] = true;
+			to->n_ports++;
+		}
+	to->take_at = h->take_at;
 }
 
 int janus_members_reset(struct janus_members *m)
@@ -339,7 +347,7 @@ int janus_members_reset(struct janus_members *m)
 					   .room = old[i].room, .n_ports = 1 };
 		h.ports[0] = old[i].port;
 		h.granted[0] = true;
-		take_ports(m, &h);
+		take_ports(m, &h, false);
 	}
 	m->doing = JANUS_DOING_EVENT;
 	free(old);
@@ -374,19 +382,18 @@ static struct janus_handle *find_handle(struct janus_members *m, __u64 session, 
 	return &m->h[m->n++];
 }
 
-/*
- * Ends handle i: its ports back, its entry gone; if some cannot be taken back, it stays in no
- * room with those, for the idle pass to end it again.
- */
+/* Ends handle i: its ports back, its entry gone (kept in no room with those a take missed). */
 static void end_handle(struct janus_members *m, size_t i)
 {
-	if (!take_ports(m, &m->h[i])) {
-		keep_untaken(&m->h[i]);
-		m->h[i].room = 0;
-		m->h[i].remote[0] = '\0';
+	struct janus_handle *h = &m->h[i], kept = { .session = h->session, .handle = h->handle,
+						     .seen = h->seen };
+
+	if (!take_ports(m, h, false)) {
+		keep_untaken(h, &kept);
+		*h = kept;
 		return;
 	}
-	m->h[i] = m->h[--m->n];
+	*h = m->h[--m->n];
 }
 
 /*
@@ -398,14 +405,9 @@ static void end_peer_connection(struct janus_members *m, struct janus_handle *h)
 	struct janus_handle next = { .session = h->session, .handle = h->handle, .room = h->room,
 				     .seen = h->seen, .pc = h->pc + 1 };
 
-	/* Ports it could not take back stay granted, taken again when the handle goes idle. */
-	if (!take_ports(m, h)) {
-		keep_untaken(h);
-		next.n_ports = h->n_ports;
-		memcpy(next.ports, h->ports, sizeof(next.ports));
-		memcpy(next.given, h->given, sizeof(next.given));
-		memcpy(next.granted, h->granted, sizeof(next.granted));
-	}
+	/* Ports it could not take back stay with it, untaken, for the pass to take. */
+	if (!take_ports(m, h, false))
+		keep_untaken(h, &next);
 	*h = next;
 }
 
@@ -485,8 +487,9 @@ static int event_locked(struct janus_members *m, struct json_object *ev)
 		if (!h)
 			return -ENOMEM;
 		h->seen = now_s();
+		/* Ports it cannot take back from the old room's meeting stay untaken (above). */
 		if (h->room && h->room != room)
-			take_ports(m, h);
+			take_ports(m, h, false);
 		/* A join repeated for the same room counts once. */
 		if (h->room != room)
 			count(&m->c.joined, 1);
@@ -559,11 +562,23 @@ void janus_members_expire(struct janus_members *m)
 	bool sync;
 
 	pthread_mutex_lock(&m->mu);
+	/* Ports a take missed, taken again once their time comes (an ended handle's: it ends). */
+	m->doing = "janus pass";
+	for (size_t i = m->n; i-- > 0;) {
+		struct janus_handle *h = &m->h[i];
+
+		if (!h->take_at || now < h->take_at)
+			continue;
+		if (!h->room)
+			end_handle(m, i);
+		else
+			take_ports(m, h, true);
+	}
 	m->doing = "janus idle";
 	for (size_t i = m->n; i-- > 0;) {
 		struct janus_handle *h = &m->h[i];
 
-		if (now - h->seen < (time_t)m->idle_s)
+		if (now - h->seen < (time_t)m->idle_s || h->take_at)	/* its take first (above) */
 			continue;
 		/*
 		 * Its ports go back; a handle in a room stays there a while (a publisher may

@@ -27,6 +27,8 @@ struct janus_handle {
 	bool lost[JANUS_HANDLE_PORTS];		/* given to a later handle since: not claimed again */
 	bool refused[JANUS_HANDLE_PORTS];	/* owned by another meeting: logged once */
 	bool retry[JANUS_HANDLE_PORTS];		/* refused for another's handle: given once free */
+	bool untaken[JANUS_HANDLE_PORTS];	/* granted, but a take of it failed: taken at... */
+	time_t take_at;				/* ...this monotonic second (0: none to take) */
 	size_t n_ports;
 	time_t seen;				/* CLOCK_MONOTONIC seconds of its last event */
 	char remote[64];			/* the client's address (candidate, pair) */

@@ -547,6 +547,9 @@ int ops_apply(const struct gb_ctx *ctx, const struct audit_caller *who, const ch
 		goto out_unlock;
 	/* A daemon's changes (a fleet node's converges) start from the rule set it keeps. */
 	err = ops_failure(check ? rules_read(ctx, &fresh) : ops_rules_take(ctx, &r));
+	if (err == -ESTALE)	/* a fleet node's converge: its status says why */
+		gb_err("the pinned maps under %s were re-created since the daemon started: it "
+		       "changes nothing in them; restart it", ctx->pin_dir);
 	if (err)
 		goto out_unlock;
 	/* An apply puts the saved rule set back first (rules_begin): a check cannot. */

@@ -169,8 +169,10 @@ int ops_rules_take(const struct gb_ctx *ctx, struct rules **r)
 	 * there would go nowhere, and its save write the rules file from them (the API answers 503
 	 * before; this stops Janus's events too).
 	 */
-	if (gb_pins_current(ctx) == -ESTALE)
+	if (gb_pins_current(ctx) == -ESTALE) {
+		*r = NULL;	/* nothing to give back (ops_rules_give) */
 		return -ESTALE;
+	}
 	*r = &kept;
 	return kept_take(ctx, NULL);
 }

@@ -81,6 +81,12 @@ static int save(const struct gb_ctx *ctx, const struct rules *r, const struct sp
 		gb_err("cannot write %s/%s: %s", ctx->state_dir, GB_RULES_FILE, strerror(-err));
 		return err;
 	}
+	/*
+	 * Its rename not known durable (the directory's fsync failed: warned): the log keeps what
+	 * the file holds, as after a crash before the cut, so that a rename lost loses nothing.
+	 */
+	if (gb_sync_dir(ctx->state_dir))
+		return 0;
 	err = changelog_compacted(ctx, seq, len);
 	if (err)
 		gb_err("cannot empty %s/%s: %s", ctx->state_dir, GB_LOG_FILE, strerror(-err));
