@@ -337,9 +337,9 @@ check_eq "... not asked again at the next pass" "1 /admin/8/83" \
 check "... asked again later" wait_until 20 asked_is 2
 
 # A take-back that fails (the state lock cannot be opened: made immutable) keeps the handle's
-# ports, taken back by the idle pass once it can: they stayed in the meeting for good.
+# ports, taken back by the daemon's pass (10 s later) once it can: they stayed the meeting's.
 kill_child "$pid"
-start_daemon 2
+start_daemon
 post "[$(joined 10 101 1234),$(cand 10 101 20031)]" >/dev/null
 check_eq "a handle's port in A" A "$(owner 20031)"
 if chattr +i "$GEOBLOCK_STATE_DIR/lock"; then
@@ -348,8 +348,20 @@ if chattr +i "$GEOBLOCK_STATE_DIR/lock"; then
 		"$(post '{"type":16,"subtype":6,"session_id":10,"handle_id":101,"event":{"connection":"hangup"}}')"
 	check_eq "... its port still A's (not taken back)" A "$(owner 20031)"
 	chattr -i "$GEOBLOCK_STATE_DIR/lock"
-	check "... taken back by the idle pass once the lock opens" wait_until 20 dyn_is A ""
+	check "... taken back by the pass once the lock opens" wait_until 20 dyn_is A ""
 	check_eq "... out of the maps" - "$(owner 20031)"
+	# A handle moved to another meeting's room while its take cannot be made: its port goes to
+	# that meeting once taken (it was refused there for good, as another meeting's).
+	check "meeting add RB on room 5679" quiet "$GEOBLOCK" meeting add RB --janus-room 5679 \
+		--block DE
+	post "[$(joined 10 102 1234),$(cand 10 102 20032)]" >/dev/null
+	check_eq "a handle's port in A" A "$(owner 20032)"
+	chattr +i "$GEOBLOCK_STATE_DIR/lock"
+	check_eq "it joins RB's room while the lock cannot be opened: taken" 200 \
+		"$(post "$(joined 10 102 5679)")"
+	chattr -i "$GEOBLOCK_STATE_DIR/lock"
+	check "... its port RB's once the pass takes it from A" wait_until 20 dyn_is RB 20032
+	check_eq "... in the maps" RB "$(owner 20032)"
 else
 	fail "chattr +i does not work on $GEOBLOCK_STATE_DIR: a failing take-back untested"
 fi

@@ -243,7 +243,7 @@ static bool to_take(const struct janus_handle *h, size_t i, bool only_untaken)
 /*
  * Takes h's given ports (only_untaken: those a take missed) back from their meeting (m->mu held);
  * whether it took them all. Those it could not take stay granted, marked untaken, for the pass
- * after --janus-idle seconds: else they stayed the meeting's for good, refused to later handles.
+ * JANUS_TAKE_RETRY_S later: else they stayed the meeting's for good, refused to later handles.
  */
 static bool take_ports(struct janus_members *m, struct janus_handle *h, bool only_untaken)
 {
@@ -282,8 +282,8 @@ static bool take_ports(struct janus_members *m, struct janus_handle *h, bool onl
 		if (!err)
 			err = janus_port_del(m->ctx->state_dir, &r->janus, port);
 		if (err) {
-			gb_warn("janus: cannot take port %u back: %s; trying again in %u s", port,
-				strerror(-err), m->idle_s);
+			gb_warn("janus: cannot take port %u back: %s; trying again in %d s", port,
+				strerror(-err), JANUS_TAKE_RETRY_S);
 			break;
 		}
 		h->granted[i] = h->untaken[i] = false;
@@ -300,19 +300,19 @@ out:
 		return true;
 	for (size_t i = 0; i < h->n_ports; i++)
 		h->untaken[i] |= to_take(h, i, only_untaken);
-	h->take_at = now_s() + m->idle_s;
+	h->take_at = now_s() + JANUS_TAKE_RETRY_S;
 	return false;
 }
 
-/* What a handle made anew (to) keeps of h's ports after a take that failed: the untaken ones. */
+/* What a handle made anew (to) keeps of h's ports after a take failed: those, lost once taken. */
 static void keep_untaken(const struct janus_handle *h, struct janus_handle *to)
 {
-	for (size_t i = 0; i < h->n_ports; i++)
+	for (size_t i = 0, n; i < h->n_ports; i++)
 		if (h->untaken[i]) {
-			to->ports[to->n_ports] = h->ports[i];
-			to->given[to->n_ports] = h->given[i];
-			to->granted[to->n_ports] = to->untaken[to->n_ports] = true;
-			to->n_ports++;
+			n = to->n_ports++;
+			to->ports[n] = h->ports[i];
+			to->given[n] = h->given[i];
+			to->granted[n] = to->untaken[n] = to->lost[n] = true;
 		}
 	to->take_at = h->take_at;
 }

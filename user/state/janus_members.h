@@ -18,6 +18,8 @@ struct json_object;
 #define JANUS_HANDLE_PORTS	8	/* ports remembered per handle (one per component) */
 /* A handle silent for --janus-idle loses its ports; for this many times that, its room too. */
 #define JANUS_FORGET_IDLE	10
+/* A port a take missed (the state lock or a file not writable) is tried again this much later. */
+#define JANUS_TAKE_RETRY_S	10
 
 struct janus_handle {
 	__u64 session, handle, room;		/* room 0: not known yet */
