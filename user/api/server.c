@@ -7,7 +7,6 @@
 #include <ctype.h>
 #include <errno.h>
 #include <grp.h>
-#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,18 +14,17 @@
 #include <unistd.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
 #include <sys/un.h>
 #include <json-c/json.h>
 #include <microhttpd.h>
 #include "lib/country.h"
 #include "lib/errors.h"
-#include "lib/files.h"
 #include "lib/parse.h"
 #include "state/audit.h"
 #include "api/body.h"
 #include "api/routes.h"
 #include "api/server.h"
+#include "api/unix_socket.h"
 #include "api/upload.h"
 
 /*
@@ -47,7 +45,7 @@
 struct api_server {
 	const struct gb_ctx *ctx;
 	struct MHD_Daemon *mhd;
-	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
+	struct unix_socket sock;
 };
 
 /* One request's body, gathered as it comes; past API_BODY_MAX only counted. */
@@ -324,60 +322,6 @@ static void mhd_log(void *cls, const char *fmt, va_list ap)
 	gb_warn("api: %s", msg);
 }
 
-/*
- * The socket at path, its directory made 0750 and both given to gid (-1: left); directories
- * made above it 0755, as mkdir -p makes them, so that gid's members may pass through.
- */
-static int listen_on(const char *path, gid_t gid)
-{
-	struct sockaddr_un sun = { .sun_family = AF_UNIX };
-	char dir[PATH_MAX], *slash, *up;
-	struct stat st;
-	int fd, err = 0;
-
-	snprintf(dir, sizeof(dir), "%s", path);
-	slash = strrchr(dir, '/');
-	if (slash && slash != dir) {
-		*slash = '\0';
-		up = strrchr(dir, '/');
-		if (up && up != dir) {
-			*up = '\0';
-			err = mkdir_p(dir, 0755);
-			*up = '/';
-		}
-		if (!err)
-			err = mkdir_p(dir, 0750);
-		if (!err && gid != (gid_t)-1 && chown(dir, -1, gid))
-			err = -errno;
-		if (err) {
-			gb_err("--api: cannot make directory %s: %s", dir, strerror(-err));
-			return err;
-		}
-	}
-	/* A socket left by a daemon that died is replaced; any other file is not. */
-	if (!lstat(path, &st)) {
-		if (!S_ISSOCK(st.st_mode)) {
-			gb_err("--api %s: exists and is not a socket", path);
-			return -EEXIST;
-		}
-		unlink(path);
-	}
-	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", path);
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return -errno;
-	if (bind(fd, (struct sockaddr *)&sun, sizeof(sun)) ||
-	    chmod(path, 0660) || (gid != (gid_t)-1 && chown(path, -1, gid)) ||
-	    listen(fd, SOMAXCONN)) {
-		err = -errno;
-		gb_err("--api %s: cannot listen: %s", path, strerror(errno));
-		close(fd);
-		unlink(path);
-		return err;
-	}
-	return fd;
-}
-
 int api_check_args(const char *path, const char *group, gid_t *gid)
 {
 	struct sockaddr_un sun;
@@ -414,8 +358,7 @@ int api_start(const struct gb_ctx *ctx, const char *path, const char *group,
 	if (!api)
 		return -ENOMEM;
 	api->ctx = ctx;
-	snprintf(api->path, sizeof(api->path), "%s", path);
-	fd = listen_on(path, gid);
+	fd = unix_socket_open(&api->sock, path, gid);
 	if (fd < 0) {
 		free(api);
 		return fd;
@@ -438,7 +381,7 @@ int api_start(const struct gb_ctx *ctx, const char *path, const char *group,
 	if (!api->mhd) {
 		gb_err("--api %s: cannot start the HTTP server", path);
 		close(fd);
-		unlink(path);
+		unix_socket_remove(&api->sock);
 		free(api);
 		return -EIO;
 	}
@@ -451,7 +394,7 @@ void api_stop(struct api_server *a)
 	if (!a)
 		return;
 	MHD_stop_daemon(a->mhd);
-	unlink(a->path);
+	unix_socket_remove(&a->sock);
 	free(a);
 }
 
