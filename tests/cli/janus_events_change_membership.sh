@@ -8,7 +8,8 @@
 # onto 7801), malformed bodies and a burst of 10,000 events are counted and change nothing; the
 # saved rule set never holds a Janus port; `apply` and `meeting ports add` keep them; a restarted
 # daemon takes back its predecessor's ports; `meeting del` forgets them; every change is audited;
-# and a hangup Janus's Admin API is slow to answer (`--janus-hangup`) holds up no event.
+# a hangup Janus's Admin API is slow to answer (`--janus-hangup`) holds up no event; and with
+# --janus-events-auth a client without the credentials is answered 401 before its body is read.
 set -uo pipefail
 source "$(dirname "$0")/../lib/common.sh"
 [[ -x $GEOBLOCK ]] || { fail "no $GEOBLOCK (build it first)"; summary; exit; }
@@ -451,5 +452,41 @@ check_eq "a batch with odd neighbours: 200" 200 "$(post "[$(joined 26 261 1234),
 	{\"type\":128,\"event\":{\"x\":\"a\\u0000b\",\"n\":99999999999999999999999}}]")"
 check_eq "... its join and candidate taken" A "$(owner 20140)"
 post '{"type":2,"session_id":26,"handle_id":261,"event":{"name":"detached"}}' >/dev/null
+check "the daemon is up" kill -0 "$pid"
+
+# With --janus-events-auth, a client without the credentials is answered 401 on its headers, before
+# any of its body is gathered: the build before read it first (up to 8 MiB, each connection), and
+# left a body that never came to the 30 s timeout, unanswered.
+kill_child "$pid"
+printf 'janus:s3cret\n' >"$tmp/auth"
+start_daemon 60 --janus-events-auth "$tmp/auth"
+# unsent [HEADER]: the status of a POST announcing 8,000,000 bytes of body and sending none (0 if
+# the connection closed unanswered).
+unsent() {
+	/usr/bin/python3 - "$URL" "${1:-}" <<'PY'
+import re, socket, sys
+host, port = re.match(r"http://([^:/]+):(\d+)", sys.argv[1]).groups()
+s = socket.create_connection((host, int(port)))
+extra = (sys.argv[2] + "\r\n").encode() if sys.argv[2] else b""
+s.sendall(b"POST /janus-events HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+          b"Content-Length: 8000000\r\n" + extra + b"\r\n")
+s.settimeout(60)
+got = b""
+while b"\r\n" not in got:
+    part = s.recv(4096)
+    if not part:
+        break
+    got += part
+print(got.split(b" ")[1].decode() if got else 0)
+PY
+}
+check_eq "no credentials, the body unsent: 401" 401 "$(unsent)"
+check_eq "wrong credentials, the body unsent: 401" 401 \
+	"$(unsent "Authorization: Basic $(printf 'janus:wrong' | base64)")"
+check_eq "the right ones: an event taken" 200 \
+	"$(curl -s -o /dev/null -w '%{http_code}' -u janus:s3cret -X POST \
+		--data-binary "$(joined 27 271 1234)" "$URL")"
+check_eq "a GET without them: 401" 401 "$(curl -s -o /dev/null -w '%{http_code}' "$URL")"
+check_eq "a GET with them: the counts" 1 "$(curl -s -u janus:s3cret "$URL" | jq .joined)"
 check "the daemon is up" kill -0 "$pid"
 summary
