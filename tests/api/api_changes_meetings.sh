@@ -7,7 +7,8 @@
 # unknown meeting 404, a port of another meeting 409, a 2 MiB body 413, each with nothing changed.
 # CLI and API changes interleave. A caller outside root and --api-group is refused by the socket's
 # permissions, a member of --api-group is served and audited as itself, and the daemon is still
-# up after all of it.
+# up after all of it. A change that fails with EPERM (the state lock immutable) is 500, not the
+# 403 of a fleet-managed rule set.
 set -uo pipefail
 source "$(dirname "$0")/../lib/common.sh"
 [[ -x $GEOBLOCK ]] || { fail "no $GEOBLOCK (build it first)"; summary; exit; }
@@ -310,6 +311,7 @@ if id nobody >/dev/null 2>&1 && getent group nogroup >/dev/null; then
 else
 	fail "no user nobody or group nogroup to test the socket's permissions with"
 fi
+
 check "the daemon is still up" kill -0 "$pid"
 check_eq "and still answers" 200 "$(status GET /v1/meetings)"
 # The largest room id, as GET gives it (a number), is taken back by a PUT of that GET.
@@ -320,4 +322,33 @@ check_eq "room 2^64-1: GET gives it" '[18446744073709551615]' \
 check_eq "room 2^64-1: the GET put back" 200 \
 	"$(api PUT /v1/meetings/maxroom "$(api GET /v1/meetings/maxroom | head -n1)" | tail -n1)"
 check_eq "room 2^64-1: deleted" 200 "$(api DELETE /v1/meetings/maxroom | tail -n1)"
+
+# A failure that is not the caller's is 500, whatever its errno: with the state lock immutable a
+# change cannot open it (EPERM), and is not answered the 403 kept for a rule set a fleet store
+# manages (the build before answered 403).
+if chattr +i "$S/lock" 2>/dev/null; then
+	on_exit chattr -i "$S/lock"
+	before=$(snapshot)
+	for req in "PUT /v1/meetings/imm" "POST /v1/meetings/k3/ports" "DELETE /v1/meetings/k3"; do
+		body='{"ports":["6200"],"block":["DE"]}'
+		[[ $req == POST* ]] && body='{"add":["6201"]}'
+		[[ $req == DELETE* ]] && body='{"reason":"x"}'
+		out=$(api ${req% *} "${req#* }" "$body")
+		check_eq "$req, the lock immutable (EPERM): 500, the line saying why" \
+			"500 cannot open lock $S/lock: Operation not permitted" \
+			"$(tail -n1 <<<"$out") $(head -n1 <<<"$out" | jq -r .error)"
+	done
+	chattr -i "$S/lock"
+	check_eq "... and nothing changed" "$before" "$(snapshot)"
+else
+	echo "SKIP: chattr +i does not work in $S: an EPERM that is no fleet's refusal"
+fi
+# The 403 stays the refusal of a rule set a store manages (its mark, as `daemon --etcd` writes it).
+printf "etcd http://127.0.0.1:1 (node n1)" >"$S/managed-by"
+out=$(api PUT /v1/meetings/imm '{"ports":["6200"],"block":["DE"]}')
+check_eq "a change of a managed rule set: 403, the line naming the store" \
+	"403 the rule set here is managed by etcd" \
+	"$(tail -n1 <<<"$out") $(head -n1 <<<"$out" | jq -r .error | cut -d' ' -f1-8)"
+rm "$S/managed-by"
+
 summary

@@ -33,7 +33,10 @@ struct api_reply api_error(unsigned int status, const char *msg)
 	return (struct api_reply){ status, o };
 }
 
-/* An ops result as HTTP: its one error line, the status its errno means. */
+/*
+ * An ops result as HTTP: its one error line, the status its errno means (-EPERM: a rule set a
+ * fleet store manages refused the change; other EPERMs reach here as -EIO, ops_failure).
+ */
 static struct api_reply ops_reply(int err, struct json_object *ok)
 {
 	const char *msg = gb_last_error();
