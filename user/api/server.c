@@ -48,7 +48,15 @@ struct api_server {
 	struct unix_socket sock;
 };
 
-/* One request's body, gathered as it comes; past API_BODY_MAX only counted. */
+/*
+ * One request: its path as the client sent it, decoded here (request_begin); its body gathered
+ * as it comes, past API_BODY_MAX only counted.
+ */
+struct request {
+	struct upload up;
+	bool begun;		/* past the handler's first call, which sees the headers alone */
+	char path[];
+};
 
 /* The caller's uid and pid, read off the connection's socket. */
 static void peer_of(struct MHD_Connection *conn, struct audit_caller *who)
@@ -207,35 +215,37 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
 			      size_t *upload_len, void **state)
 {
 	struct api_server *api = cls;
-	struct upload *req = *state;
+	struct request *req = *state;
 	struct MHD_Response *resp;
 	enum MHD_Result ret;
 	struct api_reply rep;
 	char *text, allow[48];
 
+	(void)url;		/* decoded by libmicrohttpd, %2F too: req->path is routed instead */
 	(void)version;
+	if (!req)		/* out of memory when the request began */
+		return MHD_NO;
 	*allow = '\0';
 	/* A coding libmicrohttpd does not read: answered now (RFC 9112 6.1), not by the timeout. */
-	if (!req && upload_coding_unread(conn)) {
+	if (!req->begun && upload_coding_unread(conn)) {
 		gb_clear_error();
 		rep = api_error(MHD_HTTP_NOT_IMPLEMENTED, "a Transfer-Encoding other than "
 				"chunked is not taken: send the body as it is");
 		goto reply;
 	}
-	if (!req) {
-		req = calloc(1, sizeof(*req));
-		*state = req;
-		return req ? MHD_YES : MHD_NO;
+	if (!req->begun) {
+		req->begun = true;
+		return MHD_YES;
 	}
 	if (*upload_len) {
-		if (upload_add(req, upload, *upload_len, API_BODY_MAX))
+		if (upload_add(&req->up, upload, *upload_len, API_BODY_MAX))
 			return MHD_NO;
 		*upload_len = 0;
 		return MHD_YES;
 	}
-	rep = dispatch(api, conn, method, url, req, allow, sizeof(allow));
+	rep = dispatch(api, conn, method, req->path, &req->up, allow, sizeof(allow));
 reply:
-	log_refusal(method, url, &rep);
+	log_refusal(method, req->path, &rep);
 	text = gb_utf8_clean(json_object_to_json_string_ext(rep.body, JSON_C_TO_STRING_PLAIN |
 							    JSON_C_TO_STRING_NOSLASHESCAPE));
 	json_object_put(rep.body);
@@ -256,30 +266,31 @@ reply:
 static void request_done(void *cls, struct MHD_Connection *conn, void **state,
 			 enum MHD_RequestTerminationCode code)
 {
-	struct upload *req = *state;
+	struct request *req = *state;
 
 	(void)cls;
 	(void)conn;
 	(void)code;
 	if (req)
-		free(req->body);
+		free(req->up.body);
 	free(req);
 	*state = NULL;
 }
 
 /*
- * The URL's %XX decoded in place, as libmicrohttpd does, except %00: a NUL would end the path
+ * s's %XX decoded in place, as libmicrohttpd does, except %00: a NUL would end the path or value
  * there unseen (PUT /v1/meetings/a%00b would make "a"); left as written, a name check refuses it.
+ * In a path (path) %2F stays too: decoded, it would be a '/' the routes take for a separator
+ * (POST /v1/meetings/board%2Fports would change board's ports), not part of a name.
  */
-static size_t unescape(void *cls, struct MHD_Connection *conn, char *s)
+static size_t decode(char *s, bool path)
 {
 	char *out = s;
 
-	(void)cls;
-	(void)conn;
 	for (const char *in = s; *in;) {
 		if (in[0] == '%' && isxdigit((unsigned char)in[1]) &&
-		    isxdigit((unsigned char)in[2]) && (in[1] != '0' || in[2] != '0')) {
+		    isxdigit((unsigned char)in[2]) && (in[1] != '0' || in[2] != '0') &&
+		    (!path || in[1] != '2' || (in[2] != 'F' && in[2] != 'f'))) {
 			char hex[3] = { in[1], in[2], '\0' };
 
 			*out++ = (char)strtoul(hex, NULL, 16);
@@ -290,6 +301,32 @@ static size_t unescape(void *cls, struct MHD_Connection *conn, char *s)
 	}
 	*out = '\0';
 	return out - s;
+}
+
+/* The query's names and values (and the path libmicrohttpd keeps, unused: see request_begin). */
+static size_t unescape(void *cls, struct MHD_Connection *conn, char *s)
+{
+	(void)cls;
+	(void)conn;
+	return decode(s, false);
+}
+
+/*
+ * A request begins: its path taken from the URI as sent, before libmicrohttpd decodes it (%2F
+ * included, which no option of it keeps), and decoded here. It is the request's state.
+ */
+static void *request_begin(void *cls, const char *uri, struct MHD_Connection *conn)
+{
+	size_t len = strcspn(uri, "?");
+	struct request *req = calloc(1, sizeof(*req) + len + 1);
+
+	(void)cls;
+	(void)conn;
+	if (req) {
+		memcpy(req->path, uri, len);
+		decode(req->path, true);
+	}
+	return req;
 }
 
 /* How many connections the limit of open files leaves room for, raising it if allowed. */
@@ -373,6 +410,7 @@ int api_start(const struct gb_ctx *ctx, const char *path, const char *group,
 				    MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
 				    MHD_OPTION_LISTEN_SOCKET, fd,
 				    MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)API_THREADS,
+				    MHD_OPTION_URI_LOG_CALLBACK, request_begin, NULL,
 				    MHD_OPTION_NOTIFY_COMPLETED, request_done, NULL,
 				    MHD_OPTION_UNESCAPE_CALLBACK, unescape, NULL,
 				    MHD_OPTION_CONNECTION_LIMIT, limit,
