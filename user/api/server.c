@@ -2,11 +2,13 @@
 /*
  * The control API's server: a unix socket bound here (its directory 0750, itself 0660, both of
  * --api-group if given), libmicrohttpd serving HTTP/1.1 on it in a pool of threads; bodies
- * gathered here and read as JSON (body.c), requests handed to their route (routes.c).
+ * gathered here and read as JSON (body.c), requests handed to their route (routes.c), each in a
+ * thread of its own while its connection is set aside.
  */
 #include <ctype.h>
 #include <errno.h>
 #include <grp.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,8 +37,10 @@
 #define CONNECTION_LIMIT	1024
 #define FDS_KEPT		256	/* descriptors left for the rest of the daemon */
 /*
- * Threads serving requests: changes wait for the state lock one after another, but what follows
- * it (the fdatasync that makes a change durable) is shared by those that wait meanwhile.
+ * Threads reading requests and writing replies. A request's work (a change waits for the state
+ * lock) is done in a thread of its own, its connection suspended meanwhile: a change that waits
+ * holds none of these, nor the other connections each serves. The changes that wait for the
+ * lock meanwhile share the fdatasync that follows it.
  */
 #define API_THREADS		8
 /* A client that sends nothing for this long is dropped: slow clients cannot hold the server. */
@@ -46,6 +50,10 @@ struct api_server {
 	const struct gb_ctx *ctx;
 	struct MHD_Daemon *mhd;
 	struct unix_socket sock;
+	pthread_mutex_t mu;	/* working, stopping */
+	pthread_cond_t idle;	/* working is back to 0 */
+	unsigned int working;	/* requests in a thread of their own */
+	bool stopping;		/* api_stop: no more */
 };
 
 /*
@@ -55,6 +63,12 @@ struct api_server {
 struct request {
 	struct upload up;
 	bool begun;		/* past the handler's first call, which sees the headers alone */
+	bool worked;		/* handed to a thread of its own (work), or done */
+	struct api_server *api;
+	struct MHD_Connection *conn;
+	const char *method;
+	struct api_reply rep;	/* its reply, once worked */
+	char allow[48];		/* a 405's Allow header */
 	char path[];
 };
 
@@ -210,45 +224,93 @@ static void log_refusal(const char *method, const char *url, const struct api_re
 	       printable(url, strlen(url), 200, shown, sizeof(shown)), rep->status, msg);
 }
 
+/* A request's work, in a thread of its own; its connection is resumed with the reply ready. */
+static void *work(void *arg)
+{
+	struct request *req = arg;
+	struct api_server *api = req->api;
+
+	/* After work_start: the connection is suspended. */
+	pthread_mutex_lock(&api->mu);
+	pthread_mutex_unlock(&api->mu);
+	req->rep = dispatch(api, req->conn, req->method, req->path, &req->up, req->allow,
+			    sizeof(req->allow));
+	log_refusal(req->method, req->path, &req->rep);
+	/* req may be gone once resumed: nothing of it after. */
+	MHD_resume_connection(req->conn);
+	pthread_mutex_lock(&api->mu);
+	if (!--api->working)
+		pthread_cond_broadcast(&api->idle);
+	pthread_mutex_unlock(&api->mu);
+	return NULL;
+}
+
+/* Hands req to work, its connection suspended; false if it cannot (done in place then). */
+static bool work_start(struct request *req)
+{
+	struct api_server *api = req->api;
+	pthread_attr_t attr;
+	pthread_t t;
+	bool started = false;
+
+	if (pthread_attr_init(&attr))
+		return false;
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	pthread_mutex_lock(&api->mu);
+	if (!api->stopping && !pthread_create(&t, &attr, work, req)) {
+		MHD_suspend_connection(req->conn);
+		api->working++;
+		started = true;
+	}
+	pthread_mutex_unlock(&api->mu);
+	pthread_attr_destroy(&attr);
+	return started;
+}
+
 static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char *url,
 			      const char *method, const char *version, const char *upload,
 			      size_t *upload_len, void **state)
 {
-	struct api_server *api = cls;
 	struct request *req = *state;
 	struct MHD_Response *resp;
 	enum MHD_Result ret;
-	struct api_reply rep;
-	char *text, allow[48];
+	char *text;
 
 	(void)url;		/* decoded by libmicrohttpd, %2F too: req->path is routed instead */
 	(void)version;
 	if (!req)		/* out of memory when the request began */
 		return MHD_NO;
-	*allow = '\0';
-	/* A coding libmicrohttpd does not read: answered now (RFC 9112 6.1), not by the timeout. */
 	if (!req->begun && upload_coding_unread(conn)) {
+		/* A coding libmicrohttpd does not read: answered now (RFC 9112 6.1), not later. */
 		gb_clear_error();
-		rep = api_error(MHD_HTTP_NOT_IMPLEMENTED, "a Transfer-Encoding other than "
-				"chunked is not taken: send the body as it is");
-		goto reply;
-	}
-	if (!req->begun) {
+		req->rep = api_error(MHD_HTTP_NOT_IMPLEMENTED, "a Transfer-Encoding other than "
+				     "chunked is not taken: send the body as it is");
+		log_refusal(method, req->path, &req->rep);
+		req->worked = true;
+	} else if (!req->begun) {
 		req->begun = true;
 		return MHD_YES;
-	}
-	if (*upload_len) {
+	} else if (*upload_len) {
 		if (upload_add(&req->up, upload, *upload_len, API_BODY_MAX))
 			return MHD_NO;
 		*upload_len = 0;
 		return MHD_YES;
+	} else if (!req->worked) {
+		req->worked = true;
+		req->api = cls;
+		req->conn = conn;
+		req->method = method;
+		if (work_start(req))
+			return MHD_YES;
+		req->rep = dispatch(cls, conn, method, req->path, &req->up, req->allow,
+				    sizeof(req->allow));
+		log_refusal(method, req->path, &req->rep);
 	}
-	rep = dispatch(api, conn, method, req->path, &req->up, allow, sizeof(allow));
-reply:
-	log_refusal(method, req->path, &rep);
-	text = gb_utf8_clean(json_object_to_json_string_ext(rep.body, JSON_C_TO_STRING_PLAIN |
+	/* The reply, made above or by work (which has resumed the connection since). */
+	text = gb_utf8_clean(json_object_to_json_string_ext(req->rep.body, JSON_C_TO_STRING_PLAIN |
 							    JSON_C_TO_STRING_NOSLASHESCAPE));
-	json_object_put(rep.body);
+	json_object_put(req->rep.body);
+	req->rep.body = NULL;
 	resp = text ? MHD_create_response_from_buffer(strlen(text), text, MHD_RESPMEM_MUST_FREE) :
 		      NULL;
 	if (!resp) {
@@ -256,9 +318,9 @@ reply:
 		return MHD_NO;
 	}
 	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
-	if (*allow)
-		MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, allow);
-	ret = MHD_queue_response(conn, rep.status, resp);
+	if (*req->allow)
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, req->allow);
+	ret = MHD_queue_response(conn, req->rep.status, resp);
 	MHD_destroy_response(resp);
 	return ret;
 }
@@ -404,9 +466,16 @@ int api_start(const struct gb_ctx *ctx, const char *path, const char *group,
 	if (limit < CONNECTION_LIMIT)
 		gb_warn("api: the limit of open files leaves room for %u connections at once, not %u",
 			limit, CONNECTION_LIMIT);
-	/* gb_last_error is per thread, so each request's own. */
+	pthread_mutex_init(&api->mu, NULL);
+	pthread_cond_init(&api->idle, NULL);
+	/*
+	 * Suspend and resume: a request's work is done in a thread of its own (work), so that one
+	 * waiting for the state lock holds none of the pool's threads. gb_last_error is per thread,
+	 * so each request's own.
+	 */
 	api->mhd = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO |
-				    MHD_USE_ERROR_LOG, 0, NULL, NULL, handle, api,
+				    MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG, 0, NULL, NULL,
+				    handle, api,
 				    MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
 				    MHD_OPTION_LISTEN_SOCKET, fd,
 				    MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)API_THREADS,
@@ -420,6 +489,8 @@ int api_start(const struct gb_ctx *ctx, const char *path, const char *group,
 		gb_err("--api %s: cannot start the HTTP server", path);
 		close(fd);
 		unix_socket_remove(&api->sock);
+		pthread_cond_destroy(&api->idle);
+		pthread_mutex_destroy(&api->mu);
 		free(api);
 		return -EIO;
 	}
@@ -431,8 +502,19 @@ void api_stop(struct api_server *a)
 {
 	if (!a)
 		return;
+	/*
+	 * No suspended connection when libmicrohttpd stops: the requests at work end first (one
+	 * waiting for the state lock waits for it); those that come meanwhile are done in place.
+	 */
+	pthread_mutex_lock(&a->mu);
+	a->stopping = true;
+	while (a->working)
+		pthread_cond_wait(&a->idle, &a->mu);
+	pthread_mutex_unlock(&a->mu);
 	MHD_stop_daemon(a->mhd);
 	unix_socket_remove(&a->sock);
+	pthread_cond_destroy(&a->idle);
+	pthread_mutex_destroy(&a->mu);
 	free(a);
 }
 
