@@ -1,9 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * The control API's server: a unix socket bound here (its directory 0750, itself 0660, both of
- * --api-group if given), libmicrohttpd serving HTTP/1.1 on it in a pool of threads; bodies
- * gathered here and read as JSON (body.c), requests handed to their route (routes.c), each in a
- * thread of its own while its connection is set aside.
+ * The control API's server: libmicrohttpd serving HTTP/1.1 in a pool of threads on the unix socket
+ * unix_socket.c makes; bodies gathered here and read as JSON (body.c), requests handed to their
+ * route (routes.c), each in a thread of its own while its connection is set aside.
  */
 #include <ctype.h>
 #include <errno.h>
