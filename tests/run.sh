@@ -82,6 +82,7 @@ tests=(
 	"bash $ROOT/tests/api/api_check_route.sh"
 	"bash $ROOT/tests/api/api_reads_see_no_change_halfway.sh"
 	"bash $ROOT/tests/api/api_survives_bad_clients.sh"
+	"bash $ROOT/tests/api/api_serves_while_changes_wait.sh"
 	"bash $ROOT/tests/geoip/lookup_matches_libmaxminddb.sh"
 	"bash $ROOT/tests/geoip/csv_matches_ranges.sh"
 	"bash $ROOT/tests/geoip/every_form_loads_the_same_table.sh"

@@ -7,7 +7,10 @@
 # unknown meeting 404, a port of another meeting 409, a 2 MiB body 413, each with nothing changed.
 # CLI and API changes interleave. A caller outside root and --api-group is refused by the socket's
 # permissions, a member of --api-group is served and audited as itself, and the daemon is still
-# up after all of it.
+# up after all of it. A change that fails with EPERM (the state lock immutable) is 500, not the
+# 403 of a fleet-managed rule set. A second daemon refuses the socket the first serves, a daemon's
+# exit leaves a socket another made at its path since, and a socket a killed daemon left is
+# replaced.
 set -uo pipefail
 source "$(dirname "$0")/../lib/common.sh"
 [[ -x $GEOBLOCK ]] || { fail "no $GEOBLOCK (build it first)"; summary; exit; }
@@ -310,6 +313,7 @@ if id nobody >/dev/null 2>&1 && getent group nogroup >/dev/null; then
 else
 	fail "no user nobody or group nogroup to test the socket's permissions with"
 fi
+
 check "the daemon is still up" kill -0 "$pid"
 check_eq "and still answers" 200 "$(status GET /v1/meetings)"
 # The largest room id, as GET gives it (a number), is taken back by a PUT of that GET.
@@ -320,4 +324,76 @@ check_eq "room 2^64-1: GET gives it" '[18446744073709551615]' \
 check_eq "room 2^64-1: the GET put back" 200 \
 	"$(api PUT /v1/meetings/maxroom "$(api GET /v1/meetings/maxroom | head -n1)" | tail -n1)"
 check_eq "room 2^64-1: deleted" 200 "$(api DELETE /v1/meetings/maxroom | tail -n1)"
+
+# A failure that is not the caller's is 500, whatever its errno: with the state lock immutable a
+# change cannot open it (EPERM), and is not answered the 403 kept for a rule set a fleet store
+# manages (the build before answered 403).
+if chattr +i "$S/lock" 2>/dev/null; then
+	on_exit chattr -i "$S/lock"
+	before=$(snapshot)
+	for req in "PUT /v1/meetings/imm" "POST /v1/meetings/k3/ports" "DELETE /v1/meetings/k3"; do
+		body='{"ports":["6200"],"block":["DE"]}'
+		[[ $req == POST* ]] && body='{"add":["6201"]}'
+		[[ $req == DELETE* ]] && body='{"reason":"x"}'
+		out=$(api ${req% *} "${req#* }" "$body")
+		check_eq "$req, the lock immutable (EPERM): 500, the line saying why" \
+			"500 cannot open lock $S/lock: Operation not permitted" \
+			"$(tail -n1 <<<"$out") $(head -n1 <<<"$out" | jq -r .error)"
+	done
+	chattr -i "$S/lock"
+	check_eq "... and nothing changed" "$before" "$(snapshot)"
+else
+	echo "SKIP: chattr +i does not work in $S: an EPERM that is no fleet's refusal"
+fi
+# The 403 stays the refusal of a rule set a store manages (its mark, as `daemon --etcd` writes it).
+printf "etcd http://127.0.0.1:1 (node n1)" >"$S/managed-by"
+out=$(api PUT /v1/meetings/imm '{"ports":["6200"],"block":["DE"]}')
+check_eq "a change of a managed rule set: 403, the line naming the store" \
+	"403 the rule set here is managed by etcd" \
+	"$(tail -n1 <<<"$out") $(head -n1 <<<"$out" | jq -r .error | cut -d' ' -f1-8)"
+rm "$S/managed-by"
+
+# A second daemon (its own pins and state dir) given the socket the first serves: refused in one
+# line, exit 2, the first's socket left to it (the build before took it over, and removed it at
+# its exit). A daemon whose socket was removed and made anew by another daemon since leaves that
+# one at its exit; a socket left by a daemon that died is replaced.
+on_exit rm -rf "$GEOBLOCK_PIN_DIR-2nd" "$GEOBLOCK_PIN_DIR-3rd"
+other() { # other NAME SOCKET: a daemon of its own pins and state, in the background
+	GEOBLOCK_PIN_DIR=$GEOBLOCK_PIN_DIR-$1 GEOBLOCK_STATE_DIR=$tmp/state-$1 \
+		"$GEOBLOCK" daemon --metrics 127.0.0.1:0 --api "$2" >"$tmp/$1.out" 2>"$tmp/$1.err" &
+	other_pid=$!
+	on_exit kill_child "$other_pid"
+}
+serving() { grep -q '^serving the API on ' "$tmp/$1.out"; }
+ended_or_serving() { ! kill -0 "$other_pid" 2>/dev/null || serving "$1"; }
+other 2nd "$SOCK"
+wait_until 20 ended_or_serving 2nd
+serving 2nd && kill_child "$other_pid"
+wait "$other_pid"
+check_eq "a second daemon on the socket the first serves: exit 2, one line" \
+	"2 geoblock: daemon: --api $SOCK: another process (a daemon?) serves this socket; stop it first, or give another path" \
+	"$? $(cat "$tmp/2nd.err")"
+check "the first daemon's socket is left" test -S "$SOCK"
+check_eq "the first daemon answers on it" 200 "$(status GET /v1/meetings)"
+OSOCK=$tmp/other.sock
+other 2nd "$OSOCK"
+pid2=$other_pid
+wait_until 10 serving 2nd || fail "a daemon on $OSOCK did not listen: $(cat "$tmp/2nd.err")"
+rm "$OSOCK"
+other 3rd "$OSOCK"
+wait_until 10 serving 3rd || fail "a daemon on $OSOCK anew did not listen: $(cat "$tmp/3rd.err")"
+kill_child "$pid2"
+check "a daemon's exit leaves the socket made anew at its path by another" test -S "$OSOCK"
+check_eq "which still answers" 200 "$(curl -s -o /dev/null -w '%{http_code}' \
+	--unix-socket "$OSOCK" http://geoblock/v1/meetings)"
+kill -KILL "$other_pid"
+{ wait "$other_pid"; } 2>/dev/null	# not the shell's "Killed" line
+check "a daemon killed leaves its socket behind" test -S "$OSOCK"
+other 3rd "$OSOCK"
+check "... which the next daemon replaces" wait_until 10 serving 3rd
+check_eq "and serves" 200 "$(curl -s -o /dev/null -w '%{http_code}' --unix-socket "$OSOCK" \
+	http://geoblock/v1/meetings)"
+kill_child "$other_pid"
+check "its own exit removes its socket" test ! -e "$OSOCK"
+
 summary

@@ -4,7 +4,8 @@
 # join-time check of a German address always answers a drop by that meeting, and GET
 # /v1/meetings/NAME and GET /v1/meetings always show it with its ports. Read between a change's
 # steps (as before the reads waited for the state lock), the check answered "no meeting" and the
-# GETs a meeting without ports (tests/api/flip_while_reading.py).
+# GETs a meeting without ports (tests/api/flip_while_reading.py). An apply's check waits for a
+# change under way as they do.
 set -uo pipefail
 source "$(dirname "$0")/../lib/common.sh"
 [[ -x $GEOBLOCK ]] || { fail "no $GEOBLOCK (build it first)"; summary; exit; }
@@ -52,5 +53,27 @@ exec {LOCK}<&-
 wait "$put_pid" "$check_pid"
 check_eq "the check answers the PUT's version (FR only): not blocked" not_blocked \
 	"$(jq -r .verdict "$tmp/check.out")"
+
+# An apply's check reads the rule set as the other reads do: it waits for a change under way (the
+# lock held here, as a change holds it) rather than plan from the maps halfway through it. The
+# build before read them without the lock and answered at once.
+exec {LOCK}>"$GEOBLOCK_STATE_DIR/lock"
+flock "$LOCK"
+(
+	exec {LOCK}>&-
+	api POST /v1/apply '{"meetings":[{"name":"flip","ports":[30000],"block":["DE"]}],
+		"check":true}' >"$tmp/apply.out"
+) &
+apply_pid=$!
+waits_or_answered() { waiting READ lock || ! kill -0 "$apply_pid" 2>/dev/null; }
+wait_until 20 waits_or_answered
+check "an apply's check waits for the lock, shared, as the other reads do" waiting READ lock
+check_eq "... unanswered while a change holds it" "" "$(cat "$tmp/apply.out")"
+exec {LOCK}>&-
+wait "$apply_pid"
+check_eq "once it is free, the check answers: flip would change (FR to DE), nothing else" \
+	'{"check":true,"added":0,"changed":1,"deleted":0}' \
+	"$(jq -c '{check, added, changed, deleted}' "$tmp/apply.out")"
+check_eq "and changed nothing" FR "$(api GET /v1/meetings/flip | jq -r '.block | join(",")')"
 check "the daemon is up" kill -0 "$pid"
 summary

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # The control API against bad clients and bad input, the daemon up throughout: every cut of a valid
 # body, malformed, mistyped, unknown-field, too-deep and invalid-UTF-8 bodies of every change route,
-# a 70,000-item array, names with control characters (in the path, %00 included, and in a body) are
-# 400 with one printable line, nothing changed; a Transfer-Encoding other than chunked is 501 at
-# once, the connection closed; 10,000 ports in one PUT or one ports change are served, and refused
+# a 70,000-item array, names with control characters (in the path, %00 included, and in a body),
+# with %2F (kept, not a '/' that routes elsewhere) or of 193 bytes are 400 with one printable
+# line, nothing changed; a Transfer-Encoding other than chunked is 501 at once, the connection
+# closed; 10,000 ports in one PUT or one ports change are served, and refused
 # whole (409, nothing half-applied) when one of them is another meeting's; two clients that send
 # half a request and stall are disconnected by the 10 s timeout while others are served meanwhile;
 # 500 idle connections at once leave a new request answered, and the daemon's descriptors come back
@@ -244,6 +245,23 @@ expect 400 "a name with a NUL in the body" PUT /v1/meetings/a '{"name":"a\u0000b
 expect 400 "apply: a name with control characters" POST /v1/apply \
 	'{"meetings":[{"name":"a\u0001b","ports":["8901"],"block":["DE"]}]}'
 check_eq "no meeting a (a%00b is not a)" 404 "$(status GET /v1/meetings/a)"
+# %2F stays as sent too, not a '/' that makes the path another route's: POST
+# /v1/meetings/board%2Fports is no ports change of board (the build before made it), a PUT of a
+# name holding it is refused as a bad name, as one of 193 bytes is (it was 404, no route).
+ports_of_board() { api GET /v1/meetings/board | head -n1 | jq -c .ports; }
+board_ports=$(ports_of_board)
+expect 405 "POST /v1/meetings/board%2Fports: a meeting's path, which takes no POST" POST \
+	/v1/meetings/board%2Fports '{"add":["8811"]}'
+check_eq "... board's ports unchanged" "$board_ports" "$(ports_of_board)"
+name193=$(printf 'a%.0s' $(seq 193))
+for name in 'a%2Fb' 'a%2fb' '..%2F..%2Fv1%2Fapply' "$name193"; do
+	check_eq "PUT a name ${name:0:24}: 400, an invalid meeting name" "400 invalid meeting name" \
+		"$(api PUT "/v1/meetings/$name" '{"ports":["8901"],"block":["DE"]}' |
+			jq -Rrs 'rindex("\n") as $i | "\(.[$i + 1:]) \(.[:$i] | fromjson | .error |
+				.[:20])"')"
+done
+check_eq "GET of a name of 193 bytes: no such meeting (not no such route)" "no such meeting" \
+	"$(api GET "/v1/meetings/$name193" | head -n1 | jq -r .error)"
 check_eq "bad bodies and names changed nothing (rules, audit, set)" "$before" "$(snapshot)"
 
 # 10,000 ports in one request.

@@ -4,12 +4,14 @@
 # the meeting its local ports (candidates before or after the join, selected pairs) and takes them
 # back at hangup, detach, session end and after --janus-idle seconds of silence; a port another
 # meeting owns, or a shared one, is refused and logged; rooms of no meeting, unknown sessions,
-# unknown types, TCP candidates and ports past 65535 change nothing; malformed bodies and a burst
-# of 10,000 events are counted and change nothing; the saved rule set never holds a Janus port;
-# `apply` and `meeting ports add` keep them; a restarted daemon takes back its predecessor's
-# ports; `meeting del` forgets them; every change is audited; and a hangup Janus's Admin API is
-# slow to answer (`--janus-hangup`) holds up no event, and one it refuses is asked again later and
-# later, not at every pass; a port whose take-back fails is taken back later.
+# unknown types and TCP candidates change nothing; ports past 65535 (2^32 + 7801 too, not wrapped
+# onto 7801), malformed bodies and a burst of 10,000 events are counted and change nothing; the
+# saved rule set never holds a Janus port; `apply` and `meeting ports add` keep them; a restarted
+# daemon takes back its predecessor's ports; `meeting del` forgets them; every change is audited;
+# a hangup Janus's Admin API is slow to answer (`--janus-hangup`) holds up no event, and one it
+# refuses is asked again later and later, not at every pass; a port whose take-back fails is
+# taken back later; and with --janus-events-auth a client without the credentials is answered
+# 401 before its body is read.
 set -uo pipefail
 source "$(dirname "$0")/../lib/common.sh"
 [[ -x $GEOBLOCK ]] || { fail "no $GEOBLOCK (build it first)"; summary; exit; }
@@ -119,7 +121,7 @@ check_eq "a detach of an unknown handle: 200" 200 \
 check_eq "not JSON: 400" 400 "$(post 'garbage{')"
 check_eq "no type: 400" 400 "$(post '{"event":{}}')"
 check_eq "an array with a bad event: 400" 400 "$(post '[1,2]')"
-check_eq "malformed counted" 4 "$(count malformed)"
+check_eq "malformed counted (the candidate of port 70000 among them)" 5 "$(count malformed)"
 check_eq "all counted (each of an array's)" $((before + 6)) "$(count events)"
 check "logged once" test "$(grep -c 'malformed event' "$tmp/daemon.err")" -eq 1
 check_eq "GET elsewhere: 404" 404 "$(curl -s -o /dev/null -w '%{http_code}' "${URL%/janus-events}/x")"
@@ -146,10 +148,32 @@ expected_metrics() {
 		sort
 }
 check_eq "metrics: the events' counters" "$(expected_metrics)" "$(janus_metrics)"
-check "metrics: malformed 4, refused 2" bash -c "grep -qx 'geoblock_janus_events_total{outcome=\"malformed\"} 4' <<<'$(janus_metrics)' &&
+check "metrics: malformed 5, refused 2" bash -c "grep -qx 'geoblock_janus_events_total{outcome=\"malformed\"} 5' <<<'$(janus_metrics)' &&
 	grep -qx 'geoblock_janus_ports_refused_total 2' <<<'$(janus_metrics)'"
 check_eq "nothing changed by them" "20001 20002 20003 20004" "$(dyn A)"
 check_eq "the saved rule set holds no Janus port" "$operator_rules" "$(saved_rules)"
+
+# A port past 65535 is a malformed event, not one wrapped onto a port of this host: 4294975097
+# (2^32 + 7801) in a candidate's string, a server reflexive one's base, a selected pair's string
+# and its structured candidates.local.port (the build before gave 7801-7804 to A). A subtype of
+# 2^32 + 2 is no local candidate (2): an event of no use, ignored.
+before=$(count malformed)
+big=$((1 << 32))
+srflx_big='{"type":16,"subtype":2,"session_id":3,"handle_id":34,"event":{"local-candidate":"1 1 udp 1677729535 203.0.113.5 40001 typ srflx raddr 127.0.0.1 rport '$((big + 7802))'"}}'
+pair_big='{"type":16,"subtype":4,"session_id":3,"handle_id":34,"event":{"candidates":{"local":{"address":"127.0.0.1","port":'$((big + 7804))',"type":"host","transport":"udp"},"remote":{"address":"85.214.1.1","port":40000,"type":"host","transport":"udp"}}}}'
+sub_big='{"type":16,"subtype":'$((big + 2))',"session_id":3,"handle_id":34,"event":{"local-candidate":"1 1 udp 2015363327 127.0.0.1 7805 typ host"}}'
+check_eq "a handle in A's room: 200" 200 "$(post "$(joined 3 34 1234)")"
+check_eq "a host candidate of port 2^32 + 7801: 400" 400 "$(post "$(cand 3 34 $((big + 7801)))")"
+check_eq "a server reflexive candidate of base 2^32 + 7802: 400" 400 "$(post "$srflx_big")"
+check_eq "a selected pair of local port 2^32 + 7803: 400" 400 \
+	"$(post "$(pair 3 34 $((big + 7803)))")"
+check_eq "a selected pair, structured, of local port 2^32 + 7804: 400" 400 "$(post "$pair_big")"
+check_eq "... each counted as malformed" $((before + 4)) "$(count malformed)"
+check_eq "a local candidate of subtype 2^32 + 2: 200, ignored" 200 "$(post "$sub_big")"
+check_eq "no port of them is A's: 7801-7805" "- - - - -" \
+	"$(for p in 7801 7802 7803 7804 7805; do owner $p; done | xargs)"
+check_eq "nor one of A's Janus ports" "20001 20002 20003 20004" "$(dyn A)"
+post '{"type":2,"session_id":3,"handle_id":34,"event":{"name":"detached"}}' >/dev/null
 
 # apply replaces A (make-before-break); its Janus ports go with it.
 { echo "meeting add A --janus-room 1234 --block DE,FR"; echo "meeting add O --ports 20005 --block FR"; } \
@@ -478,5 +502,41 @@ check_eq "a batch with odd neighbours: 200" 200 "$(post "[$(joined 26 261 1234),
 	{\"type\":128,\"event\":{\"x\":\"a\\u0000b\",\"n\":99999999999999999999999}}]")"
 check_eq "... its join and candidate taken" A "$(owner 20140)"
 post '{"type":2,"session_id":26,"handle_id":261,"event":{"name":"detached"}}' >/dev/null
+check "the daemon is up" kill -0 "$pid"
+
+# With --janus-events-auth, a client without the credentials is answered 401 on its headers, before
+# any of its body is gathered: the build before read it first (up to 8 MiB, each connection), and
+# left a body that never came to the 30 s timeout, unanswered.
+kill_child "$pid"
+printf 'janus:s3cret\n' >"$tmp/auth"
+start_daemon 60 --janus-events-auth "$tmp/auth"
+# unsent [HEADER]: the status of a POST announcing 8,000,000 bytes of body and sending none (0 if
+# the connection closed unanswered).
+unsent() {
+	/usr/bin/python3 - "$URL" "${1:-}" <<'PY'
+import re, socket, sys
+host, port = re.match(r"http://([^:/]+):(\d+)", sys.argv[1]).groups()
+s = socket.create_connection((host, int(port)))
+extra = (sys.argv[2] + "\r\n").encode() if sys.argv[2] else b""
+s.sendall(b"POST /janus-events HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+          b"Content-Length: 8000000\r\n" + extra + b"\r\n")
+s.settimeout(60)
+got = b""
+while b"\r\n" not in got:
+    part = s.recv(4096)
+    if not part:
+        break
+    got += part
+print(got.split(b" ")[1].decode() if got else 0)
+PY
+}
+check_eq "no credentials, the body unsent: 401" 401 "$(unsent)"
+check_eq "wrong credentials, the body unsent: 401" 401 \
+	"$(unsent "Authorization: Basic $(printf 'janus:wrong' | base64)")"
+check_eq "the right ones: an event taken" 200 \
+	"$(curl -s -o /dev/null -w '%{http_code}' -u janus:s3cret -X POST \
+		--data-binary "$(joined 27 271 1234)" "$URL")"
+check_eq "a GET without them: 401" 401 "$(curl -s -o /dev/null -w '%{http_code}' "$URL")"
+check_eq "a GET with them: the counts" 1 "$(curl -s -u janus:s3cret "$URL" | jq .joined)"
 check "the daemon is up" kill -0 "$pid"
 summary

@@ -127,6 +127,18 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
 	struct upload *req = *state;
 
 	(void)version;
+	/*
+	 * On the first call, with the headers alone: a client without the credentials is answered
+	 * before any of its body is gathered (else each of the connections could hold 8 MiB).
+	 */
+	if (!req && !authorised(e, conn)) {
+		struct MHD_Response *r = MHD_create_response_from_buffer(0, "",
+									 MHD_RESPMEM_PERSISTENT);
+		enum MHD_Result ret = MHD_queue_basic_auth_fail_response(conn, "geoblock", r);
+
+		MHD_destroy_response(r);
+		return ret;
+	}
 	/* Answered now, not by the timeout: the body's end would not be found (upload.h). */
 	if (!req && upload_coding_unread(conn))
 		return reply(conn, MHD_HTTP_NOT_IMPLEMENTED, "{\"error\":\"a Transfer-Encoding "
@@ -141,14 +153,6 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
 			return MHD_NO;
 		*upload_len = 0;
 		return MHD_YES;
-	}
-	if (!authorised(e, conn)) {
-		struct MHD_Response *r = MHD_create_response_from_buffer(0, "",
-									 MHD_RESPMEM_PERSISTENT);
-		enum MHD_Result ret = MHD_queue_basic_auth_fail_response(conn, "geoblock", r);
-
-		MHD_destroy_response(r);
-		return ret;
 	}
 	if (strcmp(url, "/janus-events"))
 		return reply(conn, MHD_HTTP_NOT_FOUND, "{\"error\":\"events go to /janus-events\"}");

@@ -33,7 +33,10 @@ struct api_reply api_error(unsigned int status, const char *msg)
 	return (struct api_reply){ status, o };
 }
 
-/* An ops result as HTTP: its one error line, the status its errno means. */
+/*
+ * An ops result as HTTP: its one error line, the status its errno means (-EPERM: a rule set a
+ * fleet store manages refused the change; other EPERMs reach here as -EIO, ops_failure).
+ */
 static struct api_reply ops_reply(int err, struct json_object *ok)
 {
 	const char *msg = gb_last_error();
@@ -355,10 +358,15 @@ static bool path_matches(const char *pattern, const char *url, char *name, size_
 		if (!strncmp(pattern, "{name}", 6)) {
 			size_t n = strcspn(url, "/");
 
-			if (!n || n >= len)
+			if (!n)
 				return false;
-			memcpy(name, url, n);
-			name[n] = '\0';
+			/*
+			 * One too long for name is cut to what fits, still far past a meeting
+			 * name's limit: refused as any bad name is (400 from PUT), not taken for
+			 * no route (404).
+			 */
+			memcpy(name, url, n < len ? n : len - 1);
+			name[n < len ? n : len - 1] = '\0';
 			pattern += 6;
 			url += n;
 			continue;

@@ -37,8 +37,9 @@ struct api_route {
 
 struct api_reply api_error(unsigned int status, const char *msg);
 /*
- * The route of method (HEAD: GET's) and url ({name} copied into name), or NULL; allow: the
- * methods url's path takes ("GET, HEAD, PUT"), "" if it is no route's.
+ * The route of method (HEAD: GET's) and url ({name} copied into name, cut to len - 1 bytes: len
+ * must be past any valid name's), or NULL; allow: the methods url's path takes ("GET, HEAD,
+ * PUT"), "" if it is no route's.
  */
 const struct api_route *api_route_find(const char *method, const char *url, char *name,
 				       size_t len, char *allow, size_t allow_len);

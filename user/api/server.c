@@ -1,13 +1,13 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * The control API's server: a unix socket bound here (its directory 0750, itself 0660, both of
- * --api-group if given), libmicrohttpd serving HTTP/1.1 on it in a pool of threads; bodies
- * gathered here and read as JSON (body.c), requests handed to their route (routes.c).
+ * The control API's server: libmicrohttpd serving HTTP/1.1 in a pool of threads on the unix socket
+ * unix_socket.c makes; bodies gathered here and read as JSON (body.c), requests handed to their
+ * route (routes.c), each in a thread of its own while its connection is set aside.
  */
 #include <ctype.h>
 #include <errno.h>
 #include <grp.h>
-#include <limits.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,18 +15,17 @@
 #include <unistd.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
 #include <sys/un.h>
 #include <json-c/json.h>
 #include <microhttpd.h>
 #include "lib/country.h"
 #include "lib/errors.h"
-#include "lib/files.h"
 #include "lib/parse.h"
 #include "state/audit.h"
 #include "api/body.h"
 #include "api/routes.h"
 #include "api/server.h"
+#include "api/unix_socket.h"
 #include "api/upload.h"
 
 /*
@@ -37,8 +36,10 @@
 #define CONNECTION_LIMIT	1024
 #define FDS_KEPT		256	/* descriptors left for the rest of the daemon */
 /*
- * Threads serving requests: changes wait for the state lock one after another, but what follows
- * it (the fdatasync that makes a change durable) is shared by those that wait meanwhile.
+ * Threads reading requests and writing replies. A request's work (a change waits for the state
+ * lock) is done in a thread of its own, its connection suspended meanwhile: a change that waits
+ * holds none of these, nor the other connections each serves. The changes that wait for the
+ * lock meanwhile share the fdatasync that follows it.
  */
 #define API_THREADS		8
 /* A client that sends nothing for this long is dropped: slow clients cannot hold the server. */
@@ -47,10 +48,28 @@
 struct api_server {
 	const struct gb_ctx *ctx;
 	struct MHD_Daemon *mhd;
-	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
+	struct unix_socket sock;
+	pthread_mutex_t mu;	/* working, stopping */
+	pthread_cond_t idle;	/* working is back to 0 */
+	unsigned int working;	/* requests in a thread of their own */
+	bool stopping;		/* api_stop: no more */
 };
 
-/* One request's body, gathered as it comes; past API_BODY_MAX only counted. */
+/*
+ * One request: its path as the client sent it, decoded here (request_begin); its body gathered
+ * as it comes, past API_BODY_MAX only counted.
+ */
+struct request {
+	struct upload up;
+	bool begun;		/* past the handler's first call, which sees the headers alone */
+	bool worked;		/* handed to a thread of its own (work), or done */
+	struct api_server *api;
+	struct MHD_Connection *conn;
+	const char *method;
+	struct api_reply rep;	/* its reply, once worked */
+	char allow[48];		/* a 405's Allow header */
+	char path[];
+};
 
 /* The caller's uid and pid, read off the connection's socket. */
 static void peer_of(struct MHD_Connection *conn, struct audit_caller *who)
@@ -204,43 +223,93 @@ static void log_refusal(const char *method, const char *url, const struct api_re
 	       printable(url, strlen(url), 200, shown, sizeof(shown)), rep->status, msg);
 }
 
+/* A request's work, in a thread of its own; its connection is resumed with the reply ready. */
+static void *work(void *arg)
+{
+	struct request *req = arg;
+	struct api_server *api = req->api;
+
+	/* After work_start: the connection is suspended. */
+	pthread_mutex_lock(&api->mu);
+	pthread_mutex_unlock(&api->mu);
+	req->rep = dispatch(api, req->conn, req->method, req->path, &req->up, req->allow,
+			    sizeof(req->allow));
+	log_refusal(req->method, req->path, &req->rep);
+	/* req may be gone once resumed: nothing of it after. */
+	MHD_resume_connection(req->conn);
+	pthread_mutex_lock(&api->mu);
+	if (!--api->working)
+		pthread_cond_broadcast(&api->idle);
+	pthread_mutex_unlock(&api->mu);
+	return NULL;
+}
+
+/* Hands req to work, its connection suspended; false if it cannot (done in place then). */
+static bool work_start(struct request *req)
+{
+	struct api_server *api = req->api;
+	pthread_attr_t attr;
+	pthread_t t;
+	bool started = false;
+
+	if (pthread_attr_init(&attr))
+		return false;
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	pthread_mutex_lock(&api->mu);
+	if (!api->stopping && !pthread_create(&t, &attr, work, req)) {
+		MHD_suspend_connection(req->conn);
+		api->working++;
+		started = true;
+	}
+	pthread_mutex_unlock(&api->mu);
+	pthread_attr_destroy(&attr);
+	return started;
+}
+
 static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char *url,
 			      const char *method, const char *version, const char *upload,
 			      size_t *upload_len, void **state)
 {
-	struct api_server *api = cls;
-	struct upload *req = *state;
+	struct request *req = *state;
 	struct MHD_Response *resp;
 	enum MHD_Result ret;
-	struct api_reply rep;
-	char *text, allow[48];
+	char *text;
 
+	(void)url;		/* decoded by libmicrohttpd, %2F too: req->path is routed instead */
 	(void)version;
-	*allow = '\0';
-	/* A coding libmicrohttpd does not read: answered now (RFC 9112 6.1), not by the timeout. */
-	if (!req && upload_coding_unread(conn)) {
+	if (!req)		/* out of memory when the request began */
+		return MHD_NO;
+	if (!req->begun && upload_coding_unread(conn)) {
+		/* A coding libmicrohttpd does not read: answered now (RFC 9112 6.1), not later. */
 		gb_clear_error();
-		rep = api_error(MHD_HTTP_NOT_IMPLEMENTED, "a Transfer-Encoding other than "
-				"chunked is not taken: send the body as it is");
-		goto reply;
-	}
-	if (!req) {
-		req = calloc(1, sizeof(*req));
-		*state = req;
-		return req ? MHD_YES : MHD_NO;
-	}
-	if (*upload_len) {
-		if (upload_add(req, upload, *upload_len, API_BODY_MAX))
+		req->rep = api_error(MHD_HTTP_NOT_IMPLEMENTED, "a Transfer-Encoding other than "
+				     "chunked is not taken: send the body as it is");
+		log_refusal(method, req->path, &req->rep);
+		req->worked = true;
+	} else if (!req->begun) {
+		req->begun = true;
+		return MHD_YES;
+	} else if (*upload_len) {
+		if (upload_add(&req->up, upload, *upload_len, API_BODY_MAX))
 			return MHD_NO;
 		*upload_len = 0;
 		return MHD_YES;
+	} else if (!req->worked) {
+		req->worked = true;
+		req->api = cls;
+		req->conn = conn;
+		req->method = method;
+		if (work_start(req))
+			return MHD_YES;
+		req->rep = dispatch(cls, conn, method, req->path, &req->up, req->allow,
+				    sizeof(req->allow));
+		log_refusal(method, req->path, &req->rep);
 	}
-	rep = dispatch(api, conn, method, url, req, allow, sizeof(allow));
-reply:
-	log_refusal(method, url, &rep);
-	text = gb_utf8_clean(json_object_to_json_string_ext(rep.body, JSON_C_TO_STRING_PLAIN |
+	/* The reply, made above or by work (which has resumed the connection since). */
+	text = gb_utf8_clean(json_object_to_json_string_ext(req->rep.body, JSON_C_TO_STRING_PLAIN |
 							    JSON_C_TO_STRING_NOSLASHESCAPE));
-	json_object_put(rep.body);
+	json_object_put(req->rep.body);
+	req->rep.body = NULL;
 	resp = text ? MHD_create_response_from_buffer(strlen(text), text, MHD_RESPMEM_MUST_FREE) :
 		      NULL;
 	if (!resp) {
@@ -248,9 +317,9 @@ reply:
 		return MHD_NO;
 	}
 	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
-	if (*allow)
-		MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, allow);
-	ret = MHD_queue_response(conn, rep.status, resp);
+	if (*req->allow)
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, req->allow);
+	ret = MHD_queue_response(conn, req->rep.status, resp);
 	MHD_destroy_response(resp);
 	return ret;
 }
@@ -258,30 +327,31 @@ reply:
 static void request_done(void *cls, struct MHD_Connection *conn, void **state,
 			 enum MHD_RequestTerminationCode code)
 {
-	struct upload *req = *state;
+	struct request *req = *state;
 
 	(void)cls;
 	(void)conn;
 	(void)code;
 	if (req)
-		free(req->body);
+		free(req->up.body);
 	free(req);
 	*state = NULL;
 }
 
 /*
- * The URL's %XX decoded in place, as libmicrohttpd does, except %00: a NUL would end the path
+ * s's %XX decoded in place, as libmicrohttpd does, except %00: a NUL would end the path or value
  * there unseen (PUT /v1/meetings/a%00b would make "a"); left as written, a name check refuses it.
+ * In a path (path) %2F stays too: decoded, it would be a '/' the routes take for a separator
+ * (POST /v1/meetings/board%2Fports would change board's ports), not part of a name.
  */
-static size_t unescape(void *cls, struct MHD_Connection *conn, char *s)
+static size_t decode(char *s, bool path)
 {
 	char *out = s;
 
-	(void)cls;
-	(void)conn;
 	for (const char *in = s; *in;) {
 		if (in[0] == '%' && isxdigit((unsigned char)in[1]) &&
-		    isxdigit((unsigned char)in[2]) && (in[1] != '0' || in[2] != '0')) {
+		    isxdigit((unsigned char)in[2]) && (in[1] != '0' || in[2] != '0') &&
+		    (!path || in[1] != '2' || (in[2] != 'F' && in[2] != 'f'))) {
 			char hex[3] = { in[1], in[2], '\0' };
 
 			*out++ = (char)strtoul(hex, NULL, 16);
@@ -292,6 +362,32 @@ static size_t unescape(void *cls, struct MHD_Connection *conn, char *s)
 	}
 	*out = '\0';
 	return out - s;
+}
+
+/* The query's names and values (and the path libmicrohttpd keeps, unused: see request_begin). */
+static size_t unescape(void *cls, struct MHD_Connection *conn, char *s)
+{
+	(void)cls;
+	(void)conn;
+	return decode(s, false);
+}
+
+/*
+ * A request begins: its path taken from the URI as sent, before libmicrohttpd decodes it (%2F
+ * included, which no option of it keeps), and decoded here. It is the request's state.
+ */
+static void *request_begin(void *cls, const char *uri, struct MHD_Connection *conn)
+{
+	size_t len = strcspn(uri, "?");
+	struct request *req = calloc(1, sizeof(*req) + len + 1);
+
+	(void)cls;
+	(void)conn;
+	if (req) {
+		memcpy(req->path, uri, len);
+		decode(req->path, true);
+	}
+	return req;
 }
 
 /* How many connections the limit of open files leaves room for, raising it if allowed. */
@@ -322,60 +418,6 @@ static void mhd_log(void *cls, const char *fmt, va_list ap)
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	msg[strcspn(msg, "\n")] = '\0';
 	gb_warn("api: %s", msg);
-}
-
-/*
- * The socket at path, its directory made 0750 and both given to gid (-1: left); directories
- * made above it 0755, as mkdir -p makes them, so that gid's members may pass through.
- */
-static int listen_on(const char *path, gid_t gid)
-{
-	struct sockaddr_un sun = { .sun_family = AF_UNIX };
-	char dir[PATH_MAX], *slash, *up;
-	struct stat st;
-	int fd, err = 0;
-
-	snprintf(dir, sizeof(dir), "%s", path);
-	slash = strrchr(dir, '/');
-	if (slash && slash != dir) {
-		*slash = '\0';
-		up = strrchr(dir, '/');
-		if (up && up != dir) {
-			*up = '\0';
-			err = mkdir_p(dir, 0755);
-			*up = '/';
-		}
-		if (!err)
-			err = mkdir_p(dir, 0750);
-		if (!err && gid != (gid_t)-1 && chown(dir, -1, gid))
-			err = -errno;
-		if (err) {
-			gb_err("--api: cannot make directory %s: %s", dir, strerror(-err));
-			return err;
-		}
-	}
-	/* A socket left by a daemon that died is replaced; any other file is not. */
-	if (!lstat(path, &st)) {
-		if (!S_ISSOCK(st.st_mode)) {
-			gb_err("--api %s: exists and is not a socket", path);
-			return -EEXIST;
-		}
-		unlink(path);
-	}
-	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", path);
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return -errno;
-	if (bind(fd, (struct sockaddr *)&sun, sizeof(sun)) ||
-	    chmod(path, 0660) || (gid != (gid_t)-1 && chown(path, -1, gid)) ||
-	    listen(fd, SOMAXCONN)) {
-		err = -errno;
-		gb_err("--api %s: cannot listen: %s", path, strerror(errno));
-		close(fd);
-		unlink(path);
-		return err;
-	}
-	return fd;
 }
 
 int api_check_args(const char *path, const char *group, gid_t *gid)
@@ -414,8 +456,7 @@ int api_start(const struct gb_ctx *ctx, const char *path, const char *group,
 	if (!api)
 		return -ENOMEM;
 	api->ctx = ctx;
-	snprintf(api->path, sizeof(api->path), "%s", path);
-	fd = listen_on(path, gid);
+	fd = unix_socket_open(&api->sock, path, gid);
 	if (fd < 0) {
 		free(api);
 		return fd;
@@ -424,12 +465,20 @@ int api_start(const struct gb_ctx *ctx, const char *path, const char *group,
 	if (limit < CONNECTION_LIMIT)
 		gb_warn("api: the limit of open files leaves room for %u connections at once, not %u",
 			limit, CONNECTION_LIMIT);
-	/* gb_last_error is per thread, so each request's own. */
+	pthread_mutex_init(&api->mu, NULL);
+	pthread_cond_init(&api->idle, NULL);
+	/*
+	 * Suspend and resume: a request's work is done in a thread of its own (work), so that one
+	 * waiting for the state lock holds none of the pool's threads. gb_last_error is per thread,
+	 * so each request's own.
+	 */
 	api->mhd = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO |
-				    MHD_USE_ERROR_LOG, 0, NULL, NULL, handle, api,
+				    MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG, 0, NULL, NULL,
+				    handle, api,
 				    MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
 				    MHD_OPTION_LISTEN_SOCKET, fd,
 				    MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)API_THREADS,
+				    MHD_OPTION_URI_LOG_CALLBACK, request_begin, NULL,
 				    MHD_OPTION_NOTIFY_COMPLETED, request_done, NULL,
 				    MHD_OPTION_UNESCAPE_CALLBACK, unescape, NULL,
 				    MHD_OPTION_CONNECTION_LIMIT, limit,
@@ -438,7 +487,9 @@ int api_start(const struct gb_ctx *ctx, const char *path, const char *group,
 	if (!api->mhd) {
 		gb_err("--api %s: cannot start the HTTP server", path);
 		close(fd);
-		unlink(path);
+		unix_socket_remove(&api->sock);
+		pthread_cond_destroy(&api->idle);
+		pthread_mutex_destroy(&api->mu);
 		free(api);
 		return -EIO;
 	}
@@ -450,8 +501,19 @@ void api_stop(struct api_server *a)
 {
 	if (!a)
 		return;
+	/*
+	 * No suspended connection when libmicrohttpd stops: the requests at work end first (one
+	 * waiting for the state lock waits for it); those that come meanwhile are done in place.
+	 */
+	pthread_mutex_lock(&a->mu);
+	a->stopping = true;
+	while (a->working)
+		pthread_cond_wait(&a->idle, &a->mu);
+	pthread_mutex_unlock(&a->mu);
 	MHD_stop_daemon(a->mhd);
-	unlink(a->path);
+	unix_socket_remove(&a->sock);
+	pthread_cond_destroy(&a->idle);
+	pthread_mutex_destroy(&a->mu);
 	free(a);
 }
 

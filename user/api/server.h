@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0 */
-/* The control API: HTTP/1.1 and JSON on a unix socket, served by libmicrohttpd's own thread. */
+/* The control API: HTTP/1.1 and JSON on a unix socket, served by libmicrohttpd (server.c). */
 #ifndef GEOBLOCK_API_SERVER_H
 #define GEOBLOCK_API_SERVER_H
 

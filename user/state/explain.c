@@ -327,7 +327,7 @@ static int answer_read(const struct gb_ctx *ctx, const struct question *q, struc
 
 	err = rules_read(ctx, &r);
 	if (err)
-		return err == -EINVAL || err == -ENOENT ? -EIO : err;
+		return ops_failure(err);
 	id = q->meeting ? live_meeting(&r, q->meeting) : r.owners[q->port].meeting_id;
 	e->shared = !q->meeting && rules_port_shared(&r, q->port);
 	if ((q->ufrag || q->sport) && !e->shared) {
@@ -399,7 +399,7 @@ out_table:
 	table_close(&v);
 out_rules:
 	rules_free(&r);
-	return err == -EINVAL || err == -ENOENT ? -EIO : err;
+	return ops_failure(err);
 }
 
 /* The same once no change is under way: one read halfway could find a meeting replaced gone. */

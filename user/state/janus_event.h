@@ -21,9 +21,10 @@ const char *janus_get_str(struct json_object *o, const char *key);
 struct json_object *janus_get_obj(struct json_object *o, const char *key);
 /*
  * The local port on this host of an event of type 16 (a local candidate, a selected pair): 0 for
- * none, or not UDP (ICE-TCP is not followed: see docs/janus.md).
+ * none, or not UDP (ICE-TCP is not followed: see docs/janus.md); -EINVAL for a port past 65535
+ * (a malformed event).
  */
-__u32 janus_local_port(struct json_object *event, int subtype);
+int janus_local_port(struct json_object *event, int subtype);
 /*
  * The client's address of a remote candidate (not a relayed one) or a selected pair into out
  * (left as it was if none).

@@ -498,8 +498,9 @@ static int event_locked(struct janus_members *m, struct json_object *ev)
 		return 0;
 	}
 	if (type == EV_WEBRTC) {
-		int sub = janus_get_u64(ev, "subtype");
-		__u32 port;
+		/* Whole: an int would take 2^32 + 2 for a local candidate's 2. */
+		__u64 sub = janus_get_u64(ev, "subtype");
+		int port;
 
 		if (sub == SUB_WEBRTC_STATE) {
 			s = janus_get_str(event, "connection");
@@ -526,6 +527,8 @@ static int event_locked(struct janus_members *m, struct json_object *ev)
 		if (sub != SUB_LOCAL_CANDIDATE && sub != SUB_SELECTED_PAIR)
 			return 1;
 		port = janus_local_port(event, sub);
+		if (port < 0)
+			return -EINVAL;		/* counted as malformed */
 		if (!port)
 			return 1;
 		/* Candidates may come before the join: kept until the room is known. */

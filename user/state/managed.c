@@ -66,14 +66,17 @@ int managed_guard(const struct gb_ctx *ctx, const struct audit_caller *who, cons
 		return 0;
 	err = managed_by(ctx, by, sizeof(by));
 	if (err <= 0)
-		return err;
+		goto out;
 	if (!allow_local) {
 		gb_err("the rule set here is managed by %s: change it there (%s), or with the "
 		       "command line's --local-override", by, there);
 		return -EPERM;
 	}
 	/* Kept until the store's next change puts its set back. */
-	return mark_drift(ctx, by);
+	err = mark_drift(ctx, by);
+out:
+	/* -EPERM is the refusal above alone (the API's 403): a file's EPERM is a failure. */
+	return err == -EPERM ? -EIO : err;
 }
 
 bool managed_drift(const struct gb_ctx *ctx)

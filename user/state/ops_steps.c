@@ -21,10 +21,14 @@
 #include "state/rules.h"
 #include "state/ops_steps.h"
 
-/* An error that is not the caller's input (a map that cannot be read): never taken for one. */
+/*
+ * An error that is not the caller's input (a map that cannot be read): never taken for one, nor
+ * for the refusal of a rule set a store manages (-EPERM, managed_guard, which the API answers
+ * 403): a system call's EPERM (an immutable file in the state dir) is a failure like any other.
+ */
 int ops_failure(int err)
 {
-	return err == -EINVAL || err == -ENOENT || err == -EEXIST ? -EIO : err;
+	return err == -EINVAL || err == -ENOENT || err == -EEXIST || err == -EPERM ? -EIO : err;
 }
 
 /*

@@ -10,7 +10,10 @@
 
 struct json_object;
 
-/* An error that is not the caller's input (a map that cannot be read): never taken for one. */
+/*
+ * An error that is not the caller's input (a map that cannot be read), nor a managed rule set's
+ * refusal (-EPERM): -EIO for one that would be taken for either.
+ */
 int ops_failure(int err);
 /*
  * The state lock, unless ctx holds it (a command): *fd to give to ops_unlock (-1 for none).
