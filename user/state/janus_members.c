@@ -85,10 +85,7 @@ static bool given_later(const struct janus_members *m, __u32 port, unsigned long
 	return false;
 }
 
-/*
- * jp's port, given to another handle by Janus: its old handle lost it, and no pass gives it that
- * one again once the new one lets it go (m->mu held).
- */
+/* jp's port, given to another handle by Janus: its old one lost it, not to be given it again. */
 static void port_lost(struct janus_members *m, const struct janus_port *jp)
 {
 	struct janus_handle *old = janus_handle_find(m, jp->session, jp->handle);
@@ -124,8 +121,7 @@ static int give_locked(struct janus_members *m, struct janus_handle *h, struct r
 					  .handle = h->handle };
 		char line[128];
 
-		/* Still the meeting's a take missed (of the handle's room before): taken first. */
-		if (h->untaken[i])
+		if (h->untaken[i])	/* a take missed it (of the room before): taken first */
 			continue;
 		if (h->granted[i]) {
 			/* Its own still, or a later handle's: Janus gave it anew (see take_ports). */
@@ -398,7 +394,7 @@ static void end_handle(struct janus_members *m, size_t i)
 
 /*
  * Handle h's PeerConnection hung up: its ports back, its client forgotten; it stays in its room,
- * where a new PeerConnection on it (a publisher publishing again) gives its new ports.
+ * where a new PeerConnection (a publisher publishing again) gives its new ports.
  */
 static void end_peer_connection(struct janus_members *m, struct janus_handle *h)
 {
