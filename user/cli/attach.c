@@ -95,15 +95,16 @@ static int record_live(const struct gb_ctx *ctx, const char *ifname, int ifindex
 	return GB_EXIT_OK;
 }
 
-/* Detaches the link pinned at path and removes the pin: 0, or -errno if it could not. */
-static int unpin_link(const char *path)
+/*
+ * Detaches link fd, even if something else holds a reference to it, then removes its pin at
+ * path; closes fd. 0, or -errno of the step that failed (*detached: whether the detach was done).
+ */
+static int unpin_link(int fd, const char *path, bool *detached)
 {
-	int fd = bpf_obj_get(path), err = 0;
+	int err;
 
-	if (fd < 0)
-		return -errno;
-	if (bpf_link_detach(fd) && errno != ENOLINK && errno != EINVAL)
-		err = -errno;
+	*detached = !bpf_link_detach(fd) || errno == ENOLINK || errno == EINVAL;
+	err = *detached ? 0 : -errno;
 	close(fd);
 	if (!err && unlink(path))
 		err = -errno;
@@ -116,6 +117,7 @@ int attach_iface(const char *ifname, const char *mode, const char *lookup, bool 
 	char path[512];
 	struct gb_ctx ctx;
 	int ifindex, fd, prog_fd, err, ret = GB_EXIT_FAIL;
+	bool detached;
 
 	ifindex = strlen(ifname) < IF_NAMESIZE ? (int)if_nametoindex(ifname) : 0;
 	if (!ifindex) {
@@ -214,7 +216,6 @@ int attach_iface(const char *ifname, const char *mode, const char *lookup, bool 
 		close(fd);	/* the last reference: detaches */
 		goto out_failed;
 	}
-	close(fd);
 	/* What was asked ("auto" stays auto), so that restore decides again on its machine. */
 	err = locked ? 0 : state_attachment_set(&ctx, ifname, requested, lookup);
 	if (err > 0)
@@ -222,9 +223,11 @@ int attach_iface(const char *ifname, const char *mode, const char *lookup, bool 
 	/* Unrecorded, it would run until a reboot and not after: undone, so that it failed whole. */
 	if (err)
 		gb_err("cannot record the attachment in %s/%s: %s; %s", ctx.state_dir,
-		       STATE_ATTACH_FILE, strerror(-err), unpin_link(path) ?
+		       STATE_ATTACH_FILE, strerror(-err), unpin_link(fd, path, &detached) ?
 		       "attached all the same (cannot undo it: 'geoblock detach' it)" :
 		       "not attached");
+	else
+		close(fd);
 	if (!locked && audit_result(&ctx, NULL, err, NULL) && !err)
 		err = -EIO;
 	if (err)
@@ -253,6 +256,7 @@ int cmd_detach(const struct cmd_args *a)
 	struct gb_ctx ctx;
 	char path[512];
 	int fd, err = 0, ret = GB_EXIT_FAIL;
+	bool detached;
 
 	if (gb_open(&ctx, GB_OPEN_LOCKED))
 		return GB_EXIT_FAIL;
@@ -276,17 +280,12 @@ int cmd_detach(const struct cmd_args *a)
 		}
 		goto out;
 	}
-	/* Detach even if something else holds a reference to the link, then drop the pin. */
-	if (bpf_link_detach(fd) && errno != ENOLINK && errno != EINVAL) {
-		err = -errno;
-		gb_err("cannot detach from %s: %s", ifname, strerror(errno));
-		close(fd);
-		goto out_audit;
-	}
-	close(fd);
-	if (unlink(path)) {
-		err = -errno;
-		gb_err("detached, but cannot remove %s: %s", path, strerror(errno));
+	err = unpin_link(fd, path, &detached);
+	if (err) {
+		if (detached)
+			gb_err("detached, but cannot remove %s: %s", path, strerror(-err));
+		else
+			gb_err("cannot detach from %s: %s", ifname, strerror(-err));
 		goto out_audit;
 	}
 	err = state_attachment_set(&ctx, ifname, NULL, NULL);
