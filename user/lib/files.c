@@ -226,20 +226,32 @@ int atomic_file_commit(struct atomic_file *f, int err)
 	 * crash may still lose, as one a moment earlier would have.
 	 */
 	err = gb_sync_dir(f->dir);
+	f->dir_synced = !err;
 	if (err)
 		gb_warn("%s written, but its directory cannot be synced (%s): a crash may yet "
 			"lose it", f->path, strerror(-err));
 	return 0;
 }
 
-int gb_write_file_atomic(const char *dir, const char *name, const char *data, size_t len)
+int gb_write_file_synced(const char *dir, const char *name, const char *data, size_t len,
+			 bool *synced)
 {
 	struct atomic_file f;
 	int err = atomic_file_open(&f, dir, name);
 
+	*synced = false;
 	if (err)
 		return err;
-	return atomic_file_commit(&f, gb_write_all(f.fd, data, len));
+	err = atomic_file_commit(&f, gb_write_all(f.fd, data, len));
+	*synced = !err && f.dir_synced;
+	return err;
+}
+
+int gb_write_file_atomic(const char *dir, const char *name, const char *data, size_t len)
+{
+	bool synced;
+
+	return gb_write_file_synced(dir, name, data, len, &synced);
 }
 
 int gb_write_file_replace(const char *dir, const char *name, const char *data, size_t len)

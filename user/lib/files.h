@@ -16,6 +16,7 @@ struct atomic_file {
 	int fd;			/* of the temporary, to write to */
 	const char *dir;
 	char tmp[PATH_MAX], path[PATH_MAX];
+	bool dir_synced;	/* atomic_file_commit: the rename made durable */
 };
 
 /* Creates the temporary for dir/name; 0 or a negative errno. */
@@ -29,8 +30,14 @@ int atomic_file_open(struct atomic_file *f, const char *dir, const char *name);
 int atomic_file_commit(struct atomic_file *f, int err);
 /* Writes all of data, past short writes; 0 or a negative errno. */
 int gb_write_all(int fd, const void *data, size_t len);
-/* Replaces dir/name with data (temporary file, fsync, rename, fsync of dir); no message. */
+/*
+ * Replaces dir/name with data (temporary file, fsync, rename, fsync of dir); no message but
+ * atomic_file_commit's warning when the dir's fsync fails after the rename (0 returned).
+ */
 int gb_write_file_atomic(const char *dir, const char *name, const char *data, size_t len);
+/* The same, saying in *synced whether the dir's fsync made the rename durable. */
+int gb_write_file_synced(const char *dir, const char *name, const char *data, size_t len,
+			 bool *synced);
 /* Removes the temporary a write of dir/name (gb_write_file_atomic) killed midway left, if any. */
 void gb_write_file_cut(const char *dir, const char *name);
 /* The same without the fsyncs: for state rebuilt anyway after a crash, written often. */

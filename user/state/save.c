@@ -68,6 +68,7 @@ static int save(const struct gb_ctx *ctx, const struct rules *r, const struct sp
 {
 	char *buf = NULL;
 	size_t len = 0;
+	bool synced;
 	__u64 seq;
 	int err;
 
@@ -75,7 +76,7 @@ static int save(const struct gb_ctx *ctx, const struct rules *r, const struct sp
 	if (!err)
 		err = rules_text(r, want, seq, &buf, &len);
 	if (!err)
-		err = gb_write_file_atomic(ctx->state_dir, GB_RULES_FILE, buf, len);
+		err = gb_write_file_synced(ctx->state_dir, GB_RULES_FILE, buf, len, &synced);
 	free(buf);
 	if (err) {
 		gb_err("cannot write %s/%s: %s", ctx->state_dir, GB_RULES_FILE, strerror(-err));
@@ -85,7 +86,7 @@ static int save(const struct gb_ctx *ctx, const struct rules *r, const struct sp
 	 * Its rename not known durable (the directory's fsync failed: warned): the log keeps what
 	 * the file holds, as after a crash before the cut, so that a rename lost loses nothing.
 	 */
-	if (gb_sync_dir(ctx->state_dir))
+	if (!synced)
 		return 0;
 	err = changelog_compacted(ctx, seq, len);
 	if (err)
