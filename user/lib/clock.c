@@ -14,6 +14,11 @@ long long gb_mono_ms(void)
 	return t.tv_sec * 1000LL + t.tv_nsec / 1000000;
 }
 
+long long gb_mono_s(void)
+{
+	return gb_mono_ms() / 1000;
+}
+
 void gb_cond_init(pthread_cond_t *c)
 {
 	pthread_condattr_t ca;

@@ -8,8 +8,9 @@
 
 #include <pthread.h>
 
-/* CLOCK_MONOTONIC in ms. */
+/* CLOCK_MONOTONIC in ms, and in whole seconds. */
 long long gb_mono_ms(void);
+long long gb_mono_s(void);
 /* Initialises c for gb_cond_wait_ms: its waits timed on CLOCK_MONOTONIC. */
 void gb_cond_init(pthread_cond_t *c);
 /* Waits on c (m held) until woken or ms have passed on CLOCK_MONOTONIC. */

@@ -32,18 +32,13 @@ struct hangup_ask {
 #define HANGUP_RETRY_FIRST_S	10
 #define HANGUP_RETRY_MAX_S	600
 
-static time_t now_s(void)
-{
-	return (time_t)(gb_mono_ms() / 1000);
-}
-
 static void hangup_failed(struct janus_handle *h)
 {
 	unsigned int shift = h->hangup_fails < 6 ? h->hangup_fails : 6;
 	time_t wait = (time_t)HANGUP_RETRY_FIRST_S << shift;
 
 	h->hangup_fails++;
-	h->hangup_next = now_s() + (wait < HANGUP_RETRY_MAX_S ? wait : HANGUP_RETRY_MAX_S);
+	h->hangup_next = gb_mono_s() + (wait < HANGUP_RETRY_MAX_S ? wait : HANGUP_RETRY_MAX_S);
 }
 
 /*
@@ -54,7 +49,7 @@ static size_t hangup_candidates(struct janus_members *m, const struct janus_set 
 				struct hangup_ask **out)
 {
 	struct hangup_ask *asks;
-	time_t now = now_s();
+	time_t now = gb_mono_s();
 	size_t n = 0;
 
 	pthread_mutex_lock(&m->mu);

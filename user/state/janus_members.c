@@ -28,11 +28,6 @@ static void count(unsigned long *c, unsigned long n)
 	__atomic_add_fetch(c, n, __ATOMIC_RELAXED);
 }
 
-static time_t now_s(void)
-{
-	return (time_t)(gb_mono_ms() / 1000);
-}
-
 void janus_members_init(struct janus_members *m, const struct gb_ctx *ctx, unsigned int idle_s)
 {
 	memset(m, 0, sizeof(*m));
@@ -296,7 +291,7 @@ out:
 		return true;
 	for (size_t i = 0; i < h->n_ports; i++)
 		h->untaken[i] |= to_take(h, i, only_untaken);
-	h->take_at = now_s() + JANUS_TAKE_RETRY_S;
+	h->take_at = gb_mono_s() + JANUS_TAKE_RETRY_S;
 	return false;
 }
 
@@ -453,7 +448,7 @@ static int event_locked(struct janus_members *m, struct json_object *ev)
 		return 1;
 	h = find_handle(m, session, handle, false);
 	if (h)
-		h->seen = now_s();
+		h->seen = gb_mono_s();
 	if (type == EV_HANDLE) {
 		s = janus_get_str(event, "name");
 		if (!h || !s || strcmp(s, "detached"))
@@ -482,7 +477,7 @@ static int event_locked(struct janus_members *m, struct json_object *ev)
 		h = h ? h : find_handle(m, session, handle, true);
 		if (!h)
 			return -ENOMEM;
-		h->seen = now_s();
+		h->seen = gb_mono_s();
 		/* Ports it cannot take back from the old room's meeting stay untaken (above). */
 		if (h->room && h->room != room)
 			take_ports(m, h, false);
@@ -531,7 +526,7 @@ static int event_locked(struct janus_members *m, struct json_object *ev)
 		h = h ? h : find_handle(m, session, handle, true);
 		if (!h)
 			return -ENOMEM;
-		h->seen = now_s();
+		h->seen = gb_mono_s();
 		add_port(h, port);
 		give_ports(m, h);
 		return 0;
@@ -557,7 +552,7 @@ int janus_members_event(struct janus_members *m, struct json_object *ev)
 
 void janus_members_expire(struct janus_members *m)
 {
-	time_t now = now_s();
+	time_t now = gb_mono_s();
 	bool sync;
 
 	pthread_mutex_lock(&m->mu);
