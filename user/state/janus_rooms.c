@@ -111,6 +111,17 @@ void janus_strip_ports(const struct janus_set *j, const char *name, __u8 *ports)
 			ports[j->ports[i].port / 8] &= ~(1u << (j->ports[i].port % 8));
 }
 
+void janus_handle_ports(const struct janus_set *j, const char *name, __u8 *ports)
+{
+	__u8 held[GB_PORT_COUNT / 8] = {};
+
+	for (size_t i = 0; i < j->n_ports; i++)
+		if (!strcmp(j->ports[i].meeting, name))
+			held[j->ports[i].port / 8] |= 1u << (j->ports[i].port % 8);
+	for (size_t b = 0; b < sizeof(held); b++)
+		ports[b] &= held[b];
+}
+
 int janus_spec(const struct janus_set *j, struct meeting_spec *s)
 {
 	size_t n = 0;

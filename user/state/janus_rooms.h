@@ -55,6 +55,8 @@ int janus_ports_prune(const char *state_dir, const struct meeting_policy *polici
 		      const struct port_owner *owners);
 /* Takes the ports meeting name's handles hold out of ports. */
 void janus_strip_ports(const struct janus_set *j, const char *name, __u8 *ports);
+/* Keeps in ports only those meeting name's handles hold (what janus_strip_ports takes out). */
+void janus_handle_ports(const struct janus_set *j, const char *name, __u8 *ports);
 /* s (read from the maps) as the operator made it: its rooms added, its handles' ports taken out. */
 int janus_spec(const struct janus_set *j, struct meeting_spec *s);
 /* The meeting covering room, NULL for none. */

@@ -502,9 +502,7 @@ int ops_meeting_ports(const struct gb_ctx *ctx, const struct audit_caller *who, 
 	free(was);
 	/* Of its ports after, those its handles hold: what stripping them takes away. */
 	memcpy(out->handles, out->after, sizeof(out->handles));
-	janus_strip_ports(&r->janus, name, out->handles);
-	for (size_t i = 0; i < sizeof(out->handles); i++)
-		out->handles[i] ^= out->after[i];
+	janus_handle_ports(&r->janus, name, out->handles);
 	if (!err && out->changed)
 		rules_save_maybe(ctx, r);
 	/* Adding ports it owns already changes nothing: said, not refused, not audited. */

@@ -70,6 +70,14 @@ static enum plan_action plan_of(struct meeting_spec *cur, const struct meeting_s
 	return spec_equal(cur, s, true) ? PLAN_EXPIRY : PLAN_REPLACE;
 }
 
+/* Counts a wanted meeting matched with a live one, by what is done to it (PLAN_ADD: n_add). */
+static void count_action(struct rules_plan *p, enum plan_action a)
+{
+	p->n_keep += a == PLAN_KEEP;
+	p->n_mode += a == PLAN_MODE;
+	p->n_replace += a == PLAN_EXPIRY || a == PLAN_PORTS || a == PLAN_REPLACE;
+}
+
 /*
  * The live meeting that wanted meeting s is matched with, among the n copies of its name at live,
  * and what to do with it. A change that died midway can leave two copies of a name, the new one
@@ -154,9 +162,7 @@ int rules_plan(const struct rules *r, const struct spec_list *want, struct rules
 			goto out;
 		p->old_id[i] = id;
 		wanted[id] = true;
-		p->n_keep += p->action[i] == PLAN_KEEP;
-		p->n_mode += p->action[i] == PLAN_MODE;
-		p->n_replace += p->action[i] >= PLAN_EXPIRY && p->action[i] != PLAN_ADD;
+		count_action(p, p->action[i]);
 	}
 	for (__u32 id = 1; id < GB_MAX_MEETINGS; id++)
 		if ((r->policies[id].flags & GB_MEETING_ACTIVE) && !wanted[id])
@@ -198,9 +204,7 @@ int rules_plan_one(const struct rules *r, const struct spec_list *one, __u32 old
 	p->old_id[0] = old_id;
 	p->action[0] = plan_of(&cur, &one->v[0]);
 	spec_free(&cur);
-	p->n_keep = p->action[0] == PLAN_KEEP;
-	p->n_mode = p->action[0] == PLAN_MODE;
-	p->n_replace = p->action[0] >= PLAN_EXPIRY && p->action[0] != PLAN_ADD;
+	count_action(p, p->action[0]);
 	return 0;
 }
 
@@ -342,14 +346,13 @@ static int move_janus_ports(const struct gb_ctx *ctx, struct rules *r, const str
 static int drop_lost_ports(const struct gb_ctx *ctx, struct rules *r, const struct meeting_spec *s,
 			   __u32 id)
 {
-	__u8 keep[GB_PORT_COUNT / 8], ruled[GB_PORT_COUNT / 8];
+	__u8 keep[GB_PORT_COUNT / 8];
 	int err;
 
 	rules_ports_of(r, id, keep);
-	memcpy(ruled, keep, sizeof(ruled));
-	janus_strip_ports(&r->janus, s->name, ruled);
+	janus_handle_ports(&r->janus, s->name, keep);
 	for (size_t b = 0; b < sizeof(keep); b++)
-		keep[b] = (keep[b] & ~ruled[b]) | s->ports[b];
+		keep[b] |= s->ports[b];
 	err = rules_set_ports(ctx, r, id, keep);
 	if (!err)
 		err = ufrags_give(&r->uf, id, s->ufrags, s->n_ufrags);
