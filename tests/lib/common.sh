@@ -42,11 +42,11 @@ fail() {
 	echo "FAIL: $*" >&2
 }
 
-# check NAME CMD...: passes when CMD succeeds
+# check NAME CMD...: passes when CMD succeeds; returns CMD's success, so that `if check` gates
 check() {
 	local name=$1
 	shift
-	if "$@"; then pass; else fail "$name"; fi
+	if "$@"; then pass; else fail "$name"; return 1; fi
 }
 
 # trials N: how many trials a repeated fault test makes: N, or half as many (at least 4) in the

@@ -223,7 +223,7 @@ static int load_files(char *const *paths, int n, const char *field, double max_s
 					   &hooks);
 	/* Staged, then the switch failed: which table is live decides which copy stays. */
 	if (!installed && run.staged)
-		geoip_kept_settle(&ctx);
+		geoip_kept_settle(&ctx, true);
 	/* Its networks per country, counted once for every later change (best effort). */
 	if (installed)
 		countries_census_record(&ctx);

@@ -317,26 +317,23 @@ int table_cover(const struct gb_ctx *ctx, __u64 countries[GB_COUNTRY_WORDS])
  * Puts each built map of fds in its slot, one update per map; with lists, a family without
  * networks is left without a network list.
  */
-static int swap_in(const int outer[KIND_COUNT][2], int fds[KIND_COUNT][2],
-		   const struct prefix_list *lists[2])
+static int swap_in(const struct gb_ctx *ctx, const int outer[KIND_COUNT][2],
+		   int fds[KIND_COUNT][2], const struct prefix_list *lists[2])
 {
-	/* The lists first: their ids identify the live table (table_networks_ids). */
+	/*
+	 * The lists first: their ids identify the live table (table_networks_ids). A family
+	 * without networks loses its list after the others have theirs: once a new list is live,
+	 * geoip_kept_settle can tell that the switch began, and finish it.
+	 */
 	static const int order[KIND_COUNT] = { KIND_NETWORKS, KIND_TABLE, KIND_LPM };
 	__u32 zero = 0;
+	int err;
 
 	for (int o = 0; o < KIND_COUNT; o++) {
 		int k = order[o];
 
 		for (int i = 0; i < 2; i++) {
-			if (k == KIND_NETWORKS && lists && !lists[i]->n) {
-				if (bpf_map_delete_elem(outer[k][i], &zero) && errno != ENOENT) {
-					gb_err("cannot empty the IPv%d %s: %s", i ? 6 : 4,
-					       kind_names[k], strerror(errno));
-					return -errno;
-				}
-				continue;
-			}
-			if (fds[k][i] < 0)
+			if ((k == KIND_NETWORKS && lists && !lists[i]->n) || fds[k][i] < 0)
 				continue;
 			if (bpf_map_update_elem(outer[k][i], &zero, &fds[k][i], BPF_ANY)) {
 				gb_err("cannot switch to the new IPv%d %s: %s", i ? 6 : 4, kind_names[k],
@@ -344,6 +341,9 @@ static int swap_in(const int outer[KIND_COUNT][2], int fds[KIND_COUNT][2],
 				return -errno;
 			}
 		}
+		for (int i = 0; k == KIND_NETWORKS && lists && i < 2; i++)
+			if (!lists[i]->n && (err = table_networks_drop(ctx, i)))
+				return err;
 	}
 	return 0;
 }
@@ -363,7 +363,7 @@ static int swap_live(const struct gb_ctx *ctx, const int outer[KIND_COUNT][2],
 		return err;
 	}
 	hot_mark_all(&h);
-	err = swap_in(outer, fds, lists);
+	err = swap_in(ctx, outer, fds, lists);
 	hot_forget(&h);
 	hot_close(&h);
 	return err;

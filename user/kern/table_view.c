@@ -4,11 +4,13 @@
  * answered from the networks loaded, the data path's compiled table or the LPM tries.
  */
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
+#include "lib/errors.h"
 #include "geoip/dxr_find.h"
 #include "kern/maps.h"
 #include "kern/table_view.h"
@@ -109,6 +111,19 @@ void table_networks_ids(const struct gb_ctx *ctx, __u32 ids[2])
 	for (int i = 0; i < 2; i++)
 		if (bpf_map_lookup_elem(outer[TABLE_NETWORKS][i], &zero, &ids[i]))
 			ids[i] = 0;
+}
+
+int table_networks_drop(const struct gb_ctx *ctx, int family)
+{
+	int outer[TABLE_KINDS][2];
+	__u32 zero = 0;
+
+	table_outer_maps(ctx, outer);
+	if (bpf_map_delete_elem(outer[TABLE_NETWORKS][family], &zero) && errno != ENOENT) {
+		gb_err("cannot empty the IPv%d network list: %s", family ? 6 : 4, strerror(errno));
+		return -errno;
+	}
+	return 0;
 }
 
 void table_close(struct table_view *v)

@@ -39,6 +39,8 @@ int table_open(const struct gb_ctx *ctx, struct table_view *v);
  * within a boot they name the loaded table.
  */
 void table_networks_ids(const struct gb_ctx *ctx, __u32 ids[2]);
+/* Takes the network list of family (0 IPv4, 1 IPv6) out of its slot, if it has one; -errno. */
+int table_networks_drop(const struct gb_ctx *ctx, int family);
 void table_close(struct table_view *v);
 /* Networks of the loaded table per country id, [0] IPv4 and [1] IPv6 (IPv6 aliases not counted). */
 void table_country_networks(const struct table_view *v, __u32 counts[2][GB_COUNTRY_COUNT]);

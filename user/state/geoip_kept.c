@@ -300,8 +300,9 @@ static void recompile(const struct gb_ctx *ctx)
 	table_close(&v);
 }
 
-int geoip_kept_settle(const struct gb_ctx *ctx)
+int geoip_kept_settle(const struct gb_ctx *ctx, bool failed)
 {
+	const char *how = failed ? "failed" : "was killed";
 	struct state_geoip_conf c;
 	char name[64], boot[40], why[512];
 	int err, named = 0, live_named = 0;
@@ -325,24 +326,33 @@ int geoip_kept_settle(const struct gb_ctx *ctx)
 		named += !!c.net_ids[i];
 		live_named += c.net_ids[i] && live[i] == c.net_ids[i];
 	}
-	if (same_boot && loaded && named && !live_named) {
-		/* Another table is live: this one never was, and the loaded table has its copy. */
+	/* Another table is live, or (a load that said it failed) none: this one never was. */
+	if (same_boot && named && !live_named && (loaded || failed)) {
 		geoip_kept_unstage(ctx);
 		return 1;
 	}
 	if (same_boot && named && live_named == named) {
+		/* Its lists went live: the switch is finished (a family it lacks loses its list). */
+		for (int i = 0; i < 2; i++)
+			if (!c.net_ids[i] && live[i] && !table_networks_drop(ctx, i))
+				live[i] = 0;
 		describe(ctx, &c);
 		recompile(ctx);
-		snprintf(why, sizeof(why), "a geoip load of %.400s was killed after it switched "
-			 "tables: its copy is kept for restore", c.source);
+		snprintf(why, sizeof(why), "a geoip load of %.400s %s after it switched tables: "
+			 "its copy is kept for restore", c.source, how);
 	} else if (!loaded) {
 		/* No table live (a reboot, the pins removed): the load had passed every check. */
-		snprintf(why, sizeof(why), "a geoip load of %.400s was killed before it finished "
-			 "and no table is loaded: its copy is kept, and restore loads it",
-			 c.source);
+		snprintf(why, sizeof(why), "a geoip load of %.400s %s before it finished and no "
+			 "table is loaded: its copy is kept, and restore loads it", c.source, how);
 	} else {
-		snprintf(why, sizeof(why), "a geoip load of %.400s was killed while it switched "
-			 "tables: its copy is kept for restore", c.source);
+		/*
+		 * One family's list switched, the other's not: the data path's tables are compiled
+		 * from the lists live, so that it answers as check and explain do.
+		 */
+		if (same_boot && live_named)
+			recompile(ctx);
+		snprintf(why, sizeof(why), "a geoip load of %.400s %s while it switched tables: "
+			 "its copy is kept for restore", c.source, how);
 	}
 	err = promote(ctx, c.files);
 	if (err) {
@@ -350,7 +360,7 @@ int geoip_kept_settle(const struct gb_ctx *ctx)
 			ctx->state_dir, strerror(-err));
 		return err;
 	}
-	if (loaded && live_named != named)
+	if (loaded && (live_named != named || live[0] != c.net_ids[0] || live[1] != c.net_ids[1]))
 		gb_warn("the loaded GeoIP table is not the one kept for restore (%s): load it "
 			"again with 'geoblock geoip load'", why);
 	audit_log(ctx, "recover", why, "ok", NULL);

@@ -40,9 +40,12 @@ int geoip_kept_commit(const struct gb_ctx *ctx, const char *reason);
 /*
  * Settles a load cut short between staging and commit, under the state lock (gb_open does it for
  * every locked command): promoted when its table went live (or no table is live: after a reboot
- * restore loads it), removed when another table is live. 1 if one was settled, 0 if none.
+ * restore loads it), removed when another table is live. A load that went live in part (killed
+ * between its families' lists) leaves the data path's tables compiled from the lists live.
+ * failed: called by the load itself, which has said it failed (its copy goes unless it went
+ * live). 1 if one was settled, 0 if none.
  */
-int geoip_kept_settle(const struct gb_ctx *ctx);
+int geoip_kept_settle(const struct gb_ctx *ctx, bool failed);
 /* Whether a load cut short waits to be settled (for read-only commands to say so). */
 bool geoip_kept_pending(const struct gb_ctx *ctx);
 
