@@ -16,7 +16,7 @@ on_exit rm -rf "$tmp"
 refused() {
 	local code=$1 part=$2 rc
 	shift 2
-	timeout 10 "$GEOBLOCK" daemon "$@" >"$tmp/out" 2>"$tmp/err"
+	timeout 10 ${IN_NS:-} "$GEOBLOCK" daemon "$@" >"$tmp/out" 2>"$tmp/err"
 	rc=$?
 	if [[ $rc != "$code" || $(wc -l <"$tmp/err") != 1 ]] ||
 		! grep -q "^geoblock: daemon: .*$part" "$tmp/err"; then
@@ -28,7 +28,11 @@ refused() {
 refused 1 "not ADDR:PORT" --metrics 127.0.0.1
 refused 1 "not a port" --metrics 127.0.0.1:99999
 refused 1 "brackets" --metrics ::1:10066
-refused 1 "cannot resolve" --metrics no-such-host.invalid:10066
+# A name to resolve: asked in a namespace of this test's with no network, so that no query leaves
+# the machine (the host's resolver is not reachable from it).
+NS=gbmx$$
+ip netns add $NS && on_exit ip netns del $NS
+IN_NS="nsenter --net=/run/netns/$NS" refused 1 "cannot resolve" --metrics no-such-host.invalid:10066
 refused 1 "unexpected argument" extra
 refused 1 "unknown option" --watch-nothing
 refused 1 "needs a value" --metrics

@@ -51,6 +51,8 @@ int main(void)
 	CHECK_STR("ipv6 in brackets", "::1 10066", parsed("[::1]:10066"));
 	CHECK_STR("ipv6 any", ":: 65535", parsed("[::]:65535"));
 	CHECK_STR("port 0 picks one", "127.0.0.1 0", parsed("127.0.0.1:0"));
+	/* A name that does not resolve: tests/cli/metrics_show_what_is_configured.sh, asked where no
+	 * query can leave the machine. */
 	CHECK("host name resolves to loopback",
 	      !strcmp(parsed("localhost:10066"), "127.0.0.1 10066") ||
 		      !strcmp(parsed("localhost:10066"), "::1 10066"));
@@ -64,6 +66,5 @@ int main(void)
 	CHECK("ipv6 without brackets", refused("::1:10066", "brackets"));
 	CHECK("unclosed bracket", refused("[::1:10066", "brackets"));
 	CHECK("not an ipv6 address", refused("[1.2.3.4]:10066", "not an IPv6 address"));
-	CHECK("unresolvable name", refused("no-such-host.invalid:10066", "cannot resolve"));
 	return check_summary();
 }
