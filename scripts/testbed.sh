@@ -9,12 +9,13 @@ TB_DST_V6=2001:db8::1
 # removes the namespaces it made (its callers register testbed_down only once it worked).
 testbed_up() {
 	TB_NAME=$1
-	TB_SRC=$1-src
-	TB_DST=$1-dst
 	TB_SRC_IF=${1}s
 	TB_DST_IF=${1}d
-	ip netns add "$TB_SRC" || return 1
-	ip netns add "$TB_DST" || { ip netns del "$TB_SRC"; return 1; }
+	# Named in TB_SRC and TB_DST only once made: testbed_down must not remove another run's.
+	TB_SRC= TB_DST=
+	ip netns add "$1-src" || return 1
+	ip netns add "$1-dst" || { ip netns del "$1-src"; return 1; }
+	TB_SRC=$1-src TB_DST=$1-dst
 	if ! ip link add "$TB_SRC_IF" netns "$TB_SRC" type veth peer name "$TB_DST_IF" \
 		netns "$TB_DST" ||
 	   ! ip -n "$TB_SRC" link set lo up || ! ip -n "$TB_DST" link set lo up ||
@@ -25,6 +26,7 @@ testbed_up() {
 	   ! ip -n "$TB_SRC" -6 route add "$TB_DST_V6/128" dev "$TB_SRC_IF"; then
 		ip netns del "$TB_SRC"
 		ip netns del "$TB_DST"
+		TB_SRC= TB_DST=
 		return 1
 	fi
 }

@@ -38,7 +38,7 @@ step add1 "$GEOBLOCK" meeting add board --ports 8801 --block DE
 step addr "$GEOBLOCK" meeting add rooms --ports 8806 --block DE --janus-room 1234
 step addk2 "$GEOBLOCK" meeting add keep --ports 8808 --block DE --janus-room 77
 # A daemon serving the API, for a replace (PUT) while the disk is full.
-"$GEOBLOCK" daemon --api "$TMP/api.sock" >"$TMP/daemon.out" 2>&1 &
+"$GEOBLOCK" daemon --api "$TMP/api.sock" --metrics 127.0.0.1:0 >"$TMP/daemon.out" 2>&1 &
 dpid=$!
 trap 'kill $dpid 2>/dev/null' EXIT
 for ((i = 0; i < 100 && ! -S $TMP/api.sock; i++)); do sleep 0.1; done
@@ -64,6 +64,7 @@ for c in setr addr2 delr; do
 			http://geoblock/v1/meetings/rooms >"$TMP/code"
 		echo "setr $(cat "$TMP/code") $(jq -r .error "$TMP/err")"
 		kill $dpid && wait $dpid
+		dpid=	# gone: the trap has nothing to stop
 		echo "rollback-setr $(grep -c 'putting meeting\|cannot make the maps' "$TMP/daemon.out")"
 		;;
 	addr2) step $c "$GEOBLOCK" meeting add rooms2 --ports 8807 --block DE --janus-room 99 ;;

@@ -22,7 +22,7 @@ LINK_ID=$(bpftool -j link show pinned "$LINK_PIN" | jq -r .id)
 cp "$GEOBLOCK" "$tmp/geoblock-next"
 "$tmp/geoblock-next" daemon --metrics 127.0.0.1:0 >"$LOG" 2>&1 &
 DAEMON=$!
-on_exit kill -KILL $DAEMON
+on_exit kill_child $DAEMON
 check "daemon started" wait_until 10 grep -q "serving metrics" "$LOG"
 URL=$(sed -n 's/^serving metrics on //p' "$LOG")
 

@@ -19,6 +19,7 @@ S=$tmp/s
 mkdir -p "$S"
 gbn() { GEOBLOCK_STATE_DIR=$S "$GEOBLOCK" "$@"; }
 GEOBLOCK_STATE_DIR=$S "$GEOBLOCK" daemon --etcd "$EP" --etcd-prefix "$PREFIX" --node t0 \
+	--metrics 127.0.0.1:0 \
 	>>"$tmp/node.log" 2>&1 &
 NODE_PID=$!
 on_exit kill_child "$NODE_PID"

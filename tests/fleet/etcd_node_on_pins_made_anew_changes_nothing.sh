@@ -15,7 +15,8 @@ etcd_cluster_up 1 || { summary; exit; }
 EP=$(etcd_endpoints)
 PREFIX=/gbs$$
 S=$GEOBLOCK_STATE_DIR
-"$GEOBLOCK" daemon --etcd "$EP" --etcd-prefix "$PREFIX" --node t0 >"$tmp/node.log" 2>&1 &
+"$GEOBLOCK" daemon --etcd "$EP" --etcd-prefix "$PREFIX" --node t0 --metrics 127.0.0.1:0 \
+	>"$tmp/node.log" 2>&1 &
 NODE_PID=$!
 on_exit kill_child "$NODE_PID"
 meetings() { "$GEOBLOCK" meeting list --json | jq -r '[.[].name] | sort | join(",")'; }

@@ -548,7 +548,7 @@ check_eq "(h) fleet status --json: every node" "$NODES" "$(fl status --json | jq
 # A lagging node: its daemon stopped (SIGSTOP), a change made, the others in step.
 L=9
 kill -STOP "${DPID[L]}"
-on_exit kill -CONT "${DPID[L]}"
+on_exit cont_child "${DPID[L]}"
 check "(h) fleet put fp5" quiet fl put fp5 --ports 5705 --block DE
 others_in_step() {
 	local i
@@ -705,7 +705,7 @@ check "(j) status writes during the burst: $writes in $ms ms, at most 5 a second
 	test "$writes" -ge 1 -a "$writes" -le $((ms * 5 / 1000 + 1))
 logged=$(wc -c <"$tmp/frozen/daemon.log")
 kill -STOP "${ETCD_PID[FZ]}"
-on_exit kill -CONT "${ETCD_PID[FZ]}"
+on_exit cont_child "${ETCD_PID[FZ]}"
 "$ETCDCTL_BIN" --endpoints="$others" --dial-timeout=2s --command-timeout=5s $(etcd_client_tls) \
 	put "$PREFIX/nodes/nfz/meetings/fz2" '{"ports":[5951],"block":["DE"]}' >/dev/null ||
 	fail "(j) put fz2 through the other members"

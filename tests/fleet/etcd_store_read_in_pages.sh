@@ -51,7 +51,7 @@ PY
 # The node reaches etcd through a gate that holds the read's second page (tests/fleet/gate.py).
 gate_up hold-pinned-range
 GEOBLOCK_STATE_DIR=$S "$GEOBLOCK" daemon --etcd "http://127.0.0.1:$GPORT" --etcd-prefix "$PREFIX" \
-	--node t0 >>"$tmp/node.log" 2>&1 &
+	--node t0 --metrics 127.0.0.1:0 >>"$tmp/node.log" 2>&1 &
 NODE_PID=$!
 on_exit kill_child "$NODE_PID"
 # A meeting written while the read is held between its pages: after the revision the read sees,

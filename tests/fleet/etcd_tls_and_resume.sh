@@ -44,7 +44,6 @@ node_up() {
 		>>"$tmp/node$i.log" 2>&1 &
 	NODE_PID[i]=$!
 	on_exit rm -rf "$GEOBLOCK_PIN_DIR-$i"
-	on_exit kill -CONT "${NODE_PID[i]}"
 	on_exit kill_child "${NODE_PID[i]}"
 }
 metric() { curl -s "http://127.0.0.1:${MPORT[$1]}/metrics" | awk -v m="$2" '$1 == m { print $2 }'; }
@@ -113,7 +112,7 @@ check "3. its applied revision reached the compaction" \
 # 3b. The store hung whole (its one member frozen: the stream stays open and silent): the node's
 # own writes are not taken, so it says it is not connected, and why; continued, it follows again.
 kill -STOP "${ETCD_PID[0]}"
-on_exit kill -CONT "${ETCD_PID[0]}"
+on_exit cont_child "${ETCD_PID[0]}"
 check "3b. etcd frozen: the node is not connected" wait_until 40 eval '! connected 0'
 check "3b. ... and says why" said 0 "watch: silent, its own write not seen or not taken in 10 s"
 kill -CONT "${ETCD_PID[0]}"

@@ -26,13 +26,20 @@ trap 'exit 130' INT TERM
 
 on_exit() { CLEANUP+=("$*"); }
 
-# kill_child PID: stops PID only while it is still a child of this shell (a process the test
-# started, not a later process that got the same number), and waits up to 10 s for it to go.
+# is_child PID: whether PID is still a child of this shell (a process the test started, not a
+# later process that got the same number once it was reaped).
+is_child() { [[ -r /proc/$1/stat ]] && [[ $(awk '{ print $4 }' "/proc/$1/stat") == "$$" ]]; }
+# cont_child PID: continues PID (stopped by the test) if it is still a child of this shell.
+cont_child() { is_child "$1" && kill -CONT "$1"; }
+
+# kill_child PID: stops PID only while it is still a child of this shell, continued if the test
+# stopped it, and waits up to 10 s for it to go.
 kill_child() {
-	[[ -r /proc/$1/stat ]] && [[ $(awk '{ print $4 }' "/proc/$1/stat") == "$$" ]] || return 0
-	kill -TERM "$1" && timeout 10 tail --pid="$1" -f /dev/null && return 0
-	# Still there after 10 s (stopped, or ignoring SIGTERM): it must not outlive the test.
-	kill -KILL "$1" 2>/dev/null
+	is_child "$1" || return 0
+	kill -TERM "$1" && kill -CONT "$1" 2>/dev/null
+	timeout 10 tail --pid="$1" -f /dev/null && return 0
+	# Still there after 10 s (ignoring SIGTERM): it must not outlive the test.
+	is_child "$1" && kill -KILL "$1" 2>/dev/null
 	timeout 5 tail --pid="$1" -f /dev/null
 }
 
