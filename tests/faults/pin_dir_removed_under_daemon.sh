@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The pin dir removed under a running daemon: the daemon holds the pinned links it sees, so the
+# The pin dir removed under a running daemon (with the dir it is in): the daemon holds the pinned links it sees, so the
 # filter stays attached and keeps dropping; it pins the maps and links again and logs one line
 # saying so; status, scrapes and changes work on the same maps again, and `restore` finds all of
 # it there. `detach` still detaches while the daemon runs (bpf_link_detach: the daemon's fd does
@@ -10,6 +10,11 @@ source "$(dirname "$0")/lib.sh"
 tmp=$(mktemp -d)
 on_exit rm -rf "$tmp"
 LOG=$tmp/daemon.log
+# The pin dir one below a dir of its own (a site's), which is what is removed: the daemon makes
+# both again.
+PIN_TOP=$GEOBLOCK_PIN_DIR
+export GEOBLOCK_PIN_DIR=$PIN_TOP/site
+on_exit rm -rf "$PIN_TOP"
 
 faults_geoip "$tmp" || { fail "GeoIP data"; summary; exit; }
 check "geoip load" "$GEOBLOCK" geoip load "$tmp/a.csv" >/dev/null
@@ -34,7 +39,7 @@ check "the daemon holds the link (id $LINK_ID)" wait_until 10 daemon_holds
 # 200 ms before pinning again, and rm, descheduled that long on a busy machine, would then find
 # the dir filled again (rm fails) and the daemon would see a second removal.
 kill -STOP "$DAEMON"
-check "pin dir removed" rm -rf "$GEOBLOCK_PIN_DIR"
+check "pin dir removed (with its parent)" rm -rf "$PIN_TOP"
 kill -CONT "$DAEMON"
 check "German packets still dropped with the pin dir gone" filtered 8801 "after the pin dir went"
 MSG="the pins under $GEOBLOCK_PIN_DIR were removed while 1 link still filtered; pinned the maps and link again"
@@ -61,7 +66,7 @@ check_eq "restore kept the link" "$LINK_ID" \
 # restore waits for the daemon's pins rather than make new maps, for which the daemon would let
 # its links go while restore found them attached.
 kill -STOP "$DAEMON"
-check "pin dir removed again" rm -rf "$GEOBLOCK_PIN_DIR"
+check "pin dir removed again" rm -rf "$PIN_TOP"
 in_ns "$TB_DST" "$GEOBLOCK" restore >"$tmp/restore.out" 2>&1 &
 restore_pid=$!
 check "restore waits for the daemon" wait_until 10 grep -q 'waiting for it to pin them again' "$tmp/restore.out"

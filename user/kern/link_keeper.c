@@ -68,9 +68,10 @@ static void release(struct link_keeper *k, int i)
 static int repin_maps(const struct gb_ctx *ctx)
 {
 	struct bpf_map *map;
+	int err = mkdir_p(ctx->pin_dir, 0700);	/* its parents too: they may be gone with it */
 
-	if (mkdir(ctx->pin_dir, 0700) && errno != EEXIST)
-		return -errno;
+	if (err)
+		return err;
 	bpf_object__for_each_map(map, ctx->skel->obj) {
 		const char *path = bpf_map__pin_path(map);
 		int fd;

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /* One-line error and warning messages, prefixed with the command that failed. */
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include "lib/errors.h"
@@ -47,15 +48,21 @@ static void escape_controls(const char *in, char *out, size_t len)
 	out[at] = '\0';
 }
 
+/*
+ * errno is kept: callers say why, then return -errno, and a write to a stderr that fails (a pipe
+ * whose reader is gone: EPIPE) must not stand in for the error they report.
+ */
 static void vmessage(const char *kind, const char *fmt, va_list ap)
 {
 	char raw[sizeof(last_error)], msg[sizeof(last_error)];
+	int saved = errno;
 
 	vsnprintf(raw, sizeof(raw), fmt, ap);
 	escape_controls(raw, msg, sizeof(msg));
 	fprintf(stderr, "geoblock: %s%s%s%s\n", command_name, *command_name ? ": " : "", kind, msg);
 	if (!*kind)
 		snprintf(last_error, sizeof(last_error), "%s", msg);
+	errno = saved;
 }
 
 const char *gb_last_error(void)
