@@ -78,6 +78,22 @@ check_eq "the same link, pinned again" "$LINK_ID" \
 	"$(bpftool -j link show pinned "$LINK_PIN" 2>/dev/null | jq -r .id)"
 check "the daemon did not let go of it" bash -c "! grep -q 're-created' '$LOG'"
 
+# So does any change in that moment (a script's meeting add): it made new maps, and the daemon
+# let go of its links for them.
+kill -STOP "$DAEMON"
+check "pin dir removed a third time" rm -rf "$PIN_TOP"
+"$GEOBLOCK" meeting add third --ports 8803 --block DE >"$tmp/add.out" 2>&1 &
+add_pid=$!
+check "a change waits for the daemon" wait_until 10 grep -q 'waiting for it to pin them again' "$tmp/add.out"
+kill -CONT "$DAEMON"
+wait "$add_pid"
+check_eq "the change then works: exit 0" 0 $?
+check "its meeting drops" filtered 8803 "the meeting added while the pins were gone"
+check "filtered still after that change" filtered 8801 "after the change while the pins were gone"
+check_eq "the same link, pinned again (third time)" "$LINK_ID" \
+	"$(bpftool -j link show pinned "$LINK_PIN" 2>/dev/null | jq -r .id)"
+check "the daemon did not let go of it (third time)" bash -c "! grep -q 're-created' '$LOG'"
+
 # detach while the daemon runs: the daemon's fd does not keep the filter, nor the pin.
 check "detach while the daemon runs" in_ns "$TB_DST" "$GEOBLOCK" detach "$TB_DST_IF" >/dev/null
 out=$tmp/after-detach
@@ -87,7 +103,7 @@ check_eq "after detach German packets arrive" 3 \
 check "the daemon lets go of the detached link" wait_until 10 bash -c "! grep -qs '^link_id:[[:space:]]*$LINK_ID\$' /proc/$DAEMON/fdinfo/*"
 check "and does not pin it again" test ! -e "$LINK_PIN"
 check "the link is gone from the kernel" bash -c "! bpftool link show id $LINK_ID >/dev/null 2>&1"
-check_eq "still two lines about pins (one per removal)" 2 "$(grep -c "pins under" "$LOG")"
+check_eq "still three lines about pins (one per removal)" 3 "$(grep -c "pins under" "$LOG")"
 kill -TERM "$DAEMON"
 wait "$DAEMON"
 check_eq "daemon exits 0 on SIGTERM" 0 $?

@@ -3,7 +3,6 @@
  * `restore`: after a reboot (pins gone, state dir kept) re-creates the maps, reloads the GeoIP
  * table from the copy kept in the state dir, the rules from the rules file, and the attachments.
  */
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -439,61 +438,6 @@ static int print_saved(void)
 	return sv.n || damaged || owned ? GB_EXIT_FAIL : GB_EXIT_OK;
 }
 
-/* The pid of the daemon of ctx's state dir if it runs and holds bpf links, else 0. */
-static long daemon_holding_links(const struct gb_ctx *ctx)
-{
-	char path[PATH_MAX], line[64];
-	bool links = false;
-	struct dirent *e;
-	long pid;
-	DIR *d;
-
-	pid = gb_daemon_running(ctx->state_dir);
-	if (pid <= 0 || pid == getpid())
-		return 0;
-	snprintf(path, sizeof(path), "/proc/%ld/fdinfo", pid);
-	d = opendir(path);
-	while (d && !links && (e = readdir(d))) {
-		char file[PATH_MAX + 300];
-		FILE *f;
-
-		snprintf(file, sizeof(file), "%s/%s", path, e->d_name);
-		f = e->d_name[0] == '.' ? NULL : fopen(file, "re");
-		while (f && !links && fgets(line, sizeof(line), f))
-			links = !strncmp(line, "link_id:", 8);
-		if (f)
-			fclose(f);
-	}
-	if (d)
-		closedir(d);
-	return links ? pid : 0;
-}
-
-/*
- * The pin dir removed while a daemon runs: the daemon holds the links still filtering and pins
- * them and the maps again once the dir is quiet (within a second). A restore that made new maps
- * first would have the daemon let go of its links (pins re-created under it) while its own attach
- * found them in place: nothing filtering. So it waits for the daemon's pins, up to 10 s: for the
- * dir, which the daemon makes again under the state lock, and fills before it lets go of it.
- */
-static void await_daemon_pins(const struct gb_ctx *ctx)
-{
-	const char *path = ctx->pin_dir;
-	long pid;
-	int t;
-
-	if (!access(path, F_OK) || !(pid = daemon_holding_links(ctx)))
-		return;
-	printf("the pins under %s are gone while the daemon (pid %ld) holds links still "
-	       "filtering: waiting for it to pin them again\n", ctx->pin_dir, pid);
-	fflush(stdout);
-	for (t = 0; t < 100 && access(path, F_OK); t++)
-		usleep(100 * 1000);
-	if (t == 100)
-		gb_warn("the daemon (pid %ld) did not pin them again within 10 s; restoring anew "
-			"(it then lets go of its links: restart it)", pid);
-}
-
 int cmd_restore(const struct cmd_args *a)
 {
 	struct json_object *changes;
@@ -502,9 +446,6 @@ int cmd_restore(const struct cmd_args *a)
 
 	if (a->opt[OPT_PRINT])
 		return print_saved();
-	/* Its paths only, before the lock the daemon's pinning takes (gb_open sets them again). */
-	pins_init(&ctx);
-	await_daemon_pins(&ctx);
 	changes = json_object_new_array();
 	if (gb_open(&ctx, GB_OPEN_LOCKED)) {
 		json_object_put(changes);

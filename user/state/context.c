@@ -1,6 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0
 /* What every command opens: the pinned objects, and for a change the state lock first. */
+#include <dirent.h>
 #include <errno.h>
+#include <limits.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
 #include <unistd.h>
 #include "lib/errors.h"
 #include "lib/files.h"
@@ -31,12 +36,67 @@ static void nothing_pinned(const struct gb_ctx *ctx)
 		       "first", ctx->pin_dir);
 }
 
+/* The pid of the daemon of ctx's state dir if it runs and holds bpf links, else 0. */
+static long daemon_holding_links(const struct gb_ctx *ctx)
+{
+	char path[PATH_MAX], line[64];
+	bool links = false;
+	struct dirent *e;
+	long pid;
+	DIR *d;
+
+	pid = gb_daemon_running(ctx->state_dir);
+	if (pid <= 0 || pid == getpid())
+		return 0;
+	snprintf(path, sizeof(path), "/proc/%ld/fdinfo", pid);
+	d = opendir(path);
+	while (d && !links && (e = readdir(d))) {
+		char file[PATH_MAX + 300];
+		FILE *f;
+
+		snprintf(file, sizeof(file), "%s/%s", path, e->d_name);
+		f = e->d_name[0] == '.' ? NULL : fopen(file, "re");
+		while (f && !links && fgets(line, sizeof(line), f))
+			links = !strncmp(line, "link_id:", 8);
+		if (f)
+			fclose(f);
+	}
+	if (d)
+		closedir(d);
+	return links ? pid : 0;
+}
+
+/*
+ * The pin dir removed while a daemon runs: the daemon holds the links still filtering and pins
+ * them and the maps again once the dir is quiet (within a second). A change (restore, say) that
+ * made new maps first would have the daemon let go of its links (pins re-created under it): none
+ * filtering. So it waits for the daemon's pins, up to 10 s: for the dir, which the daemon makes
+ * again under the state lock (not taken yet here), and fills before it lets go of it.
+ */
+static void await_daemon_pins(const struct gb_ctx *ctx)
+{
+	const char *path = ctx->pin_dir;
+	long pid;
+	int t;
+
+	if (!access(path, F_OK) || !(pid = daemon_holding_links(ctx)))
+		return;
+	gb_warn("the pins under %s are gone while the daemon (pid %ld) holds links still "
+		"filtering: waiting for it to pin them again", ctx->pin_dir, pid);
+	for (t = 0; t < 100 && access(path, F_OK); t++)
+		usleep(100 * 1000);
+	if (t == 100)
+		gb_warn("the daemon (pid %ld) did not pin them again within 10 s; restoring anew "
+			"(it then lets go of its links: restart it)", pid);
+}
+
 int gb_open(struct gb_ctx *ctx, unsigned int flags)
 {
 	int err;
 
 	pins_init(ctx);
 	if (flags & GB_OPEN_LOCKED) {
+		await_daemon_pins(ctx);
 		err = gb_lock(ctx->state_dir);
 		if (err < 0)
 			return err;
