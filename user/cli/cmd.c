@@ -214,7 +214,7 @@ static const struct cmd_opt daemon_opts[] = {
 	{ .id = OPT_JANUS_HANGUP, .name = "janus-hangup",
 	  .help = "ask Janus (Admin API hangup_webrtc) to hang up a handle whose client\n"
 		  "address its room's meeting blocks, so that the participant gets a clear\n"
-		  "end; checked every 5 s, audited" },
+		  "end; checked every 5 s, audited; needs --janus-admin" },
 	FLEET_STORE_ENTRIES,
 	FLEET_NODE_ENTRY("with --etcd: this node's name in the store (letters, digits, '.',\n"
 			 "'_', '-')"),
@@ -266,8 +266,8 @@ static const struct cmd geoip_cmds[] = {
 	  .summary = "the country of addresses, as the filter finds it",
 	  .args = "ADDR|-", .min_args = 1, .max_args = 1, .expected = "one ADDR or '-'",
 	  .details =
-		"Prints \"ADDR CC\" from the table loaded in the kernel ('--': no country);\n"
-		"'-' reads one address per line from stdin." },
+		"Prints \"ADDR CC\" ('--': no country) from the source --from names (by\n"
+		"default the networks loaded); '-' reads one address per line from stdin." },
 	{ .name = "dump", .func = cmd_geoip_dump, .opts = no_opts,
 	  .summary = "the networks of the loaded table",
 	  .details =
@@ -291,7 +291,7 @@ static const struct cmd meeting_ports_cmds[] = {
 	  .expected = "a meeting NAME and a port LIST",
 	  .details =
 		"LIST: ports and ranges, e.g. 8801,8802-8810, each the meeting's. A meeting\n"
-		"keeps at least one port: to remove its last, delete the meeting." },
+		"keeps a port, a ufrag or a Janus room: to remove the last, delete the meeting." },
 	{}
 };
 
@@ -311,8 +311,8 @@ static const struct cmd meeting_ufrag_cmds[] = {
 	  .expected = "a meeting NAME and a ufrag LIST",
 	  .details =
 		"LIST: ufrags of the meeting. Senders learned through them no longer get the\n"
-		"meeting's policy, from their next packet. A meeting keeps a port or a ufrag:\n"
-		"to remove its last, delete the meeting." },
+		"meeting's policy, from their next packet. A meeting keeps a port, a ufrag or\n"
+		"a Janus room: to remove the last, delete the meeting." },
 	{}
 };
 
@@ -377,15 +377,16 @@ static const struct cmd fleet_cmds[] = {
 	  .summary = "write a meeting to the fleet store, as 'meeting add' takes it",
 	  .args = "NAME", .min_args = 1, .max_args = 1, .expected = "one meeting NAME",
 	  .details =
-		"Checked as 'meeting add' checks it, and against the store's other meetings\n"
-		"(a port, ufrag or room of another is refused); a duration of --expires\n"
+		"Checked as 'meeting add' checks it (but --reason: the store keeps no audit\n"
+		"log), and against the store's other meetings (a port, ufrag or room of\n"
+		"another is refused); a duration of --expires\n"
 		"becomes a time. Written only if the key is still as read (no other writer\n"
 		"came between); every node following the store applies it." },
 	{ .name = "del", .func = cmd_fleet_del, .opts = fleet_del_opts,
 	  .summary = "delete a meeting from the fleet store",
 	  .args = "NAME", .min_args = 1, .max_args = 1, .expected = "one meeting NAME" },
 	{ .name = "list", .func = cmd_fleet_list, .opts = fleet_list_opts,
-	  .summary = "the meetings in the fleet store, as 'meeting add' lines" },
+	  .summary = "the fleet store's meetings: a node ('*': all), then a 'meeting add' line" },
 	{ .name = "status", .func = cmd_fleet_status, .opts = fleet_status_opts,
 	  .summary = "every node's status: revision applied, GeoIP build, errors",
 	  .details =
@@ -499,7 +500,8 @@ const struct cmd cmd_geoblock = {
 	.subs = commands,
 	.details =
 		"Environment: GEOBLOCK_PIN_DIR (default " GB_DEFAULT_PIN_DIR "),\n"
-		"             GEOBLOCK_STATE_DIR (default " GB_DEFAULT_STATE_DIR ").\n"
-		"Exit status: 0 success, 1 usage error, 2 failure. Run 'geoblock COMMAND -h' for "
-		"details.",
+		"             GEOBLOCK_STATE_DIR (default " GB_DEFAULT_STATE_DIR "),\n"
+		"             GEOBLOCK_ETCD (the fleet commands' --etcd).\n"
+		"Exit status: 0 success, 1 bad input (nothing changed), 2 failure. Run\n"
+		"'geoblock COMMAND -h' for details.",
 };
