@@ -4,6 +4,7 @@
 # that line (remove the pin dir, restore) brings the rules back. Pins from before the version was
 # recorded are taken as version 1 and get it at the next change. Read-only commands create
 # nothing: with nothing pinned they say so and exit 2; beside partial pins they pin nothing new.
+# Nor does a geoip load that fails.
 # -v shows libbpf's log, which is silent without it.
 set -uo pipefail
 source "$(dirname "$0")/../lib/common.sh"
@@ -32,6 +33,11 @@ done
 "$GEOBLOCK" apply --check /dev/null >/dev/null 2>&1
 check_eq "apply --check with nothing pinned: plans against empty maps" 0 $?
 check "apply --check: pin dir not created" test ! -e "$GEOBLOCK_PIN_DIR"
+# Nor does a geoip load that fails before it changes anything (it counts failures in the pins
+# when there are some).
+"$GEOBLOCK" geoip load "$GEOBLOCK_STATE_DIR/no-such.csv" >/dev/null 2>&1
+check_eq "geoip load of a missing file: exit" 2 $?
+check "geoip load of a missing file: pin dir not created" test ! -e "$GEOBLOCK_PIN_DIR"
 
 # A change pins the maps and records the version.
 check "meeting add" "$GEOBLOCK" meeting add m --ports 30001 --block CN

@@ -75,13 +75,17 @@ static void join_paths(char *const *paths, int n, bool resolved, char *out, size
  */
 static void count_failure(struct gb_ctx *ctx)
 {
+	char pin[PATH_MAX];
 	struct geoip_info info;
 	struct gb_ctx own;
 	__u32 zero = 0;
 	int fd;
 
 	if (!ctx) {
-		if (gb_open(&own, GB_OPEN_LOCKED))
+		/* Nothing pinned (a reboot before restore): no count to keep, and no pins made. */
+		pins_init(&own);
+		snprintf(pin, sizeof(pin), "%s/geoip_info", own.pin_dir);
+		if (access(pin, F_OK) || gb_open(&own, GB_OPEN_LOCKED))
 			return;
 		ctx = &own;
 	}
