@@ -144,7 +144,7 @@ static void hold_new(struct link_keeper *k, const struct gb_ctx *ctx)
 
 	if (!d)
 		return;
-	while ((de = readdir(d)) && k->n < KEEPER_MAX) {
+	while ((de = readdir(d))) {
 		const char *name = de->d_name + strlen(GB_LINK_PREFIX);
 		char path[512];
 		bool held = false;
@@ -164,6 +164,14 @@ static void hold_new(struct link_keeper *k, const struct gb_ctx *ctx)
 		if (held || !id || link_ifindex(fd, NULL) <= 0) {
 			close(fd);
 			continue;
+		}
+		if (k->n == KEEPER_MAX) {
+			if (!k->full_said)
+				gb_warn("more than %d interfaces attached: the pin dir removed, those "
+					"past them would stop filtering", KEEPER_MAX);
+			k->full_said = true;
+			close(fd);
+			break;
 		}
 		k->held[k->n].fd = fd;
 		k->held[k->n].id = id;

@@ -3,10 +3,11 @@
 #ifndef GEOBLOCK_LINK_KEEPER_H
 #define GEOBLOCK_LINK_KEEPER_H
 
+#include <stdbool.h>
 #include <linux/types.h>
 #include "kern/pins.h"
 
-#define KEEPER_MAX 64
+#define KEEPER_MAX 256	/* an fd each: the API's connections share the open files */
 
 struct link_keeper {
 	struct {
@@ -18,6 +19,7 @@ struct link_keeper {
 	int inotify_fd;		/* events on the pin dir; poll it, then call keeper_pass */
 	int wd;
 	int repin_failed;	/* the last re-pin's error, so that it is logged once */
+	bool full_said;		/* more links than held[] takes: said once */
 };
 
 int keeper_init(struct link_keeper *k);
