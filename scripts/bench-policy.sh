@@ -47,7 +47,8 @@ for db in GeoLite2-Country.mmdb dbip-country.mmdb; do
 
 	for via in cli api; do
 		if [[ $via == api ]]; then
-			"$GEOBLOCK" daemon --api "$tmp/api.sock" --metrics 127.0.0.1:0 >"$tmp/daemon.out" 2>&1 &
+			"$GEOBLOCK" daemon --api "$tmp/api.sock" --metrics 127.0.0.1:0 \
+				>"$tmp/daemon.out" 2>&1 &
 			daemon=$!
 			for ((i = 0; i < 100; i++)); do
 				[[ -S $tmp/api.sock ]] && break

@@ -47,7 +47,8 @@ cut_load() {
 }
 
 # 1. Killed between the lists: IPv4's is b's, IPv6's still a's; the tables still a's.
-if check "killed with b's IPv4 list live, a's IPv6 list" cut_load "$tmp/b.csv" signal=KILL "FR DE"; then
+if check "killed with b's IPv4 list live, a's IPv6 list" \
+	cut_load "$tmp/b.csv" signal=KILL "FR DE"; then
 	check_eq "killed (exit 137)" 137 "$CUT_RC"
 	check_eq "status says a load waits to be settled" true \
 		"$("$GEOBLOCK" status --json | jq .geoip_load_interrupted)"
@@ -60,7 +61,8 @@ if check "killed with b's IPv4 list live, a's IPv6 list" cut_load "$tmp/b.csv" s
 		"$tmp/next"
 	check_eq "check answers as the data path: 1.0.0.1 is FR, not blocked by m" false \
 		"$("$GEOBLOCK" check m $V4 --json | jq .block)"
-	check "audited" grep -q '"command":"recover","reason":"a geoip load of .*b.csv was killed while it switched tables' \
+	check "audited" grep -q \
+		'"recover","reason":"a geoip load of .*b.csv was killed while it switched' \
 		"$GEOBLOCK_STATE_DIR/audit.log"
 	check "a load then works" quiet "$GEOBLOCK" geoip load --force "$tmp/b.csv"
 	check_eq "b's table" "FR FR ** **" "$(state)"
@@ -68,27 +70,32 @@ if check "killed with b's IPv4 list live, a's IPv6 list" cut_load "$tmp/b.csv" s
 fi
 
 # 2. The same cut by a failure (ENOMEM) rather than a kill: the load itself settles it.
-if check "failed with b's IPv4 list live, a's IPv6 list" cut_load "$tmp/b.csv" error=ENOMEM "FR DE"; then
+if check "failed with b's IPv4 list live, a's IPv6 list" \
+	cut_load "$tmp/b.csv" error=ENOMEM "FR DE"; then
 	check_eq "the load fails (exit 2)" 2 "$CUT_RC"
 	check "saying why" grep -q "cannot switch to the new IPv6 network list" "$tmp/err"
 	check_eq "the data path's table is the lists' at once" "FR DE ** DE" "$(state)"
 	check_eq "nothing waits to be settled" false \
 		"$("$GEOBLOCK" status --json | jq .geoip_load_interrupted)"
-	check "audited as failed, not killed" grep -q '"command":"recover","reason":"a geoip load of .*b.csv failed while it switched tables' \
+	check "audited as failed, not killed" grep -q \
+		'"command":"recover","reason":"a geoip load of .*b.csv failed while it switched' \
 		"$GEOBLOCK_STATE_DIR/audit.log"
 fi
 
 # 3. A table without IPv4 networks, killed once its IPv6 list went live: the load is finished.
-if check "killed with b6's IPv6 list live, a's IPv4 list" cut_load "$tmp/b6.csv" signal=KILL "DE FR"; then
+if check "killed with b6's IPv6 list live, a's IPv4 list" \
+	cut_load "$tmp/b6.csv" signal=KILL "DE FR"; then
 	check_eq "killed (exit 137)" 137 "$CUT_RC"
 	"$GEOBLOCK" meeting add n --ports 5001 --block FR >/dev/null 2>"$tmp/next"
 	check_eq "the next change works" 0 $?
 	check_eq "then the table is b6's: no IPv4 networks" "-- FR -- FR" "$(state)"
 	check "no warning: the table kept is the one live" test ! -s "$tmp/next" -o -z \
 		"$(grep "not the one kept" "$tmp/next")"
-	check_eq "status describes b6" "$tmp/b6.csv" "$("$GEOBLOCK" status --json | jq -r .geoip.source)"
+	check_eq "status describes b6" "$tmp/b6.csv" \
+		"$("$GEOBLOCK" status --json | jq -r .geoip.source)"
 	check "its copy is kept for restore" cmp -s "$GEOBLOCK_STATE_DIR/geoip.db" "$tmp/b6.csv"
-	check "audited" grep -q '"command":"recover","reason":"a geoip load of .*b6.csv was killed after it switched tables' \
+	check "audited" grep -q \
+		'"recover","reason":"a geoip load of .*b6.csv was killed after it switched' \
 		"$GEOBLOCK_STATE_DIR/audit.log"
 fi
 

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# The pin dir removed under a running daemon (with the dir it is in): the daemon holds the pinned links it sees, so the
-# filter stays attached and keeps dropping; it pins the maps and links again and logs one line
-# saying so; status, scrapes and changes work on the same maps again, and `restore` finds all of
-# it there. `detach` still detaches while the daemon runs (bpf_link_detach: the daemon's fd does
-# not keep it filtering), and the daemon lets go of the link and does not pin it again.
+# The pin dir removed under a running daemon (with the dir it is in): the daemon holds the pinned
+# links it sees, so the filter stays attached and keeps dropping; it pins the maps and links again
+# and logs one line saying so; status, scrapes and changes work on the same maps again, and
+# `restore`, or any change, run before it has, waits for it and finds all of it there. `detach`
+# still detaches while the daemon runs (bpf_link_detach: the daemon's fd does not keep it
+# filtering), and the daemon lets go of the link and does not pin it again.
 set -uo pipefail
 source "$(dirname "$0")/../lib/common.sh"
 source "$(dirname "$0")/lib.sh"
@@ -84,7 +85,8 @@ kill -STOP "$DAEMON"
 check "pin dir removed a third time" rm -rf "$PIN_TOP"
 "$GEOBLOCK" meeting add third --ports 8803 --block DE >"$tmp/add.out" 2>&1 &
 add_pid=$!
-check "a change waits for the daemon" wait_until 10 grep -q 'waiting for it to pin them again' "$tmp/add.out"
+check "a change waits for the daemon" \
+	wait_until 10 grep -q 'waiting for it to pin them again' "$tmp/add.out"
 kill -CONT "$DAEMON"
 wait "$add_pid"
 check_eq "the change then works: exit 0" 0 $?

@@ -172,8 +172,9 @@ static int emit(struct walker *w, const struct frame *f)
 
 /*
  * The IPv4 tree of an IPv6 database hangs at ::/96 and is reachable through aliases too
- * (::ffff:0:0/96, 2001::/32, 2002::/16 in MaxMind's files). It is walked once, from ::/96; every path that
- * reaches it, ::/96 included, becomes one IPv6 entry meaning "the next 32 bits are an IPv4 address".
+ * (::ffff:0:0/96, 2001::/32, 2002::/16 in MaxMind's files). It is walked once, from ::/96; every
+ * path that reaches it, ::/96 included, becomes one IPv6 entry meaning "the next 32 bits are an
+ * IPv4 address".
  * Returns 1 when the walk should descend (the canonical path), 0 when not.
  */
 static int visit_ipv4_start(struct walker *w, struct frame *f)

@@ -167,8 +167,8 @@ static void hold_new(struct link_keeper *k, const struct gb_ctx *ctx)
 		}
 		if (k->n == KEEPER_MAX) {
 			if (!k->full_said)
-				gb_warn("more than %d interfaces attached: the pin dir removed, those "
-					"past them would stop filtering", KEEPER_MAX);
+				gb_warn("more than %d interfaces attached: the pin dir removed, "
+					"those past them would stop filtering", KEEPER_MAX);
 			k->full_said = true;
 			close(fd);
 			break;

@@ -112,7 +112,8 @@ int gb_open(struct gb_ctx *ctx, unsigned int flags)
 	if (err)
 		gb_close(ctx);
 	else if (flags & GB_OPEN_LOCKED) {
-		geoip_kept_settle(ctx, false);	/* a geoip load cut short: its copy follows the table */
+		/* A geoip load cut short: its copy follows the table. */
+		geoip_kept_settle(ctx, false);
 		/* The census is written under the lock: a temporary of it found now was cut short. */
 		gb_write_file_cut(ctx->state_dir, STATE_CENSUS_FILE);
 	}
