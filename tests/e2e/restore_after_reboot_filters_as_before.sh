@@ -167,6 +167,17 @@ check_eq "attach of a new interface of the old name: refused, the rename said" \
 	"$? $(cat "$tmp/err")"
 check "detach $hash_if (its name when attached)" G detach "$hash_if" >/dev/null
 
+# A link pin removed by hand (the link with it): status names the recorded interface that has
+# none, and restore attaches it again.
+rm -f "$GEOBLOCK_PIN_DIR/link_$TB_DST_IF"
+check_eq "status --json: the recorded interface without a pinned link" "[\"$TB_DST_IF\"]" \
+	"$(G status --json | jq -c .attachments_not_pinned)"
+check "status says so" eval \
+	'G status | grep -Eq "^  $TB_DST_IF +recorded for restore, but no link is pinned"'
+check "restore attaches it again" quiet G restore
+check_eq "then no recorded interface is without one" "[]" \
+	"$(G status --json | jq -c .attachments_not_pinned)"
+
 # A meeting whose expiry passes while the machine is down is deleted by restore, audited.
 brief=$(date -u -d "@$(($(date +%s) + 4))" +%Y-%m-%dT%H:%M:%SZ)
 check "add brief" "$GEOBLOCK" meeting add brief --ports 9500 --block DE --expires "$brief" >/dev/null

@@ -80,7 +80,7 @@ static void print_retired(struct json_object *top)
 int cmd_status(const struct cmd_args *a)
 {
 	bool json = a->opt[OPT_JSON];
-	struct json_object *top, *links, *geoip, *mem, *short_of, *ice, *cut;
+	struct json_object *top, *links, *geoip, *mem, *short_of, *ice, *cut, *missing;
 	struct gb_ctx ctx;
 	char told[32];
 	bool interrupted, geoip_cut;
@@ -101,6 +101,7 @@ int cmd_status(const struct cmd_args *a)
 	json_object_object_get_ex(top, "geoip_load_interrupted", &cut);
 	geoip_cut = json_object_get_boolean(cut);
 	json_object_object_get_ex(top, "attachments", &links);
+	json_object_object_get_ex(top, "attachments_not_pinned", &missing);
 	json_object_object_get_ex(top, "geoip", &geoip);
 	json_object_object_get_ex(top, "meetings_blocking_countries_without_networks", &short_of);
 	meetings = get_int(top, "meetings");
@@ -128,6 +129,10 @@ int cmd_status(const struct cmd_args *a)
 				       json_object_get_string(here));
 			printf("\n");
 		}
+		for (size_t i = 0; i < json_object_array_length(missing); i++)
+			printf("  %-16s recorded for restore, but no link is pinned for it "
+			       "(geoblock restore attaches it)\n", json_object_get_string(
+				       json_object_array_get_idx(missing, i)));
 		if (get_int(geoip, "loaded_at")) {
 			__s64 now = time(NULL);
 			char built[64], loaded[64];

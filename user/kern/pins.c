@@ -253,7 +253,7 @@ int gb_pins_current(const struct gb_ctx *ctx)
 	snprintf(path, sizeof(path), "%s/drop_counts", ctx->pin_dir);
 	fd = bpf_obj_get(path);
 	if (fd < 0)
-		return -ENOENT;
+		return -errno;	/* -ENOENT: removed; another (-EMFILE, say) is not a removal */
 	id = map_id(fd);
 	close(fd);
 	return id && id == map_id(bpf_map__fd(ctx->skel->maps.drop_counts)) ? 0 : -ESTALE;

@@ -39,7 +39,8 @@ int pins_load(struct gb_ctx *ctx, unsigned int flags);
 void pins_unload(struct gb_ctx *ctx);
 /*
  * 0 if the maps pinned in the pin dir are the ones ctx opened; -ENOENT if they were removed,
- * -ESTALE if made anew since (a long-running process then holds maps nothing else sees).
+ * -ESTALE if made anew since (a long-running process then holds maps nothing else sees), another
+ * -errno if the pin cannot be opened.
  */
 int gb_pins_current(const struct gb_ctx *ctx);
 

@@ -169,10 +169,14 @@ static enum MHD_Result serve_metrics(struct exporter *e, struct MHD_Connection *
 				     "the pinned maps under %s were removed since the daemon started: "
 				     "it pins them again within seconds while it holds a link, else "
 				     "restart it", e->ctx->pin_dir);
-	if (err)
+	if (err == -ESTALE)
 		return scrape_failed(e, conn, MHD_HTTP_SERVICE_UNAVAILABLE,
 				     "the pinned maps under %s were re-created since the daemon "
 				     "started; restart it", e->ctx->pin_dir);
+	if (err)
+		return scrape_failed(e, conn, MHD_HTTP_INTERNAL_SERVER_ERROR,
+				     "cannot open the pinned maps under %s: %s", e->ctx->pin_dir,
+				     strerror(-err));
 	err = counters_read(e->ctx, &c);
 	if (err)
 		return scrape_failed(e, conn, MHD_HTTP_INTERNAL_SERVER_ERROR,

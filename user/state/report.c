@@ -27,6 +27,7 @@
 #include "kern/verdicts.h"
 #include "state/changelog.h"
 #include "state/countries.h"
+#include "state/records.h"
 #include "state/geoip_kept.h"
 #include "state/rules.h"
 #include "state/report.h"
@@ -140,15 +141,43 @@ struct json_object *stats_json(const struct counters *c)
 	return top;
 }
 
-/* Every pinned link: interface, mode, program. */
-static struct json_object *attachments(const struct gb_ctx *ctx)
+/*
+ * The interfaces the attachments record names (restore attaches them) without a pinned link: a
+ * link pin removed by hand, say. None when the record cannot be read (restore says why).
+ */
+static struct json_object *unpinned(const struct gb_ctx *ctx, const struct link_state *links,
+				    size_t n)
+{
+	struct json_object *arr = json_object_new_array();
+	struct state_attachment *rec;
+	size_t n_rec;
+
+	if (state_attachments_read(ctx, &rec, &n_rec))
+		return arr;
+	for (size_t r = 0; r < n_rec; r++) {
+		bool pinned = false;
+
+		for (size_t i = 0; i < n && !pinned; i++)
+			pinned = !strcmp(links[i].name, rec[r].ifname);
+		if (!pinned)
+			json_object_array_add(arr, json_object_new_string(rec[r].ifname));
+	}
+	free(rec);
+	return arr;
+}
+
+/* Every pinned link: interface, mode, program; *missing: the recorded ones not pinned. */
+static struct json_object *attachments(const struct gb_ctx *ctx, struct json_object **missing)
 {
 	struct json_object *arr = json_object_new_array();
 	struct link_state *links;
 	size_t n;
 
-	if (links_read(ctx, &links, &n))
+	if (links_read(ctx, &links, &n)) {
+		*missing = unpinned(ctx, NULL, 0);
 		return arr;
+	}
+	*missing = unpinned(ctx, links, n);
 	for (size_t i = 0; i < n; i++) {
 		struct json_object *o = json_object_new_object();
 		const struct link_state *l = &links[i];
@@ -271,7 +300,7 @@ int status_json(const struct gb_ctx *ctx, struct json_object **out)
 {
 	struct json_object *ice;
 	struct country_census census;
-	struct json_object *top, *short_of;
+	struct json_object *top, *short_of, *missing;
 	struct rules r;
 	int meetings = 0, err;
 
@@ -303,7 +332,8 @@ int status_json(const struct gb_ctx *ctx, struct json_object **out)
 	json_object_object_add(top, "version", json_object_new_string(GB_VERSION));
 	json_object_object_add(top, "pin_dir", json_object_new_string(ctx->pin_dir));
 	json_object_object_add(top, "state_dir", json_object_new_string(ctx->state_dir));
-	json_object_object_add(top, "attachments", attachments(ctx));
+	json_object_object_add(top, "attachments", attachments(ctx, &missing));
+	json_object_object_add(top, "attachments_not_pinned", missing);
 	json_object_object_add(top, "geoip", table_json(ctx));
 	json_object_object_add(top, "meetings", json_object_new_int(meetings));
 	json_object_object_add(top, "ice", ice);
