@@ -110,7 +110,8 @@ static void set_connected(struct fleet_follow *f, bool up)
 		f->failing_at = gb_mono_ms();
 	f->watching = up;
 	__atomic_store_n(&f->g.connected, up, __ATOMIC_RELAXED);
-	if (up)
+	/* In step only if the last converge worked (GeoblockFleetOutOfSync reads it). */
+	if (up && !*f->last_error)
 		__atomic_store_n(&f->g.last_sync, now_s(), __ATOMIC_RELAXED);
 }
 

@@ -3,6 +3,7 @@
  * The fleet store's keys read into what one node's rule set should be: each key judged alone, so
  * that one bad key is refused and every other still applies.
  */
+#include <ctype.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -185,16 +186,19 @@ static int geoip_of(const struct etcd_kv *kv, struct fleet_want *w, char *why, s
 		return -EINVAL;
 	}
 	epoch = json_object_get_int64(v);
-	if (json_object_object_get_ex(o, "sha256", &v)) {
+	/* null as absent (as a node's status shows an expected build without one). */
+	if (json_object_object_get_ex(o, "sha256", &v) && v) {
 		const char *hex = json_object_get_string(v);
 
 		if (!json_object_is_type(v, json_type_string) || strlen(hex) != 64 ||
-		    strspn(hex, "0123456789abcdef") != 64) {
-			snprintf(why, len, "geoip's \"sha256\" must be 64 lower-case hex digits");
+		    strspn(hex, "0123456789abcdefABCDEF") != 64) {
+			snprintf(why, len, "geoip's \"sha256\" must be 64 hex digits");
 			json_object_put(o);
 			return -EINVAL;
 		}
-		snprintf(w->geoip_sha256, sizeof(w->geoip_sha256), "%s", hex);
+		for (int i = 0; i < 64; i++)
+			w->geoip_sha256[i] = tolower((unsigned char)hex[i]);
+		w->geoip_sha256[64] = '\0';
 	}
 	/* Taken whole or not at all (a refusal may give what was kept instead). */
 	w->geoip_build_epoch = epoch;
