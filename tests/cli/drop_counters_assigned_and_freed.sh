@@ -51,7 +51,7 @@ for i in $(seq 1 97); do echo "meeting add big$i --ports $((30000 + i)) --block 
 for how in --check ""; do
 	"$GEOBLOCK" apply "$tmp/rules" $how >"$tmp/out" 2>"$tmp/err"
 	check_eq "apply $how of more counters than exist: refused, exit 1" 1 "$?"
-	check_eq "... saying why, nothing printed" "geoblock: apply: the rule set needs 65572 drop counters (one per meeting and country it blocks); at most 65535 exist|" \
+	check_eq "... saying why, nothing printed" "geoblock: apply: $tmp/rules: the rule set needs 65572 drop counters (one per meeting and country it blocks); at most 65535 exist|" \
 		"$(cat "$tmp/err")|$(cat "$tmp/out")"
 done
 check_eq "with nothing changed" "$(cat "$tmp/before")" "$("$GEOBLOCK" meeting list --json | jq -S .)"

@@ -10,12 +10,13 @@
 #include <string.h>
 #include <time.h>
 #include "lib/country.h"
+#include "lib/iso3166.h"
 #include "fleet/layout.h"
 #include "check.h"
 
 #define P "/gb/"
 
-static struct etcd_kv kvs[32];
+static struct etcd_kv kvs[300];
 static size_t n;
 static struct country_census census;	/* no table loaded: ISO 3166-1 codes only */
 
@@ -347,6 +348,43 @@ static void test_refused_keeps(void)
 	fleet_want_free(&w);
 }
 
+/*
+ * A meeting that would take the node past its drop counters (one per meeting and country it
+ * blocks) is refused alone, the last written; the others are taken.
+ */
+static void test_counters(void)
+{
+	static char keys[270][64], value[2048];
+	size_t len = 0, each = 0;
+	struct fleet_want w;
+	size_t fit;
+
+	len = snprintf(value, sizeof(value), "{\"ports\":[%%u],\"block\":[");
+	for (unsigned int c = 0; c < iso3166_count && len < sizeof(value) - 16; c++, each++)
+		len += snprintf(value + len, sizeof(value) - len, "%s\"%s\"", c ? "," : "",
+				iso3166_countries[c].code);
+	snprintf(value + len, sizeof(value) - len, "]}");
+	fit = (GB_DROP_COUNTERS - 1) / each;
+	n = 0;
+	for (size_t i = 0; i <= fit; i++) {
+		char *v = malloc(sizeof(value) + 8);
+
+		snprintf(keys[i], sizeof(keys[i]), P "meetings/m%zu", i);
+		snprintf(v, sizeof(value) + 8, value, (unsigned int)(5000 + i));
+		put(keys[i], v, 10 + i);
+	}
+	CHECK_INT("counters_build", 0, fleet_want_build(kvs, n, P, "n1", &census, NULL, &w));
+	CHECK_INT("counters_taken", (int)fit, (int)w.meetings.n);
+	snprintf(value, sizeof(value), P "meetings/m%zu", fit);
+	CHECK("counters_last_refused", refused_reason(&w, value) &&
+	      strstr(refused_reason(&w, value), "drop counters"));
+	CHECK_INT("counters_one_refused", 1, (int)w.n_refused);
+	fleet_want_free(&w);
+	for (size_t i = 0; i < n; i++)
+		free(kvs[i].value);
+	n = 0;
+}
+
 int main(void)
 {
 	test_names();
@@ -354,5 +392,6 @@ int main(void)
 	test_named();
 	test_layout();
 	test_refused_keeps();
+	test_counters();
 	return check_summary();
 }

@@ -448,7 +448,7 @@ static int check_ufrags(const struct spec_list *l, char *err, size_t errlen)
 
 int spec_list_check(const struct spec_list *l, char *err, size_t errlen)
 {
-	size_t allow4 = 0, allow6 = 0, *first;
+	size_t allow4 = 0, allow6 = 0, counters = 0, *first;
 	__u32 *owner;
 	char at[GB_MEETING_NAME_LEN + 16];
 	int ret = 0;
@@ -494,6 +494,8 @@ int spec_list_check(const struct spec_list *l, char *err, size_t errlen)
 		}
 		for (size_t k = 0; k < s->n_allow; k++)
 			*(s->allow[k].family == 4 ? &allow4 : &allow6) += 1;
+		for (int w = 0; w < GB_COUNTRY_WORDS; w++)
+			counters += __builtin_popcountll(s->blocked[w]);
 	}
 	free(owner);
 	free(first);
@@ -501,6 +503,12 @@ int spec_list_check(const struct spec_list *l, char *err, size_t errlen)
 		ret = check_ufrags(l, err, errlen);
 	if (!ret)
 		ret = check_rooms(l, err, errlen);
+	/* As rules_plan_room says it: checked here too, so that a fleet refuses the key alone. */
+	if (!ret && counters > GB_DROP_COUNTERS - 1) {
+		snprintf(err, errlen, "the rule set needs %zu drop counters (one per meeting and "
+			 "country it blocks); at most %d exist", counters, GB_DROP_COUNTERS - 1);
+		ret = -E2BIG;
+	}
 	if (!ret && (allow4 > GB_ALLOW_MAX || allow6 > GB_ALLOW_MAX)) {
 		snprintf(err, errlen, "%zu IPv4 and %zu IPv6 allow exceptions; at most %d of each fit",
 			 allow4, allow6, GB_ALLOW_MAX);

@@ -261,8 +261,9 @@ int rules_file_read(const char *path, __s64 now, unsigned int flags, struct salv
 		ret = spec_list_check(l, msg, sizeof(msg));
 		if (ret && sv && ret != -ENOMEM)
 			ret = spec_list_salvage(l, path, NULL, sv, err, errlen);
-		else if (ret)
-			snprintf(err, errlen, "%s %s", path, msg);
+		else if (ret)	/* "PATH line N: ...", or "PATH: ..." of the whole set */
+			snprintf(err, errlen, "%s%s %s", path, strncmp(msg, "line ", 5) ? ":" : "",
+				 msg);
 	}
 	free(line);
 	fclose(f);
