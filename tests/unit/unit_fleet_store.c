@@ -2,8 +2,8 @@
 /*
  * Unit tests of user/fleet/store.c's fleet_store_anew: whether a store read whole is the one a
  * node saw up to a revision, or one made anew: behind that revision, or its fleet key gone,
- * created anew, or changed at or before it. A key rewritten after it (fleet del rewrites it) is
- * the same store's, and a store the node never saw a fleet key in gives nothing to tell by.
+ * created anew, or changed at or before it. A key rewritten after it (fleet del rewrites it,
+ * keeping its "created") is the same store's, and a store the node never saw a fleet key in gives nothing to tell by.
  */
 #include <string.h>
 #include "fleet/store.h"
@@ -68,6 +68,9 @@ int main(void)
 	mark_case("past it, its fleet key changed before the revision seen", 1, &seen, MARK, 3, 5);
 	mark_case("its fleet key rewritten after the revision seen (the watch's)", 0, &seen,
 		  "{\"created\":1,\"x\":1}", 3, 12);
+	/* A store made anew the same way (its fleet key at the same create revision), rewritten. */
+	mark_case("its fleet key of another \"created\", rewritten after the revision seen", 1,
+		  &seen, "{\"created\":5,\"last_delete\":6}", 3, 12);
 	CHECK_INT("no fleet key seen: nothing to tell by", 0, anew(&none, NULL, 25));
 	CHECK_INT("no fleet key seen, one there now", 0, anew(&none, &mark, 25));
 	seen_v[0] = kv(P "fleet", MARK, 3, 12);	/* P "fleet" sorts first */

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <json-c/json.h>
 #include "fleet/layout.h"
 #include "fleet/store.h"
 
@@ -68,14 +69,27 @@ static const struct etcd_kv *mark_seen(const struct etcd_kvs *s, const char *key
 	return mine && mine->mod_revision <= seen ? mine : NULL;
 }
 
+/* The fleet key's "created" (unix seconds, kept by every rewrite), -1 if it has none. */
+static long long mark_created(const struct etcd_kv *kv)
+{
+	struct json_object *o = json_tokener_parse(kv->value), *v;
+	long long t = -1;
+
+	if (o && json_object_object_get_ex(o, "created", &v) && json_object_is_type(v, json_type_int))
+		t = json_object_get_int64(v);
+	json_object_put(o);
+	return t;
+}
+
 /*
  * Whether now (NULL: gone) is the fleet key as mine was seen up to seen: or written since (fleet
- * del rewrites it), which the watch brings. Else the store was made anew: said on stderr.
+ * del rewrites it, keeping its "created"), which the watch brings. Else the store was made anew
+ * (its create_revision alone can be the old one's: a store set up the same way): said on stderr.
  */
 static bool mark_as_seen(const struct etcd_kv *mine, const struct etcd_kv *now, __s64 seen)
 {
 	if (now && now->create_revision == mine->create_revision &&
-	    (now->mod_revision > seen ||
+	    (now->mod_revision > seen ? mark_created(now) == mark_created(mine) :
 	     (now->mod_revision == mine->mod_revision && now->value_len == mine->value_len &&
 	      !memcmp(now->value, mine->value, now->value_len))))
 		return true;
