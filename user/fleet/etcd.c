@@ -429,6 +429,7 @@ struct stream {
 	void *arg;
 	int stop;			/* what fn or alive returned */
 	bool bad;
+	bool too_big;			/* a message past REPLY_MAX */
 };
 
 static void msg_free(struct etcd_watch_msg *m)
@@ -491,8 +492,10 @@ static size_t stream_data(char *data, size_t size, size_t n, void *cls)
 	char *nl, *start;
 
 	/* A line gathered up to REPLY_MAX, as a call's reply: a bigger one ends the stream. */
-	if (upload_add(&s->buf, data, size * n, REPLY_MAX) || s->buf.too_big)
+	if (upload_add(&s->buf, data, size * n, REPLY_MAX) || s->buf.too_big) {
+		s->too_big = s->buf.too_big;
 		return 0;
+	}
 	start = s->buf.body;
 	while ((nl = memchr(start, '\n', s->buf.body + s->buf.len - start))) {
 		*nl = '\0';
@@ -547,9 +550,13 @@ int etcd_watch(struct etcd *e, const char *prefix, __s64 start_revision, etcd_wa
 	free(s.buf.body);
 	if (s.stop)
 		return s.stop;
-	if (s.bad)
+	if (s.bad) {
 		err = -EIO;
-	else if (rc == CURLE_OK && status != 200)
+	} else if (s.too_big) {
+		snprintf(e->err, sizeof(e->err), "etcd %s: watch: a message over %u MiB",
+			 e->urls[e->cur], REPLY_MAX >> 20);
+		err = -EMSGSIZE;
+	} else if (rc == CURLE_OK && status != 200)
 		err = answered_error(e, "/v3/watch", status, NULL);
 	else {
 		snprintf(e->err, sizeof(e->err), "etcd %s: watch: %s", e->urls[e->cur],

@@ -93,7 +93,8 @@ typedef int (*etcd_alive_fn)(void *arg);
 /*
  * Watches every key under prefix from start_revision (progress notifications asked for) on the
  * current endpoint until fn or alive return nonzero (that value returned) or the stream breaks
- * (a negative errno; the next call tries the next endpoint).
+ * (a negative errno; the next call tries the next endpoint): -EMSGSIZE for a message too big to
+ * take (a backlog of big values), which the same watch would send again.
  */
 int etcd_watch(struct etcd *e, const char *prefix, __s64 start_revision, etcd_watch_fn fn,
 	       etcd_alive_fn alive, void *arg);

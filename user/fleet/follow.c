@@ -14,14 +14,11 @@
 #include <unistd.h>
 #include <json-c/json.h>
 #include "lib/clock.h"
-#include "lib/country.h"
 #include "lib/errors.h"
 #include "state/countries.h"
 #include "state/managed.h"
 #include "state/ops.h"
 #include "state/ops_ice.h"
-#include "state/janus_rooms.h"
-#include "state/rules.h"
 #include "kern/table_view.h"
 #include "metrics/metrics.h"
 #include "fleet/etcd.h"
@@ -418,7 +415,10 @@ static void *watch_main(void *arg)
 			if (f->unapplied && err != WATCH_COMPACTED)
 				converge(f, f->seen);
 			f->unapplied = false;
-			if (err == WATCH_COMPACTED) {
+			if (err == -EMSGSIZE)	/* too big for one message: read whole, in pages */
+				fprintf(stderr, "geoblock: fleet: %s: reading the store whole\n",
+					f->watch.err);
+			if (err == WATCH_COMPACTED || err == -EMSGSIZE) {
 				whole = true;
 				continue;
 			}
