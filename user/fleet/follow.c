@@ -162,7 +162,8 @@ static bool table_changed(struct fleet_follow *f)
 }
 
 /*
- * Makes the rule set the store's as of revision (f->lock held): shared ports given up first, the
+ * Makes the rule set the store's as of revision (f->lock held, let go while the rules change:
+ * only the watch thread converges and writes what that reads): shared ports given up first, the
  * meetings through apply's engine, new shared ports last; refused keys counted once each.
  */
 static void converge(struct fleet_follow *f, __s64 revision)
@@ -201,17 +202,14 @@ static void converge(struct fleet_follow *f, __s64 revision)
 		retry_later(f);
 		return;
 	}
-	for (size_t i = 0; i < w.n_refused; i++) {
-		if (fleet_refusal_in(f->refused, f->n_refused, &w.refused[i]))
-			continue;
-		fprintf(stderr, "geoblock: fleet: refused %s (revision %lld): %s\n", w.refused[i].key,
-			(long long)w.refused[i].mod_revision, w.refused[i].reason);
-		__atomic_add_fetch(&f->g.rejected_total, 1, __ATOMIC_RELAXED);
-	}
+	__atomic_add_fetch(&f->g.rejected_total, fleet_refusals_say(f->refused, f->n_refused,
+				w.refused, w.n_refused), __ATOMIC_RELAXED);
 	/* A local change's mark forgotten before, not after: one made meanwhile marks it anew. */
 	drifted = managed_drift(f->ctx);
 	if (drifted)
 		managed_settled(f->ctx);
+	/* A long apply, or one waiting for the state lock, must not hold up the lease keepalive. */
+	pthread_mutex_unlock(&f->lock);
 	err = fleet_compare_local(f->ctx, &f->kept, drifted, &w, add, remove, &any_add,
 				  &any_remove);
 	if (!err && any_remove)
@@ -221,6 +219,7 @@ static void converge(struct fleet_follow *f, __s64 revision)
 				&counts);
 	if (!err && any_add)
 		err = ops_shared_ports(f->ctx, &who, add, NULL, NULL, &shared);
+	pthread_mutex_lock(&f->lock);
 	f->kept.shared_known = !err;
 	if (!err)
 		memcpy(f->kept.shared, w.shared, sizeof(w.shared));

@@ -464,6 +464,21 @@ bool fleet_refusal_in(const struct fleet_refusal *v, size_t n, const struct flee
 	return false;
 }
 
+unsigned int fleet_refusals_say(const struct fleet_refusal *before, size_t n_before,
+				const struct fleet_refusal *now, size_t n_now)
+{
+	unsigned int said = 0;
+
+	for (size_t i = 0; i < n_now; i++) {
+		if (fleet_refusal_in(before, n_before, &now[i]))
+			continue;
+		fprintf(stderr, "geoblock: fleet: refused %s (revision %lld): %s\n", now[i].key,
+			(long long)now[i].mod_revision, now[i].reason);
+		said++;
+	}
+	return said;
+}
+
 void fleet_refusals_free(struct fleet_refusal *r, size_t n)
 {
 	for (size_t i = 0; i < n; i++)

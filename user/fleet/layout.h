@@ -118,5 +118,8 @@ void fleet_want_free(struct fleet_want *w);
 void fleet_refusals_free(struct fleet_refusal *r, size_t n);
 /* Whether r (key and revision) is among v's n. */
 bool fleet_refusal_in(const struct fleet_refusal *v, size_t n, const struct fleet_refusal *r);
+/* Logs each refusal of now that was not among before (each once); returns how many. */
+unsigned int fleet_refusals_say(const struct fleet_refusal *before, size_t n_before,
+				const struct fleet_refusal *now, size_t n_now);
 
 #endif
