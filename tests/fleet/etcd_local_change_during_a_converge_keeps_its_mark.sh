@@ -4,7 +4,8 @@
 # store change (a meeting and a shared port, one transaction) waits for it; a local `meeting add`
 # then waits too. The lock let go, the converge puts the store's meeting in, the local change is
 # made (and marks its drift), then the converge shares the port: the node's status must say drift
-# (the local meeting stands), as its drift file does.
+# (the local meeting stands), as its drift file does. While the converge waits, the node's status
+# key stays (its lease kept alive).
 set -uo pipefail
 source "$(dirname "$0")/../lib/common.sh"
 source "$ROOT/tests/lib/etcd.sh"
@@ -55,6 +56,13 @@ exec {LK}>>"$S/lock"
 check "the state lock taken" flock -x -n "$LK"
 check "a meeting and a shared port put in one transaction" put_both
 check "the node's converge waits for the lock" wait_until 20 in_flock "$NODE_PID"
+# Meanwhile the node's status key stays: its lease (10 s) is kept alive while the converge waits.
+status_gone=0
+for ((t = SECONDS + 12; SECONDS < t;)); do
+	[[ -n $(etcdctl get --print-value-only "$PREFIX/status/t0") ]] || status_gone=1
+	sleep 0.5
+done
+check_eq "the status key stays while the converge waits (12 s; its lease lasts 10)" 0 "$status_gone"
 GEOBLOCK_STATE_DIR=$S "$GEOBLOCK" --local-override meeting add loc --ports 7100 --block DE \
 	>"$tmp/loc.out" 2>&1 &
 LOC_PID=$!
