@@ -17,7 +17,7 @@ pkgs=(
 	iproute2			# namespaces and veth for tests and the demo
 	jq				# reading --json output in tests
 	strace				# kills a command at a chosen system call (a fault test)
-	procps e2fsprogs		# sysctl in the real-client tests' namespaces; chattr (API test)
+	procps e2fsprogs		# sysctl and chattr in tests
 	python3				# Debian's /usr/bin/python3: raw connections in the API tests
 	# Real WebRTC clients for the shared-port ICE test (tests/e2e/shared_port_ice_real_clients.sh)
 	# and the Janus rooms test (tests/e2e/janus_rooms_real_clients.sh):

@@ -51,10 +51,20 @@ for i in $(seq 1 97); do echo "meeting add big$i --ports $((30000 + i)) --block 
 for how in --check ""; do
 	"$GEOBLOCK" apply "$tmp/rules" $how >"$tmp/out" 2>"$tmp/err"
 	check_eq "apply $how of more counters than exist: refused, exit 1" 1 "$?"
-	check_eq "... saying why, nothing printed" "geoblock: apply: $tmp/rules: the rule set needs 65572 drop counters (one per meeting and country it blocks); at most 65535 exist|" \
+	check_eq "... saying why, nothing printed" \
+		"geoblock: apply: $tmp/rules: the rule set needs 65572 drop counters (one per meeting and country it blocks); at most 65535 exist|" \
 		"$(cat "$tmp/err")|$(cat "$tmp/out")"
 done
 check_eq "with nothing changed" "$(cat "$tmp/before")" "$("$GEOBLOCK" meeting list --json | jq -S .)"
+# The same set as a saved rule set (a rules file edited by hand): restore leaves out the meeting
+# that passes the counters, says so, and keeps the others.
+mkdir -p "$tmp/st"
+cp "$tmp/rules" "$tmp/st/rules"
+GEOBLOCK_STATE_DIR=$tmp/st "$GEOBLOCK" restore --print >"$tmp/print" 2>"$tmp/err"
+check_eq "restore --print of it: exit 2" 2 $?
+check "... naming the meeting left out" \
+	grep -q 'meeting "big97" does not fit.*65535 drop counters' "$tmp/err"
+check_eq "... printing the 96 that fit" 96 "$(grep -c '^meeting add big' "$tmp/print")"
 # One that fits, but not beside the meetings it changes (make-before-break): 39 counters free,
 # and a meeting of 676 countries moved to another port and switched to monitor (a new version;
 # a move alone is made in place, needing no room: checked after).

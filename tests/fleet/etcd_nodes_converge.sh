@@ -324,8 +324,9 @@ done
 # --- (b), (c) churn with the leader killed ----------------------------------------------------
 phase "(b) $CHANGES changes"
 nodes_csv=$(IFS=,; echo "${N[*]}")
-/usr/bin/python3 "$ROOT/tests/fleet/churn.py" "$EPS" "$PREFIX" "$nodes_csv" "$CHANGES" "$FLEET_SEED" \
-	"$CHURN_BASE" "$tmp/churn.log" $((CHANGES / 3)) "$tmp/churn.mark" >"$tmp/churn.out" 2>&1 &
+/usr/bin/python3 "$ROOT/tests/fleet/churn.py" "$EPS" "$PREFIX" "$nodes_csv" "$CHANGES" \
+	"$FLEET_SEED" "$CHURN_BASE" "$tmp/churn.log" $((CHANGES / 3)) "$tmp/churn.mark" \
+	>"$tmp/churn.out" 2>&1 &
 churn=$!
 on_exit kill_child "$churn"
 if wait_until 120 test -e "$tmp/churn.mark"; then

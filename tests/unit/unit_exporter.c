@@ -51,8 +51,7 @@ int main(void)
 	CHECK_STR("ipv6 in brackets", "::1 10066", parsed("[::1]:10066"));
 	CHECK_STR("ipv6 any", ":: 65535", parsed("[::]:65535"));
 	CHECK_STR("port 0 picks one", "127.0.0.1 0", parsed("127.0.0.1:0"));
-	/* A name that does not resolve: tests/cli/metrics_show_what_is_configured.sh, asked where no
-	 * query can leave the machine. */
+	/* A name that does not resolve: metrics_show_what_is_configured.sh, in a namespace. */
 	CHECK("host name resolves to loopback",
 	      !strcmp(parsed("localhost:10066"), "127.0.0.1 10066") ||
 		      !strcmp(parsed("localhost:10066"), "::1 10066"));

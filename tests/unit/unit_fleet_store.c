@@ -3,7 +3,8 @@
  * Unit tests of user/fleet/store.c's fleet_store_anew: whether a store read whole is the one a
  * node saw up to a revision, or one made anew: behind that revision, or its fleet key gone,
  * created anew, or changed at or before it. A key rewritten after it (fleet del rewrites it,
- * keeping its "created") is the same store's, and a store the node never saw a fleet key in gives nothing to tell by.
+ * keeping its "created") is the same store's; one with another "created" is not. A store the node
+ * never saw a fleet key in gives nothing to tell by.
  */
 #include <string.h>
 #include "fleet/store.h"

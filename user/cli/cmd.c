@@ -379,9 +379,9 @@ static const struct cmd fleet_cmds[] = {
 	  .details =
 		"Checked as 'meeting add' checks it (but --reason: the store keeps no audit\n"
 		"log), and against the store's other meetings (a port, ufrag or room of\n"
-		"another is refused); a duration of --expires\n"
-		"becomes a time. Written only if the key is still as read (no other writer\n"
-		"came between); every node following the store applies it." },
+		"another is refused); a duration of --expires becomes a time. Written only if\n"
+		"the key is still as read (no other writer came between); every node\n"
+		"following the store applies it." },
 	{ .name = "del", .func = cmd_fleet_del, .opts = fleet_del_opts,
 	  .summary = "delete a meeting from the fleet store",
 	  .args = "NAME", .min_args = 1, .max_args = 1, .expected = "one meeting NAME" },

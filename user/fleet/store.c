@@ -75,7 +75,8 @@ static long long mark_created(const struct etcd_kv *kv)
 	struct json_object *o = json_tokener_parse(kv->value), *v;
 	long long t = -1;
 
-	if (o && json_object_object_get_ex(o, "created", &v) && json_object_is_type(v, json_type_int))
+	if (o && json_object_object_get_ex(o, "created", &v) &&
+	    json_object_is_type(v, json_type_int))
 		t = json_object_get_int64(v);
 	json_object_put(o);
 	return t;

@@ -86,8 +86,8 @@ static void await_daemon_pins(const struct gb_ctx *ctx)
 	for (t = 0; t < 100 && access(path, F_OK); t++)
 		usleep(100 * 1000);
 	if (t == 100)
-		gb_warn("the daemon (pid %ld) did not pin them again within 10 s; restoring anew "
-			"(it then lets go of its links: restart it)", pid);
+		gb_warn("the daemon (pid %ld) did not pin them again within 10 s; going on with "
+			"maps made anew (it then lets go of its links: restart it)", pid);
 }
 
 int gb_open(struct gb_ctx *ctx, unsigned int flags)

@@ -332,7 +332,7 @@ int geoip_kept_settle(const struct gb_ctx *ctx, bool failed)
 		return 1;
 	}
 	if (same_boot && named && live_named == named) {
-		/* Its lists went live: the switch is finished (a family it lacks loses its list). */
+		/* Its lists went live: the switch is finished (a family it lacks loses its own). */
 		for (int i = 0; i < 2; i++)
 			if (!c.net_ids[i] && live[i] && !table_networks_drop(ctx, i))
 				live[i] = 0;

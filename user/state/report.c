@@ -152,8 +152,10 @@ static struct json_object *unpinned(const struct gb_ctx *ctx, const struct link_
 	struct state_attachment *rec;
 	size_t n_rec;
 
-	if (state_attachments_read(ctx, &rec, &n_rec))
+	if (state_attachments_read(ctx, &rec, &n_rec)) {
+		free(rec);
 		return arr;
+	}
 	for (size_t r = 0; r < n_rec; r++) {
 		bool pinned = false;
 
@@ -174,7 +176,7 @@ static struct json_object *attachments(const struct gb_ctx *ctx, struct json_obj
 	size_t n;
 
 	if (links_read(ctx, &links, &n)) {
-		*missing = unpinned(ctx, NULL, 0);
+		*missing = json_object_new_array();	/* nothing known either way */
 		return arr;
 	}
 	*missing = unpinned(ctx, links, n);

@@ -74,8 +74,18 @@ static void owners_put(struct owners *o, const char *key, size_t of)
 struct taken {
 	struct owners names, ufrags;
 	__u32 *port;			/* 1 + the index of the port's meeting; 0: free */
-	size_t meetings, allow4, allow6, n_ufrags;
+	size_t meetings, allow4, allow6, n_ufrags, counters;
 };
+
+/* The drop counters meeting s needs: one per country it blocks. */
+static size_t counters_of(const struct meeting_spec *s)
+{
+	size_t c = 0;
+
+	for (int w = 0; w < GB_COUNTRY_WORDS; w++)
+		c += __builtin_popcountll(s->blocked[w]);
+	return c;
+}
 
 /* Where meeting s comes from, for a message: its line of file, or a change logged in log. */
 static const char *at(const struct meeting_spec *s, const char *file, const char *log, char *buf,
@@ -137,11 +147,12 @@ static int clash(const struct spec_list *l, size_t i, const struct taken *t, con
 	for (size_t k = 0; k < s->n_allow; k++)
 		*(s->allow[k].family == 4 ? &a4 : &a6) += 1;
 	if (t->meetings + 1 > GB_MAX_MEETINGS - 1 || t->allow4 + a4 > GB_ALLOW_MAX ||
-	    t->allow6 + a6 > GB_ALLOW_MAX || t->n_ufrags + s->n_ufrags > GB_UFRAGS_MAX - 1)
+	    t->allow6 + a6 > GB_ALLOW_MAX || t->n_ufrags + s->n_ufrags > GB_UFRAGS_MAX - 1 ||
+	    t->counters + counters_of(s) > GB_DROP_COUNTERS - 1)
 		return snprintf(msg, len, "%smeeting \"%s\" does not fit beside the ones before it "
-				"(at most %d meetings, %d IPv4 and %d IPv6 exceptions, %d ufrags)", w,
-				s->name, GB_MAX_MEETINGS - 1, GB_ALLOW_MAX, GB_ALLOW_MAX,
-				GB_UFRAGS_MAX - 1);
+				"(at most %d meetings, %d IPv4 and %d IPv6 exceptions, %d ufrags, "
+				"%d drop counters)", w, s->name, GB_MAX_MEETINGS - 1, GB_ALLOW_MAX,
+				GB_ALLOW_MAX, GB_UFRAGS_MAX - 1, GB_DROP_COUNTERS - 1);
 	return 0;
 }
 
@@ -158,6 +169,7 @@ static void take(const struct spec_list *l, size_t i, struct taken *t)
 		*(s->allow[k].family == 4 ? &t->allow4 : &t->allow6) += 1;
 	t->meetings++;
 	t->n_ufrags += s->n_ufrags;
+	t->counters += counters_of(s);
 }
 
 int spec_list_salvage(struct spec_list *l, const char *file, const char *log, struct salvage *sv,
@@ -194,7 +206,7 @@ int spec_list_salvage(struct spec_list *l, const char *file, const char *log, st
 	free(t.port);
 	free(out);
 	if (!ret && (ret = spec_list_check(l, msg, sizeof(msg))))
-		snprintf(err, errlen, "%s %s", file, msg);
+		snprintf(err, errlen, "%s%s %s", file, strncmp(msg, "line ", 5) ? ":" : "", msg);
 	else if (ret)
 		snprintf(err, errlen, "out of memory");
 	return ret;
