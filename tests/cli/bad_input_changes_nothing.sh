@@ -226,6 +226,11 @@ awk 'BEGIN { for (i = 8192; i < 28192; i++)
 	printf "%x::1,%x:ffff:ffff:ffff:ffff:ffff:ffff:fffe,DE\n", i, i }' >"$tmp/split.csv"
 refused 2 "split.csv: line 18894: more than 4194304 IPv6 networks, the most a table holds; the loaded table is unchanged" \
 	geoip load "$tmp/split.csv"
+# More IPv6 ranges finer than /64 than the compiled table holds: named, not a bare errno.
+awk 'BEGIN { for (i = 0; i < 40000; i++) printf "2001:db8:%x:%x::,2001:db8:%x:%x:7fff:ffff:ffff:ffff,US\n",
+	int(i / 65536), i % 65536, int(i / 65536), i % 65536 }' >"$tmp/fine6.csv"
+refused 2 "cannot build the IPv6 lookup table (40000 prefixes): more than the 32768 blocks finer than /64 it holds" \
+	geoip load --force "$tmp/fine6.csv"
 refused 2 "applies to MaxMind DB files only" geoip load --field registered_country "$D/dbip-country-ipv4.csv"
 printf 'ip_range_start,ip_range_end,country_code\n' >"$tmp/header.csv"
 refused 2 "has no network with a country code" geoip load "$tmp/header.csv"

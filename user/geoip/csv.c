@@ -15,7 +15,8 @@
 #include "geoip/prefix.h"
 
 #define CSV_LINE_MAX	1024
-#define CSV_ROWS_MAX	(32U << 20)	/* far above any real database; bounds the memory used */
+/* Twice what a table holds, far above any real database: an unsorted file's rows are held. */
+#define CSV_ROWS_MAX	(8U << 20)
 #define CSV_BUF_LEN	(256 * 1024)
 
 typedef unsigned __int128 u128;
@@ -263,8 +264,8 @@ static int parse_line(struct rows *r, char *line, __u32 lineno)
 		return -EINVAL;
 	}
 	cclen = strlen(f[2]);
-	/* An empty code (or "-", "--") is a range without a country: nothing to add. */
-	if (!cclen || !strcmp(f[2], "-") || !strcmp(f[2], "--"))
+	/* An empty code (or "-", "--", DB-IP's "ZZ" of reserved ranges) is a range without one. */
+	if (!cclen || !strcmp(f[2], "-") || !strcmp(f[2], "--") || !strcmp(f[2], "ZZ"))
 		return 0;
 	row.country = cclen == 2 ? country_id(f[2]) : GB_COUNTRY_NONE;
 	if (row.country == GB_COUNTRY_NONE) {

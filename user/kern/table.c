@@ -267,10 +267,20 @@ static int build_families(struct family_build b[2], const bool kinds[KIND_COUNT]
 	}
 	for (int i = 0; i < 2 && !err; i++) {
 		if (b[i].err) {
+			char why[96];
+
 			err = b[i].err;
+			/* The compiled table's own limits (bpf/table_layout.h), far past real data. */
+			if (err == -E2BIG && b[i].failed_kind == KIND_TABLE && b[i].family == 4)
+				snprintf(why, sizeof(why), "more than the %u ranges it holds outside "
+					 "single-country /16s", GB_DXR4_MAX_RANGES);
+			else if (err == -E2BIG && b[i].failed_kind == KIND_TABLE)
+				snprintf(why, sizeof(why), "more than the %u blocks finer than /64 it "
+					 "holds", GB_DXR6_MAX_REFINES);
+			else
+				snprintf(why, sizeof(why), "%s", strerror(-err));
 			gb_err("cannot build the IPv%d %s (%zu prefixes): %s", b[i].family,
-			       kind_names[b[i].failed_kind], b[i].l ? b[i].l->n : b[i].n_elems,
-			       strerror(-err));
+			       kind_names[b[i].failed_kind], b[i].l ? b[i].l->n : b[i].n_elems, why);
 		}
 	}
 	return err;
