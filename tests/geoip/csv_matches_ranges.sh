@@ -5,8 +5,7 @@
 # countries, and every prefix `geoip lookup --json` names lies wholly in ranges of its country.
 # Cases: an IPv4 and an IPv6 file loaded together (DB-IP lite and GeoLite2), gzipped files, and
 # one file with both families' rows shuffled (unsorted input, CRLF line ends). A file of one family
-# dumps as that family's networks and nothing of the other. A ZZ range (DB-IP's reserved ranges)
-# has no country.
+# dumps as that family's networks and nothing of the other.
 set -uo pipefail
 source "$(dirname "$0")/../lib/common.sh"
 
@@ -92,9 +91,4 @@ for c in "${cases[@]}"; do
 	fi
 	echo "$what: $rows rows, $(wc -l <"$tmp/dump") networks; $(tail -1 "$tmp/equal")"
 done
-# DB-IP's own downloads mark reserved ranges ZZ: no country, as an empty code.
-printf '0.0.0.0,0.255.255.255,ZZ\n1.0.0.0,1.0.0.255,AU\n' >"$tmp/zz.csv"
-check "a file with a ZZ range loads" quiet "$GEOBLOCK" geoip load --force "$tmp/zz.csv"
-check_eq "ZZ is no country" "0.1.2.3 --" "$("$GEOBLOCK" geoip lookup 0.1.2.3)"
-check_eq "the other row is its country" "1.0.0.1 AU" "$("$GEOBLOCK" geoip lookup 1.0.0.1)"
 summary

@@ -264,8 +264,8 @@ static int parse_line(struct rows *r, char *line, __u32 lineno)
 		return -EINVAL;
 	}
 	cclen = strlen(f[2]);
-	/* An empty code (or "-", "--", DB-IP's "ZZ" of reserved ranges) is a range without one. */
-	if (!cclen || !strcmp(f[2], "-") || !strcmp(f[2], "--") || !strcmp(f[2], "ZZ"))
+	/* An empty code (or "-", "--") is a range without a country: nothing to add. */
+	if (!cclen || !strcmp(f[2], "-") || !strcmp(f[2], "--"))
 		return 0;
 	row.country = cclen == 2 ? country_id(f[2]) : GB_COUNTRY_NONE;
 	if (row.country == GB_COUNTRY_NONE) {
