@@ -343,13 +343,10 @@ out:
  */
 static void mark_value(struct etcd_kv *kv, char *key, const char *old, char *buf, size_t len)
 {
-	struct json_object *o = old ? json_tokener_parse(old) : NULL, *v;
-	long long created = time(NULL);
+	long long created = old ? fleet_mark_created(old) : -1;
 
-	if (o && json_object_object_get_ex(o, "created", &v) &&
-	    json_object_is_type(v, json_type_int))
-		created = json_object_get_int64(v);
-	json_object_put(o);
+	if (created < 0)
+		created = time(NULL);
 	snprintf(buf, len, "{\"created\":%lld,\"last_delete\":%lld}", created,
 		 (long long)time(NULL));
 	*kv = (struct etcd_kv){ .key = key, .value = buf, .value_len = strlen(buf) };

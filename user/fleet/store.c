@@ -69,10 +69,9 @@ static const struct etcd_kv *mark_seen(const struct etcd_kvs *s, const char *key
 	return mine && mine->mod_revision <= seen ? mine : NULL;
 }
 
-/* The fleet key's "created" (unix seconds, kept by every rewrite), -1 if it has none. */
-static long long mark_created(const struct etcd_kv *kv)
+long long fleet_mark_created(const char *value)
 {
-	struct json_object *o = json_tokener_parse(kv->value), *v;
+	struct json_object *o = json_tokener_parse(value), *v;
 	long long t = -1;
 
 	if (o && json_object_object_get_ex(o, "created", &v) &&
@@ -90,7 +89,8 @@ static long long mark_created(const struct etcd_kv *kv)
 static bool mark_as_seen(const struct etcd_kv *mine, const struct etcd_kv *now, __s64 seen)
 {
 	if (now && now->create_revision == mine->create_revision &&
-	    (now->mod_revision > seen ? mark_created(now) == mark_created(mine) :
+	    (now->mod_revision > seen ?
+	     fleet_mark_created(now->value) == fleet_mark_created(mine->value) :
 	     (now->mod_revision == mine->mod_revision && now->value_len == mine->value_len &&
 	      !memcmp(now->value, mine->value, now->value_len))))
 		return true;

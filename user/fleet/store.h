@@ -28,6 +28,8 @@ int fleet_store_history(struct etcd *e, const struct etcd_kvs *s, const char *pr
  */
 bool fleet_store_anew(const struct etcd_kvs *s, const struct etcd_kvs *now, const char *prefix,
 		      __s64 seen);
+/* The fleet key's "created" in its value (unix seconds, kept by every rewrite), -1 if none. */
+long long fleet_mark_created(const char *value);
 /* Says on stderr that the store, at revision rev, is behind the revision seen here. */
 void fleet_store_said_behind(__s64 rev, __s64 seen);
 /*

@@ -383,10 +383,8 @@ int rules_plan_room(const struct rules *r, const struct rules_plan *p, char *why
 		free_slots += !rules_slot_occupied(&r->policies[id]);
 	for (size_t i = 0; i < want->n; i++) {
 		const struct meeting_spec *s = &want->v[i];
-		size_t c = 0;
+		size_t c = spec_drop_counters(s);
 
-		for (int w = 0; w < GB_COUNTRY_WORDS; w++)
-			c += __builtin_popcountll(s->blocked[w]);
 		for (size_t k = 0; k < s->n_allow; k++) {
 			*(s->allow[k].family == 4 ? &all4 : &all6) += 1;
 			if (p->action[i] >= PLAN_ADD)

@@ -446,6 +446,15 @@ static int check_ufrags(const struct spec_list *l, char *err, size_t errlen)
 	return ret;
 }
 
+size_t spec_drop_counters(const struct meeting_spec *s)
+{
+	size_t c = 0;
+
+	for (int w = 0; w < GB_COUNTRY_WORDS; w++)
+		c += __builtin_popcountll(s->blocked[w]);
+	return c;
+}
+
 int spec_list_check(const struct spec_list *l, char *err, size_t errlen)
 {
 	size_t allow4 = 0, allow6 = 0, counters = 0, *first;
@@ -494,8 +503,7 @@ int spec_list_check(const struct spec_list *l, char *err, size_t errlen)
 		}
 		for (size_t k = 0; k < s->n_allow; k++)
 			*(s->allow[k].family == 4 ? &allow4 : &allow6) += 1;
-		for (int w = 0; w < GB_COUNTRY_WORDS; w++)
-			counters += __builtin_popcountll(s->blocked[w]);
+		counters += spec_drop_counters(s);
 	}
 	free(owner);
 	free(first);

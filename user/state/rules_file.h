@@ -65,6 +65,8 @@ void spec_list_free(struct spec_list *l);
  * ufrags than fit.
  */
 int spec_list_check(const struct spec_list *l, char *err, size_t errlen);
+/* The drop counters meeting s needs: one per country it blocks. */
+size_t spec_drop_counters(const struct meeting_spec *s);
 /*
  * Parses one line of a rules file in place: 0 and s, 1 for a blank or comment line, or -EINVAL
  * with the reason in err.

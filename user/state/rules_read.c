@@ -77,16 +77,6 @@ struct taken {
 	size_t meetings, allow4, allow6, n_ufrags, counters;
 };
 
-/* The drop counters meeting s needs: one per country it blocks. */
-static size_t counters_of(const struct meeting_spec *s)
-{
-	size_t c = 0;
-
-	for (int w = 0; w < GB_COUNTRY_WORDS; w++)
-		c += __builtin_popcountll(s->blocked[w]);
-	return c;
-}
-
 /* Where meeting s comes from, for a message: its line of file, or a change logged in log. */
 static const char *at(const struct meeting_spec *s, const char *file, const char *log, char *buf,
 		      size_t len)
@@ -148,7 +138,7 @@ static int clash(const struct spec_list *l, size_t i, const struct taken *t, con
 		*(s->allow[k].family == 4 ? &a4 : &a6) += 1;
 	if (t->meetings + 1 > GB_MAX_MEETINGS - 1 || t->allow4 + a4 > GB_ALLOW_MAX ||
 	    t->allow6 + a6 > GB_ALLOW_MAX || t->n_ufrags + s->n_ufrags > GB_UFRAGS_MAX - 1 ||
-	    t->counters + counters_of(s) > GB_DROP_COUNTERS - 1)
+	    t->counters + spec_drop_counters(s) > GB_DROP_COUNTERS - 1)
 		return snprintf(msg, len, "%smeeting \"%s\" does not fit beside the ones before it "
 				"(at most %d meetings, %d IPv4 and %d IPv6 exceptions, %d ufrags, "
 				"%d drop counters)", w, s->name, GB_MAX_MEETINGS - 1, GB_ALLOW_MAX,
@@ -169,7 +159,7 @@ static void take(const struct spec_list *l, size_t i, struct taken *t)
 		*(s->allow[k].family == 4 ? &t->allow4 : &t->allow6) += 1;
 	t->meetings++;
 	t->n_ufrags += s->n_ufrags;
-	t->counters += counters_of(s);
+	t->counters += spec_drop_counters(s);
 }
 
 int spec_list_salvage(struct spec_list *l, const char *file, const char *log, struct salvage *sv,
