@@ -83,7 +83,7 @@ has_standing() {
 	local i
 	for ((i = 0; i < NODES; i++)); do
 		GEOBLOCK_PIN_DIR=${PIN[i]} GEOBLOCK_STATE_DIR=${STATE[i]} "$GEOBLOCK" meeting list --json |
-			jq -e 'any(.[]; .name == "standing")' >/dev/null || return 1
+			jqe 'any(.[]; .name == "standing")' >/dev/null || return 1
 	done
 }
 if ! wait_until 60 has_standing; then

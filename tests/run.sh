@@ -110,6 +110,7 @@ tests=(
 	"bash $ROOT/tests/fleet/etcd_store_read_in_pages.sh"
 	"bash $ROOT/tests/fleet/etcd_local_change_during_a_converge_keeps_its_mark.sh"
 	"bash $ROOT/tests/fleet/etcd_node_on_pins_made_anew_changes_nothing.sh"
+	"bash $ROOT/tests/fleet/etcd_fleet_list_marks_refusals.sh"
 	"bash $ROOT/tests/dist/install_puts_and_uninstall_removes_exact_files.sh"
 	"bash $ROOT/tests/dist/deb_installs_runs_and_purges_clean.sh"
 	"bash $ROOT/tests/faults/kill9_geoip_load_leaves_old_or_new_table.sh"

@@ -147,7 +147,7 @@ expect() {
 	shift 2
 	out=$(api "$@")
 	check_eq "$what: status" "$want" "$(tail -n1 <<<"$out")"
-	check "$what: one-line JSON error" jq -e '.error | type == "string"' <<<"$(head -n1 <<<"$out")" \
+	check "$what: one-line JSON error" jqe '.error | type == "string"' <<<"$(head -n1 <<<"$out")" \
 		>/dev/null
 }
 expect 400 "malformed JSON" PUT /v1/meetings/bad '{"ports":["1"],'

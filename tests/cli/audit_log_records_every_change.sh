@@ -36,7 +36,7 @@ logged() {
 		fail "$name: $(grep -c . <<<"$line") new audit lines, expected 1"
 	elif ! cmp -s "$tmp/log.before" <(head -c "$(stat -c %s "$tmp/log.before")" "$LOG"); then
 		fail "$name: earlier audit lines changed"
-	elif ! jq -e . >/dev/null 2>&1 <<<"$line"; then
+	elif ! jqe . >/dev/null 2>&1 <<<"$line"; then
 		fail "$name: not JSON: $line"
 	else
 		pass
@@ -82,7 +82,7 @@ LAST_CMD="attach gbd0 --mode native" logged 2 "failed: cannot attach to gbd0 in 
 LAST_CMD="detach gbv0" logged 0 ok null 0 G detach gbv0
 LAST_CMD="restore" logged 0 ok null 0 G restore
 check "a meeting add line records the meeting" grep -q '"changes":\["+ meeting add standup --ports 8801-8803 --block CN"\]' "$LOG"
-check "reasons with quotes stay JSON" jq -e . "$LOG" >/dev/null
+check "reasons with quotes stay JSON" jqe . "$LOG" >/dev/null
 # A byte that is not UTF-8 in the command line (a file's name) is written as U+FFFD: the line
 # stays JSON for strict readers too (jq takes the raw byte; Python's json does not).
 cp "$tmp/r" "$tmp/r"$'\xff'

@@ -174,6 +174,14 @@ check_eq "no port of them is A's: 7801-7805" "- - - - -" \
 	"$(for p in 7801 7802 7803 7804 7805; do owner $p; done | xargs)"
 check_eq "nor one of A's Janus ports" "20001 20002 20003 20004" "$(dyn A)"
 post '{"type":2,"session_id":3,"handle_id":34,"event":{"name":"detached"}}' >/dev/null
+# A string room (Janus's string_ids) is no numeric room, whatever its digits: "1234-lobby" and
+# "1234" join no meeting (the build before gave "1234-lobby" A's room, 1234).
+for room in '"1234-lobby"' '"1234"'; do
+	check_eq "a handle joined to room $room: 200" 200 "$(post "$(joined 3 35 "$room")")"
+	check_eq "... its candidate: 200" 200 "$(post "$(cand 3 35 7806)")"
+	check_eq "... its port is no meeting's" - "$(owner 7806)"
+	post '{"type":2,"session_id":3,"handle_id":35,"event":{"name":"detached"}}' >/dev/null
+done
 
 # apply replaces A (make-before-break); its Janus ports go with it.
 { echo "meeting add A --janus-room 1234 --block DE,FR"; echo "meeting add O --ports 20005 --block FR"; } \
@@ -396,7 +404,7 @@ check "meeting add X on room 7777, expiring in 3 s" "$GEOBLOCK" meeting add X --
 	--block DE --expires "$(date -u -d '+3 sec' +%FT%TZ)" >/dev/null
 post "[$(joined 9 91 7777),$(cand 9 91 20095)]" >/dev/null
 check_eq "X's handle's port" X "$(owner 20095)"
-x_gone() { ! "$GEOBLOCK" meeting list --json | jq -e '.[] | select(.name == "X")' >/dev/null; }
+x_gone() { ! "$GEOBLOCK" meeting list --json | jqe '.[] | select(.name == "X")' >/dev/null; }
 check "X expires (the daemon's pass)" wait_until 15 x_gone
 check "janus-ports forgets the expired meeting's port" \
 	bash -c "! grep -q '^20095 ' '$GEOBLOCK_STATE_DIR/janus-ports'"

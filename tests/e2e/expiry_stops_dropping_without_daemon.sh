@@ -93,7 +93,7 @@ check "add soon3" "$GEOBLOCK" meeting add soon3 --ports 8804 --block DE --expire
 "$GEOBLOCK" daemon --metrics 127.0.0.1:0 >"$GEOBLOCK_STATE_DIR/../daemon.$$.out" 2>&1 &
 daemon=$!
 on_exit "kill_child $daemon; rm -f '$GEOBLOCK_STATE_DIR/../daemon.$$.out'"
-gone3() { ! "$GEOBLOCK" meeting list --json | jq -e '.[] | select(.name == "soon3")' >/dev/null; }
+gone3() { ! "$GEOBLOCK" meeting list --json | jqe '.[] | select(.name == "soon3")' >/dev/null; }
 check "the daemon deletes soon3 within 20 s" wait_until 20 gone3
 check "after its expiry time" test "$(date +%s)" -ge "$(date -d "$soon3" +%s)"
 check "audited as expire" grep -q '"command":"expire".*soon3' "$GEOBLOCK_STATE_DIR/audit.log"

@@ -109,7 +109,7 @@ G restore >"$tmp/restore.out" 2>&1
 check_eq "restore succeeds" 0 $?
 check_eq "restore re-creates three meetings" "rules: 3 meetings (3 changes)" "$(grep '^rules:' "$tmp/restore.out")"
 check_eq "restore re-attaches both" "$want_att" "$(attachments)"
-check "restore reloads the GeoIP table" bash -c "'$GEOBLOCK' status --json | jq -e '.geoip.loaded' >/dev/null"
+check "restore reloads the GeoIP table" jqe '.geoip.loaded' <<<"$("$GEOBLOCK" status --json)"
 check "traffic after restore" traffic "$tmp/after"
 check_traffic "after restore" "$tmp/after"
 check_eq "traffic after restore is traffic before" "$(cat "$tmp/before")" "$(cat "$tmp/after")"

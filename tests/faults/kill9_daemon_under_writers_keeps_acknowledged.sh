@@ -158,7 +158,7 @@ for ((i = 1; i <= TRIALS; i++)); do
 	wait_until 30 bash -c "! kill -0 $LPID 2>/dev/null" || fail "trial $i: the writers did not stop"
 	wait "$LPID"
 	rc=$? LPID=
-	if ((rc != 0)) || ! jq -e '(.errors | keys) - ["no_answer"] == [] and .reply_mismatches == 0' \
+	if ((rc != 0)) || ! jqe '(.errors | keys) - ["no_answer"] == [] and .reply_mismatches == 0' \
 		"$tmp/load.json" >/dev/null; then
 		fail "trial $i: the writers (exit $rc): $(head -c 300 "$tmp/load.json")" \
 			"$(head -2 "$tmp/load.err")"

@@ -35,9 +35,9 @@ on_exit kill_child "$NODE_PID"
 meetings() { gbn meeting list --json | jq -r '[.[].name] | sort | join(",")'; }
 has_meetings() { [[ $(meetings) == "$1" ]]; }
 status() { etcdctl get --print-value-only "$PREFIX/status/t0"; }
-status_error_has() { status | jq -e --arg s "$1" '.last_error | contains($s)' >/dev/null; }
-status_error_none() { status | jq -e '.last_error == ""' >/dev/null; }
-refused_has() { status | jq -e --arg k "$1" '[.rejected[]?.key] | index($k)' >/dev/null; }
+status_error_has() { status | jqe --arg s "$1" '.last_error | contains($s)' >/dev/null; }
+status_error_none() { status | jqe '.last_error == ""' >/dev/null; }
+refused_has() { status | jqe --arg k "$1" '[.rejected[]?.key] | index($k)' >/dev/null; }
 put() { etcdctl put "$PREFIX/meetings/$1" "$2" >/dev/null; }
 
 # 1. Followed.

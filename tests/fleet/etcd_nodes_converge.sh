@@ -298,9 +298,9 @@ check_eq "(a) n05 has the global g1" \
 	'{"name":"g1","ports":["5100-5109"],"block":["CN","RU"],"allow":["10.0.0.0/8"],"proto":["udp","tcp"],"mode":"enforce"}' \
 	"$(actual 5 | jq -c '.[] | select(.name == "g1")')"
 check_eq "(a) only n04 has only-n04" "n04" \
-	"$(for ((i = 0; i < NODES; i++)); do actual "$i" | jq -e 'any(.[]; .name == "only-n04")' >/dev/null && echo "${N[i]}"; done | paste -sd,)"
+	"$(for ((i = 0; i < NODES; i++)); do actual "$i" | jqe 'any(.[]; .name == "only-n04")' >/dev/null && echo "${N[i]}"; done | paste -sd,)"
 status_ok() { # status_ok I: its status key says in step
-	status "$1" | jq -e --arg n "${N[$1]}" --argjson rev "$(need_rev "$1")" \
+	status "$1" | jqe --arg n "${N[$1]}" --argjson rev "$(need_rev "$1")" \
 		'.node == $n and .connected == true and .revision >= $rev and .rejected == [] and
 		 .drift == false and (.time | type) == "number" and .time + 30 >= now' >/dev/null
 }
@@ -540,7 +540,7 @@ check "(h) fleet list shows fp1" grep -q 'fp1' <(fl list)
 check "(h) fleet list shows fp2 for n07" grep -q 'n07.*fp2\|fp2.*n07' <(fl list)
 fl list --json >"$tmp/list.json"
 check "(h) fleet list --json is JSON naming fp1 and fp2" quiet \
-	jq -e '[.. | strings] | (index("fp1") != null) and (index("fp2") != null)' "$tmp/list.json"
+	jqe '[.. | strings] | (index("fp1") != null) and (index("fp2") != null)' "$tmp/list.json"
 fl status >"$tmp/fstatus"
 check_eq "(h) fleet status: exit 0, all in step" 0 $?
 sed -n '1,3p;$p' "$tmp/fstatus" | sed 's/^/    /'
@@ -687,7 +687,7 @@ GEOBLOCK_PIN_DIR=$FZ_PIN GEOBLOCK_STATE_DIR=$tmp/frozen "$GEOBLOCK" daemon \
 FZ_PID=$!
 on_exit kill_child "$FZ_PID"
 fz() { GEOBLOCK_PIN_DIR=$FZ_PIN GEOBLOCK_STATE_DIR=$tmp/frozen "$GEOBLOCK" "$@"; }
-fz_has() { fz meeting list --json 2>/dev/null | jq -e --arg m "$1" 'any(.[]; .name == $m)' >/dev/null; }
+fz_has() { fz meeting list --json 2>/dev/null | jqe --arg m "$1" 'any(.[]; .name == $m)' >/dev/null; }
 put nodes/nfz/meetings/fz1 '{"ports":[5950],"block":["DE"]}'
 check "(j) the node follows m$FZ's watch" wait_until 30 fz_has fz1
 # A burst of changes for it: its status follows, but is written at most five times a second.

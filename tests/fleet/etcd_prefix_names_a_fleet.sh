@@ -62,8 +62,8 @@ shared_is() { [[ $(shared "$1") == "$2" ]]; }
 said() { grep -q -- "$2" "$tmp/node$1.log"; }
 # status PREFIX I: node I's status key's value.
 status() { etcdctl get --print-value-only "$1/status/t$2"; }
-status_error_has() { status "$1" "$2" | jq -e --arg s "$3" '.last_error | contains($s)' >/dev/null; }
-status_clear() { status "$1" "$2" | jq -e '.last_error == "" and .meetings == '"$3" >/dev/null; }
+status_error_has() { status "$1" "$2" | jqe --arg s "$3" '.last_error | contains($s)' >/dev/null; }
+status_clear() { status "$1" "$2" | jqe '.last_error == "" and .meetings == '"$3" >/dev/null; }
 
 # 1. Node 0's own rule set, then a prefix with nothing of a fleet in it.
 check "1. local meeting" quiet gbn 0 meeting add local1 --ports 7000 --block DE
@@ -134,7 +134,7 @@ check_eq "5. ... warns that it starts a fleet" "geoblock: fleet put: warning: $P
 wrote $P3/meetings/y" "$out"
 out=$("$GEOBLOCK" fleet put y2 --ports 7201 --block DE --etcd "$EP" --etcd-prefix "$P3" 2>&1)
 check_eq "5. the next fleet put there: no warning" "wrote $P3/meetings/y2" "$out"
-marked() { etcdctl get --print-value-only "$P3/fleet" | jq -e .created >/dev/null; }
+marked() { etcdctl get --print-value-only "$P3/fleet" | jqe .created >/dev/null; }
 check "5. its fleet key written" marked
 fleet_rev() { etcdctl get -w json "$P3/$1" | jq '.kvs[0].mod_revision'; }
 check "5. ... after the meeting (a node kept back sees the meeting first)" \
@@ -158,7 +158,7 @@ check "7. the store shares 7400" quiet etcdctl put "$P4/shared-ports" '{"ports":
 check "7. node 2 shares it" wait_until 20 shared_is 2 7400
 check_eq "7. the meeting is gone from node 2" "" "$(meetings 2)"
 # The status of step 6 was clear with no meeting too: the refusal in it says it is this one's.
-rejected_board7() { status "$P4" 2 | jq -e '.rejected | map(select(.key | endswith("board7"))) |
+rejected_board7() { status "$P4" 2 | jqe '.rejected | map(select(.key | endswith("board7"))) |
 	length == 1' >/dev/null; }
 check "7. its status lists the refusal" wait_until 10 rejected_board7
 check "7. its error clear, no meeting" status_clear "$P4" 2 0
@@ -233,7 +233,7 @@ check_eq "9. --reason: refused, it would not be kept" "1 geoblock: fleet put: --
 check "10. a meeting expiring in 6 s" quiet fp ex10 --ports 7900 --block DE --expires 6s
 check "10. the next one of its port" quiet etcdctl put "$P4/meetings/ex10b" \
 	'{"ports":[7900],"block":["FR"]}'
-rejected_ex10b() { status "$P4" 2 | jq -e '.rejected | map(select(.key | endswith("/ex10b"))) |
+rejected_ex10b() { status "$P4" 2 | jqe '.rejected | map(select(.key | endswith("/ex10b"))) |
 	length == 1' >/dev/null; }
 check "10. node 2 refuses it while ex10 lives" wait_until 20 rejected_ex10b
 owner_7900() { gbn 2 meeting list --json | jq -r '.[] | select(.ports | index("7900")) | .name'; }

@@ -41,7 +41,7 @@ has_meetings() { [[ $(meetings) == "$1" ]]; }
 shared() { gbn shared-port list --json | jq -r '.ports | join(",")'; }
 shared_is() { [[ $(shared) == "$1" ]]; }
 status() { etcdctl get --print-value-only "$PREFIX/status/t0"; }
-status_error_has() { status | jq -e --arg s "$1" '.last_error | contains($s)' >/dev/null; }
+status_error_has() { status | jqe --arg s "$1" '.last_error | contains($s)' >/dev/null; }
 
 # 1. A fleet followed. Another node's key, rewritten, takes the revision the node sees well past
 # what a new store reaches in this test (checked in 3).

@@ -62,7 +62,7 @@ node_up 0 "${TLS[@]}"
 check "1. the node over TLS applies the store's meetings" wait_until 20 has_meetings 0 changes,keep
 check "1. connected" wait_until 10 connected 0
 check "1. its status key" wait_until 10 eval "etcdctl get --print-value-only $PREFIX/status/t0 |
-	jq -e '.connected and .meetings == 2' >/dev/null"
+	jqe '.connected and .meetings == 2' >/dev/null"
 
 # 2. Without the client certificate, or the CA.
 out=$("$GEOBLOCK" fleet list "${STORE[@]}" --etcd-cacert "$tmp/ca.pem" 2>&1)

@@ -72,6 +72,14 @@ check_eq() {
 	fi
 }
 
+# jqe ARGS...: jq -e, but false when jq prints nothing: jq 1.6's -e says true for an empty input
+# (an absent key, a command that printed nothing, an empty file).
+jqe() {
+	local out
+	out=$(jq -c "$@") || return 1
+	[[ -n $out && ${out##*$'\n'} != false && ${out##*$'\n'} != null ]]
+}
+
 # wait_until SECONDS CMD...: polls CMD every 0.1 s until it succeeds; fails once SECONDS have passed.
 wait_until() {
 	local end=$((SECONDS + $1))

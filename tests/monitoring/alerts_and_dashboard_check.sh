@@ -18,7 +18,7 @@ check_eq "rules: one per alert docs/metrics.md names" \
 	"$(grep -o '^| `Geoblock[A-Za-z]*`' "$DOC" | tr -d '|` ' | sort | tr '\n' ' ')" \
 	"$(grep -o 'alert: Geoblock[A-Za-z]*' "$RULES" | cut -d' ' -f2 | sort | tr '\n' ' ')"
 
-check "dashboard is JSON" jq -e . "$DASH" >/dev/null
+check "dashboard is JSON" jqe . "$DASH" >/dev/null
 check_eq "dashboard: every panel has a query" 0 \
 	"$(jq '[.panels[] | select((.targets // []) | length == 0)] | length' "$DASH")"
 check_eq "dashboard: panel ids unique" "$(jq '.panels | length' "$DASH")" \

@@ -14,6 +14,7 @@
 #include "lib/country.h"
 #include "lib/errors.h"
 #include "lib/files.h"
+#include "state/janus_event.h"
 #include "state/janus_members.h"
 #include "api/upload.h"
 #include "api/janus_admin.h"
@@ -128,7 +129,7 @@ static bool feed_handle(struct janus_members *m, struct json_object *info, __u64
 	struct json_object *ps = get(info, "plugin_specific"), *ev, *e, *data;
 	const char *plugin = json_object_get_string(get(info, "plugin"));
 	const char *type = json_object_get_string(get(ps, "type"));
-	__u64 room = json_object_get_uint64(get(ps, "room"));
+	__u64 room = janus_get_u64(ps, "room");
 
 	if (!plugin || strcmp(plugin, "janus.plugin.videoroom") || !room)
 		return false;

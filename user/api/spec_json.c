@@ -35,15 +35,15 @@ static bool known(const char *key, bool with_reason)
 }
 
 /*
- * The array at key joined with commas into out (malloc'd); NULL when absent. Items are strings
- * (or, for ports and room ids, integers too); a comma inside an item would smuggle in a second
- * one.
+ * The array at key (at most max items) joined with commas into out (malloc'd); NULL when absent.
+ * Items are strings (or, for ports and room ids, integers too); a comma inside an item would
+ * smuggle in a second one.
  */
-static int join_list(struct json_object *o, const char *key, bool ints, char **out, char *err,
-		     size_t errlen)
+static int join_list(struct json_object *o, const char *key, bool ints, size_t max, char **out,
+		     char *err, size_t errlen)
 {
 	struct json_object *arr, *item;
-	size_t len = 0, n, max;
+	size_t len = 0, n;
 	char *buf;
 
 	*out = NULL;
@@ -55,7 +55,6 @@ static int join_list(struct json_object *o, const char *key, bool ints, char **o
 		return -EINVAL;
 	}
 	n = json_object_array_length(arr);
-	max = strcmp(key, "ufrags") ? GB_PORT_COUNT : GB_UFRAGS_MAX;
 	if (n > max) {
 		snprintf(err, errlen, "\"%s\" has %zu items; at most %zu", key, n, max);
 		return -EINVAL;
@@ -174,7 +173,9 @@ int spec_from_json(struct json_object *o, const char *name, bool with_reason, __
 	if (!err_ret)
 		err_ret = get_string(o, "reason", &reason, false, err, errlen);
 	for (int i = 0; i < 6 && !err_ret; i++)
-		err_ret = join_list(o, list_keys[i], !i || i == 5, &lists[i], err, errlen);
+		err_ret = join_list(o, list_keys[i], !i || i == 5,
+				    strcmp(list_keys[i], "ufrags") ? GB_PORT_COUNT : GB_UFRAGS_MAX,
+				    &lists[i], err, errlen);
 	/* Said in the body's words, not in the command line's that spec_parse would use. */
 	if (!err_ret && !lists[1]) {
 		snprintf(err, errlen, "\"block\" is required");
@@ -257,8 +258,10 @@ int specs_from_json(struct json_object *arr, __s64 now, struct spec_list *l, cha
 			break;
 		}
 		ret = spec_list_push(l, &s);
-		if (ret)
+		if (ret) {
+			spec_free(&s);
 			snprintf(err, errlen, "out of memory");
+		}
 	}
 	if (!ret)
 		ret = spec_list_check(l, err, errlen);
@@ -274,7 +277,7 @@ int ports_from_json(struct json_object *o, const char *key, __u8 ports[GB_PORT_C
 	int ret;
 
 	*given = false;
-	ret = join_list(o, key, true, &list, msg, sizeof(msg));
+	ret = join_list(o, key, true, GB_PORT_COUNT, &list, msg, sizeof(msg));
 	if (!ret && list && *list) {
 		*given = true;
 		ret = parse_ports(list, ports, msg, sizeof(msg));
@@ -294,7 +297,7 @@ int ufrags_from_json(struct json_object *o, const char *key, char ***out, size_t
 	*out = NULL;
 	*n = 0;
 	*given = false;
-	ret = join_list(o, key, false, &list, msg, sizeof(msg));
+	ret = join_list(o, key, false, GB_UFRAGS_MAX, &list, msg, sizeof(msg));
 	if (!ret && list && *list) {
 		*given = true;
 		ret = parse_ufrags(list, out, n, msg, sizeof(msg));

@@ -386,7 +386,14 @@ static const struct cmd fleet_cmds[] = {
 	  .summary = "delete a meeting from the fleet store",
 	  .args = "NAME", .min_args = 1, .max_args = 1, .expected = "one meeting NAME" },
 	{ .name = "list", .func = cmd_fleet_list, .opts = fleet_list_opts,
-	  .summary = "the fleet store's meetings: a node ('*': all), then a 'meeting add' line" },
+	  .summary = "the fleet store's meetings: a node ('*': all), then a 'meeting add' line",
+	  .details =
+		"A key the nodes refuse (bad JSON, expired, a port another meeting written\n"
+		"before it holds) is a '#' line saying why; a meeting of every node that one\n"
+		"node refuses (a port of that node's own meeting) is followed by a '#' line\n"
+		"naming it. With --node, as that node takes the store (countries are not\n"
+		"checked against its GeoIP table). --json: \"error\" on a key not taken,\n"
+		"\"refused_by\" {node, reason} on one a node refuses." },
 	{ .name = "status", .func = cmd_fleet_status, .opts = fleet_status_opts,
 	  .summary = "every node's status: revision applied, GeoIP build, errors",
 	  .details =

@@ -70,9 +70,12 @@ enum want_is {
 /*
  * A change of the whole set is logged as such ("set") before the maps change, and ends with the
  * rules file written anew from the maps, which empties the log; if it fails midway, the maps are
- * rolled back and the intent taken out of the log. A recovery (not NEW_SET): nothing is logged,
- * and a failure leaves the change under way (the next change tries again) instead of rolling
- * back to the maps and saving them over the file: after a reboot those hold nothing.
+ * rolled back and the intent taken out of the log. A recovery (not NEW_SET) is logged the same
+ * way, and a failure (or a kill) leaves it under way: the next command puts the saved set back
+ * before anything else, rather than roll back to the maps and save them over the file (after a
+ * reboot those hold nothing, and a restore cut short some of the meetings, not all). A rollback
+ * ends with a "done", so that no process takes the log, as it was before, for the maps as they
+ * were then.
  */
 static int converge(const struct gb_ctx *ctx, struct rules *r, const struct spec_list *want,
 		    struct json_object *changes, enum want_is is)
@@ -90,12 +93,14 @@ static int converge(const struct gb_ctx *ctx, struct rules *r, const struct spec
 		goto out_prev;
 	if (changes)
 		rules_plan_print(r, &p, NULL, changes);
-	err = from_file ? 0 : changelog_intent(ctx, NULL, NULL);
-	if (err) {
+	err = changelog_intent(ctx, NULL, NULL);
+	/* A recovery goes on unlogged (a log that cannot be written): as before this was logged. */
+	if (err && !from_file) {
 		gb_err("cannot write %s/%s: %s; nothing changed", ctx->state_dir, GB_LOG_FILE,
 		       strerror(-err));
 		goto out;
 	}
+	err = 0;
 	err = rules_plan_execute(ctx, r, &p);
 	if (err == -ENOSPC && from_file)
 		err = rules_plan_execute_doomed_first(ctx, r, want, &p);
@@ -108,6 +113,8 @@ static int converge(const struct gb_ctx *ctx, struct rules *r, const struct spec
 	 */
 	if (!err)
 		err = is == SAVED_SET ? changelog_recovered(ctx) : rules_save(ctx, r);
+	if (!err && is == SAVED_SET)
+		err = changelog_done(ctx);
 	if (err && from_file) {
 		gb_err("cannot make the maps match the saved rule set in %s: %s; the next change "
 		       "tries again", ctx->state_dir, strerror(-err));

@@ -16,10 +16,12 @@ __u64 janus_get_u64(struct json_object *o, const char *key)
 
 	if (!o || !json_object_object_get_ex(o, key, &v))
 		return 0;
-	if (json_object_is_type(v, json_type_int))
+	/*
+	 * A number only: Janus sends ids as numbers, and a string room ("1234-lobby", or "1234",
+	 * of string_ids) is no numeric room: read as one, its handles would join another meeting.
+	 */
+	if (json_object_is_type(v, json_type_int) && json_object_get_int64(v) >= 0)
 		return json_object_get_uint64(v);
-	if (json_object_is_type(v, json_type_string))
-		return strtoull(json_object_get_string(v), NULL, 10);
 	return 0;
 }
 

@@ -15,7 +15,7 @@ enum {
 	SUB_WEBRTC_STATE = 6,
 };
 
-/* o's field key as a number (or a string of one), a string, an object; 0 or NULL if none. */
+/* o's field key as a number (not a string), a string, an object; 0 or NULL if none. */
 __u64 janus_get_u64(struct json_object *o, const char *key);
 const char *janus_get_str(struct json_object *o, const char *key);
 struct json_object *janus_get_obj(struct json_object *o, const char *key);

@@ -3,6 +3,7 @@
  * Hanging up blocked participants (--janus-hangup): each handle's client address checked against
  * its room's meeting, as `check` answers, and Janus's Admin API asked to hang up those it blocks.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -111,8 +112,11 @@ void janus_members_hangup_blocked(struct janus_members *m,
 		}
 		pthread_mutex_lock(&m->mu);
 		h = janus_handle_find(m, a->session, a->handle);
-		/* An address check refuses (an mDNS name, say) is not asked again. */
-		if (h && check && !strcmp(h->remote, a->remote)) {
+		/*
+		 * An address check refuses (an mDNS name, say) is not asked again; one it could not
+		 * answer now (the rule set unreadable, the meeting gone a while) is, at the next pass.
+		 */
+		if (h && check == -EINVAL && !strcmp(h->remote, a->remote)) {
 			h->remote[0] = '\0';
 			h->paired = false;	/* a later candidate or pair may name it */
 		}
