@@ -116,6 +116,7 @@ tests=(
 	"bash $ROOT/tests/faults/kill9_geoip_load_leaves_old_or_new_table.sh"
 	"bash $ROOT/tests/faults/kill9_geoip_load_keeps_copy_of_live_table.sh"
 	"bash $ROOT/tests/faults/geoip_load_cut_between_families_settles.sh"
+	"bash $ROOT/tests/faults/restore_cut_short_is_finished_first.sh"
 	"bash $ROOT/tests/faults/kill9_apply_leaves_old_or_new_rule_set.sh"
 	"bash $ROOT/tests/faults/kill9_apply_near_capacity_recovers.sh"
 	"bash $ROOT/tests/faults/attach_died_before_recording_is_recorded_again.sh"
