@@ -8,7 +8,11 @@ a hangup_webrtc touches DIR/asked, waits until DIR/release exists (at most 4 s, 
 daemon's 5 s timeout), then is answered and touches DIR/answered (a hangup under way must hold
 up no event). MODE "bare": every request is answered {"janus": "success"} and nothing more (no
 "sessions" list): not Janus's answer. MODE "refuse": as "record", but each hangup_webrtc is
-answered as an error (a wrong admin secret). Anything else is answered as an error.
+answered as an error (a wrong admin secret). MODE "slowlist": as "record", but list_sessions
+touches DIR/listing, waits until DIR/release exists (at most 4 s), then is answered and touches
+DIR/listed (events come while the daemon asks). MODE "silent": as "record", but each hangup_webrtc
+is answered only after 8 s, past the daemon's 5 s timeout (Janus unreachable). Anything else is
+answered as an error.
 """
 import json
 import os
@@ -45,7 +49,14 @@ class Admin(BaseHTTPRequestHandler):
         if MODE == "bare":
             self.reply({"janus": "success"})
         elif what == "list_sessions":
+            if MODE == "slowlist":
+                touch("listing")
+                end = time.monotonic() + 4
+                while time.monotonic() < end and not os.path.exists(os.path.join(DIR, "release")):
+                    time.sleep(0.02)
             self.reply({"janus": "success", "sessions": []})
+            if MODE == "slowlist":
+                touch("listed")
         elif what == "hangup_webrtc":
             with open(os.path.join(DIR, "hangups"), "a", encoding="ascii") as f:
                 f.write(self.path + "\n")
@@ -54,6 +65,8 @@ class Admin(BaseHTTPRequestHandler):
                 end = time.monotonic() + 4
                 while time.monotonic() < end and not os.path.exists(os.path.join(DIR, "release")):
                     time.sleep(0.02)
+            if MODE == "silent":
+                time.sleep(8)
             if MODE == "refuse":
                 self.reply({"janus": "error", "error": {"code": 403, "reason": "Unauthorized"}})
                 return

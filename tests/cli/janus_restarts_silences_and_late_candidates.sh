@@ -6,8 +6,10 @@
 # handle silent for --janus-idle gives its ports back but stays in its room, so that a new
 # PeerConnection on it (a publisher publishing again, no new "joined") gives its new port; a
 # publisher's "published" ties its handle to its room too; --janus-hangup judges the client by
-# its selected pair, not by a relayed candidate trickled later; an Admin API reply without its
-# sessions list is said in one line at start, and the daemon serves on; restore, making the maps
+# its selected pair, not by a relayed candidate trickled later, and a hangup Janus does not
+# answer ends the pass's others; an Admin API reply without its
+# sessions list is said in one line at start, and the daemon serves on; events are served while
+# the daemon asks the Admin API for its handles; restore, making the maps
 # anew, drops the handles' records of janus-ports: a port the operator names later is the
 # meeting's own.
 set -uo pipefail
@@ -97,6 +99,21 @@ check_eq "the French one is not" "/admin/7/72" "$(cat "$tmp/admin/hangups")"
 check "... audited with the pair's address" audited \
 	'"command":"janus hangup".*handle 72: 85.214.1.1 is in DE, blocked by meeting A'
 
+# A hangup Janus does not answer (past the daemon's 5 s timeout) ends the pass's hangups: the
+# other blocked handles of it wait as a failed one does (10 s), rather than each wait out the
+# timeout in turn while the daemon's other work waits (the build before asked them one by one).
+kill_child "$pid"
+admin_stub "$tmp/silent" silent
+start_daemon 60 --janus-admin "$ADMIN" --janus-admin-secret "$tmp/admin_secret" --janus-hangup
+check_eq "three German clients' pairs: 200" 200 "$(post "[$(joined 11 111 1234),$(pair 11 111 20081),
+	$(joined 11 112 1234),$(pair 11 112 20082),$(joined 11 113 1234),$(pair 11 113 20083)]")"
+check "the first hangup is asked" wait_until 10 test -s "$tmp/silent/hangups"
+# No event to await for hangups not asked: a bound past one timeout (5 s), short of the wait (10 s).
+sleep 7
+check_eq "... no other while Janus does not answer" 1 "$(grep -c . "$tmp/silent/hangups")"
+check "... one failure audited, no more" test "$(grep -c '"command":"janus hangup".*"result":"failed' \
+	"$GEOBLOCK_STATE_DIR/audit.log")" -eq 1
+
 # An Admin API that answers without its sessions list: one line, the daemon serves on.
 kill_child "$pid"
 admin_stub "$tmp/bare" bare
@@ -107,6 +124,21 @@ check_eq "a reply without sessions: one line" \
 	"$(grep -v '^geoblock: daemon: warning' "$tmp/daemon.err")"
 check "... the daemon serves events" test 200 = "$(post "[$(joined 8 81 1234),$(cand 8 81 20061)]")"
 check_eq "... and gives ports" A "$(owner 20061)"
+
+# Events are served while the Admin API is asked for the handles (a Janus event handler gives up
+# on an event after a few seconds of refused connections): the build before listened only once
+# the Admin API had answered.
+kill_child "$pid"
+admin_stub "$tmp/slow" slowlist
+JANUS_REBUILD_WAIT=0 start_daemon 60 --janus-admin "$ADMIN" --janus-admin-secret "$tmp/admin_secret"
+check "the daemon asks the Admin API for its sessions" wait_until 10 test -e "$tmp/slow/listing"
+check_eq "an event meanwhile: 200" 200 "$(post "[$(joined 9 91 1234),$(cand 9 91 20071)]")"
+check_eq "... its port is the room's meeting's" A "$(owner 20071)"
+check "... while the Admin API has not answered yet" test ! -e "$tmp/slow/listed"
+touch "$tmp/slow/release"
+check "then the rebuild ends" wait_until 10 grep -q '^rebuilt 0 Janus handles' "$tmp/daemon.log"
+check_eq "... the port still the meeting's" A "$(owner 20071)"
+post '{"type":2,"session_id":9,"handle_id":91,"event":{"name":"detached"}}' >/dev/null
 
 # After the maps are made anew (a reboot; here the pins removed) restore drops the handles'
 # records: the port the operator names later is the meeting's own, and a daemon's start keeps it.

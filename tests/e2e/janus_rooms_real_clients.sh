@@ -336,7 +336,7 @@ phase "1b. the daemon restarts, rebuilding from the Admin API"
 kill_child "$DAEMON_PID"
 check_eq "the daemon gone, A keeps its ports" "$want_a" "$(dyn_ports A)"
 start_daemon --janus-admin http://127.0.0.1:7088/admin --janus-admin-secret "$tmp/admin_secret"
-check "it rebuilt the six handles" grep -qx 'rebuilt 6 Janus handles from the Admin API' \
+check "it rebuilt the six handles" wait_until 10 grep -qx 'rebuilt 6 Janus handles from the Admin API' \
 	"$tmp/daemon.log"
 check "its predecessor's six ports were taken back first (audited)" \
 	test "$(grep -o '"- port [0-9]* meeting [AB]"' "$GEOBLOCK_STATE_DIR/audit.log" | wc -l)" -ge 6

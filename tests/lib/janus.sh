@@ -14,6 +14,12 @@ start_daemon() {
 	wait_until 10 grep -q '^serving Janus events on ' "$tmp/daemon.log" ||
 		{ fail "daemon did not listen: $(cat "$tmp/daemon.err")"; summary; exit; }
 	URL=$(sed -n 's/^serving Janus events on //p' "$tmp/daemon.log")
+	# Events are served while the Admin API is asked: its rebuild over (or failed) first, unless
+	# JANUS_REBUILD_WAIT=0.
+	if [[ " $* " == *" --janus-admin "* && ${JANUS_REBUILD_WAIT:-1} != 0 ]]; then
+		wait_until 10 grep -q -e '^rebuilt ' -e 'janus admin' "$tmp/daemon.log" \
+			"$tmp/daemon.err" || fail "the daemon did not rebuild from the Admin API"
+	fi
 }
 # post BODY: the HTTP status of a POST of BODY.
 post() { curl -s -o /dev/null -w '%{http_code}' -X POST --data-binary "$1" "$URL"; }

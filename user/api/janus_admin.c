@@ -31,7 +31,8 @@ static size_t gather(char *data, size_t size, size_t n, void *cls)
 }
 
 /* POSTs {"janus": what, "admin_secret": ...} to url; the reply if its "janus" is "success". */
-static struct json_object *ask(CURL *c, const char *url, const char *secret, const char *what)
+static struct json_object *ask(CURL *c, const char *url, const char *secret, const char *what,
+			       bool *unanswered)
 {
 	struct json_object *req = json_object_new_object(), *rep = NULL, *v;
 	char shown[200 * 4 + 1];
@@ -47,6 +48,8 @@ static struct json_object *ask(CURL *c, const char *url, const char *secret, con
 	curl_easy_setopt(c, CURLOPT_WRITEDATA, &r);
 	rc = curl_easy_perform(c);
 	json_object_put(req);
+	if (unanswered)
+		*unanswered = rc != CURLE_OK;
 	if (rc != CURLE_OK) {
 		gb_err("janus admin %s: %s: %s", what, url, curl_easy_strerror(rc));
 		goto out;
@@ -116,7 +119,7 @@ static void feed_ports(struct janus_members *m, struct json_object *o, __u64 ses
 			json_object_object_add(e, cands ? "local-candidate" : "selected-pair",
 					       json_object_get(item));
 			json_object_object_add(ev, "event", e);
-			janus_members_event(m, ev);
+			janus_members_event(m, ev, "janus rebuild");
 			json_object_put(ev);
 		}
 	}
@@ -145,7 +148,7 @@ static bool feed_handle(struct janus_members *m, struct json_object *info, __u64
 	json_object_object_add(ev, "session_id", json_object_new_uint64(session));
 	json_object_object_add(ev, "handle_id", json_object_new_uint64(handle));
 	json_object_object_add(ev, "event", e);
-	janus_members_event(m, ev);
+	janus_members_event(m, ev, "janus rebuild");
 	json_object_put(ev);
 	feed_ports(m, info, session, handle);
 	return true;
@@ -194,7 +197,7 @@ int janus_admin_rebuild(const struct janus_admin *a, struct janus_members *m,
 	c = new_curl();
 	if (!c)
 		return -ENOMEM;
-	sessions = ask(c, a->url, a->secret, "list_sessions");
+	sessions = ask(c, a->url, a->secret, "list_sessions", NULL);
 	if (sessions && !json_object_is_type(get(sessions, "sessions"), json_type_array)) {
 		gb_err("janus admin list_sessions: %s: a reply without its \"sessions\" list",
 		       a->url);
@@ -210,14 +213,14 @@ int janus_admin_rebuild(const struct janus_admin *a, struct janus_members *m,
 									    i));
 
 		snprintf(at, sizeof(at), "%s/%llu", a->url, (unsigned long long)s);
-		hs = ask(c, at, a->secret, "list_handles");
+		hs = ask(c, at, a->secret, "list_handles", NULL);
 		for (size_t k = 0; k < items(hs, "handles"); k++) {
 			__u64 h = json_object_get_uint64(json_object_array_get_idx(get(hs, "handles"),
 										    k));
 
 			snprintf(at, sizeof(at), "%s/%llu/%llu", a->url, (unsigned long long)s,
 				 (unsigned long long)h);
-			info = ask(c, at, a->secret, "handle_info");
+			info = ask(c, at, a->secret, "handle_info", NULL);
 			*handles += info && feed_handle(m, get(info, "info"), s, h);
 			json_object_put(info);
 		}
@@ -232,6 +235,7 @@ int janus_admin_hangup(void *cls, __u64 session, __u64 handle)
 {
 	const struct janus_admin *a = cls;
 	struct json_object *rep;
+	bool unanswered = false;
 	char at[1024];
 	CURL *c = new_curl();
 
@@ -239,8 +243,8 @@ int janus_admin_hangup(void *cls, __u64 session, __u64 handle)
 		return -ENOMEM;
 	snprintf(at, sizeof(at), "%s/%llu/%llu", a->url, (unsigned long long)session,
 		 (unsigned long long)handle);
-	rep = ask(c, at, a->secret, "hangup_webrtc");
+	rep = ask(c, at, a->secret, "hangup_webrtc", &unanswered);
 	curl_easy_cleanup(c);
 	json_object_put(rep);
-	return rep ? 0 : -EIO;
+	return rep ? 0 : unanswered ? -ETIMEDOUT : -EIO;
 }

@@ -24,7 +24,10 @@ int janus_admin_open(struct janus_admin *a, const char *url, const char *secret_
  */
 int janus_admin_rebuild(const struct janus_admin *a, struct janus_members *m,
 			unsigned int *handles);
-/* hangup_webrtc of a handle (cls: the struct janus_admin); 0 or a negative errno, one line. */
+/*
+ * hangup_webrtc of a handle (cls: the struct janus_admin); 0, or after one line -ETIMEDOUT when
+ * Janus did not answer (unreachable, or past the timeout), -EIO when it refused.
+ */
 int janus_admin_hangup(void *cls, __u64 session, __u64 handle);
 
 #endif

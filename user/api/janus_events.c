@@ -103,12 +103,13 @@ static enum MHD_Result take(struct janus_events *e, struct MHD_Connection *conn,
 	bad = !in || (!json_object_is_type(in, json_type_array) &&
 		      !json_object_is_type(in, json_type_object));
 	if (bad)
-		janus_members_event(e->m, NULL);	/* counted as malformed */
+		janus_members_event(e->m, NULL, NULL);	/* counted as malformed */
 	if (!bad && json_object_is_type(in, json_type_array)) {
 		for (size_t i = 0; i < json_object_array_length(in); i++)
-			bad |= janus_members_event(e->m, json_object_array_get_idx(in, i)) == -EINVAL;
+			bad |= janus_members_event(e->m, json_object_array_get_idx(in, i), NULL) ==
+			       -EINVAL;
 	} else if (!bad) {
-		bad = janus_members_event(e->m, in) == -EINVAL;
+		bad = janus_members_event(e->m, in, NULL) == -EINVAL;
 	}
 	json_object_put(in);
 	if (bad && !e->said_malformed)

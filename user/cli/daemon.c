@@ -442,23 +442,27 @@ int cmd_daemon(const struct cmd_args *a)
 		/* Handles a former daemon knew of may be gone: their ports go back first. */
 		if (janus_members_reset(&jm))
 			gb_warn("cannot take back the ports of a former daemon's Janus handles");
-		if (a->opt[OPT_JANUS_ADMIN]) {
-			unsigned int n;
-
-			/* Unreachable, the membership comes from the events that follow only. */
-			jm.doing = "janus rebuild";	/* no thread runs yet */
-			err = janus_admin_rebuild(&admin, &jm, &n);
-			jm.doing = JANUS_DOING_EVENT;
-			if (!err)
-				printf("rebuilt %u Janus handle%s from the Admin API\n", n,
-				       n == 1 ? "" : "s");
-		}
+		/*
+		 * Events served before the rebuild: Janus's event handler gives up on an event
+		 * after a few seconds of refused connections, and one lost while the Admin API is
+		 * asked (a handle's join or candidate) would leave its ports unfiltered for its
+		 * whole call.
+		 */
 		err = janus_events_start(&jm, (struct sockaddr *)&jaddr, jaddr_len,
 					 a->opt[OPT_JANUS_EVENTS_AUTH] ? auth : NULL, &jev);
 		if (err)
 			goto out_api;
 		printf("serving Janus events on %s\n", janus_events_url(jev));
+		fflush(stdout);
 		metrics_show_janus(&jm);
+		if (a->opt[OPT_JANUS_ADMIN]) {
+			unsigned int n;
+
+			/* Unreachable, the membership comes from the events only. */
+			if (!janus_admin_rebuild(&admin, &jm, &n))
+				printf("rebuilt %u Janus handle%s from the Admin API\n", n,
+				       n == 1 ? "" : "s");
+		}
 	}
 	if (a->opt[OPT_ETCD]) {
 		struct fleet_config fc = {

@@ -140,7 +140,8 @@ int cmd_fleet_list(const struct cmd_args *a)
 		scope = *k.node ? k.node : "*";
 		item = json_object_new_object();
 		json_object_object_add(item, "key", json_object_new_string(kvs.v[i].key));
-		json_object_object_add(item, "node", *k.node ? json_object_new_string(k.node) : NULL);
+		json_object_object_add(item, "node",
+				       *k.node ? json_object_new_string(k.node) : NULL);
 		json_object_object_add(item, "mod_revision",
 				       json_object_new_int64(kvs.v[i].mod_revision));
 		read = fleet_meeting_read(&kvs.v[i], k.name, &none, &s, why, sizeof(why));

@@ -81,6 +81,7 @@ void janus_members_hangup_blocked(struct janus_members *m,
 	struct janus_handle *h;
 	struct janus_set j;
 	char reason[256];
+	bool down = false;
 	size_t n;
 
 	if (!e || janus_read(m->ctx->state_dir, &j)) {
@@ -98,6 +99,20 @@ void janus_members_hangup_blocked(struct janus_members *m,
 		int check = explain_check(m->ctx, a->meeting, a->remote, e), err = 0, fd;
 		bool drop = !check && e->reason == GB_DROP, locked;
 
+		/*
+		 * Once a hangup got no answer (Janus unreachable: each call waits out its
+		 * timeout), the others of the pass are not asked: they wait as a failed one does,
+		 * unaudited, so that a pass holds up the daemon's others for one timeout, not one
+		 * per blocked handle.
+		 */
+		if (drop && down) {
+			pthread_mutex_lock(&m->mu);
+			h = janus_handle_find(m, a->session, a->handle);
+			if (h && h->pc == a->pc)
+				hangup_failed(h);
+			pthread_mutex_unlock(&m->mu);
+			continue;
+		}
 		if (drop) {
 			err = hangup(cls, a->session, a->handle);
 			snprintf(reason, sizeof(reason), "janus room %llu session %llu handle %llu: %s "
@@ -113,8 +128,8 @@ void janus_members_hangup_blocked(struct janus_members *m,
 		pthread_mutex_lock(&m->mu);
 		h = janus_handle_find(m, a->session, a->handle);
 		/*
-		 * An address check refuses (an mDNS name, say) is not asked again; one it could not
-		 * answer now (the rule set unreadable, the meeting gone a while) is, at the next pass.
+		 * An address check refuses (an mDNS name, say) is not asked again; one it could
+		 * not answer now (the rule set unreadable, say) is, at the next pass.
 		 */
 		if (h && check == -EINVAL && !strcmp(h->remote, a->remote)) {
 			h->remote[0] = '\0';
@@ -124,6 +139,7 @@ void janus_members_hangup_blocked(struct janus_members *m,
 			/* Not a PeerConnection come since (its hangup event reset the handle). */
 			if (h && h->pc == a->pc && !(h->hung = !err))
 				hangup_failed(h);
+			down |= err == -ETIMEDOUT;
 			__atomic_add_fetch(&m->c.hangups, !err, __ATOMIC_RELAXED);
 			m->unsynced = true;
 		}

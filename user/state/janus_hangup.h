@@ -7,8 +7,9 @@
 #include "state/janus_members.h"
 
 /*
- * Asks hangup(cls, session, handle) (0 done) of each handle whose client address its room's
- * meeting blocks, as `check` answers: once per handle, audited.
+ * Asks hangup(cls, session, handle) (0 done; -ETIMEDOUT no answer, which stops the pass's others)
+ * of each handle whose client address its room's meeting blocks, as `check` answers: once per
+ * handle, audited.
  */
 void janus_members_hangup_blocked(struct janus_members *m,
 				  int (*hangup)(void *cls, __u64 session, __u64 handle), void *cls);

@@ -534,12 +534,14 @@ static int event_locked(struct janus_members *m, struct json_object *ev)
 	return 1;
 }
 
-int janus_members_event(struct janus_members *m, struct json_object *ev)
+int janus_members_event(struct janus_members *m, struct json_object *ev, const char *doing)
 {
 	int ret;
 
 	pthread_mutex_lock(&m->mu);
+	m->doing = doing ? doing : JANUS_DOING_EVENT;
 	ret = event_locked(m, ev);
+	m->doing = JANUS_DOING_EVENT;
 	if (ret == -EINVAL)
 		count(&m->c.malformed, 1);
 	else if (ret > 0)

@@ -71,8 +71,11 @@ void janus_members_free(struct janus_members *m);
  * their meetings and from janus-ports.
  */
 int janus_members_reset(struct janus_members *m);
-/* One event as sampleevh posts it: 0 used, 1 of no interest, -EINVAL malformed. */
-int janus_members_event(struct janus_members *m, struct json_object *ev);
+/*
+ * One event as sampleevh posts it, its changes audited as doing's (NULL: "janus event"): 0 used,
+ * 1 of no interest, -EINVAL malformed.
+ */
+int janus_members_event(struct janus_members *m, struct json_object *ev, const char *doing);
 /*
  * Takes back the ports of the handles silent for idle_s seconds (ending those in no room, and
  * those silent JANUS_FORGET_IDLE times as long); makes the audit records written so far durable.
