@@ -47,40 +47,166 @@ static void judge_mark(const struct store *st, const struct etcd_kvs *kvs, const
 	}
 }
 
+/* A key of the store parsed, and its place in kvs. */
+struct key_at {
+	struct fleet_key k;
+	size_t i;
+};
+
+/* Meeting keys first, by node ("" first: those of every node), then by name. */
+static int by_node_name(const void *a, const void *b)
+{
+	const struct fleet_key *x = &((const struct key_at *)a)->k;
+	const struct fleet_key *y = &((const struct key_at *)b)->k;
+	int c = (x->kind != FLEET_KEY_MEETING) - (y->kind != FLEET_KEY_MEETING);
+
+	if (!c)
+		c = strcmp(x->node, y->node);
+	return c ? c : strcmp(x->name, y->name);
+}
+
+/* The store's keys sorted so: keys[0, *ng) every node's meetings, [*ng, *nm) nodes' own. */
+static struct key_at *keys_sorted(const struct store *st, const struct etcd_kvs *kvs, size_t *ng,
+				  size_t *nm)
+{
+	struct key_at *keys = calloc(kvs->n ? kvs->n : 1, sizeof(*keys));
+
+	if (!keys)
+		return NULL;
+	for (size_t i = 0; i < kvs->n; i++) {
+		fleet_key_parse(st->prefix, kvs->v[i].key, &keys[i].k);
+		keys[i].i = i;
+	}
+	qsort(keys, kvs->n, sizeof(*keys), by_node_name);
+	for (*ng = 0; *ng < kvs->n && keys[*ng].k.kind == FLEET_KEY_MEETING && !*keys[*ng].k.node;)
+		++*ng;
+	for (*nm = *ng; *nm < kvs->n && keys[*nm].k.kind == FLEET_KEY_MEETING;)
+		++*nm;
+	return keys;
+}
+
+/* The key of every node's meeting name among keys[0, ng), or NULL. */
+static const struct key_at *global_named(const struct key_at *keys, size_t ng, const char *name)
+{
+	struct key_at want = { .k.kind = FLEET_KEY_MEETING };
+
+	snprintf(want.k.name, sizeof(want.k.name), "%s", name);
+	return bsearch(&want, keys, ng, sizeof(*keys), by_node_name);
+}
+
+/* The meeting of key a read (census: none) into *s: 0, 1 expired, -EINVAL bad (said in why). */
+static int read_key(const struct etcd_kvs *kvs, const struct key_at *a, struct meeting_spec *s,
+		    char *why, size_t len)
+{
+	struct country_census none = {};
+
+	return fleet_meeting_read(&kvs->v[a->i], a->k.name, &none, s, why, len);
+}
+
+/*
+ * Whether a node's own meetings (keys[b, e)) may change how it takes the meetings of every node:
+ * one claims a port those (or another of its own, or the shared ports) claim, has ufrags or Janus
+ * rooms, or the name of one of those. Else the node takes those as a node without meetings of its
+ * own does (the limits aside), and its own ones as they are.
+ */
+static bool own_matter(const struct etcd_kvs *kvs, const struct key_at *keys, size_t ng, size_t b,
+		       size_t e, const __u8 claimed[GB_PORT_COUNT / 8])
+{
+	__u8 seen[GB_PORT_COUNT / 8];
+	struct meeting_spec s;
+	bool matter = false;
+	char why[240];
+
+	memcpy(seen, claimed, sizeof(seen));
+	for (size_t i = b; i < e && !matter; i++) {
+		matter = global_named(keys, ng, keys[i].k.name);
+		if (matter || read_key(kvs, &keys[i], &s, why, sizeof(why)))
+			continue;
+		matter = s.n_ufrags || s.n_janus_rooms;
+		for (size_t p = 0; p < sizeof(seen); p++) {
+			matter |= !!(seen[p] & s.ports[p]);
+			seen[p] |= s.ports[p];
+		}
+		spec_free(&s);
+	}
+	return matter;
+}
+
+/* What the meetings of every node (keys[0, ng)) claim, and the shared ports (in *claimed). */
+static void claims_of_all(const struct etcd_kvs *kvs, const struct key_at *keys, size_t ng,
+			  __u8 claimed[GB_PORT_COUNT / 8])
+{
+	struct meeting_spec s;
+	char why[240];
+
+	for (size_t i = 0; i < ng; i++) {
+		if (read_key(kvs, &keys[i], &s, why, sizeof(why)))
+			continue;
+		for (size_t p = 0; p < GB_PORT_COUNT / 8; p++)
+			claimed[p] |= s.ports[p];
+		spec_free(&s);
+	}
+}
+
 /*
  * Where the meeting keys of kvs are refused, and why: as --node's node takes the store; without
  * it, as a node without meetings of its own does (refused there: refused by every node but
- * perhaps one with meetings of its own), and as each node with meetings of its own.
+ * perhaps one with meetings of its own), and as each node whose own meetings may change that.
  */
-static int judge(const struct store *st, const struct etcd_kvs *kvs, struct judged *j)
+static int judge(const struct store *st, const struct etcd_kvs *kvs, const struct key_at *keys,
+		 size_t ng, size_t nm, struct judged *j)
 {
 	struct country_census none = {};
-	int err = 0;
+	__u8 claimed[GB_PORT_COUNT / 8];
+	struct fleet_want w;
+	size_t e;
+	int err;
 
-	for (size_t i = 0; i <= kvs->n && !err; i++) {
-		const char *node = st->node ? st->node : "";
-		struct fleet_want w;
-		struct fleet_key k;
-
-		if (i > 0) {
-			if (st->node)
-				break;
-			fleet_key_parse(st->prefix, kvs->v[i - 1].key, &k);
-			/* Each node once. */
-			if (k.kind != FLEET_KEY_MEETING || !*k.node ||
-			    node_has(st->prefix, kvs->v, i - 1, k.node, NULL))
-				continue;
-			node = k.node;
-		}
-		err = fleet_want_build(kvs->v, kvs->n, st->prefix, node, &none, NULL, &w);
+	err = fleet_want_build(kvs->v, kvs->n, st->prefix, st->node ? st->node : "", &none, NULL,
+			       &w);
+	if (!err) {
+		judge_mark(st, kvs, st->node ? st->node : "", true, &w, j);
+		memcpy(claimed, w.shared, sizeof(claimed));
+		fleet_want_free(&w);
+		claims_of_all(kvs, keys, ng, claimed);
+	}
+	/* Each node with meetings of its own once: keys[b, e) are its. */
+	for (size_t b = ng; b < nm && !err && !st->node; b = e) {
+		for (e = b; e < nm && !strcmp(keys[e].k.node, keys[b].k.node); e++)
+			;
+		if (!own_matter(kvs, keys, ng, b, e, claimed))
+			continue;
+		err = fleet_want_build(kvs->v, kvs->n, st->prefix, keys[b].k.node, &none, NULL, &w);
 		if (err)
 			break;
-		judge_mark(st, kvs, node, i == 0, &w, j);
+		judge_mark(st, kvs, keys[b].k.node, false, &w, j);
 		fleet_want_free(&w);
 	}
 	if (err)
 		gb_err("cannot read the store's meetings: %s", strerror(-err));
 	return err;
+}
+
+/*
+ * The keys of every node's meetings --node's node takes: not one whose name a meeting of its own
+ * has, unless that one has expired (hidden[i] for kvs->v[i]).
+ */
+static void hide_shadowed(const struct store *st, const struct etcd_kvs *kvs,
+			  const struct key_at *keys, size_t ng, size_t nm, bool *hidden)
+{
+	const struct key_at *g;
+	struct meeting_spec s;
+	char why[240];
+	int read;
+
+	for (size_t i = ng; i < nm && st->node; i++) {
+		if (strcmp(keys[i].k.node, st->node) || !(g = global_named(keys, ng, keys[i].k.name)))
+			continue;
+		read = read_key(kvs, &keys[i], &s, why, sizeof(why));
+		if (!read)
+			spec_free(&s);
+		hidden[g->i] = read != 1;
+	}
 }
 
 /* A meeting line of fleet list (or its JSON item), marked as judged. */
@@ -116,15 +242,22 @@ int cmd_fleet_list(const struct cmd_args *a)
 {
 	struct json_object *arr = json_object_new_array();
 	struct country_census none = {};
+	struct key_at *keys = NULL;
 	struct etcd_kvs kvs = {};
 	struct judged *j = NULL;
 	struct store st = {};
+	bool *hidden = NULL;
+	size_t ng, nm;
 	int ret = store_read(&st, a->opt, &kvs);
 
 	if (ret)
 		goto out;
 	j = calloc(kvs.n ? kvs.n : 1, sizeof(*j));
-	ret = !j ? GB_EXIT_FAIL : judge(&st, &kvs, j) ? GB_EXIT_FAIL : GB_EXIT_OK;
+	hidden = calloc(kvs.n ? kvs.n : 1, sizeof(*hidden));
+	keys = j && hidden ? keys_sorted(&st, &kvs, &ng, &nm) : NULL;
+	ret = !keys || judge(&st, &kvs, keys, ng, nm, j) ? GB_EXIT_FAIL : GB_EXIT_OK;
+	if (!ret)
+		hide_shadowed(&st, &kvs, keys, ng, nm, hidden);
 	for (size_t i = 0; i < kvs.n && !ret; i++) {
 		struct json_object *item;
 		struct meeting_spec s;
@@ -135,7 +268,7 @@ int cmd_fleet_list(const struct cmd_args *a)
 
 		fleet_key_parse(st.prefix, kvs.v[i].key, &k);
 		if (k.kind != FLEET_KEY_MEETING || (st.node && !fleet_key_concerns(&k, st.node)) ||
-		    (st.node && !*k.node && node_has(st.prefix, kvs.v, kvs.n, st.node, k.name)))
+		    hidden[i])
 			continue;
 		scope = *k.node ? k.node : "*";
 		item = json_object_new_object();
@@ -161,6 +294,8 @@ int cmd_fleet_list(const struct cmd_args *a)
 		print_json(arr);
 		arr = NULL;
 	}
+	free(keys);
+	free(hidden);
 	free(j);
 	etcd_kvs_free(&kvs);
 	etcd_close(&st.e);

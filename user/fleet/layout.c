@@ -385,6 +385,38 @@ static bool node_refused(const struct fleet_want *w, const char *prefix, const c
 	return false;
 }
 
+/*
+ * Drops the global candidates a node's own one of the same name takes the place of: each global
+ * one checked against the few names of the node's own (a walk of every pair read a whole
+ * candidate, 8 KiB apart, per pair: 256M of them for 16,000 meetings, at every converge).
+ */
+static int drop_shadowed(struct candidate *c, size_t *nc)
+{
+	char (*own)[sizeof(c->s.name)];
+	size_t n_own = 0;
+
+	for (size_t i = 0; i < *nc; i++)
+		n_own += c[i].local;
+	if (!n_own)
+		return 0;
+	own = calloc(n_own, sizeof(*own));
+	if (!own)
+		return -ENOMEM;
+	n_own = 0;
+	for (size_t i = 0; i < *nc; i++)
+		if (c[i].local)
+			memcpy(own[n_own++], c[i].s.name, sizeof(*own));
+	for (size_t i = 0; i < *nc; i++)
+		for (size_t k = 0; k < n_own && !c[i].local; k++)
+			if (!strcmp(c[i].s.name, own[k])) {
+				spec_free(&c[i].s);
+				c[i--] = c[--*nc];
+				break;
+			}
+	free(own);
+	return 0;
+}
+
 int fleet_want_build(const struct etcd_kv *kvs, size_t n, const char *prefix, const char *node,
 		     const struct country_census *census, const struct fleet_kept *kept,
 		     struct fleet_want *w)
@@ -437,15 +469,8 @@ int fleet_want_build(const struct etcd_kv *kvs, size_t n, const char *prefix, co
 			spec_free(&c[i].s);
 			c[i--] = c[--nc];
 		}
-	for (size_t i = 0; i < nc; i++)
-		for (size_t j = 0; j < nc && c[i].kv; j++)
-			if (c[j].kv && c[j].local && !c[i].local &&
-			    !strcmp(c[i].s.name, c[j].s.name)) {
-				spec_free(&c[i].s);
-				c[i] = c[--nc];
-				i--;
-				break;
-			}
+	if (!err)
+		err = drop_shadowed(c, &nc);
 	if (!err)
 		err = take_meetings(c, nc, w);
 	for (size_t i = 0; i < nc; i++)
