@@ -113,8 +113,9 @@ static int converge(const struct gb_ctx *ctx, struct rules *r, const struct spec
 	 */
 	if (!err)
 		err = is == SAVED_SET ? changelog_recovered(ctx) : rules_save(ctx, r);
+	/* Best effort (a full disk: the log is right without it, only no longer told apart). */
 	if (!err && is == SAVED_SET)
-		err = changelog_done(ctx);
+		changelog_done(ctx);
 	if (err && from_file) {
 		gb_err("cannot make the maps match the saved rule set in %s: %s; the next change "
 		       "tries again", ctx->state_dir, strerror(-err));
