@@ -165,6 +165,12 @@ G attach "$hash_if" --mode generic >/dev/null 2>"$tmp/err"
 check_eq "attach of a new interface of the old name: refused, the rename said" \
 	"1 geoblock: attach: already attached as $hash_if, to interface index $idx (${TB_NAME}r here: renamed since?); 'geoblock detach $hash_if' first" \
 	"$? $(cat "$tmp/err")"
+# restore neither takes the link on the renamed interface for the new one's (the build before said
+# "attached to ... already", exit 0, and left the new one unfiltered) nor attaches over it.
+G restore >"$tmp/out" 2>"$tmp/err"
+check_eq "restore: the new $hash_if is not taken as attached (exit 2)" 2 $?
+check_eq "... not said to be attached" "" "$(grep -F "attached to $hash_if already" "$tmp/out")"
+check "... the rename said" grep -qF "already attached as $hash_if, to interface index $idx" "$tmp/err"
 check "detach $hash_if (its name when attached)" G detach "$hash_if" >/dev/null
 
 # A link pin removed by hand (the link with it): status names the recorded interface that has

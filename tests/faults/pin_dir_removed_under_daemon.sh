@@ -96,6 +96,24 @@ check_eq "the same link, pinned again (third time)" "$LINK_ID" \
 	"$(bpftool -j link show pinned "$LINK_PIN" 2>/dev/null | jq -r .id)"
 check "the daemon did not let go of it (third time)" bash -c "! grep -q 're-created' '$LOG'"
 
+# The pins removed and their dir kept (rm -rf DIR/*): a change waits the same (the build before
+# waited only for a missing dir, made new maps, and the daemon let go of its links).
+kill -STOP "$DAEMON"
+check "the pins removed, their dir kept" \
+	bash -c "rm -rf '$GEOBLOCK_PIN_DIR'/* && test -d '$GEOBLOCK_PIN_DIR'"
+"$GEOBLOCK" meeting add fourth --ports 8804 --block DE >"$tmp/add4.out" 2>&1 &
+add_pid=$!
+check "a change waits for the daemon (the dir kept)" \
+	wait_until 10 grep -q 'waiting for it to pin them again' "$tmp/add4.out"
+kill -CONT "$DAEMON"
+wait "$add_pid"
+check_eq "the change then works (the dir kept): exit 0" 0 $?
+check "its meeting drops (the dir kept)" filtered 8804 "the meeting added while the dir was empty"
+check "filtered still (the dir kept)" filtered 8801 "after the change while the dir was empty"
+check_eq "the same link, pinned again (the dir kept)" "$LINK_ID" \
+	"$(bpftool -j link show pinned "$LINK_PIN" 2>/dev/null | jq -r .id)"
+check "the daemon did not let go of it (the dir kept)" bash -c "! grep -q 're-created' '$LOG'"
+
 # detach while the daemon runs: the daemon's fd does not keep the filter, nor the pin.
 check "detach while the daemon runs" in_ns "$TB_DST" "$GEOBLOCK" detach "$TB_DST_IF" >/dev/null
 out=$tmp/after-detach
@@ -105,7 +123,7 @@ check_eq "after detach German packets arrive" 3 \
 check "the daemon lets go of the detached link" wait_until 10 bash -c "! grep -qs '^link_id:[[:space:]]*$LINK_ID\$' /proc/$DAEMON/fdinfo/*"
 check "and does not pin it again" test ! -e "$LINK_PIN"
 check "the link is gone from the kernel" bash -c "! bpftool link show id $LINK_ID >/dev/null 2>&1"
-check_eq "still three lines about pins (one per removal)" 3 "$(grep -c "pins under" "$LOG")"
+check_eq "still four lines about pins (one per removal)" 4 "$(grep -c "pins under" "$LOG")"
 kill -TERM "$DAEMON"
 wait "$DAEMON"
 check_eq "daemon exits 0 on SIGTERM" 0 $?

@@ -48,7 +48,8 @@ bool attach_live(const struct gb_ctx *ctx, const char *ifname)
 		return false;
 	idx = link_ifindex(fd, NULL);
 	close(fd);
-	return idx > 0;
+	/* Not one on an interface renamed since (a new one has the name): attach_iface says so. */
+	return idx > 0 && (unsigned int)idx == if_nametoindex(ifname);
 }
 
 /* The ARPHRD_* link type of ifname, or -errno. */

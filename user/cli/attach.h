@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include "kern/pins.h"
 
+/* Whether a live link is pinned under ifname's name, on the interface of that name here. */
 bool attach_live(const struct gb_ctx *ctx, const char *ifname);
 /* Attaches; the caller holds the lock when `locked`. Returns an exit code. */
 int attach_iface(const char *ifname, const char *mode, const char *lookup, bool locked);

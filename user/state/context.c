@@ -71,14 +71,17 @@ static long daemon_holding_links(const struct gb_ctx *ctx)
  * them and the maps again once the dir is quiet (within a second). A change (restore, say) that
  * made new maps first would have the daemon let go of its links (pins re-created under it): none
  * filtering. So it waits for the daemon's pins, up to 10 s: for the dir, which the daemon makes
- * again under the state lock (not taken yet here), and fills before it lets go of it.
+ * again under the state lock (not taken yet here), and fills before it lets go of it, or, the
+ * dir kept, for the daemon's maps pinned again.
  */
 static void await_daemon_pins(const struct gb_ctx *ctx)
 {
-	const char *path = ctx->pin_dir;
+	char path[PATH_MAX];
 	long pid;
 	int t;
 
+	/* Its maps' pins (one of them) too: removed from a dir left in place (rm -rf DIR/x). */
+	snprintf(path, sizeof(path), "%s/drop_counts", ctx->pin_dir);
 	if (!access(path, F_OK) || !(pid = daemon_holding_links(ctx)))
 		return;
 	gb_warn("the pins under %s are gone while the daemon (pid %ld) holds links still "
