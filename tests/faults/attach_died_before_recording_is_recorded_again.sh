@@ -24,6 +24,10 @@ prog=$(ip -n "$TB_DST" -j link show "$TB_DST_IF" | jq -r '.[0].xdp.prog.id')
 # The record lost, as if the attach had been killed before writing it.
 grep '^#' "$S/attachments" >"$tmp/att" && cp "$tmp/att" "$S/attachments"
 check "filtered with the record lost" filtered 8801 "record lost"
+check_eq "status --json: not recorded" false "$(in_ns "$TB_DST" "$GEOBLOCK" status --json |
+	jq --arg i "$TB_DST_IF" '.attachments[] | select(.interface == $i) | .recorded')"
+check "status says so, and what records it" eval "in_ns '$TB_DST' '$GEOBLOCK' status |
+	grep -qF \"(not recorded for restore: 'geoblock attach $TB_DST_IF' records it)\""
 in_ns "$TB_DST" "$GEOBLOCK" attach "$TB_DST_IF" >"$tmp/out" 2>&1
 rc=$?
 check_eq "attach again: exit" 0 "$rc"
@@ -32,6 +36,8 @@ check_eq "recorded as it runs, not as asked (auto, table)" "$TB_DST_IF native lp
 check_eq "the same program stays attached" "$prog" "$(ip -n "$TB_DST" -j link show "$TB_DST_IF" | jq -r '.[0].xdp.prog.id')"
 check_eq "audited" "attach $TB_DST_IF: ok" "$(tail -1 "$S/audit.log" | jq -r '.command + ": " + .result')"
 check "filtered after" filtered 8801 "after"
+check_eq "status --json: recorded" true "$(in_ns "$TB_DST" "$GEOBLOCK" status --json |
+	jq --arg i "$TB_DST_IF" '.attachments[] | select(.interface == $i) | .recorded')"
 
 # Recorded and attached: a further attach is refused as before, and changes nothing.
 in_ns "$TB_DST" "$GEOBLOCK" attach "$TB_DST_IF" >"$tmp/out" 2>&1

@@ -127,6 +127,10 @@ int cmd_status(const struct cmd_args *a)
 				printf(" (its interface, index %lld, is %s here: renamed, or in "
 				       "another network namespace)", idx,
 				       json_object_get_string(here));
+			if (json_object_object_get_ex(l, "recorded", &here) && here &&
+			    !json_object_get_boolean(here))
+				printf(" (not recorded for restore: 'geoblock attach %s' records it)",
+				       name);
 			printf("\n");
 		}
 		for (size_t i = 0; i < json_object_array_length(missing); i++)

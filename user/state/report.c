@@ -142,20 +142,14 @@ struct json_object *stats_json(const struct counters *c)
 }
 
 /*
- * The interfaces the attachments record names (restore attaches them) without a pinned link: a
- * link pin removed by hand, say. None when the record cannot be read (restore says why).
+ * The interfaces the attachments record (rec: none when it cannot be read, which restore says)
+ * names, for restore to attach, without a pinned link: a link pin removed by hand, say.
  */
-static struct json_object *unpinned(const struct gb_ctx *ctx, const struct link_state *links,
-				    size_t n)
+static struct json_object *unpinned(const struct state_attachment *rec, size_t n_rec,
+				    const struct link_state *links, size_t n)
 {
 	struct json_object *arr = json_object_new_array();
-	struct state_attachment *rec;
-	size_t n_rec;
 
-	if (state_attachments_read(ctx, &rec, &n_rec)) {
-		free(rec);
-		return arr;
-	}
 	for (size_t r = 0; r < n_rec; r++) {
 		bool pinned = false;
 
@@ -164,22 +158,40 @@ static struct json_object *unpinned(const struct gb_ctx *ctx, const struct link_
 		if (!pinned)
 			json_object_array_add(arr, json_object_new_string(rec[r].ifname));
 	}
-	free(rec);
 	return arr;
+}
+
+/* Whether rec (known: read; else null) names ifname: restore attaches it after a reboot. */
+static struct json_object *recorded(bool known, const struct state_attachment *rec, size_t n_rec,
+				    const char *ifname)
+{
+	bool found = false;
+
+	for (size_t r = 0; r < n_rec && !found; r++)
+		found = !strcmp(rec[r].ifname, ifname);
+	return known ? json_object_new_boolean(found) : NULL;
 }
 
 /* Every pinned link: interface, mode, program; *missing: the recorded ones not pinned. */
 static struct json_object *attachments(const struct gb_ctx *ctx, struct json_object **missing)
 {
 	struct json_object *arr = json_object_new_array();
+	struct state_attachment *rec = NULL;
 	struct link_state *links;
-	size_t n;
+	size_t n, n_rec = 0;
+	bool known;
 
 	if (links_read(ctx, &links, &n)) {
 		*missing = json_object_new_array();	/* nothing known either way */
 		return arr;
 	}
-	*missing = unpinned(ctx, links, n);
+	known = !state_attachments_read(ctx, &rec, &n_rec);
+	if (!known) {
+		free(rec);
+		rec = NULL;
+		n_rec = 0;
+	}
+	*missing = unpinned(rec, n_rec, links, n);
 	for (size_t i = 0; i < n; i++) {
 		struct json_object *o = json_object_new_object();
 		const struct link_state *l = &links[i];
@@ -196,6 +208,8 @@ static struct json_object *attachments(const struct gb_ctx *ctx, struct json_obj
 				       json_object_new_string(here) : NULL);
 		/* The name resolves only in the interface's own network namespace. */
 		json_object_object_add(o, "attached", json_object_new_boolean(l->ifindex > 0));
+		/* Not: an attach killed before it recorded it (attach again records it). */
+		json_object_object_add(o, "recorded", recorded(known, rec, n_rec, l->name));
 		json_object_object_add(o, "mode", json_object_new_string(
 					   link_attach_mode(l->ifindex, l->prog_id)));
 		json_object_object_add(o, "lookup", json_object_new_string(link_lookup_kind(l->prog_id)));
@@ -203,6 +217,7 @@ static struct json_object *attachments(const struct gb_ctx *ctx, struct json_obj
 		json_object_array_add(arr, o);
 	}
 	free(links);
+	free(rec);
 	return arr;
 }
 
