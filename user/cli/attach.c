@@ -161,6 +161,11 @@ int attach_iface(const char *ifname, const char *mode, const char *lookup, bool 
 		int idx = link_ifindex(fd, &prog_id);
 
 		close(fd);
+		/* Unreadable is not gone: the pin is left to a live link, if it is one. */
+		if (idx < 0) {
+			gb_err("cannot read the link pinned at %s: %s", path, strerror(-idx));
+			goto out;
+		}
 		if (idx > 0 && idx != ifindex) {
 			char now[IF_NAMESIZE];
 
@@ -222,13 +227,16 @@ int attach_iface(const char *ifname, const char *mode, const char *lookup, bool 
 	if (err > 0)
 		err = 0;
 	/* Unrecorded, it would run until a reboot and not after: undone, so that it failed whole. */
-	if (err)
+	if (err) {
+		int unpinned = unpin_link(fd, path, &detached);
+
 		gb_err("cannot record the attachment in %s/%s: %s; %s", ctx.state_dir,
-		       STATE_ATTACH_FILE, strerror(-err), unpin_link(fd, path, &detached) ?
-		       "attached all the same (cannot undo it: 'geoblock detach' it)" :
-		       "not attached");
-	else
+		       STATE_ATTACH_FILE, strerror(-err), !detached ?
+		       "attached all the same (cannot undo it: 'geoblock detach' it)" : unpinned ?
+		       "not attached (its link's pin stays: remove it)" : "not attached");
+	} else {
 		close(fd);
+	}
 	if (!locked && audit_result(&ctx, NULL, err, NULL) && !err)
 		err = -EIO;
 	if (err)
@@ -263,6 +271,11 @@ int cmd_detach(const struct cmd_args *a)
 		return GB_EXIT_FAIL;
 	link_path(&ctx, ifname, path, sizeof(path));
 	fd = bpf_obj_get(path);
+	/* A pin that cannot be opened (EMFILE, say) is no sign of a link gone: nothing forgotten. */
+	if (fd < 0 && errno != ENOENT) {
+		gb_err("cannot open the link pinned at %s: %s", path, strerror(errno));
+		goto out;
+	}
 	if (fd < 0) {
 		/* Not attached (a reboot?) but recorded: restore must not attach it again. */
 		err = state_attachment_set(&ctx, ifname, NULL, NULL);
