@@ -394,6 +394,17 @@ if chattr +i "$GEOBLOCK_STATE_DIR/lock"; then
 	chattr -i "$GEOBLOCK_STATE_DIR/lock"
 	check "... its port RB's once the pass takes it from A" wait_until 20 dyn_is RB 20032
 	check_eq "... in the maps" RB "$(owner 20032)"
+	# A daemon's start that cannot take back its predecessor's ports (the lock cannot be
+	# opened) takes them back at a pass once it can (the build before never did).
+	kill_child "$pid"
+	chattr +i "$GEOBLOCK_STATE_DIR/lock"
+	start_daemon
+	check "a start that cannot take them back says so" grep -q \
+		"cannot take back the ports of a former daemon's Janus handles yet" "$tmp/daemon.err"
+	check_eq "... the predecessor's port still RB's" RB "$(owner 20032)"
+	chattr -i "$GEOBLOCK_STATE_DIR/lock"
+	owner_is() { [[ $(owner "$1") == "$2" ]]; }
+	check "... taken back by a pass once the lock opens" wait_until 20 owner_is 20032 -
 else
 	fail "chattr +i does not work on $GEOBLOCK_STATE_DIR: a failing take-back untested"
 fi

@@ -441,7 +441,8 @@ int cmd_daemon(const struct cmd_args *a)
 		janus_members_init(&jm, &ctx, idle);
 		/* Handles a former daemon knew of may be gone: their ports go back first. */
 		if (janus_members_reset(&jm))
-			gb_warn("cannot take back the ports of a former daemon's Janus handles");
+			gb_warn("cannot take back the ports of a former daemon's Janus handles "
+				"yet; trying again every 5 s");
 		/*
 		 * Events served before the rebuild: Janus's event handler gives up on an event
 		 * after a few seconds of refused connections, and one lost while the Admin API is

@@ -188,20 +188,16 @@ static int give_locked(struct janus_members *m, struct janus_handle *h, struct r
 static void give_ports(struct janus_members *m, struct janus_handle *h)
 {
 	struct rules *r;
-	int fd, err;
+	int fd;
 
 	/*
 	 * The race this runs: Janus sends the answer holding the port as it posts the event, and a
 	 * client's first check follows some 20 ms later. So nothing slow (no fsync) before the map
 	 * update; the audit records are synced by janus_members_expire.
 	 */
-	if (!h->room || !h->n_ports)
+	if (!h->room || !h->n_ports || ops_lock(m->ctx, &fd))
 		return;
-	err = ops_lock(m->ctx, &fd);
-	if (err)
-		return;
-	err = ops_rules_take(m->ctx, &r);
-	if (!err)
+	if (!ops_rules_take(m->ctx, &r))
 		ops_rules_give(m->ctx, r, give_locked(m, h, r, false));
 	ops_unlock(fd);
 }
@@ -313,36 +309,39 @@ int janus_members_reset(struct janus_members *m)
 	struct janus_port *old = NULL;
 	struct janus_handle h;
 	struct rules *r;
+	size_t n = 0;
 	int fd, err;
-	size_t n;
 
 	/* The former daemon's handles, rebuilt from janus-ports, then ended. */
 	err = ops_lock(m->ctx, &fd);
-	if (err)
-		return err;
-	err = ops_rules_take(m->ctx, &r);
-	if (err) {
+	if (!err && (err = ops_rules_take(m->ctx, &r)))
 		ops_unlock(fd);
-		return err;
+	if (!err) {
+		n = r->janus.n_ports;
+		if (n && !(old = malloc(n * sizeof(*old))))
+			err = -ENOMEM;
+		else if (n)
+			memcpy(old, r->janus.ports, n * sizeof(*old));
+		ops_rules_give(m->ctx, r, 0);
+		ops_unlock(fd);
 	}
-	n = r->janus.n_ports;
-	if (n && (old = malloc(n * sizeof(*old))))
-		memcpy(old, r->janus.ports, n * sizeof(*old));
-	ops_rules_give(m->ctx, r, 0);
-	ops_unlock(fd);
-	if (n && !old)
-		return -ENOMEM;
-	m->doing = "janus start";	/* no thread runs yet */
-	for (size_t i = 0; i < n; i++) {
+	pthread_mutex_lock(&m->mu);
+	m->doing = "janus start";
+	/* Not a handle known since (rebuilt, or come with an event): a former one's only. */
+	for (size_t i = 0; !err && i < n; i++) {
+		if (janus_handle_find(m, old[i].session, old[i].handle))
+			continue;
 		h = (struct janus_handle){ .session = old[i].session, .handle = old[i].handle,
 					   .room = old[i].room, .n_ports = 1 };
 		h.ports[0] = old[i].port;
 		h.granted[0] = true;
-		take_ports(m, &h, false);
+		err = take_ports(m, &h, false) ? 0 : -EAGAIN;
 	}
 	m->doing = JANUS_DOING_EVENT;
+	m->reset_pending = err != 0;
+	pthread_mutex_unlock(&m->mu);
 	free(old);
-	return 0;
+	return err;
 }
 
 struct janus_handle *janus_handle_find(struct janus_members *m, __u64 session, __u64 handle)
@@ -556,6 +555,9 @@ void janus_members_expire(struct janus_members *m)
 {
 	time_t now = gb_mono_s();
 	bool sync;
+
+	if (m->reset_pending)
+		janus_members_reset(m);
 
 	pthread_mutex_lock(&m->mu);
 	/* Ports a take missed, taken again once their time comes (an ended handle's: it ends). */
