@@ -292,6 +292,16 @@ check "refused GeoIP loads: $refused_loads (need >= 20)" test "$refused_loads" -
 check_eq "refused GeoIP loads counted" "$refused_loads" \
 	"$("$GEOBLOCK" stats --json | jq .geoip.failed_reloads)"
 
+# geoip lookup -: one address a line, read whole however long (the build before read 255 bytes
+# at a time, making up lines, and looked up the first of two addresses alone).
+printf '1.1.1.1 %0300d\nbad\n8.8.8.8 9.9.9.9\n1.1.1.1\n' 0 | "$GEOBLOCK" geoip lookup - \
+	>"$tmp/out" 2>"$tmp/err"
+check_eq "lookup -: exit 1" 1 $?
+check_eq "... each bad line said, by its number" "1 2 3" \
+	"$(sed -n 's/.*line \([0-9]*\): \(one address a line\|"bad" is not\).*/\1/p' "$tmp/err" |
+		sort | paste -sd' ')"
+check_eq "... the good line answered alone" 1 "$(wc -l <"$tmp/out")"
+
 # And a good change does change things (the snapshot can tell).
 "$GEOBLOCK" meeting add other --ports 7000 --block DE >/dev/null
 check "a valid change shows in the snapshot" test "$(snapshot)" != "$before"

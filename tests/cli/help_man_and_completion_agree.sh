@@ -136,4 +136,10 @@ check_eq "meeting add: the table's options are spec_parse()'s" \
 		"$ROOT/user/state/rules_file.c" | sort | paste -sd,)" \
 	"$(options_of "$add_help" | awk '{ print $1, (NF > 1 ? "required" : "no") }' | sort |
 		paste -sd,)"
+# A group without its command: the help on stdout, and one error line on stderr for a script
+# (the build before printed nothing there).
+"$GEOBLOCK" meeting >"$tmp/out" 2>"$tmp/err"
+check_eq "geoblock meeting: exit 1, one error line" \
+	"1 geoblock: meeting: a command is needed (see the list above)" "$? $(cat "$tmp/err")"
+check "... its help on stdout" grep -q "^Commands:" "$tmp/out"
 summary

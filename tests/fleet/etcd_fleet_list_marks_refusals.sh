@@ -8,7 +8,8 @@
 #      the node that refuses it (--json: refused_by); with --node that node, not taken;
 #   4. --node N of a node whose own meeting of a name has expired lists the global one of that
 #      name (the node takes it);
-#   5. a node's daemon refuses exactly the keys `fleet list --node` marks as not taken.
+#   5. a node's daemon refuses exactly the keys `fleet list --node` marks as not taken;
+#   6. the store's options given twice to fleet put, or --etcd empty: refused.
 set -uo pipefail
 source "$(dirname "$0")/../lib/common.sh"
 source "$ROOT/tests/lib/etcd.sh"
@@ -95,4 +96,16 @@ for n in t2 t1; do
 	check_eq "5. node $n refuses what fleet list --node $n marks" "$want" "$got"
 	kill_child "$pid"
 done
+
+# 6. The store's options: given twice (fleet put parses its own), or --etcd empty (an unset
+# variable), refused in one line, nothing written (the build before wrote for the last --node,
+# and took "" for 127.0.0.1:2379).
+"$GEOBLOCK" fleet put q --ports 5100 --block DE --etcd "$EP" --etcd-prefix "$P" --node t1 \
+	--node t2 >/dev/null 2>"$tmp/err"
+check_eq "6. fleet put --node twice: exit 1, one line" "1 geoblock: fleet put: --node given twice" \
+	"$? $(cat "$tmp/err")"
+check_eq "6. ... nothing written" "" "$(etcdctl get --prefix --keys-only "$P/nodes/" | grep /q)"
+GEOBLOCK_ETCD=$EP "$GEOBLOCK" fleet list --etcd "" --etcd-prefix "$P" >/dev/null 2>"$tmp/err"
+check_eq "6. fleet list --etcd '': exit 1, one line" \
+	"1 geoblock: fleet list: --etcd needs etcd's client URLs (empty here)" "$? $(cat "$tmp/err")"
 summary

@@ -305,8 +305,10 @@ int args_run(const struct cmd *group, const char *path, int argc, char **argv)
 	struct cmd_args a;
 	int ret;
 
+	/* The help for a person, and one line on stderr for a script (which reads stdout). */
 	if (argc < 1) {
 		args_help(group, path);
+		gb_err("a command is needed (see the list above)");
 		return GB_EXIT_USAGE;
 	}
 	if (!strcmp(argv[0], "help"))

@@ -70,6 +70,7 @@ static int take_store_options(int *argc, char **argv, const char *opt[OPT_COUNT]
 		{ "--node", OPT_NODE }, { "--etcd-cacert", OPT_ETCD_CACERT },
 		{ "--etcd-cert", OPT_ETCD_CERT }, { "--etcd-key", OPT_ETCD_KEY },
 	};
+	bool given[sizeof(names) / sizeof(names[0])] = {};
 	int out = 0;
 
 	opt[OPT_ETCD_PREFIX] = FLEET_DEFAULT_PREFIX;
@@ -91,6 +92,12 @@ static int take_store_options(int *argc, char **argv, const char *opt[OPT_COUNT]
 			argv[out++] = argv[i];
 			continue;
 		}
+		/* As the other commands' parser: one value each (a second silently won). */
+		if (given[k]) {
+			gb_err("%s given twice", names[k].name);
+			return GB_EXIT_USAGE;
+		}
+		given[k] = true;
 		if (argv[i][len] == '=') {
 			opt[names[k].id] = argv[i] + len + 1;
 		} else if (i + 1 < *argc) {

@@ -12,6 +12,11 @@ int store_open(struct store *st, const char *const opt[OPT_COUNT])
 	const char *urls = opt[OPT_ETCD] ? opt[OPT_ETCD] : getenv("GEOBLOCK_ETCD");
 
 	st->node = opt[OPT_NODE];
+	/* An empty one (an unset variable) is no default: said, not taken for 127.0.0.1. */
+	if (opt[OPT_ETCD] && !*opt[OPT_ETCD]) {
+		gb_err("--etcd needs etcd's client URLs (empty here)");
+		return GB_EXIT_USAGE;
+	}
 	if (fleet_names_check(opt[OPT_ETCD_PREFIX], st->node, st->prefix, sizeof(st->prefix)))
 		return GB_EXIT_USAGE;
 	if (etcd_open(&st->e, urls && *urls ? urls : FLEET_DEFAULT_ETCD, opt[OPT_ETCD_CACERT],

@@ -374,26 +374,33 @@ int cmd_geoip_lookup(const struct cmd_args *a)
 	if (strcmp(what, "-")) {
 		lookup_one(&view, from, what, json);
 	} else {
-		char line[256];
 		unsigned long lineno = 0;
+		char *line = NULL;
+		size_t cap = 0;
 
-		while (fgets(line, sizeof(line), stdin)) {
-			/* The address, blanks around it left out. */
+		/* Whole lines, however long (a buffer's worth at a time made up lines). */
+		while (getline(&line, &cap, stdin) >= 0) {
+			/* The address, blanks around it left out: one a line. */
 			char *addr = line + strspn(line, " \t");
 			size_t len = strcspn(addr, " \t\r\n");
+			bool more = addr[len + strspn(addr + len, " \t\r\n")];
+			char shown[64 * 4 + 1];
 
 			lineno++;
 			addr[len] = '\0';
 			if (!len)
 				continue;
-			if (lookup_one(&view, from, addr, json)) {
-				char shown[64 * 4 + 1];
-
+			if (more) {
+				gb_err("line %lu: one address a line, more after \"%s\"", lineno,
+				       printable(addr, len, 64, shown, sizeof(shown)));
+				ret = GB_EXIT_USAGE;
+			} else if (lookup_one(&view, from, addr, json)) {
 				gb_err("line %lu: \"%s\" is not an IPv4 or IPv6 address", lineno,
 				       printable(addr, len, 64, shown, sizeof(shown)));
 				ret = GB_EXIT_USAGE;
 			}
 		}
+		free(line);
 	}
 	table_close(&view);
 	gb_close(&ctx);
