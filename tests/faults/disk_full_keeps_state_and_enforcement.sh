@@ -41,7 +41,8 @@ step addk2 "$GEOBLOCK" meeting add keep --ports 8808 --block DE --janus-room 77
 "$GEOBLOCK" daemon --api "$TMP/api.sock" --metrics 127.0.0.1:0 >"$TMP/daemon.out" 2>&1 &
 dpid=$!
 trap 'kill $dpid 2>/dev/null' EXIT
-for ((i = 0; i < 100 && ! -S $TMP/api.sock; i++)); do sleep 0.1; done
+# (A file test, not arithmetic: in (( )) "! -S ..." stopped the loop at once, waiting for nothing.)
+for ((i = 0; i < 100; i++)); do [[ -S $TMP/api.sock ]] && break; sleep 0.1; done
 list() { "$GEOBLOCK" meeting list --json | jq -c '[.[] | {name, mode, ports, block}] | sort_by(.name)'; }
 # Whether the saved rule set (as restore would put it back) is what the maps hold.
 saved() {

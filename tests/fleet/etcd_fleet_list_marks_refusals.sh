@@ -104,7 +104,8 @@ done
 	--node t2 >/dev/null 2>"$tmp/err"
 check_eq "6. fleet put --node twice: exit 1, one line" "1 geoblock: fleet put: --node given twice" \
 	"$? $(cat "$tmp/err")"
-check_eq "6. ... nothing written" "" "$(etcdctl get --prefix --keys-only "$P/nodes/" | grep /q)"
+check_eq "6. ... nothing written" "$P/nodes/t1/meetings/d $P/nodes/t2/meetings/g $P/nodes/t3/meetings/x" \
+	"$(etcdctl get --prefix --keys-only "$P/nodes/" | grep . | sort | paste -sd' ')"
 GEOBLOCK_ETCD=$EP "$GEOBLOCK" fleet list --etcd "" --etcd-prefix "$P" >/dev/null 2>"$tmp/err"
 check_eq "6. fleet list --etcd '': exit 1, one line" \
 	"1 geoblock: fleet list: --etcd needs etcd's client URLs (empty here)" "$? $(cat "$tmp/err")"
