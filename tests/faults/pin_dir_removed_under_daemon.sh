@@ -79,40 +79,37 @@ check_eq "the same link, pinned again" "$LINK_ID" \
 	"$(bpftool -j link show pinned "$LINK_PIN" 2>/dev/null | jq -r .id)"
 check "the daemon did not let go of it" bash -c "! grep -q 're-created' '$LOG'"
 
+# change_while_gone WHAT PORT NAME: a meeting add of NAME on PORT, run while the pins are gone
+# (removed just before, the daemon stopped), waits for the daemon, then works; the same link
+# filters, the daemon holding it still. WHAT names the case in the checks.
+change_while_gone() {
+	local what=$1 port=$2 name=$3 pid
+	"$GEOBLOCK" meeting add "$name" --ports "$port" --block DE >"$tmp/add-$name.out" 2>&1 &
+	pid=$!
+	check "a change waits for the daemon ($what)" \
+		wait_until 10 grep -q 'waiting for it to pin them again' "$tmp/add-$name.out"
+	kill -CONT "$DAEMON"
+	wait "$pid"
+	check_eq "the change then works ($what): exit 0" 0 $?
+	check "its meeting drops ($what)" filtered "$port" "the meeting added ($what)"
+	check "filtered still ($what)" filtered 8801 "after the change ($what)"
+	check_eq "the same link, pinned again ($what)" "$LINK_ID" \
+		"$(bpftool -j link show pinned "$LINK_PIN" 2>/dev/null | jq -r .id)"
+	check "the daemon did not let go of it ($what)" bash -c "! grep -q 're-created' '$LOG'"
+}
+
 # So does any change in that moment (a script's meeting add): it made new maps, and the daemon
 # let go of its links for them.
 kill -STOP "$DAEMON"
 check "pin dir removed a third time" rm -rf "$PIN_TOP"
-"$GEOBLOCK" meeting add third --ports 8803 --block DE >"$tmp/add.out" 2>&1 &
-add_pid=$!
-check "a change waits for the daemon" \
-	wait_until 10 grep -q 'waiting for it to pin them again' "$tmp/add.out"
-kill -CONT "$DAEMON"
-wait "$add_pid"
-check_eq "the change then works: exit 0" 0 $?
-check "its meeting drops" filtered 8803 "the meeting added while the pins were gone"
-check "filtered still after that change" filtered 8801 "after the change while the pins were gone"
-check_eq "the same link, pinned again (third time)" "$LINK_ID" \
-	"$(bpftool -j link show pinned "$LINK_PIN" 2>/dev/null | jq -r .id)"
-check "the daemon did not let go of it (third time)" bash -c "! grep -q 're-created' '$LOG'"
+change_while_gone "the dir removed" 8803 third
 
 # The pins removed and their dir kept (rm -rf DIR/*): a change waits the same (the build before
 # waited only for a missing dir, made new maps, and the daemon let go of its links).
 kill -STOP "$DAEMON"
 check "the pins removed, their dir kept" \
 	bash -c "rm -rf '$GEOBLOCK_PIN_DIR'/* && test -d '$GEOBLOCK_PIN_DIR'"
-"$GEOBLOCK" meeting add fourth --ports 8804 --block DE >"$tmp/add4.out" 2>&1 &
-add_pid=$!
-check "a change waits for the daemon (the dir kept)" \
-	wait_until 10 grep -q 'waiting for it to pin them again' "$tmp/add4.out"
-kill -CONT "$DAEMON"
-wait "$add_pid"
-check_eq "the change then works (the dir kept): exit 0" 0 $?
-check "its meeting drops (the dir kept)" filtered 8804 "the meeting added while the dir was empty"
-check "filtered still (the dir kept)" filtered 8801 "after the change while the dir was empty"
-check_eq "the same link, pinned again (the dir kept)" "$LINK_ID" \
-	"$(bpftool -j link show pinned "$LINK_PIN" 2>/dev/null | jq -r .id)"
-check "the daemon did not let go of it (the dir kept)" bash -c "! grep -q 're-created' '$LOG'"
+change_while_gone "the dir kept" 8804 fourth
 
 # detach while the daemon runs: the daemon's fd does not keep the filter, nor the pin.
 check "detach while the daemon runs" in_ns "$TB_DST" "$GEOBLOCK" detach "$TB_DST_IF" >/dev/null

@@ -94,13 +94,12 @@ static int converge(const struct gb_ctx *ctx, struct rules *r, const struct spec
 	if (changes)
 		rules_plan_print(r, &p, NULL, changes);
 	err = changelog_intent(ctx, NULL, NULL);
-	/* A recovery goes on unlogged (a log that cannot be written): as before this was logged. */
+	/* A recovery goes on where the log cannot be written, unlogged: the maps need the set. */
 	if (err && !from_file) {
 		gb_err("cannot write %s/%s: %s; nothing changed", ctx->state_dir, GB_LOG_FILE,
 		       strerror(-err));
 		goto out;
 	}
-	err = 0;
 	err = rules_plan_execute(ctx, r, &p);
 	if (err == -ENOSPC && from_file)
 		err = rules_plan_execute_doomed_first(ctx, r, want, &p);
