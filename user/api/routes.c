@@ -80,11 +80,12 @@ static struct api_reply get_meetings(struct api_call *c)
 	int lock = ops_lock_shared(c->ctx), err;
 	struct rules r;
 
-	err = rules_read(c->ctx, &r);
+	err = lock < -1 ? lock : rules_read(c->ctx, &r);
 	if (err) {
 		ops_unlock(lock);
 		json_object_put(arr);
-		return api_error(MHD_HTTP_INTERNAL_SERVER_ERROR, "cannot read the rules");
+		return api_error(MHD_HTTP_INTERNAL_SERVER_ERROR, lock < -1 ? gb_last_error() :
+				 "cannot read the rules");
 	}
 	for (__u32 id = 1; id < GB_MAX_MEETINGS && !err; id++) {
 		struct meeting_spec s;

@@ -407,6 +407,8 @@ static int answer(const struct gb_ctx *ctx, const struct question *q, struct exp
 {
 	int lock = ops_lock_shared(ctx), err;
 
+	if (lock < -1)
+		return lock;
 	err = answer_read(ctx, q, e);
 	ops_unlock(lock);
 	return err;

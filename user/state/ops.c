@@ -535,6 +535,8 @@ int ops_apply(const struct gb_ctx *ctx, const struct audit_caller *who, const ch
 	} else {
 		/* A read as the others are: not of a change halfway (its plan would be wrong). */
 		fd = ops_lock_shared(ctx);
+		if (fd < -1)
+			return fd;
 	}
 	err = ops_failure(countries_census(ctx, census));
 	for (size_t i = 0; i < want->n && !err; i++) {

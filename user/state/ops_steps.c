@@ -54,6 +54,12 @@ int ops_lock_shared(const struct gb_ctx *ctx)
 {
 	int fd = ctx->lock_fd >= 0 ? -1 : gb_lock_shared(ctx->state_dir);
 
+	/* Out of descriptors or memory: no read, which unlocked could see a change halfway. */
+	if (fd == -EMFILE || fd == -ENFILE || fd == -ENOMEM) {
+		gb_err("cannot take the state lock in %s to read: %s", ctx->state_dir,
+		       strerror(-fd));
+		return fd;
+	}
 	return fd >= 0 ? fd : -1;
 }
 

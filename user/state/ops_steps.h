@@ -24,7 +24,9 @@ void ops_unlock(int fd);
 /*
  * For a reader whose answer a program acts on (check, explain, the API's GETs): the state lock
  * shared, so that no change is read halfway (a meeting replaced make-before-break would seem gone
- * between its steps); -1 if ctx holds it already or there is none to take (best effort).
+ * between its steps); -1 if ctx holds it already or there is none to take (best effort); -EMFILE,
+ * -ENFILE or -ENOMEM (below -1, after one line) when it could not be taken for want of them: no
+ * read then.
  */
 int ops_lock_shared(const struct gb_ctx *ctx);
 /*
