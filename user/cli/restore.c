@@ -328,7 +328,7 @@ static int restore_shared(const struct gb_ctx *ctx)
 	int err, damaged, owned, werr;
 
 	/* Damaged items are left out (named): the others are still put back. */
-	damaged = shared_ports_read(ctx, want);
+	damaged = shared_ports_read(ctx, want, true);
 	if (damaged && damaged != -EINVAL)
 		return damaged;
 	err = rules_read(ctx, &r);
@@ -410,7 +410,7 @@ static int print_saved(void)
 		return GB_EXIT_FAIL;
 	}
 	/* Damaged items are left out, as restore leaves them out: said, and the rest printed. */
-	damaged = shared_ports_read(&ctx, shared);
+	damaged = shared_ports_read(&ctx, shared, true);
 	if (damaged && damaged != -EINVAL) {
 		spec_list_free(&want);
 		return GB_EXIT_FAIL;

@@ -335,26 +335,38 @@ size_t rules_lost(const struct gb_ctx *ctx, const struct rules *r)
 }
 
 /*
- * Maps that hold no meeting and no shared port beside a shared-ports file that lists some: their
- * pins were lost (a reboot before restore) and the maps made anew. The shared ports go back
- * first, as restore puts them back, before any rule set (the rollback of a change under way, or
- * the lost meetings): their meetings' ufrags need them. What a damaged file still names goes back,
- * what a saved meeting has is left out (each said). Not on a fleet node: the store gives its.
+ * Maps that hold no meeting and not every shared port of the shared-ports file: their pins were
+ * lost (a reboot before restore) and the maps made anew, or a put-back of them was cut short. The
+ * shared ports go back first, as restore puts them back, before any rule set (the rollback of a
+ * change under way, or the lost meetings): their meetings' ufrags need them. What a damaged file
+ * still names goes back, what a saved meeting has is left out (each said). Not on a fleet node:
+ * the store gives its.
  */
 static int recover_lost_shared(const struct gb_ctx *ctx, struct rules *r)
 {
 	__u8 shared[GB_PORT_COUNT / 8], live[GB_PORT_COUNT / 8];
 	static char text[GB_PORT_COUNT * 7];
 	char by[512];
+	bool none;
+	__u32 p;
 	int err;
 
 	shared_ports_live(r, live);
-	if (!maps_empty(r) || port_next(live, 1) < GB_PORT_COUNT || managed_by(ctx, by, sizeof(by)))
+	none = port_next(live, 1) >= GB_PORT_COUNT;
+	if (!maps_empty(r) || managed_by(ctx, by, sizeof(by)))
 		return 0;
-	/* A file that cannot be read is said, and restore's to mend: the change goes on. */
-	err = shared_ports_read(ctx, shared);
-	if (err && err != -EINVAL)
+	/* Read again, said, when they go back: a file that cannot be read is restore's to mend. */
+	err = shared_ports_read(ctx, shared, false);
+	if (err && err != -EINVAL) {
+		if (none)
+			shared_ports_read(ctx, shared, true);
 		return 0;
+	}
+	for (p = port_next(shared, 1); p < GB_PORT_COUNT && port_isset(live, p);)
+		p = port_next(shared, p + 1);
+	if (p >= GB_PORT_COUNT)
+		return 0;
+	shared_ports_read(ctx, shared, true);
 	shared_ports_unowned(ctx, shared);
 	if (port_next(shared, 1) >= GB_PORT_COUNT)
 		return 0;
@@ -362,8 +374,9 @@ static int recover_lost_shared(const struct gb_ctx *ctx, struct rules *r)
 	if (err)
 		return err;
 	format_ports(shared, text, sizeof(text));
-	gb_warn("the maps held no shared port while %s/%s lists %s (pins lost: after a reboot, run "
-		"'geoblock restore'); put them back first", ctx->state_dir, STATE_SHARED_FILE, text);
+	gb_warn("the maps held %s shared port while %s/%s lists %s (pins lost: after a reboot, run "
+		"'geoblock restore'); put them back first", none ? "no" : "not every",
+		ctx->state_dir, STATE_SHARED_FILE, text);
 	return 0;
 }
 

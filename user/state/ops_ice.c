@@ -165,7 +165,7 @@ static void shared_line(struct json_object *changes, char sign, const __u8 *port
 static void keep_live_saved(const struct gb_ctx *ctx, const __u8 live[GB_PORT_COUNT / 8])
 {
 	__u8 saved[GB_PORT_COUNT / 8];
-	int err = shared_ports_read(ctx, saved);
+	int err = shared_ports_read(ctx, saved, true);
 
 	if ((err && err != -EINVAL) || (!err && !memcmp(saved, live, sizeof(saved))))
 		return;

@@ -20,7 +20,7 @@
 #include "state/shared_ports.h"
 #include "geoblock.skel.h"
 
-int shared_ports_read(const struct gb_ctx *ctx, __u8 ports[GB_PORT_COUNT / 8])
+int shared_ports_read(const struct gb_ctx *ctx, __u8 ports[GB_PORT_COUNT / 8], bool say)
 {
 	char path[4096], *line = NULL, err_msg[256];
 	size_t cap = 0;
@@ -34,7 +34,8 @@ int shared_ports_read(const struct gb_ctx *ctx, __u8 ports[GB_PORT_COUNT / 8])
 		if (errno == ENOENT)
 			return 0;
 		err = -errno;
-		gb_err("cannot open %s: %s", path, strerror(errno));
+		if (say)
+			gb_err("cannot open %s: %s", path, strerror(errno));
 		return err;
 	}
 	/* Item by item: a damaged one is left out, named, and the others kept. */
@@ -48,7 +49,8 @@ int shared_ports_read(const struct gb_ctx *ctx, __u8 ports[GB_PORT_COUNT / 8])
 		for (char *item = strtok_r(line, ", \t\r", &save); item;
 		     item = strtok_r(NULL, ", \t\r", &save)) {
 			if (parse_ports(item, more, err_msg, sizeof(err_msg))) {
-				gb_err("%s: %s; left out", path, err_msg);
+				if (say)
+					gb_err("%s: %s; left out", path, err_msg);
 				err = -EINVAL;
 				continue;
 			}
@@ -67,7 +69,7 @@ const char *shared_ports_none_says(const struct gb_ctx *ctx, const char *what, c
 	__u8 ports[GB_PORT_COUNT / 8];
 
 	*buf = '\0';
-	if (shared_ports_read(ctx, ports) && port_next(ports, 1) >= GB_PORT_COUNT)
+	if (shared_ports_read(ctx, ports, true) && port_next(ports, 1) >= GB_PORT_COUNT)
 		return buf;
 	for (size_t i = 0; i < sizeof(ports); i++)
 		if (ports[i])

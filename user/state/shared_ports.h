@@ -12,9 +12,10 @@
 
 /*
  * The saved set (none when the file is missing); -errno after one line if it cannot be read, or
- * -EINVAL after a line for each damaged item, left out (ports holds the others).
+ * -EINVAL after a line for each damaged item, left out (ports holds the others); the lines only
+ * if say.
  */
-int shared_ports_read(const struct gb_ctx *ctx, __u8 ports[GB_PORT_COUNT / 8]);
+int shared_ports_read(const struct gb_ctx *ctx, __u8 ports[GB_PORT_COUNT / 8], bool say);
 /*
  * One warning line naming what (a meeting, or an apply file) if it gave ufrags while no
  * port is saved as shared: a ufrag is looked for on shared ports only, so it matches nothing yet.
