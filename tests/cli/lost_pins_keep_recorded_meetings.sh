@@ -96,6 +96,6 @@ printf '10000,10001\n' >"$S/shared-ports"
 check_eq "the change works" 0 $?
 check_eq "the shared ports are back, all of them" '["10000-10001"]' \
 	"$("$GEOBLOCK" shared-port list --json | jq -c .ports)"
-check "... said" grep -q "the maps held not every shared port while $S/shared-ports lists 10000-10001" \
+check "... said" grep -q "the maps held not every shared port $S/shared-ports lists (10000-10001: a put-back cut short)" \
 	"$S/err"
 summary

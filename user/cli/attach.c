@@ -39,6 +39,7 @@ static int try_attach(int prog_fd, int ifindex, __u32 flags)
 
 bool attach_live(const struct gb_ctx *ctx, const char *ifname)
 {
+	unsigned int now;
 	char path[512];
 	int fd, idx;
 
@@ -48,8 +49,9 @@ bool attach_live(const struct gb_ctx *ctx, const char *ifname)
 		return false;
 	idx = link_ifindex(fd, NULL);
 	close(fd);
-	/* Not one on an interface renamed since (a new one has the name): attach_iface says so. */
-	return idx > 0 && (unsigned int)idx == if_nametoindex(ifname);
+	now = if_nametoindex(ifname);
+	/* Not one on an interface renamed since when a new one has the name: attach_iface says so. */
+	return idx > 0 && (!now || (unsigned int)idx == now);
 }
 
 /* The ARPHRD_* link type of ifname, or -errno. */
@@ -271,8 +273,8 @@ int cmd_detach(const struct cmd_args *a)
 		return GB_EXIT_FAIL;
 	link_path(&ctx, ifname, path, sizeof(path));
 	fd = bpf_obj_get(path);
-	/* A pin that cannot be opened (EMFILE, say) is no sign of a link gone: nothing forgotten. */
-	if (fd < 0 && errno != ENOENT) {
+	/* A pin that cannot be opened (EMFILE, say) is no sign of no link: nothing forgotten. */
+	if (fd < 0 && errno != ENOENT && errno != ENOTDIR && errno != ENAMETOOLONG) {
 		gb_err("cannot open the link pinned at %s: %s", path, strerror(errno));
 		goto out;
 	}

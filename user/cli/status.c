@@ -113,7 +113,7 @@ int cmd_status(const struct cmd_args *a)
 		printf("pin dir:   %s\nstate dir: %s\n", ctx.pin_dir, ctx.state_dir);
 		printf("attached:%s\n", n ? "" : "  nowhere");
 		for (size_t i = 0; i < n; i++) {
-			struct json_object *l = json_object_array_get_idx(links, i), *here;
+			struct json_object *l = json_object_array_get_idx(links, i), *here, *rec = NULL;
 			const char *name = get_str(l, "interface");
 			long long idx = get_int(l, "ifindex");
 
@@ -127,10 +127,14 @@ int cmd_status(const struct cmd_args *a)
 				printf(" (its interface, index %lld, is %s here: renamed, or in "
 				       "another network namespace)", idx,
 				       json_object_get_string(here));
-			if (json_object_object_get_ex(l, "recorded", &here) && here &&
-			    !json_object_get_boolean(here))
+			/* Attach records it where the interface has the name (else it says why). */
+			if (json_object_object_get_ex(l, "recorded", &rec) && rec &&
+			    !json_object_get_boolean(rec) && here &&
+			    !strcmp(json_object_get_string(here), name))
 				printf(" (not recorded for restore: 'geoblock attach %s' records it)",
 				       name);
+			else if (rec && !json_object_get_boolean(rec))
+				printf(" (not recorded for restore)");
 			printf("\n");
 		}
 		for (size_t i = 0; i < json_object_array_length(missing); i++)

@@ -370,13 +370,21 @@ static int recover_lost_shared(const struct gb_ctx *ctx, struct rules *r)
 	shared_ports_unowned(ctx, shared);
 	if (port_next(shared, 1) >= GB_PORT_COUNT)
 		return 0;
+	format_ports(shared, text, sizeof(text));
+	/* As restore: none live now is taken away (a damaged file may lack some), only added. */
+	for (size_t b = 0; b < sizeof(shared); b++)
+		shared[b] |= live[b];
 	err = shared_ports_set(ctx, r, shared);
 	if (err)
 		return err;
-	format_ports(shared, text, sizeof(text));
-	gb_warn("the maps held %s shared port while %s/%s lists %s (pins lost: after a reboot, run "
-		"'geoblock restore'); put them back first", none ? "no" : "not every",
-		ctx->state_dir, STATE_SHARED_FILE, text);
+	if (none)
+		gb_warn("the maps held no shared port while %s/%s lists %s (pins lost: after a "
+			"reboot, run 'geoblock restore'); put them back first", ctx->state_dir,
+			STATE_SHARED_FILE, text);
+	else
+		gb_warn("the maps held not every shared port %s/%s lists (%s: a put-back cut "
+			"short); put the others back first", ctx->state_dir, STATE_SHARED_FILE,
+			text);
 	return 0;
 }
 

@@ -243,11 +243,9 @@ static bool take_ports(struct janus_members *m, struct janus_handle *h, bool onl
 		any |= to_take(h, i, only_untaken);
 	if (!any)
 		return true;
-	err = ops_lock(m->ctx, &fd);
-	if (err)
+	if ((err = ops_lock(m->ctx, &fd)))
 		goto out;
-	err = ops_rules_take(m->ctx, &r);
-	if (err)
+	if ((err = ops_rules_take(m->ctx, &r)))
 		goto out_unlock;
 	lines = json_object_new_array();
 	for (size_t i = 0; i < h->n_ports && !err; i++) {
@@ -306,10 +304,10 @@ static void keep_untaken(const struct janus_handle *h, struct janus_handle *to)
 
 int janus_members_reset(struct janus_members *m)
 {
+	struct janus_handle h, *known;
 	struct janus_port *old = NULL;
-	struct janus_handle h;
 	struct rules *r;
-	size_t n = 0;
+	size_t n = 0, k;
 	int fd, err;
 
 	/* The former daemon's handles, rebuilt from janus-ports, then ended. */
@@ -318,27 +316,32 @@ int janus_members_reset(struct janus_members *m)
 		ops_unlock(fd);
 	if (!err) {
 		n = r->janus.n_ports;
-		if (n && !(old = malloc(n * sizeof(*old))))
-			err = -ENOMEM;
-		else if (n)
+		old = n ? malloc(n * sizeof(*old)) : NULL;
+		if (old)
 			memcpy(old, r->janus.ports, n * sizeof(*old));
+		err = n && !old ? -ENOMEM : 0;
 		ops_rules_give(m->ctx, r, 0);
 		ops_unlock(fd);
 	}
 	pthread_mutex_lock(&m->mu);
 	m->doing = "janus start";
-	/* Not a handle known since (rebuilt, or come with an event): a former one's only. */
-	for (size_t i = 0; !err && i < n; i++) {
-		if (janus_handle_find(m, old[i].session, old[i].handle))
+	for (size_t i = 0; old && i < n; i++) {
+		/* Not a port a handle known since holds (rebuilt, or come with an event). */
+		known = janus_handle_find(m, old[i].session, old[i].handle);
+		for (k = 0; known && k < known->n_ports && known->ports[k] != old[i].port; k++)
+			;
+		if (known && k < known->n_ports)
 			continue;
 		h = (struct janus_handle){ .session = old[i].session, .handle = old[i].handle,
 					   .room = old[i].room, .n_ports = 1 };
 		h.ports[0] = old[i].port;
 		h.granted[0] = true;
-		err = take_ports(m, &h, false) ? 0 : -EAGAIN;
+		if (!take_ports(m, &h, false))
+			err = -EAGAIN;
 	}
 	m->doing = JANUS_DOING_EVENT;
 	m->reset_pending = err != 0;
+	m->reset_at = gb_mono_s() + JANUS_TAKE_RETRY_S;
 	pthread_mutex_unlock(&m->mu);
 	free(old);
 	return err;
@@ -556,7 +559,7 @@ void janus_members_expire(struct janus_members *m)
 	time_t now = gb_mono_s();
 	bool sync;
 
-	if (m->reset_pending)
+	if (m->reset_pending && now >= m->reset_at)
 		janus_members_reset(m);
 
 	pthread_mutex_lock(&m->mu);

@@ -59,7 +59,8 @@ struct janus_members {
 	size_t n, cap;
 	unsigned int idle_s;
 	bool unsynced;			/* audit records written since the last audit_sync */
-	bool reset_pending;		/* janus_members_reset failed: tried again at each pass */
+	bool reset_pending;		/* janus_members_reset failed: tried again... */
+	time_t reset_at;		/* ...at the first pass from this monotonic second */
 	const char *doing;		/* the audit records' command: "janus event", ... */
 	unsigned long gives;		/* ports given so far: orders the handles' claims */
 	struct janus_counts c;
@@ -69,8 +70,9 @@ void janus_members_init(struct janus_members *m, const struct gb_ctx *ctx, unsig
 void janus_members_free(struct janus_members *m);
 /*
  * Forgets the ports a former daemon gave handles (it cannot know they still live): taken from
- * their meetings and from janus-ports, but those of handles known since. Failing (the state lock
- * cannot be taken, say), it is tried again at each janus_members_expire until it works.
+ * their meetings and from janus-ports, but those handles known since hold. Failing (the state
+ * lock cannot be taken, say), it is tried again by janus_members_expire every JANUS_TAKE_RETRY_S
+ * until it works.
  */
 int janus_members_reset(struct janus_members *m);
 /*
