@@ -76,7 +76,7 @@ TEST_BINS := $(BUILD)/tests/unit_country $(BUILD)/tests/unit_prefix $(BUILD)/tes
 	     $(BUILD)/bench/api_load
 DIFF_OBJS := $(patsubst tests/diff/%.c,$(BUILD)/tests/%.o,$(wildcard tests/diff/*.c))
 
-.PHONY: all test demo bench bench-ab bench-maps bench-metrics bench-geoip bench-api bench-policy bench-fleet fuzz \
+.PHONY: all test demo bench bench-ab bench-maps bench-metrics bench-geoip bench-api bench-policy bench-fleet bench-fleet-list fuzz \
 	fuzz-build deps \
 	clean help install uninstall deb
 .SECONDARY:
@@ -104,6 +104,7 @@ help:
 	@echo "                tell a new country apart (or no longer) is enforced, CLI and API"
 	@echo "make bench-fleet    time from an etcd put to enforcement on every node of a fleet"
 	@echo "                (3-member etcd, BENCH_FLEET_NODES=20 daemons): p50, p99"
+	@echo "make bench-fleet-list  fleet list's time on two big stores (1 etcd member)"
 	@echo "make bench-maps ns per lookup of a random entry, by kind of BPF map (arrays and"
 	@echo "                hash maps as the shared-port tables are, or might be) and by"
 	@echo "                working set (32 KiB to 32 MiB): what one read at random costs"
@@ -240,6 +241,10 @@ bench-policy: deps
 bench-fleet: deps
 	$(Q)$(MAKE) --no-print-directory $(JOBS) all
 	$(Q)bash scripts/bench-fleet.sh
+
+bench-fleet-list: deps
+	$(Q)$(MAKE) --no-print-directory $(JOBS) all
+	$(Q)bash scripts/bench-fleet-list.sh $(BENCH_BINS)
 
 bench-metrics: deps
 	$(Q)$(MAKE) --no-print-directory $(JOBS) all $(BUILD)/tests/metrics_fill
