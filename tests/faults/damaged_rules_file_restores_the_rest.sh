@@ -115,9 +115,12 @@ check "apply 400 meetings" "$GEOBLOCK" apply "$tmp/many"
 cat "$SD/rules" "$SD/rules" >"$tmp/twice"
 echo "meeting add late --ports 30000 --block FR --janus-room 77" >>"$tmp/twice"
 cp "$tmp/twice" "$SD/rules"
-# Copies kept before, under the names this restore's would have in the next minute: kept.
+# Copies kept before, under the names this restore's would have in the next minute: kept. Every
+# second from one reading of the clock (one reading per name skipped the second the clock turned
+# at while they were made, which the restore could then have).
+now=$(date +%s)
 for d in $(seq 0 59); do
-	echo kept >"$SD/rules.damaged-$(date -u -d "+$d sec" +%Y%m%dT%H%M%SZ)"
+	echo kept >"$SD/rules.damaged-$(date -u -d "@$((now + d))" +%Y%m%dT%H%M%SZ)"
 done
 reboot
 "$GEOBLOCK" restore >"$tmp/out3" 2>"$tmp/err3"
